@@ -1,0 +1,77 @@
+"""Database configuration, connection lifetime and migrations (tortoise-orm 1.x's own)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate as tortoise_migrate
+
+MODELS_MODULE = "resourcemap.models"
+MIGRATIONS_MODULE = "resourcemap.migrations"
+# Several processes (app workers, CLI) may write one SQLite file: wait instead of failing.
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def connection_url(database_url: str) -> str:
+    """Normalise a settings URL to what tortoise expects."""
+    if database_url.startswith("postgresql://"):
+        database_url = "postgres://" + database_url.removeprefix("postgresql://")
+    if database_url.startswith("sqlite://") and "busy_timeout" not in database_url:
+        sep = "&" if "?" in database_url else "?"
+        database_url = f"{database_url}{sep}busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"
+    return database_url
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    # tortoise caches prepared SQL per connection *name*: naming the connection after its
+    # dialect keeps one process (the test suite) able to switch between SQLite and PostgreSQL.
+    name = dialect(database_url)
+    return {
+        "connections": {name: connection_url(database_url)},
+        "apps": {
+            "models": {
+                "models": [MODELS_MODULE],
+                "migrations": MIGRATIONS_MODULE,
+                "default_connection": name,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def dialect(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite://") else "postgres"
+
+
+async def open_db(database_url: str) -> None:
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+
+
+async def close_db() -> None:
+    await connections.close_all()
+
+
+@asynccontextmanager
+async def database(database_url: str) -> AsyncIterator[None]:
+    await open_db(database_url)
+    try:
+        yield
+    finally:
+        await close_db()
+
+
+async def migrate(database_url: str) -> None:
+    """Apply every pending migration (idempotent)."""
+    try:
+        await tortoise_migrate(config=tortoise_config(database_url))
+    finally:
+        await connections.close_all()
+
+
+async def ping(database_url: str) -> None:
+    """Raise if the database does not answer."""
+    await connections.get(dialect(database_url)).execute_query("SELECT 1")

@@ -1,0 +1,28 @@
+"""Domain errors. The web layer maps each to one HTTP status (see ``web/errors.py``)."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class; ``reason`` is safe to show to the caller."""
+
+    def __init__(self, reason: str, *, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+class NotFound(DomainError):
+    pass
+
+
+class InvalidInput(DomainError):
+    pass
+
+
+class Forbidden(DomainError):
+    pass
+
+
+class Conflict(DomainError):
+    pass

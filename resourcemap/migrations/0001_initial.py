@@ -1,0 +1,153 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from orjson import loads
+from resourcemap.vocab import AreaLevel, Fee, OrganisationType, QualificationType, ResourceKind, Status
+from tortoise.fields.base import OnDelete
+from tortoise.fields.data import JSON_DUMPS
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    initial = True
+
+    operations = [
+        ops.CreateModel(
+            name='Area',
+            fields=[
+                ('code', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=12)),
+                ('level', fields.CharEnumField(db_index=True, description='CITY: city\nDISTRICT: district\nSTREET: street\nCOMMUNITY: community', enum_type=AreaLevel, max_length=16)),
+                ('name_zh', fields.CharField(max_length=100)),
+                ('name_en', fields.CharField(default='', max_length=200)),
+                ('parent', fields.ForeignKeyField('models.Area', source_field='parent_id', null=True, db_constraint=True, to_field='code', related_name='children', on_delete=OnDelete.RESTRICT)),
+                ('population', fields.BigIntField(default=0)),
+                ('population_source', fields.CharField(default='', max_length=200)),
+                ('boundary', fields.JSONField(null=True, encoder=JSON_DUMPS, decoder=loads)),
+                ('source', fields.CharField(default='', max_length=100)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'area', 'app': 'models', 'pk_attr': 'code', 'table_description': 'An administrative area with its boundary and resident population.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='DatasetInfo',
+            fields=[
+                ('key', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=64)),
+                ('value', fields.TextField(unique=False)),
+            ],
+            options={'table': 'dataset_info', 'app': 'models', 'pk_attr': 'key', 'table_description': 'Facts about the loaded dataset as key and value, e.g. whether it is synthetic.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='DemandPoint',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('lat', fields.FloatField()),
+                ('lon', fields.FloatField()),
+                ('weight', fields.FloatField()),
+                ('area', fields.ForeignKeyField('models.Area', source_field='area_id', null=True, db_constraint=True, to_field='code', related_name='demand_points', on_delete=OnDelete.SET_NULL)),
+                ('source', fields.CharField(db_index=True, max_length=100)),
+            ],
+            options={'table': 'demand_point', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A weighted demand point: a population grid cell centre or an address point.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Organisation',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('external_id', fields.CharField(null=True, unique=True, max_length=100)),
+                ('name_zh', fields.CharField(max_length=200)),
+                ('name_en', fields.CharField(default='', max_length=300)),
+                ('type', fields.CharEnumField(description='GOVERNMENT: government\nHOSPITAL: hospital\nHEALTH_CENTRE: health_centre\nSCHOOL: school\nUNIVERSITY: university\nEMPLOYER: employer\nNGO: ngo\nAGENCY: agency', enum_type=OrganisationType, max_length=32)),
+                ('description', fields.TextField(default='', unique=False)),
+                ('website', fields.CharField(default='', max_length=300)),
+                ('phone', fields.CharField(default='', max_length=40)),
+                ('source', fields.CharField(default='', max_length=100)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'organisation', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Resource',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('external_id', fields.CharField(null=True, unique=True, max_length=100)),
+                ('organisation', fields.ForeignKeyField('models.Organisation', source_field='organisation_id', null=True, db_constraint=True, to_field='id', related_name='resources', on_delete=OnDelete.RESTRICT)),
+                ('kind', fields.CharEnumField(db_index=True, description='COMMUNITY_ROOM: community_room\nSTREET_STATION: street_station\nDISTRICT_CENTRE: district_centre\nCITY_CENTRE: city_centre\nPSYCHIATRIC_HOSPITAL_CLINIC: psychiatric_hospital_clinic\nGENERAL_HOSPITAL_DEPARTMENT: general_hospital_department\nHEALTH_CENTRE_ROOM: health_centre_room\nSCHOOL_ROOM: school_room\nUNIVERSITY_CENTRE: university_centre\nWORKPLACE_ROOM: workplace_room\nMINORS_CENTRE: minors_centre\nCOMMUNITY_REHABILITATION: community_rehabilitation\nSPECIAL_POPULATION_ROOM: special_population_room\nLICENSED_AGENCY: licensed_agency\nVOLUNTEER_TEAM: volunteer_team\nCOUNSELLOR: counsellor\nPSYCHOTHERAPIST: psychotherapist\nPSYCHIATRIST: psychiatrist\nHOTLINE: hotline', enum_type=ResourceKind, max_length=40)),
+                ('name_zh', fields.CharField(max_length=200)),
+                ('name_en', fields.CharField(default='', max_length=300)),
+                ('description_zh', fields.TextField(default='', unique=False)),
+                ('description_en', fields.TextField(default='', unique=False)),
+                ('services', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
+                ('audiences', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
+                ('languages', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
+                ('modes', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
+                ('accessibility', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
+                ('accessibility_note', fields.CharField(default='', max_length=500)),
+                ('fee', fields.CharEnumField(default=Fee.FREE, description='FREE: free\nPAID: paid', enum_type=Fee, max_length=8)),
+                ('fee_note', fields.CharField(default='', max_length=500)),
+                ('phone', fields.CharField(default='', max_length=40)),
+                ('email', fields.CharField(default='', max_length=200)),
+                ('website', fields.CharField(default='', max_length=300)),
+                ('capacity', fields.SmallIntField(default=1)),
+                ('always_open', fields.BooleanField(default=False)),
+                ('status', fields.CharEnumField(default=Status.ACTIVE, db_index=True, description='ACTIVE: active\nSUSPENDED: suspended\nCLOSED: closed', enum_type=Status, max_length=16)),
+                ('verified_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('lat', fields.FloatField(null=True, db_index=True)),
+                ('lon', fields.FloatField(null=True, db_index=True)),
+                ('address_zh', fields.CharField(default='', max_length=300)),
+                ('address_en', fields.CharField(default='', max_length=300)),
+                ('city_code', fields.CharField(default='', db_index=True, max_length=12)),
+                ('district_code', fields.CharField(default='', db_index=True, max_length=12)),
+                ('street_code', fields.CharField(default='', db_index=True, max_length=12)),
+                ('community_code', fields.CharField(default='', db_index=True, max_length=12)),
+                ('service_area_codes', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
+                ('source', fields.CharField(default='', max_length=100)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'resource', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A service resource: a place, a team serving an area, a practitioner or a hotline.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='HoursException',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('resource', fields.ForeignKeyField('models.Resource', source_field='resource_id', db_constraint=True, to_field='id', related_name='exceptions', on_delete=OnDelete.CASCADE)),
+                ('start_date', fields.DateField()),
+                ('end_date', fields.DateField()),
+                ('closed', fields.BooleanField(default=True)),
+                ('opens', fields.TimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('closes', fields.TimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('note', fields.CharField(default='', max_length=300)),
+            ],
+            options={'table': 'hours_exception', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A dated change to the weekly hours, closed or open at other times, for a date range.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='OpeningHours',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('resource', fields.ForeignKeyField('models.Resource', source_field='resource_id', db_constraint=True, to_field='id', related_name='hours', on_delete=OnDelete.CASCADE)),
+                ('weekday', fields.SmallIntField()),
+                ('opens', fields.TimeField(auto_now=False, auto_now_add=False)),
+                ('closes', fields.TimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'opening_hours', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One opening interval on a weekday (0 = Monday), several per day allowed.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Qualification',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('resource', fields.ForeignKeyField('models.Resource', source_field='resource_id', db_constraint=True, to_field='id', related_name='qualifications', on_delete=OnDelete.CASCADE)),
+                ('type', fields.CharEnumField(description='COUNSELLOR: counsellor\nPSYCHOTHERAPIST: psychotherapist\nPSYCHIATRIST: psychiatrist\nSOCIAL_WORKER: social_worker', enum_type=QualificationType, max_length=32)),
+                ('certificate_number', fields.CharField(max_length=100)),
+                ('issuer', fields.CharField(max_length=200)),
+                ('issued_on', fields.DateField(null=True)),
+                ('verified_on', fields.DateField(null=True)),
+            ],
+            options={'table': 'qualification', 'app': 'models', 'pk_attr': 'id', 'table_description': 'Qualification of a practitioner, disclosed publicly as the policy requires.'},
+            bases=['Model'],
+        ),
+    ]

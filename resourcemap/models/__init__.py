@@ -1,0 +1,26 @@
+"""Tortoise models, grouped by concept; tortoise loads them all from this module.
+
+Model docstrings become SQL comments, and tortoise 1.1 splits SQLite DDL on ";" without
+parsing comments: keep semicolons out of model docstrings.
+"""
+
+from resourcemap.models.areas import Area, DemandPoint
+from resourcemap.models.dataset import DatasetInfo
+from resourcemap.models.listings import (
+    HoursException,
+    OpeningHours,
+    Organisation,
+    Qualification,
+    Resource,
+)
+
+__all__ = [
+    "Area",
+    "DatasetInfo",
+    "DemandPoint",
+    "HoursException",
+    "OpeningHours",
+    "Organisation",
+    "Qualification",
+    "Resource",
+]

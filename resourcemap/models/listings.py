@@ -1,0 +1,135 @@
+"""Organisations, resources and what describes a resource: hours, exceptions, qualifications.
+
+Field names follow Open Referral HSDS 3.0 where a counterpart exists; the README holds the
+full mapping.
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from resourcemap.vocab import Fee, OrganisationType, QualificationType, ResourceKind, Status
+
+
+class Organisation(Model):
+    id = fields.IntField(primary_key=True)
+    external_id = fields.CharField(max_length=100, unique=True, null=True)
+    name_zh = fields.CharField(max_length=200)
+    name_en = fields.CharField(max_length=300, default="")
+    type = fields.CharEnumField(OrganisationType, max_length=32)
+    description = fields.TextField(default="")
+    website = fields.CharField(max_length=300, default="")
+    phone = fields.CharField(max_length=40, default="")
+    source = fields.CharField(max_length=100, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    resources: fields.ReverseRelation[Resource]
+
+    class Meta:
+        table = "organisation"
+
+
+class Resource(Model):
+    """A service resource: a place, a team serving an area, a practitioner or a hotline.
+
+    Point resources have ``lat``/``lon`` (WGS-84), area-served resources (volunteer teams,
+    hotlines) list the area codes they serve in ``service_area_codes`` and may have no point.
+    """
+
+    id = fields.IntField(primary_key=True)
+    external_id = fields.CharField(max_length=100, unique=True, null=True)
+    organisation: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
+        "models.Organisation", related_name="resources", null=True, on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(ResourceKind, max_length=40, db_index=True)
+    name_zh = fields.CharField(max_length=200)
+    name_en = fields.CharField(max_length=300, default="")
+    description_zh = fields.TextField(default="")
+    description_en = fields.TextField(default="")
+    services = fields.JSONField(default=list)
+    audiences = fields.JSONField(default=list)
+    languages = fields.JSONField(default=list)
+    modes = fields.JSONField(default=list)
+    accessibility = fields.JSONField(default=list)
+    accessibility_note = fields.CharField(max_length=500, default="")
+    fee = fields.CharEnumField(Fee, max_length=8, default=Fee.FREE)
+    fee_note = fields.CharField(max_length=500, default="")
+    # Public contact of the service itself (never a resident's).
+    phone = fields.CharField(max_length=40, default="")
+    email = fields.CharField(max_length=200, default="")
+    website = fields.CharField(max_length=300, default="")
+    capacity = fields.SmallIntField(default=1)
+    always_open = fields.BooleanField(default=False)
+    status = fields.CharEnumField(Status, max_length=16, default=Status.ACTIVE, db_index=True)
+    verified_at = fields.DatetimeField(null=True)
+    lat = fields.FloatField(null=True, db_index=True)
+    lon = fields.FloatField(null=True, db_index=True)
+    address_zh = fields.CharField(max_length=300, default="")
+    address_en = fields.CharField(max_length=300, default="")
+    city_code = fields.CharField(max_length=12, default="", db_index=True)
+    district_code = fields.CharField(max_length=12, default="", db_index=True)
+    street_code = fields.CharField(max_length=12, default="", db_index=True)
+    community_code = fields.CharField(max_length=12, default="", db_index=True)
+    service_area_codes = fields.JSONField(default=list)
+    source = fields.CharField(max_length=100, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    hours: fields.ReverseRelation[OpeningHours]
+    exceptions: fields.ReverseRelation[HoursException]
+    qualifications: fields.ReverseRelation[Qualification]
+
+    class Meta:
+        table = "resource"
+
+
+class OpeningHours(Model):
+    """One opening interval on a weekday (0 = Monday), several per day allowed."""
+
+    id = fields.IntField(primary_key=True)
+    resource: fields.ForeignKeyRelation[Resource] = fields.ForeignKeyField(
+        "models.Resource", related_name="hours", on_delete=fields.CASCADE
+    )
+    weekday = fields.SmallIntField()
+    opens = fields.TimeField()
+    closes = fields.TimeField()
+
+    class Meta:
+        table = "opening_hours"
+
+
+class HoursException(Model):
+    """A dated change to the weekly hours, closed or open at other times, for a date range."""
+
+    id = fields.IntField(primary_key=True)
+    resource: fields.ForeignKeyRelation[Resource] = fields.ForeignKeyField(
+        "models.Resource", related_name="exceptions", on_delete=fields.CASCADE
+    )
+    start_date = fields.DateField()
+    end_date = fields.DateField()
+    closed = fields.BooleanField(default=True)
+    opens = fields.TimeField(null=True)
+    closes = fields.TimeField(null=True)
+    note = fields.CharField(max_length=300, default="")
+
+    class Meta:
+        table = "hours_exception"
+
+
+class Qualification(Model):
+    """Qualification of a practitioner, disclosed publicly as the policy requires."""
+
+    id = fields.IntField(primary_key=True)
+    resource: fields.ForeignKeyRelation[Resource] = fields.ForeignKeyField(
+        "models.Resource", related_name="qualifications", on_delete=fields.CASCADE
+    )
+    type = fields.CharEnumField(QualificationType, max_length=32)
+    certificate_number = fields.CharField(max_length=100)
+    issuer = fields.CharField(max_length=200)
+    issued_on = fields.DateField(null=True)
+    verified_on = fields.DateField(null=True)
+
+    class Meta:
+        table = "qualification"

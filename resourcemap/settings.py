@@ -1,0 +1,87 @@
+"""All configuration, read in one place: environment (``RESOURCEMAP_*``) → ``.env`` → default."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Typed, frozen settings. Only the CLI and the ASGI entry point construct them from
+    the environment; everything else receives them."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RESOURCEMAP_", env_file=".env", frozen=True, extra="ignore"
+    )
+
+    environment: Environment = Field(
+        Environment.DEVELOPMENT,
+        description="`development` or `production`; production refuses placeholder secrets.",
+    )
+    database_url: str = Field(
+        "sqlite://resourcemap.sqlite3",
+        description="Database URL: `sqlite://PATH` (embedded default) or "
+        "`postgres://user:password@host:port/db` (PostgreSQL with PostGIS).",
+    )
+    host: str = Field("127.0.0.1", description="Address the web server listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the web server listens on.")
+    workers: int = Field(1, ge=1, le=64, description="Number of web server processes.")
+    timezone: str = Field(
+        "Asia/Shanghai", description="IANA time zone for opening hours and bookings."
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(PLACEHOLDER_SECRET),
+        description="Secret for signing sessions and tokens; must be changed in production.",
+    )
+    tile_url: str = Field(
+        "",
+        description="Map tile URL template (e.g. `https://tiles.example/{z}/{x}/{y}.png`); "
+        "empty shows areas and markers on a plain background, fully offline.",
+    )
+    tile_attribution: str = Field("", description="Attribution text shown for the map tiles.")
+    meili_url: str | None = Field(
+        None, description="Meilisearch URL; unset uses the embedded search engine."
+    )
+    meili_key: SecretStr | None = Field(None, description="Meilisearch API key.")
+    log_level: str = Field("info", description="Log level: debug, info, warning or error.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise ValueError("database_url must start with sqlite:// or postgres://")
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            secret = self.secret_key.get_secret_value()
+            if secret == PLACEHOLDER_SECRET or len(secret) < 32:
+                raise ValueError(
+                    "secret_key is a placeholder or shorter than 32 characters; "
+                    "set RESOURCEMAP_SECRET_KEY in production"
+                )
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

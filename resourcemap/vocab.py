@@ -1,0 +1,206 @@
+"""Controlled vocabularies: resource kinds, services, audiences, modes and the like.
+
+Every code is a stable lower-case identifier used in the database, the API and import
+files; labels are for people. The kinds follow the resource types named in the national
+social-psychological service pilot documents (see ``shared/CONTEXT.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Placement(StrEnum):
+    """How a resource is located: at a point, over an area, or by phone/online only."""
+
+    POINT = "point"
+    AREA = "area"
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    label_zh: str
+    label_en: str
+    placement: Placement
+    practitioner: bool = False
+
+
+class ResourceKind(StrEnum):
+    COMMUNITY_ROOM = "community_room"
+    STREET_STATION = "street_station"
+    DISTRICT_CENTRE = "district_centre"
+    CITY_CENTRE = "city_centre"
+    PSYCHIATRIC_HOSPITAL_CLINIC = "psychiatric_hospital_clinic"
+    GENERAL_HOSPITAL_DEPARTMENT = "general_hospital_department"
+    HEALTH_CENTRE_ROOM = "health_centre_room"
+    SCHOOL_ROOM = "school_room"
+    UNIVERSITY_CENTRE = "university_centre"
+    WORKPLACE_ROOM = "workplace_room"
+    MINORS_CENTRE = "minors_centre"
+    COMMUNITY_REHABILITATION = "community_rehabilitation"
+    SPECIAL_POPULATION_ROOM = "special_population_room"
+    LICENSED_AGENCY = "licensed_agency"
+    VOLUNTEER_TEAM = "volunteer_team"
+    COUNSELLOR = "counsellor"
+    PSYCHOTHERAPIST = "psychotherapist"
+    PSYCHIATRIST = "psychiatrist"
+    HOTLINE = "hotline"
+
+    @property
+    def info(self) -> KindInfo:
+        return KIND_INFO[self]
+
+
+_P, _A = Placement.POINT, Placement.AREA
+K = ResourceKind
+KIND_INFO: dict[ResourceKind, KindInfo] = {
+    K.COMMUNITY_ROOM: KindInfo("社区心理咨询室/社会工作室", "Community counselling room", _P),
+    K.STREET_STATION: KindInfo("街道(镇)社会心理服务站", "Street/township service station", _P),
+    K.DISTRICT_CENTRE: KindInfo("区社会心理服务指导中心", "District guidance centre", _P),
+    K.CITY_CENTRE: KindInfo("市社会心理服务技术指导中心", "City technical guidance centre", _P),
+    K.PSYCHIATRIC_HOSPITAL_CLINIC: KindInfo(
+        "精神专科医院心理门诊", "Psychiatric hospital psychological clinic", _P
+    ),
+    K.GENERAL_HOSPITAL_DEPARTMENT: KindInfo(
+        "综合医院精神(心理)科", "General hospital psychiatry/psychology department", _P
+    ),
+    K.HEALTH_CENTRE_ROOM: KindInfo(
+        "社区卫生服务中心/卫生院心理咨询室", "Health centre counselling room", _P
+    ),
+    K.SCHOOL_ROOM: KindInfo("中小学心理辅导室", "School counselling room", _P),
+    K.UNIVERSITY_CENTRE: KindInfo("高校心理咨询中心", "University counselling centre", _P),
+    K.WORKPLACE_ROOM: KindInfo("职工心灵驿站/单位心理辅导室", "Workplace room / EAP", _P),
+    K.MINORS_CENTRE: KindInfo("未成年人心理健康成长辅导中心", "Minors' guidance centre", _P),
+    K.COMMUNITY_REHABILITATION: KindInfo(
+        "社区精神康复机构", "Community psychiatric rehabilitation", _P
+    ),
+    K.SPECIAL_POPULATION_ROOM: KindInfo(
+        "特殊人群心理服务室", "Special-population service room", _P
+    ),
+    K.LICENSED_AGENCY: KindInfo("社会心理服务机构", "Licensed psychological service agency", _P),
+    K.VOLUNTEER_TEAM: KindInfo("心理服务志愿者队伍", "Volunteer team", _A),
+    K.COUNSELLOR: KindInfo("心理咨询师", "Psychological counsellor", _P, practitioner=True),
+    K.PSYCHOTHERAPIST: KindInfo("心理治疗师", "Psychotherapist", _P, practitioner=True),
+    K.PSYCHIATRIST: KindInfo("精神科医师", "Psychiatrist", _P, practitioner=True),
+    K.HOTLINE: KindInfo("心理援助热线", "Psychological assistance hotline", _A),
+}
+
+
+class Service(StrEnum):
+    COUNSELLING = "counselling"
+    PSYCHOTHERAPY = "psychotherapy"
+    PSYCHIATRIC_OUTPATIENT = "psychiatric_outpatient"
+    ASSESSMENT = "assessment"
+    CRISIS_INTERVENTION = "crisis_intervention"
+    REHABILITATION = "rehabilitation"
+    GROUP_ACTIVITY = "group_activity"
+    EDUCATION = "education"
+    EAP = "eap"
+    FAMILY_SUPPORT = "family_support"
+    PHONE_SUPPORT = "phone_support"
+    REFERRAL = "referral"
+
+
+SERVICE_LABELS: dict[Service, tuple[str, str]] = {
+    Service.COUNSELLING: ("心理咨询", "Counselling"),
+    Service.PSYCHOTHERAPY: ("心理治疗", "Psychotherapy"),
+    Service.PSYCHIATRIC_OUTPATIENT: ("精神科门诊", "Psychiatric outpatient"),
+    Service.ASSESSMENT: ("心理测评", "Assessment"),
+    Service.CRISIS_INTERVENTION: ("危机干预", "Crisis intervention"),
+    Service.REHABILITATION: ("康复服务", "Rehabilitation"),
+    Service.GROUP_ACTIVITY: ("团体活动", "Group activity"),
+    Service.EDUCATION: ("心理健康教育", "Mental-health education"),
+    Service.EAP: ("员工援助(EAP)", "Employee assistance (EAP)"),
+    Service.FAMILY_SUPPORT: ("家庭辅导", "Family support"),
+    Service.PHONE_SUPPORT: ("电话心理援助", "Phone support"),
+    Service.REFERRAL: ("转介服务", "Referral"),
+}
+
+
+class Audience(StrEnum):
+    EVERYONE = "everyone"
+    CHILDREN = "children"
+    ADOLESCENTS = "adolescents"
+    STUDENTS = "students"
+    ELDERLY = "elderly"
+    WOMEN = "women"
+    WORKERS = "workers"
+    FAMILIES = "families"
+    SPECIAL_POPULATIONS = "special_populations"
+
+
+AUDIENCE_LABELS: dict[Audience, tuple[str, str]] = {
+    Audience.EVERYONE: ("所有人", "Everyone"),
+    Audience.CHILDREN: ("儿童", "Children"),
+    Audience.ADOLESCENTS: ("青少年", "Adolescents"),
+    Audience.STUDENTS: ("学生", "Students"),
+    Audience.ELDERLY: ("老年人", "Elderly"),
+    Audience.WOMEN: ("妇女", "Women"),
+    Audience.WORKERS: ("职工", "Workers"),
+    Audience.FAMILIES: ("家庭", "Families"),
+    Audience.SPECIAL_POPULATIONS: ("特殊人群", "Special populations"),
+}
+
+
+class Mode(StrEnum):
+    IN_PERSON = "in_person"
+    ONLINE = "online"
+    PHONE = "phone"
+
+
+class Fee(StrEnum):
+    FREE = "free"
+    PAID = "paid"
+
+
+class Status(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    CLOSED = "closed"
+
+
+class Accessibility(StrEnum):
+    WHEELCHAIR = "wheelchair"
+    ACCESSIBLE_TOILET = "accessible_toilet"
+    ELEVATOR = "elevator"
+    SIGN_LANGUAGE = "sign_language"
+    BRAILLE = "braille"
+    HEARING_LOOP = "hearing_loop"
+
+
+class AreaLevel(StrEnum):
+    CITY = "city"
+    DISTRICT = "district"
+    STREET = "street"
+    COMMUNITY = "community"
+
+    @property
+    def depth(self) -> int:
+        return list(AreaLevel).index(self)
+
+
+class QualificationType(StrEnum):
+    COUNSELLOR = "counsellor"
+    PSYCHOTHERAPIST = "psychotherapist"
+    PSYCHIATRIST = "psychiatrist"
+    SOCIAL_WORKER = "social_worker"
+
+
+QUALIFICATION_LABELS: dict[QualificationType, tuple[str, str]] = {
+    QualificationType.COUNSELLOR: ("心理咨询师", "Psychological counsellor"),
+    QualificationType.PSYCHOTHERAPIST: ("心理治疗师", "Psychotherapist"),
+    QualificationType.PSYCHIATRIST: ("精神科执业医师", "Licensed psychiatrist"),
+    QualificationType.SOCIAL_WORKER: ("社会工作者", "Social worker"),
+}
+
+
+class OrganisationType(StrEnum):
+    GOVERNMENT = "government"
+    HOSPITAL = "hospital"
+    HEALTH_CENTRE = "health_centre"
+    SCHOOL = "school"
+    UNIVERSITY = "university"
+    EMPLOYER = "employer"
+    NGO = "ngo"
+    AGENCY = "agency"
