@@ -52,7 +52,7 @@ async def open_db(database_url: str) -> None:
 
 
 async def close_db() -> None:
-    await connections.close_all()
+    await Tortoise.close_connections()
 
 
 @asynccontextmanager
@@ -69,7 +69,7 @@ async def migrate(database_url: str) -> None:
     try:
         await tortoise_migrate(config=tortoise_config(database_url))
     finally:
-        await connections.close_all()
+        await Tortoise.close_connections()
 
 
 async def ping(database_url: str) -> None:

@@ -86,15 +86,20 @@ class Resource(Model):
 
 
 class OpeningHours(Model):
-    """One opening interval on a weekday (0 = Monday), several per day allowed."""
+    """One opening interval on a weekday (0 = Monday), several per day allowed.
+
+    Times are minutes after local midnight (540 = 09:00, 1440 = midnight at the end of the
+    day): wall-clock times in the configured time zone, which a time-zone-aware TIME column
+    would shift.
+    """
 
     id = fields.IntField(primary_key=True)
     resource: fields.ForeignKeyRelation[Resource] = fields.ForeignKeyField(
         "models.Resource", related_name="hours", on_delete=fields.CASCADE
     )
     weekday = fields.SmallIntField()
-    opens = fields.TimeField()
-    closes = fields.TimeField()
+    opens = fields.SmallIntField()
+    closes = fields.SmallIntField()
 
     class Meta:
         table = "opening_hours"
@@ -110,8 +115,9 @@ class HoursException(Model):
     start_date = fields.DateField()
     end_date = fields.DateField()
     closed = fields.BooleanField(default=True)
-    opens = fields.TimeField(null=True)
-    closes = fields.TimeField(null=True)
+    # Minutes after local midnight, as in OpeningHours, when open at other times.
+    opens = fields.SmallIntField(null=True)
+    closes = fields.SmallIntField(null=True)
     note = fields.CharField(max_length=300, default="")
 
     class Meta:

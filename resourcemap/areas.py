@@ -1,0 +1,108 @@
+"""Administrative areas: lookup, hierarchy and GeoJSON."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from resourcemap.errors import InvalidInput, NotFound
+from resourcemap.models import Area
+from resourcemap.vocab import AreaLevel
+
+
+class AreaQuery(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    level: AreaLevel | None = None
+    parent: str | None = Field(None, max_length=12)
+    geometry: bool = True
+
+
+async def area_or_error(code: str) -> Area:
+    """The area with this code, or :class:`InvalidInput` naming the unknown code."""
+    area = await Area.get_or_none(code=code)
+    if area is None:
+        raise InvalidInput(f"unknown area code {code!r}", field="area")
+    return area
+
+
+async def areas_by_code(codes: Iterable[str]) -> list[Area]:
+    wanted = list(codes)
+    found = {a.code: a for a in await Area.filter(code__in=wanted)} if wanted else {}
+    return [found[c] for c in wanted if c in found]
+
+
+async def ancestors(area: Area) -> list[Area]:
+    """Parent, grandparent, … up to the city (at most three lookups)."""
+    chain: list[Area] = []
+    current = area
+    while current.parent_id is not None:  # type: ignore[attr-defined]
+        parent = await Area.get_or_none(code=current.parent_id)  # type: ignore[attr-defined]
+        if parent is None:
+            break
+        chain.append(parent)
+        current = parent
+    return chain
+
+
+async def covers(service_area_codes: Iterable[str], area: Area) -> bool:
+    """Whether a service area (a list of area codes) serves any part of ``area``.
+
+    True when the service area names the area itself, one of its ancestors (a city-wide
+    hotline serves every community) or one of its descendants (a team serving one
+    community serves part of its street).
+    """
+    codes = set(service_area_codes)
+    if not codes:
+        return False
+    if area.code in codes or any(a.code in codes for a in await ancestors(area)):
+        return True
+    for code in codes:
+        served = await Area.get_or_none(code=code)
+        if served is not None and area.code in {a.code for a in await ancestors(served)}:
+            return True
+    return False
+
+
+def _feature(area: Area, *, geometry: bool) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": area.code,
+        "geometry": area.boundary if geometry else None,
+        "properties": {
+            "code": area.code,
+            "level": area.level,
+            "name_zh": area.name_zh,
+            "name_en": area.name_en,
+            "parent": area.parent_id,  # type: ignore[attr-defined]
+            "population": area.population,
+            "population_source": area.population_source,
+            "synthetic": area.source == "synthetic-demo",
+        },
+    }
+
+
+async def list_areas(query: AreaQuery) -> dict[str, Any]:
+    qs = Area.all()
+    if query.level is not None:
+        qs = qs.filter(level=query.level)
+    if query.parent is not None:
+        await area_or_error(query.parent)
+        qs = qs.filter(parent_id=query.parent)
+    areas = await qs.order_by("code")
+    return {
+        "type": "FeatureCollection",
+        "features": [_feature(a, geometry=query.geometry) for a in areas],
+    }
+
+
+async def get_area(code: str) -> dict[str, Any]:
+    area = await Area.get_or_none(code=code)
+    if area is None:
+        raise NotFound(f"no area with code {code!r}")
+    feature = _feature(area, geometry=True)
+    children = await Area.filter(parent_id=code).order_by("code").values_list("code", flat=True)
+    feature["properties"]["children"] = list(children)
+    return feature

@@ -1,0 +1,1 @@
+"""The Starlette web layer: thin endpoints over the ``resourcemap`` domain."""

@@ -1,0 +1,35 @@
+"""The application factory: routes, error handlers and a lifespan that owns the database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.templating import Jinja2Templates
+
+from resourcemap import db
+from resourcemap.settings import Settings
+from web.errors import HANDLERS
+from web.routes import build_routes
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Assemble the app for ``settings``; nothing here reads the environment."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with db.database(settings.database_url):
+            yield
+
+    app = Starlette(
+        routes=build_routes(),
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    return app

@@ -1,0 +1,40 @@
+"""``/api/v1/areas``: administrative areas with boundaries and population."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from resourcemap import areas
+from resourcemap.dataset import synthetic_label
+from web.params import query_dict
+
+
+async def list_areas(request: Request) -> Response:
+    """
+    summary: Administrative areas as GeoJSON
+    parameters:
+      - {name: level, in: query, schema: {type: string, enum: [city, district, street, community]}}
+      - {name: parent, in: query, schema: {type: string}, description: parent area code}
+      - {name: geometry, in: query, schema: {type: boolean, default: true}}
+    responses:
+      200: {description: GeoJSON FeatureCollection of areas with population}
+      400: {description: Invalid filter, with a reason}
+    """
+    query = areas.AreaQuery.model_validate(query_dict(request))
+    collection = await areas.list_areas(query)
+    collection["dataset"] = await synthetic_label()
+    return JSONResponse(collection, media_type="application/geo+json")
+
+
+async def get_area(request: Request) -> Response:
+    """
+    summary: One administrative area
+    parameters:
+      - {name: code, in: path, required: true, schema: {type: string}}
+    responses:
+      200: {description: GeoJSON Feature with population and child codes}
+      404: {description: No such area}
+    """
+    feature = await areas.get_area(request.path_params["code"])
+    return JSONResponse(feature, media_type="application/geo+json")

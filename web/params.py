@@ -1,0 +1,28 @@
+"""Query strings to plain dicts for the domain's pydantic query models."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from starlette.requests import Request
+
+
+def query_dict(request: Request, *, repeatable: Collection[str] = ()) -> dict[str, object]:
+    """Single-valued parameters as strings, repeatable ones as lists.
+
+    Repeatable parameters accept ``kind=a&kind=b`` and ``kind=a,b`` alike; an empty value
+    is treated as absent so that plain HTML forms can leave a filter unset.
+    """
+    out: dict[str, object] = {}
+    for key in request.query_params:
+        if key in repeatable:
+            values = [
+                v for raw in request.query_params.getlist(key) for v in raw.split(",") if v.strip()
+            ]
+            if values:
+                out[key] = [v.strip() for v in values]
+        else:
+            value = request.query_params[key]
+            if value != "":
+                out[key] = value
+    return out
