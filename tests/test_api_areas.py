@@ -1,0 +1,76 @@
+"""``/api/v1/areas``, ``/healthz`` and ``/openapi.json``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tests.factories import run_in_db, small_city
+
+
+def test_areas_by_level_with_geometry_and_population(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        fc = client.get("/api/v1/areas?level=community").json()
+        streets = client.get("/api/v1/areas?level=street&geometry=false").json()
+        children = client.get("/api/v1/areas?parent=449901000000").json()
+    assert [f["properties"]["name_zh"] for f in fc["features"]] == ["东湖社区", "西山社区"]
+    east = fc["features"][0]
+    assert east["geometry"]["type"] == "Polygon"
+    assert east["properties"]["population"] == 1000
+    assert east["properties"]["parent"] == "449901001000"
+    assert all(f["geometry"] is None for f in streets["features"])
+    assert [f["id"] for f in children["features"]] == ["449901001000", "449901002000"]
+
+
+def test_area_detail_lists_children(database_url: str, make_client: Callable[..., Any]) -> None:
+    run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        district = client.get("/api/v1/areas/449901000000").json()
+        missing = client.get("/api/v1/areas/000")
+        bad_level = client.get("/api/v1/areas?level=planet")
+        bad_parent = client.get("/api/v1/areas?parent=123")
+    assert district["properties"]["children"] == ["449901001000", "449901002000"]
+    assert district["properties"]["population"] == 3000
+    assert missing.status_code == 404 and "000" in missing.json()["reason"]
+    assert bad_level.status_code == 400 and "level" in bad_level.json()["fields"]
+    assert bad_parent.status_code == 400 and "area" in bad_parent.json()["fields"]
+
+
+def test_healthz_answers_from_the_database(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    with make_client(database_url) as client:
+        ok = client.get("/healthz")
+    assert ok.status_code == 200
+    assert ok.json()["status"] == "ok"
+    assert ok.json()["database"] == ("sqlite" if database_url.startswith("sqlite") else "postgres")
+
+
+def test_healthz_is_503_when_the_database_is_gone(
+    tmp_path: Any, make_client: Callable[..., Any]
+) -> None:
+    url = "postgres://postgres@127.0.0.1:1/none"  # nothing listens on port 1
+    with make_client(url) as client:
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "unreachable"
+
+
+def test_openapi_documents_every_api_route(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    with make_client(database_url) as client:
+        doc = client.get("/openapi.json").json()
+        routes = [r.path for r in client.app.routes if r.path.startswith("/api/")]  # type: ignore[attr-defined]
+    assert doc["openapi"].startswith("3.")
+    for path in routes:
+        spec_path = path.replace("{id:int}", "{id}")
+        assert spec_path in doc["paths"], path
+        for operation in doc["paths"][spec_path].values():
+            assert operation["summary"]
+            assert operation["responses"]
+    params = {p["name"] for p in doc["paths"]["/api/v1/resources"]["get"]["parameters"]}
+    assert {"kind", "bbox", "area", "limit", "cursor"} <= params

@@ -1,0 +1,131 @@
+"""The ``resourcemap`` command: help, migrate, clear errors, and a real server process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from resourcemap.cli import main
+
+
+def test_help_lists_the_commands() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("demo", "serve", "migrate", "import", "export"):
+        assert f"  {command} " in result.output
+
+
+def test_migrate_creates_the_schema_and_is_repeatable(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", database_url)
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["migrate"])
+        assert result.exit_code == 0, result.output
+        assert "up to date" in result.output
+
+
+def test_migrate_on_a_new_sqlite_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "new.sqlite3"
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", f"sqlite://{target}")
+    result = CliRunner().invoke(main, ["migrate"])
+    assert result.exit_code == 0, result.output
+    assert target.exists()
+
+
+def test_bad_setting_is_a_message_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESOURCEMAP_TIMEZONE", "Nowhere/Land")
+    result = CliRunner().invoke(main, ["migrate"])
+    assert result.exit_code != 0
+    assert "RESOURCEMAP_TIMEZONE" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unreachable_database_is_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", "postgres://postgres@127.0.0.1:1/none")
+    result = CliRunner().invoke(main, ["migrate"])
+    assert result.exit_code == 1
+    assert "cannot reach the database" in result.output
+
+
+@pytest.mark.parametrize("command", [["import", "README.md"], ["export", "--format", "csv"]])
+def test_import_export_say_not_yet(command: list[str]) -> None:
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 2
+    assert "not yet" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read()
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[str]:
+    """``resourcemap demo`` in a subprocess, polled until it answers, like a person runs it."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "RESOURCEMAP_DATABASE_URL": f"sqlite://{tmp_path / 'demo.sqlite3'}",
+        "RESOURCEMAP_PORT": str(port),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "resourcemap", "demo"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"demo exited early: {proc.stdout.read() if proc.stdout else ''}")
+            try:
+                if _get(base + "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("demo server did not answer within 120 s")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+        print(out)
+
+
+def test_demo_serves_the_map_and_its_data(demo_server: str) -> None:
+    status, html = _get(demo_server + "/")
+    assert status == 200
+    assert "示例数据 / synthetic demo data".encode() in html
+    assert b"/static/vendor/leaflet/leaflet.js" in html
+    status, _ = _get(demo_server + "/static/vendor/leaflet/leaflet.js")
+    assert status == 200
+    _, raw = _get(demo_server + "/api/v1/resources.geojson")
+    features = json.loads(raw)["features"]
+    assert len(features) >= 200
+    first = features[0]
+    _, raw = _get(f"{demo_server}/api/v1/resources/{first['id']}")
+    detail = json.loads(raw)
+    assert detail["name_zh"] and detail["address_zh"] and detail["phone"]
+    assert detail["hours_summary"]["zh"]

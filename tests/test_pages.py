@@ -1,0 +1,90 @@
+"""The map page: served assets only, crisis hotlines, dataset label, safe output."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bs4 import BeautifulSoup
+
+from resourcemap.models import Resource
+from tests.factories import run_in_db, small_city
+
+
+def page(client: Any, url: str = "/") -> BeautifulSoup:
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def test_home_loads_leaflet_from_the_app_itself(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        soup = page(client)
+        assets = [t.get("src") for t in soup.find_all("script")] + [
+            t.get("href") for t in soup.find_all("link", rel="stylesheet")
+        ]
+        assert any(a and a.endswith("/vendor/leaflet/leaflet.js") for a in assets)
+        for asset in assets:
+            # Same-origin paths: no CDN, and nothing that breaks behind a TLS proxy.
+            assert asset and asset.startswith("/") and not asset.startswith("//"), asset
+            assert client.get(asset).status_code == 200, asset
+    map_div = soup.find(id="map")
+    assert map_div is not None
+    assert map_div["data-resources-url"] == "/api/v1/resources.geojson"
+    assert map_div["data-tile-url"] == ""
+
+
+def test_home_shows_crisis_hotlines_to_call(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        soup = page(client)
+    crisis = soup.find("aside", class_="crisis")
+    assert crisis is not None
+    link = crisis.find("a", href="tel:12320")
+    assert link is not None and "测试市心理援助热线" in link.get_text()
+
+
+def test_home_uses_configured_tiles(database_url: str, make_client: Callable[..., Any]) -> None:
+    tiles = "https://tiles.example.gov.cn/{z}/{x}/{y}.png"
+    with make_client(database_url, tile_url=tiles, tile_attribution="© 示例测绘") as client:
+        soup = page(client)
+    assert soup.find(id="map")["data-tile-url"] == tiles
+    assert soup.find(id="map")["data-tile-attribution"] == "© 示例测绘"
+
+
+def test_home_escapes_listing_text(database_url: str, make_client: Callable[..., Any]) -> None:
+    payload = '<script>alert("x")</script>'
+
+    async def hostile() -> None:
+        await Resource.create(
+            kind="hotline", name_zh=payload, phone="12355", always_open=True, modes=["phone"]
+        )
+
+    run_in_db(database_url, hostile)
+    with make_client(database_url) as client:
+        html = client.get("/").text
+    assert payload not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_demo_city_is_labelled_synthetic(demo_client: Any) -> None:
+    soup = page(demo_client)
+    label = soup.find(class_="dataset-label")
+    assert label is not None and "示例数据 / synthetic demo data" in label.get_text()
+    body = demo_client.get("/api/v1/resources?limit=1").json()
+    assert "synthetic demo data" in body["dataset"]
+    assert body["items"][0]["synthetic"] is True
+
+
+def test_unknown_page_is_404(database_url: str, make_client: Callable[..., Any]) -> None:
+    with make_client(database_url) as client:
+        assert client.get("/no-such-page").status_code == 404
+        api = client.get("/api/v1/nothing")
+    assert api.status_code == 404
+    assert api.json()["error"] == "HTTPError"

@@ -1,0 +1,69 @@
+"""Settings: defaults, environment, refusal of unsafe values, and the README table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from resourcemap.settings import Settings
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def test_defaults_are_the_embedded_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(Settings.model_fields):
+        monkeypatch.delenv(f"RESOURCEMAP_{name.upper()}", raising=False)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.database_url.startswith("sqlite://")
+    assert settings.timezone == "Asia/Shanghai"
+    assert settings.meili_url is None
+    assert settings.tile_url == ""
+
+
+def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESOURCEMAP_PORT", "9123")
+    monkeypatch.setenv("RESOURCEMAP_TIMEZONE", "Europe/Berlin")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.port == 9123
+    assert settings.tz.key == "Europe/Berlin"
+
+
+def test_secret_is_hidden_in_repr() -> None:
+    settings = Settings(_env_file=None, secret_key="s3cr3t-value-that-is-long-enough-123")  # type: ignore[call-arg]
+    assert "s3cr3t" not in repr(settings)
+    assert "s3cr3t" not in str(settings.model_dump())
+
+
+@pytest.mark.parametrize("secret", ["change-me", "short"])
+def test_production_refuses_placeholder_secret(secret: str) -> None:
+    with pytest.raises(ValidationError, match="secret_key"):
+        Settings(_env_file=None, environment="production", secret_key=secret)  # type: ignore[call-arg]
+
+
+def test_production_accepts_a_real_secret() -> None:
+    settings = Settings(_env_file=None, environment="production", secret_key="x" * 40)  # type: ignore[call-arg]
+    assert settings.environment == "production"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("timezone", "Mars/Olympus"), ("database_url", "mysql://x"), ("port", "0")],
+)
+def test_bad_values_are_refused(field: str, value: str) -> None:
+    with pytest.raises(ValidationError, match=field):
+        Settings(_env_file=None, **{field: value})  # type: ignore[arg-type]
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        settings.port = 1  # type: ignore[misc]
+
+
+def test_readme_documents_every_setting() -> None:
+    text = README.read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `RESOURCEMAP_([A-Z_]+)`", text, flags=re.MULTILINE))
+    assert documented == {name.upper() for name in Settings.model_fields}
