@@ -27,7 +27,7 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=build_routes(),
-        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings

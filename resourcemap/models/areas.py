@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -25,7 +27,7 @@ class Area(Model):
     )
     population = fields.BigIntField(default=0)
     population_source = fields.CharField(max_length=200, default="")
-    boundary = fields.JSONField(null=True)
+    boundary: dict[str, Any] | None = fields.JSONField(null=True)
     source = fields.CharField(max_length=100, default="")
     updated_at = fields.DatetimeField(auto_now=True)
 

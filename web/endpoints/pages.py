@@ -15,7 +15,7 @@ async def home(request: Request) -> Response:
     hotlines = await listings.list_resources(
         listings.ResourceQuery(kind=(ResourceKind.HOTLINE,), limit=20)
     )
-    return request.app.state.templates.TemplateResponse(
+    response: Response = request.app.state.templates.TemplateResponse(
         request,
         "home.html",
         {
@@ -23,6 +23,6 @@ async def home(request: Request) -> Response:
             "hotlines": [h for h in hotlines.items if h.always_open],
             "tile_url": settings.tile_url,
             "tile_attribution": settings.tile_attribution,
-            "kinds": list(ResourceKind),
         },
     )
+    return response
