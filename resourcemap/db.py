@@ -75,3 +75,8 @@ async def migrate(database_url: str) -> None:
 async def ping(database_url: str) -> None:
     """Raise if the database does not answer."""
     await connections.get(dialect(database_url)).execute_query("SELECT 1")
+
+
+# For `tortoise -c resourcemap.db.MAKEMIGRATIONS_CONFIG makemigrations` (`make migrations`):
+# the autodetector compares models with migration files and never touches this database.
+MAKEMIGRATIONS_CONFIG = tortoise_config("sqlite://:memory:")

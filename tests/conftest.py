@@ -109,30 +109,28 @@ def _pg_reachable() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Backend]]:
-    made: dict[str, Backend] = {}
-    yield made
-    for backend in made.values():
-        backend.drop_all()
+def sqlite_backend(tmp_path_factory: pytest.TempPathFactory) -> Backend:
+    return Backend("sqlite", tmp_path_factory.mktemp("sqlite"))
+
+
+@pytest.fixture(scope="session")
+def postgres_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    problem = _pg_reachable()
+    if problem is not None:
+        message = f"PostgreSQL at {PG_ADMIN_URL} unreachable ({problem})"
+        if REQUIRE_PG:
+            pytest.fail(message + " and RESOURCEMAP_REQUIRE_PG=1")
+        pytest.skip(message)
+    backend = Backend("postgres", tmp_path_factory.mktemp("postgres"))
+    yield backend
+    backend.drop_all()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(
-    request: pytest.FixtureRequest,
-    backends: dict[str, Backend],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Backend:
-    name = request.param
-    if name == "postgres" and "postgres" not in backends:
-        problem = _pg_reachable()
-        if problem is not None:
-            message = f"PostgreSQL at {PG_ADMIN_URL} unreachable ({problem})"
-            if REQUIRE_PG:
-                pytest.fail(message + " and RESOURCEMAP_REQUIRE_PG=1")
-            pytest.skip(message)
-    if name not in backends:
-        backends[name] = Backend(name, tmp_path_factory.mktemp(name))
-    return backends[name]
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """Each test using it runs once per database dialect."""
+    found: Backend = request.getfixturevalue(f"{request.param}_backend")
+    return found
 
 
 @pytest.fixture

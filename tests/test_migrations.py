@@ -1,0 +1,97 @@
+"""Migrations: in step with the models, and the same schema on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+from tortoise.cli.cli import tortoise_cli_context
+from tortoise.migrations.autodetector import MigrationAutodetector
+
+from resourcemap import db
+from tests.conftest import Backend
+
+# Migration bookkeeping and PostGIS catalogue views are not our schema.
+BOOKKEEPING = {"tortoise_migrations", "spatial_ref_sys", "geography_columns", "geometry_columns"}
+
+
+def test_models_have_no_unmigrated_changes(tmp_path: object) -> None:
+    config = db.tortoise_config(f"sqlite://{tmp_path}/check.sqlite3")
+
+    async def changes() -> list[str]:
+        async with tortoise_cli_context(config) as ctx:
+            writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
+        return [w.name for w in writers]
+
+    assert asyncio.run(changes()) == [], "models changed without a migration: run `make migrations`"
+
+
+async def _sqlite_columns(url: str) -> dict[str, set[str]]:
+    import sqlite3
+
+    conn = sqlite3.connect(url.removeprefix("sqlite://"))
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {
+            t: {r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')}
+            for t in tables
+            if not t.startswith("sqlite_") and t not in BOOKKEEPING
+        }
+    finally:
+        conn.close()
+
+
+async def _pg_columns(url: str) -> dict[str, set[str]]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'public'"
+        )
+    finally:
+        await conn.close()
+    out: dict[str, set[str]] = {}
+    for r in rows:
+        if r["table_name"] not in BOOKKEEPING and r["column_name"] != "geom":
+            out.setdefault(r["table_name"], set()).add(r["column_name"])
+    return out
+
+
+@pytest.mark.postgres
+def test_same_schema_on_sqlite_and_postgres(
+    sqlite_backend: Backend, postgres_backend: Backend
+) -> None:
+    on_sqlite = asyncio.run(_sqlite_columns(sqlite_backend.fresh()))
+    on_postgres = asyncio.run(_pg_columns(postgres_backend.fresh()))
+    assert {"resource", "area", "organisation", "opening_hours"} <= set(on_sqlite)
+    assert on_sqlite == on_postgres
+
+
+@pytest.mark.postgres
+def test_postgis_geometry_follows_the_stored_coordinates(postgres_backend: Backend) -> None:
+    url = postgres_backend.fresh()
+
+    async def check() -> tuple[str, bool]:
+        from resourcemap.models import Area, Resource
+        from tests.factories import square
+
+        async with db.database(url):
+            await Area.create(
+                code="449901001001",
+                level="community",
+                name_zh="甲",
+                boundary=square(114, 22.7, 0.01),
+            )
+            r = await Resource.create(kind="community_room", name_zh="室", lat=22.705, lon=114.005)
+            r.lon = 114.006
+            await r.save()
+        conn = await asyncpg.connect(url)
+        try:
+            point = await conn.fetchval("SELECT ST_AsText(geom) FROM resource")
+            inside = await conn.fetchval("SELECT ST_Covers(a.geom, r.geom) FROM area a, resource r")
+        finally:
+            await conn.close()
+        return point, inside
+
+    assert asyncio.run(check()) == ("POINT(114.006 22.705)", True)
