@@ -1,7 +1,7 @@
 """Organisations, resources and what describes a resource: hours, exceptions, qualifications.
 
-Field names follow Open Referral HSDS 3.0 where a counterpart exists; the README holds the
-full mapping.
+Field names follow Open Referral HSDS 3.0 where a counterpart exists; docs/hsds-mapping.md
+holds the full mapping.
 """
 
 from __future__ import annotations

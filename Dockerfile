@@ -1,0 +1,26 @@
+# ResourceMap web app and CLI. Build: docker build -t resourcemap .
+# The same image runs `resourcemap migrate` (one-off) and `resourcemap serve`; see docker-compose.yml.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# Every dependency ships manylinux wheels (shapely, pyproj, numpy, asyncpg), so no compiler.
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY resourcemap ./resourcemap
+COPY geo ./geo
+COPY web ./web
+RUN pip install . \
+    && rm -rf /src/build /src/*.egg-info
+
+# Run as an unprivileged user. /data is its working directory, so the default SQLite URL
+# (sqlite://resourcemap.sqlite3) lands there when no PostgreSQL is configured.
+RUN useradd --system --uid 10001 --user-group --home-dir /data --create-home resourcemap
+USER resourcemap
+WORKDIR /data
+
+EXPOSE 8000
+CMD ["resourcemap", "serve", "--host", "0.0.0.0"]

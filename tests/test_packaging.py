@@ -1,0 +1,95 @@
+"""What a fresh machine gets: the wheel ships assets and migrations; compose is valid."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_wheel_ships_templates_static_assets_and_migrations(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+    )
+    (wheel,) = tmp_path.glob("resourcemap-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for required in (
+        "web/static/vendor/leaflet/leaflet.js",
+        "web/static/vendor/leaflet/leaflet.css",
+        "web/static/map.js",
+        "web/templates/home.html",
+        "resourcemap/migrations/0001_initial.py",
+        "resourcemap/migrations/0002_postgis.py",
+        "resourcemap/py.typed",
+    ):
+        assert required in names, required
+    assert not any(n.startswith("tests/") for n in names)
+
+
+def _compose() -> list[str] | None:
+    docker = shutil.which("docker")
+    if (
+        docker
+        and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    ):
+        return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
+COMPOSE = _compose()
+needs_compose = pytest.mark.skipif(
+    COMPOSE is None, reason="no docker compose client installed (.ci/run installs docker-compose)"
+)
+SECRETS = {
+    "POSTGRES_PASSWORD": "pw-for-config-check",
+    "MEILI_MASTER_KEY": "meili-key-for-config-check",
+    "RESOURCEMAP_SECRET_KEY": "x" * 40,
+}
+
+
+def _run_compose(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    assert COMPOSE is not None
+    clean = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    return subprocess.run(
+        [*COMPOSE, "-f", str(ROOT / "docker-compose.yml"), *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+@needs_compose
+def test_compose_file_is_valid_and_describes_production() -> None:
+    assert _run_compose("config", "-q", env=SECRETS).returncode == 0
+    services = _run_compose("config", "--services", env=SECRETS).stdout.split()
+    assert set(services) == {"db", "meilisearch", "migrate", "app"}
+    rendered = _run_compose("config", env=SECRETS).stdout
+    assert "postgis/postgis" in rendered
+    assert "RESOURCEMAP_ENVIRONMENT: production" in rendered
+
+
+@needs_compose
+def test_compose_refuses_to_start_without_secrets() -> None:
+    result = _run_compose("config", "-q", env={})
+    assert result.returncode != 0
+    assert "POSTGRES_PASSWORD" in result.stderr or "set it" in result.stderr
