@@ -7,15 +7,19 @@ parsing comments: keep semicolons out of model docstrings.
 from resourcemap.models.areas import Area, DemandPoint
 from resourcemap.models.dataset import DatasetInfo
 from resourcemap.models.listings import (
+    Closure,
     HoursException,
     OpeningHours,
     Organisation,
     Qualification,
     Resource,
+    SearchChange,
+    SearchCursor,
 )
 
 __all__ = [
     "Area",
+    "Closure",
     "DatasetInfo",
     "DemandPoint",
     "HoursException",
@@ -23,4 +27,6 @@ __all__ = [
     "Organisation",
     "Qualification",
     "Resource",
+    "SearchChange",
+    "SearchCursor",
 ]

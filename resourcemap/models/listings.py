@@ -139,3 +139,53 @@ class Qualification(Model):
 
     class Meta:
         table = "qualification"
+
+
+class Closure(Model):
+    """A local closure staff add, e.g. a typhoon day, for an area or one resource.
+
+    With ``area_code`` set it closes every resource located in that area (any level); with
+    ``resource`` set, that resource only. Dates are local and inclusive.
+    """
+
+    id = fields.IntField(primary_key=True)
+    start_date = fields.DateField()
+    end_date = fields.DateField()
+    area_code = fields.CharField(max_length=12, null=True, db_index=True)
+    resource: fields.ForeignKeyNullableRelation[Resource] = fields.ForeignKeyField(
+        "models.Resource", related_name="closures", null=True, on_delete=fields.CASCADE
+    )
+    reason = fields.CharField(max_length=300, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "closure"
+
+
+class SearchChange(Model):
+    """Change log of listings, in commit order: the outbox the search indexes follow.
+
+    Every write to a resource adds a row in the same transaction; each app process's
+    embedded index and the Meilisearch sync apply rows after the last sequence they saw, so
+    several processes stay in step and a search-engine outage loses no update.
+    """
+
+    seq = fields.BigIntField(primary_key=True)
+    resource_id = fields.IntField(null=True)
+    # "upsert", "delete", or "rebuild" (resource_id empty) after bulk loads.
+    op = fields.CharField(max_length=8)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "search_change"
+
+
+class SearchCursor(Model):
+    """The last change-log sequence a consumer (e.g. ``meilisearch``) has applied."""
+
+    consumer = fields.CharField(max_length=32, primary_key=True)
+    seq = fields.BigIntField(default=0)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "search_cursor"

@@ -1,0 +1,1 @@
+"""Search: one port (``base.SearchBackend``) with an embedded and a Meilisearch adapter."""
