@@ -93,7 +93,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 @click.option("--port", type=int, help="Listen port (RESOURCEMAP_PORT).")
 def demo(seed: int | None, reset: bool, no_serve: bool, host: str | None, port: int | None) -> None:
     """Load a deterministic synthetic demo city (示例数据) and serve it."""
-    from resourcemap import demo as demo_city
+    import resourcemap.demo as demo_city
 
     settings = _settings(host=host, port=port)
     chosen = demo_city.DEFAULT_SEED if seed is None else seed

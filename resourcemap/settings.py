@@ -53,6 +53,13 @@ class Settings(BaseSettings):
         None, description="Meilisearch URL; unset uses the embedded search engine."
     )
     meili_key: SecretStr | None = Field(None, description="Meilisearch API key.")
+    search_follow_seconds: float = Field(
+        1.0,
+        ge=0,
+        le=60,
+        description="How often each app process checks the listing change log to bring its "
+        "search index up to date (seconds; 0 checks on every search).",
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
 
     @field_validator("timezone")

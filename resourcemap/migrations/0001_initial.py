@@ -1,10 +1,18 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
 from orjson import loads
-from resourcemap.vocab import AreaLevel, Fee, OrganisationType, QualificationType, ResourceKind, Status
+from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
-from tortoise import fields
+from tortoise.migrations import operations as ops
+
+from resourcemap.vocab import (
+    AreaLevel,
+    Fee,
+    OrganisationType,
+    QualificationType,
+    ResourceKind,
+    Status,
+)
+
 
 class Migration(migrations.Migration):
     initial = True

@@ -8,6 +8,7 @@ on a phone keyboard without switching input method.
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from functools import lru_cache
@@ -45,6 +46,17 @@ def is_latin(token: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
+def syllables(text: str) -> tuple[str, ...]:
+    """Pinyin syllables of the Han characters in ``text``.
+
+    >>> syllables("心理 室")
+    ('xin', 'li', 'shi')
+    """
+    han = "".join(_HAN.findall(normalise(text)))
+    return tuple(lazy_pinyin(han, errors="ignore")) if han else ()
+
+
+@lru_cache(maxsize=65536)
 def pinyin_forms(text: str) -> tuple[str, str]:
     """Full pinyin and initials of the Han characters in ``text``, without spaces.
 
@@ -57,3 +69,41 @@ def pinyin_forms(text: str) -> tuple[str, str]:
     full = "".join(lazy_pinyin(han, errors="ignore"))
     initials = "".join(lazy_pinyin(han, style=Style.FIRST_LETTER, errors="ignore"))
     return full, initials
+
+
+def highlight(text: str, terms: list[str]) -> str | None:
+    """HTML-escaped ``text`` with every occurrence of ``terms`` wrapped in ``<mark>``.
+
+    Matching happens on the normalised text; when normalisation changes the length (rare
+    compatibility characters) positions cannot be mapped back and nothing is marked.
+    ``None`` when no term occurs.
+
+    >>> highlight("東湖<心理>室", ["心理"])
+    '東湖&lt;<mark>心理</mark>&gt;室'
+    """
+    norm = normalise(text)
+    if len(norm) != len(text):
+        return None
+    marked = [False] * len(text)
+    for term in terms:
+        if not term:
+            continue
+        start = norm.find(term)
+        while start != -1:
+            for i in range(start, start + len(term)):
+                marked[i] = True
+            start = norm.find(term, start + 1)
+    if not any(marked):
+        return None
+    out: list[str] = []
+    inside = False
+    for ch, m in zip(text, marked, strict=True):
+        if m and not inside:
+            out.append("<mark>")
+        elif not m and inside:
+            out.append("</mark>")
+        inside = m
+        out.append(html.escape(ch))
+    if inside:
+        out.append("</mark>")
+    return "".join(out)

@@ -1,0 +1,1 @@
+"""Spatial analysis for ResourceMap: CRS choice, synthetic geography, coverage (no HTTP)."""

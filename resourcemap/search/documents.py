@@ -1,0 +1,51 @@
+"""From stored listings to search documents: the one bridge between ORM and search."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from resourcemap.models import Resource
+from resourcemap.search.base import SearchDocument
+from resourcemap.vocab import AUDIENCE_LABELS, SERVICE_LABELS, ResourceKind
+
+_SERVICE_LABELS = {str(k): v for k, v in SERVICE_LABELS.items()}
+_AUDIENCE_LABELS = {str(k): v for k, v in AUDIENCE_LABELS.items()}
+
+
+def _labels(kind: str, services: Iterable[str], audiences: Iterable[str]) -> str:
+    info = ResourceKind(kind).info
+    parts = [info.label_zh, info.label_en]
+    for code in services:
+        parts.extend(_SERVICE_LABELS.get(code, ()))
+    for code in audiences:
+        parts.extend(_AUDIENCE_LABELS.get(code, ()))
+    return " ".join(parts)
+
+
+def document(r: Resource) -> SearchDocument:
+    return SearchDocument(
+        id=r.id,
+        kind=str(r.kind),
+        name_zh=r.name_zh,
+        name_en=r.name_en,
+        description_zh=r.description_zh,
+        address_zh=r.address_zh,
+        services=tuple(r.services),
+        audiences=tuple(r.audiences),
+        languages=tuple(r.languages),
+        modes=tuple(r.modes),
+        fee=str(r.fee),
+        status=str(r.status),
+        phone=r.phone,
+        always_open=r.always_open,
+        lat=r.lat,
+        lon=r.lon,
+        service_area_codes=tuple(r.service_area_codes),
+        labels=_labels(str(r.kind), r.services, r.audiences),
+    )
+
+
+async def load_documents(ids: Iterable[int] | None = None) -> list[SearchDocument]:
+    """Documents for the given resources, or for all of them."""
+    qs = Resource.all() if ids is None else Resource.filter(id__in=list(ids))
+    return [document(r) for r in await qs.order_by("id")]

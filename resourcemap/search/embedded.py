@@ -1,0 +1,320 @@
+"""The embedded search engine: in-process, no server, the default.
+
+Documents live in column arrays; every filter is a boolean mask over them, text matching
+is a vectorised substring search per field (``numpy.strings.find``), and distance uses a
+KD-tree in the city's metric CRS to shortlist candidates, then exact geodesic metres.
+
+Substring matching rather than word segmentation is deliberate: a one- or two-character
+query ("心理", "焦虑") must find every name containing it, which a segmenter that merges
+words into longer tokens would miss. Latin tokens also match pinyin and initials, and a
+vocabulary of Latin terms (English words, pinyin of name fragments) supplies spellings one
+edit away for tokens of four letters or more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+from scipy.spatial import cKDTree
+
+from geo.crs import metric_crs_for, to_metric
+from geo.distance import geodesic_m
+from resourcemap.search import text
+from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult
+
+BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
+
+# How much a token found in each field adds to a document's relevance.
+FIELD_WEIGHTS = {
+    "name": 10.0,
+    "english": 8.0,
+    "initials": 6.0,
+    "labels": 4.0,
+    "description": 2.0,
+    "address": 1.0,
+}
+LATIN_ONLY = {"english", "initials"}
+PINYIN_WEIGHT = 8.0
+TYPO_PENALTY = 0.5
+# As Meilisearch's default: one typo from five letters on; shorter words must be exact.
+TYPO_MIN_LENGTH = 5
+# Pinyin matches whole syllables: "xinli" finds 心理 but not 心灵 (xin-ling).
+MAX_PINYIN_SYLLABLES = 8
+# KD-tree shortlist margin: projection scale error is far below 0.5% near the central meridian.
+SHORTLIST_MARGIN = 1.005
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """The index: one entry per document, in ``ids`` order."""
+
+    docs: list[SearchDocument]
+    ids: npt.NDArray[np.int64]
+    kind: npt.NDArray[np.str_]
+    fee: npt.NDArray[np.str_]
+    status: npt.NDArray[np.str_]
+    fields: dict[str, npt.NDArray[np.str_]]
+    tags: dict[str, dict[str, BoolArray]]
+    located: BoolArray
+    lat: FloatArray
+    lon: FloatArray
+    tree: cKDTree | None
+    crs_lon: float
+    area_codes: list[frozenset[str]]
+    pinyin: dict[str, npt.NDArray[np.int64]]
+    vocabulary: list[str]
+
+
+def _pinyin_terms(name: str) -> set[str]:
+    """Every run of whole syllables in the pinyin of a name's Han characters."""
+    syllables = text.syllables(name)
+    return {
+        "".join(syllables[i : i + size])
+        for size in range(1, MAX_PINYIN_SYLLABLES + 1)
+        for i in range(len(syllables) - size + 1)
+    }
+
+
+def _pinyin_postings(docs: list[SearchDocument]) -> dict[str, npt.NDArray[np.int64]]:
+    postings: dict[str, list[int]] = {}
+    for i, doc in enumerate(docs):
+        for term in _pinyin_terms(doc.name_zh):
+            postings.setdefault(term, []).append(i)
+    return {term: np.array(rows, dtype=np.int64) for term, rows in postings.items()}
+
+
+def _vocabulary(docs: Iterable[SearchDocument], pinyin: Iterable[str]) -> list[str]:
+    """Latin terms a typo can be corrected to: English words and pinyin of name fragments."""
+    terms = {t for t in pinyin if len(t) >= TYPO_MIN_LENGTH - 1}
+    for doc in docs:
+        for source in (doc.name_en, doc.labels):
+            terms.update(t for t in text.tokens(source) if text.is_latin(t) and len(t) >= 3)
+    return sorted(terms)
+
+
+def build_columns(docs: list[SearchDocument]) -> _Columns:
+    n = len(docs)
+    tag_names = ("services", "audiences", "languages", "modes")
+    tags: dict[str, dict[str, BoolArray]] = {name: {} for name in tag_names}
+    for i, doc in enumerate(docs):
+        for name in tag_names:
+            for value in getattr(doc, name):
+                tags[name].setdefault(value, np.zeros(n, dtype=bool))[i] = True
+    located = np.array([d.located for d in docs], dtype=bool)
+    lat = np.array([d.lat if d.lat is not None else np.nan for d in docs], dtype=np.float64)
+    lon = np.array([d.lon if d.lon is not None else np.nan for d in docs], dtype=np.float64)
+    tree = None
+    crs_lon = float(np.nanmedian(lon)) if located.any() else 114.0
+    if located.any():
+        x, y = to_metric(lon[located], lat[located], metric_crs_for(crs_lon))
+        tree = cKDTree(np.column_stack([x, y]))
+
+    def column(values: Iterable[str]) -> npt.NDArray[np.str_]:
+        return np.array([text.normalise(v) for v in values], dtype=np.str_)
+
+    pinyin = _pinyin_postings(docs)
+
+    return _Columns(
+        docs=docs,
+        ids=np.array([d.id for d in docs], dtype=np.int64),
+        kind=np.array([d.kind for d in docs], dtype=np.str_),
+        fee=np.array([d.fee for d in docs], dtype=np.str_),
+        status=np.array([d.status for d in docs], dtype=np.str_),
+        fields={
+            "name": column(d.name_zh for d in docs),
+            "english": column(d.name_en for d in docs),
+            "initials": np.array([text.pinyin_forms(d.name_zh)[1] for d in docs], dtype=np.str_),
+            "labels": column(d.labels for d in docs),
+            "description": column(d.description_zh for d in docs),
+            "address": column(d.address_zh for d in docs),
+        },
+        tags=tags,
+        located=located,
+        lat=lat,
+        lon=lon,
+        tree=tree,
+        crs_lon=crs_lon,
+        area_codes=[frozenset(d.service_area_codes) for d in docs],
+        pinyin=pinyin,
+        vocabulary=_vocabulary(docs, pinyin),
+    )
+
+
+class EmbeddedBackend:
+    """In-process search over column arrays; rebuilt lazily after changes."""
+
+    name = "embedded"
+
+    def __init__(self) -> None:
+        self._docs: dict[int, SearchDocument] = {}
+        self._columns: _Columns | None = None
+
+    async def replace_all(self, documents: list[SearchDocument]) -> None:
+        self._docs = {d.id: d for d in documents}
+        self._columns = None
+
+    async def upsert(self, documents: list[SearchDocument]) -> None:
+        self._docs.update((d.id, d) for d in documents)
+        self._columns = None
+
+    async def delete(self, ids: list[int]) -> None:
+        for doc_id in ids:
+            self._docs.pop(doc_id, None)
+        self._columns = None
+
+    def columns(self) -> _Columns:
+        if self._columns is None:
+            self._columns = build_columns(sorted(self._docs.values(), key=lambda d: d.id))
+        return self._columns
+
+    async def search(self, criteria: Criteria) -> SearchResult:
+        return search_columns(self.columns(), criteria)
+
+
+def _filter_mask(cols: _Columns, criteria: Criteria) -> BoolArray:
+    q = criteria.query
+    mask: BoolArray = np.asarray(cols.status == q.status.value)
+    if q.kind:
+        mask &= np.isin(cols.kind, [k.value for k in q.kind])
+    for name, value in (
+        ("services", q.service),
+        ("audiences", q.audience),
+        ("languages", q.language),
+        ("modes", q.mode),
+    ):
+        if value is not None:
+            mask &= cols.tags[name].get(str(value), np.zeros(len(cols.docs), dtype=bool))
+    if q.fee is not None:
+        mask &= cols.fee == q.fee.value
+    if criteria.open_ids is not None:
+        mask &= np.isin(cols.ids, np.fromiter(criteria.open_ids, dtype=np.int64))
+    return mask
+
+
+def _text_scores(cols: _Columns, tokens: list[str]) -> tuple[BoolArray, FloatArray]:
+    """Documents matching every token, and their relevance."""
+    n = len(cols.docs)
+    matched = np.ones(n, dtype=bool)
+    score = np.zeros(n, dtype=np.float64)
+    for token in tokens:
+        token_hit = np.zeros(n, dtype=bool)
+        token_score = np.zeros(n, dtype=np.float64)
+        latin = text.is_latin(token)
+        for field, weight in FIELD_WEIGHTS.items():
+            if field in LATIN_ONLY and not latin:
+                continue
+            found = np.strings.find(cols.fields[field], token)
+            hit = found >= 0
+            token_hit |= hit
+            # Earlier positions (prefixes of names) rank a little higher.
+            token_score += np.where(hit, weight * (1.0 + 1.0 / (1.0 + np.maximum(found, 0))), 0.0)
+        if latin:
+            rows = cols.pinyin.get(token)
+            if rows is not None:
+                token_hit[rows] = True
+                token_score[rows] += PINYIN_WEIGHT
+        if latin and len(token) >= TYPO_MIN_LENGTH and not token_hit.any():
+            for alternative in _corrections(cols, token):
+                hit = _latin_hits(cols, alternative) & ~token_hit
+                token_hit |= hit
+                token_score += np.where(hit, PINYIN_WEIGHT * TYPO_PENALTY, 0.0)
+        matched &= token_hit
+        score += token_score
+    return matched, score
+
+
+def _latin_hits(cols: _Columns, term: str) -> BoolArray:
+    hit: BoolArray = np.asarray(np.strings.find(cols.fields["english"], term) >= 0)
+    hit |= np.strings.find(cols.fields["labels"], term) >= 0
+    rows = cols.pinyin.get(term)
+    if rows is not None:
+        hit[rows] = True
+    return hit
+
+
+def _corrections(cols: _Columns, token: str) -> list[str]:
+    found = process.extract(
+        token, cols.vocabulary, scorer=Levenshtein.distance, score_cutoff=1, limit=50
+    )
+    return [term for term, distance, _ in found if distance == 1]
+
+
+def search_columns(cols: _Columns, criteria: Criteria) -> SearchResult:
+    q = criteria.query
+    n = len(cols.docs)
+    if n == 0:
+        return SearchResult(hits=[], total=0, facets={"kind": {}, "service": {}})
+    mask = _filter_mask(cols, criteria)
+    tokens = text.tokens(q.q)
+    score = np.zeros(n, dtype=np.float64)
+    if tokens:
+        matched, score = _text_scores(cols, tokens)
+        mask &= matched
+
+    distance = np.full(n, np.nan)
+    point = q.point
+    if point is not None:
+        lat, lon = point
+        serves_point = np.array(
+            [bool(codes & criteria.point_area_codes) for codes in cols.area_codes], dtype=bool
+        )
+        near = cols.located & mask
+        if q.radius_m is not None and cols.tree is not None:
+            x, y = to_metric([lon], [lat], metric_crs_for(cols.crs_lon))
+            shortlist = cols.tree.query_ball_point([x[0], y[0]], q.radius_m * SHORTLIST_MARGIN)
+            candidates = np.zeros(n, dtype=bool)
+            candidates[np.flatnonzero(cols.located)[shortlist]] = True
+            near &= candidates
+        idx = np.flatnonzero(near)
+        distance[idx] = geodesic_m(lat, lon, cols.lat[idx], cols.lon[idx])
+        within = near.copy()
+        if q.radius_m is not None:
+            within[idx] = distance[idx] <= q.radius_m
+        area_hit = ~cols.located & serves_point & mask
+        distance[area_hit] = 0.0
+        mask = within | area_hit
+
+    idx = np.flatnonzero(mask)
+    if q.effective_sort == "distance":
+        order = np.lexsort((cols.ids[idx], -score[idx], distance[idx]))
+    else:
+        tie = np.nan_to_num(distance[idx], nan=np.inf)
+        order = np.lexsort((cols.ids[idx], tie, -score[idx]))
+    ranked = idx[order]
+    page = ranked[q.offset : q.offset + q.limit]
+    highlight_terms = [t for t in tokens if not text.is_latin(t)]
+    latin_terms = [t for t in tokens if text.is_latin(t)]
+    hits = []
+    for i in page:
+        doc = cols.docs[i]
+        marks = {
+            "name_zh": text.highlight(doc.name_zh, highlight_terms),
+            "name_en": text.highlight(doc.name_en, latin_terms),
+        }
+        hits.append(
+            Hit(
+                id=doc.id,
+                document=doc,
+                score=float(score[i]),
+                distance_m=None if np.isnan(distance[i]) else float(distance[i]),
+                highlights={k: v for k, v in marks.items() if v is not None},
+            )
+        )
+    return SearchResult(hits=hits, total=int(idx.size), facets=_facets(cols, mask))
+
+
+def _facets(cols: _Columns, mask: BoolArray) -> dict[str, dict[str, int]]:
+    kinds, counts = np.unique(cols.kind[mask], return_counts=True)
+    services = {
+        name: int(np.count_nonzero(column & mask)) for name, column in cols.tags["services"].items()
+    }
+    return {
+        "kind": {str(k): int(c) for k, c in zip(kinds, counts, strict=True)},
+        "service": {k: v for k, v in sorted(services.items()) if v},
+    }

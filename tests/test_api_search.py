@@ -1,0 +1,181 @@
+"""``/api/v1/search`` and ``/api/v1/nearest`` through the real app on both databases."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pyproj
+import pytest
+from starlette.testclient import TestClient
+
+from tests.factories import run_in_db, small_city
+
+# Inside 东湖社区 (street 449901001000) and 西山社区 (street 449901002000) of small_city.
+EAST = {"lat": 22.7049, "lon": 114.0049}
+WEST = {"lat": 22.7049, "lon": 113.9049}
+MONDAY_10 = "2026-11-23T10:00:00+08:00"
+MONDAY_1230 = "2026-11-23T12:30:00+08:00"
+
+
+@pytest.fixture
+def city(
+    database_url: str, make_client: Callable[..., Any]
+) -> Iterator[tuple[TestClient, dict[str, int], str]]:
+    ids = run_in_db(database_url, small_city)
+    with make_client(database_url, search_follow_seconds=0) as client:
+        yield client, ids, database_url
+
+
+def names(body: dict[str, Any]) -> list[str]:
+    return [item["name_zh"] for item in body["items"]]
+
+
+def test_text_search_finds_and_highlights(city: tuple[TestClient, dict[str, int], str]) -> None:
+    client, _, _ = city
+    body = client.get("/api/v1/search", params={"q": "心理咨询"}).json()
+    assert names(body)[0] == "东湖社区心理咨询室"
+    assert body["items"][0]["highlight"]["name_zh"] == "东湖社区<mark>心理咨询</mark>室"
+    assert body["total"] == len(body["items"])
+    assert body["backend"] == "embedded" and body["degraded"] is False
+    pinyin = client.get("/api/v1/search", params={"q": "donghu"}).json()
+    assert names(pinyin) == ["东湖社区心理咨询室"]
+
+
+def test_point_search_includes_area_served_resources(
+    city: tuple[TestClient, dict[str, int], str],
+) -> None:
+    client, _, _ = city
+    east = client.get("/api/v1/search", params={**EAST, "radius_m": 500}).json()
+    assert set(names(east)) == {
+        "东湖社区心理咨询室",
+        "东街道心理志愿者服务队",
+        "测试市心理援助热线",
+    }
+    by_name = {i["name_zh"]: i for i in east["items"]}
+    assert by_name["东街道心理志愿者服务队"]["distance_m"] == 0
+    room = by_name["东湖社区心理咨询室"]
+    _, _, metres = pyproj.Geod(ellps="WGS84").inv(EAST["lon"], EAST["lat"], 114.005, 22.705)
+    assert room["distance_m"] == pytest.approx(metres, abs=0.05)
+    assert room["walk_minutes"] == 1
+    west = client.get("/api/v1/search", params={**WEST, "radius_m": 500}).json()
+    assert set(names(west)) == {"西山医院心理门诊", "王医生", "测试市心理援助热线"}
+
+
+def test_open_now_follows_weekly_hours(city: tuple[TestClient, dict[str, int], str]) -> None:
+    client, _, _ = city
+    morning = client.get("/api/v1/search", params={"open_now": "true", "at": MONDAY_10}).json()
+    lunch = client.get("/api/v1/search", params={"open_now": "true", "at": MONDAY_1230}).json()
+    assert "东湖社区心理咨询室" in names(morning)
+    assert "东湖社区心理咨询室" not in names(lunch)
+    assert "测试市心理援助热线" in names(lunch)  # 24/7
+    assert all(item["open_now"] for item in morning["items"])
+
+
+def test_nearest_puts_covering_hotline_first_then_by_distance(
+    city: tuple[TestClient, dict[str, int], str],
+) -> None:
+    client, _, _ = city
+    body = client.get("/api/v1/nearest", params={**WEST, "limit": 3}).json()
+    assert len(body["items"]) == 3
+    assert body["items"][0]["name_zh"] == "测试市心理援助热线"
+    distances = [i["distance_m"] for i in body["items"]]
+    assert distances == sorted(distances)
+    psychiatric = client.get(
+        "/api/v1/nearest", params={**EAST, "service": "psychiatric_outpatient"}
+    ).json()
+    assert names(psychiatric) == ["西山医院心理门诊", "王医生"]
+    assert psychiatric["items"][0]["distance_m"] > 9000
+
+
+WRITER = """
+import asyncio, sys
+from resourcemap import db
+from resourcemap.models import Resource
+from resourcemap.search import changes
+
+async def main(url, action):
+    async with db.database(url):
+        if action == "add":
+            r = await Resource.create(
+                kind="community_room", name_zh="新开心理驿站", lat=22.7, lon=114.0
+            )
+        else:
+            r = await Resource.get(name_zh="新开心理驿站")
+            r.status = "closed"
+            await r.save()
+        await changes.record([r.id])
+        print(r.id)
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+def write_from_another_process(url: str, action: str) -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", WRITER, url, action], capture_output=True, text=True, check=True
+    )
+    return int(done.stdout.strip())
+
+
+def test_listing_changes_reach_search_without_restart(
+    city: tuple[TestClient, dict[str, int], str],
+) -> None:
+    client, _, url = city
+    assert client.get("/api/v1/search", params={"q": "新开"}).json()["total"] == 0
+    new_id = write_from_another_process(url, "add")
+    found = client.get("/api/v1/search", params={"q": "新开"}).json()
+    assert [i["id"] for i in found["items"]] == [new_id]
+    write_from_another_process(url, "close")
+    assert client.get("/api/v1/search", params={"q": "新开"}).json()["total"] == 0
+
+
+def test_search_pages_with_cursor(city: tuple[TestClient, dict[str, int], str]) -> None:
+    client, _, _ = city
+    first = client.get("/api/v1/search", params={"limit": 2}).json()
+    assert first["total"] == 5 and len(first["items"]) == 2
+    second = client.get(
+        "/api/v1/search", params={"limit": 2, "cursor": first["next_cursor"]}
+    ).json()
+    third = client.get(
+        "/api/v1/search", params={"limit": 2, "cursor": second["next_cursor"]}
+    ).json()
+    assert third["next_cursor"] is None
+    seen = [i["id"] for page in (first, second, third) for i in page["items"]]
+    assert len(seen) == len(set(seen)) == 5
+
+
+def test_facets_count_kinds_and_services(city: tuple[TestClient, dict[str, int], str]) -> None:
+    client, _, _ = city
+    facets = client.get("/api/v1/search").json()["facets"]
+    assert facets["kind"]["community_room"] == 1
+    assert facets["kind"]["hotline"] == 1
+    assert facets["service"]["psychiatric_outpatient"] == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/api/v1/search", {"lat": "22.7"}, "request"),
+        ("/api/v1/search", {"radius_m": "500"}, "request"),
+        ("/api/v1/search", {"sort": "distance"}, "request"),
+        ("/api/v1/search", {"at": "2026-11-23T10:00:00"}, "request"),
+        ("/api/v1/search", {"lat": "91", "lon": "114"}, "lat"),
+        ("/api/v1/search", {"kind": "castle"}, "kind"),
+        ("/api/v1/search", {"open_now": "maybe"}, "open_now"),
+        ("/api/v1/search", {"cursor": "zzz"}, "cursor"),
+        ("/api/v1/search", {"limit": "1000"}, "limit"),
+        ("/api/v1/nearest", {"service": "counselling"}, "lat"),
+        ("/api/v1/nearest", {**EAST, "radius": "5"}, "radius"),
+        ("/api/v1/nearest", {**EAST, "limit": "50"}, "limit"),
+    ],
+)
+def test_bad_search_input_is_400_naming_the_field(
+    city: tuple[TestClient, dict[str, int], str], path: str, params: dict[str, str], field: str
+) -> None:
+    client, _, _ = city
+    response = client.get(path, params=params)
+    assert response.status_code == 400, response.text
+    assert field in response.json()["fields"]

@@ -1,0 +1,293 @@
+"""The search contract (see ``resourcemap/search/base.py``), run against every backend.
+
+The embedded engine always runs it; Meilisearch runs it when ``RESOURCEMAP_MEILI_URL``
+points at a server (none can be installed on this machine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pyproj
+import pytest
+
+from resourcemap.search.base import Criteria, SearchBackend, SearchDocument, SearchQuery
+from resourcemap.search.embedded import EmbeddedBackend
+
+ORIGIN = (22.7000, 114.0000)
+STREET_E = "449901001000"
+CITY = "449900000000"
+GEOD = pyproj.Geod(ellps="WGS84")
+
+
+def at_distance(metres: float, azimuth: float = 90.0) -> tuple[float, float]:
+    lon, lat, _ = GEOD.fwd(ORIGIN[1], ORIGIN[0], azimuth, metres)
+    return lat, lon
+
+
+def doc(doc_id: int, name_zh: str, kind: str, **kw: Any) -> SearchDocument:
+    base: dict[str, Any] = {
+        "name_en": "",
+        "description_zh": "",
+        "address_zh": "",
+        "services": (),
+        "audiences": ("everyone",),
+        "languages": ("zh",),
+        "modes": ("in_person",),
+        "fee": "free",
+        "status": "active",
+        "phone": "",
+        "always_open": False,
+        "lat": None,
+        "lon": None,
+        "service_area_codes": (),
+        "labels": "",
+    }
+    base.update(kw)
+    return SearchDocument(id=doc_id, kind=kind, name_zh=name_zh, **base)
+
+
+def located(metres: float, azimuth: float = 90.0) -> dict[str, float]:
+    lat, lon = at_distance(metres, azimuth)
+    return {"lat": lat, "lon": lon}
+
+
+DOCS = [
+    doc(
+        1,
+        "东湖社区心理咨询室",
+        "community_room",
+        services=("counselling", "group_activity"),
+        labels="社区心理咨询室 心理咨询 Counselling",
+        **located(300),
+    ),
+    doc(
+        2,
+        "西山醫院心理門診",
+        "psychiatric_hospital_clinic",
+        fee="paid",
+        services=("psychiatric_outpatient", "assessment"),
+        labels="精神科门诊 心理测评",
+        **located(1200, 0),
+    ),
+    doc(
+        3,
+        "儿童青少年成长辅导中心",
+        "minors_centre",
+        description_zh="针对焦虑、学业压力的辅导",
+        audiences=("children", "adolescents"),
+        services=("counselling",),
+        labels="儿童 青少年 心理咨询 Counselling",
+        **located(800, 180),
+    ),
+    doc(
+        4,
+        "阳光心园康复站",
+        "community_rehabilitation",
+        services=("rehabilitation",),
+        **located(2500, 270),
+    ),
+    doc(
+        5,
+        "ＳＵＮＳＨＩＮＥ职工心灵驿站",
+        "workplace_room",
+        name_en="Sunshine Workplace Station",
+        services=("eap",),
+        audiences=("workers",),
+        **located(4000, 45),
+    ),
+    doc(
+        6,
+        "东街道心理志愿者服务队",
+        "volunteer_team",
+        services=("group_activity",),
+        service_area_codes=(STREET_E,),
+    ),
+    doc(
+        7,
+        "市心理援助热线",
+        "hotline",
+        services=("crisis_intervention", "phone_support"),
+        modes=("phone",),
+        always_open=True,
+        phone="12320",
+        service_area_codes=(CITY,),
+    ),
+    doc(
+        8,
+        "人民医院焦虑门诊",
+        "general_hospital_department",
+        services=("psychiatric_outpatient",),
+        fee="paid",
+        **located(3000, 90),
+    ),
+    doc(
+        9,
+        "心理咨询师王芳",
+        "counsellor",
+        name_en="Wang Fang, counsellor",
+        languages=("zh", "en"),
+        modes=("online", "in_person"),
+        services=("counselling",),
+        labels="心理咨询师 心理咨询 Counselling",
+        **located(700, 300),
+    ),
+    doc(10, "旧址心理咨询室", "community_room", status="closed", **located(100)),
+    doc(11, "边界内站点", "street_station", **located(499.5, 30)),
+    doc(12, "边界外站点", "street_station", **located(500.5, 210)),
+    doc(13, "<b>青年</b>心理空间", "licensed_agency", fee="paid", **located(5000, 100)),
+]
+ACTIVE = {d.id for d in DOCS if d.status == "active"}
+
+
+def _meili_backend() -> SearchBackend:
+    url = os.environ.get("RESOURCEMAP_MEILI_URL")
+    if not url:
+        pytest.skip("no Meilisearch server on this machine: set RESOURCEMAP_MEILI_URL to run")
+    from resourcemap.search.meili import MeiliBackend
+
+    backend = MeiliBackend(
+        url, os.environ.get("RESOURCEMAP_MEILI_KEY"), index_uid=f"contract_{uuid.uuid4().hex[:8]}"
+    )
+    asyncio.run(backend.apply_settings())
+    return backend
+
+
+@pytest.fixture(scope="module", params=["embedded", "meilisearch"])
+def backend(request: pytest.FixtureRequest) -> Iterator[SearchBackend]:
+    chosen: SearchBackend = EmbeddedBackend() if request.param == "embedded" else _meili_backend()
+    asyncio.run(chosen.replace_all(DOCS))
+    yield chosen
+
+
+def search(backend: SearchBackend, **kw: Any) -> Any:
+    open_ids = kw.pop("open_ids", None)
+    codes = kw.pop("point_area_codes", frozenset())
+    criteria = Criteria(SearchQuery(**kw), open_ids=open_ids, point_area_codes=codes)
+    return asyncio.run(backend.search(criteria))
+
+
+def ids(result: Any) -> set[int]:
+    return {h.id for h in result.hits}
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("焦虑", {3, 8}),  # description and name; a two-character word
+        ("心理", {1, 2, 3, 6, 7, 9, 13}),  # 3 by its service label 心理咨询
+        ("儿童", {3}),
+        ("心", {1, 2, 3, 4, 5, 6, 7, 9, 13}),  # one character
+        ("心理咨询", {1, 3, 9}),  # name, or a label of the services
+        ("心理諮詢", {1, 3, 9}),  # traditional query, simplified documents
+        ("医院门诊", set()),  # tokens must all match: no single field holds "医院门诊"
+        ("医院 门诊", {2, 8}),  # simplified query, traditional document (2)
+        ("sunshine", {5}),
+        ("ＳＵＮＳＨＩＮＥ", {5}),  # full-width query
+        ("sunshime", {5}),  # one typo
+        ("xinli", {1, 2, 6, 7, 9, 13}),  # pinyin
+        ("xlzx", {1, 9}),  # initials of 心理咨询 in names
+        ("jiaolv", {8}),  # pinyin of a name
+        ("counselling", {1, 3, 9}),  # English label and name
+        ("wang fang", {9}),
+    ],
+)
+def test_text_queries(backend: SearchBackend, q: str, expected: set[int]) -> None:
+    result = search(backend, q=q, limit=100)
+    assert ids(result) == expected
+    assert result.total == len(expected)
+
+
+def test_closed_resources_are_found_only_on_request(backend: SearchBackend) -> None:
+    assert 10 not in ids(search(backend, q="旧址", limit=100))
+    assert ids(search(backend, q="旧址", status="closed")) == {10}
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"kind": ("community_room", "street_station")}, {1, 11, 12}),
+        ({"service": "counselling"}, {1, 3, 9}),
+        ({"audience": "children"}, {3}),
+        ({"language": "en"}, {9}),
+        ({"fee": "paid"}, {2, 8, 13}),
+        ({"mode": "phone"}, {7}),
+        ({"mode": "online", "service": "counselling"}, {9}),
+        ({"open_ids": frozenset({1, 2, 10})}, {1, 2}),
+        ({"open_ids": frozenset()}, set()),
+    ],
+)
+def test_filters(backend: SearchBackend, filters: dict[str, Any], expected: set[int]) -> None:
+    assert ids(search(backend, limit=100, **filters)) == expected
+
+
+def test_radius_is_exact_at_the_boundary_and_distances_geodesic(backend: SearchBackend) -> None:
+    result = search(backend, lat=ORIGIN[0], lon=ORIGIN[1], radius_m=500, limit=100)
+    assert ids(result) == {1, 11}
+    by_id = {h.id: h for h in result.hits}
+    assert by_id[11].distance_m == pytest.approx(499.5, abs=0.1)
+    assert by_id[1].distance_m == pytest.approx(300.0, abs=0.1)
+    wider = search(backend, lat=ORIGIN[0], lon=ORIGIN[1], radius_m=501, limit=100)
+    assert ids(wider) == {1, 11, 12}
+
+
+def test_area_served_resources_cover_points_in_their_area(backend: SearchBackend) -> None:
+    inside = search(
+        backend,
+        lat=ORIGIN[0],
+        lon=ORIGIN[1],
+        radius_m=500,
+        point_area_codes=frozenset({STREET_E, CITY}),
+        limit=100,
+    )
+    assert ids(inside) == {1, 11, 6, 7}
+    zero = [h for h in inside.hits if h.id in {6, 7}]
+    assert all(h.distance_m == 0 for h in zero)
+    elsewhere = search(
+        backend, lat=ORIGIN[0], lon=ORIGIN[1], radius_m=500, point_area_codes=frozenset({CITY})
+    )
+    assert ids(elsewhere) == {1, 11, 7}
+
+
+def test_distance_sort_orders_nearest_first(backend: SearchBackend) -> None:
+    result = search(
+        backend,
+        lat=ORIGIN[0],
+        lon=ORIGIN[1],
+        sort="distance",
+        point_area_codes=frozenset({CITY}),
+        limit=100,
+    )
+    order = [h.id for h in result.hits]
+    assert order[0] == 7  # the hotline serves the whole city: distance 0
+    distances = [h.distance_m for h in result.hits]
+    assert distances == sorted(distances)  # type: ignore[type-var]
+    assert order[1:] == [1, 11, 12, 9, 3, 2, 4, 8, 5, 13]
+
+
+def test_total_facets_and_paging(backend: SearchBackend) -> None:
+    first = search(backend, q="心理", limit=4)
+    assert first.total == 7
+    assert len(first.hits) == 4
+    rest = search(backend, q="心理", limit=4, offset=4)
+    assert len(rest.hits) == 3
+    assert {h.id for h in first.hits} | {h.id for h in rest.hits} == {1, 2, 3, 6, 7, 9, 13}
+    assert first.facets["kind"] == {
+        "community_room": 1,
+        "minors_centre": 1,
+        "psychiatric_hospital_clinic": 1,
+        "volunteer_team": 1,
+        "hotline": 1,
+        "counsellor": 1,
+        "licensed_agency": 1,
+    }
+    assert first.facets["service"]["counselling"] == 3
+
+
+def test_highlights_are_escaped_html(backend: SearchBackend) -> None:
+    (hit,) = search(backend, q="青年").hits
+    assert hit.highlights["name_zh"] == "&lt;b&gt;<mark>青年</mark>&lt;/b&gt;心理空间"

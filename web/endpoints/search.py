@@ -1,0 +1,143 @@
+"""``/api/v1/search`` and ``/api/v1/nearest``: what a resident does first."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from resourcemap.dataset import synthetic_label
+from resourcemap.errors import InvalidInput
+from resourcemap.pagination import decode_offset, encode_offset
+from resourcemap.search.base import Hit, SearchQuery
+from resourcemap.search.service import SearchService
+from resourcemap.vocab import ResourceKind
+from web.params import query_dict
+
+REPEATABLE = ("kind",)
+NEAREST_PARAMS = {"lat", "lon", "service", "kind", "open_now", "limit"}
+NEAREST_MAX = 20
+
+
+def _item(hit: Hit, open_now: frozenset[int]) -> dict[str, Any]:
+    d = hit.document
+    kind = ResourceKind(d.kind)
+    location = None if d.lat is None or d.lon is None else {"lat": d.lat, "lon": d.lon}
+    return {
+        "id": d.id,
+        "name_zh": d.name_zh,
+        "name_en": d.name_en,
+        "kind": d.kind,
+        "kind_label": {"zh": kind.info.label_zh, "en": kind.info.label_en},
+        "placement": kind.info.placement,
+        "services": list(d.services),
+        "audiences": list(d.audiences),
+        "languages": list(d.languages),
+        "modes": list(d.modes),
+        "fee": d.fee,
+        "phone": d.phone,
+        "always_open": d.always_open,
+        "open_now": d.always_open or d.id in open_now,
+        "location": location,
+        "address_zh": d.address_zh,
+        "service_area_codes": list(d.service_area_codes),
+        "distance_m": None if hit.distance_m is None else round(hit.distance_m, 1),
+        "walk_minutes": hit.walk_minutes,
+        "highlight": hit.highlights,
+        "score": round(hit.score, 3),
+    }
+
+
+async def search(request: Request) -> Response:
+    """
+    summary: Search service resources
+    description: >
+      Text (Chinese, pinyin, initials, English; one typo tolerated in Latin words of four
+      letters or more), a point with optional radius (geodesic metres), filters and open-now.
+      Area-served resources (volunteer teams, hotlines) whose service area contains the
+      point are included with distance 0. `degraded` is true when the configured search
+      server was unreachable and the embedded engine answered instead.
+    parameters:
+      - {name: q, in: query, schema: {type: string, maxLength: 100}}
+      - {name: lat, in: query, schema: {type: number, minimum: -90, maximum: 90}}
+      - {name: lon, in: query, schema: {type: number, minimum: -180, maximum: 180}}
+      - {name: radius_m, in: query, schema: {type: number, exclusiveMinimum: 0}}
+      - {name: kind, in: query, schema: {type: array, items: {type: string}}, explode: true}
+      - {name: service, in: query, schema: {type: string}}
+      - {name: audience, in: query, schema: {type: string}}
+      - {name: language, in: query, schema: {type: string}}
+      - {name: fee, in: query, schema: {type: string, enum: [free, paid]}}
+      - {name: mode, in: query, schema: {type: string, enum: [in_person, online, phone]}}
+      - {name: open_now, in: query, schema: {type: boolean}}
+      - {name: at, in: query, schema: {type: string, format: date-time},
+         description: "instant for open_now, with offset (default now)"}
+      - {name: sort, in: query, schema: {type: string, enum: [distance, relevance]}}
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100}}
+      - {name: cursor, in: query, schema: {type: string}}
+    responses:
+      200: {description: "{items, total, facets, next_cursor, degraded, backend, at}"}
+      400: {description: Invalid parameter, with a reason per field}
+    """
+    params = query_dict(request, repeatable=REPEATABLE)
+    cursor = params.pop("cursor", None)
+    if isinstance(cursor, str):
+        params["offset"] = decode_offset(cursor)
+    query = SearchQuery.model_validate(params)
+    service: SearchService = request.app.state.search
+    at = query.at or dt.datetime.now(dt.UTC)
+    result = await service.search(query, now=at)
+    open_now = service.open_ids(at)
+    next_offset = query.offset + len(result.hits)
+    return JSONResponse(
+        {
+            "items": [_item(h, open_now) for h in result.hits],
+            "total": result.total,
+            "facets": result.facets,
+            "next_cursor": encode_offset(next_offset) if next_offset < result.total else None,
+            "degraded": result.degraded,
+            "backend": service.backend_name,
+            "at": at.astimezone(service.tz).isoformat(),
+            "dataset": await synthetic_label(),
+        }
+    )
+
+
+async def nearest(request: Request) -> Response:
+    """
+    summary: The nearest resources offering a service
+    description: >
+      Nearest first; volunteer teams and hotlines whose service area contains the point
+      come first with distance 0.
+    parameters:
+      - {name: lat, in: query, required: true, schema: {type: number}}
+      - {name: lon, in: query, required: true, schema: {type: number}}
+      - {name: service, in: query, schema: {type: string}}
+      - {name: kind, in: query, schema: {type: array, items: {type: string}}, explode: true}
+      - {name: open_now, in: query, schema: {type: boolean}}
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 20, default: 3}}
+    responses:
+      200: {description: "{items}"}
+      400: {description: Invalid parameter, with a reason per field}
+    """
+    params = query_dict(request, repeatable=REPEATABLE)
+    for name in params:
+        if name not in NEAREST_PARAMS:
+            raise InvalidInput(f"unknown parameter {name!r}", field=name)
+    if "lat" not in params or "lon" not in params:
+        raise InvalidInput("lat and lon are required", field="lat")
+    query = SearchQuery.model_validate({"limit": "3", **params, "sort": "distance"})
+    if query.limit > NEAREST_MAX:
+        raise InvalidInput(f"limit must be at most {NEAREST_MAX}", field="limit")
+    service: SearchService = request.app.state.search
+    at = dt.datetime.now(dt.UTC)
+    result = await service.search(query, now=at)
+    open_now = service.open_ids(at)
+    return JSONResponse(
+        {
+            "items": [_item(h, open_now) for h in result.hits],
+            "degraded": result.degraded,
+            "dataset": await synthetic_label(),
+        }
+    )
