@@ -1,0 +1,463 @@
+"""The Meilisearch adapter: the search port served by a Meilisearch server.
+
+Chinese substrings. Meilisearch segments Chinese with jieba, which merges short words into
+longer tokens ("心理咨询室"), so a query for "心理" or "咨询" would miss names the embedded
+engine finds. The adapter therefore indexes, next to each Chinese-bearing field
+(``name_zh``, ``labels``, ``description_zh``, ``address_zh``), a ``*_ngrams`` field holding
+every overlapping character bigram of the normalised text in reading order, followed by the
+distinct single characters. Each character is spelt as an opaque Latin code word
+(``qz`` + its code point in hex, written with the letters a–p), so no segmenter, language
+detector or normaliser can split or alter it. A Chinese query token becomes a quoted phrase
+of its bigram codes (one character: the single-character code): Meilisearch matches a
+phrase only where its words stand at consecutive positions of one attribute, and
+consecutive overlapping bigrams exist only where the characters are consecutive in the
+text, so the phrase matches exactly where the token is a substring of the field. Typos are
+off for these fields (a typo in a code word is another character).
+
+Pinyin. The ``pinyin`` field lists every run of one to eight whole syllables of the name,
+and ``initials`` every run of one to eight initials (typos off: abbreviations have none),
+so "xinli" finds 心理 but not 心灵 (xinling). The query string ends with a space, because
+Meilisearch treats a final word as a prefix otherwise, and "xinli" would then find
+"xinling".
+
+Geometry. ``_geoRadius`` uses a sphere, so the filter widens the radius by 1% and a first
+request lists matches in the band where sphere and ellipsoid may disagree; those beyond
+the exact geodesic radius are excluded by id, so totals, facets and pages stay exact.
+Area-served resources (no ``_geo``) whose area contains the point have distance 0 and sort
+first (``distance_tier``). Totals and facets come from page-based requests, which
+Meilisearch counts exhaustively (offset/limit requests only estimate).
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import meilisearch
+from anyio import to_thread
+from meilisearch.errors import (
+    MeilisearchApiError,
+    MeilisearchCommunicationError,
+    MeilisearchTimeoutError,
+)
+from meilisearch.index import Index
+
+from geo.distance import geodesic_m
+from resourcemap.search import text
+from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult, SearchUnavailable
+
+T = TypeVar("T")
+
+NGRAM_SOURCES = ("name_zh", "labels", "description_zh", "address_zh")
+NGRAM_FIELDS = tuple(f"{name}_ngrams" for name in NGRAM_SOURCES)
+# Order is rank (earlier attributes rank higher); each Chinese field is followed by its n-grams.
+RANKED = ("name_zh", "name_en", "pinyin", "initials", "labels", "description_zh", "address_zh")
+SEARCHABLE = [f for name in RANKED for f in (name, f"{name}_ngrams") if f in RANKED + NGRAM_FIELDS]
+TAGS = ("services", "audiences", "languages", "modes")
+FILTERABLE = ["kind", *TAGS, "fee", "status", "id", "service_area_codes", "_geo", "located"]
+DISPLAYED = ["id", "kind", "name_en", *NGRAM_SOURCES, *TAGS, "fee", "status", "phone"]
+DISPLAYED += ["always_open", "service_area_codes", "_geo"]
+MAX_TOTAL_HITS = 20_000  # above the deepest page a query may ask for (offset 10 000 + 100)
+SETTINGS: dict[str, Any] = {
+    "searchableAttributes": SEARCHABLE,
+    "filterableAttributes": FILTERABLE,
+    "sortableAttributes": ["_geo", "distance_tier"],
+    "displayedAttributes": DISPLAYED,
+    # Meilisearch's default rules with "sort" first: a requested sort (distance) decides the
+    # order; without one the rule is idle and relevance ranks as usual.
+    "rankingRules": ["sort", "words", "typo", "proximity", "attribute", "exactness"],
+    "typoTolerance": {
+        "enabled": True,
+        "minWordSizeForTypos": {"oneTypo": 4, "twoTypos": 100},
+        "disableOnAttributes": ["initials", *NGRAM_FIELDS],
+    },
+    "faceting": {"maxValuesPerFacet": 100},
+    "pagination": {"maxTotalHits": MAX_TOTAL_HITS},
+    # Phrases (our Chinese substrings) need word-level positions and no stop words.
+    "proximityPrecision": "byWord",
+    "stopWords": [],
+    "synonyms": {},
+}
+RADIUS_MARGIN = 1.01  # sphere vs WGS-84 ellipsoid differ by under 0.6%
+BAND_LIMIT = 1000
+BATCH_SIZE = 1000
+MAX_RUN = 8
+CODE_MARK = "qz"  # never occurs in pinyin (q is always followed by i or u)
+_HEX_AS_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
+# Private-use characters as highlight tags: they survive escaping and never occur in names.
+PRE_TAG, POST_TAG = "\ue000", "\ue001"
+
+
+def _char_code(ch: str) -> str:
+    return f"{ord(ch):06x}".translate(_HEX_AS_LETTERS)
+
+
+def ngram_field(value: str) -> str:
+    """Bigram code words of ``value`` (normalised) in order, then its distinct characters."""
+    codes = [_char_code(ch) for ch in text.normalise(value)]
+    bigrams = [CODE_MARK + a + b for a, b in itertools.pairwise(codes)]
+    return " ".join([*bigrams, *sorted({CODE_MARK + c for c in codes})])
+
+
+def query_string(q: str) -> str:
+    """The Meilisearch ``q`` for a user query: Latin tokens as words, others as phrases.
+
+    >>> query_string("心 sunshine")
+    '"qzaafpmd" sunshine '
+    """
+    parts = []
+    for token in text.tokens(q):
+        if text.is_latin(token):
+            parts.append(token)
+            continue
+        codes = [_char_code(ch) for ch in token]
+        words = [CODE_MARK + a + b for a, b in itertools.pairwise(codes)] or [CODE_MARK + codes[0]]
+        parts.append('"' + " ".join(words) + '"')
+    return " ".join(parts) + " " if parts else ""
+
+
+def runs(units: Sequence[str]) -> str:
+    """Every run of 1..8 consecutive ``units``, shortest first, and the whole.
+
+    Single units come first and in order, so Meilisearch's split-word matching ("xinli" as
+    "xin li") only ever sees neighbours that are neighbours in the name.
+    """
+    found = [
+        "".join(units[i : i + n])
+        for n in range(1, min(MAX_RUN, len(units)) + 1)
+        for i in range(len(units) - n + 1)
+    ]
+    if len(units) > MAX_RUN:
+        found.append("".join(units))
+    return " ".join(found)
+
+
+def to_meili(doc: SearchDocument) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": doc.id,
+        "kind": doc.kind,
+        "name_zh": doc.name_zh,
+        "name_en": doc.name_en,
+        "description_zh": doc.description_zh,
+        "address_zh": doc.address_zh,
+        "labels": doc.labels,
+        **{tag: list(getattr(doc, tag)) for tag in TAGS},
+        "fee": doc.fee,
+        "status": doc.status,
+        "phone": doc.phone,
+        "always_open": doc.always_open,
+        "service_area_codes": list(doc.service_area_codes),
+        "located": doc.located,
+        "distance_tier": 1 if doc.located else 0,
+        "pinyin": runs(text.syllables(doc.name_zh)),
+        "initials": runs(text.pinyin_forms(doc.name_zh)[1]),
+        **{f"{name}_ngrams": ngram_field(getattr(doc, name)) for name in NGRAM_SOURCES},
+    }
+    # Area-served resources carry no _geo at all: servers before v1.1 reject a null one.
+    if doc.lat is not None and doc.lon is not None:
+        body["_geo"] = {"lat": doc.lat, "lng": doc.lon}
+    return body
+
+
+def from_meili(hit: dict[str, Any]) -> SearchDocument:
+    geo = hit.get("_geo")
+    return SearchDocument(
+        id=int(hit["id"]),
+        kind=hit["kind"],
+        name_zh=hit["name_zh"],
+        name_en=hit.get("name_en", ""),
+        description_zh=hit.get("description_zh", ""),
+        address_zh=hit.get("address_zh", ""),
+        services=tuple(hit.get("services", ())),
+        audiences=tuple(hit.get("audiences", ())),
+        languages=tuple(hit.get("languages", ())),
+        modes=tuple(hit.get("modes", ())),
+        fee=hit["fee"],
+        status=hit["status"],
+        phone=hit.get("phone", ""),
+        always_open=bool(hit.get("always_open", False)),
+        lat=float(geo["lat"]) if geo else None,
+        lon=float(geo["lng"]) if geo else None,
+        service_area_codes=tuple(hit.get("service_area_codes", ())),
+        labels=hit.get("labels", ""),
+    )
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _in(field: str, values: Iterable[str]) -> str:
+    return f"{field} IN [{', '.join(values)}]"
+
+
+def _ids(ids: Iterable[int]) -> str:
+    return _in("id", (str(i) for i in sorted(ids)))
+
+
+def _geo_radius(lat: float, lon: float, metres: int) -> str:
+    return f"_geoRadius({lat!r}, {lon!r}, {metres})"
+
+
+def base_filters(criteria: Criteria) -> list[str]:
+    """The AND clauses every request of one query shares."""
+    q = criteria.query
+    clauses = [f"status = {_quote(str(q.status))}"]
+    if q.kind:
+        clauses.append(_in("kind", (_quote(str(k)) for k in q.kind)))
+    for field, value in zip(TAGS, (q.service, q.audience, q.language, q.mode), strict=True):
+        if value is not None:
+            clauses.append(f"{field} = {_quote(str(value))}")
+    if q.fee is not None:
+        clauses.append(f"fee = {_quote(str(q.fee))}")
+    if criteria.open_ids is not None:
+        clauses.append(_ids(criteria.open_ids))
+    return clauses
+
+
+def point_clause(
+    lat: float,
+    lon: float,
+    radius_m: float | None,
+    excluded: Sequence[int],
+    area_codes: Iterable[str],
+) -> str:
+    """Located matches (within the radius, if any) or area-served ones covering the point."""
+    located = "located = true"
+    if radius_m is not None:
+        located = _geo_radius(lat, lon, math.ceil(radius_m * RADIUS_MARGIN))
+        if excluded:
+            located += f" AND NOT {_ids(excluded)}"
+    codes = sorted(area_codes)
+    if not codes:
+        return located
+    served = f"located = false AND {_in('service_area_codes', map(_quote, codes))}"
+    return f"({located}) OR ({served})"
+
+
+def _page(offset: int, limit: int) -> tuple[int, int, int]:
+    """Meilisearch ``page`` and ``hitsPerPage`` covering offset/limit, and hits to skip."""
+    if offset % limit == 0:
+        return offset // limit + 1, limit, 0
+    return 1, offset + limit, offset
+
+
+def _marked(formatted: object, original: str) -> str | None:
+    """Meilisearch's highlighted text as safe HTML: escape first, then tags become marks."""
+    if not isinstance(formatted, str) or PRE_TAG not in formatted:
+        return None
+    if PRE_TAG in original or POST_TAG in original:
+        return None
+    return html.escape(formatted).replace(PRE_TAG, "<mark>").replace(POST_TAG, "</mark>")
+
+
+def _uncount(facets: dict[str, dict[str, int]], doc: SearchDocument) -> None:
+    for facet, values in (("kind", (doc.kind,)), ("service", doc.services)):
+        for value in values:
+            left = facets[facet].get(value, 0) - 1
+            if left > 0:
+                facets[facet][value] = left
+            else:
+                facets[facet].pop(value, None)
+
+
+def _guarded(call: Callable[[], T]) -> T:
+    """Run a client call; outages become :class:`SearchUnavailable` (never with the key)."""
+    try:
+        return call()
+    except (MeilisearchCommunicationError, MeilisearchTimeoutError, OSError) as exc:
+        # requests' exceptions are OSErrors; their messages name the URL, never headers.
+        raise SearchUnavailable(f"Meilisearch unreachable ({type(exc).__name__})") from exc
+    except MeilisearchApiError as exc:
+        status = exc.status_code
+        if status >= 500 or status in (401, 403) or exc.code == "index_not_found":
+            raise SearchUnavailable(f"Meilisearch answered {status} ({exc.code})") from exc
+        raise
+
+
+class MeiliBackend:
+    """:class:`~resourcemap.search.base.SearchBackend` on a Meilisearch index.
+
+    The official client is synchronous (``requests``); every call runs in a worker thread.
+    ``timeout`` bounds each HTTP request, ``task_timeout`` each wait for an indexing task.
+    """
+
+    name = "meilisearch"
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None,
+        index_uid: str = "resources",
+        *,
+        timeout: float = 2.0,
+        task_timeout: float = 60.0,
+        client: meilisearch.Client | None = None,
+    ) -> None:
+        if client is None:
+            # requests takes float seconds; the client's annotation says int.
+            client = meilisearch.Client(url, api_key, timeout=timeout)  # type: ignore[arg-type]
+        self.client = client
+        self.index_uid = index_uid
+        self.task_timeout = task_timeout
+
+    def __repr__(self) -> str:
+        return f"MeiliBackend({self.client.config.url!r}, index_uid={self.index_uid!r})"
+
+    def _index(self) -> Index:
+        # A fresh Index per operation: the client's request helper rewrites its header
+        # dict on every call, so one shared across worker threads would race.
+        return self.client.index(self.index_uid)
+
+    async def _run(self, call: Callable[[], T]) -> T:
+        return await to_thread.run_sync(_guarded, call)
+
+    def _wait(self, index: Index, uids: Iterable[int], *, tolerate: str = "") -> None:
+        for uid in uids:
+            task = index.wait_for_task(uid, timeout_in_ms=int(self.task_timeout * 1000))
+            code = (task.error or {}).get("code")
+            if task.status != "succeeded" and not (tolerate and code == tolerate):
+                raise SearchUnavailable(f"Meilisearch task {uid} {task.status} ({code})")
+
+    async def apply_settings(self) -> None:
+        """Create the index if missing and apply :data:`SETTINGS`; waits until applied."""
+
+        def run() -> None:
+            index = self._index()
+            created = self.client.create_index(self.index_uid, {"primaryKey": "id"})
+            self._wait(index, [created.task_uid], tolerate="index_already_exists")
+            self._wait(index, [index.update_settings(dict(SETTINGS)).task_uid])
+
+        await self._run(run)
+
+    def _add(self, index: Index, documents: list[SearchDocument]) -> list[int]:
+        bodies = [to_meili(d) for d in documents]
+        tasks = index.add_documents_in_batches(bodies, BATCH_SIZE, primary_key="id")
+        return [t.task_uid for t in tasks]
+
+    async def replace_all(self, documents: list[SearchDocument]) -> None:
+        def run() -> None:
+            index = self._index()
+            cleared = index.delete_all_documents().task_uid
+            self._wait(index, [cleared, *self._add(index, documents)])
+
+        await self._run(run)
+
+    async def upsert(self, documents: list[SearchDocument]) -> None:
+        def run() -> None:
+            index = self._index()
+            self._wait(index, self._add(index, documents))
+
+        if documents:
+            await self._run(run)
+
+    async def delete(self, ids: list[int]) -> None:
+        def run() -> None:
+            index = self._index()
+            self._wait(index, [index.delete_documents(filter=_ids(ids)).task_uid])
+
+        if ids:
+            await self._run(run)
+
+    async def search(self, criteria: Criteria) -> SearchResult:
+        if criteria.open_ids is not None and not criteria.open_ids:
+            return SearchResult(hits=[], total=0, facets={"kind": {}, "service": {}})
+        return await self._run(lambda: self._search(criteria))
+
+    def _beyond_radius(
+        self, index: Index, q: str, filters: list[str], lat: float, lon: float, radius_m: float
+    ) -> list[int]:
+        """Ids of matches the widened sphere radius admits but the exact radius does not."""
+        outer = _geo_radius(lat, lon, math.ceil(radius_m * RADIUS_MARGIN))
+        inner = _geo_radius(lat, lon, math.floor(radius_m / RADIUS_MARGIN))
+        body = {
+            "filter": [*filters, f"{outer} AND NOT {inner}"],
+            "limit": BAND_LIMIT,
+            "attributesToRetrieve": ["id", "_geo"],
+            "matchingStrategy": "all",
+        }
+        hits = [h for h in index.search(q, body)["hits"] if h.get("_geo")]
+        metres = geodesic_m(
+            lat,
+            lon,
+            [float(h["_geo"]["lat"]) for h in hits],
+            [float(h["_geo"]["lng"]) for h in hits],
+        )
+        return sorted(int(h["id"]) for h, m in zip(hits, metres, strict=True) if m > radius_m)
+
+    def _search(self, criteria: Criteria) -> SearchResult:
+        query = criteria.query
+        index = self._index()
+        q = query_string(query.q)
+        filters = base_filters(criteria)
+        page, per_page, skip = _page(query.offset, query.limit)
+        body: dict[str, Any] = {
+            "facets": ["kind", "services"],
+            "page": page,
+            "hitsPerPage": per_page,
+            "attributesToHighlight": ["name_en"],
+            "highlightPreTag": PRE_TAG,
+            "highlightPostTag": POST_TAG,
+            "showRankingScore": True,
+            "matchingStrategy": "all",
+        }
+        point = query.point
+        if point is not None:
+            lat, lon = point
+            excluded = []
+            if query.radius_m is not None:
+                excluded = self._beyond_radius(index, q, filters, lat, lon, query.radius_m)
+            clause = point_clause(lat, lon, query.radius_m, excluded, criteria.point_area_codes)
+            filters = [*filters, clause]
+            if query.effective_sort == "distance":
+                body["sort"] = ["distance_tier:asc", f"_geoPoint({lat!r},{lon!r}):asc"]
+        response = index.search(q, {"filter": filters, **body})
+        return self._result(response, criteria, skip)
+
+    def _result(self, response: dict[str, Any], criteria: Criteria, skip: int) -> SearchResult:
+        query = criteria.query
+        raw = response["hits"][skip : skip + query.limit]
+        docs = [from_meili(h) for h in raw]
+        total = int(response.get("totalHits", response.get("estimatedTotalHits", 0)))
+        counts = response.get("facetDistribution") or {}
+        facets = {"kind": dict(counts.get("kind", {})), "service": dict(counts.get("services", {}))}
+        point = query.point
+        # With a point, area-served hits matched through their area: distance 0.
+        distances: list[float | None] = [None if point is None else 0.0 for _ in docs]
+        if point is not None:
+            located = [
+                (i, d.lat, d.lon)
+                for i, d in enumerate(docs)
+                if d.lat is not None and d.lon is not None
+            ]
+            metres = geodesic_m(*point, [c[1] for c in located], [c[2] for c in located])
+            for (i, _, _), m in zip(located, metres, strict=True):
+                distances[i] = float(m)
+        zh_terms = [t for t in text.tokens(query.q) if not text.is_latin(t)]
+        hits = []
+        for h, doc, distance in zip(raw, docs, distances, strict=True):
+            if query.radius_m is not None and distance is not None and distance > query.radius_m:
+                # Changed since the band request (or beyond BAND_LIMIT): drop and recount.
+                total -= 1
+                _uncount(facets, doc)
+                continue
+            marks = {
+                "name_zh": text.highlight(doc.name_zh, zh_terms),
+                "name_en": _marked((h.get("_formatted") or {}).get("name_en"), doc.name_en),
+            }
+            hits.append(
+                Hit(
+                    id=doc.id,
+                    document=doc,
+                    score=float(h.get("_rankingScore", 0.0)),
+                    distance_m=distance,
+                    highlights={k: v for k, v in marks.items() if v is not None},
+                )
+            )
+        if query.effective_sort == "distance":
+            # Meilisearch orders on a sphere; the page follows the ellipsoid (stable sort).
+            hits.sort(key=lambda hit: hit.distance_m or 0.0)
+        return SearchResult(hits=hits, total=total, facets=facets)

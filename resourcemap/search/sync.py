@@ -1,0 +1,80 @@
+"""Pushing listing changes to an external search server, through the change log as outbox.
+
+The change log (``SearchChange``) is written in the same transaction as every listing
+change; this worker applies it to the server in order and records how far it got
+(``SearchCursor``). When the server is down nothing is lost: the cursor stays put and the
+next successful run applies everything since.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from resourcemap.models import SearchCursor
+from resourcemap.search import changes
+from resourcemap.search.base import SearchBackend, SearchUnavailable
+from resourcemap.search.documents import load_documents
+
+log = logging.getLogger("resourcemap.search")
+
+MAX_BACKOFF_SECONDS = 30.0
+
+
+class OutboxSync:
+    """Applies the change log to ``backend`` and remembers the last applied sequence."""
+
+    def __init__(self, backend: SearchBackend, *, interval: float = 1.0) -> None:
+        self.backend = backend
+        self.interval = interval
+        self.consumer = backend.name
+
+    async def applied_seq(self) -> int | None:
+        """The last sequence applied, or ``None`` before the first full load."""
+        cursor = await SearchCursor.get_or_none(consumer=self.consumer)
+        return None if cursor is None else int(cursor.seq)
+
+    async def run_once(self) -> int:
+        """Apply pending changes; return how many documents were sent or deleted.
+
+        Raises :class:`SearchUnavailable` when the server cannot take them; the cursor then
+        stays where it was.
+        """
+        applied = await self.applied_seq()
+        seq = 0 if applied is None else applied
+        pending = await changes.since(seq)
+        if applied is None or pending.rebuild:
+            # First run or after a bulk load: send everything.
+            documents = await load_documents()
+            await self.backend.replace_all(documents)
+            sent = len(documents)
+        elif pending.seq == seq:
+            return 0
+        else:
+            if pending.deletes:
+                await self.backend.delete(sorted(pending.deletes))
+            upserts = await load_documents(pending.upserts) if pending.upserts else []
+            if upserts:
+                await self.backend.upsert(upserts)
+            sent = len(pending.deletes) + len(upserts)
+        await SearchCursor.update_or_create(defaults={"seq": pending.seq}, consumer=self.consumer)
+        return sent
+
+    async def run_forever(self) -> None:
+        """Keep the server in step until cancelled, backing off while it is unreachable."""
+        delay = self.interval
+        down = False
+        while True:
+            try:
+                await self.run_once()
+            except SearchUnavailable as exc:
+                if not down:
+                    log.warning("%s sync paused: %s", self.consumer, type(exc).__name__)
+                down = True
+                delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+            else:
+                if down:
+                    log.warning("%s sync resumed", self.consumer)
+                down = False
+                delay = self.interval
+            await asyncio.sleep(delay)
