@@ -10,6 +10,11 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -166,3 +171,53 @@ def make_client() -> Callable[..., Any]:
 def demo_client(demo_url: str, make_client: Callable[..., Any]) -> Iterator[TestClient]:
     with make_client(demo_url) as client:
         yield client
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read()
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``resourcemap demo`` in a subprocess, polled until it answers, like a person runs it."""
+    tmp_path = tmp_path_factory.mktemp("demo-server")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "RESOURCEMAP_DATABASE_URL": f"sqlite://{tmp_path / 'demo.sqlite3'}",
+        "RESOURCEMAP_PORT": str(port),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "resourcemap", "demo"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"demo exited early: {proc.stdout.read() if proc.stdout else ''}")
+            try:
+                if http_get(base + "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("demo server did not answer within 120 s")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+        print(out)

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from resourcemap.cli import main
+from tests.conftest import http_get as _get
 
 
 def test_help_lists_the_commands() -> None:
@@ -63,55 +57,6 @@ def test_import_export_say_not_yet(command: list[str]) -> None:
     result = CliRunner().invoke(main, command)
     assert result.exit_code == 2
     assert "not yet" in result.output
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _get(url: str) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.status, response.read()
-
-
-@pytest.fixture
-def demo_server(tmp_path: Path) -> Iterator[str]:
-    """``resourcemap demo`` in a subprocess, polled until it answers, like a person runs it."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "RESOURCEMAP_DATABASE_URL": f"sqlite://{tmp_path / 'demo.sqlite3'}",
-        "RESOURCEMAP_PORT": str(port),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "resourcemap", "demo"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"demo exited early: {proc.stdout.read() if proc.stdout else ''}")
-            try:
-                if _get(base + "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("demo server did not answer within 120 s")
-            time.sleep(0.3)
-        yield base
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
-        print(out)
 
 
 def test_demo_serves_the_map_and_its_data(demo_server: str) -> None:

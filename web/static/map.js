@@ -6,7 +6,7 @@
   var statusEl = document.getElementById("map-status");
   if (!el || !window.L) { return; }
 
-  var map = L.map(el, { preferCanvas: true }).setView([22.75, 113.93], 12);
+  var map = L.map(el).setView([22.75, 113.93], 12);
   if (el.dataset.tileUrl) {
     L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution, maxZoom: 19 }).addTo(map);
   }
@@ -46,7 +46,7 @@
 
   var areas = getJSON(el.dataset.areasUrl).then(function (fc) {
     var layer = L.geoJSON(fc, {
-      style: { color: "#5b7f82", weight: 1, fillColor: "#cfe3e0", fillOpacity: 0.35 },
+      style: { color: "#5b7f82", weight: 1, fillColor: "#cfe3e0", fillOpacity: 0.35, className: "rm-area" },
       onEachFeature: function (f, l) { l.bindTooltip(f.properties.name_zh, { sticky: true }); }
     }).addTo(map);
     if (fc.features.length) { map.fitBounds(layer.getBounds()); }
@@ -56,7 +56,8 @@
     var layer = L.geoJSON(fc, {
       pointToLayer: function (f, latlng) {
         return L.circleMarker(latlng, {
-          radius: 6, color: "#1d4e52", weight: 1, fillColor: "#2f8f83", fillOpacity: 0.9
+          radius: 7, color: "#1d4e52", weight: 1, fillColor: "#2f8f83", fillOpacity: 0.9,
+          className: "rm-marker"
         });
       },
       onEachFeature: function (f, l) {
