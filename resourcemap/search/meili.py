@@ -11,14 +11,16 @@ detector or normaliser can split or alter it. A Chinese query token becomes a qu
 of its bigram codes (one character: the single-character code): Meilisearch matches a
 phrase only where its words stand at consecutive positions of one attribute, and
 consecutive overlapping bigrams exist only where the characters are consecutive in the
-text, so the phrase matches exactly where the token is a substring of the field. Typos are
-off for these fields (a typo in a code word is another character).
+text, so the phrase matches exactly where the token is a substring of the field (phrases
+never get typos, and a typo in a code word would be another character).
 
-Pinyin. The ``pinyin`` field lists every run of one to eight whole syllables of the name,
-and ``initials`` every run of one to eight initials (typos off: abbreviations have none),
-so "xinli" finds 心理 but not 心灵 (xinling). The query string ends with a space, because
-Meilisearch treats a final word as a prefix otherwise, and "xinli" would then find
-"xinling".
+Pinyin and typos. The ``pinyin`` field lists every run of one to eight whole syllables of
+the name, and ``initials`` every run of one to eight initials, so "xinli" finds 心理 but
+not 心灵 (xinling). The query string ends with a space: Meilisearch treats a final word as
+a prefix otherwise, and "xinli" would find "xinling". Latin tokens are first sent as
+one-word phrases, which match exactly; only when nothing matches is the query sent again
+as plain words, with one typo tolerated from four letters on. Meilisearch alone would add
+typo matches to exact ones, and pinyin is dense: "yunxi" (云溪) would find yunqi (云栖).
 
 Geometry. ``_geoRadius`` uses a sphere, so the filter widens the radius by 1% and a first
 request lists matches in the band where sphere and ellipsoid may disagree; those beyond
@@ -26,6 +28,10 @@ the exact geodesic radius are excluded by id, so totals, facets and pages stay e
 Area-served resources (no ``_geo``) whose area contains the point have distance 0 and sort
 first (``distance_tier``). Totals and facets come from page-based requests, which
 Meilisearch counts exhaustively (offset/limit requests only estimate).
+
+Highlights. Chinese matches happen in the n-gram fields, so ``name_zh`` is marked here with
+``text.highlight`` (as the embedded engine does); ``name_en`` comes marked by Meilisearch,
+typo matches included, between private-use tags that become ``<mark>`` after escaping.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ TAGS = ("services", "audiences", "languages", "modes")
 FILTERABLE = ["kind", *TAGS, "fee", "status", "id", "service_area_codes", "_geo", "located"]
 DISPLAYED = ["id", "kind", "name_en", *NGRAM_SOURCES, *TAGS, "fee", "status", "phone"]
 DISPLAYED += ["always_open", "service_area_codes", "_geo"]
+ONE_TYPO = 4  # letters a word needs before one typo is tolerated
 MAX_TOTAL_HITS = 20_000  # above the deepest page a query may ask for (offset 10 000 + 100)
 SETTINGS: dict[str, Any] = {
     "searchableAttributes": SEARCHABLE,
@@ -71,8 +78,10 @@ SETTINGS: dict[str, Any] = {
     "rankingRules": ["sort", "words", "typo", "proximity", "attribute", "exactness"],
     "typoTolerance": {
         "enabled": True,
-        "minWordSizeForTypos": {"oneTypo": 4, "twoTypos": 100},
-        "disableOnAttributes": ["initials", *NGRAM_FIELDS],
+        "minWordSizeForTypos": {"oneTypo": ONE_TYPO, "twoTypos": 100},  # at most one typo
+        # Initials are abbreviations: a typo makes another one. (Code words need no entry:
+        # they are only ever queried inside phrases, which Meilisearch never typo-matches.)
+        "disableOnAttributes": ["initials"],
     },
     "faceting": {"maxValuesPerFacet": 100},
     "pagination": {"maxTotalHits": MAX_TOTAL_HITS},
@@ -102,16 +111,17 @@ def ngram_field(value: str) -> str:
     return " ".join([*bigrams, *sorted({CODE_MARK + c for c in codes})])
 
 
-def query_string(q: str) -> str:
-    """The Meilisearch ``q`` for a user query: Latin tokens as words, others as phrases.
+def query_string(q: str, *, exact: bool) -> str:
+    """The Meilisearch ``q`` for a user query: Chinese tokens as phrases of their codes,
+    Latin tokens as words, or as one-word phrases (no typos) when ``exact``.
 
-    >>> query_string("心 sunshine")
-    '"qzaafpmd" sunshine '
+    >>> query_string("心 Sunshine", exact=True)
+    '"qzaafpmd" "sunshine" '
     """
     parts = []
     for token in text.tokens(q):
         if text.is_latin(token):
-            parts.append(token)
+            parts.append(f'"{token}"' if exact else token)
             continue
         codes = [_char_code(ch) for ch in token]
         words = [CODE_MARK + a + b for a, b in itertools.pairwise(codes)] or [CODE_MARK + codes[0]]
@@ -120,19 +130,21 @@ def query_string(q: str) -> str:
 
 
 def runs(units: Sequence[str]) -> str:
-    """Every run of 1..8 consecutive ``units``, shortest first, and the whole.
+    """Every run of 1..8 consecutive ``units``, grouped by length, and the whole.
 
-    Single units come first and in order, so Meilisearch's split-word matching ("xinli" as
-    "xin li") only ever sees neighbours that are neighbours in the name.
+    Groups are split by a hard separator (" . "), so that Meilisearch's split-word matching
+    ("xinli" as "xin li" side by side) only sees neighbours from the name's reading order.
+
+    >>> runs(["xin", "li", "shi"])
+    'xin li shi . xinli lishi . xinlishi'
     """
-    found = [
-        "".join(units[i : i + n])
+    groups = [
+        " ".join("".join(units[i : i + n]) for i in range(len(units) - n + 1))
         for n in range(1, min(MAX_RUN, len(units)) + 1)
-        for i in range(len(units) - n + 1)
     ]
     if len(units) > MAX_RUN:
-        found.append("".join(units))
-    return " ".join(found)
+        groups.append("".join(units))
+    return " . ".join(groups)
 
 
 def to_meili(doc: SearchDocument) -> dict[str, Any]:
@@ -239,10 +251,10 @@ def point_clause(
 
 
 def _page(offset: int, limit: int) -> tuple[int, int, int]:
-    """Meilisearch ``page`` and ``hitsPerPage`` covering offset/limit, and hits to skip."""
-    if offset % limit == 0:
-        return offset // limit + 1, limit, 0
-    return 1, offset + limit, offset
+    """The smallest Meilisearch page (``page``, ``hitsPerPage``) holding offset..offset+limit,
+    and the hits to skip in it. Page-based requests count totals and facets exhaustively."""
+    size = next(p for p in range(limit, offset + limit + 1) if offset % p + limit <= p)
+    return offset // size + 1, size, offset % size
 
 
 def _marked(formatted: object, original: str) -> str | None:
@@ -322,16 +334,14 @@ class MeiliBackend:
             if task.status != "succeeded" and not (tolerate and code == tolerate):
                 raise SearchUnavailable(f"Meilisearch task {uid} {task.status} ({code})")
 
+    def _configure(self, index: Index) -> None:
+        created = self.client.create_index(self.index_uid, {"primaryKey": "id"})
+        self._wait(index, [created.task_uid], tolerate="index_already_exists")
+        self._wait(index, [index.update_settings(dict(SETTINGS)).task_uid])
+
     async def apply_settings(self) -> None:
         """Create the index if missing and apply :data:`SETTINGS`; waits until applied."""
-
-        def run() -> None:
-            index = self._index()
-            created = self.client.create_index(self.index_uid, {"primaryKey": "id"})
-            self._wait(index, [created.task_uid], tolerate="index_already_exists")
-            self._wait(index, [index.update_settings(dict(SETTINGS)).task_uid])
-
-        await self._run(run)
+        await self._run(lambda: self._configure(self._index()))
 
     def _add(self, index: Index, documents: list[SearchDocument]) -> list[int]:
         bodies = [to_meili(d) for d in documents]
@@ -341,6 +351,9 @@ class MeiliBackend:
     async def replace_all(self, documents: list[SearchDocument]) -> None:
         def run() -> None:
             index = self._index()
+            # Settings first: a server that lost its data would otherwise recreate the index
+            # with defaults (nothing filterable). Unchanged settings cost no reindexing.
+            self._configure(index)
             cleared = index.delete_all_documents().task_uid
             self._wait(index, [cleared, *self._add(index, documents)])
 
@@ -389,9 +402,17 @@ class MeiliBackend:
         return sorted(int(h["id"]) for h, m in zip(hits, metres, strict=True) if m > radius_m)
 
     def _search(self, criteria: Criteria) -> SearchResult:
+        result = self._search_for(criteria, query_string(criteria.query.q, exact=True))
+        tokens = text.tokens(criteria.query.q)
+        if result.total == 0 and any(text.is_latin(t) and len(t) >= ONE_TYPO for t in tokens):
+            # As the embedded engine: typos only when nothing matches as typed. Meilisearch
+            # alone would always add them, and pinyin is dense (yunxi 云溪 / yunqi 云栖).
+            result = self._search_for(criteria, query_string(criteria.query.q, exact=False))
+        return result
+
+    def _search_for(self, criteria: Criteria, q: str) -> SearchResult:
         query = criteria.query
         index = self._index()
-        q = query_string(query.q)
         filters = base_filters(criteria)
         page, per_page, skip = _page(query.offset, query.limit)
         body: dict[str, Any] = {

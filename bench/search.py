@@ -1,0 +1,221 @@
+"""Search API throughput against a bare Starlette app, on 10,000 synthetic listings.
+
+Builds a temporary SQLite database (the demo city topped up with synthetic resources),
+times the search index build in-process, then serves the real app and a bare Starlette app
+(one uvicorn worker each) and drives both with the same client: a fixed number of
+concurrent connections for a fixed time, realistic mixed queries (text, point and radius,
+filters, open-now). Every answer must be 200 with a JSON page; a run with errors is invalid.
+
+    python bench/search.py            # 10,000 resources, 10 s per server
+    python bench/search.py --quick    # 2,000 resources, 3 s per server
+
+The client shares the machine with the server, so the figures are only comparable with each
+other: the ratio is the result, absolute rates say little.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import signal
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from urllib.parse import urlencode
+
+import numpy as np
+import numpy.typing as npt
+from harness.load import LoadResult, drive
+from harness.servers import free_port, uvicorn_server
+from harness.synthetic import district_points, populate
+
+from resourcemap import db
+from resourcemap.search.base import SearchQuery
+from resourcemap.search.service import SearchService
+from resourcemap.settings import Settings
+from resourcemap.vocab import Fee, Placement, ResourceKind, Service
+
+BENCH_DIR = Path(__file__).resolve().parent
+GOAL_RATIO = 0.4
+SEED = 2026
+TEXTS = ("焦虑", "心理咨询", "儿童", "xinli", "xlzx", "counselling", "社区")
+POINT_KINDS = [str(k) for k in ResourceKind if k.info.placement is Placement.POINT]
+QUERIES = 2_000  # distinct query strings, used in turn
+ENGINE_QUERIES = 200  # timed in-process, without HTTP
+MAX_RATE = 5_000  # requests per second per run at most: bounds the count of a timed run
+WARMUP_REQUESTS = 100
+
+Params = dict[str, str | list[str]]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    resources: int
+    load_s: float  # SearchService.refresh: documents, areas and timetable from the database
+    columns_s: float  # the embedded engine's column build, done on the first search
+    engine_ms: float  # mean SearchService.search per query, in-process
+    queries: list[Params]
+
+
+def make_queries(rng: np.random.Generator, lon: FloatArray, lat: FloatArray) -> list[Params]:
+    """Mostly combinations: text near a point, with a filter or two now and then."""
+    queries = []
+    for x, y in zip(lon.tolist(), lat.tolist(), strict=True):
+        params: Params = {}
+        if rng.random() < 0.8:
+            params["q"] = TEXTS[int(rng.integers(len(TEXTS)))]
+        if "q" not in params or rng.random() < 0.75:
+            params |= {"lat": f"{y:.6f}", "lon": f"{x:.6f}"}
+            params["radius_m"] = str(int(rng.integers(500, 3001)))
+            if rng.random() < 0.3:
+                params["sort"] = "distance"
+        if rng.random() < 0.2:
+            kinds = rng.choice(POINT_KINDS, size=int(rng.integers(1, 4)), replace=False)
+            params["kind"] = [str(k) for k in kinds]
+        if rng.random() < 0.25:
+            params["service"] = str(rng.choice(list(Service)))
+        if rng.random() < 0.2:
+            params["fee"] = str(rng.choice(list(Fee)))
+        if rng.random() < 0.25:
+            params["open_now"] = "true"
+        queries.append(params)
+    return queries
+
+
+async def prepare(database_url: str, resources: int, seed: int) -> Prepared:
+    count = await populate(database_url, resources, seed)
+    rng = np.random.default_rng(seed)
+    async with db.database(database_url):
+        queries = make_queries(rng, *await district_points(QUERIES, rng))
+        # Never follow the change log while timing: nothing changes, it would only add I/O.
+        service = SearchService(Settings(database_url=database_url).tz, follow_interval=3600)
+        started = time.perf_counter()
+        await service.refresh()
+        loaded = time.perf_counter()
+        await service.search(SearchQuery())
+        built = time.perf_counter()
+        parsed = [SearchQuery.model_validate(q) for q in queries[:ENGINE_QUERIES]]
+        now = dt.datetime.now(dt.UTC)
+        engine_started = time.perf_counter()
+        for query in parsed:
+            await service.search(query, now=now)
+        engine_s = time.perf_counter() - engine_started
+    return Prepared(
+        resources=count,
+        load_s=loaded - started,
+        columns_s=built - loaded,
+        engine_ms=engine_s / len(parsed) * 1000,
+        queries=queries,
+    )
+
+
+async def measure(
+    app_url: str, bare_url: str, paths: list[str], seconds: float, concurrency: int
+) -> tuple[LoadResult, LoadResult]:
+    """Warm each server up, then load the app and the bare app in turn with one client."""
+    results = []
+    for base_url in (app_url, bare_url):
+        warm = await drive(
+            base_url, paths, seconds=60, concurrency=concurrency, max_requests=WARMUP_REQUESTS
+        )
+        if warm.failed:  # reported as invalid below, without loading a broken server
+            results.append(warm)
+            continue
+        bound = int(seconds * MAX_RATE)
+        results.append(
+            await drive(
+                base_url, paths, seconds=seconds, concurrency=concurrency, max_requests=bound
+            )
+        )
+    return results[0], results[1]
+
+
+def describe(label: str, result: LoadResult) -> str:
+    return (
+        f"{label}: {result.throughput:.0f} req/s, p50 {result.latency_ms(50):.1f} ms, "
+        f"p99 {result.latency_ms(99):.1f} ms ({result.requests} requests in "
+        f"{result.seconds:.1f} s, {result.failed} errors, {result.mean_body_kb:.1f} KB/answer)"
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="2,000 resources, 3 s per server")
+    parser.add_argument("--resources", type=int, help="listings in the database (10,000)")
+    parser.add_argument("--seconds", type=float, help="load duration per server (10)")
+    parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients (8)")
+    parser.add_argument("--seed", type=int, default=SEED, help="random seed for data and queries")
+    args = parser.parse_args(argv)
+    if args.resources is None:
+        args.resources = 2_000 if args.quick else 10_000
+    if args.seconds is None:
+        args.seconds = 3.0 if args.quick else 10.0
+    if args.resources < 1 or args.seconds <= 0 or args.concurrency < 1:
+        parser.error("--resources, --seconds and --concurrency must be positive")
+    return args
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM would end the process without running `finally`: unwind like Ctrl-C instead.
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    with tempfile.TemporaryDirectory(prefix="resourcemap-bench-") as tmp, ExitStack() as stack:
+        workdir = Path(tmp)
+        database_url = f"sqlite://{workdir / 'bench.sqlite3'}"
+        print(f"preparing {args.resources:,} resources ...", file=sys.stderr, flush=True)
+        prepared = asyncio.run(prepare(database_url, args.resources, args.seed))
+        port = free_port()
+        env = {
+            "RESOURCEMAP_DATABASE_URL": database_url,
+            "RESOURCEMAP_PORT": str(port),
+            "RESOURCEMAP_LOG_LEVEL": "warning",
+        }
+        app_url = stack.enter_context(
+            uvicorn_server("web.asgi:app", port=port, env=env, log_path=workdir / "app.log")
+        )
+        bare_url = stack.enter_context(
+            uvicorn_server("harness.bare_app:app", app_dir=BENCH_DIR, log_path=workdir / "bare.log")
+        )
+        paths = ["/api/v1/search?" + urlencode(q, doseq=True) for q in prepared.queries]
+        print(f"loading each server for {args.seconds:g} s ...", file=sys.stderr, flush=True)
+        app, bare = asyncio.run(measure(app_url, bare_url, paths, args.seconds, args.concurrency))
+
+    build_s = prepared.load_s + prepared.columns_s
+    print(f"machine: {os.cpu_count()} cores; client and both servers share them")
+    print(f"resources: {prepared.resources:,}")
+    print(
+        f"index build: {build_s:.2f} s (load {prepared.load_s:.2f} s + "
+        f"columns {prepared.columns_s:.2f} s)"
+    )
+    print(f"engine in-process: {prepared.engine_ms:.2f} ms/query ({ENGINE_QUERIES} queries)")
+    print(f"load: {args.concurrency} concurrent clients, {len(paths)} distinct queries")
+    print(describe("search api", app))
+    print(describe("bare starlette", bare))
+    failures = app.failures + bare.failures
+    if app.failed or bare.failed or not app.latencies or not bare.latencies:
+        print(f"INVALID: {app.failed + bare.failed} failed requests, e.g.:")
+        for failure in failures:
+            print(f"  {failure}")
+        return 1
+    ratio = app.throughput / bare.throughput
+    print(f"search throughput ratio vs bare starlette: {ratio:.2f} (goal >= {GOAL_RATIO})")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted: servers stopped, temporary files removed", file=sys.stderr)
+        sys.exit(130)
