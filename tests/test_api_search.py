@@ -179,3 +179,21 @@ def test_bad_search_input_is_400_naming_the_field(
     response = client.get(path, params=params)
     assert response.status_code == 400, response.text
     assert field in response.json()["fields"]
+
+
+def test_unreachable_meilisearch_degrades_to_embedded_and_logs_once(
+    database_url: str, make_client: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    run_in_db(database_url, small_city)
+    closed_port = "http://127.0.0.1:1"  # nothing listens there
+    with make_client(database_url, meili_url=closed_port, meili_key="k" * 32) as client:
+        answers = [client.get("/api/v1/search", params={"q": "心理"}) for _ in range(3)]
+    for response in answers:
+        assert response.status_code == 200
+        body = response.json()
+        assert body["degraded"] is True
+        assert body["backend"] == "meilisearch"
+        assert "东湖社区心理咨询室" in names(body)
+    fallbacks = [r for r in caplog.records if "answering from the embedded engine" in r.message]
+    assert len(fallbacks) == 1
+    assert "k" * 32 not in caplog.text

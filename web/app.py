@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.templating import Jinja2Templates
-from tortoise.exceptions import BaseORMException
 
 from resourcemap import db
-from resourcemap.search.service import SearchService
+from resourcemap.search.service import running_search
 from resourcemap.settings import Settings
 from web.errors import HANDLERS
 from web.routes import build_routes
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-log = logging.getLogger("resourcemap.web")
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -26,13 +23,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with db.database(settings.database_url):
-            search = SearchService(settings.tz, follow_interval=settings.search_follow_seconds)
-            try:
-                await search.refresh()
-            except (OSError, BaseORMException) as exc:
-                # Start anyway: /healthz reports the database, search loads on first use.
-                log.warning("database not ready at start (%s)", type(exc).__name__)
+        async with db.database(settings.database_url), running_search(settings) as search:
             app.state.search = search
             yield
 

@@ -51,6 +51,25 @@ SHORTLIST_MARGIN = 1.005
 
 
 @dataclass(frozen=True)
+class _Text:
+    """A text column stored once per distinct value: labels and addresses repeat a lot."""
+
+    values: npt.NDArray[np.str_]
+    inverse: npt.NDArray[np.intp]
+
+    @classmethod
+    def of(cls, values: list[str]) -> _Text:
+        uniques, inverse = np.unique(np.array(values, dtype=np.str_), return_inverse=True)
+        return cls(uniques, inverse)
+
+    def find(self, token: str, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+        """Position of ``token`` in each of ``rows`` (-1 where absent)."""
+        distinct, back = np.unique(self.inverse[rows], return_inverse=True)
+        found: npt.NDArray[np.intp] = np.strings.find(self.values[distinct], token)[back]
+        return found
+
+
+@dataclass(frozen=True)
 class _Columns:
     """The index: one entry per document, in ``ids`` order."""
 
@@ -59,13 +78,15 @@ class _Columns:
     kind: npt.NDArray[np.str_]
     fee: npt.NDArray[np.str_]
     status: npt.NDArray[np.str_]
-    fields: dict[str, npt.NDArray[np.str_]]
+    fields: dict[str, _Text]
     tags: dict[str, dict[str, BoolArray]]
     located: BoolArray
     lat: FloatArray
     lon: FloatArray
     tree: cKDTree | None
     crs_lon: float
+    # Area-served documents (no point, some service area) and the areas they serve.
+    area_rows: npt.NDArray[np.intp]
     area_codes: list[frozenset[str]]
     pinyin: dict[str, npt.NDArray[np.int64]]
     vocabulary: list[str]
@@ -115,10 +136,11 @@ def build_columns(docs: list[SearchDocument]) -> _Columns:
         x, y = to_metric(lon[located], lat[located], metric_crs_for(crs_lon))
         tree = cKDTree(np.column_stack([x, y]))
 
-    def column(values: Iterable[str]) -> npt.NDArray[np.str_]:
-        return np.array([text.normalise(v) for v in values], dtype=np.str_)
+    def column(values: Iterable[str]) -> _Text:
+        return _Text.of([text.normalise(v) for v in values])
 
     pinyin = _pinyin_postings(docs)
+    area_rows = [i for i, d in enumerate(docs) if not d.located and d.service_area_codes]
 
     return _Columns(
         docs=docs,
@@ -129,7 +151,7 @@ def build_columns(docs: list[SearchDocument]) -> _Columns:
         fields={
             "name": column(d.name_zh for d in docs),
             "english": column(d.name_en for d in docs),
-            "initials": np.array([text.pinyin_forms(d.name_zh)[1] for d in docs], dtype=np.str_),
+            "initials": _Text.of([text.pinyin_forms(d.name_zh)[1] for d in docs]),
             "labels": column(d.labels for d in docs),
             "description": column(d.description_zh for d in docs),
             "address": column(d.address_zh for d in docs),
@@ -140,7 +162,8 @@ def build_columns(docs: list[SearchDocument]) -> _Columns:
         lon=lon,
         tree=tree,
         crs_lon=crs_lon,
-        area_codes=[frozenset(d.service_area_codes) for d in docs],
+        area_rows=np.array(area_rows, dtype=np.intp),
+        area_codes=[frozenset(docs[i].service_area_codes) for i in area_rows],
         pinyin=pinyin,
         vocabulary=_vocabulary(docs, pinyin),
     )
@@ -197,31 +220,32 @@ def _filter_mask(cols: _Columns, criteria: Criteria) -> BoolArray:
     return mask
 
 
-def _text_scores(cols: _Columns, tokens: list[str]) -> tuple[BoolArray, FloatArray]:
-    """Documents matching every token, and their relevance."""
-    n = len(cols.docs)
-    matched = np.ones(n, dtype=bool)
-    score = np.zeros(n, dtype=np.float64)
+def _text_scores(
+    cols: _Columns, tokens: list[str], rows: npt.NDArray[np.intp]
+) -> tuple[BoolArray, FloatArray]:
+    """Which of ``rows`` match every token, and their relevance (aligned with ``rows``)."""
+    k = rows.size
+    matched = np.ones(k, dtype=bool)
+    score = np.zeros(k, dtype=np.float64)
     for token in tokens:
-        token_hit = np.zeros(n, dtype=bool)
-        token_score = np.zeros(n, dtype=np.float64)
+        token_hit = np.zeros(k, dtype=bool)
+        token_score = np.zeros(k, dtype=np.float64)
         latin = text.is_latin(token)
         for field, weight in FIELD_WEIGHTS.items():
             if field in LATIN_ONLY and not latin:
                 continue
-            found = np.strings.find(cols.fields[field], token)
+            found = cols.fields[field].find(token, rows)
             hit = found >= 0
             token_hit |= hit
             # Earlier positions (prefixes of names) rank a little higher.
             token_score += np.where(hit, weight * (1.0 + 1.0 / (1.0 + np.maximum(found, 0))), 0.0)
         if latin:
-            rows = cols.pinyin.get(token)
-            if rows is not None:
-                token_hit[rows] = True
-                token_score[rows] += PINYIN_WEIGHT
+            hit = _postings_hit(cols, token, rows)
+            token_hit |= hit
+            token_score += np.where(hit, PINYIN_WEIGHT, 0.0)
         if latin and len(token) >= TYPO_MIN_LENGTH and not token_hit.any():
             for alternative in _corrections(cols, token):
-                hit = _latin_hits(cols, alternative) & ~token_hit
+                hit = _latin_hits(cols, alternative, rows) & ~token_hit
                 token_hit |= hit
                 token_score += np.where(hit, PINYIN_WEIGHT * TYPO_PENALTY, 0.0)
         matched &= token_hit
@@ -229,12 +253,17 @@ def _text_scores(cols: _Columns, tokens: list[str]) -> tuple[BoolArray, FloatArr
     return matched, score
 
 
-def _latin_hits(cols: _Columns, term: str) -> BoolArray:
-    hit: BoolArray = np.asarray(np.strings.find(cols.fields["english"], term) >= 0)
-    hit |= np.strings.find(cols.fields["labels"], term) >= 0
-    rows = cols.pinyin.get(term)
-    if rows is not None:
-        hit[rows] = True
+def _postings_hit(cols: _Columns, term: str, rows: npt.NDArray[np.intp]) -> BoolArray:
+    postings = cols.pinyin.get(term)
+    if postings is None:
+        return np.zeros(rows.size, dtype=bool)
+    return np.isin(rows, postings)
+
+
+def _latin_hits(cols: _Columns, term: str, rows: npt.NDArray[np.intp]) -> BoolArray:
+    hit: BoolArray = np.asarray(cols.fields["english"].find(term, rows) >= 0)
+    hit |= cols.fields["labels"].find(term, rows) >= 0
+    hit |= _postings_hit(cols, term, rows)
     return hit
 
 
@@ -251,36 +280,44 @@ def search_columns(cols: _Columns, criteria: Criteria) -> SearchResult:
     if n == 0:
         return SearchResult(hits=[], total=0, facets={"kind": {}, "service": {}})
     mask = _filter_mask(cols, criteria)
-    tokens = text.tokens(q.q)
-    score = np.zeros(n, dtype=np.float64)
-    if tokens:
-        matched, score = _text_scores(cols, tokens)
-        mask &= matched
-
-    distance = np.full(n, np.nan)
     point = q.point
     if point is not None:
-        lat, lon = point
-        serves_point = np.array(
-            [bool(codes & criteria.point_area_codes) for codes in cols.area_codes], dtype=bool
-        )
+        # Cheap spatial narrowing first, so text matching touches only what is near.
+        area_hit = np.zeros(n, dtype=bool)
+        for row, codes in zip(cols.area_rows, cols.area_codes, strict=True):
+            area_hit[row] = bool(codes & criteria.point_area_codes)
         near = cols.located & mask
         if q.radius_m is not None and cols.tree is not None:
+            lat, lon = point
             x, y = to_metric([lon], [lat], metric_crs_for(cols.crs_lon))
             shortlist = cols.tree.query_ball_point([x[0], y[0]], q.radius_m * SHORTLIST_MARGIN)
             candidates = np.zeros(n, dtype=bool)
             candidates[np.flatnonzero(cols.located)[shortlist]] = True
             near &= candidates
-        idx = np.flatnonzero(near)
-        distance[idx] = geodesic_m(lat, lon, cols.lat[idx], cols.lon[idx])
-        within = near.copy()
-        if q.radius_m is not None:
-            within[idx] = distance[idx] <= q.radius_m
-        area_hit = ~cols.located & serves_point & mask
-        distance[area_hit] = 0.0
-        mask = within | area_hit
+        mask = near | (area_hit & mask)
 
-    idx = np.flatnonzero(mask)
+    rows = np.flatnonzero(mask)
+    tokens = text.tokens(q.q)
+    score = np.zeros(n, dtype=np.float64)
+    if tokens:
+        matched, row_score = _text_scores(cols, tokens, rows)
+        rows = rows[matched]
+        score[rows] = row_score[matched]
+
+    distance = np.full(n, np.nan)
+    if point is not None:
+        lat, lon = point
+        located_rows = rows[cols.located[rows]]
+        distance[located_rows] = geodesic_m(
+            lat, lon, cols.lat[located_rows], cols.lon[located_rows]
+        )
+        distance[rows[~cols.located[rows]]] = 0.0
+        if q.radius_m is not None:
+            rows = rows[~(distance[rows] > q.radius_m)]
+
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    idx = rows
     if q.effective_sort == "distance":
         order = np.lexsort((cols.ids[idx], -score[idx], distance[idx]))
     else:

@@ -8,14 +8,21 @@ areas contain a query point, and which resources are open at the requested time.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
+from tortoise.exceptions import BaseORMException
+
 from geo.locate import AreaLocator, AreaRecord
 from resourcemap import opening
+from resourcemap.dataset import synthetic_label
 from resourcemap.models import Area
 from resourcemap.search import changes
 from resourcemap.search.base import (
@@ -27,6 +34,8 @@ from resourcemap.search.base import (
 )
 from resourcemap.search.documents import load_documents
 from resourcemap.search.embedded import EmbeddedBackend
+from resourcemap.search.sync import OutboxSync
+from resourcemap.settings import Settings
 
 log = logging.getLogger("resourcemap.search")
 
@@ -47,7 +56,9 @@ class SearchService:
         self._checked_at = float("-inf")
         self._locator = AreaLocator([])
         self._timetable: opening.Timetable | None = None
+        self._open_cache: tuple[tuple[int, int], frozenset[int]] | None = None
         self._degraded_logged = False
+        self.dataset_label: str | None = None
 
     @property
     def backend_name(self) -> str:
@@ -59,8 +70,13 @@ class SearchService:
         await self.embedded.replace_all(await load_documents())
         areas = await Area.all().values_list("code", "parent_id", "boundary")
         self._locator = AreaLocator(AreaRecord(c, p, b) for c, p, b in areas)
-        self._timetable = await opening.load_timetable()
+        self._set_timetable(await opening.load_timetable())
+        self.dataset_label = await synthetic_label()
         self._seq = seq
+
+    def _set_timetable(self, timetable: opening.Timetable) -> None:
+        self._timetable = timetable
+        self._open_cache = None
 
     async def follow(self, *, force: bool = False) -> None:
         """Apply changes other processes logged since we last looked (at most once per
@@ -82,13 +98,17 @@ class SearchService:
             await self.embedded.delete(sorted(pending.deletes))
         if pending.upserts:
             await self.embedded.upsert(await load_documents(pending.upserts))
-        self._timetable = await opening.load_timetable()
+        self._set_timetable(await opening.load_timetable())
         self._seq = pending.seq
 
     def open_ids(self, at: dt.datetime) -> frozenset[int]:
+        """Resources open at ``at``; hours have minute resolution, so a minute is cached."""
         if self._timetable is None:
             return frozenset()
-        return opening.open_ids(self._timetable, at, self.tz)
+        minute = (int(at.timestamp() // 60), id(self._timetable))
+        if self._open_cache is None or self._open_cache[0] != minute:
+            self._open_cache = (minute, opening.open_ids(self._timetable, at, self.tz))
+        return self._open_cache[1]
 
     def point_area_codes(self, query: SearchQuery) -> frozenset[str]:
         point = query.point
@@ -122,3 +142,41 @@ class SearchService:
             log.warning("%s answers again", self.primary.name)
             self._degraded_logged = False
         return result
+
+
+def _primary(settings: Settings) -> SearchBackend | None:
+    if not settings.meili_url:
+        return None
+    from resourcemap.search.meili import MeiliBackend
+
+    key = settings.meili_key.get_secret_value() if settings.meili_key else None
+    return MeiliBackend(settings.meili_url, key)
+
+
+@asynccontextmanager
+async def running_search(settings: Settings) -> AsyncIterator[SearchService]:
+    """The search service of one app process, with its Meilisearch sync when configured.
+
+    Never fails to start for want of a server: an unreachable database or Meilisearch is
+    logged, and the service catches up once they answer.
+    """
+    primary = _primary(settings)
+    service = SearchService(
+        settings.tz, primary=primary, follow_interval=settings.search_follow_seconds
+    )
+    try:
+        await service.refresh()
+    except (OSError, BaseORMException) as exc:
+        log.warning(
+            "database not ready at start (%s); search loads on first use", type(exc).__name__
+        )
+    task: asyncio.Task[None] | None = None
+    if primary is not None:
+        task = asyncio.create_task(OutboxSync(primary).run_forever(), name="search-sync")
+    try:
+        yield service
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -8,7 +8,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from resourcemap.dataset import synthetic_label
 from resourcemap.errors import InvalidInput
 from resourcemap.pagination import decode_offset, encode_offset
 from resourcemap.search.base import Hit, SearchQuery
@@ -99,7 +98,7 @@ async def search(request: Request) -> Response:
             "degraded": result.degraded,
             "backend": service.backend_name,
             "at": at.astimezone(service.tz).isoformat(),
-            "dataset": await synthetic_label(),
+            "dataset": service.dataset_label,
         }
     )
 
@@ -138,6 +137,6 @@ async def nearest(request: Request) -> Response:
         {
             "items": [_item(h, open_now) for h in result.hits],
             "degraded": result.degraded,
-            "dataset": await synthetic_label(),
+            "dataset": service.dataset_label,
         }
     )
