@@ -18,11 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pyproj
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 from scipy.spatial import cKDTree
 
-from geo.crs import metric_crs_for, to_metric
+from geo.crs import WGS84, metric_crs_for
 from geo.distance import geodesic_m
 from resourcemap.search import text
 from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult
@@ -64,7 +65,12 @@ class _Text:
 
     def find(self, token: str, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
         """Position of ``token`` in each of ``rows`` (-1 where absent)."""
-        distinct, back = np.unique(self.inverse[rows], return_inverse=True)
+        codes = self.inverse[rows]
+        if codes.size * 4 >= self.values.size:
+            # Many rows: scanning every distinct value beats finding which ones are needed.
+            everywhere: npt.NDArray[np.intp] = np.strings.find(self.values, token)[codes]
+            return everywhere
+        distinct, back = np.unique(codes, return_inverse=True)
         found: npt.NDArray[np.intp] = np.strings.find(self.values[distinct], token)[back]
         return found
 
@@ -84,10 +90,9 @@ class _Columns:
     lat: FloatArray
     lon: FloatArray
     tree: cKDTree | None
-    crs_lon: float
-    # Area-served documents (no point, some service area) and the areas they serve.
-    area_rows: npt.NDArray[np.intp]
-    area_codes: list[frozenset[str]]
+    to_metric: pyproj.Transformer
+    # Area-served documents (no point, some service area) by the area codes they serve.
+    serving: dict[str, npt.NDArray[np.intp]]
     pinyin: dict[str, npt.NDArray[np.int64]]
     vocabulary: list[str]
 
@@ -131,16 +136,21 @@ def build_columns(docs: list[SearchDocument]) -> _Columns:
     lat = np.array([d.lat if d.lat is not None else np.nan for d in docs], dtype=np.float64)
     lon = np.array([d.lon if d.lon is not None else np.nan for d in docs], dtype=np.float64)
     tree = None
-    crs_lon = float(np.nanmedian(lon)) if located.any() else 114.0
+    crs = metric_crs_for(float(np.nanmedian(lon)) if located.any() else 114.0)
+    transformer = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
     if located.any():
-        x, y = to_metric(lon[located], lat[located], metric_crs_for(crs_lon))
+        x, y = transformer.transform(lon[located], lat[located])
         tree = cKDTree(np.column_stack([x, y]))
 
     def column(values: Iterable[str]) -> _Text:
         return _Text.of([text.normalise(v) for v in values])
 
     pinyin = _pinyin_postings(docs)
-    area_rows = [i for i, d in enumerate(docs) if not d.located and d.service_area_codes]
+    serving: dict[str, list[int]] = {}
+    for i, d in enumerate(docs):
+        if not d.located:
+            for code in d.service_area_codes:
+                serving.setdefault(code, []).append(i)
 
     return _Columns(
         docs=docs,
@@ -161,9 +171,8 @@ def build_columns(docs: list[SearchDocument]) -> _Columns:
         lat=lat,
         lon=lon,
         tree=tree,
-        crs_lon=crs_lon,
-        area_rows=np.array(area_rows, dtype=np.intp),
-        area_codes=[frozenset(docs[i].service_area_codes) for i in area_rows],
+        to_metric=transformer,
+        serving={code: np.array(rows, dtype=np.intp) for code, rows in serving.items()},
         pinyin=pinyin,
         vocabulary=_vocabulary(docs, pinyin),
     )
@@ -284,13 +293,13 @@ def search_columns(cols: _Columns, criteria: Criteria) -> SearchResult:
     if point is not None:
         # Cheap spatial narrowing first, so text matching touches only what is near.
         area_hit = np.zeros(n, dtype=bool)
-        for row, codes in zip(cols.area_rows, cols.area_codes, strict=True):
-            area_hit[row] = bool(codes & criteria.point_area_codes)
+        for code in criteria.point_area_codes:
+            area_hit[cols.serving.get(code, [])] = True
         near = cols.located & mask
         if q.radius_m is not None and cols.tree is not None:
             lat, lon = point
-            x, y = to_metric([lon], [lat], metric_crs_for(cols.crs_lon))
-            shortlist = cols.tree.query_ball_point([x[0], y[0]], q.radius_m * SHORTLIST_MARGIN)
+            x, y = cols.to_metric.transform(lon, lat)
+            shortlist = cols.tree.query_ball_point([x, y], q.radius_m * SHORTLIST_MARGIN)
             candidates = np.zeros(n, dtype=bool)
             candidates[np.flatnonzero(cols.located)[shortlist]] = True
             near &= candidates

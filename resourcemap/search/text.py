@@ -81,6 +81,8 @@ def highlight(text: str, terms: list[str]) -> str | None:
     >>> highlight("東湖<心理>室", ["心理"])
     '東湖&lt;<mark>心理</mark>&gt;室'
     """
+    if not any(terms):
+        return None
     norm = normalise(text)
     if len(norm) != len(text):
         return None
