@@ -13,8 +13,9 @@ edit away for tokens of four letters or more.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +48,9 @@ TYPO_PENALTY = 0.5
 TYPO_MIN_LENGTH = 5
 # Pinyin matches whole syllables: "xinli" finds 心理 but not 心灵 (xin-ling).
 MAX_PINYIN_SYLLABLES = 8
+TOKEN_CACHE_SIZE = 512
+MULTI_TAGS = ("services", "audiences", "languages", "modes")
+SINGLE_TAGS = ("kind", "status", "fee")
 # KD-tree shortlist margin: projection scale error is far below 0.5% near the central meridian.
 SHORTLIST_MARGIN = 1.005
 
@@ -63,15 +67,9 @@ class _Text:
         uniques, inverse = np.unique(np.array(values, dtype=np.str_), return_inverse=True)
         return cls(uniques, inverse)
 
-    def find(self, token: str, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
-        """Position of ``token`` in each of ``rows`` (-1 where absent)."""
-        codes = self.inverse[rows]
-        if codes.size * 4 >= self.values.size:
-            # Many rows: scanning every distinct value beats finding which ones are needed.
-            everywhere: npt.NDArray[np.intp] = np.strings.find(self.values, token)[codes]
-            return everywhere
-        distinct, back = np.unique(codes, return_inverse=True)
-        found: npt.NDArray[np.intp] = np.strings.find(self.values[distinct], token)[back]
+    def find(self, token: str) -> npt.NDArray[np.intp]:
+        """Position of ``token`` in every document's value (-1 where absent)."""
+        found: npt.NDArray[np.intp] = np.strings.find(self.values, token)[self.inverse]
         return found
 
 
@@ -82,8 +80,6 @@ class _Columns:
     docs: list[SearchDocument]
     ids: npt.NDArray[np.int64]
     kind: npt.NDArray[np.str_]
-    fee: npt.NDArray[np.str_]
-    status: npt.NDArray[np.str_]
     fields: dict[str, _Text]
     tags: dict[str, dict[str, BoolArray]]
     located: BoolArray
@@ -95,6 +91,23 @@ class _Columns:
     serving: dict[str, npt.NDArray[np.intp]]
     pinyin: dict[str, npt.NDArray[np.int64]]
     vocabulary: list[str]
+    # Residents repeat a small set of words; per-token match arrays are cached for the
+    # lifetime of this index (any change builds a new one).
+    _cache: OrderedDict[tuple[str, bool], tuple[BoolArray, FloatArray]] = field(
+        default_factory=OrderedDict, compare=False, repr=False
+    )
+
+    def matches(self, token: str, *, typo: bool) -> tuple[BoolArray, FloatArray]:
+        key = (token, typo)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = _token_matches(self, token, typo=typo)
+            self._cache[key] = cached
+            if len(self._cache) > TOKEN_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return cached
 
 
 def _pinyin_terms(name: str) -> set[str]:
@@ -126,12 +139,14 @@ def _vocabulary(docs: Iterable[SearchDocument], pinyin: Iterable[str]) -> list[s
 
 def build_columns(docs: list[SearchDocument]) -> _Columns:
     n = len(docs)
-    tag_names = ("services", "audiences", "languages", "modes")
-    tags: dict[str, dict[str, BoolArray]] = {name: {} for name in tag_names}
+    # One boolean column per value of every filterable field: filters are then just ANDs.
+    tags: dict[str, dict[str, BoolArray]] = {name: {} for name in (*MULTI_TAGS, *SINGLE_TAGS)}
     for i, doc in enumerate(docs):
-        for name in tag_names:
+        for name in MULTI_TAGS:
             for value in getattr(doc, name):
                 tags[name].setdefault(value, np.zeros(n, dtype=bool))[i] = True
+        for name in SINGLE_TAGS:
+            tags[name].setdefault(getattr(doc, name), np.zeros(n, dtype=bool))[i] = True
     located = np.array([d.located for d in docs], dtype=bool)
     lat = np.array([d.lat if d.lat is not None else np.nan for d in docs], dtype=np.float64)
     lon = np.array([d.lon if d.lon is not None else np.nan for d in docs], dtype=np.float64)
@@ -156,8 +171,6 @@ def build_columns(docs: list[SearchDocument]) -> _Columns:
         docs=docs,
         ids=np.array([d.id for d in docs], dtype=np.int64),
         kind=np.array([d.kind for d in docs], dtype=np.str_),
-        fee=np.array([d.fee for d in docs], dtype=np.str_),
-        status=np.array([d.status for d in docs], dtype=np.str_),
         fields={
             "name": column(d.name_zh for d in docs),
             "english": column(d.name_en for d in docs),
@@ -211,19 +224,22 @@ class EmbeddedBackend:
 
 def _filter_mask(cols: _Columns, criteria: Criteria) -> BoolArray:
     q = criteria.query
-    mask: BoolArray = np.asarray(cols.status == q.status.value)
+    none = np.zeros(len(cols.docs), dtype=bool)
+    mask: BoolArray = cols.tags["status"].get(q.status.value, none).copy()
     if q.kind:
-        mask &= np.isin(cols.kind, [k.value for k in q.kind])
+        any_kind = none.copy()
+        for kind in q.kind:
+            any_kind |= cols.tags["kind"].get(kind.value, none)
+        mask &= any_kind
     for name, value in (
         ("services", q.service),
         ("audiences", q.audience),
         ("languages", q.language),
         ("modes", q.mode),
+        ("fee", q.fee),
     ):
         if value is not None:
-            mask &= cols.tags[name].get(str(value), np.zeros(len(cols.docs), dtype=bool))
-    if q.fee is not None:
-        mask &= cols.fee == q.fee.value
+            mask &= cols.tags[name].get(str(value), none)
     if criteria.open_ids is not None:
         mask &= np.isin(cols.ids, np.fromiter(criteria.open_ids, dtype=np.int64))
     return mask
@@ -233,47 +249,44 @@ def _text_scores(
     cols: _Columns, tokens: list[str], rows: npt.NDArray[np.intp]
 ) -> tuple[BoolArray, FloatArray]:
     """Which of ``rows`` match every token, and their relevance (aligned with ``rows``)."""
-    k = rows.size
-    matched = np.ones(k, dtype=bool)
-    score = np.zeros(k, dtype=np.float64)
+    matched = np.ones(rows.size, dtype=bool)
+    score = np.zeros(rows.size, dtype=np.float64)
     for token in tokens:
-        token_hit = np.zeros(k, dtype=bool)
-        token_score = np.zeros(k, dtype=np.float64)
-        latin = text.is_latin(token)
-        for field, weight in FIELD_WEIGHTS.items():
-            if field in LATIN_ONLY and not latin:
-                continue
-            found = cols.fields[field].find(token, rows)
-            hit = found >= 0
-            token_hit |= hit
-            # Earlier positions (prefixes of names) rank a little higher.
-            token_score += np.where(hit, weight * (1.0 + 1.0 / (1.0 + np.maximum(found, 0))), 0.0)
-        if latin:
-            hit = _postings_hit(cols, token, rows)
-            token_hit |= hit
-            token_score += np.where(hit, PINYIN_WEIGHT, 0.0)
-        if latin and len(token) >= TYPO_MIN_LENGTH and not token_hit.any():
-            for alternative in _corrections(cols, token):
-                hit = _latin_hits(cols, alternative, rows) & ~token_hit
-                token_hit |= hit
-                token_score += np.where(hit, PINYIN_WEIGHT * TYPO_PENALTY, 0.0)
+        hit_all, score_all = cols.matches(token, typo=False)
+        token_hit, token_score = hit_all[rows], score_all[rows]
+        if text.is_latin(token) and len(token) >= TYPO_MIN_LENGTH and not token_hit.any():
+            hit_all, score_all = cols.matches(token, typo=True)
+            token_hit, token_score = hit_all[rows], score_all[rows]
         matched &= token_hit
         score += token_score
     return matched, score
 
 
-def _postings_hit(cols: _Columns, term: str, rows: npt.NDArray[np.intp]) -> BoolArray:
-    postings = cols.pinyin.get(term)
-    if postings is None:
-        return np.zeros(rows.size, dtype=bool)
-    return np.isin(rows, postings)
-
-
-def _latin_hits(cols: _Columns, term: str, rows: npt.NDArray[np.intp]) -> BoolArray:
-    hit: BoolArray = np.asarray(cols.fields["english"].find(term, rows) >= 0)
-    hit |= cols.fields["labels"].find(term, rows) >= 0
-    hit |= _postings_hit(cols, term, rows)
-    return hit
+def _token_matches(cols: _Columns, token: str, *, typo: bool) -> tuple[BoolArray, FloatArray]:
+    """Every document's match of one token: exact, or through one-edit corrections."""
+    n = len(cols.docs)
+    hit = np.zeros(n, dtype=bool)
+    score = np.zeros(n, dtype=np.float64)
+    if typo:
+        for alternative in _corrections(cols, token):
+            exact, _ = cols.matches(alternative, typo=False)
+            score += np.where(exact & ~hit, PINYIN_WEIGHT * TYPO_PENALTY, 0.0)
+            hit |= exact
+        return hit, score
+    latin = text.is_latin(token)
+    for name, weight in FIELD_WEIGHTS.items():
+        if name in LATIN_ONLY and not latin:
+            continue
+        found = cols.fields[name].find(token)
+        field_hit = found >= 0
+        hit |= field_hit
+        # Earlier positions (prefixes of names) rank a little higher.
+        score += np.where(field_hit, weight * (1.0 + 1.0 / (1.0 + np.maximum(found, 0))), 0.0)
+    postings = cols.pinyin.get(token) if latin else None
+    if postings is not None:
+        hit[postings] = True
+        score[postings] += PINYIN_WEIGHT
+    return hit, score
 
 
 def _corrections(cols: _Columns, token: str) -> list[str]:
