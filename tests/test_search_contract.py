@@ -291,3 +291,10 @@ def test_total_facets_and_paging(backend: SearchBackend) -> None:
 def test_highlights_are_escaped_html(backend: SearchBackend) -> None:
     (hit,) = search(backend, q="青年").hits
     assert hit.highlights["name_zh"] == "&lt;b&gt;<mark>青年</mark>&lt;/b&gt;心理空间"
+
+
+def test_matches_are_marked_in_every_text_field(backend: SearchBackend) -> None:
+    by_id = {h.id: h for h in search(backend, q="焦虑", limit=100).hits}
+    assert by_id[3].highlights["description_zh"] == "针对<mark>焦虑</mark>、学业压力的辅导"
+    assert by_id[8].highlights["name_zh"] == "人民医院<mark>焦虑</mark>门诊"
+    assert "name_zh" not in by_id[3].highlights

@@ -29,11 +29,16 @@ class FlakyServer(EmbeddedBackend):
         super().__init__()
         self.up = True
         self.calls = 0
+        self.prepared = 0
 
     def _check(self) -> None:
         self.calls += 1
         if not self.up:
             raise SearchUnavailable("connection refused")
+
+    async def prepare(self) -> None:
+        self._check()
+        self.prepared += 1
 
     async def replace_all(self, documents: list[SearchDocument]) -> None:
         self._check()
@@ -123,5 +128,30 @@ def test_a_rebuild_in_the_log_resends_everything(database_url: str) -> None:
         await changes.record_rebuild()
         assert await sync.run_once() == 5
         assert await names(server, "王医生") == set()
+
+    run(database_url, scenario)
+
+
+def test_background_sync_prepares_the_index_and_catches_up_after_an_outage(
+    database_url: str,
+) -> None:
+    server = FlakyServer()
+    server.up = False
+    sync = OutboxSync(server, interval=0.01)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(sync.run_forever())
+        try:
+            await asyncio.sleep(0.1)
+            assert server.prepared == 0 and await sync.applied_seq() is None
+            server.up = True
+            for _ in range(200):  # bounded: the backoff is capped well below this
+                if await sync.applied_seq() is not None:
+                    break
+                await asyncio.sleep(0.05)
+            assert server.prepared == 1
+            assert await names(server, "东湖") == {"东湖社区心理咨询室"}
+        finally:
+            task.cancel()
 
     run(database_url, scenario)

@@ -6,8 +6,9 @@ against every backend):
 
 - text: every query token must match; Chinese tokens match as substrings of names,
   descriptions, addresses, kind and service labels (so one- and two-character queries and
-  words a segmenter would merge still match); Latin tokens also match pinyin, pinyin initials
-  and English names, with one typo tolerated for tokens of four letters or more;
+  words a segmenter would merge still match); Latin tokens match English names and labels,
+  pinyin of whole syllables ("xinli" finds 心理, not 心灵) and initials; a Latin token of five
+  letters or more that matches nothing is retried with one typo;
 - filters (kind, service, audience, language, fee, mode, status, ``open_ids``) combine with AND;
 - with a point: ``distance_m`` is the geodesic distance in metres, ``radius_m`` is exact at
   the boundary, and area-served resources whose service area contains the point
@@ -23,6 +24,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from resourcemap.search import text
 from resourcemap.vocab import Audience, Fee, Mode, ResourceKind, Service, Status
 
 MAX_LIMIT = 100
@@ -60,6 +62,25 @@ class SearchDocument:
     @property
     def located(self) -> bool:
         return self.lat is not None and self.lon is not None
+
+
+HIGHLIGHTED = ("name_zh", "name_en", "description_zh", "address_zh")
+
+
+def highlights(doc: SearchDocument, tokens: list[str]) -> dict[str, str]:
+    """The document's text fields with the query tokens marked, as safe HTML.
+
+    Chinese tokens mark Chinese fields, Latin tokens the English name; fields without a
+    match are left out.
+    """
+    han = [t for t in tokens if not text.is_latin(t)]
+    latin = [t for t in tokens if text.is_latin(t)]
+    marked: dict[str, str] = {}
+    for name in HIGHLIGHTED:
+        value = text.highlight(getattr(doc, name), latin if name == "name_en" else han)
+        if value is not None:
+            marked[name] = value
+    return marked
 
 
 class SearchQuery(BaseModel):
@@ -148,6 +169,9 @@ class SearchBackend(Protocol):
     """What an adapter implements. Every method may raise :class:`SearchUnavailable`."""
 
     name: str
+
+    async def prepare(self) -> None:
+        """Create the index and apply its settings; idempotent, called at start."""
 
     async def replace_all(self, documents: list[SearchDocument]) -> None:
         """Replace the whole index with these documents."""

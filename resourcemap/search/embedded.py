@@ -27,7 +27,7 @@ from scipy.spatial import cKDTree
 from geo.crs import WGS84, metric_crs_for
 from geo.distance import geodesic_m
 from resourcemap.search import text
-from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult
+from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult, highlights
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -200,6 +200,9 @@ class EmbeddedBackend:
         self._docs: dict[int, SearchDocument] = {}
         self._columns: _Columns | None = None
 
+    async def prepare(self) -> None:
+        """Nothing to set up in process."""
+
     async def replace_all(self, documents: list[SearchDocument]) -> None:
         self._docs = {d.id: d for d in documents}
         self._columns = None
@@ -347,24 +350,16 @@ def search_columns(cols: _Columns, criteria: Criteria) -> SearchResult:
         order = np.lexsort((cols.ids[idx], tie, -score[idx]))
     ranked = idx[order]
     page = ranked[q.offset : q.offset + q.limit]
-    highlight_terms = [t for t in tokens if not text.is_latin(t)]
-    latin_terms = [t for t in tokens if text.is_latin(t)]
-    hits = []
-    for i in page:
-        doc = cols.docs[i]
-        marks = {
-            "name_zh": text.highlight(doc.name_zh, highlight_terms),
-            "name_en": text.highlight(doc.name_en, latin_terms),
-        }
-        hits.append(
-            Hit(
-                id=doc.id,
-                document=doc,
-                score=float(score[i]),
-                distance_m=None if np.isnan(distance[i]) else float(distance[i]),
-                highlights={k: v for k, v in marks.items() if v is not None},
-            )
+    hits = [
+        Hit(
+            id=cols.docs[i].id,
+            document=cols.docs[i],
+            score=float(score[i]),
+            distance_m=None if np.isnan(distance[i]) else float(distance[i]),
+            highlights=highlights(cols.docs[i], tokens),
         )
+        for i in page
+    ]
     return SearchResult(hits=hits, total=int(idx.size), facets=_facets(cols, mask))
 
 

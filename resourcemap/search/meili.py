@@ -53,7 +53,14 @@ from meilisearch.index import Index
 
 from geo.distance import geodesic_m
 from resourcemap.search import text
-from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult, SearchUnavailable
+from resourcemap.search.base import (
+    Criteria,
+    Hit,
+    SearchDocument,
+    SearchResult,
+    SearchUnavailable,
+    highlights,
+)
 
 T = TypeVar("T")
 
@@ -339,6 +346,9 @@ class MeiliBackend:
         self._wait(index, [created.task_uid], tolerate="index_already_exists")
         self._wait(index, [index.update_settings(dict(SETTINGS)).task_uid])
 
+    async def prepare(self) -> None:
+        await self.apply_settings()
+
     async def apply_settings(self) -> None:
         """Create the index if missing and apply :data:`SETTINGS`; waits until applied."""
         await self._run(lambda: self._configure(self._index()))
@@ -457,7 +467,7 @@ class MeiliBackend:
             metres = geodesic_m(*point, [c[1] for c in located], [c[2] for c in located])
             for (i, _, _), m in zip(located, metres, strict=True):
                 distances[i] = float(m)
-        zh_terms = [t for t in text.tokens(query.q) if not text.is_latin(t)]
+        tokens = text.tokens(query.q)
         hits = []
         for h, doc, distance in zip(raw, docs, distances, strict=True):
             if query.radius_m is not None and distance is not None and distance > query.radius_m:
@@ -465,17 +475,18 @@ class MeiliBackend:
                 total -= 1
                 _uncount(facets, doc)
                 continue
-            marks = {
-                "name_zh": text.highlight(doc.name_zh, zh_terms),
-                "name_en": _marked((h.get("_formatted") or {}).get("name_en"), doc.name_en),
-            }
+            marks = highlights(doc, tokens)
+            # Meilisearch also marks words it matched with a typo.
+            name_en = _marked((h.get("_formatted") or {}).get("name_en"), doc.name_en)
+            if name_en is not None:
+                marks["name_en"] = name_en
             hits.append(
                 Hit(
                     id=doc.id,
                     document=doc,
                     score=float(h.get("_rankingScore", 0.0)),
                     distance_m=distance,
-                    highlights={k: v for k, v in marks.items() if v is not None},
+                    highlights=marks,
                 )
             )
         if query.effective_sort == "distance":

@@ -64,8 +64,13 @@ class OutboxSync:
         """Keep the server in step until cancelled, backing off while it is unreachable."""
         delay = self.interval
         down = False
+        prepared = False
         while True:
             try:
+                if not prepared:
+                    # Index settings first, at every start: a restarted server may lack them.
+                    await self.backend.prepare()
+                    prepared = True
                 await self.run_once()
             except SearchUnavailable as exc:
                 if not down:
