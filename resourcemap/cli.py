@@ -11,9 +11,11 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
-from resourcemap import db
-from resourcemap.errors import DomainError
+from resourcemap import accounts, db
+from resourcemap.errors import DomainError, NotFound
+from resourcemap.models import Account
 from resourcemap.settings import Settings
+from resourcemap.vocab import Role
 
 T = TypeVar("T")
 
@@ -108,6 +110,58 @@ def demo(seed: int | None, reset: bool, no_serve: bool, host: str | None, port: 
         return
     click.echo(f"{demo_city.DEMO_LABEL}: http://{settings.host}:{settings.port}/")
     _serve(settings)
+
+
+@main.group()
+def user() -> None:
+    """Manage accounts (the first admin is created here)."""
+
+
+@user.command(name="create")
+@click.argument("username")
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), required=True, help="Account role."
+)
+@click.option("--organisation", "organisation_id", type=int, help="Organisation id (staff).")
+@click.option("--name", "display_name", default="", help="Display name.")
+@click.password_option(help="Password (asked for when not given).")
+def user_create(
+    username: str, role: str, organisation_id: int | None, display_name: str, password: str
+) -> None:
+    """Create an account, e.g. the first admin: resourcemap user create alice --role admin"""
+    settings = _settings()
+
+    async def create() -> None:
+        await db.migrate(settings.database_url)
+        async with db.database(settings.database_url):
+            await accounts.create_account(
+                None,
+                username=username,
+                password=password,
+                role=Role(role),
+                organisation_id=organisation_id,
+                display_name=display_name,
+            )
+
+    _run(create())
+    click.echo(f"created {role} account {username!r}")
+
+
+@user.command(name="token")
+@click.argument("username")
+@click.option("--name", default="cli", help="What the token is for.")
+def user_token(username: str, name: str) -> None:
+    """Issue an API token for scripts; it is printed once."""
+    settings = _settings()
+
+    async def issue() -> str:
+        async with db.database(settings.database_url):
+            account = await Account.get_or_none(username=username)
+            if account is None:
+                raise NotFound(f"no account {username!r}")
+            return await accounts.issue_token(None, account.id, name)
+
+    click.echo(_run(issue()))
 
 
 @main.command(name="import")

@@ -20,7 +20,15 @@ class InvalidInput(DomainError):
     pass
 
 
+class Unauthenticated(DomainError):
+    """No valid session or token: sign in first."""
+
+
 class Forbidden(DomainError):
+    pass
+
+
+class TooManyRequests(DomainError):
     pass
 
 

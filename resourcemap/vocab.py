@@ -204,3 +204,11 @@ class OrganisationType(StrEnum):
     EMPLOYER = "employer"
     NGO = "ngo"
     AGENCY = "agency"
+
+
+class Role(StrEnum):
+    """Who an account is. Residents need no account."""
+
+    ADMIN = "admin"
+    STAFF = "staff"
+    PLANNER = "planner"

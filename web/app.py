@@ -12,6 +12,7 @@ from starlette.templating import Jinja2Templates
 from resourcemap import db
 from resourcemap.search.service import running_search
 from resourcemap.settings import Settings
+from web.auth import RateLimiter, session_middleware
 from web.errors import HANDLERS
 from web.routes import build_routes
 
@@ -29,9 +30,11 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=build_routes(),
+        middleware=[session_middleware(settings)],
         exception_handlers=HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    app.state.login_limiter = RateLimiter(limit=10, window=60.0)
     return app

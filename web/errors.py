@@ -9,12 +9,22 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from resourcemap.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from resourcemap.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+)
 
 log = logging.getLogger("resourcemap.web")
 
 STATUS: dict[type[DomainError], int] = {
     InvalidInput: 400,
+    Unauthenticated: 401,
+    TooManyRequests: 429,
     NotFound: 404,
     Forbidden: 403,
     Conflict: 409,

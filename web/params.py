@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from starlette.requests import Request
+
+from resourcemap.errors import InvalidInput
 
 
 def query_dict(request: Request, *, repeatable: Collection[str] = ()) -> dict[str, object]:
@@ -26,3 +29,14 @@ def query_dict(request: Request, *, repeatable: Collection[str] = ()) -> dict[st
             if value != "":
                 out[key] = value
     return out
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object, or a clear 400."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise InvalidInput("the body is not valid JSON", field="body") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object", field="body")
+    return body

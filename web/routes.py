@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from web.endpoints import areas, health, pages, resources, search
+from web.endpoints import areas, health, pages, resources, search, staff_api
 from web.openapi import openapi
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -18,9 +18,22 @@ def build_routes() -> list[BaseRoute]:
         Route("/", pages.home, name="home", include_in_schema=False),
         Route("/healthz", health.healthz),
         Route("/openapi.json", openapi, include_in_schema=False),
-        Route("/api/v1/resources", resources.list_resources),
+        Route("/api/v1/resources", resources.list_resources, methods=["GET"]),
+        Route("/api/v1/resources", staff_api.create_resource, methods=["POST"]),
         Route("/api/v1/resources.geojson", resources.resources_geojson),
-        Route("/api/v1/resources/{id:int}", resources.get_resource),
+        Route("/api/v1/resources/{id:int}", resources.get_resource, methods=["GET"]),
+        Route("/api/v1/resources/{id:int}", staff_api.replace_resource, methods=["PUT"]),
+        Route("/api/v1/resources/{id:int}", staff_api.patch_resource, methods=["PATCH"]),
+        Route("/api/v1/resources/{id:int}/status", staff_api.set_status, methods=["POST"]),
+        Route("/api/v1/session", staff_api.login, methods=["POST"]),
+        Route("/api/v1/session", staff_api.whoami, methods=["GET"]),
+        Route("/api/v1/session", staff_api.logout, methods=["DELETE"]),
+        Route("/api/v1/organisations", staff_api.list_organisations, methods=["GET"]),
+        Route("/api/v1/organisations", staff_api.create_organisation, methods=["POST"]),
+        Route("/api/v1/accounts", staff_api.create_account, methods=["POST"]),
+        Route("/api/v1/accounts/{id:int}/password", staff_api.reset_password, methods=["POST"]),
+        Route("/api/v1/tokens", staff_api.create_token, methods=["POST"]),
+        Route("/api/v1/audit", staff_api.audit_log, methods=["GET"]),
         Route("/api/v1/search", search.search),
         Route("/api/v1/nearest", search.nearest),
         Route("/api/v1/areas", areas.list_areas),

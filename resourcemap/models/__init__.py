@@ -4,6 +4,7 @@ Model docstrings become SQL comments, and tortoise 1.1 splits SQLite DDL on ";" 
 parsing comments: keep semicolons out of model docstrings.
 """
 
+from resourcemap.models.accounts import Account, ApiToken, AuditEntry
 from resourcemap.models.areas import Area, DemandPoint
 from resourcemap.models.dataset import DatasetInfo
 from resourcemap.models.listings import (
@@ -18,7 +19,10 @@ from resourcemap.models.listings import (
 )
 
 __all__ = [
+    "Account",
+    "ApiToken",
     "Area",
+    "AuditEntry",
     "Closure",
     "DatasetInfo",
     "DemandPoint",

@@ -1,0 +1,334 @@
+"""Changing listings: validated input, permission checks, audit and search sync in one place.
+
+Every write goes through :func:`save_resource` or :func:`set_status`; each runs in one
+transaction that also writes the audit entry and the search change log, and stamps
+``verified_at`` (a save by staff is their confirmation that the listing is true today).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from tortoise.transactions import in_transaction
+
+from resourcemap import audit
+from resourcemap.accounts import Principal
+from resourcemap.errors import Forbidden, InvalidInput, NotFound
+from resourcemap.hours import Interval, hhmm, minutes, validate
+from resourcemap.models import (
+    Area,
+    HoursException,
+    OpeningHours,
+    Organisation,
+    Qualification,
+    Resource,
+)
+from resourcemap.search import changes
+from resourcemap.vocab import (
+    Accessibility,
+    Audience,
+    Fee,
+    Mode,
+    Placement,
+    QualificationType,
+    ResourceKind,
+    Role,
+    Service,
+    Status,
+)
+
+PHONE = re.compile(r"^\+?[0-9][0-9 -]{2,30}$")
+LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+AREA_LEVELS = ("city", "district", "street", "community")
+
+
+class HoursIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    weekday: int = Field(ge=0, le=6, description="0 = Monday")
+    opens: str = Field(examples=["09:00"])
+    closes: str = Field(examples=["17:30"])
+
+
+class ExceptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start_date: dt.date
+    end_date: dt.date
+    closed: bool = True
+    opens: str | None = None
+    closes: str | None = None
+    note: str = Field("", max_length=300)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ExceptionIn:
+        if self.end_date < self.start_date:
+            raise ValueError("end_date is before start_date")
+        if not self.closed and (self.opens is None or self.closes is None):
+            raise ValueError("give opens and closes, or set closed")
+        return self
+
+
+class QualificationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: QualificationType
+    certificate_number: str = Field(min_length=3, max_length=100)
+    issuer: str = Field(min_length=2, max_length=200)
+    issued_on: dt.date | None = None
+    verified_on: dt.date | None = None
+
+
+class ResourceIn(BaseModel):
+    """A resource as staff, imports and the API submit it (WGS-84 coordinates)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    external_id: str | None = Field(None, max_length=100)
+    organisation_id: int | None = None
+    kind: ResourceKind
+    name_zh: str = Field(min_length=1, max_length=200)
+    name_en: str = Field("", max_length=300)
+    description_zh: str = Field("", max_length=5000)
+    description_en: str = Field("", max_length=5000)
+    services: list[Service] = Field(default_factory=list)
+    audiences: list[Audience] = Field(default_factory=lambda: [Audience.EVERYONE])
+    languages: list[str] = Field(default_factory=lambda: ["zh"])
+    modes: list[Mode] = Field(default_factory=lambda: [Mode.IN_PERSON])
+    accessibility: list[Accessibility] = Field(default_factory=list)
+    accessibility_note: str = Field("", max_length=500)
+    fee: Fee = Fee.FREE
+    fee_note: str = Field("", max_length=500)
+    phone: str = Field("", max_length=40)
+    email: str = Field("", max_length=200)
+    website: str = Field("", max_length=300)
+    capacity: int = Field(1, ge=1, le=500)
+    always_open: bool = False
+    status: Status = Status.ACTIVE
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    address_zh: str = Field("", max_length=300)
+    address_en: str = Field("", max_length=300)
+    community_code: str = Field("", max_length=12)
+    service_area_codes: list[str] = Field(default_factory=list)
+    hours: list[HoursIn] = Field(default_factory=list)
+    exceptions: list[ExceptionIn] = Field(default_factory=list)
+    qualifications: list[QualificationIn] = Field(default_factory=list)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        if value and not PHONE.match(value):
+            raise ValueError("a phone number has digits, spaces, '-' and an optional '+'")
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if value and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value):
+            raise ValueError("not an e-mail address")
+        return value
+
+    @field_validator("website")
+    @classmethod
+    def _website(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("a website starts with http:// or https://")
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not LANGUAGE.match(code):
+                raise ValueError(f"{code!r} is not a language code such as zh, yue or en")
+        return value
+
+    @model_validator(mode="after")
+    def _placement(self) -> ResourceIn:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give lat and lon together")
+        placement = self.kind.info.placement
+        if placement is Placement.POINT and self.lat is None:
+            raise ValueError(f"a {self.kind.value} needs a location (lat, lon)")
+        if placement is Placement.AREA and not self.service_area_codes:
+            raise ValueError(f"a {self.kind.value} needs service_area_codes")
+        return self
+
+
+def _intervals(hours: list[HoursIn]) -> list[Interval]:
+    return validate(Interval(h.weekday, minutes(h.opens), minutes(h.closes)) for h in hours)
+
+
+async def _area_codes(data: ResourceIn) -> dict[str, str]:
+    """The four area codes of a located resource, from its community."""
+    codes = dict.fromkeys((f"{level}_code" for level in AREA_LEVELS), "")
+    for code in data.service_area_codes:
+        if not await Area.exists(code=code):
+            raise InvalidInput(f"unknown area code {code!r}", field="service_area_codes")
+    if not data.community_code:
+        return codes
+    area = await Area.get_or_none(code=data.community_code)
+    if area is None or area.level != "community":
+        raise InvalidInput(
+            f"{data.community_code!r} is not a community code", field="community_code"
+        )
+    while area is not None:
+        codes[f"{area.level}_code"] = area.code
+        parent = area.parent_id  # type: ignore[attr-defined]
+        area = None if parent is None else await Area.get_or_none(code=parent)
+    return codes
+
+
+def snapshot(resource: Resource, hours: list[Interval]) -> dict[str, Any]:
+    """A resource as the audit log records it."""
+    fields = {k: getattr(resource, k) for k in ResourceIn.model_fields if hasattr(resource, k)}
+    fields = {k: v for k, v in fields.items() if k not in ("hours", "exceptions", "qualifications")}
+    fields["hours"] = [f"{h.weekday}:{hhmm(h.opens)}-{hhmm(h.closes)}" for h in hours]
+    return {k: (str(v) if isinstance(v, dt.date | dt.datetime) else v) for k, v in fields.items()}
+
+
+async def save_resource(
+    actor: Principal, data: ResourceIn, *, resource_id: int | None = None
+) -> Resource:
+    """Create (no ``resource_id``) or replace a resource, with hours, exceptions and
+    qualifications, as one audited, search-synced transaction."""
+    actor.require(Role.ADMIN, Role.STAFF)
+    organisation_id = data.organisation_id
+    if actor.role is Role.STAFF and organisation_id is None:
+        organisation_id = actor.organisation_id
+    if not actor.may_edit_listings_of(organisation_id):
+        raise Forbidden("staff may only edit their own organisation's listings")
+    if organisation_id is not None and not await Organisation.exists(id=organisation_id):
+        raise InvalidInput(f"no organisation with id {organisation_id}", field="organisation_id")
+    intervals = _intervals(data.hours)
+    codes = await _area_codes(data)
+    fields = data.model_dump(
+        mode="json",
+        exclude={"hours", "exceptions", "qualifications", "community_code", "organisation_id"},
+    )
+    fields.update(codes, organisation_id=organisation_id, verified_at=dt.datetime.now(dt.UTC))
+    async with in_transaction(Resource._meta.default_connection):
+        before: dict[str, Any] = {}
+        if resource_id is None:
+            resource = await Resource.create(**fields)
+        else:
+            resource = await _editable(actor, resource_id)
+            old = await OpeningHours.filter(resource_id=resource_id)
+            before = snapshot(resource, [Interval(h.weekday, h.opens, h.closes) for h in old])
+            await resource.update_from_dict(fields).save()
+            for model in (OpeningHours, HoursException, Qualification):
+                await model.filter(resource_id=resource.id).delete()
+        await OpeningHours.bulk_create(
+            [OpeningHours(resource=resource, **vars(i)) for i in intervals]
+        )
+        await HoursException.bulk_create(
+            [
+                HoursException(
+                    resource=resource,
+                    start_date=e.start_date,
+                    end_date=e.end_date,
+                    closed=e.closed,
+                    opens=None if e.opens is None else minutes(e.opens),
+                    closes=None if e.closes is None else minutes(e.closes),
+                    note=e.note,
+                )
+                for e in data.exceptions
+            ]
+        )
+        await Qualification.bulk_create(
+            [Qualification(resource=resource, **q.model_dump()) for q in data.qualifications]
+        )
+        after = snapshot(resource, intervals)
+        if resource_id is None:
+            await audit.record(actor, "create", resource, after=after)
+        else:
+            old_part, new_part = audit.changed(before, after)
+            await audit.record(actor, "update", resource, before=old_part, after=new_part)
+        await changes.record([resource.id])
+    return resource
+
+
+async def _editable(actor: Principal, resource_id: int) -> Resource:
+    resource = await Resource.get_or_none(id=resource_id)
+    if resource is None:
+        raise NotFound(f"no resource with id {resource_id}")
+    if not actor.may_edit_listings_of(resource.organisation_id):  # type: ignore[attr-defined]
+        raise Forbidden("staff may only edit their own organisation's listings")
+    return resource
+
+
+async def set_status(actor: Principal, resource_id: int, status: Status) -> Resource:
+    """Suspend, close or reactivate a resource."""
+    actor.require(Role.ADMIN, Role.STAFF)
+    async with in_transaction(Resource._meta.default_connection):
+        resource = await _editable(actor, resource_id)
+        before = str(resource.status)
+        resource.status = status
+        resource.verified_at = dt.datetime.now(dt.UTC)
+        await resource.save(update_fields=["status", "verified_at"])
+        await audit.record(
+            actor, "status", resource, before={"status": before}, after={"status": str(status)}
+        )
+        await changes.record([resource.id])
+    return resource
+
+
+async def current_input(resource_id: int) -> ResourceIn:
+    """The stored resource as input, e.g. to apply a partial change (PATCH) or fill a form."""
+    r = (
+        await Resource.filter(id=resource_id)
+        .prefetch_related("hours", "exceptions", "qualifications")
+        .first()
+    )
+    if r is None:
+        raise NotFound(f"no resource with id {resource_id}")
+    plain = {k: getattr(r, k) for k in ResourceIn.model_fields if k not in _NESTED}
+    plain["organisation_id"] = r.organisation_id  # type: ignore[attr-defined]
+    plain["community_code"] = r.community_code
+    return ResourceIn.model_validate(
+        {
+            **plain,
+            "hours": [
+                {"weekday": h.weekday, "opens": hhmm(h.opens), "closes": hhmm(h.closes)}
+                for h in sorted(r.hours, key=lambda h: (h.weekday, h.opens))
+            ],
+            "exceptions": [
+                {
+                    "start_date": e.start_date,
+                    "end_date": e.end_date,
+                    "closed": e.closed,
+                    "opens": None if e.opens is None else hhmm(e.opens),
+                    "closes": None if e.closes is None else hhmm(e.closes),
+                    "note": e.note,
+                }
+                for e in r.exceptions
+            ],
+            "qualifications": [
+                {
+                    "type": q.type,
+                    "certificate_number": q.certificate_number,
+                    "issuer": q.issuer,
+                    "issued_on": q.issued_on,
+                    "verified_on": q.verified_on,
+                }
+                for q in r.qualifications
+            ],
+        }
+    )
+
+
+_NESTED = ("hours", "exceptions", "qualifications", "organisation_id", "community_code")
+
+
+async def patch_resource(actor: Principal, resource_id: int, patch: dict[str, Any]) -> Resource:
+    """Change some fields; the rest stay as stored. Validation sees the whole result."""
+    merged = (await current_input(resource_id)).model_dump()
+    unknown = set(patch) - set(ResourceIn.model_fields)
+    if unknown:
+        raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+    merged.update(patch)
+    return await save_resource(actor, ResourceIn.model_validate(merged), resource_id=resource_id)

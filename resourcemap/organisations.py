@@ -1,0 +1,67 @@
+"""Organisations that run resources; admins manage them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from tortoise.transactions import in_transaction
+
+from resourcemap import audit
+from resourcemap.accounts import Principal
+from resourcemap.errors import Conflict, NotFound
+from resourcemap.models import Organisation
+from resourcemap.vocab import OrganisationType, Role
+
+
+class OrganisationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    external_id: str | None = Field(None, max_length=100)
+    name_zh: str = Field(min_length=1, max_length=200)
+    name_en: str = Field("", max_length=300)
+    type: OrganisationType
+    description: str = Field("", max_length=5000)
+    website: str = Field("", max_length=300)
+    phone: str = Field("", max_length=40)
+
+
+def view(org: Organisation) -> dict[str, Any]:
+    return {
+        "id": org.id,
+        "external_id": org.external_id,
+        "name_zh": org.name_zh,
+        "name_en": org.name_en,
+        "type": str(org.type),
+        "description": org.description,
+        "website": org.website,
+        "phone": org.phone,
+    }
+
+
+async def save_organisation(
+    actor: Principal, data: OrganisationIn, *, organisation_id: int | None = None
+) -> Organisation:
+    actor.require(Role.ADMIN)
+    if data.external_id is not None:
+        clash = await Organisation.get_or_none(external_id=data.external_id)
+        if clash is not None and clash.id != organisation_id:
+            raise Conflict(f"external_id {data.external_id!r} is taken", field="external_id")
+    async with in_transaction(Organisation._meta.default_connection):
+        if organisation_id is None:
+            org = await Organisation.create(**data.model_dump(mode="json"))
+            await audit.record(actor, "create", org, after=view(org))
+        else:
+            org_or_none = await Organisation.get_or_none(id=organisation_id)
+            if org_or_none is None:
+                raise NotFound(f"no organisation with id {organisation_id}")
+            org = org_or_none
+            before = view(org)
+            await org.update_from_dict(data.model_dump(mode="json")).save()
+            old, new = audit.changed(before, view(org))
+            await audit.record(actor, "update", org, before=old, after=new)
+    return org
+
+
+async def list_organisations() -> list[dict[str, Any]]:
+    return [view(o) for o in await Organisation.all().order_by("id")]

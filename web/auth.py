@@ -1,0 +1,120 @@
+"""Who is asking: a signed session cookie (pages) or a bearer token (scripts).
+
+Sessions are Starlette's signed cookies (HttpOnly, SameSite=Lax, Secure in production)
+holding only the account id, its session version and a CSRF token. Any unsafe request
+authenticated by the cookie must echo the CSRF token (``X-CSRF-Token`` header or a
+``csrf_token`` form field); bearer tokens are not sent by browsers on their own, so they
+need none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from collections import deque
+
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+
+from resourcemap import accounts
+from resourcemap.accounts import Principal
+from resourcemap.errors import Forbidden, TooManyRequests, Unauthenticated
+from resourcemap.settings import Environment, Settings
+from resourcemap.vocab import Role
+
+SESSION_SECONDS = 8 * 3600
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+
+
+def session_middleware(settings: Settings) -> Middleware:
+    return Middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key.get_secret_value(),
+        session_cookie="rm_session",
+        max_age=SESSION_SECONDS,
+        same_site="lax",
+        https_only=settings.environment is Environment.PRODUCTION,
+    )
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(24)
+        request.session["csrf"] = token
+    return token
+
+
+def start_session(request: Request, principal: Principal) -> str:
+    request.session.clear()
+    request.session.update({"uid": principal.id, "ver": principal.session_version})
+    return csrf_token(request)
+
+
+def end_session(request: Request) -> None:
+    request.session.clear()
+
+
+async def current_principal(request: Request, *, form_csrf: str | None = None) -> Principal | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        principal = await accounts.principal_for_token(
+            header[7:].strip(), now=dt.datetime.now(dt.UTC)
+        )
+        if principal is None:
+            raise Unauthenticated("the bearer token is not valid")
+        return principal
+    uid, version = request.session.get("uid"), request.session.get("ver")
+    if not isinstance(uid, int) or not isinstance(version, int):
+        return None
+    principal = await accounts.principal_for_session(uid, version)
+    if principal is None:
+        end_session(request)
+        return None
+    if request.method in UNSAFE:
+        sent = request.headers.get(CSRF_HEADER) or form_csrf
+        expected = request.session.get("csrf")
+        if not sent or not isinstance(expected, str) or not secrets.compare_digest(sent, expected):
+            raise Forbidden("missing or wrong CSRF token; reload the page and try again")
+    return principal
+
+
+async def require(request: Request, *roles: Role, form_csrf: str | None = None) -> Principal:
+    """The signed-in principal, which must hold one of ``roles`` (any role if none given)."""
+    principal = await current_principal(request, form_csrf=form_csrf)
+    if principal is None:
+        raise Unauthenticated("sign in first")
+    if roles:
+        principal.require(*roles)
+    return principal
+
+
+class RateLimiter:
+    """At most ``limit`` events per ``window`` seconds per key, in this process.
+
+    Complements the per-account lockout (which holds across processes) against one
+    address trying many usernames.
+    """
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._events: dict[str, deque[float]] = {}
+
+    def hit(self, key: str) -> None:
+        now = time.monotonic()
+        events = self._events.setdefault(key, deque())
+        while events and now - events[0] > self.window:
+            events.popleft()
+        if len(events) >= self.limit:
+            raise TooManyRequests("too many sign-in attempts from this address; wait a minute")
+        events.append(now)
+        if len(self._events) > 10_000:  # forget idle addresses rather than grow forever
+            self._events = {
+                k: v for k, v in self._events.items() if v and now - v[-1] < self.window
+            }

@@ -1,0 +1,245 @@
+"""Write API for staff and admins: sessions, listings, organisations, accounts, audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from resourcemap import accounts, audit, edits, listings, organisations
+from resourcemap.errors import InvalidInput
+from resourcemap.vocab import Role, Status
+from web import auth
+from web.params import json_body, query_dict
+
+
+async def login(request: Request) -> Response:
+    """
+    summary: Sign in (session cookie for pages)
+    description: Body `{username, password}`. Returns the CSRF token to send with writes.
+    responses:
+      200: {description: "{username, role, csrf_token}"}
+      403: {description: Wrong username or password, or account locked}
+      429: {description: Too many attempts from this address}
+    """
+    body = await json_body(request)
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise InvalidInput("username and password are required", field="username")
+    limiter: auth.RateLimiter = request.app.state.login_limiter
+    limiter.hit(request.client.host if request.client else "unknown")
+    principal = await accounts.authenticate(username, password, now=dt.datetime.now(dt.UTC))
+    token = auth.start_session(request, principal)
+    return JSONResponse(
+        {"username": principal.username, "role": principal.role, "csrf_token": token}
+    )
+
+
+async def logout(request: Request) -> Response:
+    """
+    summary: Sign out
+    responses:
+      204: {description: Signed out}
+    """
+    auth.end_session(request)
+    return Response(status_code=204)
+
+
+async def whoami(request: Request) -> Response:
+    """
+    summary: The signed-in account
+    responses:
+      200: {description: "{username, role, organisation_id, csrf_token}"}
+      401: {description: Not signed in}
+    """
+    principal = await auth.require(request)
+    return JSONResponse(
+        {
+            "id": principal.id,
+            "username": principal.username,
+            "role": principal.role,
+            "organisation_id": principal.organisation_id,
+            "csrf_token": auth.csrf_token(request),
+        }
+    )
+
+
+async def _detail(resource_id: int, status: int = 200) -> Response:
+    detail = await listings.get_resource(resource_id)
+    return JSONResponse(detail.model_dump(mode="json"), status_code=status)
+
+
+async def create_resource(request: Request) -> Response:
+    """
+    summary: Create a resource
+    description: Staff create resources of their own organisation; admins of any.
+    responses:
+      201: {description: The created resource}
+      400: {description: Invalid field, with a reason per field}
+      401: {description: Not signed in}
+      403: {description: Not allowed}
+    """
+    principal = await auth.require(request, Role.ADMIN, Role.STAFF)
+    data = edits.ResourceIn.model_validate(await json_body(request))
+    resource = await edits.save_resource(principal, data)
+    return await _detail(resource.id, status=201)
+
+
+async def replace_resource(request: Request) -> Response:
+    """
+    summary: Replace a resource (all fields)
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: integer}}
+    responses:
+      200: {description: The saved resource}
+      400: {description: Invalid field}
+      403: {description: Not allowed}
+      404: {description: No such resource}
+    """
+    principal = await auth.require(request, Role.ADMIN, Role.STAFF)
+    data = edits.ResourceIn.model_validate(await json_body(request))
+    resource_id = request.path_params["id"]
+    await edits.save_resource(principal, data, resource_id=resource_id)
+    return await _detail(resource_id)
+
+
+async def patch_resource(request: Request) -> Response:
+    """
+    summary: Change some fields of a resource
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: integer}}
+    responses:
+      200: {description: The saved resource}
+      400: {description: Invalid field}
+      403: {description: Not allowed}
+      404: {description: No such resource}
+    """
+    principal = await auth.require(request, Role.ADMIN, Role.STAFF)
+    resource_id = request.path_params["id"]
+    await edits.patch_resource(principal, resource_id, await json_body(request))
+    return await _detail(resource_id)
+
+
+async def set_status(request: Request) -> Response:
+    """
+    summary: Suspend, close or reactivate a resource
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: integer}}
+    responses:
+      200: {description: The saved resource}
+      400: {description: Unknown status}
+      403: {description: Not allowed}
+      404: {description: No such resource}
+    """
+    principal = await auth.require(request, Role.ADMIN, Role.STAFF)
+    body = await json_body(request)
+    try:
+        status = Status(str(body.get("status")))
+    except ValueError:
+        raise InvalidInput("status must be active, suspended or closed", field="status") from None
+    resource_id = request.path_params["id"]
+    await edits.set_status(principal, resource_id, status)
+    return await _detail(resource_id)
+
+
+async def list_organisations(request: Request) -> Response:
+    """
+    summary: Organisations
+    responses:
+      200: {description: "{items}"}
+    """
+    return JSONResponse({"items": await organisations.list_organisations()})
+
+
+async def create_organisation(request: Request) -> Response:
+    """
+    summary: Create an organisation (admin)
+    responses:
+      201: {description: The organisation}
+      400: {description: Invalid field}
+      403: {description: Not allowed}
+    """
+    principal = await auth.require(request, Role.ADMIN)
+    data = organisations.OrganisationIn.model_validate(await json_body(request))
+    org = await organisations.save_organisation(principal, data)
+    return JSONResponse(organisations.view(org), status_code=201)
+
+
+async def create_account(request: Request) -> Response:
+    """
+    summary: Create an account (admin)
+    description: "Body `{username, password, role, organisation_id?, display_name?}`."
+    responses:
+      201: {description: The account (never its password)}
+      400: {description: Invalid field}
+      403: {description: Not allowed}
+      409: {description: Username taken}
+    """
+    principal = await auth.require(request, Role.ADMIN)
+    body = await json_body(request)
+    try:
+        role = Role(str(body.get("role")))
+    except ValueError:
+        raise InvalidInput("role must be admin, staff or planner", field="role") from None
+    account = await accounts.create_account(
+        principal,
+        username=str(body.get("username", "")),
+        password=str(body.get("password", "")),
+        role=role,
+        organisation_id=body.get("organisation_id"),
+        display_name=str(body.get("display_name", "")),
+    )
+    return JSONResponse(accounts.account_view(account), status_code=201)
+
+
+async def reset_password(request: Request) -> Response:
+    """
+    summary: Set a new password for an account (admin); its sessions end
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: integer}}
+    responses:
+      204: {description: Done}
+      400: {description: Weak password}
+      403: {description: Not allowed}
+      404: {description: No such account}
+    """
+    principal = await auth.require(request, Role.ADMIN)
+    body = await json_body(request)
+    await accounts.reset_password(
+        principal, request.path_params["id"], str(body.get("password", ""))
+    )
+    return Response(status_code=204)
+
+
+async def create_token(request: Request) -> Response:
+    """
+    summary: Issue an API token for scripts
+    description: For yourself, or (admins) for another account with `account_id`.
+    responses:
+      201: {description: "{token}: shown once"}
+      403: {description: Not allowed}
+    """
+    principal = await auth.require(request)
+    body = await json_body(request)
+    account_id = body.get("account_id", principal.id)
+    if not isinstance(account_id, int):
+        raise InvalidInput("account_id must be an integer", field="account_id")
+    token = await accounts.issue_token(principal, account_id, str(body.get("name", "")))
+    return JSONResponse({"token": token}, status_code=201)
+
+
+async def audit_log(request: Request) -> Response:
+    """
+    summary: The audit log (admin)
+    parameters:
+      - {name: entity, in: query, schema: {type: string}}
+      - {name: entity_id, in: query, schema: {type: string}}
+      - {name: limit, in: query, schema: {type: integer, maximum: 500}}
+    responses:
+      200: {description: "{items}: newest first"}
+      403: {description: Not allowed}
+    """
+    await auth.require(request, Role.ADMIN)
+    query = audit.AuditQuery.model_validate(query_dict(request))
+    return JSONResponse({"items": await audit.list_entries(query)})
