@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from resourcemap import accounts, db
 from resourcemap.errors import DomainError, NotFound
+from resourcemap.logs import configure
 from resourcemap.models import Account
 from resourcemap.settings import Settings
 from resourcemap.vocab import Role
@@ -26,13 +27,15 @@ def _settings(**overrides: Any) -> Settings:
         if value is not None:
             os.environ[f"RESOURCEMAP_{key.upper()}"] = str(value)
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         lines = [
             f"  RESOURCEMAP_{str(e['loc'][0]).upper()}: {e['msg']}" if e["loc"] else f"  {e['msg']}"
             for e in exc.errors()
         ]
         raise click.ClickException("invalid settings:\n" + "\n".join(lines)) from None
+    configure(settings.log_level)
+    return settings
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from resourcemap.logs import configure
 from resourcemap.settings import Settings
 from web.app import create_app
 
-app = create_app(Settings())
+settings = Settings()
+configure(settings.log_level)
+app = create_app(settings)
