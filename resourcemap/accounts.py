@@ -18,6 +18,8 @@ from resourcemap.models import Account, ApiToken, Organisation
 from resourcemap.vocab import Role
 
 MIN_PASSWORD_LENGTH = 10
+# Hashing cost grows with length: refuse absurd inputs before they reach argon2.
+MAX_PASSWORD_LENGTH = 256
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -63,6 +65,10 @@ class Principal:
 
 
 def check_password_strength(password: str) -> None:
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"password must have at most {MAX_PASSWORD_LENGTH} characters", field="password"
+        )
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
             f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
@@ -130,6 +136,8 @@ async def authenticate(username: str, password: str, *, now: dt.datetime) -> Pri
     The message never says whether the username exists.
     """
     wrong = Forbidden("wrong username or password")
+    if len(password) > MAX_PASSWORD_LENGTH or len(username) > 64:
+        raise wrong
     account = await Account.get_or_none(username=username)
     if account is None or not account.active:
         _verify(_DUMMY_HASH, password)

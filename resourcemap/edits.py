@@ -28,6 +28,7 @@ from resourcemap.models import (
 )
 from resourcemap.search import changes
 from resourcemap.vocab import (
+    MAX_ID,
     Accessibility,
     Audience,
     Fee,
@@ -88,7 +89,7 @@ class ResourceIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     external_id: str | None = Field(None, max_length=100)
-    organisation_id: int | None = None
+    organisation_id: int | None = Field(None, ge=1, le=MAX_ID)
     kind: ResourceKind
     name_zh: str = Field(min_length=1, max_length=200)
     name_en: str = Field("", max_length=300)

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+# Ids are 32-bit integers in both databases; anything larger cannot name a row.
+MAX_ID = 2**31 - 1
+
 
 class Placement(StrEnum):
     """How a resource is located: at a point, over an area, or by phone/online only."""

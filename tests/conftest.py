@@ -184,19 +184,21 @@ def http_get(url: str) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
-@pytest.fixture(scope="session")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``resourcemap demo`` in a subprocess, polled until it answers, like a person runs it."""
-    tmp_path = tmp_path_factory.mktemp("demo-server")
+@contextmanager
+def running_demo(workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """``resourcemap demo`` in a subprocess, polled until it answers, like a person runs it.
+
+    Yields the base URL and the environment that points commands at the same database.
+    """
     port = _free_port()
     env = {
         **os.environ,
-        "RESOURCEMAP_DATABASE_URL": f"sqlite://{tmp_path / 'demo.sqlite3'}",
+        "RESOURCEMAP_DATABASE_URL": f"sqlite://{workdir / 'demo.sqlite3'}",
         "RESOURCEMAP_PORT": str(port),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "resourcemap", "demo"],
-        cwd=tmp_path,
+        cwd=workdir,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -216,8 +218,15 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if time.monotonic() > deadline:
                 pytest.fail("demo server did not answer within 120 s")
             time.sleep(0.3)
-        yield base
+        yield base, env
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
         print(out)
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A demo server that tests only read from."""
+    with running_demo(tmp_path_factory.mktemp("demo-server")) as (base, _):
+        yield base

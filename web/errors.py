@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+from tortoise.exceptions import ValidationError as TortoiseValidationError
 
 from resourcemap.errors import (
     Conflict,
@@ -55,6 +56,12 @@ async def validation_error(request: Request, exc: Exception) -> Response:
     return _error(400, "InvalidInput", reason, fields)
 
 
+async def storage_validation_error(request: Request, exc: Exception) -> Response:
+    # A value the database column cannot hold that no earlier check caught: still the
+    # caller's input, so a 400 with the reason rather than a 500.
+    return _error(400, "InvalidInput", str(exc))
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if request.url.path.startswith("/api/"):
@@ -71,6 +78,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
 HANDLERS = {
     DomainError: domain_error,
     ValidationError: validation_error,
+    TortoiseValidationError: storage_validation_error,
     HTTPException: http_error,
     500: server_error,
 }

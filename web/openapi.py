@@ -1,28 +1,50 @@
-"""The OpenAPI document, built from the endpoints' docstrings."""
+"""The OpenAPI document, built from the endpoints' docstrings and the domain's input models."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 from starlette.schemas import SchemaGenerator
 
 import resourcemap
+from resourcemap.edits import ResourceIn
+from resourcemap.organisations import OrganisationIn
 
 BASE: dict[str, Any] = {
-    "openapi": "3.0.3",
+    # 3.1: its schemas are JSON Schema 2020-12, which is what pydantic writes.
+    "openapi": "3.1.0",
     "info": {
         "title": "ResourceMap API",
         "version": resourcemap.__version__,
         "description": "Mental-health and social-psychological service resources on a map.",
     },
+    "components": {
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "rm_session"},
+        }
+    },
 }
+# Request bodies documented by model name in the endpoints' docstrings.
+BODY_MODELS = (ResourceIn, OrganisationIn)
+
+
+def _components() -> dict[str, Any]:
+    _, schemas = models_json_schema(
+        [(model, "validation") for model in BODY_MODELS],
+        ref_template="#/components/schemas/{model}",
+    )
+    defs: dict[str, Any] = schemas.get("$defs", {})
+    return defs
 
 
 def build_schema(routes: list[BaseRoute]) -> dict[str, Any]:
     schema: dict[str, Any] = SchemaGenerator(BASE).get_schema(routes=routes)
+    schema["components"] = {**BASE["components"], "schemas": _components()}
     return schema
 
 
@@ -30,6 +52,6 @@ async def openapi(request: Request) -> Response:
     """
     summary: This OpenAPI document
     responses:
-      200: {description: OpenAPI 3 JSON}
+      200: {description: OpenAPI 3.1 JSON}
     """
     return JSONResponse(build_schema(request.app.routes))

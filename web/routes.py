@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -11,6 +12,34 @@ from web.endpoints import areas, health, pages, resources, search, staff_api
 from web.openapi import openapi
 
 STATIC_DIR = Path(__file__).parent / "static"
+
+
+class IdConvertor(Convertor[int]):
+    """Database ids: 1 to 9 digits, so a 30-digit id is "not found", never an overflow."""
+
+    regex = "[0-9]{1,9}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+class AreaCodeConvertor(Convertor[str]):
+    """Administrative area codes: up to 12 letters or digits (statistical codes are digits)."""
+
+    regex = "[0-9A-Za-z]{1,12}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("id", IdConvertor())
+register_url_convertor("areacode", AreaCodeConvertor())
 
 
 def build_routes() -> list[BaseRoute]:
@@ -21,22 +50,22 @@ def build_routes() -> list[BaseRoute]:
         Route("/api/v1/resources", resources.list_resources, methods=["GET"]),
         Route("/api/v1/resources", staff_api.create_resource, methods=["POST"]),
         Route("/api/v1/resources.geojson", resources.resources_geojson),
-        Route("/api/v1/resources/{id:int}", resources.get_resource, methods=["GET"]),
-        Route("/api/v1/resources/{id:int}", staff_api.replace_resource, methods=["PUT"]),
-        Route("/api/v1/resources/{id:int}", staff_api.patch_resource, methods=["PATCH"]),
-        Route("/api/v1/resources/{id:int}/status", staff_api.set_status, methods=["POST"]),
+        Route("/api/v1/resources/{id:id}", resources.get_resource, methods=["GET"]),
+        Route("/api/v1/resources/{id:id}", staff_api.replace_resource, methods=["PUT"]),
+        Route("/api/v1/resources/{id:id}", staff_api.patch_resource, methods=["PATCH"]),
+        Route("/api/v1/resources/{id:id}/status", staff_api.set_status, methods=["POST"]),
         Route("/api/v1/session", staff_api.login, methods=["POST"]),
         Route("/api/v1/session", staff_api.whoami, methods=["GET"]),
         Route("/api/v1/session", staff_api.logout, methods=["DELETE"]),
         Route("/api/v1/organisations", staff_api.list_organisations, methods=["GET"]),
         Route("/api/v1/organisations", staff_api.create_organisation, methods=["POST"]),
         Route("/api/v1/accounts", staff_api.create_account, methods=["POST"]),
-        Route("/api/v1/accounts/{id:int}/password", staff_api.reset_password, methods=["POST"]),
+        Route("/api/v1/accounts/{id:id}/password", staff_api.reset_password, methods=["POST"]),
         Route("/api/v1/tokens", staff_api.create_token, methods=["POST"]),
         Route("/api/v1/audit", staff_api.audit_log, methods=["GET"]),
         Route("/api/v1/search", search.search),
         Route("/api/v1/nearest", search.nearest),
         Route("/api/v1/areas", areas.list_areas),
-        Route("/api/v1/areas/{code}", areas.get_area),
+        Route("/api/v1/areas/{code:areacode}", areas.get_area),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

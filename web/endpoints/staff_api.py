@@ -9,15 +9,31 @@ from starlette.responses import JSONResponse, Response
 
 from resourcemap import accounts, audit, edits, listings, organisations
 from resourcemap.errors import InvalidInput
-from resourcemap.vocab import Role, Status
+from resourcemap.vocab import MAX_ID, Role, Status
 from web import auth
 from web.params import json_body, query_dict
+
+
+def _id(value: object, field: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ID:
+        raise InvalidInput(f"{field} must be a positive integer id", field=field)
+    return value
 
 
 async def login(request: Request) -> Response:
     """
     summary: Sign in (session cookie for pages)
-    description: Body `{username, password}`. Returns the CSRF token to send with writes.
+    description: Returns the CSRF token to send with writes.
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [username, password]
+            properties: {username: {type: string}, password: {type: string}}
     responses:
       200: {description: "{username, role, csrf_token}"}
       403: {description: Wrong username or password, or account locked}
@@ -74,6 +90,9 @@ async def create_resource(request: Request) -> Response:
     """
     summary: Create a resource
     description: Staff create resources of their own organisation; admins of any.
+    requestBody:
+      required: true
+      content: {application/json: {schema: {$ref: "#/components/schemas/ResourceIn"}}}
     responses:
       201: {description: The created resource}
       400: {description: Invalid field, with a reason per field}
@@ -91,6 +110,9 @@ async def replace_resource(request: Request) -> Response:
     summary: Replace a resource (all fields)
     parameters:
       - {name: id, in: path, required: true, schema: {type: integer}}
+    requestBody:
+      required: true
+      content: {application/json: {schema: {$ref: "#/components/schemas/ResourceIn"}}}
     responses:
       200: {description: The saved resource}
       400: {description: Invalid field}
@@ -109,6 +131,9 @@ async def patch_resource(request: Request) -> Response:
     summary: Change some fields of a resource
     parameters:
       - {name: id, in: path, required: true, schema: {type: integer}}
+    requestBody:
+      required: true
+      content: {application/json: {schema: {type: object}}}
     responses:
       200: {description: The saved resource}
       400: {description: Invalid field}
@@ -126,6 +151,13 @@ async def set_status(request: Request) -> Response:
     summary: Suspend, close or reactivate a resource
     parameters:
       - {name: id, in: path, required: true, schema: {type: integer}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            properties: {status: {type: string, enum: [active, suspended, closed]}}
     responses:
       200: {description: The saved resource}
       400: {description: Unknown status}
@@ -155,6 +187,9 @@ async def list_organisations(request: Request) -> Response:
 async def create_organisation(request: Request) -> Response:
     """
     summary: Create an organisation (admin)
+    requestBody:
+      required: true
+      content: {application/json: {schema: {$ref: "#/components/schemas/OrganisationIn"}}}
     responses:
       201: {description: The organisation}
       400: {description: Invalid field}
@@ -169,7 +204,19 @@ async def create_organisation(request: Request) -> Response:
 async def create_account(request: Request) -> Response:
     """
     summary: Create an account (admin)
-    description: "Body `{username, password, role, organisation_id?, display_name?}`."
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [username, password, role]
+            properties:
+              username: {type: string}
+              password: {type: string}
+              role: {type: string, enum: [admin, staff, planner]}
+              organisation_id: {type: integer}
+              display_name: {type: string}
     responses:
       201: {description: The account (never its password)}
       400: {description: Invalid field}
@@ -187,7 +234,7 @@ async def create_account(request: Request) -> Response:
         username=str(body.get("username", "")),
         password=str(body.get("password", "")),
         role=role,
-        organisation_id=body.get("organisation_id"),
+        organisation_id=_id(body.get("organisation_id"), "organisation_id"),
         display_name=str(body.get("display_name", "")),
     )
     return JSONResponse(accounts.account_view(account), status_code=201)
@@ -198,6 +245,11 @@ async def reset_password(request: Request) -> Response:
     summary: Set a new password for an account (admin); its sessions end
     parameters:
       - {name: id, in: path, required: true, schema: {type: integer}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {type: object, properties: {password: {type: string}}}
     responses:
       204: {description: Done}
       400: {description: Weak password}
@@ -216,15 +268,19 @@ async def create_token(request: Request) -> Response:
     """
     summary: Issue an API token for scripts
     description: For yourself, or (admins) for another account with `account_id`.
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            properties: {name: {type: string}, account_id: {type: integer}}
     responses:
       201: {description: "{token}: shown once"}
       403: {description: Not allowed}
     """
     principal = await auth.require(request)
     body = await json_body(request)
-    account_id = body.get("account_id", principal.id)
-    if not isinstance(account_id, int):
-        raise InvalidInput("account_id must be an integer", field="account_id")
+    account_id = _id(body.get("account_id"), "account_id") or principal.id
     token = await accounts.issue_token(principal, account_id, str(body.get("name", "")))
     return JSONResponse({"token": token}, status_code=201)
 
