@@ -13,6 +13,7 @@ edit away for tokens of four letters or more.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -192,37 +193,62 @@ def build_columns(docs: list[SearchDocument]) -> _Columns:
 
 
 class EmbeddedBackend:
-    """In-process search over column arrays; rebuilt lazily after changes."""
+    """In-process search over column arrays; rebuilt lazily after changes.
+
+    Rebuilding takes about a second for 10,000 documents (mostly pinyin), so it runs in a
+    worker thread: searches wait for the fresh index, the rest of the app keeps answering.
+    """
 
     name = "embedded"
 
     def __init__(self) -> None:
         self._docs: dict[int, SearchDocument] = {}
         self._columns: _Columns | None = None
+        self._version = 0
+        self._building: tuple[int, asyncio.Task[_Columns]] | None = None
 
     async def prepare(self) -> None:
         """Nothing to set up in process."""
 
+    def _changed(self) -> None:
+        self._columns = None
+        self._version += 1
+
     async def replace_all(self, documents: list[SearchDocument]) -> None:
         self._docs = {d.id: d for d in documents}
-        self._columns = None
+        self._changed()
 
     async def upsert(self, documents: list[SearchDocument]) -> None:
         self._docs.update((d.id, d) for d in documents)
-        self._columns = None
+        self._changed()
 
     async def delete(self, ids: list[int]) -> None:
         for doc_id in ids:
             self._docs.pop(doc_id, None)
-        self._columns = None
+        self._changed()
 
-    def columns(self) -> _Columns:
-        if self._columns is None:
-            self._columns = build_columns(sorted(self._docs.values(), key=lambda d: d.id))
+    async def columns(self) -> _Columns:
+        """The index for the current documents, building it (once, off the loop) if needed."""
+        while self._columns is None:
+            version = self._version
+            if self._building is None or self._building[0] != version:
+                docs = sorted(self._docs.values(), key=lambda d: d.id)
+                self._building = (
+                    version,
+                    asyncio.create_task(asyncio.to_thread(build_columns, docs)),
+                )
+            try:
+                built = await self._building[1]
+            except BaseException:
+                self._building = None  # let the next search try again
+                raise
+            if self._version == version:  # nothing changed while it was built
+                self._columns = built
+                self._building = None
         return self._columns
 
     async def search(self, criteria: Criteria) -> SearchResult:
-        return search_columns(self.columns(), criteria)
+        return search_columns(await self.columns(), criteria)
 
 
 def _filter_mask(cols: _Columns, criteria: Criteria) -> BoolArray:
