@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.transactions import in_transaction
 
 from resourcemap import audit
-from resourcemap.errors import Conflict, Forbidden, InvalidInput, NotFound
+from resourcemap.errors import Conflict, Forbidden, InvalidInput, Locked, NotFound
 from resourcemap.models import Account, ApiToken, Organisation
 from resourcemap.vocab import Role
 
@@ -144,7 +144,7 @@ async def authenticate(username: str, password: str, *, now: dt.datetime) -> Pri
         raise wrong
     if account.locked_until is not None and account.locked_until > now:
         minutes = int((account.locked_until - now).total_seconds() // 60) + 1
-        raise Forbidden(f"too many failed sign-ins; try again in {minutes} minutes")
+        raise Locked(f"too many failed sign-ins; try again in {minutes} minutes")
     if not _verify(account.password_hash, password):
         account.failed_logins += 1
         if account.failed_logins >= MAX_FAILED_LOGINS:

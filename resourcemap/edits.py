@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 
 from resourcemap import audit
 from resourcemap.accounts import Principal
-from resourcemap.errors import Forbidden, InvalidInput, NotFound
+from resourcemap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from resourcemap.hours import Interval, hhmm, minutes, validate
 from resourcemap.models import (
     Area,
@@ -42,21 +42,34 @@ from resourcemap.vocab import (
 )
 
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{2,30}$")
+# C0 control characters other than tab and line breaks: PostgreSQL refuses NUL outright.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class Input(BaseModel):
+    """Base of every input model: no unknown fields, trimmed text, no control characters."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: object) -> object:
+        if isinstance(value, str) and CONTROL.search(value):
+            raise ValueError("contains control characters")
+        return value
+
+
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 AREA_LEVELS = ("city", "district", "street", "community")
 
 
-class HoursIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class HoursIn(Input):
     weekday: int = Field(ge=0, le=6, description="0 = Monday")
     opens: str = Field(examples=["09:00"])
     closes: str = Field(examples=["17:30"])
 
 
-class ExceptionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ExceptionIn(Input):
     start_date: dt.date
     end_date: dt.date
     closed: bool = True
@@ -68,14 +81,15 @@ class ExceptionIn(BaseModel):
     def _coherent(self) -> ExceptionIn:
         if self.end_date < self.start_date:
             raise ValueError("end_date is before start_date")
-        if not self.closed and (self.opens is None or self.closes is None):
-            raise ValueError("give opens and closes, or set closed")
+        if not self.closed:
+            if self.opens is None or self.closes is None:
+                raise ValueError("give opens and closes, or set closed")
+            if minutes(self.opens) >= minutes(self.closes):
+                raise ValueError(f"opening {self.opens} is not before closing {self.closes}")
         return self
 
 
-class QualificationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class QualificationIn(Input):
     type: QualificationType
     certificate_number: str = Field(min_length=3, max_length=100)
     issuer: str = Field(min_length=2, max_length=200)
@@ -83,10 +97,8 @@ class QualificationIn(BaseModel):
     verified_on: dt.date | None = None
 
 
-class ResourceIn(BaseModel):
+class ResourceIn(Input):
     """A resource as staff, imports and the API submit it (WGS-84 coordinates)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     external_id: str | None = Field(None, max_length=100)
     organisation_id: int | None = Field(None, ge=1, le=MAX_ID)
@@ -207,6 +219,10 @@ async def save_resource(
         raise InvalidInput(f"no organisation with id {organisation_id}", field="organisation_id")
     intervals = _intervals(data.hours)
     codes = await _area_codes(data)
+    if data.external_id is not None:
+        clash = await Resource.get_or_none(external_id=data.external_id)
+        if clash is not None and clash.id != resource_id:
+            raise Conflict(f"external_id {data.external_id!r} is taken", field="external_id")
     fields = data.model_dump(
         mode="json",
         exclude={"hours", "exceptions", "qualifications", "community_code", "organisation_id"},

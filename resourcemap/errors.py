@@ -28,6 +28,10 @@ class Forbidden(DomainError):
     pass
 
 
+class Locked(Forbidden):
+    """An account locked after repeated failed sign-ins."""
+
+
 class TooManyRequests(DomainError):
     pass
 

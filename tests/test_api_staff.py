@@ -211,6 +211,21 @@ def test_edits_are_searchable_at_once_and_stamp_verified_at(world: World) -> Non
         ({"hours": [{"weekday": 0, "opens": "12:00", "closes": "09:00"}]}, "hours"),
         ({"hours": [{"weekday": 9, "opens": "09:00", "closes": "10:00"}]}, "hours.weekday"),
         ({"colour": "blue"}, "colour"),
+        ({"name_zh": "东湖\x00室"}, "name_zh"),
+        (
+            {
+                "exceptions": [
+                    {
+                        "start_date": "2026-12-01",
+                        "end_date": "2026-12-01",
+                        "closed": False,
+                        "opens": "15:00",
+                        "closes": "10:00",
+                    }
+                ]
+            },
+            "exceptions",
+        ),
     ],
 )
 def test_invalid_listing_gets_400_naming_the_field(
@@ -233,3 +248,28 @@ def test_malformed_json_is_400(world: World) -> None:
         )
     assert response.status_code == 400
     assert response.json()["fields"] == {"body": "the body is not valid JSON"}
+
+
+def test_duplicate_external_id_is_a_409_naming_the_field(world: World) -> None:
+    with world.make(world.url) as client:
+        headers = signed_in(client, "admin")
+        first = client.post(
+            "/api/v1/resources", json=room_payload(external_id="room-1"), headers=headers
+        )
+        again = client.post(
+            "/api/v1/resources", json=room_payload(external_id="room-1"), headers=headers
+        )
+    assert first.status_code == 201
+    assert again.status_code == 409
+    assert again.json()["fields"] == {"external_id": "external_id 'room-1' is taken"}
+
+
+def test_a_non_ascii_csrf_token_is_refused_not_a_crash(world: World) -> None:
+    with world.make(world.url) as client:
+        signed_in(client, "staff")
+        response = client.post(
+            f"/api/v1/resources/{world.ids['room']}/status",
+            json={"status": "suspended"},
+            headers={"X-CSRF-Token": "t\u00e9st".encode()},
+        )
+    assert response.status_code == 403

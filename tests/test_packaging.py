@@ -36,6 +36,8 @@ def test_wheel_ships_templates_static_assets_and_migrations(tmp_path: Path) -> N
         "web/static/vendor/leaflet/leaflet.css",
         "web/static/map.js",
         "web/templates/home.html",
+        "web/templates/staff/form.html",
+        "web/static/pick.js",
         "resourcemap/migrations/0001_initial.py",
         "resourcemap/migrations/0002_postgis.py",
         "resourcemap/py.typed",

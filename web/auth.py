@@ -79,7 +79,11 @@ async def current_principal(request: Request, *, form_csrf: str | None = None) -
     if request.method in UNSAFE:
         sent = request.headers.get(CSRF_HEADER) or form_csrf
         expected = request.session.get("csrf")
-        if not sent or not isinstance(expected, str) or not secrets.compare_digest(sent, expected):
+        if (
+            not sent
+            or not isinstance(expected, str)
+            or not secrets.compare_digest(sent.encode(), expected.encode())
+        ):
             raise Forbidden("missing or wrong CSRF token; reload the page and try again")
     return principal
 

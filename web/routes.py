@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from web.endpoints import areas, health, pages, resources, search, staff_api
+from web.endpoints import areas, health, pages, resources, search, staff_api, staff_pages
 from web.openapi import openapi
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -42,6 +45,14 @@ register_url_convertor("id", IdConvertor())
 register_url_convertor("areacode", AreaCodeConvertor())
 
 
+def _pages(*pages: tuple[str, Callable[[Request], Awaitable[Response]], str]) -> list[Route]:
+    """HTML pages: not part of the API document."""
+    return [
+        Route(path, endpoint, methods=[method], include_in_schema=False)
+        for path, endpoint, method in pages
+    ]
+
+
 def build_routes() -> list[BaseRoute]:
     return [
         Route("/", pages.home, name="home", include_in_schema=False),
@@ -67,5 +78,16 @@ def build_routes() -> list[BaseRoute]:
         Route("/api/v1/nearest", search.nearest),
         Route("/api/v1/areas", areas.list_areas),
         Route("/api/v1/areas/{code:areacode}", areas.get_area),
+        *_pages(
+            ("/login", staff_pages.login_form, "GET"),
+            ("/login", staff_pages.login, "POST"),
+            ("/logout", staff_pages.logout, "POST"),
+            ("/staff", staff_pages.staff_home, "GET"),
+            ("/staff/resources/new", staff_pages.new_resource, "GET"),
+            ("/staff/resources/new", staff_pages.save_resource, "POST"),
+            ("/staff/resources/{id:id}/edit", staff_pages.edit_resource, "GET"),
+            ("/staff/resources/{id:id}/edit", staff_pages.save_resource, "POST"),
+            ("/staff/resources/{id:id}/status", staff_pages.change_status, "POST"),
+        ),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
