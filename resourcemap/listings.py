@@ -329,3 +329,20 @@ def _label(
     # StrEnum members hash like their values, so a plain code looks the label up.
     zh, en = labels.get(code, (code, code))  # type: ignore[call-overload]
     return Label(zh=zh, en=en)
+
+
+async def kept_resources(
+    organisation: int | None, unowned: bool, text: str, *, limit: int = 300
+) -> tuple[list[Resource], int]:
+    """Resources of every status as the people who keep them see them: one organisation's
+    (or those without one), optionally filtered by a text in name or address."""
+    qs = Resource.all()
+    if unowned:
+        qs = qs.filter(organisation_id__isnull=True)
+    elif organisation is not None:
+        qs = qs.filter(organisation_id=organisation)
+    if text:
+        qs = qs.filter(
+            Q(name_zh__icontains=text) | Q(name_en__icontains=text) | Q(address_zh__icontains=text)
+        )
+    return await qs.order_by("name_zh", "id").limit(limit), await qs.count()

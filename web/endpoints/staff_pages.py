@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from pydantic import ValidationError
@@ -22,9 +21,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from tortoise.exceptions import IntegrityError
 from tortoise.exceptions import ValidationError as StorageValidationError
-from tortoise.expressions import Q
 
-from resourcemap import accounts, areas, edits, organisations
+from resourcemap import accounts, areas, edits, listings, organisations
 from resourcemap.accounts import Principal
 from resourcemap.dataset import synthetic_label
 from resourcemap.errors import (
@@ -35,8 +33,6 @@ from resourcemap.errors import (
     TooManyRequests,
     Unauthenticated,
 )
-from resourcemap.hours import Interval, hhmm, minutes, validate
-from resourcemap.models import Resource
 from resourcemap.vocab import (
     AUDIENCE_LABELS,
     KIND_INFO,
@@ -49,12 +45,11 @@ from resourcemap.vocab import (
     Role,
     Status,
 )
-from web import auth
+from web import auth, resource_form
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 LIST_LIMIT = 300
 EXTRA_ROWS = 2  # blank exception/qualification rows offered below the filled ones
-MAX_ROWS = 60
 
 STATUS_LABELS = {
     Status.ACTIVE: ("开放", "active"),
@@ -77,30 +72,8 @@ ACCESSIBILITY_LABELS = {
 ROLE_LABELS = {Role.ADMIN: "管理员", Role.STAFF: "工作人员", Role.PLANNER: "规划人员"}
 
 
-class Message(NamedTuple):
-    zh: str
-    en: str
-
-
 class StaleForm(Exception):
     """The form came without this session's CSRF token: old page, other tab, or other site."""
-
-
-# Chinese first line for pydantic's error types; the English detail follows.
-_ZH = {
-    "missing": "必填",
-    "string_too_short": "不能为空或太短",
-    "string_too_long": "太长",
-    "int_parsing": "请输入整数",
-    "float_parsing": "请输入数字",
-    "greater_than_equal": "超出允许范围",
-    "less_than_equal": "超出允许范围",
-    "enum": "请从列表中选择",
-    "date_parsing": "日期格式应为 YYYY-MM-DD",
-    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
-    "date_type": "请填写日期",
-    "value_error": "格式不正确",
-}
 
 
 # --- responses shared by every page -------------------------------------------------------
@@ -119,11 +92,13 @@ def page(handler: Endpoint) -> Endpoint:
                 target += "?" + request.url.query
             return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
         except StaleForm as exc:
-            return await _problem(request, 403, Message("页面已过期,请刷新后重试", str(exc)))
+            return await _problem(
+                request, 403, resource_form.Message("页面已过期,请刷新后重试", str(exc))
+            )
         except Forbidden as exc:
-            return await _problem(request, 403, Message("没有权限", exc.reason))
+            return await _problem(request, 403, resource_form.Message("没有权限", exc.reason))
         except NotFound as exc:
-            return await _problem(request, 404, Message("找不到", exc.reason))
+            return await _problem(request, 404, resource_form.Message("找不到", exc.reason))
 
     return wrapped
 
@@ -148,7 +123,7 @@ async def _render(
     return response
 
 
-async def _problem(request: Request, status: int, message: Message) -> Response:
+async def _problem(request: Request, status: int, message: resource_form.Message) -> Response:
     return await _render(request, "staff/problem.html", {"message": message}, status)
 
 
@@ -164,15 +139,9 @@ async def _signed_in(request: Request, *roles: Role, form: FormData | None = Non
     return principal
 
 
-def _text(form: FormData, key: str) -> str:
-    value = form.get(key)
-    # No one types a NUL; PostgreSQL refuses to store one.
-    return value.replace("\x00", "") if isinstance(value, str) else ""
-
-
 def _csrf(form: FormData) -> str:
     # compare_digest refuses non-ASCII text with a TypeError: such a token is simply wrong.
-    sent = _text(form, auth.CSRF_FIELD)
+    sent = resource_form.text(form, auth.CSRF_FIELD)
     return sent if sent.isascii() else "not-ascii"
 
 
@@ -203,32 +172,34 @@ async def login_form(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     form = await request.form()
-    username = _text(form, "username").strip().lower()
-    next_url = _safe_next(_text(form, "next"))
+    username = resource_form.text(form, "username").strip().lower()
+    next_url = _safe_next(resource_form.text(form, "next"))
     context: dict[str, Any] = {"next": next_url, "username": username}
     # Login CSRF: the token was put in the anonymous session when the form was shown.
     expected = request.session.get("csrf")
     sent = _csrf(form)
     if not isinstance(expected, str) or not secrets.compare_digest(sent, expected):
-        error = Message("页面已过期,请重新登录", "the form expired; please sign in again")
+        error = resource_form.Message(
+            "页面已过期,请重新登录", "the form expired; please sign in again"
+        )
         return await _render(request, "staff/login.html", {**context, "error": error}, 403)
-    if not username or not _text(form, "password"):
-        error = Message("请填写用户名和密码", "username and password are required")
+    if not username or not resource_form.text(form, "password"):
+        error = resource_form.Message("请填写用户名和密码", "username and password are required")
         return await _render(request, "staff/login.html", {**context, "error": error}, 400)
     try:
         limiter: auth.RateLimiter = request.app.state.login_limiter
         limiter.hit(request.client.host if request.client else "unknown")
         principal = await accounts.authenticate(
-            username, _text(form, "password"), now=dt.datetime.now(dt.UTC)
+            username, resource_form.text(form, "password"), now=dt.datetime.now(dt.UTC)
         )
     except TooManyRequests as exc:
-        error = Message("尝试过于频繁,请稍后再试", exc.reason)
+        error = resource_form.Message("尝试过于频繁,请稍后再试", exc.reason)
         return await _render(request, "staff/login.html", {**context, "error": error}, 429)
     except Forbidden as exc:
         # The domain words the two cases differently; it has no separate error class.
         locked = exc.reason.startswith("too many")
         zh = "登录失败次数过多,账户已暂时锁定" if locked else "用户名或密码错误"
-        error = Message(zh, exc.reason)
+        error = resource_form.Message(zh, exc.reason)
         return await _render(request, "staff/login.html", {**context, "error": error}, 403)
     auth.start_session(request, principal)
     return _redirect(request, next_url)
@@ -239,29 +210,15 @@ async def logout(request: Request) -> Response:
     try:
         principal = await auth.current_principal(request, form_csrf=_csrf(form))
     except Forbidden as exc:
-        return await _problem(request, 403, Message("无法退出,请刷新页面后重试", exc.reason))
+        return await _problem(
+            request, 403, resource_form.Message("无法退出,请刷新页面后重试", exc.reason)
+        )
     auth.end_session(request)
     flash = "已退出 / signed out" if principal is not None else None
     return _redirect(request, "/login", flash)
 
 
 # --- the listings a person keeps ----------------------------------------------------------
-
-
-async def _kept_resources(
-    organisation: int | None, unowned: bool, text: str
-) -> tuple[list[Resource], int]:
-    # A read the domain's listings module does not offer yet (every status, by owner).
-    qs = Resource.all()
-    if unowned:
-        qs = qs.filter(organisation_id__isnull=True)
-    elif organisation is not None:
-        qs = qs.filter(organisation_id=organisation)
-    if text:
-        qs = qs.filter(
-            Q(name_zh__icontains=text) | Q(name_en__icontains=text) | Q(address_zh__icontains=text)
-        )
-    return await qs.order_by("name_zh", "id").limit(LIST_LIMIT), await qs.count()
 
 
 def _local(value: dt.datetime | None, request: Request) -> str:
@@ -280,11 +237,15 @@ async def staff_home(request: Request) -> Response:
     orgs = await organisations.list_organisations()
     org_names = {o["id"]: o["name_zh"] for o in orgs}
     if principal.role is Role.STAFF:
-        rows, total = await _kept_resources(principal.organisation_id, False, text)
+        rows, total = await listings.kept_resources(
+            principal.organisation_id, False, text, limit=LIST_LIMIT
+        )
     else:
         org_id = int(org_param) if org_param.isdigit() and int(org_param) in org_names else None
         org_param = "0" if org_param == "0" else ("" if org_id is None else str(org_id))
-        rows, total = await _kept_resources(org_id, org_param == "0", text)
+        rows, total = await listings.kept_resources(
+            org_id, org_param == "0", text, limit=LIST_LIMIT
+        )
     items = [
         {
             "id": r.id,
@@ -320,165 +281,13 @@ async def change_status(request: Request) -> Response:
     form = await request.form()
     principal = await _signed_in(request, Role.ADMIN, Role.STAFF, form=form)
     try:
-        status = Status(_text(form, "status"))
+        status = Status(resource_form.text(form, "status"))
     except ValueError:
-        return await _problem(request, 400, Message("未知状态", "unknown status"))
+        return await _problem(request, 400, resource_form.Message("未知状态", "unknown status"))
     resource = await edits.set_status(principal, request.path_params["id"], status)
     zh, en = STATUS_LABELS[status]
     flash = f"「{resource.name_zh}」已设为{zh} / status set to {en}"
-    return _redirect(request, _safe_next(_text(form, "back")), flash)
-
-
-# --- the resource form --------------------------------------------------------------------
-
-SCALARS = (
-    "external_id", "organisation_id", "kind", "name_zh", "name_en", "description_zh",
-    "description_en", "accessibility_note", "fee", "fee_note", "phone", "email", "website",
-    "capacity", "status", "lat", "lon", "address_zh", "address_en", "community_code",
-)  # fmt: skip
-CHOICES = ("services", "audiences", "modes", "accessibility", "service_area_codes")
-EXCEPTION_FIELDS = ("start_date", "end_date", "opens", "closes", "note")
-QUALIFICATION_FIELDS = ("type", "certificate_number", "issuer", "issued_on", "verified_on")
-HOURS_PART = re.compile(r"^(\d{1,2}:\d{2})\s*[-–—~～至]\s*(\d{1,2}:\d{2})$")
-
-
-def _values_from_input(data: edits.ResourceIn) -> dict[str, Any]:
-    """What the form shows for a stored resource: strings, lists of strings, rows."""
-    plain = data.model_dump(mode="json")
-    values: dict[str, Any] = {k: "" if plain[k] is None else str(plain[k]) for k in SCALARS}
-    values.update({k: list(plain[k]) for k in CHOICES})
-    values["languages"] = ", ".join(data.languages)
-    values["always_open"] = data.always_open
-    days: list[list[str]] = [[] for _ in range(7)]
-    for h in data.hours:
-        days[h.weekday].append(f"{h.opens}-{h.closes}")
-    values["hours"] = [", ".join(d) for d in days]
-    values["exceptions"] = [
-        {**{k: "" if e[k] is None else str(e[k]) for k in EXCEPTION_FIELDS}, "closed": e["closed"]}
-        for e in plain["exceptions"]
-    ]
-    values["qualifications"] = [
-        {k: "" if q[k] is None else str(q[k]) for k in QUALIFICATION_FIELDS}
-        for q in plain["qualifications"]
-    ]
-    return values
-
-
-def _rows(form: FormData, prefix: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
-    rows = []
-    for i in range(MAX_ROWS):
-        if not any(f"{prefix}-{i}-{f}" in form for f in fields):
-            break
-        rows.append({f: _text(form, f"{prefix}-{i}-{f}").strip() for f in fields})
-    return rows
-
-
-def _values_from_form(form: FormData) -> dict[str, Any]:
-    values: dict[str, Any] = {k: _text(form, k).strip() for k in SCALARS}
-    values.update({k: [v for v in form.getlist(k) if isinstance(v, str) and v] for k in CHOICES})
-    values["languages"] = _text(form, "languages").strip()
-    values["always_open"] = "always_open" in form
-    values["hours"] = [_text(form, f"hours_{d}").strip() for d in range(7)]
-    exceptions = _rows(form, "exc", EXCEPTION_FIELDS)
-    for i, row in enumerate(exceptions):
-        row["closed"] = f"exc-{i}-closed" in form
-    values["exceptions"] = exceptions
-    values["qualifications"] = _rows(form, "q", QUALIFICATION_FIELDS)
-    return values
-
-
-def _blank(row: dict[str, Any]) -> bool:
-    return not any(v for k, v in row.items() if k != "closed")
-
-
-def _parse_day(weekday: int, line: str) -> tuple[list[dict[str, Any]], Message | None]:
-    """``"09:00-12:00, 14:00-17:30"`` → HoursIn entries, or why not."""
-    parts = [p.strip() for p in re.split(r"[,，、;；]", line) if p.strip()]
-    entries, intervals = [], []
-    for part in parts:
-        match = HOURS_PART.match(part)
-        if match is None:
-            return [], Message(f"「{part}」格式应为 09:00-12:00", f"{part!r} is not HH:MM-HH:MM")
-        try:
-            opens, closes = minutes(match[1]), minutes(match[2])
-        except InvalidInput as exc:
-            return [], Message("时间不正确", exc.reason)
-        entries.append({"weekday": weekday, "opens": hhmm(opens), "closes": hhmm(closes)})
-        intervals.append(Interval(weekday, opens, closes))
-    try:
-        validate(intervals)
-    except InvalidInput as exc:
-        return [], Message("时段不正确(开始须早于结束,且不能重叠)", exc.reason)
-    return entries, None
-
-
-class Payload(NamedTuple):
-    data: dict[str, Any]
-    errors: dict[str, Message]
-    exception_rows: list[int]  # form row of each submitted exception
-    qualification_rows: list[int]
-
-
-def _payload(values: dict[str, Any]) -> Payload:
-    """The form's values as ``ResourceIn`` input; empty optional fields become ``None``."""
-    errors: dict[str, Message] = {}
-    data: dict[str, Any] = {k: values[k] for k in SCALARS}
-    data.update({k: values[k] for k in CHOICES}, always_open=values["always_open"])
-    for key in ("external_id", "organisation_id", "lat", "lon"):
-        data[key] = data[key] or None
-    data["languages"] = [c for c in re.split(r"[\s,，、;；]+", values["languages"]) if c]
-    data["hours"] = []
-    for day, line in enumerate(values["hours"]):
-        entries, problem = _parse_day(day, line)
-        data["hours"] += entries
-        if problem is not None:
-            errors[f"hours_{day}"] = problem
-    exc_rows = [i for i, row in enumerate(values["exceptions"]) if not _blank(row)]
-    data["exceptions"] = []
-    for i in exc_rows:
-        row = values["exceptions"][i]
-        for key in ("opens", "closes"):
-            if row[key]:
-                try:
-                    minutes(row[key])
-                except InvalidInput as exc:
-                    errors[f"exc-{i}-{key}"] = Message("时间格式应为 HH:MM", exc.reason)
-        data["exceptions"].append(
-            {k: row[k] or None for k in ("start_date", "end_date", "opens", "closes")}
-            | {"closed": row["closed"], "note": row["note"]}
-        )
-    q_rows = [i for i, row in enumerate(values["qualifications"]) if not _blank(row)]
-    data["qualifications"] = [
-        {k: row[k] for k in ("type", "certificate_number", "issuer")}
-        | {"issued_on": row["issued_on"] or None, "verified_on": row["verified_on"] or None}
-        for row in (values["qualifications"][i] for i in q_rows)
-    ]
-    return Payload(data, errors, exc_rows, q_rows)
-
-
-def _field_of(loc: tuple[int | str, ...], msg: str, payload: Payload) -> str:
-    """The form field a pydantic error belongs to."""
-    if not loc:
-        # Whole-model checks name the fields only in their message.
-        if "service_area_codes" in msg:
-            return "service_area_codes"
-        return "location" if "lat" in msg else "_form"
-    head = str(loc[0])
-    if head in ("exceptions", "qualifications") and len(loc) > 1 and isinstance(loc[1], int):
-        rows = payload.exception_rows if head == "exceptions" else payload.qualification_rows
-        prefix = "exc" if head == "exceptions" else "q"
-        row = rows[loc[1]]
-        return f"{prefix}-{row}-{loc[2]}" if len(loc) > 2 else f"{prefix}-{row}"
-    return head
-
-
-def _field_errors(exc: ValidationError, payload: Payload) -> dict[str, Message]:
-    errors: dict[str, Message] = {}
-    for err in exc.errors(include_url=False, include_input=False):
-        en = err["msg"].removeprefix("Value error, ")
-        field = _field_of(tuple(err["loc"]), en, payload)
-        errors.setdefault(field, Message(_ZH.get(err["type"], "请检查"), en))
-    return errors
+    return _redirect(request, _safe_next(resource_form.text(form, "back")), flash)
 
 
 async def _choices() -> dict[str, Any]:
@@ -509,15 +318,9 @@ async def _form_page(
     principal: Principal,
     values: dict[str, Any],
     resource_id: int | None,
-    errors: dict[str, Message] | None = None,
+    errors: dict[str, resource_form.Message] | None = None,
 ) -> Response:
-    values = {
-        **values,
-        "exceptions": [r for r in values["exceptions"] if not _blank(r)]
-        + [dict.fromkeys(EXCEPTION_FIELDS, "") | {"closed": True}] * EXTRA_ROWS,
-        "qualifications": [r for r in values["qualifications"] if not _blank(r)]
-        + [dict.fromkeys(QUALIFICATION_FIELDS, "")] * EXTRA_ROWS,
-    }
+    values = resource_form.with_blank_rows(values, EXTRA_ROWS)
     settings = request.app.state.settings
     action = (
         "/staff/resources/new" if resource_id is None else f"/staff/resources/{resource_id}/edit"
@@ -556,7 +359,7 @@ async def new_resource(request: Request) -> Response:
     principal = await _signed_in(request, Role.ADMIN, Role.STAFF)
     # Defaults of the input model; kind and name are left for the person to choose.
     blank = edits.ResourceIn.model_construct(kind=ResourceKind.COMMUNITY_ROOM, name_zh="")
-    values = _values_from_input(blank) | {"kind": ""}
+    values = resource_form.values_from_input(blank) | {"kind": ""}
     if principal.role is Role.STAFF:
         values["organisation_id"] = str(principal.organisation_id)
     return await _form_page(request, principal, values, None)
@@ -567,7 +370,9 @@ async def edit_resource(request: Request) -> Response:
     principal = await _signed_in(request, Role.ADMIN, Role.STAFF)
     resource_id = request.path_params["id"]
     current = await _check_editable(principal, resource_id)
-    return await _form_page(request, principal, _values_from_input(current), resource_id)
+    return await _form_page(
+        request, principal, resource_form.values_from_input(current), resource_id
+    )
 
 
 @page
@@ -577,29 +382,31 @@ async def save_resource(request: Request) -> Response:
     resource_id: int | None = request.path_params.get("id")
     if resource_id is not None:
         await _check_editable(principal, resource_id)
-    values = _values_from_form(form)
+    values = resource_form.values_from_form(form)
     if principal.role is Role.STAFF:
         values["organisation_id"] = str(principal.organisation_id)
-    payload = _payload(values)
+    payload = resource_form.payload_of(values)
     errors = dict(payload.errors)
     try:
         data = edits.ResourceIn.model_validate(payload.data)
     except ValidationError as exc:
-        errors = _field_errors(exc, payload) | errors
+        errors = resource_form.field_errors(exc, payload) | errors
     if errors:
         return await _form_page(request, principal, values, resource_id, errors)
     try:
         resource = await edits.save_resource(principal, data, resource_id=resource_id)
     except (InvalidInput, Conflict) as exc:
         field = exc.field or "_form"
-        errors = {field: Message("请检查", exc.reason)}
+        errors = {field: resource_form.Message("请检查", exc.reason)}
         return await _form_page(request, principal, values, resource_id, errors)
     except IntegrityError:
         # The only unique column a resource has; the domain does not check it first.
-        errors = {"external_id": Message("外部编号已被使用", "this external id is taken")}
+        errors = {
+            "external_id": resource_form.Message("外部编号已被使用", "this external id is taken")
+        }
         return await _form_page(request, principal, values, resource_id, errors)
     except StorageValidationError as exc:
-        errors = {"_form": Message("有内容无法保存", str(exc))}
+        errors = {"_form": resource_form.Message("有内容无法保存", str(exc))}
         return await _form_page(request, principal, values, resource_id, errors)
     flash = f"已保存「{resource.name_zh}」/ saved"
     return _redirect(request, "/staff", flash)

@@ -1,0 +1,209 @@
+"""The resource form: stored listings to form values, and submitted forms back to input.
+
+Pure conversion, no HTTP: the staff pages render what this produces and hand what it
+parses to ``resourcemap.edits``. Weekly hours are typed as one line per weekday
+("09:00-12:00, 14:00-17:30"); exceptions and qualifications as numbered rows.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple
+
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from resourcemap import edits
+from resourcemap.errors import InvalidInput
+from resourcemap.hours import Interval, hhmm, minutes, validate
+
+MAX_ROWS = 60
+
+
+class Message(NamedTuple):
+    zh: str
+    en: str
+
+
+# Chinese first line for pydantic's error types; the English detail follows.
+ZH_MESSAGES = {
+    "missing": "必填",
+    "string_too_short": "不能为空或太短",
+    "string_too_long": "太长",
+    "int_parsing": "请输入整数",
+    "float_parsing": "请输入数字",
+    "greater_than_equal": "超出允许范围",
+    "less_than_equal": "超出允许范围",
+    "enum": "请从列表中选择",
+    "date_parsing": "日期格式应为 YYYY-MM-DD",
+    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
+    "date_type": "请填写日期",
+    "value_error": "格式不正确",
+}
+
+
+def text(form: FormData, key: str) -> str:
+    value = form.get(key)
+    # No one types a NUL; PostgreSQL refuses to store one.
+    return value.replace("\x00", "") if isinstance(value, str) else ""
+
+
+SCALARS = (
+    "external_id", "organisation_id", "kind", "name_zh", "name_en", "description_zh",
+    "description_en", "accessibility_note", "fee", "fee_note", "phone", "email", "website",
+    "capacity", "status", "lat", "lon", "address_zh", "address_en", "community_code",
+)  # fmt: skip
+CHOICES = ("services", "audiences", "modes", "accessibility", "service_area_codes")
+EXCEPTION_FIELDS = ("start_date", "end_date", "opens", "closes", "note")
+QUALIFICATION_FIELDS = ("type", "certificate_number", "issuer", "issued_on", "verified_on")
+HOURS_PART = re.compile(r"^(\d{1,2}:\d{2})\s*[-–—~～至]\s*(\d{1,2}:\d{2})$")
+
+
+def values_from_input(data: edits.ResourceIn) -> dict[str, Any]:
+    """What the form shows for a stored resource: strings, lists of strings, rows."""
+    plain = data.model_dump(mode="json")
+    values: dict[str, Any] = {k: "" if plain[k] is None else str(plain[k]) for k in SCALARS}
+    values.update({k: list(plain[k]) for k in CHOICES})
+    values["languages"] = ", ".join(data.languages)
+    values["always_open"] = data.always_open
+    days: list[list[str]] = [[] for _ in range(7)]
+    for h in data.hours:
+        days[h.weekday].append(f"{h.opens}-{h.closes}")
+    values["hours"] = [", ".join(d) for d in days]
+    values["exceptions"] = [
+        {**{k: "" if e[k] is None else str(e[k]) for k in EXCEPTION_FIELDS}, "closed": e["closed"]}
+        for e in plain["exceptions"]
+    ]
+    values["qualifications"] = [
+        {k: "" if q[k] is None else str(q[k]) for k in QUALIFICATION_FIELDS}
+        for q in plain["qualifications"]
+    ]
+    return values
+
+
+def _rows(form: FormData, prefix: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(MAX_ROWS):
+        if not any(f"{prefix}-{i}-{f}" in form for f in fields):
+            break
+        rows.append({f: text(form, f"{prefix}-{i}-{f}").strip() for f in fields})
+    return rows
+
+
+def values_from_form(form: FormData) -> dict[str, Any]:
+    values: dict[str, Any] = {k: text(form, k).strip() for k in SCALARS}
+    values.update({k: [v for v in form.getlist(k) if isinstance(v, str) and v] for k in CHOICES})
+    values["languages"] = text(form, "languages").strip()
+    values["always_open"] = "always_open" in form
+    values["hours"] = [text(form, f"hours_{d}").strip() for d in range(7)]
+    exceptions = _rows(form, "exc", EXCEPTION_FIELDS)
+    for i, row in enumerate(exceptions):
+        row["closed"] = f"exc-{i}-closed" in form
+    values["exceptions"] = exceptions
+    values["qualifications"] = _rows(form, "q", QUALIFICATION_FIELDS)
+    return values
+
+
+def _blank(row: dict[str, Any]) -> bool:
+    return not any(v for k, v in row.items() if k != "closed")
+
+
+def _parse_day(weekday: int, line: str) -> tuple[list[dict[str, Any]], Message | None]:
+    """``"09:00-12:00, 14:00-17:30"`` → HoursIn entries, or why not."""
+    parts = [p.strip() for p in re.split(r"[,，、;；]", line) if p.strip()]
+    entries, intervals = [], []
+    for part in parts:
+        match = HOURS_PART.match(part)
+        if match is None:
+            return [], Message(f"「{part}」格式应为 09:00-12:00", f"{part!r} is not HH:MM-HH:MM")
+        try:
+            opens, closes = minutes(match[1]), minutes(match[2])
+        except InvalidInput as exc:
+            return [], Message("时间不正确", exc.reason)
+        entries.append({"weekday": weekday, "opens": hhmm(opens), "closes": hhmm(closes)})
+        intervals.append(Interval(weekday, opens, closes))
+    try:
+        validate(intervals)
+    except InvalidInput as exc:
+        return [], Message("时段不正确(开始须早于结束,且不能重叠)", exc.reason)
+    return entries, None
+
+
+class Payload(NamedTuple):
+    data: dict[str, Any]
+    errors: dict[str, Message]
+    exception_rows: list[int]  # form row of each submitted exception
+    qualification_rows: list[int]
+
+
+def payload_of(values: dict[str, Any]) -> Payload:
+    """The form's values as ``ResourceIn`` input; empty optional fields become ``None``."""
+    errors: dict[str, Message] = {}
+    data: dict[str, Any] = {k: values[k] for k in SCALARS}
+    data.update({k: values[k] for k in CHOICES}, always_open=values["always_open"])
+    for key in ("external_id", "organisation_id", "lat", "lon"):
+        data[key] = data[key] or None
+    data["languages"] = [c for c in re.split(r"[\s,，、;；]+", values["languages"]) if c]
+    data["hours"] = []
+    for day, line in enumerate(values["hours"]):
+        entries, problem = _parse_day(day, line)
+        data["hours"] += entries
+        if problem is not None:
+            errors[f"hours_{day}"] = problem
+    exc_rows = [i for i, row in enumerate(values["exceptions"]) if not _blank(row)]
+    data["exceptions"] = []
+    for i in exc_rows:
+        row = values["exceptions"][i]
+        for key in ("opens", "closes"):
+            if row[key]:
+                try:
+                    minutes(row[key])
+                except InvalidInput as exc:
+                    errors[f"exc-{i}-{key}"] = Message("时间格式应为 HH:MM", exc.reason)
+        data["exceptions"].append(
+            {k: row[k] or None for k in ("start_date", "end_date", "opens", "closes")}
+            | {"closed": row["closed"], "note": row["note"]}
+        )
+    q_rows = [i for i, row in enumerate(values["qualifications"]) if not _blank(row)]
+    data["qualifications"] = [
+        {k: row[k] for k in ("type", "certificate_number", "issuer")}
+        | {"issued_on": row["issued_on"] or None, "verified_on": row["verified_on"] or None}
+        for row in (values["qualifications"][i] for i in q_rows)
+    ]
+    return Payload(data, errors, exc_rows, q_rows)
+
+
+def _field_of(loc: tuple[int | str, ...], msg: str, payload: Payload) -> str:
+    """The form field a pydantic error belongs to."""
+    if not loc:
+        # Whole-model checks name the fields only in their message.
+        if "service_area_codes" in msg:
+            return "service_area_codes"
+        return "location" if "lat" in msg else "_form"
+    head = str(loc[0])
+    if head in ("exceptions", "qualifications") and len(loc) > 1 and isinstance(loc[1], int):
+        rows = payload.exception_rows if head == "exceptions" else payload.qualification_rows
+        prefix = "exc" if head == "exceptions" else "q"
+        row = rows[loc[1]]
+        return f"{prefix}-{row}-{loc[2]}" if len(loc) > 2 else f"{prefix}-{row}"
+    return head
+
+
+def field_errors(exc: ValidationError, payload: Payload) -> dict[str, Message]:
+    errors: dict[str, Message] = {}
+    for err in exc.errors(include_url=False, include_input=False):
+        en = err["msg"].removeprefix("Value error, ")
+        field = _field_of(tuple(err["loc"]), en, payload)
+        errors.setdefault(field, Message(ZH_MESSAGES.get(err["type"], "请检查"), en))
+    return errors
+
+
+def with_blank_rows(values: dict[str, Any], extra: int) -> dict[str, Any]:
+    """Filled exception and qualification rows, then ``extra`` blank ones to type into."""
+    return {
+        **values,
+        "exceptions": [r for r in values["exceptions"] if not _blank(r)]
+        + [dict.fromkeys(EXCEPTION_FIELDS, "") | {"closed": True}] * extra,
+        "qualifications": [r for r in values["qualifications"] if not _blank(r)]
+        + [dict.fromkeys(QUALIFICATION_FIELDS, "")] * extra,
+    }
