@@ -81,31 +81,30 @@ def highlight(text: str, terms: list[str]) -> str | None:
     >>> highlight("東湖<心理>室", ["心理"])
     '東湖&lt;<mark>心理</mark>&gt;室'
     """
-    if not any(terms):
+    if not text or not any(terms):
         return None
     norm = normalise(text)
-    if len(norm) != len(text):
+    if len(norm) != len(text) or not any(t and t in norm for t in terms):
         return None
-    marked = [False] * len(text)
+    spans: list[tuple[int, int]] = []
     for term in terms:
-        if not term:
-            continue
-        start = norm.find(term)
+        start = norm.find(term) if term else -1
         while start != -1:
-            for i in range(start, start + len(term)):
-                marked[i] = True
+            spans.append((start, start + len(term)))
             start = norm.find(term, start + 1)
-    if not any(marked):
-        return None
     out: list[str] = []
-    inside = False
-    for ch, m in zip(text, marked, strict=True):
-        if m and not inside:
+    done = 0
+    for start, end in sorted(spans):
+        if end <= done:
+            continue
+        start = max(start, done)
+        if out and start == done and out[-1] == "</mark>":
+            out.pop()  # touching matches form one mark
+        else:
+            out.append(html.escape(text[done:start]))
             out.append("<mark>")
-        elif not m and inside:
-            out.append("</mark>")
-        inside = m
-        out.append(html.escape(ch))
-    if inside:
+        out.append(html.escape(text[start:end]))
         out.append("</mark>")
+        done = end
+    out.append(html.escape(text[done:]))
     return "".join(out)
