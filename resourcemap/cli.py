@@ -167,17 +167,138 @@ def user_token(username: str, name: str) -> None:
     click.echo(_run(issue()))
 
 
+# Below this many listings the import is quick enough to need no progress bar.
+PROGRESS_MIN_ROWS = 200
+
+
+def _kinds() -> list[str]:
+    from resourcemap.vocab import ResourceKind
+
+    return [k.value for k in ResourceKind]
+
+
+class _ProgressBar:
+    """A click progress bar on stderr, opened once the importer says how many rows."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < PROGRESS_MIN_ROWS:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="writing listings", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
 @main.command(name="import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def import_(path: str) -> None:
-    """Import listings or areas from a file (not yet: arrives with the staff issue)."""
-    click.echo("import: not yet available; it arrives with staff tools (issue #5)", err=True)
-    sys.exit(2)
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@click.option(
+    "--coords",
+    type=click.Choice(["wgs84", "gcj02", "bd09"]),
+    default="wgs84",
+    show_default=True,
+    help="Coordinate system of lat/lon in rows without a coord_system column "
+    "(gcj02: AMap/Tencent, bd09: Baidu).",
+)
+@click.option(
+    "--kind",
+    "default_kind",
+    type=click.Choice(_kinds()),
+    help="Kind of listings whose row names none (e.g. records from another HSDS directory).",
+)
+@click.option(
+    "--areas",
+    is_flag=True,
+    help="The file holds administrative areas and population "
+    "(GeoJSON, Shapefile or GeoPackage with code, level, name_zh, parent, population).",
+)
+def import_(path: str, dry_run: bool, coords: str, default_kind: str | None, areas: bool) -> None:
+    """Import listings (CSV, XLSX, GeoJSON, HSDS 3.0 JSON) or, with --areas, areas.
+
+    Every row is checked first; the report lists row, column and reason of each rejected
+    row, and nothing is written unless every row is valid. Listings are matched by
+    external_id, so importing a corrected file again updates them.
+    """
+    from pathlib import Path
+
+    from geo.chinacoords import CoordSystem
+    from resourcemap.transfer.areas import import_areas
+    from resourcemap.transfer.importer import SYSTEM, ImportOptions, import_listings
+    from resourcemap.transfer.report import ImportReport
+    from resourcemap.vocab import ResourceKind
+
+    settings = _settings()
+    try:
+        data = b"" if areas else Path(path).read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+    options = ImportOptions(
+        coords=CoordSystem(coords),
+        default_kind=None if default_kind is None else ResourceKind(default_kind),
+        dry_run=dry_run,
+    )
+    bar = _ProgressBar()
+
+    async def run() -> ImportReport:
+        await db.migrate(settings.database_url)
+        async with db.database(settings.database_url):
+            if areas:
+                return await import_areas(path, dry_run=dry_run)
+            return await import_listings(SYSTEM, data, Path(path).name, options, progress=bar)
+
+    try:
+        report = _run(run())
+    finally:
+        bar.close()
+    for line in report.lines():
+        click.echo(line)
+    if not report.ok:
+        sys.exit(1)
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["hsds", "geojson", "csv", "xlsx"]))
-def export(fmt: str | None) -> None:
-    """Export listings (not yet: arrives with the staff issue)."""
-    click.echo("export: not yet available; it arrives with staff tools (issue #5)", err=True)
-    sys.exit(2)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["hsds", "geojson", "csv", "xlsx"]),
+    required=True,
+    help="hsds: Open Referral HSDS 3.0 JSON; csv/xlsx: the columns import reads.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    help="File to write (default: standard output, for the text formats).",
+)
+@click.option("--organisation", "organisation_id", type=int, help="Only this organisation's.")
+def export(fmt: str, out: str | None, organisation_id: int | None) -> None:
+    """Export every listing, in any status, as HSDS, GeoJSON, CSV or XLSX."""
+    from pathlib import Path
+
+    from resourcemap.transfer.exporter import export_listings
+
+    settings = _settings()
+    stdout = click.get_binary_stream("stdout")
+    if fmt == "xlsx" and out is None and stdout.isatty():
+        raise click.UsageError("xlsx is a binary file: give --out FILE")
+
+    async def run() -> bytes:
+        async with db.database(settings.database_url):
+            return await export_listings(fmt, tz=settings.tz, organisation_id=organisation_id)
+
+    data = _run(run())
+    if out is None:
+        stdout.write(data)
+        stdout.flush()
+        return
+    try:
+        Path(out).write_bytes(data)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
+    click.echo(f"wrote {len(data):,} bytes to {out}", err=True)

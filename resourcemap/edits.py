@@ -84,7 +84,11 @@ class ExceptionIn(Input):
         if not self.closed:
             if self.opens is None or self.closes is None:
                 raise ValueError("give opens and closes, or set closed")
-            if minutes(self.opens) >= minutes(self.closes):
+            try:
+                opens, closes = minutes(self.opens), minutes(self.closes)
+            except InvalidInput as exc:
+                raise ValueError(exc.reason) from None
+            if opens >= closes:
                 raise ValueError(f"opening {self.opens} is not before closing {self.closes}")
         return self
 

@@ -52,13 +52,6 @@ def test_unreachable_database_is_a_message(monkeypatch: pytest.MonkeyPatch) -> N
     assert "cannot reach the database" in result.output
 
 
-@pytest.mark.parametrize("command", [["import", "README.md"], ["export", "--format", "csv"]])
-def test_import_export_say_not_yet(command: list[str]) -> None:
-    result = CliRunner().invoke(main, command)
-    assert result.exit_code == 2
-    assert "not yet" in result.output
-
-
 def test_demo_serves_the_map_and_its_data(demo_server: str) -> None:
     status, html = _get(demo_server + "/")
     assert status == 200

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from web.endpoints import areas, health, pages, resources, search, staff_api, staff_pages
+from web.endpoints import areas, health, imports, pages, resources, search, staff_api, staff_pages
 from web.openapi import openapi
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -74,6 +74,8 @@ def build_routes() -> list[BaseRoute]:
         Route("/api/v1/accounts/{id:id}/password", staff_api.reset_password, methods=["POST"]),
         Route("/api/v1/tokens", staff_api.create_token, methods=["POST"]),
         Route("/api/v1/audit", staff_api.audit_log, methods=["GET"]),
+        Route("/api/v1/imports", imports.import_upload, methods=["POST"]),
+        Route("/api/v1/exports", imports.export_download, methods=["GET"]),
         Route("/api/v1/search", search.search),
         Route("/api/v1/nearest", search.nearest),
         Route("/api/v1/areas", areas.list_areas),

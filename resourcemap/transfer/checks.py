@@ -1,0 +1,219 @@
+"""What the rows of one file are checked for besides ``ResourceIn``: the file as a whole
+(``external_id`` present and unique) and the database (areas, organisations, which stored
+listing a row updates, and what the importing person may change)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from pydantic import ValidationError
+
+from resourcemap import edits, organisations
+from resourcemap.accounts import Principal
+from resourcemap.models import Area, DatasetInfo, Organisation, Resource
+from resourcemap.transfer.columns import Candidate, OrgRef
+from resourcemap.transfer.records import INSTANCE_KEY, parse_own_key
+from resourcemap.transfer.report import ImportReport
+from resourcemap.vocab import AreaLevel, OrganisationType, Role
+
+BATCH = 500  # ids per IN (...) query: SQLite allows few bound variables
+# Text looked up before it is validated: PostgreSQL refuses NUL, and no key is this long.
+UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_KEY = 200
+
+
+def safe(text: str) -> bool:
+    """Whether raw text from a file may be used in a query."""
+    return len(text) <= MAX_KEY and UNSAFE.search(text) is None
+
+
+@dataclass
+class Row:
+    """A candidate and, when it validates, its ``ResourceIn``. Rows that do not validate
+    still go through the file and database checks (read from the raw values), so that
+    the report tells all that is wrong with a row at once."""
+
+    candidate: Candidate
+    data: edits.ResourceIn | None
+
+    def text(self, name: str) -> str:
+        value = self.candidate.values.get(name)
+        return value if isinstance(value, str) else ""
+
+    def codes(self) -> list[str]:
+        value = self.candidate.values.get("service_area_codes")
+        return [c for c in value if isinstance(c, str)] if isinstance(value, list) else []
+
+    @property
+    def external_id(self) -> str:
+        return self.text("external_id")
+
+    @property
+    def organisation_id(self) -> int | None:
+        """Only once validated: a raw id may be out of the database's range."""
+        return None if self.data is None else self.data.organisation_id
+
+
+def error_message(err: Any) -> str:
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "enum":
+        return f"{err['input']!r} is not a known code; expected {err['ctx']['expected']}"
+    if err["type"] == "missing":
+        return "required"
+    loc = err["loc"]
+    if len(loc) > 1 and isinstance(loc[1], int):
+        detail = ".".join(str(p) for p in loc[2:])
+        return f"entry {loc[1] + 1}{' ' + detail if detail else ''}: {message}"
+    return message
+
+
+def check_external_ids(rows: list[Row], report: ImportReport) -> None:
+    first: dict[str, int] = {}
+    for r in rows:
+        ext = r.external_id
+        if not ext:
+            continue  # reported as required
+        if ext in first:
+            report.reject(
+                r.candidate.row,
+                r.candidate.column("external_id"),
+                f"{ext!r} is also the external_id of row {first[ext]}",
+            )
+        else:
+            first[ext] = r.candidate.row
+
+
+def chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), BATCH):
+        yield items[i : i + BATCH]
+
+
+class DatabaseChecks:
+    """What only the database can say about the rows, found before anything is written."""
+
+    def __init__(self, actor: Principal, report: ImportReport) -> None:
+        self.actor = actor
+        self.report = report
+        self.levels: dict[str, str] = {}
+        self.existing: dict[str, tuple[int, int | None]] = {}  # external_id → (id, org)
+        self.organisations: dict[str, int | None] = {}  # OrgRef.key → id (None: create)
+        self.new_organisations: dict[str, organisations.OrganisationIn] = {}
+
+    async def run(self, rows: list[Row]) -> None:
+        self.levels = {str(c): str(lv) for c, lv in await Area.all().values_list("code", "level")}
+        externals = [r.external_id for r in rows if r.external_id and safe(r.external_id)]
+        for chunk in chunks(externals):
+            found = await Resource.filter(external_id__in=chunk).values_list(
+                "external_id", "id", "organisation_id"
+            )
+            self.existing |= {str(e): (int(i), o) for e, i, o in found}
+        await self._own_keys([e for e in externals if e not in self.existing])
+        for r in rows:
+            await self._check(r)
+
+    async def _own_keys(self, externals: list[str]) -> None:
+        """Keys this database gave, on export, to listings that had no external_id."""
+        info = await DatasetInfo.get_or_none(key=INSTANCE_KEY)
+        if info is None:
+            return
+        ids = {k: i for k in externals if (i := parse_own_key(info.value, k)) is not None}
+        for chunk in chunks(list(ids)):
+            wanted = [ids[k] for k in chunk]
+            found = await Resource.filter(id__in=wanted, external_id=None).values_list(
+                "id", "organisation_id"
+            )
+            by_id = {int(i): o for i, o in found}
+            self.existing |= {k: (ids[k], by_id[ids[k]]) for k in chunk if ids[k] in by_id}
+
+    def _reject(self, row: Row, field: str, reason: str) -> None:
+        ref = row.candidate.organisation
+        if field == "organisation_id" and ref is not None:
+            field = ref.column
+        self.report.reject(row.candidate.row, row.candidate.column(field), reason)
+
+    async def _check(self, row: Row) -> None:
+        community = row.text("community_code")
+        if community and self.levels.get(community) != AreaLevel.COMMUNITY:
+            known = community in self.levels
+            reason = "is not a community" if known else "is not a known area code"
+            self._reject(row, "community_code", f"{community!r} {reason}")
+        unknown = [c for c in row.codes() if c not in self.levels]
+        if unknown:
+            self._reject(row, "service_area_codes", f"unknown area code {unknown[0]!r}")
+        organisation_id = await self._organisation(row)
+        existing = self.existing.get(row.external_id)
+        if self.actor.role is Role.STAFF:
+            if organisation_id not in (None, self.actor.organisation_id):
+                self._reject(
+                    row, "organisation_id", "staff import their own organisation's listings only"
+                )
+            if existing is not None and existing[1] != self.actor.organisation_id:
+                self._reject(
+                    row, "external_id", f"{row.external_id!r} is another organisation's listing"
+                )
+
+    async def _organisation(self, row: Row) -> int | None:
+        """The organisation id a row names (None: none, or one to be created)."""
+        ref = row.candidate.organisation
+        if ref is None:
+            given = row.organisation_id
+            if given is not None and not await Organisation.exists(id=given):
+                self._reject(row, "organisation_id", f"no organisation with id {given}")
+            return given
+        if ref.key not in self.organisations:
+            self.organisations[ref.key] = await self._resolve(row, ref)
+        return self.organisations[ref.key]
+
+    async def _resolve(self, row: Row, ref: OrgRef) -> int | None:
+        if not (safe(ref.external_id or "") and safe(ref.name_zh)):
+            self._reject(row, "organisation_id", "control characters, or longer than 200")
+            return None
+        if ref.external_id:
+            found = await Organisation.get_or_none(external_id=ref.external_id)
+            if found is not None:
+                return found.id
+        elif ref.name_zh:
+            ids = await Organisation.filter(name_zh=ref.name_zh).values_list("id", flat=True)
+            if len(ids) > 1:
+                self._reject(
+                    row,
+                    "organisation_id",
+                    f"{len(ids)} organisations are named {ref.name_zh!r}; "
+                    "give organisation_external_id",
+                )
+                return None
+            if ids:
+                return int(cast(int, ids[0]))
+        if self.actor.role is not Role.ADMIN:
+            self._reject(row, "organisation_id", "only admins create organisations")
+        elif not ref.name_zh or ref.type is None:
+            self._reject(
+                row,
+                "organisation_id",
+                f"no organisation {ref.external_id or ref.name_zh!r}; give its "
+                "organisation_name_zh and organisation_type to create it",
+            )
+        elif ref.type not in set(OrganisationType):
+            self._reject(row, "organisation_type", f"{ref.type!r} is not an organisation type")
+        else:
+            try:
+                self.new_organisations[ref.key] = organisation_in(ref)
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                self._reject(row, "organisation_id", f"{err['loc'][0]}: {error_message(err)}")
+        return None
+
+
+def organisation_in(ref: OrgRef) -> organisations.OrganisationIn:
+    return organisations.OrganisationIn(
+        external_id=ref.external_id,
+        name_zh=ref.name_zh,
+        name_en=ref.name_en,
+        type=OrganisationType(cast(str, ref.type)),
+        description=ref.description,
+        website=ref.website,
+        phone=ref.phone,
+    )

@@ -1,0 +1,192 @@
+"""What HSDS export and import share: stable UUIDs, our taxonomies, status and province tables.
+
+See docs/hsds-mapping.md ("Identifiers", "Controlled vocabularies become our own taxonomies").
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from resourcemap.transfer.labels import LABELS
+from resourcemap.vocab import (
+    Accessibility,
+    Audience,
+    Mode,
+    OrganisationType,
+    QualificationType,
+    ResourceKind,
+    Service,
+    Status,
+)
+
+# Fixed forever: every ResourceMap instance derives the same ids from the same keys.
+RESOURCEMAP_NS = uuid.UUID("6f1e3c1a-52c1-5d0e-9b7a-2f6d1c0e8a41")
+DIVISION_CODE = "cn-stats-division-code"
+PREFIX = "resourcemap-"
+
+TAXONOMY_ENUMS: dict[str, type[StrEnum]] = {
+    "kind": ResourceKind,
+    "service": Service,
+    "audience": Audience,
+    "mode": Mode,
+    "accessibility": Accessibility,
+    "qualification": QualificationType,
+    "organisation-type": OrganisationType,
+}
+TAXONOMY_DESCRIPTIONS: dict[str, str] = {
+    "kind": "ResourceMap resource kinds (social-psychological service system pilot)",
+    "service": "ResourceMap services offered",
+    "audience": "ResourceMap audiences served",
+    "mode": "ResourceMap modes of delivery",
+    "accessibility": "ResourceMap accessibility features",
+    "qualification": "ResourceMap practitioner qualifications",
+    "organisation-type": "ResourceMap organisation types",
+    "field": "ResourceMap fields that HSDS 3.0 has no place for; value carries the value",
+}
+FIELD_TERMS: dict[str, tuple[str, str]] = {
+    "external_id": ("外部标识", "External identifier"),
+    "description_en": ("英文简介", "Description in English"),
+    "address_en": ("英文地址", "Address in English"),
+    "capacity": ("每时段可预约人数", "Bookable places per slot"),
+    "source": ("数据来源", "Source of the record"),
+    "area_code": ("行政区划代码", "Statistical division code of the area"),
+    "hours_exception": ("特殊开放安排", "Dated exception to the weekly hours: closed or open"),
+    "accessibility_note": ("无障碍说明", "Accessibility note"),
+    "synthetic": ("示例数据", "Synthetic demo data, not a real listing"),
+}
+
+STATUS_OUT: dict[Status, str] = {
+    Status.ACTIVE: "active",
+    Status.SUSPENDED: "temporarily closed",
+    Status.CLOSED: "defunct",
+}
+STATUS_IN: dict[str, Status] = {
+    "active": Status.ACTIVE,
+    "inactive": Status.SUSPENDED,
+    "temporarily closed": Status.SUSPENDED,
+    "defunct": Status.CLOSED,
+}
+WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+ALWAYS_OPEN_DESCRIPTION = "24小时 全年无休"
+
+# First two digits of a statistical division code → province-level division (34).
+PROVINCES: dict[str, str] = {
+    "11": "北京市", "12": "天津市", "13": "河北省", "14": "山西省", "15": "内蒙古自治区",
+    "21": "辽宁省", "22": "吉林省", "23": "黑龙江省", "31": "上海市", "32": "江苏省",
+    "33": "浙江省", "34": "安徽省", "35": "福建省", "36": "江西省", "37": "山东省",
+    "41": "河南省", "42": "湖北省", "43": "湖南省", "44": "广东省", "45": "广西壮族自治区",
+    "46": "海南省", "50": "重庆市", "51": "四川省", "52": "贵州省", "53": "云南省",
+    "54": "西藏自治区", "61": "陕西省", "62": "甘肃省", "63": "青海省", "64": "宁夏回族自治区",
+    "65": "新疆维吾尔自治区", "71": "台湾省", "81": "香港特别行政区", "82": "澳门特别行政区",
+}  # fmt: skip
+LANGUAGE_NAMES = {"zh": "中文", "yue": "粤语", "en": "English", "nan": "闽南语", "wuu": "吴语"}
+
+
+def stable_id(*parts: object) -> str:
+    """``uuid5(RESOURCEMAP_NS, "part:part:…")`` as text."""
+    return str(uuid.uuid5(RESOURCEMAP_NS, ":".join(str(p) for p in parts)))
+
+
+def is_uuid(text: str | None) -> bool:
+    if not text or len(text) != 36:
+        return False
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return all(text[i] == "-" for i in (8, 13, 18, 23))
+
+
+def record_key(external_id: str | None, instance: str, our_id: int) -> str:
+    """The key a record's ids derive from: its external id, else instance and our id."""
+    return external_id if external_id else f"{instance}:{our_id}"
+
+
+def record_id(table: str, external_id: str | None, instance: str, our_id: int) -> str:
+    """A top-level record's id: a UUID external id as is, else derived from the key."""
+    if is_uuid(external_id):
+        assert external_id is not None
+        return external_id
+    return stable_id(table, record_key(external_id, instance, our_id))
+
+
+def child_id(table: str, parent_id: str, *content: object) -> str:
+    return stable_id(table, parent_id, json.dumps(content, ensure_ascii=False, default=str))
+
+
+def taxonomy_name(short: str) -> str:
+    return PREFIX + short
+
+
+def term(short: str, code: str) -> dict[str, Any]:
+    """The ``taxonomy_term`` object of one of our codes, with its taxonomy nested."""
+    if short == "field":
+        name, description = FIELD_TERMS[code]
+    else:
+        enum = TAXONOMY_ENUMS[short]
+        name, description = LABELS[enum][enum(code)]
+    taxonomy = taxonomy_name(short)
+    taxonomy_id = stable_id("taxonomy", taxonomy)
+    return {
+        "id": stable_id("taxonomy_term", taxonomy, code),
+        "code": code,
+        "name": name,
+        "description": description,
+        "taxonomy": taxonomy,
+        "taxonomy_id": taxonomy_id,
+        "language": "zh",
+        "taxonomy_detail": {
+            "id": taxonomy_id,
+            "name": taxonomy,
+            "description": TAXONOMY_DESCRIPTIONS[short],
+        },
+    }
+
+
+def attribute(
+    link_entity: str, link_id: str, short: str, code: str, value: str | None = None
+) -> dict[str, Any]:
+    """An ``attribute`` classifying the record ``link_id`` with one of our codes."""
+    the_term = term(short, code)
+    item: dict[str, Any] = {
+        "id": child_id("attribute", link_id, short, code, value),
+        "link_id": link_id,
+        "link_entity": link_entity,
+        "link_type": short,
+        "taxonomy_term_id": the_term["id"],
+        "taxonomy_term": the_term,
+    }
+    if value is not None:
+        item["value"] = value
+    return item
+
+
+def field_attribute(link_entity: str, link_id: str, name: str, value: str) -> dict[str, Any]:
+    return attribute(link_entity, link_id, "field", name, value)
+
+
+def read_attributes(attributes: Any) -> dict[str, list[tuple[str, str | None]]]:
+    """Our attributes of a record: short taxonomy name → ``(code, value)`` pairs.
+
+    Attributes of other taxonomies, or without a nested term, are ignored.
+    """
+    found: dict[str, list[tuple[str, str | None]]] = {}
+    for attr in attributes if isinstance(attributes, list) else []:
+        if not isinstance(attr, dict):
+            continue
+        the_term = attr.get("taxonomy_term") or {}
+        taxonomy = the_term.get("taxonomy") or (the_term.get("taxonomy_detail") or {}).get("name")
+        code = the_term.get("code")
+        if isinstance(taxonomy, str) and taxonomy.startswith(PREFIX) and isinstance(code, str):
+            value = attr.get("value")
+            found.setdefault(taxonomy.removeprefix(PREFIX), []).append(
+                (code, value if isinstance(value, str) else None)
+            )
+    return found
+
+
+def field_value(found: dict[str, list[tuple[str, str | None]]], name: str) -> str | None:
+    return next((v for code, v in found.get("field", []) if code == name), None)

@@ -1,0 +1,222 @@
+"""Reading listing files into numbered rows of canonical columns.
+
+Accepted shapes:
+
+- **CSV**: a header row, then one listing per row. UTF-8 with or without BOM, else GB18030
+  (what Chinese Excel saves as "CSV"); comma- or tab-separated.
+- **XLSX**: the first sheet, laid out like the CSV.
+- **GeoJSON**: a ``FeatureCollection`` (or one ``Feature``) whose features are ``Point``
+  geometries (or ``null`` for area-served listings) with the columns as properties.
+- **HSDS 3.0 JSON**: see :mod:`resourcemap.transfer.hsds_in`.
+
+Row numbers are what a person finds in the file: the spreadsheet row (header = 1) for CSV
+and XLSX, the feature number (from 1) for GeoJSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+from resourcemap.transfer import columns
+from resourcemap.transfer.columns import Candidate
+from resourcemap.transfer.report import Problem
+
+FORMATS = ("csv", "xlsx", "geojson", "hsds")
+SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+WGS84_CRS_NAMES = ("urn:ogc:def:crs:OGC:1.3:CRS84", "EPSG:4326", "urn:ogc:def:crs:EPSG::4326")
+
+
+class UnreadableFile(ValueError):
+    """The file as a whole cannot be read; the message says why."""
+
+
+@dataclass
+class Parsed:
+    """A file read into candidates, with any problem of the file as a whole (row 0)."""
+
+    format: str
+    candidates: list[Candidate] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def detect_format(data: bytes, filename: str) -> str:
+    """``csv``, ``xlsx``, ``geojson`` or ``hsds``, from the name and, for JSON, the content."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix in SUFFIXES:
+        return SUFFIXES[suffix]
+    if data[:2] == b"PK" and zipfile.is_zipfile(io.BytesIO(data)):
+        return "xlsx"
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if suffix in (".json", ".geojson") or head in (b"{", b"["):
+        document = load_json(data)
+        return "geojson" if is_geojson(document) else "hsds"
+    return "csv"
+
+
+def load_json(data: bytes) -> Any:
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise UnreadableFile("JSON files must be UTF-8") from None
+    except ValueError as exc:
+        raise UnreadableFile(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise UnreadableFile("the JSON is nested too deeply") from None
+
+
+def is_geojson(document: Any) -> bool:
+    return isinstance(document, dict) and document.get("type") in ("FeatureCollection", "Feature")
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else GB18030."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise UnreadableFile("the file is neither UTF-8 nor GB18030 text")
+
+
+def _table(format: str, records: Iterable[tuple[int, Sequence[Any]]]) -> Parsed:
+    """Header row then data rows → candidates; unknown columns are a problem of the header."""
+    parsed = Parsed(format)
+    rows = iter(records)
+    header_row, header = next(rows, (1, []))
+    names = [columns.canonical(h) for h in header]
+    if not any(names):
+        raise UnreadableFile("the first row must name the columns (external_id, kind, name_zh…)")
+    for name in columns.unknown_columns(names):
+        parsed.problems.append(Problem(header_row, name, "unknown column"))
+    for name in sorted({n for n in names if n and names.count(n) > 1}):
+        parsed.problems.append(Problem(header_row, name, "column appears twice"))
+    for number, cells in rows:
+        if all(_blank(c) for c in cells):
+            continue  # empty lines between rows are harmless
+        raw = {n: c for n, c in zip(names, cells, strict=False) if n in columns.KNOWN}
+        parsed.candidates.append(columns.from_row(number, raw))
+    return parsed
+
+
+def _blank(cell: Any) -> bool:
+    return cell is None or str(cell).strip() == ""
+
+
+def read_csv(data: bytes) -> Parsed:
+    text = decode_text(data)
+    first_line = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return _table("csv", ((i, row) for i, row in enumerate(reader, start=1)))
+    except csv.Error as exc:
+        raise UnreadableFile(f"not a readable CSV file: {exc}") from None
+
+
+def _xlsx_text(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()[:5] if isinstance(value, dt.time) else value.isoformat()
+    return value
+
+
+def read_xlsx(data: bytes) -> Parsed:
+    # Imported on use: the app rarely needs it. No stubs in the dev dependencies yet.
+    from openpyxl import load_workbook  # type: ignore[import-untyped,unused-ignore]
+
+    # openpyxl raises many kinds of error on a damaged or foreign file, some only while
+    # rows are read: any of them means the same to the person importing it.
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:
+        raise UnreadableFile(f"not a readable XLSX workbook: {exc}") from None
+    try:
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # some writers store wrong dimensions; read every cell
+        rows = [
+            (i, [_xlsx_text(v) for v in row])
+            for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)
+        ]
+    except Exception as exc:
+        raise UnreadableFile(f"not a readable XLSX workbook: {exc}") from None
+    finally:
+        book.close()
+    return _table("xlsx", rows)
+
+
+def read_geojson(document: Any) -> Parsed:
+    parsed = Parsed("geojson")
+    if document.get("type") == "Feature":
+        document = {"type": "FeatureCollection", "features": [document]}
+    crs_member = document.get("crs")
+    properties = crs_member.get("properties") if isinstance(crs_member, dict) else None
+    crs = properties.get("name") if isinstance(properties, dict) else crs_member
+    if crs is not None and crs not in WGS84_CRS_NAMES:
+        raise UnreadableFile(
+            f"the file declares crs {crs!r}; GeoJSON coordinates must be longitude/latitude "
+            "(WGS-84, or GCJ-02/BD-09 with the coords option)"
+        )
+    features = document.get("features")
+    if not isinstance(features, list):
+        raise UnreadableFile("a FeatureCollection needs a features list")
+    reported: set[str] = set()
+    for number, feature in enumerate(features, start=1):
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            parsed.problems.append(Problem(number, "type", "not a GeoJSON Feature"))
+            continue
+        props = feature.get("properties") or {}
+        if not isinstance(props, dict):
+            parsed.problems.append(Problem(number, "properties", "properties must be an object"))
+            continue
+        raw = {columns.canonical(k): v for k, v in props.items()}
+        for name in columns.unknown_columns(raw):
+            if name not in reported:
+                reported.add(name)
+                parsed.problems.append(Problem(number, name, "unknown property"))
+        raw = {k: v for k, v in raw.items() if k in columns.KNOWN}
+        geometry_problem = _point_into(feature.get("geometry"), raw)
+        candidate = columns.from_row(number, raw)
+        if geometry_problem:
+            candidate.reject("geometry", geometry_problem)
+        parsed.candidates.append(candidate)
+    return parsed
+
+
+def _point_into(geometry: Any, raw: dict[str, Any]) -> str | None:
+    """Put a Point's coordinates into ``raw``; say what is wrong with any other geometry."""
+    if geometry is None:
+        return None
+    if not isinstance(geometry, dict) or geometry.get("type") != "Point":
+        kind = geometry.get("type") if isinstance(geometry, dict) else type(geometry).__name__
+        return f"a listing is a Point (or null for area-served listings), not {kind}"
+    coordinates = geometry.get("coordinates")
+    if not isinstance(coordinates, list) or len(coordinates) < 2:
+        return "a Point needs [longitude, latitude]"
+    raw["lon"], raw["lat"] = coordinates[0], coordinates[1]
+    return None
+
+
+def read_listings(data: bytes, filename: str) -> Parsed:
+    """Any accepted listings file → candidates. Raises :class:`UnreadableFile`."""
+    from resourcemap.transfer.hsds_in import read_hsds  # it builds on this module
+
+    fmt = detect_format(data, filename)
+    if fmt == "csv":
+        return read_csv(data)
+    if fmt == "xlsx":
+        return read_xlsx(data)
+    document = load_json(data)
+    if fmt == "geojson":
+        return read_geojson(document)
+    return read_hsds(document)
