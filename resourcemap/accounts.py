@@ -31,9 +31,10 @@ _DUMMY_HASH = _HASHER.hash("not-a-real-password")
 
 @dataclass(frozen=True)
 class Principal:
-    """The signed-in account as the domain sees it."""
+    """The signed-in account as the domain sees it; ``id`` is ``None`` for the command line,
+    which acts as an administrator without an account (audit entries name it "cli")."""
 
-    id: int
+    id: int | None
     username: str
     role: Role
     organisation_id: int | None
@@ -47,6 +48,12 @@ class Principal:
             role=Role(account.role),
             organisation_id=account.organisation_id,  # type: ignore[attr-defined]
             session_version=account.session_version,
+        )
+
+    @classmethod
+    def command_line(cls) -> Principal:
+        return cls(
+            id=None, username="cli", role=Role.ADMIN, organisation_id=None, session_version=0
         )
 
     def require(self, *roles: Role) -> None:

@@ -202,7 +202,7 @@ def test_staff_see_only_their_organisations_resources(world: World) -> None:
     assert set(rows) == {world.ids["room"]}
     row = rows[world.ids["room"]]
     assert "东湖社区心理咨询室" in row.find(class_="name").get_text()
-    assert "开放" in row.get_text() and "从未" in row.find(class_="verified").get_text()
+    assert "正常" in row.get_text() and "从未" in row.find(class_="verified").get_text()
     assert row.find("a", href=f"/staff/resources/{world.ids['room']}/edit") is not None
     suspend = only_form(row, f"/staff/resources/{world.ids['room']}/status")
     assert browser_values(suspend)["status"] == ["suspended"]

@@ -47,13 +47,8 @@ from resourcemap.vocab import ResourceKind, Role
 # Converted coordinates are kept to 1e-7° (about 1 cm); WGS-84 input is kept as given.
 COORD_DECIMALS = 7
 
-# The command line has no signed-in person. ``audit.record`` writes the actor's id as the
-# audit entry's actor: ``None`` gives the NULL actor (named "cli") that the bootstrap
-# ``accounts.create_account(None, ...)`` writes too. ``save_resource`` takes a Principal
-# only, so the id is typed int but is None here; nothing else reads it.
-SYSTEM = Principal(
-    id=cast(int, None), username="cli", role=Role.ADMIN, organisation_id=None, session_version=0
-)
+# The command line has no signed-in person: it acts as an administrator without an account.
+SYSTEM = Principal.command_line()
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,7 @@
 """Chinese and English labels of every vocabulary, and lookup of a code by its label.
 
 Import files written by people say "心理咨询" as often as ``counselling``; both are read.
-``vocab.py`` labels kinds, services, audiences and qualifications; the labels of modes,
-accessibility, fees, statuses and organisation types live here until ``vocab.py`` has
-them (HSDS taxonomy terms need a name and a description for every code).
+Every label comes from ``vocab.py``; this module only looks codes up by label.
 """
 
 from __future__ import annotations
@@ -13,10 +11,15 @@ from enum import StrEnum
 from typing import Any
 
 from resourcemap.vocab import (
+    ACCESSIBILITY_LABELS,
     AUDIENCE_LABELS,
+    FEE_LABELS,
     KIND_INFO,
+    MODE_LABELS,
+    ORGANISATION_TYPE_LABELS,
     QUALIFICATION_LABELS,
     SERVICE_LABELS,
+    STATUS_LABELS,
     Accessibility,
     Audience,
     Fee,
@@ -27,40 +30,6 @@ from resourcemap.vocab import (
     Service,
     Status,
 )
-
-MODE_LABELS: dict[Mode, tuple[str, str]] = {
-    Mode.IN_PERSON: ("到场服务", "In person"),
-    Mode.ONLINE: ("线上服务", "Online"),
-    Mode.PHONE: ("电话服务", "By phone"),
-}
-
-ACCESSIBILITY_LABELS: dict[Accessibility, tuple[str, str]] = {
-    Accessibility.WHEELCHAIR: ("轮椅可达", "Wheelchair accessible"),
-    Accessibility.ACCESSIBLE_TOILET: ("无障碍卫生间", "Accessible toilet"),
-    Accessibility.ELEVATOR: ("电梯", "Elevator"),
-    Accessibility.SIGN_LANGUAGE: ("手语服务", "Sign language"),
-    Accessibility.BRAILLE: ("盲文资料", "Braille"),
-    Accessibility.HEARING_LOOP: ("助听环路", "Hearing loop"),
-}
-
-ORGANISATION_TYPE_LABELS: dict[OrganisationType, tuple[str, str]] = {
-    OrganisationType.GOVERNMENT: ("政府部门", "Government body"),
-    OrganisationType.HOSPITAL: ("医院", "Hospital"),
-    OrganisationType.HEALTH_CENTRE: ("社区卫生服务中心/卫生院", "Health centre"),
-    OrganisationType.SCHOOL: ("学校", "School"),
-    OrganisationType.UNIVERSITY: ("高校", "University"),
-    OrganisationType.EMPLOYER: ("用人单位", "Employer"),
-    OrganisationType.NGO: ("社会组织", "Non-governmental organisation"),
-    OrganisationType.AGENCY: ("社会心理服务机构", "Psychological service agency"),
-}
-
-FEE_LABELS: dict[Fee, tuple[str, str]] = {Fee.FREE: ("免费", "Free"), Fee.PAID: ("收费", "Paid")}
-
-STATUS_LABELS: dict[Status, tuple[str, str]] = {
-    Status.ACTIVE: ("正常", "Active"),
-    Status.SUSPENDED: ("暂停", "Suspended"),
-    Status.CLOSED: ("关闭", "Closed"),
-}
 
 KIND_LABELS: dict[ResourceKind, tuple[str, str]] = {
     kind: (info.label_zh, info.label_en) for kind, info in KIND_INFO.items()

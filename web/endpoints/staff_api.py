@@ -281,6 +281,8 @@ async def create_token(request: Request) -> Response:
     principal = await auth.require(request)
     body = await json_body(request)
     account_id = _id(body.get("account_id"), "account_id") or principal.id
+    if account_id is None:
+        raise InvalidInput("account_id is required", field="account_id")
     token = await accounts.issue_token(principal, account_id, str(body.get("name", "")))
     return JSONResponse({"token": token}, status_code=201)
 

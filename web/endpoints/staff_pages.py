@@ -34,13 +34,14 @@ from resourcemap.errors import (
     Unauthenticated,
 )
 from resourcemap.vocab import (
+    ACCESSIBILITY_LABELS,
     AUDIENCE_LABELS,
     KIND_INFO,
+    MODE_LABELS,
     QUALIFICATION_LABELS,
     SERVICE_LABELS,
-    Accessibility,
+    STATUS_LABELS,
     AreaLevel,
-    Mode,
     ResourceKind,
     Role,
     Status,
@@ -51,24 +52,6 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 LIST_LIMIT = 300
 EXTRA_ROWS = 2  # blank exception/qualification rows offered below the filled ones
 
-STATUS_LABELS = {
-    Status.ACTIVE: ("开放", "active"),
-    Status.SUSPENDED: ("暂停", "suspended"),
-    Status.CLOSED: ("已关闭", "closed"),
-}
-MODE_LABELS = {
-    Mode.IN_PERSON: ("到场", "in person"),
-    Mode.ONLINE: ("线上", "online"),
-    Mode.PHONE: ("电话", "phone"),
-}
-ACCESSIBILITY_LABELS = {
-    Accessibility.WHEELCHAIR: ("轮椅可达", "wheelchair access"),
-    Accessibility.ACCESSIBLE_TOILET: ("无障碍卫生间", "accessible toilet"),
-    Accessibility.ELEVATOR: ("电梯", "elevator"),
-    Accessibility.SIGN_LANGUAGE: ("手语", "sign language"),
-    Accessibility.BRAILLE: ("盲文", "braille"),
-    Accessibility.HEARING_LOOP: ("助听环路", "hearing loop"),
-}
 ROLE_LABELS = {Role.ADMIN: "管理员", Role.STAFF: "工作人员", Role.PLANNER: "规划人员"}
 
 
