@@ -307,12 +307,22 @@ async def current_input(resource_id: int) -> ResourceIn:
     )
     if r is None:
         raise NotFound(f"no resource with id {resource_id}")
-    plain = {k: getattr(r, k) for k in ResourceIn.model_fields if k not in _NESTED}
-    plain["organisation_id"] = r.organisation_id  # type: ignore[attr-defined]
-    plain["community_code"] = r.community_code
+    return stored_input(r)
+
+
+def stored_input(r: Resource, key: str | None = None) -> ResourceIn:
+    """A stored resource, its hours, exceptions and qualifications prefetched, as input;
+    ``key`` stands in for a missing ``external_id``."""
+    plain = {
+        name: getattr(r, name)
+        for name in ResourceIn.model_fields
+        if name not in ("hours", "exceptions", "qualifications", "organisation_id")
+    }
     return ResourceIn.model_validate(
         {
             **plain,
+            "external_id": r.external_id or key,
+            "organisation_id": r.organisation_id,  # type: ignore[attr-defined]
             "hours": [
                 {"weekday": h.weekday, "opens": hhmm(h.opens), "closes": hhmm(h.closes)}
                 for h in sorted(r.hours, key=lambda h: (h.weekday, h.opens))
@@ -326,7 +336,7 @@ async def current_input(resource_id: int) -> ResourceIn:
                     "closes": None if e.closes is None else hhmm(e.closes),
                     "note": e.note,
                 }
-                for e in r.exceptions
+                for e in sorted(r.exceptions, key=lambda e: (e.start_date, e.id))
             ],
             "qualifications": [
                 {
@@ -336,13 +346,10 @@ async def current_input(resource_id: int) -> ResourceIn:
                     "issued_on": q.issued_on,
                     "verified_on": q.verified_on,
                 }
-                for q in r.qualifications
+                for q in sorted(r.qualifications, key=lambda q: q.id)
             ],
         }
     )
-
-
-_NESTED = ("hours", "exceptions", "qualifications", "organisation_id", "community_code")
 
 
 async def patch_resource(actor: Principal, resource_id: int, patch: dict[str, Any]) -> Resource:

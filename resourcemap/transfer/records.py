@@ -12,8 +12,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from resourcemap.edits import ResourceIn
-from resourcemap.hours import hhmm
+from resourcemap.edits import ResourceIn, stored_input
 from resourcemap.models import DatasetInfo, Organisation, Resource
 
 INSTANCE_KEY = "hsds_instance_id"  # DatasetInfo key of this database's instance id
@@ -48,50 +47,6 @@ def parse_own_key(instance: str, key: str) -> int | None:
     return None if match is None or int(match[1]) > MAX_ID else int(match[1])
 
 
-def as_input(r: Resource, key: str | None = None) -> ResourceIn:
-    """A stored resource with hours, exceptions and qualifications fetched, as input.
-
-    Mirrors ``edits.current_input`` for many resources at once (one query per relation).
-    """
-    plain = {
-        name: getattr(r, name)
-        for name in ResourceIn.model_fields
-        if name not in ("hours", "exceptions", "qualifications", "organisation_id")
-    }
-    return ResourceIn.model_validate(
-        {
-            **plain,
-            "external_id": r.external_id or key,
-            "organisation_id": r.organisation_id,  # type: ignore[attr-defined]
-            "hours": [
-                {"weekday": h.weekday, "opens": hhmm(h.opens), "closes": hhmm(h.closes)}
-                for h in sorted(r.hours, key=lambda h: (h.weekday, h.opens))
-            ],
-            "exceptions": [
-                {
-                    "start_date": e.start_date,
-                    "end_date": e.end_date,
-                    "closed": e.closed,
-                    "opens": None if e.opens is None else hhmm(e.opens),
-                    "closes": None if e.closes is None else hhmm(e.closes),
-                    "note": e.note,
-                }
-                for e in sorted(r.exceptions, key=lambda e: (e.start_date, e.id))
-            ],
-            "qualifications": [
-                {
-                    "type": q.type,
-                    "certificate_number": q.certificate_number,
-                    "issuer": q.issuer,
-                    "issued_on": q.issued_on,
-                    "verified_on": q.verified_on,
-                }
-                for q in sorted(r.qualifications, key=lambda q: q.id)
-            ],
-        }
-    )
-
-
 async def load_records(*, organisation_id: int | None = None) -> list[ExportRecord]:
     """Every listing (any status) in id order, or only one organisation's."""
     query = Resource.all().order_by("id")
@@ -102,5 +57,5 @@ async def load_records(*, organisation_id: int | None = None) -> list[ExportReco
     )
     instance = await instance_id() if any(not r.external_id for r in resources) else ""
     return [
-        ExportRecord(as_input(r, own_key(instance, r.id)), r, r.organisation) for r in resources
+        ExportRecord(stored_input(r, own_key(instance, r.id)), r, r.organisation) for r in resources
     ]
