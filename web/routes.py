@@ -11,7 +11,17 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from web.endpoints import areas, health, imports, pages, resources, search, staff_api, staff_pages
+from web.endpoints import (
+    admin_pages,
+    areas,
+    health,
+    imports,
+    pages,
+    resources,
+    search,
+    staff_api,
+    staff_pages,
+)
 from web.openapi import openapi
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -90,6 +100,14 @@ def build_routes() -> list[BaseRoute]:
             ("/staff/resources/{id:id}/edit", staff_pages.edit_resource, "GET"),
             ("/staff/resources/{id:id}/edit", staff_pages.save_resource, "POST"),
             ("/staff/resources/{id:id}/status", staff_pages.change_status, "POST"),
+            ("/staff/organisations", admin_pages.organisation_list, "GET"),
+            ("/staff/organisations/new", admin_pages.new_organisation, "GET"),
+            ("/staff/organisations/new", admin_pages.save_organisation, "POST"),
+            ("/staff/organisations/{id:id}/edit", admin_pages.edit_organisation, "GET"),
+            ("/staff/organisations/{id:id}/edit", admin_pages.save_organisation, "POST"),
+            ("/staff/accounts", admin_pages.account_list, "GET"),
+            ("/staff/accounts/new", admin_pages.create_account, "POST"),
+            ("/staff/accounts/{id:id}/password", admin_pages.reset_password, "POST"),
         ),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

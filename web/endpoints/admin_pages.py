@@ -1,0 +1,245 @@
+"""Server-rendered admin pages: organisations and accounts.
+
+Admins only; staff and planners get the 403 page, anonymous visitors are sent to /login.
+Same conventions as ``web.endpoints.staff_pages``: plain HTML forms carrying the session's
+CSRF token, invalid input re-renders the form with what was typed and a message next to each
+field, success redirects (303) with a flash message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from tortoise.exceptions import IntegrityError
+
+from resourcemap import accounts, organisations
+from resourcemap.errors import Conflict, InvalidInput, NotFound
+from resourcemap.models import Account
+from resourcemap.vocab import ORGANISATION_TYPE_LABELS, OrganisationType, Role
+from web import resource_form
+from web.endpoints.staff_pages import (
+    ROLE_LABELS,
+    _local,
+    _redirect,
+    _render,
+    _signed_in,
+    page,
+)
+
+Message = resource_form.Message
+ORG_FIELDS = ("external_id", "name_zh", "name_en", "type", "description", "website", "phone")
+ACCOUNT_FIELDS = ("username", "display_name", "role", "organisation_id")
+CHECK = "请检查"
+
+
+def _errors_of(exc: ValidationError) -> dict[str, Message]:
+    """Pydantic errors keyed by form field (the first message per field)."""
+    errors: dict[str, Message] = {}
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = err["loc"]
+        field = str(loc[0]) if loc else "_form"
+        en = err["msg"].removeprefix("Value error, ")
+        errors.setdefault(field, Message(resource_form.ZH_MESSAGES.get(err["type"], CHECK), en))
+    return errors
+
+
+def _domain_error(exc: InvalidInput | Conflict, known: tuple[str, ...]) -> dict[str, Message]:
+    field = exc.field if exc.field in known else "_form"
+    return {field or "_form": Message(CHECK, exc.reason)}
+
+
+# --- organisations ------------------------------------------------------------------------
+
+
+def _type_options() -> list[tuple[str, str]]:
+    return [(str(t), f"{zh} / {en}") for t, (zh, en) in ORGANISATION_TYPE_LABELS.items()]
+
+
+@page
+async def organisation_list(request: Request) -> Response:
+    await _signed_in(request, Role.ADMIN)
+    items = [
+        {**o, "type_label": ORGANISATION_TYPE_LABELS.get(OrganisationType(o["type"]), ("", ""))}
+        for o in await organisations.list_organisations()
+    ]
+    return await _render(request, "staff/organisations.html", {"items": items})
+
+
+async def _organisation_form(
+    request: Request,
+    values: dict[str, str],
+    organisation_id: int | None,
+    errors: dict[str, Message] | None = None,
+) -> Response:
+    action = (
+        "/staff/organisations/new"
+        if organisation_id is None
+        else f"/staff/organisations/{organisation_id}/edit"
+    )
+    context = {
+        "values": values,
+        "errors": errors or {},
+        "organisation_id": organisation_id,
+        "action": action,
+        "type_options": _type_options(),
+    }
+    return await _render(request, "staff/organisation_form.html", context, 400 if errors else 200)
+
+
+async def _stored_organisation(organisation_id: int) -> dict[str, Any]:
+    for org in await organisations.list_organisations():
+        if org["id"] == organisation_id:
+            return org
+    raise NotFound(f"no organisation with id {organisation_id}")
+
+
+@page
+async def new_organisation(request: Request) -> Response:
+    await _signed_in(request, Role.ADMIN)
+    return await _organisation_form(request, dict.fromkeys(ORG_FIELDS, ""), None)
+
+
+@page
+async def edit_organisation(request: Request) -> Response:
+    await _signed_in(request, Role.ADMIN)
+    organisation_id: int = request.path_params["id"]
+    stored = await _stored_organisation(organisation_id)
+    values = {name: "" if stored[name] is None else str(stored[name]) for name in ORG_FIELDS}
+    return await _organisation_form(request, values, organisation_id)
+
+
+@page
+async def save_organisation(request: Request) -> Response:
+    form = await request.form()
+    principal = await _signed_in(request, Role.ADMIN, form=form)
+    organisation_id: int | None = request.path_params.get("id")
+    if organisation_id is not None:
+        await _stored_organisation(organisation_id)  # 404 before anything else
+    values = {name: resource_form.text(form, name) for name in ORG_FIELDS}
+    data_in: dict[str, Any] = dict(values)
+    data_in["external_id"] = values["external_id"].strip() or None
+    try:
+        data = organisations.OrganisationIn.model_validate(data_in)
+    except ValidationError as exc:
+        return await _organisation_form(request, values, organisation_id, _errors_of(exc))
+    try:
+        org = await organisations.save_organisation(
+            principal, data, organisation_id=organisation_id
+        )
+    except (InvalidInput, Conflict) as exc:
+        errors = _domain_error(exc, ORG_FIELDS)
+        return await _organisation_form(request, values, organisation_id, errors)
+    except IntegrityError:
+        errors = {"external_id": Message("外部编号已被使用", "this external id is taken")}
+        return await _organisation_form(request, values, organisation_id, errors)
+    return _redirect(request, "/staff/organisations", f"已保存「{org.name_zh}」/ saved")
+
+
+# --- accounts -----------------------------------------------------------------------------
+
+
+async def _account_rows(request: Request) -> list[dict[str, Any]]:
+    # The domain has no read of all accounts; account_view() never includes the hash.
+    rows = await Account.all().order_by("username")
+    return [
+        {
+            **accounts.account_view(a),
+            "last_login": _local(a.last_login_at, request),
+        }
+        for a in rows
+    ]
+
+
+async def _accounts_page(
+    request: Request,
+    values: dict[str, str] | None = None,
+    errors: dict[str, Message] | None = None,
+    reset_errors: dict[int, Message] | None = None,
+) -> Response:
+    orgs = await organisations.list_organisations()
+    org_names = {o["id"]: o["name_zh"] for o in orgs}
+    context = {
+        "items": await _account_rows(request),
+        "org_names": org_names,
+        "org_options": [(o["id"], o["name_zh"]) for o in orgs],
+        "role_options": [(str(r), f"{zh} / {r.value}") for r, zh in ROLE_LABELS.items()],
+        "values": values or dict.fromkeys(ACCOUNT_FIELDS, "") | {"role": str(Role.STAFF)},
+        "errors": errors or {},
+        "reset_errors": reset_errors or {},
+    }
+    status = 400 if errors or reset_errors else 200
+    return await _render(request, "staff/accounts.html", context, status)
+
+
+@page
+async def account_list(request: Request) -> Response:
+    await _signed_in(request, Role.ADMIN)
+    return await _accounts_page(request)
+
+
+def _role_and_org(values: dict[str, str]) -> tuple[Role | None, int | None, dict[str, Message]]:
+    errors: dict[str, Message] = {}
+    try:
+        role: Role | None = Role(values["role"])
+    except ValueError:
+        role = None
+        errors["role"] = Message("请从列表中选择", "choose a role from the list")
+    org = values["organisation_id"].strip()
+    organisation_id = int(org) if org.isdigit() and len(org) <= 9 else None
+    if org and organisation_id is None:
+        errors["organisation_id"] = Message("请从列表中选择", "choose an organisation")
+    return role, organisation_id, errors
+
+
+@page
+async def create_account(request: Request) -> Response:
+    form = await request.form()
+    principal = await _signed_in(request, Role.ADMIN, form=form)
+    values = {name: resource_form.text(form, name) for name in ACCOUNT_FIELDS}
+    values["username"] = values["username"].strip().lower()
+    values["display_name"] = values["display_name"].strip()
+    password = resource_form.text(form, "password")
+    role, organisation_id, errors = _role_and_org(values)
+    if len(values["display_name"]) > 100:
+        errors["display_name"] = Message("太长", "at most 100 characters")
+    if errors or role is None:
+        return await _accounts_page(request, values, errors)
+    try:
+        account = await accounts.create_account(
+            principal,
+            username=values["username"],
+            password=password,
+            role=role,
+            organisation_id=organisation_id,
+            display_name=values["display_name"],
+        )
+    except (InvalidInput, Conflict) as exc:
+        known = (*ACCOUNT_FIELDS, "password")
+        return await _accounts_page(request, values, _domain_error(exc, known))
+    except IntegrityError:  # created by someone else between the check and the insert
+        errors = {"username": Message("用户名已被使用", "this username is taken")}
+        return await _accounts_page(request, values, errors)
+    flash = f"已创建账户「{account.username}」/ account created"
+    return _redirect(request, "/staff/accounts", flash)
+
+
+@page
+async def reset_password(request: Request) -> Response:
+    form = await request.form()
+    principal = await _signed_in(request, Role.ADMIN, form=form)
+    account_id: int = request.path_params["id"]
+    try:
+        await accounts.reset_password(principal, account_id, _password(form))
+    except InvalidInput as exc:
+        return await _accounts_page(request, reset_errors={account_id: Message(CHECK, exc.reason)})
+    account = await Account.get(id=account_id)
+    flash = f"已重设「{account.username}」的密码 / password reset"
+    return _redirect(request, "/staff/accounts", flash)
+
+
+def _password(form: FormData) -> str:
+    return resource_form.text(form, "new_password")
