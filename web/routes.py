@@ -100,6 +100,8 @@ def build_routes() -> list[BaseRoute]:
             ("/staff/resources/{id:id}/edit", staff_pages.edit_resource, "GET"),
             ("/staff/resources/{id:id}/edit", staff_pages.save_resource, "POST"),
             ("/staff/resources/{id:id}/status", staff_pages.change_status, "POST"),
+            ("/staff/import", staff_pages.import_form, "GET"),
+            ("/staff/import", staff_pages.import_upload, "POST"),
             ("/staff/organisations", admin_pages.organisation_list, "GET"),
             ("/staff/organisations/new", admin_pages.new_organisation, "GET"),
             ("/staff/organisations/new", admin_pages.save_organisation, "POST"),

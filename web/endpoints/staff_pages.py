@@ -16,12 +16,13 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from pydantic import ValidationError
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from tortoise.exceptions import IntegrityError
 from tortoise.exceptions import ValidationError as StorageValidationError
 
+from geo.chinacoords import CoordSystem
 from resourcemap import accounts, areas, edits, listings, organisations
 from resourcemap.accounts import Principal
 from resourcemap.dataset import synthetic_label
@@ -33,6 +34,8 @@ from resourcemap.errors import (
     TooManyRequests,
     Unauthenticated,
 )
+from resourcemap.transfer.importer import ImportOptions, import_listings
+from resourcemap.transfer.report import ImportReport
 from resourcemap.vocab import (
     ACCESSIBILITY_LABELS,
     AUDIENCE_LABELS,
@@ -47,6 +50,7 @@ from resourcemap.vocab import (
     Status,
 )
 from web import auth, resource_form
+from web.endpoints.imports import MAX_UPLOAD_BYTES
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 LIST_LIMIT = 300
@@ -393,3 +397,84 @@ async def save_resource(request: Request) -> Response:
         return await _form_page(request, principal, values, resource_id, errors)
     flash = f"已保存「{resource.name_zh}」/ saved"
     return _redirect(request, "/staff", flash)
+
+
+# --- bulk import --------------------------------------------------------------------------
+
+IMPORT_COORDS = (
+    ("wgs84", "WGS84 (GPS,默认 / default)"),
+    ("gcj02", "GCJ-02 (高德/腾讯 / AMap, Tencent)"),
+    ("bd09", "BD-09 (百度 / Baidu)"),
+)
+
+
+async def _import_page(
+    request: Request,
+    *,
+    coords: str = "wgs84",
+    dry_run: bool = True,
+    report: ImportReport | None = None,
+    filename: str = "",
+    error: resource_form.Message | None = None,
+    status: int = 200,
+) -> Response:
+    context = {
+        "coord_options": IMPORT_COORDS,
+        "coords": coords,
+        "dry_run": dry_run,
+        "report": report,
+        "problems": sorted(report.problems) if report is not None else [],
+        "rejected": len({p.row for p in report.problems if p.row}) if report is not None else 0,
+        "filename": filename,
+        "error": error,
+    }
+    return await _render(request, "staff/import.html", context, status)
+
+
+@page
+async def import_form(request: Request) -> Response:
+    await _signed_in(request, Role.ADMIN, Role.STAFF)
+    return await _import_page(request)
+
+
+@page
+async def import_upload(request: Request) -> Response:
+    too_large = resource_form.Message(
+        "文件过大,最大 20 MB", "the file is too large: files up to 20 MB can be imported"
+    )
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + 64 * 1024:
+        # Refused before reading: the session (and so the CSRF token) is still checked.
+        await _signed_in(request, Role.ADMIN, Role.STAFF)
+        return await _import_page(request, error=too_large, status=413)
+    async with request.form(max_files=1, max_fields=10) as form:
+        principal = await _signed_in(request, Role.ADMIN, Role.STAFF, form=form)
+        coords = resource_form.text(form, "coords").strip().lower() or "wgs84"
+        dry_run = bool(resource_form.text(form, "dry_run"))
+        if coords not in {value for value, _ in IMPORT_COORDS}:
+            error = resource_form.Message("未知坐标系", "unknown coordinate system")
+            return await _import_page(
+                request, coords="wgs84", dry_run=dry_run, error=error, status=400
+            )
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            error = resource_form.Message("请选择要导入的文件", "choose a file to import")
+            return await _import_page(
+                request, coords=coords, dry_run=dry_run, error=error, status=400
+            )
+        data = await upload.read(MAX_UPLOAD_BYTES + 1)
+        filename = upload.filename
+    if len(data) > MAX_UPLOAD_BYTES:
+        return await _import_page(
+            request, coords=coords, dry_run=dry_run, error=too_large, status=413
+        )
+    options = ImportOptions(coords=CoordSystem(coords), dry_run=dry_run)
+    report = await import_listings(principal, data, filename, options)
+    return await _import_page(
+        request,
+        coords=coords,
+        dry_run=dry_run or report.written,  # after a write, the next upload checks first
+        report=report,
+        filename=filename,
+        status=200 if report.ok else 400,
+    )

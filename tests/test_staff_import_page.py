@@ -1,0 +1,232 @@
+"""The bulk import page: upload a file through the staff form, read the report as HTML."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from bs4 import BeautifulSoup, Tag
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from resourcemap import accounts
+from resourcemap.models import Organisation, Resource
+from resourcemap.vocab import Role
+from tests.conftest import make_settings
+from tests.factories import run_in_db
+from tests.transfer_helpers import EAST, GOOD_ROWS, city_areas, csv_bytes
+from web.app import create_app
+from web.endpoints import staff_pages
+
+PASSWORD = "correct-horse-9"
+PAYLOAD = "<script>alert(1)</script>"
+
+IMPORT_ROUTES = [
+    Route("/staff/import", staff_pages.import_form, methods=["GET"], include_in_schema=False),
+    Route("/staff/import", staff_pages.import_upload, methods=["POST"], include_in_schema=False),
+]
+
+
+async def _people() -> None:
+    own = await city_areas()
+    other = await Organisation.create(name_zh="别家机构", type="ngo")
+    theirs = await Resource.create(
+        kind="community_room", name_zh="别家的室", external_id="theirs", lat=22.7, lon=114.0
+    )
+    theirs.organisation_id = other.id  # type: ignore[attr-defined]
+    await theirs.save()
+    for username, role, org in (
+        ("admin", Role.ADMIN, None),
+        ("staff", Role.STAFF, own),
+        ("planner", Role.PLANNER, None),
+    ):
+        await accounts.create_account(
+            None, username=username, password=PASSWORD, role=role, organisation_id=org
+        )
+
+
+@pytest.fixture
+def url(database_url: str) -> str:
+    run_in_db(database_url, _people)
+    return database_url
+
+
+@contextmanager
+def import_client(database_url: str) -> Iterator[TestClient]:
+    """The real app, with the import page routes added if ``web.routes`` lacks them."""
+    app = create_app(make_settings(database_url, search_follow_seconds=0))
+    present = {
+        (getattr(r, "path", None), method)
+        for r in app.router.routes
+        for method in (getattr(r, "methods", None) or ())
+    }
+    for route in IMPORT_ROUTES:
+        if not any((route.path, m) in present for m in route.methods or ()):
+            app.router.routes.insert(0, route)
+    with TestClient(app) as client:
+        yield client
+
+
+def html(response: Any) -> BeautifulSoup:
+    assert response.headers["content-type"].startswith("text/html"), response.text
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def csrf_of(soup: BeautifulSoup) -> str:
+    field = soup.find("input", attrs={"name": "csrf_token"})
+    assert isinstance(field, Tag)
+    return str(field["value"])
+
+
+def sign_in(client: TestClient, username: str) -> None:
+    token = csrf_of(html(client.get("/login?next=/staff")))
+    response = client.post(
+        "/login",
+        data={"csrf_token": token, "username": username, "password": PASSWORD, "next": "/staff"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+
+
+def upload(
+    client: TestClient,
+    data: bytes,
+    *,
+    dry_run: bool,
+    csrf: str | None = "from-page",
+    filename: str = "rooms.csv",
+) -> Any:
+    page = html(client.get("/staff/import"))
+    form = page.find("form", action="/staff/import")
+    assert isinstance(form, Tag) and form.get("enctype") == "multipart/form-data"
+    fields = {"coords": "wgs84"}
+    if dry_run:
+        fields["dry_run"] = "1"
+    if csrf == "from-page":
+        fields["csrf_token"] = csrf_of(page)
+    elif csrf is not None:
+        fields["csrf_token"] = csrf
+    return client.post(
+        "/staff/import",
+        data=fields,
+        files={"file": (filename, data, "text/csv")},
+        follow_redirects=False,
+    )
+
+
+def summary(soup: BeautifulSoup) -> str:
+    line = soup.find(class_="summary")
+    assert isinstance(line, Tag), soup
+    return " ".join(line.get_text().split())
+
+
+def problems(soup: BeautifulSoup) -> list[tuple[str, str, str]]:
+    return [
+        tuple(td.get_text(strip=True) for td in tr.find_all("td"))  # type: ignore[misc]
+        for tr in soup.select("table.problems tbody tr")
+    ]
+
+
+def count(client: TestClient, q: str) -> int:
+    total: int = client.get("/api/v1/search", params={"q": q}).json()["total"]
+    return total
+
+
+def test_form_offers_file_coords_dry_run_and_the_list_links_to_it(url: str) -> None:
+    with import_client(url) as client:
+        sign_in(client, "staff")
+        listing = html(client.get("/staff"))
+        link = listing.find("a", href="/staff/import")
+        assert isinstance(link, Tag) and "批量导入" in link.get_text()
+        soup = html(client.get("/staff/import"))
+        file_input = soup.find("input", attrs={"name": "file"})
+        assert isinstance(file_input, Tag) and file_input["type"] == "file"
+        assert file_input["accept"] == ".csv,.xlsx,.geojson,.json"
+        coords = soup.find("select", attrs={"name": "coords"})
+        assert isinstance(coords, Tag)
+        options = [o["value"] for o in coords.find_all("option")]
+        assert options == ["wgs84", "gcj02", "bd09"]
+        assert coords.find("option", selected=True)["value"] == "wgs84"  # type: ignore[index]
+        dry = soup.find("input", attrs={"name": "dry_run"})
+        assert isinstance(dry, Tag) and dry.has_attr("checked")
+        assert "external_id" in soup.get_text() and "name_zh" in soup.get_text()
+
+
+def test_dry_run_writes_nothing_then_import_is_searchable(url: str) -> None:
+    with import_client(url) as client:
+        sign_in(client, "staff")
+        dry = upload(client, csv_bytes(*GOOD_ROWS), dry_run=True)
+        assert dry.status_code == 200, dry.text
+        line = summary(html(dry))
+        assert "rows read: 2, created: 2, updated: 0, rejected: 0" in line
+        assert "dry run: nothing written" in line
+        assert count(client, "东湖") == 0
+
+        done = upload(client, csv_bytes(*GOOD_ROWS), dry_run=False)
+        assert done.status_code == 200, done.text
+        soup = html(done)
+        assert "created: 2" in summary(soup) and "dry run" not in summary(soup)
+        assert not problems(soup)
+        found = client.get("/api/v1/search", params={"q": "东湖社区心理咨询室"}).json()
+        assert [item["name_zh"] for item in found["items"]][:1] == ["东湖社区心理咨询室"]
+
+
+def test_bad_row_shows_row_column_reason_escaped_and_writes_nothing(url: str) -> None:
+    bad = f"room-9,castle,{PAYLOAD},,counselling,22.70,114.00,{EAST},,"
+    with import_client(url) as client:
+        sign_in(client, "admin")
+        response = upload(client, csv_bytes(GOOD_ROWS[0], bad), dry_run=False)
+        assert response.status_code == 400, response.text
+        assert PAYLOAD not in response.text  # escaped wherever it appears
+        soup = html(response)
+        assert "rejected: 1" in summary(soup) and "nothing was written" in summary(soup)
+        rows = problems(soup)
+        assert any(row == "3" and column == "kind" and reason for row, column, reason in rows)
+    assert run_in_db(url, lambda: Resource.filter(external_id="room-1").count()) == 0
+
+
+def test_staff_cannot_import_another_organisations_listing(url: str) -> None:
+    row = f"theirs,community_room,改名的室,,,22.70,114.00,{EAST},,"
+    with import_client(url) as client:
+        sign_in(client, "staff")
+        response = upload(client, csv_bytes(GOOD_ROWS[1], row), dry_run=False)
+        assert response.status_code == 400, response.text
+        rows = problems(html(response))
+        assert any(
+            (r, c) == ("3", "external_id") and "another organisation's listing" in reason
+            for r, c, reason in rows
+        ), rows
+    names = run_in_db(url, lambda: Resource.all().values_list("name_zh", flat=True))
+    assert set(names) == {"别家的室"}
+
+
+def test_csrf_token_is_required(url: str) -> None:
+    with import_client(url) as client:
+        sign_in(client, "staff")
+        for token in (None, "wrong-token"):
+            response = upload(client, csv_bytes(*GOOD_ROWS), dry_run=False, csrf=token)
+            assert response.status_code == 403, response.text
+            assert "页面已过期" in html(response).get_text()
+    assert run_in_db(url, lambda: Resource.filter(external_id="room-1").count()) == 0
+
+
+def test_planner_gets_403_and_anonymous_goes_to_login(url: str) -> None:
+    with import_client(url) as client:
+        response = client.get("/staff/import", follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login")
+        sign_in(client, "planner")
+        response = client.get("/staff/import")
+        assert response.status_code == 403
+        assert "没有权限" in html(response).get_text()
+
+
+def test_file_larger_than_20_mb_is_refused(url: str) -> None:
+    big = csv_bytes(*GOOD_ROWS) + b"x" * (20 * 1024 * 1024 + 1)
+    with import_client(url) as client:
+        sign_in(client, "admin")
+        response = upload(client, big, dry_run=True)
+        assert response.status_code == 413
+        assert "20 MB" in html(response).get_text()
