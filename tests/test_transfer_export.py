@@ -27,7 +27,7 @@ from tests.conftest import Backend
 from tests.factories import run_in_db, small_city
 from tests.transfer_helpers import city_areas
 
-SCHEMAS = Path(__file__).parents[2] / "shared/reference/hsds/schema"
+SCHEMAS = Path(__file__).parent / "data/hsds/schema"
 TZ = ZoneInfo("Asia/Shanghai")
 
 

@@ -31,7 +31,7 @@ from tests.transfer_helpers import (
     csv_bytes,
 )
 
-HSDS_EXAMPLE = Path(__file__).parents[2] / "shared/reference/hsds/examples/service_full.json"
+HSDS_EXAMPLE = Path(__file__).parent / "data/hsds/examples/service_full.json"
 
 
 def _import(url: str, data: bytes, name: str, **options: Any) -> ImportReport:
