@@ -177,7 +177,13 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-async def reset_password(actor: Principal, account_id: int, new_password: str) -> None:
+async def list_accounts(actor: Principal) -> list[Account]:
+    """Every account, by username (admins only); show them through :func:`account_view`."""
+    actor.require(Role.ADMIN)
+    return await Account.all().order_by("username")
+
+
+async def reset_password(actor: Principal, account_id: int, new_password: str) -> Account:
     """Admins set a new password; every session of that account ends."""
     actor.require(Role.ADMIN)
     check_password_strength(new_password)
@@ -191,6 +197,7 @@ async def reset_password(actor: Principal, account_id: int, new_password: str) -
         account.locked_until = None
         await account.save()
         await audit.record(actor, "reset_password", account)
+    return account
 
 
 async def principal_for_session(account_id: int, session_version: int) -> Principal | None:

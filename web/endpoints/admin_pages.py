@@ -17,8 +17,8 @@ from starlette.responses import Response
 from tortoise.exceptions import IntegrityError
 
 from resourcemap import accounts, organisations
+from resourcemap.accounts import Principal
 from resourcemap.errors import Conflict, InvalidInput, NotFound
-from resourcemap.models import Account
 from resourcemap.vocab import ORGANISATION_TYPE_LABELS, OrganisationType, Role
 from web import resource_form
 from web.endpoints.staff_pages import (
@@ -142,9 +142,8 @@ async def save_organisation(request: Request) -> Response:
 # --- accounts -----------------------------------------------------------------------------
 
 
-async def _account_rows(request: Request) -> list[dict[str, Any]]:
-    # The domain has no read of all accounts; account_view() never includes the hash.
-    rows = await Account.all().order_by("username")
+async def _account_rows(request: Request, principal: Principal) -> list[dict[str, Any]]:
+    rows = await accounts.list_accounts(principal)
     return [
         {
             **accounts.account_view(a),
@@ -156,6 +155,7 @@ async def _account_rows(request: Request) -> list[dict[str, Any]]:
 
 async def _accounts_page(
     request: Request,
+    principal: Principal,
     values: dict[str, str] | None = None,
     errors: dict[str, Message] | None = None,
     reset_errors: dict[int, Message] | None = None,
@@ -163,7 +163,7 @@ async def _accounts_page(
     orgs = await organisations.list_organisations()
     org_names = {o["id"]: o["name_zh"] for o in orgs}
     context = {
-        "items": await _account_rows(request),
+        "items": await _account_rows(request, principal),
         "org_names": org_names,
         "org_options": [(o["id"], o["name_zh"]) for o in orgs],
         "role_options": [(str(r), f"{zh} / {r.value}") for r, zh in ROLE_LABELS.items()],
@@ -177,8 +177,8 @@ async def _accounts_page(
 
 @page
 async def account_list(request: Request) -> Response:
-    await _signed_in(request, Role.ADMIN)
-    return await _accounts_page(request)
+    principal = await _signed_in(request, Role.ADMIN)
+    return await _accounts_page(request, principal)
 
 
 def _role_and_org(values: dict[str, str]) -> tuple[Role | None, int | None, dict[str, Message]]:
@@ -207,7 +207,7 @@ async def create_account(request: Request) -> Response:
     if len(values["display_name"]) > 100:
         errors["display_name"] = Message("太长", "at most 100 characters")
     if errors or role is None:
-        return await _accounts_page(request, values, errors)
+        return await _accounts_page(request, principal, values, errors)
     try:
         account = await accounts.create_account(
             principal,
@@ -219,10 +219,10 @@ async def create_account(request: Request) -> Response:
         )
     except (InvalidInput, Conflict) as exc:
         known = (*ACCOUNT_FIELDS, "password")
-        return await _accounts_page(request, values, _domain_error(exc, known))
+        return await _accounts_page(request, principal, values, _domain_error(exc, known))
     except IntegrityError:  # created by someone else between the check and the insert
         errors = {"username": Message("用户名已被使用", "this username is taken")}
-        return await _accounts_page(request, values, errors)
+        return await _accounts_page(request, principal, values, errors)
     flash = f"已创建账户「{account.username}」/ account created"
     return _redirect(request, "/staff/accounts", flash)
 
@@ -233,10 +233,11 @@ async def reset_password(request: Request) -> Response:
     principal = await _signed_in(request, Role.ADMIN, form=form)
     account_id: int = request.path_params["id"]
     try:
-        await accounts.reset_password(principal, account_id, _password(form))
+        account = await accounts.reset_password(principal, account_id, _password(form))
     except InvalidInput as exc:
-        return await _accounts_page(request, reset_errors={account_id: Message(CHECK, exc.reason)})
-    account = await Account.get(id=account_id)
+        return await _accounts_page(
+            request, principal, reset_errors={account_id: Message(CHECK, exc.reason)}
+        )
     flash = f"已重设「{account.username}」的密码 / password reset"
     return _redirect(request, "/staff/accounts", flash)
 
