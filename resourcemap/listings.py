@@ -224,12 +224,16 @@ async def _filtered(query: ResourceQuery, *, points_only: bool = False) -> Any:
 async def list_resources(query: ResourceQuery) -> Page:
     limit = min(query.limit, MAX_PAGE)
     rows = await (await _filtered(query)).limit(limit + 1)
-    return _page([ResourceSummary(**_summary_fields(r)) for r in rows[:limit]], rows, limit)
+    return Page(
+        items=[ResourceSummary(**_summary_fields(r)) for r in rows[:limit]],
+        next_cursor=_next_cursor(rows, limit),
+        limit=limit,
+    )
 
 
-def _page(items: list[ResourceSummary], rows: list[Resource], limit: int) -> Page:
-    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return Page(items=items, next_cursor=next_cursor, limit=limit)
+def _next_cursor(rows: list[Resource], limit: int) -> str | None:
+    """Rows were fetched one beyond the page: that extra row means there is a next page."""
+    return encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
 
 
 async def resources_geojson(query: ResourceQuery) -> dict[str, Any]:
@@ -248,8 +252,11 @@ async def resources_geojson(query: ResourceQuery) -> dict[str, Any]:
                 "properties": props,
             }
         )
-    next_cursor = encode_cursor(rows[query.limit - 1].id) if len(rows) > query.limit else None
-    return {"type": "FeatureCollection", "features": features, "next_cursor": next_cursor}
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "next_cursor": _next_cursor(rows, query.limit),
+    }
 
 
 async def get_resource(resource_id: int) -> ResourceDetail:
