@@ -5,10 +5,12 @@ from __future__ import annotations
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me"
+SENDERS = ("log", "smtp", "webhook")
 
 
 class Environment(StrEnum):
@@ -61,6 +63,51 @@ class Settings(BaseSettings):
         "search index up to date (seconds; 0 checks on every search).",
     )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Address residents reach the site at; used in links sent to them.",
+    )
+    data_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated Fernet keys that encrypt residents' contact details; the "
+        "first encrypts, all decrypt (rotation). Unset derives one from the secret key "
+        "(development only).",
+    )
+    booking_retention_days: int = Field(
+        180,
+        ge=1,
+        le=3650,
+        description="Days after a booking's end before `resourcemap purge` deletes its "
+        "contact details and note.",
+    )
+    waitlist_offer_minutes: int = Field(
+        30,
+        ge=1,
+        le=1440,
+        description="How long a freed seat is held for the next resident on the waitlist.",
+    )
+    notify_senders: str = Field(
+        "log",
+        description="Comma-separated notification senders: `log` (masked, default), `smtp`, "
+        "`webhook` (SMS gateway).",
+    )
+    smtp_host: str = Field("", description="SMTP server for e-mail notifications.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_user: str = Field("", description="SMTP user name (empty: no login).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_from: str = Field("", description="Sender address of e-mail notifications.")
+    smtp_starttls: bool = Field(True, description="Use STARTTLS with the SMTP server.")
+    sms_webhook_url: str = Field(
+        "", description="HTTP endpoint of the SMS gateway that receives text messages."
+    )
+    sms_webhook_secret: SecretStr | None = Field(
+        None, description="Secret for the HMAC-SHA256 signature of SMS webhook requests."
+    )
+    run_worker: bool = Field(
+        True,
+        description="Run the booking worker (notifications, reminders, waitlist offers) in "
+        "each app process; turn off where `resourcemap worker` runs on its own.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -87,7 +134,41 @@ class Settings(BaseSettings):
                     "secret_key is a placeholder or shorter than 32 characters; "
                     "set RESOURCEMAP_SECRET_KEY in production"
                 )
+            if self.data_keys is None:
+                raise ValueError(
+                    "data_keys is unset; set RESOURCEMAP_DATA_KEYS in production "
+                    "(`resourcemap keygen` makes one)"
+                )
         return self
+
+    @field_validator("data_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        keys = [k.strip() for k in value.get_secret_value().split(",") if k.strip()]
+        try:
+            for key in keys:
+                Fernet(key.encode())
+        except (ValueError, TypeError):
+            raise ValueError(
+                "data_keys must be Fernet keys (`resourcemap keygen` makes one)"
+            ) from None
+        if not keys:
+            raise ValueError("data_keys is empty")
+        return value
+
+    @field_validator("notify_senders")
+    @classmethod
+    def _known_senders(cls, value: str) -> str:
+        unknown = {s.strip() for s in value.split(",") if s.strip()} - set(SENDERS)
+        if unknown:
+            raise ValueError(f"unknown notification senders: {', '.join(sorted(unknown))}")
+        return value
+
+    @property
+    def senders(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s.strip() for s in self.notify_senders.split(",") if s.strip()))
 
     @property
     def tz(self) -> ZoneInfo:

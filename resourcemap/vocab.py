@@ -250,3 +250,64 @@ STATUS_LABELS: dict[Status, tuple[str, str]] = {
     Status.SUSPENDED: ("暂停", "Suspended"),
     Status.CLOSED: ("关闭", "Closed"),
 }
+
+
+class BookingStatus(StrEnum):
+    """Where a booking stands. ``offered`` holds a freed seat for the first resident on the
+    waitlist until the offer expires."""
+
+    CONFIRMED = "confirmed"
+    OFFERED = "offered"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
+# Statuses that hold a seat in their slot.
+SEAT_HOLDING = frozenset({BookingStatus.CONFIRMED, BookingStatus.OFFERED})
+
+
+class Channel(StrEnum):
+    """How a booking reached us; ``phone`` and ``walk_in`` are entered by staff."""
+
+    WEB = "web"
+    WECHAT = "wechat"
+    APP = "app"
+    PHONE = "phone"
+    WALK_IN = "walk_in"
+
+
+RESIDENT_CHANNELS = frozenset({Channel.WEB, Channel.WECHAT, Channel.APP})
+STAFF_CHANNELS = frozenset({Channel.PHONE, Channel.WALK_IN})
+
+CHANNEL_LABELS: dict[Channel, tuple[str, str]] = {
+    Channel.WEB: ("网页", "Web"),
+    Channel.WECHAT: ("微信", "WeChat"),
+    Channel.APP: ("应用", "App"),
+    Channel.PHONE: ("电话", "Phone"),
+    Channel.WALK_IN: ("到访", "Walk-in"),
+}
+
+
+class WaitlistStatus(StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    BOOKED = "booked"
+    EXPIRED = "expired"
+    LEFT = "left"
+
+
+class NotificationKind(StrEnum):
+    CONFIRMATION = "confirmation"
+    REMINDER = "reminder"
+    WAITLIST_OFFER = "waitlist_offer"
+    CANCELLED_BY_STAFF = "cancelled_by_staff"
+    CANCELLED = "cancelled"
+    RESCHEDULED = "rescheduled"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"

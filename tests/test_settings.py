@@ -44,13 +44,30 @@ def test_production_refuses_placeholder_secret(secret: str) -> None:
 
 
 def test_production_accepts_a_real_secret() -> None:
-    settings = Settings(_env_file=None, environment="production", secret_key="x" * 40)  # type: ignore[call-arg]
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        environment="production",
+        secret_key="x" * 40,
+        data_keys="k" * 43 + "=",
+    )
     assert settings.environment == "production"
+
+
+def test_production_refuses_missing_data_keys() -> None:
+    with pytest.raises(ValidationError, match="data_keys"):
+        Settings(_env_file=None, environment="production", secret_key="x" * 40)  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("timezone", "Mars/Olympus"), ("database_url", "mysql://x"), ("port", "0")],
+    [
+        ("timezone", "Mars/Olympus"),
+        ("database_url", "mysql://x"),
+        ("port", "0"),
+        ("data_keys", "not-a-key"),
+        ("notify_senders", "log,pigeon"),
+        ("waitlist_offer_minutes", "0"),
+    ],
 )
 def test_bad_values_are_refused(field: str, value: str) -> None:
     with pytest.raises(ValidationError, match=field):

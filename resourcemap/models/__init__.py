@@ -6,6 +6,14 @@ parsing comments: keep semicolons out of model docstrings.
 
 from resourcemap.models.accounts import Account, ApiToken, AuditEntry
 from resourcemap.models.areas import Area, DemandPoint
+from resourcemap.models.bookings import (
+    Booking,
+    BookingPolicy,
+    Notification,
+    Slot,
+    TimeBlock,
+    WaitlistEntry,
+)
 from resourcemap.models.dataset import DatasetInfo
 from resourcemap.models.listings import (
     Closure,
@@ -23,14 +31,20 @@ __all__ = [
     "ApiToken",
     "Area",
     "AuditEntry",
+    "Booking",
+    "BookingPolicy",
     "Closure",
     "DatasetInfo",
     "DemandPoint",
     "HoursException",
+    "Notification",
     "OpeningHours",
     "Organisation",
     "Qualification",
     "Resource",
     "SearchChange",
     "SearchCursor",
+    "Slot",
+    "TimeBlock",
+    "WaitlistEntry",
 ]

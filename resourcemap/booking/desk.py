@@ -1,0 +1,679 @@
+"""Booking, cancelling, rescheduling and the waitlist, safe under any concurrency.
+
+Why a booking can never overbook, on SQLite and PostgreSQL alike:
+
+1. Every transaction that changes seats starts with a write: it bumps ``lock`` on the
+   resource's ``booking_policy`` row. On PostgreSQL that row lock serialises the bookings
+   of one resource across processes; on SQLite the first write takes the database's write
+   lock (waiting for the busy timeout), and because nothing was read before it no stale
+   snapshot can be acted on.
+2. A seat is taken by a conditional increment, ``UPDATE booking_slot SET taken = taken + 1
+   WHERE … AND taken < capacity``; zero rows updated means the slot is full.
+3. The database refuses ``taken > capacity`` outright (migration 0005), so even a bug in
+   this module could not commit an overbooked slot.
+
+Rescheduling takes the new seat before freeing the old one, in one transaction: if the
+new slot is full nothing changes. A freed seat goes to the first resident waiting for that
+slot as an offer that holds the seat until it expires, then to the next.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from resourcemap.accounts import Principal
+from resourcemap.booking import outbox, slots
+from resourcemap.booking.requests import (
+    BookingIn,
+    Contact,
+    digest,
+    display_code,
+    new_code,
+    new_token,
+    normalise_code,
+)
+from resourcemap.errors import Conflict, InvalidInput, NotFound
+from resourcemap.models import Booking, BookingPolicy, Resource, Slot, WaitlistEntry
+from resourcemap.settings import Settings
+from resourcemap.vault import Vault
+from resourcemap.vocab import (
+    RESIDENT_CHANNELS,
+    SEAT_HOLDING,
+    BookingStatus,
+    NotificationKind,
+    Role,
+    WaitlistStatus,
+)
+
+log = logging.getLogger(__name__)
+CODE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A booking (or waitlist entry) with its manage token, shown to its holder only."""
+
+    code: str
+    token: str
+    replayed: bool = False
+
+
+class Desk:
+    """The booking desk of one app process: settings it needs, and every booking operation."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.tz: ZoneInfo = settings.tz
+        self.vault = Vault.from_settings(settings)
+        self.offer_minutes = settings.waitlist_offer_minutes
+        self.public_url = settings.public_url.rstrip("/")
+
+    # ------------------------------------------------------------------ reading
+
+    async def slot_list(
+        self, resource_id: int, first_day: dt.date, days: int, *, now: dt.datetime
+    ) -> slots.SlotList:
+        await self.expire_offers(now, resource_id=resource_id)
+        start, end = slots.window(first_day, days, self.tz)
+        schedule = (await slots.load_schedules([resource_id], start=start, end=end)).get(
+            resource_id
+        )
+        if schedule is None:
+            await _resource_or_404(resource_id)
+            raise Conflict("this service does not take bookings online; call it instead")
+        return slots.generate(schedule, first_day, days, self.tz, now=now)
+
+    async def next_free(
+        self, resource_ids: list[int], *, now: dt.datetime
+    ) -> dict[int, tuple[int, int]]:
+        """The first slot with a free seat of each bookable resource, as (start, end) epochs.
+
+        Looks one week ahead first, then to each resource's horizon.
+        """
+        today = now.astimezone(self.tz).date()
+        found: dict[int, tuple[int, int]] = {}
+        todo = list(resource_ids)
+        for first, days in ((today, 7), (today + dt.timedelta(days=7), 84)):
+            if not todo:
+                break
+            start, end = slots.window(first, days, self.tz)
+            schedules = await slots.load_schedules(todo, start=start, end=end)
+            for rid, schedule in schedules.items():
+                listed = slots.generate(schedule, first, days, self.tz, now=now)
+                free = listed.remaining > 0
+                if free.any():
+                    i = int(free.argmax())
+                    found[rid] = (int(listed.starts[i]), int(listed.ends[i]))
+            todo = [rid for rid in todo if rid in schedules and rid not in found]
+        return found
+
+    async def get(self, code: str, token: str) -> Booking:
+        booking = await Booking.get_or_none(code=normalise_code(code))
+        if booking is None or not self._token_ok(booking.token_enc, token):
+            # The same answer for a wrong code and a wrong token: codes are not enumerable.
+            raise NotFound("no booking with this code and token")
+        return booking
+
+    def view(self, booking: Booking, resource: Resource) -> dict[str, Any]:
+        """A booking as its holder sees it: their own details in full."""
+        return {
+            "code": booking.code,
+            "code_display": display_code(booking.code),
+            "status": booking.status,
+            "resource": {
+                "id": resource.id,
+                "name_zh": resource.name_zh,
+                "name_en": resource.name_en,
+                "address_zh": resource.address_zh,
+                "phone": resource.phone,
+            },
+            "starts_at": booking.starts_at.astimezone(self.tz).isoformat(),
+            "ends_at": booking.ends_at.astimezone(self.tz).isoformat(),
+            "service": booking.service or None,
+            "channel": booking.channel,
+            "nickname": self.vault.open_optional(booking.nickname_enc),
+            "phone": self.vault.open_optional(booking.phone_enc),
+            "email": self.vault.open_optional(booking.email_enc),
+            "note": self.vault.open_optional(booking.note_enc),
+            "cancel_reason": booking.cancel_reason or None,
+            "offer_expires_at": (
+                None
+                if booking.offer_expires_at is None
+                else booking.offer_expires_at.astimezone(self.tz).isoformat()
+            ),
+        }
+
+    # ------------------------------------------------------------------ booking
+
+    async def book(
+        self,
+        data: BookingIn,
+        *,
+        now: dt.datetime,
+        idempotency_key: str | None = None,
+        actor: Principal | None = None,
+    ) -> Issued:
+        """Take a seat. Replaying an idempotency key returns the booking it made."""
+        if actor is None and data.channel not in RESIDENT_CHANNELS:
+            raise InvalidInput(
+                f"channel {data.channel} is for bookings staff enter", field="channel"
+            )
+        key = None if idempotency_key is None else digest(idempotency_key)
+        fingerprint = data.fingerprint()
+        if key is not None:
+            replay = await self._replay(key, fingerprint)
+            if replay is not None:
+                return replay
+        resource = await _resource_or_404(data.resource_id)
+        if data.service is not None and data.service not in resource.services:
+            raise InvalidInput("this service does not offer that", field="service")
+        start, end = await self._check_slot(data.resource_id, data.starts_at, now=now)
+        token = new_token()
+        for _ in range(CODE_ATTEMPTS):
+            code = new_code()
+            try:
+                async with in_transaction(Booking._meta.default_connection):
+                    rules = await self._lock(data.resource_id)
+                    slot = await self._take_seat(data.resource_id, start, end, rules)
+                    booking = await Booking.create(
+                        code=code,
+                        token_enc=self.vault.seal(token),
+                        resource_id=data.resource_id,
+                        slot_id=slot.id,
+                        starts_at=slots.as_utc(start),
+                        ends_at=slots.as_utc(end),
+                        status=BookingStatus.CONFIRMED,
+                        service=data.service or "",
+                        channel=data.channel,
+                        created_by_id=None if actor is None else actor.id,
+                        idempotency_key=key,
+                        request_hash=fingerprint,
+                        **self._sealed(data),
+                    )
+                    await self._tell(
+                        NotificationKind.CONFIRMATION, booking, resource, token, data, now=now
+                    )
+            except IntegrityError:
+                # Another request with the same key won the race, or (rarely) the code was
+                # taken: the transaction rolled back, seat included.
+                if key is not None:
+                    replay = await self._replay(key, fingerprint)
+                    if replay is not None:
+                        return replay
+                continue
+            return Issued(code=code, token=token)
+        raise Conflict("could not allocate a booking code; try again")
+
+    async def cancel(self, code: str, token: str, *, now: dt.datetime) -> Booking:
+        """The resident cancels (or declines a waitlist offer). Cancelling twice is harmless."""
+        booking = await self.get(code, token)
+        if booking.status not in SEAT_HOLDING:
+            return booking
+        rules = await _rules(booking.resource_id)  # type: ignore[attr-defined]
+        if booking.status is BookingStatus.CONFIRMED:
+            self._check_change_window(booking, rules, now)
+        await self._end(booking, BookingStatus.CANCELLED, by="resident", reason="", now=now)
+        return await Booking.get(id=booking.id)
+
+    async def reschedule(
+        self, code: str, token: str, new_start: dt.datetime, *, now: dt.datetime
+    ) -> Booking:
+        """Move to another slot of the same resource: the old seat is freed only if the new
+        one was taken."""
+        booking = await self.get(code, token)
+        if booking.status is not BookingStatus.CONFIRMED:
+            raise Conflict(f"a booking that is {booking.status} cannot be moved")
+        resource_id: int = booking.resource_id  # type: ignore[attr-defined]
+        rules = await _rules(resource_id)
+        self._check_change_window(booking, rules, now)
+        start, end = await self._check_slot(resource_id, new_start, now=now)
+        if start == slots.epoch(booking.starts_at):
+            raise Conflict("the booking is already in that slot")
+        resource = await Resource.get(id=resource_id)
+        async with in_transaction(Booking._meta.default_connection):
+            rules = await self._lock(resource_id)
+            fresh = await Booking.get(id=booking.id)
+            if fresh.status is not BookingStatus.CONFIRMED:
+                raise Conflict(f"a booking that is {fresh.status} cannot be moved")
+            old_slot_id: int = fresh.slot_id  # type: ignore[attr-defined]
+            slot = await self._take_seat(resource_id, start, end, rules, moving=old_slot_id)
+            await Booking.filter(id=booking.id).update(
+                slot_id=slot.id,
+                starts_at=slots.as_utc(start),
+                ends_at=slots.as_utc(end),
+                reminder_queued=False,
+            )
+            await self._release(old_slot_id, now=now)
+            moved = await Booking.get(id=booking.id)
+            await self._tell(NotificationKind.RESCHEDULED, moved, resource, token, None, now=now)
+        return moved
+
+    # ------------------------------------------------------------------ waitlist
+
+    async def join_waitlist(self, data: BookingIn, *, now: dt.datetime) -> Issued:
+        """Wait for a seat in a full slot; an open slot should be booked instead."""
+        if data.channel not in RESIDENT_CHANNELS:
+            raise InvalidInput(f"channel {data.channel} is for staff", field="channel")
+        if not data.phone and not data.email:
+            raise InvalidInput(
+                "give a phone number or e-mail address so we can tell you when a seat frees up",
+                field="phone",
+            )
+        resource = await _resource_or_404(data.resource_id)
+        if data.service is not None and data.service not in resource.services:
+            raise InvalidInput("this service does not offer that", field="service")
+        listed = await self.slot_list(
+            data.resource_id, data.starts_at.astimezone(self.tz).date(), 1, now=now
+        )
+        i = listed.find(slots.epoch(data.starts_at))
+        if i is None:
+            raise Conflict("there is no such slot to wait for")
+        if int(listed.remaining[i]) > 0:
+            raise Conflict("this slot still has free seats: book it instead")
+        token = new_token()
+        for _ in range(CODE_ATTEMPTS):
+            code = new_code()
+            try:
+                await WaitlistEntry.create(
+                    code=code,
+                    token_enc=self.vault.seal(token),
+                    resource_id=data.resource_id,
+                    starts_at=slots.as_utc(int(listed.starts[i])),
+                    status=WaitlistStatus.WAITING,
+                    service=data.service or "",
+                    channel=data.channel,
+                    **self._sealed(data),
+                )
+            except IntegrityError:
+                continue
+            return Issued(code=code, token=token)
+        raise Conflict("could not allocate a waitlist code; try again")
+
+    async def waitlist_entry(self, code: str, token: str) -> WaitlistEntry:
+        entry = await WaitlistEntry.get_or_none(code=normalise_code(code))
+        if entry is None or not self._token_ok(entry.token_enc, token):
+            raise NotFound("no waitlist entry with this code and token")
+        return entry
+
+    async def waitlist_view(self, entry: WaitlistEntry) -> dict[str, Any]:
+        position = None
+        if entry.status is WaitlistStatus.WAITING:
+            position = (
+                1
+                + await WaitlistEntry.filter(
+                    resource_id=entry.resource_id,  # type: ignore[attr-defined]
+                    starts_at=entry.starts_at,
+                    status=WaitlistStatus.WAITING,
+                    id__lt=entry.id,
+                ).count()
+            )
+        offer = None
+        if entry.status is WaitlistStatus.OFFERED and entry.booking_id is not None:  # type: ignore[attr-defined]
+            booking = await Booking.get(id=entry.booking_id)  # type: ignore[attr-defined]
+            offer = {
+                "booking_code": booking.code,
+                "expires_at": None
+                if booking.offer_expires_at is None
+                else booking.offer_expires_at.astimezone(self.tz).isoformat(),
+            }
+        return {
+            "code": entry.code,
+            "code_display": display_code(entry.code),
+            "status": entry.status,
+            "resource_id": entry.resource_id,  # type: ignore[attr-defined]
+            "starts_at": entry.starts_at.astimezone(self.tz).isoformat(),
+            "position": position,
+            "offer": offer,
+        }
+
+    async def accept_offer(self, code: str, token: str, *, now: dt.datetime) -> Issued:
+        """Take the seat held for this waitlist entry; returns the booking and its token."""
+        entry = await self.waitlist_entry(code, token)
+        await self.expire_offers(now, resource_id=entry.resource_id)  # type: ignore[attr-defined]
+        entry = await WaitlistEntry.get(id=entry.id)
+        if entry.status is not WaitlistStatus.OFFERED or entry.booking_id is None:  # type: ignore[attr-defined]
+            raise Conflict(f"there is no seat on offer for this entry (it is {entry.status})")
+        async with in_transaction(Booking._meta.default_connection):
+            await self._lock(entry.resource_id)  # type: ignore[attr-defined]
+            confirmed = await Booking.filter(
+                id=entry.booking_id,  # type: ignore[attr-defined]
+                status=BookingStatus.OFFERED,
+            ).update(status=BookingStatus.CONFIRMED, offer_expires_at=None)
+            if not confirmed:
+                raise Conflict("the offer has expired")
+            await WaitlistEntry.filter(id=entry.id).update(status=WaitlistStatus.BOOKED)
+            booking = await Booking.get(id=entry.booking_id)  # type: ignore[attr-defined]
+            resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
+            booking_token = self.vault.open(booking.token_enc)
+            await self._tell(
+                NotificationKind.CONFIRMATION, booking, resource, booking_token, None, now=now
+            )
+        return Issued(code=booking.code, token=booking_token)
+
+    async def leave_waitlist(self, code: str, token: str, *, now: dt.datetime) -> None:
+        entry = await self.waitlist_entry(code, token)
+        if entry.status is WaitlistStatus.WAITING:
+            await WaitlistEntry.filter(id=entry.id, status=WaitlistStatus.WAITING).update(
+                status=WaitlistStatus.LEFT
+            )
+        elif entry.status is WaitlistStatus.OFFERED and entry.booking_id is not None:  # type: ignore[attr-defined]
+            booking = await Booking.get(id=entry.booking_id)  # type: ignore[attr-defined]
+            await self._end(booking, BookingStatus.CANCELLED, by="resident", reason="", now=now)
+            await WaitlistEntry.filter(id=entry.id).update(status=WaitlistStatus.LEFT)
+
+    async def expire_offers(self, now: dt.datetime, *, resource_id: int | None = None) -> int:
+        """Pass on seats whose offer ran out; returns how many offers expired."""
+        qs = Booking.filter(status=BookingStatus.OFFERED, offer_expires_at__lte=now)
+        if resource_id is not None:
+            qs = qs.filter(resource_id=resource_id)
+        expired = 0
+        for booking in await qs:
+            if await self._end(booking, BookingStatus.EXPIRED, by="", reason="", now=now):
+                expired += 1
+                await WaitlistEntry.filter(
+                    booking_id=booking.id, status=WaitlistStatus.OFFERED
+                ).update(status=WaitlistStatus.EXPIRED)
+        return expired
+
+    # ------------------------------------------------------------------ staff
+
+    async def staff_cancel(
+        self, actor: Principal, booking_id: int, reason: str, *, now: dt.datetime
+    ) -> Booking:
+        booking = await self.for_staff(actor, booking_id)
+        if booking.status not in SEAT_HOLDING:
+            raise Conflict(f"the booking is already {booking.status}")
+        if not reason.strip():
+            raise InvalidInput("tell the resident why", field="reason")
+        await self._end(
+            booking, BookingStatus.CANCELLED, by="staff", reason=reason.strip(), now=now
+        )
+        return await Booking.get(id=booking.id)
+
+    async def mark(
+        self, actor: Principal, booking_id: int, status: BookingStatus, *, now: dt.datetime
+    ) -> Booking:
+        """Attended or no-show, once the slot has started."""
+        if status not in (BookingStatus.ATTENDED, BookingStatus.NO_SHOW):
+            raise InvalidInput("mark a booking attended or no_show", field="status")
+        booking = await self.for_staff(actor, booking_id)
+        if booking.status not in (
+            BookingStatus.CONFIRMED,
+            BookingStatus.ATTENDED,
+            BookingStatus.NO_SHOW,
+        ):
+            raise Conflict(f"a booking that is {booking.status} cannot be marked")
+        if booking.starts_at > now:
+            raise Conflict("the slot has not started yet")
+        await Booking.filter(id=booking.id).update(status=status)
+        return await Booking.get(id=booking.id)
+
+    async def for_staff(self, actor: Principal, booking_id: int) -> Booking:
+        """A booking of a resource the actor may manage, else 404 (no hint that it exists)."""
+        actor.require(Role.STAFF, Role.ADMIN)
+        booking = await Booking.get_or_none(id=booking_id).prefetch_related("resource")
+        if booking is None or not actor.may_edit_listings_of(
+            booking.resource.organisation_id  # type: ignore[attr-defined]
+        ):
+            raise NotFound(f"no booking {booking_id} among your services")
+        return booking
+
+    # ------------------------------------------------------------------ internals
+
+    async def _replay(self, key: str, fingerprint: str) -> Issued | None:
+        booking = await Booking.get_or_none(idempotency_key=key)
+        if booking is None:
+            return None
+        if booking.request_hash != fingerprint:
+            raise InvalidInput(
+                "this Idempotency-Key was already used for a different booking request",
+                field="Idempotency-Key",
+            )
+        return Issued(code=booking.code, token=self.vault.open(booking.token_enc), replayed=True)
+
+    def _token_ok(self, sealed: str, token: str) -> bool:
+        return bool(token) and hmac.compare_digest(self.vault.open(sealed).encode(), token.encode())
+
+    def _sealed(self, data: Contact) -> dict[str, Any]:
+        return {
+            "nickname_enc": self.vault.seal_optional(data.nickname),
+            "phone_enc": self.vault.seal_optional(data.phone),
+            "email_enc": self.vault.seal_optional(data.email),
+            "note_enc": self.vault.seal_optional(data.note),
+        }
+
+    async def _check_slot(
+        self, resource_id: int, starts_at: dt.datetime, *, now: dt.datetime
+    ) -> tuple[int, int]:
+        """The slot starting at ``starts_at`` as (start, end) epochs, if it can be booked now."""
+        start = slots.epoch(starts_at)
+        day = starts_at.astimezone(self.tz).date()
+        schedule = (
+            await slots.load_schedules(
+                [resource_id], start=slots.as_utc(start - 86400), end=slots.as_utc(start + 86400)
+            )
+        ).get(resource_id)
+        if schedule is None:
+            raise Conflict("this service does not take bookings online; call it instead")
+        rules = schedule.rules
+        if start < int(now.timestamp()) + rules.min_notice_minutes * 60:
+            raise Conflict(
+                f"too soon: book at least {_duration(rules.min_notice_minutes)} ahead, "
+                "or call the service"
+            )
+        if day > now.astimezone(self.tz).date() + dt.timedelta(days=rules.horizon_days):
+            raise Conflict(f"bookings open {rules.horizon_days} days ahead; this is later")
+        listed = slots.generate(schedule, day, 1, self.tz, now=now)
+        i = listed.find(start)
+        if i is None:
+            raise Conflict("the service is closed then, or that is not the start of a slot")
+        return start, int(listed.ends[i])
+
+    def _check_change_window(self, booking: Booking, rules: slots.Rules, now: dt.datetime) -> None:
+        limit = booking.starts_at - dt.timedelta(minutes=rules.change_notice_minutes)
+        if now > limit:
+            raise Conflict(
+                f"changes are possible until {_duration(rules.change_notice_minutes)} before "
+                "the start; please call the service"
+            )
+
+    async def _lock(self, resource_id: int) -> slots.Rules:
+        """First statement of every seat transaction (see the module docstring)."""
+        locked = await BookingPolicy.filter(resource_id=resource_id, enabled=True).update(
+            lock=F("lock") + 1
+        )
+        if not locked:
+            raise Conflict("this service does not take bookings online; call it instead")
+        return slots.Rules.of(await BookingPolicy.get(resource_id=resource_id))
+
+    async def _take_seat(
+        self,
+        resource_id: int,
+        start: int,
+        end: int,
+        rules: slots.Rules,
+        *,
+        moving: int | None = None,
+    ) -> Slot:
+        starts_at = slots.as_utc(start)
+        await Slot.bulk_create(
+            [
+                Slot(
+                    resource_id=resource_id,
+                    starts_at=starts_at,
+                    ends_at=slots.as_utc(end),
+                    capacity=rules.seats,
+                    taken=0,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        taken = await Slot.filter(
+            resource_id=resource_id, starts_at=starts_at, taken__lt=F("capacity")
+        ).update(taken=F("taken") + 1)
+        if not taken:
+            raise Conflict("this slot is full; choose another or join its waitlist")
+        slot = await Slot.get(resource_id=resource_id, starts_at=starts_at)
+        # Slots never overlap within a resource: refuse a seat next to a booked slot of
+        # another grid (left over from an earlier slot length).
+        overlapping = (
+            await Slot.filter(
+                resource_id=resource_id,
+                taken__gt=0,
+                starts_at__lt=slot.ends_at,
+                ends_at__gt=slot.starts_at,
+            )
+            .exclude(id=slot.id)
+            .exclude(id=moving or 0)
+            .exists()
+        )
+        if overlapping:
+            raise Conflict("this time overlaps another booked session; choose another slot")
+        return slot
+
+    async def _release(self, slot_id: int, *, now: dt.datetime) -> None:
+        """Free a seat of ``slot_id``: offer it to the first resident waiting, else free it."""
+        slot = await Slot.get(id=slot_id)
+        entry = None
+        if slot.starts_at > now:
+            entry = (
+                await WaitlistEntry.filter(
+                    resource_id=slot.resource_id,  # type: ignore[attr-defined]
+                    starts_at=slot.starts_at,
+                    status=WaitlistStatus.WAITING,
+                )
+                .order_by("id")
+                .first()
+            )
+        if entry is None:
+            await Slot.filter(id=slot_id, taken__gt=0).update(taken=F("taken") - 1)
+            return
+        expires = min(now + dt.timedelta(minutes=self.offer_minutes), slot.starts_at)
+        token = self.vault.open(entry.token_enc)
+        for _ in range(CODE_ATTEMPTS):
+            code = new_code()
+            if not await Booking.exists(code=code):
+                break
+        offer = await Booking.create(
+            code=code,
+            token_enc=self.vault.seal(new_token()),
+            resource_id=slot.resource_id,  # type: ignore[attr-defined]
+            slot_id=slot.id,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            status=BookingStatus.OFFERED,
+            service=entry.service,
+            channel=entry.channel,
+            nickname_enc=entry.nickname_enc,
+            phone_enc=entry.phone_enc,
+            email_enc=entry.email_enc,
+            note_enc=entry.note_enc,
+            offer_expires_at=expires,
+        )
+        await WaitlistEntry.filter(id=entry.id).update(
+            status=WaitlistStatus.OFFERED, booking_id=offer.id
+        )
+        resource = await Resource.get(id=slot.resource_id)  # type: ignore[attr-defined]
+        await outbox.enqueue(
+            self.vault,
+            self.tz,
+            outbox.Message(
+                kind=NotificationKind.WAITLIST_OFFER,
+                code=entry.code,
+                resource_name=resource.name_zh,
+                starts_at=slot.starts_at,
+                manage_url=f"{self.public_url}/waitlist/{entry.code}?token={token}",
+                offer_expires_at=expires,
+            ),
+            booking_id=offer.id,
+            phone=self.vault.open_optional(entry.phone_enc),
+            email=self.vault.open_optional(entry.email_enc),
+            now=now,
+        )
+
+    async def _end(
+        self, booking: Booking, status: BookingStatus, *, by: str, reason: str, now: dt.datetime
+    ) -> bool:
+        """Cancel or expire a seat-holding booking and pass its seat on; ``False`` if another
+        request ended it first."""
+        resource_id: int = booking.resource_id  # type: ignore[attr-defined]
+        async with in_transaction(Booking._meta.default_connection):
+            await self._lock(resource_id)
+            ended = await Booking.filter(
+                id=booking.id, status__in=[s.value for s in SEAT_HOLDING]
+            ).update(status=status, cancelled_by=by, cancel_reason=reason, offer_expires_at=None)
+            if not ended:
+                return False
+            await self._release(booking.slot_id, now=now)  # type: ignore[attr-defined]
+            tell = {
+                "staff": NotificationKind.CANCELLED_BY_STAFF,
+                "resident": NotificationKind.CANCELLED,
+            }
+            if by in tell:
+                resource = await Resource.get(id=resource_id)
+                fresh = await Booking.get(id=booking.id)
+                await self._tell(tell[by], fresh, resource, None, None, now=now)
+        return True
+
+    async def _tell(
+        self,
+        kind: NotificationKind,
+        booking: Booking,
+        resource: Resource,
+        token: str | None,
+        data: Contact | None,
+        *,
+        now: dt.datetime,
+    ) -> None:
+        phone = data.phone if data else self.vault.open_optional(booking.phone_enc)
+        email = data.email if data else self.vault.open_optional(booking.email_enc)
+        if not phone and not email:
+            return
+        token = token or self.vault.open(booking.token_enc)
+        link = f"{self.public_url}/bookings/{booking.code}?token={token}"
+        await outbox.enqueue(
+            self.vault,
+            self.tz,
+            outbox.Message(
+                kind=kind,
+                code=booking.code,
+                resource_name=resource.name_zh,
+                starts_at=booking.starts_at,
+                manage_url=link,
+                reason=booking.cancel_reason,
+            ),
+            booking_id=booking.id,
+            phone=phone,
+            email=email,
+            now=now,
+        )
+
+
+async def _resource_or_404(resource_id: int) -> Resource:
+    resource = await Resource.get_or_none(id=resource_id)
+    if resource is None:
+        raise NotFound(f"no resource with id {resource_id}")
+    return resource
+
+
+async def _rules(resource_id: int) -> slots.Rules:
+    policy = await BookingPolicy.get_or_none(resource_id=resource_id)
+    if policy is None:
+        raise Conflict("this service does not take bookings online; call it instead")
+    return slots.Rules.of(policy)
+
+
+def _duration(minutes: int) -> str:
+    if minutes % 1440 == 0 and minutes:
+        return f"{minutes // 1440} day(s)"
+    if minutes % 60 == 0 and minutes:
+        return f"{minutes // 60} hour(s)"
+    return f"{minutes} minutes"

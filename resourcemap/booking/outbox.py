@@ -1,0 +1,92 @@
+"""Messages to residents, queued in the same transaction as the change they report.
+
+The dispatcher (``resourcemap.booking.dispatch``) sends them later and retries failures, so
+a slow or broken gateway never holds up or undoes a booking. Address and text are
+encrypted like every contact detail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from resourcemap.models import Notification
+from resourcemap.vault import Vault
+from resourcemap.vocab import NotificationKind, NotificationStatus
+
+SUBJECTS: dict[NotificationKind, str] = {
+    NotificationKind.CONFIRMATION: "预约成功 Booking confirmed",
+    NotificationKind.REMINDER: "明日预约提醒 Reminder: your booking tomorrow",
+    NotificationKind.WAITLIST_OFFER: "候补名额 A seat is free for you",
+    NotificationKind.CANCELLED_BY_STAFF: "预约已被取消 Your booking was cancelled",
+    NotificationKind.CANCELLED: "预约已取消 Booking cancelled",
+    NotificationKind.RESCHEDULED: "预约已改期 Booking moved",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: NotificationKind
+    code: str
+    resource_name: str
+    starts_at: dt.datetime
+    manage_url: str
+    reason: str = ""
+    offer_expires_at: dt.datetime | None = None
+
+    def text(self, tz: ZoneInfo) -> str:
+        when = self.starts_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        code = f"{self.code[:4]} {self.code[4:]}"
+        place = self.resource_name
+        lines = {
+            NotificationKind.CONFIRMATION: f"您已预约{self.resource_name}，{when}。预约码 {code}。",
+            NotificationKind.REMINDER: f"提醒：您明天 {when} 在{place}有预约，预约码 {code}。",
+            NotificationKind.WAITLIST_OFFER: (
+                f"{self.resource_name} {when} 有空位为您保留"
+                + (
+                    f"至 {self.offer_expires_at.astimezone(tz).strftime('%H:%M')}"
+                    if self.offer_expires_at
+                    else ""
+                )
+                + f"，请确认。候补码 {code}。"
+            ),
+            NotificationKind.CANCELLED_BY_STAFF: (
+                f"很抱歉，您在{self.resource_name} {when} 的预约已被取消"
+                + (f"：{self.reason}" if self.reason else "")
+                + "。"
+            ),
+            NotificationKind.CANCELLED: f"您在{self.resource_name} {when} 的预约已取消。",
+            NotificationKind.RESCHEDULED: f"您的预约已改到{place} {when}，预约码 {code}。",
+        }[self.kind]
+        return f"{lines}\n{self.manage_url}"
+
+
+async def enqueue(
+    vault: Vault,
+    tz: ZoneInfo,
+    message: Message,
+    *,
+    booking_id: int | None,
+    phone: str | None,
+    email: str | None,
+    now: dt.datetime,
+) -> int:
+    """Queue ``message`` to each address given; returns how many were queued."""
+    body = vault.seal(message.text(tz))
+    queued = 0
+    for kind, address in (("phone", phone), ("email", email)):
+        if not address:
+            continue
+        await Notification.create(
+            kind=message.kind,
+            booking_id=booking_id,
+            address_kind=kind,
+            address_enc=vault.seal(address),
+            subject=SUBJECTS[message.kind],
+            body_enc=body,
+            status=NotificationStatus.PENDING,
+            next_attempt_at=now,
+        )
+        queued += 1
+    return queued

@@ -1,0 +1,93 @@
+"""What residents and staff submit to book, and the short codes they get back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+
+from pydantic import AwareDatetime, Field, field_validator
+
+from resourcemap.edits import Input
+from resourcemap.vocab import MAX_ID, Channel, Service
+
+# Digits only: the code is read aloud over the phone, also by people who do not read Latin
+# letters; 10^8 codes, unique in the database, and useless without the manage token.
+CODE_DIGITS = 8
+PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,22}[0-9]$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def new_code() -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+
+
+def normalise_code(text: str) -> str:
+    """Codes as people type them: ``1234 5678`` and ``1234-5678`` are ``12345678``."""
+    return re.sub(r"[\s-]", "", text)
+
+
+def display_code(code: str) -> str:
+    return f"{code[:4]} {code[4:]}"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Contact(Input):
+    """Optional contact details: the minimum, each may be left out (anonymous booking)."""
+
+    nickname: str | None = Field(None, max_length=40, description="What to call the resident")
+    phone: str | None = Field(None, max_length=24, description="For reminders by text")
+    email: str | None = Field(None, max_length=200, description="For reminders by e-mail")
+    note: str | None = Field(None, max_length=500, description="Anything staff should know")
+
+    @field_validator("nickname", "phone", "email", "note", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is not None and not PHONE.match(value):
+            raise ValueError(
+                "a phone number has 6 to 24 digits, spaces or '-', and may start with '+'"
+            )
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not EMAIL.match(value):
+            raise ValueError("not an e-mail address")
+        return value
+
+
+class BookingIn(Contact):
+    """A booking request: which resource, which slot, and optional contact details."""
+
+    resource_id: int = Field(ge=1, le=MAX_ID)
+    starts_at: AwareDatetime = Field(description="Slot start with its UTC offset, as listed")
+    service: Service | None = Field(None, description="One of the resource's services")
+    channel: Channel = Channel.WEB
+
+    def fingerprint(self) -> str:
+        """Identifies the request behind an idempotency key (instants compared in UTC)."""
+        data = self.model_dump(mode="json")
+        data["starts_at"] = self.starts_at.astimezone(dt.UTC).isoformat()
+        return digest(repr(sorted(data.items())))
+
+
+class RescheduleIn(Input):
+    starts_at: AwareDatetime = Field(description="Start of the new slot, with its UTC offset")
+
+
+class CancelIn(Input):
+    reason: str = Field("", max_length=300)

@@ -1,0 +1,100 @@
+"""Encryption of residents' contact details at rest, and how they are shown masked.
+
+Fernet (AES-128-CBC with HMAC-SHA256, from ``cryptography``) under a ``MultiFernet``: the
+first key in ``RESOURCEMAP_DATA_KEYS`` encrypts, every listed key decrypts. To rotate, put
+a new key first, run ``resourcemap rotate-keys`` (re-encrypts every stored value with it),
+then drop the old key. Without configured keys (development) one key is derived from the
+secret key, so a demo runs with no set-up; production refuses to start without keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from resourcemap.errors import InvalidInput
+from resourcemap.settings import Settings
+
+
+def generate_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+class Vault:
+    def __init__(self, keys: list[str]) -> None:
+        if not keys:
+            raise InvalidInput("at least one data key is needed", field="data_keys")
+        try:
+            self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
+        except (ValueError, TypeError) as exc:
+            raise InvalidInput(
+                "data keys must be Fernet keys (32 url-safe base64-encoded bytes)",
+                field="data_keys",
+            ) from exc
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Vault:
+        if settings.data_keys is not None:
+            keys = [k.strip() for k in settings.data_keys.get_secret_value().split(",")]
+            return cls([k for k in keys if k])
+        digest = hashlib.sha256(
+            b"resourcemap data key:" + settings.secret_key.get_secret_value().encode()
+        ).digest()
+        return cls([base64.urlsafe_b64encode(digest).decode()])
+
+    def seal(self, text: str) -> str:
+        return self._fernet.encrypt(text.encode()).decode()
+
+    def seal_optional(self, text: str | None) -> str | None:
+        return None if not text else self.seal(text)
+
+    def open(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            # Never show the token: it is ciphertext of personal data.
+            raise RuntimeError("a stored value cannot be decrypted with the data keys") from exc
+
+    def open_optional(self, token: str | None) -> str | None:
+        return None if token is None else self.open(token)
+
+    def rotate(self, token: str) -> str:
+        """The same value encrypted with the first key."""
+        return self._fernet.rotate(token.encode()).decode()
+
+
+def mask_phone(phone: str | None) -> str:
+    """``13812345678`` → ``138****5678``: enough to confirm with a caller, not to dial.
+
+    >>> mask_phone("13812345678"), mask_phone("+86 138 1234 5678"), mask_phone("110")
+    ('138****5678', '138****5678', '***')
+    """
+    if not phone:
+        return ""
+    digits = "".join(c for c in phone if c.isdigit())
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return f"{digits[:3]}****{digits[-4:]}"
+
+
+def mask_email(email: str | None) -> str:
+    """``wang.li@example.cn`` → ``w***@example.cn``.
+
+    >>> mask_email("wang.li@example.cn")
+    'w***@example.cn'
+    """
+    if not email:
+        return ""
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}***@{domain}" if domain else "***"
+
+
+def mask_name(name: str | None) -> str:
+    """A nickname shows its first character: ``王小明`` → ``王**``."""
+    if not name:
+        return ""
+    return name[0] + "*" * min(len(name) - 1, 4) if len(name) > 1 else "*"
