@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.templating import Jinja2Templates
 
 from resourcemap import db
+from resourcemap.booking.desk import Desk
 from resourcemap.search.service import running_search
 from resourcemap.settings import Settings
 from web.auth import RateLimiter, session_middleware
@@ -35,6 +36,7 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.desk = Desk(settings)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     app.state.login_limiter = RateLimiter(limit=10, window=60.0)
     return app

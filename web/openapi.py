@@ -11,6 +11,8 @@ from starlette.routing import BaseRoute
 from starlette.schemas import SchemaGenerator
 
 import resourcemap
+from resourcemap.booking.requests import BookingIn, CancelIn, RescheduleIn
+from resourcemap.booking.staff import BlockIn, PolicyIn
 from resourcemap.edits import ResourceIn
 from resourcemap.organisations import OrganisationIn
 
@@ -30,7 +32,7 @@ BASE: dict[str, Any] = {
     },
 }
 # Request bodies documented by model name in the endpoints' docstrings.
-BODY_MODELS = (ResourceIn, OrganisationIn)
+BODY_MODELS = (ResourceIn, OrganisationIn, BookingIn, RescheduleIn, CancelIn, PolicyIn, BlockIn)
 
 
 def _components() -> dict[str, Any]:

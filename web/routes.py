@@ -14,12 +14,14 @@ from starlette.staticfiles import StaticFiles
 from web.endpoints import (
     admin_pages,
     areas,
+    bookings,
     health,
     imports,
     pages,
     resources,
     search,
     staff_api,
+    staff_bookings,
     staff_pages,
 )
 from web.openapi import openapi
@@ -51,7 +53,20 @@ class AreaCodeConvertor(Convertor[str]):
         return value
 
 
+class BookingCodeConvertor(Convertor[str]):
+    """Booking and waitlist codes: 8 digits."""
+
+    regex = "[0-9]{8}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
 register_url_convertor("id", IdConvertor())
+register_url_convertor("bookingcode", BookingCodeConvertor())
 register_url_convertor("areacode", AreaCodeConvertor())
 
 
@@ -86,6 +101,52 @@ def build_routes() -> list[BaseRoute]:
         Route("/api/v1/audit", staff_api.audit_log, methods=["GET"]),
         Route("/api/v1/imports", imports.import_upload, methods=["POST"]),
         Route("/api/v1/exports", imports.export_download, methods=["GET"]),
+        Route("/api/v1/resources/{id:id}/slots", bookings.list_slots, methods=["GET"]),
+        Route("/api/v1/bookings", bookings.create_booking, methods=["POST"]),
+        Route("/api/v1/bookings/{code:bookingcode}.ics", bookings.booking_ics, methods=["GET"]),
+        Route("/api/v1/bookings/{code:bookingcode}", bookings.get_booking, methods=["GET"]),
+        Route(
+            "/api/v1/bookings/{code:bookingcode}/cancel", bookings.cancel_booking, methods=["POST"]
+        ),
+        Route(
+            "/api/v1/bookings/{code:bookingcode}/reschedule",
+            bookings.reschedule_booking,
+            methods=["POST"],
+        ),
+        Route("/api/v1/waitlist", bookings.join_waitlist, methods=["POST"]),
+        Route("/api/v1/waitlist/{code:bookingcode}", bookings.get_waitlist_entry, methods=["GET"]),
+        Route("/api/v1/waitlist/{code:bookingcode}", bookings.leave_waitlist, methods=["DELETE"]),
+        Route(
+            "/api/v1/waitlist/{code:bookingcode}/accept", bookings.accept_offer, methods=["POST"]
+        ),
+        Route("/api/v1/staff/bookings", staff_bookings.list_bookings, methods=["GET"]),
+        Route("/api/v1/staff/bookings", staff_bookings.create_booking, methods=["POST"]),
+        Route(
+            "/api/v1/staff/bookings/{id:id}/cancel",
+            staff_bookings.cancel_booking,
+            methods=["POST"],
+        ),
+        Route(
+            "/api/v1/staff/bookings/{id:id}/status", staff_bookings.mark_booking, methods=["POST"]
+        ),
+        Route(
+            "/api/v1/staff/bookings/{id:id}/reveal",
+            staff_bookings.reveal_contact,
+            methods=["POST"],
+        ),
+        Route(
+            "/api/v1/resources/{id:id}/booking-policy",
+            staff_bookings.get_policy,
+            methods=["GET"],
+        ),
+        Route(
+            "/api/v1/resources/{id:id}/booking-policy",
+            staff_bookings.put_policy,
+            methods=["PUT"],
+        ),
+        Route("/api/v1/resources/{id:id}/blocks", staff_bookings.add_block, methods=["POST"]),
+        Route("/api/v1/blocks/{id:id}", staff_bookings.remove_block, methods=["DELETE"]),
+        Route("/api/v1/booking-stats", staff_bookings.booking_stats, methods=["GET"]),
         Route("/api/v1/search", search.search),
         Route("/api/v1/nearest", search.nearest),
         Route("/api/v1/areas", areas.list_areas),

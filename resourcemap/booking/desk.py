@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,7 @@ from resourcemap.vault import Vault
 from resourcemap.vocab import (
     RESIDENT_CHANNELS,
     SEAT_HOLDING,
+    STAFF_CHANNELS,
     BookingStatus,
     NotificationKind,
     Role,
@@ -166,6 +167,13 @@ class Desk:
             raise InvalidInput(
                 f"channel {data.channel} is for bookings staff enter", field="channel"
             )
+        if actor is not None:
+            actor.require(Role.STAFF, Role.ADMIN)
+            if data.channel not in STAFF_CHANNELS:
+                raise InvalidInput(
+                    "staff enter bookings taken by phone or from walk-in visitors",
+                    field="channel",
+                )
         key = None if idempotency_key is None else digest(idempotency_key)
         fingerprint = data.fingerprint()
         if key is not None:
@@ -173,9 +181,16 @@ class Desk:
             if replay is not None:
                 return replay
         resource = await _resource_or_404(data.resource_id)
+        if actor is not None and not actor.may_edit_listings_of(
+            resource.organisation_id  # type: ignore[attr-defined]
+        ):
+            raise NotFound(f"no resource {data.resource_id} among your services")
         if data.service is not None and data.service not in resource.services:
             raise InvalidInput("this service does not offer that", field="service")
-        start, end = await self._check_slot(data.resource_id, data.starts_at, now=now)
+        # Staff book callers and visitors in front of them: no minimum notice.
+        start, end = await self._check_slot(
+            data.resource_id, data.starts_at, now=now, notice=actor is None
+        )
         token = new_token()
         for _ in range(CODE_ATTEMPTS):
             code = new_code()
@@ -371,7 +386,10 @@ class Desk:
 
     async def expire_offers(self, now: dt.datetime, *, resource_id: int | None = None) -> int:
         """Pass on seats whose offer ran out; returns how many offers expired."""
-        qs = Booking.filter(status=BookingStatus.OFFERED, offer_expires_at__lte=now)
+        # On SQLite tortoise compares datetimes as stored text (UTC): filter values must be UTC.
+        qs = Booking.filter(
+            status=BookingStatus.OFFERED, offer_expires_at__lte=now.astimezone(dt.UTC)
+        )
         if resource_id is not None:
             qs = qs.filter(resource_id=resource_id)
         expired = 0
@@ -451,7 +469,7 @@ class Desk:
         }
 
     async def _check_slot(
-        self, resource_id: int, starts_at: dt.datetime, *, now: dt.datetime
+        self, resource_id: int, starts_at: dt.datetime, *, now: dt.datetime, notice: bool = True
     ) -> tuple[int, int]:
         """The slot starting at ``starts_at`` as (start, end) epochs, if it can be booked now."""
         start = slots.epoch(starts_at)
@@ -464,6 +482,9 @@ class Desk:
         if schedule is None:
             raise Conflict("this service does not take bookings online; call it instead")
         rules = schedule.rules
+        if not notice:
+            rules = replace(rules, min_notice_minutes=0)
+            schedule = replace(schedule, rules=rules)
         if start < int(now.timestamp()) + rules.min_notice_minutes * 60:
             raise Conflict(
                 f"too soon: book at least {_duration(rules.min_notice_minutes)} ahead, "

@@ -1,0 +1,235 @@
+"""What staff do with bookings: lists with masked contacts, revealing one (audited),
+booking rules, blocked time. Planners see counts only.
+
+Staff reach only the bookings of their own organisation's resources; admins reach all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from resourcemap import audit
+from resourcemap.accounts import Principal
+from resourcemap.booking.desk import Desk
+from resourcemap.booking.requests import display_code
+from resourcemap.edits import Input
+from resourcemap.errors import InvalidInput, NotFound
+from resourcemap.models import Booking, BookingPolicy, Resource, TimeBlock
+from resourcemap.vault import mask_email, mask_name, mask_phone
+from resourcemap.vocab import Role
+
+MAX_LIST_DAYS = 31
+
+
+class PolicyIn(Input):
+    """A resource's booking rules."""
+
+    enabled: bool = True
+    slot_minutes: int = Field(50, ge=5, le=720)
+    buffer_minutes: int = Field(10, ge=0, le=240)
+    seats: int = Field(1, ge=1, le=500, description="Seats per slot (group sessions > 1)")
+    min_notice_minutes: int = Field(120, ge=0, le=60 * 24 * 30)
+    horizon_days: int = Field(30, ge=1, le=365)
+    change_notice_minutes: int = Field(
+        240, ge=0, le=60 * 24 * 30, description="Residents may cancel or move until then"
+    )
+
+
+class BlockIn(Input):
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: str = Field("", max_length=300)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BlockIn:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if self.ends_at - self.starts_at > dt.timedelta(days=366):
+            raise ValueError("a block may last at most a year")
+        return self
+
+
+async def managed_resource(actor: Principal, resource_id: int) -> Resource:
+    actor.require(Role.STAFF, Role.ADMIN)
+    resource = await Resource.get_or_none(id=resource_id)
+    if resource is None or not actor.may_edit_listings_of(
+        resource.organisation_id  # type: ignore[attr-defined]
+    ):
+        raise NotFound(f"no resource {resource_id} among your services")
+    return resource
+
+
+def _policy_view(policy: BookingPolicy | None) -> dict[str, Any]:
+    if policy is None:
+        return {"enabled": False}
+    return {
+        "enabled": policy.enabled,
+        "slot_minutes": policy.slot_minutes,
+        "buffer_minutes": policy.buffer_minutes,
+        "seats": policy.seats,
+        "min_notice_minutes": policy.min_notice_minutes,
+        "horizon_days": policy.horizon_days,
+        "change_notice_minutes": policy.change_notice_minutes,
+    }
+
+
+async def get_policy(actor: Principal, resource_id: int) -> dict[str, Any]:
+    await managed_resource(actor, resource_id)
+    return _policy_view(await BookingPolicy.get_or_none(resource_id=resource_id))
+
+
+async def set_policy(actor: Principal, resource_id: int, data: PolicyIn) -> dict[str, Any]:
+    resource = await managed_resource(actor, resource_id)
+    policy = await BookingPolicy.get_or_none(resource_id=resource_id)
+    before = _policy_view(policy)
+    if policy is None:
+        policy = await BookingPolicy.create(resource_id=resource_id, **data.model_dump())
+    else:
+        await BookingPolicy.filter(id=policy.id).update(**data.model_dump())
+        policy = await BookingPolicy.get(id=policy.id)
+    after = _policy_view(policy)
+    changed_before, changed_after = audit.changed(before, after)
+    if changed_after:
+        await audit.record(
+            actor, "booking_policy", resource, before=changed_before, after=changed_after
+        )
+    return after
+
+
+async def add_block(actor: Principal, resource_id: int, data: BlockIn) -> dict[str, Any]:
+    resource = await managed_resource(actor, resource_id)
+    block = await TimeBlock.create(
+        resource_id=resource_id,
+        starts_at=data.starts_at.astimezone(dt.UTC),
+        ends_at=data.ends_at.astimezone(dt.UTC),
+        reason=data.reason,
+    )
+    await audit.record(
+        actor,
+        "block_time",
+        resource,
+        after={
+            "block": block.id,
+            "starts_at": data.starts_at.isoformat(),
+            "ends_at": data.ends_at.isoformat(),
+            "reason": data.reason,
+        },
+    )
+    return {
+        "id": block.id,
+        "starts_at": data.starts_at.isoformat(),
+        "ends_at": data.ends_at.isoformat(),
+        "reason": data.reason,
+    }
+
+
+async def remove_block(actor: Principal, block_id: int) -> None:
+    block = await TimeBlock.get_or_none(id=block_id)
+    if block is None:
+        raise NotFound(f"no blocked time {block_id}")
+    resource = await managed_resource(actor, block.resource_id)  # type: ignore[attr-defined]
+    await block.delete()
+    await audit.record(actor, "unblock_time", resource, before={"block": block_id})
+
+
+def masked_view(desk: Desk, booking: Booking, resource: Resource) -> dict[str, Any]:
+    """A booking as staff lists show it: contact details masked, the note hidden."""
+    vault = desk.vault
+    return {
+        "id": booking.id,
+        "code": booking.code,
+        "code_display": display_code(booking.code),
+        "resource_id": resource.id,
+        "resource_name": resource.name_zh,
+        "starts_at": booking.starts_at.astimezone(desk.tz).isoformat(),
+        "ends_at": booking.ends_at.astimezone(desk.tz).isoformat(),
+        "status": booking.status,
+        "service": booking.service or None,
+        "channel": booking.channel,
+        "nickname": mask_name(vault.open_optional(booking.nickname_enc)),
+        "phone": mask_phone(vault.open_optional(booking.phone_enc)),
+        "email": mask_email(vault.open_optional(booking.email_enc)),
+        "has_note": booking.note_enc is not None,
+        "cancelled_by": booking.cancelled_by or None,
+        "cancel_reason": booking.cancel_reason or None,
+    }
+
+
+async def list_bookings(
+    desk: Desk,
+    actor: Principal,
+    *,
+    first_day: dt.date,
+    days: int,
+    resource_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Bookings starting on the given local days, of the resources the actor manages."""
+    actor.require(Role.STAFF, Role.ADMIN)
+    if not 1 <= days <= MAX_LIST_DAYS:
+        raise InvalidInput(f"days must be between 1 and {MAX_LIST_DAYS}", field="days")
+    start = dt.datetime.combine(first_day, dt.time(), desk.tz).astimezone(dt.UTC)
+    end = dt.datetime.combine(first_day + dt.timedelta(days=days), dt.time(), desk.tz).astimezone(
+        dt.UTC
+    )
+    qs = Booking.filter(starts_at__gte=start, starts_at__lt=end)
+    if resource_id is not None:
+        await managed_resource(actor, resource_id)
+        qs = qs.filter(resource_id=resource_id)
+    elif actor.role is not Role.ADMIN:
+        qs = qs.filter(resource__organisation_id=actor.organisation_id)
+    rows = await qs.order_by("starts_at", "id").prefetch_related("resource")
+    return [masked_view(desk, b, b.resource) for b in rows]
+
+
+async def reveal(desk: Desk, actor: Principal, booking_id: int) -> dict[str, Any]:
+    """One booking's contact details in full, for calling the resident back. Audited: who
+    looked at whose booking and when (never the details themselves)."""
+    booking = await desk.for_staff(actor, booking_id)
+    vault = desk.vault
+    shown = {
+        "nickname": vault.open_optional(booking.nickname_enc),
+        "phone": vault.open_optional(booking.phone_enc),
+        "email": vault.open_optional(booking.email_enc),
+        "note": vault.open_optional(booking.note_enc),
+    }
+    await audit.record(
+        actor, "reveal_contact", booking, after={"fields": sorted(k for k, v in shown.items() if v)}
+    )
+    return {"id": booking.id, **shown}
+
+
+async def stats(desk: Desk, actor: Principal, *, first_day: dt.date, days: int) -> dict[str, Any]:
+    """Counts of bookings by status and channel per resource: what planners may see."""
+    actor.require(Role.PLANNER, Role.ADMIN, Role.STAFF)
+    if not 1 <= days <= 366:
+        raise InvalidInput("days must be between 1 and 366", field="days")
+    start = dt.datetime.combine(first_day, dt.time(), desk.tz).astimezone(dt.UTC)
+    end = dt.datetime.combine(first_day + dt.timedelta(days=days), dt.time(), desk.tz).astimezone(
+        dt.UTC
+    )
+    qs = Booking.filter(starts_at__gte=start, starts_at__lt=end)
+    if actor.role is Role.STAFF:
+        qs = qs.filter(resource__organisation_id=actor.organisation_id)
+    rows = await qs.values_list("resource_id", "status", "channel")
+    by_resource: dict[int, Counter[str]] = {}
+    for rid, status, channel in rows:
+        counter = by_resource.setdefault(rid, Counter())
+        counter[f"status:{status}"] += 1
+        counter[f"channel:{channel}"] += 1
+    return {
+        "from": first_day.isoformat(),
+        "days": days,
+        "total": len(rows),
+        "resources": [
+            {
+                "resource_id": rid,
+                "by_status": {k[7:]: v for k, v in c.items() if k.startswith("status:")},
+                "by_channel": {k[8:]: v for k, v in c.items() if k.startswith("channel:")},
+            }
+            for rid, c in sorted(by_resource.items())
+        ],
+    }

@@ -1,0 +1,292 @@
+"""Residents' booking API: slots, bookings, waitlist. No account needed.
+
+A booking is managed with its code and the secret token returned when it was made, sent as
+the ``X-Booking-Token`` header or the ``token`` query parameter (the link in messages).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from resourcemap.booking import calendar, slots
+from resourcemap.booking.desk import Desk, Issued
+from resourcemap.booking.requests import BookingIn, RescheduleIn, display_code
+from resourcemap.errors import InvalidInput
+from resourcemap.models import Resource
+from web.params import date_param, int_param, json_body
+
+MAX_DAYS = 92
+IDEMPOTENCY_KEY_MAX = 200
+
+
+def _desk(request: Request) -> Desk:
+    desk: Desk = request.app.state.desk
+    return desk
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _token(request: Request) -> str:
+    token = request.headers.get("x-booking-token") or request.query_params.get("token", "")
+    if not token:
+        raise InvalidInput("send the booking's token (X-Booking-Token header)", field="token")
+    return token
+
+
+def _issued(desk: Desk, issued: Issued, kind: str) -> dict[str, Any]:
+    return {
+        "code": issued.code,
+        "code_display": display_code(issued.code),
+        "token": issued.token,
+        "manage_url": f"{desk.public_url}/{kind}/{issued.code}?token={issued.token}",
+    }
+
+
+async def list_slots(request: Request) -> Response:
+    """
+    summary: Bookable slots of a resource
+    description: >
+      Slots from the weekly hours, dated exceptions, public holidays and make-up days,
+      closures, blocked time and the resource's booking rules (slot length, buffer, seats,
+      minimum notice, horizon). Times carry the configured zone's offset. `remaining` is the
+      number of free seats; a full slot (0) can be waited for.
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: integer}}
+      - {name: from, in: query, schema: {type: string, format: date},
+         description: first local day (default today)}
+      - {name: days, in: query, schema: {type: integer, minimum: 1, maximum: 92, default: 7}}
+    responses:
+      200: {description: "{resource_id, timezone, slots: [{starts_at, ends_at, remaining}]}"}
+      404: {description: No such resource}
+      409: {description: The resource takes no bookings online}
+    """
+    desk = _desk(request)
+    now = _now()
+    first = date_param(request, "from", now.astimezone(desk.tz).date())
+    days = int_param(request, "days", 7, 1, MAX_DAYS)
+    resource_id = request.path_params["id"]
+    listed = await desk.slot_list(resource_id, first, days, now=now)
+    return JSONResponse(
+        {
+            "resource_id": resource_id,
+            "timezone": desk.tz.key,
+            "from": first.isoformat(),
+            "days": days,
+            "slots": slots.serialise(listed, desk.tz),
+        }
+    )
+
+
+async def create_booking(request: Request) -> Response:
+    """
+    summary: Book a slot
+    description: >
+      Send an `Idempotency-Key` header (any unique string, e.g. a UUID) so that a retried
+      request returns the same booking instead of making a second one. Contact details are
+      optional: a resident may book anonymously. The token in the answer is shown once per
+      key; keep it to manage the booking.
+    parameters:
+      - {name: Idempotency-Key, in: header, schema: {type: string, maxLength: 200}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/BookingIn"}
+    responses:
+      201: {description: "{code, code_display, token, manage_url, booking}"}
+      400: {description: Invalid field, with a reason per field}
+      404: {description: No such resource}
+      409: {description: "The slot is full, closed, too soon or beyond the horizon"}
+    """
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
+        raise InvalidInput(
+            f"Idempotency-Key must have 1 to {IDEMPOTENCY_KEY_MAX} characters",
+            field="Idempotency-Key",
+        )
+    data = BookingIn.model_validate(await json_body(request))
+    desk = _desk(request)
+    issued = await desk.book(data, now=_now(), idempotency_key=key)
+    return await _booking_answer(desk, issued, status=201)
+
+
+async def _booking_answer(desk: Desk, issued: Issued, *, status: int) -> Response:
+    booking = await desk.get(issued.code, issued.token)
+    resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
+    body = {**_issued(desk, issued, "bookings"), "booking": desk.view(booking, resource)}
+    headers = {"Idempotent-Replayed": "true"} if issued.replayed else {}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def get_booking(request: Request) -> Response:
+    """
+    summary: A booking, for its holder
+    parameters:
+      - {name: code, in: path, required: true, schema: {type: string}}
+      - {name: X-Booking-Token, in: header, schema: {type: string}}
+      - {name: token, in: query, schema: {type: string}}
+    responses:
+      200: {description: The booking}
+      404: {description: No booking with this code and token}
+    """
+    desk = _desk(request)
+    booking = await desk.get(request.path_params["code"], _token(request))
+    resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
+    return JSONResponse(desk.view(booking, resource))
+
+
+async def cancel_booking(request: Request) -> Response:
+    """
+    summary: Cancel a booking
+    description: Allowed until the resource's notice window; cancelling twice is harmless.
+    parameters:
+      - {name: code, in: path, required: true, schema: {type: string}}
+      - {name: X-Booking-Token, in: header, schema: {type: string}}
+      - {name: token, in: query, schema: {type: string}}
+    responses:
+      200: {description: The cancelled booking}
+      404: {description: No booking with this code and token}
+      409: {description: Too close to the start to cancel online}
+    """
+    desk = _desk(request)
+    booking = await desk.cancel(request.path_params["code"], _token(request), now=_now())
+    resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
+    return JSONResponse(desk.view(booking, resource))
+
+
+async def reschedule_booking(request: Request) -> Response:
+    """
+    summary: Move a booking to another slot
+    description: The old seat is freed only if the new one was taken, in one transaction.
+    parameters:
+      - {name: code, in: path, required: true, schema: {type: string}}
+      - {name: X-Booking-Token, in: header, schema: {type: string}}
+      - {name: token, in: query, schema: {type: string}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/RescheduleIn"}
+    responses:
+      200: {description: The moved booking}
+      404: {description: No booking with this code and token}
+      409: {description: The new slot is full or closed, or too close to the start}
+    """
+    token = _token(request)
+    data = RescheduleIn.model_validate(await json_body(request))
+    desk = _desk(request)
+    booking = await desk.reschedule(request.path_params["code"], token, data.starts_at, now=_now())
+    resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
+    return JSONResponse(desk.view(booking, resource))
+
+
+async def booking_ics(request: Request) -> Response:
+    """
+    summary: A booking as a calendar file
+    description: An iCalendar event with a stable UID, so re-importing updates it.
+    parameters:
+      - {name: code, in: path, required: true, schema: {type: string}}
+      - {name: token, in: query, schema: {type: string}}
+    responses:
+      200: {description: text/calendar, content: {text/calendar: {}}}
+      404: {description: No booking with this code and token}
+    """
+    desk = _desk(request)
+    token = _token(request)
+    booking = await desk.get(request.path_params["code"], token)
+    resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
+    body = calendar.ics(
+        booking,
+        resource,
+        domain=urlsplit(desk.public_url).hostname or "resourcemap",
+        manage_url=f"{desk.public_url}/bookings/{booking.code}?token={token}",
+    )
+    return Response(
+        body,
+        media_type="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="booking-{booking.code}.ics"'},
+    )
+
+
+async def join_waitlist(request: Request) -> Response:
+    """
+    summary: Wait for a seat in a full slot
+    description: >
+      When a seat frees up it is held for the first resident waiting, who is told by text or
+      e-mail (so one of them is required) and can accept it until the offer expires.
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/BookingIn"}
+    responses:
+      201: {description: "{code, code_display, token, manage_url, entry}"}
+      400: {description: Invalid field}
+      409: {description: No such slot, or it still has free seats}
+    """
+    data = BookingIn.model_validate(await json_body(request))
+    desk = _desk(request)
+    issued = await desk.join_waitlist(data, now=_now())
+    entry = await desk.waitlist_entry(issued.code, issued.token)
+    return JSONResponse(
+        {**_issued(desk, issued, "waitlist"), "entry": await desk.waitlist_view(entry)},
+        status_code=201,
+    )
+
+
+async def get_waitlist_entry(request: Request) -> Response:
+    """
+    summary: A waitlist entry, for its holder
+    description: Position in line, or the seat on offer and until when.
+    parameters:
+      - {name: code, in: path, required: true, schema: {type: string}}
+      - {name: X-Booking-Token, in: header, schema: {type: string}}
+      - {name: token, in: query, schema: {type: string}}
+    responses:
+      200: {description: The entry}
+      404: {description: No entry with this code and token}
+    """
+    desk = _desk(request)
+    await desk.expire_offers(_now())
+    entry = await desk.waitlist_entry(request.path_params["code"], _token(request))
+    return JSONResponse(await desk.waitlist_view(entry))
+
+
+async def accept_offer(request: Request) -> Response:
+    """
+    summary: Accept the seat offered to a waitlist entry
+    parameters:
+      - {name: code, in: path, required: true, schema: {type: string}}
+      - {name: X-Booking-Token, in: header, schema: {type: string}}
+      - {name: token, in: query, schema: {type: string}}
+    responses:
+      201: {description: "The booking: {code, token, manage_url, booking}"}
+      404: {description: No entry with this code and token}
+      409: {description: No seat on offer, or the offer expired}
+    """
+    desk = _desk(request)
+    issued = await desk.accept_offer(request.path_params["code"], _token(request), now=_now())
+    return await _booking_answer(desk, issued, status=201)
+
+
+async def leave_waitlist(request: Request) -> Response:
+    """
+    summary: Leave the waitlist (declining any seat on offer)
+    parameters:
+      - {name: code, in: path, required: true, schema: {type: string}}
+      - {name: X-Booking-Token, in: header, schema: {type: string}}
+      - {name: token, in: query, schema: {type: string}}
+    responses:
+      204: {description: Left}
+      404: {description: No entry with this code and token}
+    """
+    desk = _desk(request)
+    await desk.leave_waitlist(request.path_params["code"], _token(request), now=_now())
+    return Response(status_code=204)
