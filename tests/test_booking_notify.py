@@ -11,7 +11,11 @@ import hashlib
 import hmac
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -23,6 +27,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
+from resourcemap.booking import outbox
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.dispatch import Dispatcher, backoff
 from resourcemap.booking.senders import SIGNATURE_HEADER, SendError, build_senders
@@ -35,6 +40,7 @@ from resourcemap.vault import Vault
 from resourcemap.vocab import BookingStatus, NotificationKind, NotificationStatus
 from tests.booking_helpers import (
     CONTACT,
+    CST,
     DAY_AFTER_9,
     EMAIL,
     NICKNAME,
@@ -87,6 +93,7 @@ class Gateway:
 
     url: str = ""
     status: int = 200
+    delay: float = 0.0  # seconds before answering, as a slow gateway would
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
 
 
@@ -97,6 +104,7 @@ def gateway() -> Iterator[Gateway]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
+            time.sleep(state.delay)
             # Header names are case-insensitive (urllib sends X-Resourcemap-Signature).
             state.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
             self.send_response(state.status)
@@ -297,6 +305,46 @@ def test_two_dispatchers_at_once_send_each_message_once(database_url: str) -> No
     ids, one, two = run_in_db(database_url, go)
     assert len(ids) == 12
     assert sorted(one + two) == ids
+
+
+def test_two_worker_processes_send_each_message_once(
+    database_url: str, gateway: Gateway, tmp_path: Path
+) -> None:
+    """``resourcemap worker --once`` twice at the same time against one slow gateway."""
+    gateway.delay = 0.02
+    settings = make_settings(database_url)
+    vault = Vault.from_settings(settings)
+    queued_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)  # the workers' clock is real
+
+    async def go() -> list[int]:
+        for i in range(40):
+            message = outbox.Message(
+                NotificationKind.CONFIRMATION, f"{i:08d}", "东湖", TOMORROW_9, "http://x/"
+            )
+            await outbox.enqueue(
+                vault, CST, message, booking_id=None, phone=PHONE, email=None, now=queued_at
+            )
+        return [n.id for n in await notifications()]
+
+    ids = run_in_db(database_url, go)
+    env = {
+        **os.environ,
+        "RESOURCEMAP_DATABASE_URL": database_url,
+        "RESOURCEMAP_NOTIFY_SENDERS": "webhook",
+        "RESOURCEMAP_SMS_WEBHOOK_URL": gateway.url,
+        "RESOURCEMAP_SMS_WEBHOOK_SECRET": SECRET,
+    }
+    command = [sys.executable, "-m", "resourcemap", "worker", "--once"]
+    workers = [
+        subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [w.communicate(timeout=120)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    received = sorted(json.loads(body)["id"] for _, body in gateway.requests)
+    assert received == ids
+    sent = [int(out.split("sent: ")[1].split(",")[0]) for out in outputs]
+    assert sum(sent) == len(ids)
 
 
 def test_senders_refuse_incomplete_settings() -> None:
