@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -53,7 +54,7 @@ from tests.booking_helpers import (
     book,
     bookable_room,
 )
-from tests.conftest import _free_port, make_settings
+from tests.conftest import Backend, _free_port, make_settings
 from tests.factories import run_in_db
 
 SECRET = "gateway-shared-secret-0123456789"
@@ -494,6 +495,31 @@ def test_worker_command_runs_one_round(database_url: str, monkeypatch: pytest.Mo
     assert result.exit_code == 0, result.output
     assert "sent: 2, retrying: 0, failed: 0" in result.output
     assert PHONE not in result.output
+
+
+def test_worker_command_runs_until_interrupted(sqlite_backend: Backend, tmp_path: Path) -> None:
+    env = {**os.environ, "RESOURCEMAP_DATABASE_URL": sqlite_backend.fresh()}
+    command = [sys.executable, "-m", "resourcemap", "worker", "--interval", "0.5"]
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert proc.stdout is not None
+    try:
+        seen = []
+        while line := proc.stdout.readline():
+            seen.append(line)
+            if "Ctrl-C stops it" in line:
+                break
+        assert "senders log" in "".join(seen), seen
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, rest
+    assert "booking worker stopped" in rest
+    assert "Traceback" not in rest
 
 
 def test_worker_command_explains_bad_settings(

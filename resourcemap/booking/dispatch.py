@@ -173,13 +173,18 @@ class Dispatcher:
             if booking is None or booking.status is not needed:
                 status = "gone" if booking is None else booking.status.value
                 raise _Drop(f"not sent: the booking is {status}")
+        try:
+            address, text = self.vault.open(row.address_enc), self.vault.open(row.body_enc)
+        except RuntimeError:
+            # Retried: the key may be back in RESOURCEMAP_DATA_KEYS after a restart.
+            raise SendError("cannot decrypt the message with the data keys") from None
         return Outgoing(
             id=row.id,
             kind=row.kind,
             address_kind=row.address_kind,
-            address=self.vault.open(row.address_enc),
+            address=address,
             subject=row.subject,
-            text=self.vault.open(row.body_enc),
+            text=text,
         )
 
     async def _fail(self, row: Notification, attempts: int, reason: str, done: Dispatched) -> None:

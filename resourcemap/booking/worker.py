@@ -54,13 +54,22 @@ class Worker:
         self.dispatcher = Dispatcher(settings, senders)
 
     async def run_once(self, now: dt.datetime) -> Round:
-        return Round(
+        done = Round(
             offers_expired=await _step("expire_offers", lambda: self.desk.expire_offers(now)),
             reminders_queued=await _step(
                 "queue_reminders", lambda: self.dispatcher.queue_reminders(now)
             ),
             dispatched=await _step("dispatch", lambda: self.dispatcher.dispatch(now)),
         )
+        sent = done.dispatched or Dispatched()
+        counts = (done.offers_expired, done.reminders_queued, sent.sent, sent.retrying, sent.failed)
+        if any(counts):
+            log.info(
+                "booking worker: %s offers expired, %s reminders queued, %d sent, "
+                "%d retrying, %d failed",
+                *counts,
+            )
+        return done
 
     async def run(
         self, stop: asyncio.Event, *, interval: float, clock: Callable[[], dt.datetime]
