@@ -27,7 +27,9 @@ class Vault:
         if not keys:
             raise InvalidInput("at least one data key is needed", field="data_keys")
         try:
-            self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
+            fernets = [Fernet(k.encode()) for k in keys]
+            self._first = fernets[0]
+            self._fernet = MultiFernet(fernets)
         except (ValueError, TypeError) as exc:
             raise InvalidInput(
                 "data keys must be Fernet keys (32 url-safe base64-encoded bytes)",
@@ -63,6 +65,14 @@ class Vault:
     def rotate(self, token: str) -> str:
         """The same value encrypted with the first key."""
         return self._fernet.rotate(token.encode()).decode()
+
+    def is_current(self, token: str) -> bool:
+        """Whether ``token`` is encrypted with the first key (needs no rotation)."""
+        try:
+            self._first.decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
 
 
 def mask_phone(phone: str | None) -> str:

@@ -15,7 +15,8 @@ from tests.conftest import http_get as _get
 def test_help_lists_the_commands() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for command in ("demo", "serve", "migrate", "import", "export"):
+    commands = ("demo", "serve", "migrate", "import", "export", "worker", "purge", "keygen")
+    for command in (*commands, "rotate-keys"):
         assert f"  {command} " in result.output
 
 

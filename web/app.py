@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -11,6 +11,7 @@ from starlette.templating import Jinja2Templates
 
 from resourcemap import db
 from resourcemap.booking.desk import Desk
+from resourcemap.booking.worker import running_worker
 from resourcemap.search.service import running_search
 from resourcemap.settings import Settings
 from web.auth import RateLimiter, session_middleware
@@ -25,8 +26,11 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with db.database(settings.database_url), running_search(settings) as search:
-            app.state.search = search
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(db.database(settings.database_url))
+            app.state.search = await stack.enter_async_context(running_search(settings))
+            if settings.run_worker:
+                await stack.enter_async_context(running_worker(settings))
             yield
 
     app = Starlette(

@@ -1,0 +1,252 @@
+"""The dispatcher: sends due outbox messages once each, retries failures, queues reminders.
+
+Several app processes (and ``resourcemap worker``) may dispatch at the same time. Each
+message is claimed before it is sent, by a conditional update that only one of them can
+win on either database::
+
+    UPDATE notification SET claimed_until = now + CLAIM
+    WHERE id = ? AND status = 'pending' AND next_attempt_at <= now
+      AND (claimed_until IS NULL OR claimed_until < now)
+
+The claim is a lease: a process that dies after claiming leaves the message to be picked up
+again once the lease runs out, so delivery is at least once, and exactly once unless a
+process dies between handing a message over and recording it (the webhook's ``id`` lets a
+gateway drop such a repeat).
+
+A failed attempt is retried after 1, 2, 4 … minutes (at most an hour); after
+``MAX_ATTEMPTS`` the message is marked failed. ``last_error`` keeps a short reason without
+address or text. A sender's failure never leaves the dispatcher: a broken gateway delays
+messages, never bookings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from resourcemap.booking import outbox, slots
+from resourcemap.booking.senders import Outgoing, Sender, SendError, build_senders
+from resourcemap.models import Booking, Notification, Resource
+from resourcemap.settings import Settings
+from resourcemap.vault import Vault
+from resourcemap.vocab import BookingStatus, NotificationKind, NotificationStatus
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+FIRST_RETRY = dt.timedelta(minutes=1)
+MAX_RETRY = dt.timedelta(hours=1)
+# Longer than any send can take (10 s timeout per sender) with room to spare.
+CLAIM = dt.timedelta(minutes=5)
+BATCH = 100
+ERROR_LENGTH = 300
+
+# Messages that no longer apply once their booking has moved on (the booking status they need).
+STILL_VALID = {
+    NotificationKind.REMINDER: BookingStatus.CONFIRMED,
+    NotificationKind.WAITLIST_OFFER: BookingStatus.OFFERED,
+}
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """The wait after the ``attempts``-th failed attempt: 1, 2, 4 … minutes, at most an hour.
+
+    >>> [int(backoff(n).total_seconds() // 60) for n in (1, 2, 3, 7, 8)]
+    [1, 2, 4, 60, 60]
+    """
+    wait: dt.timedelta = FIRST_RETRY * 2 ** max(attempts - 1, 0)
+    return min(wait, MAX_RETRY)
+
+
+@dataclass
+class Dispatched:
+    """What one dispatch round did."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+class _Drop(Exception):
+    """A message that can never be sent: mark it failed without retrying."""
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: Settings,
+        senders: Sequence[Sender] | None = None,
+        *,
+        max_attempts: int = MAX_ATTEMPTS,
+        batch: int = BATCH,
+    ) -> None:
+        self.vault = Vault.from_settings(settings)
+        self.senders = list(build_senders(settings) if senders is None else senders)
+        self.tz = settings.tz
+        self.public_url = settings.public_url.rstrip("/")
+        self.max_attempts = max_attempts
+        self.batch = batch
+
+    # ------------------------------------------------------------------ sending
+
+    async def dispatch(self, now: dt.datetime) -> Dispatched:
+        """Send every message due at ``now`` that no other process is sending."""
+        done = Dispatched()
+        while True:
+            due: list[int] = await (
+                Notification.filter(_claimable(now))
+                .order_by("next_attempt_at", "id")
+                .limit(self.batch)
+                .values_list("id", flat=True)
+            )  # type: ignore[assignment]
+            for notification_id in due:
+                if await self._claim(notification_id, now):
+                    await self._attempt(notification_id, now, done)
+            if len(due) < self.batch:
+                return done
+
+    async def _claim(self, notification_id: int, now: dt.datetime) -> bool:
+        claimed = await Notification.filter(_claimable(now), id=notification_id).update(
+            claimed_until=now + CLAIM
+        )
+        return bool(claimed)
+
+    async def _attempt(self, notification_id: int, now: dt.datetime, done: Dispatched) -> None:
+        row = await Notification.get(id=notification_id)
+        attempts = row.attempts + 1
+        try:
+            message = await self._prepare(row)
+            for sender in self.senders:
+                if row.address_kind in sender.address_kinds:
+                    await sender.send(message)
+        except asyncio.CancelledError:
+            raise
+        except _Drop as exc:
+            await self._fail(row, attempts, str(exc), done)
+            return
+        except Exception as exc:
+            reason = exc.reason if isinstance(exc, SendError) else type(exc).__name__
+            if attempts >= self.max_attempts:
+                await self._fail(row, attempts, reason, done)
+                return
+            retry_at = now + backoff(attempts)
+            await Notification.filter(id=row.id).update(
+                attempts=attempts,
+                next_attempt_at=retry_at,
+                claimed_until=None,
+                last_error=reason[:ERROR_LENGTH],
+            )
+            log.warning(
+                "notification %d (%s) not sent, attempt %d: %s; retrying at %s",
+                row.id,
+                row.kind.value,
+                attempts,
+                reason,
+                retry_at.isoformat(timespec="seconds"),
+            )
+            done.retrying += 1
+            return
+        await Notification.filter(id=row.id).update(
+            status=NotificationStatus.SENT,
+            attempts=attempts,
+            sent_at=now,
+            claimed_until=None,
+            last_error="",
+        )
+        done.sent += 1
+
+    async def _prepare(self, row: Notification) -> Outgoing:
+        if not any(row.address_kind in s.address_kinds for s in self.senders):
+            raise _Drop(f"no sender configured for {row.address_kind} addresses")
+        if row.address_enc is None or row.body_enc is None:
+            raise _Drop("contact details were purged")
+        needed = STILL_VALID.get(row.kind)
+        booking_id: int | None = row.booking_id  # type: ignore[attr-defined]
+        if needed is not None:
+            booking = None if booking_id is None else await Booking.get_or_none(id=booking_id)
+            if booking is None or booking.status is not needed:
+                status = "gone" if booking is None else booking.status.value
+                raise _Drop(f"not sent: the booking is {status}")
+        try:
+            address, text = self.vault.open(row.address_enc), self.vault.open(row.body_enc)
+        except RuntimeError:
+            # Retried: the key may be back in RESOURCEMAP_DATA_KEYS after a restart.
+            raise SendError("cannot decrypt the message with the data keys") from None
+        return Outgoing(
+            id=row.id,
+            kind=row.kind,
+            address_kind=row.address_kind,
+            address=address,
+            subject=row.subject,
+            text=text,
+        )
+
+    async def _fail(self, row: Notification, attempts: int, reason: str, done: Dispatched) -> None:
+        await Notification.filter(id=row.id).update(
+            status=NotificationStatus.FAILED,
+            attempts=attempts,
+            claimed_until=None,
+            last_error=reason[:ERROR_LENGTH],
+        )
+        log.warning("notification %d (%s) failed: %s", row.id, row.kind.value, reason)
+        done.failed += 1
+
+    # ------------------------------------------------------------------ reminders
+
+    async def queue_reminders(self, now: dt.datetime) -> int:
+        """Queue a reminder for each confirmed booking that starts tomorrow (local date),
+        once per booking; returns how many messages were queued."""
+        tomorrow = now.astimezone(self.tz).date() + dt.timedelta(days=1)
+        start, end = slots.window(tomorrow, 1, self.tz)
+        candidates = await Booking.filter(
+            status=BookingStatus.CONFIRMED,
+            reminder_queued=False,
+            starts_at__gte=start,
+            starts_at__lt=end,
+        ).values_list("id", "starts_at")
+        queued = 0
+        for booking_id, starts_at in candidates:
+            async with in_transaction(Booking._meta.default_connection):
+                # The flag is set first, conditionally: one process wins, and the message
+                # is queued in the same transaction, so a reminder is queued exactly once.
+                flagged = await Booking.filter(
+                    id=booking_id,
+                    status=BookingStatus.CONFIRMED,
+                    reminder_queued=False,
+                    starts_at=starts_at,
+                ).update(reminder_queued=True)
+                if not flagged:
+                    continue
+                booking = await Booking.get(id=booking_id)
+                resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
+                token = self.vault.open(booking.token_enc)
+                queued += await outbox.enqueue(
+                    self.vault,
+                    self.tz,
+                    outbox.Message(
+                        kind=NotificationKind.REMINDER,
+                        code=booking.code,
+                        resource_name=resource.name_zh,
+                        starts_at=booking.starts_at,
+                        manage_url=f"{self.public_url}/bookings/{booking.code}?token={token}",
+                    ),
+                    booking_id=booking.id,
+                    phone=self.vault.open_optional(booking.phone_enc),
+                    email=self.vault.open_optional(booking.email_enc),
+                    now=now,
+                )
+        return queued
+
+
+def _claimable(now: dt.datetime) -> Q:
+    return Q(
+        Q(status=NotificationStatus.PENDING),
+        Q(next_attempt_at__lte=now),
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+    )

@@ -1,0 +1,122 @@
+"""The booking worker: every few seconds, pass on expired waitlist offers, queue tomorrow's
+reminders and send what is due.
+
+It runs inside each app process (``running_worker`` in the app's lifespan, when
+``RESOURCEMAP_RUN_WORKER`` is true) or on its own (``resourcemap worker``). Any number may
+run at once: every step is safe under concurrency (see ``dispatch`` and ``desk``). A step
+that fails is logged by its exception type only (messages may quote personal data) and the
+loop goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from resourcemap.booking.desk import Desk
+from resourcemap.booking.dispatch import Dispatched, Dispatcher
+from resourcemap.booking.senders import Sender
+from resourcemap.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+INTERVAL_SECONDS = 5.0
+# On shutdown, a round in progress may finish its sends (one webhook timeout and a bit).
+GRACE_SECONDS = 15.0
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Round:
+    """What one round did; ``None`` where the step failed."""
+
+    offers_expired: int | None
+    reminders_queued: int | None
+    dispatched: Dispatched | None
+
+    @property
+    def ok(self) -> bool:
+        return None not in (self.offers_expired, self.reminders_queued, self.dispatched)
+
+
+class Worker:
+    def __init__(self, settings: Settings, senders: Sequence[Sender] | None = None) -> None:
+        self.desk = Desk(settings)
+        self.dispatcher = Dispatcher(settings, senders)
+
+    async def run_once(self, now: dt.datetime) -> Round:
+        done = Round(
+            offers_expired=await _step("expire_offers", lambda: self.desk.expire_offers(now)),
+            reminders_queued=await _step(
+                "queue_reminders", lambda: self.dispatcher.queue_reminders(now)
+            ),
+            dispatched=await _step("dispatch", lambda: self.dispatcher.dispatch(now)),
+        )
+        sent = done.dispatched or Dispatched()
+        counts = (done.offers_expired, done.reminders_queued, sent.sent, sent.retrying, sent.failed)
+        if any(counts):
+            log.info(
+                "booking worker: %s offers expired, %s reminders queued, %d sent, "
+                "%d retrying, %d failed",
+                *counts,
+            )
+        return done
+
+    async def run(
+        self, stop: asyncio.Event, *, interval: float, clock: Callable[[], dt.datetime]
+    ) -> None:
+        """Rounds every ``interval`` seconds until ``stop`` is set."""
+        while not stop.is_set():
+            await self.run_once(clock())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+
+
+async def _step(name: str, fn: Callable[[], Awaitable[T]]) -> T | None:
+    try:
+        return await fn()
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.error("booking worker: %s failed with %s", name, type(exc).__name__)
+        return None
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    settings: Settings,
+    *,
+    interval: float = INTERVAL_SECONDS,
+    senders: Sequence[Sender] | None = None,
+    clock: Callable[[], dt.datetime] = utcnow,
+) -> AsyncIterator[Worker]:
+    """Run the worker loop in a background task while the block runs.
+
+    The database must be open for the whole block. On exit a round in progress gets
+    ``GRACE_SECONDS`` to finish, then is cancelled (an interrupted message is sent again
+    once its claim runs out). Incomplete sender settings raise ``InvalidInput`` on entry.
+    """
+    worker = Worker(settings, senders)
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        worker.run(stop, interval=interval, clock=clock), name="resourcemap booking worker"
+    )
+    try:
+        yield worker
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), GRACE_SECONDS)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,202 @@
+"""Privacy at rest: nothing readable in the raw rows, purge after the retention period,
+key rotation, and the commands that do them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from cryptography.fernet import Fernet
+
+from resourcemap.booking.purge import purge
+from resourcemap.cli import main
+from resourcemap.models import Booking, Notification, WaitlistEntry
+from resourcemap.vault import Vault, generate_key
+from resourcemap.vocab import BookingStatus
+from tests.conftest import make_settings
+from tests.factories import run_in_db
+from tests.notify_helpers import (
+    CONTACT,
+    DAY_AFTER_9,
+    EMAIL,
+    NICKNAME,
+    NOTE,
+    NOW,
+    PHONE,
+    TOMORROW_9,
+    book,
+    bookable_room,
+    raw_rows,
+    wait_for_seat,
+)
+
+RETENTION = 180
+# The 09:00 slot ends at 09:50.
+ENDED = TOMORROW_9 + dt.timedelta(minutes=50)
+PLAINTEXT = (PHONE, EMAIL, NICKNAME, NOTE)
+
+
+def test_purge_clears_contact_details_after_the_retention_period_only(
+    database_url: str,
+) -> None:
+    settings = make_settings(database_url)
+
+    async def go() -> None:
+        room = await bookable_room(seats=1)
+        old = await book(settings, room, TOMORROW_9, **CONTACT)
+        waiting = await wait_for_seat(settings, room, TOMORROW_9, phone=PHONE, nickname=NICKNAME)
+        newer = await book(settings, room, DAY_AFTER_9, **CONTACT)
+
+        # The raw rows never hold the contact details in plain text.
+        rows = await raw_rows()
+        for text in (*PLAINTEXT, old.token, waiting.token):
+            assert text not in rows
+
+        # Kept until the retention period has passed since the slot ended.
+        kept = await purge(ENDED + dt.timedelta(days=RETENTION - 1), RETENTION)
+        assert (kept.bookings, kept.waitlist_entries, kept.notifications) == (0, 0, 0)
+        assert (await Booking.get(code=old.code)).phone_enc is not None
+
+        after = ENDED + dt.timedelta(days=RETENTION, minutes=1)
+        counted = await purge(after, RETENTION, dry_run=True)
+        assert (counted.bookings, counted.waitlist_entries, counted.notifications) == (1, 1, 2)
+        assert (await Booking.get(code=old.code)).phone_enc is not None  # dry run
+
+        done = await purge(after, RETENTION)
+        assert (done.bookings, done.waitlist_entries, done.notifications) == (1, 1, 2)
+        gone = await Booking.get(code=old.code)
+        assert (gone.nickname_enc, gone.phone_enc, gone.email_enc, gone.note_enc) == (None,) * 4
+        assert gone.purged_at == after
+        assert gone.status is BookingStatus.CONFIRMED  # counts stay for planners
+        entry = await WaitlistEntry.get(code=waiting.code)
+        assert (entry.nickname_enc, entry.phone_enc, entry.purged_at) == (None, None, after)
+        cleared = await Notification.filter(booking_id=gone.id)
+        assert len(cleared) == 2
+        assert all(n.address_enc is None and n.body_enc is None for n in cleared)
+
+        # The later booking is still within its period.
+        later = await Booking.get(code=newer.code)
+        assert later.phone_enc is not None and later.purged_at is None
+        assert await Notification.filter(booking_id=later.id, address_enc__isnull=False).count()
+        assert await Booking.all().count() == 2
+
+        again = await purge(after, RETENTION)
+        assert (again.bookings, again.waitlist_entries, again.notifications) == (0, 0, 0)
+
+    run_in_db(database_url, go)
+
+
+def test_purge_command(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The command uses the real clock: book a slot in the past.
+    past = dt.datetime(2026, 11, 2, 8, 0, tzinfo=NOW.tzinfo)
+    settings = make_settings(database_url)
+
+    async def go() -> str:
+        room = await bookable_room()
+        issued = await book(
+            settings, room, past + dt.timedelta(days=1, hours=1), now=past, **CONTACT
+        )
+        return issued.code
+
+    code = run_in_db(database_url, go)
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", database_url)
+    monkeypatch.setenv("RESOURCEMAP_BOOKING_RETENTION_DAYS", "1")
+    dry = CliRunner().invoke(main, ["purge", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would purge contact details of 1 bookings, 0 waitlist entries and 2 notif" in dry.output
+    done = CliRunner().invoke(main, ["purge"])
+    assert done.exit_code == 0, done.output
+    assert "purged contact details of 1 bookings" in done.output
+
+    async def check() -> Booking:
+        return await Booking.get(code=code)
+
+    assert run_in_db(database_url, check).phone_enc is None
+
+
+def test_rotate_keys_re_encrypts_everything_with_the_new_key(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old_key, new_key = generate_key(), generate_key()
+    settings = make_settings(database_url, data_keys=old_key)
+
+    async def go() -> str:
+        room = await bookable_room(seats=1)
+        issued = await book(settings, room, TOMORROW_9, **CONTACT)
+        await wait_for_seat(settings, room, TOMORROW_9, email=EMAIL, note=NOTE)
+        return issued.code
+
+    code = run_in_db(database_url, go)
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", database_url)
+    monkeypatch.setenv("RESOURCEMAP_DATA_KEYS", f"{new_key},{old_key}")
+    result = CliRunner().invoke(main, ["rotate-keys"])
+    assert result.exit_code == 0, result.output
+    # Booking: token and four details; waitlist: token, e-mail, note; 2 × (address, body).
+    assert "re-encrypted 12 values with the first key; 0 already used it" in result.output
+
+    async def stored() -> tuple[Booking, WaitlistEntry, list[Notification]]:
+        return (
+            await Booking.get(code=code),
+            await WaitlistEntry.get(),
+            await Notification.all(),
+        )
+
+    booking, entry, sent = run_in_db(database_url, stored)
+    old_only, new_only = Vault([old_key]), Vault([new_key])
+    values = [
+        booking.token_enc,
+        booking.phone_enc,
+        booking.email_enc,
+        booking.nickname_enc,
+        booking.note_enc,
+        entry.token_enc,
+        entry.email_enc,
+        entry.note_enc,
+        *(n.address_enc for n in sent),
+        *(n.body_enc for n in sent),
+    ]
+    for value in values:
+        assert value is not None
+        with pytest.raises(RuntimeError):
+            old_only.open(value)
+        new_only.open(value)
+    assert new_only.open(booking.phone_enc or "") == PHONE
+    assert new_only.open(entry.note_enc or "") == NOTE
+
+    again = CliRunner().invoke(main, ["rotate-keys"])
+    assert again.exit_code == 0, again.output
+    assert "re-encrypted 0 values with the first key; 12 already used it" in again.output
+
+    # A key dropped too early: the values it encrypted are reported, not touched.
+    monkeypatch.setenv("RESOURCEMAP_DATA_KEYS", generate_key())
+    lost = CliRunner().invoke(main, ["rotate-keys"])
+    assert lost.exit_code == 1
+    assert "12 values cannot be decrypted with any configured key" in lost.output
+    assert "Traceback" not in lost.output
+
+
+def test_keygen_prints_a_fernet_key() -> None:
+    result = CliRunner().invoke(main, ["keygen"])
+    assert result.exit_code == 0
+    Fernet(result.output.strip().encode())
+
+
+def test_key_commands_explain_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", f"sqlite://{tmp_path / 'new.sqlite3'}")
+    monkeypatch.delenv("RESOURCEMAP_DATA_KEYS", raising=False)
+    result = CliRunner().invoke(main, ["rotate-keys"])
+    assert result.exit_code == 1
+    assert "RESOURCEMAP_DATA_KEYS is unset" in result.output
+    monkeypatch.setenv("RESOURCEMAP_DATA_KEYS", "not-a-key")
+    result = CliRunner().invoke(main, ["rotate-keys"])
+    assert result.exit_code == 1
+    assert "RESOURCEMAP_DATA_KEYS: " in result.output and "keygen" in result.output
+    result = CliRunner().invoke(main, ["purge"])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    monkeypatch.delenv("RESOURCEMAP_DATA_KEYS")
+    result = CliRunner().invoke(main, ["purge"])
+    assert result.exit_code == 1
+    assert "run `resourcemap migrate` first" in result.output
