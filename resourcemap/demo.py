@@ -31,14 +31,20 @@ from resourcemap.demo_catalogue import build_catalogue
 from resourcemap.errors import Conflict
 from resourcemap.models import (
     Area,
+    Booking,
+    BookingPolicy,
     DatasetInfo,
     DemandPoint,
     HoursException,
+    Notification,
     OpeningHours,
     Organisation,
     Qualification,
     Resource,
     SearchChange,
+    Slot,
+    TimeBlock,
+    WaitlistEntry,
 )
 from resourcemap.search import changes
 from resourcemap.vocab import AreaLevel, ResourceKind
@@ -51,6 +57,26 @@ SEED_KEY = "demo_seed"  # DatasetInfo key; SYNTHETIC_KEY holds the label pages s
 BATCH_SIZE = 1000
 
 M = TypeVar("M", bound=Model)
+
+_ROOM = {"slot_minutes": 50, "buffer_minutes": 10, "seats": 1, "min_notice_minutes": 60}
+_CLINIC = {"slot_minutes": 20, "buffer_minutes": 0, "seats": 3, "min_notice_minutes": 120}
+_PRACTICE = {"slot_minutes": 50, "buffer_minutes": 10, "seats": 1, "min_notice_minutes": 720}
+_GROUP = {"slot_minutes": 90, "buffer_minutes": 30, "seats": 8, "min_notice_minutes": 60}
+# Which demo resources take bookings online, and how: what such services typically do.
+DEMO_BOOKING_RULES: dict[ResourceKind, dict[str, int]] = {
+    ResourceKind.COMMUNITY_ROOM: _ROOM,
+    ResourceKind.STREET_STATION: _ROOM,
+    ResourceKind.DISTRICT_CENTRE: _ROOM,
+    ResourceKind.CITY_CENTRE: _ROOM,
+    ResourceKind.HEALTH_CENTRE_ROOM: _ROOM,
+    ResourceKind.MINORS_CENTRE: _ROOM,
+    ResourceKind.LICENSED_AGENCY: _PRACTICE,
+    ResourceKind.COUNSELLOR: _PRACTICE,
+    ResourceKind.PSYCHOTHERAPIST: _PRACTICE,
+    ResourceKind.PSYCHIATRIC_HOSPITAL_CLINIC: _CLINIC,
+    ResourceKind.GENERAL_HOSPITAL_DEPARTMENT: _CLINIC,
+    ResourceKind.COMMUNITY_REHABILITATION: _GROUP,
+}
 
 
 @dataclass(frozen=True)
@@ -156,7 +182,19 @@ async def _make_room(conn: BaseDBAsyncClient, replace: bool, say: Callable[[str]
         )
     say("deleting the earlier demo")
     ids = await Resource.filter(source=SOURCE).using_db(conn).values_list("id", flat=True)
-    for child in (OpeningHours, HoursException, Qualification):
+    # Bookings made on the demo go with it: they are demo data too.
+    booked = await Booking.filter(resource_id__in=ids).using_db(conn).values_list("id", flat=True)
+    await Notification.filter(booking_id__in=booked).using_db(conn).delete()
+    for child in (
+        WaitlistEntry,
+        Booking,
+        Slot,
+        TimeBlock,
+        BookingPolicy,
+        OpeningHours,
+        HoursException,
+        Qualification,
+    ):
         await child.filter(resource_id__in=ids).using_db(conn).delete()
     await Resource.filter(source=SOURCE).using_db(conn).delete()
     await Organisation.filter(source=SOURCE).using_db(conn).delete()
@@ -259,6 +297,13 @@ async def _write_listings(
     await _bulk_create(OpeningHours, hours, conn)
     await _bulk_create(HoursException, exceptions, conn)
     await _bulk_create(Qualification, qualifications, conn)
+    policies = [
+        BookingPolicy(resource_id=res_id[ext], **DEMO_BOOKING_RULES[r.kind])
+        for ext, r in zip(res_ext, catalogue.resources, strict=True)
+        if r.kind in DEMO_BOOKING_RULES
+    ]
+    say(f"writing {len(policies)} booking policies")
+    await _bulk_create(BookingPolicy, policies, conn)
 
 
 # ResourceSpec fields that are not Resource columns of the same name.

@@ -312,3 +312,30 @@ def test_mark_attended_needs_the_slot_to_have_started(
         headers=bearer(world, "staff"),
     )
     assert wrong.status_code == 400
+
+
+def test_nearest_bookable_gives_the_next_free_slot_to_book_in_one_step(
+    demo_client: TestClient,
+) -> None:
+    point = {"lat": 22.75, "lon": 113.93}
+    everything = demo_client.get("/api/v1/nearest", params={**point, "limit": 5}).json()
+    assert all("next_slot" not in item for item in everything["items"])
+    body = demo_client.get(
+        "/api/v1/nearest",
+        params={**point, "service": "counselling", "bookable": "true", "limit": 3},
+    ).json()
+    items = body["items"]
+    assert len(items) == 3
+    distances = [i["distance_m"] for i in items]
+    assert distances == sorted(distances)
+    # Hotlines and volunteer teams cover the point but take no bookings: they are left out.
+    assert {i["kind"] for i in items}.isdisjoint({"hotline", "volunteer_team"})
+    nearest = items[0]
+    slots = demo_client.get(f"/api/v1/resources/{nearest['id']}/slots?days=14").json()["slots"]
+    first_free = next(s for s in slots if s["remaining"] > 0)
+    assert nearest["next_slot"]["starts_at"] == first_free["starts_at"]
+    booked = book(demo_client, nearest["id"], nearest["next_slot"]["starts_at"])
+    assert booked.status_code == 201, booked.text
+    assert (
+        demo_client.get("/api/v1/nearest", params={**point, "bookable": "maybe"}).status_code == 400
+    )

@@ -8,15 +8,19 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from resourcemap.booking import slots
+from resourcemap.booking.desk import Desk
 from resourcemap.errors import InvalidInput
 from resourcemap.pagination import decode_offset, encode_offset
-from resourcemap.search.base import Hit, SearchQuery
+from resourcemap.search.base import MAX_LIMIT, Hit, SearchQuery, SearchResult
 from resourcemap.search.service import SearchService
 from resourcemap.vocab import ResourceKind
 from web.params import query_dict
 
 REPEATABLE = ("kind",)
-NEAREST_PARAMS = {"lat", "lon", "service", "kind", "open_now", "limit"}
+NEAREST_PARAMS = {"lat", "lon", "service", "kind", "open_now", "limit", "bookable"}
+# With bookable=true, how far down the distance ranking to look for bookable services.
+BOOKABLE_SCAN = 1_000
 NEAREST_MAX = 20
 
 
@@ -115,6 +119,9 @@ async def nearest(request: Request) -> Response:
       - {name: service, in: query, schema: {type: string}}
       - {name: kind, in: query, schema: {type: array, items: {type: string}}, explode: true}
       - {name: open_now, in: query, schema: {type: boolean}}
+      - {name: bookable, in: query, schema: {type: boolean},
+         description: "only services taking bookings online with a free slot, each with
+           its `next_slot`: book the nearest in one step"}
       - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 20, default: 3}}
     responses:
       200: {description: "{items}"}
@@ -126,17 +133,61 @@ async def nearest(request: Request) -> Response:
             raise InvalidInput(f"unknown parameter {name!r}", field=name)
     if "lat" not in params or "lon" not in params:
         raise InvalidInput("lat and lon are required", field="lat")
+    bookable = _flag(params.pop("bookable", None), "bookable")
     query = SearchQuery.model_validate({"limit": "3", **params, "sort": "distance"})
     if query.limit > NEAREST_MAX:
         raise InvalidInput(f"limit must be at most {NEAREST_MAX}", field="limit")
     service: SearchService = request.app.state.search
     at = dt.datetime.now(dt.UTC)
-    result = await service.search(query, now=at)
     open_now = service.open_ids(at)
+    if not bookable:
+        result = await service.search(query, now=at)
+        items = [_item(h, open_now) for h in result.hits]
+    else:
+        result, items = await _nearest_bookable(request, query, at, open_now)
     return JSONResponse(
-        {
-            "items": [_item(h, open_now) for h in result.hits],
-            "degraded": result.degraded,
-            "dataset": service.dataset_label,
-        }
+        {"items": items, "degraded": result.degraded, "dataset": service.dataset_label}
     )
+
+
+def _flag(value: object, name: str) -> bool:
+    if value is None:
+        return False
+    if value in ("true", "1"):
+        return True
+    if value in ("false", "0"):
+        return False
+    raise InvalidInput(f"{name} must be true or false", field=name)
+
+
+async def _nearest_bookable(
+    request: Request, query: SearchQuery, at: dt.datetime, open_now: frozenset[int]
+) -> tuple[SearchResult, list[dict[str, Any]]]:
+    """Walk down the distance ranking until ``query.limit`` services with a free slot."""
+    service: SearchService = request.app.state.search
+    desk: Desk = request.app.state.desk
+    items: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        page = query.model_copy(update={"limit": MAX_LIMIT, "offset": offset})
+        result = await service.search(page, now=at)
+        free = await desk.next_free([h.document.id for h in result.hits], now=at)
+        for hit in result.hits:
+            if hit.document.id in free:
+                start, end = free[hit.document.id]
+                items.append(
+                    _item(hit, open_now)
+                    | {
+                        "next_slot": {
+                            "starts_at": slots.to_local(start, desk.tz).isoformat(),
+                            "ends_at": slots.to_local(end, desk.tz).isoformat(),
+                        }
+                    }
+                )
+        offset += len(result.hits)
+        if (
+            len(items) >= query.limit
+            or not result.hits
+            or offset >= min(result.total, BOOKABLE_SCAN)
+        ):
+            return result, items[: query.limit]
