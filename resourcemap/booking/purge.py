@@ -62,8 +62,9 @@ async def purge(now: dt.datetime, retention_days: int, *, dry_run: bool = False)
     # Batches keep each transaction (and SQLite's write lock) short on a large backlog.
     while ids := await Booking.filter(_bookings(cutoff)).limit(BATCH).values_list("id", flat=True):
         async with in_transaction(connection):
+            # Staff's cancellation reason is free text that may name the resident.
             bookings += await Booking.filter(_bookings(cutoff), id__in=ids).update(
-                **cleared, purged_at=now
+                **cleared, cancel_reason="", purged_at=now
             )
             notifications += await Notification.filter(
                 Q(address_enc__isnull=False) | Q(body_enc__isnull=False), booking_id__in=ids
