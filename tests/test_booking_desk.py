@@ -256,3 +256,28 @@ def test_staff_mark_attendance_after_the_start_and_cancel_with_a_reason(database
         assert "咨询师病假" in d.vault.open(told[0].body_enc or "")
 
     run_in_db(database_url, go)
+
+
+def test_seat_changes_apply_to_slots_already_booked(database_url: str) -> None:
+    async def go() -> None:
+        ids = await bookable_city(seats=1)
+        d = desk(database_url)
+        await d.book(request(ids["room"], TOMORROW_9), now=NOW)
+        with pytest.raises(Conflict, match="full"):
+            await d.book(request(ids["room"], TOMORROW_9), now=NOW)
+        # A group session: staff raise the seats, and the booked slot has room again.
+        await BookingPolicy.filter(resource_id=ids["room"]).update(seats=3)
+        listed = await d.slot_list(ids["room"], dt.date(2026, 12, 2), 1, now=NOW)
+        assert int(listed.remaining[listed.find(slots.epoch(TOMORROW_9))]) == 2
+        await d.book(request(ids["room"], TOMORROW_9), now=NOW)
+        await d.book(request(ids["room"], TOMORROW_9), now=NOW)
+        with pytest.raises(Conflict, match="full"):
+            await d.book(request(ids["room"], TOMORROW_9), now=NOW)
+        # Fewer seats than already booked: nobody loses a seat, nobody new gets one.
+        await BookingPolicy.filter(resource_id=ids["room"]).update(seats=2)
+        with pytest.raises(Conflict, match="full"):
+            await d.book(request(ids["room"], TOMORROW_9), now=NOW)
+        slot = await Slot.get(starts_at=TOMORROW_9)
+        assert (slot.taken, slot.capacity) == (3, 3)
+
+    run_in_db(database_url, go)

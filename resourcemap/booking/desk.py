@@ -537,6 +537,14 @@ class Desk:
             ],
             ignore_conflicts=True,
         )
+        # A row made under earlier rules follows the current ones: an unused row takes the
+        # current length, and every row the current seat count unless more are already taken.
+        await Slot.filter(resource_id=resource_id, starts_at=starts_at, taken=0).update(
+            ends_at=slots.as_utc(end), capacity=rules.seats
+        )
+        await Slot.filter(
+            resource_id=resource_id, starts_at=starts_at, taken__lte=rules.seats
+        ).update(capacity=rules.seats)
         taken = await Slot.filter(
             resource_id=resource_id, starts_at=starts_at, taken__lt=F("capacity")
         ).update(taken=F("taken") + 1)

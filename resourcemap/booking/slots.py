@@ -188,7 +188,9 @@ def generate(
     for row in schedule.taken:
         i = int(np.searchsorted(starts, row.starts_at))
         if i < starts.size and starts[i] == row.starts_at and ends[i] == row.ends_at:
-            capacity[i], taken[i] = row.capacity, row.taken
+            # Seats follow the current rules; the row's own capacity catches up on the next
+            # booking (see desk._take_seat).
+            taken[i] = row.taken
         elif row.taken > 0:
             keep &= ~((starts < row.ends_at) & (ends > row.starts_at))
     return SlotList(
