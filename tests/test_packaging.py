@@ -65,6 +65,8 @@ SECRETS = {
     "POSTGRES_PASSWORD": "pw-for-config-check",
     "MEILI_MASTER_KEY": "meili-key-for-config-check",
     "RESOURCEMAP_SECRET_KEY": "x" * 40,
+    "RESOURCEMAP_DATA_KEYS": "k" * 43 + "=",
+    "RESOURCEMAP_PUBLIC_URL": "https://resourcemap.example.cn",
 }
 
 
