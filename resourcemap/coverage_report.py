@@ -30,7 +30,9 @@ async def map_html(
     say("drawing gap polygons")
     gaps = await service.gaps_geojson(query)
     say("binning demand on H3 hexagons")
-    heat = await service.heatmap_geojson(HeatQuery(**query.model_dump()))
+    heat = await service.heatmap_geojson(
+        HeatQuery(**query.model_dump(include=set(CoverageQuery.model_fields)))
+    )
     services = list(zip(analysis.supply.lon.tolist(), analysis.supply.lat.tolist(), strict=True))
     m = coverage_map(
         fc,

@@ -14,9 +14,11 @@ from starlette.staticfiles import StaticFiles
 from web.endpoints import (
     admin_pages,
     areas,
+    coverage,
     health,
     imports,
     pages,
+    planning_pages,
     resources,
     search,
     staff_api,
@@ -90,6 +92,21 @@ def build_routes() -> list[BaseRoute]:
         Route("/api/v1/nearest", search.nearest),
         Route("/api/v1/areas", areas.list_areas),
         Route("/api/v1/areas/{code:areacode}", areas.get_area),
+        # Coverage and planning (#7): planners and admins only.
+        Route("/api/v1/coverage", coverage.coverage, methods=["GET"]),
+        Route("/api/v1/coverage.csv", coverage.coverage_csv_export, methods=["GET"]),
+        Route("/api/v1/coverage/gaps.geojson", coverage.gaps, methods=["GET"]),
+        Route("/api/v1/coverage/report.html", coverage.coverage_report, methods=["GET"]),
+        Route("/api/v1/heatmap", coverage.heatmap, methods=["GET"]),
+        Route("/api/v1/indicators", coverage.indicators, methods=["GET"]),
+        Route("/api/v1/siting", coverage.siting, methods=["POST"]),
+        *_pages(
+            ("/planning", planning_pages.coverage_page, "GET"),
+            ("/planning/map", planning_pages.coverage_map_page, "GET"),
+            ("/planning/indicators", planning_pages.indicators_page, "GET"),
+            ("/planning/siting", planning_pages.siting_form, "GET"),
+            ("/planning/siting", planning_pages.siting_run, "POST"),
+        ),
         *_pages(
             ("/login", staff_pages.login_form, "GET"),
             ("/login", staff_pages.login, "POST"),
