@@ -1,0 +1,431 @@
+"""Coverage and planning as the product uses them: read the database, analyse with ``geo``.
+
+:class:`CoverageService` loads areas, listings and demand points, runs the vectorised
+analysis of :mod:`geo` in a worker thread (the event loop keeps serving requests), and
+caches results under a data version that changes whenever listings (the search change
+log's last sequence), areas (their last ``updated_at``) or demand points change — so an
+edit is seen on the next request and nothing is recomputed while nothing changed.
+
+Which resources count: by default every active resource except hotlines (a phone line puts
+no service within walking reach). Point resources cover people within the radius;
+area-served resources (volunteer teams) cover every person in the areas they serve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import shapely
+from pydantic import BaseModel, ConfigDict, Field
+from tortoise.functions import Count, Max, Sum
+
+from geo.areatree import AreaNode, AreaTree
+from geo.coverage import AreaCoverage, CoverageResult, Supply, coverage, metric_crs_of
+from geo.demand import Demand
+from geo.gaps import gap_features
+from geo.heat import DEFAULT_RESOLUTION, hex_features, hex_heat
+from geo.network import StreetGraph, walking_coverage
+from geo.siting import MAX_SITES, SitingPlan, grid_candidates, plan_sites
+from resourcemap import indicators
+from resourcemap.errors import InvalidInput, NotFound
+from resourcemap.models import Area, DemandPoint, Organisation, Resource, SearchChange
+from resourcemap.vocab import AreaLevel, OrganisationType, Placement, ResourceKind, Service, Status
+
+DEFAULT_KINDS = tuple(k for k in ResourceKind if k is not ResourceKind.HOTLINE)
+CACHE_SIZE = 16
+# Imported demand sources are stored as "<method>:<name>"; anything else is a grid.
+DEMAND_METHODS = ("raster", "points", "spread-uniform", "spread-buildings", "grid")
+
+
+class CoverageQuery(BaseModel):
+    """Which coverage: radius, reporting level, and which resources count."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    radius_m: float = Field(500.0, gt=0, le=50_000, description="service circle radius, metres")
+    level: AreaLevel = AreaLevel.COMMUNITY
+    kind: tuple[ResourceKind, ...] | None = None
+    service: tuple[Service, ...] | None = None
+    status: Status = Status.ACTIVE
+    demand: str | None = Field(None, max_length=100, description="demand source; default latest")
+
+    @property
+    def kinds(self) -> tuple[ResourceKind, ...]:
+        return self.kind or DEFAULT_KINDS
+
+
+class HeatQuery(CoverageQuery):
+    resolution: int = Field(DEFAULT_RESOLUTION, ge=5, le=11, description="H3 resolution")
+
+
+class SitingRequest(CoverageQuery):
+    sites: int = Field(3, ge=1, le=MAX_SITES, description="how many new service points")
+    candidates: Literal["communities", "grid"] | list[tuple[float, float]] = Field(
+        "communities",
+        description="community centres, a grid, or a list of [lon, lat] candidate sites",
+    )
+    spacing_m: float = Field(250.0, ge=50, le=10_000, description="grid spacing, metres")
+    exact: bool = Field(True, description="also solve exactly (HiGHS) when small enough")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One computed coverage with everything needed to draw and export it."""
+
+    query: CoverageQuery
+    tree: AreaTree
+    demand: Demand
+    supply: Supply
+    result: CoverageResult
+    resources: int  # how many resources were counted
+    version: str
+
+    def table(self, level: AreaLevel | None = None) -> list[AreaCoverage]:
+        return self.result.table(self.tree, str(level or self.query.level))
+
+    @property
+    def description(self) -> str:
+        r, q = self.result, self.query
+        kinds = "every kind but hotlines" if q.kind is None else ", ".join(k.value for k in q.kinds)
+        services = "" if not q.service else f", offering {', '.join(s.value for s in q.service)}"
+        return (
+            f"{r.mode} distance within {r.radius_m:g} m of {self.resources} {q.status.value} "
+            f"resources ({kinds}{services}); demand: {r.demand_method} from {r.demand_source!r}"
+        )
+
+
+# --- reading the database -----------------------------------------------------------------
+
+
+async def data_version() -> str:
+    """Changes whenever listings, areas or demand points change."""
+    seq = await SearchChange.all().annotate(m=Max("seq")).values_list("m", flat=True)
+    area = await Area.all().annotate(m=Max("updated_at"), n=Count("code")).values_list("m", "n")
+    demand = await DemandPoint.all().annotate(m=Max("id"), n=Count("id")).values_list("m", "n")
+    return f"{seq[0] if seq else 0}|{area[0] if area else ''}|{demand[0] if demand else ''}"
+
+
+async def load_tree() -> AreaTree:
+    rows = await Area.all().values_list(
+        "code", "level", "parent_id", "name_zh", "boundary", "population"
+    )
+    return AreaTree.build(
+        AreaNode(str(c), str(lv), p, n, b, float(pop or 0)) for c, lv, p, n, b, pop in rows
+    )
+
+
+async def load_supply(query: CoverageQuery) -> tuple[Supply, int]:
+    rows = await Resource.filter(kind__in=list(query.kinds), status=query.status).values_list(
+        "kind", "lat", "lon", "services", "service_area_codes"
+    )
+    wanted = set(query.service or ())
+    lon: list[float] = []
+    lat: list[float] = []
+    served: list[str] = []
+    counted = 0
+    for kind, y, x, services, areas in rows:
+        if wanted and not wanted & set(services or ()):
+            continue
+        counted += 1
+        if ResourceKind(kind).info.placement is Placement.AREA or y is None or x is None:
+            served.extend(areas or ())
+        else:
+            lon.append(x)
+            lat.append(y)
+    return Supply.of(lon, lat, served), counted
+
+
+async def demand_sources() -> list[tuple[str, int, float]]:
+    """Each demand source with its point count and total weight, newest first."""
+    rows = await (
+        DemandPoint.all()
+        .group_by("source")
+        .annotate(n=Count("id"), last=Max("id"), total=Sum("weight"))
+        .order_by("-last")
+        .values_list("source", "n", "total")
+    )
+    return [(str(s), int(n), float(t or 0)) for s, n, t in rows]
+
+
+def demand_method(source: str) -> str:
+    prefix = source.split(":", 1)[0]
+    return prefix if ":" in source and prefix in DEMAND_METHODS else "grid"
+
+
+async def load_demand(source: str | None) -> Demand:
+    sources = [s for s, _, _ in await demand_sources()]
+    if not sources:
+        raise NotFound("no demand data: import a population raster, points or area totals")
+    chosen = source or sources[0]
+    if chosen not in sources:
+        raise InvalidInput(
+            f"unknown demand source {chosen!r}; known: {', '.join(sources)}", field="demand"
+        )
+    rows = (
+        await DemandPoint.filter(source=chosen)
+        .order_by("id")
+        .values_list("lon", "lat", "weight", "area_id")
+    )
+    arr = np.array([(x, y, w) for x, y, w, _ in rows], dtype=np.float64).reshape(-1, 3)
+    area = np.array([a or "" for *_, a in rows], dtype="<U12")
+    return Demand.of(
+        arr[:, 0], arr[:, 1], arr[:, 2], method=demand_method(chosen), source=chosen, area=area
+    )
+
+
+async def organisation_types() -> dict[int, OrganisationType]:
+    rows = await Organisation.all().values_list("id", "type")
+    return {int(i): OrganisationType(t) for i, t in rows}
+
+
+async def resource_facts() -> list[indicators.ResourceFact]:
+    rows = await Resource.all().values_list(
+        "kind", "status", "organisation_id", "city_code", "district_code", "street_code",
+        "community_code", "service_area_codes", "always_open",
+    )  # fmt: skip
+    return [
+        indicators.ResourceFact(
+            kind=ResourceKind(kind),
+            status=Status(status),
+            organisation_id=org,
+            codes={"city": c, "district": d, "street": s, "community": m},
+            service_area_codes=tuple(areas or ()),
+            always_open=bool(always),
+        )
+        for kind, status, org, c, d, s, m, areas, always in rows
+    ]
+
+
+# --- the service ----------------------------------------------------------------------------
+
+
+class CoverageService:
+    """Computes and caches analyses for one database (one per app, one per CLI run)."""
+
+    def __init__(self, cache_size: int = CACHE_SIZE) -> None:
+        self._cache: OrderedDict[tuple[str, str], Analysis] = OrderedDict()
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._cache_size = cache_size
+
+    async def analyse(
+        self,
+        query: CoverageQuery,
+        *,
+        streets: StreetGraph | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> Analysis:
+        """The coverage for ``query`` (cached while the data stay the same)."""
+        say = progress or (lambda _m: None)
+        version = await data_version()
+        base = CoverageQuery.model_validate(
+            query.model_dump(include=set(CoverageQuery.model_fields))
+        )
+        key = (version, base.model_dump_json() + ("|walk" if streets is not None else ""))
+        if streets is None and key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if streets is None and key in self._cache:
+                return self._cache[key]
+            say("reading areas, listings and demand")
+            tree = await load_tree()
+            supply, counted = await load_supply(base)
+            demand = await load_demand(base.demand)
+            say(f"computing coverage of {demand.size:,} demand points by {counted} resources")
+            if streets is None:
+                result = await asyncio.to_thread(coverage, demand, supply, tree, base.radius_m)
+            else:
+                result = await asyncio.to_thread(
+                    walking_coverage, streets, demand, supply, tree, base.radius_m
+                )
+            analysis = Analysis(base, tree, demand.located(tree), supply, result, counted, version)
+            if streets is None:
+                self._cache[key] = analysis
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        self._locks.pop(key, None)
+        return analysis
+
+    async def coverage_geojson(self, query: CoverageQuery) -> dict[str, Any]:
+        analysis = await self.analyse(query)
+        return coverage_geojson(analysis)
+
+    async def gaps_geojson(self, query: CoverageQuery) -> dict[str, Any]:
+        analysis = await self.analyse(query)
+        uncovered = {r.code: round(r.uncovered, 1) for r in analysis.table()}
+        features = await asyncio.to_thread(
+            gap_features,
+            analysis.tree,
+            analysis.supply,
+            query.radius_m,
+            str(query.level),
+            uncovered=uncovered,
+        )
+        return {"type": "FeatureCollection", "features": features, **_meta(analysis)}
+
+    async def heatmap_geojson(self, query: HeatQuery) -> dict[str, Any]:
+        analysis = await self.analyse(query)
+        d, s, r = analysis.demand, analysis.supply, analysis.result
+        assert r.covered is not None
+        cells = await asyncio.to_thread(
+            hex_heat, d.lon, d.lat, d.weight, r.covered, s.lon, s.lat, query.resolution
+        )
+        return {
+            "type": "FeatureCollection",
+            "features": hex_features(cells),
+            "resolution": query.resolution,
+            **_meta(analysis),
+        }
+
+    async def indicators(
+        self, level: AreaLevel, targets: indicators.Targets, query: CoverageQuery | None = None
+    ) -> list[indicators.AreaIndicators]:
+        q = (query or CoverageQuery()).model_copy(update={"level": level})
+        analysis = await self.analyse(q)
+        tree = analysis.tree
+        facts = indicators.Facts(
+            tree=tree,
+            resources=await resource_facts(),
+            organisation_types=await organisation_types(),
+            population_source=dict(await Area.all().values_list("code", "population_source")),
+        )
+        return indicators.compute(
+            facts, targets, str(level), analysis.table(level), analysis.description
+        )
+
+    async def siting(self, request: SitingRequest) -> dict[str, Any]:
+        analysis = await self.analyse(request)
+        plan, cand_kind = await asyncio.to_thread(_plan, analysis, request)
+        return {
+            "radius_m": plan.radius_m,
+            "candidates": cand_kind,
+            "uncovered_before": round(plan.uncovered_before, 1),
+            "covered_after": round(analysis.result.covered_population + plan.total, 1),
+            "population": round(analysis.result.population, 1),
+            "method": plan.method,
+            "greedy_total": round(plan.greedy_total, 1),
+            "exact_total": None if plan.exact_total is None else round(plan.exact_total, 1),
+            "exact_status": plan.exact_status,
+            "greedy_gap": plan.greedy_gap,
+            "sites": [
+                {
+                    "rank": i + 1,
+                    "lon": round(p.lon, 6),
+                    "lat": round(p.lat, 6),
+                    "adds": round(p.adds, 1),
+                    "community": str(analysis.tree.locate([p.lon], [p.lat])[0]) or None,
+                }
+                for i, p in enumerate(plan.picks)
+            ],
+            **_meta(analysis),
+        }
+
+
+def _plan(analysis: Analysis, request: SitingRequest) -> tuple[SitingPlan, str]:
+    tree, demand, covered = analysis.tree, analysis.demand, analysis.result.covered
+    assert covered is not None
+    crs = metric_crs_of(demand.lon)
+    boundaries = [g for g in tree.geoms if g is not None]
+    if isinstance(request.candidates, list):
+        if not request.candidates:
+            raise InvalidInput("give at least one candidate site", field="candidates")
+        pts = np.asarray(request.candidates, dtype=np.float64)
+        if not (np.abs(pts[:, 0]) <= 180).all() or not (np.abs(pts[:, 1]) <= 90).all():
+            raise InvalidInput("candidate sites must be [lon, lat] in WGS-84", field="candidates")
+        lon, lat, kind = pts[:, 0], pts[:, 1], "given"
+    elif request.candidates == "communities":
+        geoms = [tree.geoms[tree.index[c]] for c in tree.codes_at("community")]
+        centres = shapely.point_on_surface([g for g in geoms if g is not None])
+        if not len(centres):
+            raise InvalidInput("no community has a boundary to place candidates in")
+        lon, lat, kind = shapely.get_x(centres), shapely.get_y(centres), "community centres"
+    else:
+        if not boundaries:
+            raise InvalidInput("no area has a boundary to lay a grid over")
+        try:
+            lon, lat = grid_candidates(shapely.union_all(boundaries), request.spacing_m, crs)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="spacing_m") from None
+        kind = f"grid of {request.spacing_m:g} m"
+    uncovered = np.where(covered, 0.0, demand.weight)
+    plan = plan_sites(
+        demand.lon, demand.lat, uncovered, lon, lat, request.sites, request.radius_m, crs,
+        exact_check=request.exact,
+    )  # fmt: skip
+    return plan, kind
+
+
+def _meta(analysis: Analysis) -> dict[str, Any]:
+    r = analysis.result
+    return {
+        "radius_m": r.radius_m,
+        "mode": r.mode,
+        "level": str(analysis.query.level),
+        "kinds": [k.value for k in analysis.query.kinds],
+        "demand": {"method": r.demand_method, "source": r.demand_source},
+        "method": analysis.description,
+    }
+
+
+def _row_properties(row: AreaCoverage) -> dict[str, Any]:
+    return {
+        "code": row.code,
+        "name": row.name,
+        "level": row.level,
+        "parent": row.parent,
+        "population": round(row.population, 1),
+        "covered": round(row.covered, 1),
+        "uncovered": round(row.uncovered, 1),
+        "share": None if row.share is None else round(row.share, 4),
+        "demand_points": row.points,
+    }
+
+
+def coverage_geojson(analysis: Analysis) -> dict[str, Any]:
+    tree = analysis.tree
+    features = []
+    for row in analysis.table():
+        geom = tree.nodes[tree.index[row.code]].boundary if row.code in tree else None
+        features.append(
+            {
+                "type": "Feature",
+                "id": row.code or None,
+                "geometry": geom,
+                "properties": _row_properties(row),
+            }
+        )
+    r = analysis.result
+    totals = {
+        "population": round(r.population, 1),
+        "covered": round(r.covered_population, 1),
+        "uncovered": round(r.population - r.covered_population, 1),
+        "share": None if r.share is None else round(r.share, 4),
+    }
+    return {"type": "FeatureCollection", "features": features, "totals": totals, **_meta(analysis)}
+
+
+CSV_COLUMNS = ["code", "name", "level", "parent", "population", "covered", "uncovered", "share",
+               "demand_points"]  # fmt: skip
+
+
+def coverage_csv(analysis: Analysis) -> str:
+    """The per-area table as CSV, with the method and demand source on every row."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*CSV_COLUMNS, "radius_m", "mode", "demand_method", "demand_source"])
+    r = analysis.result
+    for row in analysis.table():
+        props = _row_properties(row)
+        writer.writerow(
+            [*("" if props[c] is None else props[c] for c in CSV_COLUMNS),
+             f"{r.radius_m:g}", r.mode, r.demand_method, r.demand_source]
+        )  # fmt: skip
+    return out.getvalue()

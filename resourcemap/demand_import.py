@@ -1,0 +1,116 @@
+"""Importing demand: a population raster, weighted points, or the areas' own totals spread
+over them (uniformly or by building footprints).
+
+Points are stored as ``DemandPoint`` rows whose ``source`` is ``"<method>:<file name>"``,
+so every later result can say how its demand was made. Importing under a source name that
+exists replaces those points.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from tortoise.transactions import in_transaction
+
+from geo.demand import Demand, DemandError, read_points, read_raster, spread_totals
+from resourcemap.coverage import load_tree
+from resourcemap.errors import InvalidInput
+from resourcemap.models import Area, DemandPoint
+
+Format = Literal["raster", "points", "totals"]
+BATCH_SIZE = 2000
+MAX_SOURCE = 100
+
+
+@dataclass(frozen=True)
+class DemandImport:
+    source: str
+    method: str
+    points: int
+    population: float
+    outside: int  # points in no known area
+
+    def describe(self) -> str:
+        where = f", {self.outside:,} outside every area" if self.outside else ""
+        return (
+            f"imported {self.points:,} demand points ({self.population:,.0f} people{where}) "
+            f"as {self.source!r} — method {self.method}"
+        )
+
+
+async def import_demand(
+    path: str | Path,
+    fmt: Format,
+    *,
+    buildings: str | Path | None = None,
+    cell_m: float = 100.0,
+    name: str | None = None,
+) -> DemandImport:
+    """Read ``path`` as ``fmt`` and store its demand points; see the module docstring."""
+    path = Path(path)
+    tree = await load_tree()
+    try:
+        if fmt == "raster":
+            demand = await asyncio.to_thread(read_raster, path)
+        elif fmt == "points":
+            demand = await asyncio.to_thread(read_points, path.read_bytes(), path.name)
+        else:
+            totals = await _community_totals()
+            footprints = None if buildings is None else _read_buildings(Path(buildings))
+            demand = await asyncio.to_thread(
+                spread_totals, tree, totals, buildings=footprints, cell_m=cell_m, source=path.name
+            )
+    except DemandError as exc:
+        raise InvalidInput(str(exc), field="file") from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path.name}: {exc.strerror}", field="file") from None
+    if demand.size == 0:
+        raise InvalidInput(f"{path.name} holds no populated cells or points", field="file")
+    unknown = sorted({c for c in demand.area.tolist() if c and c not in tree})
+    if unknown:
+        raise InvalidInput(f"unknown area codes in {path.name}: {', '.join(unknown[:5])}")
+    located = demand.located(tree)
+    source = f"{demand.method}:{name or path.name}"[:MAX_SOURCE]
+    await _store(located, source)
+    return DemandImport(
+        source, demand.method, located.size, located.total, int((located.area == "").sum())
+    )
+
+
+async def _community_totals() -> dict[str, float]:
+    """Populations of the lowest areas that have a boundary (communities, as a rule)."""
+    rows = await Area.filter(level="community").values_list("code", "population", "boundary")
+    totals = {str(c): float(p or 0) for c, p, b in rows if b and (p or 0) > 0}
+    if not totals:
+        raise InvalidInput("no community has both a boundary and a population to spread")
+    return totals
+
+
+def _read_buildings(path: Path) -> list[dict[str, object]]:
+    try:
+        doc = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path.name}: {exc.strerror}", field="buildings") from None
+    except ValueError:
+        raise InvalidInput(f"{path.name} is not valid JSON", field="buildings") from None
+    features = doc.get("features") if isinstance(doc, dict) else None
+    if not isinstance(features, list) or not features:
+        raise InvalidInput(f"{path.name}: expected a FeatureCollection of building footprints")
+    return features
+
+
+async def _store(demand: Demand, source: str) -> None:
+    lon = np.round(demand.lon, 6).tolist()
+    lat = np.round(demand.lat, 6).tolist()
+    rows = [
+        DemandPoint(lon=x, lat=y, weight=w, area_id=a or None, source=source)
+        for x, y, w, a in zip(lon, lat, demand.weight.tolist(), demand.area.tolist(), strict=True)
+    ]
+    async with in_transaction(DemandPoint._meta.default_connection) as conn:
+        await DemandPoint.filter(source=source).using_db(conn).delete()
+        await DemandPoint.bulk_create(rows, batch_size=BATCH_SIZE, using_db=conn)

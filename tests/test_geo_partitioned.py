@@ -1,0 +1,89 @@
+"""Partitioned coverage gives exactly the single-process answer, in-process and on Dask."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from geo.areatree import AreaNode, AreaTree
+from geo.coverage import CoverageResult, Supply, coverage
+from geo.demand import Demand
+from geo.partitioned import coverage_partitioned, partition_by_area
+from geo.synthetic import SyntheticGeography, generate_geography
+
+
+@pytest.fixture(scope="module")
+def city() -> tuple[SyntheticGeography, AreaTree, Demand, Supply]:
+    rng = np.random.default_rng(7)
+    geo = generate_geography(rng, total_population=200_000)
+    streets = [
+        AreaNode(f"s{i}", "street", None, f"街道{i}", g.__geo_interface__)
+        for i, g in enumerate(geo.streets)
+    ]
+    communities = [
+        AreaNode(f"c{i:02d}", "community", f"s{s}", f"社区{i}", g.__geo_interface__)
+        for i, (g, s) in enumerate(zip(geo.communities, geo.community_street, strict=True))
+    ]
+    tree = AreaTree.build(streets + communities)
+    grid = geo.grid
+    # Demand without area codes: both runs must locate it the same way.
+    demand = Demand.of(grid.lon, grid.lat, grid.population, method="grid", source="synthetic")
+    pick = rng.choice(grid.size, 60, replace=False)
+    supply = Supply.of(grid.lon[pick] + 0.001, grid.lat[pick], served_areas=["s2", "c07"])
+    return geo, tree, demand, supply
+
+
+def _same(a: CoverageResult, b: CoverageResult) -> None:
+    assert a.sums.codes.tolist() == b.sums.codes.tolist()
+    # Exactly equal, bit for bit: no tolerance.
+    assert np.array_equal(a.sums.population, b.sums.population)
+    assert np.array_equal(a.sums.covered, b.sums.covered)
+    assert np.array_equal(a.sums.points, b.sums.points)
+    assert (a.demand_method, a.radius_m) == (b.demand_method, b.radius_m)
+
+
+def test_partitions_hold_whole_areas_in_order() -> None:
+    area = np.array(["b", "a", "c", "b", "a", "d", "d", "d"])
+    parts = partition_by_area(area, 3)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(8))
+    for p in parts:
+        assert (np.diff(p[area[p] == area[p][0]]) > 0).all()
+    owners = {c: {i for i, p in enumerate(parts) if c in area[p]} for c in "abcd"}
+    assert all(len(o) == 1 for o in owners.values())
+
+
+@pytest.mark.parametrize("parts", [1, 5, 40])
+def test_in_process_partitions_equal_one_run(parts: int, city: tuple) -> None:
+    _, tree, demand, supply = city
+    single = coverage(demand, supply, tree, 500)
+    _same(coverage_partitioned(demand, supply, tree, 500, parts=parts), single)
+    assert 0 < single.covered_population < single.population
+
+
+@pytest.fixture(scope="module")
+def dask_client() -> Iterator[object]:
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=50,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+def test_two_worker_dask_cluster_gets_exactly_the_single_process_result(
+    city: tuple, dask_client: object
+) -> None:
+    _, tree, demand, supply = city
+    single = coverage(demand, supply, tree, 500)
+    on_dask = coverage_partitioned(demand, supply, tree, 500, parts=6, client=dask_client)
+    _same(on_dask, single)
+    for level in ("community", "street"):
+        assert on_dask.table(tree, level) == single.table(tree, level)

@@ -1,0 +1,69 @@
+"""Maximal covering location: greedy with marginal gains and the exact check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.sparse import csr_matrix
+
+from geo.coverage import Supply, coverage
+from geo.demand import Demand
+from geo.siting import exact, greedy, grid_candidates, plan_sites
+from tests.geo_cases import CRS, lonlat, rect, two_communities
+
+
+def test_greedy_can_miss_the_optimum_and_the_exact_check_finds_it() -> None:
+    # People a..e weigh 1, 2, 2, 1, 0.5; site 0 covers {b, c, e}, 1 covers {a, b}, 2 {c, d}.
+    weight = np.array([1, 2, 2, 1, 0.5])
+    cover = csr_matrix(
+        np.array([[0, 1, 0], [1, 1, 0], [1, 0, 1], [0, 0, 1], [1, 0, 0]], dtype=float)
+    )
+    order, adds = greedy(cover, weight, 2)
+    assert order.tolist() == [0, 1] and adds.tolist() == [4.5, 1.0]
+    chosen, value, _ = exact(cover, weight, 2)
+    assert sorted(chosen.tolist()) == [1, 2] and value == 6.0
+
+
+def _clusters() -> tuple[Demand, np.ndarray, np.ndarray]:
+    # 100 people at x = 0, 60 at x = 3 km, 30 at x = 6 km; candidates at each cluster and
+    # one between the first two that reaches neither.
+    xs = np.repeat([0.0, 3000.0, 6000.0], [10, 6, 3]) + np.tile(np.arange(10) * 5.0, 2)[:19]
+    lon, lat = lonlat(xs, np.zeros(19))
+    demand = Demand.of(lon, lat, np.full(19, 10.0), method="points", source="hand")
+    c_lon, c_lat = lonlat([1500, 3000, 0, 6000], [0, 0, 0, 0])
+    return demand, c_lon, c_lat
+
+
+def test_sites_picked_by_what_each_adds() -> None:
+    demand, c_lon, c_lat = _clusters()
+    plan = plan_sites(demand.lon, demand.lat, demand.weight, c_lon, c_lat, 2, 500, CRS)
+    assert [(p.candidate, p.adds) for p in plan.picks] == [(2, 100.0), (1, 60.0)]
+    assert plan.uncovered_before == 190 and plan.total == 160
+    assert plan.exact_total == 160 and plan.greedy_gap == 0 and plan.method == "greedy"
+    # Opening the recommended sites covers exactly what the plan promised.
+    tree = two_communities()
+    supply = Supply.of([p.lon for p in plan.picks], [p.lat for p in plan.picks])
+    assert coverage(demand, supply, tree, 500).covered_population == plan.total
+
+
+def test_covered_people_are_not_counted_again() -> None:
+    demand, c_lon, c_lat = _clusters()
+    uncovered = np.where(np.arange(19) < 10, 0.0, demand.weight)  # the 100 are covered
+    plan = plan_sites(demand.lon, demand.lat, uncovered, c_lon, c_lat, 3, 500, CRS)
+    assert [p.adds for p in plan.picks] == [60.0, 30.0]  # stops when nothing is left
+
+
+def test_grid_candidates_lie_inside_the_boundary() -> None:
+    from shapely.geometry import shape
+
+    boundary = shape(rect(0, 0, 1000, 1000))
+    lon, _lat = grid_candidates(boundary, 250, CRS)
+    assert lon.size == 16
+    with pytest.raises(ValueError, match="at least 50 m"):
+        grid_candidates(boundary, 10, CRS)
+
+
+def test_site_count_is_checked() -> None:
+    demand, c_lon, c_lat = _clusters()
+    with pytest.raises(ValueError, match="number of sites"):
+        plan_sites(demand.lon, demand.lat, demand.weight, c_lon, c_lat, 0, 500, CRS)
