@@ -355,50 +355,6 @@ def worker(once: bool, interval: float) -> None:
                 await stop.wait()
             return "booking worker stopped"
 
-
-@main.command(name="import-demand")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["raster", "points", "totals"]),
-    required=True,
-    help="raster: population GeoTIFF; points: CSV/GeoJSON with lon, lat, weight; "
-    "totals: spread the communities' populations (PATH names the data, e.g. the census table).",
-)
-@click.option(
-    "--buildings",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Building footprints (GeoJSON) to spread totals over, by floor area.",
-)
-@click.option(
-    "--cell",
-    "cell_m",
-    type=float,
-    default=100.0,
-    show_default=True,
-    help="Grid spacing in metres when spreading totals uniformly.",
-)
-@click.option("--name", help="Source name stored with the points (default: the file name).")
-def import_demand(
-    path: str, fmt: str, buildings: str | None, cell_m: float, name: str | None
-) -> None:
-    """Import demand (where people live) for coverage analysis."""
-    from typing import cast
-
-    from resourcemap.demand_import import Format
-    from resourcemap.demand_import import import_demand as run_import
-
-    settings = _settings()
-
-    async def run() -> str:
-        await db.migrate(settings.database_url)
-        async with db.database(settings.database_url):
-            done = await run_import(
-                path, cast(Format, fmt), buildings=buildings, cell_m=cell_m, name=name
-            )
-            return done.describe()
-
     click.echo(_run(run()))
 
 
@@ -491,6 +447,52 @@ def rotate_keys() -> None:
             f"{done.unreadable} values cannot be decrypted with any configured key: "
             "is an old key missing from RESOURCEMAP_DATA_KEYS?"
         )
+
+
+@main.command(name="import-demand")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["raster", "points", "totals"]),
+    required=True,
+    help="raster: population GeoTIFF; points: CSV/GeoJSON with lon, lat, weight; "
+    "totals: spread the communities' populations (PATH names the data, e.g. the census table).",
+)
+@click.option(
+    "--buildings",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Building footprints (GeoJSON) to spread totals over, by floor area.",
+)
+@click.option(
+    "--cell",
+    "cell_m",
+    type=float,
+    default=100.0,
+    show_default=True,
+    help="Grid spacing in metres when spreading totals uniformly.",
+)
+@click.option("--name", help="Source name stored with the points (default: the file name).")
+def import_demand(
+    path: str, fmt: str, buildings: str | None, cell_m: float, name: str | None
+) -> None:
+    """Import demand (where people live) for coverage analysis."""
+    from typing import cast
+
+    from resourcemap.demand_import import Format
+    from resourcemap.demand_import import import_demand as run_import
+
+    settings = _settings()
+
+    async def run() -> str:
+        await db.migrate(settings.database_url)
+        async with db.database(settings.database_url):
+            done = await run_import(
+                path, cast(Format, fmt), buildings=buildings, cell_m=cell_m, name=name
+            )
+            return done.describe()
+
+    click.echo(_run(run()))
 
 
 @main.command()
