@@ -422,8 +422,8 @@ async def booking_stats(request: Request) -> Response:
     principal = await _signed_in(request, Role.PLANNER, Role.ADMIN, Role.STAFF)
     desk = _desk(request)
     today = _now().astimezone(desk.tz).date()
-    first = booking_form.parse_day(request.query_params.get("from", ""))
-    first = first or today - dt.timedelta(days=STATS_DAYS - 1)
+    recent = today - dt.timedelta(days=STATS_DAYS - 1)
+    first = booking_form.parse_day(request.query_params.get("from", "")) or recent
     raw = request.query_params.get("days", "")
     days = int(raw) if raw.isdigit() and 1 <= int(raw) <= 366 else STATS_DAYS
     counts = await staff.stats(desk, principal, first_day=first, days=days)
@@ -444,5 +444,9 @@ async def booking_stats(request: Request) -> Response:
         "rows": sorted(rows, key=lambda r: (-r["total"], r["name"])),
         "statuses": BOOKING_STATUS_LABELS,
         "channels": CHANNEL_LABELS,
+        "links": {
+            "past": f"{LIST}/stats?from={recent}&days={STATS_DAYS}",
+            "ahead": f"{LIST}/stats?from={today}&days={STATS_DAYS}",
+        },
     }
     return await _render(request, "staff/booking_stats.html", context)
