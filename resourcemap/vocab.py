@@ -267,6 +267,15 @@ class BookingStatus(StrEnum):
 # Statuses that hold a seat in their slot.
 SEAT_HOLDING = frozenset({BookingStatus.CONFIRMED, BookingStatus.OFFERED})
 
+BOOKING_STATUS_LABELS: dict[BookingStatus, tuple[str, str]] = {
+    BookingStatus.CONFIRMED: ("已确认", "Confirmed"),
+    BookingStatus.OFFERED: ("候补待确认", "Offered to the waitlist"),
+    BookingStatus.CANCELLED: ("已取消", "Cancelled"),
+    BookingStatus.EXPIRED: ("已过期", "Expired"),
+    BookingStatus.ATTENDED: ("已到场", "Attended"),
+    BookingStatus.NO_SHOW: ("未到场", "No-show"),
+}
+
 
 class Channel(StrEnum):
     """How a booking reached us; ``phone`` and ``walk_in`` are entered by staff."""

@@ -41,6 +41,9 @@ def test_slots_follow_hours_exceptions_and_notice(database_url: str) -> None:
         days = {s[:5] for s in starts(week)}
         assert days == {"12-03", "12-07"}  # Fri 4th closed (exception), weekend closed
         assert set(week.remaining.tolist()) == {3}
+        # Staff book without minimum notice: their list starts at the next slot, 09:00.
+        staff_today = await d.slot_list(ids["room"], NOW.date(), 1, now=NOW, notice=False)
+        assert starts(staff_today)[:2] == ["12-01 09:00", "12-01 10:00"]
 
     run_in_db(database_url, go)
 

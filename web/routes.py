@@ -23,6 +23,7 @@ from web.endpoints import (
     resources,
     search,
     staff_api,
+    staff_booking_pages,
     staff_bookings,
     staff_pages,
 )
@@ -188,6 +189,20 @@ def build_routes() -> list[BaseRoute]:
             ("/staff/accounts", admin_pages.account_list, "GET"),
             ("/staff/accounts/new", admin_pages.create_account, "POST"),
             ("/staff/accounts/{id:id}/password", admin_pages.reset_password, "POST"),
+        ),
+        *_pages(
+            ("/staff/bookings", staff_booking_pages.booking_list, "GET"),
+            ("/staff/bookings/stats", staff_booking_pages.booking_stats, "GET"),
+            ("/staff/bookings/new", staff_booking_pages.new_booking, "GET"),
+            ("/staff/bookings/new", staff_booking_pages.create_booking, "POST"),
+            ("/staff/bookings/{id:id}/booked", staff_booking_pages.booked, "GET"),
+            ("/staff/bookings/{id:id}/status", staff_booking_pages.mark_booking, "POST"),
+            ("/staff/bookings/{id:id}/cancel", staff_booking_pages.cancel_booking, "POST"),
+            ("/staff/bookings/{id:id}/reveal", staff_booking_pages.reveal_contact, "POST"),
+            ("/staff/resources/{id:id}/booking", staff_booking_pages.booking_rules, "GET"),
+            ("/staff/resources/{id:id}/booking", staff_booking_pages.save_rules, "POST"),
+            ("/staff/resources/{id:id}/blocks", staff_booking_pages.add_block, "POST"),
+            ("/staff/blocks/{id:id}/remove", staff_booking_pages.remove_block, "POST"),
         ),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

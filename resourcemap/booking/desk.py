@@ -80,8 +80,16 @@ class Desk:
     # ------------------------------------------------------------------ reading
 
     async def slot_list(
-        self, resource_id: int, first_day: dt.date, days: int, *, now: dt.datetime
+        self,
+        resource_id: int,
+        first_day: dt.date,
+        days: int,
+        *,
+        now: dt.datetime,
+        notice: bool = True,
     ) -> slots.SlotList:
+        """Slots of ``days`` local days; ``notice=False`` lists those staff may still book
+        (no minimum notice, as in ``book(..., actor=...)``)."""
         await self.expire_offers(now, resource_id=resource_id)
         start, end = slots.window(first_day, days, self.tz)
         schedule = (await slots.load_schedules([resource_id], start=start, end=end)).get(
@@ -90,6 +98,8 @@ class Desk:
         if schedule is None:
             await _resource_or_404(resource_id)
             raise Conflict("this service does not take bookings online; call it instead")
+        if not notice:
+            schedule = replace(schedule, rules=replace(schedule.rules, min_notice_minutes=0))
         return slots.generate(schedule, first_day, days, self.tz, now=now)
 
     async def next_free(

@@ -20,7 +20,7 @@ from resourcemap.edits import Input
 from resourcemap.errors import InvalidInput, NotFound
 from resourcemap.models import Booking, BookingPolicy, Resource, TimeBlock
 from resourcemap.vault import mask_email, mask_name, mask_phone
-from resourcemap.vocab import Role
+from resourcemap.vocab import Role, Status
 
 MAX_LIST_DAYS = 31
 
@@ -61,6 +61,29 @@ async def managed_resource(actor: Principal, resource_id: int) -> Resource:
     ):
         raise NotFound(f"no resource {resource_id} among your services")
     return resource
+
+
+async def bookable_resources(actor: Principal) -> list[dict[str, Any]]:
+    """The resources with booking rules that the actor manages, by name; ``open`` when they
+    take bookings now (rules enabled, listing active)."""
+    actor.require(Role.STAFF, Role.ADMIN)
+    qs = BookingPolicy.all()
+    if actor.role is not Role.ADMIN:
+        qs = qs.filter(resource__organisation_id=actor.organisation_id)
+    rows = await qs.values_list("resource_id", "resource__name_zh", "enabled", "resource__status")
+    return sorted(
+        (
+            {"id": rid, "name_zh": name, "open": bool(enabled) and status == Status.ACTIVE}
+            for rid, name, enabled, status in rows
+        ),
+        key=lambda r: (r["name_zh"], r["id"]),
+    )
+
+
+async def resource_names(resource_ids: list[int]) -> dict[int, str]:
+    """Public names of resources (for counts that list resources by id)."""
+    rows = await Resource.filter(id__in=resource_ids).values_list("id", "name_zh")
+    return {rid: name for rid, name in rows}
 
 
 def _policy_view(policy: BookingPolicy | None) -> dict[str, Any]:
@@ -125,6 +148,26 @@ async def add_block(actor: Principal, resource_id: int, data: BlockIn) -> dict[s
         "ends_at": data.ends_at.isoformat(),
         "reason": data.reason,
     }
+
+
+async def list_blocks(
+    desk: Desk, actor: Principal, resource_id: int, *, now: dt.datetime
+) -> list[dict[str, Any]]:
+    """Blocked time of a resource that has not ended yet, in time order."""
+    await managed_resource(actor, resource_id)
+    # On SQLite tortoise compares datetimes as stored text (UTC): filter values must be UTC.
+    rows = await TimeBlock.filter(
+        resource_id=resource_id, ends_at__gt=now.astimezone(dt.UTC)
+    ).order_by("starts_at", "id")
+    return [
+        {
+            "id": b.id,
+            "starts_at": b.starts_at.astimezone(desk.tz).isoformat(),
+            "ends_at": b.ends_at.astimezone(desk.tz).isoformat(),
+            "reason": b.reason,
+        }
+        for b in rows
+    ]
 
 
 async def remove_block(actor: Principal, block_id: int) -> None:

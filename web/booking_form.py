@@ -1,0 +1,169 @@
+"""Booking page forms: what staff type to what the booking domain takes, and back.
+
+Pure conversion, no HTTP, like ``web.resource_form``: dates and clock times in the configured
+zone, booking rules as text fields, free slots as options grouped by day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from resourcemap.booking import slots
+from resourcemap.booking.staff import BlockIn, PolicyIn
+from web.resource_form import ZH_MESSAGES, Message
+
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+POLICY_NUMBERS = (
+    "slot_minutes",
+    "buffer_minutes",
+    "seats",
+    "min_notice_minutes",
+    "horizon_days",
+    "change_notice_minutes",
+)
+BLOCK_FIELDS = ("block_date", "block_from", "block_to", "block_reason")
+# Chinese input methods type a full-width colon; both mean the same to staff.
+CLOCK = re.compile(r"^(\d{1,2})\s*[:：]\s*(\d{2})$")
+CHECK = "请检查"
+
+
+def day_label(day: dt.date) -> str:
+    """``12月2日 周三``: how staff say a day."""
+    return f"{day.month}月{day.day}日 {WEEKDAYS[day.weekday()]}"
+
+
+def span_label(starts_at: str, ends_at: str) -> str:
+    """A span of local time (ISO texts) as staff read it: a day, or times on one day."""
+    starts, ends = dt.datetime.fromisoformat(starts_at), dt.datetime.fromisoformat(ends_at)
+    day = starts.date()
+    if starts.time() == dt.time() and ends == starts + dt.timedelta(days=1):
+        return f"{day_label(day)} 全天"
+    at_midnight = ends.date() == day + dt.timedelta(days=1) and ends.time() == dt.time()
+    if ends.date() == day or at_midnight:
+        end = "24:00" if at_midnight else f"{ends:%H:%M}"
+        return f"{day_label(day)} {starts:%H:%M}–{end}"
+    return f"{day_label(day)} {starts:%H:%M} – {day_label(ends.date())} {ends:%H:%M}"
+
+
+def parse_day(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text.strip().replace("/", "-"))
+    except ValueError:
+        return None
+
+
+def parse_clock(text: str) -> int | None:
+    """Minutes after midnight of ``HH:MM`` (``24:00`` is the next midnight), else None."""
+    match = CLOCK.match(text.strip())
+    if match is None:
+        return None
+    hour, minute = int(match[1]), int(match[2])
+    if minute > 59 or hour > 24 or (hour == 24 and minute):
+        return None
+    return hour * 60 + minute
+
+
+def errors_of(exc: ValidationError, rename: Mapping[str, str] | None = None) -> dict[str, Message]:
+    """Pydantic errors keyed by form field (the first message per field); errors of the whole
+    model go to ``rename[""]`` (else ``_form``)."""
+    rename = rename or {}
+    errors: dict[str, Message] = {}
+    for err in exc.errors(include_url=False, include_input=False):
+        name = str(err["loc"][0]) if err["loc"] else ""
+        field = rename.get(name, name or "_form")
+        en = err["msg"].removeprefix("Value error, ")
+        errors.setdefault(field, Message(ZH_MESSAGES.get(err["type"], CHECK), en))
+    return errors
+
+
+# --- booking rules ------------------------------------------------------------------------
+
+
+def policy_values(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """Form values of stored rules; a resource without rules shows the defaults, switched off."""
+    defaults = PolicyIn().model_dump()
+    values: dict[str, Any] = {k: str(policy.get(k, defaults[k])) for k in POLICY_NUMBERS}
+    values["enabled"] = bool(policy.get("enabled", False))
+    return values
+
+
+def policy_input(
+    form: Mapping[str, str],
+) -> tuple[dict[str, Any], PolicyIn | None, dict[str, Message]]:
+    """Typed values, the rules if valid, and per-field errors."""
+    values: dict[str, Any] = {k: form.get(k, "").strip() for k in POLICY_NUMBERS}
+    values["enabled"] = bool(form.get("enabled"))
+    try:
+        return values, PolicyIn.model_validate(values), {}
+    except ValidationError as exc:
+        return values, None, errors_of(exc)
+
+
+# --- blocked time -------------------------------------------------------------------------
+
+
+def block_input(
+    form: Mapping[str, str], tz: ZoneInfo
+) -> tuple[dict[str, str], BlockIn | None, dict[str, Message]]:
+    """A block from a date and two clock times in ``tz``; no times blocks the whole day."""
+    values = {k: form.get(k, "").strip() for k in BLOCK_FIELDS}
+    errors: dict[str, Message] = {}
+    day = parse_day(values["block_date"])
+    if day is None:
+        errors["block_date"] = Message("日期格式应为 YYYY-MM-DD", "a date like 2026-12-02")
+    whole_day = not values["block_from"] and not values["block_to"]
+    opens = 0 if whole_day else parse_clock(values["block_from"])
+    closes = 1440 if whole_day else parse_clock(values["block_to"])
+    for name, minute in (("block_from", opens), ("block_to", closes)):
+        if minute is None:
+            errors[name] = Message("时间格式应为 HH:MM", "a time like 09:30")
+    if errors or day is None or opens is None or closes is None:
+        return values, None, errors
+    try:
+        block = BlockIn(
+            starts_at=_wall_time(day, opens, tz),
+            ends_at=_wall_time(day, closes, tz),
+            reason=values["block_reason"],
+        )
+    except ValidationError as exc:
+        rename = {"starts_at": "block_from", "ends_at": "block_to", "reason": "block_reason"}
+        errors = errors_of(exc, rename | {"": "block_to"})
+        if "block_to" in errors and errors["block_to"].en.startswith("ends_at must"):
+            errors["block_to"] = Message("结束时间应晚于开始时间", "ends before it starts")
+        return values, None, errors
+    return values, block, {}
+
+
+def _wall_time(day: dt.date, minute: int, tz: ZoneInfo) -> dt.datetime:
+    if minute >= 1440:
+        day, minute = day + dt.timedelta(days=1), minute - 1440
+    return dt.datetime.combine(day, dt.time(minute // 60, minute % 60), tz)
+
+
+# --- free slots ---------------------------------------------------------------------------
+
+
+def slot_options(listed: slots.SlotList, tz: ZoneInfo) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Free slots as ``(day label, [(value, label)])``; the value is the start with its offset,
+    as ``BookingIn.starts_at`` takes it."""
+    groups: dict[dt.date, list[tuple[str, str]]] = {}
+    for start, end, capacity, remaining in zip(
+        listed.starts.tolist(),
+        listed.ends.tolist(),
+        listed.capacity.tolist(),
+        listed.remaining.tolist(),
+        strict=True,
+    ):
+        if remaining <= 0:
+            continue
+        s, e = slots.to_local(start, tz), slots.to_local(end, tz)
+        seats = f"(剩余 {remaining}/{capacity} 位)" if capacity > 1 else ""
+        label = f"{s:%H:%M}–{e:%H:%M} {seats}".strip()
+        groups.setdefault(s.date(), []).append((s.isoformat(), label))
+    return [(f"{day_label(day)} · {day.isoformat()}", opts) for day, opts in groups.items()]

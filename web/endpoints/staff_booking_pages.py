@@ -1,0 +1,452 @@
+"""Server-rendered staff booking pages: the day or week list of bookings with small forms to
+mark, cancel and reveal one booking, booking for a caller or a walk-in visitor, a resource's
+booking rules and blocked time; booking counts for planners.
+
+Same conventions as ``web.endpoints.staff_pages`` (plain forms with the session's CSRF token,
+errors become pages). The work is done by ``resourcemap.booking.staff`` and the desk on
+``app.state.desk``. Contact details stay masked on every page except the one a staff member
+asks for with "显示联系方式", and that viewing is audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import secrets
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from resourcemap.accounts import Principal
+from resourcemap.booking import staff
+from resourcemap.booking.desk import Desk
+from resourcemap.booking.requests import BookingIn, CancelIn
+from resourcemap.errors import Conflict, InvalidInput
+from resourcemap.vocab import (
+    BOOKING_STATUS_LABELS,
+    CHANNEL_LABELS,
+    SEAT_HOLDING,
+    SERVICE_LABELS,
+    STAFF_CHANNELS,
+    BookingStatus,
+    Role,
+)
+from web import booking_form
+from web.endpoints.staff_pages import Endpoint, _redirect, _render, _safe_next, _signed_in, page
+from web.resource_form import Message, text
+
+MANAGERS = (Role.ADMIN, Role.STAFF)
+LIST = "/staff/bookings"
+NEW_BOOKING_DAYS = 14
+STATS_DAYS = 30
+MARKABLE = frozenset({BookingStatus.CONFIRMED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW})
+MARKS = (BookingStatus.ATTENDED, BookingStatus.NO_SHOW)
+CONTACT_FIELDS = ("nickname", "phone", "email", "note")
+NEW_FIELDS = ("resource_id", "starts_at", "channel", "service", "key", *CONTACT_FIELDS)
+CHECK = "请检查"
+
+
+def booking_page(handler: Endpoint) -> Endpoint:
+    """``page``, and an action the domain refuses becomes a page saying why."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Conflict as exc:
+            return await _problem(request, 409, Message("无法完成此操作", exc.reason))
+        except InvalidInput as exc:
+            return await _problem(request, 400, Message(CHECK, exc.reason))
+
+    return page(wrapped)
+
+
+async def _problem(request: Request, status: int, message: Message) -> Response:
+    context = {"message": message, "back": LIST}
+    return await _render(request, "staff/problem.html", context, status)
+
+
+def _desk(request: Request) -> Desk:
+    desk: Desk = request.app.state.desk
+    return desk
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _label(labels: Mapping[Any, tuple[str, str]], value: str | None) -> tuple[str, str] | None:
+    # Vocabulary keys are StrEnums, equal to their text; an unknown value has no label.
+    return labels.get(value) if value else None
+
+
+def _values(form: FormData) -> dict[str, str]:
+    return {key: text(form, key) for key in form}
+
+
+def _row(item: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """A masked booking as a list row: local times, labels, which actions apply."""
+    starts = dt.datetime.fromisoformat(item["starts_at"])
+    ends = dt.datetime.fromisoformat(item["ends_at"])
+    status = BookingStatus(item["status"])
+    return {
+        **item,
+        "day": starts.date(),
+        "date_label": booking_form.day_label(starts.date()),
+        "time": f"{starts:%H:%M}–{ends:%H:%M}",
+        "status_label": BOOKING_STATUS_LABELS[status],
+        "channel_label": _label(CHANNEL_LABELS, item["channel"]) or (item["channel"], ""),
+        "service_label": _label(SERVICE_LABELS, item["service"]),
+        "can_mark": status in MARKABLE and starts <= now,
+        "can_cancel": status in SEAT_HOLDING and ends > now,
+    }
+
+
+# --- the day or week list -----------------------------------------------------------------
+
+
+def _list_link(first: dt.date, view: str, resource_id: int | None) -> str:
+    query = {"from": first.isoformat(), "view": view}
+    if resource_id is not None:
+        query["resource"] = str(resource_id)
+    return f"{LIST}?{urlencode(query)}"
+
+
+async def _list_page(
+    request: Request,
+    principal: Principal,
+    params: Mapping[str, str],
+    *,
+    cancel_errors: dict[int, Message] | None = None,
+    status: int = 200,
+) -> Response:
+    desk, now = _desk(request), _now()
+    today = now.astimezone(desk.tz).date()
+    view = "week" if params.get("view") == "week" else "day"
+    first = booking_form.parse_day(params.get("from", "")) or today
+    if view == "week":
+        first -= dt.timedelta(days=first.weekday())  # weeks start on Monday
+    raw = params.get("resource", "")
+    resource_id = int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    days = 7 if view == "week" else 1
+    items = await staff.list_bookings(
+        desk, principal, first_day=first, days=days, resource_id=resource_id
+    )
+    by_day: dict[dt.date, list[dict[str, Any]]] = {
+        first + dt.timedelta(days=i): [] for i in range(days)
+    }
+    for item in items:
+        row = _row(item, now)
+        by_day.setdefault(row["day"], []).append(row)
+    step = dt.timedelta(days=days)
+    context = {
+        "view": view,
+        "first": first,
+        "last": first + step - dt.timedelta(days=1),
+        "days": [
+            {"date": d, "label": booking_form.day_label(d), "today": d == today, "items": rows}
+            for d, rows in by_day.items()
+        ],
+        "count": len(items),
+        "links": {
+            "prev": _list_link(first - step, view, resource_id),
+            "next": _list_link(first + step, view, resource_id),
+            "today": _list_link(today, view, resource_id),
+            "day": _list_link(first, "day", resource_id),
+            "week": _list_link(first, "week", resource_id),
+        },
+        "resources": await staff.bookable_resources(principal),
+        "resource": resource_id,
+        "back": _list_link(first, view, resource_id),
+        "cancel_errors": cancel_errors or {},
+        "marks": [(s, BOOKING_STATUS_LABELS[s]) for s in MARKS],
+    }
+    return await _render(request, "staff/bookings.html", context, status)
+
+
+@booking_page
+async def booking_list(request: Request) -> Response:
+    principal = await _signed_in(request, *MANAGERS)
+    return await _list_page(request, principal, request.query_params)
+
+
+@booking_page
+async def mark_booking(request: Request) -> Response:
+    form = await request.form()
+    principal = await _signed_in(request, *MANAGERS, form=form)
+    value = text(form, "status")
+    if value not in MARKS:
+        return await _problem(request, 400, Message("未知状态", "mark attended or no_show"))
+    status = BookingStatus(value)
+    booking = await _desk(request).mark(principal, request.path_params["id"], status, now=_now())
+    zh, en = BOOKING_STATUS_LABELS[status]
+    flash = f"预约 {booking.code[:4]} {booking.code[4:]} 已标记为{zh} / marked {en.lower()}"
+    return _redirect(request, _safe_next(text(form, "back"), LIST), flash)
+
+
+@booking_page
+async def cancel_booking(request: Request) -> Response:
+    form = await request.form()
+    principal = await _signed_in(request, *MANAGERS, form=form)
+    desk, booking_id = _desk(request), request.path_params["id"]
+    back = _safe_next(text(form, "back"), LIST)
+    reason = text(form, "reason").strip()
+    error = None
+    if not reason:
+        error = Message("请填写取消原因", "give a reason: the resident is told it")
+    else:
+        try:
+            CancelIn(reason=reason)
+        except ValidationError as exc:
+            error = booking_form.errors_of(exc).get("reason", Message(CHECK, str(exc)))
+    if error is not None:
+        await desk.for_staff(principal, booking_id)  # someone else's booking: 404, not a form
+        params = dict(parse_qsl(urlsplit(back).query))
+        return await _list_page(
+            request, principal, params, cancel_errors={booking_id: error}, status=400
+        )
+    booking = await desk.staff_cancel(principal, booking_id, reason, now=_now())
+    told = booking.phone_enc is not None or booking.email_enc is not None
+    flash = f"预约 {booking.code[:4]} {booking.code[4:]} 已取消。" + (
+        "取消原因已发送给预约人 / cancelled; the resident is told why"
+        if told
+        else "预约人未留联系方式,请另行告知 / cancelled; no contact details to tell the resident"
+    )
+    return _redirect(request, back, flash)
+
+
+@booking_page
+async def reveal_contact(request: Request) -> Response:
+    form = await request.form()
+    principal = await _signed_in(request, *MANAGERS, form=form)
+    desk, booking_id = _desk(request), request.path_params["id"]
+    booking = await desk.for_staff(principal, booking_id)
+    shown = await staff.reveal(desk, principal, booking_id)
+    context = {
+        "booking": _row(staff.masked_view(desk, booking, booking.resource), _now()),
+        "shown": shown,
+        "back": _safe_next(text(form, "back"), LIST),
+    }
+    response = await _render(request, "staff/booking_contact.html", context)
+    # _render already forbids caching; said again here because this page must never be kept.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+# --- booking for a caller or a visitor ----------------------------------------------------
+
+
+async def _new_page(
+    request: Request,
+    principal: Principal,
+    resource_id: int | None,
+    values: dict[str, str] | None = None,
+    errors: dict[str, Message] | None = None,
+    status: int = 200,
+) -> Response:
+    desk, now = _desk(request), _now()
+    resources = [r for r in await staff.bookable_resources(principal) if r["open"]]
+    if resource_id is None and len(resources) == 1:
+        resource_id = resources[0]["id"]
+    blank = dict.fromkeys(NEW_FIELDS, "") | {"channel": "phone", "key": secrets.token_urlsafe(16)}
+    context: dict[str, Any] = {
+        "resources": resources,
+        "resource": None,
+        "values": blank | (values or {}),
+        "errors": errors or {},
+        "channels": [(c, CHANNEL_LABELS[c]) for c in sorted(STAFF_CHANNELS, reverse=True)],
+        "days": NEW_BOOKING_DAYS,
+    }
+    if resource_id is not None:
+        resource = await staff.managed_resource(principal, resource_id)
+        context["resource"] = {"id": resource.id, "name_zh": resource.name_zh}
+        context["values"]["resource_id"] = str(resource.id)
+        context["services"] = [
+            (s, _label(SERVICE_LABELS, s) or (s, "")) for s in resource.services or []
+        ]
+        try:
+            listed = await desk.slot_list(
+                resource.id, now.astimezone(desk.tz).date(), NEW_BOOKING_DAYS, now=now, notice=False
+            )
+            context["slot_groups"] = booking_form.slot_options(listed, desk.tz)
+        except Conflict as exc:
+            context["closed"] = Message("此服务未开通预约", exc.reason)
+    return await _render(request, "staff/booking_new.html", context, status)
+
+
+@booking_page
+async def new_booking(request: Request) -> Response:
+    principal = await _signed_in(request, *MANAGERS)
+    raw = request.query_params.get("resource", "")
+    resource_id = int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    return await _new_page(request, principal, resource_id)
+
+
+@booking_page
+async def create_booking(request: Request) -> Response:
+    form = await request.form()
+    principal = await _signed_in(request, *MANAGERS, form=form)
+    values = {k: text(form, k).strip() for k in NEW_FIELDS}
+    raw = values["resource_id"]
+    resource_id = int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    if resource_id is None:
+        return await _new_page(request, principal, None, status=400)
+    payload: dict[str, Any] = {k: values[k] or None for k in (*CONTACT_FIELDS, "service")}
+    payload |= {"resource_id": resource_id, "channel": values["channel"]}
+    errors: dict[str, Message] = {}
+    if values["starts_at"]:
+        payload["starts_at"] = values["starts_at"]
+    else:
+        errors["starts_at"] = Message("请选择时段", "choose a time")
+    try:
+        data = BookingIn.model_validate(payload)
+    except ValidationError as exc:
+        errors = booking_form.errors_of(exc) | errors
+    if errors:
+        return await _new_page(request, principal, resource_id, values, errors, 400)
+    desk = _desk(request)
+    try:
+        issued = await desk.book(
+            data, now=_now(), idempotency_key=values["key"] or None, actor=principal
+        )
+    except InvalidInput as exc:
+        if exc.field == "Idempotency-Key":  # the form was sent again after changes
+            values["key"] = ""
+            errors["_form"] = Message("此表单已提交过,请核对后重新提交", exc.reason)
+        else:
+            errors[exc.field if exc.field in NEW_FIELDS else "_form"] = Message(CHECK, exc.reason)
+        return await _new_page(request, principal, resource_id, values, errors, 400)
+    except Conflict as exc:
+        errors["starts_at"] = Message("此时段已不能预约,请另选时段", exc.reason)
+        return await _new_page(request, principal, resource_id, values, errors, 409)
+    booking = await desk.get(issued.code, issued.token)
+    return _redirect(request, f"{LIST}/{booking.id}/booked")
+
+
+@booking_page
+async def booked(request: Request) -> Response:
+    principal = await _signed_in(request, *MANAGERS)
+    desk = _desk(request)
+    booking = await desk.for_staff(principal, request.path_params["id"])
+    row = _row(staff.masked_view(desk, booking, booking.resource), _now())
+    context = {
+        "booking": row,
+        "list_link": _list_link(row["day"], "day", row["resource_id"]),
+        "again": f"{LIST}/new?resource={row['resource_id']}",
+    }
+    return await _render(request, "staff/booking_done.html", context)
+
+
+# --- booking rules and blocked time -------------------------------------------------------
+
+
+async def _rules_page(
+    request: Request,
+    principal: Principal,
+    resource_id: int,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, Message] | None = None,
+    status: int = 200,
+) -> Response:
+    desk = _desk(request)
+    resource = await staff.managed_resource(principal, resource_id)
+    stored = booking_form.policy_values(await staff.get_policy(principal, resource_id))
+    blocks = [
+        {**b, "when": booking_form.span_label(b["starts_at"], b["ends_at"])}
+        for b in await staff.list_blocks(desk, principal, resource_id, now=_now())
+    ]
+    context = {
+        "resource": {"id": resource.id, "name_zh": resource.name_zh},
+        "values": stored | dict.fromkeys(booking_form.BLOCK_FIELDS, "") | (values or {}),
+        "errors": errors or {},
+        "blocks": blocks,
+        "timezone": desk.tz.key,
+        "today": _now().astimezone(desk.tz).date().isoformat(),
+    }
+    return await _render(request, "staff/booking_rules.html", context, status)
+
+
+@booking_page
+async def booking_rules(request: Request) -> Response:
+    principal = await _signed_in(request, *MANAGERS)
+    return await _rules_page(request, principal, request.path_params["id"])
+
+
+@booking_page
+async def save_rules(request: Request) -> Response:
+    form = await request.form()
+    principal = await _signed_in(request, *MANAGERS, form=form)
+    resource_id = request.path_params["id"]
+    values, data, errors = booking_form.policy_input(_values(form))
+    if data is None:
+        return await _rules_page(request, principal, resource_id, values, errors, 400)
+    await staff.set_policy(principal, resource_id, data)
+    zh = "已开通预约" if data.enabled else "已暂停预约"
+    flash = f"已保存预约规则,{zh} / booking rules saved"
+    return _redirect(request, f"/staff/resources/{resource_id}/booking", flash)
+
+
+@booking_page
+async def add_block(request: Request) -> Response:
+    form = await request.form()
+    principal = await _signed_in(request, *MANAGERS, form=form)
+    resource_id = request.path_params["id"]
+    values, block, errors = booking_form.block_input(_values(form), _desk(request).tz)
+    if block is None:
+        return await _rules_page(request, principal, resource_id, values, errors, 400)
+    await staff.add_block(principal, resource_id, block)
+    flash = "已添加停约时间,其中的时段不再开放预约 / time blocked"
+    return _redirect(request, f"/staff/resources/{resource_id}/booking", flash)
+
+
+@booking_page
+async def remove_block(request: Request) -> Response:
+    form = await request.form()
+    principal = await _signed_in(request, *MANAGERS, form=form)
+    await staff.remove_block(principal, request.path_params["id"])
+    flash = "已删除停约时间 / blocked time removed"
+    return _redirect(request, _safe_next(text(form, "back"), LIST), flash)
+
+
+# --- counts for planners ------------------------------------------------------------------
+
+
+@booking_page
+async def booking_stats(request: Request) -> Response:
+    principal = await _signed_in(request, Role.PLANNER, Role.ADMIN, Role.STAFF)
+    desk = _desk(request)
+    today = _now().astimezone(desk.tz).date()
+    recent = today - dt.timedelta(days=STATS_DAYS - 1)
+    first = booking_form.parse_day(request.query_params.get("from", "")) or recent
+    raw = request.query_params.get("days", "")
+    days = int(raw) if raw.isdigit() and 1 <= int(raw) <= 366 else STATS_DAYS
+    counts = await staff.stats(desk, principal, first_day=first, days=days)
+    names = await staff.resource_names([r["resource_id"] for r in counts["resources"]])
+    rows = [
+        {
+            "name": names.get(r["resource_id"], f"#{r['resource_id']}"),
+            "total": sum(r["by_status"].values()),
+            **r,
+        }
+        for r in counts["resources"]
+    ]
+    context = {
+        "first": first,
+        "last": first + dt.timedelta(days=days - 1),
+        "days": days,
+        "total": counts["total"],
+        "rows": sorted(rows, key=lambda r: (-r["total"], r["name"])),
+        "statuses": BOOKING_STATUS_LABELS,
+        "channels": CHANNEL_LABELS,
+        "links": {
+            "past": f"{LIST}/stats?from={recent}&days={STATS_DAYS}",
+            "ahead": f"{LIST}/stats?from={today}&days={STATS_DAYS}",
+        },
+    }
+    return await _render(request, "staff/booking_stats.html", context)
