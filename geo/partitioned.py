@@ -6,8 +6,12 @@ the sums are joined. Because one area's points are summed in the same order eith
 the result equals :func:`geo.coverage.coverage` exactly, to the last bit, whatever the
 number of partitions or workers.
 
-Dask is an optional extra (``pip install 'resourcemap[dask]'``); without a client the
-partitions run one after another in this process.
+On Dask (the optional ``dask`` extra: ``pip install 'resourcemap[dask]'``, which brings
+dask-geopandas and dask.distributed) the demand is a dask-geopandas GeoDataFrame indexed by
+area code whose divisions fall on area boundaries (:func:`demand_frame`), the supply is
+broadcast to the workers once and ``map_partitions`` computes each partition's sums there.
+Without a client the same partitions run one after another in this process, and nothing
+of Dask is imported.
 
 >>> from geo.areatree import AreaNode, AreaTree
 >>> from geo.coverage import Supply, coverage
@@ -96,8 +100,14 @@ def coverage_partitioned(
     parts: int = 8,
     client: Any = None,
 ) -> CoverageResult:
-    """:func:`geo.coverage.coverage` computed in area partitions, on ``client`` (a
-    ``dask.distributed.Client``) when given. Returns sums only (``covered`` is ``None``)."""
+    """:func:`geo.coverage.coverage` computed in area partitions. Returns sums only
+    (``covered`` is ``None``).
+
+    Without ``client`` the partitions run one after another in this process. With a
+    ``dask.distributed.Client`` the demand becomes a dask-geopandas GeoDataFrame
+    (:func:`demand_frame`), the supply is broadcast to every worker once and each
+    partition's sums are computed with ``map_partitions`` on the cluster.
+    """
     radius = check_radius(radius_m)
     located = demand.located(tree)
     served: set[str] = set()
@@ -109,22 +119,134 @@ def coverage_partitioned(
     # One CRS and one rim band for every partition, as the single-process run uses.
     crs = metric_crs_of(supply.lon) if supply.size else metric_crs_of(all_lon)
     slack = rim_slack(all_lon, crs)
-    partitions = [
-        Partition(located.lon[i], located.lat[i], located.weight[i], located.area[i], served_codes)
-        for i in partition_by_area(located.area, parts)
-    ]
     if client is None:
-        sums = [partition_sums(p, supply, radius, crs, slack) for p in partitions]
+        sums = [
+            partition_sums(
+                Partition(
+                    located.lon[i], located.lat[i], located.weight[i], located.area[i], served_codes
+                ),
+                supply,
+                radius,
+                crs,
+                slack,
+            )
+            for i in partition_by_area(located.area, parts)
+        ]
+    elif located.size == 0:
+        sums = []
     else:
-        shared = client.scatter(supply, broadcast=True)
-        futures = client.map(
-            partition_sums, partitions, supply=shared, radius_m=radius, crs=crs, slack=slack
-        )
-        sums = client.gather(futures)
+        sums = [_sums_on_dask(located, supply, radius, crs, slack, served_codes, parts, client)]
     return CoverageResult(
         radius_m=radius,
         mode="straight",
         demand_method=demand.method,
         demand_source=demand.source,
         sums=AreaSums.concat(sums),
+    )
+
+
+def demand_frame(demand: Demand, parts: int, client: Any = None) -> Any:
+    """``demand`` as a dask-geopandas GeoDataFrame of whole-area partitions.
+
+    Rows are indexed by area code, each area's points in their original order, and the
+    divisions are cut at the area boundaries of :func:`partition_by_area`, so every area
+    lies in exactly one partition. Columns: ``weight`` and the point ``geometry`` (WGS-84).
+    With a ``dask.distributed.Client`` the coordinates and weights are scattered to its
+    workers straight away rather than carried in the task graph, and each worker builds its
+    partition's points. Needs the ``dask`` extra (dask-geopandas).
+    """
+    import dask.dataframe as dd
+    import dask_geopandas
+    import pandas as pd
+    from dask.delayed import delayed
+
+    if demand.size == 0:
+        raise ValueError("no demand points to partition")
+    sizes = np.array([p.size for p in partition_by_area(demand.area, parts)], dtype=np.int64)
+    # Areas sorted by code; a stable sort keeps each area's points in their original order.
+    order = np.argsort(demand.area, kind="stable")
+    area = demand.area[order]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    divisions = (*area[starts].tolist(), str(area[-1]))
+    table = pd.DataFrame(
+        {"lon": demand.lon[order], "lat": demand.lat[order], "weight": demand.weight[order]},
+        index=pd.Index(area, name="area"),
+    )
+    pieces = [table.iloc[a : a + n] for a, n in zip(starts.tolist(), sizes.tolist(), strict=True)]
+    held = client.scatter(pieces) if client is not None else [delayed(p) for p in pieces]
+    columns = dd.from_delayed(held, meta=table.iloc[:0], divisions=divisions)
+    points = dask_geopandas.points_from_xy(columns, "lon", "lat", crs="EPSG:4326")
+    return dask_geopandas.from_dask_dataframe(columns[["weight"]], geometry=points)
+
+
+def frame_sums(
+    frame: Any,
+    supply: Supply,
+    radius_m: float,
+    crs: pyproj.CRS,
+    slack: float,
+    served_codes: npt.NDArray[np.str_],
+) -> Any:
+    """Per-area sums of one partition of :func:`demand_frame` as a pandas DataFrame indexed
+    by area code (the task each Dask worker runs)."""
+    import pandas as pd
+
+    sums = partition_sums(
+        Partition(
+            frame.geometry.x.to_numpy(dtype=np.float64),
+            frame.geometry.y.to_numpy(dtype=np.float64),
+            frame["weight"].to_numpy(dtype=np.float64),
+            frame.index.to_numpy(dtype=str),
+            served_codes,
+        ),
+        supply,
+        radius_m,
+        crs,
+        slack,
+    )
+    return pd.DataFrame(
+        {"population": sums.population, "covered": sums.covered, "points": sums.points},
+        index=pd.Index(sums.codes, name="area"),
+    )
+
+
+def _sums_on_dask(
+    located: Demand,
+    supply: Supply,
+    radius_m: float,
+    crs: pyproj.CRS,
+    slack: float,
+    served_codes: npt.NDArray[np.str_],
+    parts: int,
+    client: Any,
+) -> AreaSums:
+    """All areas' sums, each partition's computed on the cluster behind ``client``."""
+    try:
+        import pandas as pd
+
+        frame = demand_frame(located, parts, client)
+    except ImportError as exc:
+        raise ImportError(
+            "coverage on Dask needs the dask extra: pip install 'resourcemap[dask]'"
+        ) from exc
+    meta = pd.DataFrame(
+        {
+            "population": np.zeros(0, dtype=np.float64),
+            "covered": np.zeros(0, dtype=np.float64),
+            "points": np.zeros(0, dtype=np.int64),
+        },
+        index=pd.Index([], dtype=frame.index.dtype, name="area"),
+    )
+    # The supply goes to every worker once, not once per partition.
+    shared = client.scatter(supply, broadcast=True)
+    per_partition = frame.map_partitions(
+        frame_sums, shared, radius_m, crs, slack, served_codes, meta=meta
+    )
+    # The partitions' sums, joined in partition order (their areas are disjoint).
+    sums = client.compute(per_partition).result()
+    return AreaSums(
+        sums.index.to_numpy(dtype=str).astype(located.area.dtype),
+        sums["population"].to_numpy(dtype=np.float64),
+        sums["covered"].to_numpy(dtype=np.float64),
+        sums["points"].to_numpy(dtype=np.int64),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from geo.areatree import AreaNode, AreaTree
 from geo.coverage import CoverageResult, Supply, coverage
 from geo.demand import Demand
-from geo.partitioned import coverage_partitioned, partition_by_area
+from geo.partitioned import coverage_partitioned, demand_frame, partition_by_area
 from geo.synthetic import SyntheticGeography, generate_geography
 
 
@@ -62,8 +63,47 @@ def test_in_process_partitions_equal_one_run(parts: int, city: tuple) -> None:
     assert 0 < single.covered_population < single.population
 
 
+def test_dask_demand_frame_partitions_hold_whole_areas_in_order() -> None:
+    dask_geopandas = pytest.importorskip("dask_geopandas", reason="the dask extra is not installed")
+    area = np.array(["b", "a", "c", "b", "a", "d", "d", "d", "", "c"])
+    lon, lat = np.arange(10) / 1000 + 113.9, np.full(10, 22.7)
+    demand = Demand.of(lon, lat, np.arange(10) + 0.5, method="points", source="t", area=area)
+    frame = demand_frame(demand, 3)
+    assert isinstance(frame, dask_geopandas.GeoDataFrame)
+    assert frame.known_divisions
+    groups = partition_by_area(area, 3)
+    assert frame.npartitions == len(groups)
+    seen: list[str] = []
+    for i, group in enumerate(groups):
+        part = frame.get_partition(i).compute(scheduler="sync")
+        # The same areas as the in-process partition, none of them in another partition.
+        assert set(part.index) == set(area[group].tolist())
+        assert not set(part.index) & set(seen)
+        seen += list(part.index)
+        for code in set(part.index):
+            # Each area's points in their original order, coordinates and weights intact.
+            rows = np.flatnonzero(area == code)
+            mine = part.loc[[code]]
+            assert mine["weight"].tolist() == demand.weight[rows].tolist()
+            assert mine.geometry.x.tolist() == demand.lon[rows].tolist()
+            assert mine.geometry.y.tolist() == demand.lat[rows].tolist()
+    assert sorted(seen) == sorted(area.tolist())
+
+
+def test_dask_without_dask_geopandas_says_which_extra(
+    city: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, tree, demand, supply = city
+    monkeypatch.setitem(sys.modules, "dask_geopandas", None)
+    with pytest.raises(ImportError, match=r"resourcemap\[dask\]"):
+        coverage_partitioned(demand, supply, tree, 500, parts=2, client=object())
+    # The in-process path needs none of it.
+    _same(coverage_partitioned(demand, supply, tree, 500, parts=2), coverage(demand, supply, tree))
+
+
 @pytest.fixture(scope="module")
 def dask_client() -> Iterator[object]:
+    pytest.importorskip("dask_geopandas", reason="the dask extra is not installed")
     distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
     with (
         distributed.LocalCluster(
@@ -81,9 +121,16 @@ def dask_client() -> Iterator[object]:
 def test_two_worker_dask_cluster_gets_exactly_the_single_process_result(
     city: tuple, dask_client: object
 ) -> None:
+    from distributed import get_task_stream
+
     _, tree, demand, supply = city
     single = coverage(demand, supply, tree, 500)
-    on_dask = coverage_partitioned(demand, supply, tree, 500, parts=6, client=dask_client)
+    with get_task_stream(dask_client) as stream:
+        on_dask = coverage_partitioned(demand, supply, tree, 500, parts=6, client=dask_client)
     _same(on_dask, single)
+    # The per-partition sums ran on the cluster's workers, one task per partition.
+    ran = [t for t in stream.data if "frame_sums" in str(t["key"])]
+    assert len(ran) == 6
+    assert {t["worker"] for t in ran} <= set(dask_client.scheduler_info()["workers"])
     for level in ("community", "street"):
         assert on_dask.table(tree, level) == single.table(tree, level)
