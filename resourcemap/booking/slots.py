@@ -5,7 +5,8 @@ public holidays and make-up days, dated exceptions, closures; always-open resour
 all day. Each opening interval is turned into real instants in the configured zone, then cut
 into slots of ``slot_minutes`` every ``slot_minutes + buffer_minutes`` of elapsed time, so a
 slot is always as long as its policy says, also on a daylight-saving switch day (a wall-clock
-time that does not exist that day is skipped, one that occurs twice gives two slots).
+time that does not exist that day is skipped, one that occurs twice gives two slots; hours
+that open or close inside a spring-forward gap open or close at the jump).
 
 Slots are not stored: rows in ``booking_slot`` exist only where someone booked, and carry
 the seat counter. A slot is listed with ``remaining`` seats; slots that overlap blocked time
@@ -137,13 +138,40 @@ def _union(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 def _instant(day: dt.date, minute: int, tz: ZoneInfo, *, fold: int) -> int:
     """Epoch seconds of ``minute`` after local midnight of ``day``; 1440 is the next midnight.
 
-    A wall time that does not exist (spring forward) maps past the gap; ``fold`` picks the
-    first (0) or second (1) of a wall time that occurs twice.
+    ``fold`` picks the first (0) or second (1) of a wall time that occurs twice (fall back).
+    A wall time that does not exist (spring forward) maps to the first instant after the
+    gap, whatever ``fold`` says: the moment the clock jumps past it, as open-now reads hours
+    (``opens <= wall time < closes``). An interval may thus start or end at the jump, never
+    inside or beyond it: 00:00-02:30 on Berlin's spring-forward day ends at 03:00 CEST.
     """
     if minute >= 1440:
         day, minute = day + DAY, minute - 1440
-    local = dt.datetime(day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=tz)
-    return int(local.replace(fold=fold).timestamp())
+    wall = dt.datetime(day.year, day.month, day.day, minute // 60, minute % 60)
+    local = wall.replace(tzinfo=tz, fold=fold)
+    at = int(local.timestamp())
+    if dt.datetime.fromtimestamp(at, tz).replace(tzinfo=None) == wall:
+        return at
+    return _after_gap(wall, tz)
+
+
+def _after_gap(wall: dt.datetime, tz: ZoneInfo) -> int:
+    """The first instant after the gap that holds the nonexistent wall time ``wall``.
+
+    PEP 495 reads a wall time in a gap with the offset before the jump (fold=0: an instant
+    after the gap) or after it (fold=1: an instant before the gap); the jump lies between
+    the two, found by bisection on whole seconds (zone transitions fall on whole seconds).
+    """
+    before = int(wall.replace(tzinfo=tz, fold=1).timestamp())
+    after = int(wall.replace(tzinfo=tz, fold=0).timestamp())
+    lo, hi = min(before, after), max(before, after)
+    offset = dt.datetime.fromtimestamp(hi, tz).utcoffset()
+    while hi - lo > 1:  # invariant: lo is before the jump, hi at or after it
+        mid = (lo + hi) // 2
+        if dt.datetime.fromtimestamp(mid, tz).utcoffset() == offset:
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 def local_midnight(day: dt.date, tz: ZoneInfo) -> int:
