@@ -21,25 +21,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
-from resourcemap.models import (
-    BookingPolicy,
-    Closure,
-    HoursException,
-    OpeningHours,
-    Resource,
-    Slot,
-    TimeBlock,
-)
+from resourcemap.models import BookingPolicy, Slot
 from resourcemap.opening import ClosureSpan, DatedHours, calendar_weekday
 from resourcemap.vocab import Status
 
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 DAY = dt.timedelta(days=1)
+UNIX_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
 @dataclass(frozen=True)
@@ -65,8 +61,7 @@ class Rules:
         )
 
 
-@dataclass(frozen=True)
-class Taken:
+class Taken(NamedTuple):
     """A booked slot row: its seats and how many are held."""
 
     starts_at: int
@@ -104,7 +99,7 @@ class Schedule:
             if any(e.closed or e.opens is None or e.closes is None for e in todays):
                 return []
             return _union([(e.opens or 0, e.closes or 0) for e in todays])
-        weekday = calendar_weekday(day)
+        weekday = _calendar_weekday(day.toordinal())
         return _union([(o, c) for w, o, c in self.weekly if w == weekday])
 
 
@@ -178,6 +173,63 @@ def local_midnight(day: dt.date, tz: ZoneInfo) -> int:
     return _instant(day, 0, tz, fold=0)
 
 
+@lru_cache(maxsize=4096)
+def _calendar_weekday(ordinal: int) -> int:
+    """``opening.calendar_weekday`` of a date ordinal, remembered: holidays do not move."""
+    return calendar_weekday(dt.date.fromordinal(ordinal))
+
+
+@lru_cache(maxsize=64)
+def _year_days(tz: ZoneInfo, year: int) -> tuple[IntArray, BoolArray, IntArray]:
+    """For each local day of ``year``: its midnight (epoch seconds), whether it is a plain
+    day, and the weekday whose hours apply (holidays and make-up days applied).
+
+    On a plain day the zone keeps one offset from three hours before midnight until 27 hours
+    after it (past the next midnight and any repeat of it), checked every three hours (zones
+    never switch twice within three hours); there every wall time
+    of the day, and the next midnight, is midnight plus elapsed minutes. Other days, and
+    days next to them, take the exact path (``_instant``). Computed once per zone and year.
+    """
+    first = dt.date(year, 1, 1).toordinal()
+    n = dt.date(year + 1, 1, 1).toordinal() - first
+    midnights = np.empty(n, dtype=np.int64)
+    plain = np.empty(n, dtype=np.bool_)
+    weekdays = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        day = dt.date.fromordinal(first + i)
+        m = _instant(day, 0, tz, fold=0)
+        offsets = {dt.datetime.fromtimestamp(m + k * 10800, tz).utcoffset() for k in range(-1, 10)}
+        midnights[i], plain[i], weekdays[i] = m, len(offsets) == 1, _calendar_weekday(first + i)
+    return midnights, plain, weekdays
+
+
+def _days(tz: ZoneInfo, first: int, last: int) -> tuple[IntArray, BoolArray, IntArray]:
+    """``_year_days`` for the date ordinals ``first`` … ``last``."""
+    parts = []
+    year = dt.date.fromordinal(first).year
+    while dt.date(year, 1, 1).toordinal() <= last:
+        base = dt.date(year, 1, 1).toordinal()
+        m, p, w = _year_days(tz, year)
+        lo, hi = max(first - base, 0), min(last - base + 1, m.size)
+        parts.append((m[lo:hi], p[lo:hi], w[lo:hi]))
+        year += 1
+    if len(parts) == 1:
+        return parts[0]
+    return (
+        np.concatenate([x[0] for x in parts]),
+        np.concatenate([x[1] for x in parts]),
+        np.concatenate([x[2] for x in parts]),
+    )
+
+
+def _spans(spans: Iterable[tuple[dt.date, dt.date]], ordinals: IntArray) -> BoolArray:
+    """Which of ``ordinals`` fall in any of the inclusive date ``spans``."""
+    hit = np.zeros(ordinals.size, dtype=np.bool_)
+    for start, end in spans:
+        hit |= (ordinals >= start.toordinal()) & (ordinals <= end.toordinal())
+    return hit
+
+
 def generate(
     schedule: Schedule, first_day: dt.date, days: int, tz: ZoneInfo, *, now: dt.datetime
 ) -> SlotList:
@@ -185,6 +237,10 @@ def generate(
 
     Slots earlier than ``now`` plus the minimum notice, or on a day beyond the booking
     horizon (counted from today's local date), are left out.
+
+    Plain days (``_year_days``) that follow their weekly hours are cut as whole arrays, one
+    per weekday and opening interval; days with exceptions or a zone switch near them go
+    through ``Schedule.day_hours`` and ``_instant`` one by one.
     """
     rules = schedule.rules
     length = rules.slot_minutes * 60
@@ -196,14 +252,42 @@ def generate(
     earliest = int(now.timestamp()) + rules.min_notice_minutes * 60
 
     chunks: list[IntArray] = []
-    day = max(first_day, today)
-    while day <= last_day:
-        for opens, closes in schedule.day_hours(day):
-            start = _instant(day, opens, tz, fold=0)
-            end = _instant(day, closes, tz, fold=1)
-            if end - start >= length:
-                chunks.append(np.arange(start, end - length + 1, step, dtype=np.int64))
-        day += DAY
+
+    def cut(start: IntArray, opens: int, closes: int) -> None:
+        """Slots of the plain days whose midnights are ``start``, open ``opens``-``closes``."""
+        span = (closes - opens) * 60
+        if span >= length and start.size:
+            offsets = opens * 60 + step * np.arange((span - length) // step + 1, dtype=np.int64)
+            chunks.append((start[:, None] + offsets[None, :]).ravel())
+
+    first, last = max(first_day, today).toordinal(), last_day.toordinal()
+    if first <= last:
+        ordinals = np.arange(first, last + 1, dtype=np.int64)
+        midnights, plain, weekdays = _days(tz, first, last)
+        rid = schedule.resource_id
+        own = _spans(
+            ((c.start, c.end) for c in schedule.closures if c.resource_id == rid), ordinals
+        )
+        if schedule.always_open:
+            slow = ~own & ~plain
+            cut(midnights[~own & plain], 0, 1440)
+        else:
+            closed = own | _spans(((c.start, c.end) for c in schedule.closures), ordinals)
+            excepted = _spans(((e.start, e.end) for e in schedule.exceptions), ordinals)
+            weekly = ~closed & ~excepted & plain
+            slow = ~closed & (excepted | ~plain)
+            for weekday in np.unique(weekdays[weekly]).tolist():
+                hours = _union((o, c) for w, o, c in schedule.weekly if w == weekday)
+                these = midnights[weekly & (weekdays == weekday)]
+                for opens, closes in hours:
+                    cut(these, opens, closes)
+        for ordinal in ordinals[slow].tolist():
+            day = dt.date.fromordinal(ordinal)
+            for opens, closes in schedule.day_hours(day):
+                start = _instant(day, opens, tz, fold=0)
+                end = _instant(day, closes, tz, fold=1)
+                if end - start >= length:
+                    chunks.append(np.arange(start, end - length + 1, step, dtype=np.int64))
     starts = np.unique(np.concatenate(chunks)) if chunks else np.zeros(0, dtype=np.int64)
     starts = starts[starts >= earliest]
     ends = starts + length
@@ -213,14 +297,21 @@ def generate(
         keep &= ~((starts < b_end) & (ends > b_start))
     capacity = np.full(starts.size, rules.seats, dtype=np.int64)
     taken = np.zeros(starts.size, dtype=np.int64)
-    for row in schedule.taken:
-        i = int(np.searchsorted(starts, row.starts_at))
-        if i < starts.size and starts[i] == row.starts_at and ends[i] == row.ends_at:
-            # Seats follow the current rules; the row's own capacity catches up on the next
-            # booking (see desk._take_seat).
-            taken[i] = row.taken
-        elif row.taken > 0:
-            keep &= ~((starts < row.ends_at) & (ends > row.starts_at))
+    if schedule.taken:
+        rows = np.array(
+            [(t.starts_at, t.ends_at, t.taken) for t in schedule.taken], dtype=np.int64
+        ).reshape(-1, 3)
+        at = np.searchsorted(starts, rows[:, 0])
+        inside = at < starts.size
+        found = np.zeros(at.size, dtype=np.bool_)
+        found[inside] = (starts[at[inside]] == rows[inside, 0]) & (
+            ends[at[inside]] == rows[inside, 1]
+        )
+        # Seats follow the current rules; the row's own capacity catches up on the next
+        # booking (see desk._take_seat).
+        taken[at[found]] = rows[found, 2]
+        for r_start, r_end, _ in rows[~found & (rows[:, 2] > 0)].tolist():
+            keep &= ~((starts < r_end) & (ends > r_start))
     return SlotList(
         starts=starts[keep],
         ends=ends[keep],
@@ -261,71 +352,159 @@ def serialise(slots: SlotList, tz: ZoneInfo) -> list[dict[str, object]]:
     ]
 
 
+# One statement reads everything that decides the slots of the resources ``:ids``: a row
+# per policy (kind 0), weekly interval (1), dated exception (2), closure that applies (3),
+# block (4) and booked slot (5), as integers (dates as day ordinals, instants as epoch
+# seconds) and, for policies and closures, area codes.
+_SCHEDULE_SQL = """
+SELECT 0, p.resource_id, p.slot_minutes, p.buffer_minutes, p.seats, p.min_notice_minutes,
+       p.horizon_days, p.change_notice_minutes, {bool_always_open},
+       r.city_code, r.district_code, r.street_code, r.community_code
+  FROM booking_policy p JOIN resource r ON r.id = p.resource_id
+ WHERE p.resource_id {in_ids} AND p.enabled = {true} AND r.status = {status}
+UNION ALL
+SELECT 1, resource_id, weekday, opens, closes, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM opening_hours WHERE resource_id {in_ids}
+UNION ALL
+SELECT 2, resource_id, {ord_start_date}, {ord_end_date}, {bool_closed}, opens, closes,
+       NULL, NULL, NULL, NULL, NULL, NULL
+  FROM hours_exception WHERE resource_id {in_ids}
+UNION ALL
+SELECT 3, c.resource_id, {ord_c_start_date}, {ord_c_end_date}, NULL, NULL, NULL, NULL, NULL,
+       c.area_code, NULL, NULL, NULL
+  FROM closure c
+ WHERE c.resource_id {in_ids} OR c.area_code IN (
+       SELECT x.code FROM (
+           SELECT city_code AS code FROM resource WHERE id {in_ids}
+           UNION SELECT district_code FROM resource WHERE id {in_ids}
+           UNION SELECT street_code FROM resource WHERE id {in_ids}
+           UNION SELECT community_code FROM resource WHERE id {in_ids}) x)
+UNION ALL
+SELECT 4, resource_id, {epoch_starts_at}, {epoch_ends_at}, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL
+  FROM booking_time_block
+ WHERE resource_id {in_ids} AND starts_at < {end} AND ends_at > {start}
+UNION ALL
+SELECT 5, resource_id, {epoch_starts_at}, {epoch_ends_at}, capacity, taken, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL
+  FROM booking_slot
+ WHERE resource_id {in_ids} AND starts_at < {end} AND starts_at >= {lookback}
+"""
+
+
+@lru_cache(maxsize=64)
+def _schedule_sql(dialect: str, n_ids: int) -> str:
+    """``_SCHEDULE_SQL`` for a dialect and a number of resource ids."""
+    if dialect == "sqlite":
+        # Dates are ISO text, instants ISO text in UTC with their offset.
+        in_ids = "IN (" + ", ".join("?" * n_ids) + ")"
+        params = {"start": "?", "end": "?", "lookback": "?", "true": "1", "status": "?"}
+
+        def ordinal(column: str) -> str:
+            return f"CAST(julianday({column}) - 1721424.5 AS INTEGER)"
+
+        def epoch_of(column: str) -> str:
+            return f"CAST(strftime('%s', {column}) AS INTEGER)"
+
+        def boolean(column: str) -> str:
+            return f"CAST({column} AS INTEGER)"
+
+    else:
+        in_ids = "= ANY($1::int[])"
+        params = {"start": "$2", "end": "$3", "lookback": "$4", "true": "TRUE", "status": "$5"}
+
+        def ordinal(column: str) -> str:
+            return f"({column} - DATE '0001-01-01' + 1)"
+
+        def epoch_of(column: str) -> str:
+            return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
+
+        def boolean(column: str) -> str:
+            return f"CAST({column} AS INTEGER)"
+
+    return _SCHEDULE_SQL.format(
+        in_ids=in_ids,
+        bool_always_open=boolean("r.always_open"),
+        bool_closed=boolean("closed"),
+        ord_start_date=ordinal("start_date"),
+        ord_end_date=ordinal("end_date"),
+        ord_c_start_date=ordinal("c.start_date"),
+        ord_c_end_date=ordinal("c.end_date"),
+        epoch_starts_at=epoch_of("starts_at"),
+        epoch_ends_at=epoch_of("ends_at"),
+        **params,
+    )
+
+
+def _schedule_values(
+    dialect: str, ids: list[int], start: dt.datetime, end: dt.datetime
+) -> list[Any]:
+    lookback = start - dt.timedelta(hours=12)
+    start, end, lookback = (x.astimezone(dt.UTC) for x in (start, end, lookback))
+    status = Status.ACTIVE.value
+    if dialect != "sqlite":
+        return [ids, start, end, lookback, status]
+    # Placeholders in the order they appear in _SCHEDULE_SQL.
+    return [
+        *ids, status, *ids, *ids, *ids, *ids, *ids, *ids, *ids,
+        *ids, end, start, *ids, end, lookback,
+    ]  # fmt: skip
+
+
 async def load_schedules(
     resource_ids: Sequence[int], *, start: dt.datetime, end: dt.datetime
 ) -> dict[int, Schedule]:
     """Schedules of the bookable (active, enabled-policy) resources among ``resource_ids``,
-    with blocks and booked slots overlapping ``start``…``end``."""
+    with blocks and booked slots overlapping ``start``…``end``. One statement, read as
+    plain values: no model is built."""
     ids = list(dict.fromkeys(resource_ids))
-    policies = {
-        p.resource_id: p  # type: ignore[attr-defined]
-        for p in await BookingPolicy.filter(
-            resource_id__in=ids, enabled=True, resource__status=Status.ACTIVE
-        )
-    }
-    if not policies:
+    if not ids:
         return {}
-    ids = list(policies)
-    resources = {
-        rid: (always, codes)
-        for rid, always, *codes in await Resource.filter(id__in=ids).values_list(
-            "id", "always_open", "city_code", "district_code", "street_code", "community_code"
-        )
-    }
-    weekly: dict[int, list[tuple[int, int, int]]] = {rid: [] for rid in ids}
-    for rid, weekday, opens, closes in await OpeningHours.filter(resource_id__in=ids).values_list(
-        "resource_id", "weekday", "opens", "closes"
-    ):
-        weekly[rid].append((weekday, opens, closes))
-    exceptions: dict[int, list[DatedHours]] = {rid: [] for rid in ids}
-    for rid, *rest in await HoursException.filter(resource_id__in=ids).values_list(
-        "resource_id", "start_date", "end_date", "closed", "opens", "closes"
-    ):
-        exceptions[rid].append(DatedHours(*rest))
-    closures = [
-        ClosureSpan(*row)
-        for row in await Closure.all().values_list(
-            "start_date", "end_date", "area_code", "resource_id"
-        )
-    ]
-    blocks: dict[int, list[tuple[int, int]]] = {rid: [] for rid in ids}
-    for rid, b_start, b_end in await TimeBlock.filter(
-        resource_id__in=ids, starts_at__lt=end, ends_at__gt=start
-    ).values_list("resource_id", "starts_at", "ends_at"):
-        blocks[rid].append((epoch(b_start), epoch(b_end)))
-    taken: dict[int, list[Taken]] = {rid: [] for rid in ids}
-    # A slot that started before `start` may still overlap it: look back one maximal slot.
-    for rid, s_start, s_end, capacity, n in await Slot.filter(
-        resource_id__in=ids, starts_at__lt=end, starts_at__gte=start - dt.timedelta(hours=12)
-    ).values_list("resource_id", "starts_at", "ends_at", "capacity", "taken"):
-        taken[rid].append(Taken(epoch(s_start), epoch(s_end), capacity, n))
+    client = Slot._meta.db
+    dialect = client.capabilities.dialect
+    _, rows = await client.execute_query(
+        _schedule_sql(dialect, len(ids)), _schedule_values(dialect, ids, start, end)
+    )
+    policies: dict[int, tuple[Rules, bool, set[str]]] = {}
+    weekly: dict[int, list[tuple[int, int, int]]] = {}
+    exceptions: dict[int, list[DatedHours]] = {}
+    closures: list[ClosureSpan] = []
+    blocks: dict[int, list[tuple[int, int]]] = {}
+    taken: dict[int, list[Taken]] = {}
+    date = dt.date.fromordinal
+    for row in rows:
+        kind, rid, a, b, c, d, e, f, g, s1, s2, s3, s4 = row
+        if kind == 0:
+            rules = Rules(a, b, c, d, e, f)
+            policies[rid] = (rules, bool(g), {x for x in (s1, s2, s3, s4) if x})
+        elif kind == 1:
+            weekly.setdefault(rid, []).append((a, b, c))
+        elif kind == 2:
+            exceptions.setdefault(rid, []).append(DatedHours(date(a), date(b), bool(c), d, e))
+        elif kind == 3:
+            closures.append(ClosureSpan(date(a), date(b), s1, rid))
+        elif kind == 4:
+            blocks.setdefault(rid, []).append((a, b))
+        else:
+            taken.setdefault(rid, []).append(Taken(a, b, c, d))
     schedules: dict[int, Schedule] = {}
     for rid in ids:
-        always, codes = resources[rid]
-        area_codes = {c for c in codes if c}
+        if rid not in policies:
+            continue
+        rules, always, area_codes = policies[rid]
         schedules[rid] = Schedule(
             resource_id=rid,
-            rules=Rules.of(policies[rid]),
-            always_open=bool(always),
-            weekly=weekly[rid],
-            exceptions=exceptions[rid],
+            rules=rules,
+            always_open=always,
+            weekly=weekly.get(rid, []),
+            exceptions=exceptions.get(rid, []),
             closures=[
                 c
                 for c in closures
                 if c.resource_id == rid or (c.area_code is not None and c.area_code in area_codes)
             ],
-            blocks=blocks[rid],
-            taken=sorted(taken[rid], key=lambda t: t.starts_at),
+            blocks=blocks.get(rid, []),
+            taken=sorted(taken.get(rid, []), key=lambda t: t.starts_at),
         )
     return schedules
 
