@@ -19,6 +19,7 @@ vectorised per opening interval.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -352,86 +353,81 @@ def serialise(slots: SlotList, tz: ZoneInfo) -> list[dict[str, object]]:
     ]
 
 
-# One statement reads everything that decides the slots of the resources ``:ids``: a row
-# per policy (kind 0), weekly interval (1), dated exception (2), closure that applies (3),
-# block (4) and booked slot (5), as integers (dates as day ordinals, instants as epoch
-# seconds) and, for policies and closures, area codes.
+# One statement reads everything that decides the slots of the resources {ids}: a row per
+# policy (kind 0), weekly interval (1), dated exception (2), closure that applies, once per
+# resource it applies to (3), block (4) and booked slot (5), as integers (dates as day
+# ordinals, instants as epoch seconds) and, for closures, the area code.
 _SCHEDULE_SQL = """
 SELECT 0, p.resource_id, p.slot_minutes, p.buffer_minutes, p.seats, p.min_notice_minutes,
-       p.horizon_days, p.change_notice_minutes, {bool_always_open},
-       r.city_code, r.district_code, r.street_code, r.community_code
+       p.horizon_days, p.change_notice_minutes, {always_open}, NULL
   FROM booking_policy p JOIN resource r ON r.id = p.resource_id
- WHERE p.resource_id {in_ids} AND p.enabled = {true} AND r.status = {status}
+ WHERE p.resource_id {ids} AND p.enabled = {true} AND r.status = {status}
 UNION ALL
-SELECT 1, resource_id, weekday, opens, closes, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM opening_hours WHERE resource_id {in_ids}
+SELECT 1, resource_id, weekday, opens, closes, NULL, NULL, NULL, NULL, NULL
+  FROM opening_hours WHERE resource_id {ids}
 UNION ALL
-SELECT 2, resource_id, {ord_start_date}, {ord_end_date}, {bool_closed}, opens, closes,
-       NULL, NULL, NULL, NULL, NULL, NULL
-  FROM hours_exception WHERE resource_id {in_ids}
+SELECT 2, resource_id, {start_date}, {end_date}, {closed}, opens, closes, NULL, NULL, NULL
+  FROM hours_exception WHERE resource_id {ids}
 UNION ALL
-SELECT 3, c.resource_id, {ord_c_start_date}, {ord_c_end_date}, NULL, NULL, NULL, NULL, NULL,
-       c.area_code, NULL, NULL, NULL
-  FROM closure c
- WHERE c.resource_id {in_ids} OR c.area_code IN (
-       SELECT x.code FROM (
-           SELECT city_code AS code FROM resource WHERE id {in_ids}
-           UNION SELECT district_code FROM resource WHERE id {in_ids}
-           UNION SELECT street_code FROM resource WHERE id {in_ids}
-           UNION SELECT community_code FROM resource WHERE id {in_ids}) x)
+SELECT 3, r.id, {c_start_date}, {c_end_date}, c.resource_id, NULL, NULL, NULL, NULL,
+       c.area_code
+  FROM resource r JOIN closure c
+    ON c.resource_id = r.id
+    OR c.area_code IN (r.city_code, r.district_code, r.street_code, r.community_code)
+ WHERE r.id {ids}
 UNION ALL
-SELECT 4, resource_id, {epoch_starts_at}, {epoch_ends_at}, NULL, NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, NULL
-  FROM booking_time_block
- WHERE resource_id {in_ids} AND starts_at < {end} AND ends_at > {start}
+SELECT 4, resource_id, {epoch_starts_at}, {epoch_ends_at}, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM booking_time_block WHERE resource_id {ids} AND starts_at < {end} AND ends_at > {start}
 UNION ALL
 SELECT 5, resource_id, {epoch_starts_at}, {epoch_ends_at}, capacity, taken, NULL, NULL, NULL,
-       NULL, NULL, NULL, NULL
+       NULL
   FROM booking_slot
- WHERE resource_id {in_ids} AND starts_at < {end} AND starts_at >= {lookback}
+ WHERE resource_id {ids} AND starts_at < {end} AND starts_at >= {lookback}
 """
 
 
 @lru_cache(maxsize=64)
 def _schedule_sql(dialect: str, n_ids: int) -> str:
-    """``_SCHEDULE_SQL`` for a dialect and a number of resource ids."""
+    """``_SCHEDULE_SQL`` in a dialect, for ``n_ids`` resource ids; its parameters are
+    ``_schedule_values``."""
     if dialect == "sqlite":
-        # Dates are ISO text, instants ISO text in UTC with their offset.
-        in_ids = "IN (" + ", ".join("?" * n_ids) + ")"
-        params = {"start": "?", "end": "?", "lookback": "?", "true": "1", "status": "?"}
-
-        def ordinal(column: str) -> str:
-            return f"CAST(julianday({column}) - 1721424.5 AS INTEGER)"
-
-        def epoch_of(column: str) -> str:
-            return f"CAST(strftime('%s', {column}) AS INTEGER)"
-
-        def boolean(column: str) -> str:
-            return f"CAST({column} AS INTEGER)"
-
+        # Dates are ISO text, instants ISO text in UTC with their offset (tortoise's).
+        # unixepoch() (SQLite 3.38) is the faster way to read them; strftime() the old one.
+        to_epoch = (
+            "unixepoch({})"
+            if sqlite3.sqlite_version_info >= (3, 38)
+            else ("CAST(strftime('%s', {}) AS INTEGER)")
+        )
+        ordinal = "CAST(julianday({}) - 1721424.5 AS INTEGER)"
+        n = n_ids
+        params = {
+            "ids": "IN (" + ", ".join(f"?{i}" for i in range(1, n + 1)) + ")",
+            "true": "1",
+            "start": f"?{n + 1}",
+            "end": f"?{n + 2}",
+            "lookback": f"?{n + 3}",
+            "status": f"?{n + 4}",
+        }
     else:
-        in_ids = "= ANY($1::int[])"
-        params = {"start": "$2", "end": "$3", "lookback": "$4", "true": "TRUE", "status": "$5"}
-
-        def ordinal(column: str) -> str:
-            return f"({column} - DATE '0001-01-01' + 1)"
-
-        def epoch_of(column: str) -> str:
-            return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
-
-        def boolean(column: str) -> str:
-            return f"CAST({column} AS INTEGER)"
-
+        to_epoch = "CAST(FLOOR(EXTRACT(EPOCH FROM {})) AS BIGINT)"
+        ordinal = "({} - DATE '0001-01-01' + 1)"
+        params = {
+            "ids": "= ANY($1::int[])",
+            "true": "TRUE",
+            "start": "$2::timestamptz",
+            "end": "$3::timestamptz",
+            "lookback": "$4::timestamptz",
+            "status": "$5::text",
+        }
     return _SCHEDULE_SQL.format(
-        in_ids=in_ids,
-        bool_always_open=boolean("r.always_open"),
-        bool_closed=boolean("closed"),
-        ord_start_date=ordinal("start_date"),
-        ord_end_date=ordinal("end_date"),
-        ord_c_start_date=ordinal("c.start_date"),
-        ord_c_end_date=ordinal("c.end_date"),
-        epoch_starts_at=epoch_of("starts_at"),
-        epoch_ends_at=epoch_of("ends_at"),
+        always_open="CAST(r.always_open AS INTEGER)",
+        closed="CAST(closed AS INTEGER)",
+        start_date=ordinal.format("start_date"),
+        end_date=ordinal.format("end_date"),
+        c_start_date=ordinal.format("c.start_date"),
+        c_end_date=ordinal.format("c.end_date"),
+        epoch_starts_at=to_epoch.format("starts_at"),
+        epoch_ends_at=to_epoch.format("ends_at"),
         **params,
     )
 
@@ -440,15 +436,10 @@ def _schedule_values(
     dialect: str, ids: list[int], start: dt.datetime, end: dt.datetime
 ) -> list[Any]:
     lookback = start - dt.timedelta(hours=12)
-    start, end, lookback = (x.astimezone(dt.UTC) for x in (start, end, lookback))
-    status = Status.ACTIVE.value
-    if dialect != "sqlite":
-        return [ids, start, end, lookback, status]
-    # Placeholders in the order they appear in _SCHEDULE_SQL.
-    return [
-        *ids, status, *ids, *ids, *ids, *ids, *ids, *ids, *ids,
-        *ids, end, start, *ids, end, lookback,
-    ]  # fmt: skip
+    times = [x.astimezone(dt.UTC) for x in (start, end, lookback)]
+    if dialect == "sqlite":
+        return [*ids, *times, Status.ACTIVE.value]
+    return [ids, *times, Status.ACTIVE.value]
 
 
 async def load_schedules(
@@ -465,24 +456,24 @@ async def load_schedules(
     _, rows = await client.execute_query(
         _schedule_sql(dialect, len(ids)), _schedule_values(dialect, ids, start, end)
     )
-    policies: dict[int, tuple[Rules, bool, set[str]]] = {}
+    policies: dict[int, tuple[Rules, bool]] = {}
     weekly: dict[int, list[tuple[int, int, int]]] = {}
     exceptions: dict[int, list[DatedHours]] = {}
-    closures: list[ClosureSpan] = []
+    closures: dict[int, list[ClosureSpan]] = {}
     blocks: dict[int, list[tuple[int, int]]] = {}
     taken: dict[int, list[Taken]] = {}
     date = dt.date.fromordinal
     for row in rows:
-        kind, rid, a, b, c, d, e, f, g, s1, s2, s3, s4 = row
+        kind, rid, a, b, c, d, e, f, g, code = row
         if kind == 0:
             rules = Rules(a, b, c, d, e, f)
-            policies[rid] = (rules, bool(g), {x for x in (s1, s2, s3, s4) if x})
+            policies[rid] = (rules, bool(g))
         elif kind == 1:
             weekly.setdefault(rid, []).append((a, b, c))
         elif kind == 2:
             exceptions.setdefault(rid, []).append(DatedHours(date(a), date(b), bool(c), d, e))
         elif kind == 3:
-            closures.append(ClosureSpan(date(a), date(b), s1, rid))
+            closures.setdefault(rid, []).append(ClosureSpan(date(a), date(b), code, c))
         elif kind == 4:
             blocks.setdefault(rid, []).append((a, b))
         else:
@@ -491,18 +482,14 @@ async def load_schedules(
     for rid in ids:
         if rid not in policies:
             continue
-        rules, always, area_codes = policies[rid]
+        rules, always = policies[rid]
         schedules[rid] = Schedule(
             resource_id=rid,
             rules=rules,
             always_open=always,
             weekly=weekly.get(rid, []),
             exceptions=exceptions.get(rid, []),
-            closures=[
-                c
-                for c in closures
-                if c.resource_id == rid or (c.area_code is not None and c.area_code in area_codes)
-            ],
+            closures=closures.get(rid, []),
             blocks=blocks.get(rid, []),
             taken=sorted(taken.get(rid, []), key=lambda t: t.starts_at),
         )
