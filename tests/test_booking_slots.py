@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 
 from resourcemap.booking import slots
 from resourcemap.booking.slots import Rules, Schedule
+from resourcemap.models import (
+    BookingPolicy,
+    Closure,
+    HoursException,
+    OpeningHours,
+    Resource,
+    Slot,
+    TimeBlock,
+)
+from resourcemap.opening import ClosureSpan, DatedHours
+from resourcemap.vocab import Status
+from tests.booking_helpers import bookable_city, local
+from tests.factories import run_in_db
 
 UTC = dt.UTC
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -145,3 +160,292 @@ def test_every_existing_wall_time_round_trips(tz: ZoneInfo) -> None:
                 assert just_before < dt.datetime.combine(day, dt.time()) + dt.timedelta(
                     minutes=minute
                 )
+
+
+# --- the array path equals a day-by-day reading of the rules ----------------------------
+
+
+def reference_generate(
+    schedule: Schedule, first_day: dt.date, days: int, tz: ZoneInfo, *, now: dt.datetime
+) -> slots.SlotList:
+    """``generate`` as it was before plain days were cut as arrays: day by day."""
+    rules = schedule.rules
+    length = rules.slot_minutes * 60
+    step = (rules.slot_minutes + rules.buffer_minutes) * 60
+    today = now.astimezone(tz).date()
+    last_day = min(
+        first_day + dt.timedelta(days=days - 1), today + dt.timedelta(rules.horizon_days)
+    )
+    earliest = int(now.timestamp()) + rules.min_notice_minutes * 60
+    chunks = [np.zeros(0, dtype=np.int64)]
+    day = max(first_day, today)
+    while day <= last_day:
+        for opens, closes in schedule.day_hours(day):
+            start = slots._instant(day, opens, tz, fold=0)
+            end = slots._instant(day, closes, tz, fold=1)
+            if end - start >= length:
+                chunks.append(np.arange(start, end - length + 1, step, dtype=np.int64))
+        day += dt.timedelta(days=1)
+    starts = np.unique(np.concatenate(chunks))
+    starts = starts[starts >= earliest]
+    ends = starts + length
+    keep = np.ones(starts.size, dtype=np.bool_)
+    for b_start, b_end in schedule.blocks:
+        keep &= ~((starts < b_end) & (ends > b_start))
+    capacity = np.full(starts.size, rules.seats, dtype=np.int64)
+    taken = np.zeros(starts.size, dtype=np.int64)
+    for row in schedule.taken:
+        i = int(np.searchsorted(starts, row.starts_at))
+        if i < starts.size and starts[i] == row.starts_at and ends[i] == row.ends_at:
+            taken[i] = row.taken
+        elif row.taken > 0:
+            keep &= ~((starts < row.ends_at) & (ends > row.starts_at))
+    return slots.SlotList(
+        starts=starts[keep],
+        ends=ends[keep],
+        capacity=capacity[keep],
+        remaining=np.maximum(capacity - taken, 0)[keep],
+    )
+
+
+ZONES = [
+    SHANGHAI,
+    BERLIN,
+    LORD_HOWE,
+    ZoneInfo("America/Santiago"),  # switches at midnight
+    ZoneInfo("America/Havana"),  # switches at midnight too
+    ZoneInfo("America/New_York"),
+]
+FIRST_DAYS = [
+    dt.date(2026, 3, 1),
+    SPRING - dt.timedelta(days=3),
+    dt.date(2026, 4, 1),
+    dt.date(2026, 9, 1),
+    dt.date(2026, 9, 28),  # National Day and its make-up days; Lord Howe springs forward
+    AUTUMN - dt.timedelta(days=2),
+    dt.date(2026, 10, 31),
+    dt.date(2026, 12, 20),  # into a year chinese-calendar does not know
+]
+
+
+def random_schedule(rng: np.random.Generator, tz: ZoneInfo, first_day: dt.date) -> Schedule:
+    def minute() -> int:
+        return int(rng.integers(0, 97)) * 15
+
+    def day(spread: int = 40) -> dt.date:
+        return first_day + dt.timedelta(days=int(rng.integers(-3, spread)))
+
+    def instant() -> int:
+        return slots._instant(day(), minute(), tz, fold=0)
+
+    slot_minutes = int(rng.choice([15, 20, 30, 50, 90]))
+    rules = Rules(
+        slot_minutes=slot_minutes,
+        buffer_minutes=int(rng.choice([0, 5, 10, 30])),
+        seats=int(rng.integers(1, 4)),
+        min_notice_minutes=int(rng.choice([0, 60, 720])),
+        horizon_days=int(rng.choice([7, 30, 90])),
+    )
+    weekly = []
+    for _ in range(int(rng.integers(0, 12))):
+        opens, closes = sorted((minute(), minute()))
+        weekly.append((int(rng.integers(0, 7)), opens, closes))
+    exceptions = []
+    for _ in range(int(rng.integers(0, 4))):
+        start = day()
+        end = start + dt.timedelta(days=int(rng.integers(0, 3)))
+        if rng.random() < 0.5:
+            exceptions.append(DatedHours(start, end))
+        else:
+            opens, closes = sorted((minute(), minute()))
+            exceptions.append(DatedHours(start, end, False, opens, closes))
+    closures = []
+    for _ in range(int(rng.integers(0, 3))):
+        start = day()
+        end = start + dt.timedelta(days=int(rng.integers(0, 4)))
+        own = rng.random() < 0.5
+        closures.append(ClosureSpan(start, end, None if own else "4499", 1 if own else None))
+    blocks = []
+    for _ in range(int(rng.integers(0, 3))):
+        at = instant()
+        blocks.append((at, at + int(rng.integers(1, 600)) * 60))
+    return Schedule(
+        resource_id=1,
+        rules=rules,
+        always_open=bool(rng.random() < 0.1),
+        weekly=weekly,
+        exceptions=exceptions,
+        closures=closures,
+        blocks=blocks,
+    )
+
+
+def with_bookings(schedule: Schedule, rng: np.random.Generator, listed: slots.SlotList) -> Schedule:
+    """Booked rows on some listed slots, and a few of another slot length."""
+    taken = []
+    length = schedule.rules.slot_minutes * 60
+    for i in np.flatnonzero(rng.random(len(listed)) < 0.2).tolist():
+        s = int(listed.starts[i])
+        if rng.random() < 0.15:  # booked under an earlier slot length
+            taken.append(slots.Taken(s + 600, s + 600 + length, 1, int(rng.integers(0, 2))))
+        else:
+            seats = schedule.rules.seats
+            taken.append(slots.Taken(s, s + length, seats, int(rng.integers(0, seats + 2))))
+    taken.sort(key=lambda t: t.starts_at)
+    return Schedule(**{**schedule.__dict__, "taken": taken})
+
+
+@pytest.mark.parametrize("tz", ZONES, ids=lambda z: z.key)
+def test_generate_equals_a_day_by_day_reading(tz: ZoneInfo) -> None:
+    rng = np.random.default_rng(zlib.crc32(tz.key.encode()))
+    for first_day in FIRST_DAYS:
+        for _ in range(12):
+            schedule = random_schedule(rng, tz, first_day)
+            hour = int(rng.integers(0, 24))
+            now = dt.datetime.combine(first_day, dt.time(hour), tzinfo=tz)
+            days = int(rng.choice([1, 7, 45, 92]))
+            got = slots.generate(schedule, first_day, days, tz, now=now)
+            schedule = with_bookings(schedule, rng, got)
+            got = slots.generate(schedule, first_day, days, tz, now=now)
+            want = reference_generate(schedule, first_day, days, tz, now=now)
+            for name in ("starts", "ends", "capacity", "remaining"):
+                assert getattr(got, name).tolist() == getattr(want, name).tolist(), (
+                    tz.key,
+                    first_day,
+                    schedule,
+                    name,
+                )
+
+
+# --- one statement reads what the models hold --------------------------------------------
+
+
+async def reference_schedules(
+    ids: list[int], *, start: dt.datetime, end: dt.datetime
+) -> dict[int, Schedule]:
+    """``load_schedules`` as it was, through the ORM, one query per table."""
+    policies = {
+        p.resource_id: p  # type: ignore[attr-defined]
+        for p in await BookingPolicy.filter(
+            resource_id__in=ids, enabled=True, resource__status=Status.ACTIVE
+        )
+    }
+    found = {}
+    for rid, policy in policies.items():
+        resource = await Resource.get(id=rid)
+        codes = {
+            c
+            for c in (
+                resource.city_code,
+                resource.district_code,
+                resource.street_code,
+                resource.community_code,
+            )
+            if c
+        }
+        closures = [
+            ClosureSpan(c.start_date, c.end_date, c.area_code, c.resource_id)  # type: ignore[attr-defined]
+            for c in await Closure.all()
+            if c.resource_id == rid or (c.area_code is not None and c.area_code in codes)  # type: ignore[attr-defined]
+        ]
+        found[rid] = Schedule(
+            resource_id=rid,
+            rules=Rules.of(policy),
+            always_open=resource.always_open,
+            weekly=[
+                (h.weekday, h.opens, h.closes) for h in await OpeningHours.filter(resource_id=rid)
+            ],
+            exceptions=[
+                DatedHours(e.start_date, e.end_date, e.closed, e.opens, e.closes)
+                for e in await HoursException.filter(resource_id=rid)
+            ],
+            closures=closures,
+            blocks=[
+                (slots.epoch(b.starts_at), slots.epoch(b.ends_at))
+                for b in await TimeBlock.filter(
+                    resource_id=rid, starts_at__lt=end, ends_at__gt=start
+                )
+            ],
+            taken=sorted(
+                (
+                    slots.Taken(
+                        slots.epoch(s.starts_at), slots.epoch(s.ends_at), s.capacity, s.taken
+                    )
+                    for s in await Slot.filter(
+                        resource_id=rid,
+                        starts_at__lt=end,
+                        starts_at__gte=start - dt.timedelta(hours=12),
+                    )
+                ),
+                key=lambda t: t.starts_at,
+            ),
+        )
+    return found
+
+
+def same(a: Schedule, b: Schedule) -> None:
+    assert (a.resource_id, a.rules, a.always_open) == (b.resource_id, b.rules, b.always_open)
+    assert sorted(a.weekly) == sorted(b.weekly)
+    assert sorted(a.exceptions, key=repr) == sorted(b.exceptions, key=repr)
+    assert sorted(a.closures, key=repr) == sorted(b.closures, key=repr)
+    assert sorted(a.blocks) == sorted(b.blocks)
+    assert list(a.taken) == list(b.taken)
+
+
+def test_load_schedules_reads_what_the_models_hold(database_url: str) -> None:
+    async def go() -> None:
+        ids = await bookable_city(seats=2)
+        room, clinic, hotline = ids["room"], ids["clinic"], ids["hotline"]
+        await BookingPolicy.create(resource_id=clinic, slot_minutes=20, buffer_minutes=0)
+        await BookingPolicy.create(resource_id=hotline, enabled=False)
+        await Resource.filter(id=hotline).update(always_open=True)
+        room_row = await Resource.get(id=room)
+        await HoursException.create(
+            resource_id=room,
+            start_date=dt.date(2026, 12, 8),
+            end_date=dt.date(2026, 12, 9),
+            closed=False,
+            opens=600,
+            closes=720,
+        )
+        await Closure.create(
+            start_date=dt.date(2026, 12, 10), end_date=dt.date(2026, 12, 11),
+            area_code=room_row.street_code,
+        )  # fmt: skip
+        await Closure.create(
+            start_date=dt.date(2026, 12, 14), end_date=dt.date(2026, 12, 14), resource_id=clinic
+        )
+        await Closure.create(
+            start_date=dt.date(2026, 12, 15), end_date=dt.date(2026, 12, 15), area_code="000000"
+        )
+        await TimeBlock.create(
+            resource_id=room, starts_at=local(2, 14), ends_at=local(2, 16), reason="meeting"
+        )
+        await TimeBlock.create(
+            resource_id=room, starts_at=local(1, 14, month=11), ends_at=local(1, 15, month=11)
+        )
+        for day, hour, taken in ((2, 9, 1), (3, 10, 2), (1, 9, 0)):
+            at = local(day, hour)
+            await Slot.create(
+                resource_id=room, starts_at=at, ends_at=at + dt.timedelta(minutes=50),
+                capacity=2, taken=taken,
+            )  # fmt: skip
+        await Slot.create(  # before the window's 12-hour look-back: not read
+            resource_id=room, starts_at=local(29, 9, month=11),
+            ends_at=local(29, 10, month=11), capacity=2, taken=1,
+        )  # fmt: skip
+        start, end = slots.window(dt.date(2026, 12, 1), 30, SHANGHAI)
+        asked = [room, clinic, hotline, ids["hotline"], 999_999]
+        got = await slots.load_schedules(asked, start=start, end=end)
+        want = await reference_schedules(asked, start=start, end=end)
+        assert set(got) == set(want) == {room, clinic}
+        for rid in want:
+            same(got[rid], want[rid])
+        assert len(got[room].taken) == 3 and len(got[room].blocks) == 1
+        assert len(got[room].closures) == 1 and len(got[clinic].closures) >= 1
+        # One resource alone reads the same (PostgreSQL takes another statement for it).
+        alone = await slots.load_schedules([clinic], start=start, end=end)
+        same(alone[clinic], want[clinic])
+        assert await slots.load_schedules([], start=start, end=end) == {}
+
+    run_in_db(database_url, go)

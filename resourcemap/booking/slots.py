@@ -289,7 +289,9 @@ def generate(
                 end = _instant(day, closes, tz, fold=1)
                 if end - start >= length:
                     chunks.append(np.arange(start, end - length + 1, step, dtype=np.int64))
-    starts = np.unique(np.concatenate(chunks)) if chunks else np.zeros(0, dtype=np.int64)
+    starts = np.sort(np.concatenate(chunks)) if chunks else np.zeros(0, dtype=np.int64)
+    if starts.size > 1:  # the same instant twice (overlapping days): once
+        starts = starts[np.concatenate(([True], starts[1:] != starts[:-1]))]
     starts = starts[starts >= earliest]
     ends = starts + length
 
@@ -299,9 +301,7 @@ def generate(
     capacity = np.full(starts.size, rules.seats, dtype=np.int64)
     taken = np.zeros(starts.size, dtype=np.int64)
     if schedule.taken:
-        rows = np.array(
-            [(t.starts_at, t.ends_at, t.taken) for t in schedule.taken], dtype=np.int64
-        ).reshape(-1, 3)
+        rows = np.array(schedule.taken, dtype=np.int64).reshape(-1, 4)[:, [0, 1, 3]]
         at = np.searchsorted(starts, rows[:, 0])
         inside = at < starts.size
         found = np.zeros(at.size, dtype=np.bool_)
@@ -412,7 +412,9 @@ def _schedule_sql(dialect: str, n_ids: int) -> str:
         to_epoch = "CAST(FLOOR(EXTRACT(EPOCH FROM {})) AS BIGINT)"
         ordinal = "({} - DATE '0001-01-01' + 1)"
         params = {
-            "ids": "= ANY($1::int[])",
+            # One id, the common case, as a plain value: PostgreSQL then settles on a
+            # generic plan for the prepared statement instead of planning every call.
+            "ids": "= $1::int" if n_ids == 1 else "= ANY($1::int[])",
             "true": "TRUE",
             "start": "$2::timestamptz",
             "end": "$3::timestamptz",
@@ -439,7 +441,7 @@ def _schedule_values(
     times = [x.astimezone(dt.UTC) for x in (start, end, lookback)]
     if dialect == "sqlite":
         return [*ids, *times, Status.ACTIVE.value]
-    return [ids, *times, Status.ACTIVE.value]
+    return [ids[0] if len(ids) == 1 else ids, *times, Status.ACTIVE.value]
 
 
 async def load_schedules(
