@@ -23,6 +23,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -231,6 +232,28 @@ def _spans(spans: Iterable[tuple[dt.date, dt.date]], ordinals: IntArray) -> Bool
     return hit
 
 
+@lru_cache(maxsize=1024)
+def _day_pattern(
+    weekly: tuple[tuple[int, int, int], ...], length: int, step: int
+) -> tuple[IntArray, BoolArray]:
+    """Slot starts of a plain day per weekday, in seconds after midnight: row ``w`` of the
+    first array holds weekday ``w``'s, in order, where the second array is true."""
+    per_day = []
+    for weekday in range(7):
+        starts = [
+            np.arange(opens * 60, closes * 60 - length + 1, step, dtype=np.int64)
+            for opens, closes in _union((o, c) for w, o, c in weekly if w == weekday)
+        ]
+        per_day.append(np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64))
+    width = max(1, max(d.size for d in per_day))
+    offsets = np.zeros((7, width), dtype=np.int64)
+    valid = np.zeros((7, width), dtype=np.bool_)
+    for weekday, day in enumerate(per_day):
+        offsets[weekday, : day.size] = day
+        valid[weekday, : day.size] = True
+    return offsets, valid
+
+
 def generate(
     schedule: Schedule, first_day: dt.date, days: int, tz: ZoneInfo, *, now: dt.datetime
 ) -> SlotList:
@@ -239,8 +262,8 @@ def generate(
     Slots earlier than ``now`` plus the minimum notice, or on a day beyond the booking
     horizon (counted from today's local date), are left out.
 
-    Plain days (``_year_days``) that follow their weekly hours are cut as whole arrays, one
-    per weekday and opening interval; days with exceptions or a zone switch near them go
+    Plain days (``_year_days``) that follow their weekly hours take their weekday's slots
+    (``_day_pattern``) as one array; days with exceptions or a zone switch near them go
     through ``Schedule.day_hours`` and ``_instant`` one by one.
     """
     rules = schedule.rules
@@ -253,14 +276,6 @@ def generate(
     earliest = int(now.timestamp()) + rules.min_notice_minutes * 60
 
     chunks: list[IntArray] = []
-
-    def cut(start: IntArray, opens: int, closes: int) -> None:
-        """Slots of the plain days whose midnights are ``start``, open ``opens``-``closes``."""
-        span = (closes - opens) * 60
-        if span >= length and start.size:
-            offsets = opens * 60 + step * np.arange((span - length) // step + 1, dtype=np.int64)
-            chunks.append((start[:, None] + offsets[None, :]).ravel())
-
     first, last = max(first_day, today).toordinal(), last_day.toordinal()
     if first <= last:
         ordinals = np.arange(first, last + 1, dtype=np.int64)
@@ -270,18 +285,19 @@ def generate(
             ((c.start, c.end) for c in schedule.closures if c.resource_id == rid), ordinals
         )
         if schedule.always_open:
+            weekly_hours: tuple[tuple[int, int, int], ...] = tuple((w, 0, 1440) for w in range(7))
+            regular = ~own & plain
             slow = ~own & ~plain
-            cut(midnights[~own & plain], 0, 1440)
         else:
+            weekly_hours = tuple(schedule.weekly)
             closed = own | _spans(((c.start, c.end) for c in schedule.closures), ordinals)
             excepted = _spans(((e.start, e.end) for e in schedule.exceptions), ordinals)
-            weekly = ~closed & ~excepted & plain
+            regular = ~closed & ~excepted & plain
             slow = ~closed & (excepted | ~plain)
-            for weekday in np.unique(weekdays[weekly]).tolist():
-                hours = _union((o, c) for w, o, c in schedule.weekly if w == weekday)
-                these = midnights[weekly & (weekdays == weekday)]
-                for opens, closes in hours:
-                    cut(these, opens, closes)
+        offsets, valid = _day_pattern(weekly_hours, length, step)
+        days_w = weekdays[regular]
+        # Plain days never reach into the next: their slots come out sorted, once each.
+        chunks.append((midnights[regular][:, None] + offsets[days_w])[valid[days_w]])
         for ordinal in ordinals[slow].tolist():
             day = dt.date.fromordinal(ordinal)
             for opens, closes in schedule.day_hours(day):
@@ -289,9 +305,12 @@ def generate(
                 end = _instant(day, closes, tz, fold=1)
                 if end - start >= length:
                     chunks.append(np.arange(start, end - length + 1, step, dtype=np.int64))
-    starts = np.sort(np.concatenate(chunks)) if chunks else np.zeros(0, dtype=np.int64)
-    if starts.size > 1:  # the same instant twice (overlapping days): once
-        starts = starts[np.concatenate(([True], starts[1:] != starts[:-1]))]
+    if len(chunks) == 1:
+        starts = chunks[0]
+    else:
+        starts = np.sort(np.concatenate(chunks)) if chunks else np.zeros(0, dtype=np.int64)
+        if starts.size > 1:  # the same instant twice (overlapping days): once
+            starts = starts[np.concatenate(([True], starts[1:] != starts[:-1]))]
     starts = starts[starts >= earliest]
     ends = starts + length
 
@@ -301,7 +320,9 @@ def generate(
     capacity = np.full(starts.size, rules.seats, dtype=np.int64)
     taken = np.zeros(starts.size, dtype=np.int64)
     if schedule.taken:
-        rows = np.array(schedule.taken, dtype=np.int64).reshape(-1, 4)[:, [0, 1, 3]]
+        flat = chain.from_iterable(schedule.taken)
+        n = len(schedule.taken)
+        rows = np.fromiter(flat, dtype=np.int64, count=4 * n).reshape(n, 4)[:, [0, 1, 3]]
         at = np.searchsorted(starts, rows[:, 0])
         inside = at < starts.size
         found = np.zeros(at.size, dtype=np.bool_)
