@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from resourcemap import accounts
-from resourcemap.booking import slots
+from resourcemap.booking import seats, slots
 from resourcemap.errors import Conflict, InvalidInput, NotFound
 from resourcemap.models import (
     Booking,
@@ -282,5 +283,118 @@ def test_seat_changes_apply_to_slots_already_booked(database_url: str) -> None:
             await d.book(request(ids["room"], TOMORROW_9), now=NOW)
         slot = await Slot.get(starts_at=TOMORROW_9)
         assert (slot.taken, slot.capacity) == (3, 3)
+
+    run_in_db(database_url, go)
+
+
+def test_a_longer_slot_over_two_booked_short_ones_is_refused(database_url: str) -> None:
+    async def go() -> None:
+        ids = await bookable_city(seats=3, slot_minutes=30, buffer_minutes=0)
+        d = desk(database_url)
+        await d.book(request(ids["room"], local(2, 9)), now=NOW)
+        await d.book(request(ids["room"], local(2, 9, 30)), now=NOW)
+        # Staff switch to hour-long sessions: 09:00-10:00 would cover the 09:30 booking,
+        # although the 09:00 row still has free seats.
+        await BookingPolicy.filter(resource_id=ids["room"]).update(slot_minutes=60)
+        with pytest.raises(Conflict):
+            await d.book(request(ids["room"], local(2, 9)), now=NOW)
+        # The seat statement refuses it too, for a request that checked the slot before the
+        # 09:30 booking landed.
+        async with in_transaction(Booking._meta.default_connection) as conn:
+            await seats.lock(conn, ids["room"])
+            with pytest.raises(Conflict, match="another length"):
+                await seats.take(
+                    conn, ids["room"], slots.epoch(local(2, 9)), slots.epoch(local(2, 10)), 3
+                )
+            with pytest.raises(Conflict, match="overlaps"):
+                await seats.take(
+                    conn,
+                    ids["room"],
+                    slots.epoch(local(2, 9, 45)),
+                    slots.epoch(local(2, 10, 45)),
+                    3,
+                )
+        rows = await Slot.filter(resource_id=ids["room"]).order_by("starts_at")
+        assert [(r.taken, r.ends_at - r.starts_at) for r in rows] == [
+            (1, dt.timedelta(minutes=30)),
+            (1, dt.timedelta(minutes=30)),
+        ]
+        # An hour with nothing booked under the old grid is bookable at the new length.
+        issued = await d.book(request(ids["room"], local(2, 10)), now=NOW)
+        booking = await d.get(issued.code, issued.token)
+        assert booking.ends_at - booking.starts_at == dt.timedelta(minutes=60)
+        assert (await Slot.get(id=booking.slot_id)).ends_at == booking.ends_at  # type: ignore[attr-defined]
+
+    run_in_db(database_url, go)
+
+
+def test_a_cancel_read_before_a_reschedule_frees_the_new_seat(database_url: str) -> None:
+    async def go() -> None:
+        ids = await bookable_city(seats=1)
+        d = desk(database_url)
+        issued = await d.book(request(ids["room"], local(3, 9)), now=NOW)
+        # A cancel request reads the booking, then a reschedule commits before it.
+        seen_by_cancel = await d.get(issued.code, issued.token)
+        await d.reschedule(issued.code, issued.token, local(3, 10), now=NOW)
+        assert await d._end(
+            seen_by_cancel, BookingStatus.CANCELLED, by="resident", reason="", now=NOW
+        )
+        taken = {s.starts_at: s.taken for s in await Slot.filter(resource_id=ids["room"])}
+        assert taken == {local(3, 9): 0, local(3, 10): 0}
+        # Both seats can be booked again, once each.
+        for hour in (9, 10):
+            await d.book(request(ids["room"], local(3, hour)), now=NOW)
+            with pytest.raises(Conflict, match="full"):
+                await d.book(request(ids["room"], local(3, hour)), now=NOW)
+
+    run_in_db(database_url, go)
+
+
+def test_an_accepted_offer_is_never_expired_afterwards(database_url: str) -> None:
+    async def go() -> None:
+        ids = await bookable_city(seats=1)
+        d = desk(database_url, waitlist_offer_minutes=30)
+        holder = await d.book(request(ids["room"], local(3, 9)), now=NOW)
+        waiting = await d.join_waitlist(
+            request(ids["room"], local(3, 9), phone="13800000001"), now=NOW
+        )
+        await d.cancel(holder.code, holder.token, now=NOW)
+        # The worker picks the offer up as due just before the resident accepts it.
+        offer = await Booking.get(status=BookingStatus.OFFERED)
+        accepted = await d.accept_offer(waiting.code, waiting.token, now=NOW)
+        late = NOW + dt.timedelta(minutes=31)
+        assert not await d._end(
+            offer,
+            BookingStatus.EXPIRED,
+            by="",
+            reason="",
+            now=late,
+            only=(BookingStatus.OFFERED,),
+            due=late,
+        )
+        assert await d.expire_offers(late) == 0
+        booking = await d.get(accepted.code, accepted.token)
+        assert booking.status is BookingStatus.CONFIRMED
+        assert (await Slot.get(starts_at=local(3, 9))).taken == 1
+        # Leaving the waitlist afterwards does not cancel the booking it became.
+        await d.leave_waitlist(waiting.code, waiting.token, now=late)
+        assert (await d.get(accepted.code, accepted.token)).status is BookingStatus.CONFIRMED
+
+    run_in_db(database_url, go)
+
+
+def test_an_offer_past_its_deadline_cannot_be_accepted(database_url: str) -> None:
+    async def go() -> None:
+        ids = await bookable_city(seats=1)
+        d = desk(database_url, waitlist_offer_minutes=30)
+        holder = await d.book(request(ids["room"], local(3, 9)), now=NOW)
+        waiting = await d.join_waitlist(
+            request(ids["room"], local(3, 9), phone="13800000001"), now=NOW
+        )
+        await d.cancel(holder.code, holder.token, now=NOW)
+        with pytest.raises(Conflict):
+            await d.accept_offer(waiting.code, waiting.token, now=NOW + dt.timedelta(minutes=45))
+        assert not await Booking.filter(status=BookingStatus.CONFIRMED).exists()
+        assert (await Slot.get(starts_at=local(3, 9))).taken == 0
 
     run_in_db(database_url, go)

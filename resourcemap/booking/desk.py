@@ -7,8 +7,8 @@ Why a booking can never overbook, on SQLite and PostgreSQL alike:
    of one resource across processes; on SQLite the first write takes the database's write
    lock (waiting for the busy timeout), and because nothing was read before it no stale
    snapshot can be acted on.
-2. A seat is taken by a conditional increment, ``UPDATE booking_slot SET taken = taken + 1
-   WHERE … AND taken < capacity``; zero rows updated means the slot is full.
+2. A seat is taken by one conditional upsert (``seats.take``) that only adds a seat while
+   ``taken < capacity``; no row returned means the slot is full or overlaps a booked one.
 3. The database refuses ``taken > capacity`` outright (migration 0005), so even a bug in
    this module could not commit an overbooked slot.
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,7 +32,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from resourcemap.accounts import Principal
-from resourcemap.booking import outbox, slots
+from resourcemap.booking import outbox, seats, slots
 from resourcemap.booking.requests import (
     BookingIn,
     Contact,
@@ -205,14 +206,14 @@ class Desk:
         for _ in range(CODE_ATTEMPTS):
             code = new_code()
             try:
-                async with in_transaction(Booking._meta.default_connection):
-                    rules = await self._lock(data.resource_id)
-                    slot = await self._take_seat(data.resource_id, start, end, rules)
+                async with in_transaction(Booking._meta.default_connection) as conn:
+                    rules = await seats.lock(conn, data.resource_id)
+                    slot_id = await seats.take(conn, data.resource_id, start, end, rules.seats)
                     booking = await Booking.create(
                         code=code,
                         token_enc=self.vault.seal(token),
                         resource_id=data.resource_id,
-                        slot_id=slot.id,
+                        slot_id=slot_id,
                         starts_at=slots.as_utc(start),
                         ends_at=slots.as_utc(end),
                         status=BookingStatus.CONFIRMED,
@@ -263,15 +264,17 @@ class Desk:
         if start == slots.epoch(booking.starts_at):
             raise Conflict("the booking is already in that slot")
         resource = await Resource.get(id=resource_id)
-        async with in_transaction(Booking._meta.default_connection):
-            rules = await self._lock(resource_id)
+        async with in_transaction(Booking._meta.default_connection) as conn:
+            rules = await seats.lock(conn, resource_id)
             fresh = await Booking.get(id=booking.id)
             if fresh.status is not BookingStatus.CONFIRMED:
                 raise Conflict(f"a booking that is {fresh.status} cannot be moved")
             old_slot_id: int = fresh.slot_id  # type: ignore[attr-defined]
-            slot = await self._take_seat(resource_id, start, end, rules, moving=old_slot_id)
+            slot_id = await seats.take(
+                conn, resource_id, start, end, rules.seats, moving=old_slot_id
+            )
             await Booking.filter(id=booking.id).update(
-                slot_id=slot.id,
+                slot_id=slot_id,
                 starts_at=slots.as_utc(start),
                 ends_at=slots.as_utc(end),
                 reminder_queued=False,
@@ -366,11 +369,14 @@ class Desk:
         entry = await WaitlistEntry.get(id=entry.id)
         if entry.status is not WaitlistStatus.OFFERED or entry.booking_id is None:  # type: ignore[attr-defined]
             raise Conflict(f"there is no seat on offer for this entry (it is {entry.status})")
-        async with in_transaction(Booking._meta.default_connection):
-            await self._lock(entry.resource_id)  # type: ignore[attr-defined]
+        async with in_transaction(Booking._meta.default_connection) as conn:
+            await seats.lock(conn, entry.resource_id)  # type: ignore[attr-defined]
+            # The same UPDATE checks the deadline: an offer that ran out while nobody passed
+            # it on is still not the resident's.
             confirmed = await Booking.filter(
                 id=entry.booking_id,  # type: ignore[attr-defined]
                 status=BookingStatus.OFFERED,
+                offer_expires_at__gt=now.astimezone(dt.UTC),
             ).update(status=BookingStatus.CONFIRMED, offer_expires_at=None)
             if not confirmed:
                 raise Conflict("the offer has expired")
@@ -391,8 +397,18 @@ class Desk:
             )
         elif entry.status is WaitlistStatus.OFFERED and entry.booking_id is not None:  # type: ignore[attr-defined]
             booking = await Booking.get(id=entry.booking_id)  # type: ignore[attr-defined]
-            await self._end(booking, BookingStatus.CANCELLED, by="resident", reason="", now=now)
-            await WaitlistEntry.filter(id=entry.id).update(status=WaitlistStatus.LEFT)
+            # Only the offer: if the resident accepted it meanwhile, that booking stands.
+            if await self._end(
+                booking,
+                BookingStatus.CANCELLED,
+                by="resident",
+                reason="",
+                now=now,
+                only=(BookingStatus.OFFERED,),
+            ):
+                await WaitlistEntry.filter(id=entry.id, status=WaitlistStatus.OFFERED).update(
+                    status=WaitlistStatus.LEFT
+                )
 
     async def expire_offers(self, now: dt.datetime, *, resource_id: int | None = None) -> int:
         """Pass on seats whose offer ran out; returns how many offers expired."""
@@ -404,7 +420,15 @@ class Desk:
             qs = qs.filter(resource_id=resource_id)
         expired = 0
         for booking in await qs:
-            if await self._end(booking, BookingStatus.EXPIRED, by="", reason="", now=now):
+            if await self._end(
+                booking,
+                BookingStatus.EXPIRED,
+                by="",
+                reason="",
+                now=now,
+                only=(BookingStatus.OFFERED,),
+                due=now,
+            ):
                 expired += 1
                 await WaitlistEntry.filter(
                     booking_id=booking.id, status=WaitlistStatus.OFFERED
@@ -516,68 +540,6 @@ class Desk:
                 "the start; please call the service"
             )
 
-    async def _lock(self, resource_id: int) -> slots.Rules:
-        """First statement of every seat transaction (see the module docstring)."""
-        locked = await BookingPolicy.filter(resource_id=resource_id, enabled=True).update(
-            lock=F("lock") + 1
-        )
-        if not locked:
-            raise Conflict("this service does not take bookings online; call it instead")
-        return slots.Rules.of(await BookingPolicy.get(resource_id=resource_id))
-
-    async def _take_seat(
-        self,
-        resource_id: int,
-        start: int,
-        end: int,
-        rules: slots.Rules,
-        *,
-        moving: int | None = None,
-    ) -> Slot:
-        starts_at = slots.as_utc(start)
-        await Slot.bulk_create(
-            [
-                Slot(
-                    resource_id=resource_id,
-                    starts_at=starts_at,
-                    ends_at=slots.as_utc(end),
-                    capacity=rules.seats,
-                    taken=0,
-                )
-            ],
-            ignore_conflicts=True,
-        )
-        # A row made under earlier rules follows the current ones: an unused row takes the
-        # current length, and every row the current seat count unless more are already taken.
-        await Slot.filter(resource_id=resource_id, starts_at=starts_at, taken=0).update(
-            ends_at=slots.as_utc(end), capacity=rules.seats
-        )
-        await Slot.filter(
-            resource_id=resource_id, starts_at=starts_at, taken__lte=rules.seats
-        ).update(capacity=rules.seats)
-        taken = await Slot.filter(
-            resource_id=resource_id, starts_at=starts_at, taken__lt=F("capacity")
-        ).update(taken=F("taken") + 1)
-        if not taken:
-            raise Conflict("this slot is full; choose another or join its waitlist")
-        slot = await Slot.get(resource_id=resource_id, starts_at=starts_at)
-        # Slots never overlap within a resource: refuse a seat next to a booked slot of
-        # another grid (left over from an earlier slot length).
-        overlapping = (
-            await Slot.filter(
-                resource_id=resource_id,
-                taken__gt=0,
-                starts_at__lt=slot.ends_at,
-                ends_at__gt=slot.starts_at,
-            )
-            .exclude(id=slot.id)
-            .exclude(id=moving or 0)
-            .exists()
-        )
-        if overlapping:
-            raise Conflict("this time overlaps another booked session; choose another slot")
-        return slot
-
     async def _release(self, slot_id: int, *, now: dt.datetime) -> None:
         """Free a seat of ``slot_id``: offer it to the first resident waiting, else free it."""
         slot = await Slot.get(id=slot_id)
@@ -639,27 +601,41 @@ class Desk:
         )
 
     async def _end(
-        self, booking: Booking, status: BookingStatus, *, by: str, reason: str, now: dt.datetime
+        self,
+        booking: Booking,
+        status: BookingStatus,
+        *,
+        by: str,
+        reason: str,
+        now: dt.datetime,
+        only: Iterable[BookingStatus] = SEAT_HOLDING,
+        due: dt.datetime | None = None,
     ) -> bool:
-        """Cancel or expire a seat-holding booking and pass its seat on; ``False`` if another
-        request ended it first."""
+        """End a booking that is still in one of the ``only`` statuses (and, with ``due``, an
+        offer whose deadline has passed) and pass its seat on; ``False`` if another request
+        changed it first."""
         resource_id: int = booking.resource_id  # type: ignore[attr-defined]
-        async with in_transaction(Booking._meta.default_connection):
-            await self._lock(resource_id)
-            ended = await Booking.filter(
-                id=booking.id, status__in=[s.value for s in SEAT_HOLDING]
-            ).update(status=status, cancelled_by=by, cancel_reason=reason, offer_expires_at=None)
+        async with in_transaction(Booking._meta.default_connection) as conn:
+            await seats.lock(conn, resource_id)
+            still = Booking.filter(id=booking.id, status__in=[s.value for s in only])
+            if due is not None:
+                still = still.filter(offer_expires_at__lte=due.astimezone(dt.UTC))
+            ended = await still.update(
+                status=status, cancelled_by=by, cancel_reason=reason, offer_expires_at=None
+            )
             if not ended:
                 return False
-            await self._release(booking.slot_id, now=now)  # type: ignore[attr-defined]
+            # Read under the lock: a reschedule that committed since ``booking`` was read
+            # moved it to another slot, and that is the seat to free.
+            held = await Booking.get(id=booking.id)
+            await self._release(held.slot_id, now=now)  # type: ignore[attr-defined]
             tell = {
                 "staff": NotificationKind.CANCELLED_BY_STAFF,
                 "resident": NotificationKind.CANCELLED,
             }
             if by in tell:
                 resource = await Resource.get(id=resource_id)
-                fresh = await Booking.get(id=booking.id)
-                await self._tell(tell[by], fresh, resource, None, None, now=now)
+                await self._tell(tell[by], held, resource, None, None, now=now)
         return True
 
     async def _tell(
