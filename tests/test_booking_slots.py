@@ -12,6 +12,7 @@ import pytest
 from resourcemap.booking import slots
 from resourcemap.booking.slots import Rules, Schedule
 from resourcemap.models import (
+    Booking,
     BookingPolicy,
     Closure,
     HoursException,
@@ -21,7 +22,7 @@ from resourcemap.models import (
     TimeBlock,
 )
 from resourcemap.opening import ClosureSpan, DatedHours
-from resourcemap.vocab import Status
+from resourcemap.vocab import BookingStatus, Channel, Status
 from tests.booking_helpers import bookable_city, local
 from tests.factories import run_in_db
 
@@ -447,5 +448,20 @@ def test_load_schedules_reads_what_the_models_hold(database_url: str) -> None:
         alone = await slots.load_schedules([clinic], start=start, end=end)
         same(alone[clinic], want[clinic])
         assert await slots.load_schedules([], start=start, end=end) == {}
+        # With `now`: the waitlist offers whose time ran out, as expire_offers finds them.
+        slot = await Slot.get(resource_id=room, starts_at=local(2, 9))
+        for code, expires in (("00000001", local(1, 9)), ("00000002", local(1, 11))):
+            await Booking.create(
+                code=code, token_enc="x", resource_id=room, slot_id=slot.id,
+                starts_at=slot.starts_at, ends_at=slot.ends_at, status=BookingStatus.OFFERED,
+                channel=Channel.WEB, offer_expires_at=expires,
+            )  # fmt: skip
+        for now, due in ((local(1, 8), 0), (local(1, 10), 1), (local(1, 12), 2)):
+            got = await slots.load_schedules([room, clinic], start=start, end=end, now=now)
+            assert (got[room].offers_due, got[clinic].offers_due) == (due, 0)
+            alone = await slots.load_schedules([room], start=start, end=end, now=now)
+            assert alone[room].offers_due == due
+            same(alone[room], want[room])
+        assert (await slots.load_schedules([room], start=start, end=end))[room].offers_due == 0
 
     run_in_db(database_url, go)

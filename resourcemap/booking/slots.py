@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from resourcemap.models import BookingPolicy, Slot
 from resourcemap.opening import ClosureSpan, DatedHours, calendar_weekday
-from resourcemap.vocab import Status
+from resourcemap.vocab import BookingStatus, Status
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -84,6 +84,9 @@ class Schedule:
     closures: Sequence[ClosureSpan] = ()  # already narrowed to this resource
     blocks: Sequence[tuple[int, int]] = ()  # (start, end) epoch seconds
     taken: Sequence[Taken] = field(default=())
+    # Waitlist offers of this resource past their deadline at ``load_schedules(now=…)``:
+    # the seats they hold are to be passed on (``Desk.expire_offers``) before listing.
+    offers_due: int = 0
 
     def day_hours(self, day: dt.date) -> list[tuple[int, int]]:
         """Opening intervals (minutes after local midnight) on ``day``."""
@@ -405,10 +408,18 @@ SELECT 5, resource_id, {epoch_starts_at}, {epoch_ends_at}, capacity, taken, NULL
   FROM booking_slot
  WHERE resource_id {ids} AND starts_at < {end} AND starts_at >= {lookback}
 """
+# With ``now``: how many waitlist offers ran out (kind 6), as ``Desk.expire_offers`` finds them.
+_OFFERS_DUE_SQL = """
+UNION ALL
+SELECT 6, resource_id, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM booking
+ WHERE resource_id {ids} AND status = '{offered}' AND offer_expires_at <= {now}
+ GROUP BY resource_id
+"""
 
 
 @lru_cache(maxsize=64)
-def _schedule_sql(dialect: str, n_ids: int) -> str:
+def _schedule_sql(dialect: str, n_ids: int, with_offers: bool = False) -> str:
     """``_SCHEDULE_SQL`` in a dialect, for ``n_ids`` resource ids; its parameters are
     ``_schedule_values``."""
     if dialect == "sqlite":
@@ -428,6 +439,7 @@ def _schedule_sql(dialect: str, n_ids: int) -> str:
             "end": f"?{n + 2}",
             "lookback": f"?{n + 3}",
             "status": f"?{n + 4}",
+            "now": f"?{n + 5}",
         }
     else:
         to_epoch = "CAST(FLOOR(EXTRACT(EPOCH FROM {})) AS BIGINT)"
@@ -441,8 +453,11 @@ def _schedule_sql(dialect: str, n_ids: int) -> str:
             "end": "$3::timestamptz",
             "lookback": "$4::timestamptz",
             "status": "$5::text",
+            "now": "$6::timestamptz",
         }
-    return _SCHEDULE_SQL.format(
+    sql = _SCHEDULE_SQL + (_OFFERS_DUE_SQL if with_offers else "")
+    return sql.format(
+        offered=BookingStatus.OFFERED.value,
         always_open="CAST(r.always_open AS INTEGER)",
         closed="CAST(closed AS INTEGER)",
         start_date=ordinal.format("start_date"),
@@ -456,29 +471,37 @@ def _schedule_sql(dialect: str, n_ids: int) -> str:
 
 
 def _schedule_values(
-    dialect: str, ids: list[int], start: dt.datetime, end: dt.datetime
+    dialect: str, ids: list[int], start: dt.datetime, end: dt.datetime, now: dt.datetime | None
 ) -> list[Any]:
     lookback = start - dt.timedelta(hours=12)
-    times = [x.astimezone(dt.UTC) for x in (start, end, lookback)]
+    values = [x.astimezone(dt.UTC) for x in (start, end, lookback)]
+    extra = [] if now is None else [now.astimezone(dt.UTC)]
     if dialect == "sqlite":
-        return [*ids, *times, Status.ACTIVE.value]
-    return [ids[0] if len(ids) == 1 else ids, *times, Status.ACTIVE.value]
+        return [*ids, *values, Status.ACTIVE.value, *extra]
+    return [ids[0] if len(ids) == 1 else ids, *values, Status.ACTIVE.value, *extra]
 
 
 async def load_schedules(
-    resource_ids: Sequence[int], *, start: dt.datetime, end: dt.datetime
+    resource_ids: Sequence[int],
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime | None = None,
 ) -> dict[int, Schedule]:
     """Schedules of the bookable (active, enabled-policy) resources among ``resource_ids``,
-    with blocks and booked slots overlapping ``start``…``end``. One statement, read as
-    plain values: no model is built."""
+    with blocks and booked slots overlapping ``start``…``end``; with ``now``, also how many
+    of their waitlist offers are due to expire (``Schedule.offers_due``). One statement,
+    read as plain values: no model is built."""
     ids = list(dict.fromkeys(resource_ids))
     if not ids:
         return {}
     client = Slot._meta.db
     dialect = client.capabilities.dialect
     _, rows = await client.execute_query(
-        _schedule_sql(dialect, len(ids)), _schedule_values(dialect, ids, start, end)
+        _schedule_sql(dialect, len(ids), now is not None),
+        _schedule_values(dialect, ids, start, end, now),
     )
+    due: dict[int, int] = {}
     policies: dict[int, tuple[Rules, bool]] = {}
     weekly: dict[int, list[tuple[int, int, int]]] = {}
     exceptions: dict[int, list[DatedHours]] = {}
@@ -499,8 +522,10 @@ async def load_schedules(
             closures.setdefault(rid, []).append(ClosureSpan(date(a), date(b), code, c))
         elif kind == 4:
             blocks.setdefault(rid, []).append((a, b))
-        else:
+        elif kind == 5:
             taken.setdefault(rid, []).append(Taken(a, b, c, d))
+        else:
+            due[rid] = a
     schedules: dict[int, Schedule] = {}
     for rid in ids:
         if rid not in policies:
@@ -515,6 +540,7 @@ async def load_schedules(
             closures=closures.get(rid, []),
             blocks=blocks.get(rid, []),
             taken=sorted(taken.get(rid, []), key=lambda t: t.starts_at),
+            offers_due=due.get(rid, 0),
         )
     return schedules
 
