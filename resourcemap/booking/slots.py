@@ -5,7 +5,8 @@ public holidays and make-up days, dated exceptions, closures; always-open resour
 all day. Each opening interval is turned into real instants in the configured zone, then cut
 into slots of ``slot_minutes`` every ``slot_minutes + buffer_minutes`` of elapsed time, so a
 slot is always as long as its policy says, also on a daylight-saving switch day (a wall-clock
-time that does not exist that day is skipped, one that occurs twice gives two slots).
+time that does not exist that day is skipped, one that occurs twice gives two slots; hours
+that open or close inside a spring-forward gap open or close at the jump).
 
 Slots are not stored: rows in ``booking_slot`` exist only where someone booked, and carry
 the seat counter. A slot is listed with ``remaining`` seats; slots that overlap blocked time
@@ -18,27 +19,25 @@ vectorised per opening interval.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import chain
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
-from resourcemap.models import (
-    BookingPolicy,
-    Closure,
-    HoursException,
-    OpeningHours,
-    Resource,
-    Slot,
-    TimeBlock,
-)
+from resourcemap.models import BookingPolicy, Slot
 from resourcemap.opening import ClosureSpan, DatedHours, calendar_weekday
-from resourcemap.vocab import Status
+from resourcemap.vocab import BookingStatus, Status
 
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 DAY = dt.timedelta(days=1)
+UNIX_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
 @dataclass(frozen=True)
@@ -64,8 +63,7 @@ class Rules:
         )
 
 
-@dataclass(frozen=True)
-class Taken:
+class Taken(NamedTuple):
     """A booked slot row: its seats and how many are held."""
 
     starts_at: int
@@ -86,6 +84,9 @@ class Schedule:
     closures: Sequence[ClosureSpan] = ()  # already narrowed to this resource
     blocks: Sequence[tuple[int, int]] = ()  # (start, end) epoch seconds
     taken: Sequence[Taken] = field(default=())
+    # Waitlist offers of this resource past their deadline at ``load_schedules(now=…)``:
+    # the seats they hold are to be passed on (``Desk.expire_offers``) before listing.
+    offers_due: int = 0
 
     def day_hours(self, day: dt.date) -> list[tuple[int, int]]:
         """Opening intervals (minutes after local midnight) on ``day``."""
@@ -103,7 +104,7 @@ class Schedule:
             if any(e.closed or e.opens is None or e.closes is None for e in todays):
                 return []
             return _union([(e.opens or 0, e.closes or 0) for e in todays])
-        weekday = calendar_weekday(day)
+        weekday = _calendar_weekday(day.toordinal())
         return _union([(o, c) for w, o, c in self.weekly if w == weekday])
 
 
@@ -137,17 +138,123 @@ def _union(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 def _instant(day: dt.date, minute: int, tz: ZoneInfo, *, fold: int) -> int:
     """Epoch seconds of ``minute`` after local midnight of ``day``; 1440 is the next midnight.
 
-    A wall time that does not exist (spring forward) maps past the gap; ``fold`` picks the
-    first (0) or second (1) of a wall time that occurs twice.
+    ``fold`` picks the first (0) or second (1) of a wall time that occurs twice (fall back).
+    A wall time that does not exist (spring forward) maps to the first instant after the
+    gap, whatever ``fold`` says: the moment the clock jumps past it, as open-now reads hours
+    (``opens <= wall time < closes``). An interval may thus start or end at the jump, never
+    inside or beyond it: 00:00-02:30 on Berlin's spring-forward day ends at 03:00 CEST.
     """
     if minute >= 1440:
         day, minute = day + DAY, minute - 1440
-    local = dt.datetime(day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=tz)
-    return int(local.replace(fold=fold).timestamp())
+    wall = dt.datetime(day.year, day.month, day.day, minute // 60, minute % 60)
+    local = wall.replace(tzinfo=tz, fold=fold)
+    at = int(local.timestamp())
+    if dt.datetime.fromtimestamp(at, tz).replace(tzinfo=None) == wall:
+        return at
+    return _after_gap(wall, tz)
+
+
+def _after_gap(wall: dt.datetime, tz: ZoneInfo) -> int:
+    """The first instant after the gap that holds the nonexistent wall time ``wall``.
+
+    PEP 495 reads a wall time in a gap with the offset before the jump (fold=0: an instant
+    after the gap) or after it (fold=1: an instant before the gap); the jump lies between
+    the two, found by bisection on whole seconds (zone transitions fall on whole seconds).
+    """
+    before = int(wall.replace(tzinfo=tz, fold=1).timestamp())
+    after = int(wall.replace(tzinfo=tz, fold=0).timestamp())
+    lo, hi = min(before, after), max(before, after)
+    offset = dt.datetime.fromtimestamp(hi, tz).utcoffset()
+    while hi - lo > 1:  # invariant: lo is before the jump, hi at or after it
+        mid = (lo + hi) // 2
+        if dt.datetime.fromtimestamp(mid, tz).utcoffset() == offset:
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 def local_midnight(day: dt.date, tz: ZoneInfo) -> int:
     return _instant(day, 0, tz, fold=0)
+
+
+@lru_cache(maxsize=4096)
+def _calendar_weekday(ordinal: int) -> int:
+    """``opening.calendar_weekday`` of a date ordinal, remembered: holidays do not move."""
+    return calendar_weekday(dt.date.fromordinal(ordinal))
+
+
+@lru_cache(maxsize=64)
+def _year_days(tz: ZoneInfo, year: int) -> tuple[IntArray, BoolArray, IntArray]:
+    """For each local day of ``year``: its midnight (epoch seconds), whether it is a plain
+    day, and the weekday whose hours apply (holidays and make-up days applied).
+
+    On a plain day the zone keeps one offset from three hours before midnight until 27 hours
+    after it (past the next midnight and any repeat of it), checked every three hours (zones
+    never switch twice within three hours); there every wall time
+    of the day, and the next midnight, is midnight plus elapsed minutes. Other days, and
+    days next to them, take the exact path (``_instant``). Computed once per zone and year.
+    """
+    first = dt.date(year, 1, 1).toordinal()
+    n = dt.date(year + 1, 1, 1).toordinal() - first
+    midnights = np.empty(n, dtype=np.int64)
+    plain = np.empty(n, dtype=np.bool_)
+    weekdays = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        day = dt.date.fromordinal(first + i)
+        m = _instant(day, 0, tz, fold=0)
+        offsets = {dt.datetime.fromtimestamp(m + k * 10800, tz).utcoffset() for k in range(-1, 10)}
+        midnights[i], plain[i], weekdays[i] = m, len(offsets) == 1, _calendar_weekday(first + i)
+    return midnights, plain, weekdays
+
+
+def _days(tz: ZoneInfo, first: int, last: int) -> tuple[IntArray, BoolArray, IntArray]:
+    """``_year_days`` for the date ordinals ``first`` … ``last``."""
+    parts = []
+    year = dt.date.fromordinal(first).year
+    while dt.date(year, 1, 1).toordinal() <= last:
+        base = dt.date(year, 1, 1).toordinal()
+        m, p, w = _year_days(tz, year)
+        lo, hi = max(first - base, 0), min(last - base + 1, m.size)
+        parts.append((m[lo:hi], p[lo:hi], w[lo:hi]))
+        year += 1
+    if len(parts) == 1:
+        return parts[0]
+    return (
+        np.concatenate([x[0] for x in parts]),
+        np.concatenate([x[1] for x in parts]),
+        np.concatenate([x[2] for x in parts]),
+    )
+
+
+def _spans(spans: Iterable[tuple[dt.date, dt.date]], ordinals: IntArray) -> BoolArray:
+    """Which of ``ordinals`` fall in any of the inclusive date ``spans``."""
+    hit = np.zeros(ordinals.size, dtype=np.bool_)
+    for start, end in spans:
+        hit |= (ordinals >= start.toordinal()) & (ordinals <= end.toordinal())
+    return hit
+
+
+@lru_cache(maxsize=1024)
+def _day_pattern(
+    weekly: tuple[tuple[int, int, int], ...], length: int, step: int
+) -> tuple[IntArray, BoolArray]:
+    """Slot starts of a plain day per weekday, in seconds after midnight: row ``w`` of the
+    first array holds weekday ``w``'s, in order, where the second array is true."""
+    per_day = []
+    for weekday in range(7):
+        starts = [
+            np.arange(opens * 60, closes * 60 - length + 1, step, dtype=np.int64)
+            for opens, closes in _union((o, c) for w, o, c in weekly if w == weekday)
+        ]
+        per_day.append(np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64))
+    width = max(1, max(d.size for d in per_day))
+    offsets = np.zeros((7, width), dtype=np.int64)
+    valid = np.zeros((7, width), dtype=np.bool_)
+    for weekday, day in enumerate(per_day):
+        offsets[weekday, : day.size] = day
+        valid[weekday, : day.size] = True
+    return offsets, valid
 
 
 def generate(
@@ -157,6 +264,10 @@ def generate(
 
     Slots earlier than ``now`` plus the minimum notice, or on a day beyond the booking
     horizon (counted from today's local date), are left out.
+
+    Plain days (``_year_days``) that follow their weekly hours take their weekday's slots
+    (``_day_pattern``) as one array; days with exceptions or a zone switch near them go
+    through ``Schedule.day_hours`` and ``_instant`` one by one.
     """
     rules = schedule.rules
     length = rules.slot_minutes * 60
@@ -168,15 +279,41 @@ def generate(
     earliest = int(now.timestamp()) + rules.min_notice_minutes * 60
 
     chunks: list[IntArray] = []
-    day = max(first_day, today)
-    while day <= last_day:
-        for opens, closes in schedule.day_hours(day):
-            start = _instant(day, opens, tz, fold=0)
-            end = _instant(day, closes, tz, fold=1)
-            if end - start >= length:
-                chunks.append(np.arange(start, end - length + 1, step, dtype=np.int64))
-        day += DAY
-    starts = np.unique(np.concatenate(chunks)) if chunks else np.zeros(0, dtype=np.int64)
+    first, last = max(first_day, today).toordinal(), last_day.toordinal()
+    if first <= last:
+        ordinals = np.arange(first, last + 1, dtype=np.int64)
+        midnights, plain, weekdays = _days(tz, first, last)
+        rid = schedule.resource_id
+        own = _spans(
+            ((c.start, c.end) for c in schedule.closures if c.resource_id == rid), ordinals
+        )
+        if schedule.always_open:
+            weekly_hours: tuple[tuple[int, int, int], ...] = tuple((w, 0, 1440) for w in range(7))
+            regular = ~own & plain
+            slow = ~own & ~plain
+        else:
+            weekly_hours = tuple(schedule.weekly)
+            closed = own | _spans(((c.start, c.end) for c in schedule.closures), ordinals)
+            excepted = _spans(((e.start, e.end) for e in schedule.exceptions), ordinals)
+            regular = ~closed & ~excepted & plain
+            slow = ~closed & (excepted | ~plain)
+        offsets, valid = _day_pattern(weekly_hours, length, step)
+        days_w = weekdays[regular]
+        # Plain days never reach into the next: their slots come out sorted, once each.
+        chunks.append((midnights[regular][:, None] + offsets[days_w])[valid[days_w]])
+        for ordinal in ordinals[slow].tolist():
+            day = dt.date.fromordinal(ordinal)
+            for opens, closes in schedule.day_hours(day):
+                start = _instant(day, opens, tz, fold=0)
+                end = _instant(day, closes, tz, fold=1)
+                if end - start >= length:
+                    chunks.append(np.arange(start, end - length + 1, step, dtype=np.int64))
+    if len(chunks) == 1:
+        starts = chunks[0]
+    else:
+        starts = np.sort(np.concatenate(chunks)) if chunks else np.zeros(0, dtype=np.int64)
+        if starts.size > 1:  # the same instant twice (overlapping days): once
+            starts = starts[np.concatenate(([True], starts[1:] != starts[:-1]))]
     starts = starts[starts >= earliest]
     ends = starts + length
 
@@ -185,14 +322,21 @@ def generate(
         keep &= ~((starts < b_end) & (ends > b_start))
     capacity = np.full(starts.size, rules.seats, dtype=np.int64)
     taken = np.zeros(starts.size, dtype=np.int64)
-    for row in schedule.taken:
-        i = int(np.searchsorted(starts, row.starts_at))
-        if i < starts.size and starts[i] == row.starts_at and ends[i] == row.ends_at:
-            # Seats follow the current rules; the row's own capacity catches up on the next
-            # booking (see desk._take_seat).
-            taken[i] = row.taken
-        elif row.taken > 0:
-            keep &= ~((starts < row.ends_at) & (ends > row.starts_at))
+    if schedule.taken:
+        flat = chain.from_iterable(schedule.taken)
+        n = len(schedule.taken)
+        rows = np.fromiter(flat, dtype=np.int64, count=4 * n).reshape(n, 4)[:, [0, 1, 3]]
+        at = np.searchsorted(starts, rows[:, 0])
+        inside = at < starts.size
+        found = np.zeros(at.size, dtype=np.bool_)
+        found[inside] = (starts[at[inside]] == rows[inside, 0]) & (
+            ends[at[inside]] == rows[inside, 1]
+        )
+        # Seats follow the current rules; the row's own capacity catches up on the next
+        # booking (see desk._take_seat).
+        taken[at[found]] = rows[found, 2]
+        for r_start, r_end, _ in rows[~found & (rows[:, 2] > 0)].tolist():
+            keep &= ~((starts < r_end) & (ends > r_start))
     return SlotList(
         starts=starts[keep],
         ends=ends[keep],
@@ -233,71 +377,170 @@ def serialise(slots: SlotList, tz: ZoneInfo) -> list[dict[str, object]]:
     ]
 
 
+# One statement reads everything that decides the slots of the resources {ids}: a row per
+# policy (kind 0), weekly interval (1), dated exception (2), closure that applies, once per
+# resource it applies to (3), block (4) and booked slot (5), as integers (dates as day
+# ordinals, instants as epoch seconds) and, for closures, the area code.
+_SCHEDULE_SQL = """
+SELECT 0, p.resource_id, p.slot_minutes, p.buffer_minutes, p.seats, p.min_notice_minutes,
+       p.horizon_days, p.change_notice_minutes, {always_open}, NULL
+  FROM booking_policy p JOIN resource r ON r.id = p.resource_id
+ WHERE p.resource_id {ids} AND p.enabled = {true} AND r.status = {status}
+UNION ALL
+SELECT 1, resource_id, weekday, opens, closes, NULL, NULL, NULL, NULL, NULL
+  FROM opening_hours WHERE resource_id {ids}
+UNION ALL
+SELECT 2, resource_id, {start_date}, {end_date}, {closed}, opens, closes, NULL, NULL, NULL
+  FROM hours_exception WHERE resource_id {ids}
+UNION ALL
+SELECT 3, r.id, {c_start_date}, {c_end_date}, c.resource_id, NULL, NULL, NULL, NULL,
+       c.area_code
+  FROM resource r JOIN closure c
+    ON c.resource_id = r.id
+    OR c.area_code IN (r.city_code, r.district_code, r.street_code, r.community_code)
+ WHERE r.id {ids}
+UNION ALL
+SELECT 4, resource_id, {epoch_starts_at}, {epoch_ends_at}, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM booking_time_block WHERE resource_id {ids} AND starts_at < {end} AND ends_at > {start}
+UNION ALL
+SELECT 5, resource_id, {epoch_starts_at}, {epoch_ends_at}, capacity, taken, NULL, NULL, NULL,
+       NULL
+  FROM booking_slot
+ WHERE resource_id {ids} AND starts_at < {end} AND starts_at >= {lookback}
+"""
+# With ``now``: how many waitlist offers ran out (kind 6), as ``Desk.expire_offers`` finds them.
+_OFFERS_DUE_SQL = """
+UNION ALL
+SELECT 6, resource_id, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM booking
+ WHERE resource_id {ids} AND status = '{offered}' AND offer_expires_at <= {now}
+ GROUP BY resource_id
+"""
+
+
+@lru_cache(maxsize=64)
+def _schedule_sql(dialect: str, n_ids: int, with_offers: bool = False) -> str:
+    """``_SCHEDULE_SQL`` in a dialect, for ``n_ids`` resource ids; its parameters are
+    ``_schedule_values``."""
+    if dialect == "sqlite":
+        # Dates are ISO text, instants ISO text in UTC with their offset (tortoise's).
+        # unixepoch() (SQLite 3.38) is the faster way to read them; strftime() the old one.
+        to_epoch = (
+            "unixepoch({})"
+            if sqlite3.sqlite_version_info >= (3, 38)
+            else ("CAST(strftime('%s', {}) AS INTEGER)")
+        )
+        ordinal = "CAST(julianday({}) - 1721424.5 AS INTEGER)"
+        n = n_ids
+        params = {
+            "ids": "IN (" + ", ".join(f"?{i}" for i in range(1, n + 1)) + ")",
+            "true": "1",
+            "start": f"?{n + 1}",
+            "end": f"?{n + 2}",
+            "lookback": f"?{n + 3}",
+            "status": f"?{n + 4}",
+            "now": f"?{n + 5}",
+        }
+    else:
+        to_epoch = "CAST(FLOOR(EXTRACT(EPOCH FROM {})) AS BIGINT)"
+        ordinal = "({} - DATE '0001-01-01' + 1)"
+        params = {
+            # One id, the common case, as a plain value: PostgreSQL then settles on a
+            # generic plan for the prepared statement instead of planning every call.
+            "ids": "= $1::int" if n_ids == 1 else "= ANY($1::int[])",
+            "true": "TRUE",
+            "start": "$2::timestamptz",
+            "end": "$3::timestamptz",
+            "lookback": "$4::timestamptz",
+            "status": "$5::text",
+            "now": "$6::timestamptz",
+        }
+    sql = _SCHEDULE_SQL + (_OFFERS_DUE_SQL if with_offers else "")
+    return sql.format(
+        offered=BookingStatus.OFFERED.value,
+        always_open="CAST(r.always_open AS INTEGER)",
+        closed="CAST(closed AS INTEGER)",
+        start_date=ordinal.format("start_date"),
+        end_date=ordinal.format("end_date"),
+        c_start_date=ordinal.format("c.start_date"),
+        c_end_date=ordinal.format("c.end_date"),
+        epoch_starts_at=to_epoch.format("starts_at"),
+        epoch_ends_at=to_epoch.format("ends_at"),
+        **params,
+    )
+
+
+def _schedule_values(
+    dialect: str, ids: list[int], start: dt.datetime, end: dt.datetime, now: dt.datetime | None
+) -> list[Any]:
+    lookback = start - dt.timedelta(hours=12)
+    values = [x.astimezone(dt.UTC) for x in (start, end, lookback)]
+    extra = [] if now is None else [now.astimezone(dt.UTC)]
+    if dialect == "sqlite":
+        return [*ids, *values, Status.ACTIVE.value, *extra]
+    return [ids[0] if len(ids) == 1 else ids, *values, Status.ACTIVE.value, *extra]
+
+
 async def load_schedules(
-    resource_ids: Sequence[int], *, start: dt.datetime, end: dt.datetime
+    resource_ids: Sequence[int],
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime | None = None,
 ) -> dict[int, Schedule]:
     """Schedules of the bookable (active, enabled-policy) resources among ``resource_ids``,
-    with blocks and booked slots overlapping ``start``…``end``."""
+    with blocks and booked slots overlapping ``start``…``end``; with ``now``, also how many
+    of their waitlist offers are due to expire (``Schedule.offers_due``). One statement,
+    read as plain values: no model is built."""
     ids = list(dict.fromkeys(resource_ids))
-    policies = {
-        p.resource_id: p  # type: ignore[attr-defined]
-        for p in await BookingPolicy.filter(
-            resource_id__in=ids, enabled=True, resource__status=Status.ACTIVE
-        )
-    }
-    if not policies:
+    if not ids:
         return {}
-    ids = list(policies)
-    resources = {
-        rid: (always, codes)
-        for rid, always, *codes in await Resource.filter(id__in=ids).values_list(
-            "id", "always_open", "city_code", "district_code", "street_code", "community_code"
-        )
-    }
-    weekly: dict[int, list[tuple[int, int, int]]] = {rid: [] for rid in ids}
-    for rid, weekday, opens, closes in await OpeningHours.filter(resource_id__in=ids).values_list(
-        "resource_id", "weekday", "opens", "closes"
-    ):
-        weekly[rid].append((weekday, opens, closes))
-    exceptions: dict[int, list[DatedHours]] = {rid: [] for rid in ids}
-    for rid, *rest in await HoursException.filter(resource_id__in=ids).values_list(
-        "resource_id", "start_date", "end_date", "closed", "opens", "closes"
-    ):
-        exceptions[rid].append(DatedHours(*rest))
-    closures = [
-        ClosureSpan(*row)
-        for row in await Closure.all().values_list(
-            "start_date", "end_date", "area_code", "resource_id"
-        )
-    ]
-    blocks: dict[int, list[tuple[int, int]]] = {rid: [] for rid in ids}
-    for rid, b_start, b_end in await TimeBlock.filter(
-        resource_id__in=ids, starts_at__lt=end, ends_at__gt=start
-    ).values_list("resource_id", "starts_at", "ends_at"):
-        blocks[rid].append((epoch(b_start), epoch(b_end)))
-    taken: dict[int, list[Taken]] = {rid: [] for rid in ids}
-    # A slot that started before `start` may still overlap it: look back one maximal slot.
-    for rid, s_start, s_end, capacity, n in await Slot.filter(
-        resource_id__in=ids, starts_at__lt=end, starts_at__gte=start - dt.timedelta(hours=12)
-    ).values_list("resource_id", "starts_at", "ends_at", "capacity", "taken"):
-        taken[rid].append(Taken(epoch(s_start), epoch(s_end), capacity, n))
+    client = Slot._meta.db
+    dialect = client.capabilities.dialect
+    _, rows = await client.execute_query(
+        _schedule_sql(dialect, len(ids), now is not None),
+        _schedule_values(dialect, ids, start, end, now),
+    )
+    due: dict[int, int] = {}
+    policies: dict[int, tuple[Rules, bool]] = {}
+    weekly: dict[int, list[tuple[int, int, int]]] = {}
+    exceptions: dict[int, list[DatedHours]] = {}
+    closures: dict[int, list[ClosureSpan]] = {}
+    blocks: dict[int, list[tuple[int, int]]] = {}
+    taken: dict[int, list[Taken]] = {}
+    date = dt.date.fromordinal
+    for row in rows:
+        kind, rid, a, b, c, d, e, f, g, code = row
+        if kind == 0:
+            rules = Rules(a, b, c, d, e, f)
+            policies[rid] = (rules, bool(g))
+        elif kind == 1:
+            weekly.setdefault(rid, []).append((a, b, c))
+        elif kind == 2:
+            exceptions.setdefault(rid, []).append(DatedHours(date(a), date(b), bool(c), d, e))
+        elif kind == 3:
+            closures.setdefault(rid, []).append(ClosureSpan(date(a), date(b), code, c))
+        elif kind == 4:
+            blocks.setdefault(rid, []).append((a, b))
+        elif kind == 5:
+            taken.setdefault(rid, []).append(Taken(a, b, c, d))
+        else:
+            due[rid] = a
     schedules: dict[int, Schedule] = {}
     for rid in ids:
-        always, codes = resources[rid]
-        area_codes = {c for c in codes if c}
+        if rid not in policies:
+            continue
+        rules, always = policies[rid]
         schedules[rid] = Schedule(
             resource_id=rid,
-            rules=Rules.of(policies[rid]),
-            always_open=bool(always),
-            weekly=weekly[rid],
-            exceptions=exceptions[rid],
-            closures=[
-                c
-                for c in closures
-                if c.resource_id == rid or (c.area_code is not None and c.area_code in area_codes)
-            ],
-            blocks=blocks[rid],
-            taken=sorted(taken[rid], key=lambda t: t.starts_at),
+            rules=rules,
+            always_open=always,
+            weekly=weekly.get(rid, []),
+            exceptions=exceptions.get(rid, []),
+            closures=closures.get(rid, []),
+            blocks=blocks.get(rid, []),
+            taken=sorted(taken.get(rid, []), key=lambda t: t.starts_at),
+            offers_due=due.get(rid, 0),
         )
     return schedules
 

@@ -85,6 +85,7 @@ class TimeBlock(Model):
 
     class Meta:
         table = "booking_time_block"
+        indexes = (("resource_id", "starts_at"),)
 
 
 class Booking(Model):

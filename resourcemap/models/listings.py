@@ -103,6 +103,7 @@ class OpeningHours(Model):
 
     class Meta:
         table = "opening_hours"
+        indexes = (("resource_id",),)  # slots read one resource's hours on every listing
 
 
 class HoursException(Model):
@@ -122,6 +123,7 @@ class HoursException(Model):
 
     class Meta:
         table = "hours_exception"
+        indexes = (("resource_id",),)
 
 
 class Qualification(Model):
