@@ -91,11 +91,16 @@ class Desk:
     ) -> slots.SlotList:
         """Slots of ``days`` local days; ``notice=False`` lists those staff may still book
         (no minimum notice, as in ``book(..., actor=...)``)."""
-        await self.expire_offers(now, resource_id=resource_id)
         start, end = slots.window(first_day, days, self.tz)
-        schedule = (await slots.load_schedules([resource_id], start=start, end=end)).get(
+        schedule = (await slots.load_schedules([resource_id], start=start, end=end, now=now)).get(
             resource_id
         )
+        if schedule is not None and schedule.offers_due:
+            # Seats held for offers that ran out are passed on before anyone sees the list.
+            await self.expire_offers(now, resource_id=resource_id)
+            schedule = (await slots.load_schedules([resource_id], start=start, end=end)).get(
+                resource_id
+            )
         if schedule is None:
             await _resource_or_404(resource_id)
             raise Conflict("this service does not take bookings online; call it instead")
@@ -187,22 +192,37 @@ class Desk:
                 )
         key = None if idempotency_key is None else digest(idempotency_key)
         fingerprint = data.fingerprint()
-        if key is not None:
-            replay = await self._replay(key, fingerprint)
-            if replay is not None:
+        try:
+            return await self._book(data, key, fingerprint, now=now, actor=actor)
+        except (Conflict, NotFound):
+            # A replay is looked up only when the request cannot be booked afresh (the
+            # unique key refuses a second booking otherwise): it finds its booking even
+            # after the slot filled up or passed, at no cost to first requests.
+            if key is not None and (replay := await self._replay(key, fingerprint)):
                 return replay
-        resource = await _resource_or_404(data.resource_id)
-        if actor is not None and not actor.may_edit_listings_of(
-            resource.organisation_id  # type: ignore[attr-defined]
-        ):
+            raise
+
+    async def _book(
+        self,
+        data: BookingIn,
+        key: str | None,
+        fingerprint: str,
+        *,
+        now: dt.datetime,
+        actor: Principal | None,
+    ) -> Issued:
+        listing = await _listing(data.resource_id)
+        if actor is not None and not actor.may_edit_listings_of(listing.organisation_id):
             raise NotFound(f"no resource {data.resource_id} among your services")
-        if data.service is not None and data.service not in resource.services:
+        if data.service is not None and data.service not in listing.services:
             raise InvalidInput("this service does not offer that", field="service")
         # Staff book callers and visitors in front of them: no minimum notice.
         start, end = await self._check_slot(
             data.resource_id, data.starts_at, now=now, notice=actor is None
         )
         token = new_token()
+        # Sealed before the transaction: it holds the resource's lock as briefly as it can.
+        sealed = {"token_enc": self.vault.seal(token), **self._sealed(data)}
         for _ in range(CODE_ATTEMPTS):
             code = new_code()
             try:
@@ -211,7 +231,6 @@ class Desk:
                     slot_id = await seats.take(conn, data.resource_id, start, end, rules.seats)
                     booking = await Booking.create(
                         code=code,
-                        token_enc=self.vault.seal(token),
                         resource_id=data.resource_id,
                         slot_id=slot_id,
                         starts_at=slots.as_utc(start),
@@ -222,10 +241,15 @@ class Desk:
                         created_by_id=None if actor is None else actor.id,
                         idempotency_key=key,
                         request_hash=fingerprint,
-                        **self._sealed(data),
+                        **sealed,
                     )
                     await self._tell(
-                        NotificationKind.CONFIRMATION, booking, resource, token, data, now=now
+                        NotificationKind.CONFIRMATION,
+                        booking,
+                        listing.name_zh,
+                        token,
+                        data,
+                        now=now,
                     )
             except IntegrityError:
                 # Another request with the same key won the race, or (rarely) the code was
@@ -281,7 +305,9 @@ class Desk:
             )
             await self._release(old_slot_id, now=now)
             moved = await Booking.get(id=booking.id)
-            await self._tell(NotificationKind.RESCHEDULED, moved, resource, token, None, now=now)
+            await self._tell(
+                NotificationKind.RESCHEDULED, moved, resource.name_zh, token, None, now=now
+            )
         return moved
 
     # ------------------------------------------------------------------ waitlist
@@ -385,7 +411,12 @@ class Desk:
             resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
             booking_token = self.vault.open(booking.token_enc)
             await self._tell(
-                NotificationKind.CONFIRMATION, booking, resource, booking_token, None, now=now
+                NotificationKind.CONFIRMATION,
+                booking,
+                resource.name_zh,
+                booking_token,
+                None,
+                now=now,
             )
         return Issued(code=booking.code, token=booking_token)
 
@@ -635,14 +666,14 @@ class Desk:
             }
             if by in tell:
                 resource = await Resource.get(id=resource_id)
-                await self._tell(tell[by], held, resource, None, None, now=now)
+                await self._tell(tell[by], held, resource.name_zh, None, None, now=now)
         return True
 
     async def _tell(
         self,
         kind: NotificationKind,
         booking: Booking,
-        resource: Resource,
+        resource_name: str,
         token: str | None,
         data: Contact | None,
         *,
@@ -660,7 +691,7 @@ class Desk:
             outbox.Message(
                 kind=kind,
                 code=booking.code,
-                resource_name=resource.name_zh,
+                resource_name=resource_name,
                 starts_at=booking.starts_at,
                 manage_url=link,
                 reason=booking.cancel_reason,
@@ -670,6 +701,25 @@ class Desk:
             email=email,
             now=now,
         )
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """What booking needs of a resource (a narrow read: bookings are the hot path)."""
+
+    organisation_id: int | None
+    services: list[str]
+    name_zh: str
+
+
+async def _listing(resource_id: int) -> _Listing:
+    rows = await Resource.filter(id=resource_id).values_list(
+        "organisation_id", "services", "name_zh"
+    )
+    if not rows:
+        raise NotFound(f"no resource with id {resource_id}")
+    organisation_id, services, name_zh = rows[0]
+    return _Listing(organisation_id, list(services or ()), name_zh)
 
 
 async def _resource_or_404(resource_id: int) -> Resource:
