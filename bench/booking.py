@@ -73,7 +73,6 @@ class Listing:
     rows: int
     app_ms: float  # median Desk.slot_list
     bare_ms: float  # median bare SELECT of the same rows
-    expire_ms: float  # median Desk.expire_offers, the first statement slot_list runs
 
     @property
     def ratio(self) -> float:
@@ -218,13 +217,10 @@ async def measure_listing(
         _, rows = await conn.execute_query(sql, values)
         return list(rows)
 
-    async def expire() -> int:
-        return await desk.expire_offers(NOW, resource_id=rid)
-
     listed, rows = await app(), await bare()
     assert len(listed) == len(rows), f"{label}: {len(listed)} slots listed, {len(rows)} rows"
     assert [int(r["capacity"]) - int(r["taken"]) for r in rows] == listed.remaining.tolist()
-    times: dict[Callable[[], Awaitable[Any]], list[float]] = {app: [], bare: [], expire: []}
+    times: dict[Callable[[], Awaitable[Any]], list[float]] = {app: [], bare: []}
     for _ in range(max(3, repeat // 10)):  # warm-up: statement caches, pools, code paths
         for fn in times:
             await fn()
@@ -236,7 +232,6 @@ async def measure_listing(
         rows=len(rows),
         app_ms=statistics.median(times[app]) * 1000,
         bare_ms=statistics.median(times[bare]) * 1000,
-        expire_ms=statistics.median(times[expire]) * 1000,
     )
 
 
@@ -449,9 +444,7 @@ def report(name: str, listings: list[Listing], throughput: Throughput) -> bool:
         print(
             f"{name} listing {x.label} ({x.rows} slots, {DAYS} days): slot_list "
             f"{x.app_ms:.2f} ms, bare SELECT {x.bare_ms:.2f} ms -> {x.ratio:.2f}x "
-            f"(goal <= {GOAL_LISTING:g}x){'' if met else '  NOT MET'}; of it "
-            f"expire_offers {x.expire_ms:.2f} ms (without: "
-            f"{(x.app_ms - x.expire_ms) / x.bare_ms:.2f}x)"
+            f"(goal <= {GOAL_LISTING:g}x){'' if met else '  NOT MET'}"
         )
     t = throughput
     met = t.ratio >= GOAL_BOOKING
