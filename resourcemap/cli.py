@@ -284,7 +284,8 @@ def export(fmt: str, out: str | None, organisation_id: int | None) -> None:
     from resourcemap.transfer.exporter import export_listings
 
     settings = _settings()
-    stdout = click.get_binary_stream("stdout")
+    # The binary side of stdout (click 8.5 deprecates get_binary_stream).
+    stdout = sys.stdout.buffer
     if fmt == "xlsx" and out is None and stdout.isatty():
         raise click.UsageError("xlsx is a binary file: give --out FILE")
 
