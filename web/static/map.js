@@ -64,7 +64,7 @@
       radius: CIRCLE_M, color: "#1d5fa8", weight: 2, fillColor: "#1d5fa8", fillOpacity: 0.08,
       interactive: false, className: "rm-circle"
     }).addTo(hereLayer);
-    L.circleMarker(here, { radius: 7, color: "#fff", weight: 2, fillColor: "#1d5fa8", fillOpacity: 1, className: "rm-here" })
+    L.circleMarker(here, { radius: 8, color: "#fff", weight: 3, fillColor: "#b3261e", fillOpacity: 1, className: "rm-here" })
       .bindTooltip(t("your_location") + " · " + t("circle")).addTo(hereLayer);
     map.setView(here, 15, { animate: !reduceMotion });
   }
@@ -131,8 +131,9 @@
     cluster.addLayers(layers);
     statusEl.textContent = t("points", { n: layers.length }) +
       (el.dataset.tileUrl ? "" : " · " + t("plain_map"));
-    el.dataset.ready = "1";
     el.dataset.shown = String(layers.length);
+    if (!el.dataset.ready && window.performance && performance.mark) { performance.mark("rm-map-ready"); }
+    el.dataset.ready = "1";
   }
 
   // --- list ↔ map ------------------------------------------------------------------------
