@@ -183,7 +183,7 @@ def test_full_slot_offers_the_waitlist(room: tuple[Any, int]) -> None:
 def test_wrong_token_is_not_found(room: tuple[Any, int]) -> None:
     client, room_id = room
     path, token = manage_link(book(client, room_id))
-    assert client.get(path, params={"token": token[:-1] + "x"}).status_code == 404
+    assert client.get(path, params={"token": token + "0"}).status_code == 404
     assert client.get(path).status_code == 404
 
 
