@@ -211,3 +211,32 @@ def test_log_lines_lose_booking_tokens() -> None:
         logger.removeHandler(handler)
     assert "s3cr3t" not in stream.getvalue()
     assert "token=[redacted]&lang=en" in stream.getvalue()
+
+
+def test_a_freed_seat_is_offered_and_taken_from_the_waitlist_page(
+    room: tuple[Any, int],
+) -> None:
+    client, room_id = room  # two residents; the desk knows them by their tokens only
+    _, free = book_form(client, room_id)
+    path, token = manage_link(book(client, room_id))
+    join = soup(client.get(f"/resources/{room_id}/waitlist", params={"start": free[0]}))
+    form = join.select_one("form.book-form")
+    fields = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
+    w_path, w_token = manage_link(
+        client.post(form["action"], data=fields | {"phone": PHONE}, follow_redirects=False)
+    )
+    # The first resident cancels: the seat is held for the one waiting.
+    manage = soup(client.get(path, params={"token": token}))
+    cancel = manage.select_one(f"form[action='{path}/cancel']")
+    cancel_fields = {i["name"]: i["value"] for i in cancel.select("input[type=hidden]")}
+    client.post(cancel["action"], data=cancel_fields | {"confirm": "yes"})
+    entry = soup(client.get(w_path, params={"token": w_token}))
+    accept = entry.select_one(f"form[action='{w_path}/accept']")
+    assert accept is not None, entry.get_text()
+    accept_fields = {i["name"]: i["value"] for i in accept.select("input[type=hidden]")}
+    b_path, b_token = manage_link(
+        client.post(accept["action"], data=accept_fields, follow_redirects=False)
+    )
+    booked = soup(client.get(b_path, params={"token": b_token}))
+    assert "已确认" in booked.select_one(".status").get_text()
+    assert booked.select_one(".booking-code").get_text().replace(" ", "") in b_path

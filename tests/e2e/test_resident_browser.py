@@ -3,7 +3,9 @@
 They let the page use their location, search "焦虑", filter to free services open now, open a
 result, book a slot, see the code, and cancel it. The server is the real app started as an
 operator would (``resourcemap serve``) on the demo city plus one free 24/7 counselling room
-that takes bookings, so "open now" has an answer at any hour the suite runs.
+that takes bookings, so "open now" has an answer at any hour the suite runs. Its tile server
+is configured but unreachable, as on an intranet whose tile server is down: the map must
+still show areas and points.
 """
 
 from __future__ import annotations
@@ -69,16 +71,19 @@ async def _add_room() -> None:
 
 
 @pytest.fixture(scope="module")
-def server(sqlite_backend: Backend) -> Iterator[str]:
+def server(sqlite_backend: Backend) -> Iterator[tuple[str, str]]:
     url = sqlite_backend.fresh("demo")
     run_in_db(url, _add_room)
     port = _free_port()
+    tiles = f"http://127.0.0.1:{_free_port()}/tiles"  # nothing listens there
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "RESOURCEMAP_DATABASE_URL": url,
         "RESOURCEMAP_PORT": str(port),
         "RESOURCEMAP_RUN_WORKER": "false",
+        "RESOURCEMAP_TILE_URL": tiles + "/{z}/{x}/{y}.png",
+        "RESOURCEMAP_TILE_ATTRIBUTION": "© 测试底图",
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "resourcemap", "serve"],
@@ -102,7 +107,7 @@ def server(sqlite_backend: Backend) -> Iterator[str]:
             if time.monotonic() > deadline:
                 pytest.fail("server did not answer within 60 s")
             time.sleep(0.2)
-        yield base
+        yield base, tiles
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
@@ -129,13 +134,18 @@ def _check(page: Any, name: str, *, axe: bool) -> None:
     ("viewport", "label"), [(DESKTOP, "desktop"), (PHONE, "phone")], ids=["desktop", "phone"]
 )
 def test_resident_finds_books_and_cancels(
-    server: str, browser: Any, viewport: dict[str, int], label: str
+    server: tuple[str, str], browser: Any, viewport: dict[str, int], label: str
 ) -> None:
+    base, tiles = server
     axe = label == "desktop"  # same markup on both; the phone run checks layout and flow
     page = _page(browser, viewport, has_touch=label == "phone")
-    outside = watch_outside(page, server)
-    page.goto(server + "/")
+    outside = watch_outside(page, base)
+    page.goto(base + "/")
     expect(page.locator("#map")).to_have_attribute("data-ready", "1", timeout=15_000)
+    # No tile answered, yet the city's areas and its points are on the map.
+    assert page.locator("path.rm-area").count() >= 20
+    assert page.locator(".marker-cluster, .rm-pin").count() >= 5
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text("© 测试底图")
     _check(page, f"home-{label}", axe=axe)
 
     # Near a point: the browser's location, with the 500 m circle drawn around it.
@@ -180,13 +190,14 @@ def test_resident_finds_books_and_cancels(
     page.get_by_role("button", name="是的,取消预约").click()
     expect(page.locator(".status")).to_have_text("已取消")
     _check(page, f"cancelled-{label}", axe=axe)
+    outside = [u for u in outside if not u.startswith(tiles)]
     assert outside == [], f"the page reached outside the app: {outside}"
     page.context.close()
 
 
-def test_english_pages_and_keyboard_slot_picker(server: str, browser: Any) -> None:
+def test_english_pages_and_keyboard_slot_picker(server: tuple[str, str], browser: Any) -> None:
     page = _page(browser, DESKTOP)
-    page.goto(server + "/")
+    page.goto(server[0] + "/")
     page.get_by_role("link", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#search-title")).to_have_text("Find mental health help near you")

@@ -46,7 +46,7 @@
 
   // --- the map ---------------------------------------------------------------------------
   var map = L.map(el, {
-    maxZoom: 19, minZoom: 9,
+    maxZoom: 19, minZoom: 9, zoomSnap: 0.5,
     zoomAnimation: !reduceMotion, fadeAnimation: !reduceMotion, markerZoomAnimation: !reduceMotion
   }).setView([22.75, 113.93], 12);
   if (el.dataset.tileUrl) {
@@ -74,6 +74,8 @@
       style: { color: "#5b7f82", weight: 1, fillColor: "#cfe3e0", fillOpacity: 0.35, className: "rm-area" },
       interactive: false
     }).addTo(map);
+    // The grid may have settled the container's size after the map was made.
+    map.invalidateSize();
     if (fc.features && fc.features.length && !here) { map.fitBounds(layer.getBounds()); }
   });
 
