@@ -52,7 +52,7 @@ def test_compiled_catalogues_match_their_sources(locale: str) -> None:
 
 def test_placeholders_survive_translation() -> None:
     for msgid, text in _po("zh_CN").items():
-        for name in ("count", "minutes", "place", "name", "day", "n", "total", "position"):
+        for name in ("count", "minutes", "place", "name", "day", "n", "total", "position", "days"):
             token = f"%({name})s"
             assert (token in msgid) == (token in text), (msgid, text)
 

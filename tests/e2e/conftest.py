@@ -39,7 +39,17 @@ def screenshot(page: Any, name: str) -> None:
 
 
 def axe_violations(page: Any) -> list[str]:
-    """Serious and critical WCAG 2.1 A/AA violations on the page as it is now."""
+    """Serious and critical WCAG 2.1 A/AA violations on the page once the map is still.
+
+    Cluster icons fade in (opacity transition); mid-fade their text has less contrast than
+    at rest, so a check taken then would report the animation, not the page.
+    """
+    page.wait_for_function(
+        """() => !document.querySelector('.leaflet-cluster-anim') &&
+           [...document.querySelectorAll('.leaflet-marker-icon')]
+             .every(e => getComputedStyle(e).opacity === '1')""",
+        timeout=10_000,
+    )
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
         """() => axe.run(document, {runOnly: {type: 'tag',

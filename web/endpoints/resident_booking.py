@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 
 from resourcemap.booking.desk import Desk, Issued
 from resourcemap.booking.requests import BookingIn, display_code
-from resourcemap.errors import Conflict, InvalidInput
+from resourcemap.errors import Conflict, InvalidInput, NotFound
 from resourcemap.models import Resource
 from resourcemap.vocab import SEAT_HOLDING, BookingStatus, WaitlistStatus
 from web import resident_view
@@ -101,13 +101,12 @@ async def _book_page(
         "values": values,
         "errors": errors or {},
         "problem": problem,
+        "retention_days": request.app.state.settings.booking_retention_days,
     }
     return await render(request, "resident/book.html", context, status, private=True)
 
 
 async def _resource(resource_id: int) -> Resource:
-    from resourcemap.errors import NotFound
-
     resource = await Resource.get_or_none(id=resource_id)
     if resource is None:
         raise NotFound(f"no resource with id {resource_id}")
