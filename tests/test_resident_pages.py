@@ -160,6 +160,16 @@ def test_map_points_are_slim_rows(database_url: str, make_client: Callable[..., 
     assert "fee" in bad.json()["fields"]
 
 
+def test_map_points_travel_compressed(database_url: str, make_client: Callable[..., Any]) -> None:
+    run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        packed = client.get("/api/v1/map/points", headers={"Accept-Encoding": "gzip"})
+        plain = client.get("/api/v1/map/points", headers={"Accept-Encoding": "identity"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert packed.json() == plain.json()
+
+
 def test_home_page_weighs_under_300_kb_before_tiles(
     database_url: str, make_client: Callable[..., Any]
 ) -> None:

@@ -109,7 +109,12 @@ def install(env: Environment) -> None:
         newstyle=True,
     )
     env.globals.update(
-        label=label, distance=distance, day_label=day_label, clock=clock, current_language=current
+        label=label,
+        distance=distance,
+        day_label=day_label,
+        date_label=date_label,
+        clock=clock,
+        current_language=current,
     )
 
 
@@ -138,6 +143,11 @@ def distance(metres: float | None) -> str:
 def day_label(day: dt.date) -> str:
     """``12月2日周三`` / ``Wed, Dec 2``."""
     return format_skeleton("MMMEd", day, locale=current().babel)
+
+
+def date_label(day: dt.date) -> str:
+    """``2026年12月2日周三`` / ``Wed, Dec 2, 2026``: a date with its year."""
+    return format_skeleton("yMMMEd", day, locale=current().babel)
 
 
 def clock(moment: dt.datetime | dt.time) -> str:
