@@ -7,6 +7,7 @@ build step (``tests/test_i18n.py`` fails when they are stale or a translation is
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,8 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).parents[1]
 LOCALES = ROOT / "web" / "locale"
 POT = LOCALES / "messages.pot"
+# A fixed date in the headers, so that the committed files change only when texts do.
+STAMP = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def main() -> None:
@@ -55,6 +58,7 @@ def main() -> None:
         else:
             catalog = read_po(POT.open("rb"), locale=locale)
         catalog.update(template, no_fuzzy_matching=True)
+        catalog.creation_date = catalog.revision_date = STAMP
         with po_path.open("wb") as f:
             write_po(
                 f, catalog, omit_header=True, sort_output=True, ignore_obsolete=True, width=100
