@@ -122,7 +122,10 @@ def _page(browser: Any, viewport: dict[str, int], **context: Any) -> Any:
         locale="zh-CN",
         **context,
     )
-    return ctx.new_page()
+    page = ctx.new_page()
+    page.script_errors = []
+    page.on("pageerror", lambda exc: page.script_errors.append(str(exc)))
+    return page
 
 
 def _check(page: Any, name: str, *, axe: bool) -> None:
@@ -202,12 +205,16 @@ def test_resident_finds_books_and_cancels(
     _check(page, f"cancelled-{label}", axe=axe)
     outside = [u for u in outside if not u.startswith(tiles)]
     assert outside == [], f"the page reached outside the app: {outside}"
+    assert page.script_errors == []
     page.context.close()
 
 
 def test_english_pages_and_keyboard_slot_picker(server: tuple[str, str], browser: Any) -> None:
-    page = _page(browser, DESKTOP)
+    page = _page(browser, DESKTOP, reduced_motion="reduce")
     page.goto(server[0] + "/")
+    expect(page.locator("#map")).to_have_attribute("data-ready", "1", timeout=15_000)
+    # A resident who asked for less motion gets a map that does not fade or glide.
+    assert "leaflet-fade-anim" not in (page.locator("#map").get_attribute("class") or "")
     page.get_by_role("link", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#search-title")).to_have_text("Find mental health help near you")
@@ -238,4 +245,21 @@ def test_english_pages_and_keyboard_slot_picker(server: tuple[str, str], browser
     page.goto(server[0] + "/resources/999999")
     expect(page.locator("h1")).to_have_text("Not found")
     _check(page, "not-found-en", axe=True)
+    assert page.script_errors == []
+    page.context.close()
+
+
+def test_booking_works_with_javascript_off(server: tuple[str, str], browser: Any) -> None:
+    page = _page(browser, PHONE, java_script_enabled=False)
+    page.goto(server[0] + "/?q=" + quote("焦虑") + "&fee=free&open_now=true")
+    first = page.locator("#results .result").first
+    expect(first).to_contain_text(ROOM)
+    first.get_by_role("link").click()
+    page.locator(".slots-preview a.slot").nth(1).click()
+    page.get_by_role("button", name="确认预约").click()
+    expect(page.locator(".booking-code")).to_have_text(re.compile(r"^\d{4} \d{4}$"))
+    page.get_by_role("button", name="取消预约").click()
+    page.get_by_role("button", name="是的,取消预约").click()
+    expect(page.locator(".status")).to_have_text("已取消")
+    screenshot(page, "cancelled-no-js")
     page.context.close()
