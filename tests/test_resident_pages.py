@@ -57,6 +57,17 @@ def test_typed_place_sorts_by_distance_with_walking_minutes(
     assert "火星基地" in unknown.select_one(".problem").get_text()
 
 
+def test_within_500_m_of_a_typed_place(database_url: str, make_client: Callable[..., Any]) -> None:
+    run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        near = soup_of(client.get("/", params={"place": "东湖", "radius_m": "500"}))
+        anywhere = soup_of(client.get("/", params={"radius_m": "500"}))
+    names = result_names(near)
+    assert "东湖社区心理咨询室" in names and "西山医院心理门诊" not in names, names
+    assert near.select_one("#f-radius_m option[selected]")["value"] == "500"
+    assert "西山医院心理门诊" in result_names(anywhere)  # no point: the distance is ignored
+
+
 def test_bad_filter_values_still_show_a_page(
     database_url: str, make_client: Callable[..., Any]
 ) -> None:

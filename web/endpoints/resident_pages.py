@@ -25,7 +25,7 @@ from resourcemap.search.service import SearchService
 from resourcemap.vocab import ACCESSIBILITY_LABELS, MODE_LABELS, QUALIFICATION_LABELS, Status
 from web import resident_view
 from web.endpoints.search import result_item
-from web.i18n import _
+from web.i18n import _, distance
 from web.params import query_dict
 from web.resident import render, resident_page
 
@@ -34,11 +34,12 @@ MAX_PAGE = 50
 SLOT_DAYS = 14
 FILTERS = ("kind", "service", "audience", "language", "fee", "mode")
 TRUE = ("1", "true", "on", "yes")
+RADII = ("500", "1000", "3000")
 
 
 def _form(request: Request) -> dict[str, str]:
     """What the resident typed and chose, to show the form as they left it."""
-    names = ("q", "place", "lat", "lon", "open_now", *FILTERS)
+    names = ("q", "place", "lat", "lon", "radius_m", "open_now", *FILTERS)
     return {name: request.query_params.get(name, "").strip() for name in names}
 
 
@@ -81,6 +82,9 @@ async def home(request: Request) -> Response:
         params["open_now"] = True
     if place is not None:
         params.update(lat=place.lat, lon=place.lon)
+        # "Within 500 m" means something only around a point; without one it is ignored.
+        if form["radius_m"] in RADII:
+            params["radius_m"] = form["radius_m"]
     try:
         query = SearchQuery.model_validate(
             {**params, "limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE}
@@ -104,6 +108,7 @@ async def home(request: Request) -> Response:
         "pages": min(MAX_PAGE, -(-result.total // PAGE_SIZE)),
         "page_url": lambda n: _page_url(request, n),
         "choices": resident_view.filter_choices(),
+        "radii": [(r, distance(int(r))) for r in RADII],
         "kind_label": resident_view.kind_label,
         "tile_url": settings.tile_url,
         "tile_attribution": settings.tile_attribution,

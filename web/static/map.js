@@ -210,6 +210,7 @@
     var q = new URLSearchParams(p);
     q.delete("place");
     q.delete("page");
+    if (!q.get("lat")) { q.delete("radius_m"); }  // a distance needs a point to count from
     return q;
   }
   function fieldLabel(field) {
