@@ -145,6 +145,8 @@ def test_reschedule_to_another_slot(room: tuple[Any, int]) -> None:
     picker = soup(client.post(form["action"], data=fields))
     choices = [r["value"] for r in picker.select("input[name=starts_at]")]
     assert free[0] not in choices  # our own seat is taken (one seat per slot)
+    assert "您的预约" in picker.select_one(".slot-picker").get_text()
+    assert picker.select("button[name=day]"), "days switch with the form, keeping the token"
     moved = client.post(
         form["action"], data=fields | {"starts_at": choices[0]}, follow_redirects=False
     )
