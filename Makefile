@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 PYTHON ?= python
 
-.PHONY: help install test lint format serve demo bench ci migrations
+.PHONY: help install test lint format serve demo bench ci migrations messages
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -39,3 +39,6 @@ ci: ## what CI runs: provision PostgreSQL and Chromium, then test
 
 migrations: ## write a migration for model changes (tortoise-orm's autodetector)
 	tortoise -c resourcemap.db.MAKEMIGRATIONS_CONFIG makemigrations
+
+messages: ## extract texts, update the zh_CN/en catalogues and compile them (.mo is committed)
+	$(PYTHON) tools/messages.py

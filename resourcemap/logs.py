@@ -8,6 +8,7 @@ those loggers are held at WARNING whatever level the operator chooses.
 from __future__ import annotations
 
 import logging
+import re
 
 # Loggers that would write query parameters or request details.
 QUIET = (
@@ -22,10 +23,29 @@ QUIET = (
 )
 
 
+# A booking's manage token travels in links (``/bookings/CODE?token=…``): whoever reads it
+# can cancel the booking, so a URL that reaches a log line loses it on the way.
+SECRET_PARAM = re.compile(r"(\b(?:token|csrf_token)=)[^&\s\"']+", re.IGNORECASE)
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces the value of ``token=`` and ``csrf_token=`` in any log line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = SECRET_PARAM.sub(r"\1[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
 def configure(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactSecrets) for f in handler.filters):
+            handler.addFilter(RedactSecrets())
     logging.getLogger("resourcemap").setLevel(level.upper())
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -32,6 +32,7 @@ from web.app import create_app
 PG_ADMIN_URL = os.environ.get("RESOURCEMAP_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("RESOURCEMAP_REQUIRE_PG") == "1"
 DEMO_SEED = 20181
+ROOT = Path(__file__).parents[1]
 
 
 def _pg_url(name: str) -> str:
@@ -195,6 +196,10 @@ def running_demo(workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
         **os.environ,
         "RESOURCEMAP_DATABASE_URL": f"sqlite://{workdir / 'demo.sqlite3'}",
         "RESOURCEMAP_PORT": str(port),
+        # The code under test, also when another checkout is installed in editable mode.
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p
+        ),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "resourcemap", "demo"],

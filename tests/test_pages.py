@@ -1,4 +1,4 @@
-"""The map page: served assets only, crisis hotlines, dataset label, safe output."""
+"""The search page: served assets only, crisis hotlines, dataset label, safe output."""
 
 from __future__ import annotations
 
@@ -28,13 +28,14 @@ def test_home_loads_leaflet_from_the_app_itself(
             t.get("href") for t in soup.find_all("link", rel="stylesheet")
         ]
         assert any(a and a.endswith("/vendor/leaflet/leaflet.js") for a in assets)
+        assert any(a and a.endswith("/leaflet.markercluster.js") for a in assets)
         for asset in assets:
             # Same-origin paths: no CDN, and nothing that breaks behind a TLS proxy.
             assert asset and asset.startswith("/") and not asset.startswith("//"), asset
             assert client.get(asset).status_code == 200, asset
     map_div = soup.find(id="map")
     assert map_div is not None
-    assert map_div["data-resources-url"] == "/api/v1/resources.geojson"
+    assert map_div["data-points-url"] == "/api/v1/map/points"
     assert map_div["data-tile-url"] == ""
 
 

@@ -14,6 +14,7 @@ from resourcemap.booking.desk import Desk
 from resourcemap.booking.worker import running_worker
 from resourcemap.search.service import running_search
 from resourcemap.settings import Settings
+from web import i18n
 from web.auth import RateLimiter, session_middleware
 from web.errors import HANDLERS
 from web.routes import build_routes
@@ -42,5 +43,6 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.desk = Desk(settings)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    i18n.install(app.state.templates.env)
     app.state.login_limiter = RateLimiter(limit=10, window=60.0)
     return app

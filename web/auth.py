@@ -76,16 +76,28 @@ async def current_principal(request: Request, *, form_csrf: str | None = None) -
     if principal is None:
         end_session(request)
         return None
-    if request.method in UNSAFE:
-        sent = request.headers.get(CSRF_HEADER) or form_csrf
-        expected = request.session.get("csrf")
-        if (
-            not sent
-            or not isinstance(expected, str)
-            or not secrets.compare_digest(sent.encode(), expected.encode())
-        ):
-            raise Forbidden("missing or wrong CSRF token; reload the page and try again")
+    if request.method in UNSAFE and not csrf_ok(
+        request, request.headers.get(CSRF_HEADER) or form_csrf or ""
+    ):
+        raise Forbidden("missing or wrong CSRF token; reload the page and try again")
     return principal
+
+
+def csrf_ok(request: Request, sent: str) -> bool:
+    """Whether ``sent`` is this session's CSRF token.
+
+    The token lives in the session cookie, which is signed with the secret key, so a form
+    field that matches it could only come from a page this site served to this browser.
+    Residents' forms (no account) use the same check as staff forms.
+    """
+    expected = request.session.get("csrf")
+    # compare_digest refuses non-ASCII text with a TypeError: such a token is simply wrong.
+    return (
+        bool(sent)
+        and sent.isascii()
+        and isinstance(expected, str)
+        and secrets.compare_digest(sent.encode(), expected.encode())
+    )
 
 
 async def require(request: Request, *roles: Role, form_csrf: str | None = None) -> Principal:

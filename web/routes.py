@@ -18,8 +18,10 @@ from web.endpoints import (
     coverage,
     health,
     imports,
-    pages,
+    map_data,
     planning_pages,
+    resident_booking,
+    resident_pages,
     resources,
     search,
     staff_api,
@@ -83,7 +85,7 @@ def _pages(*pages: tuple[str, Callable[[Request], Awaitable[Response]], str]) ->
 
 def build_routes() -> list[BaseRoute]:
     return [
-        Route("/", pages.home, name="home", include_in_schema=False),
+        Route("/", resident_pages.home, name="home", include_in_schema=False),
         Route("/healthz", health.healthz),
         Route("/openapi.json", openapi, include_in_schema=False),
         Route("/api/v1/resources", resources.list_resources, methods=["GET"]),
@@ -152,6 +154,8 @@ def build_routes() -> list[BaseRoute]:
         Route("/api/v1/booking-stats", staff_bookings.booking_stats, methods=["GET"]),
         Route("/api/v1/search", search.search),
         Route("/api/v1/nearest", search.nearest),
+        Route("/api/v1/map/points", map_data.points),
+        Route("/api/v1/map/matches", map_data.matches),
         Route("/api/v1/areas", areas.list_areas),
         Route("/api/v1/areas/{code:areacode}", areas.get_area),
         # Coverage and planning (#7): planners and admins only.
@@ -162,6 +166,19 @@ def build_routes() -> list[BaseRoute]:
         Route("/api/v1/heatmap", coverage.heatmap, methods=["GET"]),
         Route("/api/v1/indicators", coverage.indicators, methods=["GET"]),
         Route("/api/v1/siting", coverage.siting, methods=["POST"]),
+        *_pages(
+            ("/resources/{id:id}", resident_pages.resource_detail, "GET"),
+            ("/resources/{id:id}/book", resident_booking.book_form, "GET"),
+            ("/resources/{id:id}/book", resident_booking.book, "POST"),
+            ("/resources/{id:id}/waitlist", resident_booking.waitlist_form, "GET"),
+            ("/resources/{id:id}/waitlist", resident_booking.join_waitlist, "POST"),
+            ("/bookings/{code:bookingcode}", resident_booking.manage, "GET"),
+            ("/bookings/{code:bookingcode}/cancel", resident_booking.cancel, "POST"),
+            ("/bookings/{code:bookingcode}/reschedule", resident_booking.reschedule, "POST"),
+            ("/waitlist/{code:bookingcode}", resident_booking.waitlist_entry, "GET"),
+            ("/waitlist/{code:bookingcode}/accept", resident_booking.accept_offer, "POST"),
+            ("/waitlist/{code:bookingcode}/leave", resident_booking.leave_waitlist, "POST"),
+        ),
         *_pages(
             ("/planning", planning_pages.coverage_page, "GET"),
             ("/planning/map", planning_pages.coverage_map_page, "GET"),

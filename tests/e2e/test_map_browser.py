@@ -1,66 +1,51 @@
-"""The demo map in a real browser (Debian's Chromium driven by Playwright).
+"""The residents' map in a real browser, on the demo city with no internet.
 
-A resident opens the page, sees the service points of the demo city on a map with no
-internet, clicks one and reads its name, kind, address, hours and phone.
+Every service point loads from the app's own API and is drawn in clusters; a resident opens a
+cluster, clicks a point and reads its name with a link to the details.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
-import pytest
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).parents[2] / "test-output"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian chromium not installed (.ci/run installs it)"
+from tests.e2e.conftest import (
+    axe_violations,
+    needs_chromium,
+    playwright_api,
+    screenshot,
+    watch_outside,
 )
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield browser
-        browser.close()
+pytestmark = needs_chromium
+expect = playwright_api.expect
 
 
-@pytest.mark.parametrize("viewport", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
-def test_map_shows_points_and_a_popup_with_the_details(
-    browser: object, demo_server: str, viewport: tuple[int, int]
-) -> None:
-    width, height = viewport
-    page = browser.new_page(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
-    outside: list[str] = []
-    page.on(
-        "request",
-        lambda r: None if r.url.startswith((demo_server, "data:")) else outside.append(r.url),
-    )
+def test_map_clusters_points_and_opens_a_popup(browser: Any, demo_server: str) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    outside = watch_outside(page, demo_server)
     page.goto(demo_server + "/")
     status = page.locator("#map-status")
-    playwright_api.expect(status).to_have_text(re.compile(r"^\d+ 个服务点"), timeout=15_000)
-    count = int(status.inner_text().split()[0])
-    assert count >= 200
-    markers = page.locator("path.rm-marker")
-    assert markers.count() == count
+    expect(status).to_have_text(re.compile(r"地图上有 \d+ 个服务点"), timeout=15_000)
+    shown = int(page.locator("#map").get_attribute("data-shown") or 0)
+    assert shown >= 200
+    clusters = page.locator(".marker-cluster")
+    assert clusters.count() >= 5, "points are clustered at the city's zoom"
+    assert clusters.count() + page.locator(".rm-pin").count() < shown
     assert page.locator("path.rm-area").count() >= 20
-    # Markers overlap at small zooms: click where one is drawn, whichever is on top answers.
-    markers.nth(count // 2).click(force=True)
+    # Zoom into the biggest cluster until single points show, then open one.
+    for _ in range(6):
+        if page.locator(".rm-pin").count() >= 3:
+            break
+        page.locator(".marker-cluster").first.click()
+        page.wait_for_timeout(400)
+    page.locator(".rm-pin").first.click()
     popup = page.locator(".leaflet-popup-content .popup")
-    playwright_api.expect(popup).to_be_visible(timeout=10_000)
-    text = popup.inner_text()
-    for label in ("地址", "开放时间", "电话", "示例数据 / synthetic demo data"):
-        assert label in text, text
+    expect(popup).to_be_visible(timeout=5_000)
     assert popup.locator("h2").inner_text().strip()
-    assert popup.locator("a[href^='tel:']").count() == 1
+    assert popup.locator("a[href^='/resources/']").count() == 1
     assert page.locator(".crisis a[href='tel:12320']").count() == 1
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"map-{width}x{height}.png"))
+    screenshot(page, "map-clusters-1280x800")
+    assert axe_violations(page) == []
     assert outside == [], f"the page reached outside the app: {outside}"
     page.close()

@@ -24,7 +24,7 @@ BOOKABLE_SCAN = 1_000
 NEAREST_MAX = 20
 
 
-def _item(hit: Hit, open_now: frozenset[int]) -> dict[str, Any]:
+def result_item(hit: Hit, open_now: frozenset[int]) -> dict[str, Any]:
     d = hit.document
     kind = ResourceKind(d.kind)
     location = None if d.lat is None or d.lon is None else {"lat": d.lat, "lon": d.lon}
@@ -95,7 +95,7 @@ async def search(request: Request) -> Response:
     next_offset = query.offset + len(result.hits)
     return JSONResponse(
         {
-            "items": [_item(h, open_now) for h in result.hits],
+            "items": [result_item(h, open_now) for h in result.hits],
             "total": result.total,
             "facets": result.facets,
             "next_cursor": encode_offset(next_offset) if next_offset < result.total else None,
@@ -142,7 +142,7 @@ async def nearest(request: Request) -> Response:
     open_now = service.open_ids(at)
     if not bookable:
         result = await service.search(query, now=at)
-        items = [_item(h, open_now) for h in result.hits]
+        items = [result_item(h, open_now) for h in result.hits]
     else:
         result, items = await _nearest_bookable(request, query, at, open_now)
     return JSONResponse(
@@ -176,7 +176,7 @@ async def _nearest_bookable(
             if hit.document.id in free:
                 start, end = free[hit.document.id]
                 items.append(
-                    _item(hit, open_now)
+                    result_item(hit, open_now)
                     | {
                         "next_slot": {
                             "starts_at": slots.to_local(start, desk.tz).isoformat(),

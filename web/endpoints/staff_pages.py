@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -163,9 +162,7 @@ async def login(request: Request) -> Response:
     next_url = _safe_next(resource_form.text(form, "next"))
     context: dict[str, Any] = {"next": next_url, "username": username}
     # Login CSRF: the token was put in the anonymous session when the form was shown.
-    expected = request.session.get("csrf")
-    sent = _csrf(form)
-    if not isinstance(expected, str) or not secrets.compare_digest(sent, expected):
+    if not auth.csrf_ok(request, _csrf(form)):
         error = resource_form.Message(
             "页面已过期,请重新登录", "the form expired; please sign in again"
         )

@@ -1,78 +1,318 @@
-// Map of service points: areas and markers load from the app's own API; tiles only when
-// configured, so the map works on an intranet with no internet at all.
+// Residents' search page: a clustered map of every service point next to the result list,
+// kept in step. The page works without this script (the server renders the list); with it,
+// filters update list and map in place. Points come from the app's own API as slim rows,
+// never as markers written into the HTML; tiles only when configured, so the map also works
+// on an intranet with no internet at all. Listing text is untrusted: text nodes only.
 (function () {
   "use strict";
   var el = document.getElementById("map");
   var statusEl = document.getElementById("map-status");
-  if (!el || !window.L) { return; }
+  var form = document.getElementById("search-form");
+  var list = document.getElementById("results");
+  var countEl = document.getElementById("result-count");
+  if (!el || !window.L || !L.markerClusterGroup) { return; }
 
-  var map = L.map(el).setView([22.75, 113.93], 12);
+  var lang = el.dataset.lang || "zh-CN";
+  var english = lang === "en";
+  var msgs = JSON.parse(el.dataset.messages || "{}");
+  var reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  var CIRCLE_M = 500;
+
+  function t(key, vars) {
+    var s = msgs[key] || key;
+    Object.keys(vars || {}).forEach(function (k) { s = s.replace("{" + k + "}", vars[k]); });
+    return s;
+  }
+  function node(tag, text, cls) {
+    var n = document.createElement(tag);
+    if (text !== undefined && text !== null) { n.textContent = text; }
+    if (cls) { n.className = cls; }
+    return n;
+  }
+  function getJSON(url) {
+    return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (!r.ok) { var e = new Error(r.status); e.body = body; throw e; }
+        return body;
+      });
+    });
+  }
+  function name(zh, en) { return english && en ? en : zh; }
+  var metres = new Intl.NumberFormat(lang, { style: "unit", unit: "meter", unitDisplay: "short" });
+  var km = new Intl.NumberFormat(lang, { style: "unit", unit: "kilometer", unitDisplay: "short", maximumFractionDigits: 1 });
+  function distance(m) {
+    return m < 1000 ? metres.format(Math.max(10, Math.round(m / 10) * 10)) : km.format(Math.round(m / 100) / 10);
+  }
+
+  // --- the map ---------------------------------------------------------------------------
+  var map = L.map(el, {
+    maxZoom: 19, minZoom: 9, zoomSnap: 0.5,
+    zoomAnimation: !reduceMotion, fadeAnimation: !reduceMotion, markerZoomAnimation: !reduceMotion
+  }).setView([22.75, 113.93], 12);
   if (el.dataset.tileUrl) {
     L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution, maxZoom: 19 }).addTo(map);
+  } else {
+    el.classList.add("plain");
   }
 
-  function text(tag, value, cls) {
-    var node = document.createElement(tag);
-    node.textContent = value;
-    if (cls) { node.className = cls; }
-    return node;
+  var here = null;
+  var hereLayer = L.layerGroup().addTo(map);
+  function showHere(lat, lon) {
+    here = [lat, lon];
+    hereLayer.clearLayers();
+    L.circle(here, {
+      radius: CIRCLE_M, color: "#1d5fa8", weight: 2, fillColor: "#1d5fa8", fillOpacity: 0.08,
+      interactive: false, className: "rm-circle"
+    }).addTo(hereLayer);
+    L.circleMarker(here, { radius: 8, color: "#fff", weight: 3, fillColor: "#b3261e", fillOpacity: 1, className: "rm-here" })
+      .bindTooltip(t("your_location") + " · " + t("circle")).addTo(hereLayer);
+    map.setView(here, 15, { animate: !reduceMotion });
   }
 
-  function popupFor(detail) {
-    // Built from text nodes, never innerHTML: listing text is untrusted input.
-    var box = document.createElement("div");
-    box.className = "popup";
-    box.appendChild(text("h2", detail.name_zh));
-    box.appendChild(text("p", detail.kind_label.zh + " · " + detail.kind_label.en, "kind"));
-    if (detail.address_zh) { box.appendChild(text("p", "地址: " + detail.address_zh, "address")); }
-    box.appendChild(text("p", "开放时间: " + detail.hours_summary.zh, "hours"));
-    if (detail.phone) {
-      var p = text("p", "电话: ", "phone");
-      var a = text("a", detail.phone);
-      a.href = "tel:" + detail.phone.replace(/-/g, "");
-      p.appendChild(a);
-      box.appendChild(p);
-    }
-    if (detail.synthetic) { box.appendChild(text("p", "示例数据 / synthetic demo data", "dataset-label")); }
+  var areasLoaded = getJSON("/api/v1/areas?level=community").then(function (fc) {
+    var layer = L.geoJSON(fc, {
+      style: { color: "#5b7f82", weight: 1, fillColor: "#cfe3e0", fillOpacity: 0.35, className: "rm-area" },
+      interactive: false
+    }).addTo(map);
+    // The grid may have settled the container's size after the map was made.
+    map.invalidateSize();
+    if (fc.features && fc.features.length && !here) { map.fitBounds(layer.getBounds()); }
+  });
+
+  var cluster = L.markerClusterGroup({
+    chunkedLoading: true, showCoverageOnHover: false, animate: !reduceMotion,
+    maxClusterRadius: 60, spiderfyOnMaxZoom: true
+  });
+  map.addLayer(cluster);
+  var markers = {};     // id → marker
+  var allIds = [];
+  var rowsById = {};
+
+  function popupFor(row) {
+    var box = node("div", null, "popup");
+    box.appendChild(node("h2", name(row.name_zh, row.name_en)));
+    var badges = node("p", null, "meta");
+    if (row.always_open) { badges.appendChild(node("span", t("open_now"), "badge open")); }
+    if (row.free) { badges.appendChild(node("span", t("free"), "badge free")); }
+    if (badges.childNodes.length) { box.appendChild(badges); }
+    var a = node("a", t("details"));
+    a.href = "/resources/" + row.id;
+    box.appendChild(a);
     return box;
   }
 
-  function getJSON(url) {
-    return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
-      if (!r.ok) { throw new Error(url + " → " + r.status); }
-      return r.json();
+  var pinIcon = L.divIcon({ className: "rm-pin", iconSize: [18, 18] });
+  var pinBookable = L.divIcon({ className: "rm-pin bookable", iconSize: [18, 18] });
+
+  var pointsLoaded = getJSON(el.dataset.pointsUrl).then(function (data) {
+    var f = {};
+    data.fields.forEach(function (k, i) { f[k] = i; });
+    var made = [];
+    data.rows.forEach(function (r) {
+      var row = {
+        id: r[f.id], name_zh: r[f.name_zh], name_en: r[f.name_en], kind: r[f.kind],
+        free: r[f.free], always_open: r[f.always_open], bookable: r[f.bookable]
+      };
+      var m = L.marker([r[f.lat], r[f.lon]], {
+        icon: row.bookable ? pinBookable : pinIcon, title: name(row.name_zh, row.name_en), keyboard: true
+      });
+      m.bindPopup(function () { return popupFor(row); });
+      m.on("click", function () { select(row.id, false); });
+      markers[row.id] = m;
+      rowsById[row.id] = row;
+      allIds.push(row.id);
+      made.push(m);
+    });
+    return made;
+  });
+
+  function showIds(ids) {
+    cluster.clearLayers();
+    var layers = [];
+    ids.forEach(function (id) { if (markers[id]) { layers.push(markers[id]); } });
+    cluster.addLayers(layers);
+    statusEl.textContent = t("points", { n: layers.length }) +
+      (el.dataset.tileUrl ? "" : " · " + t("plain_map"));
+    el.dataset.shown = String(layers.length);
+    if (!el.dataset.ready && window.performance && performance.mark) { performance.mark("rm-map-ready"); }
+    el.dataset.ready = "1";
+  }
+
+  // --- list ↔ map ------------------------------------------------------------------------
+  function select(id, fromList) {
+    Array.prototype.forEach.call(list.querySelectorAll(".result.selected"), function (li) {
+      li.classList.remove("selected");
+    });
+    var li = list.querySelector('.result[data-id="' + id + '"]');
+    if (li) {
+      li.classList.add("selected");
+      if (!fromList) { li.scrollIntoView({ block: "nearest", behavior: reduceMotion ? "auto" : "smooth" }); }
+    }
+    var m = markers[id];
+    if (fromList && m) {
+      cluster.zoomToShowLayer(m, function () { m.openPopup(); });
+    }
+  }
+  list.addEventListener("click", function (ev) {
+    var button = ev.target.closest ? ev.target.closest(".show-on-map") : null;
+    if (button) { select(Number(button.dataset.id), true); }
+  });
+  function addMapButtons(root) {
+    Array.prototype.forEach.call(root.querySelectorAll(".result"), function (li) {
+      if (li.querySelector(".show-on-map") || !markers[li.dataset.id]) { return; }
+      var b = node("button", msgs.on_map || "⌖", "show-on-map link");
+      b.type = "button";
+      b.dataset.id = li.dataset.id;
+      b.setAttribute("aria-label", (msgs.on_map || "Map") + ": " + li.querySelector("a").textContent);
+      li.appendChild(b);
     });
   }
 
-  var areas = getJSON(el.dataset.areasUrl).then(function (fc) {
-    var layer = L.geoJSON(fc, {
-      style: { color: "#5b7f82", weight: 1, fillColor: "#cfe3e0", fillOpacity: 0.35, className: "rm-area" },
-      onEachFeature: function (f, l) { l.bindTooltip(f.properties.name_zh, { sticky: true }); }
-    }).addTo(map);
-    if (fc.features.length) { map.fitBounds(layer.getBounds()); }
+  function resultItem(it) {
+    var li = node("li", null, "result");
+    li.dataset.id = it.id;
+    var h = node("h2", null, "result-name");
+    var a = node("a", name(it.name_zh, it.name_en));
+    a.href = "/resources/" + it.id;
+    h.appendChild(a);
+    li.appendChild(h);
+    var meta = node("p", null, "meta");
+    meta.appendChild(node("span", english ? it.kind_label.en : it.kind_label.zh, "kind"));
+    if (it.open_now) { meta.appendChild(document.createTextNode(" ")); meta.appendChild(node("span", t("open_now"), "badge open")); }
+    if (it.fee === "free") { meta.appendChild(document.createTextNode(" ")); meta.appendChild(node("span", t("free"), "badge free")); }
+    li.appendChild(meta);
+    if (it.distance_m !== null && it.distance_m !== undefined) {
+      li.appendChild(node("p", distance(it.distance_m) + " · " + t("walk", { n: it.walk_minutes }), "distance"));
+    }
+    if (it.address_zh) { li.appendChild(node("p", it.address_zh, "address")); }
+    return li;
+  }
+
+  // --- searching in place ----------------------------------------------------------------
+  var latInput = document.getElementById("lat");
+  var lonInput = document.getElementById("lon");
+  var placeInput = document.getElementById("place");
+  var pager = document.querySelector(".pager");
+  var more = node("button", msgs.more || "More", "secondary more");
+  more.type = "button";
+  more.hidden = true;
+  list.parentNode.insertBefore(more, list.nextSibling);
+  var nextCursor = null;
+  var lastQuery = "";
+  var searchSeq = 0;
+
+  function params() {
+    var p = new URLSearchParams();
+    new FormData(form).forEach(function (v, k) { if (String(v).trim() !== "") { p.append(k, String(v).trim()); } });
+    return p;
+  }
+  function apiParams(p) {
+    var q = new URLSearchParams(p);
+    q.delete("place");
+    q.delete("page");
+    if (!q.get("lat")) { q.delete("radius_m"); }  // a distance needs a point to count from
+    return q;
+  }
+  function fieldLabel(field) {
+    var input = form.querySelector('[name="' + field + '"]');
+    var label = input && input.id ? form.querySelector('label[for="' + input.id + '"]') : null;
+    return label ? label.textContent.trim() : field;
+  }
+  function showError(err) {
+    var body = err && err.body;
+    // Machine codes from the JSON error body, never its English wording.
+    if (body && body.error === "InvalidInput" && body.fields) {
+      countEl.textContent = t("check", { field: Object.keys(body.fields).map(fieldLabel).join(", ") });
+    } else {
+      countEl.textContent = t("failed");
+    }
+  }
+
+  function search(push) {
+    var p = params();
+    var api = apiParams(p);
+    var seq = ++searchSeq;
+    lastQuery = api.toString();
+    var withLimit = new URLSearchParams(api);
+    withLimit.set("limit", "20");
+    document.body.dataset.results = "loading";
+    var listDone = getJSON(el.dataset.searchUrl + "?" + withLimit).then(function (body) {
+      if (seq !== searchSeq) { return; }
+      list.textContent = "";
+      body.items.forEach(function (it) { list.appendChild(resultItem(it)); });
+      addMapButtons(list);
+      countEl.textContent = body.total === 0 ? t("none") : body.total === 1 ? t("count_one") : t("count", { n: body.total });
+      nextCursor = body.next_cursor;
+      more.hidden = !nextCursor;
+      if (pager) { pager.hidden = true; }
+      document.body.dataset.results = "ready";
+    });
+    var filtered = Array.from(api.keys()).some(function (k) { return k !== "lat" && k !== "lon"; });
+    var mapDone = pointsLoaded.then(function () {
+      if (!filtered) { showIds(allIds); return; }
+      return getJSON(el.dataset.matchesUrl + "?" + api).then(function (body) {
+        if (seq === searchSeq) { showIds(body.ids); }
+      });
+    });
+    if (push !== false) { history.replaceState(null, "", "/?" + p.toString()); }
+    return Promise.all([listDone, mapDone]).catch(showError);
+  }
+
+  more.addEventListener("click", function () {
+    if (!nextCursor) { return; }
+    var q = new URLSearchParams(lastQuery);
+    q.set("limit", "20");
+    q.set("cursor", nextCursor);
+    getJSON(el.dataset.searchUrl + "?" + q).then(function (body) {
+      var first = null;
+      body.items.forEach(function (it) { var li = resultItem(it); first = first || li; list.appendChild(li); });
+      addMapButtons(list);
+      nextCursor = body.next_cursor;
+      more.hidden = !nextCursor;
+      if (first) { first.querySelector("a").focus(); }
+    }).catch(showError);
   });
 
-  var points = getJSON(el.dataset.resourcesUrl).then(function (fc) {
-    var layer = L.geoJSON(fc, {
-      pointToLayer: function (f, latlng) {
-        return L.circleMarker(latlng, {
-          radius: 7, color: "#1d4e52", weight: 1, fillColor: "#2f8f83", fillOpacity: 0.9,
-          className: "rm-marker"
-        });
-      },
-      onEachFeature: function (f, l) {
-        l.on("click", function () {
-          getJSON(el.dataset.detailUrl + f.id).then(function (detail) {
-            l.bindPopup(popupFor(detail)).openPopup();
-          });
-        });
-      }
-    }).addTo(map);
-    statusEl.textContent = fc.features.length + " 个服务点 / service points";
-    return layer;
+  form.addEventListener("submit", function (ev) {
+    // A typed place is resolved by the server: let the form go there.
+    if (placeInput.value.trim() && !latInput.value) { return; }
+    ev.preventDefault();
+    search();
+  });
+  form.addEventListener("change", function (ev) {
+    if (ev.target === placeInput) { latInput.value = ""; lonInput.value = ""; return; }
+    if (ev.target.tagName === "SELECT" || ev.target.type === "checkbox") { search(); }
   });
 
-  Promise.all([areas, points]).catch(function () {
-    statusEl.textContent = "加载失败,请刷新 / Could not load, please reload";
-  });
+  var locate = document.getElementById("locate");
+  if (navigator.geolocation && locate) {
+    locate.hidden = false;
+    locate.addEventListener("click", function () {
+      statusEl.textContent = t("locating");
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        latInput.value = pos.coords.latitude.toFixed(6);
+        lonInput.value = pos.coords.longitude.toFixed(6);
+        placeInput.value = "";
+        showHere(pos.coords.latitude, pos.coords.longitude);
+        statusEl.textContent = t("located");
+        search();
+      }, function () {
+        statusEl.textContent = t("no_location");
+        placeInput.focus();
+      }, { enableHighAccuracy: false, timeout: 10000, maximumAge: 300000 });
+    });
+  }
+
+  if (el.dataset.lat && el.dataset.lon) { showHere(Number(el.dataset.lat), Number(el.dataset.lon)); }
+
+  // First view: the server rendered the list; the map shows the same set.
+  var initial = apiParams(params());
+  var initialFiltered = Array.from(initial.keys()).some(function (k) { return k !== "lat" && k !== "lon"; });
+  pointsLoaded.then(function () {
+    addMapButtons(list);
+    if (!initialFiltered) { showIds(allIds); return; }
+    return getJSON(el.dataset.matchesUrl + "?" + initial).then(function (body) { showIds(body.ids); });
+  }).then(function () { document.body.dataset.results = "ready"; });
+
+  Promise.all([areasLoaded, pointsLoaded]).catch(function () { statusEl.textContent = t("failed"); });
 }());

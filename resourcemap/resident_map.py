@@ -1,0 +1,105 @@
+"""What the residents' map needs from the database, kept slim.
+
+The map draws every active service point of the city (10,000 in a large one) in clusters, so
+it gets each point as one short row (id, coordinates, kind, names, three flags), never the
+full listing. Residents without geolocation type a place: a community or street name, or
+"lat,lon", resolved here to a point.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+
+from resourcemap.models import Area, BookingPolicy, Resource
+from resourcemap.vocab import AreaLevel, Fee, ResourceKind, Status
+
+POINT_FIELDS = ("id", "lat", "lon", "kind", "name_zh", "name_en", "free", "always_open", "bookable")
+COORDS = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*[,，\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
+# Smaller areas first: "光明" should find the community before the district of that name.
+PLACE_LEVELS = (AreaLevel.COMMUNITY, AreaLevel.STREET, AreaLevel.DISTRICT, AreaLevel.CITY)
+MAX_PLACE_TEXT = 60
+
+
+async def map_points() -> dict[str, Any]:
+    """Every active located resource as ``{"fields": [...], "rows": [[...], ...]}``.
+
+    Coordinates are rounded to 5 decimals (about a metre), which is as exact as a marker
+    can be drawn and keeps 10,000 rows well under a megabyte.
+    """
+    bookable = set(await BookingPolicy.filter(enabled=True).values_list("resource_id", flat=True))
+    rows = await (
+        Resource.filter(status=Status.ACTIVE, lat__isnull=False, lon__isnull=False)
+        .order_by("id")
+        .values_list("id", "lat", "lon", "kind", "name_zh", "name_en", "fee", "always_open")
+    )
+    return {
+        "fields": list(POINT_FIELDS),
+        "rows": [
+            [
+                rid,
+                round(lat, 5),
+                round(lon, 5),
+                str(kind),
+                name_zh,
+                name_en,
+                1 if fee == Fee.FREE else 0,
+                1 if always_open else 0,
+                1 if rid in bookable else 0,
+            ]
+            for rid, lat, lon, kind, name_zh, name_en, fee, always_open in rows
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class Place:
+    """A point a resident typed, with the name to show for it."""
+
+    lat: float
+    lon: float
+    name_zh: str
+    name_en: str
+
+
+async def find_place(text: str) -> Place | None:
+    """A typed place: ``"22.75,113.93"`` or (part of) an area's name, smallest area first.
+
+    >>> import asyncio
+    >>> asyncio.run(find_place("22.75, 113.93"))
+    Place(lat=22.75, lon=113.93, name_zh='22.75, 113.93', name_en='22.75, 113.93')
+    """
+    text = text.strip()[:MAX_PLACE_TEXT]
+    if not text:
+        return None
+    coords = COORDS.match(text)
+    if coords is not None:
+        lat, lon = float(coords[1]), float(coords[2])
+        if -90 <= lat <= 90 and -180 <= lon <= 180:
+            shown = f"{lat:g}, {lon:g}"
+            return Place(lat, lon, shown, shown)
+        return None
+    for level in PLACE_LEVELS:
+        for field in ("name_zh__icontains", "name_en__icontains"):
+            area = (
+                await Area.filter(level=level, boundary__isnull=False, **{field: text})
+                .order_by("code")
+                .first()
+            )
+            if area is not None and area.boundary:
+                point = shapely.point_on_surface(shapely.geometry.shape(area.boundary))
+                return Place(round(point.y, 6), round(point.x, 6), area.name_zh, area.name_en)
+    return None
+
+
+async def crisis_hotlines(area_codes: frozenset[str] = frozenset(), limit: int = 3) -> list[Any]:
+    """Active 24/7 hotlines, those serving one of ``area_codes`` first (then city-wide ones)."""
+    lines = await Resource.filter(
+        kind=ResourceKind.HOTLINE, status=Status.ACTIVE, always_open=True
+    ).order_by("id")
+    if area_codes:
+        lines.sort(key=lambda r: not (set(r.service_area_codes) & area_codes))
+    return [r for r in lines if r.phone][:limit]

@@ -1,0 +1,244 @@
+"""Residents book, cancel, reschedule and wait through plain HTML forms (no JavaScript)."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from bs4 import BeautifulSoup
+
+from resourcemap import logs
+from tests.booking_helpers import bookable_city
+from tests.factories import run_in_db
+
+PHONE = "13912345678"
+
+
+@pytest.fixture
+def room(database_url: str, make_client: Callable[..., Any]) -> Iterator[tuple[Any, int]]:
+    ids = run_in_db(database_url, lambda: bookable_city(min_notice_minutes=0, seats=1))
+    with make_client(database_url) as client:
+        yield client, ids["room"]
+
+
+def soup(response: Any) -> BeautifulSoup:
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def book_form(client: Any, room_id: int) -> tuple[dict[str, str], list[str]]:
+    """The hidden fields of the booking form and the free slots offered."""
+    page = soup(client.get(f"/resources/{room_id}/book"))
+    form = page.select_one("form.book-form")
+    hidden = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
+    return hidden, [r["value"] for r in form.select("input[name=starts_at]")]
+
+
+def book(client: Any, room_id: int, **fields: str) -> Any:
+    hidden, free = book_form(client, room_id)
+    data = hidden | {"starts_at": free[0]} | fields
+    return client.post(f"/resources/{room_id}/book", data=data, follow_redirects=False)
+
+
+def manage_link(response: Any) -> tuple[str, str]:
+    assert response.status_code == 303, response.text[:500]
+    url = urlsplit(response.headers["location"])
+    return url.path, parse_qs(url.query)["token"][0]
+
+
+def test_book_then_see_the_code_and_add_to_calendar(room: tuple[Any, int]) -> None:
+    client, room_id = room
+    response = book(client, room_id, nickname="小李", phone=PHONE)
+    path, token = manage_link(response)
+    page = client.get(path, params={"token": token})
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["cache-control"] == "no-store"
+    html = soup(page)
+    code = html.select_one(".booking-code").get_text()
+    assert len(code.replace(" ", "")) == 8 and path.endswith(code.replace(" ", ""))
+    assert "预约成功" in html.select_one(".flash").get_text()
+    assert "已确认" in html.select_one(".status").get_text()
+    ics = client.get(html.select_one("a[href$='.ics'], a[href*='.ics?']")["href"])
+    assert ics.status_code == 200 and "BEGIN:VEVENT" in ics.text
+    # The token is in this page's URL and the calendar link only, never in a form action.
+    for form in html.select("form"):
+        assert token not in form["action"]
+
+
+def test_a_form_without_the_csrf_token_changes_nothing(room: tuple[Any, int]) -> None:
+    client, room_id = room
+    _hidden, free = book_form(client, room_id)
+    forged = client.post(
+        f"/resources/{room_id}/book",
+        data={"starts_at": free[0], "key": "forged"},
+        follow_redirects=False,
+    )
+    assert forged.status_code == 403
+    assert "页面已过期" in soup(forged).h1.get_text()
+    assert book_form(client, room_id)[1][0] == free[0]  # still free (one seat)
+
+
+def test_a_resent_form_is_the_same_booking(room: tuple[Any, int]) -> None:
+    client, room_id = room
+    hidden, free = book_form(client, room_id)
+    data = hidden | {"starts_at": free[0]}
+    first = manage_link(
+        client.post(f"/resources/{room_id}/book", data=data, follow_redirects=False)
+    )
+    again = manage_link(
+        client.post(f"/resources/{room_id}/book", data=data, follow_redirects=False)
+    )
+    assert first == again
+
+
+def test_invalid_phone_is_explained_in_the_residents_language(room: tuple[Any, int]) -> None:
+    client, room_id = room
+    zh = book(client, room_id, phone="call me")
+    client.cookies.set("rm_lang", "en")
+    en = book(client, room_id, phone="call me", note="hi")
+    assert zh.status_code == 400
+    assert "6 到 24 位数字" in soup(zh).select_one("#phone-error").get_text()
+    assert soup(zh).select_one("#phone")["value"] == "call me"
+    assert "6 to 24 digits" in soup(en).select_one("#phone-error").get_text()
+    assert soup(en).select_one("#note").get_text() == "hi"
+
+
+def test_no_slot_chosen_asks_for_one(room: tuple[Any, int]) -> None:
+    client, room_id = room
+    hidden, _ = book_form(client, room_id)
+    response = client.post(f"/resources/{room_id}/book", data=hidden)
+    assert response.status_code == 400
+    assert "请选择一个时间" in response.text
+
+
+def test_cancel_asks_first_then_cancels(room: tuple[Any, int]) -> None:
+    client, room_id = room
+    path, token = manage_link(book(client, room_id))
+    manage = soup(client.get(path, params={"token": token}))
+    form = manage.select_one(f"form[action='{path}/cancel']")
+    fields = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
+    asked = client.post(form["action"], data=fields)
+    assert asked.status_code == 200
+    assert "确定要取消" in soup(asked).h1.get_text()
+    still = soup(client.get(path, params={"token": token}))
+    assert "已确认" in still.select_one(".status").get_text()
+    confirm = soup(asked).select_one("form")
+    confirm_fields = {i["name"]: i["value"] for i in confirm.select("input[type=hidden]")}
+    done = client.post(confirm["action"], data=confirm_fields, follow_redirects=False)
+    assert done.status_code == 303
+    after = soup(client.get(path, params={"token": token}))
+    assert "已取消" in after.select_one(".status").get_text()
+    assert "预约已取消" in after.select_one(".flash").get_text()
+    assert after.select_one(f"form[action='{path}/cancel']") is None
+
+
+def test_reschedule_to_another_slot(room: tuple[Any, int]) -> None:
+    client, room_id = room
+    _, free = book_form(client, room_id)
+    path, token = manage_link(book(client, room_id))
+    manage = soup(client.get(path, params={"token": token}))
+    form = manage.select_one(f"form[action='{path}/reschedule']")
+    fields = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
+    picker = soup(client.post(form["action"], data=fields))
+    choices = [r["value"] for r in picker.select("input[name=starts_at]")]
+    assert free[0] not in choices  # our own seat is taken (one seat per slot)
+    assert "您的预约" in picker.select_one(".slot-picker").get_text()
+    assert picker.select("button[name=day]"), "days switch with the form, keeping the token"
+    moved = client.post(
+        form["action"], data=fields | {"starts_at": choices[0]}, follow_redirects=False
+    )
+    assert moved.status_code == 303
+    after = soup(client.get(path, params={"token": token}))
+    assert "预约时间已更改" in after.select_one(".flash").get_text()
+    assert book_form(client, room_id)[1][0] == free[0]  # the old seat is free again
+
+
+def test_full_slot_offers_the_waitlist(room: tuple[Any, int]) -> None:
+    client, room_id = room
+    _, free = book_form(client, room_id)
+    manage_link(book(client, room_id))
+    page = soup(client.get(f"/resources/{room_id}/book"))
+    link = page.select_one(".slot-option.full a")
+    assert link is not None and "waitlist" in link["href"]
+    join = soup(client.get(link["href"]))
+    form = join.select_one("form.book-form")
+    fields = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
+    assert fields["starts_at"] == free[0]
+    refused = client.post(form["action"], data=fields)
+    assert refused.status_code == 400 and "请留下电话或邮箱" in refused.text
+    path, token = manage_link(
+        client.post(form["action"], data=fields | {"phone": PHONE}, follow_redirects=False)
+    )
+    entry = soup(client.get(path, params={"token": token}))
+    assert "您排在第 1 位" in entry.select_one(".status").get_text()
+    leave = entry.select_one(f"form[action='{path}/leave']")
+    leave_fields = {i["name"]: i["value"] for i in leave.select("input[type=hidden]")}
+    client.post(leave["action"], data=leave_fields)
+    assert (
+        "已退出" in soup(client.get(path, params={"token": token})).select_one(".status").get_text()
+    )
+
+
+def test_wrong_token_is_not_found(room: tuple[Any, int]) -> None:
+    client, room_id = room
+    path, token = manage_link(book(client, room_id))
+    assert client.get(path, params={"token": token + "0"}).status_code == 404
+    assert client.get(path).status_code == 404
+
+
+def test_booking_by_page_keeps_token_and_phone_out_of_the_logs(
+    room: tuple[Any, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    client, room_id = room
+    logs.configure("debug")
+    caplog.set_level(logging.DEBUG)
+    path, token = manage_link(book(client, room_id, phone=PHONE, nickname="独一无二的昵称"))
+    client.get(path, params={"token": token})
+    text = caplog.text
+    assert token not in text and PHONE not in text and "独一无二的昵称" not in text
+
+
+def test_log_lines_lose_booking_tokens() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(logs.RedactSecrets())
+    logger = logging.getLogger("resourcemap.test-redaction")
+    logger.addHandler(handler)
+    try:
+        logger.warning("GET %s", "/bookings/12345678?token=s3cr3t-T0ken&lang=en")
+    finally:
+        logger.removeHandler(handler)
+    assert "s3cr3t" not in stream.getvalue()
+    assert "token=[redacted]&lang=en" in stream.getvalue()
+
+
+def test_a_freed_seat_is_offered_and_taken_from_the_waitlist_page(
+    room: tuple[Any, int],
+) -> None:
+    client, room_id = room  # two residents; the desk knows them by their tokens only
+    _, free = book_form(client, room_id)
+    path, token = manage_link(book(client, room_id))
+    join = soup(client.get(f"/resources/{room_id}/waitlist", params={"start": free[0]}))
+    form = join.select_one("form.book-form")
+    fields = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
+    w_path, w_token = manage_link(
+        client.post(form["action"], data=fields | {"phone": PHONE}, follow_redirects=False)
+    )
+    # The first resident cancels: the seat is held for the one waiting.
+    manage = soup(client.get(path, params={"token": token}))
+    cancel = manage.select_one(f"form[action='{path}/cancel']")
+    cancel_fields = {i["name"]: i["value"] for i in cancel.select("input[type=hidden]")}
+    client.post(cancel["action"], data=cancel_fields | {"confirm": "yes"})
+    entry = soup(client.get(w_path, params={"token": w_token}))
+    accept = entry.select_one(f"form[action='{w_path}/accept']")
+    assert accept is not None, entry.get_text()
+    accept_fields = {i["name"]: i["value"] for i in accept.select("input[type=hidden]")}
+    b_path, b_token = manage_link(
+        client.post(accept["action"], data=accept_fields, follow_redirects=False)
+    )
+    booked = soup(client.get(b_path, params={"token": b_token}))
+    assert "已确认" in booked.select_one(".status").get_text()
+    assert booked.select_one(".booking-code").get_text().replace(" ", "") in b_path

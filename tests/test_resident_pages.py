@@ -1,0 +1,197 @@
+"""Residents' search and detail pages as the server renders them (no JavaScript)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bs4 import BeautifulSoup
+
+from tests.booking_helpers import bookable_city
+from tests.factories import run_in_db, small_city
+
+
+def soup_of(response: Any, status: int = 200) -> BeautifulSoup:
+    assert response.status_code == status, response.text[:500]
+    assert response.headers["content-type"].startswith("text/html")
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def result_names(soup: BeautifulSoup) -> list[str]:
+    return [h.get_text(strip=True) for h in soup.select("#results .result-name")]
+
+
+def test_search_page_lists_results_without_javascript(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        everything = soup_of(client.get("/"))
+        clinic = soup_of(client.get("/", params={"q": "西山医院"}))
+        free = soup_of(
+            client.get("/", params={"fee": "free", "kind": "psychiatric_hospital_clinic"})
+        )
+    assert "东湖社区心理咨询室" in result_names(everything)
+    assert result_names(clinic) == ["西山医院心理门诊"]
+    assert "1" in clinic.select_one("#result-count").get_text()
+    assert result_names(free) == []
+    assert "没有符合条件的服务" in free.select_one("#result-count").get_text()
+    # Filters come back as the resident left them.
+    assert clinic.select_one("#q")["value"] == "西山医院"
+
+
+def test_typed_place_sorts_by_distance_with_walking_minutes(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        soup = soup_of(client.get("/", params={"place": "东湖"}))
+        unknown = soup_of(client.get("/", params={"place": "火星基地"}))
+    assert result_names(soup)[0] == "东湖社区心理咨询室"
+    first = soup.select_one("#results .result")
+    distance = first.select_one(".distance").get_text()
+    assert "米" in distance and "步行约" in distance
+    assert "附近:东湖社区" in soup.select_one(".near").get_text()
+    # The point is kept in the form, so filtering again keeps the distances.
+    assert soup.select_one("#lat")["value"] and soup.select_one("#lon")["value"]
+    assert "火星基地" in unknown.select_one(".problem").get_text()
+
+
+def test_within_500_m_of_a_typed_place(database_url: str, make_client: Callable[..., Any]) -> None:
+    run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        near = soup_of(client.get("/", params={"place": "东湖", "radius_m": "500"}))
+        anywhere = soup_of(client.get("/", params={"radius_m": "500"}))
+    names = result_names(near)
+    assert "东湖社区心理咨询室" in names and "西山医院心理门诊" not in names, names
+    assert near.select_one("#f-radius_m option[selected]")["value"] == "500"
+    assert "西山医院心理门诊" in result_names(anywhere)  # no point: the distance is ignored
+
+
+def test_bad_filter_values_still_show_a_page(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    with make_client(database_url) as client:
+        soup = soup_of(client.get("/", params={"kind": "spaceship", "lat": "north"}))
+    assert soup.select_one(".problem") is not None
+
+
+def test_english_is_chosen_remembered_and_switched_back(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        first = client.get("/", params={"lang": "en"})
+        english = soup_of(first)
+        assert first.cookies.get("rm_lang") == "en"
+        again = soup_of(client.get("/"))
+        chinese = soup_of(client.get("/", params={"lang": "zh-CN"}))
+    assert english.html["lang"] == "en"
+    assert english.select_one("#search-title").get_text() == "Find mental health help near you"
+    assert again.html["lang"] == "en"
+    assert chinese.html["lang"] == "zh-CN"
+    assert chinese.select_one("#search-title").get_text() == "查找您附近的心理服务"
+    switch = {a.get_text(): a["href"] for a in chinese.select(".lang-switch a")}
+    assert switch == {"English": "/?lang=en"}
+
+
+def test_crisis_banner_is_on_every_resident_page(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    ids = run_in_db(database_url, bookable_city)
+    with make_client(database_url) as client:
+        pages = [
+            client.get("/"),
+            client.get(f"/resources/{ids['room']}"),
+            client.get(f"/resources/{ids['room']}/book"),
+            client.get("/resources/999999"),
+            client.get("/bookings/12345678", params={"token": "wrong"}),
+        ]
+    for response in pages:
+        soup = BeautifulSoup(response.text, "html.parser")
+        assert soup.select_one(".crisis a[href='tel:12320']") is not None, response.url
+
+
+def test_detail_page_has_what_a_resident_needs_to_decide(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    ids = run_in_db(database_url, bookable_city)
+    with make_client(database_url) as client:
+        room = soup_of(client.get(f"/resources/{ids['room']}"))
+        doctor = soup_of(client.get(f"/resources/{ids['doctor']}", params={"lang": "en"}))
+    facts = {
+        dt.get_text(): dt.find_next_sibling("dd").get_text(" ", strip=True)
+        for dt in room.select(".facts dt")
+    }
+    assert "心理咨询" in facts["服务内容"]
+    assert facts["费用"] == "免费"
+    assert "星期一" in facts["开放时间"] and "09:00–12:00" in facts["开放时间"]
+    assert "东湖路1号" in facts["如何到达"]
+    assert room.select_one(".facts a[href='tel:075520000001']") is not None
+    # The next free slots, grouped by day, each a link to the booking form.
+    slots = room.select(".slots-preview a.slot")
+    assert slots and all("/resources/" in a["href"] and "start=" in a["href"] for a in slots)
+    assert len(room.select(".slots-preview h3.day")) <= 3
+    doctor_facts = doctor.select_one(".facts").get_text(" ", strip=True)
+    assert "YS-2015-000123" in doctor_facts and "verified" in doctor_facts
+    assert "does not take bookings online" in doctor.select_one(".slots-preview").get_text()
+
+
+def test_unknown_resource_is_a_friendly_404(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    with make_client(database_url) as client:
+        soup = soup_of(client.get("/resources/424242", params={"lang": "en"}), 404)
+    assert soup.h1.get_text() == "Not found"
+
+
+def test_map_points_are_slim_rows(database_url: str, make_client: Callable[..., Any]) -> None:
+    ids = run_in_db(database_url, bookable_city)
+    with make_client(database_url) as client:
+        body = client.get("/api/v1/map/points").json()
+        matches = client.get("/api/v1/map/matches", params={"q": "西山医院"}).json()
+        bad = client.get("/api/v1/map/matches", params={"fee": "maybe"})
+    fields = body["fields"]
+    rows = {r[0]: dict(zip(fields, r, strict=True)) for r in body["rows"]}
+    assert set(fields) == {
+        "id",
+        "lat",
+        "lon",
+        "kind",
+        "name_zh",
+        "name_en",
+        "free",
+        "always_open",
+        "bookable",
+    }
+    assert rows[ids["room"]]["bookable"] == 1 and rows[ids["room"]]["free"] == 1
+    assert ids["team"] not in rows  # area-served: no point to draw
+    assert matches == {"ids": [ids["clinic"]], "total": 1}
+    assert bad.status_code == 400 and bad.json()["error"] == "InvalidInput"
+    assert "fee" in bad.json()["fields"]
+
+
+def test_map_points_travel_compressed(database_url: str, make_client: Callable[..., Any]) -> None:
+    run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        packed = client.get("/api/v1/map/points", headers={"Accept-Encoding": "gzip"})
+        plain = client.get("/api/v1/map/points", headers={"Accept-Encoding": "identity"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert packed.json() == plain.json()
+
+
+def test_home_page_weighs_under_300_kb_before_tiles(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    """HTML, CSS and JS a phone downloads before any map tile or data request."""
+    run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        response = client.get("/")
+        soup = BeautifulSoup(response.text, "html.parser")
+        assets = [s["src"] for s in soup.find_all("script", src=True)] + [
+            link["href"] for link in soup.find_all("link", rel="stylesheet")
+        ]
+        total = len(response.content) + sum(len(client.get(a).content) for a in assets)
+    assert len(assets) >= 5
+    assert total < 300_000, total

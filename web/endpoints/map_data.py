@@ -1,0 +1,81 @@
+"""The residents' map data: every point once (slim), and which of them match a search.
+
+The map loads ``/api/v1/map/points`` once and clusters it; when the resident filters, it
+asks ``/api/v1/map/matches`` for the ids of every match (not only a page of them) and shows
+just those, so map and list always describe the same set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from resourcemap.resident_map import map_points
+from resourcemap.search.base import Criteria, SearchQuery
+from resourcemap.search.service import SearchService
+from web.params import query_dict
+
+# Every resource of a large city; the search port pages at 100, the map wants them all.
+MATCH_LIMIT = 100_000
+MATCH_PARAMS = {
+    "q",
+    "lat",
+    "lon",
+    "radius_m",
+    "kind",
+    "service",
+    "audience",
+    "language",
+    "fee",
+    "mode",
+    "open_now",
+}
+
+
+async def points(request: Request) -> Response:
+    """
+    summary: Every active service point, slim, for the residents' map
+    description: >
+      `{"fields": [...], "rows": [[id, lat, lon, kind, name_zh, name_en, free,
+      always_open, bookable], ...]}`; flags are 0 or 1.
+    responses:
+      200: {description: "{fields, rows}"}
+    """
+    body = orjson.dumps(await map_points())
+    headers = {"Cache-Control": "public, max-age=60", "Vary": "Accept-Encoding"}
+    # 10,000 rows are about 1.3 MB of JSON and a fifth of that compressed: worth it on a
+    # phone. Only here: pages carry tokens, and compressing them invites BREACH.
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        body = gzip.compress(body, compresslevel=5)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type="application/json", headers=headers)
+
+
+async def matches(request: Request) -> Response:
+    """
+    summary: Ids of every resource matching a search, for the map
+    description: The parameters of `/api/v1/search` (without paging and sorting).
+    responses:
+      200: {description: "{ids, total}"}
+      400: {description: Invalid parameter, with a reason per field}
+    """
+    params = {
+        k: v for k, v in query_dict(request, repeatable=("kind",)).items() if k in MATCH_PARAMS
+    }
+    query = SearchQuery.model_validate(params)
+    service: SearchService = request.app.state.search
+    await service.follow()
+    now = dt.datetime.now(dt.UTC)
+    # The embedded engine follows every listing change whichever backend is primary, and is
+    # the only one that answers "all matches" without paging through a server.
+    criteria = Criteria(
+        query=query.model_copy(update={"limit": MATCH_LIMIT, "offset": 0, "sort": "relevance"}),
+        open_ids=service.open_ids(now) if query.open_now else None,
+        point_area_codes=service.point_area_codes(query),
+    )
+    result = await service.embedded.search(criteria)
+    return JSONResponse({"ids": sorted(h.id for h in result.hits), "total": result.total})

@@ -1,0 +1,363 @@
+"""Residents' booking pages: pick a slot, book, manage (cancel, reschedule), the waitlist.
+
+Plain POST forms that work without JavaScript, each with the browser's CSRF token
+(``web.auth.csrf_ok``) and answered by a redirect (Post/Redirect/Get). The manage token is
+in the URL of exactly one page per booking, the one residents bookmark and messages link to
+(``/bookings/{code}?token=…``, as ``resourcemap.booking.desk`` writes it); every form that
+acts on a booking carries it in a hidden field instead, and every page says
+``Referrer-Policy: no-referrer``. Residents' details are never logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from resourcemap.booking.desk import Desk, Issued
+from resourcemap.booking.requests import BookingIn, display_code
+from resourcemap.errors import Conflict, InvalidInput, NotFound
+from resourcemap.models import Resource
+from resourcemap.vocab import SEAT_HOLDING, BookingStatus, WaitlistStatus
+from web import resident_view
+from web.i18n import _
+from web.params import date_param
+from web.resident import check_csrf, render, resident_page
+
+PICK_DAYS = 14
+CONTACT = ("nickname", "phone", "email", "note")
+
+
+def _desk(request: Request) -> Desk:
+    desk: Desk = request.app.state.desk
+    return desk
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _field_errors(exc: ValidationError) -> dict[str, str]:
+    """Per-field messages from the catalogue, never the validator's English wording."""
+    messages = {
+        "phone": _("Enter a phone number of 6 to 24 digits, or leave it empty."),
+        "email": _("Enter an e-mail address like name@example.com, or leave it empty."),
+        "nickname": _("At most 40 characters."),
+        "note": _("At most 500 characters."),
+        "starts_at": _("Choose a time."),
+    }
+    errors: dict[str, str] = {}
+    for err in exc.errors(include_url=False, include_input=False):
+        name = str(err["loc"][0]) if err["loc"] else ""
+        errors.setdefault(name, messages.get(name, _("Please check this.")))
+    return errors
+
+
+def _manage_url(kind: str, issued: Issued) -> str:
+    return f"/{kind}/{issued.code}?{urlencode({'token': issued.token})}"
+
+
+# --- picking a slot and booking -----------------------------------------------------------
+
+
+async def _book_page(
+    request: Request,
+    resource: Resource,
+    *,
+    day: dt.date | None,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    problem: str | None = None,
+    status: int = 200,
+) -> Response:
+    desk = _desk(request)
+    now = _now()
+    today = now.astimezone(desk.tz).date()
+    listed = await desk.slot_list(resource.id, today, PICK_DAYS, now=now)
+    days = resident_view.slot_days(listed, desk.tz)
+    chosen_start = values.get("starts_at", "")
+    if day is None and chosen_start:
+        try:
+            day = dt.datetime.fromisoformat(chosen_start).astimezone(desk.tz).date()
+        except ValueError:
+            day = None
+    if day is None or not any(d.day == day for d in days):
+        day = next((d.day for d in days if d.free), days[0].day if days else None)
+    context = {
+        "resource": resource,
+        "days": days,
+        "day": next((d for d in days if d.day == day), None),
+        "values": values,
+        "errors": errors or {},
+        "problem": problem,
+        "retention_days": request.app.state.settings.booking_retention_days,
+    }
+    return await render(request, "resident/book.html", context, status, private=True)
+
+
+async def _resource(resource_id: int) -> Resource:
+    resource = await Resource.get_or_none(id=resource_id)
+    if resource is None:
+        raise NotFound(f"no resource with id {resource_id}")
+    return resource
+
+
+@resident_page
+async def book_form(request: Request) -> Response:
+    resource = await _resource(request.path_params["id"])
+    day = date_param(request, "day", dt.date.min)
+    values = dict.fromkeys(CONTACT, "") | {
+        "starts_at": request.query_params.get("start", ""),
+        "key": secrets.token_urlsafe(16),
+    }
+    return await _book_page(
+        request, resource, day=None if day == dt.date.min else day, values=values
+    )
+
+
+@resident_page
+async def book(request: Request) -> Response:
+    form = await request.form()
+    check_csrf(request, _text(form, "csrf_token"))
+    resource = await _resource(request.path_params["id"])
+    values = {name: _text(form, name) for name in (*CONTACT, "starts_at", "key")}
+    if not values["starts_at"]:
+        errors = {"starts_at": _("Choose a time.")}
+        return await _book_page(
+            request, resource, day=None, values=values, errors=errors, status=400
+        )
+    try:
+        data = BookingIn.model_validate(
+            {"resource_id": resource.id, **{k: values[k] for k in (*CONTACT, "starts_at")}}
+        )
+    except ValidationError as exc:
+        return await _book_page(
+            request, resource, day=None, values=values, errors=_field_errors(exc), status=400
+        )
+    desk = _desk(request)
+    try:
+        # The form's key makes a double click or a resent form the same booking.
+        issued = await desk.book(data, now=_now(), idempotency_key=values["key"] or None)
+    except Conflict:
+        problem = _(
+            "Sorry, this time can no longer be booked: it may have just been taken or be "
+            "too soon. Please choose another time."
+        )
+        return await _book_page(
+            request, resource, day=None, values=values, problem=problem, status=409
+        )
+    except InvalidInput:
+        values["key"] = secrets.token_urlsafe(16)
+        problem = _("Please check your input.")
+        return await _book_page(
+            request, resource, day=None, values=values, problem=problem, status=400
+        )
+    request.session["flash"] = "booked"
+    return RedirectResponse(_manage_url("bookings", issued), status_code=303)
+
+
+# --- the manage page ----------------------------------------------------------------------
+
+
+def _token(request: Request, form: FormData | None = None) -> str:
+    if form is not None:
+        return _text(form, "token")
+    return request.query_params.get("token", "")
+
+
+async def _booking_context(request: Request, code: str, token: str) -> dict[str, Any]:
+    desk = _desk(request)
+    booking = await desk.get(code, token)
+    resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
+    view = desk.view(booking, resource)
+    status = BookingStatus(view["status"])
+    starts = booking.starts_at.astimezone(desk.tz)
+    ends = booking.ends_at.astimezone(desk.tz)
+    return {
+        "booking": view,
+        "resource": resource,
+        "token": token,
+        "starts": starts,
+        "ends": ends,
+        "status": status,
+        "active": status in SEAT_HOLDING and booking.ends_at > _now(),
+        "offered": status is BookingStatus.OFFERED,
+        "ics_url": f"/api/v1/bookings/{booking.code}.ics?{urlencode({'token': token})}",
+        "manage_url": f"/bookings/{booking.code}?{urlencode({'token': token})}",
+    }
+
+
+@resident_page
+async def manage(request: Request) -> Response:
+    context = await _booking_context(request, request.path_params["code"], _token(request))
+    return await render(request, "resident/booking.html", context, private=True)
+
+
+@resident_page
+async def cancel(request: Request) -> Response:
+    """First POST shows "are you sure?"; the second, with ``confirm``, cancels."""
+    form = await request.form()
+    check_csrf(request, _text(form, "csrf_token"))
+    code, token = request.path_params["code"], _token(request, form)
+    context = await _booking_context(request, code, token)
+    if _text(form, "confirm") != "yes":
+        return await render(request, "resident/cancel.html", context, private=True)
+    try:
+        await _desk(request).cancel(code, token, now=_now())
+    except Conflict:
+        context["problem"] = _(
+            "It is too close to the start to cancel online. Please call the service."
+        )
+        return await render(request, "resident/booking.html", context, 409, private=True)
+    request.session["flash"] = "cancelled"
+    return RedirectResponse(context["manage_url"], status_code=303)
+
+
+@resident_page
+async def reschedule(request: Request) -> Response:
+    """Without ``starts_at`` shows the slots (of ``day``); with it, moves the booking."""
+    form = await request.form()
+    check_csrf(request, _text(form, "csrf_token"))
+    code, token = request.path_params["code"], _token(request, form)
+    context = await _booking_context(request, code, token)
+    desk = _desk(request)
+    chosen = _text(form, "starts_at")
+    if chosen:
+        try:
+            starts_at = dt.datetime.fromisoformat(chosen)
+            if starts_at.tzinfo is None:
+                raise ValueError(chosen)
+            await desk.reschedule(code, token, starts_at, now=_now())
+        except ValueError:
+            context["problem"] = _("Choose a time.")
+        except Conflict:
+            context["problem"] = _(
+                "Sorry, this time cannot be booked now. Please choose another time."
+            )
+        else:
+            request.session["flash"] = "moved"
+            return RedirectResponse(context["manage_url"], status_code=303)
+    now = _now()
+    listed = await desk.slot_list(
+        context["resource"].id, now.astimezone(desk.tz).date(), PICK_DAYS, now=now
+    )
+    days = resident_view.slot_days(listed, desk.tz)
+    wanted = _text(form, "day")
+    day = next((d for d in days if d.day.isoformat() == wanted), None)
+    day = day or next((d for d in days if d.free), None)
+    context |= {"days": days, "day": day}
+    status = 409 if context.get("problem") else 200
+    return await render(request, "resident/reschedule.html", context, status, private=True)
+
+
+# --- the waitlist -------------------------------------------------------------------------
+
+
+@resident_page
+async def waitlist_form(request: Request) -> Response:
+    resource = await _resource(request.path_params["id"])
+    values = dict.fromkeys(CONTACT, "") | {"starts_at": request.query_params.get("start", "")}
+    return await _waitlist_page(request, resource, values)
+
+
+async def _waitlist_page(
+    request: Request,
+    resource: Resource,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    problem: str | None = None,
+    status: int = 200,
+) -> Response:
+    starts = None
+    try:
+        starts = dt.datetime.fromisoformat(values["starts_at"]).astimezone(_desk(request).tz)
+    except ValueError:
+        problem = problem or _("Choose a time.")
+    context = {
+        "resource": resource,
+        "values": values,
+        "starts": starts,
+        "errors": errors or {},
+        "problem": problem,
+    }
+    return await render(request, "resident/waitlist_join.html", context, status, private=True)
+
+
+@resident_page
+async def join_waitlist(request: Request) -> Response:
+    form = await request.form()
+    check_csrf(request, _text(form, "csrf_token"))
+    resource = await _resource(request.path_params["id"])
+    values = {name: _text(form, name) for name in (*CONTACT, "starts_at")}
+    if not values["phone"] and not values["email"]:
+        errors = {"phone": _("Give a phone number or an e-mail address so we can tell you.")}
+        return await _waitlist_page(request, resource, values, errors, status=400)
+    try:
+        data = BookingIn.model_validate({"resource_id": resource.id, **values})
+        issued = await _desk(request).join_waitlist(data, now=_now())
+    except ValidationError as exc:
+        return await _waitlist_page(request, resource, values, _field_errors(exc), status=400)
+    except Conflict:
+        problem = _("This time has free seats again, or no longer exists: book it instead.")
+        return await _waitlist_page(request, resource, values, problem=problem, status=409)
+    request.session["flash"] = "waiting"
+    return RedirectResponse(_manage_url("waitlist", issued), status_code=303)
+
+
+async def _entry_context(request: Request, code: str, token: str) -> dict[str, Any]:
+    desk = _desk(request)
+    await desk.expire_offers(_now())
+    entry = await desk.waitlist_entry(code, token)
+    view = await desk.waitlist_view(entry)
+    resource = await Resource.get(id=entry.resource_id)  # type: ignore[attr-defined]
+    return {
+        "entry": view,
+        "code_display": display_code(entry.code),
+        "status": WaitlistStatus(entry.status),
+        "resource": resource,
+        "starts": entry.starts_at.astimezone(desk.tz),
+        "token": token,
+        "manage_url": f"/waitlist/{entry.code}?{urlencode({'token': token})}",
+    }
+
+
+@resident_page
+async def waitlist_entry(request: Request) -> Response:
+    context = await _entry_context(request, request.path_params["code"], _token(request))
+    return await render(request, "resident/waitlist.html", context, private=True)
+
+
+@resident_page
+async def accept_offer(request: Request) -> Response:
+    form = await request.form()
+    check_csrf(request, _text(form, "csrf_token"))
+    code, token = request.path_params["code"], _token(request, form)
+    try:
+        issued = await _desk(request).accept_offer(code, token, now=_now())
+    except Conflict:
+        context = await _entry_context(request, code, token)
+        context["problem"] = _("The offer has expired or the seat is gone.")
+        return await render(request, "resident/waitlist.html", context, 409, private=True)
+    request.session["flash"] = "booked"
+    return RedirectResponse(_manage_url("bookings", issued), status_code=303)
+
+
+@resident_page
+async def leave_waitlist(request: Request) -> Response:
+    form = await request.form()
+    check_csrf(request, _text(form, "csrf_token"))
+    code, token = request.path_params["code"], _token(request, form)
+    await _desk(request).leave_waitlist(code, token, now=_now())
+    request.session["flash"] = "left"
+    return RedirectResponse(f"/waitlist/{code}?{urlencode({'token': token})}", status_code=303)

@@ -1,0 +1,185 @@
+"""Residents' search page (map and list) and a resource's detail page.
+
+Both work without JavaScript: the search form is a plain GET form whose results the server
+renders; ``static/map.js`` then draws the map and keeps map and list in step as filters
+change, through the JSON API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from resourcemap import listings
+from resourcemap.booking.desk import Desk
+from resourcemap.errors import Conflict
+from resourcemap.resident_map import Place, find_place
+from resourcemap.search.base import SearchQuery
+from resourcemap.search.service import SearchService
+from resourcemap.vocab import ACCESSIBILITY_LABELS, MODE_LABELS, QUALIFICATION_LABELS, Status
+from web import resident_view
+from web.endpoints.search import result_item
+from web.i18n import _, distance
+from web.params import query_dict
+from web.resident import render, resident_page
+
+PAGE_SIZE = 20
+MAX_PAGE = 50
+SLOT_DAYS = 14
+FILTERS = ("kind", "service", "audience", "language", "fee", "mode")
+TRUE = ("1", "true", "on", "yes")
+RADII = ("500", "1000", "3000")
+
+
+def _form(request: Request) -> dict[str, str]:
+    """What the resident typed and chose, to show the form as they left it."""
+    names = ("q", "place", "lat", "lon", "radius_m", "open_now", *FILTERS)
+    return {name: request.query_params.get(name, "").strip() for name in names}
+
+
+def _page_number(raw: str) -> int:
+    return min(MAX_PAGE, max(1, int(raw))) if raw.isdigit() else 1
+
+
+async def _point(form: dict[str, str]) -> tuple[Place | None, str | None]:
+    """The resident's point: from geolocation (lat/lon) or a typed place."""
+    if form["lat"] and form["lon"]:
+        try:
+            lat, lon = float(form["lat"]), float(form["lon"])
+        except ValueError:
+            return None, _("The location was not understood.")
+        # A place resolved earlier keeps its name; a bare point came from geolocation.
+        here = form["place"] or _("Your location")
+        return Place(lat, lon, here, here), None
+    if form["place"]:
+        place = await find_place(form["place"])
+        if place is not None:
+            form["lat"], form["lon"] = str(place.lat), str(place.lon)
+        if place is None:
+            return None, _(
+                "We could not find “%(place)s”. Try a community or street name.",
+                place=form["place"],
+            )
+        return place, None
+    return None, None
+
+
+@resident_page
+async def home(request: Request) -> Response:
+    form = _form(request)
+    page = _page_number(request.query_params.get("page", ""))
+    place, problem = await _point(form)
+    params: dict[str, object] = {
+        k: v for k, v in query_dict(request, repeatable=("kind",)).items() if k in (*FILTERS, "q")
+    }
+    if form["open_now"].lower() in TRUE:
+        params["open_now"] = True
+    if place is not None:
+        params.update(lat=place.lat, lon=place.lon)
+        # "Within 500 m" means something only around a point; without one it is ignored.
+        if form["radius_m"] in RADII:
+            params["radius_m"] = form["radius_m"]
+    try:
+        query = SearchQuery.model_validate(
+            {**params, "limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE}
+        )
+    except ValidationError:
+        problem = _("Some search settings were not understood; showing all services.")
+        query = SearchQuery(limit=PAGE_SIZE)
+    service: SearchService = request.app.state.search
+    now = dt.datetime.now(dt.UTC)
+    result = await service.search(query, now=now)
+    open_now = service.open_ids(now)
+    settings = request.app.state.settings
+    area_codes = service.point_area_codes(query)
+    context: dict[str, Any] = {
+        "form": form,
+        "place": place,
+        "problem": problem,
+        "items": [result_item(h, open_now) for h in result.hits],
+        "total": result.total,
+        "page": page,
+        "pages": min(MAX_PAGE, -(-result.total // PAGE_SIZE)),
+        "page_url": lambda n: _page_url(request, n),
+        "choices": resident_view.filter_choices(),
+        "radii": [(r, distance(int(r))) for r in RADII],
+        "kind_label": resident_view.kind_label,
+        "tile_url": settings.tile_url,
+        "tile_attribution": settings.tile_attribution,
+        "js_messages": orjson.dumps(_js_messages()).decode(),
+    }
+    return await render(request, "resident/home.html", context, area_codes=area_codes)
+
+
+def _page_url(request: Request, number: int) -> str:
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "lang")]
+    return "/?" + urlencode([*query, ("page", str(number))])
+
+
+def _js_messages() -> dict[str, str]:
+    """Texts the map script shows, from the same catalogues as the pages."""
+    return {
+        "count_one": _("1 service found"),
+        "count": _("%(count)s services found", count="{n}"),
+        "none": _("No services match. Try fewer filters."),
+        "loading": _("Loading service points…"),
+        "failed": _("Could not load. Please check your connection and reload."),
+        "open_now": _("Open now"),
+        "free": _("Free"),
+        "walk": _("%(minutes)s min walk", minutes="{n}"),
+        "details": _("Details and booking"),
+        "locating": _("Finding your location…"),
+        "located": _("Showing services near you."),
+        "no_location": _("Your location is not available. Type a community or street instead."),
+        "your_location": _("Your location"),
+        "circle": _("500 m service circle"),
+        "check": _("Please check: %(field)s", field="{field}"),
+        "points": _("%(count)s service points on the map", count="{n}"),
+        "on_map": _("Show on map"),
+        "more": _("Show more"),
+        "plain_map": _("Map without background tiles: areas and service points only."),
+    }
+
+
+@resident_page
+async def resource_detail(request: Request) -> Response:
+    resource_id: int = request.path_params["id"]
+    detail = await listings.get_resource(resource_id)
+    service: SearchService = request.app.state.search
+    desk: Desk = request.app.state.desk
+    now = dt.datetime.now(dt.UTC)
+    today = now.astimezone(desk.tz).date()
+    bookable = True
+    try:
+        listed = await desk.slot_list(resource_id, today, SLOT_DAYS, now=now)
+        days = resident_view.slot_days(listed, desk.tz)
+    except Conflict:
+        bookable, days = False, []
+    data = detail.model_dump(mode="json")
+    context: dict[str, Any] = {
+        "r": data,
+        "active": detail.status is Status.ACTIVE,
+        "open_now": detail.always_open or resource_id in service.open_ids(now),
+        "kind_label": resident_view.kind_label(detail.kind),
+        "weekly": resident_view.weekly_hours(data["hours"]),
+        "closures": [e for e in data["exceptions"] if e["end_date"] >= today.isoformat()],
+        "languages": [resident_view.language_name(c) for c in detail.languages],
+        "access_labels": ACCESSIBILITY_LABELS,
+        "mode_labels": MODE_LABELS,
+        "qualification_labels": QUALIFICATION_LABELS,
+        "bookable": bookable,
+        "preview": resident_view.preview(days),
+        "has_free": any(d.free for d in days),
+        "verified": (
+            None if detail.verified_at is None else detail.verified_at.astimezone(desk.tz).date()
+        ),
+        "date": dt.date.fromisoformat,
+    }
+    area_codes = frozenset(c for c in detail.area_codes.model_dump().values() if c)
+    return await render(request, "resident/detail.html", context, area_codes=area_codes)

@@ -1,0 +1,156 @@
+"""Languages of the resident pages: zh-CN (default) and English, from gettext catalogues.
+
+Message ids are English; ``web/locale/<locale>/LC_MESSAGES/messages.po`` holds the
+translations and the compiled ``.mo`` next to it ships in the package (``make messages``
+extracts, updates and compiles them). The language of a request is chosen once by
+:func:`choose` and made current with :func:`activate`; templates and Python code then call
+``_()`` without passing it around, because Starlette renders a template inside the
+endpoint's own context.
+
+Dates, times and distances are formatted by Babel for the current locale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+
+from babel.dates import format_skeleton, format_time
+from babel.support import NullTranslations, Translations
+from babel.units import format_unit
+from jinja2 import Environment
+from starlette.requests import Request
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+COOKIE = "rm_lang"
+COOKIE_SECONDS = 365 * 86400
+
+
+@dataclass(frozen=True)
+class Language:
+    tag: str  # BCP 47, for lang="" and URLs
+    babel: str  # Babel/gettext locale name
+    name: str  # its own name, shown in the switcher
+    index: int  # position in the vocabulary's (zh, en) label pairs
+
+
+ZH = Language("zh-CN", "zh_CN", "中文", 0)
+EN = Language("en", "en", "English", 1)
+LANGUAGES = {lang.tag: lang for lang in (ZH, EN)}
+DEFAULT = ZH
+
+_current: ContextVar[Language] = ContextVar("language", default=DEFAULT)
+
+
+@functools.cache
+def translations(lang: Language) -> NullTranslations:
+    return Translations.load(str(LOCALE_DIR), [lang.babel], DOMAIN)
+
+
+def parse(tag: str | None) -> Language | None:
+    if not tag:
+        return None
+    tag = tag.strip().replace("_", "-").lower()
+    for known in LANGUAGES.values():
+        if tag == known.tag.lower() or tag.split("-")[0] == known.tag.split("-")[0]:
+            return known
+    return None
+
+
+def choose(request: Request) -> tuple[Language, bool]:
+    """The request's language, and whether it was asked for just now (``?lang=``) and so
+    should be remembered in the cookie.
+
+    Order: ``?lang=``, the cookie, zh-CN. The browser's language is not guessed from: the
+    policy's audience reads Chinese first, and a page that changes language by itself
+    confuses more than it helps; the switch is on every page.
+    """
+    asked = parse(request.query_params.get("lang"))
+    if asked is not None:
+        return asked, True
+    remembered = parse(request.cookies.get(COOKIE))
+    if remembered is not None:
+        return remembered, False
+    return DEFAULT, False
+
+
+def activate(lang: Language) -> None:
+    _current.set(lang)
+
+
+def current() -> Language:
+    return _current.get()
+
+
+def gettext(message: str, **variables: object) -> str:
+    text = translations(current()).ugettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
+    text = translations(current()).ungettext(singular, plural, n)
+    return text % {"num": n, **variables}
+
+
+_ = gettext
+
+
+def install(env: Environment) -> None:
+    """Give templates ``_``, ``gettext`` and ``ngettext`` of the current language."""
+    env.add_extension("jinja2.ext.i18n")
+    # Jinja's newstyle wrappers escape and fill in the variables themselves.
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda message: translations(current()).ugettext(message),
+        ngettext=lambda s, p, n: translations(current()).ungettext(s, p, n),
+        newstyle=True,
+    )
+    env.globals.update(
+        label=label,
+        distance=distance,
+        day_label=day_label,
+        date_label=date_label,
+        clock=clock,
+        current_language=current,
+    )
+
+
+# --- formatting --------------------------------------------------------------------------
+
+
+def label(pair: tuple[str, str] | dict[str, str] | None) -> str:
+    """The current language's half of a vocabulary label (``(zh, en)`` or ``{zh, en}``)."""
+    if pair is None:
+        return ""
+    if isinstance(pair, dict):
+        return pair["en" if current() is EN else "zh"] or pair["zh"]
+    return pair[current().index] or pair[0]
+
+
+def distance(metres: float | None) -> str:
+    """``350 m`` / ``350米``; ``1.2 km`` / ``1.2公里`` from a kilometre on."""
+    if metres is None:
+        return ""
+    loc = current().babel
+    if metres < 1000:
+        return format_unit(max(10, round(metres / 10) * 10), "length-meter", "short", locale=loc)
+    return format_unit(round(metres / 1000, 1), "length-kilometer", "short", locale=loc)
+
+
+def day_label(day: dt.date) -> str:
+    """``12月2日周三`` / ``Wed, Dec 2``."""
+    return format_skeleton("MMMEd", day, locale=current().babel)
+
+
+def date_label(day: dt.date) -> str:
+    """``2026年12月2日周三`` / ``Wed, Dec 2, 2026``: a date with its year."""
+    return format_skeleton("yMMMEd", day, locale=current().babel)
+
+
+def clock(moment: dt.datetime | dt.time) -> str:
+    """``09:00`` / ``9:00 AM``."""
+    value = moment.time() if isinstance(moment, dt.datetime) else moment
+    return format_time(value, format="short", locale=current().babel)
