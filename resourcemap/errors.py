@@ -4,12 +4,14 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """Base class; ``reason`` is safe to show to the caller."""
+    """Base class; ``reason`` is safe to show to the caller, ``code`` (where set) names the
+    case for programs and translated pages, which must not match on the English wording."""
 
-    def __init__(self, reason: str, *, field: str | None = None) -> None:
+    def __init__(self, reason: str, *, field: str | None = None, code: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.field = field
+        self.code = code
 
 
 class NotFound(DomainError):

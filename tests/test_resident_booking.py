@@ -242,3 +242,26 @@ def test_a_freed_seat_is_offered_and_taken_from_the_waitlist_page(
     booked = soup(client.get(b_path, params={"token": b_token}))
     assert "已确认" in booked.select_one(".status").get_text()
     assert booked.select_one(".booking-code").get_text().replace(" ", "") in b_path
+
+
+def test_a_time_taken_meanwhile_is_explained_in_the_residents_language(
+    room: tuple[Any, int],
+) -> None:
+    client, room_id = room
+    hidden, free = book_form(client, room_id)
+    manage_link(book(client, room_id))  # someone else takes the only seat
+    # The first resident's form, still open, is sent with a fresh key (a new request).
+    taken = client.post(
+        f"/resources/{room_id}/book", data=hidden | {"starts_at": free[0], "key": "other"}
+    )
+    assert taken.status_code == 409
+    assert "刚被约满" in soup(taken).select_one(".problem, [role=alert]").get_text()
+    hidden, _ = book_form(client, room_id)
+    english = client.post(
+        f"/resources/{room_id}/book?lang=en",
+        data=hidden | {"starts_at": free[0], "key": "third"},
+    )
+    assert english.status_code == 409 and "just been taken" in english.text
+    # The API says the same case as a code programs can rely on.
+    api = client.post("/api/v1/bookings", json={"resource_id": room_id, "starts_at": free[0]})
+    assert api.status_code == 409 and api.json()["code"] == "full"

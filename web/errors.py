@@ -32,8 +32,17 @@ STATUS: dict[type[DomainError], int] = {
 }
 
 
-def _error(status: int, code: str, reason: str, fields: dict[str, str] | None = None) -> Response:
-    body: dict[str, object] = {"error": code, "reason": reason}
+def _error(
+    status: int,
+    error: str,
+    reason: str,
+    fields: dict[str, str] | None = None,
+    *,
+    code: str | None = None,
+) -> Response:
+    body: dict[str, object] = {"error": error, "reason": reason}
+    if code:
+        body["code"] = code
     if fields:
         body["fields"] = fields
     return JSONResponse(body, status_code=status)
@@ -43,7 +52,7 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
     fields = {exc.field: exc.reason} if exc.field else None
-    return _error(status, type(exc).__name__, exc.reason, fields)
+    return _error(status, type(exc).__name__, exc.reason, fields, code=exc.code)
 
 
 async def validation_error(request: Request, exc: Exception) -> Response:

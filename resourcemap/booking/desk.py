@@ -103,7 +103,9 @@ class Desk:
             )
         if schedule is None:
             await _resource_or_404(resource_id)
-            raise Conflict("this service does not take bookings online; call it instead")
+            raise Conflict(
+                "this service does not take bookings online; call it instead", code="not_bookable"
+            )
         if not notice:
             schedule = replace(schedule, rules=replace(schedule.rules, min_notice_minutes=0))
         return slots.generate(schedule, first_day, days, self.tz, now=now)
@@ -405,7 +407,7 @@ class Desk:
                 offer_expires_at__gt=now.astimezone(dt.UTC),
             ).update(status=BookingStatus.CONFIRMED, offer_expires_at=None)
             if not confirmed:
-                raise Conflict("the offer has expired")
+                raise Conflict("the offer has expired", code="offer_expired")
             await WaitlistEntry.filter(id=entry.id).update(status=WaitlistStatus.BOOKED)
             booking = await Booking.get(id=entry.booking_id)  # type: ignore[attr-defined]
             resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
@@ -545,7 +547,9 @@ class Desk:
             )
         ).get(resource_id)
         if schedule is None:
-            raise Conflict("this service does not take bookings online; call it instead")
+            raise Conflict(
+                "this service does not take bookings online; call it instead", code="not_bookable"
+            )
         rules = schedule.rules
         if not notice:
             rules = replace(rules, min_notice_minutes=0)
@@ -553,14 +557,19 @@ class Desk:
         if start < int(now.timestamp()) + rules.min_notice_minutes * 60:
             raise Conflict(
                 f"too soon: book at least {_duration(rules.min_notice_minutes)} ahead, "
-                "or call the service"
+                "or call the service",
+                code="too_soon",
             )
         if day > now.astimezone(self.tz).date() + dt.timedelta(days=rules.horizon_days):
-            raise Conflict(f"bookings open {rules.horizon_days} days ahead; this is later")
+            raise Conflict(
+                f"bookings open {rules.horizon_days} days ahead; this is later", code="too_far"
+            )
         listed = slots.generate(schedule, day, 1, self.tz, now=now)
         i = listed.find(start)
         if i is None:
-            raise Conflict("the service is closed then, or that is not the start of a slot")
+            raise Conflict(
+                "the service is closed then, or that is not the start of a slot", code="closed"
+            )
         return start, int(listed.ends[i])
 
     def _check_change_window(self, booking: Booking, rules: slots.Rules, now: dt.datetime) -> None:
@@ -568,7 +577,8 @@ class Desk:
         if now > limit:
             raise Conflict(
                 f"changes are possible until {_duration(rules.change_notice_minutes)} before "
-                "the start; please call the service"
+                "the start; please call the service",
+                code="change_window",
             )
 
     async def _release(self, slot_id: int, *, now: dt.datetime) -> None:
@@ -732,7 +742,9 @@ async def _resource_or_404(resource_id: int) -> Resource:
 async def _rules(resource_id: int) -> slots.Rules:
     policy = await BookingPolicy.get_or_none(resource_id=resource_id)
     if policy is None:
-        raise Conflict("this service does not take bookings online; call it instead")
+        raise Conflict(
+            "this service does not take bookings online; call it instead", code="not_bookable"
+        )
     return slots.Rules.of(policy)
 
 

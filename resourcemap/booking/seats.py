@@ -81,7 +81,9 @@ async def lock(conn: BaseDBAsyncClient, resource_id: int) -> slots.Rules:
     # execute_query_dict: tortoise's asyncpg execute_query drops the rows of an UPDATE.
     rows = await conn.execute_query_dict(sql, [resource_id])
     if not rows:
-        raise Conflict("this service does not take bookings online; call it instead")
+        raise Conflict(
+            "this service does not take bookings online; call it instead", code="not_bookable"
+        )
     return slots.Rules(**{name: int(rows[0][name]) for name in RULE_COLUMNS})
 
 
@@ -105,10 +107,12 @@ async def take(
     if found and int(found[0]["taken"]) > 0:
         taken, ends_at = int(found[0]["taken"]), _aware(found[0]["ends_at"])
         if taken >= seats:
-            raise Conflict("this slot is full; choose another or join its waitlist")
+            raise Conflict("this slot is full; choose another or join its waitlist", code="full")
         if slots.epoch(ends_at) != end:
-            raise Conflict("this slot was booked with another length; choose another slot")
-    raise Conflict("this time overlaps another booked session; choose another slot")
+            raise Conflict(
+                "this slot was booked with another length; choose another slot", code="overlap"
+            )
+    raise Conflict("this time overlaps another booked session; choose another slot", code="overlap")
 
 
 def _aware(value: Any) -> dt.datetime:

@@ -48,6 +48,27 @@ def _text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _refusal(exc: Conflict) -> str:
+    """Why a time cannot be booked, in the resident's language (by the desk's code)."""
+    reasons = {
+        "full": _("Sorry, this time has just been taken. Please choose another time."),
+        "too_soon": _(
+            "This time is too soon to book online. Please choose a later time or call the service."
+        ),
+        "too_far": _("Bookings for this time are not open yet. Please choose an earlier time."),
+        "closed": _("The service is closed at this time. Please choose another time."),
+        "overlap": _("This time overlaps another session. Please choose another time."),
+        "change_window": _(
+            "It is too close to the start to change online. Please call the service."
+        ),
+        "not_bookable": _("This service does not take bookings online. Please call it."),
+    }
+    return reasons.get(
+        exc.code or "",
+        _("Sorry, this time cannot be booked now. Please choose another time."),
+    )
+
+
 def _field_errors(exc: ValidationError) -> dict[str, str]:
     """Per-field messages from the catalogue, never the validator's English wording."""
     messages = {
@@ -149,11 +170,8 @@ async def book(request: Request) -> Response:
     try:
         # The form's key makes a double click or a resent form the same booking.
         issued = await desk.book(data, now=_now(), idempotency_key=values["key"] or None)
-    except Conflict:
-        problem = _(
-            "Sorry, this time can no longer be booked: it may have just been taken or be "
-            "too soon. Please choose another time."
-        )
+    except Conflict as exc:
+        problem = _refusal(exc)
         return await _book_page(
             request, resource, day=None, values=values, problem=problem, status=409
         )
@@ -241,10 +259,8 @@ async def reschedule(request: Request) -> Response:
             await desk.reschedule(code, token, starts_at, now=_now())
         except ValueError:
             context["problem"] = _("Choose a time.")
-        except Conflict:
-            context["problem"] = _(
-                "Sorry, this time cannot be booked now. Please choose another time."
-            )
+        except Conflict as exc:
+            context["problem"] = _refusal(exc)
         else:
             request.session["flash"] = "moved"
             return RedirectResponse(context["manage_url"], status_code=303)
