@@ -18,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
 from resourcemap import db
 from resourcemap.booking import slots
@@ -77,7 +77,7 @@ policies = st.builds(
     Policy,
     slot_minutes=st.sampled_from([20, 30, 45, 50, 60, 90]),
     buffer_minutes=st.sampled_from([0, 5, 10, 15, 30]),
-    seats=st.sampled_from([1, 1, 2, 3]),
+    seats=st.sampled_from([1, 2, 3, 3]),
     min_notice_minutes=st.sampled_from([0, 60, 120]),
     change_notice_minutes=st.sampled_from([0, 240]),
 )
@@ -105,8 +105,9 @@ worlds = st.builds(
 )
 
 pick = st.integers(0, 10_000)
-early = st.integers(0, 3)  # one of the first slots: they fill up, and have waitlists
+early = st.integers(0, 1)  # one of the first two slots: they fill up, and have waitlists
 operations = st.one_of(
+    st.tuples(st.just("book"), early),
     st.tuples(st.just("book"), early),
     st.tuples(st.just("book"), early),
     st.tuples(st.just("book"), pick),
@@ -118,6 +119,7 @@ operations = st.one_of(
     st.tuples(st.just("accept"), pick),
     st.tuples(st.just("tick"), st.sampled_from([5, 30, 45, 180])),
     st.tuples(st.just("policy"), policies),
+    st.tuples(st.just("seats"), st.sampled_from([1, 1, 2, 3])),
     st.tuples(st.just("block"), st.integers(0, DAYS * 96), st.sampled_from([15, 50, 120])),
     st.tuples(st.just("unblock"), pick),
     st.tuples(st.just("hours"), st.integers(0, DAYS - 1), st.booleans(), intervals()),
@@ -200,6 +202,12 @@ async def expected_listing(
 # --------------------------------------------------------------------------- the run
 
 
+def _note(outcome: str) -> None:
+    """Count outcomes for ``--hypothesis-show-statistics``; a no-op outside hypothesis."""
+    if currently_in_test_context():
+        event(outcome)
+
+
 @dataclass
 class Run:
     desk: Desk
@@ -260,6 +268,8 @@ class Run:
         elif kind == "policy":
             p: Policy = op[1]
             await BookingPolicy.filter(resource_id=self.resource_id).update(**vars(p))
+        elif kind == "seats":
+            await BookingPolicy.filter(resource_id=self.resource_id).update(seats=op[1])
         elif kind == "block":
             starts_at = slots.as_utc(MIDNIGHT + op[1] * 900)
             await TimeBlock.create(
@@ -291,9 +301,9 @@ class Run:
             issued = await self.desk.book(data, now=self.now)
         except Conflict as exc:
             assert not bookable, f"a listed slot with a free seat was refused: {exc}"
-            event("book refused")
+            _note("book refused")
             return
-        event("booked")
+        _note("booked")
         assert bookable, f"booked {self.at(start)}, which was not listed with a free seat"
         self.bookings.append(issued)
         assert await self.holding(self.at(start)) <= await self.seats_rule()
@@ -328,9 +338,9 @@ class Run:
             )
         except Conflict as exc:
             assert not may, f"a move into a listed slot with a free seat was refused: {exc}"
-            event("move refused")
+            _note("move refused")
             return
-        event("moved")
+        _note("moved")
         assert may, f"moved {before.status} booking to {self.at(start)}, which it may not"
         assert slots.epoch(moved.starts_at) == start
         assert moved.status is BookingStatus.CONFIRMED
@@ -346,7 +356,7 @@ class Run:
             assert free.get(start) != 0, "a listed full slot could not be waited for"
             return
         assert free.get(start) == 0, "joined the waitlist of a slot with free seats"
-        event("joined waitlist")
+        _note("joined waitlist")
         self.entries.append(issued)
 
     async def _accept(self, issued: Issued) -> None:
@@ -364,9 +374,9 @@ class Run:
             booked = await self.desk.accept_offer(issued.code, issued.token, now=self.now)
         except Conflict:
             assert not live, "a live offer could not be accepted"
-            event("accept refused")
+            _note("accept refused")
             return
-        event("offer accepted")
+        _note("offer accepted")
         assert live, "accepted an offer that was not live"
         assert (await self.desk.get(booked.code, booked.token)).status is BookingStatus.CONFIRMED
         self.bookings.append(booked)
@@ -425,7 +435,7 @@ def _run(database_url: str, world: World, ops: list[tuple[Any, ...]]) -> None:
     asyncio.run(go())
 
 
-def _examples(backend: Backend) -> Callable[[Any], Any]:
+def _examples(backend: Backend) -> settings:
     return settings(
         max_examples=EXAMPLES[backend.name],
         deadline=None,
@@ -439,10 +449,38 @@ def test_any_schedule_and_operations_keep_seats_and_slots_consistent(
 ) -> None:
     run_in_db(database_url, lambda: asyncio.sleep(0))  # the database exists and is migrated
 
-    @_examples(backend)
+    @settings(_examples(backend))
     @given(world=worlds, ops=st.lists(operations, min_size=10, max_size=30))
     def property_holds(world: World, ops: list[tuple[Any, ...]]) -> None:
         _run(database_url, world, ops)
+
+    property_holds()
+
+
+FOCUSED = {"sqlite": 60, "postgres": 25}
+one_morning = World(False, {1: [(9 * 60, 12 * 60)]}, [], Policy(50, 10, 3))
+staff_and_residents = st.one_of(
+    st.tuples(st.just("book"), early),
+    st.tuples(st.just("book"), early),
+    st.tuples(st.just("book"), early),
+    st.tuples(st.just("cancel"), pick),
+    st.tuples(st.just("reschedule"), pick, early),
+    st.tuples(st.just("seats"), st.integers(1, 3)),
+    st.tuples(st.just("policy"), policies),
+    st.tuples(st.just("block"), st.integers(36, 47), st.sampled_from([15, 50])),
+    st.tuples(st.just("unblock"), pick),
+)
+
+
+def test_staff_changes_between_bookings_of_one_morning(backend: Backend, database_url: str) -> None:
+    """The same checks on a single morning of three slots, where staff changes of seats,
+    slot length and blocked time keep meeting bookings of the same few slots."""
+    run_in_db(database_url, lambda: asyncio.sleep(0))
+
+    @settings(_examples(backend), max_examples=FOCUSED[backend.name])
+    @given(ops=st.lists(staff_and_residents, min_size=4, max_size=20))
+    def property_holds(ops: list[tuple[Any, ...]]) -> None:
+        _run(database_url, one_morning, ops)
 
     property_holds()
 
