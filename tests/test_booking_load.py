@@ -60,7 +60,12 @@ async def _reschedule(
     )
 
 
-async def _cancel(http: httpx2.AsyncClient, issued: Issued) -> httpx2.Response:
+async def _cancel(
+    http: httpx2.AsyncClient, issued: Issued, *, after: float = 0.0
+) -> httpx2.Response:
+    """Cancel, ``after`` seconds from now (spreads a cancel over its racing request's
+    course: no assertion depends on the timing)."""
+    await asyncio.sleep(after)
     return await http.post(
         f"/api/v1/bookings/{issued.code}/cancel", headers={"X-Booking-Token": issued.token}
     )
@@ -74,6 +79,11 @@ async def _prebook(database_url: str, room: int, starts: list[dt.datetime]) -> l
         for _ in range(SEATS):
             made.append(await desk.book(BookingIn(resource_id=room, starts_at=start), now=now()))
     return made
+
+
+def _lag(i: int) -> float:
+    """Seconds the ``i``-th cancel waits after its racing move was sent."""
+    return (i % 30) * (0.05 if i < 30 else 0.1)
 
 
 def _statuses(responses: list[httpx2.Response]) -> Counter[int]:
@@ -178,21 +188,28 @@ def test_reschedules_and_bookings_race_for_3_seats(
 def test_cancellations_race_reschedules_and_bookings(
     database_url: str, room: int, tmp_path: Path
 ) -> None:
-    """The slot is full; its 3 holders cancel while 60 residents each both move into it and
-    cancel (racing themselves), and 77 others book it."""
+    """The slot is full; its 3 holders cancel while 77 others book it, and 60 residents each
+    move their booking and cancel it at the same time (racing themselves): 30 move into the
+    slot, 30 into empty slots, where the move itself always has room."""
     pairs = 60
     sources = pairs // SEATS
-    target, *others = run_in_db(database_url, lambda: future_slots(database_url, room, 1 + sources))
+    target, *others = run_in_db(
+        database_url, lambda: future_slots(database_url, room, 1 + 2 * sources)
+    )
     holders = run_in_db(database_url, lambda: _prebook(database_url, room, [target]))
-    racers = run_in_db(database_url, lambda: _prebook(database_url, room, others))
+    racers = run_in_db(database_url, lambda: _prebook(database_url, room, others[:sources]))
+    empty = others[sources:]
+    destinations = [target if i % 2 else empty[i // 2 % len(empty)] for i in range(pairs)]
     newcomers = REQUESTS - SEATS - 2 * pairs
 
     async def load(base_url: str) -> list[Any]:
         async with client(base_url) as http:
             calls = [
                 *(_cancel(http, h) for h in holders),
-                *(_reschedule(http, r, target) for r in racers),
-                *(_cancel(http, r) for r in racers),
+                *(_reschedule(http, r, to) for r, to in zip(racers, destinations, strict=True)),
+                # Each cancel starts a little after its move (by 0 to 1.5 s, or 0 to 3 s),
+                # so that some read the booking before the move commits and end it after.
+                *(_cancel(http, r, after=_lag(i)) for i, r in enumerate(racers)),
                 *(_book(http, room, target) for _ in range(newcomers)),
             ]
             return await gather_all(*calls)
