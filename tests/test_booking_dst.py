@@ -248,13 +248,18 @@ def _next_switches(tz: ZoneInfo, today: dt.date) -> list[dt.date]:
 
 @pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Shanghai"])
 def test_api_lists_switch_days_in_the_configured_zone(
-    database_url: str, make_client: Callable[..., Any], zone: str
+    database_url: str,
+    make_client: Callable[..., Any],
+    zone: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The API, on the real clock: the zone's next switch days (none in Shanghai) list one
-    slot per real hour, with the offsets in force; a booking reads back the same."""
+    """The API, on the real clock, with the zone from ``RESOURCEMAP_TIMEZONE``: the zone's
+    next switch days (none in Shanghai) list one slot per real hour, with the offsets in
+    force; a booking reads back the same."""
     tz = ZoneInfo(zone)
     room = run_in_db(database_url, lambda: _room(always_open=True))
-    with make_client(database_url, timezone=zone, run_worker=False) as client:
+    monkeypatch.setenv("RESOURCEMAP_TIMEZONE", zone)
+    with make_client(database_url, run_worker=False) as client:
         today = dt.datetime.now(tz).date()
         switches = _next_switches(tz, today)
         assert len(switches) == (2 if zone == "Europe/Berlin" else 0)

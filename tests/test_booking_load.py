@@ -237,3 +237,42 @@ def test_cancellations_race_reschedules_and_bookings(
     # Only the newcomers can hold seats in the slot now, at most its capacity.
     assert {c for c, s in status.items() if s == BookingStatus.CONFIRMED} == booked
     assert len(booked) <= SEATS
+
+
+def test_200_retries_of_one_idempotency_key_make_one_booking(
+    database_url: str, room: int, tmp_path: Path
+) -> None:
+    """A client retrying hard: 200 copies of one request with one key, at once, on both
+    workers; then the key once more with another body."""
+    (target,) = run_in_db(database_url, lambda: future_slots(database_url, room, 1))
+    key = uuid.uuid4().hex
+    body = {"resource_id": room, "starts_at": iso(target), "nickname": "小王"}
+
+    async def load(base_url: str) -> list[httpx2.Response]:
+        async with client(base_url) as http:
+
+            async def send(json: dict[str, Any]) -> httpx2.Response:
+                return await http.post(
+                    "/api/v1/bookings", json=json, headers={"Idempotency-Key": key}
+                )
+
+            copies = await gather_all(*(send(body) for _ in range(REQUESTS)))
+            return [*copies, await send({**body, "nickname": "小张"})]
+
+    with running_server(database_url, tmp_path) as server:
+        responses = asyncio.run(load(server.base_url))
+    *copies, other = responses
+    assert _statuses(copies) == {201: REQUESTS}
+    assert len({(r.json()["code"], r.json()["token"]) for r in copies}) == 1
+    assert sum(r.headers.get("idempotent-replayed") == "true" for r in copies) == REQUESTS - 1
+    assert other.status_code == 400, other.text
+    assert "Idempotency-Key" in other.json()["fields"]
+    code = copies[0].json()["code"]
+
+    async def stored() -> tuple[list[str], int, list[str]]:
+        codes = await Booking.filter(resource_id=room).values_list("code", flat=True)
+        slot = await Slot.get(resource_id=room, starts_at=target.astimezone(dt.UTC))
+        return list(codes), slot.taken, (await check_seats(room)).problems
+
+    codes, taken, problems = run_in_db(database_url, stored)
+    assert (codes, taken, problems) == ([code], 1, [])
