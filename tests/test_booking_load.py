@@ -20,8 +20,8 @@ import pytest
 
 from resourcemap.booking.desk import Desk, Issued
 from resourcemap.booking.requests import BookingIn
-from resourcemap.models import Booking, Slot
-from resourcemap.vocab import BookingStatus
+from resourcemap.models import Booking, Slot, WaitlistEntry
+from resourcemap.vocab import BookingStatus, WaitlistStatus
 from tests.factories import run_in_db
 from tests.load_helpers import (
     app_settings,
@@ -276,3 +276,77 @@ def test_200_retries_of_one_idempotency_key_make_one_booking(
 
     codes, taken, problems = run_in_db(database_url, stored)
     assert (codes, taken, problems) == ([code], 1, [])
+
+
+def test_waitlist_offers_and_accepts_under_load(
+    database_url: str, room: int, tmp_path: Path
+) -> None:
+    """The slot is full. Its 3 holders cancel while 50 residents join its waitlist and 100
+    try to book it; then everyone offered a seat accepts it twice at once (two taps)."""
+    (target,) = run_in_db(database_url, lambda: future_slots(database_url, room, 1))
+    holders = run_in_db(database_url, lambda: _prebook(database_url, room, [target]))
+    joiners, bookers = 50, 100
+
+    async def join(http: httpx2.AsyncClient, i: int) -> httpx2.Response:
+        return await http.post(
+            "/api/v1/waitlist",
+            json={"resource_id": room, "starts_at": iso(target), "phone": f"1380000{i:04d}"},
+        )
+
+    async def first_round(base_url: str) -> list[httpx2.Response]:
+        async with client(base_url) as http:
+            return await gather_all(
+                *(_cancel(http, h) for h in holders),
+                *(join(http, i) for i in range(joiners)),
+                *(_book(http, room, target) for _ in range(bookers)),
+            )
+
+    async def accept_twice(base_url: str, entries: list[Issued]) -> list[httpx2.Response]:
+        async with client(base_url) as http:
+            return await gather_all(
+                *(
+                    http.post(
+                        f"/api/v1/waitlist/{e.code}/accept", headers={"X-Booking-Token": e.token}
+                    )
+                    for e in entries
+                    for _ in range(2)
+                )
+            )
+
+    async def state() -> tuple[dict[str, str], dict[str, str], list[str]]:
+        entries = await WaitlistEntry.filter(resource_id=room).values_list("code", "status")
+        bookings = await Booking.filter(resource_id=room).values_list("code", "status")
+        return (
+            {c: str(s) for c, s in entries},
+            {c: str(s) for c, s in bookings},
+            (await check_seats(room)).problems,
+        )
+
+    with running_server(database_url, tmp_path, waitlist_offer_minutes="30") as server:
+        responses = asyncio.run(first_round(server.base_url))
+        cancels, joins, books = (
+            responses[:SEATS],
+            responses[SEATS : SEATS + joiners],
+            responses[SEATS + joiners :],
+        )
+        assert _statuses(cancels) == {200: SEATS}
+        assert set(_statuses(joins)) <= {201, 409}
+        assert set(_statuses(books)) <= {201, 409}
+        _refused_as_full(responses)
+        entries, bookings, problems = run_in_db(database_url, state)
+        assert problems == []
+        offered = [
+            Issued(r.json()["code"], r.json()["token"])
+            for r in joins
+            if r.status_code == 201 and entries[r.json()["code"]] == WaitlistStatus.OFFERED
+        ]
+        booked = sum(r.status_code == 201 for r in books)
+        # Every seat freed went to a new booking or, with someone waiting, to an offer.
+        assert booked + len(offered) == SEATS
+        assert sum(s == BookingStatus.OFFERED for s in bookings.values()) == len(offered)
+        accepts = asyncio.run(accept_twice(server.base_url, offered))
+    assert _statuses(accepts) == {201: len(offered), 409: len(offered)}
+    entries, bookings, problems = run_in_db(database_url, state)
+    assert problems == []
+    assert sum(s == WaitlistStatus.BOOKED for s in entries.values()) == len(offered)
+    assert sum(s == BookingStatus.CONFIRMED for s in bookings.values()) == SEATS
