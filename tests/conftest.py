@@ -201,9 +201,19 @@ def running_demo(workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
             p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p
         ),
     }
+    with serving("demo", cwd=workdir, env=env, port=port, timeout=120) as base:
+        yield base, env
+
+
+@contextmanager
+def serving(
+    command: str, *, cwd: Path, env: dict[str, str], port: int, timeout: float
+) -> Iterator[str]:
+    """``resourcemap COMMAND`` in a subprocess, polled until /healthz answers; its base URL.
+    The server's output is printed when it stops (pytest shows it for a failed test)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "resourcemap", "demo"],
-        cwd=workdir,
+        [sys.executable, "-m", "resourcemap", command],
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -211,19 +221,19 @@ def running_demo(workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"demo exited early: {proc.stdout.read() if proc.stdout else ''}")
+                pytest.fail(f"{command} exited early: {proc.stdout.read() if proc.stdout else ''}")
             try:
                 if http_get(base + "/healthz")[0] == 200:
                     break
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail("demo server did not answer within 120 s")
+                pytest.fail(f"{command} did not answer within {timeout:g} s")
             time.sleep(0.3)
-        yield base, env
+        yield base
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)

@@ -14,19 +14,12 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from resourcemap.booking import slots
+from resourcemap.booking import seats, slots
 from resourcemap.booking.staff import BlockIn, PolicyIn
 from web.resource_form import ZH_MESSAGES, Message
 
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-POLICY_NUMBERS = (
-    "slot_minutes",
-    "buffer_minutes",
-    "seats",
-    "min_notice_minutes",
-    "horizon_days",
-    "change_notice_minutes",
-)
+POLICY_NUMBERS = seats.RULE_COLUMNS
 BLOCK_FIELDS = ("block_date", "block_from", "block_to", "block_reason")
 # Chinese input methods type a full-width colon; both mean the same to staff.
 CLOCK = re.compile(r"^(\d{1,2})\s*[:：]\s*(\d{2})$")
@@ -153,16 +146,9 @@ def slot_options(listed: slots.SlotList, tz: ZoneInfo) -> list[tuple[str, list[t
     """Free slots as ``(day label, [(value, label)])``; the value is the start with its offset,
     as ``BookingIn.starts_at`` takes it."""
     groups: dict[dt.date, list[tuple[str, str]]] = {}
-    for start, end, capacity, remaining in zip(
-        listed.starts.tolist(),
-        listed.ends.tolist(),
-        listed.capacity.tolist(),
-        listed.remaining.tolist(),
-        strict=True,
-    ):
+    for s, e, capacity, remaining in listed.local_rows(tz):
         if remaining <= 0:
             continue
-        s, e = slots.to_local(start, tz), slots.to_local(end, tz)
         seats = f"(剩余 {remaining}/{capacity} 位)" if capacity > 1 else ""
         label = f"{s:%H:%M}–{e:%H:%M} {seats}".strip()
         groups.setdefault(s.date(), []).append((s.isoformat(), label))

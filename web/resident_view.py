@@ -60,15 +60,8 @@ class SlotDay:
 def slot_days(listed: slots.SlotList, tz: ZoneInfo) -> list[SlotDay]:
     """Every slot (full ones too: they can be waited for), grouped by local day."""
     days: dict[dt.date, SlotDay] = {}
-    for start, end, capacity, remaining in zip(
-        listed.starts.tolist(),
-        listed.ends.tolist(),
-        listed.capacity.tolist(),
-        listed.remaining.tolist(),
-        strict=True,
-    ):
-        s, e = slots.to_local(start, tz), slots.to_local(end, tz)
-        choice = SlotChoice(s.isoformat(), s, e, int(remaining), int(capacity))
+    for s, e, capacity, remaining in listed.local_rows(tz):
+        choice = SlotChoice(s.isoformat(), s, e, remaining, capacity)
         days.setdefault(s.date(), SlotDay(s.date())).slots.append(choice)
     return list(days.values())
 

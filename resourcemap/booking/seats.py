@@ -13,6 +13,7 @@ dialects run the same text, with numbered parameters in each one's spelling.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -21,14 +22,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from resourcemap.booking import slots
 from resourcemap.errors import Conflict
 
-RULE_COLUMNS = (
-    "slot_minutes",
-    "buffer_minutes",
-    "seats",
-    "min_notice_minutes",
-    "horizon_days",
-    "change_notice_minutes",
-)
+# booking_policy's columns are named as the Rules fields.
+RULE_COLUMNS = tuple(f.name for f in dataclasses.fields(slots.Rules))
 
 LOCK = """
 UPDATE booking_policy SET "lock" = "lock" + 1

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
@@ -123,6 +123,17 @@ class SlotList:
     def find(self, start: int) -> int | None:
         i = int(np.searchsorted(self.starts, start))
         return i if i < len(self) and int(self.starts[i]) == start else None
+
+    def local_rows(self, tz: ZoneInfo) -> Iterator[tuple[dt.datetime, dt.datetime, int, int]]:
+        """Each slot as (local start, local end, capacity, remaining), for display."""
+        for s, e, c, r in zip(
+            self.starts.tolist(),
+            self.ends.tolist(),
+            self.capacity.tolist(),
+            self.remaining.tolist(),
+            strict=True,
+        ):
+            yield to_local(s, tz), to_local(e, tz), int(c), int(r)
 
 
 def _union(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -361,19 +372,8 @@ def as_utc(epoch_seconds: int) -> dt.datetime:
 
 def serialise(slots: SlotList, tz: ZoneInfo) -> list[dict[str, object]]:
     return [
-        {
-            "starts_at": to_local(s, tz).isoformat(),
-            "ends_at": to_local(e, tz).isoformat(),
-            "capacity": c,
-            "remaining": r,
-        }
-        for s, e, c, r in zip(
-            slots.starts.tolist(),
-            slots.ends.tolist(),
-            slots.capacity.tolist(),
-            slots.remaining.tolist(),
-            strict=True,
-        )
+        {"starts_at": s.isoformat(), "ends_at": e.isoformat(), "capacity": c, "remaining": r}
+        for s, e, c, r in slots.local_rows(tz)
     ]
 
 

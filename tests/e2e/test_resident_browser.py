@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -22,7 +19,7 @@ from urllib.parse import quote
 import pytest
 
 from resourcemap.models import BookingPolicy, Resource
-from tests.conftest import ROOT, Backend, _free_port, http_get
+from tests.conftest import ROOT, Backend, _free_port, serving
 from tests.e2e.conftest import (
     axe_violations,
     needs_chromium,
@@ -86,32 +83,8 @@ def server(sqlite_backend: Backend) -> Iterator[tuple[str, str]]:
         "RESOURCEMAP_TILE_URL": tiles + "/{z}/{x}/{y}.png",
         "RESOURCEMAP_TILE_ATTRIBUTION": "© 测试底图",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "resourcemap", "serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
-            try:
-                if http_get(base + "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("server did not answer within 60 s")
-            time.sleep(0.2)
+    with serving("serve", cwd=ROOT, env=env, port=port, timeout=60) as base:
         yield base, tiles
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
 
 
 def _page(browser: Any, viewport: dict[str, int], **context: Any) -> Any:
