@@ -265,3 +265,39 @@ def test_a_time_taken_meanwhile_is_explained_in_the_residents_language(
     # The API says the same case as a code programs can rely on.
     api = client.post("/api/v1/bookings", json={"resource_id": room_id, "starts_at": free[0]})
     assert api.status_code == 409 and api.json()["code"] == "full"
+
+
+def test_dates_no_slot_can_have_are_a_clear_error(room: tuple[Any, int]) -> None:
+    client, room_id = room
+    hidden, _ = book_form(client, room_id)
+    for far in ("9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+14:00"):
+        page = client.post(f"/resources/{room_id}/book", data=hidden | {"starts_at": far})
+        assert page.status_code == 400 and "请选择一个时间" in page.text
+        shown = client.get(f"/resources/{room_id}/book", params={"start": far})
+        assert shown.status_code == 200
+        waitlist = client.get(f"/resources/{room_id}/waitlist", params={"start": far})
+        assert waitlist.status_code in (200, 400)
+        api = client.post("/api/v1/bookings", json={"resource_id": room_id, "starts_at": far})
+        assert api.status_code == 400 and "starts_at" in api.json()["fields"]
+
+
+def test_language_links_on_answers_to_forms_lead_to_pages_that_exist(
+    room: tuple[Any, int],
+) -> None:
+    client, room_id = room
+    hidden, free = book_form(client, room_id)
+    refused = client.post(
+        f"/resources/{room_id}/book", data=hidden | {"starts_at": free[0], "phone": "12"}
+    )
+    assert refused.status_code == 400
+    path, token = manage_link(book(client, room_id))
+    manage = soup(client.get(path, params={"token": token}))
+    cancel = manage.select_one(f"form[action='{path}/cancel']")
+    fields = {i["name"]: i["value"] for i in cancel.select("input[type=hidden]")}
+    confirm = client.post(
+        cancel["action"], data={k: v for k, v in fields.items() if k != "confirm"}
+    )
+    for page in (refused, confirm):
+        english = soup(page).select_one("a[hreflang='en'], a[lang='en']")
+        assert english is not None
+        assert client.get(english["href"]).status_code == 200, english["href"]

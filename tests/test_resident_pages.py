@@ -74,6 +74,14 @@ def test_bad_filter_values_still_show_a_page(
     with make_client(database_url) as client:
         soup = soup_of(client.get("/", params={"kind": "spaceship", "lat": "north"}))
     assert soup.select_one(".problem") is not None
+    with make_client(database_url) as client:
+        for params in ({"lat": "nan", "lon": "nan"}, {"lat": "91", "lon": "113.9"}):
+            page = client.get("/", params=params)
+            assert page.status_code == 200 and 'data-lat="nan"' not in page.text
+            assert soup_of(page).select_one(".problem") is not None
+        # Digits int() refuses ("²") and absurdly long page numbers: the first page.
+        for number in ("\u00b2", "9" * 5000):
+            assert client.get("/", params={"page": number}).status_code == 200
 
 
 def test_english_is_chosen_remembered_and_switched_back(

@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
+from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -76,11 +77,13 @@ def check_csrf(request: Request, sent: str) -> None:
         raise StaleForm
 
 
-def switch_links(request: Request) -> list[tuple[i18n.Language, str]]:
-    """This page in each language: same path and query, ``lang`` replaced."""
-    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+def switch_links(request: Request, page: str | None = None) -> list[tuple[i18n.Language, str]]:
+    """This page in each language: same path and query, ``lang`` replaced. A page that
+    answers a form (POST) is switched at ``page``, the GET page it belongs to."""
+    url = URL(page) if page and request.method != "GET" else request.url
+    query = [(k, v) for k, v in parse_qsl(url.query) if k != "lang"]
     return [
-        (lang, f"{request.url.path}?{urlencode([*query, ('lang', lang.tag)])}")
+        (lang, f"{url.path}?{urlencode([*query, ('lang', lang.tag)])}")
         for lang in i18n.LANGUAGES.values()
     ]
 
@@ -97,7 +100,7 @@ async def render(
     """Render a resident page. ``private`` pages (a booking, a form) are never cached."""
     base = {
         "lang": i18n.current(),
-        "switch_links": switch_links(request),
+        "switch_links": switch_links(request, context.get("get_url") or context.get("manage_url")),
         "hotlines": await crisis_hotlines(area_codes),
         "dataset_label": await synthetic_label(),
         # Called by forms only: a page without a form sets no cookie.

@@ -6,8 +6,9 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from typing import Annotated
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, Field, field_validator
 
 from resourcemap.edits import Input
 from resourcemap.vocab import MAX_ID, Channel, Service
@@ -17,6 +18,16 @@ from resourcemap.vocab import MAX_ID, Channel, Service
 CODE_DIGITS = 8
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,22}[0-9]$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _bookable_era(value: dt.datetime) -> dt.datetime:
+    # Years near 1 or 9999 overflow when moved to UTC or the local zone; no slot is there.
+    if not 2000 <= value.year <= 2999:
+        raise ValueError("a slot start between the years 2000 and 2999")
+    return value
+
+
+SlotStart = Annotated[AwareDatetime, AfterValidator(_bookable_era)]
 
 
 def new_code() -> str:
@@ -74,7 +85,7 @@ class BookingIn(Contact):
     """A booking request: which resource, which slot, and optional contact details."""
 
     resource_id: int = Field(ge=1, le=MAX_ID)
-    starts_at: AwareDatetime = Field(description="Slot start with its UTC offset, as listed")
+    starts_at: SlotStart = Field(description="Slot start with its UTC offset, as listed")
     service: Service | None = Field(None, description="One of the resource's services")
     channel: Channel = Channel.WEB
 
@@ -86,7 +97,7 @@ class BookingIn(Contact):
 
 
 class RescheduleIn(Input):
-    starts_at: AwareDatetime = Field(description="Start of the new slot, with its UTC offset")
+    starts_at: SlotStart = Field(description="Start of the new slot, with its UTC offset")
 
 
 class CancelIn(Input):

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from resourcemap.booking.desk import Desk, Issued
-from resourcemap.booking.requests import BookingIn, display_code
+from resourcemap.booking.requests import BookingIn, RescheduleIn, display_code
 from resourcemap.errors import Conflict, InvalidInput, NotFound
 from resourcemap.models import Resource
 from resourcemap.vocab import SEAT_HOLDING, BookingStatus, WaitlistStatus
@@ -85,6 +85,11 @@ def _field_errors(exc: ValidationError) -> dict[str, str]:
     return errors
 
 
+def _with_start(path: str, start: str) -> str:
+    """The GET form page for the chosen start (where a language switch goes)."""
+    return f"{path}?{urlencode({'start': start})}" if start else path
+
+
 def _manage_url(kind: str, issued: Issued) -> str:
     return f"/{kind}/{issued.code}?{urlencode({'token': issued.token})}"
 
@@ -111,7 +116,7 @@ async def _book_page(
     if day is None and chosen_start:
         try:
             day = dt.datetime.fromisoformat(chosen_start).astimezone(desk.tz).date()
-        except ValueError:
+        except (ValueError, OverflowError):
             day = None
     if day is None or not any(d.day == day for d in days):
         day = next((d.day for d in days if d.free), days[0].day if days else None)
@@ -123,6 +128,7 @@ async def _book_page(
         "errors": errors or {},
         "problem": problem,
         "retention_days": request.app.state.settings.booking_retention_days,
+        "get_url": _with_start(request.url.path, chosen_start),
     }
     return await render(request, "resident/book.html", context, status, private=True)
 
@@ -253,11 +259,9 @@ async def reschedule(request: Request) -> Response:
     chosen = _text(form, "starts_at")
     if chosen:
         try:
-            starts_at = dt.datetime.fromisoformat(chosen)
-            if starts_at.tzinfo is None:
-                raise ValueError(chosen)
+            starts_at = RescheduleIn.model_validate({"starts_at": chosen}).starts_at
             await desk.reschedule(code, token, starts_at, now=_now())
-        except ValueError:
+        except ValidationError:
             context["problem"] = _("Choose a time.")
         except Conflict as exc:
             context["problem"] = _refusal(exc)
@@ -298,7 +302,7 @@ async def _waitlist_page(
     starts = None
     try:
         starts = dt.datetime.fromisoformat(values["starts_at"]).astimezone(_desk(request).tz)
-    except ValueError:
+    except (ValueError, OverflowError):
         problem = problem or _("Choose a time.")
     context = {
         "resource": resource,
@@ -306,6 +310,7 @@ async def _waitlist_page(
         "starts": starts,
         "errors": errors or {},
         "problem": problem,
+        "get_url": _with_start(request.url.path, values.get("starts_at", "")),
     }
     return await render(request, "resident/waitlist_join.html", context, status, private=True)
 

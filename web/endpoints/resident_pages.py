@@ -44,7 +44,10 @@ def _form(request: Request) -> dict[str, str]:
 
 
 def _page_number(raw: str) -> int:
-    return min(MAX_PAGE, max(1, int(raw))) if raw.isdigit() else 1
+    # isascii: "²".isdigit() is true, but int() refuses it.
+    return (
+        min(MAX_PAGE, max(1, int(raw))) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 1
+    )
 
 
 async def _point(form: dict[str, str]) -> tuple[Place | None, str | None]:
@@ -53,6 +56,8 @@ async def _point(form: dict[str, str]) -> tuple[Place | None, str | None]:
         try:
             lat, lon = float(form["lat"]), float(form["lon"])
         except ValueError:
+            return None, _("The location was not understood.")
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # also refuses nan
             return None, _("The location was not understood.")
         # A place resolved earlier keeps its name; a bare point came from geolocation.
         here = form["place"] or _("Your location")
