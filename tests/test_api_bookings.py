@@ -104,6 +104,7 @@ def test_resident_books_gets_calendar_reschedules_and_cancels(
 
     ics = client.get(f"/api/v1/bookings/{code}.ics?token={token}")
     assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
+    assert ics.headers["cache-control"] == "no-store"
     event = next(iter(Calendar.from_ical(ics.content).walk("VEVENT")))
     uid = str(event["uid"])
     assert event.decoded("dtstart") == dt.datetime.fromisoformat(first)
