@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 MODELS_MODULE = "resourcemap.models"
@@ -65,11 +66,39 @@ async def database(database_url: str) -> AsyncIterator[None]:
 
 
 async def migrate(database_url: str) -> None:
-    """Apply every pending migration (idempotent)."""
+    """Apply every pending migration (idempotent), then (re)install the database functions
+    the code calls, so they always match it."""
+    from resourcemap.booking import seats
+
     try:
         await tortoise_migrate(config=tortoise_config(database_url))
+        await open_db(database_url)
+        await seats.install(connections.get(dialect(database_url)))
     finally:
         await Tortoise.close_connections()
+
+
+@asynccontextmanager
+async def one_connection(client: BaseDBAsyncClient) -> AsyncIterator[BaseDBAsyncClient]:
+    """Run a block's statements, ORM and raw, on one pooled PostgreSQL connection and
+    outside a transaction: the block checks a connection out of the pool (which resets it
+    on return, a round trip) once instead of once per statement. Elsewhere (SQLite's one
+    connection, an open transaction) the block runs as it would anyway."""
+    if client.capabilities.dialect != "postgres" or isinstance(client, TransactionalDBClient):
+        yield client
+        return
+    # tortoise's transaction wrapper is its client bound to one connection; used without
+    # begin() it is that connection in autocommit, each statement its own transaction.
+    from tortoise.backends.asyncpg.client import TransactionWrapper
+
+    pinned = TransactionWrapper(client)  # type: ignore[arg-type]
+    async with client.acquire_connection() as connection:
+        pinned._connection = connection
+        token = connections.set(client.connection_name, pinned)
+        try:
+            yield pinned
+        finally:
+            connections.reset(token)
 
 
 async def ping(database_url: str) -> None:

@@ -1,8 +1,9 @@
 """Races the load tests can only hit by chance, made to happen every time.
 
 A request is stopped at the moment it has done its checks and is about to open its seat
-transaction (``in_transaction`` in ``resourcemap.booking.desk``); another request runs to
-the end meanwhile; then the first goes on. Whatever it read before is stale by then.
+transaction (``in_transaction`` in ``resourcemap.booking.desk``, or ``seats.book`` for a new
+booking); another request runs to the end meanwhile; then the first goes on. Whatever it
+read before is stale by then.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any, TypeVar
 import pytest
 
 from resourcemap.booking import desk as desk_module
+from resourcemap.booking import seats
 from resourcemap.booking.requests import BookingIn
 from resourcemap.errors import Conflict
-from resourcemap.models import Booking, BookingPolicy, Slot, WaitlistEntry
+from resourcemap.models import Booking, BookingPolicy, Slot, TimeBlock, WaitlistEntry
 from resourcemap.vocab import BookingStatus, WaitlistStatus
 from tests.booking_helpers import NOW, bookable_city, desk, local, request
 from tests.factories import run_in_db
@@ -42,10 +44,21 @@ class Interleave:
                 arrived, go_on = self.held.pop(task)
                 arrived.set()
                 await go_on.wait()
+            if not args and not kwargs:
+                yield None
+                return
             async with original(*args, **kwargs) as conn:
                 yield conn
 
         monkeypatch.setattr(desk_module, "in_transaction", door)
+        book = seats.book
+
+        async def book_door(*args: Any, **kwargs: Any) -> int:
+            async with door():
+                return await book(*args, **kwargs)
+
+        # A new booking takes its seat in one call instead of a transaction: its door.
+        monkeypatch.setattr(seats, "book", book_door)
 
     async def hold(self, call: Coroutine[Any, Any, T]) -> tuple[asyncio.Task[T], asyncio.Event]:
         """Start ``call`` and wait until it reaches its seat transaction; set the returned
@@ -146,12 +159,13 @@ def test_expiry_that_read_an_offer_before_it_was_accepted_leaves_the_booking(
     run_in_db(database_url, go)
 
 
-def test_booking_checked_under_old_slot_length_cannot_overlap_new_grid(
+def test_bookings_checked_under_old_slot_length_are_checked_again_under_the_new_one(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two residents pick 09:00: one from the list before staff made sessions 90 minutes
-    long (09:00-09:50), one after (09:00-10:30). Whichever commits second must not end up
-    in a slot of the other length, and nobody can then book into the overlap."""
+    long (09:00-09:50), one after. The first reaches its seat after the change, so both are
+    checked against the schedule in force then: both get 09:00-10:30, nothing overlaps, and
+    the new grid goes on from 10:30."""
 
     async def go() -> None:
         ids = await bookable_city(seats=2)
@@ -161,18 +175,74 @@ def test_booking_checked_under_old_slot_length_cannot_overlap_new_grid(
         nine = BookingIn(resource_id=room, starts_at=local(2, 9))
         old, old_go = await gate.hold(d.book(nine, now=NOW))
         await BookingPolicy.filter(resource_id=room).update(slot_minutes=90, buffer_minutes=0)
-        new, new_go = await gate.hold(d.book(nine, now=NOW))
+        new, new_go = await gate.hold(desk(database_url).book(nine, now=NOW))
         old_go.set()
         first = await _finish(old)
         new_go.set()
-        with pytest.raises(Conflict):
-            await _finish(new)
-        assert (await d.get(first.code, first.token)).ends_at == local(2, 9, 50)
+        second = await _finish(new)
+        for issued in (first, second):
+            booking = await d.get(issued.code, issued.token)
+            assert (booking.starts_at, booking.ends_at) == (local(2, 9), local(2, 10, 30))
         assert (await check_seats(room)).problems == []
-        # The rest of the morning, on the new grid, is bookable; nothing overlaps 09:00-09:50.
         await d.book(request(room, local(2, 10, 30)), now=NOW)
-        with pytest.raises(Conflict):
+        with pytest.raises(Conflict) as full:
             await d.book(request(room, local(2, 9)), now=NOW)
+        assert full.value.code == "full"
         assert (await check_seats(room)).problems == []
+
+    run_in_db(database_url, go)
+
+
+def test_booking_checked_before_staff_blocked_the_time_is_refused(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resident's 09:00 passed every check; before it takes its seat, staff block
+    09:00-10:00. The seat call sees the schedule changed, the check runs again, and the
+    booking is refused as closed: nobody is booked into blocked time."""
+
+    async def go() -> None:
+        ids = await bookable_city()
+        room = ids["room"]
+        d = desk(database_url)
+        gate = Interleave(monkeypatch)
+        held, go_on = await gate.hold(d.book(request(room, local(2, 9)), now=NOW))
+        await TimeBlock.create(
+            resource_id=room, starts_at=local(2, 9), ends_at=local(2, 10), reason="training"
+        )
+        go_on.set()
+        with pytest.raises(Conflict) as refused:
+            await _finish(held)
+        assert refused.value.code == "closed"
+        assert await Booking.filter(resource_id=room).count() == 0
+        assert await Slot.filter(resource_id=room, taken__gt=0).count() == 0
+
+    run_in_db(database_url, go)
+
+
+def test_reschedule_checked_before_staff_blocked_the_time_moves_nothing(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same for a reschedule: staff block the new time after it was checked and before
+    the move's transaction; the move is refused and the booking keeps its seat."""
+
+    async def go() -> None:
+        ids = await bookable_city()
+        room = ids["room"]
+        d = desk(database_url)
+        issued = await d.book(request(room, local(2, 9)), now=NOW)
+        gate = Interleave(monkeypatch)
+        held, go_on = await gate.hold(
+            d.reschedule(issued.code, issued.token, local(2, 11), now=NOW)
+        )
+        await TimeBlock.create(
+            resource_id=room, starts_at=local(2, 11), ends_at=local(2, 12), reason="training"
+        )
+        go_on.set()
+        with pytest.raises(Conflict):
+            await _finish(held)
+        booking = await d.get(issued.code, issued.token)
+        assert booking.starts_at == local(2, 9)
+        assert (await Slot.get(id=booking.slot_id)).taken == 1  # type: ignore[attr-defined]
+        assert not await Slot.filter(resource_id=room, starts_at=local(2, 11), taken__gt=0).exists()
 
     run_in_db(database_url, go)

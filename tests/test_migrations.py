@@ -95,3 +95,78 @@ def test_postgis_geometry_follows_the_stored_coordinates(postgres_backend: Backe
         return point, inside
 
     assert asyncio.run(check()) == ("POINT(114.006 22.705)", True)
+
+
+def test_schedule_versions_migrate_down_and_up_with_bookable_resources(
+    backend: Backend,
+) -> None:
+    """0007 undone and done again on a database with bookable resources: every policy
+    starts at schedule_version 0, and the triggers count edits from then on."""
+    from tortoise.migrations.api.migrate import migrate as tortoise_migrate
+
+    from resourcemap.models import BookingPolicy, OpeningHours
+    from tests.booking_helpers import bookable_city
+
+    url = backend.fresh()
+
+    async def go() -> tuple[int, int, int]:
+        async with db.database(url):
+            room = (await bookable_city())["room"]
+            await OpeningHours.filter(resource_id=room, weekday=0).delete()
+            edited = (await BookingPolicy.get(resource_id=room)).schedule_version
+        await tortoise_migrate(config=db.tortoise_config(url), target="models.0006_slot_indexes")
+        await db.close_db()
+        await db.migrate(url)
+        async with db.database(url):
+            before = (await BookingPolicy.get(resource_id=room)).schedule_version
+            await OpeningHours.filter(resource_id=room).delete()
+            after = (await BookingPolicy.get(resource_id=room)).schedule_version
+        return edited, before, after
+
+    edited, before, after = asyncio.run(go())
+    assert edited > 0
+    assert before == 0
+    assert after > before
+
+
+@pytest.mark.postgres
+def test_migrate_reinstalls_the_booking_function(postgres_backend: Backend) -> None:
+    """The booking function is code: every migrate puts back the version this code calls."""
+    from resourcemap.booking import seats
+
+    url = postgres_backend.fresh()
+
+    async def source() -> str | None:
+        conn = await asyncpg.connect(url)
+        try:
+            found: str | None = await conn.fetchval(
+                "SELECT prosrc FROM pg_proc WHERE proname = 'resourcemap_book'"
+            )
+            return found
+        finally:
+            await conn.close()
+
+    async def go() -> tuple[str | None, str | None, str]:
+        installed = await source()
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(
+                "CREATE OR REPLACE FUNCTION resourcemap_book(int) RETURNS int "
+                "LANGUAGE sql AS 'SELECT 1'"
+            )
+            await conn.execute(
+                "DROP FUNCTION resourcemap_book(int, timestamptz, timestamptz, bigint, jsonb, "
+                "jsonb)"
+            )
+        finally:
+            await conn.close()
+        gone = await source()
+        await db.migrate(url)
+        async with db.database(url):
+            expected = seats.book_function()
+        return installed, gone, expected
+
+    installed, gone, expected = asyncio.run(go())
+    assert installed is not None and installed.strip() in expected
+    assert gone == "SELECT 1"  # only the stray one-argument function was left
+    assert asyncio.run(source()) == installed

@@ -2,15 +2,22 @@
 
 Why a booking can never overbook, on SQLite and PostgreSQL alike:
 
-1. Every transaction that changes seats starts with a write: it bumps ``lock`` on the
-   resource's ``booking_policy`` row. On PostgreSQL that row lock serialises the bookings
-   of one resource across processes; on SQLite the first write takes the database's write
-   lock (waiting for the busy timeout), and because nothing was read before it no stale
+1. Every change of seats starts with a write: it bumps ``lock`` on the resource's
+   ``booking_policy`` row. On PostgreSQL that row lock serialises the bookings of one
+   resource across processes; on SQLite the first write takes the database's write lock
+   (waiting for the busy timeout), and because nothing was read before it no stale
    snapshot can be acted on.
 2. A seat is taken by one conditional upsert (``seats.take``) that only adds a seat while
    ``taken < capacity``; no row returned means the slot is full or overlaps a booked one.
 3. The database refuses ``taken > capacity`` outright (migration 0005), so even a bug in
    this module could not commit an overbooked slot.
+
+A new booking (the hot path) is one call, ``seats.book``: lock, seat, booking and its
+confirmation, all or nothing. The slot is checked before, against the resource's schedule
+as this desk read it last; the call refuses the booking when ``schedule_version`` (bumped by
+database triggers on every change to hours, exceptions, closures, blocked time, rules or the
+listing) moved on since, and the slot is checked again on a fresh read. So a booking is
+never let into time that staff closed meanwhile, and a warm desk books in one round trip.
 
 Rescheduling takes the new seat before freeing the old one, in one transaction: if the
 new slot is full nothing changes. A freed seat goes to the first resident waiting for that
@@ -27,10 +34,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from resourcemap import db
 from resourcemap.accounts import Principal
 from resourcemap.booking import outbox, seats, slots
 from resourcemap.booking.requests import (
@@ -43,7 +52,14 @@ from resourcemap.booking.requests import (
     normalise_code,
 )
 from resourcemap.errors import Conflict, InvalidInput, NotFound
-from resourcemap.models import Booking, BookingPolicy, Resource, Slot, WaitlistEntry
+from resourcemap.models import (
+    Booking,
+    BookingPolicy,
+    Notification,
+    Resource,
+    Slot,
+    WaitlistEntry,
+)
 from resourcemap.settings import Settings
 from resourcemap.vault import Vault
 from resourcemap.vocab import (
@@ -58,6 +74,8 @@ from resourcemap.vocab import (
 
 log = logging.getLogger(__name__)
 CODE_ATTEMPTS = 5
+SCHEDULES_CACHED = 4096  # resources
+SCHEDULE_DAYS = 33  # read at a time: a booking's day, the day before and a month after
 
 
 @dataclass(frozen=True)
@@ -77,6 +95,10 @@ class Desk:
         self.vault = Vault.from_settings(settings)
         self.offer_minutes = settings.waitlist_offer_minutes
         self.public_url = settings.public_url.rstrip("/")
+        # Each resource's schedule as last read, with the first and last local day (as
+        # ordinals) it covers: bookings are checked against it, and the seat call refuses
+        # one checked against a schedule that is no longer current.
+        self._schedules: dict[int, tuple[int, int, slots.Schedule]] = {}
 
     # ------------------------------------------------------------------ reading
 
@@ -195,7 +217,9 @@ class Desk:
         key = None if idempotency_key is None else digest(idempotency_key)
         fingerprint = data.fingerprint()
         try:
-            return await self._book(data, key, fingerprint, now=now, actor=actor)
+            # A schedule read (if any) and the seat call share one pooled connection.
+            async with db.one_connection(Booking._meta.db) as conn:
+                return await self._book(conn, data, key, fingerprint, now=now, actor=actor)
         except (Conflict, NotFound):
             # A replay is looked up only when the request cannot be booked afresh (the
             # unique key refuses a second booking otherwise): it finds its booking even
@@ -206,6 +230,7 @@ class Desk:
 
     async def _book(
         self,
+        conn: BaseDBAsyncClient,
         data: BookingIn,
         key: str | None,
         fingerprint: str,
@@ -213,49 +238,102 @@ class Desk:
         now: dt.datetime,
         actor: Principal | None,
     ) -> Issued:
-        listing = await _listing(data.resource_id)
+        token = new_token()
+        sealed: dict[str, Any] = {}
+        # First against the schedule as last read (cached): the seat call refuses the
+        # booking if staff changed the schedule since (Stale), and a check fails only on a
+        # fresh read. Then against a fresh read.
+        for attempt in range(3):
+            schedule = None if attempt else self._cached_schedule(data.resource_id, data.starts_at)
+            cached = schedule is not None
+            if schedule is None:
+                schedule = await self._schedule_at(data.resource_id, data.starts_at)
+            try:
+                start, end = self._checked(schedule, data, now=now, actor=actor)
+            except (Conflict, InvalidInput, NotFound):
+                if cached:
+                    continue
+                raise
+            # Sealed before the seat is taken: the resource's lock is held as briefly as
+            # can be.
+            sealed = sealed or {"token_enc": self.vault.seal(token), **self._sealed(data)}
+            values: dict[str, Any] = {
+                **sealed,
+                "resource_id": data.resource_id,
+                "starts_at": slots.as_utc(start),
+                "ends_at": slots.as_utc(end),
+                "status": BookingStatus.CONFIRMED,
+                "service": data.service or "",
+                "channel": data.channel,
+                "created_by_id": None if actor is None else actor.id,
+                "idempotency_key": key,
+                "request_hash": fingerprint,
+            }
+            try:
+                return await self._issue(conn, values, schedule, token, key, fingerprint, now=now)
+            except seats.Stale:
+                continue
+        raise Conflict("the service's times changed just now; please choose the time again")
+
+    def _checked(
+        self,
+        schedule: slots.Schedule,
+        data: BookingIn,
+        *,
+        now: dt.datetime,
+        actor: Principal | None,
+    ) -> tuple[int, int]:
+        """The slot ``data`` asks for as (start, end) epochs, if ``schedule`` lets the
+        resident (or ``actor``, staff) book it now."""
+        listing = schedule.listing
         if actor is not None and not actor.may_edit_listings_of(listing.organisation_id):
             raise NotFound(f"no resource {data.resource_id} among your services")
         if data.service is not None and data.service not in listing.services:
             raise InvalidInput("this service does not offer that", field="service")
         # Staff book callers and visitors in front of them: no minimum notice.
-        start, end = await self._check_slot(
-            data.resource_id, data.starts_at, now=now, notice=actor is None
-        )
-        token = new_token()
-        # Sealed before the transaction: it holds the resource's lock as briefly as it can.
-        sealed = {"token_enc": self.vault.seal(token), **self._sealed(data)}
+        return self._slot_in(schedule, data.starts_at, now=now, notice=actor is None)
+
+    async def _issue(
+        self,
+        conn: BaseDBAsyncClient,
+        values: dict[str, Any],
+        schedule: slots.Schedule,
+        token: str,
+        key: str | None,
+        fingerprint: str,
+        *,
+        now: dt.datetime,
+    ) -> Issued:
+        """Write the booking ``values`` with a new code, and its confirmation."""
+        stamp = dt.datetime.now(dt.UTC)
         for _ in range(CODE_ATTEMPTS):
             code = new_code()
+            message = self._message(
+                NotificationKind.CONFIRMATION,
+                code,
+                values["starts_at"],
+                schedule.listing.name_zh,
+                token,
+            )
+            # The booking's sealed phone and e-mail address the messages too.
+            queued = outbox.rows(
+                self.vault,
+                self.tz,
+                message,
+                phone_enc=values["phone_enc"],
+                email_enc=values["email_enc"],
+                now=now,
+            )
             try:
-                async with in_transaction(Booking._meta.default_connection) as conn:
-                    rules = await seats.lock(conn, data.resource_id)
-                    slot_id = await seats.take(conn, data.resource_id, start, end, rules.seats)
-                    booking = await Booking.create(
-                        code=code,
-                        resource_id=data.resource_id,
-                        slot_id=slot_id,
-                        starts_at=slots.as_utc(start),
-                        ends_at=slots.as_utc(end),
-                        status=BookingStatus.CONFIRMED,
-                        service=data.service or "",
-                        channel=data.channel,
-                        created_by_id=None if actor is None else actor.id,
-                        idempotency_key=key,
-                        request_hash=fingerprint,
-                        **sealed,
-                    )
-                    await self._tell(
-                        NotificationKind.CONFIRMATION,
-                        booking,
-                        listing.name_zh,
-                        token,
-                        data,
-                        now=now,
-                    )
+                await seats.book(
+                    conn,
+                    seats.row(Booking, {**values, "code": code}, stamp, later="slot_id"),
+                    [seats.row(Notification, m, stamp, later="booking_id") for m in queued],
+                    version=schedule.version,
+                )
             except IntegrityError:
                 # Another request with the same key won the race, or (rarely) the code was
-                # taken: the transaction rolled back, seat included.
+                # taken: nothing was written, seat included.
                 if key is not None:
                     replay = await self._replay(key, fingerprint)
                     if replay is not None:
@@ -286,18 +364,21 @@ class Desk:
         resource_id: int = booking.resource_id  # type: ignore[attr-defined]
         rules = await _rules(resource_id)
         self._check_change_window(booking, rules, now)
-        start, end = await self._check_slot(resource_id, new_start, now=now)
+        schedule = await self._schedule_at(resource_id, new_start)
+        start, end = self._slot_in(schedule, new_start, now=now)
         if start == slots.epoch(booking.starts_at):
             raise Conflict("the booking is already in that slot")
         resource = await Resource.get(id=resource_id)
         async with in_transaction(Booking._meta.default_connection) as conn:
-            rules = await seats.lock(conn, resource_id)
+            locked = await seats.lock(conn, resource_id)
+            if locked.version != schedule.version:
+                raise Conflict("the service's times changed just now; please choose the time again")
             fresh = await Booking.get(id=booking.id)
             if fresh.status is not BookingStatus.CONFIRMED:
                 raise Conflict(f"a booking that is {fresh.status} cannot be moved")
             old_slot_id: int = fresh.slot_id  # type: ignore[attr-defined]
             slot_id = await seats.take(
-                conn, resource_id, start, end, rules.seats, moving=old_slot_id
+                conn, resource_id, start, end, locked.rules.seats, moving=old_slot_id
             )
             await Booking.filter(id=booking.id).update(
                 slot_id=slot_id,
@@ -535,21 +616,48 @@ class Desk:
             "note_enc": self.vault.seal_optional(data.note),
         }
 
-    async def _check_slot(
-        self, resource_id: int, starts_at: dt.datetime, *, now: dt.datetime, notice: bool = True
-    ) -> tuple[int, int]:
-        """The slot starting at ``starts_at`` as (start, end) epochs, if it can be booked now."""
-        start = slots.epoch(starts_at)
-        day = starts_at.astimezone(self.tz).date()
-        schedule = (
-            await slots.load_schedules(
-                [resource_id], start=slots.as_utc(start - 86400), end=slots.as_utc(start + 86400)
-            )
-        ).get(resource_id)
-        if schedule is None:
+    def _cached_schedule(self, resource_id: int, starts_at: dt.datetime) -> slots.Schedule | None:
+        """The schedule ``_schedule_at`` read last for this resource, if it covers
+        ``starts_at``'s day and the days either side."""
+        found = self._schedules.get(resource_id)
+        day = starts_at.astimezone(self.tz).date().toordinal()
+        if found is None or not found[0] < day < found[1]:
+            return None
+        return found[2]
+
+    async def _schedule_at(self, resource_id: int, starts_at: dt.datetime) -> slots.Schedule:
+        """The resource's schedule without booked seats (one statement), from the day before
+        ``starts_at``'s day for ``SCHEDULE_DAYS``, kept for ``_cached_schedule``."""
+        first = starts_at.astimezone(self.tz).date() - dt.timedelta(days=1)
+        start, end = slots.window(first, SCHEDULE_DAYS, self.tz)
+        found = (await slots.load_schedules([resource_id], start=start, end=end, seats=False)).get(
+            resource_id
+        )
+        self._schedules.pop(resource_id, None)
+        if found is None:
+            await _resource_or_404(resource_id)
             raise Conflict(
                 "this service does not take bookings online; call it instead", code="not_bookable"
             )
+        # Seats are the seat statement's to decide, under the lock: not checked here.
+        last = first + dt.timedelta(days=SCHEDULE_DAYS - 1)
+        self._schedules[resource_id] = (first.toordinal(), last.toordinal(), found)
+        if len(self._schedules) > SCHEDULES_CACHED:
+            del self._schedules[next(iter(self._schedules))]  # the least recently read
+        return found
+
+    def _slot_in(
+        self,
+        schedule: slots.Schedule,
+        starts_at: dt.datetime,
+        *,
+        now: dt.datetime,
+        notice: bool = True,
+    ) -> tuple[int, int]:
+        """The slot of ``schedule`` starting at ``starts_at`` as (start, end) epochs, if it
+        can be booked now."""
+        start = slots.epoch(starts_at)
+        day = starts_at.astimezone(self.tz).date()
         rules = schedule.rules
         if not notice:
             rules = replace(rules, min_notice_minutes=0)
@@ -694,42 +802,30 @@ class Desk:
         if not phone and not email:
             return
         token = token or self.vault.open(booking.token_enc)
-        link = f"{self.public_url}/bookings/{booking.code}?token={token}"
+        message = self._message(
+            kind, booking.code, booking.starts_at, resource_name, token, booking.cancel_reason
+        )
         await outbox.enqueue(
-            self.vault,
-            self.tz,
-            outbox.Message(
-                kind=kind,
-                code=booking.code,
-                resource_name=resource_name,
-                starts_at=booking.starts_at,
-                manage_url=link,
-                reason=booking.cancel_reason,
-            ),
-            booking_id=booking.id,
-            phone=phone,
-            email=email,
-            now=now,
+            self.vault, self.tz, message, booking_id=booking.id, phone=phone, email=email, now=now
         )
 
-
-@dataclass(frozen=True)
-class _Listing:
-    """What booking needs of a resource (a narrow read: bookings are the hot path)."""
-
-    organisation_id: int | None
-    services: list[str]
-    name_zh: str
-
-
-async def _listing(resource_id: int) -> _Listing:
-    rows = await Resource.filter(id=resource_id).values_list(
-        "organisation_id", "services", "name_zh"
-    )
-    if not rows:
-        raise NotFound(f"no resource with id {resource_id}")
-    organisation_id, services, name_zh = rows[0]
-    return _Listing(organisation_id, list(services or ()), name_zh)
+    def _message(
+        self,
+        kind: NotificationKind,
+        code: str,
+        starts_at: dt.datetime,
+        resource_name: str,
+        token: str,
+        reason: str = "",
+    ) -> outbox.Message:
+        return outbox.Message(
+            kind=kind,
+            code=code,
+            resource_name=resource_name,
+            starts_at=starts_at,
+            manage_url=f"{self.public_url}/bookings/{code}?token={token}",
+            reason=reason,
+        )
 
 
 async def _resource_or_404(resource_id: int) -> Resource:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from resourcemap.models import Notification
@@ -62,6 +63,33 @@ class Message:
         return f"{lines}\n{self.manage_url}"
 
 
+def rows(
+    vault: Vault,
+    tz: ZoneInfo,
+    message: Message,
+    *,
+    phone_enc: str | None,
+    email_enc: str | None,
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """The outbox entries of ``message``, one per (sealed) address given: fields of
+    ``Notification`` without the booking."""
+    body = vault.seal(message.text(tz))
+    return [
+        {
+            "kind": message.kind,
+            "address_kind": kind,
+            "address_enc": address,
+            "subject": SUBJECTS[message.kind],
+            "body_enc": body,
+            "status": NotificationStatus.PENDING,
+            "next_attempt_at": now,
+        }
+        for kind, address in (("phone", phone_enc), ("email", email_enc))
+        if address
+    ]
+
+
 async def enqueue(
     vault: Vault,
     tz: ZoneInfo,
@@ -73,20 +101,14 @@ async def enqueue(
     now: dt.datetime,
 ) -> int:
     """Queue ``message`` to each address given; returns how many were queued."""
-    body = vault.seal(message.text(tz))
-    queued = 0
-    for kind, address in (("phone", phone), ("email", email)):
-        if not address:
-            continue
-        await Notification.create(
-            kind=message.kind,
-            booking_id=booking_id,
-            address_kind=kind,
-            address_enc=vault.seal(address),
-            subject=SUBJECTS[message.kind],
-            body_enc=body,
-            status=NotificationStatus.PENDING,
-            next_attempt_at=now,
-        )
-        queued += 1
-    return queued
+    queued = rows(
+        vault,
+        tz,
+        message,
+        phone_enc=vault.seal_optional(phone),
+        email_enc=vault.seal_optional(email),
+        now=now,
+    )
+    for entry in queued:
+        await Notification.create(booking_id=booking_id, **entry)
+    return len(queued)

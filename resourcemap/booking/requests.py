@@ -31,7 +31,7 @@ SlotStart = Annotated[AwareDatetime, AfterValidator(_bookable_era)]
 
 
 def new_code() -> str:
-    return "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
 def normalise_code(text: str) -> str:

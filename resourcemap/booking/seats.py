@@ -9,18 +9,31 @@ another grid (left from an earlier slot length) overlaps it. The database's
 
 Raw SQL because the ORM cannot express a conditional upsert with ``RETURNING``; both
 dialects run the same text, with numbered parameters in each one's spelling.
+
+``book`` is the hot path, a new booking: lock, seat, booking row and its messages in one
+round trip. On PostgreSQL that is one call of the function ``book_function()`` builds from
+the same statements (each statement in a PL/pgSQL function reads afresh, so the seat is
+decided after the lock, as in a transaction); ``db.migrate`` (re)installs it. On SQLite it
+is one call into the connection's thread, which runs the statements as one transaction.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from enum import Enum
+from typing import Any, NamedTuple
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError, OperationalError
+from tortoise.models import Model
 
 from resourcemap.booking import slots
 from resourcemap.errors import Conflict
+from resourcemap.models import Booking, Notification
 
 # booking_policy's columns are named as the Rules fields.
 RULE_COLUMNS = tuple(f.name for f in dataclasses.fields(slots.Rules))
@@ -70,16 +83,28 @@ def _sql(conn: BaseDBAsyncClient, template: str, **extra: str) -> str:
     return template.format(**PARAMS[conn.capabilities.dialect], **extra)
 
 
-async def lock(conn: BaseDBAsyncClient, resource_id: int) -> slots.Rules:
+def _not_bookable() -> Conflict:
+    return Conflict(
+        "this service does not take bookings online; call it instead", code="not_bookable"
+    )
+
+
+class Locked(NamedTuple):
+    """A resource's booking rules and schedule version, read under its lock."""
+
+    rules: slots.Rules
+    version: int
+
+
+async def lock(conn: BaseDBAsyncClient, resource_id: int) -> Locked:
     """Serialise seat changes of one resource; its current booking rules."""
-    sql = _sql(conn, LOCK, columns=", ".join(RULE_COLUMNS))
+    sql = _sql(conn, LOCK, columns=", ".join((*RULE_COLUMNS, "schedule_version")))
     # execute_query_dict: tortoise's asyncpg execute_query drops the rows of an UPDATE.
     rows = await conn.execute_query_dict(sql, [resource_id])
     if not rows:
-        raise Conflict(
-            "this service does not take bookings online; call it instead", code="not_bookable"
-        )
-    return slots.Rules(**{name: int(rows[0][name]) for name in RULE_COLUMNS})
+        raise _not_bookable()
+    rules = slots.Rules(**{name: int(rows[0][name]) for name in RULE_COLUMNS})
+    return Locked(rules, int(rows[0]["schedule_version"]))
 
 
 async def take(
@@ -99,15 +124,253 @@ async def take(
         return int(rows[0]["id"])
     # Refused: a second statement, only now, to say why.
     found = await conn.execute_query_dict(_sql(conn, SLOT_AT), values[:2])
-    if found and int(found[0]["taken"]) > 0:
-        taken, ends_at = int(found[0]["taken"]), _aware(found[0]["ends_at"])
-        if taken >= seats:
-            raise Conflict("this slot is full; choose another or join its waitlist", code="full")
-        if slots.epoch(ends_at) != end:
-            raise Conflict(
+    raise _refusal(found[0] if found else None, seats, end)
+
+
+def _refusal(found: Mapping[str, Any] | None, seats: int, end: int) -> Conflict:
+    """Why a seat was refused, from the slot row at its start (``SLOT_AT``), if any."""
+    if found is not None and int(found["taken"]) > 0:
+        if int(found["taken"]) >= seats:
+            return Conflict("this slot is full; choose another or join its waitlist", code="full")
+        if slots.epoch(_aware(found["ends_at"])) != end:
+            return Conflict(
                 "this slot was booked with another length; choose another slot", code="overlap"
             )
-    raise Conflict("this time overlaps another booked session; choose another slot", code="overlap")
+    return Conflict(
+        "this time overlaps another booked session; choose another slot", code="overlap"
+    )
+
+
+# ---------------------------------------------------------------------------- book
+
+
+def row(
+    model: type[Model], values: Mapping[str, Any], now: dt.datetime, *, later: str = ""
+) -> dict[str, Any]:
+    """A row of ``model``'s table as the ORM would write it: the given values, then its
+    auto timestamps and defaults, else NULL; without its key and the column ``later``,
+    which the database fills in."""
+    out: dict[str, Any] = {}
+    for name, column in model._meta.fields_db_projection.items():
+        field = model._meta.fields_map[name]
+        if field.pk or column == later:
+            continue
+        if name in values:
+            value = values[name]
+        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            value = now
+        elif field.default is not None and not callable(field.default):
+            value = field.default
+        elif field.null:
+            value = None
+        else:
+            raise TypeError(f"{model._meta.db_table}.{column} needs a value")
+        out[column] = value.value if isinstance(value, Enum) else value
+    return out
+
+
+class Stale(Exception):
+    """The schedule a booking was checked against is no longer the resource's."""
+
+
+async def book(
+    client: BaseDBAsyncClient,
+    booking: Mapping[str, Any],
+    messages: Sequence[Mapping[str, Any]],
+    *,
+    version: int,
+) -> int:
+    """Take a seat of the slot ``booking["starts_at"]``…``["ends_at"]`` and write the
+    booking (``row(Booking, …, later="slot_id")``) and its messages (``row(Notification,
+    …, later="booking_id")``), all or nothing, in one round trip, if the resource's
+    ``schedule_version`` is still ``version`` (the schedule the slot was checked against).
+
+    Returns the booking's id. Raises ``Stale`` when the schedule changed, ``Conflict`` when
+    no seat can be taken and ``IntegrityError`` when the booking's code or idempotency key
+    is already taken."""
+    if client.capabilities.dialect == "postgres":
+        values = [
+            booking["resource_id"],
+            booking["starts_at"],
+            booking["ends_at"],
+            version,
+            _json(booking),
+            _json(messages),
+        ]
+        outcome = (await client.execute_query_dict(BOOK_CALL, values))[0]
+    else:
+        async with client.acquire_connection() as conn:
+            # aiosqlite runs each call in its connection's thread: one call is one hop.
+            try:
+                outcome = await conn._execute(_book_sqlite, conn._conn, booking, messages, version)
+            except sqlite3.IntegrityError as exc:
+                raise IntegrityError(exc) from exc
+            except sqlite3.OperationalError as exc:
+                raise OperationalError(exc) from exc
+    if outcome["booking_id"] is not None:
+        return int(outcome["booking_id"])
+    if outcome["seats"] is None:
+        raise _not_bookable()
+    if outcome["stale"]:
+        raise Stale()
+    slot = None if outcome["taken"] is None else outcome
+    raise _refusal(slot, int(outcome["seats"]), slots.epoch(booking["ends_at"]))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=_iso, ensure_ascii=False)
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _insert(table: str, columns: Sequence[str], returning: str = "") -> str:
+    marks = ", ".join("?" for _ in columns)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+    return f"{sql} RETURNING {returning}" if returning else sql
+
+
+def _book_sqlite(
+    conn: sqlite3.Connection,
+    booking: Mapping[str, Any],
+    messages: Sequence[Mapping[str, Any]],
+    version: int,
+) -> dict[str, Any]:
+    """``book`` on SQLite, in the connection's thread: the statements of ``book_function()``
+    as one transaction. IMMEDIATE takes the write lock first, so nothing is read before it."""
+    p = PARAMS["sqlite"]
+    rid, start, end = booking["resource_id"], booking["starts_at"], booking["ends_at"]
+    outcome: dict[str, Any] = dict.fromkeys(("booking_id", "seats", "stale", "taken", "ends_at"))
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        policy = conn.execute(LOCK.format(**p, columns=LOCKED), (rid,)).fetchall()
+        if not policy:
+            conn.execute("ROLLBACK")
+            return outcome
+        outcome["seats"] = seats = policy[0][0]
+        if policy[0][1] != version:
+            outcome["stale"] = True
+            conn.execute("ROLLBACK")
+            return outcome
+        slot = conn.execute(TAKE.format(**p), (rid, start, end, seats, 0)).fetchall()
+        if not slot:
+            found = conn.execute(SLOT_AT.format(**p), (rid, start)).fetchall()
+            if found:
+                outcome["taken"], outcome["ends_at"] = found[0][0], found[0][1]
+            conn.execute("ROLLBACK")
+            return outcome
+        columns = [*booking, "slot_id"]
+        created = conn.execute(
+            _insert("booking", columns, "id"), [*booking.values(), slot[0][0]]
+        ).fetchall()
+        outcome["booking_id"] = booking_id = created[0][0]
+        for message in messages:
+            conn.execute(
+                _insert("notification", [*message, "booking_id"]), [*message.values(), booking_id]
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return outcome
+
+
+# The call and the function, one statement each; the function's body is LOCK, TAKE and
+# SLOT_AT with its own variables for parameters.
+BOOK_CALL = """
+SELECT o_booking AS booking_id, o_seats AS seats, o_stale AS stale, o_taken AS taken,
+       o_ends_at AS ends_at
+  FROM resourcemap_book($1::int, $2::timestamptz, $3::timestamptz, $4::bigint,
+                        $5::text::jsonb, $6::text::jsonb)
+"""
+# What book's lock returns: the seats in force and the schedule's version.
+LOCKED = "seats, schedule_version"
+
+_BOOK_FUNCTION = """
+CREATE OR REPLACE FUNCTION resourcemap_book(
+    p_resource int, p_start timestamptz, p_end timestamptz, p_version bigint,
+    p_booking jsonb, p_messages jsonb,
+    OUT o_booking bigint, OUT o_seats int, OUT o_stale boolean, OUT o_taken int,
+    OUT o_ends_at timestamptz)
+LANGUAGE plpgsql VOLATILE AS $body$
+DECLARE
+    v_slot bigint;
+    v_version bigint;
+BEGIN
+    {lock} INTO o_seats, v_version;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    o_stale := v_version <> p_version;
+    IF o_stale THEN
+        RETURN;
+    END IF;
+    {take} INTO v_slot;
+    IF v_slot IS NULL THEN
+        SELECT s.taken, s.ends_at INTO o_taken, o_ends_at FROM ({slot_at}) s;
+        RETURN;
+    END IF;
+    INSERT INTO booking ({booking_columns}, slot_id)
+    SELECT {booking_values}, v_slot FROM jsonb_populate_record(NULL::booking, p_booking) r
+    RETURNING id INTO o_booking;
+    INSERT INTO notification ({message_columns}, booking_id)
+    SELECT {message_values}, o_booking
+      FROM jsonb_populate_recordset(NULL::notification, p_messages) r;
+END
+$body$
+"""
+
+
+def book_function() -> str:
+    """``CREATE OR REPLACE`` of ``book``'s PostgreSQL function, from the statements above
+    and the models' columns (known once tortoise is initialised)."""
+    p = {"rid": "p_resource", "start": "p_start", "end": "p_end", "seats": "o_seats"}
+    booking = _columns(Booking, "slot_id")
+    messages = _columns(Notification, "booking_id")
+    return _BOOK_FUNCTION.format(
+        lock=LOCK.format(**p, columns=LOCKED).strip(),
+        take=TAKE.format(**p, moving="0").strip(),
+        slot_at=SLOT_AT.format(**p).strip(),
+        booking_columns=", ".join(booking),
+        booking_values=", ".join(f"r.{c}" for c in booking),
+        message_columns=", ".join(messages),
+        message_values=", ".join(f"r.{c}" for c in messages),
+    )
+
+
+def _columns(model: type[Model], later: str) -> list[str]:
+    return [
+        column
+        for name, column in model._meta.fields_db_projection.items()
+        if not model._meta.fields_map[name].pk and column != later
+    ]
+
+
+async def install(client: BaseDBAsyncClient) -> None:
+    """(Re)install ``book``'s function: ``db.migrate`` runs this after the migrations, so
+    the function always matches this code. Nothing to do on SQLite."""
+    if client.capabilities.dialect != "postgres":
+        return
+    # Concurrent migrates would race on the catalogue row: one at a time.
+    # CREATE OR REPLACE cannot change a function's result columns: drop every signature.
+    await client.execute_script(
+        f"BEGIN; SELECT pg_advisory_xact_lock({INSTALL_LOCK}); {DROP_BOOK_FUNCTIONS}; "
+        f"{book_function()}; COMMIT;"
+    )
+
+
+INSTALL_LOCK = 0x5E47  # any constant of this app's own
+DROP_BOOK_FUNCTIONS = """
+DO $drop$ DECLARE f regprocedure; BEGIN
+    FOR f IN SELECT oid::regprocedure FROM pg_proc WHERE proname = 'resourcemap_book' LOOP
+        EXECUTE 'DROP FUNCTION ' || f;
+    END LOOP;
+END $drop$
+"""
 
 
 def _aware(value: Any) -> dt.datetime:

@@ -19,6 +19,7 @@ vectorised per opening interval.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -73,11 +74,23 @@ class Taken(NamedTuple):
 
 
 @dataclass(frozen=True)
+class Listing:
+    """What booking needs of the resource's listing: whose it is, its name, its services."""
+
+    organisation_id: int | None
+    name_zh: str
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Schedule:
     """Everything that decides one resource's slots, as plain data."""
 
     resource_id: int
     rules: Rules
+    listing: Listing = Listing(None, "", ())
+    # booking_policy.schedule_version when read: tells a cached schedule from a stale one.
+    version: int = 0
     always_open: bool = False
     weekly: Sequence[tuple[int, int, int]] = ()  # (weekday 0=Mon, opens, closes) minutes
     exceptions: Sequence[DatedHours] = ()
@@ -378,40 +391,45 @@ def serialise(slots: SlotList, tz: ZoneInfo) -> list[dict[str, object]]:
 
 
 # One statement reads everything that decides the slots of the resources {ids}: a row per
-# policy (kind 0), weekly interval (1), dated exception (2), closure that applies, once per
-# resource it applies to (3), block (4) and booked slot (5), as integers (dates as day
-# ordinals, instants as epoch seconds) and, for closures, the area code.
+# policy (kind 0, with what booking needs of the listing: organisation, name, services),
+# weekly interval (1), dated exception (2), closure that applies, once per resource it
+# applies to (3), block (4) and booked slot (5), as integers (dates as day ordinals,
+# instants as epoch seconds), two texts (the area code of a closure; name and services) and
+# the policy's schedule_version.
 _SCHEDULE_SQL = """
 SELECT 0, p.resource_id, p.slot_minutes, p.buffer_minutes, p.seats, p.min_notice_minutes,
-       p.horizon_days, p.change_notice_minutes, {always_open}, NULL
+       p.horizon_days, p.change_notice_minutes, {always_open}, r.organisation_id, r.name_zh,
+       CAST(r.services AS TEXT), p.schedule_version
   FROM booking_policy p JOIN resource r ON r.id = p.resource_id
  WHERE p.resource_id {ids} AND p.enabled = {true} AND r.status = {status}
 UNION ALL
-SELECT 1, resource_id, weekday, opens, closes, NULL, NULL, NULL, NULL, NULL
+SELECT 1, resource_id, weekday, opens, closes, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM opening_hours WHERE resource_id {ids}
 UNION ALL
-SELECT 2, resource_id, {start_date}, {end_date}, {closed}, opens, closes, NULL, NULL, NULL
+SELECT 2, resource_id, {start_date}, {end_date}, {closed}, opens, closes, NULL, NULL, NULL,
+       NULL, NULL, NULL
   FROM hours_exception WHERE resource_id {ids}
 UNION ALL
-SELECT 3, r.id, {c_start_date}, {c_end_date}, c.resource_id, NULL, NULL, NULL, NULL,
-       c.area_code
+SELECT 3, r.id, {c_start_date}, {c_end_date}, c.resource_id, NULL, NULL, NULL, NULL, NULL,
+       c.area_code, NULL, NULL
   FROM resource r JOIN closure c
     ON c.resource_id = r.id
     OR c.area_code IN (r.city_code, r.district_code, r.street_code, r.community_code)
  WHERE r.id {ids}
 UNION ALL
-SELECT 4, resource_id, {epoch_starts_at}, {epoch_ends_at}, NULL, NULL, NULL, NULL, NULL, NULL
+SELECT 4, resource_id, {epoch_starts_at}, {epoch_ends_at}, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL
   FROM booking_time_block WHERE resource_id {ids} AND starts_at < {end} AND ends_at > {start}
 UNION ALL
 SELECT 5, resource_id, {epoch_starts_at}, {epoch_ends_at}, capacity, taken, NULL, NULL, NULL,
-       NULL
+       NULL, NULL, NULL, NULL
   FROM booking_slot
  WHERE resource_id {ids} AND starts_at < {end} AND starts_at >= {lookback}
 """
 # With ``now``: how many waitlist offers ran out (kind 6), as ``Desk.expire_offers`` finds them.
 _OFFERS_DUE_SQL = """
 UNION ALL
-SELECT 6, resource_id, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL
+SELECT 6, resource_id, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM booking
  WHERE resource_id {ids} AND status = '{offered}' AND offer_expires_at <= {now}
  GROUP BY resource_id
@@ -471,9 +489,15 @@ def _schedule_sql(dialect: str, n_ids: int, with_offers: bool = False) -> str:
 
 
 def _schedule_values(
-    dialect: str, ids: list[int], start: dt.datetime, end: dt.datetime, now: dt.datetime | None
+    dialect: str,
+    ids: list[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime | None,
+    seats: bool = True,
 ) -> list[Any]:
-    lookback = start - dt.timedelta(hours=12)
+    # Without seats, the booked slots' range is empty (start at the end): same statement.
+    lookback = start - dt.timedelta(hours=12) if seats else end
     values = [x.astimezone(dt.UTC) for x in (start, end, lookback)]
     extra = [] if now is None else [now.astimezone(dt.UTC)]
     if dialect == "sqlite":
@@ -487,11 +511,12 @@ async def load_schedules(
     start: dt.datetime,
     end: dt.datetime,
     now: dt.datetime | None = None,
+    seats: bool = True,
 ) -> dict[int, Schedule]:
     """Schedules of the bookable (active, enabled-policy) resources among ``resource_ids``,
-    with blocks and booked slots overlapping ``start``…``end``; with ``now``, also how many
-    of their waitlist offers are due to expire (``Schedule.offers_due``). One statement,
-    read as plain values: no model is built."""
+    with blocks and (unless not ``seats``) booked slots overlapping ``start``…``end``; with
+    ``now``, also how many of their waitlist offers are due to expire
+    (``Schedule.offers_due``). One statement, read as plain values: no model is built."""
     ids = list(dict.fromkeys(resource_ids))
     if not ids:
         return {}
@@ -499,10 +524,10 @@ async def load_schedules(
     dialect = client.capabilities.dialect
     _, rows = await client.execute_query(
         _schedule_sql(dialect, len(ids), now is not None),
-        _schedule_values(dialect, ids, start, end, now),
+        _schedule_values(dialect, ids, start, end, now, seats),
     )
     due: dict[int, int] = {}
-    policies: dict[int, tuple[Rules, bool]] = {}
+    policies: dict[int, tuple[Rules, bool, Listing, int]] = {}
     weekly: dict[int, list[tuple[int, int, int]]] = {}
     exceptions: dict[int, list[DatedHours]] = {}
     closures: dict[int, list[ClosureSpan]] = {}
@@ -510,10 +535,11 @@ async def load_schedules(
     taken: dict[int, list[Taken]] = {}
     date = dt.date.fromordinal
     for row in rows:
-        kind, rid, a, b, c, d, e, f, g, code = row
+        kind, rid, a, b, c, d, e, f, g, h, code, text, version = row
         if kind == 0:
             rules = Rules(a, b, c, d, e, f)
-            policies[rid] = (rules, bool(g))
+            listing = Listing(h, code, tuple(json.loads(text or "[]")))
+            policies[rid] = (rules, bool(g), listing, version)
         elif kind == 1:
             weekly.setdefault(rid, []).append((a, b, c))
         elif kind == 2:
@@ -530,10 +556,12 @@ async def load_schedules(
     for rid in ids:
         if rid not in policies:
             continue
-        rules, always = policies[rid]
+        rules, always, listing, version = policies[rid]
         schedules[rid] = Schedule(
             resource_id=rid,
             rules=rules,
+            listing=listing,
+            version=version,
             always_open=always,
             weekly=weekly.get(rid, []),
             exceptions=exceptions.get(rid, []),

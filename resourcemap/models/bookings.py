@@ -42,6 +42,10 @@ class BookingPolicy(Model):
     # Residents may cancel or reschedule until this long before the start.
     change_notice_minutes = fields.IntField(default=240)
     lock = fields.BigIntField(default=0)
+    # Bumped by triggers (migration 0007) whenever anything the slots are cut from changes:
+    # these rules, the weekly hours, exceptions, closures, blocked time, the listing. A
+    # booking checked against a cached schedule is refused under the lock if it moved on.
+    schedule_version = fields.BigIntField(default=0, db_default=0)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

@@ -50,11 +50,20 @@ def axe_violations(page: Any) -> list[str]:
              .every(e => getComputedStyle(e).opacity === '1')""",
         timeout=10_000,
     )
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        """() => axe.run(document, {runOnly: {type: 'tag',
-             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"""
+    # Icons may still arrive (clusters load in chunks) and fade in while axe runs: for the
+    # check, every transition ends at once, so axe sees each element at rest.
+    still = page.add_style_tag(
+        content="*, *::before, *::after { transition: none !important; "
+        "animation: none !important; }"
     )
+    page.add_script_tag(path=str(AXE))
+    try:
+        result = page.evaluate(
+            """() => axe.run(document, {runOnly: {type: 'tag',
+                 values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"""
+        )
+    finally:
+        still.evaluate("e => e.remove()")
     return [
         f"{v['id']} ({v['impact']}): {v['help']} — {[n['html'][:120] for n in v['nodes'][:3]]}"
         for v in result["violations"]
