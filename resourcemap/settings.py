@@ -86,6 +86,18 @@ class Settings(BaseSettings):
         le=1440,
         description="How long a freed seat is held for the next resident on the waitlist.",
     )
+    booking_limit_per_address: int = Field(
+        20,
+        ge=0,
+        description="Bookings and waitlist joins residents may send per minute from one "
+        "network address, per app process (0: no limit).",
+    )
+    booking_limit_per_contact: int = Field(
+        6,
+        ge=0,
+        description="Bookings and waitlist joins per hour that name one phone number or "
+        "e-mail address, per app process (0: no limit); stops messages to a third party.",
+    )
     notify_senders: str = Field(
         "log",
         description="Comma-separated notification senders: `log` (masked, default), `smtp`, "

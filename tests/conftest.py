@@ -151,8 +151,13 @@ def demo_url(backend: Backend) -> str:
     return backend.fresh("demo")
 
 
+# The test client is one address and tests reuse a few phone numbers: request limits are
+# off unless a test sets them (tests/test_booking_limits.py).
+NO_LIMITS = {"booking_limit_per_address": 0, "booking_limit_per_contact": 0}
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    return Settings(_env_file=None, database_url=database_url, **overrides)  # type: ignore[call-arg]
+    return Settings(_env_file=None, database_url=database_url, **{**NO_LIMITS, **overrides})  # type: ignore[call-arg]
 
 
 @pytest.fixture

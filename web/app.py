@@ -17,6 +17,7 @@ from resourcemap.settings import Settings
 from web import i18n
 from web.auth import RateLimiter, session_middleware
 from web.errors import HANDLERS
+from web.limits import BookingLimits
 from web.routes import build_routes
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -44,5 +45,8 @@ def create_app(settings: Settings) -> Starlette:
     app.state.desk = Desk(settings)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     i18n.install(app.state.templates.env)
-    app.state.login_limiter = RateLimiter(limit=10, window=60.0)
+    app.state.login_limiter = RateLimiter(
+        10, 60.0, "too many sign-in attempts from this address; wait a minute"
+    )
+    app.state.booking_limits = BookingLimits(settings)
     return app

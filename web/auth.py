@@ -111,24 +111,28 @@ async def require(request: Request, *roles: Role, form_csrf: str | None = None) 
 
 
 class RateLimiter:
-    """At most ``limit`` events per ``window`` seconds per key, in this process.
+    """At most ``limit`` events per ``window`` seconds per key, in this process (a
+    ``limit`` of 0: no limit); past it, ``TooManyRequests`` with ``reason``.
 
-    Complements the per-account lockout (which holds across processes) against one
-    address trying many usernames.
+    For sign-in it complements the per-account lockout (which holds across processes)
+    against one address trying many usernames.
     """
 
-    def __init__(self, limit: int, window: float) -> None:
+    def __init__(self, limit: int, window: float, reason: str) -> None:
         self.limit = limit
         self.window = window
+        self.reason = reason
         self._events: dict[str, deque[float]] = {}
 
     def hit(self, key: str) -> None:
+        if not self.limit:
+            return
         now = time.monotonic()
         events = self._events.setdefault(key, deque())
         while events and now - events[0] > self.window:
             events.popleft()
         if len(events) >= self.limit:
-            raise TooManyRequests("too many sign-in attempts from this address; wait a minute")
+            raise TooManyRequests(self.reason)
         events.append(now)
         if len(self._events) > 10_000:  # forget idle addresses rather than grow forever
             self._events = {

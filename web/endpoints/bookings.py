@@ -18,6 +18,7 @@ from resourcemap.booking.desk import Desk, Issued
 from resourcemap.booking.requests import BookingIn, RescheduleIn, display_code
 from resourcemap.errors import InvalidInput
 from resourcemap.models import Resource
+from web.limits import limits
 from web.params import date_param, int_param, json_body
 
 MAX_DAYS = 92
@@ -104,6 +105,7 @@ async def create_booking(request: Request) -> Response:
       400: {description: Invalid field, with a reason per field}
       404: {description: No such resource}
       409: {description: "The slot is full, closed, too soon or beyond the horizon"}
+      429: {description: Too many requests from this address or for this phone or e-mail}
     """
     key = request.headers.get("idempotency-key")
     if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
@@ -112,6 +114,7 @@ async def create_booking(request: Request) -> Response:
             field="Idempotency-Key",
         )
     data = BookingIn.model_validate(await json_body(request))
+    limits(request).check(request, data)
     desk = _desk(request)
     issued = await desk.book(data, now=_now(), idempotency_key=key)
     return await _booking_answer(desk, issued, status=201)
@@ -235,8 +238,10 @@ async def join_waitlist(request: Request) -> Response:
       201: {description: "{code, code_display, token, manage_url, entry}"}
       400: {description: Invalid field}
       409: {description: No such slot, or it still has free seats}
+      429: {description: Too many requests from this address or for this phone or e-mail}
     """
     data = BookingIn.model_validate(await json_body(request))
+    limits(request).check(request, data)
     desk = _desk(request)
     issued = await desk.join_waitlist(data, now=_now())
     entry = await desk.waitlist_entry(issued.code, issued.token)

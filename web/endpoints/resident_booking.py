@@ -22,11 +22,12 @@ from starlette.responses import RedirectResponse, Response
 
 from resourcemap.booking.desk import Desk, Issued
 from resourcemap.booking.requests import BookingIn, RescheduleIn, display_code
-from resourcemap.errors import Conflict, InvalidInput, NotFound
+from resourcemap.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from resourcemap.models import Resource
 from resourcemap.vocab import SEAT_HOLDING, BookingStatus, WaitlistStatus
 from web import resident_view
 from web.i18n import _
+from web.limits import limits
 from web.params import date_param
 from web.resident import check_csrf, render, resident_page
 
@@ -66,6 +67,12 @@ def _refusal(exc: Conflict) -> str:
     return reasons.get(
         exc.code or "",
         _("Sorry, this time cannot be booked now. Please choose another time."),
+    )
+
+
+def _too_many() -> str:
+    return _(
+        "Too many booking requests in a short time. Please wait a minute, or call the service."
     )
 
 
@@ -171,6 +178,12 @@ async def book(request: Request) -> Response:
     except ValidationError as exc:
         return await _book_page(
             request, resource, day=None, values=values, errors=_field_errors(exc), status=400
+        )
+    try:
+        limits(request).check(request, data)
+    except TooManyRequests:
+        return await _book_page(
+            request, resource, day=None, values=values, problem=_too_many(), status=429
         )
     desk = _desk(request)
     try:
@@ -326,9 +339,12 @@ async def join_waitlist(request: Request) -> Response:
         return await _waitlist_page(request, resource, values, errors, status=400)
     try:
         data = BookingIn.model_validate({"resource_id": resource.id, **values})
+        limits(request).check(request, data)
         issued = await _desk(request).join_waitlist(data, now=_now())
     except ValidationError as exc:
         return await _waitlist_page(request, resource, values, _field_errors(exc), status=400)
+    except TooManyRequests:
+        return await _waitlist_page(request, resource, values, problem=_too_many(), status=429)
     except Conflict:
         problem = _("This time has free seats again, or no longer exists: book it instead.")
         return await _waitlist_page(request, resource, values, problem=problem, status=409)

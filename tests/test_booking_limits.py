@@ -1,0 +1,103 @@
+"""How often residents may ask for a seat: per network address and per phone number or
+e-mail address, over the API and the booking pages, with a clear 429 past the limit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bs4 import BeautifulSoup
+from starlette.testclient import TestClient
+
+from tests.booking_helpers import bookable_city
+from tests.factories import run_in_db
+
+
+def _room(database_url: str) -> int:
+    ids = run_in_db(database_url, lambda: bookable_city(min_notice_minutes=0, seats=3))
+    return int(ids["room"])
+
+
+def _free(client: TestClient, room: int) -> list[str]:
+    slots = client.get(f"/api/v1/resources/{room}/slots?days=14").json()["slots"]
+    return [s["starts_at"] for s in slots if s["remaining"] > 0]
+
+
+def _book(client: TestClient, room: int, starts_at: str, **fields: str) -> Any:
+    return client.post(
+        "/api/v1/bookings", json={"resource_id": room, "starts_at": starts_at, **fields}
+    )
+
+
+def test_one_address_gets_a_429_past_its_limit(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    room = _room(database_url)
+    with make_client(database_url, run_worker=False, booking_limit_per_address=3) as client:
+        free = _free(client, room)
+        answers = [_book(client, room, free[i]).status_code for i in range(3)]
+        assert answers == [201, 201, 201]
+        refused = _book(client, room, free[3])
+        assert refused.status_code == 429
+        assert "wait a minute" in refused.json()["reason"]
+        # Refused requests count too: a script cannot scan slots past the limit either.
+        assert client.post("/api/v1/waitlist", json={}).status_code in (400, 429)
+        booked = client.get(f"/api/v1/resources/{room}/slots?days=14").json()["slots"]
+        assert sum(s["capacity"] - s["remaining"] for s in booked) == 3
+
+
+def test_one_phone_number_gets_a_429_past_its_limit_whatever_its_spelling(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    room = _room(database_url)
+    with make_client(
+        database_url, run_worker=False, booking_limit_per_address=0, booking_limit_per_contact=2
+    ) as client:
+        free = _free(client, room)
+        assert _book(client, room, free[0], phone="+86 138 1234 5678").status_code == 201
+        assert _book(client, room, free[1], phone="138-1234-5678").status_code == 201
+        refused = _book(client, room, free[2], phone="13812345678")
+        assert refused.status_code == 429
+        assert "phone number or e-mail" in refused.json()["reason"]
+        # Another resident's number, and booking without one, are not held up.
+        assert _book(client, room, free[2], phone="13900001111").status_code == 201
+        assert _book(client, room, free[3]).status_code == 201
+        # E-mail addresses are counted the same way, case aside.
+        assert _book(client, room, free[4], email="Wang@example.cn").status_code == 201
+        assert _book(client, room, free[5], email="wang@example.cn").status_code == 201
+        assert _book(client, room, free[6], email="WANG@example.cn").status_code == 429
+        # The limiter keeps keyed digests, never the number or address itself.
+        kept = " ".join(client.app.state.booking_limits.by_contact._events)  # type: ignore[attr-defined]
+        assert "1381234" not in kept and "example" not in kept
+
+
+def test_the_booking_page_explains_the_limit_in_the_residents_language(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    room = _room(database_url)
+    with make_client(database_url, run_worker=False, booking_limit_per_address=1) as client:
+
+        def post() -> Any:
+            page = BeautifulSoup(client.get(f"/resources/{room}/book").text, "html.parser")
+            form = page.select_one("form.book-form")
+            assert form is not None
+            data = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
+            data["starts_at"] = str(form.select("input[name=starts_at]")[0]["value"])
+            return client.post(f"/resources/{room}/book", data=data, follow_redirects=False)
+
+        assert post().status_code == 303
+        refused = post()
+        assert refused.status_code == 429
+        assert "短时间内预约请求过多" in refused.text
+        again = BeautifulSoup(refused.text, "html.parser").select_one("form.book-form")
+        assert again is not None  # the form is shown again, to try later
+
+
+def test_zero_means_no_limit(database_url: str, make_client: Callable[..., Any]) -> None:
+    room = _room(database_url)
+    with make_client(
+        database_url, run_worker=False, booking_limit_per_address=0, booking_limit_per_contact=0
+    ) as client:
+        free = _free(client, room)
+        answers = {_book(client, room, s, phone="13812345678").status_code for s in free[:12]}
+        assert answers == {201}

@@ -1,0 +1,62 @@
+"""How often residents may ask for a seat: per network address, and per phone number or
+e-mail address named (each booking and waitlist place sends that address a message, so
+without a limit the service could be made to text a stranger over and over).
+
+Counted in this process, like the sign-in limit: with N app processes the limits are at
+most N times as wide. Behind a reverse proxy the address is the proxy's unless uvicorn is
+told to trust its forwarding headers (`--forwarded-allow-ips`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+from starlette.requests import Request
+
+from resourcemap.booking.requests import Contact
+from resourcemap.settings import Settings
+from web.auth import RateLimiter
+
+
+class BookingLimits:
+    def __init__(self, settings: Settings) -> None:
+        self.by_address = RateLimiter(
+            settings.booking_limit_per_address,
+            60.0,
+            "too many booking requests from this address; wait a minute and try again",
+        )
+        self.by_contact = RateLimiter(
+            settings.booking_limit_per_contact,
+            3600.0,
+            "too many booking requests for this phone number or e-mail address; "
+            "please call the service",
+        )
+        # Contact details are kept only as keyed digests: the limiter holds no personal data.
+        self._key = hashlib.sha256(
+            b"resourcemap booking limits:" + settings.secret_key.get_secret_value().encode()
+        ).digest()
+
+    def check(self, request: Request, contact: Contact) -> None:
+        """Count one request for a seat; ``TooManyRequests`` past either limit."""
+        self.by_address.hit(request.client.host if request.client else "unknown")
+        for address in _addresses(contact):
+            self.by_contact.hit(hmac.new(self._key, address.encode(), "sha256").hexdigest())
+
+
+def _addresses(contact: Contact) -> list[str]:
+    """The phone number (its digits) and e-mail address (lower case) a request names."""
+    found = []
+    if contact.phone and (digits := re.sub(r"\D", "", contact.phone)):
+        # +86 138… and 138… are one number (as vault.mask_phone reads them).
+        national = digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
+        found.append("phone:" + national)
+    if contact.email:
+        found.append("email:" + contact.email.strip().lower())
+    return found
+
+
+def limits(request: Request) -> BookingLimits:
+    found: BookingLimits = request.app.state.booking_limits
+    return found
