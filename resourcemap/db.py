@@ -82,8 +82,9 @@ async def migrate(database_url: str) -> None:
 async def one_connection(client: BaseDBAsyncClient) -> AsyncIterator[BaseDBAsyncClient]:
     """Run a block's statements, ORM and raw, on one pooled PostgreSQL connection and
     outside a transaction: the block checks a connection out of the pool (which resets it
-    on return, a round trip) once instead of once per statement. Elsewhere (SQLite's one
-    connection, an open transaction) the block runs as it would anyway."""
+    on return, a round trip) once instead of once per statement. On SQLite (one connection
+    anyway) and inside an open transaction (already one connection) the block runs on the
+    client given."""
     if client.capabilities.dialect != "postgres" or isinstance(client, TransactionalDBClient):
         yield client
         return

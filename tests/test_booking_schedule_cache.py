@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from resourcemap.booking import seats
 from resourcemap.booking.desk import Issued
@@ -180,5 +181,43 @@ def test_seat_call_refuses_a_stale_version(database_url: str) -> None:
         assert not await Booking.filter(code="99999999").exists()
         await seats.book(Booking._meta.db, row, [], version=version)
         assert await Booking.filter(code="99999999").exists()
+
+    run_in_db(database_url, go)
+
+
+def test_a_whole_policy_saved_from_an_old_copy_does_not_turn_the_version_back(
+    database_url: str,
+) -> None:
+    """An ORM ``save()`` writes back the version it read; the schedule change made since
+    must still reach a warm cache."""
+
+    async def go() -> None:
+        room = (await bookable_city())["room"]
+        d = desk(database_url)
+        await d.book(request(room, local(2, 9)), now=NOW)
+        policy = await BookingPolicy.get(resource_id=room)
+        await own_closure(room)
+        await policy.save()
+        with pytest.raises(Conflict) as refused:
+            await d.book(request(room, local(2, 15)), now=NOW)
+        assert refused.value.code == "closed"
+
+    run_in_db(database_url, go)
+
+
+def test_booking_inside_an_open_transaction(database_url: str) -> None:
+    """Inside a caller's transaction the booking is part of it: kept when the caller
+    commits, gone when it rolls back."""
+
+    async def go() -> None:
+        room = (await bookable_city())["room"]
+        d = desk(database_url)
+        async with in_transaction(Booking._meta.default_connection):
+            kept = await d.book(request(room, local(2, 9)), now=NOW)
+        with pytest.raises(RuntimeError):
+            async with in_transaction(Booking._meta.default_connection):
+                await d.book(request(room, local(2, 10)), now=NOW)
+                raise RuntimeError("the caller gives up")
+        assert [b.code for b in await Booking.filter(resource_id=room)] == [kept.code]
 
     run_in_db(database_url, go)

@@ -273,7 +273,10 @@ class Desk:
                 return await self._issue(conn, values, schedule, token, key, fingerprint, now=now)
             except seats.Stale:
                 continue
-        raise Conflict("the service's times changed just now; please choose the time again")
+        raise Conflict(
+            "the service's times changed just now; please choose the time again",
+            code="schedule_changed",
+        )
 
     def _checked(
         self,
@@ -372,7 +375,10 @@ class Desk:
         async with in_transaction(Booking._meta.default_connection) as conn:
             locked = await seats.lock(conn, resource_id)
             if locked.version != schedule.version:
-                raise Conflict("the service's times changed just now; please choose the time again")
+                raise Conflict(
+                    "the service's times changed just now; please choose the time again",
+                    code="schedule_changed",
+                )
             fresh = await Booking.get(id=booking.id)
             if fresh.status is not BookingStatus.CONFIRMED:
                 raise Conflict(f"a booking that is {fresh.status} cannot be moved")

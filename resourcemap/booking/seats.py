@@ -227,10 +227,9 @@ def _iso(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def _insert(table: str, columns: Sequence[str], returning: str = "") -> str:
+def _insert(table: str, columns: Sequence[str]) -> str:
     marks = ", ".join("?" for _ in columns)
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-    return f"{sql} RETURNING {returning}" if returning else sql
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
 
 
 def _book_sqlite(
@@ -240,42 +239,61 @@ def _book_sqlite(
     version: int,
 ) -> dict[str, Any]:
     """``book`` on SQLite, in the connection's thread: the statements of ``book_function()``
-    as one transaction. IMMEDIATE takes the write lock first, so nothing is read before it."""
+    as one transaction. IMMEDIATE takes the write lock first, so nothing is read before it;
+    inside a transaction the caller opened, a savepoint."""
+    nested = conn.in_transaction
+    conn.execute("SAVEPOINT book" if nested else "BEGIN IMMEDIATE")
+    try:
+        outcome = _book_statements(conn, booking, messages, version)
+    except BaseException:
+        _undo(conn, nested)
+        raise
+    if outcome["booking_id"] is None:
+        _undo(conn, nested)
+    else:
+        conn.execute("RELEASE book" if nested else "COMMIT")
+    return outcome
+
+
+def _undo(conn: sqlite3.Connection, nested: bool) -> None:
+    if nested:
+        conn.execute("ROLLBACK TO book")
+        conn.execute("RELEASE book")
+    elif conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _book_statements(
+    conn: sqlite3.Connection,
+    booking: Mapping[str, Any],
+    messages: Sequence[Mapping[str, Any]],
+    version: int,
+) -> dict[str, Any]:
     p = PARAMS["sqlite"]
     rid, start, end = booking["resource_id"], booking["starts_at"], booking["ends_at"]
     outcome: dict[str, Any] = dict.fromkeys(("booking_id", "seats", "stale", "taken", "ends_at"))
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        policy = conn.execute(LOCK.format(**p, columns=LOCKED), (rid,)).fetchall()
-        if not policy:
-            conn.execute("ROLLBACK")
-            return outcome
-        outcome["seats"] = seats = policy[0][0]
-        if policy[0][1] != version:
-            outcome["stale"] = True
-            conn.execute("ROLLBACK")
-            return outcome
-        slot = conn.execute(TAKE.format(**p), (rid, start, end, seats, 0)).fetchall()
-        if not slot:
-            found = conn.execute(SLOT_AT.format(**p), (rid, start)).fetchall()
-            if found:
-                outcome["taken"], outcome["ends_at"] = found[0][0], found[0][1]
-            conn.execute("ROLLBACK")
-            return outcome
-        columns = [*booking, "slot_id"]
-        created = conn.execute(
-            _insert("booking", columns, "id"), [*booking.values(), slot[0][0]]
-        ).fetchall()
-        outcome["booking_id"] = booking_id = created[0][0]
-        for message in messages:
-            conn.execute(
-                _insert("notification", [*message, "booking_id"]), [*message.values(), booking_id]
-            )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+    policy = conn.execute(LOCK.format(**p, columns=LOCKED), (rid,)).fetchall()
+    if not policy:
+        return outcome
+    outcome["seats"] = seats = policy[0][0]
+    if policy[0][1] != version:
+        outcome["stale"] = True
+        return outcome
+    slot = conn.execute(TAKE.format(**p), (rid, start, end, seats, 0)).fetchall()
+    if not slot:
+        found = conn.execute(SLOT_AT.format(**p), (rid, start)).fetchall()
+        if found:
+            outcome["taken"], outcome["ends_at"] = found[0][0], found[0][1]
+        return outcome
+    created = conn.execute(
+        _insert("booking", [*booking, "slot_id"]) + " RETURNING id",
+        [*booking.values(), slot[0][0]],
+    ).fetchall()
+    outcome["booking_id"] = booking_id = created[0][0]
+    for message in messages:
+        conn.execute(
+            _insert("notification", [*message, "booking_id"]), [*message.values(), booking_id]
+        )
     return outcome
 
 
@@ -366,7 +384,9 @@ async def install(client: BaseDBAsyncClient) -> None:
 INSTALL_LOCK = 0x5E47  # any constant of this app's own
 DROP_BOOK_FUNCTIONS = """
 DO $drop$ DECLARE f regprocedure; BEGIN
-    FOR f IN SELECT oid::regprocedure FROM pg_proc WHERE proname = 'resourcemap_book' LOOP
+    FOR f IN SELECT oid::regprocedure FROM pg_proc
+              WHERE proname = 'resourcemap_book' AND pronamespace = current_schema()::regnamespace
+    LOOP
         EXECUTE 'DROP FUNCTION ' || f;
     END LOOP;
 END $drop$

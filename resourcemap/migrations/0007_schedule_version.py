@@ -108,6 +108,12 @@ SQLITE_SQL = [
         ON booking_policy WHEN {_changed(RULES, null_safe="IS NOT")}
         BEGIN UPDATE booking_policy SET schedule_version = OLD.schedule_version + 1
               WHERE id = NEW.id; END""",
+    # A whole-row ORM save() writes back the version it read: never let it go back (on
+    # PostgreSQL the BEFORE trigger above sees to it).
+    """CREATE TRIGGER booking_policy_version_forward AFTER UPDATE OF schedule_version
+        ON booking_policy WHEN NEW.schedule_version <= OLD.schedule_version
+        BEGIN UPDATE booking_policy SET schedule_version = OLD.schedule_version + 1
+              WHERE id = NEW.id; END""",
     f"""CREATE TRIGGER resource_schedule AFTER UPDATE OF {", ".join(LISTING)} ON resource
         WHEN {_changed(LISTING, null_safe="IS NOT")}
         BEGIN {BUMP} resource_id = NEW.id; END""",
@@ -132,6 +138,7 @@ SQLITE_SQL = [
 ]
 SQLITE_REVERSE = [
     "DROP TRIGGER IF EXISTS booking_policy_schedule",
+    "DROP TRIGGER IF EXISTS booking_policy_version_forward",
     "DROP TRIGGER IF EXISTS resource_schedule",
     *(
         f"DROP TRIGGER IF EXISTS {table}_schedule_{event}"
