@@ -340,3 +340,26 @@ def test_nearest_bookable_gives_the_next_free_slot_to_book_in_one_step(
     assert (
         demo_client.get("/api/v1/nearest", params={**point, "bookable": "maybe"}).status_code == 400
     )
+
+
+def test_a_retried_waitlist_request_is_the_same_place(
+    client: TestClient, world: dict[str, Any]
+) -> None:
+    room = world["room"]
+    start = free_slots(client, room)[0]["starts_at"]
+    for _ in range(2):
+        assert book(client, room, start).status_code == 201
+    body = {"resource_id": room, "starts_at": start, "phone": "13900000000"}
+    key = {"Idempotency-Key": "wl-7f3a"}
+    first = client.post("/api/v1/waitlist", json=body, headers=key)
+    again = client.post("/api/v1/waitlist", json=body, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["code"] == first.json()["code"]
+    assert again.json()["entry"]["position"] == 1
+    other = client.post("/api/v1/waitlist", json=body | {"phone": "13900001111"}, headers=key)
+    assert other.status_code == 400 and other.json()["fields"] == {
+        "Idempotency-Key": other.json()["reason"]
+    }
+    second = client.post("/api/v1/waitlist", json=body | {"phone": "13900001111"})
+    assert second.json()["entry"]["position"] == 2

@@ -301,3 +301,22 @@ def test_language_links_on_answers_to_forms_lead_to_pages_that_exist(
         english = soup(page).select_one("a[hreflang='en'], a[lang='en']")
         assert english is not None
         assert client.get(english["href"]).status_code == 200, english["href"]
+
+
+def test_a_resent_waitlist_form_is_the_same_place_in_line(room: tuple[Any, int]) -> None:
+    """A double click on "Join the waitlist" gives one place, not two; the same form sent
+    back with other details is asked to be checked, and a new form joins afresh."""
+    client, room_id = room
+    manage_link(book(client, room_id))
+    link = soup(client.get(f"/resources/{room_id}/book")).select_one(".slot-option.full a")
+    assert link is not None
+    form = soup(client.get(link["href"])).select_one("form.book-form")
+    fields = {i["name"]: i["value"] for i in form.select("input[type=hidden]")} | {"phone": PHONE}
+    assert fields["key"]
+    first = manage_link(client.post(form["action"], data=fields, follow_redirects=False))
+    again = manage_link(client.post(form["action"], data=fields, follow_redirects=False))
+    assert again == first
+    changed = client.post(form["action"], data=fields | {"phone": "13900001111"})
+    assert changed.status_code == 400 and "请检查" in changed.text
+    entry = soup(client.get(first[0], params={"token": first[1]}))
+    assert "您排在第 1 位" in entry.select_one(".status").get_text()

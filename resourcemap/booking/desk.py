@@ -401,8 +401,11 @@ class Desk:
 
     # ------------------------------------------------------------------ waitlist
 
-    async def join_waitlist(self, data: BookingIn, *, now: dt.datetime) -> Issued:
-        """Wait for a seat in a full slot; an open slot should be booked instead."""
+    async def join_waitlist(
+        self, data: BookingIn, *, now: dt.datetime, idempotency_key: str | None = None
+    ) -> Issued:
+        """Wait for a seat in a full slot; an open slot should be booked instead. Replaying
+        an idempotency key returns the place it made."""
         if data.channel not in RESIDENT_CHANNELS:
             raise InvalidInput(f"channel {data.channel} is for staff", field="channel")
         if not data.phone and not data.email:
@@ -410,6 +413,19 @@ class Desk:
                 "give a phone number or e-mail address so we can tell you when a seat frees up",
                 field="phone",
             )
+        key = None if idempotency_key is None else digest(idempotency_key)
+        fingerprint = data.fingerprint()
+        try:
+            return await self._join_waitlist(data, key, fingerprint, now=now)
+        except (Conflict, NotFound):
+            # As for bookings: a replay finds its place even after the slot freed up.
+            if key is not None and (replay := await self._waitlist_replay(key, fingerprint)):
+                return replay
+            raise
+
+    async def _join_waitlist(
+        self, data: BookingIn, key: str | None, fingerprint: str, *, now: dt.datetime
+    ) -> Issued:
         resource = await _resource_or_404(data.resource_id)
         if data.service is not None and data.service not in resource.services:
             raise InvalidInput("this service does not offer that", field="service")
@@ -433,9 +449,14 @@ class Desk:
                     status=WaitlistStatus.WAITING,
                     service=data.service or "",
                     channel=data.channel,
+                    idempotency_key=key,
+                    request_hash=fingerprint,
                     **self._sealed(data),
                 )
             except IntegrityError:
+                # The same key sent twice at once, or (rarely) the code was taken.
+                if key is not None and (replay := await self._waitlist_replay(key, fingerprint)):
+                    return replay
                 continue
             return Issued(code=code, token=token)
         raise Conflict("could not allocate a waitlist code; try again")
@@ -610,6 +631,17 @@ class Desk:
                 field="Idempotency-Key",
             )
         return Issued(code=booking.code, token=self.vault.open(booking.token_enc), replayed=True)
+
+    async def _waitlist_replay(self, key: str, fingerprint: str) -> Issued | None:
+        entry = await WaitlistEntry.get_or_none(idempotency_key=key)
+        if entry is None:
+            return None
+        if entry.request_hash != fingerprint:
+            raise InvalidInput(
+                "this Idempotency-Key was already used for a different waitlist request",
+                field="Idempotency-Key",
+            )
+        return Issued(code=entry.code, token=self.vault.open(entry.token_enc), replayed=True)
 
     def _token_ok(self, sealed: str, token: str) -> bool:
         return bool(token) and hmac.compare_digest(self.vault.open(sealed).encode(), token.encode())

@@ -151,6 +151,10 @@ class WaitlistEntry(Model):
     booking: fields.ForeignKeyNullableRelation[Booking] = fields.ForeignKeyField(
         "models.Booking", related_name="waitlist_entries", null=True, on_delete=fields.SET_NULL
     )
+    # As on Booking: SHA-256 of the client's Idempotency-Key and of its request, so that a
+    # resent form or a retried request is the same place in line.
+    idempotency_key = fields.CharField(max_length=64, unique=True, null=True)
+    request_hash = fields.CharField(max_length=64, default="", db_default="")
     purged_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -107,17 +107,22 @@ async def create_booking(request: Request) -> Response:
       409: {description: "The slot is full, closed, too soon or beyond the horizon"}
       429: {description: Too many requests from this address or for this phone or e-mail}
     """
+    key = _idempotency_key(request)
+    data = BookingIn.model_validate(await json_body(request))
+    limits(request).check(request, data)
+    desk = _desk(request)
+    issued = await desk.book(data, now=_now(), idempotency_key=key)
+    return await _booking_answer(desk, issued, status=201)
+
+
+def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
     if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
         raise InvalidInput(
             f"Idempotency-Key must have 1 to {IDEMPOTENCY_KEY_MAX} characters",
             field="Idempotency-Key",
         )
-    data = BookingIn.model_validate(await json_body(request))
-    limits(request).check(request, data)
-    desk = _desk(request)
-    issued = await desk.book(data, now=_now(), idempotency_key=key)
-    return await _booking_answer(desk, issued, status=201)
+    return key
 
 
 async def _booking_answer(desk: Desk, issued: Issued, *, status: int) -> Response:
@@ -228,7 +233,10 @@ async def join_waitlist(request: Request) -> Response:
     summary: Wait for a seat in a full slot
     description: >
       When a seat frees up it is held for the first resident waiting, who is told by text or
-      e-mail (so one of them is required) and can accept it until the offer expires.
+      e-mail (so one of them is required) and can accept it until the offer expires. Send an
+      `Idempotency-Key` header so that a retried request returns the same place in line.
+    parameters:
+      - {name: Idempotency-Key, in: header, schema: {type: string, maxLength: 200}}
     requestBody:
       required: true
       content:
@@ -240,14 +248,16 @@ async def join_waitlist(request: Request) -> Response:
       409: {description: No such slot, or it still has free seats}
       429: {description: Too many requests from this address or for this phone or e-mail}
     """
+    key = _idempotency_key(request)
     data = BookingIn.model_validate(await json_body(request))
     limits(request).check(request, data)
     desk = _desk(request)
-    issued = await desk.join_waitlist(data, now=_now())
+    issued = await desk.join_waitlist(data, now=_now(), idempotency_key=key)
     entry = await desk.waitlist_entry(issued.code, issued.token)
     return JSONResponse(
         {**_issued(desk, issued, "waitlist"), "entry": await desk.waitlist_view(entry)},
         status_code=201,
+        headers={"Idempotent-Replayed": "true"} if issued.replayed else {},
     )
 
 

@@ -300,7 +300,10 @@ async def reschedule(request: Request) -> Response:
 @resident_page
 async def waitlist_form(request: Request) -> Response:
     resource = await _resource(request.path_params["id"])
-    values = dict.fromkeys(CONTACT, "") | {"starts_at": request.query_params.get("start", "")}
+    values = dict.fromkeys(CONTACT, "") | {
+        "starts_at": request.query_params.get("start", ""),
+        "key": secrets.token_urlsafe(16),
+    }
     return await _waitlist_page(request, resource, values)
 
 
@@ -333,18 +336,28 @@ async def join_waitlist(request: Request) -> Response:
     form = await request.form()
     check_csrf(request, _text(form, "csrf_token"))
     resource = await _resource(request.path_params["id"])
-    values = {name: _text(form, name) for name in (*CONTACT, "starts_at")}
+    values = {name: _text(form, name) for name in (*CONTACT, "starts_at", "key")}
     if not values["phone"] and not values["email"]:
         errors = {"phone": _("Give a phone number or an e-mail address so we can tell you.")}
         return await _waitlist_page(request, resource, values, errors, status=400)
     try:
-        data = BookingIn.model_validate({"resource_id": resource.id, **values})
+        data = BookingIn.model_validate(
+            {"resource_id": resource.id, **{k: values[k] for k in (*CONTACT, "starts_at")}}
+        )
         limits(request).check(request, data)
-        issued = await _desk(request).join_waitlist(data, now=_now())
+        # The form's key makes a double click or a resent form the same place in line.
+        issued = await _desk(request).join_waitlist(
+            data, now=_now(), idempotency_key=values["key"] or None
+        )
     except ValidationError as exc:
         return await _waitlist_page(request, resource, values, _field_errors(exc), status=400)
     except TooManyRequests:
         return await _waitlist_page(request, resource, values, problem=_too_many(), status=429)
+    except InvalidInput:
+        # The form's key was used for other details (sent back and changed): a new one.
+        values["key"] = secrets.token_urlsafe(16)
+        problem = _("Please check your input.")
+        return await _waitlist_page(request, resource, values, problem=problem, status=400)
     except Conflict:
         problem = _("This time has free seats again, or no longer exists: book it instead.")
         return await _waitlist_page(request, resource, values, problem=problem, status=409)
