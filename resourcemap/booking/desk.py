@@ -125,9 +125,7 @@ class Desk:
             )
         if schedule is None:
             await _resource_or_404(resource_id)
-            raise Conflict(
-                "this service does not take bookings online; call it instead", code="not_bookable"
-            )
+            raise seats.not_bookable()
         if not notice:
             schedule = replace(schedule, rules=replace(schedule.rules, min_notice_minutes=0))
         return slots.generate(schedule, first_day, days, self.tz, now=now)
@@ -224,7 +222,7 @@ class Desk:
             # A replay is looked up only when the request cannot be booked afresh (the
             # unique key refuses a second booking otherwise): it finds its booking even
             # after the slot filled up or passed, at no cost to first requests.
-            if key is not None and (replay := await self._replay(key, fingerprint)):
+            if key is not None and (replay := await self._replay(Booking, key, fingerprint)):
                 return replay
             raise
 
@@ -273,10 +271,7 @@ class Desk:
                 return await self._issue(conn, values, schedule, token, key, fingerprint, now=now)
             except seats.Stale:
                 continue
-        raise Conflict(
-            "the service's times changed just now; please choose the time again",
-            code="schedule_changed",
-        )
+        raise _schedule_changed()
 
     def _checked(
         self,
@@ -338,7 +333,7 @@ class Desk:
                 # Another request with the same key won the race, or (rarely) the code was
                 # taken: nothing was written, seat included.
                 if key is not None:
-                    replay = await self._replay(key, fingerprint)
+                    replay = await self._replay(Booking, key, fingerprint)
                     if replay is not None:
                         return replay
                 continue
@@ -375,10 +370,7 @@ class Desk:
         async with in_transaction(Booking._meta.default_connection) as conn:
             locked = await seats.lock(conn, resource_id)
             if locked.version != schedule.version:
-                raise Conflict(
-                    "the service's times changed just now; please choose the time again",
-                    code="schedule_changed",
-                )
+                raise _schedule_changed()
             fresh = await Booking.get(id=booking.id)
             if fresh.status is not BookingStatus.CONFIRMED:
                 raise Conflict(f"a booking that is {fresh.status} cannot be moved")
@@ -394,9 +386,7 @@ class Desk:
             )
             await self._release(old_slot_id, now=now)
             moved = await Booking.get(id=booking.id)
-            await self._tell(
-                NotificationKind.RESCHEDULED, moved, resource.name_zh, token, None, now=now
-            )
+            await self._tell(NotificationKind.RESCHEDULED, moved, resource.name_zh, token, now=now)
         return moved
 
     # ------------------------------------------------------------------ waitlist
@@ -419,7 +409,7 @@ class Desk:
             return await self._join_waitlist(data, key, fingerprint, now=now)
         except (Conflict, NotFound):
             # As for bookings: a replay finds its place even after the slot freed up.
-            if key is not None and (replay := await self._waitlist_replay(key, fingerprint)):
+            if key is not None and (replay := await self._replay(WaitlistEntry, key, fingerprint)):
                 return replay
             raise
 
@@ -455,7 +445,9 @@ class Desk:
                 )
             except IntegrityError:
                 # The same key sent twice at once, or (rarely) the code was taken.
-                if key is not None and (replay := await self._waitlist_replay(key, fingerprint)):
+                if key is not None and (
+                    replay := await self._replay(WaitlistEntry, key, fingerprint)
+                ):
                     return replay
                 continue
             return Issued(code=code, token=token)
@@ -525,7 +517,6 @@ class Desk:
                 booking,
                 resource.name_zh,
                 booking_token,
-                None,
                 now=now,
             )
         return Issued(code=booking.code, token=booking_token)
@@ -621,27 +612,20 @@ class Desk:
 
     # ------------------------------------------------------------------ internals
 
-    async def _replay(self, key: str, fingerprint: str) -> Issued | None:
-        booking = await Booking.get_or_none(idempotency_key=key)
-        if booking is None:
+    async def _replay(
+        self, model: type[Booking] | type[WaitlistEntry], key: str, fingerprint: str
+    ) -> Issued | None:
+        """The booking (or waitlist place) an Idempotency-Key made, if it made one for this
+        same request."""
+        made = await model.get_or_none(idempotency_key=key)
+        if made is None:
             return None
-        if booking.request_hash != fingerprint:
+        if made.request_hash != fingerprint:
             raise InvalidInput(
-                "this Idempotency-Key was already used for a different booking request",
+                "this Idempotency-Key was already used for a different request",
                 field="Idempotency-Key",
             )
-        return Issued(code=booking.code, token=self.vault.open(booking.token_enc), replayed=True)
-
-    async def _waitlist_replay(self, key: str, fingerprint: str) -> Issued | None:
-        entry = await WaitlistEntry.get_or_none(idempotency_key=key)
-        if entry is None:
-            return None
-        if entry.request_hash != fingerprint:
-            raise InvalidInput(
-                "this Idempotency-Key was already used for a different waitlist request",
-                field="Idempotency-Key",
-            )
-        return Issued(code=entry.code, token=self.vault.open(entry.token_enc), replayed=True)
+        return Issued(code=made.code, token=self.vault.open(made.token_enc), replayed=True)
 
     def _token_ok(self, sealed: str, token: str) -> bool:
         return bool(token) and hmac.compare_digest(self.vault.open(sealed).encode(), token.encode())
@@ -674,9 +658,7 @@ class Desk:
         self._schedules.pop(resource_id, None)
         if found is None:
             await _resource_or_404(resource_id)
-            raise Conflict(
-                "this service does not take bookings online; call it instead", code="not_bookable"
-            )
+            raise seats.not_bookable()
         # Seats are the seat statement's to decide, under the lock: not checked here.
         last = first + dt.timedelta(days=SCHEDULE_DAYS - 1)
         self._schedules[resource_id] = (first.toordinal(), last.toordinal(), found)
@@ -822,7 +804,7 @@ class Desk:
             }
             if by in tell:
                 resource = await Resource.get(id=resource_id)
-                await self._tell(tell[by], held, resource.name_zh, None, None, now=now)
+                await self._tell(tell[by], held, resource.name_zh, None, now=now)
         return True
 
     async def _tell(
@@ -831,12 +813,11 @@ class Desk:
         booking: Booking,
         resource_name: str,
         token: str | None,
-        data: Contact | None,
         *,
         now: dt.datetime,
     ) -> None:
-        phone = data.phone if data else self.vault.open_optional(booking.phone_enc)
-        email = data.email if data else self.vault.open_optional(booking.email_enc)
+        phone = self.vault.open_optional(booking.phone_enc)
+        email = self.vault.open_optional(booking.email_enc)
         if not phone and not email:
             return
         token = token or self.vault.open(booking.token_enc)
@@ -873,12 +854,17 @@ async def _resource_or_404(resource_id: int) -> Resource:
     return resource
 
 
+def _schedule_changed() -> Conflict:
+    return Conflict(
+        "the service's times changed just now; please choose the time again",
+        code="schedule_changed",
+    )
+
+
 async def _rules(resource_id: int) -> slots.Rules:
     policy = await BookingPolicy.get_or_none(resource_id=resource_id)
     if policy is None:
-        raise Conflict(
-            "this service does not take bookings online; call it instead", code="not_bookable"
-        )
+        raise seats.not_bookable()
     return slots.Rules.of(policy)
 
 

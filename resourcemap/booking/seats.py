@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError, OperationalError
+from tortoise.fields import Field
 from tortoise.models import Model
 
 from resourcemap.booking import slots
@@ -83,7 +84,8 @@ def _sql(conn: BaseDBAsyncClient, template: str, **extra: str) -> str:
     return template.format(**PARAMS[conn.capabilities.dialect], **extra)
 
 
-def _not_bookable() -> Conflict:
+def not_bookable() -> Conflict:
+    """The refusal for a resource without an enabled booking policy."""
     return Conflict(
         "this service does not take bookings online; call it instead", code="not_bookable"
     )
@@ -102,7 +104,7 @@ async def lock(conn: BaseDBAsyncClient, resource_id: int) -> Locked:
     # execute_query_dict: tortoise's asyncpg execute_query drops the rows of an UPDATE.
     rows = await conn.execute_query_dict(sql, [resource_id])
     if not rows:
-        raise _not_bookable()
+        raise not_bookable()
     rules = slots.Rules(**{name: int(rows[0][name]) for name in RULE_COLUMNS})
     return Locked(rules, int(rows[0]["schedule_version"]))
 
@@ -151,10 +153,7 @@ def row(
     auto timestamps and defaults, else NULL; without its key and the column ``later``,
     which the database fills in."""
     out: dict[str, Any] = {}
-    for name, column in model._meta.fields_db_projection.items():
-        field = model._meta.fields_map[name]
-        if field.pk or column == later:
-            continue
+    for name, column, field in _writable(model, later):
         if name in values:
             value = values[name]
         elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
@@ -210,7 +209,7 @@ async def book(
     if outcome["booking_id"] is not None:
         return int(outcome["booking_id"])
     if outcome["seats"] is None:
-        raise _not_bookable()
+        raise not_bookable()
     if outcome["stale"]:
         raise Stale()
     slot = None if outcome["taken"] is None else outcome
@@ -361,10 +360,17 @@ def book_function() -> str:
 
 
 def _columns(model: type[Model], later: str) -> list[str]:
+    return [column for _, column, _ in _writable(model, later)]
+
+
+def _writable(model: type[Model], later: str) -> list[tuple[str, str, Field[Any]]]:
+    """(field name, column, field) of each column an INSERT of ``model`` writes: all but the
+    key and ``later``."""
+    meta = model._meta
     return [
-        column
-        for name, column in model._meta.fields_db_projection.items()
-        if not model._meta.fields_map[name].pk and column != later
+        (name, column, meta.fields_map[name])
+        for name, column in meta.fields_db_projection.items()
+        if not meta.fields_map[name].pk and column != later
     ]
 
 

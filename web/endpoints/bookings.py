@@ -125,12 +125,15 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
+def _replayed(issued: Issued) -> dict[str, str]:
+    return {"Idempotent-Replayed": "true"} if issued.replayed else {}
+
+
 async def _booking_answer(desk: Desk, issued: Issued, *, status: int) -> Response:
     booking = await desk.get(issued.code, issued.token)
     resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
     body = {**_issued(desk, issued, "bookings"), "booking": desk.view(booking, resource)}
-    headers = {"Idempotent-Replayed": "true"} if issued.replayed else {}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=_replayed(issued))
 
 
 async def get_booking(request: Request) -> Response:
@@ -257,7 +260,7 @@ async def join_waitlist(request: Request) -> Response:
     return JSONResponse(
         {**_issued(desk, issued, "waitlist"), "entry": await desk.waitlist_view(entry)},
         status_code=201,
-        headers={"Idempotent-Replayed": "true"} if issued.replayed else {},
+        headers=_replayed(issued),
     )
 
 
