@@ -621,8 +621,9 @@ class Desk:
         if made is None:
             return None
         if made.request_hash != fingerprint:
+            what = "booking" if model is Booking else "waitlist"
             raise InvalidInput(
-                "this Idempotency-Key was already used for a different request",
+                f"this Idempotency-Key was already used for a different {what} request",
                 field="Idempotency-Key",
             )
         return Issued(code=made.code, token=self.vault.open(made.token_enc), replayed=True)
