@@ -2,21 +2,25 @@
 .DEFAULT_GOAL := help
 PYTHON ?= python
 
-.PHONY: help install test lint format serve demo bench ci migrations messages
+.PHONY: help install test test-all lint format serve demo bench ci migrations messages
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 install: ## install the package in editable mode with test and lint tools
 	pip install -e '.[dev]'
 
-test: ## run the test suite
+test: ## the fast tier: every test but the load and browser (e2e) ones
+	pytest -m "not load and not e2e"
+
+test-all: ## every test, as the README's test command runs them
 	pytest
 
-lint: ## check style, formatting and types
+lint: ## check style, formatting, types and the import layers
 	ruff check .
 	ruff format --check .
 	mypy
+	lint-imports
 
 format: ## fix what ruff can fix and format the code
 	ruff check --fix .
@@ -34,7 +38,7 @@ bench: ## run every benchmark script in bench/
 		echo "== $$script"; $(PYTHON) "$$script"; \
 	done
 
-ci: ## what CI runs: provision PostgreSQL and Chromium, then test
+ci: ## what CI runs: provision PostgreSQL and Chromium; lint; every test; moved clocks
 	bash .ci/run
 
 migrations: ## write a migration for model changes (tortoise-orm's autodetector)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
-from resourcemap import accounts, db
+from resourcemap import accounts, clock, db
 from resourcemap.errors import DomainError, NotFound
 from resourcemap.logs import configure
 from resourcemap.models import Account
@@ -64,6 +64,27 @@ def migrate() -> None:
     click.echo(f"database is up to date ({db.dialect(settings.database_url)})")
 
 
+def _require_free_port(settings: Settings) -> None:
+    """Say plainly when the address is taken, before any slow start-up work."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise click.ClickException(f"cannot listen on {settings.host!r}: {exc}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As uvicorn binds: a port in TIME_WAIT from a server just stopped is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise click.ClickException(
+                f"port {settings.port} on {settings.host} is not available ({exc.strerror}); "
+                "choose another with --port or RESOURCEMAP_PORT, or stop what is using it"
+            ) from None
+
+
 def _serve(settings: Settings) -> None:
     import uvicorn
 
@@ -85,6 +106,7 @@ def _serve(settings: Settings) -> None:
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the web app and API on the configured database."""
     settings = _settings(host=host, port=port, workers=workers)
+    _require_free_port(settings)
     _run(db.migrate(settings.database_url))
     click.echo(f"ResourceMap on http://{settings.host}:{settings.port}/")
     _serve(settings)
@@ -101,6 +123,8 @@ def demo(seed: int | None, reset: bool, no_serve: bool, host: str | None, port: 
     import resourcemap.demo as demo_city
 
     settings = _settings(host=host, port=port)
+    if not no_serve:
+        _require_free_port(settings)
     chosen = demo_city.DEFAULT_SEED if seed is None else seed
 
     async def load() -> str:
@@ -251,7 +275,14 @@ def import_(path: str, dry_run: bool, coords: str, default_kind: str | None, are
         async with db.database(settings.database_url):
             if areas:
                 return await import_areas(path, dry_run=dry_run)
-            return await import_listings(SYSTEM, data, Path(path).name, options, progress=bar)
+            return await import_listings(
+                SYSTEM,
+                data,
+                Path(path).name,
+                options,
+                now=clock.from_settings(settings).now(),
+                progress=bar,
+            )
 
     try:
         report = _run(run())
@@ -322,7 +353,7 @@ def worker(once: bool, interval: float) -> None:
     import signal
 
     from resourcemap.booking.senders import build_senders
-    from resourcemap.booking.worker import Worker, running_worker, utcnow
+    from resourcemap.booking.worker import Worker, running_worker
 
     settings = _settings()
     try:
@@ -334,7 +365,7 @@ def worker(once: bool, interval: float) -> None:
         async with db.database(settings.database_url):
             await _require_booking_tables()
             if once:
-                done = await Worker(settings).run_once(utcnow())
+                done = await Worker(settings).run_once(clock.from_settings(settings).now())
                 if not done.ok:
                     raise click.ClickException("a step failed; see the log")
                 sent = done.dispatched
@@ -348,7 +379,9 @@ def worker(once: bool, interval: float) -> None:
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, stop.set)
-            async with running_worker(settings, interval=interval):
+            async with running_worker(
+                settings, interval=interval, clock=clock.from_settings(settings)
+            ):
                 click.echo(
                     f"booking worker: a round every {interval:g} s, senders "
                     f"{', '.join(settings.senders) or 'none'}; Ctrl-C stops it"
@@ -382,8 +415,6 @@ def purge(dry_run: bool) -> None:
     Bookings and waitlist entries keep their rows (for planners' counts) but lose nickname,
     phone, e-mail and note once their slot ended RESOURCEMAP_BOOKING_RETENTION_DAYS ago.
     """
-    import datetime as dt
-
     from resourcemap.booking.purge import Purged
     from resourcemap.booking.purge import purge as purge_old
 
@@ -393,7 +424,9 @@ def purge(dry_run: bool) -> None:
         async with db.database(settings.database_url):
             await _require_booking_tables()
             return await purge_old(
-                dt.datetime.now(dt.UTC), settings.booking_retention_days, dry_run=dry_run
+                clock.from_settings(settings).now(),
+                settings.booking_retention_days,
+                dry_run=dry_run,
             )
 
     done = _run(run())

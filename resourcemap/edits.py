@@ -209,7 +209,7 @@ def snapshot(resource: Resource, hours: list[Interval]) -> dict[str, Any]:
 
 
 async def save_resource(
-    actor: Principal, data: ResourceIn, *, resource_id: int | None = None
+    actor: Principal, data: ResourceIn, *, resource_id: int | None = None, now: dt.datetime
 ) -> Resource:
     """Create (no ``resource_id``) or replace a resource, with hours, exceptions and
     qualifications, as one audited, search-synced transaction."""
@@ -231,7 +231,7 @@ async def save_resource(
         mode="json",
         exclude={"hours", "exceptions", "qualifications", "community_code", "organisation_id"},
     )
-    fields.update(codes, organisation_id=organisation_id, verified_at=dt.datetime.now(dt.UTC))
+    fields.update(codes, organisation_id=organisation_id, verified_at=now)
     async with in_transaction(Resource._meta.default_connection):
         before: dict[str, Any] = {}
         if resource_id is None:
@@ -282,14 +282,16 @@ async def _editable(actor: Principal, resource_id: int) -> Resource:
     return resource
 
 
-async def set_status(actor: Principal, resource_id: int, status: Status) -> Resource:
+async def set_status(
+    actor: Principal, resource_id: int, status: Status, *, now: dt.datetime
+) -> Resource:
     """Suspend, close or reactivate a resource."""
     actor.require(Role.ADMIN, Role.STAFF)
     async with in_transaction(Resource._meta.default_connection):
         resource = await _editable(actor, resource_id)
         before = str(resource.status)
         resource.status = status
-        resource.verified_at = dt.datetime.now(dt.UTC)
+        resource.verified_at = now
         await resource.save(update_fields=["status", "verified_at"])
         await audit.record(
             actor, "status", resource, before={"status": before}, after={"status": str(status)}
@@ -352,11 +354,15 @@ def stored_input(r: Resource, key: str | None = None) -> ResourceIn:
     )
 
 
-async def patch_resource(actor: Principal, resource_id: int, patch: dict[str, Any]) -> Resource:
+async def patch_resource(
+    actor: Principal, resource_id: int, patch: dict[str, Any], *, now: dt.datetime
+) -> Resource:
     """Change some fields; the rest stay as stored. Validation sees the whole result."""
     merged = (await current_input(resource_id)).model_dump()
     unknown = set(patch) - set(ResourceIn.model_fields)
     if unknown:
         raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
     merged.update(patch)
-    return await save_resource(actor, ResourceIn.model_validate(merged), resource_id=resource_id)
+    return await save_resource(
+        actor, ResourceIn.model_validate(merged), resource_id=resource_id, now=now
+    )

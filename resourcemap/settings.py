@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -115,6 +116,12 @@ class Settings(BaseSettings):
     sms_webhook_secret: SecretStr | None = Field(
         None, description="Secret for the HMAC-SHA256 signature of SMS webhook requests."
     )
+    fixed_now: dt.datetime | None = Field(
+        None,
+        description="Development and tests only: the instant (ISO 8601 with its offset) the "
+        "app, the worker and the commands take as now, so a run does not depend on the hour; "
+        "production refuses it.",
+    )
     run_worker: bool = Field(
         True,
         description="Run the booking worker (notifications, reminders, waitlist offers) in "
@@ -146,12 +153,21 @@ class Settings(BaseSettings):
                     "secret_key is a placeholder or shorter than 32 characters; "
                     "set RESOURCEMAP_SECRET_KEY in production"
                 )
+            if self.fixed_now is not None:
+                raise ValueError("fixed_now stops the clock; it is for development and tests")
             if self.data_keys is None:
                 raise ValueError(
                     "data_keys is unset; set RESOURCEMAP_DATA_KEYS in production "
                     "(`resourcemap keygen` makes one)"
                 )
         return self
+
+    @field_validator("fixed_now")
+    @classmethod
+    def _aware_instant(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("fixed_now needs its UTC offset, e.g. 2026-12-01T08:00:00+08:00")
+        return value
 
     @field_validator("data_keys")
     @classmethod

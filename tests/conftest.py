@@ -8,6 +8,7 @@ the demo city; every test receives its own copy (a file copy for SQLite, ``CREAT
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import shutil
 import socket
@@ -26,6 +27,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from resourcemap import db
+from resourcemap.clock import FixedClock
 from resourcemap.settings import Settings
 from web.app import create_app
 
@@ -55,8 +57,69 @@ async def _load_demo(url: str) -> None:
         await load_demo_city(DEMO_SEED)
 
 
+# Every database a run creates is named rm_<pid>_…, so a later run can tell the leftovers of
+# a run that was killed (its process is gone) from the databases of a run still going.
+DB_PREFIX = "rm_"
+RUN_PREFIX = f"{DB_PREFIX}{os.getpid()}_"
+
+
+async def _pg_databases() -> list[str]:
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        rows = await conn.fetch(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1", DB_PREFIX + "%"
+        )
+    finally:
+        await conn.close()
+    return [r["datname"] for r in rows]
+
+
+def _drop(*names: str) -> None:
+    # FORCE ends any connection a failed test left open (PostgreSQL 13+).
+    asyncio.run(_pg_admin(*(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in names)))
+
+
+def _stale(name: str) -> bool:
+    """A test database whose run has ended: its process is gone."""
+    owner = name.removeprefix(DB_PREFIX).split("_", 1)[0]
+    if not owner.isdigit():
+        # Named by an older checkout's harness: stale unless such a run is still going.
+        return not _other_pytest_running()
+    try:
+        os.kill(int(owner), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _other_pytest_running() -> bool:
+    import psutil
+
+    me = os.getpid()
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or ())
+        if proc.info["pid"] != me and "pytest" in cmdline:
+            return True
+    return False
+
+
+def drop_stale_databases() -> list[str]:
+    """Drop the test databases earlier runs left behind (killed, or interrupted twice)."""
+    stale = [n for n in asyncio.run(_pg_databases()) if _stale(n)]
+    if stale:
+        _drop(*stale)
+    return stale
+
+
 class Backend:
-    """Makes fresh databases of one dialect from session templates."""
+    """Makes fresh databases of one dialect from session templates.
+
+    Each backend migrates one template per kind (empty, demo) per run; every test gets a copy
+    (a file copy for SQLite, ``CREATE DATABASE … TEMPLATE`` for PostgreSQL) that is removed
+    when the test ends, and the templates when the run ends, Ctrl-C included.
+    """
 
     def __init__(self, name: str, workdir: Path) -> None:
         self.name = name
@@ -74,7 +137,7 @@ class Backend:
         return self.templates[kind]
 
     def _new_empty(self, label: str) -> str:
-        name = f"rm_{label}_{uuid.uuid4().hex[:10]}"
+        name = f"{RUN_PREFIX}{label}_{uuid.uuid4().hex[:10]}"
         if self.name == "sqlite":
             return f"sqlite://{self.workdir / (name + '.sqlite3')}"
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
@@ -84,7 +147,7 @@ class Backend:
     def fresh(self, kind: str = "empty") -> str:
         """A database of its own: migrated, and with the demo city when ``kind="demo"``."""
         template = self._template(kind)
-        name = f"rm_test_{uuid.uuid4().hex[:12]}"
+        name = f"{RUN_PREFIX}t_{uuid.uuid4().hex[:12]}"
         if self.name == "sqlite":
             src = Path(template.removeprefix("sqlite://"))
             dst = self.workdir / f"{name}.sqlite3"
@@ -95,11 +158,21 @@ class Backend:
         self.created.append(name)
         return _pg_url(name)
 
+    def release(self, url: str) -> None:
+        """Remove a database ``fresh`` made, once its test is over."""
+        if self.name == "sqlite":
+            path = Path(url.removeprefix("sqlite://"))
+            for extra in ("", "-wal", "-shm", "-journal"):
+                path.with_name(path.name + extra).unlink(missing_ok=True)
+            return
+        name = url.rsplit("/", 1)[1]
+        _drop(name)
+        self.created.remove(name)
+
     def drop_all(self) -> None:
         if self.name == "postgres" and self.created:
-            asyncio.run(
-                _pg_admin(*(f'DROP DATABASE IF EXISTS "{n}"' for n in reversed(self.created)))
-            )
+            _drop(*reversed(self.created))
+            self.created.clear()
 
 
 def _pg_reachable() -> str | None:
@@ -127,9 +200,12 @@ def postgres_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backe
         if REQUIRE_PG:
             pytest.fail(message + " and RESOURCEMAP_REQUIRE_PG=1")
         pytest.skip(message)
+    drop_stale_databases()
     backend = Backend("postgres", tmp_path_factory.mktemp("postgres"))
-    yield backend
-    backend.drop_all()
+    try:
+        yield backend
+    finally:
+        backend.drop_all()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -140,15 +216,19 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 
 
 @pytest.fixture
-def database_url(backend: Backend) -> str:
+def database_url(backend: Backend) -> Iterator[str]:
     """A migrated, empty database of the current backend."""
-    return backend.fresh("empty")
+    url = backend.fresh("empty")
+    yield url
+    backend.release(url)
 
 
 @pytest.fixture
-def demo_url(backend: Backend) -> str:
+def demo_url(backend: Backend) -> Iterator[str]:
     """A migrated database holding the demo city of seed ``DEMO_SEED``."""
-    return backend.fresh("demo")
+    url = backend.fresh("demo")
+    yield url
+    backend.release(url)
 
 
 # The test client is one address and tests reuse a few phone numbers: request limits are
@@ -160,13 +240,47 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(_env_file=None, database_url=database_url, **{**NO_LIMITS, **overrides})  # type: ignore[call-arg]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--system-time",
+        metavar="ISO",
+        help="move this process's system clock to ISO (with its offset) for the whole run, "
+        "ticking on from there (time-machine): proves no test reads the wall clock",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    instant = config.getoption("--system-time", default=None)
+    if instant:
+        import time_machine
+
+        traveller = time_machine.travel(dt.datetime.fromisoformat(instant), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+# The instant every test runs at unless it sets another: a Tuesday, 08:00 in Shanghai, before
+# the demo and test rooms open. Tests never read the wall clock (#14): the app, the worker
+# and the domain take this clock's readings, and CI runs the suite under faked system clocks.
+TEST_NOW = dt.datetime(2026, 12, 1, 0, 0, tzinfo=dt.UTC)
+
+
 @pytest.fixture
-def make_client() -> Callable[..., Any]:
-    """``with make_client(url, **settings) as client:`` runs the real app through its lifespan."""
+def clock() -> FixedClock:
+    """The test's clock; ``clock.set(...)`` or ``clock.advance(minutes=...)`` moves it."""
+    return FixedClock(TEST_NOW)
+
+
+@pytest.fixture
+def make_client(clock: FixedClock) -> Callable[..., Any]:
+    """``with make_client(url, **settings) as client:`` runs the real app through its
+    lifespan, on the test's ``clock`` unless ``clock=`` names another."""
 
     @contextmanager
-    def factory(database_url: str, **overrides: Any) -> Iterator[TestClient]:
-        app = create_app(make_settings(database_url, **overrides))
+    def factory(
+        database_url: str, *, clock: FixedClock = clock, **overrides: Any
+    ) -> Iterator[TestClient]:
+        app = create_app(make_settings(database_url, **overrides), clock=clock)
         with TestClient(app) as client:
             yield client
 

@@ -13,9 +13,10 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from resourcemap import accounts
+from resourcemap.clock import FixedClock
 from resourcemap.models import Account, Organisation
 from resourcemap.vocab import Role
-from tests.conftest import make_settings
+from tests.conftest import TEST_NOW, make_settings
 from tests.factories import run_in_db, small_city
 from tests.test_staff_pages import (
     PASSWORD,
@@ -76,7 +77,7 @@ def world(database_url: str) -> World:
 @contextmanager
 def admin_client(world: World) -> Iterator[TestClient]:
     """The real app, with the admin pages added if ``web.routes`` lacks them."""
-    app = create_app(make_settings(world.url))
+    app = create_app(make_settings(world.url), clock=FixedClock(TEST_NOW))
     methods = {
         (getattr(r, "path", None), m) for r in app.router.routes for m in getattr(r, "methods", [])
     }

@@ -18,12 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
 
 from resourcemap.booking.requests import digest
 from resourcemap.models import Booking
 from resourcemap.vocab import BookingStatus
 from tests.factories import run_in_db
 from tests.load_helpers import Server, check_seats, client, future_slots, open_room
+
+# Many concurrent requests, processes or generated cases: the slow tier.
+pytestmark = pytest.mark.load
 
 SEATS = 3
 SLOTS = 50

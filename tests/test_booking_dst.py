@@ -21,10 +21,14 @@ import pytest
 from resourcemap.booking import slots
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.requests import BookingIn
+from resourcemap.clock import FixedClock
 from resourcemap.errors import Conflict
 from resourcemap.models import Booking, BookingPolicy, HoursException, Resource, Slot
 from tests.booking_helpers import settings
 from tests.factories import run_in_db, small_city
+
+# The outcome depends on the date or time of day: CI reruns these under faked clocks.
+pytestmark = pytest.mark.clock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -247,15 +251,16 @@ def test_api_lists_switch_days_in_the_configured_zone(
     make_client: Callable[..., Any],
     zone: str,
     monkeypatch: pytest.MonkeyPatch,
+    clock: FixedClock,
 ) -> None:
-    """The API, on the real clock, with the zone from ``RESOURCEMAP_TIMEZONE``: the zone's
+    """The API, on the app's clock, with the zone from ``RESOURCEMAP_TIMEZONE``: the zone's
     next switch days (none in Shanghai) list one slot per real hour, with the offsets in
     force; a booking reads back the same."""
     tz = ZoneInfo(zone)
     room = run_in_db(database_url, lambda: _room(always_open=True))
     monkeypatch.setenv("RESOURCEMAP_TIMEZONE", zone)
     with make_client(database_url, run_worker=False) as client:
-        today = dt.datetime.now(tz).date()
+        today = clock.now().astimezone(tz).date()
         switches = _next_switches(tz, today)
         assert len(switches) == (2 if zone == "Europe/Berlin" else 0)
         days = switches or [today + dt.timedelta(days=10)]

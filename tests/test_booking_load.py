@@ -34,6 +34,9 @@ from tests.load_helpers import (
     running_server,
 )
 
+# Many concurrent requests, processes or generated cases: the slow tier.
+pytestmark = pytest.mark.load
+
 REQUESTS = 200
 SEATS = 3
 

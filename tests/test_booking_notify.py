@@ -34,6 +34,7 @@ from resourcemap.booking.dispatch import Dispatcher, backoff
 from resourcemap.booking.senders import SIGNATURE_HEADER, SendError, build_senders
 from resourcemap.booking.worker import running_worker
 from resourcemap.cli import main
+from resourcemap.clock import FixedClock
 from resourcemap.errors import InvalidInput
 from resourcemap.logs import configure
 from resourcemap.models import Booking, Notification, Slot
@@ -56,6 +57,9 @@ from tests.notify_helpers import (
     book,
     bookable_room,
 )
+
+# The outcome depends on the date or time of day: CI reruns these under faked clocks.
+pytestmark = pytest.mark.clock
 
 SECRET = "gateway-shared-secret-0123456789"
 
@@ -315,7 +319,7 @@ def test_two_worker_processes_send_each_message_once(
     gateway.delay = 0.02
     settings = make_settings(database_url)
     vault = Vault.from_settings(settings)
-    queued_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)  # the workers' clock is real
+    queued_at = NOW - dt.timedelta(minutes=1)  # due at the workers' RESOURCEMAP_FIXED_NOW
 
     async def go() -> list[int]:
         for i in range(40):
@@ -334,6 +338,7 @@ def test_two_worker_processes_send_each_message_once(
         "RESOURCEMAP_NOTIFY_SENDERS": "webhook",
         "RESOURCEMAP_SMS_WEBHOOK_URL": gateway.url,
         "RESOURCEMAP_SMS_WEBHOOK_SECRET": SECRET,
+        "RESOURCEMAP_FIXED_NOW": NOW.isoformat(),
     }
     command = [sys.executable, "-m", "resourcemap", "worker", "--once"]
     workers = [
@@ -468,7 +473,9 @@ def test_worker_loop_sends_and_survives_a_failing_step(
         room = await bookable_room()
         await book(settings, room, phone=PHONE)
         recorder = Recorder()
-        async with running_worker(settings, interval=0.02, senders=[recorder], clock=lambda: NOW):
+        async with running_worker(
+            settings, interval=0.02, senders=[recorder], clock=FixedClock(NOW)
+        ):
             for _ in range(1000):  # until the message is out (no time limit of its own)
                 if recorder.sent and "queue_reminders failed" in caplog.text:
                     break
@@ -481,8 +488,8 @@ def test_worker_loop_sends_and_survives_a_failing_step(
 
 
 def test_worker_command_runs_one_round(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The command uses the real clock: a booking made in the past is due now.
-    past = dt.datetime(2026, 11, 2, 8, 0, tzinfo=NOW.tzinfo)
+    # A booking of a month before the command's clock (RESOURCEMAP_FIXED_NOW): due now.
+    past = NOW - dt.timedelta(days=29)
     settings = make_settings(database_url)
 
     async def go() -> None:
@@ -491,6 +498,7 @@ def test_worker_command_runs_one_round(database_url: str, monkeypatch: pytest.Mo
 
     run_in_db(database_url, go)
     monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", database_url)
+    monkeypatch.setenv("RESOURCEMAP_FIXED_NOW", NOW.isoformat())
     result = CliRunner().invoke(main, ["worker", "--once"])
     assert result.exit_code == 0, result.output
     assert "sent: 2, retrying: 0, failed: 0" in result.output

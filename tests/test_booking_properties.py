@@ -46,6 +46,9 @@ from tests.conftest import Backend
 from tests.factories import run_in_db
 from tests.load_helpers import check_seats
 
+# Many concurrent requests, processes or generated cases: the slow tier.
+pytestmark = pytest.mark.load
+
 EXAMPLES = {"sqlite": 100, "postgres": 40}
 # Tuesday 1 December 2026, 08:00 in Shanghai; three ordinary working days are listed.
 START = dt.datetime(2026, 12, 1, 8, 0, tzinfo=SHANGHAI)

@@ -32,6 +32,9 @@ from tests.notify_helpers import (
     wait_for_seat,
 )
 
+# The outcome depends on the date or time of day: CI reruns these under faked clocks.
+pytestmark = pytest.mark.clock
+
 RETENTION = 180
 # The 09:00 slot ends at 09:50.
 ENDED = TOMORROW_9 + dt.timedelta(minutes=50)
@@ -92,8 +95,8 @@ def test_purge_clears_contact_details_after_the_retention_period_only(
 
 
 def test_purge_command(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The command uses the real clock: book a slot in the past.
-    past = dt.datetime(2026, 11, 2, 8, 0, tzinfo=NOW.tzinfo)
+    # A booking of a month before the command's clock (RESOURCEMAP_FIXED_NOW).
+    past = NOW - dt.timedelta(days=29)
     settings = make_settings(database_url)
 
     async def go() -> str:
@@ -106,6 +109,7 @@ def test_purge_command(database_url: str, monkeypatch: pytest.MonkeyPatch) -> No
     code = run_in_db(database_url, go)
     monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", database_url)
     monkeypatch.setenv("RESOURCEMAP_BOOKING_RETENTION_DAYS", "1")
+    monkeypatch.setenv("RESOURCEMAP_FIXED_NOW", NOW.isoformat())
     dry = CliRunner().invoke(main, ["purge", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "would purge contact details of 1 bookings, 0 waitlist entries and 2 notif" in dry.output

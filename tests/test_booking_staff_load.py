@@ -18,12 +18,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx2
+import pytest
 
 from resourcemap import accounts
 from resourcemap.models import Booking, Organisation
 from resourcemap.vocab import SEAT_HOLDING, Role
 from tests.factories import run_in_db
 from tests.load_helpers import check_seats, client, gather_all, now, open_room, running_server
+
+# Many concurrent requests, processes or generated cases: the slow tier.
+pytestmark = pytest.mark.load
 
 BOOKINGS = 200
 POLICY_CHANGES = 40

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,27 @@ def test_unreachable_database_is_a_message(monkeypatch: pytest.MonkeyPatch) -> N
     result = CliRunner().invoke(main, ["migrate"])
     assert result.exit_code == 1
     assert "cannot reach the database" in result.output
+
+
+@pytest.mark.parametrize("command", [["serve"], ["demo"]])
+def test_a_busy_port_is_a_message_before_any_work(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "never.sqlite3"
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", f"sqlite://{target}")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # The variable rather than --port, which the command exports for its workers: the
+        # test's environment is restored afterwards.
+        monkeypatch.setenv("RESOURCEMAP_PORT", str(port))
+        result = CliRunner().invoke(main, command)
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is not available" in result.output
+    assert "--port or RESOURCEMAP_PORT" in result.output
+    assert "Traceback" not in result.output
+    assert not target.exists()  # nothing migrated or loaded first
 
 
 def test_demo_serves_the_map_and_its_data(demo_server: str) -> None:

@@ -27,6 +27,9 @@ from resourcemap.opening import (
 )
 from tests.factories import run_in_db
 
+# The outcome depends on the date or time of day: CI reruns these under faked clocks.
+pytestmark = pytest.mark.clock
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = dt.UTC

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from bs4 import BeautifulSoup
 
 from tests.booking_helpers import bookable_city
 from tests.factories import run_in_db, small_city
+
+# The outcome depends on the date or time of day: CI reruns these under faked clocks.
+pytestmark = pytest.mark.clock
 
 
 def soup_of(response: Any, status: int = 200) -> BeautifulSoup:

@@ -46,6 +46,7 @@ def api_schema(fuzz_target: tuple[str, str]) -> Any:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+@pytest.mark.load
 @schema.parametrize()
 @settings(
     max_examples=12,

@@ -12,9 +12,10 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from resourcemap import accounts
+from resourcemap.clock import FixedClock
 from resourcemap.models import Organisation, Resource
 from resourcemap.vocab import Role
-from tests.conftest import make_settings
+from tests.conftest import TEST_NOW, make_settings
 from tests.factories import run_in_db
 from tests.transfer_helpers import EAST, GOOD_ROWS, city_areas, csv_bytes
 from web.app import create_app
@@ -56,7 +57,9 @@ def url(database_url: str) -> str:
 @contextmanager
 def import_client(database_url: str) -> Iterator[TestClient]:
     """The real app, with the import page routes added if ``web.routes`` lacks them."""
-    app = create_app(make_settings(database_url, search_follow_seconds=0))
+    app = create_app(
+        make_settings(database_url, search_follow_seconds=0), clock=FixedClock(TEST_NOW)
+    )
     present = {
         (getattr(r, "path", None), method)
         for r in app.router.routes

@@ -23,7 +23,7 @@ from resourcemap.transfer.exporter import export_listings
 from resourcemap.transfer.importer import SYSTEM, ImportOptions, import_listings
 from resourcemap.transfer.records import load_records
 from resourcemap.transfer.report import ImportReport
-from tests.conftest import Backend
+from tests.conftest import TEST_NOW, Backend
 from tests.factories import run_in_db, small_city
 from tests.transfer_helpers import city_areas
 
@@ -41,7 +41,7 @@ def _export(url: str, fmt: str) -> bytes:
 
 def _import(url: str, data: bytes, name: str) -> ImportReport:
     async def go() -> ImportReport:
-        return await import_listings(SYSTEM, data, name, ImportOptions())
+        return await import_listings(SYSTEM, data, name, ImportOptions(), now=TEST_NOW)
 
     report: ImportReport = run_in_db(url, go)
     return report

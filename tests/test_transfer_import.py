@@ -18,6 +18,7 @@ from resourcemap.transfer import importer
 from resourcemap.transfer.importer import SYSTEM, ImportOptions, import_listings
 from resourcemap.transfer.report import ImportReport
 from resourcemap.vocab import ResourceKind, Role
+from tests.conftest import TEST_NOW
 from tests.factories import run_in_db
 from tests.transfer_helpers import (
     CITY,
@@ -36,7 +37,7 @@ HSDS_EXAMPLE = Path(__file__).parent / "data/hsds/examples/service_full.json"
 
 def _import(url: str, data: bytes, name: str, **options: Any) -> ImportReport:
     async def go() -> ImportReport:
-        return await import_listings(SYSTEM, data, name, ImportOptions(**options))
+        return await import_listings(SYSTEM, data, name, ImportOptions(**options), now=TEST_NOW)
 
     report: ImportReport = run_in_db(url, go)
     return report
@@ -291,7 +292,7 @@ def test_staff_import_only_their_own_organisations_listings(database_url: str) -
     ]
 
     async def go() -> ImportReport:
-        return await import_listings(staff, csv_bytes(*rows), "rooms.csv")
+        return await import_listings(staff, csv_bytes(*rows), "rooms.csv", now=TEST_NOW)
 
     report = run_in_db(database_url, go)
     reasons = {(p.row, p.column): p.reason for p in report.problems}
@@ -301,7 +302,7 @@ def test_staff_import_only_their_own_organisations_listings(database_url: str) -
     assert 2 not in {p.row for p in report.problems}
 
     async def own_only() -> ImportReport:
-        return await import_listings(staff, csv_bytes(GOOD_ROWS[1]), "rooms.csv")
+        return await import_listings(staff, csv_bytes(GOOD_ROWS[1]), "rooms.csv", now=TEST_NOW)
 
     assert run_in_db(database_url, own_only).ok
     room = run_in_db(database_url, lambda: Resource.get(external_id="room-2"))

@@ -9,8 +9,9 @@ from typing import Any
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from resourcemap.clock import FixedClock
 from resourcemap.models import Area, Organisation
-from tests.conftest import make_settings
+from tests.conftest import TEST_NOW, make_settings
 from tests.factories import square
 from web.app import create_app
 from web.endpoints import imports
@@ -75,7 +76,10 @@ TRANSFER_ROUTES = [
 @contextmanager
 def transfer_client(database_url: str, **overrides: Any) -> Iterator[TestClient]:
     """The real app, with the import/export routes added if ``web.routes`` lacks them."""
-    app = create_app(make_settings(database_url, search_follow_seconds=0, **overrides))
+    app = create_app(
+        make_settings(database_url, search_follow_seconds=0, **overrides),
+        clock=FixedClock(TEST_NOW),
+    )
     paths = {getattr(r, "path", None) for r in app.router.routes}
     for route in TRANSFER_ROUTES:
         if route.path not in paths:

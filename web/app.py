@@ -12,6 +12,7 @@ from starlette.templating import Jinja2Templates
 from resourcemap import db
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.worker import running_worker
+from resourcemap.clock import Clock, from_settings
 from resourcemap.search.service import running_search
 from resourcemap.settings import Settings
 from web import i18n
@@ -23,8 +24,13 @@ from web.routes import build_routes
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
-def create_app(settings: Settings) -> Starlette:
-    """Assemble the app for ``settings``; nothing here reads the environment."""
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
+    """Assemble the app for ``settings``; nothing here reads the environment.
+
+    ``clock`` is where every request and the booking worker read "now": by default the wall
+    clock, or ``settings.fixed_now``; tests pass their own.
+    """
+    clock = clock or from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -32,7 +38,7 @@ def create_app(settings: Settings) -> Starlette:
             await stack.enter_async_context(db.database(settings.database_url))
             app.state.search = await stack.enter_async_context(running_search(settings))
             if settings.run_worker:
-                await stack.enter_async_context(running_worker(settings))
+                await stack.enter_async_context(running_worker(settings, clock=clock))
             yield
 
     app = Starlette(
@@ -42,6 +48,7 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = clock
     app.state.desk = Desk(settings)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     i18n.install(app.state.templates.env)

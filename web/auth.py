@@ -9,7 +9,6 @@ need none.
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 import time
 from collections import deque
@@ -23,6 +22,7 @@ from resourcemap.accounts import Principal
 from resourcemap.errors import Forbidden, TooManyRequests, Unauthenticated
 from resourcemap.settings import Environment, Settings
 from resourcemap.vocab import Role
+from web import clock
 
 SESSION_SECONDS = 8 * 3600
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -63,9 +63,7 @@ def end_session(request: Request) -> None:
 async def current_principal(request: Request, *, form_csrf: str | None = None) -> Principal | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        principal = await accounts.principal_for_token(
-            header[7:].strip(), now=dt.datetime.now(dt.UTC)
-        )
+        principal = await accounts.principal_for_token(header[7:].strip(), now=clock.now(request))
         if principal is None:
             raise Unauthenticated("the bearer token is not valid")
         return principal

@@ -12,7 +12,9 @@ from resourcemap.vocab import BookingStatus
 PRODID = "-//ResourceMap//Bookings//ZH"
 
 
-def ics(booking: Booking, resource: Resource, *, domain: str, manage_url: str) -> bytes:
+def ics(
+    booking: Booking, resource: Resource, *, domain: str, manage_url: str, now: dt.datetime
+) -> bytes:
     """One event. Its UID depends only on the booking, so re-downloading after a reschedule
     updates the same calendar entry instead of adding a second one."""
     cal = Calendar()
@@ -21,7 +23,7 @@ def ics(booking: Booking, resource: Resource, *, domain: str, manage_url: str) -
     cal.add("method", "PUBLISH")
     event = Event()
     event.add("uid", f"booking-{booking.code}@{domain}")
-    event.add("dtstamp", dt.datetime.now(dt.UTC).replace(microsecond=0))
+    event.add("dtstamp", now.astimezone(dt.UTC).replace(microsecond=0))
     event.add("dtstart", booking.starts_at.astimezone(dt.UTC))
     event.add("dtend", booking.ends_at.astimezone(dt.UTC))
     event.add("summary", f"{resource.name_zh} 预约 {booking.code[:4]} {booking.code[4:]}")

@@ -303,7 +303,6 @@ class Desk:
         now: dt.datetime,
     ) -> Issued:
         """Write the booking ``values`` with a new code, and its confirmation."""
-        stamp = dt.datetime.now(dt.UTC)
         for _ in range(CODE_ATTEMPTS):
             code = new_code()
             message = self._message(
@@ -325,8 +324,8 @@ class Desk:
             try:
                 await seats.book(
                     conn,
-                    seats.row(Booking, {**values, "code": code}, stamp, later="slot_id"),
-                    [seats.row(Notification, m, stamp, later="booking_id") for m in queued],
+                    seats.row(Booking, {**values, "code": code}, now, later="slot_id"),
+                    [seats.row(Notification, m, now, later="booking_id") for m in queued],
                     version=schedule.version,
                 )
             except IntegrityError:

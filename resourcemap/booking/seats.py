@@ -164,6 +164,10 @@ def row(
             value = None
         else:
             raise TypeError(f"{model._meta.db_table}.{column} needs a value")
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            # As the ORM writes them: SQLite compares stored times as text, so every stored
+            # time must be UTC, whatever zone the caller's instant was given in.
+            value = value.astimezone(dt.UTC)
         out[column] = value.value if isinstance(value, Enum) else value
     return out
 

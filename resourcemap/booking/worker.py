@@ -21,6 +21,7 @@ from typing import TypeVar
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.dispatch import Dispatched, Dispatcher
 from resourcemap.booking.senders import Sender
+from resourcemap.clock import Clock, SystemClock
 from resourcemap.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,6 @@ T = TypeVar("T")
 INTERVAL_SECONDS = 5.0
 # On shutdown, a round in progress may finish its sends (one webhook timeout and a bit).
 GRACE_SECONDS = 15.0
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -71,12 +68,10 @@ class Worker:
             )
         return done
 
-    async def run(
-        self, stop: asyncio.Event, *, interval: float, clock: Callable[[], dt.datetime]
-    ) -> None:
+    async def run(self, stop: asyncio.Event, *, interval: float, clock: Clock) -> None:
         """Rounds every ``interval`` seconds until ``stop`` is set."""
         while not stop.is_set():
-            await self.run_once(clock())
+            await self.run_once(clock.now())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
 
@@ -97,7 +92,7 @@ async def running_worker(
     *,
     interval: float = INTERVAL_SECONDS,
     senders: Sequence[Sender] | None = None,
-    clock: Callable[[], dt.datetime] = utcnow,
+    clock: Clock | None = None,
 ) -> AsyncIterator[Worker]:
     """Run the worker loop in a background task while the block runs.
 
@@ -108,7 +103,8 @@ async def running_worker(
     worker = Worker(settings, senders)
     stop = asyncio.Event()
     task = asyncio.create_task(
-        worker.run(stop, interval=interval, clock=clock), name="resourcemap booking worker"
+        worker.run(stop, interval=interval, clock=clock or SystemClock()),
+        name="resourcemap booking worker",
     )
     try:
         yield worker

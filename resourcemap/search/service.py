@@ -116,9 +116,9 @@ class SearchService:
             return frozenset()
         return self._locator.codes_at(lat=point[0], lon=point[1])
 
-    async def search(self, query: SearchQuery, *, now: dt.datetime | None = None) -> SearchResult:
+    async def search(self, query: SearchQuery, *, now: dt.datetime) -> SearchResult:
         await self.follow()
-        at = query.at or now or dt.datetime.now(dt.UTC)
+        at = query.at or now
         criteria = Criteria(
             query=query,
             open_ids=self.open_ids(at) if query.open_now else None,

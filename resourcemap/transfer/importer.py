@@ -10,13 +10,14 @@ again updates them.
 
 Example (tortoise initialised)::
 
-    report = await import_listings(SYSTEM, data, "rooms.csv", ImportOptions(dry_run=True))
+    report = await import_listings(SYSTEM, data, "rooms.csv", ImportOptions(dry_run=True), now=now)
     report.ok, report.lines()
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -66,9 +67,11 @@ async def import_listings(
     filename: str,
     options: ImportOptions = ImportOptions(),
     *,
+    now: dt.datetime,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Validate and (unless ``dry_run`` or any row is rejected) write a listings file."""
+    """Validate and (unless ``dry_run`` or any row is rejected) write a listings file;
+    ``now`` stamps the listings as verified."""
     actor.require(Role.ADMIN, Role.STAFF)
     try:
         # Parsing is CPU work (an XLSX of thousands of rows): keep it off the event loop.
@@ -77,7 +80,7 @@ async def import_listings(
         report = ImportReport(format="unknown", dry_run=options.dry_run)
         report.reject(0, "", str(exc))
         return report
-    return await import_parsed(actor, parsed, options, progress=progress)
+    return await import_parsed(actor, parsed, options, now=now, progress=progress)
 
 
 async def import_parsed(
@@ -85,6 +88,7 @@ async def import_parsed(
     parsed: Parsed,
     options: ImportOptions,
     *,
+    now: dt.datetime,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     report = ImportReport(format=parsed.format, dry_run=options.dry_run)
@@ -104,7 +108,7 @@ async def import_parsed(
     report.updated = sum(1 for r in rows if r.external_id in checks.existing)
     report.created = len(rows) - report.updated
     if not options.dry_run:
-        await _write(actor, rows, checks, report, progress)
+        await _write(actor, rows, checks, report, progress, now=now)
     return report
 
 
@@ -184,6 +188,8 @@ async def _write(
     checks: DatabaseChecks,
     report: ImportReport,
     progress: Callable[[int, int], None] | None,
+    *,
+    now: dt.datetime,
 ) -> None:
     """Everything in one transaction; a row the domain still refuses rolls all back."""
     current: Row | None = None
@@ -202,7 +208,7 @@ async def _write(
                     # A row that names no organisation leaves the listing's as it is.
                     data = data.model_copy(update={"organisation_id": existing[1]})
                 await edits.save_resource(
-                    actor, data, resource_id=None if existing is None else existing[0]
+                    actor, data, resource_id=None if existing is None else existing[0], now=now
                 )
                 if progress is not None:
                     progress(done, len(rows))

@@ -20,6 +20,15 @@ AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 BLOCKING = ("serious", "critical")
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder is of the browser tier (``-m "not e2e"`` leaves it out)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian chromium not installed (.ci/run installs it)"
 )

@@ -6,7 +6,6 @@ the ``X-Booking-Token`` header or the ``token`` query parameter (the link in mes
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +17,7 @@ from resourcemap.booking.desk import Desk, Issued
 from resourcemap.booking.requests import BookingIn, RescheduleIn, display_code
 from resourcemap.errors import InvalidInput
 from resourcemap.models import Resource
+from web import clock
 from web.limits import limits
 from web.params import date_param, int_param, json_body
 
@@ -28,10 +28,6 @@ IDEMPOTENCY_KEY_MAX = 200
 def _desk(request: Request) -> Desk:
     desk: Desk = request.app.state.desk
     return desk
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _token(request: Request) -> str:
@@ -69,7 +65,7 @@ async def list_slots(request: Request) -> Response:
       409: {description: The resource takes no bookings online}
     """
     desk = _desk(request)
-    now = _now()
+    now = clock.now(request)
     first = date_param(request, "from", now.astimezone(desk.tz).date())
     days = int_param(request, "days", 7, 1, MAX_DAYS)
     resource_id = request.path_params["id"]
@@ -111,7 +107,7 @@ async def create_booking(request: Request) -> Response:
     data = BookingIn.model_validate(await json_body(request))
     limits(request).check(request, data)
     desk = _desk(request)
-    issued = await desk.book(data, now=_now(), idempotency_key=key)
+    issued = await desk.book(data, now=clock.now(request), idempotency_key=key)
     return await _booking_answer(desk, issued, status=201)
 
 
@@ -167,7 +163,9 @@ async def cancel_booking(request: Request) -> Response:
       409: {description: Too close to the start to cancel online}
     """
     desk = _desk(request)
-    booking = await desk.cancel(request.path_params["code"], _token(request), now=_now())
+    booking = await desk.cancel(
+        request.path_params["code"], _token(request), now=clock.now(request)
+    )
     resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
     return JSONResponse(desk.view(booking, resource))
 
@@ -193,7 +191,9 @@ async def reschedule_booking(request: Request) -> Response:
     token = _token(request)
     data = RescheduleIn.model_validate(await json_body(request))
     desk = _desk(request)
-    booking = await desk.reschedule(request.path_params["code"], token, data.starts_at, now=_now())
+    booking = await desk.reschedule(
+        request.path_params["code"], token, data.starts_at, now=clock.now(request)
+    )
     resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
     return JSONResponse(desk.view(booking, resource))
 
@@ -218,6 +218,7 @@ async def booking_ics(request: Request) -> Response:
         resource,
         domain=urlsplit(desk.public_url).hostname or "resourcemap",
         manage_url=f"{desk.public_url}/bookings/{booking.code}?token={token}",
+        now=clock.now(request),
     )
     return Response(
         body,
@@ -255,7 +256,7 @@ async def join_waitlist(request: Request) -> Response:
     data = BookingIn.model_validate(await json_body(request))
     limits(request).check(request, data)
     desk = _desk(request)
-    issued = await desk.join_waitlist(data, now=_now(), idempotency_key=key)
+    issued = await desk.join_waitlist(data, now=clock.now(request), idempotency_key=key)
     entry = await desk.waitlist_entry(issued.code, issued.token)
     return JSONResponse(
         {**_issued(desk, issued, "waitlist"), "entry": await desk.waitlist_view(entry)},
@@ -277,7 +278,7 @@ async def get_waitlist_entry(request: Request) -> Response:
       404: {description: No entry with this code and token}
     """
     desk = _desk(request)
-    await desk.expire_offers(_now())
+    await desk.expire_offers(clock.now(request))
     entry = await desk.waitlist_entry(request.path_params["code"], _token(request))
     return JSONResponse(await desk.waitlist_view(entry))
 
@@ -295,7 +296,9 @@ async def accept_offer(request: Request) -> Response:
       409: {description: No seat on offer, or the offer expired}
     """
     desk = _desk(request)
-    issued = await desk.accept_offer(request.path_params["code"], _token(request), now=_now())
+    issued = await desk.accept_offer(
+        request.path_params["code"], _token(request), now=clock.now(request)
+    )
     return await _booking_answer(desk, issued, status=201)
 
 
@@ -311,5 +314,5 @@ async def leave_waitlist(request: Request) -> Response:
       404: {description: No entry with this code and token}
     """
     desk = _desk(request)
-    await desk.leave_waitlist(request.path_params["code"], _token(request), now=_now())
+    await desk.leave_waitlist(request.path_params["code"], _token(request), now=clock.now(request))
     return Response(status_code=204)

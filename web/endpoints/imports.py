@@ -8,7 +8,6 @@ written, and ``edits.save_resource`` checks again.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from starlette.datastructures import UploadFile
@@ -21,7 +20,7 @@ from resourcemap.settings import Settings
 from resourcemap.transfer.exporter import EXPORT_FORMATS, MEDIA_TYPES, SUFFIXES, export_listings
 from resourcemap.transfer.importer import ImportOptions, import_listings
 from resourcemap.vocab import ResourceKind, Role
-from web import auth
+from web import auth, clock
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 TRUE = ("1", "true", "on", "yes")
@@ -92,7 +91,7 @@ async def import_upload(request: Request) -> Response:
             dry_run=dry_run,
         )
         filename = upload.filename or "upload"
-    report = await import_listings(principal, data, filename, options)
+    report = await import_listings(principal, data, filename, options, now=clock.now(request))
     return JSONResponse(report.as_dict(), status_code=200 if report.ok else 400)
 
 
@@ -128,7 +127,7 @@ async def export_download(request: Request) -> Response:
         organisation_id = int(wanted)
     settings: Settings = request.app.state.settings
     data = await export_listings(fmt, tz=settings.tz, organisation_id=organisation_id)
-    stamp = dt.datetime.now(settings.tz).strftime("%Y%m%d")
+    stamp = clock.now(request).astimezone(settings.tz).strftime("%Y%m%d")
     filename = f"resourcemap-listings-{stamp}{SUFFIXES[fmt]}"
     return Response(
         data,

@@ -7,7 +7,6 @@ just those, so map and list always describe the same set.
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 
 import orjson
@@ -17,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from resourcemap.resident_map import map_points
 from resourcemap.search.base import Criteria, SearchQuery
 from resourcemap.search.service import SearchService
+from web import clock
 from web.params import query_dict
 
 # Every resource of a large city; the search port pages at 100, the map wants them all.
@@ -69,7 +69,7 @@ async def matches(request: Request) -> Response:
     query = SearchQuery.model_validate(params)
     service: SearchService = request.app.state.search
     await service.follow()
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now(request)
     # The embedded engine follows every listing change whichever backend is primary, and is
     # the only one that answers "all matches" without paging through a server.
     criteria = Criteria(

@@ -25,7 +25,7 @@ from resourcemap.booking.requests import BookingIn, RescheduleIn, display_code
 from resourcemap.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from resourcemap.models import Resource
 from resourcemap.vocab import SEAT_HOLDING, BookingStatus, WaitlistStatus
-from web import resident_view
+from web import clock, resident_view
 from web.i18n import _
 from web.limits import limits
 from web.params import date_param
@@ -38,10 +38,6 @@ CONTACT = ("nickname", "phone", "email", "note")
 def _desk(request: Request) -> Desk:
     desk: Desk = request.app.state.desk
     return desk
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _text(form: FormData, name: str) -> str:
@@ -115,7 +111,7 @@ async def _book_page(
     status: int = 200,
 ) -> Response:
     desk = _desk(request)
-    now = _now()
+    now = clock.now(request)
     today = now.astimezone(desk.tz).date()
     listed = await desk.slot_list(resource.id, today, PICK_DAYS, now=now)
     days = resident_view.slot_days(listed, desk.tz)
@@ -188,7 +184,9 @@ async def book(request: Request) -> Response:
     desk = _desk(request)
     try:
         # The form's key makes a double click or a resent form the same booking.
-        issued = await desk.book(data, now=_now(), idempotency_key=values["key"] or None)
+        issued = await desk.book(
+            data, now=clock.now(request), idempotency_key=values["key"] or None
+        )
     except Conflict as exc:
         problem = _refusal(exc)
         return await _book_page(
@@ -228,7 +226,7 @@ async def _booking_context(request: Request, code: str, token: str) -> dict[str,
         "starts": starts,
         "ends": ends,
         "status": status,
-        "active": status in SEAT_HOLDING and booking.ends_at > _now(),
+        "active": status in SEAT_HOLDING and booking.ends_at > clock.now(request),
         "offered": status is BookingStatus.OFFERED,
         "ics_url": f"/api/v1/bookings/{booking.code}.ics?{urlencode({'token': token})}",
         "manage_url": f"/bookings/{booking.code}?{urlencode({'token': token})}",
@@ -251,7 +249,7 @@ async def cancel(request: Request) -> Response:
     if _text(form, "confirm") != "yes":
         return await render(request, "resident/cancel.html", context, private=True)
     try:
-        await _desk(request).cancel(code, token, now=_now())
+        await _desk(request).cancel(code, token, now=clock.now(request))
     except Conflict:
         context["problem"] = _(
             "It is too close to the start to cancel online. Please call the service."
@@ -273,7 +271,7 @@ async def reschedule(request: Request) -> Response:
     if chosen:
         try:
             starts_at = RescheduleIn.model_validate({"starts_at": chosen}).starts_at
-            await desk.reschedule(code, token, starts_at, now=_now())
+            await desk.reschedule(code, token, starts_at, now=clock.now(request))
         except ValidationError:
             context["problem"] = _("Choose a time.")
         except Conflict as exc:
@@ -281,7 +279,7 @@ async def reschedule(request: Request) -> Response:
         else:
             request.session["flash"] = "moved"
             return RedirectResponse(context["manage_url"], status_code=303)
-    now = _now()
+    now = clock.now(request)
     listed = await desk.slot_list(
         context["resource"].id, now.astimezone(desk.tz).date(), PICK_DAYS, now=now
     )
@@ -347,7 +345,7 @@ async def join_waitlist(request: Request) -> Response:
         limits(request).check(request, data)
         # The form's key makes a double click or a resent form the same place in line.
         issued = await _desk(request).join_waitlist(
-            data, now=_now(), idempotency_key=values["key"] or None
+            data, now=clock.now(request), idempotency_key=values["key"] or None
         )
     except ValidationError as exc:
         return await _waitlist_page(request, resource, values, _field_errors(exc), status=400)
@@ -367,7 +365,7 @@ async def join_waitlist(request: Request) -> Response:
 
 async def _entry_context(request: Request, code: str, token: str) -> dict[str, Any]:
     desk = _desk(request)
-    await desk.expire_offers(_now())
+    await desk.expire_offers(clock.now(request))
     entry = await desk.waitlist_entry(code, token)
     view = await desk.waitlist_view(entry)
     resource = await Resource.get(id=entry.resource_id)  # type: ignore[attr-defined]
@@ -394,7 +392,7 @@ async def accept_offer(request: Request) -> Response:
     check_csrf(request, _text(form, "csrf_token"))
     code, token = request.path_params["code"], _token(request, form)
     try:
-        issued = await _desk(request).accept_offer(code, token, now=_now())
+        issued = await _desk(request).accept_offer(code, token, now=clock.now(request))
     except Conflict:
         context = await _entry_context(request, code, token)
         context["problem"] = _("The offer has expired or the seat is gone.")
@@ -408,6 +406,6 @@ async def leave_waitlist(request: Request) -> Response:
     form = await request.form()
     check_csrf(request, _text(form, "csrf_token"))
     code, token = request.path_params["code"], _token(request, form)
-    await _desk(request).leave_waitlist(code, token, now=_now())
+    await _desk(request).leave_waitlist(code, token, now=clock.now(request))
     request.session["flash"] = "left"
     return RedirectResponse(f"/waitlist/{code}?{urlencode({'token': token})}", status_code=303)

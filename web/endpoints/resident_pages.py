@@ -23,7 +23,7 @@ from resourcemap.resident_map import Place, find_place
 from resourcemap.search.base import SearchQuery
 from resourcemap.search.service import SearchService
 from resourcemap.vocab import ACCESSIBILITY_LABELS, MODE_LABELS, QUALIFICATION_LABELS, Status
-from web import resident_view
+from web import clock, resident_view
 from web.endpoints.search import result_item
 from web.i18n import _, distance
 from web.params import query_dict
@@ -98,7 +98,7 @@ async def home(request: Request) -> Response:
         problem = _("Some search settings were not understood; showing all services.")
         query = SearchQuery(limit=PAGE_SIZE)
     service: SearchService = request.app.state.search
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now(request)
     result = await service.search(query, now=now)
     open_now = service.open_ids(now)
     settings = request.app.state.settings
@@ -158,7 +158,7 @@ async def resource_detail(request: Request) -> Response:
     detail = await listings.get_resource(resource_id)
     service: SearchService = request.app.state.search
     desk: Desk = request.app.state.desk
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now(request)
     today = now.astimezone(desk.tz).date()
     bookable = True
     try:

@@ -15,6 +15,7 @@ from resourcemap.pagination import decode_offset, encode_offset
 from resourcemap.search.base import MAX_LIMIT, Hit, SearchQuery, SearchResult
 from resourcemap.search.service import SearchService
 from resourcemap.vocab import ResourceKind
+from web import clock
 from web.params import query_dict
 
 REPEATABLE = ("kind",)
@@ -89,7 +90,7 @@ async def search(request: Request) -> Response:
         params["offset"] = decode_offset(cursor)
     query = SearchQuery.model_validate(params)
     service: SearchService = request.app.state.search
-    at = query.at or dt.datetime.now(dt.UTC)
+    at = query.at or clock.now(request)
     result = await service.search(query, now=at)
     open_now = service.open_ids(at)
     next_offset = query.offset + len(result.hits)
@@ -138,7 +139,7 @@ async def nearest(request: Request) -> Response:
     if query.limit > NEAREST_MAX:
         raise InvalidInput(f"limit must be at most {NEAREST_MAX}", field="limit")
     service: SearchService = request.app.state.search
-    at = dt.datetime.now(dt.UTC)
+    at = clock.now(request)
     open_now = service.open_ids(at)
     if not bookable:
         result = await service.search(query, now=at)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from resourcemap import accounts, audit, edits, listings, organisations
 from resourcemap.errors import InvalidInput
 from resourcemap.vocab import MAX_ID, Role, Status
-from web import auth
+from web import auth, clock
 from web.params import json_body, query_dict
 
 
@@ -45,7 +43,7 @@ async def login(request: Request) -> Response:
         raise InvalidInput("username and password are required", field="username")
     limiter: auth.RateLimiter = request.app.state.login_limiter
     limiter.hit(request.client.host if request.client else "unknown")
-    principal = await accounts.authenticate(username, password, now=dt.datetime.now(dt.UTC))
+    principal = await accounts.authenticate(username, password, now=clock.now(request))
     token = auth.start_session(request, principal)
     return JSONResponse(
         {"username": principal.username, "role": principal.role, "csrf_token": token}
@@ -101,7 +99,7 @@ async def create_resource(request: Request) -> Response:
     """
     principal = await auth.require(request, Role.ADMIN, Role.STAFF)
     data = edits.ResourceIn.model_validate(await json_body(request))
-    resource = await edits.save_resource(principal, data)
+    resource = await edits.save_resource(principal, data, now=clock.now(request))
     return await _detail(resource.id, status=201)
 
 
@@ -122,7 +120,7 @@ async def replace_resource(request: Request) -> Response:
     principal = await auth.require(request, Role.ADMIN, Role.STAFF)
     data = edits.ResourceIn.model_validate(await json_body(request))
     resource_id = request.path_params["id"]
-    await edits.save_resource(principal, data, resource_id=resource_id)
+    await edits.save_resource(principal, data, resource_id=resource_id, now=clock.now(request))
     return await _detail(resource_id)
 
 
@@ -142,7 +140,9 @@ async def patch_resource(request: Request) -> Response:
     """
     principal = await auth.require(request, Role.ADMIN, Role.STAFF)
     resource_id = request.path_params["id"]
-    await edits.patch_resource(principal, resource_id, await json_body(request))
+    await edits.patch_resource(
+        principal, resource_id, await json_body(request), now=clock.now(request)
+    )
     return await _detail(resource_id)
 
 
@@ -171,7 +171,7 @@ async def set_status(request: Request) -> Response:
     except ValueError:
         raise InvalidInput("status must be active, suspended or closed", field="status") from None
     resource_id = request.path_params["id"]
-    await edits.set_status(principal, resource_id, status)
+    await edits.set_status(principal, resource_id, status, now=clock.now(request))
     return await _detail(resource_id)
 
 

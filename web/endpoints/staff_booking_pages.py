@@ -36,7 +36,7 @@ from resourcemap.vocab import (
     BookingStatus,
     Role,
 )
-from web import booking_form
+from web import booking_form, clock
 from web.endpoints.staff_pages import Endpoint, _redirect, _render, _safe_next, _signed_in, page
 from web.resource_form import Message, text
 
@@ -74,10 +74,6 @@ async def _problem(request: Request, status: int, message: Message) -> Response:
 def _desk(request: Request) -> Desk:
     desk: Desk = request.app.state.desk
     return desk
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _label(labels: Mapping[Any, tuple[str, str]], value: str | None) -> tuple[str, str] | None:
@@ -125,7 +121,7 @@ async def _list_page(
     cancel_errors: dict[int, Message] | None = None,
     status: int = 200,
 ) -> Response:
-    desk, now = _desk(request), _now()
+    desk, now = _desk(request), clock.now(request)
     today = now.astimezone(desk.tz).date()
     view = "week" if params.get("view") == "week" else "day"
     first = booking_form.parse_day(params.get("from", "")) or today
@@ -183,7 +179,9 @@ async def mark_booking(request: Request) -> Response:
     if value not in MARKS:
         return await _problem(request, 400, Message("未知状态", "mark attended or no_show"))
     status = BookingStatus(value)
-    booking = await _desk(request).mark(principal, request.path_params["id"], status, now=_now())
+    booking = await _desk(request).mark(
+        principal, request.path_params["id"], status, now=clock.now(request)
+    )
     zh, en = BOOKING_STATUS_LABELS[status]
     flash = f"预约 {booking.code[:4]} {booking.code[4:]} 已标记为{zh} / marked {en.lower()}"
     return _redirect(request, _safe_next(text(form, "back"), LIST), flash)
@@ -210,7 +208,7 @@ async def cancel_booking(request: Request) -> Response:
         return await _list_page(
             request, principal, params, cancel_errors={booking_id: error}, status=400
         )
-    booking = await desk.staff_cancel(principal, booking_id, reason, now=_now())
+    booking = await desk.staff_cancel(principal, booking_id, reason, now=clock.now(request))
     told = booking.phone_enc is not None or booking.email_enc is not None
     flash = f"预约 {booking.code[:4]} {booking.code[4:]} 已取消。" + (
         "取消原因已发送给预约人 / cancelled; the resident is told why"
@@ -228,7 +226,7 @@ async def reveal_contact(request: Request) -> Response:
     booking = await desk.for_staff(principal, booking_id)
     shown = await staff.reveal(desk, principal, booking_id)
     context = {
-        "booking": _row(staff.masked_view(desk, booking, booking.resource), _now()),
+        "booking": _row(staff.masked_view(desk, booking, booking.resource), clock.now(request)),
         "shown": shown,
         "back": _safe_next(text(form, "back"), LIST),
     }
@@ -250,7 +248,7 @@ async def _new_page(
     errors: dict[str, Message] | None = None,
     status: int = 200,
 ) -> Response:
-    desk, now = _desk(request), _now()
+    desk, now = _desk(request), clock.now(request)
     resources = [r for r in await staff.bookable_resources(principal) if r["open"]]
     if resource_id is None and len(resources) == 1:
         resource_id = resources[0]["id"]
@@ -313,7 +311,7 @@ async def create_booking(request: Request) -> Response:
     desk = _desk(request)
     try:
         issued = await desk.book(
-            data, now=_now(), idempotency_key=values["key"] or None, actor=principal
+            data, now=clock.now(request), idempotency_key=values["key"] or None, actor=principal
         )
     except InvalidInput as exc:
         if exc.field == "Idempotency-Key":  # the form was sent again after changes
@@ -334,7 +332,7 @@ async def booked(request: Request) -> Response:
     principal = await _signed_in(request, *MANAGERS)
     desk = _desk(request)
     booking = await desk.for_staff(principal, request.path_params["id"])
-    row = _row(staff.masked_view(desk, booking, booking.resource), _now())
+    row = _row(staff.masked_view(desk, booking, booking.resource), clock.now(request))
     context = {
         "booking": row,
         "list_link": _list_link(row["day"], "day", row["resource_id"]),
@@ -359,7 +357,7 @@ async def _rules_page(
     stored = booking_form.policy_values(await staff.get_policy(principal, resource_id))
     blocks = [
         {**b, "when": booking_form.span_label(b["starts_at"], b["ends_at"])}
-        for b in await staff.list_blocks(desk, principal, resource_id, now=_now())
+        for b in await staff.list_blocks(desk, principal, resource_id, now=clock.now(request))
     ]
     context = {
         "resource": {"id": resource.id, "name_zh": resource.name_zh},
@@ -367,7 +365,7 @@ async def _rules_page(
         "errors": errors or {},
         "blocks": blocks,
         "timezone": desk.tz.key,
-        "today": _now().astimezone(desk.tz).date().isoformat(),
+        "today": clock.now(request).astimezone(desk.tz).date().isoformat(),
     }
     return await _render(request, "staff/booking_rules.html", context, status)
 
@@ -421,7 +419,7 @@ async def remove_block(request: Request) -> Response:
 async def booking_stats(request: Request) -> Response:
     principal = await _signed_in(request, Role.PLANNER, Role.ADMIN, Role.STAFF)
     desk = _desk(request)
-    today = _now().astimezone(desk.tz).date()
+    today = clock.now(request).astimezone(desk.tz).date()
     recent = today - dt.timedelta(days=STATS_DAYS - 1)
     first = booking_form.parse_day(request.query_params.get("from", "")) or recent
     raw = request.query_params.get("days", "")

@@ -3,8 +3,6 @@ for planners."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -14,17 +12,13 @@ from resourcemap.booking.requests import BookingIn, CancelIn
 from resourcemap.errors import InvalidInput
 from resourcemap.models import Resource
 from resourcemap.vocab import BookingStatus, Role
-from web import auth
+from web import auth, clock
 from web.params import date_param, int_param, json_body
 
 
 def _desk(request: Request) -> Desk:
     desk: Desk = request.app.state.desk
     return desk
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 async def list_bookings(request: Request) -> Response:
@@ -43,7 +37,7 @@ async def list_bookings(request: Request) -> Response:
     """
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
     desk = _desk(request)
-    first = date_param(request, "from", _now().astimezone(desk.tz).date())
+    first = date_param(request, "from", clock.now(request).astimezone(desk.tz).date())
     days = int_param(request, "days", 1, 1, staff.MAX_LIST_DAYS)
     raw = request.query_params.get("resource")
     resource_id = int_param(request, "resource", 0, 1, 999_999_999) if raw else None
@@ -72,7 +66,7 @@ async def create_booking(request: Request) -> Response:
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
     data = BookingIn.model_validate(await json_body(request))
     desk = _desk(request)
-    issued = await desk.book(data, now=_now(), actor=actor)
+    issued = await desk.book(data, now=clock.now(request), actor=actor)
     booking = await desk.get(issued.code, issued.token)
     resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
     return JSONResponse(
@@ -104,7 +98,9 @@ async def cancel_booking(request: Request) -> Response:
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
     data = CancelIn.model_validate(await json_body(request))
     desk = _desk(request)
-    booking = await desk.staff_cancel(actor, request.path_params["id"], data.reason, now=_now())
+    booking = await desk.staff_cancel(
+        actor, request.path_params["id"], data.reason, now=clock.now(request)
+    )
     resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
     return JSONResponse(staff.masked_view(desk, booking, resource))
 
@@ -134,7 +130,9 @@ async def mark_booking(request: Request) -> Response:
     if value not in (BookingStatus.ATTENDED, BookingStatus.NO_SHOW):
         raise InvalidInput("status must be attended or no_show", field="status")
     desk = _desk(request)
-    booking = await desk.mark(actor, request.path_params["id"], BookingStatus(value), now=_now())
+    booking = await desk.mark(
+        actor, request.path_params["id"], BookingStatus(value), now=clock.now(request)
+    )
     resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
     return JSONResponse(staff.masked_view(desk, booking, resource))
 
@@ -240,6 +238,6 @@ async def booking_stats(request: Request) -> Response:
     """
     actor = await auth.require(request, Role.PLANNER, Role.ADMIN, Role.STAFF)
     desk = _desk(request)
-    first = date_param(request, "from", _now().astimezone(desk.tz).date())
+    first = date_param(request, "from", clock.now(request).astimezone(desk.tz).date())
     days = int_param(request, "days", 30, 1, 366)
     return JSONResponse(await staff.stats(desk, actor, first_day=first, days=days))

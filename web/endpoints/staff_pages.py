@@ -48,7 +48,7 @@ from resourcemap.vocab import (
     Role,
     Status,
 )
-from web import auth, resource_form
+from web import auth, clock, resource_form
 from web.endpoints.imports import MAX_UPLOAD_BYTES
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -174,7 +174,7 @@ async def login(request: Request) -> Response:
         limiter: auth.RateLimiter = request.app.state.login_limiter
         limiter.hit(request.client.host if request.client else "unknown")
         principal = await accounts.authenticate(
-            username, resource_form.text(form, "password"), now=dt.datetime.now(dt.UTC)
+            username, resource_form.text(form, "password"), now=clock.now(request)
         )
     except TooManyRequests as exc:
         error = resource_form.Message("尝试过于频繁,请稍后再试", exc.reason)
@@ -268,7 +268,9 @@ async def change_status(request: Request) -> Response:
         status = Status(resource_form.text(form, "status"))
     except ValueError:
         return await _problem(request, 400, resource_form.Message("未知状态", "unknown status"))
-    resource = await edits.set_status(principal, request.path_params["id"], status)
+    resource = await edits.set_status(
+        principal, request.path_params["id"], status, now=clock.now(request)
+    )
     zh, en = STATUS_LABELS[status]
     flash = f"「{resource.name_zh}」已设为{zh} / status set to {en}"
     return _redirect(request, _safe_next(resource_form.text(form, "back")), flash)
@@ -378,7 +380,9 @@ async def save_resource(request: Request) -> Response:
     if errors:
         return await _form_page(request, principal, values, resource_id, errors)
     try:
-        resource = await edits.save_resource(principal, data, resource_id=resource_id)
+        resource = await edits.save_resource(
+            principal, data, resource_id=resource_id, now=clock.now(request)
+        )
     except (InvalidInput, Conflict) as exc:
         field = exc.field or "_form"
         errors = {field: resource_form.Message("请检查", exc.reason)}
@@ -466,7 +470,7 @@ async def import_upload(request: Request) -> Response:
             request, coords=coords, dry_run=dry_run, error=too_large, status=413
         )
     options = ImportOptions(coords=CoordSystem(coords), dry_run=dry_run)
-    report = await import_listings(principal, data, filename, options)
+    report = await import_listings(principal, data, filename, options, now=clock.now(request))
     return await _import_page(
         request,
         coords=coords,
