@@ -22,5 +22,8 @@ RUN useradd --system --uid 10001 --user-group --home-dir /data --create-home res
 USER resourcemap
 WORKDIR /data
 
+# Production: the app refuses to start without RESOURCEMAP_SECRET_KEY and RESOURCEMAP_DATA_KEYS
+# (it never generates secrets inside a container, where they would vanish with it).
+ENV RESOURCEMAP_ENVIRONMENT=production
 EXPOSE 8000
 CMD ["resourcemap", "serve", "--host", "0.0.0.0"]

@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -44,6 +45,7 @@ from typing import Any, cast
 
 import asyncpg  # type: ignore[import-untyped]
 import numpy as np
+from cryptography.fernet import Fernet
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -381,7 +383,15 @@ async def bench(
     database_url: str, *, repeat: int, rounds: int, per_round: int
 ) -> tuple[list[Listing], Throughput]:
     rng = np.random.default_rng(SEED)
-    desk = Desk(Settings(_env_file=None, database_url=database_url))
+    # Keys of this run only: the bench writes nothing outside its own databases.
+    desk = Desk(
+        Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            database_url=database_url,
+            secret_key=secrets.token_urlsafe(48),
+            data_keys=Fernet.generate_key().decode(),
+        )
+    )
     async with db.database(database_url):
         listed = {label: await listed_resource(kind) for label, kind in LISTED.items()}
         copies = {}

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
-from resourcemap import accounts, clock, db
+from resourcemap import accounts, clock, db, keys
 from resourcemap.errors import DomainError, NotFound
 from resourcemap.logs import configure
 from resourcemap.models import Account
@@ -22,7 +22,12 @@ T = TypeVar("T")
 
 
 def _settings(**overrides: Any) -> Settings:
-    """Settings from the environment, with command-line overrides exported for workers."""
+    """Settings from the environment, with command-line overrides exported for workers, and
+    the secrets resolved (generated once in development)."""
+    return _resolved(**overrides).settings
+
+
+def _resolved(**overrides: Any) -> keys.Resolved:
     for key, value in overrides.items():
         if value is not None:
             os.environ[f"RESOURCEMAP_{key.upper()}"] = str(value)
@@ -35,6 +40,26 @@ def _settings(**overrides: Any) -> Settings:
         ]
         raise click.ClickException("invalid settings:\n" + "\n".join(lines)) from None
     configure(settings.log_level)
+    try:
+        return keys.resolve(settings)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _listening(**overrides: Any) -> Settings:
+    """Settings for a command that listens. With generated development secrets it listens on
+    this machine only: development sends cookies without ``Secure`` and no HSTS, and such an
+    install was never given secrets someone chose to protect it."""
+    resolved = _resolved(**overrides)
+    settings = resolved.settings
+    if resolved.generated and not keys.is_loopback(settings.host):
+        raise click.ClickException(
+            f"refusing to listen on {settings.host} with generated development secrets; set "
+            "RESOURCEMAP_ENVIRONMENT=production with RESOURCEMAP_SECRET_KEY and "
+            "RESOURCEMAP_DATA_KEYS (`resourcemap keygen --secret`, `resourcemap keygen`), or "
+            "listen on 127.0.0.1"
+        )
+    _require_free_port(settings)
     return settings
 
 
@@ -105,8 +130,7 @@ def _serve(settings: Settings) -> None:
 @click.option("--workers", type=int, help="Server processes (RESOURCEMAP_WORKERS).")
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the web app and API on the configured database."""
-    settings = _settings(host=host, port=port, workers=workers)
-    _require_free_port(settings)
+    settings = _listening(host=host, port=port, workers=workers)
     _run(db.migrate(settings.database_url))
     click.echo(f"ResourceMap on http://{settings.host}:{settings.port}/")
     _serve(settings)
@@ -122,9 +146,7 @@ def demo(seed: int | None, reset: bool, no_serve: bool, host: str | None, port: 
     """Load a deterministic synthetic demo city (示例数据) and serve it."""
     import resourcemap.demo as demo_city
 
-    settings = _settings(host=host, port=port)
-    if not no_serve:
-        _require_free_port(settings)
+    settings = _settings(host=host, port=port) if no_serve else _listening(host=host, port=port)
     chosen = demo_city.DEFAULT_SEED if seed is None else seed
 
     async def load() -> str:
@@ -440,11 +462,15 @@ def purge(dry_run: bool) -> None:
 
 
 @main.command()
-def keygen() -> None:
-    """Print a new data key for RESOURCEMAP_DATA_KEYS (see README: Bookings and privacy)."""
+@click.option("--secret", is_flag=True, help="A secret key for RESOURCEMAP_SECRET_KEY instead.")
+def keygen(secret: bool) -> None:
+    """Print a new data key for RESOURCEMAP_DATA_KEYS, or with --secret a secret key for
+    RESOURCEMAP_SECRET_KEY (see README: Security)."""
+    import secrets
+
     from resourcemap.vault import generate_key
 
-    click.echo(generate_key())
+    click.echo(secrets.token_urlsafe(48) if secret else generate_key())
 
 
 @main.command(name="rotate-keys")
@@ -457,12 +483,12 @@ def rotate_keys() -> None:
     from resourcemap.booking.rotation import rotate_keys as rotate_all
     from resourcemap.vault import Vault
 
-    settings = _settings()
-    if settings.data_keys is None:
-        raise click.ClickException(
-            "RESOURCEMAP_DATA_KEYS is unset: put the new key first and the old ones after it "
-            "(`resourcemap keygen` makes one)"
-        )
+    resolved = _resolved()
+    settings = resolved.settings
+    if resolved.generated:
+        # Development: values sealed under the old placeholder-derived key move to the
+        # generated one.
+        click.echo(f"using the development data key kept in {settings.data_dir}")
     vault = Vault.from_settings(settings)
 
     async def run() -> Rotated:

@@ -3,15 +3,52 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import zlib
+from collections import Counter
 from enum import StrEnum
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Never in force (#15): kept to recognise it, and the data key it used to derive.
 PLACEHOLDER_SECRET = "change-me"
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_BITS = 128
 SENDERS = ("log", "smtp", "webhook")
+
+
+def weakness(secret: str) -> str | None:
+    """Why ``secret`` is too weak to sign sessions in production, or ``None``.
+
+    Length alone is not enough: ``"a" * 40`` and ``"1234567890" * 4`` are long. A secret needs
+    32 characters, about 128 bits of character entropy, and must not repeat itself.
+
+    >>> weakness("a" * 40)
+    'has too little entropy (0 bits; at least 128)'
+    >>> weakness("1234567890" * 4)
+    'repeats itself'
+    >>> import secrets
+    >>> weakness(secrets.token_urlsafe(32)) is None
+    True
+    """
+    if secret == PLACEHOLDER_SECRET:
+        return "is the public placeholder"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"is shorter than {MIN_SECRET_LENGTH} characters"
+    counts = Counter(secret)
+    bits = sum(n * math.log2(len(secret) / n) for n in counts.values())
+    if bits < MIN_SECRET_BITS:
+        return f"has too little entropy ({bits:.0f} bits; at least {MIN_SECRET_BITS})"
+    # A random string barely compresses; a repeated pattern compresses to a fraction.
+    raw = secret.encode()
+    packed = len(zlib.compress(raw, 9)) - len(zlib.compress(b"", 9))
+    if packed < 0.7 * len(raw):  # random hex still packs to about 0.8
+        return "repeats itself"
+    return None
 
 
 class Environment(StrEnum):
@@ -29,7 +66,8 @@ class Settings(BaseSettings):
 
     environment: Environment = Field(
         Environment.DEVELOPMENT,
-        description="`development` or `production`; production refuses placeholder secrets.",
+        description="`development` or `production`; production refuses missing or weak "
+        "secrets, and development refuses to listen beyond this machine with generated ones.",
     )
     database_url: str = Field(
         "sqlite://resourcemap.sqlite3",
@@ -42,9 +80,16 @@ class Settings(BaseSettings):
     timezone: str = Field(
         "Asia/Shanghai", description="IANA time zone for opening hours and bookings."
     )
-    secret_key: SecretStr = Field(
-        SecretStr(PLACEHOLDER_SECRET),
-        description="Secret for signing sessions and tokens; must be changed in production.",
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Secret for signing sessions (at least 32 characters and 128 bits of "
+        "entropy in production; `resourcemap keygen --secret` makes one). Unset in "
+        "development: generated once and kept in the data directory.",
+    )
+    data_dir: Path = Field(
+        Path("."),
+        description="Directory where development keeps its generated secret key and data key "
+        "(`.resourcemap-secrets.json`, mode 0600).",
     )
     tile_url: str = Field(
         "",
@@ -71,8 +116,8 @@ class Settings(BaseSettings):
     data_keys: SecretStr | None = Field(
         None,
         description="Comma-separated Fernet keys that encrypt residents' contact details; the "
-        "first encrypts, all decrypt (rotation). Unset derives one from the secret key "
-        "(development only).",
+        "first encrypts, all decrypt (rotation). Required in production; unset in "
+        "development: generated once and kept in the data directory.",
     )
     booking_retention_days: int = Field(
         180,
@@ -147,11 +192,16 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:
         if self.environment is Environment.PRODUCTION:
-            secret = self.secret_key.get_secret_value()
-            if secret == PLACEHOLDER_SECRET or len(secret) < 32:
+            if self.secret_key is None:
                 raise ValueError(
-                    "secret_key is a placeholder or shorter than 32 characters; "
-                    "set RESOURCEMAP_SECRET_KEY in production"
+                    "secret_key is unset; set RESOURCEMAP_SECRET_KEY in production "
+                    "(`resourcemap keygen --secret` makes one)"
+                )
+            problem = weakness(self.secret_key.get_secret_value())
+            if problem is not None:
+                raise ValueError(
+                    f"secret_key {problem}; set a random RESOURCEMAP_SECRET_KEY in production "
+                    "(`resourcemap keygen --secret` makes one)"
                 )
             if self.fixed_now is not None:
                 raise ValueError("fixed_now stops the clock; it is for development and tests")
@@ -201,3 +251,9 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def signing_secret(self) -> str:
+        """The secret key; ``resourcemap.keys.resolve`` sets it where none is configured."""
+        if self.secret_key is None:
+            raise RuntimeError("no secret key: pass the settings through keys.resolve first")
+        return self.secret_key.get_secret_value()

@@ -3,23 +3,38 @@
 Fernet (AES-128-CBC with HMAC-SHA256, from ``cryptography``) under a ``MultiFernet``: the
 first key in ``RESOURCEMAP_DATA_KEYS`` encrypts, every listed key decrypts. To rotate, put
 a new key first, run ``resourcemap rotate-keys`` (re-encrypts every stored value with it),
-then drop the old key. Without configured keys (development) one key is derived from the
-secret key, so a demo runs with no set-up; production refuses to start without keys.
+then drop the old key. Without configured keys, development generates one on first start
+(``resourcemap.keys``); production refuses to start without keys.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from resourcemap.contact import phone_identity
 from resourcemap.errors import InvalidInput
 from resourcemap.settings import Settings
 
 
 def generate_key() -> str:
     return Fernet.generate_key().decode()
+
+
+DIGEST_INFO = b"resourcemap contact digest v1"
+
+
+def _digest_key(fernet_key: str) -> bytes:
+    """A key for digests derived from a data key (HKDF): digests rotate with the data keys
+    and no key material is stored in the database."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=DIGEST_INFO).derive(
+        base64.urlsafe_b64decode(fernet_key)
+    )
 
 
 class Vault:
@@ -30,6 +45,7 @@ class Vault:
             fernets = [Fernet(k.encode()) for k in keys]
             self._first = fernets[0]
             self._fernet = MultiFernet(fernets)
+            self._digest_keys = [_digest_key(k) for k in keys]
         except (ValueError, TypeError) as exc:
             raise InvalidInput(
                 "data keys must be Fernet keys (32 url-safe base64-encoded bytes)",
@@ -38,13 +54,31 @@ class Vault:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Vault:
-        if settings.data_keys is not None:
-            keys = [k.strip() for k in settings.data_keys.get_secret_value().split(",")]
-            return cls([k for k in keys if k])
-        digest = hashlib.sha256(
-            b"resourcemap data key:" + settings.secret_key.get_secret_value().encode()
-        ).digest()
-        return cls([base64.urlsafe_b64encode(digest).decode()])
+        if settings.data_keys is None:
+            raise RuntimeError("no data keys: pass the settings through keys.resolve first")
+        keys = [k.strip() for k in settings.data_keys.get_secret_value().split(",")]
+        return cls([k for k in keys if k])
+
+    def digest(self, text: str) -> str:
+        """A keyed digest (HMAC-SHA256 under the first data key's digest key): comparable,
+        but unlike a plain SHA-256 of a phone number not reversible by trying every number
+        without the key, which never enters the database.
+
+        >>> vault = Vault([generate_key()])
+        >>> vault.digest("13812345678") == vault.digest("13812345678")
+        True
+        >>> vault.digest("13812345678") == Vault([generate_key()]).digest("13812345678")
+        False
+        """
+        return hmac.new(self._digest_keys[0], text.encode(), hashlib.sha256).hexdigest()
+
+    def digest_matches(self, text: str, stored: str) -> bool:
+        """Whether ``stored`` is the digest of ``text`` under any data key (so digests made
+        before a key rotation still match)."""
+        return any(
+            hmac.compare_digest(hmac.new(key, text.encode(), hashlib.sha256).hexdigest(), stored)
+            for key in self._digest_keys
+        )
 
     def seal(self, text: str) -> str:
         return self._fernet.encrypt(text.encode()).decode()
@@ -80,15 +114,16 @@ def mask_phone(phone: str | None) -> str:
 
     >>> mask_phone("13812345678"), mask_phone("+86 138 1234 5678"), mask_phone("110")
     ('138****5678', '138****5678', '***')
+    >>> mask_phone("8392 3333"), mask_phone("1234567")
+    ('******33', '*****67')
     """
     if not phone:
         return ""
-    digits = "".join(c for c in phone if c.isdigit())
-    if digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    if len(digits) < 7:
-        return "*" * len(digits)
-    return f"{digits[:3]}****{digits[-4:]}"
+    digits = phone_identity(phone)
+    if len(digits) >= 11:  # a mobile: the operator prefix and the last four
+        return f"{digits[:3]}****{digits[-4:]}"
+    # A landline or short number would be nearly whole with seven shown: two, at most.
+    return "*" * (len(digits) - 2) + digits[-2:] if len(digits) > 4 else "*" * len(digits)
 
 
 def mask_email(email: str | None) -> str:

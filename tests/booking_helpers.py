@@ -10,6 +10,7 @@ from resourcemap.booking.desk import Desk
 from resourcemap.booking.requests import BookingIn
 from resourcemap.models import BookingPolicy
 from resourcemap.settings import Settings
+from tests.conftest import KEYS
 from tests.factories import small_city
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -25,7 +26,7 @@ def local(day: int, hour: int, minute: int = 0, month: int = 12) -> dt.datetime:
 
 
 def settings(database_url: str, **overrides: Any) -> Settings:
-    return Settings(_env_file=None, database_url=database_url, **overrides)  # type: ignore[call-arg]
+    return Settings(_env_file=None, database_url=database_url, **{**KEYS, **overrides})  # type: ignore[call-arg]
 
 
 async def bookable_city(**policy: Any) -> dict[str, int]:

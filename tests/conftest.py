@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -24,6 +25,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from cryptography.fernet import Fernet
 from starlette.testclient import TestClient
 
 from resourcemap import db
@@ -231,13 +233,22 @@ def demo_url(backend: Backend) -> Iterator[str]:
     backend.release(url)
 
 
+# Secrets of this run: never a fixed value a reader of this file could sign a cookie with.
+TEST_SECRET = secrets.token_urlsafe(48)
+TEST_DATA_KEY = Fernet.generate_key().decode()
+KEYS = {"secret_key": TEST_SECRET, "data_keys": TEST_DATA_KEY}
+# The same, for commands and servers a test starts: they read what the test process wrote.
+KEY_ENV = {"RESOURCEMAP_SECRET_KEY": TEST_SECRET, "RESOURCEMAP_DATA_KEYS": TEST_DATA_KEY}
+
 # The test client is one address and tests reuse a few phone numbers: request limits are
 # off unless a test sets them (tests/test_booking_limits.py).
 NO_LIMITS = {"booking_limit_per_address": 0, "booking_limit_per_contact": 0}
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    return Settings(_env_file=None, database_url=database_url, **{**NO_LIMITS, **overrides})  # type: ignore[call-arg]
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=database_url, **{**KEYS, **NO_LIMITS, **overrides}
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

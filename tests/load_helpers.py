@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -36,6 +37,7 @@ STOP_TIMEOUT_S = 30.0
 # Waiting only: a request under load may queue behind many others, never a pass/fail limit.
 REQUEST_TIMEOUT_S = 120.0
 DATA_KEY = Fernet.generate_key().decode()
+SECRET_KEY = secrets.token_urlsafe(48)
 
 
 def free_port() -> int:
@@ -55,6 +57,7 @@ def server_env(database_url: str, **settings: str) -> dict[str, str]:
             "RESOURCEMAP_DATABASE_URL": database_url,
             "RESOURCEMAP_ENVIRONMENT": "development",
             "RESOURCEMAP_DATA_KEYS": DATA_KEY,
+            "RESOURCEMAP_SECRET_KEY": SECRET_KEY,
             "RESOURCEMAP_LOG_LEVEL": "warning",
             # Every load comes from one address: no request limits (tests/test_booking_limits.py
             # covers those).
@@ -69,7 +72,11 @@ def server_env(database_url: str, **settings: str) -> dict[str, str]:
 def app_settings(database_url: str, **overrides: Any) -> Settings:
     """Settings equal to a server's, for checking its database in the test process."""
     return Settings(  # type: ignore[call-arg]
-        _env_file=None, database_url=database_url, data_keys=DATA_KEY, **overrides
+        _env_file=None,
+        database_url=database_url,
+        data_keys=DATA_KEY,
+        secret_key=SECRET_KEY,
+        **overrides,
     )
 
 

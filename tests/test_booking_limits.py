@@ -75,6 +75,28 @@ def test_one_phone_number_gets_a_429_past_its_limit_whatever_its_spelling(
         assert "1381234" not in kept and "example" not in kept
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "third"),
+    [
+        ("0086 138 1234 5678", "１３８１２３４５６７８", "+86-13812345678"),
+        ("Wang.Li+clinic@Gmail.com", "wangli@gmail.com", "w.a.n.g.l.i+x@googlemail.com"),
+    ],
+)
+def test_retyping_a_contact_does_not_pass_its_limit(
+    database_url: str, make_client: Callable[..., Any], first: str, second: str, third: str
+) -> None:
+    """Full-width digits, 0086 and +86, plus-addressing and Gmail's dots are one person."""
+    field = "email" if "@" in first else "phone"
+    room = _room(database_url)
+    with make_client(
+        database_url, run_worker=False, booking_limit_per_address=0, booking_limit_per_contact=2
+    ) as client:
+        free = _free(client, room)
+        assert _book(client, room, free[0], **{field: first}).status_code == 201
+        assert _book(client, room, free[1], **{field: second}).status_code == 201
+        assert _book(client, room, free[2], **{field: third}).status_code == 429
+
+
 def test_the_booking_page_explains_the_limit_in_the_residents_language(
     database_url: str, make_client: Callable[..., Any]
 ) -> None:

@@ -40,7 +40,7 @@ from resourcemap.logs import configure
 from resourcemap.models import Booking, Notification, Slot
 from resourcemap.vault import Vault
 from resourcemap.vocab import BookingStatus, NotificationKind, NotificationStatus
-from tests.conftest import Backend, _free_port, make_settings
+from tests.conftest import KEY_ENV, Backend, _free_port, make_settings
 from tests.factories import run_in_db
 from tests.notify_helpers import (
     CONTACT,
@@ -339,6 +339,7 @@ def test_two_worker_processes_send_each_message_once(
         "RESOURCEMAP_SMS_WEBHOOK_URL": gateway.url,
         "RESOURCEMAP_SMS_WEBHOOK_SECRET": SECRET,
         "RESOURCEMAP_FIXED_NOW": NOW.isoformat(),
+        **KEY_ENV,
     }
     command = [sys.executable, "-m", "resourcemap", "worker", "--once"]
     workers = [
@@ -499,6 +500,8 @@ def test_worker_command_runs_one_round(database_url: str, monkeypatch: pytest.Mo
     run_in_db(database_url, go)
     monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", database_url)
     monkeypatch.setenv("RESOURCEMAP_FIXED_NOW", NOW.isoformat())
+    for name, value in KEY_ENV.items():
+        monkeypatch.setenv(name, value)
     result = CliRunner().invoke(main, ["worker", "--once"])
     assert result.exit_code == 0, result.output
     assert "sent: 2, retrying: 0, failed: 0" in result.output

@@ -4,13 +4,16 @@ key rotation, and the commands that do them."""
 from __future__ import annotations
 
 import datetime as dt
+from hashlib import sha256
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
+from resourcemap.booking.desk import Desk
 from resourcemap.booking.purge import purge
+from resourcemap.booking.requests import BookingIn
 from resourcemap.cli import main
 from resourcemap.models import Booking, Notification, WaitlistEntry
 from resourcemap.vault import Vault, generate_key
@@ -39,6 +42,38 @@ RETENTION = 180
 # The 09:00 slot ends at 09:50.
 ENDED = TOMORROW_9 + dt.timedelta(minutes=50)
 PLAINTEXT = (PHONE, EMAIL, NICKNAME, NOTE)
+
+
+def test_request_fingerprints_are_keyed_and_purged_with_the_contacts(database_url: str) -> None:
+    """The fingerprint behind an Idempotency-Key names the phone number: stored as a plain
+    SHA-256 it was reversed by trying every number. It is an HMAC under a key derived from
+    the data keys (never in the database), and purge clears it."""
+    settings = make_settings(database_url)
+    candidates = [f"138{n:08d}" for n in range(12345670, 12345690)]
+    assert PHONE in candidates
+
+    def request(room: int, phone: str = PHONE) -> BookingIn:
+        return BookingIn(resource_id=room, starts_at=TOMORROW_9, **{**CONTACT, "phone": phone})
+
+    async def go() -> tuple[int, str, str, str]:
+        room = await bookable_room(seats=1)
+        await Desk(settings).book(request(room), now=NOW, idempotency_key="k-1")
+        rows = await raw_rows()
+        stored = (await Booking.get(resource_id=room)).request_hash
+        await purge(ENDED + dt.timedelta(days=RETENTION + 1), RETENTION)
+        return room, rows, stored, (await Booking.get(resource_id=room)).request_hash
+
+    room, rows, stored, after = run_in_db(database_url, go)
+    # An attacker holding the rows tries the plain digest of every candidate request: none
+    # is there.
+    plain = [
+        sha256(request(room, phone).fingerprint().encode()).hexdigest() for phone in candidates
+    ]
+    assert stored and not any(digest in rows for digest in plain)
+    # The vault, which holds the key, recognises the request: a retry is a replay.
+    assert Vault.from_settings(settings).digest_matches(request(room).fingerprint(), stored)
+    assert not Vault([generate_key()]).digest_matches(request(room).fingerprint(), stored)
+    assert after == ""
 
 
 def test_purge_clears_contact_details_after_the_retention_period_only(
@@ -191,11 +226,15 @@ def test_keygen_prints_a_fernet_key() -> None:
 
 
 def test_key_commands_explain_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", f"sqlite://{tmp_path / 'new.sqlite3'}")
     monkeypatch.delenv("RESOURCEMAP_DATA_KEYS", raising=False)
+    monkeypatch.delenv("RESOURCEMAP_SECRET_KEY", raising=False)
+    # Development without keys: the generated ones (then: no booking tables to rotate yet).
     result = CliRunner().invoke(main, ["rotate-keys"])
     assert result.exit_code == 1
-    assert "RESOURCEMAP_DATA_KEYS is unset" in result.output
+    assert "using the development data key" in result.output
+    assert "run `resourcemap migrate` first" in result.output
     monkeypatch.setenv("RESOURCEMAP_DATA_KEYS", "not-a-key")
     result = CliRunner().invoke(main, ["rotate-keys"])
     assert result.exit_code == 1

@@ -129,6 +129,35 @@ def test_schedule_versions_migrate_down_and_up_with_bookable_resources(
     assert after > before
 
 
+def test_unkeyed_request_digests_are_cleared_by_the_upgrade(backend: Backend) -> None:
+    """0009: plain SHA-256 fingerprints (which named the phone number) written before the
+    upgrade are gone after it; the booking itself is untouched."""
+    from tortoise.migrations.api.migrate import migrate as tortoise_migrate
+
+    from resourcemap.models import Booking
+    from tests.booking_helpers import NOW, TOMORROW_9, bookable_city, desk, request
+
+    url = backend.fresh()
+    plain = "a" * 64
+
+    async def go() -> tuple[str, str]:
+        async with db.database(url):
+            room = (await bookable_city())["room"]
+            await desk(url).book(request(room, TOMORROW_9, phone="13812345678"), now=NOW)
+            await Booking.filter(resource_id=room).update(request_hash=plain)
+        await tortoise_migrate(
+            config=db.tortoise_config(url), target="models.0008_waitlist_idempotency"
+        )
+        await db.close_db()
+        await db.migrate(url)
+        async with db.database(url):
+            booking = await Booking.get(resource_id=room)
+            return booking.request_hash, booking.code
+
+    stored, code = asyncio.run(go())
+    assert stored == "" and len(code) == 8
+
+
 @pytest.mark.postgres
 def test_migrate_reinstalls_the_booking_function(postgres_backend: Backend) -> None:
     """The booking function is code: every migrate puts back the version this code calls."""

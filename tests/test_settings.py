@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+import secrets
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from resourcemap.settings import Settings
 
 README = Path(__file__).parents[1] / "README.md"
+DATA_KEY = Fernet.generate_key().decode()
 
 
 def test_defaults_are_the_embedded_setup(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,25 +40,37 @@ def test_secret_is_hidden_in_repr() -> None:
     assert "s3cr3t" not in str(settings.model_dump())
 
 
-@pytest.mark.parametrize("secret", ["change-me", "short"])
-def test_production_refuses_placeholder_secret(secret: str) -> None:
-    with pytest.raises(ValidationError, match="secret_key"):
-        Settings(_env_file=None, environment="production", secret_key=secret)  # type: ignore[call-arg]
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [
+        (None, "unset"),
+        ("change-me", "public placeholder"),
+        ("short", "shorter than 32"),
+        ("x" * 40, "too little entropy"),
+        ("1234567890" * 4, "repeats itself"),
+        ("correcthorsebatterystaple" * 2, "repeats itself"),
+    ],
+)
+def test_production_refuses_a_missing_or_weak_secret(secret: str | None, reason: str) -> None:
+    with pytest.raises(ValidationError, match=f"secret_key.*{reason}"):
+        Settings(  # type: ignore[call-arg]
+            _env_file=None, environment="production", secret_key=secret, data_keys=DATA_KEY
+        )
 
 
-def test_production_accepts_a_real_secret() -> None:
+def test_production_accepts_a_random_secret() -> None:
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         environment="production",
-        secret_key="x" * 40,
-        data_keys="k" * 43 + "=",
+        secret_key=secrets.token_urlsafe(32),
+        data_keys=DATA_KEY,
     )
     assert settings.environment == "production"
 
 
 def test_production_refuses_missing_data_keys() -> None:
     with pytest.raises(ValidationError, match="data_keys"):
-        Settings(_env_file=None, environment="production", secret_key="x" * 40)  # type: ignore[call-arg]
+        Settings(_env_file=None, environment="production", secret_key=secrets.token_urlsafe(32))  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from resourcemap import keys
 from resourcemap.logs import configure
 from resourcemap.settings import Settings
 from web.app import create_app
 
 settings = Settings()
 configure(settings.log_level)
-app = create_app(settings)
+app = create_app(keys.resolve(settings).settings)

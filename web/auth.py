@@ -33,7 +33,7 @@ CSRF_FIELD = "csrf_token"
 def session_middleware(settings: Settings) -> Middleware:
     return Middleware(
         SessionMiddleware,
-        secret_key=settings.secret_key.get_secret_value(),
+        secret_key=settings.signing_secret(),
         session_cookie="rm_session",
         max_age=SESSION_SECONDS,
         same_site="lax",

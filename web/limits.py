@@ -9,14 +9,12 @@ told to trust its forwarding headers (`--forwarded-allow-ips`).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
-
 from starlette.requests import Request
 
 from resourcemap.booking.requests import Contact
+from resourcemap.contact import identities
 from resourcemap.settings import Settings
+from resourcemap.vault import Vault
 from web.auth import RateLimiter
 
 
@@ -34,27 +32,13 @@ class BookingLimits:
             "please call the service",
         )
         # Contact details are kept only as keyed digests: the limiter holds no personal data.
-        self._key = hashlib.sha256(
-            b"resourcemap booking limits:" + settings.secret_key.get_secret_value().encode()
-        ).digest()
+        self._vault = Vault.from_settings(settings)
 
     def check(self, request: Request, contact: Contact) -> None:
         """Count one request for a seat; ``TooManyRequests`` past either limit."""
         self.by_address.hit(request.client.host if request.client else "unknown")
-        for address in _addresses(contact):
-            self.by_contact.hit(hmac.new(self._key, address.encode(), "sha256").hexdigest())
-
-
-def _addresses(contact: Contact) -> list[str]:
-    """The phone number (its digits) and e-mail address (lower case) a request names."""
-    found = []
-    if contact.phone and (digits := re.sub(r"\D", "", contact.phone)):
-        # +86 138… and 138… are one number (as vault.mask_phone reads them).
-        national = digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
-        found.append("phone:" + national)
-    if contact.email:
-        found.append("email:" + contact.email.strip().lower())
-    return found
+        for identity in identities(contact.phone, contact.email):
+            self.by_contact.hit(self._vault.digest(identity))
 
 
 def limits(request: Request) -> BookingLimits:

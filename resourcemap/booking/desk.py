@@ -265,7 +265,7 @@ class Desk:
                 "channel": data.channel,
                 "created_by_id": None if actor is None else actor.id,
                 "idempotency_key": key,
-                "request_hash": fingerprint,
+                "request_hash": self.vault.digest(fingerprint),
             }
             try:
                 return await self._issue(conn, values, schedule, token, key, fingerprint, now=now)
@@ -439,7 +439,7 @@ class Desk:
                     service=data.service or "",
                     channel=data.channel,
                     idempotency_key=key,
-                    request_hash=fingerprint,
+                    request_hash=self.vault.digest(fingerprint),
                     **self._sealed(data),
                 )
             except IntegrityError:
@@ -619,7 +619,8 @@ class Desk:
         made = await model.get_or_none(idempotency_key=key)
         if made is None:
             return None
-        if made.request_hash != fingerprint:
+        # No digest: made before digests were keyed (migration 0009 cleared them) or purged.
+        if made.request_hash and not self.vault.digest_matches(fingerprint, made.request_hash):
             what = "booking" if model is Booking else "waitlist"
             raise InvalidInput(
                 f"this Idempotency-Key was already used for a different {what} request",

@@ -10,13 +10,14 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field, field_validator
 
+from resourcemap.contact import typed_phone
 from resourcemap.edits import Input
 from resourcemap.vocab import MAX_ID, Channel, Service
 
 # Digits only: the code is read aloud over the phone, also by people who do not read Latin
 # letters; 10^8 codes, unique in the database, and useless without the manage token.
 CODE_DIGITS = 8
-PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,22}[0-9]$")
+PHONE = re.compile(r"^\+?\(?[0-9][0-9 ()-]{4,22}[0-9]$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -48,6 +49,8 @@ def new_token() -> str:
 
 
 def digest(text: str) -> str:
+    """A plain SHA-256, for random values only (idempotency keys): never for anything a
+    person could be recognised by, which takes ``Vault.digest``."""
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -67,9 +70,12 @@ class Contact(Input):
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        if value is not None and not PHONE.match(value):
+        if value is None:
+            return None
+        value = typed_phone(value)
+        if not PHONE.match(value):
             raise ValueError(
-                "a phone number has 6 to 24 digits, spaces or '-', and may start with '+'"
+                "a phone number has 6 to 24 digits, spaces, brackets or '-', and may start with '+'"
             )
         return value
 
@@ -90,10 +96,11 @@ class BookingIn(Contact):
     channel: Channel = Channel.WEB
 
     def fingerprint(self) -> str:
-        """Identifies the request behind an idempotency key (instants compared in UTC)."""
+        """The request behind an idempotency key, as text (instants compared in UTC). It
+        names the contact details: it is stored only as the vault's keyed digest."""
         data = self.model_dump(mode="json")
         data["starts_at"] = self.starts_at.astimezone(dt.UTC).isoformat()
-        return digest(repr(sorted(data.items())))
+        return repr(sorted(data.items()))
 
 
 class RescheduleIn(Input):
