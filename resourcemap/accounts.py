@@ -46,7 +46,7 @@ class Principal:
             id=account.id,
             username=account.username,
             role=Role(account.role),
-            organisation_id=account.organisation_id,  # type: ignore[attr-defined]
+            organisation_id=account.organisation_id,
             session_version=account.session_version,
         )
 
@@ -132,7 +132,7 @@ def account_view(account: Account) -> dict[str, object]:
         "username": account.username,
         "display_name": account.display_name,
         "role": str(account.role),
-        "organisation_id": account.organisation_id,  # type: ignore[attr-defined]
+        "organisation_id": account.organisation_id,
         "active": account.active,
     }
 
@@ -228,7 +228,7 @@ async def principal_for_token(token: str, *, now: dt.datetime) -> Principal | No
     row = await ApiToken.get_or_none(token_hash=_token_hash(token), revoked=False)
     if row is None:
         return None
-    account = await Account.get_or_none(id=row.account_id, active=True)  # type: ignore[attr-defined]
+    account = await Account.get_or_none(id=row.account_id, active=True)
     if account is None:
         return None
     row.last_used_at = now

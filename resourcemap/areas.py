@@ -38,8 +38,8 @@ async def ancestors(area: Area) -> list[Area]:
     """Parent, grandparent, … up to the city (at most three lookups)."""
     chain: list[Area] = []
     current = area
-    while current.parent_id is not None:  # type: ignore[attr-defined]
-        parent = await Area.get_or_none(code=current.parent_id)  # type: ignore[attr-defined]
+    while current.parent_id is not None:
+        parent = await Area.get_or_none(code=current.parent_id)
         if parent is None:
             break
         chain.append(parent)
@@ -76,7 +76,7 @@ def _feature(area: Area, *, geometry: bool) -> dict[str, Any]:
             "level": area.level,
             "name_zh": area.name_zh,
             "name_en": area.name_en,
-            "parent": area.parent_id,  # type: ignore[attr-defined]
+            "parent": area.parent_id,
             "population": area.population,
             "population_source": area.population_source,
             "synthetic": area.source == "synthetic-demo",

@@ -195,7 +195,7 @@ async def _area_codes(data: ResourceIn) -> dict[str, str]:
         )
     while area is not None:
         codes[f"{area.level}_code"] = area.code
-        parent = area.parent_id  # type: ignore[attr-defined]
+        parent = area.parent_id
         area = None if parent is None else await Area.get_or_none(code=parent)
     return codes
 
@@ -277,7 +277,7 @@ async def _editable(actor: Principal, resource_id: int) -> Resource:
     resource = await Resource.get_or_none(id=resource_id)
     if resource is None:
         raise NotFound(f"no resource with id {resource_id}")
-    if not actor.may_edit_listings_of(resource.organisation_id):  # type: ignore[attr-defined]
+    if not actor.may_edit_listings_of(resource.organisation_id):
         raise Forbidden("staff may only edit their own organisation's listings")
     return resource
 
@@ -324,7 +324,7 @@ def stored_input(r: Resource, key: str | None = None) -> ResourceIn:
         {
             **plain,
             "external_id": r.external_id or key,
-            "organisation_id": r.organisation_id,  # type: ignore[attr-defined]
+            "organisation_id": r.organisation_id,
             "hours": [
                 {"weekday": h.weekday, "opens": hhmm(h.opens), "closes": hhmm(h.closes)}
                 for h in sorted(r.hours, key=lambda h: (h.weekday, h.opens))

@@ -1,7 +1,7 @@
 """Races the load tests can only hit by chance, made to happen every time.
 
 A request is stopped at the moment it has done its checks and is about to open its seat
-transaction (``in_transaction`` in ``resourcemap.booking.desk``, or ``seats.book`` for a new
+transaction (``in_transaction`` in the booking modules that open one, or ``seats.book`` for a new
 booking); another request runs to the end meanwhile; then the first goes on. Whatever it
 read before is stale by then.
 """
@@ -16,8 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from resourcemap.booking import desk as desk_module
-from resourcemap.booking import seats
+from resourcemap.booking import changes, ledger, seats, waitlist
 from resourcemap.booking.requests import BookingIn
 from resourcemap.errors import Conflict
 from resourcemap.models import Booking, BookingPolicy, Slot, TimeBlock, WaitlistEntry
@@ -35,7 +34,9 @@ class Interleave:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.held: dict[asyncio.Task[Any], tuple[asyncio.Event, asyncio.Event]] = {}
-        original = desk_module.in_transaction
+        # Every booking module that opens a seat transaction imports the same function.
+        original = ledger.in_transaction
+        assert changes.in_transaction is original and waitlist.in_transaction is original
 
         @asynccontextmanager
         async def door(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
@@ -50,7 +51,8 @@ class Interleave:
             async with original(*args, **kwargs) as conn:
                 yield conn
 
-        monkeypatch.setattr(desk_module, "in_transaction", door)
+        for module in (ledger, changes, waitlist):
+            monkeypatch.setattr(module, "in_transaction", door)
         book = seats.book
 
         async def book_door(*args: Any, **kwargs: Any) -> int:

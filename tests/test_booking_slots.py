@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from resourcemap.booking import slots
+from resourcemap.booking import schedules, slots
 from resourcemap.booking.slots import Rules, Schedule
 from resourcemap.models import (
     Booking,
@@ -440,7 +440,7 @@ def test_load_schedules_reads_what_the_models_hold(database_url: str) -> None:
         )  # fmt: skip
         start, end = slots.window(dt.date(2026, 12, 1), 30, SHANGHAI)
         asked = [room, clinic, hotline, ids["hotline"], 999_999]
-        got = await slots.load_schedules(asked, start=start, end=end)
+        got = await schedules.load_schedules(asked, start=start, end=end)
         want = await reference_schedules(asked, start=start, end=end)
         assert set(got) == set(want) == {room, clinic}
         for rid in want:
@@ -448,9 +448,9 @@ def test_load_schedules_reads_what_the_models_hold(database_url: str) -> None:
         assert len(got[room].taken) == 3 and len(got[room].blocks) == 1
         assert len(got[room].closures) == 1 and len(got[clinic].closures) >= 1
         # One resource alone reads the same (PostgreSQL takes another statement for it).
-        alone = await slots.load_schedules([clinic], start=start, end=end)
+        alone = await schedules.load_schedules([clinic], start=start, end=end)
         same(alone[clinic], want[clinic])
-        assert await slots.load_schedules([], start=start, end=end) == {}
+        assert await schedules.load_schedules([], start=start, end=end) == {}
         # With `now`: the waitlist offers whose time ran out, as expire_offers finds them.
         slot = await Slot.get(resource_id=room, starts_at=local(2, 9))
         for code, expires in (("00000001", local(1, 9)), ("00000002", local(1, 11))):
@@ -460,11 +460,11 @@ def test_load_schedules_reads_what_the_models_hold(database_url: str) -> None:
                 channel=Channel.WEB, offer_expires_at=expires,
             )  # fmt: skip
         for now, due in ((local(1, 8), 0), (local(1, 10), 1), (local(1, 12), 2)):
-            got = await slots.load_schedules([room, clinic], start=start, end=end, now=now)
+            got = await schedules.load_schedules([room, clinic], start=start, end=end, now=now)
             assert (got[room].offers_due, got[clinic].offers_due) == (due, 0)
-            alone = await slots.load_schedules([room], start=start, end=end, now=now)
+            alone = await schedules.load_schedules([room], start=start, end=end, now=now)
             assert alone[room].offers_due == due
             same(alone[room], want[room])
-        assert (await slots.load_schedules([room], start=start, end=end))[room].offers_due == 0
+        assert (await schedules.load_schedules([room], start=start, end=end))[room].offers_due == 0
 
     run_in_db(database_url, go)

@@ -167,7 +167,7 @@ class Dispatcher:
         if row.address_enc is None or row.body_enc is None:
             raise _Drop("contact details were purged")
         needed = STILL_VALID.get(row.kind)
-        booking_id: int | None = row.booking_id  # type: ignore[attr-defined]
+        booking_id: int | None = row.booking_id
         if needed is not None:
             booking = None if booking_id is None else await Booking.get_or_none(id=booking_id)
             if booking is None or booking.status is not needed:
@@ -224,7 +224,7 @@ class Dispatcher:
                 if not flagged:
                     continue
                 booking = await Booking.get(id=booking_id)
-                resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
+                resource = await Resource.get(id=booking.resource_id)
                 token = self.vault.open(booking.token_enc)
                 queued += await outbox.enqueue(
                     self.vault,

@@ -14,13 +14,13 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from resourcemap import audit
 from resourcemap.accounts import Principal
-from resourcemap.booking.desk import Desk
+from resourcemap.booking.ledger import Ledger
 from resourcemap.booking.requests import display_code
 from resourcemap.edits import Input
-from resourcemap.errors import InvalidInput, NotFound
+from resourcemap.errors import Conflict, InvalidInput, NotFound
 from resourcemap.models import Booking, BookingPolicy, Resource, TimeBlock
 from resourcemap.vault import mask_email, mask_name, mask_phone
-from resourcemap.vocab import Role, Status
+from resourcemap.vocab import SEAT_HOLDING, BookingStatus, Role, Status
 
 MAX_LIST_DAYS = 31
 
@@ -56,9 +56,7 @@ class BlockIn(Input):
 async def managed_resource(actor: Principal, resource_id: int) -> Resource:
     actor.require(Role.STAFF, Role.ADMIN)
     resource = await Resource.get_or_none(id=resource_id)
-    if resource is None or not actor.may_edit_listings_of(
-        resource.organisation_id  # type: ignore[attr-defined]
-    ):
+    if resource is None or not actor.may_edit_listings_of(resource.organisation_id):
         raise NotFound(f"no resource {resource_id} among your services")
     return resource
 
@@ -151,7 +149,7 @@ async def add_block(actor: Principal, resource_id: int, data: BlockIn) -> dict[s
 
 
 async def list_blocks(
-    desk: Desk, actor: Principal, resource_id: int, *, now: dt.datetime
+    ledger: Ledger, actor: Principal, resource_id: int, *, now: dt.datetime
 ) -> list[dict[str, Any]]:
     """Blocked time of a resource that has not ended yet, in time order."""
     await managed_resource(actor, resource_id)
@@ -162,8 +160,8 @@ async def list_blocks(
     return [
         {
             "id": b.id,
-            "starts_at": b.starts_at.astimezone(desk.tz).isoformat(),
-            "ends_at": b.ends_at.astimezone(desk.tz).isoformat(),
+            "starts_at": b.starts_at.astimezone(ledger.tz).isoformat(),
+            "ends_at": b.ends_at.astimezone(ledger.tz).isoformat(),
             "reason": b.reason,
         }
         for b in rows
@@ -174,22 +172,22 @@ async def remove_block(actor: Principal, block_id: int) -> None:
     block = await TimeBlock.get_or_none(id=block_id)
     if block is None:
         raise NotFound(f"no blocked time {block_id}")
-    resource = await managed_resource(actor, block.resource_id)  # type: ignore[attr-defined]
+    resource = await managed_resource(actor, block.resource_id)
     await block.delete()
     await audit.record(actor, "unblock_time", resource, before={"block": block_id})
 
 
-def masked_view(desk: Desk, booking: Booking, resource: Resource) -> dict[str, Any]:
+def masked_view(ledger: Ledger, booking: Booking, resource: Resource) -> dict[str, Any]:
     """A booking as staff lists show it: contact details masked, the note hidden."""
-    vault = desk.vault
+    vault = ledger.vault
     return {
         "id": booking.id,
         "code": booking.code,
         "code_display": display_code(booking.code),
         "resource_id": resource.id,
         "resource_name": resource.name_zh,
-        "starts_at": booking.starts_at.astimezone(desk.tz).isoformat(),
-        "ends_at": booking.ends_at.astimezone(desk.tz).isoformat(),
+        "starts_at": booking.starts_at.astimezone(ledger.tz).isoformat(),
+        "ends_at": booking.ends_at.astimezone(ledger.tz).isoformat(),
         "status": booking.status,
         "service": booking.service or None,
         "channel": booking.channel,
@@ -203,7 +201,7 @@ def masked_view(desk: Desk, booking: Booking, resource: Resource) -> dict[str, A
 
 
 async def list_bookings(
-    desk: Desk,
+    ledger: Ledger,
     actor: Principal,
     *,
     first_day: dt.date,
@@ -214,8 +212,8 @@ async def list_bookings(
     actor.require(Role.STAFF, Role.ADMIN)
     if not 1 <= days <= MAX_LIST_DAYS:
         raise InvalidInput(f"days must be between 1 and {MAX_LIST_DAYS}", field="days")
-    start = dt.datetime.combine(first_day, dt.time(), desk.tz).astimezone(dt.UTC)
-    end = dt.datetime.combine(first_day + dt.timedelta(days=days), dt.time(), desk.tz).astimezone(
+    start = dt.datetime.combine(first_day, dt.time(), ledger.tz).astimezone(dt.UTC)
+    end = dt.datetime.combine(first_day + dt.timedelta(days=days), dt.time(), ledger.tz).astimezone(
         dt.UTC
     )
     qs = Booking.filter(starts_at__gte=start, starts_at__lt=end)
@@ -225,14 +223,14 @@ async def list_bookings(
     elif actor.role is not Role.ADMIN:
         qs = qs.filter(resource__organisation_id=actor.organisation_id)
     rows = await qs.order_by("starts_at", "id").prefetch_related("resource")
-    return [masked_view(desk, b, b.resource) for b in rows]
+    return [masked_view(ledger, b, b.resource) for b in rows]
 
 
-async def reveal(desk: Desk, actor: Principal, booking_id: int) -> dict[str, Any]:
+async def reveal(ledger: Ledger, actor: Principal, booking_id: int) -> dict[str, Any]:
     """One booking's contact details in full, for calling the resident back. Audited: who
     looked at whose booking and when (never the details themselves)."""
-    booking = await desk.for_staff(actor, booking_id)
-    vault = desk.vault
+    booking = await ledger.for_staff(actor, booking_id)
+    vault = ledger.vault
     shown = {
         "nickname": vault.open_optional(booking.nickname_enc),
         "phone": vault.open_optional(booking.phone_enc),
@@ -245,13 +243,15 @@ async def reveal(desk: Desk, actor: Principal, booking_id: int) -> dict[str, Any
     return {"id": booking.id, **shown}
 
 
-async def stats(desk: Desk, actor: Principal, *, first_day: dt.date, days: int) -> dict[str, Any]:
+async def stats(
+    ledger: Ledger, actor: Principal, *, first_day: dt.date, days: int
+) -> dict[str, Any]:
     """Counts of bookings by status and channel per resource: what planners may see."""
     actor.require(Role.PLANNER, Role.ADMIN, Role.STAFF)
     if not 1 <= days <= 366:
         raise InvalidInput("days must be between 1 and 366", field="days")
-    start = dt.datetime.combine(first_day, dt.time(), desk.tz).astimezone(dt.UTC)
-    end = dt.datetime.combine(first_day + dt.timedelta(days=days), dt.time(), desk.tz).astimezone(
+    start = dt.datetime.combine(first_day, dt.time(), ledger.tz).astimezone(dt.UTC)
+    end = dt.datetime.combine(first_day + dt.timedelta(days=days), dt.time(), ledger.tz).astimezone(
         dt.UTC
     )
     qs = Booking.filter(starts_at__gte=start, starts_at__lt=end)
@@ -276,3 +276,35 @@ async def stats(desk: Desk, actor: Principal, *, first_day: dt.date, days: int) 
             for rid, c in sorted(by_resource.items())
         ],
     }
+
+
+async def cancel(
+    ledger: Ledger, actor: Principal, booking_id: int, reason: str, *, now: dt.datetime
+) -> dict[str, Any]:
+    """Staff cancel a booking, telling the resident ``reason``."""
+    booking = await ledger.for_staff(actor, booking_id)
+    if booking.status not in SEAT_HOLDING:
+        raise Conflict(f"the booking is already {booking.status}")
+    if not reason.strip():
+        raise InvalidInput("tell the resident why", field="reason")
+    await ledger.end(booking, BookingStatus.CANCELLED, by="staff", reason=reason.strip(), now=now)
+    return masked_view(ledger, await Booking.get(id=booking.id), booking.resource)
+
+
+async def mark(
+    ledger: Ledger, actor: Principal, booking_id: int, status: BookingStatus, *, now: dt.datetime
+) -> dict[str, Any]:
+    """Attended or no-show, once the slot has started."""
+    if status not in (BookingStatus.ATTENDED, BookingStatus.NO_SHOW):
+        raise InvalidInput("mark a booking attended or no_show", field="status")
+    booking = await ledger.for_staff(actor, booking_id)
+    if booking.status not in (
+        BookingStatus.CONFIRMED,
+        BookingStatus.ATTENDED,
+        BookingStatus.NO_SHOW,
+    ):
+        raise Conflict(f"a booking that is {booking.status} cannot be marked")
+    if booking.starts_at > now:
+        raise Conflict("the slot has not started yet")
+    await Booking.filter(id=booking.id).update(status=status)
+    return masked_view(ledger, await Booking.get(id=booking.id), booking.resource)

@@ -1,5 +1,5 @@
 """Indexes for reading one resource's slots: its weekly hours, dated exceptions and blocked
-time (slots.load_schedules reads them on every listing and every booking)."""
+time (schedules.load_schedules reads them on every listing and every booking)."""
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops

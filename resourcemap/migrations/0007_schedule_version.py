@@ -2,7 +2,7 @@
 resource's slots are cut from changes, so the booking desk can check a booking against a
 cached schedule and still refuse it, under the resource's lock, if the schedule moved on.
 
-What the slots are cut from (``slots.load_schedules``): the policy's rules, the weekly
+What the slots are cut from (``schedules.load_schedules``): the policy's rules, the weekly
 hours, dated exceptions, closures (of the resource or of an area it lies in), blocked time,
 and the listing's status, hours mode, organisation, name, services and area codes.
 Booked seats are not part of it: the seat statement decides those under the lock.

@@ -22,6 +22,7 @@ class Account(Model):
     organisation: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="accounts", null=True, on_delete=fields.RESTRICT
     )
+    organisation_id: int | None  # the key, as tortoise sets it
     active = fields.BooleanField(default=True)
     failed_logins = fields.SmallIntField(default=0)
     locked_until = fields.DatetimeField(null=True)
@@ -41,6 +42,7 @@ class ApiToken(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="tokens", on_delete=fields.CASCADE
     )
+    account_id: int  # the key, as tortoise sets it
     name = fields.CharField(max_length=100, default="")
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -59,6 +61,7 @@ class AuditEntry(Model):
     actor: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="audit_entries", null=True, on_delete=fields.SET_NULL
     )
+    actor_id: int | None  # the key, as tortoise sets it
     actor_name = fields.CharField(max_length=64, default="")
     action = fields.CharField(max_length=32)
     entity = fields.CharField(max_length=32)

@@ -25,6 +25,7 @@ class Area(Model):
     parent: fields.ForeignKeyNullableRelation[Area] = fields.ForeignKeyField(
         "models.Area", related_name="children", null=True, on_delete=fields.RESTRICT
     )
+    parent_id: str | None  # the key (a code), as tortoise sets it
     population = fields.BigIntField(default=0)
     population_source = fields.CharField(max_length=200, default="")
     boundary: dict[str, Any] | None = fields.JSONField(null=True)
@@ -45,6 +46,7 @@ class DemandPoint(Model):
     area: fields.ForeignKeyNullableRelation[Area] = fields.ForeignKeyField(
         "models.Area", related_name="demand_points", null=True, on_delete=fields.SET_NULL
     )
+    area_id: str | None  # the key (a code), as tortoise sets it
     source = fields.CharField(max_length=100, db_index=True)
 
     class Meta:

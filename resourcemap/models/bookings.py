@@ -33,6 +33,7 @@ class BookingPolicy(Model):
     resource: fields.OneToOneRelation[Resource] = fields.OneToOneField(
         "models.Resource", related_name="booking_policy", on_delete=fields.CASCADE
     )
+    resource_id: int  # the key, as tortoise sets it
     enabled = fields.BooleanField(default=True)
     slot_minutes = fields.SmallIntField(default=50)
     buffer_minutes = fields.SmallIntField(default=10)
@@ -65,6 +66,7 @@ class Slot(Model):
     resource: fields.ForeignKeyRelation[Resource] = fields.ForeignKeyField(
         "models.Resource", related_name="slots", on_delete=fields.CASCADE
     )
+    resource_id: int  # the key, as tortoise sets it
     starts_at = fields.DatetimeField()
     ends_at = fields.DatetimeField()
     capacity = fields.SmallIntField()
@@ -82,6 +84,7 @@ class TimeBlock(Model):
     resource: fields.ForeignKeyRelation[Resource] = fields.ForeignKeyField(
         "models.Resource", related_name="time_blocks", on_delete=fields.CASCADE
     )
+    resource_id: int  # the key, as tortoise sets it
     starts_at = fields.DatetimeField()
     ends_at = fields.DatetimeField()
     reason = fields.CharField(max_length=300, default="")
@@ -101,9 +104,11 @@ class Booking(Model):
     resource: fields.ForeignKeyRelation[Resource] = fields.ForeignKeyField(
         "models.Resource", related_name="bookings", on_delete=fields.RESTRICT
     )
+    resource_id: int  # the key, as tortoise sets it
     slot: fields.ForeignKeyRelation[Slot] = fields.ForeignKeyField(
         "models.Slot", related_name="bookings", on_delete=fields.RESTRICT
     )
+    slot_id: int  # the key, as tortoise sets it
     starts_at = fields.DatetimeField(db_index=True)
     ends_at = fields.DatetimeField()
     status = fields.CharEnumField(BookingStatus, max_length=16, db_index=True)
@@ -119,6 +124,7 @@ class Booking(Model):
     created_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="bookings_made", null=True, on_delete=fields.SET_NULL
     )
+    created_by_id: int | None  # the key, as tortoise sets it
     cancelled_by = fields.CharField(max_length=16, default="")
     cancel_reason = fields.CharField(max_length=300, default="")
     offer_expires_at = fields.DatetimeField(null=True, db_index=True)
@@ -140,6 +146,7 @@ class WaitlistEntry(Model):
     resource: fields.ForeignKeyRelation[Resource] = fields.ForeignKeyField(
         "models.Resource", related_name="waitlist", on_delete=fields.RESTRICT
     )
+    resource_id: int  # the key, as tortoise sets it
     starts_at = fields.DatetimeField(db_index=True)
     status = fields.CharEnumField(WaitlistStatus, max_length=16, db_index=True)
     service = fields.CharField(max_length=40, default="")
@@ -151,6 +158,7 @@ class WaitlistEntry(Model):
     booking: fields.ForeignKeyNullableRelation[Booking] = fields.ForeignKeyField(
         "models.Booking", related_name="waitlist_entries", null=True, on_delete=fields.SET_NULL
     )
+    booking_id: int | None  # the key, as tortoise sets it
     # As on Booking: SHA-256 of the client's Idempotency-Key and of its request, so that a
     # resent form or a retried request is the same place in line.
     idempotency_key = fields.CharField(max_length=64, unique=True, null=True)
@@ -173,6 +181,7 @@ class Notification(Model):
     booking: fields.ForeignKeyNullableRelation[Booking] = fields.ForeignKeyField(
         "models.Booking", related_name="notifications", null=True, on_delete=fields.SET_NULL
     )
+    booking_id: int | None  # the key, as tortoise sets it
     # "phone" or "email": which senders can deliver it.
     address_kind = fields.CharField(max_length=8)
     address_enc = fields.TextField(null=True)

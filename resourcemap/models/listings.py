@@ -43,6 +43,7 @@ class Resource(Model):
     organisation: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="resources", null=True, on_delete=fields.RESTRICT
     )
+    organisation_id: int | None  # the key, as tortoise sets it
     kind = fields.CharEnumField(ResourceKind, max_length=40, db_index=True)
     name_zh = fields.CharField(max_length=200)
     name_en = fields.CharField(max_length=300, default="")
@@ -97,6 +98,7 @@ class OpeningHours(Model):
     resource: fields.ForeignKeyRelation[Resource] = fields.ForeignKeyField(
         "models.Resource", related_name="hours", on_delete=fields.CASCADE
     )
+    resource_id: int  # the key, as tortoise sets it
     weekday = fields.SmallIntField()
     opens = fields.SmallIntField()
     closes = fields.SmallIntField()
@@ -113,6 +115,7 @@ class HoursException(Model):
     resource: fields.ForeignKeyRelation[Resource] = fields.ForeignKeyField(
         "models.Resource", related_name="exceptions", on_delete=fields.CASCADE
     )
+    resource_id: int  # the key, as tortoise sets it
     start_date = fields.DateField()
     end_date = fields.DateField()
     closed = fields.BooleanField(default=True)
@@ -133,6 +136,7 @@ class Qualification(Model):
     resource: fields.ForeignKeyRelation[Resource] = fields.ForeignKeyField(
         "models.Resource", related_name="qualifications", on_delete=fields.CASCADE
     )
+    resource_id: int  # the key, as tortoise sets it
     type = fields.CharEnumField(QualificationType, max_length=32)
     certificate_number = fields.CharField(max_length=100)
     issuer = fields.CharField(max_length=200)
@@ -157,6 +161,7 @@ class Closure(Model):
     resource: fields.ForeignKeyNullableRelation[Resource] = fields.ForeignKeyField(
         "models.Resource", related_name="closures", null=True, on_delete=fields.CASCADE
     )
+    resource_id: int | None  # the key, as tortoise sets it
     reason = fields.CharField(max_length=300, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
 

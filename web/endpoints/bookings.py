@@ -6,17 +6,13 @@ the ``X-Booking-Token`` header or the ``token`` query parameter (the link in mes
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import urlsplit
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from resourcemap.booking import calendar, slots
+from resourcemap.booking import slots
 from resourcemap.booking.desk import Desk, Issued
-from resourcemap.booking.requests import BookingIn, RescheduleIn, display_code
+from resourcemap.booking.requests import BookingIn, RescheduleIn, normalise_code
 from resourcemap.errors import InvalidInput
-from resourcemap.models import Resource
 from web import clock
 from web.limits import limits
 from web.params import date_param, int_param, json_body
@@ -35,15 +31,6 @@ def _token(request: Request) -> str:
     if not token:
         raise InvalidInput("send the booking's token (X-Booking-Token header)", field="token")
     return token
-
-
-def _issued(desk: Desk, issued: Issued, kind: str) -> dict[str, Any]:
-    return {
-        "code": issued.code,
-        "code_display": display_code(issued.code),
-        "token": issued.token,
-        "manage_url": f"{desk.public_url}/{kind}/{issued.code}?token={issued.token}",
-    }
 
 
 async def list_slots(request: Request) -> Response:
@@ -126,10 +113,10 @@ def _replayed(issued: Issued) -> dict[str, str]:
 
 
 async def _booking_answer(desk: Desk, issued: Issued, *, status: int) -> Response:
-    booking = await desk.get(issued.code, issued.token)
-    resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
-    body = {**_issued(desk, issued, "bookings"), "booking": desk.view(booking, resource)}
-    return JSONResponse(body, status_code=status, headers=_replayed(issued))
+    receipt = await desk.receipt(issued)
+    return JSONResponse(
+        receipt.model_dump(mode="json"), status_code=status, headers=_replayed(issued)
+    )
 
 
 async def get_booking(request: Request) -> Response:
@@ -143,10 +130,8 @@ async def get_booking(request: Request) -> Response:
       200: {description: The booking}
       404: {description: No booking with this code and token}
     """
-    desk = _desk(request)
-    booking = await desk.get(request.path_params["code"], _token(request))
-    resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
-    return JSONResponse(desk.view(booking, resource))
+    booking = await _desk(request).booking(request.path_params["code"], _token(request))
+    return JSONResponse(booking.model_dump(mode="json"))
 
 
 async def cancel_booking(request: Request) -> Response:
@@ -166,8 +151,7 @@ async def cancel_booking(request: Request) -> Response:
     booking = await desk.cancel(
         request.path_params["code"], _token(request), now=clock.now(request)
     )
-    resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
-    return JSONResponse(desk.view(booking, resource))
+    return JSONResponse(booking.model_dump(mode="json"))
 
 
 async def reschedule_booking(request: Request) -> Response:
@@ -194,8 +178,7 @@ async def reschedule_booking(request: Request) -> Response:
     booking = await desk.reschedule(
         request.path_params["code"], token, data.starts_at, now=clock.now(request)
     )
-    resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
-    return JSONResponse(desk.view(booking, resource))
+    return JSONResponse(booking.model_dump(mode="json"))
 
 
 async def booking_ics(request: Request) -> Response:
@@ -209,22 +192,13 @@ async def booking_ics(request: Request) -> Response:
       200: {description: text/calendar, content: {text/calendar: {}}}
       404: {description: No booking with this code and token}
     """
-    desk = _desk(request)
-    token = _token(request)
-    booking = await desk.get(request.path_params["code"], token)
-    resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
-    body = calendar.ics(
-        booking,
-        resource,
-        domain=urlsplit(desk.public_url).hostname or "resourcemap",
-        manage_url=f"{desk.public_url}/bookings/{booking.code}?token={token}",
-        now=clock.now(request),
-    )
+    code = normalise_code(request.path_params["code"])
+    body = await _desk(request).calendar(code, _token(request), now=clock.now(request))
     return Response(
         body,
         media_type="text/calendar",
         headers={
-            "Content-Disposition": f'attachment; filename="booking-{booking.code}.ics"',
+            "Content-Disposition": f'attachment; filename="booking-{code}.ics"',
             # It holds the manage link with its token: no shared cache may keep it.
             "Cache-Control": "no-store",
             "Referrer-Policy": "no-referrer",
@@ -257,12 +231,8 @@ async def join_waitlist(request: Request) -> Response:
     limits(request).check(request, data)
     desk = _desk(request)
     issued = await desk.join_waitlist(data, now=clock.now(request), idempotency_key=key)
-    entry = await desk.waitlist_entry(issued.code, issued.token)
-    return JSONResponse(
-        {**_issued(desk, issued, "waitlist"), "entry": await desk.waitlist_view(entry)},
-        status_code=201,
-        headers=_replayed(issued),
-    )
+    place = await desk.place_in_line(issued)
+    return JSONResponse(place.model_dump(mode="json"), status_code=201, headers=_replayed(issued))
 
 
 async def get_waitlist_entry(request: Request) -> Response:
@@ -279,8 +249,8 @@ async def get_waitlist_entry(request: Request) -> Response:
     """
     desk = _desk(request)
     await desk.expire_offers(clock.now(request))
-    entry = await desk.waitlist_entry(request.path_params["code"], _token(request))
-    return JSONResponse(await desk.waitlist_view(entry))
+    entry = await desk.waitlist_view(request.path_params["code"], _token(request))
+    return JSONResponse(entry.model_dump(mode="json"))
 
 
 async def accept_offer(request: Request) -> Response:

@@ -21,10 +21,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from resourcemap.booking.desk import Desk, Issued
-from resourcemap.booking.requests import BookingIn, RescheduleIn, display_code
+from resourcemap.booking.requests import BookingIn, RescheduleIn
 from resourcemap.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from resourcemap.models import Resource
-from resourcemap.vocab import SEAT_HOLDING, BookingStatus, WaitlistStatus
+from resourcemap.vocab import SEAT_HOLDING, BookingStatus
 from web import clock, resident_view
 from web.i18n import _
 from web.limits import limits
@@ -212,19 +212,14 @@ def _token(request: Request, form: FormData | None = None) -> str:
 
 
 async def _booking_context(request: Request, code: str, token: str) -> dict[str, Any]:
-    desk = _desk(request)
-    booking = await desk.get(code, token)
-    resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
-    view = desk.view(booking, resource)
-    status = BookingStatus(view["status"])
-    starts = booking.starts_at.astimezone(desk.tz)
-    ends = booking.ends_at.astimezone(desk.tz)
+    booking = await _desk(request).booking(code, token)
+    status = booking.status
     return {
-        "booking": view,
-        "resource": resource,
+        "booking": booking,
+        "resource": booking.resource,
         "token": token,
-        "starts": starts,
-        "ends": ends,
+        "starts": booking.starts_at,
+        "ends": booking.ends_at,
         "status": status,
         "active": status in SEAT_HOLDING and booking.ends_at > clock.now(request),
         "offered": status is BookingStatus.OFFERED,
@@ -366,15 +361,13 @@ async def join_waitlist(request: Request) -> Response:
 async def _entry_context(request: Request, code: str, token: str) -> dict[str, Any]:
     desk = _desk(request)
     await desk.expire_offers(clock.now(request))
-    entry = await desk.waitlist_entry(code, token)
-    view = await desk.waitlist_view(entry)
-    resource = await Resource.get(id=entry.resource_id)  # type: ignore[attr-defined]
+    entry = await desk.waitlist_view(code, token)
     return {
-        "entry": view,
-        "code_display": display_code(entry.code),
-        "status": WaitlistStatus(entry.status),
-        "resource": resource,
-        "starts": entry.starts_at.astimezone(desk.tz),
+        "entry": entry,
+        "code_display": entry.code_display,
+        "status": entry.status,
+        "resource": entry.resource,
+        "starts": entry.starts_at,
         "token": token,
         "manage_url": f"/waitlist/{entry.code}?{urlencode({'token': token})}",
     }

@@ -130,9 +130,7 @@ async def _list_page(
     raw = params.get("resource", "")
     resource_id = int(raw) if raw.isdigit() and len(raw) <= 9 else None
     days = 7 if view == "week" else 1
-    items = await staff.list_bookings(
-        desk, principal, first_day=first, days=days, resource_id=resource_id
-    )
+    items = await desk.staff_list(principal, first_day=first, days=days, resource_id=resource_id)
     by_day: dict[dt.date, list[dict[str, Any]]] = {
         first + dt.timedelta(days=i): [] for i in range(days)
     }
@@ -183,7 +181,7 @@ async def mark_booking(request: Request) -> Response:
         principal, request.path_params["id"], status, now=clock.now(request)
     )
     zh, en = BOOKING_STATUS_LABELS[status]
-    flash = f"预约 {booking.code[:4]} {booking.code[4:]} 已标记为{zh} / marked {en.lower()}"
+    flash = f"预约 {booking['code_display']} 已标记为{zh} / marked {en.lower()}"
     return _redirect(request, _safe_next(text(form, "back"), LIST), flash)
 
 
@@ -203,14 +201,14 @@ async def cancel_booking(request: Request) -> Response:
         except ValidationError as exc:
             error = booking_form.errors_of(exc).get("reason", Message(CHECK, str(exc)))
     if error is not None:
-        await desk.for_staff(principal, booking_id)  # someone else's booking: 404, not a form
+        await desk.staff_view(principal, booking_id)  # someone else's booking: 404, not a form
         params = dict(parse_qsl(urlsplit(back).query))
         return await _list_page(
             request, principal, params, cancel_errors={booking_id: error}, status=400
         )
     booking = await desk.staff_cancel(principal, booking_id, reason, now=clock.now(request))
-    told = booking.phone_enc is not None or booking.email_enc is not None
-    flash = f"预约 {booking.code[:4]} {booking.code[4:]} 已取消。" + (
+    told = bool(booking["phone"] or booking["email"])
+    flash = f"预约 {booking['code_display']} 已取消。" + (
         "取消原因已发送给预约人 / cancelled; the resident is told why"
         if told
         else "预约人未留联系方式,请另行告知 / cancelled; no contact details to tell the resident"
@@ -223,10 +221,10 @@ async def reveal_contact(request: Request) -> Response:
     form = await request.form()
     principal = await _signed_in(request, *MANAGERS, form=form)
     desk, booking_id = _desk(request), request.path_params["id"]
-    booking = await desk.for_staff(principal, booking_id)
-    shown = await staff.reveal(desk, principal, booking_id)
+    booking = await desk.staff_view(principal, booking_id)
+    shown = await desk.reveal(principal, booking_id)
     context = {
-        "booking": _row(staff.masked_view(desk, booking, booking.resource), clock.now(request)),
+        "booking": _row(booking, clock.now(request)),
         "shown": shown,
         "back": _safe_next(text(form, "back"), LIST),
     }
@@ -323,16 +321,15 @@ async def create_booking(request: Request) -> Response:
     except Conflict as exc:
         errors["starts_at"] = Message("此时段已不能预约,请另选时段", exc.reason)
         return await _new_page(request, principal, resource_id, values, errors, 409)
-    booking = await desk.get(issued.code, issued.token)
-    return _redirect(request, f"{LIST}/{booking.id}/booked")
+    booking = await desk.staff_receipt(principal, issued)
+    return _redirect(request, f"{LIST}/{booking['id']}/booked")
 
 
 @booking_page
 async def booked(request: Request) -> Response:
     principal = await _signed_in(request, *MANAGERS)
     desk = _desk(request)
-    booking = await desk.for_staff(principal, request.path_params["id"])
-    row = _row(staff.masked_view(desk, booking, booking.resource), clock.now(request))
+    row = _row(await desk.staff_view(principal, request.path_params["id"]), clock.now(request))
     context = {
         "booking": row,
         "list_link": _list_link(row["day"], "day", row["resource_id"]),
@@ -357,7 +354,7 @@ async def _rules_page(
     stored = booking_form.policy_values(await staff.get_policy(principal, resource_id))
     blocks = [
         {**b, "when": booking_form.span_label(b["starts_at"], b["ends_at"])}
-        for b in await staff.list_blocks(desk, principal, resource_id, now=clock.now(request))
+        for b in await desk.blocks(principal, resource_id, now=clock.now(request))
     ]
     context = {
         "resource": {"id": resource.id, "name_zh": resource.name_zh},
@@ -424,7 +421,7 @@ async def booking_stats(request: Request) -> Response:
     first = booking_form.parse_day(request.query_params.get("from", "")) or recent
     raw = request.query_params.get("days", "")
     days = int(raw) if raw.isdigit() and 1 <= int(raw) <= 366 else STATS_DAYS
-    counts = await staff.stats(desk, principal, first_day=first, days=days)
+    counts = await desk.stats(principal, first_day=first, days=days)
     names = await staff.resource_names([r["resource_id"] for r in counts["resources"]])
     rows = [
         {

@@ -10,7 +10,6 @@ from resourcemap.booking import staff
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.requests import BookingIn, CancelIn
 from resourcemap.errors import InvalidInput
-from resourcemap.models import Resource
 from resourcemap.vocab import BookingStatus, Role
 from web import auth, clock
 from web.params import date_param, int_param, json_body
@@ -41,9 +40,7 @@ async def list_bookings(request: Request) -> Response:
     days = int_param(request, "days", 1, 1, staff.MAX_LIST_DAYS)
     raw = request.query_params.get("resource")
     resource_id = int_param(request, "resource", 0, 1, 999_999_999) if raw else None
-    items = await staff.list_bookings(
-        desk, actor, first_day=first, days=days, resource_id=resource_id
-    )
+    items = await desk.staff_list(actor, first_day=first, days=days, resource_id=resource_id)
     return JSONResponse({"from": first.isoformat(), "days": days, "items": items})
 
 
@@ -66,14 +63,12 @@ async def create_booking(request: Request) -> Response:
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
     data = BookingIn.model_validate(await json_body(request))
     desk = _desk(request)
-    issued = await desk.book(data, now=clock.now(request), actor=actor)
-    booking = await desk.get(issued.code, issued.token)
-    resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
+    issued = await desk.staff_book(actor, data, now=clock.now(request))
     return JSONResponse(
         {
             "code": issued.code,
             "token": issued.token,
-            "booking": staff.masked_view(desk, booking, resource),
+            "booking": await desk.staff_receipt(actor, issued),
         },
         status_code=201,
     )
@@ -101,8 +96,7 @@ async def cancel_booking(request: Request) -> Response:
     booking = await desk.staff_cancel(
         actor, request.path_params["id"], data.reason, now=clock.now(request)
     )
-    resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
-    return JSONResponse(staff.masked_view(desk, booking, resource))
+    return JSONResponse(booking)
 
 
 async def mark_booking(request: Request) -> Response:
@@ -133,8 +127,7 @@ async def mark_booking(request: Request) -> Response:
     booking = await desk.mark(
         actor, request.path_params["id"], BookingStatus(value), now=clock.now(request)
     )
-    resource = await Resource.get(id=booking.resource_id)  # type: ignore[attr-defined]
-    return JSONResponse(staff.masked_view(desk, booking, resource))
+    return JSONResponse(booking)
 
 
 async def reveal_contact(request: Request) -> Response:
@@ -148,7 +141,7 @@ async def reveal_contact(request: Request) -> Response:
       404: {description: Not a booking of my services}
     """
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
-    shown = await staff.reveal(_desk(request), actor, request.path_params["id"])
+    shown = await _desk(request).reveal(actor, request.path_params["id"])
     return JSONResponse(shown, headers={"Cache-Control": "no-store"})
 
 
@@ -240,4 +233,4 @@ async def booking_stats(request: Request) -> Response:
     desk = _desk(request)
     first = date_param(request, "from", clock.now(request).astimezone(desk.tz).date())
     days = int_param(request, "days", 30, 1, 366)
-    return JSONResponse(await staff.stats(desk, actor, first_day=first, days=days))
+    return JSONResponse(await desk.stats(actor, first_day=first, days=days))

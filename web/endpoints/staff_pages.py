@@ -239,7 +239,7 @@ async def staff_home(request: Request) -> Response:
             "status": Status(r.status),
             "status_label": STATUS_LABELS[Status(r.status)],
             "verified_at": _local(r.verified_at, request),
-            "organisation": org_names.get(r.organisation_id, ""),  # type: ignore[attr-defined]
+            "organisation": org_names.get(r.organisation_id, ""),
         }
         for r in rows
     ]

@@ -1,0 +1,41 @@
+"""Idempotency keys: a retried request (a double click, a resent form, a client's retry after
+a lost answer) returns what the first one made instead of making a second booking or place.
+
+The key is stored as a plain SHA-256 (it is random, chosen by the client); the request it
+came with as a keyed digest (``Vault.digest``), since it names the resident's contact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from resourcemap.booking.ledger import Ledger
+from resourcemap.errors import InvalidInput
+from resourcemap.models import Booking, WaitlistEntry
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A booking (or waitlist place) with its manage token, shown to its holder only."""
+
+    code: str
+    token: str
+    replayed: bool = False
+
+
+async def replay(
+    ledger: Ledger, model: type[Booking] | type[WaitlistEntry], key: str, fingerprint: str
+) -> Issued | None:
+    """The booking (or waitlist place) an Idempotency-Key made, if it made one for this same
+    request; a different request with the same key is refused."""
+    made = await model.get_or_none(idempotency_key=key)
+    if made is None:
+        return None
+    # No digest: made before digests were keyed (migration 0009 cleared them) or purged.
+    if made.request_hash and not ledger.vault.digest_matches(fingerprint, made.request_hash):
+        what = "booking" if model is Booking else "waitlist"
+        raise InvalidInput(
+            f"this Idempotency-Key was already used for a different {what} request",
+            field="Idempotency-Key",
+        )
+    return Issued(code=made.code, token=ledger.vault.open(made.token_enc), replayed=True)

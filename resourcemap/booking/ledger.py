@@ -1,0 +1,369 @@
+"""The ledger of one app process: what every booking use case shares.
+
+Why a booking can never overbook, on SQLite and PostgreSQL alike:
+
+1. Every change of seats starts with a write: it bumps ``lock`` on the resource's
+   ``booking_policy`` row. On PostgreSQL that row lock serialises the bookings of one
+   resource across processes; on SQLite the first write takes the database's write lock
+   (waiting for the busy timeout), and because nothing was read before it no stale
+   snapshot can be acted on.
+2. A seat is taken by one conditional upsert (``seats.take``) that only adds a seat while
+   ``taken < capacity``; no row returned means the slot is full or overlaps a booked one.
+3. The database refuses ``taken > capacity`` outright (migration 0005), so even a bug in
+   this package could not commit an overbooked slot.
+
+The ledger holds the settings the use cases need (zone, vault, links, offer time), each
+resource's schedule as last read, and the primitives they share: finding a booking by its
+code and token, checking a slot against a schedule, ending a booking and passing its seat
+on to the first resident waiting, telling the resident.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from resourcemap.accounts import Principal
+from resourcemap.booking import outbox, schedules, seats, slots
+from resourcemap.booking.links import Links
+from resourcemap.booking.requests import Contact, new_code, new_token, normalise_code
+from resourcemap.errors import Conflict, InvalidInput, NotFound
+from resourcemap.models import Booking, BookingPolicy, Resource, Slot, WaitlistEntry
+from resourcemap.settings import Settings
+from resourcemap.vault import Vault
+from resourcemap.vocab import SEAT_HOLDING, BookingStatus, NotificationKind, Role, WaitlistStatus
+
+CODE_ATTEMPTS = 5
+SCHEDULES_CACHED = 4096  # resources
+SCHEDULE_DAYS = 33  # read at a time: a booking's day, the day before and a month after
+
+
+class Ledger:
+    def __init__(self, settings: Settings) -> None:
+        self.tz: ZoneInfo = settings.tz
+        self.vault = Vault.from_settings(settings)
+        self.offer_minutes = settings.waitlist_offer_minutes
+        self.links = Links(settings.public_url)
+        # Each resource's schedule as last read, with the first and last local day (as
+        # ordinals) it covers: bookings are checked against it, and the seat call refuses
+        # one checked against a schedule that is no longer current.
+        self._schedules: dict[int, tuple[int, int, slots.Schedule]] = {}
+
+    # ------------------------------------------------------------------ finding
+
+    async def booking(self, code: str, token: str) -> Booking:
+        """The booking with this code, if ``token`` is its manage token."""
+        booking = await Booking.get_or_none(code=normalise_code(code))
+        if booking is None or not self.token_ok(booking.token_enc, token):
+            # The same answer for a wrong code and a wrong token: codes are not enumerable.
+            raise NotFound("no booking with this code and token")
+        return booking
+
+    async def entry(self, code: str, token: str) -> WaitlistEntry:
+        """The waitlist place with this code, if ``token`` is its manage token."""
+        entry = await WaitlistEntry.get_or_none(code=normalise_code(code))
+        if entry is None or not self.token_ok(entry.token_enc, token):
+            raise NotFound("no waitlist entry with this code and token")
+        return entry
+
+    async def for_staff(self, actor: Principal, booking_id: int) -> Booking:
+        """A booking of a resource the actor may manage, else 404 (no hint that it exists)."""
+        actor.require(Role.STAFF, Role.ADMIN)
+        booking = await Booking.get_or_none(id=booking_id).prefetch_related("resource")
+        if booking is None or not actor.may_edit_listings_of(booking.resource.organisation_id):
+            raise NotFound(f"no booking {booking_id} among your services")
+        return booking
+
+    def token_ok(self, sealed: str, token: str) -> bool:
+        return bool(token) and hmac.compare_digest(self.vault.open(sealed).encode(), token.encode())
+
+    def sealed(self, data: Contact) -> dict[str, Any]:
+        """A request's contact details as the columns that store them, encrypted."""
+        return {
+            "nickname_enc": self.vault.seal_optional(data.nickname),
+            "phone_enc": self.vault.seal_optional(data.phone),
+            "email_enc": self.vault.seal_optional(data.email),
+            "note_enc": self.vault.seal_optional(data.note),
+        }
+
+    # ------------------------------------------------------------------ schedules
+
+    def cached_schedule(self, resource_id: int, starts_at: dt.datetime) -> slots.Schedule | None:
+        """The schedule ``schedule_at`` read last for this resource, if it covers
+        ``starts_at``'s day and the days either side."""
+        found = self._schedules.get(resource_id)
+        day = starts_at.astimezone(self.tz).date().toordinal()
+        if found is None or not found[0] < day < found[1]:
+            return None
+        return found[2]
+
+    async def schedule_at(self, resource_id: int, starts_at: dt.datetime) -> slots.Schedule:
+        """The resource's schedule without booked seats (one statement), from the day before
+        ``starts_at``'s day for ``SCHEDULE_DAYS``, kept for ``cached_schedule``."""
+        first = starts_at.astimezone(self.tz).date() - dt.timedelta(days=1)
+        start, end = slots.window(first, SCHEDULE_DAYS, self.tz)
+        found = (
+            await schedules.load_schedules([resource_id], start=start, end=end, seats=False)
+        ).get(resource_id)
+        self._schedules.pop(resource_id, None)
+        if found is None:
+            await resource_or_404(resource_id)
+            raise seats.not_bookable()
+        # Seats are the seat statement's to decide, under the lock: not checked here.
+        last = first + dt.timedelta(days=SCHEDULE_DAYS - 1)
+        self._schedules[resource_id] = (first.toordinal(), last.toordinal(), found)
+        if len(self._schedules) > SCHEDULES_CACHED:
+            del self._schedules[next(iter(self._schedules))]  # the least recently read
+        return found
+
+    def slot_in(
+        self,
+        schedule: slots.Schedule,
+        starts_at: dt.datetime,
+        *,
+        now: dt.datetime,
+        notice: bool = True,
+    ) -> tuple[int, int]:
+        """The slot of ``schedule`` starting at ``starts_at`` as (start, end) epochs, if it
+        can be booked now."""
+        start = slots.epoch(starts_at)
+        day = starts_at.astimezone(self.tz).date()
+        rules = schedule.rules
+        if not notice:
+            rules = replace(rules, min_notice_minutes=0)
+            schedule = replace(schedule, rules=rules)
+        if start < int(now.timestamp()) + rules.min_notice_minutes * 60:
+            raise Conflict(
+                f"too soon: book at least {duration(rules.min_notice_minutes)} ahead, "
+                "or call the service",
+                code="too_soon",
+            )
+        if day > now.astimezone(self.tz).date() + dt.timedelta(days=rules.horizon_days):
+            raise Conflict(
+                f"bookings open {rules.horizon_days} days ahead; this is later", code="too_far"
+            )
+        listed = slots.generate(schedule, day, 1, self.tz, now=now)
+        i = listed.find(start)
+        if i is None:
+            raise Conflict(
+                "the service is closed then, or that is not the start of a slot", code="closed"
+            )
+        return start, int(listed.ends[i])
+
+    # ------------------------------------------------------------------ seats
+
+    async def release(self, slot_id: int, *, now: dt.datetime) -> None:
+        """Free a seat of ``slot_id``: offer it to the first resident waiting, else free it."""
+        slot = await Slot.get(id=slot_id)
+        entry = None
+        if slot.starts_at > now:
+            entry = (
+                await WaitlistEntry.filter(
+                    resource_id=slot.resource_id,
+                    starts_at=slot.starts_at,
+                    status=WaitlistStatus.WAITING,
+                )
+                .order_by("id")
+                .first()
+            )
+        if entry is None:
+            await Slot.filter(id=slot_id, taken__gt=0).update(taken=F("taken") - 1)
+            return
+        expires = min(now + dt.timedelta(minutes=self.offer_minutes), slot.starts_at)
+        token = self.vault.open(entry.token_enc)
+        for _ in range(CODE_ATTEMPTS):
+            code = new_code()
+            if not await Booking.exists(code=code):
+                break
+        offer = await Booking.create(
+            code=code,
+            token_enc=self.vault.seal(new_token()),
+            resource_id=slot.resource_id,
+            slot_id=slot.id,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            status=BookingStatus.OFFERED,
+            service=entry.service,
+            channel=entry.channel,
+            nickname_enc=entry.nickname_enc,
+            phone_enc=entry.phone_enc,
+            email_enc=entry.email_enc,
+            note_enc=entry.note_enc,
+            offer_expires_at=expires,
+        )
+        await WaitlistEntry.filter(id=entry.id).update(
+            status=WaitlistStatus.OFFERED, booking_id=offer.id
+        )
+        resource = await Resource.get(id=slot.resource_id)
+        await outbox.enqueue(
+            self.vault,
+            self.tz,
+            outbox.Message(
+                kind=NotificationKind.WAITLIST_OFFER,
+                code=entry.code,
+                resource_name=resource.name_zh,
+                starts_at=slot.starts_at,
+                manage_url=self.links.waitlist(entry.code, token),
+                offer_expires_at=expires,
+            ),
+            booking_id=offer.id,
+            phone=self.vault.open_optional(entry.phone_enc),
+            email=self.vault.open_optional(entry.email_enc),
+            now=now,
+        )
+
+    async def end(
+        self,
+        booking: Booking,
+        status: BookingStatus,
+        *,
+        by: str,
+        reason: str,
+        now: dt.datetime,
+        only: Iterable[BookingStatus] = SEAT_HOLDING,
+        due: dt.datetime | None = None,
+    ) -> bool:
+        """End a booking that is still in one of the ``only`` statuses (and, with ``due``, an
+        offer whose deadline has passed) and pass its seat on; ``False`` if another request
+        changed it first."""
+        resource_id = booking.resource_id
+        async with in_transaction(Booking._meta.default_connection) as conn:
+            await seats.lock(conn, resource_id)
+            still = Booking.filter(id=booking.id, status__in=[s.value for s in only])
+            if due is not None:
+                still = still.filter(offer_expires_at__lte=due.astimezone(dt.UTC))
+            ended = await still.update(
+                status=status, cancelled_by=by, cancel_reason=reason, offer_expires_at=None
+            )
+            if not ended:
+                return False
+            # Read under the lock: a reschedule that committed since ``booking`` was read
+            # moved it to another slot, and that is the seat to free.
+            held = await Booking.get(id=booking.id)
+            await self.release(held.slot_id, now=now)
+            tell = {
+                "staff": NotificationKind.CANCELLED_BY_STAFF,
+                "resident": NotificationKind.CANCELLED,
+            }
+            if by in tell:
+                resource = await Resource.get(id=resource_id)
+                await self.tell(tell[by], held, resource.name_zh, None, now=now)
+        return True
+
+    async def expire_offers(self, now: dt.datetime, *, resource_id: int | None = None) -> int:
+        """Pass on seats whose offer ran out; returns how many offers expired."""
+        # On SQLite tortoise compares datetimes as stored text (UTC): filter values must be UTC.
+        qs = Booking.filter(
+            status=BookingStatus.OFFERED, offer_expires_at__lte=now.astimezone(dt.UTC)
+        )
+        if resource_id is not None:
+            qs = qs.filter(resource_id=resource_id)
+        expired = 0
+        for booking in await qs:
+            if await self.end(
+                booking,
+                BookingStatus.EXPIRED,
+                by="",
+                reason="",
+                now=now,
+                only=(BookingStatus.OFFERED,),
+                due=now,
+            ):
+                expired += 1
+                await WaitlistEntry.filter(
+                    booking_id=booking.id, status=WaitlistStatus.OFFERED
+                ).update(status=WaitlistStatus.EXPIRED)
+        return expired
+
+    # ------------------------------------------------------------------ messages
+
+    async def tell(
+        self,
+        kind: NotificationKind,
+        booking: Booking,
+        resource_name: str,
+        token: str | None,
+        *,
+        now: dt.datetime,
+    ) -> None:
+        """Queue a message about ``booking`` to its phone and e-mail address, if any."""
+        phone = self.vault.open_optional(booking.phone_enc)
+        email = self.vault.open_optional(booking.email_enc)
+        if not phone and not email:
+            return
+        token = token or self.vault.open(booking.token_enc)
+        message = self.message(
+            kind, booking.code, booking.starts_at, resource_name, token, booking.cancel_reason
+        )
+        await outbox.enqueue(
+            self.vault, self.tz, message, booking_id=booking.id, phone=phone, email=email, now=now
+        )
+
+    def message(
+        self,
+        kind: NotificationKind,
+        code: str,
+        starts_at: dt.datetime,
+        resource_name: str,
+        token: str,
+        reason: str = "",
+    ) -> outbox.Message:
+        return outbox.Message(
+            kind=kind,
+            code=code,
+            resource_name=resource_name,
+            starts_at=starts_at,
+            manage_url=self.links.booking(code, token),
+            reason=reason,
+        )
+
+
+async def resource_or_404(resource_id: int) -> Resource:
+    resource = await Resource.get_or_none(id=resource_id)
+    if resource is None:
+        raise NotFound(f"no resource with id {resource_id}")
+    return resource
+
+
+async def rules_of(resource_id: int) -> slots.Rules:
+    policy = await BookingPolicy.get_or_none(resource_id=resource_id)
+    if policy is None:
+        raise seats.not_bookable()
+    return slots.Rules.of(policy)
+
+
+def check_change_window(booking: Booking, rules: slots.Rules, now: dt.datetime) -> None:
+    limit = booking.starts_at - dt.timedelta(minutes=rules.change_notice_minutes)
+    if now > limit:
+        raise Conflict(
+            f"changes are possible until {duration(rules.change_notice_minutes)} before "
+            "the start; please call the service",
+            code="change_window",
+        )
+
+
+def schedule_changed() -> Conflict:
+    return Conflict(
+        "the service's times changed just now; please choose the time again",
+        code="schedule_changed",
+    )
+
+
+def service_offered(services: Iterable[str], service: str | None) -> None:
+    if service is not None and service not in services:
+        raise InvalidInput("this service does not offer that", field="service")
+
+
+def duration(minutes: int) -> str:
+    if minutes % 1440 == 0 and minutes:
+        return f"{minutes // 1440} day(s)"
+    if minutes % 60 == 0 and minutes:
+        return f"{minutes // 60} hour(s)"
+    return f"{minutes} minutes"

@@ -1,0 +1,31 @@
+"""The links residents get to manage what they booked: one place that spells them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class Links:
+    """Manage links under ``public_url`` (``RESOURCEMAP_PUBLIC_URL``).
+
+    >>> Links("https://example.cn/").booking("12345678", "t0k")
+    'https://example.cn/bookings/12345678?token=t0k'
+    """
+
+    public_url: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+
+    def booking(self, code: str, token: str) -> str:
+        return f"{self.public_url}/bookings/{code}?token={token}"
+
+    def waitlist(self, code: str, token: str) -> str:
+        return f"{self.public_url}/waitlist/{code}?token={token}"
+
+    @property
+    def host(self) -> str:
+        """The site's host name, e.g. for calendar UIDs."""
+        return urlsplit(self.public_url).hostname or "resourcemap"

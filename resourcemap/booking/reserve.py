@@ -1,0 +1,238 @@
+"""Listing free slots and taking a seat.
+
+A new booking (the hot path) is one call, ``seats.book``: lock, seat, booking and its
+confirmation, all or nothing. The slot is checked before, against the resource's schedule
+as this process read it last; the call refuses the booking when ``schedule_version`` (bumped
+by database triggers on every change to hours, exceptions, closures, blocked time, rules or
+the listing) moved on since, and the slot is checked again on a fresh read. So a booking is
+never let into time that staff closed meanwhile, and a warm process books in one round trip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+
+from resourcemap import db
+from resourcemap.accounts import Principal
+from resourcemap.booking import outbox, schedules, seats, slots
+from resourcemap.booking.idempotency import Issued, replay
+from resourcemap.booking.ledger import (
+    CODE_ATTEMPTS,
+    Ledger,
+    resource_or_404,
+    schedule_changed,
+    service_offered,
+)
+from resourcemap.booking.requests import BookingIn, digest, new_code, new_token
+from resourcemap.errors import Conflict, InvalidInput, NotFound
+from resourcemap.models import Booking, Notification
+from resourcemap.vocab import (
+    RESIDENT_CHANNELS,
+    STAFF_CHANNELS,
+    BookingStatus,
+    NotificationKind,
+    Role,
+)
+
+
+async def slot_list(
+    ledger: Ledger,
+    resource_id: int,
+    first_day: dt.date,
+    days: int,
+    *,
+    now: dt.datetime,
+    notice: bool = True,
+) -> slots.SlotList:
+    """Slots of ``days`` local days; ``notice=False`` lists those staff may still book
+    (no minimum notice, as in ``book(..., actor=...)``)."""
+    start, end = slots.window(first_day, days, ledger.tz)
+    schedule = (await schedules.load_schedules([resource_id], start=start, end=end, now=now)).get(
+        resource_id
+    )
+    if schedule is not None and schedule.offers_due:
+        # Seats held for offers that ran out are passed on before anyone sees the list.
+        await ledger.expire_offers(now, resource_id=resource_id)
+        schedule = (await schedules.load_schedules([resource_id], start=start, end=end)).get(
+            resource_id
+        )
+    if schedule is None:
+        await resource_or_404(resource_id)
+        raise seats.not_bookable()
+    if not notice:
+        schedule = replace(schedule, rules=replace(schedule.rules, min_notice_minutes=0))
+    return slots.generate(schedule, first_day, days, ledger.tz, now=now)
+
+
+async def next_free(
+    ledger: Ledger, resource_ids: list[int], *, now: dt.datetime
+) -> dict[int, tuple[int, int]]:
+    """The first slot with a free seat of each bookable resource, as (start, end) epochs.
+
+    Looks one week ahead first, then to each resource's horizon.
+    """
+    today = now.astimezone(ledger.tz).date()
+    found: dict[int, tuple[int, int]] = {}
+    todo = list(resource_ids)
+    for first, days in ((today, 7), (today + dt.timedelta(days=7), 84)):
+        if not todo:
+            break
+        start, end = slots.window(first, days, ledger.tz)
+        read = await schedules.load_schedules(todo, start=start, end=end)
+        for rid, schedule in read.items():
+            listed = slots.generate(schedule, first, days, ledger.tz, now=now)
+            free = listed.remaining > 0
+            if free.any():
+                i = int(free.argmax())
+                found[rid] = (int(listed.starts[i]), int(listed.ends[i]))
+        todo = [rid for rid in todo if rid in read and rid not in found]
+    return found
+
+
+async def book(
+    ledger: Ledger,
+    data: BookingIn,
+    *,
+    now: dt.datetime,
+    idempotency_key: str | None = None,
+    actor: Principal | None = None,
+) -> Issued:
+    """Take a seat. Replaying an idempotency key returns the booking it made."""
+    if actor is None and data.channel not in RESIDENT_CHANNELS:
+        raise InvalidInput(f"channel {data.channel} is for bookings staff enter", field="channel")
+    if actor is not None:
+        actor.require(Role.STAFF, Role.ADMIN)
+        if data.channel not in STAFF_CHANNELS:
+            raise InvalidInput(
+                "staff enter bookings taken by phone or from walk-in visitors", field="channel"
+            )
+    key = None if idempotency_key is None else digest(idempotency_key)
+    fingerprint = data.fingerprint()
+    try:
+        # A schedule read (if any) and the seat call share one pooled connection.
+        async with db.one_connection(Booking._meta.db) as conn:
+            return await _book(ledger, conn, data, key, fingerprint, now=now, actor=actor)
+    except (Conflict, NotFound):
+        # A replay is looked up only when the request cannot be booked afresh (the unique
+        # key refuses a second booking otherwise): it finds its booking even after the slot
+        # filled up or passed, at no cost to first requests.
+        if key is not None and (made := await replay(ledger, Booking, key, fingerprint)):
+            return made
+        raise
+
+
+async def _book(
+    ledger: Ledger,
+    conn: BaseDBAsyncClient,
+    data: BookingIn,
+    key: str | None,
+    fingerprint: str,
+    *,
+    now: dt.datetime,
+    actor: Principal | None,
+) -> Issued:
+    token = new_token()
+    sealed: dict[str, Any] = {}
+    # First against the schedule as last read (cached): the seat call refuses the booking
+    # if staff changed the schedule since (Stale), and a check fails only on a fresh read.
+    # Then against a fresh read.
+    for attempt in range(3):
+        schedule = None if attempt else ledger.cached_schedule(data.resource_id, data.starts_at)
+        cached = schedule is not None
+        if schedule is None:
+            schedule = await ledger.schedule_at(data.resource_id, data.starts_at)
+        try:
+            start, end = _checked(ledger, schedule, data, now=now, actor=actor)
+        except (Conflict, InvalidInput, NotFound):
+            if cached:
+                continue
+            raise
+        # Sealed before the seat is taken: the resource's lock is held as briefly as can be.
+        sealed = sealed or {"token_enc": ledger.vault.seal(token), **ledger.sealed(data)}
+        values: dict[str, Any] = {
+            **sealed,
+            "resource_id": data.resource_id,
+            "starts_at": slots.as_utc(start),
+            "ends_at": slots.as_utc(end),
+            "status": BookingStatus.CONFIRMED,
+            "service": data.service or "",
+            "channel": data.channel,
+            "created_by_id": None if actor is None else actor.id,
+            "idempotency_key": key,
+            "request_hash": ledger.vault.digest(fingerprint),
+        }
+        try:
+            return await _issue(ledger, conn, values, schedule, token, key, fingerprint, now=now)
+        except seats.Stale:
+            continue
+    raise schedule_changed()
+
+
+def _checked(
+    ledger: Ledger,
+    schedule: slots.Schedule,
+    data: BookingIn,
+    *,
+    now: dt.datetime,
+    actor: Principal | None,
+) -> tuple[int, int]:
+    """The slot ``data`` asks for as (start, end) epochs, if ``schedule`` lets the resident
+    (or ``actor``, staff) book it now."""
+    listing = schedule.listing
+    if actor is not None and not actor.may_edit_listings_of(listing.organisation_id):
+        raise NotFound(f"no resource {data.resource_id} among your services")
+    service_offered(listing.services, data.service)
+    # Staff book callers and visitors in front of them: no minimum notice.
+    return ledger.slot_in(schedule, data.starts_at, now=now, notice=actor is None)
+
+
+async def _issue(
+    ledger: Ledger,
+    conn: BaseDBAsyncClient,
+    values: dict[str, Any],
+    schedule: slots.Schedule,
+    token: str,
+    key: str | None,
+    fingerprint: str,
+    *,
+    now: dt.datetime,
+) -> Issued:
+    """Write the booking ``values`` with a new code, and its confirmation."""
+    for _ in range(CODE_ATTEMPTS):
+        code = new_code()
+        message = ledger.message(
+            NotificationKind.CONFIRMATION,
+            code,
+            values["starts_at"],
+            schedule.listing.name_zh,
+            token,
+        )
+        # The booking's sealed phone and e-mail address the messages too.
+        queued = outbox.rows(
+            ledger.vault,
+            ledger.tz,
+            message,
+            phone_enc=values["phone_enc"],
+            email_enc=values["email_enc"],
+            now=now,
+        )
+        try:
+            await seats.book(
+                conn,
+                seats.row(Booking, {**values, "code": code}, now, later="slot_id"),
+                [seats.row(Notification, m, now, later="booking_id") for m in queued],
+                version=schedule.version,
+            )
+        except IntegrityError:
+            # Another request with the same key won the race, or (rarely) the code was
+            # taken: nothing was written, seat included.
+            if key is not None and (made := await replay(ledger, Booking, key, fingerprint)):
+                return made
+            continue
+        return Issued(code=code, token=token)
+    raise Conflict("could not allocate a booking code; try again")

@@ -1,0 +1,160 @@
+"""What a resident sees of their booking or waitlist place: typed views the web layer
+serialises as they are, with their own contact details in full (the holder's token proved
+who asks). Staff see masked views (``booking.staff``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+
+from resourcemap.booking import waitlist
+from resourcemap.booking.idempotency import Issued
+from resourcemap.booking.ledger import Ledger
+from resourcemap.booking.requests import display_code
+from resourcemap.models import Booking, Resource, WaitlistEntry
+from resourcemap.vocab import BookingStatus, Channel, WaitlistStatus
+
+
+class PlaceView(BaseModel):
+    """The service booked: enough to find it and to call it."""
+
+    id: int
+    name_zh: str
+    name_en: str
+    address_zh: str
+    address_en: str
+    phone: str
+
+
+class BookingView(BaseModel):
+    code: str
+    code_display: str
+    status: BookingStatus
+    resource: PlaceView
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    service: str | None
+    channel: Channel
+    nickname: str | None
+    phone: str | None
+    email: str | None
+    note: str | None
+    cancel_reason: str | None
+    offer_expires_at: dt.datetime | None
+
+
+class Receipt(BaseModel):
+    """A booking just made (or replayed), with the manage link that is its holder's key."""
+
+    code: str
+    code_display: str
+    token: str
+    manage_url: str
+    booking: BookingView
+
+
+class OfferView(BaseModel):
+    booking_code: str
+    expires_at: dt.datetime | None
+
+
+class WaitlistView(BaseModel):
+    code: str
+    code_display: str
+    status: WaitlistStatus
+    resource_id: int
+    resource: PlaceView
+    starts_at: dt.datetime
+    position: int | None
+    offer: OfferView | None
+
+
+class PlaceInLine(BaseModel):
+    """A waitlist place just taken (or replayed), with its manage link."""
+
+    code: str
+    code_display: str
+    token: str
+    manage_url: str
+    entry: WaitlistView
+
+
+def _local(moment: dt.datetime | None, tz: ZoneInfo) -> dt.datetime | None:
+    return None if moment is None else moment.astimezone(tz)
+
+
+def place_view(resource: Resource) -> PlaceView:
+    return PlaceView(
+        id=resource.id,
+        name_zh=resource.name_zh,
+        name_en=resource.name_en,
+        address_zh=resource.address_zh,
+        address_en=resource.address_en,
+        phone=resource.phone,
+    )
+
+
+def booking_view(ledger: Ledger, booking: Booking, resource: Resource) -> BookingView:
+    vault = ledger.vault
+    return BookingView(
+        code=booking.code,
+        code_display=display_code(booking.code),
+        status=booking.status,
+        resource=place_view(resource),
+        starts_at=booking.starts_at.astimezone(ledger.tz),
+        ends_at=booking.ends_at.astimezone(ledger.tz),
+        service=booking.service or None,
+        channel=booking.channel,
+        nickname=vault.open_optional(booking.nickname_enc),
+        phone=vault.open_optional(booking.phone_enc),
+        email=vault.open_optional(booking.email_enc),
+        note=vault.open_optional(booking.note_enc),
+        cancel_reason=booking.cancel_reason or None,
+        offer_expires_at=_local(booking.offer_expires_at, ledger.tz),
+    )
+
+
+async def of_booking(ledger: Ledger, booking: Booking) -> BookingView:
+    return booking_view(ledger, booking, await Resource.get(id=booking.resource_id))
+
+
+async def receipt(ledger: Ledger, issued: Issued) -> Receipt:
+    booking = await ledger.booking(issued.code, issued.token)
+    return Receipt(
+        code=issued.code,
+        code_display=display_code(issued.code),
+        token=issued.token,
+        manage_url=ledger.links.booking(issued.code, issued.token),
+        booking=await of_booking(ledger, booking),
+    )
+
+
+async def waitlist_view(ledger: Ledger, entry: WaitlistEntry) -> WaitlistView:
+    offer = await waitlist.offered(entry)
+    return WaitlistView(
+        code=entry.code,
+        code_display=display_code(entry.code),
+        status=entry.status,
+        resource_id=entry.resource_id,
+        resource=place_view(await Resource.get(id=entry.resource_id)),
+        starts_at=entry.starts_at.astimezone(ledger.tz),
+        position=await waitlist.position(entry),
+        offer=None
+        if offer is None
+        else OfferView(
+            booking_code=offer.code, expires_at=_local(offer.offer_expires_at, ledger.tz)
+        ),
+    )
+
+
+async def place_in_line(ledger: Ledger, issued: Issued) -> PlaceInLine:
+    entry = await ledger.entry(issued.code, issued.token)
+    return PlaceInLine(
+        code=issued.code,
+        code_display=display_code(issued.code),
+        token=issued.token,
+        manage_url=ledger.links.waitlist(issued.code, issued.token),
+        entry=await waitlist_view(ledger, entry),
+    )
