@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "geo.access",
     "geo.areatree",
     "geo.coverage",
     "geo.demand",
