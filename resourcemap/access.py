@@ -20,7 +20,9 @@ Three figures beside the service circle, each defined where it is shown:
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
+import io
 from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -249,7 +251,9 @@ class AccessReport:
 
 
 @dataclass(frozen=True)
-class _Computed:
+class AccessState:
+    """One E2SFCA computation with what it was computed from."""
+
     tree: AreaTree
     demand: Demand
     offers: Offers
@@ -263,10 +267,10 @@ class AccessService:
 
     def __init__(self, coverage: CoverageService, cache_size: int = CACHE_SIZE) -> None:
         self._coverage = coverage
-        self._cache: OrderedDict[tuple[str, str], _Computed] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], AccessState] = OrderedDict()
         self._cache_size = cache_size
 
-    async def _computed(self, query: AccessQuery) -> _Computed:
+    async def computed(self, query: AccessQuery) -> AccessState:
         version = await data_version()
         key = (version, query.model_dump_json(exclude={"level"}))
         if key in self._cache:
@@ -292,14 +296,14 @@ class AccessService:
             return result, evening
 
         result, evening = await asyncio.to_thread(run)
-        found = _Computed(analysis.tree, demand, offers, result, evening)
+        found = AccessState(analysis.tree, demand, offers, result, evening)
         self._cache[key] = found
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return found
 
     async def report(self, query: AccessQuery, *, now: dt.datetime, tz: ZoneInfo) -> AccessReport:
-        c = await self._computed(query)
+        c = await self.computed(query)
         level = str(query.level)
         d, r = c.demand, c.result
         per_person = r.access * PER
@@ -343,3 +347,66 @@ class AccessService:
             cells=d,
             cell_access=per_person,
         )
+
+
+def report_json(report: AccessReport) -> dict[str, object]:
+    """The report as the API gives it: per area, the three figures and their counts."""
+    q = report.query
+    decay = DistanceDecay.luo_qi(q.catchment_m)
+
+    def share(value: float | None) -> float | None:
+        return None if value is None else round(value, 4)
+
+    return {
+        "level": str(q.level),
+        "now": report.now.isoformat(),
+        "supply": q.supply.value,
+        "unit": f"{report.unit} per 1,000 residents",
+        "catchment_m": q.catchment_m,
+        "steps": {"edges_m": [round(e, 1) for e in decay.edges_m], "weights": list(decay.weights)},
+        "radius_m": q.radius_m,
+        "kinds": [k.value for k in q.kinds],
+        "demand": {"method": report.demand_method, "source": report.demand_source},
+        "totals": {
+            "population": round(report.population, 1),
+            "access": None if report.access is None else round(report.access, 4),
+            "supply": round(report.supply_total, 1),
+            "services": report.services,
+            "evening_services": report.evening_services,
+            "evening_share": share(report.evening_share),
+        },
+        "areas": [
+            {
+                "code": r.code,
+                "name": r.name,
+                "population": round(r.population, 1),
+                "access": None if r.access is None else round(r.access, 4),
+                "no_service_share": share(r.no_service_share),
+                "evening_share": share(r.evening_share),
+                "waiting": {
+                    "median_days": None
+                    if r.waiting.median_days is None
+                    else round(r.waiting.median_days, 2),
+                    "beyond_horizon": r.waiting.beyond_horizon,
+                    "bookable_services": r.waiting.services,
+                    "with_free_slot": r.waiting.with_free_slot,
+                    "horizon_days": r.waiting.horizon_days,
+                },
+            }
+            for r in report.rows
+        ],
+    }
+
+
+def cells_csv(report: AccessReport) -> str:
+    """Access per demand point (grid cell): where, how many live there, their access."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["lon", "lat", "area", "population", f"access_per_1000 ({report.unit})"])
+    d = report.cells
+    for x, y, a, w, v in zip(
+        d.lon.tolist(), d.lat.tolist(), d.area.tolist(), d.weight.tolist(),
+        report.cell_access.tolist(), strict=True,
+    ):  # fmt: skip
+        writer.writerow([f"{x:.6f}", f"{y:.6f}", a, f"{w:g}", f"{v:.6g}"])
+    return out.getvalue()

@@ -540,6 +540,7 @@ def coverage(
     out: str,
 ) -> None:
     """Who lives within the service circle, per area: writes a map report, CSV or GeoJSON."""
+    import datetime as dt
     import json
     from pathlib import Path
 
@@ -588,7 +589,12 @@ def coverage(
                         text = json.dumps(cov.coverage_geojson(analysis), ensure_ascii=False)
                 else:
                     text = await report_html(
-                        service, query, dataset_label=await synthetic_label(), progress=step
+                        service,
+                        query,
+                        now=dt.datetime.now(dt.UTC),  # the report's date: the CLI's clock
+                        tz=settings.tz,
+                        dataset_label=await synthetic_label(),
+                        progress=step,
                     )
                 bar.update(len(steps))
                 analysis = await service.analyse(query, streets=graph)
