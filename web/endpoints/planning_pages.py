@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -55,7 +56,8 @@ def planner_page(handler: Endpoint) -> Endpoint:
             if request.method == "POST":
                 # Forms carry the session's CSRF token, like every staff form; the parsed
                 # form is kept on the request for the handler.
-                form_csrf = str((await request.form()).get(auth.CSRF_FIELD) or "")
+                form = await request.form(max_files=1, max_fields=40)
+                form_csrf = str(form.get(auth.CSRF_FIELD) or "")
             principal = await auth.require(request, form_csrf=form_csrf)
             request.state.principal = principal
             principal.require(*PLANNING)
@@ -255,7 +257,11 @@ async def siting_form(request: Request) -> Response:
 
 @planner_page
 async def siting_run(request: Request) -> Response:
-    form = await request.form()
+    async with request.form(max_files=1, max_fields=40) as form:  # closes the upload
+        return await _siting_run(request, form)
+
+
+async def _siting_run(request: Request, form: FormData) -> Response:
     skip = (auth.CSRF_FIELD, "candidate_file", "candidate_sites", "export", "lang")
     values: dict[str, Any] = {
         k: str(v) for k, v in form.items() if k not in skip and isinstance(v, str) and v
@@ -265,7 +271,7 @@ async def siting_run(request: Request) -> Response:
     kept = str(form.get("candidate_sites") or "")
     try:
         if upload is not None and not isinstance(upload, str) and upload.filename:
-            data = await upload.read()
+            data = await upload.read(siting_mod.MAX_UPLOAD_BYTES + 1)
             values["candidates"] = siting_mod.parse_candidates(data, upload.filename)
         elif kept:  # sites uploaded earlier, sent back by the export buttons
             values["candidates"] = siting_mod.parse_candidates(kept.encode(), "sites.json")
