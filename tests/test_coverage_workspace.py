@@ -132,9 +132,7 @@ def test_the_indicator_matrix_is_one_screen_and_exports(
         assert book["detail"].max_row == 1 + 6 * 8 and book["sources"].max_row == 1 + 8
 
 
-def test_access_by_area_with_each_supply_measure(
-    url: str, make_client: Callable[..., Any]
-) -> None:
+def test_access_by_area_with_each_supply_measure(url: str, make_client: Callable[..., Any]) -> None:
     with make_client(url) as client:
         sign_in(client, "planner")
         for supply in ("hours", "capacity", "seats"):
