@@ -149,7 +149,8 @@ async def coverage_page(request: Request) -> Response:
     service = service_of(request)
     analysis = await service.analyse(query)
     fc = coverage_geojson(analysis)
-    rows = [f["properties"] for f in fc["features"]]
+    # Most residents outside the circle first: where a planner looks.
+    rows = sorted((f["properties"] for f in fc["features"]), key=lambda p: -p["uncovered"])
     for row in rows:
         row["colour"] = share_colour(row["share"])
     mode = _("walking") if query.mode == "walking" else _("straight-line")
@@ -163,7 +164,6 @@ async def coverage_page(request: Request) -> Response:
             "summary": summarise(analysis),
             "covered_means": planning_text.covered_means()
             % {"radius": planning_text.metres(query.radius_m), "mode": mode},
-            "method": fc["method"],
             "qs": _query_string(query),
             "lang_qs": urlencode([("lang", i18n.current().tag)]),
             "walking_ready": bool(request.app.state.settings.streets_file),
