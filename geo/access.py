@@ -176,7 +176,9 @@ def e2sfca_metric(
         found = tree.sparse_distance_matrix(services, edges[-1], output_type="ndarray")
         dist = found["v"]
         band = np.zeros(dist.size, dtype=np.uint8)
-        for edge in edges[:-1]:
+        if len(edges) > 1:  # a bool array is already 0/1 bytes: the first band test is free
+            band = (dist > edges[0]).view(np.uint8)
+        for edge in edges[1:-1]:
             band += dist > edge
         i = found["i"].astype(np.int32)
         j = found["j"].astype(np.int32)
