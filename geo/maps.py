@@ -22,7 +22,7 @@ import html
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ import shapely
 from shapely.geometry import shape
 
 from geo.map_legend import LegendRow, LegendSection, add_controls
+from geo.map_text import MapText
 
 _PLACEHOLDER_JS = "rm-inline-leaflet.js"
 _PLACEHOLDER_CSS = "rm-inline-leaflet.css"
@@ -51,56 +52,6 @@ CIRCLE_COLOUR = "#08519c"
 POINT_COLOUR = "#253494"
 SITE_COLOUR = "#e66101"
 LABEL_PX = 80
-
-
-def _number(x: float) -> str:
-    return f"{x:,.0f}"
-
-
-def _percent(x: float) -> str:
-    return f"{x:.0%}"
-
-
-def _metres(x: float) -> str:
-    return f"{x:g} m"
-
-
-@dataclass(frozen=True)
-class MapText:
-    """Every text on a map, translated by the caller; ``%(name)s`` placeholders."""
-
-    covered_layer: str = "Residents within the circle, by area"
-    unmet_layer: str = "Residents outside the circle, per hexagon"
-    gaps_layer: str = "Parts of areas outside every circle"
-    circles_layer: str = "%(radius)s circle around each service"
-    points_layer: str = "Counted service points"
-    sites_layer: str = "Recommended new sites"
-    labels_layer: str = "Area names"
-    layers_button: str = "Layers"
-    legend_title: str = "Legend"
-    share_title: str = "Share of residents within %(radius)s of a service, %%"
-    share_note: str = "Fixed classes around the target: every resident within %(radius)s."
-    nobody: str = "nobody lives here"
-    unmet_title: str = "Residents outside the circle, per hexagon (about 0.1 km²)"
-    unmet_note: str = "Classes: fifths of the hexagons where someone lives outside the circle."
-    gap_row: str = "outside every circle (dashed outline)"
-    circle_row: str = "%(radius)s circle around a service (thin outline)"
-    point_row: str = "counted service point"
-    site_row: str = "recommended new site (number = rank)"
-    area_tip: str = (
-        "%(uncovered)s residents of %(name)s live more than %(radius)s from any counted "
-        "service point — %(share)s of its %(population)s residents."
-    )
-    area_tip_all: str = (
-        "All %(population)s residents of %(name)s live within %(radius)s of a counted "
-        "service point."
-    )
-    area_tip_nobody: str = "No residents are recorded in %(name)s."
-    hex_tip: str = "%(unmet)s of the %(demand)s residents of this hexagon live outside the circle."
-    site_tip: str = "Recommended site %(rank)s: %(adds)s more residents reached (%(name)s)."
-    number: Callable[[float], str] = field(default=_number)
-    percent: Callable[[float], str] = field(default=_percent)
-    distance: Callable[[float], str] = field(default=_metres)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import resourcemap
-from geo.maps import Assets, MapText, coverage_map, render, share_colour
+from geo.map_text import MapText
+from geo.maps import Assets, coverage_map, render, share_colour
 from resourcemap.coverage import (
     Analysis,
     CoverageQuery,

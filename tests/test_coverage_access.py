@@ -4,6 +4,8 @@ evening/weekend hours and waiting from the booking tables — on SQLite and Post
 from __future__ import annotations
 
 import datetime as dt
+import doctest
+import importlib
 import tempfile
 from pathlib import Path
 
@@ -91,3 +93,9 @@ def test_waiting_beyond_the_horizon_and_the_clock_is_the_callers(database_url: s
             await service.report(query, now=dt.datetime(2026, 12, 1), tz=SHANGHAI)
 
     run_in_db(database_url, go)
+
+
+@pytest.mark.parametrize("name", ["resourcemap.access", "resourcemap.waiting"])
+def test_docstring_examples(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0

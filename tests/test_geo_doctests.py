@@ -13,6 +13,8 @@ MODULES = [
     "geo.coverage",
     "geo.demand",
     "geo.gaps",
+    "geo.map_legend",
+    "geo.maps",
     "geo.heat",
     "geo.network",
     "geo.partitioned",

@@ -11,7 +11,7 @@ import datetime as dt
 from babel.dates import format_datetime
 from babel.numbers import format_decimal, format_percent
 
-from geo.maps import MapText
+from geo.map_text import MapText
 from resourcemap.coverage_report import ReportText
 from resourcemap.vocab import ResourceKind
 from web import i18n

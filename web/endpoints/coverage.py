@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from resourcemap import access as access_mod
+from resourcemap import access_export as access_mod
 from resourcemap import siting as siting_mod
 from resourcemap.access import AccessQuery, AccessService
 from resourcemap.coverage import CoverageQuery, CoverageService, HeatQuery, coverage_csv
