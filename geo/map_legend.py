@@ -32,10 +32,10 @@ STYLE = """<style>
 .rm-legend summary{font-weight:700;cursor:pointer}
 .rm-legend h3{font-size:13px;margin:.5em 0 .2em}
 .rm-legend p{margin:.15em 0;color:#444;font-size:12px}
-.rm-legend div{margin:.15em 0;white-space:nowrap}
+.rm-legend div{margin:.15em 0;padding-left:20px;text-indent:-20px}
 .rm-ramp{display:flex;gap:3px;margin:.2em 0 .3em}
 .rm-ramp span{display:flex;flex-direction:column;align-items:center;font-size:11px;
-  line-height:1.2;min-width:2.4rem;text-align:center;white-space:nowrap}
+  line-height:1.2;min-width:2.9rem;text-align:center;white-space:nowrap}
 .rm-ramp i{display:block;width:100%;height:14px;border:1px solid #666;box-sizing:border-box;
   margin-bottom:2px}
 .rm-sw{display:inline-block;width:14px;height:14px;border:1px solid #666;margin-right:6px;

@@ -355,6 +355,7 @@ def _sites_layer(
                 class_name="rm-site-icon",
             ),
             tooltip=esc(tip),
+            z_index_offset=1000,  # above the area names, which sit at the same centres
         ).add_to(group)
     return group
 
