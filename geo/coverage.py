@@ -268,33 +268,38 @@ class CoverageResult:
         return None if self.population <= 0 else self.covered_population / self.population
 
     def table(self, tree: AreaTree, level: str) -> list[AreaCoverage]:
-        """One row per area of ``level`` (every area of the tree, populated or not), plus a
-        row with code "" for demand outside every area of that level, when there is any."""
-        parents = tree.ancestor_at(self.sums.codes, level)
-        keys = sorted(set(tree.codes_at(level)) | set(parents.tolist()))
-        index = {k: i for i, k in enumerate(keys)}
-        idx = np.array([index[p] for p in parents.tolist()], dtype=np.int64)
-        n = len(keys)
-        pop = np.bincount(idx, weights=self.sums.population, minlength=n)
-        cov = np.bincount(idx, weights=self.sums.covered, minlength=n)
-        pts = np.bincount(idx, weights=self.sums.points, minlength=n)
-        rows = []
-        for i, code in enumerate(keys):
-            node = tree.node(code) if code in tree else None
-            if code == "" and pts[i] == 0:
-                continue
-            rows.append(
-                AreaCoverage(
-                    code=code,
-                    name=node.name if node else "(outside every area)",
-                    level=level,
-                    parent=node.parent if node else None,
-                    population=float(pop[i]),
-                    covered=float(cov[i]),
-                    points=int(pts[i]),
-                )
+        """One row per area of ``level`` (see :func:`area_table`)."""
+        return area_table(self.sums, tree, level)
+
+
+def area_table(sums: AreaSums, tree: AreaTree, level: str) -> list[AreaCoverage]:
+    """One row per area of ``level`` (every area of the tree, populated or not), plus a row
+    with code "" for demand outside every area of that level, when there is any."""
+    parents = tree.ancestor_at(sums.codes, level)
+    keys = sorted(set(tree.codes_at(level)) | set(parents.tolist()))
+    index = {k: i for i, k in enumerate(keys)}
+    idx = np.array([index[p] for p in parents.tolist()], dtype=np.int64)
+    n = len(keys)
+    pop = np.bincount(idx, weights=sums.population, minlength=n)
+    cov = np.bincount(idx, weights=sums.covered, minlength=n)
+    pts = np.bincount(idx, weights=sums.points, minlength=n)
+    rows = []
+    for i, code in enumerate(keys):
+        node = tree.node(code) if code in tree else None
+        if code == "" and pts[i] == 0:
+            continue
+        rows.append(
+            AreaCoverage(
+                code=code,
+                name=node.name if node else "(outside every area)",
+                level=level,
+                parent=node.parent if node else None,
+                population=float(pop[i]),
+                covered=float(cov[i]),
+                points=int(pts[i]),
             )
-        return rows
+        )
+    return rows
 
 
 def covered_mask(

@@ -1,35 +1,57 @@
 """Coverage maps with folium, on the app's own Leaflet: no CDN, works offline.
 
 folium links CDN copies of Leaflet, jQuery, Bootstrap and Font Awesome by default
-(shared/FINDINGS.md). The maps here use only core Leaflet (GeoJSON layers, circles, the
-layer control), so each map's asset list is replaced by the app's Leaflet: linked from
-``/static`` for pages, or inlined for a standalone report that opens from a file.
-The layer control is drawn expanded, so it needs none of Leaflet's icon images.
+(shared/FINDINGS.md). The maps here use only core Leaflet, so each map's asset list is
+replaced by the app's Leaflet: linked from ``/static`` for pages, or inlined for a
+standalone report that opens from a file.
+
+What a planner sees first (issue #20): the covered share per area in one colour-blind-safe
+sequential scheme (ColorBrewer YlOrRd, darker = more residents outside the circle) on fixed
+classes around the policy target, said in the legend. The fills are base layers (radio
+buttons), so two fills never mix; gaps are dashed outlines, circles thin outlines and off by
+default; every visible layer has its rows in the legend (:mod:`geo.map_legend`).
+
+Every text that reaches the map is HTML-escaped here: folium and Leaflet put tooltip
+texts and layer names into the page as HTML, so an area named ``<script>…`` would run.
+Texts come translated from the caller (:class:`MapText`); geo knows no language.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+import itertools
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import folium
+import numpy as np
+import shapely
+from shapely.geometry import shape
+
+from geo.map_legend import LegendRow, LegendSection, add_controls
+from geo.map_text import MapText
 
 _PLACEHOLDER_JS = "rm-inline-leaflet.js"
 _PLACEHOLDER_CSS = "rm-inline-leaflet.css"
-# Covered share → colour, from red (nobody covered) to green (everyone).
-SHARE_STEPS: tuple[tuple[float, str, str], ...] = (
-    (0.5, "#d73027", "< 50 %"),
-    (0.8, "#fc8d59", "50–80 %"),
-    (0.95, "#fee08b", "80–95 %"),
-    (1.0, "#91cf60", "95–100 %"),
-    (1.01, "#1a9850", "100 %"),
+# Covered share → class: (lower bound, colour). ColorBrewer YlOrRd, 6 classes, reversed.
+SHARE_CLASSES: tuple[tuple[float, str], ...] = (
+    (1.0, "#ffffb2"),
+    (0.95, "#fed976"),
+    (0.85, "#feb24c"),
+    (0.70, "#fd8d3c"),
+    (0.50, "#f03b20"),
+    (0.0, "#bd0026"),
 )
-NO_PEOPLE = "#bdbdbd"
-GAP_COLOUR = "#7b3294"
-CIRCLE_COLOUR = "#2166ac"
+NO_PEOPLE = "#d9d9d9"
+HEX_COLOURS = ("#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f")  # ColorBrewer Purples
+GAP_COLOUR = "#1a1a1a"
+CIRCLE_COLOUR = "#08519c"
+POINT_COLOUR = "#253494"
+SITE_COLOUR = "#e66101"
+LABEL_PX = 80
 
 
 @dataclass(frozen=True)
@@ -45,14 +67,45 @@ class Assets:
         return cls(_PLACEHOLDER_JS, _PLACEHOLDER_CSS, leaflet_dir)
 
 
+def esc(text: str) -> str:
+    """Text for a place that folium or Leaflet reads as HTML."""
+    return html.escape(text, quote=True)
+
+
 def share_colour(share: float | None) -> str:
-    """The choropleth colour of a covered share (grey where nobody lives)."""
+    """The choropleth colour of a covered share (grey where nobody lives).
+
+    >>> share_colour(1.0), share_colour(0.96), share_colour(0.2), share_colour(None)
+    ('#ffffb2', '#fed976', '#bd0026', '#d9d9d9')
+    """
     if share is None:
         return NO_PEOPLE
-    for upper, colour, _ in SHARE_STEPS:
-        if share < upper:
+    for low, colour in SHARE_CLASSES:
+        if share >= low - 1e-12:
             return colour
-    return SHARE_STEPS[-1][1]
+    return SHARE_CLASSES[-1][1]
+
+
+def share_rows() -> list[LegendRow]:
+    """Legend classes of the covered share, worst first, labelled in percent.
+
+    >>> [r.label for r in share_rows()]
+    ['<50', '50–70', '70–85', '85–95', '95–<100', '100']
+    """
+    rows = []
+    classes = list(reversed(SHARE_CLASSES))  # worst first: the ramp reads low → high
+    for (low, colour), (high, _) in itertools.pairwise([*classes, (1.0, "")]):
+        lo, hi = round(low * 100), round(high * 100)
+        if low == 0:
+            label = f"<{hi}"
+        elif low >= 1.0:
+            label = f"{lo}"
+        elif high >= 1.0:
+            label = f"{lo}–<{hi}"
+        else:
+            label = f"{lo}–{hi}"
+        rows.append(LegendRow(colour, label))
+    return rows
 
 
 def new_map(
@@ -63,7 +116,7 @@ def new_map(
     m.default_js = [("leaflet", assets.js_url)]
     m.default_css = [("leaflet_css", assets.css_url)]
     if tile_url:
-        folium.TileLayer(tile_url, attr=attribution or " ", name="底图 Base map").add_to(m)
+        folium.TileLayer(tile_url, attr=esc(attribution or " "), control=False).add_to(m)
     return m
 
 
@@ -75,118 +128,269 @@ def coverage_map(
     radius_m: float,
     assets: Assets,
     *,
+    text: MapText | None = None,
     tile_url: str = "",
     attribution: str = "",
     sites: Sequence[dict[str, Any]] = (),
 ) -> folium.Map:
-    """Choropleth of covered share, service circles, gaps, an unmet-demand hexagon layer,
-    recommended sites, a layer control and a legend."""
-    centre = _centre(coverage_fc)
-    m = new_map(centre, assets, tile_url, attribution)
+    """The coverage map: share by area or unmet demand by hexagon (one at a time), gap
+    outlines, service points, circles (off), recommended sites, area names, a layer control
+    and a legend of whatever is visible."""
+    t = text or MapText()
+    radius = t.distance(radius_m)
     areas = [f for f in coverage_fc["features"] if f.get("geometry")]
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": areas},
-        name="覆盖率 Covered share",
-        style_function=lambda f: {
-            "fillColor": share_colour(f["properties"]["share"]),
-            "color": "#555",
-            "weight": 1,
-            "fillOpacity": 0.55,
-        },
-        tooltip=folium.GeoJsonTooltip(
-            ["name", "population", "covered", "uncovered", "share"],
-            aliases=[
-                "区域 Area",
-                "人口 Population",
-                "覆盖 Covered",
-                "未覆盖 Uncovered",
-                "覆盖率 Share",
-            ],
+    south, west, north, east = _bounds(areas)
+    m = new_map(((south + north) / 2, (west + east) / 2), assets, tile_url, attribution)
+    m.fit_bounds([[south, west], [north, east]])
+    sections: list[LegendSection] = []
+
+    share_layer = folium.GeoJson(
+        _features(
+            areas,
+            lambda p: {"tip": esc(_area_tip(p, t, radius)), "fill": share_colour(p.get("share"))},
         ),
+        name=esc(t.covered_layer),
+        overlay=False,
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "fillOpacity": 0.8,
+            "color": "#4d4d4d",
+            "weight": 1,
+        },
+        highlight_function=lambda f: {"weight": 3, "color": "#000"},
+        tooltip=folium.GeoJsonTooltip(["tip"], labels=False, sticky=True),
     ).add_to(m)
-    if heat_fc is not None and heat_fc["features"]:
-        top = max(f["properties"]["unmet"] for f in heat_fc["features"]) or 1.0
-        folium.GeoJson(
-            heat_fc,
-            name="未满足需求热力 Unmet demand (H3)",
+    sections.append(
+        LegendSection(
+            share_layer.get_name(),
+            t.share_title % {"radius": radius},
+            share_rows(),
+            t.share_note % {"radius": radius},
+            ramp=True,
+            after=[LegendRow(NO_PEOPLE, t.nobody)],
+        )
+    )
+    heat = [f for f in (heat_fc or {}).get("features", []) if f["properties"]["unmet"] > 0]
+    if heat:
+        breaks = hex_breaks([f["properties"]["unmet"] for f in heat])
+        hex_layer = folium.GeoJson(
+            _features(
+                heat,
+                lambda p: {
+                    "tip": esc(
+                        t.hex_tip % {"unmet": t.number(p["unmet"]), "demand": t.number(p["demand"])}
+                    ),
+                    "fill": _hex_colour(p["unmet"], breaks),
+                },
+            ),
+            name=esc(t.unmet_layer),
+            overlay=False,
             show=False,
             style_function=lambda f: {
-                "fillColor": "#b2182b",
-                "color": "#b2182b",
-                "weight": 0,
-                "fillOpacity": 0.85 * (f["properties"]["unmet"] / top) ** 0.5,
+                "fillColor": f["properties"]["fill"],
+                "fillOpacity": 0.85,
+                "color": "#ffffff",
+                "weight": 0.5,
             },
-            tooltip=folium.GeoJsonTooltip(["demand", "supply", "unmet"]),
+            tooltip=folium.GeoJsonTooltip(["tip"], labels=False, sticky=True),
         ).add_to(m)
+        rows = [
+            LegendRow(c, f"{t.number(lo)}–{t.number(hi)}")
+            for c, (lo, hi) in zip(HEX_COLOURS, itertools.pairwise(breaks), strict=False)
+        ]
+        sections.append(
+            LegendSection(hex_layer.get_name(), t.unmet_title, rows, t.unmet_note, ramp=True)
+        )
     if gaps_fc is not None and gaps_fc["features"]:
-        folium.GeoJson(
-            gaps_fc,
-            name="服务圈外区域 Gaps",
+        gap_layer = folium.GeoJson(
+            _features([f for f in gaps_fc["features"] if f.get("geometry")], lambda p: {}),
+            name=esc(t.gaps_layer),
+            interactive=False,  # the area's own tooltip shows through
             style_function=lambda f: {
-                "fillColor": GAP_COLOUR,
+                "fill": False,
                 "color": GAP_COLOUR,
-                "weight": 1,
-                "fillOpacity": 0.35,
+                "weight": 1.5,
+                "dashArray": "5 4",
             },
-            tooltip=folium.GeoJsonTooltip(["name", "uncovered_population", "gap_km2"]),
         ).add_to(m)
+        sections.append(
+            LegendSection(gap_layer.get_name(), "", [LegendRow(GAP_COLOUR, t.gap_row, "dash")])
+        )
     if services:
-        points = {
-            "type": "FeatureCollection",
-            "features": [
-                {
-                    "type": "Feature",
-                    "properties": {},
-                    "geometry": {"type": "Point", "coordinates": [x, y]},
-                }
-                for x, y in services
-            ],
-        }
-        folium.GeoJson(
+        points = _point_fc([(x, y, {}) for x, y in services])
+        point_layer = folium.GeoJson(
             points,
-            name=f"{radius_m:g} 米服务圈 {radius_m:g} m circles",
-            marker=folium.Circle(
-                radius=radius_m, color=CIRCLE_COLOUR, weight=1, fill=True, fill_opacity=0.08
+            name=esc(t.points_layer),
+            interactive=False,
+            marker=folium.CircleMarker(
+                radius=3,
+                color="#ffffff",
+                weight=1,
+                fill=True,
+                fill_color=POINT_COLOUR,
+                fill_opacity=1,
             ),
         ).add_to(m)
-    if sites:
-        site_fc = {
-            "type": "FeatureCollection",
-            "features": [
-                {
-                    "type": "Feature",
-                    "properties": {"rank": s["rank"], "adds": s["adds"]},
-                    "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
-                }
-                for s in sites
-            ],
-        }
-        folium.GeoJson(
-            site_fc,
-            name="建议新址 Recommended sites",
-            marker=folium.Circle(radius=radius_m, color="#e66101", weight=3, fill=False),
-            tooltip=folium.GeoJsonTooltip(["rank", "adds"], aliases=["建议 Rank", "新增覆盖 Adds"]),
+        sections.append(
+            LegendSection(point_layer.get_name(), "", [LegendRow(POINT_COLOUR, t.point_row, "dot")])
+        )
+        circle_layer = folium.GeoJson(
+            points,
+            name=esc(t.circles_layer % {"radius": radius}),
+            show=False,
+            interactive=False,
+            marker=folium.Circle(
+                radius=radius_m, color=CIRCLE_COLOUR, weight=1, opacity=0.8, fill=False
+            ),
         ).add_to(m)
-    folium.LayerControl(collapsed=False, position="topleft").add_to(m)
-    root: Any = m.get_root()  # a folium Figure, which has an html section
-    root.html.add_child(folium.Element(legend_html(radius_m)))
+        sections.append(
+            LegendSection(
+                circle_layer.get_name(),
+                "",
+                [LegendRow(CIRCLE_COLOUR, t.circle_row % {"radius": radius}, "ring")],
+            )
+        )
+    if sites:
+        site_layer = _sites_layer(sites, radius_m, t)
+        site_layer.add_to(m)
+        sections.append(
+            LegendSection(site_layer.get_name(), "", [LegendRow(SITE_COLOUR, t.site_row, "site")])
+        )
+    label_layer, min_zoom = _labels_layer(areas, t)
+    label_layer.add_to(m)
+    add_controls(
+        m,
+        sections,
+        label_layer.get_name(),
+        min_zoom,
+        t.legend_title,
+        t.layers_button,
+        bounds=((south, west), (north, east)),
+    )
     return m
 
 
-def legend_html(radius_m: float) -> str:
-    rows = "".join(
-        f'<div><i style="background:{c}"></i>{html.escape(label)}</div>'
-        for _, c, label in SHARE_STEPS
-    )
-    return (
-        '<div class="rm-legend" style="position:fixed;bottom:48px;left:10px;z-index:1000;'
-        'background:#fff;padding:6px 8px;font:12px sans-serif;border:1px solid #999">'
-        f"<b>{radius_m:g} 米内人口比例 / share within {radius_m:g} m</b>{rows}"
-        f'<div><i style="background:{NO_PEOPLE}"></i>无人口 no residents</div>'
-        f'<div><i style="background:{GAP_COLOUR}"></i>服务圈外 gap</div>'
-        "<style>.rm-legend i{display:inline-block;width:12px;height:12px;margin-right:4px}"
-        "</style></div>"
-    )
+def hex_breaks(values: Sequence[float]) -> list[float]:
+    """Class edges for unmet residents per hexagon: fifths of the hexagons, rounded.
+
+    >>> hex_breaks([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    [1.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    edges = np.quantile(arr, np.linspace(0, 1, len(HEX_COLOURS) + 1), method="lower")
+    edges[-1] = arr.max()
+    return [float(round(e)) for e in edges]
+
+
+def _hex_colour(value: float, breaks: Sequence[float]) -> str:
+    i = int(np.searchsorted(np.asarray(breaks[1:-1]), value, side="left"))
+    return HEX_COLOURS[min(i, len(HEX_COLOURS) - 1)]
+
+
+def _area_tip(p: dict[str, Any], t: MapText, radius: str) -> str:
+    name = str(p.get("name") or p.get("code") or "")
+    if p.get("share") is None:
+        return t.area_tip_nobody % {"name": name}
+    values = {"name": name, "radius": radius, "population": t.number(p["population"])}
+    if p["uncovered"] < 0.5:
+        return t.area_tip_all % values
+    return t.area_tip % {
+        **values,
+        "uncovered": t.number(p["uncovered"]),
+        "share": t.percent(1 - p["share"]),
+    }
+
+
+def _features(
+    features: Sequence[dict[str, Any]], props: Callable[[dict[str, Any]], dict[str, Any]]
+) -> dict[str, Any]:
+    """The geometries with only the properties the map needs (already escaped)."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": f["geometry"], "properties": props(f["properties"])}
+            for f in features
+        ],
+    }
+
+
+def _point_fc(points: Sequence[tuple[float, float, dict[str, Any]]]) -> dict[str, Any]:
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": p,
+                "geometry": {"type": "Point", "coordinates": [x, y]},
+            }
+            for x, y, p in points
+        ],
+    }
+
+
+def _sites_layer(
+    sites: Sequence[dict[str, Any]], radius_m: float, t: MapText
+) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name=esc(t.sites_layer))
+    for s in sites:
+        tip = t.site_tip % {
+            "rank": s["rank"],
+            "adds": t.number(s["adds"]),
+            "name": s.get("community_name") or s.get("community") or "—",
+        }
+        folium.Circle(
+            [s["lat"], s["lon"]],
+            radius=radius_m,
+            color=SITE_COLOUR,
+            weight=2,
+            fill=False,
+            interactive=False,
+        ).add_to(group)
+        folium.Marker(
+            [s["lat"], s["lon"]],
+            icon=folium.DivIcon(
+                html=f'<span class="rm-site">{int(s["rank"])}</span>',
+                icon_size=(26, 26),
+                icon_anchor=(13, 13),
+                class_name="rm-site-icon",
+            ),
+            tooltip=esc(tip),
+            z_index_offset=1000,  # above the area names, which sit at the same centres
+        ).add_to(group)
+    return group
+
+
+def _labels_layer(areas: Sequence[dict[str, Any]], t: MapText) -> tuple[folium.FeatureGroup, float]:
+    """Area names at a point inside each area, and the zoom from which they fit: when the
+    median area is about 80 pixels wide (a four-character name and room around it)."""
+    group = folium.FeatureGroup(name=esc(t.labels_layer))
+    widths = []
+    for f in areas:
+        geom = shape(f["geometry"])
+        x0, _, x1, _ = geom.bounds
+        widths.append(max(x1 - x0, 1e-6))
+        at = shapely.point_on_surface(geom)
+        name = str(f["properties"].get("name") or "")
+        folium.Marker(
+            [at.y, at.x],
+            icon=folium.DivIcon(
+                html=f'<span class="rm-label">{esc(name)}</span>',
+                icon_size=(0, 0),
+                class_name="rm-label-icon",
+            ),
+            interactive=False,
+        ).add_to(group)
+    median = float(np.median(widths)) if widths else 1.0
+    zoom = math.log2(LABEL_PX * 360 / (256 * median))
+    return group, max(0.0, min(18.0, math.ceil(zoom * 4) / 4))
+
+
+def _bounds(features: Sequence[dict[str, Any]]) -> tuple[float, float, float, float]:
+    if not features:
+        return (22.7, 113.9, 22.8, 114.0)
+    geoms = [shape(f["geometry"]) for f in features]
+    x0, y0, x1, y1 = shapely.total_bounds(geoms)
+    return (float(y0), float(x0), float(y1), float(x1))
 
 
 def render(m: folium.Map, assets: Assets) -> str:
@@ -209,23 +413,3 @@ def _swap_tag(page: str, marker: str, replacement: str, tag: str) -> str:
         page.find("</script>", at) + len("</script>") if tag == "script" else page.find(">", at) + 1
     )
     return page[:start] + replacement + page[end:]
-
-
-def _centre(fc: dict[str, Any]) -> tuple[float, float]:
-    xs: list[float] = []
-    ys: list[float] = []
-
-    def walk(coords: Any) -> None:
-        if coords and isinstance(coords[0], (int, float)):
-            xs.append(float(coords[0]))
-            ys.append(float(coords[1]))
-        else:
-            for c in coords or ():
-                walk(c)
-
-    for f in fc.get("features", []):
-        if f.get("geometry"):
-            walk(f["geometry"].get("coordinates"))
-    if not xs:
-        return (22.75, 113.93)
-    return ((min(ys) + max(ys)) / 2, (min(xs) + max(xs)) / 2)

@@ -647,7 +647,12 @@ def coverage(
                         text = json.dumps(cov.coverage_geojson(analysis), ensure_ascii=False)
                 else:
                     text = await report_html(
-                        service, query, dataset_label=await synthetic_label(), progress=step
+                        service,
+                        query,
+                        now=clock.from_settings(settings).now(),  # the report's date
+                        tz=settings.tz,
+                        dataset_label=await synthetic_label(),
+                        progress=step,
                     )
                 bar.update(len(steps))
                 analysis = await service.analyse(query, streets=graph)

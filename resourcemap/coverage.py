@@ -16,23 +16,23 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections import OrderedDict
+import json
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import shapely
 from pydantic import BaseModel, ConfigDict, Field
 from tortoise.functions import Count, Max, Sum
 
 from geo.areatree import AreaNode, AreaTree
-from geo.coverage import AreaCoverage, CoverageResult, Supply, coverage, metric_crs_of
+from geo.coverage import AreaCoverage, CoverageResult, Supply, coverage
 from geo.demand import Demand
 from geo.gaps import gap_features
 from geo.heat import DEFAULT_RESOLUTION, hex_features, hex_heat
-from geo.network import StreetGraph, walking_coverage
-from geo.siting import MAX_SITES, SitingPlan, grid_candidates, plan_sites
+from geo.network import StreetGraph, graph_from_geojson, walking_coverage
 from resourcemap import indicators
 from resourcemap.errors import InvalidInput, NotFound
 from resourcemap.models import Area, DemandPoint, Organisation, Resource, SearchChange
@@ -55,6 +55,9 @@ class CoverageQuery(BaseModel):
     service: tuple[Service, ...] | None = None
     status: Status = Status.ACTIVE
     demand: str | None = Field(None, max_length=100, description="demand source; default latest")
+    mode: Literal["straight", "walking"] = Field(
+        "straight", description="straight-line distance, or walking over the street network"
+    )
 
     @property
     def kinds(self) -> tuple[ResourceKind, ...]:
@@ -63,16 +66,6 @@ class CoverageQuery(BaseModel):
 
 class HeatQuery(CoverageQuery):
     resolution: int = Field(DEFAULT_RESOLUTION, ge=5, le=11, description="H3 resolution")
-
-
-class SitingRequest(CoverageQuery):
-    sites: int = Field(3, ge=1, le=MAX_SITES, description="how many new service points")
-    candidates: Literal["communities", "grid"] | list[tuple[float, float]] = Field(
-        "communities",
-        description="community centres, a grid, or a list of [lon, lat] candidate sites",
-    )
-    spacing_m: float = Field(250.0, ge=50, le=10_000, description="grid spacing, metres")
-    exact: bool = Field(True, description="also solve exactly (HiGHS) when small enough")
 
 
 @dataclass(frozen=True)
@@ -86,6 +79,7 @@ class Analysis:
     result: CoverageResult
     resources: int  # how many resources were counted
     version: str
+    kind_counts: tuple[tuple[ResourceKind, int], ...] = ()  # resources counted, by kind
 
     def table(self, level: AreaLevel | None = None) -> list[AreaCoverage]:
         return self.result.table(self.tree, str(level or self.query.level))
@@ -121,7 +115,7 @@ async def load_tree() -> AreaTree:
     )
 
 
-async def load_supply(query: CoverageQuery) -> tuple[Supply, int]:
+async def load_supply(query: CoverageQuery) -> tuple[Supply, Counter[ResourceKind]]:
     rows = await Resource.filter(kind__in=list(query.kinds), status=query.status).values_list(
         "kind", "lat", "lon", "services", "service_area_codes"
     )
@@ -129,11 +123,11 @@ async def load_supply(query: CoverageQuery) -> tuple[Supply, int]:
     lon: list[float] = []
     lat: list[float] = []
     served: list[str] = []
-    counted = 0
+    counted: Counter[ResourceKind] = Counter()
     for kind, y, x, services, areas in rows:
         if wanted and not wanted & set(services or ()):
             continue
-        counted += 1
+        counted[ResourceKind(kind)] += 1
         if ResourceKind(kind).info.placement is Placement.AREA or y is None or x is None:
             served.extend(areas or ())
         else:
@@ -207,12 +201,35 @@ async def resource_facts() -> list[indicators.ResourceFact]:
 
 
 class CoverageService:
-    """Computes and caches analyses for one database (one per app, one per CLI run)."""
+    """Computes and caches analyses for one database (one per app, one per CLI run).
 
-    def __init__(self, cache_size: int = CACHE_SIZE) -> None:
+    ``streets_file`` (GeoJSON lines) is the street network for ``mode="walking"``, read on
+    first use and kept.
+    """
+
+    def __init__(self, cache_size: int = CACHE_SIZE, *, streets_file: str | Path = "") -> None:
         self._cache: OrderedDict[tuple[str, str], Analysis] = OrderedDict()
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._cache_size = cache_size
+        self._streets_file = Path(streets_file) if str(streets_file) else None
+        self._streets: StreetGraph | None = None
+
+    async def street_graph(self) -> StreetGraph:
+        """The configured street network, or ``InvalidInput`` saying none is configured."""
+        if self._streets is None:
+            path = self._streets_file
+            if path is None:
+                raise InvalidInput(
+                    "walking distance needs a street network: set RESOURCEMAP_STREETS_FILE "
+                    "to a GeoJSON file of street lines",
+                    field="mode",
+                    code="no_streets",
+                )
+            try:
+                self._streets = await asyncio.to_thread(_read_streets, path)
+            except (OSError, ValueError) as exc:
+                raise InvalidInput(f"street network {path.name}: {exc}", field="mode") from None
+        return self._streets
 
     async def analyse(
         self,
@@ -221,23 +238,31 @@ class CoverageService:
         streets: StreetGraph | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> Analysis:
-        """The coverage for ``query`` (cached while the data stay the same)."""
+        """The coverage for ``query`` (cached while the data stay the same). ``streets``
+        (a one-off network, as the CLI's ``--streets`` gives) means walking distance over it;
+        ``query.mode="walking"`` uses the configured one."""
         say = progress or (lambda _m: None)
         version = await data_version()
         base = CoverageQuery.model_validate(
             query.model_dump(include=set(CoverageQuery.model_fields))
         )
-        key = (version, base.model_dump_json() + ("|walk" if streets is not None else ""))
-        if streets is None and key in self._cache:
+        cacheable = streets is None
+        if streets is not None:
+            base = base.model_copy(update={"mode": "walking"})
+        elif base.mode == "walking":
+            streets = await self.street_graph()
+        key = (version, base.model_dump_json())
+        if cacheable and key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            if streets is None and key in self._cache:
+            if cacheable and key in self._cache:
                 return self._cache[key]
             say("reading areas, listings and demand")
             tree = await load_tree()
-            supply, counted = await load_supply(base)
+            supply, by_kind = await load_supply(base)
+            counted = sum(by_kind.values())
             demand = await load_demand(base.demand)
             say(f"computing coverage of {demand.size:,} demand points by {counted} resources")
             if streets is None:
@@ -246,8 +271,11 @@ class CoverageService:
                 result = await asyncio.to_thread(
                     walking_coverage, streets, demand, supply, tree, base.radius_m
                 )
-            analysis = Analysis(base, tree, demand.located(tree), supply, result, counted, version)
-            if streets is None:
+            analysis = Analysis(
+                base, tree, demand.located(tree), supply, result, counted, version,
+                tuple(sorted(by_kind.items())),
+            )  # fmt: skip
+            if cacheable:
                 self._cache[key] = analysis
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
@@ -259,6 +287,12 @@ class CoverageService:
         return coverage_geojson(analysis)
 
     async def gaps_geojson(self, query: CoverageQuery) -> dict[str, Any]:
+        if query.mode == "walking":
+            raise InvalidInput(
+                "gap polygons are drawn from straight-line circles; with walking distance "
+                "see the unmet-demand hexagons (/api/v1/heatmap)",
+                field="mode",
+            )
         analysis = await self.analyse(query)
         uncovered = {r.code: round(r.uncovered, 1) for r in analysis.table()}
         features = await asyncio.to_thread(
@@ -269,7 +303,7 @@ class CoverageService:
             str(query.level),
             uncovered=uncovered,
         )
-        return {"type": "FeatureCollection", "features": features, **_meta(analysis)}
+        return {"type": "FeatureCollection", "features": features, **meta(analysis)}
 
     async def heatmap_geojson(self, query: HeatQuery) -> dict[str, Any]:
         analysis = await self.analyse(query)
@@ -282,7 +316,7 @@ class CoverageService:
             "type": "FeatureCollection",
             "features": hex_features(cells),
             "resolution": query.resolution,
-            **_meta(analysis),
+            **meta(analysis),
         }
 
     async def indicators(
@@ -301,69 +335,12 @@ class CoverageService:
             facts, targets, str(level), analysis.table(level), analysis.description
         )
 
-    async def siting(self, request: SitingRequest) -> dict[str, Any]:
-        analysis = await self.analyse(request)
-        plan, cand_kind = await asyncio.to_thread(_plan, analysis, request)
-        return {
-            "radius_m": plan.radius_m,
-            "candidates": cand_kind,
-            "uncovered_before": round(plan.uncovered_before, 1),
-            "covered_after": round(analysis.result.covered_population + plan.total, 1),
-            "population": round(analysis.result.population, 1),
-            "method": plan.method,
-            "greedy_total": round(plan.greedy_total, 1),
-            "exact_total": None if plan.exact_total is None else round(plan.exact_total, 1),
-            "exact_status": plan.exact_status,
-            "greedy_gap": plan.greedy_gap,
-            "sites": [
-                {
-                    "rank": i + 1,
-                    "lon": round(p.lon, 6),
-                    "lat": round(p.lat, 6),
-                    "adds": round(p.adds, 1),
-                    "community": str(analysis.tree.locate([p.lon], [p.lat])[0]) or None,
-                }
-                for i, p in enumerate(plan.picks)
-            ],
-            **_meta(analysis),
-        }
+
+def _read_streets(path: Path) -> StreetGraph:
+    return graph_from_geojson(json.loads(path.read_bytes()))
 
 
-def _plan(analysis: Analysis, request: SitingRequest) -> tuple[SitingPlan, str]:
-    tree, demand, covered = analysis.tree, analysis.demand, analysis.result.covered
-    assert covered is not None
-    crs = metric_crs_of(demand.lon)
-    boundaries = [g for g in tree.geoms if g is not None]
-    if isinstance(request.candidates, list):
-        if not request.candidates:
-            raise InvalidInput("give at least one candidate site", field="candidates")
-        pts = np.asarray(request.candidates, dtype=np.float64)
-        if not (np.abs(pts[:, 0]) <= 180).all() or not (np.abs(pts[:, 1]) <= 90).all():
-            raise InvalidInput("candidate sites must be [lon, lat] in WGS-84", field="candidates")
-        lon, lat, kind = pts[:, 0], pts[:, 1], "given"
-    elif request.candidates == "communities":
-        geoms = [tree.geoms[tree.index[c]] for c in tree.codes_at("community")]
-        centres = shapely.point_on_surface([g for g in geoms if g is not None])
-        if not len(centres):
-            raise InvalidInput("no community has a boundary to place candidates in")
-        lon, lat, kind = shapely.get_x(centres), shapely.get_y(centres), "community centres"
-    else:
-        if not boundaries:
-            raise InvalidInput("no area has a boundary to lay a grid over")
-        try:
-            lon, lat = grid_candidates(shapely.union_all(boundaries), request.spacing_m, crs)
-        except ValueError as exc:
-            raise InvalidInput(str(exc), field="spacing_m") from None
-        kind = f"grid of {request.spacing_m:g} m"
-    uncovered = np.where(covered, 0.0, demand.weight)
-    plan = plan_sites(
-        demand.lon, demand.lat, uncovered, lon, lat, request.sites, request.radius_m, crs,
-        exact_check=request.exact,
-    )  # fmt: skip
-    return plan, kind
-
-
-def _meta(analysis: Analysis) -> dict[str, Any]:
+def meta(analysis: Analysis) -> dict[str, Any]:
     r = analysis.result
     return {
         "radius_m": r.radius_m,
@@ -409,7 +386,7 @@ def coverage_geojson(analysis: Analysis) -> dict[str, Any]:
         "uncovered": round(r.population - r.covered_population, 1),
         "share": None if r.share is None else round(r.share, 4),
     }
-    return {"type": "FeatureCollection", "features": features, "totals": totals, **_meta(analysis)}
+    return {"type": "FeatureCollection", "features": features, "totals": totals, **meta(analysis)}
 
 
 CSV_COLUMNS = ["code", "name", "level", "parent", "population", "covered", "uncovered", "share",

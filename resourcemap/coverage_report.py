@@ -1,16 +1,70 @@
-"""The coverage map and the standalone HTML report (map, per-area table, how it was made)."""
+"""The coverage map, its summary, and the standalone HTML report.
+
+The report is one HTML file that opens anywhere, offline (Leaflet inlined, no tiles): the
+map fitted to the whole area beside the table (stacked on a phone), dated, with the demand
+source, the resources counted (kinds, status, how many are members-only places), the
+radius and the software version. Texts come from :class:`ReportText` (bilingual by default,
+for the CLI; the web layer passes its translations); every text is escaped.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from geo.maps import Assets, coverage_map, render
-from resourcemap.coverage import CoverageQuery, CoverageService, HeatQuery, coverage_geojson
+import resourcemap
+from geo.map_text import MapText
+from geo.maps import Assets, coverage_map, render, share_colour
+from resourcemap.coverage import (
+    Analysis,
+    CoverageQuery,
+    CoverageService,
+    HeatQuery,
+    coverage_geojson,
+)
+from resourcemap.vocab import ResourceKind
 
 LEAFLET_DIR = Path(__file__).resolve().parent.parent / "web" / "static" / "vendor" / "leaflet"
+# Places that serve only their own members (pupils, students, staff): a resident nearby
+# cannot walk in. Counted when chosen, and said so in the report.
+MEMBERS_ONLY = frozenset(
+    {ResourceKind.SCHOOL_ROOM, ResourceKind.UNIVERSITY_CENTRE, ResourceKind.WORKPLACE_ROOM}
+)
+
+
+@dataclass(frozen=True)
+class AreaGap:
+    code: str
+    name: str
+    uncovered: float
+    population: float
+
+
+@dataclass(frozen=True)
+class CoverageSummary:
+    """What the strip above the map says."""
+
+    population: float
+    covered: float
+    share: float | None
+    worst: tuple[AreaGap, ...]  # the areas with the most residents outside the circle
+
+
+def summarise(analysis: Analysis, top: int = 3) -> CoverageSummary:
+    rows = [r for r in analysis.table() if r.code and r.uncovered >= 0.5]
+    rows.sort(key=lambda r: (-r.uncovered, r.code))
+    r = analysis.result
+    return CoverageSummary(
+        population=r.population,
+        covered=r.covered_population,
+        share=r.share,
+        worst=tuple(AreaGap(x.code, x.name, x.uncovered, x.population) for x in rows[:top]),
+    )
 
 
 async def map_html(
@@ -18,77 +72,185 @@ async def map_html(
     query: CoverageQuery,
     assets: Assets,
     *,
+    text: MapText | None = None,
     tile_url: str = "",
     attribution: str = "",
     sites: list[dict[str, Any]] | None = None,
     progress: Callable[[str], None] | None = None,
-) -> tuple[str, dict[str, Any]]:
-    """The folium map document and the coverage GeoJSON it shows."""
+) -> tuple[str, Analysis]:
+    """The folium map document and the analysis it shows."""
     say = progress or (lambda _m: None)
     analysis = await service.analyse(query, progress=say)
     fc = coverage_geojson(analysis)
     say("drawing gap polygons")
-    gaps = await service.gaps_geojson(query)
+    gaps = None if query.mode == "walking" else await service.gaps_geojson(query)
     say("binning demand on H3 hexagons")
     heat = await service.heatmap_geojson(
         HeatQuery(**query.model_dump(include=set(CoverageQuery.model_fields)))
     )
     services = list(zip(analysis.supply.lon.tolist(), analysis.supply.lat.tolist(), strict=True))
     m = coverage_map(
-        fc,
-        gaps,
-        heat,
-        services,
-        query.radius_m,
-        assets,
-        tile_url=tile_url,
-        attribution=attribution,
-        sites=sites or (),
+        fc, gaps, heat, services, query.radius_m, assets, text=text, tile_url=tile_url,
+        attribution=attribution, sites=sites or (),
+    )  # fmt: skip
+    return render(m, assets), analysis
+
+
+def _bilingual_kind(kind: ResourceKind) -> str:
+    return f"{kind.info.label_zh} {kind.info.label_en}"
+
+
+@dataclass(frozen=True)
+class ReportText:
+    """The report's texts, ``%(name)s`` placeholders; defaults bilingual for the CLI."""
+
+    title: str = "服务圈覆盖报告 · Coverage report"
+    made: str = "生成于 Made on %(when)s"
+    download: str = "下载本报告 Download this report"
+    print_: str = "打印 Print"
+    summary: str = (
+        "%(covered)s of %(population)s residents (%(share)s) live within %(radius)s of a "
+        "counted service point."
     )
-    return render(m, assets), fc
+    worst: str = "Most residents outside the circle:"
+    covered_means: str = (
+        "Covered: living within %(radius)s (%(mode)s) of at least one counted service point, "
+        "or in an area a counted team serves."
+    )
+    facts: str = "How this was made"
+    demand: str = "Demand (where residents live)"
+    resources: str = "Resources counted"
+    resources_value: str = "%(count)s %(status)s listings: %(kinds)s"
+    members_only: str = "of which %(count)s members-only places (schools, universities, workplaces)"
+    radius: str = "Circle"
+    radius_value: str = "%(radius)s, %(mode)s distance"
+    software: str = "Software"
+    straight: str = "straight-line"
+    walking: str = "walking"
+    area: str = "Area"
+    population: str = "Residents"
+    covered: str = "Covered"
+    uncovered: str = "Outside the circle"
+    share: str = "Share covered"
+    no_data: str = "—"
+    number: Callable[[float], str] = field(default=lambda x: f"{x:,.0f}")
+    percent: Callable[[float], str] = field(default=lambda x: f"{x:.1%}")
+    distance: Callable[[float], str] = field(default=lambda x: f"{x:g} m")
+    when: Callable[[dt.datetime], str] = field(default=lambda t: t.strftime("%Y-%m-%d %H:%M"))
+    kind: Callable[[ResourceKind], str] = field(default=_bilingual_kind)
+    status: Callable[[str], str] = field(default=str)
 
 
 async def report_html(
     service: CoverageService,
     query: CoverageQuery,
     *,
+    now: dt.datetime,
+    tz: ZoneInfo,
     dataset_label: str | None = None,
+    text: ReportText | None = None,
+    map_text: MapText | None = None,
+    download_url: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> str:
     """One HTML file that opens anywhere, offline: Leaflet inlined, no tiles."""
     say = progress or (lambda _m: None)
-    page, fc = await map_html(service, query, Assets.inline(LEAFLET_DIR), progress=say)
+    page, analysis = await map_html(
+        service, query, Assets.inline(LEAFLET_DIR), text=map_text, progress=say
+    )
     say("writing the report")
-    return page.replace("</body>", _summary(fc, dataset_label) + "</body>", 1)
+    t = text or ReportText()
+    body = _report_body(analysis, t, now.astimezone(tz), dataset_label, download_url)
+    page = page.replace("</head>", REPORT_STYLE + "</head>", 1)
+    return page.replace("</body>", body + "</body>", 1)
 
 
-def _summary(fc: dict[str, Any], dataset_label: str | None) -> str:
-    t = fc["totals"]
-    share = "—" if t["share"] is None else f"{t['share']:.1%}"
+REPORT_STYLE = """<style>
+html,body{height:100%;margin:0}
+body{display:grid;grid-template-columns:minmax(0,5fr) minmax(24rem,3fr);
+  font:14px/1.45 system-ui,sans-serif;color:#1d2b2d}
+.folium-map{height:100vh!important}
+#rm-report{overflow:auto;height:100vh;padding:12px 16px;box-sizing:border-box;
+  border-left:1px solid #ccc;background:#fff}
+#rm-report h1{font-size:20px;margin:0 0 4px}
+#rm-report .made{color:#4b5d5f;margin:0 0 8px}
+#rm-report .actions a{margin-right:1em}
+#rm-report .strip{background:#f3f6f6;border-radius:4px;padding:8px 10px;margin:10px 0}
+#rm-report .strip p{margin:.2em 0}
+#rm-report dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 10px;margin:0}
+#rm-report dt{font-weight:600}
+#rm-report dd{margin:0}
+#rm-report table{border-collapse:collapse;width:100%;margin-top:10px;font-size:13px}
+#rm-report th,#rm-report td{padding:3px 5px;border-bottom:1px solid #e3e8e8;text-align:right}
+#rm-report th:first-child,#rm-report td:first-child{text-align:left}
+#rm-report .sw{display:inline-block;width:10px;height:10px;border:1px solid #666;margin-right:4px}
+.dataset{background:#fff4d6;padding:4px 8px;border-radius:4px}
+@media (max-width:800px){
+  body{display:block;height:auto}
+  .folium-map{height:65vh!important}
+  #rm-report{height:auto;border-left:0}
+}
+@media print{
+  @page{size:A4 landscape;margin:10mm}
+  body{display:grid;grid-template-columns:60% 40%;height:auto}
+  .folium-map,#rm-report{height:180mm!important}
+  #rm-report .actions{display:none}
+}
+</style>"""
+
+
+def _report_body(
+    analysis: Analysis,
+    t: ReportText,
+    when: dt.datetime,
+    dataset_label: str | None,
+    download_url: str | None,
+) -> str:
+    e = html.escape
+    r, q = analysis.result, analysis.query
+    radius = t.distance(r.radius_m)
+    mode = t.walking if r.mode == "walking" else t.straight
+    s = summarise(analysis)
+    share = t.no_data if s.share is None else t.percent(s.share)
+    actions = []
+    if download_url:
+        actions.append(f'<a href="{e(download_url)}" download>{e(t.download)}</a>')
+    actions.append(f'<a href="#" onclick="window.print();return false">{e(t.print_)}</a>')
+    worst = "".join(f"<li>{e(g.name)}: {e(t.number(g.uncovered))}</li>" for g in s.worst)
+    kinds = ", ".join(f"{t.kind(k)} ({n})" for k, n in analysis.kind_counts) or t.no_data
+    members = sum(n for k, n in analysis.kind_counts if k in MEMBERS_ONLY)
+    resources = t.resources_value % {
+        "count": t.number(analysis.resources), "status": t.status(q.status.value), "kinds": kinds,
+    }  # fmt: skip
+    if members:
+        resources += "; " + t.members_only % {"count": t.number(members)}
     rows = "".join(
         "<tr>"
-        + "".join(
-            f"<td>{html.escape(str(v))}</td>"
-            for v in (
-                p["code"],
-                p["name"],
-                f"{p['population']:,.0f}",
-                f"{p['covered']:,.0f}",
-                f"{p['uncovered']:,.0f}",
-                "—" if p["share"] is None else f"{p['share']:.1%}",
-            )
-        )
-        + "</tr>"
-        for p in (f["properties"] for f in fc["features"])
+        f"<td>{e(row.name)}</td><td>{e(t.number(row.population))}</td>"
+        f"<td>{e(t.number(row.covered))}</td><td>{e(t.number(row.uncovered))}</td>"
+        f'<td><i class="sw" style="background:{share_colour(row.share)}"></i>'
+        f"{e(t.no_data if row.share is None else t.percent(row.share))}</td></tr>"
+        for row in analysis.table()
     )
-    label = f"<p><b>{html.escape(dataset_label)}</b></p>" if dataset_label else ""
+    label = f'<p class="dataset">{e(dataset_label)}</p>' if dataset_label else ""
+    summary = t.summary % {
+        "covered": t.number(s.covered), "population": t.number(s.population), "share": share,
+        "radius": radius,
+    }  # fmt: skip
     return (
-        '<section id="rm-report" style="position:absolute;top:0;right:0;width:34%;height:100%;'
-        'overflow:auto;background:#fff;font:13px sans-serif;padding:8px;z-index:1001">'
-        f"<h1 style='font-size:16px'>服务圈覆盖报告 · Coverage report</h1>{label}"
-        f"<p>{html.escape(fc['method'])}</p>"
-        f"<p>总人口 Population {t['population']:,.0f} · 覆盖 Covered {t['covered']:,.0f} "
-        f"({share}) · 未覆盖 Uncovered {t['uncovered']:,.0f}</p>"
-        "<table><thead><tr><th>代码 Code</th><th>区域 Area</th><th>人口</th><th>覆盖</th>"
-        f"<th>未覆盖</th><th>覆盖率</th></tr></thead><tbody>{rows}</tbody></table></section>"
+        '<section id="rm-report">'
+        f"<h1>{e(t.title)}</h1>"
+        f'<p class="made">{e(t.made % {"when": t.when(when)})}</p>{label}'
+        f'<p class="actions">{"".join(actions)}</p>'
+        f'<div class="strip"><p><strong>{e(summary)}</strong></p>'
+        + (f"<p>{e(t.worst)}</p><ol>{worst}</ol>" if worst else "")
+        + f"<p>{e(t.covered_means % {'radius': radius, 'mode': mode})}</p></div>"
+        f"<h2>{e(t.facts)}</h2><dl>"
+        f"<dt>{e(t.demand)}</dt><dd>{e(r.demand_method)}: {e(r.demand_source)}</dd>"
+        f"<dt>{e(t.resources)}</dt><dd>{e(resources)}</dd>"
+        f"<dt>{e(t.radius)}</dt><dd>{e(t.radius_value % {'radius': radius, 'mode': mode})}</dd>"
+        f"<dt>{e(t.software)}</dt><dd>ResourceMap {e(resourcemap.__version__)}</dd></dl>"
+        f"<table><thead><tr><th>{e(t.area)}</th><th>{e(t.population)}</th>"
+        f"<th>{e(t.covered)}</th><th>{e(t.uncovered)}</th><th>{e(t.share)}</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></section>"
     )

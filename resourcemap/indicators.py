@@ -96,6 +96,16 @@ class Indicator:
     def met(self) -> bool | None:
         return None if self.value is None else self.value >= self.target - 1e-12
 
+    @property
+    def status(self) -> str:
+        """``met``, ``close`` (at least ``CLOSE`` of the target), ``not_met``, or ``unknown``
+        where there is nothing to count (no hospital, no school, nobody living there)."""
+        if self.value is None:
+            return "unknown"
+        if self.met:
+            return "met"
+        return "close" if self.value >= CLOSE * self.target else "not_met"
+
 
 @dataclass(frozen=True)
 class AreaIndicators:
@@ -114,6 +124,31 @@ LABELS = {
     "county_hotline_share": "24小时心理援助热线 · Counties with a 24/7 hotline",
     "community_rehabilitation_share": "社区康复机构覆盖率 · Communities with rehabilitation",
     "circle_share": "服务圈覆盖人口 · Residents within the service circle",
+}
+# Within 10 % of the target (e.g. 72 % against 80 %) reads "close", not "not met".
+CLOSE = 0.9
+# What each indicator counts, said once per indicator (each cell keeps its own ``source``
+# with the area's numbers).
+DEFINITIONS = {
+    "community_room_share": "Communities with an active community counselling or social-work "
+    "room listed inside them, of all communities in the area.",
+    "general_hospital_clinic_share": "Organisations of type hospital with a listing in the area "
+    "and no psychiatric-hospital clinic, and of those the ones with an active general-hospital "
+    "psychiatry/psychology department. Hospitals with no listing are not seen; hospital grade "
+    "is not recorded.",
+    "psychiatric_hospital_clinic_share": "Hospitals that list a psychiatric-hospital clinic (any "
+    "status) in the area, and of those the ones whose clinic is active. A psychiatric hospital "
+    "that never listed a clinic is not seen.",
+    "school_room_share": "Organisations of type school with a listing in the area, and of those "
+    "the ones with an active school counselling room. Schools with no listing are not seen.",
+    "professionals_per_100k": "Active practitioner listings (counsellors, psychotherapists, "
+    "psychiatrists) located in the area per 100,000 of its recorded population.",
+    "county_hotline_share": "Districts/counties of the area served by an active, always-open "
+    "hotline whose service area names the district or the city.",
+    "community_rehabilitation_share": "Communities with an active community rehabilitation "
+    "listing inside them, of all communities in the area.",
+    "circle_share": "Residents (demand points) within the service circle of a counted service, "
+    "decided by distance, of all residents in the area.",
 }
 PRACTITIONER_KINDS = frozenset(k for k, info in KIND_INFO.items() if info.practitioner)
 

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
         "empty shows areas and markers on a plain background, fully offline.",
     )
     tile_attribution: str = Field("", description="Attribution text shown for the map tiles.")
+    streets_file: str = Field(
+        "",
+        description="GeoJSON file of street lines for walking distance on the planner pages "
+        "and API (`mode=walking`); empty offers straight-line distance only.",
+    )
     meili_url: str | None = Field(
         None, description="Meilisearch URL; unset uses the embedded search engine."
     )

@@ -14,9 +14,10 @@ from affine import Affine
 from click.testing import CliRunner
 from tortoise import connections
 
-from resourcemap import db
+from resourcemap import db, siting
+from resourcemap.access import AccessService
 from resourcemap.cli import main
-from resourcemap.coverage import CoverageQuery, CoverageService, SitingRequest
+from resourcemap.coverage import CoverageQuery, CoverageService
 from resourcemap.demand_import import import_demand
 from resourcemap.errors import InvalidInput, NotFound
 from resourcemap.indicators import Targets
@@ -173,7 +174,9 @@ def test_demand_import_raster_totals_and_bad_files(database_url: str, tmp_path: 
 
 def test_siting_recommends_sites_that_add_people(demo_url: str) -> None:
     async def go() -> dict[str, Any]:
-        return await CoverageService().siting(SitingRequest(sites=3))
+        service = CoverageService()
+        found = await siting.plan(service, AccessService(service), siting.SitingRequest(sites=3))
+        return found.as_json()
 
     plan = run_in_db(demo_url, go)
     adds = [s["adds"] for s in plan["sites"]]

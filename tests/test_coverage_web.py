@@ -155,23 +155,28 @@ def test_planner_pages_show_map_table_dashboard_and_siting(
         sign_in(client, "planner")
         page = BeautifulSoup(client.get("/planning?level=street").text, "html.parser")
         assert len(page.select("table.coverage-table tbody tr")) == 6
-        assert page.select_one(".summary .population").text == "1,100,000"
+        assert page.select_one(".summary-strip .population").text == "1,100,000"
         frame = page.select_one("iframe.coverage-map")
         assert frame is not None and frame["src"].startswith("/planning/map?")
+        assert frame["sandbox"] == ["allow-scripts"]  # the map runs in an opaque origin
         exports = {a.text.split()[0] for a in page.select(".exports a")}
-        assert {"GeoJSON", "CSV", "HTML"} <= exports
+        assert {"GeoJSON", "CSV"} <= exports
 
-        doc = client.get(str(frame["src"])).text
+        framed = client.get(str(frame["src"]))
+        assert framed.headers["content-security-policy"].startswith("sandbox allow-scripts")
+        doc = framed.text
         assert "/static/vendor/leaflet/leaflet.js" in doc
         assert "cdn" not in doc and "https://" not in doc  # offline: the app's own Leaflet
-        for layer in ("Covered share", "Gaps", "m circles", "Unmet demand"):
+        for layer in ("服务圈内居民比例", "服务圈外的区域部分", "服务圈", "服务圈外居民"):
             assert layer in doc
         assert "L.control.layers" in doc and "rm-legend" in doc
 
         dash = BeautifulSoup(client.get("/planning/indicators?level=district").text, "html.parser")
-        rows = dash.select("tr.indicator")
-        assert len(rows) == 8 and all(r.select_one(".target-line") for r in rows)
-        assert dash.select_one('tr[data-key="community_rehabilitation_share"].unmet')
+        [row] = dash.select("tr.area-row")
+        cells = row.select("td.cell")
+        assert len(cells) == 8
+        rehab = row.select_one('td[data-key="community_rehabilitation_share"]')
+        assert rehab is not None and "not_met" in rehab["class"]
 
         form = BeautifulSoup(client.get("/planning/siting").text, "html.parser")
         token = form.select_one('input[name="csrf_token"]')["value"]

@@ -67,3 +67,32 @@ def test_site_count_is_checked() -> None:
     demand, c_lon, c_lat = _clusters()
     with pytest.raises(ValueError, match="number of sites"):
         plan_sites(demand.lon, demand.lat, demand.weight, c_lon, c_lat, 0, 500, CRS)
+
+
+def test_access_siting_lifts_exactly_the_residents_e2sfca_says() -> None:
+    """Adding the picked sites as services and recomputing E2SFCA from scratch reaches
+    adequate access for exactly the residents the plan counted."""
+    from geo.access import DistanceDecay, e2sfca
+    from geo.siting import plan_sites_access
+
+    rng = np.random.default_rng(3)
+    lon, lat = lonlat(rng.uniform(0, 5_000, 800), rng.uniform(0, 5_000, 800))
+    weight = rng.integers(1, 60, 800).astype(float)
+    s_lon, s_lat = lonlat(rng.uniform(0, 5_000, 6), rng.uniform(0, 5_000, 6))
+    supply = rng.uniform(10, 40, 6)
+    c_lon, c_lat = lonlat(rng.uniform(0, 5_000, 40), rng.uniform(0, 5_000, 40))
+    decay = DistanceDecay.luo_qi(900)
+    now = e2sfca(lon, lat, weight, s_lon, s_lat, supply, decay, crs=CRS).access
+    adequate = float((weight * now).sum() / weight.sum())
+    plan = plan_sites_access(lon, lat, weight, now, c_lon, c_lat, 4, decay, 20.0, adequate, CRS)
+    assert len(plan.picks) == 4 and all(p.adds >= 0 for p in plan.picks)
+    assert plan.picks[0].adds > 0
+    picked = [p.candidate for p in plan.picks]
+    after = e2sfca(
+        lon, lat, weight, np.r_[s_lon, c_lon[picked]], np.r_[s_lat, c_lat[picked]],
+        np.r_[supply, np.full(4, 20.0)], decay, crs=CRS,
+    ).access  # fmt: skip
+    below_after = weight[after < adequate - 1e-12].sum()
+    assert plan.below_before - plan.total == pytest.approx(below_after)
+    with pytest.raises(ValueError, match="supply"):
+        plan_sites_access(lon, lat, weight, now, c_lon, c_lat, 1, decay, 0.0, adequate, CRS)

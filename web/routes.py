@@ -166,6 +166,13 @@ def build_routes() -> list[BaseRoute]:
         Route("/api/v1/heatmap", coverage.heatmap, methods=["GET"]),
         Route("/api/v1/indicators", coverage.indicators, methods=["GET"]),
         Route("/api/v1/siting", coverage.siting, methods=["POST"]),
+        # The planner's workspace (#20): access, exports.
+        Route("/api/v1/access", coverage.access, methods=["GET"]),
+        Route("/api/v1/access/cells.csv", coverage.access_cells, methods=["GET"]),
+        Route("/api/v1/indicators.csv", coverage.indicators_export, methods=["GET"]),
+        Route("/api/v1/indicators.xlsx", coverage.indicators_export, methods=["GET"]),
+        Route("/api/v1/siting.geojson", coverage.siting_export, methods=["POST"]),
+        Route("/api/v1/siting.csv", coverage.siting_export, methods=["POST"]),
         *_pages(
             ("/resources/{id:id}", resident_pages.resource_detail, "GET"),
             ("/resources/{id:id}/book", resident_booking.book_form, "GET"),
@@ -183,6 +190,7 @@ def build_routes() -> list[BaseRoute]:
             ("/planning", planning_pages.coverage_page, "GET"),
             ("/planning/map", planning_pages.coverage_map_page, "GET"),
             ("/planning/indicators", planning_pages.indicators_page, "GET"),
+            ("/planning/access", planning_pages.access_page, "GET"),
             ("/planning/siting", planning_pages.siting_form, "GET"),
             ("/planning/siting", planning_pages.siting_run, "POST"),
         ),

@@ -3,35 +3,52 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from resourcemap.coverage import (
-    CoverageQuery,
-    CoverageService,
-    HeatQuery,
-    SitingRequest,
-    coverage_csv,
-)
+from resourcemap import access_export as access_mod
+from resourcemap import siting as siting_mod
+from resourcemap.access import AccessQuery, AccessService
+from resourcemap.coverage import CoverageQuery, CoverageService, HeatQuery, coverage_csv
 from resourcemap.coverage_report import report_html
 from resourcemap.dataset import synthetic_label
-from resourcemap.indicators import Targets
+from resourcemap.indicator_export import indicators_csv, indicators_xlsx
+from resourcemap.indicators import DEFINITIONS, Targets
 from resourcemap.vocab import Role
+from web import clock, i18n, planning_text
 from web.auth import require
 from web.params import json_body, query_dict
 
 REPEATABLE = ("kind", "service")
 PLANNING = (Role.PLANNER, Role.ADMIN)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Map documents and reports run their own scripts, in an opaque origin: no cookies, no
+# same-origin requests, whatever text an area name smuggles in.
+SANDBOX = "sandbox allow-scripts allow-downloads allow-popups allow-modals"
 
 
 def service_of(request: Request) -> CoverageService:
     """The app's coverage service, made on first use (its cache lives as long as the app)."""
     found = getattr(request.app.state, "coverage", None)
     if not isinstance(found, CoverageService):
-        found = CoverageService()
+        found = CoverageService(streets_file=request.app.state.settings.streets_file)
         request.app.state.coverage = found
     return found
+
+
+def access_of(request: Request) -> AccessService:
+    found = getattr(request.app.state, "access", None)
+    if not isinstance(found, AccessService):
+        found = AccessService(service_of(request))
+        request.app.state.access = found
+    return found
+
+
+def access_query(request: Request) -> AccessQuery:
+    params = query_dict(request, repeatable=REPEATABLE)
+    return AccessQuery.model_validate({k: v for k, v in params.items() if k != "lang"})
 
 
 def targets_of(request: Request) -> Targets:
@@ -45,7 +62,7 @@ def targets_of(request: Request) -> Targets:
 
 
 def coverage_query(request: Request) -> CoverageQuery:
-    return CoverageQuery.model_validate(query_dict(request, repeatable=REPEATABLE))
+    return coverage_query_without(request, "lang")
 
 
 def _geojson(body: dict[str, object]) -> Response:
@@ -108,24 +125,51 @@ async def coverage_csv_export(request: Request) -> Response:
 async def coverage_report(request: Request) -> Response:
     """
     summary: Standalone HTML coverage report (planner or admin)
-    description: One file with the map (Leaflet inlined, no tiles) and the table; opens offline.
+    description: >
+      One file with the map (Leaflet inlined, no tiles) beside the table, dated, with the
+      demand source, the resources counted, the radius and the software version; opens in
+      the browser (inline), or downloads with `download=1`.
     parameters:
       - {name: radius_m, in: query, schema: {type: number, default: 500}}
       - {name: level, in: query, schema: {type: string}}
+      - {name: download, in: query, schema: {type: string}, description: any value downloads}
     responses:
       200: {description: HTML document}
       401: {description: Not signed in}
       403: {description: Not a planner or admin}
     """
     await require(request, *PLANNING)
+    settings = request.app.state.settings
+    i18n.activate(i18n.choose(request)[0])
+    query = coverage_query_without(request, "download", "lang")
+    here = [(k, v) for k, v in request.query_params.multi_items() if k != "download"]
     page = await report_html(
-        service_of(request), coverage_query(request), dataset_label=await synthetic_label()
+        service_of(request),
+        query,
+        dataset_label=await synthetic_label(),
+        now=clock.now(request),
+        tz=settings.tz,
+        text=planning_text.report_text(),
+        map_text=planning_text.map_text(),
+        download_url="?" + urlencode([*here, ("download", "1")]),
     )
+    how = "attachment" if request.query_params.get("download") else "inline"
     return Response(
         page,
         media_type="text/html; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="coverage-report.html"'},
+        headers={
+            "Content-Disposition": f'{how}; filename="coverage-report.html"',
+            "Content-Security-Policy": SANDBOX,
+            "Cache-Control": "no-store",
+        },
     )
+
+
+def coverage_query_without(request: Request, *names: str) -> CoverageQuery:
+    """The query's coverage parameters; ``lang`` (the page language) is never one."""
+    params = query_dict(request, repeatable=REPEATABLE)
+    skip = {"lang", *names}
+    return CoverageQuery.model_validate({k: v for k, v in params.items() if k not in skip})
 
 
 async def gaps(request: Request) -> Response:
@@ -194,7 +238,7 @@ async def indicators(request: Request) -> Response:
             "code": a.code,
             "name": a.name,
             "level": a.level,
-            "indicators": [asdict(i) | {"met": i.met} for i in a.indicators],
+            "indicators": [asdict(i) | {"met": i.met, "status": i.status} for i in a.indicators],
         }
         for a in found
     ]
@@ -202,6 +246,7 @@ async def indicators(request: Request) -> Response:
         {
             "level": str(query.level),
             "targets": targets.model_dump(),
+            "definitions": DEFINITIONS,
             "areas": areas,
             "dataset": await synthetic_label(),
         }
@@ -235,5 +280,121 @@ async def siting(request: Request) -> Response:
       403: {description: Not a planner or admin, or missing CSRF token}
     """
     await require(request, *PLANNING)
-    body = SitingRequest.model_validate(await json_body(request))
-    return JSONResponse(await service_of(request).siting(body))
+    result = await _siting(request)
+    return JSONResponse(result.as_json())
+
+
+async def _siting(request: Request) -> siting_mod.SitingResult:
+    body = siting_mod.SitingRequest.model_validate(await json_body(request))
+    return await siting_mod.plan(service_of(request), access_of(request), body)
+
+
+async def siting_export(request: Request) -> Response:
+    """
+    summary: Recommended sites as GeoJSON or CSV (planner or admin)
+    description: The same request body as `POST /api/v1/siting`; the sites as a file.
+    responses:
+      200: {description: "GeoJSON points (rank, adds, community) or CSV rows"}
+      400: {description: Invalid request, with a reason}
+      401: {description: Not signed in}
+      403: {description: Not a planner or admin, or missing CSRF token}
+    """
+    await require(request, *PLANNING)
+    result = await _siting(request)
+    return siting_file(result, "csv" if request.url.path.endswith(".csv") else "geojson")
+
+
+def siting_file(result: siting_mod.SitingResult, fmt: str) -> Response:
+    if fmt == "csv":
+        return PlainTextResponse(
+            siting_mod.sites_csv(result),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="sites.csv"'},
+        )
+    return JSONResponse(
+        siting_mod.sites_geojson(result),
+        media_type="application/geo+json",
+        headers={"Content-Disposition": 'attachment; filename="sites.geojson"'},
+    )
+
+
+async def access(request: Request) -> Response:
+    """
+    summary: Access beyond distance per area (planner or admin)
+    description: >
+      Per area of `level`: capacity-weighted access by E2SFCA (Luo & Qi 2009; supply per
+      1,000 residents, with supply = weekly open hours, listed capacity or bookable seats a
+      week; straight-line catchment `catchment_m` with step weights 1, 0.68, 0.22 on its
+      thirds), the share of residents with no supply in reach, the share within `radius_m`
+      of a service open after 18:00 or at weekends, and the median days to the next free
+      slot of bookable services (counts only), from the server's clock.
+    parameters:
+      - {name: level, in: query, schema: {type: string, enum: [city, district, street, community]}}
+      - {name: supply, in: query, schema: {type: string, enum: [hours, capacity, seats]}}
+      - {name: catchment_m, in: query, schema: {type: number, default: 1000, maximum: 20000}}
+      - {name: radius_m, in: query, schema: {type: number, default: 500}}
+      - {name: kind, in: query, schema: {type: array, items: {type: string}}, explode: true}
+    responses:
+      200: {description: "{level, supply, unit, catchment_m, totals, areas: [...]}"}
+      400: {description: Invalid parameter, with a reason}
+      401: {description: Not signed in}
+      403: {description: Not a planner or admin}
+    """
+    await require(request, *PLANNING)
+    settings = request.app.state.settings
+    found = await access_of(request).report(
+        access_query(request), now=clock.now(request), tz=settings.tz
+    )
+    return JSONResponse({**access_mod.report_json(found), "dataset": await synthetic_label()})
+
+
+async def access_cells(request: Request) -> Response:
+    """
+    summary: E2SFCA access per demand point (grid cell) as CSV (planner or admin)
+    parameters:
+      - {name: supply, in: query, schema: {type: string, enum: [hours, capacity, seats]}}
+      - {name: catchment_m, in: query, schema: {type: number, default: 1000}}
+    responses:
+      200: {description: "CSV: lon, lat, area, population, access per 1,000 residents"}
+      400: {description: Invalid parameter}
+      401: {description: Not signed in}
+      403: {description: Not a planner or admin}
+    """
+    await require(request, *PLANNING)
+    settings = request.app.state.settings
+    found = await access_of(request).report(
+        access_query(request), now=clock.now(request), tz=settings.tz
+    )
+    return PlainTextResponse(
+        access_mod.cells_csv(found),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="access-cells.csv"'},
+    )
+
+
+async def indicators_export(request: Request) -> Response:
+    """
+    summary: The indicator matrix as CSV or XLSX (planner or admin)
+    parameters:
+      - {name: level, in: query, schema: {type: string, enum: [city, district, street, community]}}
+    responses:
+      200: {description: "CSV: one row per area and indicator; XLSX: matrix, detail, sources"}
+      400: {description: Invalid parameter}
+      401: {description: Not signed in}
+      403: {description: Not a planner or admin}
+    """
+    await require(request, *PLANNING)
+    query = coverage_query(request)
+    found = await service_of(request).indicators(query.level, targets_of(request), query)
+    name = f"indicators-{query.level.value}"
+    if request.url.path.endswith(".xlsx"):
+        return Response(
+            indicators_xlsx(found, title=f"ResourceMap indicators · {query.level.value}"),
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    return PlainTextResponse(
+        indicators_csv(found),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )

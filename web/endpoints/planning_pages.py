@@ -1,69 +1,96 @@
-"""Planner pages: the coverage map and table, the indicator dashboard, and siting.
+"""Planner pages: the coverage map and table, access, the indicator matrix, and siting.
 
-Server-rendered like the staff pages (same layout and sign-in); the map is a folium
-document that loads Leaflet from this app's ``/static`` only, shown in a frame.
+Server-rendered like the staff pages (same layout and sign-in), in the planner's language
+(gettext). The map is a folium document that loads Leaflet from this app's ``/static``
+only, shown in a sandboxed frame.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from geo.maps import SHARE_STEPS, Assets, share_colour
-from resourcemap.coverage import DEFAULT_KINDS, CoverageQuery, SitingRequest, coverage_geojson
-from resourcemap.coverage_report import map_html
+from geo.maps import SHARE_CLASSES, Assets, share_colour
+from resourcemap import siting as siting_mod
+from resourcemap.access import UNITS, SupplyMeasure
+from resourcemap.coverage import DEFAULT_KINDS, CoverageQuery, coverage_geojson
+from resourcemap.coverage_report import map_html, summarise
 from resourcemap.dataset import synthetic_label
 from resourcemap.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
-from resourcemap.vocab import KIND_INFO, AreaLevel, ResourceKind
-from web import auth
-from web.endpoints.coverage import PLANNING, coverage_query, service_of, targets_of
+from resourcemap.vocab import AreaLevel, ResourceKind
+from web import auth, clock, i18n, planning_text
+from web.endpoints.coverage import (
+    PLANNING,
+    SANDBOX,
+    access_of,
+    access_query,
+    coverage_query,
+    service_of,
+    siting_file,
+    targets_of,
+)
+from web.i18n import _
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-LEVEL_LABELS = {
-    AreaLevel.CITY: "市 City",
-    AreaLevel.DISTRICT: "区 District",
-    AreaLevel.STREET: "街道 Street",
-    AreaLevel.COMMUNITY: "社区 Community",
-}
 
 
 def planner_page(handler: Endpoint) -> Endpoint:
-    """Sign-in first (redirect), planners and admins only (403 page), bad input → 400 page."""
+    """Language first, then sign-in (redirect), planners and admins only (403 page), bad
+    input → 400 page."""
 
     @functools.wraps(handler)
     async def wrapped(request: Request) -> Response:
+        lang, asked = i18n.choose(request)
+        i18n.activate(lang)
         try:
             form_csrf = None
             if request.method == "POST":
                 # Forms carry the session's CSRF token, like every staff form; the parsed
                 # form is kept on the request for the handler.
-                form_csrf = str((await request.form()).get(auth.CSRF_FIELD) or "")
+                form = await request.form(max_files=1, max_fields=40)
+                form_csrf = str(form.get(auth.CSRF_FIELD) or "")
             principal = await auth.require(request, form_csrf=form_csrf)
             request.state.principal = principal
             principal.require(*PLANNING)
-            return await handler(request)
+            response = await handler(request)
         except Unauthenticated:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
         except Forbidden as exc:
-            return await _render(request, "planning/problem.html", {"reason": exc.reason}, 403)
+            response = await _render(request, "planning/problem.html", {"reason": exc.reason}, 403)
         except NotFound as exc:
-            return await _render(request, "planning/problem.html", {"reason": exc.reason}, 404)
+            response = await _render(request, "planning/problem.html", {"reason": exc.reason}, 404)
         except ValidationError as exc:
             reason = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
             )
-            return await _render(request, "planning/problem.html", {"reason": reason}, 400)
+            response = await _render(request, "planning/problem.html", {"reason": reason}, 400)
         except DomainError as exc:
-            return await _render(request, "planning/problem.html", {"reason": exc.reason}, 400)
+            response = await _render(request, "planning/problem.html", {"reason": exc.reason}, 400)
+        if asked:
+            response.set_cookie(
+                i18n.COOKIE, lang.tag, max_age=i18n.COOKIE_SECONDS, samesite="lax", httponly=True
+            )
+        return response
 
     return wrapped
+
+
+def _switch_links(request: Request) -> list[tuple[i18n.Language, str]]:
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    path = request.url.path if request.method == "GET" else "/planning/siting"
+    return [
+        (lang, f"{path}?{urlencode([*query, ('lang', lang.tag)])}")
+        for lang in i18n.LANGUAGES.values()
+    ]
 
 
 async def _render(
@@ -75,8 +102,13 @@ async def _render(
         "csrf_token": auth.csrf_token(request),
         "dataset_label": await synthetic_label(),
         "flash": None,
-        "level_labels": LEVEL_LABELS,
-        "kinds": [(k.value, KIND_INFO[k].label_zh) for k in ResourceKind],
+        "lang": i18n.current(),
+        "lang_links": _switch_links(request),
+        "level_labels": _level_labels(),
+        "kinds": [(k.value, planning_text.kind_label(k)) for k in ResourceKind],
+        "number": planning_text.number,
+        "percent": planning_text.percent,
+        "metres": planning_text.metres,
     }
     response: Response = request.app.state.templates.TemplateResponse(
         request, name, {**base, **context}, status_code=status
@@ -86,7 +118,16 @@ async def _render(
     return response
 
 
-def _query_string(query: CoverageQuery) -> str:
+def _level_labels() -> dict[AreaLevel, str]:
+    return {
+        AreaLevel.CITY: _("City"),
+        AreaLevel.DISTRICT: _("District"),
+        AreaLevel.STREET: _("Street"),
+        AreaLevel.COMMUNITY: _("Community"),
+    }
+
+
+def _query_string(query: CoverageQuery, **extra: str) -> str:
     params: list[tuple[str, str]] = [
         ("radius_m", f"{query.radius_m:g}"),
         ("level", query.level.value),
@@ -95,18 +136,23 @@ def _query_string(query: CoverageQuery) -> str:
     params += [("service", s.value) for s in query.service or ()]
     if query.demand:
         params.append(("demand", query.demand))
+    if query.mode != "straight":
+        params.append(("mode", query.mode))
+    params += [(k, v) for k, v in extra.items()]
     return urlencode(params)
 
 
 @planner_page
 async def coverage_page(request: Request) -> Response:
     query = coverage_query(request)
-    analysis = await service_of(request).analyse(query)
+    service = service_of(request)
+    analysis = await service.analyse(query)
     fc = coverage_geojson(analysis)
-    rows = [f["properties"] for f in fc["features"]]
+    # Most residents outside the circle first: where a planner looks.
+    rows = sorted((f["properties"] for f in fc["features"]), key=lambda p: -p["uncovered"])
     for row in rows:
         row["colour"] = share_colour(row["share"])
-    qs = _query_string(query)
+    mode = _("walking") if query.mode == "walking" else _("straight-line")
     return await _render(
         request,
         "planning/coverage.html",
@@ -114,10 +160,13 @@ async def coverage_page(request: Request) -> Response:
             "query": query,
             "chosen_kinds": {k.value for k in (query.kind or DEFAULT_KINDS)},
             "rows": rows,
-            "totals": fc["totals"],
-            "method": fc["method"],
-            "qs": qs,
-            "steps": SHARE_STEPS,
+            "summary": summarise(analysis),
+            "covered_means": planning_text.covered_means()
+            % {"radius": planning_text.metres(query.radius_m), "mode": mode},
+            "qs": _query_string(query),
+            "lang_qs": urlencode([("lang", i18n.current().tag)]),
+            "walking_ready": bool(request.app.state.settings.streets_file),
+            "classes": SHARE_CLASSES,
         },
     )
 
@@ -125,14 +174,17 @@ async def coverage_page(request: Request) -> Response:
 @planner_page
 async def coverage_map_page(request: Request) -> Response:
     settings = request.app.state.settings
-    page, _ = await map_html(
+    page, _analysis = await map_html(
         service_of(request),
         coverage_query(request),
         Assets(),
+        text=planning_text.map_text(),
         tile_url=settings.tile_url,
         attribution=settings.tile_attribution,
     )
-    return HTMLResponse(page, headers={"X-Frame-Options": "SAMEORIGIN"})
+    return HTMLResponse(
+        page, headers={"X-Frame-Options": "SAMEORIGIN", "Content-Security-Policy": SANDBOX}
+    )
 
 
 @planner_page
@@ -140,45 +192,122 @@ async def indicators_page(request: Request) -> Response:
     query = coverage_query(request)
     targets = targets_of(request)
     found = await service_of(request).indicators(query.level, targets, query)
+    keys = [i.key for i in found[0].indicators] if found else []
+    met = {k: sum(1 for a in found for i in a.indicators if i.key == k and i.met) for k in keys}
     return await _render(
         request,
         "planning/indicators.html",
-        {"query": query, "areas": found, "targets": targets},
+        {
+            "query": query,
+            "areas": found,
+            "keys": keys,
+            "met": met,
+            "texts": planning_text.indicator_texts(),
+            "status_words": planning_text.status_words(),
+            "qs": _query_string(query),
+        },
     )
+
+
+@planner_page
+async def access_page(request: Request) -> Response:
+    query = access_query(request)
+    settings = request.app.state.settings
+    report = await access_of(request).report(query, now=clock.now(request), tz=settings.tz)
+    return await _render(
+        request,
+        "planning/access.html",
+        {
+            "query": query,
+            "report": report,
+            "measures": [(m.value, _supply_label(m)) for m in SupplyMeasure],
+            "unit": _supply_label(query.supply),
+            "now_label": planning_text.when(report.now.astimezone(settings.tz)),
+            "qs": urlencode(
+                [
+                    ("level", query.level.value),
+                    ("supply", query.supply.value),
+                    ("catchment_m", f"{query.catchment_m:g}"),
+                    ("radius_m", f"{query.radius_m:g}"),
+                ]
+            ),
+        },
+    )
+
+
+def _supply_label(measure: SupplyMeasure) -> str:
+    assert measure in UNITS
+    return {
+        SupplyMeasure.HOURS: _("weekly open hours"),
+        SupplyMeasure.CAPACITY: _("places (listed capacity)"),
+        SupplyMeasure.SEATS: _("bookable seats a week"),
+    }[measure]
+
+
+SITING_DEFAULTS = {"sites": 3, "radius_m": 500, "objective": "circle", "candidates": "communities"}
 
 
 @planner_page
 async def siting_form(request: Request) -> Response:
     return await _render(
-        request, "planning/siting.html", {"form": {"sites": 3, "radius_m": 500}, "plan": None}
+        request, "planning/siting.html", {"form": dict(SITING_DEFAULTS), "plan": None}
     )
 
 
 @planner_page
 async def siting_run(request: Request) -> Response:
-    form = await request.form()
-    values = {k: str(v) for k, v in form.items() if k != auth.CSRF_FIELD and str(v) != ""}
+    async with request.form(max_files=1, max_fields=40) as form:  # closes the upload
+        return await _siting_run(request, form)
+
+
+async def _siting_run(request: Request, form: FormData) -> Response:
+    skip = (auth.CSRF_FIELD, "candidate_file", "candidate_sites", "export", "lang")
+    values: dict[str, Any] = {
+        k: str(v) for k, v in form.items() if k not in skip and isinstance(v, str) and v
+    }
+    context: dict[str, Any] = {"form": {**SITING_DEFAULTS, **values}, "plan": None}
+    upload = form.get("candidate_file")
+    kept = str(form.get("candidate_sites") or "")
     try:
-        body = SitingRequest.model_validate(values)
+        if upload is not None and not isinstance(upload, str) and upload.filename:
+            data = await upload.read(siting_mod.MAX_UPLOAD_BYTES + 1)
+            values["candidates"] = siting_mod.parse_candidates(data, upload.filename)
+        elif kept:  # sites uploaded earlier, sent back by the export buttons
+            values["candidates"] = siting_mod.parse_candidates(kept.encode(), "sites.json")
+        elif values.get("candidates") in ("upload", "given"):
+            raise InvalidInput(_("Choose a file of candidate sites."), field="candidate_file")
+        if isinstance(values.get("candidates"), list):
+            context["form"]["candidates"] = "upload"
+            context["candidate_json"] = json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": [
+                        {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(p)}}
+                        for p in values["candidates"]
+                    ],
+                }
+            )
+        body = siting_mod.SitingRequest.model_validate(values)
+        plan = await siting_mod.plan(service_of(request), access_of(request), body)
     except ValidationError as exc:
-        reason = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
-        context = {"form": values, "plan": None, "error": reason}
+        context["error"] = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
         return await _render(request, "planning/siting.html", context, 400)
-    service = service_of(request)
-    try:
-        plan = await service.siting(body)
     except InvalidInput as exc:
-        context = {"form": values, "plan": None, "error": exc.reason}
+        context["error"] = exc.reason
         return await _render(request, "planning/siting.html", context, 400)
+    export = str(form.get("export") or "")
+    if export in ("geojson", "csv"):
+        return siting_file(plan, export)
     settings = request.app.state.settings
-    page, _ = await map_html(
-        service,
+    sites = [s.__dict__ for s in plan.sites]
+    page, _analysis = await map_html(
+        service_of(request),
         body,
         Assets(),
+        text=planning_text.map_text(),
         tile_url=settings.tile_url,
         attribution=settings.tile_attribution,
-        sites=plan["sites"],
+        sites=sites,
     )
-    return await _render(
-        request, "planning/siting.html", {"form": values, "plan": plan, "map_doc": page}
-    )
+    context.update(plan=plan, map_doc=page)
+    return await _render(request, "planning/siting.html", context)

@@ -57,7 +57,12 @@
     .then(function (fc) {
       var layer = L.geoJSON(fc, {
         style: { color: "#5b7f82", weight: 1, fillColor: "#cfe3e0", fillOpacity: 0.3 },
-        onEachFeature: function (f, l) { l.bindTooltip(f.properties.name_zh, { sticky: true }); }
+        // A tooltip given a string sets it as HTML: an area name must stay text.
+        onEachFeature: function (f, l) {
+          var label = document.createElement("span");
+          label.textContent = String(f.properties.name_zh || "");
+          l.bindTooltip(label, { sticky: true });
+        }
       }).addTo(map);
       if (!start && fc.features.length) { map.fitBounds(layer.getBounds()); }
     })

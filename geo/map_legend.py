@@ -1,0 +1,208 @@
+"""The coverage map's controls: a layer control, a legend that follows the visible layers,
+and area names that appear from a zoom where they fit.
+
+Leaflet's layer control puts layer names into the page as HTML; the legend is HTML too.
+Every text here arrives as plain text and is escaped once, here or in :mod:`geo.maps`;
+the configuration reaches the script as JSON with ``<``, ``>`` and ``&`` escaped, so no
+text can close the script element.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import folium
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+SWATCHES = {
+    "fill": "background:{c}",
+    "dash": "height:0;border:0;border-top:2px dashed {c};margin-bottom:5px",
+    "dot": "background:{c};border-radius:50%;width:9px;height:9px;margin:0 8px 0 3px",
+    "ring": "background:transparent;border:1.5px solid {c};border-radius:50%",
+    "site": "background:{c};border-radius:50%;border-color:#fff",
+}
+STYLE = """<style>
+.rm-legend{background:#fff;padding:6px 10px;font:13px/1.35 system-ui,sans-serif;color:#222;
+  border:1px solid #999;border-radius:4px;max-width:17rem;max-height:55vh;overflow:auto}
+.rm-legend summary{font-weight:700;cursor:pointer}
+.rm-legend h3{font-size:13px;margin:.5em 0 .2em}
+.rm-legend p{margin:.15em 0;color:#444;font-size:12px}
+.rm-legend div{margin:.15em 0;padding-left:20px;text-indent:-20px}
+.rm-ramp{display:flex;gap:3px;margin:.2em 0 .3em}
+.rm-ramp span{display:flex;flex-direction:column;align-items:center;font-size:11px;
+  line-height:1.2;min-width:2.9rem;text-align:center;white-space:nowrap}
+.rm-ramp i{display:block;width:100%;height:14px;border:1px solid #666;box-sizing:border-box;
+  margin-bottom:2px}
+.rm-sw{display:inline-block;width:14px;height:14px;border:1px solid #666;margin-right:6px;
+  vertical-align:-2px;box-sizing:border-box}
+.rm-label{display:inline-block;transform:translate(-50%,-50%);white-space:nowrap;
+  font:600 12px/1.2 system-ui,sans-serif;color:#111;pointer-events:none;
+  text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff,0 0 1px #fff}
+.rm-labels-off .rm-label-icon{display:none}
+.rm-site{display:block;width:26px;height:26px;border-radius:50%;background:#e66101;color:#fff;
+  font:700 14px/26px system-ui,sans-serif;text-align:center;border:2px solid #fff;
+  box-shadow:0 0 0 1px #e66101;box-sizing:border-box}
+.leaflet-control-layers-toggle{background-image:none!important;width:auto!important;
+  height:auto!important;padding:6px 10px;font:600 13px system-ui,sans-serif;color:#222}
+.leaflet-control-layers{font:13px/1.4 system-ui,sans-serif}
+.leaflet-tooltip{font:13px/1.35 system-ui,sans-serif;max-width:18rem;white-space:normal}
+</style>"""
+
+
+@dataclass(frozen=True)
+class LegendRow:
+    colour: str
+    label: str  # plain text
+    kind: str = "fill"  # fill, dash, dot, ring, site
+
+
+@dataclass(frozen=True)
+class LegendSection:
+    layer: str  # the folium layer's JS name: the section shows while the layer does
+    title: str  # plain text, may be empty
+    rows: Sequence[LegendRow]
+    note: str = ""
+    ramp: bool = False  # rows as one line of classes, labels under the swatches
+    after: Sequence[LegendRow] = ()  # rows below the ramp (e.g. "nobody lives here")
+
+
+def legend_html(sections: Sequence[LegendSection], title: str) -> str:
+    """The legend's inner HTML, every text escaped.
+
+    >>> legend_html([LegendSection("l1", "<b>", [LegendRow("#fff", "a & b")])], "Key")
+    '<summary>Key</summary><section data-layer="l1"><h3>&lt;b&gt;</h3><div><i class="rm-sw" \
+style="background:#fff"></i>a &amp; b</div></section>'
+    """
+    out = [f"<summary>{html.escape(title)}</summary>"]
+    for s in sections:
+        out.append(f'<section data-layer="{html.escape(s.layer)}">')
+        if s.title:
+            out.append(f"<h3>{html.escape(s.title)}</h3>")
+        if s.ramp:
+            out.append('<div class="rm-ramp">')
+            for r in s.rows:
+                out.append(
+                    f'<span><i style="background:{html.escape(r.colour)}"></i>'
+                    f"{html.escape(r.label)}</span>"
+                )
+            out.append("</div>")
+        for r in s.rows if not s.ramp else s.after:
+            style = SWATCHES[r.kind].format(c=html.escape(r.colour))
+            out.append(f'<div><i class="rm-sw" style="{style}"></i>{html.escape(r.label)}</div>')
+        if s.note:
+            out.append(f"<p>{html.escape(s.note)}</p>")
+        out.append("</section>")
+    return "".join(out)
+
+
+def script_json(value: Any) -> str:
+    """JSON that is safe inside a script element."""
+    text = json.dumps(value, ensure_ascii=False)
+    for a, b in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                 ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):  # fmt: skip
+        text = text.replace(a, b)
+    return text
+
+
+class _Controls(MacroElement):
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this.map_name }};
+  var cfg = {{ this.config }};
+  var layers = { {% for name in this.layer_names %}"{{ name }}": {{ name }},{% endfor %} };
+  var narrow = map.getSize().x < 640;
+  // The layer list open only where it leaves the area room (a wide page, not a report).
+  var roomy = map.getSize().x >= 1000;
+  var bases = {}, overlays = {};
+  cfg.bases.forEach(function (b) { bases[b.label] = layers[b.name]; });
+  cfg.overlays.forEach(function (o) { overlays[o.label] = layers[o.name]; });
+  var control = L.control.layers(bases, overlays, {collapsed: !roomy, position: "topright"});
+  control.addTo(map);
+  var toggle = control.getContainer().querySelector(".leaflet-control-layers-toggle");
+  if (toggle) { toggle.textContent = cfg.button; toggle.setAttribute("role", "button"); }
+  var legend = L.control({position: "bottomleft"});
+  legend.onAdd = function () {
+    var box = L.DomUtil.create("details", "rm-legend");
+    box.innerHTML = cfg.legend;
+    box.open = !narrow;
+    L.DomEvent.disableClickPropagation(box);
+    L.DomEvent.disableScrollPropagation(box);
+    return box;
+  };
+  legend.addTo(map);
+  // Quarter zoom steps, so the area fills its frame rather than the next whole zoom out,
+  // and it keeps clear of the open legend: beside it on a wide map, above it on a tall one
+  // (whichever shows the area larger).
+  map.options.zoomSnap = 0.25;
+  map.options.zoomDelta = 0.5;
+  var box = legend.getContainer(), ctl = control.getContainer();
+  var side = {paddingTopLeft: [box.offsetWidth + 16, 8], paddingBottomRight: [8, 8]};
+  var below = {paddingTopLeft: [8, ctl.offsetHeight + 16],
+               paddingBottomRight: [8, box.offsetHeight + 16]};
+  function zoomWith(p) {
+    var total = L.point(p.paddingTopLeft).add(p.paddingBottomRight);
+    return map.getBoundsZoom(cfg.bounds, false, total);
+  }
+  map.fitBounds(cfg.bounds, zoomWith(side) >= zoomWith(below) ? side : below);
+  function follow() {
+    legend.getContainer().querySelectorAll("[data-layer]").forEach(function (s) {
+      var layer = layers[s.getAttribute("data-layer")];
+      s.hidden = !(layer && map.hasLayer(layer));
+    });
+  }
+  function names() {
+    map.getContainer().classList.toggle("rm-labels-off", map.getZoom() < cfg.minZoom);
+  }
+  map.on("baselayerchange overlayadd overlayremove", follow);
+  map.on("zoomend", names);
+  follow();
+  names();
+})();
+{% endmacro %}"""
+    )
+
+    def __init__(self, m: folium.Map, config: dict[str, Any], layer_names: Sequence[str]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "RmControls"
+        self.map_name = m.get_name()
+        self.config = script_json(config)
+        self.layer_names = list(layer_names)
+
+
+def add_controls(
+    m: folium.Map,
+    sections: Sequence[LegendSection],
+    labels_layer: str,
+    min_zoom: float,
+    legend_title: str,
+    layers_button: str,
+    *,
+    bounds: tuple[tuple[float, float], tuple[float, float]],
+) -> None:
+    """Add the layer control, the legend and the zoom rule for names to ``m`` (last)."""
+    bases: list[dict[str, str]] = []
+    overlays: list[dict[str, str]] = []
+    names: list[str] = []
+    for child in m._children.values():
+        if isinstance(child, folium.map.Layer) and child.control:
+            entry = {"name": child.get_name(), "label": child.layer_name}  # escaped already
+            (overlays if child.overlay else bases).append(entry)
+            names.append(child.get_name())
+    config = {
+        "bases": bases,
+        "overlays": overlays,
+        "legend": legend_html(sections, legend_title),
+        "button": layers_button,
+        "minZoom": min_zoom,
+        "labels": labels_layer,
+        "bounds": [list(bounds[0]), list(bounds[1])],
+    }
+    root: Any = m.get_root()  # a folium Figure, which has a header
+    root.header.add_child(Element(STYLE), name="rm_map_style")
+    m.add_child(_Controls(m, config, names))

@@ -1,0 +1,347 @@
+"""Access that counts capacity, hours and waiting, not only distance — per area.
+
+Three figures beside the service circle, each defined where it is shown:
+
+- **Capacity-weighted access** (E2SFCA, :mod:`geo.access`): the supply residents can count
+  on, per 1,000 residents, with supply taken from the listings by one of three measures
+  (:class:`SupplyMeasure`): weekly open hours (default), listed capacity (people served at
+  once), or bookable seats a week (slots a week × seats, from the booking rules; services
+  that take no bookings offer none). Straight-line distance, Luo & Qi's step weights on the
+  thirds of the catchment (default 1 km). Point resources only: teams that serve an area
+  and hotlines have no place to walk to.
+- **Evening and weekend hours**: the share of residents within the circle (``radius_m``) of
+  a service whose weekly hours reach past 18:00 on some day or open on Saturday or Sunday
+  (or that is always open). Weekly hours only; holidays and dated exceptions are not
+  counted.
+- **Waiting** (:mod:`resourcemap.waiting`): the median days to the next free slot of the
+  bookable services located in the area, from an explicit ``now``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import Field
+
+from geo.access import AccessResult, DistanceDecay, e2sfca
+from geo.areatree import AreaTree
+from geo.coverage import AreaCoverage, AreaSums, area_table, within_radius
+from geo.demand import Demand
+from resourcemap.coverage import CoverageQuery, CoverageService, data_version
+from resourcemap.models import BookingPolicy, OpeningHours, Resource
+from resourcemap.vocab import Placement, ResourceKind
+from resourcemap.waiting import AreaWait, bookable_resources, by_area, next_free
+
+FloatArray = npt.NDArray[np.float64]
+EVENING_MINUTE = 18 * 60
+WEEKEND = (5, 6)
+PER = 1_000.0  # access is shown per 1,000 residents
+CACHE_SIZE = 8
+
+
+class SupplyMeasure(StrEnum):
+    HOURS = "hours"
+    CAPACITY = "capacity"
+    SEATS = "seats"
+
+
+UNITS = {
+    SupplyMeasure.HOURS: "weekly open hours",
+    SupplyMeasure.CAPACITY: "places (listed capacity)",
+    SupplyMeasure.SEATS: "bookable seats a week",
+}
+
+
+class AccessQuery(CoverageQuery):
+    """Coverage's choice of resources and circle, plus the E2SFCA catchment and supply."""
+
+    catchment_m: float = Field(
+        1_000.0, gt=0, le=20_000, description="E2SFCA catchment, metres (step weights on thirds)"
+    )
+    supply: SupplyMeasure = Field(SupplyMeasure.HOURS, description="what a service offers")
+
+
+# --- what a listing offers ----------------------------------------------------------------
+
+Interval = tuple[int, int, int]  # weekday (0 = Monday), opens, closes: minutes after midnight
+
+
+def _merged(intervals: Sequence[Interval], always_open: bool) -> list[Interval]:
+    if always_open:
+        return [(w, 0, 1440) for w in range(7)]
+    merged: list[Interval] = []
+    for w, o, c in sorted(intervals):
+        if merged and merged[-1][0] == w and o <= merged[-1][2]:
+            merged[-1] = (w, merged[-1][1], max(merged[-1][2], c))
+        elif c > o:
+            merged.append((w, o, c))
+    return merged
+
+
+def weekly_hours(intervals: Sequence[Interval], always_open: bool = False) -> float:
+    """Open hours in a week (overlapping intervals once).
+
+    >>> weekly_hours([(0, 540, 720), (0, 660, 1020), (5, 540, 720)])
+    11.0
+    >>> weekly_hours([], always_open=True)
+    168.0
+    """
+    return sum(c - o for _, o, c in _merged(intervals, always_open)) / 60.0
+
+
+def weekly_seats(
+    intervals: Sequence[Interval],
+    always_open: bool,
+    slot_minutes: int,
+    buffer_minutes: int,
+    seats: int,
+) -> int:
+    """Bookable seats in a plain week: slots every ``slot + buffer`` minutes while a whole
+    slot fits in each (merged) opening interval, times the seats of each slot.
+
+    >>> weekly_seats([(0, 540, 720)], False, 50, 10, 2)   # 09:00, 10:00, 11:00
+    6
+    """
+    step = slot_minutes + buffer_minutes
+    count = 0
+    for _, o, c in _merged(intervals, always_open):
+        if c - o >= slot_minutes:
+            count += (c - o - slot_minutes) // step + 1
+    return count * seats
+
+
+def evening_or_weekend(intervals: Sequence[Interval], always_open: bool = False) -> bool:
+    """Open past 18:00 on some day, or on Saturday or Sunday.
+
+    >>> evening_or_weekend([(0, 540, 1080)]), evening_or_weekend([(2, 840, 1260)])
+    (False, True)
+    >>> evening_or_weekend([(6, 600, 720)])
+    True
+    """
+    return always_open or any(c > EVENING_MINUTE or w in WEEKEND for w, _, c in intervals)
+
+
+@dataclass(frozen=True)
+class Offers:
+    """Point resources that count, as arrays: where they are and what each offers."""
+
+    ids: npt.NDArray[np.int64]
+    lon: FloatArray
+    lat: FloatArray
+    capacity: FloatArray
+    hours: FloatArray
+    seats: FloatArray
+    evening: npt.NDArray[np.bool_]
+
+    def supply(self, measure: SupplyMeasure) -> FloatArray:
+        return {
+            SupplyMeasure.HOURS: self.hours,
+            SupplyMeasure.CAPACITY: self.capacity,
+            SupplyMeasure.SEATS: self.seats,
+        }[measure]
+
+
+async def load_offers(query: CoverageQuery) -> Offers:
+    """The point resources ``query`` counts, with their supply measures (three queries)."""
+    rows = await Resource.filter(kind__in=list(query.kinds), status=query.status).values_list(
+        "id", "kind", "lon", "lat", "capacity", "always_open", "services"
+    )
+    wanted = set(query.service or ())
+    kept = [
+        r
+        for r in rows
+        if ResourceKind(r[1]).info.placement is Placement.POINT
+        and r[2] is not None
+        and r[3] is not None
+        and (not wanted or wanted & set(r[6] or ()))
+    ]
+    ids = [int(r[0]) for r in kept]
+    hours: defaultdict[int, list[Interval]] = defaultdict(list)
+    for rid, w, o, c in await OpeningHours.filter(resource_id__in=ids).values_list(
+        "resource_id", "weekday", "opens", "closes"
+    ):
+        hours[int(rid)].append((int(w), int(o), int(c)))
+    policies = {
+        int(rid): (int(s), int(b), int(n))
+        for rid, s, b, n in await BookingPolicy.filter(
+            resource_id__in=ids, enabled=True
+        ).values_list("resource_id", "slot_minutes", "buffer_minutes", "seats")
+    }
+    n = len(kept)
+    always = [bool(r[5]) for r in kept]
+    return Offers(
+        ids=np.array(ids, dtype=np.int64),
+        lon=np.array([r[2] for r in kept], dtype=np.float64).reshape(n),
+        lat=np.array([r[3] for r in kept], dtype=np.float64).reshape(n),
+        capacity=np.array([max(0, int(r[4] or 0)) for r in kept], dtype=np.float64).reshape(n),
+        hours=np.array(
+            [weekly_hours(hours[i], a) for i, a in zip(ids, always, strict=True)],
+            dtype=np.float64,
+        ).reshape(n),
+        seats=np.array(
+            [
+                weekly_seats(hours[i], a, *policies[i]) if i in policies else 0
+                for i, a in zip(ids, always, strict=True)
+            ],
+            dtype=np.float64,
+        ).reshape(n),
+        evening=np.array(
+            [evening_or_weekend(hours[i], a) for i, a in zip(ids, always, strict=True)],
+            dtype=bool,
+        ).reshape(n),
+    )
+
+
+# --- the figures per area -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AreaAccess:
+    """One area's row. Shares are ``None`` where nobody lives."""
+
+    code: str
+    name: str
+    level: str
+    population: float
+    access: float | None  # supply per 1,000 residents (population-weighted mean)
+    no_service: float  # residents with no counted service within the catchment
+    evening_covered: float  # residents within the circle of an evening/weekend service
+    waiting: AreaWait
+
+    @property
+    def no_service_share(self) -> float | None:
+        return None if self.population <= 0 else self.no_service / self.population
+
+    @property
+    def evening_share(self) -> float | None:
+        return None if self.population <= 0 else self.evening_covered / self.population
+
+
+@dataclass(frozen=True)
+class AccessReport:
+    query: AccessQuery
+    now: dt.datetime
+    rows: tuple[AreaAccess, ...]
+    population: float
+    access: float | None  # the whole demand's mean, per 1,000 residents
+    supply_total: float
+    services: int  # point services counted
+    evening_services: int
+    unit: str
+    demand_method: str
+    demand_source: str
+    cells: Demand  # the demand points (grid cells) …
+    cell_access: FloatArray  # … and each one's access per 1,000 residents
+
+    @property
+    def evening_share(self) -> float | None:
+        if self.population <= 0:
+            return None
+        return sum(r.evening_covered for r in self.rows) / self.population
+
+
+@dataclass(frozen=True)
+class AccessState:
+    """One E2SFCA computation with what it was computed from."""
+
+    tree: AreaTree
+    demand: Demand
+    offers: Offers
+    result: AccessResult
+    evening: npt.NDArray[np.bool_]
+
+
+class AccessService:
+    """E2SFCA and evening coverage cached while the data stay the same; waiting is read
+    fresh for every ``now`` (bookings change by the minute)."""
+
+    def __init__(self, coverage: CoverageService, cache_size: int = CACHE_SIZE) -> None:
+        self._coverage = coverage
+        self._cache: OrderedDict[tuple[str, str], AccessState] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def computed(self, query: AccessQuery) -> AccessState:
+        version = await data_version()
+        key = (version, query.model_dump_json(exclude={"level"}))
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        base = CoverageQuery.model_validate(
+            query.model_dump(include=set(CoverageQuery.model_fields))
+        )
+        analysis = await self._coverage.analyse(base)
+        offers = await load_offers(base)
+        demand = analysis.demand
+        decay = DistanceDecay.luo_qi(query.catchment_m)
+
+        def run() -> tuple[AccessResult, npt.NDArray[np.bool_]]:
+            result = e2sfca(
+                demand.lon, demand.lat, demand.weight,
+                offers.lon, offers.lat, offers.supply(query.supply), decay,
+            )  # fmt: skip
+            evening = within_radius(
+                demand.lon, demand.lat,
+                offers.lon[offers.evening], offers.lat[offers.evening], query.radius_m,
+            )  # fmt: skip
+            return result, evening
+
+        result, evening = await asyncio.to_thread(run)
+        found = AccessState(analysis.tree, demand, offers, result, evening)
+        self._cache[key] = found
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return found
+
+    async def report(self, query: AccessQuery, *, now: dt.datetime, tz: ZoneInfo) -> AccessReport:
+        c = await self.computed(query)
+        level = str(query.level)
+        d, r = c.demand, c.result
+        per_person = r.access * PER
+        everyone = np.ones(d.size, dtype=bool)
+
+        def table(weight: FloatArray, mask: npt.NDArray[np.bool_]) -> dict[str, AreaCoverage]:
+            sums = AreaSums.of(d.area, weight, mask)
+            return {row.code: row for row in area_table(sums, c.tree, level)}
+
+        evening = table(d.weight, c.evening)  # population, and those an evening service reaches
+        weighted = table(d.weight * per_person, everyone)  # Σ population × access
+        unserved = table(d.weight, r.access <= 0)  # those with no service in the catchment
+        bookable = await bookable_resources(query.kinds, level)
+        waits = by_area(await next_free(bookable, now=now, tz=tz), evening)
+        rows = tuple(
+            AreaAccess(
+                code=code,
+                name=row.name,
+                level=level,
+                population=row.population,
+                access=None if row.population <= 0 else weighted[code].population / row.population,
+                no_service=unserved[code].covered,
+                evening_covered=row.covered,
+                waiting=waits[code],
+            )
+            for code, row in evening.items()
+        )
+        total = float(d.weight.sum())
+        return AccessReport(
+            query=query,
+            now=now,
+            rows=rows,
+            population=total,
+            access=None if total <= 0 else float((d.weight * per_person).sum() / total),
+            supply_total=float(c.offers.supply(query.supply).sum()),
+            services=int(c.offers.ids.size),
+            evening_services=int(c.offers.evening.sum()),
+            unit=UNITS[query.supply],
+            demand_method=d.method,
+            demand_source=d.source,
+            cells=d,
+            cell_access=per_person,
+        )

@@ -1,0 +1,98 @@
+"""The indicator matrix as files: CSV (one row per area and indicator) and XLSX (the matrix,
+the same long table, and what each indicator counts)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+# No openpyxl stubs in the dev dependencies yet (as in resourcemap.transfer.exporter).
+from openpyxl import Workbook  # type: ignore[import-untyped,unused-ignore]
+from openpyxl.styles import Font, PatternFill  # type: ignore[import-untyped,unused-ignore]
+from openpyxl.utils import get_column_letter  # type: ignore[import-untyped,unused-ignore]
+
+from resourcemap.indicators import DEFINITIONS, LABELS, AreaIndicators, Indicator
+
+COLUMNS = ("area_code", "area_name", "level", "indicator", "label", "value", "target", "status",
+           "numerator", "denominator", "unit", "source")  # fmt: skip
+# The page's status colours, as fills a spreadsheet shows (with the status word beside).
+FILLS = {"met": "D9EFD9", "close": "FFF1C2", "not_met": "F8D5D2", "unknown": "EEEEEE"}
+
+
+def _value(i: Indicator) -> float | None:
+    return None if i.value is None else round(i.value, 6)
+
+
+def long_rows(areas: Sequence[AreaIndicators]) -> list[list[object]]:
+    rows: list[list[object]] = []
+    for a in areas:
+        for i in a.indicators:
+            counts = [round(i.numerator, 4), round(i.denominator, 4)]
+            rows.append(
+                [a.code, a.name, a.level, i.key, i.label, _value(i), i.target, i.status,
+                 *counts, i.unit, i.source]
+            )  # fmt: skip
+    return rows
+
+
+def indicators_csv(areas: Sequence[AreaIndicators]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in long_rows(areas):
+        writer.writerow(["" if v is None else v for v in row])
+    return out.getvalue()
+
+
+def indicators_xlsx(areas: Sequence[AreaIndicators], *, title: str = "") -> bytes:
+    book = Workbook()
+    matrix = book.active
+    assert matrix is not None
+    matrix.title = "matrix"
+    keys = [i.key for i in areas[0].indicators] if areas else list(LABELS)
+    bold = Font(bold=True)
+    if title:
+        matrix.append([title])
+    matrix.append(["area_code", "area_name", *(LABELS[k] for k in keys)])
+    matrix.append(["", "target", *(_target(areas, k) for k in keys)])
+    for cell in matrix[matrix.max_row - 1]:
+        cell.font = bold
+    for a in areas:
+        by_key = {i.key: i for i in a.indicators}
+        matrix.append(
+            [a.code, a.name, *(_cell_text(by_key[k]) if k in by_key else "" for k in keys)]
+        )
+        for col, k in enumerate(keys, start=3):
+            if k in by_key:
+                colour = FILLS[by_key[k].status]
+                matrix.cell(matrix.max_row, col).fill = PatternFill("solid", fgColor=colour)
+    for col in range(1, len(keys) + 3):
+        matrix.column_dimensions[get_column_letter(col)].width = 16 if col > 2 else 14
+    detail = book.create_sheet("detail")
+    detail.append(list(COLUMNS))
+    for row in long_rows(areas):
+        detail.append(row)
+    sources = book.create_sheet("sources")
+    sources.append(["indicator", "label", "what it counts"])
+    for k in keys:
+        sources.append([k, LABELS[k], DEFINITIONS[k]])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _target(areas: Sequence[AreaIndicators], key: str) -> object:
+    for a in areas:
+        for i in a.indicators:
+            if i.key == key:
+                return i.target
+    return ""
+
+
+def _cell_text(i: Indicator) -> str:
+    status = {"met": "met", "close": "close", "not_met": "not met", "unknown": "no data"}[i.status]
+    if i.value is None:
+        return status
+    shown = f"{i.value:.1f}" if i.unit != "share" else f"{i.value:.0%}"
+    return f"{shown} ({status})"

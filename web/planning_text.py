@@ -1,0 +1,207 @@
+"""The planner map's and report's texts in the request's language (gettext, Babel formats).
+
+``geo.maps`` and ``resourcemap.coverage_report`` know no language: they take a
+:class:`~geo.maps.MapText` / :class:`~resourcemap.coverage_report.ReportText`, made here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from babel.dates import format_datetime
+from babel.numbers import format_decimal, format_percent
+
+from geo.map_text import MapText
+from resourcemap.coverage_report import ReportText
+from resourcemap.vocab import ResourceKind
+from web import i18n
+from web.i18n import _
+
+
+def number(x: float) -> str:
+    return format_decimal(round(x), locale=i18n.current().babel)
+
+
+def percent(x: float, digits: int = 0) -> str:
+    pattern = "#,##0%" if digits == 0 else "#,##0." + "0" * digits + "%"
+    return format_percent(x, pattern, locale=i18n.current().babel)
+
+
+def metres(x: float) -> str:
+    return i18n.distance(x)
+
+
+def kind_label(kind: ResourceKind) -> str:
+    return i18n.label((kind.info.label_zh, kind.info.label_en))
+
+
+def map_text() -> MapText:
+    return MapText(
+        covered_layer=_("Residents within the circle, by area"),
+        unmet_layer=_("Residents outside the circle, per hexagon"),
+        gaps_layer=_("Parts of areas outside every circle"),
+        circles_layer=_("%(radius)s circle around each service"),
+        points_layer=_("Counted service points"),
+        sites_layer=_("Recommended new sites"),
+        labels_layer=_("Area names"),
+        layers_button=_("Layers"),
+        legend_title=_("Legend"),
+        share_title=_("Share of residents within %(radius)s of a service, %%"),
+        share_note=_("Fixed classes around the target: every resident within %(radius)s."),
+        nobody=_("nobody lives here"),
+        unmet_title=_("Residents outside the circle, per hexagon (about 0.1 km²)"),
+        unmet_note=_("Classes: fifths of the hexagons where someone lives outside the circle."),
+        gap_row=_("outside every circle (dashed outline)"),
+        circle_row=_("%(radius)s circle around a service (thin outline)"),
+        point_row=_("counted service point"),
+        site_row=_("recommended new site (number = rank)"),
+        area_tip=_(
+            "%(uncovered)s residents of %(name)s live more than %(radius)s from any counted "
+            "service point — %(share)s of its %(population)s residents."
+        ),
+        area_tip_all=_(
+            "All %(population)s residents of %(name)s live within %(radius)s of a counted "
+            "service point."
+        ),
+        area_tip_nobody=_("No residents are recorded in %(name)s."),
+        hex_tip=_("%(unmet)s of the %(demand)s residents of this hexagon live outside the circle."),
+        site_tip=_("Recommended site %(rank)s: %(adds)s more residents reached (%(name)s)."),
+        number=number,
+        percent=percent,
+        distance=metres,
+    )
+
+
+def when(moment: dt.datetime) -> str:
+    return format_datetime(moment, "medium", tzinfo=moment.tzinfo, locale=i18n.current().babel)
+
+
+def report_text() -> ReportText:
+    return ReportText(
+        title=_("Coverage report"),
+        made=_("Made on %(when)s"),
+        download=_("Download this report"),
+        print_=_("Print"),
+        summary=_(
+            "%(covered)s of %(population)s residents (%(share)s) live within %(radius)s of a "
+            "counted service point."
+        ),
+        worst=_("Most residents outside the circle:"),
+        covered_means=covered_means(),
+        facts=_("How this was made"),
+        demand=_("Demand (where residents live)"),
+        resources=_("Resources counted"),
+        resources_value=_("%(count)s listings (status: %(status)s): %(kinds)s"),
+        members_only=_(
+            "of which %(count)s are members-only places (schools, universities, workplaces)"
+        ),
+        radius=_("Circle"),
+        radius_value=_("%(radius)s, %(mode)s distance"),
+        software=_("Software"),
+        straight=_("straight-line"),
+        walking=_("walking"),
+        area=_("Area"),
+        population=_("Residents"),
+        covered=_("Covered"),
+        uncovered=_("Outside the circle"),
+        share=_("Share covered"),
+        number=number,
+        percent=lambda x: percent(x, 1),
+        distance=metres,
+        when=when,
+        kind=kind_label,
+        status=lambda value: {
+            "active": _("in service"),
+            "suspended": _("suspended"),
+            "closed": _("closed"),
+        }.get(value, value),
+    )
+
+
+def covered_means() -> str:
+    return _(
+        "Covered: living within %(radius)s (%(mode)s) of at least one counted service point, "
+        "or in an area a counted team serves."
+    )
+
+
+def indicator_texts() -> dict[str, dict[str, str]]:
+    """Per indicator: its short label, what it counts (said once on the page), and how its
+    numerator and denominator read (``%(n)s``, ``%(d)s``)."""
+    return {
+        "community_room_share": {
+            "label": _("Communities with a counselling room"),
+            "counts": _("%(n)s of %(d)s communities have one"),
+            "definition": _(
+                "Communities with an active community counselling or social-work room listed "
+                "inside them, of all communities in the area."
+            ),
+        },
+        "general_hospital_clinic_share": {
+            "label": _("General hospitals with a psychiatry/psychology clinic"),
+            "counts": _("%(n)s of %(d)s general hospitals have one"),
+            "definition": _(
+                "Hospitals with a listing in the area and no psychiatric-hospital clinic, and of "
+                "those the ones with an active psychiatry/psychology department. Hospitals with "
+                "no listing are not seen; hospital grade is not recorded."
+            ),
+        },
+        "psychiatric_hospital_clinic_share": {
+            "label": _("Psychiatric hospitals with a psychological clinic"),
+            "counts": _("%(n)s of %(d)s psychiatric hospitals have an active clinic"),
+            "definition": _(
+                "Hospitals that list a psychiatric-hospital clinic in the area (any status), and "
+                "of those the ones whose clinic is active. A psychiatric hospital that never "
+                "listed a clinic is not seen."
+            ),
+        },
+        "school_room_share": {
+            "label": _("Schools with a counselling room"),
+            "counts": _("%(n)s of %(d)s schools have one"),
+            "definition": _(
+                "Schools with a listing in the area, and of those the ones with an active "
+                "school counselling room. Schools with no listing are not seen."
+            ),
+        },
+        "professionals_per_100k": {
+            "label": _("Professionals per 100,000 residents"),
+            "counts": _("%(n)s professionals for %(d)s residents"),
+            "definition": _(
+                "Active counsellor, psychotherapist and psychiatrist listings located in the "
+                "area, per 100,000 of the area's recorded population."
+            ),
+        },
+        "county_hotline_share": {
+            "label": _("Districts with a 24/7 hotline"),
+            "counts": _("%(n)s of %(d)s districts have one"),
+            "definition": _(
+                "Districts or counties of the area served by an active, always-open hotline "
+                "whose service area names the district or the city."
+            ),
+        },
+        "community_rehabilitation_share": {
+            "label": _("Communities with rehabilitation"),
+            "counts": _("%(n)s of %(d)s communities have one"),
+            "definition": _(
+                "Communities with an active community rehabilitation listing inside them, of "
+                "all communities in the area."
+            ),
+        },
+        "circle_share": {
+            "label": _("Residents within the service circle"),
+            "counts": _("%(n)s of %(d)s residents"),
+            "definition": _(
+                "Residents (demand points) within the service circle of a counted service, "
+                "decided by distance, of all residents in the area."
+            ),
+        },
+    }
+
+
+def status_words() -> dict[str, str]:
+    return {
+        "met": _("met"),
+        "close": _("close"),
+        "not_met": _("not met"),
+        "unknown": _("no data"),
+    }
