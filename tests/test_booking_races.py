@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from resourcemap.booking import desk as desk_module
 from resourcemap.booking import seats
@@ -35,7 +36,7 @@ class Interleave:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.held: dict[asyncio.Task[Any], tuple[asyncio.Event, asyncio.Event]] = {}
-        original = desk_module.in_transaction
+        original = in_transaction  # what the desk calls: tortoise's, imported by name
 
         @asynccontextmanager
         async def door(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
