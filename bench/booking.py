@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import numpy as np
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient

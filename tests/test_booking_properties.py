@@ -233,7 +233,8 @@ class Run:
         )
 
     async def seats_rule(self) -> int:
-        return (await BookingPolicy.get(resource_id=self.resource_id)).seats
+        seats: int = (await BookingPolicy.get(resource_id=self.resource_id)).seats
+        return seats
 
     async def holding(self, starts_at: dt.datetime) -> int:
         return await Booking.filter(
