@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import numpy as np
 from cryptography.fernet import Fernet
 from tortoise import connections
@@ -320,7 +320,7 @@ async def insert_jobs(
         [
             f"9{serial + i:07d}",
             token,
-            slot.resource_id,  # type: ignore[attr-defined]
+            slot.resource_id,
             slot.id,
             db_time(database_url, slot.starts_at),
             db_time(database_url, slot.ends_at),
@@ -385,7 +385,7 @@ async def bench(
     rng = np.random.default_rng(SEED)
     # Keys of this run only: the bench writes nothing outside its own databases.
     desk = Desk(
-        Settings(  # type: ignore[call-arg]
+        Settings(
             _env_file=None,
             database_url=database_url,
             secret_key=secrets.token_urlsafe(48),

@@ -89,14 +89,14 @@ def main() -> int:
                 "/api/v1/session", json={"username": "planner", "password": PASSWORD}
             )
             client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
-            calls = [("GET", path, None) for path in GETS]
+            calls: list[tuple[str, str, object]] = [("GET", path, None) for path in GETS]
             calls += [("POST", path, body) for path, body in POSTS]
             calls += [("FORM", path, body) for path, body in FORMS]
-            results = []
+            results: list[tuple[str, str, object, float, float]] = []
             for method, path, body in calls:
                 cold = timed(client, method, path, body)
-                warm = [timed(client, method, path, body) for _ in range(args.repeat)]
-                results.append((method, path, body, cold, statistics.median(warm)))
+                warms = [timed(client, method, path, body) for _ in range(args.repeat)]
+                results.append((method, path, body, cold, statistics.median(warms)))
     baseline = results[0][4]
     print(f"demo city, 1 uvicorn worker; warm = median of {args.repeat}; "
           f"ratio = warm / warm GET /api/v1/coverage ({baseline * 1000:.0f} ms)")  # fmt: skip

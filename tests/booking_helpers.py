@@ -26,7 +26,7 @@ def local(day: int, hour: int, minute: int = 0, month: int = 12) -> dt.datetime:
 
 
 def settings(database_url: str, **overrides: Any) -> Settings:
-    return Settings(_env_file=None, database_url=database_url, **{**KEYS, **overrides})  # type: ignore[call-arg]
+    return Settings(_env_file=None, database_url=database_url, **{**KEYS, **overrides})
 
 
 async def bookable_city(**policy: Any) -> dict[str, int]:

@@ -246,9 +246,7 @@ NO_LIMITS = {"booking_limit_per_address": 0, "booking_limit_per_contact": 0}
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    return Settings(  # type: ignore[call-arg]
-        _env_file=None, database_url=database_url, **{**KEYS, **NO_LIMITS, **overrides}
-    )
+    return Settings(_env_file=None, database_url=database_url, **{**KEYS, **NO_LIMITS, **overrides})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from resourcemap import db
 from resourcemap.models import (
@@ -16,6 +16,19 @@ from resourcemap.models import (
     Qualification,
     Resource,
 )
+
+
+class AreaCodes(TypedDict):
+    """The area codes a listing is filed under, to spread into ``Resource.create``.
+
+    A TypedDict rather than ``dict[str, str]``: mypy then knows none of the keys is one of
+    ``create``'s own parameters (``using_db``).
+    """
+
+    city_code: str
+    district_code: str
+    street_code: str
+    community_code: str
 
 
 def run_in_db(database_url: str, fn: Callable[[], Awaitable[Any]]) -> Any:
@@ -67,7 +80,7 @@ async def small_city() -> dict[str, int]:
     )
     org = await Organisation.create(name_zh="测试区卫健局", type="government")
 
-    def located(street: str, community: str) -> dict[str, str]:
+    def located(street: str, community: str) -> AreaCodes:
         return {
             "city_code": "449900000000",
             "district_code": "449901000000",

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pyproj
+from numpy.typing import ArrayLike
 
 from geo.areatree import AreaNode, AreaTree
 from geo.crs import metric_crs_for, to_metric, to_wgs84
@@ -20,7 +21,7 @@ X0, Y0 = (float(v) for v in to_metric(113.93, 22.75, CRS))
 GEOD = pyproj.Geod(ellps="WGS84")
 
 
-def lonlat(dx: Sequence[float], dy: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def lonlat(dx: ArrayLike, dy: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """WGS-84 of points ``dx``/``dy`` metres east/north of the origin (in the metric CRS)."""
     return to_wgs84(X0 + np.asarray(dx, float), Y0 + np.asarray(dy, float), CRS)
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx2
 from cryptography.fernet import Fernet
@@ -71,7 +71,7 @@ def server_env(database_url: str, **settings: str) -> dict[str, str]:
 
 def app_settings(database_url: str, **overrides: Any) -> Settings:
     """Settings equal to a server's, for checking its database in the test process."""
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         _env_file=None,
         database_url=database_url,
         data_keys=DATA_KEY,
@@ -259,6 +259,13 @@ class SeatCheck:
 
     problems: list[str]
     holding_by_slot: dict[int, int]
+
+
+async def booking_codes(**filters: Any) -> list[str]:
+    """The codes of the bookings that ``filters`` select (``Booking.filter`` keywords)."""
+    codes = await Booking.filter(**filters).values_list("code", flat=True)
+    # tortoise types values_list as tuples even with flat=True; one flat field gives its values.
+    return cast(list[str], codes)
 
 
 async def check_seats(resource_id: int) -> SeatCheck:

@@ -18,6 +18,7 @@ from resourcemap.models import Account, Organisation
 from resourcemap.vocab import Role
 from tests.conftest import TEST_NOW, make_settings
 from tests.factories import run_in_db, small_city
+from tests.html_helpers import attr, one, text_of
 from tests.test_staff_pages import (
     PASSWORD,
     browser_values,
@@ -111,10 +112,10 @@ def test_admin_creates_an_organisation_through_the_form(world: World) -> None:
         assert "新机构" + PAYLOAD in organisation_names(client)
     assert PAYLOAD not in page.text and "&lt;script&gt;" in page.text
     soup = html(page)
-    assert "已保存" in soup.find(class_="flash").get_text()
+    assert "已保存" in text_of(soup, ".flash")
     row = next(r for r in soup.find_all("tr", class_="organisation") if "新机构" in r.get_text())
-    assert "社会组织" in row.find(class_="type").get_text()
-    assert row.find(class_="phone").get_text() == "0755-1"
+    assert "社会组织" in text_of(row, ".type")
+    assert text_of(row, ".phone") == "0755-1"
 
 
 def test_admin_edits_an_organisation(world: World) -> None:
@@ -125,7 +126,7 @@ def test_admin_edits_an_organisation(world: World) -> None:
         assert soup.find("a", href=f"/staff/organisations/{org}/edit") is not None
         action = f"/staff/organisations/{org}/edit"
         form = only_form(html(client.get(action)), action)
-        assert form.find("input", attrs={"name": "name_zh"})["value"] == "测试区卫健局"
+        assert attr(one(form, "input[name=name_zh]"), "value") == "测试区卫健局"
         assert submit(client, form, name_en="Health Bureau").status_code == 303
         names = client.get("/api/v1/organisations").json()["items"]
         assert client.get("/staff/organisations/999999/edit").status_code == 404
@@ -144,9 +145,9 @@ def test_invalid_organisation_re_renders_with_messages(world: World) -> None:
         soup = html(response)
         assert organisation_names(client) == before
     assert field_box(soup, "name_zh").find(class_="field-error") is not None
-    assert "请从列表中选择" in field_box(soup, "type").find(class_="field-error").get_text()
+    assert "请从列表中选择" in text_of(field_box(soup, "type"), ".field-error")
     again = only_form(soup, "/staff/organisations/new")
-    assert again.find("input", attrs={"name": "phone"})["value"] == "12345"
+    assert attr(one(again, "input[name=phone]"), "value") == "12345"
 
 
 def test_taken_external_id_is_shown_next_to_its_field(world: World) -> None:
@@ -166,7 +167,7 @@ def test_only_admins_see_admin_pages(world: World, username: str, path: str) -> 
         sign_in(client, username)
         response = client.get(path)
         assert response.status_code == 403
-        assert "没有权限" in html(response).find("h1").get_text()
+        assert "没有权限" in text_of(html(response), "h1")
         token = csrf_of(html(client.get("/staff/organisations/new")))
         posted = client.post(
             "/staff/organisations/new",
@@ -187,7 +188,7 @@ def test_admin_creates_a_staff_account_that_can_sign_in(world: World) -> None:
     with admin_client(world) as client:
         sign_in(client, "admin")
         soup = html(client.get("/staff/accounts"))
-        assert {r.find(class_="username").get_text() for r in soup.find_all("tr", "account")} == {
+        assert {text_of(r, ".username") for r in soup.find_all("tr", class_="account")} == {
             "admin",
             "planner",
             "staff",
@@ -206,10 +207,10 @@ def test_admin_creates_a_staff_account_that_can_sign_in(world: World) -> None:
         page = client.get("/staff/accounts")
     assert PAYLOAD not in page.text and "$argon2" not in page.text
     soup = html(page)
-    assert "已创建" in soup.find(class_="flash").get_text()
-    row = next(r for r in soup.find_all("tr", "account") if "newstaff" in r.get_text())
-    assert row.find(class_="display-name").get_text() == "新同事" + PAYLOAD
-    assert "测试区卫健局" in row.find(class_="organisation").get_text()
+    assert "已创建" in text_of(soup, ".flash")
+    row = next(r for r in soup.find_all("tr", class_="account") if "newstaff" in r.get_text())
+    assert text_of(row, ".display-name") == "新同事" + PAYLOAD
+    assert "测试区卫健局" in text_of(row, ".organisation")
     with admin_client(world) as fresh:
         form = only_form(html(fresh.get("/login")), "/login")
         values = browser_values(form) | {"username": ["newstaff"], "password": ["another-pass-7"]}
@@ -236,11 +237,11 @@ def test_invalid_account_re_renders_with_messages(world: World) -> None:
     assert no_org.status_code == 400
     soup = html(no_org)
     assert "organisation" in field_box(soup, "organisation_id").get_text()
-    assert only_form(soup, "/staff/accounts/new").find("input", attrs={"name": "username"})[
-        "value"
-    ] == ("nobody")
+    assert attr(one(only_form(soup, "/staff/accounts/new"), "input[name=username]"), "value") == (
+        "nobody"
+    )
     assert "at least" in field_box(html(short), "password").get_text()
-    assert field_box(html(short), "password").find("input")["value"] == ""
+    assert attr(one(field_box(html(short), "password"), "input"), "value") == ""
     assert "taken" in field_box(html(taken), "username").get_text()
     assert field_box(html(bad_role), "role").find(class_="field-error") is not None
     usernames = run_in_db(world.url, _usernames)
@@ -260,10 +261,10 @@ def test_admin_resets_a_password_and_the_old_one_stops_working(world: World) -> 
         weak = submit(client, form, new_password="short")
         assert weak.status_code == 400
         box = field_box(html(weak), f"new_password-{staff_id}")
-        assert "at least" in box.find(class_="field-error").get_text()
+        assert "at least" in text_of(box, ".field-error")
         response = submit(client, form, new_password="brand-new-pass-5")
         assert response.status_code == 303
-        assert "已重设" in html(client.get("/staff/accounts")).find(class_="flash").get_text()
+        assert "已重设" in text_of(html(client.get("/staff/accounts")), ".flash")
     with admin_client(world) as fresh:
         token = csrf_of(html(fresh.get("/login")))
         old = fresh.post(
@@ -296,7 +297,7 @@ def test_forms_without_the_csrf_token_change_nothing(world: World) -> None:
             for extra in ({}, {"csrf_token": "wrong"}):
                 response = client.post(path, data=data | extra, follow_redirects=False)
                 assert response.status_code == 403, path
-                assert "过期" in html(response).find("h1").get_text()
+                assert "过期" in text_of(html(response), "h1")
         assert organisation_names(client) == before
     assert run_in_db(world.url, _usernames) == ["admin", "planner", "staff"]
     with admin_client(world) as fresh:

@@ -327,7 +327,7 @@ def test_a_longer_slot_over_two_booked_short_ones_is_refused(database_url: str) 
         issued = await d.book(request(ids["room"], local(2, 10)), now=NOW)
         booking = await d.get(issued.code, issued.token)
         assert booking.ends_at - booking.starts_at == dt.timedelta(minutes=60)
-        assert (await Slot.get(id=booking.slot_id)).ends_at == booking.ends_at  # type: ignore[attr-defined]
+        assert (await Slot.get(id=booking.slot_id)).ends_at == booking.ends_at
 
     run_in_db(database_url, go)
 

@@ -37,8 +37,8 @@ FALL = dt.date(2026, 10, 25)
 UTC = dt.UTC
 
 
-def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int, minute: int) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 async def _room(*, always_open: bool = False, **policy: Any) -> int:

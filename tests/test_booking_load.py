@@ -25,6 +25,7 @@ from resourcemap.vocab import BookingStatus, WaitlistStatus
 from tests.factories import run_in_db
 from tests.load_helpers import (
     app_settings,
+    booking_codes,
     check_seats,
     client,
     future_slots,
@@ -124,11 +125,7 @@ def test_200_bookings_for_3_seats_confirm_exactly_3(
     )
 
     async def stored() -> tuple[set[str], int, list[str]]:
-        codes = set(
-            await Booking.filter(resource_id=room, status=BookingStatus.CONFIRMED).values_list(
-                "code", flat=True
-            )
-        )
+        codes = set(await booking_codes(resource_id=room, status=BookingStatus.CONFIRMED))
         slot = await Slot.get(resource_id=room, starts_at=target.astimezone(dt.UTC))
         return codes, slot.taken, (await check_seats(room)).problems
 
@@ -166,18 +163,18 @@ def test_reschedules_and_bookings_race_for_3_seats(
 
     async def stored() -> tuple[set[str], set[str], list[str]]:
         at_target = set(
-            await Booking.filter(
+            await booking_codes(
                 resource_id=room,
                 status=BookingStatus.CONFIRMED,
                 starts_at=target.astimezone(dt.UTC),
-            ).values_list("code", flat=True)
+            )
         )
         elsewhere = set(
-            await Booking.filter(
+            await booking_codes(
                 resource_id=room,
                 status=BookingStatus.CONFIRMED,
                 starts_at__not=target.astimezone(dt.UTC),
-            ).values_list("code", flat=True)
+            )
         )
         return at_target, elsewhere, (await check_seats(room)).problems
 
@@ -273,7 +270,7 @@ def test_200_retries_of_one_idempotency_key_make_one_booking(
     code = copies[0].json()["code"]
 
     async def stored() -> tuple[list[str], int, list[str]]:
-        codes = await Booking.filter(resource_id=room).values_list("code", flat=True)
+        codes = await booking_codes(resource_id=room)
         slot = await Slot.get(resource_id=room, starts_at=target.astimezone(dt.UTC))
         return list(codes), slot.taken, (await check_seats(room)).problems
 

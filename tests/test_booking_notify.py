@@ -257,7 +257,7 @@ def test_failing_gateway_is_retried_with_backoff_and_never_undoes_the_booking(
 
         booking = await Booking.get(code=issued.code)
         assert booking.status is BookingStatus.CONFIRMED
-        assert (await Slot.get(id=booking.slot_id)).taken == 1  # type: ignore[attr-defined]
+        assert (await Slot.get(id=booking.slot_id)).taken == 1
 
     run_in_db(database_url, go)
 
@@ -423,7 +423,7 @@ def test_reminders_are_queued_once_and_only_for_tomorrow(database_url: str) -> N
         assert {n.kind for n in reminders} == {NotificationKind.REMINDER}
         assert {n.address_kind for n in reminders} == {"phone", "email"}
         booking = await Booking.get(code=tomorrow.code)
-        assert {n.booking_id for n in reminders} == {booking.id}  # type: ignore[attr-defined]
+        assert {n.booking_id for n in reminders} == {booking.id}
         text = dispatcher.vault.open(reminders[0].body_enc or "")
         assert "明天" in text
         assert f"http://127.0.0.1:8000/bookings/{tomorrow.code}?token={tomorrow.token}" in text

@@ -233,7 +233,8 @@ class Run:
         )
 
     async def seats_rule(self) -> int:
-        return (await BookingPolicy.get(resource_id=self.resource_id)).seats
+        seats: int = (await BookingPolicy.get(resource_id=self.resource_id)).seats
+        return seats
 
     async def holding(self, starts_at: dt.datetime) -> int:
         return await Booking.filter(
@@ -365,8 +366,8 @@ class Run:
     async def _accept(self, issued: Issued) -> None:
         entry = await self.desk.waitlist_entry(issued.code, issued.token)
         offer = None
-        if entry.status is WaitlistStatus.OFFERED and entry.booking_id is not None:  # type: ignore[attr-defined]
-            offer = await Booking.get(id=entry.booking_id)  # type: ignore[attr-defined]
+        if entry.status is WaitlistStatus.OFFERED and entry.booking_id is not None:
+            offer = await Booking.get(id=entry.booking_id)
         live = (
             offer is not None
             and offer.status is BookingStatus.OFFERED

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from resourcemap.booking import changes, ledger, seats, waitlist
 from resourcemap.booking.requests import BookingIn
@@ -35,8 +36,9 @@ class Interleave:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.held: dict[asyncio.Task[Any], tuple[asyncio.Event, asyncio.Event]] = {}
         # Every booking module that opens a seat transaction imports the same function.
-        original = ledger.in_transaction
-        assert changes.in_transaction is original and waitlist.in_transaction is original
+        original = in_transaction
+        for module in (ledger, changes, waitlist):
+            assert module.in_transaction is original
 
         @asynccontextmanager
         async def door(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
@@ -244,7 +246,7 @@ def test_reschedule_checked_before_staff_blocked_the_time_moves_nothing(
             await _finish(held)
         booking = await d.get(issued.code, issued.token)
         assert booking.starts_at == local(2, 9)
-        assert (await Slot.get(id=booking.slot_id)).taken == 1  # type: ignore[attr-defined]
+        assert (await Slot.get(id=booking.slot_id)).taken == 1
         assert not await Slot.filter(resource_id=room, starts_at=local(2, 11), taken__gt=0).exists()
 
     run_in_db(database_url, go)

@@ -329,7 +329,7 @@ async def reference_schedules(
 ) -> dict[int, Schedule]:
     """``load_schedules`` as it was, through the ORM, one query per table."""
     policies = {
-        p.resource_id: p  # type: ignore[attr-defined]
+        p.resource_id: p
         for p in await BookingPolicy.filter(
             resource_id__in=ids, enabled=True, resource__status=Status.ACTIVE
         )
@@ -348,9 +348,9 @@ async def reference_schedules(
             if c
         }
         closures = [
-            ClosureSpan(c.start_date, c.end_date, c.area_code, c.resource_id)  # type: ignore[attr-defined]
+            ClosureSpan(c.start_date, c.end_date, c.area_code, c.resource_id)
             for c in await Closure.all()
-            if c.resource_id == rid or (c.area_code is not None and c.area_code in codes)  # type: ignore[attr-defined]
+            if c.resource_id == rid or (c.area_code is not None and c.area_code in codes)
         ]
         found[rid] = Schedule(
             resource_id=rid,

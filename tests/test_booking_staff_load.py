@@ -21,10 +21,18 @@ import httpx2
 import pytest
 
 from resourcemap import accounts
-from resourcemap.models import Booking, Organisation
+from resourcemap.models import Organisation
 from resourcemap.vocab import SEAT_HOLDING, Role
 from tests.factories import run_in_db
-from tests.load_helpers import check_seats, client, gather_all, now, open_room, running_server
+from tests.load_helpers import (
+    booking_codes,
+    check_seats,
+    client,
+    gather_all,
+    now,
+    open_room,
+    running_server,
+)
 
 # Many concurrent requests, processes or generated cases: the slow tier.
 pytestmark = pytest.mark.load
@@ -106,9 +114,7 @@ def test_slot_length_changes_during_a_booking_load(database_url: str, tmp_path: 
     assert made, "no booking got through at all"
 
     async def stored() -> tuple[set[str], list[str]]:
-        holding = await Booking.filter(
-            resource_id=room, status__in=[s.value for s in SEAT_HOLDING]
-        ).values_list("code", flat=True)
+        holding = await booking_codes(resource_id=room, status__in=[s.value for s in SEAT_HOLDING])
         return set(holding), (await check_seats(room)).problems
 
     holding, problems = run_in_db(database_url, stored)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from resourcemap.access import AccessQuery, AccessService, SupplyMeasure
+from resourcemap.access import AccessQuery, AccessService, AreaAccess, SupplyMeasure
 from resourcemap.coverage import CoverageService
 from resourcemap.demand_import import import_demand
 from resourcemap.models import OpeningHours, Slot
@@ -45,7 +45,7 @@ def test_access_per_area_by_hand(database_url: str) -> None:
         await _city()
         service = AccessService(CoverageService())
 
-        async def report(measure: SupplyMeasure) -> dict[str, object]:
+        async def report(measure: SupplyMeasure) -> dict[str, AreaAccess]:
             query = AccessQuery(level=AreaLevel.COMMUNITY, supply=measure)
             found = await service.report(query, now=NOW, tz=SHANGHAI)
             return {r.code: r for r in found.rows}

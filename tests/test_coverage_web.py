@@ -13,6 +13,7 @@ from resourcemap import accounts
 from resourcemap.models import Organisation
 from resourcemap.vocab import Role
 from tests.factories import run_in_db
+from tests.html_helpers import attr, one, text_of
 
 PASSWORD = "correct-horse-9"
 READS = [
@@ -140,7 +141,13 @@ def test_indicators_and_siting_api(url: str, make_client: Callable[..., Any]) ->
         ).json()  # fmt: skip
         assert len(plan["sites"]) == 3 and plan["sites"][0]["adds"] > 0
         assert plan["candidates"] == "grid of 400 m"
-        for bad in ({"sites": 0}, {"candidates": "moon"}, {"candidates": []}, {"spacing_m": 1}):
+        refused: list[dict[str, object]] = [
+            {"sites": 0},
+            {"candidates": "moon"},
+            {"candidates": []},
+            {"spacing_m": 1},
+        ]
+        for bad in refused:
             response = client.post("/api/v1/siting", json=bad, headers=headers)
             assert response.status_code == 400, (bad, response.text)
             assert response.json()["reason"]
@@ -155,9 +162,9 @@ def test_planner_pages_show_map_table_dashboard_and_siting(
         sign_in(client, "planner")
         page = BeautifulSoup(client.get("/planning?level=street").text, "html.parser")
         assert len(page.select("table.coverage-table tbody tr")) == 6
-        assert page.select_one(".summary-strip .population").text == "1,100,000"
-        frame = page.select_one("iframe.coverage-map")
-        assert frame is not None and frame["src"].startswith("/planning/map?")
+        assert text_of(page, ".summary-strip .population") == "1,100,000"
+        frame = one(page, "iframe.coverage-map")
+        assert attr(frame, "src").startswith("/planning/map?")
         assert frame["sandbox"] == ["allow-scripts"]  # the map runs in an opaque origin
         exports = {a.text.split()[0] for a in page.select(".exports a")}
         assert {"GeoJSON", "CSV"} <= exports
@@ -179,14 +186,14 @@ def test_planner_pages_show_map_table_dashboard_and_siting(
         assert rehab is not None and "not_met" in rehab["class"]
 
         form = BeautifulSoup(client.get("/planning/siting").text, "html.parser")
-        token = form.select_one('input[name="csrf_token"]')["value"]
+        token = attr(one(form, 'input[name="csrf_token"]'), "value")
         result = client.post(
             "/planning/siting",
             data={"csrf_token": token, "sites": "2", "candidates": "communities"},
         )
         sited = BeautifulSoup(result.text, "html.parser")
         assert len(sited.select("tr.site")) == 2
-        assert sited.select_one("iframe.coverage-map")["srcdoc"]
+        assert attr(one(sited, "iframe.coverage-map"), "srcdoc")
         bad = client.post("/planning/siting", data={"csrf_token": token, "sites": "0"})
         assert bad.status_code == 400 and "sites" in bad.text
         stale = client.post("/planning/siting", data={"csrf_token": "wrong", "sites": "2"})

@@ -19,6 +19,7 @@ from openpyxl import load_workbook
 
 from resourcemap.models import Area
 from tests.factories import run_in_db
+from tests.html_helpers import attr, one, text_of
 from tests.test_coverage_web import sign_in
 from tests.test_coverage_web import url as url  # the fixture, re-exported
 
@@ -64,16 +65,15 @@ def test_an_area_named_like_a_script_stays_text_everywhere(
         doc = client.get("/planning/map").text
         # The name reaches the map as escaped text: in the tooltip and in the area label.
         assert "\\u0026lt;script\\u0026gt;alert(1)" in doc
-        token = BeautifulSoup(client.get("/planning/siting").text, "html.parser").select_one(
-            'input[name="csrf_token"]'
-        )["value"]
+        form = BeautifulSoup(client.get("/planning/siting").text, "html.parser")
+        token = attr(one(form, 'input[name="csrf_token"]'), "value")
         sited = client.post(
             "/planning/siting", data={"csrf_token": token, "sites": "3"}, headers=headers
         )
         assert sited.status_code == 200
         _no_injected_markup(sited.text)
-        frame = BeautifulSoup(sited.text, "html.parser").select_one("iframe.coverage-map")
-        _no_injected_markup(str(frame["srcdoc"]))
+        frame = one(BeautifulSoup(sited.text, "html.parser"), "iframe.coverage-map")
+        _no_injected_markup(attr(frame, "srcdoc"))
 
 
 def test_the_report_opens_in_the_browser_dated_with_its_sources(
@@ -86,7 +86,7 @@ def test_the_report_opens_in_the_browser_dated_with_its_sources(
         assert report.headers["content-disposition"].startswith("inline")
         assert report.headers["content-security-policy"].startswith("sandbox allow-scripts")
         page = BeautifulSoup(report.text, "html.parser")
-        section = page.select_one("#rm-report")
+        section = one(page, "#rm-report")
         text = section.get_text(" ", strip=True)
         assert "Coverage report" in text and "Made on Dec 2, 2026" in text
         assert "grid: demo-grid-100m" in text  # the demand source
@@ -94,9 +94,9 @@ def test_the_report_opens_in_the_browser_dated_with_its_sources(
         assert "members-only places" in text  # school, university and workplace rooms
         assert len(section.select("tbody tr")) == 6  # streets
         assert "<script src=" not in report.text  # Leaflet inlined: opens offline
-        link = section.select_one("a[download]")
-        assert link is not None and "download=1" in link["href"]
-        download = client.get("/api/v1/coverage/report.html" + link["href"])
+        link = one(section, "a[download]")
+        assert "download=1" in attr(link, "href")
+        download = client.get("/api/v1/coverage/report.html" + attr(link, "href"))
         assert download.headers["content-disposition"].startswith("attachment")
 
 
@@ -110,16 +110,16 @@ def test_the_indicator_matrix_is_one_screen_and_exports(
         assert len(rows) == 30  # communities × …
         assert all(len(r.select("td.cell")) == 8 for r in rows)  # … indicators
         statuses = {
-            c.select_one("summary .status").get_text(" ", strip=True) for r in rows
+            one(c, "summary .status").get_text(" ", strip=True) for r in rows
             for c in r.select("td.cell")
         }  # fmt: skip
         assert {"✓ met", "✗ not met"} <= statuses  # in words, not only colour
         # Each cell opens its numerator and denominator; the source is said once.
-        cell = rows[0].select_one('td[data-key="circle_share"] details')
-        assert "residents" in cell.select_one(".counts").text
+        cell = one(rows[0], 'td[data-key="circle_share"] details')
+        assert "residents" in one(cell, ".counts").text
         assert len(page.select(".definitions dt")) == 8
         assert page.get_text().count("Hospitals with no listing are not seen") == 1
-        assert page.select_one('th[data-key="community_room_share"] .target').text.strip()
+        assert one(page, 'th[data-key="community_room_share"] .target').text.strip()
 
         exported = client.get("/api/v1/indicators.csv?level=street")
         assert exported.headers["content-type"].startswith("text/csv")
@@ -156,7 +156,7 @@ def test_access_by_area_with_each_supply_measure(url: str, make_client: Callable
         assert len(page.select("table.access-table tbody tr")) == 30
         terms = [dt_.text for dt_ in page.select(".definitions dt")]
         assert "Access (E2SFCA)" in terms and "Median wait" in terms
-        assert "weights 1, 0.68 and 0.22" in page.select_one(".definitions").text
+        assert "weights 1, 0.68 and 0.22" in one(page, ".definitions").text
 
 
 def _street_grid(path: Path) -> Path:
@@ -189,8 +189,8 @@ def test_walking_distance_on_the_api_and_the_pages(
         # Along a street grid the way is never shorter than the straight line.
         assert 0 < walking["totals"]["covered"] < straight["totals"]["covered"]
         page = BeautifulSoup(client.get("/planning?mode=walking").text, "html.parser")
-        assert page.select_one('#f-mode option[value="walking"]')["selected"] is not None
-        assert "walking" in page.select_one("iframe.coverage-map")["src"]
+        assert attr(one(page, '#f-mode option[value="walking"]'), "selected") is not None
+        assert "walking" in attr(one(page, "iframe.coverage-map"), "src")
         assert client.get("/planning/map?mode=walking").status_code == 200
         gaps = client.get("/api/v1/coverage/gaps.geojson?mode=walking")
         assert gaps.status_code == 400 and "mode" in gaps.json()["fields"]
@@ -215,9 +215,8 @@ def test_siting_for_access_exports_and_uploaded_candidates(
         rows = list(csv.DictReader(io.StringIO(table.text)))
         assert [r["rank"] for r in rows] == ["1", "2", "3"] and float(rows[0]["adds"]) > 0
 
-        token = BeautifulSoup(client.get("/planning/siting").text, "html.parser").select_one(
-            'input[name="csrf_token"]'
-        )["value"]
+        form = BeautifulSoup(client.get("/planning/siting").text, "html.parser")
+        token = attr(one(form, 'input[name="csrf_token"]'), "value")
         upload = "lon,lat\n113.93,22.75\n113.95,22.74\n113.90,22.72\n"
         page = client.post(
             "/planning/siting",
@@ -228,14 +227,14 @@ def test_siting_for_access_exports_and_uploaded_candidates(
         result = BeautifulSoup(page.text, "html.parser")
         assert len(result.select("tr.site")) == 1
         # The export buttons send the uploaded sites back: the file lists the same site.
-        export = result.select_one("form.siting-exports")
+        export = one(result, "form.siting-exports")
         fields = {i["name"]: i.get("value", "") for i in export.select("input[name]")}
         download = client.post("/planning/siting", data={**fields, "export": "csv"})
         assert download.headers["content-disposition"].startswith("attachment")
         [row] = list(csv.DictReader(io.StringIO(download.text)))
         assert (row["lon"], row["lat"]) == (
-            result.select_one("tr.site td:nth-of-type(3)").text.split(", ")[1],
-            result.select_one("tr.site td:nth-of-type(3)").text.split(", ")[0],
+            text_of(result, "tr.site td:nth-of-type(3)").split(", ")[1],
+            text_of(result, "tr.site td:nth-of-type(3)").split(", ")[0],
         )
         bad = client.post(
             "/planning/siting",
@@ -251,13 +250,13 @@ def test_planning_pages_speak_the_planners_language(
     with make_client(url) as client:
         sign_in(client, "planner")
         zh = BeautifulSoup(client.get("/planning").text, "html.parser")
-        assert "哪些居民住在服务点" in zh.select_one("h1").text
+        assert "哪些居民住在服务点" in one(zh, "h1").text
         en = client.get("/planning?lang=en")
         assert "rm_lang=en" in en.headers["set-cookie"]
         page = BeautifulSoup(en.text, "html.parser")
-        assert page.select_one("h1").text.startswith("Who lives within 500 m")
-        assert "Most residents outside the circle" in page.select_one(".summary-strip").text
+        assert one(page, "h1").text.startswith("Who lives within 500 m")
+        assert "Most residents outside the circle" in one(page, ".summary-strip").text
         # The map in the frame follows the page.
-        assert "lang=en" in page.select_one("iframe.coverage-map")["src"]
-        doc = client.get(page.select_one("iframe.coverage-map")["src"]).text
+        assert "lang=en" in attr(one(page, "iframe.coverage-map"), "src")
+        doc = client.get(attr(one(page, "iframe.coverage-map"), "src")).text
         assert "Residents within the circle, by area" in doc

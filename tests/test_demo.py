@@ -193,7 +193,7 @@ def test_practitioners_are_qualified_and_sit_at_their_host(demo_url: str) -> Non
         kinds = [K.COUNSELLOR, K.PSYCHOTHERAPIST, K.PSYCHIATRIST]
         found = []
         for p in await Resource.filter(kind__in=kinds).prefetch_related("qualifications"):
-            org = p.organisation_id  # type: ignore[attr-defined]
+            org = p.organisation_id
             hosts = await Resource.filter(organisation_id=org, lat=p.lat, lon=p.lon).exclude(
                 kind__in=kinds
             )

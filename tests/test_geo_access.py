@@ -4,6 +4,7 @@ out without creating any, and decides band edges as ``access.weights.step_fn`` d
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pytest
 from scipy.spatial import cKDTree
@@ -47,7 +48,10 @@ def _pysal(dx, dy, pop, sx, sy, supply, decay: DistanceDecay) -> np.ndarray:  # 
     found = model.enhanced_two_stage_fca(
         weight_fn=access.weights.step_fn(steps), max_cost=decay.catchment_m
     )
-    return found.iloc[:, 0].reindex(np.arange(dx.size)).fillna(0.0).to_numpy()
+    values: npt.NDArray[np.float64] = (
+        found.iloc[:, 0].reindex(np.arange(dx.size)).fillna(0.0).to_numpy(dtype=np.float64)
+    )
+    return values
 
 
 @pytest.mark.parametrize(("seed", "catchment"), [(1, 1_000.0), (2, 600.0), (3, 2_500.0)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -14,9 +15,14 @@ from geo.demand import Demand
 from geo.partitioned import coverage_partitioned, demand_frame, partition_by_area
 from geo.synthetic import SyntheticGeography, generate_geography
 
+if TYPE_CHECKING:
+    from distributed import Client
+
+City = tuple[SyntheticGeography, AreaTree, Demand, Supply]
+
 
 @pytest.fixture(scope="module")
-def city() -> tuple[SyntheticGeography, AreaTree, Demand, Supply]:
+def city() -> City:
     rng = np.random.default_rng(7)
     geo = generate_geography(rng, total_population=200_000)
     streets = [
@@ -56,7 +62,7 @@ def test_partitions_hold_whole_areas_in_order() -> None:
 
 
 @pytest.mark.parametrize("parts", [1, 5, 40])
-def test_in_process_partitions_equal_one_run(parts: int, city: tuple) -> None:
+def test_in_process_partitions_equal_one_run(parts: int, city: City) -> None:
     _, tree, demand, supply = city
     single = coverage(demand, supply, tree, 500)
     _same(coverage_partitioned(demand, supply, tree, 500, parts=parts), single)
@@ -91,7 +97,7 @@ def test_dask_demand_frame_partitions_hold_whole_areas_in_order() -> None:
 
 
 def test_dask_without_dask_geopandas_says_which_extra(
-    city: tuple, monkeypatch: pytest.MonkeyPatch
+    city: City, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, tree, demand, supply = city
     monkeypatch.setitem(sys.modules, "dask_geopandas", None)
@@ -102,7 +108,7 @@ def test_dask_without_dask_geopandas_says_which_extra(
 
 
 @pytest.fixture(scope="module")
-def dask_client() -> Iterator[object]:
+def dask_client() -> Iterator[Client]:
     pytest.importorskip("dask_geopandas", reason="the dask extra is not installed")
     distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
     with (
@@ -119,7 +125,7 @@ def dask_client() -> Iterator[object]:
 
 
 def test_two_worker_dask_cluster_gets_exactly_the_single_process_result(
-    city: tuple, dask_client: object
+    city: City, dask_client: Client
 ) -> None:
     from distributed import get_task_stream
 

@@ -21,6 +21,7 @@ def test_models_have_no_unmigrated_changes(tmp_path: object) -> None:
 
     async def changes() -> list[str]:
         async with tortoise_cli_context(config) as ctx:
+            assert ctx.apps is not None, "tortoise set up no apps from our config"
             writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
         return [w.name for w in writers]
 

@@ -25,7 +25,7 @@ from resourcemap.opening import (
     load_timetable,
     open_ids,
 )
-from tests.factories import run_in_db
+from tests.factories import AreaCodes, run_in_db
 
 # The outcome depends on the date or time of day: CI reruns these under faked clocks.
 pytestmark = pytest.mark.clock
@@ -355,7 +355,7 @@ def test_open_ids_matches_reference(
 
 
 async def _small_city_with_hours() -> dict[str, Any]:
-    def located(street: str) -> dict[str, str]:
+    def located(street: str) -> AreaCodes:
         return {
             "city_code": CITY,
             "district_code": DISTRICT,

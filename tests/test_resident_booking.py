@@ -14,6 +14,7 @@ from bs4 import BeautifulSoup
 from resourcemap import logs
 from tests.booking_helpers import bookable_city
 from tests.factories import run_in_db
+from tests.html_helpers import attr, hidden_fields, one, text_of
 
 # The outcome depends on the date or time of day: CI reruns these under faked clocks.
 pytestmark = pytest.mark.clock
@@ -40,9 +41,9 @@ def soup(response: Any) -> BeautifulSoup:
 def book_form(client: Any, room_id: int) -> tuple[dict[str, str], list[str]]:
     """The hidden fields of the booking form and the free slots offered."""
     page = soup(client.get(f"/resources/{room_id}/book"))
-    form = page.select_one("form.book-form")
-    hidden = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
-    return hidden, [r["value"] for r in form.select("input[name=starts_at]")]
+    form = one(page, "form.book-form")
+    hidden = hidden_fields(form)
+    return hidden, [attr(r, "value") for r in form.select("input[name=starts_at]")]
 
 
 def book(client: Any, room_id: int, **fields: str) -> Any:
@@ -65,11 +66,11 @@ def test_book_then_see_the_code_and_add_to_calendar(room: tuple[Any, int]) -> No
     assert page.headers["referrer-policy"] == "no-referrer"
     assert page.headers["cache-control"] == "no-store"
     html = soup(page)
-    code = html.select_one(".booking-code").get_text()
+    code = text_of(html, ".booking-code")
     assert len(code.replace(" ", "")) == 8 and path.endswith(code.replace(" ", ""))
-    assert "预约成功" in html.select_one(".flash").get_text()
-    assert "已确认" in html.select_one(".status").get_text()
-    ics = client.get(html.select_one("a[href$='.ics'], a[href*='.ics?']")["href"])
+    assert "预约成功" in text_of(html, ".flash")
+    assert "已确认" in text_of(html, ".status")
+    ics = client.get(attr(one(html, "a[href$='.ics'], a[href*='.ics?']"), "href"))
     assert ics.status_code == 200 and "BEGIN:VEVENT" in ics.text
     # The token is in this page's URL and the calendar link only, never in a form action.
     for form in html.select("form"):
@@ -85,7 +86,7 @@ def test_a_form_without_the_csrf_token_changes_nothing(room: tuple[Any, int]) ->
         follow_redirects=False,
     )
     assert forged.status_code == 403
-    assert "页面已过期" in soup(forged).h1.get_text()
+    assert "页面已过期" in text_of(soup(forged), "h1")
     assert book_form(client, room_id)[1][0] == free[0]  # still free (one seat)
 
 
@@ -108,10 +109,10 @@ def test_invalid_phone_is_explained_in_the_residents_language(room: tuple[Any, i
     client.cookies.set("rm_lang", "en")
     en = book(client, room_id, phone="call me", note="hi")
     assert zh.status_code == 400
-    assert "6 到 24 位数字" in soup(zh).select_one("#phone-error").get_text()
-    assert soup(zh).select_one("#phone")["value"] == "call me"
-    assert "6 to 24 digits" in soup(en).select_one("#phone-error").get_text()
-    assert soup(en).select_one("#note").get_text() == "hi"
+    assert "6 到 24 位数字" in text_of(soup(zh), "#phone-error")
+    assert attr(one(soup(zh), "#phone"), "value") == "call me"
+    assert "6 to 24 digits" in text_of(soup(en), "#phone-error")
+    assert text_of(soup(en), "#note") == "hi"
 
 
 def test_no_slot_chosen_asks_for_one(room: tuple[Any, int]) -> None:
@@ -126,20 +127,20 @@ def test_cancel_asks_first_then_cancels(room: tuple[Any, int]) -> None:
     client, room_id = room
     path, token = manage_link(book(client, room_id))
     manage = soup(client.get(path, params={"token": token}))
-    form = manage.select_one(f"form[action='{path}/cancel']")
-    fields = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
+    form = one(manage, f"form[action='{path}/cancel']")
+    fields = hidden_fields(form)
     asked = client.post(form["action"], data=fields)
     assert asked.status_code == 200
-    assert "确定要取消" in soup(asked).h1.get_text()
+    assert "确定要取消" in text_of(soup(asked), "h1")
     still = soup(client.get(path, params={"token": token}))
-    assert "已确认" in still.select_one(".status").get_text()
-    confirm = soup(asked).select_one("form")
-    confirm_fields = {i["name"]: i["value"] for i in confirm.select("input[type=hidden]")}
+    assert "已确认" in text_of(still, ".status")
+    confirm = one(soup(asked), "form")
+    confirm_fields = hidden_fields(confirm)
     done = client.post(confirm["action"], data=confirm_fields, follow_redirects=False)
     assert done.status_code == 303
     after = soup(client.get(path, params={"token": token}))
-    assert "已取消" in after.select_one(".status").get_text()
-    assert "预约已取消" in after.select_one(".flash").get_text()
+    assert "已取消" in text_of(after, ".status")
+    assert "预约已取消" in text_of(after, ".flash")
     assert after.select_one(f"form[action='{path}/cancel']") is None
 
 
@@ -148,19 +149,19 @@ def test_reschedule_to_another_slot(room: tuple[Any, int]) -> None:
     _, free = book_form(client, room_id)
     path, token = manage_link(book(client, room_id))
     manage = soup(client.get(path, params={"token": token}))
-    form = manage.select_one(f"form[action='{path}/reschedule']")
-    fields = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
+    form = one(manage, f"form[action='{path}/reschedule']")
+    fields = hidden_fields(form)
     picker = soup(client.post(form["action"], data=fields))
     choices = [r["value"] for r in picker.select("input[name=starts_at]")]
     assert free[0] not in choices  # our own seat is taken (one seat per slot)
-    assert "您的预约" in picker.select_one(".slot-picker").get_text()
+    assert "您的预约" in text_of(picker, ".slot-picker")
     assert picker.select("button[name=day]"), "days switch with the form, keeping the token"
     moved = client.post(
         form["action"], data=fields | {"starts_at": choices[0]}, follow_redirects=False
     )
     assert moved.status_code == 303
     after = soup(client.get(path, params={"token": token}))
-    assert "预约时间已更改" in after.select_one(".flash").get_text()
+    assert "预约时间已更改" in text_of(after, ".flash")
     assert book_form(client, room_id)[1][0] == free[0]  # the old seat is free again
 
 
@@ -172,8 +173,8 @@ def test_full_slot_offers_the_waitlist(room: tuple[Any, int]) -> None:
     link = page.select_one(".slot-option.full a")
     assert link is not None and "waitlist" in link["href"]
     join = soup(client.get(link["href"]))
-    form = join.select_one("form.book-form")
-    fields = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
+    form = one(join, "form.book-form")
+    fields = hidden_fields(form)
     assert fields["starts_at"] == free[0]
     refused = client.post(form["action"], data=fields)
     assert refused.status_code == 400 and "请留下电话或邮箱" in refused.text
@@ -181,13 +182,11 @@ def test_full_slot_offers_the_waitlist(room: tuple[Any, int]) -> None:
         client.post(form["action"], data=fields | {"phone": PHONE}, follow_redirects=False)
     )
     entry = soup(client.get(path, params={"token": token}))
-    assert "您排在第 1 位" in entry.select_one(".status").get_text()
-    leave = entry.select_one(f"form[action='{path}/leave']")
-    leave_fields = {i["name"]: i["value"] for i in leave.select("input[type=hidden]")}
+    assert "您排在第 1 位" in text_of(entry, ".status")
+    leave = one(entry, f"form[action='{path}/leave']")
+    leave_fields = hidden_fields(leave)
     client.post(leave["action"], data=leave_fields)
-    assert (
-        "已退出" in soup(client.get(path, params={"token": token})).select_one(".status").get_text()
-    )
+    assert "已退出" in text_of(soup(client.get(path, params={"token": token})), ".status")
 
 
 def test_wrong_token_is_not_found(room: tuple[Any, int]) -> None:
@@ -230,26 +229,26 @@ def test_a_freed_seat_is_offered_and_taken_from_the_waitlist_page(
     _, free = book_form(client, room_id)
     path, token = manage_link(book(client, room_id))
     join = soup(client.get(f"/resources/{room_id}/waitlist", params={"start": free[0]}))
-    form = join.select_one("form.book-form")
-    fields = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
+    form = one(join, "form.book-form")
+    fields = hidden_fields(form)
     w_path, w_token = manage_link(
         client.post(form["action"], data=fields | {"phone": PHONE}, follow_redirects=False)
     )
     # The first resident cancels: the seat is held for the one waiting.
     manage = soup(client.get(path, params={"token": token}))
-    cancel = manage.select_one(f"form[action='{path}/cancel']")
-    cancel_fields = {i["name"]: i["value"] for i in cancel.select("input[type=hidden]")}
+    cancel = one(manage, f"form[action='{path}/cancel']")
+    cancel_fields = hidden_fields(cancel)
     client.post(cancel["action"], data=cancel_fields | {"confirm": "yes"})
     entry = soup(client.get(w_path, params={"token": w_token}))
     accept = entry.select_one(f"form[action='{w_path}/accept']")
     assert accept is not None, entry.get_text()
-    accept_fields = {i["name"]: i["value"] for i in accept.select("input[type=hidden]")}
+    accept_fields = hidden_fields(accept)
     b_path, b_token = manage_link(
         client.post(accept["action"], data=accept_fields, follow_redirects=False)
     )
     booked = soup(client.get(b_path, params={"token": b_token}))
-    assert "已确认" in booked.select_one(".status").get_text()
-    assert booked.select_one(".booking-code").get_text().replace(" ", "") in b_path
+    assert "已确认" in text_of(booked, ".status")
+    assert text_of(booked, ".booking-code").replace(" ", "") in b_path
 
 
 def test_a_time_taken_meanwhile_is_explained_in_the_residents_language(
@@ -263,7 +262,7 @@ def test_a_time_taken_meanwhile_is_explained_in_the_residents_language(
         f"/resources/{room_id}/book", data=hidden | {"starts_at": free[0], "key": "other"}
     )
     assert taken.status_code == 409
-    assert "刚被约满" in soup(taken).select_one(".problem, [role=alert]").get_text()
+    assert "刚被约满" in text_of(soup(taken), ".problem, [role=alert]")
     hidden, _ = book_form(client, room_id)
     english = client.post(
         f"/resources/{room_id}/book?lang=en",
@@ -300,8 +299,8 @@ def test_language_links_on_answers_to_forms_lead_to_pages_that_exist(
     assert refused.status_code == 400
     path, token = manage_link(book(client, room_id))
     manage = soup(client.get(path, params={"token": token}))
-    cancel = manage.select_one(f"form[action='{path}/cancel']")
-    fields = {i["name"]: i["value"] for i in cancel.select("input[type=hidden]")}
+    cancel = one(manage, f"form[action='{path}/cancel']")
+    fields = hidden_fields(cancel)
     confirm = client.post(
         cancel["action"], data={k: v for k, v in fields.items() if k != "confirm"}
     )
@@ -318,8 +317,8 @@ def test_a_resent_waitlist_form_is_the_same_place_in_line(room: tuple[Any, int])
     manage_link(book(client, room_id))
     link = soup(client.get(f"/resources/{room_id}/book")).select_one(".slot-option.full a")
     assert link is not None
-    form = soup(client.get(link["href"])).select_one("form.book-form")
-    fields = {i["name"]: i["value"] for i in form.select("input[type=hidden]")} | {"phone": PHONE}
+    form = one(soup(client.get(link["href"])), "form.book-form")
+    fields = hidden_fields(form) | {"phone": PHONE}
     assert fields["key"]
     first = manage_link(client.post(form["action"], data=fields, follow_redirects=False))
     again = manage_link(client.post(form["action"], data=fields, follow_redirects=False))
@@ -327,4 +326,4 @@ def test_a_resent_waitlist_form_is_the_same_place_in_line(room: tuple[Any, int])
     changed = client.post(form["action"], data=fields | {"phone": "13900001111"})
     assert changed.status_code == 400 and "请检查" in changed.text
     entry = soup(client.get(first[0], params={"token": first[1]}))
-    assert "您排在第 1 位" in entry.select_one(".status").get_text()
+    assert "您排在第 1 位" in text_of(entry, ".status")

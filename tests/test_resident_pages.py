@@ -10,6 +10,7 @@ from bs4 import BeautifulSoup
 
 from tests.booking_helpers import bookable_city
 from tests.factories import run_in_db, small_city
+from tests.html_helpers import attr, next_sibling, one, text_of
 
 # The outcome depends on the date or time of day: CI reruns these under faked clocks.
 pytestmark = pytest.mark.clock
@@ -37,11 +38,11 @@ def test_search_page_lists_results_without_javascript(
         )
     assert "东湖社区心理咨询室" in result_names(everything)
     assert result_names(clinic) == ["西山医院心理门诊"]
-    assert "1" in clinic.select_one("#result-count").get_text()
+    assert "1" in text_of(clinic, "#result-count")
     assert result_names(free) == []
-    assert "没有符合条件的服务" in free.select_one("#result-count").get_text()
+    assert "没有符合条件的服务" in text_of(free, "#result-count")
     # Filters come back as the resident left them.
-    assert clinic.select_one("#q")["value"] == "西山医院"
+    assert attr(one(clinic, "#q"), "value") == "西山医院"
 
 
 def test_typed_place_sorts_by_distance_with_walking_minutes(
@@ -52,13 +53,13 @@ def test_typed_place_sorts_by_distance_with_walking_minutes(
         soup = soup_of(client.get("/", params={"place": "东湖"}))
         unknown = soup_of(client.get("/", params={"place": "火星基地"}))
     assert result_names(soup)[0] == "东湖社区心理咨询室"
-    first = soup.select_one("#results .result")
-    distance = first.select_one(".distance").get_text()
+    first = one(soup, "#results .result")
+    distance = text_of(first, ".distance")
     assert "米" in distance and "步行约" in distance
-    assert "附近:东湖社区" in soup.select_one(".near").get_text()
+    assert "附近:东湖社区" in text_of(soup, ".near")
     # The point is kept in the form, so filtering again keeps the distances.
-    assert soup.select_one("#lat")["value"] and soup.select_one("#lon")["value"]
-    assert "火星基地" in unknown.select_one(".problem").get_text()
+    assert attr(one(soup, "#lat"), "value") and attr(one(soup, "#lon"), "value")
+    assert "火星基地" in text_of(unknown, ".problem")
 
 
 def test_within_500_m_of_a_typed_place(database_url: str, make_client: Callable[..., Any]) -> None:
@@ -68,7 +69,7 @@ def test_within_500_m_of_a_typed_place(database_url: str, make_client: Callable[
         anywhere = soup_of(client.get("/", params={"radius_m": "500"}))
     names = result_names(near)
     assert "东湖社区心理咨询室" in names and "西山医院心理门诊" not in names, names
-    assert near.select_one("#f-radius_m option[selected]")["value"] == "500"
+    assert attr(one(near, "#f-radius_m option[selected]"), "value") == "500"
     assert "西山医院心理门诊" in result_names(anywhere)  # no point: the distance is ignored
 
 
@@ -98,11 +99,11 @@ def test_english_is_chosen_remembered_and_switched_back(
         assert first.cookies.get("rm_lang") == "en"
         again = soup_of(client.get("/"))
         chinese = soup_of(client.get("/", params={"lang": "zh-CN"}))
-    assert english.html["lang"] == "en"
-    assert english.select_one("#search-title").get_text() == "Find mental health help near you"
-    assert again.html["lang"] == "en"
-    assert chinese.html["lang"] == "zh-CN"
-    assert chinese.select_one("#search-title").get_text() == "查找您附近的心理服务"
+    assert attr(one(english, "html"), "lang") == "en"
+    assert text_of(english, "#search-title") == "Find mental health help near you"
+    assert attr(one(again, "html"), "lang") == "en"
+    assert attr(one(chinese, "html"), "lang") == "zh-CN"
+    assert text_of(chinese, "#search-title") == "查找您附近的心理服务"
     switch = {a.get_text(): a["href"] for a in chinese.select(".lang-switch a")}
     assert switch == {"English": "/?lang=en"}
 
@@ -132,7 +133,7 @@ def test_detail_page_has_what_a_resident_needs_to_decide(
         room = soup_of(client.get(f"/resources/{ids['room']}"))
         doctor = soup_of(client.get(f"/resources/{ids['doctor']}", params={"lang": "en"}))
     facts = {
-        dt.get_text(): dt.find_next_sibling("dd").get_text(" ", strip=True)
+        dt.get_text(): next_sibling(dt, "dd").get_text(" ", strip=True)
         for dt in room.select(".facts dt")
     }
     assert "心理咨询" in facts["服务内容"]
@@ -144,9 +145,9 @@ def test_detail_page_has_what_a_resident_needs_to_decide(
     slots = room.select(".slots-preview a.slot")
     assert slots and all("/resources/" in a["href"] and "start=" in a["href"] for a in slots)
     assert len(room.select(".slots-preview h3.day")) <= 3
-    doctor_facts = doctor.select_one(".facts").get_text(" ", strip=True)
+    doctor_facts = one(doctor, ".facts").get_text(" ", strip=True)
     assert "YS-2015-000123" in doctor_facts and "verified" in doctor_facts
-    assert "does not take bookings online" in doctor.select_one(".slots-preview").get_text()
+    assert "does not take bookings online" in text_of(doctor, ".slots-preview")
 
 
 def test_unknown_resource_is_a_friendly_404(
@@ -154,7 +155,7 @@ def test_unknown_resource_is_a_friendly_404(
 ) -> None:
     with make_client(database_url) as client:
         soup = soup_of(client.get("/resources/424242", params={"lang": "en"}), 404)
-    assert soup.h1.get_text() == "Not found"
+    assert text_of(soup, "h1") == "Not found"
 
 
 def test_map_points_are_slim_rows(database_url: str, make_client: Callable[..., Any]) -> None:

@@ -265,7 +265,7 @@ def test_distance_sort_orders_nearest_first(backend: SearchBackend) -> None:
     order = [h.id for h in result.hits]
     assert order[0] == 7  # the hotline serves the whole city: distance 0
     distances = [h.distance_m for h in result.hits]
-    assert distances == sorted(distances)  # type: ignore[type-var]
+    assert distances == sorted(distances)
     assert order[1:] == [1, 11, 12, 9, 3, 2, 4, 8, 5, 13]
 
 

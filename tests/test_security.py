@@ -56,7 +56,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 def test_no_request_makes_a_server_error(case: Any, fuzz_target: tuple[str, str]) -> None:
     base, token = fuzz_target
     # Anonymous reads, and everything as an admin (writes past the permission check).
-    anonymous = [{}] if case.method == "GET" else []
+    anonymous: list[dict[str, str]] = [{}] if case.method == "GET" else []
     for headers in [*anonymous, {"Authorization": f"Bearer {token}"}]:
         response = case.call(base_url=base, headers=headers, timeout=10)
         assert response.status_code < 500, (case.method, case.formatted_path, response.text)

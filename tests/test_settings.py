@@ -19,7 +19,7 @@ DATA_KEY = Fernet.generate_key().decode()
 def test_defaults_are_the_embedded_setup(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(Settings.model_fields):
         monkeypatch.delenv(f"RESOURCEMAP_{name.upper()}", raising=False)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.database_url.startswith("sqlite://")
     assert settings.timezone == "Asia/Shanghai"
     assert settings.meili_url is None
@@ -29,13 +29,13 @@ def test_defaults_are_the_embedded_setup(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RESOURCEMAP_PORT", "9123")
     monkeypatch.setenv("RESOURCEMAP_TIMEZONE", "Europe/Berlin")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.port == 9123
     assert settings.tz.key == "Europe/Berlin"
 
 
 def test_secret_is_hidden_in_repr() -> None:
-    settings = Settings(_env_file=None, secret_key="s3cr3t-value-that-is-long-enough-123")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, secret_key="s3cr3t-value-that-is-long-enough-123")
     assert "s3cr3t" not in repr(settings)
     assert "s3cr3t" not in str(settings.model_dump())
 
@@ -53,14 +53,12 @@ def test_secret_is_hidden_in_repr() -> None:
 )
 def test_production_refuses_a_missing_or_weak_secret(secret: str | None, reason: str) -> None:
     with pytest.raises(ValidationError, match=f"secret_key.*{reason}"):
-        Settings(  # type: ignore[call-arg]
-            _env_file=None, environment="production", secret_key=secret, data_keys=DATA_KEY
-        )
+        Settings(_env_file=None, environment="production", secret_key=secret, data_keys=DATA_KEY)
 
 
 def test_production_accepts_a_random_secret() -> None:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         environment="production",
         secret_key=secrets.token_urlsafe(32),
         data_keys=DATA_KEY,
@@ -70,7 +68,7 @@ def test_production_accepts_a_random_secret() -> None:
 
 def test_production_refuses_missing_data_keys() -> None:
     with pytest.raises(ValidationError, match="data_keys"):
-        Settings(_env_file=None, environment="production", secret_key=secrets.token_urlsafe(32))  # type: ignore[call-arg]
+        Settings(_env_file=None, environment="production", secret_key=secrets.token_urlsafe(32))
 
 
 @pytest.mark.parametrize(
@@ -90,7 +88,7 @@ def test_bad_values_are_refused(field: str, value: str) -> None:
 
 
 def test_settings_are_frozen() -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     with pytest.raises(ValidationError):
         settings.port = 1  # type: ignore[misc]
 

@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from resourcemap.models import AuditEntry, Booking, BookingPolicy
 from tests.conftest import TEST_NOW
 from tests.factories import run_in_db
+from tests.html_helpers import attr, one, text_of
 from tests.test_staff_pages import _people, browser_values, field_box, html, only_form, sign_in
 
 # The outcome depends on the date or time of day: CI reruns these under faked clocks.
@@ -109,20 +110,20 @@ def test_list_masks_contacts_and_revealing_one_is_recorded(world: World) -> None
         assert page.status_code == 200
         soup = html(page)
         row = row_of(soup, bid)
-        assert row.find(class_="phone").get_text() == "138****5678"
-        assert row.find(class_="nickname").get_text() == "王**"
+        assert text_of(row, ".phone") == "138****5678"
+        assert text_of(row, ".nickname") == "王**"
         assert PHONE not in page.text and NOTE not in page.text
         assert row.find("form", action=f"/staff/bookings/{bid}/status") is None  # not started
         week = html(client.get(f"/staff/bookings?from={day}&view=week&resource={room}"))
-        assert row_of(week, bid).find(class_="time").get_text().startswith(start[11:16])
+        assert text_of(row_of(week, bid), ".time").startswith(start[11:16])
 
         shown = submit(client, soup, f"/staff/bookings/{bid}/reveal")
         assert shown.status_code == 200
         assert shown.headers["cache-control"] == "no-store"
         contact = html(shown)
-        assert contact.find(class_="phone").get_text() == PHONE
-        assert contact.find(class_="note").get_text() == NOTE
-        assert "本次查看已记录" in contact.find(class_="recorded").get_text()
+        assert text_of(contact, ".phone") == PHONE
+        assert text_of(contact, ".note") == NOTE
+        assert "本次查看已记录" in text_of(contact, ".recorded")
 
     async def reveals() -> list[str]:
         entries = AuditEntry.filter(action="reveal_contact", entity="booking", entity_id=str(bid))
@@ -133,7 +134,7 @@ def test_list_masks_contacts_and_revealing_one_is_recorded(world: World) -> None
     with world.client("other") as client:
         soup = html(client.get(f"/staff/bookings?from={day}&view=week"))
         assert soup.find("tr", class_="booking") is None
-        token = soup.find("input", attrs={"name": "csrf_token"})["value"]
+        token = attr(one(soup, "input[name=csrf_token]"), "value")
         for action in ("reveal", "cancel", "status"):
             refused = client.post(
                 f"/staff/bookings/{bid}/{action}",
@@ -147,17 +148,12 @@ def test_list_masks_contacts_and_revealing_one_is_recorded(world: World) -> None
     with world.client("planner") as client:
         refused = client.get(f"/staff/bookings?from={day}")
         assert refused.status_code == 403
-        assert html(refused).find("h1").get_text().startswith("没有权限")
+        assert text_of(html(refused), "h1").startswith("没有权限")
         stats = client.get(f"/staff/bookings/stats?from={day}&days=1")
         assert stats.status_code == 200
         counts = html(stats)
-        assert counts.find(class_="total").get_text() == "1"
-        assert (
-            counts.find("tr", attrs={"data-id": str(room)})
-            .find(class_="status-confirmed")
-            .get_text()
-            == "1"
-        )
+        assert text_of(counts, ".total") == "1"
+        assert text_of(one(counts, f"tr[data-id='{room}']"), ".status-confirmed") == "1"
         assert "138****5678" not in stats.text and made["code"] not in stats.text
 
 
@@ -175,14 +171,14 @@ def test_cancel_needs_a_reason_and_marking_needs_a_started_slot(world: World) ->
         again = html(refused)
         box = field_box(again, f"reason-{bid}")
         assert box.find(class_="field-error") is not None
-        assert row_of(again, bid).find(class_="booking-status").get_text().startswith("已确认")
+        assert text_of(row_of(again, bid), ".booking-status").startswith("已确认")
         assert "预约人会收到" in box.get_text()  # the page says the resident is told
 
         done = submit(client, again, f"/staff/bookings/{bid}/cancel", reason="咨询师病假")
         assert done.status_code == 303
         after = html(client.get(done.headers["location"]))
-        assert "取消原因已发送给预约人" in after.find(class_="flash").get_text()
-        status = row_of(after, bid).find(class_="booking-status").get_text()
+        assert "取消原因已发送给预约人" in text_of(after, ".flash")
+        status = text_of(row_of(after, bid), ".booking-status")
         assert status.startswith("已取消") and "咨询师病假" in status
         resident = client.get(
             f"/api/v1/bookings/{made['code']}", headers={"X-Booking-Token": made["token"]}
@@ -205,8 +201,8 @@ def test_cancel_needs_a_reason_and_marking_needs_a_started_slot(world: World) ->
         assert row_of(today, late_id).find(class_="cancel") is not None
         marked = submit(client, today, f"/staff/bookings/{late_id}/status", status="no_show")
         assert marked.status_code == 303
-        status = row_of(html(client.get(marked.headers["location"])), late_id)
-        assert status.find(class_="booking-status").get_text().startswith("未到场")
+        status_row = row_of(html(client.get(marked.headers["location"])), late_id)
+        assert text_of(status_row, ".booking-status").startswith("未到场")
 
 
 def test_rules_form_saves_and_shows_errors_next_to_each_field(world: World) -> None:
@@ -214,7 +210,7 @@ def test_rules_form_saves_and_shows_errors_next_to_each_field(world: World) -> N
     rules = f"/staff/resources/{room}/booking"
     with world.client("staff") as client:
         soup = html(client.get(rules))
-        assert field_box(soup, "seats").find("input")["value"] == "2"
+        assert attr(one(field_box(soup, "seats"), "input"), "value") == "2"
 
         bad = submit(client, soup, rules, slot_minutes="1", seats="many")
         assert bad.status_code == 400
@@ -222,14 +218,14 @@ def test_rules_form_saves_and_shows_errors_next_to_each_field(world: World) -> N
         for name, typed in (("slot_minutes", "1"), ("seats", "many")):
             box = field_box(again, name)
             assert box.find(class_="field-error") is not None, name
-            assert box.find("input")["value"] == typed
+            assert attr(one(box, "input"), "value") == typed
         assert field_box(again, "horizon_days").find(class_="field-error") is None
 
         saved = submit(client, again, rules, slot_minutes="90", buffer_minutes="0", seats="8")
         assert saved.status_code == 303
         shown = html(client.get(saved.headers["location"]))
-        assert "已保存预约规则" in shown.find(class_="flash").get_text()
-        assert field_box(shown, "seats").find("input")["value"] == "8"
+        assert "已保存预约规则" in text_of(shown, ".flash")
+        assert attr(one(field_box(shown, "seats"), "input"), "value") == "8"
         slots = free_slots(client, room)
         assert slots[0]["capacity"] == 8
 
@@ -257,7 +253,7 @@ def test_blocked_time_takes_its_slots_off_the_booking_api(world: World) -> None:
         assert slot["starts_at"] not in {s["starts_at"] for s in free_slots(client, room)}
         listed = html(client.get(rules))
         (block,) = listed.find_all("tr", class_="block")
-        assert f"{start}–{end}" in block.find(class_="when").get_text()
+        assert f"{start}–{end}" in text_of(block, ".when")
 
         removed = submit(client, listed, f"/staff/blocks/{block['data-id']}/remove")
         assert removed.status_code == 303 and removed.headers["location"] == rules
@@ -270,8 +266,8 @@ def test_booking_for_a_walk_in_visitor_shows_the_code(world: World) -> None:
         form_page = html(client.get("/staff/bookings/new"))  # the only bookable room is chosen
         choice = only_form(form_page, "/staff/bookings/new")  # choose the service: a GET form
         assert choice["method"] == "get"
-        slots = form_page.find("select", attrs={"name": "starts_at"})
-        options = [o["value"] for o in slots("option")]
+        slots = one(form_page, "select[name=starts_at]")
+        options = [attr(o, "value") for o in slots("option")]
         assert options[1:] and options[1] == free_slots(client, room)[0]["starts_at"]
 
         missing = submit(client, form_page, "/staff/bookings/new", channel="walk_in")
@@ -284,7 +280,7 @@ def test_booking_for_a_walk_in_visitor_shows_the_code(world: World) -> None:
         again = submit(client, form_page, "/staff/bookings/new", **fields)  # a double click
         assert again.headers["location"] == done.headers["location"]
         booked = html(client.get(done.headers["location"]))
-        code = booked.find(class_="booking-code").get_text()
+        code = text_of(booked, ".booking-code")
         assert re.fullmatch(r"\d{4} \d{4}", code)
         assert "13700000000" not in str(booked) and "137****0000" in str(booked)
 

@@ -17,6 +17,7 @@ from resourcemap.models import Organisation, Resource
 from resourcemap.vocab import Role
 from tests.conftest import TEST_NOW, make_settings
 from tests.factories import run_in_db
+from tests.html_helpers import attr, one
 from tests.transfer_helpers import EAST, GOOD_ROWS, city_areas, csv_bytes
 from web.app import create_app
 from web.endpoints import staff_pages
@@ -36,7 +37,7 @@ async def _people() -> None:
     theirs = await Resource.create(
         kind="community_room", name_zh="别家的室", external_id="theirs", lat=22.7, lon=114.0
     )
-    theirs.organisation_id = other.id  # type: ignore[attr-defined]
+    theirs.organisation_id = other.id
     await theirs.save()
     for username, role, org in (
         ("admin", Role.ADMIN, None),
@@ -151,7 +152,7 @@ def test_form_offers_file_coords_dry_run_and_the_list_links_to_it(url: str) -> N
         assert isinstance(coords, Tag)
         options = [o["value"] for o in coords.find_all("option")]
         assert options == ["wgs84", "gcj02", "bd09"]
-        assert coords.find("option", selected=True)["value"] == "wgs84"  # type: ignore[index]
+        assert attr(one(coords, "option[selected]"), "value") == "wgs84"
         dry = soup.find("input", attrs={"name": "dry_run"})
         assert isinstance(dry, Tag) and dry.has_attr("checked")
         assert "external_id" in soup.get_text() and "name_zh" in soup.get_text()

@@ -16,6 +16,7 @@ from resourcemap.models import Organisation, Resource
 from resourcemap.vocab import Role
 from tests.conftest import TEST_NOW
 from tests.factories import run_in_db, small_city
+from tests.html_helpers import attr, one, text_of
 
 PASSWORD = "correct-horse-9"
 PAYLOAD = "<script>alert(1)</script>"
@@ -71,20 +72,20 @@ def browser_values(form: Tag) -> dict[str, list[str]]:
     """What a browser would submit for ``form`` as it stands."""
     values: dict[str, list[str]] = {}
     for el in form.find_all(["input", "select", "textarea"]):
-        name = el.get("name")
-        if not name:
+        if not el.get("name"):
             continue
+        name = attr(el, "name")
         if el.name == "input":
             if el.get("type") in ("checkbox", "radio") and not el.has_attr("checked"):
                 continue
-            chosen = [el.get("value", "on")]
+            chosen = [attr(el, "value", "on")]
         elif el.name == "textarea":
             chosen = [el.get_text()]
         else:
             options = el.find_all("option")
-            chosen = [o.get("value", "") for o in options if o.has_attr("selected")]
+            chosen = [attr(o, "value", "") for o in options if o.has_attr("selected")]
             if not chosen and not el.has_attr("multiple") and options:
-                chosen = [options[0].get("value", "")]
+                chosen = [attr(options[0], "value", "")]
         values.setdefault(name, []).extend(chosen)
     return values
 
@@ -105,9 +106,7 @@ def csrf_of(soup: BeautifulSoup) -> str:
 
 
 def field_box(soup: BeautifulSoup, name: str) -> Tag:
-    box = soup.find(attrs={"data-field": name})
-    assert isinstance(box, Tag), name
-    return box
+    return one(soup, f"[data-field='{name}']")
 
 
 def api(client: TestClient, resource_id: int) -> dict[str, Any]:
@@ -122,9 +121,9 @@ def test_sign_in_through_the_form_shows_who_is_signed_in(world: World) -> None:
         sign_in(client, "staff")
         soup = html(client.get("/staff"))
     bar = soup.find("nav", class_="staff-bar")
-    assert bar is not None and bar.find(class_="username").get_text() == "staff"
+    assert bar is not None and text_of(bar, ".username") == "staff"
     logout = only_form(soup, "/logout")
-    assert logout.find("input", attrs={"name": "csrf_token"})["value"]
+    assert attr(one(logout, "input[name=csrf_token]"), "value")
     assert logout.find("button") is not None
 
 
@@ -155,7 +154,7 @@ def test_sign_in_needs_the_forms_csrf_token(world: World) -> None:
         client.get("/login")
         response = client.post("/login", data={"username": "staff", "password": PASSWORD})
         assert response.status_code == 403
-        assert "过期" in html(response).find(class_="form-error").get_text()
+        assert "过期" in text_of(html(response), ".form-error")
         assert client.get("/staff", follow_redirects=False).status_code == 303
 
 
@@ -190,8 +189,8 @@ def test_planners_get_a_friendly_403_page(world: World) -> None:
         response = client.get("/staff")
     assert response.status_code == 403
     soup = html(response)
-    assert "没有权限" in soup.find("h1").get_text()
-    assert soup.find(class_="username").get_text() == "planner"
+    assert "没有权限" in text_of(soup, "h1")
+    assert text_of(soup, ".username") == "planner"
     assert only_form(soup, "/logout") is not None
 
 
@@ -199,11 +198,11 @@ def test_staff_see_only_their_organisations_resources(world: World) -> None:
     with world.make(world.url) as client:
         sign_in(client, "staff")
         soup = html(client.get("/staff"))
-    rows = {int(r["data-id"]): r for r in soup.select("tr.listing")}
+    rows = {int(attr(r, "data-id")): r for r in soup.select("tr.listing")}
     assert set(rows) == {world.ids["room"]}
     row = rows[world.ids["room"]]
-    assert "东湖社区心理咨询室" in row.find(class_="name").get_text()
-    assert "正常" in row.get_text() and "从未" in row.find(class_="verified").get_text()
+    assert "东湖社区心理咨询室" in text_of(row, ".name")
+    assert "正常" in row.get_text() and "从未" in text_of(row, ".verified")
     assert row.find("a", href=f"/staff/resources/{world.ids['room']}/edit") is not None
     suspend = only_form(row, f"/staff/resources/{world.ids['room']}/status")
     assert browser_values(suspend)["status"] == ["suspended"]
@@ -216,8 +215,8 @@ def test_admins_see_everything_and_filter_by_organisation_and_text(world: World)
         theirs = html(client.get(f"/staff?org={world.ids['other_org']}")).select("tr.listing")
         unowned = html(client.get("/staff?org=0&q=热线")).select("tr.listing")
     assert len(everything) == 7
-    assert [int(r["data-id"]) for r in theirs] == [world.ids["theirs"]]
-    assert [int(r["data-id"]) for r in unowned] == [world.ids["hotline"]]
+    assert [int(attr(r, "data-id")) for r in theirs] == [world.ids["theirs"]]
+    assert [int(attr(r, "data-id")) for r in unowned] == [world.ids["hotline"]]
 
 
 def test_staff_cannot_touch_another_organisations_resource(world: World) -> None:
@@ -294,15 +293,15 @@ def test_invalid_input_is_shown_next_to_its_field_and_kept(world: World) -> None
         box = field_box(soup, field)
         error = box.find(class_="field-error")
         assert error is not None and words in error.get_text(), field
-        assert box.find(attrs={"name": field})["aria-describedby"] == f"err-{field}"
-    row = soup.find(attrs={"data-row": "exc-1"})
-    assert "end_date is before start_date" in row.find(class_="field-error").get_text()
+        assert attr(one(box, f"[name='{field}']"), "aria-describedby") == f"err-{field}"
+    row = one(soup, "[data-row='exc-1']")
+    assert "end_date is before start_date" in text_of(row, ".field-error")
     assert field_box(soup, "name_zh").find(class_="field-error") is None
     # What was typed is still there, including the wrong parts.
-    assert soup.find("input", attrs={"name": "name_zh"})["value"] == "新名字"
-    assert soup.find("input", attrs={"name": "email"})["value"] == "not-an-email"
-    assert soup.find("input", attrs={"name": "hours_0"})["value"] == "9点到12点"
-    assert soup.find("input", attrs={"name": "exc-1-start_date"})["value"] == "2027-01-02"
+    assert attr(one(soup, "input[name=name_zh]"), "value") == "新名字"
+    assert attr(one(soup, "input[name=email]"), "value") == "not-an-email"
+    assert attr(one(soup, "input[name=hours_0]"), "value") == "9点到12点"
+    assert attr(one(soup, "input[name=exc-1-start_date]"), "value") == "2027-01-02"
     assert after["name_zh"] == "东湖社区心理咨询室"
 
 
@@ -347,7 +346,7 @@ def test_a_valid_edit_is_what_the_api_shows_and_stamps_verified_at(world: World)
         assert response.status_code == 303 and response.headers["location"] == "/staff"
         listing = html(client.get("/staff"))
         after = api(client, room)
-    assert "已保存" in listing.find(class_="flash").get_text()
+    assert "已保存" in text_of(listing, ".flash")
     assert after["name_zh"] == "东湖社区心理服务室" and after["phone"] == "0755-20000002"
     assert after["services"] == ["counselling", "crisis_intervention"]
     assert after["location"] == {"lat": 22.7061, "lon": 114.005}
@@ -357,8 +356,8 @@ def test_a_valid_edit_is_what_the_api_shows_and_stamps_verified_at(world: World)
     assert after["qualifications"][0]["certificate_number"] == "XL-2020-7"
     assert after["area_codes"]["community"] == "449901001001"
     assert dt.datetime.fromisoformat(after["verified_at"]) == TEST_NOW  # the app's clock
-    row = listing.find("tr", attrs={"data-id": str(room)})
-    assert "从未" not in row.find(class_="verified").get_text()
+    row = one(listing, f"tr[data-id='{room}']")
+    assert "从未" not in text_of(row, ".verified")
 
 
 def test_staff_create_a_listing_for_their_organisation(world: World) -> None:
@@ -373,7 +372,7 @@ def test_staff_create_a_listing_for_their_organisation(world: World) -> None:
             service_area_codes=["449901002000", "449901002001"],
         )
         response = client.post("/staff/resources/new", data=values)
-        ids = [int(r["data-id"]) for r in html(response).select("tr.listing")]
+        ids = [int(attr(r, "data-id")) for r in html(response).select("tr.listing")]
         created = api(client, max(ids))
     assert created["name_zh"] == "西街道心理志愿者服务队"
     assert created["organisation"]["name_zh"] == "测试区卫健局"
@@ -393,7 +392,7 @@ def test_suspend_and_reactivate_from_the_list(world: World) -> None:
         client.post(action, data=reactivate)
         active = api(client, room)
     assert suspended["status"] == "suspended" and suspended["verified_at"] is not None
-    assert "暂停" in listing.find(class_="flash").get_text()
+    assert "暂停" in text_of(listing, ".flash")
     assert reactivate["status"] == ["active"] and active["status"] == "active"
 
 
@@ -429,8 +428,8 @@ def test_listing_text_is_escaped_on_the_list_and_the_form(world: World) -> None:
         assert PAYLOAD not in text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     form = BeautifulSoup(pages[1], "html.parser")
-    assert form.find("input", attrs={"name": "name_zh"})["value"] == PAYLOAD
-    assert form.find("textarea", attrs={"name": "description_zh"}).get_text() == PAYLOAD
+    assert attr(one(form, "input[name=name_zh]"), "value") == PAYLOAD
+    assert text_of(form, "textarea[name=description_zh]") == PAYLOAD
 
 
 def test_a_taken_external_id_is_shown_next_to_its_field(world: World) -> None:
@@ -454,4 +453,4 @@ def test_an_unknown_resource_is_a_404_page(world: World) -> None:
         sign_in(client, "admin")
         response = client.get("/staff/resources/999999/edit")
     assert response.status_code == 404
-    assert "找不到" in html(response).find("h1").get_text()
+    assert "找不到" in text_of(html(response), "h1")

@@ -90,13 +90,12 @@ def test_shapefile_rows_are_checked_and_nothing_is_written(
     database_url: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "areas.shp"
-    frame = _city(
-        **{
-            "449901001000": {"level": "province"},
-            "449901002000": {"parent": "449900000000"},
-            "449901001001": {"population": -5},
-        }
-    )
+    broken: dict[str, dict[str, Any]] = {
+        "449901001000": {"level": "province"},
+        "449901002000": {"parent": "449900000000"},
+        "449901001001": {"population": -5},
+    }
+    frame = _city(**broken)
     duplicate = {**frame.iloc[5].to_dict(), "name_zh": "重复"}
     frame = gpd.GeoDataFrame([*frame.to_dict("records"), duplicate], crs="EPSG:4326")
     frame.to_crs("EPSG:3857").to_file(path, driver="ESRI Shapefile")

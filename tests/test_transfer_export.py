@@ -47,7 +47,7 @@ def _import(url: str, data: bytes, name: str) -> ImportReport:
     return report
 
 
-async def _listings() -> dict[str, Any]:
+async def _listings() -> dict[str | None, Any]:
     """What a user sees of every listing, by external_id: input fields and organisation."""
     out = {}
     for rec in await load_records():

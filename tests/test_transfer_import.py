@@ -14,7 +14,6 @@ from geo.chinacoords import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_
 from resourcemap import accounts, edits
 from resourcemap.errors import InvalidInput
 from resourcemap.models import AuditEntry, OpeningHours, Organisation, Resource, SearchChange
-from resourcemap.transfer import importer
 from resourcemap.transfer.importer import SYSTEM, ImportOptions, import_listings
 from resourcemap.transfer.report import ImportReport
 from resourcemap.vocab import ResourceKind, Role
@@ -132,7 +131,7 @@ def test_xlsx_first_sheet_with_numeric_cells(database_url: str, tmp_path: Path) 
 
 def test_geojson_points_and_null_geometry(database_url: str, tmp_path: Path) -> None:
     run_in_db(database_url, city_areas)
-    collection = {
+    collection: dict[str, Any] = {
         "type": "FeatureCollection",
         "features": [
             {
@@ -276,7 +275,7 @@ async def _staff_world() -> dict[str, Any]:
     theirs = await Resource.create(
         kind="community_room", name_zh="别家的室", external_id="theirs", lat=22.7, lon=114.0
     )
-    theirs.organisation_id = other.id  # type: ignore[attr-defined]
+    theirs.organisation_id = other.id
     await theirs.save()
     return {"own": own, "staff": accounts.Principal.of(staff)}
 
@@ -367,7 +366,8 @@ def test_a_row_the_domain_refuses_while_writing_rolls_back_the_whole_file(
             raise InvalidInput("refused for the test", field="name_zh")
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(importer.edits, "save_resource", refuse_second)
+    # The importer saves through resourcemap.edits, the module object imported here.
+    monkeypatch.setattr(edits, "save_resource", refuse_second)
     report = _import(database_url, csv_bytes(*GOOD_ROWS), "rooms.csv")
     assert [(p.row, p.column, p.reason) for p in report.problems] == [
         (3, "name_zh", "refused for the test")

@@ -67,7 +67,7 @@ async def _add_resources(n: int, rng: np.random.Generator) -> None:
     rows = []
     for i in range(n):
         community = communities[int(where[i])]
-        street = streets[str(community.parent_id)]
+        street = streets[str(community.parent_id)]  # tortoise adds parent_id
         point = round(float(lat[i]), 6), round(float(lon[i]), 6)
         rows.append(_resource(i, rng, ResourceKind(kinds[drawn[i]]), point, community, street))
     async with in_transaction(Resource._meta.default_connection) as conn:

@@ -114,10 +114,11 @@ class Booking(Model):
     status = fields.CharEnumField(BookingStatus, max_length=16, db_index=True)
     service = fields.CharField(max_length=40, default="")
     channel = fields.CharEnumField(Channel, max_length=16)
-    nickname_enc = fields.TextField(null=True)
-    phone_enc = fields.TextField(null=True)
-    email_enc = fields.TextField(null=True)
-    note_enc = fields.TextField(null=True)
+    # Annotated: tortoise types a TextField as str even with null=True (purged rows hold None).
+    nickname_enc: str | None = fields.TextField(null=True)
+    phone_enc: str | None = fields.TextField(null=True)
+    email_enc: str | None = fields.TextField(null=True)
+    note_enc: str | None = fields.TextField(null=True)
     # SHA-256 of the client's Idempotency-Key and of the request it came with.
     idempotency_key = fields.CharField(max_length=64, unique=True, null=True)
     request_hash = fields.CharField(max_length=64, default="")
@@ -151,10 +152,10 @@ class WaitlistEntry(Model):
     status = fields.CharEnumField(WaitlistStatus, max_length=16, db_index=True)
     service = fields.CharField(max_length=40, default="")
     channel = fields.CharEnumField(Channel, max_length=16)
-    nickname_enc = fields.TextField(null=True)
-    phone_enc = fields.TextField(null=True)
-    email_enc = fields.TextField(null=True)
-    note_enc = fields.TextField(null=True)
+    nickname_enc: str | None = fields.TextField(null=True)
+    phone_enc: str | None = fields.TextField(null=True)
+    email_enc: str | None = fields.TextField(null=True)
+    note_enc: str | None = fields.TextField(null=True)
     booking: fields.ForeignKeyNullableRelation[Booking] = fields.ForeignKeyField(
         "models.Booking", related_name="waitlist_entries", null=True, on_delete=fields.SET_NULL
     )
@@ -184,9 +185,9 @@ class Notification(Model):
     booking_id: int | None  # the key, as tortoise sets it
     # "phone" or "email": which senders can deliver it.
     address_kind = fields.CharField(max_length=8)
-    address_enc = fields.TextField(null=True)
+    address_enc: str | None = fields.TextField(null=True)
     subject = fields.CharField(max_length=200, default="")
-    body_enc = fields.TextField(null=True)
+    body_enc: str | None = fields.TextField(null=True)
     status = fields.CharEnumField(NotificationStatus, max_length=12, db_index=True)
     attempts = fields.SmallIntField(default=0)
     next_attempt_at = fields.DatetimeField(db_index=True)
