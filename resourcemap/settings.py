@@ -166,6 +166,18 @@ class Settings(BaseSettings):
     sms_webhook_secret: SecretStr | None = Field(
         None, description="Secret for the HMAC-SHA256 signature of SMS webhook requests."
     )
+    body_limit_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest request body accepted (JSON and forms), checked before anything "
+        "reads it; larger is refused with 413.",
+    )
+    import_limit_bytes: int = Field(
+        20 * 1_048_576,
+        ge=1024,
+        description="Largest upload accepted by the imports (files of listings, siting "
+        "candidates), checked while it streams in.",
+    )
     fixed_now: dt.datetime | None = Field(
         None,
         description="Development and tests only: the instant (ISO 8601 with its offset) the "

@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.templating import Jinja2Templates
 
 from resourcemap import db
@@ -19,6 +20,7 @@ from web import i18n
 from web.auth import RateLimiter, session_middleware
 from web.errors import HANDLERS
 from web.limits import BookingLimits
+from web.middleware import FrontDoor
 from web.routes import build_routes
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -43,7 +45,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
 
     app = Starlette(
         routes=build_routes(),
-        middleware=[session_middleware(settings)],
+        middleware=[Middleware(FrontDoor, settings=settings), session_middleware(settings)],
         exception_handlers=HANDLERS,
         lifespan=lifespan,
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from html import escape
 
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.types import Scope
 from tortoise.exceptions import ValidationError as TortoiseValidationError
 
 from resourcemap.errors import (
@@ -19,8 +21,11 @@ from resourcemap.errors import (
     TooManyRequests,
     Unauthenticated,
 )
+from web import i18n
+from web.i18n import _
 
 log = logging.getLogger("resourcemap.web")
+MAX_FIELDS = 20
 
 STATUS: dict[type[DomainError], int] = {
     InvalidInput: 400,
@@ -48,6 +53,40 @@ def _error(
     return JSONResponse(body, status_code=status)
 
 
+class BodyTooLarge(Exception):
+    """A request body over its limit (``web.middleware``): 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit:,} bytes")
+        self.limit = limit
+
+
+def too_large_response(path: str, limit: int) -> Response:
+    """413: JSON under /api, a short page in the reader's language elsewhere (the page of
+    a form or file that was too big: nothing of it was read)."""
+    reason = f"the request body is larger than the limit of {limit:,} bytes"
+    if path.startswith("/api/"):
+        return _error(413, "TooLarge", reason)
+    size = f"{limit / 1_048_576:g} MB" if limit >= 1_048_576 else f"{limit // 1024} KB"
+    title = escape(_("Too large"))
+    detail = escape(
+        _("The file or form is larger than %(size)s. Please send a smaller one.", size=size)
+    )
+    back = escape(_("Back to the form"))
+    page = (
+        f'<!doctype html><html lang="{i18n.current().tag}"><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title><h1>{title}</h1><p>{detail}</p>"
+        f'<p><a href="{escape(path)}">{back}</a></p></html>'
+    )
+    return HTMLResponse(page, status_code=413)
+
+
+async def body_too_large(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BodyTooLarge)
+    return too_large_response(request.url.path, exc.limit)
+
+
 async def domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
@@ -58,10 +97,16 @@ async def domain_error(request: Request, exc: Exception) -> Response:
 async def validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ValidationError)
     fields: dict[str, str] = {}
-    for err in exc.errors(include_url=False, include_input=False):
+    errors = exc.errors(include_url=False, include_input=False)
+    for err in errors:
         name = ".".join(str(p) for p in err["loc"] if not isinstance(p, int)) or "request"
         fields.setdefault(name, err["msg"])
-    reason = "; ".join(f"{k}: {v}" for k, v in fields.items())
+        if len(fields) == MAX_FIELDS:
+            # A body of thousands of unknown keys gets a short answer, not a long one.
+            break
+    reason = "; ".join(f"{k}: {v}" for k, v in list(fields.items())[:5])
+    if len(errors) > len(fields):
+        reason += f" (and {len(errors) - len(fields)} more problems)"
     return _error(400, "InvalidInput", reason, fields)
 
 
@@ -78,16 +123,18 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
 
 
-async def server_error(request: Request, exc: Exception) -> Response:
+def unhandled(scope: Scope, exc: Exception) -> Response:
+    """The answer to an exception nothing else handled (``web.middleware``)."""
     # Log the type and path only: request data may hold personal details.
-    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    log.error("unhandled %s on %s %s", type(exc).__name__, scope["method"], scope["path"])
+    log.debug("the unhandled exception", exc_info=exc)  # the code's lines, never its values
     return _error(500, "ServerError", "internal error; it has been logged")
 
 
 HANDLERS = {
+    BodyTooLarge: body_too_large,
     DomainError: domain_error,
     ValidationError: validation_error,
     TortoiseValidationError: storage_validation_error,
     HTTPException: http_error,
-    500: server_error,
 }

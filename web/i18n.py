@@ -23,6 +23,7 @@ from babel.support import NullTranslations, Translations
 from babel.units import format_unit
 from jinja2 import Environment
 from starlette.requests import Request
+from starlette.types import Scope
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
@@ -76,6 +77,11 @@ def choose(request: Request) -> tuple[Language, bool]:
     if remembered is not None:
         return remembered, False
     return DEFAULT, False
+
+
+def choose_from(scope: Scope) -> tuple[Language, bool]:
+    """``choose`` for the middleware, which has the ASGI scope rather than a request."""
+    return choose(Request(scope))
 
 
 def activate(lang: Language) -> None:

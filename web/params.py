@@ -38,6 +38,9 @@ async def json_body(request: Request) -> dict[str, Any]:
         body = await request.json()
     except ValueError:
         raise InvalidInput("the body is not valid JSON", field="body") from None
+    except RecursionError:
+        # Python's json parser recurses once per level: a 2 KB body nested 1,000 deep.
+        raise InvalidInput("the body is nested too deeply", field="body") from None
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object", field="body")
     return body

@@ -34,8 +34,6 @@ def resident_page(handler: Endpoint) -> Endpoint:
 
     @functools.wraps(handler)
     async def wrapped(request: Request) -> Response:
-        lang, asked = i18n.choose(request)
-        i18n.activate(lang)
         try:
             response = await handler(request)
         except NotFound:
@@ -62,10 +60,6 @@ def resident_page(handler: Endpoint) -> Endpoint:
         except InvalidInput:
             response = await problem(
                 request, 400, _("Please check your input"), _("Something in the request is wrong.")
-            )
-        if asked:
-            response.set_cookie(
-                i18n.COOKIE, lang.tag, max_age=i18n.COOKIE_SECONDS, samesite="lax", httponly=True
             )
         return response
 
@@ -110,12 +104,8 @@ async def render(
     response: Response = request.app.state.templates.TemplateResponse(
         request, name, {**base, **context}, status_code=status
     )
-    # Manage links carry the booking token: never let a click send it to another site.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
-    if private:
-        response.headers["Cache-Control"] = "no-store"
+    # Headers (no referrer: manage links carry the booking token; never cached) are the
+    # middleware's, for every page alike.
     return response
 
 

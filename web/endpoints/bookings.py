@@ -197,12 +197,8 @@ async def booking_ics(request: Request) -> Response:
     return Response(
         body,
         media_type="text/calendar",
-        headers={
-            "Content-Disposition": f'attachment; filename="booking-{code}.ics"',
-            # It holds the manage link with its token: no shared cache may keep it.
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer",
-        },
+        # It holds the manage link with its token: like every answer, never cached.
+        headers={"Content-Disposition": f'attachment; filename="booking-{code}.ics"'},
     )
 
 

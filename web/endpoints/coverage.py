@@ -17,7 +17,7 @@ from resourcemap.dataset import synthetic_label
 from resourcemap.indicator_export import indicators_csv, indicators_xlsx
 from resourcemap.indicators import DEFINITIONS, Targets
 from resourcemap.vocab import Role
-from web import clock, i18n, planning_text
+from web import clock, planning_text
 from web.auth import require
 from web.params import json_body, query_dict
 
@@ -140,7 +140,6 @@ async def coverage_report(request: Request) -> Response:
     """
     await require(request, *PLANNING)
     settings = request.app.state.settings
-    i18n.activate(i18n.choose(request)[0])
     query = coverage_query_without(request, "download", "lang")
     here = [(k, v) for k, v in request.query_params.multi_items() if k != "download"]
     page = await report_html(

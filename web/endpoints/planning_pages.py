@@ -43,13 +43,10 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def planner_page(handler: Endpoint) -> Endpoint:
-    """Language first, then sign-in (redirect), planners and admins only (403 page), bad
-    input → 400 page."""
+    """Sign-in (redirect), planners and admins only (403 page), bad input → 400 page."""
 
     @functools.wraps(handler)
     async def wrapped(request: Request) -> Response:
-        lang, asked = i18n.choose(request)
-        i18n.activate(lang)
         try:
             form_csrf = None
             if request.method == "POST":
@@ -75,10 +72,6 @@ def planner_page(handler: Endpoint) -> Endpoint:
             response = await _render(request, "planning/problem.html", {"reason": reason}, 400)
         except DomainError as exc:
             response = await _render(request, "planning/problem.html", {"reason": exc.reason}, 400)
-        if asked:
-            response.set_cookie(
-                i18n.COOKIE, lang.tag, max_age=i18n.COOKIE_SECONDS, samesite="lax", httponly=True
-            )
         return response
 
     return wrapped
@@ -113,8 +106,6 @@ async def _render(
     response: Response = request.app.state.templates.TemplateResponse(
         request, name, {**base, **context}, status_code=status
     )
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response
 
 

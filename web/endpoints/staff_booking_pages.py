@@ -228,11 +228,7 @@ async def reveal_contact(request: Request) -> Response:
         "shown": shown,
         "back": _safe_next(text(form, "back"), LIST),
     }
-    response = await _render(request, "staff/booking_contact.html", context)
-    # _render already forbids caching; said again here because this page must never be kept.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return response
+    return await _render(request, "staff/booking_contact.html", context)
 
 
 # --- booking for a caller or a visitor ----------------------------------------------------

@@ -142,7 +142,7 @@ async def reveal_contact(request: Request) -> Response:
     """
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
     shown = await _desk(request).reveal(actor, request.path_params["id"])
-    return JSONResponse(shown, headers={"Cache-Control": "no-store"})
+    return JSONResponse(shown)  # never cached, like every answer (web.middleware)
 
 
 async def get_policy(request: Request) -> Response:

@@ -102,10 +102,6 @@ async def _render(
     response: Response = request.app.state.templates.TemplateResponse(
         request, name, {**base, **context}, status_code=status
     )
-    # Signed-in pages: never cached, never framed (the buttons change listings).
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
     return response
 
 
