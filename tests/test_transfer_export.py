@@ -25,7 +25,7 @@ from resourcemap.transfer.records import load_records
 from resourcemap.transfer.report import ImportReport
 from tests.conftest import Backend
 from tests.factories import run_in_db, small_city
-from tests.transfer_helpers import city_areas
+from tests.transfer_helpers import NOW, city_areas
 
 SCHEMAS = Path(__file__).parent / "data/hsds/schema"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -41,7 +41,7 @@ def _export(url: str, fmt: str) -> bytes:
 
 def _import(url: str, data: bytes, name: str) -> ImportReport:
     async def go() -> ImportReport:
-        return await import_listings(SYSTEM, data, name, ImportOptions())
+        return await import_listings(SYSTEM, data, name, ImportOptions(), now=NOW)
 
     report: ImportReport = run_in_db(url, go)
     return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +20,8 @@ CITY, DISTRICT = "449900000000", "449901000000"
 EAST_STREET, WEST_STREET = "449901001000", "449901002000"
 EAST, WEST = "449901001001", "449901002001"  # communities
 ORG = "测试区卫健局"
+# The import time every test passes (imports record it as provenance).
+NOW = dt.datetime(2026, 12, 2, 4, 0, tzinfo=dt.UTC)
 
 HEADER = "external_id,kind,name_zh,organisation_name_zh,services,lat,lon,community_code,hours,phone"
 GOOD_ROWS = [

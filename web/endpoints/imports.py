@@ -86,13 +86,15 @@ async def import_upload(request: Request) -> Response:
         dry_run = str(form.get("dry_run", "")).strip().lower() in TRUE
         coords = form.get("coords") or CoordSystem.WGS84.value
         kind = form.get("kind")
+        settings: Settings = request.app.state.settings
         options = ImportOptions(
             coords=CoordSystem(_choice(coords, CoordSystem, "coords")),
             default_kind=ResourceKind(_choice(kind, ResourceKind, "kind")) if kind else None,
             dry_run=dry_run,
+            tz=settings.tz,
         )
         filename = upload.filename or "upload"
-    report = await import_listings(principal, data, filename, options)
+    report = await import_listings(principal, data, filename, options, now=dt.datetime.now(dt.UTC))
     return JSONResponse(report.as_dict(), status_code=200 if report.ok else 400)
 
 
