@@ -58,8 +58,24 @@ class Row:
         return None if self.data is None else self.data.organisation_id
 
 
+# Pydantic errors about a value's range or type, whose message does not quote the value.
+VALUE_ERRORS = frozenset(
+    {
+        "less_than_equal",
+        "greater_than_equal",
+        "less_than",
+        "greater_than",
+        "float_parsing",
+        "int_parsing",
+        "int_from_float",
+    }
+)
+
+
 def error_message(err: Any) -> str:
     message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] in VALUE_ERRORS and isinstance(err.get("input"), int | float | str):
+        message = f"{err['input']!r}: {message}"  # say which value
     if err["type"] == "enum":
         return f"{err['input']!r} is not a known code; expected {err['ctx']['expected']}"
     if err["type"] == "missing":

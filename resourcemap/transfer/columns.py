@@ -112,6 +112,12 @@ ALIASES: dict[str, str] = {
     "organisation_name": "organisation_name_zh",
     "organization_name": "organisation_name_zh",
     "eligibility_note_zh": "eligibility_note",
+    "机构编号": "organisation_external_id",
+    "机构名称": "organisation_name_zh",
+    "机构类型": "organisation_type",
+    "服务区域": "service_area_codes",
+    "收费": "fee",
+    "收费说明": "fee_note",
     "eligibility_description": "eligibility_note",
 }
 

@@ -247,6 +247,12 @@ class _Service:
                 values[name] = value
         if not self.ours and costs:
             values["foreign_fields"] = {"cost_options": _kept(costs, COST_PARTS)}
+        kept = t.field_value(found, "foreign_fields")
+        if self.ours and kept:
+            try:
+                values["foreign_fields"] = json.loads(kept)
+            except ValueError:
+                values["foreign_fields"] = kept  # validation names it
         return values
 
     def _cut(self, text: str, limit: int, name: str) -> str:
@@ -269,7 +275,10 @@ class _Service:
                     "areas' statistical division codes (our resourcemap-field:area_code)"
                 )
                 self.hints[COLUMNS["service_area_codes"]] = hint
-                self.notes.append(f"service areas given as text are not kept (e.g. {text[:40]!r})")
+                self.notes.append(
+                    "service areas given as text are not kept: ResourceMap takes the areas' "
+                    "statistical division codes"
+                )
         return codes
 
     def schedules(self, sal: dict[str, Any], location: dict[str, Any], k: int) -> Schedules:

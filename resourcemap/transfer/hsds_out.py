@@ -233,6 +233,9 @@ def _service_attributes(service_id: str, rec: ExportRecord, ctx: Context) -> lis
         "synthetic": "true" if ctx.synthetic else "",
         "eligibility_note_en": data.eligibility_note_en if HAS_ELIGIBILITY else "",
         "provenance": json.dumps(rec.provenance, ensure_ascii=False) if rec.provenance else "",
+        "foreign_fields": (
+            json.dumps(data.foreign_fields, ensure_ascii=False) if data.foreign_fields else ""
+        ),
     }
     if data.lat is None:  # no location to carry them
         attrs += [

@@ -337,8 +337,12 @@ def read_package(data: bytes, zone: Zone) -> Parsed:
         candidate.columns = _columns(service)
         candidate.record = f"services.csv id {service.get('id', '')}".strip()
     parsed.problems += [Problem(row, column, reason) for row, column, reason in package.problems]
-    parsed.notes += package.notes
+    parsed.notes += sorted(set(package.notes), key=_natural)
     return parsed
+
+
+def _natural(text: str) -> list[Any]:
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text)]
 
 
 def zip_folder(files: Iterable[tuple[str, bytes]]) -> bytes:

@@ -65,6 +65,10 @@ FIELD_TERMS: dict[str, tuple[str, str]] = {
         "Import steps of the record: file, format, record, time, account",
     ),
     "eligibility_note_en": ("英文服务对象说明", "Eligibility note in English"),
+    "foreign_fields": (
+        "外部记录字段",
+        "What another directory's record said that ResourceMap has no field for (JSON)",
+    ),
 }
 
 STATUS_OUT: dict[Status, str] = {

@@ -228,7 +228,11 @@ def _column(err: Any, candidate: Candidate) -> str:
     if "service_area_codes" in message:
         return candidate.column("service_area_codes")
     if "lat" in message or "lon" in message:
-        return f"{candidate.column('lat')}, {candidate.column('lon')}"
+        lat, lon = candidate.column("lat"), candidate.column("lon")
+        where, _, name = lat.rpartition(", ")
+        if where and lon.startswith(where + ", "):  # one table row: name it once
+            return f"{where}, {name}, {lon.removeprefix(where + ', ')}"
+        return f"{lat}, {lon}"
     return ""
 
 

@@ -100,16 +100,21 @@ class ImportReport:
     def note_lines(self) -> list[str]:
         lines = []
         for text, rows in self.notes.items():
-            where = f" ({_plural(self.row_label)} {_ranges(rows)})" if rows else ""
+            label = self.row_label if len(rows) == 1 else _plural(self.row_label)
+            where = f" ({label} {_ranges(rows)})" if rows else ""
             lines.append(f"{text}{where}")
         return lines
 
     def summary(self) -> str:
         if not self.ok:
             label = self.row_label.rsplit(" ", 1)[-1]
-            parts = [f"{_count(self.rejected_rows, label)} rejected"]
+            parts = []
+            if self.rejected_rows:
+                parts.append(f"{_count(self.rejected_rows, label)} rejected")
             if self.header_problems:
                 parts.append(f"{_count(self.header_problems, 'problem')} in the header row")
+            if not parts:
+                parts.append("the file is refused")
             parts.append(f"{_count(len(self.problems), 'problem')} in all")
             return ", ".join(parts) + "; nothing was written (an import is all or nothing)"
         if self.dry_run:
