@@ -63,6 +63,10 @@ class Input(BaseModel):
 # Keys of ``foreign_fields``: an HSDS address (its parts as given), cost options, and whether
 # the record's opening times carried no UTC offset.
 FOREIGN_FIELDS = frozenset({"address", "cost_options", "times_without_offset"})
+# Fields the staff form does not show (yet): an update that does not give them keeps them.
+KEPT_UNLESS_GIVEN = frozenset(
+    {"foreign_fields", "eligibility", "eligibility_note_zh", "eligibility_note_en"}
+)
 MAX_FOREIGN_FIELDS = 4000
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 AREA_LEVELS = ("city", "district", "street", "community")
@@ -253,8 +257,8 @@ async def save_resource(
         clash = await Resource.get_or_none(external_id=data.external_id)
         if clash is not None and clash.id != resource_id:
             raise Conflict(f"external_id {data.external_id!r} is taken", field="external_id")
-    # A form or file that does not mention foreign_fields leaves the stored ones as they are.
-    kept = set() if "foreign_fields" in data.model_fields_set else {"foreign_fields"}
+    # A form or file that does not mention these leaves the stored values as they are.
+    kept = {f for f in KEPT_UNLESS_GIVEN if f not in data.model_fields_set}
     fields = data.model_dump(
         mode="json",
         exclude={"hours", "exceptions", "qualifications", "community_code", "organisation_id"}

@@ -88,6 +88,10 @@ async def _city_with_listings() -> dict[str, int]:
         modes=["phone"],
         service_area_codes=["449900000000"],
         external_id="ext-hotline",
+        fee="unknown",
+        eligibility="referral",
+        eligibility_note_zh="需社区转介",
+        eligibility_note_en="Referred by a community worker",
     )
     return ids
 

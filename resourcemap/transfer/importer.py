@@ -242,6 +242,12 @@ def _validated(c: Candidate, options: ImportOptions) -> Row:
         c.values["kind"] = options.default_kind.value
     if "fee" not in c.values:
         c.values["fee"] = Fee.UNKNOWN.value  # the file does not say: never "free"
+    for name in edits.KEPT_UNLESS_GIVEN & set(edits.ResourceIn.model_fields):
+        # An import replaces the listing: what a row does not say is the default, not
+        # what was stored (as a form that lacks these fields would keep it).
+        c.values.setdefault(
+            name, edits.ResourceIn.model_fields[name].get_default(call_default_factory=True)
+        )
     if "kind" not in c.values:
         c.reject(c.column("kind"), "required (or give a default kind for the file)")
     if not c.values.get("external_id"):
