@@ -34,11 +34,8 @@ def choose_level(requested: AreaLevel | None, present: list[AreaLevel]) -> Level
     >>> choose_level(None, [AreaLevel.CITY, AreaLevel.DISTRICT]).note
     'per district: the deepest level the loaded areas have (no street or community areas)'
     """
-    if not present:
-        raise InvalidInput(
-            "no areas are loaded: import them first (resourcemap import FILE --areas)",
-            field="level",
-        )
+    if not present:  # nothing to choose from: the analysis says what is missing
+        return LevelChoice(requested or AreaLevel.COMMUNITY)
     if requested is None:
         deepest = present[-1]
         missing = [lv.value for lv in AreaLevel if lv.depth > deepest.depth]

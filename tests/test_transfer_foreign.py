@@ -15,8 +15,10 @@ from resourcemap.transfer.importer import SYSTEM, ImportOptions, import_listings
 from resourcemap.transfer.report import ImportReport
 from resourcemap.vocab import ResourceKind
 from tests.factories import run_in_db
+from tests.test_transfer_export import _schema_errors
 from tests.transfer_helpers import (
     CORPUS,
+    HEADER,
     HSDS_SERVICE,
     NOW,
     city_areas,
@@ -289,6 +291,18 @@ def test_every_problem_of_a_row_is_reported_at_once(database_url: str) -> None:
     ]
 
 
+def test_a_header_problem_is_not_a_rejected_row(database_url: str) -> None:
+    run_in_db(database_url, city_areas)
+    rows = [f"h-{i},community_room,室{i},,,22.705,114.005,,,,x" for i in range(22)]
+    report = _import(database_url, csv_bytes(*rows, header=HEADER + ",colour"), "rooms.csv")
+    assert (report.rows, report.rejected_rows) == (22, 0)
+    assert report.lines() == [
+        "row 1, colour: unknown column",
+        "1 problem in the header row, 1 problem in all; nothing was written (an import is all "
+        "or nothing)",
+    ]
+
+
 def test_hsds_pages_of_other_records_say_what_they_are(database_url: str) -> None:
     run_in_db(database_url, city_areas)
     organizations = (CORPUS / "hsds3/organization_list.json").read_bytes()
@@ -335,6 +349,7 @@ def test_foreign_record_round_trip_keeps_address_times_and_costs(
     record = _uk_service()
     assert _import(database_url, json.dumps(record).encode(), "s.json", default_kind=AGENCY).ok
     exported = _export_hsds(database_url)[0]
+    assert _schema_errors([exported]) == []
     address = exported["service_at_locations"][0]["location"]["addresses"][0]
     given = record["service_at_locations"][0]["location"]["addresses"][0]
     assert {k: address[k] for k in given if k != "id"} == {

@@ -100,11 +100,15 @@ def _read(files: dict[str, bytes]) -> Tables:
     tables = Tables()
     for name, data in files.items():
         reader = csv.reader(io.StringIO(decode_text(data), newline=""))
-        header = [h.strip().lower() for h in next(reader, [])]
-        rows = []
-        for number, cells in enumerate(reader, start=2):
-            if any(c.strip() for c in cells):
-                rows.append(Row(name, number, dict(zip(header, cells, strict=False))))
+        try:
+            header = [h.strip().lower() for h in next(reader, [])]
+            rows = [
+                Row(name, number, dict(zip(header, cells, strict=False)))
+                for number, cells in enumerate(reader, start=2)
+                if any(c.strip() for c in cells)
+            ]
+        except csv.Error as exc:
+            raise UnreadableFile(f"{name} is not a readable CSV table: {exc}") from None
         tables.rows[name] = rows
     if "services.csv" not in tables.rows:
         raise UnreadableFile(

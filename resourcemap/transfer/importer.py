@@ -21,6 +21,7 @@ Example (tortoise initialised)::
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import re
 from collections import defaultdict
@@ -56,7 +57,11 @@ from resourcemap.vocab import Fee, ResourceKind, Role
 # Converted coordinates are kept to 1e-7° (about 1 cm); WGS-84 input is kept as given.
 COORD_DECIMALS = 7
 
-DEFAULT_TZ = ZoneInfo("Asia/Shanghai")  # RESOURCEMAP_TIMEZONE's default
+DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+REPLACED_DEFAULTS: dict[str, Any] = {
+    name: edits.ResourceIn.model_fields[name].get_default(call_default_factory=True)
+    for name in sorted(edits.KEPT_UNLESS_GIVEN & set(edits.ResourceIn.model_fields))
+}  # RESOURCEMAP_TIMEZONE's default
 # The command line has no signed-in person: it acts as an administrator without an account.
 SYSTEM = Principal.command_line()
 
@@ -169,10 +174,12 @@ def _check_hours(c: Candidate) -> None:
         return
     intervals = []
     for h in hours:
+        day = h.get("weekday") if isinstance(h, dict) else None
         try:
-            item = edits.HoursIn.model_validate(h)
-            intervals.append(Interval(item.weekday, minutes(item.opens), minutes(item.closes)))
-        except (ValidationError, InvalidInput):
+            if not isinstance(day, int) or not 0 <= day <= 6:
+                return  # ResourceIn names it
+            intervals.append(Interval(day, minutes(h["opens"]), minutes(h["closes"])))
+        except (InvalidInput, KeyError, TypeError):
             return  # ResourceIn names it
     try:
         validate(intervals)
@@ -242,12 +249,10 @@ def _validated(c: Candidate, options: ImportOptions) -> Row:
         c.values["kind"] = options.default_kind.value
     if "fee" not in c.values:
         c.values["fee"] = Fee.UNKNOWN.value  # the file does not say: never "free"
-    for name in edits.KEPT_UNLESS_GIVEN & set(edits.ResourceIn.model_fields):
+    for name, default in REPLACED_DEFAULTS.items():
         # An import replaces the listing: what a row does not say is the default, not
         # what was stored (as a form that lacks these fields would keep it).
-        c.values.setdefault(
-            name, edits.ResourceIn.model_fields[name].get_default(call_default_factory=True)
-        )
+        c.values.setdefault(name, copy.copy(default))
     if "kind" not in c.values:
         c.reject(c.column("kind"), "required (or give a default kind for the file)")
     if not c.values.get("external_id"):
