@@ -37,7 +37,11 @@ def _plural(label: str) -> str:
 
 
 def _ranges(rows: list[int]) -> str:
-    """``[2, 3, 4, 7]`` → ``2–4, 7``."""
+    """Row numbers as ranges.
+
+    >>> _ranges([7, 2, 3, 4])
+    '2–4, 7'
+    """
     parts: list[str] = []
     ordered = sorted(rows)
     start = prev = ordered[0]

@@ -37,7 +37,7 @@ def _choice(value: object, allowed: type[CoordSystem] | type[ResourceKind], fiel
 
 async def import_upload(request: Request) -> Response:
     """
-    summary: Import listings from a file (CSV, XLSX, GeoJSON, HSDS 3.0 JSON)
+    summary: Import listings from a file (CSV, XLSX, GeoJSON, HSDS 3.0 JSON, ZIP of HSDS tables)
     description: >
       Multipart form: `file`, optional `dry_run` (true to only check), `coords` (wgs84,
       gcj02 or bd09, for rows without a coord_system column), `kind` (for rows naming
@@ -58,7 +58,7 @@ async def import_upload(request: Request) -> Response:
               kind: {type: string}
               csrf_token: {type: string}
     responses:
-      200: {description: "Report {format, rows, created, updated, dry_run, written, summary}"}
+      200: {description: "Report {format, rows, created, updated, dry_run, written, notes, summary}"}
       400: {description: "Report whose problems give row, column and reason; nothing written"}
       401: {description: Not signed in}
       403: {description: "Not staff or admin, or a wrong CSRF token"}
