@@ -58,7 +58,8 @@ async def import_upload(request: Request) -> Response:
               kind: {type: string}
               csrf_token: {type: string}
     responses:
-      200: {description: "Report {format, rows, created, updated, dry_run, written, notes, summary}"}
+      200: {description: "Report {format, rows, created, updated, dry_run, written, notes,
+        summary}"}
       400: {description: "Report whose problems give row, column and reason; nothing written"}
       401: {description: Not signed in}
       403: {description: "Not staff or admin, or a wrong CSRF token"}
