@@ -243,15 +243,15 @@ class _ProgressBar:
 
 
 @main.command(name="import")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("path", type=click.Path(exists=True, dir_okay=True))
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
 @click.option(
     "--coords",
     type=click.Choice(["wgs84", "gcj02", "bd09"]),
-    default="wgs84",
-    show_default=True,
-    help="Coordinate system of lat/lon in rows without a coord_system column "
-    "(gcj02: AMap/Tencent, bd09: Baidu).",
+    default=None,
+    help="Coordinate system of lat/lon in rows without a coord_system column, or of the "
+    "boundaries with --areas (gcj02: AMap/Tencent/DataV, bd09: Baidu). Default wgs84; "
+    "--areas refuses a DataV/AMap file without it.",
 )
 @click.option(
     "--kind",
@@ -262,11 +262,14 @@ class _ProgressBar:
 @click.option(
     "--areas",
     is_flag=True,
-    help="The file holds administrative areas and population "
-    "(GeoJSON, Shapefile or GeoPackage with code, level, name_zh, parent, population).",
+    help="The file holds administrative areas and population (GeoJSON, Shapefile or "
+    "GeoPackage with code, level, name_zh, parent, population; or a DataV/AMap GeoJSON).",
 )
-def import_(path: str, dry_run: bool, coords: str, default_kind: str | None, areas: bool) -> None:
-    """Import listings (CSV, XLSX, GeoJSON, HSDS 3.0 JSON) or, with --areas, areas.
+def import_(
+    path: str, dry_run: bool, coords: str | None, default_kind: str | None, areas: bool
+) -> None:
+    """Import listings (CSV, XLSX, GeoJSON, HSDS 3.0 JSON, or an HSDS table package: a
+    folder or ZIP of CSV tables) or, with --areas, areas.
 
     Every row is checked first; the report lists row, column and reason of each rejected
     row, and nothing is written unless every row is valid. Listings are matched by
@@ -281,30 +284,30 @@ def import_(path: str, dry_run: bool, coords: str, default_kind: str | None, are
     from resourcemap.vocab import ResourceKind
 
     settings = _settings()
+    source = Path(path)
+    if areas and source.is_dir():
+        raise click.UsageError("--areas reads one file (GeoJSON, Shapefile or GeoPackage)")
     try:
-        data = b"" if areas else Path(path).read_bytes()
+        data = b"" if areas else _listing_bytes(source)
     except OSError as exc:
         raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
     options = ImportOptions(
-        coords=CoordSystem(coords),
+        coords=CoordSystem(coords or "wgs84"),
         default_kind=None if default_kind is None else ResourceKind(default_kind),
         dry_run=dry_run,
+        tz=settings.tz,
     )
+    now = clock.from_settings(settings).now()  # read once: the import time of provenance
     bar = _ProgressBar()
 
     async def run() -> ImportReport:
         await db.migrate(settings.database_url)
         async with db.database(settings.database_url):
             if areas:
-                return await import_areas(path, dry_run=dry_run)
-            return await import_listings(
-                SYSTEM,
-                data,
-                Path(path).name,
-                options,
-                now=clock.from_settings(settings).now(),
-                progress=bar,
-            )
+                chosen = None if coords is None else CoordSystem(coords)
+                return await import_areas(path, dry_run=dry_run, coords=chosen)
+            name = source.name + ("/" if source.is_dir() else "")
+            return await import_listings(SYSTEM, data, name, options, now=now, progress=bar)
 
     try:
         report = _run(run())
@@ -314,6 +317,20 @@ def import_(path: str, dry_run: bool, coords: str, default_kind: str | None, are
         click.echo(line)
     if not report.ok:
         sys.exit(1)
+
+
+def _listing_bytes(source: Any) -> bytes:
+    """A file's bytes; a folder's CSV tables (an HSDS package) as one ZIP."""
+    from resourcemap.transfer.hsds_tables import zip_folder
+
+    if not source.is_dir():
+        return bytes(source.read_bytes())
+    tables = sorted(p for p in source.iterdir() if p.suffix.lower() == ".csv")
+    if not tables:
+        raise click.ClickException(
+            f"{source} holds no CSV tables (an HSDS package has services.csv)"
+        )
+    return zip_folder((p.name, p.read_bytes()) for p in tables)
 
 
 @main.command()
@@ -567,9 +584,9 @@ def import_demand(
 @click.option(
     "--level",
     type=click.Choice(["city", "district", "street", "community"]),
-    default="community",
-    show_default=True,
-    help="Areas the table reports.",
+    default=None,
+    help="Areas the table reports (default: community, or the deepest level the loaded "
+    "areas have; a level they lack is refused).",
 )
 @click.option(
     "--kind",
@@ -592,7 +609,7 @@ def import_demand(
 )
 def coverage(
     radius_m: float,
-    level: str,
+    level: str | None,
     kinds: tuple[str, ...],
     demand_source: str | None,
     streets: str | None,
@@ -605,8 +622,10 @@ def coverage(
     from pydantic import ValidationError as QueryError
 
     from resourcemap import coverage as cov
+    from resourcemap.coverage_levels import area_levels, choose_level
     from resourcemap.coverage_report import report_html
     from resourcemap.dataset import synthetic_label
+    from resourcemap.vocab import AreaLevel
 
     suffix = Path(out).suffix.lower()
     if suffix not in (".html", ".csv", ".geojson", ".json"):
@@ -614,9 +633,7 @@ def coverage(
     if streets is not None and suffix == ".html":
         raise click.UsageError("with --streets, write the table: --out FILE.csv or FILE.geojson")
     try:
-        query = cov.CoverageQuery(
-            radius_m=radius_m, level=level, kind=kinds or None, demand=demand_source
-        )
+        cov.CoverageQuery(radius_m=radius_m, kind=kinds or None, demand=demand_source)
     except QueryError as exc:
         raise click.UsageError("; ".join(e["msg"] for e in exc.errors())) from None
     graph = None
@@ -632,6 +649,12 @@ def coverage(
 
     async def run() -> tuple[str, str]:
         async with db.database(settings.database_url):
+            chosen = choose_level(None if level is None else AreaLevel(level), await area_levels())
+            if chosen.note:
+                click.echo(f"coverage {chosen.note}")
+            query = cov.CoverageQuery(
+                radius_m=radius_m, level=chosen.level, kind=kinds or None, demand=demand_source
+            )
             service = cov.CoverageService()
             with click.progressbar(length=len(steps), label="coverage", file=sys.stderr) as bar:
 

@@ -8,13 +8,14 @@ transaction that also writes the audit entry and the search change log, and stam
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from tortoise.transactions import in_transaction
 
-from resourcemap import audit
+from resourcemap import audit, phones
 from resourcemap.accounts import Principal
 from resourcemap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from resourcemap.hours import Interval, hhmm, minutes, validate
@@ -31,6 +32,7 @@ from resourcemap.vocab import (
     MAX_ID,
     Accessibility,
     Audience,
+    Eligibility,
     Fee,
     Mode,
     Placement,
@@ -41,7 +43,6 @@ from resourcemap.vocab import (
     Status,
 )
 
-PHONE = re.compile(r"^\+?[0-9][0-9 -]{2,30}$")
 # C0 control characters other than tab and line breaks: PostgreSQL refuses NUL outright.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -59,6 +60,14 @@ class Input(BaseModel):
         return value
 
 
+# Keys of ``foreign_fields``: an HSDS address (its parts as given), cost options, and whether
+# the record's opening times carried no UTC offset.
+FOREIGN_FIELDS = frozenset({"address", "cost_options", "times_without_offset"})
+# Fields the staff form does not show (yet): an update that does not give them keeps them.
+KEPT_UNLESS_GIVEN = frozenset(
+    {"foreign_fields", "eligibility", "eligibility_note_zh", "eligibility_note_en"}
+)
+MAX_FOREIGN_FIELDS = 4000
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 AREA_LEVELS = ("city", "district", "street", "community")
 
@@ -119,6 +128,9 @@ class ResourceIn(Input):
     accessibility_note: str = Field("", max_length=500)
     fee: Fee = Fee.FREE
     fee_note: str = Field("", max_length=500)
+    eligibility: Eligibility = Eligibility.PUBLIC
+    eligibility_note_zh: str = Field("", max_length=300)
+    eligibility_note_en: str = Field("", max_length=300)
     phone: str = Field("", max_length=40)
     email: str = Field("", max_length=200)
     website: str = Field("", max_length=300)
@@ -134,12 +146,30 @@ class ResourceIn(Input):
     hours: list[HoursIn] = Field(default_factory=list)
     exceptions: list[ExceptionIn] = Field(default_factory=list)
     qualifications: list[QualificationIn] = Field(default_factory=list)
+    foreign_fields: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What another directory's record said that ResourceMap has no field "
+        "for, given back on export (docs/hsds-mapping.md, 'Round trip').",
+    )
 
-    @field_validator("phone")
+    @field_validator("phone", mode="before")
     @classmethod
-    def _phone(cls, value: str) -> str:
-        if value and not PHONE.match(value):
-            raise ValueError("a phone number has digits, spaces, '-' and an optional '+'")
+    def _phone(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        value = phones.normalise(value)
+        if value and not phones.PHONE.match(value):
+            raise ValueError(phones.PHONE_RULE)
+        return value
+
+    @field_validator("foreign_fields")
+    @classmethod
+    def _foreign_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - FOREIGN_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown foreign field {unknown[0]!r}")
+        if len(json.dumps(value, ensure_ascii=False, default=str)) > MAX_FOREIGN_FIELDS:
+            raise ValueError(f"longer than {MAX_FOREIGN_FIELDS} characters as JSON")
         return value
 
     @field_validator("email")
@@ -227,9 +257,12 @@ async def save_resource(
         clash = await Resource.get_or_none(external_id=data.external_id)
         if clash is not None and clash.id != resource_id:
             raise Conflict(f"external_id {data.external_id!r} is taken", field="external_id")
+    # A form or file that does not mention these leaves the stored values as they are.
+    kept = {f for f in KEPT_UNLESS_GIVEN if f not in data.model_fields_set}
     fields = data.model_dump(
         mode="json",
-        exclude={"hours", "exceptions", "qualifications", "community_code", "organisation_id"},
+        exclude={"hours", "exceptions", "qualifications", "community_code", "organisation_id"}
+        | kept,
     )
     fields.update(codes, organisation_id=organisation_id, verified_at=now)
     async with in_transaction(Resource._meta.default_connection):

@@ -153,8 +153,23 @@ class Mode(StrEnum):
 
 
 class Fee(StrEnum):
+    """``unknown``: the source did not say (never shown as free, never matched by a filter
+    for free services)."""
+
     FREE = "free"
     PAID = "paid"
+    UNKNOWN = "unknown"
+
+
+class Eligibility(StrEnum):
+    """Who may use a listing: everyone, or only members of a group (a school's students, a
+    workplace's employees, residents of the areas served, people referred)."""
+
+    PUBLIC = "public"
+    STUDENTS = "students"
+    EMPLOYEES = "employees"
+    AREA_RESIDENTS = "area_residents"
+    REFERRAL = "referral"
 
 
 class Status(StrEnum):
@@ -243,7 +258,19 @@ ORGANISATION_TYPE_LABELS: dict[OrganisationType, tuple[str, str]] = {
     OrganisationType.AGENCY: ("社会心理服务机构", "Psychological service agency"),
 }
 
-FEE_LABELS: dict[Fee, tuple[str, str]] = {Fee.FREE: ("免费", "Free"), Fee.PAID: ("收费", "Paid")}
+FEE_LABELS: dict[Fee, tuple[str, str]] = {
+    Fee.FREE: ("免费", "Free"),
+    Fee.PAID: ("收费", "Paid"),
+    Fee.UNKNOWN: ("费用未注明", "Fee not stated"),
+}
+
+ELIGIBILITY_LABELS: dict[Eligibility, tuple[str, str]] = {
+    Eligibility.PUBLIC: ("面向公众", "Open to the public"),
+    Eligibility.STUDENTS: ("仅限本校学生", "Students only"),
+    Eligibility.EMPLOYEES: ("仅限本单位职工", "Employees only"),
+    Eligibility.AREA_RESIDENTS: ("仅限服务区域居民", "Residents of the area served"),
+    Eligibility.REFERRAL: ("需转介", "By referral"),
+}
 
 STATUS_LABELS: dict[Status, tuple[str, str]] = {
     Status.ACTIVE: ("正常", "Active"),

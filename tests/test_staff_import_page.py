@@ -147,7 +147,7 @@ def test_form_offers_file_coords_dry_run_and_the_list_links_to_it(url: str) -> N
         soup = html(client.get("/staff/import"))
         file_input = soup.find("input", attrs={"name": "file"})
         assert isinstance(file_input, Tag) and file_input["type"] == "file"
-        assert file_input["accept"] == ".csv,.xlsx,.geojson,.json"
+        assert file_input["accept"] == ".csv,.xlsx,.geojson,.json,.zip"
         coords = soup.find("select", attrs={"name": "coords"})
         assert isinstance(coords, Tag)
         options = [o["value"] for o in coords.find_all("option")]

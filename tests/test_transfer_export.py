@@ -23,9 +23,9 @@ from resourcemap.transfer.exporter import export_listings
 from resourcemap.transfer.importer import SYSTEM, ImportOptions, import_listings
 from resourcemap.transfer.records import load_records
 from resourcemap.transfer.report import ImportReport
-from tests.conftest import TEST_NOW, Backend
+from tests.conftest import Backend
 from tests.factories import run_in_db, small_city
-from tests.transfer_helpers import city_areas
+from tests.transfer_helpers import NOW, city_areas
 
 SCHEMAS = Path(__file__).parent / "data/hsds/schema"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -41,7 +41,7 @@ def _export(url: str, fmt: str) -> bytes:
 
 def _import(url: str, data: bytes, name: str) -> ImportReport:
     async def go() -> ImportReport:
-        return await import_listings(SYSTEM, data, name, ImportOptions(), now=TEST_NOW)
+        return await import_listings(SYSTEM, data, name, ImportOptions(), now=NOW)
 
     report: ImportReport = run_in_db(url, go)
     return report
@@ -88,6 +88,10 @@ async def _city_with_listings() -> dict[str, int]:
         modes=["phone"],
         service_area_codes=["449900000000"],
         external_id="ext-hotline",
+        fee="unknown",
+        eligibility="referral",
+        eligibility_note_zh="需社区转介",
+        eligibility_note_en="Referred by a community worker",
     )
     return ids
 

@@ -17,7 +17,6 @@ from resourcemap.models import AuditEntry, OpeningHours, Organisation, Resource,
 from resourcemap.transfer.importer import SYSTEM, ImportOptions, import_listings
 from resourcemap.transfer.report import ImportReport
 from resourcemap.vocab import ResourceKind, Role
-from tests.conftest import TEST_NOW
 from tests.factories import run_in_db
 from tests.transfer_helpers import (
     CITY,
@@ -26,6 +25,7 @@ from tests.transfer_helpers import (
     EAST_STREET,
     GOOD_ROWS,
     HEADER,
+    NOW,
     ORG,
     city_areas,
     csv_bytes,
@@ -36,7 +36,7 @@ HSDS_EXAMPLE = Path(__file__).parent / "data/hsds/examples/service_full.json"
 
 def _import(url: str, data: bytes, name: str, **options: Any) -> ImportReport:
     async def go() -> ImportReport:
-        return await import_listings(SYSTEM, data, name, ImportOptions(**options), now=TEST_NOW)
+        return await import_listings(SYSTEM, data, name, ImportOptions(**options), now=NOW)
 
     report: ImportReport = run_in_db(url, go)
     return report
@@ -291,7 +291,7 @@ def test_staff_import_only_their_own_organisations_listings(database_url: str) -
     ]
 
     async def go() -> ImportReport:
-        return await import_listings(staff, csv_bytes(*rows), "rooms.csv", now=TEST_NOW)
+        return await import_listings(staff, csv_bytes(*rows), "rooms.csv", now=NOW)
 
     report = run_in_db(database_url, go)
     reasons = {(p.row, p.column): p.reason for p in report.problems}
@@ -301,7 +301,7 @@ def test_staff_import_only_their_own_organisations_listings(database_url: str) -
     assert 2 not in {p.row for p in report.problems}
 
     async def own_only() -> ImportReport:
-        return await import_listings(staff, csv_bytes(GOOD_ROWS[1]), "rooms.csv", now=TEST_NOW)
+        return await import_listings(staff, csv_bytes(GOOD_ROWS[1]), "rooms.csv", now=NOW)
 
     assert run_in_db(database_url, own_only).ok
     room = run_in_db(database_url, lambda: Resource.get(external_id="room-2"))
@@ -388,17 +388,16 @@ def test_foreign_hsds_record_needs_a_kind_and_valid_values(database_url: str) ->
     data = json.dumps([record]).encode()
     report = _import(database_url, data, "services.json")
     assert report.format == "hsds"
-    # Every problem of the record at once, each named by its HSDS place.
+    # Every problem of the record at once, each named by its HSDS place. The example's
+    # phone number, written in quotes, is read (quotes are no part of a number).
     assert _problems(report) == {
         (1, "attributes (resourcemap-kind)"),  # a foreign record has no kind of ours
         (1, "location.latitude"),  # 100
-        (1, "phones"),  # the example's number is in quotes
     }
     report = _import(database_url, data, "services.json", default_kind=ResourceKind.LICENSED_AGENCY)
-    assert _problems(report) == {(1, "location.latitude"), (1, "phones")}
+    assert _problems(report) == {(1, "location.latitude")}
     location = record["service_at_locations"][0]["location"]
     location["latitude"], location["longitude"] = 22.705, 114.005
-    record["phones"][0]["number"] = "+44 1234 234567"
     page = {"total_items": 1, "contents": [record]}
     report = _import(
         database_url,
@@ -409,13 +408,15 @@ def test_foreign_hsds_record_needs_a_kind_and_valid_values(database_url: str) ->
     assert report.ok, report.lines()
     stored = run_in_db(database_url, lambda: Resource.get(external_id=record["id"]))
     assert (stored.name_zh, stored.kind, stored.fee) == (record["name"], "licensed_agency", "paid")
+    assert stored.phone == "+44 1234 234567 ext. 100"
     hours = run_in_db(
         database_url,
         lambda: OpeningHours.filter(resource_id=stored.id).values_list(
             "weekday", "opens", "closes"
         ),
     )
-    assert sorted(hours) == [(3, 600, 1080), (4, 600, 1080)]  # TH,FR 10:00-18:00
+    # TH,FR 10:00-18:00 at the schedule's "timezone": 3 (UTC+3) are 15:00-23:00 in Shanghai.
+    assert sorted(hours) == [(3, 900, 1380), (4, 900, 1380)]
     org = run_in_db(
         database_url, lambda: Organisation.get(external_id=record["organization"]["id"])
     )

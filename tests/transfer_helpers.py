@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from geo.chinacoords import CoordSystem
 from resourcemap.clock import FixedClock
 from resourcemap.models import Area, Organisation
+from resourcemap.transfer.areas import import_areas
+from resourcemap.transfer.hsds_tables import zip_folder
+from resourcemap.transfer.report import ImportReport
 from tests.conftest import TEST_NOW, make_settings
 from tests.factories import square
 from web.app import create_app
@@ -20,6 +28,8 @@ CITY, DISTRICT = "449900000000", "449901000000"
 EAST_STREET, WEST_STREET = "449901001000", "449901002000"
 EAST, WEST = "449901001001", "449901002001"  # communities
 ORG = "测试区卫健局"
+# The import time every test passes (imports record it as provenance).
+NOW = dt.datetime(2026, 12, 2, 4, 0, tzinfo=dt.UTC)
 
 HEADER = "external_id,kind,name_zh,organisation_name_zh,services,lat,lon,community_code,hours,phone"
 GOOD_ROWS = [
@@ -86,3 +96,38 @@ def transfer_client(database_url: str, **overrides: Any) -> Iterator[TestClient]
             app.router.routes.insert(0, route)
     with TestClient(app) as client:
         yield client
+
+
+# The real-data corpus (tests/data/realdata/README.md): files other people published.
+CORPUS = Path(__file__).parent / "data/realdata"
+HSDS_SERVICE = Path(__file__).parent / "data/hsds/examples/service_full.json"
+SHENZHEN = "440300000000"
+LUOHU, FUTIAN, NANSHAN, GUANGMING = (f"4403{n}000000" for n in ("03", "04", "05", "11"))
+DATAV = CORPUS / "datav/440300_full_extract.json"
+
+
+async def shenzhen(coords: CoordSystem | None = CoordSystem.GCJ02) -> ImportReport:
+    """Shenzhen as DataV publishes it (four districts, GCJ-02), below a city without a
+    boundary; ``coords`` as given to ``import --areas``."""
+    await Area.create(code=SHENZHEN, level="city", name_zh="深圳市", population=0)
+    report = await import_areas(DATAV, coords=coords)
+    assert report.ok, report.lines()
+    return report
+
+
+def folder_zip(folder: Path, drop: dict[str, set[str]] | None = None) -> bytes:
+    """A folder of CSV tables as the ZIP an upload would be; ``drop``: table → ids of rows
+    left out (what a user fixes after reading a report)."""
+    files = []
+    for path in sorted(folder.glob("*.csv")):
+        text = path.read_text(encoding="utf-8")
+        unwanted = (drop or {}).get(path.name, set())
+        if unwanted:
+            rows = list(csv.reader(io.StringIO(text)))
+            out = io.StringIO()
+            csv.writer(out, lineterminator="\n").writerows(
+                [rows[0], *[r for r in rows[1:] if r and r[0] not in unwanted]]
+            )
+            text = out.getvalue()
+        files.append((path.name, text.encode()))
+    return zip_folder(files)

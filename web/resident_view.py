@@ -108,7 +108,8 @@ def filter_choices() -> dict[str, list[tuple[str, str]]]:
         "kind": kinds,
         "service": choices(SERVICE_LABELS),
         "audience": choices(AUDIENCE_LABELS),
-        "fee": choices(FEE_LABELS),
+        # "Fee not stated" is no choice: the filter finds free or paid services.
+        "fee": [c for c in choices(FEE_LABELS) if c[0] != "unknown"],
         "mode": choices(MODE_LABELS),
         "language": [(c, language_name(c)) for c in ("zh", "yue", "en")],
     }

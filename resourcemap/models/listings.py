@@ -6,10 +6,19 @@ holds the full mapping.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
-from resourcemap.vocab import Fee, OrganisationType, QualificationType, ResourceKind, Status
+from resourcemap.vocab import (
+    Eligibility,
+    Fee,
+    OrganisationType,
+    QualificationType,
+    ResourceKind,
+    Status,
+)
 
 
 class Organisation(Model):
@@ -57,6 +66,11 @@ class Resource(Model):
     accessibility_note = fields.CharField(max_length=500, default="")
     fee = fields.CharEnumField(Fee, max_length=8, default=Fee.FREE)
     fee_note = fields.CharField(max_length=500, default="")
+    eligibility = fields.CharEnumField(
+        Eligibility, max_length=16, default=Eligibility.PUBLIC, db_default=Eligibility.PUBLIC.value
+    )
+    eligibility_note_zh = fields.CharField(max_length=300, default="", db_default="")
+    eligibility_note_en = fields.CharField(max_length=300, default="", db_default="")
     # Public contact of the service itself (never a resident's).
     phone = fields.CharField(max_length=40, default="")
     email = fields.CharField(max_length=200, default="")
@@ -74,7 +88,18 @@ class Resource(Model):
     street_code = fields.CharField(max_length=12, default="", db_index=True)
     community_code = fields.CharField(max_length=12, default="", db_index=True)
     service_area_codes: list[str] = fields.JSONField(default=list)
+    # What another directory's record said that this model has no field for (its address
+    # parts, cost options, times given without a UTC offset), so an export gives it back.
+    foreign_fields: dict[str, Any] = fields.JSONField(default=dict, db_default="{}")
     source = fields.CharField(max_length=100, default="")
+    # Provenance of the last import that wrote the listing (empty for listings made in the
+    # app), and the import steps the imported record itself carried, oldest first.
+    source_file = fields.CharField(max_length=255, default="", db_default="")
+    source_format = fields.CharField(max_length=16, default="", db_default="")
+    source_record = fields.CharField(max_length=200, default="", db_default="")
+    imported_at = fields.DatetimeField(null=True)
+    imported_by = fields.CharField(max_length=150, default="", db_default="")
+    earlier_sources: list[dict[str, str]] = fields.JSONField(default=list, db_default="[]")
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

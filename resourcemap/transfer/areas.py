@@ -7,6 +7,14 @@ area one level up; empty for the city), ``population``; optional ``name_en`` and
 file has another CRS. Every row is checked first; nothing is written unless all pass. Areas
 already stored are updated by code, so a corrected file can be loaded again.
 
+DataV/AMap boundary files (``geo.datav.aliyun.com``, ``440300_full.json``), the usual public
+source of Chinese districts, are read as they are: ``adcode`` (6 digits, padded to the
+12-digit code), ``name``, ``level``, ``parent.adcode``; they carry no population (stored as
+0, unknown). Their coordinates are GCJ-02: ``coords`` says how the file's longitudes and
+latitudes are given, and GCJ-02/BD-09 boundaries are converted to WGS-84 vertex by vertex
+(holes and multipolygons kept). A DataV file without ``coords`` is refused rather than
+stored ~500 m off; any other file without it is read as WGS-84, and the report says so.
+
 The synthetic demo city is never mixed with real areas: load a real city into a new database.
 
 Example (tortoise initialised)::
@@ -26,6 +34,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from geo.chinacoords import CoordSystem, to_wgs84
 from resourcemap.dataset import SYNTHETIC_KEY
 from resourcemap.models import Area, DatasetInfo
 from resourcemap.search import changes
@@ -44,6 +53,8 @@ LEVEL_NAMES: dict[str, AreaLevel] = {
 }
 CODE = re.compile(r"^\d{1,12}$")
 WGS84 = 4326
+DATAV_COLUMNS = frozenset({"adcode", "acroutes", "childrennum", "subfeatureindex"})
+COORD_NAMES = {CoordSystem.WGS84: "WGS-84", CoordSystem.GCJ02: "GCJ-02", CoordSystem.BD09: "BD-09"}
 
 
 @dataclass
@@ -67,9 +78,43 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def read_areas(path: Path, report: ImportReport) -> list[AreaRow]:
+def _datav(frame: Any, report: ImportReport) -> Any:
+    """DataV/AMap properties as our columns: 12-digit codes, parent codes, population 0."""
+
+    def code(value: Any) -> str:
+        text = _text(value)
+        return text.ljust(12, "0") if text.isdigit() and len(text) == 6 else text
+
+    def parent(value: Any) -> str:
+        return code(value.get("adcode")) if isinstance(value, dict) else ""
+
+    frame = frame.assign(code=frame["adcode"].map(code), name_zh=frame["name"])
+    frame["parent"] = frame["parent"].map(parent) if "parent" in frame.columns else ""
+    if "population" not in frame.columns:
+        frame["population"] = 0
+        report.note("a DataV/AMap file has no population: stored as 0 (unknown)")
+    return frame
+
+
+def _converted(frame: Any, coords: CoordSystem) -> Any:
+    """Every vertex GCJ-02/BD-09 → WGS-84, in one vectorised call; rings, holes and parts
+    stay as they are."""
+    import numpy as np
+    import shapely
+
+    def to_wgs(xy: Any) -> Any:
+        lon, lat = to_wgs84(xy[:, 0], xy[:, 1], coords)
+        return np.column_stack([lon, lat])
+
+    return frame.set_geometry(shapely.transform(frame.geometry.array, to_wgs))
+
+
+def read_areas(
+    path: Path, report: ImportReport, coords: CoordSystem | None = None
+) -> list[AreaRow]:
     """Read and check one file on its own (no database); problems go to ``report``, the
-    number of features to ``report.rows``."""
+    number of features to ``report.rows``. ``coords``: how longitudes and latitudes are
+    given (None: not said, WGS-84 assumed unless the file is DataV's)."""
     import geopandas as gpd
     import shapely
 
@@ -79,6 +124,17 @@ def read_areas(path: Path, report: ImportReport) -> list[AreaRow]:
         report.reject(0, "", f"cannot read {path.name} as GeoJSON, Shapefile or GeoPackage: {exc}")
         return []
     frame.columns = [str(c).strip().lower() if c != "geometry" else c for c in frame.columns]
+    datav = "adcode" in frame.columns and bool(DATAV_COLUMNS & set(frame.columns) - {"adcode"})
+    if datav and coords is None:
+        report.reject(
+            0,
+            "",
+            f"{path.name} is a DataV/AMap boundary file (adcode, acroutes): its coordinates are "
+            "GCJ-02; give --coords gcj02 (or --coords wgs84 if it was converted already)",
+        )
+        return []
+    if datav:
+        frame = _datav(frame, report)
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         report.reject(0, ", ".join(missing), "missing column (needs " + ", ".join(REQUIRED) + ")")
@@ -89,7 +145,30 @@ def read_areas(path: Path, report: ImportReport) -> list[AreaRow]:
             report.reject(0, "geometry", "the file has no CRS and its coordinates are not degrees")
             return []
     elif frame.crs.to_epsg() != WGS84:
+        if coords not in (None, CoordSystem.WGS84):
+            report.reject(
+                0,
+                "geometry",
+                f"the file's CRS is {frame.crs.to_string()}; --coords {coords.value} applies to "
+                "longitude/latitude files only",
+            )
+            return []
         frame = frame.to_crs(epsg=WGS84)
+    system = coords or CoordSystem.WGS84
+    if system is not CoordSystem.WGS84:
+        frame = _converted(frame, system)
+        vertices = int(shapely.get_num_coordinates(frame.geometry.array).sum())
+        report.note(
+            f"boundaries converted from {COORD_NAMES[system]} to WGS-84, vertex by vertex "
+            f"({vertices:,} vertices)"
+        )
+    elif coords is None:
+        report.note(
+            "coordinates read as WGS-84 (no --coords given; AMap/DataV and Tencent boundaries "
+            "are GCJ-02: --coords gcj02, Baidu's BD-09: --coords bd09)"
+        )
+    else:
+        report.note("coordinates read as WGS-84 (--coords wgs84)")
     report.rows = len(frame)
     geometry = frame.geometry.array
     kinds = shapely.get_type_id(geometry)
@@ -186,9 +265,14 @@ async def _check_hierarchy(rows: list[AreaRow], report: ImportReport) -> dict[st
 
 
 async def import_areas(
-    path: str | Path, *, dry_run: bool = False, source: str | None = None
+    path: str | Path,
+    *,
+    dry_run: bool = False,
+    source: str | None = None,
+    coords: CoordSystem | None = None,
 ) -> ImportReport:
-    """Check, then (unless ``dry_run`` or a row is rejected) write every area of the file."""
+    """Check, then (unless ``dry_run`` or a row is rejected) write every area of the file;
+    ``coords`` as in :func:`read_areas`."""
     path = Path(path)
     report = ImportReport(format="areas", dry_run=dry_run, noun="areas")
     if await DatasetInfo.exists(key=SYNTHETIC_KEY):
@@ -199,7 +283,7 @@ async def import_areas(
             "(set RESOURCEMAP_DATABASE_URL and run resourcemap migrate)",
         )
         return report
-    rows = await asyncio.to_thread(read_areas, path, report)  # reading is CPU work
+    rows = await asyncio.to_thread(read_areas, path, report, coords)  # reading is CPU work
     if not rows and report.ok:
         report.reject(0, "", "the file holds no areas")
     stored = await _check_hierarchy(rows, report)

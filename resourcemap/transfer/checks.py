@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from resourcemap import edits, organisations
 from resourcemap.accounts import Principal
 from resourcemap.models import Area, DatasetInfo, Organisation, Resource
+from resourcemap.transfer import hsds_terms
 from resourcemap.transfer.columns import Candidate, OrgRef
 from resourcemap.transfer.records import INSTANCE_KEY, parse_own_key
 from resourcemap.transfer.report import ImportReport
@@ -57,8 +58,24 @@ class Row:
         return None if self.data is None else self.data.organisation_id
 
 
+# Pydantic errors about a value's range or type, whose message does not quote the value.
+VALUE_ERRORS = frozenset(
+    {
+        "less_than_equal",
+        "greater_than_equal",
+        "less_than",
+        "greater_than",
+        "float_parsing",
+        "int_parsing",
+        "int_from_float",
+    }
+)
+
+
 def error_message(err: Any) -> str:
     message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] in VALUE_ERRORS and isinstance(err.get("input"), int | float | str):
+        message = f"{err['input']!r}: {message}"  # say which value
     if err["type"] == "enum":
         return f"{err['input']!r} is not a known code; expected {err['ctx']['expected']}"
     if err["type"] == "missing":
@@ -101,6 +118,7 @@ class DatabaseChecks:
         self.existing: dict[str, tuple[int, int | None]] = {}  # external_id → (id, org)
         self.organisations: dict[str, int | None] = {}  # OrgRef.key → id (None: create)
         self.new_organisations: dict[str, organisations.OrganisationIn] = {}
+        self.own_organisations: dict[str, int] | None = None  # exported HSDS id → id
 
     async def run(self, rows: list[Row]) -> None:
         self.levels = {str(c): str(lv) for c, lv in await Area.all().values_list("code", "level")}
@@ -167,6 +185,26 @@ class DatabaseChecks:
             self.organisations[ref.key] = await self._resolve(row, ref)
         return self.organisations[ref.key]
 
+    async def _own_organisation(self, key: str) -> int | None:
+        """An organisation without external id that this database exported under ``key``
+        (docs/hsds-mapping.md, "Identifiers"): found again, it keeps having none."""
+        if not hsds_terms.is_uuid(key):
+            return None
+        if self.own_organisations is None:
+            info = await DatasetInfo.get_or_none(key=INSTANCE_KEY)
+            ids = await Organisation.filter(external_id=None).values_list("id", flat=True)
+            self.own_organisations = (
+                {}
+                if info is None
+                else {
+                    hsds_terms.record_id("organization", None, info.value, int(cast(int, i))): int(
+                        cast(int, i)
+                    )
+                    for i in ids
+                }
+            )
+        return self.own_organisations.get(key)
+
     async def _resolve(self, row: Row, ref: OrgRef) -> int | None:
         if not (safe(ref.external_id or "") and safe(ref.name_zh)):
             self._reject(row, "organisation_id", "control characters, or longer than 200")
@@ -175,6 +213,9 @@ class DatabaseChecks:
             found = await Organisation.get_or_none(external_id=ref.external_id)
             if found is not None:
                 return found.id
+            own = await self._own_organisation(ref.external_id)
+            if own is not None:
+                return own
         elif ref.name_zh:
             ids = await Organisation.filter(name_zh=ref.name_zh).values_list("id", flat=True)
             if len(ids) > 1:
@@ -193,8 +234,13 @@ class DatabaseChecks:
             self._reject(
                 row,
                 "organisation_id",
-                f"no organisation {ref.external_id or ref.name_zh!r}; give its "
-                "organisation_name_zh and organisation_type to create it",
+                (
+                    f"no organisation has the external id {ref.external_id!r}"
+                    if ref.external_id
+                    else f"no organisation is named {ref.name_zh!r}"
+                )
+                + "; give its organisation_name_zh and organisation_type to create it "
+                "(a file's organisation ids are other directories' ids, never ours)",
             )
         elif ref.type not in set(OrganisationType):
             self._reject(row, "organisation_type", f"{ref.type!r} is not an organisation type")

@@ -2,14 +2,18 @@
 
 Columns are named like the ``ResourceIn`` fields (a few aliases such as ``latitude`` or
 ``名称`` are read too). Three ``organisation_*`` columns name the organisation instead of
-its database id, so that a file moves between databases; ``coord_system`` says per row
-whether ``lat``/``lon`` are WGS-84, GCJ-02 or BD-09. Lists, hours, exceptions and
+its database id, so that a file moves between databases: an ``organisation_id`` or
+``organization_id`` column, as other directories' files have, is read as the
+organisation's *external* id, never as one of our database ids. ``coord_system`` says per
+row whether ``lat``/``lon`` are WGS-84, GCJ-02 or BD-09. ``provenance`` carries the import
+steps a listing went through before (JSON, as exported). Lists, hours, exceptions and
 qualifications are compact text (see :mod:`resourcemap.transfer.texts`) in CSV and XLSX,
 and may be JSON arrays in GeoJSON properties.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -18,6 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from geo.chinacoords import CoordSystem
+from resourcemap import phones
 from resourcemap.edits import ResourceIn
 from resourcemap.models import Organisation, Resource
 from resourcemap.transfer import texts
@@ -26,6 +31,7 @@ from resourcemap.transfer.report import Problem
 from resourcemap.vocab import (
     Accessibility,
     Audience,
+    Eligibility,
     Fee,
     Mode,
     OrganisationType,
@@ -36,6 +42,10 @@ from resourcemap.vocab import (
 )
 
 ORGANISATION_COLUMNS = ("organisation_external_id", "organisation_name_zh", "organisation_type")
+# The listing eligibility fields arrive with another change too (migration 0009): map them
+# only where ResourceIn has them.
+HAS_ELIGIBILITY = "eligibility" in ResourceIn.model_fields
+ELIGIBILITY_COLUMNS = ("eligibility", "eligibility_note", "eligibility_note_en")
 # What the exporters write, in this order; the importer reads all of them.
 COLUMNS: tuple[str, ...] = (
     "external_id",
@@ -53,6 +63,7 @@ COLUMNS: tuple[str, ...] = (
     "accessibility_note",
     "fee",
     "fee_note",
+    *(ELIGIBILITY_COLUMNS if HAS_ELIGIBILITY else ()),
     "phone",
     "email",
     "website",
@@ -69,10 +80,11 @@ COLUMNS: tuple[str, ...] = (
     "hours",
     "exceptions",
     "qualifications",
+    "foreign_fields",
+    "provenance",
 )
-# Read but never written: database ids differ between databases.
-IMPORT_ONLY = ("organisation_id",)
-KNOWN = frozenset(COLUMNS) | frozenset(IMPORT_ONLY)
+KNOWN = frozenset(COLUMNS)
+JSON_COLUMNS = ("foreign_fields", "provenance")
 
 ALIASES: dict[str, str] = {
     "id": "external_id",
@@ -94,7 +106,19 @@ ALIASES: dict[str, str] = {
     "开放时间": "hours",
     "坐标系": "coord_system",
     **{f"organization{c.removeprefix('organisation')}": c for c in ORGANISATION_COLUMNS},
-    "organization_id": "organisation_id",
+    # Other directories' organisation ids are external ids; ours never come from files.
+    "organisation_id": "organisation_external_id",
+    "organization_id": "organisation_external_id",
+    "organisation_name": "organisation_name_zh",
+    "organization_name": "organisation_name_zh",
+    "eligibility_note_zh": "eligibility_note",
+    "机构编号": "organisation_external_id",
+    "机构名称": "organisation_name_zh",
+    "机构类型": "organisation_type",
+    "服务区域": "service_area_codes",
+    "收费": "fee",
+    "收费说明": "fee_note",
+    "eligibility_description": "eligibility_note",
 }
 
 ENUM_LISTS: dict[str, type[StrEnum]] = {
@@ -103,7 +127,12 @@ ENUM_LISTS: dict[str, type[StrEnum]] = {
     "modes": Mode,
     "accessibility": Accessibility,
 }
-ENUMS: dict[str, type[StrEnum]] = {"kind": ResourceKind, "fee": Fee, "status": Status}
+ENUMS: dict[str, type[StrEnum]] = {
+    "kind": ResourceKind,
+    "fee": Fee,
+    "status": Status,
+    "eligibility": Eligibility,
+}
 PLAIN_LISTS = ("languages", "service_area_codes")
 NESTED = {
     "hours": texts.parse_hours,
@@ -146,9 +175,18 @@ class Candidate:
     problems: list[Problem] = field(default_factory=list)
     # ResourceIn field → the name a report shows (HSDS files name their own properties).
     columns: Mapping[str, str] = field(default_factory=dict)
+    provenance: list[dict[str, str]] = field(default_factory=list)
+    """Earlier import steps the record carries (our exports write them)."""
+    record: str = ""
+    """How provenance names the record: ``row 5``, ``feature 2``, an HSDS id."""
+    notes: list[str] = field(default_factory=list)
+    """What the row says that is not kept; reported, never a reason to refuse."""
+    hints: dict[str, str] = field(default_factory=dict)
+    """Column → a sentence added to a problem reported on that column."""
 
     def reject(self, column: str, reason: str) -> None:
-        self.problems.append(Problem(self.row, column, reason))
+        hint = self.hints.get(column)
+        self.problems.append(Problem(self.row, column, f"{reason} ({hint})" if hint else reason))
 
     def column(self, name: str) -> str:
         return self.columns.get(name, name)
@@ -196,9 +234,32 @@ def _listed(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else texts.split_list(_text(value))
 
 
-def from_row(row: int, raw: Mapping[str, Any]) -> Candidate:
-    """A row of canonical column names (strings from CSV/XLSX, JSON values from GeoJSON)."""
-    cand = Candidate(row, {})
+def _json_cell(name: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise ValueError(f"not valid JSON: {exc}") from None
+
+
+def read_provenance(value: Any) -> list[dict[str, str]]:
+    """Earlier import steps as exported: a list of objects of text values."""
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValueError("provenance is a JSON list of objects (file, format, record, …)")
+    steps = [{str(k): str(v) for k, v in step.items() if v is not None} for step in value]
+    return steps[-MAX_STEPS:]
+
+
+MAX_STEPS = 10  # earlier import steps kept per listing
+
+
+def from_row(row: int, raw: Mapping[str, Any], shown: Mapping[str, str] | None = None) -> Candidate:
+    """A row of canonical column names (strings from CSV/XLSX, JSON values from GeoJSON);
+    ``shown`` names columns as the file wrote them (aliases), for the report."""
+    names = dict(shown or {})
+    names.setdefault("eligibility_note_zh", names.get("eligibility_note", "eligibility_note"))
+    cand = Candidate(row, {}, columns=names)
     values = cand.values
     present = {k: v for k, v in raw.items() if v is not None and _text(v) != ""}
     for name, value in present.items():
@@ -220,12 +281,23 @@ def from_row(row: int, raw: Mapping[str, Any]) -> Candidate:
                 values[name] = _float(value)
             elif name == "coord_system":
                 cand.coord_system = _coord_system(value)
-            elif name == "capacity" or name == "organisation_id":
+            elif name == "capacity":
                 values[name] = value if isinstance(value, int) else _text(value)
+            elif name == "phone" and isinstance(value, int | float) and not isinstance(value, bool):
+                problem = phones.numeric_cell_problem(_text(value))
+                if problem is not None:
+                    raise ValueError(problem)
+                values[name] = _text(value)
+            elif name == "eligibility_note":
+                values["eligibility_note_zh"] = _text(value)
+            elif name == "foreign_fields":
+                values[name] = _json_cell(name, value)
+            elif name == "provenance":
+                cand.provenance = read_provenance(_json_cell(name, value))
             elif name not in ORGANISATION_COLUMNS:
                 values[name] = _text(value)
         except (texts.TextError, ValueError) as exc:
-            cand.reject(name, str(exc))
+            cand.reject(cand.column(name), str(exc))
     for q in values.get("qualifications", []):
         if isinstance(q, dict) and isinstance(q.get("type"), str):
             q["type"] = code_of(QualificationType, q["type"])
@@ -238,7 +310,10 @@ def from_row(row: int, raw: Mapping[str, Any]) -> Candidate:
             type=None if org_type is None else code_of(OrganisationType, _text(org_type)),
         )
     elif "organisation_type" in present:
-        cand.reject("organisation_type", "give organisation_external_id or organisation_name_zh")
+        cand.reject(
+            cand.column("organisation_type"),
+            "give organisation_external_id or organisation_name_zh",
+        )
     return cand
 
 
@@ -247,14 +322,22 @@ def _cell(value: str) -> str:
 
 
 def to_row(
-    data: ResourceIn, organisation: Organisation | None, *, guard_formulas: bool = False
+    data: ResourceIn,
+    organisation: Organisation | None,
+    *,
+    provenance: list[dict[str, str]] | None = None,
+    guard_formulas: bool = False,
 ) -> dict[str, Any]:
     """A listing as one CSV/XLSX row of :data:`COLUMNS` (text, except lat/lon/capacity)."""
     plain = data.model_dump(mode="json")
+    plain["eligibility_note"] = plain.get("eligibility_note_zh", "")
     row: dict[str, Any] = {}
     for name in COLUMNS:
         value = plain.get(name)
-        if name in ENUM_LISTS or name in PLAIN_LISTS:
+        if name in JSON_COLUMNS:
+            value = provenance if name == "provenance" else value
+            row[name] = json.dumps(value, ensure_ascii=False) if value else ""
+        elif name in ENUM_LISTS or name in PLAIN_LISTS:
             row[name] = texts.join_list(value or [])
         elif name == "hours":
             row[name] = texts.format_hours(value or [])
@@ -277,12 +360,19 @@ def to_row(
     return row
 
 
-def to_properties(data: ResourceIn, organisation: Organisation | None) -> dict[str, Any]:
+def to_properties(
+    data: ResourceIn,
+    organisation: Organisation | None,
+    provenance: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
     """A listing as GeoJSON properties: the same columns, lists and nested parts as JSON."""
     plain = data.model_dump(mode="json", exclude={"lat", "lon", "organisation_id"})
+    plain["eligibility_note"] = plain.get("eligibility_note_zh", "")
     props = {k: plain[k] for k in COLUMNS if k in plain}
     for name in ORGANISATION_COLUMNS:
         props[name] = _organisation_cell(name, organisation) or None
+    props["foreign_fields"] = data.foreign_fields or None
+    props["provenance"] = provenance or None
     return props
 
 

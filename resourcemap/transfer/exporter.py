@@ -43,7 +43,9 @@ def to_csv(records: Sequence[ExportRecord]) -> bytes:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for rec in records:
-        writer.writerow(to_row(rec.data, rec.organisation, guard_formulas=True))
+        writer.writerow(
+            to_row(rec.data, rec.organisation, provenance=rec.provenance, guard_formulas=True)
+        )
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -64,7 +66,7 @@ def to_xlsx(records: Sequence[ExportRecord]) -> bytes:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
     for number, rec in enumerate(records, start=2):
-        row = to_row(rec.data, rec.organisation)
+        row = to_row(rec.data, rec.organisation, provenance=rec.provenance)
         for col, name in enumerate(COLUMNS, start=1):
             value = row[name]
             cell = sheet.cell(row=number, column=col)
@@ -88,7 +90,7 @@ def to_geojson(records: Sequence[ExportRecord]) -> bytes:
                 if rec.data.lat is None or rec.data.lon is None
                 else {"type": "Point", "coordinates": [rec.data.lon, rec.data.lat]}
             ),
-            "properties": to_properties(rec.data, rec.organisation),
+            "properties": to_properties(rec.data, rec.organisation, rec.provenance),
         }
         for rec in records
     ]

@@ -1,26 +1,34 @@
-"""Reading Open Referral HSDS 3.0 JSON into listings (docs/hsds-mapping.md, read backwards).
+"""Reading Open Referral HSDS 3.0 services into listings (docs/hsds-mapping.md, read backwards).
 
-Accepted shapes: one full ``service`` record (``schema/compiled/service_with_definitions.json``,
-organization and ``service_at_locations[].location`` nested), a JSON list of them, or an HSDS
-API page ``{"contents": [...], "total_items": …}`` of them. What we export reads back exactly.
+Accepted shapes: see :mod:`resourcemap.transfer.hsds_pages` (services, pages of them,
+service-at-locations, organizations with their services). What we export reads back
+exactly; a foreign record (one without our ``resourcemap-kind`` term) is read for what it
+says and nothing is invented:
 
-A service with one located ``service_at_location`` (or none) is one listing keyed by the
-service id; a service at several locations becomes one listing per location, keyed by the
-``service_at_location`` id. Rows in reports count services from 1. Only weekly schedules
-are read (their ``valid_from``/``valid_to`` ignored, unless our ``hours_exception``
-attribute marks them as a dated exception); ``MONTHLY`` rules, contacts, programs, funding
-and ages are ignored.
+- a service with one located ``service_at_location`` (or none) is one listing keyed by the
+  service id; at several locations, one listing per location keyed by the
+  ``service_at_location`` id. Reports count services from 1.
+- organisations are matched by their HSDS id as *external* id (created when missing).
+- no ``cost_options`` means the fee is ``unknown``, never free; ``fees_description`` (or the
+  deprecated ``fees``, or the cost options' own text) is the fee note.
+- schedules: :mod:`resourcemap.transfer.hsds_schedules`. The service's own schedules win;
+  without any, those of its ``service_at_location``, else of its ``location``.
+- what the model has no field for but an export must give back (the address's parts, the
+  cost options, times without a UTC offset) is kept in ``foreign_fields``.
+- ``service_areas`` are ours when they carry our ``area_code`` attribute; free text is
+  reported, not guessed.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from resourcemap.transfer import hsds_terms as t
-from resourcemap.transfer.columns import Candidate, OrgRef
-from resourcemap.transfer.readers import Parsed, UnreadableFile
+from resourcemap.transfer.columns import HAS_ELIGIBILITY, Candidate, OrgRef, read_provenance
+from resourcemap.transfer.hsds_pages import records_of
+from resourcemap.transfer.hsds_schedules import Schedules, Zone, read_schedules
+from resourcemap.transfer.readers import Parsed
 from resourcemap.vocab import Fee, OrganisationType
 
 # The HSDS place of each field, as reports name it.
@@ -39,6 +47,9 @@ COLUMNS: dict[str, str] = {
     "accessibility_note": "location.accessibility",
     "fee": "cost_options",
     "fee_note": "fees_description",
+    "eligibility": "attributes (resourcemap-eligibility)",
+    "eligibility_note_zh": "eligibility_description",
+    "eligibility_note_en": "attributes (resourcemap-field:eligibility_note_en)",
     "phone": "phones",
     "email": "email",
     "website": "url",
@@ -53,25 +64,28 @@ COLUMNS: dict[str, str] = {
     "hours": "schedules",
     "exceptions": "schedules",
     "qualifications": "attributes (resourcemap-qualification)",
-    "organisation_id": "organization",
+    "foreign_fields": "location.addresses, cost_options",
     "organisation_external_id": "organization.id",
     "organisation_name_zh": "organization.name",
     "organisation_type": "organization.attributes (resourcemap-organisation-type)",
 }
 # HSDS organisations carry no type of ours: new ones are filed as NGOs, staff can change it.
 FOREIGN_ORGANISATION_TYPE = OrganisationType.NGO
-NOTE_LENGTH = 300
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$")
-
-
-def services_of(document: Any) -> list[Any]:
-    if isinstance(document, dict) and isinstance(document.get("contents"), list):
-        return list(document["contents"])
-    if isinstance(document, dict):
-        return [document]
-    if isinstance(document, list):
-        return document
-    raise UnreadableFile("HSDS JSON is a service object, a list of them, or a page with contents")
+NOTE_LENGTH = 500
+ADDRESS_PARTS = (
+    "attention",
+    "address_1",
+    "address_2",
+    "city",
+    "region",
+    "state_province",
+    "postal_code",
+    "country",
+    "address_type",
+)
+COST_PARTS = ("option", "amount", "currency", "amount_description", "valid_from", "valid_to")
+# Phone types that do not answer a resident's call.
+NOT_VOICE = frozenset({"fax", "sms", "text", "pager", "video"})
 
 
 def _list(value: Any) -> list[dict[str, Any]]:
@@ -82,54 +96,6 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _time(value: Any) -> str | None:
-    match = _TIME.match(_text(value))
-    return None if match is None else f"{int(match[1]):02d}:{match[2]}"
-
-
-def _days(byday: Any) -> list[int]:
-    codes = [c.strip().upper() for c in _text(byday).split(",") if c.strip()]
-    return sorted({t.WEEKDAY_CODES.index(c) for c in codes if c in t.WEEKDAY_CODES})
-
-
-def read_schedules(schedules: list[dict[str, Any]]) -> dict[str, Any]:
-    """Weekly schedules → ``hours`` and ``always_open``; dated ones → ``exceptions``."""
-    hours: set[tuple[int, str, str]] = set()
-    exceptions: list[dict[str, Any]] = []
-    always_open = False
-    for s in schedules:
-        state = t.field_value(t.read_attributes(s.get("attributes")), "hours_exception")
-        opens, closes = _time(s.get("opens_at")), _time(s.get("closes_at"))
-        if closes == "00:00" and opens not in (None, "00:00"):
-            closes = "24:00"  # open until midnight
-        valid_from, valid_to = _text(s.get("valid_from")), _text(s.get("valid_to"))
-        if state is not None:  # ours; a foreign dated schedule is read as weekly hours
-            closed = state == "closed" or opens is None or closes is None
-            exceptions.append(
-                {
-                    "start_date": valid_from or valid_to,
-                    "end_date": valid_to or valid_from,
-                    "closed": closed,
-                    "opens": None if closed else opens,
-                    "closes": None if closed else closes,
-                    "note": _text(s.get("description"))[:NOTE_LENGTH],
-                }
-            )
-            continue
-        days = _days(s.get("byday"))
-        if s.get("freq", "WEEKLY") != "WEEKLY" or not days or opens is None or closes is None:
-            continue
-        if days == list(range(7)) and (opens, closes) == ("00:00", "24:00"):
-            always_open = True
-            continue
-        hours |= {(d, opens, closes) for d in days}
-    return {
-        "hours": [{"weekday": d, "opens": o, "closes": c} for d, o, c in sorted(hours)],
-        "exceptions": exceptions,
-        "always_open": always_open,
-    }
-
-
 def _organisation(service: dict[str, Any]) -> OrgRef | None:
     org = service.get("organization")
     if not isinstance(org, dict):
@@ -137,7 +103,7 @@ def _organisation(service: dict[str, Any]) -> OrgRef | None:
         return OrgRef(external_id=org_id, name_zh="") if org_id else None
     found = t.read_attributes(org.get("attributes"))
     types = [code for code, _ in found.get("organisation-type", [])]
-    phones = _list(org.get("phones"))
+    phone = _phone(_list(org.get("phones")))
     website = _text(org.get("website"))
     return OrgRef(
         external_id=t.field_value(found, "external_id") or _text(org.get("id")) or None,
@@ -146,18 +112,66 @@ def _organisation(service: dict[str, Any]) -> OrgRef | None:
         name_en=_text(org.get("alternate_name")),
         description=_text(org.get("description")),
         website=website if website.startswith(("http://", "https://")) else "",
-        phone=_text(phones[0].get("number")) if phones else "",
+        phone=phone or "",
     )
 
 
-def _fee(cost_options: list[dict[str, Any]]) -> str | None:
+def _phone(phones: list[dict[str, Any]]) -> str | None:
+    """The first number a resident can call (not a fax), with its extension."""
+    for p in phones:
+        if _text(p.get("type")).lower() in NOT_VOICE or not _text(p.get("number")):
+            continue
+        extension = p.get("extension")
+        ext = str(extension).strip() if isinstance(extension, int | str) else ""
+        return _text(p.get("number")) + (f" ext. {ext}" if ext else "")
+    return None
+
+
+def fee_of(cost_options: list[dict[str, Any]]) -> str:
+    """What the cost options say about the fee; ``unknown`` when they do not say."""
     options = [_text(c.get("option")).lower() for c in cost_options]
-    for option in options:
-        if option in (Fee.FREE, Fee.PAID):
-            return option
-    if any(c.get("amount") == 0 for c in cost_options):
+    amounts = [c["amount"] for c in cost_options if isinstance(c.get("amount"), int | float)]
+    if any(a > 0 for a in amounts) or "paid" in options:
+        return Fee.PAID.value
+    if (amounts and all(a == 0 for a in amounts)) or "free" in options:
         return Fee.FREE.value
-    return Fee.PAID.value if cost_options else None
+    return Fee.UNKNOWN.value
+
+
+def _cost_text(cost_options: list[dict[str, Any]]) -> str:
+    parts = []
+    for c in cost_options:
+        amount = c.get("amount")
+        money = " ".join(
+            p
+            for p in (
+                f"{amount:g}" if isinstance(amount, int | float) else "",
+                _text(c.get("currency")).upper(),
+                _text(c.get("amount_description")),
+            )
+            if p
+        )
+        option = _text(c.get("option"))
+        parts.append(f"{option}: {money}" if option and money else option or money)
+    return "; ".join(p for p in parts if p)
+
+
+def _kept(items: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [{k: c[k] for k in keys if c.get(k) not in (None, "")} for c in items]
+
+
+def _languages(service: dict[str, Any], candidate_notes: list[str]) -> list[str]:
+    codes = []
+    for lang in _list(service.get("languages")):
+        given = _text(lang.get("code")) or _text(lang.get("name"))
+        if not given:
+            continue
+        code = t.language_code(given)
+        if code is None:
+            candidate_notes.append(f"language {given!r} is not kept: it names no language code")
+        elif code not in codes:
+            codes.append(code)
+    return codes
 
 
 def _qualifications(found: dict[str, list[tuple[str, str | None]]]) -> list[dict[str, Any]]:
@@ -171,113 +185,199 @@ def _qualifications(found: dict[str, list[tuple[str, str | None]]]) -> list[dict
     return result
 
 
-def _service_values(service: dict[str, Any]) -> dict[str, Any]:
-    """What a service says of every listing made from it (without location fields)."""
-    found = t.read_attributes(service.get("attributes"))
-    codes = {short: [c for c, _ in pairs] for short, pairs in found.items()}
-    values: dict[str, Any] = {
-        "name_zh": _text(service.get("name")),
-        "name_en": _text(service.get("alternate_name")),
-        "description_zh": _text(service.get("description")),
-        "fee_note": _text(service.get("fees_description")),
-        "email": _text(service.get("email")),
-        "website": _text(service.get("url")),
-        "services": codes.get("service", []),
-        "accessibility": codes.get("accessibility", []),
-        "qualifications": _qualifications(found),
-        "service_area_codes": [
-            code
-            for area in _list(service.get("service_areas"))
-            if (code := t.field_value(t.read_attributes(area.get("attributes")), "area_code"))
-        ],
-        **read_schedules(_list(service.get("schedules"))),
-    }
-    status = _text(service.get("status")).lower()
-    values["status"] = t.STATUS_IN[status].value if status in t.STATUS_IN else status or None
-    # A record we wrote (it has our kind) lists every audience, mode and language, so
-    # none listed means none; a foreign record that lists none gets our defaults.
-    ours = bool(codes.get("kind"))
-    for short, name in (("audience", "audiences"), ("mode", "modes")):
-        if short in codes or ours:
-            values[name] = codes.get(short, [])
-    if ours:
-        values["kind"] = codes["kind"][0]
-    languages = [_text(lang.get("code")) for lang in _list(service.get("languages"))]
-    if any(languages) or ours:
-        values["languages"] = [code for code in languages if code]
-    fee = _fee(_list(service.get("cost_options")))
-    if fee is not None:
-        values["fee"] = fee
-    phones = _list(service.get("phones"))
-    if phones:
-        values["phone"] = _text(phones[0].get("number"))
-    for name in ("description_en", "capacity", "accessibility_note"):
-        value = t.field_value(found, name)
-        if value is not None:
-            values[name] = value
-    return values
+class _Service:
+    """One service record on its way to one or more candidates."""
+
+    def __init__(self, number: int, service: dict[str, Any], zone: Zone) -> None:
+        self.number = number
+        self.service = service
+        self.zone = zone
+        self.found = t.read_attributes(service.get("attributes"))
+        self.codes = {short: [c for c, _ in pairs] for short, pairs in self.found.items()}
+        # A record we wrote has our kind: it lists every audience, mode and language, so
+        # none listed means none; a foreign record that lists none gets our defaults.
+        self.ours = bool(self.codes.get("kind"))
+        self.notes: list[str] = []
+        self.hints: dict[str, str] = {}
+
+    def values(self) -> dict[str, Any]:
+        """What the service says of every listing made from it (no location fields)."""
+        s, found, codes = self.service, self.found, self.codes
+        costs = _list(s.get("cost_options"))
+        values: dict[str, Any] = {
+            "name_zh": _text(s.get("name")),
+            "name_en": _text(s.get("alternate_name")),
+            "description_zh": _text(s.get("description")),
+            "fee": fee_of(costs),
+            "fee_note": self._cut(
+                _text(s.get("fees_description"))
+                or ("" if self.ours else _text(s.get("fees")) or _cost_text(costs)),
+                NOTE_LENGTH,
+                "fees_description",
+            ),
+            "email": _text(s.get("email")),
+            "website": _text(s.get("url")),
+            "services": codes.get("service", []),
+            "accessibility": codes.get("accessibility", []),
+            "qualifications": _qualifications(found),
+            "service_area_codes": self._service_areas(),
+        }
+        status = _text(s.get("status")).lower()
+        values["status"] = t.STATUS_IN[status].value if status in t.STATUS_IN else status or None
+        for short, name in (("audience", "audiences"), ("mode", "modes")):
+            if short in codes or self.ours:
+                values[name] = codes.get(short, [])
+        if self.ours:
+            values["kind"] = codes["kind"][0]
+        languages = _languages(s, self.notes)
+        if languages or self.ours:
+            values["languages"] = languages
+        phone = _phone(_list(s.get("phones")))
+        if phone is not None:
+            values["phone"] = phone
+        if HAS_ELIGIBILITY:
+            values["eligibility_note_zh"] = self._cut(
+                _text(s.get("eligibility_description")), 300, "eligibility_description"
+            )
+            if codes.get("eligibility"):
+                values["eligibility"] = codes["eligibility"][0]
+        for name in ("description_en", "capacity", "accessibility_note", "eligibility_note_en"):
+            value = t.field_value(found, name)
+            if value is not None and (name != "eligibility_note_en" or HAS_ELIGIBILITY):
+                values[name] = value
+        if not self.ours and costs:
+            values["foreign_fields"] = {"cost_options": _kept(costs, COST_PARTS)}
+        kept = t.field_value(found, "foreign_fields")
+        if self.ours and kept:
+            try:
+                values["foreign_fields"] = json.loads(kept)
+            except ValueError:
+                values["foreign_fields"] = kept  # validation names it
+        return values
+
+    def _cut(self, text: str, limit: int, name: str) -> str:
+        if len(text) <= limit:
+            return text
+        self.notes.append(f"{name} is longer than {limit} characters: cut to {limit}")
+        return text[:limit]
+
+    def _service_areas(self) -> list[str]:
+        codes = []
+        for i, area in enumerate(_list(self.service.get("service_areas"))):
+            code = t.field_value(t.read_attributes(area.get("attributes")), "area_code")
+            if code:
+                codes.append(code)
+                continue
+            text = _text(area.get("name")) or _text(area.get("description"))
+            if text:
+                hint = (
+                    f"service_areas[{i}] {text[:60]!r} is text, not an area code: give the "
+                    "areas' statistical division codes (our resourcemap-field:area_code)"
+                )
+                self.hints[COLUMNS["service_area_codes"]] = hint
+                self.notes.append(
+                    "service areas given as text are not kept: ResourceMap takes the areas' "
+                    "statistical division codes"
+                )
+        return codes
+
+    def schedules(self, sal: dict[str, Any], location: dict[str, Any], k: int) -> Schedules:
+        """The service's own schedules, else its service_at_location's, else its location's."""
+        levels = [
+            (self.service.get("schedules"), "schedules"),
+            (sal.get("schedules"), f"service_at_locations[{k}].schedules"),
+            (location.get("schedules"), f"service_at_locations[{k}].location.schedules"),
+        ]
+        for listed, where in levels:
+            if _list(listed):
+                chosen = read_schedules(_list(listed), self.zone, where)
+                lower = [w for lst, w in levels if _list(lst) and w != where]
+                if lower and where == "schedules":
+                    self.notes.append(
+                        "location schedules not used: the service has its own (a service's "
+                        "own hours win)"
+                    )
+                return chosen
+        return Schedules()
+
+    def candidate(self, key: str, record: str, sched: Schedules) -> Candidate:
+        values = {**self.values(), "external_id": key, **sched.values()}
+        if sched.times_read and not sched.offsets_given and not self.ours:
+            foreign = values.setdefault("foreign_fields", {})
+            foreign["times_without_offset"] = True
+        candidate = Candidate(
+            self.number,
+            _clean(values),
+            _organisation(self.service),
+            columns=COLUMNS,
+            record=record,
+            notes=self.notes + sched.notes,
+            hints=dict(self.hints),
+        )
+        for cell, reason in sched.problems:
+            candidate.reject(cell, reason)
+        provenance = t.field_value(self.found, "provenance")
+        if provenance:
+            try:
+                candidate.provenance = read_provenance(json.loads(provenance))
+            except ValueError as exc:
+                candidate.reject("attributes (resourcemap-field:provenance)", str(exc))
+        return candidate
+
+    def located(self, values: dict[str, Any], sal: dict[str, Any], loc: dict[str, Any]) -> None:
+        """Add what a location says: point, address, area code, accessibility, phone."""
+        values["lat"], values["lon"] = loc.get("latitude"), loc.get("longitude")
+        addresses = _list(loc.get("addresses"))
+        physical = [a for a in addresses if a.get("address_type") == "physical"] or addresses
+        if physical:
+            values["address_zh"] = _text(physical[0].get("address_1"))
+            if not self.ours:
+                address = _kept([physical[0]], ADDRESS_PARTS)[0]
+                values.setdefault("foreign_fields", {})["address"] = address
+        found = t.read_attributes(loc.get("attributes"))
+        address_en = t.field_value(found, "address_en")
+        if address_en is not None:
+            values["address_en"] = address_en
+        if loc.get("external_identifier_type") == t.DIVISION_CODE:
+            values["community_code"] = _text(loc.get("external_identifier"))
+        notes = []
+        for entry in _list(loc.get("accessibility")):
+            codes = [
+                c for c, _ in t.read_attributes(entry.get("attributes")).get("accessibility", [])
+            ]
+            if codes:
+                values["accessibility"] = [*values.get("accessibility", []), *codes]
+            elif _text(entry.get("description")):
+                notes.append(_text(entry.get("description")))
+        if notes:
+            values["accessibility_note"] = self._cut("；".join(notes), NOTE_LENGTH, "accessibility")
+        if "phone" not in values:
+            phone = _phone(_list(sal.get("phones")) or _list(loc.get("phones")))
+            if phone is not None:
+                values["phone"] = phone
 
 
-def _located(values: dict[str, Any], sal: dict[str, Any], location: dict[str, Any]) -> None:
-    """Add what a location says: point, address, area code, accessibility, hours."""
-    values["lat"], values["lon"] = location.get("latitude"), location.get("longitude")
-    addresses = _list(location.get("addresses"))
-    physical = [a for a in addresses if a.get("address_type") == "physical"] or addresses
-    if physical:
-        values["address_zh"] = _text(physical[0].get("address_1"))
-    found = t.read_attributes(location.get("attributes"))
-    address_en = t.field_value(found, "address_en")
-    if address_en is not None:
-        values["address_en"] = address_en
-    if location.get("external_identifier_type") == t.DIVISION_CODE:
-        values["community_code"] = _text(location.get("external_identifier"))
-    notes = []
-    for entry in _list(location.get("accessibility")):
-        codes = [c for c, _ in t.read_attributes(entry.get("attributes")).get("accessibility", [])]
-        if codes:
-            values["accessibility"] = [*values["accessibility"], *codes]
-        elif _text(entry.get("description")):
-            notes.append(_text(entry.get("description")))
-    if notes:
-        values["accessibility_note"] = "；".join(notes)
-    if "phone" not in values:
-        phones = _list(sal.get("phones")) or _list(location.get("phones"))
-        if phones:
-            values["phone"] = _text(phones[0].get("number"))
-    extra = read_schedules(_list(sal.get("schedules")) + _list(location.get("schedules")))
-    if extra["hours"] or extra["exceptions"] or extra["always_open"]:
-        merged = {(h["weekday"], h["opens"], h["closes"]) for h in values["hours"] + extra["hours"]}
-        values["hours"] = [{"weekday": d, "opens": o, "closes": c} for d, o, c in sorted(merged)]
-        values["exceptions"] = values["exceptions"] + extra["exceptions"]
-        values["always_open"] = values["always_open"] or extra["always_open"]
-
-
-def candidates_of(number: int, service: Any) -> list[Candidate]:
+def candidates_of(number: int, service: dict[str, Any], zone: Zone) -> list[Candidate]:
     """The listings one HSDS service becomes."""
-    if not isinstance(service, dict):
-        bad = Candidate(number, {}, columns=COLUMNS)
-        bad.reject("service", "not a JSON object")
-        return [bad]
-    base = _service_values(service)
-    found = t.read_attributes(service.get("attributes"))
-    service_key = t.field_value(found, "external_id") or _text(service.get("id"))
-    organisation = _organisation(service)
+    reader = _Service(number, service, zone)
+    service_key = t.field_value(reader.found, "external_id") or _text(service.get("id"))
     located = [
-        (sal, sal["location"])
-        for sal in _list(service.get("service_at_locations"))
+        (k, sal, sal["location"])
+        for k, sal in enumerate(_list(service.get("service_at_locations")))
         if isinstance(sal.get("location"), dict)
         and sal["location"].get("latitude") is not None
         and sal["location"].get("longitude") is not None
     ]
     if not located:
-        values = {**base, "external_id": service_key}
-        return [Candidate(number, _clean(values), organisation, columns=COLUMNS)]
+        sched = read_schedules(_list(service.get("schedules")), zone, "schedules")
+        return [reader.candidate(service_key, service_key, sched)]
     result = []
-    for sal, location in located:
+    for k, sal, location in located:
         key = service_key if len(located) == 1 else _text(sal.get("id"))
-        values = {**base, "external_id": key}
-        _located(values, sal, location)
-        result.append(Candidate(number, _clean(values), organisation, columns=COLUMNS))
+        cand = reader.candidate(key, key, reader.schedules(sal, location, k))
+        reader.located(cand.values, sal, location)
+        cand.values = _clean(cand.values)
+        result.append(cand)
     return result
 
 
@@ -286,8 +386,21 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v not in (None, "")}
 
 
-def read_hsds(document: Any) -> Parsed:
-    parsed = Parsed("hsds")
-    for number, service in enumerate(services_of(document), start=1):
-        parsed.candidates.extend(candidates_of(number, service))
+def read_services(
+    services: list[tuple[int, dict[str, Any] | None, str]], zone: Zone, parsed: Parsed
+) -> Parsed:
+    """``(number, service or None, refusal)`` triples → candidates and problems."""
+    for number, service, refusal in services:
+        if service is None:
+            bad = Candidate(number, {}, columns=COLUMNS)
+            bad.reject("", refusal)
+            parsed.problems += bad.problems
+            continue
+        parsed.candidates.extend(candidates_of(number, service, zone))
     return parsed
+
+
+def read_hsds(document: Any, zone: Zone) -> Parsed:
+    records = records_of(document)
+    numbered = [(i, r.service, r.refusal) for i, r in enumerate(records, start=1)]
+    return read_services(numbered, zone, Parsed("hsds", row_label="service"))

@@ -17,9 +17,11 @@ from zoneinfo import ZoneInfo
 from resourcemap.edits import ExceptionIn, ResourceIn
 from resourcemap.models import Area, Organisation
 from resourcemap.transfer import hsds_terms as t
+from resourcemap.transfer.columns import HAS_ELIGIBILITY
+from resourcemap.transfer.hsds_in import fee_of
 from resourcemap.transfer.labels import label
 from resourcemap.transfer.records import ExportRecord
-from resourcemap.vocab import Audience, Fee
+from resourcemap.vocab import Fee
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,10 @@ class Context:
         sign = "+" if minutes >= 0 else "-"
         return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
-    def time(self, hhmm: str) -> str:
-        return hhmm + self.offset_text
+    def time(self, hhmm: str, local: bool = False) -> str:
+        """``hhmm`` with our zone's offset; as given (``local``) for a foreign record whose
+        times came without one."""
+        return hhmm if local else hhmm + self.offset_text
 
 
 def _without_empty(record: dict[str, Any]) -> dict[str, Any]:
@@ -78,26 +82,28 @@ def organization(org: Organisation, instance: str) -> dict[str, Any]:
 
 
 def _weekly(
-    service_id: str, ctx: Context, days: list[int], opens: str, closes: str
+    service_id: str, ctx: Context, days: list[int], opens: str, closes: str, local: bool = False
 ) -> dict[str, Any]:
-    return {
+    schedule: dict[str, Any] = {
         "id": t.child_id("schedule", service_id, days, opens, closes),
         "service_id": service_id,
         "freq": "WEEKLY",
         "wkst": "MO",
         "byday": ",".join(t.WEEKDAY_CODES[d] for d in days),
-        "opens_at": ctx.time(opens),
-        "closes_at": ctx.time(closes),
-        "timezone": ctx.offset_hours,
+        "opens_at": ctx.time(opens, local),
+        "closes_at": ctx.time(closes, local),
     }
+    if not local:
+        schedule["timezone"] = ctx.offset_hours
+    return schedule
 
 
-def _exception(service_id: str, ctx: Context, e: ExceptionIn) -> dict[str, Any]:
+def _exception(service_id: str, ctx: Context, e: ExceptionIn, local: bool) -> dict[str, Any]:
     key = (str(e.start_date), str(e.end_date), e.closed, e.opens, e.closes, e.note)
     schedule_id = t.child_id("schedule", service_id, *key)
     schedule: dict[str, Any] = {"id": schedule_id, "service_id": service_id}
     if not e.closed and e.opens is not None and e.closes is not None:
-        schedule = _weekly(service_id, ctx, list(range(7)), e.opens, e.closes)
+        schedule = _weekly(service_id, ctx, list(range(7)), e.opens, e.closes, local)
         schedule["id"] = schedule_id
     schedule |= {"valid_from": str(e.start_date), "valid_to": str(e.end_date)}
     if e.note:
@@ -108,22 +114,38 @@ def _exception(service_id: str, ctx: Context, e: ExceptionIn) -> dict[str, Any]:
 
 
 def schedules(service_id: str, data: ResourceIn, ctx: Context) -> list[dict[str, Any]]:
-    """Weekly hours (one schedule per distinct interval), always-open, and exceptions."""
+    """Weekly hours (one schedule per distinct interval), always-open, and exceptions;
+    without a UTC offset when a foreign record gave its times without one."""
+    local = bool(data.foreign_fields.get("times_without_offset"))
     result: list[dict[str, Any]] = []
     if data.always_open:
-        always = _weekly(service_id, ctx, list(range(7)), "00:00", "24:00")
+        always = _weekly(service_id, ctx, list(range(7)), "00:00", "24:00", local)
         result.append(always | {"description": t.ALWAYS_OPEN_DESCRIPTION})
     days: dict[tuple[str, str], list[int]] = defaultdict(list)
     for h in data.hours:
         days[(h.opens, h.closes)].append(h.weekday)
     for (opens, closes), weekdays in sorted(days.items(), key=lambda kv: (min(kv[1]), kv[0])):
-        result.append(_weekly(service_id, ctx, sorted(weekdays), opens, closes))
-    result += [_exception(service_id, ctx, e) for e in data.exceptions]
+        result.append(_weekly(service_id, ctx, sorted(weekdays), opens, closes, local))
+    result += [_exception(service_id, ctx, e, local) for e in data.exceptions]
     return result
+
+
+ADDRESS_REQUIRED = ("address_1", "city", "state_province", "postal_code", "country")
 
 
 def _address(location_id: str, rec: ExportRecord, ctx: Context) -> dict[str, Any]:
     r = rec.resource
+    kept = rec.data.foreign_fields.get("address")
+    if isinstance(kept, dict) and kept.get("address_1") == rec.data.address_zh:
+        # A foreign record's address comes back as it came in (while its first line is
+        # unchanged); the fields HSDS requires are "" where it said nothing.
+        return {
+            "id": t.child_id("address", location_id, rec.data.address_zh),
+            "location_id": location_id,
+            **dict.fromkeys(ADDRESS_REQUIRED, ""),
+            "address_type": "physical",
+            **{k: str(v) for k, v in kept.items()},
+        }
 
     def name(code: str) -> str:
         area = ctx.areas.get(code)
@@ -187,6 +209,8 @@ def location(key: str, org_id: str | None, rec: ExportRecord, ctx: Context) -> d
 def _service_attributes(service_id: str, rec: ExportRecord, ctx: Context) -> list[dict[str, Any]]:
     data, r = rec.data, rec.resource
     attrs = [t.attribute("service", service_id, "kind", data.kind.value)]
+    if HAS_ELIGIBILITY:
+        attrs.append(t.attribute("service", service_id, "eligibility", data.eligibility.value))
     for short, codes in (("service", data.services), ("audience", data.audiences)):
         attrs += [t.attribute("service", service_id, short, c.value) for c in codes]
     attrs += [t.attribute("service", service_id, "mode", m.value) for m in data.modes]
@@ -207,6 +231,11 @@ def _service_attributes(service_id: str, rec: ExportRecord, ctx: Context) -> lis
         "capacity": str(data.capacity),
         "source": r.source,
         "synthetic": "true" if ctx.synthetic else "",
+        "eligibility_note_en": data.eligibility_note_en if HAS_ELIGIBILITY else "",
+        "provenance": json.dumps(rec.provenance, ensure_ascii=False) if rec.provenance else "",
+        "foreign_fields": (
+            json.dumps(data.foreign_fields, ensure_ascii=False) if data.foreign_fields else ""
+        ),
     }
     if data.lat is None:  # no location to carry them
         attrs += [
@@ -231,6 +260,48 @@ def _service_area(service_id: str, code: str, ctx: Context) -> dict[str, Any]:
     return item
 
 
+def cost_options(service_id: str, data: ResourceIn) -> list[dict[str, Any]]:
+    """A foreign record's own cost options while the fee still follows from them; else ours:
+    ``free`` (amount 0) or ``paid``, no currency (we store none); none when unknown."""
+    kept = data.foreign_fields.get("cost_options")
+    if isinstance(kept, list) and kept and fee_of(kept) == data.fee.value:
+        return [
+            {"id": t.child_id("cost_option", service_id, i, c), "service_id": service_id, **c}
+            for i, c in enumerate(kept)
+        ]
+    if data.fee is Fee.UNKNOWN:
+        return []
+    option = {
+        "id": t.child_id("cost_option", service_id, data.fee.value),
+        "service_id": service_id,
+        "option": data.fee.value,
+    }
+    return [option | ({"amount": 0} if data.fee is Fee.FREE else {})]
+
+
+def metadata(service_id: str, rec: ExportRecord) -> list[dict[str, Any]]:
+    """Each import step of the listing as an HSDS ``metadata`` entry, for other tools (ours
+    read the lossless ``resourcemap-field:provenance`` attribute)."""
+    return [
+        {
+            "id": t.child_id("metadata", service_id, step),
+            "resource_id": service_id,
+            "resource_type": "service",
+            "last_action_date": step.get("imported_at", "")[:10],
+            "last_action_type": "import",
+            "field_name": "",
+            "previous_value": "",
+            "replacement_value": " ".join(
+                p
+                for p in (step.get("file", ""), step.get("format", ""), step.get("record", ""))
+                if p
+            ),
+            "updated_by": step.get("imported_by", ""),
+        }
+        for step in rec.provenance
+    ]
+
+
 def service(rec: ExportRecord, ctx: Context) -> dict[str, Any]:
     """One listing as a full HSDS ``service`` record."""
     data, r = rec.data, rec.resource
@@ -251,7 +322,7 @@ def service(rec: ExportRecord, ctx: Context) -> dict[str, Any]:
         "accreditations": "；".join(
             f"{label(q.type)} {q.certificate_number}（{q.issuer}）" for q in data.qualifications
         ),
-        "eligibility_description": "、".join(label(Audience(a)) for a in data.audiences),
+        "eligibility_description": data.eligibility_note_zh if HAS_ELIGIBILITY else "",
         "assured_date": (
             r.verified_at.astimezone(ctx.tz).date().isoformat() if r.verified_at else ""
         ),
@@ -276,16 +347,9 @@ def service(rec: ExportRecord, ctx: Context) -> dict[str, Any]:
             )
             for code in data.languages
         ],
-        "cost_options": [
-            {
-                "id": t.child_id("cost_option", service_id, data.fee.value),
-                "service_id": service_id,
-                "option": data.fee.value,
-                "currency": "CNY",
-            }
-            | ({"amount": 0} if data.fee is Fee.FREE else {})
-        ],
+        "cost_options": cost_options(service_id, data),
         "attributes": _service_attributes(service_id, rec, ctx),
+        "metadata": metadata(service_id, rec),
     }
     if data.lat is not None:
         loc = location(key, org_id, rec, ctx)

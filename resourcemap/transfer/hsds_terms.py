@@ -6,6 +6,7 @@ See docs/hsds-mapping.md ("Identifiers", "Controlled vocabularies become our own
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from enum import StrEnum
 from typing import Any
@@ -14,6 +15,7 @@ from resourcemap.transfer.labels import LABELS
 from resourcemap.vocab import (
     Accessibility,
     Audience,
+    Eligibility,
     Mode,
     OrganisationType,
     QualificationType,
@@ -35,6 +37,7 @@ TAXONOMY_ENUMS: dict[str, type[StrEnum]] = {
     "accessibility": Accessibility,
     "qualification": QualificationType,
     "organisation-type": OrganisationType,
+    "eligibility": Eligibility,
 }
 TAXONOMY_DESCRIPTIONS: dict[str, str] = {
     "kind": "ResourceMap resource kinds (social-psychological service system pilot)",
@@ -44,6 +47,7 @@ TAXONOMY_DESCRIPTIONS: dict[str, str] = {
     "accessibility": "ResourceMap accessibility features",
     "qualification": "ResourceMap practitioner qualifications",
     "organisation-type": "ResourceMap organisation types",
+    "eligibility": "ResourceMap eligibility: who may use a listing",
     "field": "ResourceMap fields that HSDS 3.0 has no place for; value carries the value",
 }
 FIELD_TERMS: dict[str, tuple[str, str]] = {
@@ -56,6 +60,15 @@ FIELD_TERMS: dict[str, tuple[str, str]] = {
     "hours_exception": ("特殊开放安排", "Dated exception to the weekly hours: closed or open"),
     "accessibility_note": ("无障碍说明", "Accessibility note"),
     "synthetic": ("示例数据", "Synthetic demo data, not a real listing"),
+    "provenance": (
+        "数据来源记录",
+        "Import steps of the record: file, format, record, time, account",
+    ),
+    "eligibility_note_en": ("英文服务对象说明", "Eligibility note in English"),
+    "foreign_fields": (
+        "外部记录字段",
+        "What another directory's record said that ResourceMap has no field for (JSON)",
+    ),
 }
 
 STATUS_OUT: dict[Status, str] = {
@@ -69,6 +82,7 @@ STATUS_IN: dict[str, Status] = {
     "temporarily closed": Status.SUSPENDED,
     "defunct": Status.CLOSED,
 }
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 ALWAYS_OPEN_DESCRIPTION = "24小时 全年无休"
 
@@ -83,6 +97,37 @@ PROVINCES: dict[str, str] = {
     "65": "新疆维吾尔自治区", "71": "台湾省", "81": "香港特别行政区", "82": "澳门特别行政区",
 }  # fmt: skip
 LANGUAGE_NAMES = {"zh": "中文", "yue": "粤语", "en": "English", "nan": "闽南语", "wuu": "吴语"}
+
+
+def _language_names() -> dict[str, str]:
+    from babel import Locale
+
+    names: dict[str, str] = {}
+    for locale in ("en", "zh"):
+        names |= {str(v).casefold(): str(k) for k, v in Locale(locale).languages.items()}
+    return names
+
+
+_LANGUAGE_NAMES: dict[str, str] = {}
+
+
+def language_code(text: str) -> str | None:
+    """A language code from a code or an English or Chinese name, as other directories list
+    them (``Spanish``, ``Chinese (Cantonese)``, ``粤语``); None when it names none.
+
+    >>> language_code("Chinese (Mandarin)"), language_code("Chinese (Cantonese)")
+    ('zh', 'yue')
+    """
+    if not _LANGUAGE_NAMES:
+        _LANGUAGE_NAMES.update(_language_names())
+    name = text.strip()
+    if LANGUAGE_CODE.match(name):
+        return name
+    outer, _, inner = name.partition("(")
+    for candidate in (inner.rstrip(") ").casefold(), name.casefold(), outer.strip().casefold()):
+        if candidate in _LANGUAGE_NAMES:
+            return _LANGUAGE_NAMES[candidate]
+    return None
 
 
 def stable_id(*parts: object) -> str:

@@ -1,27 +1,34 @@
 """Importing a listings file: validate every row, then write all of them or none.
 
-Steps: read the file into candidates (:mod:`readers`, :mod:`hsds_in`), convert GCJ-02/BD-09
-coordinates to WGS-84 for all rows at once, validate each row with ``ResourceIn``, check the
-file as a whole (``external_id`` present and unique) and against the database (areas,
-organisations, who may change what), and only when no row is rejected write everything in
-one transaction through ``edits.save_resource`` (audit entry and search change log per
-listing). Rows are matched to stored listings by ``external_id``: importing the same file
-again updates them.
+Steps: read the file into candidates (:mod:`readers`, :mod:`hsds_in`, :mod:`hsds_tables`),
+convert GCJ-02/BD-09 coordinates to WGS-84 for all rows at once, validate each row with
+``ResourceIn`` (every problem of a row, not only the first), check the file as a whole
+(``external_id`` present and unique) and against the database (areas, organisations, who
+may change what), and only when no row is rejected write everything in one transaction
+through ``edits.save_resource`` (audit entry and search change log per listing), stamping
+each listing's provenance: file name, format, row or record, import time and account. Rows
+are matched to stored listings by ``external_id``: importing the same file again updates
+them. A row that states no fee gets ``unknown``, never ``free``.
 
 Example (tortoise initialised)::
 
-    report = await import_listings(SYSTEM, data, "rooms.csv", ImportOptions(dry_run=True), now=now)
+    report = await import_listings(
+        SYSTEM, data, "rooms.csv", ImportOptions(dry_run=True), now=now)
+    )
     report.ok, report.lines()
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from pydantic import ValidationError
@@ -34,6 +41,7 @@ from resourcemap.accounts import Principal
 from resourcemap.errors import DomainError, InvalidInput
 from resourcemap.hours import Interval, minutes, validate
 from resourcemap.models import Resource
+from resourcemap.transfer import columns
 from resourcemap.transfer.checks import (
     DatabaseChecks,
     Row,
@@ -41,13 +49,19 @@ from resourcemap.transfer.checks import (
     error_message,
 )
 from resourcemap.transfer.columns import Candidate
+from resourcemap.transfer.hsds_schedules import Zone
 from resourcemap.transfer.readers import Parsed, UnreadableFile, read_listings
 from resourcemap.transfer.report import ImportReport, Problem
-from resourcemap.vocab import ResourceKind, Role
+from resourcemap.vocab import Fee, ResourceKind, Role
 
 # Converted coordinates are kept to 1e-7° (about 1 cm); WGS-84 input is kept as given.
 COORD_DECIMALS = 7
 
+DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+REPLACED_DEFAULTS: dict[str, Any] = {
+    name: edits.ResourceIn.model_fields[name].get_default(call_default_factory=True)
+    for name in sorted(edits.KEPT_UNLESS_GIVEN & set(edits.ResourceIn.model_fields))
+}  # RESOURCEMAP_TIMEZONE's default
 # The command line has no signed-in person: it acts as an administrator without an account.
 SYSTEM = Principal.command_line()
 
@@ -59,6 +73,16 @@ class ImportOptions:
     default_kind: ResourceKind | None = None
     """The kind of rows that name none (foreign HSDS records have no kind of ours)."""
     dry_run: bool = False
+    tz: ZoneInfo = DEFAULT_TZ
+    """``RESOURCEMAP_TIMEZONE``: opening times with a UTC offset are converted to it."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the listings come from: the file as the user named it, read at ``now``."""
+
+    filename: str
+    now: dt.datetime
 
 
 async def import_listings(
@@ -71,35 +95,44 @@ async def import_listings(
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Validate and (unless ``dry_run`` or any row is rejected) write a listings file;
-    ``now`` stamps the listings as verified."""
+    ``now`` (aware) is the import time its listings' provenance records."""
     actor.require(Role.ADMIN, Role.STAFF)
     try:
         # Parsing is CPU work (an XLSX of thousands of rows): keep it off the event loop.
-        parsed = await asyncio.to_thread(read_listings, data, filename)
+        parsed = await asyncio.to_thread(read_listings, data, filename, Zone(options.tz, now))
     except UnreadableFile as exc:
         report = ImportReport(format="unknown", dry_run=options.dry_run)
         report.reject(0, "", str(exc))
         return report
-    return await import_parsed(actor, parsed, options, now=now, progress=progress)
+    return await import_parsed(actor, parsed, options, Source(filename, now), progress=progress)
 
 
 async def import_parsed(
     actor: Principal,
     parsed: Parsed,
     options: ImportOptions,
+    source: Source,
     *,
-    now: dt.datetime,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    report = ImportReport(format=parsed.format, dry_run=options.dry_run)
+    report = ImportReport(
+        format=parsed.format,
+        dry_run=options.dry_run,
+        row_label=parsed.row_label,
+        header_row=parsed.header_row,
+    )
     report.rows = len(parsed.candidates)
     report.problems += parsed.problems
+    for text in parsed.notes:
+        report.note(text)
     if not parsed.candidates and not parsed.problems:
         report.reject(0, "", "the file holds no listings")
     convert_coordinates(parsed.candidates, options.coords)
     rows = [_validated(c, options) for c in parsed.candidates]
     for c in parsed.candidates:
         report.problems += c.problems
+        for text in c.notes:
+            report.note(text, c.row)
     check_external_ids(rows, report)
     checks = DatabaseChecks(actor, report)
     await checks.run(rows)
@@ -107,8 +140,12 @@ async def import_parsed(
         return report
     report.updated = sum(1 for r in rows if r.external_id in checks.existing)
     report.created = len(rows) - report.updated
+    verb = "would be created" if options.dry_run else "created"
+    for new in checks.new_organisations.values():
+        key = f" (external id {new.external_id!r})" if new.external_id else ""
+        report.note(f"organisation {new.name_zh!r}{key} {verb} as type {new.type.value}")
     if not options.dry_run:
-        await _write(actor, rows, checks, report, progress, now=now)
+        await _write(actor, rows, checks, report, source, progress)
     return report
 
 
@@ -130,6 +167,66 @@ def convert_coordinates(candidates: Sequence[Candidate], default: CoordSystem) -
             c.values["lon"], c.values["lat"] = x, y
 
 
+def _check_hours(c: Candidate) -> None:
+    """Overlapping weekly hours, found whatever else is wrong with the row."""
+    hours = c.values.get("hours")
+    if not isinstance(hours, list) or c.column("hours") in {p.column for p in c.problems}:
+        return
+    intervals = []
+    for h in hours:
+        day = h.get("weekday") if isinstance(h, dict) else None
+        try:
+            if not isinstance(day, int) or not 0 <= day <= 6:
+                return  # ResourceIn names it
+            intervals.append(Interval(day, minutes(h["opens"]), minutes(h["closes"])))
+        except (InvalidInput, KeyError, TypeError):
+            return  # ResourceIn names it
+    try:
+        validate(intervals)
+    except InvalidInput as exc:
+        c.reject(c.column("hours"), exc.reason)
+
+
+def _model(c: Candidate) -> edits.ResourceIn | None:
+    """``ResourceIn`` of the row, or None with every problem recorded: fields that do not
+    validate are set aside and the rest validated again, so that the checks across fields
+    (lat with lon, a location or service area for the kind) report too."""
+    values = dict(c.values)
+    reported = {p.column for p in c.problems}
+    aside: set[str] = set()
+    for attempt in range(3):
+        try:
+            data = edits.ResourceIn.model_validate(values)
+        except ValidationError as exc:
+            bad: set[str] = set()
+            for err in exc.errors(include_url=False):
+                column = _column(err, c)
+                if not err["loc"] and set(re.findall(r"\w+", str(err["msg"]))) & aside:
+                    continue  # about a field set aside, already reported
+                if column not in reported:  # a cell that could not be read is reported once
+                    c.reject(column, error_message(err))
+                    reported.add(column)
+                if err["loc"]:
+                    bad.add(str(err["loc"][0]))
+            if bad & {"lat", "lon"}:
+                bad |= {"lat", "lon"}  # a point is both or neither
+            if not bad & set(values):
+                return None  # what is left wrong is a missing required field
+            aside |= bad
+            values = {k: v for k, v in values.items() if k not in bad}
+            continue
+        except InvalidInput as exc:
+            # ExceptionIn's validator calls hours.minutes, whose InvalidInput (field "hours")
+            # passes through pydantic unwrapped: it is about an exception's times.
+            field = "exceptions" if exc.field == "hours" and values.get("exceptions") else exc.field
+            column = c.column(field or "")
+            if column not in reported:
+                c.reject(column, exc.reason)
+            return None
+        return data if attempt == 0 else None  # a later pass had fields set aside
+    return None
+
+
 def _column(err: Any, candidate: Candidate) -> str:
     loc = err["loc"]
     if loc:
@@ -138,14 +235,24 @@ def _column(err: Any, candidate: Candidate) -> str:
     if "service_area_codes" in message:
         return candidate.column("service_area_codes")
     if "lat" in message or "lon" in message:
-        return f"{candidate.column('lat')}, {candidate.column('lon')}"
+        lat, lon = candidate.column("lat"), candidate.column("lon")
+        where, _, name = lat.rpartition(", ")
+        if where and lon.startswith(where + ", "):  # one table row: name it once
+            return f"{where}, {name}, {lon.removeprefix(where + ', ')}"
+        return f"{lat}, {lon}"
     return ""
 
 
 def _validated(c: Candidate, options: ImportOptions) -> Row:
-    """The row, with its ``ResourceIn`` if it is one; its problems recorded on it."""
+    """The row, with its ``ResourceIn`` if it is one; all its problems recorded on it."""
     if "kind" not in c.values and options.default_kind is not None:
         c.values["kind"] = options.default_kind.value
+    if "fee" not in c.values:
+        c.values["fee"] = Fee.UNKNOWN.value  # the file does not say: never "free"
+    for name, default in REPLACED_DEFAULTS.items():
+        # An import replaces the listing: what a row does not say is the default, not
+        # what was stored (as a form that lacks these fields would keep it).
+        c.values.setdefault(name, copy.copy(default))
     if "kind" not in c.values:
         c.reject(c.column("kind"), "required (or give a default kind for the file)")
     if not c.values.get("external_id"):
@@ -153,25 +260,10 @@ def _validated(c: Candidate, options: ImportOptions) -> Row:
             c.column("external_id"),
             "required: re-importing the file matches listings by external_id",
         )
-    reported = {p.column for p in c.problems}
-    try:
-        data = edits.ResourceIn.model_validate(c.values)
-    except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            column = _column(err, c)
-            if column not in reported:  # a cell that could not be read is reported once
-                c.reject(column, error_message(err))
+    _check_hours(c)
+    data = _model(c)
+    if data is None:
         return Row(c, None)
-    except InvalidInput as exc:
-        # ExceptionIn's validator calls hours.minutes, whose InvalidInput (field "hours")
-        # passes through pydantic unwrapped: it is about an exception's times.
-        field = "exceptions" if exc.field == "hours" and c.values.get("exceptions") else exc.field
-        c.reject(c.column(field or ""), exc.reason)
-        return Row(c, None)
-    try:
-        validate(Interval(h.weekday, minutes(h.opens), minutes(h.closes)) for h in data.hours)
-    except InvalidInput as exc:
-        c.reject(c.column("hours"), exc.reason)
     for i, e in enumerate(data.exceptions, start=1):
         try:
             for value in (e.opens, e.closes):
@@ -182,14 +274,26 @@ def _validated(c: Candidate, options: ImportOptions) -> Row:
     return Row(c, data)
 
 
+def provenance(actor: Principal, report: ImportReport, source: Source, row: Row) -> dict[str, Any]:
+    """The provenance fields of one written listing."""
+    c = row.candidate
+    return {
+        "source_file": source.filename[:255],
+        "source_format": report.format,
+        "source_record": (c.record or f"{report.row_label} {c.row}")[:200],
+        "imported_at": source.now,
+        "imported_by": actor.username[:150],
+        "earlier_sources": c.provenance[-columns.MAX_STEPS :],
+    }
+
+
 async def _write(
     actor: Principal,
     rows: list[Row],
     checks: DatabaseChecks,
     report: ImportReport,
+    source: Source,
     progress: Callable[[int, int], None] | None,
-    *,
-    now: dt.datetime,
 ) -> None:
     """Everything in one transaction; a row the domain still refuses rolls all back."""
     current: Row | None = None
@@ -207,9 +311,14 @@ async def _write(
                 elif data.organisation_id is None and existing is not None:
                     # A row that names no organisation leaves the listing's as it is.
                     data = data.model_copy(update={"organisation_id": existing[1]})
-                await edits.save_resource(
-                    actor, data, resource_id=None if existing is None else existing[0], now=now
+                saved = await edits.save_resource(
+                    actor,
+                    data,
+                    resource_id=None if existing is None else existing[0],
+                    now=source.now,
                 )
+                stamp = provenance(actor, report, source, current)
+                await Resource.filter(id=saved.id).update(**stamp)
                 if progress is not None:
                     progress(done, len(rows))
     except (DomainError, IntegrityError) as exc:

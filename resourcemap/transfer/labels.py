@@ -13,6 +13,7 @@ from typing import Any
 from resourcemap.vocab import (
     ACCESSIBILITY_LABELS,
     AUDIENCE_LABELS,
+    ELIGIBILITY_LABELS,
     FEE_LABELS,
     KIND_INFO,
     MODE_LABELS,
@@ -22,6 +23,7 @@ from resourcemap.vocab import (
     STATUS_LABELS,
     Accessibility,
     Audience,
+    Eligibility,
     Fee,
     Mode,
     OrganisationType,
@@ -42,6 +44,7 @@ LABELS: dict[type[StrEnum], Mapping[Any, tuple[str, str]]] = {
     Mode: MODE_LABELS,
     Accessibility: ACCESSIBILITY_LABELS,
     Fee: FEE_LABELS,
+    Eligibility: ELIGIBILITY_LABELS,
     Status: STATUS_LABELS,
     QualificationType: QUALIFICATION_LABELS,
     OrganisationType: ORGANISATION_TYPE_LABELS,

@@ -3,11 +3,13 @@
 Accepted shapes:
 
 - **CSV**: a header row, then one listing per row. UTF-8 with or without BOM, else GB18030
-  (what Chinese Excel saves as "CSV"); comma- or tab-separated.
+  (what Chinese Excel saves as "CSV", also after a stray UTF-8 BOM); comma- or tab-separated.
 - **XLSX**: the first sheet, laid out like the CSV.
 - **GeoJSON**: a ``FeatureCollection`` (or one ``Feature``) whose features are ``Point``
   geometries (or ``null`` for area-served listings) with the columns as properties.
 - **HSDS 3.0 JSON**: see :mod:`resourcemap.transfer.hsds_in`.
+- **HSDS table packages**: a ZIP of CSV tables (HSDS 3.0, or HSDS 1.x/Ohana), see
+  :mod:`resourcemap.transfer.hsds_tables`.
 
 Row numbers are what a person finds in the file: the spreadsheet row (header = 1) for CSV
 and XLSX, the feature number (from 1) for GeoJSON.
@@ -27,10 +29,25 @@ from typing import Any
 
 from resourcemap.transfer import columns
 from resourcemap.transfer.columns import Candidate
+from resourcemap.transfer.hsds_schedules import Zone
 from resourcemap.transfer.report import Problem
 
-FORMATS = ("csv", "xlsx", "geojson", "hsds")
+FORMATS = ("csv", "xlsx", "geojson", "hsds", "hsds-tables")
 SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+# The tables of HSDS 3.0, HSDS 1.x and Ohana packages that carry listings.
+HSDS_TABLE_FILES = frozenset(
+    {
+        "services.csv",
+        "locations.csv",
+        "organizations.csv",
+        "service_at_location.csv",
+        "services_at_location.csv",
+        "schedules.csv",
+        "regular_schedules.csv",
+        "phones.csv",
+        "addresses.csv",
+    }
+)
 WGS84_CRS_NAMES = ("urn:ogc:def:crs:OGC:1.3:CRS84", "EPSG:4326", "urn:ogc:def:crs:EPSG::4326")
 
 
@@ -45,15 +62,22 @@ class Parsed:
     format: str
     candidates: list[Candidate] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    row_label: str = "row"
+    header_row: int | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def detect_format(data: bytes, filename: str) -> str:
     """``csv``, ``xlsx``, ``geojson`` or ``hsds``, from the name and, for JSON, the content."""
     suffix = PurePath(filename).suffix.lower()
+    if suffix == ".zip":
+        return "hsds-tables"
     if suffix in SUFFIXES:
         return SUFFIXES[suffix]
     if data[:2] == b"PK" and zipfile.is_zipfile(io.BytesIO(data)):
-        return "xlsx"
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+        return "xlsx" if "[Content_Types].xml" in names else "hsds-tables"
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if suffix in (".json", ".geojson") or head in (b"{", b"["):
         document = load_json(data)
@@ -77,32 +101,43 @@ def is_geojson(document: Any) -> bool:
 
 
 def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030."""
-    for encoding in ("utf-8-sig", "gb18030"):
+    """UTF-8 (with or without BOM), else GB18030 (GBK), with or without a stray UTF-8 BOM:
+    some tools put one in front of text they did not convert."""
+    body = data.removeprefix(b"\xef\xbb\xbf")
+    for encoding in ("utf-8", "gb18030"):
         try:
-            return data.decode(encoding)
+            return body.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise UnreadableFile("the file is neither UTF-8 nor GB18030 text")
+    raise UnreadableFile("the file is neither UTF-8 nor GB18030 (GBK) text")
 
 
-def _table(format: str, records: Iterable[tuple[int, Sequence[Any]]]) -> Parsed:
+def _table(format: str, records: Iterable[tuple[int, Sequence[Any]]], filename: str) -> Parsed:
     """Header row then data rows → candidates; unknown columns are a problem of the header."""
-    parsed = Parsed(format)
     rows = iter(records)
     header_row, header = next(rows, (1, []))
+    parsed = Parsed(format, header_row=header_row)
     names = [columns.canonical(h) for h in header]
+    written = {n: str(h).strip().lstrip("\ufeff") for n, h in zip(names, header, strict=True)}
     if not any(names):
         raise UnreadableFile("the first row must name the columns (external_id, kind, name_zh…)")
-    for name in columns.unknown_columns(names):
-        parsed.problems.append(Problem(header_row, name, "unknown column"))
+    unknown = columns.unknown_columns(names)
+    foreign_table = PurePath(filename).name.lower()
+    if unknown and foreign_table in HSDS_TABLE_FILES:
+        raise UnreadableFile(
+            f"{foreign_table} is one table of an HSDS or Ohana table package, not a listings "
+            "file: import the whole package (the folder, or a ZIP of its CSV files)"
+        )
+    for name in unknown:
+        parsed.problems.append(Problem(header_row, written[name], "unknown column"))
     for name in sorted({n for n in names if n and names.count(n) > 1}):
-        parsed.problems.append(Problem(header_row, name, "column appears twice"))
+        parsed.problems.append(Problem(header_row, written[name], "column appears twice"))
+    shown = {n: h for n, h in written.items() if n in columns.KNOWN and h != n}
     for number, cells in rows:
         if all(_blank(c) for c in cells):
             continue  # empty lines between rows are harmless
         raw = {n: c for n, c in zip(names, cells, strict=False) if n in columns.KNOWN}
-        parsed.candidates.append(columns.from_row(number, raw))
+        parsed.candidates.append(columns.from_row(number, raw, shown))
     return parsed
 
 
@@ -110,13 +145,13 @@ def _blank(cell: Any) -> bool:
     return cell is None or str(cell).strip() == ""
 
 
-def read_csv(data: bytes) -> Parsed:
+def read_csv(data: bytes, filename: str = "") -> Parsed:
     text = decode_text(data)
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        return _table("csv", ((i, row) for i, row in enumerate(reader, start=1)))
+        return _table("csv", ((i, row) for i, row in enumerate(reader, start=1)), filename)
     except csv.Error as exc:
         raise UnreadableFile(f"not a readable CSV file: {exc}") from None
 
@@ -131,7 +166,7 @@ def _xlsx_text(value: Any) -> Any:
     return value
 
 
-def read_xlsx(data: bytes) -> Parsed:
+def read_xlsx(data: bytes, filename: str = "") -> Parsed:
     # Imported on use: the app rarely needs it. No stubs in the dev dependencies yet.
     from openpyxl import load_workbook  # type: ignore[import-untyped,unused-ignore]
 
@@ -152,11 +187,11 @@ def read_xlsx(data: bytes) -> Parsed:
         raise UnreadableFile(f"not a readable XLSX workbook: {exc}") from None
     finally:
         book.close()
-    return _table("xlsx", rows)
+    return _table("xlsx", rows, filename)
 
 
 def read_geojson(document: Any) -> Parsed:
-    parsed = Parsed("geojson")
+    parsed = Parsed("geojson", row_label="feature")
     if document.get("type") == "Feature":
         document = {"type": "FeatureCollection", "features": [document]}
     crs_member = document.get("crs")
@@ -207,16 +242,23 @@ def _point_into(geometry: Any, raw: dict[str, Any]) -> str | None:
     return None
 
 
-def read_listings(data: bytes, filename: str) -> Parsed:
-    """Any accepted listings file → candidates. Raises :class:`UnreadableFile`."""
-    from resourcemap.transfer.hsds_in import read_hsds  # it builds on this module
+def read_listings(data: bytes, filename: str, zone: Zone) -> Parsed:
+    """Any accepted listings file → candidates. Raises :class:`UnreadableFile`.
+
+    ``zone`` (our time zone, the import's time) places HSDS opening times given with a UTC
+    offset."""
+    # Both build on this module.
+    from resourcemap.transfer.hsds_in import read_hsds
+    from resourcemap.transfer.hsds_tables import read_package
 
     fmt = detect_format(data, filename)
     if fmt == "csv":
-        return read_csv(data)
+        return read_csv(data, filename)
     if fmt == "xlsx":
-        return read_xlsx(data)
+        return read_xlsx(data, filename)
+    if fmt == "hsds-tables":
+        return read_package(data, zone)
     document = load_json(data)
     if fmt == "geojson":
         return read_geojson(document)
-    return read_hsds(document)
+    return read_hsds(document, zone)

@@ -28,6 +28,10 @@ class ExportRecord:
     resource: Resource
     organisation: Organisation | None
 
+    @property
+    def provenance(self) -> list[dict[str, str]]:
+        return provenance_chain(self.resource)
+
 
 async def instance_id() -> str:
     """This database's instance id, made on first use and then kept."""
@@ -45,6 +49,25 @@ def parse_own_key(instance: str, key: str) -> int | None:
     """The resource id in a key made by :func:`own_key` for this instance, else None."""
     match = re.fullmatch(re.escape(instance) + r":([0-9]{1,10})", key)
     return None if match is None or int(match[1]) > MAX_ID else int(match[1])
+
+
+def provenance_chain(resource: Resource) -> list[dict[str, str]]:
+    """The import steps of a listing, oldest first: those its record carried, then the
+    import that wrote it (none for a listing made in the app)."""
+    chain = [dict(step) for step in resource.earlier_sources or []]
+    if resource.source_file or resource.imported_at is not None:
+        chain.append(
+            {
+                "file": resource.source_file,
+                "format": resource.source_format,
+                "record": resource.source_record,
+                "imported_at": (
+                    "" if resource.imported_at is None else resource.imported_at.isoformat()
+                ),
+                "imported_by": resource.imported_by,
+            }
+        )
+    return chain
 
 
 async def load_records(*, organisation_id: int | None = None) -> list[ExportRecord]:

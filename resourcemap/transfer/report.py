@@ -1,4 +1,5 @@
-"""What an import says back: how many rows, what was written, and every rejected row."""
+"""What an import says back: how many rows, what was written, every rejected row, and notes
+on what the import did besides (organisations it creates) or could not keep."""
 
 from __future__ import annotations
 
@@ -11,19 +12,47 @@ class Problem:
     """Why one row (or the whole file, ``row`` 0) was rejected.
 
     ``row`` is what the user sees in the file: the spreadsheet row for CSV and XLSX (the
-    header is row 1), the feature number for GeoJSON, the service number for HSDS (both
-    counting from 1). ``column`` names the column, property or field at fault.
+    header is row 1), the feature number for GeoJSON, the service number for HSDS JSON
+    (both counting from 1), the row of ``services.csv`` for an HSDS table package.
+    ``column`` names the column, property or field at fault.
     """
 
     row: int
     column: str
     reason: str
 
-    def line(self) -> str:
-        where = "file" if self.row == 0 else f"row {self.row}"
+    def line(self, label: str = "row") -> str:
+        where = "file" if self.row == 0 else f"{label} {self.row}"
         return (
             f"{where}, {self.column}: {self.reason}" if self.column else f"{where}: {self.reason}"
         )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _plural(label: str) -> str:
+    return label + "s"
+
+
+def _ranges(rows: list[int]) -> str:
+    """Row numbers as ranges.
+
+    >>> _ranges([7, 2, 3, 4])
+    '2–4, 7'
+    """
+    parts: list[str] = []
+    ordered = sorted(rows)
+    start = prev = ordered[0]
+    for n in [*ordered[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        parts.append(str(start) if start == prev else f"{start}–{prev}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(parts)
 
 
 @dataclass
@@ -38,6 +67,14 @@ class ImportReport:
     dry_run: bool = False
     problems: list[Problem] = field(default_factory=list)
     noun: str = "listings"
+    row_label: str = "row"
+    """What a problem's ``row`` counts: ``row``, ``feature``, ``service``,
+    ``services.csv row``."""
+    header_row: int | None = None
+    """The header's row (CSV, XLSX): its problems are the file's, not a rejected row's."""
+    notes: dict[str, list[int]] = field(default_factory=dict)
+    """What the import does besides writing listings, and what it reads but cannot keep
+    (text → the rows it concerns); never a reason to refuse the file."""
 
     @property
     def ok(self) -> bool:
@@ -47,16 +84,43 @@ class ImportReport:
     def written(self) -> bool:
         return self.ok and not self.dry_run
 
+    @property
+    def rejected_rows(self) -> int:
+        """Rows with at least one problem (not the file, not the header row)."""
+        return len({p.row for p in self.problems if p.row and p.row != self.header_row})
+
+    @property
+    def header_problems(self) -> int:
+        return sum(1 for p in self.problems if self.header_row and p.row == self.header_row)
+
     def reject(self, row: int, column: str, reason: str) -> None:
         self.problems.append(Problem(row, column, reason))
 
+    def note(self, text: str, row: int = 0) -> None:
+        rows = self.notes.setdefault(text, [])
+        if row and row not in rows:
+            rows.append(row)
+
+    def note_lines(self) -> list[str]:
+        lines = []
+        for text, rows in self.notes.items():
+            label = self.row_label if len(rows) == 1 else _plural(self.row_label)
+            where = f" ({label} {_ranges(rows)})" if rows else ""
+            lines.append(f"{text}{where}")
+        return lines
+
     def summary(self) -> str:
         if not self.ok:
-            rejected = len({p.row for p in self.problems if p.row})
-            return (
-                f"{rejected} rows rejected, {len(self.problems)} problems; nothing was written "
-                "(an import is all or nothing)"
-            )
+            label = self.row_label.rsplit(" ", 1)[-1]
+            parts = []
+            if self.rejected_rows:
+                parts.append(f"{_count(self.rejected_rows, label)} rejected")
+            if self.header_problems:
+                parts.append(f"{_count(self.header_problems, 'problem')} in the header row")
+            if not parts:
+                parts.append("the file is refused")
+            parts.append(f"{_count(len(self.problems), 'problem')} in all")
+            return ", ".join(parts) + "; nothing was written (an import is all or nothing)"
         if self.dry_run:
             return (
                 f"dry run: all {self.rows} {self.noun} are valid "
@@ -65,8 +129,9 @@ class ImportReport:
         return f"imported {self.rows} {self.noun}: {self.created} created, {self.updated} updated"
 
     def lines(self) -> list[str]:
-        """The report as text lines: one per problem, then the summary."""
-        return [p.line() for p in sorted(self.problems)] + [self.summary()]
+        """The report as text lines: one per problem, then the notes, then the summary."""
+        problems = [p.line(self.row_label) for p in sorted(self.problems)]
+        return problems + [f"note: {n}" for n in self.note_lines()] + [self.summary()]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -76,9 +141,11 @@ class ImportReport:
             "updated": self.updated,
             "dry_run": self.dry_run,
             "written": self.written,
+            "row_label": self.row_label,
             "problems": [
                 {"row": p.row, "column": p.column, "reason": p.reason}
                 for p in sorted(self.problems)
             ],
+            "notes": self.note_lines(),
             "summary": self.summary(),
         }

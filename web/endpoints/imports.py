@@ -36,7 +36,7 @@ def _choice(value: object, allowed: type[CoordSystem] | type[ResourceKind], fiel
 
 async def import_upload(request: Request) -> Response:
     """
-    summary: Import listings from a file (CSV, XLSX, GeoJSON, HSDS 3.0 JSON)
+    summary: Import listings from a file (CSV, XLSX, GeoJSON, HSDS 3.0 JSON, ZIP of HSDS tables)
     description: >
       Multipart form: `file`, optional `dry_run` (true to only check), `coords` (wgs84,
       gcj02 or bd09, for rows without a coord_system column), `kind` (for rows naming
@@ -57,7 +57,8 @@ async def import_upload(request: Request) -> Response:
               kind: {type: string}
               csrf_token: {type: string}
     responses:
-      200: {description: "Report {format, rows, created, updated, dry_run, written, summary}"}
+      200: {description: "Report {format, rows, created, updated, dry_run, written, notes,
+        summary}"}
       400: {description: "Report whose problems give row, column and reason; nothing written"}
       401: {description: Not signed in}
       403: {description: "Not staff or admin, or a wrong CSRF token"}
@@ -85,10 +86,12 @@ async def import_upload(request: Request) -> Response:
         dry_run = str(form.get("dry_run", "")).strip().lower() in TRUE
         coords = form.get("coords") or CoordSystem.WGS84.value
         kind = form.get("kind")
+        settings: Settings = request.app.state.settings
         options = ImportOptions(
             coords=CoordSystem(_choice(coords, CoordSystem, "coords")),
             default_kind=ResourceKind(_choice(kind, ResourceKind, "kind")) if kind else None,
             dry_run=dry_run,
+            tz=settings.tz,
         )
         filename = upload.filename or "upload"
     report = await import_listings(principal, data, filename, options, now=clock.now(request))

@@ -421,7 +421,7 @@ async def _import_page(
         "dry_run": dry_run,
         "report": report,
         "problems": sorted(report.problems) if report is not None else [],
-        "rejected": len({p.row for p in report.problems if p.row}) if report is not None else 0,
+        "rejected": report.rejected_rows if report is not None else 0,
         "filename": filename,
         "error": error,
     }
@@ -465,7 +465,9 @@ async def import_upload(request: Request) -> Response:
         return await _import_page(
             request, coords=coords, dry_run=dry_run, error=too_large, status=413
         )
-    options = ImportOptions(coords=CoordSystem(coords), dry_run=dry_run)
+    options = ImportOptions(
+        coords=CoordSystem(coords), dry_run=dry_run, tz=request.app.state.settings.tz
+    )
     report = await import_listings(principal, data, filename, options, now=clock.now(request))
     return await _import_page(
         request,
