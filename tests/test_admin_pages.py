@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from bs4 import Tag
-from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from resourcemap import accounts
@@ -29,23 +28,8 @@ from tests.test_staff_pages import (
     sign_in,
 )
 from web.app import create_app
-from web.endpoints import admin_pages
 
 PAYLOAD = "<script>alert(1)</script>"
-
-ADMIN_ROUTES = [
-    Route(path, endpoint, methods=[method], include_in_schema=False)
-    for path, endpoint, method in (
-        ("/staff/organisations", admin_pages.organisation_list, "GET"),
-        ("/staff/organisations/new", admin_pages.new_organisation, "GET"),
-        ("/staff/organisations/new", admin_pages.save_organisation, "POST"),
-        ("/staff/organisations/{id:id}/edit", admin_pages.edit_organisation, "GET"),
-        ("/staff/organisations/{id:id}/edit", admin_pages.save_organisation, "POST"),
-        ("/staff/accounts", admin_pages.account_list, "GET"),
-        ("/staff/accounts/new", admin_pages.create_account, "POST"),
-        ("/staff/accounts/{id:id}/password", admin_pages.reset_password, "POST"),
-    )
-]
 
 
 @dataclass
@@ -77,14 +61,8 @@ def world(database_url: str) -> World:
 
 @contextmanager
 def admin_client(world: World) -> Iterator[TestClient]:
-    """The real app, with the admin pages added if ``web.routes`` lacks them."""
+    """The real app."""
     app = create_app(make_settings(world.url), clock=FixedClock(TEST_NOW))
-    methods = {
-        (getattr(r, "path", None), m) for r in app.router.routes for m in getattr(r, "methods", [])
-    }
-    for route in reversed(ADMIN_ROUTES):
-        if not (route.methods or set()) <= {m for p, m in methods if p == route.path}:
-            app.router.routes.insert(0, route)
     with TestClient(app) as client:
         yield client
 

@@ -13,6 +13,10 @@ from starlette.testclient import TestClient
 
 from tests.factories import run_in_db, small_city
 
+# The outcome depends on the date or time of day: CI reruns these under faked clocks.
+pytestmark = pytest.mark.clock
+
+
 # Inside 东湖社区 (street 449901001000) and 西山社区 (street 449901002000) of small_city.
 EAST = {"lat": 22.7049, "lon": 114.0049}
 WEST = {"lat": 22.7049, "lon": 113.9049}
@@ -95,9 +99,6 @@ import asyncio, sys
 from resourcemap import db
 from resourcemap.models import Resource
 from resourcemap.search import changes
-
-# The outcome depends on the date or time of day: CI reruns these under faked clocks.
-pytestmark = pytest.mark.clock
 
 async def main(url, action):
     async with db.database(url):

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup, Tag
-from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from resourcemap import accounts
@@ -20,15 +19,9 @@ from tests.factories import run_in_db
 from tests.html_helpers import attr, one
 from tests.transfer_helpers import EAST, GOOD_ROWS, city_areas, csv_bytes
 from web.app import create_app
-from web.endpoints import staff_pages
 
 PASSWORD = "correct-horse-9"
 PAYLOAD = "<script>alert(1)</script>"
-
-IMPORT_ROUTES = [
-    Route("/staff/import", staff_pages.import_form, methods=["GET"], include_in_schema=False),
-    Route("/staff/import", staff_pages.import_upload, methods=["POST"], include_in_schema=False),
-]
 
 
 async def _people() -> None:
@@ -57,18 +50,10 @@ def url(database_url: str) -> str:
 
 @contextmanager
 def import_client(database_url: str) -> Iterator[TestClient]:
-    """The real app, with the import page routes added if ``web.routes`` lacks them."""
+    """The real app, following listing changes on every search."""
     app = create_app(
         make_settings(database_url, search_follow_seconds=0), clock=FixedClock(TEST_NOW)
     )
-    present = {
-        (getattr(r, "path", None), method)
-        for r in app.router.routes
-        for method in (getattr(r, "methods", None) or ())
-    }
-    for route in IMPORT_ROUTES:
-        if not any((route.path, m) in present for m in route.methods or ()):
-            app.router.routes.insert(0, route)
     with TestClient(app) as client:
         yield client
 

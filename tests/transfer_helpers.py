@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from geo.chinacoords import CoordSystem
@@ -22,7 +21,6 @@ from resourcemap.transfer.report import ImportReport
 from tests.conftest import TEST_NOW, make_settings
 from tests.factories import square
 from web.app import create_app
-from web.endpoints import imports
 
 CITY, DISTRICT = "449900000000", "449901000000"
 EAST_STREET, WEST_STREET = "449901001000", "449901002000"
@@ -77,23 +75,13 @@ def csv_bytes(*rows: str, header: str = HEADER, bom: bool = True) -> bytes:
     return text.encode("utf-8-sig" if bom else "utf-8")
 
 
-TRANSFER_ROUTES = [
-    Route("/api/v1/imports", imports.import_upload, methods=["POST"]),
-    Route("/api/v1/exports", imports.export_download, methods=["GET"]),
-]
-
-
 @contextmanager
 def transfer_client(database_url: str, **overrides: Any) -> Iterator[TestClient]:
-    """The real app, with the import/export routes added if ``web.routes`` lacks them."""
+    """The real app, following listing changes on every search."""
     app = create_app(
         make_settings(database_url, search_follow_seconds=0, **overrides),
         clock=FixedClock(TEST_NOW),
     )
-    paths = {getattr(r, "path", None) for r in app.router.routes}
-    for route in TRANSFER_ROUTES:
-        if route.path not in paths:
-            app.router.routes.insert(0, route)
     with TestClient(app) as client:
         yield client
 

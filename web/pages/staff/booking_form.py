@@ -1,7 +1,7 @@
 """Booking page forms: what staff type to what the booking domain takes, and back.
 
-Pure conversion, no HTTP, like ``web.resource_form``: dates and clock times in the configured
-zone, booking rules as text fields, free slots as options grouped by day.
+Pure conversion, no HTTP, like ``web.pages.staff.listing_form``: dates and clock times in the
+configured zone, booking rules as text fields, free slots as options grouped by day.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from resourcemap.booking import seats, slots
 from resourcemap.booking.staff import BlockIn, PolicyIn
-from web.resource_form import ZH_MESSAGES, Message
+from web.pages.staff.listing_form import ZH_MESSAGES, Message
 
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 POLICY_NUMBERS = seats.RULE_COLUMNS

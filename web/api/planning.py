@@ -17,8 +17,9 @@ from resourcemap.dataset import synthetic_label
 from resourcemap.indicator_export import indicators_csv, indicators_xlsx
 from resourcemap.indicators import DEFINITIONS, Targets
 from resourcemap.vocab import Role
-from web import clock, planning_text
+from web import clock
 from web.auth import require
+from web.pages.planning import text as planning_text
 from web.params import json_body, query_dict
 
 REPEATABLE = ("kind", "service")

@@ -2,7 +2,7 @@
 mark, cancel and reveal one booking, booking for a caller or a walk-in visitor, a resource's
 booking rules and blocked time; booking counts for planners.
 
-Same conventions as ``web.endpoints.staff_pages`` (plain forms with the session's CSRF token,
+Same conventions as ``web.pages.staff.listings`` (plain forms with the session's CSRF token,
 errors become pages). The work is done by ``resourcemap.booking.staff`` and the desk on
 ``app.state.desk``. Contact details stay masked on every page except the one a staff member
 asks for with "显示联系方式", and that viewing is audited.
@@ -36,9 +36,10 @@ from resourcemap.vocab import (
     BookingStatus,
     Role,
 )
-from web import booking_form, clock
-from web.endpoints.staff_pages import Endpoint, _redirect, _render, _safe_next, _signed_in, page
-from web.resource_form import Message, text
+from web import clock
+from web.pages.staff import booking_form
+from web.pages.staff.listing_form import Message, text
+from web.pages.staff.listings import Endpoint, _redirect, _render, _safe_next, _signed_in, page
 
 MANAGERS = (Role.ADMIN, Role.STAFF)
 LIST = "/staff/bookings"

@@ -23,11 +23,12 @@ from resourcemap.resident_map import Place, find_place
 from resourcemap.search.base import SearchQuery
 from resourcemap.search.service import SearchService
 from resourcemap.vocab import ACCESSIBILITY_LABELS, MODE_LABELS, QUALIFICATION_LABELS, Status
-from web import clock, resident_view
-from web.endpoints.search import result_item
+from web import clock
+from web.api.search import result_item
 from web.i18n import _, distance
+from web.pages.resident import view as resident_view
+from web.pages.resident.shell import render, resident_page
 from web.params import query_dict
-from web.resident import render, resident_page
 
 PAGE_SIZE = 20
 MAX_PAGE = 50

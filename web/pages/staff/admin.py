@@ -1,7 +1,7 @@
 """Server-rendered admin pages: organisations and accounts.
 
 Admins only; staff and planners get the 403 page, anonymous visitors are sent to /login.
-Same conventions as ``web.endpoints.staff_pages``: plain HTML forms carrying the session's
+Same conventions as ``web.pages.staff.listings``: plain HTML forms carrying the session's
 CSRF token, invalid input re-renders the form with what was typed and a message next to each
 field, success redirects (303) with a flash message.
 """
@@ -20,8 +20,8 @@ from resourcemap import accounts, organisations
 from resourcemap.accounts import Principal
 from resourcemap.errors import Conflict, InvalidInput, NotFound
 from resourcemap.vocab import ORGANISATION_TYPE_LABELS, OrganisationType, Role
-from web import resource_form
-from web.endpoints.staff_pages import (
+from web.pages.staff import listing_form as resource_form
+from web.pages.staff.listings import (
     ROLE_LABELS,
     _local,
     _redirect,

@@ -26,8 +26,8 @@ from resourcemap.coverage_report import map_html, summarise
 from resourcemap.dataset import synthetic_label
 from resourcemap.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from resourcemap.vocab import AreaLevel, ResourceKind
-from web import auth, clock, i18n, planning_text
-from web.endpoints.coverage import (
+from web import auth, clock, i18n
+from web.api.planning import (
     PLANNING,
     SANDBOX,
     access_of,
@@ -38,6 +38,7 @@ from web.endpoints.coverage import (
     targets_of,
 )
 from web.i18n import _
+from web.pages.planning import text as planning_text
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 

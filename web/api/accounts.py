@@ -1,13 +1,13 @@
-"""Write API for staff and admins: sessions, listings, organisations, accounts, audit."""
+"""Sessions, accounts, API tokens and the audit log, over JSON."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from resourcemap import accounts, audit, edits, listings, organisations
+from resourcemap import accounts, audit
 from resourcemap.errors import InvalidInput
-from resourcemap.vocab import MAX_ID, Role, Status
+from resourcemap.vocab import MAX_ID, Role
 from web import auth, clock
 from web.params import json_body, query_dict
 
@@ -77,128 +77,6 @@ async def whoami(request: Request) -> Response:
             "csrf_token": auth.csrf_token(request),
         }
     )
-
-
-async def _detail(resource_id: int, status: int = 200) -> Response:
-    detail = await listings.get_resource(resource_id)
-    return JSONResponse(detail.model_dump(mode="json"), status_code=status)
-
-
-async def create_resource(request: Request) -> Response:
-    """
-    summary: Create a resource
-    description: Staff create resources of their own organisation; admins of any.
-    requestBody:
-      required: true
-      content: {application/json: {schema: {$ref: "#/components/schemas/ResourceIn"}}}
-    responses:
-      201: {description: The created resource}
-      400: {description: Invalid field, with a reason per field}
-      401: {description: Not signed in}
-      403: {description: Not allowed}
-    """
-    principal = await auth.require(request, Role.ADMIN, Role.STAFF)
-    data = edits.ResourceIn.model_validate(await json_body(request))
-    resource = await edits.save_resource(principal, data, now=clock.now(request))
-    return await _detail(resource.id, status=201)
-
-
-async def replace_resource(request: Request) -> Response:
-    """
-    summary: Replace a resource (all fields)
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content: {application/json: {schema: {$ref: "#/components/schemas/ResourceIn"}}}
-    responses:
-      200: {description: The saved resource}
-      400: {description: Invalid field}
-      403: {description: Not allowed}
-      404: {description: No such resource}
-    """
-    principal = await auth.require(request, Role.ADMIN, Role.STAFF)
-    data = edits.ResourceIn.model_validate(await json_body(request))
-    resource_id = request.path_params["id"]
-    await edits.save_resource(principal, data, resource_id=resource_id, now=clock.now(request))
-    return await _detail(resource_id)
-
-
-async def patch_resource(request: Request) -> Response:
-    """
-    summary: Change some fields of a resource
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content: {application/json: {schema: {type: object}}}
-    responses:
-      200: {description: The saved resource}
-      400: {description: Invalid field}
-      403: {description: Not allowed}
-      404: {description: No such resource}
-    """
-    principal = await auth.require(request, Role.ADMIN, Role.STAFF)
-    resource_id = request.path_params["id"]
-    await edits.patch_resource(
-        principal, resource_id, await json_body(request), now=clock.now(request)
-    )
-    return await _detail(resource_id)
-
-
-async def set_status(request: Request) -> Response:
-    """
-    summary: Suspend, close or reactivate a resource
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema:
-            type: object
-            properties: {status: {type: string, enum: [active, suspended, closed]}}
-    responses:
-      200: {description: The saved resource}
-      400: {description: Unknown status}
-      403: {description: Not allowed}
-      404: {description: No such resource}
-    """
-    principal = await auth.require(request, Role.ADMIN, Role.STAFF)
-    body = await json_body(request)
-    try:
-        status = Status(str(body.get("status")))
-    except ValueError:
-        raise InvalidInput("status must be active, suspended or closed", field="status") from None
-    resource_id = request.path_params["id"]
-    await edits.set_status(principal, resource_id, status, now=clock.now(request))
-    return await _detail(resource_id)
-
-
-async def list_organisations(request: Request) -> Response:
-    """
-    summary: Organisations
-    responses:
-      200: {description: "{items}"}
-    """
-    return JSONResponse({"items": await organisations.list_organisations()})
-
-
-async def create_organisation(request: Request) -> Response:
-    """
-    summary: Create an organisation (admin)
-    requestBody:
-      required: true
-      content: {application/json: {schema: {$ref: "#/components/schemas/OrganisationIn"}}}
-    responses:
-      201: {description: The organisation}
-      400: {description: Invalid field}
-      403: {description: Not allowed}
-    """
-    principal = await auth.require(request, Role.ADMIN)
-    data = organisations.OrganisationIn.model_validate(await json_body(request))
-    org = await organisations.save_organisation(principal, data)
-    return JSONResponse(organisations.view(org), status_code=201)
 
 
 async def create_account(request: Request) -> Response:

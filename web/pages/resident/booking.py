@@ -25,11 +25,12 @@ from resourcemap.booking.requests import BookingIn, RescheduleIn
 from resourcemap.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from resourcemap.models import Resource
 from resourcemap.vocab import SEAT_HOLDING, BookingStatus
-from web import clock, resident_view
+from web import clock
 from web.i18n import _
 from web.limits import limits
+from web.pages.resident import view as resident_view
+from web.pages.resident.shell import check_csrf, render, resident_page
 from web.params import date_param
-from web.resident import check_csrf, render, resident_page
 
 PICK_DAYS = 14
 CONTACT = ("nickname", "phone", "email", "note")

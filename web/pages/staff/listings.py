@@ -48,8 +48,9 @@ from resourcemap.vocab import (
     Role,
     Status,
 )
-from web import auth, clock, resource_form
-from web.endpoints.imports import MAX_UPLOAD_BYTES
+from web import auth, clock
+from web.api.transfer import MAX_UPLOAD_BYTES
+from web.pages.staff import listing_form as resource_form
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 LIST_LIMIT = 300

@@ -1,0 +1,28 @@
+"""Pages for planners (and admins): coverage map and table, indicators, access, siting.
+Routes are named ``planning.<name>``."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+
+def routes() -> list[BaseRoute]:
+    from web.pages.planning import workspace
+
+    def page(path: str, endpoint: object, method: str, name: str) -> Route:
+        return Route(
+            path,
+            endpoint,  # type: ignore[arg-type]
+            methods=[method],
+            name=f"planning.{name}",
+            include_in_schema=False,
+        )
+
+    return [
+        page("/planning", workspace.coverage_page, "GET", "coverage"),
+        page("/planning/map", workspace.coverage_map_page, "GET", "map"),
+        page("/planning/indicators", workspace.indicators_page, "GET", "indicators"),
+        page("/planning/access", workspace.access_page, "GET", "access"),
+        page("/planning/siting", workspace.siting_form, "GET", "siting"),
+        page("/planning/siting", workspace.siting_run, "POST", "siting_run"),
+    ]

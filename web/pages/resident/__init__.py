@@ -1,0 +1,44 @@
+"""Pages for residents, no account: search and the map, a service's page, booking and the
+waitlist. Routes are named ``resident.<name>``."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+
+def routes() -> list[BaseRoute]:
+    from web.pages.resident import booking, search
+
+    def page(path: str, endpoint: object, method: str, name: str) -> Route:
+        # Pages are not part of the API document.
+        return Route(
+            path,
+            endpoint,  # type: ignore[arg-type]
+            methods=[method],
+            name=f"resident.{name}",
+            include_in_schema=False,
+        )
+
+    return [
+        page("/", search.home, "GET", "home"),
+        page("/resources/{id:id}", search.resource_detail, "GET", "listing"),
+        page("/resources/{id:id}/book", booking.book_form, "GET", "book_form"),
+        page("/resources/{id:id}/book", booking.book, "POST", "book"),
+        page("/resources/{id:id}/waitlist", booking.waitlist_form, "GET", "waitlist_form"),
+        page("/resources/{id:id}/waitlist", booking.join_waitlist, "POST", "waitlist_join"),
+        page("/bookings/{code:bookingcode}", booking.manage, "GET", "booking"),
+        page("/bookings/{code:bookingcode}/cancel", booking.cancel, "POST", "booking_cancel"),
+        page(
+            "/bookings/{code:bookingcode}/reschedule",
+            booking.reschedule,
+            "POST",
+            "booking_reschedule",
+        ),
+        page("/waitlist/{code:bookingcode}", booking.waitlist_entry, "GET", "waitlist"),
+        page(
+            "/waitlist/{code:bookingcode}/accept", booking.accept_offer, "POST", "waitlist_accept"
+        ),
+        page(
+            "/waitlist/{code:bookingcode}/leave", booking.leave_waitlist, "POST", "waitlist_leave"
+        ),
+    ]
