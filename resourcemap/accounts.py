@@ -13,7 +13,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.transactions import in_transaction
 
 from resourcemap import audit
-from resourcemap.errors import Conflict, Forbidden, InvalidInput, Locked, NotFound
+from resourcemap.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    Locked,
+    NotFound,
+    storage_refusals,
+)
 from resourcemap.models import Account, ApiToken, Organisation
 from resourcemap.vocab import Role
 
@@ -113,7 +120,8 @@ async def create_account(
         raise InvalidInput("only staff accounts belong to an organisation", field="organisation_id")
     if await Account.exists(username=username):
         raise Conflict(f"username {username!r} is taken", field="username")
-    async with in_transaction(Account._meta.default_connection):
+    connection = Account._meta.default_connection
+    async with storage_refusals("username", "this username"), in_transaction(connection):
         account = await Account.create(
             username=username,
             display_name=display_name,

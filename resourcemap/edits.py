@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 
 from resourcemap import audit, phones
 from resourcemap.accounts import Principal
-from resourcemap.errors import Conflict, Forbidden, InvalidInput, NotFound
+from resourcemap.errors import Conflict, Forbidden, InvalidInput, NotFound, storage_refusals
 from resourcemap.hours import Interval, hhmm, minutes, validate
 from resourcemap.models import (
     Area,
@@ -265,7 +265,8 @@ async def save_resource(
         | kept,
     )
     fields.update(codes, organisation_id=organisation_id, verified_at=now)
-    async with in_transaction(Resource._meta.default_connection):
+    connection = Resource._meta.default_connection
+    async with storage_refusals("external_id", "this external id"), in_transaction(connection):
         before: dict[str, Any] = {}
         if resource_id is None:
             resource = await Resource.create(**fields)

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import ValidationError as TortoiseValidationError
+
 
 class DomainError(Exception):
     """Base class; ``reason`` is safe to show to the caller, ``code`` (where set) names the
@@ -40,3 +46,24 @@ class TooManyRequests(DomainError):
 
 class Conflict(DomainError):
     pass
+
+
+class Unique(Conflict):
+    """A value that must be unique (an external id, a user name) is taken."""
+
+
+@asynccontextmanager
+async def storage_refusals(unique_field: str, what: str) -> AsyncIterator[None]:
+    """What the database refuses, as domain errors: a unique ``unique_field`` taken by a
+    concurrent writer (the domain checks first; the constraint settles a race), or a value a
+    column cannot hold that no earlier check caught."""
+    try:
+        yield
+    except IntegrityError:
+        raise Unique(f"{what} is taken", field=unique_field) from None
+    except TortoiseValidationError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+# The database's own refusal of a value: still the caller's input (web/errors.py: a 400).
+STORAGE_INPUT_ERRORS: tuple[type[Exception], ...] = (TortoiseValidationError,)

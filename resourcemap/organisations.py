@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 
 from resourcemap import audit
 from resourcemap.accounts import Principal
-from resourcemap.errors import Conflict, NotFound
+from resourcemap.errors import Conflict, NotFound, storage_refusals
 from resourcemap.models import Organisation
 from resourcemap.vocab import OrganisationType, Role
 
@@ -47,7 +47,8 @@ async def save_organisation(
         clash = await Organisation.get_or_none(external_id=data.external_id)
         if clash is not None and clash.id != organisation_id:
             raise Conflict(f"external_id {data.external_id!r} is taken", field="external_id")
-    async with in_transaction(Organisation._meta.default_connection):
+    connection = Organisation._meta.default_connection
+    async with storage_refusals("external_id", "this external id"), in_transaction(connection):
         if organisation_id is None:
             org = await Organisation.create(**data.model_dump(mode="json"))
             await audit.record(actor, "create", org, after=view(org))

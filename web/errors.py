@@ -10,9 +10,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.types import Scope
-from tortoise.exceptions import ValidationError as TortoiseValidationError
 
 from resourcemap.errors import (
+    STORAGE_INPUT_ERRORS,
     Conflict,
     DomainError,
     Forbidden,
@@ -135,6 +135,6 @@ HANDLERS = {
     BodyTooLarge: body_too_large,
     DomainError: domain_error,
     ValidationError: validation_error,
-    TortoiseValidationError: storage_validation_error,
+    **dict.fromkeys(STORAGE_INPUT_ERRORS, storage_validation_error),
     HTTPException: http_error,
 }

@@ -79,6 +79,9 @@ class Desk:
             self.ledger, data, now=now, idempotency_key=idempotency_key, actor=actor
         )
 
+    async def place(self, resource_id: int) -> views.PlaceView:
+        return await views.place(resource_id)
+
     async def receipt(self, issued: Issued) -> views.Receipt:
         return await views.receipt(self.ledger, issued)
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from resourcemap.booking import waitlist
 from resourcemap.booking.idempotency import Issued
-from resourcemap.booking.ledger import Ledger
+from resourcemap.booking.ledger import Ledger, resource_or_404
 from resourcemap.booking.requests import display_code
 from resourcemap.models import Booking, Resource, WaitlistEntry
 from resourcemap.vocab import BookingStatus, Channel, WaitlistStatus
@@ -94,6 +94,11 @@ def place_view(resource: Resource) -> PlaceView:
         address_en=resource.address_en,
         phone=resource.phone,
     )
+
+
+async def place(resource_id: int) -> PlaceView:
+    """The service a resident is about to book or wait for; ``NotFound`` if there is none."""
+    return place_view(await resource_or_404(resource_id))
 
 
 def booking_view(ledger: Ledger, booking: Booking, resource: Resource) -> BookingView:

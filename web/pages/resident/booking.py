@@ -22,8 +22,8 @@ from starlette.responses import RedirectResponse, Response
 
 from resourcemap.booking.desk import Desk, Issued
 from resourcemap.booking.requests import BookingIn, RescheduleIn
-from resourcemap.errors import Conflict, InvalidInput, NotFound, TooManyRequests
-from resourcemap.models import Resource
+from resourcemap.booking.views import PlaceView
+from resourcemap.errors import Conflict, InvalidInput, TooManyRequests
 from resourcemap.vocab import SEAT_HOLDING, BookingStatus
 from web import clock
 from web.i18n import _
@@ -103,7 +103,7 @@ def _manage_url(kind: str, issued: Issued) -> str:
 
 async def _book_page(
     request: Request,
-    resource: Resource,
+    resource: PlaceView,
     *,
     day: dt.date | None,
     values: dict[str, str],
@@ -137,16 +137,13 @@ async def _book_page(
     return await render(request, "resident/book.html", context, status, private=True)
 
 
-async def _resource(resource_id: int) -> Resource:
-    resource = await Resource.get_or_none(id=resource_id)
-    if resource is None:
-        raise NotFound(f"no resource with id {resource_id}")
-    return resource
+async def _resource(request: Request) -> PlaceView:
+    return await _desk(request).place(request.path_params["id"])
 
 
 @resident_page
 async def book_form(request: Request) -> Response:
-    resource = await _resource(request.path_params["id"])
+    resource = await _resource(request)
     day = date_param(request, "day", dt.date.min)
     values = dict.fromkeys(CONTACT, "") | {
         "starts_at": request.query_params.get("start", ""),
@@ -161,7 +158,7 @@ async def book_form(request: Request) -> Response:
 async def book(request: Request) -> Response:
     form = await request.form()
     check_csrf(request, _text(form, "csrf_token"))
-    resource = await _resource(request.path_params["id"])
+    resource = await _resource(request)
     values = {name: _text(form, name) for name in (*CONTACT, "starts_at", "key")}
     if not values["starts_at"]:
         errors = {"starts_at": _("Choose a time.")}
@@ -293,7 +290,7 @@ async def reschedule(request: Request) -> Response:
 
 @resident_page
 async def waitlist_form(request: Request) -> Response:
-    resource = await _resource(request.path_params["id"])
+    resource = await _resource(request)
     values = dict.fromkeys(CONTACT, "") | {
         "starts_at": request.query_params.get("start", ""),
         "key": secrets.token_urlsafe(16),
@@ -303,7 +300,7 @@ async def waitlist_form(request: Request) -> Response:
 
 async def _waitlist_page(
     request: Request,
-    resource: Resource,
+    resource: PlaceView,
     values: dict[str, str],
     errors: dict[str, str] | None = None,
     problem: str | None = None,
@@ -329,7 +326,7 @@ async def _waitlist_page(
 async def join_waitlist(request: Request) -> Response:
     form = await request.form()
     check_csrf(request, _text(form, "csrf_token"))
-    resource = await _resource(request.path_params["id"])
+    resource = await _resource(request)
     values = {name: _text(form, name) for name in (*CONTACT, "starts_at", "key")}
     if not values["phone"] and not values["email"]:
         errors = {"phone": _("Give a phone number or an e-mail address so we can tell you.")}

@@ -14,11 +14,10 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
-from tortoise.exceptions import IntegrityError
 
 from resourcemap import accounts, organisations
 from resourcemap.accounts import Principal
-from resourcemap.errors import Conflict, InvalidInput, NotFound
+from resourcemap.errors import Conflict, InvalidInput, NotFound, Unique
 from resourcemap.vocab import ORGANISATION_TYPE_LABELS, OrganisationType, Role
 from web.pages.staff import listing_form as resource_form
 from web.pages.staff.listings import (
@@ -130,11 +129,11 @@ async def save_organisation(request: Request) -> Response:
         org = await organisations.save_organisation(
             principal, data, organisation_id=organisation_id
         )
+    except Unique:
+        errors = {"external_id": Message("外部编号已被使用", "this external id is taken")}
+        return await _organisation_form(request, values, organisation_id, errors)
     except (InvalidInput, Conflict) as exc:
         errors = _domain_error(exc, ORG_FIELDS)
-        return await _organisation_form(request, values, organisation_id, errors)
-    except IntegrityError:
-        errors = {"external_id": Message("外部编号已被使用", "this external id is taken")}
         return await _organisation_form(request, values, organisation_id, errors)
     return _redirect(request, "/staff/organisations", f"已保存「{org.name_zh}」/ saved")
 
@@ -217,12 +216,12 @@ async def create_account(request: Request) -> Response:
             organisation_id=organisation_id,
             display_name=values["display_name"],
         )
+    except Unique:  # created by someone else between the check and the insert
+        errors = {"username": Message("用户名已被使用", "this username is taken")}
+        return await _accounts_page(request, principal, values, errors)
     except (InvalidInput, Conflict) as exc:
         known = (*ACCOUNT_FIELDS, "password")
         return await _accounts_page(request, principal, values, _domain_error(exc, known))
-    except IntegrityError:  # created by someone else between the check and the insert
-        errors = {"username": Message("用户名已被使用", "this username is taken")}
-        return await _accounts_page(request, principal, values, errors)
     flash = f"已创建账户「{account.username}」/ account created"
     return _redirect(request, "/staff/accounts", flash)
 

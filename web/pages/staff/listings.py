@@ -18,8 +18,6 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from tortoise.exceptions import IntegrityError
-from tortoise.exceptions import ValidationError as StorageValidationError
 
 from geo.chinacoords import CoordSystem
 from resourcemap import accounts, areas, edits, listings, organisations
@@ -32,6 +30,7 @@ from resourcemap.errors import (
     NotFound,
     TooManyRequests,
     Unauthenticated,
+    Unique,
 )
 from resourcemap.transfer.importer import ImportOptions, import_listings
 from resourcemap.transfer.report import ImportReport
@@ -380,18 +379,14 @@ async def save_resource(request: Request) -> Response:
         resource = await edits.save_resource(
             principal, data, resource_id=resource_id, now=clock.now(request)
         )
-    except (InvalidInput, Conflict) as exc:
-        field = exc.field or "_form"
-        errors = {field: resource_form.Message("请检查", exc.reason)}
-        return await _form_page(request, principal, values, resource_id, errors)
-    except IntegrityError:
-        # The only unique column a resource has; the domain does not check it first.
+    except Unique:
         errors = {
             "external_id": resource_form.Message("外部编号已被使用", "this external id is taken")
         }
         return await _form_page(request, principal, values, resource_id, errors)
-    except StorageValidationError as exc:
-        errors = {"_form": resource_form.Message("有内容无法保存", str(exc))}
+    except (InvalidInput, Conflict) as exc:
+        field = exc.field or "_form"
+        errors = {field: resource_form.Message("请检查", exc.reason)}
         return await _form_page(request, principal, values, resource_id, errors)
     flash = f"已保存「{resource.name_zh}」/ saved"
     return _redirect(request, "/staff", flash)
