@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
+from web.routing import group
+
 
 def routes() -> list[BaseRoute]:
     from web.api import (
@@ -25,9 +27,7 @@ def routes() -> list[BaseRoute]:
         map as map_api,
     )
 
-    def r(path: str, endpoint: object, method: str, name: str) -> Route:
-        return Route(f"/api/v1{path}", endpoint, methods=[method], name=f"api.{name}")  # type: ignore[arg-type]
-
+    r = group("api", prefix="/api/v1", documented=True)
     return [
         # Listings and organisations
         r("/resources", listings.list_resources, "GET", "resources"),

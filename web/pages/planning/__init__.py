@@ -3,21 +3,15 @@ Routes are named ``planning.<name>``."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
+
+from web.routing import group
 
 
 def routes() -> list[BaseRoute]:
     from web.pages.planning import workspace
 
-    def page(path: str, endpoint: object, method: str, name: str) -> Route:
-        return Route(
-            path,
-            endpoint,  # type: ignore[arg-type]
-            methods=[method],
-            name=f"planning.{name}",
-            include_in_schema=False,
-        )
-
+    page = group("planning")
     return [
         page("/planning", workspace.coverage_page, "GET", "coverage"),
         page("/planning/map", workspace.coverage_map_page, "GET", "map"),

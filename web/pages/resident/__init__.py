@@ -3,22 +3,15 @@ waitlist. Routes are named ``resident.<name>``."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
+
+from web.routing import group
 
 
 def routes() -> list[BaseRoute]:
     from web.pages.resident import booking, search
 
-    def page(path: str, endpoint: object, method: str, name: str) -> Route:
-        # Pages are not part of the API document.
-        return Route(
-            path,
-            endpoint,  # type: ignore[arg-type]
-            methods=[method],
-            name=f"resident.{name}",
-            include_in_schema=False,
-        )
-
+    page = group("resident")
     return [
         page("/", search.home, "GET", "home"),
         page("/resources/{id:id}", search.resource_detail, "GET", "listing"),

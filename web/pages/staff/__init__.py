@@ -3,21 +3,15 @@ booking rules, organisations and accounts. Routes are named ``staff.<name>``."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
+
+from web.routing import group
 
 
 def routes() -> list[BaseRoute]:
     from web.pages.staff import admin, booking, listings
 
-    def page(path: str, endpoint: object, method: str, name: str) -> Route:
-        return Route(
-            path,
-            endpoint,  # type: ignore[arg-type]
-            methods=[method],
-            name=f"staff.{name}",
-            include_in_schema=False,
-        )
-
+    page = group("staff")
     return [
         page("/login", listings.login_form, "GET", "login"),
         page("/login", listings.login, "POST", "login_post"),
