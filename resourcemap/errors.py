@@ -44,6 +44,10 @@ class TooManyRequests(DomainError):
     pass
 
 
+class UnsupportedMediaType(InvalidInput):
+    """A body in a format the endpoint does not take (JSON endpoints take JSON only)."""
+
+
 class Conflict(DomainError):
     pass
 

@@ -145,3 +145,19 @@ def test_the_language_asked_for_is_remembered_on_every_page(
         assert "rm_lang=en" in answer.headers["set-cookie"]
         again = client.get("/")
     assert 'lang="en"' in again.text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/bookings", "/api/v1/session", "/api/v1/waitlist"])
+@pytest.mark.parametrize("kind", ["text/plain", "application/x-www-form-urlencoded", ""])
+def test_the_json_api_takes_json_only(
+    database_url: str, make_client: Callable[..., Any], path: str, kind: str
+) -> None:
+    """Another site's page can send ``text/plain`` or a form through a visitor's browser
+    without asking; ``application/json`` it cannot. So JSON endpoints take nothing else."""
+    body = json.dumps({"username": "a", "password": "b", "resource_id": 1})
+    with make_client(database_url) as client:
+        answer = client.post(path, content=body, headers={"content-type": kind})
+    assert answer.status_code == 415
+    assert answer.json()["fields"] == {
+        "Content-Type": "send the body as JSON with Content-Type: application/json"
+    }

@@ -159,7 +159,14 @@ def test_sign_in_needs_the_forms_csrf_token(world: World) -> None:
 
 
 @pytest.mark.parametrize(
-    "target", ["//evil.example/", "https://evil.example/", "/\t/evil.example/", "/\\evil.example"]
+    "target",
+    [
+        "//evil.example/",
+        "///evil.example/",
+        "https://evil.example/",
+        "/\t/evil.example/",
+        "/\\evil.example",
+    ],
 )
 def test_sign_in_never_redirects_off_site(world: World, target: str) -> None:
     with world.make(world.url) as client:

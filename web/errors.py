@@ -20,6 +20,7 @@ from resourcemap.errors import (
     NotFound,
     TooManyRequests,
     Unauthenticated,
+    UnsupportedMediaType,
 )
 from web import i18n
 from web.i18n import _
@@ -28,6 +29,7 @@ log = logging.getLogger("resourcemap.web")
 MAX_FIELDS = 20
 
 STATUS: dict[type[DomainError], int] = {
+    UnsupportedMediaType: 415,
     InvalidInput: 400,
     Unauthenticated: 401,
     TooManyRequests: 429,

@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from resourcemap.errors import InvalidInput
+from resourcemap.errors import InvalidInput, UnsupportedMediaType
 
 
 def query_dict(request: Request, *, repeatable: Collection[str] = ()) -> dict[str, object]:
@@ -33,7 +33,17 @@ def query_dict(request: Request, *, repeatable: Collection[str] = ()) -> dict[st
 
 
 async def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object, or a clear 400."""
+    """The request's JSON object, or a clear 4xx.
+
+    Only ``application/json``: a browser sends that type to another site only after a
+    preflight this app never grants, so no page elsewhere can book, sign in or write
+    through its visitors' browsers (a ``text/plain`` "form" could).
+    """
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise UnsupportedMediaType(
+            "send the body as JSON with Content-Type: application/json", field="Content-Type"
+        )
     try:
         body = await request.json()
     except ValueError:

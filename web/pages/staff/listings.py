@@ -128,10 +128,20 @@ def _csrf(form: FormData) -> str:
 
 
 def _safe_next(target: str, default: str = "/staff") -> str:
-    """Only paths on this site: ``next`` must not send a signed-in person elsewhere."""
+    """Only paths on this site: ``next`` must not send a signed-in person elsewhere.
+
+    ``//host`` and ``///host`` are other sites to a browser (scheme-relative), and so is
+    ``/\\host`` to some: a path must start with one slash followed by something else.
+    """
     parts = urlsplit(target)
     plain = all(c.isprintable() and not c.isspace() and c != "\\" for c in target)
-    if target.startswith("/") and plain and not parts.scheme and not parts.netloc:
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and plain
+        and not parts.scheme
+        and not parts.netloc
+    ):
         return target
     return default
 
