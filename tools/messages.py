@@ -36,6 +36,8 @@ def main() -> None:
             "-k",
             "gettext",
             "-k",
+            "N_",
+            "-k",
             "ngettext:1,2",
             "--no-location",
             "--sort-output",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from html import escape
 
 from pydantic import ValidationError
@@ -28,15 +29,62 @@ from web.i18n import _
 log = logging.getLogger("resourcemap.web")
 MAX_FIELDS = 20
 
-STATUS: dict[type[DomainError], int] = {
-    UnsupportedMediaType: 415,
-    InvalidInput: 400,
-    Unauthenticated: 401,
-    TooManyRequests: 429,
-    NotFound: 404,
-    Forbidden: 403,
-    Conflict: 409,
+
+class StaleForm(Exception):
+    """A form came without this session's CSRF token: an old page, another tab, or a page of
+    another site trying to act as the person."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """How one kind of error is answered: its status, and the title and words (message ids,
+    translated where shown) of the page that says so outside the API."""
+
+    status: int
+    title: str
+    detail: str
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction; ``_`` translates it where it is shown."""
+    return message
+
+
+# The one table from error class to answer; the first class an error is an instance of wins.
+PROBLEMS: dict[type[Exception], Problem] = {
+    UnsupportedMediaType: Problem(
+        415, N_("Please check your input"), N_("Something in the request is wrong.")
+    ),
+    InvalidInput: Problem(
+        400, N_("Please check your input"), N_("Something in the request is wrong.")
+    ),
+    ValidationError: Problem(
+        400, N_("Please check your input"), N_("Something in the request is wrong.")
+    ),
+    Unauthenticated: Problem(401, N_("Please sign in"), N_("Sign in to see this page.")),
+    StaleForm: Problem(
+        403,
+        N_("This page has expired"),
+        N_("Please go back, reload the page and try again. Nothing was changed."),
+    ),
+    Forbidden: Problem(403, N_("Not allowed"), N_("Your account may not do this.")),
+    NotFound: Problem(
+        404, N_("Not found"), N_("This page does not exist, or the link is incomplete.")
+    ),
+    Conflict: Problem(
+        409,
+        N_("This cannot be done online now"),
+        N_("Please choose another time, or call the service."),
+    ),
+    TooManyRequests: Problem(
+        429, N_("Too many requests"), N_("Please wait a minute and try again.")
+    ),
 }
+OTHER = Problem(400, N_("Please check your input"), N_("Something in the request is wrong."))
+
+
+def problem_of(exc: Exception) -> Problem:
+    return next((p for cls, p in PROBLEMS.items() if isinstance(exc, cls)), OTHER)
 
 
 def _error(
@@ -91,7 +139,7 @@ async def body_too_large(request: Request, exc: Exception) -> Response:
 
 async def domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+    status = problem_of(exc).status
     fields = {exc.field: exc.reason} if exc.field else None
     return _error(status, type(exc).__name__, exc.reason, fields, code=exc.code)
 

@@ -7,24 +7,21 @@ only, shown in a sandboxed frame.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from geo.maps import SHARE_CLASSES, Assets, share_colour
 from resourcemap import siting as siting_mod
 from resourcemap.access import UNITS, SupplyMeasure
 from resourcemap.coverage import DEFAULT_KINDS, CoverageQuery, coverage_geojson
 from resourcemap.coverage_report import map_html, summarise
-from resourcemap.dataset import synthetic_label
-from resourcemap.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from resourcemap.errors import InvalidInput
 from resourcemap.vocab import AreaLevel, ResourceKind
 from web import auth, clock, i18n
 from web.api.planning import (
@@ -39,75 +36,22 @@ from web.api.planning import (
 )
 from web.i18n import _
 from web.pages.planning import text as planning_text
-
-Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def planner_page(handler: Endpoint) -> Endpoint:
-    """Sign-in (redirect), planners and admins only (403 page), bad input → 400 page."""
-
-    @functools.wraps(handler)
-    async def wrapped(request: Request) -> Response:
-        try:
-            form_csrf = None
-            if request.method == "POST":
-                # Forms carry the session's CSRF token, like every staff form; the parsed
-                # form is kept on the request for the handler.
-                form = await request.form(max_files=1, max_fields=40)
-                form_csrf = str(form.get(auth.CSRF_FIELD) or "")
-            principal = await auth.require(request, form_csrf=form_csrf)
-            request.state.principal = principal
-            principal.require(*PLANNING)
-            response = await handler(request)
-        except Unauthenticated:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
-        except Forbidden as exc:
-            response = await _render(request, "planning/problem.html", {"reason": exc.reason}, 403)
-        except NotFound as exc:
-            response = await _render(request, "planning/problem.html", {"reason": exc.reason}, 404)
-        except ValidationError as exc:
-            reason = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-            )
-            response = await _render(request, "planning/problem.html", {"reason": reason}, 400)
-        except DomainError as exc:
-            response = await _render(request, "planning/problem.html", {"reason": exc.reason}, 400)
-        return response
-
-    return wrapped
-
-
-def _switch_links(request: Request) -> list[tuple[i18n.Language, str]]:
-    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    path = request.url.path if request.method == "GET" else "/planning/siting"
-    return [
-        (lang, f"{path}?{urlencode([*query, ('lang', lang.tag)])}")
-        for lang in i18n.LANGUAGES.values()
-    ]
+from web.pages.shell import Audience, page, render, switch_links
 
 
 async def _render(
     request: Request, name: str, context: dict[str, Any], status: int = 200
 ) -> Response:
-    base = {
-        "principal": getattr(request.state, "principal", None),
-        "role_labels": {"admin": "管理员", "staff": "工作人员", "planner": "规划人员"},
-        "csrf_token": auth.csrf_token(request),
-        "dataset_label": await synthetic_label(),
-        "flash": None,
-        "lang": i18n.current(),
-        "lang_links": _switch_links(request),
+    """``shell.render`` with what every planning page shows."""
+    extras = {
+        "lang_links": switch_links(request, request.url_for("planning.siting").path),
         "level_labels": _level_labels(),
         "kinds": [(k.value, planning_text.kind_label(k)) for k in ResourceKind],
         "number": planning_text.number,
         "percent": planning_text.percent,
         "metres": planning_text.metres,
     }
-    response: Response = request.app.state.templates.TemplateResponse(
-        request, name, {**base, **context}, status_code=status
-    )
-    return response
+    return await render(request, name, {**extras, **context}, status)
 
 
 def _level_labels() -> dict[AreaLevel, str]:
@@ -134,7 +78,7 @@ def _query_string(query: CoverageQuery, **extra: str) -> str:
     return urlencode(params)
 
 
-@planner_page
+@page(Audience.PLANNING, *PLANNING)
 async def coverage_page(request: Request) -> Response:
     query = coverage_query(request)
     service = service_of(request)
@@ -163,7 +107,7 @@ async def coverage_page(request: Request) -> Response:
     )
 
 
-@planner_page
+@page(Audience.PLANNING, *PLANNING)
 async def coverage_map_page(request: Request) -> Response:
     settings = request.app.state.settings
     page, _analysis = await map_html(
@@ -179,7 +123,7 @@ async def coverage_map_page(request: Request) -> Response:
     )
 
 
-@planner_page
+@page(Audience.PLANNING, *PLANNING)
 async def indicators_page(request: Request) -> Response:
     query = coverage_query(request)
     targets = targets_of(request)
@@ -201,7 +145,7 @@ async def indicators_page(request: Request) -> Response:
     )
 
 
-@planner_page
+@page(Audience.PLANNING, *PLANNING)
 async def access_page(request: Request) -> Response:
     query = access_query(request)
     settings = request.app.state.settings
@@ -239,14 +183,14 @@ def _supply_label(measure: SupplyMeasure) -> str:
 SITING_DEFAULTS = {"sites": 3, "radius_m": 500, "objective": "circle", "candidates": "communities"}
 
 
-@planner_page
+@page(Audience.PLANNING, *PLANNING)
 async def siting_form(request: Request) -> Response:
     return await _render(
         request, "planning/siting.html", {"form": dict(SITING_DEFAULTS), "plan": None}
     )
 
 
-@planner_page
+@page(Audience.PLANNING, *PLANNING)
 async def siting_run(request: Request) -> Response:
     async with request.form(max_files=1, max_fields=40) as form:  # closes the upload
         return await _siting_run(request, form)

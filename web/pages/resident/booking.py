@@ -29,7 +29,7 @@ from web import clock
 from web.i18n import _
 from web.limits import limits
 from web.pages.resident import view as resident_view
-from web.pages.resident.shell import check_csrf, render, resident_page
+from web.pages.shell import Audience, check_csrf, page, render
 from web.params import date_param
 
 PICK_DAYS = 14
@@ -134,14 +134,14 @@ async def _book_page(
         "retention_days": request.app.state.settings.booking_retention_days,
         "get_url": _with_start(request.url.path, chosen_start),
     }
-    return await render(request, "resident/book.html", context, status, private=True)
+    return await render(request, "resident/book.html", context, status)
 
 
 async def _resource(request: Request) -> PlaceView:
     return await _desk(request).place(request.path_params["id"])
 
 
-@resident_page
+@page(Audience.RESIDENT)
 async def book_form(request: Request) -> Response:
     resource = await _resource(request)
     day = date_param(request, "day", dt.date.min)
@@ -154,7 +154,7 @@ async def book_form(request: Request) -> Response:
     )
 
 
-@resident_page
+@page(Audience.RESIDENT)
 async def book(request: Request) -> Response:
     form = await request.form()
     check_csrf(request, _text(form, "csrf_token"))
@@ -226,13 +226,13 @@ async def _booking_context(request: Request, code: str, token: str) -> dict[str,
     }
 
 
-@resident_page
+@page(Audience.RESIDENT)
 async def manage(request: Request) -> Response:
     context = await _booking_context(request, request.path_params["code"], _token(request))
-    return await render(request, "resident/booking.html", context, private=True)
+    return await render(request, "resident/booking.html", context)
 
 
-@resident_page
+@page(Audience.RESIDENT)
 async def cancel(request: Request) -> Response:
     """First POST shows "are you sure?"; the second, with ``confirm``, cancels."""
     form = await request.form()
@@ -240,19 +240,19 @@ async def cancel(request: Request) -> Response:
     code, token = request.path_params["code"], _token(request, form)
     context = await _booking_context(request, code, token)
     if _text(form, "confirm") != "yes":
-        return await render(request, "resident/cancel.html", context, private=True)
+        return await render(request, "resident/cancel.html", context)
     try:
         await _desk(request).cancel(code, token, now=clock.now(request))
     except Conflict:
         context["problem"] = _(
             "It is too close to the start to cancel online. Please call the service."
         )
-        return await render(request, "resident/booking.html", context, 409, private=True)
+        return await render(request, "resident/booking.html", context, 409)
     request.session["flash"] = "cancelled"
     return RedirectResponse(context["manage_url"], status_code=303)
 
 
-@resident_page
+@page(Audience.RESIDENT)
 async def reschedule(request: Request) -> Response:
     """Without ``starts_at`` shows the slots (of ``day``); with it, moves the booking."""
     form = await request.form()
@@ -282,13 +282,13 @@ async def reschedule(request: Request) -> Response:
     day = day or next((d for d in days if d.free), None)
     context |= {"days": days, "day": day}
     status = 409 if context.get("problem") else 200
-    return await render(request, "resident/reschedule.html", context, status, private=True)
+    return await render(request, "resident/reschedule.html", context, status)
 
 
 # --- the waitlist -------------------------------------------------------------------------
 
 
-@resident_page
+@page(Audience.RESIDENT)
 async def waitlist_form(request: Request) -> Response:
     resource = await _resource(request)
     values = dict.fromkeys(CONTACT, "") | {
@@ -319,10 +319,10 @@ async def _waitlist_page(
         "problem": problem,
         "get_url": _with_start(request.url.path, values.get("starts_at", "")),
     }
-    return await render(request, "resident/waitlist_join.html", context, status, private=True)
+    return await render(request, "resident/waitlist_join.html", context, status)
 
 
-@resident_page
+@page(Audience.RESIDENT)
 async def join_waitlist(request: Request) -> Response:
     form = await request.form()
     check_csrf(request, _text(form, "csrf_token"))
@@ -371,13 +371,13 @@ async def _entry_context(request: Request, code: str, token: str) -> dict[str, A
     }
 
 
-@resident_page
+@page(Audience.RESIDENT)
 async def waitlist_entry(request: Request) -> Response:
     context = await _entry_context(request, request.path_params["code"], _token(request))
-    return await render(request, "resident/waitlist.html", context, private=True)
+    return await render(request, "resident/waitlist.html", context)
 
 
-@resident_page
+@page(Audience.RESIDENT)
 async def accept_offer(request: Request) -> Response:
     form = await request.form()
     check_csrf(request, _text(form, "csrf_token"))
@@ -387,12 +387,12 @@ async def accept_offer(request: Request) -> Response:
     except Conflict:
         context = await _entry_context(request, code, token)
         context["problem"] = _("The offer has expired or the seat is gone.")
-        return await render(request, "resident/waitlist.html", context, 409, private=True)
+        return await render(request, "resident/waitlist.html", context, 409)
     request.session["flash"] = "booked"
     return RedirectResponse(_manage_url("bookings", issued), status_code=303)
 
 
-@resident_page
+@page(Audience.RESIDENT)
 async def leave_waitlist(request: Request) -> Response:
     form = await request.form()
     check_csrf(request, _text(form, "csrf_token"))

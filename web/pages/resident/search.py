@@ -27,7 +27,7 @@ from web import clock
 from web.api.search import result_item
 from web.i18n import _, distance
 from web.pages.resident import view as resident_view
-from web.pages.resident.shell import render, resident_page
+from web.pages.shell import Audience, page, render
 from web.params import query_dict
 
 PAGE_SIZE = 20
@@ -76,7 +76,7 @@ async def _point(form: dict[str, str]) -> tuple[Place | None, str | None]:
     return None, None
 
 
-@resident_page
+@page(Audience.RESIDENT)
 async def home(request: Request) -> Response:
     form = _form(request)
     page = _page_number(request.query_params.get("page", ""))
@@ -153,7 +153,7 @@ def _js_messages() -> dict[str, str]:
     }
 
 
-@resident_page
+@page(Audience.RESIDENT)
 async def resource_detail(request: Request) -> Response:
     resource_id: int = request.path_params["id"]
     detail = await listings.get_resource(resource_id)

@@ -19,15 +19,8 @@ from resourcemap import accounts, organisations
 from resourcemap.accounts import Principal
 from resourcemap.errors import Conflict, InvalidInput, NotFound, Unique
 from resourcemap.vocab import ORGANISATION_TYPE_LABELS, OrganisationType, Role
+from web.pages.shell import Audience, local_time, page, redirect, render, role_labels, signed_in
 from web.pages.staff import listing_form as resource_form
-from web.pages.staff.listings import (
-    ROLE_LABELS,
-    _local,
-    _redirect,
-    _render,
-    _signed_in,
-    page,
-)
 
 Message = resource_form.Message
 ORG_FIELDS = ("external_id", "name_zh", "name_en", "type", "description", "website", "phone")
@@ -58,14 +51,14 @@ def _type_options() -> list[tuple[str, str]]:
     return [(str(t), f"{zh} / {en}") for t, (zh, en) in ORGANISATION_TYPE_LABELS.items()]
 
 
-@page
+@page(Audience.STAFF)
 async def organisation_list(request: Request) -> Response:
-    await _signed_in(request, Role.ADMIN)
+    await signed_in(request, Role.ADMIN)
     items = [
         {**o, "type_label": ORGANISATION_TYPE_LABELS.get(OrganisationType(o["type"]), ("", ""))}
         for o in await organisations.list_organisations()
     ]
-    return await _render(request, "staff/organisations.html", {"items": items})
+    return await render(request, "staff/organisations.html", {"items": items})
 
 
 async def _organisation_form(
@@ -86,7 +79,7 @@ async def _organisation_form(
         "action": action,
         "type_options": _type_options(),
     }
-    return await _render(request, "staff/organisation_form.html", context, 400 if errors else 200)
+    return await render(request, "staff/organisation_form.html", context, 400 if errors else 200)
 
 
 async def _stored_organisation(organisation_id: int) -> dict[str, Any]:
@@ -96,25 +89,25 @@ async def _stored_organisation(organisation_id: int) -> dict[str, Any]:
     raise NotFound(f"no organisation with id {organisation_id}")
 
 
-@page
+@page(Audience.STAFF)
 async def new_organisation(request: Request) -> Response:
-    await _signed_in(request, Role.ADMIN)
+    await signed_in(request, Role.ADMIN)
     return await _organisation_form(request, dict.fromkeys(ORG_FIELDS, ""), None)
 
 
-@page
+@page(Audience.STAFF)
 async def edit_organisation(request: Request) -> Response:
-    await _signed_in(request, Role.ADMIN)
+    await signed_in(request, Role.ADMIN)
     organisation_id: int = request.path_params["id"]
     stored = await _stored_organisation(organisation_id)
     values = {name: "" if stored[name] is None else str(stored[name]) for name in ORG_FIELDS}
     return await _organisation_form(request, values, organisation_id)
 
 
-@page
+@page(Audience.STAFF)
 async def save_organisation(request: Request) -> Response:
     form = await request.form()
-    principal = await _signed_in(request, Role.ADMIN, form=form)
+    principal = await signed_in(request, Role.ADMIN, form=form)
     organisation_id: int | None = request.path_params.get("id")
     if organisation_id is not None:
         await _stored_organisation(organisation_id)  # 404 before anything else
@@ -135,7 +128,7 @@ async def save_organisation(request: Request) -> Response:
     except (InvalidInput, Conflict) as exc:
         errors = _domain_error(exc, ORG_FIELDS)
         return await _organisation_form(request, values, organisation_id, errors)
-    return _redirect(request, "/staff/organisations", f"已保存「{org.name_zh}」/ saved")
+    return redirect(request, "/staff/organisations", f"已保存「{org.name_zh}」/ saved")
 
 
 # --- accounts -----------------------------------------------------------------------------
@@ -146,7 +139,7 @@ async def _account_rows(request: Request, principal: Principal) -> list[dict[str
     return [
         {
             **accounts.account_view(a),
-            "last_login": _local(a.last_login_at, request),
+            "last_login": local_time(request, a.last_login_at),
         }
         for a in rows
     ]
@@ -165,18 +158,18 @@ async def _accounts_page(
         "items": await _account_rows(request, principal),
         "org_names": org_names,
         "org_options": [(o["id"], o["name_zh"]) for o in orgs],
-        "role_options": [(str(r), f"{zh} / {r.value}") for r, zh in ROLE_LABELS.items()],
+        "role_options": [(str(r), f"{label} / {r}") for r, label in role_labels().items()],
         "values": values or dict.fromkeys(ACCOUNT_FIELDS, "") | {"role": str(Role.STAFF)},
         "errors": errors or {},
         "reset_errors": reset_errors or {},
     }
     status = 400 if errors or reset_errors else 200
-    return await _render(request, "staff/accounts.html", context, status)
+    return await render(request, "staff/accounts.html", context, status)
 
 
-@page
+@page(Audience.STAFF)
 async def account_list(request: Request) -> Response:
-    principal = await _signed_in(request, Role.ADMIN)
+    principal = await signed_in(request, Role.ADMIN)
     return await _accounts_page(request, principal)
 
 
@@ -194,10 +187,10 @@ def _role_and_org(values: dict[str, str]) -> tuple[Role | None, int | None, dict
     return role, organisation_id, errors
 
 
-@page
+@page(Audience.STAFF)
 async def create_account(request: Request) -> Response:
     form = await request.form()
-    principal = await _signed_in(request, Role.ADMIN, form=form)
+    principal = await signed_in(request, Role.ADMIN, form=form)
     values = {name: resource_form.text(form, name) for name in ACCOUNT_FIELDS}
     values["username"] = values["username"].strip().lower()
     values["display_name"] = values["display_name"].strip()
@@ -223,13 +216,13 @@ async def create_account(request: Request) -> Response:
         known = (*ACCOUNT_FIELDS, "password")
         return await _accounts_page(request, principal, values, _domain_error(exc, known))
     flash = f"已创建账户「{account.username}」/ account created"
-    return _redirect(request, "/staff/accounts", flash)
+    return redirect(request, "/staff/accounts", flash)
 
 
-@page
+@page(Audience.STAFF)
 async def reset_password(request: Request) -> Response:
     form = await request.form()
-    principal = await _signed_in(request, Role.ADMIN, form=form)
+    principal = await signed_in(request, Role.ADMIN, form=form)
     account_id: int = request.path_params["id"]
     try:
         account = await accounts.reset_password(principal, account_id, _password(form))
@@ -238,7 +231,7 @@ async def reset_password(request: Request) -> Response:
             request, principal, reset_errors={account_id: Message(CHECK, exc.reason)}
         )
     flash = f"已重设「{account.username}」的密码 / password reset"
-    return _redirect(request, "/staff/accounts", flash)
+    return redirect(request, "/staff/accounts", flash)
 
 
 def _password(form: FormData) -> str:

@@ -11,7 +11,6 @@ asks for with "显示联系方式", and that viewing is audited.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -37,9 +36,10 @@ from resourcemap.vocab import (
     Role,
 )
 from web import clock
+from web.i18n import _
+from web.pages.shell import Audience, page, problem, redirect, render, safe_next, signed_in
 from web.pages.staff import booking_form
 from web.pages.staff.listing_form import Message, text
-from web.pages.staff.listings import Endpoint, _redirect, _render, _safe_next, _signed_in, page
 
 MANAGERS = (Role.ADMIN, Role.STAFF)
 LIST = "/staff/bookings"
@@ -50,26 +50,6 @@ MARKS = (BookingStatus.ATTENDED, BookingStatus.NO_SHOW)
 CONTACT_FIELDS = ("nickname", "phone", "email", "note")
 NEW_FIELDS = ("resource_id", "starts_at", "channel", "service", "key", *CONTACT_FIELDS)
 CHECK = "请检查"
-
-
-def booking_page(handler: Endpoint) -> Endpoint:
-    """``page``, and an action the domain refuses becomes a page saying why."""
-
-    @functools.wraps(handler)
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except Conflict as exc:
-            return await _problem(request, 409, Message("无法完成此操作", exc.reason))
-        except InvalidInput as exc:
-            return await _problem(request, 400, Message(CHECK, exc.reason))
-
-    return page(wrapped)
-
-
-async def _problem(request: Request, status: int, message: Message) -> Response:
-    context = {"message": message, "back": LIST}
-    return await _render(request, "staff/problem.html", context, status)
 
 
 def _desk(request: Request) -> Desk:
@@ -161,37 +141,37 @@ async def _list_page(
         "cancel_errors": cancel_errors or {},
         "marks": [(s, BOOKING_STATUS_LABELS[s]) for s in MARKS],
     }
-    return await _render(request, "staff/bookings.html", context, status)
+    return await render(request, "staff/bookings.html", context, status)
 
 
-@booking_page
+@page(Audience.STAFF)
 async def booking_list(request: Request) -> Response:
-    principal = await _signed_in(request, *MANAGERS)
+    principal = await signed_in(request, *MANAGERS)
     return await _list_page(request, principal, request.query_params)
 
 
-@booking_page
+@page(Audience.STAFF)
 async def mark_booking(request: Request) -> Response:
     form = await request.form()
-    principal = await _signed_in(request, *MANAGERS, form=form)
+    principal = await signed_in(request, *MANAGERS, form=form)
     value = text(form, "status")
     if value not in MARKS:
-        return await _problem(request, 400, Message("未知状态", "mark attended or no_show"))
+        return await problem(request, 400, _("Please check your input"), "mark attended or no_show")
     status = BookingStatus(value)
     booking = await _desk(request).mark(
         principal, request.path_params["id"], status, now=clock.now(request)
     )
     zh, en = BOOKING_STATUS_LABELS[status]
     flash = f"预约 {booking['code_display']} 已标记为{zh} / marked {en.lower()}"
-    return _redirect(request, _safe_next(text(form, "back"), LIST), flash)
+    return redirect(request, safe_next(text(form, "back"), LIST), flash)
 
 
-@booking_page
+@page(Audience.STAFF)
 async def cancel_booking(request: Request) -> Response:
     form = await request.form()
-    principal = await _signed_in(request, *MANAGERS, form=form)
+    principal = await signed_in(request, *MANAGERS, form=form)
     desk, booking_id = _desk(request), request.path_params["id"]
-    back = _safe_next(text(form, "back"), LIST)
+    back = safe_next(text(form, "back"), LIST)
     reason = text(form, "reason").strip()
     error = None
     if not reason:
@@ -214,22 +194,22 @@ async def cancel_booking(request: Request) -> Response:
         if told
         else "预约人未留联系方式,请另行告知 / cancelled; no contact details to tell the resident"
     )
-    return _redirect(request, back, flash)
+    return redirect(request, back, flash)
 
 
-@booking_page
+@page(Audience.STAFF)
 async def reveal_contact(request: Request) -> Response:
     form = await request.form()
-    principal = await _signed_in(request, *MANAGERS, form=form)
+    principal = await signed_in(request, *MANAGERS, form=form)
     desk, booking_id = _desk(request), request.path_params["id"]
     booking = await desk.staff_view(principal, booking_id)
     shown = await desk.reveal(principal, booking_id)
     context = {
         "booking": _row(booking, clock.now(request)),
         "shown": shown,
-        "back": _safe_next(text(form, "back"), LIST),
+        "back": safe_next(text(form, "back"), LIST),
     }
-    return await _render(request, "staff/booking_contact.html", context)
+    return await render(request, "staff/booking_contact.html", context)
 
 
 # --- booking for a caller or a visitor ----------------------------------------------------
@@ -270,21 +250,21 @@ async def _new_page(
             context["slot_groups"] = booking_form.slot_options(listed, desk.tz)
         except Conflict as exc:
             context["closed"] = Message("此服务未开通预约", exc.reason)
-    return await _render(request, "staff/booking_new.html", context, status)
+    return await render(request, "staff/booking_new.html", context, status)
 
 
-@booking_page
+@page(Audience.STAFF)
 async def new_booking(request: Request) -> Response:
-    principal = await _signed_in(request, *MANAGERS)
+    principal = await signed_in(request, *MANAGERS)
     raw = request.query_params.get("resource", "")
     resource_id = int(raw) if raw.isdigit() and len(raw) <= 9 else None
     return await _new_page(request, principal, resource_id)
 
 
-@booking_page
+@page(Audience.STAFF)
 async def create_booking(request: Request) -> Response:
     form = await request.form()
-    principal = await _signed_in(request, *MANAGERS, form=form)
+    principal = await signed_in(request, *MANAGERS, form=form)
     values = {k: text(form, k).strip() for k in NEW_FIELDS}
     raw = values["resource_id"]
     resource_id = int(raw) if raw.isdigit() and len(raw) <= 9 else None
@@ -319,12 +299,12 @@ async def create_booking(request: Request) -> Response:
         errors["starts_at"] = Message("此时段已不能预约,请另选时段", exc.reason)
         return await _new_page(request, principal, resource_id, values, errors, 409)
     booking = await desk.staff_receipt(principal, issued)
-    return _redirect(request, f"{LIST}/{booking['id']}/booked")
+    return redirect(request, f"{LIST}/{booking['id']}/booked")
 
 
-@booking_page
+@page(Audience.STAFF)
 async def booked(request: Request) -> Response:
-    principal = await _signed_in(request, *MANAGERS)
+    principal = await signed_in(request, *MANAGERS)
     desk = _desk(request)
     row = _row(await desk.staff_view(principal, request.path_params["id"]), clock.now(request))
     context = {
@@ -332,7 +312,7 @@ async def booked(request: Request) -> Response:
         "list_link": _list_link(row["day"], "day", row["resource_id"]),
         "again": f"{LIST}/new?resource={row['resource_id']}",
     }
-    return await _render(request, "staff/booking_done.html", context)
+    return await render(request, "staff/booking_done.html", context)
 
 
 # --- booking rules and blocked time -------------------------------------------------------
@@ -361,19 +341,19 @@ async def _rules_page(
         "timezone": desk.tz.key,
         "today": clock.now(request).astimezone(desk.tz).date().isoformat(),
     }
-    return await _render(request, "staff/booking_rules.html", context, status)
+    return await render(request, "staff/booking_rules.html", context, status)
 
 
-@booking_page
+@page(Audience.STAFF)
 async def booking_rules(request: Request) -> Response:
-    principal = await _signed_in(request, *MANAGERS)
+    principal = await signed_in(request, *MANAGERS)
     return await _rules_page(request, principal, request.path_params["id"])
 
 
-@booking_page
+@page(Audience.STAFF)
 async def save_rules(request: Request) -> Response:
     form = await request.form()
-    principal = await _signed_in(request, *MANAGERS, form=form)
+    principal = await signed_in(request, *MANAGERS, form=form)
     resource_id = request.path_params["id"]
     values, data, errors = booking_form.policy_input(_values(form))
     if data is None:
@@ -381,37 +361,37 @@ async def save_rules(request: Request) -> Response:
     await staff.set_policy(principal, resource_id, data)
     zh = "已开通预约" if data.enabled else "已暂停预约"
     flash = f"已保存预约规则,{zh} / booking rules saved"
-    return _redirect(request, f"/staff/resources/{resource_id}/booking", flash)
+    return redirect(request, f"/staff/resources/{resource_id}/booking", flash)
 
 
-@booking_page
+@page(Audience.STAFF)
 async def add_block(request: Request) -> Response:
     form = await request.form()
-    principal = await _signed_in(request, *MANAGERS, form=form)
+    principal = await signed_in(request, *MANAGERS, form=form)
     resource_id = request.path_params["id"]
     values, block, errors = booking_form.block_input(_values(form), _desk(request).tz)
     if block is None:
         return await _rules_page(request, principal, resource_id, values, errors, 400)
     await staff.add_block(principal, resource_id, block)
     flash = "已添加停约时间,其中的时段不再开放预约 / time blocked"
-    return _redirect(request, f"/staff/resources/{resource_id}/booking", flash)
+    return redirect(request, f"/staff/resources/{resource_id}/booking", flash)
 
 
-@booking_page
+@page(Audience.STAFF)
 async def remove_block(request: Request) -> Response:
     form = await request.form()
-    principal = await _signed_in(request, *MANAGERS, form=form)
+    principal = await signed_in(request, *MANAGERS, form=form)
     await staff.remove_block(principal, request.path_params["id"])
     flash = "已删除停约时间 / blocked time removed"
-    return _redirect(request, _safe_next(text(form, "back"), LIST), flash)
+    return redirect(request, safe_next(text(form, "back"), LIST), flash)
 
 
 # --- counts for planners ------------------------------------------------------------------
 
 
-@booking_page
+@page(Audience.STAFF)
 async def booking_stats(request: Request) -> Response:
-    principal = await _signed_in(request, Role.PLANNER, Role.ADMIN, Role.STAFF)
+    principal = await signed_in(request, Role.PLANNER, Role.ADMIN, Role.STAFF)
     desk = _desk(request)
     today = clock.now(request).astimezone(desk.tz).date()
     recent = today - dt.timedelta(days=STATS_DAYS - 1)
@@ -441,4 +421,4 @@ async def booking_stats(request: Request) -> Response:
             "ahead": f"{LIST}/stats?from={today}&days={STATS_DAYS}",
         },
     }
-    return await _render(request, "staff/booking_stats.html", context)
+    return await render(request, "staff/booking_stats.html", context)

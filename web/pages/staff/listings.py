@@ -8,28 +8,21 @@ form with what was typed and a message next to each field.
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
-from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 from pydantic import ValidationError
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from geo.chinacoords import CoordSystem
 from resourcemap import accounts, areas, edits, listings, organisations
 from resourcemap.accounts import Principal
-from resourcemap.dataset import synthetic_label
 from resourcemap.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
-    NotFound,
     TooManyRequests,
-    Unauthenticated,
     Unique,
 )
 from resourcemap.transfer.importer import ImportOptions, import_listings
@@ -49,133 +42,47 @@ from resourcemap.vocab import (
 )
 from web import auth, clock
 from web.api.transfer import MAX_UPLOAD_BYTES
+from web.i18n import _
+from web.pages.shell import (
+    Audience,
+    form_csrf,
+    local_time,
+    page,
+    problem,
+    redirect,
+    render,
+    safe_next,
+    signed_in,
+)
 from web.pages.staff import listing_form as resource_form
 
-Endpoint = Callable[[Request], Awaitable[Response]]
 LIST_LIMIT = 300
 EXTRA_ROWS = 2  # blank exception/qualification rows offered below the filled ones
-
-ROLE_LABELS = {Role.ADMIN: "管理员", Role.STAFF: "工作人员", Role.PLANNER: "规划人员"}
-
-
-class StaleForm(Exception):
-    """The form came without this session's CSRF token: old page, other tab, or other site."""
-
-
-# --- responses shared by every page -------------------------------------------------------
-
-
-def page(handler: Endpoint) -> Endpoint:
-    """Turn sign-in and permission errors into a redirect or a friendly page."""
-
-    @functools.wraps(handler)
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except Unauthenticated:
-            target = request.url.path if request.method == "GET" else "/staff"
-            if request.method == "GET" and request.url.query:
-                target += "?" + request.url.query
-            return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
-        except StaleForm as exc:
-            return await _problem(
-                request, 403, resource_form.Message("页面已过期,请刷新后重试", str(exc))
-            )
-        except Forbidden as exc:
-            return await _problem(request, 403, resource_form.Message("没有权限", exc.reason))
-        except NotFound as exc:
-            return await _problem(request, 404, resource_form.Message("找不到", exc.reason))
-
-    return wrapped
-
-
-async def _render(
-    request: Request, name: str, context: dict[str, Any], status: int = 200
-) -> Response:
-    base = {
-        "principal": getattr(request.state, "principal", None),
-        "role_labels": ROLE_LABELS,
-        "csrf_token": auth.csrf_token(request),
-        "dataset_label": await synthetic_label(),
-        "flash": request.session.pop("flash", None),
-    }
-    response: Response = request.app.state.templates.TemplateResponse(
-        request, name, {**base, **context}, status_code=status
-    )
-    return response
-
-
-async def _problem(request: Request, status: int, message: resource_form.Message) -> Response:
-    return await _render(request, "staff/problem.html", {"message": message}, status)
-
-
-async def _signed_in(request: Request, *roles: Role, form: FormData | None = None) -> Principal:
-    try:
-        # Without roles, require() raises Forbidden only for a wrong CSRF token.
-        principal = await auth.require(request, form_csrf=None if form is None else _csrf(form))
-    except Forbidden as exc:
-        raise StaleForm(exc.reason) from None
-    request.state.principal = principal  # so that a 403 page still shows who is signed in
-    if roles:
-        principal.require(*roles)
-    return principal
-
-
-def _csrf(form: FormData) -> str:
-    # compare_digest refuses non-ASCII text with a TypeError: such a token is simply wrong.
-    sent = resource_form.text(form, auth.CSRF_FIELD)
-    return sent if sent.isascii() else "not-ascii"
-
-
-def _safe_next(target: str, default: str = "/staff") -> str:
-    """Only paths on this site: ``next`` must not send a signed-in person elsewhere.
-
-    ``//host`` and ``///host`` are other sites to a browser (scheme-relative), and so is
-    ``/\\host`` to some: a path must start with one slash followed by something else.
-    """
-    parts = urlsplit(target)
-    plain = all(c.isprintable() and not c.isspace() and c != "\\" for c in target)
-    if (
-        target.startswith("/")
-        and not target.startswith("//")
-        and plain
-        and not parts.scheme
-        and not parts.netloc
-    ):
-        return target
-    return default
-
-
-def _redirect(request: Request, to: str, flash: str | None = None) -> Response:
-    if flash:
-        request.session["flash"] = flash
-    return RedirectResponse(to, status_code=303)
-
 
 # --- signing in and out -------------------------------------------------------------------
 
 
 async def login_form(request: Request) -> Response:
-    next_url = _safe_next(request.query_params.get("next", ""))
+    next_url = safe_next(request.query_params.get("next", ""))
     # Someone already signed in sees who they are (and may sign in as someone else).
     request.state.principal = await auth.current_principal(request)
-    return await _render(request, "staff/login.html", {"next": next_url, "username": ""})
+    return await render(request, "staff/login.html", {"next": next_url, "username": ""})
 
 
 async def login(request: Request) -> Response:
     form = await request.form()
     username = resource_form.text(form, "username").strip().lower()
-    next_url = _safe_next(resource_form.text(form, "next"))
+    next_url = safe_next(resource_form.text(form, "next"))
     context: dict[str, Any] = {"next": next_url, "username": username}
     # Login CSRF: the token was put in the anonymous session when the form was shown.
-    if not auth.csrf_ok(request, _csrf(form)):
+    if not auth.csrf_ok(request, form_csrf(form)):
         error = resource_form.Message(
             "页面已过期,请重新登录", "the form expired; please sign in again"
         )
-        return await _render(request, "staff/login.html", {**context, "error": error}, 403)
+        return await render(request, "staff/login.html", {**context, "error": error}, 403)
     if not username or not resource_form.text(form, "password"):
         error = resource_form.Message("请填写用户名和密码", "username and password are required")
-        return await _render(request, "staff/login.html", {**context, "error": error}, 400)
+        return await render(request, "staff/login.html", {**context, "error": error}, 400)
     try:
         limiter: auth.RateLimiter = request.app.state.login_limiter
         limiter.hit(request.client.host if request.client else "unknown")
@@ -184,44 +91,34 @@ async def login(request: Request) -> Response:
         )
     except TooManyRequests as exc:
         error = resource_form.Message("尝试过于频繁,请稍后再试", exc.reason)
-        return await _render(request, "staff/login.html", {**context, "error": error}, 429)
+        return await render(request, "staff/login.html", {**context, "error": error}, 429)
     except Forbidden as exc:
         # The domain words the two cases differently; it has no separate error class.
         locked = exc.reason.startswith("too many")
         zh = "登录失败次数过多,账户已暂时锁定" if locked else "用户名或密码错误"
         error = resource_form.Message(zh, exc.reason)
-        return await _render(request, "staff/login.html", {**context, "error": error}, 403)
+        return await render(request, "staff/login.html", {**context, "error": error}, 403)
     auth.start_session(request, principal)
-    return _redirect(request, next_url)
+    return redirect(request, next_url)
 
 
 async def logout(request: Request) -> Response:
     form = await request.form()
     try:
-        principal = await auth.current_principal(request, form_csrf=_csrf(form))
+        principal = await auth.current_principal(request, form_csrf=form_csrf(form))
     except Forbidden as exc:
-        return await _problem(
-            request, 403, resource_form.Message("无法退出,请刷新页面后重试", exc.reason)
-        )
+        return await problem(request, 403, _("You could not be signed out"), exc.reason)
     auth.end_session(request)
     flash = "已退出 / signed out" if principal is not None else None
-    return _redirect(request, "/login", flash)
+    return redirect(request, "/login", flash)
 
 
 # --- the listings a person keeps ----------------------------------------------------------
 
 
-def _local(value: dt.datetime | None, request: Request) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(request.app.state.settings.tz).strftime("%Y-%m-%d %H:%M")
-
-
-@page
+@page(Audience.STAFF)
 async def staff_home(request: Request) -> Response:
-    principal = await _signed_in(request, Role.ADMIN, Role.STAFF)
+    principal = await signed_in(request, Role.ADMIN, Role.STAFF)
     text = request.query_params.get("q", "").strip()[:100]
     org_param = request.query_params.get("org", "")
     orgs = await organisations.list_organisations()
@@ -244,13 +141,13 @@ async def staff_home(request: Request) -> Response:
             "kind": KIND_INFO[r.kind],
             "status": Status(r.status),
             "status_label": STATUS_LABELS[Status(r.status)],
-            "verified_at": _local(r.verified_at, request),
+            "verified_at": local_time(request, r.verified_at),
             "organisation": org_names.get(r.organisation_id, ""),
         }
         for r in rows
     ]
     back = request.url.path + ("?" + request.url.query if request.url.query else "")
-    return await _render(
+    return await render(
         request,
         "staff/list.html",
         {
@@ -266,20 +163,20 @@ async def staff_home(request: Request) -> Response:
     )
 
 
-@page
+@page(Audience.STAFF)
 async def change_status(request: Request) -> Response:
     form = await request.form()
-    principal = await _signed_in(request, Role.ADMIN, Role.STAFF, form=form)
+    principal = await signed_in(request, Role.ADMIN, Role.STAFF, form=form)
     try:
         status = Status(resource_form.text(form, "status"))
     except ValueError:
-        return await _problem(request, 400, resource_form.Message("未知状态", "unknown status"))
+        return await problem(request, 400, _("Please check your input"), "unknown status")
     resource = await edits.set_status(
         principal, request.path_params["id"], status, now=clock.now(request)
     )
     zh, en = STATUS_LABELS[status]
     flash = f"「{resource.name_zh}」已设为{zh} / status set to {en}"
-    return _redirect(request, _safe_next(resource_form.text(form, "back")), flash)
+    return redirect(request, safe_next(resource_form.text(form, "back")), flash)
 
 
 async def _choices() -> dict[str, Any]:
@@ -336,7 +233,7 @@ async def _form_page(
         "tile_attribution": settings.tile_attribution,
         **await _choices(),
     }
-    return await _render(request, "staff/form.html", context, 400 if errors else 200)
+    return await render(request, "staff/form.html", context, 400 if errors else 200)
 
 
 async def _check_editable(principal: Principal, resource_id: int) -> edits.ResourceIn:
@@ -346,9 +243,9 @@ async def _check_editable(principal: Principal, resource_id: int) -> edits.Resou
     return current
 
 
-@page
+@page(Audience.STAFF)
 async def new_resource(request: Request) -> Response:
-    principal = await _signed_in(request, Role.ADMIN, Role.STAFF)
+    principal = await signed_in(request, Role.ADMIN, Role.STAFF)
     # Defaults of the input model; kind and name are left for the person to choose.
     blank = edits.ResourceIn.model_construct(kind=ResourceKind.COMMUNITY_ROOM, name_zh="")
     values = resource_form.values_from_input(blank) | {"kind": ""}
@@ -357,9 +254,9 @@ async def new_resource(request: Request) -> Response:
     return await _form_page(request, principal, values, None)
 
 
-@page
+@page(Audience.STAFF)
 async def edit_resource(request: Request) -> Response:
-    principal = await _signed_in(request, Role.ADMIN, Role.STAFF)
+    principal = await signed_in(request, Role.ADMIN, Role.STAFF)
     resource_id = request.path_params["id"]
     current = await _check_editable(principal, resource_id)
     return await _form_page(
@@ -367,10 +264,10 @@ async def edit_resource(request: Request) -> Response:
     )
 
 
-@page
+@page(Audience.STAFF)
 async def save_resource(request: Request) -> Response:
     form = await request.form()
-    principal = await _signed_in(request, Role.ADMIN, Role.STAFF, form=form)
+    principal = await signed_in(request, Role.ADMIN, Role.STAFF, form=form)
     resource_id: int | None = request.path_params.get("id")
     if resource_id is not None:
         await _check_editable(principal, resource_id)
@@ -399,7 +296,7 @@ async def save_resource(request: Request) -> Response:
         errors = {field: resource_form.Message("请检查", exc.reason)}
         return await _form_page(request, principal, values, resource_id, errors)
     flash = f"已保存「{resource.name_zh}」/ saved"
-    return _redirect(request, "/staff", flash)
+    return redirect(request, "/staff", flash)
 
 
 # --- bulk import --------------------------------------------------------------------------
@@ -431,16 +328,16 @@ async def _import_page(
         "filename": filename,
         "error": error,
     }
-    return await _render(request, "staff/import.html", context, status)
+    return await render(request, "staff/import.html", context, status)
 
 
-@page
+@page(Audience.STAFF)
 async def import_form(request: Request) -> Response:
-    await _signed_in(request, Role.ADMIN, Role.STAFF)
+    await signed_in(request, Role.ADMIN, Role.STAFF)
     return await _import_page(request)
 
 
-@page
+@page(Audience.STAFF)
 async def import_upload(request: Request) -> Response:
     too_large = resource_form.Message(
         "文件过大,最大 20 MB", "the file is too large: files up to 20 MB can be imported"
@@ -448,10 +345,10 @@ async def import_upload(request: Request) -> Response:
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + 64 * 1024:
         # Refused before reading: the session (and so the CSRF token) is still checked.
-        await _signed_in(request, Role.ADMIN, Role.STAFF)
+        await signed_in(request, Role.ADMIN, Role.STAFF)
         return await _import_page(request, error=too_large, status=413)
     async with request.form(max_files=1, max_fields=10) as form:
-        principal = await _signed_in(request, Role.ADMIN, Role.STAFF, form=form)
+        principal = await signed_in(request, Role.ADMIN, Role.STAFF, form=form)
         coords = resource_form.text(form, "coords").strip().lower() or "wgs84"
         dry_run = bool(resource_form.text(form, "dry_run"))
         if coords not in {value for value, _ in IMPORT_COORDS}:
