@@ -140,6 +140,10 @@ DOCS = [
     doc(11, "边界内站点", "street_station", **located(499.5, 30)),
     doc(12, "边界外站点", "street_station", **located(500.5, 210)),
     doc(13, "<b>青年</b>心理空间", "licensed_agency", fee="paid", **located(5000, 100)),
+    # English words of 4, 5, 8, 9 and 11 letters, for the typo rules.
+    doc(
+        14, "宁静港湾正念馆", "licensed_agency", name_en="Calm Haven Wellness Sanctuary Mindfulness"
+    ),
 ]
 ACTIVE = {d.id for d in DOCS if d.status == "active"}
 
@@ -200,6 +204,42 @@ def test_text_queries(backend: SearchBackend, q: str, expected: set[int]) -> Non
     result = search(backend, q=q, limit=100)
     assert ids(result) == expected
     assert result.total == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("q", "found"),
+    [
+        # Under 5 letters: exact only.
+        ("calm", True),
+        ("clam", False),  # one transposition
+        ("calx", False),
+        # 5 to 8 letters: one typo, not on the first letter.
+        ("haven", True),
+        ("havne", True),  # a transposition is one typo
+        ("haxen", True),
+        ("hvaen", True),
+        ("baven", False),  # the first letter counts as two
+        ("hazzn", False),
+        ("wellnses", True),
+        ("wllness", True),  # a letter left out
+        ("wellnness", True),  # a letter doubled (9 letters typed: 2 allowed, 1 used)
+        ("wellnxxs", False),  # two typos in 8 letters
+        ("xellness", False),
+        # 9 letters and more: two typos; the first letter uses both.
+        ("sanctaury", True),
+        ("sanctuxxy", True),
+        ("xanctuary", True),
+        ("xanctuarx", False),  # first letter (two) and one more
+        ("sxnctxxry", False),
+        ("mindfulnses", True),
+        ("mnidfulnses", True),  # two transpositions
+        ("xindfulness", True),
+        ("xindfulnesz", False),
+        ("mindfxlnxsz", False),
+    ],
+)
+def test_typo_rules_follow_meilisearch(backend: SearchBackend, q: str, found: bool) -> None:
+    assert (14 in ids(search(backend, q=q, limit=100))) is found
 
 
 def test_closed_resources_are_found_only_on_request(backend: SearchBackend) -> None:

@@ -281,7 +281,7 @@ def test_apply_settings_creates_the_index_and_sends_the_settings(
         "rankingRules": ["sort", "words", "typo", "proximity", "attribute", "exactness"],
         "typoTolerance": {
             "enabled": True,
-            "minWordSizeForTypos": {"oneTypo": 4, "twoTypos": 100},
+            "minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 9},
             "disableOnAttributes": ["initials"],
         },
         "faceting": {"maxValuesPerFacet": 100},
@@ -382,9 +382,9 @@ def test_typos_only_when_nothing_matches_as_typed(backend: MeiliBackend, fake: F
     result = search(backend, q="sunshime")
     assert [body["q"] for body in fake.searches()] == ['"sunshime" ', "sunshime "]
     assert [h.id for h in result.hits] == [5]
-    # Three letters allow no typo, so there is nothing to retry.
-    search(backend, q="abc")
-    assert [body["q"] for body in fake.searches()][2:] == ['"abc" ']
+    # Four letters allow no typo, so there is nothing to retry.
+    search(backend, q="calm")
+    assert [body["q"] for body in fake.searches()][2:] == ['"calm" ']
 
 
 def test_search_body_for_filters(backend: MeiliBackend, fake: FakeMeili) -> None:

@@ -7,8 +7,9 @@ against every backend):
 - text: every query token must match; Chinese tokens match as substrings of names,
   descriptions, addresses, kind and service labels (so one- and two-character queries and
   words a segmenter would merge still match); Latin tokens match English names and labels,
-  pinyin of whole syllables ("xinli" finds 心理, not 心灵) and initials; a Latin token of five
-  letters or more that matches nothing is retried with one typo;
+  pinyin of whole syllables ("xinli" finds 心理, not 心灵) and initials; a Latin token that
+  matches nothing is retried with typos by Meilisearch's rules (:mod:`.typos`: one from 5
+  letters, two from 9, a transposition is one, a wrong first letter two);
 - filters (kind, service, audience, language, fee, mode, status, ``open_ids``) combine with AND;
 - with a point: ``distance_m`` is the geodesic distance in metres, ``radius_m`` is exact at
   the boundary, and area-served resources whose service area contains the point

@@ -7,8 +7,9 @@ KD-tree in the city's metric CRS to shortlist candidates, then exact geodesic me
 Substring matching rather than word segmentation is deliberate: a one- or two-character
 query ("心理", "焦虑") must find every name containing it, which a segmenter that merges
 words into longer tokens would miss. Latin tokens also match pinyin and initials, and a
-vocabulary of Latin terms (English words, pinyin of name fragments) supplies spellings one
-edit away for tokens of four letters or more.
+vocabulary of Latin terms (English words, pinyin of name fragments) supplies corrections
+for a token that matches nothing as typed, by Meilisearch's typo rules
+(:mod:`resourcemap.search.typos`).
 """
 
 from __future__ import annotations
@@ -21,14 +22,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 import pyproj
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
 from scipy.spatial import cKDTree
 
 from geo.crs import WGS84, metric_crs_for
 from geo.distance import geodesic_m
 from resourcemap.search import text
 from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult, highlights
+from resourcemap.search.typos import TYPOS, TypoTolerance
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -45,8 +45,9 @@ FIELD_WEIGHTS = {
 LATIN_ONLY = {"english", "initials"}
 PINYIN_WEIGHT = 8.0
 TYPO_PENALTY = 0.5
-# As Meilisearch's default: one typo from five letters on; shorter words must be exact.
-TYPO_MIN_LENGTH = 5
+# Shortest vocabulary term a typo can reach: a 5-letter word with one typo is 4 letters
+# or more, a 9-letter one with two is 7 or more; 3 keeps room for lower thresholds.
+MIN_TERM_LENGTH = 3
 # Pinyin matches whole syllables: "xinli" finds 心理 but not 心灵 (xin-ling).
 MAX_PINYIN_SYLLABLES = 8
 TOKEN_CACHE_SIZE = 512
@@ -92,6 +93,7 @@ class _Columns:
     serving: dict[str, npt.NDArray[np.intp]]
     pinyin: dict[str, npt.NDArray[np.int64]]
     vocabulary: list[str]
+    typos: TypoTolerance
     # Residents repeat a small set of words; per-token match arrays are cached for the
     # lifetime of this index (any change builds a new one).
     _cache: OrderedDict[tuple[str, bool], tuple[BoolArray, FloatArray]] = field(
@@ -131,14 +133,15 @@ def _pinyin_postings(docs: list[SearchDocument]) -> dict[str, npt.NDArray[np.int
 
 def _vocabulary(docs: Iterable[SearchDocument], pinyin: Iterable[str]) -> list[str]:
     """Latin terms a typo can be corrected to: English words and pinyin of name fragments."""
-    terms = {t for t in pinyin if len(t) >= TYPO_MIN_LENGTH - 1}
+    terms = {t for t in pinyin if len(t) >= MIN_TERM_LENGTH}
     for doc in docs:
         for source in (doc.name_en, doc.labels):
-            terms.update(t for t in text.tokens(source) if text.is_latin(t) and len(t) >= 3)
+            tokens = text.tokens(source)
+            terms.update(t for t in tokens if text.is_latin(t) and len(t) >= MIN_TERM_LENGTH)
     return sorted(terms)
 
 
-def build_columns(docs: list[SearchDocument]) -> _Columns:
+def build_columns(docs: list[SearchDocument], typos: TypoTolerance = TYPOS) -> _Columns:
     n = len(docs)
     # One boolean column per value of every filterable field: filters are then just ANDs.
     tags: dict[str, dict[str, BoolArray]] = {name: {} for name in (*MULTI_TAGS, *SINGLE_TAGS)}
@@ -189,6 +192,7 @@ def build_columns(docs: list[SearchDocument]) -> _Columns:
         serving={code: np.array(rows, dtype=np.intp) for code, rows in serving.items()},
         pinyin=pinyin,
         vocabulary=_vocabulary(docs, pinyin),
+        typos=typos,
     )
 
 
@@ -201,7 +205,8 @@ class EmbeddedBackend:
 
     name = "embedded"
 
-    def __init__(self) -> None:
+    def __init__(self, typos: TypoTolerance = TYPOS) -> None:
+        self.typos = typos
         self._docs: dict[int, SearchDocument] = {}
         self._columns: _Columns | None = None
         self._version = 0
@@ -235,7 +240,7 @@ class EmbeddedBackend:
                 docs = sorted(self._docs.values(), key=lambda d: d.id)
                 self._building = (
                     version,
-                    asyncio.create_task(asyncio.to_thread(build_columns, docs)),
+                    asyncio.create_task(asyncio.to_thread(build_columns, docs, self.typos)),
                 )
             try:
                 built = await self._building[1]
@@ -283,7 +288,7 @@ def _text_scores(
     for token in tokens:
         hit_all, score_all = cols.matches(token, typo=False)
         token_hit, token_score = hit_all[rows], score_all[rows]
-        if text.is_latin(token) and len(token) >= TYPO_MIN_LENGTH and not token_hit.any():
+        if text.is_latin(token) and cols.typos.allowed(token) and not token_hit.any():
             hit_all, score_all = cols.matches(token, typo=True)
             token_hit, token_score = hit_all[rows], score_all[rows]
         matched &= token_hit
@@ -292,14 +297,15 @@ def _text_scores(
 
 
 def _token_matches(cols: _Columns, token: str, *, typo: bool) -> tuple[BoolArray, FloatArray]:
-    """Every document's match of one token: exact, or through one-edit corrections."""
+    """Every document's match of one token: exact, or through typo corrections (fewest
+    typos first; each typo halves what the match adds to relevance)."""
     n = len(cols.docs)
     hit = np.zeros(n, dtype=bool)
     score = np.zeros(n, dtype=np.float64)
     if typo:
-        for alternative in _corrections(cols, token):
+        for alternative, typos in cols.typos.corrections(token, cols.vocabulary):
             exact, _ = cols.matches(alternative, typo=False)
-            score += np.where(exact & ~hit, PINYIN_WEIGHT * TYPO_PENALTY, 0.0)
+            score += np.where(exact & ~hit, PINYIN_WEIGHT * TYPO_PENALTY**typos, 0.0)
             hit |= exact
         return hit, score
     latin = text.is_latin(token)
@@ -316,13 +322,6 @@ def _token_matches(cols: _Columns, token: str, *, typo: bool) -> tuple[BoolArray
         hit[postings] = True
         score[postings] += PINYIN_WEIGHT
     return hit, score
-
-
-def _corrections(cols: _Columns, token: str) -> list[str]:
-    found = process.extract(
-        token, cols.vocabulary, scorer=Levenshtein.distance, score_cutoff=1, limit=50
-    )
-    return [term for term, distance, _ in found if distance == 1]
 
 
 def search_columns(cols: _Columns, criteria: Criteria) -> SearchResult:

@@ -19,7 +19,9 @@ the name, and ``initials`` every run of one to eight initials, so "xinli" finds 
 not 心灵 (xinling). The query string ends with a space: Meilisearch treats a final word as
 a prefix otherwise, and "xinli" would find "xinling". Latin tokens are first sent as
 one-word phrases, which match exactly; only when nothing matches is the query sent again
-as plain words, with one typo tolerated from four letters on. Meilisearch alone would add
+as plain words, with typos tolerated by the index's ``typoTolerance`` — the thresholds of
+:data:`resourcemap.search.typos.TYPOS` (one typo from 5 letters, two from 9, a first-letter
+typo counting as two), which the embedded engine applies too. Meilisearch alone would add
 typo matches to exact ones, and pinyin is dense: "yunxi" (云溪) would find yunqi (云栖).
 
 Geometry. ``_geoRadius`` uses a sphere, so the filter widens the radius by 1% and a first
@@ -61,6 +63,7 @@ from resourcemap.search.base import (
     SearchUnavailable,
     highlights,
 )
+from resourcemap.search.typos import TYPOS
 
 T = TypeVar("T")
 
@@ -73,7 +76,6 @@ TAGS = ("services", "audiences", "languages", "modes")
 FILTERABLE = ["kind", *TAGS, "fee", "status", "id", "service_area_codes", "_geo", "located"]
 DISPLAYED = ["id", "kind", "name_en", *NGRAM_SOURCES, *TAGS, "fee", "status", "phone"]
 DISPLAYED += ["always_open", "service_area_codes", "_geo"]
-ONE_TYPO = 4  # letters a word needs before one typo is tolerated
 MAX_TOTAL_HITS = 20_000  # above the deepest page a query may ask for (offset 10 000 + 100)
 SETTINGS: dict[str, Any] = {
     "searchableAttributes": SEARCHABLE,
@@ -85,7 +87,7 @@ SETTINGS: dict[str, Any] = {
     "rankingRules": ["sort", "words", "typo", "proximity", "attribute", "exactness"],
     "typoTolerance": {
         "enabled": True,
-        "minWordSizeForTypos": {"oneTypo": ONE_TYPO, "twoTypos": 100},  # at most one typo
+        "minWordSizeForTypos": TYPOS.meili_min_word_sizes(),
         # Initials are abbreviations: a typo makes another one. (Code words need no entry:
         # they are only ever queried inside phrases, which Meilisearch never typo-matches.)
         "disableOnAttributes": ["initials"],
@@ -414,7 +416,7 @@ class MeiliBackend:
     def _search(self, criteria: Criteria) -> SearchResult:
         result = self._search_for(criteria, query_string(criteria.query.q, exact=True))
         tokens = text.tokens(criteria.query.q)
-        if result.total == 0 and any(text.is_latin(t) and len(t) >= ONE_TYPO for t in tokens):
+        if result.total == 0 and any(text.is_latin(t) and TYPOS.allowed(t) for t in tokens):
             # As the embedded engine: typos only when nothing matches as typed. Meilisearch
             # alone would always add them, and pinyin is dense (yunxi 云溪 / yunqi 云栖).
             result = self._search_for(criteria, query_string(criteria.query.q, exact=False))

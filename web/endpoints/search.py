@@ -57,8 +57,9 @@ async def search(request: Request) -> Response:
     """
     summary: Search service resources
     description: >
-      Text (Chinese, pinyin, initials, English; one typo tolerated in Latin words of four
-      letters or more), a point with optional radius (geodesic metres), filters and open-now.
+      Text (Chinese, pinyin, initials, English; in Latin words one typo tolerated from
+      five letters and two from nine, a transposition counting as one typo and a wrong
+      first letter as two), a point with optional radius (geodesic metres), filters and open-now.
       Area-served resources (volunteer teams, hotlines) whose service area contains the
       point are included with distance 0. `degraded` is true when the configured search
       server was unreachable and the embedded engine answered instead.
