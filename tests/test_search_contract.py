@@ -182,7 +182,8 @@ def ids(result: Any) -> set[int]:
 @pytest.mark.parametrize(
     ("q", "expected"),
     [
-        ("焦虑", {3, 8}),  # description and name; a two-character word
+        ("焦虑", {1, 2, 3, 8, 9}),  # a need: 3 and 8 by the word, the rest by service
+        ("针对", {3}),  # in a description only
         ("心理", {1, 2, 3, 6, 7, 9, 13}),  # 3 by its service label 心理咨询
         ("儿童", {3}),
         ("心", {1, 2, 3, 4, 5, 6, 7, 9, 13}),  # one character
@@ -195,7 +196,8 @@ def ids(result: Any) -> set[int]:
         ("sunshime", {5}),  # one typo
         ("xinli", {1, 2, 6, 7, 9, 13}),  # pinyin
         ("xlzx", {1, 9}),  # initials of 心理咨询 in names
-        ("jiaolv", {8}),  # pinyin of a name
+        ("jiaolv", {1, 2, 3, 8, 9}),  # pinyin of a need
+        ("renmin", {8}),  # pinyin of a name
         ("counselling", {1, 3, 9}),  # English label and name
         ("wang fang", {9}),
     ],
@@ -240,6 +242,39 @@ def test_text_queries(backend: SearchBackend, q: str, expected: set[int]) -> Non
 )
 def test_typo_rules_follow_meilisearch(backend: SearchBackend, q: str, found: bool) -> None:
     assert (14 in ids(search(backend, q=q, limit=100))) is found
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        # Services answering the concern, or its words in the text.
+        ("失眠", {1, 2, 3, 8, 9}),
+        ("我最近睡不着怎么办", {1, 2, 3, 8, 9}),  # colloquial, inside a sentence
+        ("sleep", {1, 2, 3, 8, 9}),
+        ("shimian", {1, 2, 3, 8, 9}),  # pinyin
+        ("can't sleep", {1, 2, 3, 8, 9}),  # an English phrase
+        ("insomina", {1, 2, 3, 8, 9}),  # a typo of a need word
+        ("压力大 儿童", {3}),  # a need and a word: both must match
+        ("亲子", {1, 3, 9}),  # family support, or a minors' centre; for families or everyone
+        ("老年痴呆", {1, 2, 8, 9}),  # 3 offers counselling, but to children only
+        ("想死", {7}),  # crisis: 24/7 lines and crisis intervention
+    ],
+)
+def test_needs_match_services_that_answer_them(
+    backend: SearchBackend, q: str, expected: set[int]
+) -> None:
+    assert ids(search(backend, q=q, limit=100)) == expected
+
+
+def test_results_say_why_they_matched_a_need(backend: SearchBackend) -> None:
+    by_id = {h.id: h for h in search(backend, q="焦虑", limit=100).hits}
+    why = {i: [(r.need, r.via, r.code, r.label_zh) for r in h.reasons] for i, h in by_id.items()}
+    assert why[1] == [("anxiety", "service", "counselling", "心理咨询")]
+    assert why[8] == [("anxiety", "service", "psychiatric_outpatient", "精神科门诊")]
+    assert by_id[1].reasons[0].need_zh == "焦虑"
+    hotline = search(backend, q="自杀").hits[0]
+    assert [(r.via, r.code) for r in hotline.reasons] == [("service", "crisis_intervention")]
+    assert search(backend, q="心理").hits[0].reasons == ()  # no need named, nothing to say
 
 
 def test_closed_resources_are_found_only_on_request(backend: SearchBackend) -> None:

@@ -24,12 +24,14 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
+from resourcemap.needs import NEEDS
 from resourcemap.search.base import Criteria, SearchDocument, SearchQuery, SearchUnavailable
-from resourcemap.search.meili import (
+from resourcemap.search.meili import POST_TAG, PRE_TAG, MeiliBackend
+from resourcemap.search.meili_index import (
     DISPLAYED,
-    POST_TAG,
-    PRE_TAG,
-    MeiliBackend,
+    han_phrase,
+    need_synonyms,
+    need_word,
     query_string,
     to_meili,
 )
@@ -240,6 +242,7 @@ def test_apply_settings_creates_the_index_and_sends_the_settings(
             "initials",
             "labels",
             "labels_ngrams",
+            "needs",
             "description_zh",
             "description_zh_ngrams",
             "address_zh",
@@ -283,13 +286,35 @@ def test_apply_settings_creates_the_index_and_sends_the_settings(
             "enabled": True,
             "minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 9},
             "disableOnAttributes": ["initials"],
+            "disableOnWords": sorted(need_word(n.code) for n in NEEDS),
         },
         "faceting": {"maxValuesPerFacet": 100},
         "pagination": {"maxTotalHits": 20000},
         "proximityPrecision": "byWord",
         "stopWords": [],
-        "synonyms": {},
+        "synonyms": need_synonyms(),
     }
+
+
+def test_needs_are_need_words_expanded_by_synonyms(backend: MeiliBackend, fake: FakeMeili) -> None:
+    synonyms = need_synonyms()
+    insomnia = synonyms["qzneedinsomnia"]
+    # Chinese words as phrases of their codes (multi-word synonyms are phrases), English and
+    # pinyin as words; at most 50 each (Meilisearch's limit).
+    assert han_phrase("睡不着") in insomnia and "sleep" in insomnia and "shimian" in insomnia
+    assert all(len(words) <= 50 for words in synonyms.values())
+    # Every listing lists the needs it serves; a query naming a need sends its need word.
+    assert to_meili(ROOM)["needs"].split()[:2] == ["qzneedanxiety", "qzneedinsomnia"]
+    assert (
+        query_string("我最近睡不着 东湖", exact=True) == f'qzneedinsomnia "{han_phrase("东湖")}" '
+    )
+    # A typo of a need word stands for the need on the second (typo) request only.
+    fake.search_answers = [answer_with([]), answer_with([hit(ROOM)])]
+    result = search(backend, q="anxeity")
+    assert [body["q"] for body in fake.searches()] == ['"anxeity" ', "qzneedanxiety "]
+    assert [(r.need, r.via, r.code) for r in result.hits[0].reasons] == [
+        ("anxiety", "service", "counselling")
+    ]
 
 
 def test_apply_settings_accepts_an_existing_index(backend: MeiliBackend, fake: FakeMeili) -> None:

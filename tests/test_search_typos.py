@@ -7,13 +7,19 @@ import importlib
 
 import pytest
 
-from resourcemap.search import meili
+from resourcemap.search import meili_index
 from resourcemap.search.typos import TYPOS, TypoTolerance
 
 
 @pytest.mark.parametrize(
     "name",
-    ["resourcemap.search.typos", "resourcemap.search.text", "resourcemap.search.meili"],
+    [
+        "resourcemap.search.typos",
+        "resourcemap.search.text",
+        "resourcemap.search.meili_index",
+        "resourcemap.needs",
+        "resourcemap.search.intent",
+    ],
 )
 def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
@@ -21,11 +27,15 @@ def test_docstring_examples(name: str) -> None:
 
 
 def test_meilisearch_index_gets_the_same_thresholds() -> None:
-    sizes = meili.SETTINGS["typoTolerance"]["minWordSizeForTypos"]
-    assert sizes == {"oneTypo": TYPOS.one_typo, "twoTypos": TYPOS.two_typos} == {
-        "oneTypo": 5,
-        "twoTypos": 9,
-    }
+    sizes = meili_index.SETTINGS["typoTolerance"]["minWordSizeForTypos"]
+    assert (
+        sizes
+        == {"oneTypo": TYPOS.one_typo, "twoTypos": TYPOS.two_typos}
+        == {
+            "oneTypo": 5,
+            "twoTypos": 9,
+        }
+    )
 
 
 def test_corrections_come_fewest_typos_first() -> None:

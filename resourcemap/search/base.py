@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from resourcemap.search import text
+from resourcemap.search.intent import MatchReason, QueryPlan, parse
 from resourcemap.vocab import Audience, Fee, Mode, ResourceKind, Service, Status
 
 MAX_LIMIT = 100
@@ -142,6 +144,11 @@ class Criteria:
     open_ids: frozenset[int] | None = None
     point_area_codes: frozenset[str] = frozenset()
 
+    @cached_property
+    def plan(self) -> QueryPlan:
+        """The query's words and needs (:mod:`resourcemap.search.intent`), parsed once."""
+        return parse(self.query.q)
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -150,6 +157,8 @@ class Hit:
     score: float
     distance_m: float | None = None
     highlights: dict[str, str] = field(default_factory=dict)
+    # Why it matched the needs the query names ("焦虑 → 心理咨询").
+    reasons: tuple[MatchReason, ...] = ()
 
     @property
     def walk_minutes(self) -> int | None:

@@ -26,7 +26,8 @@ from scipy.spatial import cKDTree
 
 from geo.crs import WGS84, metric_crs_for
 from geo.distance import geodesic_m
-from resourcemap.search import text
+from resourcemap.needs import NEEDS
+from resourcemap.search import intent, text
 from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult, highlights
 from resourcemap.search.typos import TYPOS, TypoTolerance
 
@@ -51,7 +52,9 @@ MIN_TERM_LENGTH = 3
 # Pinyin matches whole syllables: "xinli" finds 心理 but not 心灵 (xin-ling).
 MAX_PINYIN_SYLLABLES = 8
 TOKEN_CACHE_SIZE = 512
-MULTI_TAGS = ("services", "audiences", "languages", "modes")
+# What serving a need adds to relevance: as much as a word of it in a service label.
+NEED_WEIGHT = 4.0
+MULTI_TAGS = ("services", "audiences", "languages", "modes", "needs")
 SINGLE_TAGS = ("kind", "status", "fee")
 # KD-tree shortlist margin: projection scale error is far below 0.5% near the central meridian.
 SHORTLIST_MARGIN = 1.005
@@ -100,6 +103,24 @@ class _Columns:
         default_factory=OrderedDict, compare=False, repr=False
     )
 
+    def need_matches(self, code: str) -> tuple[BoolArray, FloatArray]:
+        """Documents serving need ``code`` or mentioning one of its words."""
+        key = (f"need:{code}", False)  # never a token: tokens have no colon
+        cached = self._cache.get(key)
+        if cached is None:
+            served = self.tags["needs"].get(code, np.zeros(len(self.docs), dtype=bool))
+            hit = served.copy()
+            best = np.zeros(len(self.docs), dtype=np.float64)
+            for word in NEEDS[code].words:
+                word_hit, word_score = self.matches(word, typo=False)
+                hit |= word_hit
+                best = np.maximum(best, word_score)
+            cached = (hit, best + np.where(served, NEED_WEIGHT, 0.0))
+            self._cache[key] = cached
+            if len(self._cache) > TOKEN_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return cached
+
     def matches(self, token: str, *, typo: bool) -> tuple[BoolArray, FloatArray]:
         key = (token, typo)
         cached = self._cache.get(key)
@@ -146,8 +167,9 @@ def build_columns(docs: list[SearchDocument], typos: TypoTolerance = TYPOS) -> _
     # One boolean column per value of every filterable field: filters are then just ANDs.
     tags: dict[str, dict[str, BoolArray]] = {name: {} for name in (*MULTI_TAGS, *SINGLE_TAGS)}
     for i, doc in enumerate(docs):
+        needs = NEEDS.served_by(doc.kind, doc.services, doc.audiences)
         for name in MULTI_TAGS:
-            for value in getattr(doc, name):
+            for value in needs if name == "needs" else getattr(doc, name):
                 tags[name].setdefault(value, np.zeros(n, dtype=bool))[i] = True
         for name in SINGLE_TAGS:
             tags[name].setdefault(getattr(doc, name), np.zeros(n, dtype=bool))[i] = True
@@ -280,16 +302,24 @@ def _filter_mask(cols: _Columns, criteria: Criteria) -> BoolArray:
 
 
 def _text_scores(
-    cols: _Columns, tokens: list[str], rows: npt.NDArray[np.intp]
+    cols: _Columns, plan: intent.QueryPlan, rows: npt.NDArray[np.intp]
 ) -> tuple[BoolArray, FloatArray]:
-    """Which of ``rows`` match every token, and their relevance (aligned with ``rows``)."""
+    """Which of ``rows`` match every term, and their relevance (aligned with ``rows``)."""
     matched = np.ones(rows.size, dtype=bool)
     score = np.zeros(rows.size, dtype=np.float64)
-    for token in tokens:
-        hit_all, score_all = cols.matches(token, typo=False)
+    for term in plan.terms:
+        if term.need is not None:
+            hit_all, score_all = cols.need_matches(term.need)
+        else:
+            hit_all, score_all = cols.matches(term.text, typo=False)
         token_hit, token_score = hit_all[rows], score_all[rows]
-        if text.is_latin(token) and cols.typos.allowed(token) and not token_hit.any():
-            hit_all, score_all = cols.matches(token, typo=True)
+        if term.need is None and term.latin and not token_hit.any():
+            # As typed it matches nothing: a typo of a need word stands for the need,
+            # anything else is corrected to the index's words.
+            if term.fuzzy_need is not None:
+                hit_all, score_all = cols.need_matches(term.fuzzy_need)
+            elif cols.typos.allowed(term.text):
+                hit_all, score_all = cols.matches(term.text, typo=True)
             token_hit, token_score = hit_all[rows], score_all[rows]
         matched &= token_hit
         score += token_score
@@ -347,10 +377,11 @@ def search_columns(cols: _Columns, criteria: Criteria) -> SearchResult:
         mask = near | (area_hit & mask)
 
     rows = np.flatnonzero(mask)
-    tokens = text.tokens(q.q)
+    plan = criteria.plan
+    tokens = plan.tokens
     score = np.zeros(n, dtype=np.float64)
-    if tokens:
-        matched, row_score = _text_scores(cols, tokens, rows)
+    if plan.terms:
+        matched, row_score = _text_scores(cols, plan, rows)
         rows = rows[matched]
         score[rows] = row_score[matched]
 
@@ -382,6 +413,7 @@ def search_columns(cols: _Columns, criteria: Criteria) -> SearchResult:
             score=float(score[i]),
             distance_m=None if np.isnan(distance[i]) else float(distance[i]),
             highlights=highlights(cols.docs[i], tokens),
+            reasons=intent.reasons(cols.docs[i].kind, cols.docs[i].services, plan),
         )
         for i in page
     ]

@@ -1,28 +1,15 @@
 """The Meilisearch adapter: the search port served by a Meilisearch server.
 
-Chinese substrings. Meilisearch segments Chinese with jieba, which merges short words into
-longer tokens ("心理咨询室"), so a query for "心理" or "咨询" would miss names the embedded
-engine finds. The adapter therefore indexes, next to each Chinese-bearing field
-(``name_zh``, ``labels``, ``description_zh``, ``address_zh``), a ``*_ngrams`` field holding
-every overlapping character bigram of the normalised text in reading order, followed by the
-distinct single characters. Each character is spelt as an opaque Latin code word
-(``qz`` + its code point in hex, written with the letters a–p), so no segmenter, language
-detector or normaliser can split or alter it. A Chinese query token becomes a quoted phrase
-of its bigram codes (one character: the single-character code): Meilisearch matches a
-phrase only where its words stand at consecutive positions of one attribute, and
-consecutive overlapping bigrams exist only where the characters are consecutive in the
-text, so the phrase matches exactly where the token is a substring of the field (phrases
-never get typos, and a typo in a code word would be another character).
+How text, needs and documents are spelt for the index is :mod:`.meili_index`; this module
+sends requests and reads answers.
 
-Pinyin and typos. The ``pinyin`` field lists every run of one to eight whole syllables of
-the name, and ``initials`` every run of one to eight initials, so "xinli" finds 心理 but
-not 心灵 (xinling). The query string ends with a space: Meilisearch treats a final word as
-a prefix otherwise, and "xinli" would find "xinling". Latin tokens are first sent as
-one-word phrases, which match exactly; only when nothing matches is the query sent again
-as plain words, with typos tolerated by the index's ``typoTolerance`` — the thresholds of
-:data:`resourcemap.search.typos.TYPOS` (one typo from 5 letters, two from 9, a first-letter
-typo counting as two), which the embedded engine applies too. Meilisearch alone would add
-typo matches to exact ones, and pinyin is dense: "yunxi" (云溪) would find yunqi (云栖).
+Typos. Latin tokens are first sent as one-word phrases, which match exactly; only when
+nothing matches is the query sent again as plain words, with typos tolerated by the index's
+``typoTolerance`` — the thresholds of :data:`resourcemap.search.typos.TYPOS` (one typo from
+5 letters, two from 9, a first-letter typo counting as two), which the embedded engine
+applies too — and a word that is a typo of a need word sent as that need. Meilisearch alone
+would add typo matches to exact ones, and pinyin is dense: "yunxi" (云溪) would find yunqi
+(云栖).
 
 Geometry. ``_geoRadius`` uses a sphere, so the filter widens the radius by 1% and a first
 request lists matches in the band where sphere and ellipsoid may disagree; those beyond
@@ -39,7 +26,6 @@ typo matches included, between private-use tags that become ``<mark>`` after esc
 from __future__ import annotations
 
 import html
-import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -54,7 +40,6 @@ from meilisearch.errors import (
 from meilisearch.index import Index
 
 from geo.distance import geodesic_m
-from resourcemap.search import text
 from resourcemap.search.base import (
     Criteria,
     Hit,
@@ -63,148 +48,23 @@ from resourcemap.search.base import (
     SearchUnavailable,
     highlights,
 )
+from resourcemap.search.intent import reasons
+from resourcemap.search.meili_index import (
+    SETTINGS,
+    TAGS,
+    from_meili,
+    plan_query,
+    to_meili,
+)
 from resourcemap.search.typos import TYPOS
 
 T = TypeVar("T")
 
-NGRAM_SOURCES = ("name_zh", "labels", "description_zh", "address_zh")
-NGRAM_FIELDS = tuple(f"{name}_ngrams" for name in NGRAM_SOURCES)
-# Order is rank (earlier attributes rank higher); each Chinese field is followed by its n-grams.
-RANKED = ("name_zh", "name_en", "pinyin", "initials", "labels", "description_zh", "address_zh")
-SEARCHABLE = [f for name in RANKED for f in (name, f"{name}_ngrams") if f in RANKED + NGRAM_FIELDS]
-TAGS = ("services", "audiences", "languages", "modes")
-FILTERABLE = ["kind", *TAGS, "fee", "status", "id", "service_area_codes", "_geo", "located"]
-DISPLAYED = ["id", "kind", "name_en", *NGRAM_SOURCES, *TAGS, "fee", "status", "phone"]
-DISPLAYED += ["always_open", "service_area_codes", "_geo"]
-MAX_TOTAL_HITS = 20_000  # above the deepest page a query may ask for (offset 10 000 + 100)
-SETTINGS: dict[str, Any] = {
-    "searchableAttributes": SEARCHABLE,
-    "filterableAttributes": FILTERABLE,
-    "sortableAttributes": ["_geo", "distance_tier"],
-    "displayedAttributes": DISPLAYED,
-    # Meilisearch's default rules with "sort" first: a requested sort (distance) decides the
-    # order; without one the rule is idle and relevance ranks as usual.
-    "rankingRules": ["sort", "words", "typo", "proximity", "attribute", "exactness"],
-    "typoTolerance": {
-        "enabled": True,
-        "minWordSizeForTypos": TYPOS.meili_min_word_sizes(),
-        # Initials are abbreviations: a typo makes another one. (Code words need no entry:
-        # they are only ever queried inside phrases, which Meilisearch never typo-matches.)
-        "disableOnAttributes": ["initials"],
-    },
-    "faceting": {"maxValuesPerFacet": 100},
-    "pagination": {"maxTotalHits": MAX_TOTAL_HITS},
-    # Phrases (our Chinese substrings) need word-level positions and no stop words.
-    "proximityPrecision": "byWord",
-    "stopWords": [],
-    "synonyms": {},
-}
 RADIUS_MARGIN = 1.01  # sphere vs WGS-84 ellipsoid differ by under 0.6%
 BAND_LIMIT = 1000
 BATCH_SIZE = 1000
-MAX_RUN = 8
-CODE_MARK = "qz"  # never occurs in pinyin (q is always followed by i or u)
-_HEX_AS_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
 # Private-use characters as highlight tags: they survive escaping and never occur in names.
 PRE_TAG, POST_TAG = "\ue000", "\ue001"
-
-
-def _char_code(ch: str) -> str:
-    return f"{ord(ch):06x}".translate(_HEX_AS_LETTERS)
-
-
-def ngram_field(value: str) -> str:
-    """Bigram code words of ``value`` (normalised) in order, then its distinct characters."""
-    codes = [_char_code(ch) for ch in text.normalise(value)]
-    bigrams = [CODE_MARK + a + b for a, b in itertools.pairwise(codes)]
-    return " ".join([*bigrams, *sorted({CODE_MARK + c for c in codes})])
-
-
-def query_string(q: str, *, exact: bool) -> str:
-    """The Meilisearch ``q`` for a user query: Chinese tokens as phrases of their codes,
-    Latin tokens as words, or as one-word phrases (no typos) when ``exact``.
-
-    >>> query_string("心 Sunshine", exact=True)
-    '"qzaafpmd" "sunshine" '
-    """
-    parts = []
-    for token in text.tokens(q):
-        if text.is_latin(token):
-            parts.append(f'"{token}"' if exact else token)
-            continue
-        codes = [_char_code(ch) for ch in token]
-        words = [CODE_MARK + a + b for a, b in itertools.pairwise(codes)] or [CODE_MARK + codes[0]]
-        parts.append('"' + " ".join(words) + '"')
-    return " ".join(parts) + " " if parts else ""
-
-
-def runs(units: Sequence[str]) -> str:
-    """Every run of 1..8 consecutive ``units``, grouped by length, and the whole.
-
-    Groups are split by a hard separator (" . "), so that Meilisearch's split-word matching
-    ("xinli" as "xin li" side by side) only sees neighbours from the name's reading order.
-
-    >>> runs(["xin", "li", "shi"])
-    'xin li shi . xinli lishi . xinlishi'
-    """
-    groups = [
-        " ".join("".join(units[i : i + n]) for i in range(len(units) - n + 1))
-        for n in range(1, min(MAX_RUN, len(units)) + 1)
-    ]
-    if len(units) > MAX_RUN:
-        groups.append("".join(units))
-    return " . ".join(groups)
-
-
-def to_meili(doc: SearchDocument) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": doc.id,
-        "kind": doc.kind,
-        "name_zh": doc.name_zh,
-        "name_en": doc.name_en,
-        "description_zh": doc.description_zh,
-        "address_zh": doc.address_zh,
-        "labels": doc.labels,
-        **{tag: list(getattr(doc, tag)) for tag in TAGS},
-        "fee": doc.fee,
-        "status": doc.status,
-        "phone": doc.phone,
-        "always_open": doc.always_open,
-        "service_area_codes": list(doc.service_area_codes),
-        "located": doc.located,
-        "distance_tier": 1 if doc.located else 0,
-        "pinyin": runs(text.syllables(doc.name_zh)),
-        "initials": runs(text.pinyin_forms(doc.name_zh)[1]),
-        **{f"{name}_ngrams": ngram_field(getattr(doc, name)) for name in NGRAM_SOURCES},
-    }
-    # Area-served resources carry no _geo at all: servers before v1.1 reject a null one.
-    if doc.lat is not None and doc.lon is not None:
-        body["_geo"] = {"lat": doc.lat, "lng": doc.lon}
-    return body
-
-
-def from_meili(hit: dict[str, Any]) -> SearchDocument:
-    geo = hit.get("_geo")
-    return SearchDocument(
-        id=int(hit["id"]),
-        kind=hit["kind"],
-        name_zh=hit["name_zh"],
-        name_en=hit.get("name_en", ""),
-        description_zh=hit.get("description_zh", ""),
-        address_zh=hit.get("address_zh", ""),
-        services=tuple(hit.get("services", ())),
-        audiences=tuple(hit.get("audiences", ())),
-        languages=tuple(hit.get("languages", ())),
-        modes=tuple(hit.get("modes", ())),
-        fee=hit["fee"],
-        status=hit["status"],
-        phone=hit.get("phone", ""),
-        always_open=bool(hit.get("always_open", False)),
-        lat=float(geo["lat"]) if geo else None,
-        lon=float(geo["lng"]) if geo else None,
-        service_area_codes=tuple(hit.get("service_area_codes", ())),
-        labels=hit.get("labels", ""),
-    )
 
 
 def _quote(value: str) -> str:
@@ -414,12 +274,16 @@ class MeiliBackend:
         return sorted(int(h["id"]) for h, m in zip(hits, metres, strict=True) if m > radius_m)
 
     def _search(self, criteria: Criteria) -> SearchResult:
-        result = self._search_for(criteria, query_string(criteria.query.q, exact=True))
-        tokens = text.tokens(criteria.query.q)
-        if result.total == 0 and any(text.is_latin(t) and TYPOS.allowed(t) for t in tokens):
+        plan = criteria.plan
+        result = self._search_for(criteria, plan_query(plan, exact=True))
+        typo_able = any(
+            t.need is None and t.latin and (t.fuzzy_need or TYPOS.allowed(t.text))
+            for t in plan.terms
+        )
+        if result.total == 0 and typo_able:
             # As the embedded engine: typos only when nothing matches as typed. Meilisearch
             # alone would always add them, and pinyin is dense (yunxi 云溪 / yunqi 云栖).
-            result = self._search_for(criteria, query_string(criteria.query.q, exact=False))
+            result = self._search_for(criteria, plan_query(plan, exact=False))
         return result
 
     def _search_for(self, criteria: Criteria, q: str) -> SearchResult:
@@ -469,7 +333,8 @@ class MeiliBackend:
             metres = geodesic_m(*point, [c[1] for c in located], [c[2] for c in located])
             for (i, _, _), m in zip(located, metres, strict=True):
                 distances[i] = float(m)
-        tokens = text.tokens(query.q)
+        plan = criteria.plan
+        tokens = plan.tokens
         hits = []
         for h, doc, distance in zip(raw, docs, distances, strict=True):
             if query.radius_m is not None and distance is not None and distance > query.radius_m:
@@ -489,6 +354,7 @@ class MeiliBackend:
                     score=float(h.get("_rankingScore", 0.0)),
                     distance_m=distance,
                     highlights=marks,
+                    reasons=reasons(doc.kind, doc.services, plan),
                 )
             )
         if query.effective_sort == "distance":

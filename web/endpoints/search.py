@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Any
 
 from starlette.requests import Request
@@ -49,6 +50,7 @@ def result_item(hit: Hit, open_now: frozenset[int]) -> dict[str, Any]:
         "distance_m": None if hit.distance_m is None else round(hit.distance_m, 1),
         "walk_minutes": hit.walk_minutes,
         "highlight": hit.highlights,
+        "matched_because": [asdict(r) for r in hit.reasons],
         "score": round(hit.score, 3),
     }
 
