@@ -31,6 +31,7 @@ from resourcemap.vocab import (
     MAX_ID,
     Accessibility,
     Audience,
+    Eligibility,
     Fee,
     Mode,
     Placement,
@@ -119,6 +120,9 @@ class ResourceIn(Input):
     accessibility_note: str = Field("", max_length=500)
     fee: Fee = Fee.FREE
     fee_note: str = Field("", max_length=500)
+    eligibility: Eligibility = Eligibility.PUBLIC
+    eligibility_note_zh: str = Field("", max_length=300)
+    eligibility_note_en: str = Field("", max_length=300)
     phone: str = Field("", max_length=40)
     email: str = Field("", max_length=200)
     website: str = Field("", max_length=300)

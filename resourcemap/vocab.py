@@ -157,6 +157,29 @@ class Fee(StrEnum):
     PAID = "paid"
 
 
+class Eligibility(StrEnum):
+    """Who may use a listing: anyone, or members only (with a short note saying who)."""
+
+    PUBLIC = "public"
+    STUDENTS = "students"  # of the school or university running it
+    EMPLOYEES = "employees"  # of the organisation running it
+    AREA_RESIDENTS = "area_residents"  # of the areas it serves
+    REFERRAL = "referral"  # by referral only
+
+    @property
+    def members_only(self) -> bool:
+        return self is not Eligibility.PUBLIC
+
+
+ELIGIBILITY_LABELS: dict[Eligibility, tuple[str, str]] = {
+    Eligibility.PUBLIC: ("对公众开放", "Open to the public"),
+    Eligibility.STUDENTS: ("仅限本校学生", "Students only"),
+    Eligibility.EMPLOYEES: ("仅限本单位职工", "Employees only"),
+    Eligibility.AREA_RESIDENTS: ("仅限辖区居民", "Local residents only"),
+    Eligibility.REFERRAL: ("需转介", "By referral only"),
+}
+
+
 class Status(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"

@@ -9,7 +9,14 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from resourcemap.vocab import Fee, OrganisationType, QualificationType, ResourceKind, Status
+from resourcemap.vocab import (
+    Eligibility,
+    Fee,
+    OrganisationType,
+    QualificationType,
+    ResourceKind,
+    Status,
+)
 
 
 class Organisation(Model):
@@ -56,6 +63,14 @@ class Resource(Model):
     accessibility_note = fields.CharField(max_length=500, default="")
     fee = fields.CharEnumField(Fee, max_length=8, default=Fee.FREE)
     fee_note = fields.CharField(max_length=500, default="")
+    # Who may use it (HSDS service.eligibility_description): public, or members only with a
+    # short note ("仅限本校学生"). Members-only listings leave public search by default.
+    # Database defaults too, so the migration can add them to tables that hold rows.
+    eligibility = fields.CharEnumField(
+        Eligibility, max_length=16, default=Eligibility.PUBLIC, db_default="public"
+    )
+    eligibility_note_zh = fields.CharField(max_length=300, default="", db_default="")
+    eligibility_note_en = fields.CharField(max_length=300, default="", db_default="")
     # Public contact of the service itself (never a resident's).
     phone = fields.CharField(max_length=40, default="")
     email = fields.CharField(max_length=200, default="")
