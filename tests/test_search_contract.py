@@ -144,6 +144,15 @@ DOCS = [
     doc(
         14, "宁静港湾正念馆", "licensed_agency", name_en="Calm Haven Wellness Sanctuary Mindfulness"
     ),
+    # For its own pupils only: out of every public search above.
+    doc(
+        15,
+        "示例中学心理辅导室",
+        "school_room",
+        services=("counselling",),
+        eligibility="students",
+        eligibility_note_zh="仅限本校学生",
+    ),
 ]
 ACTIVE = {d.id for d in DOCS if d.status == "active"}
 
@@ -169,9 +178,12 @@ def backend(request: pytest.FixtureRequest) -> Iterator[SearchBackend]:
 
 
 def search(backend: SearchBackend, **kw: Any) -> Any:
-    open_ids = kw.pop("open_ids", None)
-    codes = kw.pop("point_area_codes", frozenset())
-    criteria = Criteria(SearchQuery(**kw), open_ids=open_ids, point_area_codes=codes)
+    extra = {
+        name: kw.pop(name)
+        for name in ("open_ids", "point_area_codes", "open_now_ids", "bookable_ids", "located_only")
+        if name in kw
+    }
+    criteria = Criteria(SearchQuery(**kw), **extra)
     return asyncio.run(backend.search(criteria))
 
 
@@ -277,6 +289,25 @@ def test_results_say_why_they_matched_a_need(backend: SearchBackend) -> None:
     assert search(backend, q="心理").hits[0].reasons == ()  # no need named, nothing to say
 
 
+@pytest.mark.parametrize(
+    ("eligible", "expected"),
+    [
+        ((), set()),
+        (("employees",), set()),
+        (("students",), {15}),
+        (("referral", "students"), {15}),
+        (("all",), {15}),
+    ],
+)
+def test_members_only_listings_come_back_for_members(
+    backend: SearchBackend, eligible: tuple[str, ...], expected: set[int]
+) -> None:
+    assert ids(search(backend, q="辅导室", eligible=eligible)) == expected
+    found = search(backend, q="焦虑", eligible=eligible, limit=100)
+    assert ids(found) == {1, 2, 3, 8, 9} | expected
+    assert all(h.document.eligibility_note_zh == "仅限本校学生" for h in found.hits if h.id == 15)
+
+
 def test_closed_resources_are_found_only_on_request(backend: SearchBackend) -> None:
     assert 10 not in ids(search(backend, q="旧址", limit=100))
     assert ids(search(backend, q="旧址", status="closed")) == {10}
@@ -320,28 +351,70 @@ def test_area_served_resources_cover_points_in_their_area(backend: SearchBackend
         limit=100,
     )
     assert ids(inside) == {1, 11, 6, 7}
-    zero = [h for h in inside.hits if h.id in {6, 7}]
-    assert all(h.distance_m == 0 for h in zero)
+    served = [h for h in inside.hits if h.id in {6, 7}]
+    # Not a walk: no distance, no walking minutes.
+    assert all(h.distance_m is None and h.walk_minutes is None for h in served)
+    assert [h.document.reach for h in served] == ["area", "phone"]
     elsewhere = search(
         backend, lat=ORIGIN[0], lon=ORIGIN[1], radius_m=500, point_area_codes=frozenset({CITY})
     )
     assert ids(elsewhere) == {1, 11, 7}
 
 
-def test_distance_sort_orders_nearest_first(backend: SearchBackend) -> None:
+def test_nearest_orders_walks_by_distance_and_phone_lines_as_one_km(
+    backend: SearchBackend,
+) -> None:
     result = search(
         backend,
         lat=ORIGIN[0],
         lon=ORIGIN[1],
-        sort="distance",
+        sort="nearest",
         point_area_codes=frozenset({CITY}),
         limit=100,
     )
-    order = [h.id for h in result.hits]
-    assert order[0] == 7  # the hotline serves the whole city: distance 0
-    distances = [h.distance_m for h in result.hits]
-    assert distances == sorted(distances)  # type: ignore[type-var]
-    assert order[1:] == [1, 11, 12, 9, 3, 2, 4, 8, 5, 13]
+    # The city's hotline serves the point, but is no walk: it ranks as if 1 km away.
+    assert [h.id for h in result.hits] == [1, 11, 12, 9, 3, 7, 2, 4, 8, 5, 13]
+    walks = [h.distance_m for h in result.hits if h.id != 7]
+    assert walks == sorted(walks)  # type: ignore[type-var]
+    assert search(backend, lat=ORIGIN[0], lon=ORIGIN[1], sort="distance").hits[0].id == 1
+
+
+def test_best_boosts_free_open_and_bookable_gently(backend: SearchBackend) -> None:
+    def order(**kw: Any) -> list[int]:
+        found = search(
+            backend,
+            lat=ORIGIN[0],
+            lon=ORIGIN[1],
+            point_area_codes=frozenset({CITY}),
+            limit=100,
+            **kw,
+        )
+        return [h.id for h in found.hits]
+
+    nearest = [1, 11, 12, 9, 3, 7, 2, 4, 8, 5, 13]
+    # Only 2, 8 and 13 are paid, and each is already behind free ones nearer.
+    assert order() == nearest
+    # Open and booking online: 3 (800 m) before 9 (700 m); 2 (1.2 km) before the hotline.
+    lively = frozenset({2, 3})
+    assert order(open_now_ids=lively, bookable_ids=lively) == [
+        1, 11, 12, 3, 9, 2, 7, 4, 8, 5, 13,
+    ]  # fmt: skip
+    assert order(sort="nearest", open_now_ids=lively, bookable_ids=lively) == nearest
+    # With words: the matches, in the same order.
+    assert order(q="心理") == [1, 9, 3, 7, 2, 13]
+
+
+def test_located_only_leaves_phone_lines_and_teams_out(backend: SearchBackend) -> None:
+    found = search(
+        backend,
+        lat=ORIGIN[0],
+        lon=ORIGIN[1],
+        point_area_codes=frozenset({CITY, STREET_E}),
+        located_only=True,
+        sort="nearest",
+        limit=1,
+    )
+    assert [h.id for h in found.hits] == [1]
 
 
 def test_total_facets_and_paging(backend: SearchBackend) -> None:
@@ -373,3 +446,12 @@ def test_matches_are_marked_in_every_text_field(backend: SearchBackend) -> None:
     assert by_id[3].highlights["description_zh"] == "针对<mark>焦虑</mark>、学业压力的辅导"
     assert by_id[8].highlights["name_zh"] == "人民医院<mark>焦虑</mark>门诊"
     assert "name_zh" not in by_id[3].highlights
+
+
+def test_eligible_values_are_the_vocabulary_and_all() -> None:
+    from typing import get_args
+
+    from resourcemap.search.base import EligibleAs
+    from resourcemap.vocab import Eligibility
+
+    assert set(get_args(EligibleAs)) == {e.value for e in Eligibility} | {"all"}

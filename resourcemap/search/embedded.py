@@ -27,7 +27,7 @@ from scipy.spatial import cKDTree
 from geo.crs import WGS84, metric_crs_for
 from geo.distance import geodesic_m
 from resourcemap.needs import NEEDS
-from resourcemap.search import intent, text
+from resourcemap.search import intent, ranking, text
 from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult, highlights
 from resourcemap.search.typos import TYPOS, TypoTolerance
 
@@ -55,7 +55,7 @@ TOKEN_CACHE_SIZE = 512
 # What serving a need adds to relevance: as much as a word of it in a service label.
 NEED_WEIGHT = 4.0
 MULTI_TAGS = ("services", "audiences", "languages", "modes", "needs")
-SINGLE_TAGS = ("kind", "status", "fee")
+SINGLE_TAGS = ("kind", "status", "fee", "eligibility")
 # KD-tree shortlist margin: projection scale error is far below 0.5% near the central meridian.
 SHORTLIST_MARGIN = 1.005
 
@@ -88,6 +88,7 @@ class _Columns:
     fields: dict[str, _Text]
     tags: dict[str, dict[str, BoolArray]]
     located: BoolArray
+    walk: BoolArray  # reached on foot (not a phone line, not an area-served team)
     lat: FloatArray
     lon: FloatArray
     tree: cKDTree | None
@@ -207,6 +208,7 @@ def build_columns(docs: list[SearchDocument], typos: TypoTolerance = TYPOS) -> _
         },
         tags=tags,
         located=located,
+        walk=np.array([d.reach == "walk" for d in docs], dtype=bool),
         lat=lat,
         lon=lon,
         tree=tree,
@@ -296,8 +298,16 @@ def _filter_mask(cols: _Columns, criteria: Criteria) -> BoolArray:
     ):
         if value is not None:
             mask &= cols.tags[name].get(str(value), none)
+    allowed = q.eligibility
+    if allowed is not None:
+        eligible = none.copy()
+        for value in allowed:
+            eligible |= cols.tags["eligibility"].get(value, none)
+        mask &= eligible
     if criteria.open_ids is not None:
         mask &= np.isin(cols.ids, np.fromiter(criteria.open_ids, dtype=np.int64))
+    if criteria.located_only:
+        mask &= cols.walk
     return mask
 
 
@@ -385,6 +395,7 @@ def search_columns(cols: _Columns, criteria: Criteria) -> SearchResult:
         rows = rows[matched]
         score[rows] = row_score[matched]
 
+    # Area-served matches have no distance: they are not a walk (NaN passes the radius).
     distance = np.full(n, np.nan)
     if point is not None:
         lat, lon = point
@@ -392,18 +403,24 @@ def search_columns(cols: _Columns, criteria: Criteria) -> SearchResult:
         distance[located_rows] = geodesic_m(
             lat, lon, cols.lat[located_rows], cols.lon[located_rows]
         )
-        distance[rows[~cols.located[rows]]] = 0.0
         if q.radius_m is not None:
             rows = rows[~(distance[rows] > q.radius_m)]
 
     mask = np.zeros(n, dtype=bool)
     mask[rows] = True
     idx = rows
-    if q.effective_sort == "distance":
-        order = np.lexsort((cols.ids[idx], -score[idx], distance[idx]))
-    else:
-        tie = np.nan_to_num(distance[idx], nan=np.inf)
-        order = np.lexsort((cols.ids[idx], tie, -score[idx]))
+    free = cols.tags["fee"].get("free", np.zeros(n, dtype=bool))[idx]
+    boost = ranking.boosts(
+        _among(cols, idx, criteria.open_now_ids), _among(cols, idx, criteria.bookable_ids), free
+    )
+    order = ranking.order(
+        q.effective_sort,
+        ids=cols.ids[idx],
+        relevance=score[idx],
+        boost=boost,
+        distance_m=None if point is None else distance[idx],
+        not_a_walk=~cols.walk[idx],
+    )
     ranked = idx[order]
     page = ranked[q.offset : q.offset + q.limit]
     hits = [
@@ -418,6 +435,13 @@ def search_columns(cols: _Columns, criteria: Criteria) -> SearchResult:
         for i in page
     ]
     return SearchResult(hits=hits, total=int(idx.size), facets=_facets(cols, mask))
+
+
+def _among(cols: _Columns, rows: npt.NDArray[np.intp], ids: frozenset[int]) -> BoolArray:
+    if not ids:
+        return np.zeros(rows.size, dtype=bool)
+    found: BoolArray = np.isin(cols.ids[rows], np.fromiter(ids, dtype=np.int64))
+    return found
 
 
 def _facets(cols: _Columns, mask: BoolArray) -> dict[str, dict[str, int]]:

@@ -56,8 +56,10 @@ RANKED = (
 SEARCHABLE = [f for name in RANKED for f in (name, f"{name}_ngrams") if f in RANKED + NGRAM_FIELDS]
 TAGS = ("services", "audiences", "languages", "modes")
 FILTERABLE = ["kind", *TAGS, "fee", "status", "id", "service_area_codes", "_geo", "located"]
+FILTERABLE += ["eligibility", "walk"]
 DISPLAYED = ["id", "kind", "name_en", *NGRAM_SOURCES, *TAGS, "fee", "status", "phone"]
 DISPLAYED += ["always_open", "service_area_codes", "_geo"]
+DISPLAYED += ["eligibility", "eligibility_note_zh", "eligibility_note_en"]
 MAX_TOTAL_HITS = 20_000  # above the deepest page a query may ask for (offset 10 000 + 100)
 MAX_RUN = 8
 CODE_MARK = "qz"  # never occurs in pinyin (q is always followed by i or u)
@@ -136,10 +138,11 @@ def query_string(q: str, *, exact: bool) -> str:
 SETTINGS: dict[str, Any] = {
     "searchableAttributes": SEARCHABLE,
     "filterableAttributes": FILTERABLE,
-    "sortableAttributes": ["_geo", "distance_tier"],
+    "sortableAttributes": ["_geo"],
     "displayedAttributes": DISPLAYED,
-    # Meilisearch's default rules with "sort" first: a requested sort (distance) decides the
-    # order; without one the rule is idle and relevance ranks as usual.
+    # Meilisearch's default rules with "sort" first: around a point the adapter asks for
+    # places nearest-first and ranks them itself (resourcemap.search.ranking); without a
+    # sort the rule is idle and relevance ranks as usual.
     "rankingRules": ["sort", "words", "typo", "proximity", "attribute", "exactness"],
     "typoTolerance": {
         "enabled": True,
@@ -193,7 +196,10 @@ def to_meili(doc: SearchDocument) -> dict[str, Any]:
         "always_open": doc.always_open,
         "service_area_codes": list(doc.service_area_codes),
         "located": doc.located,
-        "distance_tier": 1 if doc.located else 0,
+        "eligibility": doc.eligibility,
+        "eligibility_note_zh": doc.eligibility_note_zh,
+        "eligibility_note_en": doc.eligibility_note_en,
+        "walk": doc.reach == "walk",
         "pinyin": runs(text.syllables(doc.name_zh)),
         "initials": runs(text.pinyin_forms(doc.name_zh)[1]),
         "needs": " ".join(
@@ -228,4 +234,7 @@ def from_meili(hit: dict[str, Any]) -> SearchDocument:
         lon=float(geo["lng"]) if geo else None,
         service_area_codes=tuple(hit.get("service_area_codes", ())),
         labels=hit.get("labels", ""),
+        eligibility=hit.get("eligibility", "public"),
+        eligibility_note_zh=hit.get("eligibility_note_zh", ""),
+        eligibility_note_en=hit.get("eligibility_note_en", ""),
     )
