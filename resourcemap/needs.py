@@ -33,6 +33,8 @@ from resourcemap.vocab import Audience, ResourceKind, Service
 
 SOURCE = Path(__file__).with_name("needs.toml")
 FIELDS = {"zh", "en", "pinyin", "zh_terms", "en_terms", "services", "audiences", "kinds", "crisis"}
+# Set by the data file's specialist_kinds: they serve only the needs naming them.
+SpecialistKinds = frozenset[ResourceKind]
 # Meilisearch keeps at most 50 synonyms per word (its synonyms documentation).
 MAX_WORDS = 50
 # Two-character pinyin is often a place name too (yunqi: 孕期 and 云栖); those are listed by
@@ -89,10 +91,20 @@ class Need:
         single = sorted(t for t in self.latin_terms if isinstance(t, str))
         return (*self.zh_terms, *single)
 
-    def serves(self, kind: str, services: Iterable[str], audiences: Iterable[str]) -> bool:
-        offered = set(services)
-        if kind not in self.kinds and not offered.intersection(self.services):
+    def serves(
+        self,
+        kind: str,
+        services: Iterable[str],
+        audiences: Iterable[str],
+        specialist: SpecialistKinds = frozenset(),
+    ) -> bool:
+        if kind in self.kinds:
+            return self._for_audience(audiences)
+        if kind in specialist or not set(services).intersection(self.services):
             return False
+        return self._for_audience(audiences)
+
+    def _for_audience(self, audiences: Iterable[str]) -> bool:
         if not self.audiences:
             return True
         return bool(set(audiences) & {Audience.EVERYONE, *self.audiences})
@@ -109,8 +121,14 @@ class Need:
 class NeedsVocabulary:
     """Every need of the data file, checked: known codes only, no word in two needs."""
 
-    def __init__(self, needs: Iterable[Need], fillers_zh: Iterable[str]) -> None:
+    def __init__(
+        self,
+        needs: Iterable[Need],
+        fillers_zh: Iterable[str],
+        specialist_kinds: Iterable[ResourceKind] = (),
+    ) -> None:
         self.needs: dict[str, Need] = {n.code: n for n in needs}
+        self.specialist_kinds: SpecialistKinds = frozenset(specialist_kinds)
         self.fillers_zh: tuple[str, ...] = tuple(sorted(set(fillers_zh), key=len, reverse=True))
         self.han_terms: dict[str, str] = {}
         self.latin_terms: dict[LatinTerm, str] = {}
@@ -147,7 +165,8 @@ class NeedsVocabulary:
     ) -> tuple[str, ...]:
         """Codes of the needs a listing of this kind, services and audiences serves."""
         services, audiences = tuple(services), tuple(audiences)
-        return tuple(n.code for n in self if n.serves(kind, services, audiences))
+        special = self.specialist_kinds
+        return tuple(n.code for n in self if n.serves(kind, services, audiences, special))
 
     @cached_property
     def single_latin_terms(self) -> list[str]:
@@ -203,7 +222,8 @@ def parse(data: dict[str, object]) -> NeedsVocabulary:
     fillers = data.get("fillers_zh", [])
     if not isinstance(fillers, list):
         raise ValueError("fillers_zh must be a list")
-    return NeedsVocabulary(needs, (str(f) for f in fillers))
+    specialist = _codes(data, "specialist_kinds", ResourceKind, "(all)")
+    return NeedsVocabulary(needs, (str(f) for f in fillers), specialist)
 
 
 def load(path: Path = SOURCE) -> NeedsVocabulary:

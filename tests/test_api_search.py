@@ -59,7 +59,7 @@ def test_point_search_includes_area_served_resources(
     # Not a walk: "serves your community", "phone service for your area".
     assert (team["reach"], team["distance_m"], team["walk_minutes"]) == ("area", None, None)
     assert (line["reach"], line["distance_m"], line["walk_minutes"]) == ("phone", None, None)
-    # The room 70 m away comes first; phone line and team rank as if 1 km away.
+    # The room 70 m away comes first; phone line and team rank as if 2 km away.
     assert names(east)[0] == "东湖社区心理咨询室"
     room = by_name["东湖社区心理咨询室"]
     _, _, metres = pyproj.Geod(ellps="WGS84").inv(EAST["lon"], EAST["lat"], 114.005, 22.705)
@@ -85,7 +85,7 @@ def test_nearest_puts_places_before_phone_lines(
     client, _, _ = city
     body = client.get("/api/v1/nearest", params={**WEST, "limit": 3}).json()
     assert len(body["items"]) == 3
-    # Two places within 1 km, then the city's hotline (as if 1 km away), never first.
+    # Two places within 2 km, then the city's hotline (as if 2 km away), never first.
     assert [i["reach"] for i in body["items"]] == ["walk", "walk", "phone"]
     assert body["items"][2]["name_zh"] == "测试市心理援助热线"
     distances = [i["distance_m"] for i in body["items"][:2]]

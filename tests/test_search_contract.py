@@ -361,7 +361,7 @@ def test_area_served_resources_cover_points_in_their_area(backend: SearchBackend
     assert ids(elsewhere) == {1, 11, 7}
 
 
-def test_nearest_orders_walks_by_distance_and_phone_lines_as_one_km(
+def test_nearest_orders_walks_by_distance_and_phone_lines_as_two_km(
     backend: SearchBackend,
 ) -> None:
     result = search(
@@ -372,8 +372,8 @@ def test_nearest_orders_walks_by_distance_and_phone_lines_as_one_km(
         point_area_codes=frozenset({CITY}),
         limit=100,
     )
-    # The city's hotline serves the point, but is no walk: it ranks as if 1 km away.
-    assert [h.id for h in result.hits] == [1, 11, 12, 9, 3, 7, 2, 4, 8, 5, 13]
+    # The city's hotline serves the point, but is no walk: it ranks as if 2 km away.
+    assert [h.id for h in result.hits] == [1, 11, 12, 9, 3, 2, 7, 4, 8, 5, 13]
     walks = [h.distance_m for h in result.hits if h.id != 7]
     assert walks == sorted(walks)  # type: ignore[type-var]
     assert search(backend, lat=ORIGIN[0], lon=ORIGIN[1], sort="distance").hits[0].id == 1
@@ -391,17 +391,17 @@ def test_best_boosts_free_open_and_bookable_gently(backend: SearchBackend) -> No
         )
         return [h.id for h in found.hits]
 
-    nearest = [1, 11, 12, 9, 3, 7, 2, 4, 8, 5, 13]
+    nearest = [1, 11, 12, 9, 3, 2, 7, 4, 8, 5, 13]
     # Only 2, 8 and 13 are paid, and each is already behind free ones nearer.
     assert order() == nearest
-    # Open and booking online: 3 (800 m) before 9 (700 m); 2 (1.2 km) before the hotline.
-    lively = frozenset({2, 3})
+    # Open and booking online: 3 (800 m) before 9 (700 m); 4 (2.5 km) before the hotline.
+    lively = frozenset({3, 4})
     assert order(open_now_ids=lively, bookable_ids=lively) == [
-        1, 11, 12, 3, 9, 2, 7, 4, 8, 5, 13,
+        1, 11, 12, 3, 9, 2, 4, 7, 8, 5, 13,
     ]  # fmt: skip
     assert order(sort="nearest", open_now_ids=lively, bookable_ids=lively) == nearest
     # With words: the matches, in the same order.
-    assert order(q="心理") == [1, 9, 3, 7, 2, 13]
+    assert order(q="心理") == [1, 9, 3, 2, 7, 13]
 
 
 def test_located_only_leaves_phone_lines_and_teams_out(backend: SearchBackend) -> None:

@@ -507,7 +507,7 @@ def test_point_with_radius_asks_for_the_band_then_ranks_area_served_and_places(
         ],
         **RANKED,
     }
-    # The hotline is no walk: it ranks as if 1 km away, with no distance.
+    # The hotline is no walk: it ranks as if 2 km away, with no distance.
     assert [h.id for h in result.hits] == [1, 11, 7]
     assert [h.distance_m for h in result.hits] == [pytest.approx(300), pytest.approx(499.5), None]
     assert result.total == 3
@@ -567,14 +567,14 @@ def test_relevance_around_a_point_keeps_one_request(backend: MeiliBackend, fake:
 
 
 def test_nearest_orders_by_geodesic_distance(backend: MeiliBackend, fake: FakeMeili) -> None:
-    near, far = doc(3, "甲", **located(999.8, 0)), doc(4, "乙", **located(1000.2, 180))
+    near, far = doc(3, "甲", **located(1999.8, 0)), doc(4, "乙", **located(2000.2, 180))
     # Meilisearch's sphere put them the other way round; the ellipsoid decides the page.
     fake.search_answers = [answer_with([hit(HOTLINE)]), answer_with([hit(far), hit(near)])]
     result = search(
         backend, q="心理", lat=ORIGIN[0], lon=ORIGIN[1], sort="nearest", point_area_codes={CITY}
     )
     assert fake.searches()[1]["sort"] == ["_geoPoint(22.7,114.0):asc"]
-    # The hotline ranks as if 1 km away: between them.
+    # The hotline ranks as if 2 km away: between them.
     assert [h.id for h in result.hits] == [3, 7, 4]
     assert result.hits[1].distance_m is None
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import lru_cache
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -163,6 +163,12 @@ class SearchQuery(BaseModel):
         return self.sort or "best"
 
 
+@lru_cache(maxsize=4096)
+def plan_of(q: str) -> QueryPlan:
+    """Residents repeat a small set of queries: each is parsed once."""
+    return parse(q)
+
+
 @dataclass(frozen=True)
 class Criteria:
     """A query as backends receive it: the parsed request plus facts the app resolved.
@@ -181,10 +187,10 @@ class Criteria:
     # Only places one walks to (no phone lines, no area-served teams).
     located_only: bool = False
 
-    @cached_property
+    @property
     def plan(self) -> QueryPlan:
-        """The query's words and needs (:mod:`resourcemap.search.intent`), parsed once."""
-        return parse(self.query.q)
+        """The query's words and needs (:mod:`resourcemap.search.intent`)."""
+        return plan_of(self.query.q)
 
 
 @dataclass(frozen=True)
@@ -222,6 +228,8 @@ class SearchResult:
     # Words of self-harm or suicide: the 24/7 lines lead the first page.
     crisis: bool = False
     widened: Widening | None = None
+    # Words left out: with them, the concern the query named matched nothing.
+    ignored: tuple[str, ...] = ()
 
 
 class SearchBackend(Protocol):

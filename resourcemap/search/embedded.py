@@ -52,6 +52,7 @@ MIN_TERM_LENGTH = 3
 # Pinyin matches whole syllables: "xinli" finds 心理 but not 心灵 (xin-ling).
 MAX_PINYIN_SYLLABLES = 8
 TOKEN_CACHE_SIZE = 512
+SET_CACHE_SIZE = 8
 # What serving a need adds to relevance: as much as a word of it in a service label.
 NEED_WEIGHT = 4.0
 MULTI_TAGS = ("services", "audiences", "languages", "modes", "needs")
@@ -103,6 +104,23 @@ class _Columns:
     _cache: OrderedDict[tuple[str, bool], tuple[BoolArray, FloatArray]] = field(
         default_factory=OrderedDict, compare=False, repr=False
     )
+    # Id sets asked about again and again (open now: the same set for a minute; bookable:
+    # until policies change) as masks, keyed by the set itself.
+    _sets: OrderedDict[frozenset[int], BoolArray] = field(
+        default_factory=OrderedDict, compare=False, repr=False
+    )
+
+    def among(self, ids: frozenset[int]) -> BoolArray:
+        """Which documents have one of ``ids``."""
+        mask = self._sets.get(ids)
+        if mask is None:
+            mask = np.zeros(len(self.docs), dtype=bool)
+            if ids:
+                mask = np.isin(self.ids, np.fromiter(ids, dtype=np.int64))
+            self._sets[ids] = mask
+            if len(self._sets) > SET_CACHE_SIZE:
+                self._sets.popitem(last=False)
+        return mask
 
     def need_matches(self, code: str) -> tuple[BoolArray, FloatArray]:
         """Documents serving need ``code`` or mentioning one of its words."""
@@ -305,7 +323,7 @@ def _filter_mask(cols: _Columns, criteria: Criteria) -> BoolArray:
             eligible |= cols.tags["eligibility"].get(value, none)
         mask &= eligible
     if criteria.open_ids is not None:
-        mask &= np.isin(cols.ids, np.fromiter(criteria.open_ids, dtype=np.int64))
+        mask &= cols.among(criteria.open_ids)
     if criteria.located_only:
         mask &= cols.walk
     return mask
@@ -411,7 +429,7 @@ def search_columns(cols: _Columns, criteria: Criteria) -> SearchResult:
     idx = rows
     free = cols.tags["fee"].get("free", np.zeros(n, dtype=bool))[idx]
     boost = ranking.boosts(
-        _among(cols, idx, criteria.open_now_ids), _among(cols, idx, criteria.bookable_ids), free
+        cols.among(criteria.open_now_ids)[idx], cols.among(criteria.bookable_ids)[idx], free
     )
     order = ranking.order(
         q.effective_sort,
@@ -435,13 +453,6 @@ def search_columns(cols: _Columns, criteria: Criteria) -> SearchResult:
         for i in page
     ]
     return SearchResult(hits=hits, total=int(idx.size), facets=_facets(cols, mask))
-
-
-def _among(cols: _Columns, rows: npt.NDArray[np.intp], ids: frozenset[int]) -> BoolArray:
-    if not ids:
-        return np.zeros(rows.size, dtype=bool)
-    found: BoolArray = np.isin(cols.ids[rows], np.fromiter(ids, dtype=np.int64))
-    return found
 
 
 def _facets(cols: _Columns, mask: BoolArray) -> dict[str, dict[str, int]]:

@@ -61,6 +61,17 @@ class QueryPlan:
     def needs(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(t.need for t in self.terms if t.need))
 
+    def concerns_only(self) -> QueryPlan | None:
+        """The plan without its plain words, when it names a need and has some: what to
+        answer when the words and the concern match nothing together."""
+        kept = tuple(t for t in self.terms if t.need is not None)
+        return QueryPlan(kept, self.crisis) if kept and len(kept) < len(self.terms) else None
+
+    @property
+    def query_text(self) -> str:
+        """A query string meaning this plan (its terms, space-separated)."""
+        return " ".join(t.text for t in self.terms)
+
     @property
     def tokens(self) -> list[str]:
         """Words to mark in highlights: what was typed, needs included."""
@@ -99,6 +110,9 @@ def _han_terms(run: str, vocab: NeedsVocabulary) -> list[Term]:
             i += 1
     rest.append(piece)
     words = [w for w in (_strip_fillers(p, vocab) for p in rest) if w]
+    if found:
+        # Between concerns a lone character is grammar, not a place ("压力大睡不着": 大).
+        words = [w for w in words if len(w) > 1]
     return [*(Term(w) for w in words), *found]
 
 

@@ -15,7 +15,8 @@ Services that are not a walk — hotlines ("phone service for your area") and te
 the resident's area ("serves your community") — rank as if :data:`NOT_A_WALK_M` away under
 ``best`` and ``nearest``: they show up when nothing is near, and never lead a list because
 their "distance" is zero. In a crisis (see :mod:`.intent`) the search service puts the 24/7
-lines first, whatever the sort.
+lines first, whatever the sort. (2 km: the places within a short ride come first, the
+lines right after, before places across town; the crisis lines are on every page anyway.)
 
 The engines call :func:`order` on arrays (the embedded engine on every match, the
 Meilisearch adapter on the candidates it fetched nearest-first, enough of them that no
@@ -24,7 +25,7 @@ later one can rank higher: see :data:`MIN_FACTOR`).
 >>> import numpy as np
 >>> rank_metres(np.array([1000.0, 1550.0, np.nan]), np.array([False, False, True]),
 ...             np.array([0.0, 0.55, 0.0]))
-array([1000., 1000., 1000.])
+array([1000., 1000., 2000.])
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ FREE_BOOST = 0.15
 # d × MIN_FACTOR, which bounds how far down a nearest-first list a reranking must look.
 MIN_FACTOR = 1.0 / (1.0 + OPEN_NOW_BOOST + BOOKABLE_BOOST + FREE_BOOST)
 # Where phone lines and area-served teams rank among places one walks to.
-NOT_A_WALK_M = 1000.0
+NOT_A_WALK_M = 2000.0
 
 
 def boosts(open_now: BoolArray, bookable: BoolArray, free: BoolArray) -> FloatArray:

@@ -69,6 +69,7 @@ class SearchService:
         self._degraded_logged = False
         self.dataset_label: str | None = None
         self.bookable_ids: frozenset[int] = frozenset()
+        self._codes_at: tuple[tuple[float, float], frozenset[str]] | None = None
         self._bookable_at = float("-inf")
 
     @property
@@ -81,6 +82,7 @@ class SearchService:
         await self.embedded.replace_all(await load_documents())
         areas = await Area.all().values_list("code", "parent_id", "boundary")
         self._locator = AreaLocator(AreaRecord(c, p, b) for c, p, b in areas)
+        self._codes_at = None
         self._set_timetable(await opening.load_timetable())
         await self._load_bookable()
         self.dataset_label = await synthetic_label()
@@ -136,7 +138,10 @@ class SearchService:
         point = query.point
         if point is None:
             return frozenset()
-        return self._locator.codes_at(lat=point[0], lon=point[1])
+        # One search asks about its point a few times (probes, crisis lines).
+        if self._codes_at is None or self._codes_at[0] != point:
+            self._codes_at = (point, self._locator.codes_at(lat=point[0], lon=point[1]))
+        return self._codes_at[1]
 
     def criteria(self, query: SearchQuery, at: dt.datetime, **extra: bool) -> Criteria:
         """What the backends need besides the query: areas at the point, open and bookable
@@ -158,6 +163,14 @@ class SearchService:
         at = query.at or now or dt.datetime.now(dt.UTC)
         criteria = self.criteria(query, at)
         result = await self._answer(criteria)
+        concerns = criteria.plan.concerns_only()
+        if result.total == 0 and concerns is not None:
+            # "老人记性差": no listing says 老人; answer for the concern, and say so.
+            kept = {t.text for t in concerns.terms}
+            ignored = tuple(t.text for t in criteria.plan.terms if t.text not in kept)
+            query = query.model_copy(update={"q": concerns.query_text})
+            criteria = self.criteria(query, at)
+            result = replace(await self._answer(criteria), ignored=ignored)
         if query.widen and query.radius_m is not None and query.point is not None:
             result = await self._widened(criteria, result, at)
         if criteria.plan.crisis:
@@ -216,7 +229,9 @@ class SearchService:
         shown = next((s for s in WIDEN_STEPS_M if s > radius and s >= nearest.distance_m), None)
         wider = query.model_copy(update={"radius_m": shown})
         widened = await self._answer(replace(criteria, query=wider))
-        return replace(widened, widened=Widening(asked_m=radius, shown_m=shown))
+        return replace(
+            widened, widened=Widening(asked_m=radius, shown_m=shown), ignored=result.ignored
+        )
 
     async def _crisis_first(
         self, criteria: Criteria, result: SearchResult, at: dt.datetime

@@ -99,7 +99,7 @@ async def search(request: Request) -> Response:
       - {name: sort, in: query, schema: {type: string, enum: [best, nearest, relevance, distance]},
          description: "best (default): nearer first, gently boosted when open now, booking
            online or free; nearest: distance only (distance is its old name); relevance:
-           text match only. Phone lines and teams serving the point rank as if 1 km away."}
+           text match only. Phone lines and teams serving the point rank as if 2 km away."}
       - {name: widen, in: query, schema: {type: boolean, default: true},
          description: "with radius_m: when nothing to walk to lies within it, widen step by
            step (500 m, 1, 3, 5, 10, 20 km, any) and say so in `widened`"}
@@ -145,7 +145,7 @@ async def nearest(request: Request) -> Response:
     summary: The nearest resources offering a service
     description: >
       Nearest first; volunteer teams and hotlines whose service area contains the point
-      rank as if 1 km away (they are not a walk).
+      rank as if 2 km away (they are not a walk).
     parameters:
       - {name: lat, in: query, required: true, schema: {type: number}}
       - {name: lon, in: query, required: true, schema: {type: number}}
