@@ -35,7 +35,7 @@ def test_search_page_lists_results_without_javascript(
     assert result_names(clinic) == ["西山医院心理门诊"]
     assert "1" in clinic.select_one("#result-count").get_text()
     assert result_names(free) == []
-    assert "没有符合条件的服务" in free.select_one("#result-count").get_text()
+    assert "没有同时符合这些条件的服务" in free.select_one("#result-count").get_text()
     # Filters come back as the resident left them.
     assert clinic.select_one("#q")["value"] == "西山医院"
 

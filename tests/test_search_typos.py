@@ -19,6 +19,7 @@ from resourcemap.search.typos import TYPOS, TypoTolerance
         "resourcemap.search.meili_index",
         "resourcemap.needs",
         "resourcemap.search.intent",
+        "resourcemap.search.ranking",
     ],
 )
 def test_docstring_examples(name: str) -> None:

@@ -12,11 +12,12 @@
     Text relevance only (ties: nearer first), as before #17.
 
 Services that are not a walk — hotlines ("phone service for your area") and teams serving
-the resident's area ("serves your community") — rank as if :data:`NOT_A_WALK_M` away under
-``best`` and ``nearest``: they show up when nothing is near, and never lead a list because
-their "distance" is zero. In a crisis (see :mod:`.intent`) the search service puts the 24/7
-lines first, whatever the sort. (2 km: the places within a short ride come first, the
-lines right after, before places across town; the crisis lines are on every page anyway.)
+the resident's area ("serves your community") — rank as if :data:`NOT_A_WALK_M` away (then
+boosted like any other under ``best``): they show up when nothing is near, and never lead
+a list because their "distance" is zero. 2 km: places within a short ride come first, the
+lines right after, before places across town; the crisis lines are on every page anyway,
+and in a crisis (see :mod:`.intent`) the search service puts the 24/7 lines first, whatever
+the sort.
 
 The engines call :func:`order` on arrays (the embedded engine on every match, the
 Meilisearch adapter on the candidates it fetched nearest-first, enough of them that no
@@ -61,9 +62,10 @@ def boosts(open_now: BoolArray, bookable: BoolArray, free: BoolArray) -> FloatAr
 
 
 def rank_metres(distance_m: FloatArray, not_a_walk: BoolArray, boost: FloatArray) -> FloatArray:
-    """Ranking metres: boosted walking distance, or :data:`NOT_A_WALK_M`."""
-    walk = np.nan_to_num(distance_m, nan=np.inf) / (1.0 + boost)
-    ranked: FloatArray = np.where(not_a_walk, NOT_A_WALK_M, walk)
+    """Ranking metres: the walking distance, or :data:`NOT_A_WALK_M` for what is not a
+    walk, shrunk by the boosts (a 24/7 free line is open now and free too)."""
+    metres = np.where(not_a_walk, NOT_A_WALK_M, np.nan_to_num(distance_m, nan=np.inf))
+    ranked: FloatArray = metres / (1.0 + boost)
     return ranked
 
 

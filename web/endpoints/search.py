@@ -106,10 +106,11 @@ async def search(request: Request) -> Response:
       - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100}}
       - {name: cursor, in: query, schema: {type: string}}
     responses:
-      200: {description: "{items, crisis, widened, sort, total, facets, next_cursor, degraded,
-        backend, at}; with crisis true (words of self-harm or suicide) the 24/7 lines lead
-        the first page. Items carry reach (walk, phone, area), matched_because,
-        eligibility, bookable"}
+      200: {description: "{items, crisis, widened, ignored, nearest, sort, total, facets,
+        next_cursor, degraded, backend, at}; with crisis true (words of self-harm or suicide)
+        the 24/7 lines lead the first page; with no match and a point, nearest is the nearest
+        place for the words whatever the filters. Items carry reach (walk, phone, area),
+        matched_because, eligibility, bookable"}
       400: {description: Invalid parameter, with a reason per field}
     """
     params = query_dict(request, repeatable=REPEATABLE)
@@ -123,11 +124,17 @@ async def search(request: Request) -> Response:
     open_now = service.open_ids(at)
     next_offset = query.offset + len(result.hits)
     widened = result.widened
+    nearest = None
+    if result.total == 0:  # a way forward: the nearest place that fits, whatever the filters
+        found = await service.nearest_walk(query, at, any_filters=True)
+        nearest = None if found is None else result_item(found, open_now, service.bookable_ids)
     return JSONResponse(
         {
             "items": [result_item(h, open_now, service.bookable_ids) for h in result.hits],
             "crisis": result.crisis,
             "widened": None if widened is None else asdict(widened),
+            "ignored": list(result.ignored),
+            "nearest": nearest,
             "sort": query.effective_sort,
             "total": result.total,
             "facets": result.facets,
