@@ -9,6 +9,7 @@ for the lifetime of an index (any change builds a new one).
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -69,6 +70,13 @@ class Text:
         found: npt.NDArray[np.intp] = np.strings.find(self.values, token)[self.inverse]
         return found
 
+    def find_any(self, words: re.Pattern[str]) -> npt.NDArray[np.intp]:
+        """Position of the first of several words in every document's value (-1 where
+        none is): one pass over the distinct values instead of one per word."""
+        firsts = [m.start() if (m := words.search(v)) else -1 for v in self.values.tolist()]
+        found: npt.NDArray[np.intp] = np.array(firsts, dtype=np.intp)[self.inverse]
+        return found
+
 
 @dataclass(frozen=True)
 class Columns:
@@ -114,18 +122,14 @@ class Columns:
         return mask
 
     def need_matches(self, code: str) -> tuple[BoolArray, FloatArray]:
-        """Documents serving need ``code`` or mentioning one of its words."""
+        """Documents serving need ``code`` or mentioning one of its words (as if each were
+        a query token; the words together score like one word at its first place)."""
         key = (f"need:{code}", False)  # never a token: tokens have no colon
         cached = self._cache.get(key)
         if cached is None:
             served = self.tags["needs"].get(code, np.zeros(len(self.docs), dtype=bool))
-            hit = served.copy()
-            best = np.zeros(len(self.docs), dtype=np.float64)
-            for word in NEEDS[code].words:
-                word_hit, word_score = self.matches(word, typo=False)
-                hit |= word_hit
-                best = np.maximum(best, word_score)
-            cached = (hit, best + np.where(served, NEED_WEIGHT, 0.0))
+            hit, score = _words_matches(self, NEEDS[code].words)
+            cached = (hit | served, score + np.where(served, NEED_WEIGHT, 0.0))
             self._cache[key] = cached
             if len(self._cache) > TOKEN_CACHE_SIZE:
                 self._cache.popitem(last=False)
@@ -227,6 +231,30 @@ def build_columns(docs: list[SearchDocument], typos: TypoTolerance = TYPOS) -> C
         vocabulary=_vocabulary(docs, pinyin),
         typos=typos,
     )
+
+
+def _words_matches(cols: Columns, words: Iterable[str]) -> tuple[BoolArray, FloatArray]:
+    """Every document's match of any of ``words``, as :func:`_token_matches` would find
+    each of them exactly, in one pass per field."""
+    n = len(cols.docs)
+    hit = np.zeros(n, dtype=bool)
+    score = np.zeros(n, dtype=np.float64)
+    normal = sorted({text.normalise(w) for w in words}, key=len, reverse=True)
+    latin = [w for w in normal if text.is_latin(w)]
+    for name, weight in FIELD_WEIGHTS.items():
+        chosen = latin if name in LATIN_ONLY else normal
+        if not chosen:
+            continue
+        found = cols.fields[name].find_any(re.compile("|".join(map(re.escape, chosen))))
+        field_hit = found >= 0
+        hit |= field_hit
+        score += np.where(field_hit, weight * (1.0 + 1.0 / (1.0 + np.maximum(found, 0))), 0.0)
+    for word in latin:
+        postings = cols.pinyin.get(word)
+        if postings is not None:
+            hit[postings] = True
+            score[postings] += PINYIN_WEIGHT
+    return hit, score
 
 
 def _token_matches(cols: Columns, token: str, *, typo: bool) -> tuple[BoolArray, FloatArray]:

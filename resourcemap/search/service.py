@@ -217,7 +217,8 @@ class SearchService:
     ) -> SearchResult:
         query = criteria.query
         radius = query.radius_m
-        assert radius is not None
+        if radius is None:
+            return result
         if query.offset == 0 and any(h.document.reach == "walk" for h in result.hits):
             return result  # something to walk to is on the first page: nothing to widen
         within = query.model_copy(update={"sort": "nearest", "limit": 1, "offset": 0})
