@@ -171,8 +171,10 @@ def test_map_points_are_slim_rows(database_url: str, make_client: Callable[..., 
         "free",
         "always_open",
         "bookable",
+        "public",
     }
     assert rows[ids["room"]]["bookable"] == 1 and rows[ids["room"]]["free"] == 1
+    assert rows[ids["room"]]["public"] == 1
     assert ids["team"] not in rows  # area-served: no point to draw
     assert matches == {"ids": [ids["clinic"]], "total": 1}
     assert bad.status_code == 400 and bad.json()["error"] == "InvalidInput"

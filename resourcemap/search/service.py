@@ -221,9 +221,11 @@ class SearchService:
             return result
         if query.offset == 0 and any(h.document.reach == "walk" for h in result.hits):
             return result  # something to walk to is on the first page: nothing to widen
-        within = query.model_copy(update={"sort": "nearest", "limit": 1, "offset": 0})
-        if (await self._answer(self.criteria(within, at, located_only=True))).hits:
-            return result
+        whole = query.offset == 0 and result.total <= len(result.hits)
+        if not whole:  # a place to walk to may be further down the list: ask
+            within = query.model_copy(update={"sort": "nearest", "limit": 1, "offset": 0})
+            if (await self._answer(self.criteria(within, at, located_only=True))).hits:
+                return result
         nearest = await self.nearest_walk(query, at)
         if nearest is None or nearest.distance_m is None:
             return result  # nothing to walk to at any distance: widening would not help

@@ -42,7 +42,8 @@ async def points(request: Request) -> Response:
     summary: Every active service point, slim, for the residents' map
     description: >
       `{"fields": [...], "rows": [[id, lat, lon, kind, name_zh, name_en, free,
-      always_open, bookable], ...]}`; flags are 0 or 1.
+      always_open, bookable, public], ...]}`; flags are 0 or 1 (public: open to anyone;
+      members-only places are shown only when a search asks for them).
     responses:
       200: {description: "{fields, rows}"}
     """

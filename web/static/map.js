@@ -120,7 +120,7 @@
   });
   map.addLayer(cluster);
   var markers = {};     // id → marker
-  var allIds = [];
+  var allIds = [];      // every point open to the public: what the list shows unfiltered
   var rowsById = {};
 
   function popupFor(row) {
@@ -155,7 +155,7 @@
       m.on("click", function () { select(row.id, false); });
       markers[row.id] = m;
       rowsById[row.id] = row;
-      allIds.push(row.id);
+      if (f.public === undefined || r[f.public]) { allIds.push(row.id); }
       made.push(m);
     });
     return made;
