@@ -7,7 +7,9 @@ log's last sequence), areas (their last ``updated_at``) or demand points change 
 edit is seen on the next request and nothing is recomputed while nothing changed.
 
 Which resources count: by default every active resource except hotlines (a phone line puts
-no service within walking reach). Point resources cover people within the radius;
+no service within walking reach) that is open to the public — a school's room serves its
+pupils, not the street; ``eligibility="all"`` counts members-only listings too, and every
+result says which. Point resources cover people within the radius;
 area-served resources (volunteer teams) cover every person in the areas they serve.
 """
 
@@ -36,7 +38,15 @@ from geo.network import StreetGraph, graph_from_geojson, walking_coverage
 from resourcemap import indicators
 from resourcemap.errors import InvalidInput, NotFound
 from resourcemap.models import Area, DemandPoint, Organisation, Resource, SearchChange
-from resourcemap.vocab import AreaLevel, OrganisationType, Placement, ResourceKind, Service, Status
+from resourcemap.vocab import (
+    AreaLevel,
+    Eligibility,
+    OrganisationType,
+    Placement,
+    ResourceKind,
+    Service,
+    Status,
+)
 
 DEFAULT_KINDS = tuple(k for k in ResourceKind if k is not ResourceKind.HOTLINE)
 CACHE_SIZE = 16
@@ -54,6 +64,9 @@ class CoverageQuery(BaseModel):
     kind: tuple[ResourceKind, ...] | None = None
     service: tuple[Service, ...] | None = None
     status: Status = Status.ACTIVE
+    eligibility: Literal["public", "all"] = Field(
+        "public", description="count listings open to the public only, or members-only too"
+    )
     demand: str | None = Field(None, max_length=100, description="demand source; default latest")
     mode: Literal["straight", "walking"] = Field(
         "straight", description="straight-line distance, or walking over the street network"
@@ -89,9 +102,11 @@ class Analysis:
         r, q = self.result, self.query
         kinds = "every kind but hotlines" if q.kind is None else ", ".join(k.value for k in q.kinds)
         services = "" if not q.service else f", offering {', '.join(s.value for s in q.service)}"
+        who = "open to the public" if q.eligibility == "public" else "public and members-only"
         return (
             f"{r.mode} distance within {r.radius_m:g} m of {self.resources} {q.status.value} "
-            f"resources ({kinds}{services}); demand: {r.demand_method} from {r.demand_source!r}"
+            f"resources {who} ({kinds}{services}); "
+            f"demand: {r.demand_method} from {r.demand_source!r}"
         )
 
 
@@ -116,9 +131,10 @@ async def load_tree() -> AreaTree:
 
 
 async def load_supply(query: CoverageQuery) -> tuple[Supply, Counter[ResourceKind]]:
-    rows = await Resource.filter(kind__in=list(query.kinds), status=query.status).values_list(
-        "kind", "lat", "lon", "services", "service_area_codes"
-    )
+    chosen = Resource.filter(kind__in=list(query.kinds), status=query.status)
+    if query.eligibility == "public":
+        chosen = chosen.filter(eligibility=Eligibility.PUBLIC)
+    rows = await chosen.values_list("kind", "lat", "lon", "services", "service_area_codes")
     wanted = set(query.service or ())
     lon: list[float] = []
     lat: list[float] = []
@@ -347,6 +363,7 @@ def meta(analysis: Analysis) -> dict[str, Any]:
         "mode": r.mode,
         "level": str(analysis.query.level),
         "kinds": [k.value for k in analysis.query.kinds],
+        "eligibility": analysis.query.eligibility,
         "demand": {"method": r.demand_method, "source": r.demand_source},
         "method": analysis.description,
     }
@@ -391,18 +408,21 @@ def coverage_geojson(analysis: Analysis) -> dict[str, Any]:
 
 CSV_COLUMNS = ["code", "name", "level", "parent", "population", "covered", "uncovered", "share",
                "demand_points"]  # fmt: skip
+# Which listings counted: "public" (open to anyone) or "all" (members-only too).
+CSV_METHOD = ["eligibility", "radius_m", "mode", "demand_method", "demand_source"]
 
 
 def coverage_csv(analysis: Analysis) -> str:
     """The per-area table as CSV, with the method and demand source on every row."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*CSV_COLUMNS, "radius_m", "mode", "demand_method", "demand_source"])
+    writer.writerow([*CSV_COLUMNS, *CSV_METHOD])
     r = analysis.result
     for row in analysis.table():
         props = _row_properties(row)
         writer.writerow(
             [*("" if props[c] is None else props[c] for c in CSV_COLUMNS),
-             f"{r.radius_m:g}", r.mode, r.demand_method, r.demand_source]
+             analysis.query.eligibility, f"{r.radius_m:g}", r.mode, r.demand_method,
+             r.demand_source]
         )  # fmt: skip
     return out.getvalue()

@@ -15,12 +15,13 @@ import shapely
 
 from geo.synthetic import SyntheticGeography, sample_near_population
 from resourcemap import demo_names as N
-from resourcemap.demo_profiles import PROFILES, weekly_hours
+from resourcemap.demo_profiles import MEMBERS_ONLY, PROFILES, weekly_hours
 from resourcemap.hours import Interval
 from resourcemap.vocab import (
     SERVICE_LABELS,
     Accessibility,
     AreaLevel,
+    Eligibility,
     Fee,
     OrganisationType,
     QualificationType,
@@ -98,6 +99,9 @@ class ResourceSpec:
     accessibility: list[str] = field(default_factory=list)
     fee: Fee = Fee.FREE
     fee_note: str = ""
+    eligibility: Eligibility = Eligibility.PUBLIC
+    eligibility_note_zh: str = ""
+    eligibility_note_en: str = ""
     phone: str = ""
     capacity: int = 1
     always_open: bool = False
@@ -254,6 +258,10 @@ class CatalogueBuilder:
             hours=weekly_hours(profile.hours, rng),
             always_open=profile.hours == "always",
         )
+        if kind in MEMBERS_ONLY:  # no random draw: the city stays the same for a seed
+            spec.eligibility, spec.eligibility_note_zh, spec.eligibility_note_en = MEMBERS_ONLY[
+                kind
+            ]
         if community is not None:
             street = self.street_of[community]
             spec.codes = (CITY_CODE, DISTRICT_CODE, street_code(street), self.codes[community])

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from resourcemap.hours import Interval
-from resourcemap.vocab import Audience, Fee, Mode, ResourceKind, Service
+from resourcemap.vocab import Audience, Eligibility, Fee, Mode, ResourceKind, Service
 
 K, S, A, M = ResourceKind, Service, Audience, Mode
 
@@ -228,6 +228,23 @@ PROFILES: dict[ResourceKind, Profile] = {
         hours="always",
         lead_zh="7×24小时心理援助热线，由经过培训的接线员和心理咨询师接听",
         lead_en="24/7 psychological assistance line answered by trained staff and counsellors",
+    ),
+}
+
+
+# Rooms for members only, and who they are for: (eligibility, note in Chinese, in English).
+MEMBERS_ONLY: dict[ResourceKind, tuple[Eligibility, str, str]] = {
+    K.SCHOOL_ROOM: (
+        Eligibility.STUDENTS,
+        "仅限本校学生及家长",
+        "Pupils of this school and parents",
+    ),
+    K.UNIVERSITY_CENTRE: (Eligibility.STUDENTS, "仅限本校在校学生", "Students of this university"),
+    K.WORKPLACE_ROOM: (Eligibility.EMPLOYEES, "仅限本单位职工", "Employees of this company"),
+    K.SPECIAL_POPULATION_ROOM: (
+        Eligibility.REFERRAL,
+        "由所在单位转介安排",
+        "By referral of the hosting agency",
     ),
 }
 

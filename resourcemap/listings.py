@@ -18,6 +18,7 @@ from resourcemap.vocab import (
     AUDIENCE_LABELS,
     SERVICE_LABELS,
     Audience,
+    Eligibility,
     Placement,
     ResourceKind,
     Service,
@@ -100,6 +101,8 @@ class ResourceSummary(BaseModel):
     audiences: list[Audience]
     modes: list[str]
     fee: str
+    eligibility: Eligibility
+    eligibility_note: Label
     status: Status
     always_open: bool
     phone: str
@@ -181,6 +184,8 @@ def _summary_fields(r: Resource) -> dict[str, Any]:
         "audiences": r.audiences,
         "modes": r.modes,
         "fee": r.fee,
+        "eligibility": r.eligibility,
+        "eligibility_note": Label(zh=r.eligibility_note_zh, en=r.eligibility_note_en),
         "status": r.status,
         "always_open": r.always_open,
         "phone": r.phone,

@@ -15,9 +15,12 @@ from typing import Any
 import shapely
 
 from resourcemap.models import Area, BookingPolicy, Resource
-from resourcemap.vocab import AreaLevel, Fee, ResourceKind, Status
+from resourcemap.vocab import AreaLevel, Eligibility, Fee, ResourceKind, Status
 
-POINT_FIELDS = ("id", "lat", "lon", "kind", "name_zh", "name_en", "free", "always_open", "bookable")
+POINT_FIELDS = (
+    *("id", "lat", "lon", "kind", "name_zh", "name_en", "free", "always_open", "bookable"),
+    "public",  # open to anyone (members-only places show only when a search asks for them)
+)
 COORDS = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*[,，\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
 # Smaller areas first: "光明" should find the community before the district of that name.
 PLACE_LEVELS = (AreaLevel.COMMUNITY, AreaLevel.STREET, AreaLevel.DISTRICT, AreaLevel.CITY)
@@ -34,7 +37,9 @@ async def map_points() -> dict[str, Any]:
     rows = await (
         Resource.filter(status=Status.ACTIVE, lat__isnull=False, lon__isnull=False)
         .order_by("id")
-        .values_list("id", "lat", "lon", "kind", "name_zh", "name_en", "fee", "always_open")
+        .values_list(
+            "id", "lat", "lon", "kind", "name_zh", "name_en", "fee", "always_open", "eligibility"
+        )
     )
     return {
         "fields": list(POINT_FIELDS),
@@ -49,8 +54,9 @@ async def map_points() -> dict[str, Any]:
                 1 if fee == Fee.FREE else 0,
                 1 if always_open else 0,
                 1 if rid in bookable else 0,
+                1 if eligibility == Eligibility.PUBLIC else 0,
             ]
-            for rid, lat, lon, kind, name_zh, name_en, fee, always_open in rows
+            for rid, lat, lon, kind, name_zh, name_en, fee, always_open, eligibility in rows
         ],
     }
 

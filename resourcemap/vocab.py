@@ -162,14 +162,26 @@ class Fee(StrEnum):
 
 
 class Eligibility(StrEnum):
-    """Who may use a listing: everyone, or only members of a group (a school's students, a
-    workplace's employees, residents of the areas served, people referred)."""
+    """Who may use a listing: anyone, or members only (with a short note saying who)."""
 
     PUBLIC = "public"
-    STUDENTS = "students"
-    EMPLOYEES = "employees"
-    AREA_RESIDENTS = "area_residents"
-    REFERRAL = "referral"
+    STUDENTS = "students"  # of the school or university running it
+    EMPLOYEES = "employees"  # of the organisation running it
+    AREA_RESIDENTS = "area_residents"  # of the areas it serves
+    REFERRAL = "referral"  # by referral only
+
+    @property
+    def members_only(self) -> bool:
+        return self is not Eligibility.PUBLIC
+
+
+ELIGIBILITY_LABELS: dict[Eligibility, tuple[str, str]] = {
+    Eligibility.PUBLIC: ("对公众开放", "Open to the public"),
+    Eligibility.STUDENTS: ("仅限本校学生", "Students only"),
+    Eligibility.EMPLOYEES: ("仅限本单位职工", "Employees only"),
+    Eligibility.AREA_RESIDENTS: ("仅限辖区居民", "Local residents only"),
+    Eligibility.REFERRAL: ("需转介", "By referral only"),
+}
 
 
 class Status(StrEnum):
@@ -262,14 +274,6 @@ FEE_LABELS: dict[Fee, tuple[str, str]] = {
     Fee.FREE: ("免费", "Free"),
     Fee.PAID: ("收费", "Paid"),
     Fee.UNKNOWN: ("费用未注明", "Fee not stated"),
-}
-
-ELIGIBILITY_LABELS: dict[Eligibility, tuple[str, str]] = {
-    Eligibility.PUBLIC: ("面向公众", "Open to the public"),
-    Eligibility.STUDENTS: ("仅限本校学生", "Students only"),
-    Eligibility.EMPLOYEES: ("仅限本单位职工", "Employees only"),
-    Eligibility.AREA_RESIDENTS: ("仅限服务区域居民", "Residents of the area served"),
-    Eligibility.REFERRAL: ("需转介", "By referral"),
 }
 
 STATUS_LABELS: dict[Status, tuple[str, str]] = {

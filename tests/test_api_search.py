@@ -18,8 +18,8 @@ pytestmark = pytest.mark.clock
 
 
 # Inside 东湖社区 (street 449901001000) and 西山社区 (street 449901002000) of small_city.
-EAST = {"lat": 22.7049, "lon": 114.0049}
-WEST = {"lat": 22.7049, "lon": 113.9049}
+EAST: dict[str, float] = {"lat": 22.7049, "lon": 114.0049}
+WEST: dict[str, float] = {"lat": 22.7049, "lon": 113.9049}
 MONDAY_10 = "2026-11-23T10:00:00+08:00"
 MONDAY_1230 = "2026-11-23T12:30:00+08:00"
 
@@ -59,7 +59,12 @@ def test_point_search_includes_area_served_resources(
         "测试市心理援助热线",
     }
     by_name = {i["name_zh"]: i for i in east["items"]}
-    assert by_name["东街道心理志愿者服务队"]["distance_m"] == 0
+    team, line = by_name["东街道心理志愿者服务队"], by_name["测试市心理援助热线"]
+    # Not a walk: "serves your community", "phone service for your area".
+    assert (team["reach"], team["distance_m"], team["walk_minutes"]) == ("area", None, None)
+    assert (line["reach"], line["distance_m"], line["walk_minutes"]) == ("phone", None, None)
+    # The room 70 m away comes first; phone line and team rank as if 2 km away.
+    assert names(east)[0] == "东湖社区心理咨询室"
     room = by_name["东湖社区心理咨询室"]
     _, _, metres = pyproj.Geod(ellps="WGS84").inv(EAST["lon"], EAST["lat"], 114.005, 22.705)
     assert room["distance_m"] == pytest.approx(metres, abs=0.05)
@@ -78,20 +83,76 @@ def test_open_now_follows_weekly_hours(city: tuple[TestClient, dict[str, int], s
     assert all(item["open_now"] for item in morning["items"])
 
 
-def test_nearest_puts_covering_hotline_first_then_by_distance(
+def test_nearest_puts_places_before_phone_lines(
     city: tuple[TestClient, dict[str, int], str],
 ) -> None:
     client, _, _ = city
     body = client.get("/api/v1/nearest", params={**WEST, "limit": 3}).json()
     assert len(body["items"]) == 3
-    assert body["items"][0]["name_zh"] == "测试市心理援助热线"
-    distances = [i["distance_m"] for i in body["items"]]
+    # Two places within 2 km, then the city's hotline (as if 2 km away), never first.
+    assert [i["reach"] for i in body["items"]] == ["walk", "walk", "phone"]
+    assert body["items"][2]["name_zh"] == "测试市心理援助热线"
+    distances = [i["distance_m"] for i in body["items"][:2]]
     assert distances == sorted(distances)
     psychiatric = client.get(
         "/api/v1/nearest", params={**EAST, "service": "psychiatric_outpatient"}
     ).json()
     assert names(psychiatric) == ["西山医院心理门诊", "王医生"]
     assert psychiatric["items"][0]["distance_m"] > 9000
+
+
+def test_nothing_to_walk_to_widens_step_by_step_and_says_so(
+    city: tuple[TestClient, dict[str, int], str],
+) -> None:
+    client, _, _ = city
+    asked: dict[str, str | float] = {**EAST, "radius_m": 500, "q": "门诊"}
+    body = client.get("/api/v1/search", params=asked).json()
+    # The clinic is about 10.2 km west: 1, 3, 5 and 10 km hold nothing; 20 km does.
+    assert body["widened"] == {"asked_m": 500, "shown_m": 20000}
+    assert set(names(body)[:2]) == {"西山医院心理门诊", "王医生"}
+    exact = client.get("/api/v1/search", params={**asked, "widen": "false"}).json()
+    assert exact["widened"] is None and exact["total"] == 0
+    # Something to walk to within the distance: nothing to widen.
+    near = client.get("/api/v1/search", params={**EAST, "radius_m": 500}).json()
+    assert near["widened"] is None
+
+
+@pytest.mark.parametrize("q", ["想死", "我不想活了", "kill myself", "zisha"])
+def test_crisis_words_put_the_24_7_lines_first(
+    city: tuple[TestClient, dict[str, int], str], q: str
+) -> None:
+    client, ids, _ = city
+    # Even with filters that the hotline does not meet (paid, in person, within 500 m).
+    params: dict[str, str | float] = {
+        **WEST,
+        "q": q,
+        "fee": "paid",
+        "mode": "in_person",
+        "radius_m": 500,
+    }
+    body = client.get("/api/v1/search", params=params).json()
+    assert body["crisis"] is True
+    first = body["items"][0]
+    assert (first["id"], first["phone"], first["always_open"]) == (ids["hotline"], "12320", True)
+    assert client.get("/api/v1/search", params={"q": "焦虑"}).json()["crisis"] is False
+
+
+def test_results_say_why_they_matched(city: tuple[TestClient, dict[str, int], str]) -> None:
+    client, _, _ = city
+    body = client.get("/api/v1/search", params={"q": "睡不着", **EAST}).json()
+    why = {i["name_zh"]: i["matched_because"] for i in body["items"]}
+    assert why["东湖社区心理咨询室"] == [
+        {
+            "need": "insomnia",
+            "need_zh": "失眠",
+            "need_en": "Sleep problems",
+            "via": "service",
+            "code": "counselling",
+            "label_zh": "心理咨询",
+            "label_en": "Counselling",
+        }
+    ]
+    assert why["西山医院心理门诊"][0]["code"] == "psychiatric_outpatient"
 
 
 WRITER = """
@@ -157,6 +218,55 @@ def test_facets_count_kinds_and_services(city: tuple[TestClient, dict[str, int],
     assert facets["kind"]["community_room"] == 1
     assert facets["kind"]["hotline"] == 1
     assert facets["service"]["psychiatric_outpatient"] == 2
+
+
+async def _school_room() -> int:
+    from resourcemap.models import Resource
+
+    room = await Resource.create(
+        kind="school_room",
+        name_zh="东湖中学心理辅导室",
+        services=["counselling"],
+        audiences=["students"],
+        eligibility="students",
+        eligibility_note_zh="仅限本校学生",
+        eligibility_note_en="Pupils of this school",
+        lat=22.7051,
+        lon=114.0051,
+    )
+    return int(room.id)
+
+
+def test_members_only_listings_leave_public_search_until_asked(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    run_in_db(database_url, small_city)
+    school = run_in_db(database_url, _school_room)
+    with make_client(database_url, search_follow_seconds=0) as client:
+        public = client.get("/api/v1/search", params={"q": "辅导室"}).json()
+        pupil = client.get("/api/v1/search", params={"q": "辅导室", "eligible": "students"}).json()
+        everyone = client.get("/api/v1/search", params={"q": "辅导室", "eligible": "all"}).json()
+        worker = client.get("/api/v1/search", params={"q": "辅导室", "eligible": "employees"})
+        nearest = client.get(
+            "/api/v1/nearest", params={**EAST, "eligible": "students", "limit": 5}
+        ).json()
+        matches = client.get("/api/v1/map/matches", params={"q": "辅导室", "eligible": "all"})
+        bad = client.get("/api/v1/search", params={"eligible": "teachers"})
+    assert public["total"] == 0 and worker.json()["total"] == 0
+    (item,) = pupil["items"]
+    assert item["id"] == school and everyone["items"][0]["id"] == school
+    assert item["eligibility"] == "students"
+    assert item["eligibility_note"] == {"zh": "仅限本校学生", "en": "Pupils of this school"}
+    assert school in [i["id"] for i in nearest["items"]]
+    assert matches.json()["ids"] == [school]
+    assert bad.status_code == 400 and "eligible" in bad.json()["fields"]
+
+
+def test_a_typo_in_a_long_word_still_finds(city: tuple[TestClient, dict[str, int], str]) -> None:
+    client, _, _ = city
+    # 11 letters, one transposition: Meilisearch's rules allow it (the issue's example).
+    found = client.get("/api/v1/search", params={"q": "psychiatirc"}).json()
+    assert {"西山医院心理门诊", "王医生"} <= set(names(found))
 
 
 @pytest.mark.parametrize(

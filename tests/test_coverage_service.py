@@ -57,6 +57,24 @@ def test_demo_city_coverage_per_community_and_cache(demo_url: str) -> None:
     run_in_db(demo_url, go)
 
 
+def test_coverage_counts_public_listings_unless_asked_and_says_which(demo_url: str) -> None:
+    from resourcemap.coverage import coverage_csv, coverage_geojson
+
+    async def go() -> None:
+        service = CoverageService()
+        public = await service.analyse(CoverageQuery())
+        every = await service.analyse(CoverageQuery(eligibility="all"))
+        # School, university and workplace rooms serve their members, not the street.
+        assert every.resources - public.resources == 159  # active ones
+        assert every.result.covered_population > public.result.covered_population
+        assert "resources open to the public" in public.description
+        assert "public and members-only" in every.description
+        assert coverage_geojson(public)["eligibility"] == "public"
+        assert coverage_csv(every).splitlines()[1].split(",")[9] == "all"
+
+    run_in_db(demo_url, go)
+
+
 def _interior(geometry: dict[str, Any]) -> tuple[float, float]:
     from shapely.geometry import shape
 

@@ -200,3 +200,34 @@ def test_migrate_reinstalls_the_booking_function(postgres_backend: Backend) -> N
     assert installed is not None and installed.strip() in expected
     assert gone == "SELECT 1"  # only the stray one-argument function was left
     assert asyncio.run(source()) == installed
+
+
+def test_eligibility_migrates_down_and_up_keeping_every_row(backend: Backend) -> None:
+    """0009 undone and done again: listings and what refers to them stay; rows that were
+    there before the column get the default, public."""
+    from tortoise.migrations.api.migrate import migrate as tortoise_migrate
+
+    from resourcemap.models import BookingPolicy, OpeningHours, Resource
+    from tests.booking_helpers import bookable_city
+
+    url = backend.fresh()
+
+    async def go() -> tuple[int, int, int, str]:
+        async with db.database(url):
+            room = (await bookable_city())["room"]
+            await Resource.filter(id=room).update(eligibility="students")
+            hours = await OpeningHours.filter(resource_id=room).count()
+        await tortoise_migrate(
+            config=db.tortoise_config(url), target="models.0008_waitlist_idempotency"
+        )
+        await db.close_db()
+        await db.migrate(url)
+        async with db.database(url):
+            again = await OpeningHours.filter(resource_id=room).count()
+            policies = await BookingPolicy.filter(resource_id=room).count()
+            eligibility = (await Resource.get(id=room)).eligibility
+        return hours, again, policies, eligibility
+
+    hours, again, policies, eligibility = asyncio.run(go())
+    assert hours > 0 and again == hours and policies == 1
+    assert eligibility == "public"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -93,9 +94,12 @@ def test_full_flow_leaves_no_personal_data_in_logs(
         booking_id = listed.json()["items"][0]["id"]
         shown = client.post(f"/api/v1/staff/bookings/{booking_id}/reveal", headers=headers)
         assert shown.json()["phone"] == RESIDENT_PHONE
-        # Nothing of the booking reaches the search index.
+        # Nothing of the booking reaches the search index. (The note names a concern, 失眠,
+        # so searching for it finds services for sleep problems: none may carry the note.)
         for private in (RESIDENT_PHONE, NICKNAME, NOTE):
-            assert client.get("/api/v1/search", params={"q": private}).json()["total"] == 0
+            items = client.get("/api/v1/search", params={"q": private}).json()["items"]
+            assert not any(private in json.dumps(i, ensure_ascii=False) for i in items)
+        assert client.get("/api/v1/search", params={"q": NICKNAME}).json()["total"] == 0
         client.post(f"/api/v1/bookings/{code}/cancel", headers={"X-Booking-Token": manage})
     # The worker ran at start-up; run a dispatch round now that messages are queued.
     run_in_db(

@@ -40,7 +40,7 @@ def test_search_page_lists_results_without_javascript(
     assert result_names(clinic) == ["西山医院心理门诊"]
     assert "1" in text_of(clinic, "#result-count")
     assert result_names(free) == []
-    assert "没有符合条件的服务" in text_of(free, "#result-count")
+    assert "没有同时符合这些条件的服务" in text_of(free, "#result-count")
     # Filters come back as the resident left them.
     assert attr(one(clinic, "#q"), "value") == "西山医院"
 
@@ -176,8 +176,10 @@ def test_map_points_are_slim_rows(database_url: str, make_client: Callable[..., 
         "free",
         "always_open",
         "bookable",
+        "public",
     }
     assert rows[ids["room"]]["bookable"] == 1 and rows[ids["room"]]["free"] == 1
+    assert rows[ids["room"]]["public"] == 1
     assert ids["team"] not in rows  # area-served: no point to draw
     assert matches == {"ids": [ids["clinic"]], "total": 1}
     assert bad.status_code == 400 and bad.json()["error"] == "InvalidInput"

@@ -140,6 +140,19 @@ DOCS = [
     doc(11, "边界内站点", "street_station", **located(499.5, 30)),
     doc(12, "边界外站点", "street_station", **located(500.5, 210)),
     doc(13, "<b>青年</b>心理空间", "licensed_agency", fee="paid", **located(5000, 100)),
+    # English words of 4, 5, 8, 9 and 11 letters, for the typo rules.
+    doc(
+        14, "宁静港湾正念馆", "licensed_agency", name_en="Calm Haven Wellness Sanctuary Mindfulness"
+    ),
+    # For its own pupils only: out of every public search above.
+    doc(
+        15,
+        "示例中学心理辅导室",
+        "school_room",
+        services=("counselling",),
+        eligibility="students",
+        eligibility_note_zh="仅限本校学生",
+    ),
 ]
 ACTIVE = {d.id for d in DOCS if d.status == "active"}
 
@@ -165,9 +178,12 @@ def backend(request: pytest.FixtureRequest) -> Iterator[SearchBackend]:
 
 
 def search(backend: SearchBackend, **kw: Any) -> Any:
-    open_ids = kw.pop("open_ids", None)
-    codes = kw.pop("point_area_codes", frozenset())
-    criteria = Criteria(SearchQuery(**kw), open_ids=open_ids, point_area_codes=codes)
+    extra = {
+        name: kw.pop(name)
+        for name in ("open_ids", "point_area_codes", "open_now_ids", "bookable_ids", "located_only")
+        if name in kw
+    }
+    criteria = Criteria(SearchQuery(**kw), **extra)
     return asyncio.run(backend.search(criteria))
 
 
@@ -178,7 +194,8 @@ def ids(result: Any) -> set[int]:
 @pytest.mark.parametrize(
     ("q", "expected"),
     [
-        ("焦虑", {3, 8}),  # description and name; a two-character word
+        ("焦虑", {1, 2, 3, 8, 9}),  # a need: 3 and 8 by the word, the rest by service
+        ("针对", {3}),  # in a description only
         ("心理", {1, 2, 3, 6, 7, 9, 13}),  # 3 by its service label 心理咨询
         ("儿童", {3}),
         ("心", {1, 2, 3, 4, 5, 6, 7, 9, 13}),  # one character
@@ -191,7 +208,8 @@ def ids(result: Any) -> set[int]:
         ("sunshime", {5}),  # one typo
         ("xinli", {1, 2, 6, 7, 9, 13}),  # pinyin
         ("xlzx", {1, 9}),  # initials of 心理咨询 in names
-        ("jiaolv", {8}),  # pinyin of a name
+        ("jiaolv", {1, 2, 3, 8, 9}),  # pinyin of a need
+        ("renmin", {8}),  # pinyin of a name
         ("counselling", {1, 3, 9}),  # English label and name
         ("wang fang", {9}),
     ],
@@ -200,6 +218,94 @@ def test_text_queries(backend: SearchBackend, q: str, expected: set[int]) -> Non
     result = search(backend, q=q, limit=100)
     assert ids(result) == expected
     assert result.total == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("q", "found"),
+    [
+        # Under 5 letters: exact only.
+        ("calm", True),
+        ("clam", False),  # one transposition
+        ("calx", False),
+        # 5 to 8 letters: one typo, not on the first letter.
+        ("haven", True),
+        ("havne", True),  # a transposition is one typo
+        ("haxen", True),
+        ("hvaen", True),
+        ("baven", False),  # the first letter counts as two
+        ("hazzn", False),
+        ("wellnses", True),
+        ("wllness", True),  # a letter left out
+        ("wellnness", True),  # a letter doubled (9 letters typed: 2 allowed, 1 used)
+        ("wellnxxs", False),  # two typos in 8 letters
+        ("xellness", False),
+        # 9 letters and more: two typos; the first letter uses both.
+        ("sanctaury", True),
+        ("sanctuxxy", True),
+        ("xanctuary", True),
+        ("xanctuarx", False),  # first letter (two) and one more
+        ("sxnctxxry", False),
+        ("mindfulnses", True),
+        ("mnidfulnses", True),  # two transpositions
+        ("xindfulness", True),
+        ("xindfulnesz", False),
+        ("mindfxlnxsz", False),
+    ],
+)
+def test_typo_rules_follow_meilisearch(backend: SearchBackend, q: str, found: bool) -> None:
+    assert (14 in ids(search(backend, q=q, limit=100))) is found
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        # Services answering the concern, or its words in the text.
+        ("失眠", {1, 2, 3, 8, 9}),
+        ("我最近睡不着怎么办", {1, 2, 3, 8, 9}),  # colloquial, inside a sentence
+        ("sleep", {1, 2, 3, 8, 9}),
+        ("shimian", {1, 2, 3, 8, 9}),  # pinyin
+        ("can't sleep", {1, 2, 3, 8, 9}),  # an English phrase
+        ("insomina", {1, 2, 3, 8, 9}),  # a typo of a need word
+        ("压力大 儿童", {3}),  # a need and a word: both must match
+        ("亲子", {1, 3, 9}),  # family support, or a minors' centre; for families or everyone
+        ("老年痴呆", {1, 2, 8, 9}),  # 3 offers counselling, but to children only
+        ("想死", {7}),  # crisis: 24/7 lines and crisis intervention
+    ],
+)
+def test_needs_match_services_that_answer_them(
+    backend: SearchBackend, q: str, expected: set[int]
+) -> None:
+    assert ids(search(backend, q=q, limit=100)) == expected
+
+
+def test_results_say_why_they_matched_a_need(backend: SearchBackend) -> None:
+    by_id = {h.id: h for h in search(backend, q="焦虑", limit=100).hits}
+    why = {i: [(r.need, r.via, r.code, r.label_zh) for r in h.reasons] for i, h in by_id.items()}
+    assert why[1] == [("anxiety", "service", "counselling", "心理咨询")]
+    assert why[8] == [("anxiety", "service", "psychiatric_outpatient", "精神科门诊")]
+    assert by_id[1].reasons[0].need_zh == "焦虑"
+    hotline = search(backend, q="自杀").hits[0]
+    assert [(r.via, r.code) for r in hotline.reasons] == [("service", "crisis_intervention")]
+    assert search(backend, q="心理").hits[0].reasons == ()  # no need named, nothing to say
+
+
+@pytest.mark.parametrize(
+    ("eligible", "expected"),
+    [
+        ((), set()),
+        (("employees",), set()),
+        (("students",), {15}),
+        (("referral", "students"), {15}),
+        (("all",), {15}),
+    ],
+)
+def test_members_only_listings_come_back_for_members(
+    backend: SearchBackend, eligible: tuple[str, ...], expected: set[int]
+) -> None:
+    assert ids(search(backend, q="辅导室", eligible=eligible)) == expected
+    found = search(backend, q="焦虑", eligible=eligible, limit=100)
+    assert ids(found) == {1, 2, 3, 8, 9} | expected
+    assert all(h.document.eligibility_note_zh == "仅限本校学生" for h in found.hits if h.id == 15)
 
 
 def test_closed_resources_are_found_only_on_request(backend: SearchBackend) -> None:
@@ -245,28 +351,70 @@ def test_area_served_resources_cover_points_in_their_area(backend: SearchBackend
         limit=100,
     )
     assert ids(inside) == {1, 11, 6, 7}
-    zero = [h for h in inside.hits if h.id in {6, 7}]
-    assert all(h.distance_m == 0 for h in zero)
+    served = [h for h in inside.hits if h.id in {6, 7}]
+    # Not a walk: no distance, no walking minutes.
+    assert all(h.distance_m is None and h.walk_minutes is None for h in served)
+    assert [h.document.reach for h in served] == ["area", "phone"]
     elsewhere = search(
         backend, lat=ORIGIN[0], lon=ORIGIN[1], radius_m=500, point_area_codes=frozenset({CITY})
     )
     assert ids(elsewhere) == {1, 11, 7}
 
 
-def test_distance_sort_orders_nearest_first(backend: SearchBackend) -> None:
+def test_nearest_orders_walks_by_distance_and_phone_lines_as_two_km(
+    backend: SearchBackend,
+) -> None:
     result = search(
         backend,
         lat=ORIGIN[0],
         lon=ORIGIN[1],
-        sort="distance",
+        sort="nearest",
         point_area_codes=frozenset({CITY}),
         limit=100,
     )
-    order = [h.id for h in result.hits]
-    assert order[0] == 7  # the hotline serves the whole city: distance 0
-    distances = [h.distance_m for h in result.hits]
-    assert distances == sorted(distances)
-    assert order[1:] == [1, 11, 12, 9, 3, 2, 4, 8, 5, 13]
+    # The city's hotline serves the point, but is no walk: it ranks as if 2 km away.
+    assert [h.id for h in result.hits] == [1, 11, 12, 9, 3, 2, 7, 4, 8, 5, 13]
+    walks = [h.distance_m for h in result.hits if h.id != 7]
+    assert walks == sorted(walks)
+    assert search(backend, lat=ORIGIN[0], lon=ORIGIN[1], sort="distance").hits[0].id == 1
+
+
+def test_best_boosts_free_open_and_bookable_gently(backend: SearchBackend) -> None:
+    def order(**kw: Any) -> list[int]:
+        found = search(
+            backend,
+            lat=ORIGIN[0],
+            lon=ORIGIN[1],
+            point_area_codes=frozenset({CITY}),
+            limit=100,
+            **kw,
+        )
+        return [h.id for h in found.hits]
+
+    nearest = [1, 11, 12, 9, 3, 2, 7, 4, 8, 5, 13]
+    # Only 2, 8 and 13 are paid, and each is already behind free ones nearer.
+    assert order() == nearest
+    # Open and booking online: 3 (800 m) before 9 (700 m); 4 (2.5 km) before the hotline.
+    lively = frozenset({3, 4})
+    assert order(open_now_ids=lively, bookable_ids=lively) == [
+        1, 11, 12, 3, 9, 2, 4, 7, 8, 5, 13,
+    ]  # fmt: skip
+    assert order(sort="nearest", open_now_ids=lively, bookable_ids=lively) == nearest
+    # With words: the matches, in the same order.
+    assert order(q="心理") == [1, 9, 3, 2, 7, 13]
+
+
+def test_located_only_leaves_phone_lines_and_teams_out(backend: SearchBackend) -> None:
+    found = search(
+        backend,
+        lat=ORIGIN[0],
+        lon=ORIGIN[1],
+        point_area_codes=frozenset({CITY, STREET_E}),
+        located_only=True,
+        sort="nearest",
+        limit=1,
+    )
+    assert [h.id for h in found.hits] == [1]
 
 
 def test_total_facets_and_paging(backend: SearchBackend) -> None:
@@ -298,3 +446,12 @@ def test_matches_are_marked_in_every_text_field(backend: SearchBackend) -> None:
     assert by_id[3].highlights["description_zh"] == "针对<mark>焦虑</mark>、学业压力的辅导"
     assert by_id[8].highlights["name_zh"] == "人民医院<mark>焦虑</mark>门诊"
     assert "name_zh" not in by_id[3].highlights
+
+
+def test_eligible_values_are_the_vocabulary_and_all() -> None:
+    from typing import get_args
+
+    from resourcemap.search.base import EligibleAs
+    from resourcemap.vocab import Eligibility
+
+    assert set(get_args(EligibleAs)) == {e.value for e in Eligibility} | {"all"}

@@ -24,12 +24,14 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
+from resourcemap.needs import NEEDS
 from resourcemap.search.base import Criteria, SearchDocument, SearchQuery, SearchUnavailable
-from resourcemap.search.meili import (
+from resourcemap.search.meili import POST_TAG, PRE_TAG, MeiliBackend
+from resourcemap.search.meili_index import (
     DISPLAYED,
-    POST_TAG,
-    PRE_TAG,
-    MeiliBackend,
+    han_phrase,
+    need_synonyms,
+    need_word,
     query_string,
     to_meili,
 )
@@ -44,6 +46,7 @@ ENQUEUED = "2026-01-05T08:00:00.000000Z"
 # Codes of 心, 理 and the bigram 心理 (see ``meili.ngram_field``).
 XIN, LI = "qzaafpmd", "qzaaheag"
 XINLI = "qzaafpmdaaheag"
+PUBLIC = 'eligibility IN ["public"]'  # public search leaves members-only listings out
 
 
 def located(metres: float, azimuth: float = 90.0) -> dict[str, float]:
@@ -240,6 +243,7 @@ def test_apply_settings_creates_the_index_and_sends_the_settings(
             "initials",
             "labels",
             "labels_ngrams",
+            "needs",
             "description_zh",
             "description_zh_ngrams",
             "address_zh",
@@ -257,8 +261,10 @@ def test_apply_settings_creates_the_index_and_sends_the_settings(
             "service_area_codes",
             "_geo",
             "located",
+            "eligibility",
+            "walk",
         ],
-        "sortableAttributes": ["_geo", "distance_tier"],
+        "sortableAttributes": ["_geo"],
         "displayedAttributes": [
             "id",
             "kind",
@@ -277,19 +283,44 @@ def test_apply_settings_creates_the_index_and_sends_the_settings(
             "always_open",
             "service_area_codes",
             "_geo",
+            "eligibility",
+            "eligibility_note_zh",
+            "eligibility_note_en",
         ],
         "rankingRules": ["sort", "words", "typo", "proximity", "attribute", "exactness"],
         "typoTolerance": {
             "enabled": True,
-            "minWordSizeForTypos": {"oneTypo": 4, "twoTypos": 100},
+            "minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 9},
             "disableOnAttributes": ["initials"],
+            "disableOnWords": sorted(need_word(n.code) for n in NEEDS),
         },
         "faceting": {"maxValuesPerFacet": 100},
         "pagination": {"maxTotalHits": 20000},
         "proximityPrecision": "byWord",
         "stopWords": [],
-        "synonyms": {},
+        "synonyms": need_synonyms(),
     }
+
+
+def test_needs_are_need_words_expanded_by_synonyms(backend: MeiliBackend, fake: FakeMeili) -> None:
+    synonyms = need_synonyms()
+    insomnia = synonyms["qzneedinsomnia"]
+    # Chinese words as phrases of their codes (multi-word synonyms are phrases), English and
+    # pinyin as words; at most 50 each (Meilisearch's limit).
+    assert han_phrase("睡不着") in insomnia and "sleep" in insomnia and "shimian" in insomnia
+    assert all(len(words) <= 50 for words in synonyms.values())
+    # Every listing lists the needs it serves; a query naming a need sends its need word.
+    assert to_meili(ROOM)["needs"].split()[:2] == ["qzneedanxiety", "qzneedinsomnia"]
+    assert (
+        query_string("我最近睡不着 东湖", exact=True) == f'qzneedinsomnia "{han_phrase("东湖")}" '
+    )
+    # A typo of a need word stands for the need on the second (typo) request only.
+    fake.search_answers = [answer_with([]), answer_with([hit(ROOM)])]
+    result = search(backend, q="anxeity")
+    assert [body["q"] for body in fake.searches()] == ['"anxeity" ', "qzneedanxiety "]
+    assert [(r.need, r.via, r.code) for r in result.hits[0].reasons] == [
+        ("anxiety", "service", "counselling")
+    ]
 
 
 def test_apply_settings_accepts_an_existing_index(backend: MeiliBackend, fake: FakeMeili) -> None:
@@ -327,9 +358,9 @@ def test_documents_carry_geo_pinyin_and_ngrams(backend: MeiliBackend, fake: Fake
     ]
     room, hotline = fake.calls[5].body
     assert room["_geo"] == {"lat": ROOM.lat, "lng": ROOM.lon}
-    assert (room["located"], room["distance_tier"]) == (True, 1)
+    assert (room["located"], room["walk"]) == (True, True)
     assert "_geo" not in hotline  # area-served: no _geo at all, not null
-    assert (hotline["located"], hotline["distance_tier"]) == (False, 0)
+    assert (hotline["located"], hotline["walk"]) == (False, False)
     assert hotline["service_area_codes"] == [CITY]
     assert {"xin", "li", "xinli", "donghushequxinlizixunshi"} <= set(room["pinyin"].split())
     assert {"xlzx", "dhsqxlzxs"} <= set(room["initials"].split())
@@ -372,7 +403,7 @@ def test_search_body_for_text_with_pinyin(backend: MeiliBackend, fake: FakeMeili
     fake.search_answers = [answer_with([hit(ROOM)])]
     search(backend, q="心理 xinli")
     assert fake.searches() == [
-        {"q": f'"{XINLI}" "xinli" ', "filter": ['status = "active"'], **BODY},
+        {"q": f'"{XINLI}" "xinli" ', "filter": ['status = "active"', PUBLIC], **BODY},
     ]
 
 
@@ -382,9 +413,9 @@ def test_typos_only_when_nothing_matches_as_typed(backend: MeiliBackend, fake: F
     result = search(backend, q="sunshime")
     assert [body["q"] for body in fake.searches()] == ['"sunshime" ', "sunshime "]
     assert [h.id for h in result.hits] == [5]
-    # Three letters allow no typo, so there is nothing to retry.
-    search(backend, q="abc")
-    assert [body["q"] for body in fake.searches()][2:] == ['"abc" ']
+    # Four letters allow no typo, so there is nothing to retry.
+    search(backend, q="calm")
+    assert [body["q"] for body in fake.searches()][2:] == ['"calm" ']
 
 
 def test_search_body_for_filters(backend: MeiliBackend, fake: FakeMeili) -> None:
@@ -402,12 +433,22 @@ def test_search_body_for_filters(backend: MeiliBackend, fake: FakeMeili) -> None
         'services = "counselling"',
         'languages = "z\\"h"',
         'fee = "paid"',
+        PUBLIC,
+    ]
+
+
+def test_search_body_for_eligibility(backend: MeiliBackend, fake: FakeMeili) -> None:
+    search(backend, eligible=("students", "employees"))
+    search(backend, eligible=("all",))
+    assert [body["filter"] for body in fake.searches()] == [
+        ['status = "active"', 'eligibility IN ["employees", "public", "students"]'],
+        ['status = "active"'],
     ]
 
 
 def test_search_body_for_open_ids(backend: MeiliBackend, fake: FakeMeili) -> None:
     search(backend, open_ids=frozenset({10, 2, 1}))
-    assert fake.searches()[0]["filter"] == ['status = "active"', "id IN [1, 2, 10]"]
+    assert fake.searches()[0]["filter"] == ['status = "active"', PUBLIC, "id IN [1, 2, 10]"]
 
 
 def test_empty_open_ids_never_call_the_server(backend: MeiliBackend, fake: FakeMeili) -> None:
@@ -417,46 +458,89 @@ def test_empty_open_ids_never_call_the_server(backend: MeiliBackend, fake: FakeM
     assert fake.calls == []
 
 
-def test_point_with_radius_asks_for_the_band_then_excludes_beyond_the_radius(
+RANKED = {**BODY, "hitsPerPage": 100, "sort": ["_geoPoint(22.7,114.0):asc"]}
+
+
+def test_point_with_radius_asks_for_the_band_then_ranks_area_served_and_places(
     backend: MeiliBackend, fake: FakeMeili
 ) -> None:
     fake.search_answers = [
         answer_with([{"id": d.id, "_geo": to_meili(d)["_geo"]} for d in (INSIDE, OUTSIDE)]),
-        answer_with([hit(HOTLINE), hit(ROOM), hit(INSIDE)]),
+        answer_with([hit(HOTLINE)], facets={"kind": {"hotline": 1}, "services": {}}),
+        answer_with(
+            [hit(ROOM), hit(INSIDE)],
+            facets={"kind": {"community_room": 1, "street_station": 1}, "services": {}},
+        ),
     ]
     result = search(
         backend, lat=ORIGIN[0], lon=ORIGIN[1], radius_m=500, point_area_codes={STREET, CITY}
     )
-    band, main = fake.searches()
+    band, served, places = fake.searches()
     assert band == {
         "q": "",
         "filter": [
             'status = "active"',
+            PUBLIC,
             "_geoRadius(22.7, 114.0, 505) AND NOT _geoRadius(22.7, 114.0, 495)",
         ],
         "limit": 1000,
         "attributesToRetrieve": ["id", "_geo"],
         "matchingStrategy": "all",
     }
-    assert main == {
+    assert served == {
         "q": "",
         "filter": [
             'status = "active"',
-            "(_geoRadius(22.7, 114.0, 505) AND NOT id IN [12]) OR "
-            '(located = false AND service_area_codes IN ["449900000000", "449901001000"])',
+            PUBLIC,
+            'located = false AND service_area_codes IN ["449900000000", "449901001000"]',
         ],
         **BODY,
-        # No text: the request sorts by distance, area-served resources (distance 0) first.
-        "sort": ["distance_tier:asc", "_geoPoint(22.7,114.0):asc"],
+        "hitsPerPage": 1000,
     }
-    assert [h.id for h in result.hits] == [7, 1, 11]
-    assert [h.distance_m for h in result.hits] == [0.0, pytest.approx(300), pytest.approx(499.5)]
+    # Places nearest first (the adapter ranks them: resourcemap.search.ranking).
+    assert places == {
+        "q": "",
+        "filter": [
+            'status = "active"',
+            PUBLIC,
+            "_geoRadius(22.7, 114.0, 505) AND NOT id IN [12]",
+        ],
+        **RANKED,
+    }
+    # The hotline is no walk: it ranks as if 2 km away, with no distance.
+    assert [h.id for h in result.hits] == [1, 11, 7]
+    assert [h.distance_m for h in result.hits] == [pytest.approx(300), pytest.approx(499.5), None]
+    assert result.total == 3
+    assert result.facets["kind"] == {"hotline": 1, "community_room": 1, "street_station": 1}
+
+
+def test_places_are_fetched_until_no_further_one_could_rank_in(
+    backend: MeiliBackend, fake: FakeMeili
+) -> None:
+    # 101 places 100 m apart: the first page ends at 10 km, which may still hide a place
+    # that boosts would bring in (10 km × 1/1.55 < 6.5 km is the best a farther one can do).
+    rows = [doc(100 + i, f"站点{i}", **located(100.0 * (i + 1))) for i in range(101)]
+    fake.search_answers = [
+        answer_with([hit(d) for d in rows[:100]], total=101),
+        answer_with([hit(d) for d in rows[100:]], total=101),
+    ]
+    result = search(backend, lat=ORIGIN[0], lon=ORIGIN[1], limit=5)
+    assert [b["page"] for b in fake.searches()] == [1]  # the 5th is at 500 m: done
+    assert [h.id for h in result.hits] == [100, 101, 102, 103, 104]
+    fake.calls.clear()
+    fake.search_answers = [
+        answer_with([hit(d) for d in rows[:100]], total=101),
+        answer_with([hit(d) for d in rows[100:]], total=101),
+    ]
+    result = search(backend, lat=ORIGIN[0], lon=ORIGIN[1], limit=100, offset=0)
+    assert [b["page"] for b in fake.searches()] == [1, 2]
+    assert len(result.hits) == 100 and result.total == 101
 
 
 def test_a_hit_beyond_the_exact_radius_is_dropped_and_uncounted(
     backend: MeiliBackend, fake: FakeMeili
 ) -> None:
-    # The band request missed 12 (moved meanwhile, say); the main answer still has it.
+    # The band request missed 12 (moved meanwhile, say); the places answer still has it.
     fake.search_answers = [
         answer_with([]),
         answer_with(
@@ -471,30 +555,42 @@ def test_a_hit_beyond_the_exact_radius_is_dropped_and_uncounted(
     assert result.facets == {"kind": {"street_station": 1}, "service": {"counselling": 1}}
 
 
-def test_point_without_radius_keeps_located_and_covering_area_served(
-    backend: MeiliBackend, fake: FakeMeili
-) -> None:
-    search(backend, q="心理", lat=ORIGIN[0], lon=ORIGIN[1], point_area_codes={CITY})
+def test_relevance_around_a_point_keeps_one_request(backend: MeiliBackend, fake: FakeMeili) -> None:
+    search(
+        backend, q="心理", lat=ORIGIN[0], lon=ORIGIN[1], point_area_codes={CITY}, sort="relevance"
+    )
     (body,) = fake.searches()
     assert body["filter"][-1] == (
         '(located = true) OR (located = false AND service_area_codes IN ["449900000000"])'
     )
-    assert "sort" not in body  # a text query ranks by relevance
+    assert "sort" not in body
 
 
-def test_distance_sort_orders_the_page_by_geodesic_distance(
-    backend: MeiliBackend, fake: FakeMeili
-) -> None:
-    near, far = doc(3, "甲", **located(1000.0, 0)), doc(4, "乙", **located(1000.4, 180))
+def test_nearest_orders_by_geodesic_distance(backend: MeiliBackend, fake: FakeMeili) -> None:
+    near, far = doc(3, "甲", **located(1999.8, 0)), doc(4, "乙", **located(2000.2, 180))
     # Meilisearch's sphere put them the other way round; the ellipsoid decides the page.
-    fake.search_answers = [answer_with([hit(HOTLINE), hit(far), hit(near)])]
+    fake.search_answers = [answer_with([hit(HOTLINE)]), answer_with([hit(far), hit(near)])]
     result = search(
-        backend, q="心理", lat=ORIGIN[0], lon=ORIGIN[1], sort="distance", point_area_codes={CITY}
+        backend, q="心理", lat=ORIGIN[0], lon=ORIGIN[1], sort="nearest", point_area_codes={CITY}
     )
-    (body,) = fake.searches()
-    assert body["sort"] == ["distance_tier:asc", "_geoPoint(22.7,114.0):asc"]
-    assert [h.id for h in result.hits] == [7, 3, 4]
-    assert result.hits[0].distance_m == 0.0
+    assert fake.searches()[1]["sort"] == ["_geoPoint(22.7,114.0):asc"]
+    # The hotline ranks as if 2 km away: between them.
+    assert [h.id for h in result.hits] == [3, 7, 4]
+    assert result.hits[1].distance_m is None
+
+
+def test_located_only_asks_for_walks(backend: MeiliBackend, fake: FakeMeili) -> None:
+    asyncio.run(
+        backend.search(
+            Criteria(
+                SearchQuery(lat=ORIGIN[0], lon=ORIGIN[1], sort="nearest", limit=1),
+                point_area_codes=frozenset({CITY}),
+                located_only=True,
+            )
+        )
+    )
+    (body,) = fake.searches()  # no request for area-served matches
+    assert body["filter"] == ['status = "active"', PUBLIC, "walk = true", "located = true"]
 
 
 def test_pages_that_do_not_align_ask_for_a_page_holding_them(

@@ -367,6 +367,23 @@ def test_a_valid_edit_is_what_the_api_shows_and_stamps_verified_at(world: World)
     assert "从未" not in text_of(row, ".verified")
 
 
+def test_staff_say_who_may_use_a_listing(world: World) -> None:
+    room = world.ids["room"]
+    action = f"/staff/resources/{room}/edit"
+    with world.make(world.url) as client:
+        sign_in(client, "staff")
+        form = only_form(html(client.get(action)), action)
+        values = browser_values(form)
+        assert values["eligibility"] == ["public"]
+        values.update(eligibility=["employees"], eligibility_note_zh=["仅限本单位职工"])
+        assert client.post(action, data=values, follow_redirects=False).status_code == 303
+        after = api(client, room)
+        again = browser_values(only_form(html(client.get(action)), action))
+    assert after["eligibility"] == "employees"
+    assert after["eligibility_note"] == {"zh": "仅限本单位职工", "en": ""}
+    assert again["eligibility"] == ["employees"]
+
+
 def test_staff_create_a_listing_for_their_organisation(world: World) -> None:
     with world.make(world.url) as client:
         sign_in(client, "staff")

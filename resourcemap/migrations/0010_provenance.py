@@ -1,6 +1,6 @@
 """Provenance of imported listings (file, format, record, time, account, earlier steps),
 what foreign records said that the model has no field for, fee `unknown`, and the listing
-eligibility fields (#19; eligibility also arrives with 0009, the lead dedupes)."""
+eligibility fields (#17, #19)."""
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops

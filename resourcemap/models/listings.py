@@ -66,8 +66,11 @@ class Resource(Model):
     accessibility_note = fields.CharField(max_length=500, default="")
     fee = fields.CharEnumField(Fee, max_length=8, default=Fee.FREE)
     fee_note = fields.CharField(max_length=500, default="")
+    # Who may use it (HSDS service.eligibility_description): public, or members only with a
+    # short note ("仅限本校学生"). Members-only listings leave public search by default.
+    # Database defaults too, so the migration can add them to tables that hold rows.
     eligibility = fields.CharEnumField(
-        Eligibility, max_length=16, default=Eligibility.PUBLIC, db_default=Eligibility.PUBLIC.value
+        Eligibility, max_length=16, default=Eligibility.PUBLIC, db_default="public"
     )
     eligibility_note_zh = fields.CharField(max_length=300, default="", db_default="")
     eligibility_note_en = fields.CharField(max_length=300, default="", db_default="")

@@ -7,12 +7,18 @@ against every backend):
 - text: every query token must match; Chinese tokens match as substrings of names,
   descriptions, addresses, kind and service labels (so one- and two-character queries and
   words a segmenter would merge still match); Latin tokens match English names and labels,
-  pinyin of whole syllables ("xinli" finds 心理, not 心灵) and initials; a Latin token of five
-  letters or more that matches nothing is retried with one typo;
+  pinyin of whole syllables ("xinli" finds 心理, not 心灵) and initials; a Latin token that
+  matches nothing is retried with typos by Meilisearch's rules (:mod:`.typos`: one from 5
+  letters, two from 9, a transposition is one, a wrong first letter two);
 - filters (kind, service, audience, language, fee, mode, status, ``open_ids``) combine with AND;
+- eligibility: listings open to the public only, unless ``eligible`` names who the resident
+  is (students, employees, …: those listings come back) or ``all``;
 - with a point: ``distance_m`` is the geodesic distance in metres, ``radius_m`` is exact at
   the boundary, and area-served resources whose service area contains the point
-  (``area_codes`` of the point intersect their ``service_area_codes``) have distance 0;
+  (``area_codes`` of the point intersect their ``service_area_codes``) match with no
+  distance (they are not a walk);
+- order: :mod:`.ranking` (``best``: nearer first with gentle boosts for open now, books
+  online and free; ``nearest``; ``relevance``), the same on every backend;
 - ``total`` counts every match; ``facets`` count matches per kind and per service.
 """
 
@@ -20,15 +26,21 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from resourcemap.search import text
-from resourcemap.vocab import Audience, Fee, Mode, ResourceKind, Service, Status
+from resourcemap.search.intent import MatchReason, QueryPlan, parse
+from resourcemap.search.ranking import Sort
+from resourcemap.vocab import Audience, Eligibility, Fee, Mode, ResourceKind, Service, Status
 
 MAX_LIMIT = 100
+# Who a resident may say they are (vocab.Eligibility), or "all": every listing.
+EligibleAs = Literal["public", "students", "employees", "area_residents", "referral", "all"]
 WALK_METRES_PER_MINUTE = 80.0  # 4.8 km/h, a calm adult walking pace
+Reach = Literal["walk", "phone", "area"]
 
 
 class SearchUnavailable(Exception):
@@ -58,10 +70,20 @@ class SearchDocument:
     service_area_codes: tuple[str, ...]
     # Labels of kind and services in both languages, so "医院" or "counselling" find them.
     labels: str = ""
+    eligibility: str = Eligibility.PUBLIC.value
+    eligibility_note_zh: str = ""
+    eligibility_note_en: str = ""
 
     @property
     def located(self) -> bool:
         return self.lat is not None and self.lon is not None
+
+    @property
+    def reach(self) -> Reach:
+        """How a resident gets this service: a walk, by phone, or it comes to their area."""
+        if self.kind == "hotline" or (self.modes and set(self.modes) <= {"phone"}):
+            return "phone"
+        return "walk" if self.located else "area"
 
 
 HIGHLIGHTED = ("name_zh", "name_en", "description_zh", "address_zh")
@@ -98,10 +120,16 @@ class SearchQuery(BaseModel):
     language: str | None = Field(None, max_length=16)
     fee: Fee | None = None
     mode: Mode | None = None
+    # Who the resident is, for members-only listings ("students", "employees", …), or "all".
+    eligible: tuple[EligibleAs, ...] = ()
     status: Status = Status.ACTIVE
     open_now: bool = False
     at: dt.datetime | None = None
-    sort: Literal["distance", "relevance"] | None = None
+    # best (default) | nearest | relevance (resourcemap.search.ranking); "distance" is the
+    # old name of nearest.
+    sort: Literal["best", "nearest", "relevance", "distance"] | None = None
+    # With a radius and nothing to walk to within it: look further, step by step.
+    widen: bool = True
     limit: int = Field(20, ge=1, le=MAX_LIMIT)
     offset: int = Field(0, ge=0, le=10_000)
 
@@ -111,21 +139,34 @@ class SearchQuery(BaseModel):
             raise ValueError("lat and lon must be given together")
         if self.radius_m is not None and self.lat is None:
             raise ValueError("radius_m needs lat and lon")
-        if self.sort == "distance" and self.lat is None:
-            raise ValueError("sort=distance needs lat and lon")
+        if self.sort in ("nearest", "distance") and self.lat is None:
+            raise ValueError(f"sort={self.sort} needs lat and lon")
         if self.at is not None and self.at.tzinfo is None:
             raise ValueError("at must include a UTC offset, e.g. 2026-10-01T10:00+08:00")
         return self
+
+    @property
+    def eligibility(self) -> frozenset[str] | None:
+        """Eligibility values a match may have; ``None``: any."""
+        if "all" in self.eligible:
+            return None
+        return frozenset({Eligibility.PUBLIC.value, *self.eligible})
 
     @property
     def point(self) -> tuple[float, float] | None:
         return None if self.lat is None or self.lon is None else (self.lat, self.lon)
 
     @property
-    def effective_sort(self) -> Literal["distance", "relevance"]:
-        if self.sort is not None:
-            return self.sort
-        return "relevance" if self.q.strip() or self.point is None else "distance"
+    def effective_sort(self) -> Sort:
+        if self.sort == "distance":
+            return "nearest"
+        return self.sort or "best"
+
+
+@lru_cache(maxsize=4096)
+def plan_of(q: str) -> QueryPlan:
+    """Residents repeat a small set of queries: each is parsed once."""
+    return parse(q)
 
 
 @dataclass(frozen=True)
@@ -140,6 +181,16 @@ class Criteria:
     query: SearchQuery
     open_ids: frozenset[int] | None = None
     point_area_codes: frozenset[str] = frozenset()
+    # For ranking (whatever the filters): open at the query's time, taking bookings online.
+    open_now_ids: frozenset[int] = frozenset()
+    bookable_ids: frozenset[int] = frozenset()
+    # Only places one walks to (no phone lines, no area-served teams).
+    located_only: bool = False
+
+    @property
+    def plan(self) -> QueryPlan:
+        """The query's words and needs (:mod:`resourcemap.search.intent`)."""
+        return plan_of(self.query.q)
 
 
 @dataclass(frozen=True)
@@ -149,12 +200,23 @@ class Hit:
     score: float
     distance_m: float | None = None
     highlights: dict[str, str] = field(default_factory=dict)
+    # Why it matched the needs the query names ("焦虑 → 心理咨询").
+    reasons: tuple[MatchReason, ...] = ()
 
     @property
     def walk_minutes(self) -> int | None:
-        if self.distance_m is None:
+        """Minutes on foot; ``None`` for what is not a walk (a phone line, a team)."""
+        if self.distance_m is None or self.document.reach != "walk":
             return None
         return max(1, round(self.distance_m / WALK_METRES_PER_MINUTE))
+
+
+@dataclass(frozen=True)
+class Widening:
+    """Nothing to walk to within the asked distance, so the search looked further."""
+
+    asked_m: float
+    shown_m: float | None  # None: at any distance
 
 
 @dataclass(frozen=True)
@@ -163,6 +225,11 @@ class SearchResult:
     total: int
     facets: dict[str, dict[str, int]]
     degraded: bool = False
+    # Words of self-harm or suicide: the 24/7 lines lead the first page.
+    crisis: bool = False
+    widened: Widening | None = None
+    # Words left out: with them, the concern the query named matched nothing.
+    ignored: tuple[str, ...] = ()
 
 
 class SearchBackend(Protocol):

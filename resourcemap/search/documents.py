@@ -42,6 +42,9 @@ def document(r: Resource) -> SearchDocument:
         lon=r.lon,
         service_area_codes=tuple(r.service_area_codes),
         labels=_labels(str(r.kind), r.services, r.audiences),
+        eligibility=str(r.eligibility),
+        eligibility_note_zh=r.eligibility_note_zh,
+        eligibility_note_en=r.eligibility_note_en,
     )
 
 

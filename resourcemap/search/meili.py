@@ -1,33 +1,25 @@
 """The Meilisearch adapter: the search port served by a Meilisearch server.
 
-Chinese substrings. Meilisearch segments Chinese with jieba, which merges short words into
-longer tokens ("心理咨询室"), so a query for "心理" or "咨询" would miss names the embedded
-engine finds. The adapter therefore indexes, next to each Chinese-bearing field
-(``name_zh``, ``labels``, ``description_zh``, ``address_zh``), a ``*_ngrams`` field holding
-every overlapping character bigram of the normalised text in reading order, followed by the
-distinct single characters. Each character is spelt as an opaque Latin code word
-(``qz`` + its code point in hex, written with the letters a–p), so no segmenter, language
-detector or normaliser can split or alter it. A Chinese query token becomes a quoted phrase
-of its bigram codes (one character: the single-character code): Meilisearch matches a
-phrase only where its words stand at consecutive positions of one attribute, and
-consecutive overlapping bigrams exist only where the characters are consecutive in the
-text, so the phrase matches exactly where the token is a substring of the field (phrases
-never get typos, and a typo in a code word would be another character).
+How text, needs and documents are spelt for the index is :mod:`.meili_index`; this module
+sends requests and reads answers.
 
-Pinyin and typos. The ``pinyin`` field lists every run of one to eight whole syllables of
-the name, and ``initials`` every run of one to eight initials, so "xinli" finds 心理 but
-not 心灵 (xinling). The query string ends with a space: Meilisearch treats a final word as
-a prefix otherwise, and "xinli" would find "xinling". Latin tokens are first sent as
-one-word phrases, which match exactly; only when nothing matches is the query sent again
-as plain words, with one typo tolerated from four letters on. Meilisearch alone would add
-typo matches to exact ones, and pinyin is dense: "yunxi" (云溪) would find yunqi (云栖).
+Typos. Latin tokens are first sent as one-word phrases, which match exactly; only when
+nothing matches is the query sent again as plain words, with typos tolerated by the index's
+``typoTolerance`` — the thresholds of :data:`resourcemap.search.typos.TYPOS` (one typo from
+5 letters, two from 9, a first-letter typo counting as two), which the embedded engine
+applies too — and a word that is a typo of a need word sent as that need. Meilisearch alone
+would add typo matches to exact ones, and pinyin is dense: "yunxi" (云溪) would find yunqi
+(云栖).
 
 Geometry. ``_geoRadius`` uses a sphere, so the filter widens the radius by 1% and a first
 request lists matches in the band where sphere and ellipsoid may disagree; those beyond
 the exact geodesic radius are excluded by id, so totals, facets and pages stay exact.
-Area-served resources (no ``_geo``) whose area contains the point have distance 0 and sort
-first (``distance_tier``). Totals and facets come from page-based requests, which
-Meilisearch counts exhaustively (offset/limit requests only estimate).
+Around a point the order is :mod:`.ranking`'s, computed here as in the embedded engine:
+area-served matches (no ``_geo``, their area containing the point) come in one request,
+places nearest-first in pages until no farther place could still rank into the page
+(boosts shrink a distance by at most :data:`~.ranking.MIN_FACTOR`). Totals and facets
+come from page-based requests, which Meilisearch counts exhaustively (offset/limit
+requests only estimate).
 
 Highlights. Chinese matches happen in the n-gram fields, so ``name_zh`` is marked here with
 ``text.highlight`` (as the embedded engine does); ``name_en`` comes marked by Meilisearch,
@@ -37,12 +29,12 @@ typo matches included, between private-use tags that become ``<mark>`` after esc
 from __future__ import annotations
 
 import html
-import itertools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import meilisearch
+import numpy as np
 from anyio import to_thread
 from meilisearch.errors import (
     MeilisearchApiError,
@@ -52,7 +44,8 @@ from meilisearch.errors import (
 from meilisearch.index import Index
 
 from geo.distance import geodesic_m
-from resourcemap.search import text
+from resourcemap.search import meili_query as mq
+from resourcemap.search import ranking
 from resourcemap.search.base import (
     Criteria,
     Hit,
@@ -61,207 +54,25 @@ from resourcemap.search.base import (
     SearchUnavailable,
     highlights,
 )
+from resourcemap.search.intent import reasons
+from resourcemap.search.meili_index import (
+    SETTINGS,
+    from_meili,
+    plan_query,
+    to_meili,
+)
+from resourcemap.search.ranking import MIN_FACTOR
+from resourcemap.search.typos import TYPOS
 
 T = TypeVar("T")
 
-NGRAM_SOURCES = ("name_zh", "labels", "description_zh", "address_zh")
-NGRAM_FIELDS = tuple(f"{name}_ngrams" for name in NGRAM_SOURCES)
-# Order is rank (earlier attributes rank higher); each Chinese field is followed by its n-grams.
-RANKED = ("name_zh", "name_en", "pinyin", "initials", "labels", "description_zh", "address_zh")
-SEARCHABLE = [f for name in RANKED for f in (name, f"{name}_ngrams") if f in RANKED + NGRAM_FIELDS]
-TAGS = ("services", "audiences", "languages", "modes")
-FILTERABLE = ["kind", *TAGS, "fee", "status", "id", "service_area_codes", "_geo", "located"]
-DISPLAYED = ["id", "kind", "name_en", *NGRAM_SOURCES, *TAGS, "fee", "status", "phone"]
-DISPLAYED += ["always_open", "service_area_codes", "_geo"]
-ONE_TYPO = 4  # letters a word needs before one typo is tolerated
-MAX_TOTAL_HITS = 20_000  # above the deepest page a query may ask for (offset 10 000 + 100)
-SETTINGS: dict[str, Any] = {
-    "searchableAttributes": SEARCHABLE,
-    "filterableAttributes": FILTERABLE,
-    "sortableAttributes": ["_geo", "distance_tier"],
-    "displayedAttributes": DISPLAYED,
-    # Meilisearch's default rules with "sort" first: a requested sort (distance) decides the
-    # order; without one the rule is idle and relevance ranks as usual.
-    "rankingRules": ["sort", "words", "typo", "proximity", "attribute", "exactness"],
-    "typoTolerance": {
-        "enabled": True,
-        "minWordSizeForTypos": {"oneTypo": ONE_TYPO, "twoTypos": 100},  # at most one typo
-        # Initials are abbreviations: a typo makes another one. (Code words need no entry:
-        # they are only ever queried inside phrases, which Meilisearch never typo-matches.)
-        "disableOnAttributes": ["initials"],
-    },
-    "faceting": {"maxValuesPerFacet": 100},
-    "pagination": {"maxTotalHits": MAX_TOTAL_HITS},
-    # Phrases (our Chinese substrings) need word-level positions and no stop words.
-    "proximityPrecision": "byWord",
-    "stopWords": [],
-    "synonyms": {},
-}
-RADIUS_MARGIN = 1.01  # sphere vs WGS-84 ellipsoid differ by under 0.6%
 BAND_LIMIT = 1000
+# Places fetched nearest-first per request when ranking around a point; most answers need one.
+RERANK_PAGE = 100
+MAX_PAGE = 1000
 BATCH_SIZE = 1000
-MAX_RUN = 8
-CODE_MARK = "qz"  # never occurs in pinyin (q is always followed by i or u)
-_HEX_AS_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
 # Private-use characters as highlight tags: they survive escaping and never occur in names.
 PRE_TAG, POST_TAG = "\ue000", "\ue001"
-
-
-def _char_code(ch: str) -> str:
-    return f"{ord(ch):06x}".translate(_HEX_AS_LETTERS)
-
-
-def ngram_field(value: str) -> str:
-    """Bigram code words of ``value`` (normalised) in order, then its distinct characters."""
-    codes = [_char_code(ch) for ch in text.normalise(value)]
-    bigrams = [CODE_MARK + a + b for a, b in itertools.pairwise(codes)]
-    return " ".join([*bigrams, *sorted({CODE_MARK + c for c in codes})])
-
-
-def query_string(q: str, *, exact: bool) -> str:
-    """The Meilisearch ``q`` for a user query: Chinese tokens as phrases of their codes,
-    Latin tokens as words, or as one-word phrases (no typos) when ``exact``.
-
-    >>> query_string("心 Sunshine", exact=True)
-    '"qzaafpmd" "sunshine" '
-    """
-    parts = []
-    for token in text.tokens(q):
-        if text.is_latin(token):
-            parts.append(f'"{token}"' if exact else token)
-            continue
-        codes = [_char_code(ch) for ch in token]
-        words = [CODE_MARK + a + b for a, b in itertools.pairwise(codes)] or [CODE_MARK + codes[0]]
-        parts.append('"' + " ".join(words) + '"')
-    return " ".join(parts) + " " if parts else ""
-
-
-def runs(units: Sequence[str]) -> str:
-    """Every run of 1..8 consecutive ``units``, grouped by length, and the whole.
-
-    Groups are split by a hard separator (" . "), so that Meilisearch's split-word matching
-    ("xinli" as "xin li" side by side) only sees neighbours from the name's reading order.
-
-    >>> runs(["xin", "li", "shi"])
-    'xin li shi . xinli lishi . xinlishi'
-    """
-    groups = [
-        " ".join("".join(units[i : i + n]) for i in range(len(units) - n + 1))
-        for n in range(1, min(MAX_RUN, len(units)) + 1)
-    ]
-    if len(units) > MAX_RUN:
-        groups.append("".join(units))
-    return " . ".join(groups)
-
-
-def to_meili(doc: SearchDocument) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": doc.id,
-        "kind": doc.kind,
-        "name_zh": doc.name_zh,
-        "name_en": doc.name_en,
-        "description_zh": doc.description_zh,
-        "address_zh": doc.address_zh,
-        "labels": doc.labels,
-        **{tag: list(getattr(doc, tag)) for tag in TAGS},
-        "fee": doc.fee,
-        "status": doc.status,
-        "phone": doc.phone,
-        "always_open": doc.always_open,
-        "service_area_codes": list(doc.service_area_codes),
-        "located": doc.located,
-        "distance_tier": 1 if doc.located else 0,
-        "pinyin": runs(text.syllables(doc.name_zh)),
-        "initials": runs(text.pinyin_forms(doc.name_zh)[1]),
-        **{f"{name}_ngrams": ngram_field(getattr(doc, name)) for name in NGRAM_SOURCES},
-    }
-    # Area-served resources carry no _geo at all: servers before v1.1 reject a null one.
-    if doc.lat is not None and doc.lon is not None:
-        body["_geo"] = {"lat": doc.lat, "lng": doc.lon}
-    return body
-
-
-def from_meili(hit: dict[str, Any]) -> SearchDocument:
-    geo = hit.get("_geo")
-    return SearchDocument(
-        id=int(hit["id"]),
-        kind=hit["kind"],
-        name_zh=hit["name_zh"],
-        name_en=hit.get("name_en", ""),
-        description_zh=hit.get("description_zh", ""),
-        address_zh=hit.get("address_zh", ""),
-        services=tuple(hit.get("services", ())),
-        audiences=tuple(hit.get("audiences", ())),
-        languages=tuple(hit.get("languages", ())),
-        modes=tuple(hit.get("modes", ())),
-        fee=hit["fee"],
-        status=hit["status"],
-        phone=hit.get("phone", ""),
-        always_open=bool(hit.get("always_open", False)),
-        lat=float(geo["lat"]) if geo else None,
-        lon=float(geo["lng"]) if geo else None,
-        service_area_codes=tuple(hit.get("service_area_codes", ())),
-        labels=hit.get("labels", ""),
-    )
-
-
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _in(field: str, values: Iterable[str]) -> str:
-    return f"{field} IN [{', '.join(values)}]"
-
-
-def _ids(ids: Iterable[int]) -> str:
-    return _in("id", (str(i) for i in sorted(ids)))
-
-
-def _geo_radius(lat: float, lon: float, metres: int) -> str:
-    return f"_geoRadius({lat!r}, {lon!r}, {metres})"
-
-
-def base_filters(criteria: Criteria) -> list[str]:
-    """The AND clauses every request of one query shares."""
-    q = criteria.query
-    clauses = [f"status = {_quote(str(q.status))}"]
-    if q.kind:
-        clauses.append(_in("kind", (_quote(str(k)) for k in q.kind)))
-    for field, value in zip(TAGS, (q.service, q.audience, q.language, q.mode), strict=True):
-        if value is not None:
-            clauses.append(f"{field} = {_quote(str(value))}")
-    if q.fee is not None:
-        clauses.append(f"fee = {_quote(str(q.fee))}")
-    if criteria.open_ids is not None:
-        clauses.append(_ids(criteria.open_ids))
-    return clauses
-
-
-def point_clause(
-    lat: float,
-    lon: float,
-    radius_m: float | None,
-    excluded: Sequence[int],
-    area_codes: Iterable[str],
-) -> str:
-    """Located matches (within the radius, if any) or area-served ones covering the point."""
-    located = "located = true"
-    if radius_m is not None:
-        located = _geo_radius(lat, lon, math.ceil(radius_m * RADIUS_MARGIN))
-        if excluded:
-            located += f" AND NOT {_ids(excluded)}"
-    codes = sorted(area_codes)
-    if not codes:
-        return located
-    served = f"located = false AND {_in('service_area_codes', map(_quote, codes))}"
-    return f"({located}) OR ({served})"
-
-
-def _page(offset: int, limit: int) -> tuple[int, int, int]:
-    """The smallest Meilisearch page (``page``, ``hitsPerPage``) holding offset..offset+limit,
-    and the hits to skip in it. Page-based requests count totals and facets exhaustively."""
-    size = next(p for p in range(limit, offset + limit + 1) if offset % p + limit <= p)
-    return offset // size + 1, size, offset % size
 
 
 def _marked(formatted: object, original: str) -> str | None:
@@ -271,16 +82,6 @@ def _marked(formatted: object, original: str) -> str | None:
     if PRE_TAG in original or POST_TAG in original:
         return None
     return html.escape(formatted).replace(PRE_TAG, "<mark>").replace(POST_TAG, "</mark>")
-
-
-def _uncount(facets: dict[str, dict[str, int]], doc: SearchDocument) -> None:
-    for facet, values in (("kind", (doc.kind,)), ("service", doc.services)):
-        for value in values:
-            left = facets[facet].get(value, 0) - 1
-            if left > 0:
-                facets[facet][value] = left
-            else:
-                facets[facet].pop(value, None)
 
 
 def _guarded(call: Callable[[], T]) -> T:
@@ -380,7 +181,7 @@ class MeiliBackend:
     async def delete(self, ids: list[int]) -> None:
         def run() -> None:
             index = self._index()
-            self._wait(index, [index.delete_documents(filter=_ids(ids)).task_uid])
+            self._wait(index, [index.delete_documents(filter=mq.ids_in(ids)).task_uid])
 
         if ids:
             await self._run(run)
@@ -394,8 +195,8 @@ class MeiliBackend:
         self, index: Index, q: str, filters: list[str], lat: float, lon: float, radius_m: float
     ) -> list[int]:
         """Ids of matches the widened sphere radius admits but the exact radius does not."""
-        outer = _geo_radius(lat, lon, math.ceil(radius_m * RADIUS_MARGIN))
-        inner = _geo_radius(lat, lon, math.floor(radius_m / RADIUS_MARGIN))
+        outer = mq.geo_radius(lat, lon, math.ceil(radius_m * mq.RADIUS_MARGIN))
+        inner = mq.geo_radius(lat, lon, math.floor(radius_m / mq.RADIUS_MARGIN))
         body = {
             "filter": [*filters, f"{outer} AND NOT {inner}"],
             "limit": BAND_LIMIT,
@@ -412,20 +213,20 @@ class MeiliBackend:
         return sorted(int(h["id"]) for h, m in zip(hits, metres, strict=True) if m > radius_m)
 
     def _search(self, criteria: Criteria) -> SearchResult:
-        result = self._search_for(criteria, query_string(criteria.query.q, exact=True))
-        tokens = text.tokens(criteria.query.q)
-        if result.total == 0 and any(text.is_latin(t) and len(t) >= ONE_TYPO for t in tokens):
+        plan = criteria.plan
+        result = self._search_for(criteria, plan_query(plan, exact=True))
+        typo_able = any(
+            t.need is None and t.latin and (t.fuzzy_need or TYPOS.allowed(t.text))
+            for t in plan.terms
+        )
+        if result.total == 0 and typo_able:
             # As the embedded engine: typos only when nothing matches as typed. Meilisearch
             # alone would always add them, and pinyin is dense (yunxi 云溪 / yunqi 云栖).
-            result = self._search_for(criteria, query_string(criteria.query.q, exact=False))
+            result = self._search_for(criteria, plan_query(plan, exact=False))
         return result
 
-    def _search_for(self, criteria: Criteria, q: str) -> SearchResult:
-        query = criteria.query
-        index = self._index()
-        filters = base_filters(criteria)
-        page, per_page, skip = _page(query.offset, query.limit)
-        body: dict[str, Any] = {
+    def _body(self, criteria: Criteria, page: int, per_page: int) -> dict[str, Any]:
+        return {
             "facets": ["kind", "services"],
             "page": page,
             "hitsPerPage": per_page,
@@ -435,45 +236,127 @@ class MeiliBackend:
             "showRankingScore": True,
             "matchingStrategy": "all",
         }
-        point = query.point
-        if point is not None:
-            lat, lon = point
-            excluded = []
-            if query.radius_m is not None:
-                excluded = self._beyond_radius(index, q, filters, lat, lon, query.radius_m)
-            clause = point_clause(lat, lon, query.radius_m, excluded, criteria.point_area_codes)
-            filters = [*filters, clause]
-            if query.effective_sort == "distance":
-                body["sort"] = ["distance_tier:asc", f"_geoPoint({lat!r},{lon!r}):asc"]
-        response = index.search(q, {"filter": filters, **body})
-        return self._result(response, criteria, skip)
 
-    def _result(self, response: dict[str, Any], criteria: Criteria, skip: int) -> SearchResult:
+    def _search_for(self, criteria: Criteria, q: str) -> SearchResult:
         query = criteria.query
-        raw = response["hits"][skip : skip + query.limit]
-        docs = [from_meili(h) for h in raw]
-        total = int(response.get("totalHits", response.get("estimatedTotalHits", 0)))
-        counts = response.get("facetDistribution") or {}
-        facets = {"kind": dict(counts.get("kind", {})), "service": dict(counts.get("services", {}))}
+        index = self._index()
+        filters = mq.base_filters(criteria)
         point = query.point
-        # With a point, area-served hits matched through their area: distance 0.
-        distances: list[float | None] = [None if point is None else 0.0 for _ in docs]
-        if point is not None:
-            located = [
-                (i, d.lat, d.lon)
-                for i, d in enumerate(docs)
-                if d.lat is not None and d.lon is not None
-            ]
-            metres = geodesic_m(*point, [c[1] for c in located], [c[2] for c in located])
-            for (i, _, _), m in zip(located, metres, strict=True):
-                distances[i] = float(m)
-        tokens = text.tokens(query.q)
-        hits = []
-        for h, doc, distance in zip(raw, docs, distances, strict=True):
+        if point is None or query.effective_sort == "relevance":
+            page, per_page, skip = mq.page_of(query.offset, query.limit)
+            if point is not None:
+                filters = [*filters, self._point_clause(index, q, filters, criteria)]
+            response = index.search(q, {"filter": filters, **self._body(criteria, page, per_page)})
+            raw = response["hits"][skip : skip + query.limit]
+            total, facets = mq.counts(response)
+            return self._result(raw, total, facets, criteria)
+        return self._ranked(index, q, filters, criteria)
+
+    def _point_clause(self, index: Index, q: str, filters: list[str], criteria: Criteria) -> str:
+        query = criteria.query
+        lat, lon = query.point or (0.0, 0.0)
+        excluded = []
+        if query.radius_m is not None:
+            excluded = self._beyond_radius(index, q, filters, lat, lon, query.radius_m)
+        return mq.point_clause(lat, lon, query.radius_m, excluded, criteria.point_area_codes)
+
+    def _ranked(self, index: Index, q: str, filters: list[str], criteria: Criteria) -> SearchResult:
+        """Matches around a point in :mod:`.ranking` order: area-served ones in one request,
+        places nearest-first in pages until no place further away could still rank in."""
+        query = criteria.query
+        lat, lon = query.point or (0.0, 0.0)
+        want = query.offset + query.limit
+        excluded = []
+        if query.radius_m is not None:
+            excluded = self._beyond_radius(index, q, filters, lat, lon, query.radius_m)
+        located = mq.point_clause(lat, lon, query.radius_m, excluded, ())
+        total, facets = 0, dict[str, dict[str, int]](kind={}, service={})
+        raw: list[dict[str, Any]] = []
+        codes = sorted(criteria.point_area_codes)
+        if codes and not criteria.located_only:
+            served = f"located = false AND {mq.in_list('service_area_codes', map(mq.quote, codes))}"
+            body = self._body(criteria, 1, BAND_LIMIT)
+            response = index.search(q, {"filter": [*filters, served], **body})
+            raw += response["hits"]
+            total, facets = mq.add_counts((total, facets), mq.counts(response))
+        # Meilisearch measures on a sphere: allow for its error when bounding the rest.
+        slack = MIN_FACTOR if query.effective_sort == "best" else 1.0
+        page, per_page = 1, min(MAX_PAGE, max(RERANK_PAGE, want))
+        while True:
+            body = self._body(criteria, page, per_page)
+            body["sort"] = [f"_geoPoint({lat!r},{lon!r}):asc"]
+            response = index.search(q, {"filter": [*filters, located], **body})
+            hits = response["hits"]
+            raw += hits
+            if page == 1:
+                total, facets = mq.add_counts((total, facets), mq.counts(response))
+            places = [h for h in raw if h.get("_geo")]
+            if len(hits) < per_page or not places:
+                break
+            last = hits[-1].get("_geo") or {}
+            reach = geodesic_m(lat, lon, [float(last["lat"])], [float(last["lng"])])[0]
+            ranked = self._rank(raw, criteria)
+            if len(ranked) >= want and ranked[want - 1][1] < reach / mq.RADIUS_MARGIN * slack:
+                break
+            page += 1
+        ranked = self._rank(raw, criteria)
+        kept = []
+        for hit, _, distance in ranked:
             if query.radius_m is not None and distance is not None and distance > query.radius_m:
                 # Changed since the band request (or beyond BAND_LIMIT): drop and recount.
                 total -= 1
-                _uncount(facets, doc)
+                mq.uncount(facets, from_meili(hit))
+                continue
+            kept.append(hit)
+        return self._result(kept[query.offset : want], total, facets, criteria)
+
+    def _rank(
+        self, raw: list[dict[str, Any]], criteria: Criteria
+    ) -> list[tuple[dict[str, Any], float, float | None]]:
+        """Hits in ranking order, with their ranking metres and distance."""
+        query = criteria.query
+        docs = [from_meili(h) for h in raw]
+        distance = np.array(mq.distances(docs, query.point), dtype=np.float64)
+        walk = np.array([d.reach == "walk" for d in docs], dtype=bool)
+        boost = ranking.boosts(
+            np.array([d.id in criteria.open_now_ids for d in docs], dtype=bool),
+            np.array([d.id in criteria.bookable_ids for d in docs], dtype=bool),
+            np.array([d.fee == "free" for d in docs], dtype=bool),
+        )
+        ids = np.array([d.id for d in docs], dtype=np.int64)
+        relevance = np.array([float(h.get("_rankingScore", 0.0)) for h in raw])
+        order = ranking.order(
+            query.effective_sort,
+            ids=ids,
+            relevance=relevance,
+            boost=boost,
+            distance_m=distance,
+            not_a_walk=~walk,
+        )
+        shown = boost if query.effective_sort == "best" else np.zeros_like(boost)
+        metres = ranking.rank_metres(distance, ~walk, shown)
+        return [
+            (raw[i], float(metres[i]), None if np.isnan(distance[i]) else float(distance[i]))
+            for i in order
+        ]
+
+    def _result(
+        self,
+        raw: list[dict[str, Any]],
+        total: int,
+        facets: dict[str, dict[str, int]],
+        criteria: Criteria,
+    ) -> SearchResult:
+        query = criteria.query
+        docs = [from_meili(h) for h in raw]
+        distances = mq.distances(docs, query.point)
+        plan = criteria.plan
+        tokens = plan.tokens
+        hits = []
+        for h, doc, distance in zip(raw, docs, distances, strict=True):
+            if query.radius_m is not None and distance is not None and distance > query.radius_m:
+                total -= 1
+                mq.uncount(facets, doc)
                 continue
             marks = highlights(doc, tokens)
             # Meilisearch also marks words it matched with a typo.
@@ -487,9 +370,7 @@ class MeiliBackend:
                     score=float(h.get("_rankingScore", 0.0)),
                     distance_m=distance,
                     highlights=marks,
+                    reasons=reasons(doc.kind, doc.services, plan),
                 )
             )
-        if query.effective_sort == "distance":
-            # Meilisearch orders on a sphere; the page follows the ellipsoid (stable sort).
-            hits.sort(key=lambda hit: hit.distance_m or 0.0)
         return SearchResult(hits=hits, total=total, facets=facets)

@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import BaseORMException
@@ -23,21 +24,29 @@ from tortoise.exceptions import BaseORMException
 from geo.locate import AreaLocator, AreaRecord
 from resourcemap import opening
 from resourcemap.dataset import synthetic_label
-from resourcemap.models import Area
+from resourcemap.models import Area, BookingPolicy
 from resourcemap.search import changes
 from resourcemap.search.base import (
     Criteria,
+    Hit,
     SearchBackend,
     SearchQuery,
     SearchResult,
     SearchUnavailable,
+    Widening,
 )
 from resourcemap.search.documents import load_documents
 from resourcemap.search.embedded import EmbeddedBackend
 from resourcemap.search.sync import OutboxSync
 from resourcemap.settings import Settings
+from resourcemap.vocab import ResourceKind
 
 log = logging.getLogger("resourcemap.search")
+# "Nothing within 1 km; showing within 3 km": the distances a search widens to, in turn.
+WIDEN_STEPS_M = (500.0, 1000.0, 3000.0, 5000.0, 10_000.0, 20_000.0)
+# Booking policies change without a listing change; look again at least this often.
+BOOKABLE_REFRESH_S = 60.0
+CRISIS_LINES = 5
 
 
 class SearchService:
@@ -59,6 +68,9 @@ class SearchService:
         self._open_cache: tuple[tuple[int, int], frozenset[int]] | None = None
         self._degraded_logged = False
         self.dataset_label: str | None = None
+        self.bookable_ids: frozenset[int] = frozenset()
+        self._codes_at: tuple[tuple[float, float], frozenset[str]] | None = None
+        self._bookable_at = float("-inf")
 
     @property
     def backend_name(self) -> str:
@@ -70,9 +82,18 @@ class SearchService:
         await self.embedded.replace_all(await load_documents())
         areas = await Area.all().values_list("code", "parent_id", "boundary")
         self._locator = AreaLocator(AreaRecord(c, p, b) for c, p, b in areas)
+        self._codes_at = None
         self._set_timetable(await opening.load_timetable())
+        await self._load_bookable()
         self.dataset_label = await synthetic_label()
         self._seq = seq
+
+    async def _load_bookable(self) -> None:
+        ids: list[Any] = await BookingPolicy.filter(enabled=True).values_list(
+            "resource_id", flat=True
+        )
+        self.bookable_ids = frozenset(int(i) for i in ids)
+        self._bookable_at = time.monotonic()
 
     def _set_timetable(self, timetable: opening.Timetable) -> None:
         self._timetable = timetable
@@ -88,6 +109,8 @@ class SearchService:
         if self._seq < 0:
             await self.refresh()
             return
+        if now - self._bookable_at > BOOKABLE_REFRESH_S:
+            await self._load_bookable()
         pending = await changes.since(self._seq)
         if pending.seq == self._seq:
             return
@@ -99,6 +122,7 @@ class SearchService:
         if pending.upserts:
             await self.embedded.upsert(await load_documents(pending.upserts))
         self._set_timetable(await opening.load_timetable())
+        await self._load_bookable()
         self._seq = pending.seq
 
     def open_ids(self, at: dt.datetime) -> frozenset[int]:
@@ -114,16 +138,46 @@ class SearchService:
         point = query.point
         if point is None:
             return frozenset()
-        return self._locator.codes_at(lat=point[0], lon=point[1])
+        # One search asks about its point a few times (probes, crisis lines).
+        if self._codes_at is None or self._codes_at[0] != point:
+            self._codes_at = (point, self._locator.codes_at(lat=point[0], lon=point[1]))
+        return self._codes_at[1]
+
+    def criteria(self, query: SearchQuery, at: dt.datetime, **extra: bool) -> Criteria:
+        """What the backends need besides the query: areas at the point, open and bookable
+        listings (for open-now and the ranking boosts)."""
+        open_now = self.open_ids(at)
+        return Criteria(
+            query=query,
+            open_ids=open_now if query.open_now else None,
+            point_area_codes=self.point_area_codes(query),
+            open_now_ids=open_now,
+            bookable_ids=self.bookable_ids,
+            **extra,
+        )
 
     async def search(self, query: SearchQuery, *, now: dt.datetime) -> SearchResult:
+        """Answer a query: widened when nothing to walk to lies within its radius, and with
+        the 24/7 lines first when it speaks of self-harm or suicide."""
         await self.follow()
         at = query.at or now
-        criteria = Criteria(
-            query=query,
-            open_ids=self.open_ids(at) if query.open_now else None,
-            point_area_codes=self.point_area_codes(query),
-        )
+        criteria = self.criteria(query, at)
+        result = await self._answer(criteria)
+        concerns = criteria.plan.concerns_only()
+        if result.total == 0 and concerns is not None:
+            # "老人记性差": no listing says 老人; answer for the concern, and say so.
+            kept = {t.text for t in concerns.terms}
+            ignored = tuple(t.text for t in criteria.plan.terms if t.text not in kept)
+            query = query.model_copy(update={"q": concerns.query_text})
+            criteria = self.criteria(query, at)
+            result = replace(await self._answer(criteria), ignored=ignored)
+        if query.widen and query.radius_m is not None and query.point is not None:
+            result = await self._widened(criteria, result, at)
+        if criteria.plan.crisis:
+            result = await self._crisis_first(criteria, result, at)
+        return result
+
+    async def _answer(self, criteria: Criteria) -> SearchResult:
         if self.primary is self.embedded:
             return await self.embedded.search(criteria)
         try:
@@ -142,6 +196,69 @@ class SearchService:
             log.warning("%s answers again", self.primary.name)
             self._degraded_logged = False
         return result
+
+    async def nearest_walk(
+        self, query: SearchQuery, at: dt.datetime, *, any_filters: bool = False
+    ) -> Hit | None:
+        """The nearest place one walks to that matches ``query`` at any distance; with
+        ``any_filters``, whatever its filters (the words and who the resident is stay)."""
+        if query.point is None:
+            return None
+        keep = {"q", "lat", "lon", "eligible", "status", "at"} if any_filters else None
+        base = query.model_dump(include=keep) if keep else query.model_dump()
+        probe = SearchQuery.model_validate(
+            {**base, "radius_m": None, "sort": "nearest", "limit": 1, "offset": 0}
+        )
+        found = await self._answer(self.criteria(probe, at, located_only=True))
+        return found.hits[0] if found.hits else None
+
+    async def _widened(
+        self, criteria: Criteria, result: SearchResult, at: dt.datetime
+    ) -> SearchResult:
+        query = criteria.query
+        radius = query.radius_m
+        if radius is None:
+            return result
+        if query.offset == 0 and any(h.document.reach == "walk" for h in result.hits):
+            return result  # something to walk to is on the first page: nothing to widen
+        whole = query.offset == 0 and result.total <= len(result.hits)
+        if not whole:  # a place to walk to may be further down the list: ask
+            within = query.model_copy(update={"sort": "nearest", "limit": 1, "offset": 0})
+            if (await self._answer(self.criteria(within, at, located_only=True))).hits:
+                return result
+        nearest = await self.nearest_walk(query, at)
+        if nearest is None or nearest.distance_m is None:
+            return result  # nothing to walk to at any distance: widening would not help
+        shown = next((s for s in WIDEN_STEPS_M if s > radius and s >= nearest.distance_m), None)
+        wider = query.model_copy(update={"radius_m": shown})
+        widened = await self._answer(replace(criteria, query=wider))
+        return replace(
+            widened, widened=Widening(asked_m=radius, shown_m=shown), ignored=result.ignored
+        )
+
+    async def _crisis_first(
+        self, criteria: Criteria, result: SearchResult, at: dt.datetime
+    ) -> SearchResult:
+        """The 24/7 lines (those serving the point's area first) lead the first page,
+        whatever the filters."""
+        if criteria.query.offset > 0:
+            return replace(result, crisis=True)
+        point = criteria.query.point
+        lines: list[Hit] = []
+        for near in (True, False) if point is not None else (False,):
+            ask = SearchQuery(kind=(ResourceKind.HOTLINE,), limit=CRISIS_LINES, eligible=("all",))
+            if near and point is not None:
+                ask = ask.model_copy(update={"lat": point[0], "lon": point[1]})
+            found = await self._answer(self.criteria(ask, at))
+            lines += [h for h in found.hits if h.document.always_open]
+        first: list[Hit] = []
+        for line in lines:
+            if line.id not in {h.id for h in first}:
+                first.append(line)
+        first = first[:CRISIS_LINES]
+        shown = {h.id for h in first}
+        rest = [h for h in result.hits if h.id not in shown]
+        return replace(result, hits=first + rest, crisis=True)
 
 
 def _primary(settings: Settings) -> SearchBackend | None:

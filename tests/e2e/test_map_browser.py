@@ -28,7 +28,8 @@ def test_map_clusters_points_and_opens_a_popup(browser: Any, demo_server: str) -
     status = page.locator("#map-status")
     expect(status).to_have_text(re.compile(r"地图上有 \d+ 个服务点"), timeout=15_000)
     shown = int(page.locator("#map").get_attribute("data-shown") or 0)
-    assert shown >= 200
+    # Every point open to the public (members-only rooms come when a search asks, #17).
+    assert shown >= 100
     clusters = page.locator(".marker-cluster")
     assert clusters.count() >= 5, "points are clustered at the city's zoom"
     assert clusters.count() + page.locator(".rm-pin").count() < shown

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from resourcemap.resident_map import map_points
-from resourcemap.search.base import Criteria, SearchQuery
+from resourcemap.search.base import SearchQuery
 from resourcemap.search.service import SearchService
 from web import clock
 from web.params import query_dict
@@ -33,6 +33,7 @@ MATCH_PARAMS = {
     "fee",
     "mode",
     "open_now",
+    "eligible",
 }
 
 
@@ -41,7 +42,8 @@ async def points(request: Request) -> Response:
     summary: Every active service point, slim, for the residents' map
     description: >
       `{"fields": [...], "rows": [[id, lat, lon, kind, name_zh, name_en, free,
-      always_open, bookable], ...]}`; flags are 0 or 1.
+      always_open, bookable, public], ...]}`; flags are 0 or 1 (public: open to anyone;
+      members-only places are shown only when a search asks for them).
     responses:
       200: {description: "{fields, rows}"}
     """
@@ -64,7 +66,9 @@ async def matches(request: Request) -> Response:
       400: {description: Invalid parameter, with a reason per field}
     """
     params = {
-        k: v for k, v in query_dict(request, repeatable=("kind",)).items() if k in MATCH_PARAMS
+        k: v
+        for k, v in query_dict(request, repeatable=("kind", "eligible")).items()
+        if k in MATCH_PARAMS
     }
     query = SearchQuery.model_validate(params)
     service: SearchService = request.app.state.search
@@ -72,10 +76,8 @@ async def matches(request: Request) -> Response:
     now = clock.now(request)
     # The embedded engine follows every listing change whichever backend is primary, and is
     # the only one that answers "all matches" without paging through a server.
-    criteria = Criteria(
-        query=query.model_copy(update={"limit": MATCH_LIMIT, "offset": 0, "sort": "relevance"}),
-        open_ids=service.open_ids(now) if query.open_now else None,
-        point_area_codes=service.point_area_codes(query),
+    criteria = service.criteria(
+        query.model_copy(update={"limit": MATCH_LIMIT, "offset": 0, "sort": "relevance"}), now
     )
     result = await service.embedded.search(criteria)
     return JSONResponse({"ids": sorted(h.id for h in result.hits), "total": result.total})

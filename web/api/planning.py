@@ -85,6 +85,9 @@ async def coverage(request: Request) -> Response:
          description: resource kinds that count (default every kind but hotlines)}
       - {name: service, in: query, schema: {type: array, items: {type: string}}, explode: true}
       - {name: status, in: query, schema: {type: string, enum: [active, suspended, closed]}}
+      - {name: eligibility, in: query, schema: {type: string, enum: [public, all]},
+         description: "public (default): listings open to anyone; all: members-only
+           listings (school, workplace rooms) count too. The answer says which."}
       - {name: demand, in: query, schema: {type: string}, description: demand source}
     responses:
       200:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Any
 
 from starlette.requests import Request
@@ -18,17 +19,20 @@ from resourcemap.vocab import ResourceKind
 from web import clock
 from web.params import query_dict
 
-REPEATABLE = ("kind",)
-NEAREST_PARAMS = {"lat", "lon", "service", "kind", "open_now", "limit", "bookable"}
+REPEATABLE = ("kind", "eligible")
+NEAREST_PARAMS = {"lat", "lon", "service", "kind", "open_now", "limit", "bookable", "eligible"}
 # With bookable=true, how far down the distance ranking to look for bookable services.
 BOOKABLE_SCAN = 1_000
 NEAREST_MAX = 20
 
 
-def result_item(hit: Hit, open_now: frozenset[int]) -> dict[str, Any]:
+def result_item(
+    hit: Hit, open_now: frozenset[int], bookable: frozenset[int] = frozenset()
+) -> dict[str, Any]:
     d = hit.document
     kind = ResourceKind(d.kind)
     location = None if d.lat is None or d.lon is None else {"lat": d.lat, "lon": d.lon}
+    walk = d.reach == "walk"
     return {
         "id": d.id,
         "name_zh": d.name_zh,
@@ -41,15 +45,22 @@ def result_item(hit: Hit, open_now: frozenset[int]) -> dict[str, Any]:
         "languages": list(d.languages),
         "modes": list(d.modes),
         "fee": d.fee,
+        "eligibility": d.eligibility,
+        "eligibility_note": {"zh": d.eligibility_note_zh, "en": d.eligibility_note_en},
         "phone": d.phone,
         "always_open": d.always_open,
         "open_now": d.always_open or d.id in open_now,
         "location": location,
         "address_zh": d.address_zh,
         "service_area_codes": list(d.service_area_codes),
-        "distance_m": None if hit.distance_m is None else round(hit.distance_m, 1),
+        # walk: distance and minutes on foot; phone ("phone service for your area") and
+        # area ("serves your community") are never shown as a walk.
+        "reach": d.reach,
+        "distance_m": None if hit.distance_m is None or not walk else round(hit.distance_m, 1),
         "walk_minutes": hit.walk_minutes,
+        "bookable": d.id in bookable,
         "highlight": hit.highlights,
+        "matched_because": [asdict(r) for r in hit.reasons],
         "score": round(hit.score, 3),
     }
 
@@ -58,10 +69,14 @@ async def search(request: Request) -> Response:
     """
     summary: Search service resources
     description: >
-      Text (Chinese, pinyin, initials, English; one typo tolerated in Latin words of four
-      letters or more), a point with optional radius (geodesic metres), filters and open-now.
+      Text (Chinese, pinyin, initials, English; in Latin words one typo tolerated from
+      five letters and two from nine, a transposition counting as one typo and a wrong
+      first letter as two), a point with optional radius (geodesic metres), filters and open-now.
       Area-served resources (volunteer teams, hotlines) whose service area contains the
-      point are included with distance 0. `degraded` is true when the configured search
+      point are included, without a distance (they are not a walk). Listings for members
+      only (school, workplace rooms) are left out unless `eligible` says who the resident
+      is. A need typed in the resident's words ("睡不着", "anxiety") finds the services that
+      answer it. `degraded` is true when the configured search
       server was unreachable and the embedded engine answered instead.
     parameters:
       - {name: q, in: query, schema: {type: string, maxLength: 100}}
@@ -74,14 +89,29 @@ async def search(request: Request) -> Response:
       - {name: language, in: query, schema: {type: string}}
       - {name: fee, in: query, schema: {type: string, enum: [free, paid]}}
       - {name: mode, in: query, schema: {type: string, enum: [in_person, online, phone]}}
+      - {name: eligible, in: query, explode: true,
+         schema: {type: array, items: {type: string,
+                  enum: [students, employees, area_residents, referral, all]}},
+         description: "who the resident is: members-only listings for them come back
+           (default: listings open to the public only); all: every listing"}
       - {name: open_now, in: query, schema: {type: boolean}}
       - {name: at, in: query, schema: {type: string, format: date-time},
          description: "instant for open_now, with offset (default now)"}
-      - {name: sort, in: query, schema: {type: string, enum: [distance, relevance]}}
+      - {name: sort, in: query, schema: {type: string, enum: [best, nearest, relevance, distance]},
+         description: "best (default): nearer first, gently boosted when open now, booking
+           online or free; nearest: distance only (distance is its old name); relevance:
+           text match only. Phone lines and teams serving the point rank as if 2 km away."}
+      - {name: widen, in: query, schema: {type: boolean, default: true},
+         description: "with radius_m: when nothing to walk to lies within it, widen step by
+           step (500 m, 1, 3, 5, 10, 20 km, any) and say so in `widened`"}
       - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100}}
       - {name: cursor, in: query, schema: {type: string}}
     responses:
-      200: {description: "{items, total, facets, next_cursor, degraded, backend, at}"}
+      200: {description: "{items, crisis, widened, ignored, nearest, sort, total, facets,
+        next_cursor, degraded, backend, at}; with crisis true (words of self-harm or suicide)
+        the 24/7 lines lead the first page; with no match and a point, nearest is the nearest
+        place for the words whatever the filters. Items carry reach (walk, phone, area),
+        matched_because, eligibility, bookable"}
       400: {description: Invalid parameter, with a reason per field}
     """
     params = query_dict(request, repeatable=REPEATABLE)
@@ -94,9 +124,19 @@ async def search(request: Request) -> Response:
     result = await service.search(query, now=at)
     open_now = service.open_ids(at)
     next_offset = query.offset + len(result.hits)
+    widened = result.widened
+    nearest = None
+    if result.total == 0:  # a way forward: the nearest place that fits, whatever the filters
+        found = await service.nearest_walk(query, at, any_filters=True)
+        nearest = None if found is None else result_item(found, open_now, service.bookable_ids)
     return JSONResponse(
         {
-            "items": [result_item(h, open_now) for h in result.hits],
+            "items": [result_item(h, open_now, service.bookable_ids) for h in result.hits],
+            "crisis": result.crisis,
+            "widened": None if widened is None else asdict(widened),
+            "ignored": list(result.ignored),
+            "nearest": nearest,
+            "sort": query.effective_sort,
             "total": result.total,
             "facets": result.facets,
             "next_cursor": encode_offset(next_offset) if next_offset < result.total else None,
@@ -113,7 +153,7 @@ async def nearest(request: Request) -> Response:
     summary: The nearest resources offering a service
     description: >
       Nearest first; volunteer teams and hotlines whose service area contains the point
-      come first with distance 0.
+      rank as if 2 km away (they are not a walk).
     parameters:
       - {name: lat, in: query, required: true, schema: {type: number}}
       - {name: lon, in: query, required: true, schema: {type: number}}
@@ -143,7 +183,7 @@ async def nearest(request: Request) -> Response:
     open_now = service.open_ids(at)
     if not bookable:
         result = await service.search(query, now=at)
-        items = [result_item(h, open_now) for h in result.hits]
+        items = [result_item(h, open_now, service.bookable_ids) for h in result.hits]
     else:
         result, items = await _nearest_bookable(request, query, at, open_now)
     return JSONResponse(

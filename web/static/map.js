@@ -16,7 +16,11 @@
   var english = lang === "en";
   var msgs = JSON.parse(el.dataset.messages || "{}");
   var reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-  var CIRCLE_M = 500;
+  var SERVICE_CIRCLE_M = 500;  // the policy's circle, drawn when no distance is chosen
+  var behavior = reduceMotion ? "auto" : "smooth";
+  var radiusSelect = document.getElementById("f-radius_m");
+  // The distance the list covers: the chosen one, or the one the search widened to.
+  var shownRadius = el.dataset.radius || "";
 
   function t(key, vars) {
     var s = msgs[key] || key;
@@ -57,16 +61,47 @@
 
   var here = null;
   var hereLayer = L.layerGroup().addTo(map);
+  function circleMetres() {
+    return Number(shownRadius) || SERVICE_CIRCLE_M;
+  }
   function showHere(lat, lon) {
     here = [lat, lon];
     hereLayer.clearLayers();
+    var r = circleMetres();
     L.circle(here, {
-      radius: CIRCLE_M, color: "#1d5fa8", weight: 2, fillColor: "#1d5fa8", fillOpacity: 0.08,
+      radius: r, color: "#1d5fa8", weight: 2, fillColor: "#1d5fa8", fillOpacity: 0.08,
       interactive: false, className: "rm-circle"
     }).addTo(hereLayer);
     L.circleMarker(here, { radius: 8, color: "#fff", weight: 3, fillColor: "#b3261e", fillOpacity: 1, className: "rm-here" })
-      .bindTooltip(t("your_location") + " · " + t("circle")).addTo(hereLayer);
-    map.setView(here, 15, { animate: !reduceMotion });
+      .bindTooltip(t("your_location") + " · " + t("within", { distance: distance(r) })).addTo(hereLayer);
+    el.dataset.circle = String(r);
+  }
+  // The map shows where the listed results are (and the resident), never an empty circle.
+  function fitResults() {
+    var points = [];
+    Array.prototype.forEach.call(list.querySelectorAll(".result"), function (li) {
+      var m = markers[li.dataset.id];
+      if (m) { points.push(m.getLatLng()); }
+    });
+    if (here) {
+      points.push(L.latLng(here));
+      if (!points.length || points.length === 1) {
+        map.fitBounds(L.latLng(here).toBounds(circleMetres() * 2), { animate: !reduceMotion });
+        el.dataset.fitted = "1";
+        return;
+      }
+    }
+    if (!points.length) { return; }
+    map.fitBounds(L.latLngBounds(points), { padding: [24, 24], maxZoom: 16, animate: !reduceMotion });
+    el.dataset.fitted = String(points.length);
+  }
+  // After a search: the count is announced and takes focus, the first result in view; in a
+  // crisis, the panel of 24/7 lines does.
+  function announce() {
+    var panel = document.querySelector(".crisis-panel");
+    var target = panel ? panel.querySelector("h2") : countEl;
+    target.focus({ preventScroll: true });
+    (panel || countEl).scrollIntoView({ block: "start", behavior: behavior });
   }
 
   var areasLoaded = getJSON("/api/v1/areas?level=community").then(function (fc) {
@@ -76,7 +111,7 @@
     }).addTo(map);
     // The grid may have settled the container's size after the map was made.
     map.invalidateSize();
-    if (fc.features && fc.features.length && !here) { map.fitBounds(layer.getBounds()); }
+    if (fc.features && fc.features.length && !here && !el.dataset.fitted) { map.fitBounds(layer.getBounds()); }
   });
 
   var cluster = L.markerClusterGroup({
@@ -85,7 +120,7 @@
   });
   map.addLayer(cluster);
   var markers = {};     // id → marker
-  var allIds = [];
+  var allIds = [];      // every point open to the public: what the list shows unfiltered
   var rowsById = {};
 
   function popupFor(row) {
@@ -120,7 +155,7 @@
       m.on("click", function () { select(row.id, false); });
       markers[row.id] = m;
       rowsById[row.id] = row;
-      allIds.push(row.id);
+      if (f.public === undefined || r[f.public]) { allIds.push(row.id); }
       made.push(m);
     });
     return made;
@@ -146,10 +181,12 @@
     var li = list.querySelector('.result[data-id="' + id + '"]');
     if (li) {
       li.classList.add("selected");
-      if (!fromList) { li.scrollIntoView({ block: "nearest", behavior: reduceMotion ? "auto" : "smooth" }); }
+      if (!fromList) { li.scrollIntoView({ block: "nearest", behavior: behavior }); }
     }
     var m = markers[id];
     if (fromList && m) {
+      // On a phone the map is far up the page: bring it into view first.
+      el.scrollIntoView({ block: "center", behavior: behavior });
       cluster.zoomToShowLayer(m, function () { m.openPopup(); });
     }
   }
@@ -168,24 +205,117 @@
     });
   }
 
-  function resultItem(it) {
+  function badge(li, text, cls) {
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(node("span", text, "badge " + cls));
+  }
+  function reasonText(r) {
+    var need = english ? r.need_en : r.need_zh;
+    if (r.via === "words") { return t("mentions", { word: need }); }
+    return need + " → " + (english ? r.label_en || r.label_zh : r.label_zh);
+  }
+  function tel(phone) {
+    var a = node("a", phone);
+    a.href = "tel:" + phone.replace(/[-\s]/g, "");
+    return a;
+  }
+  function resultItem(it, back) {
     var li = node("li", null, "result");
     li.dataset.id = it.id;
     var h = node("h2", null, "result-name");
     var a = node("a", name(it.name_zh, it.name_en));
-    a.href = "/resources/" + it.id;
+    a.href = "/resources/" + it.id + (back ? "?back=" + encodeURIComponent(back) : "");
     h.appendChild(a);
     li.appendChild(h);
     var meta = node("p", null, "meta");
     meta.appendChild(node("span", english ? it.kind_label.en : it.kind_label.zh, "kind"));
-    if (it.open_now) { meta.appendChild(document.createTextNode(" ")); meta.appendChild(node("span", t("open_now"), "badge open")); }
-    if (it.fee === "free") { meta.appendChild(document.createTextNode(" ")); meta.appendChild(node("span", t("free"), "badge free")); }
+    if (it.open_now) { badge(meta, t("open_now"), "open"); }
+    if (it.fee === "free") { badge(meta, t("free"), "free"); } else { badge(meta, t("paid"), "paid"); }
+    if (it.bookable) { badge(meta, t("books_online"), "book"); }
     li.appendChild(meta);
-    if (it.distance_m !== null && it.distance_m !== undefined) {
-      li.appendChild(node("p", distance(it.distance_m) + " · " + t("walk", { n: it.walk_minutes }), "distance"));
+    if (it.eligibility !== "public") {
+      var note = english ? it.eligibility_note.en || it.eligibility_note.zh : it.eligibility_note.zh;
+      li.appendChild(node("p", note || it.eligibility, "eligibility"));
     }
-    if (it.address_zh) { li.appendChild(node("p", it.address_zh, "address")); }
+    if (it.reach === "walk" && it.distance_m !== null && it.distance_m !== undefined) {
+      li.appendChild(node("p", distance(it.distance_m) + " · " + t("walk", { n: it.walk_minutes }), "distance"));
+    } else if (it.reach === "phone") {
+      var p = node("p", t(here ? "phone_here" : "phone"), "reach");
+      if (it.phone) { p.appendChild(document.createTextNode(" · ")); p.appendChild(tel(it.phone)); }
+      li.appendChild(p);
+    } else if (it.reach === "area") {
+      li.appendChild(node("p", t(here ? "serves_here" : "serves"), "reach"));
+    }
+    if (it.matched_because && it.matched_because.length) {
+      li.appendChild(node("p", t("matched") + " " + it.matched_because.map(reasonText).join("; "), "why"));
+    }
+    if (it.address_zh && it.reach === "walk") { li.appendChild(node("p", it.address_zh, "address")); }
     return li;
+  }
+
+  // Crisis lines in a panel of their own, before every other result.
+  function crisisPanel(lines) {
+    var box = node("section", null, "crisis-panel");
+    box.setAttribute("aria-labelledby", "crisis-title");
+    var h = node("h2", t("crisis_title"));
+    h.id = "crisis-title";
+    h.tabIndex = -1;
+    box.appendChild(h);
+    box.appendChild(node("p", t("crisis_lead")));
+    var ul = node("ul", null, "crisis-lines");
+    lines.forEach(function (it) {
+      var a = node("a", name(it.name_zh, it.name_en) + " ", "button call");
+      a.href = "tel:" + it.phone.replace(/[-\s]/g, "");
+      a.appendChild(node("b", it.phone));
+      var li = node("li");
+      li.appendChild(a);
+      ul.appendChild(li);
+    });
+    box.appendChild(ul);
+    return box;
+  }
+  // Nothing matched: clear the filters, the nearest place whatever the filters, a line.
+  function emptyState(body, back) {
+    var box = node("div", null, "empty");
+    box.id = "empty";
+    var clear = node("button", t("clear"), "secondary");
+    clear.type = "button";
+    clear.addEventListener("click", function () {
+      Array.prototype.forEach.call(form.querySelectorAll(".filters select"), function (s) { s.value = ""; });
+      Array.prototype.forEach.call(form.querySelectorAll(".filters input[type=checkbox]"), function (c) { c.checked = false; });
+      search();
+    });
+    var p = node("p");
+    p.appendChild(clear);
+    box.appendChild(p);
+    if (body.nearest) {
+      box.appendChild(node("p", t("nearest")));
+      var ol = node("ol", null, "results nearest");
+      ol.appendChild(resultItem(body.nearest, back));
+      box.appendChild(ol);
+    }
+    var lines = document.querySelectorAll(".crisis a.hotline");
+    if (lines.length) {
+      var talk = node("p", t("talk_now") + " ");
+      Array.prototype.forEach.call(lines, function (a, i) {
+        var copy = node("a", a.textContent.trim(), "hotline-link");
+        copy.href = a.href;
+        if (i) { talk.appendChild(document.createTextNode(" · ")); }
+        talk.appendChild(copy);
+      });
+      box.appendChild(talk);
+    }
+    return box;
+  }
+  function countText(body) {
+    var text = body.total === 0 ? t("empty") : body.total === 1 ? t("count_one") : t("count", { n: body.total });
+    var w = body.widened;
+    if (w) {
+      text += " " + (w.shown_m ? t("widened", { asked: distance(w.asked_m), shown: distance(w.shown_m) })
+                               : t("widened_any", { asked: distance(w.asked_m) }));
+    }
+    if (body.ignored && body.ignored.length) { text += " " + t("ignored", { words: body.ignored.join(" ") }); }
+    return text;
   }
 
   // --- searching in place ----------------------------------------------------------------
@@ -199,6 +329,7 @@
   list.parentNode.insertBefore(more, list.nextSibling);
   var nextCursor = null;
   var lastQuery = "";
+  var lastBack = location.search.replace(/^\?/, "");
   var searchSeq = 0;
 
   function params() {
@@ -233,29 +364,52 @@
     var api = apiParams(p);
     var seq = ++searchSeq;
     lastQuery = api.toString();
+    lastBack = p.toString();
     var withLimit = new URLSearchParams(api);
     withLimit.set("limit", "20");
     document.body.dataset.results = "loading";
+    var back = p.toString();
     var listDone = getJSON(el.dataset.searchUrl + "?" + withLimit).then(function (body) {
-      if (seq !== searchSeq) { return; }
+      if (seq !== searchSeq) { return null; }
       list.textContent = "";
-      body.items.forEach(function (it) { list.appendChild(resultItem(it)); });
-      addMapButtons(list);
-      countEl.textContent = body.total === 0 ? t("none") : body.total === 1 ? t("count_one") : t("count", { n: body.total });
+      Array.prototype.forEach.call(document.querySelectorAll(".crisis-panel, #empty"), function (n) { n.remove(); });
+      var lines = body.crisis ? body.items.filter(function (it) { return it.kind === "hotline"; }) : [];
+      if (lines.length) { countEl.parentNode.insertBefore(crisisPanel(lines), countEl); }
+      body.items.forEach(function (it) {
+        if (lines.indexOf(it) < 0) { list.appendChild(resultItem(it, back)); }
+      });
+      if (body.total === 0) { countEl.parentNode.insertBefore(emptyState(body, back), list); }
+      countEl.textContent = countText(body);
+      var w = body.widened;
+      shownRadius = w ? String(w.shown_m || "") : (api.get("radius_m") || "");
+      if (here) { showHere(here[0], here[1]); }
       nextCursor = body.next_cursor;
       more.hidden = !nextCursor;
       if (pager) { pager.hidden = true; }
-      document.body.dataset.results = "ready";
+      return body;
     });
-    var filtered = Array.from(api.keys()).some(function (k) { return k !== "lat" && k !== "lon"; });
-    var mapDone = pointsLoaded.then(function () {
-      if (!filtered) { showIds(allIds); return; }
-      return getJSON(el.dataset.matchesUrl + "?" + api).then(function (body) {
-        if (seq === searchSeq) { showIds(body.ids); }
+    var mapDone = Promise.all([pointsLoaded, listDone]).then(function (done) {
+      var body = done[1];
+      if (!body) { return; }
+      addMapButtons(list);
+      // The map shows the same set as the list, widened as the list was.
+      var m = new URLSearchParams(api);
+      if (body.widened) {
+        if (body.widened.shown_m) { m.set("radius_m", String(body.widened.shown_m)); } else { m.delete("radius_m"); }
+      }
+      var filtered = Array.from(m.keys()).some(function (k) { return k !== "lat" && k !== "lon"; });
+      var shown = filtered ? getJSON(el.dataset.matchesUrl + "?" + m).then(function (b) { return b.ids; })
+                           : Promise.resolve(allIds);
+      return shown.then(function (ids) {
+        if (seq !== searchSeq) { return; }
+        showIds(ids);
+        fitResults();
+        announce();
+        document.body.dataset.results = "ready";
       });
     });
     if (push !== false) { history.replaceState(null, "", "/?" + p.toString()); }
-    return Promise.all([listDone, mapDone]).catch(showError);
+    return mapDone.catch(showError);
   }
 
   more.addEventListener("click", function () {
@@ -265,7 +419,7 @@
     q.set("cursor", nextCursor);
     getJSON(el.dataset.searchUrl + "?" + q).then(function (body) {
       var first = null;
-      body.items.forEach(function (it) { var li = resultItem(it); first = first || li; list.appendChild(li); });
+      body.items.forEach(function (it) { var li = resultItem(it, lastBack); first = first || li; list.appendChild(li); });
       addMapButtons(list);
       nextCursor = body.next_cursor;
       more.hidden = !nextCursor;
@@ -281,6 +435,11 @@
   });
   form.addEventListener("change", function (ev) {
     if (ev.target === placeInput) { latInput.value = ""; lonInput.value = ""; return; }
+    if (ev.target === radiusSelect) {
+      // The drawn circle follows the chosen distance at once.
+      shownRadius = radiusSelect.value;
+      if (here) { showHere(here[0], here[1]); }
+    }
     if (ev.target.tagName === "SELECT" || ev.target.type === "checkbox") { search(); }
   });
 
@@ -305,14 +464,21 @@
 
   if (el.dataset.lat && el.dataset.lon) { showHere(Number(el.dataset.lat), Number(el.dataset.lon)); }
 
-  // First view: the server rendered the list; the map shows the same set.
+  // First view: the server rendered the list; the map shows the same set and fits it.
   var initial = apiParams(params());
+  if (el.dataset.radius) { initial.set("radius_m", el.dataset.radius); }
   var initialFiltered = Array.from(initial.keys()).some(function (k) { return k !== "lat" && k !== "lon"; });
   pointsLoaded.then(function () {
     addMapButtons(list);
     if (!initialFiltered) { showIds(allIds); return; }
     return getJSON(el.dataset.matchesUrl + "?" + initial).then(function (body) { showIds(body.ids); });
-  }).then(function () { document.body.dataset.results = "ready"; });
+  }).then(function () {
+    if (el.dataset.searched) {
+      fitResults();
+      announce();  // a search answered by the server (a typed place, back to the search)
+    }
+    document.body.dataset.results = "ready";
+  });
 
   Promise.all([areasLoaded, pointsLoaded]).catch(function () { statusEl.textContent = t("failed"); });
 }());

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from pydantic import ValidationError
@@ -23,7 +23,7 @@ from resourcemap.resident_map import Place, find_place
 from resourcemap.search.base import SearchQuery
 from resourcemap.search.service import SearchService
 from resourcemap.vocab import ACCESSIBILITY_LABELS, MODE_LABELS, QUALIFICATION_LABELS, Status
-from web import clock
+from web import clock, i18n
 from web.api.search import result_item
 from web.i18n import _, distance
 from web.pages.resident import view as resident_view
@@ -33,14 +33,16 @@ from web.params import query_dict
 PAGE_SIZE = 20
 MAX_PAGE = 50
 SLOT_DAYS = 14
-FILTERS = ("kind", "service", "audience", "language", "fee", "mode")
+FILTERS = ("kind", "service", "audience", "language", "fee", "mode", "eligible")
+# What "back to the search" on a detail page may carry: the search's own parameters.
+SEARCH_KEYS = ("q", "place", "lat", "lon", "radius_m", "open_now", "sort", "page", *FILTERS)
 TRUE = ("1", "true", "on", "yes")
 RADII = ("500", "1000", "3000")
 
 
 def _form(request: Request) -> dict[str, str]:
     """What the resident typed and chose, to show the form as they left it."""
-    names = ("q", "place", "lat", "lon", "radius_m", "open_now", *FILTERS)
+    names = ("q", "place", "lat", "lon", "radius_m", "open_now", "sort", *FILTERS)
     return {name: request.query_params.get(name, "").strip() for name in names}
 
 
@@ -82,7 +84,9 @@ async def home(request: Request) -> Response:
     page = _page_number(request.query_params.get("page", ""))
     place, problem = await _point(form)
     params: dict[str, object] = {
-        k: v for k, v in query_dict(request, repeatable=("kind",)).items() if k in (*FILTERS, "q")
+        k: v
+        for k, v in query_dict(request, repeatable=("kind", "eligible")).items()
+        if k in (*FILTERS, "q")
     }
     if form["open_now"].lower() in TRUE:
         params["open_now"] = True
@@ -91,6 +95,8 @@ async def home(request: Request) -> Response:
         # "Within 500 m" means something only around a point; without one it is ignored.
         if form["radius_m"] in RADII:
             params["radius_m"] = form["radius_m"]
+        if form["sort"] in ("best", "nearest"):
+            params["sort"] = form["sort"]
     try:
         query = SearchQuery.model_validate(
             {**params, "limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE}
@@ -104,11 +110,29 @@ async def home(request: Request) -> Response:
     open_now = service.open_ids(now)
     settings = request.app.state.settings
     area_codes = service.point_area_codes(query)
+    items = [result_item(h, open_now, service.bookable_ids) for h in result.hits]
+    nearest = None
+    if result.total == 0:
+        found = await service.nearest_walk(query, now, any_filters=True)
+        nearest = None if found is None else result_item(found, open_now, service.bookable_ids)
+    # In a crisis the 24/7 lines lead the page in a panel of their own.
+    lines = [i for i in items if i["kind"] == "hotline"] if result.crisis and page == 1 else []
+    widened = result.widened
+    shown_radius = form["radius_m"] if widened is None else str(int(widened.shown_m or 0) or "")
     context: dict[str, Any] = {
         "form": form,
         "place": place,
         "problem": problem,
-        "items": [result_item(h, open_now) for h in result.hits],
+        "items": [i for i in items if i not in lines],
+        "crisis_lines": lines,
+        "crisis": result.crisis,
+        "widened": widened,
+        "ignored": result.ignored,
+        "nearest": nearest,
+        "shown_radius": shown_radius,
+        "back": request.url.query,
+        "searched": any(form.values()),
+        "clear_url": _clear_url(form),
         "total": result.total,
         "page": page,
         "pages": min(MAX_PAGE, -(-result.total // PAGE_SIZE)),
@@ -116,11 +140,25 @@ async def home(request: Request) -> Response:
         "choices": resident_view.filter_choices(),
         "radii": [(r, distance(int(r))) for r in RADII],
         "kind_label": resident_view.kind_label,
+        "eligibility_label": resident_view.eligibility_label,
         "tile_url": settings.tile_url,
         "tile_attribution": settings.tile_attribution,
         "js_messages": orjson.dumps(_js_messages()).decode(),
     }
     return await render(request, "resident/home.html", context, area_codes=area_codes)
+
+
+def _clear_url(form: dict[str, str]) -> str:
+    """The same words and place, without any filter."""
+    kept = [(k, form[k]) for k in ("q", "place", "lat", "lon") if form[k]]
+    return "/?" + urlencode(kept)
+
+
+def back_url(raw: str) -> str:
+    """ "Back to the search" from a detail page: only the search's own parameters, so the
+    link can never lead anywhere but the search page."""
+    kept = [(k, v) for k, v in parse_qsl(raw) if k in SEARCH_KEYS]
+    return "/?" + urlencode(kept) if kept else "/"
 
 
 def _page_url(request: Request, number: int) -> str:
@@ -131,6 +169,30 @@ def _page_url(request: Request, number: int) -> str:
 def _js_messages() -> dict[str, str]:
     """Texts the map script shows, from the same catalogues as the pages."""
     return {
+        "paid": _("Paid"),
+        "books_online": _("Books online"),
+        "phone_here": _("Phone service for your area"),
+        "phone": _("Phone service"),
+        "serves_here": _("Serves your community"),
+        "serves": _("Serves its area"),
+        "matched": _("Matched because:"),
+        "mentions": _("mentions %(word)s", word="{word}"),
+        "widened": _(
+            "Nothing within %(asked)s; showing within %(shown)s.", asked="{asked}", shown="{shown}"
+        ),
+        "widened_any": _(
+            "Nothing within %(asked)s; showing the nearest at any distance.", asked="{asked}"
+        ),
+        "ignored": _(
+            "Nothing matches “%(words)s” as well; showing services for the rest.", words="{words}"
+        ),
+        "crisis_title": _("You are not alone. Talk to someone now"),
+        "crisis_lead": _("These lines answer day and night, free of charge:"),
+        "empty": _("Nothing matches all of this."),
+        "clear": _("Clear filters"),
+        "nearest": _("The nearest suitable service, whatever the filters:"),
+        "talk_now": _("Or talk to someone now:"),
+        "within": _("Within %(distance)s", distance="{distance}"),
         "count_one": _("1 service found"),
         "count": _("%(count)s services found", count="{n}"),
         "none": _("No services match. Try fewer filters."),
@@ -144,7 +206,6 @@ def _js_messages() -> dict[str, str]:
         "located": _("Showing services near you."),
         "no_location": _("Your location is not available. Type a community or street instead."),
         "your_location": _("Your location"),
-        "circle": _("500 m service circle"),
         "check": _("Please check: %(field)s", field="{field}"),
         "points": _("%(count)s service points on the map", count="{n}"),
         "on_map": _("Show on map"),
@@ -173,6 +234,12 @@ async def resource_detail(request: Request) -> Response:
         "active": detail.status is Status.ACTIVE,
         "open_now": detail.always_open or resource_id in service.open_ids(now),
         "kind_label": resident_view.kind_label(detail.kind),
+        "eligibility": (
+            None
+            if detail.eligibility == "public"
+            else i18n.label(detail.eligibility_note.model_dump())
+            or resident_view.eligibility_label(detail.eligibility)
+        ),
         "weekly": resident_view.weekly_hours(data["hours"]),
         "closures": [e for e in data["exceptions"] if e["end_date"] >= today.isoformat()],
         "languages": [resident_view.language_name(c) for c in detail.languages],
@@ -187,5 +254,6 @@ async def resource_detail(request: Request) -> Response:
         ),
         "date": dt.date.fromisoformat,
     }
+    context["back_url"] = back_url(request.query_params.get("back", ""))
     area_codes = frozenset(c for c in detail.area_codes.model_dump().values() if c)
     return await render(request, "resident/detail.html", context, area_codes=area_codes)

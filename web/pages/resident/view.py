@@ -16,9 +16,11 @@ from babel.dates import get_day_names
 from resourcemap.booking import slots
 from resourcemap.vocab import (
     AUDIENCE_LABELS,
+    ELIGIBILITY_LABELS,
     FEE_LABELS,
     MODE_LABELS,
     SERVICE_LABELS,
+    Eligibility,
     ResourceKind,
 )
 from web import i18n
@@ -121,3 +123,11 @@ def kind_label(kind: str) -> str:
     except ValueError:
         return kind
     return i18n.label((info.label_zh, info.label_en))
+
+
+def eligibility_label(code: str) -> str:
+    """``仅限本校学生`` / ``Students only``: who may use a listing, when its note is empty."""
+    try:
+        return i18n.label(ELIGIBILITY_LABELS[Eligibility(code)])
+    except ValueError:
+        return code

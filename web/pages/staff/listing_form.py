@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 from resourcemap import edits
 from resourcemap.errors import InvalidInput
 from resourcemap.hours import Interval, hhmm, minutes, validate
+from resourcemap.vocab import Eligibility
 
 MAX_ROWS = 60
 
@@ -52,6 +53,7 @@ SCALARS = (
     "external_id", "organisation_id", "kind", "name_zh", "name_en", "description_zh",
     "description_en", "accessibility_note", "fee", "fee_note", "phone", "email", "website",
     "capacity", "status", "lat", "lon", "address_zh", "address_en", "community_code",
+    "eligibility", "eligibility_note_zh", "eligibility_note_en",
 )  # fmt: skip
 CHOICES = ("services", "audiences", "modes", "accessibility", "service_area_codes")
 EXCEPTION_FIELDS = ("start_date", "end_date", "opens", "closes", "note")
@@ -143,6 +145,8 @@ def payload_of(values: dict[str, Any]) -> Payload:
     data.update({k: values[k] for k in CHOICES}, always_open=values["always_open"])
     for key in ("external_id", "organisation_id", "lat", "lon"):
         data[key] = data[key] or None
+    # A form from before the field existed means what the model's default means.
+    data["eligibility"] = data["eligibility"] or Eligibility.PUBLIC.value
     data["languages"] = [c for c in re.split(r"[\s,，、;；]+", values["languages"]) if c]
     data["hours"] = []
     for day, line in enumerate(values["hours"]):

@@ -1,0 +1,285 @@
+"""The embedded engine's index: documents as column arrays, and what one token matches.
+
+Text columns are stored once per distinct value (labels and addresses repeat a lot) and
+searched as substrings (``numpy.strings.find``); every filterable value is a boolean
+column, so filters are ANDs; pinyin of names is a postings list of whole-syllable runs; a
+KD-tree in the city's metric CRS holds the located documents. Per-token matches are cached
+for the lifetime of an index (any change builds a new one).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pyproj
+from scipy.spatial import cKDTree
+
+from geo.crs import WGS84, metric_crs_for
+from resourcemap.needs import NEEDS
+from resourcemap.search import text
+from resourcemap.search.base import SearchDocument
+from resourcemap.search.typos import TYPOS, TypoTolerance
+
+BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
+
+# How much a token found in each field adds to a document's relevance.
+FIELD_WEIGHTS = {
+    "name": 10.0,
+    "english": 8.0,
+    "initials": 6.0,
+    "labels": 4.0,
+    "description": 2.0,
+    "address": 1.0,
+}
+LATIN_ONLY = {"english", "initials"}
+PINYIN_WEIGHT = 8.0
+TYPO_PENALTY = 0.5
+# Shortest vocabulary term a typo can reach: a 5-letter word with one typo is 4 letters
+# or more, a 9-letter one with two is 7 or more; 3 keeps room for lower thresholds.
+MIN_TERM_LENGTH = 3
+# Pinyin matches whole syllables: "xinli" finds 心理 but not 心灵 (xin-ling).
+MAX_PINYIN_SYLLABLES = 8
+TOKEN_CACHE_SIZE = 512
+SET_CACHE_SIZE = 8
+# What serving a need adds to relevance: as much as a word of it in a service label.
+NEED_WEIGHT = 4.0
+MULTI_TAGS = ("services", "audiences", "languages", "modes", "needs")
+SINGLE_TAGS = ("kind", "status", "fee", "eligibility")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text column stored once per distinct value: labels and addresses repeat a lot."""
+
+    values: npt.NDArray[np.str_]
+    inverse: npt.NDArray[np.intp]
+
+    @classmethod
+    def of(cls, values: list[str]) -> Text:
+        uniques, inverse = np.unique(np.array(values, dtype=np.str_), return_inverse=True)
+        return cls(uniques, inverse)
+
+    def find(self, token: str) -> npt.NDArray[np.intp]:
+        """Position of ``token`` in every document's value (-1 where absent)."""
+        found: npt.NDArray[np.intp] = np.strings.find(self.values, token)[self.inverse]
+        return found
+
+    def find_any(self, words: re.Pattern[str]) -> npt.NDArray[np.intp]:
+        """Position of the first of several words in every document's value (-1 where
+        none is): one pass over the distinct values instead of one per word."""
+        firsts = [m.start() if (m := words.search(v)) else -1 for v in self.values.tolist()]
+        found: npt.NDArray[np.intp] = np.array(firsts, dtype=np.intp)[self.inverse]
+        return found
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The index: one entry per document, in ``ids`` order."""
+
+    docs: list[SearchDocument]
+    ids: npt.NDArray[np.int64]
+    kind: npt.NDArray[np.str_]
+    fields: dict[str, Text]
+    tags: dict[str, dict[str, BoolArray]]
+    located: BoolArray
+    walk: BoolArray  # reached on foot (not a phone line, not an area-served team)
+    lat: FloatArray
+    lon: FloatArray
+    tree: cKDTree | None
+    to_metric: pyproj.Transformer
+    # Area-served documents (no point, some service area) by the area codes they serve.
+    serving: dict[str, npt.NDArray[np.intp]]
+    pinyin: dict[str, npt.NDArray[np.int64]]
+    vocabulary: list[str]
+    typos: TypoTolerance
+    # Residents repeat a small set of words; per-token match arrays are cached for the
+    # lifetime of this index (any change builds a new one).
+    _cache: OrderedDict[tuple[str, bool], tuple[BoolArray, FloatArray]] = field(
+        default_factory=OrderedDict, compare=False, repr=False
+    )
+    # Id sets asked about again and again (open now: the same set for a minute; bookable:
+    # until policies change) as masks, keyed by the set itself.
+    _sets: OrderedDict[frozenset[int], BoolArray] = field(
+        default_factory=OrderedDict, compare=False, repr=False
+    )
+
+    def among(self, ids: frozenset[int]) -> BoolArray:
+        """Which documents have one of ``ids``."""
+        mask = self._sets.get(ids)
+        if mask is None:
+            mask = np.zeros(len(self.docs), dtype=bool)
+            if ids:
+                mask = np.isin(self.ids, np.fromiter(ids, dtype=np.int64))
+            self._sets[ids] = mask
+            if len(self._sets) > SET_CACHE_SIZE:
+                self._sets.popitem(last=False)
+        return mask
+
+    def need_matches(self, code: str) -> tuple[BoolArray, FloatArray]:
+        """Documents serving need ``code`` or mentioning one of its words (as if each were
+        a query token; the words together score like one word at its first place)."""
+        key = (f"need:{code}", False)  # never a token: tokens have no colon
+        cached = self._cache.get(key)
+        if cached is None:
+            served = self.tags["needs"].get(code, np.zeros(len(self.docs), dtype=bool))
+            hit, score = _words_matches(self, NEEDS[code].words)
+            cached = (hit | served, score + np.where(served, NEED_WEIGHT, 0.0))
+            self._cache[key] = cached
+            if len(self._cache) > TOKEN_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return cached
+
+    def matches(self, token: str, *, typo: bool) -> tuple[BoolArray, FloatArray]:
+        key = (token, typo)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = _token_matches(self, token, typo=typo)
+            self._cache[key] = cached
+            if len(self._cache) > TOKEN_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return cached
+
+
+def _pinyin_terms(name: str) -> set[str]:
+    """Every run of whole syllables in the pinyin of a name's Han characters."""
+    syllables = text.syllables(name)
+    return {
+        "".join(syllables[i : i + size])
+        for size in range(1, MAX_PINYIN_SYLLABLES + 1)
+        for i in range(len(syllables) - size + 1)
+    }
+
+
+def _pinyin_postings(docs: list[SearchDocument]) -> dict[str, npt.NDArray[np.int64]]:
+    postings: dict[str, list[int]] = {}
+    for i, doc in enumerate(docs):
+        for term in _pinyin_terms(doc.name_zh):
+            postings.setdefault(term, []).append(i)
+    return {term: np.array(rows, dtype=np.int64) for term, rows in postings.items()}
+
+
+def _vocabulary(docs: Iterable[SearchDocument], pinyin: Iterable[str]) -> list[str]:
+    """Latin terms a typo can be corrected to: English words and pinyin of name fragments."""
+    terms = {t for t in pinyin if len(t) >= MIN_TERM_LENGTH}
+    for doc in docs:
+        for source in (doc.name_en, doc.labels):
+            tokens = text.tokens(source)
+            terms.update(t for t in tokens if text.is_latin(t) and len(t) >= MIN_TERM_LENGTH)
+    return sorted(terms)
+
+
+def build_columns(docs: list[SearchDocument], typos: TypoTolerance = TYPOS) -> Columns:
+    n = len(docs)
+    # One boolean column per value of every filterable field: filters are then just ANDs.
+    tags: dict[str, dict[str, BoolArray]] = {name: {} for name in (*MULTI_TAGS, *SINGLE_TAGS)}
+    for i, doc in enumerate(docs):
+        needs = NEEDS.served_by(doc.kind, doc.services, doc.audiences)
+        for name in MULTI_TAGS:
+            for value in needs if name == "needs" else getattr(doc, name):
+                tags[name].setdefault(value, np.zeros(n, dtype=bool))[i] = True
+        for name in SINGLE_TAGS:
+            tags[name].setdefault(getattr(doc, name), np.zeros(n, dtype=bool))[i] = True
+    located = np.array([d.located for d in docs], dtype=bool)
+    lat = np.array([d.lat if d.lat is not None else np.nan for d in docs], dtype=np.float64)
+    lon = np.array([d.lon if d.lon is not None else np.nan for d in docs], dtype=np.float64)
+    tree = None
+    crs = metric_crs_for(float(np.nanmedian(lon)) if located.any() else 114.0)
+    transformer = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
+    if located.any():
+        x, y = transformer.transform(lon[located], lat[located])
+        tree = cKDTree(np.column_stack([x, y]))
+
+    def column(values: Iterable[str]) -> Text:
+        return Text.of([text.normalise(v) for v in values])
+
+    pinyin = _pinyin_postings(docs)
+    serving: dict[str, list[int]] = {}
+    for i, d in enumerate(docs):
+        if not d.located:
+            for code in d.service_area_codes:
+                serving.setdefault(code, []).append(i)
+
+    return Columns(
+        docs=docs,
+        ids=np.array([d.id for d in docs], dtype=np.int64),
+        kind=np.array([d.kind for d in docs], dtype=np.str_),
+        fields={
+            "name": column(d.name_zh for d in docs),
+            "english": column(d.name_en for d in docs),
+            "initials": Text.of([text.pinyin_forms(d.name_zh)[1] for d in docs]),
+            "labels": column(d.labels for d in docs),
+            "description": column(d.description_zh for d in docs),
+            "address": column(d.address_zh for d in docs),
+        },
+        tags=tags,
+        located=located,
+        walk=np.array([d.reach == "walk" for d in docs], dtype=bool),
+        lat=lat,
+        lon=lon,
+        tree=tree,
+        to_metric=transformer,
+        serving={code: np.array(rows, dtype=np.intp) for code, rows in serving.items()},
+        pinyin=pinyin,
+        vocabulary=_vocabulary(docs, pinyin),
+        typos=typos,
+    )
+
+
+def _words_matches(cols: Columns, words: Iterable[str]) -> tuple[BoolArray, FloatArray]:
+    """Every document's match of any of ``words``, as :func:`_token_matches` would find
+    each of them exactly, in one pass per field."""
+    n = len(cols.docs)
+    hit = np.zeros(n, dtype=bool)
+    score = np.zeros(n, dtype=np.float64)
+    normal = sorted({text.normalise(w) for w in words}, key=len, reverse=True)
+    latin = [w for w in normal if text.is_latin(w)]
+    for name, weight in FIELD_WEIGHTS.items():
+        chosen = latin if name in LATIN_ONLY else normal
+        if not chosen:
+            continue
+        found = cols.fields[name].find_any(re.compile("|".join(map(re.escape, chosen))))
+        field_hit = found >= 0
+        hit |= field_hit
+        score += np.where(field_hit, weight * (1.0 + 1.0 / (1.0 + np.maximum(found, 0))), 0.0)
+    for word in latin:
+        postings = cols.pinyin.get(word)
+        if postings is not None:
+            hit[postings] = True
+            score[postings] += PINYIN_WEIGHT
+    return hit, score
+
+
+def _token_matches(cols: Columns, token: str, *, typo: bool) -> tuple[BoolArray, FloatArray]:
+    """Every document's match of one token: exact, or through typo corrections (fewest
+    typos first; each typo halves what the match adds to relevance)."""
+    n = len(cols.docs)
+    hit = np.zeros(n, dtype=bool)
+    score = np.zeros(n, dtype=np.float64)
+    if typo:
+        for alternative, typos in cols.typos.corrections(token, cols.vocabulary):
+            exact, _ = cols.matches(alternative, typo=False)
+            score += np.where(exact & ~hit, PINYIN_WEIGHT * TYPO_PENALTY**typos, 0.0)
+            hit |= exact
+        return hit, score
+    latin = text.is_latin(token)
+    for name, weight in FIELD_WEIGHTS.items():
+        if name in LATIN_ONLY and not latin:
+            continue
+        found = cols.fields[name].find(token)
+        field_hit = found >= 0
+        hit |= field_hit
+        # Earlier positions (prefixes of names) rank a little higher.
+        score += np.where(field_hit, weight * (1.0 + 1.0 / (1.0 + np.maximum(found, 0))), 0.0)
+    postings = cols.pinyin.get(token) if latin else None
+    if postings is not None:
+        hit[postings] = True
+        score[postings] += PINYIN_WEIGHT
+    return hit, score

@@ -1,0 +1,200 @@
+"""What a query asks for: its words, the needs it names, and whether it is a crisis.
+
+Both engines search from the same :class:`QueryPlan`, so a query means the same thing
+whichever answers it:
+
+- a Chinese run is scanned for need terms, longest first ("我最近压力大睡不着" names
+  stress and insomnia); what is left keeps its meaning as text, once filler words at its
+  edges are dropped ("附近的心理咨询" looks for 心理咨询);
+- Latin words and phrases ("anxiety", "kill myself", "jiaolv") name a need when the
+  vocabulary has them;
+- a Latin word that names no need may be a typo of one (by the typo rules of
+  :mod:`resourcemap.search.typos`); it then stands for that need when, as typed, it
+  matches nothing.
+
+A term naming a need matches a listing that serves the need (one of its services or kinds,
+for one of its audiences) or whose text contains one of the need's words
+(:attr:`resourcemap.needs.Need.words`). :func:`reasons` says which, for the result card.
+
+>>> plan = parse("我最近压力大睡不着怎么办")
+>>> [(t.text, t.need) for t in plan.terms]
+[('压力大', 'stress'), ('睡不着', 'insomnia')]
+>>> [(t.text, t.need) for t in parse("东湖 anxiety").terms]
+[('东湖', None), ('anxiety', 'anxiety')]
+>>> parse("I want to kill myself").crisis
+True
+>>> parse("anxeity").terms[0].fuzzy_need
+'anxiety'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from resourcemap.needs import NEEDS, NeedsVocabulary
+from resourcemap.search import text
+from resourcemap.search.typos import TYPOS, TypoTolerance
+from resourcemap.vocab import SERVICE_LABELS, ResourceKind, Service
+
+
+@dataclass(frozen=True)
+class Term:
+    """One thing every match must satisfy."""
+
+    text: str  # as typed (normalised); words of a phrase joined by a space
+    need: str | None = None  # the need it names
+    # A need this Latin word is a typo of; used only when the word matches nothing as typed.
+    fuzzy_need: str | None = None
+
+    @property
+    def latin(self) -> bool:
+        return text.is_latin(self.text)
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    terms: tuple[Term, ...]
+    crisis: bool = False
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t.need for t in self.terms if t.need))
+
+    def concerns_only(self) -> QueryPlan | None:
+        """The plan without its plain words, when it names a need and has some: what to
+        answer when the words and the concern match nothing together."""
+        kept = tuple(t for t in self.terms if t.need is not None)
+        return QueryPlan(kept, self.crisis) if kept and len(kept) < len(self.terms) else None
+
+    @property
+    def query_text(self) -> str:
+        """A query string meaning this plan (its terms, space-separated)."""
+        return " ".join(t.text for t in self.terms)
+
+    @property
+    def tokens(self) -> list[str]:
+        """Words to mark in highlights: what was typed, needs included."""
+        return [w for t in self.terms for w in t.text.split()]
+
+
+def _strip_fillers(piece: str, vocab: NeedsVocabulary) -> str:
+    changed = True
+    while changed and piece:
+        changed = False
+        for filler in vocab.fillers_zh:
+            if piece.startswith(filler):
+                piece, changed = piece[len(filler) :], True
+            if piece.endswith(filler):
+                piece, changed = piece[: -len(filler)], True
+    return piece
+
+
+def _han_terms(run: str, vocab: NeedsVocabulary) -> list[Term]:
+    """Need terms in a Chinese run (leftmost, longest first) and the text between them."""
+    found: list[Term] = []
+    rest: list[str] = []
+    piece = ""
+    i = 0
+    while i < len(run):
+        for size in range(min(vocab.longest_han, len(run) - i), 1, -1):
+            code = vocab.han_terms.get(run[i : i + size])
+            if code is not None:
+                rest.append(piece)
+                piece = ""
+                found.append(Term(run[i : i + size], need=code))
+                i += size
+                break
+        else:
+            piece += run[i]
+            i += 1
+    rest.append(piece)
+    words = [w for w in (_strip_fillers(p, vocab) for p in rest) if w]
+    if found:
+        # Between concerns a lone character is grammar, not a place ("压力大睡不着": 大).
+        words = [w for w in words if len(w) > 1]
+    return [*(Term(w) for w in words), *found]
+
+
+def _latin_terms(tokens: list[str], vocab: NeedsVocabulary, typos: TypoTolerance) -> list[Term]:
+    terms: list[Term] = []
+    i = 0
+    while i < len(tokens):
+        for size in range(min(vocab.longest_latin, len(tokens) - i), 1, -1):
+            phrase = tuple(tokens[i : i + size])
+            code = vocab.latin_terms.get(phrase)
+            if code is not None:
+                terms.append(Term(" ".join(phrase), need=code))
+                i += size
+                break
+        else:
+            token = tokens[i]
+            code = vocab.latin_terms.get(token)
+            if code is not None:
+                terms.append(Term(token, need=code))
+            else:
+                near = typos.corrections(token, vocab.single_latin_terms)
+                terms.append(
+                    Term(token, fuzzy_need=vocab.latin_terms[near[0][0]] if near else None)
+                )
+            i += 1
+    return terms
+
+
+def parse(q: str, vocab: NeedsVocabulary = NEEDS, typos: TypoTolerance = TYPOS) -> QueryPlan:
+    """The plan of query ``q``; an empty query has no terms (everything matches)."""
+    terms: list[Term] = []
+    latin: list[str] = []
+    for token in text.tokens(q):
+        if text.is_latin(token):
+            latin.append(token)
+            continue
+        terms += _latin_terms(latin, vocab, typos)
+        latin = []
+        terms += _han_terms(token, vocab)
+    terms += _latin_terms(latin, vocab, typos)
+    # The same term twice asks nothing more.
+    unique = tuple(dict.fromkeys(terms))
+    crisis = any(vocab[t.need].crisis for t in unique if t.need)
+    return QueryPlan(unique, crisis)
+
+
+@dataclass(frozen=True)
+class MatchReason:
+    """Why a listing matched a need: "焦虑 → 心理咨询" (``via="service"``), the kind of
+    resource (``via="kind"``), or a word of the need in its text (``via="words"``)."""
+
+    need: str
+    need_zh: str
+    need_en: str
+    via: Literal["service", "kind", "words"]
+    code: str  # the service or kind code; the need's code for "words"
+    label_zh: str
+    label_en: str
+
+
+def reasons(
+    kind: str, services: tuple[str, ...], plan: QueryPlan, vocab: NeedsVocabulary = NEEDS
+) -> tuple[MatchReason, ...]:
+    """Why a listing of this kind and services matched each need the plan names."""
+    out: list[MatchReason] = []
+    named = {t.need for t in plan.terms if t.need}
+    fuzzy = {t.fuzzy_need for t in plan.terms if t.fuzzy_need} - named
+    for code in [*plan.needs, *sorted(fuzzy)]:
+        need = vocab[code]
+        via = need.reason(kind, services)
+        if via is None:
+            # A typo'd word may have matched as itself; only a named need matched by words.
+            if code in named:
+                out.append(MatchReason(code, need.label_zh, need.label_en, "words", code, "", ""))
+        elif via in Service._value2member_map_:
+            zh, en = SERVICE_LABELS[Service(via)]
+            out.append(MatchReason(code, need.label_zh, need.label_en, "service", via, zh, en))
+        else:
+            info = ResourceKind(via).info
+            out.append(
+                MatchReason(
+                    code, need.label_zh, need.label_en, "kind", via, info.label_zh, info.label_en
+                )
+            )
+    return tuple(out)

@@ -1,0 +1,193 @@
+"""Finding the right help on a phone (390×844), in Debian's Chromium (#17).
+
+A resident in 白鹭社区 of the demo city (22.7245N 113.938E) lets the page use their
+location, then types what they feel. After each search the result count takes focus (it
+is announced) with the first result in view; the map fits the results and its circle
+follows the chosen distance; "show on map" brings the map into view; an empty result
+offers a way forward; crisis words open with the 24/7 lines; back to the search from a
+detail page keeps the query and filters. Screenshots go to ``test-output/``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, Backend, _free_port, serving
+from tests.e2e.conftest import SHOTS, axe_violations, needs_chromium, playwright_api, screenshot
+
+pytestmark = needs_chromium
+expect = playwright_api.expect
+
+HERE = {"latitude": 22.7245, "longitude": 113.938}
+PHONE = {"width": 390, "height": 844}
+ROOM = "白鹭社区健康服务中心心理咨询室"  # 330 m away: free, public, books online
+
+
+@pytest.fixture(scope="module")
+def server(sqlite_backend: Backend) -> Iterator[str]:
+    url = sqlite_backend.fresh("demo")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "RESOURCEMAP_DATABASE_URL": url,
+        "RESOURCEMAP_PORT": str(port),
+        "RESOURCEMAP_RUN_WORKER": "false",
+    }
+    with serving("serve", cwd=ROOT, env=env, port=port, timeout=60) as base:
+        yield base
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(
+        viewport=PHONE,
+        geolocation=HERE,
+        permissions=["geolocation"],
+        locale="zh-CN",
+        has_touch=True,
+        is_mobile=True,
+    )
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    assert errors == []
+    ctx.close()
+
+
+IN_VIEW = """s => { const e = document.querySelector(s); if (!e) return false;
+    const r = e.getBoundingClientRect();
+    return r.top >= -1 && r.bottom <= innerHeight + 1; }"""
+
+
+def in_view(page: Any, selector: str) -> None:
+    """Wholly inside the phone's screen (allowing for a rounding pixel), once scrolling ends."""
+    page.wait_for_function(IN_VIEW, arg=selector, timeout=5_000)
+
+
+def announced(page: Any) -> None:
+    """Focus on the result count, which is a live region, and the first result in view."""
+    expect(page.locator("body")).to_have_attribute("data-results", "ready", timeout=15_000)
+    assert page.evaluate("document.activeElement.id") == "result-count"
+    count = page.locator("#result-count")
+    expect(count).to_have_attribute("role", "status")
+    expect(count).to_have_attribute("aria-live", "polite")
+    in_view(page, "#result-count")
+    in_view(page, "#results .result:first-child, #empty")
+
+
+def shoot(page: Any, name: str) -> None:
+    """The whole page, and what the phone's screen shows right now."""
+    screenshot(page, name)
+    page.screenshot(path=str(SHOTS / f"{name}-screen.png"))
+
+
+def search(page: Any, text: str) -> None:
+    page.evaluate("document.body.dataset.results = 'loading'")
+    page.get_by_label("您想找什么帮助?").fill(text)
+    page.get_by_role("button", name="搜索", exact=True).click()
+    announced(page)
+
+
+def test_a_resident_on_a_phone_finds_the_right_help(server: str, page: Any) -> None:
+    page.goto(server + "/")
+    expect(page.locator("#map")).to_have_attribute("data-ready", "1", timeout=15_000)
+    shoot(page, "phone-search-start")
+
+    # Location: the nearest places come, the count is announced, the first result in view.
+    page.evaluate("document.body.dataset.results = 'loading'")
+    page.get_by_role("button", name="使用我的位置").click()
+    announced(page)
+    expect(page.locator("#results .result").first).to_contain_text(ROOM)
+    shoot(page, "phone-located")
+
+    # A concern in the resident's words: the room 330 m away first, saying why it matched.
+    search(page, "焦虑")
+    first = page.locator("#results .result").first
+    expect(first.locator(".result-name")).to_have_text(ROOM)
+    expect(first.locator(".why")).to_have_text("匹配原因: 焦虑 → 心理咨询")
+    expect(first.locator(".badge.free")).to_have_text("免费")
+    expect(first.locator(".badge.book")).to_have_text("可在线预约")
+    # Phone lines are never a walk.
+    line = page.locator("#results .result", has_text="12320").first
+    expect(line.locator(".reach")).to_contain_text("服务您所在地区的电话服务")
+    expect(line.locator(".distance")).to_have_count(0)
+    # The map fits the listed results (not an empty circle around the resident).
+    fitted = int(page.locator("#map").get_attribute("data-fitted") or "0")
+    assert fitted >= 5
+    shot = "phone-anxiety"
+    shoot(page, shot)
+    page.evaluate("window.scrollTo(0, 0)")
+    assert axe_violations(page) == [], shot
+
+    # The circle follows the chosen distance.
+    page.locator(".filters summary").click()
+    expect(page.locator("#map")).to_have_attribute("data-circle", "500")
+    small = page.locator("path.rm-circle").bounding_box()
+    page.evaluate("document.body.dataset.results = 'loading'")
+    page.get_by_label("距离").select_option("3000")
+    announced(page)
+    expect(page.locator("#map")).to_have_attribute("data-circle", "3000")
+    page.evaluate("window.scrollTo(0, 0)")
+    big = page.locator("path.rm-circle").bounding_box()
+    assert big is not None and small is not None and big["width"] > small["width"] * 1.5
+
+    # "Show on map" brings the map (far up the page on a phone) into view, popup open.
+    page.locator("#results .result").first.get_by_role("button", name="在地图上显示").click()
+    expect(page.locator(".leaflet-popup")).to_be_visible(timeout=10_000)
+    in_view(page, "#map")
+    expect(page.locator(".leaflet-popup")).to_contain_text(ROOM)
+    shoot(page, "phone-show-on-map")
+
+    # Nothing fits: clear the filters, the nearest place whatever the filters, the lines.
+    page.evaluate("document.body.dataset.results = 'loading'")
+    page.get_by_label("服务方式").select_option("phone")
+    announced(page)
+    page.evaluate("document.body.dataset.results = 'loading'")
+    page.get_by_label("费用").select_option("paid")
+    announced(page)
+    empty = page.locator("#empty")
+    expect(page.locator("#result-count")).to_contain_text("没有同时符合这些条件的服务")
+    expect(empty.locator(".nearest .result-name")).to_have_text(ROOM)
+    expect(empty.locator("a.hotline-link").first).to_have_attribute("href", "tel:12320")
+    shoot(page, "phone-empty")
+    page.evaluate("document.body.dataset.results = 'loading'")
+    empty.get_by_role("button", name="清除筛选条件").click()
+    announced(page)
+    expect(page.locator("#results .result").first.locator(".result-name")).to_have_text(ROOM)
+    expect(page.get_by_label("费用")).to_have_value("")
+
+    # Crisis words: the 24/7 lines first, in their own panel, which takes focus.
+    page.evaluate("document.body.dataset.results = 'loading'")
+    page.get_by_label("您想找什么帮助?").fill("我不想活了")
+    page.get_by_role("button", name="搜索", exact=True).click()
+    expect(page.locator("body")).to_have_attribute("data-results", "ready", timeout=15_000)
+    assert page.evaluate("document.activeElement.id") == "crisis-title"
+    panel = page.locator(".crisis-panel")
+    in_view(page, ".crisis-panel")
+    expect(panel.locator("a.call").first).to_have_attribute("href", "tel:12320")
+    assert page.evaluate(
+        """() => document.querySelector('.crisis-panel').compareDocumentPosition(
+                   document.getElementById('results')) & Node.DOCUMENT_POSITION_FOLLOWING"""
+    )
+    shoot(page, "phone-crisis")
+
+    # Back to the search from a detail page: query, place and filters as they were.
+    search(page, "失眠")
+    page.evaluate("document.body.dataset.results = 'loading'")
+    page.get_by_label("距离").select_option("1000")
+    announced(page)
+    page.locator("#results .result-name a").first.click()
+    expect(page.locator("h1")).to_have_text(ROOM)
+    shoot(page, "phone-detail")
+    page.get_by_role("link", name="← 返回搜索").click()
+    expect(page.get_by_label("您想找什么帮助?")).to_have_value("失眠")
+    expect(page.get_by_label("距离")).to_have_value("1000")
+    announced(page)
+    expect(page.locator("#results .result").first.locator(".result-name")).to_have_text(ROOM)
+    shoot(page, "phone-back")

@@ -1,0 +1,118 @@
+"""The residents' search page as the server renders it (#17): what each card says, the crisis
+panel, the way forward from an empty result, widening, and back to the search."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from bs4 import BeautifulSoup, Tag
+from starlette.testclient import TestClient
+
+from resourcemap.models import BookingPolicy, Resource
+from tests.factories import run_in_db, small_city
+from tests.html_helpers import attr, one, text_of
+
+EAST = {"lat": "22.7049", "lon": "114.0049"}
+
+
+def soup_of(response: Any) -> BeautifulSoup:
+    assert response.status_code == 200, response.text[:500]
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def card(soup: BeautifulSoup, name: str) -> Tag:
+    for li in soup.select(".result"):
+        if li.select_one(".result-name") and name in text_of(li, ".result-name"):
+            return li
+    raise AssertionError(f"no card for {name}")
+
+
+async def _school_and_policy() -> None:
+    room = await Resource.get(name_zh="东湖社区心理咨询室")
+    await BookingPolicy.create(resource_id=room.id, slot_minutes=50, seats=1)
+    await Resource.create(
+        kind="school_room",
+        name_zh="东湖中学心理辅导室",
+        services=["counselling"],
+        audiences=["students"],
+        eligibility="students",
+        eligibility_note_zh="仅限本校学生",
+        lat=22.7052,
+        lon=114.0052,
+    )
+
+
+@pytest.fixture
+def client(database_url: str, make_client: Callable[..., Any]) -> Iterator[TestClient]:
+    run_in_db(database_url, small_city)
+    run_in_db(database_url, _school_and_policy)
+    with make_client(database_url, search_follow_seconds=0) as c:
+        yield c
+
+
+def test_cards_say_why_cost_booking_eligibility_and_reach(client: TestClient) -> None:
+    page = soup_of(client.get("/", params={"q": "睡不着", **EAST}))
+    room = card(page, "东湖社区心理咨询室")
+    assert one(room, ".why").get_text(" ", strip=True) == "匹配原因: 失眠 → 心理咨询"
+    assert text_of(room, ".badge.free") == "免费"
+    assert text_of(room, ".badge.book") == "可在线预约"
+    assert "步行" in text_of(room, ".distance")
+    clinic = card(page, "西山医院心理门诊")
+    assert text_of(clinic, ".badge.paid") == "收费"
+    line = card(soup_of(client.get("/", params={"q": "热线", **EAST})), "测试市心理援助热线")
+    assert line.select_one(".distance") is None
+    reach = one(line, ".reach").get_text(" ", strip=True)
+    assert reach.startswith("服务您所在地区的电话服务")
+    # Members-only places come back when the resident says who they are, with their note.
+    assert "东湖中学心理辅导室" not in page.get_text()
+    pupil = soup_of(client.get("/", params={"q": "辅导室", "eligible": "students", **EAST}))
+    assert text_of(card(pupil, "东湖中学心理辅导室"), ".eligibility") == "仅限本校学生"
+
+
+def test_crisis_words_open_with_the_24_7_lines(client: TestClient) -> None:
+    page = soup_of(client.get("/", params={"q": "不想活了", **EAST}))
+    panel = one(page, ".crisis-panel")
+    assert panel.find_next(id="result-count") is not None  # before every other result
+    (call,) = panel.select("a.call")
+    assert attr(call, "href") == "tel:12320"
+    assert "测试市心理援助热线" not in [n.get_text() for n in page.select("#results .result-name")]
+
+
+def test_an_empty_result_offers_a_way_forward(client: TestClient) -> None:
+    asked = {"q": "心理咨询", "fee": "paid", "mode": "online", "place": "东湖", **EAST}
+    page = soup_of(client.get("/", params=asked))
+    assert page.select("#results .result") == []
+    empty = one(page, "#empty")
+    clear = next(a for a in empty.select("a") if a.get_text(strip=True) == "清除筛选条件")
+    assert parse_qs(urlsplit(attr(clear, "href")).query) == {
+        "q": ["心理咨询"],
+        "place": ["东湖"],
+        "lat": [EAST["lat"]],
+        "lon": [EAST["lon"]],
+    }
+    nearest = one(empty, ".nearest .result-name").get_text(strip=True)
+    assert nearest == "东湖社区心理咨询室"
+    assert attr(one(empty, "a.hotline-link"), "href") == "tel:12320"
+
+
+def test_nothing_near_widens_and_says_so(client: TestClient) -> None:
+    page = soup_of(client.get("/", params={"q": "门诊", "radius_m": "1000", **EAST}))
+    said = text_of(page, "#result-count .widened")
+    assert said == "1公里内没有可步行前往的服务;以下显示20公里内的服务。"
+    assert attr(one(page, "#map"), "data-radius") == "20000"
+
+
+def test_back_to_the_search_keeps_query_place_and_filters(client: TestClient) -> None:
+    asked = {"q": "焦虑", "fee": "free", "radius_m": "1000", "place": "东湖", **EAST}
+    page = soup_of(client.get("/", params=asked))
+    link = attr(one(card(page, "东湖社区心理咨询室"), ".result-name a"), "href")
+    detail = soup_of(client.get(link))
+    back = attr(one(detail, ".back a"), "href")
+    assert back.startswith("/?")
+    assert {k: v[0] for k, v in parse_qs(urlsplit(back).query).items()} == asked
+    # Only the search's own parameters go back, and only to the search page.
+    odd = soup_of(client.get(link.split("?")[0], params={"back": "q=x&next=//evil.test"}))
+    assert attr(one(odd, ".back a"), "href") == "/?q=x"

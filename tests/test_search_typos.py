@@ -1,0 +1,56 @@
+"""The typo rules every engine shares (``resourcemap/search/typos.py``)."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+from resourcemap.search import meili_index
+from resourcemap.search.typos import TYPOS, TypoTolerance
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "resourcemap.search.typos",
+        "resourcemap.search.text",
+        "resourcemap.search.meili_index",
+        "resourcemap.needs",
+        "resourcemap.search.intent",
+        "resourcemap.search.ranking",
+    ],
+)
+def test_docstring_examples(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+
+
+def test_meilisearch_index_gets_the_same_thresholds() -> None:
+    sizes = meili_index.SETTINGS["typoTolerance"]["minWordSizeForTypos"]
+    assert (
+        sizes
+        == {"oneTypo": TYPOS.one_typo, "twoTypos": TYPOS.two_typos}
+        == {
+            "oneTypo": 5,
+            "twoTypos": 9,
+        }
+    )
+
+
+def test_corrections_come_fewest_typos_first() -> None:
+    terms = ["counselling", "counsellor", "couselling", "xounseling", "cancelling"]
+    # 10 letters typed: two typos; "xounseling" has its first letter wrong (two).
+    assert TYPOS.corrections("counseling", terms) == [
+        ("counselling", 1),
+        ("couselling", 2),
+        ("xounseling", 2),
+    ]
+    assert TYPOS.corrections("calm", ["clam", "calf"]) == []
+
+
+def test_thresholds_are_checked() -> None:
+    with pytest.raises(ValueError, match="one_typo"):
+        TypoTolerance(one_typo=9, two_typos=5)
+    assert TypoTolerance(one_typo=4, two_typos=8).allowed("calm") == 1
