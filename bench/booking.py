@@ -53,7 +53,7 @@ from resourcemap import db
 from resourcemap.booking import slots
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.requests import BookingIn, digest
-from resourcemap.demo import load_demo_city
+from resourcemap.demo.city import load_demo_city
 from resourcemap.models import BookingPolicy, Resource, Slot, TimeBlock
 from resourcemap.settings import Settings
 from resourcemap.vocab import BookingStatus, Channel, ResourceKind

@@ -25,7 +25,7 @@ import httpx2
 from harness.servers import uvicorn_server
 
 from resourcemap import accounts, db
-from resourcemap.demo import load_demo_city
+from resourcemap.demo.city import load_demo_city
 from resourcemap.vocab import Role
 
 PASSWORD = "correct-horse-9"

@@ -41,7 +41,7 @@ from harness.servers import free_port, uvicorn_server
 from harness.synthetic import district_points, populate
 
 from resourcemap import db
-from resourcemap.demo import load_demo_city
+from resourcemap.demo.city import load_demo_city
 from resourcemap.search.base import SearchQuery
 from resourcemap.search.service import SearchService
 from resourcemap.settings import Settings

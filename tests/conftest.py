@@ -53,7 +53,7 @@ async def _pg_admin(*statements: str) -> None:
 
 
 async def _load_demo(url: str) -> None:
-    from resourcemap.demo import load_demo_city
+    from resourcemap.demo.city import load_demo_city
 
     async with db.database(url):
         await load_demo_city(DEMO_SEED)

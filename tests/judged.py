@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from resourcemap.needs import NEEDS
 from resourcemap.search.base import Hit, SearchQuery
+from resourcemap.search.needs import NEEDS
 from resourcemap.search.service import SearchService
 
 SOURCE = Path(__file__).with_name("data") / "judged_queries.toml"

@@ -11,6 +11,7 @@ import pytest
 
 from resourcemap.booking import schedules, slots
 from resourcemap.booking.slots import Rules, Schedule
+from resourcemap.listings.opening import ClosureSpan, DatedHours
 from resourcemap.models import (
     Booking,
     BookingPolicy,
@@ -21,7 +22,6 @@ from resourcemap.models import (
     Slot,
     TimeBlock,
 )
-from resourcemap.opening import ClosureSpan, DatedHours
 from resourcemap.vocab import BookingStatus, Channel, Status
 from tests.booking_helpers import bookable_city, local
 from tests.factories import run_in_db

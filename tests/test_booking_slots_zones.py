@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from resourcemap.booking import slots
-from resourcemap.opening import DatedHours
+from resourcemap.listings.opening import DatedHours
 
 ZONES = [
     "Europe/Berlin",

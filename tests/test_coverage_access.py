@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from resourcemap.access import AccessQuery, AccessService, AreaAccess, SupplyMeasure
-from resourcemap.coverage import CoverageService
-from resourcemap.demand_import import import_demand
 from resourcemap.models import OpeningHours, Slot
+from resourcemap.planning.access import AccessQuery, AccessService, AreaAccess, SupplyMeasure
+from resourcemap.planning.coverage import CoverageService
+from resourcemap.planning.demand import import_demand
 from resourcemap.vocab import AreaLevel
 from tests.booking_helpers import NOW, SHANGHAI, bookable_city, local
 from tests.factories import run_in_db
@@ -95,7 +95,7 @@ def test_waiting_beyond_the_horizon_and_the_clock_is_the_callers(database_url: s
     run_in_db(database_url, go)
 
 
-@pytest.mark.parametrize("name", ["resourcemap.access", "resourcemap.waiting"])
+@pytest.mark.parametrize("name", ["resourcemap.planning.access", "resourcemap.planning.waiting"])
 def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0

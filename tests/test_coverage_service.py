@@ -14,14 +14,15 @@ from affine import Affine
 from click.testing import CliRunner
 from tortoise import connections
 
-from resourcemap import db, siting
-from resourcemap.access import AccessService
+from resourcemap import db
 from resourcemap.cli import main
-from resourcemap.coverage import CoverageQuery, CoverageService
-from resourcemap.demand_import import import_demand
 from resourcemap.errors import InvalidInput, NotFound
-from resourcemap.indicators import Targets
 from resourcemap.models import Area, Resource, SearchChange
+from resourcemap.planning import siting
+from resourcemap.planning.access import AccessService
+from resourcemap.planning.coverage import CoverageQuery, CoverageService
+from resourcemap.planning.demand import import_demand
+from resourcemap.planning.indicators import Targets
 from resourcemap.search import changes
 from resourcemap.vocab import AreaLevel, Placement, ResourceKind
 from tests.factories import run_in_db, small_city
@@ -58,7 +59,7 @@ def test_demo_city_coverage_per_community_and_cache(demo_url: str) -> None:
 
 
 def test_coverage_counts_public_listings_unless_asked_and_says_which(demo_url: str) -> None:
-    from resourcemap.coverage import coverage_csv, coverage_geojson
+    from resourcemap.planning.coverage import coverage_csv, coverage_geojson
 
     async def go() -> None:
         service = CoverageService()

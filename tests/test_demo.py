@@ -11,11 +11,11 @@ import shapely
 from shapely.geometry import shape
 
 from geo.crs import metric_crs_for, to_metric
-from resourcemap import demo
 from resourcemap.dataset import synthetic_label
-from resourcemap.demo import DEFAULT_SEED, DEMO_LABEL, ensure_demo_city, load_demo_city
+from resourcemap.demo import city as demo
+from resourcemap.demo.city import DEFAULT_SEED, DEMO_LABEL, ensure_demo_city, load_demo_city
 from resourcemap.errors import Conflict
-from resourcemap.hours import Interval, validate
+from resourcemap.listings.hours import Interval, validate
 from resourcemap.models import (
     Area,
     DatasetInfo,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from resourcemap.errors import InvalidInput
-from resourcemap.hours import Interval, hhmm, minutes, summarise, validate
+from resourcemap.listings.hours import Interval, hhmm, minutes, summarise, validate
 
 # The outcome depends on the date or time of day: CI reruns these under faked clocks.
 pytestmark = pytest.mark.clock

@@ -13,9 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resourcemap import opening
-from resourcemap.models import Closure, HoursException, OpeningHours, Resource
-from resourcemap.opening import (
+from resourcemap.listings import opening
+from resourcemap.listings.opening import (
     ClosureSpan,
     DatedHours,
     ResourceHours,
@@ -25,6 +24,7 @@ from resourcemap.opening import (
     load_timetable,
     open_ids,
 )
+from resourcemap.models import Closure, HoursException, OpeningHours, Resource
 from tests.factories import AreaCodes, run_in_db
 
 # The outcome depends on the date or time of day: CI reruns these under faked clocks.
@@ -202,11 +202,11 @@ def test_open_ids_unknown_holiday_year_falls_back_to_weekends(
 ) -> None:
     monkeypatch.setattr(opening, "_warned_years", set())
     friday, saturday, sunday = dt.date(2027, 1, 1), dt.date(2027, 1, 2), dt.date(2027, 1, 3)
-    with caplog.at_level(logging.WARNING, logger="resourcemap.opening"):
+    with caplog.at_level(logging.WARNING, logger="resourcemap.listings.opening"):
         assert open_ids(city(), local(friday, 10), SHANGHAI) == {ROOM, HOSPITAL, HOTLINE}
         assert open_ids(city(), local(saturday, 10), SHANGHAI) == {HOSPITAL, HOTLINE}
         assert open_ids(city(), local(sunday, 15), SHANGHAI) == {HOTLINE}
-    warnings = [r for r in caplog.records if r.name == "resourcemap.opening"]
+    warnings = [r for r in caplog.records if r.name == "resourcemap.listings.opening"]
     assert len(warnings) == 1
     assert "2027" in warnings[0].getMessage()
 

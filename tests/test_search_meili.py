@@ -24,7 +24,6 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from resourcemap.needs import NEEDS
 from resourcemap.search.base import Criteria, SearchDocument, SearchQuery, SearchUnavailable
 from resourcemap.search.meili import POST_TAG, PRE_TAG, MeiliBackend
 from resourcemap.search.meili_index import (
@@ -35,6 +34,7 @@ from resourcemap.search.meili_index import (
     query_string,
     to_meili,
 )
+from resourcemap.search.needs import NEEDS
 
 KEY = "s3cret-master-key-0123456789"
 URL = "http://meili.test:7700"

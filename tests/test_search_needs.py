@@ -1,4 +1,4 @@
-"""The needs vocabulary (``resourcemap/needs.toml``) and how queries name needs."""
+"""The needs vocabulary (``resourcemap/search/needs.toml``) and how queries name needs."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pypinyin import lazy_pinyin
 
-from resourcemap.needs import NEEDS, SOURCE, parse
 from resourcemap.search.intent import parse as parse_query
+from resourcemap.search.needs import NEEDS, SOURCE, parse
 
 # The concerns issue #17 names; each must be a need (its label or one of its words).
 CONCERNS = [

@@ -17,7 +17,7 @@ from resourcemap.search.typos import TYPOS, TypoTolerance
         "resourcemap.search.typos",
         "resourcemap.search.text",
         "resourcemap.search.meili_index",
-        "resourcemap.needs",
+        "resourcemap.search.needs",
         "resourcemap.search.intent",
         "resourcemap.search.ranking",
     ],

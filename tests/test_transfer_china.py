@@ -16,8 +16,8 @@ from shapely.geometry import shape
 
 from geo.chinacoords import CoordSystem, gcj02_to_wgs84
 from resourcemap.cli import main
-from resourcemap.coverage import load_tree
 from resourcemap.models import Area, DemandPoint, Resource
+from resourcemap.planning.coverage import load_tree
 from resourcemap.transfer.areas import import_areas
 from resourcemap.transfer.importer import SYSTEM, ImportOptions, import_listings
 from resourcemap.transfer.report import ImportReport

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from shapely.geometry import box
 
-from resourcemap.cli import PROGRESS_MIN_ROWS, main
+from resourcemap.cli import main
+from resourcemap.cli.transfer import PROGRESS_MIN_ROWS
 from resourcemap.models import Area, Resource
 from tests.factories import run_in_db
 from tests.transfer_helpers import EAST, GOOD_ROWS, city_areas, csv_bytes

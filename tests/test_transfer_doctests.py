@@ -8,8 +8,8 @@ import importlib
 import pytest
 
 MODULES = [
-    "resourcemap.phones",
-    "resourcemap.coverage_levels",
+    "resourcemap.listings.phones",
+    "resourcemap.planning.levels",
     "resourcemap.transfer.hsds_schedules",
     "resourcemap.transfer.hsds_terms",
     "resourcemap.transfer.report",

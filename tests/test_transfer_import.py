@@ -11,8 +11,9 @@ import pytest
 from openpyxl import Workbook
 
 from geo.chinacoords import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
-from resourcemap import accounts, edits
+from resourcemap import accounts
 from resourcemap.errors import InvalidInput
+from resourcemap.listings import edits
 from resourcemap.models import AuditEntry, OpeningHours, Organisation, Resource, SearchChange
 from resourcemap.transfer.importer import SYSTEM, ImportOptions, import_listings
 from resourcemap.transfer.report import ImportReport
@@ -366,7 +367,7 @@ def test_a_row_the_domain_refuses_while_writing_rolls_back_the_whole_file(
             raise InvalidInput("refused for the test", field="name_zh")
         return await real(*args, **kwargs)
 
-    # The importer saves through resourcemap.edits, the module object imported here.
+    # The importer saves through resourcemap.listings.edits, the module object imported here.
     monkeypatch.setattr(edits, "save_resource", refuse_second)
     report = _import(database_url, csv_bytes(*GOOD_ROWS), "rooms.csv")
     assert [(p.row, p.column, p.reason) for p in report.problems] == [

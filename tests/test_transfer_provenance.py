@@ -10,7 +10,8 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from resourcemap import accounts, edits
+from resourcemap import accounts
+from resourcemap.listings import edits
 from resourcemap.models import Resource
 from resourcemap.transfer.exporter import export_listings
 from resourcemap.transfer.importer import SYSTEM, ImportOptions, import_listings

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from resourcemap import accounts, db
 from resourcemap.clock import FixedClock
-from resourcemap.demo import load_demo_city
+from resourcemap.demo.city import load_demo_city
 from resourcemap.settings import Settings
 from resourcemap.vocab import Role
 from tests.conftest import DEMO_SEED, TEST_NOW

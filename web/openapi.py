@@ -13,8 +13,8 @@ from starlette.schemas import SchemaGenerator
 import resourcemap
 from resourcemap.booking.requests import BookingIn, CancelIn, RescheduleIn
 from resourcemap.booking.staff import BlockIn, PolicyIn
-from resourcemap.edits import ResourceIn
-from resourcemap.organisations import OrganisationIn
+from resourcemap.listings.edits import ResourceIn
+from resourcemap.listings.organisations import OrganisationIn
 
 BASE: dict[str, Any] = {
     # 3.1: its schemas are JSON Schema 2020-12, which is what pydantic writes.

@@ -17,10 +17,10 @@ from shapely.geometry import shape
 from tortoise.transactions import in_transaction
 
 from resourcemap import db
-from resourcemap import demo_names as N
-from resourcemap.demo import load_demo_city
-from resourcemap.demo_builder import CITY_CODE, DISTRICT_CODE
-from resourcemap.demo_profiles import PROFILES, weekly_hours
+from resourcemap.demo import names as N
+from resourcemap.demo.builder import CITY_CODE, DISTRICT_CODE
+from resourcemap.demo.city import load_demo_city
+from resourcemap.demo.profiles import PROFILES, weekly_hours
 from resourcemap.models import Area, OpeningHours, Resource
 from resourcemap.search import changes
 from resourcemap.vocab import (

@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, Field, field_validator
 
 from resourcemap.contact import typed_phone
-from resourcemap.edits import Input
+from resourcemap.listings.edits import Input
 from resourcemap.vocab import MAX_ID, Channel, Service
 
 # Digits only: the code is read aloud over the phone, also by people who do not read Latin

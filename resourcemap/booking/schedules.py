@@ -21,8 +21,8 @@ from resourcemap.booking.slots import (
     Schedule,
     Taken,
 )
+from resourcemap.listings.opening import ClosureSpan, DatedHours
 from resourcemap.models import Slot
-from resourcemap.opening import ClosureSpan, DatedHours
 from resourcemap.vocab import BookingStatus, Status
 
 # weekly interval (1), dated exception (2), closure that applies, once per resource it

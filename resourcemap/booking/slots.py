@@ -1,6 +1,6 @@
 """Bookable slots of a resource, computed from its hours and booking rules.
 
-A day's hours follow the same rules as open-now (``resourcemap.opening``): weekly hours,
+A day's hours follow the same rules as open-now (``resourcemap.listings.opening``): weekly hours,
 public holidays and make-up days, dated exceptions, closures; always-open resources are open
 all day. Each opening interval is turned into real instants in the configured zone, then cut
 into slots of ``slot_minutes`` every ``slot_minutes + buffer_minutes`` of elapsed time, so a
@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from resourcemap.opening import ClosureSpan, DatedHours, calendar_weekday
+from resourcemap.listings.opening import ClosureSpan, DatedHours, calendar_weekday
 
 if TYPE_CHECKING:  # the rules are read from a policy row; this module never touches the database
     from resourcemap.models import BookingPolicy

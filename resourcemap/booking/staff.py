@@ -16,8 +16,8 @@ from resourcemap import audit
 from resourcemap.accounts import Principal
 from resourcemap.booking.ledger import Ledger
 from resourcemap.booking.requests import display_code
-from resourcemap.edits import Input
 from resourcemap.errors import Conflict, InvalidInput, NotFound
+from resourcemap.listings.edits import Input
 from resourcemap.models import Booking, BookingPolicy, Resource, TimeBlock
 from resourcemap.vault import mask_email, mask_name, mask_phone
 from resourcemap.vocab import SEAT_HOLDING, BookingStatus, Role, Status

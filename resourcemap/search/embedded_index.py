@@ -20,9 +20,9 @@ import pyproj
 from scipy.spatial import cKDTree
 
 from geo.crs import WGS84, metric_crs_for
-from resourcemap.needs import NEEDS
 from resourcemap.search import text
 from resourcemap.search.base import SearchDocument
+from resourcemap.search.needs import NEEDS
 from resourcemap.search.typos import TYPOS, TypoTolerance
 
 BoolArray = npt.NDArray[np.bool_]

@@ -32,8 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from resourcemap.needs import NEEDS, NeedsVocabulary
 from resourcemap.search import text
+from resourcemap.search.needs import NEEDS, NeedsVocabulary
 from resourcemap.search.typos import TYPOS, TypoTolerance
 from resourcemap.vocab import SERVICE_LABELS, ResourceKind, Service
 

@@ -19,7 +19,7 @@ and ``initials`` every run of one to eight initials, so "xinli" finds 心理 but
 (xinling). The query string ends with a space: Meilisearch treats a final word as a prefix
 otherwise, and "xinli" would find "xinling".
 
-Needs. Every document lists the needs it serves (:mod:`resourcemap.needs`) as need words
+Needs. Every document lists the needs it serves (:mod:`resourcemap.search.needs`) as need words
 (``qzneed`` + the need's code in letters) in a ``needs`` field, and the index's
 ``synonyms`` setting expands each need word to the need's words (Chinese terms as phrases of
 their codes — Meilisearch treats multi-word synonyms as phrases — English words and pinyin).
@@ -34,10 +34,10 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from resourcemap.needs import NEEDS, NeedsVocabulary
 from resourcemap.search import text
 from resourcemap.search.base import SearchDocument
 from resourcemap.search.intent import QueryPlan, Term, parse
+from resourcemap.search.needs import NEEDS, NeedsVocabulary
 from resourcemap.search.typos import TYPOS
 
 NGRAM_SOURCES = ("name_zh", "labels", "description_zh", "address_zh")

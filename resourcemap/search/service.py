@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 from tortoise.exceptions import BaseORMException
 
 from geo.locate import AreaLocator, AreaRecord
-from resourcemap import opening
 from resourcemap.dataset import synthetic_label
+from resourcemap.listings import opening
 from resourcemap.models import Area, BookingPolicy
 from resourcemap.search import changes
 from resourcemap.search.base import (

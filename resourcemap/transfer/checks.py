@@ -11,8 +11,8 @@ from typing import Any, cast
 
 from pydantic import ValidationError
 
-from resourcemap import edits, organisations
 from resourcemap.accounts import Principal
+from resourcemap.listings import edits, organisations
 from resourcemap.models import Area, DatasetInfo, Organisation, Resource
 from resourcemap.transfer import hsds_terms
 from resourcemap.transfer.columns import Candidate, OrgRef

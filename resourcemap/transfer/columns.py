@@ -22,8 +22,8 @@ from enum import StrEnum
 from typing import Any
 
 from geo.chinacoords import CoordSystem
-from resourcemap import phones
-from resourcemap.edits import ResourceIn
+from resourcemap.listings import phones
+from resourcemap.listings.edits import ResourceIn
 from resourcemap.models import Organisation, Resource
 from resourcemap.transfer import texts
 from resourcemap.transfer.labels import code_of

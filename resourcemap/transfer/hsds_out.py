@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from resourcemap.edits import ExceptionIn, ResourceIn
+from resourcemap.listings.edits import ExceptionIn, ResourceIn
 from resourcemap.models import Area, Organisation
 from resourcemap.transfer import hsds_terms as t
 from resourcemap.transfer.columns import HAS_ELIGIBILITY

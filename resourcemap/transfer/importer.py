@@ -36,10 +36,10 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from geo.chinacoords import CoordSystem, to_wgs84
-from resourcemap import edits, organisations
 from resourcemap.accounts import Principal
 from resourcemap.errors import DomainError, InvalidInput
-from resourcemap.hours import Interval, minutes, validate
+from resourcemap.listings import edits, organisations
+from resourcemap.listings.hours import Interval, minutes, validate
 from resourcemap.models import Resource
 from resourcemap.transfer import columns
 from resourcemap.transfer.checks import (

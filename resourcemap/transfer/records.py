@@ -12,7 +12,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from resourcemap.edits import ResourceIn, stored_input
+from resourcemap.listings.edits import ResourceIn, stored_input
 from resourcemap.models import DatasetInfo, Organisation, Resource
 
 INSTANCE_KEY = "hsds_instance_id"  # DatasetInfo key of this database's instance id

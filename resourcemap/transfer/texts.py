@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from resourcemap.errors import InvalidInput
-from resourcemap.hours import WEEKDAYS_EN, Interval, minutes, summarise
+from resourcemap.listings.hours import WEEKDAYS_EN, Interval, minutes, summarise
 
 EMPTY_LIST = "[]"
 EMPTY_MARKERS = ("[]", "-", "无", "none")

@@ -6,9 +6,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from resourcemap import edits, listings, organisations
 from resourcemap.dataset import synthetic_label
 from resourcemap.errors import InvalidInput
+from resourcemap.listings import edits, organisations
+from resourcemap.listings import views as listings
 from resourcemap.vocab import Role, Status
 from web import auth, clock
 from web.params import json_body, query_dict

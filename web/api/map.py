@@ -13,7 +13,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from resourcemap.resident_map import map_points
+from resourcemap.listings.map_points import map_points
 from resourcemap.search.base import SearchQuery
 from resourcemap.search.service import SearchService
 from web import clock

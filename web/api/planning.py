@@ -8,14 +8,14 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from resourcemap import access_export as access_mod
-from resourcemap import siting as siting_mod
-from resourcemap.access import AccessQuery, AccessService
-from resourcemap.coverage import CoverageQuery, CoverageService, HeatQuery, coverage_csv
-from resourcemap.coverage_report import report_html
 from resourcemap.dataset import synthetic_label
-from resourcemap.indicator_export import indicators_csv, indicators_xlsx
-from resourcemap.indicators import DEFINITIONS, Targets
+from resourcemap.planning import access_export as access_mod
+from resourcemap.planning import siting as siting_mod
+from resourcemap.planning.access import AccessQuery, AccessService
+from resourcemap.planning.coverage import CoverageQuery, CoverageService, HeatQuery, coverage_csv
+from resourcemap.planning.indicator_export import indicators_csv, indicators_xlsx
+from resourcemap.planning.indicators import DEFINITIONS, Targets
+from resourcemap.planning.report import report_html
 from resourcemap.vocab import Role
 from web import clock
 from web.auth import require

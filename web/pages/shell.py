@@ -27,7 +27,7 @@ from starlette.responses import RedirectResponse, Response
 from resourcemap.accounts import Principal
 from resourcemap.dataset import synthetic_label
 from resourcemap.errors import DomainError, Forbidden, Unauthenticated
-from resourcemap.resident_map import crisis_hotlines
+from resourcemap.listings.map_points import crisis_hotlines
 from resourcemap.vocab import Role
 from web import auth, i18n
 from web.errors import StaleForm, problem_of

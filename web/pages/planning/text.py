@@ -1,6 +1,6 @@
 """The planner map's and report's texts in the request's language (gettext, Babel formats).
 
-``geo.maps`` and ``resourcemap.coverage_report`` know no language: they take a
+``geo.maps`` and ``resourcemap.planning.report`` know no language: they take a
 :class:`~geo.maps.MapText` / :class:`~resourcemap.coverage_report.ReportText`, made here.
 """
 
@@ -12,7 +12,7 @@ from babel.dates import format_datetime
 from babel.numbers import format_decimal, format_percent
 
 from geo.map_text import MapText
-from resourcemap.coverage_report import ReportText
+from resourcemap.planning.report import ReportText
 from resourcemap.vocab import ResourceKind
 from web import i18n
 from web.i18n import _
@@ -94,6 +94,10 @@ def report_text() -> ReportText:
         resources_value=_("%(count)s listings (status: %(status)s): %(kinds)s"),
         members_only=_(
             "of which %(count)s are members-only places (schools, universities, workplaces)"
+        ),
+        public_only=_(
+            "open to the public only: members-only places (school, university and workplace "
+            "rooms) are not counted"
         ),
         radius=_("Circle"),
         radius_value=_("%(radius)s, %(mode)s distance"),

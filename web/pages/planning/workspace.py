@@ -17,11 +17,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from geo.maps import SHARE_CLASSES, Assets, share_colour
-from resourcemap import siting as siting_mod
-from resourcemap.access import UNITS, SupplyMeasure
-from resourcemap.coverage import DEFAULT_KINDS, CoverageQuery, coverage_geojson
-from resourcemap.coverage_report import map_html, summarise
 from resourcemap.errors import InvalidInput
+from resourcemap.planning import siting as siting_mod
+from resourcemap.planning.access import UNITS, SupplyMeasure
+from resourcemap.planning.coverage import DEFAULT_KINDS, CoverageQuery, coverage_geojson
+from resourcemap.planning.report import map_html, summarise
 from resourcemap.vocab import AreaLevel, ResourceKind
 from web import auth, clock, i18n
 from web.api.planning import (

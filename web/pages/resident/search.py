@@ -16,10 +16,10 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from resourcemap import listings
 from resourcemap.booking.desk import Desk
 from resourcemap.errors import Conflict
-from resourcemap.resident_map import Place, find_place
+from resourcemap.listings import views as listings
+from resourcemap.listings.map_points import Place, find_place
 from resourcemap.search.base import SearchQuery
 from resourcemap.search.service import SearchService
 from resourcemap.vocab import ACCESSIBILITY_LABELS, MODE_LABELS, QUALIFICATION_LABELS, Status

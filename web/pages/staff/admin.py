@@ -15,9 +15,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from resourcemap import accounts, organisations
+from resourcemap import accounts
 from resourcemap.accounts import Principal
 from resourcemap.errors import Conflict, InvalidInput, NotFound, Unique
+from resourcemap.listings import organisations
 from resourcemap.vocab import ORGANISATION_TYPE_LABELS, OrganisationType, Role
 from web.pages.shell import Audience, local_time, page, redirect, render, role_labels, signed_in
 from web.pages.staff import listing_form as resource_form

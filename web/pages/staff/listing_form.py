@@ -1,7 +1,7 @@
 """The resource form: stored listings to form values, and submitted forms back to input.
 
 Pure conversion, no HTTP: the staff pages render what this produces and hand what it
-parses to ``resourcemap.edits``. Weekly hours are typed as one line per weekday
+parses to ``resourcemap.listings.edits``. Weekly hours are typed as one line per weekday
 ("09:00-12:00, 14:00-17:30"); exceptions and qualifications as numbered rows.
 """
 
@@ -13,9 +13,9 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from resourcemap import edits
 from resourcemap.errors import InvalidInput
-from resourcemap.hours import Interval, hhmm, minutes, validate
+from resourcemap.listings import edits
+from resourcemap.listings.hours import Interval, hhmm, minutes, validate
 from resourcemap.vocab import Eligibility
 
 MAX_ROWS = 60

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from geo.chinacoords import CoordSystem
-from resourcemap import accounts, areas, edits, listings, organisations
+from resourcemap import accounts, areas
 from resourcemap.accounts import Principal
 from resourcemap.errors import (
     Conflict,
@@ -25,6 +25,8 @@ from resourcemap.errors import (
     TooManyRequests,
     Unique,
 )
+from resourcemap.listings import edits, organisations
+from resourcemap.listings import views as listings
 from resourcemap.transfer.importer import ImportOptions, import_listings
 from resourcemap.transfer.report import ImportReport
 from resourcemap.vocab import (

@@ -15,10 +15,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from tortoise.transactions import in_transaction
 
-from resourcemap import audit, phones
+from resourcemap import audit
 from resourcemap.accounts import Principal
 from resourcemap.errors import Conflict, Forbidden, InvalidInput, NotFound, storage_refusals
-from resourcemap.hours import Interval, hhmm, minutes, validate
+from resourcemap.listings import phones
+from resourcemap.listings.hours import Interval, hhmm, minutes, validate
 from resourcemap.models import (
     Area,
     HoursException,

@@ -2,7 +2,7 @@
 people, with hours, closures and qualifications (plain data, no ORM).
 
 ``build_catalogue(seed)`` is deterministic: the same seed gives the same names,
-coordinates and counts. ``resourcemap.demo`` writes the result to the database.
+coordinates and counts. ``resourcemap.demo.city`` writes the result to the database.
 
 >>> cat = build_catalogue(20181)
 >>> sorted({r.kind for r in cat.resources}) == sorted(ResourceKind)
@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from geo.synthetic import generate_geography
-from resourcemap import demo_names as N
-from resourcemap.demo_builder import (
+from resourcemap.demo import names as N
+from resourcemap.demo.builder import (
     CITY_CODE,
     DISTRICT_CODE,
     Catalogue,
@@ -27,7 +27,7 @@ from resourcemap.demo_builder import (
     QualificationSpec,
     street_code,
 )
-from resourcemap.demo_profiles import hm
+from resourcemap.demo.profiles import hm
 from resourcemap.vocab import OrganisationType, QualificationType, ResourceKind, Service, Status
 
 K, Org = ResourceKind, OrganisationType

@@ -12,7 +12,7 @@ from openpyxl import Workbook  # type: ignore[import-untyped,unused-ignore]
 from openpyxl.styles import Font, PatternFill  # type: ignore[import-untyped,unused-ignore]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped,unused-ignore]
 
-from resourcemap.indicators import DEFINITIONS, LABELS, AreaIndicators, Indicator
+from resourcemap.planning.indicators import DEFINITIONS, LABELS, AreaIndicators, Indicator
 
 COLUMNS = ("area_code", "area_name", "level", "indicator", "label", "value", "target", "status",
            "numerator", "denominator", "unit", "source")  # fmt: skip

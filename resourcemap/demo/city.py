@@ -26,8 +26,8 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from resourcemap.dataset import SYNTHETIC_KEY
-from resourcemap.demo_builder import Catalogue, ResourceSpec
-from resourcemap.demo_catalogue import build_catalogue
+from resourcemap.demo.builder import Catalogue, ResourceSpec
+from resourcemap.demo.catalogue import build_catalogue
 from resourcemap.errors import Conflict
 from resourcemap.models import (
     Area,

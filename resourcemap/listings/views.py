@@ -8,10 +8,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from tortoise.expressions import Q
 
-from resourcemap import hours as hours_mod
 from resourcemap.areas import area_or_error, areas_by_code, covers
 from resourcemap.errors import NotFound
-from resourcemap.hours import hhmm
+from resourcemap.listings import hours as hours_mod
+from resourcemap.listings.hours import hhmm
 from resourcemap.models import Resource
 from resourcemap.pagination import decode_cursor, encode_cursor
 from resourcemap.vocab import (

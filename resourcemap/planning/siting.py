@@ -28,9 +28,9 @@ from pydantic import Field
 from geo.access import DistanceDecay
 from geo.coverage import metric_crs_of
 from geo.siting import MAX_SITES, grid_candidates, plan_sites, plan_sites_access
-from resourcemap.access import PER, UNITS, AccessQuery, AccessService
-from resourcemap.coverage import Analysis, CoverageService, meta
 from resourcemap.errors import InvalidInput
+from resourcemap.planning.access import PER, UNITS, AccessQuery, AccessService
+from resourcemap.planning.coverage import Analysis, CoverageService, meta
 
 MAX_UPLOAD_BYTES = 2_000_000
 MAX_UPLOADED_SITES = 20_000

@@ -1,6 +1,6 @@
 """What each kind of demo resource offers: services, audiences, fees, capacity and hours.
 
-Pure data and small pure functions, used by ``resourcemap.demo_catalogue``.
+Pure data and small pure functions, used by ``resourcemap.demo.catalogue``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from resourcemap.hours import Interval
+from resourcemap.listings.hours import Interval
 from resourcemap.vocab import Audience, Eligibility, Fee, Mode, ResourceKind, Service
 
 K, S, A, M = ResourceKind, Service, Audience, Mode

@@ -1,6 +1,6 @@
 """The needs vocabulary: what residents type, and which listings answer it.
 
-The data is ``resourcemap/needs.toml`` (reviewed, with its own header on how to change it);
+The data is ``resourcemap/search/needs.toml`` (reviewed, with its own header on how to change it);
 this module loads and checks it once, and answers two questions both search engines ask:
 which needs a listing serves (:meth:`NeedsVocabulary.served_by`), and which words name a
 need (:attr:`NeedsVocabulary.han_terms`, :attr:`NeedsVocabulary.latin_terms`). Query parsing

@@ -35,9 +35,9 @@ from geo.demand import Demand
 from geo.gaps import gap_features
 from geo.heat import DEFAULT_RESOLUTION, hex_features, hex_heat
 from geo.network import StreetGraph, graph_from_geojson, walking_coverage
-from resourcemap import indicators
 from resourcemap.errors import InvalidInput, NotFound
 from resourcemap.models import Area, DemandPoint, Organisation, Resource, SearchChange
+from resourcemap.planning import indicators
 from resourcemap.vocab import (
     AreaLevel,
     Eligibility,

@@ -1,7 +1,7 @@
 """Plain-data specs of the demo city and the builder that assembles them (no ORM).
 
 The builder owns the random generator, area codes, names, phone numbers and placement;
-``resourcemap.demo_catalogue`` decides which resources exist.
+``resourcemap.demo.catalogue`` decides which resources exist.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import numpy as np
 import shapely
 
 from geo.synthetic import SyntheticGeography, sample_near_population
-from resourcemap import demo_names as N
-from resourcemap.demo_profiles import MEMBERS_ONLY, PROFILES, weekly_hours
-from resourcemap.hours import Interval
+from resourcemap.demo import names as N
+from resourcemap.demo.profiles import MEMBERS_ONLY, PROFILES, weekly_hours
+from resourcemap.listings.hours import Interval
 from resourcemap.vocab import (
     SERVICE_LABELS,
     Accessibility,

@@ -1,7 +1,7 @@
 """Policy indicators per area against configurable targets (shared/CONTEXT.md).
 
 Pure computation over plain facts (areas, listings, organisations, a coverage result); the
-domain service in :mod:`resourcemap.coverage` gathers those facts from the database. Every
+domain service in :mod:`resourcemap.planning.coverage` gathers those facts from the database. Every
 figure carries its numerator, denominator and a ``source`` sentence saying which data it
 came from and what it cannot see (e.g. a hospital with no listing at all is not counted).
 """

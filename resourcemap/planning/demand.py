@@ -18,9 +18,9 @@ import numpy as np
 from tortoise.transactions import in_transaction
 
 from geo.demand import Demand, DemandError, read_points, read_raster, spread_totals
-from resourcemap.coverage import load_tree
 from resourcemap.errors import InvalidInput
 from resourcemap.models import Area, DemandPoint
+from resourcemap.planning.coverage import load_tree
 
 Format = Literal["raster", "points", "totals"]
 BATCH_SIZE = 2000

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import resourcemap
 from geo.map_text import MapText
 from geo.maps import Assets, coverage_map, render, share_colour
-from resourcemap.coverage import (
+from resourcemap.planning.coverage import (
     Analysis,
     CoverageQuery,
     CoverageService,
@@ -29,9 +29,9 @@ from resourcemap.coverage import (
 )
 from resourcemap.vocab import ResourceKind
 
-LEAFLET_DIR = Path(__file__).resolve().parent.parent / "web" / "static" / "vendor" / "leaflet"
-# Places that serve only their own members (pupils, students, staff): a resident nearby
-# cannot walk in. Counted when chosen, and said so in the report.
+LEAFLET_DIR = Path(__file__).resolve().parents[2] / "web" / "static" / "vendor" / "leaflet"
+# Kinds of places that serve only their own members (pupils, students, staff): counted only
+# when members-only listings are asked for, and said so in the report.
 MEMBERS_ONLY = frozenset(
     {ResourceKind.SCHOOL_ROOM, ResourceKind.UNIVERSITY_CENTRE, ResourceKind.WORKPLACE_ROOM}
 )
@@ -122,6 +122,10 @@ class ReportText:
     resources: str = "Resources counted"
     resources_value: str = "%(count)s %(status)s listings: %(kinds)s"
     members_only: str = "of which %(count)s members-only places (schools, universities, workplaces)"
+    public_only: str = (
+        "open to the public only: members-only places (school, university and workplace "
+        "rooms) are not counted"
+    )
     radius: str = "Circle"
     radius_value: str = "%(radius)s, %(mode)s distance"
     software: str = "Software"
@@ -222,7 +226,9 @@ def _report_body(
     resources = t.resources_value % {
         "count": t.number(analysis.resources), "status": t.status(q.status.value), "kinds": kinds,
     }  # fmt: skip
-    if members:
+    if q.eligibility == "public":
+        resources += "; " + t.public_only
+    elif members:
         resources += "; " + t.members_only % {"count": t.number(members)}
     rows = "".join(
         "<tr>"

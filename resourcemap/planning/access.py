@@ -13,7 +13,7 @@ Three figures beside the service circle, each defined where it is shown:
   a service whose weekly hours reach past 18:00 on some day or open on Saturday or Sunday
   (or that is always open). Weekly hours only; holidays and dated exceptions are not
   counted.
-- **Waiting** (:mod:`resourcemap.waiting`): the median days to the next free slot of the
+- **Waiting** (:mod:`resourcemap.planning.waiting`): the median days to the next free slot of the
   bookable services located in the area, from an explicit ``now``.
 """
 
@@ -35,10 +35,10 @@ from geo.access import AccessResult, DistanceDecay, e2sfca
 from geo.areatree import AreaTree
 from geo.coverage import AreaCoverage, AreaSums, area_table, within_radius
 from geo.demand import Demand
-from resourcemap.coverage import CoverageQuery, CoverageService, data_version
 from resourcemap.models import BookingPolicy, OpeningHours, Resource
+from resourcemap.planning.coverage import CoverageQuery, CoverageService, data_version
+from resourcemap.planning.waiting import AreaWait, bookable_resources, by_area, next_free
 from resourcemap.vocab import Placement, ResourceKind
-from resourcemap.waiting import AreaWait, bookable_resources, by_area, next_free
 
 FloatArray = npt.NDArray[np.float64]
 EVENING_MINUTE = 18 * 60

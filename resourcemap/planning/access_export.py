@@ -6,7 +6,7 @@ import csv
 import io
 
 from geo.access import DistanceDecay
-from resourcemap.access import AccessReport
+from resourcemap.planning.access import AccessReport
 
 
 def report_json(report: AccessReport) -> dict[str, object]:

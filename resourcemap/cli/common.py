@@ -1,0 +1,126 @@
+"""What every command shares: settings read once from the environment (secrets resolved),
+running a coroutine with domain errors as messages, and starting the web server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+
+from resourcemap import keys
+from resourcemap.errors import DomainError
+from resourcemap.logs import configure
+from resourcemap.settings import Settings
+
+T = TypeVar("T")
+
+
+def read_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with command-line overrides exported for workers, and
+    the secrets resolved (generated once in development)."""
+    return resolved_settings(**overrides).settings
+
+
+def resolved_settings(**overrides: Any) -> keys.Resolved:
+    for key, value in overrides.items():
+        if value is not None:
+            os.environ[f"RESOURCEMAP_{key.upper()}"] = str(value)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        lines = [
+            f"  RESOURCEMAP_{str(e['loc'][0]).upper()}: {e['msg']}" if e["loc"] else f"  {e['msg']}"
+            for e in exc.errors()
+        ]
+        raise click.ClickException("invalid settings:\n" + "\n".join(lines)) from None
+    configure(settings.log_level)
+    try:
+        return keys.resolve(settings)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def listening_settings(**overrides: Any) -> Settings:
+    """Settings for a command that listens. With generated development secrets it listens on
+    this machine only: development sends cookies without ``Secure`` and no HSTS, and such an
+    install was never given secrets someone chose to protect it."""
+    resolved = resolved_settings(**overrides)
+    settings = resolved.settings
+    if resolved.generated and not keys.is_loopback(settings.host):
+        raise click.ClickException(
+            f"refusing to listen on {settings.host} with generated development secrets; set "
+            "RESOURCEMAP_ENVIRONMENT=production with RESOURCEMAP_SECRET_KEY and "
+            "RESOURCEMAP_DATA_KEYS (`resourcemap keygen --secret`, `resourcemap keygen`), or "
+            "listen on 127.0.0.1"
+        )
+    require_free_port(settings)
+    return settings
+
+
+def run_command(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(coro)
+    except DomainError as exc:
+        raise click.ClickException(exc.reason) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot reach the database: {exc}") from None
+
+
+def require_free_port(settings: Settings) -> None:
+    """Say plainly when the address is taken, before any slow start-up work."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise click.ClickException(f"cannot listen on {settings.host!r}: {exc}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As uvicorn binds: a port in TIME_WAIT from a server just stopped is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise click.ClickException(
+                f"port {settings.port} on {settings.host} is not available ({exc.strerror}); "
+                "choose another with --port or RESOURCEMAP_PORT, or stop what is using it"
+            ) from None
+
+
+def serve_app(settings: Settings) -> None:
+    import uvicorn
+
+    # Access logs carry query strings (a resident's position, later names): keep them off.
+    uvicorn.run(
+        "web.asgi:app",
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+async def require_booking_tables() -> None:
+    from tortoise.exceptions import DBConnectionError, OperationalError
+
+    from resourcemap.models import Notification
+
+    try:
+        await Notification.filter(id=0).exists()
+    except DBConnectionError as exc:
+        raise click.ClickException(f"cannot reach the database: {exc}") from None
+    except OperationalError:
+        raise click.ClickException(
+            "the database has no booking tables yet; run `resourcemap migrate` first"
+        ) from None
+
+
+def kind_names() -> list[str]:
+    from resourcemap.vocab import ResourceKind
+
+    return [k.value for k in ResourceKind]
