@@ -384,7 +384,8 @@ def worker(once: bool, interval: float) -> None:
         raise click.ClickException(exc.reason) from None
 
     async def run() -> str:
-        async with db.database(settings.database_url):
+        # A service like the app: every wait on the database bounded.
+        async with db.database(settings.database_url, db.Timeouts.from_settings(settings)):
             await _require_booking_tables()
             if once:
                 done = await Worker(settings).run_once(clock.from_settings(settings).now())

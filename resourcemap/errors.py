@@ -40,3 +40,12 @@ class TooManyRequests(DomainError):
 
 class Conflict(DomainError):
     pass
+
+
+class Unavailable(DomainError):
+    """The database did not answer in time or cannot be reached: nothing is wrong with the
+    request, so the caller should try again after ``retry_after`` seconds (503)."""
+
+    def __init__(self, reason: str, *, retry_after: int = 5) -> None:
+        super().__init__(reason, code="unavailable")
+        self.retry_after = retry_after

@@ -18,6 +18,7 @@ from resourcemap.errors import (
     NotFound,
     TooManyRequests,
     Unauthenticated,
+    Unavailable,
 )
 
 log = logging.getLogger("resourcemap.web")
@@ -29,6 +30,7 @@ STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     Forbidden: 403,
     Conflict: 409,
+    Unavailable: 503,
 }
 
 
@@ -52,7 +54,11 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
     fields = {exc.field: exc.reason} if exc.field else None
-    return _error(status, type(exc).__name__, exc.reason, fields, code=exc.code)
+    response = _error(status, type(exc).__name__, exc.reason, fields, code=exc.code)
+    if isinstance(exc, Unavailable):
+        # Nothing was wrong with the request: the caller may send it again after this.
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def validation_error(request: Request, exc: Exception) -> Response:

@@ -86,7 +86,9 @@ def _pages(*pages: tuple[str, Callable[[Request], Awaitable[Response]], str]) ->
 def build_routes() -> list[BaseRoute]:
     return [
         Route("/", resident_pages.home, name="home", include_in_schema=False),
+        # Liveness and readiness (#16): /healthz never touches the database.
         Route("/healthz", health.healthz),
+        Route("/readyz", health.readyz),
         Route("/openapi.json", openapi, include_in_schema=False),
         Route("/api/v1/resources", resources.list_resources, methods=["GET"]),
         Route("/api/v1/resources", staff_api.create_resource, methods=["POST"]),

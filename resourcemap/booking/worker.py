@@ -22,6 +22,7 @@ from resourcemap.booking.desk import Desk
 from resourcemap.booking.dispatch import Dispatched, Dispatcher
 from resourcemap.booking.senders import Sender
 from resourcemap.clock import Clock, SystemClock
+from resourcemap.errors import Unavailable
 from resourcemap.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,8 @@ async def _step(name: str, fn: Callable[[], Awaitable[T]]) -> T | None:
         return await fn()
     except asyncio.CancelledError:
         raise
+    except Unavailable:
+        return None  # the database's outage is logged once, where it is noticed (db.Outage)
     except Exception as exc:
         log.error("booking worker: %s failed with %s", name, type(exc).__name__)
         return None

@@ -23,6 +23,7 @@ from tortoise.exceptions import BaseORMException
 from geo.locate import AreaLocator, AreaRecord
 from resourcemap import opening
 from resourcemap.dataset import synthetic_label
+from resourcemap.errors import Unavailable
 from resourcemap.models import Area
 from resourcemap.search import changes
 from resourcemap.search.base import (
@@ -166,7 +167,7 @@ async def running_search(settings: Settings) -> AsyncIterator[SearchService]:
     )
     try:
         await service.refresh()
-    except (OSError, BaseORMException) as exc:
+    except (OSError, BaseORMException, Unavailable) as exc:
         log.warning(
             "database not ready at start (%s); search loads on first use", type(exc).__name__
         )
