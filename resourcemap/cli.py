@@ -388,7 +388,8 @@ def worker(once: bool, interval: float) -> None:
         async with db.database(settings.database_url, db.Timeouts.from_settings(settings)):
             await _require_booking_tables()
             if once:
-                done = await Worker(settings).run_once(clock.from_settings(settings).now())
+                reading = clock.from_settings(settings)
+                done = await Worker(settings, clock=reading).run_once(reading.now())
                 if not done.ok:
                     raise click.ClickException("a step failed; see the log")
                 sent = done.dispatched

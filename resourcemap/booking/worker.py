@@ -47,9 +47,16 @@ class Round:
 
 
 class Worker:
-    def __init__(self, settings: Settings, senders: Sequence[Sender] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        senders: Sequence[Sender] | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
         self.desk = Desk(settings)
-        self.dispatcher = Dispatcher(settings, senders)
+        # The dispatcher reads the clock for each claim: a round may outlast a lease.
+        self.dispatcher = Dispatcher(settings, senders, clock=clock)
 
     async def run_once(self, now: dt.datetime) -> Round:
         done = Round(
@@ -101,12 +108,13 @@ async def running_worker(
 
     The database must be open for the whole block. On exit a round in progress gets
     ``GRACE_SECONDS`` to finish, then is cancelled (an interrupted message is sent again
-    once its claim runs out). Incomplete sender settings raise ``InvalidInput`` on entry.
+    once its lease runs out). Incomplete sender settings raise ``InvalidInput`` on entry.
     """
-    worker = Worker(settings, senders)
+    clock = clock or SystemClock()
+    worker = Worker(settings, senders, clock=clock)
     stop = asyncio.Event()
     task = asyncio.create_task(
-        worker.run(stop, interval=interval, clock=clock or SystemClock()),
+        worker.run(stop, interval=interval, clock=clock),
         name="resourcemap booking worker",
     )
     try:
