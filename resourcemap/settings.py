@@ -98,6 +98,14 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the web server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the web server listens on.")
     workers: int = Field(1, ge=1, le=64, description="Number of web server processes.")
+    worker_healthcheck_timeout: int = Field(
+        60,
+        ge=1,
+        le=3600,
+        description="Seconds a web server process may take to answer the supervisor's "
+        "health check (uvicorn's `timeout_worker_healthcheck`) before it is restarted; "
+        "a worker booting on a busy machine must not be killed by it.",
+    )
     timezone: str = Field(
         "Asia/Shanghai", description="IANA time zone for opening hours and bookings."
     )
