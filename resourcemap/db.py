@@ -24,7 +24,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from resourcemap.settings import Settings
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 MODELS_MODULE = "resourcemap.models"
 MIGRATIONS_MODULE = "resourcemap.migrations"
@@ -84,7 +83,7 @@ def connection_url(database_url: str) -> str:
 
 
 def connection_config(database_url: str, timeouts: Timeouts = BATCH) -> dict[str, Any]:
-    """tortoise's connection entry: this module's clients with ``timeouts`` applied."""
+    """tortoise's connection entry: ResourceMap's clients with ``timeouts`` applied."""
     credentials: dict[str, Any] = expand_db_url(connection_url(database_url))["credentials"]
     if dialect(database_url) == "sqlite":
         # Several processes (app workers, CLI) may write one file: wait, within limits.
@@ -103,9 +102,7 @@ def connection_config(database_url: str, timeouts: Timeouts = BATCH) -> dict[str
         # No connection floor: asyncpg would otherwise keep reconnecting in the background
         # through an outage, logging a traceback each time.
         credentials["minsize"] = 0
-    engine = (
-        "resourcemap.db_sqlite" if dialect(database_url) == "sqlite" else "resourcemap.db_asyncpg"
-    )
+    engine = f"resourcemap.db_{ENGINES[dialect(database_url)]}"
     return {"engine": engine, "credentials": credentials}
 
 
@@ -237,19 +234,24 @@ class Outage:
         )
 
     def slow(self, exc: BaseException) -> Unavailable:
-        """The server answered but gave up on a statement (its ``statement_timeout``) or on a
-        lock: this request fails, the database is not down."""
-        return Unavailable(
-            f"the database is too busy to answer ({_cause(exc)}); try again shortly",
-            retry_after=RETRY_AFTER_SECONDS,
-        )
+        """The server answered but gave up on a statement (its ``statement_timeout``): this
+        request fails, the database is not down. Logged each time, as a slow-query log is."""
+        log.warning("a statement ran past the statement limit (%s)", _cause(exc))
+        return self._busy(exc)
 
     def write_locked(self, exc: BaseException) -> Unavailable:
         """SQLite: another process holds the write lock longer than the busy timeout."""
         if not self.locked:
             log.warning("database locked by another process; writes answer 503 until released")
             self.locked = True
-        return self.slow(exc)
+        return self._busy(exc)
+
+    @staticmethod
+    def _busy(exc: BaseException) -> Unavailable:
+        return Unavailable(
+            f"the database is too busy to answer ({_cause(exc)}); try again shortly",
+            retry_after=RETRY_AFTER_SECONDS,
+        )
 
     def answered(self) -> None:
         if self.down_since is not None:

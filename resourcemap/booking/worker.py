@@ -90,7 +90,7 @@ async def _step(name: str, fn: Callable[[], Awaitable[T]]) -> T | None:
     except asyncio.CancelledError:
         raise
     except Unavailable:
-        return None  # the database's outage is logged once, where it is noticed (db.Outage)
+        return None  # logged where it was noticed (db.Outage): once per outage, not per round
     except Exception as exc:
         log.error("booking worker: %s failed with %s", name, type(exc).__name__)
         return None
