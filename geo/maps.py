@@ -24,15 +24,20 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import folium
 import numpy as np
 import shapely
 from shapely.geometry import shape
 
-from geo.map_legend import LegendRow, LegendSection, add_controls
 from geo.map_text import MapText
+
+# folium (with pandas, which it imports) is a third of a web worker's memory and a second
+# of its start-up, and only planners' maps need it: imported where a map is drawn (#16).
+if TYPE_CHECKING:
+    import folium
+
+    from geo.map_legend import LegendRow
 
 _PLACEHOLDER_JS = "rm-inline-leaflet.js"
 _PLACEHOLDER_CSS = "rm-inline-leaflet.css"
@@ -92,6 +97,8 @@ def share_rows() -> list[LegendRow]:
     >>> [r.label for r in share_rows()]
     ['<50', '50–70', '70–85', '85–95', '95–<100', '100']
     """
+    from geo.map_legend import LegendRow
+
     rows = []
     classes = list(reversed(SHARE_CLASSES))  # worst first: the ramp reads low → high
     for (low, colour), (high, _) in itertools.pairwise([*classes, (1.0, "")]):
@@ -112,6 +119,8 @@ def new_map(
     centre: tuple[float, float], assets: Assets, tile_url: str = "", attribution: str = ""
 ) -> folium.Map:
     """A folium map at ``centre`` (lat, lon) that loads Leaflet from ``assets`` only."""
+    import folium
+
     m = folium.Map(location=list(centre), zoom_start=12, tiles=None, control_scale=True)
     m.default_js = [("leaflet", assets.js_url)]
     m.default_css = [("leaflet_css", assets.css_url)]
@@ -136,6 +145,10 @@ def coverage_map(
     """The coverage map: share by area or unmet demand by hexagon (one at a time), gap
     outlines, service points, circles (off), recommended sites, area names, a layer control
     and a legend of whatever is visible."""
+    import folium
+
+    from geo.map_legend import LegendRow, LegendSection, add_controls
+
     t = text or MapText()
     radius = t.distance(radius_m)
     areas = [f for f in coverage_fc["features"] if f.get("geometry")]
@@ -331,6 +344,8 @@ def _point_fc(points: Sequence[tuple[float, float, dict[str, Any]]]) -> dict[str
 def _sites_layer(
     sites: Sequence[dict[str, Any]], radius_m: float, t: MapText
 ) -> folium.FeatureGroup:
+    import folium
+
     group = folium.FeatureGroup(name=esc(t.sites_layer))
     for s in sites:
         tip = t.site_tip % {
@@ -363,6 +378,8 @@ def _sites_layer(
 def _labels_layer(areas: Sequence[dict[str, Any]], t: MapText) -> tuple[folium.FeatureGroup, float]:
     """Area names at a point inside each area, and the zoom from which they fit: when the
     median area is about 80 pixels wide (a four-character name and room around it)."""
+    import folium
+
     group = folium.FeatureGroup(name=esc(t.labels_layer))
     widths = []
     for f in areas:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import secrets
@@ -32,8 +33,14 @@ LOCKOUT = dt.timedelta(minutes=15)
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 TOKEN_PREFIX = "rm_"
 _HASHER = PasswordHasher()
-# Verified when the username is unknown, so that a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the username is unknown, so that a wrong name costs as long as a wrong
+    password. Made on first use, not at import: argon2 takes a third of a second of CPU and
+    64 MB, which every process start (each web worker, each command) would pay (#16)."""
+    return _HASHER.hash("not-a-real-password")
 
 
 @dataclass(frozen=True)
@@ -155,7 +162,7 @@ async def authenticate(username: str, password: str, *, now: dt.datetime) -> Pri
         raise wrong
     account = await Account.get_or_none(username=username)
     if account is None or not account.active:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         raise wrong
     if account.locked_until is not None and account.locked_until > now:
         minutes = int((account.locked_until - now).total_seconds() // 60) + 1

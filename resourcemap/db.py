@@ -1,37 +1,117 @@
-"""Database configuration, connection lifetime and migrations (tortoise-orm 1.x's own)."""
+"""Database configuration, connection lifetime and migrations (tortoise-orm 1.x's own).
+
+A slow or dead database must cost a bounded wait and give a clear answer, never hang
+(#16). Every wait has a limit (``Timeouts``): connecting, each statement, and waiting for a
+pooled connection (or, on SQLite, for the process's one connection and a write lock held
+by another process). When a limit is reached or the server cannot be reached, the driver's
+error becomes ``resourcemap.errors.Unavailable`` here and nowhere else, which the web layer
+answers with 503 and ``Retry-After``.
+
+An outage is noticed once per client (``Outage``): the first failure logs one line and
+opens the circuit, so later callers fail at once instead of each waiting out a timeout;
+one caller per ``PROBE_SECONDS`` is let through to find out whether the database is back,
+and the first answer closes the circuit (and logs one line). No restart is needed.
+
+tortoise's own clients, given bounded waits and that translation, are the engines
+``resourcemap.db_asyncpg`` and ``resourcemap.db_sqlite``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as tortoise_migrate
+
+from resourcemap.errors import Unavailable
+
+if TYPE_CHECKING:
+    from resourcemap.settings import Settings
+
+log = logging.getLogger(__name__)
 
 MODELS_MODULE = "resourcemap.models"
 MIGRATIONS_MODULE = "resourcemap.migrations"
-# Several processes (app workers, CLI) may write one SQLite file: wait instead of failing.
+# Commands (imports, migrations) have no statement limit; while they wait for another
+# process's write lock on SQLite, they wait this long.
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# While the database is down, one caller per this many seconds tries it again.
+PROBE_SECONDS = 1.0
+# A statement the server should have cancelled itself by now gets this much longer before
+# the client gives up on the server (a frozen server cancels nothing).
+CLIENT_GRACE_SECONDS = 2.0
+RETRY_AFTER_SECONDS = 5
+# The engine module per dialect (tortoise sniffs the driver's name in it: keep it there).
+ENGINES = {"sqlite": "sqlite", "postgres": "asyncpg"}
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Limits on waiting for the database, in seconds; ``None`` waits as long as it takes."""
+
+    connect: float = 5.0
+    statement: float | None = None
+    pool: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Timeouts:
+        """What the app and the worker use: every wait bounded."""
+        return cls(
+            connect=settings.db_connect_timeout,
+            statement=settings.db_statement_timeout,
+            pool=settings.db_pool_timeout,
+        )
+
+
+# Commands: a connect limit only, so an import or a migration is never cut short.
+BATCH = Timeouts()
 
 
 def connection_url(database_url: str) -> str:
     """Normalise a settings URL to what tortoise expects."""
     if database_url.startswith("postgresql://"):
         database_url = "postgres://" + database_url.removeprefix("postgresql://")
-    if database_url.startswith("sqlite://") and "busy_timeout" not in database_url:
-        sep = "&" if "?" in database_url else "?"
-        database_url = f"{database_url}{sep}busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"
     return database_url
 
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
+def connection_config(database_url: str, timeouts: Timeouts = BATCH) -> dict[str, Any]:
+    """tortoise's connection entry: ResourceMap's clients with ``timeouts`` applied."""
+    credentials: dict[str, Any] = expand_db_url(connection_url(database_url))["credentials"]
+    if dialect(database_url) == "sqlite":
+        # Several processes (app workers, CLI) may write one file: wait, within limits.
+        busy = timeouts.statement * 1000 if timeouts.statement else SQLITE_BUSY_TIMEOUT_MS
+        credentials.setdefault("busy_timeout", int(busy))
+        credentials["wait_timeout"] = timeouts.pool
+    else:
+        credentials["timeout"] = timeouts.connect  # asyncpg's connect limit
+        if timeouts.statement:
+            # The server cancels a slow statement itself; the client gives up on a server
+            # that does not answer at all a little later.
+            settings = credentials.setdefault("server_settings", {})
+            settings["statement_timeout"] = str(int(timeouts.statement * 1000))
+            credentials["command_timeout"] = timeouts.statement + CLIENT_GRACE_SECONDS
+        credentials["acquire_timeout"] = timeouts.pool
+        # No connection floor: asyncpg would otherwise keep reconnecting in the background
+        # through an outage, logging a traceback each time.
+        credentials["minsize"] = 0
+    engine = f"resourcemap.db_{ENGINES[dialect(database_url)]}"
+    return {"engine": engine, "credentials": credentials}
+
+
+def tortoise_config(database_url: str, timeouts: Timeouts = BATCH) -> dict[str, Any]:
     # tortoise caches prepared SQL per connection *name*: naming the connection after its
     # dialect keeps one process (the test suite) able to switch between SQLite and PostgreSQL.
     name = dialect(database_url)
     return {
-        "connections": {name: connection_url(database_url)},
+        "connections": {name: connection_config(database_url, timeouts)},
         "apps": {
             "models": {
                 "models": [MODELS_MODULE],
@@ -48,8 +128,10 @@ def dialect(database_url: str) -> str:
     return "sqlite" if database_url.startswith("sqlite://") else "postgres"
 
 
-async def open_db(database_url: str) -> None:
-    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+async def open_db(database_url: str, timeouts: Timeouts = BATCH) -> None:
+    await Tortoise.init(
+        config=tortoise_config(database_url, timeouts), _enable_global_fallback=True
+    )
 
 
 async def close_db() -> None:
@@ -57,8 +139,8 @@ async def close_db() -> None:
 
 
 @asynccontextmanager
-async def database(database_url: str) -> AsyncIterator[None]:
-    await open_db(database_url)
+async def database(database_url: str, timeouts: Timeouts = BATCH) -> AsyncIterator[None]:
+    await open_db(database_url, timeouts)
     try:
         yield
     finally:
@@ -102,9 +184,89 @@ async def one_connection(client: BaseDBAsyncClient) -> AsyncIterator[BaseDBAsync
             connections.reset(token)
 
 
-async def ping(database_url: str) -> None:
-    """Raise if the database does not answer."""
-    await connections.get(dialect(database_url)).execute_query("SELECT 1")
+async def ping(database_url: str, *, limit: float) -> None:
+    """Raise ``Unavailable`` unless the database answers within ``limit`` seconds."""
+    try:
+        async with asyncio.timeout(limit):
+            await connections.get(dialect(database_url)).execute_query("SELECT 1")
+    except TimeoutError:
+        raise Unavailable(
+            f"the database did not answer within {limit:g} s", retry_after=RETRY_AFTER_SECONDS
+        ) from None
+
+
+# ---------------------------------------------------------------------- outages
+
+
+class Outage:
+    """What one database client knows about its database being unreachable or locked."""
+
+    def __init__(self, probe_seconds: float = PROBE_SECONDS) -> None:
+        self.probe_seconds = probe_seconds
+        self.down_since: float | None = None
+        self.locked = False
+        self._next_probe = 0.0
+
+    def check(self) -> None:
+        """Fail at once while the database is known to be down, except for one caller per
+        probe interval, who finds out whether it is back."""
+        if self.down_since is None:
+            return
+        now = time.monotonic()  # a duration, not a date: the monotonic clock
+        if now < self._next_probe:
+            down = now - self.down_since
+            raise Unavailable(
+                f"cannot reach the database (down for {down:.0f} s); try again shortly",
+                retry_after=RETRY_AFTER_SECONDS,
+            )
+        self._next_probe = now + self.probe_seconds
+
+    def down(self, exc: BaseException) -> Unavailable:
+        """The database did not answer or cannot be reached: open the circuit."""
+        now = time.monotonic()
+        if self.down_since is None:
+            log.warning("database unavailable (%s); answering 503 until it is back", _cause(exc))
+            self.down_since = now
+        self._next_probe = now + self.probe_seconds
+        return Unavailable(
+            f"cannot reach the database ({_cause(exc)}); try again shortly",
+            retry_after=RETRY_AFTER_SECONDS,
+        )
+
+    def slow(self, exc: BaseException) -> Unavailable:
+        """The server answered but gave up on a statement (its ``statement_timeout``): this
+        request fails, the database is not down. Logged each time, as a slow-query log is."""
+        log.warning("a statement ran past the statement limit (%s)", _cause(exc))
+        return self._busy(exc)
+
+    def write_locked(self, exc: BaseException) -> Unavailable:
+        """SQLite: another process holds the write lock longer than the busy timeout."""
+        if not self.locked:
+            log.warning("database locked by another process; writes answer 503 until released")
+            self.locked = True
+        return self._busy(exc)
+
+    @staticmethod
+    def _busy(exc: BaseException) -> Unavailable:
+        return Unavailable(
+            f"the database is too busy to answer ({_cause(exc)}); try again shortly",
+            retry_after=RETRY_AFTER_SECONDS,
+        )
+
+    def answered(self) -> None:
+        if self.down_since is not None:
+            log.warning("database answers again after %.0f s", time.monotonic() - self.down_since)
+            self.down_since = None
+
+    def wrote(self) -> None:
+        if self.locked:
+            log.warning("database write lock released")
+            self.locked = False
+
+
+def _cause(exc: BaseException) -> str:
+    # The type only: a driver's message may quote the statement and its parameters.
+    return type(exc).__name__
 
 
 # For `tortoise -c resourcemap.db.MAKEMIGRATIONS_CONFIG makemigrations` (`make migrations`):

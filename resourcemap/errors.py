@@ -71,3 +71,12 @@ async def storage_refusals(unique_field: str, what: str) -> AsyncIterator[None]:
 
 # The database's own refusal of a value: still the caller's input (web/errors.py: a 400).
 STORAGE_INPUT_ERRORS: tuple[type[Exception], ...] = (TortoiseValidationError,)
+
+
+class Unavailable(DomainError):
+    """The database did not answer in time or cannot be reached: nothing is wrong with the
+    request, so the caller should try again after ``retry_after`` seconds (503)."""
+
+    def __init__(self, reason: str, *, retry_after: int = 5) -> None:
+        super().__init__(reason, code="unavailable")
+        self.retry_after = retry_after

@@ -39,6 +39,16 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class AbandonedHandshake(logging.Filter):
+    """Drops asyncio's "Future exception was never retrieved" for a PostgreSQL TLS handshake
+    that a connect timeout cancelled: asyncpg leaves the lost connection's exception on a
+    future nobody awaits (MagicStack/asyncpg#1211). The timeout itself is handled and logged
+    once per outage (``resourcemap.db.Outage``); this line would repeat for every attempt."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "unexpected connection_lost() call" not in record.getMessage()
+
+
 def configure(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -47,5 +57,8 @@ def configure(level: str) -> None:
         if not any(isinstance(f, RedactSecrets) for f in handler.filters):
             handler.addFilter(RedactSecrets())
     logging.getLogger("resourcemap").setLevel(level.upper())
+    asyncio_log = logging.getLogger("asyncio")
+    if not any(isinstance(f, AbandonedHandshake) for f in asyncio_log.filters):
+        asyncio_log.addFilter(AbandonedHandshake())
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -74,9 +74,38 @@ class Settings(BaseSettings):
         description="Database URL: `sqlite://PATH` (embedded default) or "
         "`postgres://user:password@host:port/db` (PostgreSQL with PostGIS).",
     )
+    db_connect_timeout: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="Seconds to wait for a new PostgreSQL connection before answering 503.",
+    )
+    db_statement_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="Seconds one statement of the app or the booking worker may run (PostgreSQL "
+        "`statement_timeout`; on SQLite, how long a write waits for another process's lock) "
+        "before the request answers 503. Commands such as imports have no limit.",
+    )
+    db_pool_timeout: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="Seconds a request waits for a free database connection (PostgreSQL pool; "
+        "SQLite: the process's one connection) before answering 503.",
+    )
     host: str = Field("127.0.0.1", description="Address the web server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the web server listens on.")
     workers: int = Field(1, ge=1, le=64, description="Number of web server processes.")
+    worker_healthcheck_timeout: int = Field(
+        60,
+        ge=1,
+        le=3600,
+        description="Seconds a web server process may take to answer the supervisor's "
+        "health check (uvicorn's `timeout_worker_healthcheck`) before it is restarted; "
+        "a worker booting on a busy machine must not be killed by it.",
+    )
     timezone: str = Field(
         "Asia/Shanghai", description="IANA time zone for opening hours and bookings."
     )

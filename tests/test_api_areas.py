@@ -1,4 +1,4 @@
-"""``/api/v1/areas``, ``/healthz`` and ``/openapi.json``."""
+"""``/api/v1/areas``, ``/healthz``, ``/readyz`` and ``/openapi.json``."""
 
 from __future__ import annotations
 
@@ -40,24 +40,31 @@ def test_area_detail_lists_children(database_url: str, make_client: Callable[...
     assert bad_parent.status_code == 400 and "area" in bad_parent.json()["fields"]
 
 
-def test_healthz_answers_from_the_database(
+def test_readyz_answers_from_the_database_and_healthz_without_it(
     database_url: str, make_client: Callable[..., Any]
 ) -> None:
     with make_client(database_url) as client:
-        ok = client.get("/healthz")
-    assert ok.status_code == 200
-    assert ok.json()["status"] == "ok"
-    assert ok.json()["database"] == ("sqlite" if database_url.startswith("sqlite") else "postgres")
+        ready = client.get("/readyz")
+        alive = client.get("/healthz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ok"
+    assert ready.json()["database"] == (
+        "sqlite" if database_url.startswith("sqlite") else "postgres"
+    )
+    assert alive.status_code == 200 and alive.json() == {"status": "ok"}
 
 
-def test_healthz_is_503_when_the_database_is_gone(
+def test_readyz_is_503_when_the_database_is_gone_and_healthz_still_200(
     tmp_path: Any, make_client: Callable[..., Any]
 ) -> None:
     url = "postgres://postgres@127.0.0.1:1/none"  # nothing listens on port 1
     with make_client(url) as client:
-        response = client.get("/healthz")
+        response = client.get("/readyz")
+        alive = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"
+    assert int(response.headers["Retry-After"]) > 0
+    assert alive.status_code == 200
 
 
 def test_openapi_documents_every_api_route(

@@ -30,8 +30,13 @@ from click.testing import CliRunner
 
 from resourcemap.booking import outbox
 from resourcemap.booking.desk import Desk
-from resourcemap.booking.dispatch import Dispatcher, backoff
-from resourcemap.booking.senders import SIGNATURE_HEADER, SendError, build_senders
+from resourcemap.booking.dispatch import LEASE, Dispatcher, backoff, message_id
+from resourcemap.booking.senders import (
+    MESSAGE_ID_HEADER,
+    SIGNATURE_HEADER,
+    SendError,
+    build_senders,
+)
 from resourcemap.booking.worker import running_worker
 from resourcemap.cli import main
 from resourcemap.clock import FixedClock
@@ -72,11 +77,15 @@ class Inbox:
 
     def __init__(self) -> None:
         self.received: list[tuple[list[str], EmailMessage]] = []
+        self.refuse = 0  # answer this many messages "try again later" (after reading them)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         self.received.append((list(envelope.rcpt_tos), parsed))
+        if self.refuse:
+            self.refuse -= 1
+            return "451 try again later"
         return "250 OK"
 
 
@@ -262,6 +271,116 @@ def test_failing_gateway_is_retried_with_backoff_and_never_undoes_the_booking(
     run_in_db(database_url, go)
 
 
+def test_every_attempt_of_a_message_carries_the_same_id(
+    database_url: str, gateway: Gateway
+) -> None:
+    gateway.status = 500  # the gateway took the message but its answer says otherwise
+    settings = make_settings(
+        database_url,
+        notify_senders="webhook",
+        sms_webhook_url=gateway.url,
+        sms_webhook_secret=SECRET,
+    )
+
+    async def go() -> list[Notification]:
+        room = await bookable_room(seats=2)
+        await book(settings, room, phone=PHONE)
+        await book(settings, room, phone=PHONE)
+        dispatcher = Dispatcher(settings)
+        assert (await dispatcher.dispatch(NOW)).retrying == 2
+        gateway.status = 200
+        assert (await dispatcher.dispatch(NOW + dt.timedelta(minutes=1))).sent == 2
+        return await notifications()
+
+    rows = run_in_db(database_url, go)
+    ids: dict[int, set[tuple[str, str, str]]] = {}
+    for headers, body in gateway.requests:
+        assert verify(headers, body, SECRET)  # the id in the body is signed with it
+        payload = json.loads(body)
+        seen = (
+            headers["idempotency-key"],
+            headers[MESSAGE_ID_HEADER.lower()],
+            payload["message_id"],
+        )
+        ids.setdefault(payload["id"], set()).add(seen)
+    assert sorted(ids) == [row.id for row in rows]
+    # Two attempts each, one id each (header, header and body alike), different per message.
+    assert len(gateway.requests) == 4
+    keys = {row.id: message_id(row.id, row.created_at) for row in rows}
+    assert ids == {n: {(keys[n], keys[n], keys[n])} for n in keys}
+    assert len(set(keys.values())) == 2
+
+
+def test_an_email_keeps_its_message_id_across_attempts(
+    database_url: str, smtp_inbox: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp_inbox
+    inbox.refuse = 1
+    settings = make_settings(
+        database_url,
+        notify_senders="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_from="noreply@resourcemap.example",
+        smtp_starttls=False,
+    )
+
+    async def go() -> Notification:
+        room = await bookable_room()
+        await book(settings, room, email=EMAIL)
+        dispatcher = Dispatcher(settings)
+        assert (await dispatcher.dispatch(NOW)).retrying == 1
+        assert (await dispatcher.dispatch(NOW + dt.timedelta(minutes=1))).sent == 1
+        [row] = await notifications()
+        return row
+
+    row = run_in_db(database_url, go)
+    expected = f"<{message_id(row.id, row.created_at)}@resourcemap.example>"
+    assert [m["Message-ID"] for _, m in inbox.received] == [expected, expected]
+
+
+class SlowSender:
+    """Takes 50 s of the test's clock to hand a message over (longer than a lease); half
+    way it lets another dispatcher try to take the same message."""
+
+    name = "slow"
+    address_kinds = frozenset({"phone"})
+
+    def __init__(self, clock: FixedClock, rival: Dispatcher) -> None:
+        self.clock = clock
+        self.rival = rival
+        self.rival_sent = -1
+        self.sent: list[int] = []
+
+    async def send(self, message: Any) -> None:
+        for _ in range(2):
+            self.clock.advance(seconds=25)
+            await asyncio.sleep(0.05)  # the lease is renewed meanwhile (every 0.01 s here)
+        self.rival_sent = (await self.rival.dispatch(self.clock.now())).sent
+        self.sent.append(message.id)
+
+
+def test_a_claim_is_a_short_lease_renewed_while_the_message_is_sent(database_url: str) -> None:
+    settings = make_settings(database_url)
+    clock = FixedClock(NOW)
+    rival = Recorder()
+
+    async def go() -> tuple[SlowSender, list[Notification]]:
+        room = await bookable_room()
+        await book(settings, room, phone=PHONE)
+        slow = SlowSender(clock, Dispatcher(settings, [rival]))
+        dispatcher = Dispatcher(settings, [slow], clock=clock, renew_seconds=0.01)
+        assert (await dispatcher.dispatch(NOW)).sent == 1
+        return slow, await notifications()
+
+    slow, [row] = run_in_db(database_url, go)
+    # 50 s after the claim the first 30 s lease had run out, but it was renewed: the rival
+    # found nothing to send, and the message went out once.
+    assert dt.timedelta(seconds=50) > LEASE
+    assert slow.rival_sent == 0 and rival.sent == []
+    assert slow.sent == [row.id] and row.status is NotificationStatus.SENT
+
+
 def test_backoff_doubles_from_a_minute_up_to_an_hour() -> None:
     assert [backoff(n) for n in (1, 2, 3, 4)] == [dt.timedelta(minutes=m) for m in (1, 2, 4, 8)]
     assert backoff(30) == dt.timedelta(hours=1)
@@ -368,7 +487,7 @@ def test_unreachable_gateway_is_a_send_error() -> None:
     from resourcemap.booking.senders import Outgoing, WebhookSender
 
     sender = WebhookSender(f"http://127.0.0.1:{_free_port()}/", SECRET, timeout=2)
-    message = Outgoing(1, NotificationKind.REMINDER, "phone", PHONE, "s", "text")
+    message = Outgoing(1, "rm-1", NotificationKind.REMINDER, "phone", PHONE, "s", "text")
     with pytest.raises(SendError, match="cannot reach the SMS gateway") as caught:
         asyncio.run(sender.send(message))
     assert PHONE not in str(caught.value)

@@ -7,9 +7,11 @@ import asyncio
 import sqlite3
 
 import asyncpg
+import pytest
 from tortoise import connections
 
 from resourcemap import db
+from resourcemap.errors import Unavailable
 from resourcemap.models import Organisation
 from tests.conftest import Backend
 
@@ -54,3 +56,43 @@ def test_one_connection_shares_a_connection_and_commits_each_statement(
     assert len(sessions) == (1 if db.dialect(url) == "postgres" else 0)
     assert seen_inside == 3  # committed as they ran, visible before the block ended
     assert seen_after == 3
+
+
+@pytest.mark.postgres
+def test_a_statement_over_the_limit_is_unavailable_and_the_next_one_runs(
+    postgres_backend: Backend,
+) -> None:
+    """The server cancels a statement past ``statement_timeout``: that request gets 503,
+    the database is not taken for down (the next statement runs at once)."""
+    url = postgres_backend.fresh()
+    limits = db.Timeouts(connect=5, statement=0.2, pool=5)
+
+    async def go() -> tuple[str, int]:
+        async with db.database(url, limits):
+            client = connections.get("postgres")
+            with pytest.raises(Unavailable) as slow:
+                await client.execute_query("SELECT pg_sleep(3)")
+            rows = await client.execute_query_dict("SELECT 1 AS one")
+            return slow.value.reason, int(rows[0]["one"])
+
+    reason, one = asyncio.run(go())
+    assert "QueryCanceledError" in reason and "too busy" in reason
+    assert one == 1
+
+
+def test_an_unreachable_server_is_unavailable_within_the_connect_limit() -> None:
+    url = "postgres://postgres@127.0.0.1:1/none"  # nothing listens on port 1
+
+    async def go() -> list[str]:
+        async with db.database(url, db.Timeouts(connect=1, statement=1, pool=1)):
+            client = connections.get("postgres")
+            reasons = []
+            for _ in range(2):
+                with pytest.raises(Unavailable) as down:
+                    await client.execute_query("SELECT 1")
+                reasons.append(down.value.reason)
+            return reasons
+
+    first, second = asyncio.run(go())
+    assert "cannot reach the database (ConnectionRefusedError)" in first
+    assert "cannot reach the database (down for" in second  # answered at once meanwhile

@@ -37,7 +37,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            await stack.enter_async_context(db.database(settings.database_url))
+            await stack.enter_async_context(
+                db.database(settings.database_url, db.Timeouts.from_settings(settings))
+            )
             app.state.search = await stack.enter_async_context(running_search(settings))
             if settings.run_worker:
                 await stack.enter_async_context(running_worker(settings, clock=clock))

@@ -21,6 +21,7 @@ from resourcemap.errors import (
     NotFound,
     TooManyRequests,
     Unauthenticated,
+    Unavailable,
     UnsupportedMediaType,
 )
 from web import i18n
@@ -78,6 +79,11 @@ PROBLEMS: dict[type[Exception], Problem] = {
     ),
     TooManyRequests: Problem(
         429, N_("Too many requests"), N_("Please wait a minute and try again.")
+    ),
+    Unavailable: Problem(
+        503,
+        N_("The service is busy"),
+        N_("Please try again in a moment. Nothing was changed."),
     ),
 }
 OTHER = Problem(400, N_("Please check your input"), N_("Something in the request is wrong."))
@@ -141,7 +147,11 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     status = problem_of(exc).status
     fields = {exc.field: exc.reason} if exc.field else None
-    return _error(status, type(exc).__name__, exc.reason, fields, code=exc.code)
+    response = _error(status, type(exc).__name__, exc.reason, fields, code=exc.code)
+    if isinstance(exc, Unavailable):
+        # Nothing was wrong with the request: the caller may send it again after this.
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def validation_error(request: Request, exc: Exception) -> Response:

@@ -1,17 +1,21 @@
-"""The dispatcher: sends due outbox messages once each, retries failures, queues reminders.
+"""The dispatcher: sends due outbox messages, retries failures, queues reminders.
 
 Several app processes (and ``resourcemap worker``) may dispatch at the same time. Each
 message is claimed before it is sent, by a conditional update that only one of them can
 win on either database::
 
-    UPDATE notification SET claimed_until = now + CLAIM
+    UPDATE notification SET claimed_until = now + LEASE
     WHERE id = ? AND status = 'pending' AND next_attempt_at <= now
       AND (claimed_until IS NULL OR claimed_until < now)
 
-The claim is a lease: a process that dies after claiming leaves the message to be picked up
-again once the lease runs out, so delivery is at least once, and exactly once unless a
-process dies between handing a message over and recording it (the webhook's ``id`` lets a
-gateway drop such a repeat).
+The claim is a lease of ``LEASE`` (30 s), renewed every ``LEASE / 3`` while the message's
+sends run, so no two processes send one message at once. A process that dies holding a
+claim delays that message only, until the lease runs out; every other message goes out
+meanwhile. Delivery is therefore at least once, and a message is handed over twice only
+when a process dies (or loses the database) between handing it over and recording it, or
+when a gateway took it but its answer was lost. Every attempt of a message carries the same
+``message_id`` (``Idempotency-Key`` on the webhook, ``Message-ID`` on e-mail), so a gateway
+that remembers the ids it accepted delivers it once: at least once made effectively once.
 
 A failed attempt is retried after 1, 2, 4 … minutes (at most an hour); after
 ``MAX_ATTEMPTS`` the message is marked failed. ``last_error`` keeps a short reason without
@@ -22,9 +26,10 @@ messages, never bookings.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from tortoise.expressions import Q
@@ -32,6 +37,7 @@ from tortoise.transactions import in_transaction
 
 from resourcemap.booking import outbox, slots
 from resourcemap.booking.senders import Outgoing, Sender, SendError, build_senders
+from resourcemap.clock import Clock
 from resourcemap.models import Booking, Notification, Resource
 from resourcemap.settings import Settings
 from resourcemap.vault import Vault
@@ -42,8 +48,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 FIRST_RETRY = dt.timedelta(minutes=1)
 MAX_RETRY = dt.timedelta(hours=1)
-# Longer than any send can take (10 s timeout per sender) with room to spare.
-CLAIM = dt.timedelta(minutes=5)
+# Long enough for one message's sends (each sender gives up after 10 s) between renewals,
+# short enough that a message whose worker died goes out again within half a minute.
+LEASE = dt.timedelta(seconds=30)
+RENEW_SECONDS = LEASE.total_seconds() / 3
 BATCH = 100
 ERROR_LENGTH = 300
 
@@ -85,6 +93,8 @@ class Dispatcher:
         *,
         max_attempts: int = MAX_ATTEMPTS,
         batch: int = BATCH,
+        clock: Clock | None = None,
+        renew_seconds: float = RENEW_SECONDS,
     ) -> None:
         self.vault = Vault.from_settings(settings)
         self.senders = list(build_senders(settings) if senders is None else senders)
@@ -92,6 +102,10 @@ class Dispatcher:
         self.public_url = settings.public_url.rstrip("/")
         self.max_attempts = max_attempts
         self.batch = batch
+        # A round may take a while: claims read the clock afresh when there is one, so a
+        # lease never starts in the past (another process would take it at once).
+        self.clock = clock
+        self.renew_seconds = renew_seconds
 
     # ------------------------------------------------------------------ sending
 
@@ -106,25 +120,53 @@ class Dispatcher:
                 .values_list("id", flat=True)
             )  # type: ignore[assignment]
             for notification_id in due:
-                if await self._claim(notification_id, now):
-                    await self._attempt(notification_id, now, done)
+                claimed_at = self._now(now)
+                if await self._claim(notification_id, claimed_at):
+                    await self._attempt(notification_id, claimed_at, done)
             if len(due) < self.batch:
                 return done
 
+    def _now(self, now: dt.datetime) -> dt.datetime:
+        return now if self.clock is None else max(now, self.clock.now())
+
     async def _claim(self, notification_id: int, now: dt.datetime) -> bool:
         claimed = await Notification.filter(_claimable(now), id=notification_id).update(
-            claimed_until=now + CLAIM
+            claimed_until=now + LEASE
         )
         return bool(claimed)
+
+    @contextlib.asynccontextmanager
+    async def _leased(self, notification_id: int, now: dt.datetime) -> AsyncIterator[None]:
+        """Renew the claim on a message while its sends run (a slow SMTP exchange may
+        outlast one lease)."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self.renew_seconds)
+                try:
+                    await Notification.filter(
+                        id=notification_id, status=NotificationStatus.PENDING
+                    ).update(claimed_until=self._now(now) + LEASE)
+                except Exception:  # the send goes on; at worst the id lets a repeat be dropped
+                    return
+
+        renewing = asyncio.create_task(renew(), name=f"lease of notification {notification_id}")
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
 
     async def _attempt(self, notification_id: int, now: dt.datetime, done: Dispatched) -> None:
         row = await Notification.get(id=notification_id)
         attempts = row.attempts + 1
         try:
             message = await self._prepare(row)
-            for sender in self.senders:
-                if row.address_kind in sender.address_kinds:
-                    await sender.send(message)
+            async with self._leased(row.id, now):
+                for sender in self.senders:
+                    if row.address_kind in sender.address_kinds:
+                        await sender.send(message)
         except asyncio.CancelledError:
             raise
         except _Drop as exc:
@@ -180,6 +222,7 @@ class Dispatcher:
             raise SendError("cannot decrypt the message with the data keys") from None
         return Outgoing(
             id=row.id,
+            message_id=message_id(row.id, row.created_at),
             kind=row.kind,
             address_kind=row.address_kind,
             address=address,
@@ -242,6 +285,18 @@ class Dispatcher:
                     now=now,
                 )
         return queued
+
+
+def message_id(notification_id: int, created_at: dt.datetime) -> str:
+    """The id every attempt of one message carries, for gateways to drop repeats: made of
+    what the row keeps (its id, and when it was queued so that a database rebuilt from
+    scratch never reuses an id a gateway has seen).
+
+    >>> message_id(42, dt.datetime(2026, 12, 1, 8, 0, 0, 123456, tzinfo=dt.UTC))
+    'rm-42-20261201T080000.123456Z'
+    """
+    queued = created_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    return f"rm-{notification_id}-{queued}"
 
 
 def _claimable(now: dt.datetime) -> Q:

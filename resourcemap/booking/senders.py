@@ -5,15 +5,25 @@ Every sender has the same small shape (``Sender``): the address kinds it can del
 The dispatcher (``resourcemap.booking.dispatch``) retries failures; a sender never retries.
 A sender raises ``SendError`` with a reason that is safe to store: no address, no text.
 
+Every attempt of one message carries the same ``message_id`` (see
+``resourcemap.booking.dispatch``): a gateway that remembers the ids it accepted, for as
+long as retries go on (a few hours; keep them a day), delivers each message once even when
+a worker died after handing it over, or a gateway's answer was lost.
+
 SMS webhook
 -----------
 ``WebhookSender`` POSTs each text message to ``RESOURCEMAP_SMS_WEBHOOK_URL`` as UTF-8 JSON::
 
-    {"to": "13812345678", "text": "…", "kind": "reminder", "id": 42}
+    {"to": "13812345678", "text": "…", "kind": "reminder", "id": 42,
+     "message_id": "rm-42-20261201T080000.123456Z"}
 
-``id`` is the notification's id: a retry after a timeout sends the same id again, so a
-gateway that remembers the ids it has seen can drop duplicates. Any 2xx answer counts as
-delivered; anything else (or no answer within 10 seconds) is retried later.
+with the message id also in the ``Idempotency-Key`` and ``X-ResourceMap-Message-Id``
+headers (``id`` is the notification's number, kept for gateways that used it). Any 2xx
+answer counts as delivered; anything else (or no answer within 10 seconds) is retried later.
+
+E-mail
+------
+``SmtpSender`` sets ``Message-ID: <message_id@sender's domain>``, the same on every attempt.
 
 Every request carries ``X-ResourceMap-Signature: t=<unix seconds>,v1=<hex>``, where
 ``<hex>`` is HMAC-SHA256, keyed with ``RESOURCEMAP_SMS_WEBHOOK_SECRET`` (its UTF-8 bytes),
@@ -42,7 +52,6 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Protocol
 
 from resourcemap.errors import InvalidInput
@@ -56,6 +65,7 @@ PHONE = "phone"
 EMAIL = "email"
 TIMEOUT_SECONDS = 10.0
 SIGNATURE_HEADER = "X-ResourceMap-Signature"
+MESSAGE_ID_HEADER = "X-ResourceMap-Message-Id"
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,7 @@ class Outgoing:
     """One decrypted message, as a sender needs it. Holds personal data: never log it."""
 
     id: int
+    message_id: str  # the same on every attempt: gateways drop repeats by it
     kind: NotificationKind
     address_kind: str
     address: str = field(repr=False)
@@ -135,7 +146,8 @@ class SmtpSender:
         email["From"] = self.sender
         email["To"] = message.address
         email["Subject"] = message.subject
-        email["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
+        domain = self.sender.rpartition("@")[2] or "resourcemap.invalid"
+        email["Message-ID"] = f"<{message.message_id}@{domain}>"
         email.set_content(message.text)
         await asyncio.to_thread(self._deliver, email)
 
@@ -194,6 +206,7 @@ class WebhookSender:
                 "text": message.text,
                 "kind": message.kind.value,
                 "id": message.id,
+                "message_id": message.message_id,
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -206,6 +219,8 @@ class WebhookSender:
                 "Content-Type": "application/json; charset=utf-8",
                 "User-Agent": "ResourceMap",
                 SIGNATURE_HEADER: sign(self.secret, body, int(self.clock())),
+                "Idempotency-Key": message.message_id,
+                MESSAGE_ID_HEADER: message.message_id,
             },
         )
         await asyncio.to_thread(self._post, request)

@@ -22,6 +22,7 @@ from resourcemap.booking.desk import Desk
 from resourcemap.booking.dispatch import Dispatched, Dispatcher
 from resourcemap.booking.senders import Sender
 from resourcemap.clock import Clock, SystemClock
+from resourcemap.errors import Unavailable
 from resourcemap.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,16 @@ class Round:
 
 
 class Worker:
-    def __init__(self, settings: Settings, senders: Sequence[Sender] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        senders: Sequence[Sender] | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
         self.desk = Desk(settings)
-        self.dispatcher = Dispatcher(settings, senders)
+        # The dispatcher reads the clock for each claim: a round may outlast a lease.
+        self.dispatcher = Dispatcher(settings, senders, clock=clock)
 
     async def run_once(self, now: dt.datetime) -> Round:
         done = Round(
@@ -81,6 +89,8 @@ async def _step(name: str, fn: Callable[[], Awaitable[T]]) -> T | None:
         return await fn()
     except asyncio.CancelledError:
         raise
+    except Unavailable:
+        return None  # logged where it was noticed (db.Outage): once per outage, not per round
     except Exception as exc:
         log.error("booking worker: %s failed with %s", name, type(exc).__name__)
         return None
@@ -98,12 +108,13 @@ async def running_worker(
 
     The database must be open for the whole block. On exit a round in progress gets
     ``GRACE_SECONDS`` to finish, then is cancelled (an interrupted message is sent again
-    once its claim runs out). Incomplete sender settings raise ``InvalidInput`` on entry.
+    once its lease runs out). Incomplete sender settings raise ``InvalidInput`` on entry.
     """
-    worker = Worker(settings, senders)
+    clock = clock or SystemClock()
+    worker = Worker(settings, senders, clock=clock)
     stop = asyncio.Event()
     task = asyncio.create_task(
-        worker.run(stop, interval=interval, clock=clock or SystemClock()),
+        worker.run(stop, interval=interval, clock=clock),
         name="resourcemap booking worker",
     )
     try:

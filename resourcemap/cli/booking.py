@@ -42,10 +42,12 @@ def worker(once: bool, interval: float) -> None:
         raise click.ClickException(exc.reason) from None
 
     async def run() -> str:
-        async with db.database(settings.database_url):
+        # A service like the app: every wait on the database bounded.
+        async with db.database(settings.database_url, db.Timeouts.from_settings(settings)):
             await require_booking_tables()
             if once:
-                done = await Worker(settings).run_once(clock.from_settings(settings).now())
+                reading = clock.from_settings(settings)
+                done = await Worker(settings, clock=reading).run_once(reading.now())
                 if not done.ok:
                     raise click.ClickException("a step failed; see the log")
                 sent = done.dispatched

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -92,17 +94,28 @@ def require_free_port(settings: Settings) -> None:
 
 
 def serve_app(settings: Settings) -> None:
-    import uvicorn
+    """Become uvicorn's own command (exec) serving ``web.asgi:app``.
 
-    # Access logs carry query strings (a resident's position, later names): keep them off.
-    uvicorn.run(
-        "web.asgi:app",
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
-        access_log=False,
-    )
+    The schema was migrated once, here, before any worker starts: workers only open it.
+    uvicorn starts its workers with multiprocessing's "spawn", which runs the parent's main
+    script again in each of them before they can answer the supervisor's health check; for
+    the ``resourcemap`` script that meant importing this whole command line first, and on a
+    busy machine the check killed workers still doing so (#16). uvicorn's own ``__main__``
+    is never run again, so each worker imports the app only. ``-P`` and ``--app-dir``: the
+    ``web`` package next to this ``resourcemap`` one, never one in the working directory.
+    """
+    app_dir = Path(__file__).resolve().parents[2]
+    argv = [
+        *(sys.executable, "-P", "-m", "uvicorn", "web.asgi:app", "--app-dir", str(app_dir)),
+        *("--host", settings.host, "--port", str(settings.port)),
+        *("--workers", str(settings.workers), "--log-level", settings.log_level),
+        # Access logs carry query strings (a resident's position, later names): off.
+        "--no-access-log",
+        *("--timeout-worker-healthcheck", str(settings.worker_healthcheck_timeout)),
+    ]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
 
 
 async def require_booking_tables() -> None:

@@ -23,6 +23,7 @@ from tortoise.exceptions import BaseORMException
 
 from geo.locate import AreaLocator, AreaRecord
 from resourcemap.dataset import synthetic_label
+from resourcemap.errors import Unavailable
 from resourcemap.listings import opening
 from resourcemap.models import Area, BookingPolicy
 from resourcemap.search import changes
@@ -283,7 +284,7 @@ async def running_search(settings: Settings) -> AsyncIterator[SearchService]:
     )
     try:
         await service.refresh()
-    except (OSError, BaseORMException) as exc:
+    except (OSError, BaseORMException, Unavailable) as exc:
         log.warning(
             "database not ready at start (%s); search loads on first use", type(exc).__name__
         )

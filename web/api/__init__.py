@@ -98,6 +98,7 @@ def routes() -> list[BaseRoute]:
         r("/siting", planning.siting, "POST", "siting"),
         r("/siting.geojson", planning.siting_export, "POST", "siting_geojson"),
         r("/siting.csv", planning.siting_export, "POST", "siting_csv"),
-        # Health
+        # Liveness and readiness (#16): /healthz never touches the database, /readyz pings it.
         Route("/healthz", health.healthz, methods=["GET"], name="api.healthz"),
+        Route("/readyz", health.readyz, methods=["GET"], name="api.readyz"),
     ]
