@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from resourcemap.errors import Unavailable
 from resourcemap.models import DatasetInfo
 
 SYNTHETIC_KEY = "synthetic"
 
 
+# As last read: pages still say it while the database does not answer (#16).
+_last: str | None = None
+
+
 async def synthetic_label() -> str | None:
     """The "示例数据 / synthetic demo data" label when demo data is loaded, else ``None``."""
-    info = await DatasetInfo.get_or_none(key=SYNTHETIC_KEY)
-    return None if info is None else info.value
+    global _last
+    try:
+        info = await DatasetInfo.get_or_none(key=SYNTHETIC_KEY)
+    except Unavailable:
+        return _last
+    _last = None if info is None else info.value
+    return _last

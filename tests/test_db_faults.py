@@ -82,7 +82,7 @@ def test_frozen_and_stopped_postgresql_answer_503_once_logged_and_recover(
     )
     url = cluster.url("rm_faults")
     asyncio.run(db.migrate(url))  # PostGIS included: its files serve any cluster
-    run_in_db(url, open_room)
+    room = run_in_db(url, open_room)
     settings = {**LIMITS, "fixed_now": TEST_NOW.isoformat(), "log_level": "warning"}
     with running_server(url, tmp_path, workers=1, **settings) as server:
         base = server.base_url
@@ -109,8 +109,18 @@ def test_frozen_and_stopped_postgresql_answer_503_once_logged_and_recover(
         cluster.stop()
         try:
             stopped = asyncio.run(_answers(base, [*NEEDS_DB, "/healthz"], 4))
+            with httpx2.Client(base_url=base, timeout=HANG_GUARD_S) as client:
+                # A resident's page: a page saying so, with the 24/7 lines the process kept.
+                detail = client.get(f"/resources/{room}")
+                # Search answers from the index this process holds, and says so.
+                found = client.get("/api/v1/search", params={"q": "心理"})
         finally:
             cluster.start()
+        assert detail.status_code == 503 and int(detail.headers["retry-after"]) > 0
+        assert detail.headers["content-type"].startswith("text/html")
+        assert "tel:12320" in detail.text
+        assert found.status_code == 200, found.text
+        assert found.json()["degraded"] is True and found.json()["total"] > 0
         assert {(p, s) for p, s, _ in stopped} == {
             *((p, 503) for p in NEEDS_DB),
             ("/healthz", 200),

@@ -14,6 +14,8 @@ from resourcemap import db
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.worker import running_worker
 from resourcemap.clock import Clock, from_settings
+from resourcemap.dataset import synthetic_label
+from resourcemap.listings.map_points import crisis_hotlines
 from resourcemap.search.service import running_search
 from resourcemap.settings import Settings
 from web import i18n
@@ -41,6 +43,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
                 db.database(settings.database_url, db.Timeouts.from_settings(settings))
             )
             app.state.search = await stack.enter_async_context(running_search(settings))
+            # Read once now: pages show the 24/7 lines even when the database is down later.
+            await crisis_hotlines()
+            await synthetic_label()
             if settings.run_worker:
                 await stack.enter_async_context(running_worker(settings, clock=clock))
             yield

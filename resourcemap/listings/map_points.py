@@ -14,6 +14,7 @@ from typing import Any
 
 import shapely
 
+from resourcemap.errors import Unavailable
 from resourcemap.models import Area, BookingPolicy, Resource
 from resourcemap.vocab import AreaLevel, Eligibility, Fee, ResourceKind, Status
 
@@ -101,11 +102,39 @@ async def find_place(text: str) -> Place | None:
     return None
 
 
-async def crisis_hotlines(area_codes: frozenset[str] = frozenset(), limit: int = 3) -> list[Any]:
-    """Active 24/7 hotlines, those serving one of ``area_codes`` first (then city-wide ones)."""
-    lines = await Resource.filter(
-        kind=ResourceKind.HOTLINE, status=Status.ACTIVE, always_open=True
-    ).order_by("id")
+@dataclass(frozen=True)
+class Hotline:
+    """A 24/7 line as every resident page shows it."""
+
+    id: int
+    name_zh: str
+    name_en: str
+    phone: str
+    service_area_codes: tuple[str, ...]
+
+
+# The lines as last read: a page still shows them while the database does not answer (#16).
+_last_hotlines: list[Hotline] = []
+
+
+async def crisis_hotlines(
+    area_codes: frozenset[str] = frozenset(), limit: int = 3
+) -> list[Hotline]:
+    """Active 24/7 hotlines, those serving one of ``area_codes`` first (then city-wide ones);
+    the copy read last when the database is unavailable."""
+    global _last_hotlines
+    try:
+        rows = await Resource.filter(
+            kind=ResourceKind.HOTLINE, status=Status.ACTIVE, always_open=True
+        ).order_by("id")
+        _last_hotlines = [
+            Hotline(r.id, r.name_zh, r.name_en, r.phone, tuple(r.service_area_codes))
+            for r in rows
+            if r.phone
+        ]
+    except Unavailable:
+        pass
+    lines = list(_last_hotlines)
     if area_codes:
-        lines.sort(key=lambda r: not (set(r.service_area_codes) & area_codes))
-    return [r for r in lines if r.phone][:limit]
+        lines.sort(key=lambda h: not (set(h.service_area_codes) & area_codes))
+    return lines[:limit]

@@ -159,8 +159,15 @@ class SearchService:
 
     async def search(self, query: SearchQuery, *, now: dt.datetime) -> SearchResult:
         """Answer a query: widened when nothing to walk to lies within its radius, and with
-        the 24/7 lines first when it speaks of self-harm or suicide."""
-        await self.follow()
+        the 24/7 lines first when it speaks of self-harm or suicide. While the database does
+        not answer, from the index this process holds, marked ``degraded`` (#16)."""
+        stale = False
+        try:
+            await self.follow()
+        except Unavailable:
+            if self._seq < 0:  # nothing loaded yet: nothing to answer from
+                raise
+            stale = True
         at = query.at or now
         criteria = self.criteria(query, at)
         result = await self._answer(criteria)
@@ -176,7 +183,7 @@ class SearchService:
             result = await self._widened(criteria, result, at)
         if criteria.plan.crisis:
             result = await self._crisis_first(criteria, result, at)
-        return result
+        return replace(result, degraded=True) if stale else result
 
     async def _answer(self, criteria: Criteria) -> SearchResult:
         if self.primary is self.embedded:
