@@ -146,6 +146,11 @@ def test_the_image_refuses_to_start_without_secrets(
         monkeypatch.delenv(f"RESOURCEMAP_{name}", raising=False)
     for name, value in image_env.items():
         monkeypatch.setenv(name, value)
+    # The command exports its --host/--port for the server's workers: let monkeypatch own
+    # those variables, so they are put back for the tests that follow.
+    for name in ("HOST", "PORT", "WORKERS"):
+        monkeypatch.setenv(f"RESOURCEMAP_{name}", "")
+        monkeypatch.delenv(f"RESOURCEMAP_{name}")
     cmd = json.loads(re.search(r"^CMD (.+)$", (ROOT / "Dockerfile").read_text(), re.M)[1])  # type: ignore[index]
     assert cmd[0] == "resourcemap"
     result = CliRunner().invoke(main, cmd[1:])
