@@ -49,7 +49,7 @@ from cryptography.fernet import Fernet
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from resourcemap import db
+from resourcemap import db, schema
 from resourcemap.booking import slots
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.requests import BookingIn, digest
@@ -123,7 +123,7 @@ async def timed(fn: Callable[[], Awaitable[Any]]) -> float:
 
 
 async def prepare(database_url: str) -> None:
-    await db.migrate(database_url)
+    await schema.migrate(database_url)
     async with db.database(database_url):
         await load_demo_city(SEED)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx2
 from harness.servers import uvicorn_server
 
-from resourcemap import accounts, db
+from resourcemap import accounts, db, schema
 from resourcemap.demo.city import load_demo_city
 from resourcemap.vocab import Role
 
@@ -52,7 +52,7 @@ FORMS = [("/planning/siting", {"sites": "3", "objective": "circle"})]
 
 
 async def build(url: str) -> None:
-    await db.migrate(url)
+    await schema.migrate(url)
     async with db.database(url):
         await load_demo_city()
         await accounts.create_account(None, username="planner", password=PASSWORD,

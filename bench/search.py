@@ -40,7 +40,7 @@ from harness.load import LoadResult, drive
 from harness.servers import free_port, uvicorn_server
 from harness.synthetic import district_points, populate
 
-from resourcemap import db
+from resourcemap import db, schema
 from resourcemap.demo.city import load_demo_city
 from resourcemap.search.base import SearchQuery
 from resourcemap.search.service import SearchService
@@ -134,7 +134,7 @@ async def judged(database_url: str) -> str:
     sys.path.insert(0, str(BENCH_DIR.parent))  # the judged set lives with the tests
     from tests.judged import evaluate, load
 
-    await db.migrate(database_url)
+    await schema.migrate(database_url)
     async with db.database(database_url):
         await load_demo_city()
         service = SearchService(Settings(database_url=database_url).tz, follow_interval=3600)

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.backends.base.config_generator import expand_db_url
-from tortoise.migrations.api import migrate as tortoise_migrate
 
 from resourcemap.errors import Unavailable
 
@@ -145,19 +144,6 @@ async def database(database_url: str, timeouts: Timeouts = BATCH) -> AsyncIterat
         yield
     finally:
         await close_db()
-
-
-async def migrate(database_url: str) -> None:
-    """Apply every pending migration (idempotent), then (re)install the database functions
-    the code calls, so they always match it."""
-    from resourcemap.booking import seats
-
-    try:
-        await tortoise_migrate(config=tortoise_config(database_url))
-        await open_db(database_url)
-        await seats.install(connections.get(dialect(database_url)))
-    finally:
-        await Tortoise.close_connections()
 
 
 @asynccontextmanager

@@ -28,7 +28,7 @@ import pytest
 from cryptography.fernet import Fernet
 from starlette.testclient import TestClient
 
-from resourcemap import db
+from resourcemap import db, schema
 from resourcemap.clock import FixedClock
 from resourcemap.settings import Settings
 from web.app import create_app
@@ -132,7 +132,7 @@ class Backend:
     def _template(self, kind: str) -> str:
         if kind not in self.templates:
             url = self._new_empty(f"tpl_{kind}")
-            asyncio.run(db.migrate(url))
+            asyncio.run(schema.migrate(url))
             if kind == "demo":
                 asyncio.run(_load_demo(url))
             self.templates[kind] = url

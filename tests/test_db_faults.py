@@ -22,7 +22,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from resourcemap import db
+from resourcemap import schema
 from resourcemap.booking.requests import BookingIn
 from tests import pg_cluster
 from tests.conftest import NO_LIMITS, TEST_NOW, Backend
@@ -81,7 +81,7 @@ def test_frozen_and_stopped_postgresql_answer_503_once_logged_and_recover(
         ["psql", cluster.admin_url, "-qc", "CREATE DATABASE rm_faults"], check=True, timeout=60
     )
     url = cluster.url("rm_faults")
-    asyncio.run(db.migrate(url))  # PostGIS included: its files serve any cluster
+    asyncio.run(schema.migrate(url))  # PostGIS included: its files serve any cluster
     room = run_in_db(url, open_room)
     settings = {**LIMITS, "fixed_now": TEST_NOW.isoformat(), "log_level": "warning"}
     with running_server(url, tmp_path, workers=1, **settings) as server:

@@ -9,7 +9,7 @@ import pytest
 from tortoise.cli.cli import tortoise_cli_context
 from tortoise.migrations.autodetector import MigrationAutodetector
 
-from resourcemap import db
+from resourcemap import db, schema
 from tests.conftest import Backend
 
 # Migration bookkeeping and PostGIS catalogue views are not our schema.
@@ -117,7 +117,7 @@ def test_schedule_versions_migrate_down_and_up_with_bookable_resources(
             edited = (await BookingPolicy.get(resource_id=room)).schedule_version
         await tortoise_migrate(config=db.tortoise_config(url), target="models.0006_slot_indexes")
         await db.close_db()
-        await db.migrate(url)
+        await schema.migrate(url)
         async with db.database(url):
             before = (await BookingPolicy.get(resource_id=room)).schedule_version
             await OpeningHours.filter(resource_id=room).delete()
@@ -150,7 +150,7 @@ def test_unkeyed_request_digests_are_cleared_by_the_upgrade(backend: Backend) ->
             config=db.tortoise_config(url), target="models.0008_waitlist_idempotency"
         )
         await db.close_db()
-        await db.migrate(url)
+        await schema.migrate(url)
         async with db.database(url):
             booking = await Booking.get(resource_id=room)
             return booking.request_hash, booking.code
@@ -191,7 +191,7 @@ def test_migrate_reinstalls_the_booking_function(postgres_backend: Backend) -> N
         finally:
             await conn.close()
         gone = await source()
-        await db.migrate(url)
+        await schema.migrate(url)
         async with db.database(url):
             expected = seats.book_function()
         return installed, gone, expected
@@ -221,7 +221,7 @@ def test_eligibility_migrates_down_and_up_keeping_every_row(backend: Backend) ->
             config=db.tortoise_config(url), target="models.0008_waitlist_idempotency"
         )
         await db.close_db()
-        await db.migrate(url)
+        await schema.migrate(url)
         async with db.database(url):
             again = await OpeningHours.filter(resource_id=room).count()
             policies = await BookingPolicy.filter(resource_id=room).count()

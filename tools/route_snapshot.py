@@ -25,7 +25,7 @@ from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from resourcemap import accounts, db
+from resourcemap import accounts, db, schema
 from resourcemap.clock import FixedClock
 from resourcemap.demo.city import load_demo_city
 from resourcemap.settings import Settings
@@ -39,7 +39,7 @@ SAMPLES = {"id": "1", "code": "12345678", "areacode": "440399"}
 
 
 async def _prepare(url: str) -> None:
-    await db.migrate(url)
+    await schema.migrate(url)
     async with db.database(url):
         await load_demo_city(DEMO_SEED)
         await accounts.create_account(None, username="snapshot", password=PASSWORD, role=Role.ADMIN)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from resourcemap import db
@@ -15,17 +17,27 @@ from resourcemap.booking.desk import Desk
 from resourcemap.booking.worker import running_worker
 from resourcemap.clock import Clock, from_settings
 from resourcemap.dataset import synthetic_label
+from resourcemap.errors import DomainError
 from resourcemap.listings.map_points import crisis_hotlines
 from resourcemap.search.service import running_search
 from resourcemap.settings import Settings
 from web import i18n
 from web.auth import RateLimiter, session_middleware
-from web.errors import HANDLERS
+from web.errors import HANDLERS, domain_error
 from web.limits import BookingLimits
 from web.middleware import FrontDoor
+from web.pages.shell import failed
 from web.routes import build_routes
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    """What the domain refused: JSON under /api, elsewhere the page shell's problem page (a
+    page that failed before it could say whose it is)."""
+    if request.url.path.startswith("/api/"):
+        return await domain_error(request, exc)
+    return await failed(request, exc)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
@@ -53,7 +65,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     app = Starlette(
         routes=build_routes(),
         middleware=[Middleware(FrontDoor, settings=settings), session_middleware(settings)],
-        exception_handlers=HANDLERS,
+        exception_handlers={**HANDLERS, DomainError: _domain_error},
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -144,12 +144,8 @@ async def body_too_large(request: Request, exc: Exception) -> Response:
 
 
 async def domain_error(request: Request, exc: Exception) -> Response:
+    """The JSON answer of the API (``web.app`` sends pages to the page shell instead)."""
     assert isinstance(exc, DomainError)
-    if not request.url.path.startswith("/api/"):
-        # A page that did not say whose it is (or failed before it could): a page still.
-        from web.pages.shell import failed
-
-        return await failed(request, exc)
     status = problem_of(exc).status
     fields = {exc.field: exc.reason} if exc.field else None
     response = _error(status, type(exc).__name__, exc.reason, fields, code=exc.code)

@@ -16,7 +16,7 @@ import shapely
 from shapely.geometry import shape
 from tortoise.transactions import in_transaction
 
-from resourcemap import db
+from resourcemap import db, schema
 from resourcemap.demo import names as N
 from resourcemap.demo.builder import CITY_CODE, DISTRICT_CODE
 from resourcemap.demo.city import load_demo_city
@@ -45,7 +45,7 @@ T = TypeVar("T")
 async def populate(database_url: str, resources: int, seed: int) -> int:
     """Migrate a fresh database, load the demo city and top it up to ``resources``
     listings (or fewer than that: never below the demo); return how many it holds."""
-    await db.migrate(database_url)
+    await schema.migrate(database_url)
     async with db.database(database_url):
         await load_demo_city()
         missing = resources - await Resource.all().count()

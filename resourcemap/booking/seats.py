@@ -13,7 +13,7 @@ dialects run the same text, with numbered parameters in each one's spelling.
 ``book`` is the hot path, a new booking: lock, seat, booking row and its messages in one
 round trip. On PostgreSQL that is one call of the function ``book_function()`` builds from
 the same statements (each statement in a PL/pgSQL function reads afresh, so the seat is
-decided after the lock, as in a transaction); ``db.migrate`` (re)installs it. On SQLite it
+decided after the lock, as in a transaction); ``schema.migrate`` (re)installs it. On SQLite it
 is one call into the connection's thread, which runs the statements as one transaction.
 """
 
@@ -379,7 +379,7 @@ def _writable(model: type[Model], later: str) -> list[tuple[str, str, Field[Any]
 
 
 async def install(client: BaseDBAsyncClient) -> None:
-    """(Re)install ``book``'s function: ``db.migrate`` runs this after the migrations, so
+    """(Re)install ``book``'s function: ``schema.migrate`` runs this after the migrations, so
     the function always matches this code. Nothing to do on SQLite."""
     if client.capabilities.dialect != "postgres":
         return

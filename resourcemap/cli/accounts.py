@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from resourcemap import accounts, db
+from resourcemap import accounts, db, schema
 from resourcemap.cli.common import (
     read_settings,
     run_command,
@@ -34,7 +34,7 @@ def user_create(
     settings = read_settings()
 
     async def create() -> None:
-        await db.migrate(settings.database_url)
+        await schema.migrate(settings.database_url)
         async with db.database(settings.database_url):
             await accounts.create_account(
                 None,

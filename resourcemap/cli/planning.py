@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from resourcemap import clock, db
+from resourcemap import clock, db, schema
 from resourcemap.cli.common import (
     kind_names,
     read_settings,
@@ -50,7 +50,7 @@ def import_demand(
     settings = read_settings()
 
     async def run() -> str:
-        await db.migrate(settings.database_url)
+        await schema.migrate(settings.database_url)
         async with db.database(settings.database_url):
             done = await run_import(
                 path, cast(Format, fmt), buildings=buildings, cell_m=cell_m, name=name

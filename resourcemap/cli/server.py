@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from resourcemap import db
+from resourcemap import db, schema
 from resourcemap.cli.common import (
     listening_settings,
     read_settings,
@@ -17,7 +17,7 @@ from resourcemap.cli.common import (
 def migrate() -> None:
     """Create or upgrade the database schema (safe to run repeatedly)."""
     settings = read_settings()
-    run_command(db.migrate(settings.database_url))
+    run_command(schema.migrate(settings.database_url))
     click.echo(f"database is up to date ({db.dialect(settings.database_url)})")
 
 
@@ -28,7 +28,7 @@ def migrate() -> None:
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the web app and API on the configured database."""
     settings = listening_settings(host=host, port=port, workers=workers)
-    run_command(db.migrate(settings.database_url))
+    run_command(schema.migrate(settings.database_url))
     click.echo(f"ResourceMap on http://{settings.host}:{settings.port}/")
     serve_app(settings)
 
@@ -51,7 +51,7 @@ def demo(seed: int | None, reset: bool, no_serve: bool, host: str | None, port: 
     chosen = demo_city.DEFAULT_SEED if seed is None else seed
 
     async def load() -> str:
-        await db.migrate(settings.database_url)
+        await schema.migrate(settings.database_url)
         async with db.database(settings.database_url):
             return await demo_city.ensure_demo_city(chosen, replace=reset, progress=click.echo)
 

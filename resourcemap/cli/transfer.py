@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from resourcemap import clock, db
+from resourcemap import clock, db, schema
 from resourcemap.cli.common import (
     kind_names,
     read_settings,
@@ -74,7 +74,7 @@ def import_(
     bar = _ProgressBar()
 
     async def run() -> ImportReport:
-        await db.migrate(settings.database_url)
+        await schema.migrate(settings.database_url)
         async with db.database(settings.database_url):
             if areas:
                 chosen = None if coords is None else CoordSystem(coords)

@@ -6,7 +6,7 @@ every kind. It lets the product be shown and tested offline without real data, a
 is labelled as synthetic everywhere (``source``, ``DatasetInfo``) so it is never
 mistaken for a real directory.
 
-Example (tortoise initialised and the schema migrated, see ``resourcemap.db``)::
+Example (tortoise initialised and the schema migrated, see ``resourcemap.schema``)::
 
     async with database(url):
         summary = await load_demo_city(progress=print)

@@ -49,8 +49,9 @@ from resourcemap.transfer.checks import (
     error_message,
 )
 from resourcemap.transfer.columns import Candidate
+from resourcemap.transfer.formats import read_listings
 from resourcemap.transfer.hsds_schedules import Zone
-from resourcemap.transfer.readers import Parsed, UnreadableFile, read_listings
+from resourcemap.transfer.readers import Parsed, UnreadableFile
 from resourcemap.transfer.report import ImportReport, Problem
 from resourcemap.vocab import Fee, ResourceKind, Role
 

@@ -29,7 +29,6 @@ from typing import Any
 
 from resourcemap.transfer import columns
 from resourcemap.transfer.columns import Candidate
-from resourcemap.transfer.hsds_schedules import Zone
 from resourcemap.transfer.report import Problem
 
 FORMATS = ("csv", "xlsx", "geojson", "hsds", "hsds-tables")
@@ -240,25 +239,3 @@ def _point_into(geometry: Any, raw: dict[str, Any]) -> str | None:
         return "a Point needs [longitude, latitude]"
     raw["lon"], raw["lat"] = coordinates[0], coordinates[1]
     return None
-
-
-def read_listings(data: bytes, filename: str, zone: Zone) -> Parsed:
-    """Any accepted listings file → candidates. Raises :class:`UnreadableFile`.
-
-    ``zone`` (our time zone, the import's time) places HSDS opening times given with a UTC
-    offset."""
-    # Both build on this module.
-    from resourcemap.transfer.hsds_in import read_hsds
-    from resourcemap.transfer.hsds_tables import read_package
-
-    fmt = detect_format(data, filename)
-    if fmt == "csv":
-        return read_csv(data, filename)
-    if fmt == "xlsx":
-        return read_xlsx(data, filename)
-    if fmt == "hsds-tables":
-        return read_package(data, zone)
-    document = load_json(data)
-    if fmt == "geojson":
-        return read_geojson(document)
-    return read_hsds(document, zone)
