@@ -93,6 +93,7 @@ def test_covered_population_equals_postgis_st_dwithin_on_geography(
         WHERE EXISTS (
           SELECT 1 FROM resource r
           WHERE r.status = 'active' AND r.kind = ANY($1::text[]) AND r.geom IS NOT NULL
+            AND (r.eligibility = 'public' OR $3)
             AND r.geom && ST_Expand(ST_SetSRID(ST_MakePoint(d.lon, d.lat), 4326), 0.02)
             AND ST_DWithin(r.geom::geography,
                            ST_SetSRID(ST_MakePoint(d.lon, d.lat), 4326)::geography, $2))
@@ -100,10 +101,12 @@ def test_covered_population_equals_postgis_st_dwithin_on_geography(
 
     async def go() -> None:
         conn = connections.get(db.dialect(url))
-        for radius in (500.0, 300.0):
-            query = CoverageQuery(radius_m=radius, kind=POINT_KINDS)
+        kinds = [k.value for k in POINT_KINDS]
+        for radius, eligibility in ((500.0, "public"), (300.0, "public"), (500.0, "all")):
+            query = CoverageQuery(radius_m=radius, kind=POINT_KINDS, eligibility=eligibility)
             ours = (await CoverageService().analyse(query)).result.covered_population
-            _, rows = await conn.execute_query(sql, [[k.value for k in POINT_KINDS], radius])
+            everyone = eligibility == "all"
+            _, rows = await conn.execute_query(sql, [kinds, radius, everyone])
             assert ours == pytest.approx(float(rows[0]["covered"]), abs=1e-6)
             assert 0 < ours < 1_100_000
 
