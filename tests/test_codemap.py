@@ -34,3 +34,24 @@ def test_the_map_names_every_module_of_the_tree() -> None:
             if "migrations" in path.parts or path.name == "__init__.py":
                 continue
             assert path.name in names, path
+
+
+LONG = 400
+REASON = "# Over 400 lines: "
+
+
+def test_a_long_module_says_why_at_its_top() -> None:
+    """Small modules named after their concept; one that grows past 400 lines either splits or
+    says in its first line why it should not."""
+    unexplained = []
+    for package in codemap.PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            text = path.read_text(encoding="utf-8")
+            long = text.count("\n") > LONG
+            if long and not text.startswith(REASON):
+                unexplained.append(str(path.relative_to(ROOT)))
+            if text.startswith(REASON):
+                assert long, f"{path}: no longer over {LONG} lines, drop the reason"
+    assert unexplained == []

@@ -1,3 +1,4 @@
+# Over 400 lines: both dialects' seat statements side by side, so they agree.
 """The two statements every seat-changing transaction is built on, one round trip each.
 
 ``lock`` is the first statement of the transaction: it bumps ``booking_policy.lock`` (a

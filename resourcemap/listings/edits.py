@@ -1,3 +1,4 @@
+# Over 400 lines: input models and the one save path they feed.
 """Changing listings: validated input, permission checks, audit and search sync in one place.
 
 Every write goes through :func:`save_resource` or :func:`set_status`; each runs in one

@@ -1,3 +1,4 @@
+# Over 400 lines: the use case and its files share one row shape.
 """Coverage and planning as the product uses them: read the database, analyse with ``geo``.
 
 :class:`CoverageService` loads areas, listings and demand points, runs the vectorised

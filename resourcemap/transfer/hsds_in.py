@@ -1,3 +1,4 @@
+# Over 400 lines: one HSDS service record read field by field.
 """Reading Open Referral HSDS 3.0 services into listings (docs/hsds-mapping.md, read backwards).
 
 Accepted shapes: see :mod:`resourcemap.transfer.hsds_pages` (services, pages of them,

@@ -1,3 +1,4 @@
+# Over 400 lines: one thin endpoint per planner report.
 """``/api/v1/coverage``, gaps, heatmap, indicators and siting: planners and admins only."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Over 400 lines: one thin handler per step a resident takes.
 """Residents' booking pages: pick a slot, book, manage (cancel, reschedule), the waitlist.
 
 Plain POST forms that work without JavaScript, each with the browser's CSRF token

@@ -1,3 +1,4 @@
+# Over 400 lines: one thin handler per staff booking page and form.
 """Server-rendered staff booking pages: the day or week list of bookings with small forms to
 mark, cancel and reveal one booking, booking for a caller or a walk-in visitor, a resource's
 booking rules and blocked time; booking counts for planners.
