@@ -9,6 +9,7 @@ need none.
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from collections import deque
@@ -130,7 +131,9 @@ class RateLimiter:
         while events and now - events[0] > self.window:
             events.popleft()
         if len(events) >= self.limit:
-            raise TooManyRequests(self.reason)
+            # Until the oldest counted event leaves the window.
+            wait = math.ceil(self.window - (now - events[0]))
+            raise TooManyRequests(self.reason, retry_after=wait)
         events.append(now)
         if len(self._events) > 10_000:  # forget idle addresses rather than grow forever
             self._events = {

@@ -149,8 +149,8 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     status = problem_of(exc).status
     fields = {exc.field: exc.reason} if exc.field else None
     response = _error(status, type(exc).__name__, exc.reason, fields, code=exc.code)
-    if isinstance(exc, Unavailable):
-        # Nothing was wrong with the request: the caller may send it again after this.
+    if isinstance(exc, Unavailable | TooManyRequests):
+        # The caller may send it again after this (a limit, or nothing wrong with it at all).
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
 

@@ -9,10 +9,14 @@ told to trust its forwarding headers (`--forwarded-allow-ips`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 
+from resourcemap.booking.idempotency import Issued
 from resourcemap.booking.requests import Contact
 from resourcemap.contact import identities
+from resourcemap.errors import TooManyRequests
 from resourcemap.settings import Settings
 from resourcemap.vault import Vault
 from web.auth import RateLimiter
@@ -44,3 +48,19 @@ class BookingLimits:
 def limits(request: Request) -> BookingLimits:
     found: BookingLimits = request.app.state.booking_limits
     return found
+
+
+async def admitted(
+    request: Request, contact: Contact, earlier: Callable[[], Awaitable[Issued | None]]
+) -> Issued | None:
+    """Count one request against the limits. A retry the limits refuse (a lost answer, sent
+    again with its Idempotency-Key) gets what its first request made (``earlier``), not 429;
+    ``None``: go on and make it."""
+    try:
+        limits(request).check(request, contact)
+    except TooManyRequests:
+        made = await earlier()
+        if made is None:
+            raise
+        return made
+    return None

@@ -74,6 +74,21 @@ LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 AREA_LEVELS = ("city", "district", "street", "community")
 
 
+def web_address(value: str) -> str:
+    """A website shown as a link: http(s) with a host only, so that no ``javascript:`` or
+    ``data:`` address ever becomes a link a resident clicks.
+
+    >>> web_address("https://example.cn/help")
+    'https://example.cn/help'
+    >>> web_address("javascript:alert(1)")
+    Traceback (most recent call last):
+    ValueError: a website starts with http:// or https://
+    """
+    if value and not re.match(r"https?://[^/\s?#]+", value, re.IGNORECASE):
+        raise ValueError("a website starts with http:// or https://")
+    return value
+
+
 class HoursIn(Input):
     weekday: int = Field(ge=0, le=6, description="0 = Monday")
     opens: str = Field(examples=["09:00"])
@@ -184,9 +199,7 @@ class ResourceIn(Input):
     @field_validator("website")
     @classmethod
     def _website(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("a website starts with http:// or https://")
-        return value
+        return web_address(value)
 
     @field_validator("languages")
     @classmethod

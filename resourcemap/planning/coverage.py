@@ -36,6 +36,7 @@ from geo.demand import Demand
 from geo.gaps import gap_features
 from geo.heat import DEFAULT_RESOLUTION, hex_features, hex_heat
 from geo.network import StreetGraph, graph_from_geojson, walking_coverage
+from resourcemap.cells import guarded_row
 from resourcemap.errors import InvalidInput, NotFound
 from resourcemap.models import Area, DemandPoint, Organisation, Resource, SearchChange
 from resourcemap.planning import indicators
@@ -421,9 +422,9 @@ def coverage_csv(analysis: Analysis) -> str:
     r = analysis.result
     for row in analysis.table():
         props = _row_properties(row)
-        writer.writerow(
+        writer.writerow(guarded_row(
             [*("" if props[c] is None else props[c] for c in CSV_COLUMNS),
              analysis.query.eligibility, f"{r.radius_m:g}", r.mode, r.demand_method,
              r.demand_source]
-        )  # fmt: skip
+        ))  # fmt: skip
     return out.getvalue()

@@ -14,7 +14,7 @@ from resourcemap.booking.desk import Desk, Issued
 from resourcemap.booking.requests import BookingIn, RescheduleIn, normalise_code
 from resourcemap.errors import InvalidInput
 from web import clock
-from web.limits import limits
+from web.limits import admitted
 from web.params import date_param, int_param, json_body
 
 MAX_DAYS = 92
@@ -92,9 +92,10 @@ async def create_booking(request: Request) -> Response:
     """
     key = _idempotency_key(request)
     data = BookingIn.model_validate(await json_body(request))
-    limits(request).check(request, data)
     desk = _desk(request)
-    issued = await desk.book(data, now=clock.now(request), idempotency_key=key)
+    issued = await admitted(request, data, lambda: desk.earlier_booking(data, key))
+    if issued is None:
+        issued = await desk.book(data, now=clock.now(request), idempotency_key=key)
     return await _booking_answer(desk, issued, status=201)
 
 
@@ -224,9 +225,10 @@ async def join_waitlist(request: Request) -> Response:
     """
     key = _idempotency_key(request)
     data = BookingIn.model_validate(await json_body(request))
-    limits(request).check(request, data)
     desk = _desk(request)
-    issued = await desk.join_waitlist(data, now=clock.now(request), idempotency_key=key)
+    issued = await admitted(request, data, lambda: desk.earlier_place(data, key))
+    if issued is None:
+        issued = await desk.join_waitlist(data, now=clock.now(request), idempotency_key=key)
     place = await desk.place_in_line(issued)
     return JSONResponse(place.model_dump(mode="json"), status_code=201, headers=_replayed(issued))
 
