@@ -178,12 +178,12 @@ def duration(minutes: int) -> str:
 def listing(items: list[str]) -> str:
     """Items joined as the locale joins a list: ``a、b和c`` / ``a, b, and c``."""
     items = [i for i in items if i]
-    return format_list(items, locale=current().babel) if items else ""
+    return str(format_list(items, locale=current().babel)) if items else ""
 
 
 def separated(items: list[str]) -> str:
     """Items with the locale's list separator and no "and": ``a、b`` / ``a, b`` (hours of a
     day, tags)."""
-    middle = Locale.parse(current().babel).list_patterns["standard"]["middle"]
+    middle = str(Locale.parse(current().babel).list_patterns["standard"]["middle"])
     sep = middle.replace("{0}", "").replace("{1}", "")
     return sep.join(i for i in items if i)
