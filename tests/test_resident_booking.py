@@ -68,7 +68,9 @@ def test_book_then_see_the_code_and_add_to_calendar(room: tuple[Any, int]) -> No
     html = soup(page)
     code = text_of(html, ".booking-code")
     assert len(code.replace(" ", "")) == 8 and path.endswith(code.replace(" ", ""))
-    assert "预约成功" in text_of(html, ".flash")
+    assert "预约成功" in text_of(html, ".panel-title")
+    # Where the link went, masked: the resident recognises their number, a shoulder does not.
+    assert "139****5678" in text_of(html, ".sent-to") and PHONE not in html.text
     assert "已确认" in text_of(html, ".status")
     ics = client.get(attr(one(html, "a[href$='.ics'], a[href*='.ics?']"), "href"))
     assert ics.status_code == 200 and "BEGIN:VEVENT" in ics.text
@@ -140,7 +142,9 @@ def test_cancel_asks_first_then_cancels(room: tuple[Any, int]) -> None:
     assert done.status_code == 303
     after = soup(client.get(path, params={"token": token}))
     assert "已取消" in text_of(after, ".status")
-    assert "预约已取消" in text_of(after, ".flash")
+    # Clearly cancelled: its own panel, the time struck through.
+    assert "预约已取消" in text_of(after, ".panel-cancelled .panel-title")
+    assert after.select_one(".when s") is not None
     assert after.select_one(f"form[action='{path}/cancel']") is None
 
 

@@ -18,7 +18,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
+from babel import Locale
 from babel.dates import format_skeleton, format_time
+from babel.lists import format_list
 from babel.support import NullTranslations, Translations
 from babel.units import format_unit
 from jinja2 import Environment
@@ -120,6 +122,9 @@ def install(env: Environment) -> None:
         day_label=day_label,
         date_label=date_label,
         clock=clock,
+        duration=duration,
+        listing=listing,
+        separated=separated,
         current_language=current,
     )
 
@@ -160,3 +165,25 @@ def clock(moment: dt.datetime | dt.time) -> str:
     """``09:00`` / ``9:00 AM``."""
     value = moment.time() if isinstance(moment, dt.datetime) else moment
     return format_time(value, format="short", locale=current().babel)
+
+
+def duration(minutes: int) -> str:
+    """``4小时`` / ``4 hours``; ``90分钟`` / ``90 minutes`` when not whole hours."""
+    loc = current().babel
+    if minutes and minutes % 60 == 0:
+        return format_unit(minutes // 60, "duration-hour", "long", locale=loc)
+    return format_unit(minutes, "duration-minute", "long", locale=loc)
+
+
+def listing(items: list[str]) -> str:
+    """Items joined as the locale joins a list: ``a、b和c`` / ``a, b, and c``."""
+    items = [i for i in items if i]
+    return str(format_list(items, locale=current().babel)) if items else ""
+
+
+def separated(items: list[str]) -> str:
+    """Items with the locale's list separator and no "and": ``a、b`` / ``a, b`` (hours of a
+    day, tags)."""
+    middle = str(Locale.parse(current().babel).list_patterns["standard"]["middle"])
+    sep = middle.replace("{0}", "").replace("{1}", "")
+    return sep.join(i for i in items if i)

@@ -13,12 +13,12 @@ from resourcemap.booking import waitlist
 from resourcemap.booking.idempotency import Issued
 from resourcemap.booking.ledger import Ledger, resource_or_404
 from resourcemap.booking.requests import display_code
-from resourcemap.models import Booking, Resource, WaitlistEntry
+from resourcemap.models import Booking, BookingPolicy, Resource, WaitlistEntry
 from resourcemap.vocab import BookingStatus, Channel, WaitlistStatus
 
 
 class PlaceView(BaseModel):
-    """The service booked: enough to find it and to call it."""
+    """The service booked: enough to find it, to call it, and to know what to expect."""
 
     id: int
     name_zh: str
@@ -26,6 +26,14 @@ class PlaceView(BaseModel):
     address_zh: str
     address_en: str
     phone: str
+    fee: str = "unknown"
+    fee_note: str = ""
+    modes: list[str] = []
+    lat: float | None = None
+    lon: float | None = None
+    # Residents may change or cancel online until this long before the start (the booking
+    # policy's change notice); None where the service takes no bookings online.
+    change_notice_minutes: int | None = None
 
 
 class BookingView(BaseModel):
@@ -43,6 +51,8 @@ class BookingView(BaseModel):
     note: str | None
     cancel_reason: str | None
     offer_expires_at: dt.datetime | None
+    # The last moment the resident may change or cancel online (None: no policy, call).
+    changes_until: dt.datetime | None = None
 
 
 class Receipt(BaseModel):
@@ -85,7 +95,7 @@ def _local(moment: dt.datetime | None, tz: ZoneInfo) -> dt.datetime | None:
     return None if moment is None else moment.astimezone(tz)
 
 
-def place_view(resource: Resource) -> PlaceView:
+def place_view(resource: Resource, change_notice_minutes: int | None = None) -> PlaceView:
     return PlaceView(
         id=resource.id,
         name_zh=resource.name_zh,
@@ -93,22 +103,39 @@ def place_view(resource: Resource) -> PlaceView:
         address_zh=resource.address_zh,
         address_en=resource.address_en,
         phone=resource.phone,
+        fee=str(resource.fee),
+        fee_note=resource.fee_note,
+        modes=list(resource.modes or []),
+        lat=resource.lat,
+        lon=resource.lon,
+        change_notice_minutes=change_notice_minutes,
     )
+
+
+async def change_notice(resource_id: int) -> int | None:
+    """The policy's change notice in minutes (as ``changes.cancel`` enforces it, whether or
+    not the policy still takes new bookings), or None where the resource has no policy."""
+    policy = await BookingPolicy.get_or_none(resource_id=resource_id)
+    return None if policy is None else policy.change_notice_minutes
 
 
 async def place(resource_id: int) -> PlaceView:
     """The service a resident is about to book or wait for; ``NotFound`` if there is none."""
-    return place_view(await resource_or_404(resource_id))
+    resource = await resource_or_404(resource_id)
+    return place_view(resource, await change_notice(resource_id))
 
 
-def booking_view(ledger: Ledger, booking: Booking, resource: Resource) -> BookingView:
+def booking_view(
+    ledger: Ledger, booking: Booking, resource: Resource, change_notice_minutes: int | None = None
+) -> BookingView:
     vault = ledger.vault
+    starts_at = booking.starts_at.astimezone(ledger.tz)
     return BookingView(
         code=booking.code,
         code_display=display_code(booking.code),
         status=booking.status,
-        resource=place_view(resource),
-        starts_at=booking.starts_at.astimezone(ledger.tz),
+        resource=place_view(resource, change_notice_minutes),
+        starts_at=starts_at,
         ends_at=booking.ends_at.astimezone(ledger.tz),
         service=booking.service or None,
         channel=booking.channel,
@@ -118,11 +145,15 @@ def booking_view(ledger: Ledger, booking: Booking, resource: Resource) -> Bookin
         note=vault.open_optional(booking.note_enc),
         cancel_reason=booking.cancel_reason or None,
         offer_expires_at=_local(booking.offer_expires_at, ledger.tz),
+        changes_until=None
+        if change_notice_minutes is None
+        else starts_at - dt.timedelta(minutes=change_notice_minutes),
     )
 
 
 async def of_booking(ledger: Ledger, booking: Booking) -> BookingView:
-    return booking_view(ledger, booking, await Resource.get(id=booking.resource_id))
+    resource = await Resource.get(id=booking.resource_id)
+    return booking_view(ledger, booking, resource, await change_notice(booking.resource_id))
 
 
 async def receipt(ledger: Ledger, issued: Issued) -> Receipt:

@@ -159,7 +159,7 @@ def test_resident_finds_books_and_cancels(
     page.get_by_role("button", name="确认预约").click()
 
     expect(page.locator(".booking-code")).to_have_text(re.compile(r"^\d{4} \d{4}$"))
-    expect(page.locator(".flash")).to_contain_text("预约成功")
+    expect(page.locator(".panel-title")).to_contain_text("预约成功")
     assert page.locator("a[href*='.ics']").count() == 1
     _check(page, f"booked-{label}", axe=axe)
 

@@ -29,6 +29,7 @@ from resourcemap.vocab import SEAT_HOLDING, BookingStatus
 from web import clock
 from web.i18n import _
 from web.limits import admitted
+from web.pages.resident import confirmation
 from web.pages.resident import view as resident_view
 from web.pages.shell import Audience, check_csrf, page, render
 from web.params import date_param
@@ -116,7 +117,9 @@ async def _book_page(
     now = clock.now(request)
     today = now.astimezone(desk.tz).date()
     listed = await desk.slot_list(resource.id, today, PICK_DAYS, now=now)
-    days = resident_view.slot_days(listed, desk.tz)
+    days = resident_view.slot_days(
+        listed, desk.tz, now=now, change_notice_minutes=resource.change_notice_minutes
+    )
     chosen_start = values.get("starts_at", "")
     if day is None and chosen_start:
         try:
@@ -133,6 +136,7 @@ async def _book_page(
         "errors": errors or {},
         "problem": problem,
         "retention_days": request.app.state.settings.booking_retention_days,
+        "policy": confirmation.policy(resource),
         "get_url": _with_start(request.url.path, chosen_start),
     }
     return await render(request, "resident/book.html", context, status)
@@ -161,18 +165,21 @@ async def book(request: Request) -> Response:
     check_csrf(request, _text(form, "csrf_token"))
     resource = await _resource(request)
     values = {name: _text(form, name) for name in (*CONTACT, "starts_at", "key")}
-    if not values["starts_at"]:
-        errors = {"starts_at": _("Choose a time.")}
-        return await _book_page(
-            request, resource, day=None, values=values, errors=errors, status=400
-        )
     try:
         data = BookingIn.model_validate(
             {"resource_id": resource.id, **{k: values[k] for k in (*CONTACT, "starts_at")}}
         )
     except ValidationError as exc:
+        # Every field's error at once, in the form's order (the error summary lists them).
+        found = _field_errors(exc)
+        if not values["starts_at"]:
+            found["starts_at"] = _("Choose a time.")
+        order = ("starts_at", *CONTACT)
+        errors = {
+            k: found[k] for k in sorted(found, key=lambda k: order.index(k) if k in order else 99)
+        }
         return await _book_page(
-            request, resource, day=None, values=values, errors=_field_errors(exc), status=400
+            request, resource, day=None, values=values, errors=errors, status=400
         )
     desk = _desk(request)
     key = values["key"] or None
@@ -214,6 +221,7 @@ def _token(request: Request, form: FormData | None = None) -> str:
 async def _booking_context(request: Request, code: str, token: str) -> dict[str, Any]:
     booking = await _desk(request).booking(code, token)
     status = booking.status
+    now = clock.now(request)
     return {
         "booking": booking,
         "resource": booking.resource,
@@ -221,8 +229,14 @@ async def _booking_context(request: Request, code: str, token: str) -> dict[str,
         "starts": booking.starts_at,
         "ends": booking.ends_at,
         "status": status,
-        "active": status in SEAT_HOLDING and booking.ends_at > clock.now(request),
+        "active": status in SEAT_HOLDING and booking.ends_at > now,
         "offered": status is BookingStatus.OFFERED,
+        "changes": confirmation.changes(booking, now),
+        "policy": confirmation.policy(booking.resource),
+        "sent_to": confirmation.sent_to(booking),
+        "directions": confirmation.directions(booking.resource),
+        "modes": confirmation.modes(booking.resource),
+        "minutes": int((booking.ends_at - booking.starts_at).total_seconds() // 60),
         "ics_url": f"/api/v1/bookings/{booking.code}.ics?{urlencode({'token': token})}",
         "manage_url": f"/bookings/{booking.code}?{urlencode({'token': token})}",
     }
@@ -249,6 +263,7 @@ async def cancel(request: Request) -> Response:
         context["problem"] = _(
             "It is too close to the start to cancel online. Please call the service."
         )
+        context["changes"] = confirmation.Changes(False, context["changes"].until)
         return await render(request, "resident/booking.html", context, 409)
     request.session["flash"] = "cancelled"
     return RedirectResponse(context["manage_url"], status_code=303)
@@ -278,7 +293,9 @@ async def reschedule(request: Request) -> Response:
     listed = await desk.slot_list(
         context["resource"].id, now.astimezone(desk.tz).date(), PICK_DAYS, now=now
     )
-    days = resident_view.slot_days(listed, desk.tz)
+    days = resident_view.slot_days(
+        listed, desk.tz, now=now, change_notice_minutes=context["resource"].change_notice_minutes
+    )
     wanted = _text(form, "day")
     day = next((d for d in days if d.day.isoformat() == wanted), None)
     day = day or next((d for d in days if d.free), None)

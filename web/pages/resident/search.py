@@ -225,7 +225,7 @@ async def resource_detail(request: Request) -> Response:
     bookable = True
     try:
         listed = await desk.slot_list(resource_id, today, SLOT_DAYS, now=now)
-        days = resident_view.slot_days(listed, desk.tz)
+        days = resident_view.slot_days(listed, desk.tz, now=now)
     except Conflict:
         bookable, days = False, []
     data = detail.model_dump(mode="json")

@@ -26,6 +26,7 @@ from resourcemap.vocab import (
 from web import i18n
 
 K = TypeVar("K", bound=str)
+DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class SlotChoice:
     ends: dt.datetime
     remaining: int
     capacity: int
+    # False when changes and cancellations online have already closed for this start (a
+    # same-day slot under the policy's change notice): said beside the slot before booking.
+    changeable: bool = True
 
     @property
     def full(self) -> bool:
@@ -49,22 +53,42 @@ class SlotChoice:
 class SlotDay:
     day: dt.date
     slots: list[SlotChoice] = field(default_factory=list)
+    today: dt.date | None = None
 
     @property
     def label(self) -> str:
-        return i18n.day_label(self.day)
+        """``今天 12月1日周二`` / ``Today, Tue, Dec 1`` for today and tomorrow."""
+        plain = i18n.day_label(self.day)
+        if self.today is None:
+            return plain
+        if self.day == self.today:
+            return i18n.gettext("Today, %(day)s", day=plain)
+        if self.day == self.today + DAY:
+            return i18n.gettext("Tomorrow, %(day)s", day=plain)
+        return plain
 
     @property
     def free(self) -> int:
         return sum(1 for s in self.slots if not s.full)
 
 
-def slot_days(listed: slots.SlotList, tz: ZoneInfo) -> list[SlotDay]:
-    """Every slot (full ones too: they can be waited for), grouped by local day."""
+def slot_days(
+    listed: slots.SlotList,
+    tz: ZoneInfo,
+    *,
+    now: dt.datetime | None = None,
+    change_notice_minutes: int | None = None,
+) -> list[SlotDay]:
+    """Every slot (full ones too: they can be waited for), grouped by local day; with
+    ``now``, days are named today/tomorrow and slots whose change window has already closed
+    are marked."""
     days: dict[dt.date, SlotDay] = {}
+    today = None if now is None else now.astimezone(tz).date()
+    notice = dt.timedelta(minutes=change_notice_minutes or 0)
     for s, e, capacity, remaining in listed.local_rows(tz):
-        choice = SlotChoice(s.isoformat(), s, e, remaining, capacity)
-        days.setdefault(s.date(), SlotDay(s.date())).slots.append(choice)
+        changeable = now is None or s - notice >= now
+        choice = SlotChoice(s.isoformat(), s, e, remaining, capacity, changeable)
+        days.setdefault(s.date(), SlotDay(s.date(), today=today)).slots.append(choice)
     return list(days.values())
 
 
@@ -75,20 +99,48 @@ def preview(days: list[SlotDay], *, max_days: int = 3, per_day: int = 6) -> list
     for day in days:
         free = [s for s in day.slots if not s.full]
         if free:
-            shown.append(SlotDay(day.day, free[:per_day]))
+            shown.append(SlotDay(day.day, free[:per_day], day.today))
         if len(shown) == max_days:
             break
     return shown
 
 
-def weekly_hours(lines: Iterable[Mapping[str, object]]) -> list[tuple[str, str]]:
-    """``[(weekday name, "09:00–12:00, 14:00–17:30")]`` Monday first, open days only."""
+@dataclass(frozen=True)
+class HoursRow:
+    weekday: int  # 0 = Monday
+    name: str
+    spans: list[str]  # "09:00–12:00" in the locale's clock; empty: closed
+
+    @property
+    def closed(self) -> bool:
+        return not self.spans
+
+
+def _clock_of(value: object) -> str:
+    """``"09:00"`` as the locale writes a time (``9:00 AM`` in English), like slot times."""
+    text = str(value)
+    if text in ("24:00", "23:59:59"):
+        return text
+    try:
+        return i18n.clock(dt.time.fromisoformat(text))
+    except ValueError:
+        return text
+
+
+def weekly_hours(lines: Iterable[Mapping[str, object]]) -> list[HoursRow]:
+    """All seven days, Monday first: a closed day is a row too, so a resident sees that
+    Saturday is closed rather than wondering whether it was forgotten."""
     names = get_day_names("wide", locale=i18n.current().babel)
-    by_day: dict[int, list[str]] = {}
+    by_day: dict[int, list[tuple[str, str]]] = {}
     for line in lines:
         weekday = int(str(line["weekday"]))
-        by_day.setdefault(weekday, []).append(f"{line['opens']}–{line['closes']}")
-    return [(names[d], ", ".join(spans)) for d, spans in sorted(by_day.items())]
+        by_day.setdefault(weekday, []).append((str(line["opens"]), str(line["closes"])))
+    return [
+        HoursRow(
+            d, names[d], [f"{_clock_of(o)}–{_clock_of(c)}" for o, c in sorted(by_day.get(d, []))]
+        )
+        for d in range(7)
+    ]
 
 
 def language_name(code: str) -> str:

@@ -1,0 +1,121 @@
+"""Booking pages people trust (#18), walked in Chromium on a phone and a desktop, in
+Chinese and English: a same-day slot shows the change/cancel policy before confirming, the
+confirmation says where the message went, a booking inside the change window offers the
+phone, the detail page shows closed weekend days, a form's error summary takes the focus.
+
+The server runs the real app (``resourcemap serve``) at a fixed instant, Tue 2026-12-01
+08:00 Shanghai (RESOURCEMAP_FIXED_NOW), on the small test city whose counselling room is
+open Mon–Fri and bookable 60 minutes ahead, changes closing 240 minutes before the start.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.booking_helpers import bookable_city
+from tests.conftest import ROOT, Backend, _free_port, serving
+from tests.e2e.conftest import axe_violations, needs_chromium, playwright_api, screenshot
+from tests.factories import run_in_db
+
+pytestmark = needs_chromium
+expect = playwright_api.expect
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+VIEWS = [(PHONE, "phone", "zh-CN"), (DESKTOP, "desktop", "zh-CN"), (PHONE, "phone", "en")]
+VIEWS += [(DESKTOP, "desktop", "en")]
+
+
+@pytest.fixture(scope="module")
+def server(sqlite_backend: Backend) -> Iterator[tuple[str, int]]:
+    url = sqlite_backend.fresh()
+    ids = run_in_db(
+        url, lambda: bookable_city(min_notice_minutes=60, change_notice_minutes=240, seats=2)
+    )
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "RESOURCEMAP_DATABASE_URL": url,
+        "RESOURCEMAP_PORT": str(port),
+        "RESOURCEMAP_RUN_WORKER": "false",
+        "RESOURCEMAP_FIXED_NOW": "2026-12-01T08:00:00+08:00",
+    }
+    with serving("serve", cwd=ROOT, env=env, port=port, timeout=60) as base:
+        yield base, ids["room"]
+
+
+def _page(browser: Any, viewport: dict[str, int], lang: str) -> Any:
+    ctx = browser.new_context(viewport=viewport, locale=lang, has_touch=viewport is PHONE)
+    page = ctx.new_page()
+    page.script_errors = []
+    page.on("pageerror", lambda exc: page.script_errors.append(str(exc)))
+    return page
+
+
+def _check(page: Any, name: str, *, axe: bool) -> None:
+    screenshot(page, name)
+    if axe:
+        assert axe_violations(page) == [], name
+
+
+@pytest.mark.parametrize(
+    ("viewport", "label", "lang"), VIEWS, ids=[f"{v[1]}-{v[2]}" for v in VIEWS]
+)
+def test_same_day_booking_policy_confirmation_and_phone(
+    server: tuple[str, int], browser: Any, viewport: dict[str, int], label: str, lang: str
+) -> None:
+    base, room = server
+    zh = lang == "zh-CN"
+    axe = label == "desktop"
+    name = f"trust-{label}-{lang}"
+    page = _page(browser, viewport, lang)
+    page.goto(f"{base}/resources/{room}?lang={'zh-CN' if zh else 'en'}")
+
+    # Seven days of hours, the weekend closed, the holiday rule beside Sunday.
+    rows = page.locator("table.hours tr")
+    expect(rows).to_have_count(7)
+    expect(rows.nth(5)).to_contain_text("休息" if zh else "Closed")
+    expect(rows.nth(6).locator(".holiday-rule")).to_be_visible()
+    _check(page, f"{name}-detail", axe=axe)
+
+    # Error summary: nothing chosen, a bad phone; the summary has the focus, links to fields.
+    page.goto(f"{base}/resources/{room}/book")
+    page.locator("#phone").fill("abc")
+    page.get_by_role("button", name="确认预约" if zh else "Confirm booking").click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    assert page.title().startswith("错误:" if zh else "Error:")
+    summary.locator("a[href='#phone']").click()
+    expect(page.locator("#phone")).to_be_focused()
+    _check(page, f"{name}-errors", axe=axe)
+
+    # A same-day slot: marked, and the policy is beside the button before confirming.
+    same_day = page.locator(".slot-option").filter(has=page.locator(".badge.fixed")).first
+    expect(same_day).to_contain_text(
+        "不能在线更改或取消" if zh else "Cannot be changed or cancelled online"
+    )
+    same_day.locator("input").check()
+    page.locator("#phone").fill("13812348011")
+    policy = page.locator(".book-form .policy")
+    expect(policy).to_contain_text("4小时" if zh else "4 hours")
+    expect(policy).to_be_visible()
+    _check(page, f"{name}-book", axe=axe)
+    page.get_by_role("button", name="确认预约" if zh else "Confirm booking").click()
+
+    # The confirmation: a success panel, the code large, where the message went.
+    expect(page.locator(".panel-title")).to_contain_text("预约成功" if zh else "Booking confirmed")
+    expect(page.locator(".panel .booking-code")).to_have_text(re.compile(r"^\d{4} \d{4}$"))
+    expect(page.locator(".sent-to")).to_contain_text("138****8011")
+    # Inside the change window: no buttons that would only refuse, the phone instead.
+    assert page.locator("form[action$='/cancel']").count() == 0
+    call = page.locator(".change a.call")
+    expect(call).to_have_attribute("href", "tel:075520000001")
+    _check(page, f"{name}-booked", axe=axe)
+    assert page.script_errors == []
+    page.context.close()

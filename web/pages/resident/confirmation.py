@@ -1,0 +1,126 @@
+"""What a resident reads around a booking: the change/cancel policy in words, where the
+confirmation message went, directions through the map apps people in China use.
+
+Pure formatting in the current language, no HTTP, no database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
+
+from resourcemap.booking.views import BookingView, PlaceView
+from resourcemap.vocab import MODE_LABELS, BookingStatus, Mode
+from web import i18n
+
+
+def mask_phone(phone: str) -> str:
+    """``138****8011``: enough for the holder to recognise, not to read off a screen."""
+    digits = "".join(c for c in phone if c.isdigit())
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
+
+
+def mask_email(email: str) -> str:
+    """``w***@example.com``."""
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}***@{domain}" if domain else "***"
+
+
+def policy(place: PlaceView) -> str:
+    """The change/cancel rule, said before booking and on the confirmation."""
+    notice = place.change_notice_minutes
+    if notice is None:
+        return i18n.gettext("To change or cancel, please call the service.")
+    if notice == 0:
+        return i18n.gettext("You can change or cancel online until the start.")
+    return i18n.gettext(
+        "You can change or cancel online until %(duration)s before the start. "
+        "After that, please call the service.",
+        duration=i18n.duration(notice),
+    )
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Whether the holder may still change or cancel online, and until when."""
+
+    possible: bool
+    until: dt.datetime | None
+
+
+def changes(booking: BookingView, now: dt.datetime) -> Changes:
+    if booking.status is BookingStatus.OFFERED:
+        return Changes(True, None)  # an offer can always be declined
+    if booking.status is not BookingStatus.CONFIRMED or booking.changes_until is None:
+        return Changes(False, booking.changes_until)
+    return Changes(now <= booking.changes_until, booking.changes_until)
+
+
+def sent_to(booking: BookingView) -> list[str]:
+    """Where the confirmation was queued: "we texted 138****8011", "we e-mailed w***@…"."""
+    said = []
+    if booking.phone:
+        said.append(
+            i18n.gettext(
+                "We texted %(phone)s a link to this page.", phone=mask_phone(booking.phone)
+            )
+        )
+    if booking.email:
+        said.append(
+            i18n.gettext(
+                "We e-mailed %(email)s a link to this page.", email=mask_email(booking.email)
+            )
+        )
+    return said
+
+
+@dataclass(frozen=True)
+class MapLink:
+    name: str
+    href: str
+
+
+def directions(place: PlaceView) -> list[MapLink]:
+    """Open the place in AMap, Baidu Maps or Tencent Maps (their web URIs open the app when
+    it is installed), or any map app through ``geo:``. Stored points are WGS-84, and each
+    link says so, so the apps shift them onto their own (GCJ-02/BD-09) maps."""
+    if place.lat is None or place.lon is None:
+        return []
+    lat, lon = place.lat, place.lon
+    name = i18n.label((place.name_zh, place.name_en))
+    amap = urlencode(
+        {"position": f"{lon},{lat}", "name": name, "coordinate": "wgs84", "src": "resourcemap"}
+    )
+    baidu = urlencode(
+        {
+            "location": f"{lat},{lon}",
+            "title": name,
+            "content": place.address_zh or name,
+            "coord_type": "wgs84",
+            "output": "html",
+            "src": "resourcemap",
+        }
+    )
+    tencent = urlencode(
+        {"marker": f"coord:{lat},{lon};title:{name}", "coord_type": "1", "referer": "resourcemap"}
+    )
+    return [
+        MapLink(i18n.gettext("AMap"), f"https://uri.amap.com/marker?{amap}"),
+        MapLink(i18n.gettext("Baidu Maps"), f"https://api.map.baidu.com/marker?{baidu}"),
+        MapLink(i18n.gettext("Tencent Maps"), f"https://apis.map.qq.com/uri/v1/marker?{tencent}"),
+        MapLink(i18n.gettext("Other map app"), f"geo:{lat},{lon}?q={lat},{lon}({quote(name)})"),
+    ]
+
+
+def modes(place: PlaceView) -> list[str]:
+    """``到场服务`` / ``In person``: how the session is held."""
+    names = []
+    for code in place.modes:
+        try:
+            names.append(i18n.label(MODE_LABELS[Mode(code)]))
+        except ValueError:
+            names.append(code)
+    return names
