@@ -207,6 +207,20 @@ class Settings(BaseSettings):
         description="Largest upload accepted by the imports (files of listings, siting "
         "candidates), checked while it streams in.",
     )
+    token_lifetime_days: int = Field(
+        90,
+        ge=1,
+        le=3650,
+        description="Days an API token works after it is issued; then the script needs a "
+        "new one.",
+    )
+    password_hash_concurrency: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Password hashes (argon2: about 0.3 s of CPU and 64 MB each) computed at "
+        "once per process, in worker threads; further sign-ins wait their turn.",
+    )
     fixed_now: dt.datetime | None = Field(
         None,
         description="Development and tests only: the instant (ISO 8601 with its offset) the "
@@ -293,6 +307,10 @@ class Settings(BaseSettings):
     @property
     def senders(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s.strip() for s in self.notify_senders.split(",") if s.strip()))
+
+    @property
+    def token_lifetime(self) -> dt.timedelta:
+        return dt.timedelta(days=self.token_lifetime_days)
 
     @property
     def tz(self) -> ZoneInfo:

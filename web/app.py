@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from resourcemap import db
+from resourcemap import db, passwords
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.worker import running_worker
 from resourcemap.clock import Clock, from_settings
@@ -77,4 +77,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         10, 60.0, "too many sign-in attempts from this address; wait a minute"
     )
     app.state.booking_limits = BookingLimits(settings)
+    passwords.set_concurrency(settings.password_hash_concurrency)
     return app

@@ -18,7 +18,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 
-from resourcemap import accounts
+from resourcemap import accounts, tokens
 from resourcemap.accounts import Principal
 from resourcemap.errors import Forbidden, TooManyRequests, Unauthenticated
 from resourcemap.settings import Environment, Settings
@@ -64,9 +64,13 @@ def end_session(request: Request) -> None:
 async def current_principal(request: Request, *, form_csrf: str | None = None) -> Principal | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        principal = await accounts.principal_for_token(header[7:].strip(), now=clock.now(request))
+        principal = await tokens.principal_for(
+            header[7:].strip(),
+            now=clock.now(request),
+            lifetime=request.app.state.settings.token_lifetime,
+        )
         if principal is None:
-            raise Unauthenticated("the bearer token is not valid")
+            raise Unauthenticated("the bearer token is not valid, revoked or expired")
         return principal
     uid, version = request.session.get("uid"), request.session.get("ver")
     if not isinstance(uid, int) or not isinstance(version, int):

@@ -44,8 +44,12 @@ def routes() -> list[BaseRoute]:
         r("/session", accounts.whoami, "GET", "session"),
         r("/session", accounts.logout, "DELETE", "session_end"),
         r("/accounts", accounts.create_account, "POST", "account_create"),
+        r("/accounts", accounts.list_accounts, "GET", "accounts"),
+        r("/accounts/{id:id}", accounts.update_account, "PATCH", "account_update"),
         r("/accounts/{id:id}/password", accounts.reset_password, "POST", "account_password"),
         r("/tokens", accounts.create_token, "POST", "token_create"),
+        r("/tokens", accounts.list_tokens, "GET", "tokens"),
+        r("/tokens/{id:id}", accounts.revoke_token, "DELETE", "token_revoke"),
         r("/audit", accounts.audit_log, "GET", "audit"),
         # Files in and out
         r("/imports", transfer.import_upload, "POST", "import"),

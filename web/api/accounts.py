@@ -5,11 +5,15 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from resourcemap import accounts, audit
+from resourcemap import accounts, audit, tokens
 from resourcemap.errors import InvalidInput
 from resourcemap.vocab import MAX_ID, Role
 from web import auth, clock
 from web.params import json_body, query_dict
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def _id(value: object, field: str) -> int | None:
@@ -42,8 +46,10 @@ async def login(request: Request) -> Response:
     if not isinstance(username, str) or not isinstance(password, str):
         raise InvalidInput("username and password are required", field="username")
     limiter: auth.RateLimiter = request.app.state.login_limiter
-    limiter.hit(request.client.host if request.client else "unknown")
-    principal = await accounts.authenticate(username, password, now=clock.now(request))
+    limiter.hit(_address(request))
+    principal = await accounts.authenticate(
+        username, password, now=clock.now(request), address=_address(request)
+    )
     token = auth.start_session(request, principal)
     return JSONResponse(
         {"username": principal.username, "role": principal.role, "csrf_token": token}
@@ -137,15 +143,67 @@ async def reset_password(request: Request) -> Response:
     principal = await auth.require(request, Role.ADMIN)
     body = await json_body(request)
     await accounts.reset_password(
-        principal, request.path_params["id"], str(body.get("password", ""))
+        principal, request.path_params["id"], str(body.get("password", "")), now=clock.now(request)
     )
     return Response(status_code=204)
+
+
+async def list_accounts(request: Request) -> Response:
+    """
+    summary: Every account (admin)
+    responses:
+      200: {description: "{items}: by username, never a password"}
+      403: {description: Not allowed}
+    """
+    principal = await auth.require(request, Role.ADMIN)
+    items = [accounts.account_view(a) for a in await accounts.list_accounts(principal)]
+    return JSONResponse({"items": items})
+
+
+async def update_account(request: Request) -> Response:
+    """
+    summary: Deactivate or reactivate an account (admin)
+    description: >
+      `active: false` ends the account's sessions and revokes its API tokens; it cannot
+      sign in until `active: true`.
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: integer}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            properties: {active: {type: boolean}}
+    responses:
+      200: {description: The account}
+      400: {description: Invalid field}
+      403: {description: Not allowed}
+      404: {description: No such account}
+    """
+    principal = await auth.require(request, Role.ADMIN)
+    body = await json_body(request)
+    account_id: int = request.path_params["id"]
+    account = None
+    if "active" in body:
+        active = body["active"]
+        if not isinstance(active, bool):
+            raise InvalidInput("active must be true or false", field="active")
+        account = await accounts.set_active(
+            principal, account_id, active, now=clock.now(request)
+        )
+    if account is None:
+        raise InvalidInput("nothing to change: send active", field="body")
+    return JSONResponse(accounts.account_view(account))
 
 
 async def create_token(request: Request) -> Response:
     """
     summary: Issue an API token for scripts
-    description: For yourself, or (admins) for another account with `account_id`.
+    description: >
+      For yourself, or (admins) for another account with `account_id`. It works for
+      `RESOURCEMAP_TOKEN_LIFETIME_DAYS` (90) days, until revoked, or until the account's
+      password is reset or the account is deactivated.
     requestBody:
       content:
         application/json:
@@ -153,7 +211,7 @@ async def create_token(request: Request) -> Response:
             type: object
             properties: {name: {type: string}, account_id: {type: integer}}
     responses:
-      201: {description: "{token}: shown once"}
+      201: {description: "{token, id, expires_at, …}: the token is shown once"}
       403: {description: Not allowed}
     """
     principal = await auth.require(request)
@@ -161,8 +219,54 @@ async def create_token(request: Request) -> Response:
     account_id = _id(body.get("account_id"), "account_id") or principal.id
     if account_id is None:
         raise InvalidInput("account_id is required", field="account_id")
-    token = await accounts.issue_token(principal, account_id, str(body.get("name", "")))
-    return JSONResponse({"token": token}, status_code=201)
+    issued = await tokens.issue(
+        principal,
+        account_id,
+        str(body.get("name", "")),
+        now=clock.now(request),
+        lifetime=request.app.state.settings.token_lifetime,
+    )
+    return JSONResponse({"token": issued.token, **issued.view.as_json()}, status_code=201)
+
+
+async def list_tokens(request: Request) -> Response:
+    """
+    summary: API tokens (never the tokens themselves)
+    description: >
+      Your own tokens; admins name an account with `account_id`, or `all=1` for every
+      token still in force.
+    parameters:
+      - {name: account_id, in: query, schema: {type: integer}}
+      - {name: all, in: query, schema: {type: boolean}}
+    responses:
+      200: {description: "{items}: newest first, with created, expires, last used, revoked"}
+      403: {description: Not allowed}
+    """
+    principal = await auth.require(request)
+    now, lifetime = clock.now(request), request.app.state.settings.token_lifetime
+    if request.query_params.get("all") in ("1", "true"):
+        views = await tokens.all_tokens(principal, now=now, lifetime=lifetime)
+    else:
+        raw = request.query_params.get("account_id")
+        account_id = None
+        if raw is not None:
+            account_id = _id(int(raw) if raw.isdigit() and len(raw) < 10 else -1, "account_id")
+        views = await tokens.list_tokens(principal, account_id, now=now, lifetime=lifetime)
+    return JSONResponse({"items": [v.as_json() for v in views]})
+
+
+async def revoke_token(request: Request) -> Response:
+    """
+    summary: Revoke an API token (its owner or an admin)
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: integer}}
+    responses:
+      204: {description: Revoked (also when it already was)}
+      404: {description: No such token of yours}
+    """
+    principal = await auth.require(request)
+    await tokens.revoke(principal, request.path_params["id"], now=clock.now(request))
+    return Response(status_code=204)
 
 
 async def audit_log(request: Request) -> Response:

@@ -87,17 +87,20 @@ async def login(request: Request) -> Response:
         return await render(request, "staff/login.html", {**context, "error": error}, 400)
     try:
         limiter: auth.RateLimiter = request.app.state.login_limiter
-        limiter.hit(request.client.host if request.client else "unknown")
+        address = request.client.host if request.client else "unknown"
+        limiter.hit(address)
         principal = await accounts.authenticate(
-            username, resource_form.text(form, "password"), now=clock.now(request)
+            username, resource_form.text(form, "password"), now=clock.now(request), address=address
         )
     except TooManyRequests as exc:
         error = resource_form.Message("尝试过于频繁,请稍后再试", exc.reason)
         return await render(request, "staff/login.html", {**context, "error": error}, 429)
     except Forbidden as exc:
-        # The domain words the two cases differently; it has no separate error class.
-        locked = exc.reason.startswith("too many")
-        zh = "登录失败次数过多,账户已暂时锁定" if locked else "用户名或密码错误"
+        # One answer for an unknown name, a wrong password and a locked account (#15).
+        zh = (
+            f"用户名或密码错误;连续失败 {accounts.MAX_FAILED_LOGINS} 次后,"
+            f"账户将锁定 {accounts.LOCKOUT.seconds // 60} 分钟"
+        )
         error = resource_form.Message(zh, exc.reason)
         return await render(request, "staff/login.html", {**context, "error": error}, 403)
     auth.start_session(request, principal)
