@@ -38,7 +38,14 @@ from resourcemap.errors import Conflict, InvalidInput, NotFound
 from resourcemap.models import Booking, BookingPolicy, Resource, Slot, WaitlistEntry
 from resourcemap.settings import Settings
 from resourcemap.vault import Vault
-from resourcemap.vocab import SEAT_HOLDING, BookingStatus, NotificationKind, Role, WaitlistStatus
+from resourcemap.vocab import (
+    SEAT_HOLDING,
+    BookingStatus,
+    Channel,
+    NotificationKind,
+    Role,
+    WaitlistStatus,
+)
 
 CODE_ATTEMPTS = 5
 SCHEDULES_CACHED = 4096  # resources
@@ -247,7 +254,13 @@ class Ledger:
             # Read under the lock: a reschedule that committed since ``booking`` was read
             # moved it to another slot, and that is the seat to free.
             held = await Booking.get(id=booking.id)
-            await self.release(held.slot_id, now=now)
+            if held.channel is Channel.REFERRAL:
+                # A green-channel seat goes back to the green channel, never to the waitlist.
+                await Slot.filter(id=held.slot_id, referral_taken__gt=0).update(
+                    referral_taken=F("referral_taken") - 1
+                )
+            else:
+                await self.release(held.slot_id, now=now)
             tell = {
                 "staff": NotificationKind.CANCELLED_BY_STAFF,
                 "resident": NotificationKind.CANCELLED,

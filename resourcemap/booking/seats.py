@@ -52,14 +52,15 @@ INSERT INTO booking_slot (resource_id, starts_at, ends_at, capacity, taken)
 SELECT {rid}, {start}, {end}, {seats}, 1
 WHERE NOT EXISTS (
     SELECT 1 FROM booking_slot other
-    WHERE other.resource_id = {rid} AND other.taken > 0
+    WHERE other.resource_id = {rid} AND (other.taken > 0 OR other.referral_taken > 0)
       AND other.starts_at < {end} AND other.ends_at > {start}
       AND other.starts_at <> {start} AND other.id <> {moving}
 )
 ON CONFLICT (resource_id, starts_at) DO UPDATE
 SET taken = booking_slot.taken + 1, capacity = excluded.capacity, ends_at = excluded.ends_at
 WHERE booking_slot.taken < excluded.capacity
-  AND (booking_slot.taken = 0 OR booking_slot.ends_at = excluded.ends_at)
+  AND (booking_slot.taken + booking_slot.referral_taken = 0
+       OR booking_slot.ends_at = excluded.ends_at)
 RETURNING id
 """
 

@@ -25,6 +25,7 @@ from resourcemap.models.listings import (
     SearchChange,
     SearchCursor,
 )
+from resourcemap.models.referrals import FeedbackAnswer, FeedbackInvite, FeedbackToken, Referral
 
 __all__ = [
     "Account",
@@ -36,11 +37,15 @@ __all__ = [
     "Closure",
     "DatasetInfo",
     "DemandPoint",
+    "FeedbackAnswer",
+    "FeedbackInvite",
+    "FeedbackToken",
     "HoursException",
     "Notification",
     "OpeningHours",
     "Organisation",
     "Qualification",
+    "Referral",
     "Resource",
     "SearchChange",
     "SearchCursor",
