@@ -258,9 +258,7 @@ async def set_active(
 
 
 async def _revoke_tokens(account_id: int, now: dt.datetime) -> None:
-    await ApiToken.filter(account_id=account_id, revoked=False).update(
-        revoked=True, revoked_at=now
-    )
+    await ApiToken.filter(account_id=account_id, revoked=False).update(revoked=True, revoked_at=now)
 
 
 async def principal_for_session(account_id: int, session_version: int) -> Principal | None:

@@ -90,7 +90,7 @@ class Column(ops.AddField):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0010_provenance')]
+    dependencies = [('models', '0011_accounts')]
 
     initial = False
 

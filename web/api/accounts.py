@@ -189,9 +189,7 @@ async def update_account(request: Request) -> Response:
         active = body["active"]
         if not isinstance(active, bool):
             raise InvalidInput("active must be true or false", field="active")
-        account = await accounts.set_active(
-            principal, account_id, active, now=clock.now(request)
-        )
+        account = await accounts.set_active(principal, account_id, active, now=clock.now(request))
     if account is None:
         raise InvalidInput("nothing to change: send active", field="body")
     return JSONResponse(accounts.account_view(account))
