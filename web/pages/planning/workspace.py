@@ -11,7 +11,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -30,6 +30,7 @@ from web.api.planning import (
     access_of,
     access_query,
     coverage_query,
+    coverage_query_without,
     service_of,
     siting_file,
     targets_of,
@@ -234,16 +235,55 @@ async def _siting_run(request: Request, form: FormData) -> Response:
     export = str(form.get("export") or "")
     if export in ("geojson", "csv"):
         return siting_file(plan, export)
+    # The map is its own document (GET, with the sites in its address) so that it gets the
+    # sandbox's policy: a srcdoc frame inherits this page's, which refuses folium's scripts.
+    sites = [
+        MapSite(rank=s.rank, lon=s.lon, lat=s.lat, adds=s.adds, community_name=s.community_name)
+        for s in plan.sites
+    ]
+    fields = set(CoverageQuery.model_fields)
+    coverage = CoverageQuery.model_validate(body.model_dump(include=fields))
+    map_url = "/planning/siting/map?" + _query_string(
+        coverage, sites=SITES.dump_json(sites).decode(), lang=i18n.current().tag
+    )
+    context.update(plan=plan, map_url=map_url)
+    return await _render(request, "planning/siting.html", context)
+
+
+class MapSite(BaseModel):
+    """A recommended site as the siting map draws it."""
+
+    model_config = ConfigDict(extra="forbid")
+    rank: int = Field(ge=1, le=siting_mod.MAX_SITES)
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    adds: float = Field(ge=0)
+    community_name: str | None = Field(None, max_length=200)
+
+
+SITES = TypeAdapter(list[MapSite])
+
+
+@page(Audience.PLANNING, *PLANNING)
+async def siting_map_page(request: Request) -> Response:
+    """The siting map alone, for the siting page's frame: the coverage of the query with the
+    recommended sites it is given drawn over it."""
+    try:
+        sites = SITES.validate_json(request.query_params.get("sites") or "[]")
+    except ValidationError:
+        raise InvalidInput(_("The sites to draw are not readable."), field="sites") from None
+    if len(sites) > siting_mod.MAX_SITES:
+        raise InvalidInput(_("Too many sites to draw."), field="sites")
     settings = request.app.state.settings
-    sites = [s.__dict__ for s in plan.sites]
     page, _analysis = await map_html(
         service_of(request),
-        body,
+        coverage_query_without(request, "sites"),
         Assets(),
         text=planning_text.map_text(),
         tile_url=settings.tile_url,
         attribution=settings.tile_attribution,
-        sites=sites,
+        sites=[site.model_dump() for site in sites],
     )
-    context.update(plan=plan, map_doc=page)
-    return await _render(request, "planning/siting.html", context)
+    return HTMLResponse(
+        page, headers={"X-Frame-Options": "SAMEORIGIN", "Content-Security-Policy": SANDBOX}
+    )
