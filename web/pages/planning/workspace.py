@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from geo.maps import SHARE_CLASSES, Assets, share_colour
+from geo.siting import MAX_SITES
 from resourcemap.errors import InvalidInput
 from resourcemap.planning import siting as siting_mod
 from resourcemap.planning.access import UNITS, SupplyMeasure
@@ -254,7 +255,7 @@ class MapSite(BaseModel):
     """A recommended site as the siting map draws it."""
 
     model_config = ConfigDict(extra="forbid")
-    rank: int = Field(ge=1, le=siting_mod.MAX_SITES)
+    rank: int = Field(ge=1, le=MAX_SITES)
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     adds: float = Field(ge=0)
@@ -272,7 +273,7 @@ async def siting_map_page(request: Request) -> Response:
         sites = SITES.validate_json(request.query_params.get("sites") or "[]")
     except ValidationError:
         raise InvalidInput(_("The sites to draw are not readable."), field="sites") from None
-    if len(sites) > siting_mod.MAX_SITES:
+    if len(sites) > MAX_SITES:
         raise InvalidInput(_("Too many sites to draw."), field="sites")
     settings = request.app.state.settings
     page, _analysis = await map_html(
