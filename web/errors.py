@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 
 from pydantic import ValidationError
@@ -87,9 +87,21 @@ PROBLEMS: dict[type[Exception], Problem] = {
     ),
 }
 OTHER = Problem(400, N_("Please check your input"), N_("Something in the request is wrong."))
+# Starlette's own refusals: an address no route has (or a path parameter of the wrong
+# shape), and a form's address opened as a page (a bookmark, a reload).
+HTTP_PROBLEMS: dict[int, Problem] = {
+    404: PROBLEMS[NotFound],
+    405: Problem(
+        405,
+        N_("This address is for a form"),
+        N_("It cannot be opened as a page. Please go back and use the page's buttons."),
+    ),
+}
 
 
 def problem_of(exc: Exception) -> Problem:
+    if isinstance(exc, HTTPException):
+        return HTTP_PROBLEMS.get(exc.status_code, replace(OTHER, status=exc.status_code))
     return next((p for cls, p in PROBLEMS.items() if isinstance(exc, cls)), OTHER)
 
 
