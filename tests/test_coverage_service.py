@@ -58,6 +58,24 @@ def test_demo_city_coverage_per_community_and_cache(demo_url: str) -> None:
     run_in_db(demo_url, go)
 
 
+def test_the_circle_counts_service_points_not_the_areas_teams_serve(demo_url: str) -> None:
+    """A volunteer team serves its whole area wherever people live: counted by default it put
+    a community with no room in it at 100% "within 500 m". By default the circle counts
+    places; a planner who asks for teams gets them, and the answer says which it counted."""
+
+    async def go() -> None:
+        service = CoverageService()
+        places = await service.analyse(CoverageQuery())
+        assert {k for k, _n in places.kind_counts} <= set(POINT_KINDS)
+        assert ResourceKind.VOLUNTEER_TEAM not in places.query.kinds
+        with_teams = CoverageQuery(kind=(*POINT_KINDS, ResourceKind.VOLUNTEER_TEAM))
+        teams = await service.analyse(with_teams)
+        assert teams.result.covered_population > places.result.covered_population
+        assert "every service point" in places.description
+
+    run_in_db(demo_url, go)
+
+
 def test_coverage_counts_public_listings_unless_asked_and_says_which(demo_url: str) -> None:
     from resourcemap.planning.coverage import coverage_csv, coverage_geojson
 

@@ -81,7 +81,10 @@ def import_demand(
     "kinds",
     multiple=True,
     type=click.Choice(kind_names()),
-    help="Resource kinds that count (repeatable; default every kind but hotlines).",
+    help=(
+        "Resource kinds that count (repeatable; default every service point: "
+        "not hotlines or volunteer teams)."
+    ),
 )
 @click.option("--demand", "demand_source", help="Demand source (default: the latest imported).")
 @click.option(

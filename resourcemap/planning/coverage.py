@@ -7,11 +7,13 @@ caches results under a data version that changes whenever listings (the search c
 log's last sequence), areas (their last ``updated_at``) or demand points change — so an
 edit is seen on the next request and nothing is recomputed while nothing changed.
 
-Which resources count: by default every active resource except hotlines (a phone line puts
-no service within walking reach) that is open to the public — a school's room serves its
+Which resources count: by default every active service *point* open to the public — the
+500 m circle is the distance to a place (shared/CONTEXT.md); a hotline puts no service within
+walking reach, and a volunteer team serves a whole area wherever its people live, so counting
+it by default made a community with no room in it "100% covered". A school's room serves its
 pupils, not the street; ``eligibility="all"`` counts members-only listings too, and every
-result says which. Point resources cover people within the radius;
-area-served resources (volunteer teams) cover every person in the areas they serve.
+result says which. Asked for (``kind=volunteer_team``), area-served resources cover every
+person in the areas they serve.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from resourcemap.vocab import (
     Status,
 )
 
-DEFAULT_KINDS = tuple(k for k in ResourceKind if k is not ResourceKind.HOTLINE)
+DEFAULT_KINDS = tuple(k for k in ResourceKind if k.info.placement is Placement.POINT)
 CACHE_SIZE = 16
 # Imported demand sources are stored as "<method>:<name>"; anything else is a grid.
 DEMAND_METHODS = ("raster", "points", "spread-uniform", "spread-buildings", "grid")
@@ -102,7 +104,7 @@ class Analysis:
     @property
     def description(self) -> str:
         r, q = self.result, self.query
-        kinds = "every kind but hotlines" if q.kind is None else ", ".join(k.value for k in q.kinds)
+        kinds = "every service point" if q.kind is None else ", ".join(k.value for k in q.kinds)
         services = "" if not q.service else f", offering {', '.join(s.value for s in q.service)}"
         who = "open to the public" if q.eligibility == "public" else "public and members-only"
         return (

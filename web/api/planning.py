@@ -77,13 +77,14 @@ async def coverage(request: Request) -> Response:
     description: >
       Per area of `level`: population, covered and uncovered population, and covered share
       (null where nobody lives), within `radius_m` straight-line metres (exact at the rim,
-      geodesic) of the chosen resources. Area-served resources (volunteer teams) cover their
-      areas. Every answer names the demand data and method it came from.
+      geodesic) of the chosen resources. Area-served resources (volunteer teams), when asked for,
+      cover their areas. Every answer names the demand data and method it came from.
     parameters:
       - {name: radius_m, in: query, schema: {type: number, default: 500, maximum: 50000}}
       - {name: level, in: query, schema: {type: string, enum: [city, district, street, community]}}
       - {name: kind, in: query, schema: {type: array, items: {type: string}}, explode: true,
-         description: resource kinds that count (default every kind but hotlines)}
+         description: "resource kinds that count (default: every service point, not
+           hotlines or volunteer teams)"}
       - {name: service, in: query, schema: {type: array, items: {type: string}}, explode: true}
       - {name: status, in: query, schema: {type: string, enum: [active, suspended, closed]}}
       - {name: eligibility, in: query, schema: {type: string, enum: [public, all]},
