@@ -290,3 +290,21 @@ def test_planning_pages_speak_the_planners_language(
         assert "lang=en" in attr(one(page, "iframe.coverage-map"), "src")
         doc = client.get(attr(one(page, "iframe.coverage-map"), "src")).text
         assert "Residents within the circle, by area" in doc
+
+
+def test_covered_is_explained_for_what_was_counted(
+    url: str, make_client: Callable[..., Any]
+) -> None:
+    """By default the circle counts service points only, and "covered" says just that; with
+    volunteer teams asked for, it also says living in an area a team serves."""
+    with make_client(url) as client:
+        sign_in(client, "planner")
+        points = BeautifulSoup(client.get("/planning?lang=en").text, "html.parser")
+        said = text_of(points, ".covered-means")
+        assert "service point." in said and "team" not in said
+        teams = client.get("/planning?lang=en&kind=community_room&kind=volunteer_team")
+        assert "a counted team serves" in text_of(
+            BeautifulSoup(teams.text, "html.parser"), ".covered-means"
+        )
+        report = client.get("/api/v1/coverage/report.html?lang=en").text
+        assert "a counted team serves" not in report

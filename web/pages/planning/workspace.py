@@ -22,7 +22,7 @@ from resourcemap.errors import InvalidInput
 from resourcemap.planning import siting as siting_mod
 from resourcemap.planning.access import UNITS, SupplyMeasure
 from resourcemap.planning.coverage import DEFAULT_KINDS, CoverageQuery, coverage_geojson
-from resourcemap.planning.report import map_html, summarise
+from resourcemap.planning.report import counts_teams, map_html, summarise
 from resourcemap.vocab import AreaLevel, ResourceKind
 from web import auth, clock, i18n
 from web.api.planning import (
@@ -99,7 +99,7 @@ async def coverage_page(request: Request) -> Response:
             "chosen_kinds": {k.value for k in (query.kind or DEFAULT_KINDS)},
             "rows": rows,
             "summary": summarise(analysis),
-            "covered_means": planning_text.covered_means()
+            "covered_means": planning_text.covered_means(counts_teams(query))
             % {"radius": planning_text.metres(query.radius_m), "mode": mode},
             "qs": _query_string(query),
             "lang_qs": urlencode([("lang", i18n.current().tag)]),
