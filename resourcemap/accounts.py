@@ -99,15 +99,7 @@ async def create_account(
             field="username",
         )
     check_password_strength(password)
-    if role is Role.STAFF:
-        if organisation_id is None:
-            raise InvalidInput("staff accounts belong to an organisation", field="organisation_id")
-        if not await Organisation.exists(id=organisation_id):
-            raise InvalidInput(
-                f"no organisation with id {organisation_id}", field="organisation_id"
-            )
-    elif organisation_id is not None:
-        raise InvalidInput("only staff accounts belong to an organisation", field="organisation_id")
+    await _check_organisation(role, organisation_id)
     if await Account.exists(username=username):
         raise Conflict(f"username {username!r} is taken", field="username")
     connection = Account._meta.default_connection
@@ -121,6 +113,18 @@ async def create_account(
         )
         await audit.record(actor, "create", account, after=account_view(account))
     return account
+
+
+async def _check_organisation(role: Role, organisation_id: int | None) -> None:
+    if role is Role.STAFF:
+        if organisation_id is None:
+            raise InvalidInput("staff accounts belong to an organisation", field="organisation_id")
+        if not await Organisation.exists(id=organisation_id):
+            raise InvalidInput(
+                f"no organisation with id {organisation_id}", field="organisation_id"
+            )
+    elif organisation_id is not None:
+        raise InvalidInput("only staff accounts belong to an organisation", field="organisation_id")
 
 
 def account_view(account: Account) -> dict[str, object]:
@@ -258,9 +262,38 @@ async def set_active(
 
 
 async def _revoke_tokens(account_id: int, now: dt.datetime) -> None:
-    await ApiToken.filter(account_id=account_id, revoked=False).update(
-        revoked=True, revoked_at=now
+    await ApiToken.filter(account_id=account_id, revoked=False).update(revoked=True, revoked_at=now)
+
+
+async def end_sessions(account_id: int, session_version: int) -> None:
+    """Sign-out: every session signed with this version stops working. A cookie of an
+    older version ends nothing (it is not valid anyway)."""
+    await Account.filter(id=account_id, session_version=session_version).update(
+        session_version=F("session_version") + 1
     )
+
+
+async def change_role(
+    actor: Principal, account_id: int, role: Role, organisation_id: int | None
+) -> Account:
+    """Admins change an account's role (and organisation); its sessions end, so that the
+    person signs in again under the new role rather than keeping the old one's pages."""
+    actor.require(Role.ADMIN)
+    account = await _account(account_id)
+    await _check_organisation(role, organisation_id)
+    if account.id == actor.id and role is not Role.ADMIN:
+        raise InvalidInput("you cannot take away your own admin role", field="role")
+    before = account_view(account)
+    if Role(account.role) is role and account.organisation_id == organisation_id:
+        return account
+    async with in_transaction(Account._meta.default_connection):
+        account.role = role
+        account.organisation_id = organisation_id
+        account.session_version += 1
+        await account.save(update_fields=["role", "organisation_id", "session_version"])
+        old, new = audit.changed(before, account_view(account))
+        await audit.record(actor, "change_role", account, before=old, after=new)
+    return account
 
 
 async def principal_for_session(account_id: int, session_version: int) -> Principal | None:

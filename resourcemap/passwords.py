@@ -81,8 +81,6 @@ def check_strength(password: str) -> None:
     if len(password) > MAX_LENGTH:
         raise InvalidInput(f"password must have at most {MAX_LENGTH} characters", field="password")
     if len(password) < MIN_LENGTH:
-        raise InvalidInput(
-            f"password must have at least {MIN_LENGTH} characters", field="password"
-        )
+        raise InvalidInput(f"password must have at least {MIN_LENGTH} characters", field="password")
     if password.isdigit() or password.isalpha():
         raise InvalidInput("password must mix letters with digits or symbols", field="password")

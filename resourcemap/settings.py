@@ -211,8 +211,7 @@ class Settings(BaseSettings):
         90,
         ge=1,
         le=3650,
-        description="Days an API token works after it is issued; then the script needs a "
-        "new one.",
+        description="Days an API token works after it is issued; then the script needs a new one.",
     )
     password_hash_concurrency: int = Field(
         2,

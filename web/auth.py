@@ -57,6 +57,16 @@ def start_session(request: Request, principal: Principal) -> str:
 
 
 def end_session(request: Request) -> None:
+    """Forget the session in this browser only (it was found stale)."""
+    request.session.clear()
+
+
+async def sign_out(request: Request) -> None:
+    """End the session on the server too: the account's session version moves on, so a
+    copy of this cookie (or any other session of the account) no longer works (#15)."""
+    uid, version = request.session.get("uid"), request.session.get("ver")
+    if isinstance(uid, int) and isinstance(version, int):
+        await accounts.end_sessions(uid, version)
     request.session.clear()
 
 

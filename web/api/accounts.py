@@ -16,6 +16,13 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _role(value: object) -> Role:
+    try:
+        return Role(str(value))
+    except ValueError:
+        raise InvalidInput("role must be admin, staff or planner", field="role") from None
+
+
 def _id(value: object, field: str) -> int | None:
     if value is None:
         return None
@@ -59,10 +66,13 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     """
     summary: Sign out
+    description: >
+      Ends the session on the server: a copy of the cookie no longer works, nor do the
+      account's sessions in other browsers.
     responses:
       204: {description: Signed out}
     """
-    auth.end_session(request)
+    await auth.sign_out(request)
     return Response(status_code=204)
 
 
@@ -109,15 +119,11 @@ async def create_account(request: Request) -> Response:
     """
     principal = await auth.require(request, Role.ADMIN)
     body = await json_body(request)
-    try:
-        role = Role(str(body.get("role")))
-    except ValueError:
-        raise InvalidInput("role must be admin, staff or planner", field="role") from None
     account = await accounts.create_account(
         principal,
         username=str(body.get("username", "")),
         password=str(body.get("password", "")),
-        role=role,
+        role=_role(body.get("role")),
         organisation_id=_id(body.get("organisation_id"), "organisation_id"),
         display_name=str(body.get("display_name", "")),
     )
@@ -162,10 +168,11 @@ async def list_accounts(request: Request) -> Response:
 
 async def update_account(request: Request) -> Response:
     """
-    summary: Deactivate or reactivate an account (admin)
+    summary: Change an account's role, deactivate or reactivate it (admin)
     description: >
-      `active: false` ends the account's sessions and revokes its API tokens; it cannot
-      sign in until `active: true`.
+      A new `role` (with `organisation_id` for staff) ends the account's sessions.
+      `active: false` ends them too and revokes its API tokens; it cannot sign in until
+      `active: true`.
     parameters:
       - {name: id, in: path, required: true, schema: {type: integer}}
     requestBody:
@@ -174,7 +181,10 @@ async def update_account(request: Request) -> Response:
         application/json:
           schema:
             type: object
-            properties: {active: {type: boolean}}
+            properties:
+              role: {type: string, enum: [admin, staff, planner]}
+              organisation_id: {type: integer}
+              active: {type: boolean}
     responses:
       200: {description: The account}
       400: {description: Invalid field}
@@ -185,15 +195,20 @@ async def update_account(request: Request) -> Response:
     body = await json_body(request)
     account_id: int = request.path_params["id"]
     account = None
+    if "role" in body:
+        account = await accounts.change_role(
+            principal,
+            account_id,
+            _role(body["role"]),
+            _id(body.get("organisation_id"), "organisation_id"),
+        )
     if "active" in body:
         active = body["active"]
         if not isinstance(active, bool):
             raise InvalidInput("active must be true or false", field="active")
-        account = await accounts.set_active(
-            principal, account_id, active, now=clock.now(request)
-        )
+        account = await accounts.set_active(principal, account_id, active, now=clock.now(request))
     if account is None:
-        raise InvalidInput("nothing to change: send active", field="body")
+        raise InvalidInput("nothing to change: send role or active", field="body")
     return JSONResponse(accounts.account_view(account))
 
 
