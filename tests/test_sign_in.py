@@ -99,7 +99,8 @@ def test_a_right_password_after_four_wrong_ones_gets_in_and_resets_the_count(
             with pytest.raises(Forbidden):
                 await accounts.authenticate("target", f"wrong-{n}x", now=TEST_NOW)
         await accounts.authenticate("target", PASSWORD, now=TEST_NOW)
-        return (await Account.get(id=account_id)).failed_logins
+        failures: int = (await Account.get(id=account_id)).failed_logins
+        return failures
 
     assert run_in_db(database_url, scenario) == 0
 
