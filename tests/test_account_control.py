@@ -4,6 +4,7 @@ end with a password reset or a deactivation; accounts deactivated and reactivate
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -246,3 +247,32 @@ def test_role_changes_are_checked_like_new_accounts(world: World) -> None:
             planner, json={"role": "staff", "organisation_id": world.ids["own_org"]}, headers=admin
         )
         assert to_staff.status_code == 200 and to_staff.json()["role"] == "staff"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://blog.testserver"},
+    ],
+    ids=["origin", "opaque-origin", "fetch-metadata", "sibling-site"],
+)
+def test_no_page_of_another_site_signs_its_visitor_in(
+    world: World, headers: dict[str, str]
+) -> None:
+    body = {"username": "staff", "password": PASSWORD}
+    with world.make(world.url) as client:
+        forged = client.post("/api/v1/session", json=body, headers=headers)
+        assert forged.status_code == 403 and "another site" in forged.json()["reason"]
+        assert client.get("/api/v1/session").status_code == 401
+        # A text/plain "form" (the one body another site can send without asking) neither.
+        plain = client.post(
+            "/api/v1/session", content=json.dumps(body), headers={"Content-Type": "text/plain"}
+        )
+        assert plain.status_code == 415
+        assert client.get("/api/v1/session").status_code == 401
+        # This site's own pages and scripts (no Origin) still sign in.
+        own = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
+        assert client.post("/api/v1/session", json=body, headers=own).status_code == 200

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import deque
+from urllib.parse import urlsplit
 
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -93,6 +94,25 @@ async def current_principal(request: Request, *, form_csrf: str | None = None) -
     ):
         raise Forbidden("missing or wrong CSRF token; reload the page and try again")
     return principal
+
+
+def from_another_site(request: Request) -> bool:
+    """Whether a browser says this request was made by a page of another site.
+
+    Sign-in CSRF (#15): a page elsewhere must not sign its visitor in to an account of its
+    choosing. JSON bodies already need a preflight this app never grants; on top of that,
+    a browser's ``Sec-Fetch-Site`` and ``Origin`` are checked. Scripts send neither.
+    """
+    if request.headers.get("sec-fetch-site", "").lower() in ("cross-site", "same-site"):
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    ours = {
+        request.headers.get("host", ""),
+        urlsplit(str(request.app.state.settings.public_url)).netloc,
+    }
+    return urlsplit(origin).netloc not in ours - {""}
 
 
 def csrf_ok(request: Request, sent: str) -> bool:

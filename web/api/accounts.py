@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from resourcemap import accounts, audit, tokens
-from resourcemap.errors import InvalidInput
+from resourcemap.errors import Forbidden, InvalidInput
 from resourcemap.vocab import MAX_ID, Role
 from web import auth, clock
 from web.params import json_body, query_dict
@@ -45,9 +45,12 @@ async def login(request: Request) -> Response:
             properties: {username: {type: string}, password: {type: string}}
     responses:
       200: {description: "{username, role, csrf_token}"}
-      403: {description: Wrong username or password, or account locked}
+      403: {description: "Wrong username or password, locked, or from another site"}
+      415: {description: Not JSON}
       429: {description: Too many attempts from this address}
     """
+    if auth.from_another_site(request):
+        raise Forbidden("sign-in from a page of another site is refused")
     body = await json_body(request)
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
