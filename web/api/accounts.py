@@ -23,6 +23,14 @@ def _role(value: object) -> Role:
         raise InvalidInput("role must be admin, staff or planner", field="role") from None
 
 
+def _area(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not value.isdigit() or len(value) > 12:
+        raise InvalidInput("area_code must be an area's code (up to 12 digits)", field="area_code")
+    return value
+
+
 def _id(value: object, field: str) -> int | None:
     if value is None:
         return None
@@ -114,6 +122,7 @@ async def create_account(request: Request) -> Response:
               role: {type: string, enum: [admin, staff, planner]}
               organisation_id: {type: integer}
               display_name: {type: string}
+              area_code: {type: string, description: "planners and staff: keep to this area"}
     responses:
       201: {description: The account (never its password)}
       400: {description: Invalid field}
@@ -129,6 +138,7 @@ async def create_account(request: Request) -> Response:
         role=_role(body.get("role")),
         organisation_id=_id(body.get("organisation_id"), "organisation_id"),
         display_name=str(body.get("display_name", "")),
+        area_code=_area(body.get("area_code")),
     )
     return JSONResponse(accounts.account_view(account), status_code=201)
 
@@ -173,7 +183,8 @@ async def update_account(request: Request) -> Response:
     """
     summary: Change an account's role, deactivate or reactivate it (admin)
     description: >
-      A new `role` (with `organisation_id` for staff) ends the account's sessions.
+      A new `role` (with `organisation_id` for staff and `area_code` for an account kept
+      to an area; both as they should be after the change) ends the account's sessions.
       `active: false` ends them too and revokes its API tokens; it cannot sign in until
       `active: true`.
     parameters:
@@ -187,6 +198,7 @@ async def update_account(request: Request) -> Response:
             properties:
               role: {type: string, enum: [admin, staff, planner]}
               organisation_id: {type: integer}
+              area_code: {type: string}
               active: {type: boolean}
     responses:
       200: {description: The account}
@@ -204,6 +216,7 @@ async def update_account(request: Request) -> Response:
             account_id,
             _role(body["role"]),
             _id(body.get("organisation_id"), "organisation_id"),
+            _area(body.get("area_code")),
         )
     if "active" in body:
         active = body["active"]
