@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tortoise.expressions import F, Q
@@ -18,7 +19,7 @@ from resourcemap.errors import (
     NotFound,
     storage_refusals,
 )
-from resourcemap.models import Account, ApiToken, Organisation
+from resourcemap.models import Account, ApiToken, Area, Organisation
 from resourcemap.vocab import Role
 
 MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
@@ -45,6 +46,8 @@ class Principal:
     role: Role
     organisation_id: int | None
     session_version: int
+    # The area (any level) a planner or staff account is kept to; None: not kept (#20).
+    area_code: str | None = None
 
     @classmethod
     def of(cls, account: Account) -> Principal:
@@ -54,6 +57,7 @@ class Principal:
             role=Role(account.role),
             organisation_id=account.organisation_id,
             session_version=account.session_version,
+            area_code=None if account.role == Role.ADMIN else account.area_code,
         )
 
     @classmethod
@@ -65,6 +69,12 @@ class Principal:
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
             raise Forbidden(f"this needs the role {' or '.join(r.value for r in roles)}")
+
+    def in_area(self, codes: Iterable[str]) -> bool:
+        """Whether something located in the areas ``codes`` (a listing's city, district,
+        street and community) lies in this account's area; always, for accounts not kept
+        to one (admins never are)."""
+        return self.area_code is None or self.area_code in set(codes)
 
     def may_edit_listings_of(self, organisation_id: int | None) -> bool:
         """Admins edit every listing; staff only their own organisation's."""
@@ -89,6 +99,7 @@ async def create_account(
     role: Role,
     organisation_id: int | None = None,
     display_name: str = "",
+    area_code: str | None = None,
 ) -> Account:
     """Create an account. ``actor`` is ``None`` only for the bootstrap CLI."""
     if actor is not None:
@@ -99,15 +110,8 @@ async def create_account(
             field="username",
         )
     check_password_strength(password)
-    if role is Role.STAFF:
-        if organisation_id is None:
-            raise InvalidInput("staff accounts belong to an organisation", field="organisation_id")
-        if not await Organisation.exists(id=organisation_id):
-            raise InvalidInput(
-                f"no organisation with id {organisation_id}", field="organisation_id"
-            )
-    elif organisation_id is not None:
-        raise InvalidInput("only staff accounts belong to an organisation", field="organisation_id")
+    await _check_organisation(role, organisation_id)
+    await _check_area(role, area_code)
     if await Account.exists(username=username):
         raise Conflict(f"username {username!r} is taken", field="username")
     connection = Account._meta.default_connection
@@ -118,9 +122,31 @@ async def create_account(
             password_hash=await passwords.hash_password(password),
             role=role,
             organisation_id=organisation_id,
+            area_code=area_code,
         )
         await audit.record(actor, "create", account, after=account_view(account))
     return account
+
+
+async def _check_organisation(role: Role, organisation_id: int | None) -> None:
+    if role is Role.STAFF:
+        if organisation_id is None:
+            raise InvalidInput("staff accounts belong to an organisation", field="organisation_id")
+        if not await Organisation.exists(id=organisation_id):
+            raise InvalidInput(
+                f"no organisation with id {organisation_id}", field="organisation_id"
+            )
+    elif organisation_id is not None:
+        raise InvalidInput("only staff accounts belong to an organisation", field="organisation_id")
+
+
+async def _check_area(role: Role, area_code: str | None) -> None:
+    if area_code is None:
+        return
+    if role is Role.ADMIN:
+        raise InvalidInput("admins are not kept to an area", field="area_code")
+    if not await Area.exists(code=area_code):
+        raise InvalidInput(f"unknown area code {area_code!r}", field="area_code")
 
 
 def account_view(account: Account) -> dict[str, object]:
@@ -131,6 +157,7 @@ def account_view(account: Account) -> dict[str, object]:
         "display_name": account.display_name,
         "role": str(account.role),
         "organisation_id": account.organisation_id,
+        "area_code": account.area_code,
         "active": account.active,
     }
 
@@ -259,6 +286,48 @@ async def set_active(
 
 async def _revoke_tokens(account_id: int, now: dt.datetime) -> None:
     await ApiToken.filter(account_id=account_id, revoked=False).update(revoked=True, revoked_at=now)
+
+
+async def end_sessions(account_id: int, session_version: int) -> None:
+    """Sign-out: every session signed with this version stops working. A cookie of an
+    older version ends nothing (it is not valid anyway)."""
+    await Account.filter(id=account_id, session_version=session_version).update(
+        session_version=F("session_version") + 1
+    )
+
+
+async def change_role(
+    actor: Principal,
+    account_id: int,
+    role: Role,
+    organisation_id: int | None,
+    area_code: str | None = None,
+) -> Account:
+    """Admins change an account's role, organisation and area; its sessions end, so that
+    the person signs in again under the new role rather than keeping the old one's pages."""
+    actor.require(Role.ADMIN)
+    account = await _account(account_id)
+    await _check_organisation(role, organisation_id)
+    await _check_area(role, area_code)
+    if account.id == actor.id and role is not Role.ADMIN:
+        raise InvalidInput("you cannot take away your own admin role", field="role")
+    before = account_view(account)
+    if (Role(account.role), account.organisation_id, account.area_code) == (
+        role,
+        organisation_id,
+        area_code,
+    ):
+        return account
+    async with in_transaction(Account._meta.default_connection):
+        account.role = role
+        account.organisation_id = organisation_id
+        account.area_code = area_code
+        account.session_version += 1
+        fields = ["role", "organisation_id", "area_code", "session_version"]
+        await account.save(update_fields=fields)
+        old, new = audit.changed(before, account_view(account))
+        await audit.record(actor, "change_role", account, before=old, after=new)
+    return account
 
 
 async def principal_for_session(account_id: int, session_version: int) -> Principal | None:

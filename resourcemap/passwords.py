@@ -10,7 +10,7 @@ the rest wait their turn without blocking anything else.
 from __future__ import annotations
 
 import asyncio
-import functools
+import threading
 import weakref
 
 import anyio.to_thread
@@ -48,11 +48,18 @@ def _limiter() -> CapacityLimiter:
     return limiter
 
 
-@functools.cache
+_dummy: list[str] = []
+_dummy_lock = threading.Lock()
+
+
 def _dummy_hash() -> str:
     """Verified when there is no account to check against, so that a wrong name costs as
-    long as a wrong password. Made on first use, not at import (#16)."""
-    return _HASHER.hash("not-a-real-password")
+    long as a wrong password. Made on first use, not at import (#16), and once: parallel
+    first sign-ins in worker threads wait for the one that makes it."""
+    with _dummy_lock:
+        if not _dummy:
+            _dummy.append(_HASHER.hash("not-a-real-password"))
+        return _dummy[0]
 
 
 def _verify_now(password_hash: str, password: str) -> bool:
@@ -68,9 +75,15 @@ async def hash_password(password: str) -> str:
 
 async def verify(password_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches; ``None`` checks against a dummy hash (same cost)."""
-    target = _dummy_hash() if password_hash is None else password_hash
-    matched = await anyio.to_thread.run_sync(_verify_now, target, password, limiter=_limiter())
+    matched = await anyio.to_thread.run_sync(
+        _verify_in_thread, password_hash, password, limiter=_limiter()
+    )
     return matched and password_hash is not None
+
+
+def _verify_in_thread(password_hash: str | None, password: str) -> bool:
+    # The dummy hash is made here too, not on the event loop, the first time it is needed.
+    return _verify_now(_dummy_hash() if password_hash is None else password_hash, password)
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -4,6 +4,7 @@ end with a password reset or a deactivation; accounts deactivated and reactivate
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -187,3 +188,91 @@ def test_admin_page_deactivates_reactivates_and_revokes_tokens(world: World) -> 
         # Admins cannot switch themselves off from the page either: no button.
         own = f"/staff/accounts/{world.ids['acct_admin']}/active"
         assert not page.select(f"form[action='{own}']")
+
+
+def test_signing_out_ends_the_session_on_the_server(world: World) -> None:
+    with world.make(world.url) as client:
+        signed_in(client, "staff")
+        copied = dict(client.cookies)  # someone copied the cookie before sign-out
+        assert client.delete("/api/v1/session").status_code == 204
+        client.cookies.clear()
+        client.cookies.update(copied)
+        assert client.get("/api/v1/session").status_code == 401
+
+
+def test_signing_out_through_the_page_ends_the_session_on_the_server(world: World) -> None:
+    with world.make(world.url) as client:
+        signed_in(client, "staff")
+        copied = dict(client.cookies)
+        form = only_form(html(client.get("/staff")), "/logout")
+        assert client.post("/logout", data=browser_values(form)).status_code == 200
+        client.cookies.clear()
+        client.cookies.update(copied)
+        assert client.get("/staff", follow_redirects=False).status_code == 303
+        assert client.get("/api/v1/session").status_code == 401
+
+
+def test_a_role_change_ends_the_accounts_sessions(world: World) -> None:
+    with world.make(world.url) as client:
+        signed_in(client, "staff")
+        staff_cookies = dict(client.cookies)
+        assert client.get("/staff").status_code == 200
+        client.cookies.clear()
+        admin = signed_in(client, "admin")
+        changed = client.patch(
+            f"/api/v1/accounts/{world.ids['acct_staff']}", json={"role": "planner"}, headers=admin
+        )
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["role"] == "planner" and changed.json()["organisation_id"] is None
+        client.cookies.clear()
+        client.cookies.update(staff_cookies)
+        assert client.get("/api/v1/session").status_code == 401
+        client.cookies.clear()
+        signed_in(client, "staff")
+        assert client.get("/api/v1/session").json()["role"] == "planner"
+        assert client.get("/staff").status_code == 403
+
+
+def test_role_changes_are_checked_like_new_accounts(world: World) -> None:
+    with world.make(world.url) as client:
+        admin = signed_in(client, "admin")
+        planner = f"/api/v1/accounts/{world.ids['acct_planner']}"
+        no_org = client.patch(planner, json={"role": "staff"}, headers=admin)
+        assert no_org.status_code == 400 and "organisation" in no_org.text
+        bad = client.patch(planner, json={"role": "owner"}, headers=admin)
+        assert bad.status_code == 400
+        own = f"/api/v1/accounts/{world.ids['acct_admin']}"
+        assert client.patch(own, json={"role": "planner"}, headers=admin).status_code == 400
+        to_staff = client.patch(
+            planner, json={"role": "staff", "organisation_id": world.ids["own_org"]}, headers=admin
+        )
+        assert to_staff.status_code == 200 and to_staff.json()["role"] == "staff"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://blog.testserver"},
+    ],
+    ids=["origin", "opaque-origin", "fetch-metadata", "sibling-site"],
+)
+def test_no_page_of_another_site_signs_its_visitor_in(
+    world: World, headers: dict[str, str]
+) -> None:
+    body = {"username": "staff", "password": PASSWORD}
+    with world.make(world.url) as client:
+        forged = client.post("/api/v1/session", json=body, headers=headers)
+        assert forged.status_code == 403 and "another site" in forged.json()["reason"]
+        assert client.get("/api/v1/session").status_code == 401
+        # A text/plain "form" (the one body another site can send without asking) neither.
+        plain = client.post(
+            "/api/v1/session", content=json.dumps(body), headers={"Content-Type": "text/plain"}
+        )
+        assert plain.status_code == 415
+        assert client.get("/api/v1/session").status_code == 401
+        # This site's own pages and scripts (no Origin) still sign in.
+        own = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
+        assert client.post("/api/v1/session", json=body, headers=own).status_code == 200

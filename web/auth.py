@@ -13,6 +13,7 @@ import math
 import secrets
 import time
 from collections import deque
+from urllib.parse import urlsplit
 
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -58,6 +59,16 @@ def start_session(request: Request, principal: Principal) -> str:
 
 
 def end_session(request: Request) -> None:
+    """Forget the session in this browser only (it was found stale)."""
+    request.session.clear()
+
+
+async def sign_out(request: Request) -> None:
+    """End the session on the server too: the account's session version moves on, so a
+    copy of this cookie (or any other session of the account) no longer works (#15)."""
+    uid, version = request.session.get("uid"), request.session.get("ver")
+    if isinstance(uid, int) and isinstance(version, int):
+        await accounts.end_sessions(uid, version)
     request.session.clear()
 
 
@@ -84,6 +95,25 @@ async def current_principal(request: Request, *, form_csrf: str | None = None) -
     ):
         raise Forbidden("missing or wrong CSRF token; reload the page and try again")
     return principal
+
+
+def from_another_site(request: Request) -> bool:
+    """Whether a browser says this request was made by a page of another site.
+
+    Sign-in CSRF (#15): a page elsewhere must not sign its visitor in to an account of its
+    choosing. JSON bodies already need a preflight this app never grants; on top of that,
+    a browser's ``Sec-Fetch-Site`` and ``Origin`` are checked. Scripts send neither.
+    """
+    if request.headers.get("sec-fetch-site", "").lower() in ("cross-site", "same-site"):
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    ours = {
+        request.headers.get("host", ""),
+        urlsplit(str(request.app.state.settings.public_url)).netloc,
+    }
+    return urlsplit(origin).netloc not in ours - {""}
 
 
 def csrf_ok(request: Request, sent: str) -> bool:

@@ -268,6 +268,11 @@ async def save_resource(
         raise InvalidInput(f"no organisation with id {organisation_id}", field="organisation_id")
     intervals = _intervals(data.hours)
     codes = await _area_codes(data)
+    if not actor.in_area(codes.values()):
+        raise Forbidden(
+            f"your account is kept to area {actor.area_code}: "
+            "the listing's community must lie in it"
+        )
     if data.external_id is not None:
         clash = await Resource.get_or_none(external_id=data.external_id)
         if clash is not None and clash.id != resource_id:
@@ -328,7 +333,23 @@ async def _editable(actor: Principal, resource_id: int) -> Resource:
         raise NotFound(f"no resource with id {resource_id}")
     if not actor.may_edit_listings_of(resource.organisation_id):
         raise Forbidden("staff may only edit their own organisation's listings")
+    if not actor.in_area(located(resource)):
+        raise Forbidden(f"your account is kept to area {actor.area_code}: this listing is not")
     return resource
+
+
+def located(resource: Resource) -> tuple[str, ...]:
+    """The area codes a listing lies in, city to community (#20)."""
+    return tuple(
+        code
+        for code in (
+            resource.city_code,
+            resource.district_code,
+            resource.street_code,
+            resource.community_code,
+        )
+        if code
+    )
 
 
 async def set_status(

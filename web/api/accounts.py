@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from resourcemap import accounts, audit, tokens
-from resourcemap.errors import InvalidInput
+from resourcemap.errors import Forbidden, InvalidInput
 from resourcemap.vocab import MAX_ID, Role
 from web import auth, clock
 from web.params import json_body, query_dict
@@ -14,6 +14,21 @@ from web.params import json_body, query_dict
 
 def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def _role(value: object) -> Role:
+    try:
+        return Role(str(value))
+    except ValueError:
+        raise InvalidInput("role must be admin, staff or planner", field="role") from None
+
+
+def _area(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not value.isdigit() or len(value) > 12:
+        raise InvalidInput("area_code must be an area's code (up to 12 digits)", field="area_code")
+    return value
 
 
 def _id(value: object, field: str) -> int | None:
@@ -38,9 +53,12 @@ async def login(request: Request) -> Response:
             properties: {username: {type: string}, password: {type: string}}
     responses:
       200: {description: "{username, role, csrf_token}"}
-      403: {description: Wrong username or password, or account locked}
+      403: {description: "Wrong username or password, locked, or from another site"}
+      415: {description: Not JSON}
       429: {description: Too many attempts from this address}
     """
+    if auth.from_another_site(request):
+        raise Forbidden("sign-in from a page of another site is refused")
     body = await json_body(request)
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
@@ -59,10 +77,13 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     """
     summary: Sign out
+    description: >
+      Ends the session on the server: a copy of the cookie no longer works, nor do the
+      account's sessions in other browsers.
     responses:
       204: {description: Signed out}
     """
-    auth.end_session(request)
+    await auth.sign_out(request)
     return Response(status_code=204)
 
 
@@ -101,6 +122,7 @@ async def create_account(request: Request) -> Response:
               role: {type: string, enum: [admin, staff, planner]}
               organisation_id: {type: integer}
               display_name: {type: string}
+              area_code: {type: string, description: "planners and staff: keep to this area"}
     responses:
       201: {description: The account (never its password)}
       400: {description: Invalid field}
@@ -109,17 +131,14 @@ async def create_account(request: Request) -> Response:
     """
     principal = await auth.require(request, Role.ADMIN)
     body = await json_body(request)
-    try:
-        role = Role(str(body.get("role")))
-    except ValueError:
-        raise InvalidInput("role must be admin, staff or planner", field="role") from None
     account = await accounts.create_account(
         principal,
         username=str(body.get("username", "")),
         password=str(body.get("password", "")),
-        role=role,
+        role=_role(body.get("role")),
         organisation_id=_id(body.get("organisation_id"), "organisation_id"),
         display_name=str(body.get("display_name", "")),
+        area_code=_area(body.get("area_code")),
     )
     return JSONResponse(accounts.account_view(account), status_code=201)
 
@@ -162,10 +181,12 @@ async def list_accounts(request: Request) -> Response:
 
 async def update_account(request: Request) -> Response:
     """
-    summary: Deactivate or reactivate an account (admin)
+    summary: Change an account's role, deactivate or reactivate it (admin)
     description: >
-      `active: false` ends the account's sessions and revokes its API tokens; it cannot
-      sign in until `active: true`.
+      A new `role` (with `organisation_id` for staff and `area_code` for an account kept
+      to an area; both as they should be after the change) ends the account's sessions.
+      `active: false` ends them too and revokes its API tokens; it cannot sign in until
+      `active: true`.
     parameters:
       - {name: id, in: path, required: true, schema: {type: integer}}
     requestBody:
@@ -174,7 +195,11 @@ async def update_account(request: Request) -> Response:
         application/json:
           schema:
             type: object
-            properties: {active: {type: boolean}}
+            properties:
+              role: {type: string, enum: [admin, staff, planner]}
+              organisation_id: {type: integer}
+              area_code: {type: string}
+              active: {type: boolean}
     responses:
       200: {description: The account}
       400: {description: Invalid field}
@@ -185,13 +210,21 @@ async def update_account(request: Request) -> Response:
     body = await json_body(request)
     account_id: int = request.path_params["id"]
     account = None
+    if "role" in body:
+        account = await accounts.change_role(
+            principal,
+            account_id,
+            _role(body["role"]),
+            _id(body.get("organisation_id"), "organisation_id"),
+            _area(body.get("area_code")),
+        )
     if "active" in body:
         active = body["active"]
         if not isinstance(active, bool):
             raise InvalidInput("active must be true or false", field="active")
         account = await accounts.set_active(principal, account_id, active, now=clock.now(request))
     if account is None:
-        raise InvalidInput("nothing to change: send active", field="body")
+        raise InvalidInput("nothing to change: send role or active", field="body")
     return JSONResponse(accounts.account_view(account))
 
 

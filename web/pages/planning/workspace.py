@@ -23,6 +23,7 @@ from resourcemap.planning import siting as siting_mod
 from resourcemap.planning.access import UNITS, SupplyMeasure
 from resourcemap.planning.coverage import DEFAULT_KINDS, CoverageQuery, coverage_geojson
 from resourcemap.planning.report import counts_teams, map_html, summarise
+from resourcemap.scope import scope_of
 from resourcemap.vocab import AreaLevel, ResourceKind
 from web import auth, clock, i18n
 from web.api.planning import (
@@ -35,10 +36,17 @@ from web.api.planning import (
     service_of,
     siting_file,
     targets_of,
+    whole_city_only,
 )
 from web.i18n import _
 from web.pages.planning import text as planning_text
 from web.pages.shell import Audience, page, render, switch_links
+
+
+async def _whole_area_only(request: Request) -> None:
+    """The planner pages show the whole city: refused to accounts kept to an area, whose
+    figures come from the API cut to their area (#20)."""
+    whole_city_only(await scope_of(request.state.principal))
 
 
 async def _render(
@@ -82,6 +90,7 @@ def _query_string(query: CoverageQuery, **extra: str) -> str:
 
 @page(Audience.PLANNING, *PLANNING)
 async def coverage_page(request: Request) -> Response:
+    await _whole_area_only(request)
     query = coverage_query(request)
     service = service_of(request)
     analysis = await service.analyse(query)
@@ -111,6 +120,7 @@ async def coverage_page(request: Request) -> Response:
 
 @page(Audience.PLANNING, *PLANNING)
 async def coverage_map_page(request: Request) -> Response:
+    await _whole_area_only(request)
     settings = request.app.state.settings
     page, _analysis = await map_html(
         service_of(request),
@@ -127,6 +137,7 @@ async def coverage_map_page(request: Request) -> Response:
 
 @page(Audience.PLANNING, *PLANNING)
 async def indicators_page(request: Request) -> Response:
+    await _whole_area_only(request)
     query = coverage_query(request)
     targets = targets_of(request)
     found = await service_of(request).indicators(query.level, targets, query)
@@ -149,6 +160,7 @@ async def indicators_page(request: Request) -> Response:
 
 @page(Audience.PLANNING, *PLANNING)
 async def access_page(request: Request) -> Response:
+    await _whole_area_only(request)
     query = access_query(request)
     settings = request.app.state.settings
     report = await access_of(request).report(query, now=clock.now(request), tz=settings.tz)
@@ -187,6 +199,7 @@ SITING_DEFAULTS = {"sites": 3, "radius_m": 500, "objective": "circle", "candidat
 
 @page(Audience.PLANNING, *PLANNING)
 async def siting_form(request: Request) -> Response:
+    await _whole_area_only(request)
     return await _render(
         request, "planning/siting.html", {"form": dict(SITING_DEFAULTS), "plan": None}
     )
@@ -194,6 +207,7 @@ async def siting_form(request: Request) -> Response:
 
 @page(Audience.PLANNING, *PLANNING)
 async def siting_run(request: Request) -> Response:
+    await _whole_area_only(request)
     async with request.form(max_files=1, max_fields=40) as form:  # closes the upload
         return await _siting_run(request, form)
 
@@ -269,6 +283,7 @@ SITES = TypeAdapter(list[MapSite])
 async def siting_map_page(request: Request) -> Response:
     """The siting map alone, for the siting page's frame: the coverage of the query with the
     recommended sites it is given drawn over it."""
+    await _whole_area_only(request)
     try:
         sites = SITES.validate_json(request.query_params.get("sites") or "[]")
     except ValidationError:

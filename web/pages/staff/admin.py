@@ -26,7 +26,7 @@ from web.pages.staff import listing_form as resource_form
 
 Message = resource_form.Message
 ORG_FIELDS = ("external_id", "name_zh", "name_en", "type", "description", "website", "phone")
-ACCOUNT_FIELDS = ("username", "display_name", "role", "organisation_id")
+ACCOUNT_FIELDS = ("username", "display_name", "role", "organisation_id", "area_code")
 CHECK = "请检查"
 
 
@@ -213,6 +213,9 @@ async def create_account(request: Request) -> Response:
     role, organisation_id, errors = _role_and_org(values)
     if len(values["display_name"]) > 100:
         errors["display_name"] = Message("太长", "at most 100 characters")
+    area = values["area_code"].strip()
+    if area and not (area.isdigit() and len(area) <= 12):
+        errors["area_code"] = Message("请填写区划代码", "an area code has up to 12 digits")
     if errors or role is None:
         return await _accounts_page(request, principal, values, errors)
     try:
@@ -223,6 +226,7 @@ async def create_account(request: Request) -> Response:
             role=role,
             organisation_id=organisation_id,
             display_name=values["display_name"],
+            area_code=values["area_code"].strip() or None,
         )
     except Unique:  # created by someone else between the check and the insert
         errors = {"username": Message("用户名已被使用", "this username is taken")}

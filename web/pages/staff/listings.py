@@ -113,7 +113,7 @@ async def logout(request: Request) -> Response:
         principal = await auth.current_principal(request, form_csrf=form_csrf(form))
     except Forbidden as exc:
         return await problem(request, 403, _("You could not be signed out"), exc.reason)
-    auth.end_session(request)
+    await auth.sign_out(request)
     flash = "已退出 / signed out" if principal is not None else None
     return redirect(request, "/login", flash)
 
