@@ -34,7 +34,7 @@ async def login(request: Request) -> Response:
             properties: {username: {type: string}, password: {type: string}}
     responses:
       200: {description: "{username, role, csrf_token}"}
-      403: {description: Wrong username or password, or account locked}
+      403: {description: "Wrong username or password, or account locked"}
       429: {description: Too many attempts from this address}
     """
     body = await json_body(request)

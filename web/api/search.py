@@ -112,7 +112,7 @@ async def search(request: Request) -> Response:
         the 24/7 lines lead the first page; with no match and a point, nearest is the nearest
         place for the words whatever the filters. Items carry reach (walk, phone, area),
         matched_because, eligibility, bookable"}
-      400: {description: Invalid parameter, with a reason per field}
+      400: {description: "Invalid parameter, with a reason per field"}
     """
     params = query_dict(request, repeatable=REPEATABLE)
     cursor = params.pop("cursor", None)
@@ -166,7 +166,7 @@ async def nearest(request: Request) -> Response:
       - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 20, default: 3}}
     responses:
       200: {description: "{items}"}
-      400: {description: Invalid parameter, with a reason per field}
+      400: {description: "Invalid parameter, with a reason per field"}
     """
     params = query_dict(request, repeatable=REPEATABLE)
     for name in params:
