@@ -56,6 +56,11 @@ class TooManyRequests(DomainError):
         self.retry_after = max(1, retry_after)
 
 
+class TooLarge(DomainError):
+    """More than a limit lets one request read or cost (413): a file with too many rows or
+    cells, or one that takes too long to read."""
+
+
 class UnsupportedMediaType(InvalidInput):
     """A body in a format the endpoint does not take (JSON endpoints take JSON only)."""
 

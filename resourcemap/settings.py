@@ -178,6 +178,19 @@ class Settings(BaseSettings):
         description="Bookings and waitlist joins per hour that name one phone number or "
         "e-mail address, per app process (0: no limit); stops messages to a third party.",
     )
+    booking_cap_per_contact: int = Field(
+        3,
+        ge=0,
+        description="Most upcoming bookings of one service that may name one phone number or "
+        "e-mail address at a time (0: no cap); past it 429 until one has passed or is "
+        "cancelled. Staff bookings are not capped.",
+    )
+    booking_cap_per_address: int = Field(
+        6,
+        ge=0,
+        description="Most upcoming bookings of one service that may be made from one network "
+        "address at a time (0: no cap); a shared office or campus address may need more.",
+    )
     notify_senders: str = Field(
         "log",
         description="Comma-separated notification senders: `log` (masked, default), `smtp`, "
@@ -219,6 +232,24 @@ class Settings(BaseSettings):
         le=64,
         description="Password hashes (argon2: about 0.3 s of CPU and 64 MB each) computed at "
         "once per process, in worker threads; further sign-ins wait their turn.",
+    )
+    import_max_rows: int = Field(
+        50_000,
+        ge=1,
+        description="Most rows (features, records) one upload through the web may import; "
+        "more is refused with 413 as soon as the reader gets there.",
+    )
+    import_max_cells: int = Field(
+        2_000_000,
+        ge=1,
+        description="Most cells one upload may hold; a zipped file (XLSX, a ZIP of tables) "
+        "may also unpack to at most 128 bytes per cell. More is refused with 413.",
+    )
+    import_max_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Most seconds reading one upload may take before it is refused with 413 "
+        "(commands such as `resourcemap import` have no such limit).",
     )
     fixed_now: dt.datetime | None = Field(
         None,

@@ -63,6 +63,8 @@ def server_env(database_url: str, **settings: str) -> dict[str, str]:
             # covers those).
             "RESOURCEMAP_BOOKING_LIMIT_PER_ADDRESS": "0",
             "RESOURCEMAP_BOOKING_LIMIT_PER_CONTACT": "0",
+            "RESOURCEMAP_BOOKING_CAP_PER_CONTACT": "0",
+            "RESOURCEMAP_BOOKING_CAP_PER_ADDRESS": "0",
         }
     )
     env.update({f"RESOURCEMAP_{k.upper()}": v for k, v in settings.items()})

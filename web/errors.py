@@ -19,6 +19,7 @@ from resourcemap.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    TooLarge,
     TooManyRequests,
     Unauthenticated,
     Unavailable,
@@ -76,6 +77,9 @@ PROBLEMS: dict[type[Exception], Problem] = {
         409,
         N_("This cannot be done online now"),
         N_("Please choose another time, or call the service."),
+    ),
+    TooLarge: Problem(
+        413, N_("Too large"), N_("The file or form is too large. Please send a smaller one.")
     ),
     TooManyRequests: Problem(
         429, N_("Too many requests"), N_("Please wait a minute and try again.")

@@ -40,9 +40,14 @@ class BookingLimits:
 
     def check(self, request: Request, contact: Contact) -> None:
         """Count one request for a seat; ``TooManyRequests`` past either limit."""
-        self.by_address.hit(request.client.host if request.client else "unknown")
+        self.by_address.hit(client_address(request) or "unknown")
         for identity in identities(contact.phone, contact.email):
             self.by_contact.hit(self._vault.digest(identity))
+
+
+def client_address(request: Request) -> str | None:
+    """The network address a request came from (a proxy's, unless uvicorn trusts it)."""
+    return request.client.host if request.client else None
 
 
 def limits(request: Request) -> BookingLimits:

@@ -74,9 +74,15 @@ class Desk:
         now: dt.datetime,
         idempotency_key: str | None = None,
         actor: Principal | None = None,
+        address: str | None = None,
     ) -> Issued:
         return await reserve.book(
-            self.ledger, data, now=now, idempotency_key=idempotency_key, actor=actor
+            self.ledger,
+            data,
+            now=now,
+            idempotency_key=idempotency_key,
+            actor=actor,
+            address=address,
         )
 
     async def earlier_booking(self, data: BookingIn, idempotency_key: str | None) -> Issued | None:

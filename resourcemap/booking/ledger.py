@@ -57,6 +57,9 @@ class Ledger:
         self.tz: ZoneInfo = settings.tz
         self.vault = Vault.from_settings(settings)
         self.offer_minutes = settings.waitlist_offer_minutes
+        # Most active future bookings of one service per holder (#15; 0: no cap).
+        self.cap_per_contact = settings.booking_cap_per_contact
+        self.cap_per_address = settings.booking_cap_per_address
         self.links = Links(settings.public_url)
         # Each resource's schedule as last read, with the first and last local day (as
         # ordinals) it covers: bookings are checked against it, and the seat call refuses

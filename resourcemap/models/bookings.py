@@ -130,6 +130,12 @@ class Booking(Model):
     # SHA-256 of the client's Idempotency-Key and of the request it came with.
     idempotency_key = fields.CharField(max_length=64, unique=True, null=True)
     request_hash = fields.CharField(max_length=64, default="")
+    # Keyed digests (``Vault.digest``) of who asked for the seat: the phone number's and the
+    # e-mail address's identities and the network address. They count a holder's active
+    # future bookings of a service against its cap (#15); purge clears them.
+    phone_key = fields.CharField(max_length=64, default="", db_default="")
+    email_key = fields.CharField(max_length=64, default="", db_default="")
+    address_key = fields.CharField(max_length=64, default="", db_default="")
     created_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="bookings_made", null=True, on_delete=fields.SET_NULL
     )

@@ -26,6 +26,7 @@ import json
 from typing import Any
 
 from resourcemap.transfer import hsds_terms as t
+from resourcemap.transfer.budget import charge
 from resourcemap.transfer.columns import HAS_ELIGIBILITY, Candidate, OrgRef, read_provenance
 from resourcemap.transfer.hsds_pages import records_of
 from resourcemap.transfer.hsds_schedules import Schedules, Zone, read_schedules
@@ -403,5 +404,7 @@ def read_services(
 
 def read_hsds(document: Any, zone: Zone) -> Parsed:
     records = records_of(document)
+    for r in records:
+        charge(1, len(r.service) if r.service else 1)
     numbered = [(i, r.service, r.refusal) for i, r in enumerate(records, start=1)]
     return read_services(numbered, zone, Parsed("hsds", row_label="service"))

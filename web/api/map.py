@@ -63,7 +63,7 @@ async def matches(request: Request) -> Response:
     description: The parameters of `/api/v1/search` (without paging and sorting).
     responses:
       200: {description: "{ids, total}"}
-      400: {description: Invalid parameter, with a reason per field}
+      400: {description: "Invalid parameter, with a reason per field"}
     """
     params = {
         k: v

@@ -122,7 +122,7 @@ async def coverage(request: Request) -> Response:
       200:
         description: GeoJSON FeatureCollection of areas with totals
         content: {application/geo+json: {}}
-      400: {description: Invalid parameter, with a reason}
+      400: {description: "Invalid parameter, with a reason"}
       401: {description: Not signed in}
       403: {description: Not a planner or admin}
       404: {description: No demand data loaded}
@@ -314,9 +314,9 @@ async def siting(request: Request) -> Response:
               exact: {type: boolean, default: true}
     responses:
       200: {description: "Sites in pick order with the people each adds, totals, method"}
-      400: {description: Invalid request, with a reason}
+      400: {description: "Invalid request, with a reason"}
       401: {description: Not signed in}
-      403: {description: Not a planner or admin, or missing CSRF token}
+      403: {description: "Not a planner or admin, or missing CSRF token"}
     """
     whole_city_only(await _scope(request))
     result = await _siting(request)
@@ -334,9 +334,9 @@ async def siting_export(request: Request) -> Response:
     description: The same request body as `POST /api/v1/siting`; the sites as a file.
     responses:
       200: {description: "GeoJSON points (rank, adds, community) or CSV rows"}
-      400: {description: Invalid request, with a reason}
+      400: {description: "Invalid request, with a reason"}
       401: {description: Not signed in}
-      403: {description: Not a planner or admin, or missing CSRF token}
+      403: {description: "Not a planner or admin, or missing CSRF token"}
     """
     whole_city_only(await _scope(request))
     result = await _siting(request)
@@ -375,7 +375,7 @@ async def access(request: Request) -> Response:
       - {name: kind, in: query, schema: {type: array, items: {type: string}}, explode: true}
     responses:
       200: {description: "{level, supply, unit, catchment_m, totals, areas: [...]}"}
-      400: {description: Invalid parameter, with a reason}
+      400: {description: "Invalid parameter, with a reason"}
       401: {description: Not signed in}
       403: {description: Not a planner or admin}
     """

@@ -113,7 +113,7 @@ async def search(request: Request) -> Response:
         nearest is the nearest place for the words whatever the filters; free_from_words
         true when words such as 免费 or free asked for free services (fee filter applied).
         Items carry reach (walk, phone, area), matched_because, eligibility, bookable"}
-      400: {description: Invalid parameter, with a reason per field}
+      400: {description: "Invalid parameter, with a reason per field"}
     """
     params = query_dict(request, repeatable=REPEATABLE)
     cursor = params.pop("cursor", None)
@@ -168,7 +168,7 @@ async def nearest(request: Request) -> Response:
       - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 20, default: 3}}
     responses:
       200: {description: "{items}"}
-      400: {description: Invalid parameter, with a reason per field}
+      400: {description: "Invalid parameter, with a reason per field"}
     """
     params = query_dict(request, repeatable=REPEATABLE)
     for name in params:

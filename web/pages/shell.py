@@ -35,7 +35,7 @@ from resourcemap.errors import (
 )
 from resourcemap.listings.map_points import crisis_hotlines
 from resourcemap.vocab import Role
-from web import auth, i18n
+from web import auth, i18n, uploads
 from web.errors import StaleForm, problem_of
 from web.i18n import _
 
@@ -78,6 +78,8 @@ def page(audience: Audience, *roles: Role) -> Callable[[Endpoint], Endpoint]:
                 if roles:
                     form = None
                     if request.method == "POST":
+                        # Who is there before the body is read (a form may carry a file).
+                        await uploads.sender(request, *roles)
                         # Parsed once (Starlette keeps it for the handler), within limits.
                         form = await request.form(max_files=FORM_FILES, max_fields=FORM_FIELDS)
                     await signed_in(request, *roles, form=form)

@@ -28,7 +28,7 @@ from resourcemap.errors import Conflict, InvalidInput, TooManyRequests
 from resourcemap.vocab import SEAT_HOLDING, BookingStatus
 from web import clock
 from web.i18n import _
-from web.limits import admitted
+from web.limits import admitted, client_address
 from web.pages.resident import confirmation
 from web.pages.resident import view as resident_view
 from web.pages.shell import Audience, check_csrf, page, render
@@ -187,7 +187,9 @@ async def book(request: Request) -> Response:
         # The form's key makes a double click or a resent form the same booking, also when
         # the limits would refuse the resent one.
         issued = await admitted(request, data, lambda: desk.earlier_booking(data, key))
-        issued = issued or await desk.book(data, now=clock.now(request), idempotency_key=key)
+        issued = issued or await desk.book(
+            data, now=clock.now(request), idempotency_key=key, address=client_address(request)
+        )
     except TooManyRequests as exc:
         response = await _book_page(
             request, resource, day=None, values=values, problem=_too_many(), status=429

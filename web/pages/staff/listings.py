@@ -22,11 +22,13 @@ from resourcemap.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
+    TooLarge,
     TooManyRequests,
     Unique,
 )
 from resourcemap.listings import edits, organisations
 from resourcemap.listings import views as listings
+from resourcemap.transfer.budget import Budget
 from resourcemap.transfer.importer import ImportOptions, import_listings
 from resourcemap.transfer.report import ImportReport
 from resourcemap.vocab import (
@@ -42,8 +44,7 @@ from resourcemap.vocab import (
     Role,
     Status,
 )
-from web import auth, clock
-from web.api.transfer import MAX_UPLOAD_BYTES
+from web import auth, clock, uploads
 from web.i18n import _
 from web.pages.shell import (
     Audience,
@@ -344,14 +345,9 @@ async def import_form(request: Request) -> Response:
 
 @page(Audience.STAFF)
 async def import_upload(request: Request) -> Response:
-    too_large = resource_form.Message(
-        "文件过大,最大 20 MB", "the file is too large: files up to 20 MB can be imported"
-    )
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + 64 * 1024:
-        # Refused before reading: the session (and so the CSRF token) is still checked.
-        await signed_in(request, Role.ADMIN, Role.STAFF)
-        return await _import_page(request, error=too_large, status=413)
+    # Nothing of the file is read for someone who may not import; past
+    # RESOURCEMAP_IMPORT_LIMIT_BYTES the front door refuses it while it streams in.
+    await uploads.sender(request, Role.ADMIN, Role.STAFF)
     async with request.form(max_files=1, max_fields=10) as form:
         principal = await signed_in(request, Role.ADMIN, Role.STAFF, form=form)
         coords = resource_form.text(form, "coords").strip().lower() or "wgs84"
@@ -367,16 +363,20 @@ async def import_upload(request: Request) -> Response:
             return await _import_page(
                 request, coords=coords, dry_run=dry_run, error=error, status=400
             )
-        data = await upload.read(MAX_UPLOAD_BYTES + 1)
+        data = await upload.read()
         filename = upload.filename
-    if len(data) > MAX_UPLOAD_BYTES:
-        return await _import_page(
-            request, coords=coords, dry_run=dry_run, error=too_large, status=413
-        )
+    settings = request.app.state.settings
     options = ImportOptions(
-        coords=CoordSystem(coords), dry_run=dry_run, tz=request.app.state.settings.tz
+        coords=CoordSystem(coords), dry_run=dry_run, tz=settings.tz, budget=Budget.of(settings)
     )
-    report = await import_listings(principal, data, filename, options, now=clock.now(request))
+    try:
+        report = await import_listings(principal, data, filename, options, now=clock.now(request))
+    except TooLarge as exc:
+        # Over the import budget (rows, cells, seconds): nothing was written.
+        error = resource_form.Message(
+            "文件过大(行数、单元格或读取时间超出限制),请分批导入", exc.reason
+        )
+        return await _import_page(request, coords=coords, dry_run=dry_run, error=error, status=413)
     return await _import_page(
         request,
         coords=coords,
