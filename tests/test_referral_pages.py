@@ -94,7 +94,11 @@ def test_referral_seats_are_set_on_the_booking_rules_page(
     rules = f"/staff/resources/{w['centre']}/booking"
     with make_client(database_url, run_worker=False) as client:
         sign_in(client, "centre")
-        form = only_form(html(client.get(rules)), f"/staff/resources/{w['centre']}/referral-seats")
+        soup = html(client.get(rules))
+        feedback = client.get(f"/staff/resources/{w['centre']}/feedback")
+        assert soup.find("a", href=f"/staff/resources/{w['centre']}/feedback") is not None
+        assert "共 0 份评价" in text_of(html(feedback), ".count")
+        form = only_form(soup, f"/staff/resources/{w['centre']}/referral-seats")
         values = browser_values(form) | {"referral_seats": ["2"]}
         saved = client.post(f"/staff/resources/{w['centre']}/referral-seats", data=values)
         assert "转介名额已设为 2" in saved.text
