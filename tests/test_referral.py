@@ -13,7 +13,7 @@ from resourcemap.booking import reserve
 from resourcemap.booking import staff as booking_staff
 from resourcemap.errors import Conflict, Forbidden, NotFound
 from resourcemap.models import AuditEntry, Booking, Notification, Referral, Slot
-from resourcemap.referral import counts, flow
+from resourcemap.referral import counts, flow, resident
 from resourcemap.referral.purge import purge
 from resourcemap.referral.requests import AcceptIn, DeclineIn
 from resourcemap.vocab import (
@@ -244,18 +244,18 @@ def test_the_resident_picks_a_time_or_declines_through_their_link(database_url: 
         row = await Referral.get(id=made.id)
         token = led.vault.open(row.token_enc)
         with pytest.raises(NotFound):
-            await flow.resident_view(led, row.code, "wrong")
+            await resident.view(led, row.code, "wrong")
         await flow.accept(led, centre, made.id, AcceptIn(), now=NOW)
         offered = await flow.referral_slots(led, ids["centre"], NINE.date(), 1, now=NOW)
         assert [s.starts_at for s in offered][:2] == [NINE, at(2, 10)]
-        picked = await flow.resident_pick(led, row.code, token, at(2, 10), now=NOW)
+        picked = await resident.pick(led, row.code, token, at(2, 10), now=NOW)
         assert picked.status is S.BOOKED and picked.starts_at == at(2, 10)
         assert not picked.can_pick and not picked.can_decline
         # Another referral: the resident declines.
         other = await flow.create(led, ids["school_staff"], referral_in(ids), now=NOW)
         other_row = await Referral.get(id=other.id)
         await flow.accept(led, centre, other.id, AcceptIn(), now=NOW)
-        said_no = await flow.resident_decline(
+        said_no = await resident.decline(
             led, other_row.code, led.vault.open(other_row.token_enc), now=NOW
         )
         assert said_no.status is S.DECLINED
@@ -327,8 +327,47 @@ def test_purge_clears_referral_contacts(database_url: str) -> None:
         )
         assert row.status is S.SENT and row.purged_at is not None
         with pytest.raises(NotFound):
-            await flow.resident_view(led, row.code, token)
+            await resident.view(led, row.code, token)
         assert (await flow.get(led, ids["centre_staff"], made.id)).phone == ""
         assert await purge(NOW + dt.timedelta(days=32), 30) == 0
+
+    run_in_db(database_url, go)
+
+
+def test_rotating_the_data_keys_covers_referrals_and_feedback(database_url: str) -> None:
+    async def go() -> None:
+        from resourcemap.booking.rotation import rotate_keys
+        from resourcemap.feedback import answers
+        from resourcemap.models import FeedbackAnswer, FeedbackToken
+        from resourcemap.vault import Vault, generate_key
+        from tests.conftest import TEST_DATA_KEY
+
+        ids = await green_city()
+        led = ledger(database_url)
+        made = await flow.create(led, ids["school_staff"], referral_in(ids), now=NOW)
+        await FeedbackAnswer.create(
+            resource_id=ids["centre"],
+            week=NOW.date(),
+            reach=3,
+            wait=3,
+            respected=3,
+            helped=3,
+            comment_enc=led.vault.seal("谢谢"),
+        )
+        await FeedbackToken.create(
+            digest=led.vault.digest("link"), resource_id=ids["centre"], expires_on=NOW.date()
+        )
+        new = generate_key()
+        rotated = await rotate_keys(Vault([new, TEST_DATA_KEY]))
+        assert rotated.unreadable == 0 and rotated.rotated >= 5
+        only_new = ledger(database_url, data_keys=f"{new},{TEST_DATA_KEY}")
+        row = await Referral.get(id=made.id)
+        for value in (row.token_enc, row.phone_enc, row.nickname_enc, row.reason_enc):
+            assert value is not None and only_new.vault.is_current(value)
+        comment = (await FeedbackAnswer.first()).comment_enc  # type: ignore[union-attr]
+        assert comment is not None and only_new.vault.is_current(comment)
+        assert (await flow.reveal(only_new, ids["centre_staff"], made.id)).phone == PHONE
+        # A link sent before the rotation still opens.
+        assert (await answers.form(only_new, "link", now=NOW)).name_zh
 
     run_in_db(database_url, go)

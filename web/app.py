@@ -20,6 +20,7 @@ from resourcemap.clock import Clock, from_settings
 from resourcemap.dataset import synthetic_label
 from resourcemap.errors import DomainError
 from resourcemap.listings.map_points import crisis_hotlines
+from resourcemap.referral.desk import ReferralDesk
 from resourcemap.search.service import running_search
 from resourcemap.settings import Settings
 from web import i18n
@@ -89,6 +90,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     app.state.settings = settings
     app.state.clock = clock
     app.state.desk = Desk(settings)
+    # Referrals share the booking desk's ledger: one seat ledger, one schedule cache.
+    app.state.referrals = ReferralDesk(app.state.desk.ledger)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     i18n.install(app.state.templates.env)
     app.state.login_limiter = RateLimiter(

@@ -100,6 +100,8 @@ def _policy_view(policy: BookingPolicy | None) -> dict[str, Any]:
         "min_notice_minutes": policy.min_notice_minutes,
         "horizon_days": policy.horizon_days,
         "change_notice_minutes": policy.change_notice_minutes,
+        # Seats only a referral can take (#23); set through the referral API.
+        "referral_seats": policy.referral_seats,
     }
 
 

@@ -78,7 +78,8 @@ class PlannerFeedback(BaseModel):
 async def _token(ledger: Ledger, token: str, today: dt.date) -> FeedbackToken:
     found = None
     if token:
-        found = await FeedbackToken.get_or_none(digest=ledger.vault.digest(token))
+        # Made under any data key: a link sent before a key rotation still opens.
+        found = await FeedbackToken.filter(digest__in=ledger.vault.digests(token)).first()
     if found is None or found.expires_on < today:
         raise NotFound("this feedback link was used already or has expired")
     return found

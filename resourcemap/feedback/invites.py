@@ -69,13 +69,15 @@ async def invite_attended(ledger: Ledger, *, now: dt.datetime, days: int = 7) ->
     """Invite the residents of every visit attended in the last ``days`` days not yet
     invited (the worker's sweep); how many were invited."""
     since = (now - dt.timedelta(days=days)).astimezone(dt.UTC)
-    invited = set(await FeedbackInvite.all().values_list("booked_visit", flat=True))
     ids: list[Any] = await Booking.filter(
-        status=BookingStatus.ATTENDED, starts_at__gte=since, starts_at__lte=now.astimezone(dt.UTC)
+        status=BookingStatus.ATTENDED,
+        starts_at__gte=since,
+        starts_at__lte=now.astimezone(dt.UTC),
+        feedback_invites__id__isnull=True,
     ).values_list("id", flat=True)
     count = 0
     for booking_id in ids:
-        if booking_id not in invited and await invite(ledger, booking_id, now=now):
+        if await invite(ledger, booking_id, now=now):
             count += 1
     return count
 

@@ -8,8 +8,8 @@ import datetime as dt
 
 from resourcemap.accounts import Principal
 from resourcemap.booking.ledger import Ledger
-from resourcemap.feedback import answers, invites
-from resourcemap.referral import counts, flow
+from resourcemap.feedback import answers, rounds
+from resourcemap.referral import counts, directory, flow, resident
 from resourcemap.referral.requests import AcceptIn, DeclineIn, ReferralIn
 from resourcemap.referral.views import (
     ContactView,
@@ -27,10 +27,10 @@ class ReferralDesk:
     # ------------------------------------------------------------------ staff
 
     async def candidates(self, actor: Principal, from_id: int, need: str) -> list[ServiceRef]:
-        return await flow.candidates(actor, from_id, need)
+        return await directory.candidates(actor, from_id, need)
 
     async def own_services(self, actor: Principal) -> list[ServiceRef]:
-        return await flow.own_services(actor)
+        return await directory.own_services(actor)
 
     async def create(self, actor: Principal, data: ReferralIn, *, now: dt.datetime) -> ReferralView:
         return await flow.create(self.ledger, actor, data, now=now)
@@ -85,12 +85,12 @@ class ReferralDesk:
     # ------------------------------------------------------------------ residents
 
     async def resident_view(self, code: str, token: str) -> ResidentReferralView:
-        return await flow.resident_view(self.ledger, code, token)
+        return await resident.view(self.ledger, code, token)
 
     async def resident_slots(
         self, code: str, token: str, first_day: dt.date, days: int, *, now: dt.datetime
     ) -> list[ReferralSlot]:
-        found = await flow.resident_view(self.ledger, code, token)
+        found = await resident.view(self.ledger, code, token)
         if not found.can_pick:
             return []
         return await flow.referral_slots(self.ledger, found.to_service.id, first_day, days, now=now)
@@ -98,12 +98,12 @@ class ReferralDesk:
     async def resident_pick(
         self, code: str, token: str, starts_at: dt.datetime, *, now: dt.datetime
     ) -> ResidentReferralView:
-        return await flow.resident_pick(self.ledger, code, token, starts_at, now=now)
+        return await resident.pick(self.ledger, code, token, starts_at, now=now)
 
     async def resident_decline(
         self, code: str, token: str, *, now: dt.datetime
     ) -> ResidentReferralView:
-        return await flow.resident_decline(self.ledger, code, token, now=now)
+        return await resident.decline(self.ledger, code, token, now=now)
 
     # ------------------------------------------------------------------ feedback
 
@@ -125,10 +125,6 @@ class ReferralDesk:
     ) -> answers.PlannerFeedback:
         return await answers.for_planners(actor, area=area)
 
-    async def feedback_round(self, *, now: dt.datetime) -> tuple[int, int, int]:
-        """The worker's feedback chores: invite attended visits, release or drop last
-        week's comments; (invited, released, dropped)."""
-        invited = await invites.invite_attended(self.ledger, now=now)
-        await invites.expire(self.ledger, now=now)
-        released, dropped = await answers.release(self.ledger, now=now)
-        return invited, released, dropped
+    async def feedback_round(self, *, now: dt.datetime) -> rounds.FeedbackRound:
+        """The worker's feedback chores (``feedback.rounds``), for commands and tests."""
+        return await rounds.run(self.ledger, now=now)

@@ -11,7 +11,6 @@ from and to their own organisation's services only; planners see counts (``count
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 from typing import Any
 
 from tortoise.expressions import Q
@@ -23,21 +22,18 @@ from resourcemap.booking import reserve, seats, slots
 from resourcemap.booking import staff as booking_staff
 from resourcemap.booking.ledger import Ledger, schedule_changed
 from resourcemap.booking.outbox import enqueue_text
-from resourcemap.booking.requests import new_code, new_token, normalise_code
+from resourcemap.booking.requests import new_code, new_token
 from resourcemap.errors import Conflict, InvalidInput, NotFound
 from resourcemap.feedback import invites
 from resourcemap.models import Booking, BookingPolicy, Referral, Resource, Slot
+from resourcemap.referral import directory
 from resourcemap.referral import seats as referral_seats
 from resourcemap.referral.requests import AcceptIn, DeclineIn, ReferralIn
 from resourcemap.referral.views import (
     ContactView,
-    Line,
     ReferralSlot,
     ReferralView,
-    ResidentReferralView,
-    ServiceRef,
     Side,
-    ref,
     referral_view,
 )
 from resourcemap.search.needs import NEEDS
@@ -48,7 +44,6 @@ from resourcemap.vocab import (
     DeclineReason,
     NotificationKind,
     ReferralStatus,
-    ResourceKind,
     Role,
     Status,
 )
@@ -63,7 +58,7 @@ def _from_statuses(to: ReferralStatus) -> list[str]:
     return [s.value for s, moves in REFERRAL_MOVES.items() if to in moves]
 
 
-async def _move(
+async def move(
     referral_id: int,
     to: ReferralStatus,
     *,
@@ -113,7 +108,7 @@ async def _for(actor: Principal, referral_id: int, *, need: Side | None = None) 
 
 async def _view(ledger: Ledger, actor: Principal, referral: Referral) -> ReferralView:
     side = _side(actor, referral) or "out"
-    referral = await _synced(referral)
+    referral = await synced(referral)
     booking = await Booking.get_or_none(id=referral.booking_id) if referral.booking_id else None
     suggested = (
         await Resource.get_or_none(id=referral.suggested_resource_id)
@@ -127,11 +122,11 @@ async def _view(ledger: Ledger, actor: Principal, referral: Referral) -> Referra
         side,
         booking=booking,
         suggested=suggested,
-        lines=await crisis_lines(),
+        lines=await directory.crisis_lines(),
     )
 
 
-async def _synced(referral: Referral) -> Referral:
+async def synced(referral: Referral) -> Referral:
     """Follow what happened to the referral's booking by any route (the bookings page
     marks visits too): attended, did not attend, or cancelled (closed)."""
     if referral.status is not S.BOOKED or referral.booking_id is None:
@@ -153,55 +148,14 @@ async def _synced(referral: Referral) -> Referral:
     return referral
 
 
-async def crisis_lines() -> list[Line]:
-    rows = await Resource.filter(kind=ResourceKind.HOTLINE, status=Status.ACTIVE).order_by("id")
-    return [
-        Line(name_zh=r.name_zh, name_en=r.name_en, phone=r.phone)
-        for r in rows[:CRISIS_LINES]
-        if r.phone
-    ]
-
-
 # ---------------------------------------------------------------------------- referring
-
-
-async def candidates(actor: Principal, from_resource_id: int, need: str) -> list[ServiceRef]:
-    """Services a referral for ``need`` can go to, nearest to the referring one first:
-    those whose services (and audiences) answer the need, as residents' search finds them."""
-    actor.require(Role.STAFF, Role.ADMIN)
-    origin = await _own(actor, from_resource_id, "from_resource_id")
-    wanted = NEEDS.needs.get(need) if need else None
-    if need and wanted is None:
-        raise InvalidInput("not a need of the needs vocabulary", field="need")
-    rows = await Resource.filter(status=Status.ACTIVE).exclude(id=origin.id)
-    special = NEEDS.specialist_kinds
-    fit = [
-        r
-        for r in rows
-        if r.kind is not ResourceKind.HOTLINE
-        and (wanted is None or wanted.serves(r.kind, r.services, r.audiences, special))
-    ]
-
-    def distance(r: Resource) -> float:
-        if None in (r.lat, r.lon, origin.lat, origin.lon):
-            return float("inf")
-        return (float(r.lat) - float(origin.lat)) ** 2 + (float(r.lon) - float(origin.lon)) ** 2  # type: ignore[arg-type]
-
-    return [ref(r) for r in sorted(fit, key=lambda r: (distance(r), r.id))[:MAX_CANDIDATES]]
-
-
-async def _own(actor: Principal, resource_id: int, field: str) -> Resource:
-    resource = await Resource.get_or_none(id=resource_id)
-    if resource is None or not actor.may_edit_listings_of(resource.organisation_id):
-        raise NotFound(f"no resource {resource_id} among your services")
-    return resource
 
 
 async def create(
     ledger: Ledger, actor: Principal, data: ReferralIn, *, now: dt.datetime
 ) -> ReferralView:
     actor.require(Role.STAFF, Role.ADMIN)
-    await _own(actor, data.from_resource_id, "from_resource_id")
+    await directory.own(actor, data.from_resource_id, "from_resource_id")
     to = await Resource.get_or_none(id=data.to_resource_id, status=Status.ACTIVE)
     if to is None:
         raise InvalidInput("no such service to refer to", field="to_resource_id")
@@ -252,6 +206,10 @@ async def listed(
     qs = Referral.all()
     if actor.role is not Role.ADMIN:
         org = actor.organisation_id
+        if org is None:
+            # Staff of no organisation run no service (a NULL filter would match
+            # services that belong to none).
+            return []
         out, into = Q(from_resource__organisation_id=org), Q(to_resource__organisation_id=org)
         qs = qs.filter(out if side == "out" else into if side == "in" else out | into)
     if status is not None:
@@ -271,8 +229,8 @@ async def close(
 ) -> ReferralView:
     """Either end closes a referral once it has an outcome (or was declined)."""
     referral = await _for(actor, referral_id)
-    await _synced(referral)
-    await _move(referral.id, S.CLOSED, closed_at=now)
+    await synced(referral)
+    await move(referral.id, S.CLOSED, closed_at=now)
     return await get(ledger, actor, referral_id)
 
 
@@ -303,9 +261,9 @@ async def accept(
     resident one message with a link to pick a time."""
     referral = await _for(actor, referral_id, need="in")
     if data.starts_at is not None:
-        await _book(ledger, referral, data.starts_at, now=now, accepting=True, actor=actor)
+        await book_seat(ledger, referral, data.starts_at, now=now, accepting=True, actor=actor)
         return await get(ledger, actor, referral_id)
-    await _move(referral.id, S.ACCEPTED, accepted_at=now)
+    await move(referral.id, S.ACCEPTED, accepted_at=now)
     await _invite(ledger, referral, now=now)
     return await get(ledger, actor, referral_id)
 
@@ -315,7 +273,7 @@ async def book(
 ) -> ReferralView:
     """Book an accepted referral into a referral seat."""
     referral = await _for(actor, referral_id, need="in")
-    await _book(ledger, referral, starts_at, now=now, accepting=False, actor=actor)
+    await book_seat(ledger, referral, starts_at, now=now, accepting=False, actor=actor)
     return await get(ledger, actor, referral_id)
 
 
@@ -333,7 +291,7 @@ async def decline(
     # "no" (told to them, or through the link) declines it. So an accept and a decline
     # racing each other have one winner.
     resident = data.reason is DeclineReason.RESIDENT_DECLINED
-    await _move(
+    await move(
         referral.id,
         S.DECLINED,
         only=(S.SENT, S.ACCEPTED) if resident else (S.SENT,),
@@ -355,7 +313,7 @@ async def outcome(
         raise Conflict(f"the referral is {referral.status.value}; book it first")
     status = BookingStatus.ATTENDED if attended else BookingStatus.NO_SHOW
     await booking_staff.mark(ledger, actor, referral.booking_id, status, now=now)
-    await _move(
+    await move(
         referral.id,
         S.ATTENDED if attended else S.DID_NOT_ATTEND,
         outcome_at=now,
@@ -408,7 +366,7 @@ async def referral_slots(
     return out
 
 
-async def _book(
+async def book_seat(
     ledger: Ledger,
     referral: Referral,
     starts_at: dt.datetime,
@@ -427,7 +385,7 @@ async def _book(
         try:
             async with in_transaction(Referral._meta.default_connection) as conn:
                 if accepting:
-                    await _move(referral.id, S.ACCEPTED, accepted_at=now)
+                    await move(referral.id, S.ACCEPTED, accepted_at=now)
                 else:
                     fresh = await Referral.get(id=referral.id)
                     if fresh.status is not S.ACCEPTED:
@@ -452,7 +410,7 @@ async def _book(
                     email_enc=referral.email_enc,
                     created_by_id=None if actor is None else actor.id,
                 )
-                await _move(referral.id, S.BOOKED, booked_at=now, booking_id=booking.id)
+                await move(referral.id, S.BOOKED, booked_at=now, booking_id=booking.id)
                 await ledger.tell(
                     NotificationKind.CONFIRMATION,
                     booking,
@@ -486,70 +444,3 @@ async def _invite(ledger: Ledger, referral: Referral, *, now: dt.datetime) -> No
         now=now,
     )
     await Referral.filter(id=referral.id).update(invited_at=now)
-
-
-# ---------------------------------------------------------------------------- resident
-
-
-async def _by_link(ledger: Ledger, code: str, token: str) -> Referral:
-    referral = await Referral.get_or_none(code=normalise_code(code)).prefetch_related(
-        "from_resource", "to_resource"
-    )
-    if (
-        referral is None
-        or referral.purged_at is not None
-        or not token
-        or not hmac.compare_digest(ledger.vault.open(referral.token_enc).encode(), token.encode())
-    ):
-        raise NotFound("no referral with this code and token")
-    return referral
-
-
-async def resident_view(ledger: Ledger, code: str, token: str) -> ResidentReferralView:
-    referral = await _synced(await _by_link(ledger, code, token))
-    booking = await Booking.get_or_none(id=referral.booking_id) if referral.booking_id else None
-    to = referral.to_resource
-    return ResidentReferralView(
-        code=referral.code,
-        status=referral.status,
-        from_name_zh=referral.from_resource.name_zh,
-        from_name_en=referral.from_resource.name_en,
-        to_service=ref(to, phone=True),
-        address_zh=to.address_zh,
-        starts_at=None if booking is None else booking.starts_at.astimezone(ledger.tz),
-        can_pick=referral.status is S.ACCEPTED,
-        can_decline=referral.status in (S.SENT, S.ACCEPTED),
-        booking_code=None if booking is None else booking.code,
-    )
-
-
-async def resident_pick(
-    ledger: Ledger, code: str, token: str, starts_at: dt.datetime, *, now: dt.datetime
-) -> ResidentReferralView:
-    referral = await _by_link(ledger, code, token)
-    if referral.status is not S.ACCEPTED:
-        raise Conflict(f"the referral is {referral.status.value}; no time to pick")
-    await _book(ledger, referral, starts_at, now=now, accepting=False, actor=None)
-    return await resident_view(ledger, code, token)
-
-
-async def resident_decline(
-    ledger: Ledger, code: str, token: str, *, now: dt.datetime
-) -> ResidentReferralView:
-    referral = await _by_link(ledger, code, token)
-    await _move(
-        referral.id,
-        S.DECLINED,
-        declined_at=now,
-        decline_reason=DeclineReason.RESIDENT_DECLINED.value,
-    )
-    return await resident_view(ledger, code, token)
-
-
-async def own_services(actor: Principal) -> list[ServiceRef]:
-    """The services a referral can come from: the actor's organisation's, active."""
-    actor.require(Role.STAFF, Role.ADMIN)
-    qs = Resource.filter(status=Status.ACTIVE)
-    if actor.role is not Role.ADMIN:
-        qs = qs.filter(organisation_id=actor.organisation_id)
-    return [ref(r, phone=True) for r in await qs.order_by("id").limit(200)]

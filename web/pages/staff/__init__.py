@@ -9,7 +9,7 @@ from web.routing import group
 
 
 def routes() -> list[BaseRoute]:
-    from web.pages.staff import admin, booking, listings
+    from web.pages.staff import admin, booking, listings, referral
 
     page = group("staff")
     return [
@@ -53,4 +53,22 @@ def routes() -> list[BaseRoute]:
         page("/staff/resources/{id:id}/booking", booking.save_rules, "POST", "rules_save"),
         page("/staff/resources/{id:id}/blocks", booking.add_block, "POST", "block_add"),
         page("/staff/blocks/{id:id}/remove", booking.remove_block, "POST", "block_remove"),
+        # Referral between services, the green channel, and feedback (#23)
+        page("/staff/referrals", referral.referral_list, "GET", "referrals"),
+        page("/staff/referrals/new", referral.new_referral, "GET", "referral_new"),
+        page("/staff/referrals/new", referral.create_referral, "POST", "referral_create"),
+        page("/staff/referrals/{id:id}", referral.referral_detail, "GET", "referral"),
+        page("/staff/referrals/{id:id}/accept", referral.accept, "POST", "referral_accept"),
+        page("/staff/referrals/{id:id}/book", referral.accept, "POST", "referral_book"),
+        page("/staff/referrals/{id:id}/decline", referral.decline, "POST", "referral_decline"),
+        page("/staff/referrals/{id:id}/outcome", referral.outcome, "POST", "referral_outcome"),
+        page("/staff/referrals/{id:id}/close", referral.close, "POST", "referral_close"),
+        page("/staff/referrals/{id:id}/reveal", referral.reveal, "POST", "referral_reveal"),
+        page("/staff/resources/{id:id}/feedback", referral.feedback, "GET", "feedback"),
+        page(
+            "/staff/resources/{id:id}/referral-seats",
+            referral.save_seats,
+            "POST",
+            "referral_seats",
+        ),
     ]

@@ -329,7 +329,8 @@ async def _rules_page(
 ) -> Response:
     desk = _desk(request)
     resource = await staff.managed_resource(principal, resource_id)
-    stored = booking_form.policy_values(await staff.get_policy(principal, resource_id))
+    policy = await staff.get_policy(principal, resource_id)
+    stored = booking_form.policy_values(policy)
     blocks = [
         {**b, "when": booking_form.span_label(b["starts_at"], b["ends_at"])}
         for b in await desk.blocks(principal, resource_id, now=clock.now(request))
@@ -340,6 +341,8 @@ async def _rules_page(
         "errors": errors or {},
         "blocks": blocks,
         "timezone": desk.tz.key,
+        "enabled": bool(policy.get("enabled")),
+        "referral_seats": policy.get("referral_seats", 0),
         "today": clock.now(request).astimezone(desk.tz).date().isoformat(),
     }
     return await render(request, "staff/booking_rules.html", context, status)
