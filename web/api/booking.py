@@ -92,7 +92,7 @@ async def create_booking(request: Request) -> Response:
     """
     key = _idempotency_key(request)
     data = BookingIn.model_validate(await json_body(request))
-    limits(request).check(request, data)
+    await limits(request).check(request, data)
     desk = _desk(request)
     issued = await desk.book(data, now=clock.now(request), idempotency_key=key)
     return await _booking_answer(desk, issued, status=201)
@@ -224,7 +224,7 @@ async def join_waitlist(request: Request) -> Response:
     """
     key = _idempotency_key(request)
     data = BookingIn.model_validate(await json_body(request))
-    limits(request).check(request, data)
+    await limits(request).check(request, data)
     desk = _desk(request)
     issued = await desk.join_waitlist(data, now=clock.now(request), idempotency_key=key)
     place = await desk.place_in_line(issued)

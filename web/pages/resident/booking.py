@@ -174,7 +174,7 @@ async def book(request: Request) -> Response:
             request, resource, day=None, values=values, errors=_field_errors(exc), status=400
         )
     try:
-        limits(request).check(request, data)
+        await limits(request).check(request, data)
     except TooManyRequests:
         return await _book_page(
             request, resource, day=None, values=values, problem=_too_many(), status=429
@@ -335,7 +335,7 @@ async def join_waitlist(request: Request) -> Response:
         data = BookingIn.model_validate(
             {"resource_id": resource.id, **{k: values[k] for k in (*CONTACT, "starts_at")}}
         )
-        limits(request).check(request, data)
+        await limits(request).check(request, data)
         # The form's key makes a double click or a resent form the same place in line.
         issued = await _desk(request).join_waitlist(
             data, now=clock.now(request), idempotency_key=values["key"] or None
