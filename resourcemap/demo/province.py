@@ -244,7 +244,15 @@ def build_province(
             if progress is not None:
                 progress(c * districts + d + 1, total)
         zh, en = city_names(c)
-        outline = geojson(shapely.union_all(outlines, grid_size=1e-6))
+        # The districts are apart (no shared edges): their outlines are the city's parts.
+        # make_valid: rounding to 6 decimals (geojson) can leave a sliver crossing itself.
+        parts = [
+            g
+            for outline in outlines
+            for g in shapely.get_parts(shapely.make_valid(outline))
+            if g.geom_type == "Polygon"
+        ]
+        outline = geojson(shapely.MultiPolygon(parts))
         city_areas.append(AreaSpec(city_code(c), AreaLevel.CITY, zh, en, None, population, outline))
     return Province(
         seed=seed,
