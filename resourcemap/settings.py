@@ -131,6 +131,12 @@ class Settings(BaseSettings):
         description="GeoJSON file of street lines for walking distance on the planner pages "
         "and API (`mode=walking`); empty offers straight-line distance only.",
     )
+    dask_scheduler: str = Field(
+        "",
+        description="Address of a Dask scheduler (`tcp://host:8786`) whose workers compute "
+        "coverage of a GeoParquet demand dataset (`resourcemap coverage --demand-parquet`); "
+        "empty computes it in the command's own process.",
+    )
     meili_url: str | None = Field(
         None, description="Meilisearch URL; unset uses the embedded search engine."
     )

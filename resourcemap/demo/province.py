@@ -23,6 +23,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -44,10 +45,12 @@ from resourcemap.vocab import AreaLevel, ResourceKind
 
 PROVINCE_PREFIX = "44"
 FIRST_CITY = 71  # 4471…: a city number no real Guangdong city has
-# Where the province's cities sit: five to a row, a degree apart (districts are ~0.14° wide).
+# Where the province's cities sit: five to a row, at least a degree apart, each city's
+# districts (~0.14° × 0.10°) in a square block, never overlapping another city's.
 ORIGIN_LON, ORIGIN_LAT = 111.0, 22.0
 CITY_STEP_LON, CITY_STEP_LAT, CITIES_PER_ROW = 1.0, 0.6, 5
-DISTRICT_STEP_LON, DISTRICT_STEP_LAT, DISTRICTS_PER_ROW = 0.15, 0.12, 3
+CITY_GAP_LON, CITY_GAP_LAT = 0.3, 0.2
+DISTRICT_STEP_LON, DISTRICT_STEP_LAT = 0.15, 0.12
 # The demo district's own centre (geo.synthetic), the point every district is moved from.
 SOURCE_LON, SOURCE_LAT = 113.93, 22.75
 CITY_ORGS = ("city-health", "youth-league")  # one per city, not per district
@@ -98,14 +101,18 @@ def district_names(city: int, district: int) -> tuple[str, str]:
 class _Mover:
     """Renames, recodes and moves one generated district into the province."""
 
-    def __init__(self, city: int, district: int) -> None:
+    def __init__(self, city: int, district: int, districts: int) -> None:
         self.city, self.district = city, district
         self.city_zh, self.city_en = city_names(city)
         self.dist_zh, self.dist_en = district_names(city, district)
+        per_row = math.ceil(math.sqrt(districts))
+        rows = math.ceil(districts / per_row)
+        city_lon = max(CITY_STEP_LON, per_row * DISTRICT_STEP_LON + CITY_GAP_LON)
+        city_lat = max(CITY_STEP_LAT, rows * DISTRICT_STEP_LAT + CITY_GAP_LAT)
         col, row = city % CITIES_PER_ROW, city // CITIES_PER_ROW
-        dcol, drow = district % DISTRICTS_PER_ROW, district // DISTRICTS_PER_ROW
-        self.dlon = ORIGIN_LON + col * CITY_STEP_LON + dcol * DISTRICT_STEP_LON - SOURCE_LON
-        self.dlat = ORIGIN_LAT + row * CITY_STEP_LAT + drow * DISTRICT_STEP_LAT - SOURCE_LAT
+        dcol, drow = district % per_row, district // per_row
+        self.dlon = ORIGIN_LON + col * city_lon + dcol * DISTRICT_STEP_LON - SOURCE_LON
+        self.dlat = ORIGIN_LAT + row * city_lat + drow * DISTRICT_STEP_LAT - SOURCE_LAT
         self.prefix = district_prefix(city, district)
         self.phone_prefix = f"0{751 + city}-"
 
@@ -205,7 +212,7 @@ def build_province(
         for d in range(districts):
             # One seed per district, drawn from the province's: reproducible, independent.
             cat = build_catalogue(int(rng.integers(2**31)))
-            move = _Mover(c, d)
+            move = _Mover(c, d, districts)
             for a in cat.areas:
                 if a.level is AreaLevel.CITY:
                     continue
@@ -237,7 +244,15 @@ def build_province(
             if progress is not None:
                 progress(c * districts + d + 1, total)
         zh, en = city_names(c)
-        outline = geojson(shapely.union_all(outlines, grid_size=1e-6))
+        # The districts are apart (no shared edges): their outlines are the city's parts.
+        # make_valid: rounding to 6 decimals (geojson) can leave a sliver crossing itself.
+        parts = [
+            g
+            for outline in outlines
+            for g in shapely.get_parts(shapely.make_valid(outline))
+            if g.geom_type == "Polygon"
+        ]
+        outline = geojson(shapely.MultiPolygon(parts))
         city_areas.append(AreaSpec(city_code(c), AreaLevel.CITY, zh, en, None, population, outline))
     return Province(
         seed=seed,

@@ -28,7 +28,7 @@ class BookingColumn(ops.AddField):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0012_referrals")]
+    dependencies = [("models", "0014_scale")]
 
     initial = False
 

@@ -14,7 +14,7 @@ from resourcemap.models.bookings import (
     TimeBlock,
     WaitlistEntry,
 )
-from resourcemap.models.dataset import DatasetInfo
+from resourcemap.models.dataset import DatasetInfo, RateCount
 from resourcemap.models.listings import (
     Closure,
     HoursException,
@@ -45,6 +45,7 @@ __all__ = [
     "OpeningHours",
     "Organisation",
     "Qualification",
+    "RateCount",
     "Referral",
     "Resource",
     "SearchChange",

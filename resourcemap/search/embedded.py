@@ -190,7 +190,7 @@ def _filter_mask(cols: Columns, criteria: Criteria) -> BoolArray:
 
 
 @dataclass
-class _Found:
+class Found:
     """One index's part of an answer: the rows that pass, their relevance and distance."""
 
     cols: Columns
@@ -199,7 +199,7 @@ class _Found:
     distance: FloatArray  # aligned with rows; NaN where not located or no point
 
 
-def _candidates(cols: Columns, criteria: Criteria) -> _Found:
+def _candidates(cols: Columns, criteria: Criteria) -> Found:
     """Rows passing the filters and, with a radius, the KD-tree shortlist."""
     q = criteria.query
     n = len(cols.docs)
@@ -220,10 +220,10 @@ def _candidates(cols: Columns, criteria: Criteria) -> _Found:
             near &= candidates
         mask = near | (area_hit & mask)
     rows = np.flatnonzero(mask)
-    return _Found(cols, rows, np.zeros(rows.size), np.full(rows.size, np.nan))
+    return Found(cols, rows, np.zeros(rows.size), np.full(rows.size, np.nan))
 
 
-def _match_terms(found: list[_Found], plan: intent.QueryPlan) -> None:
+def _match_terms(found: list[Found], plan: intent.QueryPlan) -> None:
     """Keep the rows matching every term, adding up relevance. Whether a word matches as
     typed is decided over all indexes together, as one index would."""
     for term in plan.terms:
@@ -253,7 +253,7 @@ def _match_terms(found: list[_Found], plan: intent.QueryPlan) -> None:
             f.distance = f.distance[hit]
 
 
-def _corrections(found: list[_Found], token: str) -> list[tuple[str, int]] | None:
+def _corrections(found: list[Found], token: str) -> list[tuple[str, int]] | None:
     """What ``token`` may stand for in any index (None: no typo allowed in it)."""
     typos = found[0].cols.typos
     if not typos.allowed(token):
@@ -269,14 +269,12 @@ def search_columns(cols: Columns, criteria: Criteria) -> SearchResult:
     return search_segments([cols], criteria)
 
 
-def search_segments(segments: list[Columns], criteria: Criteria) -> SearchResult:
-    """Answer from several indexes as from one: every index's matches ranked together."""
+def match_rows(segments: list[Columns], criteria: Criteria) -> list[Found]:
+    """Every index's matching rows, unranked (what the map shows for a search)."""
     q = criteria.query
     found = [_candidates(cols, criteria) for cols in segments if cols.docs]
-    if not found:
-        return SearchResult(hits=[], total=0, facets={"kind": {}, "service": {}})
     plan = criteria.plan
-    if plan.terms:
+    if plan.terms and found:
         _match_terms(found, plan)
     point = q.point
     for f in found:
@@ -291,6 +289,15 @@ def search_segments(segments: list[Columns], criteria: Criteria) -> SearchResult
         if q.radius_m is not None:
             keep = ~(f.distance > q.radius_m)
             f.rows, f.score, f.distance = f.rows[keep], f.score[keep], f.distance[keep]
+    return found
+
+
+def search_segments(segments: list[Columns], criteria: Criteria) -> SearchResult:
+    """Answer from several indexes as from one: every index's matches ranked together."""
+    q, plan, point = criteria.query, criteria.plan, criteria.query.point
+    found = match_rows(segments, criteria)
+    if not found:
+        return SearchResult(hits=[], total=0, facets={"kind": {}, "service": {}})
 
     boost = joined(
         [

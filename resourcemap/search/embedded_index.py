@@ -21,6 +21,7 @@ import numpy.typing as npt
 import pyproj
 from scipy.spatial import cKDTree
 
+from geo.clusters import finest_cells
 from geo.crs import WGS84, metric_crs_for
 from resourcemap.search import text
 from resourcemap.search.base import SearchDocument
@@ -93,6 +94,7 @@ class Columns:
     walk: BoolArray  # reached on foot (not a phone line, not an area-served team)
     lat: FloatArray
     lon: FloatArray
+    cells: npt.NDArray[np.uint64]  # H3 cell at geo.clusters.FINEST, for map clusters
     tree: cKDTree | None
     to_metric: pyproj.Transformer
     # Area-served documents (no point, some service area) by the area codes they serve.
@@ -252,6 +254,7 @@ def build_columns(
         walk=np.array([d.reach == "walk" for d in docs], dtype=bool),
         lat=lat,
         lon=lon,
+        cells=finest_cells(lat, lon),
         tree=tree,
         to_metric=transformer,
         serving={code: np.array(rows, dtype=np.intp) for code, rows in serving.items()},

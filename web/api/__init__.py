@@ -119,6 +119,7 @@ def routes() -> list[BaseRoute]:
         r("/nearest", search.nearest, "GET", "nearest"),
         r("/map/points", map_api.points, "GET", "map_points"),
         r("/map/matches", map_api.matches, "GET", "map_matches"),
+        r("/map/view", map_api.view, "GET", "map_view"),
         r("/areas", areas.list_areas, "GET", "areas"),
         r("/areas/{code:areacode}", areas.get_area, "GET", "area"),
         # Planning: planners and admins only
