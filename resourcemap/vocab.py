@@ -1,3 +1,4 @@
+# Over 400 lines: every controlled vocabulary and its labels, one table each.
 """Controlled vocabularies: resource kinds, services, audiences, modes and the like.
 
 Every code is a stable lower-case identifier used in the database, the API and import

@@ -1,3 +1,4 @@
+# Over 400 lines: each move of one referral's life, side by side.
 """The referral use cases: staff refer, the receiving service accepts and books or
 declines, the resident picks a time or declines, staff record the outcome and close.
 
