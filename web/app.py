@@ -23,13 +23,13 @@ from resourcemap.listings.map_points import crisis_hotlines
 from resourcemap.referral.desk import ReferralDesk
 from resourcemap.search.service import running_search
 from resourcemap.settings import Settings
-from web import i18n
+from web import assets, i18n
 from web.auth import RateLimiter, session_middleware
 from web.errors import HANDLERS, domain_error, http_error
 from web.limits import BookingLimits
 from web.middleware import FrontDoor
 from web.pages.shell import Audience, failed
-from web.routes import build_routes
+from web.routes import STATIC, build_routes
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -94,6 +94,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     app.state.referrals = ReferralDesk(app.state.desk.ledger)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     i18n.install(app.state.templates.env)
+    assets.install(app.state.templates.env, STATIC)
     app.state.login_limiter = RateLimiter(
         10, 60.0, "too many sign-in attempts from this address; wait a minute"
     )

@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from web import api, convertors
+from web.assets import StaticAssets
 from web.openapi import openapi
 from web.pages import planning, resident, staff
 
 STATIC_DIR = Path(__file__).parent / "static"
+# One per process: files are read and compressed once, however many apps a process builds.
+STATIC = StaticAssets(STATIC_DIR)
 
 
 def build_routes() -> list[BaseRoute]:
@@ -22,5 +24,5 @@ def build_routes() -> list[BaseRoute]:
         *resident.routes(),
         *staff.routes(),
         *planning.routes(),
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        Mount("/static", STATIC, name="static"),
     ]
