@@ -10,7 +10,7 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
 from resourcemap import audit
 from resourcemap.accounts import Principal
@@ -45,13 +45,18 @@ class BlockIn(Input):
     ends_at: AwareDatetime
     reason: str = Field("", max_length=300)
 
-    @model_validator(mode="after")
-    def _ordered(self) -> BlockIn:
-        if self.ends_at <= self.starts_at:
+    @field_validator("ends_at")
+    @classmethod
+    def _ordered(cls, ends_at: dt.datetime, info: ValidationInfo) -> dt.datetime:
+        # On ends_at, so that the answer names a field (a model's check names none).
+        starts_at = info.data.get("starts_at")
+        if starts_at is None:
+            return ends_at
+        if ends_at <= starts_at:
             raise ValueError("ends_at must be after starts_at")
-        if self.ends_at - self.starts_at > dt.timedelta(days=366):
-            raise ValueError("a block may last at most a year")
-        return self
+        if ends_at - starts_at > dt.timedelta(days=366):
+            raise ValueError("a block may last at most a year after starts_at")
+        return ends_at
 
 
 async def managed_resource(actor: Principal, resource_id: int) -> Resource:
