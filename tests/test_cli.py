@@ -81,7 +81,7 @@ def test_demo_serves_the_map_and_its_data(demo_server: str) -> None:
     assert status == 200
     assert "示例数据 / synthetic demo data".encode() in html
     # The page names the script by its content-hashed name; the plain name answers too.
-    [script] = re.findall(rb'/static/vendor/leaflet/leaflet\.[0-9a-f]{10}\.js', html)
+    [script] = re.findall(rb"/static/vendor/leaflet/leaflet\.[0-9a-f]{10}\.js", html)
     for path in (script.decode(), "/static/vendor/leaflet/leaflet.js"):
         status, _ = _get(demo_server + path)
         assert status == 200, path

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from resourcemap import accounts
+from resourcemap import accounts, tokens
 from resourcemap.vocab import Role
 from tests.booking_helpers import bookable_city
+from tests.conftest import TEST_NOW
 from tests.factories import run_in_db
 from tests.test_api_staff import room_payload
 
@@ -54,6 +55,7 @@ COORDINATES = {"lat": ["90.0001", "-1e300", "nan"], "lon": ["180.5", "1e300", "i
 BASE_QUERY = {
     "/api/v1/nearest": {"lat": "22.7", "lon": "114.0"},
     "/api/v1/exports": {"format": "csv"},
+    "/api/v1/referral-candidates": {"from": "{room}", "need": "anxiety"},
 }
 SKIP = {("POST", "/api/v1/imports"), ("DELETE", "/api/v1/session")}  # multipart; signs out
 
@@ -64,7 +66,8 @@ def _world() -> Any:
         admin = await accounts.create_account(
             None, username="sweeper", password="correct-horse-9", role=Role.ADMIN
         )
-        return {**ids, "token": await accounts.issue_token(None, admin.id, "sweep")}
+        issued = await tokens.issue(None, admin.id, name="sweep", now=TEST_NOW)
+        return {**ids, "token": issued.token}
 
     return make
 
@@ -169,7 +172,10 @@ def test_no_hostile_value_makes_a_server_error(
                 params = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
                 for param in params:
                     for value in [*QUERY_VALUES, *COORDINATES.get(param, [])]:
-                        query = {**BASE_QUERY.get(spec_path, {}), param: value}
+                        base_query = {
+                            k: v.format(**ids) for k, v in BASE_QUERY.get(spec_path, {}).items()
+                        }
+                        query = {**base_query, param: value}
                         answer = client.request(method, path, params=query, headers=headers)
                         if answer.status_code >= 500:
                             failures.append(f"{method} {path}?{param}={value!r}: 5xx")

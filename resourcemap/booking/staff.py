@@ -38,6 +38,11 @@ class PolicyIn(Input):
     change_notice_minutes: int = Field(
         240, ge=0, le=60 * 24 * 30, description="Residents may cancel or move until then"
     )
+    # What GET answers can be PUT back: the referral seats are set through their own route
+    # (#23), so here they may only be repeated as they are.
+    referral_seats: int | None = Field(
+        None, ge=0, le=50, description="Read here; set with PUT /resources/{id}/referral-seats"
+    )
 
 
 class BlockIn(Input):
@@ -119,10 +124,17 @@ async def set_policy(actor: Principal, resource_id: int, data: PolicyIn) -> dict
     resource = await managed_resource(actor, resource_id)
     policy = await BookingPolicy.get_or_none(resource_id=resource_id)
     before = _policy_view(policy)
+    held = 0 if policy is None else policy.referral_seats
+    if data.referral_seats is not None and data.referral_seats != held:
+        raise InvalidInput(
+            "referral seats are set with PUT /api/v1/resources/{id}/referral-seats",
+            field="referral_seats",
+        )
+    rules = data.model_dump(exclude={"referral_seats"})
     if policy is None:
-        policy = await BookingPolicy.create(resource_id=resource_id, **data.model_dump())
+        policy = await BookingPolicy.create(resource_id=resource_id, **rules)
     else:
-        await BookingPolicy.filter(id=policy.id).update(**data.model_dump())
+        await BookingPolicy.filter(id=policy.id).update(**rules)
         policy = await BookingPolicy.get(id=policy.id)
     after = _policy_view(policy)
     changed_before, changed_after = audit.changed(before, after)

@@ -210,13 +210,15 @@ async def update_account(request: Request) -> Response:
     body = await json_body(request)
     account_id: int = request.path_params["id"]
     account = None
-    if "role" in body:
+    organisation_id = _id(body.get("organisation_id"), "organisation_id")
+    area_code = _area(body.get("area_code"))
+    if "role" not in body:
+        for name in ("organisation_id", "area_code"):
+            if name in body:
+                raise InvalidInput(f"{name} is changed together with role: send both", field=name)
+    else:
         account = await accounts.change_role(
-            principal,
-            account_id,
-            _role(body["role"]),
-            _id(body.get("organisation_id"), "organisation_id"),
-            _area(body.get("area_code")),
+            principal, account_id, _role(body["role"]), organisation_id, area_code
         )
     if "active" in body:
         active = body["active"]
