@@ -91,7 +91,7 @@ async def whoami(request: Request) -> Response:
     """
     summary: The signed-in account
     responses:
-      200: {description: "{username, role, organisation_id, csrf_token}"}
+      200: {description: "{username, role, organisation_id, area_code, csrf_token}"}
       401: {description: Not signed in}
     """
     principal = await auth.require(request)
@@ -101,6 +101,7 @@ async def whoami(request: Request) -> Response:
             "username": principal.username,
             "role": principal.role,
             "organisation_id": principal.organisation_id,
+            "area_code": principal.area_code,
             "csrf_token": auth.csrf_token(request),
         }
     )
