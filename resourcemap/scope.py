@@ -15,7 +15,7 @@ from typing import Any
 from tortoise.expressions import Q
 
 from resourcemap.accounts import Principal
-from resourcemap.errors import Forbidden
+from resourcemap.errors import Forbidden, InvalidInput
 from resourcemap.models import Area
 from resourcemap.vocab import AreaLevel
 
@@ -95,3 +95,17 @@ def located_in(code: str, relation: str = "") -> Q:
     """Listings located in area ``code`` at any level (``relation``: ``"resource__"`` to
     filter bookings by their listing)."""
     return Q(*(Q(**{f"{relation}{name}": code}) for name in LOCATED), join_type="OR")
+
+
+async def figures_area(principal: Principal, area: str | None) -> str | None:
+    """The area a planner's counts cover (referrals, feedback, #23): ``area`` if asked —
+    inside the area the account is kept to, if any, refused otherwise — else the account's
+    area, else the whole city (``None``)."""
+    if area is not None and (not area.isdigit() or len(area) != 12):
+        raise InvalidInput("an area code has 12 digits", field="area")
+    scope = await scope_of(principal)
+    if scope is None:
+        return area
+    if area is not None and not scope.admits(area):
+        raise Forbidden(f"your account is kept to area {scope.code}; {area} is outside it")
+    return area or scope.code

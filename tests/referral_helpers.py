@@ -28,12 +28,18 @@ def _password_hash() -> str:
     return _HASH[0]
 
 
-async def staff(username: str, organisation_id: int | None, role: Role = Role.STAFF) -> Principal:
+async def staff(
+    username: str,
+    organisation_id: int | None,
+    role: Role = Role.STAFF,
+    area_code: str | None = None,
+) -> Principal:
     account = await Account.create(
         username=username,
         password_hash=_password_hash(),
         role=role,
         organisation_id=organisation_id,
+        area_code=area_code,
     )
     return Principal.of(account)
 

@@ -22,6 +22,7 @@ from resourcemap.vocab import (
     DeclineReason,
     NotificationKind,
     ReferralStatus,
+    Role,
     Urgency,
 )
 from tests.booking_helpers import NOW, request
@@ -369,5 +370,34 @@ def test_rotating_the_data_keys_covers_referrals_and_feedback(database_url: str)
         assert (await flow.reveal(only_new, ids["centre_staff"], made.id)).phone == PHONE
         # A link sent before the rotation still opens.
         assert (await answers.form(only_new, "link", now=NOW)).name_zh
+
+    run_in_db(database_url, go)
+
+
+def test_accounts_kept_to_an_area_see_only_what_lies_in_it(database_url: str) -> None:
+    async def go() -> None:
+        from resourcemap.models import Organisation
+        from tests.referral_helpers import staff
+
+        ids = await green_city()
+        led = ledger(database_url)
+        made = await flow.create(led, ids["school_staff"], referral_in(ids), now=NOW)
+        centre_org = await Organisation.get(name_zh="测试区未成年人中心")
+        # The centre's organisation, but an account kept to the west street: not its centre.
+        west = await staff("west", centre_org.id, area_code="449901002000")
+        with pytest.raises(NotFound):
+            await flow.get(led, west, made.id)
+        assert await flow.listed(led, west) == []
+        east = await staff("east", centre_org.id, area_code="449901001000")
+        assert [r.id for r in await flow.listed(led, east)] == [made.id]
+        # Planners: their area by default, nothing outside it.
+        district = await staff("district", None, Role.PLANNER, area_code="449901000000")
+        street = await staff("street", None, Role.PLANNER, area_code="449901002000")
+        since = NOW - dt.timedelta(days=1)
+        assert (await counts.counts(district, since=since)).withheld == 1
+        assert (await counts.counts(district, since=since, area="449901001000")).withheld == 1
+        assert (await counts.counts(street, since=since)).withheld == 0
+        with pytest.raises(Forbidden):
+            await counts.counts(street, since=since, area="449901001000")
 
     run_in_db(database_url, go)

@@ -15,15 +15,15 @@ from statistics import mean
 from typing import Any
 
 from pydantic import BaseModel, Field
-from tortoise.expressions import Q
 
 from resourcemap.accounts import Principal
 from resourcemap.booking.ledger import Ledger
 from resourcemap.booking.staff import managed_resource
-from resourcemap.errors import InvalidInput, NotFound
+from resourcemap.errors import NotFound
 from resourcemap.feedback.invites import week_of
 from resourcemap.listings.edits import Input
 from resourcemap.models import FeedbackAnswer, FeedbackToken, Resource
+from resourcemap.scope import figures_area, located_in
 from resourcemap.vocab import ResourceKind, Role
 
 MIN_BATCH = 5  # comments of one service and week, to be shown at all
@@ -159,10 +159,9 @@ async def for_planners(actor: Principal, *, area: str | None = None) -> PlannerF
     """Aggregates per district and kind of service, only where at least ``K`` answered."""
     actor.require(Role.PLANNER, Role.ADMIN)
     qs = FeedbackAnswer.all()
+    area = await figures_area(actor, area)
     if area:
-        if not area.isdigit() or len(area) != 12:
-            raise InvalidInput("an area code has 12 digits", field="area")
-        qs = qs.filter(in_area(area))
+        qs = qs.filter(located_in(area, "resource__"))
     rows = await qs.values_list("resource__district_code", "resource__kind", *SCORES)
     groups: dict[tuple[str, str], list[tuple[int, int, int, int]]] = defaultdict(list)
     for district, kind, *scores in rows:
@@ -174,12 +173,3 @@ async def for_planners(actor: Principal, *, area: str | None = None) -> PlannerF
             continue
         shown.append(AreaFeedback(area_code=district, kind=kind, scores=_scores(scored)))
     return PlannerFeedback(k=K, groups=shown, withheld=withheld)
-
-
-def in_area(code: str, prefix: str = "resource__") -> Q:
-    """Listings filed under the area ``code`` at any level."""
-    levels = ("city_code", "district_code", "street_code", "community_code")
-    found = Q(**{f"{prefix}{levels[0]}": code})
-    for level in levels[1:]:
-        found |= Q(**{f"{prefix}{level}": code})
-    return found

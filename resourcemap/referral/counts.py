@@ -17,9 +17,8 @@ from pydantic import BaseModel
 from tortoise.expressions import Q
 
 from resourcemap.accounts import Principal
-from resourcemap.errors import InvalidInput
-from resourcemap.feedback.answers import in_area
 from resourcemap.models import Referral
+from resourcemap.scope import figures_area, located_in
 from resourcemap.vocab import ResourceKind, Role
 
 K = 5
@@ -61,11 +60,14 @@ async def counts(
 ) -> ReferralCounts:
     actor.require(Role.PLANNER, Role.ADMIN)
     qs = Referral.filter(sent_at__gte=since.astimezone(dt.UTC))
+    area = await figures_area(actor, area)
     if area:
-        if not area.isdigit() or len(area) != 12:
-            raise InvalidInput("an area code has 12 digits", field="area")
         qs = qs.filter(
-            Q(in_area(area, "from_resource__"), in_area(area, "to_resource__"), join_type="OR")
+            Q(
+                located_in(area, "from_resource__"),
+                located_in(area, "to_resource__"),
+                join_type="OR",
+            )
         )
     rows = await qs.values_list(
         "from_resource__kind",

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from resourcemap.accounts import Principal
 from resourcemap.errors import InvalidInput, NotFound
+from resourcemap.listings.edits import located
 from resourcemap.models import Resource
 from resourcemap.referral.views import Line, ServiceRef, ref
+from resourcemap.scope import located_in
 from resourcemap.search.needs import NEEDS
 from resourcemap.vocab import ResourceKind, Role, Status
 
@@ -25,7 +27,11 @@ async def crisis_lines() -> list[Line]:
 
 async def own(actor: Principal, resource_id: int, field: str) -> Resource:
     resource = await Resource.get_or_none(id=resource_id)
-    if resource is None or not actor.may_edit_listings_of(resource.organisation_id):
+    if (
+        resource is None
+        or not actor.may_edit_listings_of(resource.organisation_id)
+        or not actor.in_area(located(resource))
+    ):
         raise NotFound(f"no resource {resource_id} among your services")
     return resource
 
@@ -63,4 +69,6 @@ async def own_services(actor: Principal) -> list[ServiceRef]:
         if actor.organisation_id is None:
             return []
         qs = qs.filter(organisation_id=actor.organisation_id)
+        if actor.area_code is not None:
+            qs = qs.filter(located_in(actor.area_code))
     return [ref(r, phone=True) for r in await qs.order_by("id").limit(200)]

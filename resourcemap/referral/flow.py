@@ -26,6 +26,7 @@ from resourcemap.booking.outbox import enqueue_text
 from resourcemap.booking.requests import new_code, new_token
 from resourcemap.errors import Conflict, InvalidInput, NotFound
 from resourcemap.feedback import invites
+from resourcemap.listings.edits import located
 from resourcemap.models import Booking, BookingPolicy, Referral, Resource, Slot
 from resourcemap.referral import directory
 from resourcemap.referral import seats as referral_seats
@@ -81,11 +82,17 @@ async def move(
 # ---------------------------------------------------------------------------- access
 
 
+def _runs(actor: Principal, resource: Resource) -> bool:
+    """Whether the actor manages ``resource``: their organisation's, inside the area their
+    account is kept to, if any (#20)."""
+    return actor.may_edit_listings_of(resource.organisation_id) and actor.in_area(located(resource))
+
+
 def _side(actor: Principal, referral: Referral) -> Side | None:
     if actor.role is Role.ADMIN:
         return "both"
-    out = actor.may_edit_listings_of(referral.from_resource.organisation_id)
-    into = actor.may_edit_listings_of(referral.to_resource.organisation_id)
+    out = _runs(actor, referral.from_resource)
+    into = _runs(actor, referral.to_resource)
     if out and into:
         return "both"
     return "out" if out else "in" if into else None
@@ -222,7 +229,8 @@ async def listed(
         .limit(200)
         .prefetch_related("from_resource", "to_resource")
     )
-    return [await _view(ledger, actor, r) for r in rows]
+    # The end that is the actor's organisation's may lie outside the area they are kept to.
+    return [await _view(ledger, actor, r) for r in rows if _side(actor, r) is not None]
 
 
 async def close(
