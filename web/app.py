@@ -21,7 +21,7 @@ from resourcemap.errors import DomainError
 from resourcemap.listings.map_points import crisis_hotlines
 from resourcemap.search.service import running_search
 from resourcemap.settings import Settings
-from web import i18n
+from web import assets, i18n
 from web.auth import RateLimiter, session_middleware
 from web.errors import HANDLERS, domain_error
 from web.limits import BookingLimits
@@ -73,6 +73,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     app.state.desk = Desk(settings)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     i18n.install(app.state.templates.env)
+    app.state.templates.env.globals["asset"] = assets.asset
     app.state.login_limiter = RateLimiter(
         10, 60.0, "too many sign-in attempts from this address; wait a minute"
     )

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from web import api, convertors
+from web.assets import StaticAssets
 from web.openapi import openapi
 from web.pages import planning, resident, staff
-
-STATIC_DIR = Path(__file__).parent / "static"
 
 
 def build_routes() -> list[BaseRoute]:
@@ -22,5 +18,6 @@ def build_routes() -> list[BaseRoute]:
         *resident.routes(),
         *staff.routes(),
         *planning.routes(),
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        # Hashed names cached for good, compressed once: web.assets.
+        Mount("/static", app=StaticAssets(), name="static"),
     ]
