@@ -82,3 +82,13 @@ def test_chinese_pages_keep_the_chinese_separator(city: tuple[Any, int]) -> None
         client.get(f"/resources/{room}", params={"lang": "en"}).text, "html.parser"
     )
     assert "、" not in english.get_text()
+
+
+def test_the_calendar_file_follows_the_page_language(city: tuple[Any, int]) -> None:
+    client, room = city
+    form = one(BeautifulSoup(client.get(f"/resources/{room}/book").text, "html.parser"), "form")
+    start = str(form.select("input[name=starts_at]")[-1]["value"])
+    booked = client.post(f"/resources/{room}/book", data=hidden_fields(form) | {"starts_at": start})
+    page = BeautifulSoup(booked.text, "html.parser")
+    ics = client.get(str(one(page, "a[href*='.ics']")["href"])).text
+    assert "SUMMARY:Booking " in ics and "预约" not in ics.split("SUMMARY:")[1].splitlines()[0]
