@@ -13,7 +13,10 @@ COPY pyproject.toml README.md ./
 COPY resourcemap ./resourcemap
 COPY geo ./geo
 COPY web ./web
-RUN pip install . \
+# EXTRAS=dask builds the image the Dask scheduler and workers run (docker-compose profile
+# "dask"): the same code, so tasks the app sends find the functions they name.
+ARG EXTRAS=""
+RUN pip install ".${EXTRAS:+[$EXTRAS]}" \
     && rm -rf /src/build /src/*.egg-info
 
 # Run as an unprivileged user. /data is its working directory, so the default SQLite URL

@@ -28,12 +28,12 @@ SWATCHES = {
 }
 STYLE = """<style>
 .rm-legend{background:#fff;padding:6px 10px;font:13px/1.35 system-ui,sans-serif;color:#222;
-  border:1px solid #999;border-radius:4px;max-width:17rem;max-height:55vh;overflow:auto}
+  border:1px solid #999;border-radius:4px;max-width:19rem;max-height:55vh;overflow:auto}
 .rm-legend summary{font-weight:700;cursor:pointer}
 .rm-legend h3{font-size:13px;margin:.5em 0 .2em}
 .rm-legend p{margin:.15em 0;color:#444;font-size:12px}
 .rm-legend div{margin:.15em 0;padding-left:20px;text-indent:-20px}
-.rm-ramp{display:flex;gap:3px;margin:.2em 0 .3em}
+.rm-legend .rm-ramp{display:flex;gap:3px;margin:.2em 0 .3em;padding-left:0;text-indent:0}
 .rm-ramp span{display:flex;flex-direction:column;align-items:center;font-size:11px;
   line-height:1.2;min-width:2.9rem;text-align:center;white-space:nowrap}
 .rm-ramp i{display:block;width:100%;height:14px;border:1px solid #666;box-sizing:border-box;

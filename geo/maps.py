@@ -1,3 +1,4 @@
+# Over 400 lines: one folium map built layer by layer (legend, texts apart).
 """Coverage maps with folium, on the app's own Leaflet: no CDN, works offline.
 
 folium links CDN copies of Leaflet, jQuery, Bootstrap and Font Awesome by default

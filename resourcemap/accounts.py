@@ -3,44 +3,37 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import hashlib
+import logging
 import re
-import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from resourcemap import audit
+from resourcemap import audit, passwords
 from resourcemap.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
-    Locked,
     NotFound,
     storage_refusals,
 )
-from resourcemap.models import Account, ApiToken, Organisation
+from resourcemap.models import Account, ApiToken, Area, Organisation
 from resourcemap.vocab import Role
 
-MIN_PASSWORD_LENGTH = 10
-# Hashing cost grows with length: refuse absurd inputs before they reach argon2.
-MAX_PASSWORD_LENGTH = 256
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
+MAX_PASSWORD_LENGTH = passwords.MAX_LENGTH
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
-TOKEN_PREFIX = "rm_"
-_HASHER = PasswordHasher()
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    """Verified when the username is unknown, so that a wrong name costs as long as a wrong
-    password. Made on first use, not at import: argon2 takes a third of a second of CPU and
-    64 MB, which every process start (each web worker, each command) would pay (#16)."""
-    return _HASHER.hash("not-a-real-password")
+# One answer to every refused sign-in, whether the name is unknown, the password wrong or
+# the account locked: none of them may tell a stranger that a user name exists (#15).
+REFUSED = (
+    f"wrong username or password; after {MAX_FAILED_LOGINS} failed sign-ins an account is "
+    f"locked for {LOCKOUT.seconds // 60} minutes"
+)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,6 +46,8 @@ class Principal:
     role: Role
     organisation_id: int | None
     session_version: int
+    # The area (any level) a planner or staff account is kept to; None: not kept (#20).
+    area_code: str | None = None
 
     @classmethod
     def of(cls, account: Account) -> Principal:
@@ -62,6 +57,7 @@ class Principal:
             role=Role(account.role),
             organisation_id=account.organisation_id,
             session_version=account.session_version,
+            area_code=None if account.role == Role.ADMIN else account.area_code,
         )
 
     @classmethod
@@ -73,6 +69,12 @@ class Principal:
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
             raise Forbidden(f"this needs the role {' or '.join(r.value for r in roles)}")
+
+    def in_area(self, codes: Iterable[str]) -> bool:
+        """Whether something located in the areas ``codes`` (a listing's city, district,
+        street and community) lies in this account's area; always, for accounts not kept
+        to one (admins never are)."""
+        return self.area_code is None or self.area_code in set(codes)
 
     def may_edit_listings_of(self, organisation_id: int | None) -> bool:
         """Admins edit every listing; staff only their own organisation's."""
@@ -86,16 +88,7 @@ class Principal:
 
 
 def check_password_strength(password: str) -> None:
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"password must have at most {MAX_PASSWORD_LENGTH} characters", field="password"
-        )
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
-        )
-    if password.isdigit() or password.isalpha():
-        raise InvalidInput("password must mix letters with digits or symbols", field="password")
+    passwords.check_strength(password)
 
 
 async def create_account(
@@ -106,6 +99,7 @@ async def create_account(
     role: Role,
     organisation_id: int | None = None,
     display_name: str = "",
+    area_code: str | None = None,
 ) -> Account:
     """Create an account. ``actor`` is ``None`` only for the bootstrap CLI."""
     if actor is not None:
@@ -116,6 +110,25 @@ async def create_account(
             field="username",
         )
     check_password_strength(password)
+    await _check_organisation(role, organisation_id)
+    await _check_area(role, area_code)
+    if await Account.exists(username=username):
+        raise Conflict(f"username {username!r} is taken", field="username")
+    connection = Account._meta.default_connection
+    async with storage_refusals("username", "this username"), in_transaction(connection):
+        account = await Account.create(
+            username=username,
+            display_name=display_name,
+            password_hash=await passwords.hash_password(password),
+            role=role,
+            organisation_id=organisation_id,
+            area_code=area_code,
+        )
+        await audit.record(actor, "create", account, after=account_view(account))
+    return account
+
+
+async def _check_organisation(role: Role, organisation_id: int | None) -> None:
     if role is Role.STAFF:
         if organisation_id is None:
             raise InvalidInput("staff accounts belong to an organisation", field="organisation_id")
@@ -125,19 +138,15 @@ async def create_account(
             )
     elif organisation_id is not None:
         raise InvalidInput("only staff accounts belong to an organisation", field="organisation_id")
-    if await Account.exists(username=username):
-        raise Conflict(f"username {username!r} is taken", field="username")
-    connection = Account._meta.default_connection
-    async with storage_refusals("username", "this username"), in_transaction(connection):
-        account = await Account.create(
-            username=username,
-            display_name=display_name,
-            password_hash=_HASHER.hash(password),
-            role=role,
-            organisation_id=organisation_id,
-        )
-        await audit.record(actor, "create", account, after=account_view(account))
-    return account
+
+
+async def _check_area(role: Role, area_code: str | None) -> None:
+    if area_code is None:
+        return
+    if role is Role.ADMIN:
+        raise InvalidInput("admins are not kept to an area", field="area_code")
+    if not await Area.exists(code=area_code):
+        raise InvalidInput(f"unknown area code {area_code!r}", field="area_code")
 
 
 def account_view(account: Account) -> dict[str, object]:
@@ -148,48 +157,75 @@ def account_view(account: Account) -> dict[str, object]:
         "display_name": account.display_name,
         "role": str(account.role),
         "organisation_id": account.organisation_id,
+        "area_code": account.area_code,
         "active": account.active,
     }
 
 
-async def authenticate(username: str, password: str, *, now: dt.datetime) -> Principal:
+async def authenticate(
+    username: str, password: str, *, now: dt.datetime, address: str = "unknown"
+) -> Principal:
     """Check a password; lock the account for a while after repeated failures.
 
-    The message never says whether the username exists.
+    Every refusal says the same (:data:`REFUSED`) and costs the same argon2 check. Failures
+    are counted by the database itself, one attempt at a time: an attempt first takes one of
+    the account's :data:`MAX_FAILED_LOGINS` tries and gives it back only when the password
+    is right, so 40 parallel guesses get five checks, not forty (#15). Refusals are logged
+    with the user name and the caller's address, never the password.
     """
-    wrong = Forbidden("wrong username or password")
     if len(password) > MAX_PASSWORD_LENGTH or len(username) > 64:
-        raise wrong
+        log.warning("sign-in refused: user=%r address=%s (over-long input)", username[:64], address)
+        raise Forbidden(REFUSED)
     account = await Account.get_or_none(username=username)
     if account is None or not account.active:
-        _verify(_dummy_hash(), password)
-        raise wrong
-    if account.locked_until is not None and account.locked_until > now:
-        minutes = int((account.locked_until - now).total_seconds() // 60) + 1
-        raise Locked(f"too many failed sign-ins; try again in {minutes} minutes")
-    if not _verify(account.password_hash, password):
-        account.failed_logins += 1
-        if account.failed_logins >= MAX_FAILED_LOGINS:
-            account.locked_until = now + LOCKOUT
-            account.failed_logins = 0
-        await account.save(update_fields=["failed_logins", "locked_until"])
-        raise wrong
-    account.failed_logins = 0
-    account.locked_until = None
-    account.last_login_at = now
-    if _HASHER.check_needs_rehash(account.password_hash):
-        account.password_hash = _HASHER.hash(password)
-    await account.save(
-        update_fields=["failed_logins", "locked_until", "last_login_at", "password_hash"]
+        await passwords.verify(None, password)
+        why = "no such account" if account is None else "account deactivated"
+        log.warning("sign-in failed: user=%r address=%s (%s)", username, address, why)
+        raise Forbidden(REFUSED)
+    unlocked = Q(locked_until=None) | Q(locked_until__lte=now)
+    took_a_try = await Account.filter(
+        unlocked, id=account.id, failed_logins__lt=MAX_FAILED_LOGINS
+    ).update(failed_logins=F("failed_logins") + 1)
+    if not took_a_try:
+        # Locked, or the last tries are being checked right now: lock it (if not yet).
+        await _lock(account.id, now)
+        await passwords.verify(None, password)
+        log.warning("sign-in refused: user=%r address=%s (account locked)", username, address)
+        raise Forbidden(REFUSED)
+    if not await passwords.verify(account.password_hash, password):
+        # The try stays spent; once all are spent, the account locks.
+        locked = await Account.filter(
+            unlocked, id=account.id, failed_logins__gte=MAX_FAILED_LOGINS
+        ).update(locked_until=now + LOCKOUT, failed_logins=0)
+        log.warning("sign-in failed: user=%r address=%s (wrong password)", username, address)
+        if locked:
+            log.warning(
+                "account locked for %d minutes: user=%r address=%s",
+                LOCKOUT.seconds // 60,
+                username,
+                address,
+            )
+        raise Forbidden(REFUSED)
+    # Right password: the tries come back, unless parallel failures locked it meanwhile.
+    signed = await Account.filter(unlocked, id=account.id).update(
+        failed_logins=0, locked_until=None, last_login_at=now
     )
+    if not signed:
+        log.warning("sign-in refused: user=%r address=%s (account locked)", username, address)
+        raise Forbidden(REFUSED)
+    if passwords.needs_rehash(account.password_hash):
+        new_hash = await passwords.hash_password(password)
+        await Account.filter(id=account.id).update(password_hash=new_hash)
     return Principal.of(account)
 
 
-def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _HASHER.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+async def _lock(account_id: int, now: dt.datetime) -> None:
+    unlocked = Q(locked_until=None) | Q(locked_until__lte=now)
+    locked = await Account.filter(unlocked, id=account_id).update(
+        locked_until=now + LOCKOUT, failed_logins=0
+    )
+    if locked:
+        log.warning("account locked for %d minutes: id=%d", LOCKOUT.seconds // 60, account_id)
 
 
 async def list_accounts(actor: Principal) -> list[Account]:
@@ -198,20 +234,99 @@ async def list_accounts(actor: Principal) -> list[Account]:
     return await Account.all().order_by("username")
 
 
-async def reset_password(actor: Principal, account_id: int, new_password: str) -> Account:
-    """Admins set a new password; every session of that account ends."""
-    actor.require(Role.ADMIN)
-    check_password_strength(new_password)
+async def _account(account_id: int) -> Account:
     account = await Account.get_or_none(id=account_id)
     if account is None:
         raise NotFound(f"no account with id {account_id}")
+    return account
+
+
+async def reset_password(
+    actor: Principal, account_id: int, new_password: str, *, now: dt.datetime
+) -> Account:
+    """Admins set a new password; every session and every API token of that account ends."""
+    actor.require(Role.ADMIN)
+    check_password_strength(new_password)
+    account = await _account(account_id)
+    new_hash = await passwords.hash_password(new_password)
     async with in_transaction(Account._meta.default_connection):
-        account.password_hash = _HASHER.hash(new_password)
+        account.password_hash = new_hash
         account.session_version += 1
         account.failed_logins = 0
         account.locked_until = None
         await account.save()
+        await _revoke_tokens(account.id, now)
         await audit.record(actor, "reset_password", account)
+    return account
+
+
+async def set_active(
+    actor: Principal, account_id: int, active: bool, *, now: dt.datetime
+) -> Account:
+    """Admins deactivate an account (its sessions and tokens end, it cannot sign in) or
+    reactivate it (it signs in again; its old tokens stay revoked)."""
+    actor.require(Role.ADMIN)
+    account = await _account(account_id)
+    if not active and account.id == actor.id:
+        raise InvalidInput("you cannot deactivate your own account", field="active")
+    if account.active == active:
+        return account
+    before = account_view(account)
+    async with in_transaction(Account._meta.default_connection):
+        account.active = active
+        account.session_version += 1
+        await account.save(update_fields=["active", "session_version"])
+        if not active:
+            await _revoke_tokens(account.id, now)
+        old, new = audit.changed(before, account_view(account))
+        action = "activate" if active else "deactivate"
+        await audit.record(actor, action, account, before=old, after=new)
+    return account
+
+
+async def _revoke_tokens(account_id: int, now: dt.datetime) -> None:
+    await ApiToken.filter(account_id=account_id, revoked=False).update(revoked=True, revoked_at=now)
+
+
+async def end_sessions(account_id: int, session_version: int) -> None:
+    """Sign-out: every session signed with this version stops working. A cookie of an
+    older version ends nothing (it is not valid anyway)."""
+    await Account.filter(id=account_id, session_version=session_version).update(
+        session_version=F("session_version") + 1
+    )
+
+
+async def change_role(
+    actor: Principal,
+    account_id: int,
+    role: Role,
+    organisation_id: int | None,
+    area_code: str | None = None,
+) -> Account:
+    """Admins change an account's role, organisation and area; its sessions end, so that
+    the person signs in again under the new role rather than keeping the old one's pages."""
+    actor.require(Role.ADMIN)
+    account = await _account(account_id)
+    await _check_organisation(role, organisation_id)
+    await _check_area(role, area_code)
+    if account.id == actor.id and role is not Role.ADMIN:
+        raise InvalidInput("you cannot take away your own admin role", field="role")
+    before = account_view(account)
+    if (Role(account.role), account.organisation_id, account.area_code) == (
+        role,
+        organisation_id,
+        area_code,
+    ):
+        return account
+    async with in_transaction(Account._meta.default_connection):
+        account.role = role
+        account.organisation_id = organisation_id
+        account.area_code = area_code
+        account.session_version += 1
+        fields = ["role", "organisation_id", "area_code", "session_version"]
+        await account.save(update_fields=fields)
+        old, new = audit.changed(before, account_view(account))
+        await audit.record(actor, "change_role", account, before=old, after=new)
     return account
 
 
@@ -219,33 +334,4 @@ async def principal_for_session(account_id: int, session_version: int) -> Princi
     account = await Account.get_or_none(id=account_id, active=True)
     if account is None or account.session_version != session_version:
         return None
-    return Principal.of(account)
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-async def issue_token(actor: Principal | None, account_id: int, name: str = "") -> str:
-    """A new bearer token for an account; returned once, stored only as a hash."""
-    if actor is not None and actor.id != account_id:
-        actor.require(Role.ADMIN)
-    account = await Account.get_or_none(id=account_id, active=True)
-    if account is None:
-        raise NotFound(f"no active account with id {account_id}")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    await ApiToken.create(account=account, name=name[:100], token_hash=_token_hash(token))
-    await audit.record(actor, "issue_token", account)
-    return token
-
-
-async def principal_for_token(token: str, *, now: dt.datetime) -> Principal | None:
-    row = await ApiToken.get_or_none(token_hash=_token_hash(token), revoked=False)
-    if row is None:
-        return None
-    account = await Account.get_or_none(id=row.account_id, active=True)
-    if account is None:
-        return None
-    row.last_used_at = now
-    await row.save(update_fields=["last_used_at"])
     return Principal.of(account)

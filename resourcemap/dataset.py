@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
+from tortoise.exceptions import BaseORMException
+
 from resourcemap.errors import Unavailable
 from resourcemap.models import DatasetInfo
 
 SYNTHETIC_KEY = "synthetic"
+log = logging.getLogger(__name__)
 
 
 # As last read: pages still say it while the database does not answer (#16).
@@ -18,6 +23,9 @@ async def synthetic_label() -> str | None:
     try:
         info = await DatasetInfo.get_or_none(key=SYNTHETIC_KEY)
     except Unavailable:
+        return _last
+    except BaseORMException as exc:  # not migrated yet: no label until it is
+        log.warning("dataset label not readable (%s)", type(exc).__name__)
         return _last
     _last = None if info is None else info.value
     return _last

@@ -41,7 +41,24 @@ class Locked(Forbidden):
 
 
 class TooManyRequests(DomainError):
-    pass
+    """A limit on how often or how much (429): ``retry_after`` seconds until a request may
+    succeed again, sent as ``Retry-After``."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retry_after: int = 60,
+        field: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(reason, field=field, code=code)
+        self.retry_after = max(1, retry_after)
+
+
+class TooLarge(DomainError):
+    """More than a limit lets one request read or cost (413): a file with too many rows or
+    cells, or one that takes too long to read."""
 
 
 class UnsupportedMediaType(InvalidInput):

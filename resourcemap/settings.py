@@ -136,6 +136,12 @@ class Settings(BaseSettings):
         description="GeoJSON file of street lines for walking distance on the planner pages "
         "and API (`mode=walking`); empty offers straight-line distance only.",
     )
+    dask_scheduler: str = Field(
+        "",
+        description="Address of a Dask scheduler (`tcp://host:8786`) whose workers compute "
+        "coverage of a GeoParquet demand dataset (`resourcemap coverage --demand-parquet`); "
+        "empty computes it in the command's own process.",
+    )
     meili_url: str | None = Field(
         None, description="Meilisearch URL; unset uses the embedded search engine."
     )
@@ -183,6 +189,19 @@ class Settings(BaseSettings):
         description="Bookings and waitlist joins per hour that name one phone number or "
         "e-mail address, per app process (0: no limit); stops messages to a third party.",
     )
+    booking_cap_per_contact: int = Field(
+        3,
+        ge=0,
+        description="Most upcoming bookings of one service that may name one phone number or "
+        "e-mail address at a time (0: no cap); past it 429 until one has passed or is "
+        "cancelled. Staff bookings are not capped.",
+    )
+    booking_cap_per_address: int = Field(
+        6,
+        ge=0,
+        description="Most upcoming bookings of one service that may be made from one network "
+        "address at a time (0: no cap); a shared office or campus address may need more.",
+    )
     notify_senders: str = Field(
         "log",
         description="Comma-separated notification senders: `log` (masked, default), `smtp`, "
@@ -211,6 +230,37 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest upload accepted by the imports (files of listings, siting "
         "candidates), checked while it streams in.",
+    )
+    token_lifetime_days: int = Field(
+        90,
+        ge=1,
+        le=3650,
+        description="Days an API token works after it is issued; then the script needs a new one.",
+    )
+    password_hash_concurrency: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Password hashes (argon2: about 0.3 s of CPU and 64 MB each) computed at "
+        "once per process, in worker threads; further sign-ins wait their turn.",
+    )
+    import_max_rows: int = Field(
+        50_000,
+        ge=1,
+        description="Most rows (features, records) one upload through the web may import; "
+        "more is refused with 413 as soon as the reader gets there.",
+    )
+    import_max_cells: int = Field(
+        2_000_000,
+        ge=1,
+        description="Most cells one upload may hold; a zipped file (XLSX, a ZIP of tables) "
+        "may also unpack to at most 128 bytes per cell. More is refused with 413.",
+    )
+    import_max_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Most seconds reading one upload may take before it is refused with 413 "
+        "(commands such as `resourcemap import` have no such limit).",
     )
     fixed_now: dt.datetime | None = Field(
         None,
@@ -298,6 +348,10 @@ class Settings(BaseSettings):
     @property
     def senders(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s.strip() for s in self.notify_senders.split(",") if s.strip()))
+
+    @property
+    def token_lifetime(self) -> dt.timedelta:
+        return dt.timedelta(days=self.token_lifetime_days)
 
     @property
     def tz(self) -> ZoneInfo:

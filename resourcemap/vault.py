@@ -72,6 +72,11 @@ class Vault:
         """
         return hmac.new(self._digest_keys[0], text.encode(), hashlib.sha256).hexdigest()
 
+    def digests(self, text: str) -> list[str]:
+        """``text``'s digest under every data key, the first key's first: to look a stored
+        digest up (a feedback link's) also when it was made before a key rotation."""
+        return [hmac.new(k, text.encode(), hashlib.sha256).hexdigest() for k in self._digest_keys]
+
     def digest_matches(self, text: str, stored: str) -> bool:
         """Whether ``stored`` is the digest of ``text`` under any data key (so digests made
         before a key rotation still match)."""

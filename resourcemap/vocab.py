@@ -1,3 +1,4 @@
+# Over 400 lines: every controlled vocabulary and its labels, one table each.
 """Controlled vocabularies: resource kinds, services, audiences, modes and the like.
 
 Every code is a stable lower-case identifier used in the database, the API and import
@@ -316,6 +317,8 @@ class Channel(StrEnum):
     APP = "app"
     PHONE = "phone"
     WALK_IN = "walk_in"
+    # A seat taken through the green channel: a referral between services (#23).
+    REFERRAL = "referral"
 
 
 RESIDENT_CHANNELS = frozenset({Channel.WEB, Channel.WECHAT, Channel.APP})
@@ -327,6 +330,7 @@ CHANNEL_LABELS: dict[Channel, tuple[str, str]] = {
     Channel.APP: ("应用", "App"),
     Channel.PHONE: ("电话", "Phone"),
     Channel.WALK_IN: ("到访", "Walk-in"),
+    Channel.REFERRAL: ("转介", "Referral"),
 }
 
 
@@ -345,9 +349,96 @@ class NotificationKind(StrEnum):
     CANCELLED_BY_STAFF = "cancelled_by_staff"
     CANCELLED = "cancelled"
     RESCHEDULED = "rescheduled"
+    REFERRAL_INVITE = "referral_invite"
+    FEEDBACK_INVITE = "feedback_invite"
 
 
 class NotificationStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+
+
+# ---------------------------------------------------------------------------- referral (#23)
+
+
+class ReferralStatus(StrEnum):
+    """Where a referral stands. Forward only: sent → accepted → booked → attended or
+    did_not_attend → closed; sent or accepted → declined (by the receiving service, or by
+    the resident) → closed."""
+
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    BOOKED = "booked"
+    ATTENDED = "attended"
+    DID_NOT_ATTEND = "did_not_attend"
+    DECLINED = "declined"
+    CLOSED = "closed"
+
+
+# Which status each may move to; anything else is refused (no skipping, no going back).
+REFERRAL_MOVES: dict[ReferralStatus, frozenset[ReferralStatus]] = {
+    ReferralStatus.SENT: frozenset({ReferralStatus.ACCEPTED, ReferralStatus.DECLINED}),
+    ReferralStatus.ACCEPTED: frozenset({ReferralStatus.BOOKED, ReferralStatus.DECLINED}),
+    ReferralStatus.BOOKED: frozenset(
+        {ReferralStatus.ATTENDED, ReferralStatus.DID_NOT_ATTEND, ReferralStatus.CLOSED}
+    ),
+    ReferralStatus.ATTENDED: frozenset({ReferralStatus.CLOSED}),
+    ReferralStatus.DID_NOT_ATTEND: frozenset({ReferralStatus.CLOSED}),
+    ReferralStatus.DECLINED: frozenset({ReferralStatus.CLOSED}),
+    ReferralStatus.CLOSED: frozenset(),
+}
+
+REFERRAL_STATUS_LABELS: dict[ReferralStatus, tuple[str, str]] = {
+    ReferralStatus.SENT: ("已发送", "Sent"),
+    ReferralStatus.ACCEPTED: ("已接收", "Accepted"),
+    ReferralStatus.BOOKED: ("已预约", "Booked"),
+    ReferralStatus.ATTENDED: ("已到诊", "Attended"),
+    ReferralStatus.DID_NOT_ATTEND: ("未到诊", "Did not attend"),
+    ReferralStatus.DECLINED: ("已婉拒", "Declined"),
+    ReferralStatus.CLOSED: ("已结案", "Closed"),
+}
+
+
+class Urgency(StrEnum):
+    ROUTINE = "routine"
+    SOON = "soon"
+    # Urgent does not wait for a slot: staff are shown the phone and the 24/7 lines.
+    URGENT = "urgent"
+
+
+URGENCY_LABELS: dict[Urgency, tuple[str, str]] = {
+    Urgency.ROUTINE: ("常规", "Routine"),
+    Urgency.SOON: ("尽快", "Soon"),
+    Urgency.URGENT: ("紧急", "Urgent"),
+}
+
+
+class Consent(StrEnum):
+    """How the resident agreed to be referred."""
+
+    SPOKEN = "spoken"
+    WRITTEN = "written"
+
+
+CONSENT_LABELS: dict[Consent, tuple[str, str]] = {
+    Consent.SPOKEN: ("口头同意", "Spoken"),
+    Consent.WRITTEN: ("书面同意", "Written"),
+}
+
+
+class DeclineReason(StrEnum):
+    NO_CAPACITY = "no_capacity"
+    NOT_ELIGIBLE = "not_eligible"
+    WRONG_SERVICE = "wrong_service"
+    RESIDENT_DECLINED = "resident_declined"
+    OTHER = "other"
+
+
+DECLINE_LABELS: dict[DeclineReason, tuple[str, str]] = {
+    DeclineReason.NO_CAPACITY: ("暂无名额", "No capacity"),
+    DeclineReason.NOT_ELIGIBLE: ("不符合服务对象", "Not eligible"),
+    DeclineReason.WRONG_SERVICE: ("不提供所需服务", "Service not offered"),
+    DeclineReason.RESIDENT_DECLINED: ("居民本人谢绝", "Resident declined"),
+    DeclineReason.OTHER: ("其他", "Other"),
+}

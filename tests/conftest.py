@@ -240,9 +240,14 @@ KEYS = {"secret_key": TEST_SECRET, "data_keys": TEST_DATA_KEY}
 # The same, for commands and servers a test starts: they read what the test process wrote.
 KEY_ENV = {"RESOURCEMAP_SECRET_KEY": TEST_SECRET, "RESOURCEMAP_DATA_KEYS": TEST_DATA_KEY}
 
-# The test client is one address and tests reuse a few phone numbers: request limits are
-# off unless a test sets them (tests/test_booking_limits.py).
-NO_LIMITS = {"booking_limit_per_address": 0, "booking_limit_per_contact": 0}
+# The test client is one address and tests reuse a few phone numbers: request limits and
+# booking caps are off unless a test sets them (test_booking_limits.py, test_booking_caps.py).
+NO_LIMITS = {
+    "booking_limit_per_address": 0,
+    "booking_limit_per_contact": 0,
+    "booking_cap_per_contact": 0,
+    "booking_cap_per_address": 0,
+}
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:

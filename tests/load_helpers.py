@@ -27,7 +27,7 @@ from cryptography.fernet import Fernet
 from resourcemap.booking.desk import Desk
 from resourcemap.models import Booking, BookingPolicy, Resource, Slot
 from resourcemap.settings import Settings
-from resourcemap.vocab import SEAT_HOLDING, BookingStatus
+from resourcemap.vocab import SEAT_HOLDING, BookingStatus, Channel
 from tests.factories import small_city
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,6 +63,8 @@ def server_env(database_url: str, **settings: str) -> dict[str, str]:
             # covers those).
             "RESOURCEMAP_BOOKING_LIMIT_PER_ADDRESS": "0",
             "RESOURCEMAP_BOOKING_LIMIT_PER_CONTACT": "0",
+            "RESOURCEMAP_BOOKING_CAP_PER_CONTACT": "0",
+            "RESOURCEMAP_BOOKING_CAP_PER_ADDRESS": "0",
         }
     )
     env.update({f"RESOURCEMAP_{k.upper()}": v for k, v in settings.items()})
@@ -274,13 +276,16 @@ async def check_seats(resource_id: int) -> SeatCheck:
     problems: list[str] = []
     rows = await Slot.filter(resource_id=resource_id).order_by("starts_at")
     holding: dict[int, int] = {}
-    for slot_id, status in await Booking.filter(resource_id=resource_id).values_list(
-        "slot_id", "status"
+    # Referral bookings hold the slot's green-channel seats, counted apart (#23).
+    referred: dict[int, int] = {}
+    for slot_id, status, channel in await Booking.filter(resource_id=resource_id).values_list(
+        "slot_id", "status", "channel"
     ):
         if BookingStatus(status) in SEAT_HOLDING:
-            holding[slot_id] = holding.get(slot_id, 0) + 1
+            counts = referred if channel == Channel.REFERRAL else holding
+            counts[slot_id] = counts.get(slot_id, 0) + 1
     known = {row.id for row in rows}
-    for slot_id in set(holding) - known:
+    for slot_id in (set(holding) | set(referred)) - known:
         problems.append(f"bookings hold seats of missing slot {slot_id}")
     for row in rows:
         n = holding.get(row.id, 0)
@@ -288,6 +293,12 @@ async def check_seats(resource_id: int) -> SeatCheck:
             problems.append(f"slot {row.starts_at}: taken {row.taken} of {row.capacity}")
         if row.taken != n:
             problems.append(f"slot {row.starts_at}: taken {row.taken} but {n} bookings hold seats")
+        r = referred.get(row.id, 0)
+        if not 0 <= row.referral_taken <= row.referral_capacity or row.referral_taken != r:
+            problems.append(
+                f"slot {row.starts_at}: referral seats {row.referral_taken} of "
+                f"{row.referral_capacity}, {r} referral bookings"
+            )
     mismatched = [
         b.code
         for b in await Booking.filter(

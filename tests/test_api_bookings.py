@@ -10,9 +10,10 @@ import pytest
 from icalendar import Calendar
 from starlette.testclient import TestClient
 
-from resourcemap import accounts
+from resourcemap import accounts, tokens
 from resourcemap.models import BookingPolicy, Organisation
 from resourcemap.vocab import Role
+from tests.conftest import TEST_NOW
 from tests.factories import run_in_db, small_city
 
 # The outcome depends on the date or time of day: CI reruns these under faked clocks.
@@ -44,7 +45,7 @@ async def _world() -> dict[str, Any]:
         account = await accounts.create_account(
             None, username=name, password=PASSWORD, role=role, organisation_id=org
         )
-        ids[f"token_{name}"] = await accounts.issue_token(None, account.id)
+        ids[f"token_{name}"] = (await tokens.issue(None, account.id, now=TEST_NOW)).token
     return ids
 
 

@@ -10,6 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
 
+from resourcemap.models import RateCount
 from tests.booking_helpers import bookable_city
 from tests.factories import run_in_db
 from tests.html_helpers import hidden_fields
@@ -71,9 +72,12 @@ def test_one_phone_number_gets_a_429_past_its_limit_whatever_its_spelling(
         assert _book(client, room, free[4], email="Wang@example.cn").status_code == 201
         assert _book(client, room, free[5], email="wang@example.cn").status_code == 201
         assert _book(client, room, free[6], email="WANG@example.cn").status_code == 429
-        # The limiter keeps keyed digests, never the number or address itself.
-        kept = " ".join(client.app.state.booking_limits.by_contact._events)
-        assert "1381234" not in kept and "example" not in kept
+    # The counts, shared by every process in the database, are kept under keyed digests,
+    # never the number or address itself.
+    keys = run_in_db(database_url, lambda: RateCount.all().values_list("key", flat=True))
+    kept = " ".join(str(k) for k in keys)
+    assert "booking-contact:" in kept
+    assert "1381234" not in kept and "example" not in kept
 
 
 @pytest.mark.parametrize(
@@ -128,3 +132,72 @@ def test_zero_means_no_limit(database_url: str, make_client: Callable[..., Any])
         free = _free(client, room)
         answers = {_book(client, room, s, phone="13812345678").status_code for s in free[:12]}
         assert answers == {201}
+
+
+def test_a_429_says_when_to_try_again(database_url: str, make_client: Callable[..., Any]) -> None:
+    room = _room(database_url)
+    with make_client(database_url, run_worker=False, booking_limit_per_address=1) as client:
+        free = _free(client, room)
+        assert _book(client, room, free[0]).status_code == 201
+        refused = _book(client, room, free[1])
+        waitlist = client.post(
+            "/api/v1/waitlist",
+            json={"resource_id": room, "starts_at": free[0], "phone": "13812345678"},
+        )
+    for answer in (refused, waitlist):
+        assert answer.status_code == 429
+        # The oldest counted request leaves the one-minute window within a minute.
+        assert 1 <= int(answer.headers["Retry-After"]) <= 60
+
+
+def test_a_retried_booking_returns_the_booking_not_a_429(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    """A client whose answer was lost sends the request again with its Idempotency-Key: it
+    gets its booking back even though the limits refuse any new request from it (#16)."""
+    room = _room(database_url)
+    with make_client(
+        database_url, run_worker=False, booking_limit_per_address=2, booking_limit_per_contact=0
+    ) as client:
+        free = _free(client, room)
+
+        def book(starts_at: str, key: str) -> Any:
+            return client.post(
+                "/api/v1/bookings",
+                json={"resource_id": room, "starts_at": starts_at, "phone": "13812345678"},
+                headers={"Idempotency-Key": key},
+            )
+
+        first = book(free[0], "key-1")
+        assert book(free[1], "key-2").status_code == 201
+        assert book(free[2], "key-3").status_code == 429  # a new request: refused
+        again = book(free[0], "key-1")
+        other = book(free[1], "key-1")  # the same key for another request: no
+        booked = client.get(f"/api/v1/resources/{room}/slots?days=14").json()["slots"]
+    assert first.status_code == 201
+    assert again.status_code == 201, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["code"] == first.json()["code"]
+    assert other.status_code == 400 and "Idempotency-Key" in other.json()["fields"]
+    assert sum(s["capacity"] - s["remaining"] for s in booked) == 2
+
+
+def test_a_resent_booking_form_shows_the_booking_not_a_429(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    room = _room(database_url)
+    with make_client(database_url, run_worker=False, booking_limit_per_address=1) as client:
+        page = BeautifulSoup(client.get(f"/resources/{room}/book").text, "html.parser")
+        form = page.select_one("form.book-form")
+        assert form is not None
+        data = hidden_fields(form)
+        data["starts_at"] = str(form.select("input[name=starts_at]")[0]["value"])
+        first = client.post(f"/resources/{room}/book", data=data, follow_redirects=False)
+        resent = client.post(f"/resources/{room}/book", data=data, follow_redirects=False)
+        data["key"] = "another-form"
+        refused = client.post(f"/resources/{room}/book", data=data, follow_redirects=False)
+    assert first.status_code == 303
+    assert resent.status_code == 303
+    assert resent.headers["location"] == first.headers["location"]
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import httpx2
 import pytest
 
-from resourcemap import accounts
+from resourcemap import accounts, tokens
 from resourcemap.models import Organisation
 from resourcemap.vocab import SEAT_HOLDING, Role
 from tests.factories import run_in_db
@@ -57,7 +57,7 @@ async def _world() -> tuple[int, str]:
         role=Role.STAFF,
         organisation_id=org.id,
     )
-    return room, await accounts.issue_token(None, staff.id)
+    return room, (await tokens.issue(None, staff.id, now=now())).token
 
 
 def _mornings(tz: str = "Asia/Shanghai") -> list[dt.datetime]:

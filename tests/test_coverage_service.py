@@ -58,6 +58,24 @@ def test_demo_city_coverage_per_community_and_cache(demo_url: str) -> None:
     run_in_db(demo_url, go)
 
 
+def test_the_circle_counts_service_points_not_the_areas_teams_serve(demo_url: str) -> None:
+    """A volunteer team serves its whole area wherever people live: counted by default it put
+    a community with no room in it at 100% "within 500 m". By default the circle counts
+    places; a planner who asks for teams gets them, and the answer says which it counted."""
+
+    async def go() -> None:
+        service = CoverageService()
+        places = await service.analyse(CoverageQuery())
+        assert {k for k, _n in places.kind_counts} <= set(POINT_KINDS)
+        assert ResourceKind.VOLUNTEER_TEAM not in places.query.kinds
+        with_teams = CoverageQuery(kind=(*POINT_KINDS, ResourceKind.VOLUNTEER_TEAM))
+        teams = await service.analyse(with_teams)
+        assert teams.result.covered_population > places.result.covered_population
+        assert "every service point" in places.description
+
+    run_in_db(demo_url, go)
+
+
 def test_coverage_counts_public_listings_unless_asked_and_says_which(demo_url: str) -> None:
     from resourcemap.planning.coverage import coverage_csv, coverage_geojson
 
@@ -93,6 +111,7 @@ def test_covered_population_equals_postgis_st_dwithin_on_geography(
         WHERE EXISTS (
           SELECT 1 FROM resource r
           WHERE r.status = 'active' AND r.kind = ANY($1::text[]) AND r.geom IS NOT NULL
+            AND (r.eligibility = 'public' OR $3)
             AND r.geom && ST_Expand(ST_SetSRID(ST_MakePoint(d.lon, d.lat), 4326), 0.02)
             AND ST_DWithin(r.geom::geography,
                            ST_SetSRID(ST_MakePoint(d.lon, d.lat), 4326)::geography, $2))
@@ -100,10 +119,12 @@ def test_covered_population_equals_postgis_st_dwithin_on_geography(
 
     async def go() -> None:
         conn = connections.get(db.dialect(url))
-        for radius in (500.0, 300.0):
-            query = CoverageQuery(radius_m=radius, kind=POINT_KINDS)
+        kinds = [k.value for k in POINT_KINDS]
+        for radius, eligibility in ((500.0, "public"), (300.0, "public"), (500.0, "all")):
+            query = CoverageQuery(radius_m=radius, kind=POINT_KINDS, eligibility=eligibility)
             ours = (await CoverageService().analyse(query)).result.covered_population
-            _, rows = await conn.execute_query(sql, [[k.value for k in POINT_KINDS], radius])
+            everyone = eligibility == "all"
+            _, rows = await conn.execute_query(sql, [kinds, radius, everyone])
             assert ours == pytest.approx(float(rows[0]["covered"]), abs=1e-6)
             assert 0 < ours < 1_100_000
 

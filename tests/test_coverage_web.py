@@ -193,7 +193,8 @@ def test_planner_pages_show_map_table_dashboard_and_siting(
         )
         sited = BeautifulSoup(result.text, "html.parser")
         assert len(sited.select("tr.site")) == 2
-        assert attr(one(sited, "iframe.coverage-map"), "srcdoc")
+        drawn = client.get(attr(one(sited, "iframe.coverage-map"), "src"))
+        assert drawn.status_code == 200 and "leaflet" in drawn.text.lower()
         bad = client.post("/planning/siting", data={"csrf_token": token, "sites": "0"})
         assert bad.status_code == 400 and "sites" in bad.text
         stale = client.post("/planning/siting", data={"csrf_token": "wrong", "sites": "2"})

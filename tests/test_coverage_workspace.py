@@ -73,7 +73,37 @@ def test_an_area_named_like_a_script_stays_text_everywhere(
         assert sited.status_code == 200
         _no_injected_markup(sited.text)
         frame = one(BeautifulSoup(sited.text, "html.parser"), "iframe.coverage-map")
-        _no_injected_markup(attr(frame, "srcdoc"))
+        _no_injected_markup(client.get(attr(frame, "src")).text)
+
+
+def test_the_siting_map_is_drawn_in_its_own_sandboxed_document(
+    url: str, make_client: Callable[..., Any]
+) -> None:
+    """A srcdoc frame inherits the page's policy, which refuses folium's inline scripts: the
+    planner saw a blank map. The frame loads a document of its own, under the sandbox policy,
+    with every recommended site on it."""
+    with make_client(url) as client:
+        headers = sign_in(client, "planner")
+        form = BeautifulSoup(client.get("/planning/siting?lang=en").text, "html.parser")
+        token = attr(one(form, 'input[name="csrf_token"]'), "value")
+        sited = client.post(
+            "/planning/siting", data={"csrf_token": token, "sites": "3", "lang": "en"},
+            headers=headers,
+        )  # fmt: skip
+        result = BeautifulSoup(sited.text, "html.parser")
+        frame = one(result, "iframe.coverage-map")
+        assert frame.get("srcdoc") is None
+        doc = client.get(attr(frame, "src"))
+        assert doc.status_code == 200
+        policy = doc.headers["content-security-policy"]
+        assert policy.startswith("sandbox") and "script-src" not in policy
+        assert doc.text.count('class=\\"rm-site\\"') + doc.text.count('class="rm-site"') == 3
+        # Said in the page's language, not the engine's words.
+        hint = text_of(result, "p.hint")
+        assert "greedy" not in hint.split(";")[0] or "one site at a time" in hint
+        assert "community centres" in hint
+        bad = client.get("/planning/siting/map?sites=%5B%7B%22rank%22%3A%22x%22%7D%5D")
+        assert bad.status_code == 400 and "sites" in bad.text
 
 
 def test_the_report_opens_in_the_browser_dated_with_its_sources(
@@ -260,3 +290,21 @@ def test_planning_pages_speak_the_planners_language(
         assert "lang=en" in attr(one(page, "iframe.coverage-map"), "src")
         doc = client.get(attr(one(page, "iframe.coverage-map"), "src")).text
         assert "Residents within the circle, by area" in doc
+
+
+def test_covered_is_explained_for_what_was_counted(
+    url: str, make_client: Callable[..., Any]
+) -> None:
+    """By default the circle counts service points only, and "covered" says just that; with
+    volunteer teams asked for, it also says living in an area a team serves."""
+    with make_client(url) as client:
+        sign_in(client, "planner")
+        points = BeautifulSoup(client.get("/planning?lang=en").text, "html.parser")
+        said = text_of(points, ".covered-means")
+        assert "service point." in said and "team" not in said
+        teams = client.get("/planning?lang=en&kind=community_room&kind=volunteer_team")
+        assert "a counted team serves" in text_of(
+            BeautifulSoup(teams.text, "html.parser"), ".covered-means"
+        )
+        report = client.get("/api/v1/coverage/report.html?lang=en").text
+        assert "a counted team serves" not in report

@@ -186,7 +186,7 @@ def test_migrate_reinstalls_the_booking_function(postgres_backend: Backend) -> N
             )
             await conn.execute(
                 "DROP FUNCTION resourcemap_book(int, timestamptz, timestamptz, bigint, jsonb, "
-                "jsonb)"
+                "jsonb, timestamptz, int, int)"
             )
         finally:
             await conn.close()

@@ -88,8 +88,15 @@ def _run_compose(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess
 @needs_compose
 def test_compose_file_is_valid_and_describes_production() -> None:
     assert _run_compose("config", "-q", env=SECRETS).returncode == 0
-    services = _run_compose("config", "--services", env=SECRETS).stdout.split()
-    assert set(services) == {"db", "meilisearch", "migrate", "app"}
+    services = set(_run_compose("config", "--services", env=SECRETS).stdout.split())
+    dask = {"dask-scheduler", "dask-worker"}  # profile "dask": province coverage (#22)
+    assert (
+        {"db", "meilisearch", "migrate", "app"}
+        <= services
+        <= {"db", "meilisearch", "migrate", "app", *dask}
+    )
+    with_dask = _run_compose("--profile", "dask", "config", "--services", env=SECRETS).stdout
+    assert dask <= set(with_dask.split())
     rendered = _run_compose("config", env=SECRETS).stdout
     assert "postgis/postgis" in rendered
     assert "RESOURCEMAP_ENVIRONMENT: production" in rendered

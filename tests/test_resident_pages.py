@@ -158,6 +158,29 @@ def test_unknown_resource_is_a_friendly_404(
     assert text_of(soup, "h1") == "Not found"
 
 
+def test_every_address_without_a_page_gets_a_page_with_a_way_back(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    """A mistyped or shortened link, or a form's address opened from a bookmark, gets the
+    site's own page (header, 24/7 lines, a way back) in the reader's language, never a bare
+    line of text; JSON clients still get JSON."""
+    run_in_db(database_url, bookable_city)
+    with make_client(database_url) as client:
+        for path in ("/resources/abc", "/resources/-1", "/nonexistent", "/waitlist/x"):
+            soup = soup_of(client.get(path, params={"lang": "en"}), 404)
+            assert text_of(soup, "h1") == "Not found", path
+            assert soup.select_one(".crisis a[href^='tel:']") is not None, path
+        form_address = client.get("/bookings/12345678/cancel", params={"lang": "en"})
+        soup = soup_of(form_address, 405)
+        assert text_of(soup, "h1") == "This address is for a form"
+        chinese = soup_of(client.get("/nonexistent", params={"lang": "zh-CN"}), 404)
+        assert text_of(chinese, "h1") == "找不到"
+        staff = client.get("/staff/nonexistent")
+        assert staff.status_code == 404 and "<html" in staff.text
+        api = client.get("/api/v1/nonexistent")
+        assert api.status_code == 404 and api.json()["error"] == "HTTPError"
+
+
 def test_map_points_are_slim_rows(database_url: str, make_client: Callable[..., Any]) -> None:
     ids = run_in_db(database_url, bookable_city)
     with make_client(database_url) as client:

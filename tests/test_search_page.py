@@ -116,3 +116,42 @@ def test_back_to_the_search_keeps_query_place_and_filters(client: TestClient) ->
     # Only the search's own parameters go back, and only to the search page.
     odd = soup_of(client.get(link.split("?")[0], params={"back": "q=x&next=//evil.test"}))
     assert attr(one(odd, ".back a"), "href") == "/?q=x"
+
+
+def test_words_asking_for_free_services_filter_for_them(client: TestClient) -> None:
+    """No listing's text says 免费 or "free": before, "免费心理咨询" and "free counselling"
+    found nothing. The words now ask for the fee filter, and the page says so."""
+    for words in ("免费心理咨询", "free counselling", "心理咨询 不要钱"):
+        page = soup_of(client.get("/", params={"q": words, **EAST}))
+        names = [n.get_text(strip=True) for n in page.select("#results .result-name")]
+        assert "东湖社区心理咨询室" in names, words
+        assert "西山医院心理门诊" not in names, words  # paid
+        assert page.select(".badge.paid") == [], words
+        assert text_of(page, "#result-count .free-from-words") == "仅显示免费服务。", words
+    api = client.get("/api/v1/search", params={"q": "free counselling"}).json()
+    assert api["free_from_words"] is True and api["total"] > 0
+    assert all(item["fee"] == "free" for item in api["items"])
+    plain = client.get("/api/v1/search", params={"q": "心理咨询"}).json()
+    assert plain["free_from_words"] is False
+
+
+def test_a_feeling_in_everyday_words_finds_counselling(client: TestClient) -> None:
+    page = soup_of(client.get("/", params={"q": "心里难受", **EAST}))
+    room = card(page, "东湖社区心理咨询室")
+    assert one(room, ".why").get_text(" ", strip=True) == "匹配原因: 情绪 → 心理咨询"
+
+
+def test_an_overlong_query_is_cut_to_the_box(client: TestClient) -> None:
+    page = client.get("/", params={"q": "焦" * 5000, **EAST})
+    assert page.status_code == 200
+    soup = soup_of(page)
+    assert attr(one(soup, "input[name=q]"), "value") == "焦" * 100
+    assert len(page.content) < 200_000
+
+
+def test_the_count_says_the_24_7_lines_are_among_the_results(client: TestClient) -> None:
+    page = soup_of(client.get("/", params={"q": "不想活了", **EAST}))
+    listed = len(page.select("#results .result")) + len(page.select(".crisis-panel a.call"))
+    count = text_of(page, "#result-count")
+    assert count.startswith(f"找到 {listed} 个服务") or str(listed) in count
+    assert text_of(page, "#result-count .lines-counted")

@@ -142,8 +142,10 @@ def test_sign_in_failures_say_why(world: World) -> None:
             "/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token}
         )
     assert answers[0][0] == 403 and "用户名或密码错误" in answers[0][1]
-    # The fifth failure locks the account: the sixth attempt is told so.
-    assert answers[5][0] == 403 and "锁定" in answers[5][1] and "minutes" in answers[5][1]
+    # The fifth failure locks the account; the sixth attempt reads the same words, which
+    # name the lockout without telling a stranger the account exists (#15).
+    assert "锁定 15 分钟" in answers[0][1] and "locked for 15 minutes" in answers[0][1]
+    assert answers[5] == answers[0]
     # Ten attempts a minute from one address; the eleventh waits, whatever the account.
     assert answers[10][0] == 429 and "频繁" in answers[10][1]
     assert locked.status_code == 429

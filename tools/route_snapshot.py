@@ -64,11 +64,11 @@ def _concrete(path: str) -> str:
     return re.sub(r"\{(\w+)(?::(\w+))?\}", lambda m: SAMPLES.get(m[2] or m[1], "1"), path)
 
 
-def snapshot() -> dict[str, dict[str, str]]:
+def snapshot() -> dict[str, str]:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite://{Path(folder) / 'demo.sqlite3'}"
         asyncio.run(_prepare(url))
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             database_url=url,
             secret_key=secrets.token_urlsafe(48),
@@ -76,7 +76,7 @@ def snapshot() -> dict[str, dict[str, str]]:
             run_worker=False,
         )
         app = create_app(settings, clock=FixedClock(TEST_NOW))
-        out: dict[str, dict[str, str]] = {}
+        out: dict[str, str] = {}
         with TestClient(app) as client:
             routes = _routes(list(app.routes))
             for who in ("anonymous", "admin"):

@@ -7,27 +7,29 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from resourcemap import db
+from resourcemap import db, passwords
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.worker import running_worker
 from resourcemap.clock import Clock, from_settings
 from resourcemap.dataset import synthetic_label
 from resourcemap.errors import DomainError
 from resourcemap.listings.map_points import crisis_hotlines
+from resourcemap.referral.desk import ReferralDesk
 from resourcemap.search.service import running_search
 from resourcemap.settings import Settings
 from web import assets, i18n
 from web.auth import RateLimiter, session_middleware
-from web.errors import HANDLERS, domain_error
+from web.errors import HANDLERS, domain_error, http_error
 from web.limits import BookingLimits
 from web.middleware import FrontDoor
-from web.pages.shell import failed
-from web.routes import build_routes
+from web.pages.shell import Audience, failed
+from web.routes import STATIC, build_routes
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -38,6 +40,23 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/api/"):
         return await domain_error(request, exc)
     return await failed(request, exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """No route for the address, or not for its method: JSON under /api and /static, else a
+    page in the shell of the audience the address belongs to, with a way back."""
+    path = request.url.path
+    if path.startswith(("/api/", "/static/")):
+        return await http_error(request, exc)
+    if not hasattr(request.state, "audience"):
+        request.state.audience = next(
+            (who for prefix, who in AUDIENCE_OF_PATH if path.startswith(prefix)),
+            Audience.RESIDENT,
+        )
+    return await failed(request, exc)
+
+
+AUDIENCE_OF_PATH = (("/staff", Audience.STAFF), ("/planning", Audience.PLANNING))
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
@@ -65,17 +84,20 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     app = Starlette(
         routes=build_routes(),
         middleware=[Middleware(FrontDoor, settings=settings), session_middleware(settings)],
-        exception_handlers={**HANDLERS, DomainError: _domain_error},
+        exception_handlers={**HANDLERS, DomainError: _domain_error, HTTPException: _http_error},
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.clock = clock
     app.state.desk = Desk(settings)
+    # Referrals share the booking desk's ledger: one seat ledger, one schedule cache.
+    app.state.referrals = ReferralDesk(app.state.desk.ledger)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     i18n.install(app.state.templates.env)
-    app.state.templates.env.globals["asset"] = assets.asset
+    assets.install(app.state.templates.env, STATIC)
     app.state.login_limiter = RateLimiter(
         10, 60.0, "too many sign-in attempts from this address; wait a minute"
     )
     app.state.booking_limits = BookingLimits(settings)
+    passwords.set_concurrency(settings.password_hash_concurrency)
     return app

@@ -1,127 +1,148 @@
-"""Static files served compressed, under content-hashed names, cached for good.
+"""Static files as a browser should get them: content-hashed names cached for a year, each
+compressed once (brotli and gzip) and sent in the encoding the browser accepts.
 
-Pages link ``asset("/app.css")``, which names the file with a hash of its bytes
-(``/static/app.3f2a1b9c0d.css``): such a URL never changes meaning, so it is sent with
-``Cache-Control: public, max-age=31536000, immutable`` and a repeat visit downloads only the
-HTML. The plain name still answers (relative references inside CSS, old pages), revalidated
-by ETag. Text files go out gzip-compressed (Brotli too when the ``brotli`` package is
-installed) when the browser accepts it; each file is compressed once per process, at its
-first request, at the highest level, and kept in memory (the whole folder is < 1 MB).
+Pages name a file through ``url_for('static', path='/app.css')``, which gives its hashed
+name (``/static/app.3f2a9c1b0d.css``): a changed file gets a new name, so a name can be
+cached ``immutable`` and a repeat visit downloads only the HTML. The plain name still
+answers (folium's map documents and old pages use it), revalidated with its ETag. Leaflet's
+148 KB script goes out as about 40 KB.
+
+Files are read once per process (at first use, not at start: tests build many apps) and
+compressed at first request, kept in memory: the directory holds well under a megabyte.
 """
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
-import importlib
 import mimetypes
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from typing import Any
 
-from starlette.datastructures import Headers
+import brotli
+from jinja2 import pass_context
+from starlette.datastructures import URL, Headers
+from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
-try:  # optional: Brotli is ~15% smaller than gzip on Leaflet; gzip is always there
-    BROTLI: ModuleType | None = importlib.import_module("brotli")
-except ImportError:  # pragma: no cover - depends on the installation
-    BROTLI = None
-
-STATIC_DIR = Path(__file__).parent / "static"
-PREFIX = "/static"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
-COMPRESSIBLE = {".css", ".js", ".svg", ".json", ".txt", ".html", ".map"}
-HASHED = re.compile(r"^(?P<stem>.+)\.(?P<digest>[0-9a-f]{10})(?P<ext>\.[A-Za-z0-9]+)$")
+# Worth compressing: text. Images (PNG) are compressed already.
+TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
+MIN_COMPRESS_BYTES = 512
 
 
-@dataclass(frozen=True)
+@dataclass
 class Asset:
-    body: bytes
-    digest: str
+    """One static file, with the encodings made of it so far."""
+
+    path: Path
     media_type: str
+    body: bytes
+    etag: str
+    encoded: dict[str, bytes] = field(default_factory=dict)
 
-    @functools.cached_property
-    def gzip(self) -> bytes:
-        return gzip.compress(self.body, compresslevel=9, mtime=0)
+    @property
+    def compressible(self) -> bool:
+        return len(self.body) >= MIN_COMPRESS_BYTES and self.media_type.startswith(TEXT_TYPES)
 
-    @functools.cached_property
-    def brotli(self) -> bytes | None:
-        return None if BROTLI is None else BROTLI.compress(self.body, quality=11)
-
-
-@functools.cache
-def load(relative: str) -> Asset | None:
-    """The file under the static folder (``vendor/leaflet/leaflet.js``), or None."""
-    path = (STATIC_DIR / relative).resolve()
-    if STATIC_DIR.resolve() not in path.parents or not path.is_file():
+    def encoding(self, accepted: str) -> str | None:
+        """The best encoding the request accepts (brotli, then gzip), or ``None``."""
+        if not self.compressible:
+            return None
+        offered = {part.split(";")[0].strip().lower() for part in accepted.split(",")}
+        for name in ("br", "gzip"):
+            if name in offered:
+                return name
         return None
-    body = path.read_bytes()
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    if media_type.startswith("text/") or media_type.endswith("javascript"):
-        media_type += "; charset=utf-8"
-    return Asset(body, hashlib.sha256(body).hexdigest()[:10], media_type)
 
-
-def asset(path: str) -> str:
-    """``/app.css`` → ``/static/app.<hash>.css``: the URL pages link (templates call it)."""
-    relative = path.lstrip("/")
-    found = load(relative)
-    if found is None:
-        return f"{PREFIX}/{relative}"
-    stem, dot, ext = relative.rpartition(".")
-    return f"{PREFIX}/{stem}.{found.digest}.{ext}" if dot else f"{PREFIX}/{relative}"
-
-
-def _encoding(accepted: str, item: Asset, suffix: str) -> tuple[str | None, bytes]:
-    if suffix not in COMPRESSIBLE:
-        return None, item.body
-    names = {part.split(";")[0].strip().lower() for part in accepted.split(",")}
-    if "br" in names and item.brotli is not None:
-        return "br", item.brotli
-    if "gzip" in names:
-        return "gzip", item.gzip
-    return None, item.body
+    def encoded_body(self, encoding: str) -> bytes:
+        found = self.encoded.get(encoding)
+        if found is None:
+            if encoding == "br":
+                found = brotli.compress(self.body, quality=11)
+            else:
+                found = gzip.compress(self.body, compresslevel=9, mtime=0)
+            self.encoded[encoding] = found
+        return found
 
 
 class StaticAssets:
-    """The ASGI app mounted at ``/static``."""
+    """The ASGI app mounted at ``/static``, and the hashed name of every file under it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory.resolve()
+        self._by_name: dict[str, tuple[Asset, bool]] | None = None
+        self._hashed: dict[str, str] = {}
+
+    def _table(self) -> dict[str, tuple[Asset, bool]]:
+        """Every file by its plain and its hashed name (``True``: the hashed one)."""
+        if self._by_name is None:
+            table: dict[str, tuple[Asset, bool]] = {}
+            for path in sorted(p for p in self.directory.rglob("*") if p.is_file()):
+                body = path.read_bytes()
+                digest = hashlib.sha256(body).hexdigest()[:10]
+                name = "/" + path.relative_to(self.directory).as_posix()
+                media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                if media_type.startswith("text/") or media_type == "application/javascript":
+                    media_type += "; charset=utf-8"
+                asset = Asset(path, media_type, body, f'"{digest}"')
+                stem, dot, suffix = name.rpartition(".")
+                hashed = f"{stem}.{digest}.{suffix}" if dot and "/" not in suffix else name
+                table[name] = (asset, False)
+                table[hashed] = (asset, True)
+                self._hashed[name] = hashed
+            self._by_name = table
+        return self._by_name
+
+    def hashed(self, path: str) -> str:
+        """The hashed name of ``path`` (``/app.css`` → ``/app.3f2a9c1b0d.css``); an unknown
+        path as it is."""
+        self._table()
+        return self._hashed.get(path, path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] not in ("GET", "HEAD"):
-            await PlainTextResponse("Method Not Allowed", 405)(scope, receive, send)
-            return
-        relative = scope["path"].removeprefix(scope.get("root_path", "")).lstrip("/")
-        relative = relative.removeprefix(PREFIX.lstrip("/") + "/")
-        cache = REVALIDATE
-        hashed = HASHED.match(relative.rsplit("/", 1)[-1])
-        item = load(relative)
-        if item is None and hashed:
-            folder = relative.rpartition("/")[0]
-            plain = f"{hashed['stem']}{hashed['ext']}"
-            item = load(f"{folder}/{plain}" if folder else plain)
-            if item is not None and item.digest != hashed["digest"]:
-                item = None  # an old name: its bytes are gone, a stale copy would mislead
-            cache = IMMUTABLE
-        if item is None:
-            await PlainTextResponse("Not Found", 404)(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        etag = f'"{item.digest}"'
-        suffix = Path(relative).suffix.lower()
-        base = {"Cache-Control": cache, "ETag": etag}
-        if suffix in COMPRESSIBLE:
-            base["Vary"] = "Accept-Encoding"
-        if headers.get("if-none-match") == etag:
-            await Response(status_code=304, headers=base)(scope, receive, send)
-            return
-        encoding, body = _encoding(headers.get("accept-encoding", ""), item, suffix)
-        if encoding:
-            base["Content-Encoding"] = encoding
-        response = Response(body, media_type=item.media_type, headers=base)
-        if scope["method"] == "HEAD":
-            response.body = b""
+        response = self.response(scope)
         await response(scope, receive, send)
+
+    def response(self, scope: Scope) -> Response:
+        if scope["method"] not in ("GET", "HEAD"):
+            return PlainTextResponse("Method Not Allowed", 405, headers={"Allow": "GET, HEAD"})
+        # Under a Mount the path still holds the mount's prefix; root_path says how much.
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        found = self._table().get(path)
+        if found is None:
+            return PlainTextResponse("Not Found", 404)
+        asset, hashed = found
+        request_headers = Headers(scope=scope)
+        headers = {
+            "Cache-Control": IMMUTABLE if hashed else REVALIDATE,
+            "ETag": asset.etag,
+            "Vary": "Accept-Encoding",
+        }
+        if asset.etag in request_headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        encoding = asset.encoding(request_headers.get("accept-encoding", ""))
+        body = asset.body
+        if encoding is not None:
+            body = asset.encoded_body(encoding)
+            headers["Content-Encoding"] = encoding
+        return Response(body, media_type=asset.media_type, headers=headers)
+
+
+def install(env: Any, assets: StaticAssets) -> None:
+    """Make the templates' ``url_for('static', path=...)`` give the hashed name."""
+
+    @pass_context
+    def url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> URL:
+        request: Request = context["request"]
+        if name == "static" and "path" in path_params:
+            path_params["path"] = assets.hashed(str(path_params["path"]))
+        return request.url_for(name, **path_params)
+
+    env.globals["url_for"] = url_for

@@ -9,15 +9,17 @@ need none.
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from collections import deque
+from urllib.parse import urlsplit
 
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 
-from resourcemap import accounts
+from resourcemap import accounts, tokens
 from resourcemap.accounts import Principal
 from resourcemap.errors import Forbidden, TooManyRequests, Unauthenticated
 from resourcemap.settings import Environment, Settings
@@ -57,15 +59,29 @@ def start_session(request: Request, principal: Principal) -> str:
 
 
 def end_session(request: Request) -> None:
+    """Forget the session in this browser only (it was found stale)."""
+    request.session.clear()
+
+
+async def sign_out(request: Request) -> None:
+    """End the session on the server too: the account's session version moves on, so a
+    copy of this cookie (or any other session of the account) no longer works (#15)."""
+    uid, version = request.session.get("uid"), request.session.get("ver")
+    if isinstance(uid, int) and isinstance(version, int):
+        await accounts.end_sessions(uid, version)
     request.session.clear()
 
 
 async def current_principal(request: Request, *, form_csrf: str | None = None) -> Principal | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        principal = await accounts.principal_for_token(header[7:].strip(), now=clock.now(request))
+        principal = await tokens.principal_for(
+            header[7:].strip(),
+            now=clock.now(request),
+            lifetime=request.app.state.settings.token_lifetime,
+        )
         if principal is None:
-            raise Unauthenticated("the bearer token is not valid")
+            raise Unauthenticated("the bearer token is not valid, revoked or expired")
         return principal
     uid, version = request.session.get("uid"), request.session.get("ver")
     if not isinstance(uid, int) or not isinstance(version, int):
@@ -79,6 +95,25 @@ async def current_principal(request: Request, *, form_csrf: str | None = None) -
     ):
         raise Forbidden("missing or wrong CSRF token; reload the page and try again")
     return principal
+
+
+def from_another_site(request: Request) -> bool:
+    """Whether a browser says this request was made by a page of another site.
+
+    Sign-in CSRF (#15): a page elsewhere must not sign its visitor in to an account of its
+    choosing. JSON bodies already need a preflight this app never grants; on top of that,
+    a browser's ``Sec-Fetch-Site`` and ``Origin`` are checked. Scripts send neither.
+    """
+    if request.headers.get("sec-fetch-site", "").lower() in ("cross-site", "same-site"):
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    ours = {
+        request.headers.get("host", ""),
+        urlsplit(str(request.app.state.settings.public_url)).netloc,
+    }
+    return urlsplit(origin).netloc not in ours - {""}
 
 
 def csrf_ok(request: Request, sent: str) -> bool:
@@ -130,7 +165,9 @@ class RateLimiter:
         while events and now - events[0] > self.window:
             events.popleft()
         if len(events) >= self.limit:
-            raise TooManyRequests(self.reason)
+            # Until the oldest counted event leaves the window.
+            wait = math.ceil(self.window - (now - events[0]))
+            raise TooManyRequests(self.reason, retry_after=wait)
         events.append(now)
         if len(self._events) > 10_000:  # forget idle addresses rather than grow forever
             self._events = {

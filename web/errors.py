@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 
 from pydantic import ValidationError
@@ -19,6 +19,7 @@ from resourcemap.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    TooLarge,
     TooManyRequests,
     Unauthenticated,
     Unavailable,
@@ -77,6 +78,9 @@ PROBLEMS: dict[type[Exception], Problem] = {
         N_("This cannot be done online now"),
         N_("Please choose another time, or call the service."),
     ),
+    TooLarge: Problem(
+        413, N_("Too large"), N_("The file or form is too large. Please send a smaller one.")
+    ),
     TooManyRequests: Problem(
         429, N_("Too many requests"), N_("Please wait a minute and try again.")
     ),
@@ -87,9 +91,21 @@ PROBLEMS: dict[type[Exception], Problem] = {
     ),
 }
 OTHER = Problem(400, N_("Please check your input"), N_("Something in the request is wrong."))
+# Starlette's own refusals: an address no route has (or a path parameter of the wrong
+# shape), and a form's address opened as a page (a bookmark, a reload).
+HTTP_PROBLEMS: dict[int, Problem] = {
+    404: PROBLEMS[NotFound],
+    405: Problem(
+        405,
+        N_("This address is for a form"),
+        N_("It cannot be opened as a page. Please go back and use the page's buttons."),
+    ),
+}
 
 
 def problem_of(exc: Exception) -> Problem:
+    if isinstance(exc, HTTPException):
+        return HTTP_PROBLEMS.get(exc.status_code, replace(OTHER, status=exc.status_code))
     return next((p for cls, p in PROBLEMS.items() if isinstance(exc, cls)), OTHER)
 
 
@@ -149,8 +165,8 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     status = problem_of(exc).status
     fields = {exc.field: exc.reason} if exc.field else None
     response = _error(status, type(exc).__name__, exc.reason, fields, code=exc.code)
-    if isinstance(exc, Unavailable):
-        # Nothing was wrong with the request: the caller may send it again after this.
+    if isinstance(exc, Unavailable | TooManyRequests):
+        # The caller may send it again after this (a limit, or nothing wrong with it at all).
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
 

@@ -29,6 +29,7 @@ from web.errors import BodyTooLarge, too_large_response, unhandled
 
 IMPORT_PATHS = ("/api/v1/imports", "/staff/import", "/planning/siting")
 STATIC_PREFIX = "/static/"
+DEFAULT_RETRY_AFTER = 60  # seconds: the shortest window of the per-minute limits
 
 
 def content_security_policy(settings: Settings) -> str:
@@ -104,6 +105,7 @@ class FrontDoor:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 self._secure(headers, static=path.startswith(STATIC_PREFIX))
+                _retry_after(message)
                 if asked:
                     headers.append(
                         "set-cookie",
@@ -132,6 +134,14 @@ class FrontDoor:
             headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         if not static and "cache-control" not in headers:
             headers["Cache-Control"] = "no-store"
+
+
+def _retry_after(message: Message) -> None:
+    """Every 429 says when to try again (#16): the limit's own figure where it gave one."""
+    if message["status"] == 429:
+        headers = MutableHeaders(scope=message)
+        if "retry-after" not in headers:
+            headers["Retry-After"] = str(DEFAULT_RETRY_AFTER)
 
 
 def _counting(receive: Receive, limit: int) -> Receive:

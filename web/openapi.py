@@ -13,8 +13,17 @@ from starlette.schemas import SchemaGenerator
 import resourcemap
 from resourcemap.booking.requests import BookingIn, CancelIn, RescheduleIn
 from resourcemap.booking.staff import BlockIn, PolicyIn
+from resourcemap.feedback.answers import FeedbackIn
 from resourcemap.listings.edits import ResourceIn
 from resourcemap.listings.organisations import OrganisationIn
+from resourcemap.referral.requests import (
+    AcceptIn,
+    DeclineIn,
+    OutcomeIn,
+    PickIn,
+    ReferralIn,
+    SeatsIn,
+)
 
 BASE: dict[str, Any] = {
     # 3.1: its schemas are JSON Schema 2020-12, which is what pydantic writes.
@@ -32,7 +41,22 @@ BASE: dict[str, Any] = {
     },
 }
 # Request bodies documented by model name in the endpoints' docstrings.
-BODY_MODELS = (ResourceIn, OrganisationIn, BookingIn, RescheduleIn, CancelIn, PolicyIn, BlockIn)
+BODY_MODELS = (
+    ResourceIn,
+    OrganisationIn,
+    BookingIn,
+    RescheduleIn,
+    CancelIn,
+    PolicyIn,
+    BlockIn,
+    ReferralIn,
+    AcceptIn,
+    DeclineIn,
+    OutcomeIn,
+    PickIn,
+    SeatsIn,
+    FeedbackIn,
+)
 
 
 def _components() -> dict[str, Any]:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from starlette.routing import BaseRoute, Mount, Route
 
 from web import api, convertors
 from web.assets import StaticAssets
 from web.openapi import openapi
 from web.pages import planning, resident, staff
+
+STATIC_DIR = Path(__file__).parent / "static"
+# One per process: files are read and compressed once, however many apps a process builds.
+STATIC = StaticAssets(STATIC_DIR)
 
 
 def build_routes() -> list[BaseRoute]:
@@ -18,6 +24,5 @@ def build_routes() -> list[BaseRoute]:
         *resident.routes(),
         *staff.routes(),
         *planning.routes(),
-        # Hashed names cached for good, compressed once: web.assets.
-        Mount("/static", app=StaticAssets(), name="static"),
+        Mount("/static", STATIC, name="static"),
     ]

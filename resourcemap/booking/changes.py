@@ -15,7 +15,7 @@ from resourcemap.booking import seats, slots
 from resourcemap.booking.ledger import Ledger, check_change_window, rules_of, schedule_changed
 from resourcemap.errors import Conflict
 from resourcemap.models import Booking, Resource
-from resourcemap.vocab import SEAT_HOLDING, BookingStatus, NotificationKind
+from resourcemap.vocab import SEAT_HOLDING, BookingStatus, Channel, NotificationKind
 
 
 async def cancel(ledger: Ledger, code: str, token: str, *, now: dt.datetime) -> Booking:
@@ -38,6 +38,11 @@ async def reschedule(
     booking = await ledger.booking(code, token)
     if booking.status is not BookingStatus.CONFIRMED:
         raise Conflict(f"a booking that is {booking.status} cannot be moved")
+    if booking.channel is Channel.REFERRAL:
+        # Its seat is a green-channel seat, which only the receiving service can move.
+        raise Conflict(
+            "a referral's booking is moved by the service; please call it", code="referral"
+        )
     resource_id = booking.resource_id
     rules = await rules_of(resource_id)
     check_change_window(booking, rules, now)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from resourcemap.accounts import Principal
 from resourcemap.booking import changes, reserve, slots, staff, views, waitlist
 from resourcemap.booking.calendar import ics
-from resourcemap.booking.idempotency import Issued
+from resourcemap.booking.idempotency import Issued, earlier
 from resourcemap.booking.ledger import Ledger
 from resourcemap.booking.links import Links
 from resourcemap.booking.requests import BookingIn
@@ -74,10 +74,24 @@ class Desk:
         now: dt.datetime,
         idempotency_key: str | None = None,
         actor: Principal | None = None,
+        address: str | None = None,
     ) -> Issued:
         return await reserve.book(
-            self.ledger, data, now=now, idempotency_key=idempotency_key, actor=actor
+            self.ledger,
+            data,
+            now=now,
+            idempotency_key=idempotency_key,
+            actor=actor,
+            address=address,
         )
+
+    async def earlier_booking(self, data: BookingIn, idempotency_key: str | None) -> Issued | None:
+        """The booking a request with this key made before, if any (a retry)."""
+        return await earlier(self.ledger, Booking, idempotency_key, data)
+
+    async def earlier_place(self, data: BookingIn, idempotency_key: str | None) -> Issued | None:
+        """The waitlist place a request with this key made before, if any (a retry)."""
+        return await earlier(self.ledger, WaitlistEntry, idempotency_key, data)
 
     async def place(self, resource_id: int) -> views.PlaceView:
         return await views.place(resource_id)

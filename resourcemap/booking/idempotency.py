@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from resourcemap.booking.ledger import Ledger
+from resourcemap.booking.requests import BookingIn, digest
 from resourcemap.errors import InvalidInput
 from resourcemap.models import Booking, WaitlistEntry
 
@@ -39,3 +40,16 @@ async def replay(
             field="Idempotency-Key",
         )
     return Issued(code=made.code, token=ledger.vault.open(made.token_enc), replayed=True)
+
+
+async def earlier(
+    ledger: Ledger,
+    model: type[Booking] | type[WaitlistEntry],
+    idempotency_key: str | None,
+    data: BookingIn,
+) -> Issued | None:
+    """What an earlier request with this Idempotency-Key made, if it made something: a retry
+    refused by a limit (#16) is answered with it rather than with 429."""
+    if idempotency_key is None:
+        return None
+    return await replay(ledger, model, digest(idempotency_key), data.fingerprint())

@@ -38,7 +38,14 @@ from resourcemap.errors import Conflict, InvalidInput, NotFound
 from resourcemap.models import Booking, BookingPolicy, Resource, Slot, WaitlistEntry
 from resourcemap.settings import Settings
 from resourcemap.vault import Vault
-from resourcemap.vocab import SEAT_HOLDING, BookingStatus, NotificationKind, Role, WaitlistStatus
+from resourcemap.vocab import (
+    SEAT_HOLDING,
+    BookingStatus,
+    Channel,
+    NotificationKind,
+    Role,
+    WaitlistStatus,
+)
 
 CODE_ATTEMPTS = 5
 SCHEDULES_CACHED = 4096  # resources
@@ -50,6 +57,9 @@ class Ledger:
         self.tz: ZoneInfo = settings.tz
         self.vault = Vault.from_settings(settings)
         self.offer_minutes = settings.waitlist_offer_minutes
+        # Most active future bookings of one service per holder (#15; 0: no cap).
+        self.cap_per_contact = settings.booking_cap_per_contact
+        self.cap_per_address = settings.booking_cap_per_address
         self.links = Links(settings.public_url)
         # Each resource's schedule as last read, with the first and last local day (as
         # ordinals) it covers: bookings are checked against it, and the seat call refuses
@@ -247,7 +257,13 @@ class Ledger:
             # Read under the lock: a reschedule that committed since ``booking`` was read
             # moved it to another slot, and that is the seat to free.
             held = await Booking.get(id=booking.id)
-            await self.release(held.slot_id, now=now)
+            if held.channel is Channel.REFERRAL:
+                # A green-channel seat goes back to the green channel, never to the waitlist.
+                await Slot.filter(id=held.slot_id, referral_taken__gt=0).update(
+                    referral_taken=F("referral_taken") - 1
+                )
+            else:
+                await self.release(held.slot_id, now=now)
             tell = {
                 "staff": NotificationKind.CANCELLED_BY_STAFF,
                 "resident": NotificationKind.CANCELLED,

@@ -25,6 +25,13 @@ class Links:
     def waitlist(self, code: str, token: str) -> str:
         return f"{self.public_url}/waitlist/{code}?token={token}"
 
+    def referral(self, code: str, token: str) -> str:
+        """Where a referred resident picks a time or declines (#23)."""
+        return f"{self.public_url}/referrals/{code}?token={token}"
+
+    def feedback(self, token: str) -> str:
+        return f"{self.public_url}/feedback/{token}"
+
     @property
     def host(self) -> str:
         """The site's host name, e.g. for calendar UIDs."""

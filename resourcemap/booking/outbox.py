@@ -23,6 +23,8 @@ SUBJECTS: dict[NotificationKind, str] = {
     NotificationKind.CANCELLED_BY_STAFF: "预约已被取消 Your booking was cancelled",
     NotificationKind.CANCELLED: "预约已取消 Booking cancelled",
     NotificationKind.RESCHEDULED: "预约已改期 Booking moved",
+    NotificationKind.REFERRAL_INVITE: "转介预约 Choose a time for your referral",
+    NotificationKind.FEEDBACK_INVITE: "服务评价 How was your visit?",
 }
 
 
@@ -112,3 +114,33 @@ async def enqueue(
     for entry in queued:
         await Notification.create(booking_id=booking_id, **entry)
     return len(queued)
+
+
+async def enqueue_text(
+    vault: Vault,
+    kind: NotificationKind,
+    text: str,
+    *,
+    booking_id: int | None,
+    phone: str | None,
+    email: str | None,
+    now: dt.datetime,
+) -> int:
+    """Queue a ready-made ``text`` (a referral's or feedback invitation) to each address
+    given, sealed like every message; returns how many were queued."""
+    body = vault.seal(text)
+    queued = 0
+    for address_kind, address in (("phone", phone), ("email", email)):
+        if address:
+            await Notification.create(
+                booking_id=booking_id,
+                kind=kind,
+                address_kind=address_kind,
+                address_enc=vault.seal(address),
+                subject=SUBJECTS[kind],
+                body_enc=body,
+                status=NotificationStatus.PENDING,
+                next_attempt_at=now,
+            )
+            queued += 1
+    return queued

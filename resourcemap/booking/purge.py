@@ -64,7 +64,13 @@ async def purge(now: dt.datetime, retention_days: int, *, dry_run: bool = False)
         async with in_transaction(connection):
             # Staff's cancellation reason is free text that may name the resident.
             bookings += await Booking.filter(_bookings(cutoff), id__in=ids).update(
-                **cleared, request_hash="", cancel_reason="", purged_at=now
+                **cleared,
+                request_hash="",
+                phone_key="",
+                email_key="",
+                address_key="",
+                cancel_reason="",
+                purged_at=now,
             )
             notifications += await Notification.filter(
                 Q(address_enc__isnull=False) | Q(body_enc__isnull=False), booking_id__in=ids

@@ -16,6 +16,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from resourcemap import db
 from resourcemap.accounts import Principal
@@ -29,10 +30,12 @@ from resourcemap.booking.ledger import (
     service_offered,
 )
 from resourcemap.booking.requests import BookingIn, digest, new_code, new_token
-from resourcemap.errors import Conflict, InvalidInput, NotFound
+from resourcemap.contact import identities
+from resourcemap.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from resourcemap.models import Booking, Notification
 from resourcemap.vocab import (
     RESIDENT_CHANNELS,
+    SEAT_HOLDING,
     STAFF_CHANNELS,
     BookingStatus,
     NotificationKind,
@@ -101,8 +104,13 @@ async def book(
     now: dt.datetime,
     idempotency_key: str | None = None,
     actor: Principal | None = None,
+    address: str | None = None,
 ) -> Issued:
-    """Take a seat. Replaying an idempotency key returns the booking it made."""
+    """Take a seat. Replaying an idempotency key returns the booking it made.
+
+    A resident's booking (no ``actor``) counts against the caps on one holder's active
+    future bookings of the resource: naming the same phone number or e-mail address, or
+    sent from the same network ``address`` (``TooManyRequests`` at a cap)."""
     if actor is None and data.channel not in RESIDENT_CHANNELS:
         raise InvalidInput(f"channel {data.channel} is for bookings staff enter", field="channel")
     if actor is not None:
@@ -113,10 +121,20 @@ async def book(
             )
     key = None if idempotency_key is None else digest(idempotency_key)
     fingerprint = data.fingerprint()
+    holder = holder_keys(ledger, data, address)
+    caps = seats.NO_CAPS
+    if actor is None:
+        caps = seats.Caps(ledger.cap_per_contact, ledger.cap_per_address, now)
     try:
         # A schedule read (if any) and the seat call share one pooled connection.
         async with db.one_connection(Booking._meta.db) as conn:
-            return await _book(ledger, conn, data, key, fingerprint, now=now, actor=actor)
+            return await _book(
+                ledger, conn, data, key, fingerprint, now=now, actor=actor, holder=holder, caps=caps
+            )
+    except seats.Capped as capped:
+        if key is not None and (made := await replay(ledger, Booking, key, fingerprint)):
+            return made
+        raise await _cap_refusal(capped.which, caps, holder, data.resource_id) from None
     except (Conflict, NotFound):
         # A replay is looked up only when the request cannot be booked afresh (the unique
         # key refuses a second booking otherwise): it finds its booking even after the slot
@@ -135,6 +153,8 @@ async def _book(
     *,
     now: dt.datetime,
     actor: Principal | None,
+    holder: dict[str, str],
+    caps: seats.Caps,
 ) -> Issued:
     token = new_token()
     sealed: dict[str, Any] = {}
@@ -165,9 +185,12 @@ async def _book(
             "created_by_id": None if actor is None else actor.id,
             "idempotency_key": key,
             "request_hash": ledger.vault.digest(fingerprint),
+            **holder,
         }
         try:
-            return await _issue(ledger, conn, values, schedule, token, key, fingerprint, now=now)
+            return await _issue(
+                ledger, conn, values, schedule, token, key, fingerprint, now=now, caps=caps
+            )
         except seats.Stale:
             continue
     raise schedule_changed()
@@ -201,6 +224,7 @@ async def _issue(
     fingerprint: str,
     *,
     now: dt.datetime,
+    caps: seats.Caps,
 ) -> Issued:
     """Write the booking ``values`` with a new code, and its confirmation."""
     for _ in range(CODE_ATTEMPTS):
@@ -227,6 +251,7 @@ async def _issue(
                 seats.row(Booking, {**values, "code": code}, now, later="slot_id"),
                 [seats.row(Notification, m, now, later="booking_id") for m in queued],
                 version=schedule.version,
+                caps=caps,
             )
         except IntegrityError:
             # Another request with the same key won the race, or (rarely) the code was
@@ -236,3 +261,43 @@ async def _issue(
             continue
         return Issued(code=code, token=token)
     raise Conflict("could not allocate a booking code; try again")
+
+
+def holder_keys(ledger: Ledger, data: BookingIn, address: str | None) -> dict[str, str]:
+    """Who asks for the seat, as the keyed digests the caps count (``''``: not given). The
+    same person however the number or address is spelled (``contact.identities``)."""
+    keys = {"phone_key": "", "email_key": "", "address_key": ""}
+    for identity in identities(data.phone, data.email):
+        kind = identity.split(":", 1)[0]
+        keys[f"{kind}_key"] = ledger.vault.digest(identity)
+    if address:
+        keys["address_key"] = ledger.vault.digest("address:" + address)
+    return keys
+
+
+async def _cap_refusal(
+    which: str, caps: seats.Caps, holder: dict[str, str], resource_id: int
+) -> TooManyRequests:
+    """429 at a cap, with ``Retry-After`` until the holder's first upcoming booking starts
+    (then it no longer counts)."""
+    held = Booking.filter(
+        resource_id=resource_id, status__in=list(SEAT_HOLDING), starts_at__gt=caps.now
+    )
+    if which == "contact":
+        given = [Q(**{k: v}) for k, v in holder.items() if v and k != "address_key"]
+        held = held.filter(Q(*given, join_type=Q.OR))
+        cap = caps.contact
+        reason = (
+            f"this phone number or e-mail address already holds {cap} upcoming bookings of "
+            "this service; cancel one or call the service"
+        )
+    else:
+        held = held.filter(address_key=holder["address_key"])
+        cap = caps.address
+        reason = (
+            f"{cap} upcoming bookings of this service were already made from this network "
+            "address; cancel one or call the service"
+        )
+    first = await held.order_by("starts_at").first()
+    wait = (first.starts_at - caps.now).total_seconds() if first else 60
+    return TooManyRequests(reason, retry_after=int(wait) + 1, code="booking_cap")

@@ -18,12 +18,13 @@ conditional on the old ciphertext), and a value no key can decrypt is counted, n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.fernet import InvalidToken
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from resourcemap.models import Booking, Notification, WaitlistEntry
+from resourcemap.models import Booking, FeedbackAnswer, Notification, Referral, WaitlistEntry
 from resourcemap.vault import Vault
 
 BATCH = 500
@@ -32,6 +33,9 @@ ENCRYPTED: dict[type[Model], tuple[str, ...]] = {
     Booking: PERSONAL,
     WaitlistEntry: PERSONAL,
     Notification: ("address_enc", "body_enc"),
+    # Referrals and feedback comments (#23); a purged referral's token is "" (nothing to do).
+    Referral: ("token_enc", "reason_enc", "nickname_enc", "phone_enc", "email_enc"),
+    FeedbackAnswer: ("comment_enc",),
 }
 
 
@@ -46,9 +50,10 @@ class Rotated:
 async def rotate_keys(vault: Vault, *, batch: int = BATCH) -> Rotated:
     done = Rotated()
     for model, columns in ENCRYPTED.items():
-        last = 0
+        # Keys are integers, or random UUIDs (feedback answers): paged from the start.
+        last: Any = None
         while (
-            rows := await model.filter(id__gt=last)
+            rows := await (model.all() if last is None else model.filter(id__gt=last))
             .order_by("id")
             .limit(batch)
             .values_list("id", *columns)
@@ -62,11 +67,11 @@ async def rotate_keys(vault: Vault, *, batch: int = BATCH) -> Rotated:
 
 
 async def _rotate_row(
-    vault: Vault, model: type[Model], row_id: int, old: dict[str, str | None], done: Rotated
+    vault: Vault, model: type[Model], row_id: Any, old: dict[str, str | None], done: Rotated
 ) -> None:
     new: dict[str, str] = {}
     for column, value in old.items():
-        if value is None:
+        if not value:
             continue
         if vault.is_current(value):
             done.current += 1

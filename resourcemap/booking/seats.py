@@ -1,3 +1,4 @@
+# Over 400 lines: both dialects' seat statements side by side, so they agree.
 """The two statements every seat-changing transaction is built on, one round trip each.
 
 ``lock`` is the first statement of the transaction: it bumps ``booking_policy.lock`` (a
@@ -51,16 +52,29 @@ INSERT INTO booking_slot (resource_id, starts_at, ends_at, capacity, taken)
 SELECT {rid}, {start}, {end}, {seats}, 1
 WHERE NOT EXISTS (
     SELECT 1 FROM booking_slot other
-    WHERE other.resource_id = {rid} AND other.taken > 0
+    WHERE other.resource_id = {rid} AND (other.taken > 0 OR other.referral_taken > 0)
       AND other.starts_at < {end} AND other.ends_at > {start}
       AND other.starts_at <> {start} AND other.id <> {moving}
 )
 ON CONFLICT (resource_id, starts_at) DO UPDATE
 SET taken = booking_slot.taken + 1, capacity = excluded.capacity, ends_at = excluded.ends_at
 WHERE booking_slot.taken < excluded.capacity
-  AND (booking_slot.taken = 0 OR booking_slot.ends_at = excluded.ends_at)
+  AND (booking_slot.taken + booking_slot.referral_taken = 0
+       OR booking_slot.ends_at = excluded.ends_at)
 RETURNING id
 """
+
+# How many active future bookings of the resource the new booking's holder has: naming its
+# phone number or e-mail address, and from its network address (keyed digests; '' is none).
+HELD = """
+SELECT COALESCE(SUM(CASE WHEN ({phone} <> '' AND b.phone_key = {phone})
+                          OR ({email} <> '' AND b.email_key = {email}) THEN 1 ELSE 0 END), 0),
+       COALESCE(SUM(CASE WHEN {address} <> '' AND b.address_key = {address}
+                         THEN 1 ELSE 0 END), 0)
+  FROM booking b
+ WHERE b.resource_id = {rid} AND b.status IN ('confirmed', 'offered') AND b.starts_at > {now}
+"""
+HELD_SQLITE = {"rid": "?1", "now": "?2", "phone": "?3", "email": "?4", "address": "?5"}
 
 SLOT_AT = """
 SELECT taken, ends_at FROM booking_slot WHERE resource_id = {rid} AND starts_at = {start}
@@ -176,21 +190,45 @@ class Stale(Exception):
     """The schedule a booking was checked against is no longer the resource's."""
 
 
+class Caps(NamedTuple):
+    """Most active future bookings of one resource a holder may have (#15): naming one phone
+    number or e-mail address, and from one network address (0: no cap); future of ``now``."""
+
+    contact: int
+    address: int
+    now: dt.datetime
+
+
+NO_CAPS = Caps(0, 0, dt.datetime.min.replace(tzinfo=dt.UTC))
+
+
+class Capped(Exception):
+    """The holder has as many active future bookings of the resource as its cap allows."""
+
+    def __init__(self, which: str) -> None:
+        super().__init__(which)
+        self.which = which  # "contact" or "address"
+
+
 async def book(
     client: BaseDBAsyncClient,
     booking: Mapping[str, Any],
     messages: Sequence[Mapping[str, Any]],
     *,
     version: int,
+    caps: Caps = NO_CAPS,
 ) -> int:
     """Take a seat of the slot ``booking["starts_at"]``…``["ends_at"]`` and write the
     booking (``row(Booking, …, later="slot_id")``) and its messages (``row(Notification,
     …, later="booking_id")``), all or nothing, in one round trip, if the resource's
     ``schedule_version`` is still ``version`` (the schedule the slot was checked against).
 
-    Returns the booking's id. Raises ``Stale`` when the schedule changed, ``Conflict`` when
-    no seat can be taken and ``IntegrityError`` when the booking's code or idempotency key
-    is already taken."""
+    The holder's bookings are counted against ``caps`` under the resource's lock, so that
+    parallel requests cannot all pass the count.
+
+    Returns the booking's id. Raises ``Stale`` when the schedule changed, ``Capped`` when the
+    holder is at a cap, ``Conflict`` when no seat can be taken and ``IntegrityError`` when
+    the booking's code or idempotency key is already taken."""
     if client.capabilities.dialect == "postgres":
         values = [
             booking["resource_id"],
@@ -199,13 +237,18 @@ async def book(
             version,
             _json(booking),
             _json(messages),
+            caps.now.astimezone(dt.UTC),
+            caps.contact,
+            caps.address,
         ]
         outcome = (await client.execute_query_dict(BOOK_CALL, values))[0]
     else:
         async with client.acquire_connection() as conn:
             # aiosqlite runs each call in its connection's thread: one call is one hop.
             try:
-                outcome = await conn._execute(_book_sqlite, conn._conn, booking, messages, version)
+                outcome = await conn._execute(
+                    _book_sqlite, conn._conn, booking, messages, version, caps
+                )
             except sqlite3.IntegrityError as exc:
                 raise IntegrityError(exc) from exc
             except sqlite3.OperationalError as exc:
@@ -216,6 +259,8 @@ async def book(
         raise not_bookable()
     if outcome["stale"]:
         raise Stale()
+    if outcome["capped"]:
+        raise Capped(str(outcome["capped"]))
     slot = None if outcome["taken"] is None else outcome
     raise _refusal(slot, int(outcome["seats"]), slots.epoch(booking["ends_at"]))
 
@@ -240,6 +285,7 @@ def _book_sqlite(
     booking: Mapping[str, Any],
     messages: Sequence[Mapping[str, Any]],
     version: int,
+    caps: Caps,
 ) -> dict[str, Any]:
     """``book`` on SQLite, in the connection's thread: the statements of ``book_function()``
     as one transaction. IMMEDIATE takes the write lock first, so nothing is read before it;
@@ -247,7 +293,7 @@ def _book_sqlite(
     nested = conn.in_transaction
     conn.execute("SAVEPOINT book" if nested else "BEGIN IMMEDIATE")
     try:
-        outcome = _book_statements(conn, booking, messages, version)
+        outcome = _book_statements(conn, booking, messages, version, caps)
     except BaseException:
         _undo(conn, nested)
         raise
@@ -271,10 +317,13 @@ def _book_statements(
     booking: Mapping[str, Any],
     messages: Sequence[Mapping[str, Any]],
     version: int,
+    caps: Caps,
 ) -> dict[str, Any]:
     p = PARAMS["sqlite"]
     rid, start, end = booking["resource_id"], booking["starts_at"], booking["ends_at"]
-    outcome: dict[str, Any] = dict.fromkeys(("booking_id", "seats", "stale", "taken", "ends_at"))
+    outcome: dict[str, Any] = dict.fromkeys(
+        ("booking_id", "seats", "stale", "taken", "ends_at", "capped")
+    )
     policy = conn.execute(LOCK.format(**p, columns=LOCKED), (rid,)).fetchall()
     if not policy:
         return outcome
@@ -282,6 +331,14 @@ def _book_statements(
     if policy[0][1] != version:
         outcome["stale"] = True
         return outcome
+    if caps.contact or caps.address:
+        keys = (booking["phone_key"], booking["email_key"], booking["address_key"])
+        held = conn.execute(
+            HELD.format(**HELD_SQLITE), (rid, caps.now.astimezone(dt.UTC), *keys)
+        ).fetchall()[0]
+        outcome["capped"] = _capped(caps, int(held[0]), int(held[1]))
+        if outcome["capped"]:
+            return outcome
     slot = conn.execute(TAKE.format(**p), (rid, start, end, seats, 0)).fetchall()
     if not slot:
         found = conn.execute(SLOT_AT.format(**p), (rid, start)).fetchall()
@@ -300,13 +357,21 @@ def _book_statements(
     return outcome
 
 
+def _capped(caps: Caps, contact: int, address: int) -> str | None:
+    if caps.contact and contact >= caps.contact:
+        return "contact"
+    if caps.address and address >= caps.address:
+        return "address"
+    return None
+
+
 # The call and the function, one statement each; the function's body is LOCK, TAKE and
 # SLOT_AT with its own variables for parameters.
 BOOK_CALL = """
 SELECT o_booking AS booking_id, o_seats AS seats, o_stale AS stale, o_taken AS taken,
-       o_ends_at AS ends_at
+       o_ends_at AS ends_at, o_capped AS capped
   FROM resourcemap_book($1::int, $2::timestamptz, $3::timestamptz, $4::bigint,
-                        $5::text::jsonb, $6::text::jsonb)
+                        $5::text::jsonb, $6::text::jsonb, $7::timestamptz, $8::int, $9::int)
 """
 # What book's lock returns: the seats in force and the schedule's version.
 LOCKED = "seats, schedule_version"
@@ -314,13 +379,15 @@ LOCKED = "seats, schedule_version"
 _BOOK_FUNCTION = """
 CREATE OR REPLACE FUNCTION resourcemap_book(
     p_resource int, p_start timestamptz, p_end timestamptz, p_version bigint,
-    p_booking jsonb, p_messages jsonb,
+    p_booking jsonb, p_messages jsonb, p_now timestamptz, p_contact_cap int, p_address_cap int,
     OUT o_booking bigint, OUT o_seats int, OUT o_stale boolean, OUT o_taken int,
-    OUT o_ends_at timestamptz)
+    OUT o_ends_at timestamptz, OUT o_capped text)
 LANGUAGE plpgsql VOLATILE AS $body$
 DECLARE
     v_slot bigint;
     v_version bigint;
+    v_contact bigint;
+    v_address bigint;
 BEGIN
     {lock} INTO o_seats, v_version;
     IF NOT FOUND THEN
@@ -329,6 +396,17 @@ BEGIN
     o_stale := v_version <> p_version;
     IF o_stale THEN
         RETURN;
+    END IF;
+    IF p_contact_cap > 0 OR p_address_cap > 0 THEN
+        SELECT h.c, h.a INTO v_contact, v_address FROM ({held}) h(c, a);
+        IF p_contact_cap > 0 AND v_contact >= p_contact_cap THEN
+            o_capped := 'contact';
+        ELSIF p_address_cap > 0 AND v_address >= p_address_cap THEN
+            o_capped := 'address';
+        END IF;
+        IF o_capped IS NOT NULL THEN
+            RETURN;
+        END IF;
     END IF;
     {take} INTO v_slot;
     IF v_slot IS NULL THEN
@@ -356,6 +434,13 @@ def book_function() -> str:
         lock=LOCK.format(**p, columns=LOCKED).strip(),
         take=TAKE.format(**p, moving="0").strip(),
         slot_at=SLOT_AT.format(**p).strip(),
+        held=HELD.format(
+            rid="p_resource",
+            now="p_now",
+            phone="(p_booking->>'phone_key')",
+            email="(p_booking->>'email_key')",
+            address="(p_booking->>'address_key')",
+        ).strip(),
         booking_columns=", ".join(booking),
         booking_values=", ".join(f"r.{c}" for c in booking),
         message_columns=", ".join(messages),

@@ -1,3 +1,4 @@
+# Over 400 lines: one pure pipeline from hours and rules to slots.
 """Bookable slots of a resource, computed from its hours and booking rules.
 
 A day's hours follow the same rules as open-now (``resourcemap.listings.opening``): weekly hours,

@@ -17,8 +17,9 @@ from resourcemap.accounts import Principal
 from resourcemap.booking.ledger import Ledger
 from resourcemap.booking.requests import display_code
 from resourcemap.errors import Conflict, InvalidInput, NotFound
-from resourcemap.listings.edits import Input
+from resourcemap.listings.edits import Input, located
 from resourcemap.models import Booking, BookingPolicy, Resource, TimeBlock
+from resourcemap.scope import located_in
 from resourcemap.vault import mask_email, mask_name, mask_phone
 from resourcemap.vocab import SEAT_HOLDING, BookingStatus, Role, Status
 
@@ -56,7 +57,11 @@ class BlockIn(Input):
 async def managed_resource(actor: Principal, resource_id: int) -> Resource:
     actor.require(Role.STAFF, Role.ADMIN)
     resource = await Resource.get_or_none(id=resource_id)
-    if resource is None or not actor.may_edit_listings_of(resource.organisation_id):
+    if (
+        resource is None
+        or not actor.may_edit_listings_of(resource.organisation_id)
+        or not actor.in_area(located(resource))
+    ):
         raise NotFound(f"no resource {resource_id} among your services")
     return resource
 
@@ -95,6 +100,8 @@ def _policy_view(policy: BookingPolicy | None) -> dict[str, Any]:
         "min_notice_minutes": policy.min_notice_minutes,
         "horizon_days": policy.horizon_days,
         "change_notice_minutes": policy.change_notice_minutes,
+        # Seats only a referral can take (#23); set through the referral API.
+        "referral_seats": policy.referral_seats,
     }
 
 
@@ -257,6 +264,8 @@ async def stats(
     qs = Booking.filter(starts_at__gte=start, starts_at__lt=end)
     if actor.role is Role.STAFF:
         qs = qs.filter(resource__organisation_id=actor.organisation_id)
+    if actor.area_code is not None:  # kept to an area: its listings' counts only (#20)
+        qs = qs.filter(located_in(actor.area_code, "resource__"))
     rows = await qs.values_list("resource_id", "status", "channel")
     by_resource: dict[int, Counter[str]] = {}
     for rid, status, channel in rows:

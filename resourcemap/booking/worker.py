@@ -23,6 +23,7 @@ from resourcemap.booking.dispatch import Dispatched, Dispatcher
 from resourcemap.booking.senders import Sender
 from resourcemap.clock import Clock, SystemClock
 from resourcemap.errors import Unavailable
+from resourcemap.feedback import rounds
 from resourcemap.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,14 @@ class Worker:
             ),
             dispatched=await _step("dispatch", lambda: self.dispatcher.dispatch(now)),
         )
+        # Feedback after a visit (#23): its messages go out with the next round's sends.
+        feedback = await _step("feedback", lambda: rounds.run(self.desk.ledger, now=now))
+        if feedback is not None and any(feedback):
+            log.info(
+                "booking worker: %d feedback invitations, %d links expired, "
+                "%d comments released, %d dropped",
+                *feedback,
+            )
         sent = done.dispatched or Dispatched()
         counts = (done.offers_expired, done.reminders_queued, sent.sent, sent.retrying, sent.failed)
         if any(counts):

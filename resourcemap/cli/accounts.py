@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from resourcemap import accounts, db, schema
+from resourcemap import accounts, clock, db, schema, tokens
 from resourcemap.cli.common import (
     read_settings,
     run_command,
@@ -61,6 +61,13 @@ def user_token(username: str, name: str) -> None:
             account = await Account.get_or_none(username=username)
             if account is None:
                 raise NotFound(f"no account {username!r}")
-            return await accounts.issue_token(None, account.id, name)
+            issued = await tokens.issue(
+                None,
+                account.id,
+                name,
+                now=clock.from_settings(settings).now(),
+                lifetime=settings.token_lifetime,
+            )
+            return issued.token
 
     click.echo(run_command(issue()))

@@ -84,19 +84,21 @@ def purge(dry_run: bool) -> None:
     """
     from resourcemap.booking.purge import Purged
     from resourcemap.booking.purge import purge as purge_old
+    from resourcemap.referral.purge import purge as purge_referrals
 
     settings = read_settings()
 
-    async def run() -> Purged:
+    async def run() -> tuple[Purged, int]:
         async with db.database(settings.database_url):
             await require_booking_tables()
-            return await purge_old(
-                clock.from_settings(settings).now(),
-                settings.booking_retention_days,
-                dry_run=dry_run,
+            now = clock.from_settings(settings).now()
+            days = settings.booking_retention_days
+            return (
+                await purge_old(now, days, dry_run=dry_run),
+                await purge_referrals(now, days, dry_run=dry_run),
             )
 
-    done = run_command(run())
+    done, referrals = run_command(run())
     verb = "would purge" if dry_run else "purged"
     before = done.cutoff.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
     click.echo(
@@ -104,6 +106,7 @@ def purge(dry_run: bool) -> None:
         f"waitlist entries and {done.notifications} notifications (slots that ended before "
         f"{before}, {settings.booking_retention_days} days ago)"
     )
+    click.echo(f"{verb} contact details of {referrals} referrals sent before {before}")
 
 
 @click.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -81,13 +82,23 @@ def import_demand(
     "kinds",
     multiple=True,
     type=click.Choice(kind_names()),
-    help="Resource kinds that count (repeatable; default every kind but hotlines).",
+    help=(
+        "Resource kinds that count (repeatable; default every service point: "
+        "not hotlines or volunteer teams)."
+    ),
 )
 @click.option("--demand", "demand_source", help="Demand source (default: the latest imported).")
 @click.option(
     "--streets",
     type=click.Path(exists=True, dir_okay=False),
     help="Street network (GeoJSON lines): walking distance instead of straight.",
+)
+@click.option(
+    "--demand-parquet",
+    "demand_parquet",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="GeoParquet demand dataset (e.g. the province demo's) instead of stored demand, "
+    "computed on RESOURCEMAP_DASK_SCHEDULER when set; writes the table (.csv).",
 )
 @click.option(
     "--out",
@@ -101,11 +112,11 @@ def coverage(
     kinds: tuple[str, ...],
     demand_source: str | None,
     streets: str | None,
+    demand_parquet: Path | None,
     out: str,
 ) -> None:
     """Who lives within the service circle, per area: writes a map report, CSV or GeoJSON."""
     import json
-    from pathlib import Path
 
     from pydantic import ValidationError as QueryError
 
@@ -120,6 +131,14 @@ def coverage(
         raise click.UsageError("--out must end in .html, .csv or .geojson")
     if streets is not None and suffix == ".html":
         raise click.UsageError("with --streets, write the table: --out FILE.csv or FILE.geojson")
+    if demand_parquet is not None:
+        if suffix != ".csv" or streets is not None or demand_source is not None:
+            raise click.UsageError(
+                "with --demand-parquet, write the table (--out FILE.csv), without --streets "
+                "or --demand"
+            )
+        _dataset_coverage(demand_parquet, radius_m, level, kinds, Path(out))
+        return
     try:
         cov.CoverageQuery(radius_m=radius_m, kind=kinds or None, demand=demand_source)
     except QueryError as exc:
@@ -180,3 +199,39 @@ def coverage(
     except OSError as exc:
         raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
     click.echo(f"{summary}\nwrote {out}")
+
+
+def _dataset_coverage(
+    directory: Path, radius_m: float, level: str | None, kinds: tuple[str, ...], out: Path
+) -> None:
+    from pydantic import ValidationError as QueryError
+
+    from resourcemap.planning.coverage import CoverageQuery
+    from resourcemap.planning.dataset_coverage import dataset_coverage
+    from resourcemap.vocab import AreaLevel, ResourceKind
+
+    try:
+        query = CoverageQuery(
+            radius_m=radius_m,
+            level=AreaLevel(level or "community"),
+            kind=tuple(ResourceKind(k) for k in kinds) or None,
+        )
+    except QueryError as exc:
+        raise click.UsageError("; ".join(e["msg"] for e in exc.errors())) from None
+    settings = read_settings()
+
+    async def run() -> str:
+        async with db.database(settings.database_url):
+            done = await dataset_coverage(directory, query, settings.dask_scheduler)
+        out.write_text(done.csv(), encoding="utf-8")
+        r = done.result
+        where = f"{done.workers} Dask workers" if done.workers else "this process"
+        share = "—" if r.share is None else f"{r.share:.1%}"
+        return (
+            f"{r.covered_population:,.0f} of {r.population:,.0f} residents ({share}) within "
+            f"{r.radius_m:g} m of {done.resources:,} resources; demand: "
+            f"{int(r.sums.points.sum()):,} points from {directory}, computed by {where}\n"
+            f"wrote {out}"
+        )
+
+    click.echo(run_command(run()))

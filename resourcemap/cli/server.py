@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
 
 from resourcemap import db, schema
@@ -39,8 +42,53 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 @click.option("--no-serve", is_flag=True, help="Only load the data, do not start the server.")
 @click.option("--host", help="Listen address (RESOURCEMAP_HOST).")
 @click.option("--port", type=int, help="Listen port (RESOURCEMAP_PORT).")
-def demo(seed: int | None, reset: bool, no_serve: bool, host: str | None, port: int | None) -> None:
-    """Load a deterministic synthetic demo city (示例数据) and serve it."""
+@click.option(
+    "--scale",
+    type=click.Choice(["city", "province"]),
+    default="city",
+    show_default=True,
+    help="One demo district, or a province of many cities (for benchmarks).",
+)
+@click.option(
+    "--cities",
+    type=click.IntRange(1, 29),
+    default=20,
+    show_default=True,
+    help="Province: number of cities.",
+)
+@click.option(
+    "--districts",
+    type=click.IntRange(1, 44),
+    default=4,
+    show_default=True,
+    help="Province: districts per city (each ~290 resources, 1.1 M residents).",
+)
+@click.option(
+    "--points-per-cell",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="Province: demand points per populated 100 m cell.",
+)
+@click.option(
+    "--demand-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Province: GeoParquet demand directory [default: DATA_DIR/province-demand].",
+)
+def demo(
+    seed: int | None,
+    reset: bool,
+    no_serve: bool,
+    host: str | None,
+    port: int | None,
+    scale: str,
+    cities: int,
+    districts: int,
+    points_per_cell: int,
+    demand_dir: Path | None,
+) -> None:
+    """Load a deterministic synthetic demo city or province (示例数据) and serve it."""
     import resourcemap.demo.city as demo_city
 
     settings = (
@@ -53,6 +101,13 @@ def demo(seed: int | None, reset: bool, no_serve: bool, host: str | None, port: 
     async def load() -> str:
         await schema.migrate(settings.database_url)
         async with db.database(settings.database_url):
+            if scale == "province":
+                return await _load_province(
+                    chosen,
+                    (cities, districts, points_per_cell),
+                    demand_dir or settings.data_dir / "province-demand",
+                    reset,
+                )
             return await demo_city.ensure_demo_city(chosen, replace=reset, progress=click.echo)
 
     click.echo(run_command(load()))
@@ -60,3 +115,24 @@ def demo(seed: int | None, reset: bool, no_serve: bool, host: str | None, port: 
         return
     click.echo(f"{demo_city.DEMO_LABEL}: http://{settings.host}:{settings.port}/")
     serve_app(settings)
+
+
+async def _load_province(
+    seed: int, size: tuple[int, int, int], demand_dir: Path, reset: bool
+) -> str:
+    from resourcemap.demo.province_load import ProvinceSize, load_demo_province
+
+    chosen = ProvinceSize(*size)
+    with click.progressbar(
+        length=chosen.cities * chosen.districts, label="generating districts", file=sys.stderr
+    ) as bar:
+        last = [0]
+
+        def generated(done: int, _total: int) -> None:
+            bar.update(done - last[0])
+            last[0] = done
+
+        summary = await load_demo_province(
+            seed, chosen, demand_dir, replace=reset, progress=click.echo, generated=generated
+        )
+    return summary.describe()

@@ -19,14 +19,14 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from resourcemap.dataset import SYNTHETIC_KEY
-from resourcemap.demo.builder import Catalogue, ResourceSpec
+from resourcemap.demo.builder import AreaSpec, Catalogue, OrgSpec, ResourceSpec
 from resourcemap.demo.catalogue import build_catalogue
 from resourcemap.errors import Conflict
 from resourcemap.models import (
@@ -77,6 +77,19 @@ DEMO_BOOKING_RULES: dict[ResourceKind, dict[str, int]] = {
     ResourceKind.GENERAL_HOSPITAL_DEPARTMENT: _CLINIC,
     ResourceKind.COMMUNITY_REHABILITATION: _GROUP,
 }
+
+
+class Listings(Protocol):
+    """What the writers below need: a demo city's catalogue or a province."""
+
+    @property
+    def seed(self) -> int: ...
+    @property
+    def areas(self) -> list[AreaSpec]: ...
+    @property
+    def organisations(self) -> list[OrgSpec]: ...
+    @property
+    def resources(self) -> list[ResourceSpec]: ...
 
 
 @dataclass(frozen=True)
@@ -205,7 +218,7 @@ async def _make_room(conn: BaseDBAsyncClient, replace: bool, say: Callable[[str]
 
 
 async def _write_areas(
-    conn: BaseDBAsyncClient, catalogue: Catalogue, say: Callable[[str], None]
+    conn: BaseDBAsyncClient, catalogue: Listings, say: Callable[[str], None]
 ) -> None:
     say(f"writing {len(catalogue.areas)} areas")
     note = f"synthetic 100 m grid, seed {catalogue.seed}"
@@ -250,7 +263,7 @@ async def _write_demand(
 
 
 async def _write_listings(
-    conn: BaseDBAsyncClient, catalogue: Catalogue, say: Callable[[str], None]
+    conn: BaseDBAsyncClient, catalogue: Listings, say: Callable[[str], None]
 ) -> None:
     say(f"writing {len(catalogue.organisations)} organisations")
     org_ext = {o.key: f"demo:org:{i:04d}" for i, o in enumerate(catalogue.organisations)}

@@ -1,3 +1,4 @@
+# Over 400 lines: input models and the one save path they feed.
 """Changing listings: validated input, permission checks, audit and search sync in one place.
 
 Every write goes through :func:`save_resource` or :func:`set_status`; each runs in one
@@ -71,6 +72,21 @@ KEPT_UNLESS_GIVEN = frozenset(
 MAX_FOREIGN_FIELDS = 4000
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 AREA_LEVELS = ("city", "district", "street", "community")
+
+
+def web_address(value: str) -> str:
+    """A website shown as a link: http(s) with a host only, so that no ``javascript:`` or
+    ``data:`` address ever becomes a link a resident clicks.
+
+    >>> web_address("https://example.cn/help")
+    'https://example.cn/help'
+    >>> web_address("javascript:alert(1)")
+    Traceback (most recent call last):
+    ValueError: a website starts with http:// or https://
+    """
+    if value and not re.match(r"https?://[^/\s?#]+", value, re.IGNORECASE):
+        raise ValueError("a website starts with http:// or https://")
+    return value
 
 
 class HoursIn(Input):
@@ -185,9 +201,7 @@ class ResourceIn(Input):
     @field_validator("website")
     @classmethod
     def _website(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("a website starts with http:// or https://")
-        return value
+        return web_address(value)
 
     @field_validator("languages")
     @classmethod
@@ -256,6 +270,11 @@ async def save_resource(
         raise InvalidInput(f"no organisation with id {organisation_id}", field="organisation_id")
     intervals = _intervals(data.hours)
     codes = await _area_codes(data)
+    if not actor.in_area(codes.values()):
+        raise Forbidden(
+            f"your account is kept to area {actor.area_code}: "
+            "the listing's community must lie in it"
+        )
     if data.external_id is not None:
         clash = await Resource.get_or_none(external_id=data.external_id)
         if clash is not None and clash.id != resource_id:
@@ -316,7 +335,23 @@ async def _editable(actor: Principal, resource_id: int) -> Resource:
         raise NotFound(f"no resource with id {resource_id}")
     if not actor.may_edit_listings_of(resource.organisation_id):
         raise Forbidden("staff may only edit their own organisation's listings")
+    if not actor.in_area(located(resource)):
+        raise Forbidden(f"your account is kept to area {actor.area_code}: this listing is not")
     return resource
+
+
+def located(resource: Resource) -> tuple[str, ...]:
+    """The area codes a listing lies in, city to community (#20)."""
+    return tuple(
+        code
+        for code in (
+            resource.city_code,
+            resource.district_code,
+            resource.street_code,
+            resource.community_code,
+        )
+        if code
+    )
 
 
 async def set_status(

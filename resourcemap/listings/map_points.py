@@ -8,15 +8,19 @@ full listing. Residents without geolocation type a place: a community or street 
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import shapely
+from tortoise.exceptions import BaseORMException
 
 from resourcemap.errors import Unavailable
 from resourcemap.models import Area, BookingPolicy, Resource
 from resourcemap.vocab import AreaLevel, Eligibility, Fee, ResourceKind, Status
+
+log = logging.getLogger(__name__)
 
 POINT_FIELDS = (
     *("id", "lat", "lon", "kind", "name_zh", "name_en", "free", "always_open", "bookable"),
@@ -134,6 +138,10 @@ async def crisis_hotlines(
         ]
     except Unavailable:
         pass
+    except BaseORMException as exc:
+        # A database not migrated yet (a worker starting before `migrate`): the page
+        # still renders, with the lines read last.
+        log.warning("24/7 lines not readable (%s); showing the last copy", type(exc).__name__)
     lines = list(_last_hotlines)
     if area_codes:
         lines.sort(key=lambda h: not (set(h.service_area_codes) & area_codes))

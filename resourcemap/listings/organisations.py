@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, field_validator
 from tortoise.transactions import in_transaction
 
 from resourcemap import audit
 from resourcemap.accounts import Principal
 from resourcemap.errors import Conflict, NotFound, storage_refusals
+from resourcemap.listings.edits import Input, web_address
 from resourcemap.models import Organisation
 from resourcemap.vocab import OrganisationType, Role
 
 
-class OrganisationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class OrganisationIn(Input):
+    """What an admin gives for an organisation: no control characters (a NUL byte is a 400,
+    not a database error) and a website that is an http(s) link."""
 
     external_id: str | None = Field(None, max_length=100)
     name_zh: str = Field(min_length=1, max_length=200)
@@ -24,6 +26,11 @@ class OrganisationIn(BaseModel):
     description: str = Field("", max_length=5000)
     website: str = Field("", max_length=300)
     phone: str = Field("", max_length=40)
+
+    @field_validator("website")
+    @classmethod
+    def _website(cls, value: str) -> str:
+        return web_address(value)
 
 
 def view(org: Organisation) -> dict[str, Any]:

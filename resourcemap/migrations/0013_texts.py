@@ -27,7 +27,7 @@ class ResourceColumn(ops.AddField):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0010_provenance')]
+    dependencies = [('models', '0015_hardening')]
 
     initial = False
 

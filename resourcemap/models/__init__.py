@@ -14,7 +14,7 @@ from resourcemap.models.bookings import (
     TimeBlock,
     WaitlistEntry,
 )
-from resourcemap.models.dataset import DatasetInfo
+from resourcemap.models.dataset import DatasetInfo, RateCount
 from resourcemap.models.listings import (
     Closure,
     HoursException,
@@ -25,6 +25,7 @@ from resourcemap.models.listings import (
     SearchChange,
     SearchCursor,
 )
+from resourcemap.models.referrals import FeedbackAnswer, FeedbackInvite, FeedbackToken, Referral
 
 __all__ = [
     "Account",
@@ -36,11 +37,16 @@ __all__ = [
     "Closure",
     "DatasetInfo",
     "DemandPoint",
+    "FeedbackAnswer",
+    "FeedbackInvite",
+    "FeedbackToken",
     "HoursException",
     "Notification",
     "OpeningHours",
     "Organisation",
     "Qualification",
+    "RateCount",
+    "Referral",
     "Resource",
     "SearchChange",
     "SearchCursor",

@@ -26,8 +26,12 @@ class Account(Model):
     active = fields.BooleanField(default=True)
     failed_logins = fields.SmallIntField(default=0)
     locked_until = fields.DatetimeField(null=True)
-    # Bumped when the password changes: sessions signed before it stop working.
+    # Bumped when the password or the role changes, on deactivation and on sign-out:
+    # sessions signed before it stop working (#15).
     session_version = fields.IntField(default=1)
+    # Planners and staff may be kept to one area (any level, 市 to 村社区) and what lies
+    # in it; empty: not kept to an area (#20).
+    area_code = fields.CharField(max_length=12, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
 
@@ -47,7 +51,10 @@ class ApiToken(Model):
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(null=True)
+    # Empty on tokens issued before expiry existed: they expire a lifetime after creation.
+    expires_at = fields.DatetimeField(null=True)
     revoked = fields.BooleanField(default=False)
+    revoked_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "api_token"

@@ -43,6 +43,9 @@ class BookingPolicy(Model):
     # Residents may cancel or reschedule until this long before the start.
     change_notice_minutes = fields.IntField(default=240)
     lock = fields.BigIntField(default=0)
+    # Seats per slot on top of ``seats`` that only a referral can take: the green channel
+    # (#23). Public bookings never see them; they are taken under the same lock.
+    referral_seats = fields.SmallIntField(default=0, db_default=0)
     # Bumped by triggers (migration 0007) whenever anything the slots are cut from changes:
     # these rules, the weekly hours, exceptions, closures, blocked time, the listing. A
     # booking checked against a cached schedule is refused under the lock if it moved on.
@@ -71,6 +74,11 @@ class Slot(Model):
     ends_at = fields.DatetimeField()
     capacity = fields.SmallIntField()
     taken = fields.SmallIntField(default=0)
+    # The green channel's seats of this slot, counted apart from ``capacity``/``taken`` so a
+    # public booking can never take one (#23); the database refuses
+    # ``referral_taken > referral_capacity`` like ``taken > capacity`` (migration 0012).
+    referral_capacity = fields.SmallIntField(default=0, db_default=0)
+    referral_taken = fields.SmallIntField(default=0, db_default=0)
 
     class Meta:
         table = "booking_slot"
@@ -122,6 +130,12 @@ class Booking(Model):
     # SHA-256 of the client's Idempotency-Key and of the request it came with.
     idempotency_key = fields.CharField(max_length=64, unique=True, null=True)
     request_hash = fields.CharField(max_length=64, default="")
+    # Keyed digests (``Vault.digest``) of who asked for the seat: the phone number's and the
+    # e-mail address's identities and the network address. They count a holder's active
+    # future bookings of a service against its cap (#15); purge clears them.
+    phone_key = fields.CharField(max_length=64, default="", db_default="")
+    email_key = fields.CharField(max_length=64, default="", db_default="")
+    address_key = fields.CharField(max_length=64, default="", db_default="")
     created_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="bookings_made", null=True, on_delete=fields.SET_NULL
     )

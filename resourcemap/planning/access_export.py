@@ -6,6 +6,7 @@ import csv
 import io
 
 from geo.access import DistanceDecay
+from resourcemap.cells import guarded_row
 from resourcemap.planning.access import AccessReport
 
 
@@ -68,5 +69,5 @@ def cells_csv(report: AccessReport) -> str:
         d.lon.tolist(), d.lat.tolist(), d.area.tolist(), d.weight.tolist(),
         report.cell_access.tolist(), strict=True,
     ):  # fmt: skip
-        writer.writerow([f"{x:.6f}", f"{y:.6f}", a, f"{w:g}", f"{v:.6g}"])
+        writer.writerow(guarded_row([f"{x:.6f}", f"{y:.6f}", a, f"{w:g}", f"{v:.6g}"]))
     return out.getvalue()

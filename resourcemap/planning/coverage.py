@@ -1,3 +1,4 @@
+# Over 400 lines: the use case and its files share one row shape.
 """Coverage and planning as the product uses them: read the database, analyse with ``geo``.
 
 :class:`CoverageService` loads areas, listings and demand points, runs the vectorised
@@ -6,11 +7,13 @@ caches results under a data version that changes whenever listings (the search c
 log's last sequence), areas (their last ``updated_at``) or demand points change — so an
 edit is seen on the next request and nothing is recomputed while nothing changed.
 
-Which resources count: by default every active resource except hotlines (a phone line puts
-no service within walking reach) that is open to the public — a school's room serves its
+Which resources count: by default every active service *point* open to the public — the
+500 m circle is the distance to a place (shared/CONTEXT.md); a hotline puts no service within
+walking reach, and a volunteer team serves a whole area wherever its people live, so counting
+it by default made a community with no room in it "100% covered". A school's room serves its
 pupils, not the street; ``eligibility="all"`` counts members-only listings too, and every
-result says which. Point resources cover people within the radius;
-area-served resources (volunteer teams) cover every person in the areas they serve.
+result says which. Asked for (``kind=volunteer_team``), area-served resources cover every
+person in the areas they serve.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from geo.demand import Demand
 from geo.gaps import gap_features
 from geo.heat import DEFAULT_RESOLUTION, hex_features, hex_heat
 from geo.network import StreetGraph, graph_from_geojson, walking_coverage
+from resourcemap.cells import guarded_row
 from resourcemap.errors import InvalidInput, NotFound
 from resourcemap.models import Area, DemandPoint, Organisation, Resource, SearchChange
 from resourcemap.planning import indicators
@@ -48,7 +52,7 @@ from resourcemap.vocab import (
     Status,
 )
 
-DEFAULT_KINDS = tuple(k for k in ResourceKind if k is not ResourceKind.HOTLINE)
+DEFAULT_KINDS = tuple(k for k in ResourceKind if k.info.placement is Placement.POINT)
 CACHE_SIZE = 16
 # Imported demand sources are stored as "<method>:<name>"; anything else is a grid.
 DEMAND_METHODS = ("raster", "points", "spread-uniform", "spread-buildings", "grid")
@@ -100,7 +104,7 @@ class Analysis:
     @property
     def description(self) -> str:
         r, q = self.result, self.query
-        kinds = "every kind but hotlines" if q.kind is None else ", ".join(k.value for k in q.kinds)
+        kinds = "every service point" if q.kind is None else ", ".join(k.value for k in q.kinds)
         services = "" if not q.service else f", offering {', '.join(s.value for s in q.service)}"
         who = "open to the public" if q.eligibility == "public" else "public and members-only"
         return (
@@ -420,9 +424,9 @@ def coverage_csv(analysis: Analysis) -> str:
     r = analysis.result
     for row in analysis.table():
         props = _row_properties(row)
-        writer.writerow(
+        writer.writerow(guarded_row(
             [*("" if props[c] is None else props[c] for c in CSV_COLUMNS),
              analysis.query.eligibility, f"{r.radius_m:g}", r.mode, r.demand_method,
              r.demand_source]
-        )  # fmt: skip
+        ))  # fmt: skip
     return out.getvalue()

@@ -12,6 +12,7 @@ from openpyxl import Workbook  # type: ignore[import-untyped,unused-ignore]
 from openpyxl.styles import Font, PatternFill  # type: ignore[import-untyped,unused-ignore]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped,unused-ignore]
 
+from resourcemap.cells import guarded_row
 from resourcemap.planning.indicators import DEFINITIONS, LABELS, AreaIndicators, Indicator
 
 COLUMNS = ("area_code", "area_name", "level", "indicator", "label", "value", "target", "status",
@@ -41,7 +42,7 @@ def indicators_csv(areas: Sequence[AreaIndicators]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in long_rows(areas):
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(guarded_row("" if v is None else v for v in row))
     return out.getvalue()
 
 

@@ -27,7 +27,7 @@ from resourcemap.planning.coverage import (
     HeatQuery,
     coverage_geojson,
 )
-from resourcemap.vocab import ResourceKind
+from resourcemap.vocab import Placement, ResourceKind
 
 LEAFLET_DIR = Path(__file__).resolve().parents[2] / "web" / "static" / "vendor" / "leaflet"
 # Kinds of places that serve only their own members (pupils, students, staff): counted only
@@ -114,6 +114,9 @@ class ReportText:
     )
     worst: str = "Most residents outside the circle:"
     covered_means: str = (
+        "Covered: living within %(radius)s (%(mode)s) of at least one counted service point."
+    )
+    covered_means_teams: str = (
         "Covered: living within %(radius)s (%(mode)s) of at least one counted service point, "
         "or in an area a counted team serves."
     )
@@ -203,6 +206,12 @@ body{display:grid;grid-template-columns:minmax(0,5fr) minmax(24rem,3fr);
 </style>"""
 
 
+def counts_teams(query: CoverageQuery) -> bool:
+    """Whether area-served resources (volunteer teams) count: then "covered" also means
+    living in an area one serves."""
+    return any(k.info.placement is Placement.AREA for k in query.kinds)
+
+
 def _report_body(
     analysis: Analysis,
     t: ReportText,
@@ -222,6 +231,7 @@ def _report_body(
     actions.append(f'<a href="#" onclick="window.print();return false">{e(t.print_)}</a>')
     worst = "".join(f"<li>{e(g.name)}: {e(t.number(g.uncovered))}</li>" for g in s.worst)
     kinds = ", ".join(f"{t.kind(k)} ({n})" for k, n in analysis.kind_counts) or t.no_data
+    means = t.covered_means_teams if counts_teams(q) else t.covered_means
     members = sum(n for k, n in analysis.kind_counts if k in MEMBERS_ONLY)
     resources = t.resources_value % {
         "count": t.number(analysis.resources), "status": t.status(q.status.value), "kinds": kinds,
@@ -250,7 +260,7 @@ def _report_body(
         f'<p class="actions">{"".join(actions)}</p>'
         f'<div class="strip"><p><strong>{e(summary)}</strong></p>'
         + (f"<p>{e(t.worst)}</p><ol>{worst}</ol>" if worst else "")
-        + f"<p>{e(t.covered_means % {'radius': radius, 'mode': mode})}</p></div>"
+        + f"<p>{e(means % {'radius': radius, 'mode': mode})}</p></div>"
         f"<h2>{e(t.facts)}</h2><dl>"
         f"<dt>{e(t.demand)}</dt><dd>{e(r.demand_method)}: {e(r.demand_source)}</dd>"
         f"<dt>{e(t.resources)}</dt><dd>{e(resources)}</dd>"

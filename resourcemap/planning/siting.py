@@ -28,6 +28,7 @@ from pydantic import Field
 from geo.access import DistanceDecay
 from geo.coverage import metric_crs_of
 from geo.siting import MAX_SITES, grid_candidates, plan_sites, plan_sites_access
+from resourcemap.cells import guarded_row
 from resourcemap.errors import InvalidInput
 from resourcemap.planning.access import PER, UNITS, AccessQuery, AccessService
 from resourcemap.planning.coverage import Analysis, CoverageService, meta
@@ -232,8 +233,10 @@ def sites_csv(result: SitingResult) -> str:
     for s in result.sites:
         row = [getattr(s, c) for c in CSV_COLUMNS]
         writer.writerow(
-            ["" if v is None else v for v in row]
-            + [result.objective, f"{result.radius_m:g}", result.candidates]
+            guarded_row(
+                ["" if v is None else v for v in row]
+                + [result.objective, f"{result.radius_m:g}", result.candidates]
+            )
         )
     return out.getvalue()
 

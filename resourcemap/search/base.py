@@ -105,12 +105,16 @@ def highlights(doc: SearchDocument, tokens: list[str]) -> dict[str, str]:
     return marked
 
 
+# The longest query: the search box's maxlength, and where the page cuts a longer one.
+Q_MAX_LENGTH = 100
+
+
 class SearchQuery(BaseModel):
     """A validated search request; the web layer builds it from query parameters."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    q: str = Field("", max_length=100)
+    q: str = Field("", max_length=Q_MAX_LENGTH)
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     radius_m: float | None = Field(None, gt=0, le=200_000)
@@ -230,6 +234,8 @@ class SearchResult:
     widened: Widening | None = None
     # Words left out: with them, the concern the query named matched nothing.
     ignored: tuple[str, ...] = ()
+    # The query's words asked for free services ("免费", "free"): answered with the fee filter.
+    free_from_words: bool = False
 
 
 class SearchBackend(Protocol):

@@ -15,6 +15,8 @@ for a token that matches nothing as typed, by Meilisearch's typo rules
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -30,50 +32,100 @@ FloatArray = npt.NDArray[np.float64]
 
 # KD-tree shortlist margin: projection scale error is far below 0.5% near the central meridian.
 SHORTLIST_MARGIN = 1.005
+# Documents edited since the large index was built before it is rebuilt in the background:
+# indexing this many takes ~0.2 s, and each edit re-indexes all of them.
+COMPACT_AFTER = 256
 
 
 class EmbeddedBackend:
-    """In-process search over column arrays; rebuilt lazily after changes.
+    """In-process search over column arrays: a large index built once, a small one for edits.
 
-    Rebuilding takes about a second for 10,000 documents (mostly pinyin), so it runs in a
-    worker thread: searches wait for the fresh index, the rest of the app keeps answering.
+    Building the large index takes seconds (about 17 s for 50,000 documents, mostly pinyin),
+    so it runs in a worker thread and only for a full reload. An edit (upsert or delete)
+    retires the document's row in the large index and re-indexes just the documents edited
+    since that index was built, in a small second index searched together with it: an
+    edit is searchable at once, and what it costs grows with the edits, not with the
+    listing count. When more than :data:`COMPACT_AFTER` documents are in the small index,
+    the large one is rebuilt in the background; searches keep using both until it is ready.
+
+    ``work`` counts documents indexed (for tests and benchmarks: work, not time).
     """
 
     name = "embedded"
 
-    def __init__(self, typos: TypoTolerance = TYPOS) -> None:
+    def __init__(self, typos: TypoTolerance = TYPOS, *, compact_after: int = 0) -> None:
         self.typos = typos
+        self.compact_after = compact_after or COMPACT_AFTER
         self._docs: dict[int, SearchDocument] = {}
-        self._columns: Columns | None = None
-        self._version = 0
+        self._columns: Columns | None = None  # the large index
+        self._edits: Columns | None = None  # the small one: documents in ``_edited``
+        self._edited: set[int] = set()
+        self._version = 0  # bumped by a full reload: the large index must be rebuilt
         self._building: tuple[int, asyncio.Task[Columns]] | None = None
+        self._compacting: asyncio.Task[None] | None = None
+        self._since_snapshot: set[int] = set()  # edited while a compaction builds
+        self.work = IndexWork()
 
     async def prepare(self) -> None:
         """Nothing to set up in process."""
 
-    def _changed(self) -> None:
-        self._columns = None
-        self._version += 1
-
     async def replace_all(self, documents: list[SearchDocument]) -> None:
         self._docs = {d.id: d for d in documents}
-        self._changed()
+        self._columns, self._edits = None, None
+        self._edited.clear()
+        self._version += 1
 
     async def upsert(self, documents: list[SearchDocument]) -> None:
         self._docs.update((d.id, d) for d in documents)
-        self._changed()
+        self._edit({d.id for d in documents})
 
     async def delete(self, ids: list[int]) -> None:
         for doc_id in ids:
             self._docs.pop(doc_id, None)
-        self._changed()
+        self._edit(set(ids))
+
+    def _edit(self, ids: set[int]) -> None:
+        if self._columns is None:
+            self._version += 1  # not built yet: the build will include the edit
+            return
+        self._columns.retire(ids)
+        self._since_snapshot |= ids
+        self._edited |= ids
+        self._edited &= self._docs.keys()  # deleted documents need no row anywhere
+        self._edits = self._index_edits(self._columns)
+        if len(self._edited) > self.compact_after and self._compacting is None:
+            self._compacting = asyncio.create_task(self._compact())
+
+    def _index_edits(self, base: Columns) -> Columns | None:
+        docs = [self._docs[i] for i in sorted(self._edited)]
+        self.work.documents += len(docs)
+        return build_columns(docs, self.typos, base.to_metric) if docs else None
+
+    async def _compact(self) -> None:
+        """Rebuild the large index off the loop; edits made meanwhile stay in the small one."""
+        version = self._version
+        self._since_snapshot = set()
+        docs = sorted(self._docs.values(), key=lambda d: d.id)
+        try:
+            self.work.documents += len(docs)
+            self.work.full_builds += 1
+            built = await asyncio.to_thread(build_columns, docs, self.typos)
+            if self._version != version or self._columns is None:
+                return  # a full reload came in: its own build wins
+            built.retire(self._since_snapshot)
+            self._columns, self._edited = built, self._since_snapshot & self._docs.keys()
+            self._edits = self._index_edits(built)
+        finally:
+            self._compacting = None
 
     async def columns(self) -> Columns:
-        """The index for the current documents, building it (once, off the loop) if needed."""
+        """The large index for the current documents, building it (once, off the loop)."""
         while self._columns is None:
             version = self._version
             if self._building is None or self._building[0] != version:
                 docs = sorted(self._docs.values(), key=lambda d: d.id)
+                self.work.documents += len(docs)
+                self.work.full_builds += 1
                 self._building = (
                     version,
                     asyncio.create_task(asyncio.to_thread(build_columns, docs, self.typos)),
@@ -84,12 +136,26 @@ class EmbeddedBackend:
                 self._building = None  # let the next search try again
                 raise
             if self._version == version:  # nothing changed while it was built
-                self._columns = built
+                self._columns, self._edits = built, None
+                self._edited.clear()
                 self._building = None
         return self._columns
 
+    async def segments(self) -> list[Columns]:
+        """The indexes a search reads: the large one, and the edits' when there are any."""
+        base = await self.columns()
+        return [base] if self._edits is None else [base, self._edits]
+
     async def search(self, criteria: Criteria) -> SearchResult:
-        return search_columns(await self.columns(), criteria)
+        return search_segments(await self.segments(), criteria)
+
+
+@dataclass
+class IndexWork:
+    """Documents indexed, and how many times every document was (full builds)."""
+
+    documents: int = 0
+    full_builds: int = 0
 
 
 def _filter_mask(cols: Columns, criteria: Criteria) -> BoolArray:
@@ -123,36 +189,20 @@ def _filter_mask(cols: Columns, criteria: Criteria) -> BoolArray:
     return mask
 
 
-def _text_scores(
-    cols: Columns, plan: intent.QueryPlan, rows: npt.NDArray[np.intp]
-) -> tuple[BoolArray, FloatArray]:
-    """Which of ``rows`` match every term, and their relevance (aligned with ``rows``)."""
-    matched = np.ones(rows.size, dtype=bool)
-    score = np.zeros(rows.size, dtype=np.float64)
-    for term in plan.terms:
-        if term.need is not None:
-            hit_all, score_all = cols.need_matches(term.need)
-        else:
-            hit_all, score_all = cols.matches(term.text, typo=False)
-        token_hit, token_score = hit_all[rows], score_all[rows]
-        if term.need is None and term.latin and not token_hit.any():
-            # As typed it matches nothing: a typo of a need word stands for the need,
-            # anything else is corrected to the index's words.
-            if term.fuzzy_need is not None:
-                hit_all, score_all = cols.need_matches(term.fuzzy_need)
-            elif cols.typos.allowed(term.text):
-                hit_all, score_all = cols.matches(term.text, typo=True)
-            token_hit, token_score = hit_all[rows], score_all[rows]
-        matched &= token_hit
-        score += token_score
-    return matched, score
+@dataclass
+class Found:
+    """One index's part of an answer: the rows that pass, their relevance and distance."""
+
+    cols: Columns
+    rows: npt.NDArray[np.intp]
+    score: FloatArray  # aligned with rows
+    distance: FloatArray  # aligned with rows; NaN where not located or no point
 
 
-def search_columns(cols: Columns, criteria: Criteria) -> SearchResult:
+def _candidates(cols: Columns, criteria: Criteria) -> Found:
+    """Rows passing the filters and, with a radius, the KD-tree shortlist."""
     q = criteria.query
     n = len(cols.docs)
-    if n == 0:
-        return SearchResult(hits=[], total=0, facets={"kind": {}, "service": {}})
     mask = _filter_mask(cols, criteria)
     point = q.point
     if point is not None:
@@ -169,59 +219,148 @@ def search_columns(cols: Columns, criteria: Criteria) -> SearchResult:
             candidates[np.flatnonzero(cols.located)[shortlist]] = True
             near &= candidates
         mask = near | (area_hit & mask)
-
     rows = np.flatnonzero(mask)
-    plan = criteria.plan
-    tokens = plan.tokens
-    score = np.zeros(n, dtype=np.float64)
-    if plan.terms:
-        matched, row_score = _text_scores(cols, plan, rows)
-        rows = rows[matched]
-        score[rows] = row_score[matched]
+    return Found(cols, rows, np.zeros(rows.size), np.full(rows.size, np.nan))
 
-    # Area-served matches have no distance: they are not a walk (NaN passes the radius).
-    distance = np.full(n, np.nan)
-    if point is not None:
+
+def _match_terms(found: list[Found], plan: intent.QueryPlan) -> None:
+    """Keep the rows matching every term, adding up relevance. Whether a word matches as
+    typed is decided over all indexes together, as one index would."""
+    for term in plan.terms:
+        hits: list[tuple[BoolArray, FloatArray]] = []
+        for f in found:
+            if term.need is not None:
+                hit_all, score_all = f.cols.need_matches(term.need)
+            else:
+                hit_all, score_all = f.cols.matches(term.text, typo=False)
+            hits.append((hit_all[f.rows], score_all[f.rows]))
+        if term.need is None and term.latin and not any(h.any() for h, _ in hits):
+            # As typed it matches nothing: a typo of a need word stands for the need,
+            # anything else is corrected to the indexes' words.
+            corrections = _corrections(found, term.text)
+            for k, f in enumerate(found):
+                if term.fuzzy_need is not None:
+                    hit_all, score_all = f.cols.need_matches(term.fuzzy_need)
+                elif corrections is None:
+                    continue
+                elif len(found) == 1:
+                    hit_all, score_all = f.cols.matches(term.text, typo=True)
+                else:
+                    hit_all, score_all = f.cols.corrected(term.text, corrections)
+                hits[k] = (hit_all[f.rows], score_all[f.rows])
+        for f, (hit, score) in zip(found, hits, strict=True):
+            f.rows, f.score = f.rows[hit], f.score[hit] + score[hit]
+            f.distance = f.distance[hit]
+
+
+def _corrections(found: list[Found], token: str) -> list[tuple[str, int]] | None:
+    """What ``token`` may stand for in any index (None: no typo allowed in it)."""
+    typos = found[0].cols.typos
+    if not typos.allowed(token):
+        return None
+    best: dict[str, int] = {}
+    for f in found:
+        for term, cost in typos.corrections(token, f.cols.vocabulary):
+            best[term] = min(cost, best.get(term, cost))
+    return sorted(best.items(), key=lambda c: (c[1], c[0]))
+
+
+def search_columns(cols: Columns, criteria: Criteria) -> SearchResult:
+    return search_segments([cols], criteria)
+
+
+def match_rows(segments: list[Columns], criteria: Criteria) -> list[Found]:
+    """Every index's matching rows, unranked (what the map shows for a search)."""
+    q = criteria.query
+    found = [_candidates(cols, criteria) for cols in segments if cols.docs]
+    plan = criteria.plan
+    if plan.terms and found:
+        _match_terms(found, plan)
+    point = q.point
+    for f in found:
+        if point is None:
+            continue
+        # Area-served matches have no distance: they are not a walk (NaN passes the radius).
         lat, lon = point
-        located_rows = rows[cols.located[rows]]
-        distance[located_rows] = geodesic_m(
-            lat, lon, cols.lat[located_rows], cols.lon[located_rows]
+        located = f.cols.located[f.rows]
+        f.distance[located] = geodesic_m(
+            lat, lon, f.cols.lat[f.rows[located]], f.cols.lon[f.rows[located]]
         )
         if q.radius_m is not None:
-            rows = rows[~(distance[rows] > q.radius_m)]
+            keep = ~(f.distance > q.radius_m)
+            f.rows, f.score, f.distance = f.rows[keep], f.score[keep], f.distance[keep]
+    return found
 
-    mask = np.zeros(n, dtype=bool)
-    mask[rows] = True
-    idx = rows
-    free = cols.tags["fee"].get("free", np.zeros(n, dtype=bool))[idx]
-    boost = ranking.boosts(
-        cols.among(criteria.open_now_ids)[idx], cols.among(criteria.bookable_ids)[idx], free
+
+def search_segments(segments: list[Columns], criteria: Criteria) -> SearchResult:
+    """Answer from several indexes as from one: every index's matches ranked together."""
+    q, plan, point = criteria.query, criteria.plan, criteria.query.point
+    found = match_rows(segments, criteria)
+    if not found:
+        return SearchResult(hits=[], total=0, facets={"kind": {}, "service": {}})
+
+    boost = joined(
+        [
+            ranking.boosts(
+                f.cols.among(criteria.open_now_ids)[f.rows],
+                f.cols.among(criteria.bookable_ids)[f.rows],
+                f.cols.tags["fee"].get("free", np.zeros(len(f.cols.docs), dtype=bool))[f.rows],
+            )
+            for f in found
+        ]
     )
+    score = joined([f.score for f in found])
+    distance = joined([f.distance for f in found])
     order = ranking.order(
         q.effective_sort,
-        ids=cols.ids[idx],
-        relevance=score[idx],
+        ids=joined([f.cols.ids[f.rows] for f in found]),
+        relevance=score,
         boost=boost,
-        distance_m=None if point is None else distance[idx],
-        not_a_walk=~cols.walk[idx],
+        distance_m=None if point is None else distance,
+        not_a_walk=joined([~f.cols.walk[f.rows] for f in found]),
     )
-    ranked = idx[order]
-    page = ranked[q.offset : q.offset + q.limit]
-    hits = [
-        Hit(
-            id=cols.docs[i].id,
-            document=cols.docs[i],
-            score=float(score[i]),
-            distance_m=None if np.isnan(distance[i]) else float(distance[i]),
-            highlights=highlights(cols.docs[i], tokens),
-            reasons=intent.reasons(cols.docs[i].kind, cols.docs[i].services, plan),
+    segment = joined([np.full(f.rows.size, k, dtype=np.intp) for k, f in enumerate(found)])
+    row = joined([f.rows for f in found])
+    tokens = plan.tokens
+    hits = []
+    for i in order[q.offset : q.offset + q.limit]:
+        doc = found[int(segment[i])].cols.docs[int(row[i])]
+        hits.append(
+            Hit(
+                id=doc.id,
+                document=doc,
+                score=float(score[i]),
+                distance_m=None if np.isnan(distance[i]) else float(distance[i]),
+                highlights=highlights(doc, tokens),
+                reasons=intent.reasons(doc.kind, doc.services, plan),
+            )
         )
-        for i in page
-    ]
-    return SearchResult(hits=hits, total=int(idx.size), facets=_facets(cols, mask))
+    facets = [_facets(f.cols, f.rows) for f in found]
+    return SearchResult(hits=hits, total=int(row.size), facets=_sum_facets(facets))
 
 
-def _facets(cols: Columns, mask: BoolArray) -> dict[str, dict[str, int]]:
+G = TypeVar("G", bound=np.generic)
+
+
+def joined(values: list[npt.NDArray[G]]) -> npt.NDArray[G]:
+    """One array of every index's values (no copy when there is one index)."""
+    return values[0] if len(values) == 1 else np.concatenate(values)
+
+
+def _sum_facets(parts: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:
+    if len(parts) == 1:
+        return parts[0]
+    total: dict[str, dict[str, int]] = {"kind": {}, "service": {}}
+    for part in parts:
+        for facet, counts in part.items():
+            for value, count in counts.items():
+                total[facet][value] = total[facet].get(value, 0) + count
+    return {facet: dict(sorted(counts.items())) for facet, counts in total.items()}
+
+
+def _facets(cols: Columns, rows: npt.NDArray[np.intp]) -> dict[str, dict[str, int]]:
+    mask = np.zeros(len(cols.docs), dtype=bool)
+    mask[rows] = True
     kinds, counts = np.unique(cols.kind[mask], return_counts=True)
     services = {
         name: int(np.count_nonzero(column & mask)) for name, column in cols.tags["services"].items()

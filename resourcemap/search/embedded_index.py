@@ -4,7 +4,9 @@ Text columns are stored once per distinct value (labels and addresses repeat a l
 searched as substrings (``numpy.strings.find``); every filterable value is a boolean
 column, so filters are ANDs; pinyin of names is a postings list of whole-syllable runs; a
 KD-tree in the city's metric CRS holds the located documents. Per-token matches are cached
-for the lifetime of an index (any change builds a new one).
+for the lifetime of an index. An index is never extended: an edit retires the document's
+row (:meth:`Columns.retire`, its status bits cleared so no filter passes it) and the engine
+indexes the new version in a small second index (see :mod:`.embedded`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy.typing as npt
 import pyproj
 from scipy.spatial import cKDTree
 
+from geo.clusters import finest_cells
 from geo.crs import WGS84, metric_crs_for
 from resourcemap.search import text
 from resourcemap.search.base import SearchDocument
@@ -91,6 +94,7 @@ class Columns:
     walk: BoolArray  # reached on foot (not a phone line, not an area-served team)
     lat: FloatArray
     lon: FloatArray
+    cells: npt.NDArray[np.uint64]  # H3 cell at geo.clusters.FINEST, for map clusters
     tree: cKDTree | None
     to_metric: pyproj.Transformer
     # Area-served documents (no point, some service area) by the area codes they serve.
@@ -135,6 +139,26 @@ class Columns:
                 self._cache.popitem(last=False)
         return cached
 
+    def retire(self, ids: Iterable[int]) -> int:
+        """Take these documents out of every answer (edited or deleted since this index was
+        built): their status bits are cleared, and every search starts from a status.
+        Work is per retired document, not per indexed one. Returns how many were here."""
+        wanted = np.fromiter(ids, dtype=np.int64)
+        rows = np.searchsorted(self.ids, wanted)
+        here = rows < self.ids.size
+        here[here] = self.ids[rows[here]] == wanted[here]
+        rows = rows[here]
+        for column in self.tags["status"].values():
+            column[rows] = False
+        return int(rows.size)
+
+    def corrected(
+        self, token: str, corrections: list[tuple[str, int]]
+    ) -> tuple[BoolArray, FloatArray]:
+        """Matches of ``token`` through corrections found in several indexes (not cached:
+        the corrections depend on the other indexes)."""
+        return _token_matches(self, token, typo=True, corrections=corrections)
+
     def matches(self, token: str, *, typo: bool) -> tuple[BoolArray, FloatArray]:
         key = (token, typo)
         cached = self._cache.get(key)
@@ -176,7 +200,12 @@ def _vocabulary(docs: Iterable[SearchDocument], pinyin: Iterable[str]) -> list[s
     return sorted(terms)
 
 
-def build_columns(docs: list[SearchDocument], typos: TypoTolerance = TYPOS) -> Columns:
+def build_columns(
+    docs: list[SearchDocument],
+    typos: TypoTolerance = TYPOS,
+    transformer: pyproj.Transformer | None = None,
+) -> Columns:
+    """Index ``docs`` (in id order); ``transformer`` reuses another index's metric CRS."""
     n = len(docs)
     # One boolean column per value of every filterable field: filters are then just ANDs.
     tags: dict[str, dict[str, BoolArray]] = {name: {} for name in (*MULTI_TAGS, *SINGLE_TAGS)}
@@ -191,8 +220,9 @@ def build_columns(docs: list[SearchDocument], typos: TypoTolerance = TYPOS) -> C
     lat = np.array([d.lat if d.lat is not None else np.nan for d in docs], dtype=np.float64)
     lon = np.array([d.lon if d.lon is not None else np.nan for d in docs], dtype=np.float64)
     tree = None
-    crs = metric_crs_for(float(np.nanmedian(lon)) if located.any() else 114.0)
-    transformer = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
+    if transformer is None:
+        crs = metric_crs_for(float(np.nanmedian(lon)) if located.any() else 114.0)
+        transformer = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
     if located.any():
         x, y = transformer.transform(lon[located], lat[located])
         tree = cKDTree(np.column_stack([x, y]))
@@ -224,6 +254,7 @@ def build_columns(docs: list[SearchDocument], typos: TypoTolerance = TYPOS) -> C
         walk=np.array([d.reach == "walk" for d in docs], dtype=bool),
         lat=lat,
         lon=lon,
+        cells=finest_cells(lat, lon),
         tree=tree,
         to_metric=transformer,
         serving={code: np.array(rows, dtype=np.intp) for code, rows in serving.items()},
@@ -257,14 +288,18 @@ def _words_matches(cols: Columns, words: Iterable[str]) -> tuple[BoolArray, Floa
     return hit, score
 
 
-def _token_matches(cols: Columns, token: str, *, typo: bool) -> tuple[BoolArray, FloatArray]:
+def _token_matches(
+    cols: Columns, token: str, *, typo: bool, corrections: list[tuple[str, int]] | None = None
+) -> tuple[BoolArray, FloatArray]:
     """Every document's match of one token: exact, or through typo corrections (fewest
     typos first; each typo halves what the match adds to relevance)."""
     n = len(cols.docs)
     hit = np.zeros(n, dtype=bool)
     score = np.zeros(n, dtype=np.float64)
     if typo:
-        for alternative, typos in cols.typos.corrections(token, cols.vocabulary):
+        if corrections is None:
+            corrections = cols.typos.corrections(token, cols.vocabulary)
+        for alternative, typos in corrections:
             exact, _ = cols.matches(alternative, typo=False)
             score += np.where(exact & ~hit, PINYIN_WEIGHT * TYPO_PENALTY**typos, 0.0)
             hit |= exact

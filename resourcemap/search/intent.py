@@ -56,6 +56,8 @@ class Term:
 class QueryPlan:
     terms: tuple[Term, ...]
     crisis: bool = False
+    # The query asked for free services ("免费", "free"): those words are not terms.
+    free: bool = False
 
     @property
     def needs(self) -> tuple[str, ...]:
@@ -65,7 +67,9 @@ class QueryPlan:
         """The plan without its plain words, when it names a need and has some: what to
         answer when the words and the concern match nothing together."""
         kept = tuple(t for t in self.terms if t.need is not None)
-        return QueryPlan(kept, self.crisis) if kept and len(kept) < len(self.terms) else None
+        if kept and len(kept) < len(self.terms):
+            return QueryPlan(kept, self.crisis, self.free)
+        return None
 
     @property
     def query_text(self) -> str:
@@ -141,11 +145,44 @@ def _latin_terms(tokens: list[str], vocab: NeedsVocabulary, typos: TypoTolerance
     return terms
 
 
+def _without_free_words(tokens: list[str], vocab: NeedsVocabulary) -> tuple[list[str], bool]:
+    """The tokens without the words that ask for free services, and whether there were any
+    ("免费心理咨询" → 心理咨询; "free counselling" → counselling)."""
+    kept: list[str] = []
+    free = False
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if not text.is_latin(token):
+            for word in vocab.free_zh:
+                if word in token:
+                    token, free = token.replace(word, " "), True
+            kept += token.split()
+            i += 1
+            continue
+        for phrase in vocab.free_latin:
+            if tuple(tokens[i : i + len(phrase)]) == phrase:
+                i, free = i + len(phrase), True
+                break
+        else:
+            kept.append(token)
+            i += 1
+    return kept, free
+
+
 def parse(q: str, vocab: NeedsVocabulary = NEEDS, typos: TypoTolerance = TYPOS) -> QueryPlan:
-    """The plan of query ``q``; an empty query has no terms (everything matches)."""
+    """The plan of query ``q``; an empty query has no terms (everything matches).
+
+    >>> plan = parse("免费心理咨询")
+    >>> plan.free, [t.text for t in plan.terms]
+    (True, ['心理咨询'])
+    >>> parse("free counselling").free
+    True
+    """
     terms: list[Term] = []
     latin: list[str] = []
-    for token in text.tokens(q):
+    tokens, free = _without_free_words(text.tokens(q), vocab)
+    for token in tokens:
         if text.is_latin(token):
             latin.append(token)
             continue
@@ -156,7 +193,7 @@ def parse(q: str, vocab: NeedsVocabulary = NEEDS, typos: TypoTolerance = TYPOS) 
     # The same term twice asks nothing more.
     unique = tuple(dict.fromkeys(terms))
     crisis = any(vocab[t.need].crisis for t in unique if t.need)
-    return QueryPlan(unique, crisis)
+    return QueryPlan(unique, crisis, free)
 
 
 @dataclass(frozen=True)

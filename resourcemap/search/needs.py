@@ -126,8 +126,15 @@ class NeedsVocabulary:
         needs: Iterable[Need],
         fillers_zh: Iterable[str],
         specialist_kinds: Iterable[ResourceKind] = (),
+        free_words_zh: Iterable[str] = (),
+        free_words_latin: Iterable[str] = (),
     ) -> None:
         self.needs: dict[str, Need] = {n.code: n for n in needs}
+        # Words asking for free services: longest first, so "免费的" goes before "免费".
+        self.free_zh: tuple[str, ...] = tuple(sorted(set(free_words_zh), key=len, reverse=True))
+        self.free_latin: tuple[tuple[str, ...], ...] = tuple(
+            sorted({tuple(w.lower().split()) for w in free_words_latin}, key=len, reverse=True)
+        )
         self.specialist_kinds: SpecialistKinds = frozenset(specialist_kinds)
         self.fillers_zh: tuple[str, ...] = tuple(sorted(set(fillers_zh), key=len, reverse=True))
         self.han_terms: dict[str, str] = {}
@@ -223,7 +230,16 @@ def parse(data: dict[str, object]) -> NeedsVocabulary:
     if not isinstance(fillers, list):
         raise ValueError("fillers_zh must be a list")
     specialist = _codes(data, "specialist_kinds", ResourceKind, "(all)")
-    return NeedsVocabulary(needs, (str(f) for f in fillers), specialist)
+    free_zh, free_latin = data.get("free_words_zh", []), data.get("free_words_latin", [])
+    if not isinstance(free_zh, list) or not isinstance(free_latin, list):
+        raise ValueError("free_words_zh and free_words_latin must be lists")
+    return NeedsVocabulary(
+        needs,
+        (str(f) for f in fillers),
+        specialist,
+        free_words_zh=(str(w) for w in free_zh),
+        free_words_latin=(str(w) for w in free_latin),
+    )
 
 
 def load(path: Path = SOURCE) -> NeedsVocabulary:

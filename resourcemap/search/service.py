@@ -40,7 +40,7 @@ from resourcemap.search.documents import load_documents
 from resourcemap.search.embedded import EmbeddedBackend
 from resourcemap.search.sync import OutboxSync
 from resourcemap.settings import Settings
-from resourcemap.vocab import ResourceKind
+from resourcemap.vocab import Fee, ResourceKind
 
 log = logging.getLogger("resourcemap.search")
 # "Nothing within 1 km; showing within 3 km": the distances a search widens to, in turn.
@@ -170,6 +170,12 @@ class SearchService:
             stale = True
         at = query.at or now
         criteria = self.criteria(query, at)
+        free_from_words = criteria.plan.free and query.fee is None
+        if criteria.plan.free:
+            # "免费心理咨询": no listing's text says 免费; the words ask for the fee filter.
+            fee = query.fee or Fee.FREE
+            query = query.model_copy(update={"q": criteria.plan.query_text, "fee": fee})
+            criteria = self.criteria(query, at)
         result = await self._answer(criteria)
         concerns = criteria.plan.concerns_only()
         if result.total == 0 and concerns is not None:
@@ -183,6 +189,7 @@ class SearchService:
             result = await self._widened(criteria, result, at)
         if criteria.plan.crisis:
             result = await self._crisis_first(criteria, result, at)
+        result = replace(result, free_from_words=free_from_words)
         return replace(result, degraded=True) if stale else result
 
     async def _answer(self, criteria: Criteria) -> SearchResult:

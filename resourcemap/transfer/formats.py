@@ -3,6 +3,7 @@ ones (JSON documents and pages, table packages), by its content and name."""
 
 from __future__ import annotations
 
+from resourcemap.transfer.budget import Budget, metered
 from resourcemap.transfer.hsds_in import read_hsds
 from resourcemap.transfer.hsds_schedules import Zone
 from resourcemap.transfer.hsds_tables import read_package
@@ -16,11 +17,17 @@ from resourcemap.transfer.readers import (
 )
 
 
-def read_listings(data: bytes, filename: str, zone: Zone) -> Parsed:
-    """Any accepted listings file → candidates. Raises :class:`UnreadableFile`.
+def read_listings(data: bytes, filename: str, zone: Zone, budget: Budget | None = None) -> Parsed:
+    """Any accepted listings file → candidates. Raises :class:`UnreadableFile`, and
+    ``TooLarge`` past ``budget``.
 
     ``zone`` (our time zone, the import's time) places HSDS opening times given with a UTC
     offset."""
+    with metered(budget):
+        return _read(data, filename, zone)
+
+
+def _read(data: bytes, filename: str, zone: Zone) -> Parsed:
     fmt = detect_format(data, filename)
     if fmt == "csv":
         return read_csv(data, filename)

@@ -1,3 +1,4 @@
+# Over 400 lines: one HSDS service record read field by field.
 """Reading Open Referral HSDS 3.0 services into listings (docs/hsds-mapping.md, read backwards).
 
 Accepted shapes: see :mod:`resourcemap.transfer.hsds_pages` (services, pages of them,
@@ -25,6 +26,7 @@ import json
 from typing import Any
 
 from resourcemap.transfer import hsds_terms as t
+from resourcemap.transfer.budget import charge
 from resourcemap.transfer.columns import HAS_ELIGIBILITY, Candidate, OrgRef, read_provenance
 from resourcemap.transfer.hsds_pages import records_of
 from resourcemap.transfer.hsds_schedules import Schedules, Zone, read_schedules
@@ -402,5 +404,7 @@ def read_services(
 
 def read_hsds(document: Any, zone: Zone) -> Parsed:
     records = records_of(document)
+    for r in records:
+        charge(1, len(r.service) if r.service else 1)
     numbered = [(i, r.service, r.refusal) for i, r in enumerate(records, start=1)]
     return read_services(numbered, zone, Parsed("hsds", row_label="service"))

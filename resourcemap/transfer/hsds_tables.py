@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
+from resourcemap.transfer.budget import charge, check_archive
 from resourcemap.transfer.hsds_in import COLUMNS, read_services
 from resourcemap.transfer.hsds_schedules import Zone
 from resourcemap.transfer.readers import Parsed, UnreadableFile, decode_text
@@ -86,6 +87,7 @@ def _files(data: bytes) -> dict[str, bytes]:
     except zipfile.BadZipFile:
         raise UnreadableFile("not a readable ZIP of HSDS tables") from None
     with archive:
+        check_archive(archive)
         entries = [i for i in archive.infolist() if i.filename.lower().endswith(".csv")]
         if len(entries) > MAX_FILES or sum(i.file_size for i in entries) > MAX_BYTES:
             raise UnreadableFile(f"a package holds at most {MAX_FILES} tables and 100 MB")
@@ -105,7 +107,7 @@ def _read(files: dict[str, bytes]) -> Tables:
             rows = [
                 Row(name, number, dict(zip(header, cells, strict=False)))
                 for number, cells in enumerate(reader, start=2)
-                if any(c.strip() for c in cells)
+                if _charged(cells) and any(c.strip() for c in cells)
             ]
         except csv.Error as exc:
             raise UnreadableFile(f"{name} is not a readable CSV table: {exc}") from None
@@ -117,6 +119,11 @@ def _read(files: dict[str, bytes]) -> Tables:
             + ")"
         )
     return tables
+
+
+def _charged(cells: list[str]) -> bool:
+    charge(1, len(cells))
+    return True
 
 
 def _plain(row: Row, *skip: str) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from resourcemap.listings import edits, organisations
 from resourcemap.listings.hours import Interval, minutes, validate
 from resourcemap.models import Resource
 from resourcemap.transfer import columns
+from resourcemap.transfer.budget import Budget
 from resourcemap.transfer.checks import (
     DatabaseChecks,
     Row,
@@ -76,6 +77,8 @@ class ImportOptions:
     dry_run: bool = False
     tz: ZoneInfo = DEFAULT_TZ
     """``RESOURCEMAP_TIMEZONE``: opening times with a UTC offset are converted to it."""
+    budget: Budget | None = None
+    """What reading the file may cost (uploads through the web); ``None``: no limit."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,9 @@ async def import_listings(
     actor.require(Role.ADMIN, Role.STAFF)
     try:
         # Parsing is CPU work (an XLSX of thousands of rows): keep it off the event loop.
-        parsed = await asyncio.to_thread(read_listings, data, filename, Zone(options.tz, now))
+        parsed = await asyncio.to_thread(
+            read_listings, data, filename, Zone(options.tz, now), options.budget
+        )
     except UnreadableFile as exc:
         report = ImportReport(format="unknown", dry_run=options.dry_run)
         report.reject(0, "", str(exc))

@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
+from resourcemap.errors import TooLarge
 from resourcemap.transfer import columns
+from resourcemap.transfer.budget import charge, check_archive
 from resourcemap.transfer.columns import Candidate
 from resourcemap.transfer.report import Problem
 
@@ -150,9 +152,16 @@ def read_csv(data: bytes, filename: str = "") -> Parsed:
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        return _table("csv", ((i, row) for i, row in enumerate(reader, start=1)), filename)
+        return _table("csv", _charged(enumerate(reader, start=1)), filename)
     except csv.Error as exc:
         raise UnreadableFile(f"not a readable CSV file: {exc}") from None
+
+
+def _charged(rows: Iterable[tuple[int, Sequence[Any]]]) -> Iterable[tuple[int, Sequence[Any]]]:
+    """Rows as read, each charged to the import's budget before it is kept."""
+    for number, cells in rows:
+        charge(1, len(cells))
+        yield number, cells
 
 
 def _xlsx_text(value: Any) -> Any:
@@ -172,7 +181,11 @@ def read_xlsx(data: bytes, filename: str = "") -> Parsed:
     # openpyxl raises many kinds of error on a damaged or foreign file, some only while
     # rows are read: any of them means the same to the person importing it.
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            check_archive(archive)  # a few KB may unpack to gigabytes of XML
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except TooLarge:
+        raise
     except Exception as exc:
         raise UnreadableFile(f"not a readable XLSX workbook: {exc}") from None
     try:
@@ -180,8 +193,10 @@ def read_xlsx(data: bytes, filename: str = "") -> Parsed:
         sheet.reset_dimensions()  # some writers store wrong dimensions; read every cell
         rows = [
             (i, [_xlsx_text(v) for v in row])
-            for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)
+            for i, row in _charged(enumerate(sheet.iter_rows(values_only=True), start=1))
         ]
+    except TooLarge:
+        raise
     except Exception as exc:
         raise UnreadableFile(f"not a readable XLSX workbook: {exc}") from None
     finally:
@@ -206,6 +221,8 @@ def read_geojson(document: Any) -> Parsed:
         raise UnreadableFile("a FeatureCollection needs a features list")
     reported: set[str] = set()
     for number, feature in enumerate(features, start=1):
+        properties = feature.get("properties") if isinstance(feature, dict) else None
+        charge(1, len(properties) if isinstance(properties, dict) else 1)
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
             parsed.problems.append(Problem(number, "type", "not a GeoJSON Feature"))
             continue

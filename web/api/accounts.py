@@ -5,11 +5,30 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from resourcemap import accounts, audit
-from resourcemap.errors import InvalidInput
+from resourcemap import accounts, audit, tokens
+from resourcemap.errors import Forbidden, InvalidInput
 from resourcemap.vocab import MAX_ID, Role
 from web import auth, clock
 from web.params import json_body, query_dict
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _role(value: object) -> Role:
+    try:
+        return Role(str(value))
+    except ValueError:
+        raise InvalidInput("role must be admin, staff or planner", field="role") from None
+
+
+def _area(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not value.isdigit() or len(value) > 12:
+        raise InvalidInput("area_code must be an area's code (up to 12 digits)", field="area_code")
+    return value
 
 
 def _id(value: object, field: str) -> int | None:
@@ -34,16 +53,21 @@ async def login(request: Request) -> Response:
             properties: {username: {type: string}, password: {type: string}}
     responses:
       200: {description: "{username, role, csrf_token}"}
-      403: {description: Wrong username or password, or account locked}
+      403: {description: "Wrong username or password, locked, or from another site"}
+      415: {description: Not JSON}
       429: {description: Too many attempts from this address}
     """
+    if auth.from_another_site(request):
+        raise Forbidden("sign-in from a page of another site is refused")
     body = await json_body(request)
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise InvalidInput("username and password are required", field="username")
     limiter: auth.RateLimiter = request.app.state.login_limiter
-    limiter.hit(request.client.host if request.client else "unknown")
-    principal = await accounts.authenticate(username, password, now=clock.now(request))
+    limiter.hit(_address(request))
+    principal = await accounts.authenticate(
+        username, password, now=clock.now(request), address=_address(request)
+    )
     token = auth.start_session(request, principal)
     return JSONResponse(
         {"username": principal.username, "role": principal.role, "csrf_token": token}
@@ -53,10 +77,13 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     """
     summary: Sign out
+    description: >
+      Ends the session on the server: a copy of the cookie no longer works, nor do the
+      account's sessions in other browsers.
     responses:
       204: {description: Signed out}
     """
-    auth.end_session(request)
+    await auth.sign_out(request)
     return Response(status_code=204)
 
 
@@ -95,6 +122,7 @@ async def create_account(request: Request) -> Response:
               role: {type: string, enum: [admin, staff, planner]}
               organisation_id: {type: integer}
               display_name: {type: string}
+              area_code: {type: string, description: "planners and staff: keep to this area"}
     responses:
       201: {description: The account (never its password)}
       400: {description: Invalid field}
@@ -103,17 +131,14 @@ async def create_account(request: Request) -> Response:
     """
     principal = await auth.require(request, Role.ADMIN)
     body = await json_body(request)
-    try:
-        role = Role(str(body.get("role")))
-    except ValueError:
-        raise InvalidInput("role must be admin, staff or planner", field="role") from None
     account = await accounts.create_account(
         principal,
         username=str(body.get("username", "")),
         password=str(body.get("password", "")),
-        role=role,
+        role=_role(body.get("role")),
         organisation_id=_id(body.get("organisation_id"), "organisation_id"),
         display_name=str(body.get("display_name", "")),
+        area_code=_area(body.get("area_code")),
     )
     return JSONResponse(accounts.account_view(account), status_code=201)
 
@@ -137,15 +162,79 @@ async def reset_password(request: Request) -> Response:
     principal = await auth.require(request, Role.ADMIN)
     body = await json_body(request)
     await accounts.reset_password(
-        principal, request.path_params["id"], str(body.get("password", ""))
+        principal, request.path_params["id"], str(body.get("password", "")), now=clock.now(request)
     )
     return Response(status_code=204)
+
+
+async def list_accounts(request: Request) -> Response:
+    """
+    summary: Every account (admin)
+    responses:
+      200: {description: "{items}: by username, never a password"}
+      403: {description: Not allowed}
+    """
+    principal = await auth.require(request, Role.ADMIN)
+    items = [accounts.account_view(a) for a in await accounts.list_accounts(principal)]
+    return JSONResponse({"items": items})
+
+
+async def update_account(request: Request) -> Response:
+    """
+    summary: Change an account's role, deactivate or reactivate it (admin)
+    description: >
+      A new `role` (with `organisation_id` for staff and `area_code` for an account kept
+      to an area; both as they should be after the change) ends the account's sessions.
+      `active: false` ends them too and revokes its API tokens; it cannot sign in until
+      `active: true`.
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: integer}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            properties:
+              role: {type: string, enum: [admin, staff, planner]}
+              organisation_id: {type: integer}
+              area_code: {type: string}
+              active: {type: boolean}
+    responses:
+      200: {description: The account}
+      400: {description: Invalid field}
+      403: {description: Not allowed}
+      404: {description: No such account}
+    """
+    principal = await auth.require(request, Role.ADMIN)
+    body = await json_body(request)
+    account_id: int = request.path_params["id"]
+    account = None
+    if "role" in body:
+        account = await accounts.change_role(
+            principal,
+            account_id,
+            _role(body["role"]),
+            _id(body.get("organisation_id"), "organisation_id"),
+            _area(body.get("area_code")),
+        )
+    if "active" in body:
+        active = body["active"]
+        if not isinstance(active, bool):
+            raise InvalidInput("active must be true or false", field="active")
+        account = await accounts.set_active(principal, account_id, active, now=clock.now(request))
+    if account is None:
+        raise InvalidInput("nothing to change: send role or active", field="body")
+    return JSONResponse(accounts.account_view(account))
 
 
 async def create_token(request: Request) -> Response:
     """
     summary: Issue an API token for scripts
-    description: For yourself, or (admins) for another account with `account_id`.
+    description: >
+      For yourself, or (admins) for another account with `account_id`. It works for
+      `RESOURCEMAP_TOKEN_LIFETIME_DAYS` (90) days, until revoked, or until the account's
+      password is reset or the account is deactivated.
     requestBody:
       content:
         application/json:
@@ -153,7 +242,7 @@ async def create_token(request: Request) -> Response:
             type: object
             properties: {name: {type: string}, account_id: {type: integer}}
     responses:
-      201: {description: "{token}: shown once"}
+      201: {description: "{token, id, expires_at, …}: the token is shown once"}
       403: {description: Not allowed}
     """
     principal = await auth.require(request)
@@ -161,8 +250,54 @@ async def create_token(request: Request) -> Response:
     account_id = _id(body.get("account_id"), "account_id") or principal.id
     if account_id is None:
         raise InvalidInput("account_id is required", field="account_id")
-    token = await accounts.issue_token(principal, account_id, str(body.get("name", "")))
-    return JSONResponse({"token": token}, status_code=201)
+    issued = await tokens.issue(
+        principal,
+        account_id,
+        str(body.get("name", "")),
+        now=clock.now(request),
+        lifetime=request.app.state.settings.token_lifetime,
+    )
+    return JSONResponse({"token": issued.token, **issued.view.as_json()}, status_code=201)
+
+
+async def list_tokens(request: Request) -> Response:
+    """
+    summary: API tokens (never the tokens themselves)
+    description: >
+      Your own tokens; admins name an account with `account_id`, or `all=1` for every
+      token still in force.
+    parameters:
+      - {name: account_id, in: query, schema: {type: integer}}
+      - {name: all, in: query, schema: {type: boolean}}
+    responses:
+      200: {description: "{items}: newest first, with created, expires, last used, revoked"}
+      403: {description: Not allowed}
+    """
+    principal = await auth.require(request)
+    now, lifetime = clock.now(request), request.app.state.settings.token_lifetime
+    if request.query_params.get("all") in ("1", "true"):
+        views = await tokens.all_tokens(principal, now=now, lifetime=lifetime)
+    else:
+        raw = request.query_params.get("account_id")
+        account_id = None
+        if raw is not None:
+            account_id = _id(int(raw) if raw.isdigit() and len(raw) < 10 else -1, "account_id")
+        views = await tokens.list_tokens(principal, account_id, now=now, lifetime=lifetime)
+    return JSONResponse({"items": [v.as_json() for v in views]})
+
+
+async def revoke_token(request: Request) -> Response:
+    """
+    summary: Revoke an API token (its owner or an admin)
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: integer}}
+    responses:
+      204: {description: Revoked (also when it already was)}
+      404: {description: No such token of yours}
+    """
+    principal = await auth.require(request)
+    await tokens.revoke(principal, request.path_params["id"], now=clock.now(request))
+    return Response(status_code=204)
 
 
 async def audit_log(request: Request) -> Response:

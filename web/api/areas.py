@@ -19,7 +19,7 @@ async def list_areas(request: Request) -> Response:
       - {name: geometry, in: query, schema: {type: boolean, default: true}}
     responses:
       200: {description: GeoJSON FeatureCollection of areas with population}
-      400: {description: Invalid filter, with a reason}
+      400: {description: "Invalid filter, with a reason"}
     """
     query = areas.AreaQuery.model_validate(query_dict(request))
     collection = await areas.list_areas(query)

@@ -14,7 +14,7 @@ from resourcemap.booking.desk import Desk, Issued
 from resourcemap.booking.requests import BookingIn, RescheduleIn, normalise_code
 from resourcemap.errors import InvalidInput
 from web import clock
-from web.limits import limits
+from web.limits import admitted, client_address
 from web.params import date_param, int_param, json_body
 
 MAX_DAYS = 92
@@ -85,16 +85,21 @@ async def create_booking(request: Request) -> Response:
           schema: {$ref: "#/components/schemas/BookingIn"}
     responses:
       201: {description: "{code, code_display, token, manage_url, booking}"}
-      400: {description: Invalid field, with a reason per field}
+      400: {description: "Invalid field, with a reason per field"}
       404: {description: No such resource}
       409: {description: "The slot is full, closed, too soon or beyond the horizon"}
-      429: {description: Too many requests from this address or for this phone or e-mail}
+      429: {description: "Too many requests from this address or for this phone or e-mail, or
+        as many upcoming bookings of this service as one holder may have; Retry-After says
+        when to try again"}
     """
     key = _idempotency_key(request)
     data = BookingIn.model_validate(await json_body(request))
-    limits(request).check(request, data)
     desk = _desk(request)
-    issued = await desk.book(data, now=clock.now(request), idempotency_key=key)
+    issued = await admitted(request, data, lambda: desk.earlier_booking(data, key))
+    if issued is None:
+        issued = await desk.book(
+            data, now=clock.now(request), idempotency_key=key, address=client_address(request)
+        )
     return await _booking_answer(desk, issued, status=201)
 
 
@@ -170,7 +175,7 @@ async def reschedule_booking(request: Request) -> Response:
     responses:
       200: {description: The moved booking}
       404: {description: No booking with this code and token}
-      409: {description: The new slot is full or closed, or too close to the start}
+      409: {description: "The new slot is full or closed, or too close to the start"}
     """
     token = _token(request)
     data = RescheduleIn.model_validate(await json_body(request))
@@ -223,14 +228,15 @@ async def join_waitlist(request: Request) -> Response:
     responses:
       201: {description: "{code, code_display, token, manage_url, entry}"}
       400: {description: Invalid field}
-      409: {description: No such slot, or it still has free seats}
+      409: {description: "No such slot, or it still has free seats"}
       429: {description: Too many requests from this address or for this phone or e-mail}
     """
     key = _idempotency_key(request)
     data = BookingIn.model_validate(await json_body(request))
-    limits(request).check(request, data)
     desk = _desk(request)
-    issued = await desk.join_waitlist(data, now=clock.now(request), idempotency_key=key)
+    issued = await admitted(request, data, lambda: desk.earlier_place(data, key))
+    if issued is None:
+        issued = await desk.join_waitlist(data, now=clock.now(request), idempotency_key=key)
     place = await desk.place_in_line(issued)
     return JSONResponse(place.model_dump(mode="json"), status_code=201, headers=_replayed(issued))
 
@@ -263,7 +269,7 @@ async def accept_offer(request: Request) -> Response:
     responses:
       201: {description: "The booking: {code, token, manage_url, booking}"}
       404: {description: No entry with this code and token}
-      409: {description: No seat on offer, or the offer expired}
+      409: {description: "No seat on offer, or the offer expired"}
     """
     desk = _desk(request)
     issued = await desk.accept_offer(

@@ -86,7 +86,7 @@ async def cancel_booking(request: Request) -> Response:
         application/json:
           schema: {$ref: "#/components/schemas/CancelIn"}
     responses:
-      200: {description: The booking, masked}
+      200: {description: "The booking, masked"}
       404: {description: Not a booking of my services}
       409: {description: Already cancelled}
     """
@@ -114,9 +114,9 @@ async def mark_booking(request: Request) -> Response:
             required: [status]
             properties: {status: {type: string, enum: [attended, no_show]}}
     responses:
-      200: {description: The booking, masked}
+      200: {description: "The booking, masked"}
       404: {description: Not a booking of my services}
-      409: {description: Not started yet, or cancelled}
+      409: {description: "Not started yet, or cancelled"}
     """
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
     body = await json_body(request)

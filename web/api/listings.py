@@ -34,7 +34,7 @@ async def list_resources(request: Request) -> Response:
       - {name: cursor, in: query, schema: {type: string}}
     responses:
       200: {description: "A page: {items, next_cursor, limit, dataset}"}
-      400: {description: Invalid filter, with a reason}
+      400: {description: "Invalid filter, with a reason"}
     """
     query = listings.ResourceQuery.model_validate(query_dict(request, repeatable=REPEATABLE))
     if query.limit > listings.MAX_PAGE:
@@ -61,7 +61,7 @@ async def resources_geojson(request: Request) -> Response:
       - {name: cursor, in: query, schema: {type: string}}
     responses:
       200: {description: GeoJSON FeatureCollection, content: {application/geo+json: {}}}
-      400: {description: Invalid filter, with a reason}
+      400: {description: "Invalid filter, with a reason"}
     """
     params = query_dict(request, repeatable=REPEATABLE)
     params.setdefault("limit", "10000")
@@ -101,7 +101,7 @@ async def create_resource(request: Request) -> Response:
       content: {application/json: {schema: {$ref: "#/components/schemas/ResourceIn"}}}
     responses:
       201: {description: The created resource}
-      400: {description: Invalid field, with a reason per field}
+      400: {description: "Invalid field, with a reason per field"}
       401: {description: Not signed in}
       403: {description: Not allowed}
     """

@@ -2,7 +2,9 @@
 
 The map loads ``/api/v1/map/points`` once and clusters it; when the resident filters, it
 asks ``/api/v1/map/matches`` for the ids of every match (not only a page of them) and shows
-just those, so map and list always describe the same set.
+just those, so map and list always describe the same set. For a province, where every
+point is too much, ``/api/v1/map/view`` answers one view: the matches inside its bounding
+box, clustered on the server by zoom (#22).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from resourcemap.listings.map_points import map_points
 from resourcemap.search.base import SearchQuery
+from resourcemap.search.map_view import POINT_FIELDS, ViewParams, map_view
 from resourcemap.search.service import SearchService
 from web import clock
 from web.params import query_dict
@@ -63,7 +66,7 @@ async def matches(request: Request) -> Response:
     description: The parameters of `/api/v1/search` (without paging and sorting).
     responses:
       200: {description: "{ids, total}"}
-      400: {description: Invalid parameter, with a reason per field}
+      400: {description: "Invalid parameter, with a reason per field"}
     """
     params = {
         k: v
@@ -81,3 +84,39 @@ async def matches(request: Request) -> Response:
     )
     result = await service.embedded.search(criteria)
     return JSONResponse({"ids": sorted(h.id for h in result.hits), "total": result.total})
+
+
+async def view(request: Request) -> Response:
+    """
+    summary: The matches inside one map view, clustered by zoom
+    description: >
+      `bbox=west,south,east,north` and `zoom` (0–22), plus the parameters of
+      `/api/v1/search` (without paging and sorting). At most 500 matches in view (or from
+      zoom 17) come as `rows` like `/api/v1/map/points`; more come as `clusters`
+      `[[lat, lon, count, h3_cell], ...]` on H3 cells of `resolution`. `total` counts every
+      match in view.
+    responses:
+      200: {description: "{zoom, resolution, total, clusters, fields, rows}"}
+      400: {description: Invalid parameter, with a reason per field}
+    """
+    raw = query_dict(request, repeatable=("kind", "eligible"))
+    where = ViewParams.model_validate({k: raw.get(k) for k in ("bbox", "zoom")})
+    query = SearchQuery.model_validate({k: v for k, v in raw.items() if k in MATCH_PARAMS})
+    service: SearchService = request.app.state.search
+    shown = await map_view(service, query, where.bbox, where.zoom, now=clock.now(request))
+    body = orjson.dumps(
+        {
+            "zoom": shown.zoom,
+            "resolution": shown.resolution,
+            "total": shown.total,
+            "clusters": [[c.lat, c.lon, c.count, f"{c.cell:x}"] for c in shown.clusters],
+            "fields": list(POINT_FIELDS),
+            "rows": shown.rows,
+        }
+    )
+    headers = {"Cache-Control": "no-store" if query.open_now else "public, max-age=60"}
+    headers["Vary"] = "Accept-Encoding"
+    if "gzip" in request.headers.get("accept-encoding", "").lower() and len(body) > 1024:
+        body = gzip.compress(body, compresslevel=5)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type="application/json", headers=headers)

@@ -1,14 +1,17 @@
+# Over 400 lines: one thin endpoint per planner report.
 """``/api/v1/coverage``, gaps, heatmap, indicators and siting: planners and admins only."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from resourcemap.dataset import synthetic_label
+from resourcemap.errors import Forbidden
 from resourcemap.planning import access_export as access_mod
 from resourcemap.planning import siting as siting_mod
 from resourcemap.planning.access import AccessQuery, AccessService
@@ -16,6 +19,7 @@ from resourcemap.planning.coverage import CoverageQuery, CoverageService, HeatQu
 from resourcemap.planning.indicator_export import indicators_csv, indicators_xlsx
 from resourcemap.planning.indicators import DEFINITIONS, Targets
 from resourcemap.planning.report import report_html
+from resourcemap.scope import AreaScope, scope_of
 from resourcemap.vocab import Role
 from web import clock
 from web.auth import require
@@ -62,6 +66,30 @@ def targets_of(request: Request) -> Targets:
     return found
 
 
+async def _scope(request: Request) -> AreaScope | None:
+    """Planners and admins only; the area the account is kept to, if any (#20)."""
+    return await scope_of(await require(request, *PLANNING))
+
+
+Query = TypeVar("Query", bound=CoverageQuery)
+
+
+def _checked(scope: AreaScope | None, query: Query) -> Query:
+    if scope is not None:
+        scope.check_level(query.level)
+    return query
+
+
+def whole_city_only(scope: AreaScope | None) -> None:
+    """Answers not yet cut to an area (maps of cells, files, reports, siting) are refused
+    to accounts kept to one, rather than showing them other areas (#20)."""
+    if scope is not None:
+        raise Forbidden(
+            f"your account is kept to area {scope.code}; this answer covers the whole "
+            "city and is for accounts not kept to an area"
+        )
+
+
 def coverage_query(request: Request) -> CoverageQuery:
     return coverage_query_without(request, "lang")
 
@@ -76,13 +104,14 @@ async def coverage(request: Request) -> Response:
     description: >
       Per area of `level`: population, covered and uncovered population, and covered share
       (null where nobody lives), within `radius_m` straight-line metres (exact at the rim,
-      geodesic) of the chosen resources. Area-served resources (volunteer teams) cover their
-      areas. Every answer names the demand data and method it came from.
+      geodesic) of the chosen resources. Area-served resources (volunteer teams), when asked for,
+      cover their areas. Every answer names the demand data and method it came from.
     parameters:
       - {name: radius_m, in: query, schema: {type: number, default: 500, maximum: 50000}}
       - {name: level, in: query, schema: {type: string, enum: [city, district, street, community]}}
       - {name: kind, in: query, schema: {type: array, items: {type: string}}, explode: true,
-         description: resource kinds that count (default every kind but hotlines)}
+         description: "resource kinds that count (default: every service point, not
+           hotlines or volunteer teams)"}
       - {name: service, in: query, schema: {type: array, items: {type: string}}, explode: true}
       - {name: status, in: query, schema: {type: string, enum: [active, suspended, closed]}}
       - {name: eligibility, in: query, schema: {type: string, enum: [public, all]},
@@ -93,15 +122,18 @@ async def coverage(request: Request) -> Response:
       200:
         description: GeoJSON FeatureCollection of areas with totals
         content: {application/geo+json: {}}
-      400: {description: Invalid parameter, with a reason}
+      400: {description: "Invalid parameter, with a reason"}
       401: {description: Not signed in}
       403: {description: Not a planner or admin}
       404: {description: No demand data loaded}
     """
-    await require(request, *PLANNING)
-    body = await service_of(request).coverage_geojson(coverage_query(request))
+    scope = await _scope(request)
+    query = coverage_query(request)
+    if scope is not None:
+        scope.check_level(query.level)
+    body = await service_of(request).coverage_geojson(query)
     body["dataset"] = await synthetic_label()
-    return _geojson(body)
+    return _geojson(body if scope is None else scope.features(body))
 
 
 async def coverage_csv_export(request: Request) -> Response:
@@ -117,7 +149,7 @@ async def coverage_csv_export(request: Request) -> Response:
       401: {description: Not signed in}
       403: {description: Not a planner or admin}
     """
-    await require(request, *PLANNING)
+    whole_city_only(await _scope(request))
     analysis = await service_of(request).analyse(coverage_query(request))
     return PlainTextResponse(
         coverage_csv(analysis),
@@ -142,7 +174,7 @@ async def coverage_report(request: Request) -> Response:
       401: {description: Not signed in}
       403: {description: Not a planner or admin}
     """
-    await require(request, *PLANNING)
+    whole_city_only(await _scope(request))
     settings = request.app.state.settings
     query = coverage_query_without(request, "download", "lang")
     here = [(k, v) for k, v in request.query_params.multi_items() if k != "download"]
@@ -191,8 +223,10 @@ async def gaps(request: Request) -> Response:
       401: {description: Not signed in}
       403: {description: Not a planner or admin}
     """
-    await require(request, *PLANNING)
-    return _geojson(await service_of(request).gaps_geojson(coverage_query(request)))
+    scope = await _scope(request)
+    query = coverage_query(request)
+    body = await service_of(request).gaps_geojson(_checked(scope, query))
+    return _geojson(body if scope is None else scope.features(body))
 
 
 async def heatmap(request: Request) -> Response:
@@ -210,7 +244,7 @@ async def heatmap(request: Request) -> Response:
       401: {description: Not signed in}
       403: {description: Not a planner or admin}
     """
-    await require(request, *PLANNING)
+    whole_city_only(await _scope(request))
     query = HeatQuery.model_validate(query_dict(request, repeatable=REPEATABLE))
     return _geojson(await service_of(request).heatmap_geojson(query))
 
@@ -232,10 +266,12 @@ async def indicators(request: Request) -> Response:
       401: {description: Not signed in}
       403: {description: Not a planner or admin}
     """
-    await require(request, *PLANNING)
-    query = coverage_query(request)
+    scope = await _scope(request)
+    query = _checked(scope, coverage_query(request))
     targets = targets_of(request)
     found = await service_of(request).indicators(query.level, targets, query)
+    if scope is not None:
+        found = [a for a in found if scope.admits(a.code)]
     areas = [
         {
             "code": a.code,
@@ -278,11 +314,11 @@ async def siting(request: Request) -> Response:
               exact: {type: boolean, default: true}
     responses:
       200: {description: "Sites in pick order with the people each adds, totals, method"}
-      400: {description: Invalid request, with a reason}
+      400: {description: "Invalid request, with a reason"}
       401: {description: Not signed in}
-      403: {description: Not a planner or admin, or missing CSRF token}
+      403: {description: "Not a planner or admin, or missing CSRF token"}
     """
-    await require(request, *PLANNING)
+    whole_city_only(await _scope(request))
     result = await _siting(request)
     return JSONResponse(result.as_json())
 
@@ -298,11 +334,11 @@ async def siting_export(request: Request) -> Response:
     description: The same request body as `POST /api/v1/siting`; the sites as a file.
     responses:
       200: {description: "GeoJSON points (rank, adds, community) or CSV rows"}
-      400: {description: Invalid request, with a reason}
+      400: {description: "Invalid request, with a reason"}
       401: {description: Not signed in}
-      403: {description: Not a planner or admin, or missing CSRF token}
+      403: {description: "Not a planner or admin, or missing CSRF token"}
     """
-    await require(request, *PLANNING)
+    whole_city_only(await _scope(request))
     result = await _siting(request)
     return siting_file(result, "csv" if request.url.path.endswith(".csv") else "geojson")
 
@@ -339,16 +375,23 @@ async def access(request: Request) -> Response:
       - {name: kind, in: query, schema: {type: array, items: {type: string}}, explode: true}
     responses:
       200: {description: "{level, supply, unit, catchment_m, totals, areas: [...]}"}
-      400: {description: Invalid parameter, with a reason}
+      400: {description: "Invalid parameter, with a reason"}
       401: {description: Not signed in}
       403: {description: Not a planner or admin}
     """
-    await require(request, *PLANNING)
+    scope = await _scope(request)
     settings = request.app.state.settings
+    query = access_query(request)
     found = await access_of(request).report(
-        access_query(request), now=clock.now(request), tz=settings.tz
+        _checked(scope, query), now=clock.now(request), tz=settings.tz
     )
-    return JSONResponse({**access_mod.report_json(found), "dataset": await synthetic_label()})
+    body = {**access_mod.report_json(found), "dataset": await synthetic_label()}
+    if scope is not None:
+        # Totals are the whole city's: what lies in the scope is its areas' rows.
+        areas = body.get("areas")
+        kept = [a for a in areas if scope.admits(a.get("code"))] if isinstance(areas, list) else []
+        body = {k: v for k, v in body.items() if k != "totals"} | {"areas": kept}
+    return JSONResponse(body)
 
 
 async def access_cells(request: Request) -> Response:
@@ -363,7 +406,7 @@ async def access_cells(request: Request) -> Response:
       401: {description: Not signed in}
       403: {description: Not a planner or admin}
     """
-    await require(request, *PLANNING)
+    whole_city_only(await _scope(request))
     settings = request.app.state.settings
     found = await access_of(request).report(
         access_query(request), now=clock.now(request), tz=settings.tz
@@ -386,7 +429,7 @@ async def indicators_export(request: Request) -> Response:
       401: {description: Not signed in}
       403: {description: Not a planner or admin}
     """
-    await require(request, *PLANNING)
+    whole_city_only(await _scope(request))
     query = coverage_query(request)
     found = await service_of(request).indicators(query.level, targets_of(request), query)
     name = f"indicators-{query.level.value}"

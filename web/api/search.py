@@ -107,12 +107,13 @@ async def search(request: Request) -> Response:
       - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100}}
       - {name: cursor, in: query, schema: {type: string}}
     responses:
-      200: {description: "{items, crisis, widened, ignored, nearest, sort, total, facets,
-        next_cursor, degraded, backend, at}; with crisis true (words of self-harm or suicide)
-        the 24/7 lines lead the first page; with no match and a point, nearest is the nearest
-        place for the words whatever the filters. Items carry reach (walk, phone, area),
-        matched_because, eligibility, bookable"}
-      400: {description: Invalid parameter, with a reason per field}
+      200: {description: "{items, crisis, widened, ignored, free_from_words, nearest, sort,
+        total, facets, next_cursor, degraded, backend, at}; with crisis true (words of
+        self-harm or suicide) the 24/7 lines lead the first page; with no match and a point,
+        nearest is the nearest place for the words whatever the filters; free_from_words
+        true when words such as 免费 or free asked for free services (fee filter applied).
+        Items carry reach (walk, phone, area), matched_because, eligibility, bookable"}
+      400: {description: "Invalid parameter, with a reason per field"}
     """
     params = query_dict(request, repeatable=REPEATABLE)
     cursor = params.pop("cursor", None)
@@ -135,6 +136,7 @@ async def search(request: Request) -> Response:
             "crisis": result.crisis,
             "widened": None if widened is None else asdict(widened),
             "ignored": list(result.ignored),
+            "free_from_words": result.free_from_words,
             "nearest": nearest,
             "sort": query.effective_sort,
             "total": result.total,
@@ -166,7 +168,7 @@ async def nearest(request: Request) -> Response:
       - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 20, default: 3}}
     responses:
       200: {description: "{items}"}
-      400: {description: Invalid parameter, with a reason per field}
+      400: {description: "Invalid parameter, with a reason per field"}
     """
     params = query_dict(request, repeatable=REPEATABLE)
     for name in params:

@@ -17,12 +17,12 @@ from starlette.responses import JSONResponse, Response
 from geo.chinacoords import CoordSystem
 from resourcemap.errors import InvalidInput
 from resourcemap.settings import Settings
+from resourcemap.transfer.budget import Budget
 from resourcemap.transfer.exporter import EXPORT_FORMATS, MEDIA_TYPES, SUFFIXES, export_listings
 from resourcemap.transfer.importer import ImportOptions, import_listings
 from resourcemap.vocab import ResourceKind, Role
-from web import auth, clock
+from web import auth, clock, uploads
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 TRUE = ("1", "true", "on", "yes")
 
 
@@ -62,13 +62,14 @@ async def import_upload(request: Request) -> Response:
       400: {description: "Report whose problems give row, column and reason; nothing written"}
       401: {description: Not signed in}
       403: {description: "Not staff or admin, or a wrong CSRF token"}
-      413: {description: File larger than 20 MB}
+      413: {description: "Larger than RESOURCEMAP_IMPORT_LIMIT_BYTES (checked while it streams
+        in), or more rows, cells or seconds than the import budget allows: the reason says
+        which"}
     """
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + 64 * 1024:
-        return JSONResponse(
-            {"error": "TooLarge", "reason": "files up to 20 MB can be imported"}, status_code=413
-        )
+    settings: Settings = request.app.state.settings
+    # Nothing of the upload is read (or spooled to disk) for someone who may not send it;
+    # the web's one front door stops it at RESOURCEMAP_IMPORT_LIMIT_BYTES as it streams in.
+    await uploads.sender(request, Role.ADMIN, Role.STAFF)
     async with request.form(max_files=1, max_fields=10) as form:
         csrf = form.get(auth.CSRF_FIELD)
         principal = await auth.require(
@@ -77,21 +78,16 @@ async def import_upload(request: Request) -> Response:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidInput("attach the file to import as the form field 'file'", field="file")
-        data = await upload.read(MAX_UPLOAD_BYTES + 1)
-        if len(data) > MAX_UPLOAD_BYTES:
-            return JSONResponse(
-                {"error": "TooLarge", "reason": "files up to 20 MB can be imported"},
-                status_code=413,
-            )
+        data = await upload.read()
         dry_run = str(form.get("dry_run", "")).strip().lower() in TRUE
         coords = form.get("coords") or CoordSystem.WGS84.value
         kind = form.get("kind")
-        settings: Settings = request.app.state.settings
         options = ImportOptions(
             coords=CoordSystem(_choice(coords, CoordSystem, "coords")),
             default_kind=ResourceKind(_choice(kind, ResourceKind, "kind")) if kind else None,
             dry_run=dry_run,
             tz=settings.tz,
+            budget=Budget.of(settings),
         )
         filename = upload.filename or "upload"
     report = await import_listings(principal, data, filename, options, now=clock.now(request))
@@ -112,7 +108,7 @@ async def export_download(request: Request) -> Response:
         schema: {type: string, enum: [hsds, geojson, csv, xlsx]}
       - {name: organisation, in: query, schema: {type: integer}}
     responses:
-      200: {description: The file, as an attachment}
+      200: {description: "The file, as an attachment"}
       400: {description: Unknown format or organisation}
       401: {description: Not signed in}
     """

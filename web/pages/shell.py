@@ -26,10 +26,16 @@ from starlette.responses import RedirectResponse, Response
 
 from resourcemap.accounts import Principal
 from resourcemap.dataset import synthetic_label
-from resourcemap.errors import DomainError, Forbidden, Unauthenticated, Unavailable
+from resourcemap.errors import (
+    DomainError,
+    Forbidden,
+    TooManyRequests,
+    Unauthenticated,
+    Unavailable,
+)
 from resourcemap.listings.map_points import crisis_hotlines
 from resourcemap.vocab import Role
-from web import auth, i18n
+from web import auth, i18n, uploads
 from web.errors import StaleForm, problem_of
 from web.i18n import _
 
@@ -72,6 +78,8 @@ def page(audience: Audience, *roles: Role) -> Callable[[Endpoint], Endpoint]:
                 if roles:
                     form = None
                     if request.method == "POST":
+                        # Who is there before the body is read (a form may carry a file).
+                        await uploads.sender(request, *roles)
                         # Parsed once (Starlette keeps it for the handler), within limits.
                         form = await request.form(max_files=FORM_FILES, max_fields=FORM_FIELDS)
                     await signed_in(request, *roles, form=form)
@@ -95,8 +103,8 @@ async def failed(request: Request, exc: Exception) -> Response:
     if audience is not Audience.RESIDENT and found.status != 404:
         detail = _reason(exc) or detail
     response = await problem(request, found.status, _(found.title), detail)
-    if isinstance(exc, Unavailable):
-        # Nothing was wrong with what the person did: try again shortly (#16).
+    if isinstance(exc, Unavailable | TooManyRequests):
+        # Nothing was wrong with what the person did, or a limit: try again then (#16).
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
 

@@ -19,4 +19,5 @@ def routes() -> list[BaseRoute]:
         page("/planning/access", workspace.access_page, "GET", "access"),
         page("/planning/siting", workspace.siting_form, "GET", "siting"),
         page("/planning/siting", workspace.siting_run, "POST", "siting_run"),
+        page("/planning/siting/map", workspace.siting_map_page, "GET", "siting_map"),
     ]

@@ -88,6 +88,7 @@ def report_text() -> ReportText:
         ),
         worst=_("Most residents outside the circle:"),
         covered_means=covered_means(),
+        covered_means_teams=covered_means(teams=True),
         facts=_("How this was made"),
         demand=_("Demand (where residents live)"),
         resources=_("Resources counted"),
@@ -122,7 +123,12 @@ def report_text() -> ReportText:
     )
 
 
-def covered_means() -> str:
+def covered_means(teams: bool = False) -> str:
+    """What "covered" means; with volunteer teams counted, living in an area one serves too."""
+    if not teams:
+        return _(
+            "Covered: living within %(radius)s (%(mode)s) of at least one counted service point."
+        )
     return _(
         "Covered: living within %(radius)s (%(mode)s) of at least one counted service point, "
         "or in an area a counted team serves."

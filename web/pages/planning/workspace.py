@@ -11,17 +11,19 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from geo.maps import SHARE_CLASSES, Assets, share_colour
+from geo.siting import MAX_SITES
 from resourcemap.errors import InvalidInput
 from resourcemap.planning import siting as siting_mod
 from resourcemap.planning.access import UNITS, SupplyMeasure
 from resourcemap.planning.coverage import DEFAULT_KINDS, CoverageQuery, coverage_geojson
-from resourcemap.planning.report import map_html, summarise
+from resourcemap.planning.report import counts_teams, map_html, summarise
+from resourcemap.scope import scope_of
 from resourcemap.vocab import AreaLevel, ResourceKind
 from web import auth, clock, i18n
 from web.api.planning import (
@@ -30,13 +32,21 @@ from web.api.planning import (
     access_of,
     access_query,
     coverage_query,
+    coverage_query_without,
     service_of,
     siting_file,
     targets_of,
+    whole_city_only,
 )
 from web.i18n import _
 from web.pages.planning import text as planning_text
 from web.pages.shell import Audience, page, render, switch_links
+
+
+async def _whole_area_only(request: Request) -> None:
+    """The planner pages show the whole city: refused to accounts kept to an area, whose
+    figures come from the API cut to their area (#20)."""
+    whole_city_only(await scope_of(request.state.principal))
 
 
 async def _render(
@@ -80,6 +90,7 @@ def _query_string(query: CoverageQuery, **extra: str) -> str:
 
 @page(Audience.PLANNING, *PLANNING)
 async def coverage_page(request: Request) -> Response:
+    await _whole_area_only(request)
     query = coverage_query(request)
     service = service_of(request)
     analysis = await service.analyse(query)
@@ -97,7 +108,7 @@ async def coverage_page(request: Request) -> Response:
             "chosen_kinds": {k.value for k in (query.kind or DEFAULT_KINDS)},
             "rows": rows,
             "summary": summarise(analysis),
-            "covered_means": planning_text.covered_means()
+            "covered_means": planning_text.covered_means(counts_teams(query))
             % {"radius": planning_text.metres(query.radius_m), "mode": mode},
             "qs": _query_string(query),
             "lang_qs": urlencode([("lang", i18n.current().tag)]),
@@ -109,6 +120,7 @@ async def coverage_page(request: Request) -> Response:
 
 @page(Audience.PLANNING, *PLANNING)
 async def coverage_map_page(request: Request) -> Response:
+    await _whole_area_only(request)
     settings = request.app.state.settings
     page, _analysis = await map_html(
         service_of(request),
@@ -125,6 +137,7 @@ async def coverage_map_page(request: Request) -> Response:
 
 @page(Audience.PLANNING, *PLANNING)
 async def indicators_page(request: Request) -> Response:
+    await _whole_area_only(request)
     query = coverage_query(request)
     targets = targets_of(request)
     found = await service_of(request).indicators(query.level, targets, query)
@@ -147,6 +160,7 @@ async def indicators_page(request: Request) -> Response:
 
 @page(Audience.PLANNING, *PLANNING)
 async def access_page(request: Request) -> Response:
+    await _whole_area_only(request)
     query = access_query(request)
     settings = request.app.state.settings
     report = await access_of(request).report(query, now=clock.now(request), tz=settings.tz)
@@ -185,6 +199,7 @@ SITING_DEFAULTS = {"sites": 3, "radius_m": 500, "objective": "circle", "candidat
 
 @page(Audience.PLANNING, *PLANNING)
 async def siting_form(request: Request) -> Response:
+    await _whole_area_only(request)
     return await _render(
         request, "planning/siting.html", {"form": dict(SITING_DEFAULTS), "plan": None}
     )
@@ -192,6 +207,7 @@ async def siting_form(request: Request) -> Response:
 
 @page(Audience.PLANNING, *PLANNING)
 async def siting_run(request: Request) -> Response:
+    await _whole_area_only(request)
     async with request.form(max_files=1, max_fields=40) as form:  # closes the upload
         return await _siting_run(request, form)
 
@@ -234,16 +250,56 @@ async def _siting_run(request: Request, form: FormData) -> Response:
     export = str(form.get("export") or "")
     if export in ("geojson", "csv"):
         return siting_file(plan, export)
+    # The map is its own document (GET, with the sites in its address) so that it gets the
+    # sandbox's policy: a srcdoc frame inherits this page's, which refuses folium's scripts.
+    sites = [
+        MapSite(rank=s.rank, lon=s.lon, lat=s.lat, adds=s.adds, community_name=s.community_name)
+        for s in plan.sites
+    ]
+    fields = set(CoverageQuery.model_fields)
+    coverage = CoverageQuery.model_validate(body.model_dump(include=fields))
+    map_url = "/planning/siting/map?" + _query_string(
+        coverage, sites=SITES.dump_json(sites).decode(), lang=i18n.current().tag
+    )
+    context.update(plan=plan, map_url=map_url)
+    return await _render(request, "planning/siting.html", context)
+
+
+class MapSite(BaseModel):
+    """A recommended site as the siting map draws it."""
+
+    model_config = ConfigDict(extra="forbid")
+    rank: int = Field(ge=1, le=MAX_SITES)
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    adds: float = Field(ge=0)
+    community_name: str | None = Field(None, max_length=200)
+
+
+SITES = TypeAdapter(list[MapSite])
+
+
+@page(Audience.PLANNING, *PLANNING)
+async def siting_map_page(request: Request) -> Response:
+    """The siting map alone, for the siting page's frame: the coverage of the query with the
+    recommended sites it is given drawn over it."""
+    await _whole_area_only(request)
+    try:
+        sites = SITES.validate_json(request.query_params.get("sites") or "[]")
+    except ValidationError:
+        raise InvalidInput(_("The sites to draw are not readable."), field="sites") from None
+    if len(sites) > MAX_SITES:
+        raise InvalidInput(_("Too many sites to draw."), field="sites")
     settings = request.app.state.settings
-    sites = [s.__dict__ for s in plan.sites]
     page, _analysis = await map_html(
         service_of(request),
-        body,
+        coverage_query_without(request, "sites"),
         Assets(),
         text=planning_text.map_text(),
         tile_url=settings.tile_url,
         attribution=settings.tile_attribution,
-        sites=sites,
+        sites=[site.model_dump() for site in sites],
     )
-    context.update(plan=plan, map_doc=page)
-    return await _render(request, "planning/siting.html", context)
+    return HTMLResponse(
+        page, headers={"X-Frame-Options": "SAMEORIGIN", "Content-Security-Policy": SANDBOX}
+    )

@@ -9,7 +9,7 @@ from web.routing import group
 
 
 def routes() -> list[BaseRoute]:
-    from web.pages.resident import booking, search
+    from web.pages.resident import booking, referral, search
 
     page = group("resident")
     return [
@@ -34,4 +34,10 @@ def routes() -> list[BaseRoute]:
         page(
             "/waitlist/{code:bookingcode}/leave", booking.leave_waitlist, "POST", "waitlist_leave"
         ),
+        # A referred resident's link, and the form after a visit (#23)
+        page("/referrals/{code:bookingcode}", referral.referral, "GET", "referral"),
+        page("/referrals/{code:bookingcode}/pick", referral.pick, "POST", "referral_pick"),
+        page("/referrals/{code:bookingcode}/decline", referral.decline, "POST", "referral_decline"),
+        page("/feedback/{token}", referral.feedback_form, "GET", "feedback"),
+        page("/feedback/{token}", referral.feedback_submit, "POST", "feedback_submit"),
     ]

@@ -1,3 +1,4 @@
+# Over 400 lines: one thin handler per step a resident takes.
 """Residents' booking pages: pick a slot, book, manage (cancel, reschedule), the waitlist.
 
 Plain POST forms that work without JavaScript, each with the browser's CSRF token
@@ -27,7 +28,7 @@ from resourcemap.errors import Conflict, InvalidInput, TooManyRequests
 from resourcemap.vocab import SEAT_HOLDING, BookingStatus
 from web import clock, i18n
 from web.i18n import _
-from web.limits import limits
+from web.limits import admitted, client_address
 from web.pages.resident import confirmation
 from web.pages.resident import view as resident_view
 from web.pages.shell import Audience, check_csrf, page, render
@@ -180,18 +181,21 @@ async def book(request: Request) -> Response:
         return await _book_page(
             request, resource, day=None, values=values, errors=errors, status=400
         )
+    desk = _desk(request)
+    key = values["key"] or None
     try:
-        limits(request).check(request, data)
-    except TooManyRequests:
-        return await _book_page(
+        # The form's key makes a double click or a resent form the same booking, also when
+        # the limits would refuse the resent one.
+        issued = await admitted(request, data, lambda: desk.earlier_booking(data, key))
+        issued = issued or await desk.book(
+            data, now=clock.now(request), idempotency_key=key, address=client_address(request)
+        )
+    except TooManyRequests as exc:
+        response = await _book_page(
             request, resource, day=None, values=values, problem=_too_many(), status=429
         )
-    desk = _desk(request)
-    try:
-        # The form's key makes a double click or a resent form the same booking.
-        issued = await desk.book(
-            data, now=clock.now(request), idempotency_key=values["key"] or None
-        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except Conflict as exc:
         problem = _refusal(exc)
         return await _book_page(
@@ -353,15 +357,19 @@ async def join_waitlist(request: Request) -> Response:
         data = BookingIn.model_validate(
             {"resource_id": resource.id, **{k: values[k] for k in (*CONTACT, "starts_at")}}
         )
-        limits(request).check(request, data)
+        desk = _desk(request)
+        key = values["key"] or None
         # The form's key makes a double click or a resent form the same place in line.
-        issued = await _desk(request).join_waitlist(
-            data, now=clock.now(request), idempotency_key=values["key"] or None
+        issued = await admitted(request, data, lambda: desk.earlier_place(data, key))
+        issued = issued or await desk.join_waitlist(
+            data, now=clock.now(request), idempotency_key=key
         )
     except ValidationError as exc:
         return await _waitlist_page(request, resource, values, _field_errors(exc), status=400)
-    except TooManyRequests:
-        return await _waitlist_page(request, resource, values, problem=_too_many(), status=429)
+    except TooManyRequests as exc:
+        response = await _waitlist_page(request, resource, values, problem=_too_many(), status=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except InvalidInput:
         # The form's key was used for other details (sent back and changed): a new one.
         values["key"] = secrets.token_urlsafe(16)

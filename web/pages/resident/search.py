@@ -20,7 +20,7 @@ from resourcemap.booking.desk import Desk
 from resourcemap.errors import Conflict
 from resourcemap.listings import views as listings
 from resourcemap.listings.map_points import Place, find_place
-from resourcemap.search.base import SearchQuery
+from resourcemap.search.base import Q_MAX_LENGTH, SearchQuery
 from resourcemap.search.service import SearchService
 from resourcemap.vocab import ACCESSIBILITY_LABELS, MODE_LABELS, QUALIFICATION_LABELS, Status
 from web import clock, i18n
@@ -38,12 +38,15 @@ FILTERS = ("kind", "service", "audience", "language", "fee", "mode", "eligible")
 SEARCH_KEYS = ("q", "place", "lat", "lon", "radius_m", "open_now", "sort", "page", *FILTERS)
 TRUE = ("1", "true", "on", "yes")
 RADII = ("500", "1000", "3000")
+FIELD_MAX = Q_MAX_LENGTH
 
 
 def _form(request: Request) -> dict[str, str]:
     """What the resident typed and chose, to show the form as they left it."""
     names = ("q", "place", "lat", "lon", "radius_m", "open_now", "sort", *FILTERS)
-    return {name: request.query_params.get(name, "").strip() for name in names}
+    # Cut to what the form's boxes allow: a pasted or crafted 5,000-character query is
+    # searched and echoed (in every link of the page) as its first 100 characters.
+    return {name: request.query_params.get(name, "").strip()[:FIELD_MAX] for name in names}
 
 
 def _page_number(raw: str) -> int:
@@ -128,9 +131,12 @@ async def home(request: Request) -> Response:
         "crisis": result.crisis,
         "widened": widened,
         "ignored": result.ignored,
+        "free_from_words": result.free_from_words,
         "nearest": nearest,
         "shown_radius": shown_radius,
-        "back": request.url.query,
+        "back": urlencode(
+            [(k, v.strip()[:FIELD_MAX]) for k, v in request.query_params.multi_items()]
+        ),
         "searched": any(form.values()),
         "clear_url": _clear_url(form),
         "total": result.total,

@@ -9,7 +9,7 @@ from web.routing import group
 
 
 def routes() -> list[BaseRoute]:
-    from web.pages.staff import admin, booking, listings, templates_download
+    from web.pages.staff import admin, booking, listings, referral, templates_download
 
     page = group("staff")
     return [
@@ -45,6 +45,8 @@ def routes() -> list[BaseRoute]:
         page("/staff/accounts", admin.account_list, "GET", "accounts"),
         page("/staff/accounts/new", admin.create_account, "POST", "account_create"),
         page("/staff/accounts/{id:id}/password", admin.reset_password, "POST", "account_password"),
+        page("/staff/accounts/{id:id}/active", admin.set_active, "POST", "account_active"),
+        page("/staff/tokens/{id:id}/revoke", admin.revoke_token, "POST", "token_revoke"),
         page("/staff/bookings", booking.booking_list, "GET", "bookings"),
         page("/staff/bookings/stats", booking.booking_stats, "GET", "booking_stats"),
         page("/staff/bookings/new", booking.new_booking, "GET", "booking_new"),
@@ -57,4 +59,22 @@ def routes() -> list[BaseRoute]:
         page("/staff/resources/{id:id}/booking", booking.save_rules, "POST", "rules_save"),
         page("/staff/resources/{id:id}/blocks", booking.add_block, "POST", "block_add"),
         page("/staff/blocks/{id:id}/remove", booking.remove_block, "POST", "block_remove"),
+        # Referral between services, the green channel, and feedback (#23)
+        page("/staff/referrals", referral.referral_list, "GET", "referrals"),
+        page("/staff/referrals/new", referral.new_referral, "GET", "referral_new"),
+        page("/staff/referrals/new", referral.create_referral, "POST", "referral_create"),
+        page("/staff/referrals/{id:id}", referral.referral_detail, "GET", "referral"),
+        page("/staff/referrals/{id:id}/accept", referral.accept, "POST", "referral_accept"),
+        page("/staff/referrals/{id:id}/book", referral.accept, "POST", "referral_book"),
+        page("/staff/referrals/{id:id}/decline", referral.decline, "POST", "referral_decline"),
+        page("/staff/referrals/{id:id}/outcome", referral.outcome, "POST", "referral_outcome"),
+        page("/staff/referrals/{id:id}/close", referral.close, "POST", "referral_close"),
+        page("/staff/referrals/{id:id}/reveal", referral.reveal, "POST", "referral_reveal"),
+        page("/staff/resources/{id:id}/feedback", referral.feedback, "GET", "feedback"),
+        page(
+            "/staff/resources/{id:id}/referral-seats",
+            referral.save_seats,
+            "POST",
+            "referral_seats",
+        ),
     ]

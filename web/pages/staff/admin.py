@@ -15,17 +15,18 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from resourcemap import accounts
+from resourcemap import accounts, tokens
 from resourcemap.accounts import Principal
 from resourcemap.errors import Conflict, InvalidInput, NotFound, Unique
 from resourcemap.listings import organisations
 from resourcemap.vocab import ORGANISATION_TYPE_LABELS, OrganisationType, Role
+from web import clock
 from web.pages.shell import Audience, local_time, page, redirect, render, role_labels, signed_in
 from web.pages.staff import listing_form as resource_form
 
 Message = resource_form.Message
 ORG_FIELDS = ("external_id", "name_zh", "name_en", "type", "description", "website", "phone")
-ACCOUNT_FIELDS = ("username", "display_name", "role", "organisation_id")
+ACCOUNT_FIELDS = ("username", "display_name", "role", "organisation_id", "area_code")
 CHECK = "请检查"
 
 
@@ -155,8 +156,21 @@ async def _accounts_page(
 ) -> Response:
     orgs = await organisations.list_organisations()
     org_names = {o["id"]: o["name_zh"] for o in orgs}
+    in_force = await tokens.all_tokens(
+        principal, now=clock.now(request), lifetime=request.app.state.settings.token_lifetime
+    )
     context = {
         "items": await _account_rows(request, principal),
+        "tokens": [
+            {
+                "id": t.id,
+                "username": t.username,
+                "name": t.name,
+                "expires": local_time(request, t.expires_at),
+                "last_used": local_time(request, t.last_used_at),
+            }
+            for t in in_force
+        ],
         "org_names": org_names,
         "org_options": [(o["id"], o["name_zh"]) for o in orgs],
         "role_options": [(str(r), f"{label} / {r}") for r, label in role_labels().items()],
@@ -199,6 +213,9 @@ async def create_account(request: Request) -> Response:
     role, organisation_id, errors = _role_and_org(values)
     if len(values["display_name"]) > 100:
         errors["display_name"] = Message("太长", "at most 100 characters")
+    area = values["area_code"].strip()
+    if area and not (area.isdigit() and len(area) <= 12):
+        errors["area_code"] = Message("请填写区划代码", "an area code has up to 12 digits")
     if errors or role is None:
         return await _accounts_page(request, principal, values, errors)
     try:
@@ -209,6 +226,7 @@ async def create_account(request: Request) -> Response:
             role=role,
             organisation_id=organisation_id,
             display_name=values["display_name"],
+            area_code=values["area_code"].strip() or None,
         )
     except Unique:  # created by someone else between the check and the insert
         errors = {"username": Message("用户名已被使用", "this username is taken")}
@@ -226,7 +244,9 @@ async def reset_password(request: Request) -> Response:
     principal = await signed_in(request, Role.ADMIN, form=form)
     account_id: int = request.path_params["id"]
     try:
-        account = await accounts.reset_password(principal, account_id, _password(form))
+        account = await accounts.reset_password(
+            principal, account_id, _password(form), now=clock.now(request)
+        )
     except InvalidInput as exc:
         return await _accounts_page(
             request, principal, reset_errors={account_id: Message(CHECK, exc.reason)}
@@ -237,3 +257,26 @@ async def reset_password(request: Request) -> Response:
 
 def _password(form: FormData) -> str:
     return resource_form.text(form, "new_password")
+
+
+@page(Audience.STAFF)
+async def set_active(request: Request) -> Response:
+    """Deactivate (sessions and tokens end) or reactivate an account."""
+    form = await request.form()
+    principal = await signed_in(request, Role.ADMIN, form=form)
+    account_id: int = request.path_params["id"]
+    active = resource_form.text(form, "active") == "1"
+    account = await accounts.set_active(principal, account_id, active, now=clock.now(request))
+    if active:
+        flash = f"已启用「{account.username}」/ account reactivated"
+    else:
+        flash = f"已停用「{account.username}」,其会话与令牌已失效 / account deactivated"
+    return redirect(request, "/staff/accounts", flash)
+
+
+@page(Audience.STAFF)
+async def revoke_token(request: Request) -> Response:
+    form = await request.form()
+    principal = await signed_in(request, Role.ADMIN, form=form)
+    await tokens.revoke(principal, request.path_params["id"], now=clock.now(request))
+    return redirect(request, "/staff/accounts", "已撤销令牌 / token revoked")

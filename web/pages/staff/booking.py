@@ -1,3 +1,4 @@
+# Over 400 lines: one thin handler per staff booking page and form.
 """Server-rendered staff booking pages: the day or week list of bookings with small forms to
 mark, cancel and reveal one booking, booking for a caller or a walk-in visitor, a resource's
 booking rules and blocked time; booking counts for planners.
@@ -335,7 +336,8 @@ async def _rules_page(
 ) -> Response:
     desk = _desk(request)
     resource = await staff.managed_resource(principal, resource_id)
-    stored = booking_form.policy_values(await staff.get_policy(principal, resource_id))
+    policy = await staff.get_policy(principal, resource_id)
+    stored = booking_form.policy_values(policy)
     blocks = [
         {**b, "when": booking_form.span_label(b["starts_at"], b["ends_at"])}
         for b in await desk.blocks(principal, resource_id, now=clock.now(request))
@@ -346,6 +348,8 @@ async def _rules_page(
         "errors": errors or {},
         "blocks": blocks,
         "timezone": desk.tz.key,
+        "enabled": bool(policy.get("enabled")),
+        "referral_seats": policy.get("referral_seats", 0),
         "today": clock.now(request).astimezone(desk.tz).date().isoformat(),
         "warning": warning,
     }

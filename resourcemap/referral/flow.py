@@ -1,0 +1,447 @@
+# Over 400 lines: each move of one referral's life, side by side.
+"""The referral use cases: staff refer, the receiving service accepts and books or
+declines, the resident picks a time or declines, staff record the outcome and close.
+
+Every move is one conditional update (``status IN`` the statuses it may come from, see
+``vocab.REFERRAL_MOVES``): of two requests racing to move one referral, one wins and the
+other is told what happened; nothing skips a status or goes back. Seats are the seat
+ledger's (``referral.seats``). Access is checked here, on the server: staff see referrals
+from and to their own organisation's services only; planners see counts (``counts``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from resourcemap import audit
+from resourcemap.accounts import Principal
+from resourcemap.booking import reserve, seats, slots
+from resourcemap.booking import staff as booking_staff
+from resourcemap.booking.ledger import Ledger, schedule_changed
+from resourcemap.booking.outbox import enqueue_text
+from resourcemap.booking.requests import new_code, new_token
+from resourcemap.errors import Conflict, InvalidInput, NotFound
+from resourcemap.feedback import invites
+from resourcemap.models import Booking, BookingPolicy, Referral, Resource, Slot
+from resourcemap.referral import directory
+from resourcemap.referral import seats as referral_seats
+from resourcemap.referral.requests import AcceptIn, DeclineIn, ReferralIn
+from resourcemap.referral.views import (
+    ContactView,
+    ReferralSlot,
+    ReferralView,
+    Side,
+    referral_view,
+)
+from resourcemap.search.needs import NEEDS
+from resourcemap.vocab import (
+    REFERRAL_MOVES,
+    BookingStatus,
+    Channel,
+    DeclineReason,
+    NotificationKind,
+    ReferralStatus,
+    Role,
+    Status,
+)
+
+CODE_ATTEMPTS = 5
+CRISIS_LINES = 3
+MAX_CANDIDATES = 20
+S = ReferralStatus
+
+
+def _from_statuses(to: ReferralStatus) -> list[str]:
+    return [s.value for s, moves in REFERRAL_MOVES.items() if to in moves]
+
+
+async def move(
+    referral_id: int,
+    to: ReferralStatus,
+    *,
+    only: tuple[ReferralStatus, ...] | None = None,
+    **values: Any,
+) -> None:
+    """Move a referral to ``to`` if it is in a status that may move there (of those, only
+    the ``only`` ones); else say where it stands (the winner of a race, or a skipped or
+    backward move)."""
+    allowed = _from_statuses(to)
+    if only is not None:
+        allowed = [s for s in allowed if s in only]
+    moved = await Referral.filter(id=referral_id, status__in=allowed).update(status=to, **values)
+    if not moved:
+        now_is = await Referral.get(id=referral_id)
+        raise Conflict(f"the referral is {now_is.status.value}; it cannot become {to.value}")
+
+
+# ---------------------------------------------------------------------------- access
+
+
+def _side(actor: Principal, referral: Referral) -> Side | None:
+    if actor.role is Role.ADMIN:
+        return "both"
+    out = actor.may_edit_listings_of(referral.from_resource.organisation_id)
+    into = actor.may_edit_listings_of(referral.to_resource.organisation_id)
+    if out and into:
+        return "both"
+    return "out" if out else "in" if into else None
+
+
+async def _for(actor: Principal, referral_id: int, *, need: Side | None = None) -> Referral:
+    """The referral if the actor's services are one of its two ends (``need``: that end),
+    else 404: no hint that it exists."""
+    actor.require(Role.STAFF, Role.ADMIN)
+    referral = await Referral.get_or_none(id=referral_id).prefetch_related(
+        "from_resource", "to_resource"
+    )
+    side = None if referral is None else _side(actor, referral)
+    if referral is None or side is None:
+        raise NotFound(f"no referral {referral_id} among your services")
+    if need is not None and side not in (need, "both"):
+        what = "the receiving" if need == "in" else "the referring"
+        raise NotFound(f"no referral {referral_id} for which your service is {what} one")
+    return referral
+
+
+async def _view(ledger: Ledger, actor: Principal, referral: Referral) -> ReferralView:
+    side = _side(actor, referral) or "out"
+    referral = await synced(referral)
+    booking = await Booking.get_or_none(id=referral.booking_id) if referral.booking_id else None
+    suggested = (
+        await Resource.get_or_none(id=referral.suggested_resource_id)
+        if referral.suggested_resource_id
+        else None
+    )
+    return referral_view(
+        ledger.vault,
+        ledger.tz,
+        referral,
+        side,
+        booking=booking,
+        suggested=suggested,
+        lines=await directory.crisis_lines(),
+    )
+
+
+async def synced(referral: Referral) -> Referral:
+    """Follow what happened to the referral's booking by any route (the bookings page
+    marks visits too): attended, did not attend, or cancelled (closed)."""
+    if referral.status is not S.BOOKED or referral.booking_id is None:
+        return referral
+    booking = await Booking.get_or_none(id=referral.booking_id)
+    follows = {
+        BookingStatus.ATTENDED: S.ATTENDED,
+        BookingStatus.NO_SHOW: S.DID_NOT_ATTEND,
+        BookingStatus.CANCELLED: S.CLOSED,
+    }
+    if booking is None or booking.status not in follows:
+        return referral
+    to = follows[booking.status]
+    stamp: dict[str, Any] = {"closed_at": booking.updated_at}
+    if to is not S.CLOSED:
+        stamp = {"outcome_at": booking.updated_at, "attended": to is S.ATTENDED}
+    await Referral.filter(id=referral.id, status=S.BOOKED).update(status=to, **stamp)
+    await referral.refresh_from_db()
+    return referral
+
+
+# ---------------------------------------------------------------------------- referring
+
+
+async def create(
+    ledger: Ledger, actor: Principal, data: ReferralIn, *, now: dt.datetime
+) -> ReferralView:
+    actor.require(Role.STAFF, Role.ADMIN)
+    await directory.own(actor, data.from_resource_id, "from_resource_id")
+    to = await Resource.get_or_none(id=data.to_resource_id, status=Status.ACTIVE)
+    if to is None:
+        raise InvalidInput("no such service to refer to", field="to_resource_id")
+    if to.id == data.from_resource_id:
+        raise InvalidInput("refer to another service", field="to_resource_id")
+    if data.need:
+        need = NEEDS.needs.get(data.need)
+        if need is None:
+            raise InvalidInput("not a need of the needs vocabulary", field="need")
+        if not need.serves(to.kind, to.services, to.audiences, NEEDS.specialist_kinds):
+            raise InvalidInput("that service does not offer help for this need", field="need")
+    if not (data.phone or data.email):
+        raise InvalidInput("one way to reach the resident: a phone or an e-mail", field="phone")
+    vault = ledger.vault
+    for _ in range(CODE_ATTEMPTS):
+        code = new_code()
+        if not await Referral.exists(code=code):
+            break
+    referral = await Referral.create(
+        code=code,
+        token_enc=vault.seal(new_token()),
+        from_resource_id=data.from_resource_id,
+        to_resource_id=to.id,
+        need=data.need,
+        urgency=data.urgency,
+        status=S.SENT,
+        consent=data.consent,
+        consent_at=now,
+        reason_enc=vault.seal_optional(data.reason),
+        nickname_enc=vault.seal_optional(data.nickname),
+        phone_enc=vault.seal_optional(data.phone),
+        email_enc=vault.seal_optional(data.email),
+        created_by_id=actor.id,
+        sent_at=now,
+    )
+    return await get(ledger, actor, referral.id)
+
+
+async def get(ledger: Ledger, actor: Principal, referral_id: int) -> ReferralView:
+    return await _view(ledger, actor, await _for(actor, referral_id))
+
+
+async def listed(
+    ledger: Ledger, actor: Principal, *, side: str | None = None, status: str | None = None
+) -> list[ReferralView]:
+    """Referrals from (``side="out"``) or to (``"in"``) the actor's services, newest first."""
+    actor.require(Role.STAFF, Role.ADMIN)
+    qs = Referral.all()
+    if actor.role is not Role.ADMIN:
+        org = actor.organisation_id
+        if org is None:
+            # Staff of no organisation run no service (a NULL filter would match
+            # services that belong to none).
+            return []
+        out, into = Q(from_resource__organisation_id=org), Q(to_resource__organisation_id=org)
+        qs = qs.filter(out if side == "out" else into if side == "in" else out | into)
+    if status is not None:
+        if status not in {s.value for s in S}:
+            raise InvalidInput("not a referral status", field="status")
+        qs = qs.filter(status=status)
+    rows = (
+        await qs.order_by("-sent_at", "-id")
+        .limit(200)
+        .prefetch_related("from_resource", "to_resource")
+    )
+    return [await _view(ledger, actor, r) for r in rows]
+
+
+async def close(
+    ledger: Ledger, actor: Principal, referral_id: int, *, now: dt.datetime
+) -> ReferralView:
+    """Either end closes a referral once it has an outcome (or was declined)."""
+    referral = await _for(actor, referral_id)
+    await synced(referral)
+    await move(referral.id, S.CLOSED, closed_at=now)
+    return await get(ledger, actor, referral_id)
+
+
+async def reveal(ledger: Ledger, actor: Principal, referral_id: int) -> ContactView:
+    """The receiving service's staff see the contact details in full, to call the resident.
+    Audited (who, which referral, which fields; never the details)."""
+    referral = await _for(actor, referral_id, need="in")
+    vault = ledger.vault
+    shown = ContactView(
+        id=referral.id,
+        nickname=vault.open_optional(referral.nickname_enc),
+        phone=vault.open_optional(referral.phone_enc),
+        email=vault.open_optional(referral.email_enc),
+        reason=vault.open_optional(referral.reason_enc),
+    )
+    fields = sorted(k for k, v in shown.model_dump().items() if v and k != "id")
+    await audit.record(actor, "reveal_referral_contact", referral, after={"fields": fields})
+    return shown
+
+
+# ---------------------------------------------------------------------------- receiving
+
+
+async def accept(
+    ledger: Ledger, actor: Principal, referral_id: int, data: AcceptIn, *, now: dt.datetime
+) -> ReferralView:
+    """Accept; book ``data.starts_at`` at once (a referral seat), or, without it, send the
+    resident one message with a link to pick a time."""
+    referral = await _for(actor, referral_id, need="in")
+    if data.starts_at is not None:
+        await book_seat(ledger, referral, data.starts_at, now=now, accepting=True, actor=actor)
+        return await get(ledger, actor, referral_id)
+    await move(referral.id, S.ACCEPTED, accepted_at=now)
+    await _invite(ledger, referral, now=now)
+    return await get(ledger, actor, referral_id)
+
+
+async def book(
+    ledger: Ledger, actor: Principal, referral_id: int, starts_at: dt.datetime, *, now: dt.datetime
+) -> ReferralView:
+    """Book an accepted referral into a referral seat."""
+    referral = await _for(actor, referral_id, need="in")
+    await book_seat(ledger, referral, starts_at, now=now, accepting=False, actor=actor)
+    return await get(ledger, actor, referral_id)
+
+
+async def decline(
+    ledger: Ledger, actor: Principal, referral_id: int, data: DeclineIn, *, now: dt.datetime
+) -> ReferralView:
+    referral = await _for(actor, referral_id, need="in")
+    if data.reason is DeclineReason.OTHER and not data.note.strip():
+        raise InvalidInput("say why the referral is declined", field="note")
+    if data.suggested_resource_id is not None and not await Resource.exists(
+        id=data.suggested_resource_id, status=Status.ACTIVE
+    ):
+        raise InvalidInput("no such service to suggest", field="suggested_resource_id")
+    # Staff decide on a referral as sent: once they accepted it, only the resident's own
+    # "no" (told to them, or through the link) declines it. So an accept and a decline
+    # racing each other have one winner.
+    resident = data.reason is DeclineReason.RESIDENT_DECLINED
+    await move(
+        referral.id,
+        S.DECLINED,
+        only=(S.SENT, S.ACCEPTED) if resident else (S.SENT,),
+        declined_at=now,
+        decline_reason=data.reason.value,
+        decline_note=data.note.strip(),
+        suggested_resource_id=data.suggested_resource_id,
+    )
+    return await get(ledger, actor, referral_id)
+
+
+async def outcome(
+    ledger: Ledger, actor: Principal, referral_id: int, attended: bool, *, now: dt.datetime
+) -> ReferralView:
+    """The resident came or did not: marks the booking too; after a visit the resident may
+    be invited to give feedback."""
+    referral = await _for(actor, referral_id, need="in")
+    if referral.status is not S.BOOKED or referral.booking_id is None:
+        raise Conflict(f"the referral is {referral.status.value}; book it first")
+    status = BookingStatus.ATTENDED if attended else BookingStatus.NO_SHOW
+    await booking_staff.mark(ledger, actor, referral.booking_id, status, now=now)
+    await move(
+        referral.id,
+        S.ATTENDED if attended else S.DID_NOT_ATTEND,
+        outcome_at=now,
+        attended=attended,
+    )
+    if attended:
+        await invites.invite(ledger, referral.booking_id, now=now)
+    return await get(ledger, actor, referral_id)
+
+
+async def set_seats(actor: Principal, resource_id: int, count: int) -> int:
+    """How many referral seats each slot of a bookable resource holds."""
+    await booking_staff.managed_resource(actor, resource_id)
+    changed = await BookingPolicy.filter(resource_id=resource_id).update(referral_seats=count)
+    if not changed:
+        raise seats.not_bookable()
+    return count
+
+
+async def referral_slots(
+    ledger: Ledger, resource_id: int, first_day: dt.date, days: int, *, now: dt.datetime
+) -> list[ReferralSlot]:
+    """The slots with a free referral seat (no minimum notice: the green channel)."""
+    if not 1 <= days <= 31:
+        raise InvalidInput("days must be between 1 and 31", field="days")
+    policy = await BookingPolicy.get_or_none(resource_id=resource_id, enabled=True)
+    if policy is None:
+        raise seats.not_bookable()
+    if policy.referral_seats < 1:
+        return []
+    grid = await reserve.slot_list(ledger, resource_id, first_day, days, now=now, notice=False)
+    if not len(grid):
+        return []
+    start, end = slots.as_utc(int(grid.starts[0])), slots.as_utc(int(grid.ends[-1]))
+    rows = await Slot.filter(
+        resource_id=resource_id, starts_at__gte=start, starts_at__lte=end
+    ).values_list("starts_at", "referral_taken")
+    taken = {slots.epoch(s): int(n) for s, n in rows}
+    out = []
+    for s, e in zip(grid.starts, grid.ends, strict=True):
+        free = policy.referral_seats - taken.get(int(s), 0)
+        if free > 0:
+            out.append(
+                ReferralSlot(
+                    starts_at=slots.as_utc(int(s)).astimezone(ledger.tz),
+                    ends_at=slots.as_utc(int(e)).astimezone(ledger.tz),
+                    free=free,
+                )
+            )
+    return out
+
+
+async def book_seat(
+    ledger: Ledger,
+    referral: Referral,
+    starts_at: dt.datetime,
+    *,
+    now: dt.datetime,
+    accepting: bool,
+    actor: Principal | None,
+) -> Booking:
+    """Take a referral seat and book it, moving the referral to booked (through accepted
+    when ``accepting``), all in one transaction: a full slot changes nothing."""
+    rid = referral.to_resource_id
+    token = new_token()
+    for _ in range(3):
+        schedule = await ledger.schedule_at(rid, starts_at)
+        start, end = ledger.slot_in(schedule, starts_at, now=now, notice=False)
+        try:
+            async with in_transaction(Referral._meta.default_connection) as conn:
+                if accepting:
+                    await move(referral.id, S.ACCEPTED, accepted_at=now)
+                else:
+                    fresh = await Referral.get(id=referral.id)
+                    if fresh.status is not S.ACCEPTED:
+                        raise Conflict(f"the referral is {fresh.status.value}; it cannot be booked")
+                slot_id = await referral_seats.take(conn, rid, start, end, version=schedule.version)
+                for _ in range(CODE_ATTEMPTS):
+                    code = new_code()
+                    if not await Booking.exists(code=code):
+                        break
+                booking = await Booking.create(
+                    using_db=conn,
+                    code=code,
+                    token_enc=ledger.vault.seal(token),
+                    resource_id=rid,
+                    slot_id=slot_id,
+                    starts_at=slots.as_utc(start),
+                    ends_at=slots.as_utc(end),
+                    status=BookingStatus.CONFIRMED,
+                    channel=Channel.REFERRAL,
+                    nickname_enc=referral.nickname_enc,
+                    phone_enc=referral.phone_enc,
+                    email_enc=referral.email_enc,
+                    created_by_id=None if actor is None else actor.id,
+                )
+                await move(referral.id, S.BOOKED, booked_at=now, booking_id=booking.id)
+                await ledger.tell(
+                    NotificationKind.CONFIRMATION,
+                    booking,
+                    referral.to_resource.name_zh,
+                    token,
+                    now=now,
+                )
+            return booking
+        except seats.Stale:
+            continue
+    raise schedule_changed()
+
+
+async def _invite(ledger: Ledger, referral: Referral, *, now: dt.datetime) -> None:
+    """One message to the resident with the link to pick a time (or decline)."""
+    vault = ledger.vault
+    url = ledger.links.referral(referral.code, vault.open(referral.token_enc))
+    text = (
+        f"{referral.from_resource.name_zh}已将您转介至{referral.to_resource.name_zh}。"
+        f"请通过链接选择时间，或谢绝。\n"
+        f"You were referred to {referral.to_resource.name_en or referral.to_resource.name_zh}: "
+        f"choose a time, or decline.\n{url}"
+    )
+    await enqueue_text(
+        vault,
+        NotificationKind.REFERRAL_INVITE,
+        text,
+        booking_id=None,
+        phone=vault.open_optional(referral.phone_enc),
+        email=vault.open_optional(referral.email_enc),
+        now=now,
+    )
+    await Referral.filter(id=referral.id).update(invited_at=now)

@@ -1,0 +1,156 @@
+"""Residents' pages of the green channel (#23): the link a referred resident gets, to pick
+a time among the receiving service's referral seats or to decline; and the short anonymous
+form after a visit.
+
+As the booking pages: plain POST forms with the browser's CSRF token, Post/Redirect/Get,
+the token in the URL of one page only (forms carry it hidden), no referrer sent. Words in
+both languages as (zh, en) pairs through ``label``, like the vocabularies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from resourcemap.errors import Conflict
+from resourcemap.feedback.answers import FeedbackIn
+from resourcemap.referral.desk import ReferralDesk
+from resourcemap.referral.requests import PickIn
+from resourcemap.vocab import REFERRAL_STATUS_LABELS
+from web import clock
+from web.i18n import label
+from web.pages.shell import Audience, check_csrf, page, render
+
+PICK_DAYS = 14
+SCORES = (
+    ("reach", ("到这里方便吗?", "Was it easy to get here?")),
+    ("wait", ("等候时间可以接受吗?", "Was the wait acceptable?")),
+    ("respected", ("您感到被尊重吗?", "Did you feel respected?")),
+    ("helped", ("这次服务对您有帮助吗?", "Did the visit help you?")),
+)
+ENDS = (("1 很不满意", "1 not at all"), ("5 非常满意", "5 very much"))
+
+
+def _desk(request: Request) -> ReferralDesk:
+    desk: ReferralDesk = request.app.state.referrals
+    return desk
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _no_referrer(response: Response) -> Response:
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def _referral_page(
+    request: Request, code: str, token: str, *, problem: str | None = None, status: int = 200
+) -> Response:
+    desk, now = _desk(request), clock.now(request)
+    found = await desk.resident_view(code, token)
+    slots = []
+    if found.can_pick:
+        today = now.astimezone(desk.ledger.tz).date()
+        slots = await desk.resident_slots(code, token, today, PICK_DAYS, now=now)
+    days: dict[Any, list[Any]] = {}
+    for slot in slots:
+        days.setdefault(slot.starts_at.date(), []).append(slot)
+    context: dict[str, Any] = {
+        "referral": found,
+        "status_label": REFERRAL_STATUS_LABELS[found.status],
+        "days": list(days.items()),
+        "token": token,
+        "problem": problem,
+        "manage_url": f"/referrals/{found.code}?{urlencode({'token': token})}",
+    }
+    return _no_referrer(await render(request, "resident/referral.html", context, status))
+
+
+@page(Audience.RESIDENT)
+async def referral(request: Request) -> Response:
+    return await _referral_page(
+        request, request.path_params["code"], request.query_params.get("token", "")
+    )
+
+
+@page(Audience.RESIDENT)
+async def pick(request: Request) -> Response:
+    form = await request.form()
+    check_csrf(request, _text(form, "csrf_token"))
+    code, token = request.path_params["code"], _text(form, "token")
+    try:
+        chosen = PickIn.model_validate({"starts_at": _text(form, "starts_at")})
+        await _desk(request).resident_pick(code, token, chosen.starts_at, now=clock.now(request))
+    except (ValidationError, Conflict):
+        words = (
+            "这个时间已约满或不可选,请另选一个",
+            "That time is taken or not open; choose another",
+        )
+        return await _referral_page(request, code, token, problem=_pair(words), status=409)
+    return RedirectResponse(f"/referrals/{code}?{urlencode({'token': token})}", status_code=303)
+
+
+@page(Audience.RESIDENT)
+async def decline(request: Request) -> Response:
+    form = await request.form()
+    check_csrf(request, _text(form, "csrf_token"))
+    code, token = request.path_params["code"], _text(form, "token")
+    await _desk(request).resident_decline(code, token, now=clock.now(request))
+    return RedirectResponse(f"/referrals/{code}?{urlencode({'token': token})}", status_code=303)
+
+
+def _pair(words: tuple[str, str]) -> str:
+    return label(words)
+
+
+# --- feedback -----------------------------------------------------------------------------
+
+
+async def _form_page(
+    request: Request,
+    token: str,
+    *,
+    values: dict[str, str] | None = None,
+    problem: str | None = None,
+    status: int = 200,
+) -> Response:
+    shown = await _desk(request).feedback_form(token, now=clock.now(request))
+    context = {
+        "service": shown,
+        "token": token,
+        "scores": SCORES,
+        "ends": ENDS,
+        "values": values or {},
+        "problem": problem,
+        "get_url": f"/feedback/{token}",
+    }
+    return _no_referrer(await render(request, "resident/feedback.html", context, status))
+
+
+@page(Audience.RESIDENT)
+async def feedback_form(request: Request) -> Response:
+    return await _form_page(request, request.path_params["token"])
+
+
+@page(Audience.RESIDENT)
+async def feedback_submit(request: Request) -> Response:
+    form = await request.form()
+    check_csrf(request, _text(form, "csrf_token"))
+    token = request.path_params["token"]
+    values = {name: _text(form, name) for name, _ in SCORES} | {"comment": _text(form, "comment")}
+    try:
+        data = FeedbackIn.model_validate(values)
+    except ValidationError:
+        words = ("请为每个问题选一个分数(1–5)", "Please choose a score (1–5) for each question")
+        return await _form_page(request, token, values=values, problem=_pair(words), status=400)
+    await _desk(request).feedback_submit(token, data, now=clock.now(request))
+    return _no_referrer(await render(request, "resident/feedback_done.html", {}))

@@ -1,0 +1,329 @@
+"""Staff pages of the green channel (#23): referrals from and to my services, a new
+referral (a need, then the services that answer it, then consent and the minimum contact),
+one referral with what its receiving service can do (accept and book a referral seat, ask
+the resident to pick, decline with a reason and a suggestion, record the visit), and a
+service's own feedback.
+
+Same conventions as the other staff pages: plain forms with the session's CSRF token,
+Post/Redirect/Get, bilingual labels; the work is the referral desk's (``app.state
+.referrals``), which enforces who sees what. Contact details stay masked except on the
+audited "show contact details" page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from resourcemap.errors import Conflict, InvalidInput
+from resourcemap.referral.desk import ReferralDesk
+from resourcemap.referral.requests import AcceptIn, DeclineIn, ReferralIn
+from resourcemap.referral.views import ReferralView
+from resourcemap.search.needs import NEEDS
+from resourcemap.vocab import (
+    CONSENT_LABELS,
+    DECLINE_LABELS,
+    KIND_INFO,
+    REFERRAL_STATUS_LABELS,
+    URGENCY_LABELS,
+    Consent,
+    DeclineReason,
+    ReferralStatus,
+    Role,
+    Urgency,
+)
+from web import clock
+from web.pages.shell import Audience, page, redirect, render
+from web.pages.staff import booking_form
+from web.pages.staff.listing_form import Message, text
+
+MANAGERS = (Role.ADMIN, Role.STAFF)
+LIST = "/staff/referrals"
+PICK_DAYS = 14
+FIELDS = (
+    "from_resource_id",
+    "need",
+    "to_resource_id",
+    "urgency",
+    "consent",
+    "nickname",
+    "phone",
+    "email",
+    "reason",
+)
+S = ReferralStatus
+# The statuses in order, for the progress line every referral shows.
+STEPS = (S.SENT, S.ACCEPTED, S.BOOKED, S.ATTENDED, S.CLOSED)
+
+
+def _desk(request: Request) -> ReferralDesk:
+    desk: ReferralDesk = request.app.state.referrals
+    return desk
+
+
+def _id(raw: str) -> int | None:
+    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
+
+
+def row(r: ReferralView) -> dict[str, Any]:
+    """A referral with its labels, as lists and the detail page show it."""
+    reached = {
+        S.SENT: r.sent_at,
+        S.ACCEPTED: r.accepted_at,
+        S.BOOKED: r.booked_at,
+        S.ATTENDED: r.outcome_at,
+        S.CLOSED: r.closed_at,
+    }
+    return {
+        "r": r,
+        "status_label": REFERRAL_STATUS_LABELS[r.status],
+        "urgency_label": URGENCY_LABELS[r.urgency],
+        "consent_label": CONSENT_LABELS[r.consent],
+        "from_kind": KIND_INFO[r.from_service.kind].label_zh,
+        "to_kind": KIND_INFO[r.to_service.kind].label_zh,
+        "decline_label": DECLINE_LABELS.get(DeclineReason(r.decline_reason))
+        if r.decline_reason
+        else None,
+        "steps": [
+            {
+                "label": REFERRAL_STATUS_LABELS[
+                    S.DID_NOT_ATTEND if s is S.ATTENDED and r.status is S.DID_NOT_ATTEND else s
+                ],
+                "at": reached[s],
+                "current": s is r.status or (s is S.ATTENDED and r.status is S.DID_NOT_ATTEND),
+            }
+            for s in STEPS
+        ],
+    }
+
+
+@page(Audience.STAFF, *MANAGERS)
+async def referral_list(request: Request) -> Response:
+    principal = request.state.principal
+    side = request.query_params.get("side")
+    side = side if side in ("in", "out") else None
+    items = await _desk(request).listed(principal, side=side)
+    context = {
+        "side": side,
+        "rows": [row(r) for r in items],
+        "count": len(items),
+    }
+    return await render(request, "staff/referrals.html", context)
+
+
+# --- a new referral -----------------------------------------------------------------------
+
+
+async def _new_page(
+    request: Request,
+    values: dict[str, str],
+    errors: dict[str, Message] | None = None,
+    status: int = 200,
+) -> Response:
+    principal = request.state.principal
+    desk = _desk(request)
+    own = await desk.own_services(principal)
+    if not values.get("from_resource_id") and own:
+        values["from_resource_id"] = str(own[0].id)
+    candidates = []
+    from_id = _id(values.get("from_resource_id", ""))
+    if from_id is not None and values.get("need"):
+        candidates = await desk.candidates(principal, from_id, values["need"])
+    context = {
+        "values": values,
+        "errors": errors or {},
+        "own": own,
+        "needs": [(n.code, (n.label_zh, n.label_en)) for n in NEEDS],
+        "candidates": [(c, KIND_INFO[c.kind].label_zh) for c in candidates],
+        "urgencies": [(u, URGENCY_LABELS[u]) for u in Urgency],
+        "consents": [(c, CONSENT_LABELS[c]) for c in Consent],
+    }
+    return await render(request, "staff/referral_new.html", context, status)
+
+
+@page(Audience.STAFF, *MANAGERS)
+async def new_referral(request: Request) -> Response:
+    values = {k: request.query_params.get(k, "").strip() for k in FIELDS}
+    values["urgency"] = values["urgency"] or Urgency.ROUTINE.value
+    return await _new_page(request, values)
+
+
+@page(Audience.STAFF, *MANAGERS)
+async def create_referral(request: Request) -> Response:
+    form = await request.form()
+    values = {k: text(form, k).strip() for k in FIELDS}
+    errors: dict[str, Message] = {}
+    payload: dict[str, Any] = {k: values[k] or None for k in FIELDS}
+    payload["need"] = values["need"]
+    for key, words in (
+        ("to_resource_id", Message("请选择转介去的服务", "choose the service to refer to")),
+        ("consent", Message("请记录居民如何同意转介", "record how the resident agreed")),
+    ):
+        if not values[key]:
+            errors[key] = words
+    if errors:
+        return await _new_page(request, values, errors, 400)
+    try:
+        data = ReferralIn.model_validate(payload)
+        made = await _desk(request).create(request.state.principal, data, now=clock.now(request))
+    except ValidationError as exc:
+        return await _new_page(request, values, booking_form.errors_of(exc), 400)
+    except InvalidInput as exc:
+        field = exc.field if exc.field in FIELDS else "_form"
+        return await _new_page(request, values, {field: Message("请检查", exc.reason)}, 400)
+    flash = "转介已发送 / Referral sent"
+    return redirect(request, f"{LIST}/{made.id}", flash)
+
+
+# --- one referral -------------------------------------------------------------------------
+
+
+async def _detail_page(
+    request: Request, referral_id: int, errors: dict[str, Message] | None = None, status: int = 200
+) -> Response:
+    principal = request.state.principal
+    desk, now = _desk(request), clock.now(request)
+    found = await desk.get(principal, referral_id)
+    receiving = found.side in ("in", "both")
+    slots = []
+    if receiving and found.status in (S.SENT, S.ACCEPTED):
+        try:
+            listed = await desk.slots(
+                found.to_service.id, now.astimezone(desk.ledger.tz).date(), PICK_DAYS, now=now
+            )
+        except Conflict:
+            listed = []
+        slots = [
+            (
+                s.starts_at.isoformat(),
+                f"{booking_form.day_label(s.starts_at.date())} "
+                f"{s.starts_at:%H:%M}–{s.ends_at:%H:%M}",
+                s.free,
+            )
+            for s in listed
+        ]
+    context = {
+        **row(found),
+        "receiving": receiving,
+        "referring": found.side in ("out", "both"),
+        "slots": slots,
+        "errors": errors or {},
+        "declines": [(d, DECLINE_LABELS[d]) for d in DeclineReason],
+        "can_outcome": receiving
+        and found.status is S.BOOKED
+        and found.starts_at is not None
+        and found.starts_at <= now,
+        "can_close": found.status in (S.ATTENDED, S.DID_NOT_ATTEND, S.DECLINED),
+    }
+    return await render(request, "staff/referral.html", context, status)
+
+
+@page(Audience.STAFF, *MANAGERS)
+async def referral_detail(request: Request) -> Response:
+    return await _detail_page(request, request.path_params["id"])
+
+
+@page(Audience.STAFF, *MANAGERS)
+async def accept(request: Request) -> Response:
+    """Accept (``…/accept``, with a time or for the resident to pick one) or book an
+    accepted referral (``…/book``)."""
+    form = await request.form()
+    referral_id = request.path_params["id"]
+    starts = text(form, "starts_at").strip()
+    desk, now = _desk(request), clock.now(request)
+    try:
+        data = AcceptIn.model_validate({"starts_at": starts or None})
+        if request.url.path.endswith("/book"):
+            if data.starts_at is None:
+                raise InvalidInput("choose a time", field="starts_at")
+            done = await desk.book(request.state.principal, referral_id, data.starts_at, now=now)
+        else:
+            done = await desk.accept(request.state.principal, referral_id, data, now=now)
+    except Conflict as exc:
+        words = Message("此时段的转介名额已满或已不可预约,请另选", exc.reason)
+        return await _detail_page(request, referral_id, {"starts_at": words}, 409)
+    flash = (
+        "已接收并预约 / Accepted and booked"
+        if done.status is S.BOOKED
+        else "已接收,已请居民选择时间 / Accepted; the resident was asked to pick a time"
+    )
+    return redirect(request, f"{LIST}/{referral_id}", flash)
+
+
+@page(Audience.STAFF, *MANAGERS)
+async def decline(request: Request) -> Response:
+    form = await request.form()
+    referral_id = request.path_params["id"]
+    suggested = _id(text(form, "suggested_resource_id").strip())
+    try:
+        data = DeclineIn.model_validate(
+            {
+                "reason": text(form, "reason"),
+                "note": text(form, "note"),
+                "suggested_resource_id": suggested,
+            }
+        )
+        await _desk(request).decline(
+            request.state.principal, referral_id, data, now=clock.now(request)
+        )
+    except (ValidationError, InvalidInput) as exc:
+        reason = exc.reason if isinstance(exc, InvalidInput) else str(exc.errors()[0]["msg"])
+        words = Message("请选择婉拒原因,选择“其他”时请说明", reason)
+        return await _detail_page(request, referral_id, {"decline": words}, 400)
+    return redirect(request, f"{LIST}/{referral_id}", "已婉拒 / Declined")
+
+
+@page(Audience.STAFF, *MANAGERS)
+async def outcome(request: Request) -> Response:
+    form = await request.form()
+    referral_id = request.path_params["id"]
+    attended = text(form, "attended") == "yes"
+    await _desk(request).outcome(
+        request.state.principal, referral_id, attended, now=clock.now(request)
+    )
+    flash = (
+        "已记录到诊 / Recorded: attended" if attended else "已记录未到诊 / Recorded: did not attend"
+    )
+    return redirect(request, f"{LIST}/{referral_id}", flash)
+
+
+@page(Audience.STAFF, *MANAGERS)
+async def close(request: Request) -> Response:
+    referral_id = request.path_params["id"]
+    await _desk(request).close(request.state.principal, referral_id, now=clock.now(request))
+    return redirect(request, f"{LIST}/{referral_id}", "已结案 / Closed")
+
+
+@page(Audience.STAFF, *MANAGERS)
+async def reveal(request: Request) -> Response:
+    referral_id = request.path_params["id"]
+    desk = _desk(request)
+    shown = await desk.reveal(request.state.principal, referral_id)
+    found = await desk.get(request.state.principal, referral_id)
+    response = await render(request, "staff/referral_contact.html", {**row(found), "shown": shown})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@page(Audience.STAFF, *MANAGERS)
+async def feedback(request: Request) -> Response:
+    found = await _desk(request).feedback_for_service(
+        request.state.principal, request.path_params["id"]
+    )
+    return await render(request, "staff/feedback.html", {"feedback": found})
+
+
+@page(Audience.STAFF, *MANAGERS)
+async def save_seats(request: Request) -> Response:
+    form = await request.form()
+    raw = text(form, "referral_seats").strip()
+    count = int(raw) if raw.isdigit() and len(raw) <= 3 else -1
+    if not 0 <= count <= 50:
+        raise InvalidInput("referral seats: a whole number from 0 to 50", field="referral_seats")
+    resource_id = request.path_params["id"]
+    await _desk(request).set_seats(request.state.principal, resource_id, count)
+    flash = f"每个时段的转介名额已设为 {count} / Referral seats per slot: {count}"
+    return redirect(request, f"/staff/resources/{resource_id}/booking", flash)
