@@ -9,14 +9,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # Every dependency ships manylinux wheels (shapely, pyproj, numpy, asyncpg), so no compiler.
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock requirements-dask.lock ./
 COPY resourcemap ./resourcemap
 COPY geo ./geo
 COPY web ./web
 # EXTRAS=dask builds the image the Dask scheduler and workers run (docker-compose profile
 # "dask"): the same code, so tasks the app sends find the functions they name.
+# Dependencies come from the hashed lock (tools/lock.py): a changed or substituted wheel
+# fails the build. The project itself then installs without resolving anything.
 ARG EXTRAS=""
-RUN pip install ".${EXTRAS:+[$EXTRAS]}" \
+RUN pip install --require-hashes -r "requirements${EXTRAS:+-$EXTRAS}.lock" \
+    && pip install --no-deps ".${EXTRAS:+[$EXTRAS]}" \
     && rm -rf /src/build /src/*.egg-info
 
 # Run as an unprivileged user. /data is its working directory, so the default SQLite URL

@@ -20,11 +20,12 @@ class AreaQuery(BaseModel):
     geometry: bool = True
 
 
-async def area_or_error(code: str) -> Area:
-    """The area with this code, or :class:`InvalidInput` naming the unknown code."""
+async def area_or_error(code: str, field: str = "area") -> Area:
+    """The area with this code, or :class:`InvalidInput` naming the unknown code and the
+    ``field`` that gave it."""
     area = await Area.get_or_none(code=code)
     if area is None:
-        raise InvalidInput(f"unknown area code {code!r}", field="area")
+        raise InvalidInput(f"unknown area code {code!r}", field=field)
     return area
 
 
@@ -89,7 +90,7 @@ async def list_areas(query: AreaQuery) -> dict[str, Any]:
     if query.level is not None:
         qs = qs.filter(level=query.level)
     if query.parent is not None:
-        await area_or_error(query.parent)
+        await area_or_error(query.parent, "parent")
         qs = qs.filter(parent_id=query.parent)
     areas = await qs.order_by("code")
     return {

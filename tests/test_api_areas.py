@@ -37,7 +37,7 @@ def test_area_detail_lists_children(database_url: str, make_client: Callable[...
     assert district["properties"]["population"] == 3000
     assert missing.status_code == 404 and "000" in missing.json()["reason"]
     assert bad_level.status_code == 400 and "level" in bad_level.json()["fields"]
-    assert bad_parent.status_code == 400 and "area" in bad_parent.json()["fields"]
+    assert bad_parent.status_code == 400 and "parent" in bad_parent.json()["fields"]
 
 
 def test_readyz_answers_from_the_database_and_healthz_without_it(

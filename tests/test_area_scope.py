@@ -273,3 +273,44 @@ def test_booking_counts_cover_the_planners_area_only(
         sign_in(client, "counter")
         stats = client.get(f"/api/v1/booking-stats?from={start[:10]}&days=1")
     assert stats.status_code == 200 and stats.json()["total"] == total
+
+
+def test_staff_kept_to_a_street_cannot_open_other_streets_listing_forms(
+    database_url: str, make_client: Callable[..., Any], staff_world: dict[str, int]
+) -> None:
+    with make_client(database_url) as client:
+        sign_in(client, "east")
+        assert client.get(f"/staff/resources/{staff_world['room']}/edit").status_code == 200
+        refused = client.get(f"/staff/resources/{staff_world['west']}/edit")
+    assert refused.status_code == 403 and EAST_STREET in refused.text
+
+
+def test_admin_page_changes_a_role_and_area_and_ends_the_sessions(
+    database_url: str, make_client: Callable[..., Any], staff_world: dict[str, int]
+) -> None:
+    run_in_db(
+        database_url,
+        lambda: accounts.create_account(None, username="boss", password=PASSWORD, role=Role.ADMIN),
+    )
+    with make_client(database_url) as client:
+        sign_in(client, "everywhere")
+        staff_cookies = dict(client.cookies)
+        sign_in(client, "boss")
+        page = html(client.get("/staff/accounts"))
+        row = page.select_one("tr.account:has(td.username:-soup-contains('everywhere'))")
+        assert row is not None
+        form = row.select_one("form.change-role")
+        assert form is not None
+        values = browser_values(form)
+        values.update(role=["planner"], organisation_id=[""], area_code=["449999999999"])
+        refused = client.post(str(form["action"]), data=values)
+        assert refused.status_code == 400 and "449999999999" in refused.text
+        values["area_code"] = [EAST_STREET]
+        done = html(client.post(str(form["action"]), data=values))
+        assert "角色" in text_of(done, ".flash")
+        row = done.select_one("tr.account:has(td.username:-soup-contains('everywhere'))")
+        assert row is not None and text_of(row, "td.area") == EAST_STREET
+        assert "planner" in text_of(row, "td.role")
+        client.cookies.clear()
+        client.cookies.update(staff_cookies)
+        assert client.get("/api/v1/session").status_code == 401

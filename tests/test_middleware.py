@@ -55,6 +55,28 @@ def test_a_server_error_carries_them_too(database_url: str) -> None:
     _check_headers(answer)
 
 
+def test_every_429_says_when_to_try_again(database_url: str) -> None:
+    """A 429 that gave no Retry-After (a page that renders its own) gets the middleware's."""
+    from starlette.responses import PlainTextResponse
+
+    from resourcemap.clock import FixedClock
+    from tests.conftest import TEST_NOW
+    from web.app import create_app
+
+    async def busy(request: Any) -> Any:
+        return PlainTextResponse("slow down", status_code=429)
+
+    async def own(request: Any) -> Any:
+        return PlainTextResponse("slow down", status_code=429, headers={"Retry-After": "7"})
+
+    app = create_app(make_settings(database_url), clock=FixedClock(TEST_NOW))
+    app.router.routes[:0] = [Route("/busy", busy), Route("/own", own)]
+    with TestClient(app) as client:
+        assert client.get("/busy").headers["retry-after"] == "60"
+        assert client.get("/own").headers["retry-after"] == "7"
+        assert "retry-after" not in client.get("/healthz").headers
+
+
 def test_static_files_may_be_cached(database_url: str, make_client: Callable[..., Any]) -> None:
     with make_client(database_url) as client:
         answer = client.get("/static/app.css")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -107,3 +108,32 @@ def test_compose_refuses_to_start_without_secrets() -> None:
     result = _run_compose("config", "-q", env={})
     assert result.returncode != 0
     assert "POSTGRES_PASSWORD" in result.stderr or "set it" in result.stderr
+
+
+def test_the_image_installs_from_a_hashed_lock_that_fits_pyproject() -> None:
+    """The Dockerfile's dependencies are pinned with hashes (#15): every dependency
+    pyproject.toml names is in each lock at a version it allows, and every pin has a hash."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    wanted = {"requirements.lock": project["dependencies"]}
+    wanted["requirements-dask.lock"] = project["dependencies"] + [
+        r for r in project["optional-dependencies"]["dask"]
+    ]
+    for name, requirements in wanted.items():
+        text = (root / name).read_text()
+        pins = dict(
+            re.findall(r"^([a-z0-9._-]+)==(\S+) \\\n\s+--hash=sha256:[0-9a-f]{64}$", text, re.M)
+        )
+        assert len(pins) == text.count("==") and pins, name
+        for line in requirements:
+            requirement = Requirement(line)
+            key = requirement.name.lower().replace("_", "-")
+            found = pins.get(key) or pins.get(key.replace("-", "_"))
+            assert found is not None, f"{name}: {requirement.name} is not locked"
+            assert requirement.specifier.contains(found, prereleases=True), (name, line, found)
+    dockerfile = (root / "Dockerfile").read_text()
+    assert "--require-hashes -r" in dockerfile and "pip install --no-deps" in dockerfile

@@ -154,6 +154,22 @@ def too_large_response(path: str, limit: int) -> Response:
     return HTMLResponse(page, status_code=413)
 
 
+def nul_in_query_response(path: str, name: str) -> Response:
+    """400 for a query parameter holding a NUL byte (``web.middleware``): no parameter takes
+    one, and PostgreSQL refuses it in a statement (a 500 otherwise, #16)."""
+    reason = f"{name} contains a NUL byte"
+    if path.startswith("/api/"):
+        return _error(400, "InvalidInput", reason, {name: "contains a NUL byte"})
+    title = escape(_("Please check your input"))
+    detail = escape(_("Something in the request is wrong."))
+    page = (
+        f'<!doctype html><html lang="{i18n.current().tag}"><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title><h1>{title}</h1><p>{detail}</p></html>"
+    )
+    return HTMLResponse(page, status_code=400)
+
+
 async def body_too_large(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BodyTooLarge)
     return too_large_response(request.url.path, exc.limit)

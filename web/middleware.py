@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from resourcemap.settings import Environment, Settings
 from web import i18n
-from web.errors import BodyTooLarge, too_large_response, unhandled
+from web.errors import BodyTooLarge, nul_in_query_response, too_large_response, unhandled
 
 IMPORT_PATHS = ("/api/v1/imports", "/staff/import", "/planning/siting")
 STATIC_PREFIX = "/static/"
@@ -79,6 +79,9 @@ class FrontDoor:
         i18n.activate(lang)
         send = self._headers(send, path, lang, asked)
         limit = self.import_limit if path.startswith(IMPORT_PATHS) else self.body_limit
+        if (name := _nul_parameter(scope)) is not None:
+            await nul_in_query_response(path, name)(scope, _no_receive, send)
+            return
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             # Refused before anything reads the body, sign-in included.
@@ -142,6 +145,17 @@ def _retry_after(message: Message) -> None:
         headers = MutableHeaders(scope=message)
         if "retry-after" not in headers:
             headers["Retry-After"] = str(DEFAULT_RETRY_AFTER)
+
+
+def _nul_parameter(scope: Scope) -> str | None:
+    """The name of a query parameter holding a NUL byte (``%00``), if any."""
+    raw: bytes = scope.get("query_string", b"")
+    if b"%00" not in raw and b"\x00" not in raw:
+        return None
+    for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in key or "\x00" in value:
+            return key.replace("\x00", "") or "query"
+    return None
 
 
 def _counting(receive: Receive, limit: int) -> Receive:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from resourcemap.accounts import Principal
+from resourcemap.errors import Unauthenticated
 from resourcemap.vocab import Role
 from web import auth
 
@@ -22,4 +23,9 @@ async def sender(request: Request, *roles: Role) -> Principal:
     # The checks of a GET: the same session and token, without the CSRF token that is still
     # inside the unread body (the caller checks it with the form).
     headers_only = Request({**request.scope, "method": "GET"}, request.receive)
-    return await auth.require(headers_only, *roles)
+    principal = await auth.current_principal(headers_only)
+    if principal is None:
+        raise Unauthenticated("sign in first")
+    request.state.principal = principal  # so that a 403 page still shows who is signed in
+    principal.require(*roles)
+    return principal

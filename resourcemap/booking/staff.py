@@ -10,7 +10,7 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
 from resourcemap import audit
 from resourcemap.accounts import Principal
@@ -38,6 +38,11 @@ class PolicyIn(Input):
     change_notice_minutes: int = Field(
         240, ge=0, le=60 * 24 * 30, description="Residents may cancel or move until then"
     )
+    # What GET answers can be PUT back: the referral seats are set through their own route
+    # (#23), so here they may only be repeated as they are.
+    referral_seats: int | None = Field(
+        None, ge=0, le=50, description="Read here; set with PUT /resources/{id}/referral-seats"
+    )
 
 
 class BlockIn(Input):
@@ -45,13 +50,18 @@ class BlockIn(Input):
     ends_at: AwareDatetime
     reason: str = Field("", max_length=300)
 
-    @model_validator(mode="after")
-    def _ordered(self) -> BlockIn:
-        if self.ends_at <= self.starts_at:
+    @field_validator("ends_at")
+    @classmethod
+    def _ordered(cls, ends_at: dt.datetime, info: ValidationInfo) -> dt.datetime:
+        # On ends_at, so that the answer names a field (a model's check names none).
+        starts_at = info.data.get("starts_at")
+        if starts_at is None:
+            return ends_at
+        if ends_at <= starts_at:
             raise ValueError("ends_at must be after starts_at")
-        if self.ends_at - self.starts_at > dt.timedelta(days=366):
-            raise ValueError("a block may last at most a year")
-        return self
+        if ends_at - starts_at > dt.timedelta(days=366):
+            raise ValueError("a block may last at most a year after starts_at")
+        return ends_at
 
 
 async def managed_resource(actor: Principal, resource_id: int) -> Resource:
@@ -114,10 +124,17 @@ async def set_policy(actor: Principal, resource_id: int, data: PolicyIn) -> dict
     resource = await managed_resource(actor, resource_id)
     policy = await BookingPolicy.get_or_none(resource_id=resource_id)
     before = _policy_view(policy)
+    held = 0 if policy is None else policy.referral_seats
+    if data.referral_seats is not None and data.referral_seats != held:
+        raise InvalidInput(
+            "referral seats are set with PUT /api/v1/resources/{id}/referral-seats",
+            field="referral_seats",
+        )
+    rules = data.model_dump(exclude={"referral_seats"})
     if policy is None:
-        policy = await BookingPolicy.create(resource_id=resource_id, **data.model_dump())
+        policy = await BookingPolicy.create(resource_id=resource_id, **rules)
     else:
-        await BookingPolicy.filter(id=policy.id).update(**data.model_dump())
+        await BookingPolicy.filter(id=policy.id).update(**rules)
         policy = await BookingPolicy.get(id=policy.id)
     after = _policy_view(policy)
     changed_before, changed_after = audit.changed(before, after)

@@ -340,6 +340,12 @@ async def _editable(actor: Principal, resource_id: int) -> Resource:
     return resource
 
 
+async def check_editable(actor: Principal, resource_id: int) -> None:
+    """Refuse (``Forbidden``, ``NotFound``) a listing the actor may not edit: another
+    organisation's, or one outside the area the account is kept to."""
+    await _editable(actor, resource_id)
+
+
 def located(resource: Resource) -> tuple[str, ...]:
     """The area codes a listing lies in, city to community (#20)."""
     return tuple(

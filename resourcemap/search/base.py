@@ -128,7 +128,10 @@ class SearchQuery(BaseModel):
     eligible: tuple[EligibleAs, ...] = ()
     status: Status = Status.ACTIVE
     open_now: bool = False
-    at: dt.datetime | None = None
+    # An instant of this era: years near 1 or 9999 overflow when moved to the local zone.
+    at: dt.datetime | None = Field(
+        None, ge=dt.datetime(1900, 1, 1, tzinfo=dt.UTC), le=dt.datetime(2999, 12, 31, tzinfo=dt.UTC)
+    )
     # best (default) | nearest | relevance (resourcemap.search.ranking); "distance" is the
     # old name of nearest.
     sort: Literal["best", "nearest", "relevance", "distance"] | None = None

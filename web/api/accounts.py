@@ -91,7 +91,7 @@ async def whoami(request: Request) -> Response:
     """
     summary: The signed-in account
     responses:
-      200: {description: "{username, role, organisation_id, csrf_token}"}
+      200: {description: "{username, role, organisation_id, area_code, csrf_token}"}
       401: {description: Not signed in}
     """
     principal = await auth.require(request)
@@ -101,6 +101,7 @@ async def whoami(request: Request) -> Response:
             "username": principal.username,
             "role": principal.role,
             "organisation_id": principal.organisation_id,
+            "area_code": principal.area_code,
             "csrf_token": auth.csrf_token(request),
         }
     )
@@ -210,13 +211,15 @@ async def update_account(request: Request) -> Response:
     body = await json_body(request)
     account_id: int = request.path_params["id"]
     account = None
-    if "role" in body:
+    organisation_id = _id(body.get("organisation_id"), "organisation_id")
+    area_code = _area(body.get("area_code"))
+    if "role" not in body:
+        for name in ("organisation_id", "area_code"):
+            if name in body:
+                raise InvalidInput(f"{name} is changed together with role: send both", field=name)
+    else:
         account = await accounts.change_role(
-            principal,
-            account_id,
-            _role(body["role"]),
-            _id(body.get("organisation_id"), "organisation_id"),
-            _area(body.get("area_code")),
+            principal, account_id, _role(body["role"]), organisation_id, area_code
         )
     if "active" in body:
         active = body["active"]

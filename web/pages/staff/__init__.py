@@ -46,6 +46,7 @@ def routes() -> list[BaseRoute]:
         page("/staff/accounts/new", admin.create_account, "POST", "account_create"),
         page("/staff/accounts/{id:id}/password", admin.reset_password, "POST", "account_password"),
         page("/staff/accounts/{id:id}/active", admin.set_active, "POST", "account_active"),
+        page("/staff/accounts/{id:id}/role", admin.change_role, "POST", "account_role"),
         page("/staff/tokens/{id:id}/revoke", admin.revoke_token, "POST", "token_revoke"),
         page("/staff/bookings", booking.booking_list, "GET", "bookings"),
         page("/staff/bookings/stats", booking.booking_stats, "GET", "booking_stats"),

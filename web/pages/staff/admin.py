@@ -153,6 +153,7 @@ async def _accounts_page(
     values: dict[str, str] | None = None,
     errors: dict[str, Message] | None = None,
     reset_errors: dict[int, Message] | None = None,
+    role_errors: dict[int, Message] | None = None,
 ) -> Response:
     orgs = await organisations.list_organisations()
     org_names = {o["id"]: o["name_zh"] for o in orgs}
@@ -177,8 +178,9 @@ async def _accounts_page(
         "values": values or dict.fromkeys(ACCOUNT_FIELDS, "") | {"role": str(Role.STAFF)},
         "errors": errors or {},
         "reset_errors": reset_errors or {},
+        "role_errors": role_errors or {},
     }
-    status = 400 if errors or reset_errors else 200
+    status = 400 if errors or reset_errors or role_errors else 200
     return await render(request, "staff/accounts.html", context, status)
 
 
@@ -280,3 +282,29 @@ async def revoke_token(request: Request) -> Response:
     principal = await signed_in(request, Role.ADMIN, form=form)
     await tokens.revoke(principal, request.path_params["id"], now=clock.now(request))
     return redirect(request, "/staff/accounts", "已撤销令牌 / token revoked")
+
+
+@page(Audience.STAFF)
+async def change_role(request: Request) -> Response:
+    """A new role, organisation and area for an account; its sessions end (#15, #20)."""
+    form = await request.form()
+    principal = await signed_in(request, Role.ADMIN, form=form)
+    account_id: int = request.path_params["id"]
+    values = {name: resource_form.text(form, name) for name in ACCOUNT_FIELDS}
+    role, organisation_id, errors = _role_and_org(values)
+    area = values["area_code"].strip()
+    if area and not (area.isdigit() and len(area) <= 12):
+        errors["area_code"] = Message("请填写区划代码", "an area code has up to 12 digits")
+    if errors or role is None:
+        first = next(iter(errors.values()))
+        return await _accounts_page(request, principal, role_errors={account_id: first})
+    try:
+        account = await accounts.change_role(
+            principal, account_id, role, organisation_id, area or None
+        )
+    except InvalidInput as exc:
+        return await _accounts_page(
+            request, principal, role_errors={account_id: Message(CHECK, exc.reason)}
+        )
+    flash = f"已更改「{account.username}」的角色,其会话已结束 / role changed, signed out"
+    return redirect(request, "/staff/accounts", flash)

@@ -256,10 +256,8 @@ async def _form_page(
 
 
 async def _check_editable(principal: Principal, resource_id: int) -> edits.ResourceIn:
-    current = await edits.current_input(resource_id)
-    if not principal.may_edit_listings_of(current.organisation_id):
-        raise Forbidden("staff may only edit their own organisation's listings")
-    return current
+    await edits.check_editable(principal, resource_id)  # organisation and area (#20)
+    return await edits.current_input(resource_id)
 
 
 @page(Audience.STAFF)
