@@ -126,6 +126,11 @@ class Settings(BaseSettings):
         "empty shows areas and markers on a plain background, fully offline.",
     )
     tile_attribution: str = Field("", description="Attribution text shown for the map tiles.")
+    map_attribution_prefix: str = Field(
+        "Leaflet",
+        description="Text before the tiles' attribution on maps (Leaflet's default adds a "
+        "flag, usually removed on government sites); empty shows none.",
+    )
     streets_file: str = Field(
         "",
         description="GeoJSON file of street lines for walking distance on the planner pages "

@@ -131,6 +131,7 @@ def test_invalid_organisation_re_renders_with_messages(world: World) -> None:
 def test_taken_external_id_is_shown_next_to_its_field(world: World) -> None:
     with admin_client(world) as client:
         sign_in(client, "admin")
+        client.cookies.set("rm_lang", "en")  # the validator's words are shown in English only
         form = only_form(html(client.get("/staff/organisations/new")), "/staff/organisations/new")
         assert submit(client, form, name_zh="甲", type="ngo", external_id="x-1").status_code == 303
         response = submit(client, form, name_zh="乙", type="ngo", external_id="x-1")
@@ -200,6 +201,7 @@ def test_admin_creates_a_staff_account_that_can_sign_in(world: World) -> None:
 def test_invalid_account_re_renders_with_messages(world: World) -> None:
     with admin_client(world) as client:
         sign_in(client, "admin")
+        client.cookies.set("rm_lang", "en")  # the validator's words are shown in English only
         form = only_form(html(client.get("/staff/accounts")), "/staff/accounts/new")
         no_org = submit(
             client,

@@ -167,7 +167,7 @@ def test_detail_of_area_served_resources(city: tuple[TestClient, dict[str, int]]
     assert team["location"] is None
     assert team["placement"] == "area"
     assert team["service_area"] == [
-        {"code": "449901001000", "level": "street", "name_zh": "东街道"}
+        {"code": "449901001000", "level": "street", "name_zh": "东街道", "name_en": ""}
     ]
     hotline = client.get(f"/api/v1/resources/{ids['hotline']}").json()
     assert hotline["hours_summary"]["zh"] == "24小时 全年无休"

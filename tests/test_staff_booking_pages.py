@@ -186,6 +186,12 @@ def test_cancel_needs_a_reason_and_marking_needs_a_started_slot(world: World) ->
         assert resident.json()["cancel_reason"] == "咨询师病假"
         late = book(client, room, second["starts_at"])
         late_id = booking_id(client, late, second["starts_at"][:10])
+        # Cancelled bookings are listed apart, below the ones still coming.
+        both = html(client.get(listing))
+        assert both.select_one(f"tbody.group-ended tr[data-id='{bid}']") is not None
+        assert "已取消或过期" in text_of(both, "tbody.group-ended .group-head")
+        if second["starts_at"][:10] == first["starts_at"][:10]:
+            assert both.select_one(f"tbody.group-active tr[data-id='{late_id}']") is not None
 
     # A booking whose slot has started can be marked attended or no-show.
     started = TEST_NOW - dt.timedelta(minutes=10)  # the app's clock

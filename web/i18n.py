@@ -24,6 +24,7 @@ from babel.lists import format_list
 from babel.support import NullTranslations, Translations
 from babel.units import format_unit
 from jinja2 import Environment
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.types import Scope
 
@@ -125,6 +126,8 @@ def install(env: Environment) -> None:
         duration=duration,
         listing=listing,
         separated=separated,
+        own=own,
+        name=name,
         current_language=current,
     )
 
@@ -181,9 +184,34 @@ def listing(items: list[str]) -> str:
     return str(format_list(items, locale=current().babel)) if items else ""
 
 
-def separated(items: list[str]) -> str:
+def separated(items: list[str] | list[Markup]) -> Markup:
     """Items with the locale's list separator and no "and": ``a、b`` / ``a, b`` (hours of a
     day, tags)."""
     middle = str(Locale.parse(current().babel).list_patterns["standard"]["middle"])
     sep = middle.replace("{0}", "").replace("{1}", "")
-    return sep.join(i for i in items if i)
+    return Markup(escape(sep)).join(i for i in items if i)
+
+
+def own(zh: str | None, en: str | None, *, say: bool = True) -> Markup:
+    """A listing's own text in the reader's language. Where only the other language's text
+    exists it is shown, marked with its language (screen readers switch voice) and, when
+    ``say``, followed by "(in Chinese)" so an English reader knows why they cannot read it."""
+    zh, en = zh or "", en or ""
+    if current() is EN:
+        if en:
+            return escape(en)
+        if not zh:
+            return Markup("")
+        marked = Markup('<span lang="zh-CN" class="own-text">{}</span>').format(zh)
+        if say:
+            marked += Markup(' <span class="zh-only">({})</span>').format(gettext("in Chinese"))
+        return marked
+    if zh:
+        return escape(zh)
+    return Markup('<span lang="en" class="own-text">{}</span>').format(en) if en else Markup("")
+
+
+def name(zh: str | None, en: str | None) -> Markup:
+    """A name in the reader's language, or the other one marked with its language (a name
+    needs no "(in Chinese)": it is read as it is)."""
+    return own(zh, en, say=False)

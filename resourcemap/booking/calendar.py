@@ -13,7 +13,13 @@ PRODID = "-//ResourceMap//Bookings//ZH"
 
 
 def ics(
-    booking: Booking, resource: Resource, *, domain: str, manage_url: str, now: dt.datetime
+    booking: Booking,
+    resource: Resource,
+    *,
+    domain: str,
+    manage_url: str,
+    now: dt.datetime,
+    english: bool = False,
 ) -> bytes:
     """One event. Its UID depends only on the booking, so re-downloading after a reschedule
     updates the same calendar entry instead of adding a second one."""
@@ -26,9 +32,16 @@ def ics(
     event.add("dtstamp", now.astimezone(dt.UTC).replace(microsecond=0))
     event.add("dtstart", booking.starts_at.astimezone(dt.UTC))
     event.add("dtend", booking.ends_at.astimezone(dt.UTC))
-    event.add("summary", f"{resource.name_zh} 预约 {booking.code[:4]} {booking.code[4:]}")
-    if resource.address_zh:
-        event.add("location", resource.address_zh)
+    code = f"{booking.code[:4]} {booking.code[4:]}"
+    if english:  # the English page's link: English where the listing has it (#18)
+        name, address = resource.name_en or resource.name_zh, resource.address_en
+        event.add("summary", f"Booking {code}: {name}")
+        address = address or resource.address_zh
+    else:
+        event.add("summary", f"{resource.name_zh} 预约 {code}")
+        address = resource.address_zh
+    if address:
+        event.add("location", address)
     lines = [f"预约码 Booking code: {booking.code[:4]} {booking.code[4:]}"]
     if resource.phone:
         lines.append(f"电话 Phone: {resource.phone}")

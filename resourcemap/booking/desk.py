@@ -142,8 +142,10 @@ class Desk:
     async def expire_offers(self, now: dt.datetime, *, resource_id: int | None = None) -> int:
         return await self.ledger.expire_offers(now, resource_id=resource_id)
 
-    async def calendar(self, code: str, token: str, *, now: dt.datetime) -> bytes:
-        """The booking as an iCalendar event, for its holder."""
+    async def calendar(
+        self, code: str, token: str, *, now: dt.datetime, english: bool = False
+    ) -> bytes:
+        """The booking as an iCalendar event, for its holder (in English when asked)."""
         booking = await self.ledger.booking(code, token)
         return ics(
             booking,
@@ -151,6 +153,7 @@ class Desk:
             domain=self.links.host,
             manage_url=self.links.booking(booking.code, token),
             now=now,
+            english=english,
         )
 
     # ------------------------------------------------------------------ staff

@@ -28,6 +28,7 @@ class PlaceView(BaseModel):
     phone: str
     fee: str = "unknown"
     fee_note: str = ""
+    fee_note_en: str = ""
     modes: list[str] = []
     lat: float | None = None
     lon: float | None = None
@@ -105,6 +106,7 @@ def place_view(resource: Resource, change_notice_minutes: int | None = None) -> 
         phone=resource.phone,
         fee=str(resource.fee),
         fee_note=resource.fee_note,
+        fee_note_en=resource.fee_note_en,
         modes=list(resource.modes or []),
         lat=resource.lat,
         lon=resource.lon,

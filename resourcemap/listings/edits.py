@@ -143,8 +143,10 @@ class ResourceIn(Input):
     modes: list[Mode] = Field(default_factory=lambda: [Mode.IN_PERSON])
     accessibility: list[Accessibility] = Field(default_factory=list)
     accessibility_note: str = Field("", max_length=500)
+    accessibility_note_en: str = Field("", max_length=500)
     fee: Fee = Fee.FREE
     fee_note: str = Field("", max_length=500)
+    fee_note_en: str = Field("", max_length=500)
     eligibility: Eligibility = Eligibility.PUBLIC
     eligibility_note_zh: str = Field("", max_length=300)
     eligibility_note_en: str = Field("", max_length=300)

@@ -140,6 +140,7 @@ class ServiceAreaOut(BaseModel):
     code: str
     level: str
     name_zh: str
+    name_en: str = ""
 
 
 class ResourceDetail(ResourceSummary):
@@ -150,7 +151,9 @@ class ResourceDetail(ResourceSummary):
     languages: list[str]
     accessibility: list[str]
     accessibility_note: str
+    accessibility_note_en: str = ""
     fee_note: str
+    fee_note_en: str = ""
     email: str
     website: str
     capacity: int
@@ -285,11 +288,15 @@ async def get_resource(resource_id: int) -> ResourceDetail:
         accessibility=r.accessibility,
         accessibility_note=r.accessibility_note,
         fee_note=r.fee_note,
+        fee_note_en=r.fee_note_en,
+        accessibility_note_en=r.accessibility_note_en,
         email=r.email,
         website=r.website,
         capacity=r.capacity,
         address_en=r.address_en,
-        organisation=None if org is None else {"id": org.id, "name_zh": org.name_zh},
+        organisation=None
+        if org is None
+        else {"id": org.id, "name_zh": org.name_zh, "name_en": org.name_en},
         hours=[
             HoursLine(weekday=i.weekday, opens=hhmm(i.opens), closes=hhmm(i.closes))
             for i in sorted(intervals)
@@ -320,7 +327,8 @@ async def get_resource(resource_id: int) -> ResourceDetail:
             for q in r.qualifications
         ],
         service_area=[
-            ServiceAreaOut(code=a.code, level=a.level, name_zh=a.name_zh) for a in served
+            ServiceAreaOut(code=a.code, level=a.level, name_zh=a.name_zh, name_en=a.name_en)
+            for a in served
         ],
         verified_at=r.verified_at,
     )

@@ -64,8 +64,12 @@ class Resource(Model):
     modes: list[str] = fields.JSONField(default=list)
     accessibility: list[str] = fields.JSONField(default=list)
     accessibility_note = fields.CharField(max_length=500, default="")
+    # English versions of the notes (migration 0013); empty: the page shows the Chinese one,
+    # marked as Chinese.
+    accessibility_note_en = fields.CharField(max_length=500, default="", db_default="")
     fee = fields.CharEnumField(Fee, max_length=8, default=Fee.FREE)
     fee_note = fields.CharField(max_length=500, default="")
+    fee_note_en = fields.CharField(max_length=500, default="", db_default="")
     # Who may use it (HSDS service.eligibility_description): public, or members only with a
     # short note ("仅限本校学生"). Members-only listings leave public search by default.
     # Database defaults too, so the migration can add them to tables that hold rows.

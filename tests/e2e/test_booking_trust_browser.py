@@ -74,6 +74,9 @@ def test_same_day_booking_policy_confirmation_and_phone(
     zh = lang == "zh-CN"
     axe = label == "desktop"
     name = f"trust-{label}-{lang}"
+    # Each run books its own same-day time with its own phone (booking limits count phones).
+    run = VIEWS.index((viewport, label, lang))
+    phone = f"1381234801{run}"
     page = _page(browser, viewport, lang)
     page.goto(f"{base}/resources/{room}?lang={'zh-CN' if zh else 'en'}")
 
@@ -96,12 +99,12 @@ def test_same_day_booking_policy_confirmation_and_phone(
     _check(page, f"{name}-errors", axe=axe)
 
     # A same-day slot: marked, and the policy is beside the button before confirming.
-    same_day = page.locator(".slot-option").filter(has=page.locator(".badge.fixed")).first
+    same_day = page.locator(".slot-option").filter(has=page.locator(".badge.fixed")).nth(run % 3)
     expect(same_day).to_contain_text(
         "不能在线更改或取消" if zh else "Cannot be changed or cancelled online"
     )
     same_day.locator("input").check()
-    page.locator("#phone").fill("13812348011")
+    page.locator("#phone").fill(phone)
     policy = page.locator(".book-form .policy")
     expect(policy).to_contain_text("4小时" if zh else "4 hours")
     expect(policy).to_be_visible()
@@ -111,7 +114,7 @@ def test_same_day_booking_policy_confirmation_and_phone(
     # The confirmation: a success panel, the code large, where the message went.
     expect(page.locator(".panel-title")).to_contain_text("预约成功" if zh else "Booking confirmed")
     expect(page.locator(".panel .booking-code")).to_have_text(re.compile(r"^\d{4} \d{4}$"))
-    expect(page.locator(".sent-to")).to_contain_text("138****8011")
+    expect(page.locator(".sent-to")).to_contain_text(f"138****801{run}")
     # Inside the change window: no buttons that would only refuse, the phone instead.
     assert page.locator("form[action$='/cancel']").count() == 0
     call = page.locator(".change a.call")

@@ -193,12 +193,16 @@ async def booking_ics(request: Request) -> Response:
     parameters:
       - {name: code, in: path, required: true, schema: {type: string}}
       - {name: token, in: query, schema: {type: string}}
+      - {name: lang, in: query, schema: {type: string, enum: [zh-CN, en]}}
     responses:
       200: {description: text/calendar, content: {text/calendar: {}}}
       404: {description: No booking with this code and token}
     """
     code = normalise_code(request.path_params["code"])
-    body = await _desk(request).calendar(code, _token(request), now=clock.now(request))
+    english = request.query_params.get("lang", "").lower().startswith("en")
+    body = await _desk(request).calendar(
+        code, _token(request), now=clock.now(request), english=english
+    )
     return Response(
         body,
         media_type="text/calendar",

@@ -53,6 +53,8 @@
     maxZoom: 19, minZoom: 9, zoomSnap: 0.5,
     zoomAnimation: !reduceMotion, fadeAnimation: !reduceMotion, markerZoomAnimation: !reduceMotion
   }).setView([22.75, 113.93], 12);
+  // The operator's prefix (RESOURCEMAP_MAP_ATTRIBUTION_PREFIX), not Leaflet's flag.
+  map.attributionControl.setPrefix(el.dataset.attributionPrefix || false);
   if (el.dataset.tileUrl) {
     L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution, maxZoom: 19 }).addTo(map);
   } else {
@@ -130,7 +132,8 @@
     if (row.always_open) { badges.appendChild(node("span", t("open_now"), "badge open")); }
     if (row.free) { badges.appendChild(node("span", t("free"), "badge free")); }
     if (badges.childNodes.length) { box.appendChild(badges); }
-    var a = node("a", t("details"));
+    // "Details and booking" only where booking is possible.
+    var a = node("a", t(row.bookable ? "details" : "details_only"));
     a.href = "/resources/" + row.id;
     box.appendChild(a);
     return box;

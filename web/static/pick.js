@@ -13,6 +13,7 @@
   if (help) { help.hidden = false; }
 
   var map = L.map(el).setView([22.75, 113.93], 12);
+  map.attributionControl.setPrefix(el.dataset.attributionPrefix || false);
   if (el.dataset.tileUrl) {
     L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution, maxZoom: 19 }).addTo(map);
   }

@@ -26,7 +26,7 @@ from resourcemap.booking.requests import BookingIn, RescheduleIn
 from resourcemap.booking.views import PlaceView
 from resourcemap.errors import Conflict, InvalidInput, TooManyRequests
 from resourcemap.vocab import SEAT_HOLDING, BookingStatus
-from web import clock
+from web import clock, i18n
 from web.i18n import _
 from web.limits import admitted, client_address
 from web.pages.resident import confirmation
@@ -239,7 +239,8 @@ async def _booking_context(request: Request, code: str, token: str) -> dict[str,
         "directions": confirmation.directions(booking.resource),
         "modes": confirmation.modes(booking.resource),
         "minutes": int((booking.ends_at - booking.starts_at).total_seconds() // 60),
-        "ics_url": f"/api/v1/bookings/{booking.code}.ics?{urlencode({'token': token})}",
+        "ics_url": f"/api/v1/bookings/{booking.code}.ics?"
+        + urlencode({"token": token, "lang": i18n.current().tag}),
         "manage_url": f"/bookings/{booking.code}?{urlencode({'token': token})}",
     }
 

@@ -149,6 +149,7 @@ async def home(request: Request) -> Response:
         "eligibility_label": resident_view.eligibility_label,
         "tile_url": settings.tile_url,
         "tile_attribution": settings.tile_attribution,
+        "attribution_prefix": settings.map_attribution_prefix,
         "js_messages": orjson.dumps(_js_messages()).decode(),
     }
     return await render(request, "resident/home.html", context, area_codes=area_codes)
@@ -208,6 +209,7 @@ def _js_messages() -> dict[str, str]:
         "free": _("Free"),
         "walk": _("%(minutes)s min walk", minutes="{n}"),
         "details": _("Details and booking"),
+        "details_only": _("Details"),
         "locating": _("Finding your location…"),
         "located": _("Showing services near you."),
         "no_location": _("Your location is not available. Type a community or street instead."),
@@ -243,10 +245,17 @@ async def resource_detail(request: Request) -> Response:
         "eligibility": (
             None
             if detail.eligibility == "public"
-            else i18n.label(detail.eligibility_note.model_dump())
+            else i18n.own(detail.eligibility_note.zh, detail.eligibility_note.en)
             or resident_view.eligibility_label(detail.eligibility)
         ),
         "weekly": resident_view.weekly_hours(data["hours"]),
+        "services": [i18n.label(pair) for pair in data["service_labels"]],
+        "audiences": [i18n.label(pair) for pair in data["audience_labels"]],
+        "modes": [resident_view.vocab_label(MODE_LABELS, m) for m in detail.modes],
+        "accessibility": [
+            resident_view.vocab_label(ACCESSIBILITY_LABELS, a) for a in detail.accessibility
+        ],
+        "areas": [i18n.name(a.name_zh, a.name_en) for a in detail.service_area],
         "closures": [e for e in data["exceptions"] if e["end_date"] >= today.isoformat()],
         "languages": [resident_view.language_name(c) for c in detail.languages],
         "access_labels": ACCESSIBILITY_LABELS,

@@ -183,3 +183,10 @@ def eligibility_label(code: str) -> str:
         return i18n.label(ELIGIBILITY_LABELS[Eligibility(code)])
     except ValueError:
         return code
+
+
+def vocab_label(labels: Mapping[K, tuple[str, str]], code: str) -> str:
+    """A vocabulary code's label in the current language; the code itself if unknown."""
+    by_value = {str(key): pair for key, pair in labels.items()}
+    pair = by_value.get(code)
+    return i18n.label(pair) if pair else code

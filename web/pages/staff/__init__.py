@@ -9,7 +9,7 @@ from web.routing import group
 
 
 def routes() -> list[BaseRoute]:
-    from web.pages.staff import admin, booking, listings, referral
+    from web.pages.staff import admin, booking, listings, referral, templates_download
 
     page = group("staff")
     return [
@@ -24,6 +24,12 @@ def routes() -> list[BaseRoute]:
         page("/staff/resources/{id:id}/status", listings.change_status, "POST", "listing_status"),
         page("/staff/import", listings.import_form, "GET", "import"),
         page("/staff/import", listings.import_upload, "POST", "import_post"),
+        page(
+            "/staff/import/template.{fmt}",
+            templates_download.import_template,
+            "GET",
+            "import_template",
+        ),
         page("/staff/organisations", admin.organisation_list, "GET", "organisations"),
         page("/staff/organisations/new", admin.new_organisation, "GET", "organisation_new"),
         page("/staff/organisations/new", admin.save_organisation, "POST", "organisation_create"),

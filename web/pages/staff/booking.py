@@ -36,7 +36,7 @@ from resourcemap.vocab import (
     BookingStatus,
     Role,
 )
-from web import clock
+from web import clock, i18n
 from web.i18n import _
 from web.pages.shell import Audience, page, problem, redirect, render, safe_next, signed_in
 from web.pages.staff import booking_form
@@ -162,8 +162,11 @@ async def mark_booking(request: Request) -> Response:
     booking = await _desk(request).mark(
         principal, request.path_params["id"], status, now=clock.now(request)
     )
-    zh, en = BOOKING_STATUS_LABELS[status]
-    flash = f"预约 {booking['code_display']} 已标记为{zh} / marked {en.lower()}"
+    flash = _(
+        "Booking %(code)s marked %(status)s",
+        code=booking["code_display"],
+        status=i18n.label(BOOKING_STATUS_LABELS[status]),
+    )
     return redirect(request, safe_next(text(form, "back"), LIST), flash)
 
 
@@ -190,10 +193,13 @@ async def cancel_booking(request: Request) -> Response:
         )
     booking = await desk.staff_cancel(principal, booking_id, reason, now=clock.now(request))
     told = bool(booking["phone"] or booking["email"])
-    flash = f"预约 {booking['code_display']} 已取消。" + (
-        "取消原因已发送给预约人 / cancelled; the resident is told why"
+    flash = (
+        _("Booking %(code)s cancelled; the resident is told why", code=booking["code_display"])
         if told
-        else "预约人未留联系方式,请另行告知 / cancelled; no contact details to tell the resident"
+        else _(
+            "Booking %(code)s cancelled; no contact details to tell the resident",
+            code=booking["code_display"],
+        )
     )
     return redirect(request, back, flash)
 
@@ -326,6 +332,7 @@ async def _rules_page(
     values: dict[str, Any] | None = None,
     errors: dict[str, Message] | None = None,
     status: int = 200,
+    warning: str | None = None,
 ) -> Response:
     desk = _desk(request)
     resource = await staff.managed_resource(principal, resource_id)
@@ -344,6 +351,7 @@ async def _rules_page(
         "enabled": bool(policy.get("enabled")),
         "referral_seats": policy.get("referral_seats", 0),
         "today": clock.now(request).astimezone(desk.tz).date().isoformat(),
+        "warning": warning,
     }
     return await render(request, "staff/booking_rules.html", context, status)
 
@@ -362,9 +370,25 @@ async def save_rules(request: Request) -> Response:
     values, data, errors = booking_form.policy_input(_values(form))
     if data is None:
         return await _rules_page(request, principal, resource_id, values, errors, 400)
+    if data.min_notice_minutes < data.change_notice_minutes and text(form, "understood") != "yes":
+        # Times booked inside the change window can never be changed online: said, and
+        # saved only once staff confirm they mean it (residents see it beside each time).
+        warning = _(
+            "Residents can book up to %(book)s before the start, but change or cancel online "
+            "only until %(change)s before: times booked in between cannot be changed or "
+            "cancelled online. Save anyway, or raise the minimum notice.",
+            book=i18n.duration(data.min_notice_minutes),
+            change=i18n.duration(data.change_notice_minutes),
+        )
+        return await _rules_page(
+            request, principal, resource_id, values | {"understood": "yes"}, warning=warning
+        )
     await staff.set_policy(principal, resource_id, data)
-    zh = "已开通预约" if data.enabled else "已暂停预约"
-    flash = f"已保存预约规则,{zh} / booking rules saved"
+    flash = (
+        _("Booking rules saved; bookings are open")
+        if data.enabled
+        else _("Booking rules saved; bookings are paused")
+    )
     return redirect(request, f"/staff/resources/{resource_id}/booking", flash)
 
 
@@ -377,7 +401,7 @@ async def add_block(request: Request) -> Response:
     if block is None:
         return await _rules_page(request, principal, resource_id, values, errors, 400)
     await staff.add_block(principal, resource_id, block)
-    flash = "已添加停约时间,其中的时段不再开放预约 / time blocked"
+    flash = _("Time blocked: its slots are no longer offered")
     return redirect(request, f"/staff/resources/{resource_id}/booking", flash)
 
 
@@ -386,7 +410,7 @@ async def remove_block(request: Request) -> Response:
     form = await request.form()
     principal = await signed_in(request, *MANAGERS, form=form)
     await staff.remove_block(principal, request.path_params["id"])
-    flash = "已删除停约时间 / blocked time removed"
+    flash = _("Blocked time removed")
     return redirect(request, safe_next(text(form, "back"), LIST), flash)
 
 

@@ -16,9 +16,9 @@ from pydantic import ValidationError
 
 from resourcemap.booking import seats, slots
 from resourcemap.booking.staff import BlockIn, PolicyIn
+from web import i18n
 from web.pages.staff.listing_form import ZH_MESSAGES, Message
 
-WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 POLICY_NUMBERS = seats.RULE_COLUMNS
 BLOCK_FIELDS = ("block_date", "block_from", "block_to", "block_reason")
 # Chinese input methods type a full-width colon; both mean the same to staff.
@@ -27,8 +27,8 @@ CHECK = "请检查"
 
 
 def day_label(day: dt.date) -> str:
-    """``12月2日 周三``: how staff say a day."""
-    return f"{day.month}月{day.day}日 {WEEKDAYS[day.weekday()]}"
+    """``12月2日周三`` / ``Wed, Dec 2``: how staff say a day, in their language."""
+    return i18n.day_label(day)
 
 
 def span_label(starts_at: str, ends_at: str) -> str:
@@ -36,7 +36,7 @@ def span_label(starts_at: str, ends_at: str) -> str:
     starts, ends = dt.datetime.fromisoformat(starts_at), dt.datetime.fromisoformat(ends_at)
     day = starts.date()
     if starts.time() == dt.time() and ends == starts + dt.timedelta(days=1):
-        return f"{day_label(day)} 全天"
+        return i18n.gettext("%(day)s, all day", day=day_label(day))
     at_midnight = ends.date() == day + dt.timedelta(days=1) and ends.time() == dt.time()
     if ends.date() == day or at_midnight:
         end = "24:00" if at_midnight else f"{ends:%H:%M}"
@@ -149,7 +149,11 @@ def slot_options(listed: slots.SlotList, tz: ZoneInfo) -> list[tuple[str, list[t
     for s, e, capacity, remaining in listed.local_rows(tz):
         if remaining <= 0:
             continue
-        seats = f"(剩余 {remaining}/{capacity} 位)" if capacity > 1 else ""
+        seats = (
+            i18n.gettext("(%(n)s of %(total)s seats free)", n=remaining, total=capacity)
+            if capacity > 1
+            else ""
+        )
         label = f"{s:%H:%M}–{e:%H:%M} {seats}".strip()
         groups.setdefault(s.date(), []).append((s.isoformat(), label))
     return [(f"{day_label(day)} · {day.isoformat()}", opts) for day, opts in groups.items()]

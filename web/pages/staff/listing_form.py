@@ -51,7 +51,8 @@ def text(form: FormData, key: str) -> str:
 
 SCALARS = (
     "external_id", "organisation_id", "kind", "name_zh", "name_en", "description_zh",
-    "description_en", "accessibility_note", "fee", "fee_note", "phone", "email", "website",
+    "description_en", "accessibility_note", "accessibility_note_en", "fee", "fee_note",
+    "fee_note_en", "phone", "email", "website",
     "capacity", "status", "lat", "lon", "address_zh", "address_en", "community_code",
     "eligibility", "eligibility_note_zh", "eligibility_note_en",
 )  # fmt: skip

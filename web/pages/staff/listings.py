@@ -44,7 +44,7 @@ from resourcemap.vocab import (
     Role,
     Status,
 )
-from web import auth, clock, uploads
+from web import auth, clock, i18n, uploads
 from web.i18n import _
 from web.pages.shell import (
     Audience,
@@ -115,7 +115,7 @@ async def logout(request: Request) -> Response:
     except Forbidden as exc:
         return await problem(request, 403, _("You could not be signed out"), exc.reason)
     await auth.sign_out(request)
-    flash = "已退出 / signed out" if principal is not None else None
+    flash = _("Signed out") if principal is not None else None
     return redirect(request, "/login", flash)
 
 
@@ -177,11 +177,23 @@ async def change_status(request: Request) -> Response:
         status = Status(resource_form.text(form, "status"))
     except ValueError:
         return await problem(request, 400, _("Please check your input"), "unknown status")
+    if status is Status.SUSPENDED and resource_form.text(form, "confirm") != "yes":
+        # Suspending takes a listing off residents' map and search: asked once more.
+        current = await _check_editable(principal, request.path_params["id"])
+        context = {
+            "resource_id": request.path_params["id"],
+            "listing_name": i18n.label((current.name_zh, current.name_en)),
+            "back": safe_next(resource_form.text(form, "back")),
+        }
+        return await render(request, "staff/suspend.html", context)
     resource = await edits.set_status(
         principal, request.path_params["id"], status, now=clock.now(request)
     )
-    zh, en = STATUS_LABELS[status]
-    flash = f"「{resource.name_zh}」已设为{zh} / status set to {en}"
+    flash = _(
+        "“%(name)s” is now %(status)s",
+        name=i18n.label((resource.name_zh, resource.name_en)),
+        status=i18n.label(STATUS_LABELS[status]),
+    )
     return redirect(request, safe_next(resource_form.text(form, "back")), flash)
 
 
@@ -237,6 +249,7 @@ async def _form_page(
         "weekdays_en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
         "tile_url": settings.tile_url,
         "tile_attribution": settings.tile_attribution,
+        "attribution_prefix": settings.map_attribution_prefix,
         **await _choices(),
     }
     return await render(request, "staff/form.html", context, 400 if errors else 200)
@@ -299,17 +312,19 @@ async def save_resource(request: Request) -> Response:
         field = exc.field or "_form"
         errors = {field: resource_form.Message("请检查", exc.reason)}
         return await _form_page(request, principal, values, resource_id, errors)
-    flash = f"已保存「{resource.name_zh}」/ saved"
+    flash = _("Saved “%(name)s”", name=i18n.label((resource.name_zh, resource.name_en)))
     return redirect(request, "/staff", flash)
 
 
 # --- bulk import --------------------------------------------------------------------------
 
-IMPORT_COORDS = (
-    ("wgs84", "WGS84 (GPS,默认 / default)"),
-    ("gcj02", "GCJ-02 (高德/腾讯 / AMap, Tencent)"),
-    ("bd09", "BD-09 (百度 / Baidu)"),
-)
+
+def _import_coords() -> tuple[tuple[str, str], ...]:
+    return (
+        ("wgs84", _("WGS84 (GPS, default)")),
+        ("gcj02", _("GCJ-02 (AMap, Tencent)")),
+        ("bd09", _("BD-09 (Baidu)")),
+    )
 
 
 async def _import_page(
@@ -323,7 +338,7 @@ async def _import_page(
     status: int = 200,
 ) -> Response:
     context = {
-        "coord_options": IMPORT_COORDS,
+        "coord_options": _import_coords(),
         "coords": coords,
         "dry_run": dry_run,
         "report": report,
@@ -350,7 +365,7 @@ async def import_upload(request: Request) -> Response:
         principal = await signed_in(request, Role.ADMIN, Role.STAFF, form=form)
         coords = resource_form.text(form, "coords").strip().lower() or "wgs84"
         dry_run = bool(resource_form.text(form, "dry_run"))
-        if coords not in {value for value, _ in IMPORT_COORDS}:
+        if coords not in {value for value, _label in _import_coords()}:
             error = resource_form.Message("未知坐标系", "unknown coordinate system")
             return await _import_page(
                 request, coords="wgs84", dry_run=dry_run, error=error, status=400
