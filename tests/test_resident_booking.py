@@ -292,6 +292,20 @@ def test_dates_no_slot_can_have_are_a_clear_error(room: tuple[Any, int]) -> None
         assert api.status_code == 400 and "starts_at" in api.json()["fields"]
 
 
+def test_each_day_tab_opens_that_days_times(room: tuple[Any, int]) -> None:
+    """The day tabs link to ?day=YYYY-MM-DD: each opens its times (a check meant for dates
+    far from today took the page's own "no day" marker for one and refused every tab)."""
+    client, room_id = room
+    tabs = soup(client.get(f"/resources/{room_id}/book")).select("a.day-tab")
+    assert tabs
+    for tab in tabs[:3]:
+        page = client.get(f"/resources/{room_id}/book{attr(tab, 'href')}")
+        assert page.status_code == 200, attr(tab, "href")
+        assert soup(page).select("input[name=starts_at]"), attr(tab, "href")
+    far = client.get(f"/resources/{room_id}/book", params={"day": "9999-12-31"})
+    assert far.status_code == 400
+
+
 def test_language_links_on_answers_to_forms_lead_to_pages_that_exist(
     room: tuple[Any, int],
 ) -> None:

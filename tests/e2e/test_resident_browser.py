@@ -82,6 +82,8 @@ def server(sqlite_backend: Backend) -> Iterator[tuple[str, str]]:
         "RESOURCEMAP_RUN_WORKER": "false",
         "RESOURCEMAP_TILE_URL": tiles + "/{z}/{x}/{y}.png",
         "RESOURCEMAP_TILE_ATTRIBUTION": "© 测试底图",
+        # One instant for every run (#14): a Tuesday morning, tomorrow a whole free day.
+        "RESOURCEMAP_FIXED_NOW": "2026-12-01T08:00:00+08:00",
     }
     with serving("serve", cwd=ROOT, env=env, port=port, timeout=60) as base:
         yield base, tiles
@@ -201,7 +203,7 @@ def test_english_pages_and_keyboard_slot_picker(server: tuple[str, str], browser
     page.locator("#results .result a").first.click()
     expect(page.locator(".facts")).to_contain_text("Wheelchair accessible")
     page.get_by_role("link", name="More times").click()
-    # Tomorrow has every hour free whenever the test runs (late evening leaves today one).
+    # Tomorrow (Wednesday) has every hour free.
     page.locator("a.day-tab").first.click()
     # Keyboard only: Tab to the first time, arrows move between times, Space chooses.
     radios = page.locator("input[name=starts_at]")

@@ -149,14 +149,13 @@ async def _resource(request: Request) -> PlaceView:
 @page(Audience.RESIDENT)
 async def book_form(request: Request) -> Response:
     resource = await _resource(request)
-    day = date_param(request, "day", dt.date.min)
+    today = clock.now(request).astimezone(_desk(request).tz).date()
+    day = date_param(request, "day", today) if request.query_params.get("day") else None
     values = dict.fromkeys(CONTACT, "") | {
         "starts_at": request.query_params.get("start", ""),
         "key": secrets.token_urlsafe(16),
     }
-    return await _book_page(
-        request, resource, day=None if day == dt.date.min else day, values=values
-    )
+    return await _book_page(request, resource, day=day, values=values)
 
 
 @page(Audience.RESIDENT)
