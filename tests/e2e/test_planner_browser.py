@@ -56,6 +56,7 @@ def server(sqlite_backend: Backend) -> Iterator[tuple[str, str]]:
         "RESOURCEMAP_DATABASE_URL": url,
         "RESOURCEMAP_PORT": str(port),
         "RESOURCEMAP_RUN_WORKER": "false",
+        "RESOURCEMAP_FIXED_NOW": "2026-12-01T08:00:00+08:00",  # one instant every run (#14)
     }
     with serving("serve", cwd=ROOT, env=env, port=port, timeout=60) as base:
         yield base, url

@@ -37,6 +37,7 @@ def server(sqlite_backend: Backend) -> Iterator[str]:
         "RESOURCEMAP_DATABASE_URL": url,
         "RESOURCEMAP_PORT": str(port),
         "RESOURCEMAP_RUN_WORKER": "false",
+        "RESOURCEMAP_FIXED_NOW": "2026-12-01T08:00:00+08:00",  # one instant every run (#14)
     }
     with serving("serve", cwd=ROOT, env=env, port=port, timeout=60) as base:
         yield base
