@@ -144,9 +144,13 @@ async def _check_area(role: Role, area_code: str | None) -> None:
     if area_code is None:
         return
     if role is Role.ADMIN:
-        raise InvalidInput("admins are not kept to an area", field="area_code")
+        raise InvalidInput(
+            "admins are not kept to an area", field="area_code", code="admin_not_kept"
+        )
     if not await Area.exists(code=area_code):
-        raise InvalidInput(f"unknown area code {area_code!r}", field="area_code")
+        raise InvalidInput(
+            f"unknown area code {area_code!r}", field="area_code", code="unknown_area"
+        )
 
 
 def account_view(account: Account) -> dict[str, object]:

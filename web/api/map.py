@@ -97,7 +97,7 @@ async def view(request: Request) -> Response:
       match in view.
     responses:
       200: {description: "{zoom, resolution, total, clusters, fields, rows}"}
-      400: {description: Invalid parameter, with a reason per field}
+      400: {description: "Invalid parameter, with a reason per field"}
     """
     raw = query_dict(request, repeatable=("kind", "eligible"))
     where = ViewParams.model_validate({k: raw.get(k) for k in ("bbox", "zoom")})

@@ -70,8 +70,8 @@ async def create_referral(request: Request) -> Response:
         application/json:
           schema: {$ref: "#/components/schemas/ReferralIn"}
     responses:
-      201: {description: The referral, masked}
-      400: {description: Invalid field (need not served by that service, no contact)}
+      201: {description: "The referral, masked"}
+      400: {description: "Invalid field (need not served by that service, no contact)"}
       404: {description: Not one of my services}
     """
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
@@ -108,7 +108,7 @@ async def get_referral(request: Request) -> Response:
     parameters:
       - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
-      200: {description: The referral, masked}
+      200: {description: "The referral, masked"}
       404: {description: Not a referral of my services}
     """
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
@@ -131,7 +131,7 @@ async def accept(request: Request) -> Response:
     responses:
       200: {description: The referral}
       404: {description: Not a referral to my services}
-      409: {description: Not sent any more (accepted or declined first), or no referral seat}
+      409: {description: "Not sent any more (accepted or declined first), or no referral seat"}
     """
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
     data = AcceptIn.model_validate(await json_body(request))
@@ -155,7 +155,7 @@ async def book(request: Request) -> Response:
     responses:
       200: {description: The referral}
       404: {description: Not a referral to my services}
-      409: {description: Not accepted, or the slot's referral seats are taken}
+      409: {description: "Not accepted, or the slot's referral seats are taken"}
     """
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
     data = PickIn.model_validate(await json_body(request))
@@ -202,7 +202,7 @@ async def outcome(request: Request) -> Response:
           schema: {$ref: "#/components/schemas/OutcomeIn"}
     responses:
       200: {description: The referral}
-      409: {description: Not booked, or the visit has not begun}
+      409: {description: "Not booked, or the visit has not begun"}
     """
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
     data = OutcomeIn.model_validate(await json_body(request))
@@ -220,7 +220,7 @@ async def close(request: Request) -> Response:
       - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       200: {description: The referral}
-      409: {description: No outcome yet, or closed already}
+      409: {description: "No outcome yet, or closed already"}
     """
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
     found = await desk(request).close(actor, request.path_params["id"], now=clock.now(request))
@@ -336,8 +336,8 @@ async def resident_pick(request: Request) -> Response:
         application/json:
           schema: {$ref: "#/components/schemas/PickIn"}
     responses:
-      200: {description: The referral, booked}
-      409: {description: Nothing to pick, or the slot's referral seats are taken}
+      200: {description: "The referral, booked"}
+      409: {description: "Nothing to pick, or the slot's referral seats are taken"}
     """
     data = PickIn.model_validate(await json_body(request))
     found = await desk(request).resident_pick(
@@ -353,7 +353,7 @@ async def resident_decline(request: Request) -> Response:
       - {name: code, in: path, required: true, schema: {type: string}}
       - {name: token, in: query, required: true, schema: {type: string}}
     responses:
-      200: {description: The referral, declined}
+      200: {description: "The referral, declined"}
       409: {description: Booked or closed already}
     """
     found = await desk(request).resident_decline(

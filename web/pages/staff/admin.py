@@ -41,9 +41,21 @@ def _errors_of(exc: ValidationError) -> dict[str, Message]:
     return errors
 
 
-def _domain_error(exc: InvalidInput | Conflict, known: tuple[str, ...]) -> dict[str, Message]:
+# What the domain refused, said in Chinese where a refusal has a code (its reason is English).
+ZH_REFUSALS = {
+    "unknown_area": "没有这个区划代码的区域：{value}",
+    "admin_not_kept": "管理员不限定区域，请留空",
+}
+
+
+def _domain_error(
+    exc: InvalidInput | Conflict, known: tuple[str, ...], values: dict[str, str] | None = None
+) -> dict[str, Message]:
     field = exc.field if exc.field in known else "_form"
-    return {field or "_form": Message(CHECK, exc.reason)}
+    said = ZH_REFUSALS.get(exc.code or "")
+    value = (values or {}).get(exc.field or "", "")
+    zh = CHECK if said is None else said.format(value=value)
+    return {field or "_form": Message(zh, exc.reason)}
 
 
 # --- organisations ------------------------------------------------------------------------
@@ -235,7 +247,8 @@ async def create_account(request: Request) -> Response:
         return await _accounts_page(request, principal, values, errors)
     except (InvalidInput, Conflict) as exc:
         known = (*ACCOUNT_FIELDS, "password")
-        return await _accounts_page(request, principal, values, _domain_error(exc, known))
+        refused = _domain_error(exc, known, values)
+        return await _accounts_page(request, principal, values, refused)
     flash = f"已创建账户「{account.username}」/ account created"
     return redirect(request, "/staff/accounts", flash)
 
