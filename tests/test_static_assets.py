@@ -90,3 +90,13 @@ def test_a_changed_file_gets_a_new_name(tmp_path: Path) -> None:
     with TestClient(app) as client:
         assert client.get("/static" + second).text.startswith("body { color: navy }")
         assert client.get("/static" + first).status_code == 404
+
+
+def test_every_page_names_its_icon(database_url: str, make_client: Callable[..., Any]) -> None:
+    """Browsers asked for /favicon.ico on every page and logged a 404."""
+    with make_client(database_url) as client:
+        soup = BeautifulSoup(client.get("/").text, "html.parser")
+        icon = soup.select_one("link[rel=icon]")
+        assert icon is not None
+        answer = client.get(str(icon["href"]))
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/svg+xml"
