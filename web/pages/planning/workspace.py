@@ -121,14 +121,23 @@ async def coverage_page(request: Request) -> Response:
 @page(Audience.PLANNING, *PLANNING)
 async def coverage_map_page(request: Request) -> Response:
     await _whole_area_only(request)
+    return await _map_document(request, coverage_query(request))
+
+
+async def _map_document(
+    request: Request, query: CoverageQuery, sites: list[dict[str, Any]] | None = None
+) -> Response:
+    """A folium map as a document of its own, under the sandbox policy: a frame's
+    ``srcdoc`` would inherit its page's policy, which refuses folium's inline scripts."""
     settings = request.app.state.settings
     page, _analysis = await map_html(
         service_of(request),
-        coverage_query(request),
+        query,
         Assets(),
         text=planning_text.map_text(),
         tile_url=settings.tile_url,
         attribution=settings.tile_attribution,
+        sites=sites,
     )
     return HTMLResponse(
         page, headers={"X-Frame-Options": "SAMEORIGIN", "Content-Security-Policy": SANDBOX}
@@ -290,16 +299,5 @@ async def siting_map_page(request: Request) -> Response:
         raise InvalidInput(_("The sites to draw are not readable."), field="sites") from None
     if len(sites) > MAX_SITES:
         raise InvalidInput(_("Too many sites to draw."), field="sites")
-    settings = request.app.state.settings
-    page, _analysis = await map_html(
-        service_of(request),
-        coverage_query_without(request, "sites"),
-        Assets(),
-        text=planning_text.map_text(),
-        tile_url=settings.tile_url,
-        attribution=settings.tile_attribution,
-        sites=[site.model_dump() for site in sites],
-    )
-    return HTMLResponse(
-        page, headers={"X-Frame-Options": "SAMEORIGIN", "Content-Security-Policy": SANDBOX}
-    )
+    query = coverage_query_without(request, "sites")
+    return await _map_document(request, query, [site.model_dump() for site in sites])
