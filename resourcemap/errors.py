@@ -8,14 +8,19 @@ from contextlib import asynccontextmanager
 from tortoise.exceptions import IntegrityError
 from tortoise.exceptions import ValidationError as TortoiseValidationError
 
+from resourcemap.said import Said, said
+
 
 class DomainError(Exception):
     """Base class; ``reason`` is safe to show to the caller, ``code`` (where set) names the
     case for programs and translated pages, which must not match on the English wording."""
 
-    def __init__(self, reason: str, *, field: str | None = None, code: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(
+        self, reason: str | Said, *, field: str | None = None, code: str | None = None
+    ) -> None:
+        self.said = said(reason)  # the reason in any language (``resourcemap.said``)
+        self.reason = str(self.said)
+        super().__init__(self.reason)
         self.field = field
         self.code = code
 

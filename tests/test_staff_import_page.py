@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -186,8 +187,7 @@ def test_staff_cannot_import_another_organisations_listing(url: str) -> None:
         assert response.status_code == 400, response.text
         rows = problems(html(response))
         assert any(
-            (r, c) == ("3", "external_id") and "another organisation's listing" in reason
-            for r, c, reason in rows
+            (r, c) == ("3", "external_id") and "是其他机构的资源" in reason for r, c, reason in rows
         ), rows
     names = run_in_db(url, lambda: Resource.all().values_list("name_zh", flat=True))
     assert set(names) == {"别家的室"}
@@ -221,3 +221,51 @@ def test_file_larger_than_20_mb_is_refused(url: str) -> None:
         response = upload(client, big, dry_run=True)
         assert response.status_code == 413
         assert "20 MB" in html(response).get_text()
+
+
+# Rows each wrong in one way staff often are: a kind nobody knows, hours without times, an
+# area code that does not exist, an external_id given twice, a phone with letters.
+WRONG_ROWS = [
+    f"room-7,castle,城堡室,,counselling,22.70,114.00,{EAST},,",
+    f"room-8,community_room,八号室,,counselling,22.70,114.00,{EAST},周一至周五,",
+    "room-9,community_room,九号室,,counselling,22.70,114.00,449999999999,,",
+    f"room-9,community_room,九号室二,,counselling,22.70,114.00,{EAST},,",
+    f"room-10,community_room,十号室,,counselling,22.70,114.00,{EAST},,call me",
+]
+
+
+def test_import_refusals_are_in_chinese_on_the_chinese_page(url: str) -> None:
+    with import_client(url) as client:
+        sign_in(client, "staff")
+        response = upload(client, csv_bytes(*WRONG_ROWS), dry_run=True)
+        assert response.status_code == 400, response.text
+        soup = html(response)
+        head = [th.get_text(strip=True) for th in soup.select("table.problems th")]
+        assert head == ["行", "列", "原因"]
+        reasons = {(r, c): reason for r, c, reason in problems(soup)}
+        assert "'castle' 不是可用的代码" in reasons[("2", "kind")]
+        assert "没有写开放时间" in reasons[("3", "hours")]
+        assert "没有区划代码为 '449999999999' 的区域" in reasons[("4", "community_code")]
+        assert "与第 4 行的 external_id 重复" in reasons[("5", "external_id")]
+        assert "电话号码由数字" in reasons[("6", "phone")]
+        for reason in reasons.values():
+            # No English sentence is left: what remains in Latin letters is codes and values.
+            for word in ("is not", "required", "give ", "should", "Input", "no "):
+                assert word not in reason, reason
+
+
+def test_import_refusals_are_in_english_on_the_english_page(url: str) -> None:
+    with import_client(url) as client:
+        sign_in(client, "staff")
+        client.cookies.set("rm_lang", "en")
+        soup = html(upload(client, csv_bytes(*WRONG_ROWS), dry_run=True))
+        head = [th.get_text(strip=True) for th in soup.select("table.problems th")]
+        assert head == ["Row", "Column", "Reason"]
+        reasons = {(r, c): reason for r, c, reason in problems(soup)}
+        assert "'castle' is not a known code" in reasons[("2", "kind")]
+        assert "has no opening times" in reasons[("3", "hours")]
+        assert "'449999999999' is not a known area code" in reasons[("4", "community_code")]
+        assert "is also the external_id of row 4" in reasons[("5", "external_id")]
+        # Chinese only inside the examples the sentences quote (周一, 转123).
+        plain = [re.sub(r"'[^']*'|\([^)]*\)", "", r) for r in reasons.values()]
+        assert not any(re.search(r"[\u4e00-\u9fff]", r) for r in plain), plain

@@ -28,7 +28,7 @@ NOT_KEPT_AREAS = (
 OWN_HOURS_WIN = (
     "note: location schedules not used: the service has its own (a service's own hours win)"
 )
-LATITUDE_100 = "100: Input should be less than or equal to 90"
+LATITUDE_100 = "100: must be at most 90"
 
 
 @pytest.fixture

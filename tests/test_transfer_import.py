@@ -197,7 +197,7 @@ def test_bad_rows_are_reported_by_row_column_reason_and_nothing_is_written(
     assert "required" in reasons[(4, "external_id")]
     assert "'449901009009' is not a known area code" in reasons[(5, "community_code")]
     assert "also the external_id of row 2" in reasons[(6, "external_id")]
-    assert "less than or equal to 90" in reasons[(7, "lat")]
+    assert "must be at most 90" in reasons[(7, "lat")]
     assert "phone number" in reasons[(7, "phone")]
     assert "is not a community" in reasons[(8, "community_code")]
     assert "intervals overlap" in reasons[(8, "hours")]

@@ -28,6 +28,8 @@ from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.types import Scope
 
+from resourcemap.said import Said
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 COOKIE = "rm_lang"
@@ -108,6 +110,17 @@ def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
 _ = gettext
 
 
+def said(text: Said | str) -> str:
+    """A sentence the domain said (``resourcemap.said``), in the current language; its
+    values that are sentences themselves are translated too."""
+    if not isinstance(text, Said):
+        return text
+    message = translations(current()).ugettext(text.message)
+    if not text.values:
+        return message
+    return message % {k: said(v) if isinstance(v, Said) else v for k, v in text.values}
+
+
 def install(env: Environment) -> None:
     """Give templates ``_``, ``gettext`` and ``ngettext`` of the current language."""
     env.add_extension("jinja2.ext.i18n")
@@ -119,6 +132,7 @@ def install(env: Environment) -> None:
     )
     env.globals.update(
         label=label,
+        said=said,
         distance=distance,
         day_label=day_label,
         date_label=date_label,

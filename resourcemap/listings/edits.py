@@ -29,6 +29,7 @@ from resourcemap.models import (
     Qualification,
     Resource,
 )
+from resourcemap.said import N_
 from resourcemap.search import changes
 from resourcemap.vocab import (
     MAX_ID,
@@ -58,7 +59,7 @@ class Input(BaseModel):
     @classmethod
     def _no_control_characters(cls, value: object) -> object:
         if isinstance(value, str) and CONTROL.search(value):
-            raise ValueError("contains control characters")
+            raise ValueError(N_("contains control characters"))
         return value
 
 
@@ -85,7 +86,7 @@ def web_address(value: str) -> str:
     ValueError: a website starts with http:// or https://
     """
     if value and not re.match(r"https?://[^/\s?#]+", value, re.IGNORECASE):
-        raise ValueError("a website starts with http:// or https://")
+        raise ValueError(N_("a website starts with http:// or https://"))
     return value
 
 
@@ -106,16 +107,22 @@ class ExceptionIn(Input):
     @model_validator(mode="after")
     def _coherent(self) -> ExceptionIn:
         if self.end_date < self.start_date:
-            raise ValueError("end_date is before start_date")
+            raise ValueError(N_("end_date is before start_date"))
         if not self.closed:
             if self.opens is None or self.closes is None:
-                raise ValueError("give opens and closes, or set closed")
+                raise ValueError(N_("give opens and closes, or set closed"))
             try:
                 opens, closes = minutes(self.opens), minutes(self.closes)
             except InvalidInput as exc:
-                raise ValueError(exc.reason) from None
+                raise ValueError(exc.said) from None
             if opens >= closes:
-                raise ValueError(f"opening {self.opens} is not before closing {self.closes}")
+                raise ValueError(
+                    N_(
+                        "opening %(opens)s is not before closing %(closes)s",
+                        opens=self.opens,
+                        closes=self.closes,
+                    )
+                )
         return self
 
 
@@ -195,7 +202,7 @@ class ResourceIn(Input):
     @classmethod
     def _email(cls, value: str) -> str:
         if value and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value):
-            raise ValueError("not an e-mail address")
+            raise ValueError(N_("not an e-mail address"))
         return value
 
     @field_validator("website")
@@ -208,18 +215,20 @@ class ResourceIn(Input):
     def _languages(cls, value: list[str]) -> list[str]:
         for code in value:
             if not LANGUAGE.match(code):
-                raise ValueError(f"{code!r} is not a language code such as zh, yue or en")
+                raise ValueError(
+                    N_("%(code)r is not a language code such as zh, yue or en", code=code)
+                )
         return value
 
     @model_validator(mode="after")
     def _placement(self) -> ResourceIn:
         if (self.lat is None) != (self.lon is None):
-            raise ValueError("give lat and lon together")
+            raise ValueError(N_("give lat and lon together"))
         placement = self.kind.info.placement
         if placement is Placement.POINT and self.lat is None:
-            raise ValueError(f"a {self.kind.value} needs a location (lat, lon)")
+            raise ValueError(N_("a %(kind)s needs a location (lat, lon)", kind=self.kind.value))
         if placement is Placement.AREA and not self.service_area_codes:
-            raise ValueError(f"a {self.kind.value} needs service_area_codes")
+            raise ValueError(N_("a %(kind)s needs service_area_codes", kind=self.kind.value))
         return self
 
 

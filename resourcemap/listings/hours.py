@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from resourcemap.errors import InvalidInput
+from resourcemap.said import N_
 
 WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -29,7 +30,7 @@ def minutes(text: str) -> int:
     except ValueError:
         valid = False
     if not valid or not 0 <= value <= DAY_MINUTES:
-        raise InvalidInput(f"{text!r} is not a time of day (HH:MM)", field="hours")
+        raise InvalidInput(N_("%(text)r is not a time of day (HH:MM)", text=text), field="hours")
     return value
 
 
@@ -49,11 +50,16 @@ def validate(intervals: Iterable[Interval]) -> list[Interval]:
             raise InvalidInput(f"weekday must be 0 (Monday) to 6, got {day}", field="hours")
         if not 0 <= iv.opens < iv.closes <= DAY_MINUTES:
             raise InvalidInput(
-                f"{day}: opening {hhmm(iv.opens)} is not before closing {hhmm(iv.closes)}",
+                N_(
+                    "%(day)s: opening %(opens)s is not before closing %(closes)s",
+                    day=day,
+                    opens=hhmm(iv.opens),
+                    closes=hhmm(iv.closes),
+                ),
                 field="hours",
             )
         if i and ordered[i - 1].weekday == iv.weekday and ordered[i - 1].closes > iv.opens:
-            raise InvalidInput(f"{day}: intervals overlap", field="hours")
+            raise InvalidInput(N_("%(day)s: intervals overlap", day=day), field="hours")
     return ordered
 
 

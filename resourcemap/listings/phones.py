@@ -23,8 +23,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from resourcemap.said import N_
+
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{2,30}(?: ?(?:转|ext\. )[0-9]{1,6})?$")
-PHONE_RULE = (
+PHONE_RULE = N_(
     "a phone number has digits, spaces, '-', an optional leading '+' and an optional "
     "extension (转123 or ext. 123)"
 )

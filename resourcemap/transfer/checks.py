@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from resourcemap.accounts import Principal
 from resourcemap.listings import edits, organisations
 from resourcemap.models import Area, DatasetInfo, Organisation, Resource
+from resourcemap.said import N_, Said
 from resourcemap.transfer import hsds_terms
 from resourcemap.transfer.columns import Candidate, OrgRef
 from resourcemap.transfer.records import INSTANCE_KEY, parse_own_key
@@ -72,19 +73,69 @@ VALUE_ERRORS = frozenset(
 )
 
 
-def error_message(err: Any) -> str:
-    message = str(err["msg"]).removeprefix("Value error, ")
+def error_message(err: Any) -> Said:
+    """One pydantic error as a sentence for the report, naming the value at fault."""
+    message = validator_message(err)
     if err["type"] in VALUE_ERRORS and isinstance(err.get("input"), int | float | str):
-        message = f"{err['input']!r}: {message}"  # say which value
+        message = N_("%(value)r: %(problem)s", value=err["input"], problem=message)
     if err["type"] == "enum":
-        return f"{err['input']!r} is not a known code; expected {err['ctx']['expected']}"
+        return N_(
+            "%(value)r is not a known code; expected %(expected)s",
+            value=err["input"],
+            expected=err["ctx"]["expected"],
+        )
     if err["type"] == "missing":
-        return "required"
+        return N_("required")
     loc = err["loc"]
     if len(loc) > 1 and isinstance(loc[1], int):
         detail = ".".join(str(p) for p in loc[2:])
-        return f"entry {loc[1] + 1}{' ' + detail if detail else ''}: {message}"
+        if detail:
+            return N_(
+                "entry %(entry)s %(detail)s: %(problem)s",
+                entry=loc[1] + 1,
+                detail=detail,
+                problem=message,
+            )
+        return N_("entry %(entry)s: %(problem)s", entry=loc[1] + 1, problem=message)
     return message
+
+
+# Pydantic's own sentences by error type (a validator's own sentence is kept).
+TYPE_MESSAGES = {
+    "string_too_short": N_("must not be empty"),
+    "string_too_long": N_("at most %(max_length)s characters"),
+    "too_long": N_("at most %(max_length)s entries"),
+    "int_parsing": N_("not a whole number"),
+    "int_from_float": N_("not a whole number"),
+    "float_parsing": N_("not a number"),
+    "greater_than_equal": N_("must be at least %(ge)s"),
+    "greater_than": N_("must be more than %(gt)s"),
+    "less_than_equal": N_("must be at most %(le)s"),
+    "less_than": N_("must be less than %(lt)s"),
+    "date_parsing": N_("not a date (YYYY-MM-DD)"),
+    "date_from_datetime_parsing": N_("not a date (YYYY-MM-DD)"),
+    "bool_parsing": N_("not yes or no"),
+}
+
+
+def _number(value: object) -> object:
+    """``90`` rather than ``90.0`` for a whole limit."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def validator_message(err: Any) -> Said:
+    """Pydantic's error as a marked sentence: a validator's own ``N_`` sentence, a known
+    type's sentence with its limits, else pydantic's English as it is."""
+    ctx = err.get("ctx") or {}
+    raised = ctx.get("error")
+    if isinstance(raised, ValueError) and raised.args and isinstance(raised.args[0], Said):
+        return raised.args[0]
+    known = TYPE_MESSAGES.get(err["type"])
+    if known is not None:
+        wanted = re.findall(r"%\((\w+)\)s", known.message)
+        if all(name in ctx for name in wanted):
+            return N_(known.message, **{name: _number(ctx[name]) for name in wanted})
+    return Said(str(err["msg"]).removeprefix("Value error, "))
 
 
 def check_external_ids(rows: list[Row], report: ImportReport) -> None:
@@ -97,7 +148,7 @@ def check_external_ids(rows: list[Row], report: ImportReport) -> None:
             report.reject(
                 r.candidate.row,
                 r.candidate.column("external_id"),
-                f"{ext!r} is also the external_id of row {first[ext]}",
+                N_("%(id)r is also the external_id of row %(row)s", id=ext, row=first[ext]),
             )
         else:
             first[ext] = r.candidate.row
@@ -146,7 +197,7 @@ class DatabaseChecks:
             by_id = {int(i): o for i, o in found}
             self.existing |= {k: (ids[k], by_id[ids[k]]) for k in chunk if ids[k] in by_id}
 
-    def _reject(self, row: Row, field: str, reason: str) -> None:
+    def _reject(self, row: Row, field: str, reason: Said) -> None:
         ref = row.candidate.organisation
         if field == "organisation_id" and ref is not None:
             field = ref.column
@@ -155,22 +206,31 @@ class DatabaseChecks:
     async def _check(self, row: Row) -> None:
         community = row.text("community_code")
         if community and self.levels.get(community) != AreaLevel.COMMUNITY:
-            known = community in self.levels
-            reason = "is not a community" if known else "is not a known area code"
-            self._reject(row, "community_code", f"{community!r} {reason}")
+            reason = (
+                N_("%(code)r is not a community", code=community)
+                if community in self.levels
+                else N_("%(code)r is not a known area code", code=community)
+            )
+            self._reject(row, "community_code", reason)
         unknown = [c for c in row.codes() if c not in self.levels]
         if unknown:
-            self._reject(row, "service_area_codes", f"unknown area code {unknown[0]!r}")
+            self._reject(
+                row, "service_area_codes", N_("unknown area code %(code)r", code=unknown[0])
+            )
         organisation_id = await self._organisation(row)
         existing = self.existing.get(row.external_id)
         if self.actor.role is Role.STAFF:
             if organisation_id not in (None, self.actor.organisation_id):
                 self._reject(
-                    row, "organisation_id", "staff import their own organisation's listings only"
+                    row,
+                    "organisation_id",
+                    N_("staff import their own organisation's listings only"),
                 )
             if existing is not None and existing[1] != self.actor.organisation_id:
                 self._reject(
-                    row, "external_id", f"{row.external_id!r} is another organisation's listing"
+                    row,
+                    "external_id",
+                    N_("%(id)r is another organisation's listing", id=row.external_id),
                 )
 
     async def _organisation(self, row: Row) -> int | None:
@@ -179,7 +239,7 @@ class DatabaseChecks:
         if ref is None:
             given = row.organisation_id
             if given is not None and not await Organisation.exists(id=given):
-                self._reject(row, "organisation_id", f"no organisation with id {given}")
+                self._reject(row, "organisation_id", N_("no organisation with id %(id)s", id=given))
             return given
         if ref.key not in self.organisations:
             self.organisations[ref.key] = await self._resolve(row, ref)
@@ -207,7 +267,7 @@ class DatabaseChecks:
 
     async def _resolve(self, row: Row, ref: OrgRef) -> int | None:
         if not (safe(ref.external_id or "") and safe(ref.name_zh)):
-            self._reject(row, "organisation_id", "control characters, or longer than 200")
+            self._reject(row, "organisation_id", N_("control characters, or longer than 200"))
             return None
         if ref.external_id:
             found = await Organisation.get_or_none(external_id=ref.external_id)
@@ -222,34 +282,51 @@ class DatabaseChecks:
                 self._reject(
                     row,
                     "organisation_id",
-                    f"{len(ids)} organisations are named {ref.name_zh!r}; "
-                    "give organisation_external_id",
+                    N_(
+                        "%(count)s organisations are named %(name)r; give organisation_external_id",
+                        count=len(ids),
+                        name=ref.name_zh,
+                    ),
                 )
                 return None
             if ids:
                 return int(cast(int, ids[0]))
         if self.actor.role is not Role.ADMIN:
-            self._reject(row, "organisation_id", "only admins create organisations")
+            self._reject(row, "organisation_id", N_("only admins create organisations"))
         elif not ref.name_zh or ref.type is None:
             self._reject(
                 row,
                 "organisation_id",
-                (
-                    f"no organisation has the external id {ref.external_id!r}"
-                    if ref.external_id
-                    else f"no organisation is named {ref.name_zh!r}"
+                N_(
+                    "no organisation has the external id %(id)r; give its organisation_name_zh "
+                    "and organisation_type to create it (a file's organisation ids are other "
+                    "directories' ids, never ours)",
+                    id=ref.external_id,
                 )
-                + "; give its organisation_name_zh and organisation_type to create it "
-                "(a file's organisation ids are other directories' ids, never ours)",
+                if ref.external_id
+                else N_(
+                    "no organisation is named %(name)r; give its organisation_name_zh and "
+                    "organisation_type to create it (a file's organisation ids are other "
+                    "directories' ids, never ours)",
+                    name=ref.name_zh,
+                ),
             )
         elif ref.type not in set(OrganisationType):
-            self._reject(row, "organisation_type", f"{ref.type!r} is not an organisation type")
+            self._reject(
+                row,
+                "organisation_type",
+                N_("%(value)r is not an organisation type", value=ref.type),
+            )
         else:
             try:
                 self.new_organisations[ref.key] = organisation_in(ref)
             except ValidationError as exc:
                 err = exc.errors(include_url=False)[0]
-                self._reject(row, "organisation_id", f"{err['loc'][0]}: {error_message(err)}")
+                self._reject(
+                    row,
+                    "organisation_id",
+                    N_("%(field)s: %(problem)s", field=err["loc"][0], problem=error_message(err)),
+                )
         return None
 
 

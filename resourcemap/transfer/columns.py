@@ -25,6 +25,7 @@ from geo.chinacoords import CoordSystem
 from resourcemap.listings import phones
 from resourcemap.listings.edits import ResourceIn
 from resourcemap.models import Organisation, Resource
+from resourcemap.said import N_, Said, said, said_of
 from resourcemap.transfer import texts
 from resourcemap.transfer.labels import code_of
 from resourcemap.transfer.report import Problem
@@ -186,9 +187,12 @@ class Candidate:
     hints: dict[str, str] = field(default_factory=dict)
     """Column → a sentence added to a problem reported on that column."""
 
-    def reject(self, column: str, reason: str) -> None:
+    def reject(self, column: str, reason: str | Said) -> None:
         hint = self.hints.get(column)
-        self.problems.append(Problem(self.row, column, f"{reason} ({hint})" if hint else reason))
+        reason = said(reason)
+        self.problems.append(
+            Problem.of(self.row, column, reason.then(said(hint)) if hint else reason)
+        )
 
     def column(self, name: str) -> str:
         return self.columns.get(name, name)
@@ -299,7 +303,7 @@ def from_row(row: int, raw: Mapping[str, Any], shown: Mapping[str, str] | None =
             elif name not in ORGANISATION_COLUMNS:
                 values[name] = _text(value)
         except (texts.TextError, ValueError) as exc:
-            cand.reject(cand.column(name), str(exc))
+            cand.reject(cand.column(name), said_of(exc))
     for q in values.get("qualifications", []):
         if isinstance(q, dict) and isinstance(q.get("type"), str):
             q["type"] = code_of(QualificationType, q["type"])
@@ -314,7 +318,7 @@ def from_row(row: int, raw: Mapping[str, Any], shown: Mapping[str, str] | None =
     elif "organisation_type" in present:
         cand.reject(
             cand.column("organisation_type"),
-            "give organisation_external_id or organisation_name_zh",
+            N_("give organisation_external_id or organisation_name_zh"),
         )
     return cand
 

@@ -41,6 +41,7 @@ from resourcemap.errors import DomainError, InvalidInput
 from resourcemap.listings import edits, organisations
 from resourcemap.listings.hours import Interval, minutes, validate
 from resourcemap.models import Resource
+from resourcemap.said import N_, said_of
 from resourcemap.transfer import columns
 from resourcemap.transfer.budget import Budget
 from resourcemap.transfer.checks import (
@@ -108,7 +109,7 @@ async def import_listings(
         )
     except UnreadableFile as exc:
         report = ImportReport(format="unknown", dry_run=options.dry_run)
-        report.reject(0, "", str(exc))
+        report.reject(0, "", said_of(exc))
         return report
     return await import_parsed(actor, parsed, options, Source(filename, now), progress=progress)
 
@@ -132,7 +133,7 @@ async def import_parsed(
     for text in parsed.notes:
         report.note(text)
     if not parsed.candidates and not parsed.problems:
-        report.reject(0, "", "the file holds no listings")
+        report.reject(0, "", N_("the file holds no listings"))
     convert_coordinates(parsed.candidates, options.coords)
     rows = [_validated(c, options) for c in parsed.candidates]
     for c in parsed.candidates:
@@ -146,10 +147,22 @@ async def import_parsed(
         return report
     report.updated = sum(1 for r in rows if r.external_id in checks.existing)
     report.created = len(rows) - report.updated
-    verb = "would be created" if options.dry_run else "created"
     for new in checks.new_organisations.values():
-        key = f" (external id {new.external_id!r})" if new.external_id else ""
-        report.note(f"organisation {new.name_zh!r}{key} {verb} as type {new.type.value}")
+        named = {"name": new.name_zh, "type": new.type.value, "id": new.external_id}
+        if options.dry_run and new.external_id:
+            note = N_(
+                "organisation %(name)r (external id %(id)r) would be created as type %(type)s",
+                **named,
+            )
+        elif options.dry_run:
+            note = N_("organisation %(name)r would be created as type %(type)s", **named)
+        elif new.external_id:
+            note = N_(
+                "organisation %(name)r (external id %(id)r) created as type %(type)s", **named
+            )
+        else:
+            note = N_("organisation %(name)r created as type %(type)s", **named)
+        report.note(note)
     if not options.dry_run:
         await _write(actor, rows, checks, report, source, progress)
     return report
@@ -190,7 +203,7 @@ def _check_hours(c: Candidate) -> None:
     try:
         validate(intervals)
     except InvalidInput as exc:
-        c.reject(c.column("hours"), exc.reason)
+        c.reject(c.column("hours"), exc.said)
 
 
 def _model(c: Candidate) -> edits.ResourceIn | None:
@@ -227,7 +240,7 @@ def _model(c: Candidate) -> edits.ResourceIn | None:
             field = "exceptions" if exc.field == "hours" and values.get("exceptions") else exc.field
             column = c.column(field or "")
             if column not in reported:
-                c.reject(column, exc.reason)
+                c.reject(column, exc.said)
             return None
         return data if attempt == 0 else None  # a later pass had fields set aside
     return None
@@ -260,11 +273,11 @@ def _validated(c: Candidate, options: ImportOptions) -> Row:
         # what was stored (as a form that lacks these fields would keep it).
         c.values.setdefault(name, copy.copy(default))
     if "kind" not in c.values:
-        c.reject(c.column("kind"), "required (or give a default kind for the file)")
+        c.reject(c.column("kind"), N_("required (or give a default kind for the file)"))
     if not c.values.get("external_id"):
         c.reject(
             c.column("external_id"),
-            "required: re-importing the file matches listings by external_id",
+            N_("required: re-importing the file matches listings by external_id"),
         )
     _check_hours(c)
     data = _model(c)
@@ -276,7 +289,10 @@ def _validated(c: Candidate, options: ImportOptions) -> Row:
                 if value is not None:
                     minutes(value)
         except InvalidInput as exc:
-            c.reject(c.column("exceptions"), f"entry {i}: {exc.reason}")
+            c.reject(
+                c.column("exceptions"),
+                N_("entry %(entry)s: %(problem)s", entry=i, problem=exc.said),
+            )
     return Row(c, data)
 
 
@@ -328,9 +344,13 @@ async def _write(
                 if progress is not None:
                     progress(done, len(rows))
     except (DomainError, IntegrityError) as exc:
-        reason = exc.reason if isinstance(exc, DomainError) else f"the database refused it: {exc}"
+        reason = (
+            exc.said
+            if isinstance(exc, DomainError)
+            else N_("the database refused it: %(error)s", error=str(exc))
+        )
         field = exc.field if isinstance(exc, DomainError) else None
         row = 0 if current is None else current.candidate.row
         column = "" if current is None else current.candidate.column(field or "")
-        report.problems.append(Problem(row, column, reason))
+        report.problems.append(Problem.of(row, column, reason))
         report.created = report.updated = 0

@@ -28,6 +28,7 @@ from pathlib import PurePath
 from typing import Any
 
 from resourcemap.errors import TooLarge
+from resourcemap.said import N_
 from resourcemap.transfer import columns
 from resourcemap.transfer.budget import charge, check_archive
 from resourcemap.transfer.columns import Candidate
@@ -130,9 +131,9 @@ def _table(format: str, records: Iterable[tuple[int, Sequence[Any]]], filename: 
             "file: import the whole package (the folder, or a ZIP of its CSV files)"
         )
     for name in unknown:
-        parsed.problems.append(Problem(header_row, written[name], "unknown column"))
+        parsed.problems.append(Problem.of(header_row, written[name], N_("unknown column")))
     for name in sorted({n for n in names if n and names.count(n) > 1}):
-        parsed.problems.append(Problem(header_row, written[name], "column appears twice"))
+        parsed.problems.append(Problem.of(header_row, written[name], N_("column appears twice")))
     shown = {n: h for n, h in written.items() if n in columns.KNOWN and h != n}
     for number, cells in rows:
         if all(_blank(c) for c in cells):
@@ -224,17 +225,19 @@ def read_geojson(document: Any) -> Parsed:
         properties = feature.get("properties") if isinstance(feature, dict) else None
         charge(1, len(properties) if isinstance(properties, dict) else 1)
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
-            parsed.problems.append(Problem(number, "type", "not a GeoJSON Feature"))
+            parsed.problems.append(Problem.of(number, "type", N_("not a GeoJSON Feature")))
             continue
         props = feature.get("properties") or {}
         if not isinstance(props, dict):
-            parsed.problems.append(Problem(number, "properties", "properties must be an object"))
+            parsed.problems.append(
+                Problem.of(number, "properties", N_("properties must be an object"))
+            )
             continue
         raw = {columns.canonical(k): v for k, v in props.items()}
         for name in columns.unknown_columns(raw):
             if name not in reported:
                 reported.add(name)
-                parsed.problems.append(Problem(number, name, "unknown property"))
+                parsed.problems.append(Problem.of(number, name, N_("unknown property")))
         raw = {k: v for k, v in raw.items() if k in columns.KNOWN}
         geometry_problem = _point_into(feature.get("geometry"), raw)
         candidate = columns.from_row(number, raw)

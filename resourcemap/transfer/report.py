@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from resourcemap.said import N_, Said, said
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -20,6 +22,18 @@ class Problem:
     row: int
     column: str
     reason: str
+    """In English (the command line, the JSON API)."""
+    said: Said = field(default=Said(""), compare=False)
+    """The reason to read in the reader's language (``web.i18n.said``)."""
+
+    def __post_init__(self) -> None:
+        if not self.said.message:  # text not marked for translation reads as it is
+            object.__setattr__(self, "said", Said(self.reason))
+
+    @classmethod
+    def of(cls, row: int, column: str, reason: str | Said) -> Problem:
+        text = said(reason)
+        return cls(row, column, str(text), text)
 
     def line(self, label: str = "row") -> str:
         where = "file" if self.row == 0 else f"{label} {self.row}"
@@ -30,10 +44,6 @@ class Problem:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _plural(label: str) -> str:
-    return label + "s"
 
 
 def _ranges(rows: list[int]) -> str:
@@ -55,6 +65,15 @@ def _ranges(rows: list[int]) -> str:
     return ", ".join(parts)
 
 
+# Where a note applies, by what a report's rows count (``ImportReport.row_label``).
+ROWS_AT = {
+    "row": (N_("row %(rows)s"), N_("rows %(rows)s")),
+    "feature": (N_("feature %(rows)s"), N_("features %(rows)s")),
+    "service": (N_("service %(rows)s"), N_("services %(rows)s")),
+    "services.csv row": (N_("services.csv row %(rows)s"), N_("services.csv rows %(rows)s")),
+}
+
+
 @dataclass
 class ImportReport:
     """The outcome of one file: nothing is written unless ``problems`` is empty."""
@@ -72,7 +91,7 @@ class ImportReport:
     ``services.csv row``."""
     header_row: int | None = None
     """The header's row (CSV, XLSX): its problems are the file's, not a rejected row's."""
-    notes: dict[str, list[int]] = field(default_factory=dict)
+    notes: dict[Said, list[int]] = field(default_factory=dict)
     """What the import does besides writing listings, and what it reads but cannot keep
     (text → the rows it concerns); never a reason to refuse the file."""
 
@@ -93,21 +112,28 @@ class ImportReport:
     def header_problems(self) -> int:
         return sum(1 for p in self.problems if self.header_row and p.row == self.header_row)
 
-    def reject(self, row: int, column: str, reason: str) -> None:
-        self.problems.append(Problem(row, column, reason))
+    def reject(self, row: int, column: str, reason: str | Said) -> None:
+        self.problems.append(Problem.of(row, column, reason))
 
-    def note(self, text: str, row: int = 0) -> None:
-        rows = self.notes.setdefault(text, [])
+    def note(self, text: str | Said, row: int = 0) -> None:
+        rows = self.notes.setdefault(said(text), [])
         if row and row not in rows:
             rows.append(row)
 
-    def note_lines(self) -> list[str]:
-        lines = []
+    def note_items(self) -> list[Said]:
+        """Each note with the rows it concerns, to be read in the reader's language."""
+        items = []
         for text, rows in self.notes.items():
-            label = self.row_label if len(rows) == 1 else _plural(self.row_label)
-            where = f" ({label} {_ranges(rows)})" if rows else ""
-            lines.append(f"{text}{where}")
-        return lines
+            if not rows:
+                items.append(text)
+                continue
+            one, many = ROWS_AT.get(self.row_label, ROWS_AT["row"])
+            where = (one if len(rows) == 1 else many).message
+            items.append(N_("%(note)s (%(where)s)", note=text, where=N_(where, rows=_ranges(rows))))
+        return items
+
+    def note_lines(self) -> list[str]:
+        return [str(item) for item in self.note_items()]
 
     def summary(self) -> str:
         if not self.ok:

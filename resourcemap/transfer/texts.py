@@ -19,6 +19,7 @@ from typing import Any
 
 from resourcemap.errors import InvalidInput
 from resourcemap.listings.hours import WEEKDAYS_EN, Interval, minutes, summarise
+from resourcemap.said import N_
 
 EMPTY_LIST = "[]"
 EMPTY_MARKERS = ("[]", "-", "无", "none")
@@ -77,7 +78,7 @@ def _normalise(text: str) -> str:
 def _day(name: str) -> int:
     day = DAY_NAMES.get(name.strip().lower().rstrip("."))
     if day is None:
-        raise TextError(f"{name!r} is not a weekday (use Mon … Sun or 周一 … 周日)")
+        raise TextError(N_("%(name)r is not a weekday (use Mon … Sun or 周一 … 周日)", name=name))
     return day
 
 
@@ -97,21 +98,21 @@ def _days(text: str) -> list[int]:
         end = _day(last) if last else start
         days += [(start + i) % 7 for i in range((end - start) % 7 + 1)]  # Sat-Mon wraps
     if not days:
-        raise TextError(f"{text!r} names no weekday")
+        raise TextError(N_("%(text)r names no weekday", text=text))
     return days
 
 
 def _time_range(text: str) -> tuple[str, str]:
     match = _TIME_RANGE.match(text)
     if match is None:
-        raise TextError(f"{text!r} is not a time range like 09:00-12:00")
+        raise TextError(N_("%(text)r is not a time range like 09:00-12:00", text=text))
     h1, m1, h2, m2 = match.groups()
     opens, closes = f"{int(h1):02d}:{m1}", f"{int(h2):02d}:{m2}"
     for t in (opens, closes):
         try:
             minutes(t)
         except InvalidInput as exc:
-            raise TextError(exc.reason) from None
+            raise TextError(exc.said) from None
     return opens, closes
 
 
@@ -131,14 +132,17 @@ def parse_hours(text: str) -> list[dict[str, Any]]:
         match = _DAYS_THEN_TIMES.match(group)
         if match is None:
             raise TextError(
-                f"{group!r}: write days then times, e.g. 'Mon-Fri 09:00-17:00' "
-                "or '周一至周五 09:00-17:00'"
+                N_(
+                    "%(group)r: write days then times, e.g. 'Mon-Fri 09:00-17:00' "
+                    "or '周一至周五 09:00-17:00'",
+                    group=group,
+                )
             )
         days_text = match["days"].strip()
         if match["times"] is None:
             closed = next((w for w in CLOSED_WORDS if days_text.lower().endswith(w)), None)
             if closed is None:
-                raise TextError(f"{group!r} has no opening times")
+                raise TextError(N_("%(group)r has no opening times", group=group))
             _days(days_text[: -len(closed)])  # still check the day names
             continue
         times = re.split(r"[,、\s]+", _RANGE.sub("-", match["times"].strip()))
@@ -188,8 +192,11 @@ def parse_exceptions(text: str) -> list[dict[str, Any]]:
         match = _EXCEPTION.match(entry)
         if match is None:
             raise TextError(
-                f"{entry!r}: write a date or range, then 'closed' or a time range, "
-                "then an optional note, e.g. '2026-10-01..2026-10-07 closed 国庆'"
+                N_(
+                    "%(entry)r: write a date or range, then 'closed' or a time range, "
+                    "then an optional note, e.g. '2026-10-01..2026-10-07 closed 国庆'",
+                    entry=entry,
+                )
             )
         start = _date(match["start"])
         item: dict[str, Any] = {
