@@ -20,6 +20,7 @@ from resourcemap.errors import (
     storage_refusals,
 )
 from resourcemap.models import Account, ApiToken, Area, Organisation
+from resourcemap.said import N_
 from resourcemap.vocab import Role
 
 MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
@@ -106,14 +107,14 @@ async def create_account(
         actor.require(Role.ADMIN)
     if not USERNAME.match(username):
         raise InvalidInput(
-            "username must be 3-64 lower-case letters, digits, '.', '_' or '-'",
+            N_("username must be 3-64 lower-case letters, digits, '.', '_' or '-'"),
             field="username",
         )
     check_password_strength(password)
     await _check_organisation(role, organisation_id)
     await _check_area(role, area_code)
     if await Account.exists(username=username):
-        raise Conflict(f"username {username!r} is taken", field="username")
+        raise Conflict(N_("username %(name)r is taken", name=username), field="username")
     connection = Account._meta.default_connection
     async with storage_refusals("username", "this username"), in_transaction(connection):
         account = await Account.create(
@@ -131,13 +132,17 @@ async def create_account(
 async def _check_organisation(role: Role, organisation_id: int | None) -> None:
     if role is Role.STAFF:
         if organisation_id is None:
-            raise InvalidInput("staff accounts belong to an organisation", field="organisation_id")
+            raise InvalidInput(
+                N_("staff accounts belong to an organisation"), field="organisation_id"
+            )
         if not await Organisation.exists(id=organisation_id):
             raise InvalidInput(
-                f"no organisation with id {organisation_id}", field="organisation_id"
+                N_("no organisation with id %(id)s", id=organisation_id), field="organisation_id"
             )
     elif organisation_id is not None:
-        raise InvalidInput("only staff accounts belong to an organisation", field="organisation_id")
+        raise InvalidInput(
+            N_("only staff accounts belong to an organisation"), field="organisation_id"
+        )
 
 
 async def _check_area(role: Role, area_code: str | None) -> None:
@@ -145,11 +150,11 @@ async def _check_area(role: Role, area_code: str | None) -> None:
         return
     if role is Role.ADMIN:
         raise InvalidInput(
-            "admins are not kept to an area", field="area_code", code="admin_not_kept"
+            N_("admins are not kept to an area"), field="area_code", code="admin_not_kept"
         )
     if not await Area.exists(code=area_code):
         raise InvalidInput(
-            f"unknown area code {area_code!r}", field="area_code", code="unknown_area"
+            N_("unknown area code %(code)r", code=area_code), field="area_code", code="unknown_area"
         )
 
 
@@ -272,7 +277,7 @@ async def set_active(
     actor.require(Role.ADMIN)
     account = await _account(account_id)
     if not active and account.id == actor.id:
-        raise InvalidInput("you cannot deactivate your own account", field="active")
+        raise InvalidInput(N_("you cannot deactivate your own account"), field="active")
     if account.active == active:
         return account
     before = account_view(account)
@@ -314,7 +319,7 @@ async def change_role(
     await _check_organisation(role, organisation_id)
     await _check_area(role, area_code)
     if account.id == actor.id and role is not Role.ADMIN:
-        raise InvalidInput("you cannot take away your own admin role", field="role")
+        raise InvalidInput(N_("you cannot take away your own admin role"), field="role")
     before = account_view(account)
     if (Role(account.role), account.organisation_id, account.area_code) == (
         role,

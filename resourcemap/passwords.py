@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from resourcemap.errors import InvalidInput
+from resourcemap.said import N_
 
 MIN_LENGTH = 10
 # Hashing cost grows with length: refuse absurd inputs before they reach argon2.
@@ -92,8 +93,12 @@ def needs_rehash(password_hash: str) -> bool:
 
 def check_strength(password: str) -> None:
     if len(password) > MAX_LENGTH:
-        raise InvalidInput(f"password must have at most {MAX_LENGTH} characters", field="password")
+        raise InvalidInput(
+            N_("password must have at most %(n)s characters", n=MAX_LENGTH), field="password"
+        )
     if len(password) < MIN_LENGTH:
-        raise InvalidInput(f"password must have at least {MIN_LENGTH} characters", field="password")
+        raise InvalidInput(
+            N_("password must have at least %(n)s characters", n=MIN_LENGTH), field="password"
+        )
     if password.isdigit() or password.isalpha():
-        raise InvalidInput("password must mix letters with digits or symbols", field="password")
+        raise InvalidInput(N_("password must mix letters with digits or symbols"), field="password")

@@ -5,7 +5,8 @@ its English message id, with ``%(name)s`` placeholders and their values, marked 
 ``N_`` so that ``tools/messages.py`` extracts it into the catalogues. ``str()`` of it is the
 English sentence (command line, JSON API, logs); ``web.i18n.said`` reads it in the
 request's language. A validator may raise ``ValueError(N_(...))``: pydantic keeps the
-exception, so the sentence survives a ``ValidationError``.
+exception, so the sentence survives a ``ValidationError``; ``validator_message`` reads any
+pydantic error as a sentence.
 
 >>> reason = N_("%(code)s is not a known area code", code="4499")
 >>> str(reason)
@@ -14,6 +15,7 @@ exception, so the sentence survives a ``ValidationError``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,3 +50,46 @@ def said_of(exc: BaseException) -> Said:
     """What an exception says: the sentence it was raised with, or its English text."""
     first = exc.args[0] if exc.args else None
     return first if isinstance(first, Said) else Said(str(exc))
+
+
+# Pydantic's own sentences by error type (a validator's own sentence is kept).
+TYPE_MESSAGES = {
+    "missing": N_("required"),
+    "enum": N_("choose one from the list"),
+    "literal_error": N_("choose one from the list"),
+    "date_type": N_("not a date (YYYY-MM-DD)"),
+    "string_pattern_mismatch": N_("not in the expected form"),
+    "string_too_short": N_("must not be empty"),
+    "string_too_long": N_("at most %(max_length)s characters"),
+    "too_long": N_("at most %(max_length)s entries"),
+    "int_parsing": N_("not a whole number"),
+    "int_from_float": N_("not a whole number"),
+    "float_parsing": N_("not a number"),
+    "greater_than_equal": N_("must be at least %(ge)s"),
+    "greater_than": N_("must be more than %(gt)s"),
+    "less_than_equal": N_("must be at most %(le)s"),
+    "less_than": N_("must be less than %(lt)s"),
+    "date_parsing": N_("not a date (YYYY-MM-DD)"),
+    "date_from_datetime_parsing": N_("not a date (YYYY-MM-DD)"),
+    "bool_parsing": N_("not yes or no"),
+}
+
+
+def _number(value: object) -> object:
+    """``90`` rather than ``90.0`` for a whole limit."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def validator_message(err: Any) -> Said:
+    """Pydantic's error as a marked sentence: a validator's own ``N_`` sentence, a known
+    type's sentence with its limits, else pydantic's English as it is."""
+    ctx = err.get("ctx") or {}
+    raised = ctx.get("error")
+    if isinstance(raised, ValueError) and raised.args and isinstance(raised.args[0], Said):
+        return raised.args[0]
+    known = TYPE_MESSAGES.get(err["type"])
+    if known is not None:
+        wanted = re.findall(r"%\((\w+)\)s", known.message)
+        if all(name in ctx for name in wanted):
+            return N_(known.message, **{name: _number(ctx[name]) for name in wanted})
+    return Said(str(err["msg"]).removeprefix("Value error, "))

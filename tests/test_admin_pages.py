@@ -241,7 +241,7 @@ def test_admin_resets_a_password_and_the_old_one_stops_working(world: World) -> 
         weak = submit(client, form, new_password="short")
         assert weak.status_code == 400
         box = field_box(html(weak), f"new_password-{staff_id}")
-        assert "at least" in text_of(box, ".field-error")
+        assert "密码至少 10 个字符" in text_of(box, ".field-error")
         response = submit(client, form, new_password="brand-new-pass-5")
         assert response.status_code == 303
         assert "已重设" in text_of(html(client.get("/staff/accounts")), ".flash")

@@ -101,3 +101,58 @@ def test_rules_that_trap_same_day_bookings_are_saved_only_when_confirmed(world: 
         shown = html(client.get(rules))
         assert attr(one(shown, "#f-change_notice_minutes"), "value") == "240"
         assert shown.select_one("#rules-warning") is None
+
+
+def test_chinese_listing_form_says_per_field_what_is_wrong(world: World) -> None:
+    room = world.ids["room"]
+    action = f"/staff/resources/{room}/edit"
+    with world.make(world.url) as client:
+        sign_in(client, "staff")
+        values = browser_values(only_form(html(client.get(action)), action))
+        values.update(
+            name_zh=[""],
+            email=["not-an-email"],
+            lat=["95"],
+            website=["javascript:alert(1)"],
+            hours_0=["9点到12点"],
+            hours_1=["09:00-12:00, 11:00-13:00"],
+            **{"exc-1-start_date": ["2027-01-02"], "exc-1-end_date": ["2027-01-01"]},
+        )
+        response = client.post(action, data=values)
+    assert response.status_code == 400
+    page = html(response)
+    said = {
+        attr(a, "href"): " ".join(a.get_text().split())
+        for a in one(page, "#form-errors").select("a")
+    }
+    assert said["#f-name_zh"] == "请填写中文名称。"
+    assert said["#f-email"] == "不是电子邮箱地址"
+    assert said["#f-lat"] == "不能大于 90"
+    assert said["#f-website"] == "网址须以 http:// 或 https:// 开头"
+    assert said["#f-hours_0"] == "「9点到12点」格式应为 09:00-12:00。"
+    assert "重叠" in said["#f-hours_1"]
+    # Each field is marked with the same words, tied to its input.
+    for href, words in said.items():
+        name = href.removeprefix("#f-")
+        if name.startswith("exc-"):
+            continue
+        assert one(page, f"#err-{name}").get_text(" ", strip=True).endswith(words), name
+    row = one(page, "[data-row='exc-1']")
+    assert "结束日期早于开始日期" in row.get_text()
+
+
+def test_chinese_account_form_names_the_password_rule(world: World) -> None:
+    with world.make(world.url) as client:
+        sign_in(client, "admin")
+        form = only_form(html(client.get("/staff/accounts")), "/staff/accounts/new")
+        values = browser_values(form) | {
+            "username": ["shorty"],
+            "role": ["planner"],
+            "password": ["abc1"],
+        }
+        response = client.post("/staff/accounts/new", data=values)
+    assert response.status_code == 400
+    page = html(response)
+    summary = one(page, "#form-errors")
+    assert "密码至少 10 个字符" in summary.get_text()
+    assert not ASCII_WORDS.search(summary.get_text())

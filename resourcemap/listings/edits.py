@@ -241,13 +241,16 @@ async def _area_codes(data: ResourceIn) -> dict[str, str]:
     codes = dict.fromkeys((f"{level}_code" for level in AREA_LEVELS), "")
     for code in data.service_area_codes:
         if not await Area.exists(code=code):
-            raise InvalidInput(f"unknown area code {code!r}", field="service_area_codes")
+            raise InvalidInput(
+                N_("unknown area code %(code)r", code=code), field="service_area_codes"
+            )
     if not data.community_code:
         return codes
     area = await Area.get_or_none(code=data.community_code)
     if area is None or area.level != "community":
         raise InvalidInput(
-            f"{data.community_code!r} is not a community code", field="community_code"
+            N_("%(code)r is not a community code", code=data.community_code),
+            field="community_code",
         )
     while area is not None:
         codes[f"{area.level}_code"] = area.code
@@ -276,7 +279,9 @@ async def save_resource(
     if not actor.may_edit_listings_of(organisation_id):
         raise Forbidden("staff may only edit their own organisation's listings")
     if organisation_id is not None and not await Organisation.exists(id=organisation_id):
-        raise InvalidInput(f"no organisation with id {organisation_id}", field="organisation_id")
+        raise InvalidInput(
+            N_("no organisation with id %(id)s", id=organisation_id), field="organisation_id"
+        )
     intervals = _intervals(data.hours)
     codes = await _area_codes(data)
     if not actor.in_area(codes.values()):

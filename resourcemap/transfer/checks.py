@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from resourcemap.accounts import Principal
 from resourcemap.listings import edits, organisations
 from resourcemap.models import Area, DatasetInfo, Organisation, Resource
-from resourcemap.said import N_, Said
+from resourcemap.said import N_, Said, validator_message
 from resourcemap.transfer import hsds_terms
 from resourcemap.transfer.columns import Candidate, OrgRef
 from resourcemap.transfer.records import INSTANCE_KEY, parse_own_key
@@ -98,44 +98,6 @@ def error_message(err: Any) -> Said:
             )
         return N_("entry %(entry)s: %(problem)s", entry=loc[1] + 1, problem=message)
     return message
-
-
-# Pydantic's own sentences by error type (a validator's own sentence is kept).
-TYPE_MESSAGES = {
-    "string_too_short": N_("must not be empty"),
-    "string_too_long": N_("at most %(max_length)s characters"),
-    "too_long": N_("at most %(max_length)s entries"),
-    "int_parsing": N_("not a whole number"),
-    "int_from_float": N_("not a whole number"),
-    "float_parsing": N_("not a number"),
-    "greater_than_equal": N_("must be at least %(ge)s"),
-    "greater_than": N_("must be more than %(gt)s"),
-    "less_than_equal": N_("must be at most %(le)s"),
-    "less_than": N_("must be less than %(lt)s"),
-    "date_parsing": N_("not a date (YYYY-MM-DD)"),
-    "date_from_datetime_parsing": N_("not a date (YYYY-MM-DD)"),
-    "bool_parsing": N_("not yes or no"),
-}
-
-
-def _number(value: object) -> object:
-    """``90`` rather than ``90.0`` for a whole limit."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-def validator_message(err: Any) -> Said:
-    """Pydantic's error as a marked sentence: a validator's own ``N_`` sentence, a known
-    type's sentence with its limits, else pydantic's English as it is."""
-    ctx = err.get("ctx") or {}
-    raised = ctx.get("error")
-    if isinstance(raised, ValueError) and raised.args and isinstance(raised.args[0], Said):
-        return raised.args[0]
-    known = TYPE_MESSAGES.get(err["type"])
-    if known is not None:
-        wanted = re.findall(r"%\((\w+)\)s", known.message)
-        if all(name in ctx for name in wanted):
-            return N_(known.message, **{name: _number(ctx[name]) for name in wanted})
-    return Said(str(err["msg"]).removeprefix("Value error, "))
 
 
 def check_external_ids(rows: list[Row], report: ImportReport) -> None:

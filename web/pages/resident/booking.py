@@ -26,7 +26,7 @@ from resourcemap.booking.requests import BookingIn, RescheduleIn
 from resourcemap.booking.views import PlaceView
 from resourcemap.errors import Conflict, InvalidInput, TooManyRequests
 from resourcemap.vocab import SEAT_HOLDING, BookingStatus
-from web import clock, i18n
+from web import clock, forms, i18n
 from web.i18n import _
 from web.limits import admitted, client_address
 from web.pages.resident import confirmation
@@ -84,11 +84,7 @@ def _field_errors(exc: ValidationError) -> dict[str, str]:
         "note": _("At most 500 characters."),
         "starts_at": _("Choose a time."),
     }
-    errors: dict[str, str] = {}
-    for err in exc.errors(include_url=False, include_input=False):
-        name = str(err["loc"][0]) if err["loc"] else ""
-        errors.setdefault(name, messages.get(name, _("Please check this.")))
-    return errors
+    return forms.field_errors(exc, messages)
 
 
 def _with_start(path: str, start: str) -> str:

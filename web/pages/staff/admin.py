@@ -20,42 +20,26 @@ from resourcemap.accounts import Principal
 from resourcemap.errors import Conflict, InvalidInput, NotFound, Unique
 from resourcemap.listings import organisations
 from resourcemap.vocab import ORGANISATION_TYPE_LABELS, OrganisationType, Role
-from web import clock
+from web import clock, forms
+from web.i18n import _
 from web.pages.shell import Audience, local_time, page, redirect, render, role_labels, signed_in
 from web.pages.staff import listing_form as resource_form
 
-Message = resource_form.Message
 ORG_FIELDS = ("external_id", "name_zh", "name_en", "type", "description", "website", "phone")
 ACCOUNT_FIELDS = ("username", "display_name", "role", "organisation_id", "area_code")
-CHECK = "请检查"
 
 
-def _errors_of(exc: ValidationError) -> dict[str, Message]:
+def _errors_of(exc: ValidationError) -> dict[str, str]:
     """Pydantic errors keyed by form field (the first message per field)."""
-    errors: dict[str, Message] = {}
-    for err in exc.errors(include_url=False, include_input=False):
-        loc = err["loc"]
-        field = str(loc[0]) if loc else "_form"
-        en = err["msg"].removeprefix("Value error, ")
-        errors.setdefault(field, Message(resource_form.ZH_MESSAGES.get(err["type"], CHECK), en))
-    return errors
-
-
-# What the domain refused, said in Chinese where a refusal has a code (its reason is English).
-ZH_REFUSALS = {
-    "unknown_area": "没有这个区划代码的区域：{value}",
-    "admin_not_kept": "管理员不限定区域，请留空",
-}
+    empty = {"name_zh": _("Enter the name in Chinese."), "type": _("Choose a type.")}
+    return forms.field_errors(exc, empty=empty)
 
 
 def _domain_error(
     exc: InvalidInput | Conflict, known: tuple[str, ...], values: dict[str, str] | None = None
-) -> dict[str, Message]:
+) -> dict[str, str]:
     field = exc.field if exc.field in known else "_form"
-    said = ZH_REFUSALS.get(exc.code or "")
-    value = (values or {}).get(exc.field or "", "")
-    zh = CHECK if said is None else said.format(value=value)
-    return {field or "_form": Message(zh, exc.reason)}
+    return {field or "_form": forms.reason(exc)}
 
 
 # --- organisations ------------------------------------------------------------------------
@@ -79,7 +63,7 @@ async def _organisation_form(
     request: Request,
     values: dict[str, str],
     organisation_id: int | None,
-    errors: dict[str, Message] | None = None,
+    errors: dict[str, str] | None = None,
 ) -> Response:
     action = (
         "/staff/organisations/new"
@@ -137,7 +121,7 @@ async def save_organisation(request: Request) -> Response:
             principal, data, organisation_id=organisation_id
         )
     except Unique:
-        errors = {"external_id": Message("外部编号已被使用", "this external id is taken")}
+        errors = {"external_id": _("This external id is taken.")}
         return await _organisation_form(request, values, organisation_id, errors)
     except (InvalidInput, Conflict) as exc:
         errors = _domain_error(exc, ORG_FIELDS)
@@ -163,9 +147,9 @@ async def _accounts_page(
     request: Request,
     principal: Principal,
     values: dict[str, str] | None = None,
-    errors: dict[str, Message] | None = None,
-    reset_errors: dict[int, Message] | None = None,
-    role_errors: dict[int, Message] | None = None,
+    errors: dict[str, str] | None = None,
+    reset_errors: dict[int, str] | None = None,
+    role_errors: dict[int, str] | None = None,
 ) -> Response:
     orgs = await organisations.list_organisations()
     org_names = {o["id"]: o["name_zh"] for o in orgs}
@@ -202,17 +186,17 @@ async def account_list(request: Request) -> Response:
     return await _accounts_page(request, principal)
 
 
-def _role_and_org(values: dict[str, str]) -> tuple[Role | None, int | None, dict[str, Message]]:
-    errors: dict[str, Message] = {}
+def _role_and_org(values: dict[str, str]) -> tuple[Role | None, int | None, dict[str, str]]:
+    errors: dict[str, str] = {}
     try:
         role: Role | None = Role(values["role"])
     except ValueError:
         role = None
-        errors["role"] = Message("请从列表中选择", "choose a role from the list")
+        errors["role"] = _("Choose a role from the list.")
     org = values["organisation_id"].strip()
     organisation_id = int(org) if org.isdigit() and len(org) <= 9 else None
     if org and organisation_id is None:
-        errors["organisation_id"] = Message("请从列表中选择", "choose an organisation")
+        errors["organisation_id"] = _("Choose an organisation from the list.")
     return role, organisation_id, errors
 
 
@@ -226,10 +210,10 @@ async def create_account(request: Request) -> Response:
     password = resource_form.text(form, "password")
     role, organisation_id, errors = _role_and_org(values)
     if len(values["display_name"]) > 100:
-        errors["display_name"] = Message("太长", "at most 100 characters")
+        errors["display_name"] = _("At most 100 characters.")
     area = values["area_code"].strip()
     if area and not (area.isdigit() and len(area) <= 12):
-        errors["area_code"] = Message("请填写区划代码", "an area code has up to 12 digits")
+        errors["area_code"] = _("An area code has up to 12 digits.")
     if errors or role is None:
         return await _accounts_page(request, principal, values, errors)
     try:
@@ -243,7 +227,7 @@ async def create_account(request: Request) -> Response:
             area_code=values["area_code"].strip() or None,
         )
     except Unique:  # created by someone else between the check and the insert
-        errors = {"username": Message("用户名已被使用", "this username is taken")}
+        errors = {"username": _("This username is taken.")}
         return await _accounts_page(request, principal, values, errors)
     except (InvalidInput, Conflict) as exc:
         known = (*ACCOUNT_FIELDS, "password")
@@ -264,7 +248,7 @@ async def reset_password(request: Request) -> Response:
         )
     except InvalidInput as exc:
         return await _accounts_page(
-            request, principal, reset_errors={account_id: Message(CHECK, exc.reason)}
+            request, principal, reset_errors={account_id: forms.reason(exc)}
         )
     flash = f"已重设「{account.username}」的密码 / password reset"
     return redirect(request, "/staff/accounts", flash)
@@ -307,7 +291,7 @@ async def change_role(request: Request) -> Response:
     role, organisation_id, errors = _role_and_org(values)
     area = values["area_code"].strip()
     if area and not (area.isdigit() and len(area) <= 12):
-        errors["area_code"] = Message("请填写区划代码", "an area code has up to 12 digits")
+        errors["area_code"] = _("An area code has up to 12 digits.")
     if errors or role is None:
         first = next(iter(errors.values()))
         return await _accounts_page(request, principal, role_errors={account_id: first})
@@ -316,8 +300,6 @@ async def change_role(request: Request) -> Response:
             principal, account_id, role, organisation_id, area or None
         )
     except InvalidInput as exc:
-        return await _accounts_page(
-            request, principal, role_errors={account_id: Message(CHECK, exc.reason)}
-        )
+        return await _accounts_page(request, principal, role_errors={account_id: forms.reason(exc)})
     flash = f"已更改「{account.username}」的角色,其会话已结束 / role changed, signed out"
     return redirect(request, "/staff/accounts", flash)

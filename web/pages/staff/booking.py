@@ -36,11 +36,11 @@ from resourcemap.vocab import (
     BookingStatus,
     Role,
 )
-from web import clock, i18n
+from web import clock, forms, i18n
 from web.i18n import _
 from web.pages.shell import Audience, page, problem, redirect, render, safe_next, signed_in
 from web.pages.staff import booking_form
-from web.pages.staff.listing_form import Message, text
+from web.pages.staff.listing_form import text
 
 MANAGERS = (Role.ADMIN, Role.STAFF)
 LIST = "/staff/bookings"
@@ -50,7 +50,6 @@ MARKABLE = frozenset({BookingStatus.CONFIRMED, BookingStatus.ATTENDED, BookingSt
 MARKS = (BookingStatus.ATTENDED, BookingStatus.NO_SHOW)
 CONTACT_FIELDS = ("nickname", "phone", "email", "note")
 NEW_FIELDS = ("resource_id", "starts_at", "channel", "service", "key", *CONTACT_FIELDS)
-CHECK = "请检查"
 
 
 def _desk(request: Request) -> Desk:
@@ -100,7 +99,7 @@ async def _list_page(
     principal: Principal,
     params: Mapping[str, str],
     *,
-    cancel_errors: dict[int, Message] | None = None,
+    cancel_errors: dict[int, str] | None = None,
     status: int = 200,
 ) -> Response:
     desk, now = _desk(request), clock.now(request)
@@ -179,12 +178,12 @@ async def cancel_booking(request: Request) -> Response:
     reason = text(form, "reason").strip()
     error = None
     if not reason:
-        error = Message("请填写取消原因", "give a reason: the resident is told it")
+        error = _("Give a reason: the resident is told it.")
     else:
         try:
             CancelIn(reason=reason)
         except ValidationError as exc:
-            error = booking_form.errors_of(exc).get("reason", Message(CHECK, str(exc)))
+            error = booking_form.errors_of(exc).get("reason", _("Please check this."))
     if error is not None:
         await desk.staff_view(principal, booking_id)  # someone else's booking: 404, not a form
         params = dict(parse_qsl(urlsplit(back).query))
@@ -227,7 +226,7 @@ async def _new_page(
     principal: Principal,
     resource_id: int | None,
     values: dict[str, str] | None = None,
-    errors: dict[str, Message] | None = None,
+    errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
     desk, now = _desk(request), clock.now(request)
@@ -255,8 +254,8 @@ async def _new_page(
                 resource.id, now.astimezone(desk.tz).date(), NEW_BOOKING_DAYS, now=now, notice=False
             )
             context["slot_groups"] = booking_form.slot_options(listed, desk.tz)
-        except Conflict as exc:
-            context["closed"] = Message("此服务未开通预约", exc.reason)
+        except Conflict:
+            context["closed"] = _("This service does not take bookings.")
     return await render(request, "staff/booking_new.html", context, status)
 
 
@@ -279,11 +278,11 @@ async def create_booking(request: Request) -> Response:
         return await _new_page(request, principal, None, status=400)
     payload: dict[str, Any] = {k: values[k] or None for k in (*CONTACT_FIELDS, "service")}
     payload |= {"resource_id": resource_id, "channel": values["channel"]}
-    errors: dict[str, Message] = {}
+    errors: dict[str, str] = {}
     if values["starts_at"]:
         payload["starts_at"] = values["starts_at"]
     else:
-        errors["starts_at"] = Message("请选择时段", "choose a time")
+        errors["starts_at"] = _("Choose a time.")
     try:
         data = BookingIn.model_validate(payload)
     except ValidationError as exc:
@@ -298,12 +297,12 @@ async def create_booking(request: Request) -> Response:
     except InvalidInput as exc:
         if exc.field == "Idempotency-Key":  # the form was sent again after changes
             values["key"] = ""
-            errors["_form"] = Message("此表单已提交过,请核对后重新提交", exc.reason)
+            errors["_form"] = _("This form was sent already; check it and send it again.")
         else:
-            errors[exc.field if exc.field in NEW_FIELDS else "_form"] = Message(CHECK, exc.reason)
+            errors[exc.field if exc.field in NEW_FIELDS else "_form"] = forms.reason(exc)
         return await _new_page(request, principal, resource_id, values, errors, 400)
-    except Conflict as exc:
-        errors["starts_at"] = Message("此时段已不能预约,请另选时段", exc.reason)
+    except Conflict:
+        errors["starts_at"] = _("This time can no longer be booked; choose another.")
         return await _new_page(request, principal, resource_id, values, errors, 409)
     booking = await desk.staff_receipt(principal, issued)
     return redirect(request, f"{LIST}/{booking['id']}/booked")
@@ -330,7 +329,7 @@ async def _rules_page(
     principal: Principal,
     resource_id: int,
     values: dict[str, Any] | None = None,
-    errors: dict[str, Message] | None = None,
+    errors: dict[str, str] | None = None,
     status: int = 200,
     warning: str | None = None,
 ) -> Response:

@@ -16,14 +16,13 @@ from pydantic import ValidationError
 
 from resourcemap.booking import seats, slots
 from resourcemap.booking.staff import BlockIn, PolicyIn
-from web import i18n
-from web.pages.staff.listing_form import ZH_MESSAGES, Message
+from web import forms, i18n
+from web.i18n import _
 
 POLICY_NUMBERS = seats.RULE_COLUMNS
 BLOCK_FIELDS = ("block_date", "block_from", "block_to", "block_reason")
 # Chinese input methods type a full-width colon; both mean the same to staff.
 CLOCK = re.compile(r"^(\d{1,2})\s*[:：]\s*(\d{2})$")
-CHECK = "请检查"
 
 
 def day_label(day: dt.date) -> str:
@@ -62,17 +61,16 @@ def parse_clock(text: str) -> int | None:
     return hour * 60 + minute
 
 
-def errors_of(exc: ValidationError, rename: Mapping[str, str] | None = None) -> dict[str, Message]:
+def errors_of(exc: ValidationError, rename: Mapping[str, str] | None = None) -> dict[str, str]:
     """Pydantic errors keyed by form field (the first message per field); errors of the whole
     model go to ``rename[""]`` (else ``_form``)."""
-    rename = rename or {}
-    errors: dict[str, Message] = {}
-    for err in exc.errors(include_url=False, include_input=False):
+    names = rename or {}
+
+    def field_of(err: Any) -> str:
         name = str(err["loc"][0]) if err["loc"] else ""
-        field = rename.get(name, name or "_form")
-        en = err["msg"].removeprefix("Value error, ")
-        errors.setdefault(field, Message(ZH_MESSAGES.get(err["type"], CHECK), en))
-    return errors
+        return names.get(name, name or forms.FORM)
+
+    return forms.field_errors(exc, field_of=field_of)
 
 
 # --- booking rules ------------------------------------------------------------------------
@@ -88,7 +86,7 @@ def policy_values(policy: Mapping[str, Any]) -> dict[str, Any]:
 
 def policy_input(
     form: Mapping[str, str],
-) -> tuple[dict[str, Any], PolicyIn | None, dict[str, Message]]:
+) -> tuple[dict[str, Any], PolicyIn | None, dict[str, str]]:
     """Typed values, the rules if valid, and per-field errors."""
     values: dict[str, Any] = {k: form.get(k, "").strip() for k in POLICY_NUMBERS}
     values["enabled"] = bool(form.get("enabled"))
@@ -103,19 +101,19 @@ def policy_input(
 
 def block_input(
     form: Mapping[str, str], tz: ZoneInfo
-) -> tuple[dict[str, str], BlockIn | None, dict[str, Message]]:
+) -> tuple[dict[str, str], BlockIn | None, dict[str, str]]:
     """A block from a date and two clock times in ``tz``; no times blocks the whole day."""
     values = {k: form.get(k, "").strip() for k in BLOCK_FIELDS}
-    errors: dict[str, Message] = {}
+    errors: dict[str, str] = {}
     day = parse_day(values["block_date"])
     if day is None:
-        errors["block_date"] = Message("日期格式应为 YYYY-MM-DD", "a date like 2026-12-02")
+        errors["block_date"] = _("Enter a date like 2026-12-02.")
     whole_day = not values["block_from"] and not values["block_to"]
     opens = 0 if whole_day else parse_clock(values["block_from"])
     closes = 1440 if whole_day else parse_clock(values["block_to"])
     for name, minute in (("block_from", opens), ("block_to", closes)):
         if minute is None:
-            errors[name] = Message("时间格式应为 HH:MM", "a time like 09:30")
+            errors[name] = _("Enter a time like 09:30.")
     if errors or day is None or opens is None or closes is None:
         return values, None, errors
     try:
@@ -127,8 +125,8 @@ def block_input(
     except ValidationError as exc:
         rename = {"starts_at": "block_from", "ends_at": "block_to", "reason": "block_reason"}
         errors = errors_of(exc, rename | {"": "block_to"})
-        if "block_to" in errors and errors["block_to"].en.startswith("ends_at must"):
-            errors["block_to"] = Message("结束时间应晚于开始时间", "ends before it starts")
+        if any(not e["loc"] and "ends_at must" in e["msg"] for e in exc.errors()):
+            errors["block_to"] = _("The end must be after the start.")
         return values, None, errors
     return values, block, {}
 

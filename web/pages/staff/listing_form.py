@@ -17,30 +17,20 @@ from resourcemap.errors import InvalidInput
 from resourcemap.listings import edits
 from resourcemap.listings.hours import Interval, hhmm, minutes, validate
 from resourcemap.vocab import Eligibility
+from web import forms, i18n
+from web.i18n import _
 
 MAX_ROWS = 60
 
 
-class Message(NamedTuple):
-    zh: str
-    en: str
-
-
-# Chinese first line for pydantic's error types; the English detail follows.
-ZH_MESSAGES = {
-    "missing": "必填",
-    "string_too_short": "不能为空或太短",
-    "string_too_long": "太长",
-    "int_parsing": "请输入整数",
-    "float_parsing": "请输入数字",
-    "greater_than_equal": "超出允许范围",
-    "less_than_equal": "超出允许范围",
-    "enum": "请从列表中选择",
-    "date_parsing": "日期格式应为 YYYY-MM-DD",
-    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
-    "date_type": "请填写日期",
-    "value_error": "格式不正确",
-}
+def required_messages() -> dict[str, str]:
+    """What the form says of a required field left empty, in its own words."""
+    return {
+        "name_zh": _("Enter the name in Chinese."),
+        "kind": _("Choose what kind of service this is."),
+        "status": _("Choose a status."),
+        "organisation_id": _("Choose the organisation."),
+    }
 
 
 def text(form: FormData, key: str) -> str:
@@ -111,37 +101,37 @@ def _blank(row: dict[str, Any]) -> bool:
     return not any(v for k, v in row.items() if k != "closed")
 
 
-def _parse_day(weekday: int, line: str) -> tuple[list[dict[str, Any]], Message | None]:
+def _parse_day(weekday: int, line: str) -> tuple[list[dict[str, Any]], str | None]:
     """``"09:00-12:00, 14:00-17:30"`` → HoursIn entries, or why not."""
     parts = [p.strip() for p in re.split(r"[,，、;；]", line) if p.strip()]
     entries, intervals = [], []
     for part in parts:
         match = HOURS_PART.match(part)
         if match is None:
-            return [], Message(f"「{part}」格式应为 09:00-12:00", f"{part!r} is not HH:MM-HH:MM")
+            return [], _("“%(part)s” should look like 09:00-12:00.", part=part)
         try:
             opens, closes = minutes(match[1]), minutes(match[2])
         except InvalidInput as exc:
-            return [], Message("时间不正确", exc.reason)
+            return [], i18n.said(exc.said)
         entries.append({"weekday": weekday, "opens": hhmm(opens), "closes": hhmm(closes)})
         intervals.append(Interval(weekday, opens, closes))
     try:
         validate(intervals)
-    except InvalidInput as exc:
-        return [], Message("时段不正确(开始须早于结束,且不能重叠)", exc.reason)
+    except InvalidInput:
+        return [], _("Each span must start before it ends, and spans must not overlap.")
     return entries, None
 
 
 class Payload(NamedTuple):
     data: dict[str, Any]
-    errors: dict[str, Message]
+    errors: dict[str, str]
     exception_rows: list[int]  # form row of each submitted exception
     qualification_rows: list[int]
 
 
 def payload_of(values: dict[str, Any]) -> Payload:
     """The form's values as ``ResourceIn`` input; empty optional fields become ``None``."""
-    errors: dict[str, Message] = {}
+    errors: dict[str, str] = {}
     data: dict[str, Any] = {k: values[k] for k in SCALARS}
     data.update({k: values[k] for k in CHOICES}, always_open=values["always_open"])
     for key in ("external_id", "organisation_id", "lat", "lon"):
@@ -164,7 +154,7 @@ def payload_of(values: dict[str, Any]) -> Payload:
                 try:
                     minutes(row[key])
                 except InvalidInput as exc:
-                    errors[f"exc-{i}-{key}"] = Message("时间格式应为 HH:MM", exc.reason)
+                    errors[f"exc-{i}-{key}"] = i18n.said(exc.said)
         data["exceptions"].append(
             {k: row[k] or None for k in ("start_date", "end_date", "opens", "closes")}
             | {"closed": row["closed"], "note": row["note"]}
@@ -194,13 +184,12 @@ def _field_of(loc: tuple[int | str, ...], msg: str, payload: Payload) -> str:
     return head
 
 
-def field_errors(exc: ValidationError, payload: Payload) -> dict[str, Message]:
-    errors: dict[str, Message] = {}
-    for err in exc.errors(include_url=False, include_input=False):
-        en = err["msg"].removeprefix("Value error, ")
-        field = _field_of(tuple(err["loc"]), en, payload)
-        errors.setdefault(field, Message(ZH_MESSAGES.get(err["type"], "请检查"), en))
-    return errors
+def field_errors(exc: ValidationError, payload: Payload) -> dict[str, str]:
+    return forms.field_errors(
+        exc,
+        empty=required_messages(),
+        field_of=lambda err: _field_of(tuple(err["loc"]), str(err["msg"]), payload),
+    )
 
 
 def with_blank_rows(values: dict[str, Any], extra: int) -> dict[str, Any]:

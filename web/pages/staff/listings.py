@@ -44,7 +44,7 @@ from resourcemap.vocab import (
     Role,
     Status,
 )
-from web import auth, clock, i18n, uploads
+from web import auth, clock, forms, i18n, uploads
 from web.i18n import _
 from web.pages.shell import (
     Audience,
@@ -79,12 +79,10 @@ async def login(request: Request) -> Response:
     context: dict[str, Any] = {"next": next_url, "username": username}
     # Login CSRF: the token was put in the anonymous session when the form was shown.
     if not auth.csrf_ok(request, form_csrf(form)):
-        error = resource_form.Message(
-            "页面已过期,请重新登录", "the form expired; please sign in again"
-        )
+        error = _("The form expired; please sign in again.")
         return await render(request, "staff/login.html", {**context, "error": error}, 403)
     if not username or not resource_form.text(form, "password"):
-        error = resource_form.Message("请填写用户名和密码", "username and password are required")
+        error = _("Enter your username and password.")
         return await render(request, "staff/login.html", {**context, "error": error}, 400)
     try:
         limiter: auth.RateLimiter = request.app.state.login_limiter
@@ -93,16 +91,17 @@ async def login(request: Request) -> Response:
         principal = await accounts.authenticate(
             username, resource_form.text(form, "password"), now=clock.now(request), address=address
         )
-    except TooManyRequests as exc:
-        error = resource_form.Message("尝试过于频繁,请稍后再试", exc.reason)
+    except TooManyRequests:
+        error = _("Too many attempts; please try again later.")
         return await render(request, "staff/login.html", {**context, "error": error}, 429)
-    except Forbidden as exc:
+    except Forbidden:
         # One answer for an unknown name, a wrong password and a locked account (#15).
-        zh = (
-            f"用户名或密码错误;连续失败 {accounts.MAX_FAILED_LOGINS} 次后,"
-            f"账户将锁定 {accounts.LOCKOUT.seconds // 60} 分钟"
+        error = _(
+            "Wrong username or password. After %(count)s failures in a row the account is "
+            "locked for %(minutes)s minutes.",
+            count=accounts.MAX_FAILED_LOGINS,
+            minutes=accounts.LOCKOUT.seconds // 60,
         )
-        error = resource_form.Message(zh, exc.reason)
         return await render(request, "staff/login.html", {**context, "error": error}, 403)
     auth.start_session(request, principal)
     return redirect(request, next_url)
@@ -225,7 +224,7 @@ async def _form_page(
     principal: Principal,
     values: dict[str, Any],
     resource_id: int | None,
-    errors: dict[str, resource_form.Message] | None = None,
+    errors: dict[str, str] | None = None,
 ) -> Response:
     values = resource_form.with_blank_rows(values, EXTRA_ROWS)
     settings = request.app.state.settings
@@ -304,13 +303,11 @@ async def save_resource(request: Request) -> Response:
             principal, data, resource_id=resource_id, now=clock.now(request)
         )
     except Unique:
-        errors = {
-            "external_id": resource_form.Message("外部编号已被使用", "this external id is taken")
-        }
+        errors = {"external_id": _("This external id is taken.")}
         return await _form_page(request, principal, values, resource_id, errors)
     except (InvalidInput, Conflict) as exc:
         field = exc.field or "_form"
-        errors = {field: resource_form.Message("请检查", exc.reason)}
+        errors = {field: forms.reason(exc)}
         return await _form_page(request, principal, values, resource_id, errors)
     flash = _("Saved “%(name)s”", name=i18n.label((resource.name_zh, resource.name_en)))
     return redirect(request, "/staff", flash)
@@ -334,7 +331,7 @@ async def _import_page(
     dry_run: bool = True,
     report: ImportReport | None = None,
     filename: str = "",
-    error: resource_form.Message | None = None,
+    error: str | None = None,
     status: int = 200,
 ) -> Response:
     context = {
@@ -366,13 +363,13 @@ async def import_upload(request: Request) -> Response:
         coords = resource_form.text(form, "coords").strip().lower() or "wgs84"
         dry_run = bool(resource_form.text(form, "dry_run"))
         if coords not in {value for value, _label in _import_coords()}:
-            error = resource_form.Message("未知坐标系", "unknown coordinate system")
+            error = _("Choose a coordinate system from the list.")
             return await _import_page(
                 request, coords="wgs84", dry_run=dry_run, error=error, status=400
             )
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
-            error = resource_form.Message("请选择要导入的文件", "choose a file to import")
+            error = _("Choose a file to import.")
             return await _import_page(
                 request, coords=coords, dry_run=dry_run, error=error, status=400
             )
@@ -384,10 +381,11 @@ async def import_upload(request: Request) -> Response:
     )
     try:
         report = await import_listings(principal, data, filename, options, now=clock.now(request))
-    except TooLarge as exc:
+    except TooLarge:
         # Over the import budget (rows, cells, seconds): nothing was written.
-        error = resource_form.Message(
-            "文件过大(行数、单元格或读取时间超出限制),请分批导入", exc.reason
+        error = _(
+            "The file is too large (rows, cells or reading time over the limit); "
+            "import it in parts."
         )
         return await _import_page(request, coords=coords, dry_run=dry_run, error=error, status=413)
     return await _import_page(

@@ -35,10 +35,11 @@ from resourcemap.vocab import (
     Role,
     Urgency,
 )
-from web import clock
+from web import clock, forms
+from web.i18n import _
 from web.pages.shell import Audience, page, redirect, render
 from web.pages.staff import booking_form
-from web.pages.staff.listing_form import Message, text
+from web.pages.staff.listing_form import text
 
 MANAGERS = (Role.ADMIN, Role.STAFF)
 LIST = "/staff/referrals"
@@ -120,7 +121,7 @@ async def referral_list(request: Request) -> Response:
 async def _new_page(
     request: Request,
     values: dict[str, str],
-    errors: dict[str, Message] | None = None,
+    errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
     principal = request.state.principal
@@ -155,12 +156,12 @@ async def new_referral(request: Request) -> Response:
 async def create_referral(request: Request) -> Response:
     form = await request.form()
     values = {k: text(form, k).strip() for k in FIELDS}
-    errors: dict[str, Message] = {}
+    errors: dict[str, str] = {}
     payload: dict[str, Any] = {k: values[k] or None for k in FIELDS}
     payload["need"] = values["need"]
     for key, words in (
-        ("to_resource_id", Message("请选择转介去的服务", "choose the service to refer to")),
-        ("consent", Message("请记录居民如何同意转介", "record how the resident agreed")),
+        ("to_resource_id", _("Choose the service to refer to.")),
+        ("consent", _("Record how the resident agreed.")),
     ):
         if not values[key]:
             errors[key] = words
@@ -173,7 +174,7 @@ async def create_referral(request: Request) -> Response:
         return await _new_page(request, values, booking_form.errors_of(exc), 400)
     except InvalidInput as exc:
         field = exc.field if exc.field in FIELDS else "_form"
-        return await _new_page(request, values, {field: Message("请检查", exc.reason)}, 400)
+        return await _new_page(request, values, {field: forms.reason(exc)}, 400)
     flash = "转介已发送 / Referral sent"
     return redirect(request, f"{LIST}/{made.id}", flash)
 
@@ -182,7 +183,7 @@ async def create_referral(request: Request) -> Response:
 
 
 async def _detail_page(
-    request: Request, referral_id: int, errors: dict[str, Message] | None = None, status: int = 200
+    request: Request, referral_id: int, errors: dict[str, str] | None = None, status: int = 200
 ) -> Response:
     principal = request.state.principal
     desk, now = _desk(request), clock.now(request)
@@ -242,8 +243,8 @@ async def accept(request: Request) -> Response:
             done = await desk.book(request.state.principal, referral_id, data.starts_at, now=now)
         else:
             done = await desk.accept(request.state.principal, referral_id, data, now=now)
-    except Conflict as exc:
-        words = Message("此时段的转介名额已满或已不可预约,请另选", exc.reason)
+    except Conflict:
+        words = _("The referral seats at this time are taken or closed; choose another.")
         return await _detail_page(request, referral_id, {"starts_at": words}, 409)
     flash = (
         "已接收并预约 / Accepted and booked"
@@ -269,9 +270,8 @@ async def decline(request: Request) -> Response:
         await _desk(request).decline(
             request.state.principal, referral_id, data, now=clock.now(request)
         )
-    except (ValidationError, InvalidInput) as exc:
-        reason = exc.reason if isinstance(exc, InvalidInput) else str(exc.errors()[0]["msg"])
-        words = Message("请选择婉拒原因,选择“其他”时请说明", reason)
+    except (ValidationError, InvalidInput):
+        words = _("Choose why you decline; with “other”, say why.")
         return await _detail_page(request, referral_id, {"decline": words}, 400)
     return redirect(request, f"{LIST}/{referral_id}", "已婉拒 / Declined")
 
