@@ -294,3 +294,38 @@ def test_booking_for_a_walk_in_visitor_shows_the_code(world: World) -> None:
         return [(b.code, b.channel) for b in await Booking.all()]
 
     assert run_in_db(world.url, stored) == [(code.replace(" ", ""), "walk_in")]
+
+
+def test_the_list_shows_who_waits_for_a_full_slot_masked_in_line_order(world: World) -> None:
+    room = world.ids["room"]
+    with world.client("staff") as client:
+        slot = free_slots(client, room)[0]
+        for phone in ("13800000001", "13800000002"):  # two seats: the slot is full
+            book(client, room, slot["starts_at"], phone=phone)
+        for phone, nickname in (("13900000011", "小王"), ("13900000022", "小李")):
+            joined = client.post(
+                "/api/v1/waitlist",
+                json={
+                    "resource_id": room,
+                    "starts_at": slot["starts_at"],
+                    "phone": phone,
+                    "nickname": nickname,
+                },
+            )
+            assert joined.status_code == 201, joined.text
+        page = html(client.get(f"/staff/bookings?from={slot['starts_at'][:10]}"))
+        client.cookies.set("rm_lang", "en")
+        english = html(client.get(f"/staff/bookings?from={slot['starts_at'][:10]}"))
+    rows = page.select("table.waiting tr.waiting-slot")
+    assert len(rows) == 1
+    assert text_of(rows[0], ".time") == slot["starts_at"][11:16]
+    assert text_of(rows[0], ".waiting-count") == "2人等候"
+    people = rows[0].select(".waiting-people li")
+    assert len(people) == 2
+    shown = rows[0].get_text()
+    assert "13900000011" not in shown and "13900000022" not in shown  # masked as elsewhere
+    assert all("*" in text_of(p, ".phone") for p in people)
+    assert "等候" in text_of(page, ".waitlist h3")
+    # The active bookings are not mixed with the line.
+    assert len(page.select("tbody.group-active tr.booking")) == 2
+    assert text_of(english, "table.waiting .waiting-count") == "2 waiting"

@@ -179,6 +179,13 @@ class Desk:
             self.ledger, actor, first_day=first_day, days=days, resource_id=resource_id
         )
 
+    async def staff_waitlist(
+        self, actor: Principal, *, first_day: dt.date, days: int, resource_id: int | None = None
+    ) -> list[dict[str, Any]]:
+        return await staff.list_waitlist(
+            self.ledger, actor, first_day=first_day, days=days, resource_id=resource_id
+        )
+
     async def reveal(self, actor: Principal, booking_id: int) -> dict[str, Any]:
         return await staff.reveal(self.ledger, actor, booking_id)
 

@@ -18,10 +18,10 @@ from resourcemap.booking.ledger import Ledger
 from resourcemap.booking.requests import display_code
 from resourcemap.errors import Conflict, InvalidInput, NotFound
 from resourcemap.listings.edits import Input, located
-from resourcemap.models import Booking, BookingPolicy, Resource, TimeBlock
+from resourcemap.models import Booking, BookingPolicy, Resource, TimeBlock, WaitlistEntry
 from resourcemap.scope import located_in
 from resourcemap.vault import mask_email, mask_name, mask_phone
-from resourcemap.vocab import SEAT_HOLDING, BookingStatus, Role, Status
+from resourcemap.vocab import SEAT_HOLDING, BookingStatus, Role, Status, WaitlistStatus
 
 MAX_LIST_DAYS = 31
 
@@ -248,6 +248,48 @@ async def list_bookings(
         qs = qs.filter(resource__organisation_id=actor.organisation_id)
     rows = await qs.order_by("starts_at", "id").prefetch_related("resource")
     return [masked_view(ledger, b, b.resource) for b in rows]
+
+
+async def list_waitlist(
+    ledger: Ledger,
+    actor: Principal,
+    *,
+    first_day: dt.date,
+    days: int,
+    resource_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Residents waiting (or holding an offered seat) for slots starting on the given local
+    days, of the resources the actor manages; in line order per slot, contacts masked."""
+    actor.require(Role.STAFF, Role.ADMIN)
+    if not 1 <= days <= MAX_LIST_DAYS:
+        raise InvalidInput(f"days must be between 1 and {MAX_LIST_DAYS}", field="days")
+    start = dt.datetime.combine(first_day, dt.time(), ledger.tz).astimezone(dt.UTC)
+    end = dt.datetime.combine(first_day + dt.timedelta(days=days), dt.time(), ledger.tz)
+    qs = WaitlistEntry.filter(
+        starts_at__gte=start,
+        starts_at__lt=end.astimezone(dt.UTC),
+        status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED],
+    )
+    if resource_id is not None:
+        await managed_resource(actor, resource_id)
+        qs = qs.filter(resource_id=resource_id)
+    elif actor.role is not Role.ADMIN:
+        qs = qs.filter(resource__organisation_id=actor.organisation_id)
+    vault = ledger.vault
+    return [
+        {
+            "id": e.id,
+            "resource_id": e.resource.id,
+            "resource_name": e.resource.name_zh,
+            "starts_at": e.starts_at.astimezone(ledger.tz).isoformat(),
+            "status": e.status,
+            "channel": e.channel,
+            "nickname": mask_name(vault.open_optional(e.nickname_enc)),
+            "phone": mask_phone(vault.open_optional(e.phone_enc)),
+            "email": mask_email(vault.open_optional(e.email_enc)),
+        }
+        for e in await qs.order_by("starts_at", "resource_id", "id").prefetch_related("resource")
+    ]
 
 
 async def reveal(ledger: Ledger, actor: Principal, booking_id: int) -> dict[str, Any]:

@@ -87,6 +87,27 @@ def _row(item: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
 # --- the day or week list -----------------------------------------------------------------
 
 
+def _waiting_by_day(entries: list[dict[str, Any]]) -> dict[dt.date, list[dict[str, Any]]]:
+    """The waitlist per day as slots: time, service and who waits, in line order (masked)."""
+    slots: dict[tuple[str, int], dict[str, Any]] = {}
+    for entry in entries:
+        starts = dt.datetime.fromisoformat(entry["starts_at"])
+        slot = slots.setdefault(
+            (entry["starts_at"], entry["resource_id"]),
+            {
+                "day": starts.date(),
+                "time": f"{starts:%H:%M}",
+                "resource_name": entry["resource_name"],
+                "people": [],
+            },
+        )
+        slot["people"].append(entry)
+    by_day: dict[dt.date, list[dict[str, Any]]] = {}
+    for slot in slots.values():
+        by_day.setdefault(slot["day"], []).append(slot)
+    return by_day
+
+
 def _list_link(first: dt.date, view: str, resource_id: int | None) -> str:
     query = {"from": first.isoformat(), "view": view}
     if resource_id is not None:
@@ -118,13 +139,22 @@ async def _list_page(
     for item in items:
         row = _row(item, now)
         by_day.setdefault(row["day"], []).append(row)
+    waiting = _waiting_by_day(
+        await desk.staff_waitlist(principal, first_day=first, days=days, resource_id=resource_id)
+    )
     step = dt.timedelta(days=days)
     context = {
         "view": view,
         "first": first,
         "last": first + step - dt.timedelta(days=1),
         "days": [
-            {"date": d, "label": booking_form.day_label(d), "today": d == today, "items": rows}
+            {
+                "date": d,
+                "label": booking_form.day_label(d),
+                "today": d == today,
+                "items": rows,
+                "waiting": waiting.get(d, []),
+            }
             for d, rows in by_day.items()
         ],
         "count": len(items),
