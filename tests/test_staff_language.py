@@ -156,3 +156,34 @@ def test_chinese_account_form_names_the_password_rule(world: World) -> None:
     summary = one(page, "#form-errors")
     assert "密码至少 10 个字符" in summary.get_text()
     assert not ASCII_WORDS.search(summary.get_text())
+
+
+ADMIN_PAGES = ("/staff/accounts", "/staff/organisations", "/staff/organisations/new")
+
+
+def test_admin_pages_and_sign_in_are_in_one_language(world: World) -> None:
+    with world.make(world.url) as client:
+        chinese_login = BeautifulSoup(client.get("/login").text, "html.parser")
+        english_login = client.get("/login", params={"lang": "en"}).text
+        sign_in(client, "admin")
+        english = {path: client.get(path).text for path in ADMIN_PAGES}
+        client.get("/staff", params={"lang": "zh-CN"})
+        chinese = {path: html(client.get(path)) for path in ADMIN_PAGES}
+    assert one(chinese_login, "h1").get_text(strip=True) == "工作人员登录"
+    assert chinese_login.select('small[lang="en"]') == []
+    assert stray_chinese(english_login) == []
+    for path, text in english.items():
+        # Organisations named only in Chinese are data: the lists of them are left out.
+        assert stray_chinese(re.sub(r"<select.*?</select>", "", text, flags=re.S)) == [], path
+        assert BeautifulSoup(text, "html.parser").select('small[lang="en"]') == [], path
+    for path, page in chinese.items():
+        assert page.select('small[lang="en"]') == [], path
+        main = one(page, "main").get_text(" ")
+        for word in ("Username", "Accounts", "New organisation", "Revoke", "Password", "none"):
+            assert word not in main, (path, word)
+    accounts = chinese["/staff/accounts"]
+    assert [th.get_text(strip=True) for th in accounts.select("table.accounts th")][:3] == [
+        "用户名",
+        "显示名称",
+        "角色",
+    ]

@@ -20,7 +20,7 @@ from resourcemap.accounts import Principal
 from resourcemap.errors import Conflict, InvalidInput, NotFound, Unique
 from resourcemap.listings import organisations
 from resourcemap.vocab import ORGANISATION_TYPE_LABELS, OrganisationType, Role
-from web import clock, forms
+from web import clock, forms, i18n
 from web.i18n import _
 from web.pages.shell import Audience, local_time, page, redirect, render, role_labels, signed_in
 from web.pages.staff import listing_form as resource_form
@@ -46,7 +46,7 @@ def _domain_error(
 
 
 def _type_options() -> list[tuple[str, str]]:
-    return [(str(t), f"{zh} / {en}") for t, (zh, en) in ORGANISATION_TYPE_LABELS.items()]
+    return [(str(t), i18n.label(pair)) for t, pair in ORGANISATION_TYPE_LABELS.items()]
 
 
 @page(Audience.STAFF)
@@ -126,7 +126,11 @@ async def save_organisation(request: Request) -> Response:
     except (InvalidInput, Conflict) as exc:
         errors = _domain_error(exc, ORG_FIELDS)
         return await _organisation_form(request, values, organisation_id, errors)
-    return redirect(request, "/staff/organisations", f"已保存「{org.name_zh}」/ saved")
+    return redirect(
+        request,
+        "/staff/organisations",
+        _("Saved “%(name)s”", name=i18n.label((org.name_zh, org.name_en or ""))),
+    )
 
 
 # --- accounts -----------------------------------------------------------------------------
@@ -152,7 +156,7 @@ async def _accounts_page(
     role_errors: dict[int, str] | None = None,
 ) -> Response:
     orgs = await organisations.list_organisations()
-    org_names = {o["id"]: o["name_zh"] for o in orgs}
+    org_names = {o["id"]: i18n.name(o["name_zh"], o.get("name_en")) for o in orgs}
     in_force = await tokens.all_tokens(
         principal, now=clock.now(request), lifetime=request.app.state.settings.token_lifetime
     )
@@ -169,8 +173,10 @@ async def _accounts_page(
             for t in in_force
         ],
         "org_names": org_names,
-        "org_options": [(o["id"], o["name_zh"]) for o in orgs],
-        "role_options": [(str(r), f"{label} / {r}") for r, label in role_labels().items()],
+        "org_options": [
+            (o["id"], i18n.label((o["name_zh"], o.get("name_en") or ""))) for o in orgs
+        ],
+        "role_options": [(str(r), label) for r, label in role_labels().items()],
         "values": values or dict.fromkeys(ACCOUNT_FIELDS, "") | {"role": str(Role.STAFF)},
         "errors": errors or {},
         "reset_errors": reset_errors or {},
@@ -233,7 +239,7 @@ async def create_account(request: Request) -> Response:
         known = (*ACCOUNT_FIELDS, "password")
         refused = _domain_error(exc, known, values)
         return await _accounts_page(request, principal, values, refused)
-    flash = f"已创建账户「{account.username}」/ account created"
+    flash = _("Account “%(name)s” created", name=account.username)
     return redirect(request, "/staff/accounts", flash)
 
 
@@ -250,7 +256,7 @@ async def reset_password(request: Request) -> Response:
         return await _accounts_page(
             request, principal, reset_errors={account_id: forms.reason(exc)}
         )
-    flash = f"已重设「{account.username}」的密码 / password reset"
+    flash = _("The password of “%(name)s” was reset", name=account.username)
     return redirect(request, "/staff/accounts", flash)
 
 
@@ -267,9 +273,12 @@ async def set_active(request: Request) -> Response:
     active = resource_form.text(form, "active") == "1"
     account = await accounts.set_active(principal, account_id, active, now=clock.now(request))
     if active:
-        flash = f"已启用「{account.username}」/ account reactivated"
+        flash = _("Account “%(name)s” reactivated", name=account.username)
     else:
-        flash = f"已停用「{account.username}」,其会话与令牌已失效 / account deactivated"
+        flash = _(
+            "Account “%(name)s” deactivated; its sessions and tokens no longer work",
+            name=account.username,
+        )
     return redirect(request, "/staff/accounts", flash)
 
 
@@ -278,7 +287,7 @@ async def revoke_token(request: Request) -> Response:
     form = await request.form()
     principal = await signed_in(request, Role.ADMIN, form=form)
     await tokens.revoke(principal, request.path_params["id"], now=clock.now(request))
-    return redirect(request, "/staff/accounts", "已撤销令牌 / token revoked")
+    return redirect(request, "/staff/accounts", _("Token revoked"))
 
 
 @page(Audience.STAFF)
@@ -301,5 +310,5 @@ async def change_role(request: Request) -> Response:
         )
     except InvalidInput as exc:
         return await _accounts_page(request, principal, role_errors={account_id: forms.reason(exc)})
-    flash = f"已更改「{account.username}」的角色,其会话已结束 / role changed, signed out"
+    flash = _("The role of “%(name)s” was changed; they were signed out", name=account.username)
     return redirect(request, "/staff/accounts", flash)
