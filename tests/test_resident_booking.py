@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from bs4 import BeautifulSoup
 
 from resourcemap import logs
+from resourcemap.booking import outbox
+from resourcemap.vocab import NotificationKind
 from tests.booking_helpers import bookable_city
 from tests.factories import run_in_db
 from tests.html_helpers import attr, hidden_fields, one, text_of
@@ -345,3 +349,49 @@ def test_a_resent_waitlist_form_is_the_same_place_in_line(room: tuple[Any, int])
     assert changed.status_code == 400 and "请检查" in changed.text
     entry = soup(client.get(first[0], params={"token": first[1]}))
     assert "您排在第 1 位" in text_of(entry, ".status")
+
+
+@pytest.mark.parametrize("minutes", [45])
+def test_the_waitlist_says_how_long_an_offered_seat_is_held(
+    database_url: str, make_client: Callable[..., Any], minutes: int
+) -> None:
+    room_id = run_in_db(
+        database_url,
+        lambda: bookable_city(min_notice_minutes=0, change_notice_minutes=0, seats=1),
+    )["room"]
+    with make_client(database_url, waitlist_offer_minutes=minutes) as client:
+        _, free = book_form(client, room_id)
+        path, token = manage_link(book(client, room_id))
+        join = soup(client.get(f"/resources/{room_id}/waitlist", params={"start": free[0]}))
+        assert f"保留{minutes}分钟" in text_of(join, ".hint")
+        form = one(join, "form.book-form")
+        w_path, w_token = manage_link(
+            client.post(
+                form["action"], data=hidden_fields(form) | {"phone": PHONE}, follow_redirects=False
+            )
+        )
+        waiting = soup(client.get(w_path, params={"token": w_token}))
+        assert f"保留{minutes}分钟" in text_of(waiting, ".offer-hold")
+        manage = soup(client.get(path, params={"token": token}))
+        cancel = one(manage, f"form[action='{path}/cancel']")
+        client.post(cancel["action"], data=hidden_fields(cancel) | {"confirm": "yes"})
+        offered = soup(client.get(w_path, params={"token": w_token}))
+        held = text_of(offered, ".offer-hold")
+        assert held.startswith(f"为您保留{minutes}分钟,至 "), held
+        english = soup(client.get(w_path, params={"token": w_token, "lang": "en"}))
+        assert f"for {minutes} minutes, until" in text_of(english, ".offer-hold")
+
+
+def test_the_offer_message_names_how_long_the_seat_is_held() -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    starts = dt.datetime(2026, 12, 2, 10, 0, tzinfo=tz)
+    message = outbox.Message(
+        kind=NotificationKind.WAITLIST_OFFER,
+        code="12345678",
+        resource_name="东湖社区心理咨询室",
+        starts_at=starts,
+        manage_url="http://127.0.0.1:8000/waitlist/12345678?token=t",
+        offer_expires_at=starts - dt.timedelta(minutes=60),
+        offer_minutes=30,
+    )
+    assert "为您保留30分钟（至 09:00）" in message.text(tz)

@@ -222,6 +222,7 @@ class Ledger:
                 starts_at=slot.starts_at,
                 manage_url=self.links.waitlist(entry.code, token),
                 offer_expires_at=expires,
+                offer_minutes=self.offer_minutes,
             ),
             booking_id=offer.id,
             phone=self.vault.open_optional(entry.phone_enc),

@@ -37,6 +37,7 @@ class Message:
     manage_url: str
     reason: str = ""
     offer_expires_at: dt.datetime | None = None
+    offer_minutes: int | None = None
 
     def text(self, tz: ZoneInfo) -> str:
         when = self.starts_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
@@ -47,12 +48,13 @@ class Message:
             NotificationKind.REMINDER: f"提醒：您明天 {when} 在{place}有预约，预约码 {code}。",
             NotificationKind.WAITLIST_OFFER: (
                 f"{self.resource_name} {when} 有空位为您保留"
+                + (f"{self.offer_minutes}分钟" if self.offer_minutes else "")
                 + (
-                    f"至 {self.offer_expires_at.astimezone(tz).strftime('%H:%M')}"
+                    f"（至 {self.offer_expires_at.astimezone(tz).strftime('%H:%M')}）"
                     if self.offer_expires_at
                     else ""
                 )
-                + f"，请确认。候补码 {code}。"
+                + f"，请在此之前确认，逾时将让给下一位。候补码 {code}。"
             ),
             NotificationKind.CANCELLED_BY_STAFF: (
                 f"很抱歉，您在{self.resource_name} {when} 的预约已被取消"

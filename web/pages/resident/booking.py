@@ -335,6 +335,7 @@ async def _waitlist_page(
         "errors": errors or {},
         "problem": problem,
         "get_url": _with_start(request.url.path, values.get("starts_at", "")),
+        "offer_minutes": request.app.state.settings.waitlist_offer_minutes,
     }
     return await render(request, "resident/waitlist_join.html", context, status)
 
@@ -389,6 +390,7 @@ async def _entry_context(request: Request, code: str, token: str) -> dict[str, A
         "starts": entry.starts_at,
         "token": token,
         "manage_url": f"/waitlist/{entry.code}?{urlencode({'token': token})}",
+        "offer_minutes": request.app.state.settings.waitlist_offer_minutes,
     }
 
 
