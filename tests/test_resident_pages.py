@@ -233,3 +233,30 @@ def test_home_page_weighs_under_300_kb_before_tiles(
         total = len(response.content) + sum(len(client.get(a).content) for a in assets)
     assert len(assets) >= 5
     assert total < 300_000, total
+
+
+def test_detail_page_has_a_small_map_and_the_distance_from_the_search(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        search = soup_of(client.get("/", params={"place": "东湖"}))
+        link = one(search, "#results .result a[href^='/resources/']")
+        searched = soup_of(client.get(str(link["href"])))
+        plain = soup_of(client.get(str(link["href"]).split("?")[0]))
+        english = soup_of(client.get(str(link["href"]) + "&lang=en"))
+        headers = client.get(str(link["href"])).headers
+    # The place on a map drawn by a script file of the site's own (no inline script), the
+    # box hidden until the script draws it: without JavaScript the page reads the same.
+    box = one(searched, "#place-map")
+    assert box.has_attr("hidden") and attr(box, "data-lat") and attr(box, "data-lon")
+    assert attr(box, "data-here-lat") and attr(box, "data-here-lon")
+    scripts = [attr(s, "src") for s in searched.select("script")]
+    assert any("/place." in src for src in scripts) and all(scripts), scripts
+    assert "script-src 'self'" in headers["content-security-policy"]
+    away = text_of(searched, ".away")
+    assert away.startswith("距") and "米" in away and "东湖" in away, away
+    assert " from " in text_of(english, ".away") and "m" in text_of(english, ".away")
+    # Without a point from the search: the map, no distance.
+    assert plain.select_one(".away") is None
+    assert not one(plain, "#place-map").has_attr("data-here-lat")

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from geo.distance import geodesic_m
 from resourcemap.booking.desk import Desk
 from resourcemap.errors import Conflict
 from resourcemap.listings import views as listings
@@ -161,6 +162,32 @@ def _clear_url(form: dict[str, str]) -> str:
     return "/?" + urlencode(kept)
 
 
+async def _place_map(request: Request, location: Any, back: str) -> dict[str, Any]:
+    """The small map of a place, and how far it is from the resident's point when their
+    search had one (the ``back`` link carries the search: a point or a typed place)."""
+    if location is None:
+        return {"map": None, "away": None}
+    settings = request.app.state.settings
+    searched = dict(parse_qsl(back))
+    form = {k: searched.get(k, "").strip()[:FIELD_MAX] for k in ("lat", "lon", "place")}
+    here, _problem = await _point(form)
+    away = None
+    if here is not None:
+        metres = float(geodesic_m(here.lat, here.lon, [location.lat], [location.lon])[0])
+        away = {"distance": distance(metres), "from": i18n.name(here.name_zh, here.name_en)}
+    return {
+        "map": {
+            "lat": location.lat,
+            "lon": location.lon,
+            "here": None if here is None else {"lat": here.lat, "lon": here.lon},
+            "tile_url": settings.tile_url,
+            "tile_attribution": settings.tile_attribution,
+            "attribution_prefix": settings.map_attribution_prefix,
+        },
+        "away": away,
+    }
+
+
 def back_url(raw: str) -> str:
     """ "Back to the search" from a detail page: only the search's own parameters, so the
     link can never lead anywhere but the search page."""
@@ -269,6 +296,8 @@ async def resource_detail(request: Request) -> Response:
         ),
         "date": dt.date.fromisoformat,
     }
-    context["back_url"] = back_url(request.query_params.get("back", ""))
+    back = request.query_params.get("back", "")
+    context["back_url"] = back_url(back)
+    context |= await _place_map(request, detail.location, back)
     area_codes = frozenset(c for c in detail.area_codes.model_dump().values() if c)
     return await render(request, "resident/detail.html", context, area_codes=area_codes)
