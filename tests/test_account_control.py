@@ -181,7 +181,7 @@ def test_admin_page_deactivates_reactivates_and_revokes_tokens(world: World) -> 
         page = html(client.post(action, data=browser_values(form)))
         assert "停用" in text_of(page, ".flash")
         row = page.select_one(f"tr.account[data-id='{world.ids['acct_planner']}'] td.active")
-        assert row is not None and "no" in row.get_text()
+        assert row is not None and "已停用" in row.get_text()
         form = only_form(page, action)
         page = html(client.post(action, data=browser_values(form)))
         assert "启用" in text_of(page, ".flash")

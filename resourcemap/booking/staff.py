@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from resourcemap import audit
 from resourcemap.accounts import Principal
@@ -24,6 +26,7 @@ from resourcemap.vault import mask_email, mask_name, mask_phone
 from resourcemap.vocab import SEAT_HOLDING, BookingStatus, Role, Status, WaitlistStatus
 
 MAX_LIST_DAYS = 31
+M = TypeVar("M", bound=Model)
 
 
 class PolicyIn(Input):
@@ -224,6 +227,31 @@ def masked_view(ledger: Ledger, booking: Booking, resource: Resource) -> dict[st
     }
 
 
+async def _in_days(
+    ledger: Ledger,
+    actor: Principal,
+    qs: QuerySet[M],
+    *,
+    first_day: dt.date,
+    days: int,
+    resource_id: int | None,
+) -> QuerySet[M]:
+    """``qs`` (bookings or waitlist places) cut to slots starting on the given local days,
+    of the resources the actor manages."""
+    actor.require(Role.STAFF, Role.ADMIN)
+    if not 1 <= days <= MAX_LIST_DAYS:
+        raise InvalidInput(f"days must be between 1 and {MAX_LIST_DAYS}", field="days")
+    start = dt.datetime.combine(first_day, dt.time(), ledger.tz)
+    end = dt.datetime.combine(first_day + dt.timedelta(days=days), dt.time(), ledger.tz)
+    qs = qs.filter(starts_at__gte=start.astimezone(dt.UTC), starts_at__lt=end.astimezone(dt.UTC))
+    if resource_id is not None:
+        await managed_resource(actor, resource_id)
+        return qs.filter(resource_id=resource_id)
+    if actor.role is not Role.ADMIN:
+        return qs.filter(resource__organisation_id=actor.organisation_id)
+    return qs
+
+
 async def list_bookings(
     ledger: Ledger,
     actor: Principal,
@@ -233,19 +261,9 @@ async def list_bookings(
     resource_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Bookings starting on the given local days, of the resources the actor manages."""
-    actor.require(Role.STAFF, Role.ADMIN)
-    if not 1 <= days <= MAX_LIST_DAYS:
-        raise InvalidInput(f"days must be between 1 and {MAX_LIST_DAYS}", field="days")
-    start = dt.datetime.combine(first_day, dt.time(), ledger.tz).astimezone(dt.UTC)
-    end = dt.datetime.combine(first_day + dt.timedelta(days=days), dt.time(), ledger.tz).astimezone(
-        dt.UTC
+    qs = await _in_days(
+        ledger, actor, Booking.all(), first_day=first_day, days=days, resource_id=resource_id
     )
-    qs = Booking.filter(starts_at__gte=start, starts_at__lt=end)
-    if resource_id is not None:
-        await managed_resource(actor, resource_id)
-        qs = qs.filter(resource_id=resource_id)
-    elif actor.role is not Role.ADMIN:
-        qs = qs.filter(resource__organisation_id=actor.organisation_id)
     rows = await qs.order_by("starts_at", "id").prefetch_related("resource")
     return [masked_view(ledger, b, b.resource) for b in rows]
 
@@ -260,21 +278,10 @@ async def list_waitlist(
 ) -> list[dict[str, Any]]:
     """Residents waiting (or holding an offered seat) for slots starting on the given local
     days, of the resources the actor manages; in line order per slot, contacts masked."""
-    actor.require(Role.STAFF, Role.ADMIN)
-    if not 1 <= days <= MAX_LIST_DAYS:
-        raise InvalidInput(f"days must be between 1 and {MAX_LIST_DAYS}", field="days")
-    start = dt.datetime.combine(first_day, dt.time(), ledger.tz).astimezone(dt.UTC)
-    end = dt.datetime.combine(first_day + dt.timedelta(days=days), dt.time(), ledger.tz)
-    qs = WaitlistEntry.filter(
-        starts_at__gte=start,
-        starts_at__lt=end.astimezone(dt.UTC),
-        status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED],
+    waiting = WaitlistEntry.filter(status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED])
+    qs = await _in_days(
+        ledger, actor, waiting, first_day=first_day, days=days, resource_id=resource_id
     )
-    if resource_id is not None:
-        await managed_resource(actor, resource_id)
-        qs = qs.filter(resource_id=resource_id)
-    elif actor.role is not Role.ADMIN:
-        qs = qs.filter(resource__organisation_id=actor.organisation_id)
     vault = ledger.vault
     return [
         {

@@ -82,7 +82,8 @@ def error_message(err: Any) -> Said:
         return N_(
             "%(value)r is not a known code; expected %(expected)s",
             value=err["input"],
-            expected=err["ctx"]["expected"],
+            # The codes alone ("'a', 'b' or 'c'" has an English "or" in it).
+            expected=", ".join(re.findall(r"'[^']*'", str(err["ctx"]["expected"]))),
         )
     if err["type"] == "missing":
         return N_("required")

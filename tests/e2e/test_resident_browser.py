@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 
@@ -239,4 +239,29 @@ def test_booking_works_with_javascript_off(server: tuple[str, str], browser: Any
     page.get_by_role("button", name="是的,取消预约").click()
     expect(page.locator(".status")).to_have_text("已取消")
     screenshot(page, "cancelled-no-js")
+    page.context.close()
+
+
+@pytest.mark.parametrize(
+    ("viewport", "label"), [(DESKTOP, "desktop"), (PHONE, "phone")], ids=["desktop", "phone"]
+)
+def test_a_service_page_maps_the_place_and_says_how_far(
+    server: tuple[str, str], browser: Any, viewport: dict[str, int], label: str
+) -> None:
+    base, _tiles = server
+    page = _page(browser, viewport, has_touch=label == "phone")
+    page.goto(base + "/?" + urlencode({"lat": HERE["latitude"], "lon": HERE["longitude"]}))
+    page.locator("#results .result a", has_text=ROOM).first.click()
+    page.wait_for_load_state()
+    place_map = page.locator("#place-map")
+    expect(place_map).to_be_visible()
+    expect(place_map.locator(".leaflet-interactive")).to_have_count(3)  # place, point, line
+    expect(place_map.locator(".leaflet-tooltip")).to_contain_text(ROOM)
+    expect(page.locator(".away")).to_contain_text("米")
+    _check(page, f"detail-map-{label}", axe=label == "desktop")
+    page.goto(page.url + "&lang=en")
+    expect(page.locator(".away")).to_contain_text(" m from ")
+    expect(page.locator("#place-map .leaflet-tooltip")).to_contain_text("Anxiety Listening Room")
+    _check(page, f"detail-map-en-{label}", axe=False)
+    assert page.script_errors == []
     page.context.close()

@@ -83,6 +83,9 @@ def test_staff_import_errors_template_summary_and_english(
     page.click("form.import-form button[type=submit]")
     expect(page.locator(".import-report .summary")).to_contain_text("拒绝 1")
     expect(page.locator("table.problems")).to_contain_text("kind")
+    # The reasons in the staff member's language (#18), not the validator's English.
+    expect(page.locator("table.problems")).to_contain_text("'castle' 不是可用的代码")
+    expect(page.locator("table.problems")).to_contain_text("请先写星期再写时间")
     screenshot(page, f"staff-import-errors-{size}")
     if axe:
         assert axe_violations(page) == []
@@ -98,6 +101,8 @@ def test_staff_import_errors_template_summary_and_english(
     page.click("form.resource-form button[type=submit]")
     summary = page.locator("#form-errors")
     expect(summary).to_be_focused()
+    expect(summary.locator("a[href='#f-email']")).to_have_text("不是电子邮箱地址")
+    expect(summary.locator("a[href='#f-lat']")).to_have_text("不能大于 90")
     assert page.title().startswith("错误")
     summary.locator("a[href='#f-email']").click()
     expect(page.locator("#f-email")).to_be_focused()
