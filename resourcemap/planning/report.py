@@ -235,7 +235,11 @@ def _report_body(
     if download_url:
         actions.append(f'<a href="{e(download_url)}" download>{e(t.download)}</a>')
     actions.append(f'<a href="#" onclick="window.print();return false">{e(t.print_)}</a>')
-    worst = "".join(f"<li>{e(g.name)}: {e(t.number(g.uncovered))}</li>" for g in s.worst)
+    # Area names are the areas' Chinese names, whatever the report's language.
+    worst = "".join(
+        f'<li><span lang="zh-CN">{e(g.name)}</span>: {e(t.number(g.uncovered))}</li>'
+        for g in s.worst
+    )
     kinds = ", ".join(f"{t.kind(k)} ({n})" for k, n in analysis.kind_counts) or t.no_data
     means = t.covered_means_teams if counts_teams(q) else t.covered_means
     members = sum(n for k, n in analysis.kind_counts if k in MEMBERS_ONLY)
@@ -248,21 +252,23 @@ def _report_body(
         resources += "; " + t.members_only % {"count": t.number(members)}
     rows = "".join(
         "<tr>"
-        f"<td>{e(row.name)}</td><td>{e(t.number(row.population))}</td>"
+        f'<td lang="zh-CN">{e(row.name)}</td><td>{e(t.number(row.population))}</td>'
         f"<td>{e(t.number(row.covered))}</td><td>{e(t.number(row.uncovered))}</td>"
         f'<td><i class="sw" style="background:{share_colour(row.share)}"></i>'
         f"{e(t.no_data if row.share is None else t.percent(row.share))}</td></tr>"
         for row in analysis.table()
     )
     label = f'<p class="dataset">{e(dataset_label)}</p>' if dataset_label else ""
-    title = t.title if analysis.area is None else f"{t.title} · {analysis.area.name}"
+    title = e(t.title)
+    if analysis.area is not None:
+        title += f' · <span lang="zh-CN">{e(analysis.area.name)}</span>'
     summary = t.summary % {
         "covered": t.number(s.covered), "population": t.number(s.population), "share": share,
         "radius": radius,
     }  # fmt: skip
     return (
         '<section id="rm-report">'
-        f"<h1>{e(title)}</h1>"
+        f"<h1>{title}</h1>"
         f'<p class="made">{e(t.made % {"when": t.when(when)})}</p>{label}'
         f'<p class="actions">{"".join(actions)}</p>'
         f'<div class="strip"><p><strong>{e(summary)}</strong></p>'

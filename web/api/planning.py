@@ -25,6 +25,7 @@ from resourcemap.vocab import Role
 from web import clock
 from web.auth import require
 from web.pages.planning import text as planning_text
+from web.pages.shell import dataset_text
 from web.params import json_body, query_dict
 
 REPEATABLE = ("kind", "service")
@@ -161,7 +162,7 @@ async def coverage_report(request: Request) -> Response:
     page = await report_html(
         service_of(request),
         query,
-        dataset_label=await synthetic_label(),
+        dataset_label=dataset_text(await synthetic_label()),
         now=clock.now(request),
         tz=settings.tz,
         text=planning_text.report_text(),
