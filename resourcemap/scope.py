@@ -29,6 +29,7 @@ class AreaScope:
     code: str
     level: AreaLevel
     codes: frozenset[str]
+    name: str = ""  # the area's name, for pages to say whose figures they show
 
     def admits(self, code: object) -> bool:
         return isinstance(code, str) and code in self.codes
@@ -48,12 +49,14 @@ async def scope_of(principal: Principal) -> AreaScope | None:
     one. An area that no longer exists keeps nothing in scope (never everything)."""
     if principal.area_code is None:
         return None
-    rows = await Area.all().values_list("code", "parent_id", "level")
+    rows = await Area.all().values_list("code", "parent_id", "level", "name_zh")
     children: dict[str | None, list[str]] = {}
     levels: dict[str, str] = {}
-    for code, parent, level in rows:
+    names: dict[str, str] = {}
+    for code, parent, level, name in rows:
         children.setdefault(parent, []).append(code)
         levels[code] = level
+        names[code] = name
     if principal.area_code not in levels:
         return AreaScope(principal.area_code, AreaLevel.COMMUNITY, frozenset())
     inside: set[str] = set()
@@ -63,7 +66,8 @@ async def scope_of(principal: Principal) -> AreaScope | None:
         if code not in inside:
             inside.add(code)
             todo.extend(children.get(code, []))
-    return AreaScope(principal.area_code, AreaLevel(levels[principal.area_code]), frozenset(inside))
+    code = principal.area_code
+    return AreaScope(code, AreaLevel(levels[code]), frozenset(inside), names[code])
 
 
 def located_in(code: str, relation: str = "") -> Q:

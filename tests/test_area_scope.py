@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -359,6 +360,25 @@ def test_a_planner_kept_to_an_area_gets_every_planner_answer_cut_to_it(
         assert plan["uncovered_before"] == pytest.approx(totals["uncovered"], abs=0.5)
     assert totals["uncovered"] > 0 and mine["siting grid"].json()["sites"]
     assert html(mine["siting page"]).select("tr.site")
+    # The pages say whose area they show; the strip sums their residents only.
+    page = html(mine["/planning"])
+    assert name in text_of(page, ".planning-nav .scope-area") and code in page.text
+    strip = text_of(page, ".summary-strip .population").replace(",", "")
+    assert float(strip) == pytest.approx(totals["population"], abs=0.5)
+    assert not html(whole["/planning"]).select(".scope-area")
+    # The map fits their area: inside the whole city's bounds, and smaller.
+    south, west, north, east = _fitted(mine["/planning/map"].text)
+    s0, w0, n0, e0 = _fitted(whole["/planning/map"].text)
+    assert s0 <= south < north <= n0 and w0 <= west < east <= e0
+    assert (north - south) * (east - west) < (n0 - s0) * (e0 - w0)
+
+
+def _fitted(document: str) -> tuple[float, ...]:
+    """The bounds a folium map document fits: south, west, north, east."""
+    found = re.search(r"\.fitBounds\(\s*(\[\[.*?\]\])", document, re.S)
+    assert found is not None
+    (south, west), (north, east) = json.loads(found.group(1))
+    return south, west, north, east
 
 
 def _code(item: dict[str, Any]) -> str:

@@ -59,6 +59,7 @@ async def _render(
     extras = {
         "lang_links": switch_links(request, request.url_for("planning.siting").path),
         "level_labels": _level_labels(scope),
+        "scope": scope,
         "kinds": [(k.value, planning_text.kind_label(k)) for k in ResourceKind],
         "number": planning_text.number,
         "percent": planning_text.percent,
