@@ -142,6 +142,11 @@ class Settings(BaseSettings):
         "coverage of a GeoParquet demand dataset (`resourcemap coverage --demand-parquet`); "
         "empty computes it in the command's own process.",
     )
+    demand_dataset: Path | None = Field(
+        None,
+        description="GeoParquet demand dataset (a directory of files, e.g. the province demo's) "
+        "that planners' background coverage jobs read; unset: `DATA_DIR/province-demand`.",
+    )
     meili_url: str | None = Field(
         None, description="Meilisearch URL; unset uses the embedded search engine."
     )
