@@ -8,6 +8,7 @@ import zlib
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
@@ -176,6 +177,19 @@ class Settings(BaseSettings):
         ge=1,
         le=1440,
         description="How long a freed seat is held for the next resident on the waitlist.",
+    )
+    booking_verify: Literal["off", "sms"] = Field(
+        "off",
+        description="`sms`: a resident's booking holds its seat until they type the 6-digit "
+        "code texted to the booking's phone number (a phone number is then required); `off`: "
+        "bookings are confirmed at once.",
+    )
+    booking_verify_hold_minutes: int = Field(
+        10,
+        ge=1,
+        le=120,
+        description="How long a booking waiting for its texted code holds the seat before it "
+        "is released.",
     )
     booking_limit_per_address: int = Field(
         20,

@@ -35,10 +35,18 @@ from resourcemap.booking import outbox, schedules, seats, slots
 from resourcemap.booking.links import Links
 from resourcemap.booking.requests import Contact, new_code, new_token, normalise_code
 from resourcemap.errors import Conflict, InvalidInput, NotFound
-from resourcemap.models import Booking, BookingPolicy, Resource, Slot, WaitlistEntry
+from resourcemap.models import (
+    Booking,
+    BookingPolicy,
+    Notification,
+    Resource,
+    Slot,
+    WaitlistEntry,
+)
 from resourcemap.settings import Settings
 from resourcemap.vault import Vault
 from resourcemap.vocab import (
+    HOLDS,
     SEAT_HOLDING,
     BookingStatus,
     Channel,
@@ -61,6 +69,9 @@ class Ledger:
         self.cap_per_contact = settings.booking_cap_per_contact
         self.cap_per_address = settings.booking_cap_per_address
         self.links = Links(settings.public_url)
+        # A resident's booking waits for the code texted to its phone (#15).
+        self.verify_by_sms = settings.booking_verify == "sms"
+        self.hold_minutes = settings.booking_verify_hold_minutes
         # Each resource's schedule as last read, with the first and last local day (as
         # ordinals) it covers: bookings are checked against it, and the seat call refuses
         # one checked against a schedule that is no longer current.
@@ -207,6 +218,7 @@ class Ledger:
             email_enc=entry.email_enc,
             note_enc=entry.note_enc,
             offer_expires_at=expires,
+            lang=entry.lang,
         )
         await WaitlistEntry.filter(id=entry.id).update(
             status=WaitlistStatus.OFFERED, booking_id=offer.id
@@ -220,7 +232,7 @@ class Ledger:
                 code=entry.code,
                 resource_name=resource.name_zh,
                 starts_at=slot.starts_at,
-                manage_url=self.links.waitlist(entry.code, token),
+                manage_url=self.links.waitlist(entry.code, token, entry.lang),
                 offer_expires_at=expires,
             ),
             booking_id=offer.id,
@@ -274,10 +286,11 @@ class Ledger:
         return True
 
     async def expire_offers(self, now: dt.datetime, *, resource_id: int | None = None) -> int:
-        """Pass on seats whose offer ran out; returns how many offers expired."""
+        """Pass on seats whose hold ran out (a waitlist offer, or a booking waiting for its
+        texted code); returns how many holds expired."""
         # On SQLite tortoise compares datetimes as stored text (UTC): filter values must be UTC.
         qs = Booking.filter(
-            status=BookingStatus.OFFERED, offer_expires_at__lte=now.astimezone(dt.UTC)
+            status__in=[s.value for s in HOLDS], offer_expires_at__lte=now.astimezone(dt.UTC)
         )
         if resource_id is not None:
             qs = qs.filter(resource_id=resource_id)
@@ -289,10 +302,12 @@ class Ledger:
                 by="",
                 reason="",
                 now=now,
-                only=(BookingStatus.OFFERED,),
+                only=(booking.status,),
                 due=now,
             ):
                 expired += 1
+                if booking.status is BookingStatus.PENDING:
+                    await forget_code(booking.id)
                 await WaitlistEntry.filter(
                     booking_id=booking.id, status=WaitlistStatus.OFFERED
                 ).update(status=WaitlistStatus.EXPIRED)
@@ -316,7 +331,13 @@ class Ledger:
             return
         token = token or self.vault.open(booking.token_enc)
         message = self.message(
-            kind, booking.code, booking.starts_at, resource_name, token, booking.cancel_reason
+            kind,
+            booking.code,
+            booking.starts_at,
+            resource_name,
+            token,
+            booking.cancel_reason,
+            lang=booking.lang,
         )
         await outbox.enqueue(
             self.vault, self.tz, message, booking_id=booking.id, phone=phone, email=email, now=now
@@ -330,15 +351,32 @@ class Ledger:
         resource_name: str,
         token: str,
         reason: str = "",
+        *,
+        lang: str = "",
+        secret: str = "",
+        expires_at: dt.datetime | None = None,
     ) -> outbox.Message:
         return outbox.Message(
             kind=kind,
             code=code,
             resource_name=resource_name,
             starts_at=starts_at,
-            manage_url=self.links.booking(code, token),
+            manage_url=self.links.booking(code, token, lang),
             reason=reason,
+            offer_expires_at=expires_at,
+            secret=secret,
         )
+
+
+async def forget_code(booking_id: int) -> None:
+    """Once a booking's phone check is over (confirmed, or the hold ended): empty the queued
+    text that carries its code (one not sent by then is dropped as purged) and its digest."""
+    await Notification.filter(booking_id=booking_id, kind=NotificationKind.VERIFY_CODE).update(
+        body_enc=None
+    )
+    await (
+        Booking.filter(id=booking_id).exclude(status=BookingStatus.PENDING).update(verify_digest="")
+    )
 
 
 async def resource_or_404(resource_id: int) -> Resource:

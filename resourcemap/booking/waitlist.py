@@ -72,6 +72,7 @@ async def _join(
                 channel=data.channel,
                 idempotency_key=key,
                 request_hash=ledger.vault.digest(fingerprint),
+                lang=data.lang or "",
                 **ledger.sealed(data),
             )
         except IntegrityError:
