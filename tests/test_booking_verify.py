@@ -165,3 +165,23 @@ def test_booking_without_a_phone_is_refused_naming_the_field(database_url: str) 
         assert not await Booking.exists()
 
     run_in_db(database_url, go)
+
+
+def test_cancelling_a_held_booking_frees_the_seat_and_forgets_the_code(
+    database_url: str,
+) -> None:
+    async def go() -> None:
+        ids = await bookable_city(seats=1)
+        d = checking(database_url)
+        issued = await d.book(request(ids["room"], TOMORROW_9, phone=PHONE), now=NOW)
+        code = await texted_code(d, issued.code)
+        cancelled = await d.cancel(issued.code, issued.token, now=NOW)
+        assert cancelled.status is BookingStatus.CANCELLED
+        assert await remaining(d, ids["room"]) == 1
+        assert (await Booking.get(code=issued.code)).verify_digest == ""
+        note = await Notification.get(kind=NotificationKind.VERIFY_CODE)
+        assert note.body_enc is None
+        with pytest.raises(Conflict):
+            await d.verify(issued.code, issued.token, code, now=NOW)
+
+    run_in_db(database_url, go)

@@ -1,3 +1,4 @@
+# Over 400 lines: every change of a seat (hold, confirm, end, pass on) in one ledger.
 """The ledger of one app process: what every booking use case shares.
 
 Why a booking can never overbook, on SQLite and PostgreSQL alike:
@@ -269,6 +270,8 @@ class Ledger:
             # Read under the lock: a reschedule that committed since ``booking`` was read
             # moved it to another slot, and that is the seat to free.
             held = await Booking.get(id=booking.id)
+            if held.verify_digest:
+                await forget_code(held.id)  # a phone check ended unconfirmed
             if held.channel is Channel.REFERRAL:
                 # A green-channel seat goes back to the green channel, never to the waitlist.
                 await Slot.filter(id=held.slot_id, referral_taken__gt=0).update(
@@ -284,6 +287,18 @@ class Ledger:
                 resource = await Resource.get(id=resource_id)
                 await self.tell(tell[by], held, resource.name_zh, None, now=now)
         return True
+
+    async def confirm_hold(
+        self, booking_id: int, held: BookingStatus, *, now: dt.datetime, **also: Any
+    ) -> bool:
+        """Confirm a booking whose seat is held (``held``: offered or pending) if the hold has
+        not run out; ``False`` if it has or the booking moved on. Called under the resource's
+        lock. The same UPDATE checks the deadline: a hold that ran out while nobody passed it
+        on is no longer the resident's."""
+        confirmed = await Booking.filter(
+            id=booking_id, status=held, offer_expires_at__gt=now.astimezone(dt.UTC)
+        ).update(status=BookingStatus.CONFIRMED, offer_expires_at=None, **also)
+        return bool(confirmed)
 
     async def expire_offers(self, now: dt.datetime, *, resource_id: int | None = None) -> int:
         """Pass on seats whose hold ran out (a waitlist offer, or a booking waiting for its
@@ -306,8 +321,6 @@ class Ledger:
                 due=now,
             ):
                 expired += 1
-                if booking.status is BookingStatus.PENDING:
-                    await forget_code(booking.id)
                 await WaitlistEntry.filter(
                     booking_id=booking.id, status=WaitlistStatus.OFFERED
                 ).update(status=WaitlistStatus.EXPIRED)

@@ -75,17 +75,8 @@ async def confirm(ledger: Ledger, code: str, token: str, typed: str, *, now: dt.
 async def _confirmed(ledger: Ledger, booking: Booking, token: str, *, now: dt.datetime) -> Issued:
     async with in_transaction(Booking._meta.default_connection) as conn:
         await seats.lock(conn, booking.resource_id)
-        # The same UPDATE checks the deadline: a hold that ran out while nobody passed it on
-        # is no longer the resident's.
-        confirmed = await Booking.filter(
-            id=booking.id,
-            status=BookingStatus.PENDING,
-            offer_expires_at__gt=now.astimezone(dt.UTC),
-        ).update(
-            status=BookingStatus.CONFIRMED,
-            offer_expires_at=None,
-            verify_digest="",
-            verify_attempts=0,
+        confirmed = await ledger.confirm_hold(
+            booking.id, BookingStatus.PENDING, now=now, verify_digest="", verify_attempts=0
         )
         if not confirmed:
             raise hold_ended()
@@ -117,7 +108,8 @@ async def _wrong(ledger: Ledger, booking: Booking, *, now: dt.datetime) -> Issue
 
 
 async def release(ledger: Ledger, booking: Booking, *, now: dt.datetime) -> None:
-    """End a pending booking and pass its seat on (no message: the resident is told here)."""
+    """End a pending booking and pass its seat on (no message: the resident is told here);
+    ``Ledger.end`` forgets the code."""
     await ledger.end(
         booking,
         BookingStatus.EXPIRED,
@@ -126,7 +118,6 @@ async def release(ledger: Ledger, booking: Booking, *, now: dt.datetime) -> None
         now=now,
         only=(BookingStatus.PENDING,),
     )
-    await forget_code(booking.id)
 
 
 def hold_ended() -> Conflict:
