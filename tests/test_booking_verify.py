@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from resourcemap.booking import slots
 from resourcemap.booking.desk import Desk
@@ -15,6 +18,7 @@ from resourcemap.models import Booking, Notification
 from resourcemap.settings import Settings
 from resourcemap.vocab import BookingStatus, NotificationKind
 from tests.booking_helpers import NOW, TOMORROW_9, bookable_city, desk, request
+from tests.conftest import KEYS
 from tests.factories import run_in_db
 
 pytestmark = pytest.mark.clock
@@ -42,6 +46,18 @@ async def remaining(d: Desk, resource_id: int, now: dt.datetime = NOW) -> int:
     i = listed.find(slots.epoch(TOMORROW_9))
     assert i is not None
     return int(listed.remaining[i])
+
+
+def test_production_refuses_the_phone_check_without_an_sms_gateway() -> None:
+    production: dict[str, Any] = {
+        "environment": "production",
+        "secret_key": secrets.token_urlsafe(32),
+        "data_keys": KEYS["data_keys"],
+        "booking_verify": "sms",
+    }
+    with pytest.raises(ValidationError, match="webhook"):
+        Settings(_env_file=None, **production, notify_senders="log,smtp")
+    assert Settings(_env_file=None, **production, notify_senders="webhook").booking_verify == "sms"
 
 
 def test_phone_check_is_off_by_default(database_url: str) -> None:
