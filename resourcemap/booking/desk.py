@@ -108,8 +108,15 @@ class Desk:
         """The stored booking with this code, if ``token`` is its manage token."""
         return await self.ledger.booking(code, token)
 
-    async def booking(self, code: str, token: str) -> views.BookingView:
-        return await views.of_booking(self.ledger, await self.ledger.booking(code, token))
+    async def booking(
+        self, code: str, token: str, *, now: dt.datetime | None = None
+    ) -> views.BookingView:
+        """The booking as its holder sees it; with ``now``, a hold that ran out by then is
+        passed on first, so that its holder sees it ended."""
+        booking = await self.ledger.booking(code, token)
+        if now is not None and await self.ledger.lapsed(booking, now):
+            booking = await self.ledger.booking(code, token)
+        return await views.of_booking(self.ledger, booking)
 
     async def cancel(self, code: str, token: str, *, now: dt.datetime) -> views.BookingView:
         return await views.of_booking(

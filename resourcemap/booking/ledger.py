@@ -300,6 +300,15 @@ class Ledger:
         ).update(status=BookingStatus.CONFIRMED, offer_expires_at=None, **also)
         return bool(confirmed)
 
+    async def lapsed(self, booking: Booking, now: dt.datetime) -> bool:
+        """Whether ``booking`` held a seat until a deadline before ``now``; if so, the holds
+        of its resource that ran out are passed on."""
+        due = booking.offer_expires_at
+        if booking.status not in HOLDS or due is None or due > now:
+            return False
+        await self.expire_offers(now, resource_id=booking.resource_id)
+        return True
+
     async def expire_offers(self, now: dt.datetime, *, resource_id: int | None = None) -> int:
         """Pass on seats whose hold ran out (a waitlist offer, or a booking waiting for its
         texted code); returns how many holds expired."""

@@ -58,9 +58,7 @@ async def confirm(ledger: Ledger, code: str, token: str, typed: str, *, now: dt.
         return Issued(code=booking.code, token=token)
     if booking.status is not BookingStatus.PENDING:
         raise hold_ended()
-    assert booking.offer_expires_at is not None  # every pending booking has its deadline
-    if booking.offer_expires_at <= now:
-        await ledger.expire_offers(now, resource_id=booking.resource_id)
+    if await ledger.lapsed(booking, now):
         raise hold_ended()
     typed = normalise(typed)
     if not TYPED.match(typed):

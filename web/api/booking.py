@@ -181,7 +181,9 @@ async def get_booking(request: Request) -> Response:
       200: {description: The booking}
       404: {description: No booking with this code and token}
     """
-    booking = await _desk(request).booking(request.path_params["code"], _token(request))
+    booking = await _desk(request).booking(
+        request.path_params["code"], _token(request), now=clock.now(request)
+    )
     return JSONResponse(booking.model_dump(mode="json"))
 
 

@@ -232,7 +232,7 @@ def _token(request: Request, form: FormData | None = None) -> str:
 
 
 async def _booking_context(request: Request, code: str, token: str) -> dict[str, Any]:
-    booking = await _desk(request).booking(code, token)
+    booking = await _desk(request).booking(code, token, now=clock.now(request))
     status = booking.status
     now = clock.now(request)
     return {
