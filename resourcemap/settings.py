@@ -8,6 +8,7 @@ import zlib
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
@@ -182,6 +183,19 @@ class Settings(BaseSettings):
         le=1440,
         description="How long a freed seat is held for the next resident on the waitlist.",
     )
+    booking_verify: Literal["off", "sms"] = Field(
+        "off",
+        description="`sms`: a resident's booking holds its seat until they type the 6-digit "
+        "code texted to the booking's phone number (a phone number is then required; "
+        "production needs the `webhook` sender); `off`: bookings are confirmed at once.",
+    )
+    booking_verify_hold_minutes: int = Field(
+        10,
+        ge=1,
+        le=120,
+        description="How long a booking waiting for its texted code holds the seat before it "
+        "is released.",
+    )
     booking_limit_per_address: int = Field(
         20,
         ge=0,
@@ -316,6 +330,20 @@ class Settings(BaseSettings):
                     "data_keys is unset; set RESOURCEMAP_DATA_KEYS in production "
                     "(`resourcemap keygen` makes one)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _codes_reach_phones_in_production(self) -> Settings:
+        # The log sender never shows a text: with it alone no resident could confirm.
+        if (
+            self.environment is Environment.PRODUCTION
+            and self.booking_verify == "sms"
+            and "webhook" not in self.senders
+        ):
+            raise ValueError(
+                "booking_verify=sms texts a code to residents: add `webhook` (the SMS "
+                "gateway) to RESOURCEMAP_NOTIFY_SENDERS"
+            )
         return self
 
     @field_validator("fixed_now")

@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute
 from starlette.schemas import SchemaGenerator
 
 import resourcemap
-from resourcemap.booking.requests import BookingIn, CancelIn, RescheduleIn
+from resourcemap.booking.requests import BookingIn, CancelIn, RescheduleIn, VerifyIn
 from resourcemap.booking.staff import BlockIn, PolicyIn
 from resourcemap.feedback.answers import FeedbackIn
 from resourcemap.listings.edits import ResourceIn
@@ -46,6 +46,7 @@ BODY_MODELS = (
     OrganisationIn,
     BookingIn,
     RescheduleIn,
+    VerifyIn,
     CancelIn,
     PolicyIn,
     BlockIn,

@@ -6,7 +6,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0016_texts')]
+    dependencies = [('models', '0017_booking_verify')]
 
     initial = False
 

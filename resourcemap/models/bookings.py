@@ -143,6 +143,13 @@ class Booking(Model):
     cancelled_by = fields.CharField(max_length=16, default="")
     cancel_reason = fields.CharField(max_length=300, default="")
     offer_expires_at = fields.DatetimeField(null=True, db_index=True)
+    # A pending booking's texted code, as a keyed digest (``Vault.digest``) bound to the
+    # booking's code, and how many wrong codes were typed (#15); cleared once confirmed.
+    verify_digest = fields.CharField(max_length=64, default="", db_default="")
+    verify_attempts = fields.SmallIntField(default=0, db_default=0)
+    # The language the resident booked in (``zh-CN``, ``en``; '' before #18): the links in
+    # their messages open the pages in it.
+    lang = fields.CharField(max_length=8, default="", db_default="")
     reminder_queued = fields.BooleanField(default=False)
     purged_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -178,6 +185,8 @@ class WaitlistEntry(Model):
     # resent form or a retried request is the same place in line.
     idempotency_key = fields.CharField(max_length=64, unique=True, null=True)
     request_hash = fields.CharField(max_length=64, default="", db_default="")
+    # As on Booking: the language the resident joined in, for the links in their messages.
+    lang = fields.CharField(max_length=8, default="", db_default="")
     purged_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

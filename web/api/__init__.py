@@ -63,6 +63,7 @@ def routes() -> list[BaseRoute]:
         r("/bookings/{code:bookingcode}.ics", booking.booking_ics, "GET", "booking_ics"),
         r("/bookings/{code:bookingcode}", booking.get_booking, "GET", "booking"),
         r("/bookings/{code:bookingcode}/cancel", booking.cancel_booking, "POST", "booking_cancel"),
+        r("/bookings/{code:bookingcode}/verify", booking.verify_booking, "POST", "booking_verify"),
         r(
             "/bookings/{code:bookingcode}/reschedule",
             booking.reschedule_booking,

@@ -29,7 +29,7 @@ from resourcemap.vocab import SEAT_HOLDING, BookingStatus
 from web import clock, i18n
 from web.i18n import _
 from web.limits import admitted, client_address
-from web.pages.resident import confirmation
+from web.pages.resident import confirmation, phone_check
 from web.pages.resident import view as resident_view
 from web.pages.shell import Audience, check_csrf, page, render
 from web.params import date_param
@@ -138,6 +138,7 @@ async def _book_page(
         "retention_days": request.app.state.settings.booking_retention_days,
         "policy": confirmation.policy(resource),
         "get_url": _with_start(request.url.path, chosen_start),
+        "verify_by_sms": request.app.state.settings.booking_verify == "sms",
     }
     return await render(request, "resident/book.html", context, status)
 
@@ -166,7 +167,11 @@ async def book(request: Request) -> Response:
     values = {name: _text(form, name) for name in (*CONTACT, "starts_at", "key")}
     try:
         data = BookingIn.model_validate(
-            {"resource_id": resource.id, **{k: values[k] for k in (*CONTACT, "starts_at")}}
+            {
+                "resource_id": resource.id,
+                "lang": i18n.current().tag,
+                **{k: values[k] for k in (*CONTACT, "starts_at")},
+            }
         )
     except ValidationError as exc:
         # Every field's error at once, in the form's order (the error summary lists them).
@@ -200,7 +205,14 @@ async def book(request: Request) -> Response:
         return await _book_page(
             request, resource, day=None, values=values, problem=problem, status=409
         )
-    except InvalidInput:
+    except InvalidInput as exc:
+        if exc.field == "phone":
+            errors = {
+                "phone": _("Enter your phone number: we text you a code to confirm the booking.")
+            }
+            return await _book_page(
+                request, resource, day=None, values=values, errors=errors, status=400
+            )
         values["key"] = secrets.token_urlsafe(16)
         problem = _("Please check your input.")
         return await _book_page(
@@ -220,7 +232,7 @@ def _token(request: Request, form: FormData | None = None) -> str:
 
 
 async def _booking_context(request: Request, code: str, token: str) -> dict[str, Any]:
-    booking = await _desk(request).booking(code, token)
+    booking = await _desk(request).booking(code, token, now=clock.now(request))
     status = booking.status
     now = clock.now(request)
     return {
@@ -247,6 +259,9 @@ async def _booking_context(request: Request, code: str, token: str) -> dict[str,
 @page(Audience.RESIDENT)
 async def manage(request: Request) -> Response:
     context = await _booking_context(request, request.path_params["code"], _token(request))
+    if context["status"] is BookingStatus.PENDING:
+        # Held until the resident types the texted code: that is all there is to do here.
+        return await phone_check.page_of(request, context)
     return await render(request, "resident/booking.html", context)
 
 
@@ -306,6 +321,36 @@ async def reschedule(request: Request) -> Response:
     return await render(request, "resident/reschedule.html", context, status)
 
 
+@page(Audience.RESIDENT)
+async def verify(request: Request) -> Response:
+    """The code texted for a booking held for its phone check (``phone_check``)."""
+    form = await request.form()
+    check_csrf(request, _text(form, "csrf_token"))
+    code, token = request.path_params["code"], _token(request, form)
+    typed = _text(form, phone_check.FIELD)
+    try:
+        issued = await _desk(request).verify(code, token, typed, now=clock.now(request))
+    except InvalidInput as exc:
+        context = await _booking_context(request, code, token)
+        left = context["booking"].verify_tries_left or 0
+        message = phone_check.wrong_code(exc.code == "shape", left)
+        return await phone_check.page_of(
+            request, context, errors={phone_check.FIELD: message}, status=400
+        )
+    except TooManyRequests as exc:
+        context = await _booking_context(request, code, token)
+        context["problem"] = phone_check.released()
+        response = await render(request, "resident/booking.html", context, 429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except Conflict:
+        context = await _booking_context(request, code, token)
+        context["problem"] = phone_check.ran_out()
+        return await render(request, "resident/booking.html", context, 409)
+    request.session["flash"] = "booked"
+    return RedirectResponse(_manage_url("bookings", issued), status_code=303)
+
+
 # --- the waitlist -------------------------------------------------------------------------
 
 
@@ -354,7 +399,11 @@ async def join_waitlist(request: Request) -> Response:
         return await _waitlist_page(request, resource, values, errors, status=400)
     try:
         data = BookingIn.model_validate(
-            {"resource_id": resource.id, **{k: values[k] for k in (*CONTACT, "starts_at")}}
+            {
+                "resource_id": resource.id,
+                "lang": i18n.current().tag,
+                **{k: values[k] for k in (*CONTACT, "starts_at")},
+            }
         )
         desk = _desk(request)
         key = values["key"] or None
