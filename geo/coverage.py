@@ -205,6 +205,12 @@ class AreaSums:
             np.bincount(inverse, minlength=n).astype(np.int64),
         )
 
+    def only(self, codes: Iterable[str]) -> AreaSums:
+        """The sums of the areas ``codes`` only."""
+        keep = np.isin(self.codes, np.array(sorted(codes), dtype=self.codes.dtype))
+        return AreaSums(self.codes[keep], self.population[keep], self.covered[keep],
+                        self.points[keep])  # fmt: skip
+
     @classmethod
     def concat(cls, parts: Sequence[AreaSums]) -> AreaSums:
         """Join sums of partitions holding disjoint area codes."""

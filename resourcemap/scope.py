@@ -3,14 +3,14 @@ area see and change only what lies in it.
 
 An account's area is one code at any level. What lies in it: the area and every area below
 it (a district's streets and communities), and every listing whose city, district, street
-or community code is that code. Enforced here, on the server; pages and the API only pass
-the results on.
+or community code is that code. Enforced on the server: the domain's use cases take the
+scope (planning figures are cut in :mod:`resourcemap.planning.area_cut`); pages and the API
+only pass the account's scope in and the results on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from tortoise.expressions import Q
 
@@ -41,31 +41,6 @@ class AreaScope:
                 f"your account is kept to area {self.code} ({self.level.value}): "
                 f"choose the level {self.level.value} or below"
             )
-
-    def features(self, body: dict[str, Any]) -> dict[str, Any]:
-        """A FeatureCollection of areas with only the features inside the scope; totals
-        summed again from what is left."""
-        kept = [f for f in body.get("features", []) if self.admits(_code_of(f))]
-        out = {**body, "features": kept, "scope": self.code}
-        if "totals" in body:
-            out["totals"] = _totals([f["properties"] for f in kept])
-        return out
-
-
-def _code_of(feature: dict[str, Any]) -> object:
-    props = feature.get("properties") or {}
-    return props.get("code", feature.get("id"))
-
-
-def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    population = sum(float(r.get("population") or 0) for r in rows)
-    covered = sum(float(r.get("covered") or 0) for r in rows)
-    return {
-        "population": round(population, 1),
-        "covered": round(covered, 1),
-        "uncovered": round(population - covered, 1),
-        "share": round(covered / population, 4) if population else None,
-    }
 
 
 async def scope_of(principal: Principal) -> AreaScope | None:

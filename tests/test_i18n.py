@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from bs4 import BeautifulSoup
 
+from tests.html_helpers import text_of
+from tests.test_coverage_web import sign_in
+from tests.test_coverage_web import url as url  # the demo city with a planner, re-exported
+from tests.test_english_pages import stray_chinese
 from web import i18n
 
 ROOT = Path(__file__).parents[1]
@@ -75,3 +82,28 @@ def test_dates_and_distances_follow_the_language() -> None:
         assert i18n.clock(dt.time(14, 30)).startswith("2:30")
     finally:
         i18n.activate(i18n.DEFAULT)
+
+
+PLANNING_PAGES = ("/planning", "/planning/indicators", "/planning/access", "/planning/siting")
+
+
+def test_planning_pages_in_english_leave_no_chinese_chrome(
+    url: str, make_client: Callable[..., Any]
+) -> None:
+    """In English, a planning page's own words are English (#18); Chinese remains only where
+    it is data marked as such (the areas' names, lang="zh-CN")."""
+    with make_client(url) as client:
+        headers = sign_in(client, "planner")
+        client.get("/planning", params={"lang": "en"})  # remembered in the cookie from now on
+        pages = {path: client.get(path) for path in PLANNING_PAGES}
+        pages["siting result"] = client.post(
+            "/planning/siting", data={"csrf_token": headers["X-CSRF-Token"], "sites": "2"}
+        )
+        pages["report"] = client.get("/api/v1/coverage/report.html")
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+        assert stray_chinese(response.text) == [], name
+        page = BeautifulSoup(response.text, "html.parser")
+        assert page.select("[lang^=zh]"), name  # the names are there, marked
+    assert "Synthetic demo data" in text_of(BeautifulSoup(pages["/planning"].text, "html.parser"),
+                                            ".dataset-label")  # fmt: skip

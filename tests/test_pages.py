@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup
 
 from resourcemap.models import Resource
 from tests.factories import run_in_db, small_city
-from tests.html_helpers import attr, one
+from tests.html_helpers import attr, one, text_of
 
 
 def page(client: Any, url: str = "/") -> BeautifulSoup:
@@ -82,7 +82,9 @@ def test_home_escapes_listing_text(database_url: str, make_client: Callable[...,
 def test_demo_city_is_labelled_synthetic(demo_client: Any) -> None:
     soup = page(demo_client)
     label = soup.find(class_="dataset-label")
-    assert label is not None and "示例数据 / synthetic demo data" in label.get_text()
+    assert label is not None and label.get_text().startswith("示例数据 · 种子 ")
+    english = BeautifulSoup(demo_client.get("/?lang=en").text, "html.parser")
+    assert text_of(english, ".dataset-label").startswith("Synthetic demo data · seed ")
     body = demo_client.get("/api/v1/resources?limit=1").json()
     assert "synthetic demo data" in body["dataset"]
     assert body["items"][0]["synthetic"] is True
