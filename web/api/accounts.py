@@ -147,8 +147,6 @@ async def create_account(request: Request) -> Response:
 async def reset_password(request: Request) -> Response:
     """
     summary: Set a new password for an account (admin); its sessions end
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     requestBody:
       required: true
       content:
@@ -188,8 +186,6 @@ async def update_account(request: Request) -> Response:
       to an area; both as they should be after the change) ends the account's sessions.
       `active: false` ends them too and revokes its API tokens; it cannot sign in until
       `active: true`.
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     requestBody:
       required: true
       content:
@@ -292,8 +288,6 @@ async def list_tokens(request: Request) -> Response:
 async def revoke_token(request: Request) -> Response:
     """
     summary: Revoke an API token (its owner or an admin)
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       204: {description: Revoked (also when it already was)}
       404: {description: No such token of yours}

@@ -49,11 +49,7 @@ async def create_booking(request: Request) -> Response:
     summary: Book for a caller or a walk-in visitor (staff, admin)
     description: Channel `phone` or `walk_in`; no minimum notice.
     security: [{bearer: []}, {session: []}]
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/BookingIn"}
+    body: BookingIn
     responses:
       201: {description: "{code, token, booking}"}
       400: {description: Invalid field}
@@ -78,13 +74,7 @@ async def cancel_booking(request: Request) -> Response:
     """
     summary: Cancel a booking with a reason the resident is told (staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/CancelIn"}
+    body: CancelIn
     responses:
       200: {description: "The booking, masked"}
       404: {description: Not a booking of my services}
@@ -103,8 +93,6 @@ async def mark_booking(request: Request) -> Response:
     """
     summary: Mark a booking attended or no-show (staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     requestBody:
       required: true
       content:
@@ -134,8 +122,6 @@ async def reveal_contact(request: Request) -> Response:
     """
     summary: Show one booking's contact details in full (staff, admin; audited)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       200: {description: "{id, nickname, phone, email, note}"}
       404: {description: Not a booking of my services}
@@ -149,8 +135,6 @@ async def get_policy(request: Request) -> Response:
     """
     summary: A resource's booking rules (staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       200: {description: The rules; enabled false when it takes no bookings}
       404: {description: Not one of my services}
@@ -163,13 +147,7 @@ async def put_policy(request: Request) -> Response:
     """
     summary: Set a resource's booking rules (staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/PolicyIn"}
+    body: PolicyIn
     responses:
       200: {description: The rules}
       400: {description: Invalid field}
@@ -184,13 +162,7 @@ async def add_block(request: Request) -> Response:
     """
     summary: Block time so that no slot in it can be booked (staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/BlockIn"}
+    body: BlockIn
     responses:
       201: {description: The block}
       400: {description: Invalid field}
@@ -206,8 +178,6 @@ async def remove_block(request: Request) -> Response:
     """
     summary: Remove blocked time (staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       204: {description: Removed}
       404: {description: No such block among my services}

@@ -75,8 +75,6 @@ async def get_resource(request: Request) -> Response:
     """
     summary: One resource in full
     description: Hours, exceptions, qualifications, service area and contact.
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       200: {description: The resource}
       404: {description: No such resource}
@@ -96,9 +94,7 @@ async def create_resource(request: Request) -> Response:
     """
     summary: Create a resource
     description: Staff create resources of their own organisation; admins of any.
-    requestBody:
-      required: true
-      content: {application/json: {schema: {$ref: "#/components/schemas/ResourceIn"}}}
+    body: ResourceIn
     responses:
       201: {description: The created resource}
       400: {description: "Invalid field, with a reason per field"}
@@ -114,11 +110,7 @@ async def create_resource(request: Request) -> Response:
 async def replace_resource(request: Request) -> Response:
     """
     summary: Replace a resource (all fields)
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content: {application/json: {schema: {$ref: "#/components/schemas/ResourceIn"}}}
+    body: ResourceIn
     responses:
       200: {description: The saved resource}
       400: {description: Invalid field}
@@ -135,8 +127,6 @@ async def replace_resource(request: Request) -> Response:
 async def patch_resource(request: Request) -> Response:
     """
     summary: Change some fields of a resource
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     requestBody:
       required: true
       content: {application/json: {schema: {type: object}}}
@@ -157,8 +147,6 @@ async def patch_resource(request: Request) -> Response:
 async def set_status(request: Request) -> Response:
     """
     summary: Suspend, close or reactivate a resource
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     requestBody:
       required: true
       content:
@@ -195,9 +183,7 @@ async def list_organisations(request: Request) -> Response:
 async def create_organisation(request: Request) -> Response:
     """
     summary: Create an organisation (admin)
-    requestBody:
-      required: true
-      content: {application/json: {schema: {$ref: "#/components/schemas/OrganisationIn"}}}
+    body: OrganisationIn
     responses:
       201: {description: The organisation}
       400: {description: Invalid field}

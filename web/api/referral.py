@@ -64,11 +64,7 @@ async def create_referral(request: Request) -> Response:
     description: From one of my services. The contact is the minimum needed and stored
       encrypted; an urgent referral answers with numbers to call now (`call_now`).
     security: [{bearer: []}, {session: []}]
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/ReferralIn"}
+    body: ReferralIn
     responses:
       201: {description: "The referral, masked"}
       400: {description: "Invalid field (need not served by that service, no contact)"}
@@ -105,8 +101,6 @@ async def get_referral(request: Request) -> Response:
     summary: One referral (staff of either service, admin)
     description: The referring service sees the status and the answer, never the visit.
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       200: {description: "The referral, masked"}
       404: {description: Not a referral of my services}
@@ -122,8 +116,6 @@ async def accept(request: Request) -> Response:
     description: With `starts_at`, books that slot's referral seat at once; without it, the
       resident gets one message with a link to pick a time (receiving staff, admin).
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     requestBody:
       content:
         application/json:
@@ -145,13 +137,7 @@ async def book(request: Request) -> Response:
     """
     summary: Book an accepted referral into a referral seat (receiving staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/PickIn"}
+    body: PickIn
     responses:
       200: {description: The referral}
       404: {description: Not a referral to my services}
@@ -169,13 +155,7 @@ async def decline(request: Request) -> Response:
     """
     summary: Decline a referral with a reason and a suggestion (receiving staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/DeclineIn"}
+    body: DeclineIn
     responses:
       200: {description: The referral}
       404: {description: Not a referral to my services}
@@ -193,13 +173,7 @@ async def outcome(request: Request) -> Response:
     """
     summary: Record whether the resident came (receiving staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/OutcomeIn"}
+    body: OutcomeIn
     responses:
       200: {description: The referral}
       409: {description: "Not booked, or the visit has not begun"}
@@ -216,8 +190,6 @@ async def close(request: Request) -> Response:
     """
     summary: Close a referral that has an outcome or was declined (staff of either service)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       200: {description: The referral}
       409: {description: "No outcome yet, or closed already"}
@@ -231,8 +203,6 @@ async def reveal(request: Request) -> Response:
     """
     summary: Show a referral's contact details and reason in full (receiving staff; audited)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       200: {description: "{id, nickname, phone, email, reason}"}
       404: {description: Not a referral to my services}
@@ -247,13 +217,7 @@ async def put_seats(request: Request) -> Response:
     summary: Referral seats per slot of a bookable resource (staff, admin)
     description: Seats only a referral can take, on top of the public seats.
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/SeatsIn"}
+    body: SeatsIn
     responses:
       200: {description: "{referral_seats}"}
       404: {description: Not one of my services}
@@ -270,7 +234,6 @@ async def referral_slots(request: Request) -> Response:
     summary: Slots with a free referral seat (staff, admin)
     security: [{bearer: []}, {session: []}]
     parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
       - {name: from, in: query, schema: {type: string, format: date}}
       - {name: days, in: query, schema: {type: integer, minimum: 1, maximum: 31, default: 7}}
     responses:
@@ -314,7 +277,6 @@ async def resident_referral(request: Request) -> Response:
     """
     summary: My referral, through the link I was sent (code and token)
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: token, in: query, required: true, schema: {type: string}}
     responses:
       200: {description: "Where I am referred, and whether I can pick a time or decline"}
@@ -328,13 +290,8 @@ async def resident_pick(request: Request) -> Response:
     """
     summary: Pick a time for my referral
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: token, in: query, required: true, schema: {type: string}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/PickIn"}
+    body: PickIn
     responses:
       200: {description: "The referral, booked"}
       409: {description: "Nothing to pick, or the slot's referral seats are taken"}
@@ -350,7 +307,6 @@ async def resident_decline(request: Request) -> Response:
     """
     summary: Decline my referral
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: token, in: query, required: true, schema: {type: string}}
     responses:
       200: {description: "The referral, declined"}
