@@ -2,7 +2,7 @@
 
 A docstring says only what its route does not: the path's parameters are read from the route
 (an ``{id:id}`` is an integer, any other a string), and ``body: Model`` stands for a required
-JSON body of one of ``BODY_MODELS``.
+JSON body of one of ``BODY_MODELS`` (or, with a schema under it, of that schema).
 """
 
 from __future__ import annotations
@@ -75,9 +75,11 @@ def _components() -> dict[str, Any]:
     return defs
 
 
-def _json_body(model: str) -> dict[str, Any]:
-    ref = {"$ref": f"#/components/schemas/{model}"}
-    return {"required": True, "content": {"application/json": {"schema": ref}}}
+def _json_body(schema: str | dict[str, Any]) -> dict[str, Any]:
+    """A required JSON body: a model's name, or a schema written out."""
+    if isinstance(schema, str):
+        schema = {"$ref": f"#/components/schemas/{schema}"}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 def _path_parameters(route: Route) -> list[dict[str, Any]]:

@@ -56,8 +56,7 @@ async def create_booking(request: Request) -> Response:
       404: {description: Not one of my services}
       409: {description: Slot full or closed}
     """
-    actor = await auth.require(request, Role.STAFF, Role.ADMIN)
-    data = BookingIn.model_validate(await json_body(request))
+    actor, data = await auth.staff_with_body(request, BookingIn)
     desk = _desk(request)
     issued = await desk.staff_book(actor, data, now=clock.now(request))
     return JSONResponse(
@@ -80,8 +79,7 @@ async def cancel_booking(request: Request) -> Response:
       404: {description: Not a booking of my services}
       409: {description: Already cancelled}
     """
-    actor = await auth.require(request, Role.STAFF, Role.ADMIN)
-    data = CancelIn.model_validate(await json_body(request))
+    actor, data = await auth.staff_with_body(request, CancelIn)
     desk = _desk(request)
     booking = await desk.staff_cancel(
         actor, request.path_params["id"], data.reason, now=clock.now(request)
@@ -93,14 +91,10 @@ async def mark_booking(request: Request) -> Response:
     """
     summary: Mark a booking attended or no-show (staff, admin)
     security: [{bearer: []}, {session: []}]
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema:
-            type: object
-            required: [status]
-            properties: {status: {type: string, enum: [attended, no_show]}}
+    body:
+      type: object
+      required: [status]
+      properties: {status: {type: string, enum: [attended, no_show]}}
     responses:
       200: {description: "The booking, masked"}
       404: {description: Not a booking of my services}
@@ -153,8 +147,7 @@ async def put_policy(request: Request) -> Response:
       400: {description: Invalid field}
       404: {description: Not one of my services}
     """
-    actor = await auth.require(request, Role.STAFF, Role.ADMIN)
-    data = staff.PolicyIn.model_validate(await json_body(request))
+    actor, data = await auth.staff_with_body(request, staff.PolicyIn)
     return JSONResponse(await staff.set_policy(actor, request.path_params["id"], data))
 
 
@@ -168,8 +161,7 @@ async def add_block(request: Request) -> Response:
       400: {description: Invalid field}
       404: {description: Not one of my services}
     """
-    actor = await auth.require(request, Role.STAFF, Role.ADMIN)
-    data = staff.BlockIn.model_validate(await json_body(request))
+    actor, data = await auth.staff_with_body(request, staff.BlockIn)
     block = await staff.add_block(actor, request.path_params["id"], data)
     return JSONResponse(block, status_code=201)
 

@@ -127,9 +127,7 @@ async def replace_resource(request: Request) -> Response:
 async def patch_resource(request: Request) -> Response:
     """
     summary: Change some fields of a resource
-    requestBody:
-      required: true
-      content: {application/json: {schema: {type: object}}}
+    body: {type: object}
     responses:
       200: {description: The saved resource}
       400: {description: Invalid field}
@@ -147,13 +145,9 @@ async def patch_resource(request: Request) -> Response:
 async def set_status(request: Request) -> Response:
     """
     summary: Suspend, close or reactivate a resource
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema:
-            type: object
-            properties: {status: {type: string, enum: [active, suspended, closed]}}
+    body:
+      type: object
+      properties: {status: {type: string, enum: [active, suspended, closed]}}
     responses:
       200: {description: The saved resource}
       400: {description: Unknown status}
