@@ -149,12 +149,17 @@ async def require(request: Request, *roles: Role, form_csrf: str | None = None) 
 Body = TypeVar("Body", bound=BaseModel)
 
 
+async def with_body(request: Request, model: type[Body], *roles: Role) -> tuple[Principal, Body]:
+    """The signed-in principal, holding one of ``roles``, then what they sent read as
+    ``model``: the API's preamble of every write. Who is asking is checked first, so a
+    stranger learns nothing of the fields."""
+    principal = await require(request, *roles)
+    return principal, model.model_validate(await json_body(request))
+
+
 async def staff_with_body(request: Request, model: type[Body]) -> tuple[Principal, Body]:
-    """A staff member or admin, then what they sent read as ``model``: the API's preamble of
-    every staff write. Who is asking is checked first, so a stranger learns nothing of the
-    fields."""
-    actor = await require(request, Role.STAFF, Role.ADMIN)
-    return actor, model.model_validate(await json_body(request))
+    """A staff member or admin, then what they sent (see ``with_body``)."""
+    return await with_body(request, model, Role.STAFF, Role.ADMIN)
 
 
 class RateLimiter:

@@ -101,8 +101,7 @@ async def create_resource(request: Request) -> Response:
       401: {description: Not signed in}
       403: {description: Not allowed}
     """
-    principal = await auth.require(request, Role.ADMIN, Role.STAFF)
-    data = edits.ResourceIn.model_validate(await json_body(request))
+    principal, data = await auth.with_body(request, edits.ResourceIn, Role.ADMIN, Role.STAFF)
     resource = await edits.save_resource(principal, data, now=clock.now(request))
     return await _detail(resource.id, status=201)
 
@@ -117,8 +116,7 @@ async def replace_resource(request: Request) -> Response:
       403: {description: Not allowed}
       404: {description: No such resource}
     """
-    principal = await auth.require(request, Role.ADMIN, Role.STAFF)
-    data = edits.ResourceIn.model_validate(await json_body(request))
+    principal, data = await auth.with_body(request, edits.ResourceIn, Role.ADMIN, Role.STAFF)
     resource_id = request.path_params["id"]
     await edits.save_resource(principal, data, resource_id=resource_id, now=clock.now(request))
     return await _detail(resource_id)
@@ -183,7 +181,6 @@ async def create_organisation(request: Request) -> Response:
       400: {description: Invalid field}
       403: {description: Not allowed}
     """
-    principal = await auth.require(request, Role.ADMIN)
-    data = organisations.OrganisationIn.model_validate(await json_body(request))
+    principal, data = await auth.with_body(request, organisations.OrganisationIn, Role.ADMIN)
     org = await organisations.save_organisation(principal, data)
     return JSONResponse(organisations.view(org), status_code=201)
