@@ -60,20 +60,19 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class Contact(Input):
-    """Optional contact details: the minimum, each may be left out (anonymous booking)."""
+class ContactChecks(Input):
+    """How residents' contact details are read wherever they are typed (a booking, a
+    referral): a blank field is left out, a phone number and an e-mail address are checked.
+    Each model declares its own fields, with their limits."""
 
-    nickname: str | None = Field(None, max_length=40, description="What to call the resident")
-    phone: str | None = Field(None, max_length=24, description="For reminders by text")
-    email: str | None = Field(None, max_length=200, description="For reminders by e-mail")
-    note: str | None = Field(None, max_length=500, description="Anything staff should know")
-
-    @field_validator("nickname", "phone", "email", "note", mode="before")
+    @field_validator(
+        "nickname", "phone", "email", "note", "reason", mode="before", check_fields=False
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("phone")
+    @field_validator("phone", check_fields=False)
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
         if value is None:
@@ -85,12 +84,21 @@ class Contact(Input):
             )
         return value
 
-    @field_validator("email")
+    @field_validator("email", check_fields=False)
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         if value is not None and not EMAIL.match(value):
             raise ValueError("not an e-mail address")
         return value
+
+
+class Contact(ContactChecks):
+    """Optional contact details: the minimum, each may be left out (anonymous booking)."""
+
+    nickname: str | None = Field(None, max_length=40, description="What to call the resident")
+    phone: str | None = Field(None, max_length=24, description="For reminders by text")
+    email: str | None = Field(None, max_length=200, description="For reminders by e-mail")
+    note: str | None = Field(None, max_length=500, description="Anything staff should know")
 
 
 class BookingIn(Contact):

@@ -42,7 +42,6 @@ async def list_slots(request: Request) -> Response:
       minimum notice, horizon). Times carry the configured zone's offset. `remaining` is the
       number of free seats; a full slot (0) can be waited for.
     parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
       - {name: from, in: query, schema: {type: string, format: date},
          description: first local day (default today)}
       - {name: days, in: query, schema: {type: integer, minimum: 1, maximum: 92, default: 7}}
@@ -85,11 +84,7 @@ async def create_booking(request: Request) -> Response:
       that runs out frees the seat.
     parameters:
       - {name: Idempotency-Key, in: header, schema: {type: string, maxLength: 200}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/BookingIn"}
+    body: BookingIn
     responses:
       201: {description: "{code, code_display, token, manage_url, booking}"}
       400: {description: "Invalid field, with a reason per field (`phone` when the phone
@@ -174,7 +169,6 @@ async def get_booking(request: Request) -> Response:
     """
     summary: A booking, for its holder
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: X-Booking-Token, in: header, schema: {type: string}}
       - {name: token, in: query, schema: {type: string}}
     responses:
@@ -192,7 +186,6 @@ async def cancel_booking(request: Request) -> Response:
     summary: Cancel a booking
     description: Allowed until the resource's notice window; cancelling twice is harmless.
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: X-Booking-Token, in: header, schema: {type: string}}
       - {name: token, in: query, schema: {type: string}}
     responses:
@@ -212,14 +205,9 @@ async def reschedule_booking(request: Request) -> Response:
     summary: Move a booking to another slot
     description: The old seat is freed only if the new one was taken, in one transaction.
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: X-Booking-Token, in: header, schema: {type: string}}
       - {name: token, in: query, schema: {type: string}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/RescheduleIn"}
+    body: RescheduleIn
     responses:
       200: {description: The moved booking}
       404: {description: No booking with this code and token}
@@ -239,7 +227,6 @@ async def booking_ics(request: Request) -> Response:
     summary: A booking as a calendar file
     description: An iCalendar event with a stable UID, so re-importing updates it.
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: token, in: query, schema: {type: string}}
       - {name: lang, in: query, schema: {type: string, enum: [zh-CN, en]}}
     responses:
@@ -268,11 +255,7 @@ async def join_waitlist(request: Request) -> Response:
       `Idempotency-Key` header so that a retried request returns the same place in line.
     parameters:
       - {name: Idempotency-Key, in: header, schema: {type: string, maxLength: 200}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/BookingIn"}
+    body: BookingIn
     responses:
       201: {description: "{code, code_display, token, manage_url, entry}"}
       400: {description: Invalid field}
@@ -294,7 +277,6 @@ async def get_waitlist_entry(request: Request) -> Response:
     summary: A waitlist entry, for its holder
     description: Position in line, or the seat on offer and until when.
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: X-Booking-Token, in: header, schema: {type: string}}
       - {name: token, in: query, schema: {type: string}}
     responses:
@@ -311,7 +293,6 @@ async def accept_offer(request: Request) -> Response:
     """
     summary: Accept the seat offered to a waitlist entry
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: X-Booking-Token, in: header, schema: {type: string}}
       - {name: token, in: query, schema: {type: string}}
     responses:
@@ -330,7 +311,6 @@ async def leave_waitlist(request: Request) -> Response:
     """
     summary: Leave the waitlist (declining any seat on offer)
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: X-Booking-Token, in: header, schema: {type: string}}
       - {name: token, in: query, schema: {type: string}}
     responses:

@@ -31,7 +31,8 @@ from web.i18n import _
 from web.limits import admitted, client_address
 from web.pages.resident import confirmation, phone_check
 from web.pages.resident import view as resident_view
-from web.pages.shell import Audience, check_csrf, page, render
+from web.pages.shell import Audience, checked_form, page, render
+from web.pages.shell import form_text as _text
 from web.params import date_param
 
 PICK_DAYS = 14
@@ -41,11 +42,6 @@ CONTACT = ("nickname", "phone", "email", "note")
 def _desk(request: Request) -> Desk:
     desk: Desk = request.app.state.desk
     return desk
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _refusal(exc: Conflict) -> str:
@@ -161,8 +157,7 @@ async def book_form(request: Request) -> Response:
 
 @page(Audience.RESIDENT)
 async def book(request: Request) -> Response:
-    form = await request.form()
-    check_csrf(request, _text(form, "csrf_token"))
+    form = await checked_form(request)
     resource = await _resource(request)
     values = {name: _text(form, name) for name in (*CONTACT, "starts_at", "key")}
     try:
@@ -268,8 +263,7 @@ async def manage(request: Request) -> Response:
 @page(Audience.RESIDENT)
 async def cancel(request: Request) -> Response:
     """First POST shows "are you sure?"; the second, with ``confirm``, cancels."""
-    form = await request.form()
-    check_csrf(request, _text(form, "csrf_token"))
+    form = await checked_form(request)
     code, token = request.path_params["code"], _token(request, form)
     context = await _booking_context(request, code, token)
     if _text(form, "confirm") != "yes":
@@ -289,8 +283,7 @@ async def cancel(request: Request) -> Response:
 @page(Audience.RESIDENT)
 async def reschedule(request: Request) -> Response:
     """Without ``starts_at`` shows the slots (of ``day``); with it, moves the booking."""
-    form = await request.form()
-    check_csrf(request, _text(form, "csrf_token"))
+    form = await checked_form(request)
     code, token = request.path_params["code"], _token(request, form)
     context = await _booking_context(request, code, token)
     desk = _desk(request)
@@ -390,8 +383,7 @@ async def _waitlist_page(
 
 @page(Audience.RESIDENT)
 async def join_waitlist(request: Request) -> Response:
-    form = await request.form()
-    check_csrf(request, _text(form, "csrf_token"))
+    form = await checked_form(request)
     resource = await _resource(request)
     values = {name: _text(form, name) for name in (*CONTACT, "starts_at", "key")}
     if not values["phone"] and not values["email"]:
@@ -453,8 +445,7 @@ async def waitlist_entry(request: Request) -> Response:
 
 @page(Audience.RESIDENT)
 async def accept_offer(request: Request) -> Response:
-    form = await request.form()
-    check_csrf(request, _text(form, "csrf_token"))
+    form = await checked_form(request)
     code, token = request.path_params["code"], _token(request, form)
     try:
         issued = await _desk(request).accept_offer(code, token, now=clock.now(request))
@@ -468,8 +459,7 @@ async def accept_offer(request: Request) -> Response:
 
 @page(Audience.RESIDENT)
 async def leave_waitlist(request: Request) -> Response:
-    form = await request.form()
-    check_csrf(request, _text(form, "csrf_token"))
+    form = await checked_form(request)
     code, token = request.path_params["code"], _token(request, form)
     await _desk(request).leave_waitlist(code, token, now=clock.now(request))
     request.session["flash"] = "left"
