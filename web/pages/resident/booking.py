@@ -317,8 +317,7 @@ async def reschedule(request: Request) -> Response:
 @page(Audience.RESIDENT)
 async def verify(request: Request) -> Response:
     """The code texted for a booking held for its phone check (``phone_check``)."""
-    form = await request.form()
-    check_csrf(request, _text(form, "csrf_token"))
+    form = await checked_form(request)
     code, token = request.path_params["code"], _token(request, form)
     typed = _text(form, phone_check.FIELD)
     try:
