@@ -12,9 +12,9 @@ address books everything here). Then:
    (``bench/booking.py``'s) through one connection pool in this process. The result is the
    median of the rounds' ratios (goal >= 0.3: the whole HTTP stack, validation, sealing of
    contact details and the seat ledger cost at most about three INSERTs).
-2. **No overbooking**: every remaining free seat is asked for three times at once, each ask
-   sent to a different process; afterwards every slot's confirmed bookings are counted in
-   SQL against its capacity, and the seats won against the seats there were.
+2. **No overbooking**: ``--contest`` free seats (3,000) are each asked for three times at
+   once, each ask sent to a different process; afterwards every slot's confirmed bookings
+   are counted in SQL against its capacity, and the seats won against the seats there were.
 
     python bench/booking_processes.py                # 4 processes
     python bench/booking_processes.py --quick        # fewer rounds
@@ -57,7 +57,7 @@ from harness.servers import uvicorn_server
 
 from resourcemap import db
 from resourcemap.booking.desk import Desk
-from resourcemap.booking.requests import BookingIn
+from resourcemap.booking.requests import BookingIn, digest
 from resourcemap.settings import Settings
 
 GOAL = 0.3
@@ -118,6 +118,19 @@ async def _overbooked(database_url: str) -> tuple[int, int]:
     return int(over), int(wrong)
 
 
+async def _forget_bare_rows(database_url: str, n: int) -> None:
+    """Delete the bare INSERTs' rows: ``insert_jobs`` marks them with the request digests of
+    0…n-1, which no booking's request has."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "DELETE FROM booking WHERE request_hash = ANY($1::text[])",
+            [digest(str(i)) for i in range(n)],
+        )
+    finally:
+        await conn.close()
+
+
 async def run(database_url: str, args: argparse.Namespace, logs: Path) -> bool:
     secret, data_key = secrets.token_urlsafe(48), Fernet.generate_key().decode()
     desk = Desk(
@@ -171,8 +184,10 @@ async def run(database_url: str, args: argparse.Namespace, logs: Path) -> bool:
                     else:
                         seconds = await run_clients(bare, CLIENTS)
                         bare_rates.append(len(bare) / seconds)
-        # The contest: what is left, each seat asked for by several processes at once.
-        left = requests[used:]
+            # The bare rows filled one slot past its seats: gone before the count below.
+            await _forget_bare_rows(database_url, args.bookings + CLIENTS)
+        # The contest: free seats, each asked for by several processes at once.
+        left = requests[used : used + args.contest]
         contest = [_body(x, next(serial)) for x in left for _ in range(CONTENDERS)]
         _, statuses = await _post_all(bases, contest, CLIENTS)
     over, wrong = await _overbooked(database_url)
@@ -200,10 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--bookings", type=int, default=200, help="bookings per round")
-    parser.add_argument("--quick", action="store_true", help="3 rounds of 100")
+    parser.add_argument("--contest", type=int, default=3000, help="seats contested")
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 100, 1,000 seats")
     args = parser.parse_args(argv)
     if args.quick:
-        args.rounds, args.bookings = 3, 100
+        args.rounds, args.bookings, args.contest = 3, 100, 1000
     name = f"rm_bench_{uuid.uuid4().hex[:10]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     started = time.perf_counter()
