@@ -40,7 +40,9 @@ def test_home_loads_leaflet_from_the_app_itself(
             assert client.get(asset).status_code == 200, asset
     map_div = soup.find(id="map")
     assert map_div is not None
-    assert map_div["data-points-url"] == "/api/v1/map/points"
+    # The map asks for its view only (#22), never for every point.
+    assert map_div["data-view-url"] == "/api/v1/map/view"
+    assert not map_div.get("data-points-url")
     assert map_div["data-tile-url"] == ""
 
 

@@ -156,6 +156,19 @@ def check_csrf(request: Request, sent: str) -> None:
         raise StaleForm("missing or wrong CSRF token; reload the page and try again")
 
 
+def form_text(form: FormData, name: str) -> str:
+    """A field of a resident's form as typed, without surrounding blanks; "" if absent."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+async def checked_form(request: Request) -> FormData:
+    """A resident's form, once its CSRF token is checked."""
+    form = await request.form()
+    check_csrf(request, form_text(form, "csrf_token"))
+    return form
+
+
 def safe_next(target: str, default: str = "/staff") -> str:
     """Only paths on this site: ``next`` must not send a signed-in person elsewhere.
 
