@@ -251,6 +251,7 @@ GETS = [
     "/planning/access",
     "/planning/siting",
     "/planning/siting/map?sites=%5B%5D",
+    "/planning/jobs",
     "/api/v1/coverage?level=community",
     "/api/v1/coverage?level={level}",
     "/api/v1/coverage/gaps.geojson?level=community",

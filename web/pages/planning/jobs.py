@@ -43,6 +43,7 @@ async def jobs_page(request: Request) -> Response:
             "files": jobs.dataset_files(settings),
             "directory": jobs.dataset_directory(settings),
             "recent": [j.within(scope) for j in await jobs.recent()],
+            "scope": scope,
             "tz": settings.tz,
         },
     )
@@ -76,6 +77,7 @@ async def job_page(request: Request) -> Response:
         {
             **_context(request),
             "job": found,
+            "scope": scope,
             "rows": rows,
             "refresh": 0 if found.finished else REFRESH_SECONDS,
             "tz": request.app.state.settings.tz,
