@@ -352,6 +352,8 @@ def test_a_planner_kept_to_an_area_gets_every_planner_answer_cut_to_it(
     name = next(n for a, n, _p in planners["areas"] if a == code)
     report = html(mine["/api/v1/coverage/report.html"])
     assert name in text_of(report, "#rm-report h1")
+    assert f"{name} {code}" in _text(mine["xlsx"])
+    assert code in mine["xlsx"].headers["content-disposition"]
     matrix = html(mine["/planning/indicators"])
     assert {str(td["data-code"]) for td in matrix.select("[data-code]")} <= inside
     for key in ("siting", "siting grid"):

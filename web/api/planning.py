@@ -403,9 +403,12 @@ async def indicators_export(request: Request) -> Response:
     query = coverage_query(request)
     found = await service_of(request).indicators(query.level, targets_of(request), query, scope)
     name = f"indicators-{query.level.value}"
+    title = f"ResourceMap indicators · {query.level.value}"
+    if scope is not None:  # whose areas the file holds
+        name, title = f"{name}-{scope.code}", f"{title} · {scope.name} {scope.code}"
     if request.url.path.endswith(".xlsx"):
         return Response(
-            indicators_xlsx(found, title=f"ResourceMap indicators · {query.level.value}"),
+            indicators_xlsx(found, title=title),
             media_type=XLSX,
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )
