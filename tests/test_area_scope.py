@@ -193,6 +193,7 @@ async def _planners() -> dict[str, Any]:
         await accounts.create_account(
             None, username=username, password=PASSWORD, role=Role.PLANNER, area_code=area
         )
+    await accounts.create_account(None, username="boss", password=PASSWORD, role=Role.ADMIN)
     areas = await Area.all().values_list("code", "name_zh", "parent_id")
     return {
         "scopes": {"district": district.code, "street": street.code, "community": community.code},
@@ -409,15 +410,17 @@ def test_a_planner_asking_above_their_area_is_told_why(
         assert [str(o["value"]) for o in offered] == ["street", "community"]
 
 
-def test_a_planner_not_kept_to_an_area_reads_the_whole_city(
-    planners: dict[str, Any], make_client: Callable[..., Any]
+@pytest.mark.parametrize("who", ["city", "boss"])
+def test_a_planner_not_kept_to_an_area_and_an_admin_read_the_whole_city(
+    planners: dict[str, Any], make_client: Callable[..., Any], who: str
 ) -> None:
     with make_client(planners["url"]) as client:
-        sign_in(client, "city")
+        sign_in(client, who)
         for path in [*GETS, "/api/v1/coverage?level=city", "/api/v1/indicators?level=city"]:
             response = client.get(path.format(level="city"))
             assert response.status_code == 200, path
         assert "外测社区" in client.get("/api/v1/coverage.csv?level=community").text
+        assert not html(client.get("/planning")).select(".scope-area")
 
 
 def test_admin_page_keeps_a_new_account_to_an_area(
