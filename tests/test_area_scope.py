@@ -280,6 +280,7 @@ def _answers(client: TestClient, level: str) -> dict[str, Any]:
     asked for by name)."""
     found = {path: client.get(path.format(level=level)) for path in GETS}
     found["xlsx"] = client.get("/api/v1/indicators.xlsx?level=community")
+    found["listings"] = client.get("/api/v1/exports?format=csv")
     headers = _csrf(client)
     found["siting"] = client.post("/api/v1/siting", json={"sites": 2}, headers=headers)
     found["siting.csv"] = client.post("/api/v1/siting.csv", json={"sites": 2}, headers=headers)
@@ -316,6 +317,7 @@ def test_a_planner_kept_to_an_area_gets_every_planner_answer_cut_to_it(
         mine = _answers(client, level)
     # The whole city's answers name the foreign areas: the test below can fail.
     assert "外测社区" in whole["/api/v1/coverage?level=community"].text
+    assert "外测社区心理咨询室" in whole["listings"].text
     for name, response in mine.items():
         assert response.status_code == 200, (level, name, response.text[:300])
         text = _text(response)
@@ -364,6 +366,10 @@ def test_a_planner_kept_to_an_area_gets_every_planner_answer_cut_to_it(
         assert plan["uncovered_before"] == pytest.approx(totals["uncovered"], abs=0.5)
     assert totals["uncovered"] > 0 and mine["siting grid"].json()["sites"]
     assert html(mine["siting page"]).select("tr.site")
+    # Their listings, and only theirs, in the listings export.
+    listings = list(csv.DictReader(io.StringIO(mine["listings"].text)))
+    all_listings = list(csv.DictReader(io.StringIO(whole["listings"].text)))
+    assert listings and len(listings) < len(all_listings)
     # The pages say whose area they show; the strip sums their residents only.
     page = html(mine["/planning"])
     assert name in text_of(page, ".planning-nav .scope-area") and code in page.text
