@@ -346,17 +346,29 @@ def test_every_request_carries_the_key(backend: MeiliBackend, fake: FakeMeili) -
 def test_documents_carry_geo_pinyin_and_ngrams(backend: MeiliBackend, fake: FakeMeili) -> None:
     asyncio.run(backend.replace_all([ROOM, HOTLINE]))
     calls = [(r.method, r.path) for r in fake.calls]
+    # A full load fills a staging index with the same settings and swaps it in (#22).
     assert calls == [
         ("POST", "/indexes"),
         ("GET", "/tasks/1"),
         ("PATCH", "/indexes/resources/settings"),
         ("GET", "/tasks/2"),
-        ("DELETE", "/indexes/resources/documents"),
-        ("POST", "/indexes/resources/documents?primaryKey=id"),
+        ("DELETE", "/indexes/resources_reload"),
         ("GET", "/tasks/3"),
+        ("POST", "/indexes"),
         ("GET", "/tasks/4"),
+        ("PATCH", "/indexes/resources_reload/settings"),
+        ("GET", "/tasks/5"),
+        ("POST", "/indexes/resources_reload/documents?primaryKey=id"),
+        ("GET", "/tasks/6"),
+        ("POST", "/swap-indexes"),
+        ("GET", "/tasks/7"),
+        ("DELETE", "/indexes/resources_reload"),
+        ("GET", "/tasks/8"),
     ]
-    room, hotline = fake.calls[5].body
+    assert fake.calls[6].body == {"uid": "resources_reload", "primaryKey": "id"}
+    assert fake.calls[8].body == fake.calls[2].body, "the staging index gets the same settings"
+    assert fake.calls[12].body == [{"indexes": ["resources", "resources_reload"]}]
+    room, hotline = fake.calls[10].body
     assert room["_geo"] == {"lat": ROOM.lat, "lng": ROOM.lon}
     assert (room["located"], room["walk"]) == (True, True)
     assert "_geo" not in hotline  # area-served: no _geo at all, not null
@@ -368,6 +380,19 @@ def test_documents_carry_geo_pinyin_and_ngrams(backend: MeiliBackend, fake: Fake
     assert XINLI in room["name_zh_ngrams"].split()
     assert XINLI in room["labels_ngrams"].split()
     assert {XIN, LI} <= set(room["name_zh_ngrams"].split())
+
+
+def test_a_reload_clears_what_an_interrupted_one_left_and_goes_on(
+    backend: MeiliBackend, fake: FakeMeili
+) -> None:
+    fake.task_errors[3] = "index_not_found"  # no staging index left over: nothing to clear
+    asyncio.run(backend.replace_all([ROOM]))
+    assert ("POST", "/swap-indexes") in [(r.method, r.path) for r in fake.calls]
+    fake.calls.clear()
+    fake.task_errors = {fake.next_task + 1: "index_creation_failed"}
+    with pytest.raises(SearchUnavailable):
+        asyncio.run(backend.replace_all([ROOM]))
+    assert ("POST", "/swap-indexes") not in [(r.method, r.path) for r in fake.calls]
 
 
 def test_ngrams_follow_normalised_text(backend: MeiliBackend, fake: FakeMeili) -> None:

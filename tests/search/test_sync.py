@@ -7,6 +7,9 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
+import pytest
+
 from resourcemap import db
 from resourcemap.models import Resource
 from resourcemap.search import changes
@@ -18,7 +21,7 @@ from resourcemap.search.base import (
     SearchUnavailable,
 )
 from resourcemap.search.embedded import EmbeddedBackend
-from resourcemap.search.sync import OutboxSync
+from resourcemap.search.sync import PUSH_LOCK, OutboxSync
 from tests.factories import small_city
 
 
@@ -155,3 +158,27 @@ def test_background_sync_prepares_the_index_and_catches_up_after_an_outage(
             task.cancel()
 
     run(database_url, scenario)
+
+
+def test_one_process_pushes_at_a_time_on_postgresql(database_url: str) -> None:
+    """Another process holding the push lock: this one skips its turn and sends nothing,
+    then sends everything once the lock is free (#22)."""
+    if not database_url.startswith("postgres"):
+        pytest.skip("SQLite deployments are one process: no push lock")
+    server = FlakyServer()
+    sync = OutboxSync(server)
+
+    async def scenario() -> tuple[int, int, int]:
+        other = await asyncpg.connect(database_url)
+        try:
+            await other.execute("SELECT pg_advisory_lock($1)", PUSH_LOCK)
+            skipped = await sync.run_once()
+            calls = server.calls
+            await other.execute("SELECT pg_advisory_unlock($1)", PUSH_LOCK)
+        finally:
+            await other.close()
+        return skipped, calls, await sync.run_once()
+
+    skipped, calls, sent = run(database_url, scenario)
+    assert (skipped, calls) == (0, 0), "pushed while another process held the lock"
+    assert sent > 0 and server.calls > 0
