@@ -322,8 +322,7 @@ async def reschedule(request: Request) -> Response:
 @page(Audience.RESIDENT)
 async def verify(request: Request) -> Response:
     """The code texted for a booking held for its phone check (``phone_check``)."""
-    form = await checked_form(request)
-    code, token = request.path_params["code"], _token(request, form)
+    form, code, token = await _held_form(request)
     typed = _text(form, phone_check.FIELD)
     try:
         issued = await _desk(request).verify(code, token, typed, now=clock.now(request))
