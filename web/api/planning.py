@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from resourcemap.dataset import synthetic_label
 from resourcemap.planning import access_export as access_mod
 from resourcemap.planning import siting as siting_mod
-from resourcemap.planning.access import AccessQuery, AccessService
+from resourcemap.planning.access import AccessQuery, AccessReport, AccessService
 from resourcemap.planning.coverage import CoverageQuery, CoverageService, HeatQuery, coverage_csv
 from resourcemap.planning.indicator_export import indicators_csv, indicators_xlsx
 from resourcemap.planning.indicators import DEFINITIONS, Targets
@@ -56,6 +56,16 @@ def access_of(request: Request) -> AccessService:
 def access_query(request: Request) -> AccessQuery:
     params = query_dict(request, repeatable=REPEATABLE)
     return AccessQuery.model_validate({k: v for k, v in params.items() if k != "lang"})
+
+
+async def access_report(
+    request: Request, query: AccessQuery, scope: AreaScope | None
+) -> AccessReport:
+    """The access figures ``query`` asks for, cut to ``scope``, on the app's clock and zone."""
+    settings = request.app.state.settings
+    return await access_of(request).report(
+        query, now=clock.now(request), tz=settings.tz, scope=scope
+    )
 
 
 def targets_of(request: Request) -> Targets:
@@ -357,10 +367,7 @@ async def access(request: Request) -> Response:
       403: {description: Not a planner or admin}
     """
     scope = await _scope(request)
-    settings = request.app.state.settings
-    found = await access_of(request).report(
-        access_query(request), now=clock.now(request), tz=settings.tz, scope=scope
-    )
+    found = await access_report(request, access_query(request), scope)
     return JSONResponse({**access_mod.report_json(found), "dataset": await synthetic_label()})
 
 
@@ -377,10 +384,7 @@ async def access_cells(request: Request) -> Response:
       403: {description: Not a planner or admin}
     """
     scope = await _scope(request)
-    settings = request.app.state.settings
-    found = await access_of(request).report(
-        access_query(request), now=clock.now(request), tz=settings.tz, scope=scope
-    )
+    found = await access_report(request, access_query(request), scope)
     return PlainTextResponse(
         access_mod.cells_csv(found),
         media_type="text/csv; charset=utf-8",
