@@ -288,18 +288,15 @@ async def siting(request: Request) -> Response:
       a grid of `spacing_m`, or a list of [lon, lat]) that cover the most people now outside
       the circle; greedy with marginal gains, checked exactly (HiGHS) when small enough. Each
       site says how many people it adds.
-    requestBody:
-      content:
-        application/json:
-          schema:
-            type: object
-            properties:
-              sites: {type: integer, minimum: 1, maximum: 200, default: 3}
-              radius_m: {type: number, default: 500}
-              candidates: {oneOf: [{type: string, enum: [communities, grid]}, {type: array}]}
-              spacing_m: {type: number, default: 250}
-              kind: {type: array, items: {type: string}}
-              exact: {type: boolean, default: true}
+    optional_body:
+      type: object
+      properties:
+        sites: {type: integer, minimum: 1, maximum: 200, default: 3}
+        radius_m: {type: number, default: 500}
+        candidates: {oneOf: [{type: string, enum: [communities, grid]}, {type: array}]}
+        spacing_m: {type: number, default: 250}
+        kind: {type: array, items: {type: string}}
+        exact: {type: boolean, default: true}
     responses:
       200: {description: "Sites in pick order with the people each adds, totals, method"}
       400: {description: "Invalid request, with a reason"}
