@@ -279,6 +279,21 @@ class CoverageResult:
     sums: AreaSums
     covered: BoolArray | None = field(default=None, repr=False)
 
+    @classmethod
+    def per_point(
+        cls, located: Demand, covered: BoolArray, radius_m: float, mode: str
+    ) -> CoverageResult:
+        """The result of a run that decided each point of ``located`` (the demand, every point
+        in its area): covered or not."""
+        return cls(
+            radius_m=check_radius(radius_m),
+            mode=mode,
+            demand_method=located.method,
+            demand_source=located.source,
+            sums=AreaSums.of(located.area, located.weight, covered),
+            covered=covered,
+        )
+
     @property
     def population(self) -> float:
         return float(self.sums.population.sum())
@@ -346,11 +361,4 @@ def coverage(
     """
     located = demand.located(tree)
     mask = covered_mask(located, supply, tree, radius_m)
-    return CoverageResult(
-        radius_m=check_radius(radius_m),
-        mode="straight",
-        demand_method=demand.method,
-        demand_source=demand.source,
-        sums=AreaSums.of(located.area, located.weight, mask),
-        covered=mask,
-    )
+    return CoverageResult.per_point(located, mask, radius_m, "straight")

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from tortoise.transactions import in_transaction
 
-from resourcemap import accounts
+from resourcemap import accounts, db
 from resourcemap.booking import seats, slots
 from resourcemap.errors import Conflict, InvalidInput, NotFound
 from resourcemap.models import (
@@ -21,7 +21,6 @@ from resourcemap.models import (
 )
 from resourcemap.vocab import BookingStatus, Role, WaitlistStatus
 from tests.booking_helpers import NOW, SHANGHAI, TOMORROW_9, bookable_city, desk, local, request
-from tests.factories import run_in_db
 
 # The outcome depends on the date or time of day: CI reruns these under faked clocks.
 pytestmark = pytest.mark.clock
@@ -31,8 +30,9 @@ def starts(listed: slots.SlotList) -> list[str]:
     return [slots.to_local(s, SHANGHAI).strftime("%m-%d %H:%M") for s in listed.starts.tolist()]
 
 
-def test_slots_follow_hours_exceptions_and_notice(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_slots_follow_hours_exceptions_and_notice(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city()
         d = desk(database_url)
         # Today from 08:00 with two hours' notice: 10:00 is the first slot.
@@ -49,11 +49,10 @@ def test_slots_follow_hours_exceptions_and_notice(database_url: str) -> None:
         staff_today = await d.slot_list(ids["room"], NOW.date(), 1, now=NOW, notice=False)
         assert starts(staff_today)[:2] == ["12-01 09:00", "12-01 10:00"]
 
-    run_in_db(database_url, go)
 
-
-def test_booking_takes_a_seat_and_returns_code_and_token(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_booking_takes_a_seat_and_returns_code_and_token(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=2)
         d = desk(database_url)
         issued = await d.book(request(ids["room"], TOMORROW_9, phone="13812345678"), now=NOW)
@@ -70,11 +69,10 @@ def test_booking_takes_a_seat_and_returns_code_and_token(database_url: str) -> N
         # Codes are accepted as people type them.
         assert (await d.get(f"{issued.code[:4]} {issued.code[4:]}", issued.token)).id == booking.id
 
-    run_in_db(database_url, go)
 
-
-def test_full_closed_and_too_soon_slots_are_refused(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_full_closed_and_too_soon_slots_are_refused(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=1)
         d = desk(database_url)
         await d.book(request(ids["room"], TOMORROW_9), now=NOW)
@@ -94,11 +92,10 @@ def test_full_closed_and_too_soon_slots_are_refused(database_url: str) -> None:
             await d.book(request(ids["room"], local(2, 10), service="psychotherapy"), now=NOW)
         assert await Booking.all().count() == 1
 
-    run_in_db(database_url, go)
 
-
-def test_idempotency_key_replays_the_same_booking(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_idempotency_key_replays_the_same_booking(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city()
         d = desk(database_url)
         first = await d.book(request(ids["room"], TOMORROW_9), now=NOW, idempotency_key="k-1")
@@ -109,11 +106,10 @@ def test_idempotency_key_replays_the_same_booking(database_url: str) -> None:
         with pytest.raises(InvalidInput, match="Idempotency-Key"):
             await d.book(request(ids["room"], local(2, 10)), now=NOW, idempotency_key="k-1")
 
-    run_in_db(database_url, go)
 
-
-def test_cancel_frees_the_seat_within_the_notice_window_only(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_cancel_frees_the_seat_within_the_notice_window_only(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=1, change_notice_minutes=24 * 60)
         d = desk(database_url)
         near = await d.book(request(ids["room"], local(1, 15)), now=NOW)
@@ -126,11 +122,10 @@ def test_cancel_frees_the_seat_within_the_notice_window_only(database_url: str) 
         assert (await Slot.get(starts_at=local(3, 9))).taken == 0
         await d.book(request(ids["room"], local(3, 9)), now=NOW)  # the seat is bookable again
 
-    run_in_db(database_url, go)
 
-
-def test_reschedule_moves_only_when_the_new_slot_has_a_seat(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_reschedule_moves_only_when_the_new_slot_has_a_seat(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=1)
         d = desk(database_url)
         mine = await d.book(request(ids["room"], TOMORROW_9), now=NOW)
@@ -144,11 +139,10 @@ def test_reschedule_moves_only_when_the_new_slot_has_a_seat(database_url: str) -
         assert (await Slot.get(starts_at=TOMORROW_9)).taken == 0
         assert (await Slot.get(starts_at=local(2, 11))).taken == 1
 
-    run_in_db(database_url, go)
 
-
-def test_waitlist_offer_passes_to_the_next_when_it_expires(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_waitlist_offer_passes_to_the_next_when_it_expires(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=1)
         d = desk(database_url, waitlist_offer_minutes=30)
         holder = await d.book(request(ids["room"], local(3, 9)), now=NOW)
@@ -181,11 +175,12 @@ def test_waitlist_offer_passes_to_the_next_when_it_expires(database_url: str) ->
         assert booking.status is BookingStatus.CONFIRMED and booking.starts_at == local(3, 9)
         assert (await Slot.get(starts_at=local(3, 9))).taken == 1
 
-    run_in_db(database_url, go)
 
-
-def test_blocked_time_and_policy_changes_never_overlap_booked_slots(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_blocked_time_and_policy_changes_never_overlap_booked_slots(
+    database_url: str,
+) -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=1)
         d = desk(database_url)
         await TimeBlock.create(
@@ -206,11 +201,10 @@ def test_blocked_time_and_policy_changes_never_overlap_booked_slots(database_url
         with pytest.raises(Conflict):
             await d.book(request(ids["room"], local(2, 14, 30)), now=NOW)
 
-    run_in_db(database_url, go)
 
-
-def test_exception_with_other_hours_replaces_the_day(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_exception_with_other_hours_replaces_the_day(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city()
         await HoursException.create(
             resource_id=ids["room"],
@@ -223,11 +217,12 @@ def test_exception_with_other_hours_replaces_the_day(database_url: str) -> None:
         listed = await desk(database_url).slot_list(ids["room"], dt.date(2026, 12, 3), 1, now=NOW)
         assert starts(listed) == ["12-03 18:00", "12-03 19:00"]
 
-    run_in_db(database_url, go)
 
-
-def test_staff_mark_attendance_after_the_start_and_cancel_with_a_reason(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_staff_mark_attendance_after_the_start_and_cancel_with_a_reason(
+    database_url: str,
+) -> None:
+    async with db.database(database_url):
         ids = await bookable_city()
         staff = await accounts.create_account(
             None,
@@ -263,11 +258,10 @@ def test_staff_mark_attendance_after_the_start_and_cancel_with_a_reason(database
         assert len(told) == 1
         assert "咨询师病假" in d.vault.open(told[0].body_enc or "")
 
-    run_in_db(database_url, go)
 
-
-def test_seat_changes_apply_to_slots_already_booked(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_seat_changes_apply_to_slots_already_booked(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=1)
         d = desk(database_url)
         await d.book(request(ids["room"], TOMORROW_9), now=NOW)
@@ -288,11 +282,10 @@ def test_seat_changes_apply_to_slots_already_booked(database_url: str) -> None:
         slot = await Slot.get(starts_at=TOMORROW_9)
         assert (slot.taken, slot.capacity) == (3, 3)
 
-    run_in_db(database_url, go)
 
-
-def test_a_longer_slot_over_two_booked_short_ones_is_refused(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_a_longer_slot_over_two_booked_short_ones_is_refused(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=3, slot_minutes=30, buffer_minutes=0)
         d = desk(database_url)
         await d.book(request(ids["room"], local(2, 9)), now=NOW)
@@ -329,11 +322,10 @@ def test_a_longer_slot_over_two_booked_short_ones_is_refused(database_url: str) 
         assert booking.ends_at - booking.starts_at == dt.timedelta(minutes=60)
         assert (await Slot.get(id=booking.slot_id)).ends_at == booking.ends_at
 
-    run_in_db(database_url, go)
 
-
-def test_a_cancel_read_before_a_reschedule_frees_the_new_seat(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_a_cancel_read_before_a_reschedule_frees_the_new_seat(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=1)
         d = desk(database_url)
         issued = await d.book(request(ids["room"], local(3, 9)), now=NOW)
@@ -351,11 +343,10 @@ def test_a_cancel_read_before_a_reschedule_frees_the_new_seat(database_url: str)
             with pytest.raises(Conflict, match="full"):
                 await d.book(request(ids["room"], local(3, hour)), now=NOW)
 
-    run_in_db(database_url, go)
 
-
-def test_an_accepted_offer_is_never_expired_afterwards(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_an_accepted_offer_is_never_expired_afterwards(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=1)
         d = desk(database_url, waitlist_offer_minutes=30)
         holder = await d.book(request(ids["room"], local(3, 9)), now=NOW)
@@ -384,11 +375,10 @@ def test_an_accepted_offer_is_never_expired_afterwards(database_url: str) -> Non
         await d.leave_waitlist(waiting.code, waiting.token, now=late)
         assert (await d.get(accepted.code, accepted.token)).status is BookingStatus.CONFIRMED
 
-    run_in_db(database_url, go)
 
-
-def test_an_offer_past_its_deadline_cannot_be_accepted(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_an_offer_past_its_deadline_cannot_be_accepted(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=1)
         d = desk(database_url, waitlist_offer_minutes=30)
         holder = await d.book(request(ids["room"], local(3, 9)), now=NOW)
@@ -400,5 +390,3 @@ def test_an_offer_past_its_deadline_cannot_be_accepted(database_url: str) -> Non
             await d.accept_offer(waiting.code, waiting.token, now=NOW + dt.timedelta(minutes=45))
         assert not await Booking.filter(status=BookingStatus.CONFIRMED).exists()
         assert (await Slot.get(starts_at=local(3, 9))).taken == 0
-
-    run_in_db(database_url, go)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from resourcemap import db
 from resourcemap.booking import slots
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.requests import BookingIn
@@ -92,8 +93,9 @@ def _elapsed(rows: list[dict[str, Any]]) -> set[float]:
     }
 
 
-def test_spring_forward_skips_the_missing_hour(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_spring_forward_skips_the_missing_hour(database_url: str) -> None:
+    async with db.database(database_url):
         room = await _room(always_open=True)
         rows = await _listed(_desk(database_url, "Europe/Berlin"), room, SPRING)
         hours = [*range(2), *range(3, 24)]
@@ -104,11 +106,10 @@ def test_spring_forward_skips_the_missing_hour(database_url: str) -> None:
         assert all(b - a == dt.timedelta(hours=1) for a, b in itertools.pairwise(starts))
         assert _elapsed(rows) == {50.0}
 
-    run_in_db(database_url, go)
 
-
-def test_fall_back_lists_the_repeated_hour_twice(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_fall_back_lists_the_repeated_hour_twice(database_url: str) -> None:
+    async with db.database(database_url):
         room = await _room(always_open=True)
         rows = await _listed(_desk(database_url, "Europe/Berlin"), room, FALL)
         expected = [f"{h:02d}:00:00+02:00" for h in range(3)]
@@ -119,24 +120,22 @@ def test_fall_back_lists_the_repeated_hour_twice(database_url: str) -> None:
         assert all(b - a == dt.timedelta(hours=1) for a, b in itertools.pairwise(starts))
         assert _elapsed(rows) == {50.0}
 
-    run_in_db(database_url, go)
-
 
 @pytest.mark.parametrize("day", [SPRING, FALL])
-def test_shanghai_has_no_switch_on_those_days(database_url: str, day: dt.date) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_shanghai_has_no_switch_on_those_days(database_url: str, day: dt.date) -> None:
+    async with db.database(database_url):
         room = await _room(always_open=True)
         rows = await _listed(_desk(database_url, "Asia/Shanghai"), room, day)
         assert _clock(rows) == [f"{h:02d}:00:00+08:00" for h in range(24)]
 
-    run_in_db(database_url, go)
 
-
-def test_hours_across_the_gap_are_cut_in_elapsed_time(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_hours_across_the_gap_are_cut_in_elapsed_time(database_url: str) -> None:
     """Open 01:30-04:00 on the spring day: 1 h 30 min of real time, one 60-minute slot
     from 01:30 (+01:00) to 03:30 (+02:00)."""
 
-    async def go() -> None:
+    async with db.database(database_url):
         room = await _room(slot_minutes=60, buffer_minutes=0)
         await _hours(room, SPRING, 90, 240)
         d = _desk(database_url, "Europe/Berlin")
@@ -150,25 +149,23 @@ def test_hours_across_the_gap_are_cut_in_elapsed_time(database_url: str) -> None
             }
         ]
 
-    run_in_db(database_url, go)
 
-
-def test_closing_time_inside_the_gap_is_after_it(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_closing_time_inside_the_gap_is_after_it(database_url: str) -> None:
     """Open 01:00 until 02:30, a wall time that does not exist on the spring day: the
     service is open until the clocks jump (1 h of real time), so the 01:00 slot of 50
     minutes fits, and nothing after it."""
 
-    async def go() -> None:
+    async with db.database(database_url):
         room = await _room()
         await _hours(room, SPRING, 60, 150)
         rows = await _listed(_desk(database_url, "Europe/Berlin"), room, SPRING)
         assert _clock(rows) == ["01:00:00+01:00"]
 
-    run_in_db(database_url, go)
 
-
-def test_bookings_in_the_repeated_hour_are_two_slots_stored_in_utc(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_bookings_in_the_repeated_hour_are_two_slots_stored_in_utc(database_url: str) -> None:
+    async with db.database(database_url):
         room = await _room(seats=1)
         await _hours(room, FALL, 60, 240)  # 01:00 (+02:00) to 04:00 (+01:00): 4 real hours
         d = _desk(database_url, "Europe/Berlin")
@@ -200,11 +197,10 @@ def test_bookings_in_the_repeated_hour_are_two_slots_stored_in_utc(database_url:
         assert left["2026-10-25T02:00:00+01:00"] == 0
         assert left["2026-10-25T01:00:00+02:00"] == 1
 
-    run_in_db(database_url, go)
 
-
-def test_booking_after_the_gap_is_stored_in_utc(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_booking_after_the_gap_is_stored_in_utc(database_url: str) -> None:
+    async with db.database(database_url):
         room = await _room(always_open=True)
         d = _desk(database_url, "Europe/Berlin")
         now = _now_before(SPRING, BERLIN)
@@ -226,8 +222,6 @@ def test_booking_after_the_gap_is_stored_in_utc(database_url: str) -> None:
                 BookingIn(resource_id=room, starts_at=dt.datetime(2026, 3, 29, 1, 30, tzinfo=UTC)),
                 now=now,
             )
-
-    run_in_db(database_url, go)
 
 
 # --------------------------------------------------------------------------- over the API

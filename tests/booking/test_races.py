@@ -17,13 +17,13 @@ from typing import Any, TypeVar
 import pytest
 from tortoise.transactions import in_transaction
 
+from resourcemap import db
 from resourcemap.booking import changes, ledger, seats, waitlist
 from resourcemap.booking.requests import BookingIn
 from resourcemap.errors import Conflict
 from resourcemap.models import Booking, BookingPolicy, Slot, TimeBlock, WaitlistEntry
 from resourcemap.vocab import BookingStatus, WaitlistStatus
 from tests.booking_helpers import NOW, bookable_city, desk, local, request
-from tests.factories import run_in_db
 from tests.load_helpers import check_seats
 
 T = TypeVar("T")
@@ -84,13 +84,14 @@ async def _finish(task: Awaitable[T]) -> T:
     return await asyncio.wait_for(task, WAIT_S)
 
 
-def test_cancel_that_read_before_a_reschedule_frees_the_moved_seat(
+@pytest.mark.anyio
+async def test_cancel_that_read_before_a_reschedule_frees_the_moved_seat(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The resident cancels on one phone while moving the booking on another: the cancel
     read the booking in the 09:00 slot, the move to 10:00 committed first."""
 
-    async def go() -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=1)
         d = desk(database_url)
         gate = Interleave(monkeypatch)
@@ -108,13 +109,12 @@ def test_cancel_that_read_before_a_reschedule_frees_the_moved_seat(
         for hour in (9, 10):
             await d.book(request(ids["room"], local(2, hour)), now=NOW)
 
-    run_in_db(database_url, go)
 
-
-def test_reschedule_that_read_before_a_cancel_moves_nothing(
+@pytest.mark.anyio
+async def test_reschedule_that_read_before_a_cancel_moves_nothing(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def go() -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=1)
         d = desk(database_url)
         gate = Interleave(monkeypatch)
@@ -128,16 +128,15 @@ def test_reschedule_that_read_before_a_cancel_moves_nothing(
         assert await Slot.filter(taken__gt=0).count() == 0
         assert (await check_seats(ids["room"])).problems == []
 
-    run_in_db(database_url, go)
 
-
-def test_expiry_that_read_an_offer_before_it_was_accepted_leaves_the_booking(
+@pytest.mark.anyio
+async def test_expiry_that_read_an_offer_before_it_was_accepted_leaves_the_booking(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The worker found the offer due; the resident accepted it a moment before the
     deadline, before the worker ended it: the accepted booking stands."""
 
-    async def go() -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=1)
         d = desk(database_url, waitlist_offer_minutes=30)
         gate = Interleave(monkeypatch)
@@ -160,10 +159,9 @@ def test_expiry_that_read_an_offer_before_it_was_accepted_leaves_the_booking(
         assert (await Slot.get(starts_at=local(3, 9))).taken == 1
         assert (await check_seats(ids["room"])).problems == []
 
-    run_in_db(database_url, go)
 
-
-def test_bookings_checked_under_old_slot_length_are_checked_again_under_the_new_one(
+@pytest.mark.anyio
+async def test_bookings_checked_under_old_slot_length_are_checked_again_under_the_new_one(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two residents pick 09:00: one from the list before staff made sessions 90 minutes
@@ -171,7 +169,7 @@ def test_bookings_checked_under_old_slot_length_are_checked_again_under_the_new_
     checked against the schedule in force then: both get 09:00-10:30, nothing overlaps, and
     the new grid goes on from 10:30."""
 
-    async def go() -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=2)
         room = ids["room"]
         d = desk(database_url)
@@ -194,17 +192,16 @@ def test_bookings_checked_under_old_slot_length_are_checked_again_under_the_new_
         assert full.value.code == "full"
         assert (await check_seats(room)).problems == []
 
-    run_in_db(database_url, go)
 
-
-def test_booking_checked_before_staff_blocked_the_time_is_refused(
+@pytest.mark.anyio
+async def test_booking_checked_before_staff_blocked_the_time_is_refused(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A resident's 09:00 passed every check; before it takes its seat, staff block
     09:00-10:00. The seat call sees the schedule changed, the check runs again, and the
     booking is refused as closed: nobody is booked into blocked time."""
 
-    async def go() -> None:
+    async with db.database(database_url):
         ids = await bookable_city()
         room = ids["room"]
         d = desk(database_url)
@@ -220,16 +217,15 @@ def test_booking_checked_before_staff_blocked_the_time_is_refused(
         assert await Booking.filter(resource_id=room).count() == 0
         assert await Slot.filter(resource_id=room, taken__gt=0).count() == 0
 
-    run_in_db(database_url, go)
 
-
-def test_reschedule_checked_before_staff_blocked_the_time_moves_nothing(
+@pytest.mark.anyio
+async def test_reschedule_checked_before_staff_blocked_the_time_moves_nothing(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same for a reschedule: staff block the new time after it was checked and before
     the move's transaction; the move is refused and the booking keeps its seat."""
 
-    async def go() -> None:
+    async with db.database(database_url):
         ids = await bookable_city()
         room = ids["room"]
         d = desk(database_url)
@@ -248,5 +244,3 @@ def test_reschedule_checked_before_staff_blocked_the_time_moves_nothing(
         assert booking.starts_at == local(2, 9)
         assert (await Slot.get(id=booking.slot_id)).taken == 1
         assert not await Slot.filter(resource_id=room, starts_at=local(2, 11), taken__gt=0).exists()
-
-    run_in_db(database_url, go)

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from tortoise.transactions import in_transaction
 
+from resourcemap import db
 from resourcemap.booking import seats
 from resourcemap.booking.desk import Issued
 from resourcemap.errors import Conflict, InvalidInput
@@ -105,10 +106,11 @@ def test_a_change_to_the_schedule_reaches_a_warm_cache(database_url: str, change
     run_in_db(database_url, go)
 
 
-def test_listing_changes_reach_a_warm_cache(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_listing_changes_reach_a_warm_cache(database_url: str) -> None:
     """Services, suspension and a disabled policy: checked from the listing part."""
 
-    async def go() -> None:
+    async with db.database(database_url):
         room = (await bookable_city())["room"]
         d = desk(database_url)
         await d.book(request(room, local(2, 9)), now=NOW)
@@ -132,15 +134,14 @@ def test_listing_changes_reach_a_warm_cache(database_url: str) -> None:
             await d.book(request(room, local(2, 11)), now=NOW)
         assert disabled.value.code == "not_bookable"
 
-    run_in_db(database_url, go)
 
-
-def test_changes_that_open_time_are_seen_too(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_changes_that_open_time_are_seen_too(database_url: str) -> None:
     """Afternoons run 14:00-17:30 (slots at 14, 15 and 16 o'clock). Staff stay open until
     19:30: the 17:00 slot is bookable at once from a warm cache, because a refusal is only
     given on a fresh read."""
 
-    async def go() -> None:
+    async with db.database(database_url):
         room = (await bookable_city())["room"]
         d = desk(database_url)
         await d.book(request(room, local(2, 9)), now=NOW)
@@ -152,18 +153,17 @@ def test_changes_that_open_time_are_seen_too(database_url: str) -> None:
         booking = await d.get(*_issued(await d.book(request(room, local(2, 17)), now=NOW)))
         assert (booking.starts_at, booking.ends_at) == (local(2, 17), local(2, 17, 50))
 
-    run_in_db(database_url, go)
-
 
 def _issued(issued: Issued) -> tuple[str, str]:
     return issued.code, issued.token
 
 
-def test_seat_call_refuses_a_stale_version(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_seat_call_refuses_a_stale_version(database_url: str) -> None:
     """The check itself, below the desk: a version that is not the current one writes
     nothing."""
 
-    async def go() -> None:
+    async with db.database(database_url):
         room = (await bookable_city())["room"]
         d = desk(database_url)
         issued = await d.book(request(room, local(2, 9)), now=NOW)
@@ -185,16 +185,15 @@ def test_seat_call_refuses_a_stale_version(database_url: str) -> None:
         await seats.book(Booking._meta.db, row, [], version=version)
         assert await Booking.filter(code="99999999").exists()
 
-    run_in_db(database_url, go)
 
-
-def test_a_whole_policy_saved_from_an_old_copy_does_not_turn_the_version_back(
+@pytest.mark.anyio
+async def test_a_whole_policy_saved_from_an_old_copy_does_not_turn_the_version_back(
     database_url: str,
 ) -> None:
     """An ORM ``save()`` writes back the version it read; the schedule change made since
     must still reach a warm cache."""
 
-    async def go() -> None:
+    async with db.database(database_url):
         room = (await bookable_city())["room"]
         d = desk(database_url)
         await d.book(request(room, local(2, 9)), now=NOW)
@@ -205,14 +204,13 @@ def test_a_whole_policy_saved_from_an_old_copy_does_not_turn_the_version_back(
             await d.book(request(room, local(2, 15)), now=NOW)
         assert refused.value.code == "closed"
 
-    run_in_db(database_url, go)
 
-
-def test_booking_inside_an_open_transaction(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_booking_inside_an_open_transaction(database_url: str) -> None:
     """Inside a caller's transaction the booking is part of it: kept when the caller
     commits, gone when it rolls back."""
 
-    async def go() -> None:
+    async with db.database(database_url):
         room = (await bookable_city())["room"]
         d = desk(database_url)
         async with in_transaction(Booking._meta.default_connection):
@@ -222,5 +220,3 @@ def test_booking_inside_an_open_transaction(database_url: str) -> None:
                 await d.book(request(room, local(2, 10)), now=NOW)
                 raise RuntimeError("the caller gives up")
         assert [b.code for b in await Booking.filter(resource_id=room)] == [kept.code]
-
-    run_in_db(database_url, go)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
+from resourcemap import db
 from resourcemap.booking import schedules, slots
 from resourcemap.booking.slots import Rules, Schedule
 from resourcemap.listings.opening import ClosureSpan, DatedHours
@@ -24,7 +25,6 @@ from resourcemap.models import (
 )
 from resourcemap.vocab import BookingStatus, Channel, Status
 from tests.booking_helpers import bookable_city, local
-from tests.factories import run_in_db
 
 # The outcome depends on the date or time of day: CI reruns these under faked clocks.
 pytestmark = pytest.mark.clock
@@ -396,8 +396,9 @@ def same(a: Schedule, b: Schedule) -> None:
     assert list(a.taken) == list(b.taken)
 
 
-def test_load_schedules_reads_what_the_models_hold(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_load_schedules_reads_what_the_models_hold(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=2)
         room, clinic, hotline = ids["room"], ids["clinic"], ids["hotline"]
         await BookingPolicy.create(resource_id=clinic, slot_minutes=20, buffer_minutes=0)
@@ -466,5 +467,3 @@ def test_load_schedules_reads_what_the_models_hold(database_url: str) -> None:
             assert alone[room].offers_due == due
             same(alone[room], want[room])
         assert (await schedules.load_schedules([room], start=start, end=end))[room].offers_due == 0
-
-    run_in_db(database_url, go)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from resourcemap import db
 from resourcemap.booking import reserve
 from resourcemap.booking import staff as booking_staff
 from resourcemap.booking.ledger import Ledger
@@ -47,8 +48,9 @@ def tokens_sent(led: Ledger, bodies: list[Any]) -> list[str]:
     return [re.findall(r"/feedback/(\S+)", led.vault.open(b))[0] for b in bodies if b is not None]
 
 
-def test_one_invitation_and_one_answer_per_visit_and_no_link_back(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_one_invitation_and_one_answer_per_visit_and_no_link_back(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await green_city(seats=3)
         led = ledger(database_url)
         (booking_id,) = await visits(led, ids, 1)
@@ -88,8 +90,6 @@ def test_one_invitation_and_one_answer_per_visit_and_no_link_back(database_url: 
         assert await FeedbackInvite.filter(booking_id=booking_id).count() == 1
         with pytest.raises(ValidationError):
             FeedbackIn.model_validate({"reach": 6, "wait": 1, "respected": 1, "helped": 1})
-
-    run_in_db(database_url, go)
 
 
 def test_comments_are_released_in_weekly_batches_of_five_or_dropped(database_url: str) -> None:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from resourcemap import db
 from resourcemap.models import OpeningHours, Slot
 from resourcemap.planning.access import AccessQuery, AccessService, AreaAccess, SupplyMeasure
 from resourcemap.planning.coverage import CoverageService
 from resourcemap.planning.demand import import_demand
 from resourcemap.vocab import AreaLevel
 from tests.booking_helpers import NOW, SHANGHAI, bookable_city, local
-from tests.factories import run_in_db
 
 EAST, WEST = "449901001001", "449901002001"
 # 100 people at the room; 40 at the clinic (and its psychiatrist); 60 about 604 m from it.
@@ -40,8 +40,9 @@ async def _city() -> dict[str, int]:
     return ids
 
 
-def test_access_per_area_by_hand(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_access_per_area_by_hand(database_url: str) -> None:
+    async with db.database(database_url):
         await _city()
         service = AccessService(CoverageService())
 
@@ -72,11 +73,10 @@ def test_access_per_area_by_hand(database_url: str) -> None:
         assert east.waiting.services == 1 and east.waiting.median_days == pytest.approx(0.25)
         assert west.waiting.services == 0 and west.waiting.median_days is None
 
-    run_in_db(database_url, go)
 
-
-def test_waiting_beyond_the_horizon_and_the_clock_is_the_callers(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_waiting_beyond_the_horizon_and_the_clock_is_the_callers(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await _city()
         service = AccessService(CoverageService())
         query = AccessQuery(level=AreaLevel.STREET)
@@ -91,8 +91,6 @@ def test_waiting_beyond_the_horizon_and_the_clock_is_the_callers(database_url: s
         assert east.waiting.median_days is None and east.waiting.beyond_horizon
         with pytest.raises(ValueError, match="aware"):
             await service.report(query, now=dt.datetime(2026, 12, 1), tz=SHANGHAI)
-
-    run_in_db(database_url, go)
 
 
 @pytest.mark.parametrize("name", ["resourcemap.planning.access", "resourcemap.planning.waiting"])

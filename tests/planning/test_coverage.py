@@ -30,8 +30,9 @@ from tests.factories import run_in_db, small_city
 POINT_KINDS = tuple(k for k in ResourceKind if k.info.placement is Placement.POINT)
 
 
-def test_demo_city_coverage_per_community_and_cache(demo_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_demo_city_coverage_per_community_and_cache(demo_url: str) -> None:
+    async with db.database(demo_url):
         service = CoverageService()
         first = await service.analyse(CoverageQuery())
         assert first.result.population == 1_100_000
@@ -55,15 +56,14 @@ def test_demo_city_coverage_per_community_and_cache(demo_url: str) -> None:
         assert second is not first
         assert second.result.covered_population > first.result.covered_population
 
-    run_in_db(demo_url, go)
 
-
-def test_the_circle_counts_service_points_not_the_areas_teams_serve(demo_url: str) -> None:
+@pytest.mark.anyio
+async def test_the_circle_counts_service_points_not_the_areas_teams_serve(demo_url: str) -> None:
     """A volunteer team serves its whole area wherever people live: counted by default it put
     a community with no room in it at 100% "within 500 m". By default the circle counts
     places; a planner who asks for teams gets them, and the answer says which it counted."""
 
-    async def go() -> None:
+    async with db.database(demo_url):
         service = CoverageService()
         places = await service.analyse(CoverageQuery())
         assert {k for k, _n in places.kind_counts} <= set(POINT_KINDS)
@@ -73,13 +73,12 @@ def test_the_circle_counts_service_points_not_the_areas_teams_serve(demo_url: st
         assert teams.result.covered_population > places.result.covered_population
         assert "every service point" in places.description
 
-    run_in_db(demo_url, go)
 
-
-def test_coverage_counts_public_listings_unless_asked_and_says_which(demo_url: str) -> None:
+@pytest.mark.anyio
+async def test_coverage_counts_public_listings_unless_asked_and_says_which(demo_url: str) -> None:
     from resourcemap.planning.coverage import coverage_csv, coverage_geojson
 
-    async def go() -> None:
+    async with db.database(demo_url):
         service = CoverageService()
         public = await service.analyse(CoverageQuery())
         every = await service.analyse(CoverageQuery(eligibility="all"))
@@ -90,8 +89,6 @@ def test_coverage_counts_public_listings_unless_asked_and_says_which(demo_url: s
         assert "public and members-only" in every.description
         assert coverage_geojson(public)["eligibility"] == "public"
         assert coverage_csv(every).splitlines()[1].split(",")[9] == "all"
-
-    run_in_db(demo_url, go)
 
 
 def _interior(geometry: dict[str, Any]) -> tuple[float, float]:
@@ -131,8 +128,9 @@ def test_covered_population_equals_postgis_st_dwithin_on_geography(
     run_in_db(url, go)
 
 
-def test_indicators_of_the_small_city_by_hand(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_indicators_of_the_small_city_by_hand(database_url: str) -> None:
+    async with db.database(database_url):
         await small_city()
         await Area.filter(code="449901000000").update(population_source="census 2020")
         await _import_points(
@@ -160,8 +158,6 @@ def test_indicators_of_the_small_city_by_hand(database_url: str) -> None:
         targets = Targets(_env_file=None, community_room_share=0.5)
         again = await CoverageService().indicators(AreaLevel.DISTRICT, targets)
         assert {i.key: i for i in again[0].indicators}["community_room_share"].met
-
-    run_in_db(database_url, go)
 
 
 async def _import_points(text: str, name: str = "people.csv") -> None:

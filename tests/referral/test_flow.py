@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from resourcemap import db
 from resourcemap.booking import reserve
 from resourcemap.booking import staff as booking_staff
 from resourcemap.errors import Conflict, Forbidden, NotFound
@@ -34,10 +35,11 @@ S = ReferralStatus
 NINE = at(2, 9)  # Wednesday 09:00, the centre's first slot that day
 
 
-def test_a_referral_moves_forward_only_and_the_referrer_sees_the_status(
+@pytest.mark.anyio
+async def test_a_referral_moves_forward_only_and_the_referrer_sees_the_status(
     database_url: str,
 ) -> None:
-    async def go() -> None:
+    async with db.database(database_url):
         ids = await green_city()
         led = ledger(database_url)
         school, centre = ids["school_staff"], ids["centre_staff"]
@@ -80,8 +82,6 @@ def test_a_referral_moves_forward_only_and_the_referrer_sees_the_status(
         with pytest.raises(Conflict):
             await flow.close(led, school, made.id, now=later)
 
-    run_in_db(database_url, go)
-
 
 def test_concurrent_accept_and_decline_of_one_referral_gives_one_winner(
     database_url: str,
@@ -111,8 +111,9 @@ def test_concurrent_accept_and_decline_of_one_referral_gives_one_winner(
     assert set(run_in_db(database_url, go)) <= {S.ACCEPTED, S.DECLINED}
 
 
-def test_referral_seats_are_never_taken_by_public_bookings(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_referral_seats_are_never_taken_by_public_bookings(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await green_city(seats=1, referral_seats=1)
         led = ledger(database_url)
         centre = ids["centre_staff"]
@@ -144,8 +145,6 @@ def test_referral_seats_are_never_taken_by_public_bookings(database_url: str) ->
             await reserve.book(led, request(ids["centre"], NINE), now=NOW)
         assert (await check_seats(ids["centre"])).problems == []
         assert (await flow.get(led, ids["school_staff"], first.id)).status is S.CLOSED
-
-    run_in_db(database_url, go)
 
 
 STORM = 200
@@ -190,8 +189,9 @@ def test_no_overbooking_under_a_200_way_storm_of_referrals_and_public_bookings(
     assert check.problems == []
 
 
-def test_only_the_two_services_staff_see_a_referral(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_only_the_two_services_staff_see_a_referral(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await green_city()
         led = ledger(database_url)
         made = await flow.create(led, ids["school_staff"], referral_in(ids), now=NOW)
@@ -218,11 +218,10 @@ def test_only_the_two_services_staff_see_a_referral(database_url: str) -> None:
         row = await Referral.get(id=made.id)
         assert PHONE not in str(row.phone_enc) and "上学" not in str(row.reason_enc)
 
-    run_in_db(database_url, go)
 
-
-def test_urgent_referrals_show_numbers_to_call_now(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_urgent_referrals_show_numbers_to_call_now(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await green_city()
         led = ledger(database_url)
         made = await flow.create(
@@ -233,11 +232,10 @@ def test_urgent_referrals_show_numbers_to_call_now(database_url: str) -> None:
         routine = await flow.create(led, ids["school_staff"], referral_in(ids), now=NOW)
         assert routine.call_now == []
 
-    run_in_db(database_url, go)
 
-
-def test_the_resident_picks_a_time_or_declines_through_their_link(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_the_resident_picks_a_time_or_declines_through_their_link(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await green_city()
         led = ledger(database_url)
         centre = ids["centre_staff"]
@@ -262,8 +260,6 @@ def test_the_resident_picks_a_time_or_declines_through_their_link(database_url: 
         assert said_no.status is S.DECLINED
         seen = await flow.get(led, ids["school_staff"], other.id)
         assert seen.decline_reason == DeclineReason.RESIDENT_DECLINED
-
-    run_in_db(database_url, go)
 
 
 def test_planners_see_counts_only_and_nothing_under_k(database_url: str) -> None:
@@ -309,8 +305,9 @@ def test_planners_see_counts_only_and_nothing_under_k(database_url: str) -> None
     assert "小明" not in enough.model_dump_json() and PHONE not in enough.model_dump_json()
 
 
-def test_purge_clears_referral_contacts(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_purge_clears_referral_contacts(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await green_city()
         led = ledger(database_url)
         made = await flow.create(led, ids["school_staff"], referral_in(ids), now=NOW)
@@ -332,11 +329,10 @@ def test_purge_clears_referral_contacts(database_url: str) -> None:
         assert (await flow.get(led, ids["centre_staff"], made.id)).phone == ""
         assert await purge(NOW + dt.timedelta(days=32), 30) == 0
 
-    run_in_db(database_url, go)
 
-
-def test_rotating_the_data_keys_covers_referrals_and_feedback(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_rotating_the_data_keys_covers_referrals_and_feedback(database_url: str) -> None:
+    async with db.database(database_url):
         from resourcemap.booking.rotation import rotate_keys
         from resourcemap.feedback import answers
         from resourcemap.models import FeedbackAnswer, FeedbackToken
@@ -371,11 +367,10 @@ def test_rotating_the_data_keys_covers_referrals_and_feedback(database_url: str)
         # A link sent before the rotation still opens.
         assert (await answers.form(only_new, "link", now=NOW)).name_zh
 
-    run_in_db(database_url, go)
 
-
-def test_accounts_kept_to_an_area_see_only_what_lies_in_it(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_accounts_kept_to_an_area_see_only_what_lies_in_it(database_url: str) -> None:
+    async with db.database(database_url):
         from resourcemap.models import Organisation
         from tests.referral_helpers import staff
 
@@ -399,5 +394,3 @@ def test_accounts_kept_to_an_area_see_only_what_lies_in_it(database_url: str) ->
         assert (await counts.counts(street, since=since)).withheld == 0
         with pytest.raises(Forbidden):
             await counts.counts(street, since=since, area="449901001000")
-
-    run_in_db(database_url, go)
