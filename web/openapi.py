@@ -2,7 +2,8 @@
 
 A docstring says only what its route does not: the path's parameters are read from the route
 (an ``{id:id}`` is an integer, any other a string), and ``body: Model`` stands for a required
-JSON body of one of ``BODY_MODELS`` (or, with a schema under it, of that schema).
+JSON body of one of ``BODY_MODELS`` (or, with a schema under it, of that schema);
+``optional_body`` the same for a body that may be left out.
 """
 
 from __future__ import annotations
@@ -76,11 +77,12 @@ def _components() -> dict[str, Any]:
     return defs
 
 
-def _json_body(schema: str | dict[str, Any]) -> dict[str, Any]:
-    """A required JSON body: a model's name, or a schema written out."""
+def _json_body(schema: str | dict[str, Any], *, required: bool = True) -> dict[str, Any]:
+    """A JSON body: a model's name, or a schema written out."""
     if isinstance(schema, str):
         schema = {"$ref": f"#/components/schemas/{schema}"}
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+    content = {"application/json": {"schema": schema}}
+    return {"required": True, "content": content} if required else {"content": content}
 
 
 def _path_parameters(route: Route) -> list[dict[str, Any]]:
@@ -103,6 +105,9 @@ def build_schema(routes: list[BaseRoute]) -> dict[str, Any]:
         for operation in schema["paths"].get(re.sub(r":\w+}", "}", route.path), {}).values():
             if "body" in operation:
                 operation["requestBody"] = _json_body(operation.pop("body"))
+            if "optional_body" in operation:
+                body = operation.pop("optional_body")
+                operation["requestBody"] = _json_body(body, required=False)
             given = operation.get("parameters", [])
             if route.param_convertors and not any(p["in"] == "path" for p in given):
                 operation["parameters"] = _path_parameters(route) + given

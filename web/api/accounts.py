@@ -139,11 +139,7 @@ async def create_account(request: Request) -> Response:
 async def reset_password(request: Request) -> Response:
     """
     summary: Set a new password for an account (admin); its sessions end
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {type: object, properties: {password: {type: string}}}
+    body: {type: object, properties: {password: {type: string}}}
     responses:
       204: {description: Done}
       400: {description: Weak password}
@@ -222,12 +218,9 @@ async def create_token(request: Request) -> Response:
       For yourself, or (admins) for another account with `account_id`. It works for
       `RESOURCEMAP_TOKEN_LIFETIME_DAYS` (90) days, until revoked, or until the account's
       password is reset or the account is deactivated.
-    requestBody:
-      content:
-        application/json:
-          schema:
-            type: object
-            properties: {name: {type: string}, account_id: {type: integer}}
+    optional_body:
+      type: object
+      properties: {name: {type: string}, account_id: {type: integer}}
     responses:
       201: {description: "{token, id, expires_at, …}: the token is shown once"}
       403: {description: Not allowed}

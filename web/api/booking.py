@@ -137,14 +137,9 @@ async def verify_booking(request: Request) -> Response:
       sent. Each wrong code uses one of 5 tries; the 5th wrong code releases the seat (429,
       code `verify_attempts`). Confirming twice is harmless.
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: X-Booking-Token, in: header, schema: {type: string}}
       - {name: token, in: query, schema: {type: string}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/VerifyIn"}
+    body: VerifyIn
     responses:
       200: {description: "The confirmed booking: {code, code_display, token, manage_url,
         booking}"}

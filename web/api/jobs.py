@@ -24,16 +24,13 @@ async def submit(request: Request) -> Response:
       province's tens of millions of points) takes minutes: it runs as a job. The answer comes
       at once with the job's address; asking again while it is queued or running, or after it
       finished on the same data, returns the same job.
-    requestBody:
-      content:
-        application/json:
-          schema:
-            type: object
-            properties:
-              radius_m: {type: number, default: 500}
-              level: {type: string, enum: [city, district, street, community]}
-              kind: {type: array, items: {type: string}}
-              eligibility: {type: string, enum: [public, all]}
+    optional_body:
+      type: object
+      properties:
+        radius_m: {type: number, default: 500}
+        level: {type: string, enum: [city, district, street, community]}
+        kind: {type: array, items: {type: string}}
+        eligibility: {type: string, enum: [public, all]}
     responses:
       202: {description: "The job (queued, running or done), with its address in Location"}
       400: {description: "Invalid request or no dataset, with a reason"}

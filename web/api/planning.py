@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from resourcemap.dataset import synthetic_label
 from resourcemap.planning import access_export as access_mod
 from resourcemap.planning import siting as siting_mod
-from resourcemap.planning.access import AccessQuery, AccessService
+from resourcemap.planning.access import AccessQuery, AccessReport, AccessService
 from resourcemap.planning.coverage import CoverageQuery, CoverageService, HeatQuery, coverage_csv
 from resourcemap.planning.indicator_export import indicators_csv, indicators_xlsx
 from resourcemap.planning.indicators import DEFINITIONS, Targets
@@ -56,6 +56,16 @@ def access_of(request: Request) -> AccessService:
 def access_query(request: Request) -> AccessQuery:
     params = query_dict(request, repeatable=REPEATABLE)
     return AccessQuery.model_validate({k: v for k, v in params.items() if k != "lang"})
+
+
+async def access_report(
+    request: Request, query: AccessQuery, scope: AreaScope | None
+) -> AccessReport:
+    """The access figures ``query`` asks for, cut to ``scope``, on the app's clock and zone."""
+    settings = request.app.state.settings
+    return await access_of(request).report(
+        query, now=clock.now(request), tz=settings.tz, scope=scope
+    )
 
 
 def targets_of(request: Request) -> Targets:
@@ -278,18 +288,15 @@ async def siting(request: Request) -> Response:
       a grid of `spacing_m`, or a list of [lon, lat]) that cover the most people now outside
       the circle; greedy with marginal gains, checked exactly (HiGHS) when small enough. Each
       site says how many people it adds.
-    requestBody:
-      content:
-        application/json:
-          schema:
-            type: object
-            properties:
-              sites: {type: integer, minimum: 1, maximum: 200, default: 3}
-              radius_m: {type: number, default: 500}
-              candidates: {oneOf: [{type: string, enum: [communities, grid]}, {type: array}]}
-              spacing_m: {type: number, default: 250}
-              kind: {type: array, items: {type: string}}
-              exact: {type: boolean, default: true}
+    optional_body:
+      type: object
+      properties:
+        sites: {type: integer, minimum: 1, maximum: 200, default: 3}
+        radius_m: {type: number, default: 500}
+        candidates: {oneOf: [{type: string, enum: [communities, grid]}, {type: array}]}
+        spacing_m: {type: number, default: 250}
+        kind: {type: array, items: {type: string}}
+        exact: {type: boolean, default: true}
     responses:
       200: {description: "Sites in pick order with the people each adds, totals, method"}
       400: {description: "Invalid request, with a reason"}
@@ -357,10 +364,7 @@ async def access(request: Request) -> Response:
       403: {description: Not a planner or admin}
     """
     scope = await _scope(request)
-    settings = request.app.state.settings
-    found = await access_of(request).report(
-        access_query(request), now=clock.now(request), tz=settings.tz, scope=scope
-    )
+    found = await access_report(request, access_query(request), scope)
     return JSONResponse({**access_mod.report_json(found), "dataset": await synthetic_label()})
 
 
@@ -377,10 +381,7 @@ async def access_cells(request: Request) -> Response:
       403: {description: Not a planner or admin}
     """
     scope = await _scope(request)
-    settings = request.app.state.settings
-    found = await access_of(request).report(
-        access_query(request), now=clock.now(request), tz=settings.tz, scope=scope
-    )
+    found = await access_report(request, access_query(request), scope)
     return PlainTextResponse(
         access_mod.cells_csv(found),
         media_type="text/csv; charset=utf-8",

@@ -116,10 +116,7 @@ async def accept(request: Request) -> Response:
     description: With `starts_at`, books that slot's referral seat at once; without it, the
       resident gets one message with a link to pick a time (receiving staff, admin).
     security: [{bearer: []}, {session: []}]
-    requestBody:
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/AcceptIn"}
+    optional_body: AcceptIn
     responses:
       200: {description: The referral}
       404: {description: Not a referral to my services}

@@ -25,12 +25,13 @@ from resourcemap.planning.coverage import DEFAULT_KINDS, CoverageQuery, coverage
 from resourcemap.planning.report import counts_teams, map_html, summarise
 from resourcemap.scope import AreaScope, scope_of
 from resourcemap.vocab import AreaLevel, ResourceKind
-from web import auth, clock, i18n
+from web import auth, i18n
 from web.api.planning import (
     PLANNING,
     SANDBOX,
     access_of,
     access_query,
+    access_report,
     coverage_query,
     coverage_query_without,
     service_of,
@@ -183,10 +184,7 @@ async def indicators_page(request: Request) -> Response:
 async def access_page(request: Request) -> Response:
     scope = await _scope(request)
     query = access_query(request)
-    settings = request.app.state.settings
-    report = await access_of(request).report(
-        query, now=clock.now(request), tz=settings.tz, scope=scope
-    )
+    report = await access_report(request, query, scope)
     return await _render(
         request,
         "planning/access.html",
@@ -195,7 +193,7 @@ async def access_page(request: Request) -> Response:
             "report": report,
             "measures": [(m.value, _supply_label(m)) for m in SupplyMeasure],
             "unit": _supply_label(query.supply),
-            "now_label": planning_text.when(report.now.astimezone(settings.tz)),
+            "now_label": planning_text.when(report.now.astimezone(request.app.state.settings.tz)),
             "qs": urlencode(
                 [
                     ("level", query.level.value),

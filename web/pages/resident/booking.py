@@ -226,6 +226,13 @@ def _token(request: Request, form: FormData | None = None) -> str:
     return request.query_params.get("token", "")
 
 
+async def _held_form(request: Request) -> tuple[FormData, str, str]:
+    """A resident's form about a booking or a place in line: the form, once its CSRF token
+    is checked, the code in the path and the manage token the form carries."""
+    form = await checked_form(request)
+    return form, request.path_params["code"], _token(request, form)
+
+
 async def _booking_context(request: Request, code: str, token: str) -> dict[str, Any]:
     booking = await _desk(request).booking(code, token, now=clock.now(request))
     status = booking.status
@@ -263,8 +270,7 @@ async def manage(request: Request) -> Response:
 @page(Audience.RESIDENT)
 async def cancel(request: Request) -> Response:
     """First POST shows "are you sure?"; the second, with ``confirm``, cancels."""
-    form = await checked_form(request)
-    code, token = request.path_params["code"], _token(request, form)
+    form, code, token = await _held_form(request)
     context = await _booking_context(request, code, token)
     if _text(form, "confirm") != "yes":
         return await render(request, "resident/cancel.html", context)
@@ -283,8 +289,7 @@ async def cancel(request: Request) -> Response:
 @page(Audience.RESIDENT)
 async def reschedule(request: Request) -> Response:
     """Without ``starts_at`` shows the slots (of ``day``); with it, moves the booking."""
-    form = await checked_form(request)
-    code, token = request.path_params["code"], _token(request, form)
+    form, code, token = await _held_form(request)
     context = await _booking_context(request, code, token)
     desk = _desk(request)
     chosen = _text(form, "starts_at")
@@ -317,8 +322,7 @@ async def reschedule(request: Request) -> Response:
 @page(Audience.RESIDENT)
 async def verify(request: Request) -> Response:
     """The code texted for a booking held for its phone check (``phone_check``)."""
-    form = await checked_form(request)
-    code, token = request.path_params["code"], _token(request, form)
+    form, code, token = await _held_form(request)
     typed = _text(form, phone_check.FIELD)
     try:
         issued = await _desk(request).verify(code, token, typed, now=clock.now(request))
@@ -444,8 +448,7 @@ async def waitlist_entry(request: Request) -> Response:
 
 @page(Audience.RESIDENT)
 async def accept_offer(request: Request) -> Response:
-    form = await checked_form(request)
-    code, token = request.path_params["code"], _token(request, form)
+    _form, code, token = await _held_form(request)
     try:
         issued = await _desk(request).accept_offer(code, token, now=clock.now(request))
     except Conflict:
@@ -458,8 +461,7 @@ async def accept_offer(request: Request) -> Response:
 
 @page(Audience.RESIDENT)
 async def leave_waitlist(request: Request) -> Response:
-    form = await checked_form(request)
-    code, token = request.path_params["code"], _token(request, form)
+    _form, code, token = await _held_form(request)
     await _desk(request).leave_waitlist(code, token, now=clock.now(request))
     request.session["flash"] = "left"
     return RedirectResponse(f"/waitlist/{code}?{urlencode({'token': token})}", status_code=303)
