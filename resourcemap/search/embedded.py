@@ -24,7 +24,7 @@ import numpy.typing as npt
 from geo.distance import geodesic_m
 from resourcemap.search import intent, ranking
 from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult, highlights
-from resourcemap.search.embedded_index import Columns, build_columns
+from resourcemap.search.embedded_index import Columns, Match, build_columns
 from resourcemap.search.typos import TYPOS, TypoTolerance
 
 BoolArray = npt.NDArray[np.bool_]
@@ -223,34 +223,48 @@ def _candidates(cols: Columns, criteria: Criteria) -> Found:
     return Found(cols, rows, np.zeros(rows.size), np.full(rows.size, np.nan))
 
 
+def _within(rows: npt.NDArray[np.intp], match: Match) -> tuple[npt.NDArray[np.intp], FloatArray]:
+    """Which of the sorted ``rows`` the match holds (their places in ``rows``) and their
+    relevance in it: a binary search of the shorter list in the longer one."""
+    if rows.size <= match.rows.size:
+        at = np.searchsorted(match.rows, rows)
+        at[at == match.rows.size] = 0
+        keep = np.flatnonzero(match.rows[at] == rows) if match.rows.size else at[:0]
+        return keep, match.score[at[keep]]
+    at = np.searchsorted(rows, match.rows)
+    inside = np.flatnonzero(at < rows.size)
+    same = inside[rows[at[inside]] == match.rows[inside]]
+    return at[same], match.score[same]
+
+
 def _match_terms(found: list[Found], plan: intent.QueryPlan) -> None:
     """Keep the rows matching every term, adding up relevance. Whether a word matches as
     typed is decided over all indexes together, as one index would."""
     for term in plan.terms:
-        hits: list[tuple[BoolArray, FloatArray]] = []
+        hits: list[tuple[npt.NDArray[np.intp], FloatArray]] = []
         for f in found:
             if term.need is not None:
-                hit_all, score_all = f.cols.need_matches(term.need)
+                match = f.cols.need_matches(term.need)
             else:
-                hit_all, score_all = f.cols.matches(term.text, typo=False)
-            hits.append((hit_all[f.rows], score_all[f.rows]))
-        if term.need is None and term.latin and not any(h.any() for h, _ in hits):
+                match = f.cols.matches(term.text, typo=False)
+            hits.append(_within(f.rows, match))
+        if term.need is None and term.latin and not any(h.size for h, _ in hits):
             # As typed it matches nothing: a typo of a need word stands for the need,
             # anything else is corrected to the indexes' words.
             corrections = _corrections(found, term.text)
             for k, f in enumerate(found):
                 if term.fuzzy_need is not None:
-                    hit_all, score_all = f.cols.need_matches(term.fuzzy_need)
+                    match = f.cols.need_matches(term.fuzzy_need)
                 elif corrections is None:
                     continue
                 elif len(found) == 1:
-                    hit_all, score_all = f.cols.matches(term.text, typo=True)
+                    match = f.cols.matches(term.text, typo=True)
                 else:
-                    hit_all, score_all = f.cols.corrected(term.text, corrections)
-                hits[k] = (hit_all[f.rows], score_all[f.rows])
-        for f, (hit, score) in zip(found, hits, strict=True):
-            f.rows, f.score = f.rows[hit], f.score[hit] + score[hit]
-            f.distance = f.distance[hit]
+                    match = f.cols.corrected(term.text, corrections)
+                hits[k] = _within(f.rows, match)
+        for f, (keep, score) in zip(found, hits, strict=True):
+            f.rows, f.score = f.rows[keep], f.score[keep] + score
+            f.distance = f.distance[keep]
 
 
 def _corrections(found: list[Found], token: str) -> list[tuple[str, int]] | None:
@@ -260,7 +274,7 @@ def _corrections(found: list[Found], token: str) -> list[tuple[str, int]] | None
         return None
     best: dict[str, int] = {}
     for f in found:
-        for term, cost in typos.corrections(token, f.cols.vocabulary):
+        for term, cost in f.cols.corrections(token):
             best[term] = min(cost, best.get(term, cost))
     return sorted(best.items(), key=lambda c: (c[1], c[0]))
 
@@ -318,12 +332,13 @@ def search_segments(segments: list[Columns], criteria: Criteria) -> SearchResult
         boost=boost,
         distance_m=None if point is None else distance,
         not_a_walk=joined([~f.cols.walk[f.rows] for f in found]),
+        first=q.offset + q.limit,
     )
     segment = joined([np.full(f.rows.size, k, dtype=np.intp) for k, f in enumerate(found)])
     row = joined([f.rows for f in found])
     tokens = plan.tokens
     hits = []
-    for i in order[q.offset : q.offset + q.limit]:
+    for i in order[q.offset :]:
         doc = found[int(segment[i])].cols.docs[int(row[i])]
         hits.append(
             Hit(
@@ -359,13 +374,17 @@ def _sum_facets(parts: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, i
 
 
 def _facets(cols: Columns, rows: npt.NDArray[np.intp]) -> dict[str, dict[str, int]]:
-    mask = np.zeros(len(cols.docs), dtype=bool)
-    mask[rows] = True
-    kinds, counts = np.unique(cols.kind[mask], return_counts=True)
-    services = {
-        name: int(np.count_nonzero(column & mask)) for name, column in cols.tags["services"].items()
-    }
+    kinds = np.bincount(cols.kind_code[rows], minlength=len(cols.kinds))
+    n = len(cols.docs)
+    if rows.size * 16 < n:  # few: look up each one; many: one pass over each column
+        services = {name: int(np.count_nonzero(column[rows]))
+                    for name, column in cols.tags["services"].items()}  # fmt: skip
+    else:
+        mask = np.zeros(n, dtype=bool)
+        mask[rows] = True
+        services = {name: int(np.count_nonzero(column & mask))
+                    for name, column in cols.tags["services"].items()}  # fmt: skip
     return {
-        "kind": {str(k): int(c) for k, c in zip(kinds, counts, strict=True)},
+        "kind": {k: int(c) for k, c in zip(cols.kinds, kinds.tolist(), strict=True) if c},
         "service": {k: v for k, v in sorted(services.items()) if v},
     }

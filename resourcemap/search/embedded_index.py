@@ -1,17 +1,19 @@
 """The embedded engine's index: documents as column arrays, and what one token matches.
 
 Text columns are stored once per distinct value (labels and addresses repeat a lot) and
-searched as substrings (``numpy.strings.find``); every filterable value is a boolean
-column, so filters are ANDs; pinyin of names is a postings list of whole-syllable runs; a
-KD-tree in the city's metric CRS holds the located documents. Per-token matches are cached
-for the lifetime of an index. An index is never extended: an edit retires the document's
+searched as substrings through an inverted index of their characters and character pairs
+(:mod:`.substrings`), so a token costs what it matches, not what is indexed; a token's
+matches are sorted document rows with their relevance (:class:`Match`), never a column as
+long as the index. Every filterable value is a boolean column, so filters are ANDs; pinyin
+of names is a postings list of whole-syllable runs; a KD-tree in the city's metric CRS
+holds the located documents. Per-token matches and typo corrections are cached for the
+lifetime of an index. An index is never extended: an edit retires the document's
 row (:meth:`Columns.retire`, its status bits cleared so no filter passes it) and the engine
 indexes the new version in a small second index (see :mod:`.embedded`).
 """
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,10 +28,12 @@ from geo.crs import WGS84, metric_crs_for
 from resourcemap.search import text
 from resourcemap.search.base import SearchDocument
 from resourcemap.search.needs import NEEDS
+from resourcemap.search.substrings import DENSE_SHARE, Text, distinct, firsts
 from resourcemap.search.typos import TYPOS, TypoTolerance
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 # How much a token found in each field adds to a document's relevance.
 FIELD_WEIGHTS = {
@@ -48,7 +52,8 @@ TYPO_PENALTY = 0.5
 MIN_TERM_LENGTH = 3
 # Pinyin matches whole syllables: "xinli" finds 心理 but not 心灵 (xin-ling).
 MAX_PINYIN_SYLLABLES = 8
-TOKEN_CACHE_SIZE = 512
+# Cached matches hold at most this many rows in all (about 16 bytes each).
+TOKEN_CACHE_ROWS = 4_000_000
 SET_CACHE_SIZE = 8
 # What serving a need adds to relevance: as much as a word of it in a service label.
 NEED_WEIGHT = 4.0
@@ -57,28 +62,24 @@ SINGLE_TAGS = ("kind", "status", "fee", "eligibility")
 
 
 @dataclass(frozen=True)
-class Text:
-    """A text column stored once per distinct value: labels and addresses repeat a lot."""
+class Match:
+    """What one token (or need) matches in an index: sorted rows, their relevance."""
 
-    values: npt.NDArray[np.str_]
-    inverse: npt.NDArray[np.intp]
+    rows: IntArray
+    score: FloatArray
 
     @classmethod
-    def of(cls, values: list[str]) -> Text:
-        uniques, inverse = np.unique(np.array(values, dtype=np.str_), return_inverse=True)
-        return cls(uniques, inverse)
+    def none(cls) -> Match:
+        return cls(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
 
-    def find(self, token: str) -> npt.NDArray[np.intp]:
-        """Position of ``token`` in every document's value (-1 where absent)."""
-        found: npt.NDArray[np.intp] = np.strings.find(self.values, token)[self.inverse]
-        return found
-
-    def find_any(self, words: re.Pattern[str]) -> npt.NDArray[np.intp]:
-        """Position of the first of several words in every document's value (-1 where
-        none is): one pass over the distinct values instead of one per word."""
-        firsts = [m.start() if (m := words.search(v)) else -1 for v in self.values.tolist()]
-        found: npt.NDArray[np.intp] = np.array(firsts, dtype=np.intp)[self.inverse]
-        return found
+    def dense(self, n: int) -> tuple[BoolArray, FloatArray]:
+        """As a hit mask and a relevance column over ``n`` rows (tests compare with
+        :func:`scan_matches`)."""
+        hit = np.zeros(n, dtype=bool)
+        score = np.zeros(n, dtype=np.float64)
+        hit[self.rows] = True
+        score[self.rows] = self.score
+        return hit, score
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ class Columns:
     docs: list[SearchDocument]
     ids: npt.NDArray[np.int64]
     kind: npt.NDArray[np.str_]
+    kinds: list[str]  # sorted; ``kind_code`` indexes it (facets count codes)
+    kind_code: npt.NDArray[np.intp]
     fields: dict[str, Text]
     tags: dict[str, dict[str, BoolArray]]
     located: BoolArray
@@ -102,10 +105,14 @@ class Columns:
     pinyin: dict[str, npt.NDArray[np.int64]]
     vocabulary: list[str]
     typos: TypoTolerance
-    # Residents repeat a small set of words; per-token match arrays are cached for the
-    # lifetime of this index (any change builds a new one).
-    _cache: OrderedDict[tuple[str, bool], tuple[BoolArray, FloatArray]] = field(
+    # Residents repeat a small set of words; per-token matches are cached for the
+    # lifetime of this index (any change builds a new one), as are typo corrections.
+    _cache: OrderedDict[tuple[str, bool], Match] = field(
         default_factory=OrderedDict, compare=False, repr=False
+    )
+    _cached_rows: list[int] = field(default_factory=lambda: [0], compare=False, repr=False)
+    _corrections: dict[str, list[tuple[str, int]]] = field(
+        default_factory=dict, compare=False, repr=False
     )
     # Id sets asked about again and again (open now: the same set for a minute; bookable:
     # until policies change) as masks, keyed by the set itself.
@@ -125,19 +132,39 @@ class Columns:
                 self._sets.popitem(last=False)
         return mask
 
-    def need_matches(self, code: str) -> tuple[BoolArray, FloatArray]:
+    def need_matches(self, code: str) -> Match:
         """Documents serving need ``code`` or mentioning one of its words (as if each were
         a query token; the words together score like one word at its first place)."""
         key = (f"need:{code}", False)  # never a token: tokens have no colon
         cached = self._cache.get(key)
         if cached is None:
-            served = self.tags["needs"].get(code, np.zeros(len(self.docs), dtype=bool))
-            hit, score = _words_matches(self, NEEDS[code].words)
-            cached = (hit | served, score + np.where(served, NEED_WEIGHT, 0.0))
-            self._cache[key] = cached
-            if len(self._cache) > TOKEN_CACHE_SIZE:
-                self._cache.popitem(last=False)
+            served = self.tags["needs"].get(code)
+            words = _words_matches(self, NEEDS[code].words)
+            if served is None:
+                cached = words
+            else:
+                rows = distinct(np.concatenate([words.rows, np.flatnonzero(served)]))
+                score = np.zeros(rows.size)
+                score[np.searchsorted(rows, words.rows)] = words.score
+                cached = Match(rows, score + np.where(served[rows], NEED_WEIGHT, 0.0))
+            self._remember(key, cached)
         return cached
+
+    def _remember(self, key: tuple[str, bool], match: Match) -> None:
+        self._cache[key] = match
+        self._cached_rows[0] += match.rows.size
+        while self._cached_rows[0] > TOKEN_CACHE_ROWS and len(self._cache) > 1:
+            _, dropped = self._cache.popitem(last=False)
+            self._cached_rows[0] -= dropped.rows.size
+
+    def corrections(self, token: str) -> list[tuple[str, int]]:
+        """What ``token`` may stand for with typos in this index's vocabulary."""
+        found = self._corrections.get(token)
+        if found is None:
+            if len(self._corrections) >= TOKEN_CACHE_ROWS // 1000:
+                self._corrections.clear()
+            found = self._corrections[token] = self.typos.corrections(token, self.vocabulary)
+        return found
 
     def retire(self, ids: Iterable[int]) -> int:
         """Take these documents out of every answer (edited or deleted since this index was
@@ -152,21 +179,17 @@ class Columns:
             column[rows] = False
         return int(rows.size)
 
-    def corrected(
-        self, token: str, corrections: list[tuple[str, int]]
-    ) -> tuple[BoolArray, FloatArray]:
+    def corrected(self, token: str, corrections: list[tuple[str, int]]) -> Match:
         """Matches of ``token`` through corrections found in several indexes (not cached:
         the corrections depend on the other indexes)."""
         return _token_matches(self, token, typo=True, corrections=corrections)
 
-    def matches(self, token: str, *, typo: bool) -> tuple[BoolArray, FloatArray]:
+    def matches(self, token: str, *, typo: bool) -> Match:
         key = (token, typo)
         cached = self._cache.get(key)
         if cached is None:
             cached = _token_matches(self, token, typo=typo)
-            self._cache[key] = cached
-            if len(self._cache) > TOKEN_CACHE_SIZE:
-                self._cache.popitem(last=False)
+            self._remember(key, cached)
         else:
             self._cache.move_to_end(key)
         return cached
@@ -237,10 +260,14 @@ def build_columns(
             for code in d.service_area_codes:
                 serving.setdefault(code, []).append(i)
 
+    kind = np.array([d.kind for d in docs], dtype=np.str_)
+    kinds, kind_code = np.unique(kind, return_inverse=True)
     return Columns(
         docs=docs,
         ids=np.array([d.id for d in docs], dtype=np.int64),
-        kind=np.array([d.kind for d in docs], dtype=np.str_),
+        kind=kind,
+        kinds=[str(k) for k in kinds],
+        kind_code=kind_code,
         fields={
             "name": column(d.name_zh for d in docs),
             "english": column(d.name_en for d in docs),
@@ -264,54 +291,98 @@ def build_columns(
     )
 
 
-def _words_matches(cols: Columns, words: Iterable[str]) -> tuple[BoolArray, FloatArray]:
+def _field_score(weight: float, positions: IntArray) -> FloatArray:
+    # Earlier positions (prefixes of names) rank a little higher.
+    score: FloatArray = weight * (1.0 + 1.0 / (1.0 + np.maximum(positions, 0)))
+    return score
+
+
+def _summed(n: int, parts: list[tuple[IntArray, FloatArray]]) -> Match:
+    """Every row (of ``n``) found in any part, with its scores added up in the parts'
+    order (the order the dense sums used, so totals are the same to the last bit)."""
+    if not parts:
+        return Match.none()
+    if sum(r.size for r, _ in parts) * DENSE_SHARE > n:
+        # Many rows: sum into a column, then read the rows back (no sorting).
+        hit = np.zeros(n, dtype=bool)
+        total = np.zeros(n, dtype=np.float64)
+        for part_rows, part_score in parts:
+            hit[part_rows] = True
+            total[part_rows] += part_score
+        found = np.flatnonzero(hit)
+        return Match(found, total[found])
+    rows = distinct(np.concatenate([r for r, _ in parts]))
+    score = np.zeros(rows.size, dtype=np.float64)
+    for part_rows, part_score in parts:
+        score[np.searchsorted(rows, part_rows)] += part_score
+    return Match(rows, score)
+
+
+def _words_matches(cols: Columns, words: Iterable[str]) -> Match:
     """Every document's match of any of ``words``, as :func:`_token_matches` would find
-    each of them exactly, in one pass per field."""
-    n = len(cols.docs)
-    hit = np.zeros(n, dtype=bool)
-    score = np.zeros(n, dtype=np.float64)
+    each of them exactly, scored by the first of them in each field."""
     normal = sorted({text.normalise(w) for w in words}, key=len, reverse=True)
     latin = [w for w in normal if text.is_latin(w)]
+    parts = []
     for name, weight in FIELD_WEIGHTS.items():
         chosen = latin if name in LATIN_ONLY else normal
-        if not chosen:
-            continue
-        found = cols.fields[name].find_any(re.compile("|".join(map(re.escape, chosen))))
-        field_hit = found >= 0
-        hit |= field_hit
-        score += np.where(field_hit, weight * (1.0 + 1.0 / (1.0 + np.maximum(found, 0))), 0.0)
+        if chosen:
+            found = cols.fields[name].find_first(chosen)
+            parts.append((found.rows, _field_score(weight, found.positions)))
     for word in latin:
         postings = cols.pinyin.get(word)
         if postings is not None:
-            hit[postings] = True
-            score[postings] += PINYIN_WEIGHT
-    return hit, score
+            parts.append((postings, np.full(postings.size, PINYIN_WEIGHT)))
+    return _summed(len(cols.docs), parts)
 
 
 def _token_matches(
     cols: Columns, token: str, *, typo: bool, corrections: list[tuple[str, int]] | None = None
-) -> tuple[BoolArray, FloatArray]:
+) -> Match:
     """Every document's match of one token: exact, or through typo corrections (fewest
     typos first; each typo halves what the match adds to relevance)."""
+    if typo:
+        if corrections is None:
+            corrections = cols.corrections(token)
+        if not corrections:
+            return Match.none()
+        # A row takes the score of the first correction that finds it.
+        found = [cols.matches(alternative, typo=False).rows for alternative, _ in corrections]
+        every = np.concatenate(found)
+        rows, first = firsts(every)
+        penalty = np.concatenate(
+            [
+                np.full(f.size, PINYIN_WEIGHT * TYPO_PENALTY**typos)
+                for f, (_, typos) in zip(found, corrections, strict=True)
+            ]
+        )
+        return Match(rows, penalty[first])
+    latin = text.is_latin(token)
+    parts = []
+    for name, weight in FIELD_WEIGHTS.items():
+        if name in LATIN_ONLY and not latin:
+            continue
+        found_in = cols.fields[name].find(token)
+        parts.append((found_in.rows, _field_score(weight, found_in.positions)))
+    postings = cols.pinyin.get(token) if latin else None
+    if postings is not None:
+        parts.append((postings, np.full(postings.size, PINYIN_WEIGHT)))
+    return _summed(len(cols.docs), parts)
+
+
+def scan_matches(cols: Columns, token: str) -> tuple[BoolArray, FloatArray]:
+    """One token's exact matches by reading every value of every field: the reference
+    the indexed :meth:`Columns.matches` must agree with (tests only)."""
     n = len(cols.docs)
     hit = np.zeros(n, dtype=bool)
     score = np.zeros(n, dtype=np.float64)
-    if typo:
-        if corrections is None:
-            corrections = cols.typos.corrections(token, cols.vocabulary)
-        for alternative, typos in corrections:
-            exact, _ = cols.matches(alternative, typo=False)
-            score += np.where(exact & ~hit, PINYIN_WEIGHT * TYPO_PENALTY**typos, 0.0)
-            hit |= exact
-        return hit, score
     latin = text.is_latin(token)
     for name, weight in FIELD_WEIGHTS.items():
         if name in LATIN_ONLY and not latin:
             continue
-        found = cols.fields[name].find(token)
+        found = cols.fields[name].scan(token)
         field_hit = found >= 0
         hit |= field_hit
-        # Earlier positions (prefixes of names) rank a little higher.
         score += np.where(field_hit, weight * (1.0 + 1.0 / (1.0 + np.maximum(found, 0))), 0.0)
     postings = cols.pinyin.get(token) if latin else None
     if postings is not None:

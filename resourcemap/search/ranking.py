@@ -77,19 +77,40 @@ def order(
     boost: FloatArray,
     distance_m: FloatArray | None,
     not_a_walk: BoolArray,
+    first: int | None = None,
 ) -> npt.NDArray[np.intp]:
-    """Positions of the matches in result order (ties end by id, so pages are stable).
+    """Positions of the matches in result order (ties end by id, so pages are stable);
+    only the ``first`` ones when given (the page and those before it).
 
     ``distance_m`` is ``None`` without a point (then ``best`` and ``relevance`` agree up to
     the boosts, and ``nearest`` cannot be asked for).
     """
     if distance_m is None:
         if sort == "relevance":
-            return np.lexsort((ids, -relevance))
-        return np.lexsort((ids, -boost, -relevance))
+            return _leading((ids, -relevance), first)
+        return _leading((ids, -boost, -relevance), first)
     if sort == "relevance":
         tie = np.where(not_a_walk, NOT_A_WALK_M, np.nan_to_num(distance_m, nan=np.inf))
-        return np.lexsort((ids, tie, -relevance))
+        return _leading((ids, tie, -relevance), first)
     shown_boost = boost if sort == "best" else np.zeros_like(boost)
     ranked = rank_metres(distance_m, not_a_walk, shown_boost)
-    return np.lexsort((ids, -relevance, ranked))
+    return _leading((ids, -relevance, ranked), first)
+
+
+def _leading(keys: tuple[npt.NDArray[np.generic], ...], first: int | None) -> npt.NDArray[np.intp]:
+    """``np.lexsort(keys)[:first]`` without sorting every match: only those whose primary
+    key (the last) is at most the ``first``-th smallest are sorted — ties included, so the
+    order is the full sort's.
+
+    >>> keys = (np.array([4, 3, 2, 1]), np.array([2.0, 1.0, 1.0, 0.5]))
+    >>> _leading(keys, 2).tolist(), np.lexsort(keys)[:2].tolist()
+    ([3, 2], [3, 2])
+    """
+    primary = keys[-1]
+    if first is None or first >= primary.size:
+        return np.lexsort(keys)
+    if first <= 0:
+        return np.empty(0, dtype=np.intp)
+    cut = np.partition(primary, first - 1)[first - 1]
+    chosen = np.flatnonzero(primary <= cut)
+    return chosen[np.lexsort(tuple(k[chosen] for k in keys))][:first]

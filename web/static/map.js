@@ -1,5 +1,5 @@
-// Residents' search page: a clustered map of every service point next to the result list,
-// kept in step. The page works without this script (the server renders the list); with it,
+// Residents' search page: a clustered map of the service points in view next to the result
+// list, kept in step (the map asks for its view only: a province never travels whole). The page works without this script (the server renders the list); with it,
 // filters update list and map in place. Points come from the app's own API as slim rows,
 // never as markers written into the HTML; tiles only when configured, so the map also works
 // on an intranet with no internet at all. Listing text is untrusted: text nodes only.
@@ -81,9 +81,8 @@
   // The map shows where the listed results are (and the resident), never an empty circle.
   function fitResults() {
     var points = [];
-    Array.prototype.forEach.call(list.querySelectorAll(".result"), function (li) {
-      var m = markers[li.dataset.id];
-      if (m) { points.push(m.getLatLng()); }
+    Array.prototype.forEach.call(list.querySelectorAll(".result[data-lat]"), function (li) {
+      points.push(L.latLng(Number(li.dataset.lat), Number(li.dataset.lon)));
     });
     if (here) {
       points.push(L.latLng(here));
@@ -121,9 +120,16 @@
     maxClusterRadius: 60, spiderfyOnMaxZoom: true
   });
   map.addLayer(cluster);
-  var markers = {};     // id → marker
-  var allIds = [];      // every point open to the public: what the list shows unfiltered
-  var rowsById = {};
+  // Where a view holds too many matches, the server counts them in cells (a province never
+  // travels whole): one marker per cell, zooming in on a click.
+  var counts = L.layerGroup().addTo(map);
+  var markers = {};     // id → marker, made once per point as views bring it
+  var onMap = {};       // id → true for the points of the current view
+  var mapQuery = new URLSearchParams();  // the search the map shows: the list's, widened as it was
+  var viewSeq = 0;
+  var viewTimer = null;
+  var viewWaiters = [];
+  var pendingOpen = null;  // a listed result to open once a view brings its point
 
   function popupFor(row) {
     var box = node("div", null, "popup");
@@ -142,39 +148,88 @@
   var pinIcon = L.divIcon({ className: "rm-pin", iconSize: [18, 18] });
   var pinBookable = L.divIcon({ className: "rm-pin bookable", iconSize: [18, 18] });
 
-  var pointsLoaded = getJSON(el.dataset.pointsUrl).then(function (data) {
-    var f = {};
-    data.fields.forEach(function (k, i) { f[k] = i; });
-    var made = [];
-    data.rows.forEach(function (r) {
-      var row = {
-        id: r[f.id], name_zh: r[f.name_zh], name_en: r[f.name_en], kind: r[f.kind],
-        free: r[f.free], always_open: r[f.always_open], bookable: r[f.bookable]
-      };
-      var m = L.marker([r[f.lat], r[f.lon]], {
-        icon: row.bookable ? pinBookable : pinIcon, title: name(row.name_zh, row.name_en), keyboard: true
-      });
-      m.bindPopup(function () { return popupFor(row); });
-      m.on("click", function () { select(row.id, false); });
-      markers[row.id] = m;
-      rowsById[row.id] = row;
-      if (f.public === undefined || r[f.public]) { allIds.push(row.id); }
-      made.push(m);
+  function markerFor(r, f) {
+    var id = r[f.id];
+    if (markers[id]) { return markers[id]; }
+    var row = {
+      id: id, name_zh: r[f.name_zh], name_en: r[f.name_en], kind: r[f.kind],
+      free: r[f.free], always_open: r[f.always_open], bookable: r[f.bookable]
+    };
+    var m = L.marker([r[f.lat], r[f.lon]], {
+      icon: row.bookable ? pinBookable : pinIcon, title: name(row.name_zh, row.name_en), keyboard: true
     });
-    return made;
-  });
-
-  function showIds(ids) {
-    cluster.clearLayers();
-    var layers = [];
-    ids.forEach(function (id) { if (markers[id]) { layers.push(markers[id]); } });
-    cluster.addLayers(layers);
-    statusEl.textContent = t("points", { n: layers.length }) +
-      (el.dataset.tileUrl ? "" : " · " + t("plain_map"));
-    el.dataset.shown = String(layers.length);
-    if (!el.dataset.ready && window.performance && performance.mark) { performance.mark("rm-map-ready"); }
-    el.dataset.ready = "1";
+    m.bindPopup(function () { return popupFor(row); });
+    m.on("click", function () { select(row.id, false); });
+    markers[id] = m;
+    return m;
   }
+  function countMarker(c) {
+    var n = c[2];
+    var inner = node("div");
+    inner.appendChild(node("span", String(n)));
+    var size = n < 10 ? "small" : n < 100 ? "medium" : "large";
+    var m = L.marker([c[0], c[1]], {
+      icon: L.divIcon({ html: inner, className: "marker-cluster marker-cluster-" + size, iconSize: [40, 40] }),
+      title: t("points", { n: n }), keyboard: true
+    });
+    m.on("click", function () { map.setView([c[0], c[1]], Math.min(map.getZoom() + 2, map.getMaxZoom())); });
+    return m;
+  }
+  // The view's box, rounded outwards, within the world.
+  function bbox() {
+    var b = map.getBounds();
+    function down(x) { return Math.floor(x * 1e5) / 1e5; }
+    function up(x) { return Math.ceil(x * 1e5) / 1e5; }
+    return [Math.max(-180, down(b.getWest())), Math.max(-90, down(b.getSouth())),
+            Math.min(180, up(b.getEast())), Math.min(90, up(b.getNorth()))].join(",");
+  }
+  // Only what is in view: the matches of the list's search inside the map's box (#22).
+  function loadView() {
+    var seq = ++viewSeq;
+    var q = new URLSearchParams(mapQuery);
+    q.set("bbox", bbox());
+    q.set("zoom", String(map.getZoom()));
+    return getJSON(el.dataset.viewUrl + "?" + q).then(function (v) {
+      if (seq !== viewSeq) { return; }
+      var f = {};
+      v.fields.forEach(function (k, i) { f[k] = i; });
+      var now = {};
+      var added = [];
+      v.rows.forEach(function (r) {
+        var m = markerFor(r, f);
+        now[r[f.id]] = true;
+        if (!onMap[r[f.id]]) { added.push(m); }
+      });
+      // Points that stay keep their marker (and an open popup).
+      var gone = Object.keys(onMap).filter(function (id) { return !now[id]; })
+        .map(function (id) { return markers[id]; });
+      cluster.removeLayers(gone);
+      cluster.addLayers(added);
+      onMap = now;
+      counts.clearLayers();
+      v.clusters.forEach(function (c) { counts.addLayer(countMarker(c)); });
+      statusEl.textContent = t("points", { n: v.total }) +
+        (el.dataset.tileUrl ? "" : " · " + t("plain_map"));
+      el.dataset.shown = String(v.total);
+      if (!el.dataset.ready && window.performance && performance.mark) { performance.mark("rm-map-ready"); }
+      el.dataset.ready = "1";
+      if (pendingOpen !== null && markers[pendingOpen] && onMap[pendingOpen]) {
+        var open = markers[pendingOpen];
+        pendingOpen = null;
+        cluster.zoomToShowLayer(open, function () { open.openPopup(); });
+      }
+      viewWaiters.splice(0).forEach(function (done) { done(); });
+    }).catch(function () { statusEl.textContent = t("failed"); });
+  }
+  function viewChanged() {
+    clearTimeout(viewTimer);
+    viewTimer = setTimeout(loadView, 100);
+  }
+  // Resolves once the map shows the view as it is after this call.
+  function nextView() {
+    return new Promise(function (done) { viewWaiters.push(done); viewChanged(); });
+  }
+  map.on("moveend", viewChanged);
 
   // --- list ↔ map ------------------------------------------------------------------------
   function select(id, fromList) {
@@ -186,11 +241,17 @@
       li.classList.add("selected");
       if (!fromList) { li.scrollIntoView({ block: "nearest", behavior: behavior }); }
     }
+    if (!fromList || !li || !li.dataset.lat) { return; }
+    // On a phone the map is far up the page: bring it into view first.
+    el.scrollIntoView({ block: "center", behavior: behavior });
     var m = markers[id];
-    if (fromList && m) {
-      // On a phone the map is far up the page: bring it into view first.
-      el.scrollIntoView({ block: "center", behavior: behavior });
+    if (m && onMap[id]) {
       cluster.zoomToShowLayer(m, function () { m.openPopup(); });
+    } else {
+      // Not in this view: go there; the view that loads opens it.
+      pendingOpen = id;
+      map.setView([Number(li.dataset.lat), Number(li.dataset.lon)], Math.max(map.getZoom(), 17));
+      viewChanged();
     }
   }
   list.addEventListener("click", function (ev) {
@@ -199,7 +260,7 @@
   });
   function addMapButtons(root) {
     Array.prototype.forEach.call(root.querySelectorAll(".result"), function (li) {
-      if (li.querySelector(".show-on-map") || !markers[li.dataset.id]) { return; }
+      if (li.querySelector(".show-on-map") || !li.dataset.lat) { return; }
       var b = node("button", msgs.on_map || "⌖", "show-on-map link");
       b.type = "button";
       b.dataset.id = li.dataset.id;
@@ -225,6 +286,10 @@
   function resultItem(it, back) {
     var li = node("li", null, "result");
     li.dataset.id = it.id;
+    if (it.reach === "walk" && it.location) {
+      li.dataset.lat = it.location.lat;
+      li.dataset.lon = it.location.lon;
+    }
     var h = node("h2", null, "result-name");
     var a = node("a", name(it.name_zh, it.name_en));
     a.href = "/resources/" + it.id + (back ? "?back=" + encodeURIComponent(back) : "");
@@ -391,8 +456,7 @@
       if (pager) { pager.hidden = true; }
       return body;
     });
-    var mapDone = Promise.all([pointsLoaded, listDone]).then(function (done) {
-      var body = done[1];
+    var mapDone = listDone.then(function (body) {
       if (!body) { return; }
       addMapButtons(list);
       // The map shows the same set as the list, widened as the list was.
@@ -400,13 +464,10 @@
       if (body.widened) {
         if (body.widened.shown_m) { m.set("radius_m", String(body.widened.shown_m)); } else { m.delete("radius_m"); }
       }
-      var filtered = Array.from(m.keys()).some(function (k) { return k !== "lat" && k !== "lon"; });
-      var shown = filtered ? getJSON(el.dataset.matchesUrl + "?" + m).then(function (b) { return b.ids; })
-                           : Promise.resolve(allIds);
-      return shown.then(function (ids) {
+      mapQuery = m;
+      fitResults();
+      return nextView().then(function () {
         if (seq !== searchSeq) { return; }
-        showIds(ids);
-        fitResults();
         announce();
         document.body.dataset.results = "ready";
       });
@@ -468,20 +529,19 @@
   if (el.dataset.lat && el.dataset.lon) { showHere(Number(el.dataset.lat), Number(el.dataset.lon)); }
 
   // First view: the server rendered the list; the map shows the same set and fits it.
-  var initial = apiParams(params());
-  if (el.dataset.radius) { initial.set("radius_m", el.dataset.radius); }
-  var initialFiltered = Array.from(initial.keys()).some(function (k) { return k !== "lat" && k !== "lon"; });
-  pointsLoaded.then(function () {
-    addMapButtons(list);
-    if (!initialFiltered) { showIds(allIds); return; }
-    return getJSON(el.dataset.matchesUrl + "?" + initial).then(function (body) { showIds(body.ids); });
+  mapQuery = apiParams(params());
+  if (el.dataset.radius) { mapQuery.set("radius_m", el.dataset.radius); }
+  addMapButtons(list);
+  // After the areas (they settle the map's size and first fit), the list's own fit.
+  areasLoaded.catch(function () {}).then(function () {
+    if (el.dataset.searched) { fitResults(); }
+    return nextView();
   }).then(function () {
     if (el.dataset.searched) {
-      fitResults();
       announce();  // a search answered by the server (a typed place, back to the search)
     }
     document.body.dataset.results = "ready";
   });
 
-  Promise.all([areasLoaded, pointsLoaded]).catch(function () { statusEl.textContent = t("failed"); });
+  areasLoaded.catch(function () { statusEl.textContent = t("failed"); });
 }());

@@ -1,0 +1,191 @@
+"""Substring search over a text column without reading every value: an inverted index
+from characters and pairs of neighbouring characters to the values holding them.
+
+A token of one character is looked up directly; a longer one is a candidate in the values
+holding its two rarest pairs, and only those candidates are searched for it
+(``numpy.strings.find``). So what one token costs follows how many values hold it, not how
+many values there are. Values are stored once each (labels and addresses repeat a lot);
+:class:`Text` maps them back to documents.
+
+>>> column = Text.of(["心理咨询室", "社区心理服务站", "心灵驿站", "心理咨询室"])
+>>> column.find("心理").rows.tolist(), column.find("心理").positions.tolist()
+([0, 1, 3], [0, 2, 0])
+>>> column.find("咨询室").rows.tolist(), column.find("驿").rows.tolist()
+([0, 3], [2])
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+G = TypeVar("G", bound=np.generic)
+# A gram is one code point (< 2**21) or two: first << 21 | second; a lone character has a
+# zero second half, which no pair has (code point 0 is padding in numpy strings).
+_SHIFT = np.uint64(21)
+# Value ids share a 64-bit word with the gram while the index is built (42 + 22 bits).
+_ID_BITS = 22
+_CHUNK = 8192
+# Matches of more than 1/DENSE_SHARE of a column are gathered by one pass over it.
+DENSE_SHARE = 8  # values turned into grams at a time: bounds the build's scratch memory
+
+
+def _codes(token: str) -> list[int]:
+    points = [ord(c) for c in token]
+    if len(points) <= 1:
+        return [points[0] << 21]
+    return sorted({a << 21 | b for a, b in itertools.pairwise(points)})
+
+
+def distinct(values: npt.NDArray[G]) -> npt.NDArray[G]:
+    """The sorted distinct ``values`` (``np.unique`` hashes, which is many times slower
+    for the integer arrays here).
+
+    >>> distinct(np.array([3, 1, 3, 2])).tolist()
+    [1, 2, 3]
+    """
+    ordered = np.sort(values, kind="stable")
+    if ordered.size == 0:
+        return ordered
+    keep = np.empty(ordered.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def firsts(values: npt.NDArray[G]) -> tuple[npt.NDArray[G], IntArray]:
+    """The sorted distinct ``values`` and where each first occurs."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    keep = np.ones(ordered.size, dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    where: IntArray = order[keep].astype(np.int64)
+    return ordered[keep], where
+
+
+@dataclass(frozen=True)
+class Found:
+    """Documents holding a token (sorted rows) and where it starts in each one."""
+
+    rows: IntArray
+    positions: IntArray
+
+
+@dataclass(frozen=True)
+class Grams:
+    """Gram → sorted ids of the values holding it (``ids[starts[k]:starts[k + 1]]``)."""
+
+    keys: npt.NDArray[np.uint64]
+    starts: IntArray
+    ids: npt.NDArray[np.int32]
+
+    @classmethod
+    def of(cls, values: npt.NDArray[np.str_]) -> Grams:
+        width = values.dtype.itemsize // 4
+        if values.size >= 2**_ID_BITS:
+            raise ValueError("too many distinct values for one substring index")
+        if values.size == 0 or width == 0:
+            return cls(np.empty(0, np.uint64), np.zeros(1, np.int64), np.empty(0, np.int32))
+        chars = values.view(np.uint32).reshape(values.size, width)
+        parts = []
+        for first in range(0, values.size, _CHUNK):
+            block = chars[first : first + _CHUNK].astype(np.uint64)
+            ids = np.arange(first, first + block.shape[0], dtype=np.uint64)[:, None]
+            ones = block << _SHIFT
+            pairs = (block[:, :-1] << _SHIFT) | block[:, 1:]
+            id_bits = np.uint64(_ID_BITS)
+            parts.append(((ones << id_bits) | ids)[block != 0])
+            parts.append(((pairs << id_bits) | ids)[block[:, 1:] != 0])
+        packed = distinct(np.concatenate(parts))  # sorted by gram, then value
+        keys, starts = firsts(packed >> np.uint64(_ID_BITS))
+        ids = (packed & np.uint64(2**_ID_BITS - 1)).astype(np.int32)
+        return cls(keys, np.append(starts, packed.size).astype(np.int64), ids)
+
+    def postings(self, code: int) -> npt.NDArray[np.int32]:
+        k = int(np.searchsorted(self.keys, np.uint64(code)))
+        if k == self.keys.size or int(self.keys[k]) != code:
+            return self.ids[:0]
+        return self.ids[self.starts[k] : self.starts[k + 1]]
+
+    def candidates(self, token: str) -> tuple[npt.NDArray[np.int32], bool]:
+        """Values that may hold ``token``, and whether every one of them surely does (a
+        token of one or two characters is one gram)."""
+        lists = sorted((self.postings(c) for c in _codes(token)), key=len)
+        found = lists[0]
+        for more in lists[1:2]:  # the two rarest narrow enough; the search checks the rest
+            found = np.intersect1d(found, more, assume_unique=True)
+        return found, len(token) <= 2
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text column stored once per distinct value, with its substring index and the
+    documents holding each value (``docs[doc_starts[v]:doc_starts[v + 1]]``, sorted)."""
+
+    values: npt.NDArray[np.str_]
+    inverse: npt.NDArray[np.intp]
+    grams: Grams
+    docs: IntArray
+    doc_starts: IntArray
+
+    @classmethod
+    def of(cls, values: list[str]) -> Text:
+        uniques, inverse = np.unique(np.array(values, dtype=np.str_), return_inverse=True)
+        docs = np.argsort(inverse, kind="stable").astype(np.int64)
+        counts = np.bincount(inverse, minlength=uniques.size)
+        doc_starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return cls(uniques, inverse, Grams.of(uniques), docs, doc_starts)
+
+    def scan(self, token: str) -> npt.NDArray[np.intp]:
+        """Position of ``token`` in every document's value (-1 where absent), reading every
+        value: the reference :meth:`find` must agree with."""
+        found: npt.NDArray[np.intp] = np.strings.find(self.values, token)[self.inverse]
+        return found
+
+    def find(self, token: str) -> Found:
+        """The documents whose value holds ``token``, and where it starts."""
+        if not token:  # in every value, at the start
+            every = np.arange(self.values.size, dtype=np.int64)
+            return self._documents(every, np.zeros(every.size, dtype=np.int64))
+        values, sure = self.grams.candidates(token)
+        at = np.strings.find(self.values[values], token).astype(np.int64)
+        if not sure:
+            values, at = values[at >= 0], at[at >= 0]
+        return self._documents(values.astype(np.int64), at)
+
+    def find_first(self, words: list[str]) -> Found:
+        """The documents holding any of ``words``, and where the first of them starts."""
+        if "" in words:
+            return self.find("")
+        parts = [self.grams.candidates(w)[0] for w in words]
+        values = distinct(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+        chosen = self.values[values]
+        at = np.full(values.size, -1, dtype=np.int64)
+        for word in words:
+            here = np.strings.find(chosen, word)
+            better = (here >= 0) & ((at < 0) | (here < at))
+            at[better] = here[better]
+        keep = at >= 0
+        return self._documents(values[keep].astype(np.int64), at[keep])
+
+    def _documents(self, values: IntArray, at: IntArray) -> Found:
+        first, last = self.doc_starts[values], self.doc_starts[values + 1]
+        counts = last - first
+        total = int(counts.sum())
+        if total * DENSE_SHARE > self.inverse.size:
+            # Many documents: one pass over the column beats sorting them.
+            value_at = np.full(self.values.size, -1, dtype=np.int64)
+            value_at[values] = at
+            doc_at = value_at[self.inverse]
+            rows = np.flatnonzero(doc_at >= 0)
+            return Found(rows, doc_at[rows])
+        offsets = np.repeat(first - (np.cumsum(counts) - counts), counts)
+        rows = self.docs[offsets + np.arange(total, dtype=np.int64)]
+        positions = np.repeat(at, counts)
+        order = np.argsort(rows, kind="stable")
+        return Found(rows[order], positions[order])
