@@ -162,16 +162,17 @@ class Text:
         """The documents holding any of ``words``, and where the first of them starts."""
         if "" in words:
             return self.find("")
-        parts = [self.grams.candidates(w)[0] for w in words]
-        values = distinct(np.concatenate(parts)) if parts else np.empty(0, np.int64)
-        chosen = self.values[values]
-        at = np.full(values.size, -1, dtype=np.int64)
+        first = np.full(self.values.size, -1, dtype=np.int64)  # per value
         for word in words:
-            here = np.strings.find(chosen, word)
-            better = (here >= 0) & ((at < 0) | (here < at))
-            at[better] = here[better]
-        keep = at >= 0
-        return self._documents(values[keep].astype(np.int64), at[keep])
+            values, sure = self.grams.candidates(word)
+            at = np.strings.find(self.values[values], word).astype(np.int64)
+            if not sure:
+                values, at = values[at >= 0], at[at >= 0]
+            before = first[values]
+            better = (before < 0) | (at < before)
+            first[values[better]] = at[better]
+        values = np.flatnonzero(first >= 0)
+        return self._documents(values, first[values])
 
     def _documents(self, values: IntArray, at: IntArray) -> Found:
         first, last = self.doc_starts[values], self.doc_starts[values + 1]
