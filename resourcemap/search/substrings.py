@@ -171,8 +171,8 @@ class Text:
             before = first[values]
             better = (before < 0) | (at < before)
             first[values[better]] = at[better]
-        values = np.flatnonzero(first >= 0)
-        return self._documents(values, first[values])
+        found = np.flatnonzero(first >= 0).astype(np.int64)
+        return self._documents(found, first[found])
 
     def _documents(self, values: IntArray, at: IntArray) -> Found:
         first, last = self.doc_starts[values], self.doc_starts[values + 1]
