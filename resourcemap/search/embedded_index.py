@@ -15,8 +15,9 @@ indexes the new version in a small second index (see :mod:`.embedded`).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +35,7 @@ from resourcemap.search.typos import TYPOS, TypoTolerance
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+RowArray = npt.NDArray[np.signedinteger[Any]]  # rows: int64, or int32 in pinyin postings
 
 # How much a token found in each field adds to a document's relevance.
 FIELD_WEIGHTS = {
@@ -102,7 +104,7 @@ class Columns:
     to_metric: pyproj.Transformer
     # Area-served documents (no point, some service area) by the area codes they serve.
     serving: dict[str, npt.NDArray[np.intp]]
-    pinyin: dict[str, npt.NDArray[np.int64]]
+    pinyin: Postings
     vocabulary: list[str]
     typos: TypoTolerance
     # Residents repeat a small set of words; per-token matches are cached for the
@@ -205,12 +207,34 @@ def _pinyin_terms(name: str) -> set[str]:
     }
 
 
-def _pinyin_postings(docs: list[SearchDocument]) -> dict[str, npt.NDArray[np.int64]]:
+@dataclass(frozen=True)
+class Postings:
+    """Term → sorted rows, all in one array: a province's names have hundreds of thousands
+    of pinyin terms, and an array each would cost more than the rows they hold."""
+
+    at: dict[str, int]
+    starts: IntArray
+    rows: npt.NDArray[np.int32]
+
+    def get(self, term: str) -> npt.NDArray[np.int32] | None:
+        k = self.at.get(term)
+        return None if k is None else self.rows[self.starts[k] : self.starts[k + 1]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.at)
+
+
+def _pinyin_postings(docs: list[SearchDocument]) -> Postings:
     postings: dict[str, list[int]] = {}
     for i, doc in enumerate(docs):
         for term in _pinyin_terms(doc.name_zh):
             postings.setdefault(term, []).append(i)
-    return {term: np.array(rows, dtype=np.int64) for term, rows in postings.items()}
+    sizes = np.fromiter((len(rows) for rows in postings.values()), dtype=np.int64)
+    rows = np.fromiter(
+        (i for rows in postings.values() for i in rows), dtype=np.int32, count=int(sizes.sum())
+    )
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    return Postings({term: k for k, term in enumerate(postings)}, starts, rows)
 
 
 def _vocabulary(docs: Iterable[SearchDocument], pinyin: Iterable[str]) -> list[str]:
@@ -297,7 +321,7 @@ def _field_score(weight: float, positions: IntArray) -> FloatArray:
     return score
 
 
-def _summed(n: int, parts: list[tuple[IntArray, FloatArray]]) -> Match:
+def _summed(n: int, parts: list[tuple[RowArray, FloatArray]]) -> Match:
     """Every row (of ``n``) found in any part, with its scores added up in the parts'
     order (the order the dense sums used, so totals are the same to the last bit)."""
     if not parts:
@@ -311,7 +335,7 @@ def _summed(n: int, parts: list[tuple[IntArray, FloatArray]]) -> Match:
             total[part_rows] += part_score
         found = np.flatnonzero(hit)
         return Match(found, total[found])
-    rows = distinct(np.concatenate([r for r, _ in parts]))
+    rows = distinct(np.concatenate([r for r, _ in parts])).astype(np.int64, copy=False)
     score = np.zeros(rows.size, dtype=np.float64)
     for part_rows, part_score in parts:
         score[np.searchsorted(rows, part_rows)] += part_score
@@ -323,7 +347,7 @@ def _words_matches(cols: Columns, words: Iterable[str]) -> Match:
     each of them exactly, scored by the first of them in each field."""
     normal = sorted({text.normalise(w) for w in words}, key=len, reverse=True)
     latin = [w for w in normal if text.is_latin(w)]
-    parts = []
+    parts: list[tuple[RowArray, FloatArray]] = []
     for name, weight in FIELD_WEIGHTS.items():
         chosen = latin if name in LATIN_ONLY else normal
         if chosen:
@@ -358,7 +382,7 @@ def _token_matches(
         )
         return Match(rows, penalty[first])
     latin = text.is_latin(token)
-    parts = []
+    parts: list[tuple[RowArray, FloatArray]] = []
     for name, weight in FIELD_WEIGHTS.items():
         if name in LATIN_ONLY and not latin:
             continue
