@@ -15,7 +15,7 @@ indexes the new version in a small second index (see :mod:`.embedded`).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ from geo.crs import WGS84, metric_crs_for
 from resourcemap.search import text
 from resourcemap.search.base import SearchDocument
 from resourcemap.search.needs import NEEDS
+from resourcemap.search.pinyin_index import Postings, pinyin_postings
 from resourcemap.search.substrings import DENSE_SHARE, Text, distinct, firsts
 from resourcemap.search.typos import TYPOS, TypoTolerance
 
@@ -52,8 +53,6 @@ TYPO_PENALTY = 0.5
 # Shortest vocabulary term a typo can reach: a 5-letter word with one typo is 4 letters
 # or more, a 9-letter one with two is 7 or more; 3 keeps room for lower thresholds.
 MIN_TERM_LENGTH = 3
-# Pinyin matches whole syllables: "xinli" finds 心理 but not 心灵 (xin-ling).
-MAX_PINYIN_SYLLABLES = 8
 # Cached matches hold at most this many rows in all (about 16 bytes each).
 TOKEN_CACHE_ROWS = 4_000_000
 SET_CACHE_SIZE = 8
@@ -197,46 +196,6 @@ class Columns:
         return cached
 
 
-def _pinyin_terms(name: str) -> set[str]:
-    """Every run of whole syllables in the pinyin of a name's Han characters."""
-    syllables = text.syllables(name)
-    return {
-        "".join(syllables[i : i + size])
-        for size in range(1, MAX_PINYIN_SYLLABLES + 1)
-        for i in range(len(syllables) - size + 1)
-    }
-
-
-@dataclass(frozen=True)
-class Postings:
-    """Term → sorted rows, all in one array: a province's names have hundreds of thousands
-    of pinyin terms, and an array each would cost more than the rows they hold."""
-
-    at: dict[str, int]
-    starts: IntArray
-    rows: npt.NDArray[np.int32]
-
-    def get(self, term: str) -> npt.NDArray[np.int32] | None:
-        k = self.at.get(term)
-        return None if k is None else self.rows[self.starts[k] : self.starts[k + 1]]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.at)
-
-
-def _pinyin_postings(docs: list[SearchDocument]) -> Postings:
-    postings: dict[str, list[int]] = {}
-    for i, doc in enumerate(docs):
-        for term in _pinyin_terms(doc.name_zh):
-            postings.setdefault(term, []).append(i)
-    sizes = np.fromiter((len(rows) for rows in postings.values()), dtype=np.int64)
-    rows = np.fromiter(
-        (i for rows in postings.values() for i in rows), dtype=np.int32, count=int(sizes.sum())
-    )
-    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    return Postings({term: k for k, term in enumerate(postings)}, starts, rows)
-
-
 def _vocabulary(docs: Iterable[SearchDocument], pinyin: Iterable[str]) -> list[str]:
     """Latin terms a typo can be corrected to: English words and pinyin of name fragments."""
     terms = {t for t in pinyin if len(t) >= MIN_TERM_LENGTH}
@@ -277,7 +236,7 @@ def build_columns(
     def column(values: Iterable[str]) -> Text:
         return Text.of([text.normalise(v) for v in values])
 
-    pinyin = _pinyin_postings(docs)
+    pinyin = pinyin_postings(docs)
     serving: dict[str, list[int]] = {}
     for i, d in enumerate(docs):
         if not d.located:
