@@ -25,6 +25,7 @@ from geo.distance import geodesic_m
 from resourcemap.search import intent, ranking
 from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult, highlights
 from resourcemap.search.embedded_index import Columns, Match, build_columns
+from resourcemap.search.substrings import DENSE_SHARE
 from resourcemap.search.typos import TYPOS, TypoTolerance
 
 BoolArray = npt.NDArray[np.bool_]
@@ -223,9 +224,18 @@ def _candidates(cols: Columns, criteria: Criteria) -> Found:
     return Found(cols, rows, np.zeros(rows.size), np.full(rows.size, np.nan))
 
 
-def _within(rows: npt.NDArray[np.intp], match: Match) -> tuple[npt.NDArray[np.intp], FloatArray]:
-    """Which of the sorted ``rows`` the match holds (their places in ``rows``) and their
-    relevance in it: a binary search of the shorter list in the longer one."""
+def _within(
+    rows: npt.NDArray[np.intp], match: Match, n: int
+) -> tuple[npt.NDArray[np.intp], FloatArray]:
+    """Which of the sorted ``rows`` (of ``n``) the match holds (their places in ``rows``)
+    and their relevance in it: a binary search of the shorter list in the longer one, or
+    when both are long, one pass over a column."""
+    if min(rows.size, match.rows.size) * DENSE_SHARE > n:
+        score = np.full(n, np.nan)
+        score[match.rows] = match.score
+        mine = score[rows]
+        keep = np.flatnonzero(~np.isnan(mine))
+        return keep, mine[keep]
     if rows.size <= match.rows.size:
         at = np.searchsorted(match.rows, rows)
         at[at == match.rows.size] = 0
@@ -247,7 +257,7 @@ def _match_terms(found: list[Found], plan: intent.QueryPlan) -> None:
                 match = f.cols.need_matches(term.need)
             else:
                 match = f.cols.matches(term.text, typo=False)
-            hits.append(_within(f.rows, match))
+            hits.append(_within(f.rows, match, len(f.cols.docs)))
         if term.need is None and term.latin and not any(h.size for h, _ in hits):
             # As typed it matches nothing: a typo of a need word stands for the need,
             # anything else is corrected to the indexes' words.
@@ -261,7 +271,7 @@ def _match_terms(found: list[Found], plan: intent.QueryPlan) -> None:
                     match = f.cols.matches(term.text, typo=True)
                 else:
                     match = f.cols.corrected(term.text, corrections)
-                hits[k] = _within(f.rows, match)
+                hits[k] = _within(f.rows, match, len(f.cols.docs))
         for f, (keep, score) in zip(found, hits, strict=True):
             f.rows, f.score = f.rows[keep], f.score[keep] + score
             f.distance = f.distance[keep]
