@@ -74,13 +74,32 @@ class Match:
         return cls(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
 
     def dense(self, n: int) -> tuple[BoolArray, FloatArray]:
-        """As a hit mask and a relevance column over ``n`` rows (tests compare with
-        :func:`scan_matches`)."""
+        """As a hit mask and a relevance column over ``n`` rows (as :func:`scan_matches`)."""
         hit = np.zeros(n, dtype=bool)
         score = np.zeros(n, dtype=np.float64)
         hit[self.rows] = True
         score[self.rows] = self.score
         return hit, score
+
+    def within(self, rows: npt.NDArray[np.intp], n: int) -> tuple[npt.NDArray[np.intp], FloatArray]:
+        """Which of the sorted ``rows`` (of ``n``) this match holds (their places in
+        ``rows``) and their relevance: a binary search of the shorter list in the longer
+        one, or when both are long, one pass over a column."""
+        if min(rows.size, self.rows.size) * DENSE_SHARE > n:
+            score = np.full(n, np.nan)
+            score[self.rows] = self.score
+            mine = score[rows]
+            keep = np.flatnonzero(~np.isnan(mine))
+            return keep, mine[keep]
+        if rows.size <= self.rows.size:
+            at = np.searchsorted(self.rows, rows)
+            at[at == self.rows.size] = 0
+            keep = np.flatnonzero(self.rows[at] == rows) if self.rows.size else at[:0]
+            return keep, self.score[at[keep]]
+        at = np.searchsorted(rows, self.rows)
+        inside = np.flatnonzero(at < rows.size)
+        same = inside[rows[at[inside]] == self.rows[inside]]
+        return at[same], self.score[same]
 
 
 @dataclass(frozen=True)
@@ -99,6 +118,8 @@ class Columns:
     lat: FloatArray
     lon: FloatArray
     cells: npt.NDArray[np.uint64]  # H3 cell at geo.clusters.FINEST, for map clusters
+    x: FloatArray  # metric coordinates (NaN where not located): planar distance bounds
+    y: FloatArray
     tree: cKDTree | None
     to_metric: pyproj.Transformer
     # Area-served documents (no point, some service area) by the area codes they serve.
@@ -229,8 +250,11 @@ def build_columns(
     if transformer is None:
         crs = metric_crs_for(float(np.nanmedian(lon)) if located.any() else 114.0)
         transformer = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
+    x_all = np.full(n, np.nan)
+    y_all = np.full(n, np.nan)
     if located.any():
         x, y = transformer.transform(lon[located], lat[located])
+        x_all[located], y_all[located] = x, y
         tree = cKDTree(np.column_stack([x, y]))
 
     def column(values: Iterable[str]) -> Text:
@@ -265,6 +289,8 @@ def build_columns(
         lat=lat,
         lon=lon,
         cells=finest_cells(lat, lon),
+        x=x_all,
+        y=y_all,
         tree=tree,
         to_metric=transformer,
         serving={code: np.array(rows, dtype=np.intp) for code, rows in serving.items()},
