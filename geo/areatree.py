@@ -84,6 +84,26 @@ class AreaTree:
         _check_level(level)
         return [n.code for n in self.nodes if n.level == level]
 
+    def within(self, code: str) -> AreaTree:
+        """The areas of ``code`` and below it, as a tree of their own (empty for an
+        unknown code); the top area keeps its parent's code.
+
+        >>> square = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}
+        >>> tree = AreaTree.build([AreaNode("s1", "street", None), AreaNode("s2", "street", None),
+        ...                        AreaNode("c1", "community", "s1", "", square)])
+        >>> tree.within("s1").codes_at("community"), tree.within("s1").codes_at("street")
+        (['c1'], ['s1'])
+        """
+        keep = sorted(self.descendants(code)) if code in self.index else []
+        rows = [self.index[c] for c in keep]
+        kept = set(keep)
+        return AreaTree(
+            tuple(self.nodes[i] for i in rows),
+            {c: i for i, c in enumerate(keep)},
+            object_array([self.geoms[i] for i in rows]),
+            {k: v for k, v in self._children.items() if k in kept},
+        )
+
     def descendants(self, code: str) -> set[str]:
         """``code`` itself and every area below it."""
         found, todo = set(), [code]

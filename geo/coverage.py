@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pyproj
 from scipy.spatial import cKDTree
 
@@ -181,6 +182,23 @@ def served_by_area(area: StrArray, served_areas: Sequence[str], tree: AreaTree) 
     return np.isin(area, np.array(sorted(covered_codes), dtype=area.dtype))
 
 
+def sorted_codes(area: StrArray) -> tuple[StrArray, IntArray]:
+    """``np.unique(area, return_inverse=True)``, by hashing instead of sorting every point:
+    millions of points hold a few thousand codes, and sorting the strings was as slow as
+    the nearest-service query itself (#22). Only the distinct codes are sorted.
+
+    >>> codes, inverse = sorted_codes(np.array(["b", "a", "b", "c"]))
+    >>> codes.tolist(), inverse.tolist()
+    (['a', 'b', 'c'], [1, 0, 1, 2])
+    """
+    found, distinct = pd.factorize(area, sort=False)
+    order = np.argsort(np.asarray(distinct, dtype=area.dtype), kind="stable")
+    rank = np.empty(order.size, dtype=np.intp)
+    rank[order] = np.arange(order.size)
+    codes = np.asarray(distinct, dtype=area.dtype)[order]
+    return codes, rank[found]
+
+
 @dataclass(frozen=True)
 class AreaSums:
     """Population, covered population and point count per lowest-level area code."""
@@ -194,7 +212,7 @@ class AreaSums:
     def of(cls, area: StrArray, weight: FloatArray, covered: BoolArray) -> AreaSums:
         # bincount adds in point order: the same points in the same order give the same
         # float sums, which is what lets a partitioned run reproduce these exactly.
-        codes, inverse = np.unique(area, return_inverse=True)
+        codes, inverse = sorted_codes(area)
         n = codes.size
         return cls(
             codes,
@@ -204,6 +222,12 @@ class AreaSums:
             ),
             np.bincount(inverse, minlength=n).astype(np.int64),
         )
+
+    def only(self, codes: Iterable[str]) -> AreaSums:
+        """The sums of the areas ``codes`` only."""
+        keep = np.isin(self.codes, np.array(sorted(codes), dtype=self.codes.dtype))
+        return AreaSums(self.codes[keep], self.population[keep], self.covered[keep],
+                        self.points[keep])  # fmt: skip
 
     @classmethod
     def concat(cls, parts: Sequence[AreaSums]) -> AreaSums:
@@ -254,6 +278,21 @@ class CoverageResult:
     demand_source: str
     sums: AreaSums
     covered: BoolArray | None = field(default=None, repr=False)
+
+    @classmethod
+    def per_point(
+        cls, located: Demand, covered: BoolArray, radius_m: float, mode: str
+    ) -> CoverageResult:
+        """The result of a run that decided each point of ``located`` (the demand, every point
+        in its area): covered or not."""
+        return cls(
+            radius_m=check_radius(radius_m),
+            mode=mode,
+            demand_method=located.method,
+            demand_source=located.source,
+            sums=AreaSums.of(located.area, located.weight, covered),
+            covered=covered,
+        )
 
     @property
     def population(self) -> float:
@@ -322,11 +361,4 @@ def coverage(
     """
     located = demand.located(tree)
     mask = covered_mask(located, supply, tree, radius_m)
-    return CoverageResult(
-        radius_m=check_radius(radius_m),
-        mode="straight",
-        demand_method=demand.method,
-        demand_source=demand.source,
-        sums=AreaSums.of(located.area, located.weight, mask),
-        covered=mask,
-    )
+    return CoverageResult.per_point(located, mask, radius_m, "straight")

@@ -20,7 +20,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,11 @@ class Demand:
         codes = self.area.astype(f"<U{max(12, self.area.dtype.itemsize // 4)}")
         codes[missing] = tree.locate(self.lon[missing], self.lat[missing])
         return replace(self, area=codes)
+
+    def rows_in(self, codes: Iterable[str]) -> npt.NDArray[np.int64]:
+        """The indices of the points whose area is one of ``codes``."""
+        wanted = np.array(sorted(codes), dtype=self.area.dtype)
+        return np.flatnonzero(np.isin(self.area, wanted)).astype(np.int64)
 
     def take(self, index: npt.NDArray[np.int64]) -> Demand:
         return replace(

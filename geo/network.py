@@ -31,7 +31,6 @@ from shapely.geometry import shape
 from geo.areatree import AreaTree
 from geo.coverage import (
     TOLERANCE_M,
-    AreaSums,
     CoverageResult,
     Supply,
     check_radius,
@@ -177,11 +176,4 @@ def walking_coverage(
     located = demand.located(tree)
     mask = walking_within(graph, located, supply, radius_m)
     mask |= served_by_area(located.area, supply.served_areas, tree)
-    return CoverageResult(
-        radius_m=check_radius(radius_m),
-        mode="walking",
-        demand_method=demand.method,
-        demand_source=demand.source,
-        sums=AreaSums.of(located.area, located.weight, mask),
-        covered=mask,
-    )
+    return CoverageResult.per_point(located, mask, radius_m, "walking")

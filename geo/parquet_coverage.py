@@ -18,7 +18,7 @@ the Parquet statistics), and each area's points summed in their original order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +84,11 @@ def coverage_from_parquet(
     *,
     client: Any = None,
     source: str = "geoparquet",
+    progress: Callable[[int, int], None] | None = None,
 ) -> CoverageResult:
     """:func:`geo.coverage.coverage` of the dataset in ``directory``, one task per file, on
-    the cluster behind ``client`` (a ``dask.distributed.Client``) or here. Sums only."""
+    the cluster behind ``client`` (a ``dask.distributed.Client``) or here. Sums only.
+    ``progress(done, total)`` is called with the files summed so far, first with 0."""
     radius = check_radius(radius_m)
     files = demand_files(directory)
     served: set[str] = set()
@@ -99,14 +101,24 @@ def coverage_from_parquet(
     crs = metric_crs_of(supply.lon) if supply.size else metric_crs_of(extremes)
     # The band every point the projection could misjudge falls in, over demand and supply.
     slack = rim_slack(np.concatenate([extremes, supply.lon]), crs)
+    report = progress or (lambda done, total: None)
+    report(0, len(files))
+    sums: list[AreaSums] = []
     if client is None:
-        sums = [file_sums(str(f), supply, radius, crs, slack, served_codes) for f in files]
+        for f in files:
+            sums.append(file_sums(str(f), supply, radius, crs, slack, served_codes))
+            report(len(sums), len(files))
     else:
+        from distributed import as_completed
+
         shared = client.scatter(supply, broadcast=True)  # once, not once per file
         futures = [
             client.submit(file_sums, str(f), shared, radius, crs, slack, served_codes, pure=False)
             for f in files
         ]
+        for done, _ in enumerate(as_completed(futures), start=1):  # type: ignore[no-untyped-call]
+            report(done, len(files))
+        # In the files' order, whatever order they finished in: the same sums bit for bit.
         sums = client.gather(futures)
     return CoverageResult(
         radius_m=radius,

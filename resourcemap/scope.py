@@ -3,14 +3,14 @@ area see and change only what lies in it.
 
 An account's area is one code at any level. What lies in it: the area and every area below
 it (a district's streets and communities), and every listing whose city, district, street
-or community code is that code. Enforced here, on the server; pages and the API only pass
-the results on.
+or community code is that code. Enforced on the server: the domain's use cases take the
+scope (planning figures are cut in :mod:`resourcemap.planning.area_cut`); pages and the API
+only pass the account's scope in and the results on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from tortoise.expressions import Q
 
@@ -29,6 +29,7 @@ class AreaScope:
     code: str
     level: AreaLevel
     codes: frozenset[str]
+    name: str = ""  # the area's name, for pages to say whose figures they show
 
     def admits(self, code: object) -> bool:
         return isinstance(code, str) and code in self.codes
@@ -42,43 +43,20 @@ class AreaScope:
                 f"choose the level {self.level.value} or below"
             )
 
-    def features(self, body: dict[str, Any]) -> dict[str, Any]:
-        """A FeatureCollection of areas with only the features inside the scope; totals
-        summed again from what is left."""
-        kept = [f for f in body.get("features", []) if self.admits(_code_of(f))]
-        out = {**body, "features": kept, "scope": self.code}
-        if "totals" in body:
-            out["totals"] = _totals([f["properties"] for f in kept])
-        return out
-
-
-def _code_of(feature: dict[str, Any]) -> object:
-    props = feature.get("properties") or {}
-    return props.get("code", feature.get("id"))
-
-
-def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    population = sum(float(r.get("population") or 0) for r in rows)
-    covered = sum(float(r.get("covered") or 0) for r in rows)
-    return {
-        "population": round(population, 1),
-        "covered": round(covered, 1),
-        "uncovered": round(population - covered, 1),
-        "share": round(covered / population, 4) if population else None,
-    }
-
 
 async def scope_of(principal: Principal) -> AreaScope | None:
     """The account's area with everything below it; ``None`` for accounts not kept to
     one. An area that no longer exists keeps nothing in scope (never everything)."""
     if principal.area_code is None:
         return None
-    rows = await Area.all().values_list("code", "parent_id", "level")
+    rows = await Area.all().values_list("code", "parent_id", "level", "name_zh")
     children: dict[str | None, list[str]] = {}
     levels: dict[str, str] = {}
-    for code, parent, level in rows:
+    names: dict[str, str] = {}
+    for code, parent, level, name in rows:
         children.setdefault(parent, []).append(code)
         levels[code] = level
+        names[code] = name
     if principal.area_code not in levels:
         return AreaScope(principal.area_code, AreaLevel.COMMUNITY, frozenset())
     inside: set[str] = set()
@@ -88,7 +66,8 @@ async def scope_of(principal: Principal) -> AreaScope | None:
         if code not in inside:
             inside.add(code)
             todo.extend(children.get(code, []))
-    return AreaScope(principal.area_code, AreaLevel(levels[principal.area_code]), frozenset(inside))
+    code = principal.area_code
+    return AreaScope(code, AreaLevel(levels[code]), frozenset(inside), names[code])
 
 
 def located_in(code: str, relation: str = "") -> Q:

@@ -8,6 +8,7 @@ import zlib
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
@@ -142,6 +143,11 @@ class Settings(BaseSettings):
         "coverage of a GeoParquet demand dataset (`resourcemap coverage --demand-parquet`); "
         "empty computes it in the command's own process.",
     )
+    demand_dataset: Path | None = Field(
+        None,
+        description="GeoParquet demand dataset (a directory of files, e.g. the province demo's) "
+        "that planners' background coverage jobs read; unset: `DATA_DIR/province-demand`.",
+    )
     meili_url: str | None = Field(
         None, description="Meilisearch URL; unset uses the embedded search engine."
     )
@@ -176,6 +182,19 @@ class Settings(BaseSettings):
         ge=1,
         le=1440,
         description="How long a freed seat is held for the next resident on the waitlist.",
+    )
+    booking_verify: Literal["off", "sms"] = Field(
+        "off",
+        description="`sms`: a resident's booking holds its seat until they type the 6-digit "
+        "code texted to the booking's phone number (a phone number is then required; "
+        "production needs the `webhook` sender); `off`: bookings are confirmed at once.",
+    )
+    booking_verify_hold_minutes: int = Field(
+        10,
+        ge=1,
+        le=120,
+        description="How long a booking waiting for its texted code holds the seat before it "
+        "is released.",
     )
     booking_limit_per_address: int = Field(
         20,
@@ -311,6 +330,20 @@ class Settings(BaseSettings):
                     "data_keys is unset; set RESOURCEMAP_DATA_KEYS in production "
                     "(`resourcemap keygen` makes one)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _codes_reach_phones_in_production(self) -> Settings:
+        # The log sender never shows a text: with it alone no resident could confirm.
+        if (
+            self.environment is Environment.PRODUCTION
+            and self.booking_verify == "sms"
+            and "webhook" not in self.senders
+        ):
+            raise ValueError(
+                "booking_verify=sms texts a code to residents: add `webhook` (the SMS "
+                "gateway) to RESOURCEMAP_NOTIFY_SENDERS"
+            )
         return self
 
     @field_validator("fixed_now")

@@ -286,10 +286,13 @@ STATUS_LABELS: dict[Status, tuple[str, str]] = {
 
 class BookingStatus(StrEnum):
     """Where a booking stands. ``offered`` holds a freed seat for the first resident on the
-    waitlist until the offer expires."""
+    waitlist until the offer expires; ``pending`` holds a new booking's seat until the
+    resident types the code texted to them (``RESOURCEMAP_BOOKING_VERIFY=sms``) or the hold
+    runs out. Both hold until ``offer_expires_at``."""
 
     CONFIRMED = "confirmed"
     OFFERED = "offered"
+    PENDING = "pending"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     ATTENDED = "attended"
@@ -297,11 +300,14 @@ class BookingStatus(StrEnum):
 
 
 # Statuses that hold a seat in their slot.
-SEAT_HOLDING = frozenset({BookingStatus.CONFIRMED, BookingStatus.OFFERED})
+SEAT_HOLDING = frozenset({BookingStatus.CONFIRMED, BookingStatus.OFFERED, BookingStatus.PENDING})
+# Statuses that hold a seat only until ``Booking.offer_expires_at``.
+HOLDS = (BookingStatus.OFFERED, BookingStatus.PENDING)
 
 BOOKING_STATUS_LABELS: dict[BookingStatus, tuple[str, str]] = {
     BookingStatus.CONFIRMED: ("已确认", "Confirmed"),
     BookingStatus.OFFERED: ("候补待确认", "Offered to the waitlist"),
+    BookingStatus.PENDING: ("待短信验证", "Waiting for the texted code"),
     BookingStatus.CANCELLED: ("已取消", "Cancelled"),
     BookingStatus.EXPIRED: ("已过期", "Expired"),
     BookingStatus.ATTENDED: ("已到场", "Attended"),
@@ -346,6 +352,7 @@ class NotificationKind(StrEnum):
     CONFIRMATION = "confirmation"
     REMINDER = "reminder"
     WAITLIST_OFFER = "waitlist_offer"
+    VERIFY_CODE = "verify_code"
     CANCELLED_BY_STAFF = "cancelled_by_staff"
     CANCELLED = "cancelled"
     RESCHEDULED = "rescheduled"

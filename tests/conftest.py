@@ -190,6 +190,12 @@ def _pg_reachable() -> str | None:
 
 
 @pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """Async tests (``@pytest.mark.anyio``) run on asyncio: the ORM's drivers need it."""
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
 def sqlite_backend(tmp_path_factory: pytest.TempPathFactory) -> Backend:
     return Backend("sqlite", tmp_path_factory.mktemp("sqlite"))
 

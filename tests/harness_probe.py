@@ -1,5 +1,5 @@
-"""Not collected by a normal run (no ``test_`` prefix): ``tests/test_harness.py`` runs it in a
-pytest subprocess and interrupts it while a PostgreSQL test database exists."""
+"""Not collected by a normal run (no ``test_`` prefix): ``tests/project/test_harness.py``
+runs it in a pytest subprocess and interrupts it while a PostgreSQL test database exists."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The judged query set (``tests/data/judged_queries.toml``) and how search is scored on it.
 
-Shared by ``tests/test_search_judged.py`` (which holds the goals) and ``bench/search.py``
+Shared by ``tests/search/test_judged.py`` (which holds the goals) and ``bench/search.py``
 (which prints the figures). Queries run through :class:`SearchService` on a database
 holding the demo city, so needs, eligibility, ranking, widening and crisis lines all count.
 """

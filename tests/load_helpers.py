@@ -59,7 +59,7 @@ def server_env(database_url: str, **settings: str) -> dict[str, str]:
             "RESOURCEMAP_DATA_KEYS": DATA_KEY,
             "RESOURCEMAP_SECRET_KEY": SECRET_KEY,
             "RESOURCEMAP_LOG_LEVEL": "warning",
-            # Every load comes from one address: no request limits (tests/test_booking_limits.py
+            # Every load comes from one address: no request limits (tests/booking/test_limits.py
             # covers those).
             "RESOURCEMAP_BOOKING_LIMIT_PER_ADDRESS": "0",
             "RESOURCEMAP_BOOKING_LIMIT_PER_CONTACT": "0",

@@ -2,8 +2,8 @@
 
 Each package and module is one line: its path and the first sentence of its docstring. A
 module without a docstring is named with nothing after it, which the check reports, so the
-map and the tree cannot drift apart: ``tests/test_codemap.py`` fails when the README's map is
-not what this script writes.
+map and the tree cannot drift apart: ``tests/project/test_codemap.py`` fails when the
+README's map is not what this script writes.
 
     python tools/codemap.py          print the map
     python tools/codemap.py --write  replace the map between the README's markers

@@ -2,7 +2,7 @@
 
 ``make messages`` runs this. Translations are edited in ``web/locale/*/LC_MESSAGES/*.po``;
 the compiled ``.mo`` files are committed so that ``pip install .`` ships them without a
-build step (``tests/test_i18n.py`` fails when they are stale or a translation is missing).
+build step (``tests/web/test_i18n.py`` fails when they are stale or a translation is missing).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from resourcemap.clock import Clock, from_settings
 from resourcemap.dataset import synthetic_label
 from resourcemap.errors import DomainError
 from resourcemap.listings.map_points import crisis_hotlines
+from resourcemap.planning.jobs import running_jobs
 from resourcemap.referral.desk import ReferralDesk
 from resourcemap.search.service import running_search
 from resourcemap.settings import Settings
@@ -79,6 +80,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             await synthetic_label()
             if settings.run_worker:
                 await stack.enter_async_context(running_worker(settings, clock=clock))
+                await stack.enter_async_context(running_jobs(settings, clock=clock))
             yield
 
     app = Starlette(

@@ -13,8 +13,10 @@ import math
 import secrets
 import time
 from collections import deque
+from typing import TypeVar
 from urllib.parse import urlsplit
 
+from pydantic import BaseModel
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -25,6 +27,7 @@ from resourcemap.errors import Forbidden, TooManyRequests, Unauthenticated
 from resourcemap.settings import Environment, Settings
 from resourcemap.vocab import Role
 from web import clock
+from web.params import json_body
 
 SESSION_SECONDS = 8 * 3600
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -141,6 +144,22 @@ async def require(request: Request, *roles: Role, form_csrf: str | None = None) 
     if roles:
         principal.require(*roles)
     return principal
+
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+async def with_body(request: Request, model: type[Body], *roles: Role) -> tuple[Principal, Body]:
+    """The signed-in principal, holding one of ``roles``, then what they sent read as
+    ``model``: the API's preamble of every write. Who is asking is checked first, so a
+    stranger learns nothing of the fields."""
+    principal = await require(request, *roles)
+    return principal, model.model_validate(await json_body(request))
+
+
+async def staff_with_body(request: Request, model: type[Body]) -> tuple[Principal, Body]:
+    """A staff member or admin, then what they sent (see ``with_body``)."""
+    return await with_body(request, model, Role.STAFF, Role.ADMIN)
 
 
 class RateLimiter:

@@ -4,6 +4,7 @@ commands call. A thin facade over the use cases, each in the module named after 
 - ``reserve``: free slots, taking a seat (the hot path, one database round trip);
 - ``changes``: a resident cancels or moves a booking;
 - ``waitlist``: waiting for a full slot, offers, accepting, leaving;
+- ``verify``: the phone check of a booking held until its texted code is typed;
 - ``staff``: what staff do with bookings (lists, cancel with a reason, mark, reveal);
 - ``views``: what a holder sees, with the manage links of ``links``;
 - ``ledger``: what they share (settings, the schedule cache, ending a booking and passing
@@ -17,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from resourcemap.accounts import Principal
-from resourcemap.booking import changes, reserve, slots, staff, views, waitlist
+from resourcemap.booking import changes, reserve, slots, staff, verify, views, waitlist
 from resourcemap.booking.calendar import ics
 from resourcemap.booking.idempotency import Issued, earlier
 from resourcemap.booking.ledger import Ledger
@@ -85,6 +86,10 @@ class Desk:
             address=address,
         )
 
+    async def verify(self, code: str, token: str, typed: str, *, now: dt.datetime) -> Issued:
+        """Confirm a booking held for its phone check with the code texted to it."""
+        return await verify.confirm(self.ledger, code, token, typed, now=now)
+
     async def earlier_booking(self, data: BookingIn, idempotency_key: str | None) -> Issued | None:
         """The booking a request with this key made before, if any (a retry)."""
         return await earlier(self.ledger, Booking, idempotency_key, data)
@@ -103,8 +108,15 @@ class Desk:
         """The stored booking with this code, if ``token`` is its manage token."""
         return await self.ledger.booking(code, token)
 
-    async def booking(self, code: str, token: str) -> views.BookingView:
-        return await views.of_booking(self.ledger, await self.ledger.booking(code, token))
+    async def booking(
+        self, code: str, token: str, *, now: dt.datetime | None = None
+    ) -> views.BookingView:
+        """The booking as its holder sees it; with ``now``, a hold that ran out by then is
+        passed on first, so that its holder sees it ended."""
+        booking = await self.ledger.booking(code, token)
+        if now is not None and await self.ledger.lapsed(booking, now):
+            booking = await self.ledger.booking(code, token)
+        return await views.of_booking(self.ledger, booking)
 
     async def cancel(self, code: str, token: str, *, now: dt.datetime) -> views.BookingView:
         return await views.of_booking(
@@ -151,7 +163,7 @@ class Desk:
             booking,
             await Resource.get(id=booking.resource_id),
             domain=self.links.host,
-            manage_url=self.links.booking(booking.code, token),
+            manage_url=self.links.booking(booking.code, token, booking.lang),
             now=now,
             english=english,
         )

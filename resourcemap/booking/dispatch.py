@@ -36,6 +36,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from resourcemap.booking import outbox, slots
+from resourcemap.booking.links import Links
 from resourcemap.booking.senders import Outgoing, Sender, SendError, build_senders
 from resourcemap.clock import Clock
 from resourcemap.models import Booking, Notification, Resource
@@ -59,6 +60,7 @@ ERROR_LENGTH = 300
 STILL_VALID = {
     NotificationKind.REMINDER: BookingStatus.CONFIRMED,
     NotificationKind.WAITLIST_OFFER: BookingStatus.OFFERED,
+    NotificationKind.VERIFY_CODE: BookingStatus.PENDING,
 }
 
 
@@ -99,7 +101,7 @@ class Dispatcher:
         self.vault = Vault.from_settings(settings)
         self.senders = list(build_senders(settings) if senders is None else senders)
         self.tz = settings.tz
-        self.public_url = settings.public_url.rstrip("/")
+        self.links = Links(settings.public_url)
         self.max_attempts = max_attempts
         self.batch = batch
         # A round may take a while: claims read the clock afresh when there is one, so a
@@ -277,7 +279,7 @@ class Dispatcher:
                         code=booking.code,
                         resource_name=resource.name_zh,
                         starts_at=booking.starts_at,
-                        manage_url=f"{self.public_url}/bookings/{booking.code}?token={token}",
+                        manage_url=self.links.booking(booking.code, token, booking.lang),
                     ),
                     booking_id=booking.id,
                     phone=self.vault.open_optional(booking.phone_enc),

@@ -1,3 +1,4 @@
+# Over 400 lines: every change of a seat (hold, confirm, end, pass on) in one ledger.
 """The ledger of one app process: what every booking use case shares.
 
 Why a booking can never overbook, on SQLite and PostgreSQL alike:
@@ -35,10 +36,18 @@ from resourcemap.booking import outbox, schedules, seats, slots
 from resourcemap.booking.links import Links
 from resourcemap.booking.requests import Contact, new_code, new_token, normalise_code
 from resourcemap.errors import Conflict, InvalidInput, NotFound
-from resourcemap.models import Booking, BookingPolicy, Resource, Slot, WaitlistEntry
+from resourcemap.models import (
+    Booking,
+    BookingPolicy,
+    Notification,
+    Resource,
+    Slot,
+    WaitlistEntry,
+)
 from resourcemap.settings import Settings
 from resourcemap.vault import Vault
 from resourcemap.vocab import (
+    HOLDS,
     SEAT_HOLDING,
     BookingStatus,
     Channel,
@@ -61,6 +70,9 @@ class Ledger:
         self.cap_per_contact = settings.booking_cap_per_contact
         self.cap_per_address = settings.booking_cap_per_address
         self.links = Links(settings.public_url)
+        # A resident's booking waits for the code texted to its phone (#15).
+        self.verify_by_sms = settings.booking_verify == "sms"
+        self.hold_minutes = settings.booking_verify_hold_minutes
         # Each resource's schedule as last read, with the first and last local day (as
         # ordinals) it covers: bookings are checked against it, and the seat call refuses
         # one checked against a schedule that is no longer current.
@@ -207,6 +219,7 @@ class Ledger:
             email_enc=entry.email_enc,
             note_enc=entry.note_enc,
             offer_expires_at=expires,
+            lang=entry.lang,
         )
         await WaitlistEntry.filter(id=entry.id).update(
             status=WaitlistStatus.OFFERED, booking_id=offer.id
@@ -220,7 +233,7 @@ class Ledger:
                 code=entry.code,
                 resource_name=resource.name_zh,
                 starts_at=slot.starts_at,
-                manage_url=self.links.waitlist(entry.code, token),
+                manage_url=self.links.waitlist(entry.code, token, entry.lang),
                 offer_expires_at=expires,
             ),
             booking_id=offer.id,
@@ -257,6 +270,8 @@ class Ledger:
             # Read under the lock: a reschedule that committed since ``booking`` was read
             # moved it to another slot, and that is the seat to free.
             held = await Booking.get(id=booking.id)
+            if held.verify_digest:
+                await forget_code(held.id)  # a phone check ended unconfirmed
             if held.channel is Channel.REFERRAL:
                 # A green-channel seat goes back to the green channel, never to the waitlist.
                 await Slot.filter(id=held.slot_id, referral_taken__gt=0).update(
@@ -273,11 +288,33 @@ class Ledger:
                 await self.tell(tell[by], held, resource.name_zh, None, now=now)
         return True
 
+    async def confirm_hold(
+        self, booking_id: int, held: BookingStatus, *, now: dt.datetime, **also: Any
+    ) -> bool:
+        """Confirm a booking whose seat is held (``held``: offered or pending) if the hold has
+        not run out; ``False`` if it has or the booking moved on. Called under the resource's
+        lock. The same UPDATE checks the deadline: a hold that ran out while nobody passed it
+        on is no longer the resident's."""
+        confirmed = await Booking.filter(
+            id=booking_id, status=held, offer_expires_at__gt=now.astimezone(dt.UTC)
+        ).update(status=BookingStatus.CONFIRMED, offer_expires_at=None, **also)
+        return bool(confirmed)
+
+    async def lapsed(self, booking: Booking, now: dt.datetime) -> bool:
+        """Whether ``booking`` held a seat until a deadline before ``now``; if so, the holds
+        of its resource that ran out are passed on."""
+        due = booking.offer_expires_at
+        if booking.status not in HOLDS or due is None or due > now:
+            return False
+        await self.expire_offers(now, resource_id=booking.resource_id)
+        return True
+
     async def expire_offers(self, now: dt.datetime, *, resource_id: int | None = None) -> int:
-        """Pass on seats whose offer ran out; returns how many offers expired."""
+        """Pass on seats whose hold ran out (a waitlist offer, or a booking waiting for its
+        texted code); returns how many holds expired."""
         # On SQLite tortoise compares datetimes as stored text (UTC): filter values must be UTC.
         qs = Booking.filter(
-            status=BookingStatus.OFFERED, offer_expires_at__lte=now.astimezone(dt.UTC)
+            status__in=[s.value for s in HOLDS], offer_expires_at__lte=now.astimezone(dt.UTC)
         )
         if resource_id is not None:
             qs = qs.filter(resource_id=resource_id)
@@ -289,7 +326,7 @@ class Ledger:
                 by="",
                 reason="",
                 now=now,
-                only=(BookingStatus.OFFERED,),
+                only=(booking.status,),
                 due=now,
             ):
                 expired += 1
@@ -316,7 +353,13 @@ class Ledger:
             return
         token = token or self.vault.open(booking.token_enc)
         message = self.message(
-            kind, booking.code, booking.starts_at, resource_name, token, booking.cancel_reason
+            kind,
+            booking.code,
+            booking.starts_at,
+            resource_name,
+            token,
+            booking.cancel_reason,
+            lang=booking.lang,
         )
         await outbox.enqueue(
             self.vault, self.tz, message, booking_id=booking.id, phone=phone, email=email, now=now
@@ -330,15 +373,32 @@ class Ledger:
         resource_name: str,
         token: str,
         reason: str = "",
+        *,
+        lang: str = "",
+        secret: str = "",
+        expires_at: dt.datetime | None = None,
     ) -> outbox.Message:
         return outbox.Message(
             kind=kind,
             code=code,
             resource_name=resource_name,
             starts_at=starts_at,
-            manage_url=self.links.booking(code, token),
+            manage_url=self.links.booking(code, token, lang),
             reason=reason,
+            offer_expires_at=expires_at,
+            secret=secret,
         )
+
+
+async def forget_code(booking_id: int) -> None:
+    """Once a booking's phone check is over (confirmed, or the hold ended): empty the queued
+    text that carries its code (one not sent by then is dropped as purged) and its digest."""
+    await Notification.filter(booking_id=booking_id, kind=NotificationKind.VERIFY_CODE).update(
+        body_enc=None
+    )
+    await (
+        Booking.filter(id=booking_id).exclude(status=BookingStatus.PENDING).update(verify_digest="")
+    )
 
 
 async def resource_or_404(resource_id: int) -> Resource:

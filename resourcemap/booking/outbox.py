@@ -8,7 +8,7 @@ encrypted like every contact detail.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ SUBJECTS: dict[NotificationKind, str] = {
     NotificationKind.CONFIRMATION: "预约成功 Booking confirmed",
     NotificationKind.REMINDER: "明日预约提醒 Reminder: your booking tomorrow",
     NotificationKind.WAITLIST_OFFER: "候补名额 A seat is free for you",
+    NotificationKind.VERIFY_CODE: "预约验证码 Your booking code",
     NotificationKind.CANCELLED_BY_STAFF: "预约已被取消 Your booking was cancelled",
     NotificationKind.CANCELLED: "预约已取消 Booking cancelled",
     NotificationKind.RESCHEDULED: "预约已改期 Booking moved",
@@ -37,6 +38,8 @@ class Message:
     manage_url: str
     reason: str = ""
     offer_expires_at: dt.datetime | None = None
+    # The texted code of a ``VERIFY_CODE`` message: never logged, stored only sealed.
+    secret: str = field(default="", repr=False)
 
     def text(self, tz: ZoneInfo) -> str:
         when = self.starts_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
@@ -53,6 +56,15 @@ class Message:
                     else ""
                 )
                 + f"，请确认。候补码 {code}。"
+            ),
+            NotificationKind.VERIFY_CODE: (
+                f"验证码 {self.secret}，用于确认您在{place} {when} 的预约"
+                + (
+                    f"，请在 {self.offer_expires_at.astimezone(tz).strftime('%H:%M')} 前输入"
+                    if self.offer_expires_at
+                    else ""
+                )
+                + "。请勿告诉他人。"
             ),
             NotificationKind.CANCELLED_BY_STAFF: (
                 f"很抱歉，您在{self.resource_name} {when} 的预约已被取消"

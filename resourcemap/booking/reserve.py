@@ -20,7 +20,7 @@ from tortoise.expressions import Q
 
 from resourcemap import db
 from resourcemap.accounts import Principal
-from resourcemap.booking import outbox, schedules, seats, slots
+from resourcemap.booking import outbox, schedules, seats, slots, verify
 from resourcemap.booking.idempotency import Issued, replay
 from resourcemap.booking.ledger import (
     CODE_ATTEMPTS,
@@ -29,7 +29,7 @@ from resourcemap.booking.ledger import (
     schedule_changed,
     service_offered,
 )
-from resourcemap.booking.requests import BookingIn, digest, new_code, new_token
+from resourcemap.booking.requests import BookingIn, digest, new_code, new_sms_code, new_token
 from resourcemap.contact import identities
 from resourcemap.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from resourcemap.models import Booking, Notification
@@ -119,6 +119,12 @@ async def book(
             raise InvalidInput(
                 "staff enter bookings taken by phone or from walk-in visitors", field="channel"
             )
+    if actor is None and ledger.verify_by_sms and not data.phone:
+        raise InvalidInput(
+            "bookings are checked by a code texted to the phone: give a phone number",
+            field="phone",
+            code="phone_required",
+        )
     key = None if idempotency_key is None else digest(idempotency_key)
     fingerprint = data.fingerprint()
     holder = holder_keys(ledger, data, address)
@@ -135,12 +141,20 @@ async def book(
         if key is not None and (made := await replay(ledger, Booking, key, fingerprint)):
             return made
         raise await _cap_refusal(capped.which, caps, holder, data.resource_id) from None
-    except (Conflict, NotFound):
+    except (Conflict, NotFound) as exc:
         # A replay is looked up only when the request cannot be booked afresh (the unique
         # key refuses a second booking otherwise): it finds its booking even after the slot
         # filled up or passed, at no cost to first requests.
         if key is not None and (made := await replay(ledger, Booking, key, fingerprint)):
             return made
+        # A full slot may be full of holds that ran out (offers, unchecked bookings) that
+        # no worker round or slot list has passed on yet: once they are, try again.
+        if getattr(exc, "code", None) == "full" and await ledger.expire_offers(
+            now, resource_id=data.resource_id
+        ):
+            return await book(
+                ledger, data, now=now, idempotency_key=idempotency_key, actor=actor, address=address
+            )
         raise
 
 
@@ -185,8 +199,13 @@ async def _book(
             "created_by_id": None if actor is None else actor.id,
             "idempotency_key": key,
             "request_hash": ledger.vault.digest(fingerprint),
+            "lang": data.lang or "",
             **holder,
         }
+        if actor is None and ledger.verify_by_sms:
+            # Held, not confirmed, until the resident types the texted code (``verify``).
+            hold = min(now + dt.timedelta(minutes=ledger.hold_minutes), slots.as_utc(start))
+            values |= {"status": BookingStatus.PENDING, "offer_expires_at": hold}
         try:
             return await _issue(
                 ledger, conn, values, schedule, token, key, fingerprint, now=now, caps=caps
@@ -226,29 +245,39 @@ async def _issue(
     now: dt.datetime,
     caps: seats.Caps,
 ) -> Issued:
-    """Write the booking ``values`` with a new code, and its confirmation."""
+    """Write the booking ``values`` with a new code, and its confirmation (or, for a
+    booking held until its phone is checked, the texted code)."""
+    pending = values["status"] is BookingStatus.PENDING
     for _ in range(CODE_ATTEMPTS):
         code = new_code()
+        secret = new_sms_code() if pending else ""
         message = ledger.message(
-            NotificationKind.CONFIRMATION,
+            NotificationKind.VERIFY_CODE if pending else NotificationKind.CONFIRMATION,
             code,
             values["starts_at"],
             schedule.listing.name_zh,
             token,
+            lang=values["lang"],
+            secret=secret,
+            expires_at=values.get("offer_expires_at"),
         )
-        # The booking's sealed phone and e-mail address the messages too.
+        # The booking's sealed phone and e-mail address the messages too; the code goes to
+        # the phone only.
         queued = outbox.rows(
             ledger.vault,
             ledger.tz,
             message,
             phone_enc=values["phone_enc"],
-            email_enc=values["email_enc"],
+            email_enc=None if pending else values["email_enc"],
             now=now,
         )
+        row = {**values, "code": code}
+        if pending:
+            row["verify_digest"] = verify.digest(ledger, code, secret)
         try:
             await seats.book(
                 conn,
-                seats.row(Booking, {**values, "code": code}, now, later="slot_id"),
+                seats.row(Booking, row, now, later="slot_id"),
                 [seats.row(Notification, m, now, later="booking_id") for m in queued],
                 version=schedule.version,
                 caps=caps,

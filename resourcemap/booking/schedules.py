@@ -23,7 +23,7 @@ from resourcemap.booking.slots import (
 )
 from resourcemap.listings.opening import ClosureSpan, DatedHours
 from resourcemap.models import Slot
-from resourcemap.vocab import BookingStatus, Status
+from resourcemap.vocab import HOLDS, Status
 
 # weekly interval (1), dated exception (2), closure that applies, once per resource it
 # applies to (3), block (4) and booked slot (5), as integers (dates as day ordinals,
@@ -59,12 +59,13 @@ SELECT 5, resource_id, {epoch_starts_at}, {epoch_ends_at}, capacity, taken, NULL
   FROM booking_slot
  WHERE resource_id {ids} AND starts_at < {end} AND starts_at >= {lookback}
 """
-# With ``now``: how many waitlist offers ran out (kind 6), as ``Desk.expire_offers`` finds them.
+# With ``now``: how many holds (waitlist offers, bookings waiting for their texted code) ran
+# out (kind 6), as ``Desk.expire_offers`` finds them.
 _OFFERS_DUE_SQL = """
 UNION ALL
 SELECT 6, resource_id, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM booking
- WHERE resource_id {ids} AND status = '{offered}' AND offer_expires_at <= {now}
+ WHERE resource_id {ids} AND status IN ({holds}) AND offer_expires_at <= {now}
  GROUP BY resource_id
 """
 
@@ -108,7 +109,7 @@ def _schedule_sql(dialect: str, n_ids: int, with_offers: bool = False) -> str:
         }
     sql = _SCHEDULE_SQL + (_OFFERS_DUE_SQL if with_offers else "")
     return sql.format(
-        offered=BookingStatus.OFFERED.value,
+        holds=", ".join(f"'{s.value}'" for s in HOLDS),
         always_open="CAST(r.always_open AS INTEGER)",
         closed="CAST(closed AS INTEGER)",
         start_date=ordinal.format("start_date"),

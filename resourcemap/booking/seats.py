@@ -72,7 +72,8 @@ SELECT COALESCE(SUM(CASE WHEN ({phone} <> '' AND b.phone_key = {phone})
        COALESCE(SUM(CASE WHEN {address} <> '' AND b.address_key = {address}
                          THEN 1 ELSE 0 END), 0)
   FROM booking b
- WHERE b.resource_id = {rid} AND b.status IN ('confirmed', 'offered') AND b.starts_at > {now}
+ WHERE b.resource_id = {rid} AND b.status IN ('confirmed', 'offered', 'pending')
+   AND b.starts_at > {now}
 """
 HELD_SQLITE = {"rid": "?1", "now": "?2", "phone": "?3", "email": "?4", "address": "?5"}
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from resourcemap.booking import waitlist
+from resourcemap.booking import verify, waitlist
 from resourcemap.booking.idempotency import Issued
 from resourcemap.booking.ledger import Ledger, resource_or_404
 from resourcemap.booking.requests import display_code
@@ -51,9 +51,13 @@ class BookingView(BaseModel):
     email: str | None
     note: str | None
     cancel_reason: str | None
+    # Until when a held seat (status ``offered`` or ``pending``) stays held.
     offer_expires_at: dt.datetime | None
     # The last moment the resident may change or cancel online (None: no policy, call).
     changes_until: dt.datetime | None = None
+    # A ``pending`` booking: how many wrong codes may still be typed before the seat is
+    # released (``verify``).
+    verify_tries_left: int | None = None
 
 
 class Receipt(BaseModel):
@@ -150,6 +154,9 @@ def booking_view(
         changes_until=None
         if change_notice_minutes is None
         else starts_at - dt.timedelta(minutes=change_notice_minutes),
+        verify_tries_left=max(0, verify.MAX_ATTEMPTS - booking.verify_attempts)
+        if booking.status is BookingStatus.PENDING
+        else None,
     )
 
 
@@ -164,7 +171,7 @@ async def receipt(ledger: Ledger, issued: Issued) -> Receipt:
         code=issued.code,
         code_display=display_code(issued.code),
         token=issued.token,
-        manage_url=ledger.links.booking(issued.code, issued.token),
+        manage_url=ledger.links.booking(issued.code, issued.token, booking.lang),
         booking=await of_booking(ledger, booking),
     )
 
@@ -193,6 +200,6 @@ async def place_in_line(ledger: Ledger, issued: Issued) -> PlaceInLine:
         code=issued.code,
         code_display=display_code(issued.code),
         token=issued.token,
-        manage_url=ledger.links.waitlist(issued.code, issued.token),
+        manage_url=ledger.links.waitlist(issued.code, issued.token, entry.lang),
         entry=await waitlist_view(ledger, entry),
     )

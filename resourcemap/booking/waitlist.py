@@ -72,6 +72,7 @@ async def _join(
                 channel=data.channel,
                 idempotency_key=key,
                 request_hash=ledger.vault.digest(fingerprint),
+                lang=data.lang or "",
                 **ledger.sealed(data),
             )
         except IntegrityError:
@@ -112,14 +113,7 @@ async def accept_offer(ledger: Ledger, code: str, token: str, *, now: dt.datetim
         raise Conflict(f"there is no seat on offer for this entry (it is {entry.status})")
     async with in_transaction(Booking._meta.default_connection) as conn:
         await seats.lock(conn, entry.resource_id)
-        # The same UPDATE checks the deadline: an offer that ran out while nobody passed it
-        # on is still not the resident's.
-        confirmed = await Booking.filter(
-            id=entry.booking_id,
-            status=BookingStatus.OFFERED,
-            offer_expires_at__gt=now.astimezone(dt.UTC),
-        ).update(status=BookingStatus.CONFIRMED, offer_expires_at=None)
-        if not confirmed:
+        if not await ledger.confirm_hold(entry.booking_id, BookingStatus.OFFERED, now=now):
             raise Conflict("the offer has expired", code="offer_expired")
         await WaitlistEntry.filter(id=entry.id).update(status=WaitlistStatus.BOOKED)
         booking = await Booking.get(id=entry.booking_id)

@@ -26,7 +26,8 @@ from resourcemap.errors import DomainError
     help="Seconds between rounds.",
 )
 def worker(once: bool, interval: float) -> None:
-    """Send notifications and reminders and pass on expired waitlist offers, until Ctrl-C.
+    """Send notifications and reminders, pass on expired waitlist offers and run planners'
+    background jobs, until Ctrl-C.
 
     Run it where app processes have RESOURCEMAP_RUN_WORKER=false; running several is safe.
     """
@@ -34,6 +35,7 @@ def worker(once: bool, interval: float) -> None:
 
     from resourcemap.booking.senders import build_senders
     from resourcemap.booking.worker import Worker, running_worker
+    from resourcemap.planning.jobs import running_jobs
 
     settings = read_settings()
     try:
@@ -61,12 +63,15 @@ def worker(once: bool, interval: float) -> None:
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, stop.set)
-            async with running_worker(
-                settings, interval=interval, clock=clock.from_settings(settings)
+            reading = clock.from_settings(settings)
+            async with (
+                running_worker(settings, interval=interval, clock=reading),
+                running_jobs(settings, clock=reading),
             ):
                 click.echo(
                     f"booking worker: a round every {interval:g} s, senders "
-                    f"{', '.join(settings.senders) or 'none'}; Ctrl-C stops it"
+                    f"{', '.join(settings.senders) or 'none'}; planner jobs run here too; "
+                    "Ctrl-C stops it"
                 )
                 await stop.wait()
             return "booking worker stopped"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -14,6 +16,8 @@ from resourcemap.cli.common import (
     run_command,
     serve_app,
 )
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.command()
@@ -36,6 +40,12 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     serve_app(settings)
 
 
+def _province_option(name: str, most: int, default: int, help: str) -> Callable[[F], F]:
+    return click.option(
+        name, type=click.IntRange(1, most), default=default, show_default=True, help=help
+    )
+
+
 @click.command()
 @click.option("--seed", type=int, default=None, help="Random seed of the synthetic city.")
 @click.option("--reset", is_flag=True, help="Replace an existing demo city.")
@@ -49,27 +59,11 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     show_default=True,
     help="One demo district, or a province of many cities (for benchmarks).",
 )
-@click.option(
-    "--cities",
-    type=click.IntRange(1, 29),
-    default=20,
-    show_default=True,
-    help="Province: number of cities.",
+@_province_option("--cities", 29, 20, "Province: number of cities.")
+@_province_option(
+    "--districts", 44, 4, "Province: districts per city (each ~290 resources, 1.1 M residents)."
 )
-@click.option(
-    "--districts",
-    type=click.IntRange(1, 44),
-    default=4,
-    show_default=True,
-    help="Province: districts per city (each ~290 resources, 1.1 M residents).",
-)
-@click.option(
-    "--points-per-cell",
-    type=click.IntRange(1, 1000),
-    default=1,
-    show_default=True,
-    help="Province: demand points per populated 100 m cell.",
-)
+@_province_option("--points-per-cell", 1000, 1, "Province: demand points per populated 100 m cell.")
 @click.option(
     "--demand-dir",
     type=click.Path(file_okay=False, path_type=Path),

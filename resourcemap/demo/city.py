@@ -25,6 +25,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from resourcemap.dataset import DEMO_LABEL as DEMO_LABEL  # where it was
 from resourcemap.dataset import SYNTHETIC_KEY
 from resourcemap.demo.builder import AreaSpec, Catalogue, OrgSpec, ResourceSpec
 from resourcemap.demo.catalogue import build_catalogue
@@ -50,7 +51,6 @@ from resourcemap.search import changes
 from resourcemap.vocab import AreaLevel, ResourceKind
 
 DEFAULT_SEED = 20181  # 2018, the year the national pilot started, and pilot no. 1
-DEMO_LABEL = "示例数据 / synthetic demo data"
 SOURCE = "synthetic-demo"
 DEMAND_SOURCE = "demo-grid-100m"
 SEED_KEY = "demo_seed"  # DatasetInfo key; SYNTHETIC_KEY holds the label pages show

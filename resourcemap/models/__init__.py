@@ -14,7 +14,7 @@ from resourcemap.models.bookings import (
     TimeBlock,
     WaitlistEntry,
 )
-from resourcemap.models.dataset import DatasetInfo, RateCount
+from resourcemap.models.dataset import DatasetInfo, PlannerJob, RateCount
 from resourcemap.models.listings import (
     Closure,
     HoursException,
@@ -44,6 +44,7 @@ __all__ = [
     "Notification",
     "OpeningHours",
     "Organisation",
+    "PlannerJob",
     "Qualification",
     "RateCount",
     "Referral",

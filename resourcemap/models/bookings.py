@@ -20,6 +20,22 @@ from resourcemap.vocab import (
 )
 
 
+class ResidentHeld(Model):
+    """What a resident holds and gave, on a booking, a waitlist entry or a referral: the code
+    and the token (encrypted) that reach it, and contact details, each of which may be left
+    out (anonymous booking)."""
+
+    code = fields.CharField(max_length=12, unique=True)
+    token_enc = fields.TextField()
+    # Annotated: tortoise types a TextField as str even with null=True (purged rows hold None).
+    nickname_enc: str | None = fields.TextField(null=True)
+    phone_enc: str | None = fields.TextField(null=True)
+    email_enc: str | None = fields.TextField(null=True)
+
+    class Meta:
+        abstract = True
+
+
 class BookingPolicy(Model):
     """How one resource takes bookings. A resource without an enabled policy takes none.
 
@@ -103,12 +119,10 @@ class TimeBlock(Model):
         indexes = (("resource_id", "starts_at"),)
 
 
-class Booking(Model):
+class Booking(ResidentHeld):
     """One resident's seat in one slot. Contact details are encrypted, the token too."""
 
     id = fields.BigIntField(primary_key=True)
-    code = fields.CharField(max_length=12, unique=True)
-    token_enc = fields.TextField()
     resource: fields.ForeignKeyRelation[Resource] = fields.ForeignKeyField(
         "models.Resource", related_name="bookings", on_delete=fields.RESTRICT
     )
@@ -122,10 +136,6 @@ class Booking(Model):
     status = fields.CharEnumField(BookingStatus, max_length=16, db_index=True)
     service = fields.CharField(max_length=40, default="")
     channel = fields.CharEnumField(Channel, max_length=16)
-    # Annotated: tortoise types a TextField as str even with null=True (purged rows hold None).
-    nickname_enc: str | None = fields.TextField(null=True)
-    phone_enc: str | None = fields.TextField(null=True)
-    email_enc: str | None = fields.TextField(null=True)
     note_enc: str | None = fields.TextField(null=True)
     # SHA-256 of the client's Idempotency-Key and of the request it came with.
     idempotency_key = fields.CharField(max_length=64, unique=True, null=True)
@@ -143,6 +153,13 @@ class Booking(Model):
     cancelled_by = fields.CharField(max_length=16, default="")
     cancel_reason = fields.CharField(max_length=300, default="")
     offer_expires_at = fields.DatetimeField(null=True, db_index=True)
+    # A pending booking's texted code, as a keyed digest (``Vault.digest``) bound to the
+    # booking's code, and how many wrong codes were typed (#15); cleared once confirmed.
+    verify_digest = fields.CharField(max_length=64, default="", db_default="")
+    verify_attempts = fields.SmallIntField(default=0, db_default=0)
+    # The language the resident booked in (``zh-CN``, ``en``; '' before #18): the links in
+    # their messages open the pages in it.
+    lang = fields.CharField(max_length=8, default="", db_default="")
     reminder_queued = fields.BooleanField(default=False)
     purged_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -152,12 +169,10 @@ class Booking(Model):
         table = "booking"
 
 
-class WaitlistEntry(Model):
+class WaitlistEntry(ResidentHeld):
     """A resident waiting for a seat in a full slot, first come first offered."""
 
     id = fields.BigIntField(primary_key=True)
-    code = fields.CharField(max_length=12, unique=True)
-    token_enc = fields.TextField()
     resource: fields.ForeignKeyRelation[Resource] = fields.ForeignKeyField(
         "models.Resource", related_name="waitlist", on_delete=fields.RESTRICT
     )
@@ -166,9 +181,6 @@ class WaitlistEntry(Model):
     status = fields.CharEnumField(WaitlistStatus, max_length=16, db_index=True)
     service = fields.CharField(max_length=40, default="")
     channel = fields.CharEnumField(Channel, max_length=16)
-    nickname_enc: str | None = fields.TextField(null=True)
-    phone_enc: str | None = fields.TextField(null=True)
-    email_enc: str | None = fields.TextField(null=True)
     note_enc: str | None = fields.TextField(null=True)
     booking: fields.ForeignKeyNullableRelation[Booking] = fields.ForeignKeyField(
         "models.Booking", related_name="waitlist_entries", null=True, on_delete=fields.SET_NULL
@@ -178,6 +190,8 @@ class WaitlistEntry(Model):
     # resent form or a retried request is the same place in line.
     idempotency_key = fields.CharField(max_length=64, unique=True, null=True)
     request_hash = fields.CharField(max_length=64, default="", db_default="")
+    # As on Booking: the language the resident joined in, for the links in their messages.
+    lang = fields.CharField(max_length=8, default="", db_default="")
     purged_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

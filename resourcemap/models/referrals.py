@@ -14,18 +14,16 @@ from tortoise import fields
 from tortoise.models import Model
 
 from resourcemap.models.accounts import Account
-from resourcemap.models.bookings import Booking
+from resourcemap.models.bookings import Booking, ResidentHeld
 from resourcemap.models.listings import Resource
 from resourcemap.vocab import Consent, ReferralStatus, Urgency
 
 
-class Referral(Model):
+class Referral(ResidentHeld):
     """A resident handed on from one service to another, with their consent."""
 
+    # The token (ResidentHeld) is the resident's link to pick a time or decline.
     id = fields.IntField(primary_key=True)
-    code = fields.CharField(max_length=12, unique=True)
-    # The resident's link to pick a time or decline, encrypted like a booking's token.
-    token_enc = fields.TextField()
     from_resource: fields.ForeignKeyRelation[Resource] = fields.ForeignKeyField(
         "models.Resource", related_name="referrals_out", on_delete=fields.RESTRICT
     )
@@ -40,9 +38,6 @@ class Referral(Model):
     consent = fields.CharEnumField(Consent, max_length=8)
     consent_at = fields.DatetimeField()
     reason_enc: str | None = fields.TextField(null=True)
-    nickname_enc: str | None = fields.TextField(null=True)
-    phone_enc: str | None = fields.TextField(null=True)
-    email_enc: str | None = fields.TextField(null=True)
     booking: fields.ForeignKeyNullableRelation[Booking] = fields.ForeignKeyField(
         "models.Booking", related_name="referrals", null=True, on_delete=fields.SET_NULL
     )

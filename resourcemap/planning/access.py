@@ -38,6 +38,7 @@ from geo.demand import Demand
 from resourcemap.models import BookingPolicy, OpeningHours, Resource
 from resourcemap.planning.coverage import CoverageQuery, CoverageService, data_version
 from resourcemap.planning.waiting import AreaWait, bookable_resources, by_area, next_free
+from resourcemap.scope import AreaScope
 from resourcemap.vocab import Placement, ResourceKind
 
 FloatArray = npt.NDArray[np.float64]
@@ -300,20 +301,38 @@ class AccessService:
             self._cache.popitem(last=False)
         return found
 
-    async def report(self, query: AccessQuery, *, now: dt.datetime, tz: ZoneInfo) -> AccessReport:
+    async def report(
+        self,
+        query: AccessQuery,
+        *,
+        now: dt.datetime,
+        tz: ZoneInfo,
+        scope: AreaScope | None = None,
+    ) -> AccessReport:
+        """The figures per area of ``query.level``; with ``scope``, of an account's area
+        only: its areas, residents and services, each figure as for the whole city."""
+        if scope is not None:
+            scope.check_level(query.level)
         c = await self.computed(query)
         level = str(query.level)
-        d, r = c.demand, c.result
-        per_person = r.access * PER
+        tree, d, access, reach = c.tree, c.demand, c.result.access, c.evening
+        offers = np.ones(c.offers.ids.size, dtype=bool)
+        if scope is not None:
+            tree = tree.within(scope.code)
+            here = d.rows_in(tree.index)
+            d, access, reach = d.take(here), access[here], reach[here]
+            if offers.size:
+                offers = tree.locate(c.offers.lon, c.offers.lat) != ""
+        per_person = access * PER
         everyone = np.ones(d.size, dtype=bool)
 
         def table(weight: FloatArray, mask: npt.NDArray[np.bool_]) -> dict[str, AreaCoverage]:
             sums = AreaSums.of(d.area, weight, mask)
-            return {row.code: row for row in area_table(sums, c.tree, level)}
+            return {row.code: row for row in area_table(sums, tree, level)}
 
-        evening = table(d.weight, c.evening)  # population, and those an evening service reaches
+        evening = table(d.weight, reach)  # population, and those an evening service reaches
         weighted = table(d.weight * per_person, everyone)  # Σ population × access
-        unserved = table(d.weight, r.access <= 0)  # those with no service in the catchment
+        unserved = table(d.weight, access <= 0)  # those with no service in the catchment
         bookable = await bookable_resources(query.kinds, level)
         waits = by_area(await next_free(bookable, now=now, tz=tz), evening)
         rows = tuple(
@@ -336,9 +355,9 @@ class AccessService:
             rows=rows,
             population=total,
             access=None if total <= 0 else float((d.weight * per_person).sum() / total),
-            supply_total=float(c.offers.supply(query.supply).sum()),
-            services=int(c.offers.ids.size),
-            evening_services=int(c.offers.evening.sum()),
+            supply_total=float(c.offers.supply(query.supply)[offers].sum()),
+            services=int(offers.sum()),
+            evening_services=int(c.offers.evening[offers].sum()),
             unit=UNITS[query.supply],
             demand_method=d.method,
             demand_source=d.source,

@@ -42,6 +42,8 @@ from resourcemap.cells import guarded_row
 from resourcemap.errors import InvalidInput, NotFound
 from resourcemap.models import Area, DemandPoint, Organisation, Resource, SearchChange
 from resourcemap.planning import indicators
+from resourcemap.planning.area_cut import cut
+from resourcemap.scope import AreaScope
 from resourcemap.vocab import (
     AreaLevel,
     Eligibility,
@@ -97,6 +99,16 @@ class Analysis:
     resources: int  # how many resources were counted
     version: str
     kind_counts: tuple[tuple[ResourceKind, int], ...] = ()  # resources counted, by kind
+    point_kinds: tuple[ResourceKind, ...] = ()  # the kind of each point of ``supply``
+    team_areas: tuple[tuple[ResourceKind, tuple[str, ...]], ...] = ()  # area-served, counted
+    # Cut to an account's area (#20): the area, and the service points inside it to show
+    # (``supply`` keeps those outside too: their circles reach in).
+    area: AreaNode | None = None
+    shown: Supply | None = None
+
+    @property
+    def shown_supply(self) -> Supply:
+        return self.supply if self.shown is None else self.shown
 
     def table(self, level: AreaLevel | None = None) -> list[AreaCoverage]:
         return self.result.table(self.tree, str(level or self.query.level))
@@ -134,7 +146,22 @@ async def load_tree() -> AreaTree:
     )
 
 
+@dataclass(frozen=True)
+class SupplyRead:
+    """The resources that count, as points and served areas, with each one's kind."""
+
+    supply: Supply
+    counted: Counter[ResourceKind]
+    point_kinds: tuple[ResourceKind, ...]
+    team_areas: tuple[tuple[ResourceKind, tuple[str, ...]], ...]
+
+
 async def load_supply(query: CoverageQuery) -> tuple[Supply, Counter[ResourceKind]]:
+    read = await read_supply(query)
+    return read.supply, read.counted
+
+
+async def read_supply(query: CoverageQuery) -> SupplyRead:
     chosen = Resource.filter(kind__in=list(query.kinds), status=query.status)
     if query.eligibility == "public":
         chosen = chosen.filter(eligibility=Eligibility.PUBLIC)
@@ -142,18 +169,22 @@ async def load_supply(query: CoverageQuery) -> tuple[Supply, Counter[ResourceKin
     wanted = set(query.service or ())
     lon: list[float] = []
     lat: list[float] = []
-    served: list[str] = []
+    kinds: list[ResourceKind] = []
+    teams: list[tuple[ResourceKind, tuple[str, ...]]] = []
     counted: Counter[ResourceKind] = Counter()
     for kind, y, x, services, areas in rows:
         if wanted and not wanted & set(services or ()):
             continue
-        counted[ResourceKind(kind)] += 1
-        if ResourceKind(kind).info.placement is Placement.AREA or y is None or x is None:
-            served.extend(areas or ())
+        k = ResourceKind(kind)
+        counted[k] += 1
+        if k.info.placement is Placement.AREA or y is None or x is None:
+            teams.append((k, tuple(areas or ())))
         else:
             lon.append(x)
             lat.append(y)
-    return Supply.of(lon, lat, served), counted
+            kinds.append(k)
+    served = [code for _, codes in teams for code in codes]
+    return SupplyRead(Supply.of(lon, lat, served), counted, tuple(kinds), tuple(teams))
 
 
 async def demand_sources() -> list[tuple[str, int, float]]:
@@ -255,12 +286,26 @@ class CoverageService:
         self,
         query: CoverageQuery,
         *,
+        scope: AreaScope | None = None,
         streets: StreetGraph | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> Analysis:
         """The coverage for ``query`` (cached while the data stay the same). ``streets``
         (a one-off network, as the CLI's ``--streets`` gives) means walking distance over it;
-        ``query.mode="walking"`` uses the configured one."""
+        ``query.mode="walking"`` uses the configured one. ``scope``: cut to the area an
+        account is kept to (:mod:`resourcemap.planning.area_cut`)."""
+        if scope is not None:
+            scope.check_level(query.level)
+        whole = await self._analyse(query, streets=streets, progress=progress)
+        return whole if scope is None else cut(whole, scope)
+
+    async def _analyse(
+        self,
+        query: CoverageQuery,
+        *,
+        streets: StreetGraph | None,
+        progress: Callable[[str], None] | None,
+    ) -> Analysis:
         say = progress or (lambda _m: None)
         version = await data_version()
         base = CoverageQuery.model_validate(
@@ -281,7 +326,8 @@ class CoverageService:
                 return self._cache[key]
             say("reading areas, listings and demand")
             tree = await load_tree()
-            supply, by_kind = await load_supply(base)
+            read = await read_supply(base)
+            supply, by_kind = read.supply, read.counted
             counted = sum(by_kind.values())
             demand = await load_demand(base.demand)
             say(f"computing coverage of {demand.size:,} demand points by {counted} resources")
@@ -293,7 +339,7 @@ class CoverageService:
                 )
             analysis = Analysis(
                 base, tree, demand.located(tree), supply, result, counted, version,
-                tuple(sorted(by_kind.items())),
+                tuple(sorted(by_kind.items())), read.point_kinds, read.team_areas,
             )  # fmt: skip
             if cacheable:
                 self._cache[key] = analysis
@@ -302,18 +348,22 @@ class CoverageService:
         self._locks.pop(key, None)
         return analysis
 
-    async def coverage_geojson(self, query: CoverageQuery) -> dict[str, Any]:
-        analysis = await self.analyse(query)
+    async def coverage_geojson(
+        self, query: CoverageQuery, scope: AreaScope | None = None
+    ) -> dict[str, Any]:
+        analysis = await self.analyse(query, scope=scope)
         return coverage_geojson(analysis)
 
-    async def gaps_geojson(self, query: CoverageQuery) -> dict[str, Any]:
+    async def gaps_geojson(
+        self, query: CoverageQuery, scope: AreaScope | None = None
+    ) -> dict[str, Any]:
         if query.mode == "walking":
             raise InvalidInput(
                 "gap polygons are drawn from straight-line circles; with walking distance "
                 "see the unmet-demand hexagons (/api/v1/heatmap)",
                 field="mode",
             )
-        analysis = await self.analyse(query)
+        analysis = await self.analyse(query, scope=scope)
         uncovered = {r.code: round(r.uncovered, 1) for r in analysis.table()}
         features = await asyncio.to_thread(
             gap_features,
@@ -325,13 +375,17 @@ class CoverageService:
         )
         return {"type": "FeatureCollection", "features": features, **meta(analysis)}
 
-    async def heatmap_geojson(self, query: HeatQuery) -> dict[str, Any]:
-        analysis = await self.analyse(query)
-        d, s, r = analysis.demand, analysis.supply, analysis.result
+    async def heatmap_geojson(
+        self, query: HeatQuery, scope: AreaScope | None = None
+    ) -> dict[str, Any]:
+        analysis = await self.analyse(query, scope=scope)
+        d, s, r = analysis.demand, analysis.shown_supply, analysis.result
         assert r.covered is not None
-        cells = await asyncio.to_thread(
-            hex_heat, d.lon, d.lat, d.weight, r.covered, s.lon, s.lat, query.resolution
-        )
+        cells = []
+        if d.size or s.size:  # an account's area may hold neither
+            cells = await asyncio.to_thread(
+                hex_heat, d.lon, d.lat, d.weight, r.covered, s.lon, s.lat, query.resolution
+            )
         return {
             "type": "FeatureCollection",
             "features": hex_features(cells),
@@ -340,9 +394,17 @@ class CoverageService:
         }
 
     async def indicators(
-        self, level: AreaLevel, targets: indicators.Targets, query: CoverageQuery | None = None
+        self,
+        level: AreaLevel,
+        targets: indicators.Targets,
+        query: CoverageQuery | None = None,
+        scope: AreaScope | None = None,
     ) -> list[indicators.AreaIndicators]:
+        """Each area's indicators; ``scope``: only the areas of an account's area, each
+        computed as for the whole city."""
         q = (query or CoverageQuery()).model_copy(update={"level": level})
+        if scope is not None:
+            scope.check_level(level)
         analysis = await self.analyse(q)
         tree = analysis.tree
         facts = indicators.Facts(
@@ -351,9 +413,10 @@ class CoverageService:
             organisation_types=await organisation_types(),
             population_source=dict(await Area.all().values_list("code", "population_source")),
         )
-        return indicators.compute(
+        found = indicators.compute(
             facts, targets, str(level), analysis.table(level), analysis.description
         )
+        return found if scope is None else [a for a in found if scope.admits(a.code)]
 
 
 def _read_streets(path: Path) -> StreetGraph:

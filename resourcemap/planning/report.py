@@ -27,6 +27,7 @@ from resourcemap.planning.coverage import (
     HeatQuery,
     coverage_geojson,
 )
+from resourcemap.scope import AreaScope
 from resourcemap.vocab import Placement, ResourceKind
 
 LEAFLET_DIR = Path(__file__).resolve().parents[2] / "web" / "static" / "vendor" / "leaflet"
@@ -76,19 +77,22 @@ async def map_html(
     tile_url: str = "",
     attribution: str = "",
     sites: list[dict[str, Any]] | None = None,
+    scope: AreaScope | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[str, Analysis]:
-    """The folium map document and the analysis it shows."""
+    """The folium map document and the analysis it shows, fitted to the areas shown: with
+    ``scope``, the account's area (#20)."""
     say = progress or (lambda _m: None)
-    analysis = await service.analyse(query, progress=say)
+    analysis = await service.analyse(query, scope=scope, progress=say)
     fc = coverage_geojson(analysis)
     say("drawing gap polygons")
-    gaps = None if query.mode == "walking" else await service.gaps_geojson(query)
+    gaps = None if query.mode == "walking" else await service.gaps_geojson(query, scope)
     say("binning demand on H3 hexagons")
     heat = await service.heatmap_geojson(
-        HeatQuery(**query.model_dump(include=set(CoverageQuery.model_fields)))
+        HeatQuery(**query.model_dump(include=set(CoverageQuery.model_fields))), scope
     )
-    services = list(zip(analysis.supply.lon.tolist(), analysis.supply.lat.tolist(), strict=True))
+    shown = analysis.shown_supply
+    services = list(zip(shown.lon.tolist(), shown.lat.tolist(), strict=True))
     m = coverage_map(
         fc, gaps, heat, services, query.radius_m, assets, text=text, tile_url=tile_url,
         attribution=attribution, sites=sites or (),
@@ -158,12 +162,14 @@ async def report_html(
     text: ReportText | None = None,
     map_text: MapText | None = None,
     download_url: str | None = None,
+    scope: AreaScope | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> str:
-    """One HTML file that opens anywhere, offline: Leaflet inlined, no tiles."""
+    """One HTML file that opens anywhere, offline: Leaflet inlined, no tiles. With
+    ``scope``, of the account's area only, titled with its name."""
     say = progress or (lambda _m: None)
     page, analysis = await map_html(
-        service, query, Assets.inline(LEAFLET_DIR), text=map_text, progress=say
+        service, query, Assets.inline(LEAFLET_DIR), text=map_text, scope=scope, progress=say
     )
     say("writing the report")
     t = text or ReportText()
@@ -229,7 +235,11 @@ def _report_body(
     if download_url:
         actions.append(f'<a href="{e(download_url)}" download>{e(t.download)}</a>')
     actions.append(f'<a href="#" onclick="window.print();return false">{e(t.print_)}</a>')
-    worst = "".join(f"<li>{e(g.name)}: {e(t.number(g.uncovered))}</li>" for g in s.worst)
+    # Area names are the areas' Chinese names, whatever the report's language.
+    worst = "".join(
+        f'<li><span lang="zh-CN">{e(g.name)}</span>: {e(t.number(g.uncovered))}</li>'
+        for g in s.worst
+    )
     kinds = ", ".join(f"{t.kind(k)} ({n})" for k, n in analysis.kind_counts) or t.no_data
     means = t.covered_means_teams if counts_teams(q) else t.covered_means
     members = sum(n for k, n in analysis.kind_counts if k in MEMBERS_ONLY)
@@ -242,20 +252,23 @@ def _report_body(
         resources += "; " + t.members_only % {"count": t.number(members)}
     rows = "".join(
         "<tr>"
-        f"<td>{e(row.name)}</td><td>{e(t.number(row.population))}</td>"
+        f'<td lang="zh-CN">{e(row.name)}</td><td>{e(t.number(row.population))}</td>'
         f"<td>{e(t.number(row.covered))}</td><td>{e(t.number(row.uncovered))}</td>"
         f'<td><i class="sw" style="background:{share_colour(row.share)}"></i>'
         f"{e(t.no_data if row.share is None else t.percent(row.share))}</td></tr>"
         for row in analysis.table()
     )
     label = f'<p class="dataset">{e(dataset_label)}</p>' if dataset_label else ""
+    title = e(t.title)
+    if analysis.area is not None:
+        title += f' · <span lang="zh-CN">{e(analysis.area.name)}</span>'
     summary = t.summary % {
         "covered": t.number(s.covered), "population": t.number(s.population), "share": share,
         "radius": radius,
     }  # fmt: skip
     return (
         '<section id="rm-report">'
-        f"<h1>{e(t.title)}</h1>"
+        f"<h1>{title}</h1>"
         f'<p class="made">{e(t.made % {"when": t.when(when)})}</p>{label}'
         f'<p class="actions">{"".join(actions)}</p>'
         f'<div class="strip"><p><strong>{e(summary)}</strong></p>'

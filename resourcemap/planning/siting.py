@@ -32,6 +32,7 @@ from resourcemap.cells import guarded_row
 from resourcemap.errors import InvalidInput
 from resourcemap.planning.access import PER, UNITS, AccessQuery, AccessService
 from resourcemap.planning.coverage import Analysis, CoverageService, meta
+from resourcemap.scope import AreaScope
 
 MAX_UPLOAD_BYTES = 2_000_000
 MAX_UPLOADED_SITES = 20_000
@@ -97,11 +98,17 @@ class SitingResult:
 
 
 async def plan(
-    coverage: CoverageService, access: AccessService, request: SitingRequest
+    coverage: CoverageService,
+    access: AccessService,
+    request: SitingRequest,
+    scope: AreaScope | None = None,
 ) -> SitingResult:
-    """Recommend ``request.sites`` new service points for ``request.objective``."""
-    analysis = await coverage.analyse(request)
-    lon, lat, kind = await asyncio.to_thread(_candidates, analysis, request)
+    """Recommend ``request.sites`` new service points for ``request.objective``; with
+    ``scope``, sites inside an account's area for the residents who live there."""
+    analysis = await coverage.analyse(request, scope=scope)
+    if not analysis.demand.size:
+        raise InvalidInput("nobody lives in the areas to plan for: no demand data there")
+    lon, lat, kind = await asyncio.to_thread(_candidates, analysis, request, scope)
     if request.objective == "access":
         return await _plan_access(access, analysis, request, lon, lat, kind)
     demand, covered = analysis.demand, analysis.result.covered
@@ -138,15 +145,21 @@ async def _plan_access(
     kind: str,
 ) -> SitingResult:
     state = await access.computed(request)
-    d = state.demand
+    d, reached = state.demand, state.result.access
+    if analysis.area is not None:  # the residents of the account's area only
+        rows = np.flatnonzero(
+            np.isin(d.area, np.array(sorted(analysis.tree.index), dtype=d.area.dtype))
+        )
+        d, reached = d.take(rows), reached[rows]
     supplies = state.offers.supply(request.supply)
     new_supply = request.new_supply or float(
         np.median(supplies[supplies > 0]) if supplies.any() else 1
     )
-    mean = state.result.mean(d.weight) or 0.0
+    total = float(d.weight.sum())
+    mean = float((d.weight * reached).sum() / total) if total > 0 else 0.0
     adequate = (request.adequate / PER) if request.adequate is not None else mean
     found = await asyncio.to_thread(
-        plan_sites_access, d.lon, d.lat, d.weight, state.result.access, lon, lat,
+        plan_sites_access, d.lon, d.lat, d.weight, reached, lon, lat,
         request.sites, DistanceDecay.luo_qi(request.catchment_m), new_supply, adequate,
         metric_crs_of(d.lon),
     )  # fmt: skip
@@ -181,7 +194,11 @@ def _sites(analysis: Analysis, picks: list[tuple[float, float, float]]) -> tuple
     return tuple(found)
 
 
-def _candidates(analysis: Analysis, request: SitingRequest) -> tuple[Any, Any, str]:
+def _candidates(
+    analysis: Analysis, request: SitingRequest, scope: AreaScope | None = None
+) -> tuple[Any, Any, str]:
+    """Candidate sites; for an account kept to an area (whose analysis holds its areas
+    only), those inside the area."""
     tree = analysis.tree
     crs = metric_crs_of(analysis.demand.lon)
     if isinstance(request.candidates, list):
@@ -190,6 +207,14 @@ def _candidates(analysis: Analysis, request: SitingRequest) -> tuple[Any, Any, s
         pts = np.asarray(request.candidates, dtype=np.float64)
         if not (np.abs(pts[:, 0]) <= 180).all() or not (np.abs(pts[:, 1]) <= 90).all():
             raise InvalidInput("candidate sites must be [lon, lat] in WGS-84", field="candidates")
+        if scope is not None:
+            pts = pts[tree.locate(pts[:, 0], pts[:, 1]) != ""]
+            if not len(pts):
+                raise InvalidInput(
+                    f"none of the candidate sites lies in area {scope.code}, the area your "
+                    "account is kept to",
+                    field="candidates",
+                )
         return pts[:, 0], pts[:, 1], "given"
     if request.candidates == "communities":
         geoms = [tree.geoms[tree.index[c]] for c in tree.codes_at("community")]

@@ -4,8 +4,8 @@ shows: read from the listings, the needs vocabulary deciding who answers a need.
 from __future__ import annotations
 
 from resourcemap.accounts import Principal
-from resourcemap.errors import InvalidInput, NotFound
-from resourcemap.listings.edits import located
+from resourcemap.booking.staff import managed_resource
+from resourcemap.errors import InvalidInput
 from resourcemap.models import Resource
 from resourcemap.referral.views import Line, ServiceRef, ref
 from resourcemap.scope import located_in
@@ -25,22 +25,11 @@ async def crisis_lines() -> list[Line]:
     ]
 
 
-async def own(actor: Principal, resource_id: int, field: str) -> Resource:
-    resource = await Resource.get_or_none(id=resource_id)
-    if (
-        resource is None
-        or not actor.may_edit_listings_of(resource.organisation_id)
-        or not actor.in_area(located(resource))
-    ):
-        raise NotFound(f"no resource {resource_id} among your services")
-    return resource
-
-
 async def candidates(actor: Principal, from_resource_id: int, need: str) -> list[ServiceRef]:
     """Services a referral for ``need`` can go to, nearest to the referring one first:
     those whose services (and audiences) answer the need, as residents' search finds them."""
     actor.require(Role.STAFF, Role.ADMIN)
-    origin = await own(actor, from_resource_id, "from_resource_id")
+    origin = await managed_resource(actor, from_resource_id)
     wanted = NEEDS.needs.get(need) if need else None
     if need and wanted is None:
         raise InvalidInput("not a need of the needs vocabulary", field="need")

@@ -163,7 +163,7 @@ async def create(
     ledger: Ledger, actor: Principal, data: ReferralIn, *, now: dt.datetime
 ) -> ReferralView:
     actor.require(Role.STAFF, Role.ADMIN)
-    await directory.own(actor, data.from_resource_id, "from_resource_id")
+    await booking_staff.managed_resource(actor, data.from_resource_id)
     to = await Resource.get_or_none(id=data.to_resource_id, status=Status.ACTIVE)
     if to is None:
         raise InvalidInput("no such service to refer to", field="to_resource_id")

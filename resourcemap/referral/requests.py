@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from resourcemap.booking.requests import EMAIL, PHONE, SlotStart
-from resourcemap.contact import typed_phone
+from resourcemap.booking.requests import ContactChecks, SlotStart
 from resourcemap.listings.edits import Input
 from resourcemap.vocab import MAX_ID, Consent, DeclineReason, Urgency
 
 
-class ReferralIn(Input):
+class ReferralIn(ContactChecks):
     """A referral: from one of the actor's services to another service, with consent."""
 
     from_resource_id: int = Field(ge=1, le=MAX_ID)
@@ -23,28 +22,6 @@ class ReferralIn(Input):
     nickname: str | None = Field(None, max_length=40)
     phone: str | None = Field(None, max_length=24)
     email: str | None = Field(None, max_length=200)
-
-    @field_validator("nickname", "phone", "email", "reason", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = typed_phone(value)
-        if not PHONE.match(value):
-            raise ValueError("a phone number has 6 to 24 digits, spaces, brackets or '-'")
-        return value
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if value is not None and not EMAIL.match(value):
-            raise ValueError("not an e-mail address")
-        return value
 
 
 class AcceptIn(Input):

@@ -98,6 +98,10 @@ def _guarded(call: Callable[[], T]) -> T:
         raise
 
 
+# The index a full reload fills before it swaps places with the live one.
+STAGING_SUFFIX = "_reload"
+
+
 class MeiliBackend:
     """:class:`~resourcemap.search.base.SearchBackend` on a Meilisearch index.
 
@@ -143,7 +147,7 @@ class MeiliBackend:
                 raise SearchUnavailable(f"Meilisearch task {uid} {task.status} ({code})")
 
     def _configure(self, index: Index) -> None:
-        created = self.client.create_index(self.index_uid, {"primaryKey": "id"})
+        created = self.client.create_index(index.uid, {"primaryKey": "id"})
         self._wait(index, [created.task_uid], tolerate="index_already_exists")
         self._wait(index, [index.update_settings(dict(SETTINGS)).task_uid])
 
@@ -160,13 +164,24 @@ class MeiliBackend:
         return [t.task_uid for t in tasks]
 
     async def replace_all(self, documents: list[SearchDocument]) -> None:
+        """Every document anew, atomically (#22): they go into a staging index with the same
+        settings, which then swaps places with the live one — a search during a reload sees
+        the old documents or the new, never an empty or half-filled index."""
+
         def run() -> None:
             index = self._index()
             # Settings first: a server that lost its data would otherwise recreate the index
             # with defaults (nothing filterable). Unchanged settings cost no reindexing.
             self._configure(index)
-            cleared = index.delete_all_documents().task_uid
-            self._wait(index, [cleared, *self._add(index, documents)])
+            staging = self.client.index(f"{self.index_uid}{STAGING_SUFFIX}")
+            # What an interrupted reload left behind starts afresh.
+            dropped = self.client.delete_index(staging.uid).task_uid
+            self._wait(staging, [dropped], tolerate="index_not_found")
+            self._configure(staging)
+            self._wait(staging, self._add(staging, documents))
+            swapped = self.client.swap_indexes([{"indexes": [self.index_uid, staging.uid]}])
+            self._wait(index, [swapped.task_uid])
+            self._wait(staging, [self.client.delete_index(staging.uid).task_uid])
 
         await self._run(run)
 

@@ -4,12 +4,21 @@ The change log (``SearchChange``) is written in the same transaction as every li
 change; this worker applies it to the server in order and records how far it got
 (``SearchCursor``). When the server is down nothing is lost: the cursor stays put and the
 next successful run applies everything since.
+
+Every app process runs this worker, but one pushes at a time (#22): on PostgreSQL a run
+first takes a transaction-scoped advisory lock and skips its turn when another process
+holds it, so N processes do not send the same changes N times. SQLite deployments are one
+process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
+
+from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from resourcemap.models import SearchCursor
 from resourcemap.search import changes
@@ -19,6 +28,8 @@ from resourcemap.search.documents import load_documents
 log = logging.getLogger("resourcemap.search")
 
 MAX_BACKOFF_SECONDS = 30.0
+# The advisory lock's key: the same number in every process of a deployment.
+PUSH_LOCK = zlib.crc32(b"resourcemap search push")
 
 
 class OutboxSync:
@@ -35,11 +46,22 @@ class OutboxSync:
         return None if cursor is None else int(cursor.seq)
 
     async def run_once(self) -> int:
-        """Apply pending changes; return how many documents were sent or deleted.
+        """Apply pending changes; return how many documents were sent or deleted (0 also
+        when another process is pushing now).
 
         Raises :class:`SearchUnavailable` when the server cannot take them; the cursor then
         stays where it was.
         """
+        name = SearchCursor._meta.default_connection or "default"
+        if connections.get(name).capabilities.dialect != "postgres":
+            return await self._push()
+        async with in_transaction(name) as conn:
+            _, rows = await conn.execute_query("SELECT pg_try_advisory_xact_lock($1)", [PUSH_LOCK])
+            if not rows or not rows[0][0]:
+                return 0
+            return await self._push()
+
+    async def _push(self) -> int:
         applied = await self.applied_seq()
         seq = 0 if applied is None else applied
         pending = await changes.since(seq)

@@ -111,11 +111,14 @@ def to_hsds(records: Sequence[ExportRecord], ctx: hsds_out.Context) -> bytes:
     return json.dumps(services, ensure_ascii=False).encode()
 
 
-async def export_listings(fmt: str, *, tz: ZoneInfo, organisation_id: int | None = None) -> bytes:
-    """Every listing (or one organisation's) in ``fmt``, one of :data:`EXPORT_FORMATS`."""
+async def export_listings(
+    fmt: str, *, tz: ZoneInfo, organisation_id: int | None = None, area_code: str | None = None
+) -> bytes:
+    """Every listing (or one organisation's, or those located in ``area_code``: the area an
+    account is kept to) in ``fmt``, one of :data:`EXPORT_FORMATS`."""
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(f"unknown export format {fmt!r}", field="format")
-    records = await load_records(organisation_id=organisation_id)
+    records = await load_records(organisation_id=organisation_id, area_code=area_code)
     if fmt == "hsds":
         return to_hsds(records, await hsds_context(tz))
     if fmt == "geojson":

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from resourcemap.listings.edits import ResourceIn, stored_input
 from resourcemap.models import DatasetInfo, Organisation, Resource
+from resourcemap.scope import located_in
 
 INSTANCE_KEY = "hsds_instance_id"  # DatasetInfo key of this database's instance id
 MAX_ID = 2**31 - 1  # resource ids are 32-bit integers
@@ -70,11 +71,16 @@ def provenance_chain(resource: Resource) -> list[dict[str, str]]:
     return chain
 
 
-async def load_records(*, organisation_id: int | None = None) -> list[ExportRecord]:
-    """Every listing (any status) in id order, or only one organisation's."""
+async def load_records(
+    *, organisation_id: int | None = None, area_code: str | None = None
+) -> list[ExportRecord]:
+    """Every listing (any status) in id order, or only one organisation's, or only those
+    located in the area an account is kept to (#20)."""
     query = Resource.all().order_by("id")
     if organisation_id is not None:
         query = query.filter(organisation_id=organisation_id)
+    if area_code is not None:
+        query = query.filter(located_in(area_code))
     resources = await query.prefetch_related(
         "hours", "exceptions", "qualifications", "organisation"
     )

@@ -19,6 +19,7 @@ def routes() -> list[BaseRoute]:
         booking_staff,
         feedback,
         health,
+        jobs,
         listings,
         planning,
         referral,
@@ -62,6 +63,7 @@ def routes() -> list[BaseRoute]:
         r("/bookings/{code:bookingcode}.ics", booking.booking_ics, "GET", "booking_ics"),
         r("/bookings/{code:bookingcode}", booking.get_booking, "GET", "booking"),
         r("/bookings/{code:bookingcode}/cancel", booking.cancel_booking, "POST", "booking_cancel"),
+        r("/bookings/{code:bookingcode}/verify", booking.verify_booking, "POST", "booking_verify"),
         r(
             "/bookings/{code:bookingcode}/reschedule",
             booking.reschedule_booking,
@@ -136,6 +138,11 @@ def routes() -> list[BaseRoute]:
         r("/siting", planning.siting, "POST", "siting"),
         r("/siting.geojson", planning.siting_export, "POST", "siting_geojson"),
         r("/siting.csv", planning.siting_export, "POST", "siting_csv"),
+        # Planners' background jobs (#22)
+        r("/jobs", jobs.recent, "GET", "jobs"),
+        r("/jobs", jobs.submit, "POST", "job_create"),
+        r("/jobs/{id:id}", jobs.job, "GET", "job"),
+        r("/jobs/{id:id}/result.csv", jobs.result_csv, "GET", "job_csv"),
         # Liveness and readiness (#16): /healthz never touches the database, /readyz pings it.
         Route("/healthz", health.healthz, methods=["GET"], name="api.healthz"),
         Route("/readyz", health.readyz, methods=["GET"], name="api.readyz"),

@@ -43,14 +43,10 @@ async def login(request: Request) -> Response:
     """
     summary: Sign in (session cookie for pages)
     description: Returns the CSRF token to send with writes.
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema:
-            type: object
-            required: [username, password]
-            properties: {username: {type: string}, password: {type: string}}
+    body:
+      type: object
+      required: [username, password]
+      properties: {username: {type: string}, password: {type: string}}
     responses:
       200: {description: "{username, role, csrf_token}"}
       403: {description: "Wrong username or password, locked, or from another site"}
@@ -110,20 +106,16 @@ async def whoami(request: Request) -> Response:
 async def create_account(request: Request) -> Response:
     """
     summary: Create an account (admin)
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema:
-            type: object
-            required: [username, password, role]
-            properties:
-              username: {type: string}
-              password: {type: string}
-              role: {type: string, enum: [admin, staff, planner]}
-              organisation_id: {type: integer}
-              display_name: {type: string}
-              area_code: {type: string, description: "planners and staff: keep to this area"}
+    body:
+      type: object
+      required: [username, password, role]
+      properties:
+        username: {type: string}
+        password: {type: string}
+        role: {type: string, enum: [admin, staff, planner]}
+        organisation_id: {type: integer}
+        display_name: {type: string}
+        area_code: {type: string, description: "planners and staff: keep to this area"}
     responses:
       201: {description: The account (never its password)}
       400: {description: Invalid field}
@@ -147,13 +139,7 @@ async def create_account(request: Request) -> Response:
 async def reset_password(request: Request) -> Response:
     """
     summary: Set a new password for an account (admin); its sessions end
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {type: object, properties: {password: {type: string}}}
+    body: {type: object, properties: {password: {type: string}}}
     responses:
       204: {description: Done}
       400: {description: Weak password}
@@ -188,19 +174,13 @@ async def update_account(request: Request) -> Response:
       to an area; both as they should be after the change) ends the account's sessions.
       `active: false` ends them too and revokes its API tokens; it cannot sign in until
       `active: true`.
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema:
-            type: object
-            properties:
-              role: {type: string, enum: [admin, staff, planner]}
-              organisation_id: {type: integer}
-              area_code: {type: string}
-              active: {type: boolean}
+    body:
+      type: object
+      properties:
+        role: {type: string, enum: [admin, staff, planner]}
+        organisation_id: {type: integer}
+        area_code: {type: string}
+        active: {type: boolean}
     responses:
       200: {description: The account}
       400: {description: Invalid field}
@@ -238,12 +218,9 @@ async def create_token(request: Request) -> Response:
       For yourself, or (admins) for another account with `account_id`. It works for
       `RESOURCEMAP_TOKEN_LIFETIME_DAYS` (90) days, until revoked, or until the account's
       password is reset or the account is deactivated.
-    requestBody:
-      content:
-        application/json:
-          schema:
-            type: object
-            properties: {name: {type: string}, account_id: {type: integer}}
+    optional_body:
+      type: object
+      properties: {name: {type: string}, account_id: {type: integer}}
     responses:
       201: {description: "{token, id, expires_at, …}: the token is shown once"}
       403: {description: Not allowed}
@@ -292,8 +269,6 @@ async def list_tokens(request: Request) -> Response:
 async def revoke_token(request: Request) -> Response:
     """
     summary: Revoke an API token (its owner or an admin)
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       204: {description: Revoked (also when it already was)}
       404: {description: No such token of yours}

@@ -30,8 +30,6 @@ async def list_areas(request: Request) -> Response:
 async def get_area(request: Request) -> Response:
     """
     summary: One administrative area
-    parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
     responses:
       200: {description: GeoJSON Feature with population and child codes}
       404: {description: No such area}

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from resourcemap.booking import slots
 from resourcemap.booking.desk import Desk, Issued
-from resourcemap.booking.requests import BookingIn, RescheduleIn, normalise_code
+from resourcemap.booking.requests import BookingIn, RescheduleIn, VerifyIn, normalise_code
 from resourcemap.errors import InvalidInput
 from web import clock
 from web.limits import admitted, client_address
@@ -42,7 +42,6 @@ async def list_slots(request: Request) -> Response:
       minimum notice, horizon). Times carry the configured zone's offset. `remaining` is the
       number of free seats; a full slot (0) can be waited for.
     parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
       - {name: from, in: query, schema: {type: string, format: date},
          description: first local day (default today)}
       - {name: days, in: query, schema: {type: integer, minimum: 1, maximum: 92, default: 7}}
@@ -75,17 +74,21 @@ async def create_booking(request: Request) -> Response:
       Send an `Idempotency-Key` header (any unique string, e.g. a UUID) so that a retried
       request returns the same booking instead of making a second one. Contact details are
       optional: a resident may book anonymously. The token in the answer is shown once per
-      key; keep it to manage the booking.
+      key; keep it to manage the booking. `lang` (`zh-CN` or `en`) makes the links in the
+      resident's messages open the pages in that language.
+
+      With the phone check on (`RESOURCEMAP_BOOKING_VERIFY=sms`) a phone number is required
+      (400 naming `phone` without one), and the booking is answered with status `pending`:
+      its seat is held until `booking.offer_expires_at` while a 6-digit code is texted to
+      the phone; POST it to `/api/v1/bookings/{code}/verify` to confirm the booking. A hold
+      that runs out frees the seat.
     parameters:
       - {name: Idempotency-Key, in: header, schema: {type: string, maxLength: 200}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/BookingIn"}
+    body: BookingIn
     responses:
       201: {description: "{code, code_display, token, manage_url, booking}"}
-      400: {description: "Invalid field, with a reason per field"}
+      400: {description: "Invalid field, with a reason per field (`phone` when the phone
+        check is on and none was given)"}
       404: {description: No such resource}
       409: {description: "The slot is full, closed, too soon or beyond the horizon"}
       429: {description: "Too many requests from this address or for this phone or e-mail, or
@@ -124,18 +127,52 @@ async def _booking_answer(desk: Desk, issued: Issued, *, status: int) -> Respons
     )
 
 
+async def verify_booking(request: Request) -> Response:
+    """
+    summary: Confirm a booking with the code texted to its phone
+    description: >
+      Only with the phone check on (`RESOURCEMAP_BOOKING_VERIFY=sms`): a resident's new
+      booking is `pending` and holds its seat until `booking.offer_expires_at`. Send the 6
+      digits texted to its phone; the booking is then confirmed and its confirmation message
+      sent. Each wrong code uses one of 5 tries; the 5th wrong code releases the seat (429,
+      code `verify_attempts`). Confirming twice is harmless.
+    parameters:
+      - {name: X-Booking-Token, in: header, schema: {type: string}}
+      - {name: token, in: query, schema: {type: string}}
+    body: VerifyIn
+    responses:
+      200: {description: "The confirmed booking: {code, code_display, token, manage_url,
+        booking}"}
+      400: {description: "`verification_code` is not 6 digits, or not the code texted (the
+        reason says how many tries are left)"}
+      404: {description: No booking with this code and token}
+      409: {description: "The hold ran out (code `hold_expired`): the seat is free again;
+        book again"}
+      429: {description: "The 5th wrong code: the seat was released (code
+        `verify_attempts`); Retry-After says when to book again"}
+    """
+    token = _token(request)
+    data = VerifyIn.model_validate(await json_body(request))
+    desk = _desk(request)
+    issued = await desk.verify(
+        request.path_params["code"], token, data.verification_code, now=clock.now(request)
+    )
+    return await _booking_answer(desk, issued, status=200)
+
+
 async def get_booking(request: Request) -> Response:
     """
     summary: A booking, for its holder
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: X-Booking-Token, in: header, schema: {type: string}}
       - {name: token, in: query, schema: {type: string}}
     responses:
       200: {description: The booking}
       404: {description: No booking with this code and token}
     """
-    booking = await _desk(request).booking(request.path_params["code"], _token(request))
+    booking = await _desk(request).booking(
+        request.path_params["code"], _token(request), now=clock.now(request)
+    )
     return JSONResponse(booking.model_dump(mode="json"))
 
 
@@ -144,7 +181,6 @@ async def cancel_booking(request: Request) -> Response:
     summary: Cancel a booking
     description: Allowed until the resource's notice window; cancelling twice is harmless.
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: X-Booking-Token, in: header, schema: {type: string}}
       - {name: token, in: query, schema: {type: string}}
     responses:
@@ -164,14 +200,9 @@ async def reschedule_booking(request: Request) -> Response:
     summary: Move a booking to another slot
     description: The old seat is freed only if the new one was taken, in one transaction.
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: X-Booking-Token, in: header, schema: {type: string}}
       - {name: token, in: query, schema: {type: string}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/RescheduleIn"}
+    body: RescheduleIn
     responses:
       200: {description: The moved booking}
       404: {description: No booking with this code and token}
@@ -191,7 +222,6 @@ async def booking_ics(request: Request) -> Response:
     summary: A booking as a calendar file
     description: An iCalendar event with a stable UID, so re-importing updates it.
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: token, in: query, schema: {type: string}}
       - {name: lang, in: query, schema: {type: string, enum: [zh-CN, en]}}
     responses:
@@ -220,11 +250,7 @@ async def join_waitlist(request: Request) -> Response:
       `Idempotency-Key` header so that a retried request returns the same place in line.
     parameters:
       - {name: Idempotency-Key, in: header, schema: {type: string, maxLength: 200}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/BookingIn"}
+    body: BookingIn
     responses:
       201: {description: "{code, code_display, token, manage_url, entry}"}
       400: {description: Invalid field}
@@ -246,7 +272,6 @@ async def get_waitlist_entry(request: Request) -> Response:
     summary: A waitlist entry, for its holder
     description: Position in line, or the seat on offer and until when.
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: X-Booking-Token, in: header, schema: {type: string}}
       - {name: token, in: query, schema: {type: string}}
     responses:
@@ -263,7 +288,6 @@ async def accept_offer(request: Request) -> Response:
     """
     summary: Accept the seat offered to a waitlist entry
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: X-Booking-Token, in: header, schema: {type: string}}
       - {name: token, in: query, schema: {type: string}}
     responses:
@@ -282,7 +306,6 @@ async def leave_waitlist(request: Request) -> Response:
     """
     summary: Leave the waitlist (declining any seat on offer)
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: X-Booking-Token, in: header, schema: {type: string}}
       - {name: token, in: query, schema: {type: string}}
     responses:

@@ -49,19 +49,14 @@ async def create_booking(request: Request) -> Response:
     summary: Book for a caller or a walk-in visitor (staff, admin)
     description: Channel `phone` or `walk_in`; no minimum notice.
     security: [{bearer: []}, {session: []}]
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/BookingIn"}
+    body: BookingIn
     responses:
       201: {description: "{code, token, booking}"}
       400: {description: Invalid field}
       404: {description: Not one of my services}
       409: {description: Slot full or closed}
     """
-    actor = await auth.require(request, Role.STAFF, Role.ADMIN)
-    data = BookingIn.model_validate(await json_body(request))
+    actor, data = await auth.staff_with_body(request, BookingIn)
     desk = _desk(request)
     issued = await desk.staff_book(actor, data, now=clock.now(request))
     return JSONResponse(
@@ -78,20 +73,13 @@ async def cancel_booking(request: Request) -> Response:
     """
     summary: Cancel a booking with a reason the resident is told (staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/CancelIn"}
+    body: CancelIn
     responses:
       200: {description: "The booking, masked"}
       404: {description: Not a booking of my services}
       409: {description: Already cancelled}
     """
-    actor = await auth.require(request, Role.STAFF, Role.ADMIN)
-    data = CancelIn.model_validate(await json_body(request))
+    actor, data = await auth.staff_with_body(request, CancelIn)
     desk = _desk(request)
     booking = await desk.staff_cancel(
         actor, request.path_params["id"], data.reason, now=clock.now(request)
@@ -103,16 +91,10 @@ async def mark_booking(request: Request) -> Response:
     """
     summary: Mark a booking attended or no-show (staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema:
-            type: object
-            required: [status]
-            properties: {status: {type: string, enum: [attended, no_show]}}
+    body:
+      type: object
+      required: [status]
+      properties: {status: {type: string, enum: [attended, no_show]}}
     responses:
       200: {description: "The booking, masked"}
       404: {description: Not a booking of my services}
@@ -134,8 +116,6 @@ async def reveal_contact(request: Request) -> Response:
     """
     summary: Show one booking's contact details in full (staff, admin; audited)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       200: {description: "{id, nickname, phone, email, note}"}
       404: {description: Not a booking of my services}
@@ -149,8 +129,6 @@ async def get_policy(request: Request) -> Response:
     """
     summary: A resource's booking rules (staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       200: {description: The rules; enabled false when it takes no bookings}
       404: {description: Not one of my services}
@@ -163,20 +141,13 @@ async def put_policy(request: Request) -> Response:
     """
     summary: Set a resource's booking rules (staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/PolicyIn"}
+    body: PolicyIn
     responses:
       200: {description: The rules}
       400: {description: Invalid field}
       404: {description: Not one of my services}
     """
-    actor = await auth.require(request, Role.STAFF, Role.ADMIN)
-    data = staff.PolicyIn.model_validate(await json_body(request))
+    actor, data = await auth.staff_with_body(request, staff.PolicyIn)
     return JSONResponse(await staff.set_policy(actor, request.path_params["id"], data))
 
 
@@ -184,20 +155,13 @@ async def add_block(request: Request) -> Response:
     """
     summary: Block time so that no slot in it can be booked (staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/BlockIn"}
+    body: BlockIn
     responses:
       201: {description: The block}
       400: {description: Invalid field}
       404: {description: Not one of my services}
     """
-    actor = await auth.require(request, Role.STAFF, Role.ADMIN)
-    data = staff.BlockIn.model_validate(await json_body(request))
+    actor, data = await auth.staff_with_body(request, staff.BlockIn)
     block = await staff.add_block(actor, request.path_params["id"], data)
     return JSONResponse(block, status_code=201)
 
@@ -206,8 +170,6 @@ async def remove_block(request: Request) -> Response:
     """
     summary: Remove blocked time (staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       204: {description: Removed}
       404: {description: No such block among my services}

@@ -16,8 +16,6 @@ from web.params import json_body
 async def form(request: Request) -> Response:
     """
     summary: The feedback form behind a link (the service's name only)
-    parameters:
-      - {name: token, in: path, required: true, schema: {type: string}}
     responses:
       200: {description: "{name_zh, name_en}"}
       404: {description: Used already or expired}
@@ -29,13 +27,7 @@ async def form(request: Request) -> Response:
 async def submit(request: Request) -> Response:
     """
     summary: Answer the feedback form, anonymously (once per visit)
-    parameters:
-      - {name: token, in: path, required: true, schema: {type: string}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/FeedbackIn"}
+    body: FeedbackIn
     responses:
       204: {description: Thank you}
       400: {description: A score outside 1-5}
@@ -52,8 +44,6 @@ async def for_service(request: Request) -> Response:
     description: Averages of every answer and the comments released (weekly batches of at
       least five; smaller batches are dropped).
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       200: {description: "{resource_id, scores, comments}"}
       404: {description: Not one of my services}

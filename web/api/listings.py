@@ -75,8 +75,6 @@ async def get_resource(request: Request) -> Response:
     """
     summary: One resource in full
     description: Hours, exceptions, qualifications, service area and contact.
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       200: {description: The resource}
       404: {description: No such resource}
@@ -96,17 +94,14 @@ async def create_resource(request: Request) -> Response:
     """
     summary: Create a resource
     description: Staff create resources of their own organisation; admins of any.
-    requestBody:
-      required: true
-      content: {application/json: {schema: {$ref: "#/components/schemas/ResourceIn"}}}
+    body: ResourceIn
     responses:
       201: {description: The created resource}
       400: {description: "Invalid field, with a reason per field"}
       401: {description: Not signed in}
       403: {description: Not allowed}
     """
-    principal = await auth.require(request, Role.ADMIN, Role.STAFF)
-    data = edits.ResourceIn.model_validate(await json_body(request))
+    principal, data = await auth.with_body(request, edits.ResourceIn, Role.ADMIN, Role.STAFF)
     resource = await edits.save_resource(principal, data, now=clock.now(request))
     return await _detail(resource.id, status=201)
 
@@ -114,19 +109,14 @@ async def create_resource(request: Request) -> Response:
 async def replace_resource(request: Request) -> Response:
     """
     summary: Replace a resource (all fields)
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content: {application/json: {schema: {$ref: "#/components/schemas/ResourceIn"}}}
+    body: ResourceIn
     responses:
       200: {description: The saved resource}
       400: {description: Invalid field}
       403: {description: Not allowed}
       404: {description: No such resource}
     """
-    principal = await auth.require(request, Role.ADMIN, Role.STAFF)
-    data = edits.ResourceIn.model_validate(await json_body(request))
+    principal, data = await auth.with_body(request, edits.ResourceIn, Role.ADMIN, Role.STAFF)
     resource_id = request.path_params["id"]
     await edits.save_resource(principal, data, resource_id=resource_id, now=clock.now(request))
     return await _detail(resource_id)
@@ -135,11 +125,7 @@ async def replace_resource(request: Request) -> Response:
 async def patch_resource(request: Request) -> Response:
     """
     summary: Change some fields of a resource
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content: {application/json: {schema: {type: object}}}
+    body: {type: object}
     responses:
       200: {description: The saved resource}
       400: {description: Invalid field}
@@ -157,15 +143,9 @@ async def patch_resource(request: Request) -> Response:
 async def set_status(request: Request) -> Response:
     """
     summary: Suspend, close or reactivate a resource
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema:
-            type: object
-            properties: {status: {type: string, enum: [active, suspended, closed]}}
+    body:
+      type: object
+      properties: {status: {type: string, enum: [active, suspended, closed]}}
     responses:
       200: {description: The saved resource}
       400: {description: Unknown status}
@@ -195,15 +175,12 @@ async def list_organisations(request: Request) -> Response:
 async def create_organisation(request: Request) -> Response:
     """
     summary: Create an organisation (admin)
-    requestBody:
-      required: true
-      content: {application/json: {schema: {$ref: "#/components/schemas/OrganisationIn"}}}
+    body: OrganisationIn
     responses:
       201: {description: The organisation}
       400: {description: Invalid field}
       403: {description: Not allowed}
     """
-    principal = await auth.require(request, Role.ADMIN)
-    data = organisations.OrganisationIn.model_validate(await json_body(request))
+    principal, data = await auth.with_body(request, organisations.OrganisationIn, Role.ADMIN)
     org = await organisations.save_organisation(principal, data)
     return JSONResponse(organisations.view(org), status_code=201)

@@ -1,20 +1,21 @@
 # Over 400 lines: one thin endpoint per planner report.
-"""``/api/v1/coverage``, gaps, heatmap, indicators and siting: planners and admins only."""
+"""``/api/v1/coverage``, gaps, heatmap, indicators and siting: planners and admins only.
+
+An account kept to an area (#20) gets every answer cut to it: the endpoints pass the
+account's scope to the domain, which cuts (:mod:`resourcemap.planning.area_cut`)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TypeVar
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from resourcemap.dataset import synthetic_label
-from resourcemap.errors import Forbidden
 from resourcemap.planning import access_export as access_mod
 from resourcemap.planning import siting as siting_mod
-from resourcemap.planning.access import AccessQuery, AccessService
+from resourcemap.planning.access import AccessQuery, AccessReport, AccessService
 from resourcemap.planning.coverage import CoverageQuery, CoverageService, HeatQuery, coverage_csv
 from resourcemap.planning.indicator_export import indicators_csv, indicators_xlsx
 from resourcemap.planning.indicators import DEFINITIONS, Targets
@@ -24,6 +25,7 @@ from resourcemap.vocab import Role
 from web import clock
 from web.auth import require
 from web.pages.planning import text as planning_text
+from web.pages.shell import dataset_text
 from web.params import json_body, query_dict
 
 REPEATABLE = ("kind", "service")
@@ -56,6 +58,16 @@ def access_query(request: Request) -> AccessQuery:
     return AccessQuery.model_validate({k: v for k, v in params.items() if k != "lang"})
 
 
+async def access_report(
+    request: Request, query: AccessQuery, scope: AreaScope | None
+) -> AccessReport:
+    """The access figures ``query`` asks for, cut to ``scope``, on the app's clock and zone."""
+    settings = request.app.state.settings
+    return await access_of(request).report(
+        query, now=clock.now(request), tz=settings.tz, scope=scope
+    )
+
+
 def targets_of(request: Request) -> Targets:
     """Indicator targets: ``app.state.targets`` when the app was given some, else read once
     from ``RESOURCEMAP_TARGET_*`` (defaults from the pilot documents)."""
@@ -67,27 +79,9 @@ def targets_of(request: Request) -> Targets:
 
 
 async def _scope(request: Request) -> AreaScope | None:
-    """Planners and admins only; the area the account is kept to, if any (#20)."""
+    """Planners and admins only; the area the account is kept to, if any (#20), which every
+    answer is cut to."""
     return await scope_of(await require(request, *PLANNING))
-
-
-Query = TypeVar("Query", bound=CoverageQuery)
-
-
-def _checked(scope: AreaScope | None, query: Query) -> Query:
-    if scope is not None:
-        scope.check_level(query.level)
-    return query
-
-
-def whole_city_only(scope: AreaScope | None) -> None:
-    """Answers not yet cut to an area (maps of cells, files, reports, siting) are refused
-    to accounts kept to one, rather than showing them other areas (#20)."""
-    if scope is not None:
-        raise Forbidden(
-            f"your account is kept to area {scope.code}; this answer covers the whole "
-            "city and is for accounts not kept to an area"
-        )
 
 
 def coverage_query(request: Request) -> CoverageQuery:
@@ -128,12 +122,9 @@ async def coverage(request: Request) -> Response:
       404: {description: No demand data loaded}
     """
     scope = await _scope(request)
-    query = coverage_query(request)
-    if scope is not None:
-        scope.check_level(query.level)
-    body = await service_of(request).coverage_geojson(query)
+    body = await service_of(request).coverage_geojson(coverage_query(request), scope)
     body["dataset"] = await synthetic_label()
-    return _geojson(body if scope is None else scope.features(body))
+    return _geojson(body)
 
 
 async def coverage_csv_export(request: Request) -> Response:
@@ -149,8 +140,8 @@ async def coverage_csv_export(request: Request) -> Response:
       401: {description: Not signed in}
       403: {description: Not a planner or admin}
     """
-    whole_city_only(await _scope(request))
-    analysis = await service_of(request).analyse(coverage_query(request))
+    scope = await _scope(request)
+    analysis = await service_of(request).analyse(coverage_query(request), scope=scope)
     return PlainTextResponse(
         coverage_csv(analysis),
         media_type="text/csv; charset=utf-8",
@@ -174,19 +165,20 @@ async def coverage_report(request: Request) -> Response:
       401: {description: Not signed in}
       403: {description: Not a planner or admin}
     """
-    whole_city_only(await _scope(request))
+    scope = await _scope(request)
     settings = request.app.state.settings
     query = coverage_query_without(request, "download", "lang")
     here = [(k, v) for k, v in request.query_params.multi_items() if k != "download"]
     page = await report_html(
         service_of(request),
         query,
-        dataset_label=await synthetic_label(),
+        dataset_label=dataset_text(await synthetic_label()),
         now=clock.now(request),
         tz=settings.tz,
         text=planning_text.report_text(),
         map_text=planning_text.map_text(),
         download_url="?" + urlencode([*here, ("download", "1")]),
+        scope=scope,
     )
     how = "attachment" if request.query_params.get("download") else "inline"
     return Response(
@@ -224,9 +216,7 @@ async def gaps(request: Request) -> Response:
       403: {description: Not a planner or admin}
     """
     scope = await _scope(request)
-    query = coverage_query(request)
-    body = await service_of(request).gaps_geojson(_checked(scope, query))
-    return _geojson(body if scope is None else scope.features(body))
+    return _geojson(await service_of(request).gaps_geojson(coverage_query(request), scope))
 
 
 async def heatmap(request: Request) -> Response:
@@ -244,9 +234,9 @@ async def heatmap(request: Request) -> Response:
       401: {description: Not signed in}
       403: {description: Not a planner or admin}
     """
-    whole_city_only(await _scope(request))
+    scope = await _scope(request)
     query = HeatQuery.model_validate(query_dict(request, repeatable=REPEATABLE))
-    return _geojson(await service_of(request).heatmap_geojson(query))
+    return _geojson(await service_of(request).heatmap_geojson(query, scope))
 
 
 async def indicators(request: Request) -> Response:
@@ -267,11 +257,9 @@ async def indicators(request: Request) -> Response:
       403: {description: Not a planner or admin}
     """
     scope = await _scope(request)
-    query = _checked(scope, coverage_query(request))
+    query = coverage_query(request)
     targets = targets_of(request)
-    found = await service_of(request).indicators(query.level, targets, query)
-    if scope is not None:
-        found = [a for a in found if scope.admits(a.code)]
+    found = await service_of(request).indicators(query.level, targets, query, scope)
     areas = [
         {
             "code": a.code,
@@ -300,32 +288,29 @@ async def siting(request: Request) -> Response:
       a grid of `spacing_m`, or a list of [lon, lat]) that cover the most people now outside
       the circle; greedy with marginal gains, checked exactly (HiGHS) when small enough. Each
       site says how many people it adds.
-    requestBody:
-      content:
-        application/json:
-          schema:
-            type: object
-            properties:
-              sites: {type: integer, minimum: 1, maximum: 200, default: 3}
-              radius_m: {type: number, default: 500}
-              candidates: {oneOf: [{type: string, enum: [communities, grid]}, {type: array}]}
-              spacing_m: {type: number, default: 250}
-              kind: {type: array, items: {type: string}}
-              exact: {type: boolean, default: true}
+    optional_body:
+      type: object
+      properties:
+        sites: {type: integer, minimum: 1, maximum: 200, default: 3}
+        radius_m: {type: number, default: 500}
+        candidates: {oneOf: [{type: string, enum: [communities, grid]}, {type: array}]}
+        spacing_m: {type: number, default: 250}
+        kind: {type: array, items: {type: string}}
+        exact: {type: boolean, default: true}
     responses:
       200: {description: "Sites in pick order with the people each adds, totals, method"}
       400: {description: "Invalid request, with a reason"}
       401: {description: Not signed in}
       403: {description: "Not a planner or admin, or missing CSRF token"}
     """
-    whole_city_only(await _scope(request))
     result = await _siting(request)
     return JSONResponse(result.as_json())
 
 
 async def _siting(request: Request) -> siting_mod.SitingResult:
+    scope = await _scope(request)
     body = siting_mod.SitingRequest.model_validate(await json_body(request))
-    return await siting_mod.plan(service_of(request), access_of(request), body)
+    return await siting_mod.plan(service_of(request), access_of(request), body, scope)
 
 
 async def siting_export(request: Request) -> Response:
@@ -338,7 +323,6 @@ async def siting_export(request: Request) -> Response:
       401: {description: Not signed in}
       403: {description: "Not a planner or admin, or missing CSRF token"}
     """
-    whole_city_only(await _scope(request))
     result = await _siting(request)
     return siting_file(result, "csv" if request.url.path.endswith(".csv") else "geojson")
 
@@ -380,18 +364,8 @@ async def access(request: Request) -> Response:
       403: {description: Not a planner or admin}
     """
     scope = await _scope(request)
-    settings = request.app.state.settings
-    query = access_query(request)
-    found = await access_of(request).report(
-        _checked(scope, query), now=clock.now(request), tz=settings.tz
-    )
-    body = {**access_mod.report_json(found), "dataset": await synthetic_label()}
-    if scope is not None:
-        # Totals are the whole city's: what lies in the scope is its areas' rows.
-        areas = body.get("areas")
-        kept = [a for a in areas if scope.admits(a.get("code"))] if isinstance(areas, list) else []
-        body = {k: v for k, v in body.items() if k != "totals"} | {"areas": kept}
-    return JSONResponse(body)
+    found = await access_report(request, access_query(request), scope)
+    return JSONResponse({**access_mod.report_json(found), "dataset": await synthetic_label()})
 
 
 async def access_cells(request: Request) -> Response:
@@ -406,11 +380,8 @@ async def access_cells(request: Request) -> Response:
       401: {description: Not signed in}
       403: {description: Not a planner or admin}
     """
-    whole_city_only(await _scope(request))
-    settings = request.app.state.settings
-    found = await access_of(request).report(
-        access_query(request), now=clock.now(request), tz=settings.tz
-    )
+    scope = await _scope(request)
+    found = await access_report(request, access_query(request), scope)
     return PlainTextResponse(
         access_mod.cells_csv(found),
         media_type="text/csv; charset=utf-8",
@@ -429,13 +400,16 @@ async def indicators_export(request: Request) -> Response:
       401: {description: Not signed in}
       403: {description: Not a planner or admin}
     """
-    whole_city_only(await _scope(request))
+    scope = await _scope(request)
     query = coverage_query(request)
-    found = await service_of(request).indicators(query.level, targets_of(request), query)
+    found = await service_of(request).indicators(query.level, targets_of(request), query, scope)
     name = f"indicators-{query.level.value}"
+    title = f"ResourceMap indicators · {query.level.value}"
+    if scope is not None:  # whose areas the file holds
+        name, title = f"{name}-{scope.code}", f"{title} · {scope.name} {scope.code}"
     if request.url.path.endswith(".xlsx"):
         return Response(
-            indicators_xlsx(found, title=f"ResourceMap indicators · {query.level.value}"),
+            indicators_xlsx(found, title=title),
             media_type=XLSX,
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )

@@ -22,6 +22,7 @@ from resourcemap.referral.requests import (
 )
 from resourcemap.vocab import Role
 from web import auth, clock
+from web.api.answers import items, view
 from web.params import date_param, int_param, json_body
 
 
@@ -52,10 +53,10 @@ async def list_referrals(request: Request) -> Response:
     side = request.query_params.get("side") or None
     if side not in (None, "in", "out"):
         raise InvalidInput("side is in or out", field="side")
-    items = await desk(request).listed(
+    found = await desk(request).listed(
         actor, side=side, status=request.query_params.get("status") or None
     )
-    return JSONResponse({"items": [i.model_dump(mode="json") for i in items]})
+    return items(found)
 
 
 async def create_referral(request: Request) -> Response:
@@ -64,20 +65,15 @@ async def create_referral(request: Request) -> Response:
     description: From one of my services. The contact is the minimum needed and stored
       encrypted; an urgent referral answers with numbers to call now (`call_now`).
     security: [{bearer: []}, {session: []}]
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/ReferralIn"}
+    body: ReferralIn
     responses:
       201: {description: "The referral, masked"}
       400: {description: "Invalid field (need not served by that service, no contact)"}
       404: {description: Not one of my services}
     """
-    actor = await auth.require(request, Role.STAFF, Role.ADMIN)
-    data = ReferralIn.model_validate(await json_body(request))
+    actor, data = await auth.staff_with_body(request, ReferralIn)
     made = await desk(request).create(actor, data, now=clock.now(request))
-    return JSONResponse(made.model_dump(mode="json"), status_code=201)
+    return view(made, status_code=201)
 
 
 async def candidates(request: Request) -> Response:
@@ -97,7 +93,7 @@ async def candidates(request: Request) -> Response:
     if not from_id:
         raise InvalidInput("from: the service you refer from", field="from")
     found = await desk(request).candidates(actor, from_id, request.query_params.get("need", ""))
-    return JSONResponse({"items": [s.model_dump(mode="json") for s in found]})
+    return items(found)
 
 
 async def get_referral(request: Request) -> Response:
@@ -105,15 +101,13 @@ async def get_referral(request: Request) -> Response:
     summary: One referral (staff of either service, admin)
     description: The referring service sees the status and the answer, never the visit.
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       200: {description: "The referral, masked"}
       404: {description: Not a referral of my services}
     """
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
     found = await desk(request).get(actor, request.path_params["id"])
-    return JSONResponse(found.model_dump(mode="json"))
+    return view(found)
 
 
 async def accept(request: Request) -> Response:
@@ -122,124 +116,93 @@ async def accept(request: Request) -> Response:
     description: With `starts_at`, books that slot's referral seat at once; without it, the
       resident gets one message with a link to pick a time (receiving staff, admin).
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/AcceptIn"}
+    optional_body: AcceptIn
     responses:
       200: {description: The referral}
       404: {description: Not a referral to my services}
       409: {description: "Not sent any more (accepted or declined first), or no referral seat"}
     """
-    actor = await auth.require(request, Role.STAFF, Role.ADMIN)
-    data = AcceptIn.model_validate(await json_body(request))
+    actor, data = await auth.staff_with_body(request, AcceptIn)
     found = await desk(request).accept(
         actor, request.path_params["id"], data, now=clock.now(request)
     )
-    return JSONResponse(found.model_dump(mode="json"))
+    return view(found)
 
 
 async def book(request: Request) -> Response:
     """
     summary: Book an accepted referral into a referral seat (receiving staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/PickIn"}
+    body: PickIn
     responses:
       200: {description: The referral}
       404: {description: Not a referral to my services}
       409: {description: "Not accepted, or the slot's referral seats are taken"}
     """
-    actor = await auth.require(request, Role.STAFF, Role.ADMIN)
-    data = PickIn.model_validate(await json_body(request))
+    actor, data = await auth.staff_with_body(request, PickIn)
     found = await desk(request).book(
         actor, request.path_params["id"], data.starts_at, now=clock.now(request)
     )
-    return JSONResponse(found.model_dump(mode="json"))
+    return view(found)
 
 
 async def decline(request: Request) -> Response:
     """
     summary: Decline a referral with a reason and a suggestion (receiving staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/DeclineIn"}
+    body: DeclineIn
     responses:
       200: {description: The referral}
       404: {description: Not a referral to my services}
       409: {description: Accepted or declined already}
     """
-    actor = await auth.require(request, Role.STAFF, Role.ADMIN)
-    data = DeclineIn.model_validate(await json_body(request))
+    actor, data = await auth.staff_with_body(request, DeclineIn)
     found = await desk(request).decline(
         actor, request.path_params["id"], data, now=clock.now(request)
     )
-    return JSONResponse(found.model_dump(mode="json"))
+    return view(found)
 
 
 async def outcome(request: Request) -> Response:
     """
     summary: Record whether the resident came (receiving staff, admin)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/OutcomeIn"}
+    body: OutcomeIn
     responses:
       200: {description: The referral}
       409: {description: "Not booked, or the visit has not begun"}
     """
-    actor = await auth.require(request, Role.STAFF, Role.ADMIN)
-    data = OutcomeIn.model_validate(await json_body(request))
+    actor, data = await auth.staff_with_body(request, OutcomeIn)
     found = await desk(request).outcome(
         actor, request.path_params["id"], data.attended, now=clock.now(request)
     )
-    return JSONResponse(found.model_dump(mode="json"))
+    return view(found)
 
 
 async def close(request: Request) -> Response:
     """
     summary: Close a referral that has an outcome or was declined (staff of either service)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       200: {description: The referral}
       409: {description: "No outcome yet, or closed already"}
     """
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
     found = await desk(request).close(actor, request.path_params["id"], now=clock.now(request))
-    return JSONResponse(found.model_dump(mode="json"))
+    return view(found)
 
 
 async def reveal(request: Request) -> Response:
     """
     summary: Show a referral's contact details and reason in full (receiving staff; audited)
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
     responses:
       200: {description: "{id, nickname, phone, email, reason}"}
       404: {description: Not a referral to my services}
     """
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
     shown = await desk(request).reveal(actor, request.path_params["id"])
-    return JSONResponse(shown.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
+    return view(shown)  # never cached, like every answer (web.middleware)
 
 
 async def put_seats(request: Request) -> Response:
@@ -247,20 +210,13 @@ async def put_seats(request: Request) -> Response:
     summary: Referral seats per slot of a bookable resource (staff, admin)
     description: Seats only a referral can take, on top of the public seats.
     security: [{bearer: []}, {session: []}]
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/SeatsIn"}
+    body: SeatsIn
     responses:
       200: {description: "{referral_seats}"}
       404: {description: Not one of my services}
       409: {description: The resource takes no bookings}
     """
-    actor = await auth.require(request, Role.STAFF, Role.ADMIN)
-    data = SeatsIn.model_validate(await json_body(request))
+    actor, data = await auth.staff_with_body(request, SeatsIn)
     count = await desk(request).set_seats(actor, request.path_params["id"], data.referral_seats)
     return JSONResponse({"referral_seats": count})
 
@@ -270,7 +226,6 @@ async def referral_slots(request: Request) -> Response:
     summary: Slots with a free referral seat (staff, admin)
     security: [{bearer: []}, {session: []}]
     parameters:
-      - {name: id, in: path, required: true, schema: {type: integer}}
       - {name: from, in: query, schema: {type: string, format: date}}
       - {name: days, in: query, schema: {type: integer, minimum: 1, maximum: 31, default: 7}}
     responses:
@@ -282,7 +237,7 @@ async def referral_slots(request: Request) -> Response:
     first = date_param(request, "from", now.astimezone(d.ledger.tz).date())
     days = int_param(request, "days", 7, 1, 31)
     found = await d.slots(request.path_params["id"], first, days, now=now)
-    return JSONResponse({"items": [s.model_dump(mode="json") for s in found]})
+    return items(found)
 
 
 async def referral_counts(request: Request) -> Response:
@@ -304,7 +259,7 @@ async def referral_counts(request: Request) -> Response:
     found = await desk(request).counts(
         actor, since=since, area=request.query_params.get("area") or None
     )
-    return JSONResponse(found.model_dump(mode="json"))
+    return view(found)
 
 
 # ---------------------------------------------------------------------------- residents
@@ -314,27 +269,21 @@ async def resident_referral(request: Request) -> Response:
     """
     summary: My referral, through the link I was sent (code and token)
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: token, in: query, required: true, schema: {type: string}}
     responses:
       200: {description: "Where I am referred, and whether I can pick a time or decline"}
       404: {description: No referral with this code and token}
     """
     found = await desk(request).resident_view(request.path_params["code"], _token(request))
-    return JSONResponse(found.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
+    return view(found)  # never cached, like every answer (web.middleware)
 
 
 async def resident_pick(request: Request) -> Response:
     """
     summary: Pick a time for my referral
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: token, in: query, required: true, schema: {type: string}}
-    requestBody:
-      required: true
-      content:
-        application/json:
-          schema: {$ref: "#/components/schemas/PickIn"}
+    body: PickIn
     responses:
       200: {description: "The referral, booked"}
       409: {description: "Nothing to pick, or the slot's referral seats are taken"}
@@ -343,14 +292,13 @@ async def resident_pick(request: Request) -> Response:
     found = await desk(request).resident_pick(
         request.path_params["code"], _token(request), data.starts_at, now=clock.now(request)
     )
-    return JSONResponse(found.model_dump(mode="json"))
+    return view(found)
 
 
 async def resident_decline(request: Request) -> Response:
     """
     summary: Decline my referral
     parameters:
-      - {name: code, in: path, required: true, schema: {type: string}}
       - {name: token, in: query, required: true, schema: {type: string}}
     responses:
       200: {description: "The referral, declined"}
@@ -359,4 +307,4 @@ async def resident_decline(request: Request) -> Response:
     found = await desk(request).resident_decline(
         request.path_params["code"], _token(request), now=clock.now(request)
     )
-    return JSONResponse(found.model_dump(mode="json"))
+    return view(found)

@@ -100,7 +100,8 @@ async def export_download(request: Request) -> Response:
     description: >
       `format` is one of hsds, geojson, csv, xlsx. CSV and XLSX have the columns the
       import reads. Staff get their own organisation's listings; admins and planners every
-      listing, or one organisation's with `organisation`.
+      listing, or one organisation's with `organisation`. An account kept to an area gets
+      the listings located in it only.
     parameters:
       - name: format
         in: query
@@ -125,7 +126,9 @@ async def export_download(request: Request) -> Response:
             raise InvalidInput("organisation must be an organisation id", field="organisation")
         organisation_id = int(wanted)
     settings: Settings = request.app.state.settings
-    data = await export_listings(fmt, tz=settings.tz, organisation_id=organisation_id)
+    data = await export_listings(
+        fmt, tz=settings.tz, organisation_id=organisation_id, area_code=principal.area_code
+    )
     stamp = clock.now(request).astimezone(settings.tz).strftime("%Y%m%d")
     filename = f"resourcemap-listings-{stamp}{SUFFIXES[fmt]}"
     return Response(

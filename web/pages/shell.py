@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from resourcemap.accounts import Principal
-from resourcemap.dataset import synthetic_label
+from resourcemap.dataset import demo_of, synthetic_label
 from resourcemap.errors import (
     DomainError,
     Forbidden,
@@ -156,6 +156,19 @@ def check_csrf(request: Request, sent: str) -> None:
         raise StaleForm("missing or wrong CSRF token; reload the page and try again")
 
 
+def form_text(form: FormData, name: str) -> str:
+    """A field of a resident's form as typed, without surrounding blanks; "" if absent."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+async def checked_form(request: Request) -> FormData:
+    """A resident's form, once its CSRF token is checked."""
+    form = await request.form()
+    check_csrf(request, form_text(form, "csrf_token"))
+    return form
+
+
 def safe_next(target: str, default: str = "/staff") -> str:
     """Only paths on this site: ``next`` must not send a signed-in person elsewhere.
 
@@ -206,7 +219,7 @@ async def render(
     base: dict[str, Any] = {
         "lang": i18n.current(),
         "switch_links": switch_links(request, context.get("get_url") or context.get("manage_url")),
-        "dataset_label": await synthetic_label(),
+        "dataset_label": dataset_text(await synthetic_label()),
         # Called by forms only: a page without a form sets no cookie.
         "csrf_token": functools.partial(auth.csrf_token, request),
         "flash": request.session.pop("flash", None),
@@ -220,6 +233,16 @@ async def render(
         request, name, {**base, **context}, status_code=status
     )
     return response
+
+
+def dataset_text(label: str | None) -> str | None:
+    """The label of the loaded data in the page's language: the demo's said in one
+    language (#18), any other label as it was given."""
+    demo = demo_of(label)
+    if demo is None:
+        return label
+    text = _("Synthetic demo province") if demo.province else _("Synthetic demo data")
+    return text if demo.seed is None else text + " · " + _("seed %(seed)s") % {"seed": demo.seed}
 
 
 def local_time(request: Request, value: dt.datetime | None) -> str:

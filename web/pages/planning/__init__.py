@@ -9,7 +9,7 @@ from web.routing import group
 
 
 def routes() -> list[BaseRoute]:
-    from web.pages.planning import workspace
+    from web.pages.planning import jobs, workspace
 
     page = group("planning")
     return [
@@ -20,4 +20,7 @@ def routes() -> list[BaseRoute]:
         page("/planning/siting", workspace.siting_form, "GET", "siting"),
         page("/planning/siting", workspace.siting_run, "POST", "siting_run"),
         page("/planning/siting/map", workspace.siting_map_page, "GET", "siting_map"),
+        page("/planning/jobs", jobs.jobs_page, "GET", "jobs"),
+        page("/planning/jobs", jobs.start_job, "POST", "job_start"),
+        page("/planning/jobs/{id:id}", jobs.job_page, "GET", "job"),
     ]

@@ -23,39 +23,44 @@ from resourcemap.planning import siting as siting_mod
 from resourcemap.planning.access import UNITS, SupplyMeasure
 from resourcemap.planning.coverage import DEFAULT_KINDS, CoverageQuery, coverage_geojson
 from resourcemap.planning.report import counts_teams, map_html, summarise
-from resourcemap.scope import scope_of
+from resourcemap.scope import AreaScope, scope_of
 from resourcemap.vocab import AreaLevel, ResourceKind
-from web import auth, clock, i18n
+from web import auth, i18n
 from web.api.planning import (
     PLANNING,
     SANDBOX,
     access_of,
     access_query,
+    access_report,
     coverage_query,
     coverage_query_without,
     service_of,
     siting_file,
     targets_of,
-    whole_city_only,
 )
 from web.i18n import _
 from web.pages.planning import text as planning_text
 from web.pages.shell import Audience, page, render, switch_links
 
 
-async def _whole_area_only(request: Request) -> None:
-    """The planner pages show the whole city: refused to accounts kept to an area, whose
-    figures come from the API cut to their area (#20)."""
-    whole_city_only(await scope_of(request.state.principal))
+async def _scope(request: Request) -> AreaScope | None:
+    """The area the signed-in account is kept to (#20): every figure on these pages is cut
+    to it by the domain."""
+    return await scope_of(request.state.principal)
 
 
 async def _render(
-    request: Request, name: str, context: dict[str, Any], status: int = 200
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    scope: AreaScope | None,
+    status: int = 200,
 ) -> Response:
     """``shell.render`` with what every planning page shows."""
     extras = {
         "lang_links": switch_links(request, request.url_for("planning.siting").path),
-        "level_labels": _level_labels(),
+        "level_labels": _level_labels(scope),
+        "scope": scope,
         "kinds": [(k.value, planning_text.kind_label(k)) for k in ResourceKind],
         "number": planning_text.number,
         "percent": planning_text.percent,
@@ -64,13 +69,16 @@ async def _render(
     return await render(request, name, {**extras, **context}, status)
 
 
-def _level_labels() -> dict[AreaLevel, str]:
-    return {
+def _level_labels(scope: AreaScope | None) -> dict[AreaLevel, str]:
+    """The levels to choose from: for an account kept to an area, its level and below."""
+    labels = {
         AreaLevel.CITY: _("City"),
         AreaLevel.DISTRICT: _("District"),
         AreaLevel.STREET: _("Street"),
         AreaLevel.COMMUNITY: _("Community"),
     }
+    top = 0 if scope is None else scope.level.depth
+    return {level: label for level, label in labels.items() if level.depth >= top}
 
 
 def _query_string(query: CoverageQuery, **extra: str) -> str:
@@ -90,10 +98,10 @@ def _query_string(query: CoverageQuery, **extra: str) -> str:
 
 @page(Audience.PLANNING, *PLANNING)
 async def coverage_page(request: Request) -> Response:
-    await _whole_area_only(request)
+    scope = await _scope(request)
     query = coverage_query(request)
     service = service_of(request)
-    analysis = await service.analyse(query)
+    analysis = await service.analyse(query, scope=scope)
     fc = coverage_geojson(analysis)
     # Most residents outside the circle first: where a planner looks.
     rows = sorted((f["properties"] for f in fc["features"]), key=lambda p: -p["uncovered"])
@@ -115,17 +123,20 @@ async def coverage_page(request: Request) -> Response:
             "walking_ready": bool(request.app.state.settings.streets_file),
             "classes": SHARE_CLASSES,
         },
+        scope,
     )
 
 
 @page(Audience.PLANNING, *PLANNING)
 async def coverage_map_page(request: Request) -> Response:
-    await _whole_area_only(request)
-    return await _map_document(request, coverage_query(request))
+    return await _map_document(request, coverage_query(request), await _scope(request))
 
 
 async def _map_document(
-    request: Request, query: CoverageQuery, sites: list[dict[str, Any]] | None = None
+    request: Request,
+    query: CoverageQuery,
+    scope: AreaScope | None,
+    sites: list[dict[str, Any]] | None = None,
 ) -> Response:
     """A folium map as a document of its own, under the sandbox policy: a frame's
     ``srcdoc`` would inherit its page's policy, which refuses folium's inline scripts."""
@@ -138,6 +149,7 @@ async def _map_document(
         tile_url=settings.tile_url,
         attribution=settings.tile_attribution,
         sites=sites,
+        scope=scope,
     )
     return HTMLResponse(
         page, headers={"X-Frame-Options": "SAMEORIGIN", "Content-Security-Policy": SANDBOX}
@@ -146,10 +158,10 @@ async def _map_document(
 
 @page(Audience.PLANNING, *PLANNING)
 async def indicators_page(request: Request) -> Response:
-    await _whole_area_only(request)
+    scope = await _scope(request)
     query = coverage_query(request)
     targets = targets_of(request)
-    found = await service_of(request).indicators(query.level, targets, query)
+    found = await service_of(request).indicators(query.level, targets, query, scope)
     keys = [i.key for i in found[0].indicators] if found else []
     met = {k: sum(1 for a in found for i in a.indicators if i.key == k and i.met) for k in keys}
     return await _render(
@@ -164,15 +176,15 @@ async def indicators_page(request: Request) -> Response:
             "status_words": planning_text.status_words(),
             "qs": _query_string(query),
         },
+        scope,
     )
 
 
 @page(Audience.PLANNING, *PLANNING)
 async def access_page(request: Request) -> Response:
-    await _whole_area_only(request)
+    scope = await _scope(request)
     query = access_query(request)
-    settings = request.app.state.settings
-    report = await access_of(request).report(query, now=clock.now(request), tz=settings.tz)
+    report = await access_report(request, query, scope)
     return await _render(
         request,
         "planning/access.html",
@@ -181,7 +193,7 @@ async def access_page(request: Request) -> Response:
             "report": report,
             "measures": [(m.value, _supply_label(m)) for m in SupplyMeasure],
             "unit": _supply_label(query.supply),
-            "now_label": planning_text.when(report.now.astimezone(settings.tz)),
+            "now_label": planning_text.when(report.now.astimezone(request.app.state.settings.tz)),
             "qs": urlencode(
                 [
                     ("level", query.level.value),
@@ -191,6 +203,7 @@ async def access_page(request: Request) -> Response:
                 ]
             ),
         },
+        scope,
     )
 
 
@@ -208,20 +221,22 @@ SITING_DEFAULTS = {"sites": 3, "radius_m": 500, "objective": "circle", "candidat
 
 @page(Audience.PLANNING, *PLANNING)
 async def siting_form(request: Request) -> Response:
-    await _whole_area_only(request)
     return await _render(
-        request, "planning/siting.html", {"form": dict(SITING_DEFAULTS), "plan": None}
+        request,
+        "planning/siting.html",
+        {"form": dict(SITING_DEFAULTS), "plan": None},
+        await _scope(request),
     )
 
 
 @page(Audience.PLANNING, *PLANNING)
 async def siting_run(request: Request) -> Response:
-    await _whole_area_only(request)
+    scope = await _scope(request)
     async with request.form(max_files=1, max_fields=40) as form:  # closes the upload
-        return await _siting_run(request, form)
+        return await _siting_run(request, form, scope)
 
 
-async def _siting_run(request: Request, form: FormData) -> Response:
+async def _siting_run(request: Request, form: FormData, scope: AreaScope | None) -> Response:
     skip = (auth.CSRF_FIELD, "candidate_file", "candidate_sites", "export", "lang")
     values: dict[str, Any] = {
         k: str(v) for k, v in form.items() if k not in skip and isinstance(v, str) and v
@@ -249,13 +264,13 @@ async def _siting_run(request: Request, form: FormData) -> Response:
                 }
             )
         body = siting_mod.SitingRequest.model_validate(values)
-        plan = await siting_mod.plan(service_of(request), access_of(request), body)
+        plan = await siting_mod.plan(service_of(request), access_of(request), body, scope)
     except ValidationError as exc:
         context["error"] = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
-        return await _render(request, "planning/siting.html", context, 400)
+        return await _render(request, "planning/siting.html", context, scope, 400)
     except InvalidInput as exc:
         context["error"] = exc.reason
-        return await _render(request, "planning/siting.html", context, 400)
+        return await _render(request, "planning/siting.html", context, scope, 400)
     export = str(form.get("export") or "")
     if export in ("geojson", "csv"):
         return siting_file(plan, export)
@@ -271,7 +286,7 @@ async def _siting_run(request: Request, form: FormData) -> Response:
         coverage, sites=SITES.dump_json(sites).decode(), lang=i18n.current().tag
     )
     context.update(plan=plan, map_url=map_url)
-    return await _render(request, "planning/siting.html", context)
+    return await _render(request, "planning/siting.html", context, scope)
 
 
 class MapSite(BaseModel):
@@ -292,7 +307,6 @@ SITES = TypeAdapter(list[MapSite])
 async def siting_map_page(request: Request) -> Response:
     """The siting map alone, for the siting page's frame: the coverage of the query with the
     recommended sites it is given drawn over it."""
-    await _whole_area_only(request)
     try:
         sites = SITES.validate_json(request.query_params.get("sites") or "[]")
     except ValidationError:
@@ -300,4 +314,5 @@ async def siting_map_page(request: Request) -> Response:
     if len(sites) > MAX_SITES:
         raise InvalidInput(_("Too many sites to draw."), field="sites")
     query = coverage_query_without(request, "sites")
-    return await _map_document(request, query, [site.model_dump() for site in sites])
+    sites_drawn = [site.model_dump() for site in sites]
+    return await _map_document(request, query, await _scope(request), sites_drawn)

@@ -29,9 +29,10 @@ from resourcemap.vocab import SEAT_HOLDING, BookingStatus
 from web import clock, i18n
 from web.i18n import _
 from web.limits import admitted, client_address
-from web.pages.resident import confirmation
+from web.pages.resident import confirmation, phone_check
 from web.pages.resident import view as resident_view
-from web.pages.shell import Audience, check_csrf, page, render
+from web.pages.shell import Audience, checked_form, page, render
+from web.pages.shell import form_text as _text
 from web.params import date_param
 
 PICK_DAYS = 14
@@ -41,11 +42,6 @@ CONTACT = ("nickname", "phone", "email", "note")
 def _desk(request: Request) -> Desk:
     desk: Desk = request.app.state.desk
     return desk
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _refusal(exc: Conflict) -> str:
@@ -138,6 +134,7 @@ async def _book_page(
         "retention_days": request.app.state.settings.booking_retention_days,
         "policy": confirmation.policy(resource),
         "get_url": _with_start(request.url.path, chosen_start),
+        "verify_by_sms": request.app.state.settings.booking_verify == "sms",
     }
     return await render(request, "resident/book.html", context, status)
 
@@ -160,13 +157,16 @@ async def book_form(request: Request) -> Response:
 
 @page(Audience.RESIDENT)
 async def book(request: Request) -> Response:
-    form = await request.form()
-    check_csrf(request, _text(form, "csrf_token"))
+    form = await checked_form(request)
     resource = await _resource(request)
     values = {name: _text(form, name) for name in (*CONTACT, "starts_at", "key")}
     try:
         data = BookingIn.model_validate(
-            {"resource_id": resource.id, **{k: values[k] for k in (*CONTACT, "starts_at")}}
+            {
+                "resource_id": resource.id,
+                "lang": i18n.current().tag,
+                **{k: values[k] for k in (*CONTACT, "starts_at")},
+            }
         )
     except ValidationError as exc:
         # Every field's error at once, in the form's order (the error summary lists them).
@@ -200,7 +200,14 @@ async def book(request: Request) -> Response:
         return await _book_page(
             request, resource, day=None, values=values, problem=problem, status=409
         )
-    except InvalidInput:
+    except InvalidInput as exc:
+        if exc.field == "phone":
+            errors = {
+                "phone": _("Enter your phone number: we text you a code to confirm the booking.")
+            }
+            return await _book_page(
+                request, resource, day=None, values=values, errors=errors, status=400
+            )
         values["key"] = secrets.token_urlsafe(16)
         problem = _("Please check your input.")
         return await _book_page(
@@ -219,8 +226,15 @@ def _token(request: Request, form: FormData | None = None) -> str:
     return request.query_params.get("token", "")
 
 
+async def _held_form(request: Request) -> tuple[FormData, str, str]:
+    """A resident's form about a booking or a place in line: the form, once its CSRF token
+    is checked, the code in the path and the manage token the form carries."""
+    form = await checked_form(request)
+    return form, request.path_params["code"], _token(request, form)
+
+
 async def _booking_context(request: Request, code: str, token: str) -> dict[str, Any]:
-    booking = await _desk(request).booking(code, token)
+    booking = await _desk(request).booking(code, token, now=clock.now(request))
     status = booking.status
     now = clock.now(request)
     return {
@@ -247,15 +261,16 @@ async def _booking_context(request: Request, code: str, token: str) -> dict[str,
 @page(Audience.RESIDENT)
 async def manage(request: Request) -> Response:
     context = await _booking_context(request, request.path_params["code"], _token(request))
+    if context["status"] is BookingStatus.PENDING:
+        # Held until the resident types the texted code: that is all there is to do here.
+        return await phone_check.page_of(request, context)
     return await render(request, "resident/booking.html", context)
 
 
 @page(Audience.RESIDENT)
 async def cancel(request: Request) -> Response:
     """First POST shows "are you sure?"; the second, with ``confirm``, cancels."""
-    form = await request.form()
-    check_csrf(request, _text(form, "csrf_token"))
-    code, token = request.path_params["code"], _token(request, form)
+    form, code, token = await _held_form(request)
     context = await _booking_context(request, code, token)
     if _text(form, "confirm") != "yes":
         return await render(request, "resident/cancel.html", context)
@@ -274,9 +289,7 @@ async def cancel(request: Request) -> Response:
 @page(Audience.RESIDENT)
 async def reschedule(request: Request) -> Response:
     """Without ``starts_at`` shows the slots (of ``day``); with it, moves the booking."""
-    form = await request.form()
-    check_csrf(request, _text(form, "csrf_token"))
-    code, token = request.path_params["code"], _token(request, form)
+    form, code, token = await _held_form(request)
     context = await _booking_context(request, code, token)
     desk = _desk(request)
     chosen = _text(form, "starts_at")
@@ -304,6 +317,34 @@ async def reschedule(request: Request) -> Response:
     context |= {"days": days, "day": day}
     status = 409 if context.get("problem") else 200
     return await render(request, "resident/reschedule.html", context, status)
+
+
+@page(Audience.RESIDENT)
+async def verify(request: Request) -> Response:
+    """The code texted for a booking held for its phone check (``phone_check``)."""
+    form, code, token = await _held_form(request)
+    typed = _text(form, phone_check.FIELD)
+    try:
+        issued = await _desk(request).verify(code, token, typed, now=clock.now(request))
+    except InvalidInput as exc:
+        context = await _booking_context(request, code, token)
+        left = context["booking"].verify_tries_left or 0
+        message = phone_check.wrong_code(exc.code == "shape", left)
+        return await phone_check.page_of(
+            request, context, errors={phone_check.FIELD: message}, status=400
+        )
+    except TooManyRequests as exc:
+        context = await _booking_context(request, code, token)
+        context["problem"] = phone_check.released()
+        response = await render(request, "resident/booking.html", context, 429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except Conflict:
+        context = await _booking_context(request, code, token)
+        context["problem"] = phone_check.ran_out()
+        return await render(request, "resident/booking.html", context, 409)
+    request.session["flash"] = "booked"
+    return RedirectResponse(_manage_url("bookings", issued), status_code=303)
 
 
 # --- the waitlist -------------------------------------------------------------------------
@@ -345,8 +386,7 @@ async def _waitlist_page(
 
 @page(Audience.RESIDENT)
 async def join_waitlist(request: Request) -> Response:
-    form = await request.form()
-    check_csrf(request, _text(form, "csrf_token"))
+    form = await checked_form(request)
     resource = await _resource(request)
     values = {name: _text(form, name) for name in (*CONTACT, "starts_at", "key")}
     if not values["phone"] and not values["email"]:
@@ -354,7 +394,11 @@ async def join_waitlist(request: Request) -> Response:
         return await _waitlist_page(request, resource, values, errors, status=400)
     try:
         data = BookingIn.model_validate(
-            {"resource_id": resource.id, **{k: values[k] for k in (*CONTACT, "starts_at")}}
+            {
+                "resource_id": resource.id,
+                "lang": i18n.current().tag,
+                **{k: values[k] for k in (*CONTACT, "starts_at")},
+            }
         )
         desk = _desk(request)
         key = values["key"] or None
@@ -404,9 +448,7 @@ async def waitlist_entry(request: Request) -> Response:
 
 @page(Audience.RESIDENT)
 async def accept_offer(request: Request) -> Response:
-    form = await request.form()
-    check_csrf(request, _text(form, "csrf_token"))
-    code, token = request.path_params["code"], _token(request, form)
+    _form, code, token = await _held_form(request)
     try:
         issued = await _desk(request).accept_offer(code, token, now=clock.now(request))
     except Conflict:
@@ -419,9 +461,7 @@ async def accept_offer(request: Request) -> Response:
 
 @page(Audience.RESIDENT)
 async def leave_waitlist(request: Request) -> Response:
-    form = await request.form()
-    check_csrf(request, _text(form, "csrf_token"))
-    code, token = request.path_params["code"], _token(request, form)
+    _form, code, token = await _held_form(request)
     await _desk(request).leave_waitlist(code, token, now=clock.now(request))
     request.session["flash"] = "left"
     return RedirectResponse(f"/waitlist/{code}?{urlencode({'token': token})}", status_code=303)

@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -24,7 +23,8 @@ from resourcemap.referral.requests import PickIn
 from resourcemap.vocab import REFERRAL_STATUS_LABELS
 from web import clock
 from web.i18n import label
-from web.pages.shell import Audience, check_csrf, page, render
+from web.pages.shell import Audience, checked_form, page, render
+from web.pages.shell import form_text as _text
 
 PICK_DAYS = 14
 SCORES = (
@@ -39,11 +39,6 @@ ENDS = (("1 很不满意", "1 not at all"), ("5 非常满意", "5 very much"))
 def _desk(request: Request) -> ReferralDesk:
     desk: ReferralDesk = request.app.state.referrals
     return desk
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _no_referrer(response: Response) -> Response:
@@ -84,8 +79,7 @@ async def referral(request: Request) -> Response:
 
 @page(Audience.RESIDENT)
 async def pick(request: Request) -> Response:
-    form = await request.form()
-    check_csrf(request, _text(form, "csrf_token"))
+    form = await checked_form(request)
     code, token = request.path_params["code"], _text(form, "token")
     try:
         chosen = PickIn.model_validate({"starts_at": _text(form, "starts_at")})
@@ -101,8 +95,7 @@ async def pick(request: Request) -> Response:
 
 @page(Audience.RESIDENT)
 async def decline(request: Request) -> Response:
-    form = await request.form()
-    check_csrf(request, _text(form, "csrf_token"))
+    form = await checked_form(request)
     code, token = request.path_params["code"], _text(form, "token")
     await _desk(request).resident_decline(code, token, now=clock.now(request))
     return RedirectResponse(f"/referrals/{code}?{urlencode({'token': token})}", status_code=303)
@@ -143,8 +136,7 @@ async def feedback_form(request: Request) -> Response:
 
 @page(Audience.RESIDENT)
 async def feedback_submit(request: Request) -> Response:
-    form = await request.form()
-    check_csrf(request, _text(form, "csrf_token"))
+    form = await checked_form(request)
     token = request.path_params["token"]
     values = {name: _text(form, name) for name, _ in SCORES} | {"comment": _text(form, "comment")}
     try:

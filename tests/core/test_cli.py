@@ -1,0 +1,95 @@
+"""The ``resourcemap`` command: help, migrate, clear errors, and a real server process."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from resourcemap.cli import main
+from tests.conftest import http_get as _get
+
+
+def test_help_lists_the_commands() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    commands = ("demo", "serve", "migrate", "import", "export", "worker", "purge", "keygen")
+    for command in (*commands, "rotate-keys"):
+        assert f"  {command} " in result.output
+
+
+def test_migrate_creates_the_schema_and_is_repeatable(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", database_url)
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["migrate"])
+        assert result.exit_code == 0, result.output
+        assert "up to date" in result.output
+
+
+def test_migrate_on_a_new_sqlite_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "new.sqlite3"
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", f"sqlite://{target}")
+    result = CliRunner().invoke(main, ["migrate"])
+    assert result.exit_code == 0, result.output
+    assert target.exists()
+
+
+def test_bad_setting_is_a_message_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESOURCEMAP_TIMEZONE", "Nowhere/Land")
+    result = CliRunner().invoke(main, ["migrate"])
+    assert result.exit_code != 0
+    assert "RESOURCEMAP_TIMEZONE" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unreachable_database_is_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", "postgres://postgres@127.0.0.1:1/none")
+    result = CliRunner().invoke(main, ["migrate"])
+    assert result.exit_code == 1
+    assert "cannot reach the database" in result.output
+
+
+@pytest.mark.parametrize("command", [["serve"], ["demo"]])
+def test_a_busy_port_is_a_message_before_any_work(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "never.sqlite3"
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", f"sqlite://{target}")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # The variable rather than --port, which the command exports for its workers: the
+        # test's environment is restored afterwards.
+        monkeypatch.setenv("RESOURCEMAP_PORT", str(port))
+        result = CliRunner().invoke(main, command)
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is not available" in result.output
+    assert "--port or RESOURCEMAP_PORT" in result.output
+    assert "Traceback" not in result.output
+    assert not target.exists()  # nothing migrated or loaded first
+
+
+def test_demo_serves_the_map_and_its_data(demo_server: str) -> None:
+    status, html = _get(demo_server + "/")
+    assert status == 200
+    assert "示例数据 · 种子".encode() in html  # the label, in the page's language (#18)
+    # The page names the script by its content-hashed name; the plain name answers too.
+    [script] = re.findall(rb"/static/vendor/leaflet/leaflet\.[0-9a-f]{10}\.js", html)
+    for path in (script.decode(), "/static/vendor/leaflet/leaflet.js"):
+        status, _ = _get(demo_server + path)
+        assert status == 200, path
+    _, raw = _get(demo_server + "/api/v1/resources.geojson")
+    features = json.loads(raw)["features"]
+    assert len(features) >= 200
+    first = features[0]
+    _, raw = _get(f"{demo_server}/api/v1/resources/{first['id']}")
+    detail = json.loads(raw)
+    assert detail["name_zh"] and detail["address_zh"] and detail["phone"]
+    assert detail["hours_summary"]["zh"]

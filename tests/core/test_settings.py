@@ -1,0 +1,99 @@
+"""Settings: defaults, environment, refusal of unsafe values, and the README table."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from cryptography.fernet import Fernet
+from pydantic import ValidationError
+
+from resourcemap.settings import Settings
+from tests import ROOT
+
+README = ROOT / "README.md"
+DATA_KEY = Fernet.generate_key().decode()
+
+
+def test_defaults_are_the_embedded_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(Settings.model_fields):
+        monkeypatch.delenv(f"RESOURCEMAP_{name.upper()}", raising=False)
+    settings = Settings(_env_file=None)
+    assert settings.database_url.startswith("sqlite://")
+    assert settings.timezone == "Asia/Shanghai"
+    assert settings.meili_url is None
+    assert settings.tile_url == ""
+
+
+def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESOURCEMAP_PORT", "9123")
+    monkeypatch.setenv("RESOURCEMAP_TIMEZONE", "Europe/Berlin")
+    settings = Settings(_env_file=None)
+    assert settings.port == 9123
+    assert settings.tz.key == "Europe/Berlin"
+
+
+def test_secret_is_hidden_in_repr() -> None:
+    settings = Settings(_env_file=None, secret_key="s3cr3t-value-that-is-long-enough-123")
+    assert "s3cr3t" not in repr(settings)
+    assert "s3cr3t" not in str(settings.model_dump())
+
+
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [
+        (None, "unset"),
+        ("change-me", "public placeholder"),
+        ("short", "shorter than 32"),
+        ("x" * 40, "too little entropy"),
+        ("1234567890" * 4, "repeats itself"),
+        ("correcthorsebatterystaple" * 2, "repeats itself"),
+    ],
+)
+def test_production_refuses_a_missing_or_weak_secret(secret: str | None, reason: str) -> None:
+    with pytest.raises(ValidationError, match=f"secret_key.*{reason}"):
+        Settings(_env_file=None, environment="production", secret_key=secret, data_keys=DATA_KEY)
+
+
+def test_production_accepts_a_random_secret() -> None:
+    settings = Settings(
+        _env_file=None,
+        environment="production",
+        secret_key=secrets.token_urlsafe(32),
+        data_keys=DATA_KEY,
+    )
+    assert settings.environment == "production"
+
+
+def test_production_refuses_missing_data_keys() -> None:
+    with pytest.raises(ValidationError, match="data_keys"):
+        Settings(_env_file=None, environment="production", secret_key=secrets.token_urlsafe(32))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("timezone", "Mars/Olympus"),
+        ("database_url", "mysql://x"),
+        ("port", "0"),
+        ("data_keys", "not-a-key"),
+        ("notify_senders", "log,pigeon"),
+        ("waitlist_offer_minutes", "0"),
+    ],
+)
+def test_bad_values_are_refused(field: str, value: str) -> None:
+    with pytest.raises(ValidationError, match=field):
+        Settings(_env_file=None, **{field: value})  # type: ignore[arg-type]
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings(_env_file=None)
+    with pytest.raises(ValidationError):
+        settings.port = 1  # type: ignore[misc]
+
+
+def test_readme_documents_every_setting() -> None:
+    text = README.read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `RESOURCEMAP_([A-Z_]+)`", text, flags=re.MULTILINE))
+    assert documented == {name.upper() for name in Settings.model_fields}

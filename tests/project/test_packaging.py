@@ -1,0 +1,139 @@
+"""What a fresh machine gets: the wheel ships assets and migrations; compose is valid."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests import ROOT
+
+
+def test_wheel_ships_templates_static_assets_and_migrations(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+    )
+    (wheel,) = tmp_path.glob("resourcemap-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for required in (
+        "web/static/vendor/leaflet/leaflet.js",
+        "web/static/vendor/leaflet/leaflet.css",
+        "web/static/map.js",
+        "web/templates/resident/home.html",
+        "web/static/vendor/markercluster/leaflet.markercluster.js",
+        "web/locale/zh_CN/LC_MESSAGES/messages.mo",
+        "web/locale/en/LC_MESSAGES/messages.mo",
+        "web/templates/staff/form.html",
+        "web/static/pick.js",
+        "resourcemap/migrations/0001_initial.py",
+        "resourcemap/migrations/0002_postgis.py",
+        "resourcemap/py.typed",
+    ):
+        assert required in names, required
+    assert not any(n.startswith("tests/") for n in names)
+
+
+def _compose() -> list[str] | None:
+    docker = shutil.which("docker")
+    if (
+        docker
+        and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    ):
+        return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
+COMPOSE = _compose()
+needs_compose = pytest.mark.skipif(
+    COMPOSE is None, reason="no docker compose client installed (.ci/run installs docker-compose)"
+)
+SECRETS = {
+    "POSTGRES_PASSWORD": "pw-for-config-check",
+    "MEILI_MASTER_KEY": "meili-key-for-config-check",
+    "RESOURCEMAP_SECRET_KEY": "x" * 40,
+    "RESOURCEMAP_DATA_KEYS": "k" * 43 + "=",
+    "RESOURCEMAP_PUBLIC_URL": "https://resourcemap.example.cn",
+}
+
+
+def _run_compose(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    assert COMPOSE is not None
+    clean = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    return subprocess.run(
+        [*COMPOSE, "-f", str(ROOT / "docker-compose.yml"), *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+@needs_compose
+def test_compose_file_is_valid_and_describes_production() -> None:
+    assert _run_compose("config", "-q", env=SECRETS).returncode == 0
+    services = set(_run_compose("config", "--services", env=SECRETS).stdout.split())
+    dask = {"dask-scheduler", "dask-worker"}  # profile "dask": province coverage (#22)
+    assert (
+        {"db", "meilisearch", "migrate", "app"}
+        <= services
+        <= {"db", "meilisearch", "migrate", "app", *dask}
+    )
+    with_dask = _run_compose("--profile", "dask", "config", "--services", env=SECRETS).stdout
+    assert dask <= set(with_dask.split())
+    rendered = _run_compose("config", env=SECRETS).stdout
+    assert "postgis/postgis" in rendered
+    assert "RESOURCEMAP_ENVIRONMENT: production" in rendered
+
+
+@needs_compose
+def test_compose_refuses_to_start_without_secrets() -> None:
+    result = _run_compose("config", "-q", env={})
+    assert result.returncode != 0
+    assert "POSTGRES_PASSWORD" in result.stderr or "set it" in result.stderr
+
+
+def test_the_image_installs_from_a_hashed_lock_that_fits_pyproject() -> None:
+    """The Dockerfile's dependencies are pinned with hashes (#15): every dependency
+    pyproject.toml names is in each lock at a version it allows, and every pin has a hash."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    root = ROOT
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    wanted = {"requirements.lock": project["dependencies"]}
+    wanted["requirements-dask.lock"] = project["dependencies"] + [
+        r for r in project["optional-dependencies"]["dask"]
+    ]
+    for name, requirements in wanted.items():
+        text = (root / name).read_text()
+        pins = dict(
+            re.findall(r"^([a-z0-9._-]+)==(\S+) \\\n\s+--hash=sha256:[0-9a-f]{64}$", text, re.M)
+        )
+        assert len(pins) == text.count("==") and pins, name
+        for line in requirements:
+            requirement = Requirement(line)
+            key = requirement.name.lower().replace("_", "-")
+            found = pins.get(key) or pins.get(key.replace("-", "_"))
+            assert found is not None, f"{name}: {requirement.name} is not locked"
+            assert requirement.specifier.contains(found, prereleases=True), (name, line, found)
+    dockerfile = (root / "Dockerfile").read_text()
+    assert "--require-hashes -r" in dockerfile and "pip install --no-deps" in dockerfile

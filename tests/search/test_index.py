@@ -1,0 +1,270 @@
+"""The embedded index's inverted lookups (#22) answer exactly what reading every value did.
+
+Per-token matches come from an index of characters and character pairs and are compared,
+row for row and score for score (to the last bit), with a scan of every value
+(:func:`scan_matches`, the old full-scan path kept as the reference) on seeded random
+corpora; the first page of a ranking (only the leading matches sorted) with the full sort.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from resourcemap.search import ranking, text
+from resourcemap.search.base import Criteria, SearchDocument, SearchQuery
+from resourcemap.search.embedded import EmbeddedBackend, search_segments
+from resourcemap.search.embedded_index import (
+    FIELD_WEIGHTS,
+    LATIN_ONLY,
+    NEED_WEIGHT,
+    PINYIN_WEIGHT,
+    TYPO_PENALTY,
+    Columns,
+    build_columns,
+    scan_matches,
+)
+from resourcemap.search.needs import NEEDS
+from resourcemap.search.substrings import Text
+from tests.search.test_contract import ORIGIN, at_distance, doc
+
+HAN = list("心理咨询室社区服务站焦虑睡眠东湖西山醫院諮詢儿童青少年热线")
+LATIN = ["xinli", "counselling", "counseling", "room", "sleep", "anxiety", "xl", "hu", "dong"]
+KINDS = ["community_room", "psychiatric_hospital_clinic", "social_work_station", "hotline"]
+
+
+def phrase(rng: np.random.Generator, latin: bool = False) -> str:
+    if latin or rng.random() < 0.2:
+        words = rng.choice(LATIN, size=int(rng.integers(0, 4)))
+        return " ".join(str(w) for w in words).title() if rng.random() < 0.5 else " ".join(words)
+    return "".join(str(c) for c in rng.choice(HAN, size=int(rng.integers(0, 9))))
+
+
+def corpus(n: int, seed: int) -> list[SearchDocument]:
+    """Short texts over a small alphabet, so that tokens match often and in many places;
+    repeated values, empty ones, traditional characters, mixed scripts."""
+    rng = np.random.default_rng(seed)
+    repeated = [phrase(rng) for _ in range(5)]
+    docs = []
+    for i in range(1, n + 1):
+        extra: dict[str, Any] = {}
+        if rng.random() < 0.8:
+            lat, lon = at_distance(float(rng.uniform(0, 8000)), float(rng.uniform(0, 360)))
+            extra = {"lat": lat, "lon": lon}
+        docs.append(
+            doc(
+                i,
+                phrase(rng),
+                str(rng.choice(KINDS)),
+                name_en=phrase(rng, latin=True),
+                description_zh=phrase(rng) + phrase(rng),
+                address_zh=str(rng.choice(repeated)),
+                labels=phrase(rng) + " " + phrase(rng, latin=True),
+                services=tuple(
+                    rng.choice(["counselling", "assessment"], size=int(rng.integers(3)))
+                ),
+                fee="paid" if rng.random() < 0.3 else "free",
+                status="suspended" if rng.random() < 0.1 else "active",
+                **extra,
+            )
+        )
+    return docs
+
+
+def tokens(cols: Columns, rng: np.random.Generator, count: int) -> list[str]:
+    """Substrings of indexed values (1 to 6 characters), whole words, and strings that
+    occur nowhere."""
+    found: list[str] = ["", "zz", "心心心", "q"]
+    values = [v for column in cols.fields.values() for v in column.values.tolist() if v]
+    for _ in range(count):
+        value = values[int(rng.integers(len(values)))]
+        start = int(rng.integers(len(value)))
+        found.append(value[start : start + int(rng.integers(1, 7))].strip())
+    found += LATIN + HAN
+    return [t for t in dict.fromkeys(found) if t or t == ""]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_token_matches_equal_a_scan_of_every_value(seed: int) -> None:
+    cols = build_columns(corpus(300, seed))
+    rng = np.random.default_rng(seed)
+    checked = 0
+    for token in tokens(cols, rng, 150):
+        hit, score = cols.matches(token, typo=False).dense(len(cols.docs))
+        expected_hit, expected_score = scan_matches(cols, token)
+        assert np.array_equal(hit, expected_hit), token
+        assert np.array_equal(score, expected_score), token  # bit for bit
+        checked += int(expected_hit.any())
+    assert checked > 100  # most tokens match something: the comparison is not vacuous
+
+
+def test_a_column_finds_substrings_in_repeated_and_empty_values() -> None:
+    column = Text.of(["心理咨询室", "", "社区心理服务站", "心理咨询室", "心", "理心"])
+    for token in ["心", "心理", "理心", "咨询室", "心理咨询室", "室社", "", "x"]:
+        found = column.find(token)
+        expected = column.scan(token)
+        assert found.rows.tolist() == np.flatnonzero(expected >= 0).tolist(), token
+        assert found.positions.tolist() == expected[expected >= 0].tolist(), token
+
+
+def scan_need(cols: Columns, code: str) -> tuple[np.ndarray, np.ndarray]:
+    """A need as the full scan matched it: the first of its words in each field."""
+    n = len(cols.docs)
+    hit = np.zeros(n, dtype=bool)
+    score = np.zeros(n, dtype=np.float64)
+    normal = sorted({text.normalise(w) for w in NEEDS[code].words}, key=len, reverse=True)
+    latin = [w for w in normal if text.is_latin(w)]
+    for name, weight in FIELD_WEIGHTS.items():
+        chosen = latin if name in LATIN_ONLY else normal
+        if not chosen:
+            continue
+        words = re.compile("|".join(map(re.escape, chosen)))
+        column = cols.fields[name]
+        firsts = [m.start() if (m := words.search(v)) else -1 for v in column.values.tolist()]
+        found = np.array(firsts, dtype=np.intp)[column.inverse]
+        hit |= found >= 0
+        score += np.where(found >= 0, weight * (1.0 + 1.0 / (1.0 + np.maximum(found, 0))), 0.0)
+    for word in latin:
+        postings = cols.pinyin.get(word)
+        if postings is not None:
+            hit[postings] = True
+            score[postings] += PINYIN_WEIGHT
+    served = cols.tags["needs"].get(code, np.zeros(n, dtype=bool))
+    return hit | served, score + np.where(served, NEED_WEIGHT, 0.0)
+
+
+def test_need_matches_equal_a_scan_of_every_value() -> None:
+    docs = corpus(200, 7)
+    # Mention some need words in descriptions, so the words (not only the services) match.
+    words = [w for need in NEEDS.needs.values() for w in need.words][:40]
+    for i, d in enumerate(docs[::3]):
+        docs[3 * i] = replace(d, description_zh=words[i % len(words)])
+    cols = build_columns(docs)
+    matched = 0
+    for need in NEEDS.needs.values():
+        hit, score = cols.need_matches(need.code).dense(len(cols.docs))
+        expected_hit, expected_score = scan_need(cols, need.code)
+        assert np.array_equal(hit, expected_hit), need.code
+        assert np.array_equal(score, expected_score), need.code
+        matched += int(expected_hit.any())
+    assert matched > 5
+
+
+def test_typo_matches_take_the_first_correction_that_finds_each_row() -> None:
+    cols = build_columns(corpus(300, 4))
+    for token in ["counselinng", "anxeity", "xinlli", "sleap"]:
+        corrections = cols.corrections(token)
+        hit = np.zeros(len(cols.docs), dtype=bool)
+        score = np.zeros(len(cols.docs))
+        for term, typos in corrections:
+            exact, _ = scan_matches(cols, term)
+            score += np.where(exact & ~hit, PINYIN_WEIGHT * TYPO_PENALTY**typos, 0.0)
+            hit |= exact
+        found_hit, found_score = cols.matches(token, typo=True).dense(len(cols.docs))
+        assert corrections, token
+        assert np.array_equal(found_hit, hit), token
+        assert np.array_equal(found_score, score), token
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 3), st.sampled_from([0.0, 1.5, np.inf])),
+        min_size=0,
+        max_size=40,
+    ),
+    first=st.integers(0, 45),
+    sort=st.sampled_from(["best", "nearest", "relevance"]),
+    point=st.booleans(),
+)
+def test_the_first_page_of_a_ranking_equals_the_full_sort(
+    rows: list[tuple[int, int, float]], first: int, sort: ranking.Sort, point: bool
+) -> None:
+    """Many ties (few distinct values): the leading matches are those of the full sort."""
+    n = len(rows)
+    ids = np.arange(n, dtype=np.int64)[::-1].copy()
+    relevance = np.array([r[0] for r in rows], dtype=np.float64)
+    boost = np.array([0.15 * r[1] for r in rows], dtype=np.float64)
+    distance = np.array([r[2] for r in rows], dtype=np.float64) if point else None
+    not_a_walk = np.array([r[1] == 3 for r in rows], dtype=bool)
+    args: dict[str, Any] = {
+        "ids": ids,
+        "relevance": relevance,
+        "boost": boost,
+        "distance_m": distance,
+        "not_a_walk": not_a_walk,
+    }
+    if sort == "nearest" and not point:
+        return
+    full = ranking.order(sort, **args)
+    assert ranking.order(sort, first=first, **args).tolist() == full[:first].tolist()
+
+
+QUERIES = [
+    {},
+    {"q": "心理"},
+    {"q": "心 咨询"},
+    {"q": "xinli"},
+    {"q": "counselinng"},
+    {"q": "焦虑"},
+    {"lat": ORIGIN[0], "lon": ORIGIN[1], "radius_m": 3000},
+    {"lat": ORIGIN[0], "lon": ORIGIN[1], "q": "室", "sort": "nearest"},
+    {"lat": ORIGIN[0], "lon": ORIGIN[1], "q": "热线"},
+    {"fee": "free", "service": "counselling", "sort": "relevance"},
+]
+
+
+@pytest.mark.parametrize("params", QUERIES, ids=[str(q) for q in QUERIES])
+def test_every_page_is_a_slice_of_the_whole_ranking(params: dict[str, Any]) -> None:
+    backend = EmbeddedBackend()
+    asyncio.run(backend.replace_all(corpus(400, 5)))
+
+    def answer(offset: int, limit: int) -> Any:
+        query = SearchQuery.model_validate({**params, "offset": offset, "limit": limit})
+        return asyncio.run(backend.search(Criteria(query)))
+
+    whole = answer(0, 100)
+    ids = [h.id for h in whole.hits]
+    assert whole.total > 3
+    last = len(ids) - 2 if whole.total == len(ids) else len(ids) - 12  # a last page too
+    for offset, limit in [(0, 7), (7, 7), (3, 20), (last, 10)]:
+        page = answer(offset, limit)
+        assert [h.id for h in page.hits] == ids[offset : offset + limit]
+        assert (page.total, page.facets) == (whole.total, whole.facets)
+
+
+NEAR = [
+    {"lat": ORIGIN[0], "lon": ORIGIN[1]},
+    {"lat": ORIGIN[0], "lon": ORIGIN[1], "radius_m": 2000},
+    {"lat": ORIGIN[0], "lon": ORIGIN[1], "radius_m": 5000, "q": "心"},
+    {"lat": ORIGIN[0], "lon": ORIGIN[1], "sort": "nearest", "q": "xinli"},
+    {"lat": ORIGIN[0] + 0.01, "lon": ORIGIN[1], "radius_m": 3000, "fee": "free"},
+    {"lat": ORIGIN[0], "lon": ORIGIN[1], "sort": "relevance", "q": "室"},
+]
+
+
+@pytest.mark.parametrize("params", NEAR, ids=[str(q) for q in NEAR])
+@pytest.mark.parametrize(("offset", "limit"), [(0, 5), (0, 20), (10, 7), (0, 100)])
+def test_geodesic_metres_only_where_they_decide_change_nothing(
+    params: dict[str, Any], offset: int, limit: int
+) -> None:
+    """Planar bounds first, exact metres for the radius's edge and the page: the same hits,
+    scores, distances, totals and facets as exact metres for every match."""
+    cols = build_columns(corpus(400, 6))
+    query = SearchQuery.model_validate({**params, "offset": offset, "limit": limit})
+    open_ids = frozenset(range(1, 400, 3))
+    criteria = Criteria(query, open_now_ids=open_ids, bookable_ids=frozenset(range(1, 400, 4)))
+    fast = search_segments([cols], criteria)
+    every = search_segments([cols], criteria, every_distance=True)
+    assert fast.total > 5
+    assert [(h.id, h.score, h.distance_m) for h in fast.hits] == [
+        (h.id, h.score, h.distance_m) for h in every.hits
+    ]
+    assert (fast.total, fast.facets) == (every.total, every.facets)

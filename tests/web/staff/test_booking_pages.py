@@ -1,0 +1,296 @@
+"""Staff booking pages as a browser uses them, on both databases: the masked list, revealing
+one booking (audited), cancelling with a reason, marking, booking for a caller, booking rules
+and blocked time; planners see counts only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from bs4 import BeautifulSoup, Tag
+from starlette.testclient import TestClient
+
+from resourcemap.models import AuditEntry, Booking, BookingPolicy
+from tests.conftest import TEST_NOW
+from tests.factories import run_in_db
+from tests.html_helpers import attr, one, text_of
+from tests.web.staff.test_pages import _people, browser_values, field_box, html, only_form, sign_in
+
+# The outcome depends on the date or time of day: CI reruns these under faked clocks.
+pytestmark = pytest.mark.clock
+
+PHONE = "13812345678"
+NOTE = "怕见人"
+
+
+@dataclass
+class World:
+    url: str
+    ids: dict[str, int]
+    make: Callable[..., Any]
+
+    @contextmanager
+    def client(self, username: str | None = None) -> Iterator[TestClient]:
+        with self.make(self.url, run_worker=False) as client:
+            if username is not None:
+                sign_in(client, username)
+            yield client
+
+
+async def _bookable_people() -> dict[str, int]:
+    ids = await _people()
+    await BookingPolicy.create(
+        resource_id=ids["room"],
+        slot_minutes=50,
+        buffer_minutes=10,
+        seats=2,
+        min_notice_minutes=60,
+        horizon_days=30,
+        change_notice_minutes=60,
+    )
+    return ids
+
+
+@pytest.fixture
+def world(database_url: str, make_client: Callable[..., Any]) -> World:
+    return World(database_url, run_in_db(database_url, _bookable_people), make_client)
+
+
+def free_slots(client: TestClient, resource_id: int) -> list[dict[str, Any]]:
+    response = client.get(f"/api/v1/resources/{resource_id}/slots?days=14")
+    assert response.status_code == 200, response.text
+    return [s for s in response.json()["slots"] if s["remaining"] > 0]
+
+
+def book(client: TestClient, resource_id: int, starts_at: str, **fields: Any) -> dict[str, Any]:
+    response = client.post(
+        "/api/v1/bookings", json={"resource_id": resource_id, "starts_at": starts_at, **fields}
+    )
+    assert response.status_code == 201, response.text
+    made: dict[str, Any] = response.json()
+    return made
+
+
+def booking_id(client: TestClient, made: dict[str, Any], day: str) -> int:
+    """The id staff pages use for a booking made through the resident API."""
+    listed = client.get(f"/api/v1/staff/bookings?from={day}").json()["items"]
+    return next(int(b["id"]) for b in listed if b["code"] == made["code"])
+
+
+def submit(
+    client: TestClient, soup: BeautifulSoup, action: str, **fields: str
+) -> Any:  # the response
+    form = soup.find("form", action=action, method="post")
+    assert isinstance(form, Tag), f"no form posting to {action}"
+    values = browser_values(form)
+    values.update({k: [v] for k, v in fields.items()})
+    return client.post(action, data=values, follow_redirects=False)
+
+
+def row_of(soup: BeautifulSoup, booking: int) -> Tag:
+    row = soup.find("tr", attrs={"data-id": str(booking)})
+    assert isinstance(row, Tag), f"no row for booking {booking}"
+    return row
+
+
+def test_list_masks_contacts_and_revealing_one_is_recorded(world: World) -> None:
+    room = world.ids["room"]
+    with world.client("staff") as client:
+        start = free_slots(client, room)[0]["starts_at"]
+        made = book(client, room, start, nickname="王小明", phone=PHONE, note=NOTE)
+        day = start[:10]
+        bid = booking_id(client, made, day)
+
+        page = client.get(f"/staff/bookings?from={day}")
+        assert page.status_code == 200
+        soup = html(page)
+        row = row_of(soup, bid)
+        assert text_of(row, ".phone") == "138****5678"
+        assert text_of(row, ".nickname") == "王**"
+        assert PHONE not in page.text and NOTE not in page.text
+        assert row.find("form", action=f"/staff/bookings/{bid}/status") is None  # not started
+        week = html(client.get(f"/staff/bookings?from={day}&view=week&resource={room}"))
+        assert text_of(row_of(week, bid), ".time").startswith(start[11:16])
+
+        shown = submit(client, soup, f"/staff/bookings/{bid}/reveal")
+        assert shown.status_code == 200
+        assert shown.headers["cache-control"] == "no-store"
+        contact = html(shown)
+        assert text_of(contact, ".phone") == PHONE
+        assert text_of(contact, ".note") == NOTE
+        assert "本次查看已记录" in text_of(contact, ".recorded")
+
+    async def reveals() -> list[str]:
+        entries = AuditEntry.filter(action="reveal_contact", entity="booking", entity_id=str(bid))
+        return [e.actor_name for e in await entries]
+
+    assert run_in_db(world.url, reveals) == ["staff"]
+
+    with world.client("other") as client:
+        soup = html(client.get(f"/staff/bookings?from={day}&view=week"))
+        assert soup.find("tr", class_="booking") is None
+        token = attr(one(soup, "input[name=csrf_token]"), "value")
+        for action in ("reveal", "cancel", "status"):
+            refused = client.post(
+                f"/staff/bookings/{bid}/{action}",
+                data={"csrf_token": token, "reason": "x", "status": "attended"},
+            )
+            assert refused.status_code == 404, action
+            assert PHONE not in refused.text
+        assert client.get(f"/staff/bookings?resource={room}").status_code == 404
+    assert run_in_db(world.url, reveals) == ["staff"]
+
+    with world.client("planner") as client:
+        refused = client.get(f"/staff/bookings?from={day}")
+        assert refused.status_code == 403
+        assert text_of(html(refused), "h1").startswith("没有权限")
+        stats = client.get(f"/staff/bookings/stats?from={day}&days=1")
+        assert stats.status_code == 200
+        counts = html(stats)
+        assert text_of(counts, ".total") == "1"
+        assert text_of(one(counts, f"tr[data-id='{room}']"), ".status-confirmed") == "1"
+        assert "138****5678" not in stats.text and made["code"] not in stats.text
+
+
+def test_cancel_needs_a_reason_and_marking_needs_a_started_slot(world: World) -> None:
+    room = world.ids["room"]
+    with world.client("staff") as client:
+        first, second = free_slots(client, room)[:2]
+        made = book(client, room, first["starts_at"], phone=PHONE)
+        bid = booking_id(client, made, first["starts_at"][:10])
+        listing = f"/staff/bookings?from={first['starts_at'][:10]}"
+        soup = html(client.get(listing))
+
+        refused = submit(client, soup, f"/staff/bookings/{bid}/cancel", reason="  ")
+        assert refused.status_code == 400
+        again = html(refused)
+        box = field_box(again, f"reason-{bid}")
+        assert box.find(class_="field-error") is not None
+        assert text_of(row_of(again, bid), ".booking-status").startswith("已确认")
+        assert "预约人会收到" in box.get_text()  # the page says the resident is told
+
+        done = submit(client, again, f"/staff/bookings/{bid}/cancel", reason="咨询师病假")
+        assert done.status_code == 303
+        after = html(client.get(done.headers["location"]))
+        assert "取消原因已发送给预约人" in text_of(after, ".flash")
+        status = text_of(row_of(after, bid), ".booking-status")
+        assert status.startswith("已取消") and "咨询师病假" in status
+        resident = client.get(
+            f"/api/v1/bookings/{made['code']}", headers={"X-Booking-Token": made["token"]}
+        )
+        assert resident.json()["cancel_reason"] == "咨询师病假"
+        late = book(client, room, second["starts_at"])
+        late_id = booking_id(client, late, second["starts_at"][:10])
+        # Cancelled bookings are listed apart, below the ones still coming.
+        both = html(client.get(listing))
+        assert both.select_one(f"tbody.group-ended tr[data-id='{bid}']") is not None
+        assert "已取消或过期" in text_of(both, "tbody.group-ended .group-head")
+        if second["starts_at"][:10] == first["starts_at"][:10]:
+            assert both.select_one(f"tbody.group-active tr[data-id='{late_id}']") is not None
+
+    # A booking whose slot has started can be marked attended or no-show.
+    started = TEST_NOW - dt.timedelta(minutes=10)  # the app's clock
+
+    async def move_into_the_past() -> None:
+        await Booking.filter(id=late_id).update(
+            starts_at=started, ends_at=started + dt.timedelta(minutes=50)
+        )
+
+    run_in_db(world.url, move_into_the_past)
+    with world.client("staff") as client:
+        today = html(client.get("/staff/bookings"))
+        assert row_of(today, late_id).find(class_="cancel") is not None
+        marked = submit(client, today, f"/staff/bookings/{late_id}/status", status="no_show")
+        assert marked.status_code == 303
+        status_row = row_of(html(client.get(marked.headers["location"])), late_id)
+        assert text_of(status_row, ".booking-status").startswith("未到场")
+
+
+def test_rules_form_saves_and_shows_errors_next_to_each_field(world: World) -> None:
+    room = world.ids["room"]
+    rules = f"/staff/resources/{room}/booking"
+    with world.client("staff") as client:
+        soup = html(client.get(rules))
+        assert attr(one(field_box(soup, "seats"), "input"), "value") == "2"
+
+        bad = submit(client, soup, rules, slot_minutes="1", seats="many")
+        assert bad.status_code == 400
+        again = html(bad)
+        for name, typed in (("slot_minutes", "1"), ("seats", "many")):
+            box = field_box(again, name)
+            assert box.find(class_="field-error") is not None, name
+            assert attr(one(box, "input"), "value") == typed
+        assert field_box(again, "horizon_days").find(class_="field-error") is None
+
+        saved = submit(client, again, rules, slot_minutes="90", buffer_minutes="0", seats="8")
+        assert saved.status_code == 303
+        shown = html(client.get(saved.headers["location"]))
+        assert "已保存预约规则" in text_of(shown, ".flash")
+        assert attr(one(field_box(shown, "seats"), "input"), "value") == "8"
+        slots = free_slots(client, room)
+        assert slots[0]["capacity"] == 8
+
+    with world.client("other") as client:
+        assert client.get(rules).status_code == 404
+
+
+def test_blocked_time_takes_its_slots_off_the_booking_api(world: World) -> None:
+    room = world.ids["room"]
+    rules = f"/staff/resources/{room}/booking"
+    with world.client("staff") as client:
+        slot = free_slots(client, room)[1]
+        day, start, end = slot["starts_at"][:10], slot["starts_at"][11:16], slot["ends_at"][11:16]
+        soup = html(client.get(rules))
+
+        add = f"/staff/resources/{room}/blocks"
+        wrong = submit(client, soup, add, block_date=day, block_from=end, block_to=start)
+        assert wrong.status_code == 400
+        assert field_box(html(wrong), "block_to").find(class_="field-error") is not None
+        assert slot["starts_at"] in {s["starts_at"] for s in free_slots(client, room)}
+
+        typed = {"block_date": day, "block_from": start, "block_to": end, "block_reason": "督导"}
+        added = submit(client, soup, add, **typed)
+        assert added.status_code == 303
+        assert slot["starts_at"] not in {s["starts_at"] for s in free_slots(client, room)}
+        listed = html(client.get(rules))
+        (block,) = listed.find_all("tr", class_="block")
+        assert f"{start}–{end}" in text_of(block, ".when")
+
+        removed = submit(client, listed, f"/staff/blocks/{block['data-id']}/remove")
+        assert removed.status_code == 303 and removed.headers["location"] == rules
+        assert slot["starts_at"] in {s["starts_at"] for s in free_slots(client, room)}
+
+
+def test_booking_for_a_walk_in_visitor_shows_the_code(world: World) -> None:
+    room = world.ids["room"]
+    with world.client("staff") as client:
+        form_page = html(client.get("/staff/bookings/new"))  # the only bookable room is chosen
+        choice = only_form(form_page, "/staff/bookings/new")  # choose the service: a GET form
+        assert choice["method"] == "get"
+        slots = one(form_page, "select[name=starts_at]")
+        options = [attr(o, "value") for o in slots("option")]
+        assert options[1:] and options[1] == free_slots(client, room)[0]["starts_at"]
+
+        missing = submit(client, form_page, "/staff/bookings/new", channel="walk_in")
+        assert missing.status_code == 400
+        assert field_box(html(missing), "starts_at").find(class_="field-error") is not None
+
+        fields = {"starts_at": options[1], "channel": "walk_in", "phone": "13700000000"}
+        done = submit(client, form_page, "/staff/bookings/new", **fields)
+        assert done.status_code == 303
+        again = submit(client, form_page, "/staff/bookings/new", **fields)  # a double click
+        assert again.headers["location"] == done.headers["location"]
+        booked = html(client.get(done.headers["location"]))
+        code = text_of(booked, ".booking-code")
+        assert re.fullmatch(r"\d{4} \d{4}", code)
+        assert "13700000000" not in str(booked) and "137****0000" in str(booked)
+
+    async def stored() -> list[tuple[str, str]]:
+        return [(b.code, b.channel) for b in await Booking.all()]
+
+    assert run_in_db(world.url, stored) == [(code.replace(" ", ""), "walk_in")]

@@ -1,0 +1,100 @@
+"""The search page: served assets only, crisis hotlines, dataset label, safe output."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from bs4 import BeautifulSoup
+
+from resourcemap.models import Resource
+from tests.factories import run_in_db, small_city
+from tests.html_helpers import attr, one, text_of
+
+
+def page(client: Any, url: str = "/") -> BeautifulSoup:
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def test_home_loads_leaflet_from_the_app_itself(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        soup = page(client)
+        # A tag without the attribute (an inline script) stays as "" for the check below to refuse.
+        assets = [attr(t, "src", "") for t in soup.find_all("script")] + [
+            attr(t, "href", "") for t in soup.find_all("link", rel="stylesheet")
+        ]
+        # Named by content (web/assets.py): /static/vendor/leaflet/leaflet.<hash>.js
+        hashed = r"\.[0-9a-f]{10}\.js$"
+        assert any(a and re.search("/vendor/leaflet/leaflet" + hashed, a) for a in assets)
+        assert any(a and re.search("/leaflet.markercluster" + hashed, a) for a in assets)
+        for asset in assets:
+            # Same-origin paths: no CDN, and nothing that breaks behind a TLS proxy.
+            assert asset and asset.startswith("/") and not asset.startswith("//"), asset
+            assert client.get(asset).status_code == 200, asset
+    map_div = soup.find(id="map")
+    assert map_div is not None
+    # The map asks for its view only (#22), never for every point.
+    assert map_div["data-view-url"] == "/api/v1/map/view"
+    assert not map_div.get("data-points-url")
+    assert map_div["data-tile-url"] == ""
+
+
+def test_home_shows_crisis_hotlines_to_call(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        soup = page(client)
+    crisis = soup.find("aside", class_="crisis")
+    assert crisis is not None
+    link = crisis.find("a", href="tel:12320")
+    assert link is not None and "测试市心理援助热线" in link.get_text()
+
+
+def test_home_uses_configured_tiles(database_url: str, make_client: Callable[..., Any]) -> None:
+    tiles = "https://tiles.example.gov.cn/{z}/{x}/{y}.png"
+    with make_client(database_url, tile_url=tiles, tile_attribution="© 示例测绘") as client:
+        soup = page(client)
+    assert attr(one(soup, "#map"), "data-tile-url") == tiles
+    assert attr(one(soup, "#map"), "data-tile-attribution") == "© 示例测绘"
+
+
+def test_home_escapes_listing_text(database_url: str, make_client: Callable[..., Any]) -> None:
+    payload = '<script>alert("x")</script>'
+
+    async def hostile() -> None:
+        await Resource.create(
+            kind="hotline", name_zh=payload, phone="12355", always_open=True, modes=["phone"]
+        )
+
+    run_in_db(database_url, hostile)
+    with make_client(database_url) as client:
+        html = client.get("/").text
+    assert payload not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_demo_city_is_labelled_synthetic(demo_client: Any) -> None:
+    soup = page(demo_client)
+    label = soup.find(class_="dataset-label")
+    assert label is not None and label.get_text().startswith("示例数据 · 种子 ")
+    english = BeautifulSoup(demo_client.get("/?lang=en").text, "html.parser")
+    assert text_of(english, ".dataset-label").startswith("Synthetic demo data · seed ")
+    body = demo_client.get("/api/v1/resources?limit=1").json()
+    assert "synthetic demo data" in body["dataset"]
+    assert body["items"][0]["synthetic"] is True
+
+
+def test_unknown_page_is_404(database_url: str, make_client: Callable[..., Any]) -> None:
+    with make_client(database_url) as client:
+        assert client.get("/no-such-page").status_code == 404
+        api = client.get("/api/v1/nothing")
+    assert api.status_code == 404
+    assert api.json()["error"] == "HTTPError"

@@ -1,0 +1,135 @@
+"""The referral and feedback pages as a browser submits them (#23), on both databases: who
+may open a referral's page, a form that names the missing field, the referral seats form,
+the resident's link and the feedback form in both languages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bs4 import Tag
+
+from resourcemap.booking.requests import new_token
+from resourcemap.models import BookingPolicy, FeedbackToken, Referral
+from resourcemap.referral import flow
+from resourcemap.referral.requests import AcceptIn
+from tests.booking_helpers import NOW
+from tests.factories import run_in_db
+from tests.html_helpers import text_of
+from tests.referral_helpers import PHONE, green_city, ledger, referral_in
+from tests.web.staff.test_pages import browser_values, html, only_form, sign_in
+
+
+def _world(database_url: str) -> dict[str, Any]:
+    async def make() -> dict[str, Any]:
+        ids = await green_city()
+        led = ledger(database_url)
+        made = await flow.create(led, ids["school_staff"], referral_in(ids), now=NOW)
+        await flow.accept(led, ids["centre_staff"], made.id, AcceptIn(), now=NOW)
+        row = await Referral.get(id=made.id)
+        token = new_token()
+        await FeedbackToken.create(
+            digest=led.vault.digest(token), resource_id=ids["centre"], expires_on=NOW.date()
+        )
+        return {
+            **ids,
+            "referral": made.id,
+            "code": row.code,
+            "link": led.vault.open(row.token_enc),
+            "feedback": token,
+        }
+
+    found: dict[str, Any] = run_in_db(database_url, make)
+    return found
+
+
+def test_only_the_two_services_open_a_referral_page(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    w = _world(database_url)
+    page = f"/staff/referrals/{w['referral']}"
+    with make_client(database_url, run_worker=False) as client:
+        sign_in(client, "other")
+        assert client.get(page).status_code == 404
+        assert "小*" not in client.get("/staff/referrals").text
+        sign_in(client, "planner")
+        assert client.get(page).status_code == 403
+        sign_in(client, "counsellor")
+        soup = html(client.get(page))
+        assert "已接收" in text_of(soup, ".status-line")
+        assert PHONE not in str(soup) and "138****5678" in str(soup)
+        assert soup.find("form", action=f"{page}/reveal") is None  # not the receiving side
+        sign_in(client, "centre")
+        soup = html(client.get(page))
+        shown = client.post(
+            f"{page}/reveal", data=browser_values(only_form(soup, f"{page}/reveal"))
+        )
+        assert PHONE in shown.text and shown.headers["cache-control"] == "no-store"
+
+
+def test_a_referral_form_names_what_is_missing(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    w = _world(database_url)
+    with make_client(database_url, run_worker=False) as client:
+        sign_in(client, "counsellor")
+        soup = html(client.get("/staff/referrals/new?need=school_refusal"))
+        form = soup.find("form", action="/staff/referrals/new", method="post")
+        assert isinstance(form, Tag)
+        values = browser_values(form)
+        values["to_resource_id"] = [str(w["centre"])]
+        values["phone"] = [PHONE]
+        refused = client.post("/staff/referrals/new", data=values)
+        assert refused.status_code == 400, refused.text[-1500:]
+        assert "请记录居民如何同意转介" in text_of(html(refused), ".has-error .field-error")
+        values["consent"] = ["spoken"]
+        sent = client.post("/staff/referrals/new", data=values, follow_redirects=False)
+        assert sent.status_code == 303 and sent.headers["location"].startswith("/staff/referrals/")
+
+
+def test_referral_seats_are_set_on_the_booking_rules_page(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    w = _world(database_url)
+    rules = f"/staff/resources/{w['centre']}/booking"
+    with make_client(database_url, run_worker=False) as client:
+        sign_in(client, "centre")
+        soup = html(client.get(rules))
+        feedback = client.get(f"/staff/resources/{w['centre']}/feedback")
+        assert soup.find("a", href=f"/staff/resources/{w['centre']}/feedback") is not None
+        assert "共 0 份评价" in text_of(html(feedback), ".count")
+        form = only_form(soup, f"/staff/resources/{w['centre']}/referral-seats")
+        values = browser_values(form) | {"referral_seats": ["2"]}
+        saved = client.post(f"/staff/resources/{w['centre']}/referral-seats", data=values)
+        assert "转介名额已设为 2" in saved.text
+        sign_in(client, "counsellor")  # not the centre's staff
+        refused = client.post(f"/staff/resources/{w['centre']}/referral-seats", data=values)
+        assert refused.status_code in (403, 404)
+
+    async def seats() -> int:
+        return int((await BookingPolicy.get(resource_id=w["centre"])).referral_seats)
+
+    assert run_in_db(database_url, seats) == 2
+
+
+def test_the_resident_link_and_the_feedback_form_in_both_languages(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    w = _world(database_url)
+    link = f"/referrals/{w['code']}?token={w['link']}"
+    with make_client(database_url, run_worker=False) as client:
+        en = html(client.get(link + "&lang=en"))
+        assert text_of(en, "h1") == "Your referral" and "District Minors" in str(en)
+        zh = html(client.get(link + "&lang=zh-CN"))
+        assert text_of(zh, "h1") == "您的转介"
+        assert zh.select("input[name=starts_at]"), "the resident can pick a time"
+        assert client.get(f"/referrals/{w['code']}?token=wrong").status_code == 404
+        form = html(client.get(f"/feedback/{w['feedback']}?lang=en"))
+        assert text_of(form, "h1") == "How was your visit?"
+        values = browser_values(only_form(form, f"/feedback/{w['feedback']}"))
+        missing = client.post(f"/feedback/{w['feedback']}", data=values)
+        assert missing.status_code == 400 and "score" in missing.text
+        values |= {"reach": ["4"], "wait": ["4"], "respected": ["5"], "helped": ["5"]}
+        done = client.post(f"/feedback/{w['feedback']}", data=values)
+        assert done.status_code == 200 and "Thank you" in text_of(html(done), "h1")
+        assert client.get(f"/feedback/{w['feedback']}").status_code == 404
