@@ -22,16 +22,15 @@ import numpy as np
 import numpy.typing as npt
 
 from geo.distance import geodesic_m
-from resourcemap.search import intent, ranking
+from resourcemap.search import distances, intent, ranking
 from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult, highlights
-from resourcemap.search.embedded_index import Columns, Match, build_columns
+from resourcemap.search.embedded_index import Columns, build_columns
+from resourcemap.search.facets import count_facets, sum_facets
 from resourcemap.search.typos import TYPOS, TypoTolerance
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 
-# KD-tree shortlist margin: projection scale error is far below 0.5% near the central meridian.
-SHORTLIST_MARGIN = 1.005
 # Documents edited since the large index was built before it is rebuilt in the background:
 # indexing this many takes ~0.2 s, and each edit re-indexes all of them.
 COMPACT_AFTER = 256
@@ -197,6 +196,7 @@ class Found:
     rows: npt.NDArray[np.intp]
     score: FloatArray  # aligned with rows
     distance: FloatArray  # aligned with rows; NaN where not located or no point
+    exact: BoolArray | None = None  # which distances are geodesic (None: all of them)
 
 
 def _candidates(cols: Columns, criteria: Criteria) -> Found:
@@ -214,27 +214,13 @@ def _candidates(cols: Columns, criteria: Criteria) -> Found:
         if q.radius_m is not None and cols.tree is not None:
             lat, lon = point
             x, y = cols.to_metric.transform(lon, lat)
-            shortlist = cols.tree.query_ball_point([x, y], q.radius_m * SHORTLIST_MARGIN)
+            shortlist = cols.tree.query_ball_point([x, y], q.radius_m * distances.MARGIN)
             candidates = np.zeros(n, dtype=bool)
             candidates[np.flatnonzero(cols.located)[shortlist]] = True
             near &= candidates
         mask = near | (area_hit & mask)
     rows = np.flatnonzero(mask)
     return Found(cols, rows, np.zeros(rows.size), np.full(rows.size, np.nan))
-
-
-def _within(rows: npt.NDArray[np.intp], match: Match) -> tuple[npt.NDArray[np.intp], FloatArray]:
-    """Which of the sorted ``rows`` the match holds (their places in ``rows``) and their
-    relevance in it: a binary search of the shorter list in the longer one."""
-    if rows.size <= match.rows.size:
-        at = np.searchsorted(match.rows, rows)
-        at[at == match.rows.size] = 0
-        keep = np.flatnonzero(match.rows[at] == rows) if match.rows.size else at[:0]
-        return keep, match.score[at[keep]]
-    at = np.searchsorted(rows, match.rows)
-    inside = np.flatnonzero(at < rows.size)
-    same = inside[rows[at[inside]] == match.rows[inside]]
-    return at[same], match.score[same]
 
 
 def _match_terms(found: list[Found], plan: intent.QueryPlan) -> None:
@@ -247,7 +233,7 @@ def _match_terms(found: list[Found], plan: intent.QueryPlan) -> None:
                 match = f.cols.need_matches(term.need)
             else:
                 match = f.cols.matches(term.text, typo=False)
-            hits.append(_within(f.rows, match))
+            hits.append(match.within(f.rows, len(f.cols.docs)))
         if term.need is None and term.latin and not any(h.size for h, _ in hits):
             # As typed it matches nothing: a typo of a need word stands for the need,
             # anything else is corrected to the indexes' words.
@@ -261,7 +247,7 @@ def _match_terms(found: list[Found], plan: intent.QueryPlan) -> None:
                     match = f.cols.matches(term.text, typo=True)
                 else:
                     match = f.cols.corrected(term.text, corrections)
-                hits[k] = _within(f.rows, match)
+                hits[k] = match.within(f.rows, len(f.cols.docs))
         for f, (keep, score) in zip(found, hits, strict=True):
             f.rows, f.score = f.rows[keep], f.score[keep] + score
             f.distance = f.distance[keep]
@@ -283,8 +269,10 @@ def search_columns(cols: Columns, criteria: Criteria) -> SearchResult:
     return search_segments([cols], criteria)
 
 
-def match_rows(segments: list[Columns], criteria: Criteria) -> list[Found]:
-    """Every index's matching rows, unranked (what the map shows for a search)."""
+def match_rows(segments: list[Columns], criteria: Criteria, *, exact: bool = True) -> list[Found]:
+    """Every index's matching rows, unranked (what the map shows for a search). Without
+    ``exact``, distances are planar except where the radius needed geodesic metres (see
+    :mod:`.distances`: the ranking settles the rest)."""
     q = criteria.query
     found = [_candidates(cols, criteria) for cols in segments if cols.docs]
     plan = criteria.plan
@@ -297,19 +285,36 @@ def match_rows(segments: list[Columns], criteria: Criteria) -> list[Found]:
         # Area-served matches have no distance: they are not a walk (NaN passes the radius).
         lat, lon = point
         located = f.cols.located[f.rows]
-        f.distance[located] = geodesic_m(
-            lat, lon, f.cols.lat[f.rows[located]], f.cols.lon[f.rows[located]]
-        )
+        if exact:
+            f.distance[located] = geodesic_m(
+                lat, lon, f.cols.lat[f.rows[located]], f.cols.lon[f.rows[located]]
+            )
+        else:
+            x, y = f.cols.to_metric.transform(lon, lat)
+            near = f.rows[located]
+            f.distance[located] = np.hypot(f.cols.x[near] - x, f.cols.y[near] - y)
+            f.exact = np.isnan(f.distance)
+            if q.radius_m is not None:
+                f.distance, f.exact = distances.within_radius(
+                    f.distance, q.radius_m, f.cols.lat[f.rows], f.cols.lon[f.rows], point
+                )
         if q.radius_m is not None:
             keep = ~(f.distance > q.radius_m)
             f.rows, f.score, f.distance = f.rows[keep], f.score[keep], f.distance[keep]
+            if f.exact is not None:
+                f.exact = f.exact[keep]
     return found
 
 
-def search_segments(segments: list[Columns], criteria: Criteria) -> SearchResult:
-    """Answer from several indexes as from one: every index's matches ranked together."""
+def search_segments(
+    segments: list[Columns], criteria: Criteria, *, every_distance: bool = False
+) -> SearchResult:
+    """Answer from several indexes as from one: every index's matches ranked together.
+    ``every_distance`` computes geodesic metres for every match (the reference)."""
     q, plan, point = criteria.query, criteria.plan, criteria.query.point
-    found = match_rows(segments, criteria)
+    # Nearer first: only the matches that may reach the page need geodesic metres.
+    settle = not every_distance and point is not None and q.effective_sort in ("best", "nearest")
+    found = match_rows(segments, criteria, exact=not settle)
     if not found:
         return SearchResult(hits=[], total=0, facets={"kind": {}, "service": {}})
 
@@ -325,14 +330,28 @@ def search_segments(segments: list[Columns], criteria: Criteria) -> SearchResult
     )
     score = joined([f.score for f in found])
     distance = joined([f.distance for f in found])
+    not_a_walk = joined([~f.cols.walk[f.rows] for f in found])
+    first = q.offset + q.limit
+    if settle and point is not None:
+        distance = distances.settle_for_page(
+            q.effective_sort,
+            distance,
+            joined([f.exact if f.exact is not None else np.ones(f.rows.size, bool) for f in found]),
+            first,
+            boost,
+            not_a_walk,
+            joined([f.cols.lat[f.rows] for f in found]),
+            joined([f.cols.lon[f.rows] for f in found]),
+            point,
+        )
     order = ranking.order(
         q.effective_sort,
         ids=joined([f.cols.ids[f.rows] for f in found]),
         relevance=score,
         boost=boost,
         distance_m=None if point is None else distance,
-        not_a_walk=joined([~f.cols.walk[f.rows] for f in found]),
-        first=q.offset + q.limit,
+        not_a_walk=not_a_walk,
+        first=first,
     )
     segment = joined([np.full(f.rows.size, k, dtype=np.intp) for k, f in enumerate(found)])
     row = joined([f.rows for f in found])
@@ -350,8 +369,8 @@ def search_segments(segments: list[Columns], criteria: Criteria) -> SearchResult
                 reasons=intent.reasons(doc.kind, doc.services, plan),
             )
         )
-    facets = [_facets(f.cols, f.rows) for f in found]
-    return SearchResult(hits=hits, total=int(row.size), facets=_sum_facets(facets))
+    parts = [count_facets(f.cols, f.rows) for f in found]
+    return SearchResult(hits=hits, total=int(row.size), facets=sum_facets(parts))
 
 
 G = TypeVar("G", bound=np.generic)
@@ -360,31 +379,3 @@ G = TypeVar("G", bound=np.generic)
 def joined(values: list[npt.NDArray[G]]) -> npt.NDArray[G]:
     """One array of every index's values (no copy when there is one index)."""
     return values[0] if len(values) == 1 else np.concatenate(values)
-
-
-def _sum_facets(parts: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:
-    if len(parts) == 1:
-        return parts[0]
-    total: dict[str, dict[str, int]] = {"kind": {}, "service": {}}
-    for part in parts:
-        for facet, counts in part.items():
-            for value, count in counts.items():
-                total[facet][value] = total[facet].get(value, 0) + count
-    return {facet: dict(sorted(counts.items())) for facet, counts in total.items()}
-
-
-def _facets(cols: Columns, rows: npt.NDArray[np.intp]) -> dict[str, dict[str, int]]:
-    kinds = np.bincount(cols.kind_code[rows], minlength=len(cols.kinds))
-    n = len(cols.docs)
-    if rows.size * 16 < n:  # few: look up each one; many: one pass over each column
-        services = {name: int(np.count_nonzero(column[rows]))
-                    for name, column in cols.tags["services"].items()}  # fmt: skip
-    else:
-        mask = np.zeros(n, dtype=bool)
-        mask[rows] = True
-        services = {name: int(np.count_nonzero(column & mask))
-                    for name, column in cols.tags["services"].items()}  # fmt: skip
-    return {
-        "kind": {k: int(c) for k, c in zip(cols.kinds, kinds.tolist(), strict=True) if c},
-        "service": {k: v for k, v in sorted(services.items()) if v},
-    }

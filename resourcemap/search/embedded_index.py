@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,12 +29,14 @@ from geo.crs import WGS84, metric_crs_for
 from resourcemap.search import text
 from resourcemap.search.base import SearchDocument
 from resourcemap.search.needs import NEEDS
+from resourcemap.search.pinyin_index import Postings, pinyin_postings
 from resourcemap.search.substrings import DENSE_SHARE, Text, distinct, firsts
 from resourcemap.search.typos import TYPOS, TypoTolerance
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+RowArray = npt.NDArray[np.signedinteger[Any]]  # rows: int64, or int32 in pinyin postings
 
 # How much a token found in each field adds to a document's relevance.
 FIELD_WEIGHTS = {
@@ -50,8 +53,6 @@ TYPO_PENALTY = 0.5
 # Shortest vocabulary term a typo can reach: a 5-letter word with one typo is 4 letters
 # or more, a 9-letter one with two is 7 or more; 3 keeps room for lower thresholds.
 MIN_TERM_LENGTH = 3
-# Pinyin matches whole syllables: "xinli" finds 心理 but not 心灵 (xin-ling).
-MAX_PINYIN_SYLLABLES = 8
 # Cached matches hold at most this many rows in all (about 16 bytes each).
 TOKEN_CACHE_ROWS = 4_000_000
 SET_CACHE_SIZE = 8
@@ -73,13 +74,32 @@ class Match:
         return cls(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
 
     def dense(self, n: int) -> tuple[BoolArray, FloatArray]:
-        """As a hit mask and a relevance column over ``n`` rows (tests compare with
-        :func:`scan_matches`)."""
+        """As a hit mask and a relevance column over ``n`` rows (as :func:`scan_matches`)."""
         hit = np.zeros(n, dtype=bool)
         score = np.zeros(n, dtype=np.float64)
         hit[self.rows] = True
         score[self.rows] = self.score
         return hit, score
+
+    def within(self, rows: npt.NDArray[np.intp], n: int) -> tuple[npt.NDArray[np.intp], FloatArray]:
+        """Which of the sorted ``rows`` (of ``n``) this match holds (their places in
+        ``rows``) and their relevance: a binary search of the shorter list in the longer
+        one, or when both are long, one pass over a column."""
+        if min(rows.size, self.rows.size) * DENSE_SHARE > n:
+            score = np.full(n, np.nan)
+            score[self.rows] = self.score
+            mine = score[rows]
+            keep = np.flatnonzero(~np.isnan(mine))
+            return keep, mine[keep]
+        if rows.size <= self.rows.size:
+            at = np.searchsorted(self.rows, rows)
+            at[at == self.rows.size] = 0
+            keep = np.flatnonzero(self.rows[at] == rows) if self.rows.size else at[:0]
+            return keep, self.score[at[keep]]
+        at = np.searchsorted(rows, self.rows)
+        inside = np.flatnonzero(at < rows.size)
+        same = inside[rows[at[inside]] == self.rows[inside]]
+        return at[same], self.score[same]
 
 
 @dataclass(frozen=True)
@@ -98,11 +118,13 @@ class Columns:
     lat: FloatArray
     lon: FloatArray
     cells: npt.NDArray[np.uint64]  # H3 cell at geo.clusters.FINEST, for map clusters
+    x: FloatArray  # metric coordinates (NaN where not located): planar distance bounds
+    y: FloatArray
     tree: cKDTree | None
     to_metric: pyproj.Transformer
     # Area-served documents (no point, some service area) by the area codes they serve.
     serving: dict[str, npt.NDArray[np.intp]]
-    pinyin: dict[str, npt.NDArray[np.int64]]
+    pinyin: Postings
     vocabulary: list[str]
     typos: TypoTolerance
     # Residents repeat a small set of words; per-token matches are cached for the
@@ -195,24 +217,6 @@ class Columns:
         return cached
 
 
-def _pinyin_terms(name: str) -> set[str]:
-    """Every run of whole syllables in the pinyin of a name's Han characters."""
-    syllables = text.syllables(name)
-    return {
-        "".join(syllables[i : i + size])
-        for size in range(1, MAX_PINYIN_SYLLABLES + 1)
-        for i in range(len(syllables) - size + 1)
-    }
-
-
-def _pinyin_postings(docs: list[SearchDocument]) -> dict[str, npt.NDArray[np.int64]]:
-    postings: dict[str, list[int]] = {}
-    for i, doc in enumerate(docs):
-        for term in _pinyin_terms(doc.name_zh):
-            postings.setdefault(term, []).append(i)
-    return {term: np.array(rows, dtype=np.int64) for term, rows in postings.items()}
-
-
 def _vocabulary(docs: Iterable[SearchDocument], pinyin: Iterable[str]) -> list[str]:
     """Latin terms a typo can be corrected to: English words and pinyin of name fragments."""
     terms = {t for t in pinyin if len(t) >= MIN_TERM_LENGTH}
@@ -246,14 +250,17 @@ def build_columns(
     if transformer is None:
         crs = metric_crs_for(float(np.nanmedian(lon)) if located.any() else 114.0)
         transformer = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
+    x_all = np.full(n, np.nan)
+    y_all = np.full(n, np.nan)
     if located.any():
         x, y = transformer.transform(lon[located], lat[located])
+        x_all[located], y_all[located] = x, y
         tree = cKDTree(np.column_stack([x, y]))
 
     def column(values: Iterable[str]) -> Text:
         return Text.of([text.normalise(v) for v in values])
 
-    pinyin = _pinyin_postings(docs)
+    pinyin = pinyin_postings(docs)
     serving: dict[str, list[int]] = {}
     for i, d in enumerate(docs):
         if not d.located:
@@ -282,6 +289,8 @@ def build_columns(
         lat=lat,
         lon=lon,
         cells=finest_cells(lat, lon),
+        x=x_all,
+        y=y_all,
         tree=tree,
         to_metric=transformer,
         serving={code: np.array(rows, dtype=np.intp) for code, rows in serving.items()},
@@ -297,7 +306,7 @@ def _field_score(weight: float, positions: IntArray) -> FloatArray:
     return score
 
 
-def _summed(n: int, parts: list[tuple[IntArray, FloatArray]]) -> Match:
+def _summed(n: int, parts: list[tuple[RowArray, FloatArray]]) -> Match:
     """Every row (of ``n``) found in any part, with its scores added up in the parts'
     order (the order the dense sums used, so totals are the same to the last bit)."""
     if not parts:
@@ -311,7 +320,7 @@ def _summed(n: int, parts: list[tuple[IntArray, FloatArray]]) -> Match:
             total[part_rows] += part_score
         found = np.flatnonzero(hit)
         return Match(found, total[found])
-    rows = distinct(np.concatenate([r for r, _ in parts]))
+    rows = distinct(np.concatenate([r for r, _ in parts])).astype(np.int64, copy=False)
     score = np.zeros(rows.size, dtype=np.float64)
     for part_rows, part_score in parts:
         score[np.searchsorted(rows, part_rows)] += part_score
@@ -323,7 +332,7 @@ def _words_matches(cols: Columns, words: Iterable[str]) -> Match:
     each of them exactly, scored by the first of them in each field."""
     normal = sorted({text.normalise(w) for w in words}, key=len, reverse=True)
     latin = [w for w in normal if text.is_latin(w)]
-    parts = []
+    parts: list[tuple[RowArray, FloatArray]] = []
     for name, weight in FIELD_WEIGHTS.items():
         chosen = latin if name in LATIN_ONLY else normal
         if chosen:
@@ -358,7 +367,7 @@ def _token_matches(
         )
         return Match(rows, penalty[first])
     latin = text.is_latin(token)
-    parts = []
+    parts: list[tuple[RowArray, FloatArray]] = []
     for name, weight in FIELD_WEIGHTS.items():
         if name in LATIN_ONLY and not latin:
             continue

@@ -42,14 +42,14 @@ def _codes(token: str) -> list[int]:
     return sorted({a << 21 | b for a, b in itertools.pairwise(points)})
 
 
-def distinct(values: npt.NDArray[G]) -> npt.NDArray[G]:
+def distinct(values: npt.NDArray[G], *, presorted: bool = False) -> npt.NDArray[G]:
     """The sorted distinct ``values`` (``np.unique`` hashes, which is many times slower
     for the integer arrays here).
 
     >>> distinct(np.array([3, 1, 3, 2])).tolist()
     [1, 2, 3]
     """
-    ordered = np.sort(values, kind="stable")
+    ordered = values if presorted else np.sort(values, kind="stable")
     if ordered.size == 0:
         return ordered
     keep = np.empty(ordered.size, dtype=bool)
@@ -101,8 +101,19 @@ class Grams:
             id_bits = np.uint64(_ID_BITS)
             parts.append(((ones << id_bits) | ids)[block != 0])
             parts.append(((pairs << id_bits) | ids)[block[:, 1:] != 0])
-        packed = distinct(np.concatenate(parts))  # sorted by gram, then value
-        keys, starts = firsts(packed >> np.uint64(_ID_BITS))
+        # Sorted by gram, then value, in place: a province's address column has millions of
+        # grams, and every copy of them would count in the workers' peak memory.
+        packed = np.concatenate(parts)
+        del parts
+        packed.sort()
+        packed = distinct(packed, presorted=True)
+        grams = packed >> np.uint64(_ID_BITS)
+        new = np.empty(grams.size, dtype=bool)
+        new[:1] = True
+        np.not_equal(grams[1:], grams[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        keys = grams[starts]
+        del grams, new
         ids = (packed & np.uint64(2**_ID_BITS - 1)).astype(np.int32)
         return cls(keys, np.append(starts, packed.size).astype(np.int64), ids)
 
@@ -162,16 +173,17 @@ class Text:
         """The documents holding any of ``words``, and where the first of them starts."""
         if "" in words:
             return self.find("")
-        parts = [self.grams.candidates(w)[0] for w in words]
-        values = distinct(np.concatenate(parts)) if parts else np.empty(0, np.int64)
-        chosen = self.values[values]
-        at = np.full(values.size, -1, dtype=np.int64)
+        first = np.full(self.values.size, -1, dtype=np.int64)  # per value
         for word in words:
-            here = np.strings.find(chosen, word)
-            better = (here >= 0) & ((at < 0) | (here < at))
-            at[better] = here[better]
-        keep = at >= 0
-        return self._documents(values[keep].astype(np.int64), at[keep])
+            values, sure = self.grams.candidates(word)
+            at = np.strings.find(self.values[values], word).astype(np.int64)
+            if not sure:
+                values, at = values[at >= 0], at[at >= 0]
+            before = first[values]
+            better = (before < 0) | (at < before)
+            first[values[better]] = at[better]
+        found = np.flatnonzero(first >= 0).astype(np.int64)
+        return self._documents(found, first[found])
 
     def _documents(self, values: IntArray, at: IntArray) -> Found:
         first, last = self.doc_starts[values], self.doc_starts[values + 1]

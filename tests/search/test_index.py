@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from resourcemap.search import ranking, text
 from resourcemap.search.base import Criteria, SearchDocument, SearchQuery
-from resourcemap.search.embedded import EmbeddedBackend
+from resourcemap.search.embedded import EmbeddedBackend, search_segments
 from resourcemap.search.embedded_index import (
     FIELD_WEIGHTS,
     LATIN_ONLY,
@@ -238,3 +238,33 @@ def test_every_page_is_a_slice_of_the_whole_ranking(params: dict[str, Any]) -> N
         page = answer(offset, limit)
         assert [h.id for h in page.hits] == ids[offset : offset + limit]
         assert (page.total, page.facets) == (whole.total, whole.facets)
+
+
+NEAR = [
+    {"lat": ORIGIN[0], "lon": ORIGIN[1]},
+    {"lat": ORIGIN[0], "lon": ORIGIN[1], "radius_m": 2000},
+    {"lat": ORIGIN[0], "lon": ORIGIN[1], "radius_m": 5000, "q": "心"},
+    {"lat": ORIGIN[0], "lon": ORIGIN[1], "sort": "nearest", "q": "xinli"},
+    {"lat": ORIGIN[0] + 0.01, "lon": ORIGIN[1], "radius_m": 3000, "fee": "free"},
+    {"lat": ORIGIN[0], "lon": ORIGIN[1], "sort": "relevance", "q": "室"},
+]
+
+
+@pytest.mark.parametrize("params", NEAR, ids=[str(q) for q in NEAR])
+@pytest.mark.parametrize(("offset", "limit"), [(0, 5), (0, 20), (10, 7), (0, 100)])
+def test_geodesic_metres_only_where_they_decide_change_nothing(
+    params: dict[str, Any], offset: int, limit: int
+) -> None:
+    """Planar bounds first, exact metres for the radius's edge and the page: the same hits,
+    scores, distances, totals and facets as exact metres for every match."""
+    cols = build_columns(corpus(400, 6))
+    query = SearchQuery.model_validate({**params, "offset": offset, "limit": limit})
+    open_ids = frozenset(range(1, 400, 3))
+    criteria = Criteria(query, open_now_ids=open_ids, bookable_ids=frozenset(range(1, 400, 4)))
+    fast = search_segments([cols], criteria)
+    every = search_segments([cols], criteria, every_distance=True)
+    assert fast.total > 5
+    assert [(h.id, h.score, h.distance_m) for h in fast.hits] == [
+        (h.id, h.score, h.distance_m) for h in every.hits
+    ]
+    assert (fast.total, fast.facets) == (every.total, every.facets)
