@@ -190,13 +190,38 @@ def sorted_codes(area: StrArray) -> tuple[StrArray, IntArray]:
     >>> codes, inverse = sorted_codes(np.array(["b", "a", "b", "c"]))
     >>> codes.tolist(), inverse.tolist()
     (['a', 'b', 'c'], [1, 0, 1, 2])
+    >>> codes, inverse = sorted_codes(np.array(["440305", "440304", "440305"]))
+    >>> codes.tolist(), inverse.tolist()
+    (['440304', '440305'], [1, 0, 1])
     """
-    found, distinct = pd.factorize(area, sort=False)
-    order = np.argsort(np.asarray(distinct, dtype=area.dtype), kind="stable")
+    numbers = _as_numbers(area)
+    if numbers is None:
+        found, distinct = pd.factorize(area, sort=False)
+        strings = np.asarray(distinct, dtype=area.dtype)
+    else:
+        # Equal-length digit strings: hashing integers is several times faster than strings,
+        # and their numeric order is the strings' order.
+        found, _distinct = pd.factorize(numbers, sort=False)
+        first = np.empty(int(found.max(initial=-1)) + 1, dtype=np.intp)
+        first[found[::-1]] = np.arange(found.size - 1, -1, -1)
+        strings = area[first]
+    order = np.argsort(strings, kind="stable")
     rank = np.empty(order.size, dtype=np.intp)
     rank[order] = np.arange(order.size)
-    codes = np.asarray(distinct, dtype=area.dtype)[order]
-    return codes, rank[found]
+    return strings[order], rank[found]
+
+
+def _as_numbers(area: StrArray) -> IntArray | None:
+    """Area codes as integers when every code is the same number of digits (China's 12-digit
+    codes), else ``None``."""
+    width = area.dtype.itemsize // 4
+    if area.size == 0 or area.dtype.kind != "U" or not 0 < width <= 18:
+        return None
+    chars = area.view(np.uint32).reshape(area.size, width)
+    if chars.min() < 48 or chars.max() > 57:  # a non-digit, or a shorter code's padding
+        return None
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    return (chars.astype(np.int64) - 48) @ powers
 
 
 @dataclass(frozen=True)
