@@ -87,7 +87,8 @@ def partition_sums(
 ) -> AreaSums:
     """Per-area sums of one partition (the task each worker runs)."""
     mask = within_radius(part.lon, part.lat, supply.lon, supply.lat, radius_m, crs=crs, slack=slack)
-    mask |= np.isin(part.area, part.served_codes)
+    if part.served_codes.size:
+        mask |= np.isin(part.area, part.served_codes)
     return AreaSums.of(part.area, part.weight, mask)
 
 
