@@ -184,7 +184,7 @@ class Candidate:
     """How provenance names the record: ``row 5``, ``feature 2``, an HSDS id."""
     notes: list[str] = field(default_factory=list)
     """What the row says that is not kept; reported, never a reason to refuse."""
-    hints: dict[str, str] = field(default_factory=dict)
+    hints: dict[str, str | Said] = field(default_factory=dict)
     """Column → a sentence added to a problem reported on that column."""
 
     def reject(self, column: str, reason: str | Said) -> None:
@@ -233,7 +233,7 @@ def _coord_system(value: Any) -> CoordSystem:
     try:
         return CoordSystem(key)
     except ValueError:
-        raise ValueError(f"{value!r} is not wgs84, gcj02 or bd09") from None
+        raise ValueError(N_("%(value)r is not wgs84, gcj02 or bd09", value=value)) from None
 
 
 def _listed(value: Any) -> list[Any]:
@@ -245,14 +245,22 @@ def _json_cell(name: str, value: Any) -> Any:
         return value
     try:
         return json.loads(value)
-    except ValueError as exc:
-        raise ValueError(f"not valid JSON: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            N_(
+                "not valid JSON (line %(line)s, column %(column)s)",
+                line=exc.lineno,
+                column=exc.colno,
+            )
+        ) from None
+    except ValueError:
+        raise ValueError(N_("not valid JSON")) from None
 
 
 def read_provenance(value: Any) -> list[dict[str, str]]:
     """Earlier import steps as exported: a list of objects of text values."""
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ValueError("provenance is a JSON list of objects (file, format, record, …)")
+        raise ValueError(N_("provenance is a JSON list of objects (file, format, record, …)"))
     steps = [{str(k): str(v) for k, v in step.items() if v is not None} for step in value]
     return steps[-MAX_STEPS:]
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from resourcemap.said import N_, Said, said_of
 from resourcemap.transfer import hsds_terms as t
 from resourcemap.transfer.budget import charge
 from resourcemap.transfer.columns import HAS_ELIGIBILITY, Candidate, OrgRef, read_provenance
@@ -200,7 +201,7 @@ class _Service:
         # none listed means none; a foreign record that lists none gets our defaults.
         self.ours = bool(self.codes.get("kind"))
         self.notes: list[str] = []
-        self.hints: dict[str, str] = {}
+        self.hints: dict[str, str | Said] = {}
 
     def values(self) -> dict[str, Any]:
         """What the service says of every listing made from it (no location fields)."""
@@ -272,9 +273,11 @@ class _Service:
                 continue
             text = _text(area.get("name")) or _text(area.get("description"))
             if text:
-                hint = (
-                    f"service_areas[{i}] {text[:60]!r} is text, not an area code: give the "
-                    "areas' statistical division codes (our resourcemap-field:area_code)"
+                hint = N_(
+                    "service_areas[%(i)s] %(text)r is text, not an area code: give the "
+                    "areas' statistical division codes (our resourcemap-field:area_code)",
+                    i=i,
+                    text=text[:60],
                 )
                 self.hints[COLUMNS["service_area_codes"]] = hint
                 self.notes.append(
@@ -323,7 +326,7 @@ class _Service:
             try:
                 candidate.provenance = read_provenance(json.loads(provenance))
             except ValueError as exc:
-                candidate.reject("attributes (resourcemap-field:provenance)", str(exc))
+                candidate.reject("attributes (resourcemap-field:provenance)", said_of(exc))
         return candidate
 
     def located(self, values: dict[str, Any], sal: dict[str, Any], loc: dict[str, Any]) -> None:
@@ -389,7 +392,7 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_services(
-    services: list[tuple[int, dict[str, Any] | None, str]], zone: Zone, parsed: Parsed
+    services: list[tuple[int, dict[str, Any] | None, str | Said]], zone: Zone, parsed: Parsed
 ) -> Parsed:
     """``(number, service or None, refusal)`` triples → candidates and problems."""
     for number, service, refusal in services:

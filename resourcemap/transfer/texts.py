@@ -163,10 +163,18 @@ def _json_list(text: str) -> list[Any] | None:
         return None
     try:
         value = json.loads(text)
-    except ValueError as exc:
-        raise TextError(f"not valid JSON: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise TextError(
+            N_(
+                "not valid JSON (line %(line)s, column %(column)s)",
+                line=exc.lineno,
+                column=exc.colno,
+            )
+        ) from None
+    except ValueError:
+        raise TextError(N_("not valid JSON")) from None
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise TextError("a JSON value here must be a list of objects")
+        raise TextError(N_("a JSON value here must be a list of objects"))
     return value
 
 
@@ -246,7 +254,10 @@ def parse_qualifications(text: str) -> list[dict[str, Any]]:
         parts = [p.strip() for p in entry.split("|")]
         if not 3 <= len(parts) <= 5:
             raise TextError(
-                f"{entry.strip()!r}: write type|certificate_number|issuer[|issued_on[|verified_on]]"
+                N_(
+                    "%(entry)r: write type|certificate_number|issuer[|issued_on[|verified_on]]",
+                    entry=entry.strip(),
+                )
             )
         item: dict[str, Any] = dict(zip(QUALIFICATION_FIELDS, parts, strict=False))
         for key in ("issued_on", "verified_on"):
