@@ -245,16 +245,8 @@ def _json_cell(name: str, value: Any) -> Any:
         return value
     try:
         return json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            N_(
-                "not valid JSON (line %(line)s, column %(column)s)",
-                line=exc.lineno,
-                column=exc.colno,
-            )
-        ) from None
-    except ValueError:
-        raise ValueError(N_("not valid JSON")) from None
+    except ValueError as exc:
+        raise ValueError(texts.json_refusal(exc)) from None
 
 
 def read_provenance(value: Any) -> list[dict[str, str]]:

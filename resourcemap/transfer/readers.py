@@ -29,7 +29,7 @@ from typing import Any
 
 from resourcemap.errors import TooLarge
 from resourcemap.said import N_
-from resourcemap.transfer import columns
+from resourcemap.transfer import columns, texts
 from resourcemap.transfer.budget import charge, check_archive
 from resourcemap.transfer.columns import Candidate
 from resourcemap.transfer.report import Problem
@@ -92,16 +92,8 @@ def load_json(data: bytes) -> Any:
         return json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise UnreadableFile(N_("JSON files must be UTF-8")) from None
-    except json.JSONDecodeError as exc:
-        raise UnreadableFile(
-            N_(
-                "not valid JSON (line %(line)s, column %(column)s)",
-                line=exc.lineno,
-                column=exc.colno,
-            )
-        ) from None
-    except ValueError:
-        raise UnreadableFile(N_("not valid JSON")) from None
+    except ValueError as exc:
+        raise UnreadableFile(texts.json_refusal(exc)) from None
     except RecursionError:
         raise UnreadableFile(N_("the JSON is nested too deeply")) from None
 

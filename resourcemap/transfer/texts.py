@@ -19,7 +19,7 @@ from typing import Any
 
 from resourcemap.errors import InvalidInput
 from resourcemap.listings.hours import WEEKDAYS_EN, Interval, minutes, summarise
-from resourcemap.said import N_
+from resourcemap.said import N_, Said
 
 EMPTY_LIST = "[]"
 EMPTY_MARKERS = ("[]", "-", "无", "none")
@@ -158,21 +158,22 @@ def format_hours(hours: Iterable[Mapping[str, Any]]) -> str:
     return "; ".join(summarise(intervals, lang="en"))
 
 
+def json_refusal(exc: ValueError) -> Said:
+    """Why a JSON text does not parse, with where when the parser knows it."""
+    if isinstance(exc, json.JSONDecodeError):
+        return N_(
+            "not valid JSON (line %(line)s, column %(column)s)", line=exc.lineno, column=exc.colno
+        )
+    return N_("not valid JSON")
+
+
 def _json_list(text: str) -> list[Any] | None:
     if not text.lstrip().startswith("["):
         return None
     try:
         value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TextError(
-            N_(
-                "not valid JSON (line %(line)s, column %(column)s)",
-                line=exc.lineno,
-                column=exc.colno,
-            )
-        ) from None
-    except ValueError:
-        raise TextError(N_("not valid JSON")) from None
+    except ValueError as exc:
+        raise TextError(json_refusal(exc)) from None
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise TextError(N_("a JSON value here must be a list of objects"))
     return value
