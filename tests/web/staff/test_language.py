@@ -218,3 +218,19 @@ def test_chinese_listing_form_labels_every_field_in_chinese_only(world: World) -
         assert labels["f-name_zh"] == "中文名称" and labels["f-lat"] == "纬度", path
         assert labels["f-hours_0"] == "周一" and labels["f-hours_6"] == "周日", path
         assert labels["f-q-0-issuer"] == "发证机关", path
+
+
+def test_chinese_staff_pages_have_no_english_chrome(world: World) -> None:
+    room = world.ids["room"]
+    with world.make(world.url) as client:
+        sign_in(client, "staff")
+        for path in (
+            "/staff",
+            f"/staff/resources/{room}/booking",
+            "/staff/bookings",
+            "/staff/bookings/stats",
+            "/staff/import",
+        ):
+            page = html(client.get(path))
+            assert page.select('small[lang="en"]') == [], path
+            assert english_chrome(page) == [], path
