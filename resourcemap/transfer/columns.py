@@ -182,7 +182,7 @@ class Candidate:
     """Earlier import steps the record carries (our exports write them)."""
     record: str = ""
     """How provenance names the record: ``row 5``, ``feature 2``, an HSDS id."""
-    notes: list[str] = field(default_factory=list)
+    notes: list[Said] = field(default_factory=list)
     """What the row says that is not kept; reported, never a reason to refuse."""
     hints: dict[str, str | Said] = field(default_factory=dict)
     """Column → a sentence added to a problem reported on that column."""

@@ -163,7 +163,7 @@ def _kept(items: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, 
     return [{k: c[k] for k in keys if c.get(k) not in (None, "")} for c in items]
 
 
-def _languages(service: dict[str, Any], candidate_notes: list[str]) -> list[str]:
+def _languages(service: dict[str, Any], candidate_notes: list[Said]) -> list[str]:
     codes = []
     for lang in _list(service.get("languages")):
         given = _text(lang.get("code")) or _text(lang.get("name"))
@@ -171,7 +171,9 @@ def _languages(service: dict[str, Any], candidate_notes: list[str]) -> list[str]
             continue
         code = t.language_code(given)
         if code is None:
-            candidate_notes.append(f"language {given!r} is not kept: it names no language code")
+            candidate_notes.append(
+                N_("language %(given)r is not kept: it names no language code", given=given)
+            )
         elif code not in codes:
             codes.append(code)
     return codes
@@ -200,7 +202,7 @@ class _Service:
         # A record we wrote has our kind: it lists every audience, mode and language, so
         # none listed means none; a foreign record that lists none gets our defaults.
         self.ours = bool(self.codes.get("kind"))
-        self.notes: list[str] = []
+        self.notes: list[Said] = []
         self.hints: dict[str, str | Said] = {}
 
     def values(self) -> dict[str, Any]:
@@ -261,7 +263,13 @@ class _Service:
     def _cut(self, text: str, limit: int, name: str) -> str:
         if len(text) <= limit:
             return text
-        self.notes.append(f"{name} is longer than {limit} characters: cut to {limit}")
+        self.notes.append(
+            N_(
+                "%(name)s is longer than %(limit)s characters: cut to %(limit)s",
+                name=name,
+                limit=limit,
+            )
+        )
         return text[:limit]
 
     def _service_areas(self) -> list[str]:
@@ -281,8 +289,10 @@ class _Service:
                 )
                 self.hints[COLUMNS["service_area_codes"]] = hint
                 self.notes.append(
-                    "service areas given as text are not kept: ResourceMap takes the areas' "
-                    "statistical division codes"
+                    N_(
+                        "service areas given as text are not kept: ResourceMap takes the areas' "
+                        "statistical division codes"
+                    )
                 )
         return codes
 
@@ -299,8 +309,10 @@ class _Service:
                 lower = [w for lst, w in levels if _list(lst) and w != where]
                 if lower and where == "schedules":
                     self.notes.append(
-                        "location schedules not used: the service has its own (a service's "
-                        "own hours win)"
+                        N_(
+                            "location schedules not used: the service has its own (a "
+                            "service's own hours win)"
+                        )
                     )
                 return chosen
         return Schedules()

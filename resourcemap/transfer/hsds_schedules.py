@@ -139,7 +139,7 @@ class Schedules:
     exceptions: list[dict[str, Any]] = field(default_factory=list)
     always_open: bool = False
     problems: list[tuple[str, Said]] = field(default_factory=list)  # (cell, reason)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Said] = field(default_factory=list)
     offsets_given: bool = False
     times_read: bool = False
 
@@ -251,20 +251,33 @@ class _Reader:
         freq = _text(s.get("freq")).upper() or "WEEKLY"
         label = _label(self.where, i, s)
         if freq != "WEEKLY":
-            self.out.notes.append(f"{label}: a {freq} schedule is not kept (weekly hours only)")
+            self.out.notes.append(
+                N_(
+                    "%(where)s: a %(freq)s schedule is not kept (weekly hours only)",
+                    where=label,
+                    freq=freq,
+                )
+            )
             return
         interval = s.get("interval")
         if isinstance(interval, int | float) and interval > 1:
             self.out.notes.append(
-                f"{label}: hours every {interval:g} weeks are not kept (weekly hours only)"
+                N_(
+                    "%(where)s: hours every %(weeks)s weeks are not kept (weekly hours only)",
+                    where=label,
+                    weeks=f"{interval:g}",
+                )
             )
             return
         has_times = s.get("opens_at") not in (None, "") or s.get("closes_at") not in (None, "")
         if not has_times:
             if _text(s.get("description")):
                 self.out.notes.append(
-                    f"{label}: no opening times, only the text "
-                    f"{_text(s.get('description'))[:80]!r}; no hours kept"
+                    N_(
+                        "%(where)s: no opening times, only the text %(text)r; no hours kept",
+                        where=label,
+                        text=_text(s.get("description"))[:80],
+                    )
                 )
             return
         days = _days(_text(s.get("byday")))
@@ -282,7 +295,13 @@ class _Reader:
             return
         for name in ("bymonthday", "byweekno", "byyearday"):
             if _text(str(s.get(name) or "")):
-                self.out.notes.append(f"{label}: {name} is ignored on a WEEKLY schedule")
+                self.out.notes.append(
+                    N_(
+                        "%(where)s: %(name)s is ignored on a WEEKLY schedule",
+                        where=label,
+                        name=name,
+                    )
+                )
         found = self.times(i, s)
         if found is None:
             return
@@ -303,8 +322,12 @@ class _Reader:
         valid_to = _text(s.get("valid_to"))
         if valid_to and valid_to < self.zone.now.astimezone(self.zone.tz).date().isoformat():
             self.out.notes.append(
-                f"{label}: valid until {valid_to}, which is past; its weekly hours were "
-                "imported as current"
+                N_(
+                    "%(where)s: valid until %(date)s, which is past; its weekly hours were "
+                    "imported as current",
+                    where=label,
+                    date=valid_to,
+                )
             )
 
 

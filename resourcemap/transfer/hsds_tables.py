@@ -181,7 +181,7 @@ class _Package:
         self.attributes = tables.by("attributes.csv", "link_id")
         self.terms = {r.get("id"): r for r in tables.of("taxonomy_terms.csv")}
         self.problems: list[tuple[int, str, Said]] = []
-        self.notes: list[str] = []
+        self.notes: list[Said] = []
 
     def _phones(self, column: str, key: str) -> list[dict[str, Any]]:
         phones = []
@@ -222,8 +222,11 @@ class _Package:
                 return None
         if (dates["start_date"] or "").startswith("0001"):
             self.notes.append(
-                f"{row.source}: a yearly holiday (year 0001) is not kept: ResourceMap keeps "
-                "dated exceptions only"
+                N_(
+                    "%(where)s: a yearly holiday (year 0001) is not kept: ResourceMap keeps "
+                    "dated exceptions only",
+                    where=row.source,
+                )
             )
             return None
         closed = row.get("closed").lower() in ("true", "t", "1", "yes")
@@ -367,8 +370,8 @@ def read_package(data: bytes, zone: Zone) -> Parsed:
     return parsed
 
 
-def _natural(text: str) -> list[Any]:
-    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text)]
+def _natural(text: Said) -> list[Any]:
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(text))]
 
 
 def zip_folder(files: Iterable[tuple[str, bytes]]) -> bytes:

@@ -28,7 +28,7 @@ from pathlib import PurePath
 from typing import Any
 
 from resourcemap.errors import TooLarge
-from resourcemap.said import N_
+from resourcemap.said import N_, Said
 from resourcemap.transfer import columns, texts
 from resourcemap.transfer.budget import charge, check_archive
 from resourcemap.transfer.columns import Candidate
@@ -66,7 +66,7 @@ class Parsed:
     problems: list[Problem] = field(default_factory=list)
     row_label: str = "row"
     header_row: int | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[Said] = field(default_factory=list)
 
 
 def detect_format(data: bytes, filename: str) -> str:
