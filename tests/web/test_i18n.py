@@ -57,13 +57,13 @@ def test_every_text_in_the_code_is_in_the_chinese_catalogue_and_translated() -> 
 CHINESE_EXAMPLE = re.compile(r'<code lang="zh-CN">.*?</code>', re.S)
 
 
-def test_staff_templates_say_their_words_through_the_catalogues() -> None:
-    """No Chinese written into a staff template: its words are gettext messages, so the
-    page is in one language and the Chinese is where translators look for it."""
-    for template in sorted((ROOT / "web" / "templates" / "staff").glob("*.html")):
+def test_templates_say_their_words_through_the_catalogues() -> None:
+    """No Chinese written into a template: its words are gettext messages, so the page is
+    in one language and the Chinese is where translators look for it."""
+    for template in sorted((ROOT / "web" / "templates").glob("**/*.html")):
         text = re.sub(r"\{#.*?#\}", "", template.read_text(encoding="utf-8"), flags=re.S)
         text = CHINESE_EXAMPLE.sub("", text)
-        assert not re.findall(r"[\u4e00-\u9fff]+", text), template.name
+        assert not re.findall(r"[\u4e00-\u9fff]+", text), template.relative_to(ROOT)
 
 
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])
