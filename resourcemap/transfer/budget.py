@@ -21,6 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from resourcemap.errors import TooLarge
+from resourcemap.said import N_
 from resourcemap.settings import Settings
 
 # A zipped file (XLSX, table package) may expand to at most this many bytes per cell of
@@ -59,19 +60,35 @@ class Meter:
         self.cells += cells
         b = self.budget
         if self.rows > b.rows:
-            raise TooLarge(f"the file has more than {b.rows:,} rows; import it in parts")
+            raise TooLarge(
+                N_("the file has more than %(rows)s rows; import it in parts", rows=f"{b.rows:,}")
+            )
         if self.cells > b.cells:
-            raise TooLarge(f"the file has more than {b.cells:,} cells; import it in parts")
+            raise TooLarge(
+                N_(
+                    "the file has more than %(cells)s cells; import it in parts",
+                    cells=f"{b.cells:,}",
+                )
+            )
         if b.ticker() - self._started > b.seconds:
-            raise TooLarge(f"reading the file took longer than {b.seconds:g} s; import it in parts")
+            raise TooLarge(
+                N_(
+                    "reading the file took longer than %(seconds)s s; import it in parts",
+                    seconds=f"{b.seconds:g}",
+                )
+            )
 
     def archive(self, archive: zipfile.ZipFile) -> None:
         """Refuse a ZIP (an XLSX is one) that expands beyond the budget, before reading it."""
         expanded = sum(info.file_size for info in archive.infolist())
         if expanded > self.budget.expanded_bytes:
             raise TooLarge(
-                f"the file expands to {expanded / 1_048_576:,.0f} MB when unpacked; at most "
-                f"{self.budget.expanded_bytes / 1_048_576:,.0f} MB can be imported"
+                N_(
+                    "the file expands to %(mb)s MB when unpacked; at most %(most)s MB can be "
+                    "imported",
+                    mb=f"{expanded / 1_048_576:,.0f}",
+                    most=f"{self.budget.expanded_bytes / 1_048_576:,.0f}",
+                )
             )
 
 

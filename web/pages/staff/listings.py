@@ -383,12 +383,9 @@ async def import_upload(request: Request) -> Response:
     )
     try:
         report = await import_listings(principal, data, filename, options, now=clock.now(request))
-    except TooLarge:
+    except TooLarge as exc:
         # Over the import budget (rows, cells, seconds): nothing was written.
-        error = _(
-            "The file is too large (rows, cells or reading time over the limit); "
-            "import it in parts."
-        )
+        error = i18n.said(exc.said)
         return await _import_page(request, coords=coords, dry_run=dry_run, error=error, status=413)
     return await _import_page(
         request,
