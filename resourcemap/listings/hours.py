@@ -13,6 +13,8 @@ from resourcemap.said import N_
 
 WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# The same abbreviations as sentences, read in the reader's language (hours errors, forms).
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 DAY_MINUTES = 24 * 60
 
 
@@ -45,9 +47,11 @@ def validate(intervals: Iterable[Interval]) -> list[Interval]:
     """Sort intervals and refuse impossible ones: bad weekday, empty, or overlapping."""
     ordered = sorted(intervals)
     for i, iv in enumerate(ordered):
-        day = WEEKDAYS_EN[iv.weekday] if 0 <= iv.weekday <= 6 else str(iv.weekday)
         if not 0 <= iv.weekday <= 6:
-            raise InvalidInput(f"weekday must be 0 (Monday) to 6, got {day}", field="hours")
+            raise InvalidInput(
+                N_("weekday must be 0 (Monday) to 6, got %(day)s", day=iv.weekday), field="hours"
+            )
+        day = WEEKDAYS[iv.weekday]
         if not 0 <= iv.opens < iv.closes <= DAY_MINUTES:
             raise InvalidInput(
                 N_(

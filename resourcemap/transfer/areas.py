@@ -37,6 +37,7 @@ from tortoise.transactions import in_transaction
 from geo.chinacoords import CoordSystem, to_wgs84
 from resourcemap.dataset import SYNTHETIC_KEY
 from resourcemap.models import Area, DatasetInfo
+from resourcemap.said import N_
 from resourcemap.search import changes
 from resourcemap.transfer.checks import UNSAFE
 from resourcemap.transfer.report import ImportReport
@@ -55,6 +56,13 @@ CODE = re.compile(r"^\d{1,12}$")
 WGS84 = 4326
 DATAV_COLUMNS = frozenset({"adcode", "acroutes", "childrennum", "subfeatureindex"})
 COORD_NAMES = {CoordSystem.WGS84: "WGS-84", CoordSystem.GCJ02: "GCJ-02", CoordSystem.BD09: "BD-09"}
+# The levels as words in a sentence, read in the reader's language.
+LEVEL_SAID = {
+    AreaLevel.CITY: N_("city"),
+    AreaLevel.DISTRICT: N_("district"),
+    AreaLevel.STREET: N_("street"),
+    AreaLevel.COMMUNITY: N_("community"),
+}
 
 
 @dataclass
@@ -92,7 +100,7 @@ def _datav(frame: Any, report: ImportReport) -> Any:
     frame["parent"] = frame["parent"].map(parent) if "parent" in frame.columns else ""
     if "population" not in frame.columns:
         frame["population"] = 0
-        report.note("a DataV/AMap file has no population: stored as 0 (unknown)")
+        report.note(N_("a DataV/AMap file has no population: stored as 0 (unknown)"))
     return frame
 
 
@@ -121,7 +129,15 @@ def read_areas(
     try:
         frame = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises its own DataSourceError, OSError, ValueError…
-        report.reject(0, "", f"cannot read {path.name} as GeoJSON, Shapefile or GeoPackage: {exc}")
+        report.reject(
+            0,
+            "",
+            N_(
+                "cannot read %(file)s as GeoJSON, Shapefile or GeoPackage: %(detail)s",
+                file=path.name,
+                detail=str(exc),
+            ),
+        )
         return []
     frame.columns = [str(c).strip().lower() if c != "geometry" else c for c in frame.columns]
     datav = "adcode" in frame.columns and bool(DATAV_COLUMNS & set(frame.columns) - {"adcode"})
@@ -129,28 +145,41 @@ def read_areas(
         report.reject(
             0,
             "",
-            f"{path.name} is a DataV/AMap boundary file (adcode, acroutes): its coordinates are "
-            "GCJ-02; give --coords gcj02 (or --coords wgs84 if it was converted already)",
+            N_(
+                "%(file)s is a DataV/AMap boundary file (adcode, acroutes): its coordinates are "
+                "GCJ-02; give --coords gcj02 (or --coords wgs84 if it was converted already)",
+                file=path.name,
+            ),
         )
         return []
     if datav:
         frame = _datav(frame, report)
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
-        report.reject(0, ", ".join(missing), "missing column (needs " + ", ".join(REQUIRED) + ")")
+        report.reject(
+            0,
+            ", ".join(missing),
+            N_("missing column (needs %(columns)s)", columns=", ".join(REQUIRED)),
+        )
         return []
     if frame.crs is None:
         minx, miny, maxx, maxy = frame.total_bounds if len(frame) else (0, 0, 0, 0)
         if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-            report.reject(0, "geometry", "the file has no CRS and its coordinates are not degrees")
+            report.reject(
+                0, "geometry", N_("the file has no CRS and its coordinates are not degrees")
+            )
             return []
     elif frame.crs.to_epsg() != WGS84:
         if coords not in (None, CoordSystem.WGS84):
             report.reject(
                 0,
                 "geometry",
-                f"the file's CRS is {frame.crs.to_string()}; --coords {coords.value} applies to "
-                "longitude/latitude files only",
+                N_(
+                    "the file's CRS is %(crs)s; --coords %(coords)s applies to "
+                    "longitude/latitude files only",
+                    crs=frame.crs.to_string(),
+                    coords=coords.value,
+                ),
             )
             return []
         frame = frame.to_crs(epsg=WGS84)
@@ -159,16 +188,22 @@ def read_areas(
         frame = _converted(frame, system)
         vertices = int(shapely.get_num_coordinates(frame.geometry.array).sum())
         report.note(
-            f"boundaries converted from {COORD_NAMES[system]} to WGS-84, vertex by vertex "
-            f"({vertices:,} vertices)"
+            N_(
+                "boundaries converted from %(system)s to WGS-84, vertex by vertex "
+                "(%(vertices)s vertices)",
+                system=COORD_NAMES[system],
+                vertices=f"{vertices:,}",
+            )
         )
     elif coords is None:
         report.note(
-            "coordinates read as WGS-84 (no --coords given; AMap/DataV and Tencent boundaries "
-            "are GCJ-02: --coords gcj02, Baidu's BD-09: --coords bd09)"
+            N_(
+                "coordinates read as WGS-84 (no --coords given; AMap/DataV and Tencent "
+                "boundaries are GCJ-02: --coords gcj02, Baidu's BD-09: --coords bd09)"
+            )
         )
     else:
-        report.note("coordinates read as WGS-84 (--coords wgs84)")
+        report.note(N_("coordinates read as WGS-84 (--coords wgs84)"))
     report.rows = len(frame)
     geometry = frame.geometry.array
     kinds = shapely.get_type_id(geometry)
@@ -189,17 +224,23 @@ def _row(
     before = len(report.problems)
     code = _text(record.get("code"))
     if not CODE.match(code):
-        report.reject(number, "code", f"{code!r} is not a statistical division code (digits)")
+        report.reject(
+            number, "code", N_("%(code)r is not a statistical division code (digits)", code=code)
+        )
     level_text = _text(record.get("level"))
     level = LEVEL_NAMES.get(level_text.lower())
     if level is None:
-        report.reject(number, "level", f"{level_text!r} is not city, district, street or community")
+        report.reject(
+            number,
+            "level",
+            N_("%(level)r is not city, district, street or community", level=level_text),
+        )
     name_zh = _text(record.get("name_zh"))
     if not 1 <= len(name_zh) <= 100:
-        report.reject(number, "name_zh", "required, at most 100 characters")
+        report.reject(number, "name_zh", N_("required, at most 100 characters"))
     for column in ("name_zh", "name_en", "population_source"):
         if UNSAFE.search(_text(record.get(column))):
-            report.reject(number, column, "contains control characters")
+            report.reject(number, column, N_("contains control characters"))
     population_text = _text(record.get("population"))
     try:
         population = int(float(population_text))
@@ -208,14 +249,24 @@ def _row(
     except ValueError:
         population = 0
         report.reject(
-            number, "population", f"{population_text!r} is not a number of people (0 if unknown)"
+            number,
+            "population",
+            N_("%(text)r is not a number of people (0 if unknown)", text=population_text),
         )
     boundary = None
     if geom is not None and not shapely.is_empty(geom):
         if kind not in (3, 6):  # Polygon, MultiPolygon
-            report.reject(number, "geometry", f"a boundary is a polygon, not a {geom.geom_type}")
+            report.reject(
+                number,
+                "geometry",
+                N_("a boundary is a polygon, not a %(type)s", type=geom.geom_type),
+            )
         elif not valid:
-            report.reject(number, "geometry", f"invalid boundary: {shapely.is_valid_reason(geom)}")
+            report.reject(
+                number,
+                "geometry",
+                N_("invalid boundary: %(why)s", why=shapely.is_valid_reason(geom)),
+            )
         else:
             boundary = json.loads(shapely.to_geojson(geom))
     if len(report.problems) > before or level is None:
@@ -240,26 +291,51 @@ async def _check_hierarchy(rows: list[AreaRow], report: ImportReport) -> dict[st
     seen: dict[str, int] = {}
     for r in rows:
         if r.code in seen:
-            report.reject(r.row, "code", f"{r.code!r} is also the code of row {seen[r.code]}")
+            report.reject(
+                r.row,
+                "code",
+                N_("%(code)r is also the code of row %(row)s", code=r.code, row=seen[r.code]),
+            )
         seen.setdefault(r.code, r.row)
         if stored.get(r.code, r.level) != r.level:
             report.reject(
-                r.row, "level", f"{r.code!r} is stored as a {stored[r.code]}; levels stay"
+                r.row,
+                "level",
+                N_(
+                    "%(code)r is stored as a %(level)s; levels stay",
+                    code=r.code,
+                    level=LEVEL_SAID[AreaLevel(stored[r.code])],
+                ),
             )
         levels[r.code] = r.level
     for r in rows:
         if r.level is AreaLevel.CITY:
             if r.parent is not None:
-                report.reject(r.row, "parent", "a city has no parent (leave it empty)")
+                report.reject(r.row, "parent", N_("a city has no parent (leave it empty)"))
             continue
         expected = list(AreaLevel)[r.level.depth - 1]
         if r.parent is None:
-            report.reject(r.row, "parent", f"a {r.level.value} needs its {expected.value}'s code")
+            report.reject(
+                r.row,
+                "parent",
+                N_(
+                    "a %(level)s needs its %(parent)s's code",
+                    level=LEVEL_SAID[r.level],
+                    parent=LEVEL_SAID[expected],
+                ),
+            )
         elif r.parent not in levels:
-            report.reject(r.row, "parent", f"unknown area code {r.parent!r}")
+            report.reject(r.row, "parent", N_("unknown area code %(code)r", code=r.parent))
         elif levels[r.parent] != expected:
             report.reject(
-                r.row, "parent", f"{r.parent!r} is a {levels[r.parent]}, not a {expected.value}"
+                r.row,
+                "parent",
+                N_(
+                    "%(code)r is a %(level)s, not a %(expected)s",
+                    code=r.parent,
+                    level=LEVEL_SAID[AreaLevel(levels[r.parent])],
+                    expected=LEVEL_SAID[expected],
+                ),
             )
     return stored
 
@@ -279,13 +355,15 @@ async def import_areas(
         report.reject(
             0,
             "",
-            "the database holds the synthetic demo city; load real areas into a new database "
-            "(set RESOURCEMAP_DATABASE_URL and run resourcemap migrate)",
+            N_(
+                "the database holds the synthetic demo city; load real areas into a new database "
+                "(set RESOURCEMAP_DATABASE_URL and run resourcemap migrate)"
+            ),
         )
         return report
     rows = await asyncio.to_thread(read_areas, path, report, coords)  # reading is CPU work
     if not rows and report.ok:
-        report.reject(0, "", "the file holds no areas")
+        report.reject(0, "", N_("the file holds no areas"))
     stored = await _check_hierarchy(rows, report)
     if not report.ok:
         return report

@@ -182,9 +182,9 @@ class Candidate:
     """Earlier import steps the record carries (our exports write them)."""
     record: str = ""
     """How provenance names the record: ``row 5``, ``feature 2``, an HSDS id."""
-    notes: list[str] = field(default_factory=list)
+    notes: list[Said] = field(default_factory=list)
     """What the row says that is not kept; reported, never a reason to refuse."""
-    hints: dict[str, str] = field(default_factory=dict)
+    hints: dict[str, str | Said] = field(default_factory=dict)
     """Column → a sentence added to a problem reported on that column."""
 
     def reject(self, column: str, reason: str | Said) -> None:
@@ -233,7 +233,7 @@ def _coord_system(value: Any) -> CoordSystem:
     try:
         return CoordSystem(key)
     except ValueError:
-        raise ValueError(f"{value!r} is not wgs84, gcj02 or bd09") from None
+        raise ValueError(N_("%(value)r is not wgs84, gcj02 or bd09", value=value)) from None
 
 
 def _listed(value: Any) -> list[Any]:
@@ -246,13 +246,13 @@ def _json_cell(name: str, value: Any) -> Any:
     try:
         return json.loads(value)
     except ValueError as exc:
-        raise ValueError(f"not valid JSON: {exc}") from None
+        raise ValueError(texts.json_refusal(exc)) from None
 
 
 def read_provenance(value: Any) -> list[dict[str, str]]:
     """Earlier import steps as exported: a list of objects of text values."""
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ValueError("provenance is a JSON list of objects (file, format, record, …)")
+        raise ValueError(N_("provenance is a JSON list of objects (file, format, record, …)"))
     steps = [{str(k): str(v) for k, v in step.items() if v is not None} for step in value]
     return steps[-MAX_STEPS:]
 

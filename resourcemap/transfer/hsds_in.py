@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from resourcemap.said import N_, Said, said_of
 from resourcemap.transfer import hsds_terms as t
 from resourcemap.transfer.budget import charge
 from resourcemap.transfer.columns import HAS_ELIGIBILITY, Candidate, OrgRef, read_provenance
@@ -162,7 +163,7 @@ def _kept(items: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, 
     return [{k: c[k] for k in keys if c.get(k) not in (None, "")} for c in items]
 
 
-def _languages(service: dict[str, Any], candidate_notes: list[str]) -> list[str]:
+def _languages(service: dict[str, Any], candidate_notes: list[Said]) -> list[str]:
     codes = []
     for lang in _list(service.get("languages")):
         given = _text(lang.get("code")) or _text(lang.get("name"))
@@ -170,7 +171,9 @@ def _languages(service: dict[str, Any], candidate_notes: list[str]) -> list[str]
             continue
         code = t.language_code(given)
         if code is None:
-            candidate_notes.append(f"language {given!r} is not kept: it names no language code")
+            candidate_notes.append(
+                N_("language %(given)r is not kept: it names no language code", given=given)
+            )
         elif code not in codes:
             codes.append(code)
     return codes
@@ -199,8 +202,8 @@ class _Service:
         # A record we wrote has our kind: it lists every audience, mode and language, so
         # none listed means none; a foreign record that lists none gets our defaults.
         self.ours = bool(self.codes.get("kind"))
-        self.notes: list[str] = []
-        self.hints: dict[str, str] = {}
+        self.notes: list[Said] = []
+        self.hints: dict[str, str | Said] = {}
 
     def values(self) -> dict[str, Any]:
         """What the service says of every listing made from it (no location fields)."""
@@ -260,7 +263,13 @@ class _Service:
     def _cut(self, text: str, limit: int, name: str) -> str:
         if len(text) <= limit:
             return text
-        self.notes.append(f"{name} is longer than {limit} characters: cut to {limit}")
+        self.notes.append(
+            N_(
+                "%(name)s is longer than %(limit)s characters: cut to %(limit)s",
+                name=name,
+                limit=limit,
+            )
+        )
         return text[:limit]
 
     def _service_areas(self) -> list[str]:
@@ -272,14 +281,18 @@ class _Service:
                 continue
             text = _text(area.get("name")) or _text(area.get("description"))
             if text:
-                hint = (
-                    f"service_areas[{i}] {text[:60]!r} is text, not an area code: give the "
-                    "areas' statistical division codes (our resourcemap-field:area_code)"
+                hint = N_(
+                    "service_areas[%(i)s] %(text)r is text, not an area code: give the "
+                    "areas' statistical division codes (our resourcemap-field:area_code)",
+                    i=i,
+                    text=text[:60],
                 )
                 self.hints[COLUMNS["service_area_codes"]] = hint
                 self.notes.append(
-                    "service areas given as text are not kept: ResourceMap takes the areas' "
-                    "statistical division codes"
+                    N_(
+                        "service areas given as text are not kept: ResourceMap takes the areas' "
+                        "statistical division codes"
+                    )
                 )
         return codes
 
@@ -296,8 +309,10 @@ class _Service:
                 lower = [w for lst, w in levels if _list(lst) and w != where]
                 if lower and where == "schedules":
                     self.notes.append(
-                        "location schedules not used: the service has its own (a service's "
-                        "own hours win)"
+                        N_(
+                            "location schedules not used: the service has its own (a "
+                            "service's own hours win)"
+                        )
                     )
                 return chosen
         return Schedules()
@@ -323,7 +338,7 @@ class _Service:
             try:
                 candidate.provenance = read_provenance(json.loads(provenance))
             except ValueError as exc:
-                candidate.reject("attributes (resourcemap-field:provenance)", str(exc))
+                candidate.reject("attributes (resourcemap-field:provenance)", said_of(exc))
         return candidate
 
     def located(self, values: dict[str, Any], sal: dict[str, Any], loc: dict[str, Any]) -> None:
@@ -389,7 +404,7 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_services(
-    services: list[tuple[int, dict[str, Any] | None, str]], zone: Zone, parsed: Parsed
+    services: list[tuple[int, dict[str, Any] | None, str | Said]], zone: Zone, parsed: Parsed
 ) -> Parsed:
     """``(number, service or None, refusal)`` triples → candidates and problems."""
     for number, service, refusal in services:

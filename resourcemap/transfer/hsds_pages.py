@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from resourcemap.said import N_, Said
 from resourcemap.transfer.readers import UnreadableFile
 
 # Keys only an organization record has (organization.json), and only taxonomy records.
@@ -42,7 +43,7 @@ class Record:
     """One service to read (``service``), or why an item is none (``refusal``)."""
 
     service: dict[str, Any] | None
-    refusal: str = ""
+    refusal: str | Said = ""
 
 
 def items_of(document: Any) -> list[Any]:
@@ -52,7 +53,9 @@ def items_of(document: Any) -> list[Any]:
         return [document]
     if isinstance(document, list):
         return document
-    raise UnreadableFile("HSDS JSON is a service object, a list of them, or a page with contents")
+    raise UnreadableFile(
+        N_("HSDS JSON is a service object, a list of them, or a page with contents")
+    )
 
 
 def _organization_services(item: dict[str, Any]) -> list[Record]:
@@ -62,16 +65,19 @@ def _organization_services(item: dict[str, Any]) -> list[Record]:
         return [
             Record(
                 None,
-                f"this is an HSDS organization record ({name!r}), not a service, and it lists "
-                "no services: import its services (a services page, or the organization "
-                "with its services nested)",
+                N_(
+                    "this is an HSDS organization record (%(name)r), not a service, and it "
+                    "lists no services: import its services (a services page, or the "
+                    "organization with its services nested)",
+                    name=name,
+                ),
             )
         ]
     organization = {k: v for k, v in item.items() if k not in ("services", "locations")}
     return [
         Record({**s, "organization": s.get("organization") or organization})
         if isinstance(s, dict)
-        else Record(None, "a service of this organization is not a JSON object")
+        else Record(None, N_("a service of this organization is not a JSON object"))
         for s in services
     ]
 
@@ -90,7 +96,7 @@ def records_of(document: Any) -> list[Record]:
     records: list[Record] = []
     for item in items_of(document):
         if not isinstance(item, dict):
-            records.append(Record(None, "not a JSON object"))
+            records.append(Record(None, N_("not a JSON object")))
             continue
         keys = set(item)
         if isinstance(item.get("service"), dict):
@@ -99,14 +105,18 @@ def records_of(document: Any) -> list[Record]:
             records += _organization_services(item)
         elif keys & TAXONOMY_KEYS and not keys & SERVICE_KEYS:
             records.append(
-                Record(None, "this is an HSDS taxonomy or taxonomy term, which holds no service")
+                Record(
+                    None, N_("this is an HSDS taxonomy or taxonomy term, which holds no service")
+                )
             )
         elif keys & LOCATION_KEYS and not keys & SERVICE_KEYS:
             records.append(
                 Record(
                     None,
-                    "this is an HSDS location, not a service: import the services, with their "
-                    "locations nested in service_at_locations",
+                    N_(
+                        "this is an HSDS location, not a service: import the services, with "
+                        "their locations nested in service_at_locations"
+                    ),
                 )
             )
         else:

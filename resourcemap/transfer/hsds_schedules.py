@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from resourcemap.said import N_, Said, said_of
 from resourcemap.transfer import hsds_terms as t
 
 DAY = 1440
@@ -56,7 +57,7 @@ def _offset(text: str | None) -> int | None:
     digits = text[1:].replace(":", "")
     hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
     if hours > 14 or minutes > 59:
-        raise TimeError(f"{text!r} is not a UTC offset")
+        raise TimeError(N_("%(text)r is not a UTC offset", text=text))
     return sign * (hours * 60 + minutes)
 
 
@@ -73,15 +74,15 @@ def read_time(value: Any) -> Clock:
     if match is not None:
         hour, minute = int(match["h"]), int(match["m"] or 0)
         if not 1 <= hour <= 12 or minute > 59:
-            raise TimeError(f"{text!r} is not a time")
+            raise TimeError(N_("%(text)r is not a time", text=text))
         pm = match["half"].lower().startswith("p")
         return Clock((hour % 12 + (12 if pm else 0)) * 60 + minute, _offset(match["offset"]))
     match = _CLOCK_24.match(text)
     if match is None or (match["m"] is None and match["offset"] is None and ":" not in text):
-        raise TimeError(f"{text!r} is not a time like 09:00, 9am or 4:00 PM")
+        raise TimeError(N_("%(text)r is not a time like 09:00, 9am or 4:00 PM", text=text))
     hour, minute = int(match["h"]), int(match["m"] or 0)
     if minute > 59 or hour > 24 or (hour == 24 and minute):
-        raise TimeError(f"{text!r} is not a time of day")
+        raise TimeError(N_("%(text)r is not a time of day", text=text))
     return Clock(hour * 60 + minute, _offset(match["offset"]))
 
 
@@ -104,8 +105,11 @@ class Zone:
         ours = zone_offsets(self.tz, self.now)
         if len(ours) > 1:
             raise TimeError(
-                f"a time with a UTC offset is not one local time in {self.tz.key}, which "
-                "changes its offset during the year: give local times without an offset"
+                N_(
+                    "a time with a UTC offset is not one local time in %(zone)s, which "
+                    "changes its offset during the year: give local times without an offset",
+                    zone=self.tz.key,
+                )
             )
         return ours.pop() - offset
 
@@ -134,8 +138,8 @@ class Schedules:
     hours: set[tuple[int, int, int]] = field(default_factory=set)
     exceptions: list[dict[str, Any]] = field(default_factory=list)
     always_open: bool = False
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (cell, reason)
-    notes: list[str] = field(default_factory=list)
+    problems: list[tuple[str, Said]] = field(default_factory=list)  # (cell, reason)
+    notes: list[Said] = field(default_factory=list)
     offsets_given: bool = False
     times_read: bool = False
 
@@ -193,7 +197,7 @@ class _Reader:
             try:
                 clocks.append(read_time(s.get(name)))
             except TimeError as exc:
-                self.out.problems.append((_cell(self.where, i, s, name), str(exc)))
+                self.out.problems.append((_cell(self.where, i, s, name), said_of(exc)))
         if len(clocks) < 2:
             return None
         opens, closes = clocks
@@ -202,12 +206,14 @@ class _Reader:
             offset = round(float(s["timezone"]) * 60)
         if None not in (opens.offset, closes.offset) and opens.offset != closes.offset:
             cell = _cell(self.where, i, s, "closes_at")
-            self.out.problems.append((cell, "opens_at and closes_at give different UTC offsets"))
+            self.out.problems.append(
+                (cell, N_("opens_at and closes_at give different UTC offsets"))
+            )
             return None
         try:
             shift = self.zone.shift(offset)
         except TimeError as exc:
-            self.out.problems.append((_cell(self.where, i, s, "opens_at"), str(exc)))
+            self.out.problems.append((_cell(self.where, i, s, "opens_at"), said_of(exc)))
             return None
         self.out.times_read = True
         self.out.offsets_given = self.out.offsets_given or offset is not None
@@ -235,7 +241,7 @@ class _Reader:
             moved = local_intervals([0], opens, closes, shift)
             if len(moved) != 1 or moved[0][0] != 0:
                 cell = _cell(self.where, i, s, "opens_at")
-                self.out.problems.append((cell, "in our time zone these hours cross midnight"))
+                self.out.problems.append((cell, N_("in our time zone these hours cross midnight")))
                 return
             item["opens"] = f"{moved[0][1] // 60:02d}:{moved[0][1] % 60:02d}"
             item["closes"] = f"{moved[0][2] // 60:02d}:{moved[0][2] % 60:02d}"
@@ -245,41 +251,67 @@ class _Reader:
         freq = _text(s.get("freq")).upper() or "WEEKLY"
         label = _label(self.where, i, s)
         if freq != "WEEKLY":
-            self.out.notes.append(f"{label}: a {freq} schedule is not kept (weekly hours only)")
+            self.out.notes.append(
+                N_(
+                    "%(where)s: a %(freq)s schedule is not kept (weekly hours only)",
+                    where=label,
+                    freq=freq,
+                )
+            )
             return
         interval = s.get("interval")
         if isinstance(interval, int | float) and interval > 1:
             self.out.notes.append(
-                f"{label}: hours every {interval:g} weeks are not kept (weekly hours only)"
+                N_(
+                    "%(where)s: hours every %(weeks)s weeks are not kept (weekly hours only)",
+                    where=label,
+                    weeks=f"{interval:g}",
+                )
             )
             return
         has_times = s.get("opens_at") not in (None, "") or s.get("closes_at") not in (None, "")
         if not has_times:
             if _text(s.get("description")):
                 self.out.notes.append(
-                    f"{label}: no opening times, only the text "
-                    f"{_text(s.get('description'))[:80]!r}; no hours kept"
+                    N_(
+                        "%(where)s: no opening times, only the text %(text)r; no hours kept",
+                        where=label,
+                        text=_text(s.get("description"))[:80],
+                    )
                 )
             return
         days = _days(_text(s.get("byday")))
         if not days:
             cell = _cell(self.where, i, s, "byday")
             self.out.problems.append(
-                (cell, f"{_text(s.get('byday'))!r} names no weekday (MO,TU,WE,TH,FR,SA,SU)")
+                (
+                    cell,
+                    N_(
+                        "%(byday)r names no weekday (MO,TU,WE,TH,FR,SA,SU)",
+                        byday=_text(s.get("byday")),
+                    ),
+                )
             )
             return
         for name in ("bymonthday", "byweekno", "byyearday"):
             if _text(str(s.get(name) or "")):
-                self.out.notes.append(f"{label}: {name} is ignored on a WEEKLY schedule")
+                self.out.notes.append(
+                    N_(
+                        "%(where)s: %(name)s is ignored on a WEEKLY schedule",
+                        where=label,
+                        name=name,
+                    )
+                )
         found = self.times(i, s)
         if found is None:
             return
         opens, closes, shift = found
         if opens >= closes:
             cell = _cell(self.where, i, s, "closes_at")
-            reason = (
-                f"closes {_text(s.get('closes_at'))!r} is not after opens "
-                f"{_text(s.get('opens_at'))!r}"
+            reason = N_(
+                "closes %(closes)r is not after opens %(opens)r",
+                closes=_text(s.get("closes_at")),
+                opens=_text(s.get("opens_at")),
             )
             self.out.problems.append((cell, reason))
             return
@@ -290,8 +322,12 @@ class _Reader:
         valid_to = _text(s.get("valid_to"))
         if valid_to and valid_to < self.zone.now.astimezone(self.zone.tz).date().isoformat():
             self.out.notes.append(
-                f"{label}: valid until {valid_to}, which is past; its weekly hours were "
-                "imported as current"
+                N_(
+                    "%(where)s: valid until %(date)s, which is past; its weekly hours were "
+                    "imported as current",
+                    where=label,
+                    date=valid_to,
+                )
             )
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
+from resourcemap.said import N_, Said
 from resourcemap.transfer.budget import charge, check_archive
 from resourcemap.transfer.hsds_in import COLUMNS, read_services
 from resourcemap.transfer.hsds_schedules import Zone
@@ -85,12 +86,14 @@ def _files(data: bytes) -> dict[str, bytes]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise UnreadableFile("not a readable ZIP of HSDS tables") from None
+        raise UnreadableFile(N_("not a readable ZIP of HSDS tables")) from None
     with archive:
         check_archive(archive)
         entries = [i for i in archive.infolist() if i.filename.lower().endswith(".csv")]
         if len(entries) > MAX_FILES or sum(i.file_size for i in entries) > MAX_BYTES:
-            raise UnreadableFile(f"a package holds at most {MAX_FILES} tables and 100 MB")
+            raise UnreadableFile(
+                N_("a package holds at most %(files)s tables and 100 MB", files=MAX_FILES)
+            )
         files: dict[str, bytes] = {}
         for info in entries:
             name = PurePath(info.filename).name.lower()
@@ -109,14 +112,19 @@ def _read(files: dict[str, bytes]) -> Tables:
                 for number, cells in enumerate(reader, start=2)
                 if _charged(cells) and any(c.strip() for c in cells)
             ]
-        except csv.Error as exc:
-            raise UnreadableFile(f"{name} is not a readable CSV table: {exc}") from None
+        except csv.Error:
+            raise UnreadableFile(N_("%(name)s is not a readable CSV table", name=name)) from None
         tables.rows[name] = rows
     if "services.csv" not in tables.rows:
+        if not files:
+            raise UnreadableFile(
+                N_("an HSDS table package needs services.csv (found no CSV files)")
+            )
         raise UnreadableFile(
-            "an HSDS table package needs services.csv (found: "
-            + (", ".join(sorted(files)) or "no CSV files")
-            + ")"
+            N_(
+                "an HSDS table package needs services.csv (found: %(found)s)",
+                found=", ".join(sorted(files)),
+            )
         )
     return tables
 
@@ -172,8 +180,8 @@ class _Package:
                     self.schedules.setdefault(c, defaultdict(list))[key] += rows
         self.attributes = tables.by("attributes.csv", "link_id")
         self.terms = {r.get("id"): r for r in tables.of("taxonomy_terms.csv")}
-        self.problems: list[tuple[int, str, str]] = []
-        self.notes: list[str] = []
+        self.problems: list[tuple[int, str, Said]] = []
+        self.notes: list[Said] = []
 
     def _phones(self, column: str, key: str) -> list[dict[str, Any]]:
         phones = []
@@ -206,13 +214,19 @@ class _Package:
         dates = {name: _date(row.get(name)) for name in ("start_date", "end_date")}
         for name, value in dates.items():
             if value is None:
-                reason = f"{row.get(name)!r} is not a date (YYYY-MM-DD, MM/DD/YYYY, Month DD, YYYY)"
+                reason = N_(
+                    "%(value)r is not a date (YYYY-MM-DD, MM/DD/YYYY, Month DD, YYYY)",
+                    value=row.get(name),
+                )
                 self.problems.append((service_row, f"{row.source}, {name}", reason))
                 return None
         if (dates["start_date"] or "").startswith("0001"):
             self.notes.append(
-                f"{row.source}: a yearly holiday (year 0001) is not kept: ResourceMap keeps "
-                "dated exceptions only"
+                N_(
+                    "%(where)s: a yearly holiday (year 0001) is not kept: ResourceMap keeps "
+                    "dated exceptions only",
+                    where=row.source,
+                )
             )
             return None
         closed = row.get("closed").lower() in ("true", "t", "1", "yes")
@@ -285,7 +299,11 @@ class _Package:
             location = self._location(location_id, row.number)
             if location is None:
                 self.problems.append(
-                    (row.number, "location_id", f"no location {location_id!r} in locations.csv")
+                    (
+                        row.number,
+                        "location_id",
+                        N_("no location %(id)r in locations.csv", id=location_id),
+                    )
                 )
                 continue
             if not service["languages"]:  # Ohana lists languages on the location
@@ -338,7 +356,7 @@ def read_package(data: bytes, zone: Zone) -> Parsed:
     """An HSDS table package (ZIP of CSV files) → candidates, one per service and location."""
     package = _Package(_read(_files(data)))
     parsed = Parsed("hsds-tables", row_label="services.csv row", header_row=1)
-    services: list[tuple[int, dict[str, Any] | None, str]] = [
+    services: list[tuple[int, dict[str, Any] | None, str | Said]] = [
         (row.number, package.service(row), "") for row in package.t.of("services.csv")
     ]
     read_services(services, zone, parsed)
@@ -347,13 +365,13 @@ def read_package(data: bytes, zone: Zone) -> Parsed:
         service = by_row[candidate.row] or {}
         candidate.columns = _columns(service)
         candidate.record = f"services.csv id {service.get('id', '')}".strip()
-    parsed.problems += [Problem(row, column, reason) for row, column, reason in package.problems]
+    parsed.problems += [Problem.of(row, column, reason) for row, column, reason in package.problems]
     parsed.notes += sorted(set(package.notes), key=_natural)
     return parsed
 
 
-def _natural(text: str) -> list[Any]:
-    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text)]
+def _natural(text: Said) -> list[Any]:
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(text))]
 
 
 def zip_folder(files: Iterable[tuple[str, bytes]]) -> bytes:

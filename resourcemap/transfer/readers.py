@@ -28,8 +28,8 @@ from pathlib import PurePath
 from typing import Any
 
 from resourcemap.errors import TooLarge
-from resourcemap.said import N_
-from resourcemap.transfer import columns
+from resourcemap.said import N_, Said
+from resourcemap.transfer import columns, texts
 from resourcemap.transfer.budget import charge, check_archive
 from resourcemap.transfer.columns import Candidate
 from resourcemap.transfer.report import Problem
@@ -66,7 +66,7 @@ class Parsed:
     problems: list[Problem] = field(default_factory=list)
     row_label: str = "row"
     header_row: int | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[Said] = field(default_factory=list)
 
 
 def detect_format(data: bytes, filename: str) -> str:
@@ -91,11 +91,11 @@ def load_json(data: bytes) -> Any:
     try:
         return json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise UnreadableFile("JSON files must be UTF-8") from None
+        raise UnreadableFile(N_("JSON files must be UTF-8")) from None
     except ValueError as exc:
-        raise UnreadableFile(f"not valid JSON: {exc}") from None
+        raise UnreadableFile(texts.json_refusal(exc)) from None
     except RecursionError:
-        raise UnreadableFile("the JSON is nested too deeply") from None
+        raise UnreadableFile(N_("the JSON is nested too deeply")) from None
 
 
 def is_geojson(document: Any) -> bool:
@@ -111,7 +111,7 @@ def decode_text(data: bytes) -> str:
             return body.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise UnreadableFile("the file is neither UTF-8 nor GB18030 (GBK) text")
+    raise UnreadableFile(N_("the file is neither UTF-8 nor GB18030 (GBK) text"))
 
 
 def _table(format: str, records: Iterable[tuple[int, Sequence[Any]]], filename: str) -> Parsed:
@@ -122,13 +122,18 @@ def _table(format: str, records: Iterable[tuple[int, Sequence[Any]]], filename: 
     names = [columns.canonical(h) for h in header]
     written = {n: str(h).strip().lstrip("\ufeff") for n, h in zip(names, header, strict=True)}
     if not any(names):
-        raise UnreadableFile("the first row must name the columns (external_id, kind, name_zh…)")
+        raise UnreadableFile(
+            N_("the first row must name the columns (external_id, kind, name_zh…)")
+        )
     unknown = columns.unknown_columns(names)
     foreign_table = PurePath(filename).name.lower()
     if unknown and foreign_table in HSDS_TABLE_FILES:
         raise UnreadableFile(
-            f"{foreign_table} is one table of an HSDS or Ohana table package, not a listings "
-            "file: import the whole package (the folder, or a ZIP of its CSV files)"
+            N_(
+                "%(table)s is one table of an HSDS or Ohana table package, not a listings "
+                "file: import the whole package (the folder, or a ZIP of its CSV files)",
+                table=foreign_table,
+            )
         )
     for name in unknown:
         parsed.problems.append(Problem.of(header_row, written[name], N_("unknown column")))
@@ -154,8 +159,8 @@ def read_csv(data: bytes, filename: str = "") -> Parsed:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         return _table("csv", _charged(enumerate(reader, start=1)), filename)
-    except csv.Error as exc:
-        raise UnreadableFile(f"not a readable CSV file: {exc}") from None
+    except csv.Error:
+        raise UnreadableFile(N_("not a readable CSV file")) from None
 
 
 def _charged(rows: Iterable[tuple[int, Sequence[Any]]]) -> Iterable[tuple[int, Sequence[Any]]]:
@@ -187,8 +192,8 @@ def read_xlsx(data: bytes, filename: str = "") -> Parsed:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except TooLarge:
         raise
-    except Exception as exc:
-        raise UnreadableFile(f"not a readable XLSX workbook: {exc}") from None
+    except Exception:
+        raise UnreadableFile(N_("not a readable XLSX workbook")) from None
     try:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()  # some writers store wrong dimensions; read every cell
@@ -198,8 +203,8 @@ def read_xlsx(data: bytes, filename: str = "") -> Parsed:
         ]
     except TooLarge:
         raise
-    except Exception as exc:
-        raise UnreadableFile(f"not a readable XLSX workbook: {exc}") from None
+    except Exception:
+        raise UnreadableFile(N_("not a readable XLSX workbook")) from None
     finally:
         book.close()
     return _table("xlsx", rows, filename)
@@ -214,12 +219,15 @@ def read_geojson(document: Any) -> Parsed:
     crs = properties.get("name") if isinstance(properties, dict) else crs_member
     if crs is not None and crs not in WGS84_CRS_NAMES:
         raise UnreadableFile(
-            f"the file declares crs {crs!r}; GeoJSON coordinates must be longitude/latitude "
-            "(WGS-84, or GCJ-02/BD-09 with the coords option)"
+            N_(
+                "the file declares crs %(crs)r; GeoJSON coordinates must be longitude/latitude "
+                "(WGS-84, or GCJ-02/BD-09 with the coords option)",
+                crs=crs,
+            )
         )
     features = document.get("features")
     if not isinstance(features, list):
-        raise UnreadableFile("a FeatureCollection needs a features list")
+        raise UnreadableFile(N_("a FeatureCollection needs a features list"))
     reported: set[str] = set()
     for number, feature in enumerate(features, start=1):
         properties = feature.get("properties") if isinstance(feature, dict) else None

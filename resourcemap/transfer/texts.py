@@ -19,7 +19,7 @@ from typing import Any
 
 from resourcemap.errors import InvalidInput
 from resourcemap.listings.hours import WEEKDAYS_EN, Interval, minutes, summarise
-from resourcemap.said import N_
+from resourcemap.said import N_, Said
 
 EMPTY_LIST = "[]"
 EMPTY_MARKERS = ("[]", "-", "无", "none")
@@ -158,15 +158,24 @@ def format_hours(hours: Iterable[Mapping[str, Any]]) -> str:
     return "; ".join(summarise(intervals, lang="en"))
 
 
+def json_refusal(exc: ValueError) -> Said:
+    """Why a JSON text does not parse, with where when the parser knows it."""
+    if isinstance(exc, json.JSONDecodeError):
+        return N_(
+            "not valid JSON (line %(line)s, column %(column)s)", line=exc.lineno, column=exc.colno
+        )
+    return N_("not valid JSON")
+
+
 def _json_list(text: str) -> list[Any] | None:
     if not text.lstrip().startswith("["):
         return None
     try:
         value = json.loads(text)
     except ValueError as exc:
-        raise TextError(f"not valid JSON: {exc}") from None
+        raise TextError(json_refusal(exc)) from None
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise TextError("a JSON value here must be a list of objects")
+        raise TextError(N_("a JSON value here must be a list of objects"))
     return value
 
 
@@ -246,7 +255,10 @@ def parse_qualifications(text: str) -> list[dict[str, Any]]:
         parts = [p.strip() for p in entry.split("|")]
         if not 3 <= len(parts) <= 5:
             raise TextError(
-                f"{entry.strip()!r}: write type|certificate_number|issuer[|issued_on[|verified_on]]"
+                N_(
+                    "%(entry)r: write type|certificate_number|issuer[|issued_on[|verified_on]]",
+                    entry=entry.strip(),
+                )
             )
         item: dict[str, Any] = dict(zip(QUALIFICATION_FIELDS, parts, strict=False))
         for key in ("issued_on", "verified_on"):

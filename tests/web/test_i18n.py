@@ -25,9 +25,13 @@ PLACEHOLDER = re.compile(r"%\(\w+\)s")
 
 
 def _extracted() -> set[str]:
-    method_map = [("web/**.py", "python"), ("web/templates/**.html", "jinja2")]
+    method_map = [
+        ("web/**.py", "python"),
+        ("resourcemap/**.py", "python"),
+        ("web/templates/**.html", "jinja2"),
+    ]
     options = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2)}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
     found: set[str] = set()
     for _file, _line, message, _comments, _ctx in extract_from_dir(
         str(ROOT), method_map, options, keywords=keywords
@@ -47,6 +51,19 @@ def test_every_text_in_the_code_is_in_the_chinese_catalogue_and_translated() -> 
     assert not missing, f"run `make messages` and translate: {missing}"
     untranslated = sorted(k for k, v in zh.items() if not v)
     assert not untranslated, untranslated
+
+
+# Examples of what an import file may say in Chinese are data, marked with their language.
+CHINESE_EXAMPLE = re.compile(r'<code lang="zh-CN">.*?</code>', re.S)
+
+
+def test_templates_say_their_words_through_the_catalogues() -> None:
+    """No Chinese written into a template: its words are gettext messages, so the page is
+    in one language and the Chinese is where translators look for it."""
+    for template in sorted((ROOT / "web" / "templates").glob("**/*.html")):
+        text = re.sub(r"\{#.*?#\}", "", template.read_text(encoding="utf-8"), flags=re.S)
+        text = CHINESE_EXAMPLE.sub("", text)
+        assert not re.findall(r"[\u4e00-\u9fff]+", text), template.relative_to(ROOT)
 
 
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bs4 import Tag
+from bs4 import BeautifulSoup, Tag
 
 from resourcemap.booking.requests import new_token
 from resourcemap.models import BookingPolicy, FeedbackToken, Referral
@@ -17,7 +17,9 @@ from tests.booking_helpers import NOW
 from tests.factories import run_in_db
 from tests.html_helpers import text_of
 from tests.referral_helpers import PHONE, green_city, ledger, referral_in
+from tests.web.staff.test_language import english_chrome
 from tests.web.staff.test_pages import browser_values, html, only_form, sign_in
+from tests.web.test_english_pages import stray_chinese
 
 
 def _world(database_url: str) -> dict[str, Any]:
@@ -133,3 +135,44 @@ def test_the_resident_link_and_the_feedback_form_in_both_languages(
         done = client.post(f"/feedback/{w['feedback']}", data=values)
         assert done.status_code == 200 and "Thank you" in text_of(html(done), "h1")
         assert client.get(f"/feedback/{w['feedback']}").status_code == 404
+
+
+def test_referral_and_feedback_pages_are_in_one_language(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    """Staff referral pages, the revealed contact and a service's feedback: English chrome
+    only in English (service names without English stay Chinese, marked), Chinese only in
+    Chinese."""
+    w = _world(database_url)
+    detail = f"/staff/referrals/{w['referral']}"
+    paths = (
+        "/staff/referrals",
+        "/staff/referrals/new",
+        "/staff/referrals/new?need=school_refusal",
+        detail,
+        f"/staff/resources/{w['centre']}/feedback",
+    )
+    with make_client(database_url, run_worker=False) as client:
+        sign_in(client, "centre")
+        pages: dict[str, dict[str, str]] = {}
+        for lang in ("en", "zh-CN"):
+            client.get("/staff", params={"lang": lang})
+            pages[lang] = {path: client.get(path).text for path in paths}
+            reveal = only_form(html(client.get(detail)), f"{detail}/reveal")
+            pages[lang]["contact"] = client.post(
+                f"{detail}/reveal", data=browser_values(reveal)
+            ).text
+    for path, text in pages["en"].items():
+        page = BeautifulSoup(text, "html.parser")
+        assert page.select('small[lang="en"]') == [], path
+        for said_by_resident in page.select(".contact, .nickname, .note, .comment"):
+            said_by_resident.decompose()  # a resident's own words are data
+        assert stray_chinese(str(page)) == [], path
+    for path, text in pages["zh-CN"].items():
+        page = BeautifulSoup(text, "html.parser")
+        assert page.select('small[lang="en"]') == [], path
+        assert english_chrome(page) == [], path
+    zh_detail = BeautifulSoup(pages["zh-CN"][detail], "html.parser")
+    assert "紧急程度" in text_of(zh_detail, ".booking-facts")
+    en_list = BeautifulSoup(pages["en"]["/staff/referrals"], "html.parser")
+    assert "Referrals (green channel)" in text_of(en_list, "h1")

@@ -269,3 +269,49 @@ def test_import_refusals_are_in_english_on_the_english_page(url: str) -> None:
         # Chinese only inside the examples the sentences quote (周一, 转123).
         plain = [re.sub(r"'[^']*'|\([^)]*\)", "", r) for r in reasons.values()]
         assert not any(re.search(r"[\u4e00-\u9fff]", r) for r in plain), plain
+
+
+OVERLAPPING_HOURS = (
+    f"room-11,community_room,十一号室,,counselling,22.70,114.00,{EAST},"
+    "周一 09:00-12:00; 周一 11:00-13:00,"
+)
+HSDS_BAD_TIME = (
+    b'[{"id": "s1", "name": "Room", "schedules": '
+    b'[{"freq": "WEEKLY", "byday": "MO", "opens_at": "25:00", "closes_at": "12:00"}, '
+    b'{"freq": "MONTHLY", "opens_at": "09:00", "closes_at": "12:00"}]}]'
+)
+
+
+def _reasons(client: TestClient, data: bytes, filename: str) -> list[str]:
+    """The reasons of the problems table, then the notes below it."""
+    response = upload(client, data, dry_run=True, filename=filename)
+    assert response.status_code == 400, response.text
+    page = html(response)
+    notes = [li.get_text(strip=True) for li in page.select(".import-notes li")]
+    return [reason for _row, _column, reason in problems(page)] + notes
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_hours_hsds_and_unreadable_file_refusals_follow_the_language(url: str, lang: str) -> None:
+    with import_client(url) as client:
+        sign_in(client, "staff")
+        client.cookies.set("rm_lang", lang)
+        hours = _reasons(client, csv_bytes(OVERLAPPING_HOURS), "rooms.csv")
+        hsds = _reasons(client, HSDS_BAD_TIME, "services.json")
+        unreadable = _reasons(client, b'{"id": ', "services.json")
+    if lang == "en":
+        assert any(r.startswith("Mon: intervals overlap") for r in hours), hours
+        assert any("'25:00' is not a time of day" in r for r in hsds), hsds
+        assert any("a MONTHLY schedule is not kept" in r for r in hsds), hsds
+        assert unreadable == ["not valid JSON (line 1, column 8)"]
+        return
+    assert any(r.startswith("周一:时段重叠") for r in hours), hours
+    assert any("'25:00' 不是一天中的时间" in r for r in hsds), hsds
+    assert any("MONTHLY 时间表未保留" in r for r in hsds), hsds
+    assert unreadable == ["不是有效的 JSON(第 1 行,第 8 列)"]
+    # No English sentence is left: what remains in Latin letters is codes and values.
+    for reason in hours + hsds + unreadable:
+        plain = re.sub(
+            r"'[^']*'|\w+\[\d+\]|\b[a-z_]+\.\w+|\b[a-z]+_[a-z_]+\b|\b[A-Z]+\b", "", reason
+        )
+        assert not re.search(r"[A-Za-z]{3,}", plain), reason

@@ -187,3 +187,50 @@ def test_admin_pages_and_sign_in_are_in_one_language(world: World) -> None:
         "显示名称",
         "角色",
     ]
+
+
+# Words a Chinese page may show in Latin letters: formats, keys and codes, not labels.
+LATIN_KEPT = {"WGS", "Ctrl", "https", "http", "HSDS", "CSV", "XLSX", "JSON", "ZIP", "SMS"}
+
+
+def english_chrome(page: BeautifulSoup) -> list[str]:
+    """English words in the page's own words: headings, labels, hints, buttons, choices."""
+    main = one(page, "main")
+    words = []
+    for tag in main.select("h1, h2, h3, label, legend, .hint, button, th, option, p, li, dt"):
+        if tag.find_parent(attrs={"lang": True}) or tag.get("lang"):
+            continue
+        words += [w for w in ASCII_WORDS.findall(tag.get_text(" ")) if w not in LATIN_KEPT]
+    return words
+
+
+def test_chinese_listing_form_labels_every_field_in_chinese_only(world: World) -> None:
+    room = world.ids["room"]
+    with world.make(world.url) as client:
+        sign_in(client, "staff")
+        pages = {
+            path: html(client.get(path))
+            for path in ("/staff/resources/new", f"/staff/resources/{room}/edit")
+        }
+    for path, page in pages.items():
+        assert english_chrome(page) == [], path
+        labels = {attr(x, "for"): x.get_text(strip=True) for x in page.select("label[for]")}
+        assert labels["f-name_zh"] == "中文名称" and labels["f-lat"] == "纬度", path
+        assert labels["f-hours_0"] == "周一" and labels["f-hours_6"] == "周日", path
+        assert labels["f-q-0-issuer"] == "发证机关", path
+
+
+def test_chinese_staff_pages_have_no_english_chrome(world: World) -> None:
+    room = world.ids["room"]
+    with world.make(world.url) as client:
+        sign_in(client, "staff")
+        for path in (
+            "/staff",
+            f"/staff/resources/{room}/booking",
+            "/staff/bookings",
+            "/staff/bookings/stats",
+            "/staff/import",
+        ):
+            page = html(client.get(path))
+            assert page.select('small[lang="en"]') == [], path
+            assert english_chrome(page) == [], path

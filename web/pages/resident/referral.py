@@ -3,8 +3,8 @@ a time among the receiving service's referral seats or to decline; and the short
 form after a visit.
 
 As the booking pages: plain POST forms with the browser's CSRF token, Post/Redirect/Get,
-the token in the URL of one page only (forms carry it hidden), no referrer sent. Words in
-both languages as (zh, en) pairs through ``label``, like the vocabularies.
+the token in the URL of one page only (forms carry it hidden), no referrer sent. Words from
+the gettext catalogues, like every other page.
 """
 
 from __future__ import annotations
@@ -20,20 +20,21 @@ from resourcemap.errors import Conflict
 from resourcemap.feedback.answers import FeedbackIn
 from resourcemap.referral.desk import ReferralDesk
 from resourcemap.referral.requests import PickIn
+from resourcemap.said import N_
 from resourcemap.vocab import REFERRAL_STATUS_LABELS
 from web import clock
-from web.i18n import label
+from web.i18n import _
 from web.pages.shell import Audience, checked_form, page, render
 from web.pages.shell import form_text as _text
 
 PICK_DAYS = 14
 SCORES = (
-    ("reach", ("到这里方便吗?", "Was it easy to get here?")),
-    ("wait", ("等候时间可以接受吗?", "Was the wait acceptable?")),
-    ("respected", ("您感到被尊重吗?", "Did you feel respected?")),
-    ("helped", ("这次服务对您有帮助吗?", "Did the visit help you?")),
+    ("reach", N_("Was it easy to get here?")),
+    ("wait", N_("Was the wait acceptable?")),
+    ("respected", N_("Did you feel respected?")),
+    ("helped", N_("Did the visit help you?")),
 )
-ENDS = (("1 很不满意", "1 not at all"), ("5 非常满意", "5 very much"))
+ENDS = (N_("1 not at all"), N_("5 very much"))
 
 
 def _desk(request: Request) -> ReferralDesk:
@@ -85,11 +86,8 @@ async def pick(request: Request) -> Response:
         chosen = PickIn.model_validate({"starts_at": _text(form, "starts_at")})
         await _desk(request).resident_pick(code, token, chosen.starts_at, now=clock.now(request))
     except (ValidationError, Conflict):
-        words = (
-            "这个时间已约满或不可选,请另选一个",
-            "That time is taken or not open; choose another",
-        )
-        return await _referral_page(request, code, token, problem=_pair(words), status=409)
+        words = _("That time is taken or not open; choose another")
+        return await _referral_page(request, code, token, problem=words, status=409)
     return RedirectResponse(f"/referrals/{code}?{urlencode({'token': token})}", status_code=303)
 
 
@@ -99,10 +97,6 @@ async def decline(request: Request) -> Response:
     code, token = request.path_params["code"], _text(form, "token")
     await _desk(request).resident_decline(code, token, now=clock.now(request))
     return RedirectResponse(f"/referrals/{code}?{urlencode({'token': token})}", status_code=303)
-
-
-def _pair(words: tuple[str, str]) -> str:
-    return label(words)
 
 
 # --- feedback -----------------------------------------------------------------------------
@@ -142,7 +136,7 @@ async def feedback_submit(request: Request) -> Response:
     try:
         data = FeedbackIn.model_validate(values)
     except ValidationError:
-        words = ("请为每个问题选一个分数(1–5)", "Please choose a score (1–5) for each question")
-        return await _form_page(request, token, values=values, problem=_pair(words), status=400)
+        words = _("Please choose a score (1–5) for each question")
+        return await _form_page(request, token, values=values, problem=words, status=400)
     await _desk(request).feedback_submit(token, data, now=clock.now(request))
     return _no_referrer(await render(request, "resident/feedback_done.html", {}))

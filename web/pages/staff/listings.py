@@ -28,12 +28,14 @@ from resourcemap.errors import (
 )
 from resourcemap.listings import edits, organisations
 from resourcemap.listings import views as listings
+from resourcemap.listings.hours import WEEKDAYS
 from resourcemap.transfer.budget import Budget
 from resourcemap.transfer.importer import ImportOptions, import_listings
 from resourcemap.transfer.report import ImportReport
 from resourcemap.vocab import (
     ACCESSIBILITY_LABELS,
     AUDIENCE_LABELS,
+    ELIGIBILITY_LABELS,
     KIND_INFO,
     MODE_LABELS,
     QUALIFICATION_LABELS,
@@ -244,8 +246,8 @@ async def _form_page(
         "accessibility": ACCESSIBILITY_LABELS,
         "qualification_types": QUALIFICATION_LABELS,
         "statuses": STATUS_LABELS,
-        "weekdays": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
-        "weekdays_en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+        "weekdays": WEEKDAYS,
+        "eligibilities": ELIGIBILITY_LABELS,
         "tile_url": settings.tile_url,
         "tile_attribution": settings.tile_attribution,
         "attribution_prefix": settings.map_attribution_prefix,

@@ -5,8 +5,8 @@ the resident to pick, decline with a reason and a suggestion, record the visit),
 service's own feedback.
 
 Same conventions as the other staff pages: plain forms with the session's CSRF token,
-Post/Redirect/Get, bilingual labels; the work is the referral desk's (``app.state
-.referrals``), which enforces who sees what. Contact details stay masked except on the
+Post/Redirect/Get, labels in the staff member's language; the work is the referral desk's
+(``app.state.referrals``), which enforces who sees what. Contact details stay masked except on the
 audited "show contact details" page.
 """
 
@@ -22,6 +22,7 @@ from resourcemap.errors import Conflict, InvalidInput
 from resourcemap.referral.desk import ReferralDesk
 from resourcemap.referral.requests import AcceptIn, DeclineIn, ReferralIn
 from resourcemap.referral.views import ReferralView
+from resourcemap.said import N_
 from resourcemap.search.needs import NEEDS
 from resourcemap.vocab import (
     CONSENT_LABELS,
@@ -32,10 +33,11 @@ from resourcemap.vocab import (
     Consent,
     DeclineReason,
     ReferralStatus,
+    ResourceKind,
     Role,
     Urgency,
 )
-from web import clock, forms
+from web import clock, forms, i18n
 from web.i18n import _
 from web.pages.shell import Audience, page, redirect, render
 from web.pages.staff import booking_form
@@ -69,6 +71,11 @@ def _id(raw: str) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) <= 9 else None
 
 
+def _kind(kind: ResourceKind) -> str:
+    info = KIND_INFO[kind]
+    return i18n.label((info.label_zh, info.label_en))
+
+
 def row(r: ReferralView) -> dict[str, Any]:
     """A referral with its labels, as lists and the detail page show it."""
     reached = {
@@ -83,8 +90,8 @@ def row(r: ReferralView) -> dict[str, Any]:
         "status_label": REFERRAL_STATUS_LABELS[r.status],
         "urgency_label": URGENCY_LABELS[r.urgency],
         "consent_label": CONSENT_LABELS[r.consent],
-        "from_kind": KIND_INFO[r.from_service.kind].label_zh,
-        "to_kind": KIND_INFO[r.to_service.kind].label_zh,
+        "from_kind": _kind(r.from_service.kind),
+        "to_kind": _kind(r.to_service.kind),
         "decline_label": DECLINE_LABELS.get(DeclineReason(r.decline_reason))
         if r.decline_reason
         else None,
@@ -138,7 +145,7 @@ async def _new_page(
         "errors": errors or {},
         "own": own,
         "needs": [(n.code, (n.label_zh, n.label_en)) for n in NEEDS],
-        "candidates": [(c, KIND_INFO[c.kind].label_zh) for c in candidates],
+        "candidates": [(c, _kind(c.kind)) for c in candidates],
         "urgencies": [(u, URGENCY_LABELS[u]) for u in Urgency],
         "consents": [(c, CONSENT_LABELS[c]) for c in Consent],
     }
@@ -175,7 +182,7 @@ async def create_referral(request: Request) -> Response:
     except InvalidInput as exc:
         field = exc.field if exc.field in FIELDS else "_form"
         return await _new_page(request, values, {field: forms.reason(exc)}, 400)
-    flash = "转介已发送 / Referral sent"
+    flash = _("Referral sent")
     return redirect(request, f"{LIST}/{made.id}", flash)
 
 
@@ -239,7 +246,7 @@ async def accept(request: Request) -> Response:
         data = AcceptIn.model_validate({"starts_at": starts or None})
         if request.url.path.endswith("/book"):
             if data.starts_at is None:
-                raise InvalidInput("choose a time", field="starts_at")
+                raise InvalidInput(N_("choose a time"), field="starts_at")
             done = await desk.book(request.state.principal, referral_id, data.starts_at, now=now)
         else:
             done = await desk.accept(request.state.principal, referral_id, data, now=now)
@@ -247,9 +254,9 @@ async def accept(request: Request) -> Response:
         words = _("The referral seats at this time are taken or closed; choose another.")
         return await _detail_page(request, referral_id, {"starts_at": words}, 409)
     flash = (
-        "已接收并预约 / Accepted and booked"
+        _("Accepted and booked")
         if done.status is S.BOOKED
-        else "已接收,已请居民选择时间 / Accepted; the resident was asked to pick a time"
+        else _("Accepted; the resident was asked to pick a time")
     )
     return redirect(request, f"{LIST}/{referral_id}", flash)
 
@@ -273,7 +280,7 @@ async def decline(request: Request) -> Response:
     except (ValidationError, InvalidInput):
         words = _("Choose why you decline; with “other”, say why.")
         return await _detail_page(request, referral_id, {"decline": words}, 400)
-    return redirect(request, f"{LIST}/{referral_id}", "已婉拒 / Declined")
+    return redirect(request, f"{LIST}/{referral_id}", _("Declined"))
 
 
 @page(Audience.STAFF, *MANAGERS)
@@ -284,9 +291,7 @@ async def outcome(request: Request) -> Response:
     await _desk(request).outcome(
         request.state.principal, referral_id, attended, now=clock.now(request)
     )
-    flash = (
-        "已记录到诊 / Recorded: attended" if attended else "已记录未到诊 / Recorded: did not attend"
-    )
+    flash = _("Recorded: attended") if attended else _("Recorded: did not attend")
     return redirect(request, f"{LIST}/{referral_id}", flash)
 
 
@@ -294,7 +299,7 @@ async def outcome(request: Request) -> Response:
 async def close(request: Request) -> Response:
     referral_id = request.path_params["id"]
     await _desk(request).close(request.state.principal, referral_id, now=clock.now(request))
-    return redirect(request, f"{LIST}/{referral_id}", "已结案 / Closed")
+    return redirect(request, f"{LIST}/{referral_id}", _("Referral closed"))
 
 
 @page(Audience.STAFF, *MANAGERS)
@@ -322,8 +327,10 @@ async def save_seats(request: Request) -> Response:
     raw = text(form, "referral_seats").strip()
     count = int(raw) if raw.isdigit() and len(raw) <= 3 else -1
     if not 0 <= count <= 50:
-        raise InvalidInput("referral seats: a whole number from 0 to 50", field="referral_seats")
+        raise InvalidInput(
+            N_("referral seats: a whole number from 0 to 50"), field="referral_seats"
+        )
     resource_id = request.path_params["id"]
     await _desk(request).set_seats(request.state.principal, resource_id, count)
-    flash = f"每个时段的转介名额已设为 {count} / Referral seats per slot: {count}"
+    flash = _("Referral seats per slot: %(count)s", count=count)
     return redirect(request, f"/staff/resources/{resource_id}/booking", flash)
