@@ -211,7 +211,7 @@ def test_the_resident_link_in_both_languages(sqlite_backend: Backend, browser: A
         resident = _page(browser, PHONE)
         resident.goto(base + link)
         resident.locator("input[name=starts_at]").nth(1).check()
-        resident.get_by_role("button", name="确认这个时间").click()
+        resident.get_by_role("button", name="预约此时段").click()
         expect(resident.locator(".status")).to_have_text("已预约")
         expect(resident.locator(".booked-time")).to_contain_text("10:00")
         _check(resident, "referral-link-booked-phone", axe=False)

@@ -88,6 +88,11 @@ def row(r: ReferralView) -> dict[str, Any]:
     return {
         "r": r,
         "status_label": REFERRAL_STATUS_LABELS[r.status],
+        # The outcome buttons say what the status will then say (已到诊 / 未到诊).
+        "outcome_labels": [
+            ("yes", REFERRAL_STATUS_LABELS[S.ATTENDED]),
+            ("no", REFERRAL_STATUS_LABELS[S.DID_NOT_ATTEND]),
+        ],
         "urgency_label": URGENCY_LABELS[r.urgency],
         "consent_label": CONSENT_LABELS[r.consent],
         "from_kind": _kind(r.from_service.kind),
