@@ -30,6 +30,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from geo.demand_parquet import demand_files
 from resourcemap.clock import Clock, SystemClock
 from resourcemap.errors import InvalidInput, NotFound, Unavailable
 from resourcemap.models import PlannerJob
@@ -182,14 +183,15 @@ def dataset_directory(settings: Settings) -> Path:
 
 def dataset_files(settings: Settings) -> list[Path]:
     """The files of the demand dataset jobs read (none when it is not there)."""
-    directory = dataset_directory(settings)
-    return sorted(directory.glob("*.parquet")) if directory.is_dir() else []
+    try:
+        return demand_files(dataset_directory(settings))
+    except FileNotFoundError:
+        return []
 
 
-def _dataset_version(directory: Path) -> str:
+def _dataset_version(files: list[Path]) -> str:
     """Changes whenever a file of the dataset is written, added or removed."""
-    files = sorted(directory.glob("*.parquet")) if directory.is_dir() else []
-    stats = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    stats = [(f.name, (s := f.stat()).st_size, s.st_mtime_ns) for f in files]
     return hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:16]
 
 
@@ -197,8 +199,8 @@ def _key(kind: JobKind, params: str) -> str:
     return hashlib.sha256(f"{kind.value}\n{params}".encode()).hexdigest()
 
 
-async def _version(settings: Settings) -> str:
-    return f"{await data_version()}|{_dataset_version(dataset_directory(settings))}"
+async def _version(files: list[Path]) -> str:
+    return f"{await data_version()}|{_dataset_version(files)}"
 
 
 async def submit(settings: Settings, query: CoverageQuery, *, by: str, now: dt.datetime) -> JobView:
@@ -208,7 +210,8 @@ async def submit(settings: Settings, query: CoverageQuery, *, by: str, now: dt.d
         raise InvalidInput("mode: a demand dataset's coverage is straight-line distance only")
     if query.demand is not None:
         raise InvalidInput("demand: the job reads the demand dataset; leave demand empty")
-    if not dataset_files(settings):
+    files = dataset_files(settings)
+    if not files:
         raise InvalidInput(
             f"demand dataset: no GeoParquet files in {dataset_directory(settings)} "
             "(`resourcemap demo --scale province` writes one; RESOURCEMAP_DEMAND_DATASET names it)"
@@ -216,7 +219,7 @@ async def submit(settings: Settings, query: CoverageQuery, *, by: str, now: dt.d
     kind = JobKind.DATASET_COVERAGE
     params = query.model_dump_json()
     key = _key(kind, params)
-    version = await _version(settings)
+    version = await _version(files)
     same = PlannerJob.filter(params_key=key)
     found = await same.filter(state__in=(JobState.QUEUED, JobState.RUNNING)).order_by("id").first()
     if found is None:
@@ -240,8 +243,12 @@ async def job(job_id: int) -> JobView:
     return _view(found)
 
 
-async def recent(limit: int = RECENT) -> list[JobView]:
-    return [_view(j) for j in await PlannerJob.all().order_by("-id").limit(limit)]
+async def recent(scope: AreaScope | None = None, limit: int = RECENT) -> list[JobView]:
+    """The newest jobs an account may read: one kept to an area does not see tables at a
+    level above its own (``JobView.within`` would refuse them)."""
+    found = [_view(j) for j in await PlannerJob.all().order_by("-id").limit(limit)]
+    top = 0 if scope is None else scope.level.depth
+    return [j for j in found if j.query.level.depth >= top]
 
 
 def _view(row: PlannerJob) -> JobView:

@@ -29,7 +29,7 @@ from resourcemap.vocab import AreaLevel, Role
 from tests.accounts.test_area_scope import sign_in
 from tests.conftest import TEST_NOW, make_settings
 from tests.factories import run_in_db
-from tests.html_helpers import hidden_fields, one, text_of
+from tests.html_helpers import attr, hidden_fields, one, text_of
 from tests.web.api.test_staff import PASSWORD
 
 DISTRICTS = AreaLevel.DISTRICT
@@ -181,6 +181,10 @@ def test_planners_start_a_job_and_read_it_while_the_app_runs_it(
         listed = client.get("/planning/jobs?lang=en")
         assert f"#{body['id']}" in text_of(BeautifulSoup(listed.text, "html.parser"), ".jobs")
 
+        # A city-wide table asked for by the planner for everything…
+        city = client.post("/api/v1/jobs", json={"level": "city"}, headers=headers)
+        assert city.status_code == 202, city.text
+
         # A planner kept to one district sees that district's row and totals only.
         headers = sign_in(client, "district")
         kept = client.get(location).json()["result"]
@@ -189,9 +193,19 @@ def test_planners_start_a_job_and_read_it_while_the_app_runs_it(
         other = next(r for r in result["rows"] if r["code"] != kept["rows"][0]["code"])
         assert other["code"] not in client.get(f"{location}/result.csv").text
         assert other["name"] not in client.get(f"/planning/jobs/{body['id']}").text
-        # …and may not ask for a level above their area.
+        # …and may not ask for a level above their area: the form does not offer it, and the
+        # city-wide job is not in their list (whose page opens, rather than refusing them).
         above = client.post("/api/v1/jobs", json={"level": "city"}, headers=headers)
         assert above.status_code == 403
+        mine = client.get("/planning/jobs")
+        assert mine.status_code == 200
+        soup = BeautifulSoup(mine.text, "html.parser")
+        offered = [attr(o, "value") for o in soup.select("form.job-form select[name=level] option")]
+        assert offered == ["district", "street", "community"]
+        listed = [a.get_text() for a in soup.select(".jobs a")]
+        assert f"#{body['id']}" in listed and f"#{city.json()['id']}" not in listed
+        api = client.get("/api/v1/jobs").json()["items"]
+        assert city.json()["id"] not in [j["id"] for j in api]
 
 
 def test_the_job_page_refreshes_itself_while_the_job_waits(

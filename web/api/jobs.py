@@ -60,7 +60,7 @@ async def recent(request: Request) -> Response:
       403: {description: Not a planner or admin}
     """
     scope = await scope_of(await require(request, *PLANNING))
-    found = await jobs.recent()
+    found = await jobs.recent(scope)
     return JSONResponse({"items": [j.within(scope).as_json() for j in found]})
 
 

@@ -14,18 +14,16 @@ from resourcemap.scope import scope_of
 from web import clock, i18n
 from web.api.planning import PLANNING
 from web.pages.planning import text as planning_text
-from web.pages.shell import Audience, page, render, switch_links
+from web.pages.planning.workspace import level_labels, render_planning
+from web.pages.shell import Audience, page
 
 # Seconds between the page's own refreshes while its job runs.
 REFRESH_SECONDS = 3
 
 
-def _context(request: Request) -> dict[str, object]:
+def _context() -> dict[str, object]:
+    """What the jobs pages show besides every planning page's."""
     return {
-        "lang_links": switch_links(request, request.url_for("planning.jobs").path),
-        "number": planning_text.number,
-        "percent": planning_text.percent,
-        "metres": planning_text.metres,
         "when": planning_text.when,
         "lang_qs": urlencode([("lang", i18n.current().tag)]),
     }
@@ -35,17 +33,19 @@ def _context(request: Request) -> dict[str, object]:
 async def jobs_page(request: Request) -> Response:
     settings = request.app.state.settings
     scope = await scope_of(request.state.principal)
-    return await render(
+    return await render_planning(
         request,
         "planning/jobs.html",
         {
-            **_context(request),
+            **_context(),
             "files": jobs.dataset_files(settings),
             "directory": jobs.dataset_directory(settings),
-            "recent": [j.within(scope) for j in await jobs.recent()],
-            "scope": scope,
+            "recent": [j.within(scope) for j in await jobs.recent(scope)],
+            # The provinces' tables read best by district; a street account starts at its own.
+            "default_level": min(level_labels(scope), key=lambda lv: abs(lv.depth - 1)),
             "tz": settings.tz,
         },
+        scope,
     )
 
 
@@ -71,15 +71,16 @@ async def job_page(request: Request) -> Response:
     rows = (
         sorted(found.outcome.rows, key=lambda r: r.covered - r.population) if found.outcome else []
     )
-    return await render(
+    return await render_planning(
         request,
         "planning/job.html",
         {
-            **_context(request),
+            **_context(),
             "job": found,
-            "scope": scope,
+            "level_label": level_labels(None)[found.query.level],
             "rows": rows,
             "refresh": 0 if found.finished else REFRESH_SECONDS,
             "tz": request.app.state.settings.tz,
         },
+        scope,
     )

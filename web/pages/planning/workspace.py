@@ -49,17 +49,17 @@ async def _scope(request: Request) -> AreaScope | None:
     return await scope_of(request.state.principal)
 
 
-async def _render(
+async def render_planning(
     request: Request,
     name: str,
     context: dict[str, Any],
     scope: AreaScope | None,
     status: int = 200,
 ) -> Response:
-    """``shell.render`` with what every planning page shows."""
+    """``shell.render`` with what every planning page shows (the jobs pages too)."""
     extras = {
         "lang_links": switch_links(request, request.url_for("planning.siting").path),
-        "level_labels": _level_labels(scope),
+        "level_labels": level_labels(scope),
         "scope": scope,
         "kinds": [(k.value, planning_text.kind_label(k)) for k in ResourceKind],
         "number": planning_text.number,
@@ -69,7 +69,7 @@ async def _render(
     return await render(request, name, {**extras, **context}, status)
 
 
-def _level_labels(scope: AreaScope | None) -> dict[AreaLevel, str]:
+def level_labels(scope: AreaScope | None) -> dict[AreaLevel, str]:
     """The levels to choose from: for an account kept to an area, its level and below."""
     labels = {
         AreaLevel.CITY: _("City"),
@@ -108,7 +108,7 @@ async def coverage_page(request: Request) -> Response:
     for row in rows:
         row["colour"] = share_colour(row["share"])
     mode = _("walking") if query.mode == "walking" else _("straight-line")
-    return await _render(
+    return await render_planning(
         request,
         "planning/coverage.html",
         {
@@ -164,7 +164,7 @@ async def indicators_page(request: Request) -> Response:
     found = await service_of(request).indicators(query.level, targets, query, scope)
     keys = [i.key for i in found[0].indicators] if found else []
     met = {k: sum(1 for a in found for i in a.indicators if i.key == k and i.met) for k in keys}
-    return await _render(
+    return await render_planning(
         request,
         "planning/indicators.html",
         {
@@ -185,7 +185,7 @@ async def access_page(request: Request) -> Response:
     scope = await _scope(request)
     query = access_query(request)
     report = await access_report(request, query, scope)
-    return await _render(
+    return await render_planning(
         request,
         "planning/access.html",
         {
@@ -221,7 +221,7 @@ SITING_DEFAULTS = {"sites": 3, "radius_m": 500, "objective": "circle", "candidat
 
 @page(Audience.PLANNING, *PLANNING)
 async def siting_form(request: Request) -> Response:
-    return await _render(
+    return await render_planning(
         request,
         "planning/siting.html",
         {"form": dict(SITING_DEFAULTS), "plan": None},
@@ -267,10 +267,10 @@ async def _siting_run(request: Request, form: FormData, scope: AreaScope | None)
         plan = await siting_mod.plan(service_of(request), access_of(request), body, scope)
     except ValidationError as exc:
         context["error"] = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
-        return await _render(request, "planning/siting.html", context, scope, 400)
+        return await render_planning(request, "planning/siting.html", context, scope, 400)
     except InvalidInput as exc:
         context["error"] = exc.reason
-        return await _render(request, "planning/siting.html", context, scope, 400)
+        return await render_planning(request, "planning/siting.html", context, scope, 400)
     export = str(form.get("export") or "")
     if export in ("geojson", "csv"):
         return siting_file(plan, export)
@@ -286,7 +286,7 @@ async def _siting_run(request: Request, form: FormData, scope: AreaScope | None)
         coverage, sites=SITES.dump_json(sites).decode(), lang=i18n.current().tag
     )
     context.update(plan=plan, map_url=map_url)
-    return await _render(request, "planning/siting.html", context, scope)
+    return await render_planning(request, "planning/siting.html", context, scope)
 
 
 class MapSite(BaseModel):
