@@ -20,7 +20,7 @@ from resourcemap.clock import Clock, from_settings
 from resourcemap.dataset import synthetic_label
 from resourcemap.errors import DomainError
 from resourcemap.listings.map_points import crisis_hotlines
-from resourcemap.planning.jobs import running_jobs
+from resourcemap.planning.job_runner import running_jobs
 from resourcemap.referral.desk import ReferralDesk
 from resourcemap.search.service import running_search
 from resourcemap.settings import Settings

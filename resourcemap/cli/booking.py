@@ -35,7 +35,7 @@ def worker(once: bool, interval: float) -> None:
 
     from resourcemap.booking.senders import build_senders
     from resourcemap.booking.worker import Worker, running_worker
-    from resourcemap.planning.jobs import running_jobs
+    from resourcemap.planning.job_runner import running_jobs
 
     settings = read_settings()
     try:

@@ -2,12 +2,8 @@
 never waits for them; their progress and results are stored in the database.
 
 A planner asks for a job (``submit``) and gets its number at once; a page or a script then
-reads its state (``job``). Any process with a runner (``running_jobs``: in each app process
-when ``RESOURCEMAP_RUN_WORKER`` is true, and in ``resourcemap worker``) takes the oldest
-queued job by one conditional update — whichever process wins, the job runs once — and
-beats a heartbeat while it runs. A job whose runner stopped beating (the process died) is
-queued again, at most ``MAX_ATTEMPTS`` times in all. Asking again for a job that is queued,
-running, or done on the same data returns that job instead of computing it twice.
+reads its state (``job``); ``job_runner`` runs them. Asking again for a job that is
+queued, running, or done on the same data returns that job instead of computing it twice.
 
 Today's job: coverage of the GeoParquet demand dataset (a province's tens of millions of
 points, ``planning.dataset_coverage``), computed by the Dask cluster when one is set.
@@ -15,37 +11,22 @@ points, ``planning.dataset_coverage``), computed by the Dask cluster when one is
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import json
-import logging
-import os
-import secrets
-import socket
-from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from geo.demand_parquet import demand_files
-from resourcemap.clock import Clock, SystemClock
-from resourcemap.errors import InvalidInput, NotFound, Unavailable
+from resourcemap.errors import InvalidInput, NotFound
 from resourcemap.models import PlannerJob
 from resourcemap.planning.coverage import CoverageQuery, data_version
-from resourcemap.planning.dataset_coverage import DatasetCoverage, dataset_coverage, rows_csv
+from resourcemap.planning.dataset_coverage import DatasetCoverage, rows_csv
 from resourcemap.scope import AreaScope
 from resourcemap.settings import Settings
 
-log = logging.getLogger(__name__)
-
-INTERVAL_SECONDS = 2.0
-HEARTBEAT_SECONDS = 2.0
-# A runner silent this long has stopped (its process died): its job is queued again.
-STALE_SECONDS = 60.0
-MAX_ATTEMPTS = 3
 RECENT = 20
 
 
@@ -268,135 +249,3 @@ def _view(row: PlannerJob) -> JobView:
         error=row.error,
         outcome=outcome,
     )
-
-
-class Progress:
-    """Steps done so far, written by the computation's thread, read by the heartbeat."""
-
-    def __init__(self) -> None:
-        self.done = 0
-        self.total = 0
-
-    def __call__(self, done: int, total: int) -> None:
-        self.done, self.total = done, total
-
-
-class JobRunner:
-    """Runs queued jobs one at a time in this process."""
-
-    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
-        self.settings = settings
-        self.clock = clock or SystemClock()
-        # Which runner holds a job: a heartbeat only counts from the runner that claimed it.
-        self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"[:64]
-
-    async def requeue_stale(self, now: dt.datetime) -> int:
-        """Queue again the jobs whose runner stopped beating; fail those tried too often."""
-        stale = PlannerJob.filter(
-            state=JobState.RUNNING, heartbeat_at__lt=now - dt.timedelta(seconds=STALE_SECONDS)
-        )
-        await stale.filter(attempts__gte=MAX_ATTEMPTS).update(
-            state=JobState.FAILED,
-            finished_at=now,
-            error=f"stopped {MAX_ATTEMPTS} times before it finished",
-        )
-        return await stale.update(state=JobState.QUEUED, runner="")
-
-    async def claim(self, now: dt.datetime) -> PlannerJob | None:
-        """The oldest queued job, now running here; ``None`` when none is queued. Two
-        runners never claim the same job: the update only applies while it is queued."""
-        while True:
-            row = await PlannerJob.filter(state=JobState.QUEUED).order_by("id").first()
-            if row is None:
-                return None
-            taken = await PlannerJob.filter(id=row.id, state=JobState.QUEUED).update(
-                state=JobState.RUNNING,
-                runner=self.name,
-                attempts=row.attempts + 1,
-                started_at=now,
-                heartbeat_at=now,
-                done_steps=0,
-                total_steps=0,
-            )
-            if taken:
-                return await PlannerJob.get(id=row.id)
-
-    async def run_once(self) -> int | None:
-        """Claim and run one job; its number, or ``None`` when none was queued."""
-        await self.requeue_stale(self.clock.now())
-        row = await self.claim(self.clock.now())
-        if row is None:
-            return None
-        job_id: int = row.id
-        mine = PlannerJob.filter(id=row.id, runner=self.name, state=JobState.RUNNING)
-        progress = Progress()
-        query = CoverageQuery.model_validate_json(row.params)
-        task = asyncio.create_task(
-            dataset_coverage(
-                dataset_directory(self.settings),
-                query,
-                self.settings.dask_scheduler,
-                progress=progress,
-            )
-        )
-        try:
-            while not task.done():
-                await asyncio.wait({task}, timeout=HEARTBEAT_SECONDS)
-                await mine.update(
-                    heartbeat_at=self.clock.now(),
-                    done_steps=progress.done,
-                    total_steps=progress.total,
-                )
-        except asyncio.CancelledError:
-            # This process is stopping: another runner starts the job again at once.
-            task.cancel()
-            await mine.update(state=JobState.QUEUED, runner="")
-            raise
-        try:
-            outcome = CoverageOutcome.of(task.result())
-        except (InvalidInput, ValueError, OSError) as exc:
-            # Messages of these name files and columns, never a resident.
-            await mine.update(state=JobState.FAILED, finished_at=self.clock.now(), error=str(exc))
-            log.warning("planner job %d failed: %s", job_id, type(exc).__name__)
-            return job_id
-        await mine.update(
-            state=JobState.DONE,
-            finished_at=self.clock.now(),
-            done_steps=progress.total,
-            total_steps=progress.total,
-            result=json.dumps(asdict(outcome)),
-        )
-        log.info("planner job %d done", job_id)
-        return job_id
-
-    async def run(self, stop: asyncio.Event, interval: float = INTERVAL_SECONDS) -> None:
-        while not stop.is_set():
-            ran: int | None = None
-            try:
-                ran = await self.run_once()
-            except Unavailable:
-                log.warning("planner jobs: the database is unavailable; trying again")
-            except Exception as exc:  # a bug in one job must not stop the runner
-                log.error("planner jobs: %s", type(exc).__name__)
-            if ran is None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), interval)
-
-
-@contextlib.asynccontextmanager
-async def running_jobs(
-    settings: Settings, *, clock: Clock | None = None, interval: float = INTERVAL_SECONDS
-) -> AsyncIterator[JobRunner]:
-    """Run queued planner jobs in a background task while the block runs. A job still
-    running at exit is cancelled and runs again from the start elsewhere (its heartbeat
-    stops)."""
-    runner = JobRunner(settings, clock=clock)
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop, interval), name="resourcemap planner jobs")
-    try:
-        yield runner
-    finally:
-        stop.set()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -22,7 +22,7 @@ from resourcemap.clock import FixedClock
 from resourcemap.demo.province_load import ProvinceSize, load_demo_province
 from resourcemap.errors import InvalidInput
 from resourcemap.models import Area, Organisation, PlannerJob
-from resourcemap.planning import jobs
+from resourcemap.planning import job_runner, jobs
 from resourcemap.planning.coverage import CoverageQuery
 from resourcemap.planning.dataset_coverage import dataset_coverage
 from resourcemap.vocab import AreaLevel, Role
@@ -78,7 +78,7 @@ def test_a_job_runs_once_and_gives_the_commands_table(province: tuple[str, Path]
     async def go() -> tuple[Any, ...]:
         first = await jobs.submit(settings, query, by="planner", now=TEST_NOW)
         again = await jobs.submit(settings, query, by="someone else", now=TEST_NOW)
-        runners = [jobs.JobRunner(settings, clock=FixedClock(TEST_NOW)) for _ in range(2)]
+        runners = [job_runner.JobRunner(settings, clock=FixedClock(TEST_NOW)) for _ in range(2)]
         # Two processes' runners reach for the queue at once: one of them takes the job.
         claimed = await asyncio.gather(*(r.claim(TEST_NOW) for r in runners))
         await PlannerJob.filter(id=first.id).update(state=jobs.JobState.QUEUED, runner="")
@@ -109,13 +109,13 @@ def test_a_job_whose_runner_died_runs_again_and_fails_after_three_tries(
 
     async def go() -> list[str]:
         made = await jobs.submit(settings, CoverageQuery(), by="planner", now=TEST_NOW)
-        runner = jobs.JobRunner(settings)
+        runner = job_runner.JobRunner(settings)
         states = []
         moment = TEST_NOW
-        for _ in range(jobs.MAX_ATTEMPTS):
+        for _ in range(job_runner.MAX_ATTEMPTS):
             assert await runner.claim(moment) is not None
             # Its process dies: no heartbeat after the claim.
-            moment += dt.timedelta(seconds=jobs.STALE_SECONDS + 1)
+            moment += dt.timedelta(seconds=job_runner.STALE_SECONDS + 1)
             await runner.requeue_stale(moment)
             states.append((await jobs.job(made.id)).state.value)
         return states
