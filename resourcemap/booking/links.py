@@ -32,8 +32,10 @@ class Links:
         """Where a referred resident picks a time or declines (#23)."""
         return f"{self.public_url}/referrals/{code}?token={token}"
 
-    def feedback(self, token: str) -> str:
-        return f"{self.public_url}/feedback/{token}"
+    def feedback(self, token: str, lang: str = "") -> str:
+        """The anonymous feedback form; ``lang`` as in the booking it follows."""
+        query = urlencode({"lang": lang}) if lang else ""
+        return f"{self.public_url}/feedback/{token}" + (f"?{query}" if query else "")
 
     @property
     def host(self) -> str:

@@ -51,7 +51,7 @@ async def invite(ledger: Ledger, booking_id: int, *, now: dt.datetime) -> bool:
     text = (
         f"感谢您到访{resource.name_zh}。欢迎匿名评价本次服务（约1分钟）：\n"
         f"Thank you for visiting {resource.name_en or resource.name_zh}. "
-        f"Tell us anonymously how it went (1 minute):\n{ledger.links.feedback(token)}"
+        f"Tell us anonymously how it went (1 minute):\n{ledger.links.feedback(token, booking.lang)}"
     )
     await enqueue_text(
         vault,

@@ -45,7 +45,9 @@ async def visits(led: Ledger, ids: dict[str, Any], n: int) -> list[int]:
 
 
 def tokens_sent(led: Ledger, bodies: list[Any]) -> list[str]:
-    return [re.findall(r"/feedback/(\S+)", led.vault.open(b))[0] for b in bodies if b is not None]
+    return [
+        re.findall(r"/feedback/([^\s?]+)", led.vault.open(b))[0] for b in bodies if b is not None
+    ]
 
 
 @pytest.mark.anyio
@@ -90,6 +92,26 @@ async def test_one_invitation_and_one_answer_per_visit_and_no_link_back(database
         assert await FeedbackInvite.filter(booking_id=booking_id).count() == 1
         with pytest.raises(ValidationError):
             FeedbackIn.model_validate({"reach": 6, "wait": 1, "respected": 1, "helped": 1})
+
+
+@pytest.mark.anyio
+async def test_the_invitation_opens_the_form_in_the_language_the_resident_booked_in(
+    database_url: str,
+) -> None:
+    async with db.database(database_url):
+        ids = await green_city(seats=3)
+        led = ledger(database_url)
+        english, chinese = await visits(led, ids, 2)
+        await Booking.filter(id=english).update(lang="en")
+        for booking_id in (english, chinese):
+            assert await invites.invite(led, booking_id, now=AFTER)
+        notes = Notification.filter(kind=NotificationKind.FEEDBACK_INVITE).order_by("id")
+        links = [
+            re.findall(r"https?://\S+/feedback/\S+", led.vault.open(body or ""))[0]
+            for body in await notes.values_list("body_enc", flat=True)
+        ]
+        assert links[0].endswith("?lang=en")
+        assert "?" not in links[1]
 
 
 def test_comments_are_released_in_weekly_batches_of_five_or_dropped(database_url: str) -> None:

@@ -110,7 +110,7 @@ def test_refer_accept_book_and_feedback_through_the_api(
         note = await Notification.get(kind=NotificationKind.FEEDBACK_INVITE)
         return Vault.from_settings(later).open(note.body_enc or "")
 
-    token = re.findall(r"/feedback/(\S+)", run_in_db(database_url, invitation))[0]
+    token = re.findall(r"/feedback/([^\s?]+)", run_in_db(database_url, invitation))[0]
     with make_client(database_url, clock=FixedClock(at(2, 10))) as client:
         assert client.get(f"/api/v1/feedback/{token}").json()["name_zh"].startswith("测试区")
         scores = {"reach": 5, "wait": 4, "respected": 5, "helped": 4, "comment": "谢谢"}
