@@ -137,3 +137,19 @@ def test_the_image_installs_from_a_hashed_lock_that_fits_pyproject() -> None:
             assert requirement.specifier.contains(found, prereleases=True), (name, line, found)
     dockerfile = (root / "Dockerfile").read_text()
     assert "--require-hashes -r" in dockerfile and "pip install --no-deps" in dockerfile
+
+
+def test_no_file_the_repository_ignores_is_committed() -> None:
+    """A generated secrets file (``.resourcemap-secrets.json``) once slipped into a commit:
+    every fresh clone then signed sessions with the same, public key. Whatever .gitignore
+    names (secrets, databases, builds) must never be tracked."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked_but_ignored = subprocess.run(
+        ["git", "ls-files", "--cached", "--ignored", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert tracked_but_ignored == []
