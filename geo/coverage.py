@@ -35,11 +35,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import pyproj
 from scipy.spatial import cKDTree
 
 from geo.areatree import AreaTree
+from geo.codes import area_in, sorted_codes
 from geo.crs import central_meridian, metric_crs_for, to_metric
 from geo.demand import Demand
 
@@ -179,58 +179,7 @@ def served_by_area(area: StrArray, served_areas: Sequence[str], tree: AreaTree) 
     for code in served_areas:
         if code in tree:
             covered_codes |= tree.descendants(code)
-    return np.isin(area, np.array(sorted(covered_codes), dtype=area.dtype))
-
-
-def sorted_codes(area: StrArray) -> tuple[StrArray, IntArray]:
-    """``np.unique(area, return_inverse=True)``, by hashing instead of sorting every point:
-    millions of points hold a few thousand codes, and sorting the strings was as slow as
-    the nearest-service query itself (#22). Only the distinct codes are sorted.
-
-    >>> codes, inverse = sorted_codes(np.array(["b", "a", "b", "c"]))
-    >>> codes.tolist(), inverse.tolist()
-    (['a', 'b', 'c'], [1, 0, 1, 2])
-    >>> codes, inverse = sorted_codes(np.array(["440305", "440304", "440305"]))
-    >>> codes.tolist(), inverse.tolist()
-    (['440304', '440305'], [1, 0, 1])
-    """
-    numbers = _as_numbers(area)
-    if numbers is None:
-        found, distinct = pd.factorize(area, sort=False)
-        strings = np.asarray(distinct, dtype=area.dtype)
-    else:
-        # Equal-length digit strings: hashing integers is several times faster than strings,
-        # and their numeric order is the strings' order.
-        found, _distinct = pd.factorize(numbers, sort=False)
-        first = np.empty(int(found.max(initial=-1)) + 1, dtype=np.intp)
-        first[found[::-1]] = np.arange(found.size - 1, -1, -1)
-        strings = area[first]
-    order = np.argsort(strings, kind="stable")
-    rank = np.empty(order.size, dtype=np.intp)
-    rank[order] = np.arange(order.size)
-    return strings[order], rank[found]
-
-
-def _as_numbers(area: StrArray) -> IntArray | None:
-    """Area codes as integers when every code is the same number of digits (China's 12-digit
-    codes), else ``None``."""
-    width = area.dtype.itemsize // 4
-    if area.size == 0 or area.dtype.kind != "U" or not 0 < width <= 18:
-        return None
-    chars = area.view(np.uint32).reshape(area.size, width)
-    if chars.min() < 48 or chars.max() > 57:  # a non-digit, or a shorter code's padding
-        return None
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    numbers = np.empty(area.size, dtype=np.int64)
-    # Block by block: an integer matrix product over all rows at once widens every character
-    # to 8 bytes in memory first, and was 10× slower than blocks that stay in cache.
-    for start in range(0, area.size, _BLOCK):
-        block = slice(start, start + _BLOCK)
-        np.matmul(chars[block], powers, out=numbers[block], casting="unsafe")
-    return numbers - 48 * int(powers.sum())
-
-
-_BLOCK = 16_384
+    return area_in(area, covered_codes)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ import shapely
 from shapely.geometry import shape
 
 from geo.areatree import AreaTree
+from geo.codes import area_in
 from geo.crs import WGS84, metric_crs_for, to_wgs84
 from geo.shapes import geoms_to_metric, object_array
 
@@ -106,8 +107,7 @@ class Demand:
 
     def rows_in(self, codes: Iterable[str]) -> npt.NDArray[np.int64]:
         """The indices of the points whose area is one of ``codes``."""
-        wanted = np.array(sorted(codes), dtype=self.area.dtype)
-        return np.flatnonzero(np.isin(self.area, wanted)).astype(np.int64)
+        return np.flatnonzero(area_in(self.area, set(codes))).astype(np.int64)
 
     def take(self, index: npt.NDArray[np.int64]) -> Demand:
         return replace(

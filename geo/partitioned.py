@@ -35,6 +35,7 @@ import numpy.typing as npt
 import pyproj
 
 from geo.areatree import AreaTree
+from geo.codes import area_in
 from geo.coverage import (
     AreaSums,
     CoverageResult,
@@ -88,7 +89,7 @@ def partition_sums(
     """Per-area sums of one partition (the task each worker runs)."""
     mask = within_radius(part.lon, part.lat, supply.lon, supply.lat, radius_m, crs=crs, slack=slack)
     if part.served_codes.size:
-        mask |= np.isin(part.area, part.served_codes)
+        mask |= area_in(part.area, part.served_codes.tolist())
     return AreaSums.of(part.area, part.weight, mask)
 
 

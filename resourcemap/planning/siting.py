@@ -147,9 +147,7 @@ async def _plan_access(
     state = await access.computed(request)
     d, reached = state.demand, state.result.access
     if analysis.area is not None:  # the residents of the account's area only
-        rows = np.flatnonzero(
-            np.isin(d.area, np.array(sorted(analysis.tree.index), dtype=d.area.dtype))
-        )
+        rows = d.rows_in(analysis.tree.index)
         d, reached = d.take(rows), reached[rows]
     supplies = state.offers.supply(request.supply)
     new_supply = request.new_supply or float(

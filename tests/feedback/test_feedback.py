@@ -106,10 +106,8 @@ async def test_the_invitation_opens_the_form_in_the_language_the_resident_booked
         for booking_id in (english, chinese):
             assert await invites.invite(led, booking_id, now=AFTER)
         notes = Notification.filter(kind=NotificationKind.FEEDBACK_INVITE).order_by("id")
-        links = [
-            re.findall(r"https?://\S+/feedback/\S+", led.vault.open(body or ""))[0]
-            for body in await notes.values_list("body_enc", flat=True)
-        ]
+        bodies: list[Any] = await notes.values_list("body_enc", flat=True)
+        links = [re.findall(r"https?://\S+/feedback/\S+", led.vault.open(b))[0] for b in bodies]
         assert links[0].endswith("?lang=en")
         assert "?" not in links[1]
 
