@@ -7,7 +7,7 @@ came with as a keyed digest (``Vault.digest``), since it names the resident's co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from resourcemap.booking.ledger import Ledger
 from resourcemap.booking.requests import BookingIn, digest
@@ -22,6 +22,10 @@ class Issued:
     code: str
     token: str
     replayed: bool = False
+    # A booking this request just wrote, as written, with its policy's change notice: its
+    # receipt needs no second read of what the request already holds (#22).
+    written: Booking | None = field(default=None, repr=False, compare=False)
+    change_notice_minutes: int | None = None
 
 
 async def replay(

@@ -288,7 +288,12 @@ async def _issue(
             if key is not None and (made := await replay(ledger, Booking, key, fingerprint)):
                 return made
             continue
-        return Issued(code=code, token=token)
+        return Issued(
+            code=code,
+            token=token,
+            written=Booking(**row),
+            change_notice_minutes=schedule.rules.change_notice_minutes,
+        )
     raise Conflict("could not allocate a booking code; try again")
 
 

@@ -166,13 +166,19 @@ async def of_booking(ledger: Ledger, booking: Booking) -> BookingView:
 
 
 async def receipt(ledger: Ledger, issued: Issued) -> Receipt:
-    booking = await ledger.booking(issued.code, issued.token)
+    if issued.written is None:
+        booking = await ledger.booking(issued.code, issued.token)
+        view = await of_booking(ledger, booking)
+    else:  # just written by this request: only the service is read
+        booking = issued.written
+        resource = await Resource.get(id=booking.resource_id)
+        view = booking_view(ledger, booking, resource, issued.change_notice_minutes)
     return Receipt(
         code=issued.code,
         code_display=display_code(issued.code),
         token=issued.token,
         manage_url=ledger.links.booking(issued.code, issued.token, booking.lang),
-        booking=await of_booking(ledger, booking),
+        booking=view,
     )
 
 

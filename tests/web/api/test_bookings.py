@@ -98,6 +98,8 @@ def test_resident_books_gets_calendar_reschedules_and_cancels(
 
     mine = client.get(f"/api/v1/bookings/{code}", headers={"X-Booking-Token": token})
     assert mine.status_code == 200 and mine.json()["phone"] == "13812345678"
+    # The answer to the booking (built from what was written) is what reading it back says.
+    assert body["booking"] == mine.json()
     assert (
         client.get(f"/api/v1/bookings/{code}", headers={"X-Booking-Token": "nope"}).status_code
         == 404
