@@ -12,6 +12,7 @@ per point, cross an FFI call per point, or invert GCJ-02 in one step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 
 import numpy as np
@@ -98,16 +99,35 @@ def gcj02_to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, 
     wgs_lon, wgs_lat = gcj_lon.copy(), gcj_lat.copy()
     inside = _in_china(gcj_lon, gcj_lat)
     target_lon, target_lat = gcj_lon[inside], gcj_lat[inside]
-    x, y = target_lon.copy(), target_lat.copy()
-    for _ in range(_MAX_ITERATIONS):
-        dlon, dlat = _gcj_offset(x, y)
-        err_lon, err_lat = x + dlon - target_lon, y + dlat - target_lat
-        x -= err_lon
-        y -= err_lat
-        if x.size == 0 or max(np.abs(err_lon).max(), np.abs(err_lat).max()) < _TOLERANCE:
-            break
-    wgs_lon[inside], wgs_lat[inside] = x, y
+    wgs_lon[inside], wgs_lat[inside] = _invert(
+        _gcj_shift, target_lon, target_lat, target_lon.copy(), target_lat.copy()
+    )
     return wgs_lon, wgs_lat
+
+
+def _gcj_shift(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
+    dlon, dlat = _gcj_offset(lon, lat)
+    return lon + dlon, lat + dlat
+
+
+def _invert(
+    forward: Callable[[FloatArray, FloatArray], tuple[FloatArray, FloatArray]],
+    target_lon: FloatArray,
+    target_lat: FloatArray,
+    lon: FloatArray,
+    lat: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """The points that ``forward`` takes to the targets, by fixed-point iteration from a
+    first guess (``lon``, ``lat``)."""
+    for _ in range(_MAX_ITERATIONS):
+        fx, fy = forward(lon, lat)
+        err_lon, err_lat = fx - target_lon, fy - target_lat
+        lon, lat = lon - err_lon, lat - err_lat
+        # nanmax: NaN points never converge, and must not keep the loop going.
+        worst = np.nanmax(np.abs(np.concatenate([err_lon.ravel(), err_lat.ravel()])), initial=0)
+        if worst < _TOLERANCE:
+            break
+    return lon, lat
 
 
 def gcj02_to_bd09(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -139,15 +159,7 @@ def bd09_to_gcj02(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, F
     (116.404, 39.915)
     """
     bd_lon, bd_lat = _as_arrays(lon, lat)
-    x, y = _bd09_to_gcj02_step(bd_lon, bd_lat)
-    for _ in range(_MAX_ITERATIONS):
-        fx, fy = gcj02_to_bd09(x, y)
-        err_lon, err_lat = fx - bd_lon, fy - bd_lat
-        x, y = x - err_lon, y - err_lat
-        # nanmax: NaN points never converge, and must not keep the loop going.
-        worst = np.nanmax(np.abs(np.concatenate([err_lon.ravel(), err_lat.ravel()])), initial=0)
-        if worst < _TOLERANCE:
-            break
+    x, y = _invert(gcj02_to_bd09, bd_lon, bd_lat, *_bd09_to_gcj02_step(bd_lon, bd_lat))
     return np.asarray(x, np.float64), np.asarray(y, np.float64)
 
 

@@ -158,21 +158,13 @@ def coverage_map(
     m.fit_bounds([[south, west], [north, east]])
     sections: list[LegendSection] = []
 
-    share_layer = folium.GeoJson(
-        _features(
-            areas,
-            lambda p: {"tip": esc(_area_tip(p, t, radius)), "fill": share_colour(p.get("share"))},
-        ),
-        name=esc(t.covered_layer),
-        overlay=False,
-        style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
-            "fillOpacity": 0.8,
-            "color": "#4d4d4d",
-            "weight": 1,
-        },
+    share_layer = _filled_layer(
+        areas,
+        lambda p: {"tip": esc(_area_tip(p, t, radius)), "fill": share_colour(p.get("share"))},
+        esc(t.covered_layer),
+        opacity=0.8,
+        line=("#4d4d4d", 1),
         highlight_function=lambda f: {"weight": 3, "color": "#000"},
-        tooltip=folium.GeoJsonTooltip(["tip"], labels=False, sticky=True),
     ).add_to(m)
     sections.append(
         LegendSection(
@@ -187,26 +179,18 @@ def coverage_map(
     heat = [f for f in (heat_fc or {}).get("features", []) if f["properties"]["unmet"] > 0]
     if heat:
         breaks = hex_breaks([f["properties"]["unmet"] for f in heat])
-        hex_layer = folium.GeoJson(
-            _features(
-                heat,
-                lambda p: {
-                    "tip": esc(
-                        t.hex_tip % {"unmet": t.number(p["unmet"]), "demand": t.number(p["demand"])}
-                    ),
-                    "fill": _hex_colour(p["unmet"], breaks),
-                },
-            ),
-            name=esc(t.unmet_layer),
-            overlay=False,
-            show=False,
-            style_function=lambda f: {
-                "fillColor": f["properties"]["fill"],
-                "fillOpacity": 0.85,
-                "color": "#ffffff",
-                "weight": 0.5,
+        hex_layer = _filled_layer(
+            heat,
+            lambda p: {
+                "tip": esc(
+                    t.hex_tip % {"unmet": t.number(p["unmet"]), "demand": t.number(p["demand"])}
+                ),
+                "fill": _hex_colour(p["unmet"], breaks),
             },
-            tooltip=folium.GeoJsonTooltip(["tip"], labels=False, sticky=True),
+            esc(t.unmet_layer),
+            opacity=0.85,
+            line=("#ffffff", 0.5),
+            show=False,
         ).add_to(m)
         rows = [
             LegendRow(c, f"{t.number(lo)}–{t.number(hi)}")
@@ -313,6 +297,35 @@ def _area_tip(p: dict[str, Any], t: MapText, radius: str) -> str:
         "uncovered": t.number(p["uncovered"]),
         "share": t.percent(1 - p["share"]),
     }
+
+
+def _filled_layer(
+    features: Sequence[dict[str, Any]],
+    props: Callable[[dict[str, Any]], dict[str, Any]],
+    name: str,
+    *,
+    opacity: float,
+    line: tuple[str, float],
+    **options: Any,
+) -> folium.GeoJson:
+    """A base layer of shapes, each filled with the colour ``props`` gives it (``fill``) and
+    showing its ``tip`` on hover; ``line`` is the outline's colour and weight."""
+    import folium
+
+    colour, weight = line
+    return folium.GeoJson(
+        _features(features, props),
+        name=name,
+        overlay=False,
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "fillOpacity": opacity,
+            "color": colour,
+            "weight": weight,
+        },
+        tooltip=folium.GeoJsonTooltip(["tip"], labels=False, sticky=True),
+        **options,
+    )
 
 
 def _features(

@@ -27,14 +27,7 @@ import numpy.typing as npt
 import pyproj
 
 from geo.areatree import AreaTree
-from geo.coverage import (
-    AreaSums,
-    CoverageResult,
-    Supply,
-    check_radius,
-    metric_crs_of,
-    rim_slack,
-)
+from geo.coverage import AreaSums, CoverageResult, Supply, check_radius, metric_crs_of, rim_slack
 from geo.demand_parquet import demand_files, read_demand_file
 from geo.partitioned import Partition, partition_sums
 

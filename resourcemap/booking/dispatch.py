@@ -35,13 +35,12 @@ from dataclasses import dataclass
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from resourcemap.booking import outbox, slots
-from resourcemap.booking.links import Links
+from resourcemap.booking import slots
+from resourcemap.booking.ledger import Ledger
 from resourcemap.booking.senders import Outgoing, Sender, SendError, build_senders
 from resourcemap.clock import Clock
 from resourcemap.models import Booking, Notification, Resource
 from resourcemap.settings import Settings
-from resourcemap.vault import Vault
 from resourcemap.vocab import BookingStatus, NotificationKind, NotificationStatus
 
 log = logging.getLogger(__name__)
@@ -98,10 +97,11 @@ class Dispatcher:
         clock: Clock | None = None,
         renew_seconds: float = RENEW_SECONDS,
     ) -> None:
-        self.vault = Vault.from_settings(settings)
+        # The ledger spells the reminders as it does every other message about a booking.
+        self.ledger = Ledger(settings)
+        self.vault = self.ledger.vault
         self.senders = list(build_senders(settings) if senders is None else senders)
-        self.tz = settings.tz
-        self.links = Links(settings.public_url)
+        self.tz = self.ledger.tz
         self.max_attempts = max_attempts
         self.batch = batch
         # A round may take a while: claims read the clock afresh when there is one, so a
@@ -270,21 +270,8 @@ class Dispatcher:
                     continue
                 booking = await Booking.get(id=booking_id)
                 resource = await Resource.get(id=booking.resource_id)
-                token = self.vault.open(booking.token_enc)
-                queued += await outbox.enqueue(
-                    self.vault,
-                    self.tz,
-                    outbox.Message(
-                        kind=NotificationKind.REMINDER,
-                        code=booking.code,
-                        resource_name=resource.name_zh,
-                        starts_at=booking.starts_at,
-                        manage_url=self.links.booking(booking.code, token, booking.lang),
-                    ),
-                    booking_id=booking.id,
-                    phone=self.vault.open_optional(booking.phone_enc),
-                    email=self.vault.open_optional(booking.email_enc),
-                    now=now,
+                queued += await self.ledger.tell(
+                    NotificationKind.REMINDER, booking, resource.name_zh, None, now=now
                 )
         return queued
 

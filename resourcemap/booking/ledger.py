@@ -29,6 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import F
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from resourcemap.accounts import Principal
@@ -200,12 +201,8 @@ class Ledger:
             return
         expires = min(now + dt.timedelta(minutes=self.offer_minutes), slot.starts_at)
         token = self.vault.open(entry.token_enc)
-        for _ in range(CODE_ATTEMPTS):
-            code = new_code()
-            if not await Booking.exists(code=code):
-                break
         offer = await Booking.create(
-            code=code,
+            code=await unused_code(Booking),
             token_enc=self.vault.seal(new_token()),
             resource_id=slot.resource_id,
             slot_id=slot.id,
@@ -346,12 +343,13 @@ class Ledger:
         token: str | None,
         *,
         now: dt.datetime,
-    ) -> None:
-        """Queue a message about ``booking`` to its phone and e-mail address, if any."""
+    ) -> int:
+        """Queue a message about ``booking`` to its phone and e-mail address, if any; how
+        many were queued."""
         phone = self.vault.open_optional(booking.phone_enc)
         email = self.vault.open_optional(booking.email_enc)
         if not phone and not email:
-            return
+            return 0
         token = token or self.vault.open(booking.token_enc)
         message = self.message(
             kind,
@@ -362,7 +360,7 @@ class Ledger:
             booking.cancel_reason,
             lang=booking.lang,
         )
-        await outbox.enqueue(
+        return await outbox.enqueue(
             self.vault, self.tz, message, booking_id=booking.id, phone=phone, email=email, now=now
         )
 
@@ -389,6 +387,16 @@ class Ledger:
             offer_expires_at=expires_at,
             secret=secret,
         )
+
+
+async def unused_code(model: type[Model]) -> str:
+    """A new code that no row of ``model`` has yet (past ``CODE_ATTEMPTS`` draws, the last
+    one: the unique index then refuses a clash)."""
+    for _ in range(CODE_ATTEMPTS):
+        code = new_code()
+        if not await model.exists(code=code):
+            break
+    return code
 
 
 async def forget_code(booking_id: int) -> None:

@@ -83,15 +83,19 @@ SELECT taken, ends_at FROM booking_slot WHERE resource_id = {rid} AND starts_at 
 
 # Parameter spellings: SQLite numbers with ?N; PostgreSQL needs types where a bare
 # parameter in a SELECT list would leave them undetermined.
-PARAMS = {
-    "sqlite": {"rid": "?1", "start": "?2", "end": "?3", "seats": "?4", "moving": "?5"},
+# The first four are a slot's, in every statement on slots (``referral.seats`` too).
+SLOT_PARAMS = {
+    "sqlite": {"rid": "?1", "start": "?2", "end": "?3", "seats": "?4"},
     "postgres": {
         "rid": "$1::int",
         "start": "$2::timestamptz",
         "end": "$3::timestamptz",
         "seats": "$4::smallint",
-        "moving": "$5::bigint",
     },
+}
+PARAMS = {
+    "sqlite": {**SLOT_PARAMS["sqlite"], "moving": "?5"},
+    "postgres": {**SLOT_PARAMS["postgres"], "moving": "$5::bigint"},
 }
 
 

@@ -21,9 +21,9 @@ from resourcemap import audit
 from resourcemap.accounts import Principal
 from resourcemap.booking import reserve, seats, slots
 from resourcemap.booking import staff as booking_staff
-from resourcemap.booking.ledger import Ledger, schedule_changed
+from resourcemap.booking.ledger import Ledger, schedule_changed, unused_code
 from resourcemap.booking.outbox import enqueue_text
-from resourcemap.booking.requests import new_code, new_token
+from resourcemap.booking.requests import new_token
 from resourcemap.errors import Conflict, InvalidInput, NotFound
 from resourcemap.feedback import invites
 from resourcemap.listings.edits import located
@@ -50,7 +50,6 @@ from resourcemap.vocab import (
     Status,
 )
 
-CODE_ATTEMPTS = 5
 CRISIS_LINES = 3
 MAX_CANDIDATES = 20
 S = ReferralStatus
@@ -178,12 +177,8 @@ async def create(
     if not (data.phone or data.email):
         raise InvalidInput("one way to reach the resident: a phone or an e-mail", field="phone")
     vault = ledger.vault
-    for _ in range(CODE_ATTEMPTS):
-        code = new_code()
-        if not await Referral.exists(code=code):
-            break
     referral = await Referral.create(
-        code=code,
+        code=await unused_code(Referral),
         token_enc=vault.seal(new_token()),
         from_resource_id=data.from_resource_id,
         to_resource_id=to.id,
@@ -400,13 +395,9 @@ async def book_seat(
                     if fresh.status is not S.ACCEPTED:
                         raise Conflict(f"the referral is {fresh.status.value}; it cannot be booked")
                 slot_id = await referral_seats.take(conn, rid, start, end, version=schedule.version)
-                for _ in range(CODE_ATTEMPTS):
-                    code = new_code()
-                    if not await Booking.exists(code=code):
-                        break
                 booking = await Booking.create(
                     using_db=conn,
-                    code=code,
+                    code=await unused_code(Booking),
                     token_enc=ledger.vault.seal(token),
                     resource_id=rid,
                     slot_id=slot_id,

@@ -37,14 +37,8 @@ RETURNING id
 """
 
 PARAMS = {
-    "sqlite": {"rid": "?1", "start": "?2", "end": "?3", "seats": "?4", "referral": "?5"},
-    "postgres": {
-        "rid": "$1::int",
-        "start": "$2::timestamptz",
-        "end": "$3::timestamptz",
-        "seats": "$4::smallint",
-        "referral": "$5::smallint",
-    },
+    "sqlite": {**seats.SLOT_PARAMS["sqlite"], "referral": "?5"},
+    "postgres": {**seats.SLOT_PARAMS["postgres"], "referral": "$5::smallint"},
 }
 
 POLICY = "SELECT referral_seats FROM booking_policy WHERE resource_id = {rid}"

@@ -144,6 +144,12 @@ async def signed_in(request: Request, *roles: Role, form: FormData | None = None
     return principal
 
 
+async def posted(request: Request, *roles: Role) -> tuple[Principal, FormData]:
+    """Who posted this page's form, and the form: ``signed_in`` with the form's CSRF token."""
+    form = await request.form()
+    return await signed_in(request, *roles, form=form), form
+
+
 def form_csrf(form: FormData) -> str:
     sent = form.get(auth.CSRF_FIELD)
     # compare_digest refuses non-ASCII text with a TypeError: such a token is simply wrong.

@@ -22,7 +22,16 @@ from resourcemap.listings import organisations
 from resourcemap.vocab import ORGANISATION_TYPE_LABELS, OrganisationType, Role
 from web import clock, forms, i18n
 from web.i18n import _
-from web.pages.shell import Audience, local_time, page, redirect, render, role_labels, signed_in
+from web.pages.shell import (
+    Audience,
+    local_time,
+    page,
+    posted,
+    redirect,
+    render,
+    role_labels,
+    signed_in,
+)
 from web.pages.staff import listing_form as resource_form
 
 ORG_FIELDS = ("external_id", "name_zh", "name_en", "type", "description", "website", "phone")
@@ -104,8 +113,7 @@ async def edit_organisation(request: Request) -> Response:
 
 @page(Audience.STAFF)
 async def save_organisation(request: Request) -> Response:
-    form = await request.form()
-    principal = await signed_in(request, Role.ADMIN, form=form)
+    principal, form = await posted(request, Role.ADMIN)
     organisation_id: int | None = request.path_params.get("id")
     if organisation_id is not None:
         await _stored_organisation(organisation_id)  # 404 before anything else
@@ -208,8 +216,7 @@ def _role_and_org(values: dict[str, str]) -> tuple[Role | None, int | None, dict
 
 @page(Audience.STAFF)
 async def create_account(request: Request) -> Response:
-    form = await request.form()
-    principal = await signed_in(request, Role.ADMIN, form=form)
+    principal, form = await posted(request, Role.ADMIN)
     values = {name: resource_form.text(form, name) for name in ACCOUNT_FIELDS}
     values["username"] = values["username"].strip().lower()
     values["display_name"] = values["display_name"].strip()
@@ -245,8 +252,7 @@ async def create_account(request: Request) -> Response:
 
 @page(Audience.STAFF)
 async def reset_password(request: Request) -> Response:
-    form = await request.form()
-    principal = await signed_in(request, Role.ADMIN, form=form)
+    principal, form = await posted(request, Role.ADMIN)
     account_id: int = request.path_params["id"]
     try:
         account = await accounts.reset_password(
@@ -267,8 +273,7 @@ def _password(form: FormData) -> str:
 @page(Audience.STAFF)
 async def set_active(request: Request) -> Response:
     """Deactivate (sessions and tokens end) or reactivate an account."""
-    form = await request.form()
-    principal = await signed_in(request, Role.ADMIN, form=form)
+    principal, form = await posted(request, Role.ADMIN)
     account_id: int = request.path_params["id"]
     active = resource_form.text(form, "active") == "1"
     account = await accounts.set_active(principal, account_id, active, now=clock.now(request))
@@ -284,8 +289,7 @@ async def set_active(request: Request) -> Response:
 
 @page(Audience.STAFF)
 async def revoke_token(request: Request) -> Response:
-    form = await request.form()
-    principal = await signed_in(request, Role.ADMIN, form=form)
+    principal, _form = await posted(request, Role.ADMIN)
     await tokens.revoke(principal, request.path_params["id"], now=clock.now(request))
     return redirect(request, "/staff/accounts", _("Token revoked"))
 
@@ -293,8 +297,7 @@ async def revoke_token(request: Request) -> Response:
 @page(Audience.STAFF)
 async def change_role(request: Request) -> Response:
     """A new role, organisation and area for an account; its sessions end (#15, #20)."""
-    form = await request.form()
-    principal = await signed_in(request, Role.ADMIN, form=form)
+    principal, form = await posted(request, Role.ADMIN)
     account_id: int = request.path_params["id"]
     values = {name: resource_form.text(form, name) for name in ACCOUNT_FIELDS}
     role, organisation_id, errors = _role_and_org(values)

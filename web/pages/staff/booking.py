@@ -38,7 +38,7 @@ from resourcemap.vocab import (
 )
 from web import clock, forms, i18n
 from web.i18n import _
-from web.pages.shell import Audience, page, problem, redirect, render, safe_next, signed_in
+from web.pages.shell import Audience, page, posted, problem, redirect, render, safe_next, signed_in
 from web.pages.staff import booking_form
 from web.pages.staff.listing_form import text
 
@@ -182,8 +182,7 @@ async def booking_list(request: Request) -> Response:
 
 @page(Audience.STAFF)
 async def mark_booking(request: Request) -> Response:
-    form = await request.form()
-    principal = await signed_in(request, *MANAGERS, form=form)
+    principal, form = await posted(request, *MANAGERS)
     value = text(form, "status")
     if value not in MARKS:
         return await problem(request, 400, _("Please check your input"), "mark attended or no_show")
@@ -201,8 +200,7 @@ async def mark_booking(request: Request) -> Response:
 
 @page(Audience.STAFF)
 async def cancel_booking(request: Request) -> Response:
-    form = await request.form()
-    principal = await signed_in(request, *MANAGERS, form=form)
+    principal, form = await posted(request, *MANAGERS)
     desk, booking_id = _desk(request), request.path_params["id"]
     back = safe_next(text(form, "back"), LIST)
     reason = text(form, "reason").strip()
@@ -235,8 +233,7 @@ async def cancel_booking(request: Request) -> Response:
 
 @page(Audience.STAFF)
 async def reveal_contact(request: Request) -> Response:
-    form = await request.form()
-    principal = await signed_in(request, *MANAGERS, form=form)
+    principal, form = await posted(request, *MANAGERS)
     desk, booking_id = _desk(request), request.path_params["id"]
     booking = await desk.staff_view(principal, booking_id)
     shown = await desk.reveal(principal, booking_id)
@@ -299,8 +296,7 @@ async def new_booking(request: Request) -> Response:
 
 @page(Audience.STAFF)
 async def create_booking(request: Request) -> Response:
-    form = await request.form()
-    principal = await signed_in(request, *MANAGERS, form=form)
+    principal, form = await posted(request, *MANAGERS)
     values = {k: text(form, k).strip() for k in NEW_FIELDS}
     raw = values["resource_id"]
     resource_id = int(raw) if raw.isdigit() and len(raw) <= 9 else None
@@ -393,8 +389,7 @@ async def booking_rules(request: Request) -> Response:
 
 @page(Audience.STAFF)
 async def save_rules(request: Request) -> Response:
-    form = await request.form()
-    principal = await signed_in(request, *MANAGERS, form=form)
+    principal, form = await posted(request, *MANAGERS)
     resource_id = request.path_params["id"]
     values, data, errors = booking_form.policy_input(_values(form))
     if data is None:
@@ -423,8 +418,7 @@ async def save_rules(request: Request) -> Response:
 
 @page(Audience.STAFF)
 async def add_block(request: Request) -> Response:
-    form = await request.form()
-    principal = await signed_in(request, *MANAGERS, form=form)
+    principal, form = await posted(request, *MANAGERS)
     resource_id = request.path_params["id"]
     values, block, errors = booking_form.block_input(_values(form), _desk(request).tz)
     if block is None:
@@ -436,8 +430,7 @@ async def add_block(request: Request) -> Response:
 
 @page(Audience.STAFF)
 async def remove_block(request: Request) -> Response:
-    form = await request.form()
-    principal = await signed_in(request, *MANAGERS, form=form)
+    principal, form = await posted(request, *MANAGERS)
     await staff.remove_block(principal, request.path_params["id"])
     flash = _("Blocked time removed")
     return redirect(request, safe_next(text(form, "back"), LIST), flash)

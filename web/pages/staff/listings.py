@@ -53,6 +53,7 @@ from web.pages.shell import (
     form_csrf,
     local_time,
     page,
+    posted,
     problem,
     redirect,
     render,
@@ -172,8 +173,7 @@ async def staff_home(request: Request) -> Response:
 
 @page(Audience.STAFF)
 async def change_status(request: Request) -> Response:
-    form = await request.form()
-    principal = await signed_in(request, Role.ADMIN, Role.STAFF, form=form)
+    principal, form = await posted(request, Role.ADMIN, Role.STAFF)
     try:
         status = Status(resource_form.text(form, "status"))
     except ValueError:
@@ -284,8 +284,7 @@ async def edit_resource(request: Request) -> Response:
 
 @page(Audience.STAFF)
 async def save_resource(request: Request) -> Response:
-    form = await request.form()
-    principal = await signed_in(request, Role.ADMIN, Role.STAFF, form=form)
+    principal, form = await posted(request, Role.ADMIN, Role.STAFF)
     resource_id: int | None = request.path_params.get("id")
     if resource_id is not None:
         await _check_editable(principal, resource_id)
