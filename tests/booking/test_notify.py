@@ -24,7 +24,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
@@ -48,6 +47,7 @@ from resourcemap.models import Booking, Notification, Slot
 from resourcemap.vault import Vault
 from resourcemap.vocab import BookingStatus, NotificationKind, NotificationStatus
 from tests.conftest import KEY_ENV, Backend, _free_port, make_settings
+from tests.factories import invoke
 from tests.notify_helpers import (
     CONTACT,
     CST,
@@ -610,8 +610,7 @@ async def test_worker_command_runs_one_round(
     monkeypatch.setenv("RESOURCEMAP_FIXED_NOW", NOW.isoformat())
     for name, value in KEY_ENV.items():
         monkeypatch.setenv(name, value)
-    # The command runs its own event loop (asyncio.run): a thread of its own, as in a shell.
-    result = await anyio.to_thread.run_sync(CliRunner().invoke, main, ["worker", "--once"])
+    result = await invoke("worker", "--once")
     assert result.exit_code == 0, result.output
     assert "sent: 2, retrying: 0, failed: 0" in result.output
     assert PHONE not in result.output
