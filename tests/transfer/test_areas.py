@@ -43,10 +43,7 @@ def _city(**changes_by_code: dict[str, Any]) -> gpd.GeoDataFrame:
 
 
 def _import(url: str, path: Path, **options: Any) -> ImportReport:
-    async def go() -> ImportReport:
-        return await import_areas(path, **options)
-
-    report: ImportReport = run_in_db(url, go)
+    report: ImportReport = run_in_db(url, lambda: import_areas(path, **options))
     return report
 
 
