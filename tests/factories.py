@@ -7,6 +7,9 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any, TypedDict
 
+import anyio
+from click.testing import CliRunner, Result
+
 from resourcemap import db
 from resourcemap.models import (
     Area,
@@ -39,6 +42,14 @@ def run_in_db(database_url: str, fn: Callable[[], Awaitable[Any]]) -> Any:
             return await fn()
 
     return asyncio.run(go())
+
+
+async def invoke(*args: str) -> Result:
+    """``resourcemap ARGS`` from an async test. A command runs its own event loop
+    (``asyncio.run``), so it runs in a thread of its own, as it would from a shell."""
+    from resourcemap.cli import main
+
+    return await anyio.to_thread.run_sync(CliRunner().invoke, main, list(args))
 
 
 def square(lon: float, lat: float, size: float) -> dict[str, Any]:

@@ -8,11 +8,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from resourcemap import db
 from resourcemap.booking.dispatch import Dispatcher
 from resourcemap.models import Notification
 from resourcemap.vocab import NotificationKind
 from tests.booking_helpers import NOW, TOMORROW_9, bookable_city, desk, local, request, settings
-from tests.factories import run_in_db
 
 pytestmark = pytest.mark.clock
 
@@ -26,8 +26,11 @@ async def link_langs(kind: NotificationKind, vault_of: Dispatcher) -> list[list[
     return found
 
 
-def test_reminders_and_waitlist_offers_link_to_the_residents_language(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_reminders_and_waitlist_offers_link_to_the_residents_language(
+    database_url: str,
+) -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=1)
         d = desk(database_url)
         dispatcher = Dispatcher(settings(database_url))
@@ -45,5 +48,3 @@ def test_reminders_and_waitlist_offers_link_to_the_residents_language(database_u
         await Notification.filter(kind=NotificationKind.CONFIRMATION).delete()
         await d.accept_offer(entry.code, entry.token, now=NOW + dt.timedelta(minutes=5))
         assert await link_langs(NotificationKind.CONFIRMATION, dispatcher) == [["en"]]
-
-    run_in_db(database_url, go)

@@ -28,6 +28,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
+from resourcemap import db
 from resourcemap.booking import outbox
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.dispatch import LEASE, Dispatcher, backoff, message_id
@@ -46,7 +47,7 @@ from resourcemap.models import Booking, Notification, Slot
 from resourcemap.vault import Vault
 from resourcemap.vocab import BookingStatus, NotificationKind, NotificationStatus
 from tests.conftest import KEY_ENV, Backend, _free_port, make_settings
-from tests.factories import run_in_db
+from tests.factories import invoke
 from tests.notify_helpers import (
     CONTACT,
     CST,
@@ -156,7 +157,10 @@ async def notifications() -> list[Notification]:
 # ---------------------------------------------------------------------- senders
 
 
-def test_smtp_sender_delivers_the_email(database_url: str, smtp_inbox: tuple[Inbox, int]) -> None:
+@pytest.mark.anyio
+async def test_smtp_sender_delivers_the_email(
+    database_url: str, smtp_inbox: tuple[Inbox, int]
+) -> None:
     inbox, port = smtp_inbox
     settings = make_settings(
         database_url,
@@ -167,31 +171,30 @@ def test_smtp_sender_delivers_the_email(database_url: str, smtp_inbox: tuple[Inb
         smtp_starttls=False,
     )
 
-    async def go() -> tuple[str, str, Any]:
+    async with db.database(database_url):
         room = await bookable_room()
         issued = await book(settings, room, email=EMAIL, phone=PHONE)
         done = await Dispatcher(settings).dispatch(NOW)
-        return issued.code, issued.token, done
-
-    code, token, done = run_in_db(database_url, go)
-    # The phone message has no sender configured: dropped, the e-mail sent.
-    assert (done.sent, done.failed) == (1, 1)
-    [(recipients, message)] = inbox.received
-    assert recipients == [EMAIL]
-    assert message["To"] == EMAIL
-    assert message["From"] == "noreply@resourcemap.example"
-    assert message["Subject"] == "预约成功 Booking confirmed"
-    text = message.get_content()
-    assert f"{code[:4]} {code[4:]}" in text
-    assert f"http://127.0.0.1:8000/bookings/{code}?token={token}" in text
-    rows = run_in_db(database_url, notifications)
+        # The phone message has no sender configured: dropped, the e-mail sent.
+        assert (done.sent, done.failed) == (1, 1)
+        [(recipients, message)] = inbox.received
+        assert recipients == [EMAIL]
+        assert message["To"] == EMAIL
+        assert message["From"] == "noreply@resourcemap.example"
+        assert message["Subject"] == "预约成功 Booking confirmed"
+        text = message.get_content()
+        code, token = issued.code, issued.token
+        assert f"{code[:4]} {code[4:]}" in text
+        assert f"http://127.0.0.1:8000/bookings/{code}?token={token}" in text
+        rows = await notifications()
     by_kind = {n.address_kind: n for n in rows}
     assert by_kind["email"].status is NotificationStatus.SENT
     assert by_kind["phone"].status is NotificationStatus.FAILED
     assert by_kind["phone"].last_error == "no sender configured for phone addresses"
 
 
-def test_webhook_sender_posts_signed_json(database_url: str, gateway: Gateway) -> None:
+@pytest.mark.anyio
+async def test_webhook_sender_posts_signed_json(database_url: str, gateway: Gateway) -> None:
     settings = make_settings(
         database_url,
         notify_senders="webhook",
@@ -199,20 +202,18 @@ def test_webhook_sender_posts_signed_json(database_url: str, gateway: Gateway) -
         sms_webhook_secret=SECRET,
     )
 
-    async def go() -> str:
+    async with db.database(database_url):
         room = await bookable_room()
         issued = await book(settings, room, phone=PHONE)
         assert (await Dispatcher(settings).dispatch(NOW)).sent == 1
-        return issued.code
-
-    code = run_in_db(database_url, go)
-    [(headers, body)] = gateway.requests
-    assert headers["content-type"] == "application/json; charset=utf-8"
-    assert verify(headers, body, SECRET)
-    assert not verify(headers, body, "another secret")
-    assert not verify(headers, body.replace(b"reminder", b"x") + b" ", SECRET)
-    payload = json.loads(body)
-    [row] = run_in_db(database_url, notifications)
+        [(headers, body)] = gateway.requests
+        assert headers["content-type"] == "application/json; charset=utf-8"
+        assert verify(headers, body, SECRET)
+        assert not verify(headers, body, "another secret")
+        assert not verify(headers, body.replace(b"reminder", b"x") + b" ", SECRET)
+        payload = json.loads(body)
+        [row] = await notifications()
+    code = issued.code
     assert payload["to"] == PHONE
     assert payload["kind"] == "confirmation"
     assert payload["id"] == row.id
@@ -220,7 +221,8 @@ def test_webhook_sender_posts_signed_json(database_url: str, gateway: Gateway) -
     assert row.status is NotificationStatus.SENT and row.attempts == 1
 
 
-def test_failing_gateway_is_retried_with_backoff_and_never_undoes_the_booking(
+@pytest.mark.anyio
+async def test_failing_gateway_is_retried_with_backoff_and_never_undoes_the_booking(
     database_url: str, gateway: Gateway
 ) -> None:
     gateway.status = 500
@@ -231,7 +233,7 @@ def test_failing_gateway_is_retried_with_backoff_and_never_undoes_the_booking(
         sms_webhook_secret=SECRET,
     )
 
-    async def go() -> None:
+    async with db.database(database_url):
         room = await bookable_room()
         issued = await book(settings, room, phone=PHONE)
         assert gateway.requests == []  # booking does not wait for the gateway
@@ -268,10 +270,9 @@ def test_failing_gateway_is_retried_with_backoff_and_never_undoes_the_booking(
         assert booking.status is BookingStatus.CONFIRMED
         assert (await Slot.get(id=booking.slot_id)).taken == 1
 
-    run_in_db(database_url, go)
 
-
-def test_every_attempt_of_a_message_carries_the_same_id(
+@pytest.mark.anyio
+async def test_every_attempt_of_a_message_carries_the_same_id(
     database_url: str, gateway: Gateway
 ) -> None:
     gateway.status = 500  # the gateway took the message but its answer says otherwise
@@ -282,7 +283,7 @@ def test_every_attempt_of_a_message_carries_the_same_id(
         sms_webhook_secret=SECRET,
     )
 
-    async def go() -> list[Notification]:
+    async with db.database(database_url):
         room = await bookable_room(seats=2)
         await book(settings, room, phone=PHONE)
         await book(settings, room, phone=PHONE)
@@ -290,9 +291,7 @@ def test_every_attempt_of_a_message_carries_the_same_id(
         assert (await dispatcher.dispatch(NOW)).retrying == 2
         gateway.status = 200
         assert (await dispatcher.dispatch(NOW + dt.timedelta(minutes=1))).sent == 2
-        return await notifications()
-
-    rows = run_in_db(database_url, go)
+        rows = await notifications()
     ids: dict[int, set[tuple[str, str, str]]] = {}
     for headers, body in gateway.requests:
         assert verify(headers, body, SECRET)  # the id in the body is signed with it
@@ -311,7 +310,8 @@ def test_every_attempt_of_a_message_carries_the_same_id(
     assert len(set(keys.values())) == 2
 
 
-def test_an_email_keeps_its_message_id_across_attempts(
+@pytest.mark.anyio
+async def test_an_email_keeps_its_message_id_across_attempts(
     database_url: str, smtp_inbox: tuple[Inbox, int]
 ) -> None:
     inbox, port = smtp_inbox
@@ -325,16 +325,13 @@ def test_an_email_keeps_its_message_id_across_attempts(
         smtp_starttls=False,
     )
 
-    async def go() -> Notification:
+    async with db.database(database_url):
         room = await bookable_room()
         await book(settings, room, email=EMAIL)
         dispatcher = Dispatcher(settings)
         assert (await dispatcher.dispatch(NOW)).retrying == 1
         assert (await dispatcher.dispatch(NOW + dt.timedelta(minutes=1))).sent == 1
         [row] = await notifications()
-        return row
-
-    row = run_in_db(database_url, go)
     expected = f"<{message_id(row.id, row.created_at)}@resourcemap.example>"
     assert [m["Message-ID"] for _, m in inbox.received] == [expected, expected]
 
@@ -360,20 +357,21 @@ class SlowSender:
         self.sent.append(message.id)
 
 
-def test_a_claim_is_a_short_lease_renewed_while_the_message_is_sent(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_a_claim_is_a_short_lease_renewed_while_the_message_is_sent(
+    database_url: str,
+) -> None:
     settings = make_settings(database_url)
     clock = FixedClock(NOW)
     rival = Recorder()
 
-    async def go() -> tuple[SlowSender, list[Notification]]:
+    async with db.database(database_url):
         room = await bookable_room()
         await book(settings, room, phone=PHONE)
         slow = SlowSender(clock, Dispatcher(settings, [rival]))
         dispatcher = Dispatcher(settings, [slow], clock=clock, renew_seconds=0.01)
         assert (await dispatcher.dispatch(NOW)).sent == 1
-        return slow, await notifications()
-
-    slow, [row] = run_in_db(database_url, go)
+        [row] = await notifications()
     # 50 s after the claim the first 30 s lease had run out, but it was renewed: the rival
     # found nothing to send, and the message went out once.
     assert dt.timedelta(seconds=50) > LEASE
@@ -394,25 +392,24 @@ class Broken:
         raise ValueError(f"cannot text {message.address}")
 
 
-def test_an_unexpected_sender_error_is_stored_by_type_only(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_an_unexpected_sender_error_is_stored_by_type_only(database_url: str) -> None:
     settings = make_settings(database_url)
 
-    async def go() -> Notification:
+    async with db.database(database_url):
         room = await bookable_room()
         await book(settings, room, phone=PHONE)
         assert (await Dispatcher(settings, [Broken()]).dispatch(NOW)).retrying == 1
         [row] = await notifications()
-        return row
-
-    row = run_in_db(database_url, go)
     assert row.last_error == "ValueError"
     assert row.status is NotificationStatus.PENDING
 
 
-def test_two_dispatchers_at_once_send_each_message_once(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_two_dispatchers_at_once_send_each_message_once(database_url: str) -> None:
     settings = make_settings(database_url)
 
-    async def go() -> tuple[list[int], list[int], list[int]]:
+    async with db.database(database_url):
         room = await bookable_room(seats=3)
         for start in (TOMORROW_9, TOMORROW_10):
             for _ in range(3):
@@ -424,14 +421,12 @@ def test_two_dispatchers_at_once_send_each_message_once(database_url: str) -> No
         )
         ids = [n.id for n in await notifications()]
         assert all(n.status is NotificationStatus.SENT for n in await notifications())
-        return ids, [m.id for m in one.sent], [m.id for m in two.sent]
-
-    ids, one, two = run_in_db(database_url, go)
     assert len(ids) == 12
-    assert sorted(one + two) == ids
+    assert sorted(m.id for m in one.sent + two.sent) == ids
 
 
-def test_two_worker_processes_send_each_message_once(
+@pytest.mark.anyio
+async def test_two_worker_processes_send_each_message_once(
     database_url: str, gateway: Gateway, tmp_path: Path
 ) -> None:
     """``resourcemap worker --once`` twice at the same time against one slow gateway."""
@@ -440,7 +435,7 @@ def test_two_worker_processes_send_each_message_once(
     vault = Vault.from_settings(settings)
     queued_at = NOW - dt.timedelta(minutes=1)  # due at the workers' RESOURCEMAP_FIXED_NOW
 
-    async def go() -> list[int]:
+    async with db.database(database_url):
         for i in range(40):
             message = outbox.Message(
                 NotificationKind.CONFIRMATION, f"{i:08d}", "东湖", TOMORROW_9, "http://x/"
@@ -448,9 +443,7 @@ def test_two_worker_processes_send_each_message_once(
             await outbox.enqueue(
                 vault, CST, message, booking_id=None, phone=PHONE, email=None, now=queued_at
             )
-        return [n.id for n in await notifications()]
-
-    ids = run_in_db(database_url, go)
+        ids = [n.id for n in await notifications()]
     env = {
         **os.environ,
         "RESOURCEMAP_DATABASE_URL": database_url,
@@ -496,36 +489,35 @@ def test_unreachable_gateway_is_a_send_error() -> None:
 # ---------------------------------------------------------------------- logs
 
 
-def test_log_sender_logs_masked_addresses_and_no_text(
+@pytest.mark.anyio
+async def test_log_sender_logs_masked_addresses_and_no_text(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     configure("debug")  # what an operator chasing a problem would do
     caplog.set_level(logging.DEBUG)
     settings = make_settings(database_url)
 
-    async def go() -> tuple[str, str]:
+    async with db.database(database_url):
         room = await bookable_room()
         issued = await book(settings, room, **CONTACT)
         dispatcher = Dispatcher(settings)
         await dispatcher.queue_reminders(NOW)
         assert (await dispatcher.dispatch(NOW)).sent == 4
-        return issued.code, issued.token
-
-    code, token = run_in_db(database_url, go)
     logged = caplog.text
     assert "138****5678" in logged and "w***@example.cn" in logged
     assert "(reminder)" in logged and "(confirmation)" in logged
-    for secret in (PHONE, EMAIL, NICKNAME, NOTE, token, code, "预约码", "东湖社区"):
+    for secret in (PHONE, EMAIL, NICKNAME, NOTE, issued.token, issued.code, "预约码", "东湖社区"):
         assert secret not in logged
 
 
 # ---------------------------------------------------------------------- reminders
 
 
-def test_reminders_are_queued_once_and_only_for_tomorrow(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_reminders_are_queued_once_and_only_for_tomorrow(database_url: str) -> None:
     settings = make_settings(database_url)
 
-    async def go() -> None:
+    async with db.database(database_url):
         room = await bookable_room()
         tomorrow = await book(settings, room, TOMORROW_9, phone=PHONE, email=EMAIL)
         later = await book(settings, room, DAY_AFTER_9, phone=PHONE)
@@ -552,13 +544,12 @@ def test_reminders_are_queued_once_and_only_for_tomorrow(database_url: str) -> N
         # The next day, the later booking's turn.
         assert await dispatcher.queue_reminders(NOW + dt.timedelta(days=1)) == 1
 
-    run_in_db(database_url, go)
 
-
-def test_a_reminder_for_a_booking_cancelled_meanwhile_is_not_sent(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_a_reminder_for_a_booking_cancelled_meanwhile_is_not_sent(database_url: str) -> None:
     settings = make_settings(database_url)
 
-    async def go() -> None:
+    async with db.database(database_url):
         room = await bookable_room()
         issued = await book(settings, room, phone=PHONE)
         recorder = Recorder()
@@ -572,13 +563,12 @@ def test_a_reminder_for_a_booking_cancelled_meanwhile_is_not_sent(database_url: 
         assert reminder.status is NotificationStatus.FAILED
         assert reminder.last_error == "not sent: the booking is cancelled"
 
-    run_in_db(database_url, go)
-
 
 # ---------------------------------------------------------------------- worker
 
 
-def test_worker_loop_sends_and_survives_a_failing_step(
+@pytest.mark.anyio
+async def test_worker_loop_sends_and_survives_a_failing_step(
     database_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="resourcemap")
@@ -589,7 +579,7 @@ def test_worker_loop_sends_and_survives_a_failing_step(
 
     monkeypatch.setattr(Dispatcher, "queue_reminders", broken)
 
-    async def go() -> list[NotificationKind]:
+    async with db.database(database_url):
         room = await bookable_room()
         await book(settings, room, phone=PHONE)
         recorder = Recorder()
@@ -600,28 +590,27 @@ def test_worker_loop_sends_and_survives_a_failing_step(
                 if recorder.sent and "queue_reminders failed" in caplog.text:
                     break
                 await asyncio.sleep(0.02)
-        return [m.kind for m in recorder.sent]
-
-    assert run_in_db(database_url, go) == [NotificationKind.CONFIRMATION]
+    assert [m.kind for m in recorder.sent] == [NotificationKind.CONFIRMATION]
     assert "booking worker: queue_reminders failed with ValueError" in caplog.text
     assert PHONE not in caplog.text
 
 
-def test_worker_command_runs_one_round(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.anyio
+async def test_worker_command_runs_one_round(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A booking of a month before the command's clock (RESOURCEMAP_FIXED_NOW): due now.
     past = NOW - dt.timedelta(days=29)
     settings = make_settings(database_url)
 
-    async def go() -> None:
+    async with db.database(database_url):
         room = await bookable_room()
         await book(settings, room, past + dt.timedelta(days=1, hours=1), now=past, **CONTACT)
-
-    run_in_db(database_url, go)
     monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", database_url)
     monkeypatch.setenv("RESOURCEMAP_FIXED_NOW", NOW.isoformat())
     for name, value in KEY_ENV.items():
         monkeypatch.setenv(name, value)
-    result = CliRunner().invoke(main, ["worker", "--once"])
+    result = await invoke("worker", "--once")
     assert result.exit_code == 0, result.output
     assert "sent: 2, retrying: 0, failed: 0" in result.output
     assert PHONE not in result.output
@@ -670,14 +659,13 @@ def test_worker_command_explains_bad_settings(
     assert "Traceback" not in result.output
 
 
-def test_vault_in_tests_is_the_derived_development_key(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_vault_in_tests_is_the_derived_development_key(database_url: str) -> None:
     # The settings the tests use decrypt what the desk stored.
     settings = make_settings(database_url)
 
-    async def go() -> str:
+    async with db.database(database_url):
         room = await bookable_room()
         await book(settings, room, phone=PHONE)
         [row] = await notifications()
-        return Vault.from_settings(settings).open(row.address_enc or "")
-
-    assert run_in_db(database_url, go) == PHONE
+    assert Vault.from_settings(settings).open(row.address_enc or "") == PHONE

@@ -496,13 +496,14 @@ def test_staff_changes_between_bookings_of_one_morning(backend: Backend, databas
 
 
 @pytest.mark.parametrize("seats_after", [1, 2])
-def test_fewer_seats_refuse_bookings_beyond_the_new_count(
+@pytest.mark.anyio
+async def test_fewer_seats_refuse_bookings_beyond_the_new_count(
     database_url: str, seats_after: int
 ) -> None:
     """Staff lower the seats of a slot already holding 2 of 3: no further booking fits."""
     world = World(False, {1: [(9 * 60, 12 * 60)]}, [], Policy(50, 10, 3))
 
-    async def go() -> None:
+    async with db.database(database_url):
         rid = await _resource(world)
         run = Run(desk(database_url), rid, False)
         nine = int(dt.datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI).timestamp())
@@ -513,5 +514,3 @@ def test_fewer_seats_refuse_bookings_beyond_the_new_count(
             await run.desk.book(BookingIn(resource_id=rid, starts_at=run.at(nine)), now=START)
         assert await run.holding(run.at(nine)) == 2
         await run.check()
-
-    run_in_db(database_url, go)

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
+from resourcemap import db
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.purge import purge
 from resourcemap.booking.requests import BookingIn
@@ -19,7 +20,7 @@ from resourcemap.models import Booking, Notification, WaitlistEntry
 from resourcemap.vault import Vault, generate_key
 from resourcemap.vocab import BookingStatus
 from tests.conftest import make_settings
-from tests.factories import run_in_db
+from tests.factories import invoke
 from tests.notify_helpers import (
     CONTACT,
     DAY_AFTER_9,
@@ -44,7 +45,10 @@ ENDED = TOMORROW_9 + dt.timedelta(minutes=50)
 PLAINTEXT = (PHONE, EMAIL, NICKNAME, NOTE)
 
 
-def test_request_fingerprints_are_keyed_and_purged_with_the_contacts(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_request_fingerprints_are_keyed_and_purged_with_the_contacts(
+    database_url: str,
+) -> None:
     """The fingerprint behind an Idempotency-Key names the phone number: stored as a plain
     SHA-256 it was reversed by trying every number. It is an HMAC under a key derived from
     the data keys (never in the database), and purge clears it."""
@@ -55,15 +59,13 @@ def test_request_fingerprints_are_keyed_and_purged_with_the_contacts(database_ur
     def request(room: int, phone: str = PHONE) -> BookingIn:
         return BookingIn(resource_id=room, starts_at=TOMORROW_9, **{**CONTACT, "phone": phone})
 
-    async def go() -> tuple[int, str, str, str]:
+    async with db.database(database_url):
         room = await bookable_room(seats=1)
         await Desk(settings).book(request(room), now=NOW, idempotency_key="k-1")
         rows = await raw_rows()
         stored = (await Booking.get(resource_id=room)).request_hash
         await purge(ENDED + dt.timedelta(days=RETENTION + 1), RETENTION)
-        return room, rows, stored, (await Booking.get(resource_id=room)).request_hash
-
-    room, rows, stored, after = run_in_db(database_url, go)
+        after = (await Booking.get(resource_id=room)).request_hash
     # An attacker holding the rows tries the plain digest of every candidate request: none
     # is there.
     plain = [
@@ -76,12 +78,13 @@ def test_request_fingerprints_are_keyed_and_purged_with_the_contacts(database_ur
     assert after == ""
 
 
-def test_purge_clears_contact_details_after_the_retention_period_only(
+@pytest.mark.anyio
+async def test_purge_clears_contact_details_after_the_retention_period_only(
     database_url: str,
 ) -> None:
     settings = make_settings(database_url)
 
-    async def go() -> None:
+    async with db.database(database_url):
         room = await bookable_room(seats=1)
         old = await book(settings, room, TOMORROW_9, **CONTACT)
         waiting = await wait_for_seat(settings, room, TOMORROW_9, phone=PHONE, nickname=NICKNAME)
@@ -126,66 +129,54 @@ def test_purge_clears_contact_details_after_the_retention_period_only(
         again = await purge(after, RETENTION)
         assert (again.bookings, again.waitlist_entries, again.notifications) == (0, 0, 0)
 
-    run_in_db(database_url, go)
 
-
-def test_purge_command(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.anyio
+async def test_purge_command(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # A booking of a month before the command's clock (RESOURCEMAP_FIXED_NOW).
     past = NOW - dt.timedelta(days=29)
     settings = make_settings(database_url)
 
-    async def go() -> str:
+    async with db.database(database_url):
         room = await bookable_room()
         issued = await book(
             settings, room, past + dt.timedelta(days=1, hours=1), now=past, **CONTACT
         )
-        return issued.code
-
-    code = run_in_db(database_url, go)
     monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", database_url)
     monkeypatch.setenv("RESOURCEMAP_BOOKING_RETENTION_DAYS", "1")
     monkeypatch.setenv("RESOURCEMAP_FIXED_NOW", NOW.isoformat())
-    dry = CliRunner().invoke(main, ["purge", "--dry-run"])
+    dry = await invoke("purge", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert "would purge contact details of 1 bookings, 0 waitlist entries and 2 notif" in dry.output
-    done = CliRunner().invoke(main, ["purge"])
+    done = await invoke("purge")
     assert done.exit_code == 0, done.output
     assert "purged contact details of 1 bookings" in done.output
 
-    async def check() -> Booking:
-        return await Booking.get(code=code)
-
-    assert run_in_db(database_url, check).phone_enc is None
+    async with db.database(database_url):
+        assert (await Booking.get(code=issued.code)).phone_enc is None
 
 
-def test_rotate_keys_re_encrypts_everything_with_the_new_key(
+@pytest.mark.anyio
+async def test_rotate_keys_re_encrypts_everything_with_the_new_key(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old_key, new_key = generate_key(), generate_key()
     settings = make_settings(database_url, data_keys=old_key)
 
-    async def go() -> str:
+    async with db.database(database_url):
         room = await bookable_room(seats=1)
         issued = await book(settings, room, TOMORROW_9, **CONTACT)
         await wait_for_seat(settings, room, TOMORROW_9, email=EMAIL, note=NOTE)
-        return issued.code
-
-    code = run_in_db(database_url, go)
     monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", database_url)
     monkeypatch.setenv("RESOURCEMAP_DATA_KEYS", f"{new_key},{old_key}")
-    result = CliRunner().invoke(main, ["rotate-keys"])
+    result = await invoke("rotate-keys")
     assert result.exit_code == 0, result.output
     # Booking: token and four details; waitlist: token, e-mail, note; 2 × (address, body).
     assert "re-encrypted 12 values with the first key; 0 already used it" in result.output
 
-    async def stored() -> tuple[Booking, WaitlistEntry, list[Notification]]:
-        return (
-            await Booking.get(code=code),
-            await WaitlistEntry.get(),
-            await Notification.all(),
-        )
-
-    booking, entry, sent = run_in_db(database_url, stored)
+    async with db.database(database_url):
+        booking = await Booking.get(code=issued.code)
+        entry = await WaitlistEntry.get()
+        sent = await Notification.all()
     old_only, new_only = Vault([old_key]), Vault([new_key])
     values = [
         booking.token_enc,
@@ -207,13 +198,13 @@ def test_rotate_keys_re_encrypts_everything_with_the_new_key(
     assert new_only.open(booking.phone_enc or "") == PHONE
     assert new_only.open(entry.note_enc or "") == NOTE
 
-    again = CliRunner().invoke(main, ["rotate-keys"])
+    again = await invoke("rotate-keys")
     assert again.exit_code == 0, again.output
     assert "re-encrypted 0 values with the first key; 12 already used it" in again.output
 
     # A key dropped too early: the values it encrypted are reported, not touched.
     monkeypatch.setenv("RESOURCEMAP_DATA_KEYS", generate_key())
-    lost = CliRunner().invoke(main, ["rotate-keys"])
+    lost = await invoke("rotate-keys")
     assert lost.exit_code == 1
     assert "12 values cannot be decrypted with any configured key" in lost.output
     assert "Traceback" not in lost.output

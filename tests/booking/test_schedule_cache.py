@@ -30,7 +30,6 @@ from resourcemap.models import (
 )
 from resourcemap.vocab import Status
 from tests.booking_helpers import NOW, bookable_city, desk, local, request
-from tests.factories import run_in_db
 
 # The outcome depends on the date or time of day: CI reruns these under faked clocks.
 pytestmark = pytest.mark.clock
@@ -89,10 +88,13 @@ CLOSING: dict[str, tuple[Edit, str]] = {
 
 
 @pytest.mark.parametrize("change", list(CLOSING), ids=list(CLOSING))
-def test_a_change_to_the_schedule_reaches_a_warm_cache(database_url: str, change: str) -> None:
+@pytest.mark.anyio
+async def test_a_change_to_the_schedule_reaches_a_warm_cache(
+    database_url: str, change: str
+) -> None:
     edit, code = CLOSING[change]
 
-    async def go() -> None:
+    async with db.database(database_url):
         room = (await bookable_city())["room"]
         here, there = desk(database_url), desk(database_url)
         for d in (here, there):  # each reads and caches Wednesday's schedule
@@ -102,8 +104,6 @@ def test_a_change_to_the_schedule_reaches_a_warm_cache(database_url: str, change
             with pytest.raises(Conflict) as refused:
                 await d.book(request(room, local(2, 15)), now=NOW)
             assert refused.value.code == code
-
-    run_in_db(database_url, go)
 
 
 @pytest.mark.anyio

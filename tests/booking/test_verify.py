@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from resourcemap import db
 from resourcemap.booking import slots
 from resourcemap.booking.desk import Desk
 from resourcemap.errors import Conflict, InvalidInput, TooManyRequests
@@ -19,7 +20,6 @@ from resourcemap.settings import Settings
 from resourcemap.vocab import BookingStatus, NotificationKind
 from tests.booking_helpers import NOW, TOMORROW_9, bookable_city, desk, request
 from tests.conftest import KEYS
-from tests.factories import run_in_db
 
 pytestmark = pytest.mark.clock
 
@@ -60,10 +60,11 @@ def test_production_refuses_the_phone_check_without_an_sms_gateway() -> None:
     assert Settings(_env_file=None, **production, notify_senders="webhook").booking_verify == "sms"
 
 
-def test_phone_check_is_off_by_default(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_phone_check_is_off_by_default(database_url: str) -> None:
     assert Settings(_env_file=None).booking_verify == "off"
 
-    async def go() -> None:
+    async with db.database(database_url):
         ids = await bookable_city()
         d = desk(database_url)
         issued = await d.book(request(ids["room"], TOMORROW_9, email="a@example.cn"), now=NOW)
@@ -71,11 +72,10 @@ def test_phone_check_is_off_by_default(database_url: str) -> None:
         assert booking.status is BookingStatus.CONFIRMED
         assert not await Notification.exists(kind=NotificationKind.VERIFY_CODE)
 
-    run_in_db(database_url, go)
 
-
-def test_seat_is_held_until_the_texted_code_confirms_it(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_seat_is_held_until_the_texted_code_confirms_it(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=2)
         d = checking(database_url)
         issued = await d.book(
@@ -115,11 +115,10 @@ def test_seat_is_held_until_the_texted_code_confirms_it(database_url: str) -> No
         # Confirming again is harmless.
         assert (await d.verify(issued.code, issued.token, code, now=later)).code == issued.code
 
-    run_in_db(database_url, go)
 
-
-def test_five_wrong_codes_release_the_seat(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_five_wrong_codes_release_the_seat(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=1)
         d = checking(database_url)
         issued = await d.book(request(ids["room"], TOMORROW_9, phone=PHONE), now=NOW)
@@ -140,11 +139,10 @@ def test_five_wrong_codes_release_the_seat(database_url: str) -> None:
         other = await d.book(request(ids["room"], TOMORROW_9, phone=OTHER), now=NOW)
         assert (await d.get(other.code, other.token)).status is BookingStatus.PENDING
 
-    run_in_db(database_url, go)
 
-
-def test_hold_runs_out_and_another_resident_books_the_seat(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_hold_runs_out_and_another_resident_books_the_seat(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=1)
         d = checking(database_url)
         first = await d.book(request(ids["room"], TOMORROW_9, phone=PHONE), now=NOW)
@@ -168,11 +166,10 @@ def test_hold_runs_out_and_another_resident_books_the_seat(database_url: str) ->
         codes = await Notification.filter(kind=NotificationKind.VERIFY_CODE)
         assert [n.body_enc for n in codes] == [None, None]
 
-    run_in_db(database_url, go)
 
-
-def test_booking_without_a_phone_is_refused_naming_the_field(database_url: str) -> None:
-    async def go() -> None:
+@pytest.mark.anyio
+async def test_booking_without_a_phone_is_refused_naming_the_field(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await bookable_city()
         d = checking(database_url)
         with pytest.raises(InvalidInput) as refused:
@@ -180,13 +177,12 @@ def test_booking_without_a_phone_is_refused_naming_the_field(database_url: str) 
         assert refused.value.field == "phone"
         assert not await Booking.exists()
 
-    run_in_db(database_url, go)
 
-
-def test_cancelling_a_held_booking_frees_the_seat_and_forgets_the_code(
+@pytest.mark.anyio
+async def test_cancelling_a_held_booking_frees_the_seat_and_forgets_the_code(
     database_url: str,
 ) -> None:
-    async def go() -> None:
+    async with db.database(database_url):
         ids = await bookable_city(seats=1)
         d = checking(database_url)
         issued = await d.book(request(ids["room"], TOMORROW_9, phone=PHONE), now=NOW)
@@ -199,5 +195,3 @@ def test_cancelling_a_held_booking_frees_the_seat_and_forgets_the_code(
         assert note.body_enc is None
         with pytest.raises(Conflict):
             await d.verify(issued.code, issued.token, code, now=NOW)
-
-    run_in_db(database_url, go)

@@ -70,36 +70,36 @@ def test_same_schema_on_sqlite_and_postgres(
 
 
 @pytest.mark.postgres
-def test_postgis_geometry_follows_the_stored_coordinates(postgres_backend: Backend) -> None:
-    url = postgres_backend.fresh()
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.anyio
+async def test_postgis_geometry_follows_the_stored_coordinates(database_url: str) -> None:
+    from resourcemap.models import Area, Resource
+    from tests.factories import square
 
-    async def check() -> tuple[str, bool]:
-        from resourcemap.models import Area, Resource
-        from tests.factories import square
+    url = database_url
 
-        async with db.database(url):
-            await Area.create(
-                code="449901001001",
-                level="community",
-                name_zh="甲",
-                boundary=square(114, 22.7, 0.01),
-            )
-            r = await Resource.create(kind="community_room", name_zh="室", lat=22.705, lon=114.005)
-            r.lon = 114.006
-            await r.save()
-        conn = await asyncpg.connect(url)
-        try:
-            point = await conn.fetchval("SELECT ST_AsText(geom) FROM resource")
-            inside = await conn.fetchval("SELECT ST_Covers(a.geom, r.geom) FROM area a, resource r")
-        finally:
-            await conn.close()
-        return point, inside
-
-    assert asyncio.run(check()) == ("POINT(114.006 22.705)", True)
+    async with db.database(url):
+        await Area.create(
+            code="449901001001",
+            level="community",
+            name_zh="甲",
+            boundary=square(114, 22.7, 0.01),
+        )
+        r = await Resource.create(kind="community_room", name_zh="室", lat=22.705, lon=114.005)
+        r.lon = 114.006
+        await r.save()
+    conn = await asyncpg.connect(url)
+    try:
+        point = await conn.fetchval("SELECT ST_AsText(geom) FROM resource")
+        inside = await conn.fetchval("SELECT ST_Covers(a.geom, r.geom) FROM area a, resource r")
+    finally:
+        await conn.close()
+    assert (point, inside) == ("POINT(114.006 22.705)", True)
 
 
-def test_schedule_versions_migrate_down_and_up_with_bookable_resources(
-    backend: Backend,
+@pytest.mark.anyio
+async def test_schedule_versions_migrate_down_and_up_with_bookable_resources(
+    database_url: str,
 ) -> None:
     """0007 undone and done again on a database with bookable resources: every policy
     starts at schedule_version 0, and the triggers count edits from then on."""
@@ -108,29 +108,26 @@ def test_schedule_versions_migrate_down_and_up_with_bookable_resources(
     from resourcemap.models import BookingPolicy, OpeningHours
     from tests.booking_helpers import bookable_city
 
-    url = backend.fresh()
+    url = database_url
 
-    async def go() -> tuple[int, int, int]:
-        async with db.database(url):
-            room = (await bookable_city())["room"]
-            await OpeningHours.filter(resource_id=room, weekday=0).delete()
-            edited = (await BookingPolicy.get(resource_id=room)).schedule_version
-        await tortoise_migrate(config=db.tortoise_config(url), target="models.0006_slot_indexes")
-        await db.close_db()
-        await schema.migrate(url)
-        async with db.database(url):
-            before = (await BookingPolicy.get(resource_id=room)).schedule_version
-            await OpeningHours.filter(resource_id=room).delete()
-            after = (await BookingPolicy.get(resource_id=room)).schedule_version
-        return edited, before, after
-
-    edited, before, after = asyncio.run(go())
+    async with db.database(url):
+        room = (await bookable_city())["room"]
+        await OpeningHours.filter(resource_id=room, weekday=0).delete()
+        edited = (await BookingPolicy.get(resource_id=room)).schedule_version
+    await tortoise_migrate(config=db.tortoise_config(url), target="models.0006_slot_indexes")
+    await db.close_db()
+    await schema.migrate(url)
+    async with db.database(url):
+        before = (await BookingPolicy.get(resource_id=room)).schedule_version
+        await OpeningHours.filter(resource_id=room).delete()
+        after = (await BookingPolicy.get(resource_id=room)).schedule_version
     assert edited > 0
     assert before == 0
     assert after > before
 
 
-def test_unkeyed_request_digests_are_cleared_by_the_upgrade(backend: Backend) -> None:
+@pytest.mark.anyio
+async def test_unkeyed_request_digests_are_cleared_by_the_upgrade(database_url: str) -> None:
     """0009: plain SHA-256 fingerprints (which named the phone number) written before the
     upgrade are gone after it; the booking itself is untouched."""
     from tortoise.migrations.api.migrate import migrate as tortoise_migrate
@@ -138,33 +135,32 @@ def test_unkeyed_request_digests_are_cleared_by_the_upgrade(backend: Backend) ->
     from resourcemap.models import Booking
     from tests.booking_helpers import NOW, TOMORROW_9, bookable_city, desk, request
 
-    url = backend.fresh()
+    url = database_url
     plain = "a" * 64
 
-    async def go() -> tuple[str, str]:
-        async with db.database(url):
-            room = (await bookable_city())["room"]
-            await desk(url).book(request(room, TOMORROW_9, phone="13812345678"), now=NOW)
-            await Booking.filter(resource_id=room).update(request_hash=plain)
-        await tortoise_migrate(
-            config=db.tortoise_config(url), target="models.0008_waitlist_idempotency"
-        )
-        await db.close_db()
-        await schema.migrate(url)
-        async with db.database(url):
-            booking = await Booking.get(resource_id=room)
-            return booking.request_hash, booking.code
-
-    stored, code = asyncio.run(go())
+    async with db.database(url):
+        room = (await bookable_city())["room"]
+        await desk(url).book(request(room, TOMORROW_9, phone="13812345678"), now=NOW)
+        await Booking.filter(resource_id=room).update(request_hash=plain)
+    await tortoise_migrate(
+        config=db.tortoise_config(url), target="models.0008_waitlist_idempotency"
+    )
+    await db.close_db()
+    await schema.migrate(url)
+    async with db.database(url):
+        booking = await Booking.get(resource_id=room)
+        stored, code = booking.request_hash, booking.code
     assert stored == "" and len(code) == 8
 
 
 @pytest.mark.postgres
-def test_migrate_reinstalls_the_booking_function(postgres_backend: Backend) -> None:
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.anyio
+async def test_migrate_reinstalls_the_booking_function(database_url: str) -> None:
     """The booking function is code: every migrate puts back the version this code calls."""
     from resourcemap.booking import seats
 
-    url = postgres_backend.fresh()
+    url = database_url
 
     async def source() -> str | None:
         conn = await asyncpg.connect(url)
@@ -176,33 +172,30 @@ def test_migrate_reinstalls_the_booking_function(postgres_backend: Backend) -> N
         finally:
             await conn.close()
 
-    async def go() -> tuple[str | None, str | None, str]:
-        installed = await source()
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute(
-                "CREATE OR REPLACE FUNCTION resourcemap_book(int) RETURNS int "
-                "LANGUAGE sql AS 'SELECT 1'"
-            )
-            await conn.execute(
-                "DROP FUNCTION resourcemap_book(int, timestamptz, timestamptz, bigint, jsonb, "
-                "jsonb, timestamptz, int, int)"
-            )
-        finally:
-            await conn.close()
-        gone = await source()
-        await schema.migrate(url)
-        async with db.database(url):
-            expected = seats.book_function()
-        return installed, gone, expected
-
-    installed, gone, expected = asyncio.run(go())
+    installed = await source()
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "CREATE OR REPLACE FUNCTION resourcemap_book(int) RETURNS int "
+            "LANGUAGE sql AS 'SELECT 1'"
+        )
+        await conn.execute(
+            "DROP FUNCTION resourcemap_book(int, timestamptz, timestamptz, bigint, jsonb, "
+            "jsonb, timestamptz, int, int)"
+        )
+    finally:
+        await conn.close()
+    gone = await source()
+    await schema.migrate(url)
+    async with db.database(url):
+        expected = seats.book_function()
     assert installed is not None and installed.strip() in expected
     assert gone == "SELECT 1"  # only the stray one-argument function was left
-    assert asyncio.run(source()) == installed
+    assert await source() == installed
 
 
-def test_eligibility_migrates_down_and_up_keeping_every_row(backend: Backend) -> None:
+@pytest.mark.anyio
+async def test_eligibility_migrates_down_and_up_keeping_every_row(database_url: str) -> None:
     """0009 undone and done again: listings and what refers to them stay; rows that were
     there before the column get the default, public."""
     from tortoise.migrations.api.migrate import migrate as tortoise_migrate
@@ -210,24 +203,20 @@ def test_eligibility_migrates_down_and_up_keeping_every_row(backend: Backend) ->
     from resourcemap.models import BookingPolicy, OpeningHours, Resource
     from tests.booking_helpers import bookable_city
 
-    url = backend.fresh()
+    url = database_url
 
-    async def go() -> tuple[int, int, int, str]:
-        async with db.database(url):
-            room = (await bookable_city())["room"]
-            await Resource.filter(id=room).update(eligibility="students")
-            hours = await OpeningHours.filter(resource_id=room).count()
-        await tortoise_migrate(
-            config=db.tortoise_config(url), target="models.0008_waitlist_idempotency"
-        )
-        await db.close_db()
-        await schema.migrate(url)
-        async with db.database(url):
-            again = await OpeningHours.filter(resource_id=room).count()
-            policies = await BookingPolicy.filter(resource_id=room).count()
-            eligibility = (await Resource.get(id=room)).eligibility
-        return hours, again, policies, eligibility
-
-    hours, again, policies, eligibility = asyncio.run(go())
+    async with db.database(url):
+        room = (await bookable_city())["room"]
+        await Resource.filter(id=room).update(eligibility="students")
+        hours = await OpeningHours.filter(resource_id=room).count()
+    await tortoise_migrate(
+        config=db.tortoise_config(url), target="models.0008_waitlist_idempotency"
+    )
+    await db.close_db()
+    await schema.migrate(url)
+    async with db.database(url):
+        again = await OpeningHours.filter(resource_id=room).count()
+        policies = await BookingPolicy.filter(resource_id=room).count()
+        eligibility = (await Resource.get(id=room)).eligibility
     assert hours > 0 and again == hours and policies == 1
     assert eligibility == "public"

@@ -21,7 +21,6 @@ from resourcemap.feedback.answers import FeedbackIn
 from resourcemap.models import Booking, FeedbackAnswer, FeedbackInvite, FeedbackToken, Notification
 from resourcemap.vocab import BookingStatus, NotificationKind
 from tests.booking_helpers import NOW, request
-from tests.factories import run_in_db
 from tests.referral_helpers import PHONE, at, green_city, ledger
 
 NINE = at(2, 9)
@@ -112,8 +111,11 @@ async def test_the_invitation_opens_the_form_in_the_language_the_resident_booked
         assert "?" not in links[1]
 
 
-def test_comments_are_released_in_weekly_batches_of_five_or_dropped(database_url: str) -> None:
-    async def go() -> tuple[Any, Any, Any]:
+@pytest.mark.anyio
+async def test_comments_are_released_in_weekly_batches_of_five_or_dropped(
+    database_url: str,
+) -> None:
+    async with db.database(database_url):
         ids = await green_city(seats=3)
         led = ledger(database_url)
         await visits(led, ids, 9)
@@ -134,17 +136,15 @@ def test_comments_are_released_in_weekly_batches_of_five_or_dropped(database_url
         after = await answers.for_service(led, ids["centre_staff"], ids["centre"])
         with pytest.raises(NotFound):
             await answers.for_service(led, ids["school_staff"], ids["centre"])
-        return before, released, after
-
-    before, released, after = run_in_db(database_url, go)
     assert before.comments == [] and before.scores.answers == 9
     assert released == (5, 4)
     assert sorted(after.comments) == [f"意见{i}" for i in range(4, 9)]
     assert after.scores.helped == 3.0
 
 
-def test_planners_see_aggregates_from_k_answers(database_url: str) -> None:
-    async def go() -> tuple[Any, Any]:
+@pytest.mark.anyio
+async def test_planners_see_aggregates_from_k_answers(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await green_city(seats=3)
         led = ledger(database_url)
         for booking_id in await visits(led, ids, 5):
@@ -163,9 +163,7 @@ def test_planners_see_aggregates_from_k_answers(database_url: str) -> None:
         )
         with pytest.raises(Forbidden):
             await answers.for_planners(ids["centre_staff"])
-        return few, await answers.for_planners(ids["planner"], area="449901000000")
-
-    few, enough = run_in_db(database_url, go)
+        enough = await answers.for_planners(ids["planner"], area="449901000000")
     assert few.groups == [] and few.withheld == 4
     (group,) = enough.groups
     assert (group.kind, group.area_code, group.scores.answers, group.scores.reach) == (

@@ -99,10 +99,10 @@ def _interior(geometry: dict[str, Any]) -> tuple[float, float]:
 
 
 @pytest.mark.postgres
-def test_covered_population_equals_postgis_st_dwithin_on_geography(
-    postgres_backend: Any,
-) -> None:
-    url = postgres_backend.fresh("demo")
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.anyio
+async def test_covered_population_equals_postgis_st_dwithin_on_geography(demo_url: str) -> None:
+    url = demo_url
     sql = """
         SELECT COALESCE(SUM(d.weight), 0) AS covered FROM demand_point d
         WHERE EXISTS (
@@ -114,7 +114,7 @@ def test_covered_population_equals_postgis_st_dwithin_on_geography(
                            ST_SetSRID(ST_MakePoint(d.lon, d.lat), 4326)::geography, $2))
     """
 
-    async def go() -> None:
+    async with db.database(url):
         conn = connections.get(db.dialect(url))
         kinds = [k.value for k in POINT_KINDS]
         for radius, eligibility in ((500.0, "public"), (300.0, "public"), (500.0, "all")):
@@ -124,8 +124,6 @@ def test_covered_population_equals_postgis_st_dwithin_on_geography(
             _, rows = await conn.execute_query(sql, [kinds, radius, everyone])
             assert ours == pytest.approx(float(rows[0]["covered"]), abs=1e-6)
             assert 0 < ours < 1_100_000
-
-    run_in_db(url, go)
 
 
 @pytest.mark.anyio
@@ -168,7 +166,8 @@ async def _import_points(text: str, name: str = "people.csv") -> None:
     await import_demand(path, "points")
 
 
-def test_demand_import_raster_totals_and_bad_files(database_url: str, tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_demand_import_raster_totals_and_bad_files(database_url: str, tmp_path: Path) -> None:
     raster = tmp_path / "worldpop.tif"
     with rasterio.open(
         raster, "w", driver="GTiff", width=3, height=1, count=1, dtype="float32",
@@ -176,7 +175,8 @@ def test_demand_import_raster_totals_and_bad_files(database_url: str, tmp_path: 
     ) as dst:  # fmt: skip
         dst.write(np.array([[50, 0, 25]], dtype="float32"), 1)
 
-    async def go() -> None:
+    (tmp_path / "census.csv").write_text("from the area table\n", encoding="utf-8")
+    async with db.database(database_url):
         await small_city()
         service = CoverageService()
         with pytest.raises(NotFound, match="no demand data"):
@@ -204,17 +204,13 @@ def test_demand_import_raster_totals_and_bad_files(database_url: str, tmp_path: 
         with pytest.raises(InvalidInput, match="unknown area codes"):
             await import_demand(coded, "points")
 
-    (tmp_path / "census.csv").write_text("from the area table\n", encoding="utf-8")
-    run_in_db(database_url, go)
 
-
-def test_siting_recommends_sites_that_add_people(demo_url: str) -> None:
-    async def go() -> dict[str, Any]:
+@pytest.mark.anyio
+async def test_siting_recommends_sites_that_add_people(demo_url: str) -> None:
+    async with db.database(demo_url):
         service = CoverageService()
         found = await siting.plan(service, AccessService(service), siting.SitingRequest(sites=3))
-        return found.as_json()
-
-    plan = run_in_db(demo_url, go)
+    plan = found.as_json()
     adds = [s["adds"] for s in plan["sites"]]
     assert len(adds) == 3 and adds == sorted(adds, reverse=True) and adds[0] > 0
     assert plan["covered_after"] == pytest.approx(
@@ -277,12 +273,11 @@ def test_cli_import_demand(
     assert result.exit_code == 1 and "not valid JSON" in result.output
 
 
-def test_concurrent_requests_share_one_computation(demo_url: str) -> None:
-    async def go() -> bool:
+@pytest.mark.anyio
+async def test_concurrent_requests_share_one_computation(demo_url: str) -> None:
+    async with db.database(demo_url):
         service = CoverageService()
         a, b = await asyncio.gather(
             service.analyse(CoverageQuery()), service.analyse(CoverageQuery())
         )
-        return a is b
-
-    assert run_in_db(demo_url, go)
+    assert a is b

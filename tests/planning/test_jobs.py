@@ -17,7 +17,7 @@ import pytest
 from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
 
-from resourcemap import accounts
+from resourcemap import accounts, db
 from resourcemap.clock import FixedClock
 from resourcemap.demo.province_load import ProvinceSize, load_demo_province
 from resourcemap.errors import InvalidInput
@@ -70,12 +70,13 @@ def _settings(url: str, demand: Path) -> Any:
     return make_settings(url, demand_dataset=demand)
 
 
-def test_a_job_runs_once_and_gives_the_commands_table(province: tuple[str, Path]) -> None:
+@pytest.mark.anyio
+async def test_a_job_runs_once_and_gives_the_commands_table(province: tuple[str, Path]) -> None:
     url, demand = province
     settings = _settings(url, demand)
     query = CoverageQuery(level=DISTRICTS)
 
-    async def go() -> tuple[Any, ...]:
+    async with db.database(url):
         first = await jobs.submit(settings, query, by="planner", now=TEST_NOW)
         again = await jobs.submit(settings, query, by="someone else", now=TEST_NOW)
         runners = [job_runner.JobRunner(settings, clock=FixedClock(TEST_NOW)) for _ in range(2)]
@@ -86,9 +87,6 @@ def test_a_job_runs_once_and_gives_the_commands_table(province: tuple[str, Path]
         done = await jobs.job(first.id)
         after = await jobs.submit(settings, query, by="planner", now=TEST_NOW)
         direct = await dataset_coverage(demand, query)
-        return first, again, claimed, ran, done, after, direct
-
-    first, again, claimed, ran, done, after, direct = run_in_db(url, go)
     assert first.state is jobs.JobState.QUEUED and first.progress is None
     assert again.id == first.id, "asking twice while it waits queues it once"
     assert sum(c is not None for c in claimed) == 1, "two runners claimed the same job"
@@ -101,13 +99,14 @@ def test_a_job_runs_once_and_gives_the_commands_table(province: tuple[str, Path]
     assert len(done.outcome.rows) == 2  # two districts
 
 
-def test_a_job_whose_runner_died_runs_again_and_fails_after_three_tries(
+@pytest.mark.anyio
+async def test_a_job_whose_runner_died_runs_again_and_fails_after_three_tries(
     province: tuple[str, Path],
 ) -> None:
     url, demand = province
     settings = _settings(url, demand)
 
-    async def go() -> list[str]:
+    async with db.database(url):
         made = await jobs.submit(settings, CoverageQuery(), by="planner", now=TEST_NOW)
         runner = job_runner.JobRunner(settings)
         states = []
@@ -118,24 +117,19 @@ def test_a_job_whose_runner_died_runs_again_and_fails_after_three_tries(
             moment += dt.timedelta(seconds=job_runner.STALE_SECONDS + 1)
             await runner.requeue_stale(moment)
             states.append((await jobs.job(made.id)).state.value)
-        return states
-
-    assert run_in_db(url, go) == ["queued", "queued", "failed"]
+    assert states == ["queued", "queued", "failed"]
 
 
-def test_without_a_dataset_the_job_is_refused_naming_what_is_missing(
+@pytest.mark.anyio
+async def test_without_a_dataset_the_job_is_refused_naming_what_is_missing(
     database_url: str, tmp_path: Path
 ) -> None:
     settings = make_settings(database_url, demand_dataset=tmp_path / "nothing")
 
-    async def go() -> str:
-        try:
+    async with db.database(database_url):
+        with pytest.raises(InvalidInput) as refused:
             await jobs.submit(settings, CoverageQuery(), by="planner", now=TEST_NOW)
-        except InvalidInput as exc:
-            return exc.reason
-        raise AssertionError("submitted without a dataset")
-
-    reason = run_in_db(database_url, go)
+    reason = refused.value.reason
     assert reason.startswith("demand dataset:") and str(tmp_path / "nothing") in reason
 
 

@@ -27,7 +27,6 @@ from resourcemap.vocab import (
     Urgency,
 )
 from tests.booking_helpers import NOW, request
-from tests.factories import run_in_db
 from tests.load_helpers import check_seats
 from tests.referral_helpers import PHONE, at, green_city, ledger, referral_in
 
@@ -83,10 +82,11 @@ async def test_a_referral_moves_forward_only_and_the_referrer_sees_the_status(
             await flow.close(led, school, made.id, now=later)
 
 
-def test_concurrent_accept_and_decline_of_one_referral_gives_one_winner(
+@pytest.mark.anyio
+async def test_concurrent_accept_and_decline_of_one_referral_gives_one_winner(
     database_url: str,
 ) -> None:
-    async def go() -> list[Any]:
+    async with db.database(database_url):
         ids = await green_city()
         led = ledger(database_url)
         centre = ids["centre_staff"]
@@ -106,9 +106,7 @@ def test_concurrent_accept_and_decline_of_one_referral_gives_one_winner(
             winner = next(r for r in results if not isinstance(r, BaseException))
             assert final.status is winner.status
             outcomes.append(final.status)
-        return outcomes
-
-    assert set(run_in_db(database_url, go)) <= {S.ACCEPTED, S.DECLINED}
+    assert set(outcomes) <= {S.ACCEPTED, S.DECLINED}
 
 
 @pytest.mark.anyio
@@ -151,10 +149,11 @@ STORM = 200
 SEATS, REFERRAL_SEATS = 3, 2
 
 
-def test_no_overbooking_under_a_200_way_storm_of_referrals_and_public_bookings(
+@pytest.mark.anyio
+async def test_no_overbooking_under_a_200_way_storm_of_referrals_and_public_bookings(
     database_url: str,
 ) -> None:
-    async def go() -> tuple[int, int, Any]:
+    async with db.database(database_url):
         ids = await green_city(seats=SEATS, referral_seats=REFERRAL_SEATS)
         led = ledger(database_url)
         centre = ids["centre_staff"]
@@ -182,9 +181,7 @@ def test_no_overbooking_under_a_200_way_storm_of_referrals_and_public_bookings(
         referral_ok = sum(
             1 for r in results[STORM - len(referrals) :] if not isinstance(r, BaseException)
         )
-        return public_ok, referral_ok, await check_seats(ids["centre"])
-
-    public_ok, referral_ok, check = run_in_db(database_url, go)
+        check = await check_seats(ids["centre"])
     assert (public_ok, referral_ok) == (SEATS, REFERRAL_SEATS)
     assert check.problems == []
 
@@ -262,8 +259,9 @@ async def test_the_resident_picks_a_time_or_declines_through_their_link(database
         assert seen.decline_reason == DeclineReason.RESIDENT_DECLINED
 
 
-def test_planners_see_counts_only_and_nothing_under_k(database_url: str) -> None:
-    async def go() -> tuple[Any, Any]:
+@pytest.mark.anyio
+async def test_planners_see_counts_only_and_nothing_under_k(database_url: str) -> None:
+    async with db.database(database_url):
         ids = await green_city(referral_seats=10)
         led = ledger(database_url)
         made = [
@@ -288,9 +286,6 @@ def test_planners_see_counts_only_and_nothing_under_k(database_url: str) -> None
         enough = await counts.counts(
             ids["planner"], since=NOW - dt.timedelta(days=30), area="449901000000"
         )
-        return few, enough
-
-    few, enough = run_in_db(database_url, go)
     assert few.pairs == [] and few.withheld == 4
     (pair,) = enough.pairs
     assert (pair.from_kind, pair.to_kind, pair.sent, pair.attended, pair.declined) == (

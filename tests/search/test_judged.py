@@ -9,10 +9,8 @@ back. Runs on every engine of the contract (Meilisearch when ``RESOURCEMAP_MEILI
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -26,33 +24,33 @@ from tests.judged import Scores, evaluate, load
 RECALL_FLOOR = 0.9
 
 
-def _scores(url: str, engine: str) -> Scores:
-    async def go() -> Scores:
-        async with db.database(url):
-            primary = None
-            if engine == "meilisearch":
-                from resourcemap.search.meili import MeiliBackend
-
-                primary = MeiliBackend(
-                    os.environ["RESOURCEMAP_MEILI_URL"],
-                    os.environ.get("RESOURCEMAP_MEILI_KEY"),
-                    index_uid=f"judged_{uuid.uuid4().hex[:8]}",
-                )
-                await primary.replace_all(await load_documents())
-            service = SearchService(Settings(_env_file=None).tz, primary=primary)
-            await service.refresh()
-            return await evaluate(service, load())
-
-    return asyncio.run(go())
-
-
 @pytest.fixture(scope="module", params=["embedded", "meilisearch"])
-def scores(request: pytest.FixtureRequest, sqlite_backend: Backend) -> Iterator[Scores]:
+def engine(request: pytest.FixtureRequest, sqlite_backend: Backend) -> tuple[str, str]:
+    """The engine judged, and a demo city's database for it."""
     if request.param == "meilisearch" and not os.environ.get("RESOURCEMAP_MEILI_URL"):
         pytest.skip("no Meilisearch server on this machine: set RESOURCEMAP_MEILI_URL to run")
-    found = _scores(sqlite_backend.fresh("demo"), request.param)
-    print(f"\n{request.param}: {found.summary()}")
-    yield found
+    return request.param, sqlite_backend.fresh("demo")
+
+
+@pytest.fixture(scope="module")
+async def scores(engine: tuple[str, str], anyio_backend: str) -> Scores:
+    name, url = engine
+    async with db.database(url):
+        primary = None
+        if name == "meilisearch":
+            from resourcemap.search.meili import MeiliBackend
+
+            primary = MeiliBackend(
+                os.environ["RESOURCEMAP_MEILI_URL"],
+                os.environ.get("RESOURCEMAP_MEILI_KEY"),
+                index_uid=f"judged_{uuid.uuid4().hex[:8]}",
+            )
+            await primary.replace_all(await load_documents())
+        service = SearchService(Settings(_env_file=None).tz, primary=primary)
+        await service.refresh()
+        found = await evaluate(service, load())
+    print(f"\n{name}: {found.summary()}")
+    return found
 
 
 def test_the_set_is_large_and_varied() -> None:

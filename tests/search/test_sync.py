@@ -4,8 +4,7 @@ it is down. The "server" here is an embedded engine behind a switch that can fai
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -65,120 +64,109 @@ async def names(server: FlakyServer, q: str) -> set[str]:
     return {h.document.name_zh for h in result.hits}
 
 
-def run(database_url: str, scenario: Callable[[], Any]) -> Any:
-    async def go() -> Any:
-        async with db.database(database_url):
-            await small_city()
-            return await scenario()
+@pytest.fixture
+async def city(database_url: str) -> AsyncIterator[str]:
+    """The ORM connected to a database holding ``small_city``; its URL."""
+    async with db.database(database_url):
+        await small_city()
+        yield database_url
 
-    return asyncio.run(go())
 
-
-def test_first_run_sends_everything_then_only_changes(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_first_run_sends_everything_then_only_changes(city: str) -> None:
     server = FlakyServer()
     sync = OutboxSync(server)
 
-    async def scenario() -> None:
-        assert await sync.run_once() == 6  # every resource, closed ones too
-        assert await sync.run_once() == 0
-        calls = server.calls
-        assert await sync.run_once() == 0 and server.calls == calls  # nothing to send
-        r = await Resource.create(kind="community_room", name_zh="新开心理驿站")
-        await changes.record([r.id])
-        assert await sync.run_once() == 1
-        assert await names(server, "新开") == {"新开心理驿站"}
-
-    run(database_url, scenario)
+    assert await sync.run_once() == 6  # every resource, closed ones too
+    assert await sync.run_once() == 0
+    calls = server.calls
+    assert await sync.run_once() == 0 and server.calls == calls  # nothing to send
+    r = await Resource.create(kind="community_room", name_zh="新开心理驿站")
+    await changes.record([r.id])
+    assert await sync.run_once() == 1
+    assert await names(server, "新开") == {"新开心理驿站"}
 
 
-def test_changes_made_during_an_outage_arrive_after_it(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_changes_made_during_an_outage_arrive_after_it(city: str) -> None:
     server = FlakyServer()
     sync = OutboxSync(server)
 
-    async def scenario() -> None:
+    await sync.run_once()
+    before = await sync.applied_seq()
+    server.up = False
+    room = await Resource.get(name_zh="东湖社区心理咨询室")
+    room.name_zh = "东湖社区心理服务室"
+    await room.save()
+    await changes.record([room.id])
+    gone = await Resource.get(name_zh="王医生")
+    await changes.record([gone.id], changes.DELETE)
+    await gone.delete()
+    try:
         await sync.run_once()
-        before = await sync.applied_seq()
-        server.up = False
-        room = await Resource.get(name_zh="东湖社区心理咨询室")
-        room.name_zh = "东湖社区心理服务室"
-        await room.save()
-        await changes.record([room.id])
-        gone = await Resource.get(name_zh="王医生")
-        await changes.record([gone.id], changes.DELETE)
-        await gone.delete()
-        try:
-            await sync.run_once()
-        except SearchUnavailable:
-            pass
-        else:
-            raise AssertionError("an unreachable server must not look synced")
-        assert await sync.applied_seq() == before
-        server.up = True
-        assert await sync.run_once() == 2
-        assert await names(server, "东湖") == {"东湖社区心理服务室"}
-        assert await names(server, "王医生") == set()
-
-    run(database_url, scenario)
+    except SearchUnavailable:
+        pass
+    else:
+        raise AssertionError("an unreachable server must not look synced")
+    assert await sync.applied_seq() == before
+    server.up = True
+    assert await sync.run_once() == 2
+    assert await names(server, "东湖") == {"东湖社区心理服务室"}
+    assert await names(server, "王医生") == set()
 
 
-def test_a_rebuild_in_the_log_resends_everything(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_a_rebuild_in_the_log_resends_everything(city: str) -> None:
     server = FlakyServer()
     sync = OutboxSync(server)
 
-    async def scenario() -> None:
-        await sync.run_once()
-        await Resource.filter(name_zh="王医生").delete()
-        await changes.record_rebuild()
-        assert await sync.run_once() == 5
-        assert await names(server, "王医生") == set()
-
-    run(database_url, scenario)
+    await sync.run_once()
+    await Resource.filter(name_zh="王医生").delete()
+    await changes.record_rebuild()
+    assert await sync.run_once() == 5
+    assert await names(server, "王医生") == set()
 
 
-def test_background_sync_prepares_the_index_and_catches_up_after_an_outage(
-    database_url: str,
+@pytest.mark.anyio
+async def test_background_sync_prepares_the_index_and_catches_up_after_an_outage(
+    city: str,
 ) -> None:
     server = FlakyServer()
     server.up = False
     sync = OutboxSync(server, interval=0.01)
 
-    async def scenario() -> None:
-        task = asyncio.create_task(sync.run_forever())
-        try:
-            await asyncio.sleep(0.1)
-            assert server.prepared == 0 and await sync.applied_seq() is None
-            server.up = True
-            for _ in range(200):  # bounded: the backoff is capped well below this
-                if await sync.applied_seq() is not None:
-                    break
-                await asyncio.sleep(0.05)
-            assert server.prepared == 1
-            assert await names(server, "东湖") == {"东湖社区心理咨询室"}
-        finally:
-            task.cancel()
-
-    run(database_url, scenario)
+    task = asyncio.create_task(sync.run_forever())
+    try:
+        await asyncio.sleep(0.1)
+        assert server.prepared == 0 and await sync.applied_seq() is None
+        server.up = True
+        for _ in range(200):  # bounded: the backoff is capped well below this
+            if await sync.applied_seq() is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert server.prepared == 1
+        assert await names(server, "东湖") == {"东湖社区心理咨询室"}
+    finally:
+        task.cancel()
 
 
-def test_one_process_pushes_at_a_time_on_postgresql(database_url: str) -> None:
+@pytest.mark.anyio
+async def test_one_process_pushes_at_a_time_on_postgresql(city: str) -> None:
     """Another process holding the push lock: this one skips its turn and sends nothing,
     then sends everything once the lock is free (#22)."""
-    if not database_url.startswith("postgres"):
+    if not city.startswith("postgres"):
         pytest.skip("SQLite deployments are one process: no push lock")
     server = FlakyServer()
     sync = OutboxSync(server)
 
-    async def scenario() -> tuple[int, int, int]:
-        other = await asyncpg.connect(database_url)
-        try:
-            await other.execute("SELECT pg_advisory_lock($1)", PUSH_LOCK)
-            skipped = await sync.run_once()
-            calls = server.calls
-            await other.execute("SELECT pg_advisory_unlock($1)", PUSH_LOCK)
-        finally:
-            await other.close()
-        return skipped, calls, await sync.run_once()
-
-    skipped, calls, sent = run(database_url, scenario)
+    other = await asyncpg.connect(city)
+    try:
+        await other.execute("SELECT pg_advisory_lock($1)", PUSH_LOCK)
+        skipped = await sync.run_once()
+        calls = server.calls
+        await other.execute("SELECT pg_advisory_unlock($1)", PUSH_LOCK)
+    finally:
+        await other.close()
+    sent = await sync.run_once()
     assert (skipped, calls) == (0, 0), "pushed while another process held the lock"
     assert sent > 0 and server.calls > 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +9,10 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, box, shape
 
+from resourcemap import db
 from resourcemap.models import Area, SearchChange
 from resourcemap.search import changes
 from resourcemap.transfer.areas import import_areas
-from resourcemap.transfer.report import ImportReport
-from tests.factories import run_in_db
 
 # CGCS2000 / 3-degree Gauss-Kruger CM 114E: what Shenzhen's surveyors hand over.
 CGCS2000_GK_114 = "EPSG:4547"
@@ -42,51 +40,40 @@ def _city(**changes_by_code: dict[str, Any]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(records, crs="EPSG:4326")
 
 
-def _import(url: str, path: Path, **options: Any) -> ImportReport:
-    async def go() -> ImportReport:
-        return await import_areas(path, **options)
-
-    report: ImportReport = run_in_db(url, go)
-    return report
-
-
-def test_geopackage_in_a_projected_crs_is_reprojected_to_wgs84(
+@pytest.mark.anyio
+async def test_geopackage_in_a_projected_crs_is_reprojected_to_wgs84(
     database_url: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "areas.gpkg"
     frame = _city().to_crs(CGCS2000_GK_114)
     assert frame.total_bounds[0] > 1000  # metres, not degrees
     frame.to_file(path, driver="GPKG")
-    report = _import(database_url, path)
-    assert report.ok, report.lines()
-    assert (report.rows, report.created, report.updated) == (6, 6, 0)
-
-    async def stored() -> tuple[list[Area], int]:
+    async with db.database(database_url):
+        report = await import_areas(path)
+        assert report.ok, report.lines()
+        assert (report.rows, report.created, report.updated) == (6, 6, 0)
         areas = await Area.all().order_by("code")
         rebuilds = await SearchChange.filter(op=changes.REBUILD).count()
-        return areas, rebuilds
+        by_code = {a.code: a for a in areas}
+        east = by_code["449901001001"]
+        assert (east.level, east.parent_id, east.population) == ("community", "449901001000", 1000)
+        assert by_code["449901002000"].level == "street"  # 镇
+        assert by_code["449901000000"].level == "district"  # 区
+        assert east.boundary is not None
+        bounds = shape(east.boundary).bounds
+        assert bounds == pytest.approx((114.00, 22.70, 114.01, 22.71), abs=1e-7)
+        assert east.source == "import:areas.gpkg"
+        assert rebuilds == 1  # running apps reload areas
 
-    areas, rebuilds = run_in_db(database_url, stored)
-    by_code = {a.code: a for a in areas}
-    east = by_code["449901001001"]
-    assert (east.level, east.parent_id, east.population) == ("community", "449901001000", 1000)
-    assert by_code["449901002000"].level == "street"  # 镇
-    assert by_code["449901000000"].level == "district"  # 区
-    assert east.boundary is not None
-    bounds = shape(east.boundary).bounds
-    assert bounds == pytest.approx((114.00, 22.70, 114.01, 22.71), abs=1e-7)
-    assert east.source == "import:areas.gpkg"
-    assert rebuilds == 1  # running apps reload areas
-
-    # Loading a corrected file again updates by code.
-    _city(**{"449901001001": {"population": 1500}}).to_file(path, driver="GPKG")
-    again = _import(database_url, path)
-    assert (again.created, again.updated) == (0, 6), again.lines()
-    population = run_in_db(database_url, lambda: Area.get(code="449901001001"))
-    assert population.population == 1500
+        # Loading a corrected file again updates by code.
+        _city(**{"449901001001": {"population": 1500}}).to_file(path, driver="GPKG")
+        again = await import_areas(path)
+        assert (again.created, again.updated) == (0, 6), again.lines()
+        assert (await Area.get(code="449901001001")).population == 1500
 
 
-def test_shapefile_rows_are_checked_and_nothing_is_written(
+@pytest.mark.anyio
+async def test_shapefile_rows_are_checked_and_nothing_is_written(
     database_url: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "areas.shp"
@@ -99,38 +86,42 @@ def test_shapefile_rows_are_checked_and_nothing_is_written(
     duplicate = {**frame.iloc[5].to_dict(), "name_zh": "重复"}
     frame = gpd.GeoDataFrame([*frame.to_dict("records"), duplicate], crs="EPSG:4326")
     frame.to_crs("EPSG:3857").to_file(path, driver="ESRI Shapefile")
-    report = _import(database_url, path)
-    reasons = {(p.row, p.column): p.reason for p in report.problems}
-    assert "'province' is not city" in reasons[(3, "level")]
-    assert "is a city, not a district" in reasons[(4, "parent")]
-    assert "is not a number of people" in reasons[(5, "population")]
-    assert "also the code of row 6" in reasons[(7, "code")]
-    counts = run_in_db(
-        database_url, lambda: asyncio.gather(Area.all().count(), SearchChange.all().count())
-    )
-    assert counts == [0, 0]
+    async with db.database(database_url):
+        report = await import_areas(path)
+        reasons = {(p.row, p.column): p.reason for p in report.problems}
+        assert "'province' is not city" in reasons[(3, "level")]
+        assert "is a city, not a district" in reasons[(4, "parent")]
+        assert "is not a number of people" in reasons[(5, "population")]
+        assert "also the code of row 6" in reasons[(7, "code")]
+        assert (await Area.all().count(), await SearchChange.all().count()) == (0, 0)
 
 
-def test_missing_columns_dry_run_and_unreadable_files(database_url: str, tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_missing_columns_dry_run_and_unreadable_files(
+    database_url: str, tmp_path: Path
+) -> None:
     path = tmp_path / "areas.geojson"
-    _city().drop(columns=["population"]).to_file(path, driver="GeoJSON")
-    report = _import(database_url, path)
-    assert [(p.row, p.column) for p in report.problems] == [(0, "population")]
-    line = LineString([(113.9, 22.7), (113.91, 22.71)])
-    _city(**{"449901002001": {"geometry": line}}).to_file(path, driver="GeoJSON")
-    assert "a boundary is a polygon" in _import(database_url, path).problems[0].reason
-    _city().to_file(path, driver="GeoJSON")
-    dry = _import(database_url, path, dry_run=True)
-    assert dry.ok and dry.created == 6 and not dry.written
-    assert run_in_db(database_url, lambda: Area.all().count()) == 0
-    junk = tmp_path / "junk.gpkg"
-    junk.write_bytes(b"not a geopackage")
-    unreadable = _import(database_url, junk)
-    assert "cannot read junk.gpkg" in unreadable.problems[0].reason
+    async with db.database(database_url):
+        _city().drop(columns=["population"]).to_file(path, driver="GeoJSON")
+        report = await import_areas(path)
+        assert [(p.row, p.column) for p in report.problems] == [(0, "population")]
+        line = LineString([(113.9, 22.7), (113.91, 22.71)])
+        _city(**{"449901002001": {"geometry": line}}).to_file(path, driver="GeoJSON")
+        assert "a boundary is a polygon" in (await import_areas(path)).problems[0].reason
+        _city().to_file(path, driver="GeoJSON")
+        dry = await import_areas(path, dry_run=True)
+        assert dry.ok and dry.created == 6 and not dry.written
+        assert await Area.all().count() == 0
+        junk = tmp_path / "junk.gpkg"
+        junk.write_bytes(b"not a geopackage")
+        unreadable = await import_areas(junk)
+        assert "cannot read junk.gpkg" in unreadable.problems[0].reason
 
 
-def test_the_demo_city_is_not_mixed_with_real_areas(demo_url: str, tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_the_demo_city_is_not_mixed_with_real_areas(demo_url: str, tmp_path: Path) -> None:
     path = tmp_path / "areas.gpkg"
     _city().to_file(path, driver="GPKG")
-    report = _import(demo_url, path)
+    async with db.database(demo_url):
+        report = await import_areas(path)
     assert "synthetic demo city" in report.problems[0].reason

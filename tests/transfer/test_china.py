@@ -42,10 +42,9 @@ IN_LUOHU_GCJ = (114.104586 + 0.0015, 22.546033)
 
 
 def _import(url: str, data: bytes, name: str, **options: Any) -> ImportReport:
-    async def go() -> ImportReport:
-        return await import_listings(SYSTEM, data, name, ImportOptions(**options), now=NOW)
-
-    report: ImportReport = run_in_db(url, go)
+    report: ImportReport = run_in_db(
+        url, lambda: import_listings(SYSTEM, data, name, ImportOptions(**options), now=NOW)
+    )
     return report
 
 

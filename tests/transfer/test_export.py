@@ -33,18 +33,14 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 
 def _export(url: str, fmt: str) -> bytes:
-    async def go() -> bytes:
-        return await export_listings(fmt, tz=TZ)
-
-    data: bytes = run_in_db(url, go)
+    data: bytes = run_in_db(url, lambda: export_listings(fmt, tz=TZ))
     return data
 
 
 def _import(url: str, data: bytes, name: str) -> ImportReport:
-    async def go() -> ImportReport:
-        return await import_listings(SYSTEM, data, name, ImportOptions(), now=NOW)
-
-    report: ImportReport = run_in_db(url, go)
+    report: ImportReport = run_in_db(
+        url, lambda: import_listings(SYSTEM, data, name, ImportOptions(), now=NOW)
+    )
     return report
 
 

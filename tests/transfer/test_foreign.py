@@ -38,10 +38,9 @@ OHANA_FIXED = {"regular_schedules.csv": {"13"}, "services.csv": {"20"}}
 
 
 def _import(url: str, data: bytes, name: str, **options: Any) -> ImportReport:
-    async def go() -> ImportReport:
-        return await import_listings(SYSTEM, data, name, ImportOptions(**options), now=NOW)
-
-    report: ImportReport = run_in_db(url, go)
+    report: ImportReport = run_in_db(
+        url, lambda: import_listings(SYSTEM, data, name, ImportOptions(**options), now=NOW)
+    )
     return report
 
 
@@ -204,10 +203,9 @@ def test_cost_options_give_the_fee_and_come_back_as_they_came(
 def _export_hsds(url: str) -> list[dict[str, Any]]:
     from resourcemap.transfer.exporter import export_listings
 
-    async def go() -> bytes:
-        return await export_listings("hsds", tz=ZoneInfo("Asia/Shanghai"))
-
-    services: list[dict[str, Any]] = json.loads(run_in_db(url, go))
+    services: list[dict[str, Any]] = json.loads(
+        run_in_db(url, lambda: export_listings("hsds", tz=ZoneInfo("Asia/Shanghai")))
+    )
     return services
 
 

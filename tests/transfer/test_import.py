@@ -11,7 +11,7 @@ import pytest
 from openpyxl import Workbook
 
 from geo.chinacoords import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
-from resourcemap import accounts
+from resourcemap import accounts, db
 from resourcemap.errors import InvalidInput
 from resourcemap.listings import edits
 from resourcemap.models import AuditEntry, OpeningHours, Organisation, Resource, SearchChange
@@ -37,10 +37,9 @@ HSDS_EXAMPLE = DATA / "hsds/examples/service_full.json"
 
 
 def _import(url: str, data: bytes, name: str, **options: Any) -> ImportReport:
-    async def go() -> ImportReport:
-        return await import_listings(SYSTEM, data, name, ImportOptions(**options), now=NOW)
-
-    report: ImportReport = run_in_db(url, go)
+    report: ImportReport = run_in_db(
+        url, lambda: import_listings(SYSTEM, data, name, ImportOptions(**options), now=NOW)
+    )
     return report
 
 
@@ -282,31 +281,27 @@ async def _staff_world() -> dict[str, Any]:
     return {"own": own, "staff": accounts.Principal.of(staff)}
 
 
-def test_staff_import_only_their_own_organisations_listings(database_url: str) -> None:
-    world = run_in_db(database_url, _staff_world)
-    staff = world["staff"]
-    rows = [
-        GOOD_ROWS[1],  # no organisation named: the staff member's own
-        f"x-9,community_room,别家新室,别家机构,,22.70,114.00,{EAST},,",
-        f"theirs,community_room,别家的室,,,22.70,114.00,{EAST},,",
-        f"x-10,community_room,新机构室,全新机构,,22.70,114.00,{EAST},,",
-    ]
+@pytest.mark.anyio
+async def test_staff_import_only_their_own_organisations_listings(database_url: str) -> None:
+    async with db.database(database_url):
+        world = await _staff_world()
+        staff = world["staff"]
+        rows = [
+            GOOD_ROWS[1],  # no organisation named: the staff member's own
+            f"x-9,community_room,别家新室,别家机构,,22.70,114.00,{EAST},,",
+            f"theirs,community_room,别家的室,,,22.70,114.00,{EAST},,",
+            f"x-10,community_room,新机构室,全新机构,,22.70,114.00,{EAST},,",
+        ]
+        report = await import_listings(staff, csv_bytes(*rows), "rooms.csv", now=NOW)
+        reasons = {(p.row, p.column): p.reason for p in report.problems}
+        assert "own organisation" in reasons[(3, "organisation_name_zh")]
+        assert "another organisation's listing" in reasons[(4, "external_id")]
+        assert "only admins create organisations" in reasons[(5, "organisation_name_zh")]
+        assert 2 not in {p.row for p in report.problems}
 
-    async def go() -> ImportReport:
-        return await import_listings(staff, csv_bytes(*rows), "rooms.csv", now=NOW)
-
-    report = run_in_db(database_url, go)
-    reasons = {(p.row, p.column): p.reason for p in report.problems}
-    assert "own organisation" in reasons[(3, "organisation_name_zh")]
-    assert "another organisation's listing" in reasons[(4, "external_id")]
-    assert "only admins create organisations" in reasons[(5, "organisation_name_zh")]
-    assert 2 not in {p.row for p in report.problems}
-
-    async def own_only() -> ImportReport:
-        return await import_listings(staff, csv_bytes(GOOD_ROWS[1]), "rooms.csv", now=NOW)
-
-    assert run_in_db(database_url, own_only).ok
-    room = run_in_db(database_url, lambda: Resource.get(external_id="room-2"))
+        own_only = await import_listings(staff, csv_bytes(GOOD_ROWS[1]), "rooms.csv", now=NOW)
+        assert own_only.ok
+        room = await Resource.get(external_id="room-2")
     assert room.organisation_id == world["own"]
 
 

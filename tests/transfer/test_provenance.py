@@ -35,10 +35,9 @@ TZ = ZoneInfo("Asia/Shanghai")
 def _import(
     url: str, data: bytes, name: str, *, now: dt.datetime = NOW, actor: Any = SYSTEM, **options: Any
 ) -> ImportReport:
-    async def go() -> ImportReport:
-        return await import_listings(actor, data, name, ImportOptions(**options), now=now)
-
-    report: ImportReport = run_in_db(url, go)
+    report: ImportReport = run_in_db(
+        url, lambda: import_listings(actor, data, name, ImportOptions(**options), now=now)
+    )
     assert report.ok, report.lines()
     return report
 
