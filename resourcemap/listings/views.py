@@ -86,8 +86,9 @@ class Location(BaseModel):
 
 
 class Label(BaseModel):
-    """A vocabulary label in both languages, for API clients that show either. Read from
-    the gettext catalogues (``translations.vocab_label``): a view, not a second mechanism."""
+    """Text in both languages, for API clients that show either. A vocabulary label is
+    read from the gettext catalogues (``Label.of``): a view, not a second mechanism. A
+    listing's own text kept in both languages (its eligibility note) is data."""
 
     zh: str
     en: str
