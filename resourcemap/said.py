@@ -8,6 +8,10 @@ request's language. A validator may raise ``ValueError(N_(...))``: pydantic keep
 exception, so the sentence survives a ``ValidationError``; ``validator_message`` reads any
 pydantic error as a sentence.
 
+A word of a controlled vocabulary (``resourcemap.vocab``) is marked with ``pN_``: its
+context (the vocabulary) tells apart words that are one in English and two in Chinese
+("Closed": a listing's 关闭, a referral's 已结案).
+
 >>> reason = N_("%(code)s is not a known area code", code="4499")
 >>> str(reason)
 '4499 is not a known area code'
@@ -24,6 +28,7 @@ from typing import Any
 class Said:
     message: str
     values: tuple[tuple[str, Any], ...] = ()
+    context: str | None = None  # gettext's msgctxt
 
     def __str__(self) -> str:
         return self.message % dict(self.values) if self.values else self.message
@@ -39,6 +44,15 @@ class Said:
 def N_(message: str, **values: Any) -> Said:
     """A sentence to translate where it is read; values may be ``Said`` themselves."""
     return Said(message, tuple(values.items()))
+
+
+def pN_(context: str, message: str) -> Said:
+    """A word of a vocabulary, translated in its ``context`` (gettext's ``pgettext``).
+
+    >>> str(pN_("referral status", "Closed"))
+    'Closed'
+    """
+    return Said(message, (), context)
 
 
 def said(reason: str | Said) -> Said:

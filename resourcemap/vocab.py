@@ -2,14 +2,21 @@
 """Controlled vocabularies: resource kinds, services, audiences, modes and the like.
 
 Every code is a stable lower-case identifier used in the database, the API and import
-files; labels are for people. The kinds follow the resource types named in the national
-social-psychological service pilot documents (see ``shared/CONTEXT.md``).
+files; labels are for people: each is one English message id, marked with ``pN_`` in its
+vocabulary's context, whose Chinese is in the gettext catalogue like every other sentence
+(``resourcemap.translations.vocab_label`` reads it in a language). The kinds follow the
+resource types named in the national social-psychological service pilot documents (see
+``shared/CONTEXT.md``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
+
+from resourcemap.said import Said, pN_
 
 # Ids are 32-bit integers in both databases; anything larger cannot name a row.
 MAX_ID = 2**31 - 1
@@ -24,8 +31,7 @@ class Placement(StrEnum):
 
 @dataclass(frozen=True)
 class KindInfo:
-    label_zh: str
-    label_en: str
+    label: Said
     placement: Placement
     practitioner: bool = False
 
@@ -59,35 +65,33 @@ class ResourceKind(StrEnum):
 _P, _A = Placement.POINT, Placement.AREA
 K = ResourceKind
 KIND_INFO: dict[ResourceKind, KindInfo] = {
-    K.COMMUNITY_ROOM: KindInfo("社区心理咨询室/社会工作室", "Community counselling room", _P),
-    K.STREET_STATION: KindInfo("街道(镇)社会心理服务站", "Street/township service station", _P),
-    K.DISTRICT_CENTRE: KindInfo("区社会心理服务指导中心", "District guidance centre", _P),
-    K.CITY_CENTRE: KindInfo("市社会心理服务技术指导中心", "City technical guidance centre", _P),
+    K.COMMUNITY_ROOM: KindInfo(pN_("resource kind", "Community counselling room"), _P),
+    K.STREET_STATION: KindInfo(pN_("resource kind", "Street/township service station"), _P),
+    K.DISTRICT_CENTRE: KindInfo(pN_("resource kind", "District guidance centre"), _P),
+    K.CITY_CENTRE: KindInfo(pN_("resource kind", "City technical guidance centre"), _P),
     K.PSYCHIATRIC_HOSPITAL_CLINIC: KindInfo(
-        "精神专科医院心理门诊", "Psychiatric hospital psychological clinic", _P
+        pN_("resource kind", "Psychiatric hospital psychological clinic"), _P
     ),
     K.GENERAL_HOSPITAL_DEPARTMENT: KindInfo(
-        "综合医院精神(心理)科", "General hospital psychiatry/psychology department", _P
+        pN_("resource kind", "General hospital psychiatry/psychology department"), _P
     ),
-    K.HEALTH_CENTRE_ROOM: KindInfo(
-        "社区卫生服务中心/卫生院心理咨询室", "Health centre counselling room", _P
-    ),
-    K.SCHOOL_ROOM: KindInfo("中小学心理辅导室", "School counselling room", _P),
-    K.UNIVERSITY_CENTRE: KindInfo("高校心理咨询中心", "University counselling centre", _P),
-    K.WORKPLACE_ROOM: KindInfo("职工心灵驿站/单位心理辅导室", "Workplace room / EAP", _P),
-    K.MINORS_CENTRE: KindInfo("未成年人心理健康成长辅导中心", "Minors' guidance centre", _P),
+    K.HEALTH_CENTRE_ROOM: KindInfo(pN_("resource kind", "Health centre counselling room"), _P),
+    K.SCHOOL_ROOM: KindInfo(pN_("resource kind", "School counselling room"), _P),
+    K.UNIVERSITY_CENTRE: KindInfo(pN_("resource kind", "University counselling centre"), _P),
+    K.WORKPLACE_ROOM: KindInfo(pN_("resource kind", "Workplace room / EAP"), _P),
+    K.MINORS_CENTRE: KindInfo(pN_("resource kind", "Minors' guidance centre"), _P),
     K.COMMUNITY_REHABILITATION: KindInfo(
-        "社区精神康复机构", "Community psychiatric rehabilitation", _P
+        pN_("resource kind", "Community psychiatric rehabilitation"), _P
     ),
     K.SPECIAL_POPULATION_ROOM: KindInfo(
-        "特殊人群心理服务室", "Special-population service room", _P
+        pN_("resource kind", "Special-population service room"), _P
     ),
-    K.LICENSED_AGENCY: KindInfo("社会心理服务机构", "Licensed psychological service agency", _P),
-    K.VOLUNTEER_TEAM: KindInfo("心理服务志愿者队伍", "Volunteer team", _A),
-    K.COUNSELLOR: KindInfo("心理咨询师", "Psychological counsellor", _P, practitioner=True),
-    K.PSYCHOTHERAPIST: KindInfo("心理治疗师", "Psychotherapist", _P, practitioner=True),
-    K.PSYCHIATRIST: KindInfo("精神科医师", "Psychiatrist", _P, practitioner=True),
-    K.HOTLINE: KindInfo("心理援助热线", "Psychological assistance hotline", _A),
+    K.LICENSED_AGENCY: KindInfo(pN_("resource kind", "Licensed psychological service agency"), _P),
+    K.VOLUNTEER_TEAM: KindInfo(pN_("resource kind", "Volunteer team"), _A),
+    K.COUNSELLOR: KindInfo(pN_("resource kind", "Psychological counsellor"), _P, practitioner=True),
+    K.PSYCHOTHERAPIST: KindInfo(pN_("resource kind", "Psychotherapist"), _P, practitioner=True),
+    K.PSYCHIATRIST: KindInfo(pN_("resource kind", "Psychiatrist"), _P, practitioner=True),
+    K.HOTLINE: KindInfo(pN_("resource kind", "Psychological assistance hotline"), _A),
 }
 
 
@@ -106,19 +110,19 @@ class Service(StrEnum):
     REFERRAL = "referral"
 
 
-SERVICE_LABELS: dict[Service, tuple[str, str]] = {
-    Service.COUNSELLING: ("心理咨询", "Counselling"),
-    Service.PSYCHOTHERAPY: ("心理治疗", "Psychotherapy"),
-    Service.PSYCHIATRIC_OUTPATIENT: ("精神科门诊", "Psychiatric outpatient"),
-    Service.ASSESSMENT: ("心理测评", "Assessment"),
-    Service.CRISIS_INTERVENTION: ("危机干预", "Crisis intervention"),
-    Service.REHABILITATION: ("康复服务", "Rehabilitation"),
-    Service.GROUP_ACTIVITY: ("团体活动", "Group activity"),
-    Service.EDUCATION: ("心理健康教育", "Mental-health education"),
-    Service.EAP: ("员工援助(EAP)", "Employee assistance (EAP)"),
-    Service.FAMILY_SUPPORT: ("家庭辅导", "Family support"),
-    Service.PHONE_SUPPORT: ("电话心理援助", "Phone support"),
-    Service.REFERRAL: ("转介服务", "Referral"),
+SERVICE_LABELS: dict[Service, Said] = {
+    Service.COUNSELLING: pN_("service", "Counselling"),
+    Service.PSYCHOTHERAPY: pN_("service", "Psychotherapy"),
+    Service.PSYCHIATRIC_OUTPATIENT: pN_("service", "Psychiatric outpatient"),
+    Service.ASSESSMENT: pN_("service", "Assessment"),
+    Service.CRISIS_INTERVENTION: pN_("service", "Crisis intervention"),
+    Service.REHABILITATION: pN_("service", "Rehabilitation"),
+    Service.GROUP_ACTIVITY: pN_("service", "Group activity"),
+    Service.EDUCATION: pN_("service", "Mental-health education"),
+    Service.EAP: pN_("service", "Employee assistance (EAP)"),
+    Service.FAMILY_SUPPORT: pN_("service", "Family support"),
+    Service.PHONE_SUPPORT: pN_("service", "Phone support"),
+    Service.REFERRAL: pN_("service", "Referral"),
 }
 
 
@@ -134,16 +138,16 @@ class Audience(StrEnum):
     SPECIAL_POPULATIONS = "special_populations"
 
 
-AUDIENCE_LABELS: dict[Audience, tuple[str, str]] = {
-    Audience.EVERYONE: ("所有人", "Everyone"),
-    Audience.CHILDREN: ("儿童", "Children"),
-    Audience.ADOLESCENTS: ("青少年", "Adolescents"),
-    Audience.STUDENTS: ("学生", "Students"),
-    Audience.ELDERLY: ("老年人", "Elderly"),
-    Audience.WOMEN: ("妇女", "Women"),
-    Audience.WORKERS: ("职工", "Workers"),
-    Audience.FAMILIES: ("家庭", "Families"),
-    Audience.SPECIAL_POPULATIONS: ("特殊人群", "Special populations"),
+AUDIENCE_LABELS: dict[Audience, Said] = {
+    Audience.EVERYONE: pN_("audience", "Everyone"),
+    Audience.CHILDREN: pN_("audience", "Children"),
+    Audience.ADOLESCENTS: pN_("audience", "Adolescents"),
+    Audience.STUDENTS: pN_("audience", "Students"),
+    Audience.ELDERLY: pN_("audience", "Elderly"),
+    Audience.WOMEN: pN_("audience", "Women"),
+    Audience.WORKERS: pN_("audience", "Workers"),
+    Audience.FAMILIES: pN_("audience", "Families"),
+    Audience.SPECIAL_POPULATIONS: pN_("audience", "Special populations"),
 }
 
 
@@ -176,12 +180,12 @@ class Eligibility(StrEnum):
         return self is not Eligibility.PUBLIC
 
 
-ELIGIBILITY_LABELS: dict[Eligibility, tuple[str, str]] = {
-    Eligibility.PUBLIC: ("对公众开放", "Open to the public"),
-    Eligibility.STUDENTS: ("仅限本校学生", "Students only"),
-    Eligibility.EMPLOYEES: ("仅限本单位职工", "Employees only"),
-    Eligibility.AREA_RESIDENTS: ("仅限辖区居民", "Local residents only"),
-    Eligibility.REFERRAL: ("需转介", "By referral only"),
+ELIGIBILITY_LABELS: dict[Eligibility, Said] = {
+    Eligibility.PUBLIC: pN_("eligibility", "Open to the public"),
+    Eligibility.STUDENTS: pN_("eligibility", "Students only"),
+    Eligibility.EMPLOYEES: pN_("eligibility", "Employees only"),
+    Eligibility.AREA_RESIDENTS: pN_("eligibility", "Local residents only"),
+    Eligibility.REFERRAL: pN_("eligibility", "By referral only"),
 }
 
 
@@ -218,11 +222,11 @@ class QualificationType(StrEnum):
     SOCIAL_WORKER = "social_worker"
 
 
-QUALIFICATION_LABELS: dict[QualificationType, tuple[str, str]] = {
-    QualificationType.COUNSELLOR: ("心理咨询师", "Psychological counsellor"),
-    QualificationType.PSYCHOTHERAPIST: ("心理治疗师", "Psychotherapist"),
-    QualificationType.PSYCHIATRIST: ("精神科执业医师", "Licensed psychiatrist"),
-    QualificationType.SOCIAL_WORKER: ("社会工作者", "Social worker"),
+QUALIFICATION_LABELS: dict[QualificationType, Said] = {
+    QualificationType.COUNSELLOR: pN_("qualification", "Psychological counsellor"),
+    QualificationType.PSYCHOTHERAPIST: pN_("qualification", "Psychotherapist"),
+    QualificationType.PSYCHIATRIST: pN_("qualification", "Licensed psychiatrist"),
+    QualificationType.SOCIAL_WORKER: pN_("qualification", "Social worker"),
 }
 
 
@@ -245,42 +249,42 @@ class Role(StrEnum):
     PLANNER = "planner"
 
 
-MODE_LABELS: dict[Mode, tuple[str, str]] = {
-    Mode.IN_PERSON: ("到场服务", "In person"),
-    Mode.ONLINE: ("线上服务", "Online"),
-    Mode.PHONE: ("电话服务", "By phone"),
+MODE_LABELS: dict[Mode, Said] = {
+    Mode.IN_PERSON: pN_("mode", "In person"),
+    Mode.ONLINE: pN_("mode", "Online"),
+    Mode.PHONE: pN_("mode", "By phone"),
 }
 
-ACCESSIBILITY_LABELS: dict[Accessibility, tuple[str, str]] = {
-    Accessibility.WHEELCHAIR: ("轮椅可达", "Wheelchair accessible"),
-    Accessibility.ACCESSIBLE_TOILET: ("无障碍卫生间", "Accessible toilet"),
-    Accessibility.ELEVATOR: ("电梯", "Elevator"),
-    Accessibility.SIGN_LANGUAGE: ("手语服务", "Sign language"),
-    Accessibility.BRAILLE: ("盲文资料", "Braille"),
-    Accessibility.HEARING_LOOP: ("助听环路", "Hearing loop"),
+ACCESSIBILITY_LABELS: dict[Accessibility, Said] = {
+    Accessibility.WHEELCHAIR: pN_("accessibility", "Wheelchair accessible"),
+    Accessibility.ACCESSIBLE_TOILET: pN_("accessibility", "Accessible toilet"),
+    Accessibility.ELEVATOR: pN_("accessibility", "Elevator"),
+    Accessibility.SIGN_LANGUAGE: pN_("accessibility", "Sign language"),
+    Accessibility.BRAILLE: pN_("accessibility", "Braille"),
+    Accessibility.HEARING_LOOP: pN_("accessibility", "Hearing loop"),
 }
 
-ORGANISATION_TYPE_LABELS: dict[OrganisationType, tuple[str, str]] = {
-    OrganisationType.GOVERNMENT: ("政府部门", "Government body"),
-    OrganisationType.HOSPITAL: ("医院", "Hospital"),
-    OrganisationType.HEALTH_CENTRE: ("社区卫生服务中心/卫生院", "Health centre"),
-    OrganisationType.SCHOOL: ("学校", "School"),
-    OrganisationType.UNIVERSITY: ("高校", "University"),
-    OrganisationType.EMPLOYER: ("用人单位", "Employer"),
-    OrganisationType.NGO: ("社会组织", "Non-governmental organisation"),
-    OrganisationType.AGENCY: ("社会心理服务机构", "Psychological service agency"),
+ORGANISATION_TYPE_LABELS: dict[OrganisationType, Said] = {
+    OrganisationType.GOVERNMENT: pN_("organisation type", "Government body"),
+    OrganisationType.HOSPITAL: pN_("organisation type", "Hospital"),
+    OrganisationType.HEALTH_CENTRE: pN_("organisation type", "Health centre"),
+    OrganisationType.SCHOOL: pN_("organisation type", "School"),
+    OrganisationType.UNIVERSITY: pN_("organisation type", "University"),
+    OrganisationType.EMPLOYER: pN_("organisation type", "Employer"),
+    OrganisationType.NGO: pN_("organisation type", "Non-governmental organisation"),
+    OrganisationType.AGENCY: pN_("organisation type", "Psychological service agency"),
 }
 
-FEE_LABELS: dict[Fee, tuple[str, str]] = {
-    Fee.FREE: ("免费", "Free"),
-    Fee.PAID: ("收费", "Paid"),
-    Fee.UNKNOWN: ("费用未注明", "Fee not stated"),
+FEE_LABELS: dict[Fee, Said] = {
+    Fee.FREE: pN_("fee", "Free"),
+    Fee.PAID: pN_("fee", "Paid"),
+    Fee.UNKNOWN: pN_("fee", "Fee not stated"),
 }
 
-STATUS_LABELS: dict[Status, tuple[str, str]] = {
-    Status.ACTIVE: ("正常", "Active"),
-    Status.SUSPENDED: ("暂停", "Suspended"),
-    Status.CLOSED: ("关闭", "Closed"),
+STATUS_LABELS: dict[Status, Said] = {
+    Status.ACTIVE: pN_("listing status", "Active"),
+    Status.SUSPENDED: pN_("listing status", "Suspended"),
+    Status.CLOSED: pN_("listing status", "Closed"),
 }
 
 
@@ -304,14 +308,14 @@ SEAT_HOLDING = frozenset({BookingStatus.CONFIRMED, BookingStatus.OFFERED, Bookin
 # Statuses that hold a seat only until ``Booking.offer_expires_at``.
 HOLDS = (BookingStatus.OFFERED, BookingStatus.PENDING)
 
-BOOKING_STATUS_LABELS: dict[BookingStatus, tuple[str, str]] = {
-    BookingStatus.CONFIRMED: ("已确认", "Confirmed"),
-    BookingStatus.OFFERED: ("候补待确认", "Offered to the waitlist"),
-    BookingStatus.PENDING: ("待短信验证", "Waiting for the texted code"),
-    BookingStatus.CANCELLED: ("已取消", "Cancelled"),
-    BookingStatus.EXPIRED: ("已过期", "Expired"),
-    BookingStatus.ATTENDED: ("已到场", "Attended"),
-    BookingStatus.NO_SHOW: ("未到场", "No-show"),
+BOOKING_STATUS_LABELS: dict[BookingStatus, Said] = {
+    BookingStatus.CONFIRMED: pN_("booking status", "Confirmed"),
+    BookingStatus.OFFERED: pN_("booking status", "Offered to the waitlist"),
+    BookingStatus.PENDING: pN_("booking status", "Waiting for the texted code"),
+    BookingStatus.CANCELLED: pN_("booking status", "Cancelled"),
+    BookingStatus.EXPIRED: pN_("booking status", "Expired"),
+    BookingStatus.ATTENDED: pN_("booking status", "Attended"),
+    BookingStatus.NO_SHOW: pN_("booking status", "No-show"),
 }
 
 
@@ -330,13 +334,13 @@ class Channel(StrEnum):
 RESIDENT_CHANNELS = frozenset({Channel.WEB, Channel.WECHAT, Channel.APP})
 STAFF_CHANNELS = frozenset({Channel.PHONE, Channel.WALK_IN})
 
-CHANNEL_LABELS: dict[Channel, tuple[str, str]] = {
-    Channel.WEB: ("网页", "Web"),
-    Channel.WECHAT: ("微信", "WeChat"),
-    Channel.APP: ("应用", "App"),
-    Channel.PHONE: ("电话", "Phone"),
-    Channel.WALK_IN: ("到访", "Walk-in"),
-    Channel.REFERRAL: ("转介", "Referral"),
+CHANNEL_LABELS: dict[Channel, Said] = {
+    Channel.WEB: pN_("channel", "Web"),
+    Channel.WECHAT: pN_("channel", "WeChat"),
+    Channel.APP: pN_("channel", "App"),
+    Channel.PHONE: pN_("channel", "Phone"),
+    Channel.WALK_IN: pN_("channel", "Walk-in"),
+    Channel.REFERRAL: pN_("channel", "Referral"),
 }
 
 
@@ -396,14 +400,14 @@ REFERRAL_MOVES: dict[ReferralStatus, frozenset[ReferralStatus]] = {
     ReferralStatus.CLOSED: frozenset(),
 }
 
-REFERRAL_STATUS_LABELS: dict[ReferralStatus, tuple[str, str]] = {
-    ReferralStatus.SENT: ("已发送", "Sent"),
-    ReferralStatus.ACCEPTED: ("已接收", "Accepted"),
-    ReferralStatus.BOOKED: ("已预约", "Booked"),
-    ReferralStatus.ATTENDED: ("已到诊", "Attended"),
-    ReferralStatus.DID_NOT_ATTEND: ("未到诊", "Did not attend"),
-    ReferralStatus.DECLINED: ("已婉拒", "Declined"),
-    ReferralStatus.CLOSED: ("已结案", "Closed"),
+REFERRAL_STATUS_LABELS: dict[ReferralStatus, Said] = {
+    ReferralStatus.SENT: pN_("referral status", "Sent"),
+    ReferralStatus.ACCEPTED: pN_("referral status", "Accepted"),
+    ReferralStatus.BOOKED: pN_("referral status", "Booked"),
+    ReferralStatus.ATTENDED: pN_("referral status", "Attended"),
+    ReferralStatus.DID_NOT_ATTEND: pN_("referral status", "Did not attend"),
+    ReferralStatus.DECLINED: pN_("referral status", "Declined"),
+    ReferralStatus.CLOSED: pN_("referral status", "Closed"),
 }
 
 
@@ -414,10 +418,10 @@ class Urgency(StrEnum):
     URGENT = "urgent"
 
 
-URGENCY_LABELS: dict[Urgency, tuple[str, str]] = {
-    Urgency.ROUTINE: ("常规", "Routine"),
-    Urgency.SOON: ("尽快", "Soon"),
-    Urgency.URGENT: ("紧急", "Urgent"),
+URGENCY_LABELS: dict[Urgency, Said] = {
+    Urgency.ROUTINE: pN_("urgency", "Routine"),
+    Urgency.SOON: pN_("urgency", "Soon"),
+    Urgency.URGENT: pN_("urgency", "Urgent"),
 }
 
 
@@ -428,9 +432,9 @@ class Consent(StrEnum):
     WRITTEN = "written"
 
 
-CONSENT_LABELS: dict[Consent, tuple[str, str]] = {
-    Consent.SPOKEN: ("口头同意", "Spoken"),
-    Consent.WRITTEN: ("书面同意", "Written"),
+CONSENT_LABELS: dict[Consent, Said] = {
+    Consent.SPOKEN: pN_("consent", "Spoken"),
+    Consent.WRITTEN: pN_("consent", "Written"),
 }
 
 
@@ -442,10 +446,33 @@ class DeclineReason(StrEnum):
     OTHER = "other"
 
 
-DECLINE_LABELS: dict[DeclineReason, tuple[str, str]] = {
-    DeclineReason.NO_CAPACITY: ("暂无名额", "No capacity"),
-    DeclineReason.NOT_ELIGIBLE: ("不符合服务对象", "Not eligible"),
-    DeclineReason.WRONG_SERVICE: ("不提供所需服务", "Service not offered"),
-    DeclineReason.RESIDENT_DECLINED: ("居民本人谢绝", "Resident declined"),
-    DeclineReason.OTHER: ("其他", "Other"),
+DECLINE_LABELS: dict[DeclineReason, Said] = {
+    DeclineReason.NO_CAPACITY: pN_("decline reason", "No capacity"),
+    DeclineReason.NOT_ELIGIBLE: pN_("decline reason", "Not eligible"),
+    DeclineReason.WRONG_SERVICE: pN_("decline reason", "Service not offered"),
+    DeclineReason.RESIDENT_DECLINED: pN_("decline reason", "Resident declined"),
+    DeclineReason.OTHER: pN_("decline reason", "Other"),
+}
+
+
+KIND_LABELS: dict[ResourceKind, Said] = {kind: info.label for kind, info in KIND_INFO.items()}
+
+# Every labelled vocabulary, by its enum: what ``translations.vocab_label`` and imports read.
+LABELS: dict[type[StrEnum], Mapping[Any, Said]] = {
+    ResourceKind: KIND_LABELS,
+    Service: SERVICE_LABELS,
+    Audience: AUDIENCE_LABELS,
+    Mode: MODE_LABELS,
+    Accessibility: ACCESSIBILITY_LABELS,
+    Fee: FEE_LABELS,
+    Eligibility: ELIGIBILITY_LABELS,
+    Status: STATUS_LABELS,
+    QualificationType: QUALIFICATION_LABELS,
+    OrganisationType: ORGANISATION_TYPE_LABELS,
+    BookingStatus: BOOKING_STATUS_LABELS,
+    Channel: CHANNEL_LABELS,
+    ReferralStatus: REFERRAL_STATUS_LABELS,
+    Urgency: URGENCY_LABELS,
+    Consent: CONSENT_LABELS,
+    DeclineReason: DECLINE_LABELS,
 }

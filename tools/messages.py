@@ -1,6 +1,6 @@
 """Update the message catalogues: extract, merge into each locale, compile ``.mo``.
 
-``make messages`` runs this. Translations are edited in ``web/locale/*/LC_MESSAGES/*.po``;
+``make messages`` runs this. Translations are edited in ``resourcemap/locale/*/LC_MESSAGES/*.po``;
 the compiled ``.mo`` files are committed so that ``pip install .`` ships them without a
 build step (``tests/web/test_i18n.py`` fails when they are stale or a translation is missing).
 """
@@ -16,7 +16,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).parents[1]
-LOCALES = ROOT / "web" / "locale"
+LOCALES = ROOT / "resourcemap" / "locale"
 POT = LOCALES / "messages.pot"
 # A fixed date in the headers, so that the committed files change only when texts do.
 STAMP = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -37,6 +37,8 @@ def main() -> None:
             "gettext",
             "-k",
             "N_",
+            "-k",
+            "pN_:1c,2",
             "-k",
             "ngettext:1,2",
             "--no-location",

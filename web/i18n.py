@@ -1,8 +1,9 @@
 """Languages of the resident pages: zh-CN (default) and English, from gettext catalogues.
 
-Message ids are English; ``web/locale/<locale>/LC_MESSAGES/messages.po`` holds the
+Message ids are English; ``resourcemap/locale/<locale>/LC_MESSAGES/messages.po`` holds the
 translations and the compiled ``.mo`` next to it ships in the package (``make messages``
-extracts, updates and compiles them). The language of a request is chosen once by
+extracts, updates and compiles them); ``resourcemap.translations`` loads them, for pages and
+domain code alike. The language of a request is chosen once by
 :func:`choose` and made current with :func:`activate`; templates and Python code then call
 ``_()`` without passing it around, because Starlette renders a template inside the
 endpoint's own context.
@@ -13,25 +14,26 @@ Dates, times and distances are formatted by Babel for the current locale.
 from __future__ import annotations
 
 import datetime as dt
-import functools
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from pathlib import Path
+from enum import StrEnum
+from typing import Any
 
 from babel import Locale
 from babel.dates import format_skeleton, format_time
 from babel.lists import format_list
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
 from babel.units import format_unit
 from jinja2 import Environment
 from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.types import Scope
 
+from resourcemap import translations as catalogues
 from resourcemap.said import Said
+from resourcemap.vocab import LABELS
 
-LOCALE_DIR = Path(__file__).parent / "locale"
-DOMAIN = "messages"
 COOKIE = "rm_lang"
 COOKIE_SECONDS = 365 * 86400
 
@@ -41,20 +43,18 @@ class Language:
     tag: str  # BCP 47, for lang="" and URLs
     babel: str  # Babel/gettext locale name
     name: str  # its own name, shown in the switcher
-    index: int  # position in the vocabulary's (zh, en) label pairs
 
 
-ZH = Language("zh-CN", "zh_CN", "中文", 0)
-EN = Language("en", "en", "English", 1)
+ZH = Language("zh-CN", "zh_CN", "中文")
+EN = Language("en", "en", "English")
 LANGUAGES = {lang.tag: lang for lang in (ZH, EN)}
 DEFAULT = ZH
 
 _current: ContextVar[Language] = ContextVar("language", default=DEFAULT)
 
 
-@functools.cache
 def translations(lang: Language) -> NullTranslations:
-    return Translations.load(str(LOCALE_DIR), [lang.babel], DOMAIN)
+    return catalogues.translations(lang.babel)
 
 
 def parse(tag: str | None) -> Language | None:
@@ -111,14 +111,22 @@ _ = gettext
 
 
 def said(text: Said | str) -> str:
-    """A sentence the domain said (``resourcemap.said``), in the current language; its
-    values that are sentences themselves are translated too."""
-    if not isinstance(text, Said):
-        return text
-    message = translations(current()).ugettext(text.message)
-    if not text.values:
-        return message
-    return message % {k: said(v) if isinstance(v, Said) else v for k, v in text.values}
+    """A sentence the domain said (``resourcemap.said``) or a vocabulary's word, in the
+    current language; its values that are sentences themselves are translated too."""
+    return catalogues.read(text, current().babel)
+
+
+def vocab(member: StrEnum | str | None, labels: Mapping[Any, Said] | None = None) -> str:
+    """A vocabulary member's label in the current language; a code no vocabulary knows
+    (or ``None``) as it is. ``labels`` names the vocabulary when ``member`` is a plain code."""
+    if member is None or member == "":
+        return ""
+    if labels is not None:
+        found = labels.get(member)
+        return said(found) if found is not None else str(member)
+    if isinstance(member, StrEnum) and type(member) in LABELS:
+        return catalogues.vocab_label(member, current().babel)
+    return str(member)
 
 
 def install(env: Environment) -> None:
@@ -133,6 +141,7 @@ def install(env: Environment) -> None:
     env.globals.update(
         label=label,
         said=said,
+        vocab=vocab,
         distance=distance,
         day_label=day_label,
         date_label=date_label,
@@ -150,12 +159,14 @@ def install(env: Environment) -> None:
 
 
 def label(pair: tuple[str, str] | dict[str, str] | None) -> str:
-    """The current language's half of a vocabulary label (``(zh, en)`` or ``{zh, en}``)."""
+    """The current language's half of text kept in both languages as data (``(zh, en)`` or
+    ``{zh, en}``): names staff entered, the needs of ``search/needs.toml``. Not for
+    vocabulary labels: those are gettext messages (:func:`vocab`, :func:`said`)."""
     if pair is None:
         return ""
     if isinstance(pair, dict):
         return pair["en" if current() is EN else "zh"] or pair["zh"]
-    return pair[current().index] or pair[0]
+    return (pair[1] if current() is EN else pair[0]) or pair[0]
 
 
 def distance(metres: float | None) -> str:

@@ -23,8 +23,8 @@ from resourcemap.demo.city import load_demo_city
 from resourcemap.demo.profiles import PROFILES, weekly_hours
 from resourcemap.models import Area, OpeningHours, Resource
 from resourcemap.search import changes
+from resourcemap.translations import vocab_label
 from resourcemap.vocab import (
-    SERVICE_LABELS,
     AreaLevel,
     Audience,
     Fee,
@@ -131,7 +131,7 @@ def _name(kind: ResourceKind, rng: np.random.Generator, community: Area) -> tupl
     brand_zh, brand_en = _pick(rng, N.AGENCY_BRANDS)
     place_zh = community.name_zh.removesuffix("社区")
     place_en = community.name_en.removesuffix(" Community")
-    label_zh, label_en = kind.info.label_zh.split("/")[0], kind.info.label_en
+    label_zh, label_en = vocab_label(kind, "zh").split("/")[0], vocab_label(kind, "en")
     if kind.info.practitioner:
         (sur_zh, sur_en), (given_zh, given_en) = _pick(rng, N.SURNAMES), _pick(rng, N.GIVEN_NAMES)
         return f"{sur_zh}{given_zh}{label_zh}", f"{given_en} {sur_en}, {label_en}"
@@ -164,7 +164,7 @@ def _resource(
     profile = PROFILES[kind]
     name_zh, name_en = _name(kind, rng, community)
     services = _extras(rng, list(Service), profile.services)
-    labels = "、".join(SERVICE_LABELS[Service(s)][0] for s in services)
+    labels = "、".join(vocab_label(Service(s), "zh") for s in services)
     road_zh = _pick(rng, N.ROADS)[0]
     return Resource(
         external_id=f"bench:res:{i:06d}",

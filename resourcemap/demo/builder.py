@@ -17,8 +17,8 @@ from geo.synthetic import SyntheticGeography, sample_near_population
 from resourcemap.demo import names as N
 from resourcemap.demo.profiles import MEMBERS_ONLY, PROFILES, weekly_hours
 from resourcemap.listings.hours import Interval
+from resourcemap.translations import vocab_label
 from resourcemap.vocab import (
-    SERVICE_LABELS,
     Accessibility,
     AreaLevel,
     Eligibility,
@@ -271,7 +271,9 @@ class CatalogueBuilder:
             if not hasattr(spec, key):
                 raise AttributeError(key)
             setattr(spec, key, value)
-        labels = [SERVICE_LABELS[Service(s)] for s in spec.services]
+        labels = [
+            (vocab_label(Service(s), "zh"), vocab_label(Service(s), "en")) for s in spec.services
+        ]
         spec.description_zh = (
             f"{spec.name_zh}：{profile.lead_zh}。服务项目：{'、'.join(z for z, _ in labels)}。"
         )

@@ -28,6 +28,7 @@ from resourcemap.demo.builder import (
     street_code,
 )
 from resourcemap.demo.profiles import hm
+from resourcemap.translations import vocab_label
 from resourcemap.vocab import OrganisationType, QualificationType, ResourceKind, Service, Status
 
 K, Org = ResourceKind, OrganisationType
@@ -239,7 +240,8 @@ def _practitioners(b: CatalogueBuilder) -> None:
         extra: dict[str, Any] = {"host": host_index, "phone": host.phone}
         if host.kind is K.LICENSED_AGENCY:
             extra["fee_note"] = f"{int(rng.integers(30, 81)) * 10}元/50分钟"
-        name = (f"{s_zh}{g_zh}（{kind.info.label_zh}）", f"{s_en} {g_en} ({kind.info.label_en})")
+        zh, en = vocab_label(kind, "zh"), vocab_label(kind, "en")
+        name = (f"{s_zh}{g_zh}（{zh}）", f"{s_en} {g_en} ({en})")
         spec = b.add(kind, name, host.org_key, host.community, **extra)
         spec.address_zh, spec.address_en = host.address_zh, host.address_en
         spec.accessibility = list(host.accessibility)

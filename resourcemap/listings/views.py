@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -14,9 +15,8 @@ from resourcemap.listings import hours as hours_mod
 from resourcemap.listings.hours import hhmm
 from resourcemap.models import Resource
 from resourcemap.pagination import decode_cursor, encode_cursor
+from resourcemap.translations import vocab_label
 from resourcemap.vocab import (
-    AUDIENCE_LABELS,
-    SERVICE_LABELS,
     Audience,
     Eligibility,
     Placement,
@@ -86,8 +86,16 @@ class Location(BaseModel):
 
 
 class Label(BaseModel):
+    """Text in both languages, for API clients that show either. A vocabulary label is
+    read from the gettext catalogues (``Label.of``): a view, not a second mechanism. A
+    listing's own text kept in both languages (its eligibility note) is data."""
+
     zh: str
     en: str
+
+    @classmethod
+    def of(cls, member: StrEnum) -> Label:
+        return cls(zh=vocab_label(member, "zh"), en=vocab_label(member, "en"))
 
 
 class ResourceSummary(BaseModel):
@@ -181,7 +189,7 @@ def _summary_fields(r: Resource) -> dict[str, Any]:
         "name_zh": r.name_zh,
         "name_en": r.name_en,
         "kind": kind,
-        "kind_label": Label(zh=kind.info.label_zh, en=kind.info.label_en),
+        "kind_label": Label.of(kind),
         "placement": kind.info.placement,
         "services": r.services,
         "audiences": r.audiences,
@@ -282,8 +290,8 @@ async def get_resource(resource_id: int) -> ResourceDetail:
         **_summary_fields(r),
         description_zh=r.description_zh,
         description_en=r.description_en,
-        service_labels=[_label(SERVICE_LABELS, s) for s in r.services],
-        audience_labels=[_label(AUDIENCE_LABELS, a) for a in r.audiences],
+        service_labels=[_label(Service, s) for s in r.services],
+        audience_labels=[_label(Audience, a) for a in r.audiences],
         languages=r.languages,
         accessibility=r.accessibility,
         accessibility_note=r.accessibility_note,
@@ -343,12 +351,11 @@ def _hours_text(always_open: bool, intervals: list[hours_mod.Interval], lang: st
     return "; ".join(lines)
 
 
-def _label(
-    labels: dict[Service, tuple[str, str]] | dict[Audience, tuple[str, str]], code: str
-) -> Label:
-    # StrEnum members hash like their values, so a plain code looks the label up.
-    zh, en = labels.get(code, (code, code))  # type: ignore[call-overload]
-    return Label(zh=zh, en=en)
+def _label(vocabulary: type[Service] | type[Audience], code: str) -> Label:
+    """A stored code's label; a code the vocabulary no longer knows as it is."""
+    if code not in vocabulary._value2member_map_:
+        return Label(zh=code, en=code)
+    return Label.of(vocabulary(code))
 
 
 async def kept_resources(

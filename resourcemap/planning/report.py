@@ -28,6 +28,7 @@ from resourcemap.planning.coverage import (
     coverage_geojson,
 )
 from resourcemap.scope import AreaScope
+from resourcemap.translations import vocab_label
 from resourcemap.vocab import Placement, ResourceKind
 
 LEAFLET_DIR = Path(__file__).resolve().parents[2] / "web" / "static" / "vendor" / "leaflet"
@@ -101,7 +102,7 @@ async def map_html(
 
 
 def _bilingual_kind(kind: ResourceKind) -> str:
-    return f"{kind.info.label_zh} {kind.info.label_en}"
+    return f"{vocab_label(kind, 'zh')} {vocab_label(kind, 'en')}"
 
 
 @dataclass(frozen=True)

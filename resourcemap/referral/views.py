@@ -43,6 +43,7 @@ class ReferralView(BaseModel):
     from_service: ServiceRef
     to_service: ServiceRef
     need: str
+    # Data, not translation: a need's two labels come from search/needs.toml, with its words.
     need_zh: str
     need_en: str
     urgency: Urgency

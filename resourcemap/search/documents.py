@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 
 from resourcemap.models import Resource
 from resourcemap.search.base import SearchDocument
-from resourcemap.vocab import AUDIENCE_LABELS, SERVICE_LABELS, ResourceKind
+from resourcemap.translations import vocab_label
+from resourcemap.vocab import Audience, ResourceKind, Service
 
-_SERVICE_LABELS = {str(k): v for k, v in SERVICE_LABELS.items()}
-_AUDIENCE_LABELS = {str(k): v for k, v in AUDIENCE_LABELS.items()}
+
+def _both(member: StrEnum) -> list[str]:
+    return [vocab_label(member, "zh"), vocab_label(member, "en")]
 
 
 def _labels(kind: str, services: Iterable[str], audiences: Iterable[str]) -> str:
-    info = ResourceKind(kind).info
-    parts = [info.label_zh, info.label_en]
+    """The listing's labels in both languages, so that either finds it."""
+    parts = _both(ResourceKind(kind))
     for code in services:
-        parts.extend(_SERVICE_LABELS.get(code, ()))
+        if code in Service._value2member_map_:
+            parts.extend(_both(Service(code)))
     for code in audiences:
-        parts.extend(_AUDIENCE_LABELS.get(code, ()))
+        if code in Audience._value2member_map_:
+            parts.extend(_both(Audience(code)))
     return " ".join(parts)
 
 

@@ -35,7 +35,8 @@ from typing import Literal
 from resourcemap.search import text
 from resourcemap.search.needs import NEEDS, NeedsVocabulary
 from resourcemap.search.typos import TYPOS, TypoTolerance
-from resourcemap.vocab import SERVICE_LABELS, ResourceKind, Service
+from resourcemap.translations import vocab_label
+from resourcemap.vocab import ResourceKind, Service
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,8 @@ class MatchReason:
     resource (``via="kind"``), or a word of the need in its text (``via="words"``)."""
 
     need: str
+    # The need's labels are data (needs.toml); the service's or kind's are read from the
+    # catalogues (``vocab_label``) in both languages, for API clients.
     need_zh: str
     need_en: str
     via: Literal["service", "kind", "words"]
@@ -225,13 +228,10 @@ def reasons(
             if code in named:
                 out.append(MatchReason(code, need.label_zh, need.label_en, "words", code, "", ""))
         elif via in Service._value2member_map_:
-            zh, en = SERVICE_LABELS[Service(via)]
+            zh, en = vocab_label(Service(via), "zh"), vocab_label(Service(via), "en")
             out.append(MatchReason(code, need.label_zh, need.label_en, "service", via, zh, en))
         else:
-            info = ResourceKind(via).info
-            out.append(
-                MatchReason(
-                    code, need.label_zh, need.label_en, "kind", via, info.label_zh, info.label_en
-                )
-            )
+            kind_of = ResourceKind(via)
+            zh, en = vocab_label(kind_of, "zh"), vocab_label(kind_of, "en")
+            out.append(MatchReason(code, need.label_zh, need.label_en, "kind", via, zh, en))
     return tuple(out)

@@ -64,6 +64,8 @@ def _latin_key(term: str) -> LatinTerm:
 @dataclass(frozen=True)
 class Need:
     code: str
+    # Data, not translation: the labels sit in needs.toml next to the words each language
+    # searches with, edited together by the people who curate the needs.
     label_zh: str
     label_en: str
     pinyin: tuple[str, ...]

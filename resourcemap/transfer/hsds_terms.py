@@ -11,7 +11,8 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from resourcemap.transfer.labels import LABELS
+from resourcemap.said import Said, pN_
+from resourcemap.translations import locale_of, read, vocab_label
 from resourcemap.vocab import (
     Accessibility,
     Audience,
@@ -50,23 +51,23 @@ TAXONOMY_DESCRIPTIONS: dict[str, str] = {
     "eligibility": "ResourceMap eligibility: who may use a listing",
     "field": "ResourceMap fields that HSDS 3.0 has no place for; value carries the value",
 }
-FIELD_TERMS: dict[str, tuple[str, str]] = {
-    "external_id": ("外部标识", "External identifier"),
-    "description_en": ("英文简介", "Description in English"),
-    "address_en": ("英文地址", "Address in English"),
-    "capacity": ("每时段可预约人数", "Bookable places per slot"),
-    "source": ("数据来源", "Source of the record"),
-    "area_code": ("行政区划代码", "Statistical division code of the area"),
-    "hours_exception": ("特殊开放安排", "Dated exception to the weekly hours: closed or open"),
-    "accessibility_note": ("无障碍说明", "Accessibility note"),
-    "synthetic": ("示例数据", "Synthetic demo data, not a real listing"),
-    "provenance": (
-        "数据来源记录",
-        "Import steps of the record: file, format, record, time, account",
+# Our fields HSDS has no place for, as terms: named in Chinese, described in English.
+FIELD_TERMS: dict[str, Said] = {
+    "external_id": pN_("HSDS field", "External identifier"),
+    "description_en": pN_("HSDS field", "Description in English"),
+    "address_en": pN_("HSDS field", "Address in English"),
+    "capacity": pN_("HSDS field", "Bookable places per slot"),
+    "source": pN_("HSDS field", "Source of the record"),
+    "area_code": pN_("HSDS field", "Statistical division code of the area"),
+    "hours_exception": pN_("HSDS field", "Dated exception to the weekly hours: closed or open"),
+    "accessibility_note": pN_("HSDS field", "Accessibility note"),
+    "synthetic": pN_("HSDS field", "Synthetic demo data, not a real listing"),
+    "provenance": pN_(
+        "HSDS field", "Import steps of the record: file, format, record, time, account"
     ),
-    "eligibility_note_en": ("英文服务对象说明", "Eligibility note in English"),
-    "foreign_fields": (
-        "外部记录字段",
+    "eligibility_note_en": pN_("HSDS field", "Eligibility note in English"),
+    "foreign_fields": pN_(
+        "HSDS field",
         "What another directory's record said that ResourceMap has no field for (JSON)",
     ),
 }
@@ -169,10 +170,11 @@ def taxonomy_name(short: str) -> str:
 def term(short: str, code: str) -> dict[str, Any]:
     """The ``taxonomy_term`` object of one of our codes, with its taxonomy nested."""
     if short == "field":
-        name, description = FIELD_TERMS[code]
+        field = FIELD_TERMS[code]
+        name, description = read(field, locale_of("zh")), read(field, locale_of("en"))
     else:
-        enum = TAXONOMY_ENUMS[short]
-        name, description = LABELS[enum][enum(code)]
+        member = TAXONOMY_ENUMS[short](code)
+        name, description = vocab_label(member, "zh"), vocab_label(member, "en")
     taxonomy = taxonomy_name(short)
     taxonomy_id = stable_id("taxonomy", taxonomy)
     return {

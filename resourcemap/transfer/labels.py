@@ -1,26 +1,17 @@
 """Chinese and English labels of every vocabulary, and lookup of a code by its label.
 
 Import files written by people say "心理咨询" as often as ``counselling``; both are read.
-Every label comes from ``vocab.py``; this module only looks codes up by label.
+Every label is a gettext message of ``vocab.py`` read through the catalogues
+(``resourcemap.translations``); this module only looks codes up by label.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
 
+from resourcemap.translations import vocab_label
 from resourcemap.vocab import (
-    ACCESSIBILITY_LABELS,
-    AUDIENCE_LABELS,
-    ELIGIBILITY_LABELS,
-    FEE_LABELS,
-    KIND_INFO,
-    MODE_LABELS,
-    ORGANISATION_TYPE_LABELS,
-    QUALIFICATION_LABELS,
-    SERVICE_LABELS,
-    STATUS_LABELS,
+    LABELS,
     Accessibility,
     Audience,
     Eligibility,
@@ -33,22 +24,19 @@ from resourcemap.vocab import (
     Status,
 )
 
-KIND_LABELS: dict[ResourceKind, tuple[str, str]] = {
-    kind: (info.label_zh, info.label_en) for kind, info in KIND_INFO.items()
-}
-
-LABELS: dict[type[StrEnum], Mapping[Any, tuple[str, str]]] = {
-    ResourceKind: KIND_LABELS,
-    Service: SERVICE_LABELS,
-    Audience: AUDIENCE_LABELS,
-    Mode: MODE_LABELS,
-    Accessibility: ACCESSIBILITY_LABELS,
-    Fee: FEE_LABELS,
-    Eligibility: ELIGIBILITY_LABELS,
-    Status: STATUS_LABELS,
-    QualificationType: QUALIFICATION_LABELS,
-    OrganisationType: ORGANISATION_TYPE_LABELS,
-}
+# The vocabularies an import file may name by label.
+IMPORTED: tuple[type[StrEnum], ...] = (
+    ResourceKind,
+    Service,
+    Audience,
+    Mode,
+    Accessibility,
+    Fee,
+    Eligibility,
+    Status,
+    QualificationType,
+    OrganisationType,
+)
 
 
 def _key(text: str) -> str:
@@ -58,10 +46,10 @@ def _key(text: str) -> str:
 _LOOKUP: dict[type[StrEnum], dict[str, str]] = {
     enum: {
         _key(alias): member.value
-        for member, (zh, en) in labels.items()
-        for alias in (member.value, zh, en)
+        for member in LABELS[enum]
+        for alias in (member.value, vocab_label(member, "zh"), vocab_label(member, "en"))
     }
-    for enum, labels in LABELS.items()
+    for enum in IMPORTED
 }
 
 
@@ -77,5 +65,4 @@ def code_of(enum: type[StrEnum], text: str) -> str:
 
 
 def label(member: StrEnum, lang: str = "zh") -> str:
-    zh, en = LABELS[type(member)][member]
-    return zh if lang == "zh" else en
+    return vocab_label(member, lang)

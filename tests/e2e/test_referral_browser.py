@@ -153,8 +153,8 @@ def test_counsellor_refers_centre_books_student_gives_feedback(
         sign_in(page, base, "centre")
         page.goto(base + "/staff/referrals?side=in")
         page.locator("tr.referral a").first.click()
-        page.get_by_role("button", name=re.compile("^已到诊")).click()
-        expect(page.locator(".status-line .referral-status")).to_contain_text("已到诊")
+        page.get_by_role("button", name=re.compile("^已到场")).click()
+        expect(page.locator(".status-line .referral-status")).to_contain_text("已到场")
         _check(page, f"referral-attended-{label}", axe=axe)
 
         token = re.findall(r"/feedback/(\S+)", _sealed(url, NotificationKind.FEEDBACK_INVITE))[0]

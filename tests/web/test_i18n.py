@@ -20,7 +20,7 @@ from tests.web.api.test_planning import url as url  # the demo city with a plann
 from tests.web.test_english_pages import stray_chinese
 from web import i18n
 
-LOCALE = ROOT / "web" / "locale"
+LOCALE = ROOT / "resourcemap" / "locale"
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
 
 
@@ -31,18 +31,29 @@ def _extracted() -> set[str]:
         ("web/templates/**.html", "jinja2"),
     ]
     options = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+    keywords: dict[str, Any] = {
+        "_": None,
+        "gettext": None,
+        "ngettext": (1, 2),
+        "N_": None,
+        "pN_": ((1, "c"), 2),
+    }
     found: set[str] = set()
-    for _file, _line, message, _comments, _ctx in extract_from_dir(
+    for _file, _line, message, _comments, context in extract_from_dir(
         str(ROOT), method_map, options, keywords=keywords
     ):
-        found.add(message if isinstance(message, str) else message[0])
+        found.add(_key(context, message if isinstance(message, str) else message[0]))
     return found
+
+
+def _key(context: str | None, message: str) -> str:
+    """A message's key as gettext spells it: a vocabulary's words carry their context."""
+    return f"{context}\x04{message}" if context else message
 
 
 def _po(locale: str) -> dict[str, str]:
     with (LOCALE / locale / "LC_MESSAGES" / "messages.po").open("rb") as f:
-        return {str(m.id): str(m.string) for m in read_po(f) if m.id}
+        return {_key(m.context, str(m.id)): str(m.string) for m in read_po(f) if m.id}
 
 
 def test_every_text_in_the_code_is_in_the_chinese_catalogue_and_translated() -> None:
@@ -71,7 +82,7 @@ def test_compiled_catalogues_match_their_sources(locale: str) -> None:
     """The .mo files are committed (so `pip install .` ships them): they must be current."""
     po = _po(locale)
     with (LOCALE / locale / "LC_MESSAGES" / "messages.mo").open("rb") as f:
-        mo = {str(m.id): str(m.string) for m in read_mo(f) if m.id}
+        mo = {_key(m.context, str(m.id)): str(m.string) for m in read_mo(f) if m.id}
     assert {k: v for k, v in po.items() if v} == mo
 
 

@@ -15,6 +15,7 @@ from resourcemap.errors import InvalidInput
 from resourcemap.pagination import decode_offset, encode_offset
 from resourcemap.search.base import MAX_LIMIT, Hit, SearchQuery, SearchResult
 from resourcemap.search.service import SearchService
+from resourcemap.translations import vocab_label
 from resourcemap.vocab import ResourceKind
 from web import clock
 from web.params import query_dict
@@ -38,7 +39,7 @@ def result_item(
         "name_zh": d.name_zh,
         "name_en": d.name_en,
         "kind": d.kind,
-        "kind_label": {"zh": kind.info.label_zh, "en": kind.info.label_en},
+        "kind_label": {"zh": vocab_label(kind, "zh"), "en": vocab_label(kind, "en")},
         "placement": kind.info.placement,
         "services": list(d.services),
         "audiences": list(d.audiences),

@@ -32,7 +32,7 @@ def metres(x: float) -> str:
 
 
 def kind_label(kind: ResourceKind) -> str:
-    return i18n.label((kind.info.label_zh, kind.info.label_en))
+    return i18n.vocab(kind)
 
 
 def map_text() -> MapText:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 from resourcemap.booking.views import BookingView, PlaceView
-from resourcemap.vocab import MODE_LABELS, BookingStatus, Mode
+from resourcemap.vocab import MODE_LABELS, BookingStatus
 from web import i18n
 
 
@@ -117,10 +117,4 @@ def directions(place: PlaceView) -> list[MapLink]:
 
 def modes(place: PlaceView) -> list[str]:
     """``到场服务`` / ``In person``: how the session is held."""
-    names = []
-    for code in place.modes:
-        try:
-            names.append(i18n.label(MODE_LABELS[Mode(code)]))
-        except ValueError:
-            names.append(code)
-    return names
+    return [i18n.vocab(code, MODE_LABELS) for code in place.modes]

@@ -21,8 +21,7 @@ from resourcemap.feedback.answers import FeedbackIn
 from resourcemap.referral.desk import ReferralDesk
 from resourcemap.referral.requests import PickIn
 from resourcemap.said import N_
-from resourcemap.vocab import REFERRAL_STATUS_LABELS
-from web import clock
+from web import clock, i18n
 from web.i18n import _
 from web.pages.shell import Audience, checked_form, page, render
 from web.pages.shell import form_text as _text
@@ -62,7 +61,7 @@ async def _referral_page(
         days.setdefault(slot.starts_at.date(), []).append(slot)
     context: dict[str, Any] = {
         "referral": found,
-        "status_label": REFERRAL_STATUS_LABELS[found.status],
+        "status_label": i18n.vocab(found.status),
         "days": list(days.items()),
         "token": token,
         "problem": problem,

@@ -23,7 +23,14 @@ from resourcemap.listings import views as listings
 from resourcemap.listings.map_points import Place, find_place
 from resourcemap.search.base import Q_MAX_LENGTH, SearchQuery
 from resourcemap.search.service import SearchService
-from resourcemap.vocab import ACCESSIBILITY_LABELS, MODE_LABELS, QUALIFICATION_LABELS, Status
+from resourcemap.vocab import (
+    ACCESSIBILITY_LABELS,
+    AUDIENCE_LABELS,
+    MODE_LABELS,
+    QUALIFICATION_LABELS,
+    SERVICE_LABELS,
+    Status,
+)
 from web import clock, i18n
 from web.api.search import result_item
 from web.i18n import _, distance
@@ -148,6 +155,7 @@ async def home(request: Request) -> Response:
         "radii": [(r, distance(int(r))) for r in RADII],
         "kind_label": resident_view.kind_label,
         "eligibility_label": resident_view.eligibility_label,
+        "reason_label": resident_view.reason_label,
         "tile_url": settings.tile_url,
         "tile_attribution": settings.tile_attribution,
         "attribution_prefix": settings.map_attribution_prefix,
@@ -276,17 +284,13 @@ async def resource_detail(request: Request) -> Response:
             or resident_view.eligibility_label(detail.eligibility)
         ),
         "weekly": resident_view.weekly_hours(data["hours"]),
-        "services": [i18n.label(pair) for pair in data["service_labels"]],
-        "audiences": [i18n.label(pair) for pair in data["audience_labels"]],
-        "modes": [resident_view.vocab_label(MODE_LABELS, m) for m in detail.modes],
-        "accessibility": [
-            resident_view.vocab_label(ACCESSIBILITY_LABELS, a) for a in detail.accessibility
-        ],
+        "services": [i18n.vocab(s, SERVICE_LABELS) for s in detail.services],
+        "audiences": [i18n.vocab(a, AUDIENCE_LABELS) for a in detail.audiences],
+        "modes": [i18n.vocab(m, MODE_LABELS) for m in detail.modes],
+        "accessibility": [i18n.vocab(a, ACCESSIBILITY_LABELS) for a in detail.accessibility],
         "areas": [i18n.name(a.name_zh, a.name_en) for a in detail.service_area],
         "closures": [e for e in data["exceptions"] if e["end_date"] >= today.isoformat()],
         "languages": [resident_view.language_name(c) for c in detail.languages],
-        "access_labels": ACCESSIBILITY_LABELS,
-        "mode_labels": MODE_LABELS,
         "qualification_labels": QUALIFICATION_LABELS,
         "bookable": bookable,
         "preview": resident_view.preview(days),

@@ -14,13 +14,14 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import get_day_names
 
 from resourcemap.booking import slots
+from resourcemap.said import Said
 from resourcemap.vocab import (
     AUDIENCE_LABELS,
     ELIGIBILITY_LABELS,
     FEE_LABELS,
+    KIND_LABELS,
     MODE_LABELS,
     SERVICE_LABELS,
-    Eligibility,
     ResourceKind,
 )
 from web import i18n
@@ -151,13 +152,13 @@ def language_name(code: str) -> str:
     return name or code
 
 
-def choices(labels: Mapping[K, tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(str(code), i18n.label(pair)) for code, pair in labels.items()]
+def choices(labels: Mapping[K, Said]) -> list[tuple[str, str]]:
+    return [(str(code), i18n.said(term)) for code, term in labels.items()]
 
 
 def filter_choices() -> dict[str, list[tuple[str, str]]]:
     """Options of the search form's plain controls, in the current language."""
-    kinds = [(k.value, i18n.label((k.info.label_zh, k.info.label_en))) for k in ResourceKind]
+    kinds = [(k.value, i18n.vocab(k)) for k in ResourceKind]
     return {
         "kind": kinds,
         "service": choices(SERVICE_LABELS),
@@ -170,23 +171,14 @@ def filter_choices() -> dict[str, list[tuple[str, str]]]:
 
 
 def kind_label(kind: str) -> str:
-    try:
-        info = ResourceKind(kind).info
-    except ValueError:
-        return kind
-    return i18n.label((info.label_zh, info.label_en))
+    return i18n.vocab(kind, KIND_LABELS)
+
+
+def reason_label(reason: Mapping[str, str]) -> str:
+    """The service or kind a search result matched a need through (``matched_because``)."""
+    return i18n.vocab(reason["code"], SERVICE_LABELS if reason["via"] == "service" else KIND_LABELS)
 
 
 def eligibility_label(code: str) -> str:
     """``仅限本校学生`` / ``Students only``: who may use a listing, when its note is empty."""
-    try:
-        return i18n.label(ELIGIBILITY_LABELS[Eligibility(code)])
-    except ValueError:
-        return code
-
-
-def vocab_label(labels: Mapping[K, tuple[str, str]], code: str) -> str:
-    """A vocabulary code's label in the current language; the code itself if unknown."""
-    by_value = {str(key): pair for key, pair in labels.items()}
-    pair = by_value.get(code)
-    return i18n.label(pair) if pair else code
+    return i18n.vocab(code, ELIGIBILITY_LABELS)

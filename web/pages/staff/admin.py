@@ -55,14 +55,14 @@ def _domain_error(
 
 
 def _type_options() -> list[tuple[str, str]]:
-    return [(str(t), i18n.label(pair)) for t, pair in ORGANISATION_TYPE_LABELS.items()]
+    return [(str(t), i18n.vocab(t)) for t in OrganisationType]
 
 
 @page(Audience.STAFF)
 async def organisation_list(request: Request) -> Response:
     await signed_in(request, Role.ADMIN)
     items = [
-        {**o, "type_label": ORGANISATION_TYPE_LABELS.get(OrganisationType(o["type"]), ("", ""))}
+        {**o, "type_label": i18n.vocab(o["type"], ORGANISATION_TYPE_LABELS)}
         for o in await organisations.list_organisations()
     ]
     return await render(request, "staff/organisations.html", {"items": items})

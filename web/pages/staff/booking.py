@@ -57,11 +57,6 @@ def _desk(request: Request) -> Desk:
     return desk
 
 
-def _label(labels: Mapping[Any, tuple[str, str]], value: str | None) -> tuple[str, str] | None:
-    # Vocabulary keys are StrEnums, equal to their text; an unknown value has no label.
-    return labels.get(value) if value else None
-
-
 def _values(form: FormData) -> dict[str, str]:
     return {key: text(form, key) for key in form}
 
@@ -76,9 +71,10 @@ def _row(item: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
         "day": starts.date(),
         "date_label": booking_form.day_label(starts.date()),
         "time": f"{starts:%H:%M}–{ends:%H:%M}",
-        "status_label": BOOKING_STATUS_LABELS[status],
-        "channel_label": _label(CHANNEL_LABELS, item["channel"]) or (item["channel"], ""),
-        "service_label": _label(SERVICE_LABELS, item["service"]),
+        # In the reader's language; a code no vocabulary knows as it is, no service as "".
+        "status_label": i18n.vocab(status),
+        "channel_label": i18n.vocab(item["channel"], CHANNEL_LABELS),
+        "service_label": i18n.vocab(item["service"], SERVICE_LABELS),
         "can_mark": status in MARKABLE and starts <= now,
         "can_cancel": status in SEAT_HOLDING and ends > now,
     }
@@ -169,7 +165,7 @@ async def _list_page(
         "resource": resource_id,
         "back": _list_link(first, view, resource_id),
         "cancel_errors": cancel_errors or {},
-        "marks": [(s, BOOKING_STATUS_LABELS[s]) for s in MARKS],
+        "marks": [(s, i18n.vocab(s)) for s in MARKS],
     }
     return await render(request, "staff/bookings.html", context, status)
 
@@ -193,7 +189,7 @@ async def mark_booking(request: Request) -> Response:
     flash = _(
         "Booking %(code)s marked %(status)s",
         code=booking["code_display"],
-        status=i18n.label(BOOKING_STATUS_LABELS[status]),
+        status=i18n.vocab(status),
     )
     return redirect(request, safe_next(text(form, "back"), LIST), flash)
 
@@ -266,16 +262,14 @@ async def _new_page(
         "resource": None,
         "values": blank | (values or {}),
         "errors": errors or {},
-        "channels": [(c, CHANNEL_LABELS[c]) for c in sorted(STAFF_CHANNELS, reverse=True)],
+        "channels": [(c, i18n.vocab(c)) for c in sorted(STAFF_CHANNELS, reverse=True)],
         "days": NEW_BOOKING_DAYS,
     }
     if resource_id is not None:
         resource = await staff.managed_resource(principal, resource_id)
         context["resource"] = {"id": resource.id, "name_zh": resource.name_zh}
         context["values"]["resource_id"] = str(resource.id)
-        context["services"] = [
-            (s, _label(SERVICE_LABELS, s) or (s, "")) for s in resource.services or []
-        ]
+        context["services"] = [(s, i18n.vocab(s, SERVICE_LABELS)) for s in resource.services or []]
         try:
             listed = await desk.slot_list(
                 resource.id, now.astimezone(desk.tz).date(), NEW_BOOKING_DAYS, now=now, notice=False

@@ -146,9 +146,8 @@ async def staff_home(request: Request) -> Response:
             "id": r.id,
             "name_zh": r.name_zh,
             "name_en": r.name_en,
-            "kind": KIND_INFO[r.kind],
+            "kind": ResourceKind(r.kind),
             "status": Status(r.status),
-            "status_label": STATUS_LABELS[Status(r.status)],
             "verified_at": local_time(request, r.verified_at),
             "organisation": org_names.get(r.organisation_id, ""),
         }
@@ -193,7 +192,7 @@ async def change_status(request: Request) -> Response:
     flash = _(
         "“%(name)s” is now %(status)s",
         name=i18n.label((resource.name_zh, resource.name_en)),
-        status=i18n.label(STATUS_LABELS[status]),
+        status=i18n.vocab(status),
     )
     return redirect(request, safe_next(resource_form.text(form, "back")), flash)
 

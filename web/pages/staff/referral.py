@@ -25,11 +25,7 @@ from resourcemap.referral.views import ReferralView
 from resourcemap.said import N_
 from resourcemap.search.needs import NEEDS
 from resourcemap.vocab import (
-    CONSENT_LABELS,
     DECLINE_LABELS,
-    KIND_INFO,
-    REFERRAL_STATUS_LABELS,
-    URGENCY_LABELS,
     Consent,
     DeclineReason,
     ReferralStatus,
@@ -72,8 +68,7 @@ def _id(raw: str) -> int | None:
 
 
 def _kind(kind: ResourceKind) -> str:
-    info = KIND_INFO[kind]
-    return i18n.label((info.label_zh, info.label_en))
+    return i18n.vocab(kind)
 
 
 def row(r: ReferralView) -> dict[str, Any]:
@@ -87,24 +82,19 @@ def row(r: ReferralView) -> dict[str, Any]:
     }
     return {
         "r": r,
-        "status_label": REFERRAL_STATUS_LABELS[r.status],
-        # The outcome buttons say what the status will then say (已到诊 / 未到诊).
-        "outcome_labels": [
-            ("yes", REFERRAL_STATUS_LABELS[S.ATTENDED]),
-            ("no", REFERRAL_STATUS_LABELS[S.DID_NOT_ATTEND]),
-        ],
-        "urgency_label": URGENCY_LABELS[r.urgency],
-        "consent_label": CONSENT_LABELS[r.consent],
+        "status_label": i18n.vocab(r.status),
+        # The outcome buttons say what the status will then say (已到场 / 未到场).
+        "outcome_labels": [("yes", i18n.vocab(S.ATTENDED)), ("no", i18n.vocab(S.DID_NOT_ATTEND))],
+        "urgency_label": i18n.vocab(r.urgency),
+        "consent_label": i18n.vocab(r.consent),
         "from_kind": _kind(r.from_service.kind),
         "to_kind": _kind(r.to_service.kind),
-        "decline_label": DECLINE_LABELS.get(DeclineReason(r.decline_reason))
-        if r.decline_reason
-        else None,
+        "decline_label": i18n.vocab(r.decline_reason, DECLINE_LABELS),
         "steps": [
             {
-                "label": REFERRAL_STATUS_LABELS[
+                "label": i18n.vocab(
                     S.DID_NOT_ATTEND if s is S.ATTENDED and r.status is S.DID_NOT_ATTEND else s
-                ],
+                ),
                 "at": reached[s],
                 "current": s is r.status or (s is S.ATTENDED and r.status is S.DID_NOT_ATTEND),
             }
@@ -149,10 +139,11 @@ async def _new_page(
         "values": values,
         "errors": errors or {},
         "own": own,
+        # Needs are data (search/needs.toml, both languages), not vocabulary labels.
         "needs": [(n.code, (n.label_zh, n.label_en)) for n in NEEDS],
         "candidates": [(c, _kind(c.kind)) for c in candidates],
-        "urgencies": [(u, URGENCY_LABELS[u]) for u in Urgency],
-        "consents": [(c, CONSENT_LABELS[c]) for c in Consent],
+        "urgencies": [(u, i18n.vocab(u)) for u in Urgency],
+        "consents": [(c, i18n.vocab(c)) for c in Consent],
     }
     return await render(request, "staff/referral_new.html", context, status)
 
@@ -224,7 +215,7 @@ async def _detail_page(
         "referring": found.side in ("out", "both"),
         "slots": slots,
         "errors": errors or {},
-        "declines": [(d, DECLINE_LABELS[d]) for d in DeclineReason],
+        "declines": [(d, i18n.vocab(d)) for d in DeclineReason],
         "can_outcome": receiving
         and found.status is S.BOOKED
         and found.starts_at is not None
