@@ -18,7 +18,8 @@ import asyncio
 import csv
 import io
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -35,6 +36,7 @@ from resourcemap.planning.coverage import Analysis, CoverageService, meta
 from resourcemap.scope import AreaScope
 
 MAX_UPLOAD_BYTES = 2_000_000
+PLAN_STEPS = 3  # the residents, the candidate sites, the plan
 MAX_UPLOADED_SITES = 20_000
 Candidates = Literal["communities", "grid"] | list[tuple[float, float]]
 
@@ -71,7 +73,9 @@ class Site:
 
 
 @dataclass(frozen=True)
-class SitingResult:
+class SitingFigures:
+    """A plan's figures and sites: what the siting page shows and a siting job keeps."""
+
     objective: str
     radius_m: float
     candidates: str
@@ -84,10 +88,16 @@ class SitingResult:
     exact_status: str
     greedy_gap: float | None
     sites: tuple[Site, ...]
-    meta: dict[str, Any]
     adequate: float | None = None  # per 1,000 residents (objective "access")
     new_supply: float | None = None
     unit: str | None = None
+
+
+@dataclass(frozen=True)
+class SitingResult(SitingFigures):
+    """A plan with what it was computed from (the coverage's ``meta``)."""
+
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         body = asdict(self)
@@ -102,13 +112,20 @@ async def plan(
     access: AccessService,
     request: SitingRequest,
     scope: AreaScope | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SitingResult:
     """Recommend ``request.sites`` new service points for ``request.objective``; with
-    ``scope``, sites inside an account's area for the residents who live there."""
+    ``scope``, sites inside an account's area for the residents who live there.
+    ``progress(done, total)`` hears of its steps: the residents, the candidates, the plan."""
+    step = progress or (lambda done, total: None)
+    step(0, PLAN_STEPS)
     analysis = await coverage.analyse(request, scope=scope)
     if not analysis.demand.size:
         raise InvalidInput("nobody lives in the areas to plan for: no demand data there")
+    step(1, PLAN_STEPS)
     lon, lat, kind = await asyncio.to_thread(_candidates, analysis, request, scope)
+    step(2, PLAN_STEPS)
     if request.objective == "access":
         return await _plan_access(access, analysis, request, lon, lat, kind)
     demand, covered = analysis.demand, analysis.result.covered
@@ -251,7 +268,7 @@ def sites_geojson(result: SitingResult) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features, **head}
 
 
-def sites_csv(result: SitingResult) -> str:
+def sites_csv(result: SitingFigures) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*CSV_COLUMNS, "objective", "radius_m", "candidates"])
