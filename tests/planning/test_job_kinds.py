@@ -251,3 +251,9 @@ def test_a_job_of_no_known_kind_or_shape_is_refused(
         headers = sign_in(client, "city")
         refused = client.post("/api/v1/planning/jobs", json=body, headers=headers)
         assert refused.status_code == 400, refused.text
+        # The pages' job forms start only the kinds whose fields they know.
+        page = BeautifulSoup(client.get("/planning/access?lang=en").text, "html.parser")
+        fields = {**hidden_fields(one(page, "form.access-job")), "job_kind": body["kind"]}
+        answer = client.post("/planning/jobs", data=fields, follow_redirects=False)
+        assert answer.status_code == 400
+        assert "Start this job from its own page." in answer.text

@@ -56,7 +56,7 @@ async def jobs_page(request: Request) -> Response:
 
 
 # The fields of the forms that start a job: coverage's (this page's) and access's (its page's).
-FIELDS = {
+FIELDS: dict[str, tuple[str, ...]] = {
     jobs.JobKind.DATASET_COVERAGE: ("radius_m", "level"),
     jobs.JobKind.ACCESS: ("radius_m", "level", "catchment_m", "supply", "demand", "mode"),
 }
@@ -66,12 +66,13 @@ REPEATABLE = ("kind", "service")
 @page(Audience.PLANNING, *PLANNING)
 async def start_job(request: Request) -> Response:
     form = await request.form()
-    kind = jobs.JobKind(str(form.get("job_kind") or jobs.JobKind.DATASET_COVERAGE))
+    kind = str(form.get("job_kind") or jobs.JobKind.DATASET_COVERAGE)
     if kind not in FIELDS:
         raise InvalidInput(_("Start this job from its own page."), field="job_kind")
-    values: dict[str, object] = {k: form[k] for k in FIELDS[kind] if form.get(k)}
+    job_kind = jobs.JobKind(kind)
+    values: dict[str, object] = {k: form[k] for k in FIELDS[job_kind] if form.get(k)}
     values |= {k: form.getlist(k) for k in REPEATABLE if form.getlist(k)}
-    return await submit_job(request, kind, jobs.job_query(kind, values))
+    return await submit_job(request, job_kind, jobs.job_query(job_kind, values))
 
 
 @page(Audience.PLANNING, *PLANNING)
