@@ -182,6 +182,11 @@ def test_planners_run_access_and_siting_in_the_background(
         assert text_of(page, ".exports a") == "Download the table (CSV)"
         assert len(page.select(".job-table tbody tr")) == len(rows)
         assert "access by E2SFCA" in text_of(page, "h1")
+        zh = BeautifulSoup(
+            client.get(f"/planning/jobs/{body['id']}?lang=zh-CN").text, "html.parser"
+        )
+        assert text_of(zh, "h1") == f"计算任务 #{body['id']}：可及性（E2SFCA）"
+        assert text_of(zh, ".exports a") == "下载表格（CSV）"
 
         # The access page's own button asks for the same job: the stored one.
         access_page = BeautifulSoup(
