@@ -2,9 +2,9 @@
 job's result is the one the page would have shown — only no request waits for it.
 
 The heavy parts run in worker threads (the Dask cluster for the demand dataset); each kind
-reports its steps through ``progress(done, total)``: files for the dataset, and for access
-and siting the stages they pass (the residents and services, the figures, the tables; the
-residents, the candidate sites, the plan).
+reports its steps through ``progress(done, total)``: files for the dataset; for access the
+stages it passes (the residents, services and E2SFCA; the figures per area; the services
+per area); for siting the residents, the candidate sites, then each site as it is picked.
 """
 
 from __future__ import annotations

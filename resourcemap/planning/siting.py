@@ -28,7 +28,7 @@ from pydantic import Field
 
 from geo.access import DistanceDecay
 from geo.coverage import metric_crs_of
-from geo.siting import MAX_SITES, grid_candidates, plan_sites, plan_sites_access
+from geo.siting import MAX_SITES, Picked, grid_candidates, plan_sites, plan_sites_access
 from resourcemap.cells import guarded_row
 from resourcemap.errors import InvalidInput
 from resourcemap.planning.access import PER, UNITS, AccessQuery, AccessService
@@ -36,7 +36,6 @@ from resourcemap.planning.coverage import Analysis, CoverageService, meta
 from resourcemap.scope import AreaScope
 
 MAX_UPLOAD_BYTES = 2_000_000
-PLAN_STEPS = 3  # the residents, the candidate sites, the plan
 MAX_UPLOADED_SITES = 20_000
 Candidates = Literal["communities", "grid"] | list[tuple[float, float]]
 
@@ -117,24 +116,30 @@ async def plan(
 ) -> SitingResult:
     """Recommend ``request.sites`` new service points for ``request.objective``; with
     ``scope``, sites inside an account's area for the residents who live there.
-    ``progress(done, total)`` hears of its steps: the residents, the candidates, the plan."""
+    ``progress(done, total)`` hears of its steps: the residents, the candidates, then each
+    site as it is picked."""
     step = progress or (lambda done, total: None)
-    step(0, PLAN_STEPS)
+    total = 2 + request.sites
+    step(0, total)
     analysis = await coverage.analyse(request, scope=scope)
     if not analysis.demand.size:
         raise InvalidInput("nobody lives in the areas to plan for: no demand data there")
-    step(1, PLAN_STEPS)
+    step(1, total)
     lon, lat, kind = await asyncio.to_thread(_candidates, analysis, request, scope)
-    step(2, PLAN_STEPS)
+    step(2, total)
+
+    def picked(sites: int) -> None:
+        step(2 + sites, total)
+
     if request.objective == "access":
-        return await _plan_access(access, analysis, request, lon, lat, kind)
+        return await _plan_access(access, analysis, request, lon, lat, kind, picked)
     demand, covered = analysis.demand, analysis.result.covered
     assert covered is not None
     crs = metric_crs_of(demand.lon)
     uncovered = np.where(covered, 0.0, demand.weight)
     found = await asyncio.to_thread(
         plan_sites, demand.lon, demand.lat, uncovered, lon, lat, request.sites,
-        request.radius_m, crs, exact_check=request.exact,
+        request.radius_m, crs, exact_check=request.exact, picked=picked,
     )  # fmt: skip
     return SitingResult(
         objective="circle",
@@ -160,6 +165,7 @@ async def _plan_access(
     lon: np.ndarray,
     lat: np.ndarray,
     kind: str,
+    picked: Picked,
 ) -> SitingResult:
     state = await access.computed(request)
     d, reached = state.demand, state.result.access
@@ -178,7 +184,7 @@ async def _plan_access(
     found = await asyncio.to_thread(
         plan_sites_access, d.lon, d.lat, d.weight, reached, lon, lat,
         request.sites, DistanceDecay.luo_qi(request.catchment_m), new_supply, adequate,
-        metric_crs_of(d.lon),
+        metric_crs_of(d.lon), picked=picked,
     )  # fmt: skip
     population = float(d.weight.sum())
     return SitingResult(
