@@ -14,6 +14,7 @@ import pytest
 from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
 
+from resourcemap import db
 from resourcemap.clock import FixedClock
 from resourcemap.errors import Forbidden
 from resourcemap.planning import job_runner, jobs
@@ -22,6 +23,7 @@ from resourcemap.planning.coverage import CoverageService
 from resourcemap.planning.job_outcomes import AccessOutcome, SitingOutcome
 from resourcemap.planning.siting import SitingRequest, plan, sites_csv
 from resourcemap.scope import area_scope
+from resourcemap.settings import Settings
 from resourcemap.vocab import AreaLevel
 from tests.accounts.test_area_scope import _foreign, _inside, _planners, sign_in
 from tests.conftest import TEST_NOW, make_settings
@@ -41,47 +43,52 @@ def world(demo_url: str) -> dict[str, Any]:
     return {"url": demo_url, **found}
 
 
-def test_jobs_give_the_figures_the_pages_compute(world: dict[str, Any]) -> None:
+async def _jobs_and_pages(
+    settings: Settings, district: str, access_query: AccessQuery, siting_query: SitingRequest
+) -> dict[str, Any]:
+    """Four jobs asked for and run, and what the pages compute in the request for them."""
+    scope = await area_scope(district)
+    access_job = await jobs.submit(
+        settings, access_query, by="city", now=TEST_NOW, kind=jobs.JobKind.ACCESS
+    )
+    again = await jobs.submit(
+        settings, access_query, by="district", now=TEST_NOW, kind=jobs.JobKind.ACCESS
+    )
+    city_sites = await jobs.submit(
+        settings, siting_query, by="city", now=TEST_NOW, kind=jobs.JobKind.SITING
+    )
+    own_sites = await jobs.submit(
+        settings, siting_query, by="district", now=TEST_NOW, kind=jobs.JobKind.SITING,
+        scope=scope,
+    )  # fmt: skip
+    runner = job_runner.JobRunner(settings, clock=FixedClock(TEST_NOW))
+    ran = [await runner.run_once() for _ in range(4)]
+    done = {j.id: await jobs.job(j.id) for j in (access_job, city_sites, own_sites)}
+    after = await jobs.submit(
+        settings, access_query, by="city", now=TEST_NOW, kind=jobs.JobKind.ACCESS
+    )
+    coverage = CoverageService()
+    access = AccessService(coverage)
+    return {
+        "scope": scope,
+        "ids": (access_job.id, again.id, after.id, city_sites.id, own_sites.id),
+        "ran": ran,
+        "done": done,
+        "whole": await access.report(access_query, now=TEST_NOW, tz=settings.tz),
+        "cut": await access.report(access_query, now=TEST_NOW, tz=settings.tz, scope=scope),
+        "plan city": await plan(coverage, access, siting_query),
+        "plan own": await plan(coverage, access, siting_query, scope),
+        "listed": [j.id for j in await jobs.recent(scope)],
+    }
+
+
+@pytest.mark.anyio
+async def test_jobs_give_the_figures_the_pages_compute(world: dict[str, Any]) -> None:
     url, district = world["url"], world["scopes"]["district"]
     settings = make_settings(url)
     access_query, siting_query = AccessQuery(level=STREETS), SitingRequest(sites=2)
-
-    async def go() -> dict[str, Any]:
-        scope = await area_scope(district)
-        access_job = await jobs.submit(
-            settings, access_query, by="city", now=TEST_NOW, kind=jobs.JobKind.ACCESS
-        )
-        again = await jobs.submit(
-            settings, access_query, by="district", now=TEST_NOW, kind=jobs.JobKind.ACCESS
-        )
-        city_sites = await jobs.submit(
-            settings, siting_query, by="city", now=TEST_NOW, kind=jobs.JobKind.SITING
-        )
-        own_sites = await jobs.submit(
-            settings, siting_query, by="district", now=TEST_NOW, kind=jobs.JobKind.SITING,
-            scope=scope,
-        )  # fmt: skip
-        runner = job_runner.JobRunner(settings, clock=FixedClock(TEST_NOW))
-        ran = [await runner.run_once() for _ in range(4)]
-        done = {j.id: await jobs.job(j.id) for j in (access_job, city_sites, own_sites)}
-        after = await jobs.submit(
-            settings, access_query, by="city", now=TEST_NOW, kind=jobs.JobKind.ACCESS
-        )
-        coverage = CoverageService()
-        access = AccessService(coverage)
-        return {
-            "scope": scope,
-            "ids": (access_job.id, again.id, after.id, city_sites.id, own_sites.id),
-            "ran": ran,
-            "done": done,
-            "whole": await access.report(access_query, now=TEST_NOW, tz=settings.tz),
-            "cut": await access.report(access_query, now=TEST_NOW, tz=settings.tz, scope=scope),
-            "plan city": await plan(coverage, access, siting_query),
-            "plan own": await plan(coverage, access, siting_query, scope),
-            "listed": [j.id for j in await jobs.recent(scope)],
-        }
-
-    found = run_in_db(url, go)
+    async with db.database(url):
+        found = await _jobs_and_pages(settings, district, access_query, siting_query)
     access_id, again_id, after_id, city_id, own_id = found["ids"]
     assert again_id == access_id, "asked twice while it waits: one job"
     assert after_id == access_id, "asked again on the same data: the stored result"
