@@ -209,6 +209,11 @@ class SitingOutcome(SitingFigures):
         return cls(**{f.name: getattr(result, f.name) for f in fields(SitingFigures)})
 
     @property
+    def rows(self) -> tuple[Site, ...]:
+        """The rows of its table, as every outcome has: the sites."""
+        return self.sites
+
+    @property
     def added(self) -> float:
         return sum(s.adds for s in self.sites)
 

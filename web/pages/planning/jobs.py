@@ -13,7 +13,7 @@ from starlette.responses import Response
 from resourcemap.errors import InvalidInput
 from resourcemap.planning import jobs
 from resourcemap.planning.access import AccessQuery
-from resourcemap.planning.job_outcomes import AccessOutcome, CoverageOutcome, SitingOutcome
+from resourcemap.planning.job_outcomes import AccessOutcome, CoverageOutcome
 from resourcemap.scope import scope_of
 from web import i18n
 from web.api.planning import PLANNING
@@ -86,8 +86,8 @@ async def job_page(request: Request) -> Response:
     elif isinstance(found.outcome, AccessOutcome):
         # Least access first; areas where nobody lives last.
         rows = sorted(found.outcome.rows, key=lambda r: (r.access is None, r.access or 0.0))
-    elif isinstance(found.outcome, SitingOutcome):
-        rows = list(found.outcome.sites)
+    elif found.outcome is not None:
+        rows = list(found.outcome.rows)
     return await render_planning(
         request,
         "planning/job.html",
