@@ -14,6 +14,7 @@ and the rim-exact check of :mod:`geo.coverage` applies when a site becomes a lis
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,7 @@ from geo.shapes import geoms_to_metric
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+Picked = Callable[[int], None]  # told how many sites are picked so far, after each pick
 
 MAX_SITES = 200
 # Exact check only below these sizes: HiGHS solves such models in well under a second.
@@ -85,7 +87,9 @@ def cover_matrix(
     return csr_matrix((ones, (pairs["i"], pairs["j"])), shape=(n, m))
 
 
-def greedy(cover: csr_matrix, weight: FloatArray, k: int) -> tuple[IntArray, FloatArray]:
+def greedy(
+    cover: csr_matrix, weight: FloatArray, k: int, picked: Picked | None = None
+) -> tuple[IntArray, FloatArray]:
     """Up to ``k`` candidate indices in pick order and what each adds (stops at zero gain).
 
     >>> A = csr_matrix(np.array([[1, 0], [1, 1], [0, 1]], dtype=float))
@@ -105,6 +109,8 @@ def greedy(cover: csr_matrix, weight: FloatArray, k: int) -> tuple[IntArray, Flo
         newly = rows[w[rows] > 0]
         picks.append(j)
         adds.append(float(w[newly].sum()))
+        if picked is not None:
+            picked(len(picks))
         gains -= np.asarray(cover[newly].T @ w[newly]).ravel()
         w[newly] = 0.0
         gains[j] = 0.0
@@ -158,6 +164,7 @@ def plan_sites(
     crs: pyproj.CRS,
     *,
     exact_check: bool = True,
+    picked: Picked | None = None,
 ) -> SitingPlan:
     """Recommend up to ``k`` of the candidate sites for the people not yet covered.
 
@@ -173,7 +180,7 @@ def plan_sites(
     cx, cy = to_metric(cand_lon, cand_lat, crs)
     weight = uncovered_weight[keep].astype(np.float64)
     cover = cover_matrix(dx, dy, cx, cy, radius)
-    order, adds = greedy(cover, weight, k)
+    order, adds = greedy(cover, weight, k, picked)
     greedy_total = float(adds.sum())
     method, exact_total, status = "greedy", None, "not run: problem too large"
     if not exact_check:
@@ -256,6 +263,8 @@ def plan_sites_access(
     new_supply: float,
     adequate: float,
     crs: pyproj.CRS,
+    *,
+    picked: Picked | None = None,
 ) -> AccessPlan:
     """Up to ``k`` candidate sites, each offering ``new_supply``, that lift the most
     residents to at least ``adequate`` E2SFCA access (``access`` is each point's now).
@@ -314,4 +323,6 @@ def plan_sites_access(
         adds = float(w[i[mine]][before & (now[i[mine]] >= adequate)].sum())
         chosen[best] = True
         picks.append(Pick(best, float(cand_lon[best]), float(cand_lat[best]), adds))
+        if picked is not None:
+            picked(len(picks))
     return AccessPlan(tuple(picks), adequate, new_supply, below_before)

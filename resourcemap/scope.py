@@ -49,24 +49,28 @@ async def scope_of(principal: Principal) -> AreaScope | None:
     one. An area that no longer exists keeps nothing in scope (never everything)."""
     if principal.area_code is None:
         return None
+    return await area_scope(principal.area_code)
+
+
+async def area_scope(code: str) -> AreaScope:
+    """Area ``code`` with everything below it (nothing when it no longer exists)."""
     rows = await Area.all().values_list("code", "parent_id", "level", "name_zh")
     children: dict[str | None, list[str]] = {}
     levels: dict[str, str] = {}
     names: dict[str, str] = {}
-    for code, parent, level, name in rows:
-        children.setdefault(parent, []).append(code)
-        levels[code] = level
-        names[code] = name
-    if principal.area_code not in levels:
-        return AreaScope(principal.area_code, AreaLevel.COMMUNITY, frozenset())
+    for area, parent, level, name in rows:
+        children.setdefault(parent, []).append(area)
+        levels[area] = level
+        names[area] = name
+    if code not in levels:
+        return AreaScope(code, AreaLevel.COMMUNITY, frozenset())
     inside: set[str] = set()
-    todo = [principal.area_code]
+    todo = [code]
     while todo:
-        code = todo.pop()
-        if code not in inside:
-            inside.add(code)
-            todo.extend(children.get(code, []))
-    code = principal.area_code
+        area = todo.pop()
+        if area not in inside:
+            inside.add(area)
+            todo.extend(children.get(area, []))
     return AreaScope(code, AreaLevel(levels[code]), frozenset(inside), names[code])
 
 

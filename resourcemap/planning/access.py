@@ -205,8 +205,9 @@ async def load_offers(query: CoverageQuery) -> Offers:
 
 
 @dataclass(frozen=True)
-class AreaAccess:
-    """One area's row. Shares are ``None`` where nobody lives."""
+class AccessFigures:
+    """One area's access figures (a planner job keeps these). Shares are ``None`` where
+    nobody lives."""
 
     code: str
     name: str
@@ -215,7 +216,6 @@ class AreaAccess:
     access: float | None  # supply per 1,000 residents (population-weighted mean)
     no_service: float  # residents with no counted service within the catchment
     evening_covered: float  # residents within the circle of an evening/weekend service
-    waiting: AreaWait
 
     @property
     def no_service_share(self) -> float | None:
@@ -224,6 +224,13 @@ class AreaAccess:
     @property
     def evening_share(self) -> float | None:
         return None if self.population <= 0 else self.evening_covered / self.population
+
+
+@dataclass(frozen=True)
+class AreaAccess(AccessFigures):
+    """One area's row: its figures, and waiting as of the report's ``now``."""
+
+    waiting: AreaWait
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,8 @@ from dataclasses import asdict
 from resourcemap.clock import Clock, SystemClock
 from resourcemap.errors import InvalidInput, Unavailable
 from resourcemap.models import PlannerJob
-from resourcemap.planning.coverage import CoverageQuery
-from resourcemap.planning.dataset_coverage import dataset_coverage
-from resourcemap.planning.jobs import CoverageOutcome, JobState, dataset_directory
+from resourcemap.planning.job_work import JobWork
+from resourcemap.planning.jobs import JobKind, JobState
 from resourcemap.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,6 +51,7 @@ class JobRunner:
     def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
+        self.work = JobWork(settings)
         # Which runner holds a job: a heartbeat only counts from the runner that claimed it.
         self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"[:64]
 
@@ -95,14 +95,8 @@ class JobRunner:
         job_id: int = row.id
         mine = PlannerJob.filter(id=row.id, runner=self.name, state=JobState.RUNNING)
         progress = Progress()
-        query = CoverageQuery.model_validate_json(row.params)
         task = asyncio.create_task(
-            dataset_coverage(
-                dataset_directory(self.settings),
-                query,
-                self.settings.dask_scheduler,
-                progress=progress,
-            )
+            self.work.compute(JobKind(row.kind), row.params, progress, self.clock.now())
         )
         try:
             while not task.done():
@@ -118,7 +112,7 @@ class JobRunner:
             await mine.update(state=JobState.QUEUED, runner="")
             raise
         try:
-            outcome = CoverageOutcome.of(task.result())
+            outcome = task.result()
         except (InvalidInput, ValueError, OSError) as exc:
             # Messages of these name files and columns, never a resident.
             await mine.update(state=JobState.FAILED, finished_at=self.clock.now(), error=str(exc))

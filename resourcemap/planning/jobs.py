@@ -5,8 +5,11 @@ A planner asks for a job (``submit``) and gets its number at once; a page or a s
 reads its state (``job``); ``job_runner`` runs them. Asking again for a job that is
 queued, running, or done on the same data returns that job instead of computing it twice.
 
-Today's job: coverage of the GeoParquet demand dataset (a province's tens of millions of
-points, ``planning.dataset_coverage``), computed by the Dask cluster when one is set.
+Three kinds of job (``JobKind``): coverage of the GeoParquet demand dataset (a province's
+tens of millions of points, ``planning.dataset_coverage``, on the Dask cluster when one is
+set), E2SFCA access per area (``planning.access``) and siting (``planning.siting``). What
+each found is a typed outcome (``planning.job_outcomes``); ``planning.job_work`` computes
+them.
 """
 
 from __future__ import annotations
@@ -19,11 +22,20 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from geo.demand_parquet import demand_files
-from resourcemap.errors import InvalidInput, NotFound
+from resourcemap.errors import Forbidden, InvalidInput, NotFound
 from resourcemap.models import PlannerJob
+from resourcemap.planning.access import AccessQuery
 from resourcemap.planning.coverage import CoverageQuery, data_version
-from resourcemap.planning.dataset_coverage import DatasetCoverage, rows_csv
+from resourcemap.planning.job_outcomes import (
+    AccessOutcome,
+    CoverageOutcome,
+    Outcome,
+    SitingOutcome,
+)
+from resourcemap.planning.siting import SitingRequest
 from resourcemap.scope import AreaScope
 from resourcemap.settings import Settings
 
@@ -32,6 +44,8 @@ RECENT = 20
 
 class JobKind(StrEnum):
     DATASET_COVERAGE = "dataset_coverage"
+    ACCESS = "access"
+    SITING = "siting"
 
 
 class JobState(StrEnum):
@@ -41,69 +55,29 @@ class JobState(StrEnum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True)
-class AreaRow:
-    code: str
-    name: str
-    level: str
-    population: float
-    covered: float
-    share: float | None
-    points: int
+class SitingJob(SitingRequest):
+    """A siting request as its job keeps it: with the area it plans for, the asking
+    account's (#20; ``None``: the whole city). Set by ``submit``, never by the asker."""
+
+    area: str | None = Field(None, description="the area the sites are planned in")
 
 
-@dataclass(frozen=True)
-class CoverageOutcome:
-    """What a dataset coverage job found: the totals and one row per area."""
+# What each kind is asked with, and what it finds.
+QUERIES: dict[JobKind, type[CoverageQuery]] = {
+    JobKind.DATASET_COVERAGE: CoverageQuery,
+    JobKind.ACCESS: AccessQuery,
+    JobKind.SITING: SitingJob,
+}
+OUTCOMES: dict[JobKind, type[Outcome]] = {
+    JobKind.DATASET_COVERAGE: CoverageOutcome,
+    JobKind.ACCESS: AccessOutcome,
+    JobKind.SITING: SitingOutcome,
+}
 
-    population: float
-    covered: float
-    share: float | None
-    points: int
-    resources: int
-    workers: int  # Dask workers that computed it; 0: the runner's own process
-    rows: tuple[AreaRow, ...]
 
-    @classmethod
-    def of(cls, done: DatasetCoverage) -> CoverageOutcome:
-        r = done.result
-        rows = tuple(
-            AreaRow(
-                row.code, row.name, row.level, row.population, row.covered, row.share, row.points
-            )
-            for row in r.table(done.tree, str(done.query.level))
-        )
-        return cls(
-            r.population,
-            r.covered_population,
-            r.share,
-            int(r.sums.points.sum()),
-            done.resources,
-            done.workers,
-            rows,
-        )
-
-    def within(self, scope: AreaScope) -> CoverageOutcome:
-        """Only the areas inside ``scope``, totals summed again from them (#20)."""
-        rows = tuple(row for row in self.rows if scope.admits(row.code))
-        population = sum(row.population for row in rows)
-        covered = sum(row.covered for row in rows)
-        return replace(
-            self,
-            population=population,
-            covered=covered,
-            share=covered / population if population > 0 else None,
-            points=sum(row.points for row in rows),
-            rows=rows,
-        )
-
-    def csv(self) -> str:
-        return rows_csv(self.rows)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> CoverageOutcome:
-        rows = tuple(AreaRow(**row) for row in data["rows"])
-        return cls(**{**data, "rows": rows})
+def job_query(kind: JobKind, data: dict[str, Any]) -> CoverageQuery:
+    """What a job of ``kind`` is asked with, read from a request's fields."""
+    return QUERIES[kind].model_validate({k: v for k, v in data.items() if k != "area"})
 
 
 @dataclass(frozen=True)
@@ -120,11 +94,29 @@ class JobView:
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     error: str
-    outcome: CoverageOutcome | None
+    outcome: Outcome | None
+
+    @property
+    def area(self) -> str | None:
+        """The area a siting job plans in (``None``: the whole city, or another kind)."""
+        return self.query.area if isinstance(self.query, SitingJob) else None
+
+    def visible_to(self, scope: AreaScope | None) -> bool:
+        """Whether an account kept to ``scope`` may read this job at all: not a table at a
+        level above its area, nor sites planned for another area."""
+        if scope is None:
+            return True
+        if self.kind is JobKind.SITING and not scope.admits(self.area):
+            return False
+        return self.query.level.depth >= scope.level.depth
 
     def within(self, scope: AreaScope | None) -> JobView:
         """The job as an account kept to ``scope`` sees it: only its areas' figures."""
-        if scope is None or self.outcome is None:
+        if scope is None:
+            return self
+        if self.kind is JobKind.SITING and not scope.admits(self.area):
+            raise Forbidden(f"job {self.id} plans sites outside area {scope.code}")
+        if self.outcome is None:
             return self
         scope.check_level(self.query.level)
         return replace(self, outcome=self.outcome.within(scope))
@@ -184,23 +176,29 @@ async def _version(files: list[Path]) -> str:
     return f"{await data_version()}|{_dataset_version(files)}"
 
 
-async def submit(settings: Settings, query: CoverageQuery, *, by: str, now: dt.datetime) -> JobView:
-    """Queue coverage of the demand dataset for ``query`` (straight-line distance; the
-    dataset is the demand), or return the job that already answers it on today's data."""
-    if query.mode != "straight":
-        raise InvalidInput("mode: a demand dataset's coverage is straight-line distance only")
-    if query.demand is not None:
-        raise InvalidInput("demand: the job reads the demand dataset; leave demand empty")
-    files = dataset_files(settings)
-    if not files:
-        raise InvalidInput(
-            f"demand dataset: no GeoParquet files in {dataset_directory(settings)} "
-            "(`resourcemap demo --scale province` writes one; RESOURCEMAP_DEMAND_DATASET names it)"
-        )
-    kind = JobKind.DATASET_COVERAGE
+async def submit(
+    settings: Settings,
+    query: CoverageQuery,
+    *,
+    by: str,
+    now: dt.datetime,
+    kind: JobKind = JobKind.DATASET_COVERAGE,
+    scope: AreaScope | None = None,
+) -> JobView:
+    """Queue a job of ``kind`` for ``query``, or return the job that already answers it on
+    today's data. For an account kept to ``scope``: not a table above its level (#20), and
+    sites planned inside its area."""
+    if scope is not None:
+        scope.check_level(query.level)
+    query = job_query(kind, query.model_dump(mode="json"))
+    if kind is JobKind.DATASET_COVERAGE:
+        version = await _dataset_job_version(settings, query)
+    else:
+        version = await data_version()
+    if isinstance(query, SitingJob):
+        query = query.model_copy(update={"area": None if scope is None else scope.code})
     params = query.model_dump_json()
     key = _key(kind, params)
-    version = await _version(files)
     same = PlannerJob.filter(params_key=key)
     found = await same.filter(state__in=(JobState.QUEUED, JobState.RUNNING)).order_by("id").first()
     if found is None:
@@ -217,6 +215,21 @@ async def submit(settings: Settings, query: CoverageQuery, *, by: str, now: dt.d
     return _view(found)
 
 
+async def _dataset_job_version(settings: Settings, query: CoverageQuery) -> str:
+    """Coverage of the demand dataset: straight-line distance, the dataset as the demand."""
+    if query.mode != "straight":
+        raise InvalidInput("mode: a demand dataset's coverage is straight-line distance only")
+    if query.demand is not None:
+        raise InvalidInput("demand: the job reads the demand dataset; leave demand empty")
+    files = dataset_files(settings)
+    if not files:
+        raise InvalidInput(
+            f"demand dataset: no GeoParquet files in {dataset_directory(settings)} "
+            "(`resourcemap demo --scale province` writes one; RESOURCEMAP_DEMAND_DATASET names it)"
+        )
+    return await _version(files)
+
+
 async def job(job_id: int) -> JobView:
     found = await PlannerJob.get_or_none(id=job_id)
     if found is None:
@@ -225,22 +238,22 @@ async def job(job_id: int) -> JobView:
 
 
 async def recent(scope: AreaScope | None = None, limit: int = RECENT) -> list[JobView]:
-    """The newest jobs an account may read: one kept to an area does not see tables at a
-    level above its own (``JobView.within`` would refuse them)."""
+    """The newest jobs an account may read (``JobView.visible_to``): one kept to an area
+    sees neither tables at a level above its own nor sites planned for another area."""
     found = [_view(j) for j in await PlannerJob.all().order_by("-id").limit(limit)]
-    top = 0 if scope is None else scope.level.depth
-    return [j for j in found if j.query.level.depth >= top]
+    return [j for j in found if j.visible_to(scope)]
 
 
 def _view(row: PlannerJob) -> JobView:
+    kind = JobKind(row.kind)
     outcome = None
     if row.state == JobState.DONE and row.result:
-        outcome = CoverageOutcome.from_json(json.loads(row.result))
+        outcome = OUTCOMES[kind].from_json(json.loads(row.result))
     return JobView(
         id=row.id,
-        kind=JobKind(row.kind),
+        kind=kind,
         state=JobState(row.state),
-        query=CoverageQuery.model_validate_json(row.params),
+        query=QUERIES[kind].model_validate_json(row.params),
         done_steps=row.done_steps,
         total_steps=row.total_steps,
         created_at=row.created_at,

@@ -18,7 +18,8 @@ import asyncio
 import csv
 import io
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -27,7 +28,7 @@ from pydantic import Field
 
 from geo.access import DistanceDecay
 from geo.coverage import metric_crs_of
-from geo.siting import MAX_SITES, grid_candidates, plan_sites, plan_sites_access
+from geo.siting import MAX_SITES, Picked, grid_candidates, plan_sites, plan_sites_access
 from resourcemap.cells import guarded_row
 from resourcemap.errors import InvalidInput
 from resourcemap.planning.access import PER, UNITS, AccessQuery, AccessService
@@ -71,7 +72,9 @@ class Site:
 
 
 @dataclass(frozen=True)
-class SitingResult:
+class SitingFigures:
+    """A plan's figures and sites: what the siting page shows and a siting job keeps."""
+
     objective: str
     radius_m: float
     candidates: str
@@ -84,10 +87,16 @@ class SitingResult:
     exact_status: str
     greedy_gap: float | None
     sites: tuple[Site, ...]
-    meta: dict[str, Any]
     adequate: float | None = None  # per 1,000 residents (objective "access")
     new_supply: float | None = None
     unit: str | None = None
+
+
+@dataclass(frozen=True)
+class SitingResult(SitingFigures):
+    """A plan with what it was computed from (the coverage's ``meta``)."""
+
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         body = asdict(self)
@@ -102,22 +111,35 @@ async def plan(
     access: AccessService,
     request: SitingRequest,
     scope: AreaScope | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SitingResult:
     """Recommend ``request.sites`` new service points for ``request.objective``; with
-    ``scope``, sites inside an account's area for the residents who live there."""
+    ``scope``, sites inside an account's area for the residents who live there.
+    ``progress(done, total)`` hears of its steps: the residents, the candidates, then each
+    site as it is picked."""
+    step = progress or (lambda done, total: None)
+    total = 2 + request.sites
+    step(0, total)
     analysis = await coverage.analyse(request, scope=scope)
     if not analysis.demand.size:
         raise InvalidInput("nobody lives in the areas to plan for: no demand data there")
+    step(1, total)
     lon, lat, kind = await asyncio.to_thread(_candidates, analysis, request, scope)
+    step(2, total)
+
+    def picked(sites: int) -> None:
+        step(2 + sites, total)
+
     if request.objective == "access":
-        return await _plan_access(access, analysis, request, lon, lat, kind)
+        return await _plan_access(access, analysis, request, lon, lat, kind, picked)
     demand, covered = analysis.demand, analysis.result.covered
     assert covered is not None
     crs = metric_crs_of(demand.lon)
     uncovered = np.where(covered, 0.0, demand.weight)
     found = await asyncio.to_thread(
         plan_sites, demand.lon, demand.lat, uncovered, lon, lat, request.sites,
-        request.radius_m, crs, exact_check=request.exact,
+        request.radius_m, crs, exact_check=request.exact, picked=picked,
     )  # fmt: skip
     return SitingResult(
         objective="circle",
@@ -143,6 +165,7 @@ async def _plan_access(
     lon: np.ndarray,
     lat: np.ndarray,
     kind: str,
+    picked: Picked,
 ) -> SitingResult:
     state = await access.computed(request)
     d, reached = state.demand, state.result.access
@@ -159,7 +182,7 @@ async def _plan_access(
     found = await asyncio.to_thread(
         plan_sites_access, d.lon, d.lat, d.weight, reached, lon, lat,
         request.sites, DistanceDecay.luo_qi(request.catchment_m), new_supply, adequate,
-        metric_crs_of(d.lon),
+        metric_crs_of(d.lon), picked=picked,
     )  # fmt: skip
     population = float(d.weight.sum())
     return SitingResult(
@@ -249,7 +272,7 @@ def sites_geojson(result: SitingResult) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features, **head}
 
 
-def sites_csv(result: SitingResult) -> str:
+def sites_csv(result: SitingFigures) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*CSV_COLUMNS, "objective", "radius_m", "candidates"])

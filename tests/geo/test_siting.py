@@ -46,6 +46,15 @@ def test_sites_picked_by_what_each_adds() -> None:
     assert coverage(demand, supply, tree, 500).covered_population == plan.total
 
 
+def test_each_pick_is_told_as_it_is_made() -> None:
+    # A job's progress (#22): one step per site picked; greedy stops where nothing is left.
+    demand, c_lon, c_lat = _clusters()
+    told: list[int] = []
+    plan = plan_sites(demand.lon, demand.lat, demand.weight, c_lon, c_lat, 5, 500, CRS,
+                      exact_check=False, picked=told.append)  # fmt: skip
+    assert told == [1, 2, 3] and len(plan.picks) == 3
+
+
 def test_covered_people_are_not_counted_again() -> None:
     demand, c_lon, c_lat = _clusters()
     uncovered = np.where(np.arange(19) < 10, 0.0, demand.weight)  # the 100 are covered

@@ -141,6 +141,7 @@ def routes() -> list[BaseRoute]:
         # Planners' background jobs (#22)
         r("/jobs", jobs.recent, "GET", "jobs"),
         r("/jobs", jobs.submit, "POST", "job_create"),
+        r("/planning/jobs", jobs.submit_kind, "POST", "planning_job_create"),
         r("/jobs/{id:id}", jobs.job, "GET", "job"),
         r("/jobs/{id:id}/result.csv", jobs.result_csv, "GET", "job_csv"),
         # Liveness and readiness (#16): /healthz never touches the database, /readyz pings it.

@@ -1,20 +1,25 @@
-"""Planners' background jobs (#22): start coverage of the demand dataset, watch it run, read
-its table. The page refreshes itself while the job runs (no script needed)."""
+"""Planners' background jobs (#22): start coverage of the demand dataset (here), E2SFCA
+access or siting (from their pages), watch a job run, read its table. The page refreshes
+itself while the job runs (no script needed)."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
+from resourcemap.errors import InvalidInput
 from resourcemap.planning import jobs
-from resourcemap.planning.coverage import CoverageQuery
+from resourcemap.planning.access import AccessQuery
+from resourcemap.planning.job_outcomes import AccessOutcome, CoverageOutcome
 from resourcemap.scope import scope_of
-from web import clock, i18n
+from web import i18n
 from web.api.planning import PLANNING
+from web.i18n import _
 from web.pages.planning import text as planning_text
-from web.pages.planning.workspace import level_labels, render_planning
+from web.pages.planning.workspace import level_labels, render_planning, submit_job, supply_label
 from web.pages.shell import Audience, page
 
 # Seconds between the page's own refreshes while its job runs.
@@ -41,6 +46,7 @@ async def jobs_page(request: Request) -> Response:
             "files": jobs.dataset_files(settings),
             "directory": jobs.dataset_directory(settings),
             "recent": [j.within(scope) for j in await jobs.recent(scope)],
+            "titles": kind_titles(),
             # The provinces' tables read best by district; a street account starts at its own.
             "default_level": min(level_labels(scope), key=lambda lv: abs(lv.depth - 1)),
             "tz": settings.tz,
@@ -49,28 +55,39 @@ async def jobs_page(request: Request) -> Response:
     )
 
 
+# The fields of the forms that start a job: coverage's (this page's) and access's (its page's).
+FIELDS: dict[str, tuple[str, ...]] = {
+    jobs.JobKind.DATASET_COVERAGE: ("radius_m", "level"),
+    jobs.JobKind.ACCESS: ("radius_m", "level", "catchment_m", "supply", "demand", "mode"),
+}
+REPEATABLE = ("kind", "service")
+
+
 @page(Audience.PLANNING, *PLANNING)
 async def start_job(request: Request) -> Response:
     form = await request.form()
-    principal = request.state.principal
-    query = CoverageQuery.model_validate({k: form[k] for k in ("radius_m", "level") if form.get(k)})
-    scope = await scope_of(principal)
-    if scope is not None:
-        scope.check_level(query.level)
-    found = await jobs.submit(
-        request.app.state.settings, query, by=principal.username, now=clock.now(request)
-    )
-    where = request.url_for("planning.job", id=found.id).path
-    return RedirectResponse(f"{where}?{urlencode([('lang', i18n.current().tag)])}", 303)
+    kind = str(form.get("job_kind") or jobs.JobKind.DATASET_COVERAGE)
+    if kind not in FIELDS:
+        raise InvalidInput(_("Start this job from its own page."), field="job_kind")
+    job_kind = jobs.JobKind(kind)
+    values: dict[str, object] = {k: form[k] for k in FIELDS[job_kind] if form.get(k)}
+    values |= {k: form.getlist(k) for k in REPEATABLE if form.getlist(k)}
+    return await submit_job(request, job_kind, jobs.job_query(job_kind, values))
 
 
 @page(Audience.PLANNING, *PLANNING)
 async def job_page(request: Request) -> Response:
     scope = await scope_of(request.state.principal)
     found = (await jobs.job(request.path_params["id"])).within(scope)
-    rows = (
-        sorted(found.outcome.rows, key=lambda r: r.covered - r.population) if found.outcome else []
-    )
+    rows: list[Any] = []
+    if isinstance(found.outcome, CoverageOutcome):
+        # Most residents outside the circle first.
+        rows = sorted(found.outcome.rows, key=lambda r: r.covered - r.population)
+    elif isinstance(found.outcome, AccessOutcome):
+        # Least access first; areas where nobody lives last.
+        rows = sorted(found.outcome.rows, key=lambda r: (r.access is None, r.access or 0.0))
+    elif found.outcome is not None:
+        rows = list(found.outcome.rows)
     return await render_planning(
         request,
         "planning/job.html",
@@ -80,7 +97,23 @@ async def job_page(request: Request) -> Response:
             "level_label": level_labels(None)[found.query.level],
             "rows": rows,
             "refresh": 0 if found.finished else REFRESH_SECONDS,
+            "titles": kind_titles(),
+            "unit": _unit(found.query),
             "tz": request.app.state.settings.tz,
         },
         scope,
     )
+
+
+def _unit(query: object) -> str:
+    """What an access job's (or an access siting job's) services offer, in words."""
+    return supply_label(query.supply) if isinstance(query, AccessQuery) else ""
+
+
+def kind_titles() -> dict[str, str]:
+    """What each kind of job is called on the pages."""
+    return {
+        jobs.JobKind.DATASET_COVERAGE.value: _("coverage of the demand dataset"),
+        jobs.JobKind.ACCESS.value: _("access by E2SFCA"),
+        jobs.JobKind.SITING.value: _("where to open new services"),
+    }

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from geo.maps import SHARE_CLASSES, Assets, share_colour
 from geo.siting import MAX_SITES
@@ -22,10 +22,12 @@ from resourcemap.errors import InvalidInput
 from resourcemap.planning import siting as siting_mod
 from resourcemap.planning.access import UNITS, SupplyMeasure
 from resourcemap.planning.coverage import DEFAULT_KINDS, CoverageQuery, coverage_geojson
+from resourcemap.planning.jobs import JobKind
 from resourcemap.planning.report import counts_teams, map_html, summarise
 from resourcemap.scope import AreaScope, scope_of
 from resourcemap.vocab import AreaLevel, ResourceKind
 from web import auth, i18n
+from web.api.jobs import ask_for
 from web.api.planning import (
     PLANNING,
     SANDBOX,
@@ -67,6 +69,13 @@ async def render_planning(
         "metres": planning_text.metres,
     }
     return await render(request, name, {**extras, **context}, status)
+
+
+async def submit_job(request: Request, kind: JobKind, query: CoverageQuery) -> Response:
+    """Queue a planner job (or find the one that already answers it) and go to its page."""
+    found = await ask_for(request, request.state.principal, kind, query)
+    where = request.url_for("planning.job", id=found.id).path
+    return RedirectResponse(f"{where}?{urlencode([('lang', i18n.current().tag)])}", 303)
 
 
 def level_labels(scope: AreaScope | None) -> dict[AreaLevel, str]:
@@ -191,8 +200,8 @@ async def access_page(request: Request) -> Response:
         {
             "query": query,
             "report": report,
-            "measures": [(m.value, _supply_label(m)) for m in SupplyMeasure],
-            "unit": _supply_label(query.supply),
+            "measures": [(m.value, supply_label(m)) for m in SupplyMeasure],
+            "unit": supply_label(query.supply),
             "now_label": planning_text.when(report.now.astimezone(request.app.state.settings.tz)),
             "qs": urlencode(
                 [
@@ -207,7 +216,7 @@ async def access_page(request: Request) -> Response:
     )
 
 
-def _supply_label(measure: SupplyMeasure) -> str:
+def supply_label(measure: SupplyMeasure) -> str:
     assert measure in UNITS
     return {
         SupplyMeasure.HOURS: _("weekly open hours"),
@@ -237,7 +246,7 @@ async def siting_run(request: Request) -> Response:
 
 
 async def _siting_run(request: Request, form: FormData, scope: AreaScope | None) -> Response:
-    skip = (auth.CSRF_FIELD, "candidate_file", "candidate_sites", "export", "lang")
+    skip = (auth.CSRF_FIELD, "candidate_file", "candidate_sites", "export", "lang", "background")
     values: dict[str, Any] = {
         k: str(v) for k, v in form.items() if k not in skip and isinstance(v, str) and v
     }
@@ -264,6 +273,8 @@ async def _siting_run(request: Request, form: FormData, scope: AreaScope | None)
                 }
             )
         body = siting_mod.SitingRequest.model_validate(values)
+        if form.get("background"):
+            return await submit_job(request, JobKind.SITING, body)
         plan = await siting_mod.plan(service_of(request), access_of(request), body, scope)
     except ValidationError as exc:
         context["error"] = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
