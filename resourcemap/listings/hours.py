@@ -9,12 +9,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from resourcemap.errors import InvalidInput
-from resourcemap.said import N_
+from resourcemap.said import N_, pN_
+from resourcemap.translations import locale_of, read
 
-WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-# The same abbreviations as sentences, read in the reader's language (hours errors, forms).
+# Weekday abbreviations, read in the reader's language (summaries, hours errors, forms).
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+# The English ones, as import files spell them.
+WEEKDAYS_EN = tuple(str(day) for day in WEEKDAYS)
+# A run of days with the same hours: "Mon-Fri", 周一至周五.
+DAYS_THROUGH = pN_("hours summary", "%(first)s-%(last)s")
 DAY_MINUTES = 24 * 60
 
 
@@ -73,8 +76,9 @@ def summarise(intervals: Sequence[Interval], *, lang: str = "zh") -> list[str]:
     >>> summarise([Interval(d, 540, 1020) for d in range(5)], lang="en")
     ['Mon-Fri 09:00-17:00']
     """
-    names = WEEKDAYS_ZH if lang == "zh" else WEEKDAYS_EN
-    through = "至" if lang == "zh" else "-"
+    locale = locale_of(lang)
+    names = [read(day, locale) for day in WEEKDAYS]
+    through = read(DAYS_THROUGH, locale)
     by_day: dict[int, tuple[str, ...]] = {}
     for iv in sorted(intervals):
         by_day[iv.weekday] = (*by_day.get(iv.weekday, ()), f"{hhmm(iv.opens)}-{hhmm(iv.closes)}")
@@ -88,7 +92,7 @@ def summarise(intervals: Sequence[Interval], *, lang: str = "zh") -> list[str]:
         end = day
         while end + 1 in by_day and by_day[end + 1] == by_day[day]:
             end += 1
-        days = names[day] if end == day else f"{names[day]}{through}{names[end]}"
+        days = names[day] if end == day else through % {"first": names[day], "last": names[end]}
         lines.append(f"{days} {', '.join(by_day[day])}")
         day = end + 1
     return lines

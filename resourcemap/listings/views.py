@@ -15,7 +15,8 @@ from resourcemap.listings import hours as hours_mod
 from resourcemap.listings.hours import hhmm
 from resourcemap.models import Resource
 from resourcemap.pagination import decode_cursor, encode_cursor
-from resourcemap.translations import vocab_label
+from resourcemap.said import pN_
+from resourcemap.translations import locale_of, read, vocab_label
 from resourcemap.vocab import (
     Audience,
     Eligibility,
@@ -342,12 +343,16 @@ async def get_resource(resource_id: int) -> ResourceDetail:
     )
 
 
+ALWAYS_OPEN = pN_("hours summary", "24/7")
+CALL_FOR_HOURS = pN_("hours summary", "Call for hours")
+
+
 def _hours_text(always_open: bool, intervals: list[hours_mod.Interval], lang: str) -> str:
     if always_open:
-        return "24小时 全年无休" if lang == "zh" else "24/7"
+        return read(ALWAYS_OPEN, locale_of(lang))
     lines = hours_mod.summarise(intervals, lang=lang)
     if not lines:
-        return "请电话咨询" if lang == "zh" else "Call for hours"
+        return read(CALL_FOR_HOURS, locale_of(lang))
     return "; ".join(lines)
 
 
