@@ -47,9 +47,11 @@ class SearchUnavailable(Exception):
     """The backend cannot answer now (e.g. Meilisearch is unreachable)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SearchDocument:
-    """One resource as the search backends see it: public fields only, no personal data."""
+    """One resource as the search backends see it: public fields only, no personal data.
+    (Slots: a province's index holds hundreds of thousands, and a ``__dict__`` each
+    would cost more than their text.)"""
 
     id: int
     kind: str
@@ -95,6 +97,8 @@ def highlights(doc: SearchDocument, tokens: list[str]) -> dict[str, str]:
     Chinese tokens mark Chinese fields, Latin tokens the English name; fields without a
     match are left out.
     """
+    if not tokens:
+        return {}
     han = [t for t in tokens if not text.is_latin(t)]
     latin = [t for t in tokens if text.is_latin(t)]
     marked: dict[str, str] = {}

@@ -214,9 +214,11 @@ def reasons(
     kind: str, services: tuple[str, ...], plan: QueryPlan, vocab: NeedsVocabulary = NEEDS
 ) -> tuple[MatchReason, ...]:
     """Why a listing of this kind and services matched each need the plan names."""
-    out: list[MatchReason] = []
     named = {t.need for t in plan.terms if t.need}
     fuzzy = {t.fuzzy_need for t in plan.terms if t.fuzzy_need} - named
+    if not named and not fuzzy:
+        return ()  # plain words: nothing to explain
+    out: list[MatchReason] = []
     for code in [*plan.needs, *sorted(fuzzy)]:
         need = vocab[code]
         via = need.reason(kind, services)

@@ -25,7 +25,7 @@ from resourcemap.search.base import Q_MAX_LENGTH, SearchQuery
 from resourcemap.search.service import SearchService
 from resourcemap.vocab import ACCESSIBILITY_LABELS, MODE_LABELS, QUALIFICATION_LABELS, Status
 from web import clock, i18n
-from web.api.search import result_item
+from web.api.search_items import result_item
 from web.i18n import _, distance
 from web.pages.resident import view as resident_view
 from web.pages.shell import Audience, page, render
