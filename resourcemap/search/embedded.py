@@ -2,7 +2,7 @@
 
 Documents live in column arrays; every filter is a boolean mask over them, text matching
 is a vectorised substring search per field (``numpy.strings.find``), and distance uses a
-KD-tree in the city's metric CRS to shortlist candidates, then exact geodesic metres.
+grid of cells in the city's metric CRS to shortlist candidates, then exact geodesic metres.
 
 Substring matching rather than word segmentation is deliberate: a one- or two-character
 query ("心理", "焦虑") must find every name containing it, which a segmenter that merges
@@ -200,7 +200,7 @@ class Found:
 
 
 def _candidates(cols: Columns, criteria: Criteria) -> Found:
-    """Rows passing the filters and, with a radius, the KD-tree shortlist."""
+    """Rows passing the filters and, with a radius, the grid's shortlist."""
     q = criteria.query
     n = len(cols.docs)
     mask = _filter_mask(cols, criteria)
@@ -210,14 +210,14 @@ def _candidates(cols: Columns, criteria: Criteria) -> Found:
         area_hit = np.zeros(n, dtype=bool)
         for code in criteria.point_area_codes:
             area_hit[cols.serving.get(code, [])] = True
-        near = cols.located & mask
-        if q.radius_m is not None and cols.tree is not None:
+        if q.radius_m is not None:
             lat, lon = point
             x, y = cols.to_metric.transform(lon, lat)
-            shortlist = cols.tree.query_ball_point([x, y], q.radius_m * distances.MARGIN)
-            candidates = np.zeros(n, dtype=bool)
-            candidates[np.flatnonzero(cols.located)[shortlist]] = True
-            near &= candidates
+            near = np.zeros(n, dtype=bool)
+            near[cols.grid.within(x, y, q.radius_m * distances.MARGIN)] = True
+            near &= mask
+        else:
+            near = cols.located & mask
         mask = near | (area_hit & mask)
     rows = np.flatnonzero(mask)
     return Found(cols, rows, np.zeros(rows.size), np.full(rows.size, np.nan))
@@ -292,7 +292,9 @@ def match_rows(segments: list[Columns], criteria: Criteria, *, exact: bool = Tru
         else:
             x, y = f.cols.to_metric.transform(lon, lat)
             near = f.rows[located]
-            f.distance[located] = np.hypot(f.cols.x[near] - x, f.cols.y[near] - y)
+            dx, dy = f.cols.x[near] - x, f.cols.y[near] - y
+            # Not np.hypot: several times slower, and these are only bounds (see .distances).
+            f.distance[located] = np.sqrt(dx * dx + dy * dy)
             f.exact = np.isnan(f.distance)
             if q.radius_m is not None:
                 f.distance, f.exact = distances.within_radius(
