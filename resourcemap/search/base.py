@@ -95,10 +95,16 @@ def highlights(doc: SearchDocument, tokens: list[str]) -> dict[str, str]:
     """The document's text fields with the query tokens marked, as safe HTML.
 
     Chinese tokens mark Chinese fields, Latin tokens the English name; fields without a
-    match are left out.
+    match are left out. Residents repeat a few words, so the same cards are marked again
+    and again: answers are kept (shared: never change one in place).
     """
     if not tokens:
         return {}
+    return _marked(doc, tuple(tokens))
+
+
+@lru_cache(maxsize=8192)
+def _marked(doc: SearchDocument, tokens: tuple[str, ...]) -> dict[str, str]:
     han = [t for t in tokens if not text.is_latin(t)]
     latin = [t for t in tokens if text.is_latin(t)]
     marked: dict[str, str] = {}

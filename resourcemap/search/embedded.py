@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from geo.distance import geodesic_m
-from resourcemap.search import distances, intent, ranking
+from resourcemap.search import distances, facets, intent, ranking
 from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult, highlights
 from resourcemap.search.embedded_index import Columns, build_columns
 from resourcemap.search.facets import count_facets, sum_facets
@@ -108,7 +108,7 @@ class EmbeddedBackend:
         try:
             self.work.documents += len(docs)
             self.work.full_builds += 1
-            built = await asyncio.to_thread(build_columns, docs, self.typos)
+            built = await asyncio.to_thread(_build, docs, self.typos)
             if self._version != version or self._columns is None:
                 return  # a full reload came in: its own build wins
             built.retire(self._since_snapshot)
@@ -127,7 +127,7 @@ class EmbeddedBackend:
                 self.work.full_builds += 1
                 self._building = (
                     version,
-                    asyncio.create_task(asyncio.to_thread(build_columns, docs, self.typos)),
+                    asyncio.create_task(asyncio.to_thread(_build, docs, self.typos)),
                 )
             try:
                 built = await self._building[1]
@@ -147,6 +147,13 @@ class EmbeddedBackend:
 
     async def search(self, criteria: Criteria) -> SearchResult:
         return search_segments(await self.segments(), criteria)
+
+
+def _build(docs: list[SearchDocument], typos: TypoTolerance) -> Columns:
+    """The large index, ready to answer (run in a worker thread)."""
+    built = build_columns(docs, typos)
+    facets.prepare(built)
+    return built
 
 
 @dataclass

@@ -24,31 +24,40 @@ def sum_facets(parts: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, in
     return {facet: dict(sorted(counts.items())) for facet, counts in total.items()}
 
 
-def _service_sets(cols: Columns) -> tuple[list[str], IntArray, IntArray]:
-    """The index's service names (sorted), each document's set of services as a number,
-    and which services each set holds: a province's listings have a few hundred distinct
-    sets, so a search counts its matches per set (one ``bincount``) and not per service."""
+def prepare(cols: Columns) -> None:
+    """Work out the index's facet numbers now (in the build's thread), not in a search."""
+    _facet_sets(cols)
+
+
+def _facet_sets(cols: Columns) -> tuple[list[str], IntArray, IntArray]:
+    """The index's service names (sorted), each document's kind and set of services as one
+    number, and what each number stands for (a row per number: its kind as one of
+    ``cols.kinds`` columns, then its services): a province's listings have a few thousand
+    distinct ones, so a search counts its matches per number (one ``bincount``) and not
+    per kind and service."""
     columns = cols.tags["services"]
     kept = _sets.get(id(columns))
     if kept is None or kept[0] is not columns:
         if len(_sets) >= KEPT_INDEXES:
             _sets.clear()
         names = sorted(columns)
-        held = np.zeros((len(cols.docs), len(names)), dtype=bool)
-        for k, name in enumerate(names):
-            held[:, k] = columns[name]
+        n, k = len(cols.docs), len(cols.kinds)
+        held = np.zeros((n, k + len(names)), dtype=bool)
+        held[np.arange(n), cols.kind_code] = True
+        for j, name in enumerate(names):
+            held[:, k + j] = columns[name]
         packed = np.packbits(held, axis=1)
         sets, which = np.unique(packed, axis=0, return_inverse=True)
-        members = np.unpackbits(sets, axis=1, count=len(names)).astype(np.int64)
+        members = np.unpackbits(sets, axis=1, count=held.shape[1]).astype(np.int64)
         kept = _sets[id(columns)] = (columns, names, which.reshape(-1), members)
     return kept[1], kept[2], kept[3]
 
 
 def count_facets(cols: Columns, rows: npt.NDArray[np.intp]) -> dict[str, dict[str, int]]:
-    kinds = np.bincount(cols.kind_code[rows], minlength=len(cols.kinds))
-    names, which, members = _service_sets(cols)
-    services = (np.bincount(which[rows], minlength=members.shape[0]) @ members).tolist()
+    names, which, members = _facet_sets(cols)
+    counts = (np.bincount(which[rows], minlength=members.shape[0]) @ members).tolist()
+    k = len(cols.kinds)
     return {
-        "kind": {k: int(c) for k, c in zip(cols.kinds, kinds.tolist(), strict=True) if c},
-        "service": {k: v for k, v in zip(names, services, strict=True) if v},
+        "kind": {name: c for name, c in zip(cols.kinds, counts[:k], strict=True) if c},
+        "service": {name: c for name, c in zip(names, counts[k:], strict=True) if c},
     }
