@@ -108,7 +108,6 @@ class Columns:
 
     docs: list[SearchDocument]
     ids: npt.NDArray[np.int64]
-    kind: npt.NDArray[np.str_]
     kinds: list[str]  # sorted; ``kind_code`` indexes it (facets count codes)
     kind_code: npt.NDArray[np.intp]
     fields: dict[str, Text]
@@ -266,12 +265,10 @@ def build_columns(
             for code in d.service_area_codes:
                 serving.setdefault(code, []).append(i)
 
-    kind = np.array([d.kind for d in docs], dtype=np.str_)
-    kinds, kind_code = np.unique(kind, return_inverse=True)
+    kinds, kind_code = np.unique(np.array([d.kind for d in docs], np.str_), return_inverse=True)
     return Columns(
         docs=docs,
         ids=np.array([d.id for d in docs], dtype=np.int64),
-        kind=kind,
         kinds=[str(k) for k in kinds],
         kind_code=kind_code,
         fields={
