@@ -256,7 +256,8 @@ def build_columns(
     grid = PointGrid.of(x_all[located], y_all[located], np.flatnonzero(located))
 
     def column(values: Iterable[str]) -> Text:
-        return Text.of([text.normalise(v) for v in values])
+        normal: dict[str, str] = {}  # documents share values: normalise each once
+        return Text.of([normal.get(v) or normal.setdefault(v, text.normalise(v)) for v in values])
 
     pinyin = pinyin_postings(docs)
     serving: dict[str, list[int]] = {}

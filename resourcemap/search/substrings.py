@@ -177,7 +177,12 @@ class Text:
 
     @classmethod
     def of(cls, values: list[str]) -> Text:
-        uniques, inverse = np.unique(np.array(values, dtype=np.str_), return_inverse=True)
+        # Distinct values first: every document's value in one array as wide as the
+        # longest would be the build's largest (a province's labels: 0.2 GB).
+        shown = list(dict.fromkeys(values))
+        uniques, where = np.unique(np.array(shown, dtype=np.str_), return_inverse=True)
+        place = dict(zip(shown, where.tolist(), strict=True))
+        inverse = np.fromiter((place[v] for v in values), dtype=np.intp, count=len(values))
         docs = np.argsort(inverse, kind="stable").astype(np.int64)
         counts = np.bincount(inverse, minlength=uniques.size)
         doc_starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
