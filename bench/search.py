@@ -13,6 +13,8 @@ plain demo city): recall@5 and the share of queries with no suitable result in t
 
     python bench/search.py            # 10,000 resources, 10 s per server
     python bench/search.py --quick    # 2,000 resources, 3 s per server
+    python bench/search.py --resources 200000 --database /tmp/p.sqlite3  # keep the
+                                      # database: a later run reuses it (minutes at 200k)
 
 The client shares the machine with the server, so the figures are only comparable with each
 other: the ratio is the result, absolute rates say little.
@@ -37,12 +39,14 @@ from urllib.parse import urlencode
 import httpx2
 import numpy as np
 import numpy.typing as npt
+import psutil
 from harness.load import LoadResult, drive
 from harness.servers import free_port, uvicorn_server
 from harness.synthetic import district_points, populate
 
 from resourcemap import db, schema
 from resourcemap.demo.city import load_demo_city
+from resourcemap.models import Resource
 from resourcemap.search.base import SearchQuery
 from resourcemap.search.service import SearchService
 from resourcemap.settings import Settings
@@ -102,8 +106,12 @@ def make_queries(rng: np.random.Generator, lon: FloatArray, lat: FloatArray) -> 
     return queries
 
 
-async def prepare(database_url: str, resources: int, seed: int) -> Prepared:
-    count = await populate(database_url, resources, seed)
+async def prepare(database_url: str, resources: int, seed: int, *, reuse: bool) -> Prepared:
+    if reuse:  # a database an earlier run populated
+        async with db.database(database_url):
+            count = await Resource.all().count()
+    else:
+        count = await populate(database_url, resources, seed)
     rng = np.random.default_rng(seed)
     async with db.database(database_url):
         queries = make_queries(rng, *await district_points(QUERIES, rng))
@@ -168,6 +176,18 @@ async def measure(
     return results[0], results[1]
 
 
+def server_memory_mb(port: int) -> tuple[float, float]:
+    """Resident and peak resident memory (MB) of the server listening on ``port``."""
+    for process in psutil.process_iter(["cmdline"]):
+        command = process.info["cmdline"] or []
+        if "uvicorn" in command and str(port) in command:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            kb = {k: int(v.split()[0]) for k, v in (ln.split(":", 1) for ln in status.splitlines())
+                  if k in ("VmRSS", "VmHWM")}  # fmt: skip
+            return kb["VmRSS"] / 1024, kb["VmHWM"] / 1024
+    return float("nan"), float("nan")
+
+
 def describe(label: str, result: LoadResult) -> str:
     return (
         f"{label}: {result.throughput:.0f} req/s, p50 {result.latency_ms(50):.1f} ms, "
@@ -183,6 +203,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, help="load duration per server (10)")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients (8)")
     parser.add_argument("--seed", type=int, default=SEED, help="random seed for data and queries")
+    parser.add_argument(
+        "--database",
+        type=Path,
+        help="SQLite file for the listings, kept after the run; reused as it is when it exists",
+    )
     args = parser.parse_args(argv)
     if args.resources is None:
         args.resources = 2_000 if args.quick else 10_000
@@ -203,11 +228,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     with tempfile.TemporaryDirectory(prefix="resourcemap-bench-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
-        database_url = f"sqlite://{workdir / 'bench.sqlite3'}"
+        database = args.database or workdir / "bench.sqlite3"
+        reuse = database.exists()
+        database_url = f"sqlite://{database}"
         print("scoring the judged query set ...", file=sys.stderr, flush=True)
         quality = asyncio.run(judged(f"sqlite://{workdir / 'judged.sqlite3'}"))
         print(f"preparing {args.resources:,} resources ...", file=sys.stderr, flush=True)
-        prepared = asyncio.run(prepare(database_url, args.resources, args.seed))
+        prepared = asyncio.run(prepare(database_url, args.resources, args.seed, reuse=reuse))
         port = free_port()
         env = {
             "RESOURCEMAP_DATABASE_URL": database_url,
@@ -223,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         paths = ["/api/v1/search?" + urlencode(q, doseq=True) for q in prepared.queries]
         print(f"loading each server for {args.seconds:g} s ...", file=sys.stderr, flush=True)
         app, bare = asyncio.run(measure(app_url, bare_url, paths, args.seconds, args.concurrency))
+        rss_mb, peak_mb = server_memory_mb(port)
 
     build_s = prepared.load_s + prepared.columns_s
     print(f"machine: {os.cpu_count()} cores; client and both servers share them")
@@ -235,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     print(quality)
     print(f"load: {args.concurrency} concurrent clients, {len(paths)} distinct queries")
     print(describe("search api", app))
+    print(f"app worker memory: {rss_mb:,.0f} MB resident after the load, peak {peak_mb:,.0f} MB")
     print(describe("bare starlette", bare))
     failures = app.failures + bare.failures
     if app.failed or bare.failed or not app.latencies or not bare.latencies:

@@ -47,9 +47,11 @@ class SearchUnavailable(Exception):
     """The backend cannot answer now (e.g. Meilisearch is unreachable)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SearchDocument:
-    """One resource as the search backends see it: public fields only, no personal data."""
+    """One resource as the search backends see it: public fields only, no personal data.
+    (Slots: a province's index holds hundreds of thousands, and a ``__dict__`` each
+    would cost more than their text.)"""
 
     id: int
     kind: str
@@ -93,8 +95,16 @@ def highlights(doc: SearchDocument, tokens: list[str]) -> dict[str, str]:
     """The document's text fields with the query tokens marked, as safe HTML.
 
     Chinese tokens mark Chinese fields, Latin tokens the English name; fields without a
-    match are left out.
+    match are left out. Residents repeat a few words, so the same cards are marked again
+    and again: answers are kept (shared: never change one in place).
     """
+    if not tokens:
+        return {}
+    return _marked(doc, tuple(tokens))
+
+
+@lru_cache(maxsize=8192)
+def _marked(doc: SearchDocument, tokens: tuple[str, ...]) -> dict[str, str]:
     han = [t for t in tokens if not text.is_latin(t)]
     latin = [t for t in tokens if text.is_latin(t)]
     marked: dict[str, str] = {}

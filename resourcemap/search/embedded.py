@@ -2,7 +2,7 @@
 
 Documents live in column arrays; every filter is a boolean mask over them, text matching
 is a vectorised substring search per field (``numpy.strings.find``), and distance uses a
-KD-tree in the city's metric CRS to shortlist candidates, then exact geodesic metres.
+grid of cells in the city's metric CRS to shortlist candidates, then exact geodesic metres.
 
 Substring matching rather than word segmentation is deliberate: a one- or two-character
 query ("心理", "焦虑") must find every name containing it, which a segmenter that merges
@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from geo.distance import geodesic_m
-from resourcemap.search import distances, intent, ranking
+from resourcemap.search import distances, facets, intent, ranking
 from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult, highlights
 from resourcemap.search.embedded_index import Columns, build_columns
 from resourcemap.search.facets import count_facets, sum_facets
@@ -108,7 +108,7 @@ class EmbeddedBackend:
         try:
             self.work.documents += len(docs)
             self.work.full_builds += 1
-            built = await asyncio.to_thread(build_columns, docs, self.typos)
+            built = await asyncio.to_thread(_build, docs, self.typos)
             if self._version != version or self._columns is None:
                 return  # a full reload came in: its own build wins
             built.retire(self._since_snapshot)
@@ -127,7 +127,7 @@ class EmbeddedBackend:
                 self.work.full_builds += 1
                 self._building = (
                     version,
-                    asyncio.create_task(asyncio.to_thread(build_columns, docs, self.typos)),
+                    asyncio.create_task(asyncio.to_thread(_build, docs, self.typos)),
                 )
             try:
                 built = await self._building[1]
@@ -147,6 +147,13 @@ class EmbeddedBackend:
 
     async def search(self, criteria: Criteria) -> SearchResult:
         return search_segments(await self.segments(), criteria)
+
+
+def _build(docs: list[SearchDocument], typos: TypoTolerance) -> Columns:
+    """The large index, ready to answer (run in a worker thread)."""
+    built = build_columns(docs, typos)
+    facets.prepare(built)
+    return built
 
 
 @dataclass
@@ -200,7 +207,7 @@ class Found:
 
 
 def _candidates(cols: Columns, criteria: Criteria) -> Found:
-    """Rows passing the filters and, with a radius, the KD-tree shortlist."""
+    """Rows passing the filters and, with a radius, the grid's shortlist."""
     q = criteria.query
     n = len(cols.docs)
     mask = _filter_mask(cols, criteria)
@@ -210,14 +217,14 @@ def _candidates(cols: Columns, criteria: Criteria) -> Found:
         area_hit = np.zeros(n, dtype=bool)
         for code in criteria.point_area_codes:
             area_hit[cols.serving.get(code, [])] = True
-        near = cols.located & mask
-        if q.radius_m is not None and cols.tree is not None:
+        if q.radius_m is not None:
             lat, lon = point
             x, y = cols.to_metric.transform(lon, lat)
-            shortlist = cols.tree.query_ball_point([x, y], q.radius_m * distances.MARGIN)
-            candidates = np.zeros(n, dtype=bool)
-            candidates[np.flatnonzero(cols.located)[shortlist]] = True
-            near &= candidates
+            near = np.zeros(n, dtype=bool)
+            near[cols.grid.within(x, y, q.radius_m * distances.MARGIN)] = True
+            near &= mask
+        else:
+            near = cols.located & mask
         mask = near | (area_hit & mask)
     rows = np.flatnonzero(mask)
     return Found(cols, rows, np.zeros(rows.size), np.full(rows.size, np.nan))
@@ -292,7 +299,9 @@ def match_rows(segments: list[Columns], criteria: Criteria, *, exact: bool = Tru
         else:
             x, y = f.cols.to_metric.transform(lon, lat)
             near = f.rows[located]
-            f.distance[located] = np.hypot(f.cols.x[near] - x, f.cols.y[near] - y)
+            dx, dy = f.cols.x[near] - x, f.cols.y[near] - y
+            # Not np.hypot: several times slower, and these are only bounds (see .distances).
+            f.distance[located] = np.sqrt(dx * dx + dy * dy)
             f.exact = np.isnan(f.distance)
             if q.radius_m is not None:
                 f.distance, f.exact = distances.within_radius(

@@ -5,9 +5,9 @@ searched as substrings through an inverted index of their characters and charact
 (:mod:`.substrings`), so a token costs what it matches, not what is indexed; a token's
 matches are sorted document rows with their relevance (:class:`Match`), never a column as
 long as the index. Every filterable value is a boolean column, so filters are ANDs; pinyin
-of names is a postings list of whole-syllable runs; a KD-tree in the city's metric CRS
-holds the located documents. Per-token matches and typo corrections are cached for the
-lifetime of an index. An index is never extended: an edit retires the document's
+of names is a postings list of whole-syllable runs; a grid of cells in the city's metric CRS
+(:mod:`.grid`) holds the located documents. Per-token matches and typo corrections are
+cached for the lifetime of an index. An index is never extended: an edit retires the document's
 row (:meth:`Columns.retire`, its status bits cleared so no filter passes it) and the engine
 indexes the new version in a small second index (see :mod:`.embedded`).
 """
@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyproj
-from scipy.spatial import cKDTree
 
 from geo.clusters import finest_cells
 from geo.crs import WGS84, metric_crs_for
 from resourcemap.search import text
 from resourcemap.search.base import SearchDocument
+from resourcemap.search.grid import PointGrid
 from resourcemap.search.needs import NEEDS
 from resourcemap.search.pinyin_index import Postings, pinyin_postings
 from resourcemap.search.substrings import DENSE_SHARE, Text, distinct, firsts
@@ -108,7 +108,6 @@ class Columns:
 
     docs: list[SearchDocument]
     ids: npt.NDArray[np.int64]
-    kind: npt.NDArray[np.str_]
     kinds: list[str]  # sorted; ``kind_code`` indexes it (facets count codes)
     kind_code: npt.NDArray[np.intp]
     fields: dict[str, Text]
@@ -120,7 +119,7 @@ class Columns:
     cells: npt.NDArray[np.uint64]  # H3 cell at geo.clusters.FINEST, for map clusters
     x: FloatArray  # metric coordinates (NaN where not located): planar distance bounds
     y: FloatArray
-    tree: cKDTree | None
+    grid: PointGrid  # the located documents, for "within a radius"
     to_metric: pyproj.Transformer
     # Area-served documents (no point, some service area) by the area codes they serve.
     serving: dict[str, npt.NDArray[np.intp]]
@@ -246,7 +245,6 @@ def build_columns(
     located = np.array([d.located for d in docs], dtype=bool)
     lat = np.array([d.lat if d.lat is not None else np.nan for d in docs], dtype=np.float64)
     lon = np.array([d.lon if d.lon is not None else np.nan for d in docs], dtype=np.float64)
-    tree = None
     if transformer is None:
         crs = metric_crs_for(float(np.nanmedian(lon)) if located.any() else 114.0)
         transformer = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
@@ -255,10 +253,11 @@ def build_columns(
     if located.any():
         x, y = transformer.transform(lon[located], lat[located])
         x_all[located], y_all[located] = x, y
-        tree = cKDTree(np.column_stack([x, y]))
+    grid = PointGrid.of(x_all[located], y_all[located], np.flatnonzero(located))
 
     def column(values: Iterable[str]) -> Text:
-        return Text.of([text.normalise(v) for v in values])
+        normal: dict[str, str] = {}  # documents share values: normalise each once
+        return Text.of([normal.get(v) or normal.setdefault(v, text.normalise(v)) for v in values])
 
     pinyin = pinyin_postings(docs)
     serving: dict[str, list[int]] = {}
@@ -267,12 +266,10 @@ def build_columns(
             for code in d.service_area_codes:
                 serving.setdefault(code, []).append(i)
 
-    kind = np.array([d.kind for d in docs], dtype=np.str_)
-    kinds, kind_code = np.unique(kind, return_inverse=True)
+    kinds, kind_code = np.unique(np.array([d.kind for d in docs], np.str_), return_inverse=True)
     return Columns(
         docs=docs,
         ids=np.array([d.id for d in docs], dtype=np.int64),
-        kind=kind,
         kinds=[str(k) for k in kinds],
         kind_code=kind_code,
         fields={
@@ -291,7 +288,7 @@ def build_columns(
         cells=finest_cells(lat, lon),
         x=x_all,
         y=y_all,
-        tree=tree,
+        grid=grid,
         to_metric=transformer,
         serving={code: np.array(rows, dtype=np.intp) for code, rows in serving.items()},
         pinyin=pinyin,

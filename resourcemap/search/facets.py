@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from resourcemap.search.embedded_index import Columns
-from resourcemap.search.substrings import DENSE_SHARE
+from resourcemap.search.embedded_index import BoolArray, Columns
+
+IntArray = npt.NDArray[np.intp]
+# Indexes whose service sets are kept: the large one, the edits', and a few retired ones.
+KEPT_INDEXES = 8
+_sets: dict[int, tuple[dict[str, BoolArray], list[str], IntArray, IntArray]] = {}
 
 
 def sum_facets(parts: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:
@@ -20,18 +24,40 @@ def sum_facets(parts: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, in
     return {facet: dict(sorted(counts.items())) for facet, counts in total.items()}
 
 
+def prepare(cols: Columns) -> None:
+    """Work out the index's facet numbers now (in the build's thread), not in a search."""
+    _facet_sets(cols)
+
+
+def _facet_sets(cols: Columns) -> tuple[list[str], IntArray, IntArray]:
+    """The index's service names (sorted), each document's kind and set of services as one
+    number, and what each number stands for (a row per number: its kind as one of
+    ``cols.kinds`` columns, then its services): a province's listings have a few thousand
+    distinct ones, so a search counts its matches per number (one ``bincount``) and not
+    per kind and service."""
+    columns = cols.tags["services"]
+    kept = _sets.get(id(columns))
+    if kept is None or kept[0] is not columns:
+        if len(_sets) >= KEPT_INDEXES:
+            _sets.clear()
+        names = sorted(columns)
+        n, k = len(cols.docs), len(cols.kinds)
+        held = np.zeros((n, k + len(names)), dtype=bool)
+        held[np.arange(n), cols.kind_code] = True
+        for j, name in enumerate(names):
+            held[:, k + j] = columns[name]
+        packed = np.packbits(held, axis=1)
+        sets, which = np.unique(packed, axis=0, return_inverse=True)
+        members = np.unpackbits(sets, axis=1, count=held.shape[1]).astype(np.int64)
+        kept = _sets[id(columns)] = (columns, names, which.reshape(-1), members)
+    return kept[1], kept[2], kept[3]
+
+
 def count_facets(cols: Columns, rows: npt.NDArray[np.intp]) -> dict[str, dict[str, int]]:
-    kinds = np.bincount(cols.kind_code[rows], minlength=len(cols.kinds))
-    n = len(cols.docs)
-    if rows.size * DENSE_SHARE < n:  # few: look up each one; many: one pass over each column
-        services = {name: int(np.count_nonzero(column[rows]))
-                    for name, column in cols.tags["services"].items()}  # fmt: skip
-    else:
-        mask = np.zeros(n, dtype=bool)
-        mask[rows] = True
-        services = {name: int(np.count_nonzero(column & mask))
-                    for name, column in cols.tags["services"].items()}  # fmt: skip
+    names, which, members = _facet_sets(cols)
+    counts = (np.bincount(which[rows], minlength=members.shape[0]) @ members).tolist()
+    k = len(cols.kinds)
     return {
-        "kind": {k: int(c) for k, c in zip(cols.kinds, kinds.tolist(), strict=True) if c},
-        "service": {k: v for k, v in sorted(services.items()) if v},
+        "kind": {name: c for name, c in zip(cols.kinds, counts[:k], strict=True) if c},
+        "service": {name: c for name, c in zip(names, counts[k:], strict=True) if c},
     }

@@ -30,6 +30,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from resourcemap.search import text
@@ -213,13 +214,17 @@ class MatchReason:
     label_en: str
 
 
+@lru_cache(maxsize=4096)
 def reasons(
     kind: str, services: tuple[str, ...], plan: QueryPlan, vocab: NeedsVocabulary = NEEDS
 ) -> tuple[MatchReason, ...]:
-    """Why a listing of this kind and services matched each need the plan names."""
-    out: list[MatchReason] = []
+    """Why a listing of this kind and services matched each need the plan names (kept:
+    a page's cards share a few kinds and sets of services)."""
     named = {t.need for t in plan.terms if t.need}
     fuzzy = {t.fuzzy_need for t in plan.terms if t.fuzzy_need} - named
+    if not named and not fuzzy:
+        return ()  # plain words: nothing to explain
+    out: list[MatchReason] = []
     for code in [*plan.needs, *sorted(fuzzy)]:
         need = vocab[code]
         via = need.reason(kind, services)

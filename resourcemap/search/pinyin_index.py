@@ -12,6 +12,7 @@ syllables ("xinli", "xinlizixun") finds a name, a part of a syllable does not ("
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -59,13 +60,18 @@ class Postings:
 
 
 def pinyin_postings(docs: Sequence[Named]) -> Postings:
-    postings: dict[str, list[int]] = {}
-    for i, doc in enumerate(docs):
-        for term in _pinyin_terms(doc.name_zh):
-            postings.setdefault(term, []).append(i)
-    sizes = np.fromiter((len(rows) for rows in postings.values()), dtype=np.int64)
-    rows = np.fromiter(
-        (i for rows in postings.values() for i in rows), dtype=np.int32, count=int(sizes.sum())
-    )
+    """Built from two flat arrays of (term, row) pairs, not a list of Python integers per
+    term: those would cost a province's build more than the index itself."""
+    at: dict[str, int] = {}
+    terms = array("i")  # each pair's term, by its place in ``at``
+    counts = array("i")  # pairs per document
+    for doc in docs:
+        found = [at.setdefault(term, len(at)) for term in _pinyin_terms(doc.name_zh)]
+        terms.extend(found)
+        counts.append(len(found))
+    term_of = np.frombuffer(terms, dtype=np.int32)
+    row_of = np.repeat(np.arange(len(counts), dtype=np.int32), np.frombuffer(counts, np.int32))
+    rows = row_of[np.argsort(term_of, kind="stable")]  # by term, rows ascending within one
+    sizes = np.bincount(term_of, minlength=len(at))
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    return Postings({term: k for k, term in enumerate(postings)}, starts, rows)
+    return Postings(at, starts, rows)

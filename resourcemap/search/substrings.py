@@ -30,9 +30,12 @@ G = TypeVar("G", bound=np.generic)
 _SHIFT = np.uint64(21)
 # Value ids share a 64-bit word with the gram while the index is built (42 + 22 bits).
 _ID_BITS = 22
-_CHUNK = 8192
+_CHUNK = 8192  # values turned into grams at a time: bounds the build's scratch memory
+_STEP = 1 << 20  # entries of the packed (gram, value) array processed at a time
+_GRAM = np.uint64(_ID_BITS)
+_ID_MASK = np.uint64(2**_ID_BITS - 1)
 # Matches of more than 1/DENSE_SHARE of a column are gathered by one pass over it.
-DENSE_SHARE = 8  # values turned into grams at a time: bounds the build's scratch memory
+DENSE_SHARE = 8
 
 
 def _codes(token: str) -> list[int]:
@@ -76,6 +79,22 @@ class Found:
     positions: IntArray
 
 
+def _drop_repeats(ordered: npt.NDArray[np.uint64]) -> int:
+    """Keep the first of each run of equal values at the front of ``ordered``, in place,
+    a slice at a time (no second array as long as it); returns how many are kept."""
+    kept = 0
+    for a in range(0, ordered.size, _STEP):
+        b = min(a + _STEP, ordered.size)
+        part = ordered[a:b]
+        keep = np.empty(part.size, dtype=bool)
+        keep[0] = a == 0 or part[0] != ordered[a - 1]
+        np.not_equal(part[1:], part[:-1], out=keep[1:])
+        chosen = part[keep]  # a copy: writing below never overwrites what is unread
+        ordered[kept : kept + chosen.size] = chosen
+        kept += chosen.size
+    return kept
+
+
 @dataclass(frozen=True)
 class Grams:
     """Gram → sorted ids of the values holding it (``ids[starts[k]:starts[k + 1]]``)."""
@@ -92,30 +111,42 @@ class Grams:
         if values.size == 0 or width == 0:
             return cls(np.empty(0, np.uint64), np.zeros(1, np.int64), np.empty(0, np.int32))
         chars = values.view(np.uint32).reshape(values.size, width)
-        parts = []
-        for first in range(0, values.size, _CHUNK):
+        # Every (gram, value) pair is written straight into one array sized beforehand:
+        # a province's description column makes tens of millions, and every copy of them
+        # (a list of parts, its concatenation, shifted or masked temporaries) would count
+        # in the workers' peak memory.
+        chunks = range(0, values.size, _CHUNK)
+        total = 0
+        for first in chunks:  # every character, and every one after a first is a pair
+            block = chars[first : first + _CHUNK]
+            total += 2 * int(np.count_nonzero(block)) - int(np.count_nonzero(block[:, 0]))
+        packed = np.empty(total, dtype=np.uint64)
+        end = 0
+        id_bits = np.uint64(_ID_BITS)
+        for first in chunks:
             block = chars[first : first + _CHUNK].astype(np.uint64)
             ids = np.arange(first, first + block.shape[0], dtype=np.uint64)[:, None]
-            ones = block << _SHIFT
-            pairs = (block[:, :-1] << _SHIFT) | block[:, 1:]
-            id_bits = np.uint64(_ID_BITS)
-            parts.append(((ones << id_bits) | ids)[block != 0])
-            parts.append(((pairs << id_bits) | ids)[block[:, 1:] != 0])
-        # Sorted by gram, then value, in place: a province's address column has millions of
-        # grams, and every copy of them would count in the workers' peak memory.
-        packed = np.concatenate(parts)
-        del parts
-        packed.sort()
-        packed = distinct(packed, presorted=True)
-        grams = packed >> np.uint64(_ID_BITS)
-        new = np.empty(grams.size, dtype=bool)
+            for grams, present in (
+                (block << _SHIFT, block != 0),
+                ((block[:, :-1] << _SHIFT) | block[:, 1:], block[:, 1:] != 0),
+            ):
+                part = ((grams << id_bits) | ids)[present]
+                packed[end : end + part.size] = part
+                end += part.size
+        packed.sort()  # by gram, then value, in place
+        size = _drop_repeats(packed)  # a character or pair seen twice in one value
+        new = np.empty(size, dtype=bool)
         new[:1] = True
-        np.not_equal(grams[1:], grams[:-1], out=new[1:])
+        ids32 = np.empty(size, dtype=np.int32)
+        for a in range(0, size, _STEP):
+            b = min(a + _STEP, size)
+            if b > 1:
+                lo = max(a, 1)
+                np.not_equal(packed[lo:b] >> _GRAM, packed[lo - 1 : b - 1] >> _GRAM, out=new[lo:b])
+            ids32[a:b] = packed[a:b] & _ID_MASK
         starts = np.flatnonzero(new)
-        keys = grams[starts]
-        del grams, new
-        ids = (packed & np.uint64(2**_ID_BITS - 1)).astype(np.int32)
-        return cls(keys, np.append(starts, packed.size).astype(np.int64), ids)
+        keys = packed[starts] >> _GRAM
+        return cls(keys, np.append(starts, size).astype(np.int64), ids32)
 
     def postings(self, code: int) -> npt.NDArray[np.int32]:
         k = int(np.searchsorted(self.keys, np.uint64(code)))
@@ -146,7 +177,12 @@ class Text:
 
     @classmethod
     def of(cls, values: list[str]) -> Text:
-        uniques, inverse = np.unique(np.array(values, dtype=np.str_), return_inverse=True)
+        # Distinct values first: every document's value in one array as wide as the
+        # longest would be the build's largest (a province's labels: 0.2 GB).
+        shown = list(dict.fromkeys(values))
+        uniques, where = np.unique(np.array(shown, dtype=np.str_), return_inverse=True)
+        place = dict(zip(shown, where.tolist(), strict=True))
+        inverse = np.fromiter((place[v] for v in values), dtype=np.intp, count=len(values))
         docs = np.argsort(inverse, kind="stable").astype(np.int64)
         counts = np.bincount(inverse, minlength=uniques.size)
         doc_starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)

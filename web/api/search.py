@@ -7,17 +7,16 @@ from dataclasses import asdict
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from resourcemap.booking import slots
 from resourcemap.booking.desk import Desk
 from resourcemap.errors import InvalidInput
 from resourcemap.pagination import decode_offset, encode_offset
-from resourcemap.search.base import MAX_LIMIT, Hit, SearchQuery, SearchResult
+from resourcemap.search.base import MAX_LIMIT, SearchQuery, SearchResult
 from resourcemap.search.service import SearchService
-from resourcemap.translations import vocab_label
-from resourcemap.vocab import ResourceKind
 from web import clock
+from web.api.search_items import json_answer, result_item
 from web.params import query_dict
 
 REPEATABLE = ("kind", "eligible")
@@ -25,45 +24,6 @@ NEAREST_PARAMS = {"lat", "lon", "service", "kind", "open_now", "limit", "bookabl
 # With bookable=true, how far down the distance ranking to look for bookable services.
 BOOKABLE_SCAN = 1_000
 NEAREST_MAX = 20
-
-
-def result_item(
-    hit: Hit, open_now: frozenset[int], bookable: frozenset[int] = frozenset()
-) -> dict[str, Any]:
-    d = hit.document
-    kind = ResourceKind(d.kind)
-    location = None if d.lat is None or d.lon is None else {"lat": d.lat, "lon": d.lon}
-    walk = d.reach == "walk"
-    return {
-        "id": d.id,
-        "name_zh": d.name_zh,
-        "name_en": d.name_en,
-        "kind": d.kind,
-        "kind_label": {"zh": vocab_label(kind, "zh"), "en": vocab_label(kind, "en")},
-        "placement": kind.info.placement,
-        "services": list(d.services),
-        "audiences": list(d.audiences),
-        "languages": list(d.languages),
-        "modes": list(d.modes),
-        "fee": d.fee,
-        "eligibility": d.eligibility,
-        "eligibility_note": {"zh": d.eligibility_note_zh, "en": d.eligibility_note_en},
-        "phone": d.phone,
-        "always_open": d.always_open,
-        "open_now": d.always_open or d.id in open_now,
-        "location": location,
-        "address_zh": d.address_zh,
-        "service_area_codes": list(d.service_area_codes),
-        # walk: distance and minutes on foot; phone ("phone service for your area") and
-        # area ("serves your community") are never shown as a walk.
-        "reach": d.reach,
-        "distance_m": None if hit.distance_m is None or not walk else round(hit.distance_m, 1),
-        "walk_minutes": hit.walk_minutes,
-        "bookable": d.id in bookable,
-        "highlight": hit.highlights,
-        "matched_because": [asdict(r) for r in hit.reasons],
-        "score": round(hit.score, 3),
-    }
 
 
 async def search(request: Request) -> Response:
@@ -131,7 +91,7 @@ async def search(request: Request) -> Response:
     if result.total == 0:  # a way forward: the nearest place that fits, whatever the filters
         found = await service.nearest_walk(query, at, any_filters=True)
         nearest = None if found is None else result_item(found, open_now, service.bookable_ids)
-    return JSONResponse(
+    return json_answer(
         {
             "items": [result_item(h, open_now, service.bookable_ids) for h in result.hits],
             "crisis": result.crisis,
@@ -189,7 +149,7 @@ async def nearest(request: Request) -> Response:
         items = [result_item(h, open_now, service.bookable_ids) for h in result.hits]
     else:
         result, items = await _nearest_bookable(request, query, at, open_now)
-    return JSONResponse(
+    return json_answer(
         {"items": items, "degraded": result.degraded, "dataset": service.dataset_label}
     )
 

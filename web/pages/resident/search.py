@@ -32,7 +32,7 @@ from resourcemap.vocab import (
     Status,
 )
 from web import clock, i18n
-from web.api.search import result_item
+from web.api.search_items import result_item
 from web.i18n import _, distance
 from web.pages.resident import view as resident_view
 from web.pages.shell import Audience, page, render
