@@ -13,7 +13,15 @@ from resourcemap.booking.dispatch import Dispatcher
 from resourcemap.models import Booking, Notification, Resource
 from resourcemap.vocab import NotificationKind
 from tests.conftest import make_settings
-from tests.notify_helpers import DAY_AFTER_9, EMAIL, NOW, PHONE, book, bookable_room
+from tests.notify_helpers import (
+    DAY_AFTER_9,
+    EMAIL,
+    NOW,
+    PHONE,
+    book,
+    bookable_room,
+    wait_for_seat,
+)
 
 # The outcome depends on the date or time of day: CI reruns these under faked clocks.
 pytestmark = pytest.mark.clock
@@ -122,3 +130,31 @@ async def test_a_chinese_booking_is_told_in_the_chinese_of_old(
             [(_, got_subject, got_text)] = await sent(kind, desk)
             assert (got_subject, got_text.splitlines()[0]) == (subject, text)
             assert got_text.splitlines()[1].startswith(link)
+
+
+@pytest.mark.anyio
+async def test_a_seat_freed_for_an_english_waitlist_entry_is_offered_in_english(
+    database_url: str,
+) -> None:
+    settings = make_settings(database_url)
+    async with db.database(database_url):
+        room = await bookable_room()
+        desk = Desk(settings)
+        taken = await book(settings, room, phone="13800000001")  # in Chinese
+        waiting = await wait_for_seat(settings, room, phone=PHONE, lang="en")
+        await desk.cancel(taken.code, taken.token, now=NOW)
+        [(_, subject, text)] = await sent(NotificationKind.WAITLIST_OFFER, desk)
+        code = f"{waiting.code[:4]} {waiting.code[4:]}"
+        assert subject == "A seat is free for you"
+        first, link = text.splitlines()
+        assert first.startswith(
+            "A seat at Donghu Community Counselling Room, 2026-12-02 09:00, is held for you for "
+        )
+        assert first.endswith(f"Waitlist code {code}.")
+        assert link.endswith("&lang=en") and not CHINESE.search(text)
+        # The one whose booking it was is told in Chinese, as they booked.
+        [(_, subject, text)] = await sent(NotificationKind.CANCELLED, desk)
+        assert (subject, text.splitlines()[0]) == (
+            "预约已取消",
+            f"您在{ROOM_ZH} 2026-12-02 09:00 的预约已取消。",
+        )
