@@ -43,6 +43,12 @@ def in_both(text: Said) -> str:
     return f"{read(text, 'zh_CN')} {read(text, 'en')}"
 
 
+def place_name(name_zh: str, name_en: str | None, locale: str) -> str:
+    """A place as a message in ``locale`` names it: in English by its English name if it
+    has one."""
+    return (locale == "en" and name_en) or name_zh
+
+
 @dataclass(frozen=True)
 class Message:
     kind: NotificationKind
@@ -69,8 +75,7 @@ class Message:
 
     def text(self, tz: ZoneInfo) -> str:
         """The message in the resident's language, with its link on a line of its own."""
-        english = self.locale == "en"
-        place = (english and self.resource_name_en) or self.resource_name
+        place = place_name(self.resource_name, self.resource_name_en, self.locale)
         return f"{read(self.said(tz, place), self.locale)}\n{self.manage_url}"
 
     def said(self, tz: ZoneInfo, place: str) -> Said:

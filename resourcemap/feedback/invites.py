@@ -14,7 +14,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from resourcemap.booking.ledger import Ledger
-from resourcemap.booking.outbox import enqueue_text, subject_of
+from resourcemap.booking.outbox import enqueue_text, place_name, subject_of
 from resourcemap.booking.requests import new_token
 from resourcemap.models import Booking, FeedbackInvite, FeedbackToken, Resource
 from resourcemap.said import N_
@@ -51,10 +51,9 @@ async def invite(ledger: Ledger, booking_id: int, *, now: dt.datetime) -> bool:
     )
     resource = await Resource.get(id=booking.resource_id)
     locale = locale_of(booking.lang or "zh")
-    place = (locale == "en" and resource.name_en) or resource.name_zh
     said = N_(
         "Thank you for visiting %(place)s. Tell us anonymously how it went (1 minute):",
-        place=place,
+        place=place_name(resource.name_zh, resource.name_en, locale),
     )
     text = f"{read(said, locale)}\n{ledger.links.feedback(token, booking.lang)}"
     await enqueue_text(
