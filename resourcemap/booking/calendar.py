@@ -7,6 +7,8 @@ import datetime as dt
 from icalendar import Calendar, Event
 
 from resourcemap.models import Booking, Resource
+from resourcemap.said import N_
+from resourcemap.translations import read
 from resourcemap.vocab import BookingStatus
 
 PRODID = "-//ResourceMap//Bookings//ZH"
@@ -34,12 +36,12 @@ def ics(
     event.add("dtend", booking.ends_at.astimezone(dt.UTC))
     code = f"{booking.code[:4]} {booking.code[4:]}"
     if english:  # the English page's link: English where the listing has it (#18)
-        name, address = resource.name_en or resource.name_zh, resource.address_en
-        event.add("summary", f"Booking {code}: {name}")
-        address = address or resource.address_zh
+        name = resource.name_en or resource.name_zh
+        address = resource.address_en or resource.address_zh
     else:
-        event.add("summary", f"{resource.name_zh} 预约 {code}")
-        address = resource.address_zh
+        name, address = resource.name_zh, resource.address_zh
+    summary = N_("Booking %(code)s: %(place)s", code=code, place=name)
+    event.add("summary", read(summary, "en" if english else "zh_CN"))
     if address:
         event.add("location", address)
     lines = [f"预约码 Booking code: {booking.code[:4]} {booking.code[4:]}"]

@@ -70,5 +70,5 @@ async def reschedule(
         )
         await ledger.release(old_slot_id, now=now)
         moved = await Booking.get(id=booking.id)
-        await ledger.tell(NotificationKind.RESCHEDULED, moved, resource.name_zh, token, now=now)
+        await ledger.tell(NotificationKind.RESCHEDULED, moved, resource, token, now=now)
     return moved

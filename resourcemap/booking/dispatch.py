@@ -271,7 +271,7 @@ class Dispatcher:
                 booking = await Booking.get(id=booking_id)
                 resource = await Resource.get(id=booking.resource_id)
                 queued += await self.ledger.tell(
-                    NotificationKind.REMINDER, booking, resource.name_zh, None, now=now
+                    NotificationKind.REMINDER, booking, resource, None, now=now
                 )
         return queued
 

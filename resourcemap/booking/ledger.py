@@ -233,6 +233,8 @@ class Ledger:
                 manage_url=self.links.waitlist(entry.code, token, entry.lang),
                 offer_expires_at=expires,
                 offer_minutes=self.offer_minutes,
+                lang=entry.lang,
+                resource_name_en=resource.name_en,
             ),
             booking_id=offer.id,
             phone=self.vault.open_optional(entry.phone_enc),
@@ -283,7 +285,7 @@ class Ledger:
             }
             if by in tell:
                 resource = await Resource.get(id=resource_id)
-                await self.tell(tell[by], held, resource.name_zh, None, now=now)
+                await self.tell(tell[by], held, resource, None, now=now)
         return True
 
     async def confirm_hold(
@@ -339,13 +341,13 @@ class Ledger:
         self,
         kind: NotificationKind,
         booking: Booking,
-        resource_name: str,
+        resource: Resource,
         token: str | None,
         *,
         now: dt.datetime,
     ) -> int:
-        """Queue a message about ``booking`` to its phone and e-mail address, if any; how
-        many were queued."""
+        """Queue a message about ``booking`` at ``resource`` to its phone and e-mail
+        address, if any, in the language it was booked in; how many were queued."""
         phone = self.vault.open_optional(booking.phone_enc)
         email = self.vault.open_optional(booking.email_enc)
         if not phone and not email:
@@ -355,10 +357,11 @@ class Ledger:
             kind,
             booking.code,
             booking.starts_at,
-            resource_name,
+            resource.name_zh,
             token,
             booking.cancel_reason,
             lang=booking.lang,
+            name_en=resource.name_en,
         )
         return await outbox.enqueue(
             self.vault, self.tz, message, booking_id=booking.id, phone=phone, email=email, now=now
@@ -374,9 +377,12 @@ class Ledger:
         reason: str = "",
         *,
         lang: str = "",
+        name_en: str = "",
         secret: str = "",
         expires_at: dt.datetime | None = None,
     ) -> outbox.Message:
+        """The message about a booking, in ``lang`` (``resource_name`` is the Chinese name,
+        ``name_en`` the English one, if any)."""
         return outbox.Message(
             kind=kind,
             code=code,
@@ -386,6 +392,8 @@ class Ledger:
             reason=reason,
             offer_expires_at=expires_at,
             secret=secret,
+            lang=lang,
+            resource_name_en=name_en,
         )
 
 

@@ -13,27 +13,47 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from resourcemap.models import Notification
+from resourcemap.said import N_, Said, pN_
+from resourcemap.translations import locale_of, read
 from resourcemap.vault import Vault
 from resourcemap.vocab import NotificationKind, NotificationStatus
 
-SUBJECTS: dict[NotificationKind, str] = {
-    NotificationKind.CONFIRMATION: "预约成功 Booking confirmed",
-    NotificationKind.REMINDER: "明日预约提醒 Reminder: your booking tomorrow",
-    NotificationKind.WAITLIST_OFFER: "候补名额 A seat is free for you",
-    NotificationKind.VERIFY_CODE: "预约验证码 Your booking code",
-    NotificationKind.CANCELLED_BY_STAFF: "预约已被取消 Your booking was cancelled",
-    NotificationKind.CANCELLED: "预约已取消 Booking cancelled",
-    NotificationKind.RESCHEDULED: "预约已改期 Booking moved",
-    NotificationKind.REFERRAL_INVITE: "转介预约 Choose a time for your referral",
-    NotificationKind.FEEDBACK_INVITE: "服务评价 How was your visit?",
+# One language per message: the resident's (``Message.lang``); in their own context, as a
+# subject's words differ from a page's (预约验证码, not 您的预约码).
+SUBJECTS: dict[NotificationKind, Said] = {
+    NotificationKind.CONFIRMATION: pN_("message subject", "Booking confirmed"),
+    NotificationKind.REMINDER: pN_("message subject", "Reminder: your booking tomorrow"),
+    NotificationKind.WAITLIST_OFFER: pN_("message subject", "A seat is free for you"),
+    NotificationKind.VERIFY_CODE: pN_("message subject", "Your booking code"),
+    NotificationKind.CANCELLED_BY_STAFF: pN_("message subject", "Your booking was cancelled"),
+    NotificationKind.CANCELLED: pN_("message subject", "Booking cancelled"),
+    NotificationKind.RESCHEDULED: pN_("message subject", "Booking moved"),
+    NotificationKind.REFERRAL_INVITE: pN_("message subject", "Choose a time for your referral"),
+    NotificationKind.FEEDBACK_INVITE: pN_("message subject", "How was your visit?"),
 }
+
+
+def subject_of(kind: NotificationKind, lang: str) -> str:
+    """The subject of a ``kind`` message in ``lang`` (a booking's: '' is Chinese)."""
+    return read(SUBJECTS[kind], locale_of(lang or "zh"))
+
+
+def in_both(text: Said) -> str:
+    """Chinese, then English: for a resident whose language is not known (a referral)."""
+    return f"{read(text, 'zh_CN')} {read(text, 'en')}"
+
+
+def place_name(name_zh: str, name_en: str | None, locale: str) -> str:
+    """A place as a message in ``locale`` names it: in English by its English name if it
+    has one."""
+    return (locale == "en" and name_en) or name_zh
 
 
 @dataclass(frozen=True)
 class Message:
     kind: NotificationKind
     code: str
-    resource_name: str
+    resource_name: str  # the listing's Chinese name
     starts_at: dt.datetime
     manage_url: str
     reason: str = ""
@@ -41,42 +61,85 @@ class Message:
     offer_minutes: int | None = None
     # The texted code of a ``VERIFY_CODE`` message: never logged, stored only sealed.
     secret: str = field(default="", repr=False)
+    # The language the resident booked in ('' for rows from before it was kept: Chinese).
+    lang: str = ""
+    resource_name_en: str = ""  # read instead of the Chinese name in English, if any
+
+    @property
+    def locale(self) -> str:
+        return locale_of(self.lang or "zh")
+
+    @property
+    def subject(self) -> str:
+        return subject_of(self.kind, self.lang)
 
     def text(self, tz: ZoneInfo) -> str:
-        when = self.starts_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        """The message in the resident's language, with its link on a line of its own."""
+        place = place_name(self.resource_name, self.resource_name_en, self.locale)
+        return f"{read(self.said(tz, place), self.locale)}\n{self.manage_url}"
+
+    def said(self, tz: ZoneInfo, place: str) -> Said:
+        """The sentence of the message, naming ``place``."""
+        at = {"place": place, "when": self.starts_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")}
         code = f"{self.code[:4]} {self.code[4:]}"
-        place = self.resource_name
-        lines = {
-            NotificationKind.CONFIRMATION: f"您已预约{self.resource_name}，{when}。预约码 {code}。",
-            NotificationKind.REMINDER: f"提醒：您明天 {when} 在{place}有预约，预约码 {code}。",
-            NotificationKind.WAITLIST_OFFER: (
-                f"{self.resource_name} {when} 有空位为您保留"
-                + (f"{self.offer_minutes}分钟" if self.offer_minutes else "")
-                + (
-                    f"（至 {self.offer_expires_at.astimezone(tz).strftime('%H:%M')}）"
-                    if self.offer_expires_at
-                    else ""
+        until = (
+            self.offer_expires_at.astimezone(tz).strftime("%H:%M") if self.offer_expires_at else ""
+        )
+        kind = self.kind
+        if kind is NotificationKind.CONFIRMATION:
+            return N_(
+                "You have booked %(place)s, %(when)s. Booking code %(code)s.", code=code, **at
+            )
+        if kind is NotificationKind.REMINDER:
+            return N_(
+                "Reminder: you have a booking at %(place)s tomorrow, %(when)s. "
+                "Booking code %(code)s.",
+                code=code,
+                **at,
+            )
+        if kind is NotificationKind.RESCHEDULED:
+            return N_(
+                "Your booking is moved to %(place)s, %(when)s. Booking code %(code)s.",
+                code=code,
+                **at,
+            )
+        if kind is NotificationKind.WAITLIST_OFFER:
+            # The hold's length and deadline are said when known (they always are, today).
+            held = N_(" for %(minutes)s minutes", minutes=self.offer_minutes)
+            return N_(
+                "A seat at %(place)s, %(when)s, is held for you%(held)s%(until)s. Please "
+                "confirm before then; after that it goes to the next person. "
+                "Waitlist code %(code)s.",
+                held=held if self.offer_minutes else "",
+                until=N_(" (until %(time)s)", time=until) if until else "",
+                code=code,
+                **at,
+            )
+        if kind is NotificationKind.VERIFY_CODE:
+            if until:
+                return N_(
+                    "Code %(secret)s confirms your booking at %(place)s, %(when)s; enter it "
+                    "before %(until)s. Do not tell anyone.",
+                    secret=self.secret,
+                    until=until,
+                    **at,
                 )
-                + f"，请在此之前确认，逾时将让给下一位。候补码 {code}。"
-            ),
-            NotificationKind.VERIFY_CODE: (
-                f"验证码 {self.secret}，用于确认您在{place} {when} 的预约"
-                + (
-                    f"，请在 {self.offer_expires_at.astimezone(tz).strftime('%H:%M')} 前输入"
-                    if self.offer_expires_at
-                    else ""
+            return N_(
+                "Code %(secret)s confirms your booking at %(place)s, %(when)s. Do not tell anyone.",
+                secret=self.secret,
+                **at,
+            )
+        if kind is NotificationKind.CANCELLED_BY_STAFF:
+            if self.reason:
+                return N_(
+                    "We are sorry: your booking at %(place)s, %(when)s, was cancelled: %(reason)s.",
+                    reason=self.reason,
+                    **at,
                 )
-                + "。请勿告诉他人。"
-            ),
-            NotificationKind.CANCELLED_BY_STAFF: (
-                f"很抱歉，您在{self.resource_name} {when} 的预约已被取消"
-                + (f"：{self.reason}" if self.reason else "")
-                + "。"
-            ),
-            NotificationKind.CANCELLED: f"您在{self.resource_name} {when} 的预约已取消。",
-            NotificationKind.RESCHEDULED: f"您的预约已改到{place} {when}，预约码 {code}。",
-        }[self.kind]
-        return f"{lines}\n{self.manage_url}"
+            return N_("We are sorry: your booking at %(place)s, %(when)s, was cancelled.", **at)
+        if kind is NotificationKind.CANCELLED:
+            return N_("Your booking at %(place)s, %(when)s, is cancelled.", **at)
+        raise ValueError(f"no text for a {kind} message")
 
 
 def rows(
@@ -96,7 +159,7 @@ def rows(
             "kind": message.kind,
             "address_kind": kind,
             "address_enc": address,
-            "subject": SUBJECTS[message.kind],
+            "subject": message.subject,
             "body_enc": body,
             "status": NotificationStatus.PENDING,
             "next_attempt_at": now,
@@ -135,13 +198,15 @@ async def enqueue_text(
     kind: NotificationKind,
     text: str,
     *,
+    subject: str,
     booking_id: int | None,
     phone: str | None,
     email: str | None,
     now: dt.datetime,
 ) -> int:
-    """Queue a ready-made ``text`` (a referral's or feedback invitation) to each address
-    given, sealed like every message; returns how many were queued."""
+    """Queue a ready-made ``text`` and its ``subject`` (a referral's or feedback
+    invitation) to each address given, sealed like every message; returns how many were
+    queued."""
     body = vault.seal(text)
     queued = 0
     for address_kind, address in (("phone", phone), ("email", email)):
@@ -151,7 +216,7 @@ async def enqueue_text(
                 kind=kind,
                 address_kind=address_kind,
                 address_enc=vault.seal(address),
-                subject=SUBJECTS[kind],
+                subject=subject,
                 body_enc=body,
                 status=NotificationStatus.PENDING,
                 next_attempt_at=now,

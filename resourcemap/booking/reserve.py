@@ -258,6 +258,7 @@ async def _issue(
             schedule.listing.name_zh,
             token,
             lang=values["lang"],
+            name_en=schedule.listing.name_en,
             secret=secret,
             expires_at=values.get("offer_expires_at"),
         )

@@ -27,35 +27,36 @@ from resourcemap.vocab import HOLDS, Status
 
 # weekly interval (1), dated exception (2), closure that applies, once per resource it
 # applies to (3), block (4) and booked slot (5), as integers (dates as day ordinals,
-# instants as epoch seconds), two texts (the area code of a closure; name and services) and
-# the policy's schedule_version.
+# instants as epoch seconds), two texts (the area code of a closure; name and services),
+# the policy's schedule_version and the English name.
 _SCHEDULE_SQL = """
 SELECT 0, p.resource_id, p.slot_minutes, p.buffer_minutes, p.seats, p.min_notice_minutes,
        p.horizon_days, p.change_notice_minutes, {always_open}, r.organisation_id, r.name_zh,
-       CAST(r.services AS TEXT), p.schedule_version
+       CAST(r.services AS TEXT), p.schedule_version, r.name_en
   FROM booking_policy p JOIN resource r ON r.id = p.resource_id
  WHERE p.resource_id {ids} AND p.enabled = {true} AND r.status = {status}
 UNION ALL
-SELECT 1, resource_id, weekday, opens, closes, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+SELECT 1, resource_id, weekday, opens, closes, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL
   FROM opening_hours WHERE resource_id {ids}
 UNION ALL
 SELECT 2, resource_id, {start_date}, {end_date}, {closed}, opens, closes, NULL, NULL, NULL,
-       NULL, NULL, NULL
+       NULL, NULL, NULL, NULL
   FROM hours_exception WHERE resource_id {ids}
 UNION ALL
 SELECT 3, r.id, {c_start_date}, {c_end_date}, c.resource_id, NULL, NULL, NULL, NULL, NULL,
-       c.area_code, NULL, NULL
+       c.area_code, NULL, NULL, NULL
   FROM resource r JOIN closure c
     ON c.resource_id = r.id
     OR c.area_code IN (r.city_code, r.district_code, r.street_code, r.community_code)
  WHERE r.id {ids}
 UNION ALL
 SELECT 4, resource_id, {epoch_starts_at}, {epoch_ends_at}, NULL, NULL, NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL
+       NULL, NULL, NULL, NULL
   FROM booking_time_block WHERE resource_id {ids} AND starts_at < {end} AND ends_at > {start}
 UNION ALL
 SELECT 5, resource_id, {epoch_starts_at}, {epoch_ends_at}, capacity, taken, NULL, NULL, NULL,
-       NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL
   FROM booking_slot
  WHERE resource_id {ids} AND starts_at < {end} AND starts_at >= {lookback}
 """
@@ -63,7 +64,8 @@ SELECT 5, resource_id, {epoch_starts_at}, {epoch_ends_at}, capacity, taken, NULL
 # out (kind 6), as ``Desk.expire_offers`` finds them.
 _OFFERS_DUE_SQL = """
 UNION ALL
-SELECT 6, resource_id, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+SELECT 6, resource_id, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL
   FROM booking
  WHERE resource_id {ids} AND status IN ({holds}) AND offer_expires_at <= {now}
  GROUP BY resource_id
@@ -169,10 +171,10 @@ async def load_schedules(
     taken: dict[int, list[Taken]] = {}
     date = dt.date.fromordinal
     for row in rows:
-        kind, rid, a, b, c, d, e, f, g, h, code, text, version = row
+        kind, rid, a, b, c, d, e, f, g, h, code, text, version, name_en = row
         if kind == 0:
             rules = Rules(a, b, c, d, e, f)
-            listing = Listing(h, code, tuple(json.loads(text or "[]")))
+            listing = Listing(h, code, tuple(json.loads(text or "[]")), name_en or "")
             policies[rid] = (rules, bool(g), listing, version)
         elif kind == 1:
             weekly.setdefault(rid, []).append((a, b, c))

@@ -80,6 +80,7 @@ class Listing:
     organisation_id: int | None
     name_zh: str
     services: tuple[str, ...]
+    name_en: str = ""  # for messages to residents who booked in English
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,7 @@ async def _confirmed(ledger: Ledger, booking: Booking, token: str, *, now: dt.da
         await forget_code(booking.id)
         held = await Booking.get(id=booking.id)
         resource = await Resource.get(id=held.resource_id)
-        await ledger.tell(NotificationKind.CONFIRMATION, held, resource.name_zh, token, now=now)
+        await ledger.tell(NotificationKind.CONFIRMATION, held, resource, token, now=now)
     return Issued(code=held.code, token=token)
 
 

@@ -119,9 +119,7 @@ async def accept_offer(ledger: Ledger, code: str, token: str, *, now: dt.datetim
         booking = await Booking.get(id=entry.booking_id)
         resource = await Resource.get(id=booking.resource_id)
         booking_token = ledger.vault.open(booking.token_enc)
-        await ledger.tell(
-            NotificationKind.CONFIRMATION, booking, resource.name_zh, booking_token, now=now
-        )
+        await ledger.tell(NotificationKind.CONFIRMATION, booking, resource, booking_token, now=now)
     return Issued(code=booking.code, token=booking_token)
 
 

@@ -14,9 +14,11 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from resourcemap.booking.ledger import Ledger
-from resourcemap.booking.outbox import enqueue_text
+from resourcemap.booking.outbox import enqueue_text, place_name, subject_of
 from resourcemap.booking.requests import new_token
 from resourcemap.models import Booking, FeedbackInvite, FeedbackToken, Resource
+from resourcemap.said import N_
+from resourcemap.translations import locale_of, read
 from resourcemap.vocab import BookingStatus, NotificationKind
 
 VALID_DAYS = 14
@@ -48,15 +50,17 @@ async def invite(ledger: Ledger, booking_id: int, *, now: dt.datetime) -> bool:
         digest=vault.digest(token), resource_id=booking.resource_id, expires_on=expires
     )
     resource = await Resource.get(id=booking.resource_id)
-    text = (
-        f"感谢您到访{resource.name_zh}。欢迎匿名评价本次服务（约1分钟）：\n"
-        f"Thank you for visiting {resource.name_en or resource.name_zh}. "
-        f"Tell us anonymously how it went (1 minute):\n{ledger.links.feedback(token, booking.lang)}"
+    locale = locale_of(booking.lang or "zh")
+    said = N_(
+        "Thank you for visiting %(place)s. Tell us anonymously how it went (1 minute):",
+        place=place_name(resource.name_zh, resource.name_en, locale),
     )
+    text = f"{read(said, locale)}\n{ledger.links.feedback(token, booking.lang)}"
     await enqueue_text(
         vault,
         NotificationKind.FEEDBACK_INVITE,
         text,
+        subject=subject_of(NotificationKind.FEEDBACK_INVITE, booking.lang),
         booking_id=booking.id,
         phone=phone,
         email=email,

@@ -22,7 +22,7 @@ from resourcemap.accounts import Principal
 from resourcemap.booking import reserve, seats, slots
 from resourcemap.booking import staff as booking_staff
 from resourcemap.booking.ledger import Ledger, schedule_changed, unused_code
-from resourcemap.booking.outbox import enqueue_text
+from resourcemap.booking.outbox import SUBJECTS, enqueue_text, in_both
 from resourcemap.booking.requests import new_token
 from resourcemap.errors import Conflict, InvalidInput, NotFound
 from resourcemap.feedback import invites
@@ -38,7 +38,9 @@ from resourcemap.referral.views import (
     Side,
     referral_view,
 )
+from resourcemap.said import N_
 from resourcemap.search.needs import NEEDS
+from resourcemap.translations import read
 from resourcemap.vocab import (
     REFERRAL_MOVES,
     BookingStatus,
@@ -414,7 +416,7 @@ async def book_seat(
                 await ledger.tell(
                     NotificationKind.CONFIRMATION,
                     booking,
-                    referral.to_resource.name_zh,
+                    referral.to_resource,
                     token,
                     now=now,
                 )
@@ -424,20 +426,26 @@ async def book_seat(
     raise schedule_changed()
 
 
+# The invitation to book a referral (the link follows on a line of its own).
+REFERRED = N_("%(sender)s referred you to %(place)s. Choose a time through the link, or decline.")
+
+
 async def _invite(ledger: Ledger, referral: Referral, *, now: dt.datetime) -> None:
     """One message to the resident with the link to pick a time (or decline)."""
     vault = ledger.vault
     url = ledger.links.referral(referral.code, vault.open(referral.token_enc))
-    text = (
-        f"{referral.from_resource.name_zh}已将您转介至{referral.to_resource.name_zh}。"
-        f"请通过链接选择时间，或谢绝。\n"
-        f"You were referred to {referral.to_resource.name_en or referral.to_resource.name_zh}: "
-        f"choose a time, or decline.\n{url}"
+    sender, to = referral.from_resource, referral.to_resource
+    # The resident's language is not known: Chinese, then English (names in each).
+    zh = N_(REFERRED.message, sender=sender.name_zh, place=to.name_zh)
+    en = N_(
+        REFERRED.message, sender=sender.name_en or sender.name_zh, place=to.name_en or to.name_zh
     )
+    text = f"{read(zh, 'zh_CN')}\n{read(en, 'en')}\n{url}"
     await enqueue_text(
         vault,
         NotificationKind.REFERRAL_INVITE,
         text,
+        subject=in_both(SUBJECTS[NotificationKind.REFERRAL_INVITE]),
         booking_id=None,
         phone=vault.open_optional(referral.phone_enc),
         email=vault.open_optional(referral.email_enc),

@@ -94,7 +94,7 @@ async def test_one_invitation_and_one_answer_per_visit_and_no_link_back(database
 
 
 @pytest.mark.anyio
-async def test_the_invitation_opens_the_form_in_the_language_the_resident_booked_in(
+async def test_the_invitation_is_in_the_language_the_resident_booked_in(
     database_url: str,
 ) -> None:
     async with db.database(database_url):
@@ -109,6 +109,21 @@ async def test_the_invitation_opens_the_form_in_the_language_the_resident_booked
         links = [re.findall(r"https?://\S+/feedback/\S+", led.vault.open(b))[0] for b in bodies]
         assert links[0].endswith("?lang=en")
         assert "?" not in links[1]
+        # The invitation opens the form in that language and is written in it, subject too.
+        written = await notes
+        (en_subject, en_text), (zh_subject, zh_text) = [
+            (n.subject, led.vault.open(n.body_enc or "").splitlines()[0]) for n in written
+        ]
+        assert en_subject == "How was your visit?"
+        assert en_text == (
+            "Thank you for visiting District Minors' Guidance Centre. "
+            "Tell us anonymously how it went (1 minute):"
+        )
+        assert zh_subject == "服务评价"
+        assert (
+            zh_text
+            == "感谢您到访测试区未成年人心理健康成长辅导中心。欢迎匿名评价本次服务（约1分钟）："
+        )
 
 
 @pytest.mark.anyio

@@ -57,6 +57,17 @@ async def test_a_referral_moves_forward_only_and_the_referrer_sees_the_status(
         assert accepted.status is S.ACCEPTED and accepted.invited
         invites = await Notification.filter(kind=NotificationKind.REFERRAL_INVITE)
         assert len(invites) == 1 and invites[0].address_enc and PHONE not in invites[0].address_enc
+        # Their language is not known: Chinese first, then English.
+        assert invites[0].subject == "转介预约 Choose a time for your referral"
+        zh, en, _link = led.vault.open(invites[0].body_enc or "").splitlines()
+        assert zh == (
+            "东湖中学心理辅导室已将您转介至测试区未成年人心理健康成长辅导中心。"
+            "请通过链接选择时间，或谢绝。"
+        )
+        assert en == (
+            "Donghu Middle School Counselling Room referred you to District Minors' Guidance "
+            "Centre. Choose a time through the link, or decline."
+        )
         with pytest.raises(Conflict):  # no going back
             await flow.accept(led, centre, made.id, AcceptIn(), now=NOW)
         booked = await flow.book(led, centre, made.id, NINE, now=NOW)
