@@ -20,8 +20,8 @@ from resourcemap.errors import (
     storage_refusals,
 )
 from resourcemap.models import Account, ApiToken, Area, Organisation
-from resourcemap.said import N_
-from resourcemap.vocab import Role
+from resourcemap.said import N_, Said
+from resourcemap.vocab import ROLE_NAMES, Role
 
 MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
 MAX_PASSWORD_LENGTH = passwords.MAX_LENGTH
@@ -35,6 +35,14 @@ REFUSED = (
     f"locked for {LOCKOUT.seconds // 60} minutes"
 )
 log = logging.getLogger(__name__)
+
+
+def either(*roles: Role) -> Said:
+    """Roles as one phrase, "admin or staff", each word read in the reader's language."""
+    phrase = ROLE_NAMES[roles[-1]]
+    for role in reversed(roles[:-1]):
+        phrase = N_("%(first)s or %(second)s", first=ROLE_NAMES[role], second=phrase)
+    return phrase
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,7 @@ class Principal:
 
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
-            raise Forbidden(f"this needs the role {' or '.join(r.value for r in roles)}")
+            raise Forbidden(N_("this needs the role %(roles)s", roles=either(*roles)))
 
     def in_area(self, codes: Iterable[str]) -> bool:
         """Whether something located in the areas ``codes`` (a listing's city, district,

@@ -249,6 +249,13 @@ class Role(StrEnum):
     PLANNER = "planner"
 
 
+# The roles' names where the domain names them in a sentence ("this needs the role admin").
+ROLE_NAMES: dict[Role, Said] = {
+    Role.ADMIN: pN_("account role", "admin"),
+    Role.STAFF: pN_("account role", "staff"),
+    Role.PLANNER: pN_("account role", "planner"),
+}
+
 MODE_LABELS: dict[Mode, Said] = {
     Mode.IN_PERSON: pN_("mode", "In person"),
     Mode.ONLINE: pN_("mode", "Online"),

@@ -86,11 +86,18 @@ async def bookable_resources(actor: Principal) -> list[dict[str, Any]]:
     qs = BookingPolicy.all()
     if actor.role is not Role.ADMIN:
         qs = qs.filter(resource__organisation_id=actor.organisation_id)
-    rows = await qs.values_list("resource_id", "resource__name_zh", "enabled", "resource__status")
+    rows = await qs.values_list(
+        "resource_id", "resource__name_zh", "resource__name_en", "enabled", "resource__status"
+    )
     return sorted(
         (
-            {"id": rid, "name_zh": name, "open": bool(enabled) and status == Status.ACTIVE}
-            for rid, name, enabled, status in rows
+            {
+                "id": rid,
+                "name_zh": name,
+                "name_en": name_en,  # the pages name it in the reader's language
+                "open": bool(enabled) and status == Status.ACTIVE,
+            }
+            for rid, name, name_en, enabled, status in rows
         ),
         key=lambda r: (r["name_zh"], r["id"]),
     )

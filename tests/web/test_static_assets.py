@@ -4,6 +4,7 @@ brotli or gzip as the browser accepts, the first load of the search page small."
 from __future__ import annotations
 
 import gzip
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -101,3 +102,40 @@ def test_every_page_names_its_icon(database_url: str, make_client: Callable[...,
         assert icon is not None
         answer = client.get(str(icon["href"]))
     assert answer.status_code == 200 and answer.headers["content-type"] == "image/svg+xml"
+
+
+def _wide_screen_rules(css: str) -> list[tuple[str, str]]:
+    """``(selector, declarations)`` of the rules outside any ``@media`` block."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    rules, depth, start, media = [], 0, 0, False
+    for i, ch in enumerate(css):
+        if ch == "{":
+            head = css[start:i].strip()
+            if depth == 0:
+                media = head.startswith("@")
+            depth += 1
+            selector, start = head, i + 1
+        elif ch == "}":
+            depth -= 1
+            if not media and depth == 0:
+                rules.append((selector, css[start:i]))
+            start = i + 1
+        elif ch == ";" and depth == 0:
+            start = i + 1
+    return rules
+
+
+def test_a_staff_lists_actions_cell_stays_a_table_cell_on_wide_screens() -> None:
+    # A flex <td> leaves its row: its borders and height no longer line up with the
+    # row's other cells (seen on the bookings and accounts lists).
+    rules = _wide_screen_rules((STATIC / "staff.css").read_text())
+    displays = [
+        re.search(r"display:\s*([\w-]+)", body)
+        for selector, body in rules
+        if any(
+            s.strip().startswith(".listings") and s.strip().endswith("actions")
+            for s in selector.split(",")
+        )
+    ]
+    found = [m.group(1) for m in displays if m]
+    assert found and set(found) == {"table-cell"}

@@ -111,7 +111,7 @@ async def failed(request: Request, exc: Exception) -> Response:
 
 def _reason(exc: Exception) -> str:
     if isinstance(exc, DomainError):
-        return exc.reason
+        return i18n.said(exc.said)  # in the reader's language, not the domain's English
     if isinstance(exc, StaleForm):
         return str(exc)
     if isinstance(exc, ValidationError):

@@ -329,3 +329,16 @@ def test_the_list_shows_who_waits_for_a_full_slot_masked_in_line_order(world: Wo
     # The active bookings are not mixed with the line.
     assert len(page.select("tbody.group-active tr.booking")) == 2
     assert text_of(english, "table.waiting .waiting-count") == "2 waiting"
+
+
+def test_english_booking_pages_name_the_services_in_english(world: World) -> None:
+    with world.client("staff") as client:
+        pages = [html(client.get(p, params={"lang": "en"})) for p in BOOKING_PAGES]
+    for page in pages:
+        options = one(page, "select[name=resource], select[name=resource_id]").get_text()
+        assert "Donghu Community Counselling Room" in options
+    links = [a.get_text(strip=True) for a in pages[0].select(".hint a")]
+    assert links == ["Donghu Community Counselling Room"]
+
+
+BOOKING_PAGES = ("/staff/bookings", "/staff/bookings/new")

@@ -199,8 +199,25 @@ def test_planners_get_a_friendly_403_page(world: World) -> None:
     assert response.status_code == 403
     soup = html(response)
     assert "没有权限" in text_of(soup, "h1")
+    # The reason is read in the page's language, roles and all (not "this needs the role…").
+    assert "需要管理员或工作人员权限" in one(soup, "main").get_text()
+    assert "needs the role" not in response.text
     assert text_of(soup, ".username") == "planner"
     assert only_form(soup, "/logout") is not None
+
+
+@pytest.mark.parametrize(("username", "landing"), [("planner", "/planning"), ("staff", "/staff")])
+def test_signing_in_without_a_next_page_lands_where_the_account_may_go(
+    world: World, username: str, landing: str
+) -> None:
+    with world.make(world.url) as client:
+        form = only_form(html(client.get("/login")), "/login")
+        values = browser_values(form)
+        values.update(username=[username], password=[PASSWORD])
+        response = client.post("/login", data=values, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == landing
+        # Not the "not allowed" page (this small city has no demand for /planning to show).
+        assert client.get(landing).status_code != 403
 
 
 def test_staff_see_only_their_organisations_resources(world: World) -> None:

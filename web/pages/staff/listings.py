@@ -68,8 +68,12 @@ EXTRA_ROWS = 2  # blank exception/qualification rows offered below the filled on
 # --- signing in and out -------------------------------------------------------------------
 
 
+def _landing(principal: Principal) -> str:  # a sign-in without ``next``: pages it may open
+    return "/planning" if principal.role is Role.PLANNER else "/staff"
+
+
 async def login_form(request: Request) -> Response:
-    next_url = safe_next(request.query_params.get("next", ""))
+    next_url = safe_next(request.query_params.get("next", ""), default="")
     # Someone already signed in sees who they are (and may sign in as someone else).
     request.state.principal = await auth.current_principal(request)
     return await render(request, "staff/login.html", {"next": next_url, "username": ""})
@@ -78,7 +82,7 @@ async def login_form(request: Request) -> Response:
 async def login(request: Request) -> Response:
     form = await request.form()
     username = resource_form.text(form, "username").strip().lower()
-    next_url = safe_next(resource_form.text(form, "next"))
+    next_url = safe_next(resource_form.text(form, "next"), default="")  # empty: _landing
     context: dict[str, Any] = {"next": next_url, "username": username}
     # Login CSRF: the token was put in the anonymous session when the form was shown.
     if not auth.csrf_ok(request, form_csrf(form)):
@@ -107,7 +111,7 @@ async def login(request: Request) -> Response:
         )
         return await render(request, "staff/login.html", {**context, "error": error}, 403)
     auth.start_session(request, principal)
-    return redirect(request, next_url)
+    return redirect(request, next_url or _landing(principal))
 
 
 async def logout(request: Request) -> Response:
