@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,25 +67,55 @@ async def covers(service_area_codes: Iterable[str], area: Area) -> bool:
     return False
 
 
-def _feature(area: Area, *, geometry: bool) -> dict[str, Any]:
+class AreaProperties(BaseModel):
+    code: str
+    level: AreaLevel
+    name_zh: str
+    name_en: str
+    parent: str | None
+    population: int
+    population_source: str
+    synthetic: bool
+
+
+class AreaDetailProperties(AreaProperties):
+    children: list[str]
+
+
+class AreaFeature(BaseModel):
+    """An area as a GeoJSON Feature (``geometry`` None when not asked for)."""
+
+    type: Literal["Feature"] = "Feature"
+    id: str
+    geometry: dict[str, Any] | None
+    properties: AreaProperties
+
+
+class AreaDetail(AreaFeature):
+    """One area with the codes of the areas directly inside it."""
+
+    properties: AreaDetailProperties
+
+
+class AreaCollection(BaseModel):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[AreaFeature]
+
+
+def _properties(area: Area) -> dict[str, Any]:
     return {
-        "type": "Feature",
-        "id": area.code,
-        "geometry": area.boundary if geometry else None,
-        "properties": {
-            "code": area.code,
-            "level": area.level,
-            "name_zh": area.name_zh,
-            "name_en": area.name_en,
-            "parent": area.parent_id,
-            "population": area.population,
-            "population_source": area.population_source,
-            "synthetic": area.source == "synthetic-demo",
-        },
+        "code": area.code,
+        "level": area.level,
+        "name_zh": area.name_zh,
+        "name_en": area.name_en,
+        "parent": area.parent_id,
+        "population": area.population,
+        "population_source": area.population_source,
+        "synthetic": area.source == "synthetic-demo",
     }
 
 
-async def list_areas(query: AreaQuery) -> dict[str, Any]:
+async def list_areas(query: AreaQuery) -> AreaCollection:
     qs = Area.all()
     if query.level is not None:
         qs = qs.filter(level=query.level)
@@ -93,17 +123,25 @@ async def list_areas(query: AreaQuery) -> dict[str, Any]:
         await area_or_error(query.parent, "parent")
         qs = qs.filter(parent_id=query.parent)
     areas = await qs.order_by("code")
-    return {
-        "type": "FeatureCollection",
-        "features": [_feature(a, geometry=query.geometry) for a in areas],
-    }
+    return AreaCollection(
+        features=[
+            AreaFeature(
+                id=a.code,
+                geometry=a.boundary if query.geometry else None,
+                properties=AreaProperties(**_properties(a)),
+            )
+            for a in areas
+        ]
+    )
 
 
-async def get_area(code: str) -> dict[str, Any]:
+async def get_area(code: str) -> AreaDetail:
     area = await Area.get_or_none(code=code)
     if area is None:
         raise NotFound(f"no area with code {code!r}")
-    feature = _feature(area, geometry=True)
     children = await Area.filter(parent_id=code).order_by("code").values_list("code", flat=True)
-    feature["properties"]["children"] = list(children)
-    return feature
+    return AreaDetail(
+        id=area.code,
+        geometry=area.boundary,
+        properties=AreaDetailProperties(**_properties(area), children=list(children)),
+    )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 from tortoise.models import Model
 
+from resourcemap.isotime import IsoDatetime
 from resourcemap.models import AuditEntry
 
 if TYPE_CHECKING:
@@ -51,22 +52,33 @@ class AuditQuery(BaseModel):
     limit: int = Field(100, ge=1, le=500)
 
 
-async def list_entries(query: AuditQuery) -> list[dict[str, Any]]:
+class EntryView(BaseModel):
+    id: int
+    at: IsoDatetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+async def list_entries(query: AuditQuery) -> list[EntryView]:
     qs = AuditEntry.all()
     if query.entity is not None:
         qs = qs.filter(entity=query.entity)
     if query.entity_id is not None:
         qs = qs.filter(entity_id=query.entity_id)
     return [
-        {
-            "id": e.id,
-            "at": e.at.isoformat(),
-            "actor": e.actor_name,
-            "action": e.action,
-            "entity": e.entity,
-            "entity_id": e.entity_id,
-            "before": e.before,
-            "after": e.after,
-        }
+        EntryView(
+            id=e.id,
+            at=e.at,
+            actor=e.actor_name,
+            action=e.action,
+            entity=e.entity,
+            entity_id=e.entity_id,
+            before=e.before,
+            after=e.after,
+        )
         for e in await qs.order_by("-id").limit(query.limit)
     ]

@@ -14,7 +14,6 @@ commands call. A thin facade over the use cases, each in the module named after 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from resourcemap.accounts import Principal
@@ -24,6 +23,14 @@ from resourcemap.booking.idempotency import Issued, earlier
 from resourcemap.booking.ledger import Ledger
 from resourcemap.booking.links import Links
 from resourcemap.booking.requests import BookingIn
+from resourcemap.booking.staff_views import (
+    BlockView,
+    BookingCounts,
+    MaskedBooking,
+    MaskedWaiting,
+    Revealed,
+    masked_view,
+)
 from resourcemap.models import Booking, Resource, WaitlistEntry
 from resourcemap.settings import Settings
 from resourcemap.vault import Vault
@@ -174,47 +181,47 @@ class Desk:
         """A booking staff take by phone or for a walk-in visitor (no minimum notice)."""
         return await reserve.book(self.ledger, data, now=now, actor=actor)
 
-    async def staff_receipt(self, actor: Principal, issued: Issued) -> dict[str, Any]:
+    async def staff_receipt(self, actor: Principal, issued: Issued) -> MaskedBooking:
         """The booking staff just made, as their lists show it."""
         booking = await self.ledger.booking(issued.code, issued.token)
         return await self.staff_view(actor, booking.id)
 
-    async def staff_view(self, actor: Principal, booking_id: int) -> dict[str, Any]:
+    async def staff_view(self, actor: Principal, booking_id: int) -> MaskedBooking:
         """One booking of the actor's services as staff see it (contacts masked)."""
         booking = await self.ledger.for_staff(actor, booking_id)
-        return staff.masked_view(self.ledger, booking, booking.resource)
+        return masked_view(self.ledger, booking, booking.resource)
 
     async def staff_list(
         self, actor: Principal, *, first_day: dt.date, days: int, resource_id: int | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[MaskedBooking]:
         return await staff.list_bookings(
             self.ledger, actor, first_day=first_day, days=days, resource_id=resource_id
         )
 
     async def staff_waitlist(
         self, actor: Principal, *, first_day: dt.date, days: int, resource_id: int | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[MaskedWaiting]:
         return await staff.list_waitlist(
             self.ledger, actor, first_day=first_day, days=days, resource_id=resource_id
         )
 
-    async def reveal(self, actor: Principal, booking_id: int) -> dict[str, Any]:
+    async def reveal(self, actor: Principal, booking_id: int) -> Revealed:
         return await staff.reveal(self.ledger, actor, booking_id)
 
-    async def stats(self, actor: Principal, *, first_day: dt.date, days: int) -> dict[str, Any]:
+    async def stats(self, actor: Principal, *, first_day: dt.date, days: int) -> BookingCounts:
         return await staff.stats(self.ledger, actor, first_day=first_day, days=days)
 
     async def blocks(
         self, actor: Principal, resource_id: int, *, now: dt.datetime
-    ) -> list[dict[str, Any]]:
+    ) -> list[BlockView]:
         return await staff.list_blocks(self.ledger, actor, resource_id, now=now)
 
     async def staff_cancel(
         self, actor: Principal, booking_id: int, reason: str, *, now: dt.datetime
-    ) -> dict[str, Any]:
+    ) -> MaskedBooking:
         return await staff.cancel(self.ledger, actor, booking_id, reason, now=now)
 
     async def mark(
         self, actor: Principal, booking_id: int, status: BookingStatus, *, now: dt.datetime
-    ) -> dict[str, Any]:
+    ) -> MaskedBooking:
         return await staff.mark(self.ledger, actor, booking_id, status, now=now)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 from tortoise.models import Model
@@ -17,7 +17,20 @@ from tortoise.queryset import QuerySet
 from resourcemap import audit
 from resourcemap.accounts import Principal
 from resourcemap.booking.ledger import Ledger
-from resourcemap.booking.requests import display_code
+from resourcemap.booking.staff_views import (
+    BlockView,
+    BookableResource,
+    BookingCounts,
+    MaskedBooking,
+    MaskedWaiting,
+    NoPolicy,
+    PolicyView,
+    ResourceCounts,
+    Revealed,
+    masked_view,
+    policy_view,
+    rules_view,
+)
 from resourcemap.errors import Conflict, InvalidInput, NotFound
 from resourcemap.listings.edits import Input, located
 from resourcemap.models import Booking, BookingPolicy, Resource, TimeBlock, WaitlistEntry
@@ -79,7 +92,7 @@ async def managed_resource(actor: Principal, resource_id: int) -> Resource:
     return resource
 
 
-async def bookable_resources(actor: Principal) -> list[dict[str, Any]]:
+async def bookable_resources(actor: Principal) -> list[BookableResource]:
     """The resources with booking rules that the actor manages, by name; ``open`` when they
     take bookings now (rules enabled, listing active)."""
     actor.require(Role.STAFF, Role.ADMIN)
@@ -91,15 +104,15 @@ async def bookable_resources(actor: Principal) -> list[dict[str, Any]]:
     )
     return sorted(
         (
-            {
-                "id": rid,
-                "name_zh": name,
-                "name_en": name_en,  # the pages name it in the reader's language
-                "open": bool(enabled) and status == Status.ACTIVE,
-            }
+            BookableResource(
+                id=rid,
+                name_zh=name,
+                name_en=name_en or "",
+                open=bool(enabled) and status == Status.ACTIVE,
+            )
             for rid, name, name_en, enabled, status in rows
         ),
-        key=lambda r: (r["name_zh"], r["id"]),
+        key=lambda r: (r.name_zh, r.id),
     )
 
 
@@ -109,31 +122,15 @@ async def resource_names(resource_ids: list[int]) -> dict[int, str]:
     return {rid: name for rid, name in rows}
 
 
-def _policy_view(policy: BookingPolicy | None) -> dict[str, Any]:
-    if policy is None:
-        return {"enabled": False}
-    return {
-        "enabled": policy.enabled,
-        "slot_minutes": policy.slot_minutes,
-        "buffer_minutes": policy.buffer_minutes,
-        "seats": policy.seats,
-        "min_notice_minutes": policy.min_notice_minutes,
-        "horizon_days": policy.horizon_days,
-        "change_notice_minutes": policy.change_notice_minutes,
-        # Seats only a referral can take (#23); set through the referral API.
-        "referral_seats": policy.referral_seats,
-    }
-
-
-async def get_policy(actor: Principal, resource_id: int) -> dict[str, Any]:
+async def get_policy(actor: Principal, resource_id: int) -> PolicyView | NoPolicy:
     await managed_resource(actor, resource_id)
-    return _policy_view(await BookingPolicy.get_or_none(resource_id=resource_id))
+    return policy_view(await BookingPolicy.get_or_none(resource_id=resource_id))
 
 
-async def set_policy(actor: Principal, resource_id: int, data: PolicyIn) -> dict[str, Any]:
+async def set_policy(actor: Principal, resource_id: int, data: PolicyIn) -> PolicyView:
     resource = await managed_resource(actor, resource_id)
     policy = await BookingPolicy.get_or_none(resource_id=resource_id)
-    before = _policy_view(policy)
+    before = policy_view(policy)
     held = 0 if policy is None else policy.referral_seats
     if data.referral_seats is not None and data.referral_seats != held:
         raise InvalidInput(
@@ -146,8 +143,8 @@ async def set_policy(actor: Principal, resource_id: int, data: PolicyIn) -> dict
     else:
         await BookingPolicy.filter(id=policy.id).update(**rules)
         policy = await BookingPolicy.get(id=policy.id)
-    after = _policy_view(policy)
-    changed_before, changed_after = audit.changed(before, after)
+    after = rules_view(policy)
+    changed_before, changed_after = audit.changed(before.model_dump(), after.model_dump())
     if changed_after:
         await audit.record(
             actor, "booking_policy", resource, before=changed_before, after=changed_after
@@ -155,7 +152,7 @@ async def set_policy(actor: Principal, resource_id: int, data: PolicyIn) -> dict
     return after
 
 
-async def add_block(actor: Principal, resource_id: int, data: BlockIn) -> dict[str, Any]:
+async def add_block(actor: Principal, resource_id: int, data: BlockIn) -> BlockView:
     resource = await managed_resource(actor, resource_id)
     block = await TimeBlock.create(
         resource_id=resource_id,
@@ -174,17 +171,14 @@ async def add_block(actor: Principal, resource_id: int, data: BlockIn) -> dict[s
             "reason": data.reason,
         },
     )
-    return {
-        "id": block.id,
-        "starts_at": data.starts_at.isoformat(),
-        "ends_at": data.ends_at.isoformat(),
-        "reason": data.reason,
-    }
+    return BlockView(
+        id=block.id, starts_at=data.starts_at, ends_at=data.ends_at, reason=data.reason
+    )
 
 
 async def list_blocks(
     ledger: Ledger, actor: Principal, resource_id: int, *, now: dt.datetime
-) -> list[dict[str, Any]]:
+) -> list[BlockView]:
     """Blocked time of a resource that has not ended yet, in time order."""
     await managed_resource(actor, resource_id)
     # On SQLite tortoise compares datetimes as stored text (UTC): filter values must be UTC.
@@ -192,12 +186,12 @@ async def list_blocks(
         resource_id=resource_id, ends_at__gt=now.astimezone(dt.UTC)
     ).order_by("starts_at", "id")
     return [
-        {
-            "id": b.id,
-            "starts_at": b.starts_at.astimezone(ledger.tz).isoformat(),
-            "ends_at": b.ends_at.astimezone(ledger.tz).isoformat(),
-            "reason": b.reason,
-        }
+        BlockView(
+            id=b.id,
+            starts_at=b.starts_at.astimezone(ledger.tz),
+            ends_at=b.ends_at.astimezone(ledger.tz),
+            reason=b.reason,
+        )
         for b in rows
     ]
 
@@ -209,29 +203,6 @@ async def remove_block(actor: Principal, block_id: int) -> None:
     resource = await managed_resource(actor, block.resource_id)
     await block.delete()
     await audit.record(actor, "unblock_time", resource, before={"block": block_id})
-
-
-def masked_view(ledger: Ledger, booking: Booking, resource: Resource) -> dict[str, Any]:
-    """A booking as staff lists show it: contact details masked, the note hidden."""
-    vault = ledger.vault
-    return {
-        "id": booking.id,
-        "code": booking.code,
-        "code_display": display_code(booking.code),
-        "resource_id": resource.id,
-        "resource_name": resource.name_zh,
-        "starts_at": booking.starts_at.astimezone(ledger.tz).isoformat(),
-        "ends_at": booking.ends_at.astimezone(ledger.tz).isoformat(),
-        "status": booking.status,
-        "service": booking.service or None,
-        "channel": booking.channel,
-        "nickname": mask_name(vault.open_optional(booking.nickname_enc)),
-        "phone": mask_phone(vault.open_optional(booking.phone_enc)),
-        "email": mask_email(vault.open_optional(booking.email_enc)),
-        "has_note": booking.note_enc is not None,
-        "cancelled_by": booking.cancelled_by or None,
-        "cancel_reason": booking.cancel_reason or None,
-    }
 
 
 async def _in_days(
@@ -266,7 +237,7 @@ async def list_bookings(
     first_day: dt.date,
     days: int,
     resource_id: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[MaskedBooking]:
     """Bookings starting on the given local days, of the resources the actor manages."""
     qs = await _in_days(
         ledger, actor, Booking.all(), first_day=first_day, days=days, resource_id=resource_id
@@ -282,7 +253,7 @@ async def list_waitlist(
     first_day: dt.date,
     days: int,
     resource_id: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[MaskedWaiting]:
     """Residents waiting (or holding an offered seat) for slots starting on the given local
     days, of the resources the actor manages; in line order per slot, contacts masked."""
     waiting = WaitlistEntry.filter(status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED])
@@ -291,22 +262,22 @@ async def list_waitlist(
     )
     vault = ledger.vault
     return [
-        {
-            "id": e.id,
-            "resource_id": e.resource.id,
-            "resource_name": e.resource.name_zh,
-            "starts_at": e.starts_at.astimezone(ledger.tz).isoformat(),
-            "status": e.status,
-            "channel": e.channel,
-            "nickname": mask_name(vault.open_optional(e.nickname_enc)),
-            "phone": mask_phone(vault.open_optional(e.phone_enc)),
-            "email": mask_email(vault.open_optional(e.email_enc)),
-        }
+        MaskedWaiting(
+            id=e.id,
+            resource_id=e.resource.id,
+            resource_name=e.resource.name_zh,
+            starts_at=e.starts_at.astimezone(ledger.tz),
+            status=e.status,
+            channel=e.channel,
+            nickname=mask_name(vault.open_optional(e.nickname_enc)),
+            phone=mask_phone(vault.open_optional(e.phone_enc)),
+            email=mask_email(vault.open_optional(e.email_enc)),
+        )
         for e in await qs.order_by("starts_at", "resource_id", "id").prefetch_related("resource")
     ]
 
 
-async def reveal(ledger: Ledger, actor: Principal, booking_id: int) -> dict[str, Any]:
+async def reveal(ledger: Ledger, actor: Principal, booking_id: int) -> Revealed:
     """One booking's contact details in full, for calling the resident back. Audited: who
     looked at whose booking and when (never the details themselves)."""
     booking = await ledger.for_staff(actor, booking_id)
@@ -320,12 +291,12 @@ async def reveal(ledger: Ledger, actor: Principal, booking_id: int) -> dict[str,
     await audit.record(
         actor, "reveal_contact", booking, after={"fields": sorted(k for k, v in shown.items() if v)}
     )
-    return {"id": booking.id, **shown}
+    return Revealed(id=booking.id, **shown)
 
 
 async def stats(
     ledger: Ledger, actor: Principal, *, first_day: dt.date, days: int
-) -> dict[str, Any]:
+) -> BookingCounts:
     """Counts of bookings by status and channel per resource: what planners may see."""
     actor.require(Role.PLANNER, Role.ADMIN, Role.STAFF)
     if not 1 <= days <= 366:
@@ -345,24 +316,24 @@ async def stats(
         counter = by_resource.setdefault(rid, Counter())
         counter[f"status:{status}"] += 1
         counter[f"channel:{channel}"] += 1
-    return {
-        "from": first_day.isoformat(),
-        "days": days,
-        "total": len(rows),
-        "resources": [
-            {
-                "resource_id": rid,
-                "by_status": {k[7:]: v for k, v in c.items() if k.startswith("status:")},
-                "by_channel": {k[8:]: v for k, v in c.items() if k.startswith("channel:")},
-            }
+    return BookingCounts(
+        first_day=first_day,
+        days=days,
+        total=len(rows),
+        resources=[
+            ResourceCounts(
+                resource_id=rid,
+                by_status={k[7:]: v for k, v in c.items() if k.startswith("status:")},
+                by_channel={k[8:]: v for k, v in c.items() if k.startswith("channel:")},
+            )
             for rid, c in sorted(by_resource.items())
         ],
-    }
+    )
 
 
 async def cancel(
     ledger: Ledger, actor: Principal, booking_id: int, reason: str, *, now: dt.datetime
-) -> dict[str, Any]:
+) -> MaskedBooking:
     """Staff cancel a booking, telling the resident ``reason``."""
     booking = await ledger.for_staff(actor, booking_id)
     if booking.status not in SEAT_HOLDING:
@@ -375,7 +346,7 @@ async def cancel(
 
 async def mark(
     ledger: Ledger, actor: Principal, booking_id: int, status: BookingStatus, *, now: dt.datetime
-) -> dict[str, Any]:
+) -> MaskedBooking:
     """Attended or no-show, once the slot has started."""
     if status not in (BookingStatus.ATTENDED, BookingStatus.NO_SHOW):
         raise InvalidInput("mark a booking attended or no_show", field="status")

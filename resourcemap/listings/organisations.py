@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from tortoise.transactions import in_transaction
 
 from resourcemap import audit
@@ -33,17 +31,28 @@ class OrganisationIn(Input):
         return web_address(value)
 
 
-def view(org: Organisation) -> dict[str, Any]:
-    return {
-        "id": org.id,
-        "external_id": org.external_id,
-        "name_zh": org.name_zh,
-        "name_en": org.name_en,
-        "type": str(org.type),
-        "description": org.description,
-        "website": org.website,
-        "phone": org.phone,
-    }
+class OrganisationView(BaseModel):
+    id: int
+    external_id: str | None
+    name_zh: str
+    name_en: str
+    type: str
+    description: str
+    website: str
+    phone: str
+
+
+def view(org: Organisation) -> OrganisationView:
+    return OrganisationView(
+        id=org.id,
+        external_id=org.external_id,
+        name_zh=org.name_zh,
+        name_en=org.name_en,
+        type=str(org.type),
+        description=org.description,
+        website=org.website,
+        phone=org.phone,
+    )
 
 
 async def save_organisation(
@@ -58,18 +67,18 @@ async def save_organisation(
     async with storage_refusals("external_id", "this external id"), in_transaction(connection):
         if organisation_id is None:
             org = await Organisation.create(**data.model_dump(mode="json"))
-            await audit.record(actor, "create", org, after=view(org))
+            await audit.record(actor, "create", org, after=view(org).model_dump(mode="json"))
         else:
             org_or_none = await Organisation.get_or_none(id=organisation_id)
             if org_or_none is None:
                 raise NotFound(f"no organisation with id {organisation_id}")
             org = org_or_none
-            before = view(org)
+            before = view(org).model_dump(mode="json")
             await org.update_from_dict(data.model_dump(mode="json")).save()
-            old, new = audit.changed(before, view(org))
+            old, new = audit.changed(before, view(org).model_dump(mode="json"))
             await audit.record(actor, "update", org, before=old, after=new)
     return org
 
 
-async def list_organisations() -> list[dict[str, Any]]:
+async def list_organisations() -> list[OrganisationView]:
     return [view(o) for o in await Organisation.all().order_by("id")]

@@ -239,18 +239,17 @@ async def test_staff_mark_attendance_after_the_start_and_cancel_with_a_reason(
         after = TOMORROW_9 + dt.timedelta(minutes=10)
         with pytest.raises(Conflict, match="not started"):
             await d.mark(actor, came_id, BookingStatus.ATTENDED, now=NOW)
-        assert (await d.mark(actor, came_id, BookingStatus.ATTENDED, now=after))[
-            "status"
-        ] == "attended"
+        marked = await d.mark(actor, came_id, BookingStatus.ATTENDED, now=after)
+        assert marked.status == "attended"
         other = (await Booking.get(code=stayed_away.code)).id
-        assert (await d.mark(actor, other, BookingStatus.NO_SHOW, now=after))["status"] == "no_show"
+        assert (await d.mark(actor, other, BookingStatus.NO_SHOW, now=after)).status == "no_show"
 
         later = await d.book(request(ids["room"], local(3, 9), phone="13800000003"), now=NOW)
         later_id = (await Booking.get(code=later.code)).id
         with pytest.raises(InvalidInput, match="why"):
             await d.staff_cancel(actor, later_id, "  ", now=NOW)
         cancelled = await d.staff_cancel(actor, later_id, "咨询师病假", now=NOW)
-        assert (cancelled["status"], cancelled["cancelled_by"]) == (
+        assert (cancelled.status, cancelled.cancelled_by) == (
             BookingStatus.CANCELLED,
             "staff",
         )

@@ -291,4 +291,5 @@ async def audit_log(request: Request) -> Response:
     """
     await auth.require(request, Role.ADMIN)
     query = audit.AuditQuery.model_validate(query_dict(request))
-    return JSONResponse({"items": await audit.list_entries(query)})
+    entries = await audit.list_entries(query)
+    return JSONResponse({"items": [e.model_dump(mode="json") for e in entries]})

@@ -22,7 +22,7 @@ async def list_areas(request: Request) -> Response:
       400: {description: "Invalid filter, with a reason"}
     """
     query = areas.AreaQuery.model_validate(query_dict(request))
-    collection = await areas.list_areas(query)
+    collection = (await areas.list_areas(query)).model_dump(mode="json")
     collection["dataset"] = await synthetic_label()
     return JSONResponse(collection, media_type="application/geo+json")
 
@@ -35,4 +35,4 @@ async def get_area(request: Request) -> Response:
       404: {description: No such area}
     """
     feature = await areas.get_area(request.path_params["code"])
-    return JSONResponse(feature, media_type="application/geo+json")
+    return JSONResponse(feature.model_dump(mode="json"), media_type="application/geo+json")

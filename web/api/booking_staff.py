@@ -41,7 +41,13 @@ async def list_bookings(request: Request) -> Response:
     raw = request.query_params.get("resource")
     resource_id = int_param(request, "resource", 0, 1, 999_999_999) if raw else None
     items = await desk.staff_list(actor, first_day=first, days=days, resource_id=resource_id)
-    return JSONResponse({"from": first.isoformat(), "days": days, "items": items})
+    return JSONResponse(
+        {
+            "from": first.isoformat(),
+            "days": days,
+            "items": [item.model_dump(mode="json") for item in items],
+        }
+    )
 
 
 async def create_booking(request: Request) -> Response:
@@ -63,7 +69,7 @@ async def create_booking(request: Request) -> Response:
         {
             "code": issued.code,
             "token": issued.token,
-            "booking": await desk.staff_receipt(actor, issued),
+            "booking": (await desk.staff_receipt(actor, issued)).model_dump(mode="json"),
         },
         status_code=201,
     )
@@ -84,7 +90,7 @@ async def cancel_booking(request: Request) -> Response:
     booking = await desk.staff_cancel(
         actor, request.path_params["id"], data.reason, now=clock.now(request)
     )
-    return JSONResponse(booking)
+    return JSONResponse(booking.model_dump(mode="json"))
 
 
 async def mark_booking(request: Request) -> Response:
@@ -109,7 +115,7 @@ async def mark_booking(request: Request) -> Response:
     booking = await desk.mark(
         actor, request.path_params["id"], BookingStatus(value), now=clock.now(request)
     )
-    return JSONResponse(booking)
+    return JSONResponse(booking.model_dump(mode="json"))
 
 
 async def reveal_contact(request: Request) -> Response:
@@ -122,7 +128,9 @@ async def reveal_contact(request: Request) -> Response:
     """
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
     shown = await _desk(request).reveal(actor, request.path_params["id"])
-    return JSONResponse(shown)  # never cached, like every answer (web.middleware)
+    return JSONResponse(
+        shown.model_dump(mode="json")
+    )  # never cached, like every answer (web.middleware)
 
 
 async def get_policy(request: Request) -> Response:
@@ -134,7 +142,8 @@ async def get_policy(request: Request) -> Response:
       404: {description: Not one of my services}
     """
     actor = await auth.require(request, Role.STAFF, Role.ADMIN)
-    return JSONResponse(await staff.get_policy(actor, request.path_params["id"]))
+    policy = await staff.get_policy(actor, request.path_params["id"])
+    return JSONResponse(policy.model_dump(mode="json"))
 
 
 async def put_policy(request: Request) -> Response:
@@ -148,7 +157,8 @@ async def put_policy(request: Request) -> Response:
       404: {description: Not one of my services}
     """
     actor, data = await auth.staff_with_body(request, staff.PolicyIn)
-    return JSONResponse(await staff.set_policy(actor, request.path_params["id"], data))
+    policy = await staff.set_policy(actor, request.path_params["id"], data)
+    return JSONResponse(policy.model_dump(mode="json"))
 
 
 async def add_block(request: Request) -> Response:
@@ -163,7 +173,7 @@ async def add_block(request: Request) -> Response:
     """
     actor, data = await auth.staff_with_body(request, staff.BlockIn)
     block = await staff.add_block(actor, request.path_params["id"], data)
-    return JSONResponse(block, status_code=201)
+    return JSONResponse(block.model_dump(mode="json"), status_code=201)
 
 
 async def remove_block(request: Request) -> Response:
@@ -195,4 +205,5 @@ async def booking_stats(request: Request) -> Response:
     desk = _desk(request)
     first = date_param(request, "from", clock.now(request).astimezone(desk.tz).date())
     days = int_param(request, "days", 30, 1, 366)
-    return JSONResponse(await desk.stats(actor, first_day=first, days=days))
+    counts = await desk.stats(actor, first_day=first, days=days)
+    return JSONResponse(counts.model_dump(mode="json"))

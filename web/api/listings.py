@@ -169,7 +169,8 @@ async def list_organisations(request: Request) -> Response:
     responses:
       200: {description: "{items}"}
     """
-    return JSONResponse({"items": await organisations.list_organisations()})
+    orgs = await organisations.list_organisations()
+    return JSONResponse({"items": [o.model_dump(mode="json") for o in orgs]})
 
 
 async def create_organisation(request: Request) -> Response:
@@ -183,4 +184,4 @@ async def create_organisation(request: Request) -> Response:
     """
     principal, data = await auth.with_body(request, organisations.OrganisationIn, Role.ADMIN)
     org = await organisations.save_organisation(principal, data)
-    return JSONResponse(organisations.view(org), status_code=201)
+    return JSONResponse(organisations.view(org).model_dump(mode="json"), status_code=201)

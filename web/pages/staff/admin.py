@@ -62,7 +62,7 @@ def _type_options() -> list[tuple[str, str]]:
 async def organisation_list(request: Request) -> Response:
     await signed_in(request, Role.ADMIN)
     items = [
-        {**o, "type_label": i18n.vocab(o["type"], ORGANISATION_TYPE_LABELS)}
+        {**o.model_dump(mode="json"), "type_label": i18n.vocab(o.type, ORGANISATION_TYPE_LABELS)}
         for o in await organisations.list_organisations()
     ]
     return await render(request, "staff/organisations.html", {"items": items})
@@ -89,9 +89,9 @@ async def _organisation_form(
     return await render(request, "staff/organisation_form.html", context, 400 if errors else 200)
 
 
-async def _stored_organisation(organisation_id: int) -> dict[str, Any]:
+async def _stored_organisation(organisation_id: int) -> organisations.OrganisationView:
     for org in await organisations.list_organisations():
-        if org["id"] == organisation_id:
+        if org.id == organisation_id:
             return org
     raise NotFound(f"no organisation with id {organisation_id}")
 
@@ -107,7 +107,10 @@ async def edit_organisation(request: Request) -> Response:
     await signed_in(request, Role.ADMIN)
     organisation_id: int = request.path_params["id"]
     stored = await _stored_organisation(organisation_id)
-    values = {name: "" if stored[name] is None else str(stored[name]) for name in ORG_FIELDS}
+    stored_values = stored.model_dump(mode="json")
+    values = {
+        name: "" if stored_values[name] is None else str(stored_values[name]) for name in ORG_FIELDS
+    }
     return await _organisation_form(request, values, organisation_id)
 
 
@@ -164,7 +167,7 @@ async def _accounts_page(
     role_errors: dict[int, str] | None = None,
 ) -> Response:
     orgs = await organisations.list_organisations()
-    org_names = {o["id"]: i18n.name(o["name_zh"], o.get("name_en")) for o in orgs}
+    org_names = {o.id: i18n.name(o.name_zh, o.name_en) for o in orgs}
     in_force = await tokens.all_tokens(
         principal, now=clock.now(request), lifetime=request.app.state.settings.token_lifetime
     )
@@ -181,9 +184,7 @@ async def _accounts_page(
             for t in in_force
         ],
         "org_names": org_names,
-        "org_options": [
-            (o["id"], i18n.label((o["name_zh"], o.get("name_en") or ""))) for o in orgs
-        ],
+        "org_options": [(o.id, i18n.label((o.name_zh, o.name_en or ""))) for o in orgs],
         "role_options": [(str(r), label) for r, label in role_labels().items()],
         "values": values or dict.fromkeys(ACCOUNT_FIELDS, "") | {"role": str(Role.STAFF)},
         "errors": errors or {},

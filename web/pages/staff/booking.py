@@ -26,6 +26,7 @@ from resourcemap.accounts import Principal
 from resourcemap.booking import staff
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.requests import BookingIn, CancelIn
+from resourcemap.booking.staff_views import MaskedBooking, MaskedWaiting, PolicyView
 from resourcemap.errors import Conflict, InvalidInput
 from resourcemap.vocab import (
     BOOKING_STATUS_LABELS,
@@ -61,20 +62,18 @@ def _values(form: FormData) -> dict[str, str]:
     return {key: text(form, key) for key in form}
 
 
-def _row(item: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+def _row(item: MaskedBooking, now: dt.datetime) -> dict[str, Any]:
     """A masked booking as a list row: local times, labels, which actions apply."""
-    starts = dt.datetime.fromisoformat(item["starts_at"])
-    ends = dt.datetime.fromisoformat(item["ends_at"])
-    status = BookingStatus(item["status"])
+    starts, ends, status = item.starts_at, item.ends_at, item.status
     return {
-        **item,
+        **item.model_dump(),
         "day": starts.date(),
         "date_label": booking_form.day_label(starts.date()),
         "time": f"{starts:%H:%M}–{ends:%H:%M}",
         # In the reader's language; a code no vocabulary knows as it is, no service as "".
         "status_label": i18n.vocab(status),
-        "channel_label": i18n.vocab(item["channel"], CHANNEL_LABELS),
-        "service_label": i18n.vocab(item["service"], SERVICE_LABELS),
+        "channel_label": i18n.vocab(item.channel, CHANNEL_LABELS),
+        "service_label": i18n.vocab(item.service, SERVICE_LABELS),
         "can_mark": status in MARKABLE and starts <= now,
         "can_cancel": status in SEAT_HOLDING and ends > now,
     }
@@ -83,21 +82,21 @@ def _row(item: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
 # --- the day or week list -----------------------------------------------------------------
 
 
-def _waiting_by_day(entries: list[dict[str, Any]]) -> dict[dt.date, list[dict[str, Any]]]:
+def _waiting_by_day(entries: list[MaskedWaiting]) -> dict[dt.date, list[dict[str, Any]]]:
     """The waitlist per day as slots: time, service and who waits, in line order (masked)."""
-    slots: dict[tuple[str, int], dict[str, Any]] = {}
+    slots: dict[tuple[dt.datetime, int], dict[str, Any]] = {}
     for entry in entries:
-        starts = dt.datetime.fromisoformat(entry["starts_at"])
+        starts = entry.starts_at
         slot = slots.setdefault(
-            (entry["starts_at"], entry["resource_id"]),
+            (starts, entry.resource_id),
             {
                 "day": starts.date(),
                 "time": f"{starts:%H:%M}",
-                "resource_name": entry["resource_name"],
+                "resource_name": entry.resource_name,
                 "people": [],
             },
         )
-        slot["people"].append(entry)
+        slot["people"].append(entry.model_dump())
     by_day: dict[dt.date, list[dict[str, Any]]] = {}
     for slot in slots.values():
         by_day.setdefault(slot["day"], []).append(slot)
@@ -188,7 +187,7 @@ async def mark_booking(request: Request) -> Response:
     )
     flash = _(
         "Booking %(code)s marked %(status)s",
-        code=booking["code_display"],
+        code=booking.code_display,
         status=i18n.vocab(status),
     )
     return redirect(request, safe_next(text(form, "back"), LIST), flash)
@@ -215,13 +214,13 @@ async def cancel_booking(request: Request) -> Response:
             request, principal, params, cancel_errors={booking_id: error}, status=400
         )
     booking = await desk.staff_cancel(principal, booking_id, reason, now=clock.now(request))
-    told = bool(booking["phone"] or booking["email"])
+    told = bool(booking.phone or booking.email)
     flash = (
-        _("Booking %(code)s cancelled; the resident is told why", code=booking["code_display"])
+        _("Booking %(code)s cancelled; the resident is told why", code=booking.code_display)
         if told
         else _(
             "Booking %(code)s cancelled; no contact details to tell the resident",
-            code=booking["code_display"],
+            code=booking.code_display,
         )
     )
     return redirect(request, back, flash)
@@ -253,9 +252,9 @@ async def _new_page(
     status: int = 200,
 ) -> Response:
     desk, now = _desk(request), clock.now(request)
-    resources = [r for r in await staff.bookable_resources(principal) if r["open"]]
+    resources = [r for r in await staff.bookable_resources(principal) if r.open]
     if resource_id is None and len(resources) == 1:
-        resource_id = resources[0]["id"]
+        resource_id = resources[0].id
     blank = dict.fromkeys(NEW_FIELDS, "") | {"channel": "phone", "key": secrets.token_urlsafe(16)}
     context: dict[str, Any] = {
         "resources": resources,
@@ -325,7 +324,7 @@ async def create_booking(request: Request) -> Response:
         errors["starts_at"] = _("This time can no longer be booked; choose another.")
         return await _new_page(request, principal, resource_id, values, errors, 409)
     booking = await desk.staff_receipt(principal, issued)
-    return redirect(request, f"{LIST}/{booking['id']}/booked")
+    return redirect(request, f"{LIST}/{booking.id}/booked")
 
 
 @page(Audience.STAFF)
@@ -356,9 +355,9 @@ async def _rules_page(
     desk = _desk(request)
     resource = await staff.managed_resource(principal, resource_id)
     policy = await staff.get_policy(principal, resource_id)
-    stored = booking_form.policy_values(policy)
+    stored = booking_form.policy_values(policy.model_dump())
     blocks = [
-        {**b, "when": booking_form.span_label(b["starts_at"], b["ends_at"])}
+        {**b.model_dump(mode="json"), "when": booking_form.span_label(b.starts_at, b.ends_at)}
         for b in await desk.blocks(principal, resource_id, now=clock.now(request))
     ]
     context = {
@@ -367,8 +366,8 @@ async def _rules_page(
         "errors": errors or {},
         "blocks": blocks,
         "timezone": desk.tz.key,
-        "enabled": bool(policy.get("enabled")),
-        "referral_seats": policy.get("referral_seats", 0),
+        "enabled": policy.enabled,
+        "referral_seats": policy.referral_seats if isinstance(policy, PolicyView) else 0,
         "today": clock.now(request).astimezone(desk.tz).date().isoformat(),
         "warning": warning,
     }
@@ -443,20 +442,20 @@ async def booking_stats(request: Request) -> Response:
     raw = request.query_params.get("days", "")
     days = int(raw) if raw.isdigit() and 1 <= int(raw) <= 366 else STATS_DAYS
     counts = await desk.stats(principal, first_day=first, days=days)
-    names = await staff.resource_names([r["resource_id"] for r in counts["resources"]])
+    names = await staff.resource_names([r.resource_id for r in counts.resources])
     rows = [
         {
-            "name": names.get(r["resource_id"], f"#{r['resource_id']}"),
-            "total": sum(r["by_status"].values()),
-            **r,
+            "name": names.get(r.resource_id, f"#{r.resource_id}"),
+            "total": sum(r.by_status.values()),
+            **r.model_dump(),
         }
-        for r in counts["resources"]
+        for r in counts.resources
     ]
     context = {
         "first": first,
         "last": first + dt.timedelta(days=days - 1),
         "days": days,
-        "total": counts["total"],
+        "total": counts.total,
         "rows": sorted(rows, key=lambda r: (-r["total"], r["name"])),
         "statuses": BOOKING_STATUS_LABELS,
         "channels": CHANNEL_LABELS,

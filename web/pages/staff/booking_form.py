@@ -30,9 +30,8 @@ def day_label(day: dt.date) -> str:
     return i18n.day_label(day)
 
 
-def span_label(starts_at: str, ends_at: str) -> str:
-    """A span of local time (ISO texts) as staff read it: a day, or times on one day."""
-    starts, ends = dt.datetime.fromisoformat(starts_at), dt.datetime.fromisoformat(ends_at)
+def span_label(starts: dt.datetime, ends: dt.datetime) -> str:
+    """A span of local time as staff read it: a day, or times on one day."""
     day = starts.date()
     if starts.time() == dt.time() and ends == starts + dt.timedelta(days=1):
         return i18n.gettext("%(day)s, all day", day=day_label(day))

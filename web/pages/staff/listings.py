@@ -134,7 +134,7 @@ async def staff_home(request: Request) -> Response:
     text = request.query_params.get("q", "").strip()[:100]
     org_param = request.query_params.get("org", "")
     orgs = await organisations.list_organisations()
-    org_names = {o["id"]: o["name_zh"] for o in orgs}
+    org_names = {o.id: o.name_zh for o in orgs}
     if principal.role is Role.STAFF:
         rows, total = await listings.kept_resources(
             principal.organisation_id, False, text, limit=LIST_LIMIT
@@ -153,7 +153,7 @@ async def staff_home(request: Request) -> Response:
             "kind": ResourceKind(r.kind),
             "status": Status(r.status),
             "verified_at": local_time(request, r.verified_at),
-            "organisation": org_names.get(r.organisation_id, ""),
+            "organisation": org_names.get(r.organisation_id or -1, ""),
         }
         for r in rows
     ]
@@ -203,24 +203,24 @@ async def change_status(request: Request) -> Response:
 
 async def _choices() -> dict[str, Any]:
     """Areas and organisations the form offers."""
-    features = (await areas.list_areas(areas.AreaQuery(geometry=False)))["features"]
-    props = [f["properties"] for f in features]
-    names = {p["code"]: p["name_zh"] for p in props}
+    features = (await areas.list_areas(areas.AreaQuery(geometry=False))).features
+    props = [f.properties for f in features]
+    names = {p.code: p.name_zh for p in props}
     streets: dict[str, dict[str, Any]] = {}  # communities grouped under their street
     for p in props:
-        if p["level"] == AreaLevel.COMMUNITY:
+        if p.level == AreaLevel.COMMUNITY:
             street = streets.setdefault(
-                p["parent"] or "", {"name": names.get(p["parent"], "—"), "communities": []}
+                p.parent or "", {"name": names.get(p.parent or "", "—"), "communities": []}
             )
             street["communities"].append(p)
     served = sorted(
-        ({**p, "depth": AreaLevel(p["level"]).depth} for p in props), key=lambda p: p["code"]
+        ({**p.model_dump(), "depth": p.level.depth} for p in props), key=lambda p: p["code"]
     )
     orgs = await organisations.list_organisations()
     return {
         "communities": streets,
         "service_areas": served,
-        "org_options": [(o["id"], o["name_zh"]) for o in orgs],
+        "org_options": [(o.id, o.name_zh) for o in orgs],
     }
 
 
