@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from resourcemap.booking.ledger import Ledger
 from resourcemap.booking.requests import display_code
+from resourcemap.booking.slots import Rules
 from resourcemap.isotime import IsoDatetime
 from resourcemap.models import Booking, BookingPolicy, Resource
 from resourcemap.vault import mask_email, mask_name, mask_phone
@@ -116,15 +118,9 @@ def policy_view(policy: BookingPolicy | None) -> PolicyView | NoPolicy:
 
 
 def rules_view(policy: BookingPolicy) -> PolicyView:
+    # The rules as booking reads them (``slots.Rules``), plus what only staff set.
     return PolicyView(
-        enabled=policy.enabled,
-        slot_minutes=policy.slot_minutes,
-        buffer_minutes=policy.buffer_minutes,
-        seats=policy.seats,
-        min_notice_minutes=policy.min_notice_minutes,
-        horizon_days=policy.horizon_days,
-        change_notice_minutes=policy.change_notice_minutes,
-        referral_seats=policy.referral_seats,
+        enabled=policy.enabled, referral_seats=policy.referral_seats, **asdict(Rules.of(policy))
     )
 
 
