@@ -75,6 +75,8 @@ class SearchDocument:
     eligibility: str = Eligibility.PUBLIC.value
     eligibility_note_zh: str = ""
     eligibility_note_en: str = ""
+    # Shown, not searched: English pages show it where the listing has one.
+    address_en: str = ""
 
     @property
     def located(self) -> bool:

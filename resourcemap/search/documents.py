@@ -23,7 +23,7 @@ FIELDS = (
     *("id", "kind", "name_zh", "name_en", "description_zh", "address_zh", "services"),
     *("audiences", "languages", "modes", "fee", "status", "phone", "always_open", "lat"),
     *("lon", "service_area_codes", "eligibility", "eligibility_note_zh"),
-    "eligibility_note_en",
+    *("eligibility_note_en", "address_en"),
 )
 H = TypeVar("H", bound=Hashable)
 
@@ -82,6 +82,7 @@ def document(r: Resource, shared: _Shared | None = None) -> SearchDocument:
         eligibility=one(str(r.eligibility)),
         eligibility_note_zh=one(r.eligibility_note_zh),
         eligibility_note_en=one(r.eligibility_note_en),
+        address_en=r.address_en or "",
     )
 
 

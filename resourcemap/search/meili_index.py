@@ -59,7 +59,7 @@ FILTERABLE = ["kind", *TAGS, "fee", "status", "id", "service_area_codes", "_geo"
 FILTERABLE += ["eligibility", "walk"]
 DISPLAYED = ["id", "kind", "name_en", *NGRAM_SOURCES, *TAGS, "fee", "status", "phone"]
 DISPLAYED += ["always_open", "service_area_codes", "_geo"]
-DISPLAYED += ["eligibility", "eligibility_note_zh", "eligibility_note_en"]
+DISPLAYED += ["eligibility", "eligibility_note_zh", "eligibility_note_en", "address_en"]
 MAX_TOTAL_HITS = 20_000  # above the deepest page a query may ask for (offset 10 000 + 100)
 MAX_RUN = 8
 CODE_MARK = "qz"  # never occurs in pinyin (q is always followed by i or u)
@@ -188,6 +188,7 @@ def to_meili(doc: SearchDocument) -> dict[str, Any]:
         "name_en": doc.name_en,
         "description_zh": doc.description_zh,
         "address_zh": doc.address_zh,
+        "address_en": doc.address_en,
         "labels": doc.labels,
         **{tag: list(getattr(doc, tag)) for tag in TAGS},
         "fee": doc.fee,
@@ -222,6 +223,7 @@ def from_meili(hit: dict[str, Any]) -> SearchDocument:
         name_en=hit.get("name_en", ""),
         description_zh=hit.get("description_zh", ""),
         address_zh=hit.get("address_zh", ""),
+        address_en=hit.get("address_en", ""),
         services=tuple(hit.get("services", ())),
         audiences=tuple(hit.get("audiences", ())),
         languages=tuple(hit.get("languages", ())),

@@ -286,6 +286,7 @@ def test_apply_settings_creates_the_index_and_sends_the_settings(
             "eligibility",
             "eligibility_note_zh",
             "eligibility_note_en",
+            "address_en",
         ],
         "rankingRules": ["sort", "words", "typo", "proximity", "attribute", "exactness"],
         "typoTolerance": {

@@ -59,6 +59,7 @@ def _fixed_card(d: SearchDocument) -> dict[str, Any]:
         "always_open": d.always_open,
         "location": None if d.lat is None or d.lon is None else {"lat": d.lat, "lon": d.lon},
         "address_zh": d.address_zh,
+        "address_en": d.address_en,
         "service_area_codes": list(d.service_area_codes),
         # walk: distance and minutes on foot; phone ("phone service for your area") and
         # area ("serves your community") are never shown as a walk.

@@ -317,7 +317,9 @@
     if (it.matched_because && it.matched_because.length) {
       li.appendChild(node("p", t("matched") + " " + it.matched_because.map(reasonText).join("; "), "why"));
     }
-    if (it.address_zh && it.reach === "walk") { li.appendChild(node("p", it.address_zh, "address")); }
+    if (it.address_zh && it.reach === "walk") {
+      li.appendChild(node("p", english && it.address_en ? it.address_en : it.address_zh, "address"));
+    }
     return li;
   }
 

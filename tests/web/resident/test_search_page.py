@@ -33,6 +33,7 @@ def card(soup: BeautifulSoup, name: str) -> Tag:
 async def _school_and_policy() -> None:
     room = await Resource.get(name_zh="东湖社区心理咨询室")
     await BookingPolicy.create(resource_id=room.id, slot_minutes=50, seats=1)
+    await Resource.filter(id=room.id).update(address_zh="东湖路1号", address_en="1 Donghu Road")
     await Resource.create(
         kind="school_room",
         name_zh="东湖中学心理辅导室",
@@ -70,6 +71,16 @@ def test_cards_say_why_cost_booking_eligibility_and_reach(client: TestClient) ->
     assert "东湖中学心理辅导室" not in page.get_text()
     pupil = soup_of(client.get("/", params={"q": "辅导室", "eligible": "students", **EAST}))
     assert text_of(card(pupil, "东湖中学心理辅导室"), ".eligibility") == "仅限本校学生"
+
+
+def test_a_card_gives_the_address_in_the_reader_s_language(client: TestClient) -> None:
+    addresses = {
+        lang: [a.get_text(strip=True) for a in page.select(".result .address")]
+        for lang in ("zh-CN", "en")
+        if (page := soup_of(client.get("/", params={"q": "睡不着", "lang": lang, **EAST})))
+    }
+    assert "东湖路1号" in addresses["zh-CN"] and "1 Donghu Road" not in addresses["zh-CN"]
+    assert "1 Donghu Road" in addresses["en"] and "东湖路1号" not in addresses["en"]
 
 
 def test_crisis_words_open_with_the_24_7_lines(client: TestClient) -> None:
