@@ -210,4 +210,7 @@ def test_staff_sees_a_refusal_page_and_residents_are_sent_to_sign_in(
         assert response.headers["location"].startswith("/login?next=%2Fplanning%2Findicators")
         sign_in(client, "staff")
         refused = client.get("/planning/map")
-        assert refused.status_code == 403 and "planner" in refused.text
+        # The reason in the page's language: which role the page needs.
+        assert refused.status_code == 403 and "需要规划人员或管理员权限" in refused.text
+        english = client.get("/planning/map", params={"lang": "en"})
+        assert english.status_code == 403 and "planner" in english.text
