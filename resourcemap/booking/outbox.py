@@ -33,9 +33,15 @@ SUBJECTS: dict[NotificationKind, Said] = {
 }
 
 
+def resident_locale(lang: str) -> str:
+    """The catalogue a resident's messages are read in: the language they booked in; ''
+    (rows from before it was kept) is Chinese."""
+    return locale_of(lang or "zh")
+
+
 def subject_of(kind: NotificationKind, lang: str) -> str:
-    """The subject of a ``kind`` message in ``lang`` (a booking's: '' is Chinese)."""
-    return read(SUBJECTS[kind], locale_of(lang or "zh"))
+    """The subject of a ``kind`` message in a booking's ``lang``."""
+    return read(SUBJECTS[kind], resident_locale(lang))
 
 
 def in_both(text: Said) -> str:
@@ -67,7 +73,7 @@ class Message:
 
     @property
     def locale(self) -> str:
-        return locale_of(self.lang or "zh")
+        return resident_locale(self.lang)
 
     @property
     def subject(self) -> str:

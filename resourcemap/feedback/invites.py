@@ -14,11 +14,11 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from resourcemap.booking.ledger import Ledger
-from resourcemap.booking.outbox import enqueue_text, place_name, subject_of
+from resourcemap.booking.outbox import enqueue_text, place_name, resident_locale, subject_of
 from resourcemap.booking.requests import new_token
 from resourcemap.models import Booking, FeedbackInvite, FeedbackToken, Resource
 from resourcemap.said import N_
-from resourcemap.translations import locale_of, read
+from resourcemap.translations import read
 from resourcemap.vocab import BookingStatus, NotificationKind
 
 VALID_DAYS = 14
@@ -50,7 +50,7 @@ async def invite(ledger: Ledger, booking_id: int, *, now: dt.datetime) -> bool:
         digest=vault.digest(token), resource_id=booking.resource_id, expires_on=expires
     )
     resource = await Resource.get(id=booking.resource_id)
-    locale = locale_of(booking.lang or "zh")
+    locale = resident_locale(booking.lang)
     said = N_(
         "Thank you for visiting %(place)s. Tell us anonymously how it went (1 minute):",
         place=place_name(resource.name_zh, resource.name_en, locale),
