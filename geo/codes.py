@@ -9,6 +9,7 @@ once per distinct code takes a fraction of a second.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -70,6 +71,28 @@ def _as_numbers(area: StrArray) -> IntArray | None:
     return numbers - 48 * int(powers.sum())
 
 
+@dataclass(frozen=True)
+class AreaIndex:
+    """Points' area codes as their distinct ``codes`` (sorted) and each point's place among
+    them (``inverse``): worked out once, used by every question asked of the same points."""
+
+    codes: StrArray
+    inverse: IntArray
+
+    @classmethod
+    def of(cls, area: StrArray) -> AreaIndex:
+        return cls(*sorted_codes(area))
+
+    def within(self, wanted: Collection[str]) -> BoolArray:
+        """Whether each point's area is one of ``wanted``."""
+        if self.inverse.size == 0 or not wanted:
+            return np.zeros(self.inverse.size, dtype=bool)
+        # The wanted codes keep their own width: cut to the points' width, a longer code
+        # could equal a shorter one.
+        hit: BoolArray = np.isin(self.codes, np.array(sorted(wanted)))
+        return hit[self.inverse]
+
+
 def area_in(area: StrArray, wanted: Collection[str]) -> BoolArray:
     """``np.isin(area, wanted)``, decided once per distinct code.
 
@@ -78,8 +101,4 @@ def area_in(area: StrArray, wanted: Collection[str]) -> BoolArray:
     """
     if area.size == 0 or not wanted:
         return np.zeros(area.size, dtype=bool)
-    codes, inverse = sorted_codes(area)
-    # The wanted codes keep their own width: cut to the points' width, a longer code
-    # could equal a shorter one.
-    hit: BoolArray = np.isin(codes, np.array(sorted(wanted)))
-    return hit[inverse]
+    return AreaIndex.of(area).within(wanted)

@@ -39,7 +39,7 @@ import pyproj
 from scipy.spatial import cKDTree
 
 from geo.areatree import AreaTree
-from geo.codes import area_in, sorted_codes
+from geo.codes import AreaIndex
 from geo.crs import central_meridian, metric_crs_for, to_metric
 from geo.demand import Demand
 
@@ -171,15 +171,13 @@ def _geodesic_within(
     return hit
 
 
-def served_by_area(area: StrArray, served_areas: Sequence[str], tree: AreaTree) -> BoolArray:
+def served_by_area(index: AreaIndex, served_areas: Sequence[str], tree: AreaTree) -> BoolArray:
     """Points whose area is one of ``served_areas`` or lies below one of them."""
-    if not served_areas or area.size == 0:
-        return np.zeros(area.size, dtype=bool)
     covered_codes: set[str] = set()
     for code in served_areas:
         if code in tree:
             covered_codes |= tree.descendants(code)
-    return area_in(area, covered_codes)
+    return index.within(covered_codes)
 
 
 @dataclass(frozen=True)
@@ -193,9 +191,14 @@ class AreaSums:
 
     @classmethod
     def of(cls, area: StrArray, weight: FloatArray, covered: BoolArray) -> AreaSums:
+        return cls.indexed(AreaIndex.of(area), weight, covered)
+
+    @classmethod
+    def indexed(cls, index: AreaIndex, weight: FloatArray, covered: BoolArray) -> AreaSums:
+        """The sums of points whose areas ``index`` holds."""
         # bincount adds in point order: the same points in the same order give the same
         # float sums, which is what lets a partitioned run reproduce these exactly.
-        codes, inverse = sorted_codes(area)
+        codes, inverse = index.codes, index.inverse
         n = codes.size
         return cls(
             codes,
@@ -264,16 +267,21 @@ class CoverageResult:
 
     @classmethod
     def per_point(
-        cls, located: Demand, covered: BoolArray, radius_m: float, mode: str
+        cls,
+        located: Demand,
+        covered: BoolArray,
+        radius_m: float,
+        mode: str,
+        index: AreaIndex | None = None,
     ) -> CoverageResult:
         """The result of a run that decided each point of ``located`` (the demand, every point
-        in its area): covered or not."""
+        in its area): covered or not. ``index``: of ``located.area``, if the run made one."""
         return cls(
             radius_m=check_radius(radius_m),
             mode=mode,
             demand_method=located.method,
             demand_source=located.source,
-            sums=AreaSums.of(located.area, located.weight, covered),
+            sums=AreaSums.indexed(index or AreaIndex.of(located.area), located.weight, covered),
             covered=covered,
         )
 
@@ -325,11 +333,18 @@ def area_table(sums: AreaSums, tree: AreaTree, level: str) -> list[AreaCoverage]
 
 
 def covered_mask(
-    demand: Demand, supply: Supply, tree: AreaTree, radius_m: float = DEFAULT_RADIUS_M
+    demand: Demand,
+    supply: Supply,
+    tree: AreaTree,
+    radius_m: float = DEFAULT_RADIUS_M,
+    index: AreaIndex | None = None,
 ) -> BoolArray:
-    """Straight-line coverage per demand point, area-served resources included."""
+    """Straight-line coverage per demand point, area-served resources included (``index``:
+    of ``demand.area``, if the caller has one)."""
     mask = within_radius(demand.lon, demand.lat, supply.lon, supply.lat, radius_m)
-    return mask | served_by_area(demand.area, supply.served_areas, tree)
+    if supply.served_areas:
+        mask |= served_by_area(index or AreaIndex.of(demand.area), supply.served_areas, tree)
+    return mask
 
 
 def coverage(
@@ -343,5 +358,6 @@ def coverage(
     For walking distance see :func:`geo.network.walking_coverage`.
     """
     located = demand.located(tree)
-    mask = covered_mask(located, supply, tree, radius_m)
-    return CoverageResult.per_point(located, mask, radius_m, "straight")
+    index = AreaIndex.of(located.area)  # for the area-served resources and for the sums
+    mask = covered_mask(located, supply, tree, radius_m, index)
+    return CoverageResult.per_point(located, mask, radius_m, "straight", index)

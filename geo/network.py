@@ -29,6 +29,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry import shape
 
 from geo.areatree import AreaTree
+from geo.codes import AreaIndex
 from geo.coverage import (
     TOLERANCE_M,
     CoverageResult,
@@ -174,6 +175,7 @@ def walking_coverage(
 ) -> CoverageResult:
     """Like :func:`geo.coverage.coverage`, with walking distance over ``graph``."""
     located = demand.located(tree)
+    index = AreaIndex.of(located.area)  # for the area-served resources and for the sums
     mask = walking_within(graph, located, supply, radius_m)
-    mask |= served_by_area(located.area, supply.served_areas, tree)
-    return CoverageResult.per_point(located, mask, radius_m, "walking")
+    mask |= served_by_area(index, supply.served_areas, tree)
+    return CoverageResult.per_point(located, mask, radius_m, "walking", index)

@@ -35,7 +35,7 @@ import numpy.typing as npt
 import pyproj
 
 from geo.areatree import AreaTree
-from geo.codes import area_in
+from geo.codes import AreaIndex
 from geo.coverage import (
     AreaSums,
     CoverageResult,
@@ -88,9 +88,9 @@ def partition_sums(
 ) -> AreaSums:
     """Per-area sums of one partition (the task each worker runs)."""
     mask = within_radius(part.lon, part.lat, supply.lon, supply.lat, radius_m, crs=crs, slack=slack)
-    if part.served_codes.size:
-        mask |= area_in(part.area, part.served_codes.tolist())
-    return AreaSums.of(part.area, part.weight, mask)
+    index = AreaIndex.of(part.area)  # for the area-served resources and for the sums
+    mask |= index.within(part.served_codes.tolist())
+    return AreaSums.indexed(index, part.weight, mask)
 
 
 def coverage_partitioned(
