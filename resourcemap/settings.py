@@ -1,3 +1,4 @@
+# Over 400 lines: every setting, its default and its description, in one class by design.
 """All configuration, read in one place: environment (``RESOURCEMAP_*``) → ``.env`` → default."""
 
 from __future__ import annotations
@@ -152,6 +153,12 @@ class Settings(BaseSettings):
         None, description="Meilisearch URL; unset uses the embedded search engine."
     )
     meili_key: SecretStr | None = Field(None, description="Meilisearch API key.")
+    redis_url: SecretStr | None = Field(
+        None,
+        description="Redis URL (`redis://host:6379/0`) where every app process counts its "
+        "request limits (sign-in, booking); unset counts them in the database. Needs the "
+        "`redis` extra.",
+    )
     search_follow_seconds: float = Field(
         1.0,
         ge=0,

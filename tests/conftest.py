@@ -35,6 +35,9 @@ from web.app import create_app
 
 PG_ADMIN_URL = os.environ.get("RESOURCEMAP_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("RESOURCEMAP_REQUIRE_PG") == "1"
+# A Redis database the tests may empty (RESOURCEMAP_REQUIRE_REDIS=1: fail when unreachable).
+REDIS_URL = os.environ.get("RESOURCEMAP_TEST_REDIS", "redis://127.0.0.1:6379/15")
+REQUIRE_REDIS = os.environ.get("RESOURCEMAP_REQUIRE_REDIS") == "1"
 DEMO_SEED = 20181
 ROOT = Path(__file__).parents[1]
 
@@ -187,6 +190,22 @@ def _pg_reachable() -> str | None:
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A real Redis server's test database, emptied for each test (#22)."""
+    import redis
+
+    try:
+        with redis.Redis.from_url(REDIS_URL, socket_timeout=5) as client:
+            client.flushdb()
+    except (redis.RedisError, OSError) as exc:
+        message = f"Redis at {REDIS_URL} unreachable ({type(exc).__name__}: {exc})"
+        if REQUIRE_REDIS:
+            pytest.fail(message + " and RESOURCEMAP_REQUIRE_REDIS=1")
+        pytest.skip(message)
+    return REDIS_URL
 
 
 @pytest.fixture(scope="session")

@@ -25,9 +25,9 @@ from resourcemap.referral.desk import ReferralDesk
 from resourcemap.search.service import running_search
 from resourcemap.settings import Settings
 from web import assets, i18n
-from web.auth import RateLimiter, session_middleware
+from web.auth import session_middleware
 from web.errors import HANDLERS, domain_error, http_error
-from web.limits import BookingLimits
+from web.limits import RequestLimits
 from web.middleware import FrontDoor
 from web.pages.shell import Audience, failed
 from web.routes import STATIC, build_routes
@@ -75,6 +75,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
                 db.database(settings.database_url, db.Timeouts.from_settings(settings))
             )
             app.state.search = await stack.enter_async_context(running_search(settings))
+            stack.push_async_callback(app.state.limits.counts.close)
             # Read once now: pages show the 24/7 lines even when the database is down later.
             await crisis_hotlines()
             await synthetic_label()
@@ -97,9 +98,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     i18n.install(app.state.templates.env)
     assets.install(app.state.templates.env, STATIC)
-    app.state.login_limiter = RateLimiter(
-        10, 60.0, "too many sign-in attempts from this address; wait a minute"
-    )
-    app.state.booking_limits = BookingLimits(settings)
+    app.state.limits = RequestLimits(settings)
     passwords.set_concurrency(settings.password_hash_concurrency)
     return app

@@ -9,10 +9,7 @@ need none.
 
 from __future__ import annotations
 
-import math
 import secrets
-import time
-from collections import deque
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -23,7 +20,7 @@ from starlette.requests import Request
 
 from resourcemap import accounts, tokens
 from resourcemap.accounts import Principal
-from resourcemap.errors import Forbidden, TooManyRequests, Unauthenticated
+from resourcemap.errors import Forbidden, Unauthenticated
 from resourcemap.settings import Environment, Settings
 from resourcemap.vocab import Role
 from web import clock
@@ -160,35 +157,3 @@ async def with_body(request: Request, model: type[Body], *roles: Role) -> tuple[
 async def staff_with_body(request: Request, model: type[Body]) -> tuple[Principal, Body]:
     """A staff member or admin, then what they sent (see ``with_body``)."""
     return await with_body(request, model, Role.STAFF, Role.ADMIN)
-
-
-class RateLimiter:
-    """At most ``limit`` events per ``window`` seconds per key, in this process (a
-    ``limit`` of 0: no limit); past it, ``TooManyRequests`` with ``reason``.
-
-    For sign-in it complements the per-account lockout (which holds across processes)
-    against one address trying many usernames.
-    """
-
-    def __init__(self, limit: int, window: float, reason: str) -> None:
-        self.limit = limit
-        self.window = window
-        self.reason = reason
-        self._events: dict[str, deque[float]] = {}
-
-    def hit(self, key: str) -> None:
-        if not self.limit:
-            return
-        now = time.monotonic()
-        events = self._events.setdefault(key, deque())
-        while events and now - events[0] > self.window:
-            events.popleft()
-        if len(events) >= self.limit:
-            # Until the oldest counted event leaves the window.
-            wait = math.ceil(self.window - (now - events[0]))
-            raise TooManyRequests(self.reason, retry_after=wait)
-        events.append(now)
-        if len(self._events) > 10_000:  # forget idle addresses rather than grow forever
-            self._events = {
-                k: v for k, v in self._events.items() if v and now - v[-1] < self.window
-            }

@@ -9,11 +9,8 @@ from resourcemap import accounts, audit, tokens
 from resourcemap.errors import Forbidden, InvalidInput
 from resourcemap.vocab import MAX_ID, Role
 from web import auth, clock
+from web.limits import client_address, limits
 from web.params import json_body, query_dict
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _role(value: object) -> Role:
@@ -59,10 +56,9 @@ async def login(request: Request) -> Response:
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise InvalidInput("username and password are required", field="username")
-    limiter: auth.RateLimiter = request.app.state.login_limiter
-    limiter.hit(_address(request))
+    await limits(request).check_sign_in(request)
     principal = await accounts.authenticate(
-        username, password, now=clock.now(request), address=_address(request)
+        username, password, now=clock.now(request), address=client_address(request) or "unknown"
     )
     token = auth.start_session(request, principal)
     return JSONResponse(

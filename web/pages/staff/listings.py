@@ -48,6 +48,7 @@ from resourcemap.vocab import (
 )
 from web import auth, clock, forms, i18n, uploads
 from web.i18n import _
+from web.limits import client_address, limits
 from web.pages.shell import (
     Audience,
     form_csrf,
@@ -92,9 +93,8 @@ async def login(request: Request) -> Response:
         error = _("Enter your username and password.")
         return await render(request, "staff/login.html", {**context, "error": error}, 400)
     try:
-        limiter: auth.RateLimiter = request.app.state.login_limiter
-        address = request.client.host if request.client else "unknown"
-        limiter.hit(address)
+        await limits(request).check_sign_in(request)
+        address = client_address(request) or "unknown"
         principal = await accounts.authenticate(
             username, resource_form.text(form, "password"), now=clock.now(request), address=address
         )
