@@ -15,6 +15,14 @@ plain demo city): recall@5 and the share of queries with no suitable result in t
     python bench/search.py --quick    # 2,000 resources, 3 s per server
     python bench/search.py --resources 200000 --database /tmp/p.sqlite3  # keep the
                                       # database: a later run reuses it (minutes at 200k)
+    python bench/search.py --province --database /tmp/prov.sqlite3  # a province loaded by
+                                      # `resourcemap demo --scale province` (see --help)
+
+By default the synthetic listings all lie in the demo district, so at 200,000 a 3 km
+circle holds some 14,000 of them: the worst case, density growing with the count. With
+``--province`` the listings are the synthetic province's, spread over its cities as a
+province's are, and the query points over its districts: the count grows, the density of
+what is near does not.
 
 The client shares the machine with the server, so the figures are only comparable with each
 other: the ratio is the result, absolute rates say little.
@@ -42,7 +50,7 @@ import numpy.typing as npt
 import psutil
 from harness.load import LoadResult, drive
 from harness.servers import free_port, uvicorn_server
-from harness.synthetic import district_points, populate
+from harness.synthetic import district_points, populate, province_points
 
 from resourcemap import db, schema
 from resourcemap.demo.city import load_demo_city
@@ -106,15 +114,18 @@ def make_queries(rng: np.random.Generator, lon: FloatArray, lat: FloatArray) -> 
     return queries
 
 
-async def prepare(database_url: str, resources: int, seed: int, *, reuse: bool) -> Prepared:
+async def prepare(
+    database_url: str, resources: int, seed: int, *, reuse: bool, province: bool = False
+) -> Prepared:
     if reuse:  # a database an earlier run populated
         async with db.database(database_url):
             count = await Resource.all().count()
     else:
         count = await populate(database_url, resources, seed)
     rng = np.random.default_rng(seed)
+    points = province_points if province else district_points
     async with db.database(database_url):
-        queries = make_queries(rng, *await district_points(QUERIES, rng))
+        queries = make_queries(rng, *await points(QUERIES, rng))
         # Never follow the change log while timing: nothing changes, it would only add I/O.
         service = SearchService(Settings(database_url=database_url).tz, follow_interval=3600)
         started = time.perf_counter()
@@ -208,6 +219,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=Path,
         help="SQLite file for the listings, kept after the run; reused as it is when it exists",
     )
+    parser.add_argument(
+        "--province",
+        action="store_true",
+        help="--database holds a province: RESOURCEMAP_DATABASE_URL=sqlite:///FILE "
+        "resourcemap demo --scale province --districts 37 --no-serve (about 200,000 listings)",
+    )
     args = parser.parse_args(argv)
     if args.resources is None:
         args.resources = 2_000 if args.quick else 10_000
@@ -215,6 +232,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.seconds = 3.0 if args.quick else 10.0
     if args.resources < 1 or args.seconds <= 0 or args.concurrency < 1:
         parser.error("--resources, --seconds and --concurrency must be positive")
+    if args.province and (args.database is None or not args.database.exists()):
+        parser.error("--province needs --database FILE holding a province (see --help)")
     return args
 
 
@@ -234,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
         print("scoring the judged query set ...", file=sys.stderr, flush=True)
         quality = asyncio.run(judged(f"sqlite://{workdir / 'judged.sqlite3'}"))
         print(f"preparing {args.resources:,} resources ...", file=sys.stderr, flush=True)
-        prepared = asyncio.run(prepare(database_url, args.resources, args.seed, reuse=reuse))
+        prepared = asyncio.run(
+            prepare(database_url, args.resources, args.seed, reuse=reuse, province=args.province)
+        )
         port = free_port()
         env = {
             "RESOURCEMAP_DATABASE_URL": database_url,
@@ -254,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
 
     build_s = prepared.load_s + prepared.columns_s
     print(f"machine: {os.cpu_count()} cores; client and both servers share them")
-    print(f"resources: {prepared.resources:,}")
+    spread = "a province's cities" if args.province else "one district"
+    print(f"resources: {prepared.resources:,} in {spread}")
     print(
         f"index build: {build_s:.2f} s (load {prepared.load_s:.2f} s + "
         f"columns {prepared.columns_s:.2f} s)"

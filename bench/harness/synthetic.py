@@ -96,6 +96,25 @@ async def district_points(
     return lon, lat
 
 
+async def province_points(
+    n: int, rng: np.random.Generator
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """``n`` points (lon, lat) of a province (``resourcemap demo --scale province``): each in
+    a district drawn at random, uniform inside its communities."""
+    districts = await Area.filter(level=AreaLevel.DISTRICT).order_by("code")
+    chosen = rng.integers(len(districts), size=n)
+    lon, lat = np.empty(n), np.empty(n)
+    for k in np.unique(chosen).tolist():
+        district = districts[k]
+        communities = await Area.filter(
+            level=AreaLevel.COMMUNITY, code__startswith=district.code[:6]
+        ).order_by("code")
+        at = np.flatnonzero(chosen == k)
+        x, y, _ = _points(at.size, rng, district.boundary, [c.boundary for c in communities])
+        lon[at], lat[at] = x, y
+    return lon, lat
+
+
 def _points(
     n: int, rng: np.random.Generator, district: Any, communities: list[Any]
 ) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:

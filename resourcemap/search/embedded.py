@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from geo.distance import geodesic_m
+from resourcemap import heap
 from resourcemap.search import distances, facets, intent, ranking
 from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult, highlights
 from resourcemap.search.embedded_index import Columns, build_columns
@@ -153,6 +154,7 @@ def _build(docs: list[SearchDocument], typos: TypoTolerance) -> Columns:
     """The large index, ready to answer (run in a worker thread)."""
     built = build_columns(docs, typos)
     facets.prepare(built)
+    heap.trim()  # the build's temporaries (~0.3 GB at 200,000 documents) go back
     return built
 
 

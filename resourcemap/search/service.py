@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from tortoise.exceptions import BaseORMException
 
 from geo.locate import AreaLocator, AreaRecord
+from resourcemap import heap
 from resourcemap.dataset import synthetic_label
 from resourcemap.errors import Unavailable
 from resourcemap.listings import opening
@@ -81,6 +82,7 @@ class SearchService:
         """Load every document, area and timetable from the database."""
         seq = await changes.latest_seq()
         await self.embedded.replace_all(await load_documents())
+        heap.trim()  # the rows the documents were read from
         areas = await Area.all().values_list("code", "parent_id", "boundary")
         self._locator = AreaLocator(AreaRecord(c, p, b) for c, p, b in areas)
         self._codes_at = None
