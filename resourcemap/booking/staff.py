@@ -266,6 +266,7 @@ async def list_waitlist(
             id=e.id,
             resource_id=e.resource.id,
             resource_name=e.resource.name_zh,
+            resource_name_en=e.resource.name_en or "",
             starts_at=e.starts_at.astimezone(ledger.tz),
             status=e.status,
             channel=e.channel,

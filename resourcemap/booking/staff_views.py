@@ -59,6 +59,7 @@ class MaskedBooking(BaseModel):
     code_display: str
     resource_id: int
     resource_name: str
+    resource_name_en: str  # empty when the listing has no English name
     starts_at: IsoDatetime
     ends_at: IsoDatetime
     status: BookingStatus
@@ -78,6 +79,7 @@ class MaskedWaiting(BaseModel):
     id: int
     resource_id: int
     resource_name: str
+    resource_name_en: str
     starts_at: IsoDatetime
     status: WaitlistStatus
     channel: Channel
@@ -133,6 +135,7 @@ def masked_view(ledger: Ledger, booking: Booking, resource: Resource) -> MaskedB
         code_display=display_code(booking.code),
         resource_id=resource.id,
         resource_name=resource.name_zh,
+        resource_name_en=resource.name_en or "",
         starts_at=booking.starts_at.astimezone(ledger.tz),
         ends_at=booking.ends_at.astimezone(ledger.tz),
         status=booking.status,

@@ -329,6 +329,13 @@ def test_the_list_shows_who_waits_for_a_full_slot_masked_in_line_order(world: Wo
     # The active bookings are not mixed with the line.
     assert len(page.select("tbody.group-active tr.booking")) == 2
     assert text_of(english, "table.waiting .waiting-count") == "2 waiting"
+    # Each row names the service in the page's language (the listing has both names).
+    for soup, room_name in (
+        (page, "东湖社区心理咨询室"),
+        (english, "Donghu Community Counselling Room"),
+    ):
+        cells = soup.select("tbody.group-active tr.booking td.resource, table.waiting td.resource")
+        assert [c.get_text(strip=True) for c in cells] == [room_name] * 3
 
 
 def test_english_booking_pages_name_the_services_in_english(world: World) -> None:

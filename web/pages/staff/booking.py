@@ -93,6 +93,7 @@ def _waiting_by_day(entries: list[MaskedWaiting]) -> dict[dt.date, list[dict[str
                 "day": starts.date(),
                 "time": f"{starts:%H:%M}",
                 "resource_name": entry.resource_name,
+                "resource_name_en": entry.resource_name_en,
                 "people": [],
             },
         )
