@@ -268,3 +268,18 @@ def test_geodesic_metres_only_where_they_decide_change_nothing(
         (h.id, h.score, h.distance_m) for h in every.hits
     ]
     assert (fast.total, fast.facets) == (every.total, every.facets)
+
+
+def test_an_id_set_is_masked_once_per_object_and_by_its_members() -> None:
+    """Open-now and bookable sets are read again on every search: the mask is kept per set
+    object (an equal set in another object would be compared member by member on every
+    lookup), and a set with other members gets its own mask."""
+    cols = build_columns(corpus(60, 3))
+    ids = frozenset(d.id for d in cols.docs[::2])
+    first = cols.among(ids)
+    assert first.sum() == len(ids) and set(cols.ids[first].tolist()) == ids
+    assert cols.among(ids) is first
+    again = frozenset(set(ids))  # equal members, another object
+    assert cols.among(again) is not first and (cols.among(again) == first).all()
+    fewer = frozenset(sorted(ids)[1:])
+    assert cols.among(fewer).sum() == len(ids) - 1

@@ -115,6 +115,12 @@ def test_nothing_to_walk_to_widens_step_by_step_and_says_so(
     # Something to walk to within the distance: nothing to widen.
     near = client.get("/api/v1/search", params={**EAST, "radius_m": 500}).json()
     assert near["widened"] is None
+    # Beyond every step (~0.3° east: over 40 km from the clinic): shown at any distance.
+    far: dict[str, str | float] = {**asked, "lon": EAST["lon"] + 0.3}
+    body = client.get("/api/v1/search", params=far).json()
+    assert body["widened"] == {"asked_m": 500, "shown_m": None}
+    assert set(names(body)[:2]) == {"西山医院心理门诊", "王医生"}
+    assert body["items"][0]["distance_m"] > 20_000
 
 
 @pytest.mark.parametrize("q", ["想死", "我不想活了", "kill myself", "zisha"])
