@@ -166,14 +166,25 @@ class IndexWork:
     full_builds: int = 0
 
 
-def _filter_mask(cols: Columns, criteria: Criteria) -> BoolArray:
+def _filter_mask(
+    cols: Columns, criteria: Criteria, rows: npt.NDArray[np.intp] | None = None
+) -> BoolArray:
+    """Which documents pass the filters: all of them, or only ``rows`` (aligned with it)."""
     q = criteria.query
-    none = np.zeros(len(cols.docs), dtype=bool)
-    mask: BoolArray = cols.tags["status"].get(q.status.value, none).copy()
+    none = np.zeros(len(cols.docs) if rows is None else rows.size, dtype=bool)
+
+    def column(values: BoolArray) -> BoolArray:
+        return values if rows is None else values[rows]
+
+    def tag(name: str, value: str) -> BoolArray:
+        found = cols.tags[name].get(value)
+        return none if found is None else column(found)
+
+    mask: BoolArray = tag("status", q.status.value).copy()
     if q.kind:
         any_kind = none.copy()
         for kind in q.kind:
-            any_kind |= cols.tags["kind"].get(kind.value, none)
+            any_kind |= tag("kind", kind.value)
         mask &= any_kind
     for name, value in (
         ("services", q.service),
@@ -183,17 +194,17 @@ def _filter_mask(cols: Columns, criteria: Criteria) -> BoolArray:
         ("fee", q.fee),
     ):
         if value is not None:
-            mask &= cols.tags[name].get(str(value), none)
+            mask &= tag(name, str(value))
     allowed = q.eligibility
     if allowed is not None:
         eligible = none.copy()
         for value in allowed:
-            eligible |= cols.tags["eligibility"].get(value, none)
+            eligible |= tag("eligibility", value)
         mask &= eligible
     if criteria.open_ids is not None:
-        mask &= cols.among(criteria.open_ids)
+        mask &= column(cols.among(criteria.open_ids))
     if criteria.located_only:
-        mask &= cols.walk
+        mask &= column(cols.walk)
     return mask
 
 
@@ -209,26 +220,26 @@ class Found:
 
 
 def _candidates(cols: Columns, criteria: Criteria) -> Found:
-    """Rows passing the filters and, with a radius, the grid's shortlist."""
+    """Rows passing the filters and, with a radius, the grid's shortlist (sorted)."""
     q = criteria.query
-    n = len(cols.docs)
-    mask = _filter_mask(cols, criteria)
     point = q.point
-    if point is not None:
-        # Cheap spatial narrowing first, so text matching touches only what is near.
-        area_hit = np.zeros(n, dtype=bool)
-        for code in criteria.point_area_codes:
-            area_hit[cols.serving.get(code, [])] = True
-        if q.radius_m is not None:
-            lat, lon = point
-            x, y = cols.to_metric.transform(lon, lat)
-            near = np.zeros(n, dtype=bool)
-            near[cols.grid.within(x, y, q.radius_m * distances.MARGIN)] = True
-            near &= mask
-        else:
-            near = cols.located & mask
-        mask = near | (area_hit & mask)
-    rows = np.flatnonzero(mask)
+    if point is not None and q.radius_m is not None:
+        # What is near first, then the filters on those rows only: a search within a
+        # radius reads no column as long as the index.
+        lat, lon = point
+        x, y = cols.to_metric.transform(lon, lat)
+        near = cols.grid.within(x, y, q.radius_m * distances.MARGIN)
+        served = [cols.serving[c] for c in criteria.point_area_codes if c in cols.serving]
+        rows = np.unique(np.concatenate([near, *served])) if served else np.sort(near)
+        rows = rows[_filter_mask(cols, criteria, rows)]
+    else:
+        mask = _filter_mask(cols, criteria)
+        if point is not None:
+            area_hit = np.zeros(len(cols.docs), dtype=bool)
+            for code in criteria.point_area_codes:
+                area_hit[cols.serving.get(code, [])] = True
+            mask &= cols.located | area_hit
+        rows = np.flatnonzero(mask)
     return Found(cols, rows, np.zeros(rows.size), np.full(rows.size, np.nan))
 
 
