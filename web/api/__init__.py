@@ -32,6 +32,13 @@ def routes() -> list[BaseRoute]:
 
     r = group("api", prefix="/api/v1", documented=True)
     return [
+        # Search and the map first: residents ask for them most, and Starlette tries the
+        # routes in order (after sixty others, matching cost ~0.15 ms of a search's ~2.5).
+        r("/search", search.search, "GET", "search"),
+        r("/nearest", search.nearest, "GET", "nearest"),
+        r("/map/points", map_api.points, "GET", "map_points"),
+        r("/map/matches", map_api.matches, "GET", "map_matches"),
+        r("/map/view", map_api.view, "GET", "map_view"),
         # Listings and organisations
         r("/resources", listings.list_resources, "GET", "resources"),
         r("/resources", listings.create_resource, "POST", "resource_create"),
@@ -116,12 +123,6 @@ def routes() -> list[BaseRoute]:
         r("/feedback/{token}", feedback.submit, "POST", "feedback_submit"),
         r("/resources/{id:id}/feedback", feedback.for_service, "GET", "service_feedback"),
         r("/feedback-summary", feedback.for_planners, "GET", "feedback_summary"),
-        # Search and the map
-        r("/search", search.search, "GET", "search"),
-        r("/nearest", search.nearest, "GET", "nearest"),
-        r("/map/points", map_api.points, "GET", "map_points"),
-        r("/map/matches", map_api.matches, "GET", "map_matches"),
-        r("/map/view", map_api.view, "GET", "map_view"),
         r("/areas", areas.list_areas, "GET", "areas"),
         r("/areas/{code:areacode}", areas.get_area, "GET", "area"),
         # Planning: planners and admins only
