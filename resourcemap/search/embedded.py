@@ -230,7 +230,7 @@ def _candidates(cols: Columns, criteria: Criteria) -> Found:
         x, y = cols.to_metric.transform(lon, lat)
         near = cols.grid.within(x, y, q.radius_m * distances.MARGIN)
         served = [cols.serving[c] for c in criteria.point_area_codes if c in cols.serving]
-        rows = np.unique(np.concatenate([near, *served])) if served else np.sort(near)
+        rows = _sorted_union([near, *served], len(cols.docs))
         rows = rows[_filter_mask(cols, criteria, rows)]
     else:
         mask = _filter_mask(cols, criteria)
@@ -241,6 +241,21 @@ def _candidates(cols: Columns, criteria: Criteria) -> Found:
             mask &= cols.located | area_hit
         rows = np.flatnonzero(mask)
     return Found(cols, rows, np.zeros(rows.size), np.full(rows.size, np.nan))
+
+
+def _sorted_union(parts: list[npt.NDArray[np.intp]], n: int) -> npt.NDArray[np.intp]:
+    """The distinct rows of ``parts`` (of ``n``), ascending: sorted when they are few, else
+    marked in one pass over ``n`` (cheaper than sorting tens of thousands; ``np.unique``'s
+    hashing took up to 300 ms for them)."""
+    if sum(p.size for p in parts) * 8 >= n:
+        hit = np.zeros(n, dtype=bool)
+        for part in parts:
+            hit[part] = True
+        return np.flatnonzero(hit)
+    rows = np.sort(np.concatenate(parts))
+    if rows.size:
+        rows = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]
+    return rows
 
 
 def _match_terms(found: list[Found], plan: intent.QueryPlan) -> None:

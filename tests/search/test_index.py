@@ -283,3 +283,15 @@ def test_an_id_set_is_masked_once_per_object_and_by_its_members() -> None:
     assert cols.among(again) is not first and (cols.among(again) == first).all()
     fewer = frozenset(sorted(ids)[1:])
     assert cols.among(fewer).sum() == len(ids) - 1
+
+
+@pytest.mark.parametrize("n", [100, 5_000])
+def test_rows_near_and_served_are_each_listed_once_in_order(n: int) -> None:
+    from resourcemap.search.embedded import _sorted_union
+
+    rng = np.random.default_rng(n)
+    for _ in range(40):  # few rows (sorted) and many (marked), overlapping parts
+        count = int(rng.integers(1, 4))
+        parts = [rng.integers(0, n, int(rng.integers(0, n // 3 + 1))) for _ in range(count)]
+        union = _sorted_union(parts, n)
+        assert union.tolist() == np.unique(np.concatenate(parts)).tolist()
