@@ -24,7 +24,7 @@ from typing import Protocol
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from resourcemap.errors import TooManyRequests
+from resourcemap.errors import TooManyRequests, Unavailable
 from resourcemap.models import RateCount
 
 # Old windows are deleted by the process that passes this many hits since it last did.
@@ -84,21 +84,35 @@ return 1
 """
 
 
+# A request waits at most this long for Redis, then is answered 503 (never left hanging).
+REDIS_TIMEOUT_S = 2.0
+
+
 class RedisCounts:
     """Counters in Redis (``RESOURCEMAP_REDIS_URL``): one key per limit key and window,
-    under ``prefix``, expiring after two windows."""
+    under ``prefix``, expiring after two windows. Unreachable or slow: ``Unavailable``
+    (503, try again), never a request let through uncounted."""
 
     def __init__(self, url: str, prefix: str = "resourcemap:rate:") -> None:
         # Imported here: Redis is optional (the `redis` extra); without it the database counts.
         from redis.asyncio import Redis
+        from redis.exceptions import RedisError
 
-        self.client = Redis.from_url(url)
+        self.client = Redis.from_url(
+            url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S
+        )
         self.prefix = prefix
         self._admit = self.client.register_script(_ADMIT)
+        self._failure: tuple[type[Exception], ...] = (RedisError, OSError)
 
     async def admit(self, key: str, start: int, window: int, overlap: float, limit: int) -> bool:
         keys = [f"{self.prefix}{key}:{start}", f"{self.prefix}{key}:{start - window}"]
-        return bool(await self._admit(keys=keys, args=[limit, repr(overlap), 2 * window]))
+        try:
+            return bool(await self._admit(keys=keys, args=[limit, repr(overlap), 2 * window]))
+        except self._failure as exc:
+            raise Unavailable(
+                f"the request limits cannot be counted ({type(exc).__name__}); try again shortly"
+            ) from exc
 
     async def close(self) -> None:
         await self.client.aclose()

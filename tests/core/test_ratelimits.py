@@ -4,12 +4,16 @@ still the limit."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import multiprocessing
+import socket
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from resourcemap.errors import TooManyRequests
+from resourcemap.errors import TooManyRequests, Unavailable
 from resourcemap.models import RateCount
 from resourcemap.ratelimits import DatabaseCounts, RedisCounts, SharedRateLimiter, WindowCounts
 from tests.factories import run_in_db
@@ -113,3 +117,30 @@ def test_four_processes_together_never_pass_more_than_the_limit(
     with multiprocessing.get_context("spawn").Pool(4) as pool:
         passed = pool.starmap(_process, [(database_url, store[1], 10)] * 4)
     assert sum(passed) == 7
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # nothing listens once the socket is closed
+
+
+def test_an_unreachable_redis_refuses_with_503_instead_of_letting_requests_through(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    url = f"redis://127.0.0.1:{_closed_port()}/0"
+
+    async def hit() -> None:
+        counts = RedisCounts(url)
+        try:
+            await limiter(counts).hit("a", now=T0)
+        finally:
+            await counts.close()
+
+    with pytest.raises(Unavailable, match="cannot be counted"):
+        asyncio.run(hit())
+    with make_client(database_url, redis_url=url) as client:
+        answer = client.post("/api/v1/session", json={"username": "nobody", "password": "x"})
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "5"
+    assert "limits cannot be counted" in answer.text
