@@ -252,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         database_url = f"sqlite://{database}"
         print("scoring the judged query set ...", file=sys.stderr, flush=True)
         quality = asyncio.run(judged(f"sqlite://{workdir / 'judged.sqlite3'}"))
-        print(f"preparing {args.resources:,} resources ...", file=sys.stderr, flush=True)
+        what = "the province in" if args.province else f"{args.resources:,} resources in"
+        print(f"preparing {what} {database} ...", file=sys.stderr, flush=True)
         prepared = asyncio.run(
             prepare(database_url, args.resources, args.seed, reuse=reuse, province=args.province)
         )

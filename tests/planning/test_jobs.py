@@ -198,6 +198,9 @@ def test_planners_start_a_job_and_read_it_while_the_app_runs_it(
         assert offered == ["district", "street", "community"]
         listed = [a.get_text() for a in soup.select(".jobs a")]
         assert f"#{body['id']}" in listed and f"#{city.json()['id']}" not in listed
+        english = BeautifulSoup(client.get("/planning/jobs?lang=en").text, "html.parser")
+        kinds = {td.get_text() for td in english.select(".jobs td.job-kind")}
+        assert kinds == {"Coverage of the demand dataset"}  # a table cell starts a sentence
         api = client.get("/api/v1/jobs").json()["items"]
         assert city.json()["id"] not in [j["id"] for j in api]
 
