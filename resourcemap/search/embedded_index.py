@@ -31,7 +31,7 @@ from resourcemap.search.grid import PointGrid
 from resourcemap.search.needs import NEEDS
 from resourcemap.search.pinyin_index import Postings, pinyin_postings
 from resourcemap.search.substrings import DENSE_SHARE, Text, distinct, firsts
-from resourcemap.search.typos import TYPOS, TypoTolerance
+from resourcemap.search.typos import TYPOS, TypoTolerance, Vocabulary
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -124,7 +124,7 @@ class Columns:
     # Area-served documents (no point, some service area) by the area codes they serve.
     serving: dict[str, npt.NDArray[np.intp]]
     pinyin: Postings
-    vocabulary: list[str]
+    vocabulary: Vocabulary
     typos: TypoTolerance
     # Residents repeat a small set of words; per-token matches are cached for the
     # lifetime of this index (any change builds a new one), as are typo corrections.
@@ -295,7 +295,7 @@ def build_columns(
         to_metric=transformer,
         serving={code: np.array(rows, dtype=np.intp) for code, rows in serving.items()},
         pinyin=pinyin,
-        vocabulary=_vocabulary(docs, pinyin),
+        vocabulary=Vocabulary(_vocabulary(docs, pinyin)),
         typos=typos,
     )
 

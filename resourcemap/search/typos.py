@@ -61,12 +61,14 @@ class TypoTolerance:
     def matches(self, word: str, term: str) -> bool:
         return self.cost(word, term) <= self.allowed(word)
 
-    def corrections(self, word: str, terms: Iterable[str]) -> list[tuple[str, int]]:
+    def corrections(self, word: str, terms: Iterable[str] | Vocabulary) -> list[tuple[str, int]]:
         """Terms ``word`` may stand for with at least one typo, with their typo counts,
         fewest typos first (then alphabetical, so the answer is stable)."""
         budget = self.allowed(word)
         if budget == 0:
             return []
+        if isinstance(terms, Vocabulary):
+            terms = terms.reachable(word, budget)
         # rapidfuzz prefilters by plain OSA distance in C; the first-letter rule then
         # decides. limit=None: every candidate, not the best few.
         found = process.extract(
@@ -82,6 +84,45 @@ class TypoTolerance:
     def meili_min_word_sizes(self) -> dict[str, int]:
         """The same thresholds as Meilisearch's ``typoTolerance.minWordSizeForTypos``."""
         return {"oneTypo": self.one_typo, "twoTypos": self.two_typos}
+
+
+class Vocabulary:
+    """Indexed terms by length and first letter, so that a word's corrections are looked for
+    only among the terms it can reach: ``budget`` typos change a length by at most
+    ``budget``, and a different first letter already costs one of them. Same corrections as
+    the whole list, for a fraction of the work (~50 ms → a few ms at 200,000 listings).
+
+    >>> v = Vocabulary(["sleep", "sheep", "steep", "asleep", "sleeper", "peels"])
+    >>> sorted(v.reachable("slep", 1))
+    ['sheep', 'sleep', 'steep']
+    >>> TYPOS.corrections("sleeep", v) == TYPOS.corrections("sleeep", list(v.terms))
+    True
+    """
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        self.terms = list(terms)
+        self._lengths: dict[int, dict[str, list[str]]] = {}
+        for term in self.terms:
+            self._lengths.setdefault(len(term), {}).setdefault(term[:1], []).append(term)
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def reachable(self, word: str, budget: int) -> list[str]:
+        """Every term within ``budget`` typos of ``word`` by length and first letter (a
+        superset of its corrections)."""
+        first, size = word[:1], len(word)
+        found: list[str] = []
+        for length in range(max(size - budget, 0), size + budget + 1):
+            by_first = self._lengths.get(length)
+            if by_first is None:
+                continue
+            found += by_first.get(first, ())
+            if abs(length - size) <= budget - 1:  # room for a first-letter typo too
+                for letter, terms in by_first.items():
+                    if letter != first:
+                        found += terms
+        return found
 
 
 TYPOS = TypoTolerance()
