@@ -63,6 +63,10 @@ def test_only_the_two_services_open_a_referral_page(
         assert soup.find("form", action=f"{page}/reveal") is None  # not the receiving side
         sign_in(client, "centre")
         soup = html(client.get(page))
+        by, to = (dd.get_text(" ", strip=True) for dd in soup.select(".booking-facts dd")[:2])
+        # The kind beside a name only where the name does not already say it.
+        assert by == "东湖中学心理辅导室 (中小学心理辅导室)"
+        assert to.startswith("测试区未成年人心理健康成长辅导中心") and "(" not in to
         shown = client.post(
             f"{page}/reveal", data=browser_values(only_form(soup, f"{page}/reveal"))
         )

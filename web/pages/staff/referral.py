@@ -67,8 +67,14 @@ def _id(raw: str) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) <= 9 else None
 
 
-def _kind(kind: ResourceKind) -> str:
-    return i18n.vocab(kind)
+def _kind(kind_of: ResourceKind, name_zh: str = "", name_en: str = "") -> str:
+    """The kind of service beside its name, unless the name shown already says it
+    (东湖社区心理咨询室 needs no "(社区心理咨询室)")."""
+    kind = i18n.vocab(kind_of)
+    shown = name_en if i18n.current() is i18n.EN and name_en else name_zh
+    # Some kinds name two ("社区心理咨询室/社会工作室"): either one in the name says it.
+    said = any(part.strip().casefold() in shown.casefold() for part in kind.split("/"))
+    return "" if said else kind
 
 
 def row(r: ReferralView) -> dict[str, Any]:
@@ -87,8 +93,8 @@ def row(r: ReferralView) -> dict[str, Any]:
         "outcome_labels": [("yes", i18n.vocab(S.ATTENDED)), ("no", i18n.vocab(S.DID_NOT_ATTEND))],
         "urgency_label": i18n.vocab(r.urgency),
         "consent_label": i18n.vocab(r.consent),
-        "from_kind": _kind(r.from_service.kind),
-        "to_kind": _kind(r.to_service.kind),
+        "from_kind": _kind(r.from_service.kind, r.from_service.name_zh, r.from_service.name_en),
+        "to_kind": _kind(r.to_service.kind, r.to_service.name_zh, r.to_service.name_en),
         "decline_label": i18n.vocab(r.decline_reason, DECLINE_LABELS),
         "steps": [
             {
@@ -141,7 +147,7 @@ async def _new_page(
         "own": own,
         # Needs are data (search/needs.toml, both languages), not vocabulary labels.
         "needs": [(n.code, (n.label_zh, n.label_en)) for n in NEEDS],
-        "candidates": [(c, _kind(c.kind)) for c in candidates],
+        "candidates": [(c, _kind(c.kind, c.name_zh, c.name_en)) for c in candidates],
         "urgencies": [(u, i18n.vocab(u)) for u in Urgency],
         "consents": [(c, i18n.vocab(c)) for c in Consent],
     }
