@@ -9,28 +9,24 @@ query ("心理", "焦虑") must find every name containing it, which a segmenter
 words into longer tokens would miss. Latin tokens also match pinyin and initials, and a
 vocabulary of Latin terms (English words, pinyin of name fragments) supplies corrections
 for a token that matches nothing as typed, by Meilisearch's typo rules
-(:mod:`resourcemap.search.typos`). The index itself is :mod:`.embedded_index`.
+(:mod:`resourcemap.search.typos`). The index itself is :mod:`.embedded_index`; which of its
+rows match a search is :mod:`.matching`, and this module ranks them.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
-import numpy.typing as npt
 
-from geo.distance import geodesic_m
 from resourcemap import heap
 from resourcemap.search import distances, facets, intent, ranking
 from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult, highlights
 from resourcemap.search.embedded_index import Columns, build_columns
 from resourcemap.search.facets import count_facets, sum_facets
+from resourcemap.search.matching import joined, match_rows
 from resourcemap.search.typos import TYPOS, TypoTolerance
-
-BoolArray = npt.NDArray[np.bool_]
-FloatArray = npt.NDArray[np.float64]
 
 # Documents edited since the large index was built before it is rebuilt in the background:
 # indexing this many takes ~0.2 s, and each edit re-indexes all of them.
@@ -166,181 +162,8 @@ class IndexWork:
     full_builds: int = 0
 
 
-def _filter_mask(
-    cols: Columns, criteria: Criteria, rows: npt.NDArray[np.intp] | None = None
-) -> BoolArray:
-    """Which documents pass the filters: all of them, or only ``rows`` (aligned with it)."""
-    q = criteria.query
-    none = np.zeros(len(cols.docs) if rows is None else rows.size, dtype=bool)
-
-    def column(values: BoolArray) -> BoolArray:
-        return values if rows is None else values[rows]
-
-    def tag(name: str, value: str) -> BoolArray:
-        found = cols.tags[name].get(value)
-        return none if found is None else column(found)
-
-    mask: BoolArray = tag("status", q.status.value).copy()
-    if q.kind:
-        any_kind = none.copy()
-        for kind in q.kind:
-            any_kind |= tag("kind", kind.value)
-        mask &= any_kind
-    for name, value in (
-        ("services", q.service),
-        ("audiences", q.audience),
-        ("languages", q.language),
-        ("modes", q.mode),
-        ("fee", q.fee),
-    ):
-        if value is not None:
-            mask &= tag(name, str(value))
-    allowed = q.eligibility
-    if allowed is not None:
-        eligible = none.copy()
-        for value in allowed:
-            eligible |= tag("eligibility", value)
-        mask &= eligible
-    if criteria.open_ids is not None:
-        mask &= column(cols.among(criteria.open_ids))
-    if criteria.located_only:
-        mask &= column(cols.walk)
-    return mask
-
-
-@dataclass
-class Found:
-    """One index's part of an answer: the rows that pass, their relevance and distance."""
-
-    cols: Columns
-    rows: npt.NDArray[np.intp]
-    score: FloatArray  # aligned with rows
-    distance: FloatArray  # aligned with rows; NaN where not located or no point
-    exact: BoolArray | None = None  # which distances are geodesic (None: all of them)
-
-
-def _candidates(cols: Columns, criteria: Criteria) -> Found:
-    """Rows passing the filters and, with a radius, the grid's shortlist (sorted)."""
-    q = criteria.query
-    point = q.point
-    if point is not None and q.radius_m is not None:
-        # What is near first, then the filters on those rows only: a search within a
-        # radius reads no column as long as the index.
-        lat, lon = point
-        x, y = cols.to_metric.transform(lon, lat)
-        near = cols.grid.within(x, y, q.radius_m * distances.MARGIN)
-        served = [cols.serving[c] for c in criteria.point_area_codes if c in cols.serving]
-        rows = _sorted_union([near, *served], len(cols.docs))
-        rows = rows[_filter_mask(cols, criteria, rows)]
-    else:
-        mask = _filter_mask(cols, criteria)
-        if point is not None:
-            area_hit = np.zeros(len(cols.docs), dtype=bool)
-            for code in criteria.point_area_codes:
-                area_hit[cols.serving.get(code, [])] = True
-            mask &= cols.located | area_hit
-        rows = np.flatnonzero(mask)
-    return Found(cols, rows, np.zeros(rows.size), np.full(rows.size, np.nan))
-
-
-def _sorted_union(parts: list[npt.NDArray[np.intp]], n: int) -> npt.NDArray[np.intp]:
-    """The distinct rows of ``parts`` (of ``n``), ascending: sorted when they are few, else
-    marked in one pass over ``n`` (cheaper than sorting tens of thousands; ``np.unique``'s
-    hashing took up to 300 ms for them)."""
-    if sum(p.size for p in parts) * 8 >= n:
-        hit = np.zeros(n, dtype=bool)
-        for part in parts:
-            hit[part] = True
-        return np.flatnonzero(hit)
-    rows = np.sort(np.concatenate(parts))
-    if rows.size:
-        rows = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]
-    return rows
-
-
-def _match_terms(found: list[Found], plan: intent.QueryPlan) -> None:
-    """Keep the rows matching every term, adding up relevance. Whether a word matches as
-    typed is decided over all indexes together, as one index would."""
-    for term in plan.terms:
-        hits: list[tuple[npt.NDArray[np.intp], FloatArray]] = []
-        for f in found:
-            if term.need is not None:
-                match = f.cols.need_matches(term.need)
-            else:
-                match = f.cols.matches(term.text, typo=False)
-            hits.append(match.within(f.rows, len(f.cols.docs)))
-        if term.need is None and term.latin and not any(h.size for h, _ in hits):
-            # As typed it matches nothing: a typo of a need word stands for the need,
-            # anything else is corrected to the indexes' words.
-            corrections = _corrections(found, term.text)
-            for k, f in enumerate(found):
-                if term.fuzzy_need is not None:
-                    match = f.cols.need_matches(term.fuzzy_need)
-                elif corrections is None:
-                    continue
-                elif len(found) == 1:
-                    match = f.cols.matches(term.text, typo=True)
-                else:
-                    match = f.cols.corrected(term.text, corrections)
-                hits[k] = match.within(f.rows, len(f.cols.docs))
-        for f, (keep, score) in zip(found, hits, strict=True):
-            f.rows, f.score = f.rows[keep], f.score[keep] + score
-            f.distance = f.distance[keep]
-
-
-def _corrections(found: list[Found], token: str) -> list[tuple[str, int]] | None:
-    """What ``token`` may stand for in any index (None: no typo allowed in it)."""
-    typos = found[0].cols.typos
-    if not typos.allowed(token):
-        return None
-    best: dict[str, int] = {}
-    for f in found:
-        for term, cost in f.cols.corrections(token):
-            best[term] = min(cost, best.get(term, cost))
-    return sorted(best.items(), key=lambda c: (c[1], c[0]))
-
-
 def search_columns(cols: Columns, criteria: Criteria) -> SearchResult:
     return search_segments([cols], criteria)
-
-
-def match_rows(segments: list[Columns], criteria: Criteria, *, exact: bool = True) -> list[Found]:
-    """Every index's matching rows, unranked (what the map shows for a search). Without
-    ``exact``, distances are planar except where the radius needed geodesic metres (see
-    :mod:`.distances`: the ranking settles the rest)."""
-    q = criteria.query
-    found = [_candidates(cols, criteria) for cols in segments if cols.docs]
-    plan = criteria.plan
-    if plan.terms and found:
-        _match_terms(found, plan)
-    point = q.point
-    for f in found:
-        if point is None:
-            continue
-        # Area-served matches have no distance: they are not a walk (NaN passes the radius).
-        lat, lon = point
-        located = f.cols.located[f.rows]
-        if exact:
-            f.distance[located] = geodesic_m(
-                lat, lon, f.cols.lat[f.rows[located]], f.cols.lon[f.rows[located]]
-            )
-        else:
-            x, y = f.cols.to_metric.transform(lon, lat)
-            near = f.rows[located]
-            dx, dy = f.cols.x[near] - x, f.cols.y[near] - y
-            # Not np.hypot: several times slower, and these are only bounds (see .distances).
-            f.distance[located] = np.sqrt(dx * dx + dy * dy)
-            f.exact = np.isnan(f.distance)
-            if q.radius_m is not None:
-                f.distance, f.exact = distances.within_radius(
-                    f.distance, q.radius_m, f.cols.lat[f.rows], f.cols.lon[f.rows], point
-                )
-        if q.radius_m is not None:
-            keep = ~(f.distance > q.radius_m)
-            f.rows, f.score, f.distance = f.rows[keep], f.score[keep], f.distance[keep]
-            if f.exact is not None:
-                f.exact = f.exact[keep]
-    return found
 
 
 def search_segments(
@@ -408,11 +231,3 @@ def search_segments(
         )
     parts = [count_facets(f.cols, f.rows) for f in found]
     return SearchResult(hits=hits, total=int(row.size), facets=sum_facets(parts))
-
-
-G = TypeVar("G", bound=np.generic)
-
-
-def joined(values: list[npt.NDArray[G]]) -> npt.NDArray[G]:
-    """One array of every index's values (no copy when there is one index)."""
-    return values[0] if len(values) == 1 else np.concatenate(values)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from geo.clusters import Cluster, cluster_view
 from resourcemap.search.base import SearchQuery
-from resourcemap.search.embedded import joined, match_rows
+from resourcemap.search.matching import joined, match_rows
 from resourcemap.search.service import SearchService
 from resourcemap.vocab import Eligibility
 

@@ -287,7 +287,7 @@ def test_an_id_set_is_masked_once_per_object_and_by_its_members() -> None:
 
 @pytest.mark.parametrize("n", [100, 5_000])
 def test_rows_near_and_served_are_each_listed_once_in_order(n: int) -> None:
-    from resourcemap.search.embedded import _sorted_union
+    from resourcemap.search.matching import _sorted_union
 
     rng = np.random.default_rng(n)
     for _ in range(40):  # few rows (sorted) and many (marked), overlapping parts
