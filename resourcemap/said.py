@@ -19,6 +19,7 @@ context (the vocabulary) tells apart words that are one in English and two in Ch
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,44 @@ def pN_(context: str, message: str) -> Said:
 def said(reason: str | Said) -> Said:
     """A sentence from text that is not yet marked (a domain error's English reason)."""
     return reason if isinstance(reason, Said) else Said(reason)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Said):
+        plain = {"said": value.message, "values": {k: _plain(v) for k, v in value.values}}
+        return plain | ({"context": value.context} if value.context else {})
+    return value
+
+
+def _read(value: Any) -> Any:
+    if isinstance(value, dict) and "said" in value:
+        values = value.get("values") or {}
+        pairs = tuple((k, _read(v)) for k, v in values.items())
+        return Said(str(value["said"]), pairs, value.get("context"))
+    return value
+
+
+def stored(sentence: Said) -> str:
+    """A sentence as text a database column keeps, to be read later in the reader's
+    language (``from_stored``).
+
+    >>> from_stored(stored(N_("%(n)s files", n=3))) == N_("%(n)s files", n=3)
+    True
+    """
+    return json.dumps(_plain(sentence), ensure_ascii=False)
+
+
+def from_stored(text: str) -> Said:
+    """A sentence kept by ``stored``; any other text (written before sentences were
+    kept) as it is."""
+    if text.startswith('{"said"'):
+        try:
+            found = _read(json.loads(text))
+        except ValueError:
+            return Said(text)
+        if isinstance(found, Said):
+            return found
+    return Said(text)
 
 
 def said_of(exc: BaseException) -> Said:

@@ -43,6 +43,7 @@ from resourcemap.errors import InvalidInput, NotFound
 from resourcemap.models import Area, DemandPoint, Organisation, Resource, SearchChange
 from resourcemap.planning import indicators
 from resourcemap.planning.area_cut import cut
+from resourcemap.said import N_
 from resourcemap.scope import AreaScope
 from resourcemap.vocab import (
     AreaLevel,
@@ -58,6 +59,7 @@ DEFAULT_KINDS = tuple(k for k in ResourceKind if k.info.placement is Placement.P
 CACHE_SIZE = 16
 # Imported demand sources are stored as "<method>:<name>"; anything else is a grid.
 DEMAND_METHODS = ("raster", "points", "spread-uniform", "spread-buildings", "grid")
+NO_DEMAND = N_("no demand data: import a population raster, points or area totals")
 
 
 class CoverageQuery(BaseModel):
@@ -207,7 +209,7 @@ def demand_method(source: str) -> str:
 async def load_demand(source: str | None) -> Demand:
     sources = [s for s, _, _ in await demand_sources()]
     if not sources:
-        raise NotFound("no demand data: import a population raster, points or area totals")
+        raise NotFound(NO_DEMAND, code="no_demand")
     chosen = source or sources[0]
     if chosen not in sources:
         raise InvalidInput(

@@ -2,7 +2,8 @@
 process when ``RESOURCEMAP_RUN_WORKER`` is true, and ``resourcemap worker``) takes the
 oldest queued job by one conditional update — whichever process wins, the job runs once —
 and beats a heartbeat while it runs. A job whose runner stopped beating (the process died)
-is queued again, at most ``MAX_ATTEMPTS`` times in all.
+is queued again, at most ``MAX_ATTEMPTS`` times in all; a job whose computation refuses
+(no demand data, say) fails at once with the reason, in words the planner's page translates.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict
 
 from resourcemap.clock import Clock, SystemClock
-from resourcemap.errors import InvalidInput, Unavailable
+from resourcemap.errors import DomainError, Unavailable
 from resourcemap.models import PlannerJob
 from resourcemap.planning.job_work import JobWork
 from resourcemap.planning.jobs import JobKind, JobState
+from resourcemap.said import N_, Said, said_of, stored
 from resourcemap.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,11 @@ HEARTBEAT_SECONDS = 2.0
 # A runner silent this long has stopped (its process died): its job is queued again.
 STALE_SECONDS = 60.0
 MAX_ATTEMPTS = 3
+STOPPED = N_(
+    "its computation stopped %(times)s times before it finished (the process running it ended)",
+    times=MAX_ATTEMPTS,
+)
+FAILED = N_("the computation failed; the error has been logged")
 
 
 class Progress:
@@ -63,7 +70,7 @@ class JobRunner:
         await stale.filter(attempts__gte=MAX_ATTEMPTS).update(
             state=JobState.FAILED,
             finished_at=now,
-            error=f"stopped {MAX_ATTEMPTS} times before it finished",
+            error=stored(STOPPED),
         )
         return await stale.update(state=JobState.QUEUED, runner="")
 
@@ -113,10 +120,15 @@ class JobRunner:
             raise
         try:
             outcome = task.result()
-        except (InvalidInput, ValueError, OSError) as exc:
-            # Messages of these name files and columns, never a resident.
-            await mine.update(state=JobState.FAILED, finished_at=self.clock.now(), error=str(exc))
+        except Unavailable:
+            raise  # the database went away: the job is queued again once it is back
+        except Exception as exc:
+            # Running it again would refuse again: the job fails now, with the reason.
+            await mine.update(
+                state=JobState.FAILED, finished_at=self.clock.now(), error=stored(_reason(exc))
+            )
             log.warning("planner job %d failed: %s", job_id, type(exc).__name__)
+            log.debug("planner job %d failed", job_id, exc_info=exc)
             return job_id
         await mine.update(
             state=JobState.DONE,
@@ -140,6 +152,17 @@ class JobRunner:
             if ran is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), interval)
+
+
+def _reason(exc: Exception) -> Said:
+    """Why a job failed, for planners: what the domain refused (its reasons name areas,
+    files and columns, never a resident), a file or value it could not read; else that it
+    failed, with the details in the log only."""
+    if isinstance(exc, DomainError):
+        return exc.said
+    if isinstance(exc, ValueError | OSError):
+        return said_of(exc)
+    return FAILED
 
 
 @contextlib.asynccontextmanager

@@ -36,6 +36,7 @@ from resourcemap.planning.job_outcomes import (
     SitingOutcome,
 )
 from resourcemap.planning.siting import SitingRequest
+from resourcemap.said import Said, from_stored
 from resourcemap.scope import AreaScope
 from resourcemap.settings import Settings
 
@@ -93,7 +94,7 @@ class JobView:
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
-    error: str
+    error: Said | None  # why it failed, read in the planner's language
     outcome: Outcome | None
 
     @property
@@ -133,7 +134,7 @@ class JobView:
             "created_at": self.created_at.isoformat(),
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            "error": self.error or None,
+            "error": None if self.error is None else str(self.error),
             "result": asdict(self.outcome) if self.outcome else None,
         }
 
@@ -259,6 +260,6 @@ def _view(row: PlannerJob) -> JobView:
         created_at=row.created_at,
         started_at=row.started_at,
         finished_at=row.finished_at,
-        error=row.error,
+        error=from_stored(row.error) if row.error else None,
         outcome=outcome,
     )

@@ -33,6 +33,7 @@ from resourcemap.cells import guarded_row
 from resourcemap.errors import InvalidInput
 from resourcemap.planning.access import PER, UNITS, AccessQuery, AccessService
 from resourcemap.planning.coverage import Analysis, CoverageService, meta
+from resourcemap.said import N_
 from resourcemap.scope import AreaScope
 
 MAX_UPLOAD_BYTES = 2_000_000
@@ -123,7 +124,7 @@ async def plan(
     step(0, total)
     analysis = await coverage.analyse(request, scope=scope)
     if not analysis.demand.size:
-        raise InvalidInput("nobody lives in the areas to plan for: no demand data there")
+        raise InvalidInput(N_("nobody lives in the areas to plan for: no demand data there"))
     step(1, total)
     lon, lat, kind = await asyncio.to_thread(_candidates, analysis, request, scope)
     step(2, total)

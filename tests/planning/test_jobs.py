@@ -233,3 +233,72 @@ def test_only_planners_see_jobs(
         headers = sign_in(client, who) if who else {}
         assert client.post("/api/v1/jobs", json={}, headers=headers).status_code == status
         assert client.get("/api/v1/jobs").status_code == status
+
+
+@pytest.mark.anyio
+async def test_a_job_that_cannot_be_computed_fails_at_once_saying_why(
+    province: tuple[str, Path],
+) -> None:
+    # The province keeps its residents in the GeoParquet dataset only: access by E2SFCA
+    # has no demand in the database to read, and running it again would not change that.
+    url, demand = province
+    settings = _settings(url, demand)
+
+    async with db.database(url):
+        made = await jobs.submit(
+            settings,
+            jobs.job_query(jobs.JobKind.ACCESS, {"level": "district"}),
+            by="planner",
+            now=TEST_NOW,
+            kind=jobs.JobKind.ACCESS,
+        )
+        runner = job_runner.JobRunner(settings, clock=FixedClock(TEST_NOW))
+        assert await runner.run_once() == made.id
+        failed = await jobs.job(made.id)
+        assert await runner.run_once() is None, "nothing is queued again"
+    assert failed.state is jobs.JobState.FAILED and failed.finished_at == TEST_NOW
+    assert str(failed.error).startswith("no demand data:")
+
+
+def test_a_failed_job_says_why_in_the_planners_language(
+    province: tuple[str, Path], make_client: Callable[..., Any]
+) -> None:
+    url, demand = province
+    with make_client(url, demand_dataset=demand) as client:
+        headers = sign_in(client, "planner")
+        asked = client.post(
+            "/api/v1/planning/jobs",
+            json={"kind": "siting", "query": {"level": "district", "sites": 2}},
+            headers=headers,
+        )
+        assert asked.status_code == 202, asked.text
+        body = _wait_done(client, asked.headers["location"])
+        assert body["state"] == "failed" and body["error"].startswith("no demand data:")
+        english = BeautifulSoup(
+            client.get(f"/planning/jobs/{body['id']}?lang=en").text, "html.parser"
+        )
+        assert "no demand data: import a population raster" in text_of(english, "[role=alert]")
+        chinese = BeautifulSoup(
+            client.get(f"/planning/jobs/{body['id']}?lang=zh-CN").text, "html.parser"
+        )
+        alert = text_of(chinese, "[role=alert]")
+        assert "no demand" not in alert and "人口" in alert, alert
+
+
+def test_planner_pages_without_demand_data_say_what_to_do(
+    province: tuple[str, Path], make_client: Callable[..., Any]
+) -> None:
+    url, demand = province
+    with make_client(url, demand_dataset=demand, run_worker=False) as client:
+        sign_in(client, "planner")
+        for path in ("/planning", "/planning/access", "/planning/indicators"):
+            answer = client.get(f"{path}?lang=en")
+            assert answer.status_code == 404, path
+            soup = BeautifulSoup(answer.text, "html.parser")
+            alert = text_of(soup, "[role=alert]")
+            assert "no demand data: import a population raster" in alert, path
+            jobs_link = one(soup, "[role=alert] a")
+            assert attr(jobs_link, "href").startswith("/planning/jobs")
+            assert jobs_link.get_text() == "Background jobs"
+        chinese = BeautifulSoup(client.get("/planning?lang=zh-CN").text, "html.parser")
+        assert "no demand" not in text_of(chinese, "[role=alert]")

@@ -100,9 +100,11 @@ async def failed(request: Request, exc: Exception) -> Response:
     audience: Audience = getattr(request.state, "audience", Audience.RESIDENT)
     found = problem_of(exc)
     detail = _(found.detail)
-    if audience is not Audience.RESIDENT and found.status != 404:
+    if audience is not Audience.RESIDENT:
+        # What the domain refused says what to do next (no demand data: import it).
         detail = _reason(exc) or detail
-    response = await problem(request, found.status, _(found.title), detail)
+    code = exc.code if isinstance(exc, DomainError) else None
+    response = await problem(request, found.status, _(found.title), detail, code=code)
     if isinstance(exc, Unavailable | TooManyRequests):
         # Nothing was wrong with what the person did, or a limit: try again then (#16).
         response.headers["Retry-After"] = str(exc.retry_after)
@@ -261,8 +263,15 @@ def local_time(request: Request, value: dt.datetime | None) -> str:
 
 
 async def problem(
-    request: Request, status: int, title: str, detail: str, *, back: str | None = None
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    back: str | None = None,
+    code: str | None = None,
 ) -> Response:
+    """The audience's problem page; ``code`` (a domain error's) lets it say what to do."""
     audience: Audience = getattr(request.state, "audience", Audience.RESIDENT)
-    context = {"title": title, "detail": detail, "back": back}
+    context = {"title": title, "detail": detail, "back": back, "code": code}
     return await render(request, PROBLEM_TEMPLATES[audience], context, status)
