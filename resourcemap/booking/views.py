@@ -35,6 +35,8 @@ class PlaceView(BaseModel):
     # Residents may change or cancel online until this long before the start (the booking
     # policy's change notice); None where the service takes no bookings online.
     change_notice_minutes: int | None = None
+    # Where it is (city, district, street, community): the crisis lines of its area first.
+    area_codes: list[str] = []
 
 
 class BookingView(BaseModel):
@@ -115,6 +117,16 @@ def place_view(resource: Resource, change_notice_minutes: int | None = None) -> 
         lat=resource.lat,
         lon=resource.lon,
         change_notice_minutes=change_notice_minutes,
+        area_codes=[
+            c
+            for c in (
+                resource.city_code,
+                resource.district_code,
+                resource.street_code,
+                resource.community_code,
+            )
+            if c
+        ],
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import shapely
 from tortoise.exceptions import BaseORMException
+from tortoise.functions import Count
 
 from resourcemap.errors import Unavailable
 from resourcemap.models import Area, BookingPolicy, Resource
@@ -115,34 +116,71 @@ class Hotline:
     name_en: str
     phone: str
     service_area_codes: tuple[str, ...]
+    # Its number serves every resident here: listed with no area, or for all the
+    # deployment's areas of one level (12320 in every city). A district's own line is not.
+    everywhere: bool = True
 
 
 # The lines as last read: a page still shows them while the database does not answer (#16).
 _last_hotlines: list[Hotline] = []
 
 
+async def _read_hotlines() -> list[Hotline]:
+    rows = [
+        r
+        for r in await Resource.filter(
+            kind=ResourceKind.HOTLINE, status=Status.ACTIVE, always_open=True
+        ).order_by("id")
+        if r.phone
+    ]
+    codes = {c for r in rows for c in r.service_area_codes or ()}
+    levels: dict[str, str] = {}
+    per_level: dict[str, int] = {}
+    if codes:
+        levels = dict(await Area.filter(code__in=codes).values_list("code", "level"))
+        counted = Area.annotate(n=Count("code")).group_by("level").values_list("level", "n")
+        per_level = {str(level): int(n) for level, n in await counted}
+
+    def everywhere(line_codes: set[str]) -> bool:
+        known = [c for c in line_codes if c in levels]
+        if "" in line_codes or len(known) < len(line_codes):
+            return True  # listed with no area, or one not known here: not narrowed
+        held: dict[str, int] = {}
+        for code in known:
+            held[str(levels[code])] = held.get(str(levels[code]), 0) + 1
+        return any(n >= per_level.get(level, 0) for level, n in held.items())
+
+    # One number listed for each city (12320) reaches everyone, wherever they call from.
+    per_number: dict[str, set[str]] = {}
+    for r in rows:
+        per_number.setdefault(r.phone, set()).update(r.service_area_codes or [""])
+    reach = {phone: everywhere(found) for phone, found in per_number.items()}
+    return [
+        Hotline(
+            r.id, r.name_zh, r.name_en, r.phone, tuple(r.service_area_codes or ()), reach[r.phone]
+        )
+        for r in rows
+    ]
+
+
 async def crisis_hotlines(
     area_codes: frozenset[str] = frozenset(), limit: int = 3
 ) -> list[Hotline]:
-    """Active 24/7 hotlines, those serving one of ``area_codes`` first (then city-wide ones);
-    the copy read last when the database is unavailable."""
+    """Active 24/7 lines for a resident in ``area_codes`` (a page about a service: its
+    area's): those serving one of the areas first, then those serving everyone; never
+    another district's own line, and one entry per number (a province lists 12320 once per
+    city). The copy read last when the database is unavailable."""
     global _last_hotlines
     try:
-        rows = await Resource.filter(
-            kind=ResourceKind.HOTLINE, status=Status.ACTIVE, always_open=True
-        ).order_by("id")
-        _last_hotlines = [
-            Hotline(r.id, r.name_zh, r.name_en, r.phone, tuple(r.service_area_codes))
-            for r in rows
-            if r.phone
-        ]
+        _last_hotlines = await _read_hotlines()
     except Unavailable:
         pass
     except BaseORMException as exc:
         # A database not migrated yet (a worker starting before `migrate`): the page
         # still renders, with the lines read last.
         log.warning("24/7 lines not readable (%s); showing the last copy", type(exc).__name__)
-    lines = list(_last_hotlines)
-    if area_codes:
-        lines.sort(key=lambda h: not (set(h.service_area_codes) & area_codes))
-    return lines[:limit]
+    ours = [h for h in _last_hotlines if set(h.service_area_codes) & area_codes]
+    shown: dict[str, Hotline] = {}
+    for line in [*ours, *(h for h in _last_hotlines if h.everywhere)]:
+        shown.setdefault(line.phone, line)
+    return list(shown.values())[:limit]

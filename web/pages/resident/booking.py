@@ -132,7 +132,15 @@ async def _book_page(
         "get_url": _with_start(request.url.path, chosen_start),
         "verify_by_sms": request.app.state.settings.booking_verify == "sms",
     }
-    return await render(request, "resident/book.html", context, status)
+    return await _page(request, "resident/book.html", context, status)
+
+
+async def _page(
+    request: Request, name: str, context: dict[str, Any], status: int = 200
+) -> Response:
+    """A page about one booking or seat: the crisis lines of the service's area first."""
+    codes = frozenset(context["resource"].area_codes)
+    return await render(request, name, context, status, area_codes=codes)
 
 
 async def _resource(request: Request) -> PlaceView:
@@ -260,7 +268,7 @@ async def manage(request: Request) -> Response:
     if context["status"] is BookingStatus.PENDING:
         # Held until the resident types the texted code: that is all there is to do here.
         return await phone_check.page_of(request, context)
-    return await render(request, "resident/booking.html", context)
+    return await _page(request, "resident/booking.html", context)
 
 
 @page(Audience.RESIDENT)
@@ -269,7 +277,7 @@ async def cancel(request: Request) -> Response:
     form, code, token = await _held_form(request)
     context = await _booking_context(request, code, token)
     if _text(form, "confirm") != "yes":
-        return await render(request, "resident/cancel.html", context)
+        return await _page(request, "resident/cancel.html", context)
     try:
         await _desk(request).cancel(code, token, now=clock.now(request))
     except Conflict:
@@ -277,7 +285,7 @@ async def cancel(request: Request) -> Response:
             "It is too close to the start to cancel online. Please call the service."
         )
         context["changes"] = confirmation.Changes(False, context["changes"].until)
-        return await render(request, "resident/booking.html", context, 409)
+        return await _page(request, "resident/booking.html", context, 409)
     request.session["flash"] = "cancelled"
     return RedirectResponse(context["manage_url"], status_code=303)
 
@@ -312,7 +320,7 @@ async def reschedule(request: Request) -> Response:
     day = day or next((d for d in days if d.free), None)
     context |= {"days": days, "day": day}
     status = 409 if context.get("problem") else 200
-    return await render(request, "resident/reschedule.html", context, status)
+    return await _page(request, "resident/reschedule.html", context, status)
 
 
 @page(Audience.RESIDENT)
@@ -332,13 +340,13 @@ async def verify(request: Request) -> Response:
     except TooManyRequests as exc:
         context = await _booking_context(request, code, token)
         context["problem"] = phone_check.released()
-        response = await render(request, "resident/booking.html", context, 429)
+        response = await _page(request, "resident/booking.html", context, 429)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except Conflict:
         context = await _booking_context(request, code, token)
         context["problem"] = phone_check.ran_out()
-        return await render(request, "resident/booking.html", context, 409)
+        return await _page(request, "resident/booking.html", context, 409)
     request.session["flash"] = "booked"
     return RedirectResponse(_manage_url("bookings", issued), status_code=303)
 
@@ -378,7 +386,7 @@ async def _waitlist_page(
         "get_url": _with_start(request.url.path, values.get("starts_at", "")),
         "offer_minutes": request.app.state.settings.waitlist_offer_minutes,
     }
-    return await render(request, "resident/waitlist_join.html", context, status)
+    return await _page(request, "resident/waitlist_join.html", context, status)
 
 
 @page(Audience.RESIDENT)
@@ -441,7 +449,7 @@ async def _entry_context(request: Request, code: str, token: str) -> dict[str, A
 @page(Audience.RESIDENT)
 async def waitlist_entry(request: Request) -> Response:
     context = await _entry_context(request, request.path_params["code"], _token(request))
-    return await render(request, "resident/waitlist.html", context)
+    return await _page(request, "resident/waitlist.html", context)
 
 
 @page(Audience.RESIDENT)
@@ -452,7 +460,7 @@ async def accept_offer(request: Request) -> Response:
     except Conflict:
         context = await _entry_context(request, code, token)
         context["problem"] = _("The offer has expired or the seat is gone.")
-        return await render(request, "resident/waitlist.html", context, 409)
+        return await _page(request, "resident/waitlist.html", context, 409)
     request.session["flash"] = "booked"
     return RedirectResponse(_manage_url("bookings", issued), status_code=303)
 

@@ -43,6 +43,7 @@ async def page_of(
             "problem": problem,
         },
         status,
+        area_codes=frozenset(context["resource"].area_codes),
     )
 
 
