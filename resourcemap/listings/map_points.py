@@ -2,24 +2,21 @@
 
 The map draws every active service point of the city (10,000 in a large one) in clusters, so
 it gets each point as one short row (id, coordinates, kind, names, three flags), never the
-full listing. Residents without geolocation type a place: a community or street name, or
-"lat,lon", resolved here to a point.
+full listing; every resident page shows the 24/7 lines for the resident's area.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
-import shapely
 from tortoise.exceptions import BaseORMException
 from tortoise.functions import Count
 
 from resourcemap.errors import Unavailable
 from resourcemap.models import Area, BookingPolicy, Resource
-from resourcemap.vocab import AreaLevel, Eligibility, Fee, ResourceKind, Status
+from resourcemap.vocab import Eligibility, Fee, ResourceKind, Status
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +24,6 @@ POINT_FIELDS = (
     *("id", "lat", "lon", "kind", "name_zh", "name_en", "free", "always_open", "bookable"),
     "public",  # open to anyone (members-only places show only when a search asks for them)
 )
-COORDS = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*[,，\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
-# Smaller areas first: "光明" should find the community before the district of that name.
-PLACE_LEVELS = (AreaLevel.COMMUNITY, AreaLevel.STREET, AreaLevel.DISTRICT, AreaLevel.CITY)
-MAX_PLACE_TEXT = 60
 
 
 async def map_points() -> dict[str, Any]:
@@ -65,46 +58,6 @@ async def map_points() -> dict[str, Any]:
             for rid, lat, lon, kind, name_zh, name_en, fee, always_open, eligibility in rows
         ],
     }
-
-
-@dataclass(frozen=True)
-class Place:
-    """A point a resident typed, with the name to show for it."""
-
-    lat: float
-    lon: float
-    name_zh: str
-    name_en: str
-
-
-async def find_place(text: str) -> Place | None:
-    """A typed place: ``"22.75,113.93"`` or (part of) an area's name, smallest area first.
-
-    >>> import asyncio
-    >>> asyncio.run(find_place("22.75, 113.93"))
-    Place(lat=22.75, lon=113.93, name_zh='22.75, 113.93', name_en='22.75, 113.93')
-    """
-    text = text.strip()[:MAX_PLACE_TEXT]
-    if not text:
-        return None
-    coords = COORDS.match(text)
-    if coords is not None:
-        lat, lon = float(coords[1]), float(coords[2])
-        if -90 <= lat <= 90 and -180 <= lon <= 180:
-            shown = f"{lat:g}, {lon:g}"
-            return Place(lat, lon, shown, shown)
-        return None
-    for level in PLACE_LEVELS:
-        for field in ("name_zh__icontains", "name_en__icontains"):
-            area = (
-                await Area.filter(level=level, boundary__isnull=False, **{field: text})
-                .order_by("code")
-                .first()
-            )
-            if area is not None and area.boundary:
-                point = shapely.point_on_surface(shapely.geometry.shape(area.boundary))
-                return Place(round(point.y, 6), round(point.x, 6), area.name_zh, area.name_en)
-    return None
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from geo.distance import geodesic_m
 from resourcemap.booking.desk import Desk
 from resourcemap.errors import Conflict
 from resourcemap.listings import views as listings
-from resourcemap.listings.map_points import Place, find_place
+from resourcemap.listings.places import Place, Places, find_places
 from resourcemap.search.base import Q_MAX_LENGTH, SearchQuery
 from resourcemap.search.service import SearchService
 from resourcemap.vocab import (
@@ -64,36 +64,56 @@ def _page_number(raw: str) -> int:
     )
 
 
-async def _point(form: dict[str, str]) -> tuple[Place | None, str | None]:
-    """The resident's point: from geolocation (lat/lon) or a typed place."""
+async def _point(form: dict[str, str]) -> tuple[Place | None, str | None, Places]:
+    """The resident's point: from geolocation (lat/lon) or a typed place; a name that fits
+    several areas gives none and the areas to choose from."""
     if form["lat"] and form["lon"]:
         try:
             lat, lon = float(form["lat"]), float(form["lon"])
         except ValueError:
-            return None, _("The location was not understood.")
+            return None, _("The location was not understood."), Places()
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # also refuses nan
-            return None, _("The location was not understood.")
+            return None, _("The location was not understood."), Places()
         # A place resolved earlier keeps its name; a bare point came from geolocation.
         here = form["place"] or _("Your location")
-        return Place(lat, lon, here, here), None
-    if form["place"]:
-        place = await find_place(form["place"])
-        if place is not None:
-            form["lat"], form["lon"] = str(place.lat), str(place.lon)
-        if place is None:
-            return None, _(
-                "We could not find “%(place)s”. Try a community or street name.",
-                place=form["place"],
-            )
-        return place, None
-    return None, None
+        return Place(lat, lon, here, here), None, Places()
+    if not form["place"]:
+        return None, None, Places()
+    places = await find_places(form["place"])
+    place = places.found
+    if place is not None:
+        form["lat"], form["lon"] = str(place.lat), str(place.lon)
+        return place, None, places
+    if places.choices:
+        return None, None, places
+    problem = _(
+        "We could not find “%(place)s”. Try a community or street name.", place=form["place"]
+    )
+    return None, problem, places
+
+
+def _in_language(zh: str, en: str) -> str:
+    return (en or zh) if i18n.current() is i18n.EN else (zh or en)
+
+
+def _choice_url(request: Request, choice: Place) -> str:
+    """This search near one of the areas a typed name fits, named with where it lies."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("place", "page")]
+    label = _in_language(choice.name_zh, choice.name_en)
+    # Its district tells it apart (two 春晖社区 may lie in streets of one name): for a
+    # community or street the area two above, else the one above.
+    above = list(zip(choice.within_zh, choice.within_en, strict=True))
+    within = _in_language(*above[-2 if len(above) > 1 else 0]) if above else ""
+    shown = _("%(place)s, %(within)s", place=label, within=within) if within else label
+    query += [("place", shown), ("lat", f"{choice.lat}"), ("lon", f"{choice.lon}")]
+    return "/?" + urlencode(query)
 
 
 @page(Audience.RESIDENT)
 async def home(request: Request) -> Response:
     form = _form(request)
     page = _page_number(request.query_params.get("page", ""))
-    place, problem = await _point(form)
+    place, problem, places = await _point(form)
     params: dict[str, object] = {
         k: v
         for k, v in query_dict(request, repeatable=("kind", "eligible")).items()
@@ -134,6 +154,8 @@ async def home(request: Request) -> Response:
         "form": form,
         "place": place,
         "problem": problem,
+        "place_choices": [(c, _choice_url(request, c)) for c in places.choices if place is None],
+        "more_places": places.more,
         "items": [i for i in items if i not in lines],
         "crisis_lines": lines,
         "crisis": result.crisis,
@@ -178,7 +200,7 @@ async def _place_map(request: Request, location: Any, back: str) -> dict[str, An
     settings = request.app.state.settings
     searched = dict(parse_qsl(back))
     form = {k: searched.get(k, "").strip()[:FIELD_MAX] for k in ("lat", "lon", "place")}
-    here, _problem = await _point(form)
+    here, _problem, _places = await _point(form)
     away = None
     if here is not None:
         metres = float(geodesic_m(here.lat, here.lon, [location.lat], [location.lon])[0])

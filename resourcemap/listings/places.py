@@ -1,0 +1,155 @@
+"""The place a resident types instead of sharing their location: ``"22.75,113.93"``, (part
+of) an area's name, or a name with the areas it lies in (``竹溪区春晖社区``,
+``Chunhui, Zhuxi``).
+
+A province repeats community names (春晖社区 in several districts): a name that fits several
+areas is not settled by picking the first, it comes back as every area it fits, each with
+where it lies, for the resident to choose (``Places.choices``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import shapely
+
+from resourcemap.models import Area
+from resourcemap.vocab import AreaLevel
+
+COORDS = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*[,，\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
+# Smaller areas first: "光明" should find the community before the district of that name.
+PLACE_LEVELS = (AreaLevel.COMMUNITY, AreaLevel.STREET, AreaLevel.DISTRICT, AreaLevel.CITY)
+MAX_PLACE_TEXT = 60
+# Areas a resident is asked to choose from at most; more: type more of the name.
+MAX_CHOICES = 8
+# A typed name cut into the names of areas: at separators, and after each Chinese area
+# word (竹溪区春晖社区 → 竹溪区 + 春晖社区). 社区 before 区, so a community stays whole.
+PARTS = re.compile(r"[^\s,，、;；/()（）]+?(?:社区|街道|村|镇|乡|区|县|市)|[^\s,，、;；/()（）]+")
+BARE = re.compile(
+    r"(?:社区|街道|村|镇|乡|区|县|市|\s+(?:community|subdistrict|street|district|town|village|city))$"
+)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A point a resident typed, with the name to show for it and where it lies (the names
+    of the areas above it, nearest first)."""
+
+    lat: float
+    lon: float
+    name_zh: str
+    name_en: str
+    within_zh: tuple[str, ...] = ()
+    within_en: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Places:
+    """What a typed place found: one place, several to choose from (``more``: how many
+    further areas fit), or nothing."""
+
+    choices: tuple[Place, ...] = ()
+    more: int = 0
+
+    @property
+    def found(self) -> Place | None:
+        return self.choices[0] if len(self.choices) == 1 and not self.more else None
+
+
+@dataclass
+class _Fit:
+    area: Area
+    above: list[Area] = field(default_factory=list)
+
+
+async def find_places(text: str) -> Places:
+    """The areas ``text`` names, smallest level first, or the point it gives.
+
+    >>> import asyncio
+    >>> asyncio.run(find_places("22.75, 113.93")).found.name_zh
+    '22.75, 113.93'
+    """
+    text = text.strip()[:MAX_PLACE_TEXT]
+    if not text:
+        return Places()
+    coords = COORDS.match(text)
+    if coords is not None:
+        lat, lon = float(coords[1]), float(coords[2])
+        if -90 <= lat <= 90 and -180 <= lon <= 180:
+            shown = f"{lat:g}, {lon:g}"
+            return Places((Place(lat, lon, shown, shown),))
+        return Places()
+    wanted, fits = text, await _named(text)
+    parts = PARTS.findall(text)
+    if not fits and len(parts) > 1:
+        # The smallest area named last or first ("春晖社区, 竹溪区"), the others above it.
+        for wanted, others in ((parts[-1], parts[:-1]), (parts[0], parts[1:])):
+            fits = [f for f in await _named(wanted) if _lies_in(f, others)]
+            if fits:
+                break
+    if len(fits) > 1:
+        # 春晖 or 春晖社区 is the name itself, not part of 春晖花园社区's.
+        exact = [f for f in fits if BARE.sub("", wanted.casefold()).strip() in _bare(f.area)]
+        fits = exact or fits
+    listed = fits[:MAX_CHOICES]
+    return Places(tuple(_place(f) for f in listed), len(fits) - len(listed))
+
+
+async def _named(name: str) -> list[_Fit]:
+    """The areas of the smallest level whose name holds ``name``, each with its areas above."""
+    for level in PLACE_LEVELS:
+        found = await Area.filter(
+            level=level, boundary__isnull=False, name_zh__icontains=name
+        ).order_by("code").limit(100) or await Area.filter(
+            level=level, boundary__isnull=False, name_en__icontains=name
+        ).order_by("code").limit(100)
+        if found:
+            return await _with_above([_Fit(a) for a in found])
+    return []
+
+
+async def _with_above(fits: list[_Fit]) -> list[_Fit]:
+    """Each area's parents, up to the city (one query per level)."""
+    wanted = {f.area.parent_id for f in fits if f.area.parent_id}
+    known: dict[str, Area] = {}
+    while wanted:
+        rows = await Area.filter(code__in=wanted)
+        known.update((a.code, a) for a in rows)
+        wanted = {a.parent_id for a in rows if a.parent_id and a.parent_id not in known}
+    for fit in fits:
+        parent = known.get(fit.area.parent_id or "")
+        while parent is not None:
+            fit.above.append(parent)
+            parent = known.get(parent.parent_id or "")
+    return fits
+
+
+def _names(area: Area) -> set[str]:
+    return {area.name_zh.casefold(), area.name_en.casefold()} - {""}
+
+
+def _bare(area: Area) -> set[str]:
+    """An area's names without their area word (春晖社区 → 春晖, Chunhui Community → chunhui)."""
+    return {BARE.sub("", name).strip() for name in _names(area)}
+
+
+def _lies_in(fit: _Fit, others: list[str]) -> bool:
+    """Whether every other part of the typed text names an area above ``fit``."""
+    return all(
+        any(part.casefold() in name for a in fit.above for name in _names(a)) for part in others
+    )
+
+
+def _place(fit: _Fit) -> Place:
+    area = fit.area
+    assert area.boundary is not None
+    point = shapely.point_on_surface(shapely.geometry.shape(area.boundary))
+    return Place(
+        round(point.y, 6),
+        round(point.x, 6),
+        area.name_zh,
+        area.name_en,
+        tuple(a.name_zh for a in fit.above),
+        tuple(a.name_en or a.name_zh for a in fit.above),
+    )
