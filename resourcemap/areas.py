@@ -1,15 +1,30 @@
-"""Administrative areas: lookup, hierarchy and GeoJSON."""
+"""Administrative areas: lookup, hierarchy and GeoJSON.
+
+A map asks for the areas of its view (``bbox``): the finest level of which at most
+``MAX_IN_VIEW`` areas lie in it — a street's communities, a province's cities — so that
+no view of a province carries thousands of boundaries. Each process keeps every area's
+bounding box, read again when the areas change.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+import shapely
 from pydantic import BaseModel, ConfigDict, Field
 
+from resourcemap.bbox import BBox
 from resourcemap.errors import InvalidInput, NotFound
 from resourcemap.models import Area
 from resourcemap.vocab import AreaLevel
+
+# Boundaries a view carries at most, whatever the level (about 150 KB of a city's real ones).
+MAX_IN_VIEW = 300
 
 
 class AreaQuery(BaseModel):
@@ -18,6 +33,11 @@ class AreaQuery(BaseModel):
     level: AreaLevel | None = None
     parent: str | None = Field(None, max_length=12)
     geometry: bool = True
+    bbox: BBox | None = Field(
+        None,
+        description="west,south,east,north: only areas in this view; without a level, "
+        "those of the finest level with at most MAX_IN_VIEW areas in it",
+    )
 
 
 async def area_or_error(code: str, field: str = "area") -> Area:
@@ -115,9 +135,61 @@ def _properties(area: Area) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _Boxes:
+    """Every area's bounding box, as arrays, and what they were read at."""
+
+    version: tuple[int, dt.datetime | None]
+    codes: np.ndarray
+    levels: np.ndarray
+    boxes: np.ndarray  # (n, 4): west, south, east, north
+
+
+_boxes: _Boxes | None = None
+
+
+async def _area_boxes() -> _Boxes:
+    global _boxes
+    newest = await Area.all().order_by("-updated_at").first()
+    version = (await Area.all().count(), None if newest is None else newest.updated_at)
+    if _boxes is None or _boxes.version != version:
+        rows = await Area.filter(boundary__isnull=False).values_list("code", "level", "boundary")
+        shapes = shapely.from_geojson([json.dumps(b) for _, _, b in rows]) if rows else []
+        _boxes = _Boxes(
+            version,
+            np.array([c for c, _, _ in rows], dtype=object),
+            np.array([str(lv) for _, lv, _ in rows], dtype=object),
+            shapely.bounds(shapes).reshape(-1, 4),
+        )
+    return _boxes
+
+
+async def codes_in_view(
+    bbox: tuple[float, float, float, float], level: AreaLevel | None
+) -> list[str]:
+    """The codes of the areas whose bounding box meets ``bbox``: of ``level``, or of the
+    finest level with some but at most ``MAX_IN_VIEW`` of them there (else the coarsest
+    level found there)."""
+    found = await _area_boxes()
+    west, south, east, north = bbox
+    b = found.boxes
+    seen = (b[:, 0] <= east) & (b[:, 2] >= west) & (b[:, 1] <= north) & (b[:, 3] >= south)
+    if level is not None:
+        return sorted(found.codes[seen & (found.levels == str(level))].tolist())
+    fits: list[str] = []
+    for candidate in reversed(AreaLevel):  # community first
+        here = found.codes[seen & (found.levels == str(candidate))]
+        if 0 < here.size <= MAX_IN_VIEW:
+            return sorted(here.tolist())
+        fits = sorted(here.tolist()) or fits
+    return fits
+
+
 async def list_areas(query: AreaQuery) -> AreaCollection:
     qs = Area.all()
-    if query.level is not None:
+    if query.bbox is not None:
+        qs = qs.filter(code__in=await codes_in_view(query.bbox, query.level))
+    elif query.level is not None:
         qs = qs.filter(level=query.level)
     if query.parent is not None:
         await area_or_error(query.parent, "parent")

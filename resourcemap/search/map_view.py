@@ -12,9 +12,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from geo.clusters import Cluster, cluster_view
+from resourcemap.bbox import BBox
 from resourcemap.search.base import SearchQuery
 from resourcemap.search.matching import joined, match_rows
 from resourcemap.search.service import SearchService
@@ -31,28 +32,8 @@ class ViewParams(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    bbox: tuple[float, float, float, float]
+    bbox: BBox
     zoom: float = Field(ge=0, le=22)
-
-    @field_validator("bbox", mode="before")
-    @classmethod
-    def _parse(cls, value: object) -> object:
-        if isinstance(value, str):
-            parts = value.split(",")
-            if len(parts) != 4:
-                raise ValueError("bbox is west,south,east,north")
-            return tuple(parts)
-        return value
-
-    @field_validator("bbox")
-    @classmethod
-    def _ordered(
-        cls, value: tuple[float, float, float, float]
-    ) -> tuple[float, float, float, float]:
-        west, south, east, north = value
-        if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-            raise ValueError("bbox needs -180 ≤ west ≤ east ≤ 180 and -90 ≤ south ≤ north ≤ 90")
-        return value
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@
 
   // --- the map ---------------------------------------------------------------------------
   var map = L.map(el, {
-    maxZoom: 19, minZoom: 9, zoomSnap: 0.5,
+    maxZoom: 19, minZoom: 6, zoomSnap: 0.5,
     zoomAnimation: !reduceMotion, fadeAnimation: !reduceMotion, markerZoomAnimation: !reduceMotion
   }).setView([22.75, 113.93], 12);
   // The operator's prefix (RESOURCEMAP_MAP_ATTRIBUTION_PREFIX), not Leaflet's flag.
@@ -105,14 +105,27 @@
     (panel || countEl).scrollIntoView({ block: "start", behavior: behavior });
   }
 
-  var areasLoaded = getJSON("/api/v1/areas?level=community").then(function (fc) {
-    var layer = L.geoJSON(fc, {
-      style: { color: "#5b7f82", weight: 1, fillColor: "#cfe3e0", fillOpacity: 0.35, className: "rm-area" },
-      interactive: false
-    }).addTo(map);
+  // The outlines of the areas in view, of the finest level that has few enough there (a
+  // district's communities, a province's cities): never every boundary of a province (#22).
+  var areaLayer = L.geoJSON(null, {
+    style: { color: "#5b7f82", weight: 1, fillColor: "#cfe3e0", fillOpacity: 0.35, className: "rm-area" },
+    interactive: false
+  }).addTo(map);
+  var areaSeq = 0;
+  function loadAreas(box) {
+    var seq = ++areaSeq;
+    return getJSON("/api/v1/areas?" + new URLSearchParams({ bbox: box })).then(function (fc) {
+      if (seq !== areaSeq) { return fc; }
+      areaLayer.clearLayers();
+      areaLayer.addData(fc);
+      return fc;
+    });
+  }
+  // First the whole place this site serves, to fit the map to it.
+  var areasLoaded = loadAreas("-180,-90,180,90").then(function (fc) {
     // The grid may have settled the container's size after the map was made.
     map.invalidateSize();
-    if (fc.features && fc.features.length && !here && !el.dataset.fitted) { map.fitBounds(layer.getBounds()); }
+    if (fc.features && fc.features.length && !here && !el.dataset.fitted) { map.fitBounds(areaLayer.getBounds()); }
   });
 
   var cluster = L.markerClusterGroup({
@@ -223,7 +236,10 @@
   }
   function viewChanged() {
     clearTimeout(viewTimer);
-    viewTimer = setTimeout(loadView, 100);
+    viewTimer = setTimeout(function () {
+      loadAreas(bbox()).catch(function () {});
+      loadView();
+    }, 100);
   }
   // Resolves once the map shows the view as it is after this call.
   function nextView() {

@@ -6,7 +6,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from tests.factories import run_in_db, small_city
+from resourcemap import areas
+from resourcemap.models import Area
+from tests.factories import run_in_db, small_city, square
 
 
 def test_areas_by_level_with_geometry_and_population(
@@ -104,3 +106,40 @@ def test_the_openapi_document_is_valid_openapi_3_1(
             for status, response in operation["responses"].items():
                 assert set(response) <= {"description", "content", "headers"}, (path, method)
                 assert status.isdigit(), (path, method, status)
+
+
+def test_a_map_view_gets_the_outlines_in_it_at_a_level_it_can_carry(
+    database_url: str, make_client: Callable[..., Any], monkeypatch: Any
+) -> None:
+    # Two communities 0.1° apart (东湖 at 114.00, 西山 at 113.90); their streets and the
+    # district outlined too.
+    run_in_db(database_url, small_city)
+
+    async def outline() -> None:
+        for area in await Area.filter(level__in=("street", "district")):
+            children = await Area.filter(parent_id=area.code, boundary__isnull=False)
+            if area.level == "district":
+                area.boundary = square(113.85, 22.60, 0.3)
+            else:
+                outlined = children[0].boundary
+                assert outlined is not None
+                corner = outlined["coordinates"][0][0]
+                area.boundary = square(corner[0], corner[1], 0.02)
+            await area.save()
+
+    run_in_db(database_url, outline)
+    with make_client(database_url) as client:
+        world = client.get("/api/v1/areas?bbox=-180,-90,180,90")
+        east = client.get("/api/v1/areas?bbox=113.98,22.68,114.02,22.72").json()
+        empty = client.get("/api/v1/areas?bbox=100,10,100.1,10.1").json()
+        bad = client.get("/api/v1/areas?bbox=114,22,113,23")
+        # A view holding more communities than a map should draw gets coarser outlines:
+        # here, with room for one, neither the two communities nor the two streets fit.
+        monkeypatch.setattr(areas, "MAX_IN_VIEW", 1)
+        coarse = client.get("/api/v1/areas?bbox=-180,-90,180,90").json()
+    names = [f["properties"]["name_zh"] for f in world.json()["features"]]
+    assert names == ["东湖社区", "西山社区"]
+    assert [f["properties"]["name_zh"] for f in east["features"]] == ["东湖社区"]
+    assert empty["features"] == []
+    assert bad.status_code == 400 and "bbox" in bad.json()["fields"]
+    assert [f["properties"]["level"] for f in coarse["features"]] == ["district"]
