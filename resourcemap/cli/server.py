@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -92,21 +93,28 @@ def demo(
     )
     chosen = demo_city.DEFAULT_SEED if seed is None else seed
 
+    # Where the province's demand goes: where the app's background jobs look for it too.
+    dataset = demand_dir or settings.demand_dataset or settings.data_dir / "province-demand"
+
     async def load() -> str:
         await schema.migrate(settings.database_url)
         async with db.database(settings.database_url):
             if scale == "province":
                 return await _load_province(
-                    chosen,
-                    (cities, districts, points_per_cell),
-                    demand_dir or settings.data_dir / "province-demand",
-                    reset,
+                    chosen, (cities, districts, points_per_cell), dataset, reset
                 )
             return await demo_city.ensure_demo_city(chosen, replace=reset, progress=click.echo)
 
     click.echo(run_command(load()))
+    province = scale == "province"
     if no_serve:
+        named = province and demand_dir is not None
+        given = f"RESOURCEMAP_DEMAND_DATASET={dataset} " if named else ""
+        click.echo(f"To serve it: {given}resourcemap serve")
         return
+    if province:
+        # The server's processes read their settings from the environment.
+        os.environ["RESOURCEMAP_DEMAND_DATASET"] = str(dataset)
     click.echo(f"{demo_city.DEMO_LABEL}: http://{settings.host}:{settings.port}/")
     serve_app(settings)
 

@@ -52,13 +52,30 @@ class ProvinceSummary:
     demand_dir: Path
 
     def describe(self) -> str:
-        levels = ", ".join(f"{n} {level.value}" for level, n in self.areas.items())
+        """What was loaded, in a sentence: ``2 cities, 4 districts, 24 streets, …``."""
+        levels = ", ".join(_count(n, PLURALS[level]) for level, n in self.areas.items())
         return (
-            f"{city.DEMO_LABEL} province (seed {self.seed}): {levels}; {self.resources:,} "
-            f"resources, {self.organisations:,} organisations, {self.population:,} residents "
-            f"as {self.demand_points:,} demand points in {self.demand_files} GeoParquet files "
+            f"{city.DEMO_LABEL} province (seed {self.seed}): {levels}; "
+            f"{_count(self.resources, ('resource', 'resources'))}, "
+            f"{_count(self.organisations, ('organisation', 'organisations'))}, "
+            f"{_count(self.population, ('resident', 'residents'))} as "
+            f"{_count(self.demand_points, ('demand point', 'demand points'))} in "
+            f"{_count(self.demand_files, ('GeoParquet file', 'GeoParquet files'))} "
             f"under {self.demand_dir}"
         )
+
+
+PLURALS = {
+    AreaLevel.CITY: ("city", "cities"),
+    AreaLevel.DISTRICT: ("district", "districts"),
+    AreaLevel.STREET: ("street", "streets"),
+    AreaLevel.COMMUNITY: ("community", "communities"),
+}
+
+
+def _count(n: int, words: tuple[str, str]) -> str:
+    """``1 city``, ``1,234 cities``: the command line's English."""
+    return f"{n:,} {words[0] if n == 1 else words[1]}"
 
 
 async def load_demo_province(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -110,5 +111,9 @@ def test_demo_command_loads_a_province(database_url: str, tmp_path: Path) -> Non
         env={"RESOURCEMAP_DATABASE_URL": database_url, "RESOURCEMAP_DATA_DIR": str(tmp_path)},
     )
     assert result.exit_code == 0, result.output
-    assert "1 city, 1 district" in result.output
+    assert "1 city, 1 district, " in result.output
+    assert re.search(r"\d streets, \d+ communities; [\d,]+ resources, ", result.output)
+    # The app serving it must read the same demand: the command says how.
+    demand = tmp_path / "demand"
+    assert f"To serve it: RESOURCEMAP_DEMAND_DATASET={demand} resourcemap serve" in result.output
     assert (tmp_path / "demand" / "4471.parquet").exists()
