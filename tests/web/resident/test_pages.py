@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup
 
+from resourcemap.models import Resource
 from tests.booking_helpers import bookable_city
 from tests.factories import run_in_db, small_city
 from tests.html_helpers import attr, next_sibling, one, text_of
@@ -211,6 +212,15 @@ def test_map_points_are_slim_rows(database_url: str, make_client: Callable[..., 
 
 def test_map_points_travel_compressed(database_url: str, make_client: Callable[..., Any]) -> None:
     run_in_db(database_url, small_city)
+
+    async def more() -> None:
+        # Enough points to be worth compressing (a few rows travel as they are).
+        for n in range(40):
+            await Resource.create(
+                kind="community_room", name_zh=f"第{n}咨询室", lat=22.7 + n / 1000, lon=114.0
+            )
+
+    run_in_db(database_url, more)
     with make_client(database_url) as client:
         packed = client.get("/api/v1/map/points", headers={"Accept-Encoding": "gzip"})
         plain = client.get("/api/v1/map/points", headers={"Accept-Encoding": "identity"})
