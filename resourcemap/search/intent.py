@@ -10,7 +10,10 @@ whichever answers it:
   vocabulary has them;
 - a Latin word that names no need may be a typo of one (by the typo rules of
   :mod:`resourcemap.search.typos`); it then stands for that need when, as typed, it
-  matches nothing.
+  matches nothing;
+- a Chinese word is typed by sound on a phone: one that matches nothing as typed is looked
+  for by its pinyin (心里咨询, a homophone slip, finds the names of 心理咨询; 焦滤 stands for
+  焦虑's need).
 
 A term naming a need matches a listing that serves the need (one of its services or kinds,
 for one of its audiences) or whose text contains one of the need's words
@@ -25,6 +28,8 @@ for one of its audiences) or whose text contains one of the need's words
 True
 >>> parse("anxeity").terms[0].fuzzy_need
 'anxiety'
+>>> [(t.text, t.sounds, t.fuzzy_need) for t in parse("心里咨询 焦滤").terms]
+[('心里咨询', 'xinlizixun', None), ('焦滤', 'jiaolv', 'anxiety')]
 """
 
 from __future__ import annotations
@@ -46,8 +51,11 @@ class Term:
 
     text: str  # as typed (normalised); words of a phrase joined by a space
     need: str | None = None  # the need it names
-    # A need this Latin word is a typo of; used only when the word matches nothing as typed.
+    # A need this word is a typo of (a Chinese word: one of the same sound); used only when
+    # the word matches nothing as typed.
     fuzzy_need: str | None = None
+    # A Chinese word's pinyin: names that sound the same, when it matches nothing as typed.
+    sounds: str | None = None
 
     @property
     def latin(self) -> bool:
@@ -119,7 +127,16 @@ def _han_terms(run: str, vocab: NeedsVocabulary) -> list[Term]:
     if found:
         # Between concerns a lone character is grammar, not a place ("压力大睡不着": 大).
         words = [w for w in words if len(w) > 1]
-    return [*(Term(w) for w in words), *found]
+    return [*(_han_word(w, vocab) for w in words), *found]
+
+
+def _han_word(word: str, vocab: NeedsVocabulary) -> Term:
+    """A Chinese word that names no need, with what it sounds like."""
+    sounds = text.pinyin_forms(word)[0]
+    if not sounds:
+        return Term(word)
+    need = vocab.latin_terms.get(sounds)
+    return Term(word, fuzzy_need=need, sounds=sounds)
 
 
 def _latin_terms(tokens: list[str], vocab: NeedsVocabulary, typos: TypoTolerance) -> list[Term]:

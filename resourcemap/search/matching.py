@@ -122,6 +122,15 @@ def _match_terms(found: list[Found], plan: intent.QueryPlan) -> None:
             else:
                 match = f.cols.matches(term.text, typo=False)
             hits.append(match.within(f.rows, len(f.cols.docs)))
+        if term.need is None and term.sounds and not any(h.size for h, _ in hits):
+            # A Chinese word found nowhere: a slip of the same sound (心里 for 心理) stands
+            # for the need it sounds like, or for the names that sound like it.
+            for k, f in enumerate(found):
+                if term.fuzzy_need is not None:
+                    match = f.cols.need_matches(term.fuzzy_need)
+                else:
+                    match = f.cols.matches(term.sounds, typo=False)
+                hits[k] = match.within(f.rows, len(f.cols.docs))
         if term.need is None and term.latin and not any(h.size for h, _ in hits):
             # As typed it matches nothing: a typo of a need word stands for the need,
             # anything else is corrected to the indexes' words.

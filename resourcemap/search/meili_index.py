@@ -109,11 +109,14 @@ def need_synonyms(vocab: NeedsVocabulary = NEEDS) -> dict[str, list[str]]:
 def _term(term: Term, *, exact: bool) -> str:
     if term.need is not None:
         return need_word(term.need)
-    if not term.latin:
-        return f'"{han_phrase(term.text)}"'
     if exact:
-        return f'"{term.text}"'
-    return need_word(term.fuzzy_need) if term.fuzzy_need is not None else term.text
+        return f'"{term.text}"' if term.latin else f'"{han_phrase(term.text)}"'
+    if term.fuzzy_need is not None:
+        return need_word(term.fuzzy_need)
+    if not term.latin:
+        # Matched by its sound in the names' pinyin field (心里咨询 → xinlizixun).
+        return f'"{term.sounds}"' if term.sounds else f'"{han_phrase(term.text)}"'
+    return term.text
 
 
 def plan_query(plan: QueryPlan, *, exact: bool) -> str:

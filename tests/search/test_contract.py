@@ -208,6 +208,7 @@ def ids(result: Any) -> set[int]:
         ("sunshime", {5}),  # one typo
         ("xinli", {1, 2, 6, 7, 9, 13}),  # pinyin
         ("xlzx", {1, 9}),  # initials of 心理咨询 in names
+        ("心里咨询", {1, 9}),  # a slip of the same sound: names that sound like it
         ("jiaolv", {1, 2, 3, 8, 9}),  # pinyin of a need
         ("renmin", {8}),  # pinyin of a name
         ("counselling", {1, 3, 9}),  # English label and name
@@ -266,6 +267,8 @@ def test_typo_rules_follow_meilisearch(backend: SearchBackend, q: str, found: bo
         ("shimian", {1, 2, 3, 8, 9}),  # pinyin
         ("can't sleep", {1, 2, 3, 8, 9}),  # an English phrase
         ("insomina", {1, 2, 3, 8, 9}),  # a typo of a need word
+        ("焦滤", {1, 2, 3, 8, 9}),  # a Chinese slip of the same sound as a need word
+        ("东湖 心里", {1}),  # the slip only where, as typed, the word matches nothing
         ("压力大 儿童", {3}),  # a need and a word: both must match
         ("亲子", {1, 3, 9}),  # family support, or a minors' centre; for families or everyone
         ("老年痴呆", {1, 2, 8, 9}),  # 3 offers counselling, but to children only

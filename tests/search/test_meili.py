@@ -416,7 +416,8 @@ def test_upsert_and_delete(backend: MeiliBackend, fake: FakeMeili) -> None:
 def test_query_string_spells_chinese_tokens_as_phrases() -> None:
     assert query_string("", exact=True) == ""
     assert query_string("心", exact=True) == f'"{XIN}" '
-    assert query_string("心理", exact=False) == f'"{XINLI}" '
+    # The pass after nothing matched: a Chinese word by its sound (after its probe).
+    assert query_string("心理", exact=False) == '"xinli" '
     # Three bigrams in one phrase, then the space that stops prefix matching.
     assert query_string("心理咨询", exact=True).count(" ") == 3
     # Normalised first: traditional, full-width and case meet the indexed form.
@@ -431,6 +432,35 @@ def test_search_body_for_text_with_pinyin(backend: MeiliBackend, fake: FakeMeili
     assert fake.searches() == [
         {"q": f'"{XINLI}" "xinli" ', "filter": ['status = "active"', PUBLIC], **BODY},
     ]
+
+
+def test_a_chinese_word_found_nowhere_is_looked_for_by_its_sound(
+    backend: MeiliBackend, fake: FakeMeili
+) -> None:
+    # 心里咨询 (a homophone slip of 心理咨询): nothing as typed; its probe alone under the
+    # filters finds nothing either; then the names that sound like it.
+    fake.search_answers = [answer_with([]), answer_with([]), answer_with([hit(ROOM)])]
+    result = search(backend, q="心里咨询")
+    sent = fake.searches()
+    typed = query_string("心里咨询", exact=True)
+    assert [body["q"] for body in sent] == [typed, typed, '"xinlizixun" ']
+    assert sent[1]["hitsPerPage"] == 0 and sent[1]["filter"] == sent[0]["filter"]
+    assert [h.id for h in result.hits] == [ROOM.id]
+
+
+def test_a_chinese_word_found_alone_keeps_its_spelling(
+    backend: MeiliBackend, fake: FakeMeili
+) -> None:
+    # 东湖 心里: together nothing; 东湖 alone matches, so only 心里 goes by its sound.
+    fake.search_answers = [
+        answer_with([]),
+        answer_with([], total=3),
+        answer_with([]),
+        answer_with([hit(ROOM)]),
+    ]
+    search(backend, q="东湖 心里")
+    sent = [body["q"] for body in fake.searches()]
+    assert sent[-1] == query_string("东湖", exact=True) + '"xinli" '
 
 
 def test_typos_only_when_nothing_matches_as_typed(backend: MeiliBackend, fake: FakeMeili) -> None:
@@ -582,6 +612,7 @@ def test_a_hit_beyond_the_exact_radius_is_dropped_and_uncounted(
 
 
 def test_relevance_around_a_point_keeps_one_request(backend: MeiliBackend, fake: FakeMeili) -> None:
+    fake.search_answers = [answer_with([hit(ROOM)])]
     search(
         backend, q="心理", lat=ORIGIN[0], lon=ORIGIN[1], point_area_codes={CITY}, sort="relevance"
     )
