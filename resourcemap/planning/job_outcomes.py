@@ -4,26 +4,106 @@ dataset, E2SFCA access per area, and recommended sites.
 Each outcome cuts itself to an account's area (``within``, #20) and writes its table as CSV.
 Coverage and access are computed for the whole city and cut when read, so an area's figures
 are the same for every reader; a siting job plans for the area it was asked for.
+
+Each row keeps where its area is (``Place``: its English name and the areas above it), since
+a province repeats community names; results stored before rows kept it are given their
+places when read (``with_places``, ``placed``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, Protocol
 
+from geo.areatree import LEVELS
 from resourcemap.cells import guarded_row
+from resourcemap.models import Area
 from resourcemap.planning.access import AccessFigures, AccessReport
 from resourcemap.planning.dataset_coverage import DatasetCoverage, rows_csv
 from resourcemap.planning.siting import Site, SitingFigures, SitingResult, sites_csv
 from resourcemap.scope import AreaScope
 
 
+@dataclass(frozen=True)
+class Parent:
+    """An area above a row's area: its level and its names."""
+
+    level: str
+    name: str
+    name_en: str = ""
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where an area is: its names and the areas above it, nearest first (a community's
+    street, district and city)."""
+
+    name: str
+    name_en: str = ""
+    parents: tuple[Parent, ...] = ()
+
+
+Places = Mapping[str, Place]
+
+
+async def area_places() -> dict[str, Place]:
+    """Every area's place, by code (one read of the areas' names)."""
+    rows = await Area.all().values_list("code", "level", "name_zh", "name_en", "parent_id")
+    found = {str(c): (str(lv), str(n), str(e or ""), p) for c, lv, n, e, p in rows}
+    chains: dict[str, tuple[Parent, ...]] = {}
+
+    def chain(code: str | None, depth: int = 0) -> tuple[Parent, ...]:
+        """``code`` itself and the areas above it (a broken hierarchy stops the chain)."""
+        if code is None or code not in found or depth > len(LEVELS):
+            return ()
+        if code not in chains:
+            level, name, name_en, parent = found[code]
+            chains[code] = (Parent(level, name, name_en), *chain(parent, depth + 1))
+        return chains[code]
+
+    return {
+        code: Place(name, name_en, chain(parent))
+        for code, (_, name, name_en, parent) in found.items()
+    }
+
+
+def _parents(stored: object) -> tuple[Parent, ...]:
+    """A row's stored parents as typed ones (none in results stored before rows had them)."""
+    return tuple(Parent(**p) for p in stored) if isinstance(stored, list | tuple) else ()
+
+
 def _typed(data: dict[str, Any], key: str, row: Callable[..., object]) -> dict[str, Any]:
     """Stored JSON with its list ``key`` made typed rows again."""
-    return {**data, key: tuple(row(**item) for item in data[key])}
+    rows = tuple(row(**{**item, "parents": _parents(item.get("parents"))}) for item in data[key])
+    return {**data, key: rows}
+
+
+class Placed(Protocol):
+    """A row of a job's table that says where its area is."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def place(self) -> Place: ...
+
+
+def _placed_csv(table: str, rows: Sequence[Placed], name_en: str = "name_en") -> str:
+    """``table`` (a CSV of ``rows``, in order) with the English name and the areas above
+    each row's after its columns: ``city``, ``city_en``, ``district``, … for the levels
+    above the rows'."""
+    levels = [lv for lv in LEVELS if any(p.level == lv for r in rows for p in r.place.parents)]
+    lines = list(csv.reader(io.StringIO(table)))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*lines[0], name_en, *(f"{lv}{en}" for lv in levels for en in ("", "_en"))])
+    for cells, row in zip(lines[1:], rows, strict=True):
+        above = {p.level: (p.name, p.name_en) for p in row.place.parents}
+        names = [n for lv in levels for n in above.get(lv, ("", ""))]
+        writer.writerow([*cells, *guarded_row([row.place.name_en, *names])])
+    return out.getvalue()
 
 
 @dataclass(frozen=True)
@@ -35,6 +115,22 @@ class AreaRow:
     covered: float
     share: float | None
     points: int
+    name_en: str = ""
+    parents: tuple[Parent, ...] = ()  # nearest first; none in results stored before
+
+    @property
+    def uncovered(self) -> float:
+        return self.population - self.covered
+
+    @property
+    def place(self) -> Place:
+        return Place(self.name, self.name_en, self.parents)
+
+    def placed(self, places: Places) -> AreaRow:
+        where = places.get(self.code)
+        return (
+            self if where is None else replace(self, name_en=where.name_en, parents=where.parents)
+        )
 
 
 @dataclass(frozen=True)
@@ -48,6 +144,7 @@ class CoverageOutcome:
     resources: int
     workers: int  # Dask workers that computed it; 0: the runner's own process
     rows: tuple[AreaRow, ...]
+    placed: bool = False  # its rows say where their areas are (not in results stored before)
 
     @classmethod
     def of(cls, done: DatasetCoverage) -> CoverageOutcome:
@@ -82,8 +179,13 @@ class CoverageOutcome:
             rows=rows,
         )
 
+    def with_places(self, places: Places) -> CoverageOutcome:
+        """The outcome with each row's place (``area_places``)."""
+        return replace(self, rows=tuple(r.placed(places) for r in self.rows), placed=True)
+
     def csv(self) -> str:
-        return rows_csv(self.rows)
+        """The command's table, then each area's English name and the areas above it."""
+        return _placed_csv(rows_csv(self.rows), self.rows)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CoverageOutcome:
@@ -97,6 +199,18 @@ class AccessRow(AccessFigures):
     services: int  # point services located in the area
     evening_services: int
     supply: float  # what those services offer together
+    name_en: str = ""
+    parents: tuple[Parent, ...] = ()  # nearest first; none in results stored before
+
+    @property
+    def place(self) -> Place:
+        return Place(self.name, self.name_en, self.parents)
+
+    def placed(self, places: Places) -> AccessRow:
+        where = places.get(self.code)
+        return (
+            self if where is None else replace(self, name_en=where.name_en, parents=where.parents)
+        )
 
 
 ACCESS_COLUMNS = (
@@ -122,6 +236,7 @@ class AccessOutcome:
     unit: str
     demand_method: str
     rows: tuple[AccessRow, ...]
+    placed: bool = False  # its rows say where their areas are (not in results stored before)
 
     @classmethod
     def of(cls, report: AccessReport, located: dict[str, tuple[int, int, float]]) -> AccessOutcome:
@@ -172,7 +287,12 @@ class AccessOutcome:
             rows=rows,
         )
 
+    def with_places(self, places: Places) -> AccessOutcome:
+        """The outcome with each row's place (``area_places``)."""
+        return replace(self, rows=tuple(r.placed(places) for r in self.rows), placed=True)
+
     def csv(self) -> str:
+        """One row per area, then its English name and the areas above it."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(ACCESS_COLUMNS)
@@ -193,7 +313,7 @@ class AccessOutcome:
                     ]
                 )
             )
-        return out.getvalue()
+        return _placed_csv(out.getvalue(), self.rows)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AccessOutcome:
@@ -201,15 +321,44 @@ class AccessOutcome:
 
 
 @dataclass(frozen=True)
+class SiteRow(Site):
+    """A recommended site, with where its community is."""
+
+    community_name_en: str = ""
+    parents: tuple[Parent, ...] = ()  # the community's, nearest first
+
+    @property
+    def code(self) -> str:
+        return self.community or ""
+
+    @property
+    def place(self) -> Place:
+        return Place(self.community_name or "", self.community_name_en, self.parents)
+
+    def placed(self, places: Places) -> SiteRow:
+        where = places.get(self.code)
+        if where is None:
+            return self
+        return replace(self, community_name_en=where.name_en, parents=where.parents)
+
+
+@dataclass(frozen=True)
 class SitingOutcome(SitingFigures):
     """What a siting job found: the recommended sites in pick order and what they add."""
 
+    sites: tuple[SiteRow, ...]
+    placed: bool = False  # its sites say where their communities are (not in results before)
+
     @classmethod
     def of(cls, result: SitingResult) -> SitingOutcome:
-        return cls(**{f.name: getattr(result, f.name) for f in fields(SitingFigures)})
+        figures = {f.name: getattr(result, f.name) for f in fields(SitingFigures)}
+        sites = tuple(
+            SiteRow(**{f.name: getattr(s, f.name) for f in fields(Site)}) for s in result.sites
+        )
+        return cls(**{**figures, "sites": sites})
 
     @property
-    def rows(self) -> tuple[Site, ...]:
+    def rows(self) -> tuple[SiteRow, ...]:
         """The rows of its table, as every outcome has: the sites."""
         return self.sites
 
@@ -222,12 +371,17 @@ class SitingOutcome(SitingFigures):
         plans inside it: all of them)."""
         return replace(self, sites=tuple(s for s in self.sites if scope.admits(s.community)))
 
+    def with_places(self, places: Places) -> SitingOutcome:
+        """The outcome with each site's community's place (``area_places``)."""
+        return replace(self, sites=tuple(s.placed(places) for s in self.sites), placed=True)
+
     def csv(self) -> str:
-        return sites_csv(self)
+        """The siting page's CSV, then each community's English name and the areas above it."""
+        return _placed_csv(sites_csv(self), self.sites, "community_name_en")
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SitingOutcome:
-        return cls(**_typed(data, "sites", Site))
+        return cls(**_typed(data, "sites", SiteRow))
 
 
 Outcome = CoverageOutcome | AccessOutcome | SitingOutcome

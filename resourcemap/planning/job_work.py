@@ -16,13 +16,14 @@ import numpy as np
 
 from geo.coverage import AreaSums, area_table
 from resourcemap.planning.access import AccessQuery, AccessService
-from resourcemap.planning.coverage import CoverageService
+from resourcemap.planning.coverage import CoverageQuery, CoverageService
 from resourcemap.planning.dataset_coverage import dataset_coverage
 from resourcemap.planning.job_outcomes import (
     AccessOutcome,
     CoverageOutcome,
     Outcome,
     SitingOutcome,
+    area_places,
 )
 from resourcemap.planning.jobs import QUERIES, JobKind, SitingJob, dataset_directory
 from resourcemap.planning.siting import SitingRequest, plan
@@ -45,14 +46,21 @@ class JobWork:
     async def compute(
         self, kind: JobKind, params: str, progress: Progress, now: dt.datetime
     ) -> Outcome:
-        """What a job of ``kind`` asked with ``params`` (its stored JSON) finds."""
-        query = QUERIES[kind].model_validate_json(params)
+        """What a job of ``kind`` asked with ``params`` (its stored JSON) finds, each row
+        saying where its area is."""
+        found = await self.outcome(kind, QUERIES[kind].model_validate_json(params), progress, now)
+        return found.with_places(await area_places())
+
+    async def outcome(
+        self, kind: JobKind, query: object, progress: Progress, now: dt.datetime
+    ) -> Outcome:
         if kind is JobKind.ACCESS:
             assert isinstance(query, AccessQuery)
             return await self.access_outcome(query, progress, now)
         if kind is JobKind.SITING:
             assert isinstance(query, SitingJob)
             return await self.siting_outcome(query, progress)
+        assert isinstance(query, CoverageQuery)
         done = await dataset_coverage(
             dataset_directory(self.settings),
             query,

@@ -34,6 +34,7 @@ from resourcemap.planning.job_outcomes import (
     CoverageOutcome,
     Outcome,
     SitingOutcome,
+    area_places,
 )
 from resourcemap.planning.siting import SitingRequest
 from resourcemap.said import Said, from_stored
@@ -232,10 +233,14 @@ async def _dataset_job_version(settings: Settings, query: CoverageQuery) -> str:
 
 
 async def job(job_id: int) -> JobView:
+    """One job; a result stored before rows said where their areas are is given them."""
     found = await PlannerJob.get_or_none(id=job_id)
     if found is None:
         raise NotFound(f"no planner job {job_id}")
-    return _view(found)
+    view = _view(found)
+    if view.outcome is not None and not view.outcome.placed:
+        view = replace(view, outcome=view.outcome.with_places(await area_places()))
+    return view
 
 
 async def recent(scope: AreaScope | None = None, limit: int = RECENT) -> list[JobView]:

@@ -20,7 +20,7 @@ from resourcemap.errors import Forbidden
 from resourcemap.planning import job_runner, jobs
 from resourcemap.planning.access import AccessQuery, AccessService
 from resourcemap.planning.coverage import CoverageService
-from resourcemap.planning.job_outcomes import AccessOutcome, SitingOutcome
+from resourcemap.planning.job_outcomes import AccessOutcome, SitingOutcome, area_places
 from resourcemap.planning.siting import SitingRequest, plan, sites_csv
 from resourcemap.scope import area_scope
 from resourcemap.settings import Settings
@@ -28,7 +28,7 @@ from resourcemap.vocab import AreaLevel
 from tests.accounts.test_area_scope import _foreign, _inside, _planners, sign_in
 from tests.conftest import TEST_NOW, make_settings
 from tests.factories import run_in_db
-from tests.html_helpers import hidden_fields, one, text_of
+from tests.html_helpers import attr, hidden_fields, one, text_of
 
 # A bound on waiting for the app's own runner, not a measure of speed.
 PATIENCE_SECONDS = 300
@@ -79,6 +79,7 @@ async def _jobs_and_pages(
         "plan city": await plan(coverage, access, siting_query),
         "plan own": await plan(coverage, access, siting_query, scope),
         "listed": [j.id for j in await jobs.recent(scope)],
+        "places": await area_places(),
     }
 
 
@@ -126,12 +127,27 @@ async def test_jobs_give_the_figures_the_pages_compute(world: dict[str, Any]) ->
     assert (kept.services, kept.evening_services) == (cut.services, cut.evening_services)
     assert kept.supply == pytest.approx(cut.supply_total)
 
-    # Siting: the siting page's sites, for the city and for the district's own planner.
+    # Siting: the siting page's sites, for the city and for the district's own planner, each
+    # saying where its community is (in the CSV too, after the siting page's columns).
     for job_id, name in ((city_id, "plan city"), (own_id, "plan own")):
         sites = done[job_id].outcome
         assert isinstance(sites, SitingOutcome)
-        assert sites == SitingOutcome.of(found[name])
-        assert sites.csv() == sites_csv(found[name])
+        assert sites == SitingOutcome.of(found[name]).with_places(found["places"])
+        on_page = list(csv.DictReader(io.StringIO(sites_csv(found[name]))))
+        in_job = list(csv.DictReader(io.StringIO(sites.csv())))
+        assert [{k: r[k] for k in on_page[0]} for r in in_job] == on_page
+        for row in in_job:
+            place = found["places"][row["community"]]
+            assert row["community_name_en"] == place.name_en
+            assert [row["street_en"], row["district_en"], row["city_en"]] == [
+                p.name_en for p in place.parents
+            ]
+    # Each street of the access table says where it lies, as the areas do.
+    places = found["places"]
+    assert [(r.name_en, r.parents) for r in outcome.rows] == [
+        (places[r.code].name_en, places[r.code].parents) for r in outcome.rows
+    ]
+    assert all(r.parents for r in outcome.rows) and any(r.name_en for r in outcome.rows)
     own = done[own_id].outcome
     assert own.sites and all(scope.admits(s.community) for s in own.sites)
 
@@ -190,6 +206,17 @@ def test_planners_run_access_and_siting_in_the_background(
         assert text_of(page, ".job-status").strip() == "Done"
         assert text_of(page, ".exports a") == "Download the table (CSV)"
         assert len(page.select(".job-table tbody tr")) == len(rows)
+        # Each street by its English name (or its Chinese one, marked, where it has none) and
+        # its district; the city every street lies in is said once, above the table.
+        by_code = {r["code"]: r for r in rows}
+        city = rows[0]["parents"][-1]["name_en"]
+        assert text_of(page, ".shared-place") == f"Every area of this table is in {city}."
+        for tr in page.select(".job-table tbody tr"):
+            row = by_code[attr(tr, "data-code")]
+            assert text_of(tr, ".area-name") == (row["name_en"] or row["name"])
+            assert bool(tr.select(".area-name [lang=zh-CN]")) == (not row["name_en"])
+            above = row["parents"][0]
+            assert text_of(tr, ".area-in") == (above["name_en"] or above["name"])
         assert "access by E2SFCA" in text_of(page, "h1")
         zh = BeautifulSoup(
             client.get(f"/planning/jobs/{body['id']}?lang=zh-CN").text, "html.parser"
@@ -243,6 +270,9 @@ def test_planners_run_access_and_siting_in_the_background(
         ]
         page = BeautifulSoup(client.get(f"/planning/jobs/{siting_id}?lang=en").text, "html.parser")
         assert len(page.select(".job-table tbody tr.site")) == 1
+        site = sites["result"]["sites"][0]
+        assert text_of(page, ".site-area .area-name") == site["community_name_en"]
+        assert text_of(page, ".shared-place").startswith("Every site is in ")
         assert text_of(page, ".exports a") == "Download the sites (CSV)"
         sites_file = client.get(f"/api/v1/jobs/{siting_id}/result.csv")
         assert sites_file.text.splitlines()[0].startswith("rank,lon,lat,adds")

@@ -8,8 +8,11 @@ import asyncio
 import csv
 import datetime as dt
 import io
+import json
+import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from resourcemap.models import Area, Organisation, PlannerJob
 from resourcemap.planning import job_runner, jobs
 from resourcemap.planning.coverage import CoverageQuery
 from resourcemap.planning.dataset_coverage import dataset_coverage
+from resourcemap.planning.job_outcomes import CoverageOutcome
 from resourcemap.vocab import AreaLevel, Role
 from tests.accounts.test_area_scope import sign_in
 from tests.conftest import TEST_NOW, make_settings
@@ -94,7 +98,12 @@ async def test_a_job_runs_once_and_gives_the_commands_table(province: tuple[str,
     assert done.total_steps == len(list(demand.glob("*.parquet"))) == done.done_steps
     assert after.id == first.id, "asked again on the same data: the stored result"
     assert done.outcome is not None
-    assert done.outcome.csv() == direct.csv(), "the job's table is the command's table"
+    command = list(csv.DictReader(io.StringIO(direct.csv())))
+    table = list(csv.DictReader(io.StringIO(done.outcome.csv())))
+    assert [{k: r[k] for k in command[0]} for r in table] == command, "the command's table"
+    # …and where each district is, with the English names.
+    assert list(table[0])[len(command[0]) :] == ["name_en", "city", "city_en"]
+    assert all(r["name_en"] and r["city"] and r["city_en"] for r in table)
     assert done.outcome.population == pytest.approx(direct.result.population)
     assert len(done.outcome.rows) == 2  # two districts
 
@@ -302,3 +311,297 @@ def test_planner_pages_without_demand_data_say_what_to_do(
             assert jobs_link.get_text() == "Background jobs"
         chinese = BeautifulSoup(client.get("/planning?lang=zh-CN").text, "html.parser")
         assert "no demand" not in text_of(chinese, "[role=alert]")
+
+
+# --- What a planner reads on the jobs' pages: names, places, columns, pages -----------------
+
+COMMUNITIES = AreaLevel.COMMUNITY
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _done_job(url: str, demand: Path, level: AreaLevel) -> int:
+    """A coverage job by ``level``, asked for and run to the end (no app needed)."""
+
+    async def run() -> int:
+        settings = _settings(url, demand)
+        made = await jobs.submit(settings, CoverageQuery(level=level), by="planner", now=TEST_NOW)
+        assert await job_runner.JobRunner(settings, clock=FixedClock(TEST_NOW)).run_once()
+        return made.id
+
+    return int(run_in_db(url, run))
+
+
+def _areas(url: str) -> dict[str, tuple[str, str, str | None]]:
+    """Every area's Chinese and English names and its parent's code, by code."""
+
+    async def read() -> list[tuple[str, str, str, str | None]]:
+        return list(await Area.all().values_list("code", "name_zh", "name_en", "parent_id"))
+
+    return {code: (zh, en, parent) for code, zh, en, parent in run_in_db(url, read)}
+
+
+def _above(areas: dict[str, tuple[str, str, str | None]], code: str) -> list[tuple[str, str]]:
+    """The names of the areas above ``code``, nearest first."""
+    chain, parent = [], areas[code][2]
+    while parent is not None:
+        chain.append(areas[parent][:2])
+        parent = areas[parent][2]
+    return chain
+
+
+def _rows(soup: BeautifulSoup) -> list[dict[str, str]]:
+    """A job table's rows as a planner reads them: the area's code (for the test), its name,
+    where it is, and the cells by column heading."""
+    heads = [th.get_text() for th in soup.select(".job-table thead th")]
+    rows = []
+    for tr in soup.select(".job-table tbody tr"):
+        where = tr.select_one(".area-in")
+        cells = [td.get_text() for td in tr.select("td")]
+        rows.append(
+            {
+                "code": attr(tr, "data-code"),
+                "name": text_of(tr, ".area-name"),
+                "in": where.get_text() if where else "",
+                **dict(zip(heads[1:], cells, strict=True)),
+            }
+        )
+    return rows
+
+
+def _page(client: TestClient, address: str) -> BeautifulSoup:
+    return BeautifulSoup(client.get(address).text, "html.parser")
+
+
+def _count(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def test_a_community_table_names_each_area_in_the_page_language_and_where_it_lies(
+    province: tuple[str, Path], make_client: Callable[..., Any]
+) -> None:
+    url, demand = province
+    job_id = _done_job(url, demand, COMMUNITIES)
+    areas = _areas(url)
+    with make_client(url, demand_dataset=demand, run_worker=False) as client:
+        sign_in(client, "planner")
+        english = [
+            *_rows(_page(client, f"/planning/jobs/{job_id}?lang=en")),
+            *_rows(_page(client, f"/planning/jobs/{job_id}?lang=en&page=2")),
+        ]
+        chinese = _rows(_page(client, f"/planning/jobs/{job_id}?lang=zh-CN"))
+        answer = client.get(f"/api/v1/jobs/{job_id}/result.csv")
+        table = list(csv.DictReader(io.StringIO(answer.text)))
+        listed = BeautifulSoup(client.get("/planning/jobs?lang=en").text, "html.parser")
+        listed_zh = BeautifulSoup(client.get("/planning/jobs?lang=zh-CN").text, "html.parser")
+        sign_in(client, "district")
+        kept = BeautifulSoup(client.get(f"/planning/jobs/{job_id}?lang=en").text, "html.parser")
+
+    communities = [c for c in areas if len(_above(areas, c)) == 3]
+    assert sorted(r["code"] for r in english) == sorted(communities), "every community, once"
+    # In English: English names, and the street, district and city of each community.
+    for row in english:
+        assert row["name"] == areas[row["code"]][1]
+        assert row["in"] == ", ".join(en for _, en in _above(areas, row["code"]))
+        assert not CJK.search(row["name"] + row["in"]), row
+    # In Chinese: Chinese names, the place written from the city down.
+    for row in chinese:
+        assert row["name"] == areas[row["code"]][0]
+        assert row["in"] == "".join(zh for zh, _ in reversed(_above(areas, row["code"])))
+    # Names repeat across the province; name and place together never do.
+    names = [r["name"] for r in english]
+    assert len(set(names)) < len(names), "the demo province repeats community names"
+    assert len({(r["name"], r["in"]) for r in english}) == len(english)
+
+    # The CSV says it too, a column per level above the communities.
+    assert len(table) == len(communities)
+    for row in table:
+        street, district, city = _above(areas, row["code"])
+        assert row["name_en"] == areas[row["code"]][1]
+        assert (row["street"], row["street_en"]) == street
+        assert (row["district"], row["district_en"]) == district
+        assert (row["city"], row["city_en"]) == city
+
+    # The list says which level each job's table is by.
+    mine = one(listed, f'.jobs a[href^="/planning/jobs/{job_id}?"]').find_parent("tr")
+    assert mine is not None and text_of(mine, "td.job-level") == "Community"
+    mine = one(listed_zh, f'.jobs a[href^="/planning/jobs/{job_id}?"]').find_parent("tr")
+    assert mine is not None and text_of(mine, "td.job-level") == "社区"
+
+    # A planner kept to one district reads where it is once, and each row's street.
+    first = min(c for c in areas if len(_above(areas, c)) == 1)  # the first district
+    district_en, city_en = areas[first][1], areas[areas[first][2] or ""][1]
+    shared = text_of(kept, ".shared-place")
+    assert shared == f"Every area of this table is in {district_en}, {city_en}."
+    for row in _rows(kept):
+        assert row["in"] == _above(areas, row["code"])[0][1], "only the street: the rest is said"
+
+
+def test_the_coverage_table_counts_within_and_outside_as_the_headline_does(
+    province: tuple[str, Path], make_client: Callable[..., Any]
+) -> None:
+    url, demand = province
+    job_id = _done_job(url, demand, DISTRICTS)
+    with make_client(url, demand_dataset=demand, run_worker=False) as client:
+        sign_in(client, "planner")
+        soup = BeautifulSoup(client.get(f"/planning/jobs/{job_id}?lang=en").text, "html.parser")
+    heads = [th.get_text() for th in soup.select(".job-table thead th")]
+    assert heads == [
+        "Area",
+        "Residents",
+        "Residents within 500 m",
+        "Share within 500 m",
+        "Residents outside 500 m",
+    ]
+    rows = _rows(soup)
+    for row in rows:
+        residents, within = _count(row["Residents"]), _count(row["Residents within 500 m"])
+        outside = _count(row["Residents outside 500 m"])
+        assert within + outside == pytest.approx(residents, abs=1), row
+        assert row["Share within 500 m"] == f"{round(100 * within / residents)}%"
+    # "X of Y residents (Z%) live within 500 m": the columns' sums.
+    headline = re.fullmatch(
+        r"([\d,]+) of ([\d,]+) residents \((\d+)%\) live within 500 m of a counted service point\.",
+        text_of(soup, ".headline"),
+    )
+    assert headline is not None
+    covered, population = _count(headline[1]), _count(headline[2])
+    assert covered == pytest.approx(sum(_count(r["Residents within 500 m"]) for r in rows), abs=2)
+    assert population == pytest.approx(sum(_count(r["Residents"]) for r in rows), abs=2)
+    outsides = [_count(r["Residents outside 500 m"]) for r in rows]
+    assert outsides == sorted(outsides, reverse=True), "most residents outside first"
+
+
+def test_a_long_table_is_read_fifty_rows_a_page_worst_first_and_its_csv_holds_all(
+    province: tuple[str, Path], make_client: Callable[..., Any]
+) -> None:
+    url, demand = province
+    job_id = _done_job(url, demand, COMMUNITIES)
+    pages = []
+    with make_client(url, demand_dataset=demand, run_worker=False) as client:
+        sign_in(client, "planner")
+        address = f"/planning/jobs/{job_id}?lang=en"
+        while address:
+            soup = BeautifulSoup(client.get(address).text, "html.parser")
+            pages.append(soup)
+            following = soup.select_one(".job-pager a[rel=next]")
+            address = attr(following, "href").split("#")[0] if following else ""
+            if address:
+                address = f"/planning/jobs/{job_id}{address}"
+        beyond = BeautifulSoup(
+            client.get(f"/planning/jobs/{job_id}?lang=en&page=99").text, "html.parser"
+        )
+        chinese = _page(client, f"/planning/jobs/{job_id}?lang=zh-CN")
+        table = client.get(f"/api/v1/jobs/{job_id}/result.csv").text
+    everything = list(csv.DictReader(io.StringIO(table)))
+    assert len(pages) == 2 and len(everything) > 50, "two pages of the province's communities"
+    first, last = pages
+    assert len(first.select(".job-table tbody tr")) == 50
+    assert text_of(first, "#rows") == (
+        f"Most residents outside the circle first (rows 1–50 of {len(everything)})"
+    )
+    assert text_of(first, ".job-pager .page-of") == "Page 1 of 2"
+    assert first.select_one(".job-pager a[rel=prev]") is None
+    assert text_of(first, ".job-pager a[rel=next]") == "Next page›"
+    back = attr(one(last, ".job-pager a[rel=prev]"), "href")
+    assert "page=1" in back and "lang=en" in back, "the previous page keeps the language"
+    assert last.select_one(".job-pager a[rel=next]") is None
+    # The pages together: every row of the CSV once, most residents outside first.
+    shown = [r for soup in pages for r in _rows(soup)]
+    assert sorted(r["code"] for r in shown) == sorted(r["code"] for r in everything)
+    outsides = [_count(r["Residents outside 500 m"]) for r in shown]
+    assert outsides == sorted(outsides, reverse=True)
+    # A page past the last shows the last; the Chinese page's links keep Chinese.
+    assert [r["code"] for r in _rows(beyond)] == [r["code"] for r in _rows(last)]
+    assert "lang=zh-CN" in attr(one(chinese, ".job-pager a[rel=next]"), "href")
+    assert text_of(chinese, ".job-pager a[rel=next]") == "下一页›"
+
+
+def test_a_result_stored_before_rows_said_where_they_are_still_reads(
+    province: tuple[str, Path],
+) -> None:
+    url, demand = province
+    job_id = _done_job(url, demand, DISTRICTS)
+
+    async def store_as_before_and_read() -> tuple[CoverageOutcome, jobs.JobView, dict[str, Area]]:
+        stored = await PlannerJob.get(id=job_id)
+        data = json.loads(stored.result or "{}")
+        data.pop("placed")
+        for row in data["rows"]:
+            del row["name_en"], row["parents"]
+        await PlannerJob.filter(id=job_id).update(result=json.dumps(data))
+        cities = {a.code: a for a in await Area.filter(level=AreaLevel.CITY)}
+        return CoverageOutcome.from_json(data), await jobs.job(job_id), cities
+
+    before, read, cities = run_in_db(url, store_as_before_and_read)
+    assert all(r.name_en == "" and r.parents == () for r in before.rows), "loads as it was"
+    assert isinstance(read.outcome, CoverageOutcome) and read.outcome.placed
+    for row in read.outcome.rows:
+        city = cities[row.code[:4] + "00000000"]
+        assert row.name_en and [p.name_en for p in row.parents] == [city.name_en]
+    assert all(r["city_en"] for r in csv.DictReader(io.StringIO(read.outcome.csv())))
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
+def test_on_a_phone_the_jobs_pages_fit_and_cut_no_word(
+    province: tuple[str, Path], make_client: Callable[..., Any]
+) -> None:
+    playwright = pytest.importorskip("playwright.sync_api")
+    url, demand = province
+    job_id = _done_job(url, demand, COMMUNITIES)
+    failed = _done_job(url, demand, DISTRICTS)
+
+    async def fail() -> None:  # the list's longest state in words
+        await PlannerJob.filter(id=failed).update(state=jobs.JobState.FAILED, error="no data")
+
+    run_in_db(url, fail)
+    found: dict[str, Any] = {}
+    with make_client(url, demand_dataset=demand, run_worker=False) as client:
+        sign_in(client, "planner")
+
+        def answer(route: Any) -> None:
+            # The browser asks the app (in this process) for the pages and their stylesheets.
+            got = client.get(route.request.url.removeprefix("http://jobs.test"))
+            route.fulfill(status=got.status_code, headers=dict(got.headers), body=got.content)
+
+        def look() -> None:
+            with playwright.sync_playwright() as p:
+                browser = p.chromium.launch(
+                    executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS
+                )
+                page = browser.new_page(viewport={"width": 390, "height": 844})
+                page.route("http://jobs.test/**", answer)
+                for lang in ("en", "zh-CN"):
+                    for path in ("/planning/jobs", f"/planning/jobs/{job_id}"):
+                        page.goto(f"http://jobs.test{path}?lang={lang}")
+                        found[f"{path}?lang={lang}"] = page.evaluate(LAYOUT)
+                browser.close()
+
+        # Playwright's own event loop, in a thread of its own: not this test's.
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(look).result()
+    for address, seen in found.items():
+        assert seen["width"] <= 390, address
+        assert seen["cut"] == [], f"{address}: cut at the screen's edge: {seen['cut']}"
+        assert seen["broken"] == [], f"{address}: names broken over two lines"
+    assert "Failed" in found["/planning/jobs?lang=en"]["states"]
+    assert "失败" in found["/planning/jobs?lang=zh-CN"]["states"]
+
+
+# What a phone shows of the jobs' tables: the page's width, the cells whose words are cut
+# (wider than their box, or past the screen's edge), the jobs' states, and the Chinese area
+# names broken over two lines.
+LAYOUT = """() => ({
+  width: document.documentElement.scrollWidth,
+  cut: [...document.querySelectorAll('.jobs td, .job-table th, .job-table td')]
+    .filter(c => c.offsetParent !== null)
+    .filter(c => c.scrollWidth > c.clientWidth + 1
+                 || c.getBoundingClientRect().right > innerWidth + 1)
+    .map(c => c.textContent),
+  states: [...document.querySelectorAll('.jobs .job-state')].map(s => s.textContent),
+  broken: [...document.querySelectorAll('.job-table .area-name')]
+    .filter(n => /[\u4e00-\u9fff]/.test(n.textContent) && n.getClientRects().length > 1)
+    .map(n => n.textContent),
+})"""

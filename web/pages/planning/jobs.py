@@ -1,9 +1,11 @@
 """Planners' background jobs (#22): start coverage of the demand dataset (here), E2SFCA
 access or siting (from their pages), watch a job run, read its table. The page refreshes
-itself while the job runs (no script needed)."""
+itself while the job runs (no script needed); a long table (a province's communities) is
+read a page of rows at a time, worst first, and its CSV holds every row."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,7 +15,7 @@ from starlette.responses import Response
 from resourcemap.errors import InvalidInput
 from resourcemap.planning import jobs
 from resourcemap.planning.access import AccessQuery
-from resourcemap.planning.job_outcomes import AccessOutcome, CoverageOutcome
+from resourcemap.planning.job_outcomes import AccessOutcome, CoverageOutcome, Parent, Placed
 from resourcemap.scope import scope_of
 from web import i18n
 from web.api.planning import PLANNING
@@ -21,9 +23,12 @@ from web.i18n import _
 from web.pages.planning import text as planning_text
 from web.pages.planning.workspace import level_labels, render_planning, submit_job, supply_label
 from web.pages.shell import Audience, page
+from web.params import int_param
 
 # Seconds between the page's own refreshes while its job runs.
 REFRESH_SECONDS = 3
+# Rows of a job's table on one page (the CSV holds them all).
+PAGE_ROWS = 50
 
 
 def _context() -> dict[str, object]:
@@ -47,6 +52,7 @@ async def jobs_page(request: Request) -> Response:
             "directory": jobs.dataset_directory(settings),
             "recent": [j.within(scope) for j in await jobs.recent(scope)],
             "titles": kind_titles(),
+            "levels": level_labels(None),
             # The provinces' tables read best by district; a street account starts at its own.
             "default_level": min(level_labels(scope), key=lambda lv: abs(lv.depth - 1)),
             "tz": settings.tz,
@@ -88,6 +94,10 @@ async def job_page(request: Request) -> Response:
         rows = sorted(found.outcome.rows, key=lambda r: (r.access is None, r.access or 0.0))
     elif found.outcome is not None:
         rows = list(found.outcome.rows)
+    pages = max(1, -(-len(rows) // PAGE_ROWS))
+    number = min(int_param(request, "page", 1, 1, 10**6), pages)
+    first = (number - 1) * PAGE_ROWS
+    shared = shared_parents(rows)
     return await render_planning(
         request,
         "planning/job.html",
@@ -95,7 +105,18 @@ async def job_page(request: Request) -> Response:
             **_context(),
             "job": found,
             "level_label": level_labels(None)[found.query.level],
-            "rows": rows,
+            "rows": rows[first : first + PAGE_ROWS],
+            "paging": {
+                "page": number,
+                "pages": pages,
+                "first": first + 1,
+                "last": min(first + PAGE_ROWS, len(rows)),
+                "total": len(rows),
+                "url": lambda n: f"?{urlencode([('page', n), ('lang', i18n.current().tag)])}",
+            },
+            # What every row shares is said once above the table; each row names the rest.
+            "shared": shared,
+            "above": lambda row: row.place.parents[: len(row.place.parents) - len(shared)],
             "refresh": 0 if found.finished else REFRESH_SECONDS,
             "titles": kind_titles(),
             "unit": _unit(found.query),
@@ -103,6 +124,18 @@ async def job_page(request: Request) -> Response:
         },
         scope,
     )
+
+
+def shared_parents(rows: Sequence[Placed]) -> tuple[Parent, ...]:
+    """The areas above every row's area (a district's planner reads only its streets: each
+    is in that district and its city), nearest first; none when the rows lie apart."""
+    chains = [row.place.parents for row in rows if row.code]
+    if not chains:
+        return ()
+    shared = 0
+    while all(len(c) > shared for c in chains) and len({c[-1 - shared] for c in chains}) == 1:
+        shared += 1
+    return chains[0][len(chains[0]) - shared :]
 
 
 def _unit(query: object) -> str:
