@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from resourcemap.models import Resource
 from resourcemap.search.base import SearchDocument
+from resourcemap.search.needs import NEEDS
 from resourcemap.translations import vocab_label
 from resourcemap.vocab import Audience, ResourceKind, Service
 
@@ -40,10 +41,11 @@ def _labels(kind: str, services: tuple[str, ...], audiences: tuple[str, ...]) ->
     for code in services:
         if code in Service._value2member_map_:
             parts.extend(_both(Service(code)))
+            parts.extend(NEEDS.service_words.get(Service(code), ()))
     for code in audiences:
         if code in Audience._value2member_map_:
             parts.extend(_both(Audience(code)))
-    return " ".join(parts)
+    return " ".join(dict.fromkeys(parts))
 
 
 class _Shared:

@@ -12,8 +12,8 @@ whichever answers it:
   :mod:`resourcemap.search.typos`); it then stands for that need when, as typed, it
   matches nothing;
 - a Chinese word is typed by sound on a phone: one that matches nothing as typed is looked
-  for by its pinyin (心里咨询, a homophone slip, finds the names of 心理咨询; 焦滤 stands for
-  焦虑's need).
+  for as the word it sounds like — a need's (焦滤 stands for 焦虑's need), a service's or a
+  kind's (心里咨询 is 心理咨询, 心里医生 is 心理医生) — or else by the pinyin of the names.
 
 A term naming a need matches a listing that serves the need (one of its services or kinds,
 for one of its audiences) or whose text contains one of the need's words
@@ -28,8 +28,8 @@ for one of its audiences) or whose text contains one of the need's words
 True
 >>> parse("anxeity").terms[0].fuzzy_need
 'anxiety'
->>> [(t.text, t.sounds, t.fuzzy_need) for t in parse("心里咨询 焦滤").terms]
-[('心里咨询', 'xinlizixun', None), ('焦滤', 'jiaolv', 'anxiety')]
+>>> [(t.text, t.heard, t.fuzzy_need) for t in parse("心里咨询 焦滤").terms]
+[('心里咨询', '心理咨询', None), ('焦滤', None, 'anxiety')]
 """
 
 from __future__ import annotations
@@ -54,8 +54,10 @@ class Term:
     # A need this word is a typo of (a Chinese word: one of the same sound); used only when
     # the word matches nothing as typed.
     fuzzy_need: str | None = None
-    # A Chinese word's pinyin: names that sound the same, when it matches nothing as typed.
+    # A Chinese word's pinyin, and the known word of that sound (a service's, a kind's):
+    # what it stands for when it matches nothing as typed.
     sounds: str | None = None
+    heard: str | None = None
 
     @property
     def latin(self) -> bool:
@@ -93,6 +95,8 @@ class QueryPlan:
 
 
 def _strip_fillers(piece: str, vocab: NeedsVocabulary) -> str:
+    """``piece`` without filler words at its edges, the longest tried first after each cut
+    ("我想找人聊聊": 我, 想, then 找人 rather than 找)."""
     changed = True
     while changed and piece:
         changed = False
@@ -101,6 +105,8 @@ def _strip_fillers(piece: str, vocab: NeedsVocabulary) -> str:
                 piece, changed = piece[len(filler) :], True
             if piece.endswith(filler):
                 piece, changed = piece[: -len(filler)], True
+            if changed:
+                break
     return piece
 
 
@@ -136,7 +142,20 @@ def _han_word(word: str, vocab: NeedsVocabulary) -> Term:
     if not sounds:
         return Term(word)
     need = vocab.latin_terms.get(sounds)
-    return Term(word, fuzzy_need=need, sounds=sounds)
+    heard = _known_sounds(vocab).get(sounds)
+    return Term(word, fuzzy_need=need, sounds=sounds, heard=None if heard == word else heard)
+
+
+@lru_cache(maxsize=4)
+def _known_sounds(vocab: NeedsVocabulary) -> dict[str, str]:
+    """The pinyin of the words listings are labelled with (services' and kinds' names,
+    residents' words for services), each to its word."""
+    words = [vocab_label(m, "zh") for enum in (Service, ResourceKind) for m in enum]
+    words += [w for found in vocab.service_words.values() for w in found if text.has_han(w)]
+    known: dict[str, str] = {}
+    for word in sorted(set(words), key=lambda w: (len(w), w)):
+        known.setdefault(text.pinyin_forms(word)[0], word)
+    return known
 
 
 def _latin_terms(tokens: list[str], vocab: NeedsVocabulary, typos: TypoTolerance) -> list[Term]:

@@ -123,11 +123,13 @@ def _match_terms(found: list[Found], plan: intent.QueryPlan) -> None:
                 match = f.cols.matches(term.text, typo=False)
             hits.append(match.within(f.rows, len(f.cols.docs)))
         if term.need is None and term.sounds and not any(h.size for h, _ in hits):
-            # A Chinese word found nowhere: a slip of the same sound (心里 for 心理) stands
-            # for the need it sounds like, or for the names that sound like it.
+            # A Chinese word found nowhere: a slip of the same sound stands for the need or
+            # the known word it sounds like (心里咨询: 心理咨询), or the names that do.
             for k, f in enumerate(found):
                 if term.fuzzy_need is not None:
                     match = f.cols.need_matches(term.fuzzy_need)
+                elif term.heard is not None:
+                    match = f.cols.matches(term.heard, typo=False)
                 else:
                     match = f.cols.matches(term.sounds, typo=False)
                 hits[k] = match.within(f.rows, len(f.cols.docs))

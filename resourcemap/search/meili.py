@@ -254,7 +254,7 @@ class MeiliBackend:
                 # hitsPerPage 0: the count only, exhaustive.
                 found = index.search(probe, {"filter": filters, "hitsPerPage": 0})
                 if found.get("totalHits", 0):
-                    term = replace(term, sounds=None, fuzzy_need=None)
+                    term = replace(term, sounds=None, heard=None, fuzzy_need=None)
             terms.append(term)
         return replace(plan, terms=tuple(terms))
 

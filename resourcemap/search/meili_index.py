@@ -114,7 +114,10 @@ def _term(term: Term, *, exact: bool) -> str:
     if term.fuzzy_need is not None:
         return need_word(term.fuzzy_need)
     if not term.latin:
-        # Matched by its sound in the names' pinyin field (心里咨询 → xinlizixun).
+        # The known word it sounds like (心里咨询: 心理咨询), else by its sound in the names'
+        # pinyin field.
+        if term.heard is not None:
+            return f'"{han_phrase(term.heard)}"'
         return f'"{term.sounds}"' if term.sounds else f'"{han_phrase(term.text)}"'
     return term.text
 

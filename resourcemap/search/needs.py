@@ -130,8 +130,11 @@ class NeedsVocabulary:
         specialist_kinds: Iterable[ResourceKind] = (),
         free_words_zh: Iterable[str] = (),
         free_words_latin: Iterable[str] = (),
+        service_words: dict[Service, tuple[str, ...]] | None = None,
     ) -> None:
         self.needs: dict[str, Need] = {n.code: n for n in needs}
+        # Residents' own words for a service, searched as the service's labels are.
+        self.service_words: dict[Service, tuple[str, ...]] = dict(service_words or {})
         # Words asking for free services: longest first, so "免费的" goes before "免费".
         self.free_zh: tuple[str, ...] = tuple(sorted(set(free_words_zh), key=len, reverse=True))
         self.free_latin: tuple[tuple[str, ...], ...] = tuple(
@@ -235,12 +238,22 @@ def parse(data: dict[str, object]) -> NeedsVocabulary:
     free_zh, free_latin = data.get("free_words_zh", []), data.get("free_words_latin", [])
     if not isinstance(free_zh, list) or not isinstance(free_latin, list):
         raise ValueError("free_words_zh and free_words_latin must be lists")
+    raw_words = data.get("service_words", {})
+    if not isinstance(raw_words, dict):
+        raise ValueError("service_words must be a table of service codes")
+    service_words = {
+        _codes({"service": [code]}, "service", Service, "(service_words)")[0]: _strings(
+            raw_words, code, "(service_words)"
+        )
+        for code in raw_words
+    }
     return NeedsVocabulary(
         needs,
         (str(f) for f in fillers),
         specialist,
         free_words_zh=(str(w) for w in free_zh),
         free_words_latin=(str(w) for w in free_latin),
+        service_words=service_words,
     )
 
 

@@ -275,6 +275,22 @@ def test_a_typo_in_a_long_word_still_finds(city: tuple[TestClient, dict[str, int
     assert {"西山医院心理门诊", "王医生"} <= set(names(found))
 
 
+def test_residents_own_words_for_a_service_find_it(
+    city: tuple[TestClient, dict[str, int], str],
+) -> None:
+    # No listing says 心理辅导 or 心理医生; residents do (needs.toml: service_words).
+    client, _, _ = city
+    guidance = names(client.get("/api/v1/search", params={"q": "心理辅导"}).json())
+    assert "东湖社区心理咨询室" in guidance  # counselling
+    assert "西山医院心理门诊" not in guidance  # psychiatric outpatient and assessment only
+    doctor = set(names(client.get("/api/v1/search", params={"q": "心理医生"}).json()))
+    assert {"东湖社区心理咨询室", "西山医院心理门诊", "王医生"} <= doctor
+    assert "东街道心理志愿者服务队" not in doctor  # group activities and education
+    # The homophone slip of it too (心里医生).
+    slip = set(names(client.get("/api/v1/search", params={"q": "心里医生"}).json()))
+    assert slip == doctor
+
+
 @pytest.mark.parametrize(
     ("path", "params", "field"),
     [
