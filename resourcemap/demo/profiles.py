@@ -21,7 +21,7 @@ class Profile:
     audiences: tuple[Audience, ...]
     modes: tuple[Mode, ...] = (M.IN_PERSON,)
     fee: Fee = Fee.FREE
-    fee_note: str = "免费"
+    fee_note: str = ""  # the fee itself is shown as such: a note says only what it adds
     capacity: tuple[int, int] = (1, 1)
     hours: str = "office"
     # Each of these is added with probability one half.
@@ -38,7 +38,7 @@ PROFILES: dict[ResourceKind, Profile] = {
     K.COMMUNITY_ROOM: Profile(
         (S.COUNSELLING, S.EDUCATION, S.REFERRAL),
         (A.EVERYONE,),
-        fee_note="免费，请提前预约",
+        fee_note="请提前预约",
         hours="community",
         maybe_services=(S.GROUP_ACTIVITY, S.FAMILY_SUPPORT, S.ASSESSMENT),
         maybe_audiences=(A.ELDERLY, A.FAMILIES),
@@ -50,7 +50,7 @@ PROFILES: dict[ResourceKind, Profile] = {
         (S.COUNSELLING, S.GROUP_ACTIVITY, S.EDUCATION, S.CRISIS_INTERVENTION, S.REFERRAL),
         (A.EVERYONE,),
         (M.IN_PERSON, M.PHONE),
-        fee_note="免费，请提前预约",
+        fee_note="请提前预约",
         capacity=(6, 12),
         hours="community",
         maybe_services=(S.ASSESSMENT, S.FAMILY_SUPPORT),
@@ -68,7 +68,7 @@ PROFILES: dict[ResourceKind, Profile] = {
         ),
         (A.EVERYONE,),
         (M.IN_PERSON, M.ONLINE, M.PHONE),
-        fee_note="免费，请提前预约",
+        fee_note="请提前预约",
         capacity=(12, 12),
         lead_zh="负责全区社会心理服务的业务指导、人员培训和质量评估，同时接待居民来访",
         lead_en="guides, trains and evaluates the district's services and also receives residents",

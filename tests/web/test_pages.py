@@ -98,3 +98,13 @@ def test_unknown_page_is_404(database_url: str, make_client: Callable[..., Any])
         api = client.get("/api/v1/nothing")
     assert api.status_code == 404
     assert api.json()["error"] == "HTTPError"
+
+
+def test_a_free_services_cost_says_free_once(demo_client: Any) -> None:
+    # The demo's community rooms are free and ask to be booked ahead: said once each.
+    found = demo_client.get("/api/v1/search", params={"kind": "community_room", "limit": 3})
+    for item in found.json()["items"]:
+        soup = page(demo_client, f"/resources/{item['id']}")
+        cost = next(dt for dt in soup.select("dt") if dt.get_text() == "费用").find_next("dd")
+        assert cost is not None
+        assert cost.get_text().count("免费") == 1, cost.get_text()

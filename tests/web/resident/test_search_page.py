@@ -109,6 +109,15 @@ def test_an_empty_result_offers_a_way_forward(client: TestClient) -> None:
     assert attr(one(empty, "a.hotline-link"), "href") == "tel:12320"
 
 
+def test_words_that_find_nothing_without_filters_suggest_other_words(client: TestClient) -> None:
+    # No filter to clear: the way forward is other words, and someone to talk to now.
+    page = soup_of(client.get("/", params={"q": "火星基地", "lang": "en"}))
+    empty = one(page, "#empty")
+    assert not [a for a in empty.select("a") if "filter" in a.get_text().lower()]
+    assert "Try fewer or other words" in empty.get_text()
+    assert attr(one(empty, "a.hotline-link"), "href") == "tel:12320"
+
+
 def test_nothing_near_widens_and_says_so(client: TestClient) -> None:
     page = soup_of(client.get("/", params={"q": "门诊", "radius_m": "1000", **EAST}))
     said = text_of(page, "#result-count .widened")

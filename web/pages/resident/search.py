@@ -169,6 +169,7 @@ async def home(request: Request) -> Response:
         ),
         "searched": any(form.values()),
         "clear_url": _clear_url(form),
+        "filtered": any(form[k] for k in (*FILTERS, "open_now", "radius_m")),
         "total": result.total,
         "page": page,
         "pages": min(MAX_PAGE, -(-result.total // PAGE_SIZE)),
