@@ -183,6 +183,7 @@ def test_planners_start_a_job_and_read_it_while_the_app_runs_it(
         assert 'http-equiv="refresh"' not in page.text, "a finished job's page stops refreshing"
         listed = client.get("/planning/jobs?lang=en")
         assert f"#{body['id']}" in text_of(BeautifulSoup(listed.text, "html.parser"), ".jobs")
+        assert str(demand) not in listed.text, "a planner reads no server paths"
 
         # A city-wide table asked for by the planner for everything…
         city = client.post("/api/v1/jobs", json={"level": "city"}, headers=headers)
@@ -605,3 +606,24 @@ LAYOUT = """() => ({
     .filter(n => /[\u4e00-\u9fff]/.test(n.textContent) && n.getClientRects().length > 1)
     .map(n => n.textContent),
 })"""
+
+
+def test_without_a_dataset_the_jobs_page_says_who_can_add_one(
+    database_url: str, make_client: Callable[..., Any], tmp_path: Path
+) -> None:
+    async def planner() -> None:
+        await accounts.create_account(
+            None, username="planner", password=PASSWORD, role=Role.PLANNER
+        )
+
+    run_in_db(database_url, planner)
+    with make_client(database_url, demand_dataset=tmp_path / "none", run_worker=False) as client:
+        sign_in(client, "planner")
+        page = BeautifulSoup(client.get("/planning/jobs?lang=en").text, "html.parser")
+    notice = text_of(page, ".notice")
+    assert "an administrator names its directory with RESOURCEMAP_DEMAND_DATASET" in notice
+    assert "`" not in notice
+    assert not page.select("form.job-form"), "nothing to count yet"
+    switches = page.select(".lang-switch")
+    assert len(switches) == 1, "one way to change the language, in the header"
+    assert attr(one(switches[0], "a[hreflang=zh-CN]"), "href").startswith("/planning/jobs?")

@@ -42,7 +42,7 @@ from web.api.planning import (
 )
 from web.i18n import _
 from web.pages.planning import text as planning_text
-from web.pages.shell import Audience, page, render, switch_links
+from web.pages.shell import Audience, page, render
 
 
 async def _scope(request: Request) -> AreaScope | None:
@@ -60,7 +60,8 @@ async def render_planning(
 ) -> Response:
     """``shell.render`` with what every planning page shows (the jobs pages too)."""
     extras = {
-        "lang_links": switch_links(request, request.url_for("planning.siting").path),
+        # A page answering a form switches language at the siting page it belongs to.
+        "get_url": request.url_for("planning.siting").path,
         "level_labels": level_labels(scope),
         "scope": scope,
         "kinds": [(k.value, planning_text.kind_label(k)) for k in ResourceKind],
