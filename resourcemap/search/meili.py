@@ -31,7 +31,6 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from typing import Any, TypeVar
 
 import meilisearch
@@ -55,7 +54,7 @@ from resourcemap.search.base import (
     SearchUnavailable,
     highlights,
 )
-from resourcemap.search.intent import QueryPlan, reasons
+from resourcemap.search.intent import reasons
 from resourcemap.search.meili_index import (
     SETTINGS,
     from_meili,
@@ -238,25 +237,13 @@ class MeiliBackend:
         if result.total == 0 and typo_able:
             # As the embedded engine: typos only when nothing matches as typed. Meilisearch
             # alone would always add them, and pinyin is dense (yunxi 云溪 / yunqi 云栖).
-            plan = self._unheard(plan, criteria)
+            index, filters = self._index(), mq.base_filters(criteria)
+            # hitsPerPage 0: the count only, exhaustive.
+            plan = mq.unheard(
+                plan, lambda q: index.search(q, {"filter": filters, "hitsPerPage": 0})["totalHits"]
+            )
             result = self._search_for(criteria, plan_query(plan, exact=False))
         return result
-
-    def _unheard(self, plan: QueryPlan, criteria: Criteria) -> QueryPlan:
-        """The plan with a Chinese word looked for by its sound only where, as typed, it
-        matches nothing under the query's filters (a probe of no hits for each)."""
-        index = self._index()
-        filters = mq.base_filters(criteria)
-        terms = []
-        for term in plan.terms:
-            if term.sounds and not term.latin and term.need is None:
-                probe = plan_query(QueryPlan((term,)), exact=True)
-                # hitsPerPage 0: the count only, exhaustive.
-                found = index.search(probe, {"filter": filters, "hitsPerPage": 0})
-                if found.get("totalHits", 0):
-                    term = replace(term, sounds=None, heard=None, fuzzy_need=None)
-            terms.append(term)
-        return replace(plan, terms=tuple(terms))
 
     def _body(self, criteria: Criteria, page: int, per_page: int) -> dict[str, Any]:
         return {

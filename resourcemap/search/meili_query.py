@@ -8,12 +8,14 @@ sphere and WGS-84 ellipsoid may disagree are excluded by id (see ``meili.MeiliBa
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from geo.distance import geodesic_m
 from resourcemap.search.base import Criteria, SearchDocument
-from resourcemap.search.meili_index import TAGS
+from resourcemap.search.intent import QueryPlan
+from resourcemap.search.meili_index import TAGS, plan_query
 
 RADIUS_MARGIN = 1.01  # sphere vs WGS-84 ellipsoid differ by under 0.6%
 Counts = tuple[int, dict[str, dict[str, int]]]
@@ -124,3 +126,16 @@ def add_counts(a: Counts, b: Counts) -> Counts:
         for value, count in values.items():
             facets[name][value] = facets[name].get(value, 0) + count
     return a[0] + b[0], facets
+
+
+def unheard(plan: QueryPlan, count: Callable[[str], int]) -> QueryPlan:
+    """The plan for the pass after nothing matched: a Chinese word goes by its sound only
+    where, alone as typed, it matches nothing (``count`` of a query string under the
+    query's filters), as the embedded engine decides it word by word."""
+    terms = []
+    for term in plan.terms:
+        by_sound = term.sounds and not term.latin and term.need is None
+        if by_sound and count(plan_query(QueryPlan((term,)), exact=True)):
+            term = replace(term, sounds=None, heard=None, fuzzy_need=None)
+        terms.append(term)
+    return replace(plan, terms=tuple(terms))
