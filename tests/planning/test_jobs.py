@@ -307,6 +307,8 @@ def test_planner_pages_without_demand_data_say_what_to_do(
             soup = BeautifulSoup(answer.text, "html.parser")
             alert = text_of(soup, "[role=alert]")
             assert "no demand data: import a population raster" in alert, path
+            assert text_of(soup, "[role=alert] h1") == "No residents to count yet"
+            assert soup.title is not None and "Not found" not in soup.title.get_text()
             jobs_link = one(soup, "[role=alert] a")
             assert attr(jobs_link, "href").startswith("/planning/jobs")
             assert jobs_link.get_text() == "Background jobs"
