@@ -12,7 +12,8 @@ generator run once per district), so names, kinds, services and placement are re
    documents it re-indexed; against a full rebuild of the same index (the old behaviour).
 3. **Map views**: the body ``/api/v1/map/view`` sends (gzip) and the server-side time for
    a whole-province view (zoom 7), a city (zoom 11) and a street (zoom 15), against
-   ``/api/v1/map/points``'s every-point body.
+   ``/api/v1/map/points``'s every-point body; and the area outlines the map draws with each
+   (``/api/v1/areas?bbox=``).
 4. **Coverage** of the province's GeoParquet demand (``--demand`` points, cells split to
    reach it) × its services at 500 m: single process in memory, file by file
    (``geo.parquet_coverage``) in process and on a local Dask cluster of 1 and 2 workers,
@@ -44,6 +45,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pyarrow.parquet as pq
+import shapely
 from scipy.spatial import cKDTree
 
 from geo.areatree import AreaNode, AreaTree
@@ -53,6 +55,7 @@ from geo.crs import metric_crs_for, to_metric
 from geo.demand import Demand
 from geo.demand_parquet import demand_files, write_demand
 from geo.parquet_coverage import coverage_from_parquet
+from resourcemap.areas import drawn_outlines, in_view
 from resourcemap.demo.province import Province, build_province
 from resourcemap.search.base import Criteria, SearchDocument, SearchQuery
 from resourcemap.search.documents import document
@@ -199,6 +202,12 @@ def map_bench(backend: EmbeddedBackend, p: Province, n: int) -> None:
         ("a city, zoom 11", (min(xs), min(ys), max(xs), max(ys)), 11.0),
         ("a street, zoom 15", (*street, street[0] + 0.02, street[1] + 0.02), 15.0),
     ]
+    areas = p.areas
+    codes = np.array([a.code for a in areas], dtype=object)
+    levels = np.array([str(a.level) for a in areas], dtype=object)
+    shapes = shapely.from_geojson([orjson.dumps(a.boundary) for a in areas])
+    boxes = shapely.bounds(shapes)
+    drawn = drawn_outlines(codes.tolist(), levels.tolist(), shapes)
     for label, bbox, zoom in views:
         started = time.perf_counter()
         for _ in range(5):
@@ -215,6 +224,22 @@ def map_bench(backend: EmbeddedBackend, p: Province, n: int) -> None:
             packed = gzip.compress(body, 5)
         ms = (time.perf_counter() - started) / 5 * 1000
         MAP_ROWS.append((n, label, len(packed), ms, view.total))
+        # The outlines the map draws with it (/api/v1/areas?bbox=…): the finest level with
+        # at most MAX_IN_VIEW areas in view.
+        started = time.perf_counter()
+        chosen = set(in_view(codes, levels, boxes, bbox))
+        outlines = orjson.dumps(
+            {
+                "features": [
+                    {"id": a.code, "geometry": drawn[a.code], "properties": {"name_zh": a.name_zh}}
+                    for a in areas
+                    if a.code in chosen
+                ]
+            }
+        )
+        packed = gzip.compress(outlines, 5)
+        ms = (time.perf_counter() - started) * 1000
+        MAP_ROWS.append((n, "  its outlines (/areas)", len(packed), ms, len(chosen)))
 
 
 def coverage_bench(p: Province, demand_points: int, workers: list[int]) -> bool:

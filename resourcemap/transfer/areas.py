@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from geo.chinacoords import CoordSystem, to_wgs84
@@ -386,7 +387,9 @@ async def import_areas(
                     "source": label[:100],
                 }
                 if r.code in stored:
-                    await Area.filter(code=r.code).update(**fields)
+                    # An update in place sets no auto_now: said here, so that what reads
+                    # areas by their last change (the map's outlines) sees this one.
+                    await Area.filter(code=r.code).update(**fields, updated_at=timezone.now())
                 else:
                     await Area.create(code=r.code, **fields)
         # Running app processes reload areas (and the point → area index) from this.

@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from resourcemap import areas
 from resourcemap.models import Area
 from tests.factories import run_in_db, small_city, square
@@ -143,3 +145,32 @@ def test_a_map_view_gets_the_outlines_in_it_at_a_level_it_can_carry(
     assert empty["features"] == []
     assert bad.status_code == 400 and "bbox" in bad.json()["fields"]
     assert [f["properties"]["level"] for f in coarse["features"]] == ["district"]
+
+
+def test_a_views_outlines_are_simplified_for_drawing_not_the_stored_boundary(
+    database_url: str, make_client: Callable[..., Any], monkeypatch: Any
+) -> None:
+    run_in_db(database_url, small_city)
+    # A district outlined as finely as a surveyed boundary: 4,000 vertices.
+    turns = np.linspace(0, 2 * np.pi, 4001)
+    ring = np.column_stack([113.95 + 0.15 * np.cos(turns), 22.70 + 0.15 * np.sin(turns)])
+    ring = np.round(ring, 6)
+    ring[-1] = ring[0]
+
+    async def outline() -> None:
+        await Area.filter(code="449901000000").update(
+            boundary={"type": "Polygon", "coordinates": [ring.tolist()]}
+        )
+
+    run_in_db(database_url, outline)
+    monkeypatch.setattr(areas, "MAX_IN_VIEW", 1)
+    with make_client(database_url) as client:
+        view = client.get("/api/v1/areas?bbox=113,22,115,23&level=district").json()
+        stored = client.get("/api/v1/areas/449901000000").json()
+    (drawn,) = view["features"]
+    drawn_ring = drawn["geometry"]["coordinates"][0]
+    assert len(stored["geometry"]["coordinates"][0]) == 4001
+    assert 8 < len(drawn_ring) < 400, len(drawn_ring)
+    # Still the same place: every vertex drawn lies on the stored circle (within a metre).
+    radii = np.hypot(np.array(drawn_ring)[:, 0] - 113.95, np.array(drawn_ring)[:, 1] - 22.70)
+    assert np.allclose(radii, 0.15, atol=1e-5)
