@@ -25,10 +25,11 @@ from typing import Any
 
 import asyncpg
 import pytest
+from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
 from starlette.testclient import TestClient
 
-from resourcemap import db, schema
+from resourcemap import db, passwords, schema
 from resourcemap.clock import FixedClock
 from resourcemap.settings import Settings
 from web.app import create_app
@@ -190,6 +191,28 @@ def _pg_reachable() -> str | None:
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
+
+
+# argon2 at the product's cost takes a tenth of a second or more of both cores per hash and per
+# check, and most tests make or sign in a few accounts: they hash at argon2's least cost
+# instead (the same algorithm, salts and checks). Tests marked ``real_password_cost`` (the
+# sign-in pressure tests) hash at the product's cost; servers a test starts always do.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_HASHER", CHEAP_HASHER)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _password_cost(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test makes its own dummy hash, at the cost its hashes are made at."""
+    monkeypatch.setattr(passwords, "_dummy", [])
+    if request.node.get_closest_marker("real_password_cost") is not None:
+        monkeypatch.setattr(passwords, "_HASHER", PasswordHasher())
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from resourcemap import passwords
 from resourcemap.accounts import Principal
 from resourcemap.booking.ledger import Ledger
 from resourcemap.models import Account, BookingPolicy, OpeningHours, Organisation, Resource
@@ -16,15 +17,14 @@ from tests.factories import AreaCodes, small_city
 
 PHONE = "13812345678"
 PASSWORD = "correct-horse-9"
-# One argon2 hash for every test account (hashing is slow on purpose).
+# One argon2 hash for every test account (hashing is slow on purpose), at the cost the tests
+# hash at (tests/conftest.py): a sign-in then finds no hash to upgrade.
 _HASH: list[str] = []
 
 
 def _password_hash() -> str:
     if not _HASH:
-        from argon2 import PasswordHasher
-
-        _HASH.append(PasswordHasher().hash(PASSWORD))
+        _HASH.append(passwords._HASHER.hash(PASSWORD))
     return _HASH[0]
 
 

@@ -20,6 +20,9 @@ from resourcemap.vocab import Role
 from tests.conftest import TEST_NOW
 from tests.factories import run_in_db
 
+# Parallel guesses overlap as long as a real check takes: argon2 at the product's cost.
+pytestmark = pytest.mark.real_password_cost
+
 PASSWORD = "correct-horse-9"
 GUESSES = 40
 
