@@ -119,19 +119,79 @@ def drop_stale_databases() -> list[str]:
     return stale
 
 
+class _Copier:
+    """``tests/pg_copier.py``: statements the server runs in their turn while the tests go on;
+    each one's answer is read when it is needed."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("pg_copier.py"))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._sent = 0
+        self._read = 0
+        self._answers: dict[int, str] = {}
+        self._write(PG_ADMIN_URL)
+
+    def _write(self, line: str) -> None:
+        assert self.proc.stdin is not None and "\n" not in line
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def send(self, sql: str) -> int:
+        """Queue ``sql``; the number to ask its answer by."""
+        self._write(sql)
+        self._sent += 1
+        return self._sent
+
+    def answer(self, n: int) -> str:
+        """``ok`` or ``error …`` for the ``n``th statement, once it has run."""
+        assert self.proc.stdout is not None
+        while n not in self._answers:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"tests/pg_copier.py stopped (status {self.proc.wait()})")
+            self._read += 1
+            self._answers[self._read] = line.rstrip("\n")
+        return self._answers.pop(n)
+
+    def settle(self) -> None:
+        """Wait until every statement sent has run."""
+        if self._sent:
+            self.answer(self._sent)
+
+    def close(self) -> None:
+        """Let every statement sent run, then stop."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.close()
+        self.proc.stdout.read()
+        self.proc.stdout.close()
+        self.proc.wait()
+
+
 class Backend:
     """Makes fresh databases of one dialect from session templates.
 
     Each backend migrates one template per kind (empty, demo) per run; every test gets a copy
     (a file copy for SQLite, ``CREATE DATABASE … TEMPLATE`` for PostgreSQL) that is removed
     when the test ends, and the templates when the run ends, Ctrl-C included.
+
+    A PostgreSQL copy takes the server a fifth of a second, and dropping one waits on every
+    server process: ``tests/pg_copier.py`` does both beside the tests, copying the next
+    database of a kind while the test that took the last one runs and dropping the copies of
+    tests that have ended. A copy is made before any test holds it, so each test still gets
+    one nobody has written to.
     """
 
     def __init__(self, name: str, workdir: Path) -> None:
         self.name = name
         self.workdir = workdir
-        self.created: list[str] = []
         self.templates: dict[str, str] = {}
+        self._copier: _Copier | None = None
+        # Per kind: the next test's copy, being made (its name and its statement's number).
+        self._spare: dict[str, tuple[str, int]] = {}
 
     def _template(self, kind: str) -> str:
         if kind not in self.templates:
@@ -147,22 +207,33 @@ class Backend:
         if self.name == "sqlite":
             return f"sqlite://{self.workdir / (name + '.sqlite3')}"
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-        self.created.append(name)
         return _pg_url(name)
 
     def fresh(self, kind: str = "empty") -> str:
         """A database of its own: migrated, and with the demo city when ``kind="demo"``."""
         template = self._template(kind)
-        name = f"{RUN_PREFIX}t_{uuid.uuid4().hex[:12]}"
         if self.name == "sqlite":
             src = Path(template.removeprefix("sqlite://"))
-            dst = self.workdir / f"{name}.sqlite3"
+            dst = self.workdir / f"{RUN_PREFIX}t_{uuid.uuid4().hex[:12]}.sqlite3"
             shutil.copyfile(src, dst)
             return f"sqlite://{dst}"
-        tpl_name = template.rsplit("/", 1)[1]
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{tpl_name}"'))
-        self.created.append(name)
+        spare = self._spare.pop(kind, None)
+        name, n = spare if spare is not None else self._copy(template)
+        self._spare[kind] = self._copy(template)
+        answer = self._server().answer(n)
+        if answer != "ok":
+            raise RuntimeError(f"copying {template} to {name}: {answer}")
         return _pg_url(name)
+
+    def _server(self) -> _Copier:
+        if self._copier is None:
+            self._copier = _Copier()
+        return self._copier
+
+    def _copy(self, template: str) -> tuple[str, int]:
+        name = f"{RUN_PREFIX}t_{uuid.uuid4().hex[:12]}"
+        tpl_name = template.rsplit("/", 1)[1]
+        return name, self._server().send(f'CREATE DATABASE "{name}" TEMPLATE "{tpl_name}"')
 
     def release(self, url: str) -> None:
         """Remove a database ``fresh`` made, once its test is over."""
@@ -171,14 +242,26 @@ class Backend:
             for extra in ("", "-wal", "-shm", "-journal"):
                 path.with_name(path.name + extra).unlink(missing_ok=True)
             return
-        name = url.rsplit("/", 1)[1]
-        _drop(name)
-        self.created.remove(name)
+        # FORCE ends any connection a failed test left open (PostgreSQL 13+).
+        self._server().send(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+    def settle(self) -> None:
+        """Wait until the copies and drops asked for so far are done."""
+        if self._copier is not None:
+            self._copier.settle()
 
     def drop_all(self) -> None:
-        if self.name == "postgres" and self.created:
-            _drop(*reversed(self.created))
-            self.created.clear()
+        """Drop every database of this run: templates, copies, spares (copies under way
+        finish first)."""
+        if self.name != "postgres":
+            return
+        if self._copier is not None:
+            self._copier.close()
+            self._copier = None
+        self._spare.clear()
+        ours = [n for n in asyncio.run(_pg_databases()) if n.startswith(RUN_PREFIX)]
+        if ours:
+            _drop(*ours)
 
 
 def _pg_reachable() -> str | None:
