@@ -13,6 +13,7 @@ from resourcemap.booking import verify, waitlist
 from resourcemap.booking.idempotency import Issued
 from resourcemap.booking.ledger import Ledger, resource_or_404
 from resourcemap.booking.requests import display_code
+from resourcemap.listings.edits import located
 from resourcemap.models import Booking, BookingPolicy, Resource, WaitlistEntry
 from resourcemap.vocab import BookingStatus, Channel, WaitlistStatus
 
@@ -117,16 +118,7 @@ def place_view(resource: Resource, change_notice_minutes: int | None = None) -> 
         lat=resource.lat,
         lon=resource.lon,
         change_notice_minutes=change_notice_minutes,
-        area_codes=[
-            c
-            for c in (
-                resource.city_code,
-                resource.district_code,
-                resource.street_code,
-                resource.community_code,
-            )
-            if c
-        ],
+        area_codes=list(located(resource)),
     )
 
 

@@ -92,18 +92,14 @@ async def _point(form: dict[str, str]) -> tuple[Place | None, str | None, Places
     return None, problem, places
 
 
-def _in_language(zh: str, en: str) -> str:
-    return (en or zh) if i18n.current() is i18n.EN else (zh or en)
-
-
 def _choice_url(request: Request, choice: Place) -> str:
     """This search near one of the areas a typed name fits, named with where it lies."""
     query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("place", "page")]
-    label = _in_language(choice.name_zh, choice.name_en)
+    label = i18n.label((choice.name_zh, choice.name_en))
     # Its district tells it apart (two 春晖社区 may lie in streets of one name): for a
     # community or street the area two above, else the one above.
     above = list(zip(choice.within_zh, choice.within_en, strict=True))
-    within = _in_language(*above[-2 if len(above) > 1 else 0]) if above else ""
+    within = i18n.label(above[-2 if len(above) > 1 else 0]) if above else ""
     shown = _("%(place)s, %(within)s", place=label, within=within) if within else label
     query += [("place", shown), ("lat", f"{choice.lat}"), ("lon", f"{choice.lon}")]
     return "/?" + urlencode(query)
