@@ -57,15 +57,28 @@ async def areas_by_code(codes: Iterable[str]) -> list[Area]:
 
 async def ancestors(area: Area) -> list[Area]:
     """Parent, grandparent, … up to the city (at most three lookups)."""
-    chain: list[Area] = []
-    current = area
-    while current.parent_id is not None:
-        parent = await Area.get_or_none(code=current.parent_id)
-        if parent is None:
-            break
-        chain.append(parent)
-        current = parent
-    return chain
+    return (await ancestors_of([area]))[area.code]
+
+
+async def ancestors_of(areas: Iterable[Area]) -> dict[str, list[Area]]:
+    """Each area's parent, grandparent, … up to the city, by its code: one lookup per level
+    for all of them. A chain stops at a parent not stored (or one seen already)."""
+    areas = list(areas)
+    wanted = {a.parent_id for a in areas if a.parent_id}
+    known: dict[str, Area] = {}
+    while wanted:
+        rows = await Area.filter(code__in=wanted)
+        known.update((a.code, a) for a in rows)
+        wanted = {a.parent_id for a in rows if a.parent_id and a.parent_id not in known}
+    chains: dict[str, list[Area]] = {}
+    for area in areas:
+        chain: list[Area] = []
+        parent = known.get(area.parent_id or "")
+        while parent is not None and parent not in chain:
+            chain.append(parent)
+            parent = known.get(parent.parent_id or "")
+        chains[area.code] = chain
+    return chains
 
 
 async def covers(service_area_codes: Iterable[str], area: Area) -> bool:
@@ -191,15 +204,6 @@ async def _area_boxes() -> _Boxes:
     return _boxes
 
 
-async def codes_in_view(
-    bbox: tuple[float, float, float, float], level: AreaLevel | None
-) -> list[str]:
-    """The codes of the areas whose bounding box meets ``bbox``: of ``level``, or of the
-    finest level with some but at most ``MAX_IN_VIEW`` of them there (``in_view``)."""
-    found = await _area_boxes()
-    return in_view(found.codes, found.levels, found.boxes, bbox, level)
-
-
 def in_view(
     codes: np.ndarray,
     levels: np.ndarray,
@@ -235,8 +239,9 @@ async def list_areas(query: AreaQuery) -> AreaCollection:
     qs = Area.all()
     drawn: dict[str, dict[str, Any]] = {}
     if query.bbox is not None:
-        codes = await codes_in_view(query.bbox, query.level)
-        drawn = (await _area_boxes()).outlines
+        found = await _area_boxes()
+        codes = in_view(found.codes, found.levels, found.boxes, query.bbox, query.level)
+        drawn = found.outlines
         # The stored boundaries stay in the database: the view sends the outlines as drawn.
         qs = qs.filter(code__in=codes).only(*PROPERTY_FIELDS)
     elif query.level is not None:

@@ -10,10 +10,11 @@ where it lies, for the resident to choose (``Places.choices``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import shapely
 
+from resourcemap.areas import ancestors_of
 from resourcemap.models import Area
 from resourcemap.vocab import AreaLevel
 
@@ -60,7 +61,7 @@ class Places:
 @dataclass
 class _Fit:
     area: Area
-    above: list[Area] = field(default_factory=list)
+    above: list[Area]  # nearest first
 
 
 async def find_places(text: str) -> Places:
@@ -105,24 +106,9 @@ async def _named(name: str) -> list[_Fit]:
             level=level, boundary__isnull=False, name_en__icontains=name
         ).order_by("code").limit(100)
         if found:
-            return await _with_above([_Fit(a) for a in found])
+            above = await ancestors_of(found)
+            return [_Fit(a, above[a.code]) for a in found]
     return []
-
-
-async def _with_above(fits: list[_Fit]) -> list[_Fit]:
-    """Each area's parents, up to the city (one query per level)."""
-    wanted = {f.area.parent_id for f in fits if f.area.parent_id}
-    known: dict[str, Area] = {}
-    while wanted:
-        rows = await Area.filter(code__in=wanted)
-        known.update((a.code, a) for a in rows)
-        wanted = {a.parent_id for a in rows if a.parent_id and a.parent_id not in known}
-    for fit in fits:
-        parent = known.get(fit.area.parent_id or "")
-        while parent is not None:
-            fit.above.append(parent)
-            parent = known.get(parent.parent_id or "")
-    return fits
 
 
 def _names(area: Area) -> set[str]:

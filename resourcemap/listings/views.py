@@ -6,10 +6,11 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from tortoise.expressions import Q
 
 from resourcemap.areas import area_or_error, areas_by_code, covers
+from resourcemap.bbox import BBox
 from resourcemap.errors import NotFound
 from resourcemap.listings import hours as hours_mod
 from resourcemap.listings.hours import hhmm
@@ -30,32 +31,6 @@ MAX_PAGE = 500
 MAX_GEOJSON_PAGE = 20_000
 
 
-class BBox(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    min_lon: float = Field(ge=-180, le=180)
-    min_lat: float = Field(ge=-90, le=90)
-    max_lon: float = Field(ge=-180, le=180)
-    max_lat: float = Field(ge=-90, le=90)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> BBox:
-        if self.min_lon > self.max_lon or self.min_lat > self.max_lat:
-            raise ValueError("bbox must be minlon,minlat,maxlon,maxlat with min <= max")
-        return self
-
-    @classmethod
-    def parse(cls, text: str) -> BBox:
-        parts = text.split(",")
-        if len(parts) != 4:
-            raise ValueError("bbox must be four numbers: minlon,minlat,maxlon,maxlat")
-        try:
-            values = [float(p) for p in parts]
-        except ValueError:
-            raise ValueError("bbox must be four numbers: minlon,minlat,maxlon,maxlat") from None
-        return cls(min_lon=values[0], min_lat=values[1], max_lon=values[2], max_lat=values[3])
-
-
 class ResourceQuery(BaseModel):
     """Filters for listing resources. Several ``kind`` values mean "any of these"."""
 
@@ -67,11 +42,6 @@ class ResourceQuery(BaseModel):
     status: Status = Status.ACTIVE
     limit: int = Field(50, ge=1, le=MAX_GEOJSON_PAGE)
     cursor: str | None = None
-
-    @field_validator("bbox", mode="before")
-    @classmethod
-    def _parse_bbox(cls, value: object) -> object:
-        return BBox.parse(value) if isinstance(value, str) else value
 
 
 class AreaCodes(BaseModel):
@@ -221,10 +191,8 @@ async def _filtered(query: ResourceQuery, *, points_only: bool = False) -> Any:
     if query.bbox is not None or points_only:
         qs = qs.filter(lat__isnull=False, lon__isnull=False)
     if query.bbox is not None:
-        b = query.bbox
-        qs = qs.filter(
-            lon__gte=b.min_lon, lon__lte=b.max_lon, lat__gte=b.min_lat, lat__lte=b.max_lat
-        )
+        west, south, east, north = query.bbox
+        qs = qs.filter(lon__gte=west, lon__lte=east, lat__gte=south, lat__lte=north)
     if query.area is not None:
         area = await area_or_error(query.area)
         located_here = Q(**{f"{area.level}_code": area.code})
