@@ -8,6 +8,7 @@ full listing; every resident page shows the 24/7 lines for the resident's area.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,17 +91,25 @@ async def _read_hotlines() -> list[Hotline]:
     levels: dict[str, str] = {}
     per_level: dict[str, int] = {}
     if codes:
-        levels = dict(await Area.filter(code__in=codes).values_list("code", "level"))
-        counted = Area.annotate(n=Count("code")).group_by("level").values_list("level", "n")
+        levels = {
+            str(c): str(lv)
+            for c, lv in await Area.filter(code__in=codes).values_list("code", "level")
+        }
+    if levels:
+        # Only the levels the lines name (a province's cities, not its communities).
+        counted = (
+            Area.filter(level__in=set(levels.values()))
+            .annotate(n=Count("code"))
+            .group_by("level")
+            .values_list("level", "n")
+        )
         per_level = {str(level): int(n) for level, n in await counted}
 
     def everywhere(line_codes: set[str]) -> bool:
         known = [c for c in line_codes if c in levels]
         if "" in line_codes or len(known) < len(line_codes):
             return True  # listed with no area, or one not known here: not narrowed
-        held: dict[str, int] = {}
-        for code in known:
-            held[str(levels[code])] = held.get(str(levels[code]), 0) + 1
+        held = Counter(levels[code] for code in known)
         return any(n >= per_level.get(level, 0) for level, n in held.items())
 
     # One number listed for each city (12320) reaches everyone, wherever they call from.
