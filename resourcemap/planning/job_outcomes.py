@@ -16,7 +16,7 @@ import csv
 import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, Self, cast
 
 from geo.areatree import LEVELS
 from resourcemap.cells import guarded_row
@@ -106,8 +106,30 @@ def _placed_csv(table: str, rows: Sequence[Placed], name_en: str = "name_en") ->
     return out.getvalue()
 
 
+class NamedRow:
+    """What a row named by its own area (``name``, ``name_en``, ``parents``) says of where
+    it is; a dataclass row takes it on."""
+
+    code: str
+    name: str
+    name_en: str
+    parents: tuple[Parent, ...]
+
+    @property
+    def place(self) -> Place:
+        return Place(self.name, self.name_en, self.parents)
+
+    def placed(self, places: Places) -> Self:
+        """The row with where its area is, as ``places`` has it."""
+        where = places.get(self.code)
+        if where is None:
+            return self
+        row: Any = self  # a dataclass: each subclass is one
+        return cast(Self, replace(row, name_en=where.name_en, parents=where.parents))
+
+
 @dataclass(frozen=True)
-class AreaRow:
+class AreaRow(NamedRow):
     code: str
     name: str
     level: str
@@ -121,16 +143,6 @@ class AreaRow:
     @property
     def uncovered(self) -> float:
         return self.population - self.covered
-
-    @property
-    def place(self) -> Place:
-        return Place(self.name, self.name_en, self.parents)
-
-    def placed(self, places: Places) -> AreaRow:
-        where = places.get(self.code)
-        return (
-            self if where is None else replace(self, name_en=where.name_en, parents=where.parents)
-        )
 
 
 @dataclass(frozen=True)
@@ -193,7 +205,7 @@ class CoverageOutcome:
 
 
 @dataclass(frozen=True)
-class AccessRow(AccessFigures):
+class AccessRow(AccessFigures, NamedRow):
     """One area's E2SFCA figures and the services located in it."""
 
     services: int  # point services located in the area
@@ -201,16 +213,6 @@ class AccessRow(AccessFigures):
     supply: float  # what those services offer together
     name_en: str = ""
     parents: tuple[Parent, ...] = ()  # nearest first; none in results stored before
-
-    @property
-    def place(self) -> Place:
-        return Place(self.name, self.name_en, self.parents)
-
-    def placed(self, places: Places) -> AccessRow:
-        where = places.get(self.code)
-        return (
-            self if where is None else replace(self, name_en=where.name_en, parents=where.parents)
-        )
 
 
 ACCESS_COLUMNS = (
