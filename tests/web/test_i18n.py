@@ -141,5 +141,7 @@ def test_planning_pages_in_english_leave_no_chinese_chrome(
         page = BeautifulSoup(response.text, "html.parser")
         names = [e for e in page.select("[lang^=zh]") if not e.find_parent(class_="lang-switch")]
         assert names, name  # the areas' names are there, marked as Chinese
-    assert "Synthetic demo data" in text_of(BeautifulSoup(pages["/planning"].text, "html.parser"),
-                                            ".dataset-label")  # fmt: skip
+    # Planners get the seed that names the data (residents are told only that it is made up).
+    assert "Synthetic demo data · seed " in text_of(
+        BeautifulSoup(pages["/planning"].text, "html.parser"), ".dataset-label"
+    )

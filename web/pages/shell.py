@@ -227,7 +227,7 @@ async def render(
     base: dict[str, Any] = {
         "lang": i18n.current(),
         "switch_links": switch_links(request, context.get("get_url") or context.get("manage_url")),
-        "dataset_label": dataset_text(await synthetic_label()),
+        "dataset_label": dataset_text(await synthetic_label(), audience),
         # Called by forms only: a page without a form sets no cookie.
         "csrf_token": functools.partial(auth.csrf_token, request),
         "flash": request.session.pop("flash", None),
@@ -243,12 +243,15 @@ async def render(
     return response
 
 
-def dataset_text(label: str | None) -> str | None:
+def dataset_text(label: str | None, audience: Audience = Audience.PLANNING) -> str | None:
     """The label of the loaded data in the page's language: the demo's said in one
-    language (#18), any other label as it was given."""
+    language (#18), any other label as it was given. Residents are told what it means for
+    them; staff and planners also get the seed, which names the data to rebuild it."""
     demo = demo_of(label)
     if demo is None:
         return label
+    if audience is Audience.RESIDENT:
+        return _("Demo data: the services listed here are made up.")
     text = _("Synthetic demo province") if demo.province else _("Synthetic demo data")
     return text if demo.seed is None else text + " · " + _("seed %(seed)s") % {"seed": demo.seed}
 

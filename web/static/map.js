@@ -394,7 +394,11 @@
     return box;
   }
   function countText(body) {
-    var text = body.total === 0 ? t("empty") : body.total === 1 ? t("count_one") : t("count", { n: body.total });
+    // With a point and no distance the list holds every match: say so, lest the number
+    // read as how many are near.
+    var anyDistance = latInput && latInput.value && !shownRadius;
+    var text = body.total === 0 ? t("empty") : body.total === 1 ? t("count_one")
+      : t(anyDistance ? "count_near" : "count", { n: body.total });
     var w = body.widened;
     if (w) {
       text += " " + (w.shown_m ? t("widened", { asked: distance(w.asked_m), shown: distance(w.shown_m) })
@@ -465,9 +469,9 @@
         if (lines.indexOf(it) < 0) { list.appendChild(resultItem(it, back)); }
       });
       if (body.total === 0) { countEl.parentNode.insertBefore(emptyState(body, back), list); }
-      countEl.textContent = countText(body);
       var w = body.widened;
       shownRadius = w ? String(w.shown_m || "") : (api.get("radius_m") || "");
+      countEl.textContent = countText(body);
       if (here) { showHere(here[0], here[1]); }
       nextCursor = body.next_cursor;
       more.hidden = !nextCursor;

@@ -175,3 +175,25 @@ def test_the_count_says_the_24_7_lines_are_among_the_results(client: TestClient)
     count = text_of(page, "#result-count")
     assert count.startswith(f"找到 {listed} 个服务") or str(listed) in count
     assert text_of(page, "#result-count .lines-counted")
+
+
+def test_the_count_near_a_point_says_it_is_at_any_distance(client: TestClient) -> None:
+    """With a point and no distance every match is listed, nearest first: "12 services
+    found" alone read as twelve near the resident (1,237 on a province)."""
+    near = soup_of(client.get("/", params={"q": "心理", "lang": "en", **EAST}))
+    total = len(client.get("/api/v1/search", params={"q": "心理", **EAST}).json()["items"])
+    assert total > 1
+    assert text_of(near, "#result-count").startswith(
+        f"{total} services found at any distance, the nearest first."
+    )
+    # Within a distance, or without a point, the number is just the count.
+    asked = {"q": "心理", "radius_m": "20000", "lang": "en", **EAST}
+    within = soup_of(client.get("/", params=asked))
+    assert "any distance" not in text_of(within, "#result-count")
+    anywhere = soup_of(client.get("/", params={"q": "心理", "lang": "en"}))
+    assert text_of(anywhere, "#result-count").endswith("services found")
+
+
+def test_the_map_legend_says_what_is_in_the_list_only(client: TestClient) -> None:
+    page = soup_of(client.get("/", params={"lang": "en"}))
+    assert "Phone lines and online services have no point" in text_of(page, ".map-legend")

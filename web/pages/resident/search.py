@@ -256,6 +256,9 @@ def _js_messages() -> dict[str, str]:
         "within": _("Within %(distance)s", distance="{distance}"),
         "count_one": _("1 service found"),
         "count": _("%(count)s services found", count="{n}"),
+        "count_near": _(
+            "%(count)s services found at any distance, the nearest first.", count="{n}"
+        ),
         "none": _("No services match. Try fewer filters."),
         "loading": _("Loading service points…"),
         "failed": _("Could not load. Please check your connection and reload."),
