@@ -39,7 +39,8 @@ from geo.shapes import geoms_to_metric, object_array
 FloatArray = npt.NDArray[np.float64]
 StrArray = npt.NDArray[np.str_]
 
-METHODS = ("raster", "points", "spread-uniform", "spread-buildings", "grid")
+# "dataset": read from a GeoParquet demand dataset (``geo.demand_parquet``).
+METHODS = ("raster", "points", "spread-uniform", "spread-buildings", "grid", "dataset")
 WEIGHT_COLUMNS = ("weight", "population", "pop")
 DEFAULT_SPREAD_CELL_M = 100.0
 

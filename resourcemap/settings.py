@@ -147,7 +147,8 @@ class Settings(BaseSettings):
     demand_dataset: Path | None = Field(
         None,
         description="GeoParquet demand dataset (a directory of files, e.g. the province demo's) "
-        "that planners' background coverage jobs read; unset: `DATA_DIR/province-demand`.",
+        "that planners' background coverage jobs read, and the planner pages where no demand "
+        "is imported; unset: `DATA_DIR/province-demand`.",
     )
     meili_url: str | None = Field(
         None, description="Meilisearch URL; unset uses the embedded search engine."

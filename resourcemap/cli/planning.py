@@ -122,6 +122,8 @@ def coverage(
 
     from resourcemap.dataset import synthetic_label
     from resourcemap.planning import coverage as cov
+    from resourcemap.planning.demand_dataset import DemandDataset
+    from resourcemap.planning.jobs import dataset_directory
     from resourcemap.planning.levels import area_levels, choose_level
     from resourcemap.planning.report import report_html
     from resourcemap.vocab import AreaLevel
@@ -162,7 +164,7 @@ def coverage(
             query = cov.CoverageQuery(
                 radius_m=radius_m, level=chosen.level, kind=kinds or None, demand=demand_source
             )
-            service = cov.CoverageService()
+            service = cov.CoverageService(dataset=DemandDataset(dataset_directory(settings)))
             with click.progressbar(length=len(steps), label="coverage", file=sys.stderr) as bar:
 
                 def step(message: str) -> None:

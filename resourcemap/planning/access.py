@@ -36,7 +36,7 @@ from geo.areatree import AreaTree
 from geo.coverage import AreaCoverage, AreaSums, area_table, within_radius
 from geo.demand import Demand
 from resourcemap.models import BookingPolicy, OpeningHours, Resource
-from resourcemap.planning.coverage import CoverageQuery, CoverageService, data_version
+from resourcemap.planning.coverage import CoverageQuery, CoverageService
 from resourcemap.planning.waiting import AreaWait, bookable_resources, by_area, next_free
 from resourcemap.scope import AreaScope
 from resourcemap.vocab import Placement, ResourceKind
@@ -277,7 +277,7 @@ class AccessService:
         self._cache_size = cache_size
 
     async def computed(self, query: AccessQuery) -> AccessState:
-        version = await data_version()
+        version = await self._coverage.version()
         key = (version, query.model_dump_json(exclude={"level"}))
         if key in self._cache:
             self._cache.move_to_end(key)

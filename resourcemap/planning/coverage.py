@@ -34,7 +34,7 @@ from tortoise.functions import Count, Max, Sum
 
 from geo.areatree import AreaNode, AreaTree
 from geo.coverage import AreaCoverage, CoverageResult, Supply, coverage
-from geo.demand import Demand
+from geo.demand import METHODS, Demand
 from geo.gaps import gap_features
 from geo.heat import DEFAULT_RESOLUTION, hex_features, hex_heat
 from geo.network import StreetGraph, graph_from_geojson, walking_coverage
@@ -43,6 +43,7 @@ from resourcemap.errors import InvalidInput, NotFound
 from resourcemap.models import Area, DemandPoint, Organisation, Resource, SearchChange
 from resourcemap.planning import indicators
 from resourcemap.planning.area_cut import cut
+from resourcemap.planning.demand_dataset import PREFIX, DemandDataset
 from resourcemap.said import N_
 from resourcemap.scope import AreaScope
 from resourcemap.vocab import (
@@ -58,7 +59,6 @@ from resourcemap.vocab import (
 DEFAULT_KINDS = tuple(k for k in ResourceKind if k.info.placement is Placement.POINT)
 CACHE_SIZE = 16
 # Imported demand sources are stored as "<method>:<name>"; anything else is a grid.
-DEMAND_METHODS = ("raster", "points", "spread-uniform", "spread-buildings", "grid")
 NO_DEMAND = N_("no demand data: import a population raster, points or area totals")
 
 
@@ -203,11 +203,16 @@ async def demand_sources() -> list[tuple[str, int, float]]:
 
 def demand_method(source: str) -> str:
     prefix = source.split(":", 1)[0]
-    return prefix if ":" in source and prefix in DEMAND_METHODS else "grid"
+    return prefix if ":" in source and prefix in METHODS else "grid"
 
 
-async def load_demand(source: str | None) -> Demand:
+async def load_demand(source: str | None, dataset: DemandDataset | None = None) -> Demand:
+    """The demand points of ``source`` (the newest imported when ``None``). Where the
+    database holds none, or ``source`` names it, the demand dataset's (#22)."""
     sources = [s for s, _, _ in await demand_sources()]
+    wants_dataset = (source is None and not sources) or (source or "").startswith(PREFIX)
+    if dataset is not None and wants_dataset and dataset.files():
+        return await dataset.load()
     if not sources:
         raise NotFound(NO_DEMAND, code="no_demand")
     chosen = source or sources[0]
@@ -260,12 +265,24 @@ class CoverageService:
     first use and kept.
     """
 
-    def __init__(self, cache_size: int = CACHE_SIZE, *, streets_file: str | Path = "") -> None:
+    def __init__(
+        self,
+        cache_size: int = CACHE_SIZE,
+        *,
+        streets_file: str | Path = "",
+        dataset: DemandDataset | None = None,
+    ) -> None:
+        self.dataset = dataset
         self._cache: OrderedDict[tuple[str, str], Analysis] = OrderedDict()
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._cache_size = cache_size
         self._streets_file = Path(streets_file) if str(streets_file) else None
         self._streets: StreetGraph | None = None
+
+    async def version(self) -> str:
+        """Changes whenever listings, areas or demand (imported or the dataset) change."""
+        found = self.dataset.version() if self.dataset is not None else ""
+        return f"{await data_version()}|{found}"
 
     async def street_graph(self) -> StreetGraph:
         """The configured street network, or ``InvalidInput`` saying none is configured."""
@@ -309,7 +326,7 @@ class CoverageService:
         progress: Callable[[str], None] | None,
     ) -> Analysis:
         say = progress or (lambda _m: None)
-        version = await data_version()
+        version = await self.version()
         base = CoverageQuery.model_validate(
             query.model_dump(include=set(CoverageQuery.model_fields))
         )
@@ -331,7 +348,7 @@ class CoverageService:
             read = await read_supply(base)
             supply, by_kind = read.supply, read.counted
             counted = sum(by_kind.values())
-            demand = await load_demand(base.demand)
+            demand = await load_demand(base.demand, self.dataset)
             say(f"computing coverage of {demand.size:,} demand points by {counted} resources")
             if streets is None:
                 result = await asyncio.to_thread(coverage, demand, supply, tree, base.radius_m)

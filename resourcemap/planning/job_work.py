@@ -18,6 +18,7 @@ from geo.coverage import AreaSums, area_table
 from resourcemap.planning.access import AccessQuery, AccessService
 from resourcemap.planning.coverage import CoverageQuery, CoverageService
 from resourcemap.planning.dataset_coverage import dataset_coverage
+from resourcemap.planning.demand_dataset import DemandDataset
 from resourcemap.planning.job_outcomes import (
     AccessOutcome,
     CoverageOutcome,
@@ -40,7 +41,10 @@ class JobWork:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.coverage = CoverageService(streets_file=settings.streets_file)
+        self.coverage = CoverageService(
+            streets_file=settings.streets_file,
+            dataset=DemandDataset(dataset_directory(settings)),
+        )
         self.access = AccessService(self.coverage)
 
     async def compute(

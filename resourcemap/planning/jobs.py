@@ -29,6 +29,7 @@ from resourcemap.errors import Forbidden, InvalidInput, NotFound
 from resourcemap.models import PlannerJob
 from resourcemap.planning.access import AccessQuery
 from resourcemap.planning.coverage import CoverageQuery, data_version
+from resourcemap.planning.demand_dataset import files_version
 from resourcemap.planning.job_outcomes import (
     AccessOutcome,
     CoverageOutcome,
@@ -164,18 +165,12 @@ def dataset_files(settings: Settings) -> list[Path]:
         return []
 
 
-def _dataset_version(files: list[Path]) -> str:
-    """Changes whenever a file of the dataset is written, added or removed."""
-    stats = [(f.name, (s := f.stat()).st_size, s.st_mtime_ns) for f in files]
-    return hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:16]
-
-
 def _key(kind: JobKind, params: str) -> str:
     return hashlib.sha256(f"{kind.value}\n{params}".encode()).hexdigest()
 
 
 async def _version(files: list[Path]) -> str:
-    return f"{await data_version()}|{_dataset_version(files)}"
+    return f"{await data_version()}|{files_version(files)}"
 
 
 async def submit(
@@ -195,8 +190,8 @@ async def submit(
     query = job_query(kind, query.model_dump(mode="json"))
     if kind is JobKind.DATASET_COVERAGE:
         version = await _dataset_job_version(settings, query)
-    else:
-        version = await data_version()
+    else:  # access and siting read the dataset too where the database holds no demand
+        version = await _version(dataset_files(settings))
     if isinstance(query, SitingJob):
         query = query.model_copy(update={"area": None if scope is None else scope.code})
     params = query.model_dump_json()

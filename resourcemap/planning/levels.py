@@ -8,10 +8,14 @@ and without a level asked for the deepest one loaded is used and said.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+
+from tortoise.functions import Count
 
 from resourcemap.errors import InvalidInput
 from resourcemap.models import Area
+from resourcemap.scope import AreaScope
 from resourcemap.vocab import AreaLevel
 
 
@@ -54,3 +58,31 @@ def choose_level(requested: AreaLevel | None, present: list[AreaLevel]) -> Level
         f"{', '.join(lv.value for lv in present)}",
         field="level",
     )
+
+
+# A city's communities (up to about a thousand) fit one table a planner reads down, most
+# residents outside first; a province's 22,000 do not (nor their map).
+TABLE_AREAS = 1_000
+
+
+async def table_level(scope: AreaScope | None = None) -> AreaLevel:
+    """The level a planner's table opens at when none is asked for: the finest with at most
+    :data:`TABLE_AREAS` areas (in ``scope``'s area), never above ``scope``'s level. A city
+    opens per community as before; a province per street or district, not 22,000 rows.
+
+    Community when nothing is stored (the analysis then says what is missing)."""
+    if scope is None:
+        rows = (
+            await Area.all().group_by("level").annotate(n=Count("code")).values_list("level", "n")
+        )
+        counts = Counter({str(level): int(n) for level, n in rows})
+    else:
+        levels = await Area.all().values_list("code", "level")
+        counts = Counter(str(level) for code, level in levels if scope.admits(code))
+    top = 0 if scope is None else scope.level.depth
+    fitting = [
+        level
+        for level in AreaLevel
+        if level.depth >= top and 0 < counts[level.value] <= TABLE_AREAS
+    ]
+    return fitting[-1] if fitting else AreaLevel.COMMUNITY

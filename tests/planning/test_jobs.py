@@ -20,6 +20,7 @@ import pytest
 from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
 
+from geo.demand_parquet import read_demand
 from resourcemap import accounts, db
 from resourcemap.clock import FixedClock
 from resourcemap.demo.province_load import ProvinceSize, load_demo_province
@@ -249,10 +250,10 @@ def test_only_planners_see_jobs(
 async def test_a_job_that_cannot_be_computed_fails_at_once_saying_why(
     province: tuple[str, Path],
 ) -> None:
-    # The province keeps its residents in the GeoParquet dataset only: access by E2SFCA
-    # has no demand in the database to read, and running it again would not change that.
+    # Neither demand in the database nor a demand dataset: access by E2SFCA has no one to
+    # count, and running it again would not change that.
     url, demand = province
-    settings = _settings(url, demand)
+    settings = _settings(url, demand.parent / "no-dataset")
 
     async with db.database(url):
         made = await jobs.submit(
@@ -274,7 +275,7 @@ def test_a_failed_job_says_why_in_the_planners_language(
     province: tuple[str, Path], make_client: Callable[..., Any]
 ) -> None:
     url, demand = province
-    with make_client(url, demand_dataset=demand) as client:
+    with make_client(url, demand_dataset=demand.parent / "no-dataset") as client:
         headers = sign_in(client, "planner")
         asked = client.post(
             "/api/v1/planning/jobs",
@@ -299,7 +300,7 @@ def test_planner_pages_without_demand_data_say_what_to_do(
     province: tuple[str, Path], make_client: Callable[..., Any]
 ) -> None:
     url, demand = province
-    with make_client(url, demand_dataset=demand, run_worker=False) as client:
+    with make_client(url, demand_dataset=demand.parent / "no-dataset", run_worker=False) as client:
         sign_in(client, "planner")
         for path in ("/planning", "/planning/access", "/planning/indicators"):
             answer = client.get(f"{path}?lang=en")
@@ -307,13 +308,53 @@ def test_planner_pages_without_demand_data_say_what_to_do(
             soup = BeautifulSoup(answer.text, "html.parser")
             alert = text_of(soup, "[role=alert]")
             assert "no demand data: import a population raster" in alert, path
+            # Who can give it, and how: imported, or as a dataset.
+            assert "resourcemap import-demand" in alert and "RESOURCEMAP_DEMAND_DATASET" in alert
             assert text_of(soup, "[role=alert] h1") == "No residents to count yet"
             assert soup.title is not None and "Not found" not in soup.title.get_text()
-            jobs_link = one(soup, "[role=alert] a")
-            assert attr(jobs_link, "href").startswith("/planning/jobs")
-            assert jobs_link.get_text() == "Background jobs"
         chinese = BeautifulSoup(client.get("/planning?lang=zh-CN").text, "html.parser")
         assert "no demand" not in text_of(chinese, "[role=alert]")
+
+
+def test_planner_pages_count_the_demand_dataset_where_the_database_has_none(
+    province: tuple[str, Path], make_client: Callable[..., Any]
+) -> None:
+    """The province keeps its residents in the GeoParquet dataset only; the service circle,
+    access and indicators pages count them (they said "No residents to count yet")."""
+    url, demand = province
+    everyone = round(float(read_demand(demand).weight.sum()))
+    with make_client(url, demand_dataset=demand, run_worker=False) as client:
+        sign_in(client, "planner")
+        circle = client.get("/planning?lang=en")
+        assert circle.status_code == 200, circle.text[:300]
+        summary = text_of(BeautifulSoup(circle.text, "html.parser"), ".summary-strip .headline")
+        assert f"of {everyone:,} residents" in summary, summary
+        coverage = client.get("/api/v1/coverage", params={"level": "district"}).json()
+        assert round(sum(f["properties"]["population"] for f in coverage["features"])) == everyone
+        assert coverage["demand"]["method"] == "dataset"
+        for path in ("/planning/access", "/planning/indicators"):
+            assert client.get(f"{path}?lang=en").status_code == 200, path
+
+
+@pytest.mark.anyio
+async def test_access_and_siting_jobs_read_the_demand_dataset(province: tuple[str, Path]) -> None:
+    url, demand = province
+    settings = _settings(url, demand)
+    async with db.database(url):
+        asked = [
+            await jobs.submit(
+                settings, jobs.job_query(kind, query), by="planner", now=TEST_NOW, kind=kind
+            )
+            for kind, query in (
+                (jobs.JobKind.ACCESS, {"level": "district"}),
+                (jobs.JobKind.SITING, {"level": "district", "sites": 2}),
+            )
+        ]
+        runner = job_runner.JobRunner(settings, clock=FixedClock(TEST_NOW))
+        while await runner.run_once() is not None:
+            pass
+        done = [await jobs.job(a.id) for a in asked]
+    assert [d.state for d in done] == [jobs.JobState.DONE] * 2, [d.error for d in done]
 
 
 # --- What a planner reads on the jobs' pages: names, places, columns, pages -----------------

@@ -17,8 +17,10 @@ from resourcemap.planning import access_export as access_mod
 from resourcemap.planning import siting as siting_mod
 from resourcemap.planning.access import AccessQuery, AccessReport, AccessService
 from resourcemap.planning.coverage import CoverageQuery, CoverageService, HeatQuery, coverage_csv
+from resourcemap.planning.demand_dataset import DemandDataset
 from resourcemap.planning.indicator_export import indicators_csv, indicators_xlsx
 from resourcemap.planning.indicators import DEFINITIONS, Targets
+from resourcemap.planning.jobs import dataset_directory
 from resourcemap.planning.report import report_html
 from resourcemap.scope import AreaScope, scope_of
 from resourcemap.vocab import Role
@@ -40,7 +42,11 @@ def service_of(request: Request) -> CoverageService:
     """The app's coverage service, made on first use (its cache lives as long as the app)."""
     found = getattr(request.app.state, "coverage", None)
     if not isinstance(found, CoverageService):
-        found = CoverageService(streets_file=request.app.state.settings.streets_file)
+        settings = request.app.state.settings
+        found = CoverageService(
+            streets_file=settings.streets_file,
+            dataset=DemandDataset(dataset_directory(settings)),
+        )
         request.app.state.coverage = found
     return found
 

@@ -8,7 +8,7 @@ only, shown in a sandboxed frame.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -23,6 +23,7 @@ from resourcemap.planning import siting as siting_mod
 from resourcemap.planning.access import UNITS, SupplyMeasure
 from resourcemap.planning.coverage import DEFAULT_KINDS, CoverageQuery, coverage_geojson
 from resourcemap.planning.jobs import JobKind
+from resourcemap.planning.levels import table_level
 from resourcemap.planning.report import counts_teams, map_html, summarise
 from resourcemap.scope import AreaScope, scope_of
 from resourcemap.vocab import AreaLevel, ResourceKind
@@ -49,6 +50,17 @@ async def _scope(request: Request) -> AreaScope | None:
     """The area the signed-in account is kept to (#20): every figure on these pages is cut
     to it by the domain."""
     return await scope_of(request.state.principal)
+
+
+Query = TypeVar("Query", bound=CoverageQuery)
+
+
+async def _opened(request: Request, query: Query, scope: AreaScope | None) -> Query:
+    """A page opened without a level shows one a planner can read down: a province's
+    streets or districts, not its 22,000 communities (``levels.table_level``)."""
+    if "level" in request.query_params:
+        return query
+    return query.model_copy(update={"level": await table_level(scope)})
 
 
 async def render_planning(
@@ -109,7 +121,7 @@ def _query_string(query: CoverageQuery, **extra: str) -> str:
 @page(Audience.PLANNING, *PLANNING)
 async def coverage_page(request: Request) -> Response:
     scope = await _scope(request)
-    query = coverage_query(request)
+    query = await _opened(request, coverage_query(request), scope)
     service = service_of(request)
     analysis = await service.analyse(query, scope=scope)
     fc = coverage_geojson(analysis)
@@ -169,7 +181,7 @@ async def _map_document(
 @page(Audience.PLANNING, *PLANNING)
 async def indicators_page(request: Request) -> Response:
     scope = await _scope(request)
-    query = coverage_query(request)
+    query = await _opened(request, coverage_query(request), scope)
     targets = targets_of(request)
     found = await service_of(request).indicators(query.level, targets, query, scope)
     keys = [i.key for i in found[0].indicators] if found else []
@@ -193,7 +205,7 @@ async def indicators_page(request: Request) -> Response:
 @page(Audience.PLANNING, *PLANNING)
 async def access_page(request: Request) -> Response:
     scope = await _scope(request)
-    query = access_query(request)
+    query = await _opened(request, access_query(request), scope)
     report = await access_report(request, query, scope)
     return await render_planning(
         request,
