@@ -106,6 +106,26 @@ def _placed_csv(table: str, rows: Sequence[Placed], name_en: str = "name_en") ->
     return out.getvalue()
 
 
+def shared_parents(rows: Sequence[Placed]) -> tuple[Parent, ...]:
+    """The areas above every row's area (a district's planner reads only its streets: each
+    is in that district and its city), nearest first; none when the rows lie apart."""
+    chains = [row.place.parents for row in rows if row.code]
+    if not chains:
+        return ()
+    shared = 0
+    while all(len(c) > shared for c in chains) and len({c[-1 - shared] for c in chains}) == 1:
+        shared += 1
+    return chains[0][len(chains[0]) - shared :]
+
+
+@dataclass(frozen=True)
+class PlacedArea:
+    """An area of a table that holds only codes, with where it is."""
+
+    code: str
+    place: Place
+
+
 class NamedRow:
     """What a row named by its own area (``name``, ``name_en``, ``parents``) says of where
     it is; a dataclass row takes it on."""

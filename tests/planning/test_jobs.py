@@ -334,6 +334,16 @@ def test_planner_pages_count_the_demand_dataset_where_the_database_has_none(
         assert coverage["demand"]["method"] == "dataset"
         for path in ("/planning/access", "/planning/indicators"):
             assert client.get(f"{path}?lang=en").status_code == 200, path
+        # A province repeats community names: each row says where it is.
+        for path in ("/planning", "/planning/access", "/planning/indicators"):
+            soup = BeautifulSoup(client.get(f"{path}?level=community").text, "html.parser")
+            rows = [
+                (text_of(th, ".area-name"), text_of(th, ".area-in"))
+                for th in soup.select("tbody th[scope=row]")
+            ]
+            names = [n for n, _ in rows]
+            assert len(set(names)) < len(names), path  # repeated names, to tell apart
+            assert len(set(rows)) == len(rows), path
 
 
 @pytest.mark.anyio

@@ -5,7 +5,6 @@ read a page of rows at a time, worst first, and its CSV holds every row."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +14,7 @@ from starlette.responses import Response
 from resourcemap.errors import InvalidInput
 from resourcemap.planning import jobs
 from resourcemap.planning.access import AccessQuery
-from resourcemap.planning.job_outcomes import AccessOutcome, CoverageOutcome, Parent, Placed
+from resourcemap.planning.job_outcomes import AccessOutcome, CoverageOutcome, shared_parents
 from resourcemap.scope import scope_of
 from web import i18n
 from web.api.planning import PLANNING
@@ -124,18 +123,6 @@ async def job_page(request: Request) -> Response:
         },
         scope,
     )
-
-
-def shared_parents(rows: Sequence[Placed]) -> tuple[Parent, ...]:
-    """The areas above every row's area (a district's planner reads only its streets: each
-    is in that district and its city), nearest first; none when the rows lie apart."""
-    chains = [row.place.parents for row in rows if row.code]
-    if not chains:
-        return ()
-    shared = 0
-    while all(len(c) > shared for c in chains) and len({c[-1 - shared] for c in chains}) == 1:
-        shared += 1
-    return chains[0][len(chains[0]) - shared :]
 
 
 def _unit(query: object) -> str:

@@ -8,6 +8,7 @@ only, shown in a sandboxed frame.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -22,6 +23,7 @@ from resourcemap.errors import InvalidInput
 from resourcemap.planning import siting as siting_mod
 from resourcemap.planning.access import UNITS, SupplyMeasure
 from resourcemap.planning.coverage import DEFAULT_KINDS, CoverageQuery, coverage_geojson
+from resourcemap.planning.job_outcomes import Place, PlacedArea, area_places, shared_parents
 from resourcemap.planning.jobs import JobKind
 from resourcemap.planning.levels import table_level
 from resourcemap.planning.report import counts_teams, map_html, summarise
@@ -53,6 +55,23 @@ async def _scope(request: Request) -> AreaScope | None:
 
 
 Query = TypeVar("Query", bound=CoverageQuery)
+
+
+async def _where(codes: Iterable[str]) -> dict[str, Any]:
+    """Where a table's areas are, in the reader's language: a province repeats community
+    names. What every row shares is said once above the table; each row names the rest."""
+    places = await area_places()
+    placed = {c: PlacedArea(c, places[c]) for c in codes if c in places}
+    shared = shared_parents(list(placed.values()))
+
+    def place(code: str, name: str) -> PlacedArea:
+        return placed.get(code) or PlacedArea(code, Place(name))
+
+    return {
+        "place": place,
+        "shared": shared,
+        "above": lambda row: row.place.parents[: len(row.place.parents) - len(shared)],
+    }
 
 
 async def _opened(request: Request, query: Query, scope: AreaScope | None) -> Query:
@@ -137,6 +156,7 @@ async def coverage_page(request: Request) -> Response:
             "query": query,
             "chosen_kinds": {k.value for k in (query.kind or DEFAULT_KINDS)},
             "rows": rows,
+            **await _where(r["code"] for r in rows),
             "summary": summarise(analysis),
             "covered_means": planning_text.covered_means(counts_teams(query))
             % {"radius": planning_text.metres(query.radius_m), "mode": mode},
@@ -192,6 +212,7 @@ async def indicators_page(request: Request) -> Response:
         {
             "query": query,
             "areas": found,
+            **await _where(a.code for a in found),
             "keys": keys,
             "met": met,
             "texts": planning_text.indicator_texts(),
@@ -213,6 +234,7 @@ async def access_page(request: Request) -> Response:
         {
             "query": query,
             "report": report,
+            **await _where(r.code for r in report.rows),
             "measures": [(m.value, supply_label(m)) for m in SupplyMeasure],
             "unit": supply_label(query.supply),
             "now_label": planning_text.when(report.now.astimezone(request.app.state.settings.tz)),
