@@ -375,12 +375,15 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def _done_job(url: str, demand: Path, level: AreaLevel) -> int:
-    """A coverage job by ``level``, asked for and run to the end (no app needed)."""
+def _done_job(
+    url: str, demand: Path, level: AreaLevel, kind: jobs.JobKind = jobs.JobKind.DATASET_COVERAGE
+) -> int:
+    """A job of ``kind`` by ``level``, asked for and run to the end (no app needed)."""
 
     async def run() -> int:
         settings = _settings(url, demand)
-        made = await jobs.submit(settings, CoverageQuery(level=level), by="planner", now=TEST_NOW)
+        query = jobs.job_query(kind, {"level": level.value})
+        made = await jobs.submit(settings, query, by="planner", now=TEST_NOW, kind=kind)
         assert await job_runner.JobRunner(settings, clock=FixedClock(TEST_NOW)).run_once()
         return made.id
 
@@ -606,6 +609,7 @@ def test_on_a_phone_the_jobs_pages_fit_and_cut_no_word(
     url, demand = province
     job_id = _done_job(url, demand, COMMUNITIES)
     failed = _done_job(url, demand, DISTRICTS)
+    access = _done_job(url, demand, COMMUNITIES, jobs.JobKind.ACCESS)
 
     async def fail() -> None:  # the list's longest state in words
         await PlannerJob.filter(id=failed).update(state=jobs.JobState.FAILED, error="no data")
@@ -628,7 +632,13 @@ def test_on_a_phone_the_jobs_pages_fit_and_cut_no_word(
                 page = browser.new_page(viewport={"width": 390, "height": 844})
                 page.route("http://jobs.test/**", answer)
                 for lang in ("en", "zh-CN"):
-                    for path in ("/planning/jobs", f"/planning/jobs/{job_id}"):
+                    # The access tables (a job's and the page's) have six columns.
+                    for path in (
+                        "/planning/jobs",
+                        f"/planning/jobs/{job_id}",
+                        f"/planning/jobs/{access}",
+                        "/planning/access",
+                    ):
                         page.goto(f"http://jobs.test{path}?lang={lang}")
                         found[f"{path}?lang={lang}"] = page.evaluate(LAYOUT)
                 browser.close()
@@ -649,13 +659,16 @@ def test_on_a_phone_the_jobs_pages_fit_and_cut_no_word(
 # names broken over two lines.
 LAYOUT = """() => ({
   width: document.documentElement.scrollWidth,
-  cut: [...document.querySelectorAll('.jobs td, .job-table th, .job-table td')]
+  cut: [...document.querySelectorAll(
+      '.jobs td, .job-table th, .job-table td, .access-table th, .access-table td')]
     .filter(c => c.offsetParent !== null)
+    // A heading row hidden on a phone (its cells say their labels) is clipped on purpose.
+    .filter(c => !c.closest('thead') || c.closest('thead').getBoundingClientRect().width > 1)
     .filter(c => c.scrollWidth > c.clientWidth + 1
                  || c.getBoundingClientRect().right > innerWidth + 1)
     .map(c => c.textContent),
   states: [...document.querySelectorAll('.jobs .job-state')].map(s => s.textContent),
-  broken: [...document.querySelectorAll('.job-table .area-name')]
+  broken: [...document.querySelectorAll('.job-table .area-name, .access-table .area-name')]
     .filter(n => /[\u4e00-\u9fff]/.test(n.textContent) && n.getClientRects().length > 1)
     .map(n => n.textContent),
 })"""
