@@ -101,6 +101,8 @@ def test_compose_file_is_valid_and_describes_production() -> None:
     rendered = _run_compose("config", env=SECRETS).stdout
     assert "postgis/postgis" in rendered
     assert "RESOURCEMAP_ENVIRONMENT: production" in rendered
+    # The app reads the demand where the shared volume is mounted (the Dask workers' too).
+    assert "RESOURCEMAP_DEMAND_DATASET: /demand" in rendered
 
 
 @needs_compose
