@@ -23,6 +23,7 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_skeleton, format_time
 from babel.lists import format_list
+from babel.numbers import format_decimal
 from babel.support import NullTranslations
 from babel.units import format_unit
 from jinja2 import Environment
@@ -143,6 +144,7 @@ def install(env: Environment) -> None:
         said=said,
         vocab=vocab,
         distance=distance,
+        number=number,
         day_label=day_label,
         date_label=date_label,
         clock=clock,
@@ -167,6 +169,12 @@ def label(pair: tuple[str, str] | dict[str, str] | None) -> str:
     if isinstance(pair, dict):
         return pair["en" if current() is EN else "zh"] or pair["zh"]
     return (pair[1] if current() is EN else pair[0]) or pair[0]
+
+
+def number(x: float) -> str:
+    """A whole count as the reader writes it, thousands grouped (``1,237``; CLDR groups
+    them in zh too)."""
+    return format_decimal(round(x), locale=current().babel)
 
 
 def distance(metres: float | None) -> str:

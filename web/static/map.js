@@ -398,7 +398,7 @@
     // read as how many are near.
     var anyDistance = latInput && latInput.value && !shownRadius;
     var text = body.total === 0 ? t("empty") : body.total === 1 ? t("count_one")
-      : t(anyDistance ? "count_near" : "count", { n: body.total });
+      : t(anyDistance ? "count_near" : "count", { n: body.total.toLocaleString(el.dataset.lang) });
     var w = body.widened;
     if (w) {
       text += " " + (w.shown_m ? t("widened", { asked: distance(w.asked_m), shown: distance(w.shown_m) })

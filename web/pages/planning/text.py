@@ -9,17 +9,13 @@ from __future__ import annotations
 import datetime as dt
 
 from babel.dates import format_datetime
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_percent
 
 from geo.map_text import MapText
 from resourcemap.planning.report import ReportText
 from resourcemap.vocab import ResourceKind
 from web import i18n
 from web.i18n import _
-
-
-def number(x: float) -> str:
-    return format_decimal(round(x), locale=i18n.current().babel)
 
 
 def percent(x: float, digits: int = 0) -> str:
@@ -66,7 +62,7 @@ def map_text() -> MapText:
         area_tip_nobody=_("No residents are recorded in %(name)s."),
         hex_tip=_("%(unmet)s of the %(demand)s residents of this hexagon live outside the circle."),
         site_tip=_("Recommended site %(rank)s: %(adds)s more residents reached (%(name)s)."),
-        number=number,
+        number=i18n.number,
         percent=percent,
         distance=metres,
     )
@@ -110,7 +106,7 @@ def report_text() -> ReportText:
         covered=_("Covered"),
         uncovered=_("Outside the circle"),
         share=_("Share covered"),
-        number=number,
+        number=i18n.number,
         percent=lambda x: percent(x, 1),
         distance=metres,
         when=when,

@@ -96,7 +96,6 @@ async def render_planning(
         "level_labels": level_labels(scope),
         "scope": scope,
         "kinds": [(k.value, planning_text.kind_label(k)) for k in ResourceKind],
-        "number": planning_text.number,
         "percent": planning_text.percent,
         "metres": planning_text.metres,
     }
