@@ -195,12 +195,31 @@ class Backend:
 
     def _template(self, kind: str) -> str:
         if kind not in self.templates:
-            url = self._new_empty(f"tpl_{kind}")
-            asyncio.run(schema.migrate(url))
             if kind == "demo":
+                # A copy of the migrated empty template: migrating takes the ORM seconds,
+                # and the copy's schema is the same.
+                url = self._copy_now(self._template("empty"), "tpl_demo")
                 asyncio.run(_load_demo(url))
+            else:
+                url = self._new_empty(f"tpl_{kind}")
+                asyncio.run(schema.migrate(url))
             self.templates[kind] = url
         return self.templates[kind]
+
+    def _copy_now(self, template: str, label: str) -> str:
+        """A copy of ``template`` named for this run, made before this returns."""
+        if self.name == "sqlite":
+            dst = self.workdir / f"{RUN_PREFIX}{label}_{uuid.uuid4().hex[:10]}.sqlite3"
+            shutil.copyfile(template.removeprefix("sqlite://"), dst)
+            return f"sqlite://{dst}"
+        name = f"{RUN_PREFIX}{label}_{uuid.uuid4().hex[:10]}"
+        tpl_name = template.rsplit("/", 1)[1]
+        answer = self._server().answer(
+            self._server().send(f'CREATE DATABASE "{name}" TEMPLATE "{tpl_name}"')
+        )
+        if answer != "ok":
+            raise RuntimeError(f"copying {template} to {name}: {answer}")
+        return _pg_url(name)
 
     def _new_empty(self, label: str) -> str:
         name = f"{RUN_PREFIX}{label}_{uuid.uuid4().hex[:10]}"
