@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -126,30 +128,61 @@ async def test_schedule_versions_migrate_down_and_up_with_bookable_resources(
     assert after > before
 
 
-@pytest.mark.anyio
-async def test_unkeyed_request_digests_are_cleared_by_the_upgrade(database_url: str) -> None:
-    """0009: plain SHA-256 fingerprints (which named the phone number) written before the
-    upgrade are gone after it; the booking itself is untouched."""
+PLAIN_DIGEST = "a" * 64
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+async def upgraded_from_0008(request: pytest.FixtureRequest) -> AsyncIterator[dict[str, Any]]:
+    """A database with a bookable room, undone to 0008 and upgraded again (0009 done twice),
+    and what it held before and after: the two tests below read one such round trip, because
+    undoing and redoing the migrations takes the ORM's migration machinery seconds each way.
+
+    Before the round trip, the room's booking has a plain SHA-256 fingerprint (which named the
+    phone number), as written before 0009, and the room is only for students."""
     from tortoise.migrations.api.migrate import migrate as tortoise_migrate
 
-    from resourcemap.models import Booking
-    from tests.booking_helpers import NOW, TOMORROW_9, bookable_city, desk, request
+    from resourcemap.models import Booking, BookingPolicy, OpeningHours, Resource
+    from tests.booking_helpers import NOW, TOMORROW_9, bookable_city, desk
+    from tests.booking_helpers import request as booking_request
 
-    url = database_url
-    plain = "a" * 64
+    backend: Backend = request.getfixturevalue(f"{request.param}_backend")
+    url = backend.fresh()
+    try:
+        async with db.database(url):
+            room = (await bookable_city())["room"]
+            await desk(url).book(booking_request(room, TOMORROW_9, phone="13812345678"), now=NOW)
+            await Booking.filter(resource_id=room).update(request_hash=PLAIN_DIGEST)
+            await Resource.filter(id=room).update(eligibility="students")
+            hours = await OpeningHours.filter(resource_id=room).count()
+        await tortoise_migrate(
+            config=db.tortoise_config(url), target="models.0008_waitlist_idempotency"
+        )
+        await db.close_db()
+        await schema.migrate(url)
+        async with db.database(url):
+            booking = await Booking.get(resource_id=room)
+            found = {
+                "request_hash": booking.request_hash,
+                "code": booking.code,
+                "hours_before": hours,
+                "hours_after": await OpeningHours.filter(resource_id=room).count(),
+                "policies": await BookingPolicy.filter(resource_id=room).count(),
+                "eligibility": (await Resource.get(id=room)).eligibility,
+            }
+        yield found
+    finally:
+        backend.release(url)
 
-    async with db.database(url):
-        room = (await bookable_city())["room"]
-        await desk(url).book(request(room, TOMORROW_9, phone="13812345678"), now=NOW)
-        await Booking.filter(resource_id=room).update(request_hash=plain)
-    await tortoise_migrate(
-        config=db.tortoise_config(url), target="models.0008_waitlist_idempotency"
-    )
-    await db.close_db()
-    await schema.migrate(url)
-    async with db.database(url):
-        booking = await Booking.get(resource_id=room)
-        stored, code = booking.request_hash, booking.code
+
+@pytest.mark.anyio
+async def test_unkeyed_request_digests_are_cleared_by_the_upgrade(
+    upgraded_from_0008: dict[str, Any],
+) -> None:
+    """0009: plain SHA-256 fingerprints (which named the phone number) written before the
+    upgrade are gone after it; the booking itself is untouched."""
+    stored, code = upgraded_from_0008["request_hash"], upgraded_from_0008["code"]
     assert stored == "" and len(code) == 8
 
 
@@ -195,28 +228,12 @@ async def test_migrate_reinstalls_the_booking_function(database_url: str) -> Non
 
 
 @pytest.mark.anyio
-async def test_eligibility_migrates_down_and_up_keeping_every_row(database_url: str) -> None:
+async def test_eligibility_migrates_down_and_up_keeping_every_row(
+    upgraded_from_0008: dict[str, Any],
+) -> None:
     """0009 undone and done again: listings and what refers to them stay; rows that were
     there before the column get the default, public."""
-    from tortoise.migrations.api.migrate import migrate as tortoise_migrate
-
-    from resourcemap.models import BookingPolicy, OpeningHours, Resource
-    from tests.booking_helpers import bookable_city
-
-    url = database_url
-
-    async with db.database(url):
-        room = (await bookable_city())["room"]
-        await Resource.filter(id=room).update(eligibility="students")
-        hours = await OpeningHours.filter(resource_id=room).count()
-    await tortoise_migrate(
-        config=db.tortoise_config(url), target="models.0008_waitlist_idempotency"
-    )
-    await db.close_db()
-    await schema.migrate(url)
-    async with db.database(url):
-        again = await OpeningHours.filter(resource_id=room).count()
-        policies = await BookingPolicy.filter(resource_id=room).count()
-        eligibility = (await Resource.get(id=room)).eligibility
-    assert hours > 0 and again == hours and policies == 1
-    assert eligibility == "public"
+    found = upgraded_from_0008
+    hours, again = found["hours_before"], found["hours_after"]
+    assert hours > 0 and again == hours and found["policies"] == 1
+    assert found["eligibility"] == "public"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -15,16 +16,24 @@ from hypothesis import HealthCheck, settings
 
 from resourcemap.models import Resource
 from tests import ROOT
-from tests.conftest import running_demo
+from tests.conftest import Backend, running_demo
 from tests.factories import run_in_db, small_city
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
 @pytest.fixture(scope="session")
-def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def fuzz_target(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_backend: Backend
+) -> Iterator[tuple[str, str]]:
     """A demo server of its own (fuzzing writes to it) and an admin's bearer token."""
-    with running_demo(tmp_path_factory.mktemp("fuzz")) as (base, env):
+    workdir = tmp_path_factory.mktemp("fuzz")
+    # The run's demo city, already loaded: ``resourcemap demo`` serves it without spending
+    # seconds generating and writing it again (tests/core/test_cli.py runs it on a new file).
+    copy = sqlite_backend.fresh("demo")
+    shutil.copyfile(copy.removeprefix("sqlite://"), workdir / "demo.sqlite3")
+    sqlite_backend.release(copy)
+    with running_demo(workdir) as (base, env):
         cli = [sys.executable, "-m", "resourcemap", "user"]
         subprocess.run(
             [*cli, "create", "fuzzer", "--role", "admin", "--password", "fuzz-pass-123"],
