@@ -14,60 +14,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any, Protocol, Self, cast
+from typing import Any, Self, cast
 
 from geo.areatree import LEVELS
 from resourcemap.cells import guarded_row
-from resourcemap.models import Area
 from resourcemap.planning.access import AccessFigures, AccessReport
+from resourcemap.planning.area_places import Parent, Place, Placed, Places
 from resourcemap.planning.dataset_coverage import DatasetCoverage, rows_csv
 from resourcemap.planning.siting import Site, SitingFigures, SitingResult, sites_csv
 from resourcemap.scope import AreaScope
-
-
-@dataclass(frozen=True)
-class Parent:
-    """An area above a row's area: its level and its names."""
-
-    level: str
-    name: str
-    name_en: str = ""
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where an area is: its names and the areas above it, nearest first (a community's
-    street, district and city)."""
-
-    name: str
-    name_en: str = ""
-    parents: tuple[Parent, ...] = ()
-
-
-Places = Mapping[str, Place]
-
-
-async def area_places() -> dict[str, Place]:
-    """Every area's place, by code (one read of the areas' names)."""
-    rows = await Area.all().values_list("code", "level", "name_zh", "name_en", "parent_id")
-    found = {str(c): (str(lv), str(n), str(e or ""), p) for c, lv, n, e, p in rows}
-    chains: dict[str, tuple[Parent, ...]] = {}
-
-    def chain(code: str | None, depth: int = 0) -> tuple[Parent, ...]:
-        """``code`` itself and the areas above it (a broken hierarchy stops the chain)."""
-        if code is None or code not in found or depth > len(LEVELS):
-            return ()
-        if code not in chains:
-            level, name, name_en, parent = found[code]
-            chains[code] = (Parent(level, name, name_en), *chain(parent, depth + 1))
-        return chains[code]
-
-    return {
-        code: Place(name, name_en, chain(parent))
-        for code, (_, name, name_en, parent) in found.items()
-    }
 
 
 def _parents(stored: object) -> tuple[Parent, ...]:
@@ -79,15 +36,6 @@ def _typed(data: dict[str, Any], key: str, row: Callable[..., object]) -> dict[s
     """Stored JSON with its list ``key`` made typed rows again."""
     rows = tuple(row(**{**item, "parents": _parents(item.get("parents"))}) for item in data[key])
     return {**data, key: rows}
-
-
-class Placed(Protocol):
-    """A row of a job's table that says where its area is."""
-
-    @property
-    def code(self) -> str: ...
-    @property
-    def place(self) -> Place: ...
 
 
 def _placed_csv(table: str, rows: Sequence[Placed], name_en: str = "name_en") -> str:
@@ -104,26 +52,6 @@ def _placed_csv(table: str, rows: Sequence[Placed], name_en: str = "name_en") ->
         names = [n for lv in levels for n in above.get(lv, ("", ""))]
         writer.writerow([*cells, *guarded_row([row.place.name_en, *names])])
     return out.getvalue()
-
-
-def shared_parents(rows: Sequence[Placed]) -> tuple[Parent, ...]:
-    """The areas above every row's area (a district's planner reads only its streets: each
-    is in that district and its city), nearest first; none when the rows lie apart."""
-    chains = [row.place.parents for row in rows if row.code]
-    if not chains:
-        return ()
-    shared = 0
-    while all(len(c) > shared for c in chains) and len({c[-1 - shared] for c in chains}) == 1:
-        shared += 1
-    return chains[0][len(chains[0]) - shared :]
-
-
-@dataclass(frozen=True)
-class PlacedArea:
-    """An area of a table that holds only codes, with where it is."""
-
-    code: str
-    place: Place
 
 
 class NamedRow:

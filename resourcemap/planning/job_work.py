@@ -16,6 +16,7 @@ import numpy as np
 
 from geo.coverage import AreaSums, area_table
 from resourcemap.planning.access import AccessQuery, AccessService
+from resourcemap.planning.area_places import area_places
 from resourcemap.planning.coverage import CoverageQuery, CoverageService
 from resourcemap.planning.dataset_coverage import dataset_coverage
 from resourcemap.planning.demand_dataset import DemandDataset
@@ -24,7 +25,6 @@ from resourcemap.planning.job_outcomes import (
     CoverageOutcome,
     Outcome,
     SitingOutcome,
-    area_places,
 )
 from resourcemap.planning.jobs import QUERIES, JobKind, SitingJob, dataset_directory
 from resourcemap.planning.siting import SitingRequest, plan

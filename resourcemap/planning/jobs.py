@@ -28,6 +28,7 @@ from geo.demand_parquet import demand_files
 from resourcemap.errors import Forbidden, InvalidInput, NotFound
 from resourcemap.models import PlannerJob
 from resourcemap.planning.access import AccessQuery
+from resourcemap.planning.area_places import area_places
 from resourcemap.planning.coverage import CoverageQuery, data_version
 from resourcemap.planning.demand_dataset import files_version
 from resourcemap.planning.job_outcomes import (
@@ -35,7 +36,6 @@ from resourcemap.planning.job_outcomes import (
     CoverageOutcome,
     Outcome,
     SitingOutcome,
-    area_places,
 )
 from resourcemap.planning.siting import SitingRequest
 from resourcemap.said import Said, from_stored

@@ -19,8 +19,9 @@ from resourcemap.clock import FixedClock
 from resourcemap.errors import Forbidden
 from resourcemap.planning import job_runner, jobs
 from resourcemap.planning.access import AccessQuery, AccessService
+from resourcemap.planning.area_places import area_places
 from resourcemap.planning.coverage import CoverageService
-from resourcemap.planning.job_outcomes import AccessOutcome, SitingOutcome, area_places
+from resourcemap.planning.job_outcomes import AccessOutcome, SitingOutcome
 from resourcemap.planning.siting import SitingRequest, plan, sites_csv
 from resourcemap.scope import area_scope
 from resourcemap.settings import Settings

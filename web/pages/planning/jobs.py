@@ -14,7 +14,8 @@ from starlette.responses import Response
 from resourcemap.errors import InvalidInput
 from resourcemap.planning import jobs
 from resourcemap.planning.access import AccessQuery
-from resourcemap.planning.job_outcomes import AccessOutcome, CoverageOutcome, shared_parents
+from resourcemap.planning.area_places import shared_parents
+from resourcemap.planning.job_outcomes import AccessOutcome, CoverageOutcome
 from resourcemap.scope import scope_of
 from web import i18n
 from web.api.planning import PLANNING

@@ -22,8 +22,8 @@ from geo.siting import MAX_SITES
 from resourcemap.errors import InvalidInput
 from resourcemap.planning import siting as siting_mod
 from resourcemap.planning.access import UNITS, SupplyMeasure
+from resourcemap.planning.area_places import Place, PlacedArea, area_places, shared_parents
 from resourcemap.planning.coverage import DEFAULT_KINDS, CoverageQuery, coverage_geojson
-from resourcemap.planning.job_outcomes import Place, PlacedArea, area_places, shared_parents
 from resourcemap.planning.jobs import JobKind
 from resourcemap.planning.levels import table_level
 from resourcemap.planning.report import counts_teams, map_html, summarise
