@@ -56,14 +56,6 @@ async def _pg_admin(*statements: str) -> None:
         await conn.close()
 
 
-async def _pg_fetchval(sql: str) -> Any:
-    conn = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        return await conn.fetchval(sql)
-    finally:
-        await conn.close()
-
-
 async def _load_demo(url: str) -> None:
     from resourcemap.demo.city import load_demo_city
 
@@ -182,15 +174,12 @@ class _Copier:
 class Backend:
     """Makes fresh databases of one dialect from session templates.
 
-    Each backend migrates one template per run (empty) and copies it for the demo one; every
-    test gets a copy of a template (a file copy for SQLite, ``CREATE DATABASE … TEMPLATE``
-    for PostgreSQL) that is removed when the test ends, and the templates when the run ends,
-    Ctrl-C included.
+    Each backend migrates one template per kind (empty, demo) per run; every test gets a copy
+    (a file copy for SQLite, ``CREATE DATABASE … TEMPLATE`` for PostgreSQL) that is removed
+    when the test ends, and the templates when the run ends, Ctrl-C included.
 
-    A PostgreSQL copy takes the server a twentieth of a second (copying the template's files;
-    PostgreSQL 15's default, writing every page of it to the WAL, takes a fifth), and
-    dropping one waits on every server process: ``tests/pg_copier.py`` does both beside the
-    tests, copying the next
+    A PostgreSQL copy takes the server a fifth of a second, and dropping one waits on every
+    server process: ``tests/pg_copier.py`` does both beside the tests, copying the next
     database of a kind while the test that took the last one runs and dropping the copies of
     tests that have ended. A copy is made before any test holds it, so each test still gets
     one nobody has written to.
@@ -203,7 +192,6 @@ class Backend:
         self._copier: _Copier | None = None
         # Per kind: the next test's copy, being made (its name and its statement's number).
         self._spare: dict[str, tuple[str, int]] = {}
-        self._strategy: str | None = None
 
     def _template(self, kind: str) -> str:
         if kind not in self.templates:
@@ -225,7 +213,10 @@ class Backend:
             shutil.copyfile(template.removeprefix("sqlite://"), dst)
             return f"sqlite://{dst}"
         name = f"{RUN_PREFIX}{label}_{uuid.uuid4().hex[:10]}"
-        answer = self._server().answer(self._server().send(self._create_copy(name, template)))
+        tpl_name = template.rsplit("/", 1)[1]
+        answer = self._server().answer(
+            self._server().send(f'CREATE DATABASE "{name}" TEMPLATE "{tpl_name}"')
+        )
         if answer != "ok":
             raise RuntimeError(f"copying {template} to {name}: {answer}")
         return _pg_url(name)
@@ -260,18 +251,8 @@ class Backend:
 
     def _copy(self, template: str) -> tuple[str, int]:
         name = f"{RUN_PREFIX}t_{uuid.uuid4().hex[:12]}"
-        return name, self._server().send(self._create_copy(name, template))
-
-    def _create_copy(self, name: str, template: str) -> str:
-        """The statement copying ``template`` to a new database ``name``: by copying its
-        files (a copy of a small database written page by page to the WAL, PostgreSQL 15's
-        default, takes the server four times as long, and dropping it three times)."""
-        if self._strategy is None:
-            version = int(asyncio.run(_pg_fetchval("SHOW server_version_num")))
-            # Before 15, copying the files was the only way.
-            self._strategy = " STRATEGY FILE_COPY" if version >= 150000 else ""
         tpl_name = template.rsplit("/", 1)[1]
-        return f'CREATE DATABASE "{name}" TEMPLATE "{tpl_name}"{self._strategy}'
+        return name, self._server().send(f'CREATE DATABASE "{name}" TEMPLATE "{tpl_name}"')
 
     def release(self, url: str) -> None:
         """Remove a database ``fresh`` made, once its test is over."""
