@@ -122,8 +122,7 @@ def coverage(
 
     from resourcemap.dataset import synthetic_label
     from resourcemap.planning import coverage as cov
-    from resourcemap.planning.demand_dataset import DemandDataset
-    from resourcemap.planning.jobs import dataset_directory
+    from resourcemap.planning.jobs import demand_dataset
     from resourcemap.planning.levels import area_levels, choose_level
     from resourcemap.planning.report import report_html
     from resourcemap.vocab import AreaLevel
@@ -164,7 +163,7 @@ def coverage(
             query = cov.CoverageQuery(
                 radius_m=radius_m, level=chosen.level, kind=kinds or None, demand=demand_source
             )
-            service = cov.CoverageService(dataset=DemandDataset(dataset_directory(settings)))
+            service = cov.CoverageService(dataset=demand_dataset(settings))
             with click.progressbar(length=len(steps), label="coverage", file=sys.stderr) as bar:
 
                 def step(message: str) -> None:

@@ -77,6 +77,12 @@ def shared_parents(rows: Sequence[Placed]) -> tuple[Parent, ...]:
     return chains[0][len(chains[0]) - shared :]
 
 
+def above_shared(row: Placed, shared: tuple[Parent, ...]) -> tuple[Parent, ...]:
+    """The areas above ``row``'s own that are not among those every row ``shared``."""
+    parents = row.place.parents
+    return parents[: len(parents) - len(shared)]
+
+
 @dataclass(frozen=True)
 class PlacedArea:
     """An area of a table that holds only codes, with where it is."""

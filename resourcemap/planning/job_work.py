@@ -19,14 +19,13 @@ from resourcemap.planning.access import AccessQuery, AccessService
 from resourcemap.planning.area_places import area_places
 from resourcemap.planning.coverage import CoverageQuery, CoverageService
 from resourcemap.planning.dataset_coverage import dataset_coverage
-from resourcemap.planning.demand_dataset import DemandDataset
 from resourcemap.planning.job_outcomes import (
     AccessOutcome,
     CoverageOutcome,
     Outcome,
     SitingOutcome,
 )
-from resourcemap.planning.jobs import QUERIES, JobKind, SitingJob, dataset_directory
+from resourcemap.planning.jobs import QUERIES, JobKind, SitingJob, dataset_directory, demand_dataset
 from resourcemap.planning.siting import SitingRequest, plan
 from resourcemap.scope import area_scope
 from resourcemap.settings import Settings
@@ -43,7 +42,7 @@ class JobWork:
         self.settings = settings
         self.coverage = CoverageService(
             streets_file=settings.streets_file,
-            dataset=DemandDataset(dataset_directory(settings)),
+            dataset=demand_dataset(settings),
         )
         self.access = AccessService(self.coverage)
 

@@ -24,13 +24,12 @@ from typing import Any
 
 from pydantic import Field
 
-from geo.demand_parquet import demand_files
 from resourcemap.errors import Forbidden, InvalidInput, NotFound
 from resourcemap.models import PlannerJob
 from resourcemap.planning.access import AccessQuery
 from resourcemap.planning.area_places import area_places
 from resourcemap.planning.coverage import CoverageQuery, data_version
-from resourcemap.planning.demand_dataset import files_version
+from resourcemap.planning.demand_dataset import DemandDataset, files_version
 from resourcemap.planning.job_outcomes import (
     AccessOutcome,
     CoverageOutcome,
@@ -157,12 +156,14 @@ def dataset_directory(settings: Settings) -> Path:
     return settings.demand_dataset or settings.data_dir / "province-demand"
 
 
+def demand_dataset(settings: Settings) -> DemandDataset:
+    """The demand dataset jobs and planner pages read."""
+    return DemandDataset(dataset_directory(settings))
+
+
 def dataset_files(settings: Settings) -> list[Path]:
     """The files of the demand dataset jobs read (none when it is not there)."""
-    try:
-        return demand_files(dataset_directory(settings))
-    except FileNotFoundError:
-        return []
+    return demand_dataset(settings).files()
 
 
 def _key(kind: JobKind, params: str) -> str:

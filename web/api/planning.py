@@ -17,10 +17,9 @@ from resourcemap.planning import access_export as access_mod
 from resourcemap.planning import siting as siting_mod
 from resourcemap.planning.access import AccessQuery, AccessReport, AccessService
 from resourcemap.planning.coverage import CoverageQuery, CoverageService, HeatQuery, coverage_csv
-from resourcemap.planning.demand_dataset import DemandDataset
 from resourcemap.planning.indicator_export import indicators_csv, indicators_xlsx
 from resourcemap.planning.indicators import DEFINITIONS, Targets
-from resourcemap.planning.jobs import dataset_directory
+from resourcemap.planning.jobs import demand_dataset
 from resourcemap.planning.report import report_html
 from resourcemap.scope import AreaScope, scope_of
 from resourcemap.vocab import Role
@@ -45,7 +44,7 @@ def service_of(request: Request) -> CoverageService:
         settings = request.app.state.settings
         found = CoverageService(
             streets_file=settings.streets_file,
-            dataset=DemandDataset(dataset_directory(settings)),
+            dataset=demand_dataset(settings),
         )
         request.app.state.coverage = found
     return found

@@ -5,6 +5,7 @@ read a page of rows at a time, worst first, and its CSV holds every row."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,7 +15,7 @@ from starlette.responses import Response
 from resourcemap.errors import InvalidInput
 from resourcemap.planning import jobs
 from resourcemap.planning.access import AccessQuery
-from resourcemap.planning.area_places import shared_parents
+from resourcemap.planning.area_places import above_shared, shared_parents
 from resourcemap.planning.job_outcomes import AccessOutcome, CoverageOutcome
 from resourcemap.scope import scope_of
 from web import i18n
@@ -116,7 +117,7 @@ async def job_page(request: Request) -> Response:
             },
             # What every row shares is said once above the table; each row names the rest.
             "shared": shared,
-            "above": lambda row: row.place.parents[: len(row.place.parents) - len(shared)],
+            "above": functools.partial(above_shared, shared=shared),
             "refresh": 0 if found.finished else REFRESH_SECONDS,
             "titles": kind_titles(),
             "unit": _unit(found.query),

@@ -7,6 +7,7 @@ only, shown in a sandboxed frame.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -22,7 +23,13 @@ from geo.siting import MAX_SITES
 from resourcemap.errors import InvalidInput
 from resourcemap.planning import siting as siting_mod
 from resourcemap.planning.access import UNITS, SupplyMeasure
-from resourcemap.planning.area_places import Place, PlacedArea, area_places, shared_parents
+from resourcemap.planning.area_places import (
+    Place,
+    PlacedArea,
+    above_shared,
+    area_places,
+    shared_parents,
+)
 from resourcemap.planning.coverage import DEFAULT_KINDS, CoverageQuery, coverage_geojson
 from resourcemap.planning.jobs import JobKind
 from resourcemap.planning.levels import table_level
@@ -70,7 +77,7 @@ async def _where(codes: Iterable[str]) -> dict[str, Any]:
     return {
         "place": place,
         "shared": shared,
-        "above": lambda row: row.place.parents[: len(row.place.parents) - len(shared)],
+        "above": functools.partial(above_shared, shared=shared),
     }
 
 
