@@ -322,15 +322,26 @@ def redis_url() -> str:
     """A real Redis server's test database, emptied for each test (#22)."""
     import redis
 
+    url = worker_redis_url(REDIS_URL, os.environ.get("PYTEST_XDIST_WORKER", ""))
     try:
-        with redis.Redis.from_url(REDIS_URL, socket_timeout=5) as client:
+        with redis.Redis.from_url(url, socket_timeout=5) as client:
             client.flushdb()
     except (redis.RedisError, OSError) as exc:
-        message = f"Redis at {REDIS_URL} unreachable ({type(exc).__name__}: {exc})"
+        message = f"Redis at {url} unreachable ({type(exc).__name__}: {exc})"
         if REQUIRE_REDIS:
             pytest.fail(message + " and RESOURCEMAP_REQUIRE_REDIS=1")
         pytest.skip(message)
-    return REDIS_URL
+    return url
+
+
+def worker_redis_url(url: str, worker: str) -> str:
+    """Each pytest-xdist worker (``gw0``, ``gw1``, …) empties a Redis database of its own:
+    ``url``'s database for the first, the ones below it for the others."""
+    if not worker:
+        return url
+    base, _, number = url.rpartition("/")
+    index = int(worker.removeprefix("gw"))
+    return f"{base}/{(int(number or 0) - index) % 16}"
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,9 @@ def _start_probe(tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
             "-q",
             "-p",
             "no:cacheprovider",
+            # In this process: its databases are named by the pid the test knows.
+            "-n",
+            "0",
             "-k",
             "postgres",
             "tests/harness_probe.py",
