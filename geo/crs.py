@@ -89,3 +89,15 @@ def to_wgs84(x: npt.ArrayLike, y: npt.ArrayLike, crs: pyproj.CRS) -> tuple[Float
         np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     )
     return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+
+def extent_km(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[float, float]:
+    """Width and height of the WGS-84 points' bounding box in kilometres (near enough for
+    choosing a map's detail: degrees scaled at the mean latitude)."""
+    x, y = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+    if x.size == 0:
+        return 0.0, 0.0
+    return (
+        float(np.ptp(x)) * 111.32 * float(np.cos(np.radians(np.mean(y)))),
+        float(np.ptp(y)) * 110.57,
+    )

@@ -46,12 +46,15 @@ def gap_features(
     level: str,
     *,
     uncovered: Mapping[str, float] | None = None,
+    simplify_m: float = 0.0,
 ) -> list[dict[str, Any]]:
     """One GeoJSON Feature per area of ``level`` with a gap: its boundary minus the union
     of service circles and of the areas that area-served resources serve.
 
     ``uncovered`` (area code → uncovered population, e.g. from a coverage table) is copied
     into each feature's properties so the map can say how many people live in the gap.
+    ``simplify_m``: outlines drawn to that many metres (a map of a province need not
+    carry every chord of every circle); areas and shares are of the exact gap.
 
     >>> from geo.areatree import AreaNode
     >>> sq = {"type": "Polygon", "coordinates": [[[113.93, 22.75], [113.94, 22.75],
@@ -96,7 +99,8 @@ def gap_features(
         if gap_area < MIN_GAP_M2:
             continue
         node = tree.node(code)
-        geometry = shapely.set_precision(geoms_to_wgs84(gap, crs), 1e-6)
+        drawn = shapely.simplify(gap, simplify_m) if simplify_m > 0 else gap
+        geometry = shapely.set_precision(geoms_to_wgs84(drawn, crs), 1e-6)
         features.append(
             {
                 "type": "Feature",

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
 
-from geo.crs import metric_crs_for, to_metric
+from geo.crs import extent_km, metric_crs_for, to_metric
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -30,6 +30,10 @@ BoolArray = npt.NDArray[np.bool_]
 DEFAULT_RESOLUTION = 9  # about 0.1 km² a cell, 174 m edges: a few 100 m grid cells each
 MIN_RESOLUTION, MAX_RESOLUTION = 5, 11
 EDGE_BAND = 0.2  # of the edge length
+# Hexagons a map's extent may hold: a district at 0.1 km² (about 1,000), a province at the
+# resolution whose hexagons a planner can tell apart at its zoom, and a document a browser
+# loads (at 0.1 km² a province was 28 MB of hexagons and the server listed a million cells).
+MAP_HEXAGONS = 5_000
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,28 @@ def cells_of(lon: FloatArray, lat: FloatArray, resolution: int) -> npt.NDArray[n
     for i in near_edge.tolist():  # points near a tie only
         result[i] = h3.latlng_to_cell(float(lat[i]), float(lon[i]), res)
     return result
+
+
+def resolution_for(
+    lon: FloatArray, lat: FloatArray, finest: int = DEFAULT_RESOLUTION, most: int = MAP_HEXAGONS
+) -> int:
+    """The finest resolution, at most ``finest``, at which the points' bounding box holds at
+    most ``most`` hexagons.
+
+    >>> district = np.array([113.90, 114.00]), np.array([22.70, 22.80])  # about 10 × 11 km
+    >>> resolution_for(*district), resolution_for(np.array([110.0, 116.0]), np.array([21.0, 25.0]))
+    (9, 5)
+    """
+    res = check_resolution(finest)
+    km_x, km_y = extent_km(lon, lat)
+    while res > MIN_RESOLUTION and km_x * km_y > most * h3.average_hexagon_area(res, unit="km^2"):
+        res -= 1
+    return res
+
+
+def hex_area_km2(resolution: int) -> float:
+    """The average area of a hexagon at ``resolution``, as a map's legend states it."""
+    return float(h3.average_hexagon_area(check_resolution(resolution), unit="km^2"))
 
 
 def hex_heat(

@@ -43,7 +43,7 @@ STYLE = """<style>
 .rm-label{display:inline-block;transform:translate(-50%,-50%);white-space:nowrap;
   font:600 12px/1.2 system-ui,sans-serif;color:#111;pointer-events:none;
   text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff,0 0 1px #fff}
-.rm-labels-off .rm-label-icon{display:none}
+.rm-labels-off .rm-label-icon,.rm-labels-off .rm-gap{display:none}
 .rm-site{display:block;width:26px;height:26px;border-radius:50%;background:#e66101;color:#fff;
   font:700 14px/26px system-ui,sans-serif;text-align:center;border:2px solid #fff;
   box-shadow:0 0 0 1px #e66101;box-sizing:border-box}
@@ -102,7 +102,7 @@ style="background:#fff"></i>a &amp; b</div></section>'
 
 def script_json(value: Any) -> str:
     """JSON that is safe inside a script element."""
-    text = json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     for a, b in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                  ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):  # fmt: skip
         text = text.replace(a, b)

@@ -39,7 +39,7 @@ class MapText:
     share_title: str = "Share of residents within %(radius)s of a service, %%"
     share_note: str = "Fixed classes around the target: every resident within %(radius)s."
     nobody: str = "nobody lives here"
-    unmet_title: str = "Residents outside the circle, per hexagon (about 0.1 km²)"
+    unmet_title: str = "Residents outside the circle, per hexagon (about %(area)s km²)"
     unmet_note: str = "Classes: fifths of the hexagons where someone lives outside the circle."
     gap_row: str = "outside every circle (dashed outline)"
     circle_row: str = "%(radius)s circle around a service (thin outline)"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
+from geo.heat import DEFAULT_RESOLUTION, hex_area_km2
 from geo.map_text import MapText
 
 # folium (with pandas, which it imports) is a third of a web worker's memory and a second
@@ -58,6 +60,9 @@ CIRCLE_COLOUR = "#08519c"
 POINT_COLOUR = "#253494"
 SITE_COLOUR = "#e66101"
 LABEL_PX = 80
+# Above this many service points the dots cover the fills at the zoom that shows them all
+# (a province's 22,000): off until the planner ticks them.
+DOTS_SHOWN = 2_000
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,7 @@ def coverage_map(
     and a legend of whatever is visible."""
     import folium
 
+    from geo import map_marks
     from geo.map_legend import LegendRow, LegendSection, add_controls
 
     t = text or MapText()
@@ -196,9 +202,10 @@ def coverage_map(
             LegendRow(c, f"{t.number(lo)}–{t.number(hi)}")
             for c, (lo, hi) in zip(HEX_COLOURS, itertools.pairwise(breaks), strict=False)
         ]
-        sections.append(
-            LegendSection(hex_layer.get_name(), t.unmet_title, rows, t.unmet_note, ramp=True)
-        )
+        km2 = hex_area_km2(int((heat_fc or {}).get("resolution", DEFAULT_RESOLUTION)))
+        # 0.1, 0.7, 5.2, 36, 253: the decimal point reads the same in both languages.
+        title = t.unmet_title % {"area": f"{km2:.1f}" if km2 < 10 else t.number(km2)}
+        sections.append(LegendSection(hex_layer.get_name(), title, rows, t.unmet_note, ramp=True))
     if gaps_fc is not None and gaps_fc["features"]:
         gap_layer = folium.GeoJson(
             _features([f for f in gaps_fc["features"] if f.get("geometry")], lambda p: {}),
@@ -209,37 +216,45 @@ def coverage_map(
                 "color": GAP_COLOUR,
                 "weight": 1.5,
                 "dashArray": "5 4",
+                # Hidden with the names below the zoom where areas are big enough for them:
+                # seen whole, a province's gaps are black scribbles over its fills.
+                "className": "rm-gap",
             },
         ).add_to(m)
         sections.append(
             LegendSection(gap_layer.get_name(), "", [LegendRow(GAP_COLOUR, t.gap_row, "dash")])
         )
     if services:
-        points = _point_fc([(x, y, {}) for x, y in services])
-        point_layer = folium.GeoJson(
-            points,
-            name=esc(t.points_layer),
-            interactive=False,
-            marker=folium.CircleMarker(
-                radius=3,
-                color="#ffffff",
-                weight=1,
-                fill=True,
-                fill_color=POINT_COLOUR,
-                fill_opacity=1,
-            ),
+        at = map_marks.points(services)
+        point_layer = map_marks.Marks(
+            "dots",
+            at,
+            esc(t.points_layer),
+            show=len(at) <= DOTS_SHOWN,
+            style={
+                "radius": 3,
+                "color": "#ffffff",
+                "weight": 1,
+                "fill": True,
+                "fillColor": POINT_COLOUR,
+                "fillOpacity": 1,
+            },
         ).add_to(m)
         sections.append(
             LegendSection(point_layer.get_name(), "", [LegendRow(POINT_COLOUR, t.point_row, "dot")])
         )
-        circle_layer = folium.GeoJson(
-            points,
-            name=esc(t.circles_layer % {"radius": radius}),
+        circle_layer = map_marks.Marks(
+            "rings",
+            at,
+            esc(t.circles_layer % {"radius": radius}),
+            style={
+                "radius": radius_m,
+                "color": CIRCLE_COLOUR,
+                "weight": 1,
+                "opacity": 0.8,
+                "fill": False,
+            },
             show=False,
-            interactive=False,
-            marker=folium.Circle(
-                radius=radius_m, color=CIRCLE_COLOUR, weight=1, opacity=0.8, fill=False
-            ),
         ).add_to(m)
         sections.append(
             LegendSection(
@@ -341,20 +356,6 @@ def _features(
     }
 
 
-def _point_fc(points: Sequence[tuple[float, float, dict[str, Any]]]) -> dict[str, Any]:
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
-                "properties": p,
-                "geometry": {"type": "Point", "coordinates": [x, y]},
-            }
-            for x, y, p in points
-        ],
-    }
-
-
 def _sites_layer(
     sites: Sequence[dict[str, Any]], radius_m: float, t: MapText
 ) -> folium.FeatureGroup:
@@ -389,29 +390,39 @@ def _sites_layer(
     return group
 
 
-def _labels_layer(areas: Sequence[dict[str, Any]], t: MapText) -> tuple[folium.FeatureGroup, float]:
+def outline_m(areas: Sequence[dict[str, Any]]) -> float:
+    """How closely to draw gap outlines, in metres: a quarter pixel at the zoom from which
+    they show (with the names, when the median area is ``LABEL_PX`` wide). A province's gap
+    outlines at a district's detail were megabytes of circle chords nobody sees whole.
+
+    >>> outline_m([{"geometry": {"type": "Polygon", "coordinates": [[[113.9, 22.7],
+    ...     [113.91, 22.7], [113.91, 22.71], [113.9, 22.7]]]}}])  # about 1 km wide
+    3.2
+    """
+    geoms = [shape(f["geometry"]) for f in areas if f.get("geometry")]
+    if not geoms:
+        return 0.0
+    bounds = shapely.bounds(geoms)
+    metres = (bounds[:, 2] - bounds[:, 0]) * 111_320 * np.cos(np.radians(bounds[:, 1]))
+    return round(float(np.median(metres)) / (LABEL_PX * 4), 1)
+
+
+def _labels_layer(areas: Sequence[dict[str, Any]], t: MapText) -> tuple[folium.map.Layer, float]:
     """Area names at a point inside each area, and the zoom from which they fit: when the
     median area is about 80 pixels wide (a four-character name and room around it)."""
-    import folium
+    from geo import map_marks
 
-    group = folium.FeatureGroup(name=esc(t.labels_layer))
-    widths = []
-    for f in areas:
-        geom = shape(f["geometry"])
-        x0, _, x1, _ = geom.bounds
-        widths.append(max(x1 - x0, 1e-6))
-        at = shapely.point_on_surface(geom)
-        name = str(f["properties"].get("name") or "")
-        folium.Marker(
-            [at.y, at.x],
-            icon=folium.DivIcon(
-                html=f'<span class="rm-label">{esc(name)}</span>',
-                icon_size=(0, 0),
-                class_name="rm-label-icon",
-            ),
-            interactive=False,
-        ).add_to(group)
-    median = float(np.median(widths)) if widths else 1.0
+    geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in areas]) if areas else []
+    at = shapely.point_on_surface(geoms)
+    names = [str(f["properties"].get("name") or "") for f in areas]
+    marks = [
+        (round(y, 6), round(x, 6), name)
+        for x, y, name in zip(shapely.get_x(at), shapely.get_y(at), names, strict=True)
+    ]
+    group = map_marks.Marks("names", marks, esc(t.labels_layer))
+    bounds = shapely.bounds(geoms) if len(geoms) else np.zeros((0, 4))
+    widths = np.maximum(bounds[:, 2] - bounds[:, 0], 1e-6)
+    median = float(np.median(widths)) if widths.size else 1.0
     zoom = math.log2(LABEL_PX * 360 / (256 * median))
     return group, max(0.0, min(18.0, math.ceil(zoom * 4) / 4))
 

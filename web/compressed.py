@@ -1,6 +1,6 @@
-"""Large JSON answers compressed for the browser that accepts gzip: the map's points and
-views, the areas' boundaries. Only these: pages carry tokens, and compressing them invites
-BREACH."""
+"""Large answers compressed for the browser that accepts gzip: the map's points and views,
+the areas' boundaries, a planner's coverage map document. Only these: pages carry tokens,
+and compressing them invites BREACH (the map document carries none)."""
 
 from __future__ import annotations
 

@@ -258,6 +258,11 @@ async def resource_facts() -> list[indicators.ResourceFact]:
 # --- the service ----------------------------------------------------------------------------
 
 
+# What a drawing is of: its kind, the data version, the query, the account's area and the
+# outline tolerance.
+DrawingKey = tuple[str, str, str, AreaScope | None, float]
+
+
 class CoverageService:
     """Computes and caches analyses for one database (one per app, one per CLI run).
 
@@ -274,6 +279,7 @@ class CoverageService:
     ) -> None:
         self.dataset = dataset
         self._cache: OrderedDict[tuple[str, str], Analysis] = OrderedDict()
+        self._drawings: OrderedDict[DrawingKey, list[dict[str, Any]]] = OrderedDict()
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._cache_size = cache_size
         self._streets_file = Path(streets_file) if str(streets_file) else None
@@ -374,7 +380,7 @@ class CoverageService:
         return coverage_geojson(analysis)
 
     async def gaps_geojson(
-        self, query: CoverageQuery, scope: AreaScope | None = None
+        self, query: CoverageQuery, scope: AreaScope | None = None, *, simplify_m: float = 0.0
     ) -> dict[str, Any]:
         if query.mode == "walking":
             raise InvalidInput(
@@ -384,13 +390,16 @@ class CoverageService:
             )
         analysis = await self.analyse(query, scope=scope)
         uncovered = {r.code: round(r.uncovered, 1) for r in analysis.table()}
-        features = await asyncio.to_thread(
-            gap_features,
-            analysis.tree,
-            analysis.supply,
-            query.radius_m,
-            str(query.level),
-            uncovered=uncovered,
+        features = await self._drawn(
+            ("gaps", analysis.version, query.model_dump_json(), scope, simplify_m),
+            lambda: gap_features(
+                analysis.tree,
+                analysis.supply,
+                query.radius_m,
+                str(query.level),
+                uncovered=uncovered,
+                simplify_m=simplify_m,
+            ),
         )
         return {"type": "FeatureCollection", "features": features, **meta(analysis)}
 
@@ -399,18 +408,38 @@ class CoverageService:
     ) -> dict[str, Any]:
         analysis = await self.analyse(query, scope=scope)
         d, s, r = analysis.demand, analysis.shown_supply, analysis.result
-        assert r.covered is not None
-        cells = []
-        if d.size or s.size:  # an account's area may hold neither
-            cells = await asyncio.to_thread(
-                hex_heat, d.lon, d.lat, d.weight, r.covered, s.lon, s.lat, query.resolution
+        covered = r.covered
+        assert covered is not None
+
+        def draw() -> list[dict[str, Any]]:
+            if not (d.size or s.size):  # an account's area may hold neither
+                return []
+            return hex_features(
+                hex_heat(d.lon, d.lat, d.weight, covered, s.lon, s.lat, query.resolution)
             )
+
+        key = ("heat", analysis.version, query.model_dump_json(), scope, 0.0)
         return {
             "type": "FeatureCollection",
-            "features": hex_features(cells),
+            "features": await self._drawn(key, draw),
             "resolution": query.resolution,
             **meta(analysis),
         }
+
+    async def _drawn(
+        self, key: DrawingKey, draw: Callable[[], list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """GeoJSON features drawn once per data version (in a thread; callers only read
+        them): a province's gap outlines and hexagons take seconds, and a planner's map
+        asks for them on every visit."""
+        found = self._drawings.get(key)
+        if found is None:
+            found = await asyncio.to_thread(draw)
+            self._drawings[key] = found
+            while len(self._drawings) > self._cache_size:
+                self._drawings.popitem(last=False)
+        self._drawings.move_to_end(key)
+        return found
 
     async def indicators(
         self,

@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 import resourcemap
+from geo.heat import resolution_for
 from geo.map_text import MapText
-from geo.maps import Assets, coverage_map, render, share_colour
+from geo.maps import Assets, coverage_map, outline_m, render, share_colour
 from resourcemap.planning.coverage import (
     Analysis,
     CoverageQuery,
@@ -69,6 +72,52 @@ def summarise(analysis: Analysis, top: int = 3) -> CoverageSummary:
     )
 
 
+@dataclass(frozen=True)
+class MapLayers:
+    """What a coverage map draws, each at the detail its extent can show."""
+
+    analysis: Analysis
+    areas: dict[str, Any]  # GeoJSON: each area's covered share
+    gaps: dict[str, Any] | None  # GeoJSON outlines; None for walking distance
+    heat: dict[str, Any]  # GeoJSON hexagons, with their ``resolution``
+    services: list[tuple[float, float]]  # (lon, lat) of each counted service point
+
+
+async def map_layers(
+    service: CoverageService,
+    query: CoverageQuery,
+    scope: AreaScope | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> MapLayers:
+    """The layers of the coverage map of ``query``, each at the detail it is seen at: gap
+    outlines to a quarter pixel at the zoom they appear from (``maps.outline_m``), hexagons
+    few enough over the map's extent to tell apart (``heat.resolution_for``). A district
+    keeps 0.1 km² hexagons; a province's map was 43 MB at a district's detail."""
+    say = progress or (lambda _m: None)
+    analysis = await service.analyse(query, scope=scope, progress=say)
+    areas = coverage_geojson(analysis)
+    shown = analysis.shown_supply
+    lon = np.concatenate([analysis.demand.lon, shown.lon])
+    lat = np.concatenate([analysis.demand.lat, shown.lat])
+    say("drawing gap polygons")
+    gaps = None
+    if query.mode != "walking":
+        tolerance = outline_m(areas["features"])
+        gaps = await service.gaps_geojson(query, scope, simplify_m=tolerance)
+    say("binning demand on H3 hexagons")
+    heat_query = HeatQuery(
+        **query.model_dump(include=set(CoverageQuery.model_fields)),
+        resolution=resolution_for(lon, lat),
+    )
+    return MapLayers(
+        analysis=analysis,
+        areas=areas,
+        gaps=gaps,
+        heat=await service.heatmap_geojson(heat_query, scope),
+        services=list(zip(shown.lon.tolist(), shown.lat.tolist(), strict=True)),
+    )
+
+
 async def map_html(
     service: CoverageService,
     query: CoverageQuery,
@@ -83,22 +132,12 @@ async def map_html(
 ) -> tuple[str, Analysis]:
     """The folium map document and the analysis it shows, fitted to the areas shown: with
     ``scope``, the account's area (#20)."""
-    say = progress or (lambda _m: None)
-    analysis = await service.analyse(query, scope=scope, progress=say)
-    fc = coverage_geojson(analysis)
-    say("drawing gap polygons")
-    gaps = None if query.mode == "walking" else await service.gaps_geojson(query, scope)
-    say("binning demand on H3 hexagons")
-    heat = await service.heatmap_geojson(
-        HeatQuery(**query.model_dump(include=set(CoverageQuery.model_fields))), scope
-    )
-    shown = analysis.shown_supply
-    services = list(zip(shown.lon.tolist(), shown.lat.tolist(), strict=True))
+    layers = await map_layers(service, query, scope, progress)
     m = coverage_map(
-        fc, gaps, heat, services, query.radius_m, assets, text=text, tile_url=tile_url,
-        attribution=attribution, sites=sites or (),
+        layers.areas, layers.gaps, layers.heat, layers.services, query.radius_m, assets,
+        text=text, tile_url=tile_url, attribution=attribution, sites=sites or (),
     )  # fmt: skip
-    return render(m, assets), analysis
+    return render(m, assets), layers.analysis
 
 
 def _bilingual_kind(kind: ResourceKind) -> str:

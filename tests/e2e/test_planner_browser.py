@@ -94,6 +94,14 @@ def test_planner_reads_map_matrix_and_report(
     # The choropleth and its legend; circles off until asked for.
     expect(frame.locator(".rm-legend section:not([hidden]) .rm-ramp span")).to_have_count(6)
     assert frame.locator("path.leaflet-interactive").count() >= 30
+    # The service points: one canvas in a pane above the area fills, with dots drawn on it.
+    dots = frame.locator(".leaflet-rm-marks-pane canvas").first
+    expect(dots).to_be_attached()
+    inked = dots.evaluate(
+        """c => { const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+                  let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }"""
+    )
+    assert inked > 100
     if size == "desktop":
         expect(legend).to_have_attribute("open", "")
         expect(frame.locator(".rm-label").first).to_be_visible()

@@ -104,6 +104,16 @@ def test_the_siting_map_is_drawn_in_its_own_sandboxed_document(
         assert "community centres" in hint
         bad = client.get("/planning/siting/map?sites=%5B%7B%22rank%22%3A%22x%22%7D%5D")
         assert bad.status_code == 400 and "sites" in bad.text
+        # A map document is megabytes on a province: sent gzipped to a browser that takes
+        # it, which is safe because it carries no token (BREACH).
+        zipped = client.get("/planning/map", headers={"Accept-Encoding": "gzip"})
+        assert zipped.headers["content-encoding"] == "gzip"
+        assert zipped.headers["content-type"] == "text/html; charset=utf-8"
+        assert "csrf" not in zipped.text.lower() and "rm-legend" in zipped.text
+        assert (
+            "content-encoding"
+            not in client.get("/planning/map", headers={"Accept-Encoding": "identity"}).headers
+        )
 
 
 def test_the_report_opens_in_the_browser_dated_with_its_sources(

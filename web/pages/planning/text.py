@@ -45,7 +45,7 @@ def map_text() -> MapText:
         share_title=_("Share of residents within %(radius)s of a service, %%"),
         share_note=_("Fixed classes around the target: every resident within %(radius)s."),
         nobody=_("nobody lives here"),
-        unmet_title=_("Residents outside the circle, per hexagon (about 0.1 km²)"),
+        unmet_title=_("Residents outside the circle, per hexagon (about %(area)s km²)"),
         unmet_note=_("Classes: fifths of the hexagons where someone lives outside the circle."),
         gap_row=_("outside every circle (dashed outline)"),
         circle_row=_("%(radius)s circle around a service (thin outline)"),

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from geo.maps import SHARE_CLASSES, Assets, share_colour
 from geo.siting import MAX_SITES
@@ -50,6 +50,7 @@ from web.api.planning import (
     siting_file,
     targets_of,
 )
+from web.compressed import compressed
 from web.i18n import _
 from web.pages.planning import text as planning_text
 from web.pages.shell import Audience, page, render
@@ -199,8 +200,12 @@ async def _map_document(
         sites=sites,
         scope=scope,
     )
-    return HTMLResponse(
-        page, headers={"X-Frame-Options": "SAMEORIGIN", "Content-Security-Policy": SANDBOX}
+    # Compressed: a province's map is megabytes, and it carries no token for BREACH to read.
+    return compressed(
+        request,
+        page.encode(),
+        "text/html; charset=utf-8",
+        {"X-Frame-Options": "SAMEORIGIN", "Content-Security-Policy": SANDBOX},
     )
 
 
