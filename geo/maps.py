@@ -14,6 +14,7 @@ default; every visible layer has its rows in the legend (:mod:`geo.map_legend`).
 
 Every text that reaches the map is HTML-escaped here: folium and Leaflet put tooltip
 texts and layer names into the page as HTML, so an area named ``<script>…`` would run.
+Area names on the map itself go as JSON and are set as text (:mod:`geo.map_marks`).
 Texts come translated from the caller (:class:`MapText`); geo knows no language.
 """
 

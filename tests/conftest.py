@@ -322,7 +322,10 @@ def redis_url() -> str:
     """A real Redis server's test database, emptied for each test (#22)."""
     import redis
 
-    url = worker_redis_url(REDIS_URL, os.environ.get("PYTEST_XDIST_WORKER", ""))
+    try:
+        url = worker_redis_url(REDIS_URL, os.environ.get("PYTEST_XDIST_WORKER", ""))
+    except ValueError as exc:
+        pytest.fail(str(exc))
     try:
         with redis.Redis.from_url(url, socket_timeout=5) as client:
             client.flushdb()
@@ -336,12 +339,23 @@ def redis_url() -> str:
 
 def worker_redis_url(url: str, worker: str) -> str:
     """Each pytest-xdist worker (``gw0``, ``gw1``, …) empties a Redis database of its own:
-    ``url``'s database for the first, the ones below it for the others."""
+    ``url``'s database for the first, the ones below it for the others, never database 0
+    (where a developer's own data usually lives) and never another worker's.
+
+    >>> worker_redis_url("redis://h:6379/15", "gw2"), worker_redis_url("redis://h:6379/15", "")
+    ('redis://h:6379/13', 'redis://h:6379/15')
+    """
     if not worker:
         return url
     base, _, number = url.rpartition("/")
     index = int(worker.removeprefix("gw"))
-    return f"{base}/{(int(number or 0) - index) % 16}"
+    db = int(number) - index if number.isdigit() else -1
+    if db < 1:
+        raise ValueError(
+            f"worker {worker} has no Redis database of its own below {url}: name one at 15 "
+            "in RESOURCEMAP_TEST_REDIS, or run at most 15 workers (-n)"
+        )
+    return f"{base}/{db}"
 
 
 @pytest.fixture(scope="session")

@@ -261,6 +261,7 @@ async def resource_facts() -> list[indicators.ResourceFact]:
 # What a drawing is of: its kind, the data version, the query, the account's area and the
 # outline tolerance.
 DrawingKey = tuple[str, str, str, AreaScope | None, float]
+DRAWINGS = 8  # a map's outlines and hexagons kept, per level and query: a few MB each
 
 
 class CoverageService:
@@ -280,6 +281,7 @@ class CoverageService:
         self.dataset = dataset
         self._cache: OrderedDict[tuple[str, str], Analysis] = OrderedDict()
         self._drawings: OrderedDict[DrawingKey, list[dict[str, Any]]] = OrderedDict()
+        self._draw_locks: dict[DrawingKey, asyncio.Lock] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._cache_size = cache_size
         self._streets_file = Path(streets_file) if str(streets_file) else None
@@ -380,7 +382,12 @@ class CoverageService:
         return coverage_geojson(analysis)
 
     async def gaps_geojson(
-        self, query: CoverageQuery, scope: AreaScope | None = None, *, simplify_m: float = 0.0
+        self,
+        query: CoverageQuery,
+        scope: AreaScope | None = None,
+        *,
+        simplify_m: float = 0.0,
+        keep: bool = False,
     ) -> dict[str, Any]:
         if query.mode == "walking":
             raise InvalidInput(
@@ -400,11 +407,12 @@ class CoverageService:
                 uncovered=uncovered,
                 simplify_m=simplify_m,
             ),
+            keep,
         )
         return {"type": "FeatureCollection", "features": features, **meta(analysis)}
 
     async def heatmap_geojson(
-        self, query: HeatQuery, scope: AreaScope | None = None
+        self, query: HeatQuery, scope: AreaScope | None = None, *, keep: bool = False
     ) -> dict[str, Any]:
         analysis = await self.analyse(query, scope=scope)
         d, s, r = analysis.demand, analysis.shown_supply, analysis.result
@@ -421,25 +429,36 @@ class CoverageService:
         key = ("heat", analysis.version, query.model_dump_json(), scope, 0.0)
         return {
             "type": "FeatureCollection",
-            "features": await self._drawn(key, draw),
+            "features": await self._drawn(key, draw, keep),
             "resolution": query.resolution,
             **meta(analysis),
         }
 
     async def _drawn(
-        self, key: DrawingKey, draw: Callable[[], list[dict[str, Any]]]
+        self, key: DrawingKey, draw: Callable[[], list[dict[str, Any]]], keep: bool
     ) -> list[dict[str, Any]]:
-        """GeoJSON features drawn once per data version (in a thread; callers only read
-        them): a province's gap outlines and hexagons take seconds, and a planner's map
-        asks for them on every visit."""
+        """GeoJSON features drawn in a thread; with ``keep``, once per data version (a
+        planner's map asks for a province's outlines and hexagons on every visit, seconds
+        each). Only the map keeps them: its layers are coarse, while the API's exact ones
+        at any resolution would hold hundreds of MB. Callers get their own list."""
+        if not keep:
+            return await asyncio.to_thread(draw)
         found = self._drawings.get(key)
         if found is None:
-            found = await asyncio.to_thread(draw)
-            self._drawings[key] = found
-            while len(self._drawings) > self._cache_size:
-                self._drawings.popitem(last=False)
-        self._drawings.move_to_end(key)
-        return found
+            async with self._draw_locks.setdefault(key, asyncio.Lock()):
+                found = self._drawings.get(key)
+                if found is None:
+                    found = await asyncio.to_thread(draw)
+                    # Drawings of older data are never asked for again.
+                    for old in [k for k in self._drawings if k[1] != key[1]]:
+                        del self._drawings[old]
+                    self._drawings[key] = found
+                    while len(self._drawings) > DRAWINGS:
+                        self._drawings.popitem(last=False)
+            self._draw_locks.pop(key, None)
+        elif key in self._drawings:
+            self._drawings.move_to_end(key)
+        return list(found)
 
     async def indicators(
         self,

@@ -103,7 +103,7 @@ async def map_layers(
     gaps = None
     if query.mode != "walking":
         tolerance = outline_m(areas["features"])
-        gaps = await service.gaps_geojson(query, scope, simplify_m=tolerance)
+        gaps = await service.gaps_geojson(query, scope, simplify_m=tolerance, keep=True)
     say("binning demand on H3 hexagons")
     heat_query = HeatQuery(
         **query.model_dump(include=set(CoverageQuery.model_fields)),
@@ -113,7 +113,7 @@ async def map_layers(
         analysis=analysis,
         areas=areas,
         gaps=gaps,
-        heat=await service.heatmap_geojson(heat_query, scope),
+        heat=await service.heatmap_geojson(heat_query, scope, keep=True),
         services=list(zip(shown.lon.tolist(), shown.lat.tolist(), strict=True)),
     )
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import shapely
@@ -18,6 +21,7 @@ from geo.maps import DOTS_SHOWN, Assets, coverage_map
 from resourcemap import db
 from resourcemap.demo.province_load import ProvinceSize, load_demo_province
 from resourcemap.models import Resource
+from resourcemap.planning import coverage
 from resourcemap.planning.coverage import CoverageQuery, CoverageService
 from resourcemap.planning.demand_dataset import DemandDataset
 from resourcemap.planning.report import map_html, map_layers
@@ -69,13 +73,20 @@ async def test_a_province_map_has_hexagons_and_outlines_its_extent_can_show(
 
 @pytest.mark.anyio
 async def test_a_district_map_keeps_its_fine_hexagons_drawn_once_per_data_version(
-    demo_url: str,
+    demo_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    drawn: Counter[str] = Counter()
+    for name in ("gap_features", "hex_heat"):
+        monkeypatch.setattr(coverage, name, _counted(getattr(coverage, name), name, drawn))
     async with db.database(demo_url):
         service = CoverageService()
         layers = await map_layers(service, CoverageQuery())
         page, _ = await map_html(service, CoverageQuery(), Assets())
         again = await map_layers(service, CoverageQuery())
+        assert drawn == {"gap_features": 1, "hex_heat": 1}
+        await service.gaps_geojson(CoverageQuery())  # the API's exact outlines: not kept
+        await service.gaps_geojson(CoverageQuery())
+        assert drawn == {"gap_features": 3, "hex_heat": 1}
         # An edit moves a counted service point out of its area: drawn anew.
         moved = await Resource.get(lat=layers.services[0][1], lon=layers.services[0][0])
         moved.lon = layers.services[0][0] + 0.05
@@ -85,10 +96,19 @@ async def test_a_district_map_keeps_its_fine_hexagons_drawn_once_per_data_versio
     assert layers.heat["resolution"] == 9
     assert "per hexagon (about 0.1 km²)" in page
     assert layers.gaps is not None and again.gaps is not None and edited.gaps is not None
-    assert again.gaps["features"] is layers.gaps["features"]
-    assert again.heat["features"] is layers.heat["features"]
+    assert again.gaps["features"] == layers.gaps["features"]
+    assert again.heat["features"] == layers.heat["features"]
+    assert drawn == {"gap_features": 4, "hex_heat": 2}
     assert edited.gaps["features"] != layers.gaps["features"]
     assert edited.heat["features"] != layers.heat["features"]
+
+
+def _counted(fn: Callable[..., Any], name: str, calls: Counter[str]) -> Callable[..., Any]:
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[name] += 1
+        return fn(*args, **kwargs)
+
+    return counted
 
 
 @pytest.mark.parametrize(("count", "shown"), [(DOTS_SHOWN, True), (DOTS_SHOWN + 1, False)])
