@@ -91,6 +91,11 @@ def to_wgs84(x: npt.ArrayLike, y: npt.ArrayLike, crs: pyproj.CRS) -> tuple[Float
     return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
 
+# Metres in a degree of latitude, and of longitude at the equator (near enough for sizes
+# on a map and for grid cells).
+M_PER_DEGREE = 111_320.0
+
+
 def extent_km(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[float, float]:
     """Width and height of the WGS-84 points' bounding box in kilometres (near enough for
     choosing a map's detail: degrees scaled at the mean latitude)."""
@@ -98,6 +103,6 @@ def extent_km(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[float, float]:
     if x.size == 0:
         return 0.0, 0.0
     return (
-        float(np.ptp(x)) * 111.32 * float(np.cos(np.radians(np.mean(y)))),
+        float(np.ptp(x)) * M_PER_DEGREE / 1000 * float(np.cos(np.radians(np.mean(y)))),
         float(np.ptp(y)) * 110.57,
     )

@@ -26,12 +26,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from geo.crs import M_PER_DEGREE
+
 FloatArray = npt.NDArray[np.float64]
 StrArray = npt.NDArray[np.str_]
 # Partition on the city part of a 12-digit area code: a city's areas stay together.
 CITY_DIGITS = 4
 # Metres per degree of latitude (and of longitude at the equator), for square cells.
-_M_PER_DEGREE = 111_320.0
 # Rows read at a time when points are combined into cells: memory stays bounded by this,
 # not by a city's file (tens of millions of points at the benchmark's densest).
 _BATCH_ROWS = 1_000_000
@@ -179,7 +180,7 @@ class _CellSums:
     def of(cls, part: DemandColumns, cell_m: float) -> _CellSums:
         # Cells fixed to the globe: rows of cell_m in latitude, each row cut in longitude
         # at its own latitude's scale, so every batch cuts the same cells.
-        y_deg = cell_m / _M_PER_DEGREE
+        y_deg = cell_m / M_PER_DEGREE
         row = np.floor((part.lat + 90.0) / y_deg).astype(np.int64)
         x_deg = y_deg / np.maximum(np.cos(np.radians((row + 0.5) * y_deg - 90.0)), 1e-3)
         column = np.floor((part.lon + 180.0) / x_deg).astype(np.int64)

@@ -90,7 +90,7 @@ def resolution_for(
     """
     res = check_resolution(finest)
     km_x, km_y = extent_km(lon, lat)
-    while res > MIN_RESOLUTION and km_x * km_y > most * h3.average_hexagon_area(res, unit="km^2"):
+    while res > MIN_RESOLUTION and km_x * km_y > most * hex_area_km2(res):
         res -= 1
     return res
 

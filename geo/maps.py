@@ -33,6 +33,7 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
+from geo.crs import M_PER_DEGREE
 from geo.heat import DEFAULT_RESOLUTION, hex_area_km2
 from geo.map_text import MapText
 
@@ -403,9 +404,16 @@ def outline_m(areas: Sequence[dict[str, Any]]) -> float:
     geoms = [shape(f["geometry"]) for f in areas if f.get("geometry")]
     if not geoms:
         return 0.0
+    degrees, lat = _median_width(geoms)
+    return round(degrees * M_PER_DEGREE * math.cos(math.radians(lat)) / (LABEL_PX * 4), 1)
+
+
+def _median_width(geoms: Sequence[Any]) -> tuple[float, float]:
+    """The median width of ``geoms`` (at least one) in degrees of longitude, and their
+    median southern latitude: what the names' zoom and the outlines' detail follow."""
     bounds = shapely.bounds(geoms)
-    metres = (bounds[:, 2] - bounds[:, 0]) * 111_320 * np.cos(np.radians(bounds[:, 1]))
-    return round(float(np.median(metres)) / (LABEL_PX * 4), 1)
+    widths = np.maximum(bounds[:, 2] - bounds[:, 0], 1e-6)
+    return float(np.median(widths)), float(np.median(bounds[:, 1]))
 
 
 def _labels_layer(areas: Sequence[dict[str, Any]], t: MapText) -> tuple[folium.map.Layer, float]:
@@ -421,9 +429,7 @@ def _labels_layer(areas: Sequence[dict[str, Any]], t: MapText) -> tuple[folium.m
         for x, y, name in zip(shapely.get_x(at), shapely.get_y(at), names, strict=True)
     ]
     group = map_marks.Marks("names", marks, esc(t.labels_layer))
-    bounds = shapely.bounds(geoms) if len(geoms) else np.zeros((0, 4))
-    widths = np.maximum(bounds[:, 2] - bounds[:, 0], 1e-6)
-    median = float(np.median(widths)) if widths.size else 1.0
+    median = _median_width(geoms)[0] if len(geoms) else 1.0
     zoom = math.log2(LABEL_PX * 360 / (256 * median))
     return group, max(0.0, min(18.0, math.ceil(zoom * 4) / 4))
 

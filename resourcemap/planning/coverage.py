@@ -456,7 +456,7 @@ class CoverageService:
                     while len(self._drawings) > DRAWINGS:
                         self._drawings.popitem(last=False)
             self._draw_locks.pop(key, None)
-        elif key in self._drawings:
+        else:
             self._drawings.move_to_end(key)
         return list(found)
 

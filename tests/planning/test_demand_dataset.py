@@ -33,6 +33,13 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+async def province_service(directory: Path) -> CoverageService:
+    """Two cities of one district each loaded into the open database, their demand as the
+    dataset in ``directory``, and the coverage service that reads it."""
+    await load_demo_province(3, ProvinceSize(2, 1), directory)
+    return CoverageService(dataset=DemandDataset(directory))
+
+
 def _totals(area: np.ndarray, weight: np.ndarray) -> dict[str, float]:
     codes, at = np.unique(area, return_inverse=True)
     return dict(zip(codes.tolist(), np.bincount(at, weights=weight).tolist(), strict=True))
@@ -79,8 +86,7 @@ async def test_coverage_reads_the_dataset_again_when_its_files_change(
 ) -> None:
     directory = tmp_path / "demand"
     async with db.database(database_url):
-        await load_demo_province(3, ProvinceSize(2, 1), directory)
-        service = CoverageService(dataset=DemandDataset(directory))
+        service = await province_service(directory)
         query = CoverageQuery(level=AreaLevel.CITY)
         before = await service.analyse(query)
         assert before.result.population == pytest.approx(read_demand(directory).weight.sum())

@@ -19,15 +19,14 @@ from shapely.geometry import shape
 from geo.map_marks import Marks
 from geo.maps import DOTS_SHOWN, Assets, coverage_map
 from resourcemap import db
-from resourcemap.demo.province_load import ProvinceSize, load_demo_province
 from resourcemap.models import Resource
 from resourcemap.planning import coverage
 from resourcemap.planning.coverage import CoverageQuery, CoverageService
-from resourcemap.planning.demand_dataset import DemandDataset
 from resourcemap.planning.report import map_html, map_layers
 from resourcemap.search import changes
 from resourcemap.vocab import AreaLevel
 from tests.factories import square
+from tests.planning.test_demand_dataset import province_service
 
 
 def _vertices(fc: dict[str, object]) -> int:
@@ -40,10 +39,8 @@ def _vertices(fc: dict[str, object]) -> int:
 async def test_a_province_map_has_hexagons_and_outlines_its_extent_can_show(
     database_url: str, tmp_path: Path
 ) -> None:
-    directory = tmp_path / "demand"
     async with db.database(database_url):
-        await load_demo_province(3, ProvinceSize(2, 1), directory)
-        service = CoverageService(dataset=DemandDataset(directory))
+        service = await province_service(tmp_path / "demand")
         query = CoverageQuery(level=AreaLevel.COMMUNITY)
         layers = await map_layers(service, query)
         exact = await service.gaps_geojson(query)
