@@ -44,6 +44,8 @@ STYLE = """<style>
   font:600 12px/1.2 system-ui,sans-serif;color:#111;pointer-events:none;
   text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff,0 0 1px #fff}
 .rm-labels-off .rm-label-icon,.rm-labels-off .rm-gap{display:none}
+.rm-legend .rm-zoom-note{display:none;font-style:italic}
+.rm-labels-off .rm-legend .rm-zoom-note{display:block}
 .rm-site{display:block;width:26px;height:26px;border-radius:50%;background:#e66101;color:#fff;
   font:700 14px/26px system-ui,sans-serif;text-align:center;border:2px solid #fff;
   box-shadow:0 0 0 1px #e66101;box-sizing:border-box}
@@ -69,6 +71,9 @@ class LegendSection:
     note: str = ""
     ramp: bool = False  # rows as one line of classes, labels under the swatches
     after: Sequence[LegendRow] = ()  # rows below the ramp (e.g. "nobody lives here")
+    # Said only while the zoom is below the names' (a layer drawn only from there on, such
+    # as the gap outlines): its row stays, so the legend still says what will appear.
+    zoom_note: str = ""
 
 
 def legend_html(sections: Sequence[LegendSection], title: str) -> str:
@@ -96,6 +101,8 @@ style="background:#fff"></i>a &amp; b</div></section>'
             out.append(f'<div><i class="rm-sw" style="{style}"></i>{html.escape(r.label)}</div>')
         if s.note:
             out.append(f"<p>{html.escape(s.note)}</p>")
+        if s.zoom_note:
+            out.append(f'<p class="rm-zoom-note">{html.escape(s.zoom_note)}</p>')
         out.append("</section>")
     return "".join(out)
 

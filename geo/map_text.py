@@ -42,6 +42,7 @@ class MapText:
     unmet_title: str = "Residents outside the circle, per hexagon (about %(area)s km²)"
     unmet_note: str = "Classes: fifths of the hexagons where someone lives outside the circle."
     gap_row: str = "outside every circle (dashed outline)"
+    gap_zoom: str = "Zoom in to see the outlines."
     circle_row: str = "%(radius)s circle around a service (thin outline)"
     point_row: str = "counted service point"
     site_row: str = "recommended new site (number = rank)"

@@ -224,7 +224,12 @@ def coverage_map(
             },
         ).add_to(m)
         sections.append(
-            LegendSection(gap_layer.get_name(), "", [LegendRow(GAP_COLOUR, t.gap_row, "dash")])
+            LegendSection(
+                gap_layer.get_name(),
+                "",
+                [LegendRow(GAP_COLOUR, t.gap_row, "dash")],
+                zoom_note=t.gap_zoom,
+            )
         )
     if services:
         at = map_marks.points(services)

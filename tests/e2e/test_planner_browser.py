@@ -113,6 +113,18 @@ def test_planner_reads_map_matrix_and_report(
     page.wait_for_timeout(500)
     screenshot(page, f"planner-map-{size}")
     assert axe_violations(page) == []
+    if size == "desktop":
+        # Zoomed out past the names, the gap outlines go with them, and the legend says so.
+        note = frame.locator(".rm-legend .rm-zoom-note")
+        expect(note).to_be_hidden()
+        gaps = frame.locator("path.rm-gap")
+        expect(gaps.first).to_be_visible()
+        for _ in range(6):
+            frame.locator(".leaflet-control-zoom-out").click()
+        expect(frame.locator(".rm-label").first).to_be_hidden()
+        expect(gaps.first).to_be_hidden()
+        expect(note).to_have_text("放大地图即可看到轮廓。")
+        expect(note).to_be_visible()
 
     page.goto(base + "/planning/indicators")
     expect(page.locator("table.matrix tbody tr.area-row")).to_have_count(30)

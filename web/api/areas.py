@@ -33,7 +33,7 @@ async def list_areas(request: Request) -> Response:
     collection = (await areas.list_areas(query)).model_dump(mode="json")
     collection["dataset"] = await synthetic_label()
     # Boundaries are most of a map's bytes: a district's communities compress to a quarter.
-    return compressed(request, orjson.dumps(collection), "application/geo+json", {})
+    return await compressed(request, orjson.dumps(collection), "application/geo+json", {})
 
 
 async def get_area(request: Request) -> Response:

@@ -51,7 +51,9 @@ async def points(request: Request) -> Response:
     """
     # 10,000 rows are about 1.3 MB of JSON and a fifth of that compressed.
     body = orjson.dumps(await map_points())
-    return compressed(request, body, "application/json", {"Cache-Control": "public, max-age=60"})
+    return await compressed(
+        request, body, "application/json", {"Cache-Control": "public, max-age=60"}
+    )
 
 
 async def matches(request: Request) -> Response:
@@ -109,4 +111,4 @@ async def view(request: Request) -> Response:
         }
     )
     headers = {"Cache-Control": "no-store" if query.open_now else "public, max-age=60"}
-    return compressed(request, body, "application/json", headers)
+    return await compressed(request, body, "application/json", headers)

@@ -157,6 +157,13 @@ def test_the_indicator_matrix_is_one_screen_and_exports(
         # Each cell opens its numerator and denominator; the source is said once.
         cell = one(rows[0], 'td[data-key="circle_share"] details')
         assert "residents" in one(cell, ".counts").text
+        # … and nothing else: the column's head says the target and links to the source,
+        # once for thousands of cells on a province.
+        assert [p["class"] for p in cell.select("p")] == [["counts"]]
+        assert not cell.select("a")
+        head = one(page, 'th[data-key="circle_share"]')
+        assert one(head, ".target").text.strip()
+        assert one(head, "a.def-link")["href"] == "#def-circle_share"
         assert len(page.select(".definitions dt")) == 8
         assert page.get_text().count("Hospitals with no listing are not seen") == 1
         assert one(page, 'th[data-key="community_room_share"] .target').text.strip()

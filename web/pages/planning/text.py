@@ -48,6 +48,7 @@ def map_text() -> MapText:
         unmet_title=_("Residents outside the circle, per hexagon (about %(area)s km²)"),
         unmet_note=_("Classes: fifths of the hexagons where someone lives outside the circle."),
         gap_row=_("outside every circle (dashed outline)"),
+        gap_zoom=_("Zoom in to see the outlines."),
         circle_row=_("%(radius)s circle around a service (thin outline)"),
         point_row=_("counted service point"),
         site_row=_("recommended new site (number = rank)"),

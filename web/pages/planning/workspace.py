@@ -201,7 +201,7 @@ async def _map_document(
         scope=scope,
     )
     # Compressed: a province's map is megabytes, and it carries no token for BREACH to read.
-    return compressed(
+    return await compressed(
         request,
         page.encode(),
         "text/html; charset=utf-8",
