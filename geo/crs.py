@@ -69,7 +69,9 @@ def metric_crs_for(lon: float) -> pyproj.CRS:
 
 
 @lru_cache(maxsize=32)
-def _transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
+def transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
+    """One transformer per pair of CRSs for the process: PROJ sets each up again for every
+    thread that first uses it (~75 ms), so a new one per index would cost that again."""
     return pyproj.Transformer.from_crs(src, dst, always_xy=True)
 
 
@@ -77,7 +79,7 @@ def to_metric(
     lon: npt.ArrayLike, lat: npt.ArrayLike, crs: pyproj.CRS
 ) -> tuple[FloatArray, FloatArray]:
     """Project WGS-84 longitudes/latitudes to easting/northing metres in ``crs``."""
-    x, y = _transformer(WGS84, crs).transform(
+    x, y = transformer(WGS84, crs).transform(
         np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
     )
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
@@ -85,7 +87,7 @@ def to_metric(
 
 def to_wgs84(x: npt.ArrayLike, y: npt.ArrayLike, crs: pyproj.CRS) -> tuple[FloatArray, FloatArray]:
     """Unproject easting/northing metres in ``crs`` to WGS-84 longitudes/latitudes."""
-    lon, lat = _transformer(crs, WGS84).transform(
+    lon, lat = transformer(crs, WGS84).transform(
         np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     )
     return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)

@@ -16,6 +16,8 @@ rows match a search is :mod:`.matching`, and this module ranks them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +29,13 @@ from resourcemap.search.embedded_index import Columns, build_columns
 from resourcemap.search.facets import count_facets, sum_facets
 from resourcemap.search.matching import joined, match_rows
 from resourcemap.search.typos import TYPOS, TypoTolerance
+
+log = logging.getLogger("resourcemap.search")
+
+# Documents from which a build works out every need's matches: at 200,000 a need's first
+# search took ~20 ms, while for a district's few hundred preparing all of them (~80 ms, a
+# fixed cost per word) costs more than the searches that would ever ask.
+PREPARE_NEEDS_AT = 10_000
 
 # Documents edited since the large index was built before it is rebuilt in the background:
 # indexing this many takes ~0.2 s, and each edit re-indexes all of them.
@@ -60,6 +69,7 @@ class EmbeddedBackend:
         self._building: tuple[int, asyncio.Task[Columns]] | None = None
         self._compacting: asyncio.Task[None] | None = None
         self._since_snapshot: set[int] = set()  # edited while a compaction builds
+        self._soon: asyncio.Task[None] | None = None  # a build no search waits for yet
         self.work = IndexWork()
 
     async def prepare(self) -> None:
@@ -109,6 +119,7 @@ class EmbeddedBackend:
             if self._version != version or self._columns is None:
                 return  # a full reload came in: its own build wins
             built.retire(self._since_snapshot)
+            _warm(built)
             self._columns, self._edited = built, self._since_snapshot & self._docs.keys()
             self._edits = self._index_edits(built)
         finally:
@@ -132,10 +143,48 @@ class EmbeddedBackend:
                 self._building = None  # let the next search try again
                 raise
             if self._version == version:  # nothing changed while it was built
+                _warm(built)
                 self._columns, self._edits = built, None
                 self._edited.clear()
                 self._building = None
         return self._columns
+
+    @property
+    def ready(self) -> bool:
+        """Whether a search answers without waiting for the large index to be built."""
+        return self._columns is not None
+
+    def build_soon(self) -> None:
+        """Start building the large index now, in the background: otherwise the first
+        search after a start or a full reload waits for it (about a minute for a province's
+        200,000 listings)."""
+        if self._columns is None and self._soon is None:
+            self._soon = asyncio.create_task(self._build_soon(), name="search-index")
+
+    async def _build_soon(self) -> None:
+        try:
+            await self.columns()
+        except Exception as exc:  # the next search builds it again, and says why if it fails
+            log.warning("building the search index failed (%s)", type(exc).__name__)
+        finally:
+            self._soon = None
+
+    async def wait_ready(self, timeout: float) -> bool:
+        """Whether the large index is ready within ``timeout`` seconds (building it if
+        nothing has started it); waiting gives up without stopping the build."""
+        self.build_soon()
+        soon = self._soon
+        if soon is not None:
+            await asyncio.wait({soon}, timeout=timeout)
+        return self.ready
+
+    async def stop_building(self) -> None:
+        """Stop waiting for a background build (the process is stopping)."""
+        soon = self._soon
+        if soon is not None:
+            soon.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await soon
 
     async def segments(self) -> list[Columns]:
         """The indexes a search reads: the large one, and the edits' when there are any."""
@@ -147,11 +196,22 @@ class EmbeddedBackend:
 
 
 def _build(docs: list[SearchDocument], typos: TypoTolerance) -> Columns:
-    """The large index, ready to answer (run in a worker thread)."""
+    """The large index, ready to answer (run in a worker thread): what a search would
+    otherwise work out on its first run is worked out here (facet numbers, every need's
+    matches, the sounds of known words)."""
     built = build_columns(docs, typos)
     facets.prepare(built)
+    if len(docs) >= PREPARE_NEEDS_AT:
+        built.prepare_needs()
+    intent.prepare()
     heap.trim()  # the build's temporaries (~0.3 GB at 200,000 documents) go back
     return built
+
+
+def _warm(built: Columns) -> None:
+    """Ready the index's projection for the searches' thread (the event loop's). PROJ sets
+    a transformer up once per thread: ~75 ms, which the first search near a point would pay."""
+    built.to_metric.transform(114.0, 22.5)
 
 
 @dataclass

@@ -1,3 +1,4 @@
+# Over 400 lines: one index dataclass; its build and its matching share private helpers.
 """The embedded engine's index: documents as column arrays, and what one token matches.
 
 Text columns are stored once per distinct value (labels and addresses repeat a lot) and
@@ -25,6 +26,7 @@ import pyproj
 
 from geo.clusters import finest_cells
 from geo.crs import WGS84, metric_crs_for
+from geo.crs import transformer as crs_transformer
 from resourcemap.search import text
 from resourcemap.search.base import SearchDocument
 from resourcemap.search.grid import PointGrid
@@ -135,6 +137,10 @@ class Columns:
     _corrections: dict[str, list[tuple[str, int]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # Every need's word mentions, kept apart from the words' cache (there are a few dozen
+    # needs, and residents name them most): worked out with a full index
+    # (:meth:`prepare_needs`), so that a resident's first 焦虑 in a process does not.
+    _needs: dict[str, Match] = field(default_factory=dict, compare=False, repr=False)
     # Id sets asked about again and again (open now: the same set for a minute; bookable:
     # until policies change) as masks, keyed by the set object's identity: an equal set in
     # another object would be compared element by element on every lookup (a dict compares
@@ -159,20 +165,39 @@ class Columns:
     def need_matches(self, code: str) -> Match:
         """Documents serving need ``code`` or mentioning one of its words (as if each were
         a query token; the words together score like one word at its first place)."""
-        key = (f"need:{code}", False)  # never a token: tokens have no colon
-        cached = self._cache.get(key)
-        if cached is None:
-            served = self.tags["needs"].get(code)
-            words = _words_matches(self, NEEDS[code].words)
-            if served is None:
-                cached = words
-            else:
-                rows = distinct(np.concatenate([words.rows, np.flatnonzero(served)]))
-                score = np.zeros(rows.size)
-                score[np.searchsorted(rows, words.rows)] = words.score
-                cached = Match(rows, score + np.where(served[rows], NEED_WEIGHT, 0.0))
-            self._remember(key, cached)
-        return cached
+        every = np.arange(len(self.docs), dtype=np.intp)
+        keep, score = self.need_within(code, every)
+        return Match(every[keep].astype(np.int64), score)
+
+    def need_within(
+        self, code: str, rows: npt.NDArray[np.intp]
+    ) -> tuple[npt.NDArray[np.intp], FloatArray]:
+        """:meth:`need_matches` among the sorted ``rows`` only, as :meth:`Match.within`
+        answers: serving is read from the need's column for these rows, and only the
+        mentions of its words are kept (a need is served by most of a province's listings:
+        kept whole, its matches would hold ~180,000 rows each, 49 MB for all of them)."""
+        words = self._need_words(code).within(rows, len(self.docs))
+        served = self.tags["needs"].get(code)
+        if served is None:
+            return words
+        at, word_score = words
+        hit = served[rows]
+        hit[at] = True
+        score = np.zeros(rows.size)
+        score[at] = word_score
+        keep = np.flatnonzero(hit)
+        return keep, (score + np.where(served[rows], NEED_WEIGHT, 0.0))[keep]
+
+    def _need_words(self, code: str) -> Match:
+        found = self._needs.get(code)
+        if found is None:
+            found = self._needs[code] = _words_matches(self, NEEDS[code].words)
+        return found
+
+    def prepare_needs(self) -> None:
+        """Work out every need's word mentions now (in the build's thread), not in a search."""
+        for need in NEEDS:
+            self._need_words(need.code)
 
     def _remember(self, key: tuple[str, bool], match: Match) -> None:
         self._cache[key] = match
@@ -250,7 +275,7 @@ def build_columns(
     lon = np.array([d.lon if d.lon is not None else np.nan for d in docs], dtype=np.float64)
     if transformer is None:
         crs = metric_crs_for(float(np.nanmedian(lon)) if located.any() else 114.0)
-        transformer = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
+        transformer = crs_transformer(WGS84, crs)
     x_all = np.full(n, np.nan)
     y_all = np.full(n, np.nan)
     if located.any():

@@ -146,6 +146,11 @@ def _han_word(word: str, vocab: NeedsVocabulary) -> Term:
     return Term(word, fuzzy_need=need, sounds=sounds, heard=None if heard == word else heard)
 
 
+def prepare() -> None:
+    """Work out what every query's parse reads (the known words' sounds) ahead of one."""
+    _known_sounds(NEEDS)
+
+
 @lru_cache(maxsize=4)
 def _known_sounds(vocab: NeedsVocabulary) -> dict[str, str]:
     """The pinyin of the words listings are labelled with (services' and kinds' names,

@@ -118,31 +118,29 @@ def _match_terms(found: list[Found], plan: intent.QueryPlan) -> None:
         hits: list[tuple[npt.NDArray[np.intp], FloatArray]] = []
         for f in found:
             if term.need is not None:
-                match = f.cols.need_matches(term.need)
+                hits.append(f.cols.need_within(term.need, f.rows))
             else:
-                match = f.cols.matches(term.text, typo=False)
-            hits.append(match.within(f.rows, len(f.cols.docs)))
+                hits.append(f.cols.matches(term.text, typo=False).within(f.rows, len(f.cols.docs)))
         if term.need is None and term.sounds and not any(h.size for h, _ in hits):
             # A Chinese word found nowhere: a slip of the same sound stands for the need or
             # the known word it sounds like (心里咨询: 心理咨询), or the names that do.
             for k, f in enumerate(found):
                 if term.fuzzy_need is not None:
-                    match = f.cols.need_matches(term.fuzzy_need)
-                elif term.heard is not None:
-                    match = f.cols.matches(term.heard, typo=False)
-                else:
-                    match = f.cols.matches(term.sounds, typo=False)
-                hits[k] = match.within(f.rows, len(f.cols.docs))
+                    hits[k] = f.cols.need_within(term.fuzzy_need, f.rows)
+                    continue
+                word = term.heard if term.heard is not None else term.sounds
+                hits[k] = f.cols.matches(word, typo=False).within(f.rows, len(f.cols.docs))
         if term.need is None and term.latin and not any(h.size for h, _ in hits):
             # As typed it matches nothing: a typo of a need word stands for the need,
             # anything else is corrected to the indexes' words.
             corrections = _corrections(found, term.text)
             for k, f in enumerate(found):
                 if term.fuzzy_need is not None:
-                    match = f.cols.need_matches(term.fuzzy_need)
-                elif corrections is None:
+                    hits[k] = f.cols.need_within(term.fuzzy_need, f.rows)
                     continue
-                elif len(found) == 1:
+                if corrections is None:
+                    continue
+                if len(found) == 1:
                     match = f.cols.matches(term.text, typo=True)
                 else:
                     match = f.cols.corrected(term.text, corrections)

@@ -82,6 +82,7 @@ class SearchService:
         """Load every document, area and timetable from the database."""
         seq = await changes.latest_seq()
         await self.embedded.replace_all(await load_documents())
+        self.embedded.build_soon()
         heap.trim()  # the rows the documents were read from
         areas = await Area.all().values_list("code", "parent_id", "boundary")
         self._locator = AreaLocator(AreaRecord(c, p, b) for c, p, b in areas)
@@ -324,6 +325,7 @@ async def running_search(settings: Settings) -> AsyncIterator[SearchService]:
     try:
         yield service
     finally:
+        await service.embedded.stop_building()
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -51,7 +51,7 @@ def test_readyz_answers_from_the_database_and_healthz_without_it(
         ready = client.get("/readyz")
         alive = client.get("/healthz")
     assert ready.status_code == 200
-    assert ready.json()["status"] == "ok"
+    assert ready.json()["status"] == "ok" and ready.json()["search"] == "ready"
     assert ready.json()["database"] == (
         "sqlite" if database_url.startswith("sqlite") else "postgres"
     )
