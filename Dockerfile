@@ -9,12 +9,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # Every dependency ships manylinux wheels (shapely, pyproj, numpy, asyncpg), so no compiler.
 WORKDIR /src
-COPY pyproject.toml README.md requirements.lock requirements-dask.lock ./
+COPY pyproject.toml README.md requirements.lock requirements-cluster.lock ./
 COPY resourcemap ./resourcemap
 COPY geo ./geo
 COPY web ./web
-# EXTRAS=dask builds the image the Dask scheduler and workers run (docker-compose profile
-# "dask"): the same code, so tasks the app sends find the functions they name.
+# EXTRAS=cluster builds the production image of docker-compose.yml: the app with the Dask
+# client and Redis, and the Dask scheduler and workers, all the same code, so tasks the app
+# sends find the functions they name. Without it, the embedded default alone.
 # Dependencies come from the hashed lock (tools/lock.py): a changed or substituted wheel
 # fails the build. The project itself then installs without resolving anything.
 ARG EXTRAS=""

@@ -4,7 +4,7 @@ pip resolves the project's dependencies for this interpreter and platform (CPyth
 manylinux x86-64: the ``python:3.11-slim`` image's) without installing anything, and its
 report gives each file's sha256; a changed or substituted wheel then fails the image build.
 
-    python tools/lock.py   rewrite requirements.lock and requirements-dask.lock
+    python tools/lock.py   rewrite requirements.lock and requirements-cluster.lock
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCKS = {"": ROOT / "requirements.lock", "dask": ROOT / "requirements-dask.lock"}
+LOCKS = {"": ROOT / "requirements.lock", "cluster": ROOT / "requirements-cluster.lock"}
 HEADER = "# Written by tools/lock.py from pyproject.toml; do not edit by hand.\n"
 
 

@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests import ROOT
 
@@ -91,13 +92,19 @@ def test_compose_file_is_valid_and_describes_production() -> None:
     assert _run_compose("config", "-q", env=SECRETS).returncode == 0
     services = set(_run_compose("config", "--services", env=SECRETS).stdout.split())
     dask = {"dask-scheduler", "dask-worker"}  # profile "dask": province coverage (#22)
-    assert (
-        {"db", "meilisearch", "migrate", "app"}
-        <= services
-        <= {"db", "meilisearch", "migrate", "app", *dask}
-    )
+    core = {"db", "meilisearch", "migrate", "app"}
+    # docker-compose 1.x lists every profile's services too.
+    assert core <= services <= {*core, *dask, "redis"}
     with_dask = _run_compose("--profile", "dask", "config", "--services", env=SECRETS).stdout
     assert dask <= set(with_dask.split())
+    with_redis = _run_compose("--profile", "redis", "config", "--services", env=SECRETS).stdout
+    assert "redis" in with_redis.split()
+    # One image for the app, its migration and the Dask services: the app can reach the
+    # cluster (it needs the Dask client) and the workers run the app's own functions.
+    built = yaml.safe_load(_run_compose("--profile", "dask", "config", env=SECRETS).stdout)
+    builds = [built["services"][name]["build"] for name in ("migrate", "app", *sorted(dask))]
+    assert all(b == builds[0] for b in builds)
+    assert builds[0]["args"] == {"EXTRAS": "cluster"}
     rendered = _run_compose("config", env=SECRETS).stdout
     assert "postgis/postgis" in rendered
     assert "RESOURCEMAP_ENVIRONMENT: production" in rendered
@@ -122,9 +129,8 @@ def test_the_image_installs_from_a_hashed_lock_that_fits_pyproject() -> None:
     root = ROOT
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     wanted = {"requirements.lock": project["dependencies"]}
-    wanted["requirements-dask.lock"] = project["dependencies"] + [
-        r for r in project["optional-dependencies"]["dask"]
-    ]
+    extras = project["optional-dependencies"]
+    wanted["requirements-cluster.lock"] = project["dependencies"] + extras["dask"] + extras["redis"]
     for name, requirements in wanted.items():
         text = (root / name).read_text()
         pins = dict(
