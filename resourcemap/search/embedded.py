@@ -32,10 +32,13 @@ from resourcemap.search.typos import TYPOS, TypoTolerance
 
 log = logging.getLogger("resourcemap.search")
 
-# Documents from which a build works out every need's matches: at 200,000 a need's first
-# search took ~20 ms, while for a district's few hundred preparing all of them (~80 ms, a
-# fixed cost per word) costs more than the searches that would ever ask.
-PREPARE_NEEDS_AT = 10_000
+# Documents from which the index is built ahead: as soon as they are loaded, with what its
+# first searches would work out (every need's matches, the loop's projection). At 200,000
+# the build takes about a minute and a need's first search ~20 ms; a district's few hundred
+# build in a fraction of a second at the first search, and preparing every need (~80 ms, a
+# fixed cost per word) and the loop's projection (~75 ms per thread: each test app has its
+# own) would cost more than the searches that ever ask.
+AHEAD_AT = 10_000
 
 # Documents edited since the large index was built before it is rebuilt in the background:
 # indexing this many takes ~0.2 s, and each edit re-indexes all of them.
@@ -155,9 +158,13 @@ class EmbeddedBackend:
         return self._columns is not None
 
     def build_soon(self) -> None:
-        """Start building the large index now, in the background: otherwise the first
-        search after a start or a full reload waits for it (about a minute for a province's
-        200,000 listings)."""
+        """Start building a large index now, in the background: otherwise the first search
+        after a start or a full reload waits for it (about a minute for a province's
+        200,000 listings). A small one (under :data:`AHEAD_AT`) waits for its first search."""
+        if len(self._docs) >= AHEAD_AT:
+            self._start_building()
+
+    def _start_building(self) -> None:
         if self._columns is None and self._soon is None:
             self._soon = asyncio.create_task(self._build_soon(), name="search-index")
 
@@ -172,7 +179,7 @@ class EmbeddedBackend:
     async def wait_ready(self, timeout: float) -> bool:
         """Whether the large index is ready within ``timeout`` seconds (building it if
         nothing has started it); waiting gives up without stopping the build."""
-        self.build_soon()
+        self._start_building()
         soon = self._soon
         if soon is not None:
             await asyncio.wait({soon}, timeout=timeout)
@@ -201,17 +208,19 @@ def _build(docs: list[SearchDocument], typos: TypoTolerance) -> Columns:
     matches, the sounds of known words)."""
     built = build_columns(docs, typos)
     facets.prepare(built)
-    if len(docs) >= PREPARE_NEEDS_AT:
+    if len(docs) >= AHEAD_AT:
         built.prepare_needs()
-    intent.prepare()
+        intent.prepare()
     heap.trim()  # the build's temporaries (~0.3 GB at 200,000 documents) go back
     return built
 
 
 def _warm(built: Columns) -> None:
-    """Ready the index's projection for the searches' thread (the event loop's). PROJ sets
-    a transformer up once per thread: ~75 ms, which the first search near a point would pay."""
-    built.to_metric.transform(114.0, 22.5)
+    """Ready a large index's projection for the searches' thread (the event loop's). PROJ
+    sets a transformer up once per thread: ~75 ms, which the first search near a point
+    would pay."""
+    if len(built.docs) >= AHEAD_AT:
+        built.to_metric.transform(114.0, 22.5)
 
 
 @dataclass

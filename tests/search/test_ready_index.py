@@ -27,7 +27,7 @@ def _search(backend: EmbeddedBackend, q: str) -> list[int]:
 def test_a_residents_first_need_word_reads_what_the_build_worked_out(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(embedded, "PREPARE_NEEDS_AT", 300)  # a province's, in small
+    monkeypatch.setattr(embedded, "AHEAD_AT", 300)  # a province's, in small
     backend = EmbeddedBackend()
     asyncio.run(backend.replace_all(documents(300)))
     asyncio.run(backend.columns())
@@ -48,6 +48,7 @@ def test_the_index_is_built_at_start_and_readyz_waits_for_it(
     database_url: str, make_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_in_db(database_url, small_city)
+    monkeypatch.setattr(embedded, "AHEAD_AT", 1)  # a province's, in small
     started, release = threading.Event(), threading.Event()
     built = embedded._build
 
@@ -76,3 +77,20 @@ def test_the_index_is_built_at_start_and_readyz_waits_for_it(
     assert alive.status_code == 200
     assert ready.status_code == 200 and ready.json()["search"] == "ready"
     assert search.ready and search.work.full_builds == 1
+
+
+def test_a_small_index_waits_for_its_first_search(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    """A district's few hundred listings build in a fraction of a second: no build (and no
+    work ahead) for a process that may never be asked, such as one serving staff pages."""
+    run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        search = client.app.state.search.embedded
+        client.get("/healthz")
+        before = search.work.full_builds
+        found = client.get("/api/v1/search", params={"q": "心理"})
+        ready = client.get("/readyz")
+    assert before == 0
+    assert found.status_code == 200 and found.json()["total"] > 0
+    assert search.work.full_builds == 1 and ready.json()["search"] == "ready"
