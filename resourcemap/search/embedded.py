@@ -73,6 +73,8 @@ class EmbeddedBackend:
         self._compacting: asyncio.Task[None] | None = None
         self._since_snapshot: set[int] = set()  # edited while a compaction builds
         self._soon: asyncio.Task[None] | None = None  # a build no search waits for yet
+        # The indexes before a full reload, answering until its index is built.
+        self._previous: list[Columns] | None = None
         self.work = IndexWork()
 
     async def prepare(self) -> None:
@@ -80,8 +82,18 @@ class EmbeddedBackend:
 
     async def replace_all(self, documents: list[SearchDocument]) -> None:
         self._docs = {d.id: d for d in documents}
+        if len(self._docs) < AHEAD_AT:
+            self._previous = None
+        elif self._columns is not None:
+            # A large index answers as it was until the new one is built, which then takes
+            # over at once (an atomic swap, as Meilisearch's): otherwise every search, and
+            # every process's /readyz at the same moment, would wait for about a minute.
+            # Its edited documents stay edited: an edit meanwhile re-indexes them too.
+            self._previous = [s for s in (self._columns, self._edits) if s is not None]
+        # (A reload during a reload: the indexes from before the first keep answering.)
+        if self._previous is None:
+            self._edited.clear()
         self._columns, self._edits = None, None
-        self._edited.clear()
         self._version += 1
 
     async def upsert(self, documents: list[SearchDocument]) -> None:
@@ -96,6 +108,13 @@ class EmbeddedBackend:
     def _edit(self, ids: set[int]) -> None:
         if self._columns is None:
             self._version += 1  # not built yet: the build will include the edit
+            if self._previous is not None:
+                # The indexes answering during a reload take the edit as a built one would.
+                base = self._previous[0]
+                base.retire(ids)
+                self._edited = (self._edited | ids) & self._docs.keys()
+                edits = self._index_edits(base)
+                self._previous = [base] if edits is None else [base, edits]
             return
         self._columns.retire(ids)
         self._since_snapshot |= ids
@@ -150,12 +169,13 @@ class EmbeddedBackend:
                 self._columns, self._edits = built, None
                 self._edited.clear()
                 self._building = None
+                self._previous = None
         return self._columns
 
     @property
     def ready(self) -> bool:
         """Whether a search answers without waiting for the large index to be built."""
-        return self._columns is not None
+        return self._columns is not None or self._previous is not None
 
     def build_soon(self) -> None:
         """Start building a large index now, in the background: otherwise the first search
@@ -194,7 +214,11 @@ class EmbeddedBackend:
                 await soon
 
     async def segments(self) -> list[Columns]:
-        """The indexes a search reads: the large one, and the edits' when there are any."""
+        """The indexes a search reads: the large one, and the edits' when there are any;
+        during a large index's full reload, the ones from before it."""
+        if self._columns is None and self._previous is not None:
+            self._start_building()
+            return self._previous
         base = await self.columns()
         return [base] if self._edits is None else [base, self._edits]
 

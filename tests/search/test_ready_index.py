@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -94,3 +95,55 @@ def test_a_small_index_waits_for_its_first_search(
     assert before == 0
     assert found.status_code == 200 and found.json()["total"] > 0
     assert search.work.full_builds == 1 and ready.json()["search"] == "ready"
+
+
+def test_a_full_reload_answers_from_the_old_index_until_the_new_one_is_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bulk import reloads every listing: residents keep their answers (and an edit made
+    meanwhile shows at once) until the new index takes over, rather than waiting for it."""
+    monkeypatch.setattr(embedded, "AHEAD_AT", 1)  # a province's, in small
+    before = documents(60)
+    renamed = replace(before[4], name_zh="星海心灵驿站新址")
+    after = [renamed if d.id == renamed.id else d for d in before if d.id != before[9].id]
+    gone = before[9]
+    release = threading.Event()
+    built = embedded._build
+
+    def gated_build(*args: Any) -> Any:
+        release.wait(timeout=60)  # a province's build, until the test lets it finish
+        return built(*args)
+
+    async def names(backend: EmbeddedBackend, q: str) -> list[int]:
+        found = await backend.search(Criteria(SearchQuery.model_validate({"q": q})))
+        return [h.id for h in found.hits]
+
+    async def run() -> dict[str, Any]:
+        backend = EmbeddedBackend()
+        await backend.replace_all(before)
+        await backend.columns()
+        monkeypatch.setattr(embedded, "_build", gated_build)
+        await backend.replace_all(after)
+        seen: dict[str, Any] = {"ready": backend.ready}
+        seen["old name"] = await names(backend, before[4].name_zh)
+        seen["new name"] = await names(backend, "星海心灵驿站新址")
+        seen["gone"] = await names(backend, gone.name_zh)
+        # Staff fix a listing during the reload: the old index takes the edit.
+        await backend.upsert([replace(before[6], name_zh="云端心理驿站")])
+        seen["edited"] = await names(backend, "云端心理驿站")
+        seen["edited, old name"] = await names(backend, before[6].name_zh)
+        release.set()
+        await backend.columns()
+        seen["after: new name"] = await names(backend, "星海心灵驿站新址")
+        seen["after: gone"] = await names(backend, gone.name_zh)
+        seen["after: edited"] = await names(backend, "云端心理驿站")
+        return seen
+
+    seen = asyncio.run(run())
+    assert seen["ready"]
+    assert before[4].id in seen["old name"] and seen["new name"] == []
+    assert gone.id in seen["gone"]
+    assert seen["edited"] == [before[6].id] and before[6].id not in seen["edited, old name"]
+    assert seen["after: new name"] == [renamed.id]
+    assert gone.id not in seen["after: gone"]
+    assert seen["after: edited"] == [before[6].id]
