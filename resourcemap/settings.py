@@ -354,6 +354,13 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # docker-compose passes every variable it names, set or not ("${VAR:-}"): an empty
+        # one means "not configured", not a URL.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("fixed_now")
     @classmethod
     def _aware_instant(cls, value: dt.datetime | None) -> dt.datetime | None:

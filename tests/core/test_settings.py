@@ -26,6 +26,15 @@ def test_defaults_are_the_embedded_setup(monkeypatch: pytest.MonkeyPatch) -> Non
     assert settings.tile_url == ""
 
 
+def test_a_blank_redis_url_counts_limits_in_the_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docker-compose passes RESOURCEMAP_REDIS_URL empty when the redis profile is off."""
+    monkeypatch.setenv("RESOURCEMAP_REDIS_URL", "")
+    assert Settings(_env_file=None).redis_url is None
+    monkeypatch.setenv("RESOURCEMAP_REDIS_URL", "redis://redis:6379/0")
+    url = Settings(_env_file=None).redis_url
+    assert url is not None and url.get_secret_value() == "redis://redis:6379/0"
+
+
 def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RESOURCEMAP_PORT", "9123")
     monkeypatch.setenv("RESOURCEMAP_TIMEZONE", "Europe/Berlin")
