@@ -429,10 +429,8 @@ def _labels_layer(areas: Sequence[dict[str, Any]], t: MapText) -> tuple[folium.m
     geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in areas]) if areas else []
     at = shapely.point_on_surface(geoms)
     names = [str(f["properties"].get("name") or "") for f in areas]
-    marks = [
-        (round(y, 6), round(x, 6), name)
-        for x, y, name in zip(shapely.get_x(at), shapely.get_y(at), names, strict=True)
-    ]
+    places = map_marks.points(list(zip(shapely.get_x(at), shapely.get_y(at), strict=True)))
+    marks = [(*place, name) for place, name in zip(places, names, strict=True)]
     group = map_marks.Marks("names", marks, esc(t.labels_layer))
     median = _median_width(geoms)[0] if len(geoms) else 1.0
     zoom = math.log2(LABEL_PX * 360 / (256 * median))

@@ -181,12 +181,13 @@ class Columns:
         if served is None:
             return words
         at, word_score = words
-        hit = served[rows]
+        serving = served[rows]
+        hit = serving.copy()
         hit[at] = True
         score = np.zeros(rows.size)
         score[at] = word_score
         keep = np.flatnonzero(hit)
-        return keep, (score + np.where(served[rows], NEED_WEIGHT, 0.0))[keep]
+        return keep, (score + np.where(serving, NEED_WEIGHT, 0.0))[keep]
 
     def _need_words(self, code: str) -> Match:
         found = self._needs.get(code)
