@@ -32,7 +32,7 @@ from resourcemap.search.base import SearchDocument
 from resourcemap.search.grid import PointGrid
 from resourcemap.search.needs import NEEDS
 from resourcemap.search.pinyin_index import Postings, pinyin_postings
-from resourcemap.search.substrings import DENSE_SHARE, Text, distinct, firsts
+from resourcemap.search.substrings import DENSE_SHARE, Found, Text, distinct, firsts
 from resourcemap.search.typos import TYPOS, TypoTolerance, Vocabulary
 
 BoolArray = npt.NDArray[np.bool_]
@@ -332,23 +332,50 @@ def _field_score(weight: float, positions: IntArray) -> FloatArray:
     return score
 
 
-def _summed(n: int, parts: list[tuple[RowArray, FloatArray]]) -> Match:
+@dataclass(frozen=True)
+class _InField:
+    """A token found in one text field, scored by :func:`_field_score` with ``weight``."""
+
+    found: Found
+    weight: float
+
+
+Scored = tuple[RowArray, FloatArray]  # rows and what each adds to relevance
+
+
+def _scored(part: _InField | Scored) -> Scored:
+    if isinstance(part, _InField):
+        return part.found.rows, _field_score(part.weight, part.found.positions)
+    return part
+
+
+def _summed(n: int, parts: list[_InField | Scored]) -> Match:
     """Every row (of ``n``) found in any part, with its scores added up in the parts'
     order (the order the dense sums used, so totals are the same to the last bit)."""
     if not parts:
         return Match.none()
-    if sum(r.size for r, _ in parts) * DENSE_SHARE > n:
-        # Many rows: sum into a column, then read the rows back (no sorting).
+    size = sum(p.found.documents if isinstance(p, _InField) else p[0].size for p in parts)
+    if size * DENSE_SHARE > n:
+        # Many rows: sum into a column, then read the rows back (no sorting). A field
+        # found in many documents is scored per distinct value and spread at once.
         hit = np.zeros(n, dtype=bool)
         total = np.zeros(n, dtype=np.float64)
-        for part_rows, part_score in parts:
-            hit[part_rows] = True
-            total[part_rows] += part_score
+        for part in parts:
+            if isinstance(part, _InField) and part.found.documents * DENSE_SHARE > n:
+                scores = _field_score(part.weight, part.found.at)
+                column = part.found.column(scores, 0.0)
+                hit |= column > 0  # every found place scores above 0; + 0.0 changes no sum
+                total += column
+            else:
+                rows, score = _scored(part)
+                hit[rows] = True
+                total[rows] += score
         found = np.flatnonzero(hit)
         return Match(found, total[found])
-    rows = distinct(np.concatenate([r for r, _ in parts])).astype(np.int64, copy=False)
+    scored = [_scored(p) for p in parts]
+    rows = distinct(np.concatenate([r for r, _ in scored])).astype(np.int64, copy=False)
     score = np.zeros(rows.size, dtype=np.float64)
-    for part_rows, part_score in parts:
+    for part_rows, part_score in scored:
         score[np.searchsorted(rows, part_rows)] += part_score
     return Match(rows, score)
 
@@ -358,12 +385,11 @@ def _words_matches(cols: Columns, words: Iterable[str]) -> Match:
     each of them exactly, scored by the first of them in each field."""
     normal = sorted({text.normalise(w) for w in words}, key=len, reverse=True)
     latin = [w for w in normal if text.is_latin(w)]
-    parts: list[tuple[RowArray, FloatArray]] = []
+    parts: list[_InField | Scored] = []
     for name, weight in FIELD_WEIGHTS.items():
         chosen = latin if name in LATIN_ONLY else normal
         if chosen:
-            found = cols.fields[name].find_first(chosen)
-            parts.append((found.rows, _field_score(weight, found.positions)))
+            parts.append(_InField(cols.fields[name].find_first(chosen), weight))
     for word in latin:
         postings = cols.pinyin.get(word)
         if postings is not None:
@@ -393,12 +419,11 @@ def _token_matches(
         )
         return Match(rows, penalty[first])
     latin = text.is_latin(token)
-    parts: list[tuple[RowArray, FloatArray]] = []
+    parts: list[_InField | Scored] = []
     for name, weight in FIELD_WEIGHTS.items():
         if name in LATIN_ONLY and not latin:
             continue
-        found_in = cols.fields[name].find(token)
-        parts.append((found_in.rows, _field_score(weight, found_in.positions)))
+        parts.append(_InField(cols.fields[name].find(token), weight))
     postings = cols.pinyin.get(token) if latin else None
     if postings is not None:
         parts.append((postings, np.full(postings.size, PINYIN_WEIGHT)))

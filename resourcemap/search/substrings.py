@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TypeVar
 
 import numpy as np
@@ -36,6 +37,10 @@ _GRAM = np.uint64(_ID_BITS)
 _ID_MASK = np.uint64(2**_ID_BITS - 1)
 # Matches of more than 1/DENSE_SHARE of a column are gathered by one pass over it.
 DENSE_SHARE = 8
+# Candidates among more than 1/WHOLE_SHARE of the values are found by reading every value
+# in place: copying most of a wide column out first (a province's descriptions, 18 MB) cost
+# more than the search itself, most of all in a process's first search for the word.
+WHOLE_SHARE = 2
 
 
 def _codes(token: str) -> list[int]:
@@ -73,10 +78,53 @@ def firsts(values: npt.NDArray[G]) -> tuple[npt.NDArray[G], IntArray]:
 
 @dataclass(frozen=True)
 class Found:
-    """Documents holding a token (sorted rows) and where it starts in each one."""
+    """Documents holding a token and where it starts in each one, kept per distinct value
+    of ``text`` (sorted ``values``, ``at``): spread to documents (``rows``, ``positions``)
+    when read, or straight into a column (:meth:`column`) when most documents hold it."""
 
-    rows: IntArray
-    positions: IntArray
+    text: Text
+    values: IntArray
+    at: IntArray
+
+    @cached_property
+    def documents(self) -> int:
+        """How many documents hold the token."""
+        starts = self.text.doc_starts
+        return int((starts[self.values + 1] - starts[self.values]).sum())
+
+    @property
+    def rows(self) -> IntArray:
+        """The documents holding the token, sorted."""
+        return self._spread[0]
+
+    @property
+    def positions(self) -> IntArray:
+        """Where the token starts in each of :attr:`rows`."""
+        return self._spread[1]
+
+    def column(self, per_value: npt.NDArray[G], absent: object) -> npt.NDArray[G]:
+        """``per_value`` (one entry per found value, as ``at``) over every document, and
+        ``absent`` where the token is not: no sorted rows are made."""
+        by_value = np.full(self.text.values.size, absent, dtype=per_value.dtype)
+        by_value[self.values] = per_value
+        return by_value[self.text.inverse]
+
+    @cached_property
+    def _spread(self) -> tuple[IntArray, IntArray]:
+        if self.documents * DENSE_SHARE > self.text.inverse.size:
+            # Many documents: one pass over the column beats sorting them.
+            doc_at = self.column(self.at, -1)
+            rows = np.flatnonzero(doc_at >= 0)
+            return rows, doc_at[rows]
+        starts = self.text.doc_starts
+        first, last = starts[self.values], starts[self.values + 1]
+        counts = last - first
+        total = int(counts.sum())
+        offsets = np.repeat(first - (np.cumsum(counts) - counts), counts)
+        rows = self.text.docs[offsets + np.arange(total, dtype=np.int64)]
+        positions = np.repeat(self.at, counts)
+        order = np.argsort(rows, kind="stable")
+        return rows[order], positions[order]
 
 
 def _drop_repeats(ordered: npt.NDArray[np.uint64]) -> int:
@@ -97,11 +145,13 @@ def _drop_repeats(ordered: npt.NDArray[np.uint64]) -> int:
 
 @dataclass(frozen=True)
 class Grams:
-    """Gram → sorted ids of the values holding it (``ids[starts[k]:starts[k + 1]]``)."""
+    """Gram → sorted ids of the values holding it (``ids[starts[k]:starts[k + 1]]``), of
+    ``size`` values in all."""
 
     keys: npt.NDArray[np.uint64]
     starts: IntArray
     ids: npt.NDArray[np.int32]
+    size: int
 
     @classmethod
     def of(cls, values: npt.NDArray[np.str_]) -> Grams:
@@ -109,7 +159,8 @@ class Grams:
         if values.size >= 2**_ID_BITS:
             raise ValueError("too many distinct values for one substring index")
         if values.size == 0 or width == 0:
-            return cls(np.empty(0, np.uint64), np.zeros(1, np.int64), np.empty(0, np.int32))
+            none = np.empty(0, np.uint64)
+            return cls(none, np.zeros(1, np.int64), np.empty(0, np.int32), values.size)
         chars = values.view(np.uint32).reshape(values.size, width)
         # Every (gram, value) pair is written straight into one array sized beforehand:
         # a province's description column makes tens of millions, and every copy of them
@@ -146,7 +197,7 @@ class Grams:
             ids32[a:b] = packed[a:b] & _ID_MASK
         starts = np.flatnonzero(new)
         keys = packed[starts] >> _GRAM
-        return cls(keys, np.append(starts, size).astype(np.int64), ids32)
+        return cls(keys, np.append(starts, size).astype(np.int64), ids32, values.size)
 
     def postings(self, code: int) -> npt.NDArray[np.int32]:
         k = int(np.searchsorted(self.keys, np.uint64(code)))
@@ -160,7 +211,14 @@ class Grams:
         lists = sorted((self.postings(c) for c in _codes(token)), key=len)
         found = lists[0]
         for more in lists[1:2]:  # the two rarest narrow enough; the search checks the rest
-            found = np.intersect1d(found, more, assume_unique=True)
+            if found.size * DENSE_SHARE > self.size:
+                # Common pairs (心理 and 咨询 are in most descriptions): a mask of one
+                # list beats sorting both together; the ids stay sorted.
+                holds = np.zeros(self.size, dtype=bool)
+                holds[more] = True
+                found = found[holds[found]]
+            else:
+                found = np.intersect1d(found, more, assume_unique=True)
         return found, len(token) <= 2
 
 
@@ -198,12 +256,12 @@ class Text:
         """The documents whose value holds ``token``, and where it starts."""
         if not token:  # in every value, at the start
             every = np.arange(self.values.size, dtype=np.int64)
-            return self._documents(every, np.zeros(every.size, dtype=np.int64))
+            return Found(self, every, np.zeros(every.size, dtype=np.int64))
         values, sure = self.grams.candidates(token)
-        at = np.strings.find(self.values[values], token).astype(np.int64)
+        at = self._positions(values, token)
         if not sure:
             values, at = values[at >= 0], at[at >= 0]
-        return self._documents(values.astype(np.int64), at)
+        return Found(self, values.astype(np.int64), at)
 
     def find_first(self, words: list[str]) -> Found:
         """The documents holding any of ``words``, and where the first of them starts."""
@@ -212,28 +270,19 @@ class Text:
         first = np.full(self.values.size, -1, dtype=np.int64)  # per value
         for word in words:
             values, sure = self.grams.candidates(word)
-            at = np.strings.find(self.values[values], word).astype(np.int64)
+            at = self._positions(values, word)
             if not sure:
                 values, at = values[at >= 0], at[at >= 0]
             before = first[values]
             better = (before < 0) | (at < before)
             first[values[better]] = at[better]
         found = np.flatnonzero(first >= 0).astype(np.int64)
-        return self._documents(found, first[found])
+        return Found(self, found, first[found])
 
-    def _documents(self, values: IntArray, at: IntArray) -> Found:
-        first, last = self.doc_starts[values], self.doc_starts[values + 1]
-        counts = last - first
-        total = int(counts.sum())
-        if total * DENSE_SHARE > self.inverse.size:
-            # Many documents: one pass over the column beats sorting them.
-            value_at = np.full(self.values.size, -1, dtype=np.int64)
-            value_at[values] = at
-            doc_at = value_at[self.inverse]
-            rows = np.flatnonzero(doc_at >= 0)
-            return Found(rows, doc_at[rows])
-        offsets = np.repeat(first - (np.cumsum(counts) - counts), counts)
-        rows = self.docs[offsets + np.arange(total, dtype=np.int64)]
-        positions = np.repeat(at, counts)
-        order = np.argsort(rows, kind="stable")
-        return Found(rows[order], positions[order])
+    def _positions(self, values: npt.NDArray[np.int32], token: str) -> IntArray:
+        """Where ``token`` starts in each of ``values`` (-1 where absent)."""
+        if values.size * WHOLE_SHARE > self.values.size:
+            every: IntArray = np.strings.find(self.values, token).astype(np.int64)
+            return every[values]
+        at: IntArray = np.strings.find(self.values[values], token).astype(np.int64)
+        return at

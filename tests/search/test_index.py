@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resourcemap.search import ranking, text
+from resourcemap.search import embedded_index, ranking, substrings, text
 from resourcemap.search.base import Criteria, SearchDocument, SearchQuery
 from resourcemap.search.embedded import EmbeddedBackend, search_segments
 from resourcemap.search.embedded_index import (
@@ -91,8 +91,29 @@ def tokens(cols: Columns, rng: np.random.Generator, count: int) -> list[str]:
     return [t for t in dict.fromkeys(found) if t or t == ""]
 
 
+# How a column is read depends on how much of it a token holds: every way must give the
+# scan's answer. Shares of 0 never take the whole-column way; huge ones always do.
+READINGS = {
+    "by share": None,
+    "whole columns": 10**9,
+    "candidates only": 0,
+}
+
+
+def read_columns(monkeypatch: pytest.MonkeyPatch, reading: str) -> None:
+    share = READINGS[reading]
+    if share is not None:
+        monkeypatch.setattr(substrings, "WHOLE_SHARE", share)
+        monkeypatch.setattr(substrings, "DENSE_SHARE", share)
+        monkeypatch.setattr(embedded_index, "DENSE_SHARE", share)
+
+
+@pytest.mark.parametrize("reading", READINGS)
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_token_matches_equal_a_scan_of_every_value(seed: int) -> None:
+def test_token_matches_equal_a_scan_of_every_value(
+    seed: int, reading: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_columns(monkeypatch, reading)
     cols = build_columns(corpus(300, seed))
     rng = np.random.default_rng(seed)
     checked = 0
@@ -105,13 +126,20 @@ def test_token_matches_equal_a_scan_of_every_value(seed: int) -> None:
     assert checked > 100  # most tokens match something: the comparison is not vacuous
 
 
-def test_a_column_finds_substrings_in_repeated_and_empty_values() -> None:
+@pytest.mark.parametrize("reading", READINGS)
+def test_a_column_finds_substrings_in_repeated_and_empty_values(
+    reading: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_columns(monkeypatch, reading)
     column = Text.of(["心理咨询室", "", "社区心理服务站", "心理咨询室", "心", "理心"])
     for token in ["心", "心理", "理心", "咨询室", "心理咨询室", "室社", "", "x"]:
         found = column.find(token)
         expected = column.scan(token)
         assert found.rows.tolist() == np.flatnonzero(expected >= 0).tolist(), token
         assert found.positions.tolist() == expected[expected >= 0].tolist(), token
+        assert found.documents == found.rows.size, token
+        absent = found.column(found.at, -1)  # straight into a column: the scan's own form
+        assert absent.tolist() == expected.tolist(), token
 
 
 def scan_need(cols: Columns, code: str) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +168,11 @@ def scan_need(cols: Columns, code: str) -> tuple[np.ndarray, np.ndarray]:
     return hit | served, score + np.where(served, NEED_WEIGHT, 0.0)
 
 
-def test_need_matches_equal_a_scan_of_every_value() -> None:
+@pytest.mark.parametrize("reading", READINGS)
+def test_need_matches_equal_a_scan_of_every_value(
+    reading: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_columns(monkeypatch, reading)
     docs = corpus(200, 7)
     # Mention some need words in descriptions, so the words (not only the services) match.
     words = [w for need in NEEDS.needs.values() for w in need.words][:40]
