@@ -70,6 +70,7 @@ class EmbeddedBackend:
         self._edited: set[int] = set()
         self._version = 0  # bumped by a full reload: the large index must be rebuilt
         self._building: tuple[int, asyncio.Task[Columns]] | None = None
+        self._while_building: set[int] = set()  # edited since a build took its documents
         self._compacting: asyncio.Task[None] | None = None
         self._since_snapshot: set[int] = set()  # edited while a compaction builds
         self._soon: asyncio.Task[None] | None = None  # a build no search waits for yet
@@ -107,7 +108,11 @@ class EmbeddedBackend:
 
     def _edit(self, ids: set[int]) -> None:
         if self._columns is None:
-            self._version += 1  # not built yet: the build will include the edit
+            # Not built yet: the build under way takes the edit when it is done (as a
+            # compaction does). Starting it over instead meant that on a province, where
+            # a build takes about a minute, a steady trickle of staff edits kept a process
+            # from ever finishing it, and its /readyz at "building".
+            self._while_building |= ids
             if self._previous is not None:
                 # The indexes answering during a reload take the edit as a built one would.
                 base = self._previous[0]
@@ -121,6 +126,9 @@ class EmbeddedBackend:
         self._edited |= ids
         self._edited &= self._docs.keys()  # deleted documents need no row anywhere
         self._edits = self._index_edits(self._columns)
+        self._compact_if_many()
+
+    def _compact_if_many(self) -> None:
         if len(self._edited) > self.compact_after and self._compacting is None:
             self._compacting = asyncio.create_task(self._compact())
 
@@ -152,6 +160,7 @@ class EmbeddedBackend:
         while self._columns is None:
             version = self._version
             if self._building is None or self._building[0] != version:
+                self._while_building = set()
                 docs = sorted(self._docs.values(), key=lambda d: d.id)
                 self.work.documents += len(docs)
                 self.work.full_builds += 1
@@ -164,12 +173,15 @@ class EmbeddedBackend:
             except BaseException:
                 self._building = None  # let the next search try again
                 raise
-            if self._version == version:  # nothing changed while it was built
+            if self._version == version:  # no full reload while it was built
+                built.retire(self._while_building)
                 _warm(built)
-                self._columns, self._edits = built, None
-                self._edited.clear()
+                self._columns = built
+                self._edited = self._while_building & self._docs.keys()
+                self._edits = self._index_edits(built)
                 self._building = None
                 self._previous = None
+                self._compact_if_many()
         return self._columns
 
     @property

@@ -147,3 +147,59 @@ def test_a_full_reload_answers_from_the_old_index_until_the_new_one_is_built(
     assert seen["after: new name"] == [renamed.id]
     assert gone.id not in seen["after: gone"]
     assert seen["after: edited"] == [before[6].id]
+
+
+def test_edits_during_a_build_are_taken_in_without_starting_it_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Staff keep editing while a process builds a province's index (about a minute): the
+    build is not started over for each edit (with edits more often than a build takes, it
+    never finished), and every edit is searchable once it is done."""
+    monkeypatch.setattr(embedded, "AHEAD_AT", 1)
+    docs = documents(60)
+    renamed = replace(docs[4], name_zh="星海心灵驿站新址")
+    gone = docs[9]
+    started = threading.Event()
+    release = threading.Event()
+    built = embedded._build
+
+    def gated_build(*args: Any) -> Any:
+        started.set()
+        release.wait(timeout=60)
+        return built(*args)
+
+    monkeypatch.setattr(embedded, "_build", gated_build)
+
+    async def run() -> dict[str, Any]:
+        backend = EmbeddedBackend(compact_after=10_000)  # no compaction in the way
+        await backend.replace_all(docs)
+        backend.build_soon()
+        await asyncio.to_thread(started.wait, 60)
+        await backend.upsert([renamed])
+        await backend.delete([gone.id])
+        await backend.upsert([replace(docs[6], name_zh="云端心理驿站")])
+        release.set()
+        assert await backend.wait_ready(60)
+
+        async def ids(q: str) -> list[int]:
+            found = await backend.search(Criteria(SearchQuery.model_validate({"q": q})))
+            return [h.id for h in found.hits]
+
+        return {
+            "builds": backend.work.full_builds,
+            "new name": await ids("星海心灵驿站新址"),
+            "old name": await ids(docs[4].name_zh),
+            "gone": await ids(gone.name_zh),
+            "edited": await ids("云端心理驿站"),
+            "everyone": sorted(h.id for h in (await backend.search(every())).hits),
+        }
+
+    def every() -> Criteria:
+        return Criteria(SearchQuery.model_validate({"limit": 100}))
+
+    seen = asyncio.run(run())
+    assert seen["builds"] == 1
+    assert seen["new name"] == [renamed.id] and renamed.id not in seen["old name"]
+    assert gone.id not in seen["gone"] and gone.id not in seen["everyone"]
+    assert seen["edited"] == [docs[6].id]
+    assert len(seen["everyone"]) == len({d.id for d in docs if d.status == "active"}) - 1
