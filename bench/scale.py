@@ -123,6 +123,7 @@ def search_bench(p: Province, sizes: list[int]) -> list[dict[str, float]]:
         # CPU time per query as well as wall time: on a shared machine the wall clock
         # counts other processes' turns. A query's first run (nothing cached) is "cold".
         times, cpu, warm = [], [], []
+        shapes: dict[str, list[float]] = {}  # each query shape's runs, its first one first
         for k in range(200):
             params: dict[str, Any] = dict(QUERIES[k % len(QUERIES)])
             if k % 2:
@@ -134,6 +135,10 @@ def search_bench(p: Province, sizes: list[int]) -> list[dict[str, float]]:
             cpu.append(time.process_time() - cpu_started)
             if k >= 2 * len(QUERIES):
                 warm.append(cpu[-1])
+            shape = " ".join(f"{key}={value}" for key, value in QUERIES[k % len(QUERIES)].items())
+            shapes.setdefault(shape + (" near a point" if k % 2 else ""), []).append(cpu[-1])
+        for shape, runs in shapes.items():
+            FIRST_ROWS.append((n, shape, runs[0] * 1000, float(np.median(runs[1:])) * 1000))
         p50, p99 = np.percentile(times, [50, 99]) * 1000
         cpu50, cpu99 = np.percentile(cpu, [50, 99]) * 1000
         warm99 = float(np.percentile(warm, 99)) * 1000
@@ -177,6 +182,7 @@ def search_bench(p: Province, sizes: list[int]) -> list[dict[str, float]]:
 
 
 MAP_ROWS: list[tuple[int, str, int, float, int]] = []
+FIRST_ROWS: list[tuple[int, str, float, float]] = []  # n, query shape, first run, median
 
 
 def map_bench(backend: EmbeddedBackend, p: Province, n: int) -> None:
@@ -373,6 +379,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['mb']:7.0f}  {r['p50']:6.1f}  {r['p99']:6.1f}  {r['cpu50']:7.1f}  "
                   f"{r['cpu99']:7.1f}  {r['warm99']:12.1f}  {r['edit_ms']:13.1f}  "
                   f"{r['edited']:15.0f}  {r['rebuild_s']:14.1f}  {share:12.4f}")  # fmt: skip
+        print("\n## A query's first run in a process (CPU ms; each shape's first, then median)")
+        for n, shape, first_ms, median_ms in FIRST_ROWS:
+            print(f"{n:<9,} {shape:42s} {first_ms:6.1f}  {median_ms:6.1f}")
         print("\n## Map views (server-side clustering and body, no HTTP)")
         print("docs      view                        gzip KB    ms   in view")
         for n, label, size, ms, total in MAP_ROWS:

@@ -164,7 +164,7 @@ class _Boxes:
     """Every area's bounding box, as arrays, its outline as a map draws it, and what they
     were read at."""
 
-    version: tuple[int, dt.datetime | None]
+    version: AreasVersion
     codes: np.ndarray
     levels: np.ndarray
     boxes: np.ndarray  # (n, 4): west, south, east, north
@@ -185,10 +185,19 @@ def drawn_outlines(codes: list[str], levels: list[str], shapes: np.ndarray) -> d
     return {code: json.loads(g) for code, g in zip(codes, shapely.to_geojson(drawn), strict=True)}
 
 
+AreasVersion = tuple[int, dt.datetime | None]
+
+
+async def areas_version() -> AreasVersion:
+    """What the areas are at (their count and newest edit: an import, a rename, a new
+    boundary or a deletion moves it), for what is worked out from every area and kept."""
+    newest = await Area.all().order_by("-updated_at").first()
+    return await Area.all().count(), None if newest is None else newest.updated_at
+
+
 async def _area_boxes() -> _Boxes:
     global _boxes
-    newest = await Area.all().order_by("-updated_at").first()
-    version = (await Area.all().count(), None if newest is None else newest.updated_at)
+    version = await areas_version()
     if _boxes is None or _boxes.version != version:
         rows = await Area.filter(boundary__isnull=False).values_list("code", "level", "boundary")
         codes = [str(c) for c, _, _ in rows]

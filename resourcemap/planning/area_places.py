@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from geo.areatree import LEVELS
+from resourcemap.areas import AreasVersion, areas_version
 from resourcemap.models import Area
 
 
@@ -35,8 +36,21 @@ class Place:
 Places = Mapping[str, Place]
 
 
-async def area_places() -> dict[str, Place]:
-    """Every area's place, by code (one read of the areas' names)."""
+# The places as last read, and the areas' version they were read at: a province's 27,000
+# areas took a read of every name on each planner page and each job's result.
+_read: tuple[AreasVersion, Places] | None = None
+
+
+async def area_places() -> Places:
+    """Every area's place, by code (read again only when the areas change)."""
+    global _read
+    version = await areas_version()
+    if _read is None or _read[0] != version:
+        _read = (version, await _read_places())
+    return _read[1]
+
+
+async def _read_places() -> Places:
     rows = await Area.all().values_list("code", "level", "name_zh", "name_en", "parent_id")
     found = {str(c): (str(lv), str(n), str(e or ""), p) for c, lv, n, e, p in rows}
     chains: dict[str, tuple[Parent, ...]] = {}
