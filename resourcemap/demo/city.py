@@ -25,6 +25,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from resourcemap import db
 from resourcemap.dataset import DEMO_LABEL as DEMO_LABEL  # where it was
 from resourcemap.dataset import SYNTHETIC_KEY
 from resourcemap.demo.builder import AreaSpec, Catalogue, OrgSpec, ResourceSpec
@@ -147,6 +148,7 @@ async def load_demo_city(
         )
         # Running app processes reload their search indexes from this.
         await SearchChange.create(resource_id=None, op=changes.REBUILD, using_db=conn)
+    await db.analyse(Resource)
     say("done")
     return _summary(catalogue, demand)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from tortoise.transactions import in_transaction
 
 from geo.demand_parquet import write_demand
+from resourcemap import db
 from resourcemap.dataset import SYNTHETIC_KEY
 from resourcemap.demo import city
 from resourcemap.demo.province import DEFAULT_CITIES, DEFAULT_DISTRICTS, Province, build_province
@@ -125,6 +126,7 @@ async def load_demo_province(
             using_db=conn,
         )
         await SearchChange.create(resource_id=None, op=changes.REBUILD, using_db=conn)
+    await db.analyse(Resource)
     say("done")
     return _summary(province, len(files), demand_dir)
 

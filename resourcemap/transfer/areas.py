@@ -36,6 +36,7 @@ from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from geo.chinacoords import CoordSystem, to_wgs84
+from resourcemap import db
 from resourcemap.dataset import SYNTHETIC_KEY
 from resourcemap.models import Area, DatasetInfo
 from resourcemap.said import N_
@@ -394,4 +395,5 @@ async def import_areas(
                     await Area.create(code=r.code, **fields)
         # Running app processes reload areas (and the point → area index) from this.
         await changes.record_rebuild()
+    await db.analyse(Area)
     return report

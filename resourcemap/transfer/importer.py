@@ -36,6 +36,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from geo.chinacoords import CoordSystem, to_wgs84
+from resourcemap import db
 from resourcemap.accounts import Principal
 from resourcemap.errors import DomainError, InvalidInput
 from resourcemap.listings import edits, organisations
@@ -165,6 +166,7 @@ async def import_parsed(
         report.note(note)
     if not options.dry_run:
         await _write(actor, rows, checks, report, source, progress)
+        await db.analyse(Resource)
     return report
 
 
