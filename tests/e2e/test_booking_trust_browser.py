@@ -85,6 +85,16 @@ def test_same_day_booking_policy_confirmation_and_phone(
     expect(rows).to_have_count(7)
     expect(rows.nth(5)).to_contain_text("休息" if zh else "Closed")
     expect(rows.nth(6).locator(".holiday-rule")).to_be_visible()
+    # Each day's name on one line (on a phone 星期一 broke in two beside two spans of hours).
+    lines = (
+        rows.nth(0)
+        .locator("th")
+        .evaluate(
+            "th => { const r = document.createRange(); r.selectNodeContents(th);"
+            " return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size; }"
+        )
+    )
+    assert lines == 1, name
     _check(page, f"{name}-detail", axe=axe)
 
     # Error summary: nothing chosen, a bad phone; the summary has the focus, links to fields.
