@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 
@@ -31,6 +35,8 @@ from resourcemap.search.matching import joined, match_rows
 from resourcemap.search.typos import TYPOS, TypoTolerance
 
 log = logging.getLogger("resourcemap.search")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # Documents from which the index is built ahead: as soon as they are loaded, with what its
 # first searches would work out (every need's matches, the loop's projection). At 200,000
@@ -145,7 +151,7 @@ class EmbeddedBackend:
         try:
             self.work.documents += len(docs)
             self.work.full_builds += 1
-            built = await asyncio.to_thread(_build, docs, self.typos)
+            built = await _in_own_thread(_build, docs, self.typos)
             if self._version != version or self._columns is None:
                 return  # a full reload came in: its own build wins
             built.retire(self._since_snapshot)
@@ -166,7 +172,7 @@ class EmbeddedBackend:
                 self.work.full_builds += 1
                 self._building = (
                     version,
-                    asyncio.create_task(asyncio.to_thread(_build, docs, self.typos)),
+                    asyncio.create_task(_in_own_thread(_build, docs, self.typos)),
                 )
             try:
                 built = await self._building[1]
@@ -236,6 +242,38 @@ class EmbeddedBackend:
 
     async def search(self, criteria: Criteria) -> SearchResult:
         return search_segments(await self.segments(), criteria)
+
+
+async def _in_own_thread(build: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``build`` run in a daemon thread of its own: asyncio's worker threads are waited for
+    when the loop closes, so a process told to stop while it built a province's index (up to
+    a minute) did not stop until the build was done; an index being built is worth nothing
+    to a process that stops."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def run() -> None:
+        try:
+            result = build(*args, **kwargs)
+        except BaseException as exc:  # handed to the awaiting task, as to_thread would
+            settle = functools.partial(_failed, done, exc)
+        else:
+            settle = functools.partial(_succeeded, done, result)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+            loop.call_soon_threadsafe(settle)
+
+    threading.Thread(target=run, name="search-index-build", daemon=True).start()
+    return await done
+
+
+def _succeeded(done: asyncio.Future[T], result: T) -> None:
+    if not done.done():  # not when the search waiting for it was cancelled
+        done.set_result(result)
+
+
+def _failed(done: asyncio.Future[T], error: BaseException) -> None:
+    if not done.done():
+        done.set_exception(error)
 
 
 def _build(docs: list[SearchDocument], typos: TypoTolerance) -> Columns:

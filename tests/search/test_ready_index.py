@@ -203,3 +203,37 @@ def test_edits_during_a_build_are_taken_in_without_starting_it_over(
     assert gone.id not in seen["gone"] and gone.id not in seen["everyone"]
     assert seen["edited"] == [docs[6].id]
     assert len(seen["everyone"]) == len({d.id for d in docs if d.status == "active"}) - 1
+
+
+def test_a_process_told_to_stop_while_its_index_builds_stops_without_waiting_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A deploy stops workers that may be building a province's index (about a minute):
+    the event loop closes at once, and the build, worth nothing to a stopping process, is
+    left to end with it (asyncio's own worker threads are waited for)."""
+    monkeypatch.setattr(embedded, "AHEAD_AT", 1)
+    started, release = threading.Event(), threading.Event()
+    built = embedded._build
+    builders: list[threading.Thread] = []
+
+    def endless_build(*args: Any) -> Any:
+        builders.append(threading.current_thread())
+        started.set()
+        release.wait(timeout=60)  # longer than the test: only the test ends it
+        return built(*args)
+
+    monkeypatch.setattr(embedded, "_build", endless_build)
+
+    async def serve_then_stop() -> None:
+        backend = EmbeddedBackend()
+        await backend.replace_all(documents(20))
+        backend.build_soon()
+        await asyncio.to_thread(started.wait, 30)
+        await backend.stop_building()  # what the app's shutdown does
+
+    asyncio.run(serve_then_stop())  # returns with the build still under way
+    try:
+        assert not release.is_set() and builders and builders[0].is_alive()
+        assert builders[0].daemon  # nor does it keep the interpreter from exiting
+    finally:
+        release.set()
