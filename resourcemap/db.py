@@ -153,17 +153,24 @@ async def database(database_url: str, timeouts: Timeouts = BATCH) -> AsyncIterat
 SQLITE_ANALYSIS_LIMIT = 1000
 
 
-async def analyse(model: type[Model]) -> None:
-    """Refresh the query planner's statistics, after a bulk write (a demo, an import).
-    Without them SQLite guesses by the shape of the indexes: on the demo province every
-    resident page read its 24/7 lines through the index of active listings (21,594 rows)
-    rather than that of kinds (120 lines), 11 ms instead of 0.6. PostgreSQL's autovacuum
-    analyses too, but a while after the load. ``model``'s database is analysed."""
-    client = model._meta.db
-    if client.capabilities.dialect == "sqlite":
-        await client.execute_script(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}; ANALYZE;")
-    else:
-        await client.execute_script("ANALYZE")
+async def analyse(*models: type[Model]) -> None:
+    """Refresh the query planner's statistics of ``models``' tables, after a bulk write (a
+    demo, an import). Without them SQLite guesses by the shape of the indexes: on the demo
+    province every resident page read its 24/7 lines through the index of active listings
+    (21,594 rows) rather than that of kinds (120 lines), 11 ms instead of 0.6. PostgreSQL's
+    autovacuum analyses too, but a while after the load. Statistics only make reads faster:
+    a failure (a busy database) is logged, never raised after the write has committed."""
+    for model in models:
+        client, table = model._meta.db, model._meta.db_table
+        limit = f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}; " if _is_sqlite(client) else ""
+        try:
+            await client.execute_script(f"{limit}ANALYZE {table}")
+        except Exception as exc:
+            log.warning("statistics of %s not refreshed (%s)", table, type(exc).__name__)
+
+
+def _is_sqlite(client: BaseDBAsyncClient) -> bool:
+    return bool(client.capabilities.dialect == "sqlite")
 
 
 @asynccontextmanager

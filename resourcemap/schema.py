@@ -10,7 +10,7 @@ from tortoise.migrations.api import migrate as tortoise_migrate
 
 from resourcemap.booking import seats
 from resourcemap.db import analyse, dialect, open_db, tortoise_config
-from resourcemap.models import Resource
+from resourcemap.models import Area, Resource
 
 
 async def migrate(database_url: str) -> None:
@@ -21,6 +21,6 @@ async def migrate(database_url: str) -> None:
         await open_db(database_url)
         await seats.install(connections.get(dialect(database_url)))
         # A database loaded before bulk writes analysed it gets the planner's statistics.
-        await analyse(Resource)
+        await analyse(Resource, Area)
     finally:
         await Tortoise.close_connections()

@@ -148,7 +148,7 @@ async def load_demo_city(
         )
         # Running app processes reload their search indexes from this.
         await SearchChange.create(resource_id=None, op=changes.REBUILD, using_db=conn)
-    await db.analyse(Resource)
+    await db.analyse(Resource, Area)
     say("done")
     return _summary(catalogue, demand)
 

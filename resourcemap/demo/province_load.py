@@ -22,7 +22,7 @@ from resourcemap.dataset import SYNTHETIC_KEY
 from resourcemap.demo import city
 from resourcemap.demo.province import DEFAULT_CITIES, DEFAULT_DISTRICTS, Province, build_province
 from resourcemap.errors import Conflict
-from resourcemap.models import DatasetInfo, Resource, SearchChange
+from resourcemap.models import Area, DatasetInfo, Resource, SearchChange
 from resourcemap.search import changes
 from resourcemap.vocab import AreaLevel
 
@@ -126,7 +126,7 @@ async def load_demo_province(
             using_db=conn,
         )
         await SearchChange.create(resource_id=None, op=changes.REBUILD, using_db=conn)
-    await db.analyse(Resource)
+    await db.analyse(Resource, Area)
     say("done")
     return _summary(province, len(files), demand_dir)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Protocol
 
 from geo.areatree import LEVELS
@@ -64,10 +65,13 @@ async def _read_places() -> Places:
             chains[code] = (Parent(level, name, name_en), *chain(parent, depth + 1))
         return chains[code]
 
-    return {
-        code: Place(name, name_en, chain(parent))
-        for code, (_, name, name_en, parent) in found.items()
-    }
+    # Read-only: every caller shares this one until the areas change.
+    return MappingProxyType(
+        {
+            code: Place(name, name_en, chain(parent))
+            for code, (_, name, name_en, parent) in found.items()
+        }
+    )
 
 
 class Placed(Protocol):

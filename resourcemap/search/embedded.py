@@ -174,16 +174,22 @@ class EmbeddedBackend:
                     version,
                     asyncio.create_task(_in_own_thread(_build, docs, self.typos)),
                 )
+            task = self._building[1]
             try:
-                built = await self._building[1]
+                # Shielded: a search given up on (a client gone) does not take the build
+                # every other search waits for with it.
+                built = await asyncio.shield(task)
             except BaseException:
-                self._building = None  # let the next search try again
+                if task.done() and self._building is not None and self._building[1] is task:
+                    self._building = None  # the build failed: the next search tries again
                 raise
-            if self._version == version:  # no full reload while it was built
+            # The first search to wake installs it; the others find it installed.
+            if self._columns is None and self._version == version:
                 built.retire(self._while_building)
                 _warm(built)
                 self._columns = built
                 self._edited = self._while_building & self._docs.keys()
+                self._while_building = set()
                 self._edits = self._index_edits(built)
                 self._building = None
                 self._previous = None

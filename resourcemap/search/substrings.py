@@ -17,8 +17,7 @@ many values there are. Values are stored once each (labels and addresses repeat 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
@@ -85,22 +84,32 @@ class Found:
     text: Text
     values: IntArray
     at: IntArray
+    # Worked out on first use and kept (set through object.__setattr__: the class is
+    # frozen). Not functools.cached_property: on Python 3.11 it takes one lock for every
+    # instance, and the build's thread works out needs while searches run on the loop.
+    _documents: int = field(default=-1, init=False, compare=False, repr=False)
+    _spread: tuple[IntArray, IntArray] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
 
-    @cached_property
+    @property
     def documents(self) -> int:
         """How many documents hold the token."""
-        starts = self.text.doc_starts
-        return int((starts[self.values + 1] - starts[self.values]).sum())
+        if self._documents < 0:
+            starts = self.text.doc_starts
+            count = int((starts[self.values + 1] - starts[self.values]).sum())
+            object.__setattr__(self, "_documents", count)
+        return self._documents
 
     @property
     def rows(self) -> IntArray:
         """The documents holding the token, sorted."""
-        return self._spread[0]
+        return self._spread_out()[0]
 
     @property
     def positions(self) -> IntArray:
         """Where the token starts in each of :attr:`rows`."""
-        return self._spread[1]
+        return self._spread_out()[1]
 
     def column(self, per_value: npt.NDArray[G], absent: object) -> npt.NDArray[G]:
         """``per_value`` (one entry per found value, as ``at``) over every document, and
@@ -109,8 +118,14 @@ class Found:
         by_value[self.values] = per_value
         return by_value[self.text.inverse]
 
-    @cached_property
-    def _spread(self) -> tuple[IntArray, IntArray]:
+    def _spread_out(self) -> tuple[IntArray, IntArray]:
+        spread = self._spread
+        if spread is None:
+            spread = self._spread_now()
+            object.__setattr__(self, "_spread", spread)
+        return spread
+
+    def _spread_now(self) -> tuple[IntArray, IntArray]:
         if self.documents * DENSE_SHARE > self.text.inverse.size:
             # Many documents: one pass over the column beats sorting them.
             doc_at = self.column(self.at, -1)

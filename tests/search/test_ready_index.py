@@ -237,3 +237,48 @@ def test_a_process_told_to_stop_while_its_index_builds_stops_without_waiting_for
         assert builders[0].daemon  # nor does it keep the interpreter from exiting
     finally:
         release.set()
+
+
+def test_searches_waiting_for_the_first_build_share_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Searches queue behind a process's first build: one given up on (its client gone)
+    does not take the build from the others, and the edits made meanwhile are indexed
+    once, not once per waiting search."""
+    docs = documents(40)
+    started, release = threading.Event(), threading.Event()
+    built = embedded._build
+
+    def gated_build(*args: Any) -> Any:
+        started.set()
+        release.wait(timeout=60)
+        return built(*args)
+
+    monkeypatch.setattr(embedded, "_build", gated_build)
+
+    async def run() -> dict[str, Any]:
+        backend = EmbeddedBackend(compact_after=10_000)
+        await backend.replace_all(docs)
+
+        async def ids(q: str) -> list[int]:
+            found = await backend.search(Criteria(SearchQuery.model_validate({"q": q})))
+            return [h.id for h in found.hits]
+
+        waiting = [asyncio.create_task(ids("星海心灵驿站新址")) for _ in range(4)]
+        await asyncio.to_thread(started.wait, 30)
+        await backend.upsert([replace(docs[4], name_zh="星海心灵驿站新址")])
+        await backend.upsert([replace(docs[7], name_zh="云端心理驿站")])
+        waiting[0].cancel()  # a resident closed the page
+        await asyncio.sleep(0)
+        release.set()
+        answers = await asyncio.gather(*waiting[1:])
+        return {
+            "answers": answers,
+            "cancelled": waiting[0].cancelled(),
+            "builds": backend.work.full_builds,
+            "indexed": backend.work.documents,
+        }
+
+    seen = asyncio.run(run())
+    assert seen["cancelled"]
+    assert seen["answers"] == [[docs[4].id]] * 3
+    assert seen["builds"] == 1
+    assert seen["indexed"] == len(docs) + 2  # the build's, then the two edits once
