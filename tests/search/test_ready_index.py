@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -18,6 +18,29 @@ from resourcemap.search.embedded import EmbeddedBackend
 from tests.factories import run_in_db, small_city
 from tests.search.test_edits import documents
 from web.api import health
+
+
+@dataclass
+class Gate:
+    """Builds that wait until the test lets them finish, as a province's takes a minute."""
+
+    started: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)  # each build's
+
+
+def gate_builds(monkeypatch: pytest.MonkeyPatch) -> Gate:
+    gate = Gate()
+    built = embedded._build
+
+    def gated_build(*args: Any) -> Any:
+        gate.threads.append(threading.current_thread())
+        gate.started.set()
+        gate.release.wait(timeout=60)  # longer than any test: only the test ends it
+        return built(*args)
+
+    monkeypatch.setattr(embedded, "_build", gated_build)
+    return gate
 
 
 def _search(backend: EmbeddedBackend, q: str) -> list[int]:
@@ -50,23 +73,15 @@ def test_the_index_is_built_at_start_and_readyz_waits_for_it(
 ) -> None:
     run_in_db(database_url, small_city)
     monkeypatch.setattr(embedded, "AHEAD_AT", 1)  # a province's, in small
-    started, release = threading.Event(), threading.Event()
-    built = embedded._build
-
-    def slow_build(*args: Any) -> Any:
-        started.set()
-        release.wait(timeout=60)  # a province's build, until the test lets it finish
-        return built(*args)
-
-    monkeypatch.setattr(embedded, "_build", slow_build)
+    gate = gate_builds(monkeypatch)
     monkeypatch.setattr(health, "READY_LIMIT_SECONDS", 0.2)
     with make_client(database_url) as client:
         search = client.app.state.search.embedded
         # Nobody has asked anything yet: the build started with the process.
-        assert started.wait(timeout=30)
+        assert gate.started.wait(timeout=30)
         building = client.get("/readyz")
         alive = client.get("/healthz")
-        release.set()
+        gate.release.set()
         for _ in range(100):
             ready = client.get("/readyz")
             if ready.status_code == 200:
@@ -107,12 +122,6 @@ def test_a_full_reload_answers_from_the_old_index_until_the_new_one_is_built(
     renamed = replace(before[4], name_zh="星海心灵驿站新址")
     after = [renamed if d.id == renamed.id else d for d in before if d.id != before[9].id]
     gone = before[9]
-    release = threading.Event()
-    built = embedded._build
-
-    def gated_build(*args: Any) -> Any:
-        release.wait(timeout=60)  # a province's build, until the test lets it finish
-        return built(*args)
 
     async def names(backend: EmbeddedBackend, q: str) -> list[int]:
         found = await backend.search(Criteria(SearchQuery.model_validate({"q": q})))
@@ -122,7 +131,7 @@ def test_a_full_reload_answers_from_the_old_index_until_the_new_one_is_built(
         backend = EmbeddedBackend()
         await backend.replace_all(before)
         await backend.columns()
-        monkeypatch.setattr(embedded, "_build", gated_build)
+        gate = gate_builds(monkeypatch)
         await backend.replace_all(after)
         seen: dict[str, Any] = {"ready": backend.ready}
         seen["old name"] = await names(backend, before[4].name_zh)
@@ -132,7 +141,7 @@ def test_a_full_reload_answers_from_the_old_index_until_the_new_one_is_built(
         await backend.upsert([replace(before[6], name_zh="云端心理驿站")])
         seen["edited"] = await names(backend, "云端心理驿站")
         seen["edited, old name"] = await names(backend, before[6].name_zh)
-        release.set()
+        gate.release.set()
         await backend.columns()
         seen["after: new name"] = await names(backend, "星海心灵驿站新址")
         seen["after: gone"] = await names(backend, gone.name_zh)
@@ -159,26 +168,17 @@ def test_edits_during_a_build_are_taken_in_without_starting_it_over(
     docs = documents(60)
     renamed = replace(docs[4], name_zh="星海心灵驿站新址")
     gone = docs[9]
-    started = threading.Event()
-    release = threading.Event()
-    built = embedded._build
-
-    def gated_build(*args: Any) -> Any:
-        started.set()
-        release.wait(timeout=60)
-        return built(*args)
-
-    monkeypatch.setattr(embedded, "_build", gated_build)
+    gate = gate_builds(monkeypatch)
 
     async def run() -> dict[str, Any]:
         backend = EmbeddedBackend(compact_after=10_000)  # no compaction in the way
         await backend.replace_all(docs)
         backend.build_soon()
-        await asyncio.to_thread(started.wait, 60)
+        await asyncio.to_thread(gate.started.wait, 60)
         await backend.upsert([renamed])
         await backend.delete([gone.id])
         await backend.upsert([replace(docs[6], name_zh="云端心理驿站")])
-        release.set()
+        gate.release.set()
         assert await backend.wait_ready(60)
 
         async def ids(q: str) -> list[int]:
@@ -212,31 +212,21 @@ def test_a_process_told_to_stop_while_its_index_builds_stops_without_waiting_for
     the event loop closes at once, and the build, worth nothing to a stopping process, is
     left to end with it (asyncio's own worker threads are waited for)."""
     monkeypatch.setattr(embedded, "AHEAD_AT", 1)
-    started, release = threading.Event(), threading.Event()
-    built = embedded._build
-    builders: list[threading.Thread] = []
-
-    def endless_build(*args: Any) -> Any:
-        builders.append(threading.current_thread())
-        started.set()
-        release.wait(timeout=60)  # longer than the test: only the test ends it
-        return built(*args)
-
-    monkeypatch.setattr(embedded, "_build", endless_build)
+    gate = gate_builds(monkeypatch)
 
     async def serve_then_stop() -> None:
         backend = EmbeddedBackend()
         await backend.replace_all(documents(20))
         backend.build_soon()
-        await asyncio.to_thread(started.wait, 30)
+        await asyncio.to_thread(gate.started.wait, 30)
         await backend.stop_building()  # what the app's shutdown does
 
     asyncio.run(serve_then_stop())  # returns with the build still under way
     try:
-        assert not release.is_set() and builders and builders[0].is_alive()
-        assert builders[0].daemon  # nor does it keep the interpreter from exiting
+        assert not gate.release.is_set() and gate.threads and gate.threads[0].is_alive()
+        assert gate.threads[0].daemon  # nor does it keep the interpreter from exiting
     finally:
-        release.set()
+        gate.release.set()
 
 
 def test_searches_waiting_for_the_first_build_share_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -244,15 +234,7 @@ def test_searches_waiting_for_the_first_build_share_it(monkeypatch: pytest.Monke
     does not take the build from the others, and the edits made meanwhile are indexed
     once, not once per waiting search."""
     docs = documents(40)
-    started, release = threading.Event(), threading.Event()
-    built = embedded._build
-
-    def gated_build(*args: Any) -> Any:
-        started.set()
-        release.wait(timeout=60)
-        return built(*args)
-
-    monkeypatch.setattr(embedded, "_build", gated_build)
+    gate = gate_builds(monkeypatch)
 
     async def run() -> dict[str, Any]:
         backend = EmbeddedBackend(compact_after=10_000)
@@ -263,12 +245,12 @@ def test_searches_waiting_for_the_first_build_share_it(monkeypatch: pytest.Monke
             return [h.id for h in found.hits]
 
         waiting = [asyncio.create_task(ids("星海心灵驿站新址")) for _ in range(4)]
-        await asyncio.to_thread(started.wait, 30)
+        await asyncio.to_thread(gate.started.wait, 30)
         await backend.upsert([replace(docs[4], name_zh="星海心灵驿站新址")])
         await backend.upsert([replace(docs[7], name_zh="云端心理驿站")])
         waiting[0].cancel()  # a resident closed the page
         await asyncio.sleep(0)
-        release.set()
+        gate.release.set()
         answers = await asyncio.gather(*waiting[1:])
         return {
             "answers": answers,
