@@ -162,15 +162,12 @@ async def analyse(*models: type[Model]) -> None:
     a failure (a busy database) is logged, never raised after the write has committed."""
     for model in models:
         client, table = model._meta.db, model._meta.db_table
-        limit = f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}; " if _is_sqlite(client) else ""
+        sqlite = client.capabilities.dialect == "sqlite"
+        limit = f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}; " if sqlite else ""
         try:
             await client.execute_script(f"{limit}ANALYZE {table}")
         except Exception as exc:
             log.warning("statistics of %s not refreshed (%s)", table, type(exc).__name__)
-
-
-def _is_sqlite(client: BaseDBAsyncClient) -> bool:
-    return bool(client.capabilities.dialect == "sqlite")
 
 
 @asynccontextmanager

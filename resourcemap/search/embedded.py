@@ -20,9 +20,9 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -76,9 +76,10 @@ class EmbeddedBackend:
         self._edited: set[int] = set()
         self._version = 0  # bumped by a full reload: the large index must be rebuilt
         self._building: tuple[int, asyncio.Task[Columns]] | None = None
-        self._while_building: set[int] = set()  # edited since a build took its documents
         self._compacting: asyncio.Task[None] | None = None
-        self._since_snapshot: set[int] = set()  # edited while a compaction builds
+        # Edited since the latest build (a first one, a reload's or a compaction's) took
+        # its copy of the documents: what it lacks when it is installed.
+        self._since_copy: set[int] = set()
         self._soon: asyncio.Task[None] | None = None  # a build no search waits for yet
         # The indexes before a full reload, answering until its index is built.
         self._previous: list[Columns] | None = None
@@ -113,12 +114,12 @@ class EmbeddedBackend:
         self._edit(set(ids))
 
     def _edit(self, ids: set[int]) -> None:
+        self._since_copy |= ids
         if self._columns is None:
-            # Not built yet: the build under way takes the edit when it is done (as a
-            # compaction does). Starting it over instead meant that on a province, where
+            # Not built yet: the build under way takes the edit when it is installed, as
+            # a compaction does. Starting it over instead meant that on a province, where
             # a build takes about a minute, a steady trickle of staff edits kept a process
             # from ever finishing it, and its /readyz at "building".
-            self._while_building |= ids
             if self._previous is not None:
                 # The indexes answering during a reload take the edit as a built one would.
                 base = self._previous[0]
@@ -128,7 +129,6 @@ class EmbeddedBackend:
                 self._previous = [base] if edits is None else [base, edits]
             return
         self._columns.retire(ids)
-        self._since_snapshot |= ids
         self._edited |= ids
         self._edited &= self._docs.keys()  # deleted documents need no row anywhere
         self._edits = self._index_edits(self._columns)
@@ -143,21 +143,31 @@ class EmbeddedBackend:
         self.work.documents += len(docs)
         return build_columns(docs, self.typos, base.to_metric) if docs else None
 
+    def _build_copy(self) -> Coroutine[Any, Any, Columns]:
+        """A build of the documents as they are now, off the loop (see :meth:`_install`)."""
+        self._since_copy = set()
+        docs = sorted(self._docs.values(), key=lambda d: d.id)
+        self.work.documents += len(docs)
+        self.work.full_builds += 1
+        return _in_own_thread(_build, docs, self.typos)
+
+    def _install(self, built: Columns) -> None:
+        """Make ``built`` the large index: the documents edited since it took its copy are
+        retired from it and indexed in the small one."""
+        built.retire(self._since_copy)
+        _warm(built)
+        self._columns = built
+        self._edited = self._since_copy & self._docs.keys()
+        self._edits = self._index_edits(built)
+
     async def _compact(self) -> None:
         """Rebuild the large index off the loop; edits made meanwhile stay in the small one."""
         version = self._version
-        self._since_snapshot = set()
-        docs = sorted(self._docs.values(), key=lambda d: d.id)
         try:
-            self.work.documents += len(docs)
-            self.work.full_builds += 1
-            built = await _in_own_thread(_build, docs, self.typos)
+            built = await self._build_copy()
             if self._version != version or self._columns is None:
                 return  # a full reload came in: its own build wins
-            built.retire(self._since_snapshot)
-            _warm(built)
-            self._columns, self._edited = built, self._since_snapshot & self._docs.keys()
-            self._edits = self._index_edits(built)
+            self._install(built)
         finally:
             self._compacting = None
 
@@ -166,14 +176,7 @@ class EmbeddedBackend:
         while self._columns is None:
             version = self._version
             if self._building is None or self._building[0] != version:
-                self._while_building = set()
-                docs = sorted(self._docs.values(), key=lambda d: d.id)
-                self.work.documents += len(docs)
-                self.work.full_builds += 1
-                self._building = (
-                    version,
-                    asyncio.create_task(_in_own_thread(_build, docs, self.typos)),
-                )
+                self._building = (version, asyncio.create_task(self._build_copy()))
             task = self._building[1]
             try:
                 # Shielded: a search given up on (a client gone) does not take the build
@@ -185,12 +188,7 @@ class EmbeddedBackend:
                 raise
             # The first search to wake installs it; the others find it installed.
             if self._columns is None and self._version == version:
-                built.retire(self._while_building)
-                _warm(built)
-                self._columns = built
-                self._edited = self._while_building & self._docs.keys()
-                self._while_building = set()
-                self._edits = self._index_edits(built)
+                self._install(built)
                 self._building = None
                 self._previous = None
                 self._compact_if_many()

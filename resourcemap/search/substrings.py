@@ -284,15 +284,12 @@ class Text:
             return self.find("")
         first = np.full(self.values.size, -1, dtype=np.int64)  # per value
         for word in words:
-            values, sure = self.grams.candidates(word)
-            at = self._positions(values, word)
-            if not sure:
-                values, at = values[at >= 0], at[at >= 0]
-            before = first[values]
-            better = (before < 0) | (at < before)
-            first[values[better]] = at[better]
-        found = np.flatnonzero(first >= 0).astype(np.int64)
-        return Found(self, found, first[found])
+            found = self.find(word)
+            before = first[found.values]
+            better = (before < 0) | (found.at < before)
+            first[found.values[better]] = found.at[better]
+        holding = np.flatnonzero(first >= 0).astype(np.int64)
+        return Found(self, holding, first[holding])
 
     def _positions(self, values: npt.NDArray[np.int32], token: str) -> IntArray:
         """Where ``token`` starts in each of ``values`` (-1 where absent)."""
