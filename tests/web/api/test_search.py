@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -11,6 +12,8 @@ import pyproj
 import pytest
 from starlette.testclient import TestClient
 
+from resourcemap.search.base import Criteria, SearchQuery, SearchResult
+from resourcemap.search.service import SearchService
 from tests.factories import run_in_db, small_city
 
 # The outcome depends on the date or time of day: CI reruns these under faked clocks.
@@ -121,6 +124,43 @@ def test_nothing_to_walk_to_widens_step_by_step_and_says_so(
     assert body["widened"] == {"asked_m": 500, "shown_m": None}
     assert set(names(body)[:2]) == {"西山医院心理门诊", "王医生"}
     assert body["items"][0]["distance_m"] > 20_000
+
+
+def test_nothing_to_walk_to_anywhere_spares_the_wider_circles(
+    city: tuple[TestClient, dict[str, int], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each circle costs what lies in it (in a city's centre 20 km hold every listing):
+    when the first holds nothing, whether anything matches at all is asked before the
+    wider ones, and when nothing does they are not asked."""
+    client, _, _ = city
+    service: SearchService = client.app.state.search  # type: ignore[attr-defined]
+    portal = client.portal
+    assert portal is not None  # the app runs: the client is open
+    asked: list[SearchQuery] = []
+    search = service.embedded.search
+
+    async def counted(criteria: Criteria) -> SearchResult:
+        asked.append(criteria.query)
+        return await search(criteria)
+
+    monkeypatch.setattr(service.embedded, "search", counted)
+    at = dt.datetime.fromisoformat(MONDAY_10)
+
+    def asks() -> list[tuple[float | None, bool]]:
+        return [(q.radius_m, q.point is not None) for q in asked]
+
+    # No community room is a clinic: 门诊 matches none of them, at any distance.
+    rooms = SearchQuery.model_validate({**EAST, "q": "门诊", "kind": ["community_room"]})
+    assert portal.call(service.nearest_walk, rooms, at) is None
+    assert asks() == [(500.0, True), (None, False)]
+    # The clinics 10.2 km west: found in the 20 km circle as before.
+    asked.clear()
+    clinics = SearchQuery.model_validate({**EAST, "q": "门诊"})
+    found = portal.call(service.nearest_walk, clinics, at)
+    assert found is not None and found.document.name_zh in {"西山医院心理门诊", "王医生"}
+    assert found.distance_m is not None and 10_000 < found.distance_m < 20_000
+    steps = [(r, True) for r in (1000.0, 3000.0, 5000.0, 10_000.0, 20_000.0)]
+    assert asks() == [(500.0, True), (None, False), *steps]
 
 
 @pytest.mark.parametrize("q", ["想死", "我不想活了", "kill myself", "zisha"])
