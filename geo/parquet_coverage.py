@@ -104,7 +104,10 @@ def coverage_from_parquet(
     else:
         from distributed import as_completed
 
-        shared = client.scatter(supply, broadcast=True)  # once, not once per file
+        # Once, not once per file; under a key of its own: scattered under a key hashed from
+        # its content, one job's services were released by the scheduler as the next job
+        # scattered the same again, which then failed ("lost dependencies", distributed#8576).
+        shared = client.scatter(supply, broadcast=True, hash=False)
         futures = [
             client.submit(file_sums, str(f), shared, radius, crs, slack, served_codes, pure=False)
             for f in files

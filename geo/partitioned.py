@@ -175,7 +175,11 @@ def demand_frame(demand: Demand, parts: int, client: Any = None) -> Any:
         index=pd.Index(area, name="area"),
     )
     pieces = [table.iloc[a : a + n] for a, n in zip(starts.tolist(), sizes.tolist(), strict=True)]
-    held = client.scatter(pieces) if client is not None else [delayed(p) for p in pieces]
+    # Keys of their own (hash=False): a second run over the same demand would otherwise reuse
+    # keys the scheduler is releasing from the first (distributed#8576).
+    held = (
+        client.scatter(pieces, hash=False) if client is not None else [delayed(p) for p in pieces]
+    )
     columns = dd.from_delayed(held, meta=table.iloc[:0], divisions=divisions)
     points = dask_geopandas.points_from_xy(columns, "lon", "lat", crs="EPSG:4326")
     return dask_geopandas.from_dask_dataframe(columns[["weight"]], geometry=points)
@@ -239,8 +243,9 @@ def _sums_on_dask(
         },
         index=pd.Index([], dtype=frame.index.dtype, name="area"),
     )
-    # The supply goes to every worker once, not once per partition.
-    shared = client.scatter(supply, broadcast=True)
+    # The supply goes to every worker once, not once per partition, under a key of its own
+    # (see geo.parquet_coverage: a content-hashed key collides with the last run's).
+    shared = client.scatter(supply, broadcast=True, hash=False)
     per_partition = frame.map_partitions(
         frame_sums, shared, radius_m, crs, slack, served_codes, meta=meta
     )

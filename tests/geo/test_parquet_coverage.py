@@ -95,3 +95,16 @@ def test_dask_workers_read_the_files_and_get_exactly_the_single_result(
     ran = [t for t in stream.data if "file_sums" in str(t["key"])]
     assert len(ran) == 2  # one task per file, run by the cluster's workers
     assert {t["worker"] for t in ran} <= set(dask_client.scheduler_info()["workers"])
+
+
+def test_jobs_one_after_another_on_one_cluster_all_finish(
+    province: Setup, dask_client: Client
+) -> None:
+    """A planner's coverage jobs run one after another on the same cluster with the same
+    services. Scattered under a key hashed from their content, the services of one job
+    were released by the scheduler as the next scattered them again, and that job failed
+    ("lost dependencies": dask/distributed#8576), about every other time."""
+    _, tree, demand, supply, directory = province
+    single = coverage(demand, supply, tree, 500)
+    for _ in range(6):
+        _same(coverage_from_parquet(directory, supply, tree, 500, client=dask_client), single)
