@@ -142,9 +142,15 @@ class Dispatcher:
         """Renew the claim on a message while its sends run (a slow SMTP exchange may
         outlast one lease)."""
 
+        # Told to stop, not cancelled: a renewal cancelled in the middle of its UPDATE left
+        # its PostgreSQL connection broken ("unexpected connection_lost() call" on the loop).
+        done = asyncio.Event()
+
         async def renew() -> None:
             while True:
-                await asyncio.sleep(self.renew_seconds)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), self.renew_seconds)
+                    return
                 try:
                     await Notification.filter(
                         id=notification_id, status=NotificationStatus.PENDING
@@ -156,9 +162,8 @@ class Dispatcher:
         try:
             yield
         finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
+            done.set()
+            await renewing  # at most the renewal under way
 
     async def _attempt(self, notification_id: int, now: dt.datetime, done: Dispatched) -> None:
         row = await Notification.get(id=notification_id)
