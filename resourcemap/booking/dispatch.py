@@ -144,12 +144,12 @@ class Dispatcher:
 
         # Told to stop, not cancelled: a renewal cancelled in the middle of its UPDATE left
         # its PostgreSQL connection broken ("unexpected connection_lost() call" on the loop).
-        done = asyncio.Event()
+        stop = asyncio.Event()
 
         async def renew() -> None:
             while True:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(done.wait(), self.renew_seconds)
+                    await asyncio.wait_for(stop.wait(), self.renew_seconds)
                     return
                 try:
                     await Notification.filter(
@@ -162,7 +162,7 @@ class Dispatcher:
         try:
             yield
         finally:
-            done.set()
+            stop.set()
             await renewing  # at most the renewal under way
 
     async def _attempt(self, notification_id: int, now: dt.datetime, done: Dispatched) -> None:

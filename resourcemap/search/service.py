@@ -241,30 +241,19 @@ class SearchService:
         base = query.model_dump(include=keep) if keep else query.model_dump()
         steps = [s for s in WIDEN_STEPS_M if s > beyond_m]
         for k, radius in enumerate((*steps, None)):
-            if k == 1 and not await self._walk_anywhere(base, at):
-                return None
-            probe = SearchQuery.model_validate(
-                {**base, "radius_m": radius, "sort": "nearest", "limit": 1, "offset": 0}
-            )
-            found = await self._answer(self.criteria(probe, at, located_only=True))
+            if k == 1:  # anything at all, asked without a point
+                anywhere = {"lat": None, "lon": None, "radius_m": None, "sort": "relevance"}
+                if (await self._walks(base | anywhere, at)).total == 0:
+                    return None
+            found = await self._walks(base | {"radius_m": radius, "sort": "nearest"}, at)
             if found.hits:
                 return found.hits[0]
         return None
 
-    async def _walk_anywhere(self, base: dict[str, Any], at: dt.datetime) -> bool:
-        """Whether a place one walks to matches the query ``base`` at any distance."""
-        everywhere = SearchQuery.model_validate(
-            {
-                **base,
-                "lat": None,
-                "lon": None,
-                "radius_m": None,
-                "sort": "relevance",
-                "limit": 1,
-                "offset": 0,
-            }
-        )
-        return (await self._answer(self.criteria(everywhere, at, located_only=True))).total > 0
+    async def _walks(self, fields: dict[str, Any], at: dt.datetime) -> SearchResult:
+        """Places one walks to for the query ``fields``: the first of them and the total."""
+        probe = SearchQuery.model_validate({**fields, "limit": 1, "offset": 0})
+        return await self._answer(self.criteria(probe, at, located_only=True))
 
     async def _widened(
         self, criteria: Criteria, result: SearchResult, at: dt.datetime
