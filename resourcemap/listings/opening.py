@@ -27,16 +27,17 @@ Rules, in order of precedence (later rules win):
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import chinese_calendar  # type: ignore[import-untyped]
 import numpy as np
 import numpy.typing as npt
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from resourcemap.models import Closure, HoursException, OpeningHours, Resource
 from resourcemap.vocab import Status
@@ -107,13 +108,18 @@ def _ints(values: Sequence[int]) -> IntArray:
     return np.asarray(values, dtype=np.int64).reshape(-1)
 
 
+def _table(rows: Sequence[Sequence[int]], width: int) -> IntArray:
+    return np.asarray(rows, dtype=np.int64).reshape(-1, width)
+
+
 @dataclass(frozen=True, eq=False)
 class Timetable:
     """Opening hours of many resources as arrays, built once and queried per instant.
 
     Weekly hours are kept per weekday as three parallel arrays (resource row, opens,
     closes), so a query touches only that weekday's intervals. Exceptions and closures are
-    few and are kept as flat arrays filtered by date at query time.
+    few and are kept as flat arrays filtered by date at query time. Rows follow ``ids`` in
+    no particular order: an edit's resources are replaced at the end (:meth:`replaced`).
     """
 
     ids: IntArray
@@ -131,30 +137,84 @@ class Timetable:
         cls, resources: Sequence[ResourceHours], closures: Sequence[ClosureSpan] = ()
     ) -> Timetable:
         """Arrange plain per-resource data into arrays."""
-        weekly: list[tuple[list[int], list[int], list[int]]] = [([], [], []) for _ in range(7)]
-        exc: list[tuple[int, int, int, bool, int, int]] = []
-        for row, r in enumerate(resources):
-            for weekday, opens, closes in r.intervals:
-                rows, o, c = weekly[weekday]
-                rows.append(row)
-                o.append(opens)
-                c.append(closes)
-            for e in r.exceptions:
-                closed = e.closed or e.opens is None or e.closes is None
-                o_, c_ = (0, 0) if closed else (e.opens or 0, e.closes or 0)
-                exc.append((row, e.start.toordinal(), e.end.toordinal(), closed, o_, c_))
-        codes = [(*r.area_codes, "", "", "", "")[:4] for r in resources]
-        table = np.array(exc, dtype=np.int64).reshape(-1, 6)
+        return cls.of_rows(
+            _ints([r.id for r in resources]),
+            np.array([r.always_open for r in resources], dtype=np.bool_),
+            [(*r.area_codes, "", "", "", "")[:4] for r in resources],
+            _table([(r.id, *i) for r in resources for i in r.intervals], 4),
+            _table([_exception(r.id, e) for r in resources for e in r.exceptions], 6),
+            closures,
+        )
+
+    @classmethod
+    def of_rows(
+        cls,
+        ids: IntArray,
+        always_open: BoolArray,
+        area_codes: Sequence[Sequence[str]],
+        hours: IntArray,
+        exceptions: IntArray,
+        closures: Sequence[ClosureSpan] = (),
+    ) -> Timetable:
+        """From per-resource arrays and tables keyed by resource id: ``hours`` (k, 4) as
+        (resource, weekday, opens, closes), ``exceptions`` (k, 6) as (resource, first and
+        last date as ordinals, closed, opens, closes). Rows of resources not in ``ids``
+        (no longer active) are left out."""
+        hour_rows, known = _rows_of(ids, hours[:, 0])
+        hours, hour_rows = hours[known], hour_rows[known]
+        exc_rows, known = _rows_of(ids, exceptions[:, 0])
+        exceptions, exc_rows = exceptions[known], exc_rows[known]
+        weekday = hours[:, 1]
         return cls(
-            ids=_ints([r.id for r in resources]),
-            always_open=np.array([r.always_open for r in resources], dtype=np.bool_),
-            area_codes=np.array(codes, dtype=np.str_).reshape(len(resources), 4),
-            weekly=tuple((_ints(rw), _ints(o), _ints(c)) for rw, o, c in weekly),
-            exc_row=table[:, 0],
-            exc_span=table[:, 1:3],
-            exc_closed=table[:, 3].astype(np.bool_),
-            exc_minutes=table[:, 4:6],
+            ids=ids,
+            always_open=always_open,
+            area_codes=np.array(area_codes, dtype=np.str_).reshape(ids.size, 4),
+            weekly=tuple(
+                (hour_rows[on], hours[on, 2], hours[on, 3])
+                for on in (weekday == d for d in range(7))
+            ),
+            exc_row=exc_rows,
+            exc_span=exceptions[:, 1:3],
+            exc_closed=exceptions[:, 3].astype(np.bool_),
+            exc_minutes=exceptions[:, 4:6],
             closures=tuple(closures),
+        )
+
+    def replaced(self, ids: Collection[int], fresh: Timetable) -> Timetable:
+        """This timetable with the resources ``ids`` (edited or deleted) taken out and
+        ``fresh``'s (what they are now, if still active) put in, and ``fresh``'s closures:
+        an edit costs array copies, not a reload of every resource's hours."""
+        keep = ~np.isin(self.ids, _ints(sorted(ids)))
+        renumber = np.cumsum(keep) - 1  # old row -> row among the kept ones
+        kept = int(keep.sum())
+
+        def rows(old: IntArray, new: IntArray) -> tuple[BoolArray, IntArray]:
+            stays = keep[old]
+            return stays, np.concatenate([renumber[old[stays]], new + kept])
+
+        weekly = []
+        for (row, opens, closes), (f_row, f_opens, f_closes) in zip(
+            self.weekly, fresh.weekly, strict=True
+        ):
+            stays, joined = rows(row, f_row)
+            weekly.append(
+                (
+                    joined,
+                    np.concatenate([opens[stays], f_opens]),
+                    np.concatenate([closes[stays], f_closes]),
+                )
+            )
+        stays, exc_row = rows(self.exc_row, fresh.exc_row)
+        return replace(
+            fresh,
+            ids=np.concatenate([self.ids[keep], fresh.ids]),
+            always_open=np.concatenate([self.always_open[keep], fresh.always_open]),
+            area_codes=np.concatenate([self.area_codes[keep], fresh.area_codes]),
+            weekly=tuple(weekly),
+            exc_row=exc_row,
+            exc_span=np.concatenate([self.exc_span[stays], fresh.exc_span]),
+            exc_closed=np.concatenate([self.exc_closed[stays], fresh.exc_closed]),
+            exc_minutes=np.concatenate([self.exc_minutes[stays], fresh.exc_minutes]),
         )
 
     def with_closures(self, closures: Sequence[ClosureSpan]) -> Timetable:
@@ -234,40 +294,107 @@ def is_open(timetable: Timetable, resource_id: int, at: datetime, tz: ZoneInfo) 
     return resource_id in open_ids(timetable, at, tz)
 
 
-async def load_timetable() -> Timetable:
-    """Read active resources, their hours and exceptions, and all closures (four queries)."""
-    resources = await Resource.filter(status=Status.ACTIVE).values_list(
-        "id", "always_open", "city_code", "district_code", "street_code", "community_code"
-    )
-    active = {int(r[0]) for r in resources}
-    intervals: defaultdict[int, list[tuple[int, int, int]]] = defaultdict(list)
-    for rid, weekday, opens, closes in await OpeningHours.all().values_list(
-        "resource_id", "weekday", "opens", "closes"
-    ):
-        if rid in active:
-            intervals[rid].append((weekday, opens, closes))
-    exceptions: defaultdict[int, list[DatedHours]] = defaultdict(list)
-    for rid, *rest in await HoursException.all().values_list(
-        "resource_id", "start_date", "end_date", "closed", "opens", "closes"
-    ):
-        if rid in active:
-            exceptions[rid].append(DatedHours(*rest))
+def _rows_of(ids: IntArray, wanted: IntArray) -> tuple[IntArray, BoolArray]:
+    """Where each of ``wanted`` is in ``ids`` (any order), and which of them are there."""
+    if ids.size == 0:
+        return np.zeros(wanted.size, dtype=np.int64), np.zeros(wanted.size, dtype=np.bool_)
+    order = np.argsort(ids, kind="stable")
+    at = np.minimum(np.searchsorted(ids, wanted, sorter=order), ids.size - 1)
+    rows = order[at]
+    return rows, ids[rows] == wanted
+
+
+# Rows read at a time: a province's ~2 million weekly intervals read at once were ~0.9 GB
+# of Python tuples for a moment (the peak of a worker's start), and every edit read them.
+BATCH = 50_000
+# Resources named in one query (SQLite allows 32,766 parameters; PostgreSQL more).
+IDS_AT_ONCE = 2_000
+
+
+async def _batches(
+    model: type[Model],
+    ids: Collection[int] | None,
+    *columns: str,
+    raw: bool = False,
+    **where: Any,
+) -> AsyncIterator[list[tuple[Any, ...]]]:
+    """``model``'s rows as (id, *columns), for the resources ``ids`` (its
+    ``resource_id``, or ``Resource``'s own ``id``) or for all of them, a batch at a time.
+    ``raw``: rows as the driver returns them, without tortoise's conversion of every value
+    (over half the CPU of reading a province's two million weekly intervals); only for
+    integer columns, which need none."""
+
+    async def rows(query: QuerySet[Any]) -> list[tuple[Any, ...]]:
+        selected = query.values_list("id", *columns)
+        if not raw:
+            return list(await selected)
+        # Inlined parameters are only integers here: ids and a batch size.
+        _, found = await model._meta.db.execute_query(selected.sql(params_inline=True))
+        return [tuple(r) for r in found]
+
+    if ids is not None:
+        key = "id__in" if model is Resource else "resource_id__in"
+        chosen = sorted(ids)
+        for start in range(0, len(chosen), IDS_AT_ONCE):
+            yield await rows(model.filter(**{key: chosen[start : start + IDS_AT_ONCE]}, **where))
+        return
+    after = 0
+    while True:
+        batch = await rows(model.filter(id__gt=after, **where).order_by("id").limit(BATCH))
+        yield batch
+        if len(batch) < BATCH:
+            return
+        after = int(batch[-1][0])
+
+
+async def load_timetable(ids: Collection[int] | None = None) -> Timetable:
+    """Read active resources (all, or those of ``ids``: see :meth:`Timetable.replaced`),
+    their hours and exceptions, and all closures."""
+    codes = ("city_code", "district_code", "street_code", "community_code")
+    resources = [
+        row
+        async for batch in _batches(Resource, ids, "always_open", *codes, status=Status.ACTIVE)
+        for row in batch
+    ]
+    # Each batch into an array at once: its tuples are garbage before the next is read.
+    hours = [
+        _table(batch, 5)[:, 1:]
+        async for batch in _batches(
+            OpeningHours, ids, "resource_id", "weekday", "opens", "closes", raw=True
+        )
+    ]
+    exceptions = [
+        _exception(int(rid), DatedHours(*rest))
+        async for batch in _batches(
+            HoursException,
+            ids,
+            "resource_id",
+            "start_date",
+            "end_date",
+            "closed",
+            "opens",
+            "closes",
+        )
+        for _, rid, *rest in batch
+    ]
     closures = [
         ClosureSpan(*row)
         for row in await Closure.all().values_list(
             "start_date", "end_date", "area_code", "resource_id"
         )
     ]
-    return Timetable.build(
-        [
-            ResourceHours(
-                id=int(rid),
-                always_open=bool(always),
-                intervals=intervals[rid],
-                exceptions=exceptions[rid],
-                area_codes=tuple(c or "" for c in codes),
-            )
-            for rid, always, *codes in resources
-        ],
+    return Timetable.of_rows(
+        _ints([int(r[0]) for r in resources]),
+        np.array([bool(r[1]) for r in resources], dtype=np.bool_),
+        [tuple(c or "" for c in r[2:]) for r in resources],
+        np.concatenate(hours) if hours else _table([], 4),
+        _table(exceptions, 6),
         closures,
     )
+
+
+def _exception(resource_id: int, e: DatedHours) -> tuple[int, int, int, int, int, int]:
+    """An exception as a row of :meth:`Timetable.of_rows`' table."""
+    closed = e.closed or e.opens is None or e.closes is None
+    opens, closes = (0, 0) if closed else (e.opens or 0, e.closes or 0)
+    return (resource_id, e.start.toordinal(), e.end.toordinal(), closed, opens, closes)

@@ -127,7 +127,12 @@ class SearchService:
             await self.embedded.delete(sorted(pending.deletes))
         if pending.upserts:
             await self.embedded.upsert(await load_documents(pending.upserts))
-        self._set_timetable(await opening.load_timetable())
+        # Only the changed resources' hours: reading every one's again cost each process
+        # ~8 s of CPU and ~0.9 GB for a moment per edit at 200,000 listings.
+        changed = pending.upserts | pending.deletes
+        fresh = await opening.load_timetable(changed)
+        timetable = self._timetable
+        self._set_timetable(fresh if timetable is None else timetable.replaced(changed, fresh))
         await self._load_bookable()
         self._seq = pending.seq
 

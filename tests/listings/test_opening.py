@@ -70,6 +70,7 @@ def city(exceptions: Sequence[DatedHours] = (), closures: Sequence[ClosureSpan] 
 
 MONDAY = dt.date(2026, 9, 21)
 TUESDAY = dt.date(2026, 9, 22)
+WEDNESDAY = dt.date(2026, 9, 23)
 
 
 @pytest.mark.parametrize(
@@ -351,6 +352,36 @@ def test_open_ids_matches_reference(
     assert got == reference_open(resources, closures, at, tz)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    before=timetables(),
+    after=timetables(),
+    changed=st.sets(st.integers(100, 106)),
+    day=DAYS,
+    minute=MINUTES,
+)
+def test_an_edit_replaces_its_resources_as_a_full_reload_would(
+    before: tuple[list[ResourceHours], list[ClosureSpan]],
+    after: tuple[list[ResourceHours], list[ClosureSpan]],
+    changed: set[int],
+    day: dt.date,
+    minute: int,
+) -> None:
+    """Edited resources (new hours, exceptions, areas; deleted or closed: absent from
+    ``after``) are swapped into the timetable a follower holds; it then opens what a
+    timetable read afresh opens."""
+    old, _ = before
+    new, closures = after
+    kept = [r for r in old if r.id not in changed]
+    now = kept + [r for r in new if r.id in changed]
+    edited = Timetable.build(old).replaced(
+        changed, Timetable.build([r for r in new if r.id in changed], closures)
+    )
+    at = local(day, minute // 60, minute % 60).astimezone(UTC)
+    assert open_ids(edited, at, SHANGHAI) == reference_open(now, closures, at, SHANGHAI)
+    assert sorted(edited.ids.tolist()) == sorted(r.id for r in now)
+
+
 # --- loading from the database ------------------------------------------------------------
 
 
@@ -408,3 +439,28 @@ def test_load_timetable_reads_hours_exceptions_and_closures(database_url: str) -
     training = dt.date(2026, 12, 4)
     assert open_ids(tt, local(training, 10), SHANGHAI) == {hotline}
     assert open_ids(tt, local(training, 13, 30), SHANGHAI) == {hospital, hotline}
+
+
+def test_load_timetable_in_batches_and_for_some_resources(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read a few rows at a time (as a province's two million intervals are), the whole
+    timetable is the same; read for some resources, only theirs (what a follower swaps in
+    after an edit: see test_an_edit_replaces_its_resources_as_a_full_reload_would)."""
+    monkeypatch.setattr(opening, "BATCH", 2)
+    found = run_in_db(database_url, _small_city_with_hours)
+    whole: Timetable = found["tt"]
+    assert open_ids(whole, local(MONDAY, 10), SHANGHAI) == {found["room"], found["hotline"]}
+    assert open_ids(whole, local(dt.date(2026, 12, 4), 13, 30), SHANGHAI) == {
+        found["hospital"],
+        found["hotline"],
+    }
+
+    async def hospital_only() -> Timetable:
+        return await load_timetable({found["hospital"], 999_999})
+
+    some: Timetable = run_in_db(database_url, hospital_only)
+    assert some.ids.tolist() == [found["hospital"]]
+    assert open_ids(some, local(WEDNESDAY, 16), SHANGHAI) == {found["hospital"]}
+    assert open_ids(some, local(TUESDAY, 10), SHANGHAI) == {found["hospital"]}  # typhoon: east only
+    assert open_ids(some, local(MONDAY, 10), SHANGHAI) == frozenset()  # its own closure

@@ -200,6 +200,31 @@ def test_edits_are_searchable_at_once_and_stamp_verified_at(world: World) -> Non
     assert [i["id"] for i in found["items"]] == [world.ids["room"]]
 
 
+@pytest.mark.clock
+def test_new_hours_are_what_open_now_follows(world: World) -> None:
+    """Staff move the room's Monday to the lunch hour: search finds it open then and shut
+    at 10:00 (the process follows the change log as every process does, swapping the
+    room's hours in), and the other listings' hours stay as they were."""
+    monday_10, monday_1230 = "2026-11-23T10:00:00+08:00", "2026-11-23T12:30:00+08:00"
+
+    def open_now(client: TestClient, at: str) -> set[int]:
+        body = client.get("/api/v1/search", params={"open_now": "true", "at": at}).json()
+        return {item["id"] for item in body["items"]}
+
+    with world.make(world.url, search_follow_seconds=0) as client:
+        before = {at: open_now(client, at) for at in (monday_10, monday_1230)}
+        assert world.ids["room"] in before[monday_10]
+        assert world.ids["room"] not in before[monday_1230]
+        response = client.patch(
+            f"/api/v1/resources/{world.ids['room']}",
+            json={"hours": [{"weekday": 0, "opens": "12:00", "closes": "14:00"}]},
+            headers=signed_in(client, "staff"),
+        )
+        assert response.status_code == 200, response.text
+        assert open_now(client, monday_10) == before[monday_10] - {world.ids["room"]}
+        assert open_now(client, monday_1230) == before[monday_1230] | {world.ids["room"]}
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
