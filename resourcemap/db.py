@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,7 @@ from resourcemap.errors import Unavailable
 
 if TYPE_CHECKING:
     from tortoise.models import Model
+    from tortoise.queryset import QuerySet
 
     from resourcemap.settings import Settings
 
@@ -282,3 +283,48 @@ def _cause(exc: BaseException) -> str:
 # For `tortoise -c resourcemap.db.MAKEMIGRATIONS_CONFIG makemigrations` (`make migrations`):
 # the autodetector compares models with migration files and never touches this database.
 MAKEMIGRATIONS_CONFIG = tortoise_config("sqlite://:memory:")
+
+
+# Rows read at a time by rows_in_batches: turning rows into Python values holds the event
+# loop, so a batch holds it for ~0.1 s; a province's 200,000 listings or two million weekly
+# intervals read at once held it (and every resident's search) for seconds, and their
+# tuples took ~0.9 GB for a moment.
+ROWS_AT_ONCE = 10_000
+# Keys named in one query (SQLite allows 32,766 parameters).
+IDS_AT_ONCE = 2_000
+
+
+async def rows_in_batches(
+    model: type[Model],
+    ids: Collection[int] | None,
+    *columns: str,
+    key: str = "resource_id",
+    raw: bool = False,
+    **where: Any,
+) -> AsyncIterator[list[tuple[Any, ...]]]:
+    """``model``'s rows matching ``where`` as (id, *columns), a batch at a time: those whose
+    ``key`` is one of ``ids``, or all of them. ``raw``: rows as the driver returns them,
+    without tortoise's conversion of every value (over half the CPU of reading a
+    province's weekly hours); only for integer columns, which need none."""
+
+    async def rows(query: QuerySet[Any]) -> list[tuple[Any, ...]]:
+        selected = query.values_list("id", *columns)
+        if not raw:
+            return list(await selected)
+        # Inlined parameters are only integers here: ids and a batch size.
+        _, found = await model._meta.db.execute_query(selected.sql(params_inline=True))
+        return [tuple(r) for r in found]
+
+    if ids is not None:
+        chosen = sorted(ids)
+        for start in range(0, len(chosen), IDS_AT_ONCE):
+            part = {f"{key}__in": chosen[start : start + IDS_AT_ONCE]}
+            yield await rows(model.filter(**part, **where))
+        return
+    after = 0
+    while True:
+        batch = await rows(model.filter(id__gt=after, **where).order_by("id").limit(ROWS_AT_ONCE))
+        yield batch
+        if len(batch) < ROWS_AT_ONCE:
+            return
+        after = int(batch[-1][0])

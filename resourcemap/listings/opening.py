@@ -27,18 +27,17 @@ Rules, in order of precedence (later rules win):
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import chinese_calendar  # type: ignore[import-untyped]
 import numpy as np
 import numpy.typing as npt
-from tortoise.models import Model
-from tortoise.queryset import QuerySet
 
+from resourcemap import db
 from resourcemap.models import Closure, HoursException, OpeningHours, Resource
 from resourcemap.vocab import Status
 
@@ -304,47 +303,17 @@ def _rows_of(ids: IntArray, wanted: IntArray) -> tuple[IntArray, BoolArray]:
     return rows, ids[rows] == wanted
 
 
-# Rows read at a time: a province's ~2 million weekly intervals read at once were ~0.9 GB
-# of Python tuples for a moment (the peak of a worker's start), and every edit read them.
-BATCH = 50_000
-# Resources named in one query (SQLite allows 32,766 parameters; PostgreSQL more).
-IDS_AT_ONCE = 2_000
-
-
-async def _batches(
-    model: type[Model],
-    ids: Collection[int] | None,
-    *columns: str,
-    raw: bool = False,
-    **where: Any,
-) -> AsyncIterator[list[tuple[Any, ...]]]:
-    """``model``'s rows as (id, *columns), for the resources ``ids`` (its
-    ``resource_id``, or ``Resource``'s own ``id``) or for all of them, a batch at a time.
-    ``raw``: rows as the driver returns them, without tortoise's conversion of every value
-    (over half the CPU of reading a province's two million weekly intervals); only for
-    integer columns, which need none."""
-
-    async def rows(query: QuerySet[Any]) -> list[tuple[Any, ...]]:
-        selected = query.values_list("id", *columns)
-        if not raw:
-            return list(await selected)
-        # Inlined parameters are only integers here: ids and a batch size.
-        _, found = await model._meta.db.execute_query(selected.sql(params_inline=True))
-        return [tuple(r) for r in found]
-
-    if ids is not None:
-        key = "id__in" if model is Resource else "resource_id__in"
-        chosen = sorted(ids)
-        for start in range(0, len(chosen), IDS_AT_ONCE):
-            yield await rows(model.filter(**{key: chosen[start : start + IDS_AT_ONCE]}, **where))
-        return
-    after = 0
-    while True:
-        batch = await rows(model.filter(id__gt=after, **where).order_by("id").limit(BATCH))
-        yield batch
-        if len(batch) < BATCH:
-            return
-        after = int(batch[-1][0])
+async def weekly_intervals(ids: Collection[int] | None = None) -> IntArray:
+    """Every weekly opening interval of the resources ``ids`` (or of all), any status, as
+    rows of (resource, weekday, opens, closes)."""
+    # Each batch into an array at once: its tuples are garbage before the next is read.
+    hours = [
+        _table(batch, 5)[:, 1:]
+        async for batch in db.rows_in_batches(
+            OpeningHours, ids, "resource_id", "weekday", "opens", "closes", raw=True
+        )
+    ]
+    return np.concatenate(hours) if hours else _table([], 4)
 
 
 async def load_timetable(ids: Collection[int] | None = None) -> Timetable:
@@ -353,19 +322,15 @@ async def load_timetable(ids: Collection[int] | None = None) -> Timetable:
     codes = ("city_code", "district_code", "street_code", "community_code")
     resources = [
         row
-        async for batch in _batches(Resource, ids, "always_open", *codes, status=Status.ACTIVE)
+        async for batch in db.rows_in_batches(
+            Resource, ids, "always_open", *codes, key="id", status=Status.ACTIVE
+        )
         for row in batch
     ]
-    # Each batch into an array at once: its tuples are garbage before the next is read.
-    hours = [
-        _table(batch, 5)[:, 1:]
-        async for batch in _batches(
-            OpeningHours, ids, "resource_id", "weekday", "opens", "closes", raw=True
-        )
-    ]
+    hours = await weekly_intervals(ids)
     exceptions = [
         _exception(int(rid), DatedHours(*rest))
-        async for batch in _batches(
+        async for batch in db.rows_in_batches(
             HoursException,
             ids,
             "resource_id",
@@ -387,7 +352,7 @@ async def load_timetable(ids: Collection[int] | None = None) -> Timetable:
         _ints([int(r[0]) for r in resources]),
         np.array([bool(r[1]) for r in resources], dtype=np.bool_),
         [tuple(c or "" for c in r[2:]) for r in resources],
-        np.concatenate(hours) if hours else _table([], 4),
+        hours,
         _table(exceptions, 6),
         closures,
     )

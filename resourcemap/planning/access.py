@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections import OrderedDict, defaultdict
-from collections.abc import Sequence
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -35,7 +34,9 @@ from geo.access import AccessResult, DistanceDecay, e2sfca
 from geo.areatree import AreaTree
 from geo.coverage import AreaCoverage, AreaSums, area_table, within_radius
 from geo.demand import Demand
-from resourcemap.models import BookingPolicy, OpeningHours, Resource
+from resourcemap import db
+from resourcemap.listings.opening import weekly_intervals
+from resourcemap.models import BookingPolicy, Resource
 from resourcemap.planning.coverage import CoverageQuery, CoverageService
 from resourcemap.planning.waiting import AreaWait, bookable_resources, by_area, next_free
 from resourcemap.scope import AreaScope
@@ -72,62 +73,88 @@ class AccessQuery(CoverageQuery):
 
 # --- what a listing offers ----------------------------------------------------------------
 
-Interval = tuple[int, int, int]  # weekday (0 = Monday), opens, closes: minutes after midnight
+IntArray = npt.NDArray[np.int64]
+DAY = 1440
 
 
-def _merged(intervals: Sequence[Interval], always_open: bool) -> list[Interval]:
-    if always_open:
-        return [(w, 0, 1440) for w in range(7)]
-    merged: list[Interval] = []
-    for w, o, c in sorted(intervals):
-        if merged and merged[-1][0] == w and o <= merged[-1][2]:
-            merged[-1] = (w, merged[-1][1], max(merged[-1][2], c))
-        elif c > o:
-            merged.append((w, o, c))
-    return merged
+@dataclass(frozen=True)
+class WeeklyRuns:
+    """Weekly opening hours of many resources merged, overlapping intervals on a day once:
+    a run per stretch a resource is open (``row`` among the resources; always-open ones
+    open every day from midnight to midnight).
 
-
-def weekly_hours(intervals: Sequence[Interval], always_open: bool = False) -> float:
-    """Open hours in a week (overlapping intervals once).
-
-    >>> weekly_hours([(0, 540, 720), (0, 660, 1020), (5, 540, 720)])
-    11.0
-    >>> weekly_hours([], always_open=True)
-    168.0
+    >>> runs = WeeklyRuns.of(
+    ...     np.array([[0, 0, 540, 720], [0, 0, 660, 1020], [0, 5, 540, 720], [1, 2, 840, 1260]]),
+    ...     rows_of=np.array([0, 1]), always_open=np.array([False, False]),
+    ... )
+    >>> runs.hours().tolist()  # 09:00-17:00 Monday once, 09:00-12:00 Saturday
+    [11.0, 7.0]
+    >>> runs.evening_or_weekend().tolist()  # past 18:00 on Wednesday
+    [True, True]
+    >>> runs.seats(np.array([50, 0]), np.array([10, 0]), np.array([2, 0])).tolist()
+    [22.0, 0.0]
     """
-    return sum(c - o for _, o, c in _merged(intervals, always_open)) / 60.0
 
+    size: int  # resources
+    row: IntArray
+    weekday: IntArray
+    start: IntArray
+    end: IntArray
 
-def weekly_seats(
-    intervals: Sequence[Interval],
-    always_open: bool,
-    slot_minutes: int,
-    buffer_minutes: int,
-    seats: int,
-) -> int:
-    """Bookable seats in a plain week: slots every ``slot + buffer`` minutes while a whole
-    slot fits in each (merged) opening interval, times the seats of each slot.
+    @classmethod
+    def of(
+        cls, intervals: IntArray, *, rows_of: IntArray, always_open: npt.NDArray[np.bool_]
+    ) -> WeeklyRuns:
+        """From rows of (resource id, weekday, opens, closes) and the resources' ids
+        (``rows_of``, sorted); intervals of other resources and empty ones are left out."""
+        n = rows_of.size
+        at = np.minimum(np.searchsorted(rows_of, intervals[:, 0]), max(n - 1, 0))
+        keep = intervals[:, 3] > intervals[:, 2]
+        keep &= rows_of[at] == intervals[:, 0] if n else False
+        keep[keep] = ~always_open[at[keep]]  # open all week anyway
+        row, weekday = at[keep], intervals[keep, 1]
+        opens, closes = intervals[keep, 2], intervals[keep, 3]
+        order = np.lexsort((opens, weekday, row))
+        day = (row * 7 + weekday)[order]
+        opens, closes = opens[order], closes[order]
+        # The latest close so far within each resource's day: days are sorted, and a day's
+        # offset (day × 2 DAY) is larger than any earlier day's closes.
+        reach = np.maximum.accumulate(day * 2 * DAY + closes) - day * 2 * DAY
+        first = np.ones(day.size, dtype=bool)
+        first[1:] = (day[1:] != day[:-1]) | (opens[1:] > reach[:-1])
+        starts = np.flatnonzero(first)
+        always = np.flatnonzero(always_open)
+        return cls(
+            size=n,
+            row=np.concatenate([day[starts] // 7, np.repeat(always, 7)]),
+            weekday=np.concatenate([day[starts] % 7, np.tile(np.arange(7), always.size)]),
+            start=np.concatenate([opens[starts], np.zeros(7 * always.size, np.int64)]),
+            end=np.concatenate(
+                [
+                    np.maximum.reduceat(closes, starts) if starts.size else starts,
+                    np.full(7 * always.size, DAY, np.int64),
+                ]
+            ),
+        )
 
-    >>> weekly_seats([(0, 540, 720)], False, 50, 10, 2)   # 09:00, 10:00, 11:00
-    6
-    """
-    step = slot_minutes + buffer_minutes
-    count = 0
-    for _, o, c in _merged(intervals, always_open):
-        if c - o >= slot_minutes:
-            count += (c - o - slot_minutes) // step + 1
-    return count * seats
+    def hours(self) -> FloatArray:
+        """Open hours in a week."""
+        return np.bincount(self.row, weights=self.end - self.start, minlength=self.size) / 60.0
 
+    def evening_or_weekend(self) -> npt.NDArray[np.bool_]:
+        """Open past 18:00 on some day, or on Saturday or Sunday."""
+        late = (self.end > EVENING_MINUTE) | np.isin(self.weekday, WEEKEND)
+        return np.bincount(self.row[late], minlength=self.size) > 0
 
-def evening_or_weekend(intervals: Sequence[Interval], always_open: bool = False) -> bool:
-    """Open past 18:00 on some day, or on Saturday or Sunday.
-
-    >>> evening_or_weekend([(0, 540, 1080)]), evening_or_weekend([(2, 840, 1260)])
-    (False, True)
-    >>> evening_or_weekend([(6, 600, 720)])
-    True
-    """
-    return always_open or any(c > EVENING_MINUTE or w in WEEKEND for w, _, c in intervals)
+    def seats(self, slot: IntArray, buffer: IntArray, seats: IntArray) -> FloatArray:
+        """Bookable seats in a plain week: slots every ``slot + buffer`` minutes while a
+        whole slot fits in each run, times the seats of each slot (per resource; no
+        seats where ``slot`` is 0: no booking rules)."""
+        length, s = self.end - self.start, slot[self.row]
+        fits = (s > 0) & (length >= s)
+        step = np.maximum(s + buffer[self.row], 1)
+        count = np.where(fits, (length - s) // step + 1, 0) * seats[self.row]
+        return np.asarray(np.bincount(self.row, weights=count, minlength=self.size), np.float64)
 
 
 @dataclass(frozen=True)
@@ -151,53 +178,49 @@ class Offers:
 
 
 async def load_offers(query: CoverageQuery) -> Offers:
-    """The point resources ``query`` counts, with their supply measures (three queries)."""
-    rows = await Resource.filter(kind__in=list(query.kinds), status=query.status).values_list(
-        "id", "kind", "lon", "lat", "capacity", "always_open", "services"
-    )
+    """The point resources ``query`` counts, with their supply measures."""
     wanted = set(query.service or ())
     kept = [
         r
-        for r in rows
+        async for batch in db.rows_in_batches(
+            Resource,
+            None,
+            *("kind", "lon", "lat", "capacity", "always_open", "services"),
+            kind__in=list(query.kinds),
+            status=query.status,
+        )
+        for r in batch
         if ResourceKind(r[1]).info.placement is Placement.POINT
         and r[2] is not None
         and r[3] is not None
         and (not wanted or wanted & set(r[6] or ()))
     ]
-    ids = [int(r[0]) for r in kept]
-    hours: defaultdict[int, list[Interval]] = defaultdict(list)
-    for rid, w, o, c in await OpeningHours.filter(resource_id__in=ids).values_list(
-        "resource_id", "weekday", "opens", "closes"
-    ):
-        hours[int(rid)].append((int(w), int(o), int(c)))
-    policies = {
-        int(rid): (int(s), int(b), int(n))
-        for rid, s, b, n in await BookingPolicy.filter(
-            resource_id__in=ids, enabled=True
-        ).values_list("resource_id", "slot_minutes", "buffer_minutes", "seats")
-    }
     n = len(kept)
-    always = [bool(r[5]) for r in kept]
+    ids = np.array([int(r[0]) for r in kept], dtype=np.int64).reshape(n)
+    # Arrays, not a list per listing: a province's ~2 million intervals read and summed
+    # one by one held the event loop (and every resident's search) for ~8 s.
+    runs = WeeklyRuns.of(
+        await weekly_intervals(ids.tolist()),
+        rows_of=ids,
+        always_open=np.array([bool(r[5]) for r in kept], dtype=bool).reshape(n),
+    )
+    rules = np.zeros((n, 3), dtype=np.int64)  # slot, buffer, seats
+    policies = await BookingPolicy.filter(enabled=True).values_list(
+        "resource_id", "slot_minutes", "buffer_minutes", "seats"
+    )
+    if policies and n:
+        table = np.array(policies, dtype=np.int64).reshape(-1, 4)
+        at = np.minimum(np.searchsorted(ids, table[:, 0]), n - 1)
+        counted = ids[at] == table[:, 0]
+        rules[at[counted]] = table[counted, 1:]
     return Offers(
-        ids=np.array(ids, dtype=np.int64),
+        ids=ids,
         lon=np.array([r[2] for r in kept], dtype=np.float64).reshape(n),
         lat=np.array([r[3] for r in kept], dtype=np.float64).reshape(n),
         capacity=np.array([max(0, int(r[4] or 0)) for r in kept], dtype=np.float64).reshape(n),
-        hours=np.array(
-            [weekly_hours(hours[i], a) for i, a in zip(ids, always, strict=True)],
-            dtype=np.float64,
-        ).reshape(n),
-        seats=np.array(
-            [
-                weekly_seats(hours[i], a, *policies[i]) if i in policies else 0
-                for i, a in zip(ids, always, strict=True)
-            ],
-            dtype=np.float64,
-        ).reshape(n),
-        evening=np.array(
-            [evening_or_weekend(hours[i], a) for i, a in zip(ids, always, strict=True)],
-            dtype=bool,
-        ).reshape(n),
+        hours=runs.hours(),
+        seats=runs.seats(rules[:, 0], rules[:, 1], rules[:, 2]),
+        evening=runs.evening_or_weekend(),
     )
 
 

@@ -38,6 +38,7 @@ from geo.demand import METHODS, Demand
 from geo.gaps import gap_features
 from geo.heat import DEFAULT_RESOLUTION, hex_features, hex_heat
 from geo.network import StreetGraph, graph_from_geojson, walking_coverage
+from resourcemap import db
 from resourcemap.cells import guarded_row
 from resourcemap.errors import InvalidInput, NotFound
 from resourcemap.models import Area, DemandPoint, Organisation, Resource, SearchChange
@@ -164,10 +165,15 @@ async def load_supply(query: CoverageQuery) -> tuple[Supply, Counter[ResourceKin
 
 
 async def read_supply(query: CoverageQuery) -> SupplyRead:
-    chosen = Resource.filter(kind__in=list(query.kinds), status=query.status)
+    where: dict[str, Any] = {"kind__in": list(query.kinds), "status": query.status}
     if query.eligibility == "public":
-        chosen = chosen.filter(eligibility=Eligibility.PUBLIC)
-    rows = await chosen.values_list("kind", "lat", "lon", "services", "service_area_codes")
+        where["eligibility"] = Eligibility.PUBLIC
+    columns = ("kind", "lat", "lon", "services", "service_area_codes")
+    rows = [
+        r[1:]
+        async for batch in db.rows_in_batches(Resource, None, *columns, **where)
+        for r in batch
+    ]
     wanted = set(query.service or ())
     lon: list[float] = []
     lat: list[float] = []

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from resourcemap import db
 from resourcemap.listings import opening
 from resourcemap.listings.opening import (
     ClosureSpan,
@@ -447,7 +448,7 @@ def test_load_timetable_in_batches_and_for_some_resources(
     """Read a few rows at a time (as a province's two million intervals are), the whole
     timetable is the same; read for some resources, only theirs (what a follower swaps in
     after an edit: see test_an_edit_replaces_its_resources_as_a_full_reload_would)."""
-    monkeypatch.setattr(opening, "BATCH", 2)
+    monkeypatch.setattr(db, "ROWS_AT_ONCE", 2)
     found = run_in_db(database_url, _small_city_with_hours)
     whole: Timetable = found["tt"]
     assert open_ids(whole, local(MONDAY, 10), SHANGHAI) == {found["room"], found["hotline"]}
