@@ -195,6 +195,12 @@ class EmbeddedBackend:
         return self._columns
 
     @property
+    def large(self) -> bool:
+        """Whether the documents are many (from :data:`AHEAD_AT`): what needs doing for all
+        of them is done ahead, in the background, not in a search."""
+        return len(self._docs) >= AHEAD_AT
+
+    @property
     def ready(self) -> bool:
         """Whether a search answers without waiting for the large index to be built."""
         return self._columns is not None or self._previous is not None
@@ -203,7 +209,7 @@ class EmbeddedBackend:
         """Start building a large index now, in the background: otherwise the first search
         after a start or a full reload waits for it (about a minute for a province's
         200,000 listings). A small one (under :data:`AHEAD_AT`) waits for its first search."""
-        if len(self._docs) >= AHEAD_AT:
+        if self.large:
             self._start_building()
 
     def _start_building(self) -> None:

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 
-from resourcemap.search import embedded, embedded_index
+from resourcemap.models import Resource
+from resourcemap.search import changes, embedded, embedded_index, service
 from resourcemap.search.base import Criteria, SearchQuery
+from resourcemap.search.documents import load_documents
 from resourcemap.search.embedded import EmbeddedBackend
 from tests.factories import run_in_db, small_city
 from tests.search.test_edits import documents
@@ -264,3 +267,50 @@ def test_searches_waiting_for_the_first_build_share_it(monkeypatch: pytest.Monke
     assert seen["answers"] == [[docs[4].id]] * 3
     assert seen["builds"] == 1
     assert seen["indexed"] == len(docs) + 2  # the build's, then the two edits once
+
+
+def test_a_bulk_change_is_reloaded_while_searches_answer(
+    database_url: str, make_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an import (a rebuild in the change log), a province's process reads every
+    listing again (~30 s at 200,000): the search that notices it answers at once from the
+    index as it is, instead of waiting for the reload, and the reloaded listings are
+    searchable once it is done."""
+    ids = run_in_db(database_url, small_city)
+    monkeypatch.setattr(embedded, "AHEAD_AT", 1)  # a province's, in small
+    reading, release, read = threading.Event(), threading.Event(), threading.Event()
+
+    async def slow_load(wanted: Any = None) -> Any:
+        if wanted is None:  # every listing: the reload
+            reading.set()
+            # Until the test lets it go (or 10 s: a search that waits for it gets its answer).
+            await asyncio.to_thread(release.wait, 10)
+            every = await load_documents(wanted)
+            read.set()
+            return every
+        return await load_documents(wanted)
+
+    async def bulk_change() -> None:
+        await Resource.filter(id=ids["room"]).update(name_zh="星海心灵驿站")
+        await changes.record_rebuild()
+
+    def found(client: Any, q: str) -> list[int]:
+        body = client.get("/api/v1/search", params={"q": q}).json()
+        return [item["id"] for item in body["items"]]
+
+    with make_client(database_url, search_follow_seconds=0) as client:
+        assert found(client, "东湖社区心理咨询室") == [ids["room"]]
+        monkeypatch.setattr(service, "load_documents", slow_load)
+        client.portal.call(bulk_change)  # as an import in another process would
+        during = found(client, "星海心灵驿站")
+        waited = read.is_set()  # whether that search waited for the reload
+        assert reading.wait(timeout=30)
+        release.set()
+        after: list[int] = []
+        for _ in range(300):
+            after = found(client, "星海心灵驿站")
+            if after:
+                break
+            time.sleep(0.05)
+    assert not waited and during == []  # answered at once, from the index as it was
+    assert after == [ids["room"]]
