@@ -167,9 +167,9 @@ class Timetable:
         (resource, weekday, opens, closes), ``exceptions`` (k, 6) as (resource, first and
         last date as ordinals, closed, opens, closes). Rows of resources not in ``ids``
         (no longer active) are left out."""
-        hour_rows, known = _rows_of(ids, hours[:, 0])
+        hour_rows, known = rows_of(ids, hours[:, 0])
         hours, hour_rows = hours[known], hour_rows[known]
-        exc_rows, known = _rows_of(ids, exceptions[:, 0])
+        exc_rows, known = rows_of(ids, exceptions[:, 0])
         exceptions, exc_rows = exceptions[known], exc_rows[known]
         weekday = hours[:, 1]
         codes = np.array(area_codes, dtype=np.str_).reshape(ids.size, 4)
@@ -316,7 +316,7 @@ def is_open(timetable: Timetable, resource_id: int, at: datetime, tz: ZoneInfo) 
     return resource_id in open_ids(timetable, at, tz)
 
 
-def _rows_of(ids: IntArray, wanted: IntArray) -> tuple[IntArray, BoolArray]:
+def rows_of(ids: IntArray, wanted: IntArray) -> tuple[IntArray, BoolArray]:
     """Where each of ``wanted`` is in ``ids`` (any order), and which of them are there."""
     if ids.size == 0:
         return np.zeros(wanted.size, dtype=np.int64), np.zeros(wanted.size, dtype=np.bool_)

@@ -35,7 +35,7 @@ from geo.areatree import AreaTree
 from geo.coverage import AreaCoverage, AreaSums, area_table, within_radius
 from geo.demand import Demand
 from resourcemap import db
-from resourcemap.listings.opening import weekly_intervals
+from resourcemap.listings.opening import rows_of, weekly_intervals
 from resourcemap.models import BookingPolicy, Resource
 from resourcemap.planning.coverage import CoverageQuery, CoverageService
 from resourcemap.planning.waiting import AreaWait, bookable_resources, by_area, next_free
@@ -85,7 +85,7 @@ class WeeklyRuns:
 
     >>> runs = WeeklyRuns.of(
     ...     np.array([[0, 0, 540, 720], [0, 0, 660, 1020], [0, 5, 540, 720], [1, 2, 840, 1260]]),
-    ...     rows_of=np.array([0, 1]), always_open=np.array([False, False]),
+    ...     ids=np.array([0, 1]), always_open=np.array([False, False]),
     ... )
     >>> runs.hours().tolist()  # 09:00-17:00 Monday once, 09:00-12:00 Saturday
     [11.0, 7.0]
@@ -103,14 +103,13 @@ class WeeklyRuns:
 
     @classmethod
     def of(
-        cls, intervals: IntArray, *, rows_of: IntArray, always_open: npt.NDArray[np.bool_]
+        cls, intervals: IntArray, *, ids: IntArray, always_open: npt.NDArray[np.bool_]
     ) -> WeeklyRuns:
-        """From rows of (resource id, weekday, opens, closes) and the resources' ids
-        (``rows_of``, sorted); intervals of other resources and empty ones are left out."""
-        n = rows_of.size
-        at = np.minimum(np.searchsorted(rows_of, intervals[:, 0]), max(n - 1, 0))
-        keep = intervals[:, 3] > intervals[:, 2]
-        keep &= rows_of[at] == intervals[:, 0] if n else False
+        """From rows of (resource id, weekday, opens, closes) and the resources' ``ids``;
+        intervals of other resources and empty ones are left out."""
+        n = ids.size
+        at, known = rows_of(ids, intervals[:, 0])
+        keep = known & (intervals[:, 3] > intervals[:, 2])
         keep[keep] = ~always_open[at[keep]]  # open all week anyway
         row, weekday = at[keep], intervals[keep, 1]
         opens, closes = intervals[keep, 2], intervals[keep, 3]
@@ -201,18 +200,16 @@ async def load_offers(query: CoverageQuery) -> Offers:
     # one by one held the event loop (and every resident's search) for ~8 s.
     runs = WeeklyRuns.of(
         await weekly_intervals(ids.tolist()),
-        rows_of=ids,
+        ids=ids,
         always_open=np.array([bool(r[5]) for r in kept], dtype=bool).reshape(n),
     )
     rules = np.zeros((n, 3), dtype=np.int64)  # slot, buffer, seats
     policies = await BookingPolicy.filter(enabled=True).values_list(
         "resource_id", "slot_minutes", "buffer_minutes", "seats"
     )
-    if policies and n:
-        table = np.array(policies, dtype=np.int64).reshape(-1, 4)
-        at = np.minimum(np.searchsorted(ids, table[:, 0]), n - 1)
-        counted = ids[at] == table[:, 0]
-        rules[at[counted]] = table[counted, 1:]
+    table = np.array(policies, dtype=np.int64).reshape(-1, 4)
+    at, counted = rows_of(ids, table[:, 0])
+    rules[at[counted]] = table[counted, 1:]
     return Offers(
         ids=ids,
         lon=np.array([r[2] for r in kept], dtype=np.float64).reshape(n),

@@ -155,7 +155,7 @@ def test_weekly_hours_seats_and_evenings_of_every_listing_at_once(
     rows += [(5, *interval) for interval in strangers]  # a listing that is not counted
     runs = WeeklyRuns.of(
         np.array(rows, dtype=np.int64).reshape(-1, 4),
-        rows_of=ids,
+        ids=ids,
         always_open=np.array([always for _, always, _ in resources], dtype=bool),
     )
     rules = np.array([rule for _, _, rule in resources], dtype=np.int64).reshape(-1, 3)
