@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from resourcemap import tasks
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.dispatch import Dispatched, Dispatcher
 from resourcemap.booking.senders import Sender
@@ -133,6 +134,4 @@ async def running_worker(
         try:
             await asyncio.wait_for(asyncio.shield(task), GRACE_SECONDS)
         except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await tasks.cancel(task)

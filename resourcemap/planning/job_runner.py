@@ -19,6 +19,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 
+from resourcemap import tasks
 from resourcemap.clock import Clock, SystemClock
 from resourcemap.errors import DomainError, Unavailable
 from resourcemap.models import PlannerJob
@@ -179,6 +180,4 @@ async def running_jobs(
         yield runner
     finally:
         stop.set()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await tasks.cancel(task)

@@ -26,7 +26,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
-from resourcemap import heap
+from resourcemap import heap, tasks
 from resourcemap.search import distances, facets, intent, ranking
 from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult, highlights
 from resourcemap.search.embedded_index import Columns, build_columns
@@ -235,11 +235,7 @@ class EmbeddedBackend:
 
     async def stop_building(self) -> None:
         """Stop waiting for a background build (the process is stopping)."""
-        soon = self._soon
-        if soon is not None:
-            soon.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await soon
+        await tasks.cancel(self._soon)
 
     async def segments(self) -> list[Columns]:
         """The indexes a search reads: the large one, and the edits' when there are any;

@@ -9,7 +9,6 @@ areas contain a query point, and which resources are open at the requested time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -22,7 +21,7 @@ from zoneinfo import ZoneInfo
 from tortoise.exceptions import BaseORMException
 
 from geo.locate import AreaLocator, AreaRecord
-from resourcemap import heap
+from resourcemap import heap, tasks
 from resourcemap.dataset import synthetic_label
 from resourcemap.errors import Unavailable
 from resourcemap.listings import opening
@@ -111,11 +110,7 @@ class SearchService:
 
     async def stop_reloading(self) -> None:
         """Stop a background reload (the process is stopping)."""
-        task = self._reloading
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await tasks.cancel(self._reloading)
 
     async def _load_bookable(self) -> None:
         ids: list[Any] = await BookingPolicy.filter(enabled=True).values_list(
@@ -371,7 +366,4 @@ async def running_search(settings: Settings) -> AsyncIterator[SearchService]:
     finally:
         await service.stop_reloading()
         await service.embedded.stop_building()
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await tasks.cancel(task)
