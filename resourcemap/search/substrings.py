@@ -30,7 +30,8 @@ G = TypeVar("G", bound=np.generic)
 _SHIFT = np.uint64(21)
 # Value ids share a 64-bit word with the gram while the index is built (42 + 22 bits).
 _ID_BITS = 22
-_CHUNK = 8192  # values turned into grams at a time: bounds the build's scratch memory
+_CELLS = 1 << 18  # characters (of the widest value) turned into grams at a time: bounds
+# the build's scratch memory
 _STEP = 1 << 20  # entries of the packed (gram, value) array processed at a time
 _GRAM = np.uint64(_ID_BITS)
 _ID_MASK = np.uint64(2**_ID_BITS - 1)
@@ -142,20 +143,27 @@ class Found:
         return rows[order], positions[order]
 
 
-def _drop_repeats(ordered: npt.NDArray[np.uint64]) -> int:
-    """Keep the first of each run of equal values at the front of ``ordered``, in place,
-    a slice at a time (no second array as long as it); returns how many are kept."""
-    kept = 0
-    for a in range(0, ordered.size, _STEP):
-        b = min(a + _STEP, ordered.size)
-        part = ordered[a:b]
-        keep = np.empty(part.size, dtype=bool)
-        keep[0] = a == 0 or part[0] != ordered[a - 1]
-        np.not_equal(part[1:], part[:-1], out=keep[1:])
-        chosen = part[keep]  # a copy: writing below never overwrites what is unread
-        ordered[kept : kept + chosen.size] = chosen
-        kept += chosen.size
-    return kept
+def _pairs(
+    chars: npt.NDArray[np.uint32], lengths: IntArray, first: int, rows: int
+) -> npt.NDArray[np.uint64]:
+    """The sorted distinct (gram, value) pairs of values ``first`` to ``first + rows``, each
+    packed in one word: a character (not padding) and each pair of neighbours whose second
+    is one."""
+    block = chars[first : first + rows]
+    count = lengths[first : first + rows]
+    inside = np.arange(block.shape[1]) < count[:, None]
+    flat = block[inside].astype(np.uint64)  # the values' characters, one after another
+    owner = np.repeat(np.arange(first, first + block.shape[0], dtype=np.uint64), count)
+    alone = flat != 0
+    paired = (owner[1:] == owner[:-1]) & alone[1:]
+    part = np.concatenate(
+        [
+            ((flat[alone] << _SHIFT) << _GRAM) | owner[alone],
+            ((((flat[:-1] << _SHIFT) | flat[1:]) << _GRAM) | owner[:-1])[paired],
+        ]
+    )
+    part.sort()
+    return distinct(part, presorted=True)  # a character or pair twice in one value: once
 
 
 @dataclass(frozen=True)
@@ -177,42 +185,42 @@ class Grams:
             none = np.empty(0, np.uint64)
             return cls(none, np.zeros(1, np.int64), np.empty(0, np.int32), values.size)
         chars = values.view(np.uint32).reshape(values.size, width)
-        # Every (gram, value) pair is written straight into one array sized beforehand:
-        # a province's description column makes tens of millions, and every copy of them
-        # (a list of parts, its concatenation, shifted or masked temporaries) would count
-        # in the workers' peak memory.
-        chunks = range(0, values.size, _CHUNK)
-        total = 0
-        for first in chunks:  # every character, and every one after a first is a pair
-            block = chars[first : first + _CHUNK]
-            total += 2 * int(np.count_nonzero(block)) - int(np.count_nonzero(block[:, 0]))
-        packed = np.empty(total, dtype=np.uint64)
+        lengths = np.strings.str_len(values)
+        # A block's (gram, value) pairs are made from its values' characters only, not
+        # from every cell as wide as the column's widest value (200,000 listings' labels:
+        # 366 cells, most of them padding), and the repeats inside each value dropped
+        # there. Twice: first only to count them, so that the one array of every pair is
+        # the index's own size and no list of blocks is held beside it (200,000 listings'
+        # descriptions: 7.8 million pairs, 63 MB per copy, in every worker's peak).
+        rows = max(1, _CELLS // width)
+        blocks = range(0, values.size, rows)
+        size = sum(_pairs(chars, lengths, first, rows).size for first in blocks)
+        if size == 0:
+            return cls.of(values[:0])
+        packed = np.empty(size, dtype=np.uint64)
         end = 0
-        id_bits = np.uint64(_ID_BITS)
-        for first in chunks:
-            block = chars[first : first + _CHUNK].astype(np.uint64)
-            ids = np.arange(first, first + block.shape[0], dtype=np.uint64)[:, None]
-            for grams, present in (
-                (block << _SHIFT, block != 0),
-                ((block[:, :-1] << _SHIFT) | block[:, 1:], block[:, 1:] != 0),
-            ):
-                part = ((grams << id_bits) | ids)[present]
-                packed[end : end + part.size] = part
-                end += part.size
+        for first in blocks:
+            part = _pairs(chars, lengths, first, rows)
+            packed[end : end + part.size] = part
+            end += part.size
         packed.sort()  # by gram, then value, in place
-        size = _drop_repeats(packed)  # a character or pair seen twice in one value
-        new = np.empty(size, dtype=bool)
-        new[:1] = True
-        ids32 = np.empty(size, dtype=np.int32)
+        found = []
+        for a in range(0, size, _STEP):
+            grams = packed[max(a - 1, 0) : a + _STEP] >> _GRAM
+            new = np.flatnonzero(grams[1:] != grams[:-1]) + max(a, 1)
+            found.append(new if a else np.append(0, new))
+        starts = np.concatenate(found).astype(np.int64)
+        keys = packed[starts] >> _GRAM
+        # The value ids are written over the pairs, in place: id k's four bytes lie in pair
+        # k // 2, read before it is written over (each step reads its pairs out first).
+        ids = packed.view(np.int32)
         for a in range(0, size, _STEP):
             b = min(a + _STEP, size)
-            if b > 1:
-                lo = max(a, 1)
-                np.not_equal(packed[lo:b] >> _GRAM, packed[lo - 1 : b - 1] >> _GRAM, out=new[lo:b])
-            ids32[a:b] = packed[a:b] & _ID_MASK
-        starts = np.flatnonzero(new)
-        keys = packed[starts] >> _GRAM
-        return cls(keys, np.append(starts, size).astype(np.int64), ids32, values.size)
+            ids[a:b] = packed[a:b] & _ID_MASK
+        del ids
+        packed.resize((size + 1) // 2, refcheck=False)  # the pairs' half the ids do not use
+        ids32: npt.NDArray[np.int32] = packed.view(np.int32)[:size]
+        return cls(keys, np.append(starts, size), ids32, values.size)
 
     def postings(self, code: int) -> npt.NDArray[np.int32]:
         k = int(np.searchsorted(self.keys, np.uint64(code)))
@@ -252,9 +260,11 @@ class Text:
     def of(cls, values: list[str]) -> Text:
         # Distinct values first: every document's value in one array as wide as the
         # longest would be the build's largest (a province's labels: 0.2 GB).
-        shown = list(dict.fromkeys(values))
-        uniques, where = np.unique(np.array(shown, dtype=np.str_), return_inverse=True)
-        place = dict(zip(shown, where.tolist(), strict=True))
+        # Sorted here (code point order, as numpy's): np.unique would hold two more copies
+        # of the column at its widest value's width while it sorts.
+        shown = sorted(set(values))
+        uniques = np.array(shown, dtype=np.str_)
+        place = {value: at for at, value in enumerate(shown)}
         inverse = np.fromiter((place[v] for v in values), dtype=np.intp, count=len(values))
         docs = np.argsort(inverse, kind="stable").astype(np.int64)
         counts = np.bincount(inverse, minlength=uniques.size)

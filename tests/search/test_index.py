@@ -142,6 +142,40 @@ def test_a_column_finds_substrings_in_repeated_and_empty_values(
         assert absent.tolist() == expected.tolist(), token
 
 
+def gram_postings(values: list[str]) -> dict[int, list[int]]:
+    """Each character and pair of neighbouring characters → the distinct values holding it,
+    worked out one value at a time: what the substring index must hold."""
+    held: dict[int, set[int]] = {}
+    for at, value in enumerate(values):
+        for i, char in enumerate(value):
+            held.setdefault(ord(char) << 21, set()).add(at)
+            if i:
+                held.setdefault(ord(value[i - 1]) << 21 | ord(char), set()).add(at)
+    return {gram: sorted(ids) for gram, ids in held.items()}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    words=st.lists(st.text(alphabet="心理咨询室ab 焦虑", max_size=9), max_size=40),
+    cells=st.sampled_from([1, 5, 64, 1 << 18]),
+    step=st.sampled_from([1, 3, 1 << 20]),
+)
+def test_the_substring_index_holds_every_character_and_pair_of_each_value(
+    words: list[str], cells: int, step: int
+) -> None:
+    # Built a few values and a few pairs at a time (as a province's columns are), or whole.
+    values = sorted(set(words))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(substrings, "_CELLS", cells)
+        patch.setattr(substrings, "_STEP", step)
+        grams = substrings.Grams.of(np.array(values, dtype=np.str_))
+    expected = gram_postings(values)
+    assert grams.keys.tolist() == sorted(expected)
+    for gram, ids in expected.items():
+        assert grams.postings(gram).tolist() == ids
+    assert grams.ids.size == sum(len(ids) for ids in expected.values())
+
+
 def scan_need(cols: Columns, code: str) -> tuple[np.ndarray, np.ndarray]:
     """A need as the full scan matched it: the first of its words in each field."""
     n = len(cols.docs)
