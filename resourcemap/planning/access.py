@@ -35,7 +35,7 @@ from geo.areatree import AreaTree
 from geo.coverage import AreaCoverage, AreaSums, area_table, within_radius
 from geo.demand import Demand
 from resourcemap import db
-from resourcemap.listings.opening import rows_of, weekly_intervals
+from resourcemap.listings.opening import AnyInts, rows_of, weekly_intervals
 from resourcemap.models import BookingPolicy, Resource
 from resourcemap.planning.coverage import CoverageQuery, CoverageService
 from resourcemap.planning.waiting import AreaWait, bookable_resources, by_area, next_free
@@ -103,7 +103,7 @@ class WeeklyRuns:
 
     @classmethod
     def of(
-        cls, intervals: IntArray, *, ids: IntArray, always_open: npt.NDArray[np.bool_]
+        cls, intervals: AnyInts, *, ids: IntArray, always_open: npt.NDArray[np.bool_]
     ) -> WeeklyRuns:
         """From rows of (resource id, weekday, opens, closes) and the resources' ``ids``;
         intervals of other resources and empty ones are left out."""

@@ -82,12 +82,14 @@ class SearchService:
         """Load every document, area and timetable from the database."""
         seq = await changes.latest_seq()
         await self.embedded.replace_all(await load_documents())
-        self.embedded.build_soon()
         heap.trim()  # the rows the documents were read from
         areas = await Area.all().values_list("code", "parent_id", "boundary")
         self._locator = AreaLocator(AreaRecord(c, p, b) for c, p, b in areas)
         self._codes_at = None
         self._set_timetable(await opening.load_timetable())
+        # After the hours, not beside them: what reading a province's hours and building
+        # its index each hold for a while (~0.1 and ~0.3 GB) added up to a worker's peak.
+        self.embedded.build_soon()
         await self._load_bookable()
         self.dataset_label = await synthetic_label()
         self._seq = seq
