@@ -34,7 +34,6 @@ _CELLS = 1 << 18  # characters (of the widest value) turned into grams at a time
 # the build's scratch memory
 _STEP = 1 << 20  # entries of the packed (gram, value) array processed at a time
 _GRAM = np.uint64(_ID_BITS)
-_ID_MASK = np.uint64(2**_ID_BITS - 1)
 # Matches of more than 1/DENSE_SHARE of a column are gathered by one pass over it.
 DENSE_SHARE = 8
 # Candidates among more than 1/WHOLE_SHARE of the values are found by reading every value
@@ -166,6 +165,39 @@ def _pairs(
     return distinct(part, presorted=True)  # a character or pair twice in one value: once
 
 
+def grouped(
+    packed: npt.NDArray[np.uint64], id_bits: int
+) -> tuple[npt.NDArray[np.uint64], IntArray, npt.NDArray[np.int32]]:
+    """Postings from (key, id) pairs, each packed as ``key << id_bits | id``: the sorted
+    distinct keys, where each key's ids start in the ids (and where the last ends), and
+    the ids, sorted within each key. ``packed`` is consumed: sorted in place, and the ids
+    written over it (its memory is theirs), so a province's pairs are held once, not twice.
+
+    >>> keys, starts, ids = grouped(np.array([2 << 8 | 5, 1 << 8 | 7, 2 << 8 | 1], np.uint64), 8)
+    >>> keys.tolist(), starts.tolist(), ids.tolist()
+    ([1, 2], [0, 1, 3], [7, 1, 5])
+    """
+    size = packed.size
+    shift, mask = np.uint64(id_bits), np.uint64(2**id_bits - 1)
+    packed.sort()  # by key, then id
+    found = []
+    for a in range(0, size, _STEP):
+        key = packed[max(a - 1, 0) : a + _STEP] >> shift
+        new = np.flatnonzero(key[1:] != key[:-1]) + max(a, 1)
+        found.append(new if a else np.append(0, new))
+    starts = np.concatenate(found).astype(np.int64) if size else np.zeros(0, np.int64)
+    keys = packed[starts] >> shift
+    # Id k's four bytes lie in pair k // 2, read before it is written over (each step
+    # reads its pairs out first).
+    ids = packed.view(np.int32)
+    for a in range(0, size, _STEP):
+        b = min(a + _STEP, size)
+        ids[a:b] = packed[a:b] & mask
+    del ids
+    packed.resize((size + 1) // 2, refcheck=False)  # the pairs' half the ids do not use
+    return keys, np.append(starts, size), packed.view(np.int32)[:size]
+
+
 @dataclass(frozen=True)
 class Grams:
     """Gram → sorted ids of the values holding it (``ids[starts[k]:starts[k + 1]]``), of
@@ -203,24 +235,8 @@ class Grams:
             part = _pairs(chars, lengths, first, rows)
             packed[end : end + part.size] = part
             end += part.size
-        packed.sort()  # by gram, then value, in place
-        found = []
-        for a in range(0, size, _STEP):
-            grams = packed[max(a - 1, 0) : a + _STEP] >> _GRAM
-            new = np.flatnonzero(grams[1:] != grams[:-1]) + max(a, 1)
-            found.append(new if a else np.append(0, new))
-        starts = np.concatenate(found).astype(np.int64)
-        keys = packed[starts] >> _GRAM
-        # The value ids are written over the pairs, in place: id k's four bytes lie in pair
-        # k // 2, read before it is written over (each step reads its pairs out first).
-        ids = packed.view(np.int32)
-        for a in range(0, size, _STEP):
-            b = min(a + _STEP, size)
-            ids[a:b] = packed[a:b] & _ID_MASK
-        del ids
-        packed.resize((size + 1) // 2, refcheck=False)  # the pairs' half the ids do not use
-        ids32: npt.NDArray[np.int32] = packed.view(np.int32)[:size]
-        return cls(keys, np.append(starts, size), ids32, values.size)
+        keys, starts, ids = grouped(packed, _ID_BITS)
+        return cls(keys, starts, ids, values.size)
 
     def postings(self, code: int) -> npt.NDArray[np.int32]:
         k = int(np.searchsorted(self.keys, np.uint64(code)))

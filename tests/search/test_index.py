@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resourcemap.search import embedded_index, ranking, substrings, text
+from resourcemap.search import embedded_index, pinyin_index, ranking, substrings, text
 from resourcemap.search.base import Criteria, SearchDocument, SearchQuery
 from resourcemap.search.embedded import EmbeddedBackend, search_segments
 from resourcemap.search.embedded_index import (
@@ -174,6 +174,38 @@ def test_the_substring_index_holds_every_character_and_pair_of_each_value(
     for gram, ids in expected.items():
         assert grams.postings(gram).tolist() == ids
     assert grams.ids.size == sum(len(ids) for ids in expected.values())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    names=st.lists(
+        st.sampled_from(["心理咨询室", "心灵驿站", "东湖医院", "", "热线 12320"]), max_size=30
+    ),
+    rows_at_once=st.sampled_from([1, 4, 16_384]),
+)
+def test_pinyin_postings_hold_the_rows_of_every_run_of_syllables(
+    names: list[str], rows_at_once: int
+) -> None:
+    # Listings share names (a province's 200,000 have ~23,000): each name's terms are
+    # worked out once and spread to its rows, a few rows at a time or all at once.
+    docs = [doc(i, name, "community_room") for i, name in enumerate(names)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pinyin_index, "_ROWS", rows_at_once)
+        postings = pinyin_index.pinyin_postings(docs)
+    expected: dict[str, list[int]] = {}
+    for row, name in enumerate(names):  # row by row, as the search must find them
+        syllables = text.syllables(name)
+        for size in range(1, pinyin_index.MAX_PINYIN_SYLLABLES + 1):
+            for i in range(len(syllables) - size + 1):
+                rows = expected.setdefault("".join(syllables[i : i + size]), [])
+                if not rows or rows[-1] != row:
+                    rows.append(row)
+    assert sorted(postings) == sorted(expected)
+    for term, rows in expected.items():
+        found = postings.get(term)
+        assert found is not None and found.tolist() == rows, term
+    if "心理咨询室" in names:
+        assert postings.get("xinlizixun") is not None
 
 
 def scan_need(cols: Columns, code: str) -> tuple[np.ndarray, np.ndarray]:
