@@ -190,7 +190,9 @@ class EmbeddedBackend:
             if self._columns is None and self._version == version:
                 self._install(built)
                 self._building = None
-                self._previous = None
+                if self._previous is not None:
+                    self._previous = None
+                    heap.trim()  # the index and documents from before a reload go back
                 self._compact_if_many()
         return self._columns
 
