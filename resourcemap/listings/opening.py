@@ -1,3 +1,4 @@
+# Over 400 lines: the timetable, its rules and the batched reads that build it change together.
 """Which resources are open at an instant: weekly hours, dated exceptions, closures, holidays.
 
 One query evaluates every resource at once with numpy: the instant is converted to local time
