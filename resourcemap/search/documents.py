@@ -7,7 +7,7 @@ at once, and values many documents share (kinds, services, labels) are kept once
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -90,17 +90,29 @@ def document(r: Resource, shared: _Shared | None = None) -> SearchDocument:
     )
 
 
-async def load_documents(ids: Iterable[int] | None = None) -> list[SearchDocument]:
-    """Documents for the given resources, or for all of them, in id order."""
+async def load_documents(
+    ids: Iterable[int] | None = None, *, known: Mapping[int, SearchDocument] | None = None
+) -> list[SearchDocument]:
+    """Documents for the given resources, or for all of them, in id order. A document equal
+    to one of ``known`` (those loaded before) is that object: a reload after a bulk import
+    then holds one copy of every listing that did not change, not two (the old index
+    answers until the new one is built), and the new copies are garbage batch by batch."""
     shared = _Shared()
+    before = known or {}
+
+    def kept(r: Resource) -> SearchDocument:
+        doc = document(r, shared)
+        same = before.get(doc.id)
+        return same if same == doc else doc
+
     if ids is not None:
         found = await Resource.filter(id__in=list(ids)).only(*FIELDS).order_by("id")
-        return [document(r, shared) for r in found]
+        return [kept(r) for r in found]
     documents: list[SearchDocument] = []
     while True:
         after = documents[-1].id if documents else None
         qs = Resource.all() if after is None else Resource.filter(id__gt=after)
         batch = await qs.only(*FIELDS).order_by("id").limit(BATCH)
-        documents += [document(r, shared) for r in batch]
+        documents += [kept(r) for r in batch]
         if len(batch) < BATCH:
             return documents

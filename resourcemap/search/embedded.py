@@ -20,7 +20,7 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
@@ -87,6 +87,11 @@ class EmbeddedBackend:
 
     async def prepare(self) -> None:
         """Nothing to set up in process."""
+
+    @property
+    def documents(self) -> Mapping[int, SearchDocument]:
+        """The documents indexed, by id (not to be changed)."""
+        return self._docs
 
     async def replace_all(self, documents: list[SearchDocument]) -> None:
         self._docs = {d.id: d for d in documents}

@@ -81,7 +81,7 @@ class SearchService:
     async def refresh(self) -> None:
         """Load every document, area and timetable from the database."""
         seq = await changes.latest_seq()
-        await self.embedded.replace_all(await load_documents())
+        await self.embedded.replace_all(await load_documents(known=self.embedded.documents))
         heap.trim()  # the rows the documents were read from
         areas = await Area.all().values_list("code", "parent_id", "boundary")
         self._locator = AreaLocator(AreaRecord(c, p, b) for c, p, b in areas)

@@ -280,15 +280,15 @@ def test_a_bulk_change_is_reloaded_while_searches_answer(
     monkeypatch.setattr(embedded, "AHEAD_AT", 1)  # a province's, in small
     reading, release, read = threading.Event(), threading.Event(), threading.Event()
 
-    async def slow_load(wanted: Any = None) -> Any:
+    async def slow_load(wanted: Any = None, **kw: Any) -> Any:
         if wanted is None:  # every listing: the reload
             reading.set()
             # Until the test lets it go (or 10 s: a search that waits for it gets its answer).
             await asyncio.to_thread(release.wait, 10)
-            every = await load_documents(wanted)
+            every = await load_documents(wanted, **kw)
             read.set()
             return every
-        return await load_documents(wanted)
+        return await load_documents(wanted, **kw)
 
     async def bulk_change() -> None:
         await Resource.filter(id=ids["room"]).update(name_zh="星海心灵驿站")
