@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from resourcemap.search import text
-from resourcemap.search.substrings import grouped
+from resourcemap.search.substrings import grouped, ranges
 
 # Pinyin matches whole syllables: "xinli" finds 心理 but not 心灵 (xin-ling).
 MAX_PINYIN_SYLLABLES = 8
@@ -86,13 +86,11 @@ def pinyin_postings(docs: Sequence[Named]) -> Postings:
     end = 0
     for a in range(0, len(docs), _ROWS):  # a block of rows at a time: bounded scratch
         count = per_row[a : a + _ROWS]
-        size = int(count.sum())
-        before = np.cumsum(count) - count  # where each row's pairs start in the block
-        term_at = np.repeat(name_starts[of_row[a : a + _ROWS]] - before, count)
-        term_at += np.arange(size)
+        term_at = ranges(name_starts[of_row[a : a + _ROWS]], count)
         rows = np.repeat(np.arange(a, a + count.size, dtype=np.uint64), count)
-        packed[end : end + size] = (name_terms[term_at].astype(np.uint64) << _ROW_BITS) | rows
-        end += size
+        pairs = (name_terms[term_at].astype(np.uint64) << _ROW_BITS) | rows
+        packed[end : end + pairs.size] = pairs
+        end += pairs.size
     # Every term is some name's, and every name some row's: a term's place is its key's.
     _, starts, rows32 = grouped(packed, int(_ROW_BITS))
     return Postings(at, starts, rows32)

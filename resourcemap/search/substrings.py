@@ -75,6 +75,19 @@ def firsts(values: npt.NDArray[G]) -> tuple[npt.NDArray[G], IntArray]:
     return ordered[keep], where
 
 
+def ranges(first: IntArray, counts: IntArray) -> IntArray:
+    """Every index of the ranges ``first[i]`` to ``first[i] + counts[i]``, one range after
+    another, without a Python loop over them.
+
+    >>> ranges(np.array([5, 0, 2]), np.array([2, 0, 3])).tolist()
+    [5, 6, 2, 3, 4]
+    """
+    starts = np.cumsum(counts) - counts  # where each range starts among them all
+    at: IntArray = np.repeat(first - starts, counts)
+    at += np.arange(at.size, dtype=np.int64)
+    return at
+
+
 @dataclass(frozen=True)
 class Found:
     """Documents holding a token and where it starts in each one, kept per distinct value
@@ -134,9 +147,7 @@ class Found:
         starts = self.text.doc_starts
         first, last = starts[self.values], starts[self.values + 1]
         counts = last - first
-        total = int(counts.sum())
-        offsets = np.repeat(first - (np.cumsum(counts) - counts), counts)
-        rows = self.text.docs[offsets + np.arange(total, dtype=np.int64)]
+        rows = self.text.docs[ranges(first, counts)]
         positions = np.repeat(self.at, counts)
         order = np.argsort(rows, kind="stable")
         return rows[order], positions[order]
