@@ -188,6 +188,9 @@ def plan_of(q: str) -> QueryPlan:
     return parse(q)
 
 
+Wanted = Literal["page", "hits", "total"]
+
+
 @dataclass(frozen=True)
 class Criteria:
     """A query as backends receive it: the parsed request plus facts the app resolved.
@@ -205,6 +208,10 @@ class Criteria:
     bookable_ids: frozenset[int] = frozenset()
     # Only places one walks to (no phone lines, no area-served teams).
     located_only: bool = False
+    # What the caller reads: a page with its facets, or only the hits (a probe for the
+    # nearest place, the crisis lines), or only the total ("does anything match at all?").
+    # A backend may always answer more: a hint that spares the work nobody reads.
+    wanted: Wanted = "page"
 
     @property
     def plan(self) -> QueryPlan:

@@ -64,7 +64,7 @@ def settle_for_page(
         hi = ranking.rank_metres(
             np.where(approx, distance * MARGIN, distance), not_a_walk, shown_boost
         )
-        cut = np.partition(hi, first - 1)[first - 1] if first > 0 else -np.inf
+        cut = ranking.smallest(hi, first) if first > 0 else -np.inf
         need = approx & (lo <= cut)
     settled = distance.copy()
     settled[approx & ~need] = np.inf

@@ -16,8 +16,10 @@ rows match a search is :mod:`.matching`, and this module ranks them.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import functools
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Coroutine, Mapping
@@ -331,8 +333,12 @@ def search_segments(
     # Nearer first: only the matches that may reach the page need geodesic metres.
     settle = not every_distance and point is not None and q.effective_sort in ("best", "nearest")
     found = match_rows(segments, criteria, exact=not settle)
+    no_facets: dict[str, dict[str, int]] = {"kind": {}, "service": {}}
     if not found:
-        return SearchResult(hits=[], total=0, facets={"kind": {}, "service": {}})
+        return SearchResult(hits=[], total=0, facets=no_facets)
+    total = sum(f.rows.size for f in found)
+    if criteria.wanted == "total":  # nothing ranked: the count is the answer
+        return SearchResult(hits=[], total=total, facets=no_facets)
 
     boost = joined(
         [
@@ -369,12 +375,13 @@ def search_segments(
         not_a_walk=not_a_walk,
         first=first,
     )
-    segment = joined([np.full(f.rows.size, k, dtype=np.intp) for k, f in enumerate(found)])
-    row = joined([f.rows for f in found])
+    # Where each index's matches begin in the joined arrays: a hit's index and row.
+    starts = list(itertools.accumulate((f.rows.size for f in found), initial=0))
     tokens = plan.tokens
     hits = []
-    for i in order[q.offset :]:
-        doc = found[int(segment[i])].cols.docs[int(row[i])]
+    for i in order[q.offset :].tolist():
+        k = bisect.bisect_right(starts, i) - 1
+        doc = found[k].cols.docs[int(found[k].rows[i - starts[k]])]
         hits.append(
             Hit(
                 id=doc.id,
@@ -385,5 +392,7 @@ def search_segments(
                 reasons=intent.reasons(doc.kind, doc.services, plan),
             )
         )
+    if criteria.wanted != "page":
+        return SearchResult(hits=hits, total=total, facets=no_facets)
     parts = [count_facets(f.cols, f.rows) for f in found]
-    return SearchResult(hits=hits, total=int(row.size), facets=sum_facets(parts))
+    return SearchResult(hits=hits, total=total, facets=sum_facets(parts))

@@ -31,7 +31,7 @@ array([1000., 1000., 2000.])
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +49,8 @@ FREE_BOOST = 0.15
 MIN_FACTOR = 1.0 / (1.0 + OPEN_NOW_BOOST + BOOKABLE_BOOST + FREE_BOOST)
 # Where phone lines and area-served teams rank among places one walks to.
 NOT_A_WALK_M = 2000.0
+# A sample for :func:`smallest`: this many values per place asked for, at least.
+SAMPLE_PER_PLACE = 16
 
 
 def boosts(open_now: BoolArray, bookable: BoolArray, free: BoolArray) -> FloatArray:
@@ -64,9 +66,35 @@ def boosts(open_now: BoolArray, bookable: BoolArray, free: BoolArray) -> FloatAr
 def rank_metres(distance_m: FloatArray, not_a_walk: BoolArray, boost: FloatArray) -> FloatArray:
     """Ranking metres: the walking distance, or :data:`NOT_A_WALK_M` for what is not a
     walk, shrunk by the boosts (a 24/7 free line is open now and free too)."""
-    metres = np.where(not_a_walk, NOT_A_WALK_M, np.nan_to_num(distance_m, nan=np.inf))
+    metres = np.where(not_a_walk, NOT_A_WALK_M, distance_m)
+    np.copyto(metres, np.inf, where=np.isnan(metres))  # not np.nan_to_num: 3 passes more
     ranked: FloatArray = metres / (1.0 + boost)
     return ranked
+
+
+def smallest(values: npt.NDArray[Any], k: int) -> float:
+    """The ``k``-th smallest of ``values`` (1-based), NaN last, as
+    ``np.partition(values, k - 1)[k - 1]``.
+
+    A page is a few dozen of tens of thousands of matches: a strided sample's low quantile
+    bounds the answer from above, and only the values below that bound are partitioned
+    (a whole partition cost 0.4 ms for the 38,000 matches of a 3 km circle in a dense
+    district, twice a search). When the bound holds too few, the whole array is.
+
+    >>> values = np.random.default_rng(1).permutation(50_000).astype(float)
+    >>> smallest(values, 20), smallest(values, 50_000), smallest(np.array([np.nan, 2.0]), 2)
+    (19.0, 49999.0, nan)
+    """
+    n = values.size
+    stride = n // (k * SAMPLE_PER_PLACE)
+    if stride > 1:
+        sample = values[::stride]
+        # Four times the places the page takes in the sample: rarely too few.
+        bound = np.partition(sample, min(4 * k, sample.size - 1))[min(4 * k, sample.size - 1)]
+        below = values[values <= bound]
+        if below.size >= k:
+            return float(np.partition(below, k - 1)[k - 1])
+    return float(np.partition(values, k - 1)[k - 1])
 
 
 def order(
@@ -98,19 +126,35 @@ def order(
 
 
 def _leading(keys: tuple[npt.NDArray[np.generic], ...], first: int | None) -> npt.NDArray[np.intp]:
-    """``np.lexsort(keys)[:first]`` without sorting every match: only those whose primary
-    key (the last) is at most the ``first``-th smallest are sorted — ties included, so the
-    order is the full sort's.
+    """``np.lexsort(keys)[:first]`` without sorting every match: those whose primary key
+    (the last) is below the ``first``-th smallest are in; of those tied with it, only the
+    places left are taken, by the next keys in turn. Only the ``first`` chosen are sorted.
+
+    Ties are the rule, not the exception: a word matches most of a province's listings
+    with a handful of distinct relevances, so sorting every match tied at the page's edge
+    (up to 50,000 for "xinli") cost a text search without a point ~1.5 ms.
 
     >>> keys = (np.array([4, 3, 2, 1]), np.array([2.0, 1.0, 1.0, 0.5]))
     >>> _leading(keys, 2).tolist(), np.lexsort(keys)[:2].tolist()
     ([3, 2], [3, 2])
     """
-    primary = keys[-1]
+    primary: npt.NDArray[Any] = keys[-1]
     if first is None or first >= primary.size:
         return np.lexsort(keys)
     if first <= 0:
         return np.empty(0, dtype=np.intp)
-    cut = np.partition(primary, first - 1)[first - 1]
-    chosen = np.flatnonzero(primary <= cut)
+    lowest = primary.min()
+    at_lowest = primary == lowest
+    if np.count_nonzero(at_lowest) >= first:  # the usual case: the best value fills the page
+        below, tied = np.empty(0, dtype=np.intp), np.flatnonzero(at_lowest)
+    else:
+        cut = smallest(primary, first)
+        if cut != cut:  # NaN: fewer than ``first`` numbers, and lexsort puts NaN last
+            return np.lexsort(keys)[:first]
+        below = np.flatnonzero(primary < cut)
+        tied = np.flatnonzero(primary == cut)
+    if len(keys) > 1 and below.size + tied.size > first:
+        # The tied fill the places left (at least one), in the order of the other keys.
+        tied = tied[_leading(tuple(k[tied] for k in keys[:-1]), first - below.size)]
+    chosen = np.concatenate((below, tied))
     return chosen[np.lexsort(tuple(k[chosen] for k in keys))][:first]

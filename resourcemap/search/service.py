@@ -34,6 +34,7 @@ from resourcemap.search.base import (
     SearchQuery,
     SearchResult,
     SearchUnavailable,
+    Wanted,
     Widening,
 )
 from resourcemap.search.documents import load_documents
@@ -179,7 +180,14 @@ class SearchService:
             self._codes_at = (point, self._locator.codes_at(lat=point[0], lon=point[1]))
         return self._codes_at[1]
 
-    def criteria(self, query: SearchQuery, at: dt.datetime, **extra: bool) -> Criteria:
+    def criteria(
+        self,
+        query: SearchQuery,
+        at: dt.datetime,
+        *,
+        located_only: bool = False,
+        wanted: Wanted = "page",
+    ) -> Criteria:
         """What the backends need besides the query: areas at the point, open and bookable
         listings (for open-now and the ranking boosts)."""
         open_now = self.open_ids(at)
@@ -189,7 +197,8 @@ class SearchService:
             point_area_codes=self.point_area_codes(query),
             open_now_ids=open_now,
             bookable_ids=self.bookable_ids,
-            **extra,
+            located_only=located_only,
+            wanted=wanted,
         )
 
     async def search(self, query: SearchQuery, *, now: dt.datetime) -> SearchResult:
@@ -273,17 +282,19 @@ class SearchService:
         for k, radius in enumerate((*steps, None)):
             if k == 1:  # anything at all, asked without a point
                 anywhere = {"lat": None, "lon": None, "radius_m": None, "sort": "relevance"}
-                if (await self._walks(base | anywhere, at)).total == 0:
+                if (await self._walks(base | anywhere, at, wanted="total")).total == 0:
                     return None
             found = await self._walks(base | {"radius_m": radius, "sort": "nearest"}, at)
             if found.hits:
                 return found.hits[0]
         return None
 
-    async def _walks(self, fields: dict[str, Any], at: dt.datetime) -> SearchResult:
+    async def _walks(
+        self, fields: dict[str, Any], at: dt.datetime, *, wanted: Wanted = "hits"
+    ) -> SearchResult:
         """Places one walks to for the query ``fields``: the first of them and the total."""
         probe = SearchQuery.model_validate({**fields, "limit": 1, "offset": 0})
-        return await self._answer(self.criteria(probe, at, located_only=True))
+        return await self._answer(self.criteria(probe, at, located_only=True, wanted=wanted))
 
     async def _widened(
         self, criteria: Criteria, result: SearchResult, at: dt.datetime
@@ -297,7 +308,8 @@ class SearchService:
         whole = query.offset == 0 and result.total <= len(result.hits)
         if not whole:  # a place to walk to may be further down the list: ask
             within = query.model_copy(update={"sort": "nearest", "limit": 1, "offset": 0})
-            if (await self._answer(self.criteria(within, at, located_only=True))).hits:
+            probe = self.criteria(within, at, located_only=True, wanted="hits")
+            if (await self._answer(probe)).hits:
                 return result
         nearest = await self.nearest_walk(query, at, beyond_m=radius)
         if nearest is None or nearest.distance_m is None:
@@ -322,7 +334,7 @@ class SearchService:
             ask = SearchQuery(kind=(ResourceKind.HOTLINE,), limit=CRISIS_LINES, eligible=("all",))
             if near and point is not None:
                 ask = ask.model_copy(update={"lat": point[0], "lon": point[1]})
-            found = await self._answer(self.criteria(ask, at))
+            found = await self._answer(self.criteria(ask, at, wanted="hits"))
             lines += [h for h in found.hits if h.document.always_open]
         first: list[Hit] = []
         for line in lines:

@@ -180,7 +180,14 @@ def backend(request: pytest.FixtureRequest) -> Iterator[SearchBackend]:
 def search(backend: SearchBackend, **kw: Any) -> Any:
     extra = {
         name: kw.pop(name)
-        for name in ("open_ids", "point_area_codes", "open_now_ids", "bookable_ids", "located_only")
+        for name in (
+            "open_ids",
+            "point_area_codes",
+            "open_now_ids",
+            "bookable_ids",
+            "located_only",
+            "wanted",
+        )
         if name in kw
     }
     criteria = Criteria(SearchQuery(**kw), **extra)
@@ -437,6 +444,32 @@ def test_total_facets_and_paging(backend: SearchBackend) -> None:
         "licensed_agency": 1,
     }
     assert first.facets["service"]["counselling"] == 3
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [
+        {"q": "心理"},
+        {"q": "sunshime"},  # corrected
+        {"q": "焦虑", "fee": "free"},
+        {**located(0), "radius_m": 1200, "sort": "nearest"},  # 2 lies at the boundary
+        {**located(0), "radius_m": 1199.9, "q": "心理"},
+        {**located(0), "q": "心理", "point_area_codes": frozenset({CITY, STREET_E})},
+        {"q": "心理", "located_only": True},
+        {"q": "医院门诊"},  # nothing
+    ],
+)
+def test_probes_count_and_find_what_the_page_would(
+    backend: SearchBackend, ask: dict[str, Any]
+) -> None:
+    """Widening asks "does anything match at all?" and "what is the nearest?" without the
+    page's facets: the same total, and the same first hit, as the page."""
+    page = search(backend, limit=1, **ask)
+    hits = search(backend, limit=1, wanted="hits", **ask)
+    count = search(backend, limit=1, wanted="total", **ask)
+    assert hits.total == count.total == page.total
+    assert [h.id for h in hits.hits] == [h.id for h in page.hits]
+    assert [h.distance_m for h in hits.hits] == [h.distance_m for h in page.hits]
 
 
 def test_highlights_are_escaped_html(backend: SearchBackend) -> None:

@@ -76,7 +76,9 @@ async def matches(request: Request) -> Response:
     # The embedded engine follows every listing change whichever backend is primary, and is
     # the only one that answers "all matches" without paging through a server.
     criteria = service.criteria(
-        query.model_copy(update={"limit": MATCH_LIMIT, "offset": 0, "sort": "relevance"}), now
+        query.model_copy(update={"limit": MATCH_LIMIT, "offset": 0, "sort": "relevance"}),
+        now,
+        wanted="hits",
     )
     result = await service.embedded.search(criteria)
     return JSONResponse({"ids": sorted(h.id for h in result.hits), "total": result.total})
