@@ -99,8 +99,9 @@ def _candidates(cols: Columns, criteria: Criteria) -> Found:
 def _sorted_union(parts: list[npt.NDArray[np.intp]], n: int) -> npt.NDArray[np.intp]:
     """The distinct rows of ``parts`` (of ``n``), ascending: sorted when they are few, else
     marked in one pass over ``n`` (cheaper than sorting tens of thousands; ``np.unique``'s
-    hashing took up to 300 ms for them)."""
-    if sum(p.size for p in parts) * 8 >= n:
+    hashing took up to 300 ms for them). Marking costs about what sorting a hundredth of
+    ``n`` does (200,000 rows: 56 µs either way for 2,000; for 10,000, 100 against 370 µs)."""
+    if sum(p.size for p in parts) * 100 >= n:
         hit = np.zeros(n, dtype=bool)
         for part in parts:
             hit[part] = True
