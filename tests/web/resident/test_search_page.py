@@ -125,6 +125,26 @@ def test_nothing_near_widens_and_says_so(client: TestClient) -> None:
     assert attr(one(page, "#map"), "data-radius") == "20000"
 
 
+def test_a_links_own_distance_is_searched_drawn_and_chosen(client: TestClient) -> None:
+    """A link's radius_m=1200 is not one of the page's distances: the list, the count, the
+    circle and the form all say 1.2 km (the page searched at any distance and drew the
+    1.2 km circle, while the form said "Any distance")."""
+    asked = {"q": "心理", "lang": "en", **EAST}
+    within = soup_of(client.get("/", params={**asked, "radius_m": "1200"}))
+    everywhere = soup_of(client.get("/", params=asked))
+    api = client.get("/api/v1/search", params={"q": "心理", "radius_m": "1200", **EAST}).json()
+    assert 0 < api["total"] < len(everywhere.select(".result"))
+    assert len(within.select(".result")) == api["total"]
+    assert "any distance" not in text_of(within, "#result-count")
+    assert attr(one(within, "#map"), "data-radius") == "1200"
+    chosen = one(within, "#f-radius_m option[selected]")
+    assert attr(chosen, "value") == "1200"
+    assert chosen.get_text(strip=True) == "Within 1.2 km"
+    nonsense = soup_of(client.get("/", params={**asked, "radius_m": "far"}))
+    assert attr(one(nonsense, "#map"), "data-radius") == ""
+    assert "at any distance" in text_of(nonsense, "#result-count")
+
+
 def test_back_to_the_search_keeps_query_place_and_filters(client: TestClient) -> None:
     asked = {"q": "焦虑", "fee": "free", "radius_m": "1000", "place": "东湖", **EAST}
     page = soup_of(client.get("/", params=asked))

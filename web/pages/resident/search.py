@@ -46,6 +46,8 @@ FILTERS = ("kind", "service", "audience", "language", "fee", "mode", "eligible")
 SEARCH_KEYS = ("q", "place", "lat", "lon", "radius_m", "open_now", "sort", "page", *FILTERS)
 TRUE = ("1", "true", "on", "yes")
 RADII = ("500", "1000", "3000")
+# The widest distance a search takes (SearchQuery.radius_m).
+MAX_RADIUS_M = 200_000
 FIELD_MAX = Q_MAX_LENGTH
 
 
@@ -54,7 +56,24 @@ def _form(request: Request) -> dict[str, str]:
     names = ("q", "place", "lat", "lon", "radius_m", "open_now", "sort", *FILTERS)
     # Cut to what the form's boxes allow: a pasted or crafted 5,000-character query is
     # searched and echoed (in every link of the page) as its first 100 characters.
-    return {name: request.query_params.get(name, "").strip()[:FIELD_MAX] for name in names}
+    form = {name: request.query_params.get(name, "").strip()[:FIELD_MAX] for name in names}
+    form["radius_m"] = _radius(form["radius_m"])
+    return form
+
+
+def _radius(raw: str) -> str:
+    """The distance asked for in whole metres: one the page offers, or a link's own
+    (``radius_m=200``, or 20000 from a widened search) as the API and the map take it, so
+    the list, the count and the circle agree; "" for none or what is not a distance.
+
+    >>> _radius("500"), _radius("200.4"), _radius("20000"), _radius("-1"), _radius("far")
+    ('500', '200', '20000', '', '')
+    """
+    try:
+        metres = round(float(raw))
+    except ValueError:
+        return ""
+    return str(metres) if 0 < metres <= MAX_RADIUS_M else ""
 
 
 def _page_number(raw: str) -> int:
@@ -120,7 +139,7 @@ async def home(request: Request) -> Response:
     if place is not None:
         params.update(lat=place.lat, lon=place.lon)
         # "Within 500 m" means something only around a point; without one it is ignored.
-        if form["radius_m"] in RADII:
+        if form["radius_m"]:
             params["radius_m"] = form["radius_m"]
         if form["sort"] in ("best", "nearest"):
             params["sort"] = form["sort"]
@@ -145,7 +164,8 @@ async def home(request: Request) -> Response:
     # In a crisis the 24/7 lines lead the page in a panel of their own.
     lines = [i for i in items if i["kind"] == "hotline"] if result.crisis and page == 1 else []
     widened = result.widened
-    shown_radius = form["radius_m"] if widened is None else str(int(widened.shown_m or 0) or "")
+    asked_radius = str(params.get("radius_m", ""))
+    shown_radius = asked_radius if widened is None else str(int(widened.shown_m or 0) or "")
     context: dict[str, Any] = {
         "form": form,
         "place": place,
@@ -165,13 +185,16 @@ async def home(request: Request) -> Response:
         ),
         "searched": any(form.values()),
         "clear_url": _clear_url(form),
-        "filtered": any(form[k] for k in (*FILTERS, "open_now", "radius_m")),
+        "filtered": bool(asked_radius) or any(form[k] for k in (*FILTERS, "open_now")),
         "total": result.total,
         "page": page,
         "pages": min(MAX_PAGE, -(-result.total // PAGE_SIZE)),
         "page_url": lambda n: _page_url(request, n),
         "choices": resident_view.filter_choices(),
-        "radii": [(r, distance(int(r))) for r in RADII],
+        # A link's own distance is offered too, chosen: the form says what the list shows.
+        "radii": [
+            (r, distance(int(r))) for r in sorted({*RADII, form["radius_m"]} - {""}, key=int)
+        ],
         "kind_label": resident_view.kind_label,
         "eligibility_label": resident_view.eligibility_label,
         "reason_label": resident_view.reason_label,
