@@ -119,6 +119,8 @@ def _marked(doc: SearchDocument, tokens: tuple[str, ...]) -> dict[str, str]:
 
 # The longest query: the search box's maxlength, and where the page cuts a longer one.
 Q_MAX_LENGTH = 100
+# The widest circle a search takes, in metres.
+MAX_RADIUS_M = 200_000
 
 
 class SearchQuery(BaseModel):
@@ -129,7 +131,7 @@ class SearchQuery(BaseModel):
     q: str = Field("", max_length=Q_MAX_LENGTH)
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
-    radius_m: float | None = Field(None, gt=0, le=200_000)
+    radius_m: float | None = Field(None, gt=0, le=MAX_RADIUS_M)
     kind: tuple[ResourceKind, ...] = ()
     service: Service | None = None
     audience: Audience | None = None

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from resourcemap.search.substrings import ranges
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 # A street's walk: a radius of 500 m reads a few cells, one of 3 km a few dozen bands.
@@ -65,9 +67,7 @@ class PointGrid:
             return self.rows[:0]
         lo = np.searchsorted(self.keys, bands * self.width + first_x)
         hi = np.searchsorted(self.keys, bands * self.width + last_x, side="right")
-        counts = hi - lo
-        total = int(counts.sum())
-        at = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(total)
+        at = ranges(lo, hi - lo)
         dx, dy = self.x[at] - x, self.y[at] - y
         found: IntArray = self.rows[at[dx * dx + dy * dy <= radius * radius]]
         return found

@@ -90,7 +90,8 @@ def smallest(values: npt.NDArray[Any], k: int) -> float:
     if stride > 1:
         sample = values[::stride]
         # Four times the places the page takes in the sample: rarely too few.
-        bound = np.partition(sample, min(4 * k, sample.size - 1))[min(4 * k, sample.size - 1)]
+        place = min(4 * k, sample.size - 1)
+        bound = np.partition(sample, place)[place]
         below = values[values <= bound]
         if below.size >= k:
             return float(np.partition(below, k - 1)[k - 1])

@@ -21,7 +21,7 @@ from resourcemap.booking.desk import Desk
 from resourcemap.errors import Conflict
 from resourcemap.listings import views as listings
 from resourcemap.listings.places import Place, Places, find_places
-from resourcemap.search.base import Q_MAX_LENGTH, SearchQuery
+from resourcemap.search.base import MAX_RADIUS_M, Q_MAX_LENGTH, SearchQuery
 from resourcemap.search.service import SearchService
 from resourcemap.vocab import (
     ACCESSIBILITY_LABELS,
@@ -46,8 +46,6 @@ FILTERS = ("kind", "service", "audience", "language", "fee", "mode", "eligible")
 SEARCH_KEYS = ("q", "place", "lat", "lon", "radius_m", "open_now", "sort", "page", *FILTERS)
 TRUE = ("1", "true", "on", "yes")
 RADII = ("500", "1000", "3000")
-# The widest distance a search takes (SearchQuery.radius_m).
-MAX_RADIUS_M = 200_000
 FIELD_MAX = Q_MAX_LENGTH
 
 
