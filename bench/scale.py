@@ -248,7 +248,9 @@ def map_bench(backend: EmbeddedBackend, p: Province, n: int) -> None:
         MAP_ROWS.append((n, "  its outlines (/areas)", len(packed), ms, len(chosen)))
 
 
-def coverage_bench(p: Province, demand_points: int, workers: list[int]) -> bool:
+def coverage_bench(
+    p: Province, demand_points: int, workers: list[int], threads: int | None = None
+) -> bool:
     per_cell = max(1, round(demand_points / p.demand_weight.size))
     say(f"splitting {p.demand_weight.size:,} cells into {per_cell} points each ...")
     big = build_province(SEED, cities=len(p.cities), districts=len(p.districts) // len(p.cities),
@@ -302,7 +304,8 @@ def coverage_bench(p: Province, demand_points: int, workers: list[int]) -> bool:
 
             cluster = LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=w,
-                threads_per_worker=1,
+                # As `dask worker` starts by default: the machine's cores shared out.
+                threads_per_worker=threads or max(1, (os.cpu_count() or 1) // w),
                 processes=True,
                 dashboard_address=None,
                 silence_logs=50,
@@ -315,7 +318,9 @@ def coverage_bench(p: Province, demand_points: int, workers: list[int]) -> bool:
                 def on_dask(c: Any = client) -> Any:
                     return coverage_from_parquet(tmp, supply, tree, 500, client=c)
 
-                on = timed(f"Dask, {w} worker{'s' if w > 1 else ''}", on_dask)
+                n_threads = sum(client.nthreads().values())
+                label = f"Dask, {w} worker{'s' if w > 1 else ''}, {n_threads} threads in all"
+                on = timed(label, on_dask)
                 peak = max(v.get("memory", 0) for v in client.run(_peak).values())
                 say(f"    peak worker memory {peak / 2**30:.2f} GB")
             for a, b in ((on, single), (files, single)):
@@ -355,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", help="comma-separated document counts (10000,50000,200000)")
     parser.add_argument("--demand", type=int, help="demand points (10,000,000)")
     parser.add_argument("--workers", default="1,2", help="Dask worker counts (1,2)")
+    parser.add_argument("--threads", type=int, help="threads per Dask worker (cores / workers)")
     parser.add_argument("--skip-coverage", action="store_true")
     parser.add_argument("--skip-search", action="store_true")
     args = parser.parse_args(argv)
@@ -389,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_coverage:
         p = province_for(DISTRICT_RESOURCES * 20 * 4)
         workers = [int(w) for w in args.workers.split(",") if w]
-        ok &= coverage_bench(p, demand, workers)
+        ok &= coverage_bench(p, demand, workers, args.threads)
     return 0 if ok else 1
 
 
