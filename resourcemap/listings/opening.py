@@ -27,10 +27,11 @@ Rules, in order of precedence (later rules win):
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,7 @@ import numpy.typing as npt
 
 from resourcemap import db
 from resourcemap.models import Closure, HoursException, OpeningHours, Resource
+from resourcemap.search.substrings import ranges
 from resourcemap.vocab import Status
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,7 @@ class ResourceHours:
     area_codes: Sequence[str] = ()  # city, district, street, community codes
 
 
+@functools.lru_cache(maxsize=4096)
 def calendar_weekday(day: date) -> int:
     """The weekday whose weekly hours apply on ``day`` (0 = Monday), holidays and 调休 applied.
 
@@ -150,9 +153,11 @@ class Timetable:
     """Opening hours of many resources as arrays, built once and queried per instant.
 
     Weekly hours are kept per weekday as three parallel arrays (resource row, opens,
-    closes), so a query touches only that weekday's intervals. Exceptions and closures are
-    few and are kept as flat arrays filtered by date at query time. Rows follow ``ids`` in
-    no particular order: an edit's resources are replaced at the end (:meth:`replaced`).
+    closes) sorted by row, so a query touches only that weekday's intervals and a few
+    resources' hours are sliced out without a pass over all (:meth:`only`). Exceptions and
+    closures are few and are kept as flat arrays filtered by date at query time. Rows follow
+    ``ids`` in no particular order: an edit's resources are replaced at the end
+    (:meth:`replaced`).
     """
 
     ids: IntArray
@@ -206,6 +211,9 @@ class Timetable:
             hours, hour_rows = hours[known], hour_rows[known]
         exc_rows, known = rows_of(ids, exceptions[:, 0])
         exceptions, exc_rows = exceptions[known], exc_rows[known]
+        if (hour_rows[1:] < hour_rows[:-1]).any():  # by row, as `only` slices them
+            order = np.argsort(hour_rows, kind="stable")
+            hours, hour_rows = hours[order], hour_rows[order]
         weekday = hours[:, 1]
         codes, area_at = areas
         return cls(
@@ -269,6 +277,45 @@ class Timetable:
             exc_span=np.concatenate([self.exc_span[stays], fresh.exc_span]),
             exc_closed=np.concatenate([self.exc_closed[stays], fresh.exc_closed]),
             exc_minutes=np.concatenate([self.exc_minutes[stays], fresh.exc_minutes]),
+        )
+
+    @functools.cached_property
+    def _id_order(self) -> IntArray:
+        """``ids``' sorting order, worked out once per timetable (an edit makes a new one)."""
+        return np.argsort(self.ids, kind="stable")
+
+    @functools.cached_property
+    def _exc_order(self) -> IntArray:
+        return np.argsort(self.exc_row, kind="stable")
+
+    def only(self, ids: Collection[int]) -> Timetable:
+        """The hours of the resources ``ids`` alone (those it holds): what a page of results
+        asks about, sliced from the sorted weekly arrays, not filtered over all of them."""
+        found, known = rows_of(self.ids, _ints(sorted(ids)), self._id_order)
+        rows = np.sort(found[known]).astype(np.int32)
+        new_row = np.arange(rows.size, dtype=np.int32)
+
+        def sliced(row: AnyInts, order: IntArray | None = None) -> IntArray:
+            # Keys of the arrays' own type: int64 keys made numpy copy the whole array.
+            starts = np.searchsorted(row, rows, "left", sorter=order)
+            found = ranges(starts, np.searchsorted(row, rows, "right", sorter=order) - starts)
+            return found if order is None else order[found]
+
+        weekly = []
+        for row, opens, closes in self.weekly:
+            mine = sliced(row)
+            weekly.append((new_row[np.searchsorted(rows, row[mine])], opens[mine], closes[mine]))
+        exc = np.sort(sliced(self.exc_row, self._exc_order))
+        return replace(
+            self,
+            ids=self.ids[rows],
+            always_open=self.always_open[rows],
+            area_at=self.area_at[rows],
+            weekly=tuple(weekly),
+            exc_row=np.searchsorted(rows, self.exc_row[exc]).astype(np.int64),
+            exc_span=self.exc_span[exc],
+            exc_closed=self.exc_closed[exc],
+            exc_minutes=self.exc_minutes[exc],
         )
 
     def with_closures(self, closures: Sequence[ClosureSpan]) -> Timetable:
@@ -345,16 +392,51 @@ def open_ids(timetable: Timetable, at: datetime, tz: ZoneInfo) -> frozenset[int]
     return frozenset(int(i) for i in timetable.ids[mask])
 
 
+def next_openings(
+    timetable: Timetable, ids: Collection[int], at: datetime, tz: ZoneInfo, days: int = 7
+) -> dict[int, datetime]:
+    """When each of ``ids`` (closed at ``at``) opens next, for those that do within ``days``
+    days: the first instant after ``at`` at which it is open, as local time in ``tz``.
+
+    Whether a resource is open changes only at an interval's or an exception's opening
+    minute, or at midnight (holidays, exceptions and closures go by date), so the rules of
+    :meth:`Timetable.open_mask` are asked at those instants in turn: the answer follows the
+    same holidays, exceptions and closures as "open now", never a rule of its own.
+    """
+    table = timetable.only(ids)
+    local = at.astimezone(tz)
+    found: dict[int, datetime] = {}
+    for offset in range(days + 1):
+        day = local.date() + timedelta(days=offset)
+        _, opens, _ = table.weekly[calendar_weekday(day)]
+        ordinal = day.toordinal()
+        dated = (table.exc_span[:, 0] <= ordinal) & (ordinal <= table.exc_span[:, 1])
+        minutes = {0, *opens.tolist(), *table.exc_minutes[dated & ~table.exc_closed, 0].tolist()}
+        for minute in sorted(minutes):
+            instant = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=tz)
+            if instant <= local:
+                continue
+            for i in table.ids[table.open_mask(instant, tz)].tolist():
+                found.setdefault(int(i), instant)
+            if len(found) == table.ids.size:
+                return found
+    return found
+
+
 def is_open(timetable: Timetable, resource_id: int, at: datetime, tz: ZoneInfo) -> bool:
     """Whether one resource is open at ``at``; ``False`` for ids not in the timetable."""
     return resource_id in open_ids(timetable, at, tz)
 
 
-def rows_of(ids: IntArray, wanted: AnyInts) -> tuple[IntArray, BoolArray]:
-    """Where each of ``wanted`` is in ``ids`` (any order), and which of them are there."""
+def rows_of(
+    ids: IntArray, wanted: AnyInts, order: IntArray | None = None
+) -> tuple[IntArray, BoolArray]:
+    """Where each of ``wanted`` is in ``ids`` (any order; ``order`` sorts it, if known), and
+    which of them are there."""
     if ids.size == 0:
         return np.zeros(wanted.size, dtype=np.int64), np.zeros(wanted.size, dtype=np.bool_)
-    order = np.argsort(ids, kind="stable")
+    if order is None:
+        order = np.argsort(ids, kind="stable")
     at = np.minimum(np.searchsorted(ids, wanted, sorter=order), ids.size - 1)
     rows = order[at]
     return rows, ids[rows] == wanted

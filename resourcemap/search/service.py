@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -49,6 +49,9 @@ WIDEN_STEPS_M = (500.0, 1000.0, 3000.0, 5000.0, 10_000.0, 20_000.0)
 # Booking policies change without a listing change; look again at least this often.
 BOOKABLE_REFRESH_S = 60.0
 CRISIS_LINES = 5
+# Next openings kept per process (a few MB): more than the listings many pages show.
+OPENS_KEPT = 20_000
+Opening = tuple[dt.datetime, dt.datetime, dt.datetime | None]  # valid from, until; opens
 
 
 class SearchService:
@@ -68,6 +71,8 @@ class SearchService:
         self._locator = AreaLocator([])
         self._timetable: opening.Timetable | None = None
         self._open_cache: tuple[tuple[int, int], frozenset[int]] | None = None
+        # Each closed place's next opening, and from when until when it holds (opens_next).
+        self._opens_cache: tuple[opening.Timetable, dict[int, Opening]] | None = None
         self._degraded_logged = False
         self.dataset_label: str | None = None
         self.bookable_ids: frozenset[int] = frozenset()
@@ -126,7 +131,7 @@ class SearchService:
 
     def _set_timetable(self, timetable: opening.Timetable) -> None:
         self._timetable = timetable
-        self._open_cache = None
+        self._open_cache = self._opens_cache = None
 
     async def follow(self, *, force: bool = False) -> None:
         """Apply changes other processes logged since we last looked (at most once per
@@ -170,6 +175,29 @@ class SearchService:
         if self._open_cache is None or self._open_cache[0] != minute:
             self._open_cache = (minute, opening.open_ids(self._timetable, at, self.tz))
         return self._open_cache[1]
+
+    def opens_next(self, hits: Iterable[Hit], at: dt.datetime) -> dict[int, dt.datetime]:
+        """When each of ``hits`` closed at ``at`` opens within a week (local time): "Closed
+        now" alone leaves a resident at dawn not knowing whether to wait or go elsewhere."""
+        timetable = self._timetable
+        if timetable is None:
+            return {}
+        closed = {h.document.id for h in hits if not h.document.always_open} - self.open_ids(at)
+        if self._opens_cache is None or self._opens_cache[0] is not timetable:
+            self._opens_cache = (timetable, {})
+        known = self._opens_cache[1]
+        asked = {i for i in closed if not (i in known and known[i][0] <= at < known[i][1])}
+        if asked:
+            found = opening.next_openings(timetable, asked, at, self.tz)
+            # A place is closed from ``at`` until it opens, so that opening comes next all
+            # that time; "not within a week" holds for the rest of the local day.
+            midnight = dt.datetime.combine(
+                at.astimezone(self.tz).date() + dt.timedelta(days=1), dt.time(), tzinfo=self.tz
+            )
+            if len(known) + len(asked) > OPENS_KEPT:
+                known.clear()
+            known.update((i, (at, found.get(i, midnight), found.get(i))) for i in asked)
+        return {i: when for i in closed if (when := known[i][2]) is not None}
 
     def point_area_codes(self, query: SearchQuery) -> frozenset[str]:
         point = query.point

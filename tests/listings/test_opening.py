@@ -23,6 +23,7 @@ from resourcemap.listings.opening import (
     calendar_weekday,
     is_open,
     load_timetable,
+    next_openings,
     open_ids,
 )
 from resourcemap.models import Closure, HoursException, OpeningHours, Resource
@@ -358,6 +359,7 @@ def test_open_ids_matches_reference(
     before=timetables(),
     after=timetables(),
     changed=st.sets(st.integers(100, 106)),
+    some=st.sets(st.integers(99, 107)),
     day=DAYS,
     minute=MINUTES,
 )
@@ -365,12 +367,14 @@ def test_an_edit_replaces_its_resources_as_a_full_reload_would(
     before: tuple[list[ResourceHours], list[ClosureSpan]],
     after: tuple[list[ResourceHours], list[ClosureSpan]],
     changed: set[int],
+    some: set[int],
     day: dt.date,
     minute: int,
 ) -> None:
     """Edited resources (new hours, exceptions, areas; deleted or closed: absent from
     ``after``) are swapped into the timetable a follower holds; it then opens what a
-    timetable read afresh opens."""
+    timetable read afresh opens. A few resources' hours sliced from it (``only``, as a
+    page's next openings are) open exactly when the whole timetable opens them."""
     old, _ = before
     new, closures = after
     kept = [r for r in old if r.id not in changed]
@@ -381,6 +385,79 @@ def test_an_edit_replaces_its_resources_as_a_full_reload_would(
     at = local(day, minute // 60, minute % 60).astimezone(UTC)
     assert open_ids(edited, at, SHANGHAI) == reference_open(now, closures, at, SHANGHAI)
     assert sorted(edited.ids.tolist()) == sorted(r.id for r in now)
+    part = edited.only(some)
+    assert sorted(part.ids.tolist()) == sorted(set(edited.ids.tolist()) & some)
+    assert open_ids(part, at, SHANGHAI) == open_ids(edited, at, SHANGHAI) & some
+
+
+# --- when a closed place opens next ------------------------------------------------------
+
+
+def test_a_closed_room_opens_after_lunch_on_monday_after_the_weekend_and_the_holiday() -> None:
+    tt = city()
+    assert next_openings(tt, [ROOM], local(MONDAY, 12, 30), SHANGHAI) == {ROOM: local(MONDAY, 14)}
+    assert next_openings(tt, [ROOM, HOSPITAL], local(MONDAY, 20), SHANGHAI) == {
+        ROOM: local(TUESDAY, 9),
+        HOSPITAL: local(TUESDAY, 8),
+    }
+    # Thursday evening before the Mid-Autumn Friday: closed until Monday the 28th.
+    thursday_evening = local(dt.date(2026, 9, 24), 18)
+    assert next_openings(tt, [ROOM], thursday_evening, SHANGHAI) == {
+        ROOM: local(dt.date(2026, 9, 28), 9)
+    }
+    # Sunday the 20th is worked (调休) on Monday hours.
+    saturday = local(dt.date(2026, 9, 19), 10)
+    assert next_openings(tt, [ROOM], saturday, SHANGHAI) == {ROOM: local(dt.date(2026, 9, 20), 9)}
+    # National Day week: the room keeps its (no) Sunday hours until the 8th (a Thursday),
+    # while the hospital opens its Sunday morning on the 1st.
+    eve = local(dt.date(2026, 9, 30), 20)
+    assert next_openings(tt, [ROOM, HOSPITAL], eve, SHANGHAI, days=8) == {
+        ROOM: local(dt.date(2026, 10, 8), 9),
+        HOSPITAL: local(dt.date(2026, 10, 1), 8),
+    }
+    assert next_openings(tt, [ROOM], eve, SHANGHAI) == {}  # not within a week
+
+
+def test_an_exception_or_a_closure_moves_the_next_opening() -> None:
+    late = DatedHours(TUESDAY, TUESDAY, False, hm(15), hm(18))
+    tt = city(exceptions=[late])
+    assert next_openings(tt, [ROOM], local(MONDAY, 18), SHANGHAI) == {ROOM: local(TUESDAY, 15)}
+    shut = [ClosureSpan(TUESDAY, WEDNESDAY, area_code=EAST)]
+    tt = city(closures=shut)
+    thursday = dt.date(2026, 9, 24)
+    assert next_openings(tt, [ROOM], local(MONDAY, 18), SHANGHAI) == {ROOM: local(thursday, 9)}
+
+
+def _reference_next(
+    resources: Sequence[ResourceHours],
+    closures: Sequence[ClosureSpan],
+    at: dt.datetime,
+    days: int,
+) -> dict[int, dt.datetime]:
+    """Every half hour after ``at`` to the end of the last day, asked of the reference
+    rules (the generated hours open and close on half hours only)."""
+    start = at.astimezone(SHANGHAI)
+    step = local(start.date(), start.hour) + dt.timedelta(minutes=30 * (start.minute // 30 + 1))
+    end = local(start.date() + dt.timedelta(days=days + 1), 0)
+    found: dict[int, dt.datetime] = {}
+    while step < end:
+        for i in reference_open(resources, closures, step, SHANGHAI):
+            found.setdefault(i, step)
+        step += dt.timedelta(minutes=30)
+    return found
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=timetables(), day=DAYS, minute=MINUTES, days=st.integers(0, 8))
+def test_next_openings_match_every_half_hour_asked_in_turn(
+    data: tuple[list[ResourceHours], list[ClosureSpan]], day: dt.date, minute: int, days: int
+) -> None:
+    resources, closures = data
+    at = local(day, minute // 60, minute % 60)
+    closed = {r.id for r in resources} - reference_open(resources, closures, at, SHANGHAI)
+    got = next_openings(Timetable.build(resources, closures), closed, at, SHANGHAI, days)
+    expected = _reference_next(resources, closures, at, days)
+    assert got == {i: when for i, when in expected.items() if i in closed}
 
 
 # --- loading from the database ------------------------------------------------------------

@@ -13,7 +13,7 @@ from resourcemap.booking import slots
 from resourcemap.booking.desk import Desk
 from resourcemap.errors import InvalidInput
 from resourcemap.pagination import decode_offset, encode_offset
-from resourcemap.search.base import MAX_LIMIT, SearchQuery, SearchResult
+from resourcemap.search.base import MAX_LIMIT, Hit, SearchQuery, SearchResult
 from resourcemap.search.service import SearchService
 from web import clock
 from web.api.search_items import json_answer, result_item
@@ -73,7 +73,9 @@ async def search(request: Request) -> Response:
         self-harm or suicide) the 24/7 lines lead the first page; with no match and a point,
         nearest is the nearest place for the words whatever the filters; free_from_words
         true when words such as 免费 or free asked for free services (fee filter applied).
-        Items carry reach (walk, phone, area), matched_because, eligibility, bookable"}
+        Items carry reach (walk, phone, area), matched_because, eligibility, bookable,
+        and opens_at: when a place closed at that instant opens next (local time, within
+        a week; null when open, always open, or not within a week)"}
       400: {description: "Invalid parameter, with a reason per field"}
     """
     params = query_dict(request, repeatable=REPEATABLE)
@@ -87,18 +89,22 @@ async def search(request: Request) -> Response:
     open_now = service.open_ids(at)
     next_offset = query.offset + len(result.hits)
     widened = result.widened
-    nearest = None
+    found = None
     if result.total == 0:  # a way forward: the nearest place that fits, whatever the filters
         found = await service.nearest_walk(query, at, any_filters=True)
-        nearest = None if found is None else result_item(found, open_now, service.bookable_ids)
+    opens_at = service.opens_next([*result.hits, *([found] if found else [])], at)
+
+    def card(hit: Hit) -> dict[str, Any]:
+        return result_item(hit, open_now, service.bookable_ids, opens_at)
+
     return json_answer(
         {
-            "items": [result_item(h, open_now, service.bookable_ids) for h in result.hits],
+            "items": [card(h) for h in result.hits],
             "crisis": result.crisis,
             "widened": None if widened is None else asdict(widened),
             "ignored": list(result.ignored),
             "free_from_words": result.free_from_words,
-            "nearest": nearest,
+            "nearest": None if found is None else card(found),
             "sort": query.effective_sort,
             "total": result.total,
             "facets": result.facets,
@@ -146,7 +152,8 @@ async def nearest(request: Request) -> Response:
     open_now = service.open_ids(at)
     if not bookable:
         result = await service.search(query, now=at)
-        items = [result_item(h, open_now, service.bookable_ids) for h in result.hits]
+        opens_at = service.opens_next(result.hits, at)
+        items = [result_item(h, open_now, service.bookable_ids, opens_at) for h in result.hits]
     else:
         result, items = await _nearest_bookable(request, query, at, open_now)
     return json_answer(

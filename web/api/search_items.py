@@ -7,6 +7,9 @@ query (distance, open now, highlights, why it matched, score) is added per answe
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -16,6 +19,7 @@ from resourcemap.search.base import Hit, SearchDocument
 from resourcemap.translations import vocab_label
 from resourcemap.vocab import ResourceKind
 
+EMPTY: Mapping[int, dt.datetime] = MappingProxyType({})
 # Listings whose fixed part is kept: more than any few pages of answers reach at once.
 CACHED_DOCUMENTS = 8_192
 
@@ -71,16 +75,21 @@ fixed_card = _Fixed()
 
 
 def result_item(
-    hit: Hit, open_now: frozenset[int], bookable: frozenset[int] = frozenset()
+    hit: Hit,
+    open_now: frozenset[int],
+    bookable: frozenset[int] = frozenset(),
+    opens_at: Mapping[int, dt.datetime] = EMPTY,
 ) -> dict[str, Any]:
     """One result card: the listing's fixed part (shared: never change it in place) and
-    what this answer says about it."""
+    what this answer says about it (``opens_at``: when the closed ones open next)."""
     d = hit.document
     fixed = fixed_card(d)
     walk = fixed["reach"] == "walk"
+    opens = opens_at.get(d.id)
     return {
         **fixed,
         "open_now": d.always_open or d.id in open_now,
+        "opens_at": None if opens is None else opens.isoformat(),
         "distance_m": None if hit.distance_m is None or not walk else round(hit.distance_m, 1),
         "walk_minutes": hit.walk_minutes,
         "bookable": d.id in bookable,

@@ -86,6 +86,35 @@ def test_open_now_follows_weekly_hours(city: tuple[TestClient, dict[str, int], s
     assert all(item["open_now"] for item in morning["items"])
 
 
+def test_a_closed_place_says_when_it_opens_next(
+    city: tuple[TestClient, dict[str, int], str],
+) -> None:
+    client, _, _ = city
+    lunch = client.get("/api/v1/search", params={"at": MONDAY_1230}).json()
+    by_name = {i["name_zh"]: i for i in lunch["items"]}
+    room, line = by_name["东湖社区心理咨询室"], by_name["测试市心理援助热线"]
+    assert (room["open_now"], room["opens_at"]) == (False, MONDAY_1230[:11] + "14:00:00+08:00")
+    assert (line["open_now"], line["opens_at"]) == (True, None)  # 24/7: never "opens"
+    monday = MONDAY_1230[:11]
+
+    def room_at(hhmm: str) -> tuple[bool, str | None]:
+        body = client.get("/api/v1/search", params={"q": "心理咨询", "at": monday + hhmm})
+        room = next(i for i in body.json()["items"] if i["name_zh"] == "东湖社区心理咨询室")
+        return room["open_now"], room["opens_at"]
+
+    # Asked again and again as the day goes on, each answer is the one for its instant.
+    assert room_at("13:59:59+08:00") == (False, monday + "14:00:00+08:00")
+    assert room_at("10:00:00+08:00") == (True, None)
+    assert room_at("14:00:00+08:00") == (True, None)
+    assert room_at("17:45:00+08:00") == (False, "2026-11-24T09:00:00+08:00")
+    assert room_at("12:00:00+08:00") == (False, monday + "14:00:00+08:00")
+    assert room_at("08:00:00+08:00") == (False, monday + "09:00:00+08:00")
+    nearest = client.get("/api/v1/nearest", params={**EAST, "limit": 1}).json()["items"][0]
+    assert nearest["name_zh"] == "东湖社区心理咨询室"
+    # The test's clock: Tuesday 1 December, 08:00 in Shanghai.
+    assert (nearest["open_now"], nearest["opens_at"]) == (False, "2026-12-01T09:00:00+08:00")
+
+
 def test_nearest_puts_places_before_phone_lines(
     city: tuple[TestClient, dict[str, int], str],
 ) -> None:

@@ -3,6 +3,7 @@ panel, the way forward from an empty result, widening, and back to the search.""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -11,7 +12,9 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 from starlette.testclient import TestClient
 
-from resourcemap.models import BookingPolicy, Resource
+from resourcemap.clock import FixedClock
+from resourcemap.models import BookingPolicy, HoursException, Resource
+from resourcemap.search import changes
 from tests.factories import run_in_db, small_city
 from tests.html_helpers import attr, one, text_of
 
@@ -90,6 +93,50 @@ def test_crisis_words_open_with_the_24_7_lines(client: TestClient) -> None:
     (call,) = panel.select("a.call")
     assert attr(call, "href") == "tel:12320"
     assert "测试市心理援助热线" not in [n.get_text() for n in page.select("#results .result-name")]
+
+
+def _shanghai(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 12, day, hour, minute, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+async def _thursday_late_opening() -> None:
+    room = await Resource.get(name_zh="东湖社区心理咨询室")
+    thursday = dt.date(2026, 12, 3)
+    await HoursException.create(
+        resource=room, start_date=thursday, end_date=thursday, closed=False, opens=660, closes=720
+    )
+    await changes.record([room.id])
+
+
+def test_a_closed_place_says_when_it_opens_next(client: TestClient, clock: FixedClock) -> None:
+    """The room opens weekdays 09:00-12:00 and 14:00-17:30, and closes Friday the 4th for
+    training: a resident at lunch, in the evening or before that Friday learns when to go."""
+    room = "东湖社区心理咨询室"
+    names = {"zh-CN": room, "en": "Donghu Community Counselling Room"}
+
+    def opens(lang: str = "zh-CN") -> str:
+        page = soup_of(client.get("/", params={"q": "心理咨询", "lang": lang, **EAST}))
+        found = card(page, names[lang])
+        assert found.select_one(".badge.open") is None
+        return one(found, ".badge.opens").get_text(" ", strip=True)
+
+    clock.set(_shanghai(2, 12, 30))  # Wednesday lunch
+    assert opens() == "休息中 · 今天 14:00 开放"
+    clock.set(_shanghai(2, 18))
+    assert opens() == "休息中 · 明天 09:00 开放"
+    assert opens("en") == "Closed now · Opens tomorrow at 9:00\u202fAM"
+    # Staff give Thursday other hours: the next search, in the same minute, follows them.
+    portal = client.portal
+    assert portal is not None  # the app runs: the client is open
+    portal.call(_thursday_late_opening)
+    assert opens() == "休息中 · 明天 11:00 开放"
+    clock.set(_shanghai(3, 18))  # Thursday evening: Friday's training, then the weekend
+    assert opens() == "休息中 · 12月7日周一 09:00 开放"
+    assert opens("en") == "Closed now · Opens Mon, Dec 7 at 9:00\u202fAM"
+    clock.set(_shanghai(2, 10))
+    page = soup_of(client.get("/", params={"q": "心理咨询", "lang": "zh-CN", **EAST}))
+    assert text_of(card(page, room), ".badge.open") == "正在开放"
+    assert card(page, room).select_one(".badge.opens") is None
 
 
 def test_an_empty_result_offers_a_way_forward(client: TestClient) -> None:

@@ -21,7 +21,7 @@ from resourcemap.booking.desk import Desk
 from resourcemap.errors import Conflict
 from resourcemap.listings import views as listings
 from resourcemap.listings.places import Place, Places, find_places
-from resourcemap.search.base import MAX_RADIUS_M, Q_MAX_LENGTH, SearchQuery
+from resourcemap.search.base import MAX_RADIUS_M, Q_MAX_LENGTH, Hit, SearchQuery
 from resourcemap.search.service import SearchService
 from resourcemap.vocab import (
     ACCESSIBILITY_LABELS,
@@ -154,11 +154,16 @@ async def home(request: Request) -> Response:
     open_now = service.open_ids(now)
     settings = request.app.state.settings
     area_codes = service.point_area_codes(query)
-    items = [result_item(h, open_now, service.bookable_ids) for h in result.hits]
-    nearest = None
+    found = None
     if result.total == 0:
         found = await service.nearest_walk(query, now, any_filters=True)
-        nearest = None if found is None else result_item(found, open_now, service.bookable_ids)
+    opens_at = service.opens_next([*result.hits, *([found] if found else [])], now)
+
+    def card(hit: Hit) -> dict[str, Any]:
+        return result_item(hit, open_now, service.bookable_ids, opens_at)
+
+    items = [card(h) for h in result.hits]
+    nearest = None if found is None else card(found)
     # In a crisis the 24/7 lines lead the page in a panel of their own.
     lines = [i for i in items if i["kind"] == "hotline"] if result.crisis and page == 1 else []
     widened = result.widened
@@ -196,6 +201,7 @@ async def home(request: Request) -> Response:
         "kind_label": resident_view.kind_label,
         "eligibility_label": resident_view.eligibility_label,
         "reason_label": resident_view.reason_label,
+        "opens_label": lambda opens_at: resident_view.opens_label(opens_at, now),
         "tile_url": settings.tile_url,
         "tile_attribution": settings.tile_attribution,
         "attribution_prefix": settings.map_attribution_prefix,

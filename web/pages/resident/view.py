@@ -144,6 +144,19 @@ def weekly_hours(lines: Iterable[Mapping[str, object]]) -> list[HoursRow]:
     ]
 
 
+def opens_label(opens_at: str, now: dt.datetime) -> str:
+    """``今天 14:00 开放`` / ``Opens tomorrow at 8:30 AM`` / ``Opens Mon, Dec 7 at 9:00 AM``
+    for a result card's ``opens_at`` (local time), said against ``now``."""
+    opens = dt.datetime.fromisoformat(opens_at)
+    days = (opens.date() - now.astimezone(opens.tzinfo).date()).days
+    time = i18n.clock(opens)
+    if days == 0:
+        return i18n.gettext("Opens today at %(time)s", time=time)
+    if days == 1:
+        return i18n.gettext("Opens tomorrow at %(time)s", time=time)
+    return i18n.gettext("Opens %(day)s at %(time)s", day=i18n.day_label(opens.date()), time=time)
+
+
 def language_name(code: str) -> str:
     try:
         name = Locale.parse(code).get_display_name(i18n.current().babel)
