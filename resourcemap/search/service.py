@@ -176,13 +176,13 @@ class SearchService:
             self._open_cache = (minute, opening.open_ids(self._timetable, at, self.tz))
         return self._open_cache[1]
 
-    def opens_next(self, hits: Iterable[Hit], at: dt.datetime) -> dict[int, dt.datetime]:
-        """When each of ``hits`` closed at ``at`` opens within a week (local time): "Closed
+    def opens_next(self, ids: Iterable[int], at: dt.datetime) -> dict[int, dt.datetime]:
+        """When each of ``ids`` closed at ``at`` opens within a week (local time): "Closed
         now" alone leaves a resident at dawn not knowing whether to wait or go elsewhere."""
         timetable = self._timetable
         if timetable is None:
             return {}
-        closed = {h.document.id for h in hits if not h.document.always_open} - self.open_ids(at)
+        closed = set(ids) - self.open_ids(at)  # 24/7 lines are open unless closed by name
         if self._opens_cache is None or self._opens_cache[0] is not timetable:
             self._opens_cache = (timetable, {})
         known = self._opens_cache[1]

@@ -92,7 +92,9 @@ async def search(request: Request) -> Response:
     found = None
     if result.total == 0:  # a way forward: the nearest place that fits, whatever the filters
         found = await service.nearest_walk(query, at, any_filters=True)
-    opens_at = service.opens_next([*result.hits, *([found] if found else [])], at)
+    opens_at = service.opens_next(
+        [h.document.id for h in [*result.hits, *([found] if found else [])]], at
+    )
 
     def card(hit: Hit) -> dict[str, Any]:
         return result_item(hit, open_now, service.bookable_ids, opens_at)
@@ -152,7 +154,7 @@ async def nearest(request: Request) -> Response:
     open_now = service.open_ids(at)
     if not bookable:
         result = await service.search(query, now=at)
-        opens_at = service.opens_next(result.hits, at)
+        opens_at = service.opens_next([h.document.id for h in result.hits], at)
         items = [result_item(h, open_now, service.bookable_ids, opens_at) for h in result.hits]
     else:
         result, items = await _nearest_bookable(request, query, at, open_now)

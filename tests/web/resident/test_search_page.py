@@ -125,6 +125,10 @@ def test_a_closed_place_says_when_it_opens_next(client: TestClient, clock: Fixed
     clock.set(_shanghai(2, 18))
     assert opens() == "休息中 · 明天 09:00 开放"
     assert opens("en") == "Closed now · Opens tomorrow at 9:00\u202fAM"
+    found = soup_of(client.get("/", params={"q": "心理咨询", "lang": "zh-CN", **EAST}))
+    link = one(card(found, room), "h2 a")
+    detail = soup_of(client.get(attr(link, "href"), params={"lang": "zh-CN"}))
+    assert text_of(detail, ".meta .badge.opens") == "休息中 · 明天 09:00 开放"
     # Staff give Thursday other hours: the next search, in the same minute, follows them.
     portal = client.portal
     assert portal is not None  # the app runs: the client is open

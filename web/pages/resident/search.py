@@ -157,7 +157,9 @@ async def home(request: Request) -> Response:
     found = None
     if result.total == 0:
         found = await service.nearest_walk(query, now, any_filters=True)
-    opens_at = service.opens_next([*result.hits, *([found] if found else [])], now)
+    opens_at = service.opens_next(
+        [h.document.id for h in [*result.hits, *([found] if found else [])]], now
+    )
 
     def card(hit: Hit) -> dict[str, Any]:
         return result_item(hit, open_now, service.bookable_ids, opens_at)
@@ -321,10 +323,12 @@ async def resource_detail(request: Request) -> Response:
     except Conflict:
         bookable, days = False, []
     data = detail.model_dump(mode="json")
+    opens = service.opens_next([resource_id], now).get(resource_id)
     context: dict[str, Any] = {
         "r": data,
         "active": detail.status is Status.ACTIVE,
         "open_now": detail.always_open or resource_id in service.open_ids(now),
+        "opens_at": None if opens is None else resident_view.opens_label(opens.isoformat(), now),
         "kind_label": resident_view.kind_label(detail.kind),
         "eligibility": (
             None
