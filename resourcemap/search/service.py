@@ -1,3 +1,4 @@
+# Over 400 lines: one service object keeps the indexes, timetable and their caches in step.
 """Search as the app uses it: keeps indexes in step with listings and answers queries.
 
 One :class:`SearchService` per app process. It owns the embedded engine (always present:
