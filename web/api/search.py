@@ -13,10 +13,10 @@ from resourcemap.booking import slots
 from resourcemap.booking.desk import Desk
 from resourcemap.errors import InvalidInput
 from resourcemap.pagination import decode_offset, encode_offset
-from resourcemap.search.base import MAX_LIMIT, Hit, SearchQuery, SearchResult
+from resourcemap.search.base import MAX_LIMIT, SearchQuery, SearchResult
 from resourcemap.search.service import SearchService
 from web import clock
-from web.api.search_items import json_answer, result_item
+from web.api.search_items import json_answer, result_item, result_items
 from web.params import query_dict
 
 REPEATABLE = ("kind", "eligible")
@@ -86,27 +86,19 @@ async def search(request: Request) -> Response:
     service: SearchService = request.app.state.search
     at = query.at or clock.now(request)
     result = await service.search(query, now=at)
-    open_now = service.open_ids(at)
     next_offset = query.offset + len(result.hits)
     widened = result.widened
     found = None
     if result.total == 0:  # a way forward: the nearest place that fits, whatever the filters
         found = await service.nearest_walk(query, at, any_filters=True)
-    opens_at = service.opens_next(
-        [h.document.id for h in [*result.hits, *([found] if found else [])]], at
-    )
-
-    def card(hit: Hit) -> dict[str, Any]:
-        return result_item(hit, open_now, service.bookable_ids, opens_at)
-
     return json_answer(
         {
-            "items": [card(h) for h in result.hits],
+            "items": result_items(service, result.hits, at),
             "crisis": result.crisis,
             "widened": None if widened is None else asdict(widened),
             "ignored": list(result.ignored),
             "free_from_words": result.free_from_words,
-            "nearest": None if found is None else card(found),
+            "nearest": None if found is None else result_items(service, [found], at)[0],
             "sort": query.effective_sort,
             "total": result.total,
             "facets": result.facets,
@@ -151,13 +143,11 @@ async def nearest(request: Request) -> Response:
         raise InvalidInput(f"limit must be at most {NEAREST_MAX}", field="limit")
     service: SearchService = request.app.state.search
     at = clock.now(request)
-    open_now = service.open_ids(at)
     if not bookable:
         result = await service.search(query, now=at)
-        opens_at = service.opens_next([h.document.id for h in result.hits], at)
-        items = [result_item(h, open_now, service.bookable_ids, opens_at) for h in result.hits]
+        items = result_items(service, result.hits, at)
     else:
-        result, items = await _nearest_bookable(request, query, at, open_now)
+        result, items = await _nearest_bookable(request, query, at, service.open_ids(at))
     return json_answer(
         {"items": items, "degraded": result.degraded, "dataset": service.dataset_label}
     )

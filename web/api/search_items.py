@@ -8,7 +8,7 @@ query (distance, open now, highlights, why it matched, score) is added per answe
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -16,6 +16,7 @@ import orjson
 from starlette.responses import Response
 
 from resourcemap.search.base import Hit, SearchDocument
+from resourcemap.search.service import SearchService
 from resourcemap.translations import vocab_label
 from resourcemap.vocab import ResourceKind
 
@@ -97,6 +98,15 @@ def result_item(
         "matched_because": [dict(vars(r)) for r in hit.reasons],
         "score": round(hit.score, 3),
     }
+
+
+def result_items(
+    service: SearchService, hits: Sequence[Hit], at: dt.datetime
+) -> list[dict[str, Any]]:
+    """The cards of ``hits`` as at ``at``: open now or when each opens next, bookable."""
+    open_now = service.open_ids(at)
+    opens_at = service.opens_next([h.document.id for h in hits], at)
+    return [result_item(h, open_now, service.bookable_ids, opens_at) for h in hits]
 
 
 def json_answer(content: Any) -> Response:

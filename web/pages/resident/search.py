@@ -21,7 +21,7 @@ from resourcemap.booking.desk import Desk
 from resourcemap.errors import Conflict
 from resourcemap.listings import views as listings
 from resourcemap.listings.places import Place, Places, find_places
-from resourcemap.search.base import MAX_RADIUS_M, Q_MAX_LENGTH, Hit, SearchQuery
+from resourcemap.search.base import MAX_RADIUS_M, Q_MAX_LENGTH, SearchQuery
 from resourcemap.search.service import SearchService
 from resourcemap.vocab import (
     ACCESSIBILITY_LABELS,
@@ -32,7 +32,7 @@ from resourcemap.vocab import (
     Status,
 )
 from web import clock, i18n
-from web.api.search_items import result_item
+from web.api.search_items import result_items
 from web.i18n import _, distance
 from web.pages.resident import view as resident_view
 from web.pages.shell import Audience, page, render
@@ -151,21 +151,13 @@ async def home(request: Request) -> Response:
     service: SearchService = request.app.state.search
     now = clock.now(request)
     result = await service.search(query, now=now)
-    open_now = service.open_ids(now)
     settings = request.app.state.settings
     area_codes = service.point_area_codes(query)
-    found = None
+    items = result_items(service, result.hits, now)
+    nearest = None
     if result.total == 0:
         found = await service.nearest_walk(query, now, any_filters=True)
-    opens_at = service.opens_next(
-        [h.document.id for h in [*result.hits, *([found] if found else [])]], now
-    )
-
-    def card(hit: Hit) -> dict[str, Any]:
-        return result_item(hit, open_now, service.bookable_ids, opens_at)
-
-    items = [card(h) for h in result.hits]
-    nearest = None if found is None else card(found)
+        nearest = None if found is None else result_items(service, [found], now)[0]
     # In a crisis the 24/7 lines lead the page in a panel of their own.
     lines = [i for i in items if i["kind"] == "hotline"] if result.crisis and page == 1 else []
     widened = result.widened
