@@ -16,7 +16,7 @@ from resourcemap.pagination import decode_offset, encode_offset
 from resourcemap.search.base import MAX_LIMIT, SearchQuery, SearchResult
 from resourcemap.search.service import SearchService
 from web import clock
-from web.api.search_items import json_answer, result_item, result_items
+from web.api.search_items import json_answer, result_items
 from web.params import query_dict
 
 REPEATABLE = ("kind", "eligible")
@@ -147,7 +147,7 @@ async def nearest(request: Request) -> Response:
         result = await service.search(query, now=at)
         items = result_items(service, result.hits, at)
     else:
-        result, items = await _nearest_bookable(request, query, at, service.open_ids(at))
+        result, items = await _nearest_bookable(request, query, at)
     return json_answer(
         {"items": items, "degraded": result.degraded, "dataset": service.dataset_label}
     )
@@ -164,7 +164,7 @@ def _flag(value: object, name: str) -> bool:
 
 
 async def _nearest_bookable(
-    request: Request, query: SearchQuery, at: dt.datetime, open_now: frozenset[int]
+    request: Request, query: SearchQuery, at: dt.datetime
 ) -> tuple[SearchResult, list[dict[str, Any]]]:
     """Walk down the distance ranking until ``query.limit`` services with a free slot."""
     service: SearchService = request.app.state.search
@@ -175,18 +175,14 @@ async def _nearest_bookable(
         page = query.model_copy(update={"limit": MAX_LIMIT, "offset": offset})
         result = await service.search(page, now=at)
         free = await desk.next_free([h.document.id for h in result.hits], now=at)
-        for hit in result.hits:
-            if hit.document.id in free:
-                start, end = free[hit.document.id]
-                items.append(
-                    result_item(hit, open_now)
-                    | {
-                        "next_slot": {
-                            "starts_at": slots.to_local(start, desk.tz).isoformat(),
-                            "ends_at": slots.to_local(end, desk.tz).isoformat(),
-                        }
-                    }
-                )
+        with_slots = [hit for hit in result.hits if hit.document.id in free]
+        for item in result_items(service, with_slots, at):
+            start, end = free[item["id"]]
+            next_slot = {
+                "starts_at": slots.to_local(start, desk.tz).isoformat(),
+                "ends_at": slots.to_local(end, desk.tz).isoformat(),
+            }
+            items.append(item | {"next_slot": next_slot})
         offset += len(result.hits)
         if (
             len(items) >= query.limit

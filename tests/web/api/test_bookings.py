@@ -337,6 +337,8 @@ def test_nearest_bookable_gives_the_next_free_slot_to_book_in_one_step(
     assert distances == sorted(distances)
     # Hotlines and volunteer teams cover the point but take no bookings: they are left out.
     assert {i["kind"] for i in items}.isdisjoint({"hotline", "volunteer_team"})
+    # Each says what every other card says: it takes bookings online.
+    assert all(i["bookable"] for i in items)
     nearest = items[0]
     slots = demo_client.get(f"/api/v1/resources/{nearest['id']}/slots?days=14").json()["slots"]
     first_free = next(s for s in slots if s["remaining"] > 0)
