@@ -77,7 +77,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             app.state.search = await stack.enter_async_context(running_search(settings))
             stack.push_async_callback(app.state.limits.counts.close)
             # Read once now: pages show the 24/7 lines even when the database is down later.
-            await crisis_hotlines()
+            await crisis_hotlines(fresh=True)
             await synthetic_label()
             if settings.run_worker:
                 await stack.enter_async_context(running_worker(settings, clock=clock))

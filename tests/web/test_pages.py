@@ -6,9 +6,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from bs4 import BeautifulSoup
 
+from resourcemap.listings import edits, map_points
 from resourcemap.models import Resource
+from resourcemap.transfer.importer import SYSTEM
+from tests.conftest import TEST_NOW
 from tests.factories import run_in_db, small_city
 from tests.html_helpers import attr, one, text_of
 
@@ -109,3 +113,43 @@ def test_a_free_services_cost_says_free_once(demo_client: Any) -> None:
         cost = next(dt for dt in soup.select("dt") if dt.get_text() == "费用").find_next("dd")
         assert cost is not None
         assert cost.get_text().count("免费") == 1, cost.get_text()
+
+
+def test_the_crisis_lines_are_read_again_only_after_a_change_and_then_at_once(
+    database_url: str, make_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every resident page shows the 24/7 lines; a province's took ~45 ms to read, so they
+    are read once per change, and a number staff correct shows on the next page."""
+    run_in_db(database_url, small_city)
+    reads: list[int] = []
+    read = map_points._read_hotlines
+
+    async def counted() -> list[map_points.Hotline]:
+        reads.append(1)
+        return await read()
+
+    monkeypatch.setattr(map_points, "_read_hotlines", counted)
+
+    async def renumber() -> None:
+        line = await Resource.get(phone="12320")
+        current = (await edits.current_input(line.id)).model_dump()
+        data = edits.ResourceIn.model_validate(current | {"phone": "0755-12320"})
+        await edits.save_resource(SYSTEM, data, resource_id=line.id, now=TEST_NOW)
+
+    with make_client(database_url) as client:
+        at_start = len(reads)
+        before = [page(client, url) for url in ("/", "/?lang=en", "/")]
+        unchanged = len(reads)
+        portal = client.portal
+        assert portal is not None
+        portal.call(renumber)
+        after = page(client)
+        again = page(client, "/?lang=zh-CN")
+    assert at_start == 1 and unchanged == 1  # three pages, no read of their own
+    assert len(reads) == 2  # the change: read once more, for both pages after it
+    for soup in before:
+        assert one(soup, "aside.crisis").find("a", href="tel:12320") is not None
+    for soup in (after, again):
+        crisis = one(soup, "aside.crisis")
+        assert crisis.find("a", href="tel:075512320") is not None
+        assert crisis.find("a", href="tel:12320") is None
