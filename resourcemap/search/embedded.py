@@ -17,19 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
-import functools
 import itertools
 import logging
-import threading
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import numpy as np
 
 from resourcemap import heap, tasks
-from resourcemap.search import distances, facets, intent, ranking
+from resourcemap.search import distances, index_build, intent, ranking
 from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult, highlights
 from resourcemap.search.embedded_index import Columns, build_columns
 from resourcemap.search.facets import count_facets, sum_facets
@@ -37,8 +34,6 @@ from resourcemap.search.matching import joined, match_rows
 from resourcemap.search.typos import TYPOS, TypoTolerance
 
 log = logging.getLogger("resourcemap.search")
-P = ParamSpec("P")
-T = TypeVar("T")
 
 # Documents from which the index is built ahead: as soon as they are loaded, with what its
 # first searches would work out (every need's matches, the loop's projection). At 200,000
@@ -47,6 +42,11 @@ T = TypeVar("T")
 # fixed cost per word) and the loop's projection (~75 ms per thread: each test app has its
 # own) would cost more than the searches that ever ask.
 AHEAD_AT = 10_000
+
+# Documents from which the large index is built in a process of its own (on Linux), so
+# that a worker never holds a build beside the index answering: see
+# :func:`.index_build.build_apart`.
+APART_AT = 10_000
 
 # Documents edited since the large index was built before it is rebuilt in the background:
 # indexing this many takes ~0.2 s, and each edit re-indexes all of them.
@@ -57,12 +57,13 @@ class EmbeddedBackend:
     """In-process search over column arrays: a large index built once, a small one for edits.
 
     Building the large index takes seconds (about 17 s for 50,000 documents, mostly pinyin),
-    so it runs in a worker thread and only for a full reload. An edit (upsert or delete)
-    retires the document's row in the large index and re-indexes just the documents edited
-    since that index was built, in a small second index searched together with it: an
-    edit is searchable at once, and what it costs grows with the edits, not with the
-    listing count. When more than :data:`COMPACT_AFTER` documents are in the small index,
-    the large one is rebuilt in the background; searches keep using both until it is ready.
+    so it runs off the loop (a large one in a process of its own: :mod:`.index_build`) and
+    only for a full reload. An edit (upsert or delete) retires the document's row in the
+    large index and re-indexes just the documents edited since that index was built, in a
+    small second index searched together with it: an edit is searchable at once, and what
+    it costs grows with the edits, not with the listing count. When more than
+    :data:`COMPACT_AFTER` documents are in the small index, the large one is rebuilt in the
+    background; searches keep using both until it is ready.
 
     ``work`` counts documents indexed (for tests and benchmarks: work, not time).
     """
@@ -156,7 +157,11 @@ class EmbeddedBackend:
         docs = sorted(self._docs.values(), key=lambda d: d.id)
         self.work.documents += len(docs)
         self.work.full_builds += 1
-        return _in_own_thread(_build, docs, self.typos)
+        if len(docs) >= APART_AT and index_build.CAN_FORK:
+            build = index_build.build_apart
+        else:
+            build = index_build.build
+        return index_build.in_own_thread(build, docs, self.typos, len(docs) >= AHEAD_AT)
 
     def _install(self, built: Columns) -> None:
         """Make ``built`` the large index: the documents edited since it took its copy are
@@ -228,6 +233,8 @@ class EmbeddedBackend:
     async def _build_soon(self) -> None:
         try:
             await self.columns()
+        except index_build.IndexBuildStopped:
+            pass  # stopped with this process: nothing to say
         except Exception as exc:  # the next search builds it again, and says why if it fails
             log.warning("building the search index failed (%s)", type(exc).__name__)
         finally:
@@ -257,51 +264,6 @@ class EmbeddedBackend:
 
     async def search(self, criteria: Criteria) -> SearchResult:
         return search_segments(await self.segments(), criteria)
-
-
-async def _in_own_thread(build: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """``build`` run in a daemon thread of its own: asyncio's worker threads are waited for
-    when the loop closes, so a process told to stop while it built a province's index (up to
-    a minute) did not stop until the build was done; an index being built is worth nothing
-    to a process that stops."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[T] = loop.create_future()
-
-    def run() -> None:
-        try:
-            result = build(*args, **kwargs)
-        except BaseException as exc:  # handed to the awaiting task, as to_thread would
-            settle = functools.partial(_failed, done, exc)
-        else:
-            settle = functools.partial(_succeeded, done, result)
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
-            loop.call_soon_threadsafe(settle)
-
-    threading.Thread(target=run, name="search-index-build", daemon=True).start()
-    return await done
-
-
-def _succeeded(done: asyncio.Future[T], result: T) -> None:
-    if not done.done():  # not when the search waiting for it was cancelled
-        done.set_result(result)
-
-
-def _failed(done: asyncio.Future[T], error: BaseException) -> None:
-    if not done.done():
-        done.set_exception(error)
-
-
-def _build(docs: list[SearchDocument], typos: TypoTolerance) -> Columns:
-    """The large index, ready to answer (run in a worker thread): what a search would
-    otherwise work out on its first run is worked out here (facet numbers, every need's
-    matches, the sounds of known words)."""
-    built = build_columns(docs, typos)
-    facets.prepare(built)
-    if len(docs) >= AHEAD_AT:
-        built.prepare_needs()
-        intent.prepare()
-    heap.trim()  # the build's temporaries (~0.3 GB at 200,000 documents) go back
-    return built
 
 
 def _warm(built: Columns) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from resourcemap.models import Resource
-from resourcemap.search import changes, embedded, embedded_index, service
+from resourcemap.search import changes, embedded, embedded_index, index_build, service
 from resourcemap.search.base import Criteria, SearchQuery
 from resourcemap.search.documents import load_documents
 from resourcemap.search.embedded import EmbeddedBackend
@@ -34,7 +34,7 @@ class Gate:
 
 def gate_builds(monkeypatch: pytest.MonkeyPatch) -> Gate:
     gate = Gate()
-    built = embedded._build
+    built = index_build.build
 
     def gated_build(*args: Any) -> Any:
         gate.threads.append(threading.current_thread())
@@ -42,7 +42,7 @@ def gate_builds(monkeypatch: pytest.MonkeyPatch) -> Gate:
         gate.release.wait(timeout=60)  # longer than any test: only the test ends it
         return built(*args)
 
-    monkeypatch.setattr(embedded, "_build", gated_build)
+    monkeypatch.setattr(index_build, "build", gated_build)
     return gate
 
 

@@ -1,0 +1,176 @@
+"""Building a large search index off the event loop: in a thread of its own, or in a
+forked process that hands the index back in a file (:mod:`.index_file`).
+
+A province's index takes about a minute to build. In a thread, the build shares the
+interpreter's lock with the searches it must not hold up, and its temporaries (~0.3 GB)
+come on top of the index still answering. On Linux a large build therefore runs in a
+process of its own (:func:`build_apart`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import functools
+import logging
+import os
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from typing import IO, ParamSpec, TypeVar
+
+from resourcemap import heap
+from resourcemap.search import facets, index_file, intent
+from resourcemap.search.base import SearchDocument
+from resourcemap.search.embedded_index import Columns, build_columns
+from resourcemap.search.typos import TypoTolerance
+
+log = logging.getLogger("resourcemap.search")
+P = ParamSpec("P")
+T = TypeVar("T")
+# Linux only: macOS's system libraries are not safe to use in a forked copy of a process
+# with threads, and Windows cannot fork; there the build stays in a thread.
+CAN_FORK = sys.platform.startswith("linux")
+
+
+async def in_own_thread(build: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``build`` run in a daemon thread of its own: asyncio's worker threads are waited for
+    when the loop closes, so a process told to stop while it built a province's index (up to
+    a minute) did not stop until the build was done; an index being built is worth nothing
+    to a process that stops."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def run() -> None:
+        try:
+            result = build(*args, **kwargs)
+        except BaseException as exc:  # handed to the awaiting task, as to_thread would
+            settle = functools.partial(_failed, done, exc)
+        else:
+            settle = functools.partial(_succeeded, done, result)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+            loop.call_soon_threadsafe(settle)
+
+    threading.Thread(target=run, name="search-index-build", daemon=True).start()
+    return await done
+
+
+def _succeeded(done: asyncio.Future[T], result: T) -> None:
+    if not done.done():  # not when the search waiting for it was cancelled
+        done.set_result(result)
+
+
+def _failed(done: asyncio.Future[T], error: BaseException) -> None:
+    if not done.done():
+        done.set_exception(error)
+
+
+def build(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool) -> Columns:
+    """The large index, ready to answer (run in a worker thread): what a search would
+    otherwise work out on its first run is worked out here (facet numbers and, ``ahead``,
+    every need's matches and the sounds of known words)."""
+    built = build_columns(docs, typos)
+    facets.prepare(built)
+    if ahead:
+        built.prepare_needs()
+        intent.prepare()
+    heap.trim()  # the build's temporaries (~0.3 GB at 200,000 documents) go back
+    return built
+
+
+class IndexBuildFailed(RuntimeError):
+    """The process building the index ended without handing it over."""
+
+
+class IndexBuildStopped(IndexBuildFailed):
+    """The process building the index was told to stop, as its worker was (a Ctrl-C or a
+    SIGTERM to their process group): nothing to build again."""
+
+
+# Exit codes of a build process stopped by a signal meant for its worker too.
+STOPPED = (-signal.SIGINT, -signal.SIGTERM)
+
+
+def build_apart(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool) -> Columns:
+    """:func:`build` in a forked process, the index handed back through an unnamed file
+    (:mod:`.index_file`) and mapped here (run in a thread of its own, which waits for it).
+
+    A province's build holds ~0.3 GB of temporaries for a minute, and the index answering
+    meanwhile stays: in the worker, a reload or a compaction took it from ~0.9 to 1.3 GB.
+    Apart, the worker's memory does not grow during the build and its searches do not
+    share the interpreter's lock with it; the new index's pages come in from the file as
+    they are read, while the old index goes. The forked process holds what the build
+    needs (its copy of the documents, the temporaries) and ends with the build."""
+    try:
+        built = _built_in_a_process(docs, typos, ahead)
+    except IndexBuildStopped:
+        raise
+    except (OSError, IndexBuildFailed, index_file.IndexFileError) as exc:
+        # No room for the file or for a process, or the process died (killed when memory
+        # ran out, say): an index built here is better than none.
+        log.warning("search index built in the worker itself: %s", exc)
+        return build(docs, typos, ahead)
+    # What the build worked out for its own process: this one's facet numbers and sounds.
+    facets.prepare(built)
+    if ahead:
+        intent.prepare()
+    return built
+
+
+def _built_in_a_process(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool) -> Columns:
+    parent = os.getpid()
+    with tempfile.TemporaryFile(prefix="resourcemap-index-") as out:
+        pid = os.fork()
+        if pid == 0:  # the build's process: only this thread, nothing of the loop's
+            _build_and_exit(docs, typos, ahead, out, parent)
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        if code in STOPPED:
+            raise IndexBuildStopped(f"its build process was stopped ({code})")
+        if code != 0:
+            raise IndexBuildFailed(f"its build process ended with {code}")
+        return index_file.load(out, docs, typos)
+
+
+def _build_and_exit(
+    docs: list[SearchDocument], typos: TypoTolerance, ahead: bool, out: IO[bytes], parent: int
+) -> None:
+    """In the forked process: build, write, and end without running anything the parent
+    set up (no atexit, no finalizers closing its connections)."""
+    code = 1
+    try:
+        _die_with_parent(parent)
+        _own_signals()
+        built = build_columns(docs, typos)
+        if ahead:
+            built.prepare_needs()
+        index_file.dump(built, out)
+        code = 0
+    except BaseException as exc:
+        # Not logging: a lock another thread of the parent held at the fork stays held here.
+        with contextlib.suppress(OSError):
+            os.write(2, f"search index build failed: {exc!r}\n".encode())
+    finally:
+        os._exit(code)
+
+
+def _own_signals() -> None:
+    """Default signal handling here: the parent's handlers write to its event loop's wakeup
+    pipe, which this process shares, so a Ctrl-C or a SIGTERM to the process group seen here
+    would be read by the parent a second time."""
+    with contextlib.suppress(ValueError, OSError):
+        signal.set_wakeup_fd(-1)
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_DFL)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to stop this process when the thread that forked it ends (the worker
+    stopped): a build nobody waits for is worth nothing."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)

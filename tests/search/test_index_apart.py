@@ -1,0 +1,195 @@
+"""A large index is built in a forked process and handed back in a file (#22): the worker
+answers from it as from one built in its own thread, with its arrays mapped from the file,
+and an edit made while the build runs is not lost."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import mmap
+import os
+import signal
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from resourcemap.search import embedded, index_build, index_file
+from resourcemap.search.base import Criteria, SearchQuery
+from resourcemap.search.embedded import EmbeddedBackend
+from resourcemap.search.embedded_index import build_columns
+from resourcemap.search.typos import TYPOS
+from tests.search.test_edits import QUERIES, answer, documents, loaded, shown
+
+pytestmark = pytest.mark.skipif(not index_build.CAN_FORK, reason="the system cannot fork")
+
+
+def _mapped(array: np.ndarray[Any, Any]) -> bool:
+    """Whether ``array``'s memory is a file mapping's (and not this process's heap)."""
+    base: Any = array
+    while base is not None:
+        if isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap):
+            return True
+        base = getattr(base, "base", None) if not isinstance(base, memoryview) else base.obj
+    return False
+
+
+@pytest.fixture
+def apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Build in a process of its own from one document up (a province's, in small)."""
+    monkeypatch.setattr(embedded, "APART_AT", 1)
+
+
+@pytest.mark.parametrize("params", QUERIES, ids=lambda p: repr(p))
+def test_an_index_built_apart_answers_as_one_built_here(
+    params: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = loaded(documents(400))
+    monkeypatch.setattr(embedded, "APART_AT", 1)
+    there = loaded(documents(400))
+    cols = asyncio.run(there.columns())
+    assert _mapped(cols.ids) and _mapped(cols.fields["name"].grams.ids)
+    assert not _mapped(asyncio.run(here.columns()).ids)
+    assert shown(answer(there, params)) == shown(answer(here, params))
+
+
+@pytest.mark.usefixtures("apart")
+def test_an_edit_while_the_build_runs_is_searchable_and_the_old_text_is_not() -> None:
+    docs = documents(200)
+    backend = EmbeddedBackend()
+    asyncio.run(backend.replace_all(docs))
+    handing_over = threading.Event()
+    go_on = threading.Event()
+    load = index_file.load
+
+    def held_load(*args: Any) -> Any:
+        handing_over.set()  # built, in the other process: not installed yet
+        go_on.wait(timeout=60)
+        return load(*args)
+
+    renamed = replace(docs[6], name_zh="星海心灵驿站")
+    old_name = docs[6].name_zh
+
+    async def run() -> tuple[list[int], list[int]]:
+        building = asyncio.create_task(backend.columns())
+        await asyncio.to_thread(handing_over.wait, 60)
+        await backend.upsert([renamed])
+        go_on.set()
+        await building
+        new = await backend.search(_criteria("星海"))
+        old = await backend.search(_criteria(old_name))
+        return [h.id for h in new.hits], [h.id for h in old.hits]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(index_file, "load", held_load)
+        new, old = asyncio.run(run())
+    assert new == [renamed.id]
+    assert renamed.id not in old
+
+
+def _criteria(q: str) -> Criteria:
+    return Criteria(SearchQuery.model_validate({"q": q, "limit": 50}))
+
+
+@pytest.mark.usefixtures("apart")
+def test_when_the_build_process_fails_the_worker_builds_the_index_itself(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A build process killed (memory ran out) or unable to write its file: residents
+    still get answers, from an index built in the worker as before, and the log says why."""
+    here = loaded(documents(120))
+
+    def no_room(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    for broken in ("dump", "fork"):
+        backend = EmbeddedBackend()
+        asyncio.run(backend.replace_all(documents(120)))
+        caplog.clear()
+        with pytest.MonkeyPatch.context() as patch:
+            if broken == "dump":  # only the build process writes the file
+                patch.setattr(index_file, "dump", no_room)
+            else:
+                patch.setattr(index_build.os, "fork", no_room)
+            found = answer(backend, {"q": "心理"})
+        assert shown(found) == shown(answer(here, {"q": "心理"})) and found.total > 0
+        assert not _mapped(asyncio.run(backend.columns()).ids)
+        said = [r.getMessage() for r in caplog.records if r.name == "resourcemap.search"]
+        reason = "ended with 1" if broken == "dump" else "No space left"
+        assert any("built in the worker itself" in m and reason in m for m in said), said
+
+
+@pytest.mark.usefixtures("apart")
+def test_a_build_process_stopped_with_its_worker_is_not_built_again_in_the_worker() -> None:
+    """A Ctrl-C or a SIGTERM to the process group stops the worker and its build process:
+    the worker then does not start the minute's build itself while it shuts down."""
+    backend = EmbeddedBackend()
+    asyncio.run(backend.replace_all(documents(120)))
+
+    def stopped(*args: Any, **kwargs: Any) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # in the build process: the one that writes
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(index_file, "dump", stopped)
+        with pytest.raises(index_build.IndexBuildStopped, match="stopped"):
+            answer(backend, {"q": "心理"})
+    assert backend.work.full_builds == 1
+    assert answer(backend, {"q": "心理"}).total > 0  # asked again: built again
+
+
+@pytest.mark.usefixtures("apart")
+def test_a_build_that_fails_everywhere_fails_the_search_and_the_next_one_builds_again() -> None:
+    backend = EmbeddedBackend()
+    asyncio.run(backend.replace_all(documents(120)))
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise MemoryError("no room for the index")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(index_build, "build_columns", broken)
+        with pytest.raises(MemoryError):
+            answer(backend, {"q": "心理"})
+    assert answer(backend, {"q": "心理"}).total > 0
+    assert backend.work.full_builds == 2
+
+
+def test_the_index_file_holds_the_whole_index_and_the_documents_stay_ours(
+    tmp_path: Path,
+) -> None:
+    docs = documents(150)
+    built = build_columns(docs)
+    path = tmp_path / "index"
+    with open(path, "wb") as out:
+        index_file.dump(built, out)
+    with open(path, "rb") as source:
+        back = index_file.load(source, docs, built.typos)
+    assert back.docs == docs and back.docs[0] is docs[0]  # the same objects, not copies
+    for name in ("ids", "lat", "lon", "x", "y", "located", "walk", "cells", "kind_code"):
+        assert np.array_equal(getattr(back, name), getattr(built, name), equal_nan=True), name
+    assert back.pinyin.at == built.pinyin.at
+    assert np.array_equal(back.pinyin.rows, built.pinyin.rows)
+    for name, column in built.fields.items():
+        assert np.array_equal(back.fields[name].values, column.values), name
+        assert np.array_equal(back.fields[name].grams.keys, column.grams.keys), name
+    back.retire([docs[0].id])  # this process's copy of the page, not the file
+    with open(path, "rb") as source:
+        again = index_file.load(source, docs, built.typos)
+    assert not back.tags["status"]["active"][0] and again.tags["status"]["active"][0]
+
+
+def test_a_file_without_a_whole_index_is_refused(tmp_path: Path) -> None:
+    docs = documents(40)
+    out = io.BytesIO()
+    index_file.dump(build_columns(docs), out)
+    whole = out.getvalue()
+    for broken in (b"", b"not an index at all", whole[:8], whole[:200], whole[:-100]):
+        path = tmp_path / "index"
+        path.write_bytes(broken)
+        with open(path, "rb") as source, pytest.raises(index_file.IndexFileError):
+            index_file.load(source, docs, TYPOS)
+    path.write_bytes(whole)
+    with open(path, "rb") as source, pytest.raises(index_file.IndexFileError, match="40"):
+        index_file.load(source, docs[:30], TYPOS)
