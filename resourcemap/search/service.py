@@ -23,6 +23,7 @@ from tortoise.exceptions import BaseORMException
 
 from geo.locate import AreaLocator, AreaRecord
 from resourcemap import heap, tasks
+from resourcemap.areas import AreasVersion, areas_version
 from resourcemap.dataset import synthetic_label
 from resourcemap.errors import Unavailable
 from resourcemap.listings import opening
@@ -70,6 +71,7 @@ class SearchService:
         self._seq = -1
         self._checked_at = float("-inf")
         self._locator = AreaLocator([])
+        self._areas_at: AreasVersion | None = None  # what the areas were at when read
         self._timetable: opening.Timetable | None = None
         self._open_cache: tuple[tuple[int, int], frozenset[int]] | None = None
         # Each closed place's next opening, and from when until when it holds (opens_next).
@@ -90,9 +92,7 @@ class SearchService:
         seq = await changes.latest_seq()
         await self.embedded.replace_all(await load_documents(known=self.embedded.documents))
         heap.trim()  # the rows the documents were read from
-        areas = await Area.all().values_list("code", "parent_id", "boundary")
-        self._locator = AreaLocator(AreaRecord(c, p, b) for c, p, b in areas)
-        self._codes_at = None
+        await self._load_areas()
         self._set_timetable(await opening.load_timetable())
         # After the hours, not beside them: what reading a province's hours and building
         # its index each hold for a while (~0.1 and ~0.3 GB) added up to a worker's peak.
@@ -100,6 +100,18 @@ class SearchService:
         await self._load_bookable()
         self.dataset_label = await synthetic_label()
         self._seq = seq
+
+    async def _load_areas(self) -> None:
+        """Which areas hold a point, read again only when the areas changed: a listings
+        import logs a full reload too, and reading a province's 27,400 boundaries and
+        shaping them held the event loop ~1.7 s, the longest wait of any search then."""
+        version = await areas_version()
+        if version == self._areas_at:
+            return
+        areas = await Area.all().values_list("code", "parent_id", "boundary")
+        self._locator = AreaLocator(AreaRecord(c, p, b) for c, p, b in areas)
+        self._areas_at = version
+        self._codes_at = None
 
     def _reload_in_background(self) -> None:
         """Reload everything after a bulk change (an import) while searches answer from the
