@@ -113,7 +113,7 @@ def test_when_the_build_process_fails_the_worker_builds_the_index_itself(
             if broken == "dump":  # only the build process writes the file
                 patch.setattr(index_file, "dump", no_room)
             else:
-                patch.setattr(index_build.os, "fork", no_room)
+                patch.setattr(os, "fork", no_room)
             found = answer(backend, {"q": "心理"})
         assert shown(found) == shown(answer(here, {"q": "心理"})) and found.total > 0
         assert not _mapped(asyncio.run(backend.columns()).ids)

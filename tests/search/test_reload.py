@@ -9,13 +9,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from geo.locate import AreaLocator
+from resourcemap import db
 from resourcemap.models import Area
 from resourcemap.search import changes, service
 from resourcemap.search.base import SearchQuery
-from tests.factories import run_in_db, small_city, square
+from tests.factories import small_city, square
 
 
-def test_a_reload_reads_the_areas_again_only_when_they_changed(
+@pytest.mark.anyio
+async def test_a_reload_reads_the_areas_again_only_when_they_changed(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A listings import logs a full reload; a province's boundaries took the event loop
@@ -30,15 +32,14 @@ def test_a_reload_reads_the_areas_again_only_when_they_changed(
 
     monkeypatch.setattr(service, "AreaLocator", Counted)
     point = SearchQuery.model_validate({"lat": 22.805, "lon": 114.005})
-
-    async def go() -> tuple[list[int], frozenset[str], frozenset[str]]:
+    async with db.database(database_url):
         await small_city()
         search = service.SearchService(ZoneInfo("Asia/Shanghai"))
         await search.refresh()
-        counts = [len(made)]
+        started = len(made)
         await changes.record_rebuild()  # an import of listings
         await search.follow(force=True)
-        counts.append(len(made))
+        reloaded = len(made)
         before = search.point_area_codes(point)
         street = await Area.get(code="449901001000")
         await Area.create(
@@ -50,11 +51,8 @@ def test_a_reload_reads_the_areas_again_only_when_they_changed(
         )
         await changes.record_rebuild()  # as an import of areas logs
         await search.follow(force=True)
-        counts.append(len(made))
-        return counts, before, search.point_area_codes(point)
-
-    counts, before, after = run_in_db(database_url, go)
-    started, reloaded, with_new_areas = counts
+        with_new_areas = len(made)
+        after = search.point_area_codes(point)
     assert reloaded == started  # the same areas: not read again
     assert with_new_areas == started + 1
     assert before == frozenset()
