@@ -41,12 +41,13 @@ from geo.network import StreetGraph, graph_from_geojson, walking_coverage
 from resourcemap import db
 from resourcemap.cells import guarded_row
 from resourcemap.errors import InvalidInput, NotFound
-from resourcemap.models import Area, DemandPoint, Organisation, Resource, SearchChange
+from resourcemap.models import Area, DemandPoint, Organisation, Resource
 from resourcemap.planning import indicators
 from resourcemap.planning.area_cut import cut
 from resourcemap.planning.demand_dataset import PREFIX, DemandDataset
 from resourcemap.said import N_
 from resourcemap.scope import AreaScope
+from resourcemap.search import changes
 from resourcemap.vocab import (
     AreaLevel,
     Eligibility,
@@ -134,10 +135,10 @@ class Analysis:
 
 async def data_version() -> str:
     """Changes whenever listings, areas or demand points change."""
-    seq = await SearchChange.all().annotate(m=Max("seq")).values_list("m", flat=True)
+    seq = await changes.latest_seq()
     area = await Area.all().annotate(m=Max("updated_at"), n=Count("code")).values_list("m", "n")
     demand = await DemandPoint.all().annotate(m=Max("id"), n=Count("id")).values_list("m", "n")
-    return f"{seq[0] if seq else 0}|{area[0] if area else ''}|{demand[0] if demand else ''}"
+    return f"{seq}|{area[0] if area else ''}|{demand[0] if demand else ''}"
 
 
 async def load_tree() -> AreaTree:

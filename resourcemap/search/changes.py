@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from resourcemap.models import SearchChange
 
@@ -21,8 +22,12 @@ async def record_rebuild() -> None:
 
 
 async def latest_seq() -> int:
-    last = await SearchChange.all().order_by("-seq").first()
-    return 0 if last is None else int(last.seq)
+    """The change log's last entry (0 when empty): every change to a listing or an area
+    adds one, so whatever is worked out from them is current while this stays."""
+    last: list[Any] = (
+        await SearchChange.all().order_by("-seq").limit(1).values_list("seq", flat=True)
+    )
+    return int(last[0]) if last else 0
 
 
 @dataclass(frozen=True)

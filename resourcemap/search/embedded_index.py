@@ -141,6 +141,9 @@ class Columns:
     # needs, and residents name them most): worked out with a full index
     # (:meth:`prepare_needs`), so that a resident's first 焦虑 in a process does not.
     _needs: dict[str, Match] = field(default_factory=dict, compare=False, repr=False)
+    # The facet numbers (:mod:`.facets`): on the index, so that they go with it (a module's
+    # cache of them kept old indexes' arrays, and with them their mapped files, alive).
+    _facets: list[Any] = field(default_factory=list, compare=False, repr=False)
     # Id sets asked about again and again (open now: the same set for a minute; bookable:
     # until policies change) as masks, keyed by the set object's identity: an equal set in
     # another object would be compared element by element on every lookup (a dict compares

@@ -5,12 +5,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from resourcemap.search.embedded_index import BoolArray, Columns
+from resourcemap.search.embedded_index import Columns
 
 IntArray = npt.NDArray[np.intp]
-# Indexes whose service sets are kept: the large one, the edits', and a few retired ones.
-KEPT_INDEXES = 8
-_sets: dict[int, tuple[dict[str, BoolArray], list[str], IntArray, IntArray]] = {}
 
 
 def sum_facets(parts: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:
@@ -35,11 +32,8 @@ def _facet_sets(cols: Columns) -> tuple[list[str], IntArray, IntArray]:
     ``cols.kinds`` columns, then its services): a province's listings have a few thousand
     distinct ones, so a search counts its matches per number (one ``bincount``) and not
     per kind and service."""
-    columns = cols.tags["services"]
-    kept = _sets.get(id(columns))
-    if kept is None or kept[0] is not columns:
-        if len(_sets) >= KEPT_INDEXES:
-            _sets.clear()
+    if not cols._facets:
+        columns = cols.tags["services"]
         names = sorted(columns)
         n, k = len(cols.docs), len(cols.kinds)
         held = np.zeros((n, k + len(names)), dtype=bool)
@@ -49,8 +43,9 @@ def _facet_sets(cols: Columns) -> tuple[list[str], IntArray, IntArray]:
         packed = np.packbits(held, axis=1)
         sets, which = np.unique(packed, axis=0, return_inverse=True)
         members = np.unpackbits(sets, axis=1, count=held.shape[1]).astype(np.int64)
-        kept = _sets[id(columns)] = (columns, names, which.reshape(-1), members)
-    return kept[1], kept[2], kept[3]
+        cols._facets[:] = [names, which.reshape(-1), members]
+    names, which, members = cols._facets
+    return names, which, members
 
 
 def count_facets(cols: Columns, rows: npt.NDArray[np.intp]) -> dict[str, dict[str, int]]:

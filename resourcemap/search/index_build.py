@@ -19,6 +19,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from typing import IO, ParamSpec, TypeVar
 
@@ -72,12 +73,20 @@ def build(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool) -> Colu
     """The large index, ready to answer (run in a worker thread): what a search would
     otherwise work out on its first run is worked out here (facet numbers and, ``ahead``,
     every need's matches and the sounds of known words)."""
+    built = _indexed(docs, typos, ahead)
+    if ahead:
+        intent.prepare()
+    heap.trim()  # the build's temporaries (~0.3 GB at 200,000 documents) go back
+    return built
+
+
+def _indexed(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool) -> Columns:
+    """The index with what its first searches would work out on it: its facet numbers and,
+    ``ahead``, every need's matches (kept on the index, so they go through its file)."""
     built = build_columns(docs, typos)
     facets.prepare(built)
     if ahead:
         built.prepare_needs()
-        intent.prepare()
-    heap.trim()  # the build's temporaries (~0.3 GB at 200,000 documents) go back
     return built
 
 
@@ -92,6 +101,17 @@ class IndexBuildStopped(IndexBuildFailed):
 
 # Exit codes of a build process stopped by a signal meant for its worker too.
 STOPPED = (-signal.SIGINT, -signal.SIGTERM)
+# A build process still at it after this long is stuck (a province's takes about a minute,
+# several on a machine its workers keep busy): it is killed and the worker builds instead.
+BUILD_LIMIT_S = 900.0
+_POLL_S = 0.2
+# Looked up before any fork: loading a library in the forked copy could take a lock
+# another thread held at the fork (the dynamic loader's).
+try:
+    _prctl: Callable[..., int] | None = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # not Linux's C library
+    _prctl = None
+_PR_SET_PDEATHSIG = 1
 
 
 def build_apart(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool) -> Columns:
@@ -99,24 +119,23 @@ def build_apart(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool) -
     (:mod:`.index_file`) and mapped here (run in a thread of its own, which waits for it).
 
     A province's build holds ~0.3 GB of temporaries for a minute, and the index answering
-    meanwhile stays: in the worker, a reload or a compaction took it from ~0.9 to 1.3 GB.
+    meanwhile stays: in the worker, a reload or a compaction took it from ~0.9 to 1.15 GB.
     Apart, the worker's memory does not grow during the build and its searches do not
     share the interpreter's lock with it; the new index's pages come in from the file as
     they are read, while the old index goes. The forked process holds what the build
     needs (its copy of the documents, the temporaries) and ends with the build."""
     try:
         built = _built_in_a_process(docs, typos, ahead)
-    except IndexBuildStopped:
+    except IndexBuildStopped as exc:
+        log.warning("search index build stopped: %s; the next search builds it again", exc)
         raise
     except (OSError, IndexBuildFailed, index_file.IndexFileError) as exc:
         # No room for the file or for a process, or the process died (killed when memory
-        # ran out, say): an index built here is better than none.
+        # ran out, say) or hung: an index built here is better than none.
         log.warning("search index built in the worker itself: %s", exc)
         return build(docs, typos, ahead)
-    # What the build worked out for its own process: this one's facet numbers and sounds.
-    facets.prepare(built)
     if ahead:
-        intent.prepare()
+        intent.prepare()  # this process's own sounds of known words
     return built
 
 
@@ -126,13 +145,25 @@ def _built_in_a_process(docs: list[SearchDocument], typos: TypoTolerance, ahead:
         pid = os.fork()
         if pid == 0:  # the build's process: only this thread, nothing of the loop's
             _build_and_exit(docs, typos, ahead, out, parent)
-        _, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
+        code = _wait(pid, time.monotonic() + BUILD_LIMIT_S)
         if code in STOPPED:
             raise IndexBuildStopped(f"its build process was stopped ({code})")
         if code != 0:
             raise IndexBuildFailed(f"its build process ended with {code}")
         return index_file.load(out, docs, typos)
+
+
+def _wait(pid: int, deadline: float) -> int:
+    """The exit code of ``pid``, killed if it is still running at ``deadline``."""
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise IndexBuildFailed(f"its build process did not finish within {BUILD_LIMIT_S:.0f} s")
+        time.sleep(_POLL_S)
 
 
 def _build_and_exit(
@@ -144,10 +175,7 @@ def _build_and_exit(
     try:
         _die_with_parent(parent)
         _own_signals()
-        built = build_columns(docs, typos)
-        if ahead:
-            built.prepare_needs()
-        index_file.dump(built, out)
+        index_file.dump(_indexed(docs, typos, ahead), out)
         code = 0
     except BaseException as exc:
         # Not logging: a lock another thread of the parent held at the fork stays held here.
@@ -169,8 +197,8 @@ def _own_signals() -> None:
 
 def _die_with_parent(parent: int) -> None:
     """Ask Linux to stop this process when the thread that forked it ends (the worker
-    stopped): a build nobody waits for is worth nothing."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:
+    stopped, or was killed): a build nobody waits for is worth nothing."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent was gone before that took hold
         os._exit(1)

@@ -21,12 +21,14 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import IO, Any
 
+from geo.crs import WGS84, central_meridian, metric_crs_for
+from geo.crs import transformer as crs_transformer
 from resourcemap.search.base import SearchDocument
 from resourcemap.search.embedded_index import Columns
 from resourcemap.search.typos import TypoTolerance
 
-_HEAD = struct.Struct("<8sQQ")  # magic, pickle length, buffer count
-_MAGIC = b"RMINDEX1"
+_HEAD = struct.Struct("<8sQQQ")  # magic, documents, pickle length, buffer count
+_MAGIC = b"RMINDEX2"
 _SPAN = struct.Struct("<QQ")  # a buffer's offset and length
 # Buffers start on this boundary: numpy reads aligned arrays at full speed.
 _ALIGN = 64
@@ -42,11 +44,17 @@ def dump(cols: Columns, out: IO[bytes]) -> None:
     """Write ``cols`` without its documents to ``out`` (a file open for writing)."""
     state = dict(cols.__dict__)
     state["docs"] = None
+    # Its zone's central meridian, not the transformer: the reader takes the process's
+    # shared one (geo.crs.transformer), which PROJ has already set up for its threads.
+    target = cols.to_metric.target_crs
+    if target is None:
+        raise ValueError("the index's projection has no target CRS")
+    state["to_metric"] = central_meridian(target)
     for name in _NOT_KEPT:
         state[name] = OrderedDict()
     buffers: list[pickle.PickleBuffer] = []
     payload = pickle.dumps(state, protocol=5, buffer_callback=buffers.append)
-    out.write(_HEAD.pack(_MAGIC, len(payload), len(buffers)))
+    out.write(_HEAD.pack(_MAGIC, len(cols.docs), len(payload), len(buffers)))
     table_at = out.tell()
     out.write(b"\0" * (_SPAN.size * len(buffers)))
     out.write(payload)
@@ -70,29 +78,40 @@ def load(source: IO[bytes], docs: Sequence[SearchDocument], typos: TypoTolerance
         mapped = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_COPY)
     except ValueError as exc:  # an empty file
         raise IndexFileError("no index in the file") from exc
-    whole = memoryview(mapped)
     try:
-        magic, size, count = _HEAD.unpack_from(whole)
+        spans, start, size = _contents(mapped, len(docs))
+    except IndexFileError:
+        mapped.close()  # nothing of it handed out yet: the file goes at once
+        raise
+    whole = memoryview(mapped)
+    buffers = [whole[at : at + length] for at, length in spans]
+    state: dict[str, Any] = pickle.loads(whole[start : start + size], buffers=buffers)
+    state["docs"] = list(docs)
+    state["typos"] = typos
+    state["to_metric"] = crs_transformer(WGS84, metric_crs_for(state["to_metric"]))
+    cols = Columns.__new__(Columns)
+    cols.__dict__.update(state)  # frozen: set as pickle itself would
+    return cols
+
+
+def _contents(mapped: mmap.mmap, documents: int) -> tuple[list[tuple[int, int]], int, int]:
+    """Where each buffer lies, and where the pickle starts and how long it is, once the
+    file is checked to hold a whole index of ``documents``."""
+    try:
+        magic, held, size, count = _HEAD.unpack_from(mapped)
     except struct.error as exc:
         raise IndexFileError("no index in the file") from exc
     if magic != _MAGIC:
         raise IndexFileError("no index in the file")
-    table = _HEAD.size
-    start = table + count * _SPAN.size
-    if start + size > len(whole):
+    if held != documents:
+        raise IndexFileError(f"the index holds {held} documents, not {documents}")
+    start = _HEAD.size + count * _SPAN.size
+    if start + size > len(mapped):
         raise IndexFileError("the index in the file is cut short")
-    spans = [_SPAN.unpack_from(whole, table + k * _SPAN.size) for k in range(count)]
-    if any(at + length > len(whole) for at, length in spans):
+    spans = [_SPAN.unpack_from(mapped, _HEAD.size + k * _SPAN.size) for k in range(count)]
+    if any(at + length > len(mapped) for at, length in spans):
         raise IndexFileError("the index in the file is cut short")
-    buffers = [whole[at : at + length] for at, length in spans]
-    state: dict[str, Any] = pickle.loads(whole[start : start + size], buffers=buffers)
-    if len(state["ids"]) != len(docs):
-        raise IndexFileError(f"the index holds {len(state['ids'])} documents, not {len(docs)}")
-    state["docs"] = list(docs)
-    state["typos"] = typos
-    cols = Columns.__new__(Columns)
-    cols.__dict__.update(state)  # frozen: set as pickle itself would
-    return cols
+    return spans, start, size
 
 
 def _aligned(at: int) -> int:

@@ -5,16 +5,22 @@ and an edit made while the build runs is not lost."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import mmap
 import os
 import signal
+import subprocess
+import sys
 import threading
+import time
+import weakref
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 import pytest
 
 from resourcemap.search import embedded, index_build, index_file
@@ -23,6 +29,8 @@ from resourcemap.search.embedded import EmbeddedBackend
 from resourcemap.search.embedded_index import build_columns
 from resourcemap.search.typos import TYPOS
 from tests.search.test_edits import QUERIES, answer, documents, loaded, shown
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(not index_build.CAN_FORK, reason="the system cannot fork")
 
@@ -47,11 +55,14 @@ def apart(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_index_built_apart_answers_as_one_built_here(
     params: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(embedded, "AHEAD_AT", 1)  # a province's: needs worked out ahead
     here = loaded(documents(400))
     monkeypatch.setattr(embedded, "APART_AT", 1)
     there = loaded(documents(400))
     cols = asyncio.run(there.columns())
     assert _mapped(cols.ids) and _mapped(cols.fields["name"].grams.ids)
+    assert cols._needs and all(_mapped(m.rows) for m in cols._needs.values() if m.rows.size)
+    assert cols.to_metric is asyncio.run(here.columns()).to_metric  # the process's own
     assert not _mapped(asyncio.run(here.columns()).ids)
     assert shown(answer(there, params)) == shown(answer(here, params))
 
@@ -75,7 +86,7 @@ def test_an_edit_while_the_build_runs_is_searchable_and_the_old_text_is_not() ->
 
     async def run() -> tuple[list[int], list[int]]:
         building = asyncio.create_task(backend.columns())
-        await asyncio.to_thread(handing_over.wait, 60)
+        assert await asyncio.to_thread(handing_over.wait, 60)  # built apart, not here
         await backend.upsert([renamed])
         go_on.set()
         await building
@@ -132,10 +143,15 @@ def test_a_build_process_stopped_with_its_worker_is_not_built_again_in_the_worke
     def stopped(*args: Any, **kwargs: Any) -> None:
         os.kill(os.getpid(), signal.SIGTERM)  # in the build process: the one that writes
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(index_file, "dump", stopped)
-        with pytest.raises(index_build.IndexBuildStopped, match="stopped"):
-            answer(backend, {"q": "心理"})
+    # The worker's own handler (uvicorn's) must not be what the build process runs.
+    kept = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(index_file, "dump", stopped)
+            with pytest.raises(index_build.IndexBuildStopped, match="stopped"):
+                answer(backend, {"q": "心理"})
+    finally:
+        signal.signal(signal.SIGTERM, kept)
     assert backend.work.full_builds == 1
     assert answer(backend, {"q": "心理"}).total > 0  # asked again: built again
 
@@ -167,6 +183,7 @@ def test_the_index_file_holds_the_whole_index_and_the_documents_stay_ours(
     with open(path, "rb") as source:
         back = index_file.load(source, docs, built.typos)
     assert back.docs == docs and back.docs[0] is docs[0]  # the same objects, not copies
+    assert back.to_metric is built.to_metric  # the process's shared transformer
     for name in ("ids", "lat", "lon", "x", "y", "located", "walk", "cells", "kind_code"):
         assert np.array_equal(getattr(back, name), getattr(built, name), equal_nan=True), name
     assert back.pinyin.at == built.pinyin.at
@@ -193,3 +210,95 @@ def test_a_file_without_a_whole_index_is_refused(tmp_path: Path) -> None:
     path.write_bytes(whole)
     with open(path, "rb") as source, pytest.raises(index_file.IndexFileError, match="40"):
         index_file.load(source, docs[:30], TYPOS)
+
+
+@pytest.mark.usefixtures("apart")
+def test_a_worker_maps_only_the_index_in_use_after_reloads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each reload's index comes in a file of its own: the old ones (and their files, ~0.3
+    GB each on a province) go when their index does, facets counted on them included."""
+    files: list[weakref.ref[mmap.mmap]] = []
+    load = index_file.load
+
+    def watched(*args: Any) -> Any:
+        cols = load(*args)
+        files.append(weakref.ref(_mapping(cols.ids)))
+        return cols
+
+    monkeypatch.setattr(index_file, "load", watched)
+    backend = EmbeddedBackend()
+    for seed in (1, 2, 3):
+        asyncio.run(backend.replace_all(documents(150, seed=seed)))
+        assert answer(backend, {"q": "心理"}).facets["kind"]  # facets counted on it
+        gc.collect()
+        assert [f() is not None for f in files] == [False] * (seed - 1) + [True]
+
+
+def _mapping(array: np.ndarray[Any, Any]) -> mmap.mmap:
+    base: Any = array
+    while not (isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)):
+        base = base.obj if isinstance(base, memoryview) else base.base
+    return base.obj
+
+
+@pytest.mark.usefixtures("apart")
+def test_a_build_process_that_hangs_is_killed_and_the_worker_builds_instead(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = os.getpid()
+
+    def stuck_apart(*args: Any, **kwargs: Any) -> Any:
+        if os.getpid() != worker:
+            time.sleep(120)  # a lock held at the fork, say
+        return build_columns(*args, **kwargs)
+
+    monkeypatch.setattr(index_build, "build_columns", stuck_apart)
+    monkeypatch.setattr(index_build, "BUILD_LIMIT_S", 0.5)
+    backend = EmbeddedBackend()
+    asyncio.run(backend.replace_all(documents(120)))
+    assert answer(backend, {"q": "心理"}).total > 0
+    assert any("did not finish within" in r.getMessage() for r in caplog.records)
+    assert psutil.Process().children() == []  # killed, and waited for
+
+
+KILLED_WORKER = """
+import asyncio, sys, time
+from resourcemap.search import embedded, index_build
+from resourcemap.search.embedded import EmbeddedBackend
+from tests.search.test_edits import documents
+
+build_columns = index_build.build_columns
+def slow(*args, **kwargs):
+    time.sleep(120)
+    return build_columns(*args, **kwargs)
+index_build.build_columns = slow
+embedded.APART_AT = 1
+backend = EmbeddedBackend()
+asyncio.run(backend.replace_all(documents(50)))
+print("building", flush=True)
+asyncio.run(backend.columns())
+"""
+
+
+def test_a_build_process_ends_with_its_worker_killed() -> None:
+    """A worker killed with ``kill -9`` (its memory, its supervisor) leaves no build process
+    running on for minutes with ~0.7 GB of its own."""
+    with subprocess.Popen(
+        [sys.executable, "-c", KILLED_WORKER], cwd=REPO, stdout=subprocess.PIPE, text=True
+    ) as worker:
+        try:
+            assert worker.stdout is not None and worker.stdout.readline().strip() == "building"
+            builders: list[psutil.Process] = []
+            for _ in range(100):
+                builders = psutil.Process(worker.pid).children()
+                if builders:
+                    break
+                time.sleep(0.05)
+            assert len(builders) == 1
+            worker.kill()
+            worker.wait(timeout=30)
+            gone, alive = psutil.wait_procs(builders, timeout=10)
+            assert gone and not alive
+        finally:
+            worker.kill()

@@ -153,3 +153,25 @@ def test_the_crisis_lines_are_read_again_only_after_a_change_and_then_at_once(
         crisis = one(soup, "aside.crisis")
         assert crisis.find("a", href="tel:075512320") is not None
         assert crisis.find("a", href="tel:12320") is None
+
+
+def test_the_crisis_lines_are_read_again_once_they_are_old(
+    database_url: str, make_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change whose transaction took an earlier number than the last one seen, but
+    committed after it, is not waited for longer than the lines' age limit."""
+    run_in_db(database_url, small_city)
+    reads: list[int] = []
+    read = map_points._read_hotlines
+
+    async def counted() -> list[map_points.Hotline]:
+        reads.append(1)
+        return await read()
+
+    monkeypatch.setattr(map_points, "_read_hotlines", counted)
+    with make_client(database_url) as client:
+        monkeypatch.setattr(map_points, "HOTLINES_MAX_AGE_S", -1.0)  # always too old
+        start = len(reads)
+        for _ in range(2):
+            assert one(page(client), "aside.crisis").find("a", href="tel:12320") is not None
+    assert len(reads) == start + 2
