@@ -69,6 +69,7 @@ class SearchService:
         self.primary: SearchBackend = primary if primary is not None else self.embedded
         self.follow_interval = follow_interval
         self._seq = -1
+        self._gaps = changes.Gaps()  # numbers below ``_seq`` not seen yet
         self._checked_at = float("-inf")
         self._locator = AreaLocator([])
         self._areas_at: AreasVersion | None = None  # what the areas were at when read
@@ -90,6 +91,10 @@ class SearchService:
     async def refresh(self) -> None:
         """Load every document, area and timetable from the database."""
         seq = await changes.latest_seq()
+        # Changes numbered before ``seq`` whose transactions are still open are not in what
+        # is read now: asked for again until they come (see changes.Gaps).
+        gaps = changes.Gaps()
+        gaps.missed(await changes.missing_below(seq))
         await self.embedded.replace_all(await load_documents(known=self.embedded.documents))
         heap.trim()  # the rows the documents were read from
         await self._load_areas()
@@ -99,7 +104,7 @@ class SearchService:
         self.embedded.build_soon()
         await self._load_bookable()
         self.dataset_label = await synthetic_label()
-        self._seq = seq
+        self._seq, self._gaps = seq, gaps
 
     async def _load_areas(self) -> None:
         """Which areas hold a point, read again only when the areas changed: a listings
@@ -158,8 +163,9 @@ class SearchService:
             return
         if now - self._bookable_at > BOOKABLE_REFRESH_S:
             await self._load_bookable()
-        pending = await changes.since(self._seq)
-        if pending.seq == self._seq:
+        pending = await changes.since(self._seq, self._gaps)
+        if not pending.anything:
+            self._seq = pending.seq  # numbers of changes that carry nothing to apply
             return
         if pending.rebuild:
             if self.embedded.large:

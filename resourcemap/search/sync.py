@@ -39,6 +39,11 @@ class OutboxSync:
         self.backend = backend
         self.interval = interval
         self.consumer = backend.name
+        # Numbers below those read that were not there yet (changes.Gaps). The cursor stored
+        # stays below the oldest of them, so that a process taking over the push (or this
+        # one after a restart) reads them again; this process reads on from ``_read_to``.
+        self.gaps = changes.Gaps()
+        self._read_to: int | None = None
 
     async def applied_seq(self) -> int | None:
         """The last sequence applied, or ``None`` before the first full load."""
@@ -63,15 +68,16 @@ class OutboxSync:
 
     async def _push(self) -> int:
         applied = await self.applied_seq()
-        seq = 0 if applied is None else applied
-        pending = await changes.since(seq)
+        seq = 0 if applied is None else max(applied, self._read_to or 0)
+        pending = await changes.since(seq, self.gaps)
         if applied is None or pending.rebuild:
             # First run or after a bulk load: send everything.
+            self.gaps.missed(await changes.missing_below(pending.seq))
             documents = await load_documents()
             await self.backend.replace_all(documents)
             sent = len(documents)
-        elif pending.seq == seq:
-            return 0
+        elif not pending.anything:
+            sent = 0
         else:
             if pending.deletes:
                 await self.backend.delete(sorted(pending.deletes))
@@ -79,7 +85,11 @@ class OutboxSync:
             if upserts:
                 await self.backend.upsert(upserts)
             sent = len(pending.deletes) + len(upserts)
-        await SearchCursor.update_or_create(defaults={"seq": pending.seq}, consumer=self.consumer)
+        self._read_to = pending.seq
+        runs = self.gaps.runs()
+        safe = min(pending.seq, runs[0][0] - 1) if runs else pending.seq
+        if safe != applied:
+            await SearchCursor.update_or_create(defaults={"seq": safe}, consumer=self.consumer)
         return sent
 
     async def run_forever(self) -> None:
