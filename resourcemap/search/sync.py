@@ -71,8 +71,8 @@ class OutboxSync:
         seq = 0 if applied is None else max(applied, self._read_to or 0)
         pending = await changes.since(seq, self.gaps)
         if applied is None or pending.rebuild:
-            # First run or after a bulk load: send everything.
-            self.gaps.missed(await changes.missing_below(pending.seq))
+            # First run or after a bulk load: send everything. (Numbers not there yet below
+            # ``pending.seq`` are in ``gaps`` already: ``since`` read from the safe cursor.)
             documents = await load_documents()
             await self.backend.replace_all(documents)
             sent = len(documents)

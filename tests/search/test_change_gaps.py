@@ -32,6 +32,21 @@ async def _found(search: SearchService, q: str) -> list[int]:
     return [h.id for h in result.hits]
 
 
+async def _edit_committed_first(ids: dict[str, int]) -> int:
+    """A staff edit (the clinic renamed) numbered after a change still open, and committed;
+    the number before both."""
+    last = await changes.latest_seq()
+    await _renamed(ids["clinic"], "月湾心理门诊")
+    await SearchChange.create(seq=last + 2, resource_id=ids["clinic"], op=changes.UPSERT)
+    return last
+
+
+async def _import_committed_late(ids: dict[str, int], last: int) -> None:
+    """The change still open (an import renaming the room), committed now under ``last + 1``."""
+    await _renamed(ids["room"], "星海心灵驿站")
+    await SearchChange.create(seq=last + 1, resource_id=ids["room"], op=changes.UPSERT)
+
+
 @pytest.mark.anyio
 async def test_a_change_committed_after_a_later_numbered_one_is_followed(
     database_url: str,
@@ -40,14 +55,12 @@ async def test_a_change_committed_after_a_later_numbered_one_is_followed(
         ids = await small_city()
         search = SearchService(ZoneInfo("Asia/Shanghai"))
         await search.refresh()
-        last = await changes.latest_seq()
         await _renamed(ids["room"], "星海心灵驿站")  # the import's, still open
-        await _renamed(ids["clinic"], "月湾心理门诊")  # a staff edit, committed first
-        await SearchChange.create(seq=last + 2, resource_id=ids["clinic"], op=changes.UPSERT)
+        last = await _edit_committed_first(ids)
         await search.follow(force=True)
         staff_edit = await _found(search, "月湾")
         before = await _found(search, "星海")
-        await SearchChange.create(seq=last + 1, resource_id=ids["room"], op=changes.UPSERT)
+        await _import_committed_late(ids, last)
         await search.follow(force=True)
         after = await _found(search, "星海")
     assert staff_edit == [ids["clinic"]]
@@ -61,12 +74,10 @@ async def test_a_change_still_open_when_a_process_loads_everything_is_followed(
 ) -> None:
     async with db.database(database_url):
         ids = await small_city()
-        last = await changes.latest_seq()
-        await SearchChange.create(seq=last + 2, resource_id=ids["clinic"], op=changes.UPSERT)
+        last = await _edit_committed_first(ids)
         search = SearchService(ZoneInfo("Asia/Shanghai"))
         await search.refresh()  # as of last + 2; last + 1 not committed yet
-        await _renamed(ids["room"], "星海心灵驿站")
-        await SearchChange.create(seq=last + 1, resource_id=ids["room"], op=changes.UPSERT)
+        await _import_committed_late(ids, last)
         await search.follow(force=True)
         after = await _found(search, "星海")
     assert after == [ids["room"]]
@@ -79,12 +90,9 @@ async def test_the_push_to_a_search_server_follows_a_late_commit_too(database_ur
         server = FlakyServer()
         sync = OutboxSync(server)
         await sync.run_once()
-        last = await changes.latest_seq()
-        await _renamed(ids["clinic"], "月湾心理门诊")
-        await SearchChange.create(seq=last + 2, resource_id=ids["clinic"], op=changes.UPSERT)
+        last = await _edit_committed_first(ids)
         assert await sync.run_once() == 1
-        await _renamed(ids["room"], "星海心灵驿站")
-        await SearchChange.create(seq=last + 1, resource_id=ids["room"], op=changes.UPSERT)
+        await _import_committed_late(ids, last)
         assert await sync.run_once() == 1
         assert await names(server, "星海") == {"星海心灵驿站"}
         assert await sync.run_once() == 0  # nothing sent twice
@@ -121,13 +129,10 @@ async def test_a_process_taking_over_the_push_asks_for_what_the_last_one_waited_
         server = FlakyServer()
         first = OutboxSync(server)
         await first.run_once()
-        last = await changes.latest_seq()
-        await _renamed(ids["clinic"], "月湾心理门诊")
-        await SearchChange.create(seq=last + 2, resource_id=ids["clinic"], op=changes.UPSERT)
+        last = await _edit_committed_first(ids)
         assert await first.run_once() == 1
         stored = await first.applied_seq()
-        await _renamed(ids["room"], "星海心灵驿站")
-        await SearchChange.create(seq=last + 1, resource_id=ids["room"], op=changes.UPSERT)
+        await _import_committed_late(ids, last)
         second = OutboxSync(server)  # another process, or this one restarted
         await second.run_once()
         found = await names(server, "星海")

@@ -115,12 +115,8 @@ def test_a_free_services_cost_says_free_once(demo_client: Any) -> None:
         assert cost.get_text().count("免费") == 1, cost.get_text()
 
 
-def test_the_crisis_lines_are_read_again_only_after_a_change_and_then_at_once(
-    database_url: str, make_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Every resident page shows the 24/7 lines; a province's took ~45 ms to read, so they
-    are read once per change, and a number staff correct shows on the next page."""
-    run_in_db(database_url, small_city)
+def _count_hotline_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one at each read of the 24/7 lines from the database."""
     reads: list[int] = []
     read = map_points._read_hotlines
 
@@ -129,6 +125,16 @@ def test_the_crisis_lines_are_read_again_only_after_a_change_and_then_at_once(
         return await read()
 
     monkeypatch.setattr(map_points, "_read_hotlines", counted)
+    return reads
+
+
+def test_the_crisis_lines_are_read_again_only_after_a_change_and_then_at_once(
+    database_url: str, make_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every resident page shows the 24/7 lines; a province's took ~45 ms to read, so they
+    are read once per change, and a number staff correct shows on the next page."""
+    run_in_db(database_url, small_city)
+    reads = _count_hotline_reads(monkeypatch)
 
     async def renumber() -> None:
         line = await Resource.get(phone="12320")
@@ -161,14 +167,7 @@ def test_the_crisis_lines_are_read_again_once_they_are_old(
     """A change whose transaction took an earlier number than the last one seen, but
     committed after it, is not waited for longer than the lines' age limit."""
     run_in_db(database_url, small_city)
-    reads: list[int] = []
-    read = map_points._read_hotlines
-
-    async def counted() -> list[map_points.Hotline]:
-        reads.append(1)
-        return await read()
-
-    monkeypatch.setattr(map_points, "_read_hotlines", counted)
+    reads = _count_hotline_reads(monkeypatch)
     with make_client(database_url) as client:
         monkeypatch.setattr(map_points, "HOTLINES_MAX_AGE_S", -1.0)  # always too old
         start = len(reads)
