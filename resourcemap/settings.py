@@ -167,6 +167,13 @@ class Settings(BaseSettings):
         description="How often each app process checks the listing change log to bring its "
         "search index up to date (seconds; 0 checks on every search).",
     )
+    search_index_dir: Path | None = Field(
+        None,
+        description="Directory where the app processes of one machine share their search "
+        "index from 10,000 listings (built once, mapped by all); it must be this user's own "
+        "and writable by nobody else. Unset: `resourcemap-search-UID` in the system's temp "
+        "directory.",
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
     public_url: str = Field(
         "http://127.0.0.1:8000",

@@ -21,6 +21,7 @@ import itertools
 import logging
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -70,8 +71,17 @@ class EmbeddedBackend:
 
     name = "embedded"
 
-    def __init__(self, typos: TypoTolerance = TYPOS, *, compact_after: int = 0) -> None:
+    def __init__(
+        self,
+        typos: TypoTolerance = TYPOS,
+        *,
+        compact_after: int = 0,
+        shared_dir: Path | None = None,
+    ) -> None:
         self.typos = typos
+        # Where the machine's processes share their large indexes (:mod:`.index_shared`);
+        # None: each builds its own.
+        self.shared_dir = shared_dir
         self.compact_after = compact_after or COMPACT_AFTER
         self._docs: dict[int, SearchDocument] = {}
         self._columns: Columns | None = None  # the large index
@@ -157,11 +167,12 @@ class EmbeddedBackend:
         docs = sorted(self._docs.values(), key=lambda d: d.id)
         self.work.documents += len(docs)
         self.work.full_builds += 1
+        ahead = len(docs) >= AHEAD_AT
         if len(docs) >= APART_AT and index_build.CAN_FORK:
-            build = index_build.build_apart
-        else:
-            build = index_build.build
-        return index_build.in_own_thread(build, docs, self.typos, len(docs) >= AHEAD_AT)
+            return index_build.in_own_thread(
+                index_build.build_apart, docs, self.typos, ahead, self.shared_dir
+            )
+        return index_build.in_own_thread(index_build.build, docs, self.typos, ahead)
 
     def _install(self, built: Columns) -> None:
         """Make ``built`` the large index: the documents edited since it took its copy are

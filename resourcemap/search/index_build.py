@@ -21,10 +21,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, ParamSpec, TypeVar
 
 from resourcemap import heap
-from resourcemap.search import facets, index_file, intent
+from resourcemap.search import facets, index_file, index_shared, intent
 from resourcemap.search.base import SearchDocument
 from resourcemap.search.embedded_index import Columns, build_columns
 from resourcemap.search.typos import TypoTolerance
@@ -101,6 +102,8 @@ class IndexBuildStopped(IndexBuildFailed):
 
 # Exit codes of a build process stopped by a signal meant for its worker too.
 STOPPED = (-signal.SIGINT, -signal.SIGTERM)
+# Exit code of a build process that found the index built by another process meanwhile.
+FOUND = 3
 # A build process still at it after this long is stuck (a province's takes about a minute,
 # several on a machine its workers keep busy): it is killed and the worker builds instead.
 BUILD_LIMIT_S = 900.0
@@ -114,9 +117,13 @@ except (OSError, AttributeError):  # not Linux's C library
 _PR_SET_PDEATHSIG = 1
 
 
-def build_apart(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool) -> Columns:
-    """:func:`build` in a forked process, the index handed back through an unnamed file
+def build_apart(
+    docs: list[SearchDocument], typos: TypoTolerance, ahead: bool, shared: Path | None = None
+) -> Columns:
+    """:func:`build` in a forked process, the index handed back through a file
     (:mod:`.index_file`) and mapped here (run in a thread of its own, which waits for it).
+    With ``shared``, the file is the machine's one for these documents
+    (:mod:`.index_shared`): built by whichever process needs it first, mapped by all.
 
     A province's build holds ~0.3 GB of temporaries for a minute, and the index answering
     meanwhile stays: in the worker, a reload or a compaction took it from ~0.9 to 1.15 GB.
@@ -125,7 +132,10 @@ def build_apart(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool) -
     they are read, while the old index goes. The forked process holds what the build
     needs (its copy of the documents, the temporaries) and ends with the build."""
     try:
-        built = _built_in_a_process(docs, typos, ahead)
+        if shared is None:
+            built = _built_in_a_process(docs, typos, ahead)
+        else:
+            built = _shared(docs, typos, ahead, shared)
     except IndexBuildStopped as exc:
         log.warning("search index build stopped: %s; the next search builds it again", exc)
         raise
@@ -140,17 +150,82 @@ def build_apart(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool) -
 
 
 def _built_in_a_process(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool) -> Columns:
-    parent = os.getpid()
     with tempfile.TemporaryFile(prefix="resourcemap-index-") as out:
-        pid = os.fork()
-        if pid == 0:  # the build's process: only this thread, nothing of the loop's
-            _build_and_exit(docs, typos, ahead, out, parent)
-        code = _wait(pid, time.monotonic() + BUILD_LIMIT_S)
-        if code in STOPPED:
-            raise IndexBuildStopped(f"its build process was stopped ({code})")
-        if code != 0:
-            raise IndexBuildFailed(f"its build process ended with {code}")
+        _forked(lambda: _dumped(_indexed(docs, typos, ahead), out))
         return index_file.load(out, docs, typos)
+
+
+def _dumped(cols: Columns, out: IO[bytes]) -> int:
+    index_file.dump(cols, out)
+    return 0
+
+
+def _shared(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool, where: Path) -> Columns:
+    """The machine's index for ``docs`` in ``where``: mapped if a process built it, else
+    built in a process of this one's, which first waits for any other build to end."""
+    try:
+        directory = index_shared.private_dir(where)
+    except (OSError, index_shared.UnsafeDirectory) as exc:
+        log.warning("search index not shared with the other processes: %s", exc)
+        return _built_in_a_process(docs, typos, ahead)
+    path = index_shared.path_for(directory, index_shared.key(docs, typos, ahead))
+    heap.trim()  # the key's text (~30 MB at 200,000 documents) goes back
+    mapped = _mapped(path, docs, typos)
+    if mapped is None:
+        code = _forked(functools.partial(_build_shared, docs, typos, ahead, path))
+        mapped = _mapped(path, docs, typos)
+        if mapped is None:
+            raise IndexBuildFailed("its build process left no index file")
+        if code != FOUND:
+            log.info("search index built in %s", path)
+            return mapped
+    log.info("search index mapped from %s, built by another process", path)
+    return mapped
+
+
+def _mapped(path: Path, docs: list[SearchDocument], typos: TypoTolerance) -> Columns | None:
+    """The index in ``path`` for ``docs``, or None when there is none (or half of one)."""
+    try:
+        source = path.open("rb")
+    except FileNotFoundError:
+        return None
+    with source:
+        try:
+            cols = index_file.load(source, docs, typos)
+        except index_file.IndexFileError:
+            return None  # the build process writes it again
+    index_shared.used(path)
+    return cols
+
+
+def _build_shared(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool, path: Path) -> int:
+    """In the forked process: build ``path`` unless a process did while this one waited
+    for the lock (then :data:`FOUND`)."""
+    with index_shared.locked(path.parent):
+        try:
+            with path.open("rb") as source:
+                index_file.check(source, len(docs))
+            return FOUND
+        except (FileNotFoundError, index_file.IndexFileError):
+            pass
+        built = _indexed(docs, typos, ahead)
+        index_shared.write(path, functools.partial(index_file.dump, built))
+        index_shared.prune(path.parent, keep=path)
+    return 0
+
+
+def _forked(work: Callable[[], int]) -> int:
+    """Run ``work`` in a forked process; its exit code: 0, or :data:`FOUND`."""
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # the build's process: only this thread, nothing of the loop's
+        _run_and_exit(work, parent)
+    code = _wait(pid, time.monotonic() + BUILD_LIMIT_S)
+    if code in STOPPED:
+        raise IndexBuildStopped(f"its build process was stopped ({code})")
+    if code not in (0, FOUND):
+        raise IndexBuildFailed(f"its build process ended with {code}")
+    return code
 
 
 def _wait(pid: int, deadline: float) -> int:
@@ -166,17 +241,14 @@ def _wait(pid: int, deadline: float) -> int:
         time.sleep(_POLL_S)
 
 
-def _build_and_exit(
-    docs: list[SearchDocument], typos: TypoTolerance, ahead: bool, out: IO[bytes], parent: int
-) -> None:
-    """In the forked process: build, write, and end without running anything the parent
-    set up (no atexit, no finalizers closing its connections)."""
+def _run_and_exit(work: Callable[[], int], parent: int) -> None:
+    """In the forked process: do ``work`` and end with its code, without running anything
+    the parent set up (no atexit, no finalizers closing its connections)."""
     code = 1
     try:
         _die_with_parent(parent)
         _own_signals()
-        index_file.dump(_indexed(docs, typos, ahead), out)
-        code = 0
+        code = work()
     except BaseException as exc:
         # Not logging: a lock another thread of the parent held at the fork stays held here.
         with contextlib.suppress(OSError):

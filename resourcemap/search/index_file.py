@@ -94,6 +94,16 @@ def load(source: IO[bytes], docs: Sequence[SearchDocument], typos: TypoTolerance
     return cols
 
 
+def check(source: IO[bytes], documents: int) -> None:
+    """Raise :class:`IndexFileError` unless ``source`` holds a whole index of ``documents``."""
+    try:
+        mapped = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ)
+    except ValueError as exc:  # an empty file
+        raise IndexFileError("no index in the file") from exc
+    with mapped:
+        _contents(mapped, documents)
+
+
 def _contents(mapped: mmap.mmap, documents: int) -> tuple[list[tuple[int, int]], int, int]:
     """Where each buffer lies, and where the pickle starts and how long it is, once the
     file is checked to hold a whole index of ``documents``."""

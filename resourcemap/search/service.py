@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +29,7 @@ from resourcemap.dataset import synthetic_label
 from resourcemap.errors import Unavailable
 from resourcemap.listings import opening
 from resourcemap.models import Area, BookingPolicy
-from resourcemap.search import changes
+from resourcemap.search import changes, index_shared
 from resourcemap.search.base import (
     Criteria,
     Hit,
@@ -63,9 +64,10 @@ class SearchService:
         *,
         primary: SearchBackend | None = None,
         follow_interval: float = 1.0,
+        shared_index_dir: Path | None = None,
     ) -> None:
         self.tz = tz
-        self.embedded = EmbeddedBackend()
+        self.embedded = EmbeddedBackend(shared_dir=shared_index_dir)
         self.primary: SearchBackend = primary if primary is not None else self.embedded
         self.follow_interval = follow_interval
         self._seq = -1
@@ -411,7 +413,10 @@ async def running_search(settings: Settings) -> AsyncIterator[SearchService]:
     """
     primary = _primary(settings)
     service = SearchService(
-        settings.tz, primary=primary, follow_interval=settings.search_follow_seconds
+        settings.tz,
+        primary=primary,
+        follow_interval=settings.search_follow_seconds,
+        shared_index_dir=settings.search_index_dir or index_shared.default_dir(),
     )
     try:
         await service.refresh()
