@@ -361,7 +361,7 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("redis_url", mode="before")
+    @field_validator("redis_url", "search_index_dir", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # docker-compose passes every variable it names, set or not ("${VAR:-}"): an empty

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import hypothesis
 import pytest
 from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
@@ -33,6 +34,11 @@ from resourcemap import db, passwords, schema
 from resourcemap.clock import FixedClock
 from resourcemap.settings import Settings
 from web.app import create_app
+
+# No property test has a time limit: hypothesis's default (200 ms an example) is a timed
+# assertion, which a loaded CI machine failed now and then (tests/search/test_ranking.py).
+hypothesis.settings.register_profile("untimed", deadline=None)
+hypothesis.settings.load_profile("untimed")
 
 PG_ADMIN_URL = os.environ.get("RESOURCEMAP_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("RESOURCEMAP_REQUIRE_PG") == "1"

@@ -102,8 +102,6 @@ class IndexBuildStopped(IndexBuildFailed):
 
 # Exit codes of a build process stopped by a signal meant for its worker too.
 STOPPED = (-signal.SIGINT, -signal.SIGTERM)
-# Exit code of a build process that found the index built by another process meanwhile.
-FOUND = 3
 # A build process still at it after this long is stuck (a province's takes about a minute,
 # several on a machine its workers keep busy): it is killed and the worker builds instead.
 BUILD_LIMIT_S = 900.0
@@ -162,60 +160,64 @@ def _dumped(cols: Columns, out: IO[bytes]) -> int:
 
 def _shared(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool, where: Path) -> Columns:
     """The machine's index for ``docs`` in ``where``: mapped if a process built it, else
-    built in a process of this one's, which first waits for any other build to end."""
+    built in a process of this one's once no other build runs. Whatever fails on the way
+    (the directory, the disk, the lock), the index is built apart for this worker alone."""
     try:
         directory = index_shared.private_dir(where)
-    except (OSError, index_shared.UnsafeDirectory) as exc:
+        path = index_shared.path_for(directory, index_shared.key(docs, typos, ahead))
+        heap.trim()  # the key's text (~30 MB at 200,000 documents) goes back
+        return _mapped_or_built(docs, typos, ahead, path)
+    except IndexBuildStopped:
+        raise
+    except (OSError, IndexBuildFailed, index_file.IndexFileError, index_shared.NotPrivate) as exc:
         log.warning("search index not shared with the other processes: %s", exc)
         return _built_in_a_process(docs, typos, ahead)
-    path = index_shared.path_for(directory, index_shared.key(docs, typos, ahead))
-    heap.trim()  # the key's text (~30 MB at 200,000 documents) goes back
+
+
+def _mapped_or_built(
+    docs: list[SearchDocument], typos: TypoTolerance, ahead: bool, path: Path
+) -> Columns:
     mapped = _mapped(path, docs, typos)
     if mapped is None:
-        code = _forked(functools.partial(_build_shared, docs, typos, ahead, path))
-        mapped = _mapped(path, docs, typos)
-        if mapped is None:
-            raise IndexBuildFailed("its build process left no index file")
-        if code != FOUND:
-            log.info("search index built in %s", path)
-            return mapped
+        # Waited for here, not in the build's process: forked early, it would hold a copy
+        # of the worker's pages while it waits; this thread lets go of the interpreter.
+        with index_shared.locked(path.parent):
+            mapped = _mapped(path, docs, typos)  # built while this process waited
+            if mapped is None:
+                index_shared.prune(path.parent, keep=path)
+                _forked(functools.partial(_written, docs, typos, ahead, path))
+                mapped = _mapped(path, docs, typos)
+                if mapped is None:
+                    raise IndexBuildFailed("its build process left no index file")
+                log.info("search index built in %s", path)
+                return mapped
     log.info("search index mapped from %s, built by another process", path)
     return mapped
 
 
 def _mapped(path: Path, docs: list[SearchDocument], typos: TypoTolerance) -> Columns | None:
-    """The index in ``path`` for ``docs``, or None when there is none (or half of one)."""
-    try:
-        source = path.open("rb")
-    except FileNotFoundError:
+    """The index in ``path`` for ``docs``, or None when there is none (or a broken one,
+    which the next build replaces)."""
+    source = index_shared.opened(path)
+    if source is None:
         return None
     with source:
         try:
             cols = index_file.load(source, docs, typos)
         except index_file.IndexFileError:
-            return None  # the build process writes it again
-    index_shared.used(path)
+            return None
+        index_shared.used(source)
     return cols
 
 
-def _build_shared(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool, path: Path) -> int:
-    """In the forked process: build ``path`` unless a process did while this one waited
-    for the lock (then :data:`FOUND`)."""
-    with index_shared.locked(path.parent):
-        try:
-            with path.open("rb") as source:
-                index_file.check(source, len(docs))
-            return FOUND
-        except (FileNotFoundError, index_file.IndexFileError):
-            pass
-        built = _indexed(docs, typos, ahead)
-        index_shared.write(path, functools.partial(index_file.dump, built))
-        index_shared.prune(path.parent, keep=path)
+def _written(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool, path: Path) -> int:
+    """In the forked process: build the index and write it to ``path``."""
+    index_shared.write(path, functools.partial(index_file.dump, _indexed(docs, typos, ahead)))
     return 0
 
 
-def _forked(work: Callable[[], int]) -> int:
-    """Run ``work`` in a forked process; its exit code: 0, or :data:`FOUND`."""
+def _forked(work: Callable[[], int]) -> None:
+    """Run ``work`` in a forked process, which must end with 0."""
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the build's process: only this thread, nothing of the loop's
@@ -223,9 +225,8 @@ def _forked(work: Callable[[], int]) -> int:
     code = _wait(pid, time.monotonic() + BUILD_LIMIT_S)
     if code in STOPPED:
         raise IndexBuildStopped(f"its build process was stopped ({code})")
-    if code not in (0, FOUND):
+    if code != 0:
         raise IndexBuildFailed(f"its build process ended with {code}")
-    return code
 
 
 def _wait(pid: int, deadline: float) -> int:

@@ -5,8 +5,8 @@ build's temporaries, took a worker to 1.3 GB for the minute of a reload or a com
 Built in a forked process instead (:mod:`.embedded`), it comes back as this file: its
 arrays are written raw (pickle's out-of-band buffers) and read back memory-mapped, so the
 worker holds none of the build and takes the new index's pages as searches read them,
-while the old index is let go. Documents are not in the file: the worker has them already,
-as the same objects, in the order the build was given.
+while the old index is let go. Documents are not in the file: the worker has them already
+(the same objects, or equal ones: :mod:`.index_shared`), in the order the build was given.
 
 The mapping is private (copy on write): retiring an edited document writes its status bits
 in this process's copy of a page, never in the file.
@@ -85,23 +85,16 @@ def load(source: IO[bytes], docs: Sequence[SearchDocument], typos: TypoTolerance
         raise
     whole = memoryview(mapped)
     buffers = [whole[at : at + length] for at, length in spans]
-    state: dict[str, Any] = pickle.loads(whole[start : start + size], buffers=buffers)
+    try:
+        state: dict[str, Any] = pickle.loads(whole[start : start + size], buffers=buffers)
+    except Exception as exc:  # lengths right, contents not (a disk's error, say)
+        raise IndexFileError(f"the index in the file does not load ({exc!r})") from exc
     state["docs"] = list(docs)
     state["typos"] = typos
     state["to_metric"] = crs_transformer(WGS84, metric_crs_for(state["to_metric"]))
     cols = Columns.__new__(Columns)
     cols.__dict__.update(state)  # frozen: set as pickle itself would
     return cols
-
-
-def check(source: IO[bytes], documents: int) -> None:
-    """Raise :class:`IndexFileError` unless ``source`` holds a whole index of ``documents``."""
-    try:
-        mapped = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ)
-    except ValueError as exc:  # an empty file
-        raise IndexFileError("no index in the file") from exc
-    with mapped:
-        _contents(mapped, documents)
 
 
 def _contents(mapped: mmap.mmap, documents: int) -> tuple[list[tuple[int, int]], int, int]:

@@ -6,26 +6,29 @@ write is never read."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from resourcemap.search import embedded, index_build, index_shared
+from resourcemap.search import embedded, index_build, index_file, index_shared
 from resourcemap.search.embedded import EmbeddedBackend
-from resourcemap.search.embedded_index import Columns
+from resourcemap.search.embedded_index import Columns, build_columns
 from resourcemap.search.typos import TYPOS, TypoTolerance
+from resourcemap.settings import Settings
 from tests.search.test_edits import QUERIES, answer, documents, loaded, shown
 from tests.search.test_index_apart import _mapped
 
 pytestmark = pytest.mark.skipif(not index_build.CAN_FORK, reason="the system cannot fork")
-BUILT = "search index built in"
+BUILT = "search index built in /"
 FOUND = "built by another process"
 
 
@@ -113,7 +116,16 @@ def test_an_index_is_named_after_its_listings_settings_and_code(
     assert index_shared.key([replace(docs[0], phone="110"), *docs[1:]], TYPOS, True) != name
     assert index_shared.key(docs, TypoTolerance(4, 8), True) != name
     assert index_shared.key(docs, TYPOS, False) != name
-    monkeypatch.setattr(index_shared, "_code", lambda: b"another deploy")
+    # The same characters, cut otherwise between two documents' names.
+    first, second = docs[0], docs[1]
+    moved = [
+        replace(first, name_zh=first.name_zh + second.name_zh[0]),
+        replace(second, name_zh=second.name_zh[1:]),
+        *docs[2:],
+    ]
+    assert index_shared.key(moved, TYPOS, True) != name
+    assert index_shared.key([docs[1], docs[0], *docs[2:]], TYPOS, True) != name
+    monkeypatch.setattr(index_shared, "CODE", b"another deploy")
     assert index_shared.key(docs, TYPOS, True) != name
 
 
@@ -158,7 +170,97 @@ def test_the_default_directory_is_this_users_alone(
     assert made.stat().st_mode & 0o777 == 0o700
 
 
-def test_files_nobody_mapped_lately_go_when_the_next_index_is_built(tmp_path: Path) -> None:
+def test_a_directory_is_refused_when_another_user_could_swap_or_fill_it(tmp_path: Path) -> None:
+    shared = tmp_path / "index"
+    shared.mkdir(mode=0o700)
+    assert index_shared.private_dir(shared) == shared.resolve()
+    shared.chmod(0o770)
+    with pytest.raises(index_shared.NotPrivate, match="written by other users"):
+        index_shared.private_dir(shared)
+    shared.chmod(0o700)
+    link = tmp_path / "link"
+    link.symlink_to(shared)
+    with pytest.raises(index_shared.NotPrivate, match="not a directory"):
+        index_shared.private_dir(link)
+    # A parent others may write (and not sticky, as /tmp is): they could put another
+    # directory in this one's place.
+    tmp_path.chmod(0o777)
+    try:
+        with pytest.raises(index_shared.NotPrivate, match="above"):
+            index_shared.private_dir(shared)
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def test_a_planted_file_is_not_loaded(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    docs = documents(120)
+    path = index_shared.path_for(tmp_path, index_shared.key(docs, TYPOS, False))
+    path.write_bytes(b"anyone's pickle")
+    path.chmod(0o666)
+    backend = _backend(docs, tmp_path)
+    (cols,) = _columns(backend)
+    assert "may be written by other users" in caplog.text
+    assert path.read_bytes() == b"anyone's pickle"
+    assert _mapped(cols.ids)  # built apart for this worker alone
+    assert answer(backend, {"q": "心理"}).total == answer(loaded(docs), {"q": "心理"}).total
+
+
+def test_a_process_waiting_for_the_lock_maps_what_the_builder_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="resourcemap.search")
+    docs = documents(120)
+    path = index_shared.path_for(tmp_path, index_shared.key(docs, TYPOS, False))
+    backend = _backend(docs, tmp_path)
+
+    def no_fork() -> int:
+        raise AssertionError("built again")
+
+    async def scenario() -> Columns:
+        with index_shared.locked(tmp_path):  # another process is building
+            waiting = asyncio.create_task(backend.columns())
+            await asyncio.sleep(0.3)
+            assert not waiting.done()
+            index_shared.write(path, functools.partial(index_file.dump, build_columns(docs)))
+        return await waiting
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    cols = asyncio.run(scenario())
+    assert _said(caplog, FOUND) == 1 and _mapped(cols.ids)
+
+
+def test_an_index_is_named_after_the_code_and_libraries_that_build_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code = index_shared.code_digest()
+    assert code == index_shared.CODE
+    version = metadata.version
+    monkeypatch.setattr(
+        metadata, "version", lambda name: "0.0-other" if name == "opencc" else version(name)
+    )
+    assert index_shared.code_digest() != code  # its simplified texts could differ
+
+
+def test_an_empty_setting_means_the_default_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESOURCEMAP_SEARCH_INDEX_DIR", "")
+    assert Settings(_env_file=None).search_index_dir is None  # not the working directory
+
+
+def test_only_unused_index_files_and_half_written_ones_are_pruned(tmp_path: Path) -> None:
+    now = time.time()
+    old, kept, recent = (tmp_path / f"{c * 40}{index_shared.SUFFIX}" for c in "012")
+    half = tmp_path / f"{'3' * 40}{index_shared.SUFFIX}.99.partial"
+    other = tmp_path / "notes.partial"  # not ours
+    for path in (old, kept, recent, half, other):
+        path.write_bytes(b"x")
+    for path in (old, kept):
+        os.utime(path, (now - index_shared.UNUSED_S - 1, now - index_shared.UNUSED_S - 1))
+    gone = index_shared.prune(tmp_path, keep=kept, now=now)
+    assert sorted(gone) == sorted([old, half])
+    assert sorted(tmp_path.iterdir()) == sorted([kept, recent, other])
+
+
+def test_files_nobody_loaded_lately_go_when_the_next_index_is_built(tmp_path: Path) -> None:
     now = time.time()
     old = tmp_path / f"{'0' * 40}{index_shared.SUFFIX}"
     recent = tmp_path / f"{'1' * 40}{index_shared.SUFFIX}"
