@@ -12,8 +12,11 @@ demo --scale province``) and measures:
   is ready, and after each process served searches near listings all over the database
   (which bring the index's pages in: an index file's pages are in a process's memory once
   its searches have read them);
-- a reload: a rebuild logged in the change log, as an import does, then the peak of the
-  same sum and the CPU seconds spent while every process builds (or maps) its index anew.
+- a reload: a listing renamed and a rebuild logged in the change log, as an import does
+  (with no listing changed, the shared index would be found as it is), then the peak of the
+  same sum and the CPU seconds spent while every process builds (or maps) its index anew;
+  and what the shared index directory holds at the end (before the shared index, each
+  process held its own file, unlinked, while its index lived: not counted here).
 
 With ``--baseline SRC`` the same runs first with ``PYTHONPATH=SRC`` (a checkout of an
 earlier commit: ``git worktree add /tmp/old <rev>``). The machine is shared: the two runs of one
@@ -54,6 +57,7 @@ class Run:
     searched_mb: float  # the same after each process served the searches
     reload_cpu_s: float  # CPU from the logged rebuild until the watch ended
     reload_peak_mb: float
+    files_mb: float  # index files in the shared directory at the end (on disk or tmpfs)
 
 
 def _pss_mb(processes: list[psutil.Process]) -> float:
@@ -159,7 +163,11 @@ def measure(database: Path, workers: int, seconds: float, src: str | None) -> Ru
                         client.get("/api/v1/search", params=near)
             searched = _pss_mb(processes)
             before_reload = _cpu_s(processes)
-            with sqlite3.connect(database) as conn:  # as an import does
+            with sqlite3.connect(database) as conn:  # as an import does: listings change
+                conn.execute(
+                    "UPDATE resource SET name_zh = name_zh || '新' "
+                    "WHERE id = (SELECT min(id) FROM resource)"
+                )
                 conn.execute(
                     "INSERT INTO search_change (resource_id, op, created_at) "
                     "VALUES (NULL, 'rebuild', datetime('now'))"
@@ -172,6 +180,7 @@ def measure(database: Path, workers: int, seconds: float, src: str | None) -> Ru
                     client.get("/api/v1/search", params={"q": QUERIES[0]})
                 time.sleep(0.5)
             reload_cpu = _cpu_s(processes) - before_reload
+            files = sum(f.stat().st_size for f in index_dir.glob("*")) if index_dir.exists() else 0
         return Run(
             ready_s=ready_s,
             start_cpu_s=start_cpu,
@@ -180,6 +189,7 @@ def measure(database: Path, workers: int, seconds: float, src: str | None) -> Ru
             searched_mb=searched,
             reload_cpu_s=reload_cpu,
             reload_peak_mb=reload_peak,
+            files_mb=files / 2**20,
         )
 
 
@@ -188,7 +198,8 @@ def describe(label: str, r: Run) -> str:
         f"{label}: ready after {r.ready_s:.0f} s, {r.start_cpu_s:.0f} CPU s; PSS of all "
         f"processes {r.start_peak_mb:,.0f} MB at the start's peak, {r.ready_mb:,.0f} MB ready, "
         f"{r.searched_mb:,.0f} MB after {POINTS * len(QUERIES)} searches each; "
-        f"reload: {r.reload_cpu_s:.0f} CPU s, {r.reload_peak_mb:,.0f} MB at the peak"
+        f"reload: {r.reload_cpu_s:.0f} CPU s, {r.reload_peak_mb:,.0f} MB at the peak; "
+        f"shared index files at the end {r.files_mb:,.0f} MB"
     )
 
 
