@@ -1,13 +1,13 @@
 """A worker's memory and its searches while a bulk change reloads a province's index.
 
 Serves the app (one uvicorn worker) on an existing database (say the province's, from
-``resourcemap demo --scale province``), waits until its index is ready, then logs a rebuild
-in the change log, as an import does, and searches every ``--every`` seconds for
-``--seconds`` while the worker reads every listing again and builds its index anew. It
-prints the worker's peak resident memory during that time (``VmHWM``, reset when the
-rebuild is logged), its resident memory at the end, the largest resident memory of any
-process the worker started (a build in a process of its own), and the searches' longest
-and median times.
+``resourcemap demo --scale province``), waits until its index is ready, then renames a
+listing and logs a rebuild in the change log, as an import does, and searches every
+``--every`` seconds for ``--seconds`` while the worker reads every listing again and
+builds its index anew. It prints the worker's peak resident memory during that time
+(``VmHWM``, reset when the rebuild is logged), its resident memory at the end, the largest
+resident memory of any process the worker started (a build in a process of its own), and
+the searches' longest and median times.
 
 With ``--baseline SRC`` the same runs first with ``PYTHONPATH=SRC`` (a checkout of an
 earlier commit: ``git worktree add /tmp/old <rev>``), and the ratios are printed: the
@@ -66,7 +66,13 @@ def _worker(port: int) -> psutil.Process:
 
 
 def _log_rebuild(database: Path) -> None:
+    """As a bulk import: listings change (one renamed), and a full reload is logged. With no
+    listing changed, a process would find the shared index it has (.index_shared)."""
     with sqlite3.connect(database) as conn:
+        conn.execute(
+            "UPDATE resource SET name_zh = name_zh || '新' "
+            "WHERE id = (SELECT min(id) FROM resource)"
+        )
         conn.execute(
             "INSERT INTO search_change (resource_id, op, created_at) "
             "VALUES (NULL, 'rebuild', datetime('now'))"
