@@ -165,7 +165,7 @@ def _shared(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool, where
     try:
         directory = index_shared.private_dir(where)
         path = index_shared.path_for(directory, index_shared.key(docs, typos, ahead))
-        heap.trim()  # the key's text (~30 MB at 200,000 documents) goes back
+        heap.trim()  # what reading the documents for the key left in the heap goes back
         return _mapped_or_built(docs, typos, ahead, path)
     except IndexBuildStopped:
         raise
