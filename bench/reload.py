@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -31,7 +29,8 @@ from pathlib import Path
 
 import httpx2
 import psutil
-from harness.servers import REPO, free_port, uvicorn_server
+from harness.servers import app_server, free_port, server_process
+from harness.synthetic import log_import
 
 QUERIES = ("心理咨询", "焦虑", "xinli", "counselling", "社区")
 READY_TIMEOUT_S = 600.0
@@ -57,47 +56,12 @@ def _status_mb(pid: int, key: str) -> float:
     return float("nan")
 
 
-def _worker(port: int) -> psutil.Process:
-    for process in psutil.process_iter(["cmdline"]):
-        command = process.info["cmdline"] or []
-        if "uvicorn" in command and str(port) in command:
-            return process
-    raise RuntimeError(f"no server on port {port}")
-
-
-def _log_rebuild(database: Path) -> None:
-    """As a bulk import: listings change (one renamed), and a full reload is logged. With no
-    listing changed, a process would find the shared index it has (.index_shared)."""
-    with sqlite3.connect(database) as conn:
-        conn.execute(
-            "UPDATE resource SET name_zh = name_zh || '新' "
-            "WHERE id = (SELECT min(id) FROM resource)"
-        )
-        conn.execute(
-            "INSERT INTO search_change (resource_id, op, created_at) "
-            "VALUES (NULL, 'rebuild', datetime('now'))"
-        )
-
-
 def measure(database: Path, seconds: float, every: float, src: str | None) -> Reload:
     port = free_port()
-    env = {
-        "RESOURCEMAP_DATABASE_URL": f"sqlite://{database}",
-        "RESOURCEMAP_PORT": str(port),
-        "RESOURCEMAP_LOG_LEVEL": "warning",
-        "RESOURCEMAP_FIXED_NOW": "2026-12-01T10:00:00+08:00",
-    }
-    app_dir = REPO
-    if src:
-        # uvicorn puts --app-dir first on the path: the earlier checkout's, then.
-        env["PYTHONPATH"] = os.pathsep.join([src, str(Path(__file__).parent)])
-        app_dir = Path(src)
     with tempfile.TemporaryDirectory() as work:
         log = Path(work) / "app.log"
         with (
-            uvicorn_server(
-                "web.asgi:app", port=port, env=env, log_path=log, app_dir=app_dir
-            ) as url,
+            app_server(database, port=port, log_path=log, src=src) as url,
             httpx2.Client(base_url=url, timeout=60.0) as client,
         ):
             deadline = time.monotonic() + READY_TIMEOUT_S
@@ -105,12 +69,12 @@ def measure(database: Path, seconds: float, every: float, src: str | None) -> Re
                 if time.monotonic() > deadline:
                     raise RuntimeError("the index was not ready in time")
                 time.sleep(1.0)
-            worker = _worker(port)
+            worker = server_process(port)
             for q in QUERIES:  # every first-search cost paid before the rebuild
                 client.get("/api/v1/search", params={"q": q})
             start_peak = _status_mb(worker.pid, "VmHWM")
             Path(f"/proc/{worker.pid}/clear_refs").write_text("5")  # VmHWM from now
-            _log_rebuild(database)
+            log_import(database)
             times: list[float] = []
             failed = 0
             builder = builder_own = 0.0

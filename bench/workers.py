@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sqlite3
 import sys
 import tempfile
@@ -41,7 +40,8 @@ from pathlib import Path
 
 import httpx2
 import psutil
-from harness.servers import REPO, free_port, uvicorn_server
+from harness.servers import app_server, free_port, server_process
+from harness.synthetic import log_import
 
 READY_TIMEOUT_S = 900.0
 QUERIES = ("心理咨询", "焦虑", "xinli")
@@ -94,40 +94,16 @@ def _points(database: Path) -> list[tuple[float, float]]:
     return [(float(lat), float(lon)) for lat, lon in rows]
 
 
-def _server(port: int) -> psutil.Process:
-    for process in psutil.process_iter(["cmdline"]):
-        command = process.info["cmdline"] or []
-        if "uvicorn" in command and str(port) in command:
-            return process
-    raise RuntimeError(f"no server on port {port}")
-
-
 @contextlib.contextmanager
 def _servers(
     database: Path, workers: int, src: str | None, index_dir: Path, log_dir: Path
 ) -> Iterator[list[str]]:
-    app_dir = REPO
-    extra: dict[str, str] = {}
-    if src:
-        # uvicorn puts --app-dir first on the path: the earlier checkout's, then.
-        extra["PYTHONPATH"] = os.pathsep.join([src, str(Path(__file__).parent)])
-        app_dir = Path(src)
+    shared = {"RESOURCEMAP_SEARCH_INDEX_DIR": str(index_dir)}
     with ExitStack() as stack:
         urls = []
         for k in range(workers):
-            port = free_port()
-            env = {
-                "RESOURCEMAP_DATABASE_URL": f"sqlite://{database}",
-                "RESOURCEMAP_PORT": str(port),
-                "RESOURCEMAP_LOG_LEVEL": "warning",
-                "RESOURCEMAP_FIXED_NOW": "2026-12-01T10:00:00+08:00",
-                "RESOURCEMAP_SEARCH_INDEX_DIR": str(index_dir),
-                **extra,
-            }
             log = log_dir / f"app{k}.log"
-            server = uvicorn_server(
-                "web.asgi:app", port=port, env=env, log_path=log, app_dir=app_dir
-            )
+            server = app_server(database, port=free_port(), log_path=log, src=src, env=shared)
             urls.append(stack.enter_context(server))
         yield urls
 
@@ -145,7 +121,7 @@ def measure(database: Path, workers: int, seconds: float, src: str | None) -> Ru
             # The servers answer /healthz as they start; their indexes build after that.
             urls = stack.enter_context(_servers(database, workers, src, index_dir, Path(work)))
             clients = [stack.enter_context(httpx2.Client(base_url=u, timeout=120.0)) for u in urls]
-            processes = [_server(int(u.rsplit(":", 1)[1])) for u in urls]
+            processes = [server_process(int(u.rsplit(":", 1)[1])) for u in urls]
             deadline = launched + READY_TIMEOUT_S
             while not _all_ready(clients):
                 if time.monotonic() > deadline:
@@ -163,15 +139,7 @@ def measure(database: Path, workers: int, seconds: float, src: str | None) -> Ru
                         client.get("/api/v1/search", params=near)
             searched = _pss_mb(processes)
             before_reload = _cpu_s(processes)
-            with sqlite3.connect(database) as conn:  # as an import does: listings change
-                conn.execute(
-                    "UPDATE resource SET name_zh = name_zh || '新' "
-                    "WHERE id = (SELECT min(id) FROM resource)"
-                )
-                conn.execute(
-                    "INSERT INTO search_change (resource_id, op, created_at) "
-                    "VALUES (NULL, 'rebuild', datetime('now'))"
-                )
+            log_import(database)
             reload_peak = searched
             end = time.monotonic() + seconds
             while time.monotonic() < end:

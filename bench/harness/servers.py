@@ -8,12 +8,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import httpx2
+import psutil
 
 REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "bench"
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 10.0
@@ -85,3 +87,39 @@ def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log_path: Pat
                 pass
             time.sleep(0.1)
     raise RuntimeError(f"{base_url}/healthz did not answer within {STARTUP_TIMEOUT_S:.0f} s")
+
+
+def app_server(
+    database: Path,
+    *,
+    port: int,
+    log_path: Path,
+    src: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> AbstractContextManager[str]:
+    """The app (one worker) on the SQLite ``database``, at a Tuesday 10:00 in Shanghai;
+    with ``src``, the code of an earlier checkout there (``git worktree add``)."""
+    settings = {
+        "RESOURCEMAP_DATABASE_URL": f"sqlite://{database}",
+        "RESOURCEMAP_PORT": str(port),
+        "RESOURCEMAP_LOG_LEVEL": "warning",
+        "RESOURCEMAP_FIXED_NOW": "2026-12-01T10:00:00+08:00",
+        **(env or {}),
+    }
+    app_dir = REPO
+    if src:
+        # uvicorn puts --app-dir first on the path: the earlier checkout's, then.
+        settings["PYTHONPATH"] = os.pathsep.join([src, str(BENCH)])
+        app_dir = Path(src)
+    return uvicorn_server(
+        "web.asgi:app", port=port, env=settings, log_path=log_path, app_dir=app_dir
+    )
+
+
+def server_process(port: int) -> psutil.Process:
+    """The uvicorn process listening on ``port``."""
+    for process in psutil.process_iter(["cmdline"]):
+        command = process.info["cmdline"] or []
+        if "uvicorn" in command and str(port) in command:
+            return process
+    raise RuntimeError(f"no server on port {port}")

@@ -7,7 +7,9 @@ extras, so text, filters and open-now see realistic variety.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -212,3 +214,18 @@ def _resource(
         else [],
         source=SOURCE,
     )
+
+
+def log_import(database: Path) -> None:
+    """What a bulk import does to the SQLite ``database``: listings change (one renamed) and
+    a full reload is logged. With no listing changed, the app's processes would find the
+    shared index they have (``search/index_shared.py``) and build nothing."""
+    with sqlite3.connect(database) as conn:
+        conn.execute(
+            "UPDATE resource SET name_zh = name_zh || '新' "
+            "WHERE id = (SELECT min(id) FROM resource)"
+        )
+        conn.execute(
+            "INSERT INTO search_change (resource_id, op, created_at) "
+            "VALUES (NULL, 'rebuild', datetime('now'))"
+        )
