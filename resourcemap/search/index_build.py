@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from resourcemap import heap
 from resourcemap.search import facets, index_file, index_shared, intent
@@ -149,13 +149,8 @@ def build_apart(
 
 def _built_in_a_process(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool) -> Columns:
     with tempfile.TemporaryFile(prefix="resourcemap-index-") as out:
-        _forked(lambda: _dumped(_indexed(docs, typos, ahead), out))
+        _forked(lambda: index_file.dump(_indexed(docs, typos, ahead), out))
         return index_file.load(out, docs, typos)
-
-
-def _dumped(cols: Columns, out: IO[bytes]) -> int:
-    index_file.dump(cols, out)
-    return 0
 
 
 def _shared(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool, where: Path) -> Columns:
@@ -210,14 +205,13 @@ def _mapped(path: Path, docs: list[SearchDocument], typos: TypoTolerance) -> Col
     return cols
 
 
-def _written(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool, path: Path) -> int:
+def _written(docs: list[SearchDocument], typos: TypoTolerance, ahead: bool, path: Path) -> None:
     """In the forked process: build the index and write it to ``path``."""
     index_shared.write(path, functools.partial(index_file.dump, _indexed(docs, typos, ahead)))
-    return 0
 
 
-def _forked(work: Callable[[], int]) -> None:
-    """Run ``work`` in a forked process, which must end with 0."""
+def _forked(work: Callable[[], None]) -> None:
+    """Run ``work`` in a forked process, which must end without an error."""
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the build's process: only this thread, nothing of the loop's
@@ -242,14 +236,15 @@ def _wait(pid: int, deadline: float) -> int:
         time.sleep(_POLL_S)
 
 
-def _run_and_exit(work: Callable[[], int], parent: int) -> None:
-    """In the forked process: do ``work`` and end with its code, without running anything
+def _run_and_exit(work: Callable[[], None], parent: int) -> None:
+    """In the forked process: do ``work`` and end (0 when it did), without running anything
     the parent set up (no atexit, no finalizers closing its connections)."""
     code = 1
     try:
         _die_with_parent(parent)
         _own_signals()
-        code = work()
+        work()
+        code = 0
     except BaseException as exc:
         # Not logging: a lock another thread of the parent held at the fork stays held here.
         with contextlib.suppress(OSError):

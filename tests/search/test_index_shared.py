@@ -55,6 +55,15 @@ def _said(caplog: pytest.LogCaptureFixture, words: str) -> int:
     return sum(words in r.getMessage() for r in caplog.records)
 
 
+def _never_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on, a build process fails the test (every build forks one)."""
+
+    def no_fork() -> int:
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+
+
 def _files(directory: Path) -> list[Path]:
     return sorted(directory.glob(f"*{index_shared.SUFFIX}"))
 
@@ -84,11 +93,7 @@ def test_a_process_started_later_maps_the_file_without_building(
     docs = documents(120)
     _columns(_backend(docs, tmp_path))
     expected = shown(answer(loaded(docs), {"q": "心理"}))
-
-    def no_fork() -> int:
-        raise AssertionError("built again")
-
-    monkeypatch.setattr(os, "fork", no_fork)
+    _never_build(monkeypatch)
     later = _backend(docs, tmp_path)
     (cols,) = _columns(later)
     assert _mapped(cols.ids)
@@ -213,9 +218,6 @@ def test_a_process_waiting_for_the_lock_maps_what_the_builder_wrote(
     path = index_shared.path_for(tmp_path, index_shared.key(docs, TYPOS, False))
     backend = _backend(docs, tmp_path)
 
-    def no_fork() -> int:
-        raise AssertionError("built again")
-
     async def scenario() -> Columns:
         with index_shared.locked(tmp_path):  # another process is building
             waiting = asyncio.create_task(backend.columns())
@@ -224,7 +226,7 @@ def test_a_process_waiting_for_the_lock_maps_what_the_builder_wrote(
             index_shared.write(path, functools.partial(index_file.dump, build_columns(docs)))
         return await waiting
 
-    monkeypatch.setattr(os, "fork", no_fork)
+    _never_build(monkeypatch)
     cols = asyncio.run(scenario())
     assert _said(caplog, FOUND) == 1 and _mapped(cols.ids)
 
