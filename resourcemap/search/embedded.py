@@ -314,14 +314,7 @@ def search_segments(
         return SearchResult(hits=[], total=total, facets=no_facets)
 
     boost = joined(
-        [
-            ranking.boosts(
-                f.cols.among(criteria.open_now_ids)[f.rows],
-                f.cols.among(criteria.bookable_ids)[f.rows],
-                f.cols.tags["fee"].get("free", np.zeros(len(f.cols.docs), dtype=bool))[f.rows],
-            )
-            for f in found
-        ]
+        [f.cols.boosts(criteria.open_now_ids, criteria.bookable_ids)[f.rows] for f in found]
     )
     score = joined([f.score for f in found])
     distance = joined([f.distance for f in found])

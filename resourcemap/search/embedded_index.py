@@ -27,7 +27,7 @@ import pyproj
 from geo.clusters import finest_cells
 from geo.crs import WGS84, metric_crs_for
 from geo.crs import transformer as crs_transformer
-from resourcemap.search import text
+from resourcemap.search import ranking, text
 from resourcemap.search.base import SearchDocument
 from resourcemap.search.grid import PointGrid
 from resourcemap.search.needs import NEEDS
@@ -55,9 +55,15 @@ TYPO_PENALTY = 0.5
 # Shortest vocabulary term a typo can reach: a 5-letter word with one typo is 4 letters
 # or more, a 9-letter one with two is 7 or more; 3 keeps room for lower thresholds.
 MIN_TERM_LENGTH = 3
-# Cached matches hold at most this many rows in all (about 16 bytes each).
+# Cached matches hold at most this many rows in all (about 16 bytes each; a match's column
+# counts as half a row per document, 8 bytes).
 TOKEN_CACHE_ROWS = 4_000_000
+# A match holding more than 1/COLUMN_SHARE of the rows is read through a column of its
+# relevance by row (8 bytes a document: 1.6 MB at 200,000), ~5-15x faster than a binary
+# search among the candidates near a point, from a few thousand of them on.
+COLUMN_SHARE = 64
 SET_CACHE_SIZE = 8
+BOOST_CACHE_SIZE = 4  # 1.6 MB each at 200,000 documents
 # What serving a need adds to relevance: as much as a word of it in a service label.
 NEED_WEIGHT = 4.0
 MULTI_TAGS = ("services", "audiences", "languages", "modes", "needs")
@@ -70,6 +76,9 @@ class Match:
 
     rows: IntArray
     score: FloatArray
+    # A match of many rows also as a column of relevance by row, NaN where it does not
+    # match (:meth:`within`): built at its first use, kept as long as the match is.
+    _column: list[FloatArray] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def none(cls) -> Match:
@@ -83,16 +92,30 @@ class Match:
         score[self.rows] = self.score
         return hit, score
 
+    def many(self, n: int) -> bool:
+        """Whether this match holds enough of ``n`` rows to be read through a column."""
+        return self.rows.size * COLUMN_SHARE > n
+
+    def column(self, n: int) -> FloatArray:
+        """Relevance by row over ``n`` rows, NaN where this match does not hold the row."""
+        if self._column:
+            return self._column[0]
+        column = np.full(n, np.nan)
+        column[self.rows] = self.score
+        if self.many(n):
+            self._column.append(column)
+        return column
+
     def within(self, rows: npt.NDArray[np.intp], n: int) -> tuple[npt.NDArray[np.intp], FloatArray]:
         """Which of the sorted ``rows`` (of ``n``) this match holds (their places in
-        ``rows``) and their relevance: a binary search of the shorter list in the longer
-        one, or when both are long, one pass over a column."""
+        ``rows``) and their relevance: read from its column when it holds many rows (one
+        gather; a binary search of 30,000 candidates in 150,000 matches took ~1 ms), else a
+        binary search of the shorter list in the longer one, or when both are long, one
+        pass over a column made for the occasion."""
+        if self.many(n):
+            return picked(self.column(n), rows)
         if min(rows.size, self.rows.size) * DENSE_SHARE > n:
-            score = np.full(n, np.nan)
-            score[self.rows] = self.score
-            mine = score[rows]
-            keep = np.flatnonzero(~np.isnan(mine))
-            return keep, mine[keep]
+            return picked(self.column(n), rows)
         if rows.size <= self.rows.size:
             at = np.searchsorted(self.rows, rows)
             at[at == self.rows.size] = 0
@@ -104,12 +127,23 @@ class Match:
         return at[same], self.score[same]
 
 
+def picked(
+    column: FloatArray, rows: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.intp], FloatArray]:
+    """Which of ``rows`` have a relevance in ``column`` (not NaN): their places, and it."""
+    mine = column[rows]
+    keep = np.flatnonzero(~np.isnan(mine))
+    return keep, mine[keep]
+
+
 @dataclass(frozen=True)
 class Columns:
     """The index: one entry per document, in ``ids`` order."""
 
-    docs: list[SearchDocument]
+    docs: list[SearchDocument]  # in the grid's order (see :func:`build_columns`)
     ids: npt.NDArray[np.int64]
+    by_id: npt.NDArray[np.intp]  # the rows in ``ids`` order: where an id is, by bisection
+    given: npt.NDArray[np.intp]  # each row's place in the documents the build was given
     kinds: list[str]  # sorted; ``kind_code`` indexes it (facets count codes)
     kind_code: npt.NDArray[np.intp]
     fields: dict[str, Text]
@@ -137,10 +171,12 @@ class Columns:
     _corrections: dict[str, list[tuple[str, int]]] = field(
         default_factory=dict, compare=False, repr=False
     )
-    # Every need's word mentions, kept apart from the words' cache (there are a few dozen
-    # needs, and residents name them most): worked out with a full index
-    # (:meth:`prepare_needs`), so that a resident's first 焦虑 in a process does not.
-    _needs: dict[str, Match] = field(default_factory=dict, compare=False, repr=False)
+    # Every need's relevance by row (NaN: neither serving it nor mentioning its words),
+    # kept apart from the words' cache (there are a few dozen needs, and residents name
+    # them most): worked out with a full index (:meth:`prepare_needs`), so that a
+    # resident's first 焦虑 in a process does not. 1.6 MB a need at 200,000 documents, in
+    # the index's file, which the workers of a machine map together (:mod:`.index_shared`).
+    _needs: dict[str, FloatArray] = field(default_factory=dict, compare=False, repr=False)
     # The facet numbers (:mod:`.facets`): on the index, so that they go with it (a module's
     # cache of them kept old indexes' arrays, and with them their mapped files, alive).
     _facets: list[Any] = field(default_factory=list, compare=False, repr=False)
@@ -151,6 +187,29 @@ class Columns:
     _sets: OrderedDict[int, tuple[frozenset[int], BoolArray]] = field(
         default_factory=OrderedDict, compare=False, repr=False
     )
+
+    # Every document's ranking boost for the open-now and bookable sets asked about (the
+    # same objects for a minute), keyed as ``_sets`` is: a search reads its matches' boosts
+    # in one gather, not in three and the sum of them.
+    _boosts: OrderedDict[tuple[int, int], tuple[frozenset[int], frozenset[int], FloatArray]] = (
+        field(default_factory=OrderedDict, compare=False, repr=False)
+    )
+
+    def boosts(self, open_now: frozenset[int], bookable: frozenset[int]) -> FloatArray:
+        """Every document's boost (:func:`.ranking.boosts`) when ``open_now`` are open and
+        ``bookable`` book online."""
+        key = (id(open_now), id(bookable))
+        cached = self._boosts.get(key)
+        if cached is not None and cached[0] is open_now and cached[1] is bookable:
+            return cached[2]
+        free = self.tags["fee"].get("free")
+        if free is None:
+            free = np.zeros(len(self.docs), dtype=bool)
+        column = ranking.boosts(self.among(open_now), self.among(bookable), free)
+        self._boosts[key] = (open_now, bookable, column)  # the sets kept: their ids stay theirs
+        if len(self._boosts) > BOOST_CACHE_SIZE:
+            self._boosts.popitem(last=False)
+        return column
 
     def among(self, ids: frozenset[int]) -> BoolArray:
         """Which documents have one of ``ids``."""
@@ -176,39 +235,41 @@ class Columns:
         self, code: str, rows: npt.NDArray[np.intp]
     ) -> tuple[npt.NDArray[np.intp], FloatArray]:
         """:meth:`need_matches` among the sorted ``rows`` only, as :meth:`Match.within`
-        answers: serving is read from the need's column for these rows, and only the
-        mentions of its words are kept (a need is served by most of a province's listings:
-        kept whole, its matches would hold ~180,000 rows each, 49 MB for all of them)."""
-        words = self._need_words(code).within(rows, len(self.docs))
-        served = self.tags["needs"].get(code)
-        if served is None:
-            return words
-        at, word_score = words
-        serving = served[rows]
-        hit = serving.copy()
-        hit[at] = True
-        score = np.zeros(rows.size)
-        score[at] = word_score
-        keep = np.flatnonzero(hit)
-        return keep, (score + np.where(serving, NEED_WEIGHT, 0.0))[keep]
+        answers: one gather from the need's column (a need is served by most of a
+        province's listings, so its candidates near a point are tens of thousands)."""
+        return picked(self._need_column(code), rows)
 
-    def _need_words(self, code: str) -> Match:
-        found = self._needs.get(code)
-        if found is None:
-            found = self._needs[code] = _words_matches(self, NEEDS[code].words)
-        return found
+    def _need_column(self, code: str) -> FloatArray:
+        column = self._needs.get(code)
+        if column is None:
+            words = _words_matches(self, NEEDS[code].words)
+            column = np.full(len(self.docs), np.nan)
+            column[words.rows] = words.score
+            served = self.tags["needs"].get(code)
+            if served is not None:
+                # Serving adds NEED_WEIGHT to what its words score there (0 without them).
+                column[served & np.isnan(column)] = 0.0
+                column[served] += NEED_WEIGHT
+            self._needs[code] = column
+        return column
 
     def prepare_needs(self) -> None:
-        """Work out every need's word mentions now (in the build's thread), not in a search."""
+        """Work out every need's column now (in the build's thread), not in a search."""
         for need in NEEDS:
-            self._need_words(need.code)
+            self._need_column(need.code)
 
     def _remember(self, key: tuple[str, bool], match: Match) -> None:
         self._cache[key] = match
-        self._cached_rows[0] += match.rows.size
+        self._cached_rows[0] += self._weight(match)
         while self._cached_rows[0] > TOKEN_CACHE_ROWS and len(self._cache) > 1:
             _, dropped = self._cache.popitem(last=False)
-            self._cached_rows[0] -= dropped.rows.size
+            self._cached_rows[0] -= self._weight(dropped)
+
+    def _weight(self, match: Match) -> int:
+        """What a cached match counts for: its rows, and half a row per document for the
+        column it has (or will have: it is built at its first use)."""
+        n = len(self.docs)
+        return match.rows.size + (n // 2 if match.many(n) else 0)
 
     def corrections(self, token: str) -> list[tuple[str, int]]:
         """What ``token`` may stand for with typos in this index's vocabulary."""
@@ -224,10 +285,11 @@ class Columns:
         built): their status bits are cleared, and every search starts from a status.
         Work is per retired document, not per indexed one. Returns how many were here."""
         wanted = np.fromiter(ids, dtype=np.int64)
-        rows = np.searchsorted(self.ids, wanted)
-        here = rows < self.ids.size
-        here[here] = self.ids[rows[here]] == wanted[here]
-        rows = rows[here]
+        sorted_ids = self.ids[self.by_id]
+        at = np.searchsorted(sorted_ids, wanted)
+        here = at < sorted_ids.size
+        here[here] = sorted_ids[at[here]] == wanted[here]
+        rows = self.by_id[at[here]]
         for column in self.tags["status"].values():
             column[rows] = False
         return int(rows.size)
@@ -263,7 +325,14 @@ def build_columns(
     typos: TypoTolerance = TYPOS,
     transformer: pyproj.Transformer | None = None,
 ) -> Columns:
-    """Index ``docs`` (in id order); ``transformer`` reuses another index's metric CRS."""
+    """Index ``docs``; ``transformer`` reuses another index's metric CRS.
+
+    The rows are in the grid's order, not the documents': located documents cell by cell
+    (row-major), then the others in the order given. What lies within a radius is then a
+    few runs of consecutive rows, found already sorted, and every column read for them is
+    read nearly in sequence (in a dense district a circle holds tens of thousands)."""
+    given, transformer = _grid_order(docs, transformer)
+    docs = [docs[i] for i in given.tolist()]
     n = len(docs)
     # One boolean column per value of every filterable field: filters are then just ANDs.
     tags: dict[str, dict[str, BoolArray]] = {name: {} for name in (*MULTI_TAGS, *SINGLE_TAGS)}
@@ -277,14 +346,7 @@ def build_columns(
     located = np.array([d.located for d in docs], dtype=bool)
     lat = np.array([d.lat if d.lat is not None else np.nan for d in docs], dtype=np.float64)
     lon = np.array([d.lon if d.lon is not None else np.nan for d in docs], dtype=np.float64)
-    if transformer is None:
-        crs = metric_crs_for(float(np.nanmedian(lon)) if located.any() else 114.0)
-        transformer = crs_transformer(WGS84, crs)
-    x_all = np.full(n, np.nan)
-    y_all = np.full(n, np.nan)
-    if located.any():
-        x, y = transformer.transform(lon[located], lat[located])
-        x_all[located], y_all[located] = x, y
+    x_all, y_all = _metric(docs, transformer)
     grid = PointGrid.of(x_all[located], y_all[located], np.flatnonzero(located))
 
     def column(values: Iterable[str]) -> Text:
@@ -299,9 +361,12 @@ def build_columns(
                 serving.setdefault(code, []).append(i)
 
     kinds, kind_code = np.unique(np.array([d.kind for d in docs], np.str_), return_inverse=True)
+    ids = np.array([d.id for d in docs], dtype=np.int64)
     return Columns(
         docs=docs,
-        ids=np.array([d.id for d in docs], dtype=np.int64),
+        ids=ids,
+        by_id=np.argsort(ids, kind="stable"),
+        given=given,
         kinds=[str(k) for k in kinds],
         kind_code=kind_code,
         fields={
@@ -327,6 +392,35 @@ def build_columns(
         vocabulary=Vocabulary(_vocabulary(docs, pinyin)),
         typos=typos,
     )
+
+
+def _metric(
+    docs: list[SearchDocument], transformer: pyproj.Transformer
+) -> tuple[FloatArray, FloatArray]:
+    """The documents' metric coordinates (NaN where not located)."""
+    located = np.array([d.located for d in docs], dtype=bool)
+    x = np.full(len(docs), np.nan)
+    y = np.full(len(docs), np.nan)
+    if located.any():
+        lon = np.array([d.lon for d in docs if d.located], dtype=np.float64)
+        lat = np.array([d.lat for d in docs if d.located], dtype=np.float64)
+        x[located], y[located] = transformer.transform(lon, lat)
+    return x, y
+
+
+def _grid_order(
+    docs: list[SearchDocument], transformer: pyproj.Transformer | None
+) -> tuple[npt.NDArray[np.intp], pyproj.Transformer]:
+    """Where each row's document is in ``docs`` (located ones in the grid's order, then the
+    others as given), and the metric CRS (the city's, unless ``transformer`` is given)."""
+    located = np.array([d.located for d in docs], dtype=bool)
+    if transformer is None:
+        lons = [d.lon for d in docs if d.lon is not None]
+        crs = metric_crs_for(float(np.median(lons)) if located.any() else 114.0)
+        transformer = crs_transformer(WGS84, crs)
+    x, y = _metric(docs, transformer)
+    in_cells = PointGrid.of(x[located], y[located], np.flatnonzero(located)).rows
+    return np.concatenate((in_cells, np.flatnonzero(~located))).astype(np.intp), transformer
 
 
 def _field_score(weight: float, positions: IntArray) -> FloatArray:

@@ -6,7 +6,8 @@ Built in a forked process instead (:mod:`.embedded`), it comes back as this file
 arrays are written raw (pickle's out-of-band buffers) and read back memory-mapped, so the
 worker holds none of the build and takes the new index's pages as searches read them,
 while the old index is let go. Documents are not in the file: the worker has them already
-(the same objects, or equal ones: :mod:`.index_shared`), in the order the build was given.
+(the same objects, or equal ones: :mod:`.index_shared`), in the order the build was given
+(the index puts them in its own order, and keeps where each came from).
 
 The mapping is private (copy on write): retiring an edited document writes its status bits
 in this process's copy of a page, never in the file.
@@ -33,7 +34,7 @@ _SPAN = struct.Struct("<QQ")  # a buffer's offset and length
 # Buffers start on this boundary: numpy reads aligned arrays at full speed.
 _ALIGN = 64
 # What a build leaves in an index that is this process's own only (ids of its objects).
-_NOT_KEPT = ("_sets",)
+_NOT_KEPT = ("_sets", "_boosts")
 
 
 class IndexFileError(Exception):
@@ -89,7 +90,7 @@ def load(source: IO[bytes], docs: Sequence[SearchDocument], typos: TypoTolerance
         state: dict[str, Any] = pickle.loads(whole[start : start + size], buffers=buffers)
     except Exception as exc:  # lengths right, contents not (a disk's error, say)
         raise IndexFileError(f"the index in the file does not load ({exc!r})") from exc
-    state["docs"] = list(docs)
+    state["docs"] = [docs[i] for i in state["given"].tolist()]  # in the index's order
     state["typos"] = typos
     state["to_metric"] = crs_transformer(WGS84, metric_crs_for(state["to_metric"]))
     cols = Columns.__new__(Columns)

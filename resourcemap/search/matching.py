@@ -70,6 +70,7 @@ class Found:
     score: FloatArray  # aligned with rows
     distance: FloatArray  # aligned with rows; NaN where not located or no point
     exact: BoolArray | None = None  # which distances are geodesic (None: all of them)
+    planar: bool = False  # whether ``distance`` holds planar metres already (the grid's)
 
 
 def _candidates(cols: Columns, criteria: Criteria) -> Found:
@@ -81,18 +82,23 @@ def _candidates(cols: Columns, criteria: Criteria) -> Found:
         # radius reads no column as long as the index.
         lat, lon = point
         x, y = cols.to_metric.transform(lon, lat)
-        near = cols.grid.within(x, y, q.radius_m * distances.MARGIN)
+        near, metres = cols.grid.within(x, y, q.radius_m * distances.MARGIN)
         served = [cols.serving[c] for c in criteria.point_area_codes if c in cols.serving]
-        rows = _sorted_union([near, *served], len(cols.docs))
-        rows = rows[_filter_mask(cols, criteria, rows)]
-    else:
-        mask = _filter_mask(cols, criteria)
-        if point is not None:
-            area_hit = np.zeros(len(cols.docs), dtype=bool)
-            for code in criteria.point_area_codes:
-                area_hit[cols.serving.get(code, [])] = True
-            mask &= cols.located | area_hit
-        rows = np.flatnonzero(mask)
+        if served:  # area-served rows are not located, so never near
+            rows = _sorted_union([near, *served], len(cols.docs))
+            planar = np.full(rows.size, np.nan)
+            planar[np.searchsorted(rows, near)] = metres
+        else:  # the grid's order is the rows' (see build_columns): already sorted
+            rows, planar = near, metres
+        keep = _filter_mask(cols, criteria, rows)
+        return Found(cols, rows[keep], np.zeros(int(keep.sum())), planar[keep], planar=True)
+    mask = _filter_mask(cols, criteria)
+    if point is not None:
+        area_hit = np.zeros(len(cols.docs), dtype=bool)
+        for code in criteria.point_area_codes:
+            area_hit[cols.serving.get(code, [])] = True
+        mask &= cols.located | area_hit
+    rows = np.flatnonzero(mask)
     return Found(cols, rows, np.zeros(rows.size), np.full(rows.size, np.nan))
 
 
@@ -178,17 +184,18 @@ def match_rows(segments: list[Columns], criteria: Criteria, *, exact: bool = Tru
             continue
         # Area-served matches have no distance: they are not a walk (NaN passes the radius).
         lat, lon = point
-        located = f.cols.located[f.rows]
         if exact:
+            located = f.cols.located[f.rows]
             f.distance[located] = geodesic_m(
                 lat, lon, f.cols.lat[f.rows[located]], f.cols.lon[f.rows[located]]
             )
         else:
-            x, y = f.cols.to_metric.transform(lon, lat)
-            near = f.rows[located]
-            dx, dy = f.cols.x[near] - x, f.cols.y[near] - y
-            # Not np.hypot: several times slower, and these are only bounds (see .distances).
-            f.distance[located] = np.sqrt(dx * dx + dy * dy)
+            if not f.planar:
+                x, y = f.cols.to_metric.transform(lon, lat)
+                near = f.rows[f.cols.located[f.rows]]
+                dx, dy = f.cols.x[near] - x, f.cols.y[near] - y
+                # Not np.hypot: several times slower; these are only bounds (.distances).
+                f.distance[f.cols.located[f.rows]] = np.sqrt(dx * dx + dy * dy)
             f.exact = np.isnan(f.distance)
             if q.radius_m is not None:
                 f.distance, f.exact = distances.within_radius(

@@ -383,6 +383,25 @@ def test_an_id_set_is_masked_once_per_object_and_by_its_members() -> None:
     assert cols.among(fewer).sum() == len(ids) - 1
 
 
+def test_rows_are_in_the_grids_order_and_an_edit_retires_its_own_row() -> None:
+    """The index keeps located documents cell by cell (what lies near a point is then a few
+    runs of rows, found sorted) and the others after them: an id still finds its row."""
+    docs = corpus(300, 7)
+    cols = build_columns(docs)
+    assert sorted(d.id for d in cols.docs) == [d.id for d in docs]  # each once
+    assert [cols.docs[r] for r in cols.grid.rows.tolist()] == [
+        d for d in cols.docs if d.located
+    ]  # the grid's order is the rows'
+    assert cols.ids.tolist() != sorted(cols.ids.tolist())  # not the ids' order
+    rows, metres = cols.grid.within(*cols.to_metric.transform(ORIGIN[1], ORIGIN[0]), 800.0)
+    assert rows.size > 5 and (np.diff(rows) > 0).all() and (metres <= 800.0).all()
+    active = np.flatnonzero(cols.tags["status"]["active"])
+    gone = {cols.docs[r].id for r in active[[1, active.size // 2, -1]].tolist()}
+    assert cols.retire([*gone, 10**9]) == 3  # an id it does not hold is not a row
+    left = np.flatnonzero(cols.tags["status"]["active"])
+    assert {cols.docs[r].id for r in set(active.tolist()) - set(left.tolist())} == gone
+
+
 @pytest.mark.parametrize("n", [100, 5_000])
 def test_rows_near_and_served_are_each_listed_once_in_order(n: int) -> None:
     from resourcemap.search.matching import _sorted_union
