@@ -1,4 +1,5 @@
-"""Reading rendered pages in tests: typed lookups that fail the test with a clear message.
+"""Reading rendered pages and CSV downloads in tests: typed lookups that fail the test
+with a clear message.
 
 BeautifulSoup answers `None` for an element that is not there and a list for a multi-valued
 attribute; these helpers turn both into a failed test naming the selector or attribute, so a
@@ -7,8 +8,11 @@ test reads as what a user sees and mypy knows every value is a `Tag` or a `str`.
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from bs4 import Tag
+
+BOM = "\ufeff".encode()
 
 
 def one(node: Tag, selector: str) -> Tag:
@@ -46,3 +50,11 @@ def attr(tag: Tag, name: str, default: str | None = None) -> str:
 def hidden_fields(form: Tag) -> dict[str, str]:
     """The names and values of a form's hidden inputs, as the browser would send them."""
     return {attr(i, "name"): attr(i, "value") for i in form.select("input[type=hidden]")}
+
+
+def csv_text(response: httpx.Response) -> str:
+    """A CSV download's text as a spreadsheet reads it: the test fails unless it starts
+    with a UTF-8 byte-order mark (without one, Excel on a Chinese Windows reads GBK)."""
+    if not response.content.startswith(BOM):
+        pytest.fail(f"no byte-order mark in the CSV: {response.content[:60]!r}")
+    return response.content.decode("utf-8-sig")

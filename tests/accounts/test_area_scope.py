@@ -303,7 +303,7 @@ def _answers(client: TestClient, level: str, *, siting: bool = True) -> dict[str
 
 
 def _rows(csv_text: str) -> dict[str, list[str]]:
-    return {row[0]: row for row in csv.reader(io.StringIO(csv_text)) if row}
+    return {row[0]: row for row in csv.reader(io.StringIO(csv_text.lstrip("\ufeff"))) if row}
 
 
 @pytest.mark.parametrize("level", ["district", "street", "community"])

@@ -142,7 +142,7 @@ def test_resident_finds_books_and_cancels(
     expect(first.locator(".distance")).to_contain_text(re.compile(r"\d+米 · 步行约 \d+ 分钟"))
     # Searched in place around a point with no distance: the count says it is every match.
     expect(page.locator("#result-count")).to_contain_text(
-        re.compile(r"找到 \d+ 个服务（不限距离，最近的在前）")
+        re.compile(r"找到 \d+ 个服务（不限距离，附近最合适的在前）")
     )
     expect(page.locator("#map")).to_have_attribute("data-ready", "1")
     assert "open_now=true" in page.url and "fee=free" in page.url  # a shareable state

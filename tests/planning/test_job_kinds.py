@@ -29,7 +29,7 @@ from resourcemap.vocab import AreaLevel
 from tests.accounts.test_area_scope import _foreign, _inside, _planners, sign_in
 from tests.conftest import TEST_NOW, make_settings
 from tests.factories import run_in_db
-from tests.html_helpers import attr, hidden_fields, one, text_of
+from tests.html_helpers import attr, csv_text, hidden_fields, one, text_of
 
 # A bound on waiting for the app's own runner, not a measure of speed.
 PATIENCE_SECONDS = 300
@@ -200,7 +200,7 @@ def test_planners_run_access_and_siting_in_the_background(
         table = client.get(f"{location}/result.csv")
         assert table.headers["content-type"].startswith("text/csv")
         assert "access-job" in table.headers["content-disposition"]
-        assert _csv_codes(table.text) == [r["code"] for r in rows]
+        assert _csv_codes(csv_text(table)) == [r["code"] for r in rows]
 
         # The page: the table by street with its download, in English.
         page = BeautifulSoup(client.get(f"/planning/jobs/{body['id']}?lang=en").text, "html.parser")
@@ -250,7 +250,7 @@ def test_planners_run_access_and_siting_in_the_background(
         assert [r["code"] for r in kept["rows"]] == [a["code"] for a in own_request["areas"]]
         assert kept["population"] == pytest.approx(own_request["totals"]["population"], abs=1)
         assert kept["services"] == own_request["totals"]["services"]
-        assert set(_csv_codes(client.get(f"{location}/result.csv").text)) <= mine
+        assert set(_csv_codes(csv_text(client.get(f"{location}/result.csv")))) <= mine
         page_text = client.get(f"/planning/jobs/{body['id']}").text
         assert not [name for name in _foreign(world, district) if name in page_text]
 
@@ -276,7 +276,7 @@ def test_planners_run_access_and_siting_in_the_background(
         assert text_of(page, ".shared-place").startswith("Every site is in ")
         assert text_of(page, ".exports a") == "Download the sites (CSV)"
         sites_file = client.get(f"/api/v1/jobs/{siting_id}/result.csv")
-        assert sites_file.text.splitlines()[0].startswith("rank,lon,lat,adds")
+        assert csv_text(sites_file).splitlines()[0].startswith("rank,lon,lat,adds")
         # The city-wide sites are not theirs to read.
         listed = [j["id"] for j in client.get("/api/v1/jobs").json()["items"]]
         assert siting_id in listed and city_sites.json()["id"] not in listed

@@ -34,7 +34,7 @@ from resourcemap.vocab import AreaLevel, Role
 from tests.accounts.test_area_scope import sign_in
 from tests.conftest import TEST_NOW, make_settings
 from tests.factories import run_in_db
-from tests.html_helpers import attr, hidden_fields, one, text_of
+from tests.html_helpers import attr, csv_text, hidden_fields, one, text_of
 from tests.web.api.test_staff import PASSWORD
 
 DISTRICTS = AreaLevel.DISTRICT
@@ -170,7 +170,7 @@ def test_planners_start_a_job_and_read_it_while_the_app_runs_it(
         assert len(result["rows"]) == 2 and body["progress"] == 1.0
         table = client.get(f"{location}/result.csv")
         assert table.headers["content-type"].startswith("text/csv")
-        rows = list(csv.DictReader(io.StringIO(table.text)))
+        rows = list(csv.DictReader(io.StringIO(csv_text(table))))
         assert [r["code"] for r in rows] == [r["code"] for r in result["rows"]]
 
         # The page: the job's table, most residents outside the circle first, in English.
@@ -196,7 +196,7 @@ def test_planners_start_a_job_and_read_it_while_the_app_runs_it(
         assert len(kept["rows"]) == 1
         assert kept["population"] == pytest.approx(kept["rows"][0]["population"])
         other = next(r for r in result["rows"] if r["code"] != kept["rows"][0]["code"])
-        assert other["code"] not in client.get(f"{location}/result.csv").text
+        assert other["code"] not in csv_text(client.get(f"{location}/result.csv"))
         assert other["name"] not in client.get(f"/planning/jobs/{body['id']}").text
         # …and may not ask for a level above their area: the form does not offer it, and the
         # city-wide job is not in their list (whose page opens, rather than refusing them).
@@ -449,7 +449,7 @@ def test_a_community_table_names_each_area_in_the_page_language_and_where_it_lie
         ]
         chinese = _rows(_page(client, f"/planning/jobs/{job_id}?lang=zh-CN"))
         answer = client.get(f"/api/v1/jobs/{job_id}/result.csv")
-        table = list(csv.DictReader(io.StringIO(answer.text)))
+        table = list(csv.DictReader(io.StringIO(csv_text(answer))))
         listed = BeautifulSoup(client.get("/planning/jobs?lang=en").text, "html.parser")
         listed_zh = BeautifulSoup(client.get("/planning/jobs?lang=zh-CN").text, "html.parser")
         sign_in(client, "district")
@@ -550,7 +550,7 @@ def test_a_long_table_is_read_fifty_rows_a_page_worst_first_and_its_csv_holds_al
             client.get(f"/planning/jobs/{job_id}?lang=en&page=99").text, "html.parser"
         )
         chinese = _page(client, f"/planning/jobs/{job_id}?lang=zh-CN")
-        table = client.get(f"/api/v1/jobs/{job_id}/result.csv").text
+        table = csv_text(client.get(f"/api/v1/jobs/{job_id}/result.csv"))
     everything = list(csv.DictReader(io.StringIO(table)))
     assert len(pages) == 2 and len(everything) > 50, "two pages of the province's communities"
     first, last = pages

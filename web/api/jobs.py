@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from resourcemap.accounts import Principal
 from resourcemap.errors import NotFound
@@ -17,6 +17,7 @@ from resourcemap.planning import jobs
 from resourcemap.planning.coverage import CoverageQuery
 from resourcemap.scope import scope_of
 from web import clock
+from web.api.answers import csv_file
 from web.api.planning import PLANNING
 from web.auth import require
 from web.params import json_body
@@ -168,10 +169,4 @@ async def result_csv(request: Request) -> Response:
     found = (await jobs.job(request.path_params["id"])).within(scope)
     if found.outcome is None:
         raise NotFound(f"job {found.id} has no result yet ({found.state.value})")
-    return PlainTextResponse(
-        found.outcome.csv(),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{FILES[found.kind]}-job-{found.id}.csv"'
-        },
-    )
+    return csv_file(found.outcome.csv(), f"{FILES[found.kind]}-job-{found.id}.csv")

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from resourcemap.dataset import synthetic_label
 from resourcemap.planning import access_export as access_mod
@@ -24,6 +24,7 @@ from resourcemap.planning.report import report_html
 from resourcemap.scope import AreaScope, scope_of
 from resourcemap.vocab import Role
 from web import clock
+from web.api.answers import csv_file
 from web.auth import require
 from web.pages.planning import text as planning_text
 from web.pages.shell import dataset_text
@@ -147,11 +148,7 @@ async def coverage_csv_export(request: Request) -> Response:
     """
     scope = await _scope(request)
     analysis = await service_of(request).analyse(coverage_query(request), scope=scope)
-    return PlainTextResponse(
-        coverage_csv(analysis),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="coverage.csv"'},
-    )
+    return csv_file(coverage_csv(analysis), "coverage.csv")
 
 
 async def coverage_report(request: Request) -> Response:
@@ -334,11 +331,7 @@ async def siting_export(request: Request) -> Response:
 
 def siting_file(result: siting_mod.SitingResult, fmt: str) -> Response:
     if fmt == "csv":
-        return PlainTextResponse(
-            siting_mod.sites_csv(result),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="sites.csv"'},
-        )
+        return csv_file(siting_mod.sites_csv(result), "sites.csv")
     return JSONResponse(
         siting_mod.sites_geojson(result),
         media_type="application/geo+json",
@@ -387,11 +380,7 @@ async def access_cells(request: Request) -> Response:
     """
     scope = await _scope(request)
     found = await access_report(request, access_query(request), scope)
-    return PlainTextResponse(
-        access_mod.cells_csv(found),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="access-cells.csv"'},
-    )
+    return csv_file(access_mod.cells_csv(found), "access-cells.csv")
 
 
 async def indicators_export(request: Request) -> Response:
@@ -418,8 +407,4 @@ async def indicators_export(request: Request) -> Response:
             media_type=XLSX,
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )
-    return PlainTextResponse(
-        indicators_csv(found),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
+    return csv_file(indicators_csv(found), f"{name}.csv")

@@ -396,9 +396,14 @@
   function countText(body) {
     // With a point and no distance the list holds every match: say so, lest the number
     // read as how many are near.
+    // The default order weighs distance with open now, free and online booking: only
+    // "nearest" is nearest first.
     var anyDistance = latInput && latInput.value && !shownRadius;
+    var sort = document.getElementById("f-sort");
+    var nearest = sort && sort.value === "nearest";
     var text = body.total === 0 ? t("empty") : body.total === 1 ? t("count_one")
-      : t(anyDistance ? "count_near" : "count", { n: body.total.toLocaleString(el.dataset.lang) });
+      : t(anyDistance ? (nearest ? "count_near" : "count_best") : "count",
+          { n: body.total.toLocaleString(el.dataset.lang) });
     var w = body.widened;
     if (w) {
       text += " " + (w.shown_m ? t("widened", { asked: distance(w.asked_m), shown: distance(w.shown_m) })

@@ -13,7 +13,7 @@ from resourcemap import accounts
 from resourcemap.models import Organisation
 from resourcemap.vocab import Role
 from tests.factories import run_in_db
-from tests.html_helpers import attr, one, text_of
+from tests.html_helpers import attr, csv_text, one, text_of
 
 PASSWORD = "correct-horse-9"
 READS = [
@@ -99,7 +99,9 @@ def test_coverage_geojson_gaps_heatmap_and_exports(
 
         csv = client.get("/api/v1/coverage.csv?level=street")
         assert csv.headers["content-type"].startswith("text/csv")
-        assert len(csv.text.splitlines()) == 7  # header and six streets
+        text = csv_text(csv)  # with a byte-order mark, for Excel on a Chinese Windows
+        assert len(text.splitlines()) == 7  # header and six streets
+        assert text.startswith("code,") and "街道" in text
         report = client.get("/api/v1/coverage/report.html")
         assert report.status_code == 200 and "<script src=" not in report.text
 

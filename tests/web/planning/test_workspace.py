@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 
 from resourcemap.models import Area
 from tests.factories import run_in_db
-from tests.html_helpers import attr, one, text_of
+from tests.html_helpers import attr, csv_text, one, text_of
 from tests.web.api.test_planning import sign_in
 from tests.web.api.test_planning import url as url  # the fixture, re-exported
 
@@ -170,7 +170,7 @@ def test_the_indicator_matrix_is_one_screen_and_exports(
 
         exported = client.get("/api/v1/indicators.csv?level=street")
         assert exported.headers["content-type"].startswith("text/csv")
-        table = list(csv.DictReader(io.StringIO(exported.text)))
+        table = list(csv.DictReader(io.StringIO(csv_text(exported))))
         assert len(table) == 6 * 8
         assert {r["status"] for r in table} <= {"met", "close", "not_met", "unknown"}
         xlsx = client.get("/api/v1/indicators.xlsx?level=street")
@@ -193,7 +193,7 @@ def test_access_by_area_with_each_supply_measure(url: str, make_client: Callable
             assert all(0 <= a["evening_share"] <= 1 for a in body["areas"])
             assert sum(a["waiting"]["bookable_services"] for a in body["areas"]) > 0
         cells = client.get("/api/v1/access/cells.csv?supply=capacity")
-        lines = cells.text.splitlines()
+        lines = csv_text(cells).splitlines()
         assert lines[0].startswith("lon,lat,area,population,access_per_1000")
         assert len(lines) == 1 + 12_137
         bad = client.get("/api/v1/access?supply=money")
@@ -259,7 +259,7 @@ def test_siting_for_access_exports_and_uploaded_candidates(
         assert len(features) == 3 and features[0]["properties"]["rank"] == 1
         assert features[0]["properties"]["community_name"]
         table = client.post("/api/v1/siting.csv", json={"sites": 3}, headers=headers)
-        rows = list(csv.DictReader(io.StringIO(table.text)))
+        rows = list(csv.DictReader(io.StringIO(csv_text(table))))
         assert [r["rank"] for r in rows] == ["1", "2", "3"] and float(rows[0]["adds"]) > 0
 
         form = BeautifulSoup(client.get("/planning/siting").text, "html.parser")
@@ -278,7 +278,7 @@ def test_siting_for_access_exports_and_uploaded_candidates(
         fields = {i["name"]: i.get("value", "") for i in export.select("input[name]")}
         download = client.post("/planning/siting", data={**fields, "export": "csv"})
         assert download.headers["content-disposition"].startswith("attachment")
-        [row] = list(csv.DictReader(io.StringIO(download.text)))
+        [row] = list(csv.DictReader(io.StringIO(csv_text(download))))
         assert (row["lon"], row["lat"]) == (
             text_of(result, "tr.site td:nth-of-type(3)").split(", ")[1],
             text_of(result, "tr.site td:nth-of-type(3)").split(", ")[0],

@@ -51,6 +51,9 @@ def test_chinese_staff_pages_show_one_language(world: World) -> None:
         page = html(client.get("/staff"))
         nav = one(page, ".staff-bar").get_text(" ")
         assert "我的服务资源" in nav and "My listings" not in nav
+        # One sentence with the organisation in it ("云溪街道办事处 · 的服务资源" read wrong).
+        heading = one(page, "h1").get_text(" ", strip=True)
+        assert re.fullmatch(r"\S+的服务资源", heading), heading
         assert one(page, ".lang-switch a[hreflang=en]") is not None
 
 

@@ -280,6 +280,10 @@ def _js_messages() -> dict[str, str]:
         "count_near": _(
             "%(count)s services found at any distance, the nearest first.", count="{n}"
         ),
+        "count_best": _(
+            "%(count)s services found at any distance, the best match near you first.",
+            count="{n}",
+        ),
         "none": _("No services match. Try fewer filters."),
         "loading": _("Loading service points…"),
         "failed": _("Could not load. Please check your connection and reload."),
