@@ -116,6 +116,25 @@ def script_json(value: Any) -> str:
     return text
 
 
+class MapFrame(MacroElement):
+    """A planner map's scale, in metres only (Leaflet's default adds miles and feet), and
+    the operator's attribution prefix (Leaflet's default is a flag and a link; the
+    resident maps take the same setting, RESOURCEMAP_MAP_ATTRIBUTION_PREFIX)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+L.control.scale({imperial: false}).addTo({{ this.map_name }});
+{{ this.map_name }}.attributionControl.setPrefix({{ this.prefix }});
+{% endmacro %}"""
+    )
+
+    def __init__(self, map_name: str, prefix: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "MapFrame"
+        self.map_name = map_name
+        self.prefix = script_json(prefix) if prefix else "false"
+
+
 class _Controls(MacroElement):
     _template = Template(
         """{% macro script(this, kwargs) %}

@@ -7,7 +7,7 @@ placeholders. Texts are plain: :mod:`geo.maps` escapes them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -57,6 +57,9 @@ class MapText:
     area_tip_nobody: str = "No residents are recorded in %(name)s."
     hex_tip: str = "%(unmet)s of the %(demand)s residents of this hexagon live outside the circle."
     site_tip: str = "Recommended site %(rank)s: %(adds)s more residents reached (%(name)s)."
+    # Area names in the reader's language, by code; an area not here shows its features'
+    # own (Chinese) name. An English map labelled 云栖社区 beside a table of Yunqi Community.
+    area_names: Mapping[str, str] = field(default_factory=dict)
     number: Callable[[float], str] = field(default=_number)
     percent: Callable[[float], str] = field(default=_percent)
     distance: Callable[[float], str] = field(default=_metres)

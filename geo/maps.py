@@ -124,16 +124,24 @@ def share_rows() -> list[LegendRow]:
 
 
 def new_map(
-    centre: tuple[float, float], assets: Assets, tile_url: str = "", attribution: str = ""
+    centre: tuple[float, float],
+    assets: Assets,
+    tile_url: str = "",
+    attribution: str = "",
+    prefix: str = "",
 ) -> folium.Map:
-    """A folium map at ``centre`` (lat, lon) that loads Leaflet from ``assets`` only."""
+    """A folium map at ``centre`` (lat, lon) that loads Leaflet from ``assets`` only, with a
+    metric scale and ``prefix`` before the attribution (none when empty)."""
     import folium
 
-    m = folium.Map(location=list(centre), zoom_start=12, tiles=None, control_scale=True)
+    from geo.map_legend import MapFrame
+
+    m = folium.Map(location=list(centre), zoom_start=12, tiles=None)
     m.default_js = [("leaflet", assets.js_url)]
     m.default_css = [("leaflet_css", assets.css_url)]
     if tile_url:
         folium.TileLayer(tile_url, attr=esc(attribution or " "), control=False).add_to(m)
+    MapFrame(m.get_name(), prefix).add_to(m)
     return m
 
 
@@ -148,6 +156,7 @@ def coverage_map(
     text: MapText | None = None,
     tile_url: str = "",
     attribution: str = "",
+    prefix: str = "",
     sites: Sequence[dict[str, Any]] = (),
 ) -> folium.Map:
     """The coverage map: share by area or unmet demand by hexagon (one at a time), gap
@@ -162,7 +171,7 @@ def coverage_map(
     radius = t.distance(radius_m)
     areas = [f for f in coverage_fc["features"] if f.get("geometry")]
     south, west, north, east = _bounds(areas)
-    m = new_map(((south + north) / 2, (west + east) / 2), assets, tile_url, attribution)
+    m = new_map(((south + north) / 2, (west + east) / 2), assets, tile_url, attribution, prefix)
     m.fit_bounds([[south, west], [north, east]])
     sections: list[LegendSection] = []
 
@@ -307,8 +316,13 @@ def _hex_colour(value: float, breaks: Sequence[float]) -> str:
     return HEX_COLOURS[min(i, len(HEX_COLOURS) - 1)]
 
 
+def _area_name(p: dict[str, Any], t: MapText) -> str:
+    code = str(p.get("code") or "")
+    return t.area_names.get(code) or str(p.get("name") or code)
+
+
 def _area_tip(p: dict[str, Any], t: MapText, radius: str) -> str:
-    name = str(p.get("name") or p.get("code") or "")
+    name = _area_name(p, t)
     if p.get("share") is None:
         return t.area_tip_nobody % {"name": name}
     values = {"name": name, "radius": radius, "population": t.number(p["population"])}
@@ -428,7 +442,7 @@ def _labels_layer(areas: Sequence[dict[str, Any]], t: MapText) -> tuple[folium.m
 
     geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in areas]) if areas else []
     at = shapely.point_on_surface(geoms)
-    names = [str(f["properties"].get("name") or "") for f in areas]
+    names = [_area_name(f["properties"], t) for f in areas]
     places = map_marks.points(list(zip(shapely.get_x(at), shapely.get_y(at), strict=True)))
     marks = [(*place, name) for place, name in zip(places, names, strict=True)]
     group = map_marks.Marks("names", marks, esc(t.labels_layer))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,6 +126,7 @@ async def map_html(
     text: MapText | None = None,
     tile_url: str = "",
     attribution: str = "",
+    prefix: str = "",
     sites: list[dict[str, Any]] | None = None,
     scope: AreaScope | None = None,
     progress: Callable[[str], None] | None = None,
@@ -135,7 +136,7 @@ async def map_html(
     layers = await map_layers(service, query, scope, progress)
     m = coverage_map(
         layers.areas, layers.gaps, layers.heat, layers.services, query.radius_m, assets,
-        text=text, tile_url=tile_url, attribution=attribution, sites=sites or (),
+        text=text, tile_url=tile_url, attribution=attribution, prefix=prefix, sites=sites or (),
     )  # fmt: skip
     return render(m, assets), layers.analysis
 
@@ -184,6 +185,8 @@ class ReportText:
     uncovered: str = "Outside the circle"
     share: str = "Share covered"
     no_data: str = "—"
+    # Area names in the reader's language, by code (the areas' Chinese names otherwise).
+    area_names: Mapping[str, str] = field(default_factory=dict)
     number: Callable[[float], str] = field(default=lambda x: f"{x:,.0f}")
     percent: Callable[[float], str] = field(default=lambda x: f"{x:.1%}")
     distance: Callable[[float], str] = field(default=lambda x: f"{x:g} m")
@@ -203,14 +206,17 @@ async def report_html(
     map_text: MapText | None = None,
     download_url: str | None = None,
     scope: AreaScope | None = None,
+    prefix: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> str:
     """One HTML file that opens anywhere, offline: Leaflet inlined, no tiles. With
-    ``scope``, of the account's area only, titled with its name."""
+    ``scope``, of the account's area only, titled with its name; ``prefix`` before the
+    map's attribution (none when empty)."""
     say = progress or (lambda _m: None)
     page, analysis = await map_html(
-        service, query, Assets.inline(LEAFLET_DIR), text=map_text, scope=scope, progress=say
-    )
+        service, query, Assets.inline(LEAFLET_DIR), text=map_text, scope=scope, prefix=prefix,
+        progress=say,
+    )  # fmt: skip
     say("writing the report")
     t = text or ReportText()
     body = _report_body(analysis, t, now.astimezone(tz), dataset_label, download_url)
@@ -258,6 +264,14 @@ def counts_teams(query: CoverageQuery) -> bool:
     return any(k.info.placement is Placement.AREA for k in query.kinds)
 
 
+def _area(code: str, name: str, t: ReportText) -> str:
+    """An area's name in the report's language; its Chinese name marked as such."""
+    shown = t.area_names.get(code)
+    if shown and shown != name:
+        return html.escape(shown)
+    return f'<span lang="zh-CN">{html.escape(name)}</span>'
+
+
 def _report_body(
     analysis: Analysis,
     t: ReportText,
@@ -275,10 +289,8 @@ def _report_body(
     if download_url:
         actions.append(f'<a href="{e(download_url)}" download>{e(t.download)}</a>')
     actions.append(f'<a href="#" onclick="window.print();return false">{e(t.print_)}</a>')
-    # Area names are the areas' Chinese names, whatever the report's language.
     worst = "".join(
-        f'<li><span lang="zh-CN">{e(g.name)}</span>: {e(t.number(g.uncovered))}</li>'
-        for g in s.worst
+        f"<li>{_area(g.code, g.name, t)}: {e(t.number(g.uncovered))}</li>" for g in s.worst
     )
     kinds = ", ".join(f"{t.kind(k)} ({n})" for k, n in analysis.kind_counts) or t.no_data
     means = t.covered_means_teams if counts_teams(q) else t.covered_means
@@ -292,7 +304,7 @@ def _report_body(
         resources += "; " + t.members_only % {"count": t.number(members)}
     rows = "".join(
         "<tr>"
-        f'<td lang="zh-CN">{e(row.name)}</td><td>{e(t.number(row.population))}</td>'
+        f"<td>{_area(row.code, row.name, t)}</td><td>{e(t.number(row.population))}</td>"
         f"<td>{e(t.number(row.covered))}</td><td>{e(t.number(row.uncovered))}</td>"
         f'<td><i class="sw" style="background:{share_colour(row.share)}"></i>'
         f"{e(t.no_data if row.share is None else t.percent(row.share))}</td></tr>"

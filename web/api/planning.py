@@ -171,16 +171,18 @@ async def coverage_report(request: Request) -> Response:
     settings = request.app.state.settings
     query = coverage_query_without(request, "download", "lang")
     here = [(k, v) for k, v in request.query_params.multi_items() if k != "download"]
+    names = await planning_text.area_names()
     page = await report_html(
         service_of(request),
         query,
         dataset_label=dataset_text(await synthetic_label()),
         now=clock.now(request),
         tz=settings.tz,
-        text=planning_text.report_text(),
-        map_text=planning_text.map_text(),
+        text=planning_text.report_text(names),
+        map_text=planning_text.map_text(names),
         download_url="?" + urlencode([*here, ("download", "1")]),
         scope=scope,
+        prefix=settings.map_attribution_prefix,
     )
     how = "attachment" if request.query_params.get("download") else "inline"
     return Response(

@@ -116,9 +116,15 @@ def test_the_siting_map_is_drawn_in_its_own_sandboxed_document(
         )
 
 
+async def _street_names() -> list[tuple[str, str]]:
+    rows = await Area.filter(level="street").values_list("name_zh", "name_en")
+    return [(str(zh), str(en or "")) for zh, en in rows]
+
+
 def test_the_report_opens_in_the_browser_dated_with_its_sources(
     url: str, make_client: Callable[..., Any]
 ) -> None:
+    streets = run_in_db(url, _street_names)
     with make_client(url) as client:
         sign_in(client, "planner")
         report = _clocked(client).get("/api/v1/coverage/report.html?level=street&lang=en")
@@ -133,6 +139,17 @@ def test_the_report_opens_in_the_browser_dated_with_its_sources(
         assert "ResourceMap 0.1.0" in text and "500 m, straight-line distance" in text
         assert "members-only places" in text  # school, university and workplace rooms
         assert len(section.select("tbody tr")) == 6  # streets
+        # Areas are named in the report's language, in its table and on its map (an
+        # English report labelled its map 云栖社区 beside a table of Yunqi Community).
+        assert all(en for _zh, en in streets)
+        table = [td.get_text(strip=True) for td in section.select("tbody tr td:first-child")]
+        assert sorted(table) == sorted(en for _zh, en in streets)
+        script = "".join(s.get_text() for s in page.select("script"))
+        assert all(json.dumps(en)[1:-1] in script for _zh, en in streets)
+        assert not any(zh in script for zh, _en in streets)
+        # A metric scale, and the operator's attribution prefix, not Leaflet's flag.
+        assert "L.control.scale({imperial: false})" in script
+        assert 'attributionControl.setPrefix("Leaflet")' in script
         assert "<script src=" not in report.text  # Leaflet inlined: opens offline
         link = one(section, "a[download]")
         assert "download=1" in attr(link, "href")

@@ -7,15 +7,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from babel.dates import format_datetime
 from babel.numbers import format_percent
 
 from geo.map_text import MapText
+from resourcemap.planning.area_places import area_places
 from resourcemap.planning.report import ReportText
 from resourcemap.vocab import ResourceKind
 from web import i18n
 from web.i18n import _
+
+
+async def area_names() -> dict[str, str]:
+    """Every area's name in the reader's language, where it differs from its Chinese name
+    (the maps' and report's own): the English pages name areas in English."""
+    if i18n.current() is not i18n.EN:
+        return {}
+    return {code: p.name_en for code, p in (await area_places()).items() if p.name_en}
 
 
 def percent(x: float, digits: int = 0) -> str:
@@ -31,8 +41,9 @@ def kind_label(kind: ResourceKind) -> str:
     return i18n.vocab(kind)
 
 
-def map_text() -> MapText:
+def map_text(area_names: Mapping[str, str] | None = None) -> MapText:
     return MapText(
+        area_names=area_names or {},
         covered_layer=_("Residents within the circle, by area"),
         unmet_layer=_("Residents outside the circle, per hexagon"),
         gaps_layer=_("Parts of areas outside every circle"),
@@ -73,8 +84,9 @@ def when(moment: dt.datetime) -> str:
     return format_datetime(moment, "medium", tzinfo=moment.tzinfo, locale=i18n.current().babel)
 
 
-def report_text() -> ReportText:
+def report_text(area_names: Mapping[str, str] | None = None) -> ReportText:
     return ReportText(
+        area_names=area_names or {},
         title=_("Coverage report"),
         made=_("Made on %(when)s"),
         download=_("Download this report"),

@@ -194,9 +194,10 @@ async def _map_document(
         service_of(request),
         query,
         Assets(),
-        text=planning_text.map_text(),
+        text=planning_text.map_text(await planning_text.area_names()),
         tile_url=settings.tile_url,
         attribution=settings.tile_attribution,
+        prefix=settings.map_attribution_prefix,
         sites=sites,
         scope=scope,
     )
