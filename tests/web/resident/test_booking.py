@@ -62,6 +62,16 @@ def manage_link(response: Any) -> tuple[str, str]:
     return url.path, parse_qs(url.query)["token"][0]
 
 
+def test_a_number_with_its_country_code_is_masked_as_the_resident_knows_it(
+    room: tuple[Any, int],
+) -> None:
+    """ "+86 138 0013 8000" read back as "861******8000" looked like someone else's number."""
+    client, room_id = room
+    path, token = manage_link(book(client, room_id, nickname="小王", phone="+86 138 0013 8000"))
+    sent_to = text_of(soup(client.get(path, params={"token": token})), ".sent-to")
+    assert "138****8000" in sent_to and "861" not in sent_to
+
+
 def test_book_then_see_the_code_and_add_to_calendar(room: tuple[Any, int]) -> None:
     client, room_id = room
     response = book(client, room_id, nickname="小李", phone=PHONE)

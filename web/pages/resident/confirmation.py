@@ -11,22 +11,9 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 from resourcemap.booking.views import BookingView, PlaceView
+from resourcemap.vault import mask_email, mask_phone
 from resourcemap.vocab import MODE_LABELS, BookingStatus
 from web import i18n
-
-
-def mask_phone(phone: str) -> str:
-    """``138****8011``: enough for the holder to recognise, not to read off a screen."""
-    digits = "".join(c for c in phone if c.isdigit())
-    if len(digits) < 7:
-        return "*" * len(digits)
-    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
-
-
-def mask_email(email: str) -> str:
-    """``w***@example.com``."""
-    name, _, domain = email.partition("@")
-    return f"{name[:1]}***@{domain}" if domain else "***"
 
 
 def policy(place: PlaceView) -> str:

@@ -15,8 +15,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from resourcemap.vault import mask_phone
 from web.i18n import _
-from web.pages.resident import confirmation
 from web.pages.shell import render
 
 FIELD = "verification_code"
@@ -37,7 +37,7 @@ async def page_of(
         "resident/verify.html",
         context
         | {
-            "masked_phone": confirmation.mask_phone(booking.phone or ""),
+            "masked_phone": mask_phone(booking.phone),
             "held_until": booking.offer_expires_at,
             "errors": errors or {},
             "problem": problem,
