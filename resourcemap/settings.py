@@ -176,8 +176,9 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
     public_url: str = Field(
-        "http://127.0.0.1:8000",
-        description="Address residents reach the site at; used in links sent to them.",
+        "",
+        description="Address residents reach the site at; used in links sent to them. Empty: "
+        "this machine's address at the port served (http://127.0.0.1:PORT), as in development.",
     )
     data_keys: SecretStr | None = Field(
         None,
@@ -345,6 +346,16 @@ class Settings(BaseSettings):
                     "data_keys is unset; set RESOURCEMAP_DATA_KEYS in production "
                     "(`resourcemap keygen` makes one)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _public_url_of_the_port_served(self) -> Settings:
+        # A demo on another port sent links to :8000, where nothing answered.
+        if not self.public_url.strip():
+            host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+            if ":" in host:  # an IPv6 address
+                host = f"[{host}]"
+            object.__setattr__(self, "public_url", f"http://{host}:{self.port}")
         return self
 
     @model_validator(mode="after")

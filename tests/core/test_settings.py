@@ -43,6 +43,19 @@ def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.tz.key == "Europe/Berlin"
 
 
+def test_links_sent_to_residents_point_at_the_port_served(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A demo on port 8844 sent calendar and text links to :8000, where nothing answered."""
+    monkeypatch.delenv("RESOURCEMAP_PUBLIC_URL", raising=False)
+    monkeypatch.setenv("RESOURCEMAP_PORT", "8844")
+    assert Settings(_env_file=None).public_url == "http://127.0.0.1:8844"
+    monkeypatch.setenv("RESOURCEMAP_HOST", "0.0.0.0")
+    assert Settings(_env_file=None).public_url == "http://127.0.0.1:8844"
+    monkeypatch.setenv("RESOURCEMAP_PUBLIC_URL", "https://xinli.example.cn")
+    assert Settings(_env_file=None).public_url == "https://xinli.example.cn"
+
+
 def test_secret_is_hidden_in_repr() -> None:
     settings = Settings(_env_file=None, secret_key="s3cr3t-value-that-is-long-enough-123")
     assert "s3cr3t" not in repr(settings)
