@@ -268,8 +268,8 @@ def _area(code: str, name: str, t: ReportText) -> str:
     """An area's name in the report's language; its Chinese name marked as such."""
     shown = t.area_names.get(code)
     if shown and shown != name:
-        return html.escape(shown)
-    return f'<span lang="zh-CN">{html.escape(name)}</span>'
+        return f'<span class="area-name">{html.escape(shown)}</span>'
+    return f'<span class="area-name" lang="zh-CN">{html.escape(name)}</span>'
 
 
 def _report_body(
@@ -304,7 +304,8 @@ def _report_body(
         resources += "; " + t.members_only % {"count": t.number(members)}
     rows = "".join(
         "<tr>"
-        f"<td>{_area(row.code, row.name, t)}</td><td>{e(t.number(row.population))}</td>"
+        f'<th scope="row">{_area(row.code, row.name, t)}</th>'
+        f"<td>{e(t.number(row.population))}</td>"
         f"<td>{e(t.number(row.covered))}</td><td>{e(t.number(row.uncovered))}</td>"
         f'<td><i class="sw" style="background:{share_colour(row.share)}"></i>'
         f"{e(t.no_data if row.share is None else t.percent(row.share))}</td></tr>"

@@ -142,7 +142,7 @@ def test_the_report_opens_in_the_browser_dated_with_its_sources(
         # Areas are named in the report's language, in its table and on its map (an
         # English report labelled its map 云栖社区 beside a table of Yunqi Community).
         assert all(en for _zh, en in streets)
-        table = [td.get_text(strip=True) for td in section.select("tbody tr td:first-child")]
+        table = [th.get_text(strip=True) for th in section.select("tbody th[scope=row]")]
         assert sorted(table) == sorted(en for _zh, en in streets)
         script = "".join(s.get_text() for s in page.select("script"))
         assert all(json.dumps(en)[1:-1] in script for _zh, en in streets)
