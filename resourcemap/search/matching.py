@@ -84,12 +84,13 @@ def _candidates(cols: Columns, criteria: Criteria) -> Found:
         x, y = cols.to_metric.transform(lon, lat)
         near, metres = cols.grid.within(x, y, q.radius_m * distances.MARGIN)
         served = [cols.serving[c] for c in criteria.point_area_codes if c in cols.serving]
-        if served:  # area-served rows are not located, so never near
-            rows = _sorted_union([near, *served], len(cols.docs))
-            planar = np.full(rows.size, np.nan)
-            planar[np.searchsorted(rows, near)] = metres
-        else:  # the grid's order is the rows' (see build_columns): already sorted
-            rows, planar = near, metres
+        # The grid's order is the rows' (see build_columns), located rows first: what is
+        # near comes sorted, before every area-served row (those have no point).
+        rows, planar = near, metres
+        if served:
+            beyond = _sorted_union(served, len(cols.docs))
+            rows = np.concatenate((near, beyond))
+            planar = np.concatenate((metres, np.full(beyond.size, np.nan)))
         keep = _filter_mask(cols, criteria, rows)
         return Found(cols, rows[keep], np.zeros(int(keep.sum())), planar[keep], planar=True)
     mask = _filter_mask(cols, criteria)

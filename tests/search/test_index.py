@@ -387,12 +387,17 @@ def test_rows_are_in_the_grids_order_and_an_edit_retires_its_own_row() -> None:
     """The index keeps located documents cell by cell (what lies near a point is then a few
     runs of rows, found sorted) and the others after them: an id still finds its row."""
     docs = corpus(300, 7)
+    for k in range(0, 300, 30):  # teams serving an area: no point
+        docs[k] = replace(docs[k], lat=None, lon=None, service_area_codes=("440305001",))
     cols = build_columns(docs)
     assert sorted(d.id for d in cols.docs) == [d.id for d in docs]  # each once
     assert [cols.docs[r] for r in cols.grid.rows.tolist()] == [
         d for d in cols.docs if d.located
     ]  # the grid's order is the rows'
     assert cols.ids.tolist() != sorted(cols.ids.tolist())  # not the ids' order
+    located = int(cols.located.sum())
+    assert cols.located[:located].all()  # located rows first: area-served ones come after
+    assert cols.serving and all((rows >= located).all() for rows in cols.serving.values())
     rows, metres = cols.grid.within(*cols.to_metric.transform(ORIGIN[1], ORIGIN[0]), 800.0)
     assert rows.size > 5 and (np.diff(rows) > 0).all() and (metres <= 800.0).all()
     active = np.flatnonzero(cols.tags["status"]["active"])
