@@ -105,6 +105,112 @@ async def green_city(seats: int = 1, referral_seats: int = 1, **policy: Any) -> 
     return ids
 
 
+# Where the crowded city's community room refers from: the west street, 5.8 km west of the
+# minors' guidance centre of ``green_city``.
+KANGLE = (22.700, 113.950)
+SCHOOL_NOTE = "仅限本校学生及家长"
+
+
+async def crowded_city() -> dict[str, Any]:
+    """``green_city`` plus a community room of the third organisation (``other`` staff)
+    referring from the west street, crowded as the demo city is around it: twelve school
+    counselling rooms for their own students within 1.2 km, twenty public counselling
+    places from 1.2 to 3.2 km, a second public minors' centre 6.7 km away beyond them, and
+    two places for local residents 550 m away, one serving the room's street, one another.
+    The school room of ``green_city`` takes its own students only too."""
+    ids = await green_city()
+    other = await Organisation.get(name_zh="另一家机构")
+    west: AreaCodes = {
+        "city_code": "449900000000",
+        "district_code": "449901000000",
+        "street_code": "449901002000",
+        "community_code": "449901002001",
+    }
+    lat, lon = KANGLE
+
+    async def place(name_zh: str, name_en: str, at: tuple[float, float], **fields: Any) -> int:
+        made = await Resource.create(
+            name_zh=name_zh, name_en=name_en, lat=at[0], lon=at[1], **{**west, **fields}
+        )
+        return int(made.id)
+
+    kangle = await place(
+        "康乐社区心理咨询室",
+        "Kangle Community Counselling Room",
+        KANGLE,
+        kind="community_room",
+        organisation=other,
+        services=["counselling", "education", "referral"],
+        audiences=["everyone", "elderly", "families"],
+        modes=["in_person"],
+    )
+    await Resource.filter(id=ids["school"]).update(
+        eligibility="students", eligibility_note_zh=SCHOOL_NOTE
+    )
+    student_only = {
+        "kind": "school_room",
+        "services": ["counselling"],
+        "audiences": ["students", "families"],
+        "eligibility": "students",
+        "eligibility_note_zh": SCHOOL_NOTE,
+        "eligibility_note_en": "Pupils of this school and their parents only",
+    }
+    schools = [
+        await place(
+            f"康乐第{n}小学心理辅导室",
+            f"Kangle No. {n} Primary",
+            (lat, lon + n / 1000),
+            **student_only,
+        )
+        for n in range(1, 13)
+    ]
+    public = [
+        await place(
+            f"澄明第{n}心理咨询中心",
+            f"Chengming Counselling Centre {n}",
+            (lat + (10 + n) / 1000, lon),
+            kind="licensed_agency",
+            services=["counselling"],
+            audiences=["everyone"],
+        )
+        for n in range(1, 21)
+    ]
+    local = {"kind": "street_station", "services": ["counselling"], "audiences": ["everyone"]}
+    local_here = await place(
+        "西街道社会心理服务站",
+        "West Street Station",
+        (lat - 0.005, lon),
+        eligibility="area_residents",
+        service_area_codes=["449901002000"],
+        **local,
+    )
+    local_there = await place(
+        "东街道社会心理服务站",
+        "East Street Station",
+        (lat - 0.005, lon + 0.0001),
+        eligibility="area_residents",
+        service_area_codes=["449901001000"],
+        **local,
+    )
+    second_centre = await place(
+        "青榕街道青少年成长辅导站",
+        "Qingrong Youth Guidance Station",
+        (lat + 0.06, lon),
+        kind="minors_centre",
+        services=["counselling", "family_support"],
+        audiences=["children", "adolescents", "families"],
+    )
+    ids.update(
+        kangle=kangle,
+        schools=schools,
+        public=public,
+        local_here=local_here,
+        local_there=local_there,
+        second_centre=second_centre,
+    )
+    return ids
+
+
 def referral_in(ids: dict[str, Any], **fields: Any) -> ReferralIn:
     data: dict[str, Any] = {
         "from_resource_id": ids["school"],

@@ -12,6 +12,7 @@ from resourcemap.feedback import answers, rounds
 from resourcemap.referral import counts, directory, flow, resident
 from resourcemap.referral.requests import AcceptIn, DeclineIn, ReferralIn
 from resourcemap.referral.views import (
+    Candidates,
     ContactView,
     ReferralSlot,
     ReferralView,
@@ -26,8 +27,10 @@ class ReferralDesk:
 
     # ------------------------------------------------------------------ staff
 
-    async def candidates(self, actor: Principal, from_id: int, need: str) -> list[ServiceRef]:
-        return await directory.candidates(actor, from_id, need)
+    async def candidates(
+        self, actor: Principal, from_id: int, need: str, *, members_only: bool = False
+    ) -> Candidates:
+        return await directory.candidates(actor, from_id, need, members_only=members_only)
 
     async def own_services(self, actor: Principal) -> list[ServiceRef]:
         return await directory.own_services(actor)

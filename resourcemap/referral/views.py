@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from resourcemap.models import Booking, Referral, Resource
+from resourcemap.search.base import Reach
 from resourcemap.search.needs import NEEDS
 from resourcemap.vault import Vault, mask_email, mask_name, mask_phone
-from resourcemap.vocab import Consent, ReferralStatus, ResourceKind, Urgency
+from resourcemap.vocab import Consent, Eligibility, ReferralStatus, ResourceKind, Urgency
 
 Side = Literal["out", "in", "both"]
 
@@ -26,6 +27,31 @@ class ServiceRef(BaseModel):
     name_en: str
     kind: ResourceKind
     phone: str = ""
+
+
+class Candidate(ServiceRef):
+    """A service a referral for a need can go to, as the referring staff choose among them."""
+
+    # Straight-line metres from the referring service; None where it is not a walk (a
+    # phone service, or a team serving its area without a place on the map).
+    distance_m: float | None
+    reach: Reach
+    eligibility: Eligibility
+    eligibility_note_zh: str = ""
+    eligibility_note_en: str = ""
+    # Its kind is one the need names (a minors' guidance centre for 厌学): listed first.
+    dedicated: bool = False
+    # Only for its own members (a school's students, a workplace's employees): the resident
+    # can go there only if they are one.
+    members_only: bool = False
+
+
+class Candidates(BaseModel):
+    """The services to refer to: those the resident can use first, members-only places
+    after them when asked for (labelled), and how many of those were left out."""
+
+    items: list[Candidate]
+    members_only_left_out: int
 
 
 class Line(BaseModel):

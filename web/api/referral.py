@@ -78,13 +78,21 @@ async def create_referral(request: Request) -> Response:
 
 async def candidates(request: Request) -> Response:
     """
-    summary: Services to refer to for a need, nearest first (staff, admin)
+    summary: Services to refer to for a need, those the resident can use first (staff, admin)
+    description: Services whose kind, services and audiences answer the need. The nearest
+      few whose kind the need names (a minors' guidance centre for `school_refusal`) lead,
+      then the others nearest first (straight-line metres from the referring service,
+      `distance_m`; phone services and area teams as if 2 km away). Places only for their
+      own members (a school's students) are left out and counted
+      (`members_only_left_out`); with `eligible=all` the nearest of them follow, marked
+      `members_only`, with their `eligibility` and its note.
     security: [{bearer: []}, {session: []}]
     parameters:
       - {name: from, in: query, required: true, schema: {type: integer}}
       - {name: need, in: query, schema: {type: string}}
+      - {name: eligible, in: query, schema: {type: string, enum: [all]}}
     responses:
-      200: {description: "{items: [{id, name_zh, name_en, kind}]}"}
+      200: {description: "{items: [candidate], members_only_left_out}"}
       400: {description: Unknown need}
       404: {description: Not one of my services}
     """
@@ -92,8 +100,13 @@ async def candidates(request: Request) -> Response:
     from_id = int_param(request, "from", 0, 1, 2**31 - 1)
     if not from_id:
         raise InvalidInput("from: the service you refer from", field="from")
-    found = await desk(request).candidates(actor, from_id, request.query_params.get("need", ""))
-    return items(found)
+    eligible = request.query_params.get("eligible", "")
+    if eligible not in ("", "all"):
+        raise InvalidInput("eligible is all, or left out", field="eligible")
+    found = await desk(request).candidates(
+        actor, from_id, request.query_params.get("need", ""), members_only=eligible == "all"
+    )
+    return view(found)
 
 
 async def get_referral(request: Request) -> Response:

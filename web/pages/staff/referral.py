@@ -13,6 +13,7 @@ audited "show contact details" page.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -21,13 +22,14 @@ from starlette.responses import Response
 from resourcemap.errors import Conflict, InvalidInput
 from resourcemap.referral.desk import ReferralDesk
 from resourcemap.referral.requests import AcceptIn, DeclineIn, ReferralIn
-from resourcemap.referral.views import ReferralView
+from resourcemap.referral.views import Candidate, Candidates, ReferralView
 from resourcemap.said import N_
 from resourcemap.search.needs import NEEDS
 from resourcemap.vocab import (
     DECLINE_LABELS,
     Consent,
     DeclineReason,
+    Eligibility,
     ReferralStatus,
     ResourceKind,
     Role,
@@ -41,6 +43,7 @@ from web.pages.staff.listing_form import text
 
 MANAGERS = (Role.ADMIN, Role.STAFF)
 LIST = "/staff/referrals"
+NEW = "staff.referral_new"  # the new-referral page's route
 PICK_DAYS = 14
 FIELDS = (
     "from_resource_id",
@@ -137,26 +140,52 @@ async def _new_page(
     own = await desk.own_services(principal)
     if not values.get("from_resource_id") and own:
         values["from_resource_id"] = str(own[0].id)
-    candidates = []
+    found = Candidates(items=[], members_only_left_out=0)
     from_id = _id(values.get("from_resource_id", ""))
     if from_id is not None and values.get("need"):
-        candidates = await desk.candidates(principal, from_id, values["need"])
+        found = await desk.candidates(
+            principal, from_id, values["need"], members_only=values.get("eligible") == "all"
+        )
+    origin = next((o for o in own if o.id == from_id), None)
+    shown_too = {"from_resource_id": values.get("from_resource_id", ""), "need": values["need"]}
     context = {
         "values": values,
         "errors": errors or {},
         "own": own,
         # Needs are data (search/needs.toml, both languages), not vocabulary labels.
         "needs": [(n.code, (n.label_zh, n.label_en)) for n in NEEDS],
-        "candidates": [(c, _kind(c.kind, c.name_zh, c.name_en)) for c in candidates],
+        "candidates": [_candidate(c) for c in found.items],
+        "members_only_left_out": found.members_only_left_out,
+        "origin": origin,
+        "members_only_link": f"{request.url_for(NEW).path}?"
+        + urlencode({**shown_too, "eligible": "all"}),
         "urgencies": [(u, i18n.vocab(u)) for u in Urgency],
         "consents": [(c, i18n.vocab(c)) for c in Consent],
     }
     return await render(request, "staff/referral_new.html", context, status)
 
 
+def _candidate(c: Candidate) -> dict[str, Any]:
+    """A service to refer to with what the referring staff weigh: how far, and who may use
+    it (a members-only place's own note, in the reader's language, else its label)."""
+    if c.reach == "walk":
+        reach = i18n.distance(c.distance_m)
+    else:
+        reach = _("Phone service") if c.reach == "phone" else _("Serves its area")
+    note = c.eligibility_note_en if i18n.current() is i18n.EN else c.eligibility_note_zh
+    return {
+        "c": c,
+        "kind": _kind(c.kind, c.name_zh, c.name_en),
+        "reach": reach,
+        "eligibility": (c.eligibility is not Eligibility.PUBLIC and note)
+        or i18n.vocab(c.eligibility),
+    }
+
+
 @page(Audience.STAFF, *MANAGERS)
 async def new_referral(request: Request) -> Response:
     values = {k: request.query_params.get(k, "").strip() for k in FIELDS}
+    values["eligible"] = request.query_params.get("eligible", "").strip()
     values["urgency"] = values["urgency"] or Urgency.ROUTINE.value
     return await _new_page(request, values)
 
@@ -165,6 +194,7 @@ async def new_referral(request: Request) -> Response:
 async def create_referral(request: Request) -> Response:
     form = await request.form()
     values = {k: text(form, k).strip() for k in FIELDS}
+    values["eligible"] = text(form, "eligible").strip()
     errors: dict[str, str] = {}
     payload: dict[str, Any] = {k: values[k] or None for k in FIELDS}
     payload["need"] = values["need"]
