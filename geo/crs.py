@@ -28,13 +28,27 @@ FloatArray = npt.NDArray[np.float64]
 
 def central_meridian(crs: pyproj.CRS) -> float:
     """The longitude of natural origin of a transverse Mercator CRS."""
+    return _parameter(crs, "Longitude of natural origin")
+
+
+def easting_and_scale(crs: pyproj.CRS) -> tuple[float, float]:
+    """A transverse Mercator CRS's false easting (metres; the central meridian's easting)
+    and its scale factor on the central meridian.
+
+    >>> easting_and_scale(metric_crs_for(113.93))
+    (500000.0, 1.0)
+    """
+    return _parameter(crs, "False easting"), _parameter(crs, "Scale factor at natural origin")
+
+
+def _parameter(crs: pyproj.CRS, name: str) -> float:
     op = crs.coordinate_operation
     if op is None:
         raise ValueError(f"{crs.name} is not a projected CRS")
     for param in op.params:
-        if param.name == "Longitude of natural origin":
+        if param.name == name:
             return float(param.value)
-    raise ValueError(f"{crs.name} has no central meridian")
+    raise ValueError(f"{crs.name} has no {name.lower()}")
 
 
 @lru_cache(maxsize=32)

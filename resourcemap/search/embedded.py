@@ -331,6 +331,7 @@ def search_segments(
             joined([f.cols.lat[f.rows] for f in found]),
             joined([f.cols.lon[f.rows] for f in found]),
             point,
+            max(f.margin for f in found),
         )
     order = ranking.order(
         q.effective_sort,

@@ -25,7 +25,7 @@ import numpy.typing as npt
 import pyproj
 
 from geo.clusters import finest_cells
-from geo.crs import WGS84, metric_crs_for
+from geo.crs import WGS84, easting_and_scale, metric_crs_for
 from geo.crs import transformer as crs_transformer
 from resourcemap.search import ranking, text
 from resourcemap.search.base import SearchDocument
@@ -157,6 +157,9 @@ class Columns:
     y: FloatArray
     grid: PointGrid  # the located documents, for "within a radius"
     to_metric: pyproj.Transformer
+    # The metric CRS's false easting and central scale: how far planar metres may be from
+    # geodesic ones near a point (:func:`.distances.margin`).
+    frame: tuple[float, float]
     # Area-served documents (no point, some service area) by the area codes they serve.
     serving: dict[str, npt.NDArray[np.intp]]
     pinyin: Postings
@@ -387,11 +390,19 @@ def build_columns(
         y=y_all,
         grid=grid,
         to_metric=transformer,
+        frame=_frame(transformer),
         serving={code: np.array(rows, dtype=np.intp) for code, rows in serving.items()},
         pinyin=pinyin,
         vocabulary=Vocabulary(_vocabulary(docs, pinyin)),
         typos=typos,
     )
+
+
+def _frame(transformer: pyproj.Transformer) -> tuple[float, float]:
+    target = transformer.target_crs
+    if target is None:
+        raise ValueError("the index's projection has no target CRS")
+    return easting_and_scale(target)
 
 
 def _metric(

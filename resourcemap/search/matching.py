@@ -71,6 +71,7 @@ class Found:
     distance: FloatArray  # aligned with rows; NaN where not located or no point
     exact: BoolArray | None = None  # which distances are geodesic (None: all of them)
     planar: bool = False  # whether ``distance`` holds planar metres already (the grid's)
+    margin: float = distances.MARGIN  # planar against geodesic metres, for every match
 
 
 def _candidates(cols: Columns, criteria: Criteria) -> Found:
@@ -82,7 +83,9 @@ def _candidates(cols: Columns, criteria: Criteria) -> Found:
         # radius reads no column as long as the index.
         lat, lon = point
         x, y = cols.to_metric.transform(lon, lat)
-        near, metres = cols.grid.within(x, y, q.radius_m * distances.MARGIN)
+        # Twice the radius: beyond what the margin can add to it (it is below 2).
+        bound = distances.margin(cols.frame, x, 2 * q.radius_m)
+        near, metres = cols.grid.within(x, y, q.radius_m * bound)
         served = [cols.serving[c] for c in criteria.point_area_codes if c in cols.serving]
         # The grid's order is the rows' (see build_columns), located rows first: what is
         # near comes sorted, before every area-served row (those have no point).
@@ -92,7 +95,9 @@ def _candidates(cols: Columns, criteria: Criteria) -> Found:
             rows = np.concatenate((near, beyond))
             planar = np.concatenate((metres, np.full(beyond.size, np.nan)))
         keep = _filter_mask(cols, criteria, rows)
-        return Found(cols, rows[keep], np.zeros(int(keep.sum())), planar[keep], planar=True)
+        return Found(
+            cols, rows[keep], np.zeros(int(keep.sum())), planar[keep], planar=True, margin=bound
+        )
     mask = _filter_mask(cols, criteria)
     if point is not None:
         area_hit = np.zeros(len(cols.docs), dtype=bool)
@@ -200,7 +205,12 @@ def match_rows(segments: list[Columns], criteria: Criteria, *, exact: bool = Tru
             f.exact = np.isnan(f.distance)
             if q.radius_m is not None:
                 f.distance, f.exact = distances.within_radius(
-                    f.distance, q.radius_m, f.cols.lat[f.rows], f.cols.lon[f.rows], point
+                    f.distance,
+                    q.radius_m,
+                    f.cols.lat[f.rows],
+                    f.cols.lon[f.rows],
+                    point,
+                    f.margin,
                 )
         if q.radius_m is not None:
             keep = ~(f.distance > q.radius_m)

@@ -18,6 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from geo.crs import central_meridian
+from geo.distance import geodesic_m
 from resourcemap.search import embedded_index, pinyin_index, ranking, substrings, text
 from resourcemap.search.base import Criteria, SearchDocument, SearchQuery
 from resourcemap.search.embedded import EmbeddedBackend, search_segments
@@ -33,7 +35,7 @@ from resourcemap.search.embedded_index import (
 )
 from resourcemap.search.needs import NEEDS
 from resourcemap.search.substrings import Text
-from tests.search.test_contract import ORIGIN, at_distance, doc
+from tests.search.test_contract import GEOD, ORIGIN, at_distance, doc
 
 HAN = list("心理咨询室社区服务站焦虑睡眠东湖西山醫院諮詢儿童青少年热线")
 LATIN = ["xinli", "counselling", "counseling", "room", "sleep", "anxiety", "xl", "hu", "dong"]
@@ -366,6 +368,34 @@ def test_geodesic_metres_only_where_they_decide_change_nothing(
         (h.id, h.score, h.distance_m) for h in every.hits
     ]
     assert (fast.total, fast.facets) == (every.total, every.facets)
+
+
+@pytest.mark.parametrize("east", [0.0, 1.5, 2.6])
+@pytest.mark.parametrize("sort", ["best", "nearest"])
+def test_the_radius_edge_is_geodesic_wherever_in_the_zone(east: float, sort: str) -> None:
+    """Planar metres are within a margin of geodesic ones that grows with the distance from
+    the zone's central meridian (here 114°E, the corpus's): places a few centimetres either
+    side of the radius, 270 km east of it (scale error 9e-4), are in or out as geodesic
+    metres say."""
+    docs = corpus(300, 8)  # around 114°E: the index's zone is CM 114°E
+    here = (ORIGIN[0], ORIGIN[1] + east)
+    radius = 2000.0
+    edge = []
+    for k, (azimuth, off) in enumerate(
+        (a, o) for a in range(0, 360, 30) for o in (-1e-3, -1e-4, -1e-5, 1e-5, 1e-4, 1e-3)
+    ):
+        lon, lat, _ = GEOD.fwd(here[1], here[0], azimuth, radius * (1 + off))
+        edge.append(doc(1000 + k, f"边{k}", "counselling_room", lat=lat, lon=lon))
+    cols = build_columns([*docs, *edge])
+    assert central_meridian(cols.to_metric.target_crs) == 114.0
+    query = SearchQuery(lat=here[0], lon=here[1], radius_m=radius, sort=sort, limit=100)
+    found = search_segments([cols], Criteria(query))
+    active = [d for d in [*docs, *edge] if d.located and d.status == "active"]
+    metres = geodesic_m(here[0], here[1], [d.lat for d in active], [d.lon for d in active])
+    inside = {d.id for d, m in zip(active, metres.tolist(), strict=True) if m <= radius}
+    assert {h.id for h in found.hits} == inside and found.total == len(inside)
+    assert len(inside & {d.id for d in edge}) == 12 * 3  # the inner half of the edge
+    assert all(h.distance_m is not None and h.distance_m <= radius for h in found.hits)
 
 
 def test_an_id_set_is_masked_once_per_object_and_by_its_members() -> None:
