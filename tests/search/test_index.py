@@ -387,11 +387,13 @@ def test_the_radius_edge_is_geodesic_wherever_in_the_zone(east: float, sort: str
         lon, lat, _ = GEOD.fwd(here[1], here[0], azimuth, radius * (1 + off))
         edge.append(doc(1000 + k, f"边{k}", "counselling_room", lat=lat, lon=lon))
     cols = build_columns([*docs, *edge])
-    assert central_meridian(cols.to_metric.target_crs) == 114.0
+    target = cols.to_metric.target_crs
+    assert target is not None and central_meridian(target) == 114.0
     query = SearchQuery(lat=here[0], lon=here[1], radius_m=radius, sort=sort, limit=100)
     found = search_segments([cols], Criteria(query))
     active = [d for d in [*docs, *edge] if d.located and d.status == "active"]
-    metres = geodesic_m(here[0], here[1], [d.lat for d in active], [d.lon for d in active])
+    lats = np.array([d.lat for d in active], dtype=float)
+    metres = geodesic_m(here[0], here[1], lats, np.array([d.lon for d in active], dtype=float))
     inside = {d.id for d, m in zip(active, metres.tolist(), strict=True) if m <= radius}
     assert {h.id for h in found.hits} == inside and found.total == len(inside)
     assert len(inside & {d.id for d in edge}) == 12 * 3  # the inner half of the edge
