@@ -102,10 +102,24 @@ def highlights(doc: SearchDocument, tokens: list[str]) -> dict[str, str]:
     """
     if not tokens:
         return {}
-    return _marked(doc, tuple(tokens))
+    key = (id(doc), tuple(tokens))
+    kept = _MARKS.get(key)
+    if kept is not None and kept[0] is doc:
+        return kept[1]
+    if len(_MARKS) >= MARKS_KEPT:
+        _MARKS.clear()  # cheaper than an LRU, and answers repeat within seconds
+    marked = _marked(doc, key[1])
+    _MARKS[key] = (doc, marked)
+    return marked
 
 
-@lru_cache(maxsize=8192)
+# Marked cards kept, by the document object's identity (the document is kept with its
+# card, so its id stays its own): hashing a document's ~25 fields for a cache's key cost
+# as much as a dozen lookups (an edit makes a new document, so a card never outlives it).
+MARKS_KEPT = 8192
+_MARKS: dict[tuple[int, tuple[str, ...]], tuple[SearchDocument, dict[str, str]]] = {}
+
+
 def _marked(doc: SearchDocument, tokens: tuple[str, ...]) -> dict[str, str]:
     han = [t for t in tokens if not text.is_latin(t)]
     latin = [t for t in tokens if text.is_latin(t)]

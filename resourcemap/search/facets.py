@@ -42,7 +42,9 @@ def _facet_sets(cols: Columns) -> tuple[list[str], IntArray, IntArray]:
             held[:, k + j] = columns[name]
         packed = np.packbits(held, axis=1)
         sets, which = np.unique(packed, axis=0, return_inverse=True)
-        members = np.unpackbits(sets, axis=1, count=held.shape[1]).astype(np.int64)
+        # As floats: the product below runs in BLAS (integer products do not: 17 against
+        # 5 µs for a province's sets); counts are exact in float64 far beyond any index.
+        members = np.unpackbits(sets, axis=1, count=held.shape[1]).astype(np.float64)
         cols._facets[:] = [names, which.reshape(-1), members]
     names, which, members = cols._facets
     return names, which, members
@@ -50,7 +52,7 @@ def _facet_sets(cols: Columns) -> tuple[list[str], IntArray, IntArray]:
 
 def count_facets(cols: Columns, rows: npt.NDArray[np.intp]) -> dict[str, dict[str, int]]:
     names, which, members = _facet_sets(cols)
-    counts = (np.bincount(which[rows], minlength=members.shape[0]) @ members).tolist()
+    counts = (np.bincount(which[rows], minlength=members.shape[0]) @ members).astype(int).tolist()
     k = len(cols.kinds)
     return {
         "kind": {name: c for name, c in zip(cols.kinds, counts[:k], strict=True) if c},

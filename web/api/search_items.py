@@ -8,6 +8,7 @@ query (distance, open now, highlights, why it matched, score) is added per answe
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -44,15 +45,22 @@ class _Fixed:
         return card
 
 
+@functools.cache
+def _kind_parts(kind: str) -> tuple[dict[str, str], str]:
+    """A kind's labels and placement, the same on every card of the kind (shared)."""
+    member = ResourceKind(kind)
+    return {"zh": vocab_label(member, "zh"), "en": vocab_label(member, "en")}, member.info.placement
+
+
 def _fixed_card(d: SearchDocument) -> dict[str, Any]:
-    kind = ResourceKind(d.kind)
+    kind_label, placement = _kind_parts(d.kind)
     return {
         "id": d.id,
         "name_zh": d.name_zh,
         "name_en": d.name_en,
         "kind": d.kind,
-        "kind_label": {"zh": vocab_label(kind, "zh"), "en": vocab_label(kind, "en")},
-        "placement": kind.info.placement,
+        "kind_label": kind_label,
+        "placement": placement,
         "services": list(d.services),
         "audiences": list(d.audiences),
         "languages": list(d.languages),
