@@ -182,8 +182,9 @@ def distance(metres: float | None) -> str:
     if metres is None:
         return ""
     loc = current().babel
-    if metres < 1000:
-        return format_unit(max(10, round(metres / 10) * 10), "length-meter", "short", locale=loc)
+    tens = max(10, round(metres / 10) * 10)
+    if tens < 1000:  # 995 m rounds to 1,000: said as 1 km, as 1,004 m is
+        return format_unit(tens, "length-meter", "short", locale=loc)
     return format_unit(round(metres / 1000, 1), "length-kilometer", "short", locale=loc)
 
 

@@ -99,6 +99,12 @@ def test_dates_and_distances_follow_the_language() -> None:
         "350米",
         "1.3公里",
     )
+    # Just under a kilometre rounds to one: "1公里", not "1,000米".
+    assert (i18n.distance(994), i18n.distance(996), i18n.distance(1004)) == (
+        "990米",
+        "1公里",
+        "1公里",
+    )
     i18n.activate(i18n.EN)
     try:
         assert (i18n.day_label(day), i18n.distance(349), i18n.distance(1260)) == (

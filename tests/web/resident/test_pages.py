@@ -253,6 +253,11 @@ def test_detail_page_has_a_small_map_and_the_distance_from_the_search(
         search = soup_of(client.get("/", params={"place": "东湖"}))
         link = one(search, "#results .result a[href^='/resources/']")
         searched = soup_of(client.get(str(link["href"])))
+        # From the browser's location: the distance is from "your location", in a sentence.
+        point = soup_of(client.get("/", params={"lat": "22.7", "lon": "114.0", "lang": "en"}))
+        there = one(point, "#results .result a[href^='/resources/']")
+        mine = text_of(soup_of(client.get(str(there["href"]))), ".away")
+        client.get("/", params={"lang": "zh-CN"})  # the language back for what follows
         plain = soup_of(client.get(str(link["href"]).split("?")[0]))
         english = soup_of(client.get(str(link["href"]) + "&lang=en"))
         headers = client.get(str(link["href"])).headers
@@ -267,6 +272,7 @@ def test_detail_page_has_a_small_map_and_the_distance_from_the_search(
     away = text_of(searched, ".away")
     assert away.startswith("距") and "米" in away and "东湖" in away, away
     assert " from " in text_of(english, ".away") and "m" in text_of(english, ".away")
+    assert mine.endswith(" from your location"), mine
     # Without a point from the search: the map, no distance.
     assert plain.select_one(".away") is None
     assert not one(plain, "#place-map").has_attr("data-here-lat")

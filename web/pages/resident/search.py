@@ -222,7 +222,11 @@ async def _place_map(request: Request, location: Any, back: str) -> dict[str, An
     away = None
     if here is not None:
         metres = float(geodesic_m(here.lat, here.lon, [location.lat], [location.lon])[0])
-        away = {"distance": distance(metres), "from": i18n.name(here.name_zh, here.name_en)}
+        # A bare point is the resident's own location: "440 m from your location", in a
+        # sentence, not the label "Your location".
+        mine = not form["place"]
+        place = _("your location") if mine else i18n.name(here.name_zh, here.name_en)
+        away = {"distance": distance(metres), "from": place}
     return {
         "map": {
             "lat": location.lat,
