@@ -138,11 +138,13 @@ def picked(
 
 @dataclass(frozen=True)
 class Columns:
-    """The index: one entry per document, in ``ids`` order."""
+    """The index: one entry per document, in the grid's order (:func:`build_columns`)."""
 
     docs: list[SearchDocument]  # in the grid's order (see :func:`build_columns`)
     ids: npt.NDArray[np.int64]
-    by_id: npt.NDArray[np.intp]  # the rows in ``ids`` order: where an id is, by bisection
+    # The ids sorted, and the row of each: where an id is, by bisection.
+    sorted_ids: npt.NDArray[np.int64]
+    by_id: npt.NDArray[np.intp]
     given: npt.NDArray[np.intp]  # each row's place in the documents the build was given
     kinds: list[str]  # sorted; ``kind_code`` indexes it (facets count codes)
     kind_code: npt.NDArray[np.intp]
@@ -288,10 +290,9 @@ class Columns:
         built): their status bits are cleared, and every search starts from a status.
         Work is per retired document, not per indexed one. Returns how many were here."""
         wanted = np.fromiter(ids, dtype=np.int64)
-        sorted_ids = self.ids[self.by_id]
-        at = np.searchsorted(sorted_ids, wanted)
-        here = at < sorted_ids.size
-        here[here] = sorted_ids[at[here]] == wanted[here]
+        at = np.searchsorted(self.sorted_ids, wanted)
+        here = at < self.sorted_ids.size
+        here[here] = self.sorted_ids[at[here]] == wanted[here]
         rows = self.by_id[at[here]]
         for column in self.tags["status"].values():
             column[rows] = False
@@ -365,10 +366,12 @@ def build_columns(
 
     kinds, kind_code = np.unique(np.array([d.kind for d in docs], np.str_), return_inverse=True)
     ids = np.array([d.id for d in docs], dtype=np.int64)
+    by_id = np.argsort(ids, kind="stable")
     return Columns(
         docs=docs,
         ids=ids,
-        by_id=np.argsort(ids, kind="stable"),
+        sorted_ids=ids[by_id],
+        by_id=by_id,
         given=given,
         kinds=[str(k) for k in kinds],
         kind_code=kind_code,
