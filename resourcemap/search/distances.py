@@ -14,6 +14,8 @@ on it. Answers are those of computing every distance.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -22,6 +24,9 @@ from resourcemap.search import ranking
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+# The latitudes and longitudes of the matches a mask picks: read for those only (a search
+# near a point needs a few of its tens of thousands of matches' coordinates).
+Coords = Callable[[BoolArray], tuple[FloatArray, FloatArray]]
 # Projection scale error is far below 0.5% near the city's central meridian.
 MARGIN = 1.005
 # The smallest radius of curvature of the WGS-84 (and CGCS2000) ellipsoid: the meridian's at
@@ -52,8 +57,7 @@ def margin(easting_and_scale: tuple[float, float], x: float, reach_m: float) -> 
 def within_radius(
     planar: FloatArray,
     radius_m: float,
-    lat: FloatArray,
-    lon: FloatArray,
+    coords: Coords,
     point: tuple[float, float],
     bound: float = MARGIN,
 ) -> tuple[FloatArray, BoolArray]:
@@ -64,7 +68,7 @@ def within_radius(
     distance = planar.copy()
     band = (planar > radius_m / bound) & (planar <= radius_m * bound)
     exact = np.isnan(planar) | band
-    distance[band] = geodesic_m(point[0], point[1], lat[band], lon[band])
+    distance[band] = geodesic_m(point[0], point[1], *coords(band))
     return distance, exact
 
 
@@ -75,8 +79,7 @@ def settle_for_page(
     first: int,
     boost: FloatArray,
     not_a_walk: BoolArray,
-    lat: FloatArray,
-    lon: FloatArray,
+    coords: Coords,
     point: tuple[float, float],
     bound: float = MARGIN,
 ) -> FloatArray:
@@ -97,5 +100,5 @@ def settle_for_page(
         need = approx & (lo <= cut)
     settled = distance.copy()
     settled[approx & ~need] = np.inf
-    settled[need] = geodesic_m(point[0], point[1], lat[need], lon[need])
+    settled[need] = geodesic_m(point[0], point[1], *coords(need))
     return settled

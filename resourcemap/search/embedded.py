@@ -31,7 +31,7 @@ from resourcemap.search import distances, index_build, intent, ranking
 from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult, highlights
 from resourcemap.search.embedded_index import Columns, build_columns
 from resourcemap.search.facets import count_facets, sum_facets
-from resourcemap.search.matching import joined, match_rows
+from resourcemap.search.matching import coords, joined, match_rows
 from resourcemap.search.typos import TYPOS, TypoTolerance
 
 log = logging.getLogger("resourcemap.search")
@@ -328,8 +328,7 @@ def search_segments(
             first,
             boost,
             not_a_walk,
-            joined([f.cols.lat[f.rows] for f in found]),
-            joined([f.cols.lon[f.rows] for f in found]),
+            coords(found),
             point,
             max(f.margin for f in found),
         )

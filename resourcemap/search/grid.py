@@ -41,6 +41,7 @@ class PointGrid:
     y0: float
     width: int  # cells per band
     cell_m: float
+    ordered: bool = False  # whether ``rows`` is 0, 1, 2 …: a point's place is its row
 
     @classmethod
     def of(cls, x: FloatArray, y: FloatArray, rows: IntArray, cell_m: float = CELL_M) -> PointGrid:
@@ -54,8 +55,10 @@ class PointGrid:
         width = int(cx.max()) + 1
         keys = cy * width + cx
         order = np.argsort(keys, kind="stable")
-        return cls(keys[order], rows[order].astype(np.int64), x[order], y[order], x0, y0, width,
-                   cell_m)  # fmt: skip
+        in_order = rows[order].astype(np.int64)
+        ordered = bool((in_order == np.arange(in_order.size)).all())
+        return cls(keys[order], in_order, x[order], y[order], x0, y0, width, cell_m,
+                   ordered)  # fmt: skip
 
     def within(self, x: float, y: float, radius: float) -> tuple[IntArray, FloatArray]:
         """Rows of the points at most ``radius`` metres from (``x``, ``y``), in the grid's
@@ -77,4 +80,5 @@ class PointGrid:
         squared = dx * dx + dy * dy
         inside = np.flatnonzero(squared <= radius * radius)
         # Not np.hypot: several times slower, and these are only bounds (see .distances).
-        return self.rows[at[inside]], np.sqrt(squared[inside])
+        found = at[inside]
+        return found if self.ordered else self.rows[found], np.sqrt(squared[inside])

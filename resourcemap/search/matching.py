@@ -205,12 +205,7 @@ def match_rows(segments: list[Columns], criteria: Criteria, *, exact: bool = Tru
             f.exact = np.isnan(f.distance)
             if q.radius_m is not None:
                 f.distance, f.exact = distances.within_radius(
-                    f.distance,
-                    q.radius_m,
-                    f.cols.lat[f.rows],
-                    f.cols.lon[f.rows],
-                    point,
-                    f.margin,
+                    f.distance, q.radius_m, coords([f]), point, f.margin
                 )
         if q.radius_m is not None:
             keep = ~(f.distance > q.radius_m)
@@ -218,6 +213,21 @@ def match_rows(segments: list[Columns], criteria: Criteria, *, exact: bool = Tru
             if f.exact is not None:
                 f.exact = f.exact[keep]
     return found
+
+
+def coords(found: list[Found]) -> distances.Coords:
+    """The coordinates of the matches a mask over every index's matches (joined) picks."""
+
+    def picked(mask: BoolArray) -> tuple[FloatArray, FloatArray]:
+        lats, lons, at = [], [], 0
+        for f in found:
+            rows = f.rows[mask[at : at + f.rows.size]]
+            at += f.rows.size
+            lats.append(f.cols.lat[rows])
+            lons.append(f.cols.lon[rows])
+        return joined(lats), joined(lons)
+
+    return picked
 
 
 G = TypeVar("G", bound=np.generic)

@@ -426,6 +426,7 @@ def test_rows_are_in_the_grids_order_and_an_edit_retires_its_own_row() -> None:
     assert [cols.docs[r] for r in cols.grid.rows.tolist()] == [
         d for d in cols.docs if d.located
     ]  # the grid's order is the rows'
+    assert cols.grid.ordered
     assert cols.ids.tolist() != sorted(cols.ids.tolist())  # not the ids' order
     located = int(cols.located.sum())
     assert cols.located[:located].all()  # located rows first: area-served ones come after
