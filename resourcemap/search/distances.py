@@ -102,3 +102,26 @@ def settle_for_page(
     settled[approx & ~need] = np.inf
     settled[need] = geodesic_m(point[0], point[1], *coords(need))
     return settled
+
+
+def may_lead(
+    distance: FloatArray, not_a_walk: BoolArray, first: int, bound: float
+) -> npt.NDArray[np.intp] | None:
+    """Where the matches are that may be among the ``first`` in ``best`` or ``nearest``
+    order, whatever their geodesic metres and boosts (None: any of them may).
+
+    Ranking metres are walking metres (phone lines and teams: :data:`ranking.NOT_A_WALK_M`)
+    shrunk by boosts of at most 1/``MIN_FACTOR``. So ``first`` matches rank at or below the
+    ``first``-th smallest of their unboosted metres' upper bound, and a match whose smallest
+    possible ranking metres exceed that can never be among them: in a dense district a page
+    of 20 is settled and ordered among a few hundred of 30,000 matches, not all of them."""
+    if first <= 0 or first >= distance.size:
+        return None
+    high = np.where(not_a_walk, ranking.NOT_A_WALK_M, distance * bound)
+    cut = ranking.smallest(high, first)
+    if not cut < np.inf:  # NaN or infinite: too few matches with a distance to bound any
+        return None
+    low = np.where(not_a_walk, ranking.NOT_A_WALK_M, distance / bound)
+    # 1e-9 under the bound: rounding in the ranking's own division never crosses it.
+    out = low * (ranking.MIN_FACTOR * (1.0 - 1e-9)) > cut  # NaN (no distance) stays in
+    return None if not out.any() else np.flatnonzero(~out)

@@ -20,18 +20,19 @@ import bisect
 import itertools
 import logging
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from resourcemap import heap, tasks
 from resourcemap.search import distances, index_build, intent, ranking
 from resourcemap.search.base import Criteria, Hit, SearchDocument, SearchResult, highlights
 from resourcemap.search.embedded_index import Columns, build_columns
 from resourcemap.search.facets import count_facets, sum_facets
-from resourcemap.search.matching import coords, joined, match_rows
+from resourcemap.search.matching import Found, coords, joined, match_rows
 from resourcemap.search.typos import TYPOS, TypoTolerance
 
 log = logging.getLogger("resourcemap.search")
@@ -313,13 +314,24 @@ def search_segments(
     if criteria.wanted == "total":  # nothing ranked: the count is the answer
         return SearchResult(hits=[], total=total, facets=no_facets)
 
+    first = q.offset + q.limit
+    counted = found  # every match: the total and the facets
+    if settle:
+        # Only the matches that may reach the page are settled and ranked.
+        lead = distances.may_lead(
+            joined([f.distance for f in found]),
+            joined([~f.cols.walk[f.rows] for f in found]),
+            first,
+            max(f.margin for f in found),
+        )
+        if lead is not None:
+            found = _kept(found, lead)
     boost = joined(
         [f.cols.boosts(criteria.open_now_ids, criteria.bookable_ids)[f.rows] for f in found]
     )
     score = joined([f.score for f in found])
     distance = joined([f.distance for f in found])
     not_a_walk = joined([~f.cols.walk[f.rows] for f in found])
-    first = q.offset + q.limit
     if settle and point is not None:
         distance = distances.settle_for_page(
             q.effective_sort,
@@ -360,5 +372,18 @@ def search_segments(
         )
     if criteria.wanted != "page":
         return SearchResult(hits=hits, total=total, facets=no_facets)
-    parts = [count_facets(f.cols, f.rows) for f in found]
+    parts = [count_facets(f.cols, f.rows) for f in counted]
     return SearchResult(hits=hits, total=total, facets=sum_facets(parts))
+
+
+def _kept(found: list[Found], positions: npt.NDArray[np.intp]) -> list[Found]:
+    """Every index's matches at ``positions`` of their joined arrays (sorted)."""
+    kept = []
+    start = 0
+    for f in found:
+        mine = positions[(positions >= start) & (positions < start + f.rows.size)] - start
+        start += f.rows.size
+        exact = None if f.exact is None else f.exact[mine]
+        kept.append(replace(f, rows=f.rows[mine], score=f.score[mine],
+                            distance=f.distance[mine], exact=exact))  # fmt: skip
+    return kept

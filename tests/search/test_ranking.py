@@ -70,3 +70,39 @@ def test_the_kth_smallest_of_many_matches(
     expected = np.partition(values, k - 1)[k - 1]
     found = ranking.smallest(values, k)
     assert found == expected or (np.isnan(found) and np.isnan(expected))
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(1, 60), st.sampled_from(["best", "nearest"]))
+def test_what_may_lead_holds_every_page_whatever_the_true_metres(
+    seed: int, first: int, sort: str
+) -> None:
+    """The matches left out before settling can never reach the page: with any geodesic
+    metres within the margin of the planar ones and any boosts, the ``first`` places are
+    among those kept (and some are left out when the page is small)."""
+    from resourcemap.search.distances import may_lead
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(first + 1, 3000))
+    bound = 1.0 + float(rng.choice([1e-5, 1e-3, 5e-3]))
+    planar = rng.uniform(0.0, 5000.0, n).round(int(rng.integers(0, 3)))  # ties included
+    planar[rng.random(n) < 0.02] = np.nan  # no point: an area team
+    not_a_walk = rng.random(n) < 0.1
+    true = planar * rng.uniform(1 / bound, bound, n)
+    boost = rng.choice([0.0, 0.15, 0.25, 0.4, 0.55], n) if sort == "best" else np.zeros(n)
+    ids = rng.permutation(n).astype(np.int64)
+    relevance = rng.choice([1.0, 2.0, 4.0], n)
+    page = ranking.order(
+        "best" if sort == "best" else "nearest",
+        ids=ids,
+        relevance=relevance,
+        boost=boost,
+        distance_m=true,
+        not_a_walk=not_a_walk,
+        first=first,
+    )
+    kept = may_lead(planar, not_a_walk, first, bound)
+    if kept is None:
+        return
+    assert set(page.tolist()) <= set(kept.tolist())
+    if first <= 20 and n >= 2000 and bound < 1.001:
+        assert kept.size < n  # a page of 20 among thousands leaves most out
