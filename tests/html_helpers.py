@@ -8,7 +8,8 @@ test reads as what a user sees and mypy knows every value is a `Tag` or a `str`.
 
 from __future__ import annotations
 
-import httpx
+from typing import Protocol
+
 import pytest
 from bs4 import Tag
 
@@ -52,7 +53,12 @@ def hidden_fields(form: Tag) -> dict[str, str]:
     return {attr(i, "name"): attr(i, "value") for i in form.select("input[type=hidden]")}
 
 
-def csv_text(response: httpx.Response) -> str:
+class Download(Protocol):
+    @property
+    def content(self) -> bytes: ...
+
+
+def csv_text(response: Download) -> str:
     """A CSV download's text as a spreadsheet reads it: the test fails unless it starts
     with a UTF-8 byte-order mark (without one, Excel on a Chinese Windows reads GBK)."""
     if not response.content.startswith(BOM):

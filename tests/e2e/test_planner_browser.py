@@ -182,7 +182,8 @@ def test_a_script_in_an_area_name_never_runs(server: tuple[str, str], browser: A
 
     async def rename() -> None:
         # A later updated_at, as an edit through the app leaves: cached analyses renew.
-        await Area.filter(code=TARGET).update(name_zh=HOSTILE, updated_at=EDITED)
+        # Both names: an English map names areas in English.
+        await Area.filter(code=TARGET).update(name_zh=HOSTILE, name_en=HOSTILE, updated_at=EDITED)
 
     # Playwright's loop runs in this thread: the database call gets its own.
     with ThreadPoolExecutor(1) as pool:
