@@ -12,10 +12,10 @@ from resourcemap.errors import InvalidInput
 from resourcemap.models import Resource
 from resourcemap.referral.views import Candidate, Candidates, Line, ServiceRef, ref
 from resourcemap.scope import located_in
-from resourcemap.search.base import Reach
+from resourcemap.search.base import Reach, reach_of
 from resourcemap.search.needs import NEEDS
 from resourcemap.search.ranking import NOT_A_WALK_M
-from resourcemap.vocab import Eligibility, Mode, ResourceKind, Role, Status
+from resourcemap.vocab import Eligibility, ResourceKind, Role, Status
 
 CRISIS_LINES = 3
 MAX_CANDIDATES = 20
@@ -35,10 +35,8 @@ async def crisis_lines() -> list[Line]:
 
 
 def _reach(r: Resource) -> Reach:
-    """How the resident gets there, as residents' search says it (``SearchDocument.reach``)."""
-    if r.modes and set(r.modes) <= {Mode.PHONE}:
-        return "phone"
-    return "walk" if r.lat is not None and r.lon is not None else "area"
+    """How the resident gets there, as residents' search says it."""
+    return reach_of(r.kind, r.modes, located=r.lat is not None and r.lon is not None)
 
 
 def _open_to_referred(r: Resource, origin_areas: set[str]) -> bool:

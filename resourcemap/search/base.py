@@ -25,6 +25,7 @@ against every backend):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal, Protocol
@@ -85,9 +86,15 @@ class SearchDocument:
     @property
     def reach(self) -> Reach:
         """How a resident gets this service: a walk, by phone, or it comes to their area."""
-        if self.kind == "hotline" or (self.modes and set(self.modes) <= {"phone"}):
-            return "phone"
-        return "walk" if self.located else "area"
+        return reach_of(self.kind, self.modes, located=self.located)
+
+
+def reach_of(kind: str, modes: Sequence[str], *, located: bool) -> Reach:
+    """How a resident gets a service of ``kind`` offered in ``modes``: by phone (a hotline,
+    or by phone only), a walk to its point, or it comes to their area."""
+    if kind == "hotline" or (modes and set(modes) <= {"phone"}):
+        return "phone"
+    return "walk" if located else "area"
 
 
 HIGHLIGHTED = ("name_zh", "name_en", "description_zh", "address_zh")
