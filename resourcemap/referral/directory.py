@@ -76,7 +76,8 @@ async def candidates(
     fit = [
         r for r in rows if wanted is None or wanted.serves(r.kind, r.services, r.audiences, special)
     ]
-    metres = _metres_from(origin, fit)
+    reaches = [_reach(r) for r in fit]
+    metres = _metres_from(origin, fit, reaches)
     origin_areas = {
         code
         for code in (
@@ -91,6 +92,7 @@ async def candidates(
         _candidate(
             r,
             metres[i],
+            reaches[i],
             dedicated=wanted is not None and r.kind in wanted.kinds,
             members_only=not _open_to_referred(r, origin_areas),
         )
@@ -107,13 +109,16 @@ async def candidates(
     return Candidates(items=[*first, *rest, *shown], members_only_left_out=left_out)
 
 
-def _metres_from(origin: Resource, rows: list[Resource]) -> list[float | None]:
-    """Geodesic metres from ``origin`` to each of ``rows`` that one walks to, else None."""
+def _metres_from(
+    origin: Resource, rows: list[Resource], reaches: list[Reach]
+) -> list[float | None]:
+    """Geodesic metres from ``origin`` to each of ``rows`` that one walks to (``reaches``:
+    how each is reached; a walk has a point), else None."""
     metres: list[float | None] = [None] * len(rows)
     walk = [
         (i, r.lat, r.lon)
-        for i, r in enumerate(rows)
-        if r.lat is not None and r.lon is not None and _reach(r) == "walk"
+        for i, (r, reach) in enumerate(zip(rows, reaches, strict=True))
+        if reach == "walk" and r.lat is not None and r.lon is not None
     ]
     if origin.lat is None or origin.lon is None or not walk:
         return metres
@@ -126,12 +131,12 @@ def _metres_from(origin: Resource, rows: list[Resource]) -> list[float | None]:
 
 
 def _candidate(
-    r: Resource, metres: float | None, *, dedicated: bool, members_only: bool
+    r: Resource, metres: float | None, reach: Reach, *, dedicated: bool, members_only: bool
 ) -> Candidate:
     return Candidate(
         **ref(r).model_dump(),
         distance_m=metres,
-        reach=_reach(r),
+        reach=reach,
         eligibility=r.eligibility,
         eligibility_note_zh=r.eligibility_note_zh,
         eligibility_note_en=r.eligibility_note_en,

@@ -316,22 +316,18 @@ def search_segments(
 
     first = q.offset + q.limit
     counted = found  # every match: the total and the facets
+    distance = joined([f.distance for f in found])
+    not_a_walk = joined([~f.cols.walk[f.rows] for f in found])
     if settle:
         # Only the matches that may reach the page are settled and ranked.
-        lead = distances.may_lead(
-            joined([f.distance for f in found]),
-            joined([~f.cols.walk[f.rows] for f in found]),
-            first,
-            max(f.margin for f in found),
-        )
+        lead = distances.may_lead(distance, not_a_walk, first, max(f.margin for f in found))
         if lead is not None:
             found = _kept(found, lead)
+            distance, not_a_walk = distance[lead], not_a_walk[lead]
     boost = joined(
         [f.cols.boosts(criteria.open_now_ids, criteria.bookable_ids)[f.rows] for f in found]
     )
     score = joined([f.score for f in found])
-    distance = joined([f.distance for f in found])
-    not_a_walk = joined([~f.cols.walk[f.rows] for f in found])
     if settle and point is not None:
         distance = distances.settle_for_page(
             q.effective_sort,

@@ -112,9 +112,7 @@ class Match:
         gather; a binary search of 30,000 candidates in 150,000 matches took ~1 ms), else a
         binary search of the shorter list in the longer one, or when both are long, one
         pass over a column made for the occasion."""
-        if self.many(n):
-            return picked(self.column(n), rows)
-        if min(rows.size, self.rows.size) * DENSE_SHARE > n:
+        if self.many(n) or min(rows.size, self.rows.size) * DENSE_SHARE > n:
             return picked(self.column(n), rows)
         if rows.size <= self.rows.size:
             at = np.searchsorted(self.rows, rows)
