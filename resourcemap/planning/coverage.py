@@ -560,7 +560,11 @@ def coverage_csv(analysis: Analysis) -> str:
     writer.writerow([*CSV_COLUMNS, *CSV_METHOD])
     r = analysis.result
     for row in analysis.table():
-        props = _row_properties(row)
+        # People are counted whole in a table people read (as the dataset jobs' CSV does):
+        # demand spread over cells is fractional, and "98962.0 residents" reads as a fault.
+        props = _row_properties(row) | {
+            c: f"{getattr(row, c):.0f}" for c in ("population", "covered", "uncovered")
+        }
         writer.writerow(guarded_row(
             [*("" if props[c] is None else props[c] for c in CSV_COLUMNS),
              analysis.query.eligibility, f"{r.radius_m:g}", r.mode, r.demand_method,

@@ -129,11 +129,18 @@ def test_a_resident_on_a_phone_finds_the_right_help(server: str, page: Any) -> N
     # The circle follows the chosen distance.
     page.locator(".filters summary").click()
     expect(page.locator("#map")).to_have_attribute("data-circle", "500")
+    # No distance chosen: the 500 m circle is the policy's, drawn dashed, not the list's bound.
+    expect(page.locator("#map")).to_have_attribute("data-circle-chosen", "")
+    expect(page.locator("path.rm-circle")).to_have_attribute("stroke-dasharray", "6 6")
+    # The resident's dot is drawn above the service markers, never hidden under one.
+    expect(page.locator(".leaflet-here-pane path.rm-here")).to_have_count(1)
     small = page.locator("path.rm-circle").bounding_box()
     page.evaluate("document.body.dataset.results = 'loading'")
     page.get_by_label("距离").select_option("3000")
     announced(page)
     expect(page.locator("#map")).to_have_attribute("data-circle", "3000")
+    expect(page.locator("#map")).to_have_attribute("data-circle-chosen", "1")
+    expect(page.locator("path.rm-circle")).not_to_have_attribute("stroke-dasharray", "6 6")
     page.evaluate("window.scrollTo(0, 0)")
     big = page.locator("path.rm-circle").bounding_box()
     assert big is not None and small is not None and big["width"] > small["width"] * 1.5

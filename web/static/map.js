@@ -63,6 +63,9 @@
 
   var here = null;
   var hereLayer = L.layerGroup().addTo(map);
+  // The resident's dot sits above the service markers: a marker at the same spot must not
+  // hide where they are (the marker pane is at 600, tooltips at 650).
+  map.createPane("here").style.zIndex = 640;
   function circleMetres() {
     return Number(shownRadius) || SERVICE_CIRCLE_M;
   }
@@ -70,13 +73,20 @@
     here = [lat, lon];
     hereLayer.clearLayers();
     var r = circleMetres();
+    // A chosen distance is the list's bound: a solid circle, "within". With none chosen the
+    // list is not bounded, so the policy's 500 m circle is drawn dashed and named as such.
+    var chosen = Boolean(Number(shownRadius));
     L.circle(here, {
-      radius: r, color: "#1d5fa8", weight: 2, fillColor: "#1d5fa8", fillOpacity: 0.08,
-      interactive: false, className: "rm-circle"
+      radius: r, color: "#1d5fa8", weight: 2, fillColor: "#1d5fa8", fillOpacity: chosen ? 0.08 : 0.03,
+      dashArray: chosen ? null : "6 6", interactive: false, className: "rm-circle"
     }).addTo(hereLayer);
-    L.circleMarker(here, { radius: 8, color: "#fff", weight: 3, fillColor: "#b3261e", fillOpacity: 1, className: "rm-here" })
-      .bindTooltip(t("your_location") + " · " + t("within", { distance: distance(r) })).addTo(hereLayer);
+    var label = chosen ? t("within", { distance: distance(r) }) : t("service_circle", { distance: distance(r) });
+    L.circleMarker(here, {
+      radius: 8, color: "#fff", weight: 3, fillColor: "#b3261e", fillOpacity: 1, className: "rm-here",
+      pane: "here"
+    }).bindTooltip(t("your_location") + " · " + label).addTo(hereLayer);
     el.dataset.circle = String(r);
+    el.dataset.circleChosen = chosen ? "1" : "";
   }
   // The map shows where the listed results are (and the resident), never an empty circle.
   function fitResults() {

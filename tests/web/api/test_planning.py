@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
+from csv import DictReader
 from typing import Any
 
 import pytest
@@ -102,6 +104,10 @@ def test_coverage_geojson_gaps_heatmap_and_exports(
         text = csv_text(csv)  # with a byte-order mark, for Excel on a Chinese Windows
         assert len(text.splitlines()) == 7  # header and six streets
         assert text.startswith("code,") and "街道" in text
+        streets = list(DictReader(io.StringIO(text)))
+        # Residents are whole people in the table, adding up to the district's.
+        assert all(row["population"].isdigit() for row in streets)
+        assert sum(int(row["population"]) for row in streets) == pytest.approx(1_100_000, abs=6)
         report = client.get("/api/v1/coverage/report.html")
         assert report.status_code == 200 and "<script src=" not in report.text
 

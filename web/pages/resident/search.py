@@ -279,6 +279,7 @@ def _js_messages() -> dict[str, str]:
         "nearest": _("The nearest suitable service, whatever the filters:"),
         "talk_now": _("Or talk to someone now:"),
         "within": _("Within %(distance)s", distance="{distance}"),
+        "service_circle": _("The %(distance)s service circle", distance="{distance}"),
         "count_one": _("1 service found"),
         "count": _("%(count)s services found", count="{n}"),
         "count_near": _(
