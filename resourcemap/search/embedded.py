@@ -192,6 +192,7 @@ class EmbeddedBackend:
             if self._version != version or self._columns is None:
                 return  # a full reload came in: its own build wins
             self._install(built)
+            self._settle()
         finally:
             self._compacting = None
 
@@ -217,8 +218,15 @@ class EmbeddedBackend:
                 if self._previous is not None:
                     self._previous = None
                     heap.trim()  # the index and documents from before a reload go back
+                self._settle()
                 self._compact_if_many()
         return self._columns
+
+    def _settle(self) -> None:
+        """Keep the garbage collector off a large index from now on (see heap.settle). A
+        small one is not worth the full collection this costs (tests install thousands)."""
+        if self.large:
+            heap.settle()
 
     @property
     def large(self) -> bool:
