@@ -34,7 +34,7 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
@@ -70,6 +70,14 @@ class QueryPlan:
     crisis: bool = False
     # The query asked for free services ("免费", "free"): those words are not terms.
     free: bool = False
+    # What :func:`reasons` explains for every card: the needs named, then those a typo
+    # stood for; and the named ones. Worked out once per plan, not once per card.
+    explains: tuple[tuple[str, ...], frozenset[str]] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        named = frozenset(t.need for t in self.terms if t.need)
+        fuzzy = sorted({t.fuzzy_need for t in self.terms if t.fuzzy_need} - named)
+        object.__setattr__(self, "explains", ((*self.needs, *fuzzy), named))
 
     @property
     def needs(self) -> tuple[str, ...]:
@@ -259,14 +267,25 @@ class MatchReason:
 def reasons(
     kind: str, services: tuple[str, ...], plan: QueryPlan, vocab: NeedsVocabulary = NEEDS
 ) -> tuple[MatchReason, ...]:
-    """Why a listing of this kind and services matched each need the plan names (kept:
-    a page's cards share a few kinds and sets of services)."""
-    named = {t.need for t in plan.terms if t.need}
-    fuzzy = {t.fuzzy_need for t in plan.terms if t.fuzzy_need} - named
-    if not named and not fuzzy:
+    """Why a listing of this kind and services matched each need the plan names."""
+    codes, named = plan.explains
+    if not codes:
         return ()  # plain words: nothing to explain
+    return _reasons(kind, services, codes, named, vocab)
+
+
+# Kept: cards share a few kinds and sets of services, and residents a few needs (working
+# the labels out again cost ~4 µs a card, a twentieth of a dense district's search).
+@lru_cache(maxsize=4096)
+def _reasons(
+    kind: str,
+    services: tuple[str, ...],
+    codes: tuple[str, ...],
+    named: frozenset[str],
+    vocab: NeedsVocabulary,
+) -> tuple[MatchReason, ...]:
     out: list[MatchReason] = []
-    for code in [*plan.needs, *sorted(fuzzy)]:
+    for code in codes:
         need = vocab[code]
         via = need.reason(kind, services)
         if via is None:

@@ -53,6 +53,8 @@ def _kind_parts(kind: str) -> tuple[dict[str, str], str]:
 
 
 def _fixed_card(d: SearchDocument) -> dict[str, Any]:
+    # The document's own tuples, not copies as lists: JSON writes them alike, and a page of
+    # cards in a dense district reads twenty documents no cache holds.
     kind_label, placement = _kind_parts(d.kind)
     return {
         "id": d.id,
@@ -61,10 +63,10 @@ def _fixed_card(d: SearchDocument) -> dict[str, Any]:
         "kind": d.kind,
         "kind_label": kind_label,
         "placement": placement,
-        "services": list(d.services),
-        "audiences": list(d.audiences),
-        "languages": list(d.languages),
-        "modes": list(d.modes),
+        "services": d.services,
+        "audiences": d.audiences,
+        "languages": d.languages,
+        "modes": d.modes,
         "fee": d.fee,
         "eligibility": d.eligibility,
         "eligibility_note": {"zh": d.eligibility_note_zh, "en": d.eligibility_note_en},
@@ -73,7 +75,7 @@ def _fixed_card(d: SearchDocument) -> dict[str, Any]:
         "location": None if d.lat is None or d.lon is None else {"lat": d.lat, "lon": d.lon},
         "address_zh": d.address_zh,
         "address_en": d.address_en,
-        "service_area_codes": list(d.service_area_codes),
+        "service_area_codes": d.service_area_codes,
         # walk: distance and minutes on foot; phone ("phone service for your area") and
         # area ("serves your community") are never shown as a walk.
         "reach": d.reach,
