@@ -199,3 +199,16 @@ def test_a_resident_on_a_phone_finds_the_right_help(server: str, page: Any) -> N
     announced(page)
     expect(page.locator("#results .result").first.locator(".result-name")).to_have_text(ROOM)
     shoot(page, "phone-back")
+
+    # A typed place goes to the server, which finds it: the address carries only what was
+    # filled in, and back on the form every field is there to change again.
+    page.get_by_label("您想找什么帮助?").fill("焦虑")
+    page.get_by_label("附近(社区、街道或地址)").fill("白鹭社区")
+    page.get_by_role("button", name="搜索", exact=True).click()
+    expect(page.locator("#results .result").first).to_be_visible()
+    sent = page.url.split("?", 1)[1]
+    assert all(part.split("=", 1)[1] for part in sent.split("&")), sent
+    assert "q=" in sent and "place=" in sent
+    page.go_back()
+    expect(page.get_by_label("距离")).to_be_enabled()
+    expect(page.get_by_label("您想找什么帮助?")).to_be_enabled()

@@ -528,9 +528,22 @@
     }).catch(showError);
   });
 
+  // Fields left empty are not sent when the form goes to the server: a short address a
+  // resident can share, not "?q=…&place=…&kind=&fee=&mode=…". Back on the page (the
+  // browser's back button keeps it as it was), they are fields again.
+  function sendFilledOnly() {
+    Array.prototype.forEach.call(form.elements, function (f) {
+      if (f.name && !f.disabled && String(f.value).trim() === "") { f.disabled = true; f.dataset.unsent = "1"; }
+    });
+  }
+  window.addEventListener("pageshow", function () {
+    Array.prototype.forEach.call(form.querySelectorAll("[data-unsent]"), function (f) {
+      f.disabled = false; delete f.dataset.unsent;
+    });
+  });
   form.addEventListener("submit", function (ev) {
     // A typed place is resolved by the server: let the form go there.
-    if (placeInput.value.trim() && !latInput.value) { return; }
+    if (placeInput.value.trim() && !latInput.value) { sendFilledOnly(); return; }
     ev.preventDefault();
     search();
   });
