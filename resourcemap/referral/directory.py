@@ -4,6 +4,9 @@ shows: read from the listings, the needs vocabulary deciding who answers a need.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+
+from tortoise.expressions import Q
 
 from geo.distance import geodesic_m
 from resourcemap.accounts import Principal
@@ -34,12 +37,7 @@ async def crisis_lines() -> list[Line]:
     ]
 
 
-def _reach(r: Resource) -> Reach:
-    """How the resident gets there, as residents' search says it."""
-    return reach_of(r.kind, r.modes, located=r.lat is not None and r.lon is not None)
-
-
-def _open_to_referred(r: Resource, origin_areas: set[str]) -> bool:
+def _open_to_referred(r: _Row, origin_areas: set[str]) -> bool:
     """Whether a resident referred from the origin can use ``r``: public and referral-only
     places, and places for local residents whose service area holds the referring service
     (it refers the residents it serves). A school's or a workplace's own room is not."""
@@ -50,6 +48,45 @@ def _open_to_referred(r: Resource, origin_areas: set[str]) -> bool:
     return False
 
 
+# How far from the referring service candidates are looked for, step by step, until the
+# list is settled: reading every listing of a province took ~14 s a call at 200,000, on
+# the loop. Beyond the last step a service is not a referral's (the district's minors'
+# centres for 厌学, not the province's).
+WINDOWS_M = (1_000.0, 3_000.0, 10_000.0, 30_000.0)
+# A window is a box of degrees around the point, wide enough for its circle: a degree of
+# latitude is at least 110,574 m, one of longitude at least 111,320 m × cos(latitude).
+LAT_DEGREE_M = 110_574.0
+LON_DEGREE_M = 111_320.0
+_FIT_FIELDS = ("id", "kind", "services", "audiences", "modes", "lat", "lon", "eligibility",
+               "service_area_codes")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A listing as the choice needs it (the chosen few are then read whole)."""
+
+    id: int
+    kind: str
+    services: list[str]
+    audiences: list[str]
+    modes: list[str]
+    lat: float | None
+    lon: float | None
+    eligibility: Eligibility
+    service_area_codes: list[str]
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """Places in the rows read: dedicated first, the rest, members-only rows shown."""
+
+    first: list[int]
+    rest: list[int]
+    members: list[int]
+    left_out: int
+    settled: bool  # no row beyond the window read could change it
+
+
 async def candidates(
     actor: Principal, from_resource_id: int, need: str, *, members_only: bool = False
 ) -> Candidates:
@@ -57,27 +94,18 @@ async def candidates(
     answer the need (as residents' search matches them), not the referring one, no hotline.
 
     The resident must be able to use them, so members-only places (a school's own
-    counselling room) are left out, as residents' search leaves them out, and counted;
-    with ``members_only`` the nearest of them follow the others, marked. Among the others,
-    the nearest few whose kind the need names (the minors' guidance centres for 厌学) come
-    first, then every other nearest first, as residents' search ranks them: by straight-line
-    metres from the referring service, phone services and area teams as if 2 km away."""
+    counselling room) are left out, as residents' search leaves them out, and counted (those
+    no farther than the list reaches); with ``members_only`` the nearest of them follow the
+    others, marked. Among the others, the nearest few whose kind the need names (the minors'
+    guidance centres for 厌学) come first, then every other nearest first, as residents'
+    search ranks them: by straight-line metres from the referring service, phone services
+    and area teams as if 2 km away. Listings are read around the referring service, wider
+    step by step (:data:`WINDOWS_M`) until the list is settled: never a province's all."""
     actor.require(Role.STAFF, Role.ADMIN)
     origin = await managed_resource(actor, from_resource_id)
     wanted = NEEDS.needs.get(need) if need else None
     if need and wanted is None:
         raise InvalidInput("not a need of the needs vocabulary", field="need")
-    rows = (
-        await Resource.filter(status=Status.ACTIVE)
-        .exclude(id=origin.id)
-        .exclude(kind=ResourceKind.HOTLINE)
-    )
-    special = NEEDS.specialist_kinds
-    fit = [
-        r for r in rows if wanted is None or wanted.serves(r.kind, r.services, r.audiences, special)
-    ]
-    reaches = [_reach(r) for r in fit]
-    metres = _metres_from(origin, fit, reaches)
     origin_areas = {
         code
         for code in (
@@ -88,31 +116,113 @@ async def candidates(
         )
         if code
     }
-    found = [
+    point = None if origin.lat is None or origin.lon is None else (origin.lat, origin.lon)
+    windows: tuple[float | None, ...] = WINDOWS_M if point is not None else (None,)
+    special = NEEDS.specialist_kinds
+    leads = wanted is not None and bool(wanted.kinds)
+    for window in windows:
+        rows = await _rows(origin, point, window)
+        fit = [
+            r
+            for r in rows
+            if wanted is None or wanted.serves(r.kind, r.services, r.audiences, special)
+        ]
+        reaches = [
+            reach_of(r.kind, r.modes, located=r.lat is not None and r.lon is not None) for r in fit
+        ]
+        metres = _metres_from(point, fit, reaches)
+        keys = [_rank(reaches[i], metres[i], r.id) for i, r in enumerate(fit)]
+        dedicated = [wanted is not None and r.kind in wanted.kinds for r in fit]
+        usable = [_open_to_referred(r, origin_areas) for r in fit]
+        choice = _choose(
+            keys, dedicated, usable, leads=leads, members_only=members_only, window_m=window
+        )
+        if choice.settled:
+            break
+    chosen = [*choice.first, *choice.rest, *choice.members]
+    whole = {r.id: r for r in await Resource.filter(id__in=[fit[i].id for i in chosen])}
+    items = [
         _candidate(
-            r,
+            whole[fit[i].id],
             metres[i],
             reaches[i],
-            dedicated=wanted is not None and r.kind in wanted.kinds,
-            members_only=not _open_to_referred(r, origin_areas),
+            dedicated=dedicated[i],
+            members_only=not usable[i],
         )
-        for i, r in enumerate(fit)
+        for i in chosen
+        if fit[i].id in whole  # removed since it was read: not offered
     ]
-    found.sort(key=_rank)
-    usable = [c for c in found if not c.members_only]
-    first = [c for c in usable if c.dedicated][:DEDICATED_FIRST]
-    leading = {c.id for c in first}
-    rest = [c for c in usable if c.id not in leading][: MAX_CANDIDATES - len(first)]
-    members = [c for c in found if c.members_only]
+    return Candidates(items=items, members_only_left_out=choice.left_out)
+
+
+async def _rows(
+    origin: Resource, point: tuple[float, float] | None, window_m: float | None
+) -> list[_Row]:
+    """Active listings but the origin and hotlines: those with a point within ``window_m``
+    of ``point`` (a box holding that circle; None: anywhere in the origin's city), and
+    those without one (teams, phone services) of the origin's city or of none."""
+    qs = (
+        Resource.filter(status=Status.ACTIVE)
+        .exclude(id=origin.id)
+        .exclude(kind=ResourceKind.HOTLINE)
+    )
+    placeless = Q(lat__isnull=True)
+    if origin.city_code:
+        placeless &= Q(city_code=origin.city_code) | Q(city_code__isnull=True) | Q(city_code="")
+    if window_m is not None and point is not None:
+        dlat = window_m / LAT_DEGREE_M
+        dlon = window_m / (LON_DEGREE_M * max(math.cos(math.radians(abs(point[0]) + dlat)), 1e-6))
+        lat, lon = point
+        near = Q(lat__gte=lat - dlat, lat__lte=lat + dlat, lon__gte=lon - dlon, lon__lte=lon + dlon)
+        qs = qs.filter(near | placeless)
+    elif origin.city_code:
+        qs = qs.filter(Q(city_code=origin.city_code) | placeless)
+    values = await qs.values_list(*_FIT_FIELDS)
+    return [
+        _Row(int(i), str(kind), svc or [], aud or [], modes or [], lat, lon, Eligibility(elig),
+             codes or [])
+        for i, kind, svc, aud, modes, lat, lon, elig, codes in values
+    ]  # fmt: skip
+
+
+def _choose(
+    keys: list[tuple[float, int]],
+    dedicated: list[bool],
+    usable: list[bool],
+    *,
+    leads: bool,
+    members_only: bool,
+    window_m: float | None,
+) -> _Choice:
+    """The list from the rows read: up to :data:`DEDICATED_FIRST` dedicated usable rows,
+    then the other usable ones, then (asked for) members-only ones, each nearest first
+    (``leads``: the need names kinds, which lead). It is settled when every part is full
+    and reaches no farther than ``window_m`` (a row not read lies farther), or when
+    nothing was left unread (``window_m`` None)."""
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    first = [i for i in order if usable[i] and dedicated[i]][:DEDICATED_FIRST]
+    leading = set(first)
+    rest = [i for i in order if usable[i] and i not in leading][: MAX_CANDIDATES - len(first)]
+    members = [i for i in order if not usable[i]]
     shown = members[:MAX_MEMBERS_ONLY] if members_only else []
-    left_out = len(members) - len(shown)
-    return Candidates(items=[*first, *rest, *shown], members_only_left_out=left_out)
+    parts = [(rest, MAX_CANDIDATES - len(first))]
+    if leads:  # a need naming no kind has nothing to lead with
+        parts.append((first, DEDICATED_FIRST))
+    if members_only:
+        parts.append((shown, MAX_MEMBERS_ONLY))
+    settled = window_m is None or all(
+        len(part) == size and keys[part[-1]][0] <= window_m for part, size in parts
+    )
+    # Members-only places no farther than the list reaches: the ones passed over for it.
+    farthest = max((keys[i][0] for i in (*first, *rest, *shown)), default=0.0)
+    passed_over = sum(1 for i in members if keys[i][0] <= farthest) - len(shown)
+    return _Choice(first, rest, shown, max(passed_over, 0), settled)
 
 
 def _metres_from(
-    origin: Resource, rows: list[Resource], reaches: list[Reach]
+    point: tuple[float, float] | None, rows: list[_Row], reaches: list[Reach]
 ) -> list[float | None]:
-    """Geodesic metres from ``origin`` to each of ``rows`` that one walks to (``reaches``:
+    """Geodesic metres from ``point`` to each of ``rows`` that one walks to (``reaches``:
     how each is reached; a walk has a point), else None."""
     metres: list[float | None] = [None] * len(rows)
     walk = [
@@ -120,11 +230,11 @@ def _metres_from(
         for i, (r, reach) in enumerate(zip(rows, reaches, strict=True))
         if reach == "walk" and r.lat is not None and r.lon is not None
     ]
-    if origin.lat is None or origin.lon is None or not walk:
+    if point is None or not walk:
         return metres
     lats = [lat for _, lat, _ in walk]
     lons = [lon for _, _, lon in walk]
-    far = geodesic_m(origin.lat, origin.lon, lats, lons)
+    far = geodesic_m(point[0], point[1], lats, lons)
     for (i, _, _), m in zip(walk, far.tolist(), strict=True):
         metres[i] = m
     return metres
@@ -145,12 +255,12 @@ def _candidate(
     )
 
 
-def _rank(c: Candidate) -> tuple[float, int]:
+def _rank(reach: Reach, metres: float | None, resource_id: int) -> tuple[float, int]:
     """Residents' search's nearest order: what is not a walk ranks as if 2 km away, and a
     place without a known distance (the referring service has no point) last."""
-    if c.reach != "walk":
-        return (NOT_A_WALK_M, c.id)
-    return (math.inf if c.distance_m is None else c.distance_m, c.id)
+    if reach != "walk":
+        return (NOT_A_WALK_M, resource_id)
+    return (math.inf if metres is None else metres, resource_id)
 
 
 async def own_services(actor: Principal) -> list[ServiceRef]:

@@ -5,6 +5,8 @@ the referring service."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from geo.distance import geodesic_m
@@ -110,3 +112,61 @@ async def test_the_demo_city_refers_a_pupil_from_kangle_to_its_minors_centres(
         assert ResourceKind.SCHOOL_ROOM not in {c.kind for c in found.items}
         assert found.members_only_left_out > 12
         assert all(c.distance_m is not None and c.distance_m > 0 for c in found.items)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("need", ["school_refusal", "anxiety", ""])
+@pytest.mark.parametrize("members_only", [False, True])
+async def test_reading_around_the_service_gives_the_list_reading_everything_would(
+    demo_url: str, monkeypatch: pytest.MonkeyPatch, need: str, members_only: bool
+) -> None:
+    """Listings are read around the referring service, wider step by step (#22: a
+    province's 200,000 took 14 s a call); the list, its order and the members-only count
+    are those of one read of every listing."""
+    async with db.database(demo_url):
+        admin = Principal.of(await Account.create(username="a", password_hash="x", role=Role.ADMIN))
+        origins = await Resource.filter(kind=ResourceKind.COMMUNITY_ROOM).order_by("id").limit(4)
+        read: list[int] = []
+        rows = directory._rows
+
+        async def counted(*args: Any) -> list[Any]:
+            found = await rows(*args)
+            read.append(len(found))
+            return found
+
+        monkeypatch.setattr(directory, "_rows", counted)
+        stepped = [
+            await directory.candidates(admin, o.id, need, members_only=members_only)
+            for o in origins
+        ]
+        steps = list(read)
+        monkeypatch.setattr(directory, "WINDOWS_M", (10_000_000.0,))  # everything at once
+        whole = [
+            await directory.candidates(admin, o.id, need, members_only=members_only)
+            for o in origins
+        ]
+    assert stepped == whole
+    assert all(len(c.items) >= directory.MAX_CANDIDATES for c in stepped)
+    # The first reads held a part of the city: they were enough for some services.
+    everything = read[-1]
+    assert min(steps) < everything / 2
+
+
+@pytest.mark.anyio
+async def test_a_service_beyond_the_widest_step_is_not_a_referrals(database_url: str) -> None:
+    """A minors' centre 40 km away is another district's: the list is of what is near."""
+    async with db.database(database_url):
+        ids = await crowded_city()
+        far = await Resource.create(
+            kind="minors_centre",
+            name_zh="远方未成年人中心",
+            services=["counselling"],
+            audiences=["children", "adolescents"],
+            lat=KANGLE[0] + 0.36,  # ~40 km north
+            lon=KANGLE[1],
+        )
+        found = await directory.candidates(ids["other_staff"], ids["kangle"], "school_refusal")
+        listed = [c.id for c in found.items]
+        assert far.id not in listed
+        assert listed[:2] == [ids["centre"], ids["second_centre"]]
+        assert len(listed) == directory.MAX_CANDIDATES
