@@ -29,12 +29,14 @@ MAX_MEMBERS_ONLY = 10
 
 
 async def crisis_lines() -> list[Line]:
-    rows = await Resource.filter(kind=ResourceKind.HOTLINE, status=Status.ACTIVE).order_by("id")
-    return [
-        Line(name_zh=r.name_zh, name_en=r.name_en, phone=r.phone)
-        for r in rows[:CRISIS_LINES]
-        if r.phone
-    ]
+    # The first few with a number, not every line of a province read to keep three.
+    rows = (
+        await Resource.filter(kind=ResourceKind.HOTLINE, status=Status.ACTIVE)
+        .exclude(phone="")
+        .order_by("id")
+        .limit(CRISIS_LINES)
+    )
+    return [Line(name_zh=r.name_zh, name_en=r.name_en, phone=r.phone) for r in rows]
 
 
 def _open_to_referred(r: _Row, origin_areas: set[str]) -> bool:

@@ -170,3 +170,16 @@ async def test_a_service_beyond_the_widest_step_is_not_a_referrals(database_url:
         assert far.id not in listed
         assert listed[:2] == [ids["centre"], ids["second_centre"]]
         assert len(listed) == directory.MAX_CANDIDATES
+
+
+@pytest.mark.anyio
+async def test_an_urgent_referral_shows_three_lines_with_a_number(database_url: str) -> None:
+    async with db.database(database_url):
+        lines = [
+            await Resource.create(kind="hotline", name_zh=f"热线{n}", phone=phone)
+            for n, phone in enumerate(["", "12356", "400-161-9995", "12320", "010-82951332"])
+        ]
+        await Resource.filter(id=lines[2].id).update(status="suspended")
+        shown = await directory.crisis_lines()
+    # The first without a number and the suspended one are passed over, not left short.
+    assert [line.phone for line in shown] == ["12356", "12320", "010-82951332"]
