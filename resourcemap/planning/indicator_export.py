@@ -1,11 +1,14 @@
 """The indicator matrix as files: CSV (one row per area and indicator) and XLSX (the matrix,
-the same long table, and what each indicator counts)."""
+the same long table, and what each indicator counts), worded in the reader's language
+(:class:`Wording`): labels, definitions and area names. Keys, statuses and sources stay
+as they are for every reader: they are what a spreadsheet filters on."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 # No openpyxl stubs in the dev dependencies yet (as in resourcemap.transfer.exporter).
 from openpyxl import Workbook  # type: ignore[import-untyped,unused-ignore]
@@ -21,32 +24,50 @@ COLUMNS = ("area_code", "area_name", "level", "indicator", "label", "value", "ta
 FILLS = {"met": "D9EFD9", "close": "FFF1C2", "not_met": "F8D5D2", "unknown": "EEEEEE"}
 
 
+@dataclass(frozen=True)
+class Wording:
+    """What a file says to its reader: each indicator's label and what it counts, and the
+    areas' names where the reader's language names them otherwise (by code). The default:
+    both languages' labels, as a file with no reader in mind."""
+
+    labels: Mapping[str, str] = field(default_factory=lambda: dict(LABELS))
+    definitions: Mapping[str, str] = field(default_factory=lambda: dict(DEFINITIONS))
+    area_names: Mapping[str, str] = field(default_factory=dict)
+
+    def area(self, a: AreaIndicators) -> str:
+        return self.area_names.get(a.code) or a.name
+
+
 def _value(i: Indicator) -> float | None:
     return None if i.value is None else round(i.value, 6)
 
 
-def long_rows(areas: Sequence[AreaIndicators]) -> list[list[object]]:
+def long_rows(areas: Sequence[AreaIndicators], wording: Wording) -> list[list[object]]:
     rows: list[list[object]] = []
     for a in areas:
+        name = wording.area(a)
         for i in a.indicators:
             counts = [round(i.numerator, 4), round(i.denominator, 4)]
             rows.append(
-                [a.code, a.name, a.level, i.key, i.label, _value(i), i.target, i.status,
-                 *counts, i.unit, i.source]
+                [a.code, name, a.level, i.key, wording.labels.get(i.key, i.label), _value(i),
+                 i.target, i.status, *counts, i.unit, i.source]
             )  # fmt: skip
     return rows
 
 
-def indicators_csv(areas: Sequence[AreaIndicators]) -> str:
+def indicators_csv(areas: Sequence[AreaIndicators], wording: Wording | None = None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for row in long_rows(areas):
+    for row in long_rows(areas, wording or Wording()):
         writer.writerow(guarded_row("" if v is None else v for v in row))
     return out.getvalue()
 
 
-def indicators_xlsx(areas: Sequence[AreaIndicators], *, title: str = "") -> bytes:
+def indicators_xlsx(
+    areas: Sequence[AreaIndicators], *, title: str = "", wording: Wording | None = None
+) -> bytes:
+    said = wording or Wording()
     book = Workbook()
     matrix = book.active
     assert matrix is not None
@@ -55,14 +76,14 @@ def indicators_xlsx(areas: Sequence[AreaIndicators], *, title: str = "") -> byte
     bold = Font(bold=True)
     if title:
         matrix.append([title])
-    matrix.append(["area_code", "area_name", *(LABELS[k] for k in keys)])
+    matrix.append(["area_code", "area_name", *(said.labels.get(k, LABELS[k]) for k in keys)])
     matrix.append(["", "target", *(_target(areas, k) for k in keys)])
     for cell in matrix[matrix.max_row - 1]:
         cell.font = bold
     for a in areas:
         by_key = {i.key: i for i in a.indicators}
         matrix.append(
-            [a.code, a.name, *(_cell_text(by_key[k]) if k in by_key else "" for k in keys)]
+            [a.code, said.area(a), *(_cell_text(by_key[k]) if k in by_key else "" for k in keys)]
         )
         for col, k in enumerate(keys, start=3):
             if k in by_key:
@@ -72,12 +93,12 @@ def indicators_xlsx(areas: Sequence[AreaIndicators], *, title: str = "") -> byte
         matrix.column_dimensions[get_column_letter(col)].width = 16 if col > 2 else 14
     detail = book.create_sheet("detail")
     detail.append(list(COLUMNS))
-    for row in long_rows(areas):
+    for row in long_rows(areas, said):
         detail.append(row)
     sources = book.create_sheet("sources")
     sources.append(["indicator", "label", "what it counts"])
     for k in keys:
-        sources.append([k, LABELS[k], DEFINITIONS[k]])
+        sources.append([k, said.labels.get(k, LABELS[k]), said.definitions.get(k, DEFINITIONS[k])])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

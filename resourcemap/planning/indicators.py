@@ -315,9 +315,15 @@ def _hotlines(
         for county in counties
         if county in served or any(a in served for a in _ancestors(tree, county))
     )
+    whose = (
+        "districts/counties of this area"
+        if level in ("city", "district")
+        else "the district/county this area lies in (a county-level indicator, the same for "
+        "every area of the district)"
+    )
     source = (
-        "districts/counties of this area; numerator: those served by an active, always-open "
-        "'hotline' listing (its service area names the district or the city)"
+        f"{whose}; numerator: those served by an active, always-open 'hotline' listing (its "
+        "service area names the district or the city)"
     )
     return _share("county_hotline_share", num, len(counties), targets.county_hotline_share, source)
 

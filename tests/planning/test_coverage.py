@@ -146,6 +146,15 @@ async def test_indicators_of_the_small_city_by_hand(database_url: str) -> None:
         assert "census 2020" in pros.source
         # The city-wide hotline serves the district.
         assert by_key["county_hotline_share"].value == 1.0
+        assert by_key["county_hotline_share"].source.startswith("districts/counties of this")
+        # A community shows its district's, and says so: it is a county-level indicator.
+        communities = await CoverageService().indicators(
+            AreaLevel.COMMUNITY, Targets(_env_file=None)
+        )
+        lines = [next(i for i in c.indicators if i.key == "county_hotline_share")
+                 for c in communities]  # fmt: skip
+        assert all((i.numerator, i.denominator) == (1, 1) for i in lines)
+        assert all(i.source.startswith("the district/county this area lies in") for i in lines)
         # The clinic belongs to a government body: no hospital is known, no share.
         assert by_key["psychiatric_hospital_clinic_share"].value is None
         circle = by_key["circle_share"]

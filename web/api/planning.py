@@ -17,7 +17,7 @@ from resourcemap.planning import access_export as access_mod
 from resourcemap.planning import siting as siting_mod
 from resourcemap.planning.access import AccessQuery, AccessReport, AccessService
 from resourcemap.planning.coverage import CoverageQuery, CoverageService, HeatQuery, coverage_csv
-from resourcemap.planning.indicator_export import indicators_csv, indicators_xlsx
+from resourcemap.planning.indicator_export import Wording, indicators_csv, indicators_xlsx
 from resourcemap.planning.indicators import DEFINITIONS, Targets
 from resourcemap.planning.jobs import demand_dataset
 from resourcemap.planning.report import report_html
@@ -403,10 +403,17 @@ async def indicators_export(request: Request) -> Response:
     title = f"ResourceMap indicators · {query.level.value}"
     if scope is not None:  # whose areas the file holds
         name, title = f"{name}-{scope.code}", f"{title} · {scope.name} {scope.code}"
+    # Worded as the page it was downloaded from (its lang): labels, definitions, areas.
+    texts = planning_text.indicator_texts()
+    wording = Wording(
+        labels={k: t["label"] for k, t in texts.items()},
+        definitions={k: t["definition"] for k, t in texts.items()},
+        area_names=await planning_text.area_names(),
+    )
     if request.url.path.endswith(".xlsx"):
         return Response(
-            indicators_xlsx(found, title=title),
+            indicators_xlsx(found, title=title, wording=wording),
             media_type=XLSX,
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )
-    return csv_file(indicators_csv(found), f"{name}.csv")
+    return csv_file(indicators_csv(found, wording), f"{name}.csv")

@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -185,15 +186,30 @@ def test_the_indicator_matrix_is_one_screen_and_exports(
         assert page.get_text().count("Hospitals with no listing are not seen") == 1
         assert one(page, 'th[data-key="community_room_share"] .target').text.strip()
 
-        exported = client.get("/api/v1/indicators.csv?level=street")
+        # The page's own export links: the file speaks the page's language.
+        links = {a.text.strip(): attr(a, "href") for a in page.select(".exports a[href]")}
+        assert "lang=en" in links["CSV"] and "lang=en" in links["XLSX"]
+        exported = client.get(links["CSV"].replace("level=community", "level=street"))
         assert exported.headers["content-type"].startswith("text/csv")
         table = list(csv.DictReader(io.StringIO(csv_text(exported))))
         assert len(table) == 6 * 8
         assert {r["status"] for r in table} <= {"met", "close", "not_met", "unknown"}
-        xlsx = client.get("/api/v1/indicators.xlsx?level=street")
+        # In the language of the page it came from: labels and area names, not both mixed.
+        labels = {r["indicator"]: r["label"] for r in table}
+        assert labels["community_room_share"] == "Communities with a counselling room"
+        assert all(not re.search(r"[\u4e00-\u9fff]", r["label"] + r["area_name"]) for r in table)
+        zh = client.get("/api/v1/indicators.csv?level=street&lang=zh-CN")
+        zh_table = list(csv.DictReader(io.StringIO(csv_text(zh))))
+        zh_labels = {r["indicator"]: r["label"] for r in zh_table}
+        assert "Communities" not in zh_labels["community_room_share"]
+        assert re.search(r"[\u4e00-\u9fff]", zh_labels["community_room_share"])
+        assert all(re.search(r"[\u4e00-\u9fff]", r["area_name"]) for r in zh_table)
+        xlsx = client.get(links["XLSX"].replace("level=community", "level=street"))
         book = load_workbook(io.BytesIO(xlsx.content))
         assert book.sheetnames == ["matrix", "detail", "sources"]
         assert book["detail"].max_row == 1 + 6 * 8 and book["sources"].max_row == 1 + 8
+        said = {row[0]: row[1:] for row in book["sources"].iter_rows(min_row=2, values_only=True)}
+        assert said["community_room_share"][0] == "Communities with a counselling room"
 
 
 def test_access_by_area_with_each_supply_measure(url: str, make_client: Callable[..., Any]) -> None:

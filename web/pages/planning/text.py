@@ -195,7 +195,8 @@ def indicator_texts() -> dict[str, dict[str, str]]:
             "counts": _("%(n)s of %(d)s districts have one"),
             "definition": _(
                 "Districts or counties of the area served by an active, always-open hotline "
-                "whose service area names the district or the city."
+                "whose service area names the district or the city. A street or community "
+                "shows its district's: the indicator is a county-level one."
             ),
         },
         "community_rehabilitation_share": {
