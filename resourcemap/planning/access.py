@@ -24,6 +24,7 @@ import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -40,7 +41,7 @@ from resourcemap.models import BookingPolicy, Resource
 from resourcemap.planning.coverage import CoverageQuery, CoverageService
 from resourcemap.planning.waiting import AreaWait, bookable_resources, by_area, next_free
 from resourcemap.scope import AreaScope
-from resourcemap.vocab import Placement, ResourceKind
+from resourcemap.vocab import Eligibility, Placement, ResourceKind
 
 FloatArray = npt.NDArray[np.float64]
 EVENING_MINUTE = 18 * 60
@@ -177,16 +178,17 @@ class Offers:
 
 
 async def load_offers(query: CoverageQuery) -> Offers:
-    """The point resources ``query`` counts, with their supply measures."""
+    """The point resources ``query`` counts, with their supply measures: those coverage
+    counts (public ones unless ``eligibility`` is all), so the two pages count the same
+    places (a school's own room is no supply for the residents around it)."""
     wanted = set(query.service or ())
+    where: dict[str, Any] = {"kind__in": list(query.kinds), "status": query.status}
+    if query.eligibility == "public":
+        where["eligibility"] = Eligibility.PUBLIC
     kept = [
         r
         async for batch in db.rows_in_batches(
-            Resource,
-            None,
-            *("kind", "lon", "lat", "capacity", "always_open", "services"),
-            kind__in=list(query.kinds),
-            status=query.status,
+            Resource, None, *("kind", "lon", "lat", "capacity", "always_open", "services"), **where
         )
         for r in batch
         if ResourceKind(r[1]).info.placement is Placement.POINT

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from resourcemap import db
-from resourcemap.models import OpeningHours, Slot
+from resourcemap.models import OpeningHours, Resource, Slot
 from resourcemap.planning.access import (
     AccessQuery,
     AccessService,
@@ -168,3 +168,25 @@ def test_weekly_hours_seats_and_evenings_of_every_listing_at_once(
         )
         assert seats[k] == slots * places
         assert evening[k] == any(c > 18 * 60 or day >= 5 for day, _, c in merged)
+
+
+@pytest.mark.anyio
+async def test_access_counts_the_places_coverage_counts(database_url: str) -> None:
+    """A school's room for its own pupils is no supply for the residents around it: access,
+    as coverage, counts places open to the public (both pages said different counts)."""
+    async with db.database(database_url):
+        ids = await _city()
+        coverage = CoverageService()
+        service = AccessService(coverage)
+        query = AccessQuery(level=AreaLevel.COMMUNITY, supply=SupplyMeasure.CAPACITY)
+        before = await service.report(query, now=NOW, tz=SHANGHAI)
+        covered = await coverage.analyse(query)
+        assert before.services == covered.resources
+        await Resource.filter(id=ids["room"]).update(eligibility="students")
+        after = await AccessService(CoverageService()).report(query, now=NOW, tz=SHANGHAI)
+        assert after.services == before.services - 1
+        east = {r.code: r for r in after.rows}[EAST]
+        assert east.access == 0  # the room no longer counts for the 100 beside it
+        everyone = query.model_copy(update={"eligibility": "all"})
+        counted = await AccessService(CoverageService()).report(everyone, now=NOW, tz=SHANGHAI)
+        assert counted.services == before.services
