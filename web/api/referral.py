@@ -82,10 +82,10 @@ async def candidates(request: Request) -> Response:
     description: Services whose kind, services and audiences answer the need. The nearest
       few whose kind the need names (a minors' guidance centre for `school_refusal`) lead,
       then the others nearest first (straight-line metres from the referring service,
-      `distance_m`; phone services and area teams as if 2 km away). Places only for their
-      own members (a school's students) are left out and counted
-      (`members_only_left_out`); with `eligible=all` the nearest of them follow, marked
-      `members_only`, with their `eligibility` and its note.
+      `distance_m`; phone services and area teams as if 2 km away), within 30 km. Places
+      only for their own members (a school's students) are left out and counted as far as
+      the list reaches (`members_only_left_out`); with `eligible=all` the nearest of them
+      follow, marked `members_only`, with their `eligibility` and its note.
     security: [{bearer: []}, {session: []}]
     parameters:
       - {name: from, in: query, required: true, schema: {type: integer}}
