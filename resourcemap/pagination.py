@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 
 from resourcemap.errors import InvalidInput
@@ -42,6 +43,7 @@ def decode_cursor(cursor: str) -> int:
     return _decode(cursor, "after", None)
 
 
+@functools.lru_cache(maxsize=1024)  # a few offsets, one per page: asked on every search
 def encode_offset(offset: int) -> str:
     return _encode("offset", offset)
 
