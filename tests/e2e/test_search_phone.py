@@ -82,6 +82,19 @@ def announced(page: Any) -> None:
     in_view(page, "#results .result:first-child, #empty")
 
 
+CIRCLE_IN_VIEW = """() => { const m = document.querySelector("#map").getBoundingClientRect();
+    const c = document.querySelector("path.rm-circle"); if (!c) return false;
+    const r = c.getBoundingClientRect();
+    return r.left >= m.left - 2 && r.right <= m.right + 2 && r.top >= m.top - 2
+        && r.bottom <= m.bottom + 2; }"""
+
+
+def circle_in_view(page: Any) -> None:
+    """The chosen distance's whole circle is on the map (once the fit's animation ends):
+    the list's bound, not an edge of it."""
+    page.wait_for_function(CIRCLE_IN_VIEW, timeout=5_000)
+
+
 def shoot(page: Any, name: str) -> None:
     """The whole page, and what the phone's screen shows right now."""
     screenshot(page, name)
@@ -144,6 +157,7 @@ def test_a_resident_on_a_phone_finds_the_right_help(server: str, page: Any) -> N
     page.evaluate("window.scrollTo(0, 0)")
     big = page.locator("path.rm-circle").bounding_box()
     assert big is not None and small is not None and big["width"] > small["width"] * 1.5
+    circle_in_view(page)
 
     # "Show on map" brings the map (far up the page on a phone) into view, popup open.
     page.locator("#results .result").first.get_by_role("button", name="在地图上显示").click()
@@ -190,6 +204,7 @@ def test_a_resident_on_a_phone_finds_the_right_help(server: str, page: Any) -> N
     page.evaluate("document.body.dataset.results = 'loading'")
     page.get_by_label("距离").select_option("1000")
     announced(page)
+    circle_in_view(page)  # a few results near the resident: the map still shows the 1 km
     page.locator("#results .result-name a").first.click()
     expect(page.locator("h1")).to_have_text(ROOM)
     shoot(page, "phone-detail")

@@ -88,7 +88,8 @@
     el.dataset.circle = String(r);
     el.dataset.circleChosen = chosen ? "1" : "";
   }
-  // The map shows where the listed results are (and the resident), never an empty circle.
+  // The map shows where the listed results are (and the resident), never an empty circle;
+  // with a distance chosen, the whole circle too: the list's bound is seen, not one edge.
   function fitResults() {
     var points = [];
     Array.prototype.forEach.call(list.querySelectorAll(".result[data-lat]"), function (li) {
@@ -96,9 +97,12 @@
     });
     if (here) {
       points.push(L.latLng(here));
-      if (!points.length || points.length === 1) {
-        map.fitBounds(L.latLng(here).toBounds(circleMetres() * 2), { animate: !reduceMotion });
-        el.dataset.fitted = "1";
+      var chosen = Boolean(Number(shownRadius));
+      if (points.length === 1 || chosen) {
+        var bounds = L.latLng(here).toBounds(circleMetres() * 2);
+        points.forEach(function (p) { bounds.extend(p); });
+        map.fitBounds(bounds, { padding: [12, 12], animate: !reduceMotion });
+        el.dataset.fitted = String(points.length);
         return;
       }
     }
