@@ -166,6 +166,9 @@ def test_the_indicator_matrix_is_one_screen_and_exports(
         page = BeautifulSoup(client.get("/planning/indicators?lang=en").text, "html.parser")
         rows = page.select("table.matrix tbody tr.area-row")
         assert len(rows) == 30  # communities × …
+        # Sorting by area follows the names shown (English here), not the Chinese ones.
+        keys = [attr(one(r, "th[scope=row]"), "data-value") for r in rows]
+        assert all(k and not re.search(r"[\u4e00-\u9fff]", k) for k in keys), keys
         assert all(len(r.select("td.cell")) == 8 for r in rows)  # … indicators
         statuses = {
             one(c, "summary .status").get_text(" ", strip=True) for r in rows
@@ -233,6 +236,11 @@ def test_access_by_area_with_each_supply_measure(url: str, make_client: Callable
         assert bad.status_code == 400 and "supply" in bad.json()["fields"]
 
         page = BeautifulSoup(_clocked(client).get("/planning/access?lang=en").text, "html.parser")
+        # Access and the circle count the same places, and each page says which.
+        circle = BeautifulSoup(client.get("/planning?lang=en").text, "html.parser")
+        counted = text_of(page, "p.counted")
+        assert counted == text_of(circle, "p.counted")
+        assert "open to the public" in counted and re.match(r"^\d[\d,]* service points", counted)
         assert len(page.select("table.access-table tbody tr")) == 30
         terms = [dt_.text for dt_ in page.select(".definitions dt")]
         assert "Access (E2SFCA)" in terms and "Median wait" in terms

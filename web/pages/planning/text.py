@@ -144,6 +144,22 @@ def covered_means(teams: bool = False) -> str:
     )
 
 
+def counted_points(count: int, eligibility: str) -> str:
+    """How many places a circle or an access figure counts, and which: the same on both
+    pages (a planner comparing them asked why they differ)."""
+    if eligibility == "all":
+        return _(
+            "%(count)s service points counted: every active one of the kinds chosen, "
+            "members-only places (a school's room for its pupils) included.",
+            count=i18n.number(count),
+        )
+    return _(
+        "%(count)s service points counted: the active ones of the kinds chosen that are open "
+        "to the public (a school's room for its own pupils is not).",
+        count=i18n.number(count),
+    )
+
+
 def indicator_texts() -> dict[str, dict[str, str]]:
     """Per indicator: its short label, what it counts (said once on the page), and how its
     numerator and denominator read (``%(n)s``, ``%(d)s``)."""

@@ -167,6 +167,7 @@ async def coverage_page(request: Request) -> Response:
             "summary": summarise(analysis),
             "covered_means": planning_text.covered_means(counts_teams(query))
             % {"radius": planning_text.metres(query.radius_m), "mode": mode},
+            "counted": planning_text.counted_points(analysis.resources, query.eligibility),
             "qs": _query_string(query),
             "lang_qs": urlencode([("lang", i18n.current().tag)]),
             "walking_ready": bool(request.app.state.settings.streets_file),
@@ -249,6 +250,7 @@ async def access_page(request: Request) -> Response:
             **await _where(r.code for r in report.rows),
             "measures": [(m.value, supply_label(m)) for m in SupplyMeasure],
             "unit": supply_label(query.supply),
+            "counted": planning_text.counted_points(report.services, query.eligibility),
             "now_label": planning_text.when(report.now.astimezone(request.app.state.settings.tz)),
             "qs": urlencode(
                 [
