@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup
 
+from resourcemap.models import Organisation, Resource
 from tests.factories import run_in_db
 from tests.html_helpers import attr, one
 from tests.web.staff.test_pages import World, _people, browser_values, html, only_form, sign_in
@@ -24,8 +25,14 @@ def world(database_url: str, make_client: Callable[..., Any]) -> World:
     return World(database_url, run_in_db(database_url, _people), make_client)
 
 
+async def _english_names(room: int, organisation: int) -> None:
+    await Resource.filter(id=room).update(name_en="Donghu Counselling Room")
+    await Organisation.filter(id=organisation).update(name_en="Donghu Subdistrict Office")
+
+
 def test_staff_pages_in_english_have_no_stray_chinese(world: World) -> None:
     room = world.ids["room"]
+    run_in_db(world.url, lambda: _english_names(room, world.ids["own_org"]))
     with world.make(world.url) as client:
         sign_in(client, "staff")
         client.get("/staff", params={"lang": "en"})
@@ -43,6 +50,12 @@ def test_staff_pages_in_english_have_no_stray_chinese(world: World) -> None:
             assert stray_chinese(response.text) == [], path
             page = BeautifulSoup(response.text, "html.parser")
             assert page.select('small[lang="en"]') == [], path  # no second language beside
+            # Names that have an English form are shown in it (the headings were Chinese).
+            assert page.select('h1 [lang="zh-CN"]') == [], path
+        home = BeautifulSoup(client.get("/staff").text, "html.parser")
+        assert one(home, "h1").get_text(" ", strip=True) == "Listings of Donghu Subdistrict Office"
+        rules = BeautifulSoup(client.get(f"/staff/resources/{room}/booking").text, "html.parser")
+        assert one(rules, "h1").get_text(" ", strip=True).startswith("Donghu Counselling Room ·")
 
 
 def test_chinese_staff_pages_show_one_language(world: World) -> None:

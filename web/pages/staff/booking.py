@@ -362,7 +362,7 @@ async def _rules_page(
         for b in await desk.blocks(principal, resource_id, now=clock.now(request))
     ]
     context = {
-        "resource": {"id": resource.id, "name_zh": resource.name_zh},
+        "resource": {"id": resource.id, "name_zh": resource.name_zh, "name_en": resource.name_en},
         "values": stored | dict.fromkeys(booking_form.BLOCK_FIELDS, "") | (values or {}),
         "errors": errors or {},
         "blocks": blocks,

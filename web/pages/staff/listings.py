@@ -134,7 +134,8 @@ async def staff_home(request: Request) -> Response:
     text = request.query_params.get("q", "").strip()[:100]
     org_param = request.query_params.get("org", "")
     orgs = await organisations.list_organisations()
-    org_names = {o.id: o.name_zh for o in orgs}
+    # Both names: the page shows the reader's language (Yunxi Subdistrict Office in English).
+    org_names = {o.id: (o.name_zh, o.name_en or "") for o in orgs}
     if principal.role is Role.STAFF:
         rows, total = await listings.kept_resources(
             principal.organisation_id, False, text, limit=LIST_LIMIT
@@ -153,7 +154,7 @@ async def staff_home(request: Request) -> Response:
             "kind": ResourceKind(r.kind),
             "status": Status(r.status),
             "verified_at": local_time(request, r.verified_at),
-            "organisation": org_names.get(r.organisation_id or -1, ""),
+            "organisation": org_names.get(r.organisation_id or -1),
         }
         for r in rows
     ]
@@ -168,7 +169,7 @@ async def staff_home(request: Request) -> Response:
             "q": text,
             "org": org_param,
             "orgs": orgs,
-            "own_org": org_names.get(principal.organisation_id or -1, ""),
+            "own_org": org_names.get(principal.organisation_id or -1, ("", "")),
             "back": back,
         },
     )
