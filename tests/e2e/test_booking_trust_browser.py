@@ -103,7 +103,7 @@ def test_same_day_booking_policy_confirmation_and_phone(
     page.get_by_role("button", name="确认预约" if zh else "Confirm booking").click()
     summary = page.locator(".error-summary")
     expect(summary).to_be_focused()
-    assert page.title().startswith("错误:" if zh else "Error:")
+    assert page.title().startswith("错误：" if zh else "Error:")
     summary.locator("a[href='#phone']").click()
     expect(page.locator("#phone")).to_be_focused()
     _check(page, f"{name}-errors", axe=axe)

@@ -163,12 +163,12 @@ def test_counsellor_refers_centre_books_student_gives_feedback(
         expect(student.locator("h1")).to_have_text("How was your visit?")
         _check(student, f"feedback-en-{label}", axe=axe)
         student.goto(f"{base}/feedback/{token}?lang=zh-CN")
-        expect(student.locator("h1")).to_have_text("这次服务怎么样?")
+        expect(student.locator("h1")).to_have_text("这次服务怎么样？")
         for name in (
-            "到这里方便吗?",
-            "等候时间可以接受吗?",
-            "您感到被尊重吗?",
-            "这次服务对您有帮助吗?",
+            "到这里方便吗？",
+            "等候时间可以接受吗？",
+            "您感到被尊重吗？",
+            "这次服务对您有帮助吗？",
         ):
             student.get_by_role("group", name=name).get_by_label("4").check()
         student.get_by_label(re.compile("还想说的")).fill("老师很耐心")
@@ -177,7 +177,7 @@ def test_counsellor_refers_centre_books_student_gives_feedback(
         expect(student.locator("h1")).to_have_text("谢谢您的评价")
         _check(student, f"feedback-done-{label}", axe=axe)
         student.goto(f"{base}/feedback/{token}")
-        assert student.locator("h1").inner_text() != "这次服务怎么样?"  # used once only
+        assert student.locator("h1").inner_text() != "这次服务怎么样？"  # used once only
         assert page.script_errors == [] and student.script_errors == []
         student.context.close()
     page.context.close()

@@ -130,7 +130,7 @@ def test_resident_finds_books_and_cancels(
     # Near a point: the browser's location, with the 500 m circle drawn around it.
     page.get_by_role("button", name="使用我的位置").click()
     expect(page.locator("path.rm-circle")).to_have_count(1)
-    page.get_by_label("您想找什么帮助?").fill("焦虑")
+    page.get_by_label("您想找什么帮助？").fill("焦虑")
     page.get_by_role("button", name="搜索", exact=True).click()
     expect(page.locator("#results .result").first).to_contain_text(ROOM)
     page.locator(".filters summary").click()
@@ -159,7 +159,7 @@ def test_resident_finds_books_and_cancels(
     # can no longer be cancelled online.
     page.locator(".slots-preview a.slot").nth(1).click()
     expect(page.locator("input[name=starts_at]:checked")).to_have_count(1)
-    page.get_by_label("怎么称呼您?").fill("小林")
+    page.get_by_label("怎么称呼您？").fill("小林")
     _check(page, f"book-{label}", axe=axe)
     page.get_by_role("button", name="确认预约").click()
 
@@ -176,9 +176,9 @@ def test_resident_finds_books_and_cancels(
         expect(page.locator(".booking-code")).to_be_visible()
 
     page.get_by_role("button", name="取消预约").click()
-    expect(page.locator("h1")).to_have_text("确定要取消这个预约吗?")
+    expect(page.locator("h1")).to_have_text("确定要取消这个预约吗？")
     _check(page, f"cancel-{label}", axe=axe)
-    page.get_by_role("button", name="是的,取消预约").click()
+    page.get_by_role("button", name="是的，取消预约").click()
     expect(page.locator(".status")).to_have_text("已取消")
     _check(page, f"cancelled-{label}", axe=axe)
     outside = [u for u in outside if not u.startswith(tiles)]
@@ -239,7 +239,7 @@ def test_booking_works_with_javascript_off(server: tuple[str, str], browser: Any
     page.get_by_role("button", name="确认预约").click()
     expect(page.locator(".booking-code")).to_have_text(re.compile(r"^\d{4} \d{4}$"))
     page.get_by_role("button", name="取消预约").click()
-    page.get_by_role("button", name="是的,取消预约").click()
+    page.get_by_role("button", name="是的，取消预约").click()
     expect(page.locator(".status")).to_have_text("已取消")
     screenshot(page, "cancelled-no-js")
     page.context.close()

@@ -103,7 +103,7 @@ def shoot(page: Any, name: str) -> None:
 
 def search(page: Any, text: str) -> None:
     page.evaluate("document.body.dataset.results = 'loading'")
-    page.get_by_label("您想找什么帮助?").fill(text)
+    page.get_by_label("您想找什么帮助？").fill(text)
     page.get_by_role("button", name="搜索", exact=True).click()
     announced(page)
 
@@ -124,7 +124,7 @@ def test_a_resident_on_a_phone_finds_the_right_help(server: str, page: Any) -> N
     search(page, "焦虑")
     first = page.locator("#results .result").first
     expect(first.locator(".result-name")).to_have_text(ROOM)
-    expect(first.locator(".why")).to_have_text("匹配原因: 焦虑 → 心理咨询")
+    expect(first.locator(".why")).to_have_text("匹配原因：焦虑 → 心理咨询")
     expect(first.locator(".badge.free")).to_have_text("免费")
     expect(first.locator(".badge.book")).to_have_text("可在线预约")
     # Phone lines are never a walk.
@@ -186,7 +186,7 @@ def test_a_resident_on_a_phone_finds_the_right_help(server: str, page: Any) -> N
 
     # Crisis words: the 24/7 lines first, in their own panel, which takes focus.
     page.evaluate("document.body.dataset.results = 'loading'")
-    page.get_by_label("您想找什么帮助?").fill("我不想活了")
+    page.get_by_label("您想找什么帮助？").fill("我不想活了")
     page.get_by_role("button", name="搜索", exact=True).click()
     expect(page.locator("body")).to_have_attribute("data-results", "ready", timeout=15_000)
     assert page.evaluate("document.activeElement.id") == "crisis-title"
@@ -209,7 +209,7 @@ def test_a_resident_on_a_phone_finds_the_right_help(server: str, page: Any) -> N
     expect(page.locator("h1")).to_have_text(ROOM)
     shoot(page, "phone-detail")
     page.get_by_role("link", name="← 返回搜索").click()
-    expect(page.get_by_label("您想找什么帮助?")).to_have_value("失眠")
+    expect(page.get_by_label("您想找什么帮助？")).to_have_value("失眠")
     expect(page.get_by_label("距离")).to_have_value("1000")
     announced(page)
     expect(page.locator("#results .result").first.locator(".result-name")).to_have_text(ROOM)
@@ -217,8 +217,8 @@ def test_a_resident_on_a_phone_finds_the_right_help(server: str, page: Any) -> N
 
     # A typed place goes to the server, which finds it: the address carries only what was
     # filled in, and back on the form every field is there to change again.
-    page.get_by_label("您想找什么帮助?").fill("焦虑")
-    page.get_by_label("附近(社区、街道或地址)").fill("白鹭社区")
+    page.get_by_label("您想找什么帮助？").fill("焦虑")
+    page.get_by_label("附近（社区、街道或地址）").fill("白鹭社区")
     page.get_by_role("button", name="搜索", exact=True).click()
     expect(page.locator("#results .result").first).to_be_visible()
     sent = page.url.split("?", 1)[1]
@@ -226,4 +226,4 @@ def test_a_resident_on_a_phone_finds_the_right_help(server: str, page: Any) -> N
     assert "q=" in sent and "place=" in sent
     page.go_back()
     expect(page.get_by_label("距离")).to_be_enabled()
-    expect(page.get_by_label("您想找什么帮助?")).to_be_enabled()
+    expect(page.get_by_label("您想找什么帮助？")).to_be_enabled()

@@ -345,7 +345,8 @@
       li.appendChild(node("p", t(here ? "serves_here" : "serves"), "reach"));
     }
     if (it.matched_because && it.matched_because.length) {
-      li.appendChild(node("p", t("matched") + " " + it.matched_because.map(reasonText).join("; "), "why"));
+      // Chinese punctuation is full-width and takes no space after it.
+      li.appendChild(node("p", t("matched") + (english ? " " : "") + it.matched_because.map(reasonText).join(english ? "; " : "；"), "why"));
     }
     if (it.address_zh && it.reach === "walk") {
       li.appendChild(node("p", english && it.address_en ? it.address_en : it.address_zh, "address"));

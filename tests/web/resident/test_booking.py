@@ -387,7 +387,7 @@ def test_the_waitlist_says_how_long_an_offered_seat_is_held(
         client.post(cancel["action"], data=hidden_fields(cancel) | {"confirm": "yes"})
         offered = soup(client.get(w_path, params={"token": w_token}))
         held = text_of(offered, ".offer-hold")
-        assert held.startswith(f"为您保留{minutes}分钟,至 "), held
+        assert held.startswith(f"为您保留{minutes}分钟，至 "), held
         english = soup(client.get(w_path, params={"token": w_token, "lang": "en"}))
         assert f"for {minutes} minutes, until" in text_of(english, ".offer-hold")
 

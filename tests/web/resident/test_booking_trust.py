@@ -134,7 +134,7 @@ def test_the_error_summary_lists_every_field_with_a_link(room: tuple[Any, int]) 
     answer = client.post(f"/resources/{room_id}/book", data=data)
     assert answer.status_code == 400
     html = soup(answer)
-    assert html.title is not None and html.title.get_text().startswith("错误:")
+    assert html.title is not None and html.title.get_text().startswith("错误：")
     summary = one(html, ".error-summary")
     # Focused on load (a box the browser can focus, asked to by the page itself).
     assert summary.has_attr("autofocus") and attr(summary, "tabindex") == "-1"

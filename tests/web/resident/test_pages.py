@@ -57,7 +57,7 @@ def test_typed_place_sorts_by_distance_with_walking_minutes(
     first = one(soup, "#results .result")
     distance = text_of(first, ".distance")
     assert "米" in distance and "步行约" in distance
-    assert "附近:东湖社区" in text_of(soup, ".near")
+    assert "附近：东湖社区" in text_of(soup, ".near")
     # The point is kept in the form, so filtering again keeps the distances.
     assert attr(one(soup, "#lat"), "value") and attr(one(soup, "#lon"), "value")
     assert "火星基地" in text_of(unknown, ".problem")

@@ -60,7 +60,7 @@ def client(database_url: str, make_client: Callable[..., Any]) -> Iterator[TestC
 def test_cards_say_why_cost_booking_eligibility_and_reach(client: TestClient) -> None:
     page = soup_of(client.get("/", params={"q": "睡不着", **EAST}))
     room = card(page, "东湖社区心理咨询室")
-    assert one(room, ".why").get_text(" ", strip=True) == "匹配原因: 失眠 → 心理咨询"
+    assert one(room, ".why").get_text(" ", strip=True) == "匹配原因：失眠 → 心理咨询"
     assert text_of(room, ".badge.free") == "免费"
     assert text_of(room, ".badge.book") == "可在线预约"
     assert "步行" in text_of(room, ".distance")
@@ -172,7 +172,7 @@ def test_words_that_find_nothing_without_filters_suggest_other_words(client: Tes
 def test_nothing_near_widens_and_says_so(client: TestClient) -> None:
     page = soup_of(client.get("/", params={"q": "门诊", "radius_m": "1000", **EAST}))
     said = text_of(page, "#result-count .widened")
-    assert said == "1公里内没有可步行前往的服务;以下显示20公里内的服务。"
+    assert said == "1公里内没有可步行前往的服务；以下显示20公里内的服务。"
     assert attr(one(page, "#map"), "data-radius") == "20000"
 
 
@@ -229,7 +229,7 @@ def test_words_asking_for_free_services_filter_for_them(client: TestClient) -> N
 def test_a_feeling_in_everyday_words_finds_counselling(client: TestClient) -> None:
     page = soup_of(client.get("/", params={"q": "心里难受", **EAST}))
     room = card(page, "东湖社区心理咨询室")
-    assert one(room, ".why").get_text(" ", strip=True) == "匹配原因: 情绪 → 心理咨询"
+    assert one(room, ".why").get_text(" ", strip=True) == "匹配原因：情绪 → 心理咨询"
 
 
 def test_an_overlong_query_is_cut_to_the_box(client: TestClient) -> None:

@@ -305,10 +305,10 @@ def test_hours_hsds_and_unreadable_file_refusals_follow_the_language(url: str, l
         assert any("a MONTHLY schedule is not kept" in r for r in hsds), hsds
         assert unreadable == ["not valid JSON (line 1, column 8)"]
         return
-    assert any(r.startswith("周一:时段重叠") for r in hours), hours
+    assert any(r.startswith("周一：时段重叠") for r in hours), hours
     assert any("'25:00' 不是一天中的时间" in r for r in hsds), hsds
     assert any("MONTHLY 时间表未保留" in r for r in hsds), hsds
-    assert unreadable == ["不是有效的 JSON(第 1 行,第 8 列)"]
+    assert unreadable == ["不是有效的 JSON（第 1 行，第 8 列）"]
     # No English sentence is left: what remains in Latin letters is codes and values.
     for reason in hours + hsds + unreadable:
         plain = re.sub(
