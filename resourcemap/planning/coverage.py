@@ -23,7 +23,7 @@ import csv
 import io
 import json
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -553,8 +553,10 @@ CSV_COLUMNS = ["code", "name", "level", "parent", "population", "covered", "unco
 CSV_METHOD = ["eligibility", "radius_m", "mode", "demand_method", "demand_source"]
 
 
-def coverage_csv(analysis: Analysis) -> str:
-    """The per-area table as CSV, with the method and demand source on every row."""
+def coverage_csv(analysis: Analysis, area_names: Mapping[str, str] | None = None) -> str:
+    """The per-area table as CSV, with the method and demand source on every row; areas
+    named in the reader's language where ``area_names`` (by code) names them."""
+    names = area_names or {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*CSV_COLUMNS, *CSV_METHOD])
@@ -565,6 +567,7 @@ def coverage_csv(analysis: Analysis) -> str:
         props = _row_properties(row) | {
             c: f"{getattr(row, c):.0f}" for c in ("population", "covered", "uncovered")
         }
+        props["name"] = names.get(row.code) or row.name
         writer.writerow(guarded_row(
             [*("" if props[c] is None else props[c] for c in CSV_COLUMNS),
              analysis.query.eligibility, f"{r.radius_m:g}", r.mode, r.demand_method,

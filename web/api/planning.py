@@ -148,7 +148,9 @@ async def coverage_csv_export(request: Request) -> Response:
     """
     scope = await _scope(request)
     analysis = await service_of(request).analyse(coverage_query(request), scope=scope)
-    return csv_file(coverage_csv(analysis), "coverage.csv")
+    # Areas named as on the page it came from (its lang).
+    names = await planning_text.area_names()
+    return csv_file(coverage_csv(analysis, names), "coverage.csv")
 
 
 async def coverage_report(request: Request) -> Response:

@@ -108,6 +108,11 @@ def test_coverage_geojson_gaps_heatmap_and_exports(
         # Residents are whole people in the table, adding up to the district's.
         assert all(row["population"].isdigit() for row in streets)
         assert sum(int(row["population"]) for row in streets) == pytest.approx(1_100_000, abs=6)
+        # From an English page, the areas are named in English; the codes stay the same.
+        english = client.get("/api/v1/coverage.csv?level=street&lang=en")
+        named = list(DictReader(io.StringIO(csv_text(english))))
+        assert [r["code"] for r in named] == [r["code"] for r in streets]
+        assert all(r["name"].isascii() and r["name"] for r in named), named
         report = client.get("/api/v1/coverage/report.html")
         assert report.status_code == 200 and "<script src=" not in report.text
 
