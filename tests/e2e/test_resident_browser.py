@@ -187,6 +187,15 @@ def test_resident_finds_books_and_cancels(
     page.context.close()
 
 
+# The selects whose chosen option's text is wider than the select shows it.
+CUT_OFF_SELECTS = """() => { const c = document.createElement("canvas").getContext("2d");
+    return [...document.querySelectorAll(".filters select")].filter(s => {
+        const st = getComputedStyle(s); c.font = st.font;
+        const room = s.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight) - 20;
+        return c.measureText(s.options[s.selectedIndex].text).width > room;
+    }).map(s => s.id + ": " + s.options[s.selectedIndex].text); }"""
+
+
 def test_english_pages_and_keyboard_slot_picker(server: tuple[str, str], browser: Any) -> None:
     page = _page(browser, DESKTOP, reduced_motion="reduce")
     page.goto(server[0] + "/")
@@ -203,6 +212,10 @@ def test_english_pages_and_keyboard_slot_picker(server: tuple[str, str], browser
         "Demo 24-hour Anxiety Listening Room"
     )
     _check(page, "home-en", axe=True)
+    # Every filter's chosen option can be read whole ("Best match near y…" was cut off).
+    page.locator(".filters summary").click()
+    cut = page.evaluate(CUT_OFF_SELECTS)
+    assert cut == [], cut
     page.locator("#results .result a").first.click()
     expect(page.locator(".facts")).to_contain_text("Wheelchair accessible")
     page.get_by_role("link", name="More times").click()
