@@ -24,7 +24,6 @@ import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -38,10 +37,10 @@ from geo.demand import Demand
 from resourcemap import db
 from resourcemap.listings.opening import AnyInts, rows_of, weekly_intervals
 from resourcemap.models import BookingPolicy, Resource
-from resourcemap.planning.coverage import CoverageQuery, CoverageService
+from resourcemap.planning.coverage import CoverageQuery, CoverageService, counted_where
 from resourcemap.planning.waiting import AreaWait, bookable_resources, by_area, next_free
 from resourcemap.scope import AreaScope
-from resourcemap.vocab import Eligibility, Placement, ResourceKind
+from resourcemap.vocab import Placement, ResourceKind
 
 FloatArray = npt.NDArray[np.float64]
 EVENING_MINUTE = 18 * 60
@@ -182,9 +181,7 @@ async def load_offers(query: CoverageQuery) -> Offers:
     counts (public ones unless ``eligibility`` is all), so the two pages count the same
     places (a school's own room is no supply for the residents around it)."""
     wanted = set(query.service or ())
-    where: dict[str, Any] = {"kind__in": list(query.kinds), "status": query.status}
-    if query.eligibility == "public":
-        where["eligibility"] = Eligibility.PUBLIC
+    where = counted_where(query)
     kept = [
         r
         async for batch in db.rows_in_batches(

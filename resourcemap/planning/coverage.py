@@ -165,10 +165,17 @@ async def load_supply(query: CoverageQuery) -> tuple[Supply, Counter[ResourceKin
     return read.supply, read.counted
 
 
-async def read_supply(query: CoverageQuery) -> SupplyRead:
+def counted_where(query: CoverageQuery) -> dict[str, Any]:
+    """The listings ``query`` counts, as ORM filters: its kinds and status, and only those
+    open to the public unless ``eligibility`` is all. Coverage and access count the same."""
     where: dict[str, Any] = {"kind__in": list(query.kinds), "status": query.status}
     if query.eligibility == "public":
         where["eligibility"] = Eligibility.PUBLIC
+    return where
+
+
+async def read_supply(query: CoverageQuery) -> SupplyRead:
+    where = counted_where(query)
     columns = ("kind", "lat", "lon", "services", "service_area_codes")
     rows = [
         r[1:]
