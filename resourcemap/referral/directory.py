@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 from geo.distance import geodesic_m
 from resourcemap.accounts import Principal
@@ -122,8 +123,9 @@ async def candidates(
     windows: tuple[float | None, ...] = WINDOWS_M if point is not None else (None,)
     special = NEEDS.specialist_kinds
     leads = wanted is not None and bool(wanted.kinds)
+    placeless = await _read(_listings(origin).filter(_placeless(origin)))
     for window in windows:
-        rows = await _rows(origin, point, window)
+        rows = placeless + await _located(origin, point, window)
         fit = [
             r
             for r in rows
@@ -157,28 +159,43 @@ async def candidates(
     return Candidates(items=items, members_only_left_out=choice.left_out)
 
 
-async def _rows(
-    origin: Resource, point: tuple[float, float] | None, window_m: float | None
-) -> list[_Row]:
-    """Active listings but the origin and hotlines: those with a point within ``window_m``
-    of ``point`` (a box holding that circle; None: anywhere in the origin's city), and
-    those without one (teams, phone services) of the origin's city or of none."""
-    qs = (
+def _listings(origin: Resource) -> QuerySet[Resource]:
+    """Active listings but the origin and hotlines."""
+    return (
         Resource.filter(status=Status.ACTIVE)
         .exclude(id=origin.id)
         .exclude(kind=ResourceKind.HOTLINE)
     )
+
+
+def _placeless(origin: Resource) -> Q:
+    """Listings without a point (teams, phone services) of the origin's city or of none:
+    read once, whatever the window."""
     placeless = Q(lat__isnull=True)
     if origin.city_code:
         placeless &= Q(city_code=origin.city_code) | Q(city_code__isnull=True) | Q(city_code="")
+    return placeless
+
+
+async def _located(
+    origin: Resource, point: tuple[float, float] | None, window_m: float | None
+) -> list[_Row]:
+    """Listings with a point within ``window_m`` of ``point`` (a box holding that circle;
+    None: anywhere in the origin's city, or anywhere when it has none)."""
+    qs = _listings(origin).filter(lat__isnull=False)
     if window_m is not None and point is not None:
         dlat = window_m / LAT_DEGREE_M
         dlon = window_m / (LON_DEGREE_M * max(math.cos(math.radians(abs(point[0]) + dlat)), 1e-6))
         lat, lon = point
-        near = Q(lat__gte=lat - dlat, lat__lte=lat + dlat, lon__gte=lon - dlon, lon__lte=lon + dlon)
-        qs = qs.filter(near | placeless)
+        qs = qs.filter(
+            lat__gte=lat - dlat, lat__lte=lat + dlat, lon__gte=lon - dlon, lon__lte=lon + dlon
+        )
     elif origin.city_code:
-        qs = qs.filter(Q(city_code=origin.city_code) | placeless)
+        qs = qs.filter(city_code=origin.city_code)
+    return await _read(qs)
+
+
+async def _read(qs: QuerySet[Resource]) -> list[_Row]:
     values = await qs.values_list(*_FIT_FIELDS)
     return [
         _Row(int(i), str(kind), svc or [], aud or [], modes or [], lat, lon, Eligibility(elig),

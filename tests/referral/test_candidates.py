@@ -127,14 +127,14 @@ async def test_reading_around_the_service_gives_the_list_reading_everything_woul
         admin = Principal.of(await Account.create(username="a", password_hash="x", role=Role.ADMIN))
         origins = await Resource.filter(kind=ResourceKind.COMMUNITY_ROOM).order_by("id").limit(4)
         read: list[int] = []
-        rows = directory._rows
+        rows = directory._located
 
         async def counted(*args: Any) -> list[Any]:
             found = await rows(*args)
             read.append(len(found))
             return found
 
-        monkeypatch.setattr(directory, "_rows", counted)
+        monkeypatch.setattr(directory, "_located", counted)
         stepped = [
             await directory.candidates(admin, o.id, need, members_only=members_only)
             for o in origins
