@@ -66,6 +66,10 @@
   // The resident's dot sits above the service markers: a marker at the same spot must not
   // hide where they are (the marker pane is at 600, tooltips at 650).
   map.createPane("here").style.zIndex = 640;
+  // Whether the list is bounded by a distance (chosen, or the one a search widened to).
+  function radiusChosen() {
+    return Boolean(Number(shownRadius));
+  }
   function circleMetres() {
     return Number(shownRadius) || SERVICE_CIRCLE_M;
   }
@@ -75,7 +79,7 @@
     var r = circleMetres();
     // A chosen distance is the list's bound: a solid circle, "within". With none chosen the
     // list is not bounded, so the policy's 500 m circle is drawn dashed and named as such.
-    var chosen = Boolean(Number(shownRadius));
+    var chosen = radiusChosen();
     L.circle(here, {
       radius: r, color: "#1d5fa8", weight: 2, fillColor: "#1d5fa8", fillOpacity: chosen ? 0.08 : 0.03,
       dashArray: chosen ? null : "6 6", interactive: false, className: "rm-circle"
@@ -97,8 +101,7 @@
     });
     if (here) {
       points.push(L.latLng(here));
-      var chosen = Boolean(Number(shownRadius));
-      if (points.length === 1 || chosen) {
+      if (points.length === 1 || radiusChosen()) {
         var bounds = L.latLng(here).toBounds(circleMetres() * 2);
         points.forEach(function (p) { bounds.extend(p); });
         map.fitBounds(bounds, { padding: [12, 12], animate: !reduceMotion });
