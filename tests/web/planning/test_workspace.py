@@ -42,6 +42,27 @@ def _no_injected_markup(doc: str) -> None:
     assert "<script>alert(1)" not in doc and "<img src=x" not in doc
 
 
+def test_an_area_with_no_english_name_sorts_by_its_chinese_name_on_english_pages(
+    url: str, make_client: Callable[..., Any]
+) -> None:
+    async def unnamed() -> None:
+        await Area.filter(code="449901001001").update(name_en="")
+
+    run_in_db(url, unnamed)
+    with make_client(url) as client:
+        sign_in(client, "planner")
+        for path in (
+            "/planning?lang=en",
+            "/planning/indicators?lang=en",
+            "/planning/access?lang=en",
+        ):
+            page = BeautifulSoup(_clocked(client).get(path).text, "html.parser")
+            row = one(page, 'tr[data-code="449901001001"]')
+            # The sort key is the name as text: no markup in the attribute.
+            key = attr(one(row, "th[scope=row]"), "data-value")
+            assert key and "<" not in key and re.search(r"[\u4e00-\u9fff]", key), (path, key)
+
+
 def test_an_area_named_like_a_script_stays_text_everywhere(
     url: str, make_client: Callable[..., Any]
 ) -> None:
