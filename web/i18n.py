@@ -151,6 +151,8 @@ def install(env: Environment) -> None:
         duration=duration,
         listing=listing,
         separated=separated,
+        after_colon=after_colon,
+        clause_separator=clause_separator,
         own=own,
         name=name,
         current_language=current,
@@ -224,6 +226,17 @@ def separated(items: list[str] | list[Markup]) -> Markup:
     middle = str(Locale.parse(current().babel).list_patterns["standard"]["middle"])
     sep = middle.replace("{0}", "").replace("{1}", "")
     return Markup(escape(sep)).join(i for i in items if i)
+
+
+def after_colon() -> str:
+    """What follows a label's colon: a space after English ":", nothing after Chinese "："
+    (full-width punctuation carries its own space)."""
+    return " " if current() is EN else ""
+
+
+def clause_separator() -> str:
+    """Between clauses that are not list items (the reasons a card matched): "; " or "；"."""
+    return "; " if current() is EN else "；"
 
 
 def own(zh: str | None, en: str | None, *, say: bool = True) -> Markup:
