@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import shapely
 
+from geo.distance import geodesic_m
 from resourcemap.areas import ancestors_of
 from resourcemap.models import Area
 from resourcemap.vocab import AreaLevel
@@ -35,7 +36,9 @@ BARE = re.compile(
 @dataclass(frozen=True)
 class Place:
     """A point a resident typed, with the name to show for it and where it lies (the names
-    of the areas above it, nearest first)."""
+    of the areas above it, nearest first). For an area, the point is a point inside it and
+    ``reach_m`` how far the area reaches from it: distances are from that point, so "within
+    1 km" of a community 3 km across leaves part of the community out."""
 
     lat: float
     lon: float
@@ -43,6 +46,12 @@ class Place:
     name_en: str
     within_zh: tuple[str, ...] = ()
     within_en: tuple[str, ...] = ()
+    reach_m: float | None = None
+
+    def at(self, lat: float, lon: float) -> bool:
+        """Whether this is the place a search's point came from (the point is kept in the
+        page's links as written here)."""
+        return abs(self.lat - lat) < 1e-6 and abs(self.lon - lon) < 1e-6
 
 
 @dataclass(frozen=True)
@@ -130,12 +139,18 @@ def _lies_in(fit: _Fit, others: list[str]) -> bool:
 def _place(fit: _Fit) -> Place:
     area = fit.area
     assert area.boundary is not None
-    point = shapely.point_on_surface(shapely.geometry.shape(area.boundary))
+    shape = shapely.geometry.shape(area.boundary)
+    point = shapely.point_on_surface(shape)
+    lat, lon = round(point.y, 6), round(point.x, 6)
+    # The farthest point of a polygon from a point is one of its corners.
+    corners = shapely.get_coordinates(shape)
+    reach = float(geodesic_m(lat, lon, corners[:, 1], corners[:, 0]).max())
     return Place(
-        round(point.y, 6),
-        round(point.x, 6),
+        lat,
+        lon,
         area.name_zh,
         area.name_en,
         tuple(a.name_zh for a in fit.above),
         tuple(a.name_en or a.name_zh for a in fit.above),
+        round(reach),
     )

@@ -495,6 +495,7 @@
       var w = body.widened;
       shownRadius = w ? String(w.shown_m || "") : (api.get("radius_m") || "");
       countEl.textContent = countText(body);
+      areaReach();
       if (here) { showHere(here[0], here[1]); }
       nextCursor = body.next_cursor;
       more.hidden = !nextCursor;
@@ -519,6 +520,29 @@
     });
     if (push !== false) { history.replaceState(null, "", "/?" + p.toString()); }
     return mapDone.catch(showError);
+  }
+
+  // A typed area wider than the list's distance: how far it reaches, and a search that
+  // takes it in (see home.html). Gone once the point is no longer that area's.
+  var reachEl = document.getElementById("area-reach");
+  function areaReach() {
+    if (!reachEl) { return; }
+    var reach = Number(reachEl.dataset.reach);
+    var r = Number(shownRadius);
+    reachEl.hidden = !(placeInput.value.trim() && r && r < reach);
+    if (!reachEl.hidden) {
+      reachEl.querySelector(".area-reach-text").textContent = t("area_reach", {
+        place: reachEl.dataset.place, reach: distance(reach), radius: distance(r)
+      });
+    }
+  }
+  if (reachEl) {
+    reachEl.querySelector("a").addEventListener("click", function (ev) {
+      ev.preventDefault();
+      radiusSelect.value = reachEl.dataset.wider;  // "": the select's "Any distance"
+      shownRadius = radiusSelect.value;
+      search();
+    });
   }
 
   more.addEventListener("click", function () {

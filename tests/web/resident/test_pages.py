@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pyproj
 import pytest
 from bs4 import BeautifulSoup
 
@@ -72,6 +73,46 @@ def test_within_500_m_of_a_typed_place(database_url: str, make_client: Callable[
     assert "东湖社区心理咨询室" in names and "西山医院心理门诊" not in names, names
     assert attr(one(near, "#f-radius_m option[selected]"), "value") == "500"
     assert "西山医院心理门诊" in result_names(anywhere)  # no point: the distance is ignored
+
+
+def test_a_typed_area_wider_than_the_distance_says_how_far_it_reaches(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    """东湖社区 is about 1 km square: "within 500 m" of its centre leaves its corners out,
+    and the page says so (on later pages too) with a search that takes the whole of it."""
+    run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        near = soup_of(client.get("/", params={"place": "东湖", "radius_m": "500"}))
+        lat, lon = attr(one(near, "#lat"), "value"), attr(one(near, "#lon"), "value")
+        # Filtering again carries the point and the name typed, not the area itself.
+        later = soup_of(
+            client.get("/", params={"place": "东湖", "lat": lat, "lon": lon, "radius_m": "500"})
+        )
+        wider = soup_of(client.get(attr(one(near, "#area-reach a"), "href")))
+        english = soup_of(
+            client.get("/", params={"place": "东湖", "radius_m": "500", "lang": "en"})
+        )
+        coords = soup_of(client.get("/", params={"place": f"{lat},{lon}", "radius_m": "500"}))
+    corners = [(114.00, 22.70), (114.01, 22.70), (114.01, 22.71), (114.00, 22.71)]
+    _, _, metres = pyproj.Geod(ellps="WGS84").inv(
+        [float(lon)] * 4, [float(lat)] * 4, [c[0] for c in corners], [c[1] for c in corners]
+    )
+    reach = f"{round(max(metres) / 10) * 10}米"
+    for soup in (near, later):
+        assert "距离从其中心算起" in text_of(soup, ".near")
+        hint = one(soup, "#area-reach")
+        assert not hint.has_attr("hidden")
+        said = text_of(hint, ".area-reach-text")
+        assert "东湖社区" in said or "东湖" in said
+        assert reach in said and "500米" in said, said
+        assert text_of(hint, "a").strip() == "在1公里以内搜索"
+    assert attr(one(wider, "#f-radius_m option[selected]"), "value") == "1000"
+    assert one(wider, "#area-reach").has_attr("hidden"), "1 km takes the whole community"
+    assert "distances from its centre" in text_of(english, ".near")
+    assert "farther than 500 m are not listed" in text_of(english, "#area-reach")
+    assert text_of(english, "#area-reach a").strip() == "Search within 1 km"
+    # A point typed as coordinates has no extent: nothing to say.
+    assert not coords.select("#area-reach, .from-centre")
 
 
 def test_bad_filter_values_still_show_a_page(

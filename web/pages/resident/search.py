@@ -8,6 +8,7 @@ change, through the JSON API.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -91,7 +92,12 @@ async def _point(form: dict[str, str]) -> tuple[Place | None, str | None, Places
             return None, _("The location was not understood."), Places()
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # also refuses nan
             return None, _("The location was not understood."), Places()
-        # A place resolved earlier keeps its name; a bare point came from geolocation.
+        # A place resolved earlier keeps its name (and, for an area, its reach: found
+        # again while it still gives this point); a bare point came from geolocation.
+        if form["place"]:
+            again = (await find_places(form["place"])).found
+            if again is not None and again.at(lat, lon):
+                return replace(again, name_zh=form["place"], name_en=form["place"]), None, Places()
         here = form["place"] or _("Your location")
         return Place(lat, lon, here, here), None, Places()
     if not form["place"]:
@@ -166,6 +172,7 @@ async def home(request: Request) -> Response:
     context: dict[str, Any] = {
         "form": form,
         "place": place,
+        "area_reach": _area_reach(request, place, shown_radius),
         "problem": problem,
         "place_choices": [(c, _choice_url(request, c)) for c in places.choices if place is None],
         "more_places": places.more,
@@ -202,6 +209,30 @@ async def home(request: Request) -> Response:
         "js_messages": orjson.dumps(_js_messages()).decode(),
     }
     return await render(request, "resident/home.html", context, area_codes=area_codes)
+
+
+@dataclass(frozen=True)
+class AreaReach:
+    """A typed area as wide as it is: how far it reaches from the point distances count
+    from, the distance the list covers when the area reaches beyond it ("": it does not),
+    and a search that takes the area in (the first distance offered beyond it, or any)."""
+
+    reach_m: int
+    shown_m: int | None
+    wider: str
+    url: str
+
+
+def _area_reach(request: Request, place: Place | None, radius: str) -> AreaReach | None:
+    if place is None or place.reach_m is None:
+        return None
+    wider = next((r for r in RADII if int(r) > place.reach_m), "")
+    kept = ("radius_m", "page", "lang")
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in kept]
+    if wider:
+        query.append(("radius_m", wider))
+    shown = int(radius) if radius and int(radius) < place.reach_m else None
+    return AreaReach(round(place.reach_m), shown, wider, "/?" + urlencode(query))
 
 
 def _clear_url(form: dict[str, str]) -> str:
@@ -279,6 +310,13 @@ def _js_messages() -> dict[str, str]:
         "nearest": _("The nearest suitable service, whatever the filters:"),
         "talk_now": _("Or talk to someone now:"),
         "within": _("Within %(distance)s", distance="{distance}"),
+        "area_reach": _(
+            "%(place)s reaches about %(reach)s from its centre: places in it farther than "
+            "%(radius)s are not listed.",
+            place="{place}",
+            reach="{reach}",
+            radius="{radius}",
+        ),
         "service_circle": _("The %(distance)s service circle", distance="{distance}"),
         "count_one": _("1 service found"),
         "count": _("%(count)s services found", count="{n}"),
