@@ -99,6 +99,7 @@ class ResourceSpec:
     accessibility: list[str] = field(default_factory=list)
     fee: Fee = Fee.FREE
     fee_note: str = ""
+    fee_note_en: str = ""
     eligibility: Eligibility = Eligibility.PUBLIC
     eligibility_note_zh: str = ""
     eligibility_note_en: str = ""
@@ -251,7 +252,8 @@ class CatalogueBuilder:
             modes=[str(m) for m in profile.modes] + maybe(profile.maybe_modes),
             languages=["zh", "yue"] if rng.random() < 0.4 else ["zh"],
             fee=profile.fee,
-            fee_note=profile.fee_note,
+            fee_note=profile.fee_note[0],
+            fee_note_en=profile.fee_note[1],
             phone=self.phone(),
             capacity=int(rng.integers(profile.capacity[0], profile.capacity[1] + 1)),
             verified_at=datetime(2026, month, day, hour, tzinfo=UTC),

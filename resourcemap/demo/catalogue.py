@@ -192,7 +192,11 @@ def _agencies(b: CatalogueBuilder) -> None:
         org = b.org(f"agency-{en}", zh, en, Org.AGENCY)
         low = int(rng.integers(20, 51)) * 10
         note = f"个体咨询{low}–{low + 200}元/50分钟，低收入居民可申请减免"
-        b.add(K.LICENSED_AGENCY, (zh, en), org, b.pick(1)[0], fee_note=note)
+        note_en = (
+            f"¥{low}–{low + 200} per 50-minute session; "
+            "residents on low incomes may ask for a reduction"
+        )
+        b.add(K.LICENSED_AGENCY, (zh, en), org, b.pick(1)[0], fee_note=note, fee_note_en=note_en)
         b.agencies.append(len(b.resources) - 1)
 
 
@@ -239,7 +243,11 @@ def _practitioners(b: CatalogueBuilder) -> None:
         # Practitioners are reached through their host's public number, never a personal one.
         extra: dict[str, Any] = {"host": host_index, "phone": host.phone}
         if host.kind is K.LICENSED_AGENCY:
-            extra["fee_note"] = f"{int(rng.integers(30, 81)) * 10}元/50分钟"
+            price = int(rng.integers(30, 81)) * 10
+            extra["fee_note"], extra["fee_note_en"] = (
+                f"{price}元/50分钟",
+                f"¥{price} per 50 minutes",
+            )
         zh, en = vocab_label(kind, "zh"), vocab_label(kind, "en")
         name = (f"{s_zh}{g_zh}（{zh}）", f"{s_en} {g_en} ({en})")
         spec = b.add(kind, name, host.org_key, host.community, **extra)

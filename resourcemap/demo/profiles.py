@@ -21,7 +21,8 @@ class Profile:
     audiences: tuple[Audience, ...]
     modes: tuple[Mode, ...] = (M.IN_PERSON,)
     fee: Fee = Fee.FREE
-    fee_note: str = ""  # the fee itself is shown as such: a note says only what it adds
+    # (zh, en). The fee itself is shown as such: a note says only what it adds.
+    fee_note: tuple[str, str] = ("", "")
     capacity: tuple[int, int] = (1, 1)
     hours: str = "office"
     # Each of these is added with probability one half.
@@ -32,13 +33,16 @@ class Profile:
     lead_en: str = ""
 
 
-PUBLIC_HOSPITAL_FEE = "按公立医院收费标准收费，可使用医保"
+PUBLIC_HOSPITAL_FEE = (
+    "按公立医院收费标准收费，可使用医保",
+    "Public hospital rates; medical insurance accepted",
+)
 
 PROFILES: dict[ResourceKind, Profile] = {
     K.COMMUNITY_ROOM: Profile(
         (S.COUNSELLING, S.EDUCATION, S.REFERRAL),
         (A.EVERYONE,),
-        fee_note="请提前预约",
+        fee_note=("请提前预约", "Please book ahead"),
         hours="community",
         maybe_services=(S.GROUP_ACTIVITY, S.FAMILY_SUPPORT, S.ASSESSMENT),
         maybe_audiences=(A.ELDERLY, A.FAMILIES),
@@ -50,7 +54,7 @@ PROFILES: dict[ResourceKind, Profile] = {
         (S.COUNSELLING, S.GROUP_ACTIVITY, S.EDUCATION, S.CRISIS_INTERVENTION, S.REFERRAL),
         (A.EVERYONE,),
         (M.IN_PERSON, M.PHONE),
-        fee_note="请提前预约",
+        fee_note=("请提前预约", "Please book ahead"),
         capacity=(6, 12),
         hours="community",
         maybe_services=(S.ASSESSMENT, S.FAMILY_SUPPORT),
@@ -68,7 +72,7 @@ PROFILES: dict[ResourceKind, Profile] = {
         ),
         (A.EVERYONE,),
         (M.IN_PERSON, M.ONLINE, M.PHONE),
-        fee_note="请提前预约",
+        fee_note=("请提前预约", "Please book ahead"),
         capacity=(12, 12),
         lead_zh="负责全区社会心理服务的业务指导、人员培训和质量评估，同时接待居民来访",
         lead_en="guides, trains and evaluates the district's services and also receives residents",
@@ -112,7 +116,10 @@ PROFILES: dict[ResourceKind, Profile] = {
     K.HEALTH_CENTRE_ROOM: Profile(
         (S.COUNSELLING, S.ASSESSMENT, S.EDUCATION, S.REFERRAL),
         (A.EVERYONE,),
-        fee_note="心理咨询免费，药物治疗按医保规定收费",
+        fee_note=(
+            "心理咨询免费，药物治疗按医保规定收费",
+            "Counselling is free; medication is charged under medical insurance rules",
+        ),
         hours="community",
         maybe_audiences=(A.ELDERLY, A.WOMEN),
         lead_zh="社区健康服务中心内的心理咨询室，提供心理筛查和严重精神障碍患者随访",
@@ -121,7 +128,7 @@ PROFILES: dict[ResourceKind, Profile] = {
     K.SCHOOL_ROOM: Profile(
         (S.COUNSELLING, S.EDUCATION, S.ASSESSMENT),
         (A.STUDENTS,),
-        fee_note="本校学生免费",
+        fee_note=("本校学生免费", "Free for the school's own students"),
         hours="school",
         maybe_services=(S.GROUP_ACTIVITY, S.FAMILY_SUPPORT),
         lead_zh="学校心理辅导室，由专兼职心理教师为本校学生和家长提供辅导",
@@ -131,7 +138,7 @@ PROFILES: dict[ResourceKind, Profile] = {
         (S.COUNSELLING, S.ASSESSMENT, S.GROUP_ACTIVITY, S.EDUCATION, S.CRISIS_INTERVENTION),
         (A.STUDENTS,),
         (M.IN_PERSON, M.ONLINE),
-        fee_note="本校学生免费",
+        fee_note=("本校学生免费", "Free for the school's own students"),
         capacity=(4, 6),
         lead_zh="高校心理健康教育与咨询中心，为在校学生提供个体咨询和团体辅导",
         lead_en="university counselling centre with individual and group sessions for students",
@@ -139,7 +146,7 @@ PROFILES: dict[ResourceKind, Profile] = {
     K.WORKPLACE_ROOM: Profile(
         (S.COUNSELLING, S.EAP, S.EDUCATION),
         (A.WORKERS,),
-        fee_note="本单位职工免费",
+        fee_note=("本单位职工免费", "Free for the employer's own staff"),
         maybe_services=(S.GROUP_ACTIVITY,),
         maybe_modes=(M.ONLINE,),
         lead_zh="职工心灵驿站，为职工提供减压、心理咨询和员工援助服务",
@@ -165,7 +172,7 @@ PROFILES: dict[ResourceKind, Profile] = {
     K.SPECIAL_POPULATION_ROOM: Profile(
         (S.COUNSELLING, S.ASSESSMENT, S.CRISIS_INTERVENTION),
         (A.SPECIAL_POPULATIONS,),
-        fee_note="免费，由所在单位安排",
+        fee_note=("免费，由所在单位安排", "Free, arranged through your employer"),
         lead_zh="为特殊人群提供心理评估、心理疏导和危机干预",
         lead_en="assessment, counselling and crisis intervention for special populations",
     ),
@@ -194,7 +201,7 @@ PROFILES: dict[ResourceKind, Profile] = {
         (A.EVERYONE,),
         (M.IN_PERSON, M.ONLINE),
         fee=Fee.PAID,
-        fee_note="按咨询时长收费",
+        fee_note=("按咨询时长收费", "Charged by the length of the session"),
         hours="practitioner",
         maybe_services=(S.FAMILY_SUPPORT, S.ASSESSMENT),
         lead_zh="心理咨询师，擅长情绪困扰、人际关系和职场压力咨询",
@@ -223,7 +230,7 @@ PROFILES: dict[ResourceKind, Profile] = {
         (S.PHONE_SUPPORT, S.CRISIS_INTERVENTION, S.COUNSELLING, S.REFERRAL),
         (A.EVERYONE,),
         (M.PHONE,),
-        fee_note="免费（仅收取本地通话费）",
+        fee_note=("免费（仅收取本地通话费）", "Free (only local call charges apply)"),
         capacity=(4, 10),
         hours="always",
         lead_zh="7×24小时心理援助热线，由经过培训的接线员和心理咨询师接听",

@@ -219,6 +219,24 @@ def test_closures_and_dataset_label_are_stored(demo_url: str) -> None:
     assert organisations > 20
 
 
+def test_what_a_listing_says_it_says_in_english_too(demo_url: str) -> None:
+    """An English reader of the demo city reads its listings in English: no fee or
+    eligibility note, description or address shown "(in Chinese)"."""
+    rows = resources(demo_url)
+    pairs = [
+        ("name_zh", "name_en"),
+        ("description_zh", "description_en"),
+        ("address_zh", "address_en"),
+        ("fee_note", "fee_note_en"),
+        ("eligibility_note_zh", "eligibility_note_en"),
+    ]
+    for zh, en in pairs:
+        said = [r for r in rows if r[zh]]
+        assert said, zh
+        missing = [r[zh] for r in said if not r[en]]
+        assert not missing, (en, missing[:3])
+
+
 def test_same_seed_gives_the_same_city_and_another_seed_another(backend: Backend) -> None:
     def city(seed: int) -> list[tuple[str, float | None, float | None]]:
         url = backend.fresh()

@@ -199,6 +199,24 @@ def test_the_indicator_matrix_is_one_screen_and_exports(
             for c in r.select("td.cell")
         }  # fmt: skip
         assert {"✓ met", "✗ not met"} <= statuses  # in words, not only colour
+        # A column says its values one way: "yes" never stands beside "100%".
+        for level in ("community", "street", "district"):
+            table = BeautifulSoup(
+                client.get(f"/planning/indicators?lang=en&level={level}").text, "html.parser"
+            )
+            for head in table.select("th.ind-col"):
+                key = attr(head, "data-key")
+                values = {
+                    one(c, ".value").get_text(strip=True)
+                    for c in table.select(f'td.cell[data-key="{key}"]')
+                } - {"—"}
+                words = values & {"yes", "no"}
+                assert not words or words == values, (level, key, values)
+        hotline = {
+            one(c, ".value").get_text(strip=True)
+            for c in page.select('td.cell[data-key="county_hotline_share"]')
+        }
+        assert hotline == {"yes"}, "a community is served by its district's line, or not"
         # Each cell opens its numerator and denominator; the source is said once.
         cell = one(rows[0], 'td[data-key="circle_share"] details')
         assert "residents" in one(cell, ".counts").text

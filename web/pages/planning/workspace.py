@@ -219,6 +219,14 @@ async def indicators_page(request: Request) -> Response:
     found = await service_of(request).indicators(query.level, targets, query, scope)
     keys = [i.key for i in found[0].indicators] if found else []
     met = {k: sum(1 for a in found for i in a.indicators if i.key == k and i.met) for k in keys}
+    # A share of one thing is "yes" or "no" (the district's hotline, seen from a street):
+    # said so only where the whole column is, lest "yes" stand beside "100%".
+    yes_no = {
+        k
+        for k in keys
+        if all(i.unit == "share" and i.denominator <= 1 for a in found for i in a.indicators
+               if i.key == k)
+    }  # fmt: skip
     return await render_planning(
         request,
         "planning/indicators.html",
@@ -228,6 +236,7 @@ async def indicators_page(request: Request) -> Response:
             **await _where(a.code for a in found),
             "keys": keys,
             "met": met,
+            "yes_no": yes_no,
             "texts": planning_text.indicator_texts(),
             "status_words": planning_text.status_words(),
             "qs": _query_string(query),
