@@ -201,14 +201,14 @@ def test_the_indicator_matrix_is_one_screen_and_exports(
         assert {"✓ met", "✗ not met"} <= statuses  # in words, not only colour
         # A column says its values one way: "yes" never stands beside "100%".
         for level in ("community", "street", "district"):
-            table = BeautifulSoup(
+            matrix = BeautifulSoup(
                 client.get(f"/planning/indicators?lang=en&level={level}").text, "html.parser"
             )
-            for head in table.select("th.ind-col"):
+            for head in matrix.select("th.ind-col"):
                 key = attr(head, "data-key")
                 values = {
                     one(c, ".value").get_text(strip=True)
-                    for c in table.select(f'td.cell[data-key="{key}"]')
+                    for c in matrix.select(f'td.cell[data-key="{key}"]')
                 } - {"—"}
                 words = values & {"yes", "no"}
                 assert not words or words == values, (level, key, values)

@@ -34,10 +34,7 @@ PAGE_ROWS = 50
 
 def _context() -> dict[str, object]:
     """What the jobs pages show besides every planning page's."""
-    return {
-        "when": planning_text.when,
-        "lang_qs": urlencode([("lang", i18n.current().tag)]),
-    }
+    return {"when": planning_text.when}
 
 
 @page(Audience.PLANNING, *PLANNING)

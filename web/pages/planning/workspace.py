@@ -106,6 +106,8 @@ async def render_planning(
         "kinds": [(k.value, planning_text.kind_label(k)) for k in ResourceKind],
         "percent": planning_text.percent,
         "metres": planning_text.metres,
+        # Links to exports and other pages carry the page's language.
+        "lang_qs": urlencode([("lang", i18n.current().tag)]),
     }
     return await render(request, name, {**extras, **context}, status)
 
@@ -169,7 +171,6 @@ async def coverage_page(request: Request) -> Response:
             % {"radius": planning_text.metres(query.radius_m), "mode": mode},
             "counted": planning_text.counted_points(analysis.resources, query.eligibility),
             "qs": _query_string(query),
-            "lang_qs": urlencode([("lang", i18n.current().tag)]),
             "walking_ready": bool(request.app.state.settings.streets_file),
             "classes": SHARE_CLASSES,
         },
