@@ -212,6 +212,15 @@ def test_english_pages_and_keyboard_slot_picker(server: tuple[str, str], browser
         "Demo 24-hour Anxiety Listening Room"
     )
     _check(page, "home-en", axe=True)
+    # One place on the map is one "service point", not "1 service points".
+    page.get_by_label("What are you looking for?").fill("白鹭社区健康服务中心心理咨询室")
+    page.keyboard.press("Enter")
+    expect(page.locator("#map-status")).to_contain_text("1 service point on the map")
+    page.get_by_label("What are you looking for?").fill("焦虑")
+    page.keyboard.press("Enter")
+    expect(page.locator("#results .result").first).to_contain_text(
+        "Demo 24-hour Anxiety Listening Room"
+    )
     # Every filter's chosen option can be read whole ("Best match near y…" was cut off).
     page.locator(".filters summary").click()
     cut = page.evaluate(CUT_OFF_SELECTS)

@@ -27,6 +27,9 @@
     Object.keys(vars || {}).forEach(function (k) { s = s.replace("{" + k + "}", vars[k]); });
     return s;
   }
+  function pointsText(n) {
+    return n === 1 ? t("point_one") : t("points", { n: n.toLocaleString(lang) });
+  }
   function node(tag, text, cls) {
     var n = document.createElement(tag);
     if (text !== undefined && text !== null) { n.textContent = text; }
@@ -200,7 +203,7 @@
     var size = n < 10 ? "small" : n < 100 ? "medium" : "large";
     var m = L.marker([c[0], c[1]], {
       icon: L.divIcon({ html: inner, className: "marker-cluster marker-cluster-" + size, iconSize: [40, 40] }),
-      title: t("points", { n: n }), keyboard: true
+      title: pointsText(n), keyboard: true
     });
     m.on("click", function () { map.setView([c[0], c[1]], Math.min(map.getZoom() + 2, map.getMaxZoom())); });
     return m;
@@ -238,7 +241,7 @@
       onMap = now;
       counts.clearLayers();
       v.clusters.forEach(function (c) { counts.addLayer(countMarker(c)); });
-      statusEl.textContent = t("points", { n: v.total }) +
+      statusEl.textContent = pointsText(v.total) +
         (el.dataset.tileUrl ? "" : " · " + t("plain_map"));
       el.dataset.shown = String(v.total);
       if (!el.dataset.ready && window.performance && performance.mark) { performance.mark("rm-map-ready"); }

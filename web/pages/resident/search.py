@@ -341,6 +341,7 @@ def _js_messages() -> dict[str, str]:
         "your_location": _("Your location"),
         "check": _("Please check: %(field)s", field="{field}"),
         "points": _("%(count)s service points on the map", count="{n}"),
+        "point_one": _("1 service point on the map"),
         "on_map": _("Show on map"),
         "more": _("Show more"),
         "plain_map": _("Map without background tiles: areas and service points only."),
