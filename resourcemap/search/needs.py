@@ -32,7 +32,10 @@ from resourcemap.search import text
 from resourcemap.vocab import Audience, ResourceKind, Service
 
 SOURCE = Path(__file__).with_name("needs.toml")
-FIELDS = {"zh", "en", "pinyin", "zh_terms", "en_terms", "services", "audiences", "kinds", "crisis"}
+FIELDS = {
+    *("zh", "en", "pinyin", "zh_terms", "zh_phrases", "en_terms"),
+    *("services", "audiences", "kinds", "crisis"),
+}
 # Set by the data file's specialist_kinds: they serve only the needs naming them.
 SpecialistKinds = frozenset[ResourceKind]
 # Meilisearch keeps at most 50 synonyms per word (its synonyms documentation).
@@ -75,6 +78,8 @@ class Need:
     audiences: tuple[Audience, ...]
     kinds: tuple[ResourceKind, ...]
     crisis: bool = False
+    # Said in a query only, as a listing never would ("活着好累"): not among ``words``.
+    zh_phrases: tuple[str, ...] = ()
 
     @cached_property
     def latin_terms(self) -> frozenset[LatinTerm]:
@@ -147,7 +152,7 @@ class NeedsVocabulary:
         for need in self.needs.values():
             if len(need.words) > MAX_WORDS:
                 raise ValueError(f"need {need.code}: {len(need.words)} words, at most {MAX_WORDS}")
-            for term in need.zh_terms:
+            for term in (*need.zh_terms, *need.zh_phrases):
                 self._claim(self.han_terms, term, need.code)
             for latin in need.latin_terms:
                 self._claim(self.latin_terms, latin, need.code)
@@ -215,7 +220,8 @@ def parse(data: dict[str, object]) -> NeedsVocabulary:
         if unknown:
             raise ValueError(f"need {code}: unknown fields {sorted(unknown)}")
         zh_terms = _strings(raw, "zh_terms", code)
-        if any(len(t) < 2 for t in zh_terms):
+        zh_phrases = _strings(raw, "zh_phrases", code)
+        if any(len(t) < 2 for t in (*zh_terms, *zh_phrases)):
             raise ValueError(f"need {code}: Chinese terms need two characters or more")
         needs.append(
             Need(
@@ -229,6 +235,7 @@ def parse(data: dict[str, object]) -> NeedsVocabulary:
                 audiences=_codes(raw, "audiences", Audience, code),
                 kinds=_codes(raw, "kinds", ResourceKind, code),
                 crisis=bool(raw.get("crisis", False)),
+                zh_phrases=zh_phrases,
             )
         )
     fillers = data.get("fillers_zh", [])

@@ -241,3 +241,60 @@ def test_a_resident_on_a_phone_finds_the_right_help(server: str, page: Any) -> N
     page.go_back()
     expect(page.get_by_label("距离")).to_be_enabled()
     expect(page.get_by_label("您想找什么帮助？")).to_be_enabled()
+
+
+CARDS = """() => [...document.querySelectorAll("#results .result")].map(li => [
+    li.querySelector(".result-name").textContent.trim(),
+    (li.querySelector(".badge.opens, .badge.open") || {textContent: ""}).textContent.trim()])"""
+
+
+def test_searching_in_place_says_what_the_server_would(server: str, page: Any) -> None:
+    """A search drawn by the page's script says what the server's page says for the same
+    address (when a closed place opens, that no place was given), Back returns to the
+    search before, and an empty answer with no filter set offers words, not "Clear"."""
+    page.goto(server + "/")
+    expect(page.locator("#map")).to_have_attribute("data-ready", "1", timeout=15_000)
+
+    # At 08:00 most rooms have not opened yet: each card says when it does, as the
+    # server's own card for the same search does.
+    search(page, "焦虑")
+    drawn = page.evaluate(CARDS)
+    assert any(opens.startswith("休息中 · ") for _, opens in drawn), drawn
+    page.reload()
+    expect(page.locator("#results .result").first).to_be_visible()
+    assert page.evaluate(CARDS) == drawn
+
+    # A new search is a step Back returns to.
+    search(page, "失眠")
+    page.evaluate("document.body.dataset.results = 'loading'")
+    page.go_back()
+    expect(page.get_by_label("您想找什么帮助？")).to_have_value("焦虑")
+    expect(page.locator("#results .result").first).to_be_visible()
+    assert page.evaluate(CARDS) == drawn
+
+    # Nearest first without a place: the best matches, not "Please check: request".
+    page.locator(".filters summary").click()
+    page.evaluate("document.body.dataset.results = 'loading'")
+    page.get_by_label("排序").select_option("nearest")
+    announced(page)
+    expect(page.locator("#result-count")).not_to_contain_text("请检查")
+    expect(page.locator("#results .result").first).to_be_visible()
+    page.get_by_label("排序").select_option("")
+
+    # Words that match nothing, no filter set: nothing to clear, other words to try.
+    search(page, "zzqxv")
+    empty = page.locator("#empty")
+    expect(empty).to_contain_text("换几个词")
+    expect(empty.get_by_role("button", name="清除筛选条件")).to_have_count(0)
+
+    # A place searched near, then the field emptied: the page no longer names it.
+    page.get_by_label("您想找什么帮助？").fill("焦虑")
+    page.get_by_label("附近（社区、街道或地址）").fill("白鹭社区")
+    page.get_by_role("button", name="搜索", exact=True).click()
+    expect(page.locator(".near")).to_contain_text("白鹭社区")
+    page.get_by_label("附近（社区、街道或地址）").fill("")
+    page.evaluate("document.body.dataset.results = 'loading'")
+    page.get_by_role("button", name="搜索", exact=True).click()
+    announced(page)
+    expect(page.locator(".near")).to_be_hidden()
+    expect(page.locator("#results .distance")).to_have_count(0)

@@ -78,7 +78,14 @@ def test_fillers_go_only_at_the_edges(q: str, words: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "q", ["想死", "不想活了", "自杀", "轻生", "suicide", "kill myself", "I want to die", "zisha"]
+    "q",
+    [
+        *("想死", "不想活了", "自杀", "轻生", "suicide", "kill myself", "I want to die", "zisha"),
+        # As people in distress put it (an English walk-through found these said nothing).
+        *("I don't want to live", "I don’t want to live anymore", "no reason to live"),
+        *("I can't go on", "I just want to end it all", "better off dead", "生无可恋"),
+        *("我真的撑不下去了", "活着好累", "找不到活下去的意义"),
+    ],
 )
 def test_crisis_words(q: str) -> None:
     assert parse_query(q).crisis

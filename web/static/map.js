@@ -309,6 +309,32 @@
     li.appendChild(document.createTextNode(" "));
     li.appendChild(node("span", text, "badge " + cls));
   }
+  // "Closed now · Opens tomorrow at 9:00 AM", as the server's cards say it
+  // (view.opens_label): days counted in the service's own zone against the page's today.
+  var wallTime = new Intl.DateTimeFormat(lang, { timeStyle: "short", timeZone: "UTC" });  // CLDR short, as i18n.clock
+  var wallDay = new Intl.DateTimeFormat(lang, { month: "short", day: "numeric", weekday: "short", timeZone: "UTC" });
+  function opensLabel(iso) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(iso);
+    var today = /^(\d{4})-(\d{2})-(\d{2})$/.exec(el.dataset.today || "");
+    if (!m || !today) { return ""; }
+    var day = Date.UTC(+m[1], +m[2] - 1, +m[3]);
+    var at = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
+    var days = Math.round((day - Date.UTC(+today[1], +today[2] - 1, +today[3])) / 864e5);
+    var time = wallTime.format(at);
+    if (days === 0) { return t("opens_today", { time: time }); }
+    if (days === 1) { return t("opens_tomorrow", { time: time }); }
+    return t("opens_day", { day: wallDay.format(at), time: time });
+  }
+  function opensBadge(meta, iso) {
+    var label = opensLabel(iso);
+    if (!label) { return; }
+    var span = node("span", t("closed_now") + " · ", "badge opens");
+    var when = node("time", label);
+    when.setAttribute("datetime", iso);
+    span.appendChild(when);
+    meta.appendChild(document.createTextNode(" "));
+    meta.appendChild(span);
+  }
   function reasonText(r) {
     var need = english ? r.need_en : r.need_zh;
     if (r.via === "words") { return t("mentions", { word: need }); }
@@ -333,7 +359,7 @@
     li.appendChild(h);
     var meta = node("p", null, "meta");
     meta.appendChild(node("span", english ? it.kind_label.en : it.kind_label.zh, "kind"));
-    if (it.open_now) { badge(meta, t("open_now"), "open"); }
+    if (it.open_now) { badge(meta, t("open_now"), "open"); } else if (it.opens_at) { opensBadge(meta, it.opens_at); }
     if (it.fee === "free") { badge(meta, t("free"), "free"); } else { badge(meta, t("paid"), "paid"); }
     if (it.bookable) { badge(meta, t("books_online"), "book"); }
     li.appendChild(meta);
@@ -385,16 +411,25 @@
   function emptyState(body, back) {
     var box = node("div", null, "empty");
     box.id = "empty";
-    var clear = node("button", t("clear"), "secondary");
-    clear.type = "button";
-    clear.addEventListener("click", function () {
-      Array.prototype.forEach.call(form.querySelectorAll(".filters select"), function (s) { s.value = ""; });
-      Array.prototype.forEach.call(form.querySelectorAll(".filters input[type=checkbox]"), function (c) { c.checked = false; });
-      search();
-    });
-    var p = node("p");
-    p.appendChild(clear);
-    box.appendChild(p);
+    var selects = form.querySelectorAll(".filters select");
+    var boxes = form.querySelectorAll(".filters input[type=checkbox]");
+    var filtered = Array.prototype.some.call(selects, function (s) { return s.value !== ""; }) ||
+      Array.prototype.some.call(boxes, function (c) { return c.checked; });
+    // Nothing to clear: words are what to change (as the server's page says).
+    if (!filtered) {
+      box.appendChild(node("p", t("try_words")));
+    } else {
+      var clear = node("button", t("clear"), "secondary");
+      clear.type = "button";
+      clear.addEventListener("click", function () {
+        Array.prototype.forEach.call(selects, function (s) { s.value = ""; });
+        Array.prototype.forEach.call(boxes, function (c) { c.checked = false; });
+        search();
+      });
+      var p = node("p");
+      p.appendChild(clear);
+      box.appendChild(p);
+    }
     if (body.nearest) {
       box.appendChild(node("p", t("nearest")));
       var ol = node("ol", null, "results nearest");
@@ -457,7 +492,12 @@
     var q = new URLSearchParams(p);
     q.delete("place");
     q.delete("page");
-    if (!q.get("lat")) { q.delete("radius_m"); }  // a distance needs a point to count from
+    if (!q.get("lat")) {
+      // A distance, and nearest first, need a point to count from (the server's page
+      // ignores them too).
+      q.delete("radius_m");
+      if (q.get("sort") === "nearest" || q.get("sort") === "distance") { q.delete("sort"); }
+    }
     return q;
   }
   function fieldLabel(field) {
@@ -475,6 +515,8 @@
     }
   }
 
+  // push: "push" adds the search to the history (a new search: Back returns to the one
+  // before), false leaves the address alone, anything else replaces it (a filter changed).
   function search(push) {
     var p = params();
     var api = apiParams(p);
@@ -498,6 +540,13 @@
       var w = body.widened;
       shownRadius = w ? String(w.shown_m || "") : (api.get("radius_m") || "");
       countEl.textContent = countText(body);
+      // The place the list counts from: none once the field is emptied, the resident's
+      // own once they shared it.
+      var near = document.querySelector(".near");
+      if (near) {
+        near.hidden = !latInput.value;
+        if (latInput.value && !placeInput.value.trim()) { near.textContent = t("near_here"); }
+      }
       areaReach();
       if (here) { showHere(here[0], here[1]); }
       nextCursor = body.next_cursor;
@@ -521,7 +570,11 @@
         document.body.dataset.results = "ready";
       });
     });
-    if (push !== false) { history.replaceState(null, "", "/?" + p.toString()); }
+    if (push === "push") {
+      history.pushState({ search: true }, "", "/?" + p.toString());
+    } else if (push !== false) {
+      history.replaceState(history.state, "", "/?" + p.toString());
+    }
     return mapDone.catch(showError);
   }
 
@@ -532,7 +585,7 @@
     if (!reachEl) { return; }
     var reach = Number(reachEl.dataset.reach);
     var r = Number(shownRadius);
-    reachEl.hidden = !(placeInput.value.trim() && r && r < reach);
+    reachEl.hidden = !(placeInput.value.trim() && latInput.value && r && r < reach);
     if (!reachEl.hidden) {
       reachEl.querySelector(".area-reach-text").textContent = t("area_reach", {
         place: reachEl.dataset.place, reach: distance(reach), radius: distance(r)
@@ -580,8 +633,10 @@
     // A typed place is resolved by the server: let the form go there.
     if (placeInput.value.trim() && !latInput.value) { sendFilledOnly(); return; }
     ev.preventDefault();
-    search();
+    search("push");
   });
+  // Back (or forward) to a search made in place: the server renders it from its address.
+  window.addEventListener("popstate", function () { location.reload(); });
   form.addEventListener("change", function (ev) {
     if (ev.target === placeInput) { latInput.value = ""; lonInput.value = ""; return; }
     if (ev.target === radiusSelect) {

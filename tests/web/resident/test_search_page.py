@@ -86,13 +86,27 @@ def test_a_card_gives_the_address_in_the_reader_s_language(client: TestClient) -
     assert "1 Donghu Road" in addresses["en"] and "东湖路1号" not in addresses["en"]
 
 
-def test_crisis_words_open_with_the_24_7_lines(client: TestClient) -> None:
-    page = soup_of(client.get("/", params={"q": "不想活了", **EAST}))
+@pytest.mark.parametrize(
+    ("q", "lang"),
+    [
+        ("不想活了", "zh-CN"),
+        ("活着好累，撑不下去了", "zh-CN"),
+        # Said as English speakers say it: the walk-through's phrases found nothing at all.
+        ("I don't want to live", "en"),
+        ("I can't go on", "en"),
+        ("no reason to live", "en"),
+    ],
+)
+def test_crisis_words_open_with_the_24_7_lines(client: TestClient, q: str, lang: str) -> None:
+    page = soup_of(client.get("/", params={"q": q, "lang": lang, **EAST}))
     panel = one(page, ".crisis-panel")
     assert panel.find_next(id="result-count") is not None  # before every other result
     (call,) = panel.select("a.call")
     assert attr(call, "href") == "tel:12320"
     assert "测试市心理援助热线" not in [n.get_text() for n in page.select("#results .result-name")]
+    # What it matched is said gently: the moment, not the act.
+    reasons = " ".join(p.get_text() for p in page.select(".crisis-panel, .why"))
+    assert "自伤" not in reasons and "Self-harm" not in reasons
 
 
 def _shanghai(day: int, hour: int, minute: int = 0) -> dt.datetime:

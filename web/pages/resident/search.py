@@ -207,6 +207,8 @@ async def home(request: Request) -> Response:
         "tile_attribution": settings.tile_attribution,
         "attribution_prefix": settings.map_attribution_prefix,
         "js_messages": orjson.dumps(_js_messages()).decode(),
+        # The day "opens tomorrow" counts from, where the services are.
+        "today": now.astimezone(settings.tz).date().isoformat(),
     }
     return await render(request, "resident/home.html", context, area_codes=area_codes)
 
@@ -306,6 +308,14 @@ def _js_messages() -> dict[str, str]:
         "crisis_title": _("You are not alone. Talk to someone now"),
         "crisis_lead": _("These lines answer day and night, free of charge:"),
         "empty": _("Nothing matches all of this."),
+        "try_words": _(
+            "Try fewer or other words, such as anxiety, sleep or counselling, or say how you feel."
+        ),
+        "closed_now": _("Closed now"),
+        "near_here": _("Near: %(place)s", place=_("Your location")),
+        "opens_today": _("Opens today at %(time)s", time="{time}"),
+        "opens_tomorrow": _("Opens tomorrow at %(time)s", time="{time}"),
+        "opens_day": _("Opens %(day)s at %(time)s", day="{day}", time="{time}"),
         "clear": _("Clear filters"),
         "nearest": _("The nearest suitable service, whatever the filters:"),
         "talk_now": _("Or talk to someone now:"),
