@@ -152,6 +152,7 @@ def install(env: Environment) -> None:
         listing=listing,
         separated=separated,
         after_colon=after_colon,
+        between_sentences=between_sentences,
         clause_separator=clause_separator,
         own=own,
         name=name,
@@ -231,6 +232,12 @@ def separated(items: list[str] | list[Markup]) -> Markup:
 def after_colon() -> str:
     """What follows a label's colon: a space after English ":", nothing after Chinese "："
     (full-width punctuation carries its own space)."""
+    return " " if current() is EN else ""
+
+
+def between_sentences() -> str:
+    """What separates sentences run together: a space in English, nothing after Chinese
+    "。" or "）" (full-width punctuation carries its own space)."""
     return " " if current() is EN else ""
 
 

@@ -461,11 +461,12 @@
       : t(anyDistance ? (nearest ? "count_near" : "count_best") : "count",
           { n: body.total.toLocaleString(el.dataset.lang) });
     var w = body.widened;
+    var gap = english ? " " : "";  // full-width "。" carries its own space (i18n.between_sentences)
     if (w) {
-      text += " " + (w.shown_m ? t("widened", { asked: distance(w.asked_m), shown: distance(w.shown_m) })
+      text += gap + (w.shown_m ? t("widened", { asked: distance(w.asked_m), shown: distance(w.shown_m) })
                                : t("widened_any", { asked: distance(w.asked_m) }));
     }
-    if (body.ignored && body.ignored.length) { text += " " + t("ignored", { words: body.ignored.join(" ") }); }
+    if (body.ignored && body.ignored.length) { text += gap + t("ignored", { words: body.ignored.join(" ") }); }
     return text;
   }
 

@@ -4,6 +4,7 @@ panel, the way forward from an empty result, widening, and back to the search.""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -104,6 +105,12 @@ def test_crisis_words_open_with_the_24_7_lines(client: TestClient, q: str, lang:
     (call,) = panel.select("a.call")
     assert attr(call, "href") == "tel:12320"
     assert "测试市心理援助热线" not in [n.get_text() for n in page.select("#results .result-name")]
+    # The count says the lines are among the results, as one run of text: no space
+    # after Chinese full-width punctuation.
+    count = text_of(page, "#result-count")
+    assert ("含上方的24小时热线" if lang == "zh-CN" else "24/7 lines above") in count
+    if lang == "zh-CN":
+        assert not re.search(r"[。）] ", count), count
     # What it matched is said gently: the moment, not the act.
     reasons = " ".join(p.get_text() for p in page.select(".crisis-panel, .why"))
     assert "自伤" not in reasons and "Self-harm" not in reasons
