@@ -1,5 +1,6 @@
 """The coverage map's controls: a layer control, a legend that follows the visible layers,
-and area names that appear from a zoom where they fit.
+and area names that appear from a zoom where they fit, each only where it overlaps no other
+name and no control.
 
 Leaflet's layer control puts layer names into the page as HTML; the legend is HTML too.
 Every text here arrives as plain text and is escaped once, here or in :mod:`geo.maps`;
@@ -44,6 +45,7 @@ STYLE = """<style>
   font:600 12px/1.2 system-ui,sans-serif;color:#111;pointer-events:none;
   text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff,0 0 1px #fff}
 .rm-labels-off .rm-label-icon,.rm-labels-off .rm-gap{display:none}
+.rm-label-hidden{visibility:hidden}
 .rm-legend .rm-zoom-note{display:none;font-style:italic}
 .rm-labels-off .rm-legend .rm-zoom-note{display:block}
 .rm-site{display:block;width:26px;height:26px;border-radius:50%;background:#e66101;color:#fff;
@@ -53,6 +55,11 @@ STYLE = """<style>
   height:auto!important;padding:6px 10px;font:600 13px system-ui,sans-serif;color:#222}
 .leaflet-control-layers{font:13px/1.4 system-ui,sans-serif}
 .leaflet-tooltip{font:13px/1.35 system-ui,sans-serif;max-width:18rem;white-space:normal}
+.leaflet-container .leaflet-control-scale-line{background:linear-gradient(#222,#222) left
+  bottom/2px 9px no-repeat,linear-gradient(#222,#222) right bottom/2px 9px no-repeat;
+  border:0;border-bottom:2px solid #222;box-shadow:0 1px 0 #fff;padding:0 5px 2px;
+  font:600 12px/1.2 system-ui,sans-serif;color:#111;
+  text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff}
 </style>"""
 
 
@@ -117,7 +124,8 @@ def script_json(value: Any) -> str:
 
 
 class MapFrame(MacroElement):
-    """A planner map's scale, in metres only (Leaflet's default adds miles and feet), and
+    """A planner map's scale, in metres only (Leaflet's default adds miles and feet) and
+    drawn as a scale bar (a line with end ticks; Leaflet's white box read as a text field), and
     the operator's attribution prefix (Leaflet's default is a flag and a link; the
     resident maps take the same setting, RESOURCEMAP_MAP_ATTRIBUTION_PREFIX)."""
 
@@ -136,59 +144,122 @@ L.control.scale({imperial: false}).addTo({{ this.map_name }});
 
 
 class _Controls(MacroElement):
+    # The map may have no size when this runs: a page's map frame gets its size only once
+    # the page around it is laid out, after the page's stylesheets, and until then it is
+    # 0×0 (or the 300×150 of a frame without its style). Fitted then, the legend's padding
+    # is larger than the map, Leaflet's zoom for it is Infinity and the fit throws "Invalid
+    # LatLng object: (NaN, NaN)", leaving a grey map. So the layout (layer list open or
+    # not, legend open or not) and the fit are made from the map's size, made again each
+    # time that size changes until the reader moves the map, and a padding is used only
+    # where it leaves the areas room.
     _template = Template(
         """{% macro script(this, kwargs) %}
 (function () {
   var map = {{ this.map_name }};
   var cfg = {{ this.config }};
   var layers = { {% for name in this.layer_names %}"{{ name }}": {{ name }},{% endfor %} };
-  var narrow = map.getSize().x < 640;
-  // The layer list open only where it leaves the area room (a wide page, not a report).
-  var roomy = map.getSize().x >= 1000;
   var bases = {}, overlays = {};
   cfg.bases.forEach(function (b) { bases[b.label] = layers[b.name]; });
   cfg.overlays.forEach(function (o) { overlays[o.label] = layers[o.name]; });
-  var control = L.control.layers(bases, overlays, {collapsed: !roomy, position: "topright"});
-  control.addTo(map);
-  var toggle = control.getContainer().querySelector(".leaflet-control-layers-toggle");
-  if (toggle) { toggle.textContent = cfg.button; toggle.setAttribute("role", "button"); }
+  var control = null, moved = false, legendSet = false;
   var legend = L.control({position: "bottomleft"});
   legend.onAdd = function () {
     var box = L.DomUtil.create("details", "rm-legend");
     box.innerHTML = cfg.legend;
-    box.open = !narrow;
+    box.querySelector("summary").addEventListener("click", function () { legendSet = true; });
+    box.addEventListener("toggle", function () { names(); });
     L.DomEvent.disableClickPropagation(box);
     L.DomEvent.disableScrollPropagation(box);
     return box;
   };
   legend.addTo(map);
-  // Quarter zoom steps, so the area fills its frame rather than the next whole zoom out,
-  // and it keeps clear of the open legend: beside it on a wide map, above it on a tall one
-  // (whichever shows the area larger).
+  // Quarter zoom steps, so the area fills its frame rather than the next whole zoom out.
   map.options.zoomSnap = 0.25;
   map.options.zoomDelta = 0.5;
-  var box = legend.getContainer(), ctl = control.getContainer();
-  var side = {paddingTopLeft: [box.offsetWidth + 16, 8], paddingBottomRight: [8, 8]};
-  var below = {paddingTopLeft: [8, ctl.offsetHeight + 16],
-               paddingBottomRight: [8, box.offsetHeight + 16]};
-  function zoomWith(p) {
-    var total = L.point(p.paddingTopLeft).add(p.paddingBottomRight);
-    return map.getBoundsZoom(cfg.bounds, false, total);
+  function layout() {
+    var size = map.getSize();
+    // The layer list open only where it leaves the area room (a wide page, not a report),
+    // the legend closed on a phone.
+    var roomy = size.x >= 1000;
+    if (!control || control.options.collapsed === roomy) {
+      if (control) { control.remove(); }
+      control = L.control.layers(bases, overlays, {collapsed: !roomy, position: "topright"});
+      control.addTo(map);
+      var toggle = control.getContainer().querySelector(".leaflet-control-layers-toggle");
+      if (toggle) { toggle.textContent = cfg.button; toggle.setAttribute("role", "button"); }
+    }
+    if (!legendSet) { legend.getContainer().open = size.x >= 640; }
   }
-  map.fitBounds(cfg.bounds, zoomWith(side) >= zoomWith(below) ? side : below);
+  // The areas fill the map clear of the open legend: beside it on a wide map, above it on
+  // a tall one (whichever shows them larger); with no padding where neither leaves room.
+  function fit() {
+    var size = map.getSize();
+    if (size.x <= 0 || size.y <= 0) { return; }  // no size yet: fitted when it has one
+    var box = legend.getContainer(), ctl = control.getContainer();
+    var best = {}, most = -Infinity;
+    [{paddingTopLeft: [box.offsetWidth + 16, 8], paddingBottomRight: [8, 8]},
+     {paddingTopLeft: [8, ctl.offsetHeight + 16], paddingBottomRight: [8, box.offsetHeight + 16]}
+    ].forEach(function (p) {
+      var total = L.point(p.paddingTopLeft).add(p.paddingBottomRight);
+      if (total.x >= size.x || total.y >= size.y) { return; }
+      var zoom = map.getBoundsZoom(cfg.bounds, false, total);
+      if (isFinite(zoom) && zoom > most) { best = p; most = zoom; }
+    });
+    map.fitBounds(cfg.bounds, L.extend({animate: false}, best));
+  }
+  // Moving the map (dragging, wheel, keys, the zoom buttons) keeps the reader's view; the
+  // layer list and the legend are not the map.
+  ["mousedown", "touchstart", "wheel", "keydown"].forEach(function (type) {
+    map.getContainer().addEventListener(type, function (e) {
+      if (!(e.target.closest && e.target.closest(".leaflet-control-layers, .rm-legend"))) {
+        moved = true;
+      }
+    }, true);
+  });
   function follow() {
     legend.getContainer().querySelectorAll("[data-layer]").forEach(function (s) {
       var layer = layers[s.getAttribute("data-layer")];
       s.hidden = !(layer && map.hasLayer(layer));
     });
   }
+  // Names from the zoom where areas are wide enough for them, and of those only the ones
+  // that fit: a name that would overlap one already shown, a control, or the map's edge
+  // waits for a closer zoom (in order: the largest areas' names first).
   function names() {
-    map.getContainer().classList.toggle("rm-labels-off", map.getZoom() < cfg.minZoom);
+    var container = map.getContainer();
+    container.classList.toggle("rm-labels-off", map.getZoom() < cfg.minZoom);
+    var group = layers[cfg.labels];
+    if (!group || !map.hasLayer(group) || map.getZoom() < cfg.minZoom) { return; }
+    var frame = container.getBoundingClientRect();
+    var taken = [];
+    container.querySelectorAll(".leaflet-control").forEach(function (c) {
+      var r = c.getBoundingClientRect();
+      if (r.width && r.height) { taken.push(r); }
+    });
+    var gap = 2;
+    group.eachLayer(function (marker) {
+      var icon = marker.getElement(), text = icon && icon.firstChild;
+      if (!text) { return; }
+      var r = text.getBoundingClientRect();
+      var fits = r.left >= frame.left && r.right <= frame.right &&
+                 r.top >= frame.top && r.bottom <= frame.bottom &&
+                 !taken.some(function (t) {
+                   return r.left < t.right + gap && t.left < r.right + gap &&
+                          r.top < t.bottom + gap && t.top < r.bottom + gap;
+                 });
+      icon.classList.toggle("rm-label-hidden", !fits);
+      if (fits) { taken.push(r); }
+    });
+  }
+  function settle() {
+    if (!moved) { layout(); fit(); }
+    follow();
+    names();
   }
   map.on("baselayerchange overlayadd overlayremove", follow);
-  map.on("zoomend", names);
-  follow();
-  names();
+  map.on("zoomend moveend overlayadd", names);
+  map.on("resize", settle);
+  settle();
 })();
 {% endmacro %}"""
     )

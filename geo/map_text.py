@@ -16,7 +16,7 @@ def _number(x: float) -> str:
 
 
 def _percent(x: float) -> str:
-    return f"{x:.0%}"
+    return f"{x:.1%}"
 
 
 def _metres(x: float) -> str:
@@ -61,5 +61,6 @@ class MapText:
     # own (Chinese) name. An English map labelled 云栖社区 beside a table of Yunqi Community.
     area_names: Mapping[str, str] = field(default_factory=dict)
     number: Callable[[float], str] = field(default=_number)
+    # A share in a tooltip, rounded once from the exact share as the report's table does.
     percent: Callable[[float], str] = field(default=_percent)
     distance: Callable[[float], str] = field(default=_metres)

@@ -172,7 +172,11 @@ def coverage_map(
     areas = [f for f in coverage_fc["features"] if f.get("geometry")]
     south, west, north, east = _bounds(areas)
     m = new_map(((south + north) / 2, (west + east) / 2), assets, tile_url, attribution, prefix)
-    m.fit_bounds([[south, west], [north, east]])
+    # Not animated: the controls fit the map again at once, clear of the legend
+    # (geo.map_legend), and the end of an animated zoom would undo that fit.
+    fit = folium.map.FitBounds([[south, west], [north, east]])
+    fit.options["animate"] = False
+    m.add_child(fit)
     sections: list[LegendSection] = []
 
     share_layer = _filled_layer(
@@ -436,15 +440,18 @@ def _median_width(geoms: Sequence[Any]) -> tuple[float, float]:
 
 
 def _labels_layer(areas: Sequence[dict[str, Any]], t: MapText) -> tuple[folium.map.Layer, float]:
-    """Area names at a point inside each area, and the zoom from which they fit: when the
-    median area is about 80 pixels wide (a four-character name and room around it)."""
+    """Area names at a point inside each area, largest area first, and the zoom from which
+    they fit: when the median area is about 80 pixels wide (a four-character name and room
+    around it). Where two names still overlap, the map shows the first (the larger area's)
+    and keeps the other for a closer zoom (:mod:`geo.map_legend`)."""
     from geo import map_marks
 
     geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in areas]) if areas else []
     at = shapely.point_on_surface(geoms)
     names = [_area_name(f["properties"], t) for f in areas]
     places = map_marks.points(list(zip(shapely.get_x(at), shapely.get_y(at), strict=True)))
-    marks = [(*place, name) for place, name in zip(places, names, strict=True)]
+    largest = np.argsort(-shapely.area(geoms), kind="stable") if len(geoms) else ()
+    marks = [(*places[i], names[i]) for i in largest]
     group = map_marks.Marks("names", marks, esc(t.labels_layer))
     median = _median_width(geoms)[0] if len(geoms) else 1.0
     zoom = math.log2(LABEL_PX * 360 / (256 * median))

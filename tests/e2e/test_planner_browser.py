@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -104,7 +105,9 @@ def test_planner_reads_map_matrix_and_report(
     assert inked > 100
     if size == "desktop":
         expect(legend).to_have_attribute("open", "")
-        expect(frame.locator(".rm-label").first).to_be_visible()
+        expect(
+            frame.locator(".rm-label-icon:not(.rm-label-hidden) .rm-label").first
+        ).to_be_visible()
         circles = frame.get_by_label("500米 服务圈", exact=False)
         before = frame.locator(".rm-legend section:not([hidden])").count()
         circles.check()
@@ -206,3 +209,153 @@ def test_a_script_in_an_area_name_never_runs(server: tuple[str, str], browser: A
     expect(tip).to_have_text(HOSTILE)
     assert staff.dialogs == [] and staff.locator("img[src='x']").count() == 0
     staff.context.close()
+
+
+# The map's own view of itself, read inside its frame: Leaflet's map, the areas' box and
+# the names shown, in the frame's pixels.
+MAP_STATE = """() => {
+  const map = window[Object.keys(window).find(k => k.startsWith("map_"))];
+  const box = document.querySelector(".folium-map").getBoundingClientRect();
+  const areas = [...document.querySelectorAll("path.leaflet-interactive")]
+    .map(p => p.getBoundingClientRect()).filter(r => r.width > 0);
+  const shown = [...document.querySelectorAll(".rm-label-icon")]
+    .filter(i => getComputedStyle(i).display !== "none" &&
+                 !i.classList.contains("rm-label-hidden"))
+    .map(i => { const r = i.firstChild.getBoundingClientRect();
+                return {name: i.textContent, box: [r.left, r.top, r.right, r.bottom]}; });
+  const controls = [...document.querySelectorAll(".leaflet-control")]
+    .map(c => c.getBoundingClientRect()).filter(r => r.width > 0)
+    .map(r => [r.left, r.top, r.right, r.bottom]);
+  return {
+    zoom: map.getZoom(),
+    map: [box.left, box.top, box.right, box.bottom],
+    areas: areas.length ? [Math.min(...areas.map(r => r.left)), Math.min(...areas.map(r => r.top)),
+                           Math.max(...areas.map(r => r.right)),
+                           Math.max(...areas.map(r => r.bottom))] : null,
+    names: shown,
+    controls: controls,
+    listOpen: !!document.querySelector(".leaflet-control-layers-expanded"),
+    legendOpen: document.querySelector(".rm-legend").open,
+  };
+}"""
+
+
+def _map_state(page: Any) -> dict[str, Any]:
+    frame = page.locator("iframe.coverage-map").element_handle().content_frame()
+    state: dict[str, Any] = frame.evaluate(MAP_STATE)
+    return state
+
+
+def _overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _names_apart(state: dict[str, Any]) -> None:
+    """At least ten names shown, each whole on the map, clear of the controls and of the
+    other names."""
+    names, (left, top, right, bottom) = state["names"], state["map"]
+    assert len(names) >= 10, names
+    for i, a in enumerate(names):
+        x0, y0, x1, y1 = a["box"]
+        assert left <= x0 and x1 <= right and top <= y0 and y1 <= bottom, a
+        assert not [c for c in state["controls"] if _overlap(a["box"], c)], a
+        assert not [b["name"] for b in names[i + 1 :] if _overlap(a["box"], b["box"])], a
+
+
+def _frame_late(page: Any, width: int, height: int) -> None:
+    """The page's stylesheet as it is before it has arrived, for its map frame: the frame
+    ``width`` × ``height`` while the map draws itself (0×0 before the page is laid out;
+    300×150, a frame's own size, without its style). Given back its size once the map is
+    drawn, as the stylesheet's arrival gives it. A cold page's stylesheet came after the
+    map's script about 1 load in 4: the map stayed grey, with "Invalid LatLng object:
+    (NaN, NaN)"; or it kept the view fitted to 300×150 (a tiny district, no names)."""
+
+    def style(route: Any) -> None:
+        served = route.fetch()
+        size = f".coverage-map{{width:{width}px!important;height:{height}px!important}}"
+        route.fulfill(response=served, body=served.text() + size)
+
+    page.route("**/static/planning*.css", style)
+
+
+def _cold_load(browser: Any, base: str, cookies: Any, frame: tuple[int, int] | None) -> Any:
+    """``/planning`` in a new context (nothing cached), its frame first ``frame`` in size
+    when given; the page, with the errors of all its frames in ``script_errors``."""
+    context = browser.new_context(viewport=SIZES["desktop"], locale="zh-CN", storage_state=cookies)
+    page = context.new_page()
+    page.script_errors = []
+    page.on("pageerror", lambda exc: page.script_errors.append(str(exc)))  # every frame's
+    if frame is not None:
+        _frame_late(page, *frame)
+    page.goto(base + "/planning")
+    expect(page.frame_locator("iframe.coverage-map").locator(".rm-legend")).to_be_attached(
+        timeout=15_000
+    )
+    if frame is not None:
+        page.add_style_tag(
+            content=".coverage-map{width:100%!important;height:min(46rem,80vh)!important}"
+        )
+    page.wait_for_timeout(800)
+    return page
+
+
+def test_the_coverage_map_fits_its_frame_on_every_load(
+    server: tuple[str, str], browser: Any
+) -> None:
+    """Loaded again and again, each time cold, the frame sized before the map draws or
+    only after: no page error in any frame, and the whole area fills the map, with the
+    layer list and legend open and names on it, at one zoom every time."""
+    base, _ = server
+    signed = _signed_in(browser, base, "desktop")
+    cookies = signed.context.storage_state()
+    signed.context.close()
+    zooms: set[float] = set()
+    for frame in [None, (0, 0), (300, 150)] * 2:
+        page = _cold_load(browser, base, cookies, frame)
+        state = _map_state(page)
+        assert page.script_errors == [], frame
+        left, top, right, bottom = state["map"]
+        assert right - left > 1000 and bottom - top > 600, state["map"]
+        assert state["areas"] is not None, f"no area drawn ({frame})"
+        x0, y0, x1, y1 = state["areas"]
+        assert left - 1 <= x0 and right + 1 >= x1 and top - 1 <= y0 and bottom + 1 >= y1
+        # Fitted: the area spans the map's height or width (less the legend beside it).
+        assert y1 - y0 >= 0.8 * (bottom - top) or x1 - x0 >= 0.8 * (right - left), (frame, state)
+        assert state["listOpen"] and state["legendOpen"] and len(state["names"]) >= 10, frame
+        zooms.add(state["zoom"])
+        page.context.close()
+    assert len(zooms) == 1, f"one view for one frame: {zooms}"
+
+
+def test_english_area_names_never_overlap_and_the_scale_is_a_bar(
+    server: tuple[str, str], browser: Any
+) -> None:
+    """English names are long ("Fengling Community" beside "Fenglin Community"): a name
+    that would run into another, under the layer list or legend, or off the map's edge
+    waits for a closer zoom. The scale is a line with end ticks, not a box."""
+    base, _ = server
+    page = _signed_in(browser, base, "desktop")
+    page.goto(base + "/planning?lang=en")
+    maps = page.frame_locator("iframe.coverage-map")
+    expect(maps.locator(".rm-legend")).to_be_attached(timeout=15_000)
+    page.wait_for_timeout(800)
+    fitted = _map_state(page)
+    _names_apart(fitted)
+    for _ in range(2):  # closer in, where more of them fit
+        maps.locator(".leaflet-control-zoom-in").click()
+        page.wait_for_timeout(600)
+    closer = _map_state(page)
+    _names_apart(closer)
+    waited = {a["name"] for a in closer["names"]} - {a["name"] for a in fitted["names"]}
+    assert waited, "closer in, names left out before appear"
+    scale = maps.locator(".leaflet-control-scale-line")
+    expect(scale).to_have_text(re.compile(r"^\d+ (m|km)$"))
+    look = scale.evaluate(
+        """e => { const s = getComputedStyle(e);
+                  return [s.backgroundColor, s.borderTopWidth, s.borderLeftWidth,
+                          s.borderRightWidth, s.borderBottomWidth]; }"""
+    )
+    assert look == ["rgba(0, 0, 0, 0)", "0px", "0px", "0px", "2px"]
+    screenshot(page, "planner-map-names-en")
+    assert page.script_errors == []
+    page.context.close()

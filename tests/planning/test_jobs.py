@@ -516,10 +516,14 @@ def test_the_coverage_table_counts_within_and_outside_as_the_headline_does(
         residents, within = _count(row["Residents"]), _count(row["Residents within 500 m"])
         outside = _count(row["Residents outside 500 m"])
         assert within + outside == pytest.approx(residents, abs=1), row
-        assert row["Share within 500 m"] == f"{round(100 * within / residents)}%"
+        # To 0.1 %, as every planner page writes a share (counts shown whole: ±0.05 %).
+        share = float(row["Share within 500 m"].removesuffix("%"))
+        assert share == pytest.approx(100 * within / residents, abs=0.05 + 100 / residents)
+        assert re.fullmatch(r"\d+\.\d%", row["Share within 500 m"])
     # "X of Y residents (Z%) live within 500 m": the columns' sums.
     headline = re.fullmatch(
-        r"([\d,]+) of ([\d,]+) residents \((\d+)%\) live within 500 m of a counted service point\.",
+        r"([\d,]+) of ([\d,]+) residents \((\d+\.\d)%\) live within 500 m of a counted "
+        r"service point\.",
         text_of(soup, ".headline"),
     )
     assert headline is not None

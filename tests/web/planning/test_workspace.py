@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from babel.numbers import format_percent
 from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
@@ -412,3 +413,50 @@ def test_covered_is_explained_for_what_was_counted(
         )
         report = client.get("/api/v1/coverage/report.html?lang=en").text
         assert "a counted team serves" not in report
+
+
+def _shares(doc: str, selector: str) -> dict[str, str]:
+    """Each area's covered share as a table shows it, by area code."""
+    rows = BeautifulSoup(doc, "html.parser").select(selector)
+    return {attr(tr, "data-code"): tr.select("td")[-1].get_text(strip=True) for tr in rows}
+
+
+def _tips(doc: str) -> list[str]:
+    """The areas' tooltips on a map document (JSON strings in its script)."""
+    return [json.loads(m) for m in re.findall(r'"tip": ("(?:[^"\\]|\\.)*")', doc)]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_page_the_report_and_the_map_round_each_share_once_alike(
+    url: str, make_client: Callable[..., Any], lang: str
+) -> None:
+    """Every area's covered share reads the same on the page, in the report and in the
+    map's tooltip (as the share outside): the exact share rounded once to 0.1 %. The page
+    rounded the API's four-place share again: 康乐社区 31,742 of 38,685 (82.05 %) read
+    82.0 % there and 82.1 % in the report; 荷塘社区 22,579 of 36,448 (61.95 %) 62.0 %
+    and 61.9 %."""
+    locale = "en" if lang == "en" else "zh_Hans_CN"
+    with make_client(url) as client:
+        sign_in(client, "planner")
+        areas = client.get("/api/v1/coverage").json()["features"]
+        page = _shares(client.get(f"/planning?lang={lang}").text, "table.coverage-table tbody tr")
+        report = _shares(
+            client.get(f"/api/v1/coverage/report.html?lang={lang}").text, "#rm-report tbody tr"
+        )
+        tips = _tips(client.get(f"/planning/map?lang={lang}").text)
+    exact = {f["properties"]["code"]: f["properties"] for f in areas}
+    by_name = {p["name"]: code for code, p in exact.items()}
+    assert page == report
+    assert (page[by_name["康乐社区"]], page[by_name["荷塘社区"]]) == ("82.1%", "61.9%")
+    assert len(page) == len(exact) == 30
+    for code, p in exact.items():
+        share = p["covered"] / p["population"]  # the demo's residents are whole people
+        assert page[code] == format_percent(share, "#,##0.0%", locale=locale), p["name"]
+    # The tooltips say the share outside the circle, rounded once from the same counts.
+    said = [
+        format_percent(1 - p["covered"] / p["population"], "#,##0.0%", locale=locale)
+        for p in exact.values()
+        if p["uncovered"] >= 0.5
+    ]
+    shown = [re.findall(r"[\d.]+%", tip) for tip in tips]
+    assert sorted(s for found in shown for s in found) == sorted(said)

@@ -30,7 +30,7 @@ from resourcemap.planning.area_places import (
     area_places,
     shared_parents,
 )
-from resourcemap.planning.coverage import DEFAULT_KINDS, CoverageQuery, coverage_geojson
+from resourcemap.planning.coverage import DEFAULT_KINDS, CoverageQuery
 from resourcemap.planning.jobs import JobKind
 from resourcemap.planning.levels import table_level
 from resourcemap.planning.report import counts_teams, map_html, summarise
@@ -105,6 +105,7 @@ async def render_planning(
         "scope": scope,
         "kinds": [(k.value, planning_text.kind_label(k)) for k in ResourceKind],
         "percent": planning_text.percent,
+        "share": planning_text.share,
         "metres": planning_text.metres,
         # Links to exports and other pages carry the page's language.
         "lang_qs": urlencode([("lang", i18n.current().tag)]),
@@ -152,11 +153,10 @@ async def coverage_page(request: Request) -> Response:
     query = await _opened(request, coverage_query(request), scope)
     service = service_of(request)
     analysis = await service.analyse(query, scope=scope)
-    fc = coverage_geojson(analysis)
-    # Most residents outside the circle first: where a planner looks.
-    rows = sorted((f["properties"] for f in fc["features"]), key=lambda p: -p["uncovered"])
-    for row in rows:
-        row["colour"] = share_colour(row["share"])
+    # Most residents outside the circle first: where a planner looks. The rows are the
+    # analysis's own, exact (the API's GeoJSON rounds them for a file): the page rounds
+    # each figure once, as the report and the map do.
+    rows = sorted(analysis.table(), key=lambda r: -r.uncovered)
     mode = _("walking") if query.mode == "walking" else _("straight-line")
     return await render_planning(
         request,
@@ -165,7 +165,7 @@ async def coverage_page(request: Request) -> Response:
             "query": query,
             "chosen_kinds": {k.value for k in (query.kind or DEFAULT_KINDS)},
             "rows": rows,
-            **await _where(r["code"] for r in rows),
+            **await _where(r.code for r in rows),
             "summary": summarise(analysis),
             "covered_means": planning_text.covered_means(counts_teams(query))
             % {"radius": planning_text.metres(query.radius_m), "mode": mode},
@@ -173,6 +173,7 @@ async def coverage_page(request: Request) -> Response:
             "qs": _query_string(query),
             "walking_ready": bool(request.app.state.settings.streets_file),
             "classes": SHARE_CLASSES,
+            "colour": share_colour,
         },
         scope,
     )
