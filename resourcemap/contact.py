@@ -59,13 +59,3 @@ def identities(phone: str | None, email: str | None) -> list[str]:
     if email:
         found.append("email:" + email_identity(email))
     return found
-
-
-def typed_phone(text: str) -> str:
-    """A phone number as typed, with full-width characters made half-width (a Chinese input
-    method types ``１３８…`` and ``（０７５５）``): the same number, readable by any system.
-
-    >>> typed_phone("（０７５５）８３９２ ３３３３")
-    '(0755)8392 3333'
-    """
-    return unicodedata.normalize("NFKC", text).strip()

@@ -132,3 +132,44 @@ def test_same_day_booking_policy_confirmation_and_phone(
     _check(page, f"{name}-booked", axe=axe)
     assert page.script_errors == []
     page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_an_error_keeps_the_day_and_a_move_is_said_once(
+    server: tuple[str, int], browser: Any, lang: str
+) -> None:
+    """A later day's tab, no time chosen: the answer shows that day again, not today's times,
+    with the phone typed; a wrong number is named with an example; after a move the page says
+    so once, in the panel."""
+    base, room = server
+    zh = lang == "zh-CN"
+    name = f"trust-day-{lang}"
+    phone = "1371234802" + ("1" if zh else "2")
+    page = _page(browser, PHONE, lang)
+    page.goto(f"{base}/resources/{room}/book?lang={lang}")
+    page.locator("a.day-tab[href='?day=2026-12-03']").click()
+    page.locator("#phone").fill("1380013800")
+    confirm = page.get_by_role("button", name="确认预约" if zh else "Confirm booking")
+    confirm.click()
+    expect(page.locator(".error-summary")).to_be_focused()
+    expect(page.locator(".day-tab.current")).to_contain_text("12月3日" if zh else "Dec 3")
+    expect(page.locator("#starts_at")).to_have_value(re.compile(r"^2026-12-03T"))
+    expect(page.locator("#phone")).to_have_value("1380013800")
+    expect(page.locator("#phone-error")).to_contain_text("138 0013 8000")
+    _check(page, f"{name}-errors", axe=False)
+
+    page.locator("#phone").fill(phone)
+    page.locator(".slot-picker input").nth(1).check()
+    confirm.click()
+    expect(page.locator(".panel-title")).to_contain_text("预约成功" if zh else "Booking confirmed")
+    page.get_by_role("button", name="更改时间" if zh else "Change the time").click()
+    page.locator(".slot-picker input").nth(2).check()
+    page.get_by_role("button", name="改到这个时间" if zh else "Move my booking").click()
+    expect(page.locator(".panel-title")).to_contain_text(
+        "预约时间已更改" if zh else "Booking time changed"
+    )
+    assert page.locator(".flash").count() == 0
+    expect(page.locator("body")).not_to_contain_text("预约成功" if zh else "Booking confirmed")
+    _check(page, f"{name}-moved", axe=False)
+    assert page.script_errors == []
+    page.context.close()

@@ -50,3 +50,45 @@ def test_map_clusters_points_and_opens_a_popup(browser: Any, demo_server: str) -
     assert axe_violations(page) == []
     assert outside == [], f"the page reached outside the app: {outside}"
     page.close()
+
+
+LABELS = """() => { const m = document.querySelector("#map").getBoundingClientRect();
+    return [...document.querySelectorAll(".area-label")].map(l => {
+        const r = l.getBoundingClientRect();
+        return {text: l.textContent, l: r.left - m.left, r: r.right - m.left,
+                t: r.top - m.top, b: r.bottom - m.top, w: m.width, h: m.height}; }); }"""
+
+
+def test_the_map_names_its_areas_and_says_what_its_marks_are(
+    browser: Any, demo_server: str
+) -> None:
+    """With no background tiles the areas' names say where the map is: whole, inside the
+    map, none over another. Near a typed place the legend names its dot and circle; a
+    service's own small map shows its whole name."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(demo_server + "/?q=失眠&place=白鹭社区")
+    expect(page.locator("#map")).to_have_attribute("data-ready", "1", timeout=15_000)
+    expect(page.locator(".area-label").first).to_be_visible()
+    labels = page.evaluate(LABELS)
+    assert len(labels) >= 5 and any(lab["text"] == "白鹭社区" for lab in labels), labels
+    for lab in labels:
+        assert lab["text"].endswith("社区"), lab
+        assert lab["l"] >= 0 and lab["t"] >= 0 and lab["r"] <= lab["w"] and lab["b"] <= lab["h"]
+    for i, a in enumerate(labels):
+        for b in labels[i + 1 :]:
+            apart = a["r"] <= b["l"] or b["r"] <= a["l"] or a["b"] <= b["t"] or b["b"] <= a["t"]
+            assert apart, (a, b)
+    key = page.locator("#here-key")
+    expect(key).to_be_visible()
+    expect(key).to_contain_text("您的位置或输入的地点")
+    expect(key).to_contain_text("500米服务圈")
+    screenshot(page, "map-labels-1280x800")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#results .result-name a").first.click()
+    tip = page.locator("#place-map .place-name")
+    expect(tip).to_be_visible()
+    box, frame = tip.bounding_box(), page.locator("#place-map").bounding_box()
+    assert box is not None and frame is not None
+    assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"]
+    page.close()

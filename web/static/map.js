@@ -94,6 +94,12 @@
     }).bindTooltip(t("your_location") + " · " + label).addTo(hereLayer);
     el.dataset.circle = String(r);
     el.dataset.circleChosen = chosen ? "1" : "";
+    var key = document.getElementById("here-key");
+    if (key) {
+      key.hidden = false;
+      key.querySelector(".here-circle").classList.toggle("dashed", !chosen);
+      key.querySelector(".here-text").textContent = label;
+    }
   }
   // The map shows where the listed results are (and the resident), never an empty circle;
   // with a distance chosen, the whole circle too: the list's bound is seen, not one edge.
@@ -131,6 +137,38 @@
     style: { color: "#5b7f82", weight: 1, fillColor: "#cfe3e0", fillOpacity: 0.35, className: "rm-area" },
     interactive: false
   }).addTo(map);
+  // Their names, where they fit: with no background tiles (an intranet) they are all that
+  // says where the map is. A name is left out where its area is narrower than it, or where
+  // it would cover a name already placed (the largest areas are named first).
+  var labelLayer = L.layerGroup().addTo(map);
+  map.createPane("areaLabels").style.zIndex = 450;  // above the areas, below the markers
+  function labelAreas() {
+    labelLayer.clearLayers();
+    var placed = [];
+    var size = map.getSize();
+    var layers = areaLayer.getLayers().map(function (layer) {
+      var b = layer.getBounds();
+      var nw = map.latLngToContainerPoint(b.getNorthWest());
+      var se = map.latLngToContainerPoint(b.getSouthEast());
+      return { layer: layer, width: se.x - nw.x, height: se.y - nw.y };
+    }).sort(function (a, b) { return b.width * b.height - a.width * a.height; });
+    layers.forEach(function (it) {
+      var props = it.layer.feature.properties;
+      var text = name(props.name_zh, props.name_en);
+      var w = text.length * (english ? 7 : 12) + 8;
+      if (!text || it.width < w * 1.2 || it.height < 28) { return; }
+      var at = map.latLngToContainerPoint(it.layer.getCenter());
+      var box = { l: at.x - w / 2, r: at.x + w / 2, t: at.y - 9, b: at.y + 9 };
+      if (box.l < 0 || box.t < 0 || box.r > size.x || box.b > size.y) { return; }  // not cut off
+      if (placed.some(function (o) { return box.l < o.r && o.l < box.r && box.t < o.b && o.t < box.b; })) { return; }
+      placed.push(box);
+      L.marker(it.layer.getCenter(), {
+        pane: "areaLabels", interactive: false, keyboard: false,
+        icon: L.divIcon({ className: "area-label", html: "", iconSize: [w, 18] })
+      }).addTo(labelLayer).getElement().textContent = text;  // names are data: text only
+    });
+  }
+  map.on("zoomend moveend", labelAreas);
   var areaSeq = 0;
   function loadAreas(box) {
     var seq = ++areaSeq;
@@ -138,6 +176,7 @@
       if (seq !== areaSeq) { return fc; }
       areaLayer.clearLayers();
       areaLayer.addData(fc);
+      labelAreas();
       return fc;
     });
   }
@@ -146,6 +185,7 @@
     // The grid may have settled the container's size after the map was made.
     map.invalidateSize();
     if (fc.features && fc.features.length && !here && !el.dataset.fitted) { map.fitBounds(areaLayer.getBounds()); }
+    labelAreas();
   });
 
   var cluster = L.markerClusterGroup({

@@ -23,13 +23,19 @@
   if (el.dataset.tileUrl) {
     L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution, maxZoom: 19 }).addTo(map);
   }
-  L.circleMarker(at, { radius: 9, color: "#0b6e4f", weight: 3, fillOpacity: 0.85 })
-    .addTo(map).bindTooltip(label(el.dataset.name), { permanent: true, direction: "top" });
+  var place = L.circleMarker(at, { radius: 9, color: "#0b6e4f", weight: 3, fillOpacity: 0.85 })
+    .addTo(map).bindTooltip(label(el.dataset.name), { permanent: true, direction: "top", className: "place-name" });
+  // The name sits centred above the point: the map keeps half its width clear at each side
+  // (a long name at the map's edge was cut off).
+  var tip = place.getTooltip().getElement();
+  var half = Math.min(tip ? Math.ceil(tip.offsetWidth / 2) + 8 : 16, el.clientWidth * 0.35);
   if (el.dataset.hereLat && el.dataset.hereLon) {
     var here = [parseFloat(el.dataset.hereLat), parseFloat(el.dataset.hereLon)];
     L.circleMarker(here, { radius: 6, color: "#1d4ed8", weight: 3, fillOpacity: 0.6 })
       .addTo(map).bindTooltip(label(el.dataset.hereName), { direction: "bottom" });
     L.polyline([here, at], { color: "#1d4ed8", weight: 2, dashArray: "4 6" }).addTo(map);
-    map.fitBounds(L.latLngBounds([at, here]).pad(0.25), { maxZoom: 16, animate: false });
+    map.fitBounds(L.latLngBounds([at, here]), {
+      paddingTopLeft: [half, 48], paddingBottomRight: [half, 24], maxZoom: 16, animate: false
+    });
   }
 })();

@@ -349,3 +349,21 @@ def test_english_booking_pages_name_the_services_in_english(world: World) -> Non
 
 
 BOOKING_PAGES = ("/staff/bookings", "/staff/bookings/new")
+
+
+def test_the_day_s_bookings_come_before_the_rules_links(world: World) -> None:
+    """All services: their rules' links folded away under one summary, so the day's
+    bookings are the first thing on the page; one service: its own rules' link only."""
+    room = world.ids["room"]
+    with world.client("staff") as client:
+        everything = html(client.get("/staff/bookings"))
+        one_room = html(client.get(f"/staff/bookings?resource={room}"))
+    folded = one(everything, "details.rules-links")
+    assert "open" not in folded.attrs
+    links = folded.select("a[href$='/booking']")
+    assert f"/staff/resources/{room}/booking" in [a["href"] for a in links]
+    assert re.search(r"（\d+ 个服务资源）", text_of(folded, "summary"))
+    assert not one_room.select("details.rules-links")
+    (own,) = one_room.select("a[href$='/booking']")
+    assert own["href"] == f"/staff/resources/{room}/booking"
+    assert own.get_text().endswith("的预约规则与停约时间")

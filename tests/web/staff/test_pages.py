@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -229,7 +230,10 @@ def test_staff_see_only_their_organisations_resources(world: World) -> None:
     row = rows[world.ids["room"]]
     assert "东湖社区心理咨询室" in text_of(row, ".name")
     assert "正常" in row.get_text() and "从未" in text_of(row, ".verified")
-    assert row.find("a", href=f"/staff/resources/{world.ids['room']}/edit") is not None
+    assert (
+        row.find("a", href=re.compile(rf"^/staff/resources/{world.ids['room']}/edit\?back="))
+        is not None
+    )
     suspend = only_form(row, f"/staff/resources/{world.ids['room']}/status")
     assert browser_values(suspend)["status"] == ["suspended"]
 
@@ -344,6 +348,35 @@ def test_whole_form_rules_point_at_their_field(world: World) -> None:
     assert response.status_code == 400
     error = field_box(html(response), "service_area_codes").find(class_="field-error")
     assert error is not None and "needs service_area_codes" in error.get_text()
+
+
+def test_saving_an_edit_returns_to_the_list_as_it_was_left(world: World) -> None:
+    """Searched the list, edited one, saved: back on the list searched as before (it came
+    back whole, the search typed gone), through a form error too."""
+    room = world.ids["room"]
+    with world.make(world.url) as client:
+        sign_in(client, "staff")
+        listing = html(client.get("/staff", params={"q": "东湖"}))
+        (edit,) = [
+            a
+            for a in listing.select("a")
+            if attr(a, "href").startswith(f"/staff/resources/{room}/edit")
+        ]
+        page = html(client.get(attr(edit, "href")))
+        action = f"/staff/resources/{room}/edit"
+        values = browser_values(only_form(page, action))
+        assert values["back"] == ["/staff?q=%E4%B8%9C%E6%B9%96"]
+        refused = html(client.post(action, data=values | {"name_zh": [""]}))
+        values = browser_values(only_form(refused, action))
+        assert values["back"] == ["/staff?q=%E4%B8%9C%E6%B9%96"]
+        values.update(name_zh=["东湖社区心理服务室"])
+        saved = client.post(action, data=values, follow_redirects=False)
+        assert saved.status_code == 303
+        assert saved.headers["location"] == "/staff?q=%E4%B8%9C%E6%B9%96"
+        # Only this site's paths: a forged "back" returns to the plain list.
+        values.update(back=["//elsewhere.example/"])
+        forged = client.post(action, data=values, follow_redirects=False)
+        assert forged.headers["location"] == "/staff"
 
 
 def test_a_valid_edit_is_what_the_api_shows_and_stamps_verified_at(world: World) -> None:

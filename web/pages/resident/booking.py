@@ -11,6 +11,7 @@ acts on a booking carries it in a hidden field instead, and every page says
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
 from typing import Any
@@ -22,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from resourcemap.booking.desk import Desk, Issued
-from resourcemap.booking.requests import BookingIn, RescheduleIn
+from resourcemap.booking.requests import MOBILE_EXAMPLE, BookingIn, RescheduleIn
 from resourcemap.booking.views import PlaceView
 from resourcemap.errors import Conflict, InvalidInput, TooManyRequests
 from resourcemap.vocab import SEAT_HOLDING, BookingStatus
@@ -71,10 +72,20 @@ def _too_many() -> str:
     )
 
 
-def _field_errors(exc: ValidationError) -> dict[str, str]:
+def _phone_error(typed: str) -> str:
+    """A refused phone number: the field, what was typed and what would do."""
+    return _(
+        "Mobile phone: “%(typed)s” cannot receive texts. Enter an 11-digit mobile number "
+        "such as %(example)s; a Hong Kong or Macau number starts with +852 or +853.",
+        typed=typed.strip(),
+        example=MOBILE_EXAMPLE,
+    )
+
+
+def _field_errors(exc: ValidationError, values: dict[str, str]) -> dict[str, str]:
     """Per-field messages from the catalogue, never the validator's English wording."""
     messages = {
-        "phone": _("Enter a phone number of 6 to 24 digits, or leave it empty."),
+        "phone": _phone_error(values.get("phone", "")),
         "email": _("Enter an e-mail address like name@example.com, or leave it empty."),
         "nickname": _("At most 40 characters."),
         "note": _("At most 500 characters."),
@@ -83,9 +94,19 @@ def _field_errors(exc: ValidationError) -> dict[str, str]:
     return forms.field_errors(exc, messages)
 
 
-def _with_start(path: str, start: str) -> str:
-    """The GET form page for the chosen start (where a language switch goes)."""
-    return f"{path}?{urlencode({'start': start})}" if start else path
+def _with_start(path: str, start: str, day: str = "") -> str:
+    """The GET form page for the chosen start or the day shown (where a language switch
+    goes)."""
+    query = {k: v for k, v in (("start", start), ("day", day)) if v}
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def _shown_day(text: str) -> dt.date | None:
+    """The day whose times a form showed (its hidden ``day``), if it reads as one."""
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def _manage_url(kind: str, issued: Issued) -> str:
@@ -113,26 +134,36 @@ async def _book_page(
         listed, desk.tz, now=now, change_notice_minutes=resource.change_notice_minutes
     )
     chosen_start = values.get("starts_at", "")
-    if day is None and chosen_start:
-        try:
+    if chosen_start:
+        # The chosen time's day, over the day the form was showing (they are one, unless
+        # a day's link was followed with a time kept in the address).
+        with contextlib.suppress(ValueError, OverflowError):
             day = dt.datetime.fromisoformat(chosen_start).astimezone(desk.tz).date()
-        except (ValueError, OverflowError):
-            day = None
     if day is None or not any(d.day == day for d in days):
         day = next((d.day for d in days if d.free), days[0].day if days else None)
+    shown = next((d for d in days if d.day == day), None)
+    values["day"] = shown.day.isoformat() if shown else ""
     context = {
         "resource": resource,
         "days": days,
-        "day": next((d for d in days if d.day == day), None),
+        "day": shown,
         "values": values,
         "errors": errors or {},
         "problem": problem,
         "retention_days": request.app.state.settings.booking_retention_days,
         "policy": confirmation.policy(resource),
-        "get_url": _with_start(request.url.path, chosen_start),
+        "session": confirmation.session(resource, _minutes(days)),
+        "phone_example": MOBILE_EXAMPLE,
+        "get_url": _with_start(request.url.path, chosen_start, values["day"]),
         "verify_by_sms": request.app.state.settings.booking_verify == "sms",
     }
     return await _page(request, "resident/book.html", context, status)
+
+
+def _minutes(days: list[resident_view.SlotDay]) -> int | None:
+    """How long a session is: its slots' length (one per service)."""
+    first = next((s for d in days for s in d.slots), None)
+    return None if first is None else int((first.ends - first.starts).total_seconds() // 60)
 
 
 async def _page(
@@ -164,6 +195,8 @@ async def book(request: Request) -> Response:
     form = await checked_form(request)
     resource = await _resource(request)
     values = {name: _text(form, name) for name in (*CONTACT, "starts_at", "key")}
+    # The day whose times the resident was looking at: an answer shows it again.
+    day = _shown_day(_text(form, "day"))
     try:
         data = BookingIn.model_validate(
             {
@@ -174,7 +207,7 @@ async def book(request: Request) -> Response:
         )
     except ValidationError as exc:
         # Every field's error at once, in the form's order (the error summary lists them).
-        found = _field_errors(exc)
+        found = _field_errors(exc, values)
         if not values["starts_at"]:
             found["starts_at"] = _("Choose a time.")
         order = ("starts_at", *CONTACT)
@@ -182,7 +215,7 @@ async def book(request: Request) -> Response:
             k: found[k] for k in sorted(found, key=lambda k: order.index(k) if k in order else 99)
         }
         return await _book_page(
-            request, resource, day=None, values=values, errors=errors, status=400
+            request, resource, day=day, values=values, errors=errors, status=400
         )
     desk = _desk(request)
     key = values["key"] or None
@@ -195,14 +228,14 @@ async def book(request: Request) -> Response:
         )
     except TooManyRequests as exc:
         response = await _book_page(
-            request, resource, day=None, values=values, problem=_too_many(), status=429
+            request, resource, day=day, values=values, problem=_too_many(), status=429
         )
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except Conflict as exc:
         problem = _refusal(exc)
         return await _book_page(
-            request, resource, day=None, values=values, problem=problem, status=409
+            request, resource, day=day, values=values, problem=problem, status=409
         )
     except InvalidInput as exc:
         if exc.field == "phone":
@@ -210,12 +243,12 @@ async def book(request: Request) -> Response:
                 "phone": _("Enter your phone number: we text you a code to confirm the booking.")
             }
             return await _book_page(
-                request, resource, day=None, values=values, errors=errors, status=400
+                request, resource, day=day, values=values, errors=errors, status=400
             )
         values["key"] = secrets.token_urlsafe(16)
         problem = _("Please check your input.")
         return await _book_page(
-            request, resource, day=None, values=values, problem=problem, status=400
+            request, resource, day=day, values=values, problem=problem, status=400
         )
     request.session["flash"] = "booked"
     return RedirectResponse(_manage_url("bookings", issued), status_code=303)
@@ -255,6 +288,7 @@ async def _booking_context(request: Request, code: str, token: str) -> dict[str,
         "sent_to": confirmation.sent_to(booking),
         "directions": confirmation.directions(booking.resource),
         "modes": confirmation.modes(booking.resource),
+        "mode_choice": len(booking.resource.modes) > 1,
         "minutes": int((booking.ends_at - booking.starts_at).total_seconds() // 60),
         "ics_url": f"/api/v1/bookings/{booking.code}.ics?"
         + urlencode({"token": token, "lang": i18n.current().tag}),
@@ -265,6 +299,11 @@ async def _booking_context(request: Request, code: str, token: str) -> dict[str,
 @page(Audience.RESIDENT)
 async def manage(request: Request) -> Response:
     context = await _booking_context(request, request.path_params["code"], _token(request))
+    if request.session.get("flash") == "moved":
+        # The panel says it ("✓ Booking time changed"), not a second message above a
+        # "✓ Booking confirmed" panel.
+        del request.session["flash"]
+        context["moved"] = True
     if context["status"] is BookingStatus.PENDING:
         # Held until the resident types the texted code: that is all there is to do here.
         return await phone_check.page_of(request, context)
@@ -385,6 +424,7 @@ async def _waitlist_page(
         "problem": problem,
         "get_url": _with_start(request.url.path, values.get("starts_at", "")),
         "offer_minutes": request.app.state.settings.waitlist_offer_minutes,
+        "phone_example": MOBILE_EXAMPLE,
     }
     return await _page(request, "resident/waitlist_join.html", context, status)
 
@@ -413,7 +453,8 @@ async def join_waitlist(request: Request) -> Response:
             data, now=clock.now(request), idempotency_key=key
         )
     except ValidationError as exc:
-        return await _waitlist_page(request, resource, values, _field_errors(exc), status=400)
+        errors = _field_errors(exc, values)
+        return await _waitlist_page(request, resource, values, errors, status=400)
     except TooManyRequests as exc:
         response = await _waitlist_page(request, resource, values, problem=_too_many(), status=429)
         response.headers["Retry-After"] = str(exc.retry_after)

@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
+from babel.lists import format_list
+
 from resourcemap.booking.views import BookingView, PlaceView
 from resourcemap.vault import mask_email, mask_phone
 from resourcemap.vocab import MODE_LABELS, BookingStatus
@@ -102,6 +104,24 @@ def directions(place: PlaceView) -> list[MapLink]:
     ]
 
 
-def modes(place: PlaceView) -> list[str]:
-    """``到场服务`` / ``In person``: how the session is held."""
-    return [i18n.vocab(code, MODE_LABELS) for code in place.modes]
+def modes(place: PlaceView) -> str:
+    """``到场服务`` / ``In person``: how the session is held. A booking does not say which of
+    a service's ways it is for, so several are "or", never "and": ``到场服务或线上服务``."""
+    names = [i18n.vocab(code, MODE_LABELS) for code in place.modes]
+    if i18n.current() is i18n.EN:  # "In person or online", not "In person or Online"
+        names = names[:1] + [n[:1].lower() + n[1:] for n in names[1:]]
+    return str(format_list(names, style="or", locale=i18n.current().babel)) if names else ""
+
+
+@dataclass(frozen=True)
+class Session:
+    """What the resident is about to book, said before they confirm: how long, which ways
+    it can be held (``choice``: more than one, the resident may ask for one in the note)."""
+
+    minutes: int | None
+    modes: str
+    choice: bool
+
+
+def session(place: PlaceView, minutes: int | None) -> Session:
+    return Session(minutes, modes(place), len(place.modes) > 1)

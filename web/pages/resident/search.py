@@ -35,6 +35,7 @@ from resourcemap.vocab import (
 from web import clock, i18n
 from web.api.search_items import result_items
 from web.i18n import _, distance
+from web.pages.resident import map_texts
 from web.pages.resident import view as resident_view
 from web.pages.shell import Audience, page, render
 from web.params import query_dict
@@ -206,7 +207,7 @@ async def home(request: Request) -> Response:
         "tile_url": settings.tile_url,
         "tile_attribution": settings.tile_attribution,
         "attribution_prefix": settings.map_attribution_prefix,
-        "js_messages": orjson.dumps(_js_messages()).decode(),
+        "js_messages": orjson.dumps(map_texts.messages()).decode(),
         # The day "opens tomorrow" counts from, where the services are.
         "today": now.astimezone(settings.tz).date().isoformat(),
     }
@@ -283,79 +284,6 @@ def back_url(raw: str) -> str:
 def _page_url(request: Request, number: int) -> str:
     query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "lang")]
     return "/?" + urlencode([*query, ("page", str(number))])
-
-
-def _js_messages() -> dict[str, str]:
-    """Texts the map script shows, from the same catalogues as the pages."""
-    return {
-        "paid": _("Paid"),
-        "books_online": _("Books online"),
-        "phone_here": _("Phone service for your area"),
-        "phone": _("Phone service"),
-        "serves_here": _("Serves your community"),
-        "serves": _("Serves its area"),
-        "matched": _("Matched because:"),
-        "mentions": _("mentions %(word)s", word="{word}"),
-        "widened": _(
-            "Nothing within %(asked)s; showing within %(shown)s.", asked="{asked}", shown="{shown}"
-        ),
-        "widened_any": _(
-            "Nothing within %(asked)s; showing the nearest at any distance.", asked="{asked}"
-        ),
-        "ignored": _(
-            "Nothing matches “%(words)s” as well; showing services for the rest.", words="{words}"
-        ),
-        "crisis_title": _("You are not alone. Talk to someone now"),
-        "crisis_lead": _("These lines answer day and night, free of charge:"),
-        "empty": _("Nothing matches all of this."),
-        "try_words": _(
-            "Try fewer or other words, such as anxiety, sleep or counselling, or say how you feel."
-        ),
-        "closed_now": _("Closed now"),
-        "near_here": _("Near: %(place)s", place=_("Your location")),
-        "opens_today": _("Opens today at %(time)s", time="{time}"),
-        "opens_tomorrow": _("Opens tomorrow at %(time)s", time="{time}"),
-        "opens_day": _("Opens %(day)s at %(time)s", day="{day}", time="{time}"),
-        "clear": _("Clear filters"),
-        "nearest": _("The nearest suitable service, whatever the filters:"),
-        "talk_now": _("Or talk to someone now:"),
-        "within": _("Within %(distance)s", distance="{distance}"),
-        "area_reach": _(
-            "%(place)s reaches about %(reach)s from its centre: places in it farther than "
-            "%(radius)s are not listed.",
-            place="{place}",
-            reach="{reach}",
-            radius="{radius}",
-        ),
-        "service_circle": _("The %(distance)s service circle", distance="{distance}"),
-        "count_one": _("1 service found"),
-        "count": _("%(count)s services found", count="{n}"),
-        "count_near": _(
-            "%(count)s services found at any distance, the nearest first.", count="{n}"
-        ),
-        "count_best": _(
-            "%(count)s services found at any distance, the best match near you first.",
-            count="{n}",
-        ),
-        "none": _("No services match. Try fewer filters."),
-        "loading": _("Loading service points…"),
-        "failed": _("Could not load. Please check your connection and reload."),
-        "open_now": _("Open now"),
-        "free": _("Free"),
-        "walk": _("%(minutes)s min walk", minutes="{n}"),
-        "details": _("Details and booking"),
-        "details_only": _("Details"),
-        "locating": _("Finding your location…"),
-        "located": _("Showing services near you."),
-        "no_location": _("Your location is not available. Type a community or street instead."),
-        "your_location": _("Your location"),
-        "check": _("Please check: %(field)s", field="{field}"),
-        "points": _("%(count)s service points on the map", count="{n}"),
-        "point_one": _("1 service point on the map"),
-        "on_map": _("Show on map"),
-        "more": _("Show more"),
-        "plain_map": _("Map without background tiles: areas and service points only."),
-    }
 
 
 @page(Audience.RESIDENT)

@@ -94,6 +94,7 @@ def values_from_form(form: FormData) -> dict[str, Any]:
         row["closed"] = f"exc-{i}-closed" in form
     values["exceptions"] = exceptions
     values["qualifications"] = _rows(form, "q", QUALIFICATION_FIELDS)
+    values["back"] = text(form, "back")  # not the listing's: where saving returns
     return values
 
 

@@ -255,6 +255,7 @@ async def _form_page(
         "tile_url": settings.tile_url,
         "tile_attribution": settings.tile_attribution,
         "attribution_prefix": settings.map_attribution_prefix,
+        "back": safe_next(values.get("back") or ""),  # where saving returns (the list as left)
         **await _choices(),
     }
     return await render(request, "staff/form.html", context, 400 if errors else 200)
@@ -281,9 +282,8 @@ async def edit_resource(request: Request) -> Response:
     principal = await signed_in(request, Role.ADMIN, Role.STAFF)
     resource_id = request.path_params["id"]
     current = await _check_editable(principal, resource_id)
-    return await _form_page(
-        request, principal, resource_form.values_from_input(current), resource_id
-    )
+    values = resource_form.values_from_input(current) | {"back": request.query_params.get("back")}
+    return await _form_page(request, principal, values, resource_id)
 
 
 @page(Audience.STAFF)
@@ -315,7 +315,7 @@ async def save_resource(request: Request) -> Response:
         errors = {field: forms.reason(exc)}
         return await _form_page(request, principal, values, resource_id, errors)
     flash = _("Saved “%(name)s”", name=i18n.label((resource.name_zh, resource.name_en)))
-    return redirect(request, "/staff", flash)
+    return redirect(request, safe_next(values["back"]), flash)
 
 
 # --- bulk import --------------------------------------------------------------------------
