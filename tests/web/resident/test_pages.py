@@ -320,3 +320,19 @@ def test_detail_page_has_a_small_map_and_the_distance_from_the_search(
     # Without a point from the search: the map, no distance.
     assert plain.select_one(".away") is None
     assert not one(plain, "#place-map").has_attr("data-here-lat")
+
+
+def test_a_fee_and_its_note_read_as_each_language_joins_them(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    ids = run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        zh = soup_of(client.get(f"/resources/{ids['clinic']}", params={"lang": "zh-CN"}))
+        en = soup_of(client.get(f"/resources/{ids['clinic']}", params={"lang": "en"}))
+    costs = {
+        "zh": next_sibling(one(zh, "dt:-soup-contains('费用')"), "dd").get_text(),
+        "en": next_sibling(one(en, "dt:-soup-contains('Cost')"), "dd").get_text(),
+    }
+    # No spaced dash in Chinese (GB/T 15834): "收费，挂号费 20 元".
+    assert costs["zh"] == "收费，挂号费 20 元", costs
+    assert costs["en"].startswith("Paid — 挂号费 20 元"), costs
