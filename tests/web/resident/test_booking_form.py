@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
@@ -20,6 +19,7 @@ from resourcemap.models import Resource
 from tests.booking_helpers import bookable_city
 from tests.factories import run_in_db
 from tests.html_helpers import attr, hidden_fields, one, text_of
+from tests.web.resident.test_booking import book, manage_link
 
 pytestmark = pytest.mark.clock
 
@@ -55,18 +55,6 @@ def form_of(client: Any, url: str) -> tuple[dict[str, str], list[str], Beautiful
         [attr(r, "value") for r in form.select("input[name=starts_at]")],
         page,
     )
-
-
-def book(client: Any, room_id: int, **fields: str) -> Any:
-    hidden, free, _ = form_of(client, f"/resources/{room_id}/book")
-    data = hidden | {"starts_at": free[0]} | fields
-    return client.post(f"/resources/{room_id}/book", data=data, follow_redirects=False)
-
-
-def manage_link(response: Any) -> tuple[str, str]:
-    assert response.status_code == 303, response.text[:500]
-    url = urlsplit(response.headers["location"])
-    return url.path, parse_qs(url.query)["token"][0]
 
 
 # --- 1. the phone number is one texts can reach --------------------------------------------
