@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -114,6 +115,10 @@ class Vault:
         return True
 
 
+# Hong Kong and Macau mobiles are stored with their country code (booking.requests).
+ABROAD_CODE = re.compile(r"^\+(852|853)")
+
+
 def mask_phone(phone: str | None) -> str:
     """``13812345678`` → ``138****5678``: enough to confirm with a caller, not to dial.
 
@@ -121,10 +126,18 @@ def mask_phone(phone: str | None) -> str:
     ('138****5678', '138****5678', '***')
     >>> mask_phone("8392 3333"), mask_phone("1234567")
     ('******33', '*****67')
+
+    A Hong Kong or Macau mobile keeps its country code, as its holder writes it:
+
+    >>> mask_phone("+85291234567")
+    '+852 ****4567'
     """
     if not phone:
         return ""
     digits = phone_identity(phone)
+    abroad = ABROAD_CODE.match(phone.strip())
+    if abroad is not None:
+        return f"+{abroad[1]} ****{digits[-4:]}"
     if len(digits) >= 11:  # a mobile: the operator prefix and the last four
         return f"{digits[:3]}****{digits[-4:]}"
     # A landline or short number would be nearly whole with seven shown: two, at most.

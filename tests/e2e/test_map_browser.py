@@ -83,6 +83,13 @@ def test_the_map_names_its_areas_and_says_what_its_marks_are(
     expect(key).to_contain_text("您的位置或输入的地点")
     expect(key).to_contain_text("500米服务圈")
     screenshot(page, "map-labels-1280x800")
+    # In English the names go without "Community": the long forms left most areas unnamed.
+    page.goto(demo_server + "/?lang=en")
+    expect(page.locator(".area-label").first).to_be_visible(timeout=15_000)
+    english = page.evaluate(LABELS)
+    assert len(english) >= 5 and not any(" Community" in lab["text"] for lab in english), english
+    page.goto(demo_server + "/?q=失眠&place=白鹭社区&lang=zh-CN")
+    expect(page.locator("#map")).to_have_attribute("data-ready", "1", timeout=15_000)
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.locator("#results .result-name a").first.click()

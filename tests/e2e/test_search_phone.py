@@ -278,8 +278,24 @@ def test_searching_in_place_says_what_the_server_would(server: str, page: Any) -
     page.get_by_label("排序").select_option("nearest")
     announced(page)
     expect(page.locator("#result-count")).not_to_contain_text("请检查")
+    expect(page.locator("#result-count .needs-place")).to_have_text(
+        "按距离排序需要一个地点：请输入社区，或使用我的位置。"
+    )
     expect(page.locator("#results .result").first).to_be_visible()
     page.get_by_label("排序").select_option("")
+
+    # In a crisis the count says the lines are among the results, and leaves out the
+    # words that matched nothing ("i", "anymore"): as the server's page says it.
+    page.evaluate("document.body.dataset.results = 'loading'")
+    page.get_by_label("您想找什么帮助？").fill("I dont want to live anymore")
+    page.get_by_role("button", name="搜索", exact=True).click()
+    expect(page.locator("body")).to_have_attribute("data-results", "ready", timeout=15_000)
+    expect(page.locator(".crisis-panel")).to_be_visible()
+    said = page.locator("#result-count").inner_text()
+    assert "含上方的24小时热线" in said and "anymore" not in said, said
+    page.reload()
+    expect(page.locator(".crisis-panel")).to_be_visible()
+    assert page.locator("#result-count").inner_text() == said
 
     # Words that match nothing, no filter set: nothing to clear, other words to try.
     search(page, "zzqxv")
@@ -298,3 +314,6 @@ def test_searching_in_place_says_what_the_server_would(server: str, page: Any) -
     announced(page)
     expect(page.locator(".near")).to_be_hidden()
     expect(page.locator("#results .distance")).to_have_count(0)
+    # … nor does the map: no dot, no circle, nothing in the legend for them.
+    expect(page.locator("path.rm-circle")).to_have_count(0)
+    expect(page.locator("#here-key")).to_be_hidden()

@@ -98,7 +98,8 @@
     if (key) {
       key.hidden = false;
       key.querySelector(".here-circle").classList.toggle("dashed", !chosen);
-      key.querySelector(".here-text").textContent = label;
+      // A legend item, as the others ("books online"): no capital in English.
+      key.querySelector(".here-text").textContent = english ? label.charAt(0).toLowerCase() + label.slice(1) : label;
     }
   }
   // The map shows where the listed results are (and the resident), never an empty circle;
@@ -154,7 +155,9 @@
     }).sort(function (a, b) { return b.width * b.height - a.width * a.height; });
     layers.forEach(function (it) {
       var props = it.layer.feature.properties;
-      var text = name(props.name_zh, props.name_en);
+      // On the map an English name goes without its area word ("Zhuxi", not "Zhuxi
+      // Community"): the long forms left most areas unnamed.
+      var text = english && props.name_en ? props.name_en.replace(/ (Community|Subdistrict|Street|District|Town|Village)$/, "") : name(props.name_zh, props.name_en);
       var w = text.length * (english ? 7 : 12) + 8;
       if (!text || it.width < w * 1.2 || it.height < 28) { return; }
       var at = map.latLngToContainerPoint(it.layer.getCenter());
@@ -489,7 +492,9 @@
     }
     return box;
   }
-  function countText(body) {
+  // The count and what else the answer says, as the server's page says them: each
+  // sentence its own span (the widened and ignored ones are set on lines of their own).
+  function showCount(body, lines) {
     // With a point and no distance the list holds every match: say so, lest the number
     // read as how many are near.
     // The default order weighs distance with open now, free and online booking: only
@@ -497,17 +502,26 @@
     var anyDistance = latInput && latInput.value && !shownRadius;
     var sort = document.getElementById("f-sort");
     var nearest = sort && sort.value === "nearest";
-    var text = body.total === 0 ? t("empty") : body.total === 1 ? t("count_one")
+    countEl.textContent = body.total === 0 ? t("empty") : body.total === 1 ? t("count_one")
       : t(anyDistance ? (nearest ? "count_near" : "count_best") : "count",
           { n: body.total.toLocaleString(el.dataset.lang) });
-    var w = body.widened;
-    var gap = english ? " " : "";  // full-width "。" carries its own space (i18n.between_sentences)
-    if (w) {
-      text += gap + (w.shown_m ? t("widened", { asked: distance(w.asked_m), shown: distance(w.shown_m) })
-                               : t("widened_any", { asked: distance(w.asked_m) }));
+    function part(cls, text) {
+      // Full-width punctuation carries its own space (i18n.between_sentences).
+      if (english) { countEl.appendChild(document.createTextNode(" ")); }
+      countEl.appendChild(node("span", text, cls));
     }
-    if (body.ignored && body.ignored.length) { text += gap + t("ignored", { words: body.ignored.join(" ") }); }
-    return text;
+    var w = body.widened;
+    if (w) {
+      part("widened", w.shown_m ? t("widened", { asked: distance(w.asked_m), shown: distance(w.shown_m) })
+                                : t("widened_any", { asked: distance(w.asked_m) }));
+    }
+    if (lines) { part("lines-counted", t("lines_counted")); }
+    if (body.free_from_words) { part("free-from-words", t("free_from_words")); }
+    // In a crisis the words left over ("i", "anymore") are not worth a sentence.
+    if (!body.crisis && body.ignored && body.ignored.length) {
+      part("ignored", t("ignored", { words: body.ignored.join(" ") }));
+    }
+    if (nearest && !(latInput && latInput.value)) { part("needs-place", t("needs_place")); }
   }
 
   // --- searching in place ----------------------------------------------------------------
@@ -580,9 +594,16 @@
       if (body.total === 0) { countEl.parentNode.insertBefore(emptyState(body, back), list); }
       var w = body.widened;
       shownRadius = w ? String(w.shown_m || "") : (api.get("radius_m") || "");
-      countEl.textContent = countText(body);
+      showCount(body, lines.length > 0);
       // The place the list counts from: none once the field is emptied, the resident's
       // own once they shared it.
+      if (!latInput.value && here) {
+        // No point any more: no dot, no circle, nothing in the legend for them.
+        here = null;
+        hereLayer.clearLayers();
+        var key = document.getElementById("here-key");
+        if (key) { key.hidden = true; }
+      }
       var near = document.querySelector(".near");
       if (near) {
         near.hidden = !latInput.value;
@@ -638,7 +659,7 @@
       ev.preventDefault();
       radiusSelect.value = reachEl.dataset.wider;  // "": the select's "Any distance"
       shownRadius = radiusSelect.value;
-      search();
+      search("push");  // as the server's link would: Back returns to the narrower list
     });
   }
 

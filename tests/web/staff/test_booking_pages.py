@@ -352,13 +352,16 @@ BOOKING_PAGES = ("/staff/bookings", "/staff/bookings/new")
 
 
 def test_the_day_s_bookings_come_before_the_rules_links(world: World) -> None:
-    """All services: their rules' links folded away under one summary, so the day's
-    bookings are the first thing on the page; one service: its own rules' link only."""
+    """All services: their rules' links folded away under one summary after the day's
+    bookings, which the page opens with; one service: its own rules' link only."""
     room = world.ids["room"]
     with world.client("staff") as client:
-        everything = html(client.get("/staff/bookings"))
+        page = client.get("/staff/bookings")
+        everything = html(page)
         one_room = html(client.get(f"/staff/bookings?resource={room}"))
     folded = one(everything, "details.rules-links")
+    # After the day: its bookings (or "No bookings") are what the page opens with.
+    assert page.text.index("rules-links") > page.text.index("</section>")
     assert "open" not in folded.attrs
     links = folded.select("a[href$='/booking']")
     assert f"/staff/resources/{room}/booking" in [a["href"] for a in links]
