@@ -261,7 +261,7 @@ def test_searching_in_place_says_what_the_server_would(server: str, page: Any) -
     drawn = page.evaluate(CARDS)
     assert any(opens.startswith("休息中 · ") for _, opens in drawn), drawn
     page.reload()
-    expect(page.locator("#results .result").first).to_be_visible()
+    expect(page.locator("body")).to_have_attribute("data-results", "ready", timeout=15_000)
     assert page.evaluate(CARDS) == drawn
 
     # A new search is a step Back returns to.
@@ -269,7 +269,7 @@ def test_searching_in_place_says_what_the_server_would(server: str, page: Any) -
     page.evaluate("document.body.dataset.results = 'loading'")
     page.go_back()
     expect(page.get_by_label("您想找什么帮助？")).to_have_value("焦虑")
-    expect(page.locator("#results .result").first).to_be_visible()
+    expect(page.locator("body")).to_have_attribute("data-results", "ready", timeout=15_000)
     assert page.evaluate(CARDS) == drawn
 
     # Nearest first without a place: the best matches, not "Please check: request".
@@ -294,6 +294,7 @@ def test_searching_in_place_says_what_the_server_would(server: str, page: Any) -
     said = page.locator("#result-count").inner_text()
     assert "含上方的24小时热线" in said and "anymore" not in said, said
     page.reload()
+    expect(page.locator("body")).to_have_attribute("data-results", "ready", timeout=15_000)
     expect(page.locator(".crisis-panel")).to_be_visible()
     assert page.locator("#result-count").inner_text() == said
 

@@ -735,10 +735,14 @@
   if (el.dataset.radius) { mapQuery.set("radius_m", el.dataset.radius); }
   addMapButtons(list);
   // After the areas (they settle the map's size and first fit), the list's own fit.
+  // A search made in place before the areas came is the view now: the first view neither
+  // fits, nor takes the focus from it, nor says it is ready before it is.
   areasLoaded.catch(function () {}).then(function () {
+    if (searchSeq) { return; }
     if (el.dataset.searched) { fitResults(); }
     return nextView();
   }).then(function () {
+    if (searchSeq) { return; }
     if (el.dataset.searched) {
       announce();  // a search answered by the server (a typed place, back to the search)
     }
