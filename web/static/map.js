@@ -142,6 +142,9 @@
   // says where the map is. A name is left out where its area is narrower than it, or where
   // it would cover a name already placed (the largest areas are named first).
   var labelLayer = L.layerGroup().addTo(map);
+  // A name's width as drawn (.area-label's font), so that the room it needs is known.
+  var measure = document.createElement("canvas").getContext("2d");
+  measure.font = "12px " + getComputedStyle(el).fontFamily;
   map.createPane("areaLabels").style.zIndex = 450;  // above the areas, below the markers
   function labelAreas() {
     labelLayer.clearLayers();
@@ -158,7 +161,7 @@
       // On the map an English name goes without its area word ("Zhuxi", not "Zhuxi
       // Community"): the long forms left most areas unnamed.
       var text = english && props.name_en ? props.name_en.replace(/ (Community|Subdistrict|Street|District|Town|Village)$/, "") : name(props.name_zh, props.name_en);
-      var w = text.length * (english ? 7 : 12) + 8;
+      var w = Math.ceil(measure.measureText(text).width) + 8;
       if (!text || it.width < w * 1.2 || it.height < 28) { return; }
       var at = map.latLngToContainerPoint(it.layer.getCenter());
       var box = { l: at.x - w / 2, r: at.x + w / 2, t: at.y - 9, b: at.y + 9 };
