@@ -370,3 +370,11 @@ def test_the_day_s_bookings_come_before_the_rules_links(world: World) -> None:
     (own,) = one_room.select("a[href$='/booking']")
     assert own["href"] == f"/staff/resources/{room}/booking"
     assert own.get_text().endswith("的预约规则与停约时间")
+
+
+def test_the_caller_s_phone_field_says_which_numbers_take_texts(world: World) -> None:
+    """The one phone check refuses landlines; the staff form says so before, not after."""
+    with world.client("staff") as client:
+        form = html(client.get("/staff/bookings/new"))
+    hint = " ".join(p.get_text() for p in form.select(".hint"))
+    assert "11位手机号" in hint and "座机无法接收短信" in hint, hint
