@@ -423,8 +423,8 @@
       li.appendChild(node("p", t(here ? "serves_here" : "serves"), "reach"));
     }
     if (it.matched_because && it.matched_because.length) {
-      // Chinese punctuation is full-width and takes no space after it.
-      li.appendChild(node("p", t("matched") + (english ? " " : "") + it.matched_because.map(reasonText).join(english ? "; " : "；"), "why"));
+      // Joined as the page joins it (i18n.after_colon, i18n.clause_separator): no space after full-width punctuation.
+      li.appendChild(node("p", t("matched") + msgs.after_colon + it.matched_because.map(reasonText).join(msgs.clause_separator), "why"));
     }
     if (it.address_zh && it.reach === "walk") {
       li.appendChild(node("p", english && it.address_en ? it.address_en : it.address_zh, "address"));
@@ -510,7 +510,7 @@
           { n: body.total.toLocaleString(el.dataset.lang) });
     function part(cls, text) {
       // Full-width punctuation carries its own space (i18n.between_sentences).
-      if (english) { countEl.appendChild(document.createTextNode(" ")); }
+      if (msgs.between_sentences) { countEl.appendChild(document.createTextNode(msgs.between_sentences)); }
       countEl.appendChild(node("span", text, cls));
     }
     var w = body.widened;

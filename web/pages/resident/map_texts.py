@@ -3,12 +3,17 @@ pages: the page hands it over as JSON, so the script has no words of its own."""
 
 from __future__ import annotations
 
+from web import i18n
 from web.i18n import _
 
 
 def messages() -> dict[str, str]:
     """Texts the map script shows, from the same catalogues as the pages."""
     return {
+        # How the page's language joins what it says (i18n), for the script to join alike.
+        "after_colon": i18n.after_colon(),
+        "clause_separator": i18n.clause_separator(),
+        "between_sentences": i18n.between_sentences(),
         "paid": _("Paid"),
         "books_online": _("Books online"),
         "phone_here": _("Phone service for your area"),

@@ -93,12 +93,7 @@ async def _point(form: dict[str, str]) -> tuple[Place | None, str | None, Places
             return None, _("The location was not understood."), Places()
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # also refuses nan
             return None, _("The location was not understood."), Places()
-        # A place resolved earlier keeps its name (and, for an area, its reach: found
-        # again while it still gives this point); a bare point came from geolocation.
-        if form["place"]:
-            again = (await find_places(form["place"])).found
-            if again is not None and again.at(lat, lon):
-                return replace(again, name_zh=form["place"], name_en=form["place"]), None, Places()
+        # A place resolved earlier keeps its name; a bare point came from geolocation.
         here = form["place"] or _("Your location")
         return Place(lat, lon, here, here), None, Places()
     if not form["place"]:
@@ -134,6 +129,7 @@ async def home(request: Request) -> Response:
     form = _form(request)
     page = _page_number(request.query_params.get("page", ""))
     place, problem, places = await _point(form)
+    place = await _as_typed(place, form)
     params: dict[str, object] = {
         k: v
         for k, v in query_dict(request, repeatable=("kind", "eligible")).items()
@@ -212,6 +208,18 @@ async def home(request: Request) -> Response:
         "today": now.astimezone(settings.tz).date().isoformat(),
     }
     return await render(request, "resident/home.html", context, area_codes=area_codes)
+
+
+async def _as_typed(place: Place | None, form: dict[str, str]) -> Place | None:
+    """A point carried in the links from a typed area, as that area again (its reach: see
+    :func:`_area_reach`) while the name still gives this point; else as it is. Only the
+    search list says how far an area reaches: a detail page's distance needs none of it."""
+    if place is None or not form["place"] or not form["lat"] or place.reach_m is not None:
+        return place
+    again = (await find_places(form["place"])).found
+    if again is None or not again.at(place.lat, place.lon):
+        return place
+    return replace(again, name_zh=place.name_zh, name_en=place.name_en)
 
 
 @dataclass(frozen=True)
