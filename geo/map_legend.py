@@ -124,23 +124,39 @@ def script_json(value: Any) -> str:
 
 
 class MapFrame(MacroElement):
-    """A planner map's scale, in metres only (Leaflet's default adds miles and feet) and
-    drawn as a scale bar (a line with end ticks; Leaflet's white box read as a text field), and
-    the operator's attribution prefix (Leaflet's default is a flag and a link; the
-    resident maps take the same setting, RESOURCEMAP_MAP_ATTRIBUTION_PREFIX)."""
+    """A planner map's scale, in metres only (Leaflet's default adds miles and feet), in the
+    reader's units ("2公里", where Leaflet writes "2 km" on every page) and drawn as a scale
+    bar (a line with end ticks; Leaflet's white box read as a text field), and the
+    operator's attribution prefix (Leaflet's default is a flag and a link; the resident
+    maps take the same setting, RESOURCEMAP_MAP_ATTRIBUTION_PREFIX)."""
 
     _template = Template(
         """{% macro script(this, kwargs) %}
-L.control.scale({imperial: false}).addTo({{ this.map_name }});
+(function () {
+  var units = {{ this.units }};
+  // Leaflet's own _updateMetric, with the units in the page's language.
+  var Scale = L.Control.Scale.extend({
+    _updateMetric: function (maxMeters) {
+      var metres = this._getRoundNum(maxMeters);
+      var label = metres < 1000 ? units[0].replace("{n}", metres)
+                                : units[1].replace("{n}", metres / 1000);
+      this._updateScale(this._mScale, label, metres / maxMeters);
+    }
+  });
+  new Scale({imperial: false}).addTo({{ this.map_name }});
+})();
 {{ this.map_name }}.attributionControl.setPrefix({{ this.prefix }});
 {% endmacro %}"""
     )
 
-    def __init__(self, map_name: str, prefix: str) -> None:
+    def __init__(
+        self, map_name: str, prefix: str, units: tuple[str, str] = ("{n} m", "{n} km")
+    ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "MapFrame"
         self.map_name = map_name
         self.prefix = script_json(prefix) if prefix else "false"
+        self.units = script_json(list(units))
 
 
 class _Controls(MacroElement):

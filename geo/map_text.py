@@ -64,3 +64,5 @@ class MapText:
     # A share in a tooltip, rounded once from the exact share as the report's table does.
     percent: Callable[[float], str] = field(default=_percent)
     distance: Callable[[float], str] = field(default=_metres)
+    # The scale bar's metres and kilometres, ``{n}`` for the number ("2 km" / "2公里").
+    scale_units: tuple[str, str] = ("{n} m", "{n} km")

@@ -129,9 +129,11 @@ def new_map(
     tile_url: str = "",
     attribution: str = "",
     prefix: str = "",
+    scale_units: tuple[str, str] = ("{n} m", "{n} km"),
 ) -> folium.Map:
     """A folium map at ``centre`` (lat, lon) that loads Leaflet from ``assets`` only, with a
-    metric scale and ``prefix`` before the attribution (none when empty)."""
+    metric scale in ``scale_units`` and ``prefix`` before the attribution (none when
+    empty)."""
     import folium
 
     from geo.map_legend import MapFrame
@@ -141,7 +143,7 @@ def new_map(
     m.default_css = [("leaflet_css", assets.css_url)]
     if tile_url:
         folium.TileLayer(tile_url, attr=esc(attribution or " "), control=False).add_to(m)
-    MapFrame(m.get_name(), prefix).add_to(m)
+    MapFrame(m.get_name(), prefix, scale_units).add_to(m)
     return m
 
 
@@ -171,7 +173,8 @@ def coverage_map(
     radius = t.distance(radius_m)
     areas = [f for f in coverage_fc["features"] if f.get("geometry")]
     south, west, north, east = _bounds(areas)
-    m = new_map(((south + north) / 2, (west + east) / 2), assets, tile_url, attribution, prefix)
+    centre = ((south + north) / 2, (west + east) / 2)
+    m = new_map(centre, assets, tile_url, attribution, prefix, t.scale_units)
     # Not animated: the controls fit the map again at once, clear of the legend
     # (geo.map_legend), and the end of an animated zoom would undo that fit.
     fit = folium.map.FitBounds([[south, west], [north, east]])

@@ -191,6 +191,16 @@ def distance(metres: float | None) -> str:
     return format_unit(round(metres / 1000, 1), "length-kilometer", "short", locale=loc)
 
 
+def scale_units() -> tuple[str, str]:
+    """A map scale's metres and kilometres with ``{n}`` for the number: ``{n} m`` /
+    ``{n}米`` (the map's script fills it as the reader zooms)."""
+    loc = current().babel
+    return (
+        format_unit("{n}", "length-meter", "short", locale=loc),
+        format_unit("{n}", "length-kilometer", "short", locale=loc),
+    )
+
+
 def day_label(day: dt.date) -> str:
     """``12月2日周三`` / ``Wed, Dec 2``."""
     return format_skeleton("MMMEd", day, locale=current().babel)

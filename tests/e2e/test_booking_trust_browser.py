@@ -50,6 +50,15 @@ def server(sqlite_backend: Backend) -> Iterator[tuple[str, int]]:
         yield base, ids["room"]
 
 
+# Whether the chosen day's tab lies wholly inside the strip of days as it is scrolled.
+CURRENT_TAB_IN_SIGHT = """() => {
+  const strip = document.querySelector('.days ul').getBoundingClientRect();
+  const tab = document.querySelector('.day-tab.current').getBoundingClientRect();
+  return tab.left >= strip.left - 1 && tab.right <= strip.right + 1
+    && tab.right <= window.innerWidth + 1;
+}"""
+
+
 def _page(browser: Any, viewport: dict[str, int], lang: str) -> Any:
     ctx = browser.new_context(viewport=viewport, locale=lang, has_touch=viewport is PHONE)
     page = ctx.new_page()
@@ -138,19 +147,28 @@ def test_same_day_booking_policy_confirmation_and_phone(
 def test_an_error_keeps_the_day_and_a_move_is_said_once(
     server: tuple[str, int], browser: Any, lang: str
 ) -> None:
-    """A later day's tab, no time chosen: the answer shows that day again, not today's times,
-    with the phone typed; a wrong number is named with an example; after a move the page says
-    so once, in the panel."""
+    """A day's tab keeps what was typed, and the chosen tab is in sight on a phone; Enter in
+    a field books (no time chosen: the answer shows that day again, not today's times, with
+    the phone typed); a wrong number is named with an example; changing the time opens on
+    the booked day; after a move the page says so once, in the panel."""
     base, room = server
     zh = lang == "zh-CN"
     name = f"trust-day-{lang}"
     phone = "1371234802" + ("1" if zh else "2")
     page = _page(browser, PHONE, lang)
     page.goto(f"{base}/resources/{room}/book?lang={lang}")
-    page.locator("a.day-tab[href='?day=2026-12-03']").click()
     page.locator("#phone").fill("1380013800")
+    last = page.locator("button.day-tab").last
+    last_day = last.get_attribute("value")
+    last.click()
+    expect(page.locator(".day-tab.current")).to_have_count(1)
+    expect(page.locator("input[name=day]")).to_have_value(last_day or "")
+    expect(page.locator("#phone")).to_have_value("1380013800")
+    assert page.evaluate(CURRENT_TAB_IN_SIGHT), "the chosen day's tab is off the strip"
+    page.locator("button.day-tab[value='2026-12-03']").click()
+    expect(page.locator("#phone")).to_have_value("1380013800")
     confirm = page.get_by_role("button", name="确认预约" if zh else "Confirm booking")
-    confirm.click()
+    page.locator("#phone").press("Enter")
     expect(page.locator(".error-summary")).to_be_focused()
     expect(page.locator(".day-tab.current")).to_contain_text("12月3日" if zh else "Dec 3")
     expect(page.locator("#starts_at")).to_have_value(re.compile(r"^2026-12-03T"))
@@ -163,6 +181,7 @@ def test_an_error_keeps_the_day_and_a_move_is_said_once(
     confirm.click()
     expect(page.locator(".panel-title")).to_contain_text("预约成功" if zh else "Booking confirmed")
     page.get_by_role("button", name="更改时间" if zh else "Change the time").click()
+    expect(page.locator(".day-tab.current")).to_contain_text("12月3日" if zh else "Dec 3")
     page.locator(".slot-picker input").nth(2).check()
     page.get_by_role("button", name="改到这个时间" if zh else "Move my booking").click()
     expect(page.locator(".panel-title")).to_contain_text(

@@ -113,6 +113,8 @@ def test_planner_reads_map_matrix_and_report(
         circles.check()
         expect(frame.locator(".rm-legend section:not([hidden])")).to_have_count(before + 1)
         circles.uncheck()
+    # The scale bar in the page's units ("2公里"; Leaflet wrote "2 km" on Chinese pages).
+    expect(frame.locator(".leaflet-control-scale-line")).to_have_text(re.compile(r"^\d+(米|公里)$"))
     page.wait_for_timeout(500)
     screenshot(page, f"planner-map-{size}")
     assert axe_violations(page) == []

@@ -229,7 +229,7 @@ def test_english_pages_and_keyboard_slot_picker(server: tuple[str, str], browser
     expect(page.locator(".facts")).to_contain_text("Wheelchair accessible")
     page.get_by_role("link", name="More times").click()
     # Tomorrow (Wednesday) has every hour free.
-    page.locator("a.day-tab").first.click()
+    page.locator("button.day-tab").first.click()
     # Keyboard only: Tab to the first time, arrows move between times, Space chooses.
     radios = page.locator("input[name=starts_at]")
     radios.first.focus()

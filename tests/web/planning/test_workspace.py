@@ -178,7 +178,8 @@ def test_the_report_opens_in_the_browser_dated_with_its_sources(
         assert all(json.dumps(en)[1:-1] in script for _zh, en in streets)
         assert not any(zh in script for zh, _en in streets)
         # A metric scale, and the operator's attribution prefix, not Leaflet's flag.
-        assert "L.control.scale({imperial: false})" in script
+        assert "new Scale({imperial: false})" in script
+        assert 'var units = ["{n} m","{n} km"]' in script
         assert 'attributionControl.setPrefix("Leaflet")' in script
         assert "<script src=" not in report.text  # Leaflet inlined: opens offline
         link = one(section, "a[download]")
@@ -395,6 +396,10 @@ def test_planning_pages_speak_the_planners_language(
         assert "lang=en" in attr(one(page, "iframe.coverage-map"), "src")
         doc = client.get(attr(one(page, "iframe.coverage-map"), "src")).text
         assert "Residents within the circle, by area" in doc
+        # The scale bar in the page's units too ("2公里", not Leaflet's "2 km").
+        assert 'var units = ["{n} m","{n} km"]' in doc
+        zh_doc = client.get(attr(one(zh, "iframe.coverage-map"), "src")).text
+        assert 'var units = ["{n}米","{n}公里"]' in zh_doc
 
 
 def test_covered_is_explained_for_what_was_counted(

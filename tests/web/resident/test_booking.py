@@ -165,7 +165,7 @@ def test_cancel_asks_first_then_cancels(room: tuple[Any, int]) -> None:
 def test_reschedule_to_another_slot(room: tuple[Any, int]) -> None:
     client, room_id = room
     _, free = book_form(client, room_id)
-    path, token = manage_link(book(client, room_id))
+    path, token = manage_link(book(client, room_id, phone=PHONE))
     manage = soup(client.get(path, params={"token": token}))
     form = one(manage, f"form[action='{path}/reschedule']")
     fields = hidden_fields(form)
@@ -182,8 +182,11 @@ def test_reschedule_to_another_slot(room: tuple[Any, int]) -> None:
     # One message, the panel's: not "changed" above a "✓ 预约成功" banner.
     assert "预约时间已更改" in text_of(after, ".panel-title")
     assert after.select(".flash") == [] and "预约成功" not in after.text
+    # What went out about the move, not the first booking's text again.
+    assert text_of(after, ".sent-to") == "我们已将新的时间以短信发送到 139****5678。"
     again = soup(client.get(path, params={"token": token}))
     assert "预约成功" in text_of(again, ".panel-title")  # said once, then the booking as it is
+    assert text_of(again, ".sent-to") == "我们已将本页链接以短信发送到 139****5678。"
     assert book_form(client, room_id)[1][0] == free[0]  # the old seat is free again
 
 
@@ -310,18 +313,65 @@ def test_dates_no_slot_can_have_are_a_clear_error(room: tuple[Any, int]) -> None
         assert api.status_code == 400 and "starts_at" in api.json()["fields"]
 
 
-def test_each_day_tab_opens_that_days_times(room: tuple[Any, int]) -> None:
-    """The day tabs link to ?day=YYYY-MM-DD: each opens its times (a check meant for dates
-    far from today took the page's own "no day" marker for one and refused every tab)."""
+def test_each_day_tab_shows_that_days_times_and_keeps_what_was_typed(
+    room: tuple[Any, int],
+) -> None:
+    """A day's tab submits the form: its times come back with the name, number and note
+    typed (a link to ?day= lost them), and nothing is booked. Enter in a field still books:
+    the form's first button is its own (a browser submits with the first one)."""
     client, room_id = room
-    tabs = soup(client.get(f"/resources/{room_id}/book")).select("a.day-tab")
-    assert tabs
+    page = soup(client.get(f"/resources/{room_id}/book"))
+    form = one(page, "form.book-form")
+    buttons = form.select("button[type=submit]")
+    assert buttons[0].get("name") is None and "确认预约" in buttons[0].text
+    tabs = form.select("button.day-tab[name=show_day]")
+    assert len(tabs) >= 2 and not form.select("a.day-tab")
+    typed = {"nickname": "小林", "phone": PHONE, "note": "第一次来"}
+    shown_before = one(form, ".slot-picker legend").text
     for tab in tabs[:3]:
-        page = client.get(f"/resources/{room_id}/book{attr(tab, 'href')}")
-        assert page.status_code == 200, attr(tab, "href")
-        assert soup(page).select("input[name=starts_at]"), attr(tab, "href")
-    far = client.get(f"/resources/{room_id}/book", params={"day": "9999-12-31"})
-    assert far.status_code == 400
+        data = hidden_fields(form) | typed | {"show_day": attr(tab, "value")}
+        answer = client.post(f"/resources/{room_id}/book", data=data, follow_redirects=False)
+        assert answer.status_code == 200, attr(tab, "value")
+        again = soup(answer)
+        current = one(again, ".day-tab.current")
+        assert current.find(string=True) == tab.find(string=True)
+        assert again.select("input[name=starts_at]"), attr(tab, "value")
+        assert attr(one(again, "#nickname"), "value") == "小林"
+        assert attr(one(again, "#phone"), "value") == PHONE
+        assert one(again, "#note").text == "第一次来"
+        assert attr(one(again, "input[name=day]"), "value") == attr(tab, "value")
+    assert one(again, ".slot-picker legend").text != shown_before
+    # Nothing was booked: the first free time is still free.
+    assert book_form(client, room_id)[1][0] == attr(one(form, "#starts_at"), "value")
+    # A date beyond the times offered shows the first day with free times, not an error.
+    data = hidden_fields(form) | typed | {"show_day": "9999-12-31"}
+    far = client.post(f"/resources/{room_id}/book", data=data, follow_redirects=False)
+    assert far.status_code == 200 and attr(one(soup(far), "#phone"), "value") == PHONE
+    # The address still opens a day (links from elsewhere, the language switch).
+    by_link = client.get(f"/resources/{room_id}/book", params={"day": attr(tabs[1], "value")})
+    assert by_link.status_code == 200
+    assert one(soup(by_link), ".day-tab.current").find(string=True) == tabs[1].find(string=True)
+    assert client.get(f"/resources/{room_id}/book", params={"day": "9999-12-31"}).status_code == 400
+
+
+def test_changing_the_time_opens_on_the_bookings_own_day(room: tuple[Any, int]) -> None:
+    """The times to move to are shown first for the booked day, with the booking marked
+    there, not for the first day with a free time."""
+    client, room_id = room
+    hidden, _ = book_form(client, room_id)
+    tabs = soup(client.get(f"/resources/{room_id}/book")).select("button.day-tab")
+    later = attr(tabs[2], "value")
+    later_page = soup(client.post(f"/resources/{room_id}/book", data=hidden | {"show_day": later}))
+    start = attr(one(later_page, "#starts_at"), "value")
+    path, token = manage_link(book(client, room_id, starts_at=start))
+    manage = soup(client.get(path, params={"token": token}))
+    form = one(manage, f"form[action='{path}/reschedule']")
+    picker = soup(client.post(form["action"], data=hidden_fields(form)))
+    assert attr(one(picker, ".day-tab.current"), "aria-current") == "date"
+    assert one(picker, ".day-tab.current").find(string=True) == tabs[2].find(string=True)
+    assert "您的预约" in text_of(picker, ".slot-picker")
+    buttons = one(picker, "form.book-form").select("button[type=submit]")
+    assert buttons[0].get("name") is None and "改到这个时间" in buttons[0].text
 
 
 def test_language_links_on_answers_to_forms_lead_to_pages_that_exist(

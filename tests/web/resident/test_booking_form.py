@@ -162,8 +162,8 @@ def test_an_error_keeps_the_day_and_every_field(room: tuple[Any, int]) -> None:
     """Fri 12-04 is closed: the third tab is Thu 12-03, a later day than the first shown."""
     client, room_id = room
     first = soup(client.get(f"/resources/{room_id}/book"))
-    later = next(a for a in first.select("a.day-tab") if "12月3日" in a.text)
-    hidden, free, page = form_of(client, f"/resources/{room_id}/book{attr(later, 'href')}")
+    later = next(b for b in first.select("button.day-tab") if "12月3日" in b.text)
+    hidden, free, page = form_of(client, f"/resources/{room_id}/book?day={attr(later, 'value')}")
     assert "12月3日" in text_of(page, ".day-tab.current")
     typed = {"nickname": "小王", "phone": "13800138000", "email": "", "note": "第一次来"}
     answer = client.post(f"/resources/{room_id}/book", data=hidden | typed)

@@ -62,7 +62,7 @@ def test_the_policy_is_beside_the_button_and_same_day_slots_are_marked(
     page = soup(client.get(f"/resources/{room_id}/book"))
     policy = text_of(page, ".book-form .policy")
     assert "距开始4小时以前可在线更改或取消" in policy and ROOM_PHONE in policy
-    button = one(page, ".book-form button[type=submit]")
+    button = one(page, ".book-form button.primary[type=submit]")
     assert attr(button, "aria-describedby") == "policy"
     # Today's tab says it is today.
     assert text_of(page, ".day-tab.current").startswith("今天")

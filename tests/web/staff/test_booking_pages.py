@@ -190,6 +190,9 @@ def test_cancel_needs_a_reason_and_marking_needs_a_started_slot(world: World) ->
         both = html(client.get(listing))
         assert both.select_one(f"tbody.group-ended tr[data-id='{bid}']") is not None
         assert "已取消或过期" in text_of(both, "tbody.group-ended .group-head")
+        # The count is of who is coming; the cancelled one is said apart.
+        coming = len(both.select("tbody.group-active tr.booking"))
+        assert text_of(both, ".count").startswith(f"共 {coming} 个预约（另有 1 个已取消或过期）")
         if second["starts_at"][:10] == first["starts_at"][:10]:
             assert both.select_one(f"tbody.group-active tr[data-id='{late_id}']") is not None
 

@@ -85,6 +85,7 @@ def map_text(area_names: Mapping[str, str] | None = None) -> MapText:
         number=i18n.number,
         percent=share,
         distance=metres,
+        scale_units=i18n.scale_units(),
     )
 
 

@@ -197,6 +197,12 @@ async def book(request: Request) -> Response:
     values = {name: _text(form, name) for name in (*CONTACT, "starts_at", "key")}
     # The day whose times the resident was looking at: an answer shows it again.
     day = _shown_day(_text(form, "day"))
+    if "show_day" in form:
+        # A day's tab: that day's times, with what was typed kept (a link lost it), and
+        # nothing booked. A time chosen on the day left is not carried over to it.
+        values["starts_at"] = ""
+        other_day = _shown_day(_text(form, "show_day"))
+        return await _book_page(request, resource, day=other_day, values=values)
     try:
         data = BookingIn.model_validate(
             {
@@ -304,6 +310,7 @@ async def manage(request: Request) -> Response:
         # "✓ Booking confirmed" panel.
         del request.session["flash"]
         context["moved"] = True
+        context["sent_to"] = confirmation.sent_to(context["booking"], moved=True)
     if context["status"] is BookingStatus.PENDING:
         # Held until the resident types the texted code: that is all there is to do here.
         return await phone_check.page_of(request, context)
@@ -354,7 +361,9 @@ async def reschedule(request: Request) -> Response:
     days = resident_view.slot_days(
         listed, desk.tz, now=now, change_notice_minutes=context["resource"].change_notice_minutes
     )
-    wanted = _text(form, "day")
+    # The day asked for; at first the booking's own day (its time is marked there, beside
+    # the times it can move to), not today's.
+    wanted = _text(form, "day") or context["starts"].astimezone(desk.tz).date().isoformat()
     day = next((d for d in days if d.day.isoformat() == wanted), None)
     day = day or next((d for d in days if d.free), None)
     context |= {"days": days, "day": day}

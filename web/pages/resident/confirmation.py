@@ -48,20 +48,23 @@ def changes(booking: BookingView, now: dt.datetime) -> Changes:
     return Changes(now <= booking.changes_until, booking.changes_until)
 
 
-def sent_to(booking: BookingView) -> list[str]:
-    """Where the confirmation was queued: "we texted 138****8011", "we e-mailed w***@…"."""
+def sent_to(booking: BookingView, *, moved: bool = False) -> list[str]:
+    """Where the confirmation was queued: "we texted 138****8011", "we e-mailed w***@…";
+    after a move, where the new time went (a move queues a message of its own)."""
     said = []
     if booking.phone:
+        phone = mask_phone(booking.phone)
         said.append(
-            i18n.gettext(
-                "We texted %(phone)s a link to this page.", phone=mask_phone(booking.phone)
-            )
+            i18n.gettext("We texted %(phone)s the new time.", phone=phone)
+            if moved
+            else i18n.gettext("We texted %(phone)s a link to this page.", phone=phone)
         )
     if booking.email:
+        email = mask_email(booking.email)
         said.append(
-            i18n.gettext(
-                "We e-mailed %(email)s a link to this page.", email=mask_email(booking.email)
-            )
+            i18n.gettext("We e-mailed %(email)s the new time.", email=email)
+            if moved
+            else i18n.gettext("We e-mailed %(email)s a link to this page.", email=email)
         )
     return said
 

@@ -104,6 +104,10 @@ def _waiting_by_day(entries: list[MaskedWaiting]) -> dict[dt.date, list[dict[str
     return by_day
 
 
+# Bookings no one is coming to: listed apart, below each day's, and not counted with them.
+ENDED = ("cancelled", "expired")
+
+
 def _list_link(first: dt.date, view: str, resource_id: int | None) -> str:
     query = {"from": first.isoformat(), "view": view}
     if resource_id is not None:
@@ -153,7 +157,10 @@ async def _list_page(
             }
             for d, rows in by_day.items()
         ],
-        "count": len(items),
+        # Who is coming: a cancelled or expired booking is listed apart and not counted.
+        "count": sum(1 for rows in by_day.values() for r in rows if r["status"] not in ENDED),
+        "ended": sum(1 for rows in by_day.values() for r in rows if r["status"] in ENDED),
+        "ended_statuses": ENDED,
         "links": {
             "prev": _list_link(first - step, view, resource_id),
             "next": _list_link(first + step, view, resource_id),
