@@ -44,10 +44,10 @@ STYLE = """<style>
 .rm-label{display:inline-block;transform:translate(-50%,-50%);white-space:nowrap;
   font:600 12px/1.2 system-ui,sans-serif;color:#111;pointer-events:none;
   text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff,0 0 1px #fff}
-.rm-labels-off .rm-label-icon,.rm-labels-off .rm-gap{display:none}
+.rm-labels-off .rm-label-icon,.rm-gaps-off .rm-gap{display:none}
 .rm-label-hidden{visibility:hidden}
 .rm-legend .rm-zoom-note{display:none;font-style:italic}
-.rm-labels-off .rm-legend .rm-zoom-note{display:block}
+.rm-gaps-off .rm-legend .rm-zoom-note{display:block}
 .rm-site{display:block;width:26px;height:26px;border-radius:50%;background:#e66101;color:#fff;
   font:700 14px/26px system-ui,sans-serif;text-align:center;border:2px solid #fff;
   box-shadow:0 0 0 1px #e66101;box-sizing:border-box}
@@ -121,6 +121,11 @@ def script_json(value: Any) -> str:
                  ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):  # fmt: skip
         text = text.replace(a, b)
     return text
+
+
+# Zoom levels before the outlines' zoom from which names that fit are shown: a 390-pixel
+# phone frame fits a district about two zooms out from a desktop's, where it showed none.
+NAMES_EARLY = 2
 
 
 class MapFrame(MacroElement):
@@ -238,14 +243,16 @@ class _Controls(MacroElement):
       s.hidden = !(layer && map.hasLayer(layer));
     });
   }
-  // Names from the zoom where areas are wide enough for them, and of those only the ones
+  // Gap outlines from the zoom where areas are wide enough for a name; names a little
+  // before it (a phone's frame fits the areas two zooms out), and of those only the ones
   // that fit: a name that would overlap one already shown, a control, or the map's edge
   // waits for a closer zoom (in order: the largest areas' names first).
   function names() {
-    var container = map.getContainer();
-    container.classList.toggle("rm-labels-off", map.getZoom() < cfg.minZoom);
+    var container = map.getContainer(), zoom = map.getZoom();
+    container.classList.toggle("rm-gaps-off", zoom < cfg.minZoom);
+    container.classList.toggle("rm-labels-off", zoom < cfg.namesZoom);
     var group = layers[cfg.labels];
-    if (!group || !map.hasLayer(group) || map.getZoom() < cfg.minZoom) { return; }
+    if (!group || !map.hasLayer(group) || zoom < cfg.namesZoom) { return; }
     var frame = container.getBoundingClientRect();
     var taken = [];
     container.querySelectorAll(".leaflet-control").forEach(function (c) {
@@ -313,6 +320,7 @@ def add_controls(
         "legend": legend_html(sections, legend_title),
         "button": layers_button,
         "minZoom": min_zoom,
+        "namesZoom": min_zoom - NAMES_EARLY,
         "labels": labels_layer,
         "bounds": [list(bounds[0]), list(bounds[1])],
     }
