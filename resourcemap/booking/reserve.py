@@ -335,4 +335,7 @@ async def _cap_refusal(
         )
     first = await held.order_by("starts_at").first()
     wait = (first.starts_at - caps.now).total_seconds() if first else 60
-    return TooManyRequests(reason, retry_after=int(wait) + 1, code="booking_cap")
+    # The code says whose cap it is (the contact's or the network address's): a page tells
+    # the resident what to do, which waiting a minute is not.
+    code = "booking_cap" if which == "contact" else "address_cap"
+    return TooManyRequests(reason, retry_after=int(wait) + 1, code=code)

@@ -54,6 +54,8 @@ class BookingView(BaseModel):
     email: str | None
     note: str | None
     cancel_reason: str | None
+    # Who cancelled: "resident", or "staff" (the service, with a reason); None otherwise.
+    cancelled_by: str | None = None
     # Until when a held seat (status ``offered`` or ``pending``) stays held.
     offer_expires_at: dt.datetime | None
     # The last moment the resident may change or cancel online (None: no policy, call).
@@ -154,6 +156,7 @@ def booking_view(
         email=vault.open_optional(booking.email_enc),
         note=vault.open_optional(booking.note_enc),
         cancel_reason=booking.cancel_reason or None,
+        cancelled_by=booking.cancelled_by or None,
         offer_expires_at=_local(booking.offer_expires_at, ledger.tz),
         changes_until=None
         if change_notice_minutes is None

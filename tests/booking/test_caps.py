@@ -79,6 +79,7 @@ def test_one_network_address_holds_at_most_its_cap(
         answers = [_book(client, room, s, phone=f"1380000000{i}") for i, s in enumerate(free[:5])]
     assert [a.status_code for a in answers] == [201, 201, 201, 429, 429]
     assert "network address" in answers[3].json()["reason"]
+    assert answers[3].json()["code"] == "address_cap"
     assert int(answers[3].headers["Retry-After"]) >= 1
 
 
@@ -112,3 +113,29 @@ def test_a_retried_booking_at_the_cap_returns_the_booking(
         again = client.post("/api/v1/bookings", json=body, headers={"Idempotency-Key": "k1"})
     assert first.status_code == 201 and again.status_code == 201
     assert again.json()["code"] == first.json()["code"]
+
+
+def test_the_booking_page_says_what_to_do_at_a_cap_not_to_wait_a_minute(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    """A cap lasts until a booking is cancelled or has passed (days): "wait a minute", a
+    burst's advice, sent residents waiting for nothing."""
+    from bs4 import BeautifulSoup
+
+    from tests.html_helpers import hidden_fields, one, text_of
+
+    room = _room(database_url)
+    settings = {**NO_LIMITS, "booking_cap_per_contact": 1, "booking_cap_per_address": 0}
+    with make_client(database_url, **settings) as client:
+        free = _free(client, room)
+        assert _book(client, room, free[0], phone="13812345678").status_code == 201
+        page = BeautifulSoup(client.get(f"/resources/{room}/book").text, "html.parser")
+        data = hidden_fields(one(page, "form.book-form"))
+        data |= {"starts_at": free[1], "phone": "138 1234 5678", "nickname": "小王"}
+        answer = client.post(f"/resources/{room}/book", data=data, follow_redirects=False)
+        english = client.post(f"/resources/{room}/book?lang=en", data=data, follow_redirects=False)
+    assert answer.status_code == 429
+    said = text_of(BeautifulSoup(answer.text, "html.parser"), ".error-summary")
+    assert "已达上限" in said and "取消" in said and "一分钟" not in said
+    en = text_of(BeautifulSoup(english.text, "html.parser"), ".error-summary")
+    assert "already has as many upcoming bookings" in en and "wait a minute" not in en

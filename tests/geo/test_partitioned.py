@@ -116,7 +116,10 @@ def dask_client() -> Iterator[Client]:
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            # A port of its own: with None, each cluster listens on 8787, and a second
+            # test process starting one at the same moment failed ("Port 8787 is already
+            # in use", a warning the suite treats as an error).
+            dashboard_address=":0",
             silence_logs=50,
         ) as cluster,
         distributed.Client(cluster) as client,

@@ -160,6 +160,8 @@ def test_cancel_asks_first_then_cancels(room: tuple[Any, int]) -> None:
     assert "预约已取消" in text_of(after, ".panel-cancelled .panel-title")
     assert after.select_one(".when s") is not None
     assert after.select_one(f"form[action='{path}/cancel']") is None
+    # Cancelled by the resident: nothing said about the service having cancelled it.
+    assert "无需其他操作" in after.get_text() and after.select(".cancelled-by-service") == []
 
 
 def test_reschedule_to_another_slot(room: tuple[Any, int]) -> None:
@@ -371,7 +373,20 @@ def test_changing_the_time_opens_on_the_bookings_own_day(room: tuple[Any, int]) 
     assert one(picker, ".day-tab.current").find(string=True) == tabs[2].find(string=True)
     assert "您的预约" in text_of(picker, ".slot-picker")
     buttons = one(picker, "form.book-form").select("button[type=submit]")
-    assert buttons[0].get("name") is None and "改到这个时间" in buttons[0].text
+    assert attr(buttons[0], "name") == "move" and "改到这个时间" in buttons[0].text
+    # "Move my booking" with no time chosen, on another day: said, on that day again.
+    other = one(picker, "button.day-tab[name=day]")
+    on_other = soup(client.post(form["action"], data=hidden_fields(form) | {"day": other["value"]}))
+    moved_form = one(on_other, "form.book-form")
+    press = hidden_fields(moved_form) | {"move": "yes"}
+    refused = client.post(form["action"], data=press, follow_redirects=False)
+    assert refused.status_code == 400
+    again = soup(refused)
+    assert text_of(again, ".problem") == "请选择一个时间。"
+    assert one(again, ".day-tab.current").find(string=True) == other.find(string=True)
+    # And the booking stayed where it was.
+    kept = soup(client.get(path, params={"token": token}))
+    assert text_of(kept, ".when") == text_of(manage, ".when")
 
 
 def test_language_links_on_answers_to_forms_lead_to_pages_that_exist(

@@ -184,6 +184,13 @@ def test_cancel_needs_a_reason_and_marking_needs_a_started_slot(world: World) ->
             f"/api/v1/bookings/{made['code']}", headers={"X-Booking-Token": made["token"]}
         )
         assert resident.json()["cancel_reason"] == "咨询师病假"
+        assert resident.json()["cancelled_by"] == "staff"
+        # The resident's page says the service cancelled it, and why: not "no longer booked
+        # for you, nothing more to do", as if they had cancelled it themselves.
+        own = html(client.get(f"/bookings/{made['code']}", params={"token": made["token"]}))
+        assert text_of(own, ".cancelled-by-service") == "服务机构取消了这个预约，很抱歉。"
+        assert text_of(own, ".cancel-reason") == "原因：咨询师病假"
+        assert "无需其他操作" not in own.get_text()
         late = book(client, room, second["starts_at"])
         late_id = booking_id(client, late, second["starts_at"][:10])
         # Cancelled bookings are listed apart, below the ones still coming.

@@ -66,7 +66,21 @@ def _refusal(exc: Conflict) -> str:
     )
 
 
-def _too_many() -> str:
+def _too_many(exc: TooManyRequests) -> str:
+    """Why a request was refused as one too many, and what helps: waiting a minute helps
+    with a burst of requests, not with a cap on upcoming bookings (that lasts until one of
+    them is cancelled or has passed: days)."""
+    if exc.code == "booking_cap":
+        return _(
+            "This phone number or e-mail address already has as many upcoming bookings of "
+            "this service as one person may hold. To book another time, cancel one of them "
+            "on its booking page, or call the service."
+        )
+    if exc.code == "address_cap":
+        return _(
+            "Many upcoming bookings of this service were already made from this network. "
+            "To book another time, cancel one of them on its booking page, or call the service."
+        )
     return _(
         "Too many booking requests in a short time. Please wait a minute, or call the service."
     )
@@ -234,7 +248,7 @@ async def book(request: Request) -> Response:
         )
     except TooManyRequests as exc:
         response = await _book_page(
-            request, resource, day=day, values=values, problem=_too_many(), status=429
+            request, resource, day=day, values=values, problem=_too_many(exc), status=429
         )
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
@@ -343,14 +357,18 @@ async def reschedule(request: Request) -> Response:
     context = await _booking_context(request, code, token)
     desk = _desk(request)
     chosen = _text(form, "starts_at")
-    if chosen:
+    status = 200
+    if not chosen and _text(form, "move") == "yes":
+        # "Move my booking" with no time chosen: said, not the same page again in silence.
+        context["problem"], status = _("Choose a time."), 400
+    elif chosen:
         try:
             starts_at = RescheduleIn.model_validate({"starts_at": chosen}).starts_at
             await desk.reschedule(code, token, starts_at, now=clock.now(request))
         except ValidationError:
-            context["problem"] = _("Choose a time.")
+            context["problem"], status = _("Choose a time."), 400
         except Conflict as exc:
-            context["problem"] = _refusal(exc)
+            context["problem"], status = _refusal(exc), 409
         else:
             request.session["flash"] = "moved"
             return RedirectResponse(context["manage_url"], status_code=303)
@@ -361,13 +379,14 @@ async def reschedule(request: Request) -> Response:
     days = resident_view.slot_days(
         listed, desk.tz, now=now, change_notice_minutes=context["resource"].change_notice_minutes
     )
-    # The day asked for; at first the booking's own day (its time is marked there, beside
-    # the times it can move to), not today's.
-    wanted = _text(form, "day") or context["starts"].astimezone(desk.tz).date().isoformat()
+    # The day of the tab followed, or the one the form showed (an answer shows it again);
+    # at first the booking's own day (its time is marked there, beside the times it can
+    # move to), not today's.
+    booked_day = context["starts"].astimezone(desk.tz).date().isoformat()
+    wanted = _text(form, "day") or _text(form, "shown_day") or booked_day
     day = next((d for d in days if d.day.isoformat() == wanted), None)
     day = day or next((d for d in days if d.free), None)
     context |= {"days": days, "day": day}
-    status = 409 if context.get("problem") else 200
     return await _page(request, "resident/reschedule.html", context, status)
 
 
@@ -465,7 +484,8 @@ async def join_waitlist(request: Request) -> Response:
         errors = _field_errors(exc, values)
         return await _waitlist_page(request, resource, values, errors, status=400)
     except TooManyRequests as exc:
-        response = await _waitlist_page(request, resource, values, problem=_too_many(), status=429)
+        problem = _too_many(exc)
+        response = await _waitlist_page(request, resource, values, problem=problem, status=429)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except InvalidInput:
