@@ -372,6 +372,9 @@ def test_changing_the_time_opens_on_the_bookings_own_day(room: tuple[Any, int]) 
     assert attr(one(picker, ".day-tab.current"), "aria-current") == "date"
     assert one(picker, ".day-tab.current").find(string=True) == tabs[2].find(string=True)
     assert "您的预约" in text_of(picker, ".slot-picker")
+    # Theirs, not struck through as a full time (one seat: it is full, with them).
+    assert "您的预约" in text_of(picker, ".slot-option.yours")
+    assert "full" not in attr(one(picker, ".slot-option.yours"), "class")
     buttons = one(picker, "form.book-form").select("button[type=submit]")
     assert attr(buttons[0], "name") == "move" and "改到这个时间" in buttons[0].text
     # "Move my booking" with no time chosen, on another day: said, on that day again.

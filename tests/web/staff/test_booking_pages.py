@@ -116,6 +116,10 @@ def test_list_masks_contacts_and_revealing_one_is_recorded(world: World) -> None
         assert row.find("form", action=f"/staff/bookings/{bid}/status") is None  # not started
         week = html(client.get(f"/staff/bookings?from={day}&view=week&resource={room}"))
         assert text_of(row_of(week, bid), ".time").startswith(start[11:16])
+        # The week is named as the day is ("12月7日周一"), not as 2026-12-07.
+        heading = text_of(week, "h1")
+        assert "月" in heading and "周一" in heading and "-" not in heading, heading
+        assert text_of(soup, "#f-resource option[value='']") == "全部服务"
 
         shown = submit(client, soup, f"/staff/bookings/{bid}/reveal")
         assert shown.status_code == 200
