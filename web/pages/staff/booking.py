@@ -105,7 +105,7 @@ def _waiting_by_day(entries: list[MaskedWaiting]) -> dict[dt.date, list[dict[str
 
 
 # Bookings no one is coming to: listed apart, below each day's, and not counted with them.
-ENDED = ("cancelled", "expired")
+ENDED = (BookingStatus.CANCELLED, BookingStatus.EXPIRED)
 
 
 def _list_link(first: dt.date, view: str, resource_id: int | None) -> str:
