@@ -17,6 +17,7 @@ from resourcemap.cli.common import (
     run_command,
     serve_app,
 )
+from resourcemap.models import Account
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,6 +40,12 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     run_command(schema.migrate(settings.database_url))
     click.echo(f"ResourceMap on http://{settings.host}:{settings.port}/")
     serve_app(settings)
+
+
+NO_ACCOUNT = (
+    "Staff and planner pages (/staff, /planning) need an account, and there is none yet: "
+    "resourcemap user create admin --role admin (then sign in at /login)"
+)
 
 
 def _province_option(name: str, most: int, default: int, help: str) -> Callable[[F], F]:
@@ -96,16 +103,24 @@ def demo(
     # Where the province's demand goes: where the app's background jobs look for it too.
     dataset = demand_dir or settings.demand_dataset or settings.data_dir / "province-demand"
 
-    async def load() -> str:
+    async def load() -> tuple[str, bool]:
+        """What was loaded, and whether anyone can sign in yet."""
         await schema.migrate(settings.database_url)
         async with db.database(settings.database_url):
             if scale == "province":
-                return await _load_province(
+                said = await _load_province(
                     chosen, (cities, districts, points_per_cell), dataset, reset
                 )
-            return await demo_city.ensure_demo_city(chosen, replace=reset, progress=click.echo)
+            else:
+                said = await demo_city.ensure_demo_city(chosen, replace=reset, progress=click.echo)
+            return said, await Account.exists()
 
-    click.echo(run_command(load()))
+    said, accounts = run_command(load())
+    click.echo(said)
+    if not accounts:
+        # The staff and planner pages are half the product: say how to reach them (someone
+        # trying the demo found only the residents' pages, and no word of the others).
+        click.echo(NO_ACCOUNT)
     province = scale == "province"
     if no_serve:
         named = province and demand_dir is not None

@@ -93,3 +93,21 @@ def test_demo_serves_the_map_and_its_data(demo_server: str) -> None:
     detail = json.loads(raw)
     assert detail["name_zh"] and detail["address_zh"] and detail["phone"]
     assert detail["hours_summary"]["zh"]
+
+
+def test_the_demo_says_how_to_reach_the_staff_and_planner_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo city has no accounts: it says how to make one (someone trying it found only
+    the residents' pages), and stops saying so once there is one."""
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", f"sqlite://{tmp_path / 'demo.sqlite3'}")
+    monkeypatch.setenv("RESOURCEMAP_DATA_DIR", str(tmp_path))
+    first = CliRunner().invoke(main, ["demo", "--no-serve"])
+    assert first.exit_code == 0, first.output
+    assert "resourcemap user create admin --role admin" in first.output
+    made = CliRunner().invoke(main, ["user", "create", "ada", "--role", "admin", "--password",
+                                     "a long enough password 42"])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    again = CliRunner().invoke(main, ["demo", "--no-serve"])
+    assert again.exit_code == 0, again.output
+    assert "user create" not in again.output
