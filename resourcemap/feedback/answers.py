@@ -138,7 +138,8 @@ def _scores(rows: list[tuple[int, int, int, int]]) -> Scores:
 
 
 async def for_service(ledger: Ledger, actor: Principal, resource_id: int) -> ServiceFeedback:
-    """A service's own aggregates and its released comments (shuffled: no order to read)."""
+    """A service's own aggregates, from ``K`` answers on, and its released comments
+    (shuffled: no order to read)."""
     resource = await managed_resource(actor, resource_id)
     rows = await FeedbackAnswer.filter(resource_id=resource_id).values_list(*SCORES)
     sealed: list[Any] = await FeedbackAnswer.filter(
@@ -146,11 +147,16 @@ async def for_service(ledger: Ledger, actor: Principal, resource_id: int) -> Ser
     ).values_list("comment_enc", flat=True)
     comments = [ledger.vault.open(c) for c in sealed if c]
     random.shuffle(comments)
+    scores = _scores([tuple(r) for r in rows])
+    if scores.answers < K:
+        # Counted, not described: with one visit attended on a day, its scores were that
+        # resident's own, which staff could tell (comments wait for a batch of five too).
+        scores = Scores(answers=scores.answers, reach=None, wait=None, respected=None, helped=None)
     return ServiceFeedback(
         resource_id=resource.id,
         name_zh=resource.name_zh,
         name_en=resource.name_en,
-        scores=_scores([tuple(r) for r in rows]),
+        scores=scores,
         comments=comments,
     )
 

@@ -138,7 +138,13 @@ def test_the_resident_link_and_the_feedback_form_in_both_languages(
         values |= {"reach": ["4"], "wait": ["4"], "respected": ["5"], "helped": ["5"]}
         done = client.post(f"/feedback/{w['feedback']}", data=values)
         assert done.status_code == 200 and "Thank you" in text_of(html(done), "h1")
-        assert client.get(f"/feedback/{w['feedback']}").status_code == 404
+        reopened = client.get(f"/feedback/{w['feedback']}")
+        assert reopened.status_code == 404
+        # Said for what it is, not "page not found": used (or expired), and thanks.
+        assert text_of(html(reopened), "h1") == "This feedback link cannot be used"
+        assert "If you have answered, thank you" in reopened.text
+        again = client.post(f"/feedback/{w['feedback']}", data=values)
+        assert again.status_code == 404 and "cannot be used" in again.text
 
 
 def test_referral_and_feedback_pages_are_in_one_language(

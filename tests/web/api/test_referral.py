@@ -121,6 +121,10 @@ def test_refer_accept_book_and_feedback_through_the_api(
         centre = sign_in(client, "centre")
         own = client.get(f"/api/v1/resources/{ids['centre']}/feedback").json()
         assert own["scores"]["answers"] == 1 and own["comments"] == []
+        # One answer's scores would be that resident's own: counted, not described.
+        assert own["scores"]["helped"] is None and own["scores"]["reach"] is None
+        page = client.get(f"/staff/resources/{ids['centre']}/feedback").text
+        assert "满 5 份回答后才显示评分" in page and "/ 5" not in page
         spec = client.get("/openapi.json").json()
         assert "/api/v1/referrals/{id}/accept" in spec["paths"]
         assert "ReferralIn" in spec["components"]["schemas"]

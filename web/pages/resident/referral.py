@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from resourcemap.errors import Conflict
+from resourcemap.errors import Conflict, NotFound
 from resourcemap.feedback.answers import FeedbackIn
 from resourcemap.referral.desk import ReferralDesk
 from resourcemap.referral.requests import PickIn
@@ -109,7 +109,10 @@ async def _form_page(
     problem: str | None = None,
     status: int = 200,
 ) -> Response:
-    shown = await _desk(request).feedback_form(token, now=clock.now(request))
+    try:
+        shown = await _desk(request).feedback_form(token, now=clock.now(request))
+    except NotFound:
+        return await _gone(request)
     context = {
         "service": shown,
         "token": token,
@@ -120,6 +123,12 @@ async def _form_page(
         "get_url": f"/feedback/{token}",
     }
     return _no_referrer(await render(request, "resident/feedback.html", context, status))
+
+
+async def _gone(request: Request) -> Response:
+    """A feedback link used or expired: said so (a used link reopened read "not found")."""
+    page = await render(request, "resident/feedback_done.html", {"gone": True}, 404)
+    return _no_referrer(page)
 
 
 @page(Audience.RESIDENT)
@@ -137,5 +146,8 @@ async def feedback_submit(request: Request) -> Response:
     except ValidationError:
         words = _("Please choose a score (1–5) for each question")
         return await _form_page(request, token, values=values, problem=words, status=400)
-    await _desk(request).feedback_submit(token, data, now=clock.now(request))
+    try:
+        await _desk(request).feedback_submit(token, data, now=clock.now(request))
+    except NotFound:
+        return await _gone(request)
     return _no_referrer(await render(request, "resident/feedback_done.html", {}))

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from resourcemap.errors import Conflict, InvalidInput
+from resourcemap.feedback.answers import K as FEEDBACK_K
 from resourcemap.referral.desk import ReferralDesk
 from resourcemap.referral.requests import AcceptIn, DeclineIn, ReferralIn
 from resourcemap.referral.views import Candidate, Candidates, ReferralView
@@ -350,7 +351,7 @@ async def feedback(request: Request) -> Response:
     found = await _desk(request).feedback_for_service(
         request.state.principal, request.path_params["id"]
     )
-    return await render(request, "staff/feedback.html", {"feedback": found})
+    return await render(request, "staff/feedback.html", {"feedback": found, "k": FEEDBACK_K})
 
 
 @page(Audience.STAFF, *MANAGERS)
