@@ -186,3 +186,22 @@ def test_referral_and_feedback_pages_are_in_one_language(
     assert "紧急程度" in text_of(zh_detail, ".booking-facts")
     en_list = BeautifulSoup(pages["en"]["/staff/referrals"], "html.parser")
     assert "Referrals (green channel)" in text_of(en_list, "h1")
+
+
+def test_declining_asks_for_a_reason_and_the_button_reads(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    """No reason is chosen for staff (one click declined with "no places", the first in the
+    list); the form sent as the browser would is refused until one is, and nothing changes."""
+    w = _world(database_url)
+    page = f"/staff/referrals/{w['referral']}"
+    with make_client(database_url, run_worker=False) as client:
+        sign_in(client, "centre")
+        soup = html(client.get(page))
+        form = only_form(soup, f"{page}/decline")
+        assert form.select("select[name=reason] option")[0].get("value") == ""
+        refused = client.post(f"{page}/decline", data=browser_values(form))
+        assert refused.status_code == 400 and "请选择" in refused.text
+        assert "已接收" in text_of(html(client.get(page)), ".status-line")
+        css = client.get("/static/staff.css").text
+        assert "button.danger, .button.danger { background: #fff; color: #8a1c12" in css
