@@ -141,12 +141,14 @@ def test_chinese_listing_form_says_per_field_what_is_wrong(world: World) -> None
         attr(a, "href"): " ".join(a.get_text().split())
         for a in one(page, "#form-errors").select("a")
     }
+    # Each message names its field: the summary lists them apart from the fields, and a
+    # validator's "不能大于 90" does not say which field it means.
     assert said["#f-name_zh"] == "请填写中文名称。"
-    assert said["#f-email"] == "不是电子邮箱地址"
-    assert said["#f-lat"] == "不能大于 90"
-    assert said["#f-website"] == "网址须以 http:// 或 https:// 开头"
-    assert said["#f-hours_0"] == "「9点到12点」格式应为 09:00-12:00。"
-    assert "重叠" in said["#f-hours_1"]
+    assert said["#f-email"] == "电子邮箱：不是电子邮箱地址"
+    assert said["#f-lat"] == "纬度：不能大于 90"
+    assert said["#f-website"] == "网站：网址须以 http:// 或 https:// 开头"
+    assert said["#f-hours_0"] == "周一：「9点到12点」格式应为 09:00-12:00。"
+    assert said["#f-hours_1"].startswith("周二：") and "重叠" in said["#f-hours_1"]
     # Each field is marked with the same words, tied to its input.
     for href, words in said.items():
         name = href.removeprefix("#f-")

@@ -537,3 +537,18 @@ def test_an_unknown_resource_is_a_404_page(world: World) -> None:
         response = client.get("/staff/resources/999999/edit")
     assert response.status_code == 404
     assert "找不到" in text_of(html(response), "h1")
+
+
+def test_hours_typed_with_a_chinese_keyboard_are_read(world: World) -> None:
+    """A Chinese keyboard types full-width colons and dashes ("09：00－12：00"): they were
+    refused as not looking like 09:00-12:00."""
+    room = world.ids["room"]
+    action = f"/staff/resources/{room}/edit"
+    with world.make(world.url) as client:
+        sign_in(client, "staff")
+        values = browser_values(only_form(html(client.get(action)), action))
+        values.update(hours_2=["０９：００－１２：００，14：00～17：30"])
+        response = client.post(action, data=values, follow_redirects=False)
+        assert response.status_code == 303, html(response).get_text(" ", strip=True)[:300]
+        hours = [h for h in api(client, room)["hours"] if h["weekday"] == 2]
+    assert [(h["opens"], h["closes"]) for h in hours] == [("09:00", "12:00"), ("14:00", "17:30")]

@@ -8,6 +8,7 @@ parses to ``resourcemap.listings.edits``. Weekly hours are typed as one line per
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any, NamedTuple
 
 from pydantic import ValidationError
@@ -15,7 +16,7 @@ from starlette.datastructures import FormData
 
 from resourcemap.errors import InvalidInput
 from resourcemap.listings import edits
-from resourcemap.listings.hours import Interval, hhmm, minutes, validate
+from resourcemap.listings.hours import WEEKDAYS, Interval, hhmm, minutes, validate
 from resourcemap.vocab import Eligibility
 from web import forms, i18n
 from web.i18n import _
@@ -31,6 +32,34 @@ def required_messages() -> dict[str, str]:
         "status": _("Choose a status."),
         "organisation_id": _("Choose the organisation."),
     }
+
+
+def field_labels() -> dict[str, str]:
+    """The form's fields by the labels it shows them with (staff/form.html), for the
+    validators' messages, which do not name the field they are about."""
+    labels = {
+        "name_zh": _("Name (Chinese)"),
+        "name_en": _("Name (English)"),
+        "description_zh": _("Description (Chinese)"),
+        "description_en": _("Description (English)"),
+        "external_id": _("External id (for imports)"),
+        "languages": _("Languages"),
+        "accessibility_note": _("Accessibility note"),
+        "accessibility_note_en": _("Accessibility note in English"),
+        "fee_note": _("Fee note"),
+        "fee_note_en": _("Fee note in English"),
+        "eligibility_note_zh": _("Eligibility note (Chinese)"),
+        "eligibility_note_en": _("Eligibility note (English)"),
+        "capacity": _("Capacity (people at once)"),
+        "phone": _("Phone"),
+        "email": _("E-mail"),
+        "website": _("Website"),
+        "lat": _("Latitude"),
+        "lon": _("Longitude"),
+        "address_zh": _("Address (Chinese)"),
+        "address_en": _("Address (English)"),
+    }
+    return labels
 
 
 def text(form: FormData, key: str) -> str:
@@ -103,7 +132,9 @@ def _blank(row: dict[str, Any]) -> bool:
 
 
 def _parse_day(weekday: int, line: str) -> tuple[list[dict[str, Any]], str | None]:
-    """``"09:00-12:00, 14:00-17:30"`` → HoursIn entries, or why not."""
+    """``"09:00-12:00, 14:00-17:30"`` → HoursIn entries, or why not. Full-width forms, as a
+    Chinese keyboard types them ("09：00－12：00"), are read as their plain ones."""
+    line = unicodedata.normalize("NFKC", line)
     parts = [p.strip() for p in re.split(r"[,，、;；]", line) if p.strip()]
     entries, intervals = [], []
     for part in parts:
@@ -145,7 +176,7 @@ def payload_of(values: dict[str, Any]) -> Payload:
         entries, problem = _parse_day(day, line)
         data["hours"] += entries
         if problem is not None:
-            errors[f"hours_{day}"] = problem
+            errors[f"hours_{day}"] = forms.labelled(i18n.said(WEEKDAYS[day]), problem)
     exc_rows = [i for i, row in enumerate(values["exceptions"]) if not _blank(row)]
     data["exceptions"] = []
     for i in exc_rows:
@@ -155,7 +186,8 @@ def payload_of(values: dict[str, Any]) -> Payload:
                 try:
                     minutes(row[key])
                 except InvalidInput as exc:
-                    errors[f"exc-{i}-{key}"] = i18n.said(exc.said)
+                    row_label = _("Exception %(n)s", n=i + 1)
+                    errors[f"exc-{i}-{key}"] = forms.labelled(row_label, i18n.said(exc.said))
         data["exceptions"].append(
             {k: row[k] or None for k in ("start_date", "end_date", "opens", "closes")}
             | {"closed": row["closed"], "note": row["note"]}
@@ -190,6 +222,7 @@ def field_errors(exc: ValidationError, payload: Payload) -> dict[str, str]:
         exc,
         empty=required_messages(),
         field_of=lambda err: _field_of(tuple(err["loc"]), str(err["msg"]), payload),
+        labels=field_labels(),
     )
 
 
