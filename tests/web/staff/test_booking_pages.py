@@ -159,6 +159,8 @@ def test_list_masks_contacts_and_revealing_one_is_recorded(world: World) -> None
         assert text_of(counts, ".total") == "1"
         assert text_of(one(counts, f"tr[data-id='{room}']"), ".status-confirmed") == "1"
         assert "138****5678" not in stats.text and made["code"] not in stats.text
+        # How many days the counts span, not "日期" (a date).
+        assert text_of(counts, "label[for=f-days]") == "天数"
 
 
 def test_cancel_needs_a_reason_and_marking_needs_a_started_slot(world: World) -> None:
