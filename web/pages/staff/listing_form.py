@@ -37,7 +37,7 @@ def required_messages() -> dict[str, str]:
 def field_labels() -> dict[str, str]:
     """The form's fields by the labels it shows them with (staff/form.html), for the
     validators' messages, which do not name the field they are about."""
-    labels = {
+    return {
         "name_zh": _("Name (Chinese)"),
         "name_en": _("Name (English)"),
         "description_zh": _("Description (Chinese)"),
@@ -59,7 +59,6 @@ def field_labels() -> dict[str, str]:
         "address_zh": _("Address (Chinese)"),
         "address_en": _("Address (English)"),
     }
-    return labels
 
 
 def text(form: FormData, key: str) -> str:
