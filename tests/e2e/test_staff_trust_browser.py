@@ -101,8 +101,9 @@ def test_staff_import_errors_template_summary_and_english(
     page.click("form.resource-form button[type=submit]")
     summary = page.locator("#form-errors")
     expect(summary).to_be_focused()
-    expect(summary.locator("a[href='#f-email']")).to_have_text("不是电子邮箱地址")
-    expect(summary.locator("a[href='#f-lat']")).to_have_text("不能大于 90")
+    # Each names its field: the summary lists them apart from the fields.
+    expect(summary.locator("a[href='#f-email']")).to_have_text("电子邮箱：不是电子邮箱地址")
+    expect(summary.locator("a[href='#f-lat']")).to_have_text("纬度：不能大于 90")
     assert page.title().startswith("错误")
     summary.locator("a[href='#f-email']").click()
     expect(page.locator("#f-email")).to_be_focused()
