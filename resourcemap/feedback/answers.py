@@ -130,8 +130,10 @@ async def release(ledger: Ledger, *, now: dt.datetime) -> tuple[int, int]:
 
 
 def _scores(rows: list[tuple[int, int, int, int]]) -> Scores:
-    if not rows:
-        return Scores(answers=0, reach=None, wait=None, respected=None, helped=None)
+    """The means of ``rows``, from ``K`` of them on; fewer are counted, not described (with
+    one visit attended on a day, its scores were that resident's own)."""
+    if len(rows) < K:
+        return Scores(answers=len(rows), reach=None, wait=None, respected=None, helped=None)
     cols = list(zip(*rows, strict=True))
     means = {name: round(mean(col), 2) for name, col in zip(SCORES, cols, strict=True)}
     return Scores(answers=len(rows), **means)
@@ -147,16 +149,11 @@ async def for_service(ledger: Ledger, actor: Principal, resource_id: int) -> Ser
     ).values_list("comment_enc", flat=True)
     comments = [ledger.vault.open(c) for c in sealed if c]
     random.shuffle(comments)
-    scores = _scores([tuple(r) for r in rows])
-    if scores.answers < K:
-        # Counted, not described: with one visit attended on a day, its scores were that
-        # resident's own, which staff could tell (comments wait for a batch of five too).
-        scores = Scores(answers=scores.answers, reach=None, wait=None, respected=None, helped=None)
     return ServiceFeedback(
         resource_id=resource.id,
         name_zh=resource.name_zh,
         name_en=resource.name_en,
-        scores=scores,
+        scores=_scores([tuple(r) for r in rows]),
         comments=comments,
     )
 
