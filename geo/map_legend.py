@@ -20,6 +20,8 @@ import folium
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
+from geo.map_text import METRIC_UNITS
+
 SWATCHES = {
     "fill": "background:{c}",
     "dash": "height:0;border:0;border-top:2px dashed {c};margin-bottom:5px",
@@ -154,9 +156,7 @@ class MapFrame(MacroElement):
 {% endmacro %}"""
     )
 
-    def __init__(
-        self, map_name: str, prefix: str, units: tuple[str, str] = ("{n} m", "{n} km")
-    ) -> None:
+    def __init__(self, map_name: str, prefix: str, units: tuple[str, str] = METRIC_UNITS) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "MapFrame"
         self.map_name = map_name

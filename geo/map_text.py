@@ -23,6 +23,10 @@ def _metres(x: float) -> str:
     return f"{x:g} m"
 
 
+# A map scale's units in English; a caller gives the reader's (web.i18n.scale_units).
+METRIC_UNITS = ("{n} m", "{n} km")
+
+
 @dataclass(frozen=True)
 class MapText:
     """Every text on a map, translated by the caller; ``%(name)s`` placeholders."""
@@ -65,4 +69,4 @@ class MapText:
     percent: Callable[[float], str] = field(default=_percent)
     distance: Callable[[float], str] = field(default=_metres)
     # The scale bar's metres and kilometres, ``{n}`` for the number ("2 km" / "2公里").
-    scale_units: tuple[str, str] = ("{n} m", "{n} km")
+    scale_units: tuple[str, str] = METRIC_UNITS

@@ -35,7 +35,7 @@ from shapely.geometry import shape
 
 from geo.crs import M_PER_DEGREE
 from geo.heat import DEFAULT_RESOLUTION, hex_area_km2
-from geo.map_text import MapText
+from geo.map_text import METRIC_UNITS, MapText
 
 # folium (with pandas, which it imports) is a third of a web worker's memory and a second
 # of its start-up, and only planners' maps need it: imported where a map is drawn (#16).
@@ -129,7 +129,7 @@ def new_map(
     tile_url: str = "",
     attribution: str = "",
     prefix: str = "",
-    scale_units: tuple[str, str] = ("{n} m", "{n} km"),
+    scale_units: tuple[str, str] = METRIC_UNITS,
 ) -> folium.Map:
     """A folium map at ``centre`` (lat, lon) that loads Leaflet from ``assets`` only, with a
     metric scale in ``scale_units`` and ``prefix`` before the attribution (none when
