@@ -143,24 +143,27 @@ async def _list_page(
         await desk.staff_waitlist(principal, first_day=first, days=days, resource_id=resource_id)
     )
     step = dt.timedelta(days=days)
+    shown: list[dict[str, Any]] = [
+        {
+            "date": d,
+            "label": booking_form.day_label(d),
+            "today": d == today,
+            "items": rows,
+            # Who is coming, then apart, below, the bookings no one comes to.
+            "coming": [r for r in rows if r["status"] not in ENDED],
+            "ended": [r for r in rows if r["status"] in ENDED],
+            "waiting": waiting.get(d, []),
+        }
+        for d, rows in by_day.items()
+    ]
     context = {
         "view": view,
         "first": first,
         "last": first + step - dt.timedelta(days=1),
-        "days": [
-            {
-                "date": d,
-                "label": booking_form.day_label(d),
-                "today": d == today,
-                "items": rows,
-                "waiting": waiting.get(d, []),
-            }
-            for d, rows in by_day.items()
-        ],
+        "days": shown,
         # Who is coming: a cancelled or expired booking is listed apart and not counted.
-        "count": sum(1 for rows in by_day.values() for r in rows if r["status"] not in ENDED),
-        "ended": sum(1 for rows in by_day.values() for r in rows if r["status"] in ENDED),
-        "ended_statuses": ENDED,
+        "count": sum(len(day["coming"]) for day in shown),
+        "ended": sum(len(day["ended"]) for day in shown),
         "links": {
             "prev": _list_link(first - step, view, resource_id),
             "next": _list_link(first + step, view, resource_id),
