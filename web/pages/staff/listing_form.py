@@ -61,6 +61,11 @@ def field_labels() -> dict[str, str]:
     }
 
 
+def labels() -> dict[str, Any]:
+    """What the form's template names its fields with: the same words as its errors."""
+    return {"weekdays": WEEKDAYS, "labels": field_labels()}
+
+
 def text(form: FormData, key: str) -> str:
     value = form.get(key)
     # No one types a NUL; PostgreSQL refuses to store one.

@@ -28,7 +28,6 @@ from resourcemap.errors import (
 )
 from resourcemap.listings import edits, organisations
 from resourcemap.listings import views as listings
-from resourcemap.listings.hours import WEEKDAYS
 from resourcemap.transfer.budget import Budget
 from resourcemap.transfer.importer import ImportOptions, import_listings
 from resourcemap.transfer.report import ImportReport
@@ -250,7 +249,7 @@ async def _form_page(
         "accessibility": ACCESSIBILITY_LABELS,
         "qualification_types": QUALIFICATION_LABELS,
         "statuses": STATUS_LABELS,
-        "weekdays": WEEKDAYS,
+        **resource_form.labels(),
         "eligibilities": ELIGIBILITY_LABELS,
         "tile_url": settings.tile_url,
         "tile_attribution": settings.tile_attribution,
