@@ -345,9 +345,11 @@ class Ledger:
         token: str | None,
         *,
         now: dt.datetime,
+        referred_by: Resource | None = None,
     ) -> int:
         """Queue a message about ``booking`` at ``resource`` to its phone and e-mail
-        address, if any, in the language it was booked in; how many were queued."""
+        address, if any, in the language it was booked in; how many were queued.
+        ``referred_by``: the service whose referral the booking is (named in it)."""
         phone = self.vault.open_optional(booking.phone_enc)
         email = self.vault.open_optional(booking.email_enc)
         if not phone and not email:
@@ -363,6 +365,10 @@ class Ledger:
             lang=booking.lang,
             name_en=resource.name_en,
         )
+        if referred_by is not None:
+            message = replace(
+                message, referred_by=referred_by.name_zh, referred_by_en=referred_by.name_en
+            )
         return await outbox.enqueue(
             self.vault, self.tz, message, booking_id=booking.id, phone=phone, email=email, now=now
         )

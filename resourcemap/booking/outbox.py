@@ -70,6 +70,10 @@ class Message:
     # The language the resident booked in ('' for rows from before it was kept: Chinese).
     lang: str = ""
     resource_name_en: str = ""  # read instead of the Chinese name in English, if any
+    # A referral's booking: the service that referred the resident (Chinese and English
+    # names), so the confirmation says why a booking they did not make arrived.
+    referred_by: str = ""
+    referred_by_en: str = ""
 
     @property
     def locale(self) -> str:
@@ -92,6 +96,14 @@ class Message:
             self.offer_expires_at.astimezone(tz).strftime("%H:%M") if self.offer_expires_at else ""
         )
         kind = self.kind
+        if kind is NotificationKind.CONFIRMATION and self.referred_by:
+            sender = place_name(self.referred_by, self.referred_by_en, self.locale)
+            return N_(
+                "%(sender)s referred you to %(place)s. Your time: %(when)s. Booking code %(code)s.",
+                sender=sender,
+                code=code,
+                **at,
+            )
         if kind is NotificationKind.CONFIRMATION:
             return N_(
                 "You have booked %(place)s, %(when)s. Booking code %(code)s.", code=code, **at

@@ -99,9 +99,9 @@ class ReferralDesk:
         return await flow.referral_slots(self.ledger, found.to_service.id, first_day, days, now=now)
 
     async def resident_pick(
-        self, code: str, token: str, starts_at: dt.datetime, *, now: dt.datetime
+        self, code: str, token: str, starts_at: dt.datetime, *, now: dt.datetime, lang: str = ""
     ) -> ResidentReferralView:
-        return await resident.pick(self.ledger, code, token, starts_at, now=now)
+        return await resident.pick(self.ledger, code, token, starts_at, now=now, lang=lang)
 
     async def resident_decline(
         self, code: str, token: str, *, now: dt.datetime

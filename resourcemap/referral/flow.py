@@ -380,9 +380,12 @@ async def book_seat(
     now: dt.datetime,
     accepting: bool,
     actor: Principal | None,
+    lang: str = "",
 ) -> Booking:
     """Take a referral seat and book it, moving the referral to booked (through accepted
-    when ``accepting``), all in one transaction: a full slot changes nothing."""
+    when ``accepting``), all in one transaction: a full slot changes nothing. ``lang``: the
+    resident's language when they picked the time themselves (staff booking for them do
+    not know it: Chinese)."""
     rid = referral.to_resource_id
     token = new_token()
     for _ in range(3):
@@ -407,6 +410,7 @@ async def book_seat(
                     ends_at=slots.as_utc(end),
                     status=BookingStatus.CONFIRMED,
                     channel=Channel.REFERRAL,
+                    lang=lang,
                     nickname_enc=referral.nickname_enc,
                     phone_enc=referral.phone_enc,
                     email_enc=referral.email_enc,
@@ -419,6 +423,7 @@ async def book_seat(
                     referral.to_resource,
                     token,
                     now=now,
+                    referred_by=referral.from_resource,
                 )
             return booking
         except seats.Stale:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from resourcemap.booking.requests import ContactChecks, SlotStart
@@ -47,3 +49,6 @@ class SeatsIn(Input):
 
 class PickIn(Input):
     starts_at: SlotStart
+    lang: Literal["zh-CN", "en"] | None = Field(
+        None, description="The resident's language: their booking's messages are in it"
+    )

@@ -42,20 +42,34 @@ async def view(ledger: Ledger, code: str, token: str) -> ResidentReferralView:
         from_name_en=referral.from_resource.name_en,
         to_service=ref(to, phone=True),
         address_zh=to.address_zh,
+        address_en=to.address_en,
+        fee=to.fee,
+        fee_note=to.fee_note,
+        fee_note_en=to.fee_note_en,
         starts_at=None if booking is None else booking.starts_at.astimezone(ledger.tz),
         can_pick=referral.status is S.ACCEPTED,
         can_decline=referral.status in (S.SENT, S.ACCEPTED),
         booking_code=None if booking is None else booking.code,
+        booking_token=None if booking is None else ledger.vault.open(booking.token_enc),
     )
 
 
 async def pick(
-    ledger: Ledger, code: str, token: str, starts_at: dt.datetime, *, now: dt.datetime
+    ledger: Ledger,
+    code: str,
+    token: str,
+    starts_at: dt.datetime,
+    *,
+    now: dt.datetime,
+    lang: str = "",
 ) -> ResidentReferralView:
+    """Book ``starts_at``; ``lang``, the page's language, is the booking's messages' one."""
     referral = await _by_link(ledger, code, token)
     if referral.status is not S.ACCEPTED:
         raise Conflict(f"the referral is {referral.status.value}; no time to pick")
-    await flow.book_seat(ledger, referral, starts_at, now=now, accepting=False, actor=None)
+    await flow.book_seat(
+        ledger, referral, starts_at, now=now, accepting=False, actor=None, lang=lang
+    )
     return await view(ledger, code, token)
 
 

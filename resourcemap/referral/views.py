@@ -16,7 +16,7 @@ from resourcemap.models import Booking, Referral, Resource
 from resourcemap.search.base import Reach
 from resourcemap.search.needs import NEEDS
 from resourcemap.vault import Vault, mask_email, mask_name, mask_phone
-from resourcemap.vocab import Consent, Eligibility, ReferralStatus, ResourceKind, Urgency
+from resourcemap.vocab import Consent, Eligibility, Fee, ReferralStatus, ResourceKind, Urgency
 
 Side = Literal["out", "in", "both"]
 
@@ -121,10 +121,18 @@ class ResidentReferralView(BaseModel):
     from_name_en: str
     to_service: ServiceRef
     address_zh: str
+    address_en: str
+    # What the visit costs, as the service's listing says (the booking form says it too).
+    fee: Fee
+    fee_note: str
+    fee_note_en: str
     starts_at: dt.datetime | None
     can_pick: bool
     can_decline: bool
     booking_code: str | None
+    # The booked visit's own manage token: its page is where it is cancelled or added to a
+    # calendar (the link holder already holds the referral's token).
+    booking_token: str | None = None
 
 
 def ref(resource: Resource, *, phone: bool = False) -> ServiceRef:

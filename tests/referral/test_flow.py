@@ -74,6 +74,14 @@ async def test_a_referral_moves_forward_only_and_the_referrer_sees_the_status(
         assert booked.status is S.BOOKED and booked.starts_at == NINE
         booking = await Booking.get(id=booked.booking_id)
         assert booking.channel is Channel.REFERRAL and booking.status is BookingStatus.CONFIRMED
+        # The resident did not book it: the confirmation says who referred them, in
+        # Chinese (staff booking for them do not know their language).
+        (confirmed,) = await Notification.filter(kind=NotificationKind.CONFIRMATION)
+        said, _link = led.vault.open(confirmed.body_enc or "").splitlines()
+        assert said == (
+            "东湖中学心理辅导室已将您转介至测试区未成年人心理健康成长辅导中心，时间："
+            f"{NINE:%Y-%m-%d %H:%M}。预约码 {booking.code[:4]} {booking.code[4:]}。"
+        )
         # The referring service sees "booked", and not when or anything of the visit.
         seen = await flow.get(led, school, made.id)
         assert seen.status is S.BOOKED and seen.starts_at is None and seen.booking_id is None
@@ -255,9 +263,19 @@ async def test_the_resident_picks_a_time_or_declines_through_their_link(database
         await flow.accept(led, centre, made.id, AcceptIn(), now=NOW)
         offered = await flow.referral_slots(led, ids["centre"], NINE.date(), 1, now=NOW)
         assert [s.starts_at for s in offered][:2] == [NINE, at(2, 10)]
-        picked = await resident.pick(led, row.code, token, at(2, 10), now=NOW)
+        picked = await resident.pick(led, row.code, token, at(2, 10), now=NOW, lang="en")
         assert picked.status is S.BOOKED and picked.starts_at == at(2, 10)
         assert not picked.can_pick and not picked.can_decline
+        # Picked on the English page: the booking's messages and links are in English.
+        booking = await Booking.get(code=picked.booking_code)
+        assert booking.lang == "en" and picked.booking_token == led.vault.open(booking.token_enc)
+        (confirmed,) = await Notification.filter(kind=NotificationKind.CONFIRMATION)
+        said, link = led.vault.open(confirmed.body_enc or "").splitlines()
+        assert said.startswith(
+            "Donghu Middle School Counselling Room referred you to District Minors' Guidance "
+            f"Centre. Your time: {at(2, 10):%Y-%m-%d %H:%M}."
+        )
+        assert link.endswith("&lang=en")
         # Another referral: the resident declines.
         other = await flow.create(led, ids["school_staff"], referral_in(ids), now=NOW)
         other_row = await Referral.get(id=other.id)

@@ -205,3 +205,53 @@ def test_declining_asks_for_a_reason_and_the_button_reads(
         assert "已接收" in text_of(html(client.get(page)), ".status-line")
         css = client.get("/static/staff.css").text
         assert "button.danger, .button.danger { background: #fff; color: #8a1c12" in css
+
+
+def test_the_resident_picks_a_day_at_a_time_and_only_the_service_moves_the_visit(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    """The resident's link shows the cost and one day's times with the days as tabs (two
+    weeks of times on one page put the button 3,000 px down on a phone); a tab shows that
+    day without booking; no time chosen is said; once booked, the visit's page is linked,
+    and it offers cancelling, not a move that only the service can make."""
+    w = _world(database_url)
+    link = f"/referrals/{w['code']}?token={w['link']}"
+    action = f"/referrals/{w['code']}/pick"
+    with make_client(database_url, run_worker=False) as client:
+        en = html(client.get(link + "&lang=en"))
+        assert text_of(en, ".cost") == "Free"
+        zh = html(client.get(link + "&lang=zh-CN"))
+        assert text_of(zh, ".cost") == "免费"
+        tabs = zh.select("nav.days .day-tab")
+        first_day = zh.select("input[name=starts_at]")
+        assert len(tabs) >= 5 and len(first_day) == 3, "one day's three times, not two weeks"
+        other = tabs[1]
+        shown = client.post(
+            action, data=browser_values(only_form(zh, action)) | {"show_day": [other["value"]]}
+        )
+        page = html(shown)
+        assert shown.status_code == 200 and "已接收" in text_of(page, ".status")
+        assert text_of(page, ".day-tab.current") == other.get_text(strip=True)
+        times = [i["value"] for i in page.select("input[name=starts_at]")]
+        assert times and not set(times) & {i["value"] for i in first_day}
+        unchosen = client.post(action, data=browser_values(only_form(page, action)))
+        kept = html(unchosen)
+        assert unchosen.status_code == 400 and "请选择一个时间" in text_of(kept, ".field-error")
+        assert text_of(kept, ".day-tab.current") == other.get_text(strip=True)
+        values = browser_values(only_form(kept, action)) | {"starts_at": [times[0]]}
+        booked = html(client.post(action, data=values))
+        assert "已预约" in text_of(booked, ".status") and text_of(booked, ".reference")
+        assert not booked.select("input[name=starts_at]")
+        visit = booked.select_one("a[href^='/bookings/']")
+        assert visit is not None
+        manage = html(client.get(str(visit["href"])))
+        assert "通过转介安排" in text_of(manage, ".referral-time")
+        assert "0755-20000009" in text_of(manage, ".referral-time")
+        code = str(visit["href"]).split("?")[0].rsplit("/", 1)[1]
+        assert manage.find("form", action=f"/bookings/{code}/reschedule") is None
+        cancel = manage.find("form", action=f"/bookings/{code}/cancel")
+        assert isinstance(cancel, Tag)
+        # A move sent anyway (an old page) is refused with what to do, not a picker.
+        moved = client.post(f"/bookings/{code}/reschedule", data=browser_values(cancel))
+        assert moved.status_code == 409
+        assert "只能由服务机构更改" in text_of(html(moved), ".error-summary")

@@ -303,7 +303,11 @@ async def resident_pick(request: Request) -> Response:
     """
     data = PickIn.model_validate(await json_body(request))
     found = await desk(request).resident_pick(
-        request.path_params["code"], _token(request), data.starts_at, now=clock.now(request)
+        request.path_params["code"],
+        _token(request),
+        data.starts_at,
+        now=clock.now(request),
+        lang=data.lang or "",
     )
     return view(found)
 

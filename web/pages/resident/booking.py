@@ -45,6 +45,14 @@ def _desk(request: Request) -> Desk:
     return desk
 
 
+def _moved_by_service() -> str:
+    """Why a referral's booking is not moved online (its seat is a green-channel seat)."""
+    return _(
+        "This time was arranged through a referral, so only the service can move it. "
+        "Please call the service."
+    )
+
+
 def _refusal(exc: Conflict) -> str:
     """Why a time cannot be booked, in the resident's language (by the desk's code)."""
     reasons = {
@@ -59,6 +67,7 @@ def _refusal(exc: Conflict) -> str:
             "It is too close to the start to change online. Please call the service."
         ),
         "not_bookable": _("This service does not take bookings online. Please call it."),
+        "referral": _moved_by_service(),
     }
     return reasons.get(
         exc.code or "",
@@ -113,14 +122,6 @@ def _with_start(path: str, start: str, day: str = "") -> str:
     goes)."""
     query = {k: v for k, v in (("start", start), ("day", day)) if v}
     return f"{path}?{urlencode(query)}" if query else path
-
-
-def _shown_day(text: str) -> dt.date | None:
-    """The day whose times a form showed (its hidden ``day``), if it reads as one."""
-    try:
-        return dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
 
 
 def _manage_url(kind: str, issued: Issued) -> str:
@@ -210,12 +211,12 @@ async def book(request: Request) -> Response:
     resource = await _resource(request)
     values = {name: _text(form, name) for name in (*CONTACT, "starts_at", "key")}
     # The day whose times the resident was looking at: an answer shows it again.
-    day = _shown_day(_text(form, "day"))
+    day = resident_view.form_day(_text(form, "day"))
     if "show_day" in form:
         # A day's tab: that day's times, with what was typed kept (a link lost it), and
         # nothing booked. A time chosen on the day left is not carried over to it.
         values["starts_at"] = ""
-        other_day = _shown_day(_text(form, "show_day"))
+        other_day = resident_view.form_day(_text(form, "show_day"))
         return await _book_page(request, resource, day=other_day, values=values)
     try:
         data = BookingIn.model_validate(
@@ -356,6 +357,11 @@ async def reschedule(request: Request) -> Response:
     form, code, token = await _held_form(request)
     context = await _booking_context(request, code, token)
     desk = _desk(request)
+    if not context["changes"].movable:
+        # A referral's time: the booking page says whom to call, not a picker that can
+        # only refuse.
+        context["problem"] = _moved_by_service()
+        return await _page(request, "resident/booking.html", context, 409)
     chosen = _text(form, "starts_at")
     status = 200
     if not chosen and _text(form, "move") == "yes":

@@ -14,7 +14,7 @@ from babel.lists import format_list
 
 from resourcemap.booking.views import BookingView, PlaceView
 from resourcemap.vault import mask_email, mask_phone
-from resourcemap.vocab import MODE_LABELS, BookingStatus
+from resourcemap.vocab import MODE_LABELS, BookingStatus, Channel
 from web import i18n
 
 
@@ -38,14 +38,18 @@ class Changes:
 
     possible: bool
     until: dt.datetime | None
+    # False for a referral's booking: its seat is a green-channel seat that only the
+    # receiving service moves (it can still be cancelled online).
+    movable: bool = True
 
 
 def changes(booking: BookingView, now: dt.datetime) -> Changes:
     if booking.status is BookingStatus.OFFERED:
         return Changes(True, None)  # an offer can always be declined
+    movable = booking.channel is not Channel.REFERRAL
     if booking.status is not BookingStatus.CONFIRMED or booking.changes_until is None:
-        return Changes(False, booking.changes_until)
-    return Changes(now <= booking.changes_until, booking.changes_until)
+        return Changes(False, booking.changes_until, movable)
+    return Changes(now <= booking.changes_until, booking.changes_until, movable)
 
 
 def sent_to(booking: BookingView, *, moved: bool = False) -> list[str]:

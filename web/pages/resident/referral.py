@@ -9,6 +9,7 @@ the gettext catalogues, like every other page.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +24,7 @@ from resourcemap.referral.requests import PickIn
 from resourcemap.said import N_
 from web import clock, i18n
 from web.i18n import _
+from web.pages.resident import view as resident_view
 from web.pages.shell import Audience, checked_form, page, render
 from web.pages.shell import form_text as _text
 
@@ -48,24 +50,37 @@ def _no_referrer(response: Response) -> Response:
 
 
 async def _referral_page(
-    request: Request, code: str, token: str, *, problem: str | None = None, status: int = 200
+    request: Request,
+    code: str,
+    token: str,
+    *,
+    day: dt.date | None = None,
+    errors: dict[str, str] | None = None,
+    problem: str | None = None,
+    status: int = 200,
 ) -> Response:
+    """The referral, and while a time can be picked the referral seats a day at a time,
+    as the booking form shows its times (``day``, else the first day with one)."""
     desk, now = _desk(request), clock.now(request)
     found = await desk.resident_view(code, token)
-    slots = []
+    days: list[resident_view.SlotDay] = []
     if found.can_pick:
         today = now.astimezone(desk.ledger.tz).date()
-        slots = await desk.resident_slots(code, token, today, PICK_DAYS, now=now)
-    days: dict[Any, list[Any]] = {}
-    for slot in slots:
-        days.setdefault(slot.starts_at.date(), []).append(slot)
+        seats = await desk.resident_slots(code, token, today, PICK_DAYS, now=now)
+        days = resident_view.seat_days(seats, today=today)
+    shown = next((d for d in days if d.day == day), days[0] if days else None)
     context: dict[str, Any] = {
         "referral": found,
         "status_label": i18n.vocab(found.status),
-        "days": list(days.items()),
+        "days": days,
+        "day": shown,
         "token": token,
+        "errors": errors or {},
         "problem": problem,
         "manage_url": f"/referrals/{found.code}?{urlencode({'token': token})}",
+        "booking_url": None
+        if found.booking_token is None or found.booking_code is None
+        else f"/bookings/{found.booking_code}?{urlencode({'token': found.booking_token})}",
     }
     return _no_referrer(await render(request, "resident/referral.html", context, status))
 
@@ -81,12 +96,25 @@ async def referral(request: Request) -> Response:
 async def pick(request: Request) -> Response:
     form = await checked_form(request)
     code, token = request.path_params["code"], _text(form, "token")
+    if "show_day" in form:
+        # A day's tab: that day's times (nothing is booked).
+        return await _referral_page(
+            request, code, token, day=resident_view.form_day(_text(form, "show_day"))
+        )
+    shown_day = resident_view.form_day(_text(form, "day"))
+    if not _text(form, "starts_at"):
+        errors = {"starts_at": _("Choose a time.")}
+        return await _referral_page(request, code, token, day=shown_day, errors=errors, status=400)
     try:
-        chosen = PickIn.model_validate({"starts_at": _text(form, "starts_at")})
-        await _desk(request).resident_pick(code, token, chosen.starts_at, now=clock.now(request))
+        chosen = PickIn.model_validate(
+            {"starts_at": _text(form, "starts_at"), "lang": i18n.current().tag}
+        )
+        await _desk(request).resident_pick(
+            code, token, chosen.starts_at, now=clock.now(request), lang=chosen.lang or ""
+        )
     except (ValidationError, Conflict):
         words = _("That time is taken or not open; choose another")
-        return await _referral_page(request, code, token, problem=words, status=409)
+        return await _referral_page(request, code, token, day=shown_day, problem=words, status=409)
     return RedirectResponse(f"/referrals/{code}?{urlencode({'token': token})}", status_code=303)
 
 

@@ -14,6 +14,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import get_day_names
 
 from resourcemap.booking import slots
+from resourcemap.referral.views import ReferralSlot
 from resourcemap.said import Said
 from resourcemap.vocab import (
     AUDIENCE_LABELS,
@@ -89,6 +90,26 @@ def slot_days(
     for s, e, capacity, remaining in listed.local_rows(tz):
         changeable = now is None or s - notice >= now
         choice = SlotChoice(s.isoformat(), s, e, remaining, capacity, changeable)
+        days.setdefault(s.date(), SlotDay(s.date(), today=today)).slots.append(choice)
+    return list(days.values())
+
+
+def form_day(text: str) -> dt.date | None:
+    """The day a form's day tab or hidden ``day`` names, if it reads as one."""
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def seat_days(seats: Iterable[ReferralSlot], *, today: dt.date) -> list[SlotDay]:
+    """A referral's free seats as the booking form's days, so the resident picks among
+    them the same way (a day at a time, not two weeks of times on one page). Each is one
+    time they can take: how many seats it holds is the receiving service's matter."""
+    days: dict[dt.date, SlotDay] = {}
+    for seat in seats:
+        s, e = seat.starts_at, seat.ends_at
+        choice = SlotChoice(s.isoformat(), s, e, remaining=1, capacity=1)
         days.setdefault(s.date(), SlotDay(s.date(), today=today)).slots.append(choice)
     return list(days.values())
 
