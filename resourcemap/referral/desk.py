@@ -9,7 +9,7 @@ import datetime as dt
 from resourcemap.accounts import Principal
 from resourcemap.booking.ledger import Ledger
 from resourcemap.feedback import answers, rounds
-from resourcemap.referral import counts, directory, flow, resident
+from resourcemap.referral import counts, directory, flow, inbox, resident
 from resourcemap.referral.requests import AcceptIn, DeclineIn, ReferralIn
 from resourcemap.referral.views import (
     Candidates,
@@ -79,6 +79,9 @@ class ReferralDesk:
         self, resource_id: int, first_day: dt.date, days: int, *, now: dt.datetime
     ) -> list[ReferralSlot]:
         return await flow.referral_slots(self.ledger, resource_id, first_day, days, now=now)
+
+    async def waiting(self, actor: Principal) -> inbox.Waiting:
+        return await inbox.waiting(actor)
 
     async def counts(
         self, actor: Principal, *, since: dt.datetime, area: str | None = None

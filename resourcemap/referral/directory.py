@@ -269,6 +269,7 @@ def _candidate(
         eligibility=r.eligibility,
         eligibility_note_zh=r.eligibility_note_zh,
         eligibility_note_en=r.eligibility_note_en,
+        fee=r.fee,
         dedicated=dedicated,
         members_only=members_only,
     )

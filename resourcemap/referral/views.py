@@ -39,6 +39,8 @@ class Candidate(ServiceRef):
     eligibility: Eligibility
     eligibility_note_zh: str = ""
     eligibility_note_en: str = ""
+    # What a visit costs (a resident told "free" and sent to a paid place loses trust).
+    fee: Fee = Fee.UNKNOWN
     # Its kind is one the need names (a minors' guidance centre for 厌学): listed first.
     dedicated: bool = False
     # Only for its own members (a school's students, a workplace's employees): the resident

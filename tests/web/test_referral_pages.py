@@ -13,6 +13,7 @@ from resourcemap.booking.requests import new_token
 from resourcemap.models import BookingPolicy, FeedbackToken, Referral
 from resourcemap.referral import flow
 from resourcemap.referral.requests import AcceptIn
+from resourcemap.vocab import Urgency
 from tests.booking_helpers import NOW
 from tests.factories import run_in_db
 from tests.html_helpers import text_of
@@ -255,3 +256,52 @@ def test_the_resident_picks_a_day_at_a_time_and_only_the_service_moves_the_visit
         moved = client.post(f"/bookings/{code}/reschedule", data=browser_values(cancel))
         assert moved.status_code == 409
         assert "只能由服务机构更改" in text_of(html(moved), ".error-summary")
+
+
+def test_a_referral_waiting_for_an_answer_is_said_on_every_staff_page(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    """The receiving staff see arrived referrals where they start (their listings) and
+    beside "Referrals" on every page, urgent ones marked, until they answer; the referring
+    staff see none waiting. With no referral seats, the referral says where they are set."""
+    w = _world(database_url)
+
+    async def send_two() -> list[int]:
+        led = ledger(database_url)
+        made = [
+            await flow.create(led, w["school_staff"], referral_in(w, urgency=u), now=NOW)
+            for u in (Urgency.URGENT, Urgency.ROUTINE)
+        ]
+        await BookingPolicy.filter(resource_id=w["centre"]).update(referral_seats=0)
+        return [m.id for m in made]
+
+    urgent, routine = run_in_db(database_url, send_two)
+    with make_client(database_url, run_worker=False) as client:
+        sign_in(client, "centre")
+        home = html(client.get("/staff"))
+        said = " ".join(text_of(home, ".referral-notice").split())
+        assert said == "待您答复的转介：2 个，其中紧急 1 个 去处理"
+        badge = home.select_one("nav.staff-bar a.waiting")
+        assert badge is not None and badge["href"] == "/staff/referrals?side=in"
+        assert (
+            text_of(badge, ".count-badge") == "2"
+            and "urgent" in badge.select_one(".count-badge")["class"]
+        )
+        bookings = html(client.get("/staff/bookings"))
+        assert "2 个待您答复" in text_of(bookings, "nav.staff-bar a.waiting")
+        # No referral seats: said with the way to set them.
+        detail = html(client.get(f"/staff/referrals/{routine}"))
+        assert "近两周没有空余的转介名额" in text_of(detail, ".no-seats")
+        rules = detail.select_one(".no-seats a")
+        assert rules is not None
+        assert rules["href"] == f"/staff/resources/{w['centre']}/booking#referral-seats"
+        target = html(client.get(str(rules["href"]).split("#")[0]))
+        assert target.find(id="referral-seats") is not None
+        for rid in (urgent, routine):
+            page = f"/staff/referrals/{rid}"
+            accept = only_form(html(client.get(page)), f"{page}/accept")
+            assert client.post(f"{page}/accept", data=browser_values(accept)).status_code == 200
+        home = html(client.get("/staff"))
+        assert home.select(".referral-notice, nav.staff-bar a.waiting") == []
+        sign_in(client, "counsellor")  # the referring side: nothing waits for them
+        assert html(client.get("/staff")).select(".referral-notice") == []

@@ -237,6 +237,9 @@ async def render(
     if audience is Audience.RESIDENT:
         # Crisis help one tap away on every resident page, those for the resident's area first.
         base["hotlines"] = await crisis_hotlines(area_codes)
+    elif base["principal"] is not None and base["principal"].role is Role.STAFF:
+        # Referrals waiting for the service's answer, beside "Referrals" on every page.
+        base["referrals_waiting"] = await request.app.state.referrals.waiting(base["principal"])
     response: Response = request.app.state.templates.TemplateResponse(
         request, name, {**base, **context}, status_code=status
     )

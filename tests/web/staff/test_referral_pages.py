@@ -47,6 +47,7 @@ def test_a_referral_for_school_refusal_offers_the_public_minors_centres_with_dis
         assert text_of(label, ".distance") == "5.8公里"
         assert text_of(label, ".eligibility") == "对公众开放"
         assert text_of(label, ".dedicated") == "专门服务此类需求"
+        assert text_of(label, ".cost") == "免费", "a resident told the cost before they go"
         assert "距离为到康乐社区心理咨询室的直线距离" in text_of(soup, "fieldset .hint")
         # Every service says how far and who may use it; the nearer general ones follow.
         for _id, _said, each in offered:
