@@ -1,4 +1,5 @@
-"""Pages for planners (and admins): coverage map and table, indicators, access, siting.
+"""Pages for planners (and admins): coverage map and table, indicators, access, siting,
+residents' feedback and referrals.
 Routes are named ``planning.<name>``."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from web.routing import group
 
 
 def routes() -> list[BaseRoute]:
-    from web.pages.planning import jobs, workspace
+    from web.pages.planning import feedback, jobs, workspace
 
     page = group("planning")
     return [
@@ -20,6 +21,7 @@ def routes() -> list[BaseRoute]:
         page("/planning/siting", workspace.siting_form, "GET", "siting"),
         page("/planning/siting", workspace.siting_run, "POST", "siting_run"),
         page("/planning/siting/map", workspace.siting_map_page, "GET", "siting_map"),
+        page("/planning/feedback", feedback.feedback_page, "GET", "feedback"),
         page("/planning/jobs", jobs.jobs_page, "GET", "jobs"),
         page("/planning/jobs", jobs.start_job, "POST", "job_start"),
         page("/planning/jobs/{id:id}", jobs.job_page, "GET", "job"),
