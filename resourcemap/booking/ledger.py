@@ -33,7 +33,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from resourcemap.accounts import Principal
-from resourcemap.booking import outbox, schedules, seats, slots
+from resourcemap.booking import outbox, referred, schedules, seats, slots
 from resourcemap.booking.links import Links
 from resourcemap.booking.requests import Contact, new_code, new_token, normalise_code
 from resourcemap.errors import Conflict, InvalidInput, NotFound
@@ -277,6 +277,7 @@ class Ledger:
                 await Slot.filter(id=held.slot_id, referral_taken__gt=0).update(
                     referral_taken=F("referral_taken") - 1
                 )
+                await referred.follow(held.id, status, now=now)
             else:
                 await self.release(held.slot_id, now=now)
             tell = {

@@ -28,9 +28,10 @@ class Links:
     def waitlist(self, code: str, token: str, lang: str = "") -> str:
         return f"{self.public_url}/waitlist/{code}?{_query(token, lang)}"
 
-    def referral(self, code: str, token: str) -> str:
-        """Where a referred resident picks a time or declines (#23)."""
-        return f"{self.public_url}/referrals/{code}?token={token}"
+    def referral(self, code: str, token: str, lang: str = "") -> str:
+        """Where a referred resident picks a time or declines (#23); ``lang`` as the
+        referring staff recorded it."""
+        return f"{self.public_url}/referrals/{code}?{_query(token, lang)}"
 
     def feedback(self, token: str, lang: str = "") -> str:
         """The anonymous feedback form; ``lang`` as in the booking it follows."""

@@ -13,9 +13,11 @@ from typing import TypeVar
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
 
 from resourcemap import audit
 from resourcemap.accounts import Principal
+from resourcemap.booking import referred
 from resourcemap.booking.ledger import Ledger
 from resourcemap.booking.staff_views import (
     BlockView,
@@ -36,7 +38,7 @@ from resourcemap.listings.edits import Input, located
 from resourcemap.models import Booking, BookingPolicy, Resource, TimeBlock, WaitlistEntry
 from resourcemap.scope import located_in
 from resourcemap.vault import mask_email, mask_name, mask_phone
-from resourcemap.vocab import SEAT_HOLDING, BookingStatus, Role, Status, WaitlistStatus
+from resourcemap.vocab import SEAT_HOLDING, BookingStatus, Channel, Role, Status, WaitlistStatus
 
 MAX_LIST_DAYS = 31
 M = TypeVar("M", bound=Model)
@@ -360,5 +362,8 @@ async def mark(
         raise Conflict(f"a booking that is {booking.status} cannot be marked")
     if booking.starts_at > now:
         raise Conflict("the slot has not started yet")
-    await Booking.filter(id=booking.id).update(status=status)
+    async with in_transaction(Booking._meta.default_connection):
+        await Booking.filter(id=booking.id).update(status=status)
+        if booking.channel is Channel.REFERRAL:
+            await referred.follow(booking.id, status, now=now)
     return masked_view(ledger, await Booking.get(id=booking.id), booking.resource)

@@ -62,6 +62,9 @@ class Referral(ResidentHeld):
     closed_at = fields.DatetimeField(null=True)
     invited_at = fields.DatetimeField(null=True)
     purged_at = fields.DatetimeField(null=True)
+    # The resident's language as the referring staff recorded it (``zh-CN``, ``en``; '':
+    # not known, and their messages come in both).
+    lang = fields.CharField(max_length=8, default="", db_default="")
 
     class Meta:
         table = "referral"

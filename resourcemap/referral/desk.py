@@ -99,7 +99,9 @@ class ReferralDesk:
         found = await resident.view(self.ledger, code, token)
         if not found.can_pick:
             return []
-        return await flow.referral_slots(self.ledger, found.to_service.id, first_day, days, now=now)
+        return await flow.referral_slots(
+            self.ledger, found.to_service.id, first_day, days, now=now, notice=True
+        )
 
     async def resident_pick(
         self, code: str, token: str, starts_at: dt.datetime, *, now: dt.datetime, lang: str = ""

@@ -22,7 +22,14 @@ from resourcemap.accounts import Principal
 from resourcemap.booking import reserve, seats, slots
 from resourcemap.booking import staff as booking_staff
 from resourcemap.booking.ledger import Ledger, schedule_changed, unused_code
-from resourcemap.booking.outbox import SUBJECTS, enqueue_text, in_both
+from resourcemap.booking.outbox import (
+    SUBJECTS,
+    enqueue_text,
+    in_both,
+    place_name,
+    resident_locale,
+    subject_of,
+)
 from resourcemap.booking.requests import new_token
 from resourcemap.errors import Conflict, InvalidInput, NotFound
 from resourcemap.feedback import invites
@@ -117,7 +124,6 @@ async def _for(actor: Principal, referral_id: int, *, need: Side | None = None) 
 
 async def _view(ledger: Ledger, actor: Principal, referral: Referral) -> ReferralView:
     side = _side(actor, referral) or "out"
-    referral = await synced(referral)
     booking = await Booking.get_or_none(id=referral.booking_id) if referral.booking_id else None
     suggested = (
         await Resource.get_or_none(id=referral.suggested_resource_id)
@@ -133,28 +139,6 @@ async def _view(ledger: Ledger, actor: Principal, referral: Referral) -> Referra
         suggested=suggested,
         lines=await directory.crisis_lines(),
     )
-
-
-async def synced(referral: Referral) -> Referral:
-    """Follow what happened to the referral's booking by any route (the bookings page
-    marks visits too): attended, did not attend, or cancelled (closed)."""
-    if referral.status is not S.BOOKED or referral.booking_id is None:
-        return referral
-    booking = await Booking.get_or_none(id=referral.booking_id)
-    follows = {
-        BookingStatus.ATTENDED: S.ATTENDED,
-        BookingStatus.NO_SHOW: S.DID_NOT_ATTEND,
-        BookingStatus.CANCELLED: S.CLOSED,
-    }
-    if booking is None or booking.status not in follows:
-        return referral
-    to = follows[booking.status]
-    stamp: dict[str, Any] = {"closed_at": booking.updated_at}
-    if to is not S.CLOSED:
-        stamp = {"outcome_at": booking.updated_at, "attended": to is S.ATTENDED}
-    await Referral.filter(id=referral.id, status=S.BOOKED).update(status=to, **stamp)
-    await referral.refresh_from_db()
-    return referral
 
 
 # ---------------------------------------------------------------------------- referring
@@ -195,6 +179,7 @@ async def create(
         email_enc=vault.seal_optional(data.email),
         created_by_id=actor.id,
         sent_at=now,
+        lang=data.lang or "",
     )
     return await get(ledger, actor, referral.id)
 
@@ -235,7 +220,6 @@ async def close(
 ) -> ReferralView:
     """Either end closes a referral once it has an outcome (or was declined)."""
     referral = await _for(actor, referral_id)
-    await synced(referral)
     await move(referral.id, S.CLOSED, closed_at=now)
     return await get(ledger, actor, referral_id)
 
@@ -318,13 +302,8 @@ async def outcome(
     if referral.status is not S.BOOKED or referral.booking_id is None:
         raise Conflict(f"the referral is {referral.status.value}; book it first")
     status = BookingStatus.ATTENDED if attended else BookingStatus.NO_SHOW
+    # The referral follows its booking (``booking.referred``), as from the bookings page.
     await booking_staff.mark(ledger, actor, referral.booking_id, status, now=now)
-    await move(
-        referral.id,
-        S.ATTENDED if attended else S.DID_NOT_ATTEND,
-        outcome_at=now,
-        attended=attended,
-    )
     if attended:
         await invites.invite(ledger, referral.booking_id, now=now)
     return await get(ledger, actor, referral_id)
@@ -340,9 +319,17 @@ async def set_seats(actor: Principal, resource_id: int, count: int) -> int:
 
 
 async def referral_slots(
-    ledger: Ledger, resource_id: int, first_day: dt.date, days: int, *, now: dt.datetime
+    ledger: Ledger,
+    resource_id: int,
+    first_day: dt.date,
+    days: int,
+    *,
+    now: dt.datetime,
+    notice: bool = False,
 ) -> list[ReferralSlot]:
-    """The slots with a free referral seat (no minimum notice: the green channel)."""
+    """The slots with a free referral seat. Staff of the service book them without its
+    minimum notice (the green channel: they know whether they can see someone in an hour);
+    with ``notice`` (a resident picking for themselves) it applies, as on the public form."""
     if not 1 <= days <= 31:
         raise InvalidInput("days must be between 1 and 31", field="days")
     policy = await BookingPolicy.get_or_none(resource_id=resource_id, enabled=True)
@@ -350,7 +337,7 @@ async def referral_slots(
         raise seats.not_bookable()
     if policy.referral_seats < 1:
         return []
-    grid = await reserve.slot_list(ledger, resource_id, first_day, days, now=now, notice=False)
+    grid = await reserve.slot_list(ledger, resource_id, first_day, days, now=now, notice=notice)
     if not len(grid):
         return []
     start, end = slots.as_utc(int(grid.starts[0])), slots.as_utc(int(grid.ends[-1]))
@@ -381,16 +368,18 @@ async def book_seat(
     accepting: bool,
     actor: Principal | None,
     lang: str = "",
+    notice: bool = False,
 ) -> Booking:
     """Take a referral seat and book it, moving the referral to booked (through accepted
     when ``accepting``), all in one transaction: a full slot changes nothing. ``lang``: the
-    resident's language when they picked the time themselves (staff booking for them do
-    not know it: Chinese)."""
+    page's language when the resident picked the time, else the one staff recorded for
+    them (neither: Chinese). ``notice``: the service's minimum notice applies (a resident
+    picking; see ``referral_slots``)."""
     rid = referral.to_resource_id
     token = new_token()
     for _ in range(3):
         schedule = await ledger.schedule_at(rid, starts_at)
-        start, end = ledger.slot_in(schedule, starts_at, now=now, notice=False)
+        start, end = ledger.slot_in(schedule, starts_at, now=now, notice=notice)
         try:
             async with in_transaction(Referral._meta.default_connection) as conn:
                 if accepting:
@@ -410,7 +399,7 @@ async def book_seat(
                     ends_at=slots.as_utc(end),
                     status=BookingStatus.CONFIRMED,
                     channel=Channel.REFERRAL,
-                    lang=lang,
+                    lang=lang or referral.lang,
                     nickname_enc=referral.nickname_enc,
                     phone_enc=referral.phone_enc,
                     email_enc=referral.email_enc,
@@ -436,21 +425,30 @@ REFERRED = N_("%(sender)s referred you to %(place)s. Choose a time through the l
 
 
 async def _invite(ledger: Ledger, referral: Referral, *, now: dt.datetime) -> None:
-    """One message to the resident with the link to pick a time (or decline)."""
+    """One message to the resident with the link to pick a time (or decline): in their
+    language when staff recorded it, else in Chinese, then English."""
     vault = ledger.vault
-    url = ledger.links.referral(referral.code, vault.open(referral.token_enc))
+    lang = referral.lang
+    url = ledger.links.referral(referral.code, vault.open(referral.token_enc), lang)
     sender, to = referral.from_resource, referral.to_resource
-    # The resident's language is not known: Chinese, then English (names in each).
-    zh = N_(REFERRED.message, sender=sender.name_zh, place=to.name_zh)
-    en = N_(
-        REFERRED.message, sender=sender.name_en or sender.name_zh, place=to.name_en or to.name_zh
-    )
-    text = f"{read(zh, 'zh_CN')}\n{read(en, 'en')}\n{url}"
+    kind = NotificationKind.REFERRAL_INVITE
+
+    def said(locale: str) -> str:
+        names = {
+            "sender": place_name(sender.name_zh, sender.name_en, locale),
+            "place": place_name(to.name_zh, to.name_en, locale),
+        }
+        return read(N_(REFERRED.message, **names), locale)
+
+    if lang:
+        text, subject = f"{said(resident_locale(lang))}\n{url}", subject_of(kind, lang)
+    else:
+        text, subject = f"{said('zh_CN')}\n{said('en')}\n{url}", in_both(SUBJECTS[kind])
     await enqueue_text(
         vault,
-        NotificationKind.REFERRAL_INVITE,
+        kind,
         text,
-        subject=in_both(SUBJECTS[NotificationKind.REFERRAL_INVITE]),
+        subject=subject,
         booking_id=None,
         phone=vault.open_optional(referral.phone_enc),
         email=vault.open_optional(referral.email_enc),

@@ -24,6 +24,9 @@ class ReferralIn(ContactChecks):
     nickname: str | None = Field(None, max_length=40)
     phone: str | None = Field(None, max_length=24)
     email: str | None = Field(None, max_length=200)
+    lang: Literal["zh-CN", "en"] | None = Field(
+        None, description="The resident's language; without it, messages come in both"
+    )
 
 
 class AcceptIn(Input):

@@ -11,7 +11,7 @@ from resourcemap.booking.requests import normalise_code
 from resourcemap.errors import Conflict, NotFound
 from resourcemap.models import Booking, Referral
 from resourcemap.referral import flow
-from resourcemap.referral.views import ResidentReferralView, ref
+from resourcemap.referral.views import ResidentReferralView, cancelled_by, ref
 from resourcemap.vocab import DeclineReason, ReferralStatus
 
 S = ReferralStatus
@@ -32,7 +32,7 @@ async def _by_link(ledger: Ledger, code: str, token: str) -> Referral:
 
 
 async def view(ledger: Ledger, code: str, token: str) -> ResidentReferralView:
-    referral = await flow.synced(await _by_link(ledger, code, token))
+    referral = await _by_link(ledger, code, token)
     booking = await Booking.get_or_none(id=referral.booking_id) if referral.booking_id else None
     to = referral.to_resource
     return ResidentReferralView(
@@ -51,6 +51,8 @@ async def view(ledger: Ledger, code: str, token: str) -> ResidentReferralView:
         can_decline=referral.status in (S.SENT, S.ACCEPTED),
         booking_code=None if booking is None else booking.code,
         booking_token=None if booking is None else ledger.vault.open(booking.token_enc),
+        visit_cancelled_by=cancelled_by(booking),
+        visit_cancel_reason="" if booking is None else booking.cancel_reason,
     )
 
 
@@ -68,7 +70,7 @@ async def pick(
     if referral.status is not S.ACCEPTED:
         raise Conflict(f"the referral is {referral.status.value}; no time to pick")
     await flow.book_seat(
-        ledger, referral, starts_at, now=now, accepting=False, actor=None, lang=lang
+        ledger, referral, starts_at, now=now, accepting=False, actor=None, lang=lang, notice=True
     )
     return await view(ledger, code, token)
 

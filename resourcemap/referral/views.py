@@ -16,7 +16,15 @@ from resourcemap.models import Booking, Referral, Resource
 from resourcemap.search.base import Reach
 from resourcemap.search.needs import NEEDS
 from resourcemap.vault import Vault, mask_email, mask_name, mask_phone
-from resourcemap.vocab import Consent, Eligibility, Fee, ReferralStatus, ResourceKind, Urgency
+from resourcemap.vocab import (
+    BookingStatus,
+    Consent,
+    Eligibility,
+    Fee,
+    ReferralStatus,
+    ResourceKind,
+    Urgency,
+)
 
 Side = Literal["out", "in", "both"]
 
@@ -94,6 +102,8 @@ class ReferralView(BaseModel):
     # The receiving service's only.
     starts_at: dt.datetime | None
     booking_id: int | None
+    # Who cancelled the visit ("resident", "staff"), if it was: the receiving service's only.
+    visit_cancelled_by: str = ""
     # Urgent referrals: call now, do not wait for a slot.
     call_now: list[Line]
 
@@ -135,6 +145,9 @@ class ResidentReferralView(BaseModel):
     # The booked visit's own manage token: its page is where it is cancelled or added to a
     # calendar (the link holder already holds the referral's token).
     booking_token: str | None = None
+    # The visit was cancelled: by whom ("resident", "staff") and the service's reason.
+    visit_cancelled_by: str = ""
+    visit_cancel_reason: str = ""
 
 
 def ref(resource: Resource, *, phone: bool = False) -> ServiceRef:
@@ -145,6 +158,13 @@ def ref(resource: Resource, *, phone: bool = False) -> ServiceRef:
         kind=resource.kind,
         phone=resource.phone if phone else "",
     )
+
+
+def cancelled_by(booking: Booking | None) -> str:
+    """Who cancelled a referral's visit ("resident", "staff"), or '' if it was not."""
+    if booking is None or booking.status is not BookingStatus.CANCELLED:
+        return ""
+    return booking.cancelled_by or "staff"
 
 
 def _local(moment: dt.datetime | None, tz: ZoneInfo) -> dt.datetime | None:
@@ -198,5 +218,6 @@ def referral_view(
         suggested_service=None if suggested is None else ref(suggested, phone=True),
         starts_at=_local(booking.starts_at, tz) if receiving and booking else None,
         booking_id=booking.id if receiving and booking else None,
+        visit_cancelled_by=cancelled_by(booking) if receiving else "",
         call_now=[*call_now, *lines] if urgent else [],
     )

@@ -237,3 +237,50 @@ async def test_eligibility_migrates_down_and_up_keeping_every_row(
     hours, again = found["hours_before"], found["hours_after"]
     assert hours > 0 and again == hours and found["policies"] == 1
     assert found["eligibility"] == "public"
+
+
+@pytest.mark.parametrize("which", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_booked_referrals_whose_visit_ended_follow_it_in_the_upgrade(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    """0021: a referral left "booked" by a visit cancelled or marked before referrals
+    followed their bookings is closed or given its outcome; the others stay as they are,
+    and the new language column reads '' (not known)."""
+    from tortoise.migrations.api.migrate import migrate as tortoise_migrate
+
+    from resourcemap.models import Booking, Referral
+    from resourcemap.referral import flow
+    from resourcemap.referral.requests import AcceptIn
+    from tests.booking_helpers import NOW
+    from tests.referral_helpers import at, green_city, ledger, referral_in
+
+    backend: Backend = request.getfixturevalue(f"{which}_backend")
+    url = backend.fresh()
+
+    async def round_trip() -> tuple[list[Referral], Any]:
+        async with db.database(url):
+            ids = await green_city(referral_seats=3)
+            led, centre = ledger(url), ids["centre_staff"]
+            made = []
+            for _ in range(3):
+                sent = await flow.create(led, ids["school_staff"], referral_in(ids), now=NOW)
+                await flow.accept(led, centre, sent.id, AcceptIn(starts_at=at(2, 9)), now=NOW)
+                made.append(sent.id)
+            # As the code before 0021 left them: the booking moved on, the referral not.
+            bookings = [(await Referral.get(id=r)).booking_id for r in made]
+            await Booking.filter(id=bookings[0]).update(status="cancelled")
+            await Booking.filter(id=bookings[1]).update(status="no_show")
+            stamped = (await Booking.get(id=bookings[0])).updated_at
+        await tortoise_migrate(config=db.tortoise_config(url), target="models.0020_jobs")
+        await db.close_db()
+        await schema.migrate(url)
+        async with db.database(url):
+            return [await Referral.get(id=r) for r in made], stamped
+
+    try:
+        after, stamped = asyncio.run(round_trip())
+    finally:
+        backend.release(url)
+    assert [r.status.value for r in after] == ["closed", "did_not_attend", "booked"]
+    assert after[0].closed_at == stamped and after[1].attended is False
+    assert {r.lang for r in after} == {""}

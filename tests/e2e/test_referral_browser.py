@@ -210,10 +210,17 @@ def test_the_resident_link_in_both_languages(sqlite_backend: Backend, browser: A
             resident.context.close()
         resident = _page(browser, PHONE)
         resident.goto(base + link)
-        resident.locator("input[name=starts_at]").nth(1).check()
+        # Another day's tab is a link that keeps the resident's token in the address.
+        resident.locator("nav.days a.day-tab").first.click()
+        expect(resident.locator("nav.days .day-tab.current")).not_to_contain_text("今天")
+        assert "token=" in resident.url
+        choice = resident.locator("input[name=starts_at]").nth(1)
+        picked = resident.locator(f"label[for='{choice.get_attribute('id')}']").inner_text()
+        choice.check()
         resident.get_by_role("button", name="预约此时段").click()
+        expect(resident.locator("h1")).to_contain_text("预约成功")
         expect(resident.locator(".status")).to_have_text("已预约")
-        expect(resident.locator(".booked-time")).to_contain_text("10:00")
+        expect(resident.locator(".booked-time")).to_contain_text(picked.split("–")[0])
         _check(resident, "referral-link-booked-phone", axe=False)
 
     async def status() -> str:

@@ -418,3 +418,27 @@ async def test_accounts_kept_to_an_area_see_only_what_lies_in_it(database_url: s
         assert (await counts.counts(street, since=since)).withheld == 0
         with pytest.raises(Forbidden):
             await counts.counts(street, since=since, area="449901001000")
+
+
+@pytest.mark.anyio
+async def test_a_resident_whose_language_staff_recorded_is_written_to_in_it(
+    database_url: str,
+) -> None:
+    """Staff record the resident's language: the invitation is in it alone, its link opens
+    the page in it, and a time staff book for them is confirmed and reminded in it."""
+    async with db.database(database_url):
+        ids = await green_city(referral_seats=2)
+        led = ledger(database_url)
+        centre = ids["centre_staff"]
+        made = await flow.create(led, ids["school_staff"], referral_in(ids, lang="en"), now=NOW)
+        await flow.accept(led, centre, made.id, AcceptIn(), now=NOW)
+        (invite,) = await Notification.filter(kind=NotificationKind.REFERRAL_INVITE)
+        said, link = led.vault.open(invite.body_enc or "").splitlines()
+        assert invite.subject == "Choose a time for your referral"
+        assert said == (
+            "Donghu Middle School Counselling Room referred you to District Minors' Guidance "
+            "Centre. Choose a time through the link, or decline."
+        )
+        assert link.endswith("&lang=en")
+        booked = await flow.book(led, centre, made.id, NINE, now=NOW)
+        assert (await Booking.get(id=booked.booking_id)).lang == "en"

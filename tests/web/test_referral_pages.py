@@ -84,14 +84,25 @@ def test_a_referral_form_names_what_is_missing(
         form = soup.find("form", action="/staff/referrals/new", method="post")
         assert isinstance(form, Tag)
         values = browser_values(form)
+        # An empty form names everything missing at once, the way to reach them too.
+        empty = html(client.post("/staff/referrals/new", data=values))
+        said = [e.get_text(strip=True) for e in empty.select(".has-error .field-error")]
+        assert len(said) == 3 and "请填写手机号码或电子邮箱" in said[-1], said
         values["to_resource_id"] = [str(w["centre"])]
         values["phone"] = [PHONE]
         refused = client.post("/staff/referrals/new", data=values)
         assert refused.status_code == 400, refused.text[-1500:]
         assert "请记录居民如何同意转介" in text_of(html(refused), ".has-error .field-error")
-        values["consent"] = ["spoken"]
+        assert values["lang"] == [""], "the resident's language: not known unless asked"
+        values["consent"], values["lang"] = ["spoken"], ["en"]
         sent = client.post("/staff/referrals/new", data=values, follow_redirects=False)
         assert sent.status_code == 303 and sent.headers["location"].startswith("/staff/referrals/")
+    made = int(sent.headers["location"].rsplit("/", 1)[1])
+
+    async def lang() -> str:
+        return str((await Referral.get(id=made)).lang)
+
+    assert run_in_db(database_url, lang) == "en"
 
 
 def test_referral_seats_are_set_on_the_booking_rules_page(
@@ -225,11 +236,12 @@ def test_the_resident_picks_a_day_at_a_time_and_only_the_service_moves_the_visit
         assert text_of(zh, ".cost") == "免费"
         tabs = zh.select("nav.days .day-tab")
         first_day = zh.select("input[name=starts_at]")
-        assert len(tabs) >= 5 and len(first_day) == 3, "one day's three times, not two weeks"
+        # Today's times from the service's notice on (2 hours: 10:00 and 11:00 at 08:00).
+        assert [i["value"][11:16] for i in first_day] == ["10:00", "11:00"]
+        assert len(tabs) >= 5, "one day's times, the other days as tabs"
         other = tabs[1]
-        shown = client.post(
-            action, data=browser_values(only_form(zh, action)) | {"show_day": [other["value"]]}
-        )
+        assert "token=" in str(other["href"]), "a tab keeps the resident's key"
+        shown = client.get(str(other["href"]))
         page = html(shown)
         assert shown.status_code == 200 and "已接收" in text_of(page, ".status")
         assert text_of(page, ".day-tab.current") == other.get_text(strip=True)
@@ -241,6 +253,7 @@ def test_the_resident_picks_a_day_at_a_time_and_only_the_service_moves_the_visit
         assert text_of(kept, ".day-tab.current") == other.get_text(strip=True)
         values = browser_values(only_form(kept, action)) | {"starts_at": [times[0]]}
         booked = html(client.post(action, data=values))
+        assert "预约成功" in text_of(booked, "h1")
         assert "已预约" in text_of(booked, ".status") and text_of(booked, ".reference")
         assert not booked.select("input[name=starts_at]")
         visit = booked.select_one("a[href^='/bookings/']")
@@ -256,6 +269,20 @@ def test_the_resident_picks_a_day_at_a_time_and_only_the_service_moves_the_visit
         moved = client.post(f"/bookings/{code}/reschedule", data=browser_values(cancel))
         assert moved.status_code == 409
         assert "只能由服务机构更改" in text_of(html(moved), ".error-summary")
+        # It can be cancelled, and says so without "change": the resident cancels.
+        policy = text_of(manage, ".policy")
+        assert "之前可在线取消" in policy and "更改" not in policy
+        sure = html(client.post(f"/bookings/{code}/cancel", data=browser_values(cancel)))
+        confirm = sure.find("form", action=f"/bookings/{code}/cancel")
+        assert isinstance(confirm, Tag)
+        client.post(f"/bookings/{code}/cancel", data=browser_values(confirm))
+        after = html(client.get(link))
+        assert "您已取消这次预约" in text_of(after, ".visit-cancelled")
+        assert "0755-20000009" in text_of(after, ".visit-cancelled")
+        assert after.select(".booked-time s") and not after.select("a[href^='/bookings/']")
+        sign_in(client, "centre")
+        staff = html(client.get(f"/staff/referrals/{w['referral']}"))
+        assert "居民已取消" in text_of(staff, ".booked-time")
 
 
 def test_a_referral_waiting_for_an_answer_is_said_on_every_staff_page(
@@ -287,6 +314,10 @@ def test_a_referral_waiting_for_an_answer_is_said_on_every_staff_page(
         assert count.get_text() == "2" and "urgent" in (count.get("class") or [])
         bookings = html(client.get("/staff/bookings"))
         assert "2 个待您答复" in text_of(bookings, "nav.staff-bar a.waiting")
+        # Urgent, on the receiving side: call the resident (not the service's own number).
+        call = one(html(client.get(f"/staff/referrals/{urgent}")), ".call-now")
+        assert "请立即致电居民" in call.get_text() and "0755-20000009" not in call.get_text()
+        assert call.find("form", action=f"/staff/referrals/{urgent}/reveal") is not None
         # No referral seats: said with the way to set them.
         detail = html(client.get(f"/staff/referrals/{routine}"))
         assert "近两周没有空余的转介名额" in text_of(detail, ".no-seats")

@@ -69,6 +69,11 @@ async def _referral_page(
         seats = await desk.resident_slots(code, token, today, PICK_DAYS, now=now)
         days = resident_view.seat_days(seats, today=today)
     shown = next((d for d in days if d.day == day), days[0] if days else None)
+
+    def on_day(other: dt.date) -> str:
+        # The page on another day: the token stays (the address is the resident's key).
+        return f"/referrals/{found.code}?{urlencode({'token': token, 'day': other.isoformat()})}"
+
     context: dict[str, Any] = {
         "referral": found,
         "status_label": i18n.vocab(found.status),
@@ -77,7 +82,10 @@ async def _referral_page(
         "token": token,
         "errors": errors or {},
         "problem": problem,
+        "day_href": lambda other: f"{on_day(other)}#pick",
         "manage_url": f"/referrals/{found.code}?{urlencode({'token': token})}",
+        # A language switch keeps the day shown.
+        "get_url": on_day(shown.day) if shown else None,
         "booking_url": None
         if found.booking_token is None or found.booking_code is None
         else f"/bookings/{found.booking_code}?{urlencode({'token': found.booking_token})}",
@@ -87,8 +95,9 @@ async def _referral_page(
 
 @page(Audience.RESIDENT)
 async def referral(request: Request) -> Response:
+    day = resident_view.form_day(request.query_params.get("day", ""))
     return await _referral_page(
-        request, request.path_params["code"], request.query_params.get("token", "")
+        request, request.path_params["code"], request.query_params.get("token", ""), day=day
     )
 
 
@@ -96,11 +105,6 @@ async def referral(request: Request) -> Response:
 async def pick(request: Request) -> Response:
     form = await checked_form(request)
     code, token = request.path_params["code"], _text(form, "token")
-    if "show_day" in form:
-        # A day's tab: that day's times (nothing is booked).
-        return await _referral_page(
-            request, code, token, day=resident_view.form_day(_text(form, "show_day"))
-        )
     shown_day = resident_view.form_day(_text(form, "day"))
     if not _text(form, "starts_at"):
         errors = {"starts_at": _("Choose a time.")}
@@ -115,6 +119,7 @@ async def pick(request: Request) -> Response:
     except (ValidationError, Conflict):
         words = _("That time is taken or not open; choose another")
         return await _referral_page(request, code, token, day=shown_day, problem=words, status=409)
+    request.session["flash"] = "booked"
     return RedirectResponse(f"/referrals/{code}?{urlencode({'token': token})}", status_code=303)
 
 

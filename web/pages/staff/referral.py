@@ -46,6 +46,9 @@ MANAGERS = (Role.ADMIN, Role.STAFF)
 LIST = "/staff/referrals"
 NEW = "staff.referral_new"  # the new-referral page's route
 PICK_DAYS = 14
+# The languages a resident's messages and page can be in, each named in itself (as the
+# resident would look for it, whatever the staff page's language).
+LANGUAGES = (("zh-CN", "中文"), ("en", "English"))
 FIELDS = (
     "from_resource_id",
     "need",
@@ -55,6 +58,7 @@ FIELDS = (
     "nickname",
     "phone",
     "email",
+    "lang",
     "reason",
 )
 S = ReferralStatus
@@ -162,6 +166,7 @@ async def _new_page(
         + urlencode({**shown_too, "eligible": "all"}),
         "urgencies": [(u, i18n.vocab(u)) for u in Urgency],
         "consents": [(c, i18n.vocab(c)) for c in Consent],
+        "languages": LANGUAGES,
     }
     return await render(request, "staff/referral_new.html", context, status)
 
@@ -205,6 +210,9 @@ async def create_referral(request: Request) -> Response:
     ):
         if not values[key]:
             errors[key] = words
+    if not (values["phone"] or values["email"]):
+        # Said with the others: the form's first answer names everything missing.
+        errors["phone"] = _("Give a mobile number or an e-mail address: the link goes there.")
     if errors:
         return await _new_page(request, values, errors, 400)
     try:
