@@ -51,6 +51,9 @@ class ReferralDesk:
     ) -> ReferralView:
         return await flow.accept(self.ledger, actor, referral_id, data, now=now)
 
+    async def resend(self, actor: Principal, referral_id: int, *, now: dt.datetime) -> ReferralView:
+        return await flow.resend(self.ledger, actor, referral_id, now=now)
+
     async def book(
         self, actor: Principal, referral_id: int, starts_at: dt.datetime, *, now: dt.datetime
     ) -> ReferralView:

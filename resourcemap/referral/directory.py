@@ -13,7 +13,7 @@ from geo.distance import geodesic_m
 from resourcemap.accounts import Principal
 from resourcemap.booking.staff import managed_resource
 from resourcemap.errors import InvalidInput
-from resourcemap.models import Resource
+from resourcemap.models import BookingPolicy, Resource
 from resourcemap.referral.views import Candidate, Candidates, Line, ServiceRef, ref
 from resourcemap.scope import located_in
 from resourcemap.search.base import Reach, reach_of
@@ -144,7 +144,14 @@ async def candidates(
         if choice.settled:
             break
     chosen = [*choice.first, *choice.rest, *choice.members]
-    whole = {r.id: r for r in await Resource.filter(id__in=[fit[i].id for i in chosen])}
+    ids = [fit[i].id for i in chosen]
+    whole = {r.id: r for r in await Resource.filter(id__in=ids)}
+    seated = {
+        int(rid)
+        for (rid,) in await BookingPolicy.filter(
+            resource_id__in=ids, enabled=True, referral_seats__gt=0
+        ).values_list("resource_id")
+    }
     items = [
         _candidate(
             whole[fit[i].id],
@@ -152,6 +159,7 @@ async def candidates(
             reaches[i],
             dedicated=dedicated[i],
             members_only=not usable[i],
+            referral_seats=fit[i].id in seated,
         )
         for i in chosen
         if fit[i].id in whole  # removed since it was read: not offered
@@ -260,7 +268,13 @@ def _metres_from(
 
 
 def _candidate(
-    r: Resource, metres: float | None, reach: Reach, *, dedicated: bool, members_only: bool
+    r: Resource,
+    metres: float | None,
+    reach: Reach,
+    *,
+    dedicated: bool,
+    members_only: bool,
+    referral_seats: bool,
 ) -> Candidate:
     return Candidate(
         **ref(r).model_dump(),
@@ -270,6 +284,7 @@ def _candidate(
         eligibility_note_zh=r.eligibility_note_zh,
         eligibility_note_en=r.eligibility_note_en,
         fee=r.fee,
+        referral_seats=referral_seats,
         dedicated=dedicated,
         members_only=members_only,
     )

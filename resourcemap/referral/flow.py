@@ -258,6 +258,23 @@ async def accept(
     return await get(ledger, actor, referral_id)
 
 
+# A resident's link is sent again at most this often (a lost text; not a way to spam).
+RESEND_AFTER = dt.timedelta(minutes=10)
+
+
+async def resend(
+    ledger: Ledger, actor: Principal, referral_id: int, *, now: dt.datetime
+) -> ReferralView:
+    """Send the resident their link to pick a time again (they lost the message)."""
+    referral = await _for(actor, referral_id, need="in")
+    if referral.status is not S.ACCEPTED:
+        raise Conflict(f"the referral is {referral.status.value}; no time to pick", code="status")
+    if referral.invited_at is not None and now - referral.invited_at < RESEND_AFTER:
+        raise Conflict("the link was sent less than 10 minutes ago", code="too_soon")
+    await _invite(ledger, referral, now=now)
+    return await get(ledger, actor, referral_id)
+
+
 async def book(
     ledger: Ledger, actor: Principal, referral_id: int, starts_at: dt.datetime, *, now: dt.datetime
 ) -> ReferralView:

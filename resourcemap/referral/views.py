@@ -49,6 +49,9 @@ class Candidate(ServiceRef):
     eligibility_note_en: str = ""
     # What a visit costs (a resident told "free" and sent to a paid place loses trust).
     fee: Fee = Fee.UNKNOWN
+    # It keeps seats for referrals: the resident gets a time through the green channel
+    # (elsewhere the service calls them back, or they book as anyone does).
+    referral_seats: bool = False
     # Its kind is one the need names (a minors' guidance centre for 厌学): listed first.
     dedicated: bool = False
     # Only for its own members (a school's students, a workplace's employees): the resident

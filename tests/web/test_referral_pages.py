@@ -10,10 +10,11 @@ from typing import Any
 from bs4 import BeautifulSoup, Tag
 
 from resourcemap.booking.requests import new_token
-from resourcemap.models import BookingPolicy, FeedbackToken, Referral
+from resourcemap.clock import FixedClock
+from resourcemap.models import BookingPolicy, FeedbackToken, Notification, Referral
 from resourcemap.referral import flow
 from resourcemap.referral.requests import AcceptIn
-from resourcemap.vocab import Urgency
+from resourcemap.vocab import NotificationKind, Urgency
 from tests.booking_helpers import NOW
 from tests.factories import run_in_db
 from tests.html_helpers import one, text_of
@@ -334,3 +335,28 @@ def test_a_referral_waiting_for_an_answer_is_said_on_every_staff_page(
         assert home.select(".referral-notice, nav.staff-bar a.waiting") == []
         sign_in(client, "counsellor")  # the referring side: nothing waits for them
         assert html(client.get("/staff")).select(".referral-notice") == []
+
+
+def test_the_receiving_service_sends_the_resident_their_link_again(
+    database_url: str, make_client: Callable[..., Any], clock: FixedClock
+) -> None:
+    """A resident who lost the text gets the link again on the receiving staff's word, not
+    twice within ten minutes (a text costs and annoys); the referring side cannot."""
+    w = _world(database_url)
+    page = f"/staff/referrals/{w['referral']}"
+    with make_client(database_url, run_worker=False) as client:
+        sign_in(client, "counsellor")
+        assert html(client.get(page)).find("form", action=f"{page}/resend") is None
+        sign_in(client, "centre")
+        form = only_form(html(client.get(page)), f"{page}/resend")
+        too_soon = client.post(f"{page}/resend", data=browser_values(form))
+        assert too_soon.status_code == 409 and "不到 10 分钟" in too_soon.text
+        clock.advance(minutes=11)
+        form = only_form(html(client.get(page)), f"{page}/resend")
+        sent = client.post(f"{page}/resend", data=browser_values(form))
+        assert sent.status_code == 200 and "已重新发送链接至 138****5678" in sent.text
+
+    async def invites() -> int:
+        return await Notification.filter(kind=NotificationKind.REFERRAL_INVITE).count()
+
+    assert run_in_db(database_url, invites) == 2, "the first one and the one sent again"

@@ -67,6 +67,7 @@ def routes() -> list[BaseRoute]:
         page("/staff/referrals/{id:id}", referral.referral_detail, "GET", "referral"),
         page("/staff/referrals/{id:id}/accept", referral.accept, "POST", "referral_accept"),
         page("/staff/referrals/{id:id}/book", referral.accept, "POST", "referral_book"),
+        page("/staff/referrals/{id:id}/resend", referral.resend, "POST", "referral_resend"),
         page("/staff/referrals/{id:id}/decline", referral.decline, "POST", "referral_decline"),
         page("/staff/referrals/{id:id}/outcome", referral.outcome, "POST", "referral_outcome"),
         page("/staff/referrals/{id:id}/close", referral.close, "POST", "referral_close"),

@@ -303,6 +303,25 @@ async def accept(request: Request) -> Response:
 
 
 @page(Audience.STAFF, *MANAGERS)
+async def resend(request: Request) -> Response:
+    """Send the resident their link again (the text was lost)."""
+    referral_id = request.path_params["id"]
+    try:
+        done = await _desk(request).resend(
+            request.state.principal, referral_id, now=clock.now(request)
+        )
+    except Conflict as exc:
+        words = (
+            _("The link was sent less than 10 minutes ago. Please wait before sending it again.")
+            if exc.code == "too_soon"
+            else _("Only a referral waiting for the resident's time has a link to send.")
+        )
+        return await _detail_page(request, referral_id, {"resend": words}, 409)
+    to = done.phone or done.email
+    return redirect(request, f"{LIST}/{referral_id}", _("Link sent again to %(to)s", to=to))
+
+
+@page(Audience.STAFF, *MANAGERS)
 async def decline(request: Request) -> Response:
     form = await request.form()
     referral_id = request.path_params["id"]
