@@ -28,6 +28,9 @@ MAX_CHOICES = 8
 # A typed name cut into the names of areas: at separators, and after each Chinese area
 # word (竹溪区春晖社区 → 竹溪区 + 春晖社区). 社区 before 区, so a community stays whole.
 PARTS = re.compile(r"[^\s,，、;；/()（）]+?(?:社区|街道|村|镇|乡|区|县|市)|[^\s,，、;；/()（）]+")
+# An address written with commas ("12 Hexie Road, Bailu Community, …") is cut at them only:
+# its words one by one would each name something ("Community" every community).
+SEGMENTS = re.compile(r"[,，、;；]")
 BARE = re.compile(
     r"(?:社区|街道|村|镇|乡|区|县|市|\s+(?:community|subdistrict|street|district|town|village|city))$"
 )
@@ -98,12 +101,31 @@ async def find_places(text: str) -> Places:
             fits = [f for f in await _named(wanted) if _lies_in(f, others)]
             if fits:
                 break
+    if not fits:
+        fits, wanted = await _in_address(text)
     if len(fits) > 1:
         # 春晖 or 春晖社区 is the name itself, not part of 春晖花园社区's.
         exact = [f for f in fits if BARE.sub("", wanted.casefold()).strip() in _bare(f.area)]
         fits = exact or fits
     listed = fits[:MAX_CHOICES]
     return Places(tuple(_place(f) for f in listed), len(fits) - len(listed))
+
+
+async def _in_address(text: str) -> tuple[list[_Fit], str]:
+    """An address: the smallest area it names, the others it names lying above it
+    (白鹭社区 in 翠岭街道白鹭社区和谐路12号; Bailu in "12 Hexie Road, Bailu Community, Cuiling
+    Subdistrict"); the road and the number, which name no area, are passed over. No street
+    register is at hand: the search is near the community, and the page says which."""
+    segments = [s.strip() for s in SEGMENTS.split(text) if s.strip()]
+    if len(segments) < 2:
+        segments = PARTS.findall(text)
+    named = [(part, found) for part in segments if (found := await _named(part))]
+    for part, found in sorted(named, key=lambda pair: PLACE_LEVELS.index(pair[1][0].area.level)):
+        others = [other for other, _ in named if other != part]
+        fits = [f for f in found if _lies_in(f, others)]
+        if fits:
+            return fits, part
+    return [], text
 
 
 async def _named(name: str) -> list[_Fit]:

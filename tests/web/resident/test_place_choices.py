@@ -96,3 +96,28 @@ def test_the_choice_is_offered_in_english(
     assert [text for text, _ in _choices(asked)] == [english, english]
     where = asked.select(".place-choices li")[0].get_text(" ", strip=True)
     assert districts[0].name_en in where
+
+
+def test_an_address_finds_its_community_in_both_languages(
+    demo_url: str, make_client: Callable[..., Any]
+) -> None:
+    """A resident's address, as listings write them: the community it names is the place
+    (no street register: the road and number pass over), said on the page; a road alone is
+    not found, and the page says what to type instead."""
+    from resourcemap.models import Resource
+
+    async def an_address() -> tuple[str, str, str]:
+        listing = await Resource.filter(address_en__not="").order_by("id").first()
+        assert listing is not None
+        community = await Area.get(code=listing.community_code)
+        return listing.address_zh, listing.address_en, community.name_zh
+
+    address_zh, address_en, community = run_in_db(demo_url, an_address)
+    with make_client(demo_url) as client:
+        zh = soup_of(client.get("/", params={"place": address_zh, "lang": "zh-CN"}))
+        en = soup_of(client.get("/", params={"place": address_en, "lang": "en"}))
+        road = address_en.split(",")[0]
+        lost = soup_of(client.get("/", params={"place": road, "lang": "en"}))
+    assert community in text_of(zh, ".near") and not zh.select("p.problem")
+    assert attr(one(zh, "#map"), "data-lat") == attr(one(en, "#map"), "data-lat")
+    assert "community" in text_of(lost, "p.problem") and road in text_of(lost, "p.problem")

@@ -105,8 +105,11 @@ async def _point(form: dict[str, str]) -> tuple[Place | None, str | None, Places
         return place, None, places
     if places.choices:
         return None, None, places
+    # A road alone is not found (no street register here): an address with its community is.
     problem = _(
-        "We could not find “%(place)s”. Try a community or street name.", place=form["place"]
+        "We could not find “%(place)s”. Try the name of a community or subdistrict, or an "
+        "address with its community.",
+        place=form["place"],
     )
     return None, problem, places
 
