@@ -49,7 +49,7 @@ def test_a_referral_for_school_refusal_offers_the_public_minors_centres_with_dis
         assert text_of(label, ".dedicated") == "专门服务此类需求"
         assert text_of(label, ".cost") == "免费", "a resident told the cost before they go"
         # The centre keeps referral seats (a time through the green channel); others do not.
-        assert text_of(label, ".seats") == "有转介名额，可尽快安排"
+        assert text_of(label, ".seats") == "有转介名额"
         assert sum(1 for _i, _s, each in offered if each.select(".seats")) == 1
         assert "距离为到康乐社区心理咨询室的直线距离" in text_of(soup, "fieldset .hint")
         # Every service says how far and who may use it; the nearer general ones follow.
