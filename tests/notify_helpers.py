@@ -20,6 +20,9 @@ NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=CST)
 TOMORROW_9 = dt.datetime(2026, 12, 2, 9, 0, tzinfo=CST)
 TOMORROW_10 = dt.datetime(2026, 12, 2, 10, 0, tzinfo=CST)
 DAY_AFTER_9 = dt.datetime(2026, 12, 3, 9, 0, tzinfo=CST)
+# When a booking that is reminded the day before was made: a booking made today or the day
+# before its visit is told its time by its confirmation, which stands for the reminder.
+BOOKED_EARLIER = NOW - dt.timedelta(days=2)
 
 PHONE = "13812345678"
 EMAIL = "wang.li@example.cn"

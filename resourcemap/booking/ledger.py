@@ -62,6 +62,11 @@ SCHEDULES_CACHED = 4096  # resources
 SCHEDULE_DAYS = 33  # read at a time: a booking's day, the day before and a month after
 
 
+# The messages that tell a resident their booking's time (a reminder after one, the same or
+# the next day, says nothing new).
+SAYS_THE_TIME = frozenset({NotificationKind.CONFIRMATION, NotificationKind.RESCHEDULED})
+
+
 class Ledger:
     def __init__(self, settings: Settings) -> None:
         self.tz: ZoneInfo = settings.tz
@@ -370,9 +375,18 @@ class Ledger:
             message = replace(
                 message, referred_by=referred_by.name_zh, referred_by_en=referred_by.name_en
             )
+        if kind in SAYS_THE_TIME and self.reminds(booking.starts_at, now):
+            await Booking.filter(id=booking.id).update(reminder_queued=True)
         return await outbox.enqueue(
             self.vault, self.tz, message, booking_id=booking.id, phone=phone, email=email, now=now
         )
+
+    def reminds(self, starts_at: dt.datetime, now: dt.datetime) -> bool:
+        """Whether a message telling the time ``now`` stands for the reminder: the booking
+        starts today or tomorrow, and "your booking tomorrow" seconds after the confirmation
+        would only repeat it."""
+        _, after_tomorrow = slots.window(now.astimezone(self.tz).date(), 2, self.tz)
+        return starts_at < after_tomorrow
 
     def message(
         self,

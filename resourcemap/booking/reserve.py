@@ -275,6 +275,9 @@ async def _issue(
         row = {**values, "code": code}
         if pending:
             row["verify_digest"] = verify.digest(ledger, code, secret)
+        elif queued:
+            # The confirmation is the reminder of a booking for today or tomorrow.
+            row["reminder_queued"] = ledger.reminds(values["starts_at"], now)
         try:
             await seats.book(
                 conn,

@@ -34,8 +34,10 @@ async def test_reminders_and_waitlist_offers_link_to_the_residents_language(
         ids = await bookable_city(seats=1)
         d = desk(database_url)
         dispatcher = Dispatcher(settings(database_url))
-        await d.book(request(ids["room"], TOMORROW_9, phone="13800000001", lang="en"), now=NOW)
-        await d.book(request(ids["room"], local(2, 10), phone="13800000002"), now=NOW)
+        # Booked days before (a booking made today for tomorrow is told by its confirmation).
+        early = NOW - dt.timedelta(days=2)
+        await d.book(request(ids["room"], TOMORROW_9, phone="13800000001", lang="en"), now=early)
+        await d.book(request(ids["room"], local(2, 10), phone="13800000002"), now=early)
         assert await dispatcher.queue_reminders(NOW) == 2
         assert await link_langs(NotificationKind.REMINDER, dispatcher) == [["en"], []]
 

@@ -49,6 +49,7 @@ from resourcemap.vocab import BookingStatus, NotificationKind, NotificationStatu
 from tests.conftest import KEY_ENV, Backend, _free_port, make_settings
 from tests.factories import invoke
 from tests.notify_helpers import (
+    BOOKED_EARLIER,
     CONTACT,
     CST,
     DAY_AFTER_9,
@@ -499,7 +500,7 @@ async def test_log_sender_logs_masked_addresses_and_no_text(
 
     async with db.database(database_url):
         room = await bookable_room()
-        issued = await book(settings, room, **CONTACT)
+        issued = await book(settings, room, now=BOOKED_EARLIER, **CONTACT)
         dispatcher = Dispatcher(settings)
         await dispatcher.queue_reminders(NOW)
         assert (await dispatcher.dispatch(NOW)).sent == 4
@@ -519,9 +520,12 @@ async def test_reminders_are_queued_once_and_only_for_tomorrow(database_url: str
 
     async with db.database(database_url):
         room = await bookable_room()
-        tomorrow = await book(settings, room, TOMORROW_9, phone=PHONE, email=EMAIL)
+        early = {"now": BOOKED_EARLIER}
+        tomorrow = await book(settings, room, TOMORROW_9, phone=PHONE, email=EMAIL, **early)
         later = await book(settings, room, DAY_AFTER_9, phone=PHONE)
-        cancelled = await book(settings, room, TOMORROW_10, phone=PHONE)
+        cancelled = await book(settings, room, TOMORROW_10, phone=PHONE, **early)
+        # Booked today for tomorrow: its confirmation told the time a moment ago.
+        await book(settings, room, TOMORROW_9.replace(hour=15), phone=PHONE)
         await Desk(settings).cancel(cancelled.code, cancelled.token, now=NOW)
         await book(settings, room, TOMORROW_9.replace(hour=14))  # anonymous: nothing to send
         await Notification.all().delete()
@@ -551,7 +555,7 @@ async def test_a_reminder_for_a_booking_cancelled_meanwhile_is_not_sent(database
 
     async with db.database(database_url):
         room = await bookable_room()
-        issued = await book(settings, room, phone=PHONE)
+        issued = await book(settings, room, phone=PHONE, now=BOOKED_EARLIER)
         recorder = Recorder()
         dispatcher = Dispatcher(settings, [recorder])
         assert await dispatcher.queue_reminders(NOW) == 1

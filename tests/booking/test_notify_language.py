@@ -14,6 +14,9 @@ from resourcemap.models import Booking, Notification, Resource
 from resourcemap.vocab import NotificationKind
 from tests.conftest import make_settings
 from tests.notify_helpers import (
+    BOOKED_EARLIER as EARLY,
+)
+from tests.notify_helpers import (
     DAY_AFTER_9,
     EMAIL,
     NOW,
@@ -42,7 +45,7 @@ async def test_an_english_booking_is_told_everything_in_english(database_url: st
     async with db.database(database_url):
         room = await bookable_room()
         desk = Desk(settings)
-        issued = await book(settings, room, phone=PHONE, email=EMAIL, lang="en")
+        issued = await book(settings, room, phone=PHONE, email=EMAIL, lang="en", now=EARLY)
         await Dispatcher(settings).queue_reminders(NOW)
         await desk.reschedule(issued.code, issued.token, DAY_AFTER_9, now=NOW)
         await desk.cancel(issued.code, issued.token, now=NOW)
@@ -104,7 +107,7 @@ async def test_a_chinese_booking_is_told_in_the_chinese_of_old(
     async with db.database(database_url):
         room = await bookable_room()
         desk = Desk(settings)
-        issued = await book(settings, room, phone=PHONE, lang=lang or None)
+        issued = await book(settings, room, phone=PHONE, lang=lang or None, now=EARLY)
         if lang == "":  # a row from before the language was kept
             await Booking.filter(code=issued.code).update(lang="")
         await Dispatcher(settings).queue_reminders(NOW)
