@@ -318,3 +318,29 @@ def test_searching_in_place_says_what_the_server_would(server: str, page: Any) -
     # … nor does the map: no dot, no circle, nothing in the legend for them.
     expect(page.locator("path.rm-circle")).to_have_count(0)
     expect(page.locator("#here-key")).to_be_hidden()
+
+
+def test_a_typed_place_not_found_is_said_first_and_an_address_finds_its_community(
+    server: str, page: Any
+) -> None:
+    """A road alone is not a place the page can find: after the search the phone shows
+    that, focused, not "110 services found" as if near it; an address with its community
+    is searched near the community, and the count takes focus as ever."""
+    page.goto(server + "/")
+    expect(page.locator("#map")).to_have_attribute("data-ready", "1", timeout=15_000)
+    page.get_by_label("您想找什么帮助？").fill("失眠")
+    page.get_by_label("附近（社区、街道或地址）").fill("科创路")
+    page.evaluate("document.body.dataset.results = 'loading'")
+    page.get_by_role("button", name="搜索", exact=True).click()
+    expect(page.locator("body")).to_have_attribute("data-results", "ready", timeout=15_000)
+    problem = page.locator(".search-panel .problem")
+    expect(problem).to_contain_text("找不到“科创路”")
+    assert page.evaluate("document.activeElement.classList.contains('problem')")
+    in_view(page, ".search-panel .problem")
+
+    page.get_by_label("附近（社区、街道或地址）").fill("示例区翠岭街道白鹭社区和谐路287号")
+    page.evaluate("document.body.dataset.results = 'loading'")
+    page.get_by_role("button", name="搜索", exact=True).click()
+    announced(page)
+    expect(page.locator(".near")).to_contain_text("白鹭社区")
+    expect(page.locator(".search-panel .problem")).to_have_count(0)

@@ -124,12 +124,16 @@
     el.dataset.fitted = String(points.length);
   }
   // After a search: the count is announced and takes focus, the first result in view; in a
-  // crisis, the panel of 24/7 lines does.
+  // crisis, the panel of 24/7 lines does; a typed place not found or to choose among comes
+  // first (the results are near no place then, and "110 found" read as near it).
   function announce() {
     var panel = document.querySelector(".crisis-panel");
-    var target = panel ? panel.querySelector("h2") : countEl;
+    var place = document.querySelector(".search-panel .problem, .place-choices");
+    var shown = panel || place || countEl;
+    var target = panel ? panel.querySelector("h2") : shown;
+    if (place && !panel) { place.tabIndex = -1; }
     target.focus({ preventScroll: true });
-    (panel || countEl).scrollIntoView({ block: "start", behavior: behavior });
+    shown.scrollIntoView({ block: "start", behavior: behavior });
   }
 
   // The outlines of the areas in view, of the finest level that has few enough there (a
@@ -598,6 +602,12 @@
       var w = body.widened;
       shownRadius = w ? String(w.shown_m || "") : (api.get("radius_m") || "");
       showCount(body, lines.length > 0);
+      // A search made in place has its point: what the page said of a typed place before
+      // (not found, which one?) is about an earlier search.
+      Array.prototype.forEach.call(
+        document.querySelectorAll(".search-panel .problem, .place-choices"),
+        function (old) { old.remove(); }
+      );
       // The place the list counts from: none once the field is emptied, the resident's
       // own once they shared it.
       if (!latInput.value && here) {
