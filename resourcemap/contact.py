@@ -35,6 +35,27 @@ def phone_identity(phone: str) -> str:
     return digits
 
 
+# An extension after a number: "ext. 100", "x100", "转100", "分机 100".
+EXTENSION = re.compile(r"(?:ext(?:ension)?\.?|x|转|分机)\s*(\d+)\s*$", re.IGNORECASE)
+
+
+def dial_uri(phone: str) -> str:
+    """The ``tel:`` link of a number as it is written (RFC 3966): digits and a leading
+    "+", an extension as ``;ext=``. Quotes, brackets, dashes and words are not dialled.
+
+    >>> dial_uri("0755-2000 0009"), dial_uri("+852 9123 4567")
+    ('tel:075520000009', 'tel:+85291234567')
+    >>> dial_uri('"+44 1234 234567" ext. 100'), dial_uri("0755-8392 3333 转 8")
+    ('tel:+441234234567;ext=100', 'tel:075583923333;ext=8')
+    """
+    text = unicodedata.normalize("NFKC", phone).strip()
+    extension = EXTENSION.search(text)
+    number = text[: extension.start()] if extension else text
+    digits = re.sub(r"\D", "", number)
+    plus = "+" if number.lstrip("\"'(（ ").startswith("+") else ""
+    return f"tel:{plus}{digits}" + (f";ext={extension[1]}" if extension else "")
+
+
 def email_identity(email: str) -> str:
     """Lower case, without ``+tag`` plus-addressing, Gmail's dots folded.
 

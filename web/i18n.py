@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.types import Scope
 
 from resourcemap import translations as catalogues
+from resourcemap.contact import dial_uri
 from resourcemap.said import Said
 from resourcemap.vocab import LABELS
 
@@ -157,6 +158,7 @@ def install(env: Environment) -> None:
         own=own,
         name=name,
         current_language=current,
+        dial=dial_uri,
     )
 
 

@@ -23,6 +23,7 @@ says and nothing is invented:
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from resourcemap.said import N_, Said, said_of
@@ -75,6 +76,8 @@ COLUMNS: dict[str, str] = {
 # HSDS organisations carry no type of ours: new ones are filed as NGOs, staff can change it.
 FOREIGN_ORGANISATION_TYPE = OrganisationType.NGO
 NOTE_LENGTH = 500
+# A Chinese character: a foreign record's name without one is written in another language.
+CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 ADDRESS_PARTS = (
     "attention",
     "address_1",
@@ -209,10 +212,16 @@ class _Service:
         """What the service says of every listing made from it (no location fields)."""
         s, found, codes = self.service, self.found, self.codes
         costs = _list(s.get("cost_options"))
+        title, alternate = _text(s.get("name")), _text(s.get("alternate_name"))
+        description = _text(s.get("description"))
+        # Another directory's record written in another language (no Chinese character in
+        # its name): its name and description are the English ones too, so English pages
+        # show them as English, not marked "(in Chinese)"; its alias is not a translation.
+        foreign_words = not self.ours and bool(title) and not CHINESE.search(title)
         values: dict[str, Any] = {
-            "name_zh": _text(s.get("name")),
-            "name_en": _text(s.get("alternate_name")),
-            "description_zh": _text(s.get("description")),
+            "name_zh": title,
+            "name_en": title if foreign_words else alternate,
+            "description_zh": description,
             "fee": fee_of(costs),
             "fee_note": self._cut(
                 _text(s.get("fees_description"))
@@ -246,6 +255,16 @@ class _Service:
             )
             if codes.get("eligibility"):
                 values["eligibility"] = codes["eligibility"][0]
+        if foreign_words:
+            if description and not CHINESE.search(description):
+                values["description_en"] = description
+            if alternate and alternate != title:
+                self.notes.append(
+                    N_(
+                        "alternate_name %(alias)r is not kept: a listing has one name",
+                        alias=alternate,
+                    )
+                )
         for name in ("description_en", "capacity", "accessibility_note", "eligibility_note_en"):
             value = t.field_value(found, name)
             if value is not None and (name != "eligibility_note_en" or HAS_ELIGIBILITY):

@@ -98,6 +98,9 @@ def _spec_notes(where: str, label: str) -> list[str]:
     return [
         f"{OWN_HOURS_WIN} ({label})",
         f"{NOT_KEPT_AREAS} ({label})",
+        # Written in English: its name is the English name too, and its alias is not kept.
+        f"note: alternate_name 'MyCity Counselling Services' is not kept: a listing has one "
+        f"name ({label})",
         *(
             f"note: {where}: {name} is ignored on a WEEKLY schedule ({label})"
             for name in ("bymonthday", "byweekno", "byyearday")
@@ -219,6 +222,9 @@ def test_ohana_sample_csv(cli: CliRunner, database_url: str) -> None:
             "note: eligibility_description is longer than 300 characters: cut to 300 "
             "(services.csv row 6)",
             f"{OWN_HOURS_WIN} (services.csv row 23)",
+            # Its Spanish alias: the English name is the listing's English name.
+            "note: alternate_name 'Fotos para pasaportes' is not kept: a listing has one name "
+            "(services.csv row 23)",
             "note: language 'Taiwanese' is not kept: it names no language code (services.csv "
             "row 24)",
             f"2 rows rejected, 2 problems in all; {REFUSED}",

@@ -410,7 +410,7 @@
     var meta = node("p", null, "meta");
     meta.appendChild(node("span", english ? it.kind_label.en : it.kind_label.zh, "kind"));
     if (it.open_now) { badge(meta, t("open_now"), "open"); } else if (it.opens_at) { opensBadge(meta, it.opens_at); }
-    if (it.fee === "free") { badge(meta, t("free"), "free"); } else { badge(meta, t("paid"), "paid"); }
+    if (it.fee === "free") { badge(meta, t("free"), "free"); } else if (it.fee === "paid") { badge(meta, t("paid"), "paid"); }
     if (it.bookable) { badge(meta, t("books_online"), "book"); }
     li.appendChild(meta);
     if (it.eligibility !== "public") {

@@ -336,3 +336,25 @@ def test_a_fee_and_its_note_read_as_each_language_joins_them(
     # No spaced dash in Chinese (GB/T 15834): "收费，挂号费 20 元".
     assert costs["zh"] == "收费，挂号费 20 元", costs
     assert costs["en"].startswith("Paid — 挂号费 20 元"), costs
+
+
+def test_a_fee_not_stated_has_no_paid_badge(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    """An imported listing whose source did not state its fee: its card and page say
+    "Fee not stated", and no badge says "Paid" beside it."""
+    from resourcemap.models import Resource
+
+    ids = run_in_db(database_url, small_city)
+
+    async def unstated() -> None:
+        await Resource.filter(id=ids["clinic"]).update(fee="unknown", fee_note="")
+
+    run_in_db(database_url, unstated)
+    with make_client(database_url) as client:
+        page = soup_of(client.get(f"/resources/{ids['clinic']}", params={"lang": "en"}))
+        found = soup_of(client.get("/", params={"lang": "en", "q": "psychiatry"}))
+    assert page.select(".badge.paid, .badge.free") == []
+    assert next_sibling(one(page, "dt:-soup-contains('Cost')"), "dd").get_text() == "Fee not stated"
+    card = found.select_one(f"li.result[data-id='{ids['clinic']}']")
+    assert card is not None and card.select(".badge.paid, .badge.free") == []

@@ -87,11 +87,12 @@ def upload(
     dry_run: bool,
     csrf: str | None = "from-page",
     filename: str = "rooms.csv",
+    kind: str = "",
 ) -> Any:
     page = html(client.get("/staff/import"))
     form = page.find("form", action="/staff/import")
     assert isinstance(form, Tag) and form.get("enctype") == "multipart/form-data"
-    fields = {"coords": "wgs84"}
+    fields = {"coords": "wgs84", "kind": kind}
     if dry_run:
         fields["dry_run"] = "1"
     if csrf == "from-page":
@@ -315,3 +316,44 @@ def test_hours_hsds_and_unreadable_file_refusals_follow_the_language(url: str, l
             r"'[^']*'|\w+\[\d+\]|\b[a-z_]+\.\w+|\b[a-z]+_[a-z_]+\b|\b[A-Z]+\b", "", reason
         )
         assert not re.search(r"[A-Za-z]{3,}", plain), reason
+
+
+FOREIGN_HSDS = (
+    b'[{"id": "svc-1", "name": "Open Door Counselling", "description": "Talk to someone", '
+    b'"phones": [{"number": "0755-2000 0001"}], "service_at_locations": [{"location": '
+    b'{"id": "loc-1", "latitude": 22.71, "longitude": 114.01}}]}]'
+)
+
+
+def test_foreign_hsds_records_get_the_kind_chosen_on_the_page(url: str) -> None:
+    """Another directory's HSDS names no kind of ours: without one chosen, each record is
+    refused saying so; the page offers the kind (as the command line's --kind does), and
+    with it chosen the record passes."""
+    with import_client(url) as client:
+        sign_in(client, "staff")
+        client.cookies.set("rm_lang", "en")
+        form = html(client.get("/staff/import"))
+        kinds = [attr(o, "value") for o in form.select("select[name=kind] option")]
+        assert kinds[0] == "" and "licensed_agency" in kinds
+        without = upload(client, FOREIGN_HSDS, dry_run=True, filename="services.json")
+        assert without.status_code == 400
+        assert any("default kind" in reason for *_, reason in problems(html(without)))
+        chosen = upload(
+            client, FOREIGN_HSDS, dry_run=True, filename="services.json", kind="licensed_agency"
+        )
+        page = html(chosen)
+        assert chosen.status_code == 200, [p for p in problems(page)]
+        assert "created: 1" in summary(page)
+        kept = one(page, "select[name=kind] option[selected]")
+        assert attr(kept, "value") == "licensed_agency", "the choice stays for the real run"
+        done = upload(
+            client, FOREIGN_HSDS, dry_run=False, filename="services.json", kind="licensed_agency"
+        )
+        assert done.status_code == 200
+
+    async def made() -> tuple[str, str, str]:
+        found = await Resource.get(external_id="svc-1")
+        return found.kind, found.name_en, found.description_en
+
+    # Written in English: English pages show it as English, not marked "(in Chinese)".
+    assert run_in_db(url, made) == ("licensed_agency", "Open Door Counselling", "Talk to someone")

@@ -9,7 +9,7 @@ from web.routing import group
 
 
 def routes() -> list[BaseRoute]:
-    from web.pages.staff import admin, booking, listings, referral, templates_download
+    from web.pages.staff import admin, booking, imports, listings, referral, templates_download
 
     page = group("staff")
     return [
@@ -22,8 +22,8 @@ def routes() -> list[BaseRoute]:
         page("/staff/resources/{id:id}/edit", listings.edit_resource, "GET", "listing_edit"),
         page("/staff/resources/{id:id}/edit", listings.save_resource, "POST", "listing_save"),
         page("/staff/resources/{id:id}/status", listings.change_status, "POST", "listing_status"),
-        page("/staff/import", listings.import_form, "GET", "import"),
-        page("/staff/import", listings.import_upload, "POST", "import_post"),
+        page("/staff/import", imports.import_form, "GET", "import"),
+        page("/staff/import", imports.import_upload, "POST", "import_post"),
         page(
             "/staff/import/template.{fmt}",
             templates_download.import_template,

@@ -11,26 +11,20 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from geo.chinacoords import CoordSystem
 from resourcemap import accounts, areas
 from resourcemap.accounts import Principal
 from resourcemap.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
-    TooLarge,
     TooManyRequests,
     Unique,
 )
 from resourcemap.listings import edits, organisations
 from resourcemap.listings import views as listings
-from resourcemap.transfer.budget import Budget
-from resourcemap.transfer.importer import ImportOptions, import_listings
-from resourcemap.transfer.report import ImportReport
 from resourcemap.vocab import (
     ACCESSIBILITY_LABELS,
     AUDIENCE_LABELS,
@@ -45,7 +39,7 @@ from resourcemap.vocab import (
     Role,
     Status,
 )
-from web import auth, clock, forms, i18n, uploads
+from web import auth, clock, forms, i18n
 from web.i18n import _
 from web.limits import client_address, limits
 from web.pages.shell import (
@@ -315,85 +309,3 @@ async def save_resource(request: Request) -> Response:
         return await _form_page(request, principal, values, resource_id, errors)
     flash = _("Saved “%(name)s”", name=i18n.label((resource.name_zh, resource.name_en)))
     return redirect(request, safe_next(values["back"]), flash)
-
-
-# --- bulk import --------------------------------------------------------------------------
-
-
-def _import_coords() -> tuple[tuple[str, str], ...]:
-    return (
-        ("wgs84", _("WGS84 (GPS, default)")),
-        ("gcj02", _("GCJ-02 (AMap, Tencent)")),
-        ("bd09", _("BD-09 (Baidu)")),
-    )
-
-
-async def _import_page(
-    request: Request,
-    *,
-    coords: str = "wgs84",
-    dry_run: bool = True,
-    report: ImportReport | None = None,
-    filename: str = "",
-    error: str | None = None,
-    status: int = 200,
-) -> Response:
-    context = {
-        "coord_options": _import_coords(),
-        "coords": coords,
-        "dry_run": dry_run,
-        "report": report,
-        "problems": sorted(report.problems) if report is not None else [],
-        "rejected": report.rejected_rows if report is not None else 0,
-        "filename": filename,
-        "error": error,
-    }
-    return await render(request, "staff/import.html", context, status)
-
-
-@page(Audience.STAFF)
-async def import_form(request: Request) -> Response:
-    await signed_in(request, Role.ADMIN, Role.STAFF)
-    return await _import_page(request)
-
-
-@page(Audience.STAFF)
-async def import_upload(request: Request) -> Response:
-    # Nothing of the file is read for someone who may not import; past
-    # RESOURCEMAP_IMPORT_LIMIT_BYTES the front door refuses it while it streams in.
-    await uploads.sender(request, Role.ADMIN, Role.STAFF)
-    async with request.form(max_files=1, max_fields=10) as form:
-        principal = await signed_in(request, Role.ADMIN, Role.STAFF, form=form)
-        coords = resource_form.text(form, "coords").strip().lower() or "wgs84"
-        dry_run = bool(resource_form.text(form, "dry_run"))
-        if coords not in {value for value, _label in _import_coords()}:
-            error = _("Choose a coordinate system from the list.")
-            return await _import_page(
-                request, coords="wgs84", dry_run=dry_run, error=error, status=400
-            )
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            error = _("Choose a file to import.")
-            return await _import_page(
-                request, coords=coords, dry_run=dry_run, error=error, status=400
-            )
-        data = await upload.read()
-        filename = upload.filename
-    settings = request.app.state.settings
-    options = ImportOptions(
-        coords=CoordSystem(coords), dry_run=dry_run, tz=settings.tz, budget=Budget.of(settings)
-    )
-    try:
-        report = await import_listings(principal, data, filename, options, now=clock.now(request))
-    except TooLarge as exc:
-        # Over the import budget (rows, cells, seconds): nothing was written.
-        error = i18n.said(exc.said)
-        return await _import_page(request, coords=coords, dry_run=dry_run, error=error, status=413)
-    return await _import_page(
-        request,
-        coords=coords,
-        dry_run=dry_run or report.written,  # after a write, the next upload checks first
-        report=report,
-        filename=filename,
-        status=200 if report.ok else 400,
-    )
