@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+import shapely
 from pydantic import ValidationError
 
 from resourcemap.accounts import Principal
@@ -22,6 +23,9 @@ from resourcemap.transfer.report import ImportReport
 from resourcemap.vocab import AreaLevel, OrganisationType, Role
 
 BATCH = 500  # ids per IN (...) query: SQLite allows few bound variables
+# How far beyond the areas loaded a listing's point may lie before the report says so (a
+# place just over the border serves their residents too): about 5 km.
+OUTSIDE_MARGIN_DEG = 0.05
 # Text looked up before it is validated: PostgreSQL refuses NUL, and no key is this long.
 UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_KEY = 200
@@ -122,6 +126,32 @@ def chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[i : i + BATCH]
 
 
+Extent = tuple[float, float, float, float]  # west, south, east, north
+
+
+async def covered_extent() -> Extent | None:
+    """The bounds of the areas loaded, from the coarsest level that has boundaries (a
+    province's cities, a city's districts: few shapes); None without any."""
+    for level in AreaLevel:
+        shapes = await Area.filter(level=level, boundary__isnull=False).values_list(
+            "boundary", flat=True
+        )
+        if shapes:
+            bounds = shapely.bounds([shapely.geometry.shape(s) for s in shapes])
+            west, south = bounds[:, 0].min(), bounds[:, 1].min()
+            east, north = bounds[:, 2].max(), bounds[:, 3].max()
+            return float(west), float(south), float(east), float(north)
+    return None
+
+
+def _outside(data: edits.ResourceIn | None, extent: Extent) -> bool:
+    if data is None or data.lat is None or data.lon is None:
+        return False
+    west, south, east, north = extent
+    m = OUTSIDE_MARGIN_DEG
+    return not (west - m <= data.lon <= east + m and south - m <= data.lat <= north + m)
+
+
 class DatabaseChecks:
     """What only the database can say about the rows, found before anything is written."""
 
@@ -133,9 +163,11 @@ class DatabaseChecks:
         self.organisations: dict[str, int | None] = {}  # OrgRef.key → id (None: create)
         self.new_organisations: dict[str, organisations.OrganisationIn] = {}
         self.own_organisations: dict[str, int] | None = None  # exported HSDS id → id
+        self.extent: Extent | None = None
 
     async def run(self, rows: list[Row]) -> None:
         self.levels = {str(c): str(lv) for c, lv in await Area.all().values_list("code", "level")}
+        self.extent = await covered_extent()
         externals = [r.external_id for r in rows if r.external_id and safe(r.external_id)]
         for chunk in chunks(externals):
             found = await Resource.filter(external_id__in=chunk).values_list(
@@ -175,6 +207,15 @@ class DatabaseChecks:
                 else N_("%(code)r is not a known area code", code=community)
             )
             self._reject(row, "community_code", reason)
+        if self.extent is not None and _outside(row.data, self.extent):
+            # Said, not refused: another directory's file may hold places elsewhere.
+            self.report.note(
+                N_(
+                    "the point lies outside every area loaded: the listing belongs to no area, "
+                    "counts in no area's figures, and residents find it only by distance"
+                ),
+                row.candidate.row,
+            )
         unknown = [c for c in row.codes() if c not in self.levels]
         if unknown:
             self._reject(

@@ -357,3 +357,36 @@ def test_foreign_hsds_records_get_the_kind_chosen_on_the_page(url: str) -> None:
 
     # Written in English: English pages show it as English, not marked "(in Chinese)".
     assert run_in_db(url, made) == ("licensed_agency", "Open Door Counselling", "Talk to someone")
+
+
+def test_the_listings_page_links_its_exports(url: str) -> None:
+    """Staff get their listings back as files from their page (only the API and the command
+    line had them): the organisation's own, in the columns the import reads."""
+    with import_client(url) as client:
+        sign_in(client, "staff")
+        links = {
+            a.get_text(strip=True): attr(a, "href")
+            for a in html(client.get("/staff")).select(".exports a")
+        }
+        assert set(links) == {"XLSX", "CSV", "HSDS JSON", "GeoJSON"}
+        got = client.get(links["CSV"])
+        assert got.status_code == 200 and "attachment" in got.headers["content-disposition"]
+        text = got.content.decode("utf-8-sig")
+        assert text.splitlines()[0].startswith("external_id,"), "the import's own columns"
+        assert "别家的室" not in text, "another organisation's"
+
+
+def test_a_place_outside_every_area_is_said_not_silently_kept(url: str) -> None:
+    """A record of another city's directory (New York, here) imports, and the report says
+    its point lies outside every area: it would count in no area and rank by distance."""
+    far = FOREIGN_HSDS.replace(b"22.71", b"40.71").replace(b"114.01", b"-74.01")
+    with import_client(url) as client:
+        sign_in(client, "staff")
+        client.cookies.set("rm_lang", "en")
+        near = html(
+            upload(client, FOREIGN_HSDS, dry_run=True, filename="s.json", kind="counsellor")
+        )
+        away = html(upload(client, far, dry_run=True, filename="s.json", kind="counsellor"))
+    said = [li.get_text(" ", strip=True) for li in away.select(".import-notes li")]
+    assert any("outside every area loaded" in s for s in said), said
+    assert not [li for li in near.select(".import-notes li") if "outside" in li.get_text()]
