@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import random
 import secrets
 import shutil
 import socket
@@ -488,10 +489,27 @@ def demo_client(demo_url: str, make_client: Callable[..., Any]) -> Iterator[Test
         yield client
 
 
+# Each test process picks ports from a range of its own, below Linux's ephemeral ports: a
+# port found free by one xdist worker could be taken by another's server before the first
+# one's bound it, and a test then talked to the other worker's server (seen once: the demo
+# city's browser test got a small city's pages).
+PORTS_PER_WORKER = 800
+FIRST_PORT = 20000
+
+
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free now, of this test process's own range."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    low = FIRST_PORT + (index % 15) * PORTS_PER_WORKER
+    for port in random.Random().sample(range(low, low + PORTS_PER_WORKER), PORTS_PER_WORKER):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {low}–{low + PORTS_PER_WORKER - 1}")
 
 
 def http_get(url: str) -> tuple[int, bytes]:

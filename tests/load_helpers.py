@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from resourcemap.booking.desk import Desk
 from resourcemap.models import Booking, BookingPolicy, Resource, Slot
 from resourcemap.settings import Settings
 from resourcemap.vocab import SEAT_HOLDING, BookingStatus, Channel
+from tests.conftest import _free_port as free_port
 from tests.factories import small_city
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,12 +38,6 @@ STOP_TIMEOUT_S = 30.0
 REQUEST_TIMEOUT_S = 120.0
 DATA_KEY = Fernet.generate_key().decode()
 SECRET_KEY = secrets.token_urlsafe(48)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def server_env(database_url: str, **settings: str) -> dict[str, str]:

@@ -4,7 +4,6 @@ same table as the command's own process."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,14 +14,8 @@ from click.testing import CliRunner
 
 from resourcemap.cli import main
 from resourcemap.demo.province_load import ProvinceSize, load_demo_province
+from tests.conftest import _free_port
 from tests.factories import run_in_db
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
