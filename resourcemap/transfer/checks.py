@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import shapely
 from pydantic import ValidationError
@@ -23,6 +23,7 @@ from resourcemap.transfer.report import ImportReport
 from resourcemap.vocab import AreaLevel, OrganisationType, Role
 
 BATCH = 500  # ids per IN (...) query: SQLite allows few bound variables
+_T = TypeVar("_T")
 # How far beyond the areas loaded a listing's point may lie before the report says so (a
 # place just over the border serves their residents too): about 5 km.
 OUTSIDE_MARGIN_DEG = 0.05
@@ -121,7 +122,7 @@ def check_external_ids(rows: list[Row], report: ImportReport) -> None:
             first[ext] = r.candidate.row
 
 
-def chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+def chunks(items: Sequence[_T]) -> Iterable[Sequence[_T]]:
     for i in range(0, len(items), BATCH):
         yield items[i : i + BATCH]
 

@@ -13,6 +13,7 @@ and may be JSON arrays in GeoJSON properties.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -186,6 +187,8 @@ class Candidate:
     """What the row says that is not kept; reported, never a reason to refuse."""
     hints: dict[str, str | Said] = field(default_factory=dict)
     """Column → a sentence added to a problem reported on that column."""
+    confirmed: dt.datetime | None = None  # see resourcemap.transfer.confirmed
+    unconfirmed: bool = False
 
     def reject(self, column: str, reason: str | Said) -> None:
         hint = self.hints.get(column)

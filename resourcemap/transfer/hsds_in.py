@@ -27,6 +27,7 @@ import re
 from typing import Any
 
 from resourcemap.said import N_, Said, said_of
+from resourcemap.transfer import confirmed
 from resourcemap.transfer import hsds_terms as t
 from resourcemap.transfer.budget import charge
 from resourcemap.transfer.columns import HAS_ELIGIBILITY, Candidate, OrgRef, read_provenance
@@ -246,6 +247,8 @@ class _Service:
         languages = _languages(s, self.notes)
         if languages or self.ours:
             values["languages"] = languages
+        else:
+            self.notes.append(N_("languages not given: listed as Chinese (zh)"))
         phone = _phone(_list(s.get("phones")))
         if phone is not None:
             values["phone"] = phone
@@ -258,6 +261,9 @@ class _Service:
         if foreign_words:
             if description and not CHINESE.search(description):
                 values["description_en"] = description
+            note = values.get("eligibility_note_zh", "")
+            if note and not CHINESE.search(note):
+                values["eligibility_note_en"] = note
             if alternate and alternate != title:
                 self.notes.append(
                     N_(
@@ -352,6 +358,7 @@ class _Service:
         )
         for cell, reason in sched.problems:
             candidate.reject(cell, reason)
+        confirmed.read_assured(candidate, _text(self.service.get("assured_date")), self.zone)
         provenance = t.field_value(self.found, "provenance")
         if provenance:
             try:

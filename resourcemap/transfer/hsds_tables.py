@@ -11,7 +11,8 @@ Two generations are read, by the tables they hold:
   ``location_id`` (Ohana) or ``organization_id``, ``locations.csv`` with
   ``organization_id``, ``regular_schedules.csv`` (one weekday a row), ``holiday_schedules.csv``,
   ``addresses.csv``/``physical_addresses.csv``, ``mail_addresses.csv``/``postal_addresses.csv``,
-  ``phones.csv`` with ``number_type``; languages and service areas as text in their columns.
+  ``phones.csv`` with ``number_type``, ``languages.csv`` with ``language``,
+  ``eligibility.csv``; or languages and service areas as text in their columns (Ohana).
 
 Each service is assembled into the nested 3.0 ``service`` record and read by
 :mod:`resourcemap.transfer.hsds_in`, so both paths follow one mapping. Reports count rows of
@@ -278,16 +279,27 @@ class _Package:
         service.update(
             url=row.get("url") or row.get("website") or None,
             fees_description=row.get("fees_description") or row.get("fees") or None,
-            eligibility_description=(
-                row.get("eligibility_description") or row.get("eligibility") or None
-            ),
+            eligibility_description="; ".join(
+                w
+                for w in (
+                    row.get("eligibility_description") or row.get("eligibility"),
+                    # HSDS 1.x: eligibility.csv, one criterion a row.
+                    *(r.get("eligibility") for r in self._linked("eligibility.csv", sid)),
+                )
+                if w
+            )
+            or None,
             phones=self._phones("service_id", sid),
             schedules=self._schedules("service_id", sid, row.number),
             attributes=self._attributes(sid),
             cost_options=self._linked("cost_options.csv", sid),
             service_areas=self._linked("service_areas.csv", sid)
             + [{"name": n} for n in _words(row.get("service_areas"))],
-            languages=self._linked("languages.csv", sid)
+            languages=[
+                # HSDS 1.x names a language in ``language``, 3.0 in ``name`` and ``code``.
+                {"name": r["language"], **r} if "language" in r else r
+                for r in self._linked("languages.csv", sid)
+            ]
             + [{"name": n} for n in _words(row.get("languages"))],
         )
         at = self.t.by("services_at_location.csv", "service_id").get(sid, [])

@@ -43,7 +43,7 @@ from resourcemap.listings import edits, organisations
 from resourcemap.listings.hours import Interval, minutes, validate
 from resourcemap.models import Resource
 from resourcemap.said import N_, said_of
-from resourcemap.transfer import columns
+from resourcemap.transfer import columns, confirmed
 from resourcemap.transfer.budget import Budget
 from resourcemap.transfer.checks import (
     DatabaseChecks,
@@ -136,7 +136,24 @@ async def import_parsed(
     if not parsed.candidates and not parsed.problems:
         report.reject(0, "", N_("the file holds no listings"))
     convert_coordinates(parsed.candidates, options.coords)
-    rows = [_validated(c, options) for c in parsed.candidates]
+    kind_said = False
+    if (
+        options.default_kind is None
+        and not any("kind" in c.values for c in parsed.candidates)
+        and parsed.candidates
+    ):
+        # Said once for the file, not once a row: it is one choice, made for all of them.
+        report.reject(
+            0,
+            parsed.candidates[0].column("kind") if parsed.candidates else "kind",
+            N_(
+                "no record names its kind of service (another directory's records name none "
+                "of ours): give the kind of the file's listings and import it again; a "
+                "location or service areas, which depend on the kind, are checked then"
+            ),
+        )
+        kind_said = True
+    rows = [_validated(c, options, kind_said=kind_said) for c in parsed.candidates]
     for c in parsed.candidates:
         report.problems += c.problems
         for text in c.notes:
@@ -208,12 +225,13 @@ def _check_hours(c: Candidate) -> None:
         c.reject(c.column("hours"), exc.said)
 
 
-def _model(c: Candidate) -> edits.ResourceIn | None:
+def _model(c: Candidate, *, said: frozenset[str] = frozenset()) -> edits.ResourceIn | None:
     """``ResourceIn`` of the row, or None with every problem recorded: fields that do not
     validate are set aside and the rest validated again, so that the checks across fields
-    (lat with lon, a location or service area for the kind) report too."""
+    (lat with lon, a location or service area for the kind) report too. Columns in
+    ``said`` are reported elsewhere."""
     values = dict(c.values)
-    reported = {p.column for p in c.problems}
+    reported = {p.column for p in c.problems} | said
     aside: set[str] = set()
     for attempt in range(3):
         try:
@@ -264,8 +282,9 @@ def _column(err: Any, candidate: Candidate) -> str:
     return ""
 
 
-def _validated(c: Candidate, options: ImportOptions) -> Row:
-    """The row, with its ``ResourceIn`` if it is one; all its problems recorded on it."""
+def _validated(c: Candidate, options: ImportOptions, *, kind_said: bool = False) -> Row:
+    """The row, with its ``ResourceIn`` if it is one; all its problems recorded on it but
+    a missing kind when ``kind_said`` (the report says it once for the file)."""
     if "kind" not in c.values and options.default_kind is not None:
         c.values["kind"] = options.default_kind.value
     if "fee" not in c.values:
@@ -274,7 +293,7 @@ def _validated(c: Candidate, options: ImportOptions) -> Row:
         # An import replaces the listing: what a row does not say is the default, not
         # what was stored (as a form that lacks these fields would keep it).
         c.values.setdefault(name, copy.copy(default))
-    if "kind" not in c.values:
+    if "kind" not in c.values and not kind_said:
         c.reject(c.column("kind"), N_("required (or give a default kind for the file)"))
     if not c.values.get("external_id"):
         c.reject(
@@ -282,7 +301,7 @@ def _validated(c: Candidate, options: ImportOptions) -> Row:
             N_("required: re-importing the file matches listings by external_id"),
         )
     _check_hours(c)
-    data = _model(c)
+    data = _model(c, said=frozenset({c.column("kind")} if kind_said else ()))
     if data is None:
         return Row(c, None)
     for i, e in enumerate(data.exceptions, start=1):
@@ -323,6 +342,7 @@ async def _write(
     current: Row | None = None
     try:
         async with in_transaction(Resource._meta.default_connection):
+            stored = await confirmed.stored(rows, checks)
             org_ids = dict(checks.organisations)
             for key, new in checks.new_organisations.items():
                 org_ids[key] = (await organisations.save_organisation(actor, new)).id
@@ -342,6 +362,8 @@ async def _write(
                     now=source.now,
                 )
                 stamp = provenance(actor, report, source, current)
+                if confirmed.says(current.candidate):
+                    stamp["verified_at"] = confirmed.when(current.candidate, stored.get(saved.id))
                 await Resource.filter(id=saved.id).update(**stamp)
                 if progress is not None:
                     progress(done, len(rows))

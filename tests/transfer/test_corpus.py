@@ -29,6 +29,11 @@ OWN_HOURS_WIN = (
     "note: location schedules not used: the service has its own (a service's own hours win)"
 )
 LATITUDE_100 = "100: must be at most 90"
+NO_LANGUAGES = "note: languages not given: listed as Chinese (zh)"
+UNCONFIRMED = (
+    "note: assured_date not given: a new listing shows no date it was last confirmed until "
+    "staff confirm it"
+)
 
 
 @pytest.fixture
@@ -138,8 +143,11 @@ def test_hsds3_service_without_a_kind_of_ours(cli: CliRunner) -> None:
     assert (code, lines[:2]) == (
         1,
         [
-            "service 1, attributes (resourcemap-kind): required (or give a default kind for "
-            "the file)",
+            # Once for the file, not once a record: the kind is one choice for all of them.
+            "file, attributes (resourcemap-kind): no record names its kind of service "
+            "(another directory's records name none of ours): give the kind of the file's "
+            "listings and import it again; a location or service areas, which depend on the "
+            "kind, are checked then",
             f"service 1, location.latitude: {LATITUDE_100}",
         ],
     )
@@ -179,6 +187,7 @@ def test_hsds3_uk_service(cli: CliRunner) -> None:
         [
             f"service 1, location.latitude: {LATITUDE_100}",
             f"{NOT_KEPT_AREAS} (service 1)",
+            f"{NO_LANGUAGES} (service 1)",  # it lists one language, with an id and no name
             "note: schedules[0]: bymonthday is ignored on a WEEKLY schedule (service 1)",
             "note: schedules[0]: valid until 2005-01-01, which is past; its weekly hours were "
             "imported as current (service 1)",
@@ -193,6 +202,7 @@ def test_hsds3_uk_pages(cli: CliRunner) -> None:
         [
             "service 1, location.latitude, location.longitude: a licensed_agency needs a "
             "location (lat, lon)",
+            f"{NO_LANGUAGES} (service 1)",
             f"1 service rejected, 1 problem in all; {REFUSED}",
         ],
     )
@@ -200,6 +210,7 @@ def test_hsds3_uk_pages(cli: CliRunner) -> None:
         1,
         [
             f"service 1, location.latitude: {LATITUDE_100}",
+            f"{NO_LANGUAGES} (service 1)",
             f"1 service rejected, 1 problem in all; {REFUSED}",
         ],
     )
@@ -219,8 +230,10 @@ def test_ohana_sample_csv(cli: CliRunner, database_url: str) -> None:
                 for n in (2, 4, 5)
             ),
             f"{NOT_KEPT_AREAS} (services.csv rows 2–16, 18–20, 22–24)",
+            f"{UNCONFIRMED} (services.csv rows 2–24)",
             "note: eligibility_description is longer than 300 characters: cut to 300 "
             "(services.csv row 6)",
+            f"{NO_LANGUAGES} (services.csv rows 12–14, 18, 21–22)",
             f"{OWN_HOURS_WIN} (services.csv row 23)",
             # Its Spanish alias: the English name is the listing's English name.
             "note: alternate_name 'Fotos para pasaportes' is not kept: a listing has one name "

@@ -388,7 +388,7 @@ def test_foreign_hsds_record_needs_a_kind_and_valid_values(database_url: str) ->
     # Every problem of the record at once, each named by its HSDS place. The example's
     # phone number, written in quotes, is read (quotes are no part of a number).
     assert _problems(report) == {
-        (1, "attributes (resourcemap-kind)"),  # a foreign record has no kind of ours
+        (0, "attributes (resourcemap-kind)"),  # no record has a kind of ours: the file's
         (1, "location.latitude"),  # 100
     }
     report = _import(database_url, data, "services.json", default_kind=ResourceKind.LICENSED_AGENCY)

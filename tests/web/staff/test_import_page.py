@@ -326,7 +326,7 @@ FOREIGN_HSDS = (
 
 
 def test_foreign_hsds_records_get_the_kind_chosen_on_the_page(url: str) -> None:
-    """Another directory's HSDS names no kind of ours: without one chosen, each record is
+    """Another directory's HSDS names no kind of ours: without one chosen, the file is
     refused saying so; the page offers the kind (as the command line's --kind does), and
     with it chosen the record passes."""
     with import_client(url) as client:
@@ -337,7 +337,10 @@ def test_foreign_hsds_records_get_the_kind_chosen_on_the_page(url: str) -> None:
         assert kinds[0] == "" and "licensed_agency" in kinds
         without = upload(client, FOREIGN_HSDS, dry_run=True, filename="services.json")
         assert without.status_code == 400
-        assert any("default kind" in reason for *_, reason in problems(html(without)))
+        assert any(
+            "give the kind of the file's listings" in reason
+            for *_, reason in problems(html(without))
+        )
         chosen = upload(
             client, FOREIGN_HSDS, dry_run=True, filename="services.json", kind="licensed_agency"
         )
