@@ -393,7 +393,10 @@ class _Service:
             elif _text(entry.get("description")):
                 notes.append(_text(entry.get("description")))
         if notes:
-            values["accessibility_note"] = self._cut("；".join(notes), NOTE_LENGTH, "accessibility")
+            note = self._cut("；".join(notes), NOTE_LENGTH, "accessibility")
+            values["accessibility_note"] = note
+            if not self.ours and not CHINESE.search(note):  # another language: English pages too
+                values["accessibility_note_en"] = note
         if "phone" not in values:
             phone = _phone(_list(sal.get("phones")) or _list(loc.get("phones")))
             if phone is not None:

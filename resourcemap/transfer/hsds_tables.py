@@ -17,8 +17,8 @@ Two generations are read, by the tables they hold:
 Each service is assembled into the nested 3.0 ``service`` record and read by
 :mod:`resourcemap.transfer.hsds_in`, so both paths follow one mapping. Reports count rows of
 ``services.csv`` (header = row 1) and name nested cells by their own table and row
-(``regular_schedules.csv row 10, closes_at``). Contacts, programs, funding and metadata are
-not read.
+(``regular_schedules.csv row 10, closes_at``). Contacts, programs, funding, metadata and the
+other tables are not read: a note names the ones a package holds.
 """
 
 from __future__ import annotations
@@ -48,7 +48,18 @@ ALIASES = {
     "service_at_location.csv": "services_at_location.csv",
     "physical_addresses.csv": "addresses.csv",
     "postal_addresses.csv": "mail_addresses.csv",
+    "accessibility_for_disabilities.csv": "accessibility.csv",
 }
+# The tables read (by their names after ALIASES); a package's others are named in a note.
+READ = frozenset(
+    f"{name}.csv"
+    for name in (
+        "services", "organizations", "locations", "services_at_location", "phones",
+        "addresses", "mail_addresses", "regular_schedules", "holiday_schedules", "schedules",
+        "languages", "eligibility", "service_areas", "accessibility", "attributes",
+        "taxonomy_terms", "cost_options",
+    )
+)  # fmt: skip
 NUMBERS = ("latitude", "longitude", "amount", "timezone", "interval")
 _MONTHS = {m: i for i, m in enumerate(("january", "february", "march", "april", "may", "june",
     "july", "august", "september", "october", "november", "december"), start=1)}  # fmt: skip
@@ -254,7 +265,11 @@ class _Package:
             for a in self.t.by(table, "location_id").get(location_id, [])
         ]
         accessibility = [
-            _plain(a) for a in self.t.by("accessibility.csv", "location_id").get(location_id, [])
+            # HSDS 1.x (accessibility_for_disabilities.csv): ``accessibility`` and ``details``.
+            {"description": ": ".join(p for p in (a.get("accessibility"), a.get("details")) if p)}
+            if a.get("accessibility") and not a.get("description")
+            else _plain(a)
+            for a in self.t.by("accessibility.csv", "location_id").get(location_id, [])
         ]
         if row.get("accessibility"):  # Ohana: a list of words in one cell
             accessibility += [
@@ -379,6 +394,15 @@ def read_package(data: bytes, zone: Zone) -> Parsed:
         candidate.record = f"services.csv id {service.get('id', '')}".strip()
     parsed.problems += [Problem.of(row, column, reason) for row, column, reason in package.problems]
     parsed.notes += sorted(set(package.notes), key=_natural)
+    unread = sorted(name for name, rows in package.t.rows.items() if rows and name not in READ)
+    if unread:
+        parsed.notes.append(
+            N_(
+                "not read: %(tables)s (ResourceMap keeps no contacts, programs, funding, "
+                "documents, payments or taxonomies of other directories)",
+                tables=", ".join(unread),
+            )
+        )
     return parsed
 
 

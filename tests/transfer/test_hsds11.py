@@ -55,6 +55,16 @@ def test_languages_and_eligibility_come_from_their_own_tables(database_url: str)
     # eligibility.csv: "adult", English as the record is, so English pages show it too.
     assert (helpline.eligibility_note_zh, helpline.eligibility_note_en) == ("adult", "adult")
     assert helpline.verified_at is None  # the package says nothing of when it was checked
+    # accessibility_for_disabilities.csv, the 1.1 name of accessibility.csv
+    assert helpline.accessibility_note == "disabled_parking: Some details regarding the parking lot"
+    assert helpline.accessibility_note_en == helpline.accessibility_note
+    # What is not read is said, table by table, never dropped in silence.
+    assert (
+        "not read: contacts.csv, funding.csv, meta_table_descriptions.csv, metadata.csv, "
+        "payments_accepted.csv, programs.csv, required_documents.csv, taxonomy.csv (ResourceMap "
+        "keeps no contacts, programs, funding, documents, payments or taxonomies of other "
+        "directories)"
+    ) in report.note_lines()
     # The others list no language: the default is said, not silently applied.
     assert "languages not given: listed as Chinese (zh) (services.csv rows 3–14)" in (
         report.note_lines()
