@@ -57,6 +57,7 @@ class Principal:
     session_version: int
     # The area (any level) a planner or staff account is kept to; None: not kept (#20).
     area_code: str | None = None
+    display_name: str = ""  # how the person is greeted; the username where none is set
 
     @classmethod
     def of(cls, account: Account) -> Principal:
@@ -67,6 +68,7 @@ class Principal:
             organisation_id=account.organisation_id,
             session_version=account.session_version,
             area_code=None if account.role == Role.ADMIN else account.area_code,
+            display_name=account.display_name,
         )
 
     @classmethod

@@ -316,9 +316,14 @@ def test_a_referral_waiting_for_an_answer_is_said_on_every_staff_page(
         bookings = html(client.get("/staff/bookings"))
         assert "2 个待您答复" in text_of(bookings, "nav.staff-bar a.waiting")
         # Urgent, on the receiving side: call the resident (not the service's own number).
-        call = one(html(client.get(f"/staff/referrals/{urgent}")), ".call-now")
+        urgent_page = html(client.get(f"/staff/referrals/{urgent}"))
+        call = one(urgent_page, ".call-now")
         assert "请立即致电居民" in call.get_text() and "0755-20000009" not in call.get_text()
-        assert call.find("form", action=f"/staff/referrals/{urgent}/reveal") is not None
+        # One way to the contact details: the banner's (the page had a second one below).
+        reveal = f"form[action='/staff/referrals/{urgent}/reveal']"
+        assert urgent_page.select(reveal) == call.select(reveal) != []
+        routine_reveal = f"form[action='/staff/referrals/{routine}/reveal']"
+        assert len(html(client.get(f"/staff/referrals/{routine}")).select(routine_reveal)) == 1
         # No referral seats: said with the way to set them.
         detail = html(client.get(f"/staff/referrals/{routine}"))
         assert "近两周没有空余的转介名额" in text_of(detail, ".no-seats")

@@ -122,10 +122,28 @@ def test_sign_in_through_the_form_shows_who_is_signed_in(world: World) -> None:
         sign_in(client, "staff")
         soup = html(client.get("/staff"))
     bar = soup.find("nav", class_="staff-bar")
-    assert bar is not None and text_of(bar, ".username") == "staff"
+    assert bar is not None and text_of(bar, ".username") == "staff"  # no name given: the login
     logout = only_form(soup, "/logout")
     assert attr(one(logout, "input[name=csrf_token]"), "value")
     assert logout.find("button") is not None
+
+
+def test_the_bar_greets_a_person_by_the_name_their_account_gives(world: World) -> None:
+    run_in_db(
+        world.url,
+        lambda: accounts.create_account(
+            None,
+            username="wang01",
+            password=PASSWORD,
+            role=Role.STAFF,
+            organisation_id=world.ids["own_org"],
+            display_name="王老师",
+        ),
+    )
+    with world.make(world.url) as client:
+        sign_in(client, "wang01")
+        bar = html(client.get("/staff")).find("nav", class_="staff-bar")
+    assert isinstance(bar, Tag) and text_of(bar, ".username") == "王老师"
 
 
 def test_sign_in_failures_say_why(world: World) -> None:
