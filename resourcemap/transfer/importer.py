@@ -43,7 +43,7 @@ from resourcemap.listings import edits, organisations
 from resourcemap.listings.hours import Interval, minutes, validate
 from resourcemap.models import Resource
 from resourcemap.said import N_, said_of
-from resourcemap.transfer import columns, confirmed
+from resourcemap.transfer import columns, community, confirmed
 from resourcemap.transfer.budget import Budget
 from resourcemap.transfer.checks import (
     DatabaseChecks,
@@ -136,6 +136,7 @@ async def import_parsed(
     if not parsed.candidates and not parsed.problems:
         report.reject(0, "", N_("the file holds no listings"))
     convert_coordinates(parsed.candidates, options.coords)
+    await community.place(parsed.candidates)
     kind_said = False
     if (
         options.default_kind is None

@@ -20,6 +20,7 @@ from tests.factories import run_in_db
 from tests.transfer.test_export import _schema_errors
 from tests.transfer_helpers import (
     CORPUS,
+    EAST,
     HEADER,
     HSDS_SERVICE,
     NOW,
@@ -300,7 +301,7 @@ def test_every_problem_of_a_row_is_reported_at_once(database_url: str) -> None:
 
 def test_a_header_problem_is_not_a_rejected_row(database_url: str) -> None:
     run_in_db(database_url, city_areas)
-    rows = [f"h-{i},community_room,室{i},,,22.705,114.005,,,,x" for i in range(22)]
+    rows = [f"h-{i},community_room,室{i},,,22.705,114.005,{EAST},,,x" for i in range(22)]
     report = _import(database_url, csv_bytes(*rows, header=HEADER + ",colour"), "rooms.csv")
     assert (report.rows, report.rejected_rows) == (22, 0)
     assert report.lines() == [
@@ -383,7 +384,8 @@ def test_organisation_without_external_id_survives_the_round_trip(
     database_url: str, backend: Any
 ) -> None:
     org_id = run_in_db(database_url, city_areas)  # 测试区卫健局 has no external id
-    row = "room-1,community_room,东湖社区心理咨询室,测试区卫健局,,22.705,114.005,,,"
+    # In no community (the target database has no areas to find one in).
+    row = "room-1,community_room,东湖社区心理咨询室,测试区卫健局,,22.75,114.005,,,"
     assert _import(database_url, csv_bytes(row), "rooms.csv").ok
     exported = json.dumps(_export_hsds(database_url)).encode()
     again = _import(database_url, exported, "export.json")
