@@ -1,3 +1,4 @@
+# Over 400 lines: the tables of two HSDS generations, each joined into one service record.
 """Reading HSDS table packages: a ZIP (or, from the command line, a folder) of CSV tables.
 
 Two generations are read, by the tables they hold:
@@ -266,7 +267,11 @@ class _Package:
         ]
         accessibility = [
             # HSDS 1.x (accessibility_for_disabilities.csv): ``accessibility`` and ``details``.
-            {"description": ": ".join(p for p in (a.get("accessibility"), a.get("details")) if p)}
+            {
+                "description": ": ".join(
+                    p for p in (a.get("accessibility").replace("_", " "), a.get("details")) if p
+                )
+            }
             if a.get("accessibility") and not a.get("description")
             else _plain(a)
             for a in self.t.by("accessibility.csv", "location_id").get(location_id, [])

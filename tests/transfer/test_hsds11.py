@@ -56,7 +56,7 @@ def test_languages_and_eligibility_come_from_their_own_tables(database_url: str)
     assert (helpline.eligibility_note_zh, helpline.eligibility_note_en) == ("adult", "adult")
     assert helpline.verified_at is None  # the package says nothing of when it was checked
     # accessibility_for_disabilities.csv, the 1.1 name of accessibility.csv
-    assert helpline.accessibility_note == "disabled_parking: Some details regarding the parking lot"
+    assert helpline.accessibility_note == "disabled parking: Some details regarding the parking lot"
     assert helpline.accessibility_note_en == helpline.accessibility_note
     # What is not read is said, table by table, never dropped in silence.
     assert (

@@ -413,9 +413,11 @@
     if (it.fee === "free") { badge(meta, t("free"), "free"); } else if (it.fee === "paid") { badge(meta, t("paid"), "paid"); }
     if (it.bookable) { badge(meta, t("books_online"), "book"); }
     li.appendChild(meta);
-    if (it.eligibility !== "public") {
-      var note = english ? it.eligibility_note.en || it.eligibility_note.zh : it.eligibility_note.zh;
-      li.appendChild(node("p", note || it.eligibility, "eligibility"));
+    // Who may come: the listing's own words whenever it has them, else the rule's label
+    // unless anyone may (as the page's own cards and the detail page say it).
+    var note = english ? it.eligibility_note.en || it.eligibility_note.zh : it.eligibility_note.zh;
+    if (note || it.eligibility !== "public") {
+      li.appendChild(node("p", note || t("eligibility_" + it.eligibility), "eligibility"));
     }
     if (it.reach === "walk" && it.distance_m !== null && it.distance_m !== undefined) {
       li.appendChild(node("p", distance(it.distance_m) + " · " + t("walk", { n: it.walk_minutes }), "distance"));

@@ -358,3 +358,42 @@ def test_a_fee_not_stated_has_no_paid_badge(
     assert next_sibling(one(page, "dt:-soup-contains('Cost')"), "dd").get_text() == "Fee not stated"
     card = found.select_one(f"li.result[data-id='{ids['clinic']}']")
     assert card is not None and card.select(".badge.paid, .badge.free") == []
+
+
+def test_an_imported_listing_says_who_may_come_and_how_to_reach_it_without_a_phone(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    """Another directory's listing (helpline walk, HSDS 1.1 sample): open to the public but
+    "adult", an e-mail address and website, no phone, accessibility in words only."""
+    ids = run_in_db(database_url, small_city)
+
+    async def imported() -> None:
+        await Resource.filter(id=ids["clinic"]).update(
+            eligibility="public",
+            eligibility_note_zh="adult",
+            eligibility_note_en="adult",
+            phone="",
+            email="help@example.org",
+            website="https://example.org/help",
+            accessibility=[],
+            accessibility_note="disabled parking",
+            accessibility_note_en="disabled parking",
+        )
+
+    run_in_db(database_url, imported)
+    with make_client(database_url) as client:
+        page = soup_of(client.get(f"/resources/{ids['clinic']}", params={"lang": "en"}))
+        found = soup_of(client.get("/", params={"lang": "en", "q": "psychiatry"}))
+    assert text_of(page, "p.eligibility") == "adult"  # an open service's own words
+    card = one(found, f"li.result[data-id='{ids['clinic']}']")
+    assert text_of(card, ".eligibility") == "adult"
+    facts = {
+        dt.get_text(): next_sibling(dt, "dd").get_text(" ", strip=True)
+        for dt in page.select(".facts dt")
+    }
+    assert facts["Accessibility"] == "disabled parking"  # not "Not stated; please call ahead"
+    assert page.select_one(".facts a[href='mailto:help@example.org']") is not None
+    assert page.select_one(".facts a[href='https://example.org/help']") is not None
+    # No phone: the way to arrange a visit is the address it gives.
+    arrange = text_of(page, ".slots-preview")
+    assert "Write to arrange a visit: help@example.org" in " ".join(arrange.split())

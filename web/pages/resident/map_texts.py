@@ -3,6 +3,7 @@ pages: the page hands it over as JSON, so the script has no words of its own."""
 
 from __future__ import annotations
 
+from resourcemap.vocab import ELIGIBILITY_LABELS
 from web import i18n
 from web.i18n import _
 
@@ -10,6 +11,11 @@ from web.i18n import _
 def messages() -> dict[str, str]:
     """Texts the map script shows, from the same catalogues as the pages."""
     return {
+        # Who may use a listing whose card has no note of its own: "eligibility_students".
+        **{
+            f"eligibility_{code}": i18n.vocab(code, ELIGIBILITY_LABELS)
+            for code in ELIGIBILITY_LABELS
+        },
         # How the page's language joins what it says (i18n), for the script to join alike.
         "after_colon": i18n.after_colon(),
         "clause_separator": i18n.clause_separator(),

@@ -319,11 +319,14 @@ async def resource_detail(request: Request) -> Response:
         "open_now": detail.always_open or resource_id in service.open_ids(now),
         "opens_at": None if opens is None else resident_view.opens_label(opens.isoformat(), now),
         "kind_label": resident_view.kind_label(detail.kind),
+        # Who may come: the listing's own words whenever it has them (an open service may
+        # still say "adults"), else the rule's label unless anyone may.
         "eligibility": (
-            None
+            i18n.own(detail.eligibility_note.zh, detail.eligibility_note.en)
+            if detail.eligibility_note.zh or detail.eligibility_note.en
+            else None
             if detail.eligibility == "public"
-            else i18n.own(detail.eligibility_note.zh, detail.eligibility_note.en)
-            or resident_view.eligibility_label(detail.eligibility)
+            else resident_view.eligibility_label(detail.eligibility)
         ),
         "weekly": resident_view.weekly_hours(data["hours"]),
         "services": [i18n.vocab(s, SERVICE_LABELS) for s in detail.services],
