@@ -153,7 +153,7 @@ async def import_parsed(
                 "location or service areas, which depend on the kind, are checked then"
             ),
         )
-        kind_said = True
+        kind_said = report.asks_kind = True
     rows = [_validated(c, options, kind_said=kind_said) for c in parsed.candidates]
     for c in parsed.candidates:
         report.problems += c.problems

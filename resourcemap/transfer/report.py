@@ -91,6 +91,8 @@ class ImportReport:
     ``services.csv row``."""
     header_row: int | None = None
     """The header's row (CSV, XLSX): its problems are the file's, not a rejected row's."""
+    asks_kind: bool = False
+    """No row names its kind and none was given for the file: one choice settles it."""
     notes: dict[Said, list[int]] = field(default_factory=dict)
     """What the import does besides writing listings, and what it reads but cannot keep
     (text → the rows it concerns); never a reason to refuse the file."""

@@ -18,7 +18,7 @@ from resourcemap.vocab import Role
 from tests.conftest import TEST_NOW, make_settings
 from tests.factories import run_in_db
 from tests.html_helpers import attr, one
-from tests.transfer_helpers import EAST, GOOD_ROWS, city_areas, csv_bytes
+from tests.transfer_helpers import CORPUS, EAST, GOOD_ROWS, city_areas, csv_bytes, folder_zip
 from web.app import create_app
 
 PASSWORD = "correct-horse-9"
@@ -337,10 +337,13 @@ def test_foreign_hsds_records_get_the_kind_chosen_on_the_page(url: str) -> None:
         assert kinds[0] == "" and "licensed_agency" in kinds
         without = upload(client, FOREIGN_HSDS, dry_run=True, filename="services.json")
         assert without.status_code == 400
-        assert any(
-            "give the kind of the file's listings" in reason
-            for *_, reason in problems(html(without))
-        )
+        asked = html(without)
+        assert any("give the kind of the file's listings" in r for *_, r in problems(asked))
+        # The page says what to do, and where: the kind's own field, marked.
+        assert "No row is at fault" in summary(asked)
+        assert attr(one(asked, ".asks-kind a"), "href") == "#i-kind"
+        assert attr(one(asked, "select#i-kind"), "aria-invalid") == "true"
+        assert "choose it here" in one(asked, "#i-kind-error").get_text()
         chosen = upload(
             client, FOREIGN_HSDS, dry_run=True, filename="services.json", kind="licensed_agency"
         )
@@ -393,3 +396,16 @@ def test_a_place_outside_every_area_is_said_not_silently_kept(url: str) -> None:
     said = [li.get_text(" ", strip=True) for li in away.select(".import-notes li")]
     assert any("outside every area loaded" in s for s in said), said
     assert not [li for li in near.select(".import-notes li") if "outside" in li.get_text()]
+
+
+def test_a_packages_cells_are_named_in_the_pages_language(url: str) -> None:
+    """``locations.csv row 4, latitude`` reads ``locations.csv 第 4 行`` on a Chinese page."""
+    hsds11 = folder_zip(CORPUS / "hsds11")
+    with import_client(url) as client:
+        sign_in(client, "staff")
+        page = html(
+            upload(client, hsds11, dry_run=True, filename="hsds11.zip", kind="licensed_agency")
+        )
+    cells = [cell for _, cell, _ in problems(page)]
+    assert "locations.csv 第 2 行、latitude、longitude" in cells, cells
+    assert not any(" row " in cell for cell in cells), cells

@@ -8,6 +8,8 @@ kind of rows that name none, as the command line's ``--kind`` and the API's ``ki
 
 from __future__ import annotations
 
+import re
+
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,6 +24,9 @@ from web import clock, i18n, uploads
 from web.i18n import _
 from web.pages.shell import Audience, page, render, signed_in
 from web.pages.staff import listing_form as resource_form
+
+# An HSDS package's cell, as the report names it: its table and row, then the column.
+_TABLE_ROW = re.compile(r"(\b[\w-]+\.csv) row (\d+)")
 
 
 def _import_coords() -> tuple[tuple[str, str], ...]:
@@ -50,12 +55,26 @@ async def _import_page(
         "kind": kind,
         "dry_run": dry_run,
         "report": report,
-        "problems": sorted(report.problems) if report is not None else [],
+        "problems": [
+            (p.row, _cell(p.column), p.said)
+            for p in (sorted(report.problems) if report is not None else [])
+        ],
+        "asks_kind": report is not None and report.asks_kind,
         "rejected": report.rejected_rows if report is not None else 0,
         "filename": filename,
         "error": error,
     }
     return await render(request, "staff/import.html", context, status)
+
+
+def _cell(column: str) -> str:
+    """Where a problem is, in the page's language: ``locations.csv row 4, latitude`` reads
+    ``locations.csv 第 4 行、latitude`` on a Chinese page."""
+    parts = [
+        _TABLE_ROW.sub(lambda m: _("%(table)s row %(row)s", table=m[1], row=m[2]), part)
+        for part in column.split(", ")
+    ]
+    return str(i18n.separated(parts))
 
 
 @page(Audience.STAFF)
