@@ -23,7 +23,6 @@ says and nothing is invented:
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from resourcemap.said import N_, Said, said_of
@@ -77,8 +76,6 @@ COLUMNS: dict[str, str] = {
 # HSDS organisations carry no type of ours: new ones are filed as NGOs, staff can change it.
 FOREIGN_ORGANISATION_TYPE = OrganisationType.NGO
 NOTE_LENGTH = 500
-# A Chinese character: a foreign record's name without one is written in another language.
-CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 ADDRESS_PARTS = (
     "attention",
     "address_1",
@@ -218,7 +215,7 @@ class _Service:
         # Another directory's record written in another language (no Chinese character in
         # its name): its name and description are the English ones too, so English pages
         # show them as English, not marked "(in Chinese)"; its alias is not a translation.
-        foreign_words = not self.ours and bool(title) and not CHINESE.search(title)
+        foreign_words = not self.ours and bool(title) and not t.CHINESE.search(title)
         values: dict[str, Any] = {
             "name_zh": title,
             "name_en": title if foreign_words else alternate,
@@ -249,6 +246,13 @@ class _Service:
             values["languages"] = languages
         else:
             self.notes.append(N_("languages not given: listed as Chinese (zh)"))
+        if not self.ours and not values["services"]:
+            self.notes.append(
+                N_(
+                    "services not given (ours are attributes in resourcemap-service): a "
+                    "search by service does not find the listing until staff tick them"
+                )
+            )
         phone = _phone(_list(s.get("phones")))
         if phone is not None:
             values["phone"] = phone
@@ -259,10 +263,10 @@ class _Service:
             if codes.get("eligibility"):
                 values["eligibility"] = codes["eligibility"][0]
         if foreign_words:
-            if description and not CHINESE.search(description):
+            if description and not t.CHINESE.search(description):
                 values["description_en"] = description
             note = values.get("eligibility_note_zh", "")
-            if note and not CHINESE.search(note):
+            if note and not t.CHINESE.search(note):
                 values["eligibility_note_en"] = note
             if alternate and alternate != title:
                 self.notes.append(
@@ -377,6 +381,10 @@ class _Service:
             if not self.ours:
                 address = _kept([physical[0]], ADDRESS_PARTS)[0]
                 values.setdefault("foreign_fields", {})["address"] = address
+                # Another country's address is one line of its parts, in its own language.
+                line = t.address_line(address)
+                if not t.CHINESE.search(line):
+                    values["address_zh"] = values["address_en"] = line
         found = t.read_attributes(loc.get("attributes"))
         address_en = t.field_value(found, "address_en")
         if address_en is not None:
@@ -395,7 +403,7 @@ class _Service:
         if notes:
             note = self._cut("；".join(notes), NOTE_LENGTH, "accessibility")
             values["accessibility_note"] = note
-            if not self.ours and not CHINESE.search(note):  # another language: English pages too
+            if not self.ours and not t.CHINESE.search(note):  # another language: English pages too
                 values["accessibility_note_en"] = note
         if "phone" not in values:
             phone = _phone(_list(sal.get("phones")) or _list(loc.get("phones")))

@@ -136,8 +136,11 @@ ADDRESS_REQUIRED = ("address_1", "city", "state_province", "postal_code", "count
 def _address(location_id: str, rec: ExportRecord, ctx: Context) -> dict[str, Any]:
     r = rec.resource
     kept = rec.data.foreign_fields.get("address")
-    if isinstance(kept, dict) and kept.get("address_1") == rec.data.address_zh:
-        # A foreign record's address comes back as it came in (while its first line is
+    if isinstance(kept, dict) and rec.data.address_zh in (
+        kept.get("address_1"),
+        t.address_line(kept),
+    ):
+        # A foreign record's address comes back as it came in (while its text is
         # unchanged); the fields HSDS requires are "" where it said nothing.
         return {
             "id": t.child_id("address", location_id, rec.data.address_zh),

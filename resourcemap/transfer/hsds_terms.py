@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -237,3 +238,22 @@ def read_attributes(attributes: Any) -> dict[str, list[tuple[str, str | None]]]:
 
 def field_value(found: dict[str, list[tuple[str, str | None]]], name: str) -> str | None:
     return next((v for code, v in found.get("field", []) if code == name), None)
+
+
+# A Chinese character: a foreign record's text without one is written in another language.
+CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def address_line(parts: Mapping[str, Any]) -> str:
+    """An HSDS address's parts as one line, as a resident reads it.
+
+    >>> address_line({"address_1": "1 Main St", "city": "Springfield", "state_province": "IL",
+    ...               "postal_code": "62701", "country": "US"})
+    '1 Main St, Springfield, IL 62701'
+    """
+    text = {k: str(parts.get(k) or "").strip() for k in ADDRESS_LINE}
+    region = " ".join(p for p in (text["state_province"], text["postal_code"]) if p)
+    return ", ".join(p for p in (text["address_1"], text["address_2"], text["city"], region) if p)
+
+
+ADDRESS_LINE = ("address_1", "address_2", "city", "state_province", "postal_code")

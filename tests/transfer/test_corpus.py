@@ -30,6 +30,10 @@ OWN_HOURS_WIN = (
 )
 LATITUDE_100 = "100: must be at most 90"
 NO_LANGUAGES = "note: languages not given: listed as Chinese (zh)"
+NO_SERVICES = (
+    "note: services not given (ours are attributes in resourcemap-service): a search by "
+    "service does not find the listing until staff tick them"
+)
 UNCONFIRMED = (
     "note: assured_date not given: a new listing shows no date it was last confirmed until "
     "staff confirm it"
@@ -103,6 +107,7 @@ def _spec_notes(where: str, label: str) -> list[str]:
     return [
         f"{OWN_HOURS_WIN} ({label})",
         f"{NOT_KEPT_AREAS} ({label})",
+        f"{NO_SERVICES} ({label})",
         # Written in English: its name is the English name too, and its alias is not kept.
         f"note: alternate_name 'MyCity Counselling Services' is not kept: a listing has one "
         f"name ({label})",
@@ -188,6 +193,7 @@ def test_hsds3_uk_service(cli: CliRunner) -> None:
             f"service 1, location.latitude: {LATITUDE_100}",
             f"{NOT_KEPT_AREAS} (service 1)",
             f"{NO_LANGUAGES} (service 1)",  # it lists one language, with an id and no name
+            f"{NO_SERVICES} (service 1)",
             "note: schedules[0]: bymonthday is ignored on a WEEKLY schedule (service 1)",
             "note: schedules[0]: valid until 2005-01-01, which is past; its weekly hours were "
             "imported as current (service 1)",
@@ -203,6 +209,7 @@ def test_hsds3_uk_pages(cli: CliRunner) -> None:
             "service 1, location.latitude, location.longitude: a licensed_agency needs a "
             "location (lat, lon)",
             f"{NO_LANGUAGES} (service 1)",
+            f"{NO_SERVICES} (service 1)",
             f"1 service rejected, 1 problem in all; {REFUSED}",
         ],
     )
@@ -211,6 +218,7 @@ def test_hsds3_uk_pages(cli: CliRunner) -> None:
         [
             f"service 1, location.latitude: {LATITUDE_100}",
             f"{NO_LANGUAGES} (service 1)",
+            f"{NO_SERVICES} (service 1)",
             f"1 service rejected, 1 problem in all; {REFUSED}",
         ],
     )
@@ -230,6 +238,7 @@ def test_ohana_sample_csv(cli: CliRunner, database_url: str) -> None:
                 for n in (2, 4, 5)
             ),
             f"{NOT_KEPT_AREAS} (services.csv rows 2–16, 18–20, 22–24)",
+            f"{NO_SERVICES} (services.csv rows 2–24)",
             f"{UNCONFIRMED} (services.csv rows 2–24)",
             "note: eligibility_description is longer than 300 characters: cut to 300 "
             "(services.csv row 6)",

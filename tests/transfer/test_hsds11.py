@@ -55,6 +55,12 @@ def test_languages_and_eligibility_come_from_their_own_tables(database_url: str)
     # eligibility.csv: "adult", English as the record is, so English pages show it too.
     assert (helpline.eligibility_note_zh, helpline.eligibility_note_en) == ("adult", "adult")
     assert helpline.verified_at is None  # the package says nothing of when it was checked
+    # An American address, read as one line in its own language (not "Address 1 (in Chinese)").
+    assert (
+        helpline.address_zh
+        == helpline.address_en
+        == ("Address 1, Address 2, New York City, NY 10001")
+    )
     # accessibility_for_disabilities.csv, the 1.1 name of accessibility.csv
     assert helpline.accessibility_note == "disabled parking: Some details regarding the parking lot"
     assert helpline.accessibility_note_en == helpline.accessibility_note

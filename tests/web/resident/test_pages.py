@@ -153,6 +153,18 @@ def test_english_is_chosen_remembered_and_switched_back(
     assert switch == {"English": "/?lang=en"}
 
 
+def test_staff_find_their_way_in_from_a_residents_page(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    ids = run_in_db(database_url, small_city)
+    with make_client(database_url) as client:
+        for path in ("/", f"/resources/{ids['clinic']}"):
+            link = one(soup_of(client.get(path)), "footer.site-footer a")
+            assert link.get_text() == "工作人员与规划人员登录"
+            form = soup_of(client.get(attr(link, "href"))).select_one("form[action='/login']")
+            assert form is not None, path
+
+
 def test_crisis_banner_is_on_every_resident_page(
     database_url: str, make_client: Callable[..., Any]
 ) -> None:

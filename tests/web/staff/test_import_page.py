@@ -356,6 +356,9 @@ def test_foreign_hsds_records_get_the_kind_chosen_on_the_page(url: str) -> None:
             client, FOREIGN_HSDS, dry_run=False, filename="services.json", kind="licensed_agency"
         )
         assert done.status_code == 200
+        written = html(done)
+        assert "Written: every listing of the file is saved." in summary(written)
+        assert attr(one(written, ".summary a"), "href") == "/staff"
 
     async def made() -> tuple[str, str, str]:
         found = await Resource.get(external_id="svc-1")

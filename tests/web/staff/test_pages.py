@@ -570,3 +570,18 @@ def test_hours_typed_with_a_chinese_keyboard_are_read(world: World) -> None:
         assert response.status_code == 303, html(response).get_text(" ", strip=True)[:300]
         hours = [h for h in api(client, room)["hours"] if h["weekday"] == 2]
     assert [(h["opens"], h["closes"]) for h in hours] == [("09:00", "12:00"), ("14:00", "17:30")]
+
+
+def test_the_list_counts_its_listings_in_words(world: World) -> None:
+    own = run_in_db(world.url, lambda: Resource.filter(organisation_id=world.ids["own_org"]).all())
+    keep = own[0].id
+    run_in_db(
+        world.url,
+        lambda: Resource.filter(organisation_id=world.ids["own_org"]).exclude(id=keep).delete(),
+    )
+    with world.make(world.url) as client:
+        sign_in(client, "staff")
+        english = html(client.get("/staff", params={"lang": "en"}))
+        chinese = html(client.get("/staff", params={"lang": "zh-CN"}))
+    assert text_of(english, "p.count") == "1 listing"  # not "1 listings"
+    assert text_of(chinese, "p.count") == "共 1 项"
