@@ -332,10 +332,11 @@ def _label(vocabulary: type[Service] | type[Audience], code: str) -> Label:
 
 
 async def kept_resources(
-    organisation: int | None, unowned: bool, text: str, *, limit: int = 300
+    organisation: int | None, unowned: bool, text: str, *, limit: int = 300, offset: int = 0
 ) -> tuple[list[Resource], int]:
     """Resources of every status as the people who keep them see them: one organisation's
-    (or those without one), optionally filtered by a text in name or address."""
+    (or those without one), optionally filtered by a text in name or address; a page of
+    ``limit`` from ``offset``, and how many there are."""
     qs = Resource.all()
     if unowned:
         qs = qs.filter(organisation_id__isnull=True)
@@ -345,4 +346,4 @@ async def kept_resources(
         qs = qs.filter(
             Q(name_zh__icontains=text) | Q(name_en__icontains=text) | Q(address_zh__icontains=text)
         )
-    return await qs.order_by("name_zh", "id").limit(limit), await qs.count()
+    return await qs.order_by("name_zh", "id").offset(offset).limit(limit), await qs.count()

@@ -249,8 +249,8 @@ class _Service:
         if not self.ours and not values["services"]:
             self.notes.append(
                 N_(
-                    "services not given (ours are attributes in resourcemap-service): a "
-                    "search by service does not find the listing until staff tick them"
+                    "services not given: a search by service does not find the listing "
+                    "until staff tick them"
                 )
             )
         phone = _phone(_list(s.get("phones")))

@@ -31,8 +31,7 @@ OWN_HOURS_WIN = (
 LATITUDE_100 = "100: must be at most 90"
 NO_LANGUAGES = "note: languages not given: listed as Chinese (zh)"
 NO_SERVICES = (
-    "note: services not given (ours are attributes in resourcemap-service): a search by "
-    "service does not find the listing until staff tick them"
+    "note: services not given: a search by service does not find the listing until staff tick them"
 )
 UNCONFIRMED = (
     "note: assured_date not given: a new listing shows no date it was last confirmed until "

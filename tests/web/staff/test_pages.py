@@ -585,3 +585,36 @@ def test_the_list_counts_its_listings_in_words(world: World) -> None:
         chinese = html(client.get("/staff", params={"lang": "zh-CN"}))
     assert text_of(english, "p.count") == "1 listing"  # not "1 listings"
     assert text_of(chinese, "p.count") == "共 1 项"
+
+
+def test_a_long_list_goes_page_by_page_keeping_the_filter(world: World) -> None:
+    """An administrator's 250 listings (an import of another directory's file): every one
+    is reachable, a hundred a page, the filter kept from page to page (the list stopped at
+    300 with "narrow the filter")."""
+    from web.pages.staff.listings import LIST_LIMIT
+
+    async def many() -> None:
+        await Resource.bulk_create(
+            [
+                Resource(kind="community_room", name_zh=f"导入室{i:03d}", lat=22.705, lon=114.005)
+                for i in range(250)
+            ]
+        )
+
+    run_in_db(world.url, many)
+    with world.make(world.url) as client:
+        sign_in(client, "admin")
+        first = html(client.get("/staff", params={"q": "导入室", "lang": "en"}))
+        assert text_of(first, "p.count") == f"250 listings, 1–{LIST_LIMIT} shown"
+        assert first.select("nav.pagination a[rel=prev]") == []
+        names = [td.get_text() for td in first.select("tr.listing td.name")]
+        seen = list(names)
+        link = first.select_one("nav.pagination a[rel=next]")
+        while link is not None:
+            assert "q=" in attr(link, "href")  # the filter goes along
+            page = html(client.get(attr(link, "href")))
+            seen += [td.get_text() for td in page.select("tr.listing td.name")]
+            link = page.select_one("nav.pagination a[rel=next]")
+        last = text_of(page, "nav.pagination .page-of")
+    assert last == "Page 3 of 3"
+    assert seen == sorted(f"导入室{i:03d}" for i in range(250))  # each once, in order

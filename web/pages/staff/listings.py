@@ -9,6 +9,7 @@ form with what was typed and a message next to each field.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -56,7 +57,7 @@ from web.pages.shell import (
 )
 from web.pages.staff import listing_form as resource_form
 
-LIST_LIMIT = 300
+LIST_LIMIT = 100  # listings a page of the staff list shows
 EXTRA_ROWS = 2  # blank exception/qualification rows offered below the filled ones
 
 # --- signing in and out -------------------------------------------------------------------
@@ -126,18 +127,21 @@ async def staff_home(request: Request) -> Response:
     principal = await signed_in(request, Role.ADMIN, Role.STAFF)
     text = request.query_params.get("q", "").strip()[:100]
     org_param = request.query_params.get("org", "")
+    asked = request.query_params.get("page", "1")
+    number = int(asked) if asked.isdigit() and 0 < int(asked) < 100_000 else 1
+    offset = (number - 1) * LIST_LIMIT
     orgs = await organisations.list_organisations()
     # Both names: the page shows the reader's language (Yunxi Subdistrict Office in English).
     org_names = {o.id: (o.name_zh, o.name_en or "") for o in orgs}
     if principal.role is Role.STAFF:
         rows, total = await listings.kept_resources(
-            principal.organisation_id, False, text, limit=LIST_LIMIT
+            principal.organisation_id, False, text, limit=LIST_LIMIT, offset=offset
         )
     else:
         org_id = int(org_param) if org_param.isdigit() and int(org_param) in org_names else None
         org_param = "0" if org_param == "0" else ("" if org_id is None else str(org_id))
         rows, total = await listings.kept_resources(
-            org_id, org_param == "0", text, limit=LIST_LIMIT
+            org_id, org_param == "0", text, limit=LIST_LIMIT, offset=offset
         )
     items = [
         {
@@ -152,13 +156,27 @@ async def staff_home(request: Request) -> Response:
         for r in rows
     ]
     back = request.url.path + ("?" + request.url.query if request.url.query else "")
+    pages = max(1, -(-total // LIST_LIMIT))
+
+    def page_link(n: int) -> str | None:
+        if not 1 <= n <= pages or n == number:
+            return None
+        kept = {k: v for k, v in (("q", text), ("org", org_param)) if v}
+        return "/staff?" + urlencode({**kept, "page": n})
+
     return await render(
         request,
         "staff/list.html",
         {
             "items": items,
             "total": total,
-            "limit": LIST_LIMIT,
+            "shown": (offset + 1, offset + len(items)) if items else None,
+            "page": {
+                "number": number,
+                "of": pages,
+                "prev": page_link(number - 1),
+                "next": page_link(number + 1),
+            },
             "q": text,
             "org": org_param,
             "orgs": orgs,
