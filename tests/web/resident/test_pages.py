@@ -159,8 +159,8 @@ def test_staff_find_their_way_in_from_a_residents_page(
     ids = run_in_db(database_url, small_city)
     with make_client(database_url) as client:
         for path in ("/", f"/resources/{ids['clinic']}"):
-            link = one(soup_of(client.get(path)), "footer.site-footer a")
-            assert link.get_text() == "工作人员与规划人员登录"
+            link = one(soup_of(client.get(path)), "header.site-header a.staff-link")
+            assert link.get_text() == "工作人员登录"
             form = soup_of(client.get(attr(link, "href"))).select_one("form[action='/login']")
             assert form is not None, path
 

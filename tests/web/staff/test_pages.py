@@ -616,5 +616,8 @@ def test_a_long_list_goes_page_by_page_keeping_the_filter(world: World) -> None:
             seen += [td.get_text() for td in page.select("tr.listing td.name")]
             link = page.select_one("nav.pagination a[rel=next]")
         last = text_of(page, "nav.pagination .page-of")
+        beyond = html(client.get("/staff", params={"q": "导入室", "page": "9"}))
+        back = attr(one(beyond, "nav.pagination a[rel=prev]"), "href")
     assert last == "Page 3 of 3"
+    assert "page=3" in back  # a page past the end leads back to the last one
     assert seen == sorted(f"导入室{i:03d}" for i in range(250))  # each once, in order

@@ -174,7 +174,7 @@ async def staff_home(request: Request) -> Response:
             "page": {
                 "number": number,
                 "of": pages,
-                "prev": page_link(number - 1),
+                "prev": page_link(min(number - 1, pages)),
                 "next": page_link(number + 1),
             },
             "q": text,
