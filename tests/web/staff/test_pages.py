@@ -606,18 +606,18 @@ def test_a_long_list_goes_page_by_page_keeping_the_filter(world: World) -> None:
         sign_in(client, "admin")
         first = html(client.get("/staff", params={"q": "导入室", "lang": "en"}))
         assert text_of(first, "p.count") == f"250 listings, 1–{LIST_LIMIT} shown"
-        assert first.select("nav.pagination a[rel=prev]") == []
+        assert first.select("nav.pager a[rel=prev]") == []
         names = [td.get_text() for td in first.select("tr.listing td.name")]
         seen = list(names)
-        link = first.select_one("nav.pagination a[rel=next]")
+        link = first.select_one("nav.pager a[rel=next]")
         while link is not None:
             assert "q=" in attr(link, "href")  # the filter goes along
             page = html(client.get(attr(link, "href")))
             seen += [td.get_text() for td in page.select("tr.listing td.name")]
-            link = page.select_one("nav.pagination a[rel=next]")
-        last = text_of(page, "nav.pagination .page-of")
+            link = page.select_one("nav.pager a[rel=next]")
+        last = text_of(page, "nav.pager .page-of")
         beyond = html(client.get("/staff", params={"q": "导入室", "page": "9"}))
-        back = attr(one(beyond, "nav.pagination a[rel=prev]"), "href")
+        back = attr(one(beyond, "nav.pager a[rel=prev]"), "href")
     assert last == "Page 3 of 3"
     assert "page=3" in back  # a page past the end leads back to the last one
     assert seen == sorted(f"导入室{i:03d}" for i in range(250))  # each once, in order
