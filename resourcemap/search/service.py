@@ -250,6 +250,10 @@ class SearchService:
             wanted=wanted,
         )
 
+    async def count(self, query: SearchQuery, *, now: dt.datetime) -> int:
+        """How many listings match ``query`` as it stands (nothing ranked, nothing widened)."""
+        return (await self._answer(self.criteria(query, query.at or now, wanted="total"))).total
+
     async def search(self, query: SearchQuery, *, now: dt.datetime) -> SearchResult:
         """Answer a query: widened when nothing to walk to lies within its radius, and with
         the 24/7 lines first when it speaks of self-harm or suicide. While the database does

@@ -68,14 +68,17 @@ async def search(request: Request) -> Response:
       - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100}}
       - {name: cursor, in: query, schema: {type: string}}
     responses:
-      200: {description: "{items, crisis, widened, ignored, free_from_words, nearest, sort,
-        total, facets, next_cursor, degraded, backend, at}; with crisis true (words of
-        self-harm or suicide) the 24/7 lines lead the first page; with no match and a point,
-        nearest is the nearest place for the words whatever the filters; free_from_words
-        true when words such as 免费 or free asked for free services (fee filter applied).
-        Items carry reach (walk, phone, area), matched_because, eligibility, bookable,
-        and opens_at: when a place closed at that instant opens next (local time, within
-        a week; null when open, always open, or not within a week)"}
+      200: {description: "{items, crisis, widened, ignored, free_from_words, nearest,
+        members_only, sort, total, facets, next_cursor, degraded, backend, at}; with crisis
+        true (words of self-harm or suicide) the 24/7 lines lead the first page; with no
+        match and a point, nearest is the nearest place for the words whatever the
+        filters; with no match, members_only counts the places for particular people only
+        (a school's pupils) that match, left out unless eligible asks for them;
+        free_from_words true when words such as 免费 or free asked for free services (fee
+        filter applied). Items carry reach (walk, phone, area), matched_because,
+        eligibility, bookable, and opens_at: when a place closed at that instant opens
+        next (local time, within a week; null when open, always open, or not within a
+        week)"}
       400: {description: "Invalid parameter, with a reason per field"}
     """
     params = query_dict(request, repeatable=REPEATABLE)
@@ -89,8 +92,12 @@ async def search(request: Request) -> Response:
     next_offset = query.offset + len(result.hits)
     widened = result.widened
     found = None
+    members_only = 0
     if result.total == 0:  # a way forward: the nearest place that fits, whatever the filters
         found = await service.nearest_walk(query, at, any_filters=True)
+        if query.eligibility is not None:  # or the places for particular people it left out
+            everyone = query.model_copy(update={"eligible": ("all",)})
+            members_only = await service.count(everyone, now=at)
     return json_answer(
         {
             "items": result_items(service, result.hits, at),
@@ -99,6 +106,7 @@ async def search(request: Request) -> Response:
             "ignored": list(result.ignored),
             "free_from_words": result.free_from_words,
             "nearest": None if found is None else result_items(service, [found], at)[0],
+            "members_only": members_only,
             "sort": query.effective_sort,
             "total": result.total,
             "facets": result.facets,

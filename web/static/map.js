@@ -464,6 +464,16 @@
     var box = node("div", null, "empty");
     box.id = "empty";
     var selects = form.querySelectorAll(".filters select");
+    var eligible = document.getElementById("f-eligible");
+    if (body.members_only && eligible) {
+      // Every match is for particular people only (a school's pupils): say so, offer them.
+      var members = node("p", t("members_only", { n: body.members_only.toLocaleString(lang) }) + " ", "members-only");
+      var show = node("button", t("show_them"), "secondary");
+      show.type = "button";
+      show.addEventListener("click", function () { eligible.value = "all"; search(); });
+      members.appendChild(show);
+      box.appendChild(members);
+    }
     var boxes = form.querySelectorAll(".filters input[type=checkbox]");
     var filtered = Array.prototype.some.call(selects, function (s) { return s.value !== ""; }) ||
       Array.prototype.some.call(boxes, function (c) { return c.checked; });

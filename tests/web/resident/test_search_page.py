@@ -77,6 +77,23 @@ def test_cards_say_why_cost_booking_eligibility_and_reach(client: TestClient) ->
     assert text_of(card(pupil, "东湖中学心理辅导室"), ".eligibility") == "仅限本校学生"
 
 
+def test_a_search_only_places_for_members_match_says_so_and_offers_them(
+    client: TestClient,
+) -> None:
+    """A pupil types 中学: the only match is the school's room, left out as for its pupils
+    only; "nothing matches" said nothing of it (walk-through: 学校 found 0 of 114)."""
+    page = soup_of(client.get("/", params={"q": "东湖中学", **EAST}))
+    assert text_of(page, "#result-count") == "没有同时符合这些条件的服务。"
+    said = one(page, "#empty .members-only")
+    assert "有 1 个仅限特定人员（如本校学生）的场所符合条件。" in said.get_text()
+    shown = soup_of(client.get(attr(one(said, "a"), "href")))
+    assert card(shown, "东湖中学心理辅导室") is not None
+    # The API the map script reads says it too; a search that finds something does not ask.
+    answer = client.get("/api/v1/search", params={"q": "东湖中学"}).json()
+    assert (answer["total"], answer["members_only"]) == (0, 1)
+    assert client.get("/api/v1/search", params={"q": "心理"}).json()["members_only"] == 0
+
+
 def test_a_card_gives_the_address_in_the_reader_s_language(client: TestClient) -> None:
     addresses = {
         lang: [a.get_text(strip=True) for a in page.select(".result .address")]

@@ -52,6 +52,11 @@ def messages() -> dict[str, str]:
         "opens_tomorrow": _("Opens tomorrow at %(time)s", time="{time}"),
         "opens_day": _("Opens %(day)s at %(time)s", day="{day}", time="{time}"),
         "clear": _("Clear filters"),
+        "members_only": _(
+            "%(count)s places for particular people only (such as a school's pupils) match.",
+            count="{n}",
+        ),
+        "show_them": _("Show them"),
         "nearest": _("The nearest suitable service, whatever the filters:"),
         "talk_now": _("Or talk to someone now:"),
         "within": _("Within %(distance)s", distance="{distance}"),

@@ -161,9 +161,14 @@ async def home(request: Request) -> Response:
     area_codes = service.point_area_codes(query)
     items = result_items(service, result.hits, now)
     nearest = None
+    members_only = 0
     if result.total == 0:
         found = await service.nearest_walk(query, now, any_filters=True)
         nearest = None if found is None else result_items(service, [found], now)[0]
+        if query.eligibility is not None:
+            # 学校: every match is a school's room, left out as for its pupils only; say so.
+            everyone = query.model_copy(update={"eligible": ("all",)})
+            members_only = await service.count(everyone, now=now)
     # In a crisis the 24/7 lines lead the page in a panel of their own.
     lines = [i for i in items if i["kind"] == "hotline"] if result.crisis and page == 1 else []
     widened = result.widened
@@ -183,6 +188,8 @@ async def home(request: Request) -> Response:
         "ignored": result.ignored,
         "free_from_words": result.free_from_words,
         "nearest": nearest,
+        "members_only": members_only,
+        "members_url": _page_url(request, 1, eligible="all"),
         "shown_radius": shown_radius,
         "back": urlencode(
             [(k, v.strip()[:FIELD_MAX]) for k, v in request.query_params.multi_items()]
@@ -292,9 +299,11 @@ def back_url(raw: str) -> str:
     return "/?" + urlencode(kept) if kept else "/"
 
 
-def _page_url(request: Request, number: int) -> str:
-    query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "lang")]
-    return "/?" + urlencode([*query, ("page", str(number))])
+def _page_url(request: Request, number: int, **changed: str) -> str:
+    """This search's page ``number``, with ``changed`` parameters in place of its own."""
+    dropped = ("page", "lang", *changed)
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in dropped]
+    return "/?" + urlencode([*query, *changed.items(), ("page", str(number))])
 
 
 @page(Audience.RESIDENT)
