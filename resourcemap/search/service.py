@@ -250,9 +250,15 @@ class SearchService:
             wanted=wanted,
         )
 
-    async def count(self, query: SearchQuery, *, now: dt.datetime) -> int:
-        """How many listings match ``query`` as it stands (nothing ranked, nothing widened)."""
-        return (await self._answer(self.criteria(query, query.at or now, wanted="total"))).total
+    async def members_only(self, query: SearchQuery, *, now: dt.datetime) -> int:
+        """How many places for particular people only (a school's pupils) match ``query``
+        besides what it found: those it leaves out unless ``eligible`` asks for them."""
+        if query.eligibility is None:
+            return 0
+        everyone = query.model_copy(update={"eligible": ("all",)})
+        criteria = self.criteria(everyone, query.at or now, wanted="total")
+        found = self.criteria(query, query.at or now, wanted="total")
+        return (await self._answer(criteria)).total - (await self._answer(found)).total
 
     async def search(self, query: SearchQuery, *, now: dt.datetime) -> SearchResult:
         """Answer a query: widened when nothing to walk to lies within its radius, and with

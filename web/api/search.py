@@ -95,9 +95,8 @@ async def search(request: Request) -> Response:
     members_only = 0
     if result.total == 0:  # a way forward: the nearest place that fits, whatever the filters
         found = await service.nearest_walk(query, at, any_filters=True)
-        if query.eligibility is not None:  # or the places for particular people it left out
-            everyone = query.model_copy(update={"eligible": ("all",)})
-            members_only = await service.count(everyone, now=at)
+        # or the places for particular people only that it left out
+        members_only = await service.members_only(query, now=at)
     return json_answer(
         {
             "items": result_items(service, result.hits, at),

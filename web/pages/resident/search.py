@@ -165,10 +165,8 @@ async def home(request: Request) -> Response:
     if result.total == 0:
         found = await service.nearest_walk(query, now, any_filters=True)
         nearest = None if found is None else result_items(service, [found], now)[0]
-        if query.eligibility is not None:
-            # 学校: every match is a school's room, left out as for its pupils only; say so.
-            everyone = query.model_copy(update={"eligible": ("all",)})
-            members_only = await service.count(everyone, now=now)
+        # 学校: every match is a school's room, left out as for its pupils only; say so.
+        members_only = await service.members_only(query, now=now)
     # In a crisis the 24/7 lines lead the page in a panel of their own.
     lines = [i for i in items if i["kind"] == "hotline"] if result.crisis and page == 1 else []
     widened = result.widened
