@@ -236,9 +236,12 @@ class _Service:
         }
         status = _text(s.get("status")).lower()
         values["status"] = t.STATUS_IN[status].value if status in t.STATUS_IN else status or None
-        for short, name in (("audience", "audiences"), ("mode", "modes")):
-            if short in codes or self.ours:
-                values[name] = codes.get(short, [])
+        # Whom it serves is not invented ("everyone" beside an "adult" note read as a
+        # contradiction): a record that does not say lists none. How it serves does get
+        # the default (in person) unless said, or a search for in-person help missed it.
+        values["audiences"] = codes.get("audience", [])
+        if "mode" in codes or self.ours:
+            values["modes"] = codes.get("mode", [])
         if self.ours:
             values["kind"] = codes["kind"][0]
         languages = _languages(s, self.notes)

@@ -54,6 +54,8 @@ def test_languages_and_eligibility_come_from_their_own_tables(database_url: str)
     assert helpline.languages == ["en", "es"]  # languages.csv: English, Spanish
     # eligibility.csv: "adult", English as the record is, so English pages show it too.
     assert (helpline.eligibility_note_zh, helpline.eligibility_note_en) == ("adult", "adult")
+    # Whom it serves is not said: none listed, not "everyone" beside "adult".
+    assert helpline.audiences == []
     assert helpline.verified_at is None  # the package says nothing of when it was checked
     # An American address, read as one line in its own language (not "Address 1 (in Chinese)").
     assert (
