@@ -225,10 +225,17 @@ class ResourceIn(Input):
         if (self.lat is None) != (self.lon is None):
             raise ValueError(N_("give lat and lon together"))
         placement = self.kind.info.placement
+        # The kind by its label, as people chose it; the field names stay in the sentence
+        # (the importer names the cells at fault by them).
         if placement is Placement.POINT and self.lat is None:
-            raise ValueError(N_("a %(kind)s needs a location (lat, lon)", kind=self.kind.value))
+            raise ValueError(N_("%(kind)s needs a location (lat, lon)", kind=self.kind.info.label))
         if placement is Placement.AREA and not self.service_area_codes:
-            raise ValueError(N_("a %(kind)s needs service_area_codes", kind=self.kind.value))
+            raise ValueError(
+                N_(
+                    "%(kind)s needs the areas it serves (service_area_codes)",
+                    kind=self.kind.info.label,
+                )
+            )
         return self
 
 

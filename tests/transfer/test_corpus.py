@@ -205,8 +205,9 @@ def test_hsds3_uk_pages(cli: CliRunner) -> None:
     assert _dry_run(cli, CORPUS / "hsds3-uk/service_list.json", *AGENCY) == (
         1,
         [
-            "service 1, location.latitude, location.longitude: a licensed_agency needs a "
-            "location (lat, lon)",
+            # The kind by its label, as chosen on the page (not its code).
+            "service 1, location.latitude, location.longitude: Licensed psychological service "
+            "agency needs a location (lat, lon)",
             f"{NO_LANGUAGES} (service 1)",
             f"{NO_SERVICES} (service 1)",
             f"1 service rejected, 1 problem in all; {REFUSED}",
@@ -229,8 +230,8 @@ def test_ohana_sample_csv(cli: CliRunner, database_url: str) -> None:
         [
             "services.csv row 2, regular_schedules.csv row 12, closes_at: closes '03:00' is not "
             "after opens '9am'",
-            "services.csv row 21, locations.csv row 21, latitude, longitude: a "
-            "licensed_agency needs a location (lat, lon)",
+            "services.csv row 21, locations.csv row 21, latitude, longitude: Licensed "
+            "psychological service agency needs a location (lat, lon)",
             *(
                 f"note: holiday_schedules.csv row {n}: a yearly holiday (year 0001) is not kept: "
                 "ResourceMap keeps dated exceptions only"

@@ -343,7 +343,8 @@ def test_free_text_service_area_gets_a_hint(database_url: str) -> None:
         (
             1,
             "service_areas",
-            "a hotline needs service_area_codes (service_areas[0] 'The service is available to "
+            "Psychological assistance hotline needs the areas it serves (service_area_codes) "
+            "(service_areas[0] 'The service is available to "
             "all residents of the MyCity area' is text, not an area code: give the areas' "
             "statistical division codes (our resourcemap-field:area_code))",
         )

@@ -120,7 +120,7 @@ def test_xlsx_first_sheet_with_numeric_cells(database_url: str, tmp_path: Path) 
     report = _import(database_url, path.read_bytes(), path.name)
     # The hotline lacks service_area_codes: rejected on its own spreadsheet row, 4.
     assert _problems(report) == {(4, "service_area_codes")}
-    assert "needs service_area_codes" in report.problems[0].reason
+    assert "needs the areas it serves" in report.problems[0].reason
     sheet.cell(row=4, column=8, value=CITY)
     sheet.cell(row=1, column=8, value="service_area_codes")
     book.save(path)

@@ -365,7 +365,7 @@ def test_whole_form_rules_point_at_their_field(world: World) -> None:
         response = client.post("/staff/resources/new", data=values)
     assert response.status_code == 400
     error = field_box(html(response), "service_area_codes").find(class_="field-error")
-    assert error is not None and "needs service_area_codes" in error.get_text()
+    assert error is not None and "needs the areas it serves" in error.get_text()
 
 
 def test_saving_an_edit_returns_to_the_list_as_it_was_left(world: World) -> None:
