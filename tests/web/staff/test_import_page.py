@@ -341,6 +341,7 @@ def test_foreign_hsds_records_get_the_kind_chosen_on_the_page(url: str) -> None:
         assert any("give the kind of the file's listings" in r for *_, r in problems(asked))
         # The page says what to do, and where: the kind's own field, marked.
         assert "No row is at fault" in summary(asked)
+        assert "nothing was written" not in summary(asked)  # "dry run: nothing written" says it
         assert attr(one(asked, ".asks-kind a"), "href") == "#i-kind"
         assert attr(one(asked, "select#i-kind"), "aria-invalid") == "true"
         assert "choose it here" in one(asked, "#i-kind-error").get_text()
