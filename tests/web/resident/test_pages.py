@@ -372,6 +372,11 @@ def test_a_fee_not_stated_has_no_paid_badge(
     assert card is not None and card.select(".badge.paid, .badge.free") == []
 
 
+def client_zh_detail(url: str, make_client: Callable[..., Any], resource_id: int) -> Any:
+    with make_client(url) as client:
+        return client.get(f"/resources/{resource_id}", params={"lang": "zh-CN"})
+
+
 def test_an_imported_listing_says_who_may_come_and_how_to_reach_it_without_a_phone(
     database_url: str, make_client: Callable[..., Any]
 ) -> None:
@@ -408,4 +413,7 @@ def test_an_imported_listing_says_who_may_come_and_how_to_reach_it_without_a_pho
     assert page.select_one(".facts a[href='https://example.org/help']") is not None
     # No phone: the way to arrange a visit is the address it gives.
     arrange = text_of(page, ".slots-preview")
-    assert "Write to arrange a visit: help@example.org" in " ".join(arrange.split())
+    assert "online. Write to arrange a visit: help@example.org" in " ".join(arrange.split())
+    chinese = soup_of(client_zh_detail(database_url, make_client, ids["clinic"]))
+    # No space after Chinese full-width punctuation.
+    assert "在线预约。请发邮件预约：help@example.org" in text_of(chinese, ".slots-preview")
