@@ -152,14 +152,14 @@ def test_dry_run_writes_nothing_then_import_is_searchable(url: str) -> None:
         dry = upload(client, csv_bytes(*GOOD_ROWS), dry_run=True)
         assert dry.status_code == 200, dry.text
         line = summary(html(dry))
-        assert "Rows read: 2, created: 2, updated: 0, rejected: 0" in line
+        assert "Rows read: 2, would be created: 2, would be updated: 0, rejected: 0" in line
         assert "dry run: nothing written" in line
         assert count(client, "东湖") == 0
 
         done = upload(client, csv_bytes(*GOOD_ROWS), dry_run=False)
         assert done.status_code == 200, done.text
         soup = html(done)
-        assert "created: 2" in summary(soup) and "dry run" not in summary(soup)
+        assert "Rows read: 2, created: 2" in summary(soup) and "dry run" not in summary(soup)
         assert not problems(soup)
         found = client.get("/api/v1/search", params={"q": "东湖社区心理咨询室"}).json()
         assert [item["name_zh"] for item in found["items"]][:1] == ["东湖社区心理咨询室"]
@@ -350,7 +350,7 @@ def test_foreign_hsds_records_get_the_kind_chosen_on_the_page(url: str) -> None:
         )
         page = html(chosen)
         assert chosen.status_code == 200, [p for p in problems(page)]
-        assert "created: 1" in summary(page)
+        assert "would be created: 1" in summary(page)
         kept = one(page, "select[name=kind] option[selected]")
         assert attr(kept, "value") == "licensed_agency", "the choice stays for the real run"
         done = upload(
