@@ -97,6 +97,16 @@ def int_param(request: Request, name: str, default: int, low: int, high: int) ->
     return value
 
 
+def page_number(raw: str, most: int) -> int:
+    """A page's number from a link, as people edit it: 1 for anything that is not a number
+    (isascii: "²".isdigit() is true, but int() refuses it), at most ``most``.
+
+    >>> page_number("3", 50), page_number("²", 50), page_number("0", 50), page_number("99", 50)
+    (3, 1, 1, 50)
+    """
+    return min(most, max(1, int(raw))) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 1
+
+
 # How far a date parameter may lie from its default (today): days after 9999-12-31 or
 # before 0001-01-01 do not exist, and a window starting there would be cut at them (#16).
 DATE_REACH = dt.timedelta(days=100 * 366)

@@ -38,7 +38,7 @@ from web.i18n import _, distance
 from web.pages.resident import map_texts
 from web.pages.resident import view as resident_view
 from web.pages.shell import Audience, page, render
-from web.params import query_dict
+from web.params import page_number, query_dict
 
 PAGE_SIZE = 20
 MAX_PAGE = 50
@@ -74,13 +74,6 @@ def _radius(raw: str) -> str:
     except ValueError:
         return ""
     return str(metres) if 0 < metres <= MAX_RADIUS_M else ""
-
-
-def _page_number(raw: str) -> int:
-    # isascii: "²".isdigit() is true, but int() refuses it.
-    return (
-        min(MAX_PAGE, max(1, int(raw))) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 1
-    )
 
 
 async def _point(form: dict[str, str]) -> tuple[Place | None, str | None, Places]:
@@ -130,7 +123,7 @@ def _choice_url(request: Request, choice: Place) -> str:
 @page(Audience.RESIDENT)
 async def home(request: Request) -> Response:
     form = _form(request)
-    page = _page_number(request.query_params.get("page", ""))
+    page = page_number(request.query_params.get("page", ""), MAX_PAGE)
     place, problem, places = await _point(form)
     place = await _as_typed(place, form)
     params: dict[str, object] = {
@@ -166,7 +159,7 @@ async def home(request: Request) -> Response:
         found = await service.nearest_walk(query, now, any_filters=True)
         nearest = None if found is None else result_items(service, [found], now)[0]
         # 学校: every match is a school's room, left out as for its pupils only; say so.
-        members_only = await service.members_only(query, now=now)
+        members_only = await service.members_only(query, result.total, now=now)
     # In a crisis the 24/7 lines lead the page in a panel of their own.
     lines = [i for i in items if i["kind"] == "hotline"] if result.crisis and page == 1 else []
     widened = result.widened

@@ -56,8 +56,10 @@ from web.pages.shell import (
     signed_in,
 )
 from web.pages.staff import listing_form as resource_form
+from web.params import page_number
 
 LIST_LIMIT = 100  # listings a page of the staff list shows
+MAX_PAGE = 99_999
 EXTRA_ROWS = 2  # blank exception/qualification rows offered below the filled ones
 
 # --- signing in and out -------------------------------------------------------------------
@@ -127,8 +129,7 @@ async def staff_home(request: Request) -> Response:
     principal = await signed_in(request, Role.ADMIN, Role.STAFF)
     text = request.query_params.get("q", "").strip()[:100]
     org_param = request.query_params.get("org", "")
-    asked = request.query_params.get("page", "1")
-    number = int(asked) if asked.isdigit() and 0 < int(asked) < 100_000 else 1
+    number = page_number(request.query_params.get("page", ""), MAX_PAGE)
     offset = (number - 1) * LIST_LIMIT
     orgs = await organisations.list_organisations()
     # Both names: the page shows the reader's language (Yunxi Subdistrict Office in English).
