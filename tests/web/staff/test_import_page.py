@@ -342,9 +342,9 @@ def test_foreign_hsds_records_get_the_kind_chosen_on_the_page(url: str) -> None:
         # The page says what to do, and where: the kind's own field, marked.
         assert "No row is at fault" in summary(asked)
         assert "nothing was written" not in summary(asked)  # "dry run: nothing written" says it
-        assert attr(one(asked, ".asks-kind a"), "href") == "#i-kind"
-        assert attr(one(asked, "select#i-kind"), "aria-invalid") == "true"
-        assert "choose it here" in one(asked, "#i-kind-error").get_text()
+        assert attr(one(asked, ".asks-kind a"), "href") == "#f-kind"
+        assert attr(one(asked, "select#f-kind"), "aria-invalid") == "true"
+        assert "choose it here" in one(asked, "#err-kind").get_text()
         chosen = upload(
             client, FOREIGN_HSDS, dry_run=True, filename="services.json", kind="licensed_agency"
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from markupsafe import Markup
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -48,18 +49,22 @@ async def _import_page(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
+    asks_kind = report is not None and report.asks_kind
     context = {
         "coord_options": _import_coords(),
-        "coords": coords,
         "kind_options": [(k.value, i18n.vocab(k)) for k in ResourceKind],
-        "kind": kind,
+        # The form's fields (staff/_fields.html): what was chosen, and the kind's error.
+        "values": {"coords": coords, "kind": kind},
+        "errors": {"kind": _("No row of the file names its kind: choose it here.")}
+        if asks_kind
+        else {},
         "dry_run": dry_run,
         "report": report,
         "problems": [
             (p.row, _cell(p.column), p.said)
             for p in (sorted(report.problems) if report is not None else [])
         ],
-        "asks_kind": report is not None and report.asks_kind,
+        "asks_kind": asks_kind,
         "rejected": report.rejected_rows if report is not None else 0,
         "filename": filename,
         "error": error,
@@ -67,14 +72,14 @@ async def _import_page(
     return await render(request, "staff/import.html", context, status)
 
 
-def _cell(column: str) -> str:
+def _cell(column: str) -> Markup:
     """Where a problem is, in the page's language: ``locations.csv row 4, latitude`` reads
     ``locations.csv 第 4 行、latitude`` on a Chinese page."""
     parts = [
         _TABLE_ROW.sub(lambda m: _("%(table)s row %(row)s", table=m[1], row=m[2]), part)
         for part in column.split(", ")
     ]
-    return str(i18n.separated(parts))
+    return i18n.separated(parts)  # escaped once, here: not again by the template
 
 
 @page(Audience.STAFF)
