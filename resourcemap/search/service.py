@@ -250,15 +250,15 @@ class SearchService:
             wanted=wanted,
         )
 
-    async def members_only(self, query: SearchQuery, *, now: dt.datetime) -> int:
+    async def members_only(self, query: SearchQuery, found: int, *, now: dt.datetime) -> int:
         """How many places for particular people only (a school's pupils) match ``query``
-        besides what it found: those it leaves out unless ``eligible`` asks for them."""
+        besides the ``found`` it answered: those it leaves out unless ``eligible`` asks for
+        them."""
         if query.eligibility is None:
             return 0
         everyone = query.model_copy(update={"eligible": ("all",)})
         criteria = self.criteria(everyone, query.at or now, wanted="total")
-        found = self.criteria(query, query.at or now, wanted="total")
-        return (await self._answer(criteria)).total - (await self._answer(found)).total
+        return (await self._answer(criteria)).total - found
 
     async def search(self, query: SearchQuery, *, now: dt.datetime) -> SearchResult:
         """Answer a query: widened when nothing to walk to lies within its radius, and with

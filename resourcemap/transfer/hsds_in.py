@@ -215,7 +215,7 @@ class _Service:
         # Another directory's record written in another language (no Chinese character in
         # its name): its name and description are the English ones too, so English pages
         # show them as English, not marked "(in Chinese)"; its alias is not a translation.
-        foreign_words = not self.ours and bool(title) and not t.CHINESE.search(title)
+        foreign_words = not self.ours and t.in_another_language(title)
         values: dict[str, Any] = {
             "name_zh": title,
             "name_en": title if foreign_words else alternate,
@@ -266,10 +266,10 @@ class _Service:
             if codes.get("eligibility"):
                 values["eligibility"] = codes["eligibility"][0]
         if foreign_words:
-            if description and not t.CHINESE.search(description):
+            if t.in_another_language(description):
                 values["description_en"] = description
             note = values.get("eligibility_note_zh", "")
-            if note and not t.CHINESE.search(note):
+            if t.in_another_language(note):
                 values["eligibility_note_en"] = note
             if alternate and alternate != title:
                 self.notes.append(
@@ -386,7 +386,7 @@ class _Service:
                 values.setdefault("foreign_fields", {})["address"] = address
                 # Another country's address is one line of its parts, in its own language.
                 line = t.address_line(address)
-                if not t.CHINESE.search(line):
+                if t.in_another_language(line):
                     values["address_zh"] = values["address_en"] = line
         found = t.read_attributes(loc.get("attributes"))
         address_en = t.field_value(found, "address_en")
@@ -406,7 +406,7 @@ class _Service:
         if notes:
             note = self._cut("；".join(notes), NOTE_LENGTH, "accessibility")
             values["accessibility_note"] = note
-            if not self.ours and not t.CHINESE.search(note):  # another language: English pages too
+            if not self.ours and t.in_another_language(note):  # English pages show it too
                 values["accessibility_note_en"] = note
         if "phone" not in values:
             phone = _phone(_list(sal.get("phones")) or _list(loc.get("phones")))

@@ -240,8 +240,17 @@ def field_value(found: dict[str, list[tuple[str, str | None]]], name: str) -> st
     return next((v for code, v in found.get("field", []) if code == name), None)
 
 
-# A Chinese character: a foreign record's text without one is written in another language.
-CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def in_another_language(text: str) -> bool:
+    """Text of a foreign record written in another language: some, and no Chinese character
+    in it (English pages show it as English, not marked "(in Chinese)").
+
+    >>> in_another_language("Open Door"), in_another_language("东湖"), in_another_language("")
+    (True, False, False)
+    """
+    return bool(text) and not _CHINESE.search(text)
 
 
 def address_line(parts: Mapping[str, Any]) -> str:

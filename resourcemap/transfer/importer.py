@@ -139,14 +139,14 @@ async def import_parsed(
     await community.place(parsed.candidates)
     kind_said = False
     if (
-        options.default_kind is None
+        parsed.candidates
+        and options.default_kind is None
         and not any("kind" in c.values for c in parsed.candidates)
-        and parsed.candidates
     ):
         # Said once for the file, not once a row: it is one choice, made for all of them.
         report.reject(
             0,
-            parsed.candidates[0].column("kind") if parsed.candidates else "kind",
+            parsed.candidates[0].column("kind"),
             N_(
                 "no record names its kind of service (another directory's records name none "
                 "of ours): give the kind of the file's listings and import it again; a "

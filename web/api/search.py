@@ -96,7 +96,7 @@ async def search(request: Request) -> Response:
     if result.total == 0:  # a way forward: the nearest place that fits, whatever the filters
         found = await service.nearest_walk(query, at, any_filters=True)
         # or the places for particular people only that it left out
-        members_only = await service.members_only(query, now=at)
+        members_only = await service.members_only(query, result.total, now=at)
     return json_answer(
         {
             "items": result_items(service, result.hits, at),
