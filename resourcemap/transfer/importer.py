@@ -56,7 +56,7 @@ from resourcemap.transfer.formats import read_listings
 from resourcemap.transfer.hsds_schedules import Zone
 from resourcemap.transfer.readers import Parsed, UnreadableFile
 from resourcemap.transfer.report import ImportReport, Problem
-from resourcemap.vocab import Fee, ResourceKind, Role
+from resourcemap.vocab import ORGANISATION_TYPE_LABELS, Fee, ResourceKind, Role
 
 # Converted coordinates are kept to 1e-7° (about 1 cm); WGS-84 input is kept as given.
 COORD_DECIMALS = 7
@@ -167,20 +167,22 @@ async def import_parsed(
     report.updated = sum(1 for r in rows if r.external_id in checks.existing)
     report.created = len(rows) - report.updated
     for new in checks.new_organisations.values():
-        named = {"name": new.name_zh, "type": new.type.value, "id": new.external_id}
+        named = {
+            "name": new.name_zh,
+            "type": ORGANISATION_TYPE_LABELS[new.type],
+            "id": new.external_id,
+        }
         if options.dry_run and new.external_id:
             note = N_(
-                "organisation %(name)r (external id %(id)r) would be created as type %(type)s",
+                "organisation %(name)r (external id %(id)r) would be created, type: %(type)s",
                 **named,
             )
         elif options.dry_run:
-            note = N_("organisation %(name)r would be created as type %(type)s", **named)
+            note = N_("organisation %(name)r would be created, type: %(type)s", **named)
         elif new.external_id:
-            note = N_(
-                "organisation %(name)r (external id %(id)r) created as type %(type)s", **named
-            )
+            note = N_("organisation %(name)r (external id %(id)r) created, type: %(type)s", **named)
         else:
-            note = N_("organisation %(name)r created as type %(type)s", **named)
+            note = N_("organisation %(name)r created, type: %(type)s", **named)
         report.note(note)
     if not options.dry_run:
         await _write(actor, rows, checks, report, source, progress)

@@ -175,7 +175,8 @@ def test_gbk_csv_with_a_utf8_bom_crlf_and_blank_lines(database_url: str) -> None
     report = _import(database_url, data, "rooms_gbk.csv")
     assert report.ok, report.lines()
     assert report.note_lines() == [
-        "organisation '示例社工机构' (external id 'ORG-1') created as type ngo"
+        "organisation '示例社工机构' (external id 'ORG-1') created, type: "
+        "Non-governmental organisation"
     ]
     stored = run_in_db(
         database_url,

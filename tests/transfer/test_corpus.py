@@ -81,7 +81,8 @@ def test_messy_gbk_csv(cli: CliRunner, database_url: str) -> None:
     assert _dry_run(cli, CORPUS / "messy/rooms_gbk.csv") == (
         0,
         [
-            "note: organisation '示例社工机构' (external id 'ORG-1') would be created as type ngo",
+            "note: organisation '示例社工机构' (external id 'ORG-1') would be created, type: "
+            "Non-governmental organisation",
             "dry run: all 5 listings are valid (5 would be created, 0 updated); nothing was "
             "written",
         ],

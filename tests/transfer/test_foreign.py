@@ -95,8 +95,9 @@ def test_ohana_organisation_ids_are_external_ids_never_our_database_ids(
     report = _import(database_url, folder_zip(OHANA, OHANA_FIXED), "ohana/", default_kind=AGENCY)
     assert report.ok, report.lines()
     assert (report.created, report.rows) == (22, 22)
-    assert "organisation 'Samaritan House' (external id '5') created as type ngo" in (
-        report.note_lines()
+    assert (
+        "organisation 'Samaritan House' (external id '5') created, type: "
+        "Non-governmental organisation" in (report.note_lines())
     )
     for clinic in ("18", "19"):  # Project Smile, San Mateo Free Medical Clinic
         org = _organisation_of(database_url, clinic)
