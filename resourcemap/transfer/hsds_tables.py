@@ -35,6 +35,7 @@ from pathlib import PurePath
 from typing import Any
 
 from resourcemap.said import N_, Said
+from resourcemap.transfer import hsds_terms as terms
 from resourcemap.transfer.budget import charge, check_archive
 from resourcemap.transfer.hsds_in import COLUMNS, read_services
 from resourcemap.transfer.hsds_schedules import Zone
@@ -265,21 +266,18 @@ class _Package:
             for table, kind in (("addresses.csv", "physical"), ("mail_addresses.csv", "postal"))
             for a in self.t.by(table, "location_id").get(location_id, [])
         ]
-        accessibility = [
-            # HSDS 1.x (accessibility_for_disabilities.csv): ``accessibility`` and ``details``.
-            {
-                "description": ": ".join(
-                    p for p in (a.get("accessibility").replace("_", " "), a.get("details")) if p
+        accessibility = []
+        for a in self.t.by("accessibility.csv", "location_id").get(location_id, []):
+            if a.get("accessibility") and not a.get("description"):
+                # HSDS 1.x (accessibility_for_disabilities.csv): ``accessibility`` and
+                # ``details``.
+                accessibility += _accessibility(
+                    location_id, [a.get("accessibility")], a.get("details")
                 )
-            }
-            if a.get("accessibility") and not a.get("description")
-            else _plain(a)
-            for a in self.t.by("accessibility.csv", "location_id").get(location_id, [])
-        ]
+            else:
+                accessibility.append(_plain(a))
         if row.get("accessibility"):  # Ohana: a list of words in one cell
-            accessibility += [
-                {"description": w.strip()} for w in row.get("accessibility").split(",")
-            ]
+            accessibility += _accessibility(location_id, row.get("accessibility").split(","), "")
         loc.update(
             addresses=addresses,
             accessibility=accessibility,
@@ -422,3 +420,27 @@ def zip_folder(files: Iterable[tuple[str, bytes]]) -> bytes:
         for name, data in files:
             archive.writestr(name, data)
     return out.getvalue()
+
+
+def _accessibility(location_id: str, words: list[str], details: str) -> list[dict[str, Any]]:
+    """HSDS 3.0 accessibility entries of HSDS 1.x words (``disabled_parking``): one of our
+    features for a word that means one (:data:`.hsds_terms.ACCESSIBILITY_WORDS`), read in
+    the page's language; the record's own words, with its details, for the rest."""
+    entries = []
+    for word in (w.strip() for w in words):
+        code = terms.ACCESSIBILITY_WORDS.get(word.lower().replace(" ", "_"))
+        if code is not None:
+            entry_id = terms.child_id("accessibility", location_id, code.value)
+            entries.append(
+                {
+                    "id": entry_id,
+                    "attributes": [
+                        terms.attribute("accessibility", entry_id, "accessibility", code.value)
+                    ],
+                }
+            )
+        if word and (code is None or details):
+            entries.append(
+                {"description": ": ".join(p for p in (word.replace("_", " "), details) if p)}
+            )
+    return entries

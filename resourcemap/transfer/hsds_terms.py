@@ -52,6 +52,27 @@ TAXONOMY_DESCRIPTIONS: dict[str, str] = {
     "eligibility": "ResourceMap eligibility: who may use a listing",
     "field": "ResourceMap fields that HSDS 3.0 has no place for; value carries the value",
 }
+# HSDS 1.x and Ohana name accessibility features by words (Ohana's list: cd,
+# deaf_interpreter, disabled_parking, elevator, ramp, restroom, tape_braille, tty,
+# wheelchair, wheelchair_van). Those meaning one of ours become it, and so read in the
+# page's language; the rest stay the record's own words in its accessibility note. A ramp
+# alone does not make a place usable from a wheelchair, nor a restroom an accessible one
+# unless it says so: only the plain equivalents are here.
+ACCESSIBILITY_WORDS: dict[str, Accessibility] = {
+    "wheelchair": Accessibility.WHEELCHAIR,
+    "wheelchair_accessible": Accessibility.WHEELCHAIR,
+    "elevator": Accessibility.ELEVATOR,
+    "lift": Accessibility.ELEVATOR,
+    "accessible_restroom": Accessibility.ACCESSIBLE_TOILET,
+    "accessible_toilet": Accessibility.ACCESSIBLE_TOILET,
+    "tape_braille": Accessibility.BRAILLE,
+    "braille": Accessibility.BRAILLE,
+    "deaf_interpreter": Accessibility.SIGN_LANGUAGE,
+    "sign_language": Accessibility.SIGN_LANGUAGE,
+    "hearing_loop": Accessibility.HEARING_LOOP,
+}
+
+
 # Our fields HSDS has no place for, as terms: named in Chinese, described in English.
 FIELD_TERMS: dict[str, Said] = {
     "external_id": pN_("HSDS field", "External identifier"),

@@ -157,6 +157,23 @@ def test_ohana_fees_stay_unknown_with_their_text(database_url: str) -> None:
     assert rosener.fee_note.startswith("$85 per day. Vary according to income")
 
 
+def test_ohana_accessibility_words_that_are_ours_read_in_the_page_language(
+    database_url: str,
+) -> None:
+    report = _import(database_url, folder_zip(OHANA, OHANA_FIXED), "ohana/", default_kind=AGENCY)
+    assert report.ok, report.lines()
+    centre = _stored(
+        database_url, "1"
+    )  # its location: "disabled_parking, ramp, restroom, wheelchair"
+    assert centre.accessibility == ["wheelchair"]
+    # The words that are not one of ours stay the record's own, in its language.
+    assert centre.accessibility_note == "disabled parking；ramp；restroom"
+    with transfer_client(database_url) as client:
+        page_zh = client.get(f"/resources/{centre.id}", params={"lang": "zh"}).text
+    text = " ".join(BeautifulSoup(page_zh, "html.parser").get_text(" ").split())
+    assert "轮椅可达" in text and "wheelchair" not in text
+
+
 def test_unknown_fee_is_not_free_for_the_filter_the_page_or_the_export(database_url: str) -> None:
     run_in_db(database_url, city_areas)
     record = _uk_service()
