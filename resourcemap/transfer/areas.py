@@ -369,8 +369,8 @@ async def import_areas(
     stored = await _check_hierarchy(rows, report)
     if not report.ok:
         return report
-    report.updated = sum(1 for r in rows if r.code in stored)
-    report.created = len(rows) - report.updated
+    report.existing = sum(1 for r in rows if r.code in stored)
+    report.created = len(rows) - report.existing
     if dry_run:
         return report
     label = source or f"import:{path.name}"

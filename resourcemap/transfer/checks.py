@@ -5,7 +5,7 @@ listing a row updates, and what the importing person may change)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -57,6 +57,20 @@ class Row:
     @property
     def external_id(self) -> str:
         return self.text("external_id")
+
+    def written(
+        self, org_ids: Mapping[str, int | None], stored_org: int | None
+    ) -> edits.ResourceIn:
+        """What the (valid) row writes: with the organisation it names (its id in
+        ``org_ids``), or naming none, the stored listing's (``stored_org``)."""
+        data = cast(edits.ResourceIn, self.data)
+        ref = self.candidate.organisation
+        if ref is not None:
+            return data.model_copy(update={"organisation_id": org_ids[ref.key]})
+        if data.organisation_id is None and stored_org is not None:
+            # A row that names no organisation leaves the listing's as it is.
+            return data.model_copy(update={"organisation_id": stored_org})
+        return data
 
     @property
     def organisation_id(self) -> int | None:

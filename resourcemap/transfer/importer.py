@@ -43,7 +43,7 @@ from resourcemap.listings import edits, organisations
 from resourcemap.listings.hours import Interval, minutes, validate
 from resourcemap.models import Resource
 from resourcemap.said import N_, said_of
-from resourcemap.transfer import columns, community, confirmed
+from resourcemap.transfer import columns, community, confirmed, unchanged
 from resourcemap.transfer.budget import Budget
 from resourcemap.transfer.checks import (
     DatabaseChecks,
@@ -164,8 +164,8 @@ async def import_parsed(
     await checks.run(rows)
     if not report.ok:
         return report
-    report.updated = sum(1 for r in rows if r.external_id in checks.existing)
-    report.created = len(rows) - report.updated
+    report.existing = sum(1 for r in rows if r.external_id in checks.existing)
+    report.created = len(rows) - report.existing
     for new in checks.new_organisations.values():
         named = {
             "name": new.name_zh,
@@ -184,7 +184,9 @@ async def import_parsed(
         else:
             note = N_("organisation %(name)r created, type: %(type)s", **named)
         report.note(note)
-    if not options.dry_run:
+    if options.dry_run:
+        report.unchanged = len(await unchanged.find(rows, checks))
+    else:
         await _write(actor, rows, checks, report, source, progress)
         await db.analyse(Resource)
     return report
@@ -346,28 +348,36 @@ async def _write(
     try:
         async with in_transaction(Resource._meta.default_connection):
             stored = await confirmed.stored(rows, checks)
+            # Read in the transaction that writes: an edit meanwhile is not taken as the file's.
+            same = await unchanged.find(rows, checks)
+            report.unchanged = len(same)
             org_ids = dict(checks.organisations)
             for key, new in checks.new_organisations.items():
                 org_ids[key] = (await organisations.save_organisation(actor, new)).id
             for done, current in enumerate(rows, start=1):
-                ref = current.candidate.organisation
-                data = cast(edits.ResourceIn, current.data)  # every row validated
-                existing = checks.existing.get(cast(str, data.external_id))
-                if ref is not None:
-                    data = data.model_copy(update={"organisation_id": org_ids[ref.key]})
-                elif data.organisation_id is None and existing is not None:
-                    # A row that names no organisation leaves the listing's as it is.
-                    data = data.model_copy(update={"organisation_id": existing[1]})
-                saved = await edits.save_resource(
-                    actor,
-                    data,
-                    resource_id=None if existing is None else existing[0],
-                    now=source.now,
-                )
-                stamp = provenance(actor, report, source, current)
+                valid = cast(edits.ResourceIn, current.data)  # every row validated
+                existing = checks.existing.get(cast(str, valid.external_id))
+                data = current.written(org_ids, None if existing is None else existing[1])
+                if existing is not None and existing[0] in same:
+                    # Nothing to save; the import still confirms it, as a save would.
+                    await edits.check_editable(actor, existing[0])
+                    resource_id = existing[0]
+                    stamp: dict[str, Any] = {"verified_at": source.now}
+                else:
+                    resource_id = (
+                        await edits.save_resource(
+                            actor,
+                            data,
+                            resource_id=None if existing is None else existing[0],
+                            now=source.now,
+                        )
+                    ).id
+                    stamp = {}
+                stamp |= provenance(actor, report, source, current)
                 if confirmed.says(current.candidate):
-                    stamp["verified_at"] = confirmed.when(current.candidate, stored.get(saved.id))
-                await Resource.filter(id=saved.id).update(**stamp)
+                    before = stored.get(resource_id)
+                    stamp["verified_at"] = confirmed.when(current.candidate, before)
+                await Resource.filter(id=resource_id).update(**stamp)
                 if progress is not None:
                     progress(done, len(rows))
     except (DomainError, IntegrityError) as exc:
@@ -380,4 +390,4 @@ async def _write(
         row = 0 if current is None else current.candidate.row
         column = "" if current is None else current.candidate.column(field or "")
         report.problems.append(Problem.of(row, column, reason))
-        report.created = report.updated = 0
+        report.created = report.existing = report.unchanged = 0

@@ -82,7 +82,10 @@ class ImportReport:
     rows: int = 0
     """Listings read (an HSDS service at several locations is several listings)."""
     created: int = 0
-    updated: int = 0
+    existing: int = 0
+    """Listings the file matches to stored ones (by ``external_id``): updated or unchanged."""
+    unchanged: int = 0
+    """Stored listings the file would write as they are (not saved again)."""
     dry_run: bool = False
     problems: list[Problem] = field(default_factory=list)
     noun: str = "listings"
@@ -100,6 +103,10 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def updated(self) -> int:
+        return self.existing - self.unchanged
 
     @property
     def written(self) -> bool:
@@ -149,12 +156,16 @@ class ImportReport:
                 parts.append("the file is refused")
             parts.append(f"{_count(len(self.problems), 'problem')} in all")
             return ", ".join(parts) + "; nothing was written (an import is all or nothing)"
+        same = f", {self.unchanged} unchanged" if self.unchanged else ""
         if self.dry_run:
             return (
-                f"dry run: all {self.rows} {self.noun} are valid "
-                f"({self.created} would be created, {self.updated} updated); nothing was written"
+                f"dry run: all {self.rows} {self.noun} are valid ({self.created} would be "
+                f"created, {self.updated} updated{same}); nothing was written"
             )
-        return f"imported {self.rows} {self.noun}: {self.created} created, {self.updated} updated"
+        return (
+            f"imported {self.rows} {self.noun}: {self.created} created, {self.updated} updated"
+            f"{same}"
+        )
 
     def lines(self) -> list[str]:
         """The report as text lines: one per problem, then the notes, then the summary."""
@@ -167,6 +178,7 @@ class ImportReport:
             "rows": self.rows,
             "created": self.created,
             "updated": self.updated,
+            "unchanged": self.unchanged,
             "dry_run": self.dry_run,
             "written": self.written,
             "row_label": self.row_label,

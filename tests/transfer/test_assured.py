@@ -64,7 +64,7 @@ def test_a_record_without_one_is_never_confirmed_until_staff_confirm_it(
     # Staff confirm it; the directory's next file, still without a date, leaves theirs.
     confirmed = dt.datetime(2026, 11, 20, 7, 30, tzinfo=dt.UTC)
     run_in_db(database_url, lambda: Resource.filter(external_id=key).update(verified_at=confirmed))
-    assert _import(database_url, data, "s.json", default_kind=AGENCY).updated == 1
+    assert _import(database_url, data, "s.json", default_kind=AGENCY).unchanged == 1
     assert _stored(database_url, key).verified_at == confirmed
     # A file confirming it on that day keeps the hour staff did; a later day replaces it.
     same_day = _record(assured_date="2026-11-20")

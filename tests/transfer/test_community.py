@@ -39,4 +39,4 @@ def test_a_point_without_a_community_is_placed_in_the_one_around_it(database_url
     assert codes["nowhere"] == ("", "", "")
     # The next file, still without communities, places it again: nothing is lost.
     again = _import(database_url, csv_bytes(rows[0]), "rooms.csv")
-    assert again.updated == 1 and _codes(database_url)["in-east"][0] == EAST
+    assert again.unchanged == 1 and _codes(database_url)["in-east"][0] == EAST

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -229,7 +230,8 @@ def test_reimport_updates_by_external_id_instead_of_duplicating(
     first = run_in_db(database_url, lambda: Resource.get(external_id="room-1"))
     changed = GOOD_ROWS[0].replace("东湖社区心理咨询室", "东湖社区心理服务室")
     report = _import(database_url, csv_bytes(changed, GOOD_ROWS[1]), "rooms.csv")
-    assert (report.created, report.updated) == (0, 2), report.lines()
+    # One row changed, one as it was: only the change is saved (and audited).
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 1), report.lines()
     rows = run_in_db(
         database_url, lambda: Resource.all().order_by("id").values_list("id", "name_zh")
     )
@@ -237,7 +239,36 @@ def test_reimport_updates_by_external_id_instead_of_duplicating(
     actions = run_in_db(
         database_url, lambda: AuditEntry.filter(entity="resource").values_list("action", flat=True)
     )
-    assert sorted(actions) == ["create", "create", "update", "update"]
+    assert sorted(actions) == ["create", "create", "update"]
+
+
+def test_a_file_imported_again_as_it_was_changes_nothing_and_says_so(database_url: str) -> None:
+    run_in_db(database_url, city_areas)
+    assert _import(database_url, csv_bytes(*GOOD_ROWS), "rooms.csv").created == 2
+    changes = run_in_db(database_url, lambda: SearchChange.all().count())
+    # Next month's file: the same listings, one's hours written in another order.
+    hours = "Mon-Fri 09:00-12:00; Sat 09:00-12:00"
+    again = csv_bytes(
+        GOOD_ROWS[0], GOOD_ROWS[1].replace(hours, "Sat 09:00-12:00; Mon-Fri 09:00-12:00")
+    )
+    dry = _import(database_url, again, "rooms.csv", dry_run=True)
+    assert (dry.created, dry.updated, dry.unchanged) == (0, 0, 2)
+    assert "(0 would be created, 0 updated, 2 unchanged)" in dry.summary()
+    later = NOW + dt.timedelta(days=30)
+    report: ImportReport = run_in_db(
+        database_url,
+        lambda: import_listings(SYSTEM, again, "rooms-12.csv", ImportOptions(), now=later),
+    )
+    assert report.summary() == "imported 2 listings: 0 created, 0 updated, 2 unchanged"
+    # Nothing saved again: no edit in the audit log, nothing for search to index again ...
+    actions = run_in_db(
+        database_url, lambda: AuditEntry.filter(entity="resource").values_list("action", flat=True)
+    )
+    assert sorted(actions) == ["create", "create"]
+    assert run_in_db(database_url, lambda: SearchChange.all().count()) == changes
+    # ... but staff's own sheet, uploaded again, confirms its listings as a save does.
+    room = run_in_db(database_url, lambda: Resource.get(external_id="room-2"))
+    assert (room.verified_at, room.source_file) == (later, "rooms-12.csv")
 
 
 def test_gcj02_and_bd09_coordinates_are_converted_to_wgs84(

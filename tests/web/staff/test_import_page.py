@@ -152,7 +152,9 @@ def test_dry_run_writes_nothing_then_import_is_searchable(url: str) -> None:
         dry = upload(client, csv_bytes(*GOOD_ROWS), dry_run=True)
         assert dry.status_code == 200, dry.text
         line = summary(html(dry))
-        assert "Rows read: 2, would be created: 2, would be updated: 0, rejected: 0" in line
+        assert (
+            "Rows read: 2, would be created: 2, would be updated: 0, unchanged: 0, rejected: 0"
+        ) in line
         assert "dry run: nothing written" in line
         assert count(client, "东湖") == 0
 
