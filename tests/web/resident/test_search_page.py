@@ -171,6 +171,9 @@ def test_a_closed_place_says_when_it_opens_next(client: TestClient, clock: Fixed
     portal = client.portal
     assert portal is not None  # the app runs: the client is open
     portal.call(_thursday_late_opening)
+    # The listing's own page follows them too, with no search before it (a shared link).
+    detail = soup_of(client.get(attr(link, "href"), params={"lang": "zh-CN"}))
+    assert text_of(detail, ".meta .badge.opens") == "休息中 · 明天 11:00 开放"
     assert opens() == "休息中 · 明天 11:00 开放"
     clock.set(_shanghai(3, 18))  # Thursday evening: Friday's training, then the weekend
     assert opens() == "休息中 · 12月7日周一 09:00 开放"

@@ -312,6 +312,8 @@ async def resource_detail(request: Request) -> Response:
     except Conflict:
         bookable, days = False, []
     data = detail.model_dump(mode="json")
+    # Hours staff changed since the last search: this page may be the first to ask.
+    await service.follow()
     opens = service.opens_next([resource_id], now).get(resource_id)
     context: dict[str, Any] = {
         "r": data,
