@@ -256,7 +256,7 @@ async def list_accounts(actor: Principal) -> list[Account]:
 async def _account(account_id: int) -> Account:
     account = await Account.get_or_none(id=account_id)
     if account is None:
-        raise NotFound(f"no account with id {account_id}")
+        raise NotFound(N_("no account with id %(id)s", id=account_id))
     return account
 
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from resourcemap.bbox import BBox
 from resourcemap.errors import InvalidInput, NotFound
 from resourcemap.models import Area
+from resourcemap.said import N_
 from resourcemap.vocab import AreaLevel
 
 # Boundaries a view carries at most, whatever the level (about 150 KB of a city's real ones).
@@ -274,7 +275,7 @@ async def list_areas(query: AreaQuery) -> AreaCollection:
 async def get_area(code: str) -> AreaDetail:
     area = await Area.get_or_none(code=code)
     if area is None:
-        raise NotFound(f"no area with code {code!r}")
+        raise NotFound(N_("no area with code %(code)r", code=code))
     children = await Area.filter(parent_id=code).order_by("code").values_list("code", flat=True)
     return AreaDetail(
         id=area.code,

@@ -17,7 +17,8 @@ from tortoise.expressions import Q
 from resourcemap.accounts import Principal
 from resourcemap.errors import Forbidden, InvalidInput
 from resourcemap.models import Area
-from resourcemap.vocab import AreaLevel
+from resourcemap.said import N_
+from resourcemap.vocab import AREA_LEVEL_SAID, AreaLevel
 
 LOCATED = ("city_code", "district_code", "street_code", "community_code")
 
@@ -39,8 +40,12 @@ class AreaScope:
         would include other areas: refused."""
         if level.depth < self.level.depth:
             raise Forbidden(
-                f"your account is kept to area {self.code} ({self.level.value}): "
-                f"choose the level {self.level.value} or below"
+                N_(
+                    "your account is kept to area %(area)s (%(level)s): choose that level or "
+                    "one below it",
+                    area=self.code,
+                    level=AREA_LEVEL_SAID[self.level],
+                )
             )
 
 
@@ -90,5 +95,11 @@ async def figures_area(principal: Principal, area: str | None) -> str | None:
     if scope is None:
         return area
     if area is not None and not scope.admits(area):
-        raise Forbidden(f"your account is kept to area {scope.code}; {area} is outside it")
+        raise Forbidden(
+            N_(
+                "your account is kept to area %(area)s; %(asked)s is outside it",
+                area=scope.code,
+                asked=area,
+            )
+        )
     return area or scope.code

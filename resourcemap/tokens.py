@@ -17,6 +17,7 @@ from resourcemap import audit
 from resourcemap.accounts import Principal
 from resourcemap.errors import NotFound
 from resourcemap.models import Account, ApiToken
+from resourcemap.said import N_
 from resourcemap.vocab import Role
 
 PREFIX = "rm_"
@@ -104,7 +105,7 @@ async def issue(
         actor.require(Role.ADMIN)
     account = await Account.get_or_none(id=account_id, active=True)
     if account is None:
-        raise NotFound(f"no active account with id {account_id}")
+        raise NotFound(N_("no active account with id %(id)s", id=account_id))
     token = PREFIX + secrets.token_urlsafe(32)
     row = await ApiToken.create(
         account=account, name=name[:100], token_hash=_hash(token), expires_at=now + lifetime
@@ -145,7 +146,7 @@ async def revoke(actor: Principal, token_id: int, *, now: dt.datetime) -> None:
     """Revoke one token: its owner or an admin. Others are told there is no such token."""
     row = await ApiToken.get_or_none(id=token_id)
     if row is None or not _may_manage(actor, row.account_id):
-        raise NotFound(f"no token with id {token_id}")
+        raise NotFound(N_("no token with id %(id)s", id=token_id))
     if not row.revoked:
         row.revoked, row.revoked_at = True, now
         await row.save(update_fields=["revoked", "revoked_at"])

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from resourcemap.said import Said, pN_
+from resourcemap.said import N_, Said, pN_
 
 # Ids are 32-bit integers in both databases; anything larger cannot name a row.
 MAX_ID = 2**31 - 1
@@ -239,6 +239,15 @@ class OrganisationType(StrEnum):
     EMPLOYER = "employer"
     NGO = "ngo"
     AGENCY = "agency"
+
+
+# The levels as words in a sentence, read in the reader's language.
+AREA_LEVEL_SAID: dict[AreaLevel, Said] = {
+    AreaLevel.CITY: N_("city"),
+    AreaLevel.DISTRICT: N_("district"),
+    AreaLevel.STREET: N_("street"),
+    AreaLevel.COMMUNITY: N_("community"),
+}
 
 
 class Role(StrEnum):

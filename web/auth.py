@@ -21,6 +21,7 @@ from starlette.requests import Request
 from resourcemap import accounts, tokens
 from resourcemap.accounts import Principal
 from resourcemap.errors import Forbidden, Unauthenticated
+from resourcemap.said import N_
 from resourcemap.settings import Environment, Settings
 from resourcemap.vocab import Role
 from web import clock
@@ -93,7 +94,7 @@ async def current_principal(request: Request, *, form_csrf: str | None = None) -
     if request.method in UNSAFE and not csrf_ok(
         request, request.headers.get(CSRF_HEADER) or form_csrf or ""
     ):
-        raise Forbidden("missing or wrong CSRF token; reload the page and try again")
+        raise Forbidden(N_("missing or wrong CSRF token; reload the page and try again"))
     return principal
 
 

@@ -45,6 +45,7 @@ from resourcemap.models import (
     Slot,
     WaitlistEntry,
 )
+from resourcemap.said import N_
 from resourcemap.settings import Settings
 from resourcemap.vault import Vault
 from resourcemap.vocab import (
@@ -91,14 +92,14 @@ class Ledger:
         booking = await Booking.get_or_none(code=normalise_code(code))
         if booking is None or not self.token_ok(booking.token_enc, token):
             # The same answer for a wrong code and a wrong token: codes are not enumerable.
-            raise NotFound("no booking with this code and token")
+            raise NotFound(N_("no booking with this code and token"))
         return booking
 
     async def entry(self, code: str, token: str) -> WaitlistEntry:
         """The waitlist place with this code, if ``token`` is its manage token."""
         entry = await WaitlistEntry.get_or_none(code=normalise_code(code))
         if entry is None or not self.token_ok(entry.token_enc, token):
-            raise NotFound("no waitlist entry with this code and token")
+            raise NotFound(N_("no waitlist entry with this code and token"))
         return entry
 
     async def for_staff(self, actor: Principal, booking_id: int) -> Booking:
@@ -106,7 +107,7 @@ class Ledger:
         actor.require(Role.STAFF, Role.ADMIN)
         booking = await Booking.get_or_none(id=booking_id).prefetch_related("resource")
         if booking is None or not actor.may_edit_listings_of(booking.resource.organisation_id):
-            raise NotFound(f"no booking {booking_id} among your services")
+            raise NotFound(N_("no booking %(id)s among your services", id=booking_id))
         return booking
 
     def token_ok(self, sealed: str, token: str) -> bool:
@@ -442,7 +443,7 @@ async def forget_code(booking_id: int) -> None:
 async def resource_or_404(resource_id: int) -> Resource:
     resource = await Resource.get_or_none(id=resource_id)
     if resource is None:
-        raise NotFound(f"no resource with id {resource_id}")
+        raise NotFound(N_("no resource with id %(id)s", id=resource_id))
     return resource
 
 

@@ -33,6 +33,7 @@ from resourcemap.booking.requests import BookingIn, digest, new_code, new_sms_co
 from resourcemap.contact import identities
 from resourcemap.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from resourcemap.models import Booking, Notification
+from resourcemap.said import N_
 from resourcemap.vocab import (
     RESIDENT_CHANNELS,
     SEAT_HOLDING,
@@ -227,7 +228,7 @@ def _checked(
     (or ``actor``, staff) book it now."""
     listing = schedule.listing
     if actor is not None and not actor.may_edit_listings_of(listing.organisation_id):
-        raise NotFound(f"no resource {data.resource_id} among your services")
+        raise NotFound(N_("no resource %(id)s among your services", id=data.resource_id))
     service_offered(listing.services, data.service)
     # Staff book callers and visitors in front of them: no minimum notice.
     return ledger.slot_in(schedule, data.starts_at, now=now, notice=actor is None)

@@ -36,6 +36,7 @@ from resourcemap.booking.staff_views import (
 from resourcemap.errors import Conflict, InvalidInput, NotFound
 from resourcemap.listings.edits import Input, located
 from resourcemap.models import Booking, BookingPolicy, Resource, TimeBlock, WaitlistEntry
+from resourcemap.said import N_
 from resourcemap.scope import located_in
 from resourcemap.vault import mask_email, mask_name, mask_phone
 from resourcemap.vocab import SEAT_HOLDING, BookingStatus, Channel, Role, Status, WaitlistStatus
@@ -90,7 +91,7 @@ async def managed_resource(actor: Principal, resource_id: int) -> Resource:
         or not actor.may_edit_listings_of(resource.organisation_id)
         or not actor.in_area(located(resource))
     ):
-        raise NotFound(f"no resource {resource_id} among your services")
+        raise NotFound(N_("no resource %(id)s among your services", id=resource_id))
     return resource
 
 
@@ -201,7 +202,7 @@ async def list_blocks(
 async def remove_block(actor: Principal, block_id: int) -> None:
     block = await TimeBlock.get_or_none(id=block_id)
     if block is None:
-        raise NotFound(f"no blocked time {block_id}")
+        raise NotFound(N_("no blocked time %(id)s", id=block_id))
     resource = await managed_resource(actor, block.resource_id)
     await block.delete()
     await audit.record(actor, "unblock_time", resource, before={"block": block_id})

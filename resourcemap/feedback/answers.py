@@ -23,6 +23,7 @@ from resourcemap.errors import NotFound
 from resourcemap.feedback.invites import week_of
 from resourcemap.listings.edits import Input
 from resourcemap.models import FeedbackAnswer, FeedbackToken, Resource
+from resourcemap.said import N_
 from resourcemap.scope import figures_area, located_in
 from resourcemap.vocab import ResourceKind, Role
 
@@ -81,7 +82,7 @@ async def _token(ledger: Ledger, token: str, today: dt.date) -> FeedbackToken:
         # Made under any data key: a link sent before a key rotation still opens.
         found = await FeedbackToken.filter(digest__in=ledger.vault.digests(token)).first()
     if found is None or found.expires_on < today:
-        raise NotFound("this feedback link was used already or has expired")
+        raise NotFound(N_("this feedback link was used already or has expired"))
     return found
 
 
@@ -97,7 +98,7 @@ async def submit(ledger: Ledger, token: str, data: FeedbackIn, *, now: dt.dateti
     found = await _token(ledger, token, today)
     # The delete decides between two submissions of one link: only one removes the row.
     if not await FeedbackToken.filter(digest=found.digest).delete():
-        raise NotFound("this feedback link was used already or has expired")
+        raise NotFound(N_("this feedback link was used already or has expired"))
     comment = data.comment.strip()
     await FeedbackAnswer.create(
         resource_id=found.resource_id,

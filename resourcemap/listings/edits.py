@@ -284,7 +284,7 @@ async def save_resource(
     if actor.role is Role.STAFF and organisation_id is None:
         organisation_id = actor.organisation_id
     if not actor.may_edit_listings_of(organisation_id):
-        raise Forbidden("staff may only edit their own organisation's listings")
+        raise Forbidden(N_("staff may only edit their own organisation's listings"))
     if organisation_id is not None and not await Organisation.exists(id=organisation_id):
         raise InvalidInput(
             N_("no organisation with id %(id)s", id=organisation_id), field="organisation_id"
@@ -293,8 +293,10 @@ async def save_resource(
     codes = await _area_codes(data)
     if not actor.in_area(codes.values()):
         raise Forbidden(
-            f"your account is kept to area {actor.area_code}: "
-            "the listing's community must lie in it"
+            N_(
+                "your account is kept to area %(area)s: the listing's community must lie in it",
+                area=actor.area_code,
+            )
         )
     if data.external_id is not None:
         clash = await Resource.get_or_none(external_id=data.external_id)
@@ -353,11 +355,13 @@ async def save_resource(
 async def _editable(actor: Principal, resource_id: int) -> Resource:
     resource = await Resource.get_or_none(id=resource_id)
     if resource is None:
-        raise NotFound(f"no resource with id {resource_id}")
+        raise NotFound(N_("no resource with id %(id)s", id=resource_id))
     if not actor.may_edit_listings_of(resource.organisation_id):
-        raise Forbidden("staff may only edit their own organisation's listings")
+        raise Forbidden(N_("staff may only edit their own organisation's listings"))
     if not actor.in_area(located(resource)):
-        raise Forbidden(f"your account is kept to area {actor.area_code}: this listing is not")
+        raise Forbidden(
+            N_("your account is kept to area %(area)s: this listing is not", area=actor.area_code)
+        )
     return resource
 
 
@@ -407,7 +411,7 @@ async def current_input(resource_id: int) -> ResourceIn:
         .first()
     )
     if r is None:
-        raise NotFound(f"no resource with id {resource_id}")
+        raise NotFound(N_("no resource with id %(id)s", id=resource_id))
     return stored_input(r)
 
 

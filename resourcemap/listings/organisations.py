@@ -10,6 +10,7 @@ from resourcemap.accounts import Principal
 from resourcemap.errors import Conflict, NotFound, storage_refusals
 from resourcemap.listings.edits import Input, web_address
 from resourcemap.models import Organisation
+from resourcemap.said import N_
 from resourcemap.vocab import OrganisationType, Role
 
 
@@ -71,7 +72,7 @@ async def save_organisation(
         else:
             org_or_none = await Organisation.get_or_none(id=organisation_id)
             if org_or_none is None:
-                raise NotFound(f"no organisation with id {organisation_id}")
+                raise NotFound(N_("no organisation with id %(id)s", id=organisation_id))
             org = org_or_none
             before = view(org).model_dump(mode="json")
             await org.update_from_dict(data.model_dump(mode="json")).save()

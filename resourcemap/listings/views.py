@@ -16,7 +16,7 @@ from resourcemap.listings import hours as hours_mod
 from resourcemap.listings.hours import hhmm
 from resourcemap.models import Resource
 from resourcemap.pagination import decode_cursor, encode_cursor
-from resourcemap.said import pN_
+from resourcemap.said import N_, pN_
 from resourcemap.translations import locale_of, read, vocab_label
 from resourcemap.vocab import (
     Audience,
@@ -251,7 +251,7 @@ async def get_resource(resource_id: int) -> ResourceDetail:
         .first()
     )
     if r is None:
-        raise NotFound(f"no resource with id {resource_id}")
+        raise NotFound(N_("no resource with id %(id)s", id=resource_id))
     intervals = [hours_mod.Interval(h.weekday, h.opens, h.closes) for h in r.hours]
     org = r.organisation
     served = await areas_by_code(r.service_area_codes)

@@ -37,7 +37,7 @@ from resourcemap.planning.job_outcomes import (
     SitingOutcome,
 )
 from resourcemap.planning.siting import SitingRequest
-from resourcemap.said import Said, from_stored
+from resourcemap.said import N_, Said, from_stored
 from resourcemap.scope import AreaScope
 from resourcemap.settings import Settings
 
@@ -117,7 +117,9 @@ class JobView:
         if scope is None:
             return self
         if self.kind is JobKind.SITING and not scope.admits(self.area):
-            raise Forbidden(f"job {self.id} plans sites outside area {scope.code}")
+            raise Forbidden(
+                N_("job %(id)s plans sites outside area %(area)s", id=self.id, area=scope.code)
+            )
         if self.outcome is None:
             return self
         scope.check_level(self.query.level)
@@ -232,7 +234,7 @@ async def job(job_id: int) -> JobView:
     """One job; a result stored before rows said where their areas are is given them."""
     found = await PlannerJob.get_or_none(id=job_id)
     if found is None:
-        raise NotFound(f"no planner job {job_id}")
+        raise NotFound(N_("no planner job %(id)s", id=job_id))
     view = _view(found)
     if view.outcome is not None and not view.outcome.placed:
         view = replace(view, outcome=view.outcome.with_places(await area_places()))

@@ -115,10 +115,13 @@ async def _for(actor: Principal, referral_id: int, *, need: Side | None = None) 
     )
     side = None if referral is None else _side(actor, referral)
     if referral is None or side is None:
-        raise NotFound(f"no referral {referral_id} among your services")
+        raise NotFound(N_("no referral %(id)s among your services", id=referral_id))
     if need is not None and side not in (need, "both"):
-        what = "the receiving" if need == "in" else "the referring"
-        raise NotFound(f"no referral {referral_id} for which your service is {what} one")
+        raise NotFound(
+            N_("no referral %(id)s that your service receives", id=referral_id)
+            if need == "in"
+            else N_("no referral %(id)s that your service sent", id=referral_id)
+        )
     return referral
 
 

@@ -12,6 +12,7 @@ from resourcemap.errors import Conflict, NotFound
 from resourcemap.models import Booking, Referral
 from resourcemap.referral import flow
 from resourcemap.referral.views import ResidentReferralView, cancelled_by, ref
+from resourcemap.said import N_
 from resourcemap.vocab import DeclineReason, ReferralStatus
 
 S = ReferralStatus
@@ -27,7 +28,7 @@ async def _by_link(ledger: Ledger, code: str, token: str) -> Referral:
         or not token
         or not hmac.compare_digest(ledger.vault.open(referral.token_enc).encode(), token.encode())
     ):
-        raise NotFound("no referral with this code and token")
+        raise NotFound(N_("no referral with this code and token"))
     return referral
 
 

@@ -43,7 +43,7 @@ from resourcemap.said import N_
 from resourcemap.search import changes
 from resourcemap.transfer.checks import UNSAFE
 from resourcemap.transfer.report import ImportReport
-from resourcemap.vocab import AreaLevel
+from resourcemap.vocab import AREA_LEVEL_SAID, AreaLevel
 
 REQUIRED = ("code", "level", "name_zh", "parent", "population")
 OPTIONAL = ("name_en", "population_source")
@@ -58,13 +58,6 @@ CODE = re.compile(r"^\d{1,12}$")
 WGS84 = 4326
 DATAV_COLUMNS = frozenset({"adcode", "acroutes", "childrennum", "subfeatureindex"})
 COORD_NAMES = {CoordSystem.WGS84: "WGS-84", CoordSystem.GCJ02: "GCJ-02", CoordSystem.BD09: "BD-09"}
-# The levels as words in a sentence, read in the reader's language.
-LEVEL_SAID = {
-    AreaLevel.CITY: N_("city"),
-    AreaLevel.DISTRICT: N_("district"),
-    AreaLevel.STREET: N_("street"),
-    AreaLevel.COMMUNITY: N_("community"),
-}
 
 
 @dataclass
@@ -306,7 +299,7 @@ async def _check_hierarchy(rows: list[AreaRow], report: ImportReport) -> dict[st
                 N_(
                     "%(code)r is stored as a %(level)s; levels stay",
                     code=r.code,
-                    level=LEVEL_SAID[AreaLevel(stored[r.code])],
+                    level=AREA_LEVEL_SAID[AreaLevel(stored[r.code])],
                 ),
             )
         levels[r.code] = r.level
@@ -322,8 +315,8 @@ async def _check_hierarchy(rows: list[AreaRow], report: ImportReport) -> dict[st
                 "parent",
                 N_(
                     "a %(level)s needs its %(parent)s's code",
-                    level=LEVEL_SAID[r.level],
-                    parent=LEVEL_SAID[expected],
+                    level=AREA_LEVEL_SAID[r.level],
+                    parent=AREA_LEVEL_SAID[expected],
                 ),
             )
         elif r.parent not in levels:
@@ -335,8 +328,8 @@ async def _check_hierarchy(rows: list[AreaRow], report: ImportReport) -> dict[st
                 N_(
                     "%(code)r is a %(level)s, not a %(expected)s",
                     code=r.parent,
-                    level=LEVEL_SAID[AreaLevel(levels[r.parent])],
-                    expected=LEVEL_SAID[expected],
+                    level=AREA_LEVEL_SAID[AreaLevel(levels[r.parent])],
+                    expected=AREA_LEVEL_SAID[expected],
                 ),
             )
     return stored

@@ -146,7 +146,11 @@ def test_list_masks_contacts_and_revealing_one_is_recorded(world: World) -> None
             )
             assert refused.status_code == 404, action
             assert PHONE not in refused.text
-        assert client.get(f"/staff/bookings?resource={room}").status_code == 404
+        elsewhere = client.get(f"/staff/bookings?resource={room}")
+        assert elsewhere.status_code == 404
+        # Why, in the page's language: not the domain's English.
+        said = " ".join(html(elsewhere).get_text(" ").split())
+        assert f"您的服务中没有编号为 {room} 的场所" in said and "among your services" not in said
     assert run_in_db(world.url, reveals) == ["staff"]
 
     with world.client("planner") as client:

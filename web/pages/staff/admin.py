@@ -19,6 +19,7 @@ from resourcemap import accounts, tokens
 from resourcemap.accounts import Principal
 from resourcemap.errors import Conflict, InvalidInput, NotFound, Unique
 from resourcemap.listings import organisations
+from resourcemap.said import N_
 from resourcemap.vocab import ORGANISATION_TYPE_LABELS, OrganisationType, Role
 from web import clock, forms, i18n
 from web.i18n import _
@@ -93,7 +94,7 @@ async def _stored_organisation(organisation_id: int) -> organisations.Organisati
     for org in await organisations.list_organisations():
         if org.id == organisation_id:
             return org
-    raise NotFound(f"no organisation with id {organisation_id}")
+    raise NotFound(N_("no organisation with id %(id)s", id=organisation_id))
 
 
 @page(Audience.STAFF)
