@@ -25,6 +25,9 @@ from geo.map_text import METRIC_UNITS
 SWATCHES = {
     "fill": "background:{c}",
     "dash": "height:0;border:0;border-top:2px dashed {c};margin-bottom:5px",
+    # The parts outside every circle: hatched within a dashed outline, as on the map.
+    "hatch": "background:repeating-linear-gradient(45deg,{c} 0 1.5px,transparent 1.5px 5px);"
+    "border:1.5px dashed {c}",
     "dot": "background:{c};border-radius:50%;width:9px;height:9px;margin:0 8px 0 3px",
     "ring": "background:transparent;border:1.5px solid {c};border-radius:50%",
     "site": "background:{c};border-radius:50%;border-color:#fff",
@@ -56,7 +59,10 @@ STYLE = """<style>
 .leaflet-control-layers-toggle{background-image:none!important;width:auto!important;
   height:auto!important;padding:6px 10px;font:600 13px system-ui,sans-serif;color:#222}
 .leaflet-control-layers{font:13px/1.4 system-ui,sans-serif}
-.leaflet-tooltip{font:13px/1.35 system-ui,sans-serif;max-width:18rem;white-space:normal}
+.leaflet-container .leaflet-tooltip{font:13px/1.35 system-ui,sans-serif;width:max-content;
+  max-width:min(18rem,70vw);white-space:normal}
+.leaflet-container path.leaflet-interactive:focus:not(:focus-visible){outline:none}
+.leaflet-container path.rm-gap{fill:url(#rm-hatch);fill-opacity:1}
 .leaflet-container .leaflet-control-scale-line{background:linear-gradient(#222,#222) left
   bottom/2px 9px no-repeat,linear-gradient(#222,#222) right bottom/2px 9px no-repeat;
   border:0;border-bottom:2px solid #222;box-shadow:0 1px 0 #fff;padding:0 5px 2px;
@@ -65,11 +71,20 @@ STYLE = """<style>
 </style>"""
 
 
+HATCH = (
+    '<svg width="0" height="0" style="position:absolute" aria-hidden="true"><defs>'
+    '<pattern id="rm-hatch" patternUnits="userSpaceOnUse" width="7" height="7" '
+    'patternTransform="rotate(45)"><rect width="7" height="7" fill="none"/>'
+    '<line x1="0" y1="0" x2="0" y2="7" stroke="#000" stroke-width="1.5" stroke-opacity=".45"/>'
+    "</pattern></defs></svg>"
+)
+
+
 @dataclass(frozen=True)
 class LegendRow:
     colour: str
     label: str  # plain text
-    kind: str = "fill"  # fill, dash, dot, ring, site
+    kind: str = "fill"  # fill, dash, hatch, dot, ring, site
 
 
 @dataclass(frozen=True)
@@ -326,4 +341,7 @@ def add_controls(
     }
     root: Any = m.get_root()  # a folium Figure, which has a header
     root.header.add_child(Element(STYLE), name="rm_map_style")
+    # Which side of a dashed line is outside every circle: the hatched one. SVG fills a
+    # shape with a pattern only by reference, to one defined once in the page.
+    root.html.add_child(Element(HATCH), name="rm_map_hatch")
     m.add_child(_Controls(m, config, names))

@@ -45,7 +45,7 @@ class MapText:
     nobody: str = "nobody lives here"
     unmet_title: str = "Residents outside the circle, per hexagon (about %(area)s km²)"
     unmet_note: str = "Classes: fifths of the hexagons where someone lives outside the circle."
-    gap_row: str = "outside every circle (dashed outline)"
+    gap_row: str = "outside every circle (hatched)"
     gap_zoom: str = "Zoom in to see the outlines."
     circle_row: str = "%(radius)s circle around a service (thin outline)"
     point_row: str = "counted service point"

@@ -230,7 +230,7 @@ def coverage_map(
             name=esc(t.gaps_layer),
             interactive=False,  # the area's own tooltip shows through
             style_function=lambda f: {
-                "fill": False,
+                "fill": True,  # hatched (geo.map_legend): the side outside every circle
                 "color": GAP_COLOUR,
                 "weight": 1.5,
                 "dashArray": "5 4",
@@ -243,7 +243,7 @@ def coverage_map(
             LegendSection(
                 gap_layer.get_name(),
                 "",
-                [LegendRow(GAP_COLOUR, t.gap_row, "dash")],
+                [LegendRow(GAP_COLOUR, t.gap_row, "hatch")],
                 zoom_note=t.gap_zoom,
             )
         )

@@ -24,6 +24,24 @@ COLUMNS = ("area_code", "area_name", "level", "indicator", "label", "value", "ta
 FILLS = {"met": "D9EFD9", "close": "FFF1C2", "not_met": "F8D5D2", "unknown": "EEEEEE"}
 
 
+# What the matrix sheet says around the figures, for a reader of its own (the detail sheet
+# and the CSV keep keys and statuses: what a spreadsheet filters on).
+WORDS = {
+    "matrix": "matrix",
+    "detail": "detail",
+    "sources": "sources",
+    "area_code": "area_code",
+    "area_name": "area_name",
+    "target": "target",
+    "label": "label",
+    "what it counts": "what it counts",
+    "met": "met",
+    "close": "close",
+    "not_met": "not met",
+    "unknown": "no data",
+}
+
+
 @dataclass(frozen=True)
 class Wording:
     """What a file says to its reader: each indicator's label and what it counts, and the
@@ -33,6 +51,7 @@ class Wording:
     labels: Mapping[str, str] = field(default_factory=lambda: dict(LABELS))
     definitions: Mapping[str, str] = field(default_factory=lambda: dict(DEFINITIONS))
     area_names: Mapping[str, str] = field(default_factory=dict)
+    words: Mapping[str, str] = field(default_factory=lambda: dict(WORDS))
 
     def area(self, a: AreaIndicators) -> str:
         return self.area_names.get(a.code) or a.name
@@ -71,32 +90,34 @@ def indicators_xlsx(
     book = Workbook()
     matrix = book.active
     assert matrix is not None
-    matrix.title = "matrix"
+    words = {**WORDS, **said.words}
+    matrix.title = words["matrix"]
     keys = [i.key for i in areas[0].indicators] if areas else list(LABELS)
     bold = Font(bold=True)
     if title:
         matrix.append([title])
-    matrix.append(["area_code", "area_name", *(said.labels.get(k, LABELS[k]) for k in keys)])
-    matrix.append(["", "target", *(_target(areas, k) for k in keys)])
+    matrix.append(
+        [words["area_code"], words["area_name"], *(said.labels.get(k, LABELS[k]) for k in keys)]
+    )
+    matrix.append(["", words["target"], *(_target(areas, k) for k in keys)])
     for cell in matrix[matrix.max_row - 1]:
         cell.font = bold
     for a in areas:
         by_key = {i.key: i for i in a.indicators}
-        matrix.append(
-            [a.code, said.area(a), *(_cell_text(by_key[k]) if k in by_key else "" for k in keys)]
-        )
+        cells = [_cell_text(by_key[k], words) if k in by_key else "" for k in keys]
+        matrix.append([a.code, said.area(a), *cells])
         for col, k in enumerate(keys, start=3):
             if k in by_key:
                 colour = FILLS[by_key[k].status]
                 matrix.cell(matrix.max_row, col).fill = PatternFill("solid", fgColor=colour)
     for col in range(1, len(keys) + 3):
         matrix.column_dimensions[get_column_letter(col)].width = 16 if col > 2 else 14
-    detail = book.create_sheet("detail")
+    detail = book.create_sheet(words["detail"])
     detail.append(list(COLUMNS))
     for row in long_rows(areas, said):
         detail.append(row)
-    sources = book.create_sheet("sources")
-    sources.append(["indicator", "label", "what it counts"])
+    sources = book.create_sheet(words["sources"])
+    sources.append(["indicator", words["label"], words["what it counts"]])
     for k in keys:
         sources.append([k, said.labels.get(k, LABELS[k]), said.definitions.get(k, DEFINITIONS[k])])
     out = io.BytesIO()
@@ -112,8 +133,8 @@ def _target(areas: Sequence[AreaIndicators], key: str) -> object:
     return ""
 
 
-def _cell_text(i: Indicator) -> str:
-    status = {"met": "met", "close": "close", "not_met": "not met", "unknown": "no data"}[i.status]
+def _cell_text(i: Indicator, words: Mapping[str, str]) -> str:
+    status = words[i.status]
     if i.value is None:
         return status
     shown = f"{i.value:.1f}" if i.unit != "share" else f"{i.value:.0%}"

@@ -402,7 +402,7 @@ async def indicators_export(request: Request) -> Response:
     query = coverage_query(request)
     found = await service_of(request).indicators(query.level, targets_of(request), query, scope)
     name = f"indicators-{query.level.value}"
-    title = f"ResourceMap indicators · {query.level.value}"
+    title = planning_text.indicators_title(query.level)
     if scope is not None:  # whose areas the file holds
         name, title = f"{name}-{scope.code}", f"{title} · {scope.name} {scope.code}"
     # Worded as the page it was downloaded from (its lang): labels, definitions, areas.
@@ -411,6 +411,7 @@ async def indicators_export(request: Request) -> Response:
         labels={k: t["label"] for k, t in texts.items()},
         definitions={k: t["definition"] for k, t in texts.items()},
         area_names=await planning_text.area_names(),
+        words=planning_text.export_words(),
     )
     if request.url.path.endswith(".xlsx"):
         return Response(

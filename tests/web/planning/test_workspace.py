@@ -132,6 +132,13 @@ def test_the_siting_map_is_drawn_in_its_own_sandboxed_document(
         hint = text_of(result, "p.hint")
         assert "greedy" not in hint.split(";")[0] or "one site at a time" in hint
         assert "community centres" in hint
+        # What the exact check found agrees with the method: greedy sites proven the best,
+        # or the solver's set beside what one at a time would reach; never both "greedy"
+        # and "the best possible choice".
+        if "greedy" in hint:
+            assert hint.endswith("No other choice of 3 sites reaches more (checked with HiGHS).")
+        else:
+            assert "exact (HiGHS)" in hint and "One site at a time would have reached" in hint
         bad = client.get("/planning/siting/map?sites=%5B%7B%22rank%22%3A%22x%22%7D%5D")
         assert bad.status_code == 400 and "sites" in bad.text
         # A map document is megabytes on a province: sent gzipped to a browser that takes
@@ -257,10 +264,23 @@ def test_the_indicator_matrix_is_one_screen_and_exports(
         assert all(re.search(r"[\u4e00-\u9fff]", r["area_name"]) for r in zh_table)
         xlsx = client.get(links["XLSX"].replace("level=community", "level=street"))
         book = load_workbook(io.BytesIO(xlsx.content))
-        assert book.sheetnames == ["matrix", "detail", "sources"]
-        assert book["detail"].max_row == 1 + 6 * 8 and book["sources"].max_row == 1 + 8
-        said = {row[0]: row[1:] for row in book["sources"].iter_rows(min_row=2, values_only=True)}
+        assert book.sheetnames == ["Indicators", "Detail", "What each counts"]
+        assert book["Detail"].max_row == 1 + 6 * 8 and book["What each counts"].max_row == 1 + 8
+        sources = book["What each counts"].iter_rows(min_row=2, values_only=True)
+        said = {row[0]: row[1:] for row in sources}
         assert said["community_room_share"][0] == "Communities with a counselling room"
+        # From a Chinese page, the matrix a person reads is Chinese around its figures; the
+        # detail sheet keeps the keys and statuses a spreadsheet filters on.
+        zh_xlsx = client.get("/api/v1/indicators.xlsx?level=street&lang=zh-CN")
+        zh_book = load_workbook(io.BytesIO(zh_xlsx.content))
+        assert zh_book.sheetnames == ["政策指标", "明细", "指标说明"]
+        matrix = [r for r in zh_book["政策指标"].iter_rows(values_only=True)]
+        assert matrix[0][0] == "ResourceMap 指标 · 街道"
+        assert matrix[1][:2] == ("区域代码", "区域") and matrix[2][1] == "目标"
+        figures = " ".join(str(c) for row in matrix[3:] for c in row[2:] if c)
+        assert not re.search(r"\b(met|close|no data)\b", figures), figures
+        assert re.search(r"（?(达标|接近|未达标|无数据)", figures)
+        assert zh_book["明细"].cell(1, 1).value == "area_code"
 
 
 def test_access_by_area_with_each_supply_measure(url: str, make_client: Callable[..., Any]) -> None:

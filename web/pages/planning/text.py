@@ -15,7 +15,7 @@ from babel.numbers import format_percent
 from geo.map_text import MapText
 from resourcemap.planning.area_places import area_places
 from resourcemap.planning.report import ReportText
-from resourcemap.vocab import ResourceKind
+from resourcemap.vocab import AREA_LEVEL_SAID, AreaLevel, ResourceKind
 from web import i18n
 from web.i18n import _
 
@@ -66,7 +66,7 @@ def map_text(area_names: Mapping[str, str] | None = None) -> MapText:
         nobody=_("nobody lives here"),
         unmet_title=_("Residents outside the circle, per hexagon (about %(area)s km²)"),
         unmet_note=_("Classes: fifths of the hexagons where someone lives outside the circle."),
-        gap_row=_("outside every circle (dashed outline)"),
+        gap_row=_("outside every circle (hatched)"),
         gap_zoom=_("Zoom in to see the outlines."),
         circle_row=_("%(radius)s circle around a service (thin outline)"),
         point_row=_("counted service point"),
@@ -250,3 +250,24 @@ def status_words() -> dict[str, str]:
         "not_met": _("not met"),
         "unknown": _("no data"),
     }
+
+
+def export_words() -> dict[str, str]:
+    """What the indicator workbook's matrix sheet says around its figures (see
+    :data:`resourcemap.planning.indicator_export.WORDS`)."""
+    return {
+        **status_words(),
+        "matrix": _("Indicators"),
+        "detail": _("Detail"),
+        "sources": _("What each counts"),
+        "area_code": _("Area code"),
+        "area_name": _("Area"),
+        "target": _("Target"),
+        "label": _("Indicator"),
+        "what it counts": _("What it counts"),
+    }
+
+
+def indicators_title(level: AreaLevel) -> str:
+    """The indicator workbook's title: what it is, at which level."""
+    return _("ResourceMap indicators · %(level)s", level=i18n.said(AREA_LEVEL_SAID[level]))
