@@ -59,8 +59,12 @@ BATCH_SIZE = 1000
 
 M = TypeVar("M", bound=Model)
 
-_ROOM = {"slot_minutes": 50, "buffer_minutes": 10, "seats": 1, "min_notice_minutes": 60}
-_CLINIC = {"slot_minutes": 20, "buffer_minutes": 0, "seats": 3, "min_notice_minutes": 120}
+# Public rooms and clinics keep a seat a slot for referrals, as the pilot's green channel
+# asks of them (#23): with none, a referral in the demo could never be booked by staff.
+_ROOM = {"slot_minutes": 50, "buffer_minutes": 10, "seats": 1, "min_notice_minutes": 60,
+         "referral_seats": 1}  # fmt: skip
+_CLINIC = {"slot_minutes": 20, "buffer_minutes": 0, "seats": 3, "min_notice_minutes": 120,
+           "referral_seats": 1}  # fmt: skip
 _PRACTICE = {"slot_minutes": 50, "buffer_minutes": 10, "seats": 1, "min_notice_minutes": 720}
 _GROUP = {"slot_minutes": 90, "buffer_minutes": 30, "seats": 8, "min_notice_minutes": 60}
 # Which demo resources take bookings online, and how: what such services typically do.

@@ -307,3 +307,27 @@ def test_a_failed_load_leaves_the_database_untouched(
         return await Area.all().count(), await DemandPoint.all().count()
 
     assert run_in_db(database_url, scenario) == (0, 0)
+
+
+def test_public_rooms_and_clinics_keep_a_referral_seat(demo_url: str) -> None:
+    """The green channel works out of the box: a referral to the demo's community room can
+    be booked by its staff (with no referral seat, "accept and book" found none, #23)."""
+    from resourcemap.models import BookingPolicy
+    from resourcemap.referral.flow import referral_slots
+    from tests.referral_helpers import at, ledger
+
+    async def query() -> tuple[dict[str, set[int]], int]:
+        kept: dict[str, set[int]] = defaultdict(set)
+        for kind, seats in await BookingPolicy.all().values_list(
+            "resource__kind", "referral_seats"
+        ):
+            kept[kind].add(seats)
+        room = await Resource.filter(kind=K.COMMUNITY_ROOM).order_by("id").first()
+        assert room is not None
+        found = await referral_slots(ledger(demo_url), room.id, at(7, 9).date(), 14, now=at(7, 9))
+        return kept, len(found)
+
+    kept, free = run_in_db(demo_url, query)
+    assert kept[K.COMMUNITY_ROOM] == kept[K.GENERAL_HOSPITAL_DEPARTMENT] == {1}
+    assert 0 not in kept[K.STREET_STATION]
+    assert free > 0
