@@ -44,6 +44,9 @@ from resourcemap.search.typos import TYPOS, TypoTolerance
 from resourcemap.translations import vocab_label
 from resourcemap.vocab import ResourceKind, Service
 
+# The most syllables of a pinyin word typed apart that are joined back ("xin li zi xun").
+MAX_SYLLABLES = 6
+
 
 @dataclass(frozen=True)
 class Term:
@@ -185,8 +188,17 @@ def _latin_terms(tokens: list[str], vocab: NeedsVocabulary, typos: TypoTolerance
         else:
             token = tokens[i]
             code = vocab.latin_terms.get(token)
+            spelled = _spelled_apart(tokens, i, vocab)
             if code is not None:
                 terms.append(Term(token, need=code))
+            elif spelled is not None:
+                # Pinyin typed a syllable at a time ("shi mian", "shi'mian"): one word.
+                word, size = spelled
+                terms.append(Term(word, need=vocab.latin_terms[word]))
+                i += size
+                continue
+            elif token in vocab.fillers_latin:
+                pass  # "near me", "i need": nothing a listing says
             else:
                 near = typos.corrections(token, vocab.single_latin_terms)
                 terms.append(
@@ -194,6 +206,15 @@ def _latin_terms(tokens: list[str], vocab: NeedsVocabulary, typos: TypoTolerance
                 )
             i += 1
     return terms
+
+
+def _spelled_apart(tokens: list[str], i: int, vocab: NeedsVocabulary) -> tuple[str, int] | None:
+    """The need word that tokens from ``i`` spell together (longest first), and how many."""
+    for size in range(min(MAX_SYLLABLES, len(tokens) - i), 1, -1):
+        word = "".join(tokens[i : i + size])
+        if word in vocab.latin_terms:
+            return word, size
+    return None
 
 
 def _without_free_words(tokens: list[str], vocab: NeedsVocabulary) -> tuple[list[str], bool]:
@@ -243,7 +264,8 @@ def parse(q: str, vocab: NeedsVocabulary = NEEDS, typos: TypoTolerance = TYPOS) 
     terms += _latin_terms(latin, vocab, typos)
     # The same term twice asks nothing more.
     unique = tuple(dict.fromkeys(terms))
-    crisis = any(vocab[t.need].crisis for t in unique if t.need)
+    # A crisis word typed wrong ("sucide", "不想或了") is a crisis too: the 24/7 lines first.
+    crisis = any(vocab[code].crisis for t in unique if (code := t.need or t.fuzzy_need))
     return QueryPlan(unique, crisis, free)
 
 

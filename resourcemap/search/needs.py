@@ -136,8 +136,12 @@ class NeedsVocabulary:
         free_words_zh: Iterable[str] = (),
         free_words_latin: Iterable[str] = (),
         service_words: dict[Service, tuple[str, ...]] | None = None,
+        fillers_latin: Iterable[str] = (),
     ) -> None:
         self.needs: dict[str, Need] = {n.code: n for n in needs}
+        # English words around a concern ("counselling near me"): dropped where they are no
+        # part of a need's phrase ("end my life" keeps its "my").
+        self.fillers_latin: frozenset[str] = frozenset(w.lower() for w in fillers_latin)
         # Residents' own words for a service, searched as the service's labels are.
         self.service_words: dict[Service, tuple[str, ...]] = dict(service_words or {})
         # Words asking for free services: longest first, so "免费的" goes before "免费".
@@ -238,9 +242,9 @@ def parse(data: dict[str, object]) -> NeedsVocabulary:
                 zh_phrases=zh_phrases,
             )
         )
-    fillers = data.get("fillers_zh", [])
-    if not isinstance(fillers, list):
-        raise ValueError("fillers_zh must be a list")
+    fillers, fillers_latin = data.get("fillers_zh", []), data.get("fillers_latin", [])
+    if not isinstance(fillers, list) or not isinstance(fillers_latin, list):
+        raise ValueError("fillers_zh and fillers_latin must be lists")
     specialist = _codes(data, "specialist_kinds", ResourceKind, "(all)")
     free_zh, free_latin = data.get("free_words_zh", []), data.get("free_words_latin", [])
     if not isinstance(free_zh, list) or not isinstance(free_latin, list):
@@ -261,6 +265,7 @@ def parse(data: dict[str, object]) -> NeedsVocabulary:
         free_words_zh=(str(w) for w in free_zh),
         free_words_latin=(str(w) for w in free_latin),
         service_words=service_words,
+        fillers_latin=(str(w) for w in fillers_latin),
     )
 
 

@@ -19,6 +19,8 @@ from pypinyin import Style, lazy_pinyin
 _T2S = opencc.OpenCC("t2s")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _LATIN_TOKEN = re.compile(r"^[a-z0-9]+$")
+_LETTERS = re.compile(r"[a-z]")
+_SCRIPTS = re.compile(r"[a-z]+|[^a-z]+")
 _SPLIT = re.compile(r"[\s,，、;；/|·.。!?！？()（）\[\]【】\"'“”‘’:：]+")
 
 
@@ -33,8 +35,19 @@ def normalise(text: str) -> str:
 
 
 def tokens(query: str) -> list[str]:
-    """Split a query into search tokens; Chinese runs stay whole and match as substrings."""
-    return [t for t in _SPLIT.split(normalise(query)) if t]
+    """Split a query into search tokens; Chinese runs stay whole and match as substrings.
+    Latin letters typed against Chinese are a word of their own ("我有depression").
+
+    >>> tokens("我有depression, 焦虑")
+    ['我有', 'depression', '焦虑']
+    """
+    out: list[str] = []
+    for t in _SPLIT.split(normalise(query)):
+        if _HAN.search(t) and _LETTERS.search(t):
+            out += _SCRIPTS.findall(t)
+        elif t:
+            out.append(t)
+    return out
 
 
 def has_han(text: str) -> bool:

@@ -85,10 +85,47 @@ def test_fillers_go_only_at_the_edges(q: str, words: list[str]) -> None:
         *("I don't want to live", "I don’t want to live anymore", "no reason to live"),
         *("I can't go on", "I just want to end it all", "better off dead", "生无可恋"),
         *("我真的撑不下去了", "活着好累", "找不到活下去的意义"),
+        # Found nothing or no 24/7 line in a walk-through of residents' own words.
+        *("我想不开了", "吃了很多安眠药", "跳河", "烧炭", "活着没有意义", "我是多余的"),
+        # Typed wrong, by letters or by sound: still a crisis.
+        *("sucide", "suicde", "不想或了"),
     ],
 )
 def test_crisis_words(q: str) -> None:
     assert parse_query(q).crisis
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "我睡不着，吃了安眠药也没用",  # sleeping pills as treatment: a sleep problem
+        "婚姻危机",  # a marriage in crisis: counselling, not the crisis lines
+        "counselling near me",
+    ],
+)
+def test_no_crisis_words(q: str) -> None:
+    assert not parse_query(q).crisis
+
+
+@pytest.mark.parametrize(
+    ("q", "needs", "words"),
+    [
+        ("shi mian", ["insomnia"], ["shimian"]),  # pinyin a syllable at a time
+        ("shi'mian", ["insomnia"], ["shimian"]),
+        ("jiao lv", ["anxiety"], ["jiaolv"]),
+        ("我有depression", ["depression"], ["depression"]),  # no space between scripts
+        ("free counselling near me", [], ["counselling"]),  # "near me" is no listing's word
+        ("I want to die", ["self_harm"], ["want to die"]),  # no lone "i" to mark in names
+        ("end my life", ["self_harm"], ["end my life"]),  # a phrase keeps its "my"
+        ("看心理科挂号", [], ["心理科"]),  # about the place, not the concern
+        ("憂鬱症", ["depression"], ["忧郁症"]),
+        ("孩子孤独症", ["parenting"], ["孩子", "孤独症"]),  # autism, not loneliness
+    ],
+)
+def test_how_residents_type(q: str, needs: list[str], words: list[str]) -> None:
+    plan = parse_query(q)
+    assert list(plan.needs) == needs
+    assert sorted(t.text for t in plan.terms) == sorted(words)
 
 
 @pytest.mark.parametrize(

@@ -274,10 +274,10 @@ def test_the_indicator_matrix_is_one_screen_and_exports(
         zh_xlsx = client.get("/api/v1/indicators.xlsx?level=street&lang=zh-CN")
         zh_book = load_workbook(io.BytesIO(zh_xlsx.content))
         assert zh_book.sheetnames == ["政策指标", "明细", "指标说明"]
-        matrix = [r for r in zh_book["政策指标"].iter_rows(values_only=True)]
-        assert matrix[0][0] == "ResourceMap 指标 · 街道"
-        assert matrix[1][:2] == ("区域代码", "区域") and matrix[2][1] == "目标"
-        figures = " ".join(str(c) for row in matrix[3:] for c in row[2:] if c)
+        sheet_rows = [r for r in zh_book["政策指标"].iter_rows(values_only=True)]
+        assert sheet_rows[0][0] == "ResourceMap 指标 · 街道"
+        assert sheet_rows[1][:2] == ("区域代码", "区域") and sheet_rows[2][1] == "目标"
+        figures = " ".join(str(c) for row in sheet_rows[3:] for c in row[2:] if c)
         assert not re.search(r"\b(met|close|no data)\b", figures), figures
         assert re.search(r"（?(达标|接近|未达标|无数据)", figures)
         assert zh_book["明细"].cell(1, 1).value == "area_code"
