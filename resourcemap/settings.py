@@ -150,6 +150,12 @@ class Settings(BaseSettings):
         "that planners' background coverage jobs read, and the planner pages where no demand "
         "is imported; unset: `DATA_DIR/province-demand`.",
     )
+    holidays_file: Path | None = Field(
+        None,
+        description="CSV of public holidays and weekend days worked instead (调休), one "
+        "`date,day` a line (`2027-01-01,holiday`, `2027-02-20,workday`), for years the "
+        "installed chinese-calendar does not know yet; read as each process starts.",
+    )
     meili_url: str | None = Field(
         None, description="Meilisearch URL; unset uses the embedded search engine."
     )

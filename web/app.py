@@ -19,6 +19,7 @@ from resourcemap.booking.worker import running_worker
 from resourcemap.clock import Clock, from_settings
 from resourcemap.dataset import synthetic_label
 from resourcemap.errors import DomainError
+from resourcemap.listings import holidays
 from resourcemap.listings.map_points import crisis_hotlines
 from resourcemap.planning.job_runner import running_jobs
 from resourcemap.referral.desk import ReferralDesk
@@ -67,6 +68,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     clock, or ``settings.fixed_now``; tests pass their own.
     """
     clock = clock or from_settings(settings)
+    # Which days are holidays, for years the library does not know: every process reads
+    # the same file, so all of them open and take bookings on the same days.
+    path = settings.holidays_file
+    holidays.use(holidays.read(path) if path is not None else holidays.PublicDays())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -30,7 +30,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from resourcemap.listings.opening import ClosureSpan, DatedHours, calendar_weekday
+from resourcemap.listings import holidays
+from resourcemap.listings.holidays import calendar_weekday
+from resourcemap.listings.opening import ClosureSpan, DatedHours
 
 if TYPE_CHECKING:  # the rules are read from a policy row; this module never touches the database
     from resourcemap.models import BookingPolicy
@@ -205,7 +207,8 @@ def local_midnight(day: dt.date, tz: ZoneInfo) -> int:
 
 @lru_cache(maxsize=4096)
 def _calendar_weekday(ordinal: int) -> int:
-    """``opening.calendar_weekday`` of a date ordinal, remembered: holidays do not move."""
+    """``opening.calendar_weekday`` of a date ordinal, remembered: holidays move only when
+    the holidays file is read (:func:`.holidays.use`)."""
     return calendar_weekday(dt.date.fromordinal(ordinal))
 
 
@@ -231,6 +234,11 @@ def _year_days(tz: ZoneInfo, year: int) -> tuple[IntArray, BoolArray, IntArray]:
         offsets = {dt.datetime.fromtimestamp(m + k * 10800, tz).utcoffset() for k in range(-1, 10)}
         midnights[i], plain[i], weekdays[i] = m, len(offsets) == 1, _calendar_weekday(first + i)
     return midnights, plain, weekdays
+
+
+# Both remember what the holidays decided: forgotten when the holidays file is read.
+holidays.forget_with(_calendar_weekday.cache_clear)
+holidays.forget_with(_year_days.cache_clear)
 
 
 def _days(tz: ZoneInfo, first: int, last: int) -> tuple[IntArray, BoolArray, IntArray]:

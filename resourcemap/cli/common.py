@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from resourcemap import keys
 from resourcemap.errors import DomainError
+from resourcemap.listings import holidays
 from resourcemap.logs import configure
 from resourcemap.settings import Settings
 
@@ -104,6 +105,11 @@ def serve_app(settings: Settings) -> None:
     is never run again, so each worker imports the app only. ``-P`` and ``--app-dir``: the
     ``web`` package next to this ``resourcemap`` one, never one in the working directory.
     """
+    if settings.holidays_file is not None:
+        try:  # said here, once, not as a traceback from every worker
+            holidays.read(settings.holidays_file)
+        except DomainError as exc:
+            raise click.ClickException(exc.reason) from None
     app_dir = Path(__file__).resolve().parents[2]
     argv = [
         *(sys.executable, "-P", "-m", "uvicorn", "web.asgi:app", "--app-dir", str(app_dir)),

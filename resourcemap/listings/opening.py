@@ -35,19 +35,17 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
-import chinese_calendar  # type: ignore[import-untyped]
 import numpy as np
 import numpy.typing as npt
 
 from resourcemap import db
+from resourcemap.listings.holidays import calendar_weekday
 from resourcemap.models import Closure, HoursException, OpeningHours, Resource
 from resourcemap.search.substrings import ranges
 from resourcemap.vocab import Status
 
 log = logging.getLogger(__name__)
 
-SUNDAY, MONDAY = 6, 0
-_warned_years: set[int] = set()
 
 IntArray = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
@@ -85,30 +83,6 @@ class ResourceHours:
     intervals: Sequence[tuple[int, int, int]] = ()  # (weekday 0=Mon, opens, closes)
     exceptions: Sequence[DatedHours] = ()
     area_codes: Sequence[str] = ()  # city, district, street, community codes
-
-
-@functools.lru_cache(maxsize=4096)
-def calendar_weekday(day: date) -> int:
-    """The weekday whose weekly hours apply on ``day`` (0 = Monday), holidays and 调休 applied.
-
-    >>> calendar_weekday(date(2026, 10, 1))  # National Day, a Thursday: Sunday hours
-    6
-    >>> calendar_weekday(date(2026, 10, 10))  # a Saturday worked instead: Monday hours
-    0
-    """
-    weekday = day.weekday()
-    try:
-        workday = bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        if day.year not in _warned_years:
-            _warned_years.add(day.year)
-            log.warning("no public-holiday data for %d; using plain weekends", day.year)
-        return weekday
-    if weekday < 5 and not workday:
-        return SUNDAY
-    if weekday >= 5 and workday:
-        return MONDAY
-    return weekday
 
 
 def _ints(values: Sequence[int]) -> IntArray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,13 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from resourcemap import db
-from resourcemap.listings import opening
+from resourcemap.errors import InvalidInput
+from resourcemap.listings import holidays
+from resourcemap.listings.holidays import calendar_weekday
 from resourcemap.listings.opening import (
     ClosureSpan,
     DatedHours,
     ResourceHours,
     Timetable,
-    calendar_weekday,
     is_open,
     load_timetable,
     next_openings,
@@ -203,15 +205,50 @@ def test_open_ids_until_midnight() -> None:
 def test_open_ids_unknown_holiday_year_falls_back_to_weekends(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(opening, "_warned_years", set())
-    friday, saturday, sunday = dt.date(2027, 1, 1), dt.date(2027, 1, 2), dt.date(2027, 1, 3)
-    with caplog.at_level(logging.WARNING, logger="resourcemap.listings.opening"):
+    monkeypatch.setattr(holidays, "_warned_years", set())
+    holidays.use(holidays.PublicDays())  # nothing remembered from other tests
+    # A year no release of chinese-calendar will know for decades.
+    friday, saturday, sunday = dt.date(2099, 1, 2), dt.date(2099, 1, 3), dt.date(2099, 1, 4)
+    with caplog.at_level(logging.WARNING, logger="resourcemap.listings.holidays"):
         assert open_ids(city(), local(friday, 10), SHANGHAI) == {ROOM, HOSPITAL, HOTLINE}
         assert open_ids(city(), local(saturday, 10), SHANGHAI) == {HOSPITAL, HOTLINE}
         assert open_ids(city(), local(sunday, 15), SHANGHAI) == {HOTLINE}
-    warnings = [r for r in caplog.records if r.name == "resourcemap.listings.opening"]
+    warnings = [r for r in caplog.records if r.name == "resourcemap.listings.holidays"]
     assert len(warnings) == 1
-    assert "2027" in warnings[0].getMessage()
+    assert "2099" in warnings[0].getMessage()
+    assert holidays.unknown_years(dt.date(2099, 1, 1), dt.date(2099, 1, 4)) == [2099]
+
+
+def test_a_holidays_file_gives_a_year_the_library_does_not_know(tmp_path: Path) -> None:
+    """The State Council's schedule for a year, given by an administrator before a release
+    of chinese-calendar carries it: New Year's Day 2027 (a Friday) keeps Sunday hours."""
+    path = tmp_path / "holidays-2027.csv"
+    path.write_text("date,day\n2027-01-01,休\n2027-02-20,workday\n", encoding="utf-8")
+    holidays.use(holidays.read(path))
+    try:
+        friday, worked_saturday = dt.date(2027, 1, 1), dt.date(2027, 2, 20)
+        assert open_ids(city(), local(friday, 10), SHANGHAI) == {HOSPITAL, HOTLINE}
+        assert calendar_weekday(worked_saturday) == 0  # Monday's hours
+        assert calendar_weekday(dt.date(2027, 1, 4)) == 0  # an unlisted day: its own
+        assert calendar_weekday(dt.date(2026, 10, 1)) == 6  # the library's years stay
+        assert holidays.unknown_years(dt.date(2026, 12, 5), dt.date(2027, 1, 4)) == []
+    finally:
+        holidays.use(holidays.PublicDays())
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("2027-01-01\n", "line 1, column day: each line is a date and a day"),
+        ("date,day\n2027-13-01,holiday\n", "line 2, column date: '2027-13-01' is not a date"),
+        ("2027-01-01,off\n", "line 1, column day: 'off' is neither holiday nor workday"),
+        ("2027-01-01,休\n2027-01-01,班\n", "2027-01-01 is both a holiday and a workday"),
+    ],
+)
+def test_a_bad_holidays_file_is_refused_naming_line_and_column(text: str, said: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        holidays.parse(text, "h.csv")
+    assert said in refused.value.reason and refused.value.reason.startswith("h.csv")
 
 
 def test_open_ids_berlin_on_dst_switch_day() -> None:

@@ -398,3 +398,33 @@ def test_the_caller_s_phone_field_says_which_numbers_take_texts(world: World) ->
         form = html(client.get("/staff/bookings/new"))
     hint = " ".join(p.get_text() for p in form.select(".hint"))
     assert "11位手机号" in hint and "座机无法接收短信" in hint, hint
+
+
+def test_holidays_nobody_has_given_are_said_and_a_holidays_file_closes_them(
+    world: World, clock: Any, tmp_path: Any
+) -> None:
+    """A year chinese-calendar does not know yet (as 2027 in December 2026): its New Year's
+    Day, a weekday, took bookings while the room is closed, and nobody was told."""
+    clock.set(dt.datetime(2099, 12, 5, 2, tzinfo=dt.UTC))
+    room = world.ids["room"]
+    rules_url = f"/staff/resources/{room}/booking"
+    new_year = f"/api/v1/resources/{room}/slots?from=2100-01-01&days=1"
+    with world.client("staff") as client:
+        rules = html(client.get(rules_url))
+        assert "2099和2100年的法定节假日和调休安排尚未载入" in text_of(rules, ".holidays-unknown")
+        link = one(rules, ".holidays-unknown a")
+        assert attr(link, "href") == f"/staff/resources/{room}/edit#exceptions"
+        form = html(client.get(f"/staff/resources/{room}/edit"))
+        assert "请在此录入节假日闭馆和调休上班日" in text_of(form, "#exceptions .holidays-unknown")
+        listing = html(client.get(f"/resources/{room}"))
+        assert "本站尚未载入2099和2100年的节假日安排" in text_of(listing, ".holiday-rule")
+        assert client.get(new_year).json()["slots"]  # an ordinary Friday
+    # The administrator gives the State Council's schedule: the day keeps Sunday's hours.
+    path = tmp_path / "holidays-2099-2100.csv"
+    path.write_text("date,day\n2099-10-01,休\n2100-01-01,holiday\n", encoding="utf-8")
+    with world.make(world.url, run_worker=False, holidays_file=path) as client:
+        sign_in(client, "staff")
+        assert html(client.get(rules_url)).select_one(".holidays-unknown") is None
+        listing = html(client.get(f"/resources/{room}"))
+        assert "本站尚未载入" not in text_of(listing, ".holiday-rule")
+        assert client.get(new_year).json()["slots"] == []

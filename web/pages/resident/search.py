@@ -20,6 +20,7 @@ from starlette.responses import Response
 from geo.distance import geodesic_m
 from resourcemap.booking.desk import Desk
 from resourcemap.errors import Conflict
+from resourcemap.listings import holidays
 from resourcemap.listings import views as listings
 from resourcemap.listings.places import Place, Places, find_places
 from resourcemap.search.base import MAX_RADIUS_M, Q_MAX_LENGTH, SearchQuery
@@ -43,6 +44,8 @@ from web.params import page_number, query_dict
 PAGE_SIZE = 20
 MAX_PAGE = 50
 SLOT_DAYS = 14
+# How far ahead a listing's page says that holidays are not known yet (a month of plans).
+HOLIDAYS_AHEAD_DAYS = 30
 FILTERS = ("kind", "service", "audience", "language", "fee", "mode", "eligible")
 # What "back to the search" on a detail page may carry: the search's own parameters.
 SEARCH_KEYS = ("q", "place", "lat", "lon", "radius_m", "open_now", "sort", "page", *FILTERS)
@@ -312,6 +315,8 @@ async def resource_detail(request: Request) -> Response:
     except Conflict:
         bookable, days = False, []
     data = detail.model_dump(mode="json")
+    # Holidays nobody has given yet: the promise that they keep Sunday's hours would fail.
+    holidays_unknown = holidays.unknown_ahead(today, HOLIDAYS_AHEAD_DAYS)
     # Hours staff changed since the last search: this page may be the first to ask.
     await service.follow()
     opens = service.opens_next([resource_id], now).get(resource_id)
@@ -321,6 +326,7 @@ async def resource_detail(request: Request) -> Response:
         "open_now": detail.always_open or resource_id in service.open_ids(now),
         "opens_at": None if opens is None else resident_view.opens_label(opens.isoformat(), now),
         "kind_label": resident_view.kind_label(detail.kind),
+        "holidays_unknown": holidays_unknown,
         # Who may come: the listing's own words whenever it has them (an open service may
         # still say "adults"), else the rule's label unless anyone may.
         "eligibility": (

@@ -28,6 +28,7 @@ from resourcemap.booking.desk import Desk
 from resourcemap.booking.requests import BookingIn, CancelIn
 from resourcemap.booking.staff_views import MaskedBooking, MaskedWaiting, PolicyView
 from resourcemap.errors import Conflict, InvalidInput
+from resourcemap.listings import holidays
 from resourcemap.vocab import (
     BOOKING_STATUS_LABELS,
     CHANNEL_LABELS,
@@ -381,6 +382,11 @@ async def _rules_page(
         "referral_seats": policy.referral_seats if isinstance(policy, PolicyView) else 0,
         "today": clock.now(request).astimezone(desk.tz).date().isoformat(),
         "warning": warning,
+        # Days residents may book whose holidays nobody has given: they book as ordinary days.
+        "holidays_unknown": holidays.unknown_ahead(
+            clock.now(request).astimezone(desk.tz).date(),
+            policy.horizon_days if isinstance(policy, PolicyView) else 0,
+        ),
     }
     return await render(request, "staff/booking_rules.html", context, status)
 

@@ -24,7 +24,7 @@ from resourcemap.errors import (
     TooManyRequests,
     Unique,
 )
-from resourcemap.listings import edits, organisations
+from resourcemap.listings import edits, holidays, organisations
 from resourcemap.listings import views as listings
 from resourcemap.vocab import (
     ACCESSIBILITY_LABELS,
@@ -61,6 +61,9 @@ from web.params import page_number
 LIST_LIMIT = 100  # listings a page of the staff list shows
 MAX_PAGE = 99_999
 EXTRA_ROWS = 2  # blank exception/qualification rows offered below the filled ones
+# How far ahead the form looks for holidays nobody has given (the longest booking horizon
+# staff set is a year; most are weeks).
+HOLIDAYS_AHEAD_DAYS = 90
 
 # --- signing in and out -------------------------------------------------------------------
 
@@ -268,6 +271,10 @@ async def _form_page(
         "tile_attribution": settings.tile_attribution,
         "attribution_prefix": settings.map_attribution_prefix,
         "back": safe_next(values.get("back") or ""),  # where saving returns (the list as left)
+        # The coming months whose holidays nobody has given: special dates are how to say them.
+        "holidays_unknown": holidays.unknown_ahead(
+            clock.now(request).astimezone(settings.tz).date(), HOLIDAYS_AHEAD_DAYS
+        ),
         **await _choices(),
     }
     return await render(request, "staff/form.html", context, 400 if errors else 200)
