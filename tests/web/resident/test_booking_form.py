@@ -227,3 +227,41 @@ def test_the_cancel_page_uses_the_languages_own_punctuation(room: tuple[Any, int
     client.cookies.set("rm_lang", "en")
     english = text_of(soup(client.post(form["action"], data=hidden_fields(form))), "p.what")
     assert english.startswith("Donghu Community Counselling Room, ") and " (" in english
+
+
+# --- 5. a horizon beyond two weeks can be reached ---------------------------------------------
+
+
+def test_times_beyond_two_weeks_are_reached_a_fortnight_at_a_time(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    """Staff let residents book 45 days ahead: the form showed only its first two weeks,
+    and a day three weeks out could not be booked until two weeks before."""
+
+    async def far_room() -> int:
+        ids = await bookable_city(min_notice_minutes=0, horizon_days=45, seats=1)
+        return ids["room"]
+
+    room_id = run_in_db(database_url, far_room)
+    url = f"/resources/{room_id}/book"
+    with make_client(database_url) as client:
+        hidden, _, page = form_of(client, url)
+        assert "更早的日期" not in text_of(page, ".day-pages")  # it starts today
+        later = one(page, ".day-pages button.link-button")
+        assert "更晚的日期" in later.get_text()
+        typed = {"nickname": "小林"}
+        second = soup(client.post(url, data=hidden | typed | {"show_day": attr(later, "value")}))
+        days = [attr(b, "value") for b in second.select("button.day-tab[name=show_day]")]
+        # The second fortnight (from 12-15), what was typed kept, a way back.
+        assert days and min(days) >= "2026-12-15" and max(days) <= "2026-12-28"
+        assert attr(one(second, "#nickname"), "value") == "小林"
+        back = second.select(".day-pages button.link-button")[0]
+        assert "更早的日期" in back.get_text() and attr(back, "value") == "2026-12-01"
+        # Fortnight after fortnight to the horizon (45 days: 2027-01-15), and no further.
+        windows, page = 2, second
+        while "更晚" in text_of(page, ".day-pages"):
+            ahead = page.select(".day-pages button.link-button")[-1]
+            page = soup(client.post(url, data=hidden | {"show_day": attr(ahead, "value")}))
+            windows += 1
+        shown = [attr(b, "value") for b in page.select("button.day-tab[name=show_day]")]
+        assert windows == 4 and shown and max(shown) == "2027-01-15"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,6 +38,9 @@ from web.pages.shell import form_text as _text
 from web.params import date_param
 
 PICK_DAYS = 14
+# The furthest a booking horizon reaches (staff set up to a year): slots beyond a window
+# are listed only to find the next day that has one.
+HORIZON_MAX_DAYS = 366
 CONTACT = ("nickname", "phone", "email", "note")
 
 
@@ -143,17 +147,14 @@ async def _book_page(
 ) -> Response:
     desk = _desk(request)
     now = clock.now(request)
-    today = now.astimezone(desk.tz).date()
-    listed = await desk.slot_list(resource.id, today, PICK_DAYS, now=now)
-    days = resident_view.slot_days(
-        listed, desk.tz, now=now, change_notice_minutes=resource.change_notice_minutes
-    )
     chosen_start = values.get("starts_at", "")
     if chosen_start:
         # The chosen time's day, over the day the form was showing (they are one, unless
         # a day's link was followed with a time kept in the address).
         with contextlib.suppress(ValueError, OverflowError):
             day = dt.datetime.fromisoformat(chosen_start).astimezone(desk.tz).date()
+    window = await _window(desk, resource, day, now)
+    days = window.days
     if day is None or not any(d.day == day for d in days):
         day = next((d.day for d in days if d.free), days[0].day if days else None)
     shown = next((d for d in days if d.day == day), None)
@@ -161,6 +162,7 @@ async def _book_page(
     context = {
         "resource": resource,
         "days": days,
+        "window": window,
         "day": shown,
         "values": values,
         "errors": errors or {},
@@ -173,6 +175,41 @@ async def _book_page(
         "verify_by_sms": request.app.state.settings.booking_verify == "sms",
     }
     return await _page(request, "resident/book.html", context, status)
+
+
+@dataclass(frozen=True)
+class SlotWindow:
+    """Two weeks of a service's times, and where the weeks before and after begin: a
+    booking horizon of 90 days showed only its first two weeks, and a make-up Saturday in
+    February could not be booked until two weeks before."""
+
+    days: list[resident_view.SlotDay]
+    first: dt.date
+    earlier: dt.date | None  # the window before (None: this one starts today)
+    later: dt.date | None  # the first day after this window with a time, if any
+
+
+async def _window(
+    desk: Desk, resource: PlaceView, wanted: dt.date | None, now: dt.datetime
+) -> SlotWindow:
+    """The window of ``PICK_DAYS`` days from today that holds ``wanted`` (the first one
+    without it)."""
+    today = now.astimezone(desk.tz).date()
+    ahead = None if wanted is None else (wanted - today).days
+    # A day before today or beyond any horizon (9999-12-31 typed in): the first window.
+    k = ahead // PICK_DAYS if ahead is not None and 0 <= ahead <= HORIZON_MAX_DAYS else 0
+    first = today + dt.timedelta(days=k * PICK_DAYS)
+    end = first + dt.timedelta(days=PICK_DAYS)
+    listed = await desk.slot_list(resource.id, first, HORIZON_MAX_DAYS, now=now)
+    every = resident_view.slot_days(
+        listed, desk.tz, now=now, change_notice_minutes=resource.change_notice_minutes
+    )
+    return SlotWindow(
+        days=[d for d in every if d.day < end],
+        first=first,
+        earlier=first - dt.timedelta(days=PICK_DAYS) if k else None,
+        later=next((d.day for d in every if d.day >= end), None),
+    )
 
 
 def _minutes(days: list[resident_view.SlotDay]) -> int | None:
@@ -378,21 +415,18 @@ async def reschedule(request: Request) -> Response:
         else:
             request.session["flash"] = "moved"
             return RedirectResponse(context["manage_url"], status_code=303)
-    now = clock.now(request)
-    listed = await desk.slot_list(
-        context["resource"].id, now.astimezone(desk.tz).date(), PICK_DAYS, now=now
-    )
-    days = resident_view.slot_days(
-        listed, desk.tz, now=now, change_notice_minutes=context["resource"].change_notice_minutes
-    )
     # The day of the tab followed, or the one the form showed (an answer shows it again);
     # at first the booking's own day (its time is marked there, beside the times it can
     # move to), not today's.
     booked_day = context["starts"].astimezone(desk.tz).date().isoformat()
     wanted = _text(form, "day") or _text(form, "shown_day") or booked_day
+    window = await _window(
+        desk, context["resource"], resident_view.form_day(wanted), clock.now(request)
+    )
+    days = window.days
     day = next((d for d in days if d.day.isoformat() == wanted), None)
     day = day or next((d for d in days if d.free), None)
-    context |= {"days": days, "day": day}
+    context |= {"days": days, "day": day, "window": window}
     return await _page(request, "resident/reschedule.html", context, status)
 
 
