@@ -295,6 +295,8 @@ def test_booking_for_a_walk_in_visitor_shows_the_code(world: World) -> None:
         slots = one(form_page, "select[name=starts_at]")
         options = [attr(o, "value") for o in slots("option")]
         assert options[1:] and options[1] == free_slots(client, room)[0]["starts_at"]
+        # As far ahead as residents may book (30 days here), not two weeks.
+        assert "30" in text_of(form_page, "p.hint") and max(options[1:]) >= "2026-12-29"
 
         missing = submit(client, form_page, "/staff/bookings/new", channel="walk_in")
         assert missing.status_code == 400

@@ -281,9 +281,14 @@ async def _new_page(
         context["resource"] = {"id": resource.id, "name_zh": resource.name_zh}
         context["values"]["resource_id"] = str(resource.id)
         context["services"] = [(s, i18n.vocab(s, SERVICE_LABELS)) for s in resource.services or []]
+        policy = await staff.get_policy(principal, resource.id)
+        # Every day residents may book too (a caller asks for a day in March): the list
+        # stopped at two weeks whatever the horizon staff had set.
+        if isinstance(policy, PolicyView):
+            context["days"] = policy.horizon_days
         try:
             listed = await desk.slot_list(
-                resource.id, now.astimezone(desk.tz).date(), NEW_BOOKING_DAYS, now=now, notice=False
+                resource.id, now.astimezone(desk.tz).date(), context["days"], now=now, notice=False
             )
             context["slot_groups"] = booking_form.slot_options(listed, desk.tz)
         except Conflict:
