@@ -28,9 +28,17 @@ class ReferralDesk:
     # ------------------------------------------------------------------ staff
 
     async def candidates(
-        self, actor: Principal, from_id: int, need: str, *, members_only: bool = False
+        self,
+        actor: Principal,
+        from_id: int,
+        need: str,
+        *,
+        members_only: bool = False,
+        named: str = "",
     ) -> Candidates:
-        return await directory.candidates(actor, from_id, need, members_only=members_only)
+        return await directory.candidates(
+            actor, from_id, need, members_only=members_only, named=named
+        )
 
     async def own_services(self, actor: Principal) -> list[ServiceRef]:
         return await directory.own_services(actor)

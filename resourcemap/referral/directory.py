@@ -27,6 +27,8 @@ MAX_CANDIDATES = 20
 # minors' guidance centres for 厌学, not every one of the province.
 DEDICATED_FIRST = 3
 MAX_MEMBERS_ONLY = 10
+# Listings read when staff look a service up by name ("竹溪"): enough for any one name.
+MAX_NAMED_READ = 500
 
 
 async def crisis_lines() -> list[Line]:
@@ -91,7 +93,12 @@ class _Choice:
 
 
 async def candidates(
-    actor: Principal, from_resource_id: int, need: str, *, members_only: bool = False
+    actor: Principal,
+    from_resource_id: int,
+    need: str,
+    *,
+    members_only: bool = False,
+    named: str = "",
 ) -> Candidates:
     """Services a referral for ``need`` can go to: those whose kind, services and audiences
     answer the need (as residents' search matches them), not the referring one, no hotline.
@@ -103,7 +110,11 @@ async def candidates(
     guidance centres for 厌学) come first, then every other nearest first, as residents'
     search ranks them: by straight-line metres from the referring service, phone services
     and area teams as if 2 km away. Listings are read around the referring service, wider
-    step by step (:data:`WINDOWS_M`) until the list is settled: never a province's all."""
+    step by step (:data:`WINDOWS_M`) until the list is settled: never a province's all.
+
+    ``named``: services whose name holds these words instead, whatever the need, nearest
+    first (staff who refer to a partner they know by name: the nearest twenty that serve a
+    need may not hold it)."""
     actor.require(Role.STAFF, Role.ADMIN)
     origin = await managed_resource(actor, from_resource_id)
     wanted = NEEDS.needs.get(need) if need else None
@@ -123,13 +134,22 @@ async def candidates(
     windows: tuple[float | None, ...] = WINDOWS_M if point is not None else (None,)
     special = NEEDS.specialist_kinds
     leads = wanted is not None and bool(wanted.kinds)
-    placeless = await _read(_listings(origin).filter(_placeless(origin)))
+    placeless = [] if named else await _read(_listings(origin).filter(_placeless(origin)))
+    if named:
+        windows = (None,)  # read by name, however far: a partner may be across the city
     for window in windows:
-        rows = placeless + await _located(origin, point, window)
+        if named:
+            rows = await _read(
+                _listings(origin)
+                .filter(Q(name_zh__icontains=named) | Q(name_en__icontains=named))
+                .limit(MAX_NAMED_READ)
+            )
+        else:
+            rows = placeless + await _located(origin, point, window)
         fit = [
             r
             for r in rows
-            if wanted is None or wanted.serves(r.kind, r.services, r.audiences, special)
+            if named or wanted is None or wanted.serves(r.kind, r.services, r.audiences, special)
         ]
         reaches = [
             reach_of(r.kind, r.modes, located=r.lat is not None and r.lon is not None) for r in fit

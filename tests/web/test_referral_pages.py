@@ -17,7 +17,7 @@ from resourcemap.referral.requests import AcceptIn
 from resourcemap.vocab import NotificationKind, Urgency
 from tests.booking_helpers import NOW
 from tests.factories import run_in_db
-from tests.html_helpers import one, text_of
+from tests.html_helpers import attr, one, text_of
 from tests.referral_helpers import PHONE, green_city, ledger, referral_in
 from tests.web.staff.test_language import english_chrome
 from tests.web.staff.test_pages import browser_values, html, only_form, sign_in
@@ -89,7 +89,13 @@ def test_a_referral_form_names_what_is_missing(
         empty = html(client.post("/staff/referrals/new", data=values))
         said = [e.get_text(strip=True) for e in empty.select(".has-error .field-error")]
         assert len(said) == 3 and "请填写手机号码或电子邮箱" in said[-1], said
-        values["to_resource_id"] = [str(w["centre"])]
+        # A wrong e-mail and too long a note are named with the missing consent, not after.
+        values["to_resource_id"], values["email"] = [str(w["centre"])], ["not-an-address"]
+        values["reason"] = ["很长" * 300]
+        several = html(client.post("/staff/referrals/new", data=values))
+        wrong = {attr(e, "id") for e in several.select(".has-error .field-error")}
+        assert {"err-consent", "err-email", "err-reason"} <= wrong, wrong
+        values["email"], values["reason"] = [""], [""]
         values["phone"] = [PHONE]
         refused = client.post("/staff/referrals/new", data=values)
         assert refused.status_code == 400, refused.text[-1500:]
@@ -104,6 +110,26 @@ def test_a_referral_form_names_what_is_missing(
         return str((await Referral.get(id=made)).lang)
 
     assert run_in_db(database_url, lang) == "en"
+
+
+def test_staff_find_a_partner_they_know_by_name_however_far(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    """The list offers the nearest twenty that serve the need; a partner known by name may
+    not be among them, and could not be chosen."""
+    w = _world(database_url)
+    with make_client(database_url, run_worker=False) as client:
+        sign_in(client, "counsellor")
+        asked = "/staff/referrals/new?need=school_refusal&named=成长辅导"
+        soup = html(client.get(asked))
+        names = [t.get_text(strip=True) for t in soup.select(".candidate strong")]
+        assert names and all("成长辅导" in n for n in names), names
+        assert attr(one(soup, "#f-named"), "value") == "成长辅导"
+        assert one(soup, "form.referral-form input[name=named]")  # kept when it is sent
+        ids = {attr(t, "data-id") for t in soup.select(".candidate")}
+        assert str(w["centre"]) in ids
+        none = html(client.get("/staff/referrals/new?need=school_refusal&named=没有这家"))
+        assert "没有名称中含“没有这家”的服务" in text_of(none, "#f-to_resource_id")
 
 
 def test_referral_seats_are_set_on_the_booking_rules_page(

@@ -241,6 +241,11 @@ def test_rules_form_saves_and_shows_errors_next_to_each_field(world: World) -> N
         bad = submit(client, soup, rules, slot_minutes="1", seats="many")
         assert bad.status_code == 400
         again = html(bad)
+        # The summary at the top says which field each problem is of ("不是整数" alone did not).
+        summary = [a.get_text(strip=True) for a in again.select(".error-summary-list a")]
+        assert [s.split("：")[0] for s in summary] == ["每个时段长度（分钟）", "每个时段名额"], (
+            summary
+        )
         for name, typed in (("slot_minutes", "1"), ("seats", "many")):
             box = field_box(again, name)
             assert box.find(class_="field-error") is not None, name
@@ -270,7 +275,15 @@ def test_blocked_time_takes_its_slots_off_the_booking_api(world: World) -> None:
         add = f"/staff/resources/{room}/blocks"
         wrong = submit(client, soup, add, block_date=day, block_from=end, block_to=start)
         assert wrong.status_code == 400
-        assert field_box(html(wrong), "block_to").find(class_="field-error") is not None
+        # What is wrong, said of the field (it said "请检查此项"), and the other cases too.
+        said = field_box(html(wrong), "block_to").find(class_="field-error")
+        assert said is not None and "结束时间须晚于开始时间" in said.get_text()
+        half = submit(client, soup, add, block_date=day, block_from=start, block_to="")
+        said = field_box(html(half), "block_to").find(class_="field-error")
+        assert said is not None and "两个时间都不填则停约全天" in said.get_text()
+        past = submit(client, soup, add, block_date="2026-11-01", block_from="", block_to="")
+        said = field_box(html(past), "block_date").find(class_="field-error")
+        assert past.status_code == 400 and said is not None and "已经过去" in said.get_text()
         assert slot["starts_at"] in {s["starts_at"] for s in free_slots(client, room)}
 
         typed = {"block_date": day, "block_from": start, "block_to": end, "block_reason": "督导"}

@@ -435,7 +435,10 @@ async def save_rules(request: Request) -> Response:
 async def add_block(request: Request) -> Response:
     principal, form = await posted(request, *MANAGERS)
     resource_id = request.path_params["id"]
-    values, block, errors = booking_form.block_input(_values(form), _desk(request).tz)
+    tz = _desk(request).tz
+    values, block, errors = booking_form.block_input(
+        _values(form), tz, clock.now(request).astimezone(tz).date()
+    )
     if block is None:
         return await _rules_page(request, principal, resource_id, values, errors, 400)
     await staff.add_block(principal, resource_id, block)

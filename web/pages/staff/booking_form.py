@@ -99,20 +99,27 @@ def policy_input(
 
 
 def block_input(
-    form: Mapping[str, str], tz: ZoneInfo
+    form: Mapping[str, str], tz: ZoneInfo, today: dt.date
 ) -> tuple[dict[str, str], BlockIn | None, dict[str, str]]:
-    """A block from a date and two clock times in ``tz``; no times blocks the whole day."""
+    """A block from a date and two clock times in ``tz``; no times blocks the whole day.
+    A day before ``today`` blocks nothing anyone could book: refused, not saved in silence."""
     values = {k: form.get(k, "").strip() for k in BLOCK_FIELDS}
     errors: dict[str, str] = {}
     day = parse_day(values["block_date"])
     if day is None:
-        errors["block_date"] = _("Enter a date like 2026-12-02.")
+        errors["block_date"] = _("Enter a date like %(example)s.", example=today.isoformat())
+    elif day < today:
+        errors["block_date"] = _("That date has passed: enter today or a later date.")
     whole_day = not values["block_from"] and not values["block_to"]
     opens = 0 if whole_day else parse_clock(values["block_from"])
     closes = 1440 if whole_day else parse_clock(values["block_to"])
     for name, minute in (("block_from", opens), ("block_to", closes)):
         if minute is None:
-            errors[name] = _("Enter a time like 09:30.")
+            errors[name] = (
+                _("Give this time too, or leave both times empty to block the whole day.")
+                if not values[name]
+                else _("Enter a time like 09:30.")
+            )
     if errors or day is None or opens is None or closes is None:
         return values, None, errors
     try:
@@ -124,7 +131,7 @@ def block_input(
     except ValidationError as exc:
         rename = {"starts_at": "block_from", "ends_at": "block_to", "reason": "block_reason"}
         errors = errors_of(exc, rename | {"": "block_to"})
-        if any(not e["loc"] and "ends_at must" in e["msg"] for e in exc.errors()):
+        if any("ends_at must" in e["msg"] for e in exc.errors()):
             errors["block_to"] = _("The end must be after the start.")
         return values, None, errors
     return values, block, {}

@@ -49,6 +49,8 @@ PICK_DAYS = 14
 # The languages a resident's messages and page can be in, each named in itself (as the
 # resident would look for it, whatever the staff page's language).
 LANGUAGES = (("zh-CN", "中文"), ("en", "English"))
+# The longest name staff look a service up by.
+NAMED_MAX = 40
 FIELDS = (
     "from_resource_id",
     "need",
@@ -149,10 +151,18 @@ async def _new_page(
     from_id = _id(values.get("from_resource_id", ""))
     if from_id is not None and values.get("need"):
         found = await desk.candidates(
-            principal, from_id, values["need"], members_only=values.get("eligible") == "all"
+            principal,
+            from_id,
+            values["need"],
+            members_only=values.get("eligible") == "all",
+            named=values.get("named", ""),
         )
     origin = next((o for o in own if o.id == from_id), None)
-    shown_too = {"from_resource_id": values.get("from_resource_id", ""), "need": values["need"]}
+    shown_too = {
+        "from_resource_id": values.get("from_resource_id", ""),
+        "need": values["need"],
+        "named": values.get("named", ""),
+    }
     context = {
         "values": values,
         "errors": errors or {},
@@ -192,6 +202,7 @@ def _candidate(c: Candidate) -> dict[str, Any]:
 async def new_referral(request: Request) -> Response:
     values = {k: request.query_params.get(k, "").strip() for k in FIELDS}
     values["eligible"] = request.query_params.get("eligible", "").strip()
+    values["named"] = request.query_params.get("named", "").strip()[:NAMED_MAX]
     values["urgency"] = values["urgency"] or Urgency.ROUTINE.value
     return await _new_page(request, values)
 
@@ -201,6 +212,7 @@ async def create_referral(request: Request) -> Response:
     form = await request.form()
     values = {k: text(form, k).strip() for k in FIELDS}
     values["eligible"] = text(form, "eligible").strip()
+    values["named"] = text(form, "named").strip()[:NAMED_MAX]
     errors: dict[str, str] = {}
     payload: dict[str, Any] = {k: values[k] or None for k in FIELDS}
     payload["need"] = values["need"]
@@ -211,15 +223,17 @@ async def create_referral(request: Request) -> Response:
         if not values[key]:
             errors[key] = words
     if not (values["phone"] or values["email"]):
-        # Said with the others: the form's first answer names everything missing.
         errors["phone"] = _("Give a mobile number or an e-mail address: the link goes there.")
+    try:
+        data = ReferralIn.model_validate(payload)
+    except ValidationError as exc:
+        # Said with the missing ones: the form's first answer names everything wrong (a
+        # bad e-mail came only once the consent was given).
+        errors = booking_form.errors_of(exc) | errors
     if errors:
         return await _new_page(request, values, errors, 400)
     try:
-        data = ReferralIn.model_validate(payload)
         made = await _desk(request).create(request.state.principal, data, now=clock.now(request))
-    except ValidationError as exc:
-        return await _new_page(request, values, booking_form.errors_of(exc), 400)
     except InvalidInput as exc:
         field = exc.field if exc.field in FIELDS else "_form"
         return await _new_page(request, values, {field: forms.reason(exc)}, 400)
