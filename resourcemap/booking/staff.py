@@ -179,6 +179,34 @@ async def add_block(actor: Principal, resource_id: int, data: BlockIn) -> BlockV
     )
 
 
+async def within_blocks(bookings: list[MaskedBooking]) -> set[int]:
+    """Which of ``bookings`` (confirmed or not) lie in time their service has blocked:
+    blocking does not cancel them, and staff must see which residents still expect to come."""
+    if not bookings:
+        return set()
+    first = min(b.starts_at for b in bookings).astimezone(dt.UTC)
+    last = max(b.ends_at for b in bookings).astimezone(dt.UTC)
+    blocks = await TimeBlock.filter(
+        resource_id__in={b.resource_id for b in bookings}, starts_at__lt=last, ends_at__gt=first
+    ).values_list("resource_id", "starts_at", "ends_at")
+    return {
+        b.id
+        for b in bookings
+        for rid, s, e in blocks
+        if b.resource_id == rid and b.starts_at < e and s < b.ends_at
+    }
+
+
+async def confirmed_within(resource_id: int, starts_at: dt.datetime, ends_at: dt.datetime) -> int:
+    """Confirmed bookings of the resource in ``starts_at``–``ends_at`` (a block just added)."""
+    return await Booking.filter(
+        resource_id=resource_id,
+        status=BookingStatus.CONFIRMED,
+        starts_at__lt=ends_at.astimezone(dt.UTC),
+        ends_at__gt=starts_at.astimezone(dt.UTC),
+    ).count()
+
+
 async def list_blocks(
     ledger: Ledger, actor: Principal, resource_id: int, *, now: dt.datetime
 ) -> list[BlockView]:

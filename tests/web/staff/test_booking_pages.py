@@ -443,3 +443,22 @@ def test_holidays_nobody_has_given_are_said_and_a_holidays_file_closes_them(
         listing = html(client.get(f"/resources/{room}"))
         assert "本站尚未载入" not in text_of(listing, ".holiday-rule")
         assert client.get(new_year).json()["slots"] == []
+
+
+def test_blocking_time_with_bookings_in_it_says_so_and_marks_them(world: World) -> None:
+    """Blocking cancels nobody: staff who blocked a training afternoon were told only that
+    its slots were no longer offered, and its residents still expected to come."""
+    room = world.ids["room"]
+    with world.client("staff") as client:
+        slot = free_slots(client, room)[0]
+        made = book(client, room, slot["starts_at"], nickname="小林", phone=PHONE)
+        day, start = slot["starts_at"][:10], slot["starts_at"][11:16]
+        rules = html(client.get(f"/staff/resources/{room}/booking"))
+        typed = {"block_date": day, "block_from": start, "block_to": "17:30"}
+        added = submit(client, rules, f"/staff/resources/{room}/blocks", **typed)
+        assert added.status_code == 303
+        assert added.headers["location"] == f"/staff/bookings?resource={room}&from={day}"
+        listed = html(client.get(added.headers["location"]))
+        assert "还有 1 个已确认的预约" in text_of(listed, ".flash")
+        row = row_of(listed, booking_id(client, made, day))
+        assert "在停约时间内" in text_of(row, ".time")

@@ -137,8 +137,9 @@ async def _list_page(
     by_day: dict[dt.date, list[dict[str, Any]]] = {
         first + dt.timedelta(days=i): [] for i in range(days)
     }
+    blocked = await staff.within_blocks(items)
     for item in items:
-        row = _row(item, now)
+        row = _row(item, now) | {"blocked": item.id in blocked}
         by_day.setdefault(row["day"], []).append(row)
     waiting = _waiting_by_day(
         await desk.staff_waitlist(principal, first_day=first, days=days, resource_id=resource_id)
@@ -442,6 +443,16 @@ async def add_block(request: Request) -> Response:
     if block is None:
         return await _rules_page(request, principal, resource_id, values, errors, 400)
     await staff.add_block(principal, resource_id, block)
+    kept = await staff.confirmed_within(resource_id, block.starts_at, block.ends_at)
+    if kept:
+        # Blocking cancels nobody: the day's list, where each is marked and cancelled.
+        flash = _(
+            "Time blocked: its slots are no longer offered. %(count)s confirmed bookings fall "
+            "in it: cancel each below so its resident is told.",
+            count=kept,
+        )
+        day = block.starts_at.astimezone(tz).date().isoformat()
+        return redirect(request, f"{LIST}?resource={resource_id}&from={day}", flash)
     flash = _("Time blocked: its slots are no longer offered")
     return redirect(request, f"/staff/resources/{resource_id}/booking", flash)
 
