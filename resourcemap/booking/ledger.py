@@ -43,6 +43,7 @@ from resourcemap.models import (
     Notification,
     Resource,
     Slot,
+    TimeBlock,
     WaitlistEntry,
 )
 from resourcemap.said import N_
@@ -192,7 +193,12 @@ class Ledger:
         """Free a seat of ``slot_id``: offer it to the first resident waiting, else free it."""
         slot = await Slot.get(id=slot_id)
         entry = None
-        if slot.starts_at > now:
+        # Not offered in time staff have blocked (a counsellor off sick): the seat freed by
+        # cancelling the bookings in it went to the first resident waiting.
+        blocked = await TimeBlock.filter(
+            resource_id=slot.resource_id, starts_at__lt=slot.ends_at, ends_at__gt=slot.starts_at
+        ).exists()
+        if slot.starts_at > now and not blocked:
             entry = (
                 await WaitlistEntry.filter(
                     resource_id=slot.resource_id,

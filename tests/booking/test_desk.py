@@ -177,6 +177,27 @@ async def test_waitlist_offer_passes_to_the_next_when_it_expires(database_url: s
 
 
 @pytest.mark.anyio
+async def test_a_seat_freed_in_blocked_time_is_offered_to_nobody(database_url: str) -> None:
+    """Staff block an afternoon (a counsellor off sick) and cancel its bookings, as the page
+    asks them to: the seats went to the residents waiting, for a time nobody would see them."""
+    async with db.database(database_url):
+        ids = await bookable_city(seats=1)
+        d = desk(database_url)
+        holder = await d.book(request(ids["room"], local(3, 9)), now=NOW)
+        waiting = await d.join_waitlist(
+            request(ids["room"], local(3, 9), phone="13800000001"), now=NOW
+        )
+        await TimeBlock.create(
+            resource_id=ids["room"], starts_at=local(3, 9), ends_at=local(3, 12), reason="病假"
+        )
+        await d.cancel(holder.code, holder.token, now=NOW)
+        entry = await d.waitlist_entry(waiting.code, waiting.token)
+        assert entry.status is WaitlistStatus.WAITING  # not offered
+        assert (await Slot.get(starts_at=local(3, 9))).taken == 0
+        assert not await Booking.filter(status=BookingStatus.OFFERED).exists()
+
+
+@pytest.mark.anyio
 async def test_blocked_time_and_policy_changes_never_overlap_booked_slots(
     database_url: str,
 ) -> None:

@@ -462,3 +462,25 @@ def test_blocking_time_with_bookings_in_it_says_so_and_marks_them(world: World) 
         assert "还有 1 个已确认的预约" in text_of(listed, ".flash")
         row = row_of(listed, booking_id(client, made, day))
         assert "在停约时间内" in text_of(row, ".time")
+
+
+def test_cancelling_can_close_the_time_too(world: World) -> None:
+    """A counsellor off sick: the cancelled time is not offered again to anyone."""
+    room = world.ids["room"]
+    with world.client("staff") as client:
+        slots = free_slots(client, room)
+        first, second = slots[0]["starts_at"], slots[1]["starts_at"]
+        day = first[:10]
+        for start in (first, second):
+            book(client, room, start, nickname="小林", phone=PHONE)
+        listed = html(client.get(f"/staff/bookings?from={day}"))
+        ids = [int(attr(r, "data-id")) for r in listed.select("tr.booking")]
+        closed, reopened = ids[0], ids[1]
+        for booking, extra in ((closed, {"close": "1"}), (reopened, {})):
+            action = f"/staff/bookings/{booking}/cancel"
+            done = submit(client, listed, action, reason="咨询师病假", **extra)
+            assert done.status_code == 303
+        free = {s["starts_at"] for s in free_slots(client, room)}
+        assert first not in free and second in free  # only the one closed stays off
+        rules = html(client.get(f"/staff/resources/{room}/booking"))
+        assert len(rules.find_all("tr", class_="block")) == 1

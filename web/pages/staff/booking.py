@@ -26,6 +26,7 @@ from resourcemap.accounts import Principal
 from resourcemap.booking import staff
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.requests import BookingIn, CancelIn
+from resourcemap.booking.staff import BlockIn
 from resourcemap.booking.staff_views import MaskedBooking, MaskedWaiting, PolicyView
 from resourcemap.errors import Conflict, InvalidInput
 from resourcemap.listings import holidays
@@ -225,6 +226,14 @@ async def cancel_booking(request: Request) -> Response:
         params = dict(parse_qsl(urlsplit(back).query))
         return await _list_page(
             request, principal, params, cancel_errors={booking_id: error}, status=400
+        )
+    if text(form, "close"):
+        # Blocked first: the seat the cancellation frees is then offered to nobody.
+        held = await desk.staff_view(principal, booking_id)
+        await staff.add_block(
+            principal,
+            held.resource_id,
+            BlockIn(starts_at=held.starts_at, ends_at=held.ends_at, reason=reason),
         )
     booking = await desk.staff_cancel(principal, booking_id, reason, now=clock.now(request))
     told = bool(booking.phone or booking.email)
