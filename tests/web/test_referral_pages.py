@@ -241,6 +241,11 @@ def test_declining_asks_for_a_reason_and_the_button_reads(
         assert form.select("select[name=reason] option")[0].get("value") == ""
         refused = client.post(f"{page}/decline", data=browser_values(form))
         assert refused.status_code == 400 and "请选择" in refused.text
+        # Said at the top, where the answer opens, and what was typed kept.
+        values = browser_values(form) | {"note": ["已电话告知居民"]}
+        again = html(client.post(f"{page}/decline", data=values))
+        assert attr(one(again, ".error-summary-list a"), "href") == "#f-decline"
+        assert attr(one(again, "#f-note"), "value") == "已电话告知居民"
         assert "已接收" in text_of(html(client.get(page)), ".status-line")
         css = client.get("/static/staff.css").text
         assert "button.danger, .button.danger { background: #fff; color: #8a1c12" in css

@@ -284,6 +284,9 @@ def test_blocked_time_takes_its_slots_off_the_booking_api(world: World) -> None:
         past = submit(client, soup, add, block_date="2026-11-01", block_from="", block_to="")
         said = field_box(html(past), "block_date").find(class_="field-error")
         assert past.status_code == 400 and said is not None and "已经过去" in said.get_text()
+        # Said at the top too, where the answer opens (the form is at the page's foot).
+        top = [a.get_text(strip=True) for a in html(past).select(".error-summary-list a")]
+        assert top == ["日期：这一天已经过去：请填写今天或以后的日期。"], top
         assert slot["starts_at"] in {s["starts_at"] for s in free_slots(client, room)}
 
         typed = {"block_date": day, "block_from": start, "block_to": end, "block_reason": "督导"}

@@ -245,7 +245,11 @@ async def create_referral(request: Request) -> Response:
 
 
 async def _detail_page(
-    request: Request, referral_id: int, errors: dict[str, str] | None = None, status: int = 200
+    request: Request,
+    referral_id: int,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    values: dict[str, str] | None = None,
 ) -> Response:
     principal = request.state.principal
     desk, now = _desk(request), clock.now(request)
@@ -274,6 +278,7 @@ async def _detail_page(
         "referring": found.side in ("out", "both"),
         "slots": slots,
         "errors": errors or {},
+        "values": values or {},
         "declines": [(d, i18n.vocab(d)) for d in DeclineReason],
         "can_outcome": receiving
         and found.status is S.BOOKED
@@ -353,7 +358,8 @@ async def decline(request: Request) -> Response:
         )
     except (ValidationError, InvalidInput):
         words = _("Choose why you decline; with “other”, say why.")
-        return await _detail_page(request, referral_id, {"decline": words}, 400)
+        typed = {"reason": text(form, "reason"), "note": text(form, "note")}  # kept, not lost
+        return await _detail_page(request, referral_id, {"decline": words}, 400, typed)
     return redirect(request, f"{LIST}/{referral_id}", _("Declined"))
 
 
