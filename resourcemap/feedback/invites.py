@@ -39,16 +39,9 @@ async def invite(ledger: Ledger, booking_id: int, *, now: dt.datetime) -> bool:
     phone, email = vault.open_optional(booking.phone_enc), vault.open_optional(booking.email_enc)
     if not phone and not email:
         return False
-    try:
-        await FeedbackInvite.create(booking_id=booking.id, booked_visit=booking.id)
-    except IntegrityError:
+    token = await _link(ledger, booking, now=now)
+    if token is None:
         return False  # invited already
-    token = new_token()
-    # Week-grained, like the answers: the day of the visit is not kept with the token.
-    expires = week_of(now.astimezone(ledger.tz).date()) + dt.timedelta(days=VALID_DAYS + 7)
-    await FeedbackToken.create(
-        digest=vault.digest(token), resource_id=booking.resource_id, expires_on=expires
-    )
     resource = await Resource.get(id=booking.resource_id)
     locale = resident_locale(booking.lang)
     said = N_(
@@ -67,6 +60,42 @@ async def invite(ledger: Ledger, booking_id: int, *, now: dt.datetime) -> bool:
         now=now,
     )
     return True
+
+
+async def _link(ledger: Ledger, booking: Booking, *, now: dt.datetime) -> str | None:
+    """A new feedback link's token for ``booking``'s visit, or None if it had one."""
+    try:
+        await FeedbackInvite.create(booking_id=booking.id, booked_visit=booking.id)
+    except IntegrityError:
+        return None
+    token = new_token()
+    # Week-grained, like the answers: the day of the visit is not kept with the token.
+    expires = week_of(now.astimezone(ledger.tz).date()) + dt.timedelta(days=VALID_DAYS + 7)
+    await FeedbackToken.create(
+        digest=ledger.vault.digest(token), resource_id=booking.resource_id, expires_on=expires
+    )
+    return token
+
+
+async def may_ask_here(booking_code: str, *, now: dt.datetime) -> bool:
+    """Whether the page of this visit may offer a feedback link: attended in the last
+    :data:`VALID_DAYS` days, and none was given (by text, e-mail or this page)."""
+    booking = await Booking.get_or_none(code=booking_code)
+    return (
+        booking is not None
+        and booking.status is BookingStatus.ATTENDED
+        and now - booking.starts_at <= dt.timedelta(days=VALID_DAYS)
+        and not await FeedbackInvite.exists(booking_id=booking.id)
+    )
+
+
+async def ask_here(ledger: Ledger, booking_code: str, *, now: dt.datetime) -> str | None:
+    """A feedback link's token asked for on the visit's own page, once (a resident who booked
+    with no phone or e-mail was never asked at all); None where :func:`may_ask_here` is not."""
+    if not await may_ask_here(booking_code, now=now):
+        return None
+    booking = await Booking.get(code=booking_code)
+    return await _link(ledger, booking, now=now)
 
 
 async def invite_attended(ledger: Ledger, *, now: dt.datetime, days: int = 7) -> int:

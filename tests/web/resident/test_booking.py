@@ -477,3 +477,36 @@ def test_the_offer_message_names_how_long_the_seat_is_held() -> None:
         offer_minutes=30,
     )
     assert "为您保留30分钟（至 09:00）" in message.text(tz)
+
+
+def test_after_the_visit_its_page_asks_for_feedback_once(room: tuple[Any, int]) -> None:
+    """A resident who booked with no phone or e-mail was never asked how it went: the
+    invitation goes only by text or e-mail. The visit's own page asks, once."""
+    from resourcemap.models import Booking
+    from resourcemap.vocab import BookingStatus
+
+    client, room_id = room
+    path, token = manage_link(book(client, room_id))  # no contact details at all
+    assert soup(client.get(path, params={"token": token})).select_one("form.feedback-ask") is None
+    code = path.rsplit("/", 1)[1]
+
+    async def attended() -> None:
+        await Booking.filter(code=code).update(status=BookingStatus.ATTENDED)
+
+    portal = client.portal
+    assert portal is not None
+    portal.call(attended)
+    page = soup(client.get(path, params={"token": token}))
+    ask = one(page, "form.feedback-ask")
+    asked = client.post(attr(ask, "action"), data=hidden_fields(ask), follow_redirects=False)
+    assert asked.status_code == 303 and asked.headers["location"].startswith("/feedback/")
+    form = client.get(asked.headers["location"])
+    assert form.status_code == 200 and "匿名" in form.text
+    # Once: the page asks no more, and a second post leads back to the booking.
+    again = soup(client.get(path, params={"token": token}))
+    assert again.select_one("form.feedback-ask") is None
+    twice = client.post(attr(ask, "action"), data=hidden_fields(ask), follow_redirects=False)
+    assert twice.headers["location"].startswith(path)
+    # Not without the booking's own link.
+    stranger = hidden_fields(ask) | {"token": "x" * 20}
+    assert client.post(attr(ask, "action"), data=stranger).status_code == 404

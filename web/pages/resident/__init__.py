@@ -21,6 +21,7 @@ def routes() -> list[BaseRoute]:
         page("/resources/{id:id}/waitlist", booking.join_waitlist, "POST", "waitlist_join"),
         page("/bookings/{code:bookingcode}", booking.manage, "GET", "booking"),
         page("/bookings/{code:bookingcode}/cancel", booking.cancel, "POST", "booking_cancel"),
+        page("/bookings/{code:bookingcode}/feedback", booking.feedback, "POST", "booking_feedback"),
         page("/bookings/{code:bookingcode}/verify", booking.verify, "POST", "booking_verify"),
         page(
             "/bookings/{code:bookingcode}/reschedule",

@@ -27,6 +27,7 @@ from resourcemap.booking.desk import Desk, Issued
 from resourcemap.booking.requests import MOBILE_EXAMPLE, BookingIn, RescheduleIn
 from resourcemap.booking.views import PlaceView
 from resourcemap.errors import Conflict, InvalidInput, TooManyRequests
+from resourcemap.feedback import invites
 from resourcemap.vocab import SEAT_HOLDING, BookingStatus
 from web import clock, forms, i18n
 from web.i18n import _
@@ -351,7 +352,20 @@ async def _booking_context(request: Request, code: str, token: str) -> dict[str,
         "ics_url": f"/api/v1/bookings/{booking.code}.ics?"
         + urlencode({"token": token, "lang": i18n.current().tag}),
         "manage_url": f"/bookings/{booking.code}?{urlencode({'token': token})}",
+        "feedback_here": await invites.may_ask_here(booking.code, now=now),
     }
+
+
+@page(Audience.RESIDENT)
+async def feedback(request: Request) -> Response:
+    """A feedback link for the visit, asked for on its page: the form it leads to."""
+    _, code, token = await _held_form(request)
+    desk = _desk(request)
+    await desk.booking(code, token, now=clock.now(request))  # the booking's own link only
+    given = await invites.ask_here(desk.ledger, code, now=clock.now(request))
+    if given is None:  # given already (or not a visit to ask about): back to its page
+        return RedirectResponse(f"/bookings/{code}?{urlencode({'token': token})}", 303)
+    return RedirectResponse(f"/feedback/{given}?{urlencode({'lang': i18n.current().tag})}", 303)
 
 
 @page(Audience.RESIDENT)

@@ -1,3 +1,4 @@
+# Over 400 lines: one thin handler per referral page and form, both sides of a referral.
 """Staff pages of the green channel (#23): referrals from and to my services, a new
 referral (a need, then the services that answer it, then consent and the minimum contact),
 one referral with what its receiving service can do (accept and book a referral seat, ask
