@@ -1,6 +1,8 @@
 """What waits for a receiving service's answer: referrals sent to the actor's services and
 not yet accepted or declined, shown beside "Referrals" on every staff page, so that a
-referral is seen the day it arrives rather than when someone opens the list."""
+referral is seen the day it arrives rather than when someone opens the list; and what waits
+for the referring service: its referrals another service declined, until it closes them
+(having found the resident another service)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ class Waiting(BaseModel):
     urgent: int
     # More than ``count`` are waiting (``count`` stopped at ``MOST``).
     more: bool = False
+    # The actor's own referrals declined and not closed yet (at most ``MOST``).
+    declined: int = 0
 
 
 async def waiting(actor: Principal) -> Waiting:
@@ -37,8 +41,16 @@ async def waiting(actor: Principal) -> Waiting:
     )
     mine = [r for r in rows if actor.in_area(located(r.to_resource))]
     shown = mine[:MOST]
+    declined = (
+        await Referral.filter(
+            status=ReferralStatus.DECLINED, from_resource__organisation_id=actor.organisation_id
+        )
+        .limit(MOST)
+        .prefetch_related("from_resource")
+    )
     return Waiting(
         count=len(shown),
         urgent=sum(r.urgency is Urgency.URGENT for r in shown),
         more=len(mine) > MOST,
+        declined=sum(1 for r in declined if actor.in_area(located(r.from_resource))),
     )

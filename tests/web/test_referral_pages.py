@@ -396,3 +396,29 @@ def test_the_receiving_service_sends_the_resident_their_link_again(
         return await Notification.filter(kind=NotificationKind.REFERRAL_INVITE).count()
 
     assert run_in_db(database_url, invites) == 2, "the first one and the one sent again"
+
+
+def test_the_referring_service_is_told_of_a_decline_where_it_starts(
+    database_url: str, make_client: Callable[..., Any]
+) -> None:
+    """A declined referral leaves the resident without help until the referring service
+    finds another: it had to open the list to learn of it."""
+    w = _world(database_url)
+    page = f"/staff/referrals/{w['referral']}"
+    with make_client(database_url, run_worker=False) as client:
+        sign_in(client, "counsellor")
+        assert html(client.get("/staff")).select_one(".referral-notice.declined") is None
+        sign_in(client, "centre")
+        form = only_form(html(client.get(page)), f"{page}/decline")
+        declined = client.post(
+            f"{page}/decline",
+            data=browser_values(form) | {"reason": ["resident_declined"]},
+            follow_redirects=False,
+        )
+        assert declined.status_code == 303
+        sign_in(client, "counsellor")
+        notice = one(html(client.get("/staff")), ".referral-notice.declined")
+        assert "您转出的转介被对方婉拒：1 个" in notice.get_text()
+        listed = html(client.get(attr(one(notice, "a"), "href")))
+        assert "仅显示：已婉拒" in text_of(listed, ".filter-line")
+        assert len(listed.select("tbody tr")) == 1

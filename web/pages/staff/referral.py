@@ -125,9 +125,13 @@ async def referral_list(request: Request) -> Response:
     principal = request.state.principal
     side = request.query_params.get("side")
     side = side if side in ("in", "out") else None
-    items = await _desk(request).listed(principal, side=side)
+    status = request.query_params.get("status")
+    status = status if status in S._value2member_map_ else None
+    items = await _desk(request).listed(principal, side=side, status=status)
     context = {
         "side": side,
+        "status": status,
+        "status_label": "" if status is None else i18n.vocab(S(status)),
         "rows": [row(r) for r in items],
         "count": len(items),
     }
