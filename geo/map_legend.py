@@ -61,6 +61,7 @@ STYLE = """<style>
 .leaflet-control-layers{font:13px/1.4 system-ui,sans-serif}
 .leaflet-container .leaflet-tooltip{font:13px/1.35 system-ui,sans-serif;width:max-content;
   max-width:min(18rem,70vw);white-space:normal}
+@media (max-width:480px){.leaflet-container .leaflet-tooltip{max-width:42vw}}
 .leaflet-container path.leaflet-interactive:focus:not(:focus-visible){outline:none}
 .leaflet-container path.rm-gap{fill:url(#rm-hatch);fill-opacity:1}
 .leaflet-container .leaflet-control-scale-line{background:linear-gradient(#222,#222) left

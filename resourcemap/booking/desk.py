@@ -217,9 +217,15 @@ class Desk:
         return await staff.list_blocks(self.ledger, actor, resource_id, now=now)
 
     async def staff_cancel(
-        self, actor: Principal, booking_id: int, reason: str, *, now: dt.datetime
+        self,
+        actor: Principal,
+        booking_id: int,
+        reason: str,
+        *,
+        now: dt.datetime,
+        close: bool = False,
     ) -> MaskedBooking:
-        return await staff.cancel(self.ledger, actor, booking_id, reason, now=now)
+        return await staff.cancel(self.ledger, actor, booking_id, reason, now=now, close=close)
 
     async def mark(
         self, actor: Principal, booking_id: int, status: BookingStatus, *, now: dt.datetime

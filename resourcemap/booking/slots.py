@@ -207,7 +207,7 @@ def local_midnight(day: dt.date, tz: ZoneInfo) -> int:
 
 @lru_cache(maxsize=4096)
 def _calendar_weekday(ordinal: int) -> int:
-    """``opening.calendar_weekday`` of a date ordinal, remembered: holidays move only when
+    """``holidays.calendar_weekday`` of a date ordinal, remembered: holidays move only when
     the holidays file is read (:func:`.holidays.use`)."""
     return calendar_weekday(dt.date.fromordinal(ordinal))
 

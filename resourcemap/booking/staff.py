@@ -198,10 +198,11 @@ async def within_blocks(bookings: list[MaskedBooking]) -> set[int]:
 
 
 async def confirmed_within(resource_id: int, starts_at: dt.datetime, ends_at: dt.datetime) -> int:
-    """Confirmed bookings of the resource in ``starts_at``–``ends_at`` (a block just added)."""
+    """Bookings holding a seat of the resource in ``starts_at``–``ends_at`` (a block just
+    added): the ones :func:`within_blocks` marks, and cancelling tells."""
     return await Booking.filter(
         resource_id=resource_id,
-        status=BookingStatus.CONFIRMED,
+        status__in=[s.value for s in SEAT_HOLDING],
         starts_at__lt=ends_at.astimezone(dt.UTC),
         ends_at__gt=starts_at.astimezone(dt.UTC),
     ).count()
@@ -364,15 +365,32 @@ async def stats(
 
 
 async def cancel(
-    ledger: Ledger, actor: Principal, booking_id: int, reason: str, *, now: dt.datetime
+    ledger: Ledger,
+    actor: Principal,
+    booking_id: int,
+    reason: str,
+    *,
+    now: dt.datetime,
+    close: bool = False,
 ) -> MaskedBooking:
-    """Staff cancel a booking, telling the resident ``reason``."""
+    """Staff cancel a booking, telling the resident ``reason``; with ``close``, its time is
+    blocked first, so that the seat it frees is offered to nobody (a counsellor away)."""
     booking = await ledger.for_staff(actor, booking_id)
     if booking.status not in SEAT_HOLDING:
         raise Conflict(f"the booking is already {booking.status}")
     if not reason.strip():
         raise InvalidInput("tell the resident why", field="reason")
-    await ledger.end(booking, BookingStatus.CANCELLED, by="staff", reason=reason.strip(), now=now)
+    block = None
+    if close:
+        span = BlockIn(starts_at=booking.starts_at, ends_at=booking.ends_at, reason=reason.strip())
+        block = await add_block(actor, booking.resource_id, span)
+    ended = await ledger.end(
+        booking, BookingStatus.CANCELLED, by="staff", reason=reason.strip(), now=now
+    )
+    if not ended:  # cancelled meanwhile (a second click): its time stays as it was
+        if block is not None:
+            await TimeBlock.filter(id=block.id).delete()
+        raise Conflict("the booking was cancelled meanwhile")
     return masked_view(ledger, await Booking.get(id=booking.id), booking.resource)
 
 

@@ -61,6 +61,11 @@ def listening_settings(**overrides: Any) -> Settings:
             "listen on 127.0.0.1"
         )
     require_free_port(settings)
+    if settings.holidays_file is not None:
+        try:  # said here, before anything starts, not as a traceback from every worker
+            holidays.read(settings.holidays_file)
+        except DomainError as exc:
+            raise click.ClickException(exc.reason) from None
     return settings
 
 
@@ -105,11 +110,6 @@ def serve_app(settings: Settings) -> None:
     is never run again, so each worker imports the app only. ``-P`` and ``--app-dir``: the
     ``web`` package next to this ``resourcemap`` one, never one in the working directory.
     """
-    if settings.holidays_file is not None:
-        try:  # said here, once, not as a traceback from every worker
-            holidays.read(settings.holidays_file)
-        except DomainError as exc:
-            raise click.ClickException(exc.reason) from None
     app_dir = Path(__file__).resolve().parents[2]
     argv = [
         *(sys.executable, "-P", "-m", "uvicorn", "web.asgi:app", "--app-dir", str(app_dir)),

@@ -59,10 +59,12 @@ BATCH_SIZE = 1000
 
 M = TypeVar("M", bound=Model)
 
-# Public rooms and clinics keep a seat a slot for referrals, as the pilot's green channel
-# asks of them (#23): with none, a referral in the demo could never be booked by staff.
-_ROOM = {"slot_minutes": 50, "buffer_minutes": 10, "seats": 1, "min_notice_minutes": 60,
-         "referral_seats": 1}  # fmt: skip
+_ROOM = {"slot_minutes": 50, "buffer_minutes": 10, "seats": 1, "min_notice_minutes": 60}
+# Centres with several counsellors, and clinics, keep a seat a slot for referrals, as the
+# pilot's green channel asks (#23): with none, a referral in the demo could never be booked
+# by the receiving staff. Referral seats come on top of the public ones, so a one-counsellor
+# room keeps none (it would see two residents at once).
+_CENTRE = {**_ROOM, "referral_seats": 1}
 _CLINIC = {"slot_minutes": 20, "buffer_minutes": 0, "seats": 3, "min_notice_minutes": 120,
            "referral_seats": 1}  # fmt: skip
 _PRACTICE = {"slot_minutes": 50, "buffer_minutes": 10, "seats": 1, "min_notice_minutes": 720}
@@ -71,10 +73,10 @@ _GROUP = {"slot_minutes": 90, "buffer_minutes": 30, "seats": 8, "min_notice_minu
 DEMO_BOOKING_RULES: dict[ResourceKind, dict[str, int]] = {
     ResourceKind.COMMUNITY_ROOM: _ROOM,
     ResourceKind.STREET_STATION: _ROOM,
-    ResourceKind.DISTRICT_CENTRE: _ROOM,
-    ResourceKind.CITY_CENTRE: _ROOM,
+    ResourceKind.DISTRICT_CENTRE: _CENTRE,
+    ResourceKind.CITY_CENTRE: _CENTRE,
     ResourceKind.HEALTH_CENTRE_ROOM: _ROOM,
-    ResourceKind.MINORS_CENTRE: _ROOM,
+    ResourceKind.MINORS_CENTRE: _CENTRE,
     ResourceKind.LICENSED_AGENCY: _PRACTICE,
     ResourceKind.COUNSELLOR: _PRACTICE,
     ResourceKind.PSYCHOTHERAPIST: _PRACTICE,

@@ -10,10 +10,12 @@ starts, one day a line::
     2027-01-01,holiday
     2027-02-20,workday
 
-(``day`` may also be 休/放假 or 班/上班). A year the file names is taken from the file
-alone: its days not listed are plain weekdays and weekends. A year neither knows keeps
-plain weekends, and :func:`unknown_years` lets pages say so: on New Year's Day of such a
-year a room would otherwise take bookings, as an ordinary Friday, while it is closed.
+(``day`` may also be 休/放假 or 班/上班). The days it lists override the library's;
+the others of a year the library knows stay the library's (a year's schedule may name a
+day of the year before: 2011-12-31 was worked for 2012's New Year), and those of a year only
+the file names are plain weekdays and weekends. A year neither knows keeps plain weekends,
+and :func:`unknown_years` lets pages say so: on New Year's Day of such a year a room would
+otherwise take bookings, as an ordinary Friday, while it is closed.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ def read(path: Path) -> PublicDays:
 def parse(text: str, name: str = "holidays") -> PublicDays:
     holidays: set[date] = set()
     workdays: set[date] = set()
+    lines: dict[date, int] = {}  # each day's first line, to name a day given both ways
     rows = csv.reader(io.StringIO(text))
     for line, row in enumerate(rows, start=1):
         cells = [c.strip() for c in row]
@@ -85,9 +88,11 @@ def parse(text: str, name: str = "holidays") -> PublicDays:
             raise _refused(
                 name, line, "day", N_("%(value)r is neither holiday nor workday", value=cells[1])
             )
-    both = holidays & workdays
-    if both:
-        raise _refused(name, 0, "day", N_("%(day)s is both a holiday and a workday", day=min(both)))
+        if day in holidays and day in workdays:
+            said = N_("%(day)s is both a holiday and a workday (line %(first)s)", day=day,
+                      first=lines[day])  # fmt: skip
+            raise _refused(name, line, "day", said)
+        lines.setdefault(day, line)
     return PublicDays(
         frozenset(holidays), frozenset(workdays), frozenset(d.year for d in holidays | workdays)
     )
@@ -119,15 +124,29 @@ def forget_with(clear: Callable[[], None]) -> None:
     _forget.append(clear)
 
 
+def is_public_holiday(day: date) -> bool:
+    """Whether ``day`` is one of the public holidays (a weekend day of Golden Week too, not
+    a plain weekend)."""
+    if day in _given.holidays:
+        return True
+    if day in _given.workdays or not _library_knows(day.year):
+        return False
+    # A make-up working day carries its holiday's name too: off, and named, is a holiday.
+    off, name = chinese_calendar.get_holiday_detail(day)
+    return bool(off) and name is not None
+
+
 def is_workday(day: date) -> bool | None:
     """Whether ``day`` is worked; ``None`` for a year neither the file nor the library knows."""
+    if day in _given.holidays:
+        return False
+    if day in _given.workdays:
+        return True
+    if _library_knows(day.year):
+        return bool(chinese_calendar.is_workday(day))
     if day.year in _given.years:
-        if day in _given.holidays:
-            return False
-        return day in _given.workdays or day.weekday() < 5
-    if not _library_knows(day.year):
-        return None
-    return bool(chinese_calendar.is_workday(day))
+        return day.weekday() < 5
+    return None
 
 
 @functools.lru_cache(maxsize=64)
@@ -165,6 +184,8 @@ def calendar_weekday(day: date) -> int:
     6
     >>> calendar_weekday(date(2026, 10, 10))  # a Saturday worked instead: Monday hours
     0
+    >>> calendar_weekday(date(2026, 10, 3))  # a Saturday of Golden Week: Sunday hours
+    6
     """
     weekday = day.weekday()
     workday = is_workday(day)
@@ -173,7 +194,9 @@ def calendar_weekday(day: date) -> int:
             _warned_years.add(day.year)
             log.warning("no public-holiday data for %d; using plain weekends", day.year)
         return weekday
-    if weekday < 5 and not workday:
+    # Every public holiday keeps Sunday's hours, as listing pages promise: a Saturday of
+    # Golden Week kept Saturday's, and a room open on Saturday mornings took bookings then.
+    if (weekday < 5 and not workday) or is_public_holiday(day):
         return SUNDAY
     if weekday >= 5 and workday:
         return MONDAY

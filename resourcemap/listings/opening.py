@@ -28,7 +28,6 @@ Rules, in order of precedence (later rules win):
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -43,9 +42,6 @@ from resourcemap.listings.holidays import calendar_weekday
 from resourcemap.models import Closure, HoursException, OpeningHours, Resource
 from resourcemap.search.substrings import ranges
 from resourcemap.vocab import Status
-
-log = logging.getLogger(__name__)
-
 
 IntArray = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]

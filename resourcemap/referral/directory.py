@@ -112,9 +112,10 @@ async def candidates(
     and area teams as if 2 km away. Listings are read around the referring service, wider
     step by step (:data:`WINDOWS_M`) until the list is settled: never a province's all.
 
-    ``named``: services whose name holds these words instead, whatever the need, nearest
-    first (staff who refer to a partner they know by name: the nearest twenty that serve a
-    need may not hold it)."""
+    ``named``: the services answering the need whose name holds these words, however far,
+    nearest first (staff who refer to a partner they know by name: the nearest twenty may
+    not hold it). A service that does not answer the need is never offered: the referral
+    would be refused."""
     actor.require(Role.STAFF, Role.ADMIN)
     origin = await managed_resource(actor, from_resource_id)
     wanted = NEEDS.needs.get(need) if need else None
@@ -149,7 +150,7 @@ async def candidates(
         fit = [
             r
             for r in rows
-            if named or wanted is None or wanted.serves(r.kind, r.services, r.audiences, special)
+            if wanted is None or wanted.serves(r.kind, r.services, r.audiences, special)
         ]
         reaches = [
             reach_of(r.kind, r.modes, located=r.lat is not None and r.lon is not None) for r in fit

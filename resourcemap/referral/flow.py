@@ -154,17 +154,19 @@ async def create(
     await booking_staff.managed_resource(actor, data.from_resource_id)
     to = await Resource.get_or_none(id=data.to_resource_id, status=Status.ACTIVE)
     if to is None:
-        raise InvalidInput("no such service to refer to", field="to_resource_id")
+        raise InvalidInput(N_("no such service to refer to"), field="to_resource_id")
     if to.id == data.from_resource_id:
-        raise InvalidInput("refer to another service", field="to_resource_id")
+        raise InvalidInput(N_("refer to another service"), field="to_resource_id")
     if data.need:
         need = NEEDS.needs.get(data.need)
         if need is None:
-            raise InvalidInput("not a need of the needs vocabulary", field="need")
+            raise InvalidInput(N_("not a need of the needs vocabulary"), field="need")
         if not need.serves(to.kind, to.services, to.audiences, NEEDS.specialist_kinds):
-            raise InvalidInput("that service does not offer help for this need", field="need")
+            raise InvalidInput(
+                N_("that service does not offer help for this need"), field="to_resource_id"
+            )
     if not (data.phone or data.email):
-        raise InvalidInput("one way to reach the resident: a phone or an e-mail", field="phone")
+        raise InvalidInput(N_("one way to reach the resident: a phone or an e-mail"), field="phone")
     vault = ledger.vault
     referral = await Referral.create(
         code=await unused_code(Referral),
@@ -221,8 +223,15 @@ async def listed(
 async def close(
     ledger: Ledger, actor: Principal, referral_id: int, *, now: dt.datetime
 ) -> ReferralView:
-    """Either end closes a referral once it has an outcome (or was declined)."""
+    """Either end closes a referral once it has an outcome; a declined one, the referring
+    end, once it has found the resident other help (the receiving end closing it would end
+    the referring service's notice of the decline)."""
     referral = await _for(actor, referral_id)
+    if referral.status is S.DECLINED and _side(actor, referral) == "in":
+        raise Conflict(
+            N_("the referring service closes a declined referral, once the resident has help"),
+            code="status",
+        )
     await move(referral.id, S.CLOSED, closed_at=now)
     return await get(ledger, actor, referral_id)
 
@@ -273,7 +282,7 @@ async def resend(
     if referral.status is not S.ACCEPTED:
         raise Conflict(f"the referral is {referral.status.value}; no time to pick", code="status")
     if referral.invited_at is not None and now - referral.invited_at < RESEND_AFTER:
-        raise Conflict("the link was sent less than 10 minutes ago", code="too_soon")
+        raise Conflict(N_("the link was sent less than 10 minutes ago"), code="too_soon")
     await _invite(ledger, referral, now=now)
     return await get(ledger, actor, referral_id)
 
@@ -292,11 +301,11 @@ async def decline(
 ) -> ReferralView:
     referral = await _for(actor, referral_id, need="in")
     if data.reason is DeclineReason.OTHER and not data.note.strip():
-        raise InvalidInput("say why the referral is declined", field="note")
+        raise InvalidInput(N_("say why the referral is declined"), field="note")
     if data.suggested_resource_id is not None and not await Resource.exists(
         id=data.suggested_resource_id, status=Status.ACTIVE
     ):
-        raise InvalidInput("no such service to suggest", field="suggested_resource_id")
+        raise InvalidInput(N_("no such service to suggest"), field="suggested_resource_id")
     # Staff decide on a referral as sent: once they accepted it, only the resident's own
     # "no" (told to them, or through the link) declines it. So an accept and a decline
     # racing each other have one winner.

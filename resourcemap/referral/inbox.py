@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from resourcemap.accounts import Principal
 from resourcemap.listings.edits import located
 from resourcemap.models import Referral
-from resourcemap.vocab import ReferralStatus, Role, Urgency
+from resourcemap.scope import located_in
+from resourcemap.vocab import DeclineReason, ReferralStatus, Role, Urgency
 
 # A service's queue is short; more than this reads "50+" (counting further costs a page).
 MOST = 50
@@ -41,16 +42,16 @@ async def waiting(actor: Principal) -> Waiting:
     )
     mine = [r for r in rows if actor.in_area(located(r.to_resource))]
     shown = mine[:MOST]
-    declined = (
-        await Referral.filter(
-            status=ReferralStatus.DECLINED, from_resource__organisation_id=actor.organisation_id
-        )
-        .limit(MOST)
-        .prefetch_related("from_resource")
-    )
+    # Declined by the receiving service, not by the resident (who said so themselves), the
+    # referring service's own, inside the area the account is kept to.
+    declined = Referral.filter(
+        status=ReferralStatus.DECLINED, from_resource__organisation_id=actor.organisation_id
+    ).exclude(decline_reason=DeclineReason.RESIDENT_DECLINED)
+    if actor.area_code is not None:
+        declined = declined.filter(located_in(actor.area_code, "from_resource__"))
     return Waiting(
         count=len(shown),
         urgent=sum(r.urgency is Urgency.URGENT for r in shown),
         more=len(mine) > MOST,
-        declined=sum(1 for r in declined if actor.in_area(located(r.from_resource))),
+        declined=await declined.count(),
     )

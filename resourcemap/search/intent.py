@@ -44,8 +44,10 @@ from resourcemap.search.typos import TYPOS, TypoTolerance
 from resourcemap.translations import vocab_label
 from resourcemap.vocab import ResourceKind, Service
 
-# The most syllables of a pinyin word typed apart that are joined back ("xin li zi xun").
+# The most syllables of a need's pinyin typed apart that are joined back ("shi mian").
 MAX_SYLLABLES = 6
+# The fewest Chinese characters whose sound alone names a crisis (see ``_slip``).
+SURE_SOUND_CHARS = 3
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,16 @@ def _latin_terms(tokens: list[str], vocab: NeedsVocabulary, typos: TypoTolerance
     return terms
 
 
+def _slip(term: Term) -> str | None:
+    """The need a misspelt word stands for, when that is sure enough to act on before the
+    word has matched anything: a Latin typo, or a Chinese phrase of three characters or more
+    of the same sound. Two characters sound like too much else (紫砂 is zisha, 庆生 qingsheng,
+    相思 xiangsi: a teapot, a birthday and lovesickness, not a crisis)."""
+    if term.fuzzy_need is None or not (term.latin or len(term.text) >= SURE_SOUND_CHARS):
+        return None
+    return term.fuzzy_need
+
+
 def _spelled_apart(tokens: list[str], i: int, vocab: NeedsVocabulary) -> tuple[str, int] | None:
     """The need word that tokens from ``i`` spell together (longest first), and how many."""
     for size in range(min(MAX_SYLLABLES, len(tokens) - i), 1, -1):
@@ -265,7 +277,7 @@ def parse(q: str, vocab: NeedsVocabulary = NEEDS, typos: TypoTolerance = TYPOS) 
     # The same term twice asks nothing more.
     unique = tuple(dict.fromkeys(terms))
     # A crisis word typed wrong ("sucide", "不想或了") is a crisis too: the 24/7 lines first.
-    crisis = any(vocab[code].crisis for t in unique if (code := t.need or t.fuzzy_need))
+    crisis = any(vocab[code].crisis for t in unique if (code := t.need or _slip(t)))
     return QueryPlan(unique, crisis, free)
 
 

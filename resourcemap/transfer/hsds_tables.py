@@ -427,9 +427,11 @@ def _accessibility(location_id: str, words: list[str], details: str) -> list[dic
     features for a word that means one (:data:`.hsds_terms.ACCESSIBILITY_WORDS`), read in
     the page's language; the record's own words, with its details, for the rest."""
     entries = []
+    coded: set[str] = set()
     for word in (w.strip() for w in words):
         code = terms.ACCESSIBILITY_WORDS.get(word.lower().replace(" ", "_"))
-        if code is not None:
+        if code is not None and code.value not in coded:  # "lift, elevator": one feature
+            coded.add(code.value)
             entry_id = terms.child_id("accessibility", location_id, code.value)
             entries.append(
                 {

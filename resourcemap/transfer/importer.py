@@ -348,7 +348,9 @@ async def _write(
     try:
         async with in_transaction(Resource._meta.default_connection):
             stored = await confirmed.stored(rows, checks)
-            # Read in the transaction that writes: an edit meanwhile is not taken as the file's.
+            # Read in the transaction that writes (on SQLite nothing changes meanwhile; on
+            # PostgreSQL a staff edit committed between this read and a row left as it was
+            # stays, and the listing is stamped as confirmed by the file).
             same = await unchanged.find(rows, checks)
             report.unchanged = len(same)
             org_ids = dict(checks.organisations)

@@ -76,6 +76,26 @@ def test_a_busy_port_is_a_message_before_any_work(
     assert not target.exists()  # nothing migrated or loaded first
 
 
+@pytest.mark.parametrize("command", [["serve"], ["demo"]])
+def test_a_bad_holidays_file_is_a_message_before_any_work(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "never.sqlite3"
+    holidays = tmp_path / "holidays.csv"
+    holidays.write_text("date,day\n2027-01-01,holiday\n2027-02-30,workday\n", encoding="utf-8")
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", f"sqlite://{target}")
+    monkeypatch.setenv("RESOURCEMAP_HOLIDAYS_FILE", str(holidays))
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    monkeypatch.setenv("RESOURCEMAP_PORT", str(port))
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 1
+    assert "holidays.csv line 3, column date: '2027-02-30' is not a date" in result.output
+    assert "Traceback" not in result.output and "ResourceMap on" not in result.output
+    assert not target.exists()  # nothing migrated or loaded first
+
+
 def test_demo_serves_the_map_and_its_data(demo_server: str) -> None:
     status, html = _get(demo_server + "/")
     assert status == 200

@@ -309,9 +309,10 @@ def test_a_failed_load_leaves_the_database_untouched(
     assert run_in_db(database_url, scenario) == (0, 0)
 
 
-def test_public_rooms_and_clinics_keep_a_referral_seat(demo_url: str) -> None:
-    """The green channel works out of the box: a referral to the demo's community room can
-    be booked by its staff (with no referral seat, "accept and book" found none, #23)."""
+def test_centres_and_clinics_keep_a_referral_seat(demo_url: str) -> None:
+    """The green channel works out of the box: a referral to the demo's minors' centre can
+    be booked by its staff (with no referral seat, "accept and book" found none, #23); a
+    one-counsellor room keeps none (referral seats come on top of the public one)."""
     from resourcemap.models import BookingPolicy
     from resourcemap.referral.flow import referral_slots
     from tests.referral_helpers import at, ledger
@@ -322,12 +323,12 @@ def test_public_rooms_and_clinics_keep_a_referral_seat(demo_url: str) -> None:
             "resource__kind", "referral_seats"
         ):
             kept[kind].add(seats)
-        room = await Resource.filter(kind=K.COMMUNITY_ROOM).order_by("id").first()
+        room = await Resource.filter(kind=K.MINORS_CENTRE).order_by("id").first()
         assert room is not None
         found = await referral_slots(ledger(demo_url), room.id, at(7, 9).date(), 14, now=at(7, 9))
         return kept, len(found)
 
     kept, free = run_in_db(demo_url, query)
-    assert kept[K.COMMUNITY_ROOM] == kept[K.GENERAL_HOSPITAL_DEPARTMENT] == {1}
-    assert 0 not in kept[K.STREET_STATION]
+    assert kept[K.MINORS_CENTRE] == kept[K.GENERAL_HOSPITAL_DEPARTMENT] == {1}
+    assert kept[K.COMMUNITY_ROOM] == {0}
     assert free > 0

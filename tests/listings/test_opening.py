@@ -123,7 +123,8 @@ def test_open_ids_make_up_working_day_follows_monday_hours(day: dt.date) -> None
 def test_calendar_weekday_rule() -> None:
     assert calendar_weekday(MONDAY) == 0
     assert calendar_weekday(dt.date(2026, 10, 1)) == 6  # holiday on a Thursday
-    assert calendar_weekday(dt.date(2026, 10, 3)) == 5  # holiday on a Saturday: unchanged
+    assert calendar_weekday(dt.date(2026, 10, 3)) == 6  # a holiday on a Saturday: Sunday's hours
+    assert calendar_weekday(dt.date(2026, 10, 17)) == 5  # a plain Saturday
     assert calendar_weekday(dt.date(2026, 9, 20)) == 0  # worked Sunday
     assert calendar_weekday(dt.date(2026, 2, 28)) == 0  # worked Saturday
 
@@ -236,13 +237,29 @@ def test_a_holidays_file_gives_a_year_the_library_does_not_know(tmp_path: Path) 
         holidays.use(holidays.PublicDays())
 
 
+def test_a_holidays_file_naming_a_day_of_a_known_year_changes_only_that_day(
+    tmp_path: Path,
+) -> None:
+    """A year's schedule may name a day of the year before (2011-12-31 was worked for
+    2012's New Year): the rest of that year keeps the library's holidays."""
+    path = tmp_path / "holidays.csv"
+    path.write_text("2026-12-31,holiday\n", encoding="utf-8")
+    holidays.use(holidays.read(path))
+    try:
+        assert calendar_weekday(dt.date(2026, 12, 31)) == 6  # the file's day
+        assert calendar_weekday(dt.date(2026, 10, 1)) == 6  # National Day stays a holiday
+        assert calendar_weekday(dt.date(2026, 10, 10)) == 0  # and its worked Saturday
+    finally:
+        holidays.use(holidays.PublicDays())
+
+
 @pytest.mark.parametrize(
     ("text", "said"),
     [
         ("2027-01-01\n", "line 1, column day: each line is a date and a day"),
         ("date,day\n2027-13-01,holiday\n", "line 2, column date: '2027-13-01' is not a date"),
         ("2027-01-01,off\n", "line 1, column day: 'off' is neither holiday nor workday"),
-        ("2027-01-01,休\n2027-01-01,班\n", "2027-01-01 is both a holiday and a workday"),
+        ("2027-01-01,休\n2027-01-01,班\n", "line 2, column day: 2027-01-01 is both a holiday"),
     ],
 )
 def test_a_bad_holidays_file_is_refused_naming_line_and_column(text: str, said: str) -> None:
@@ -275,13 +292,16 @@ def test_empty_timetable() -> None:
 
 
 def reference_weekday(day: dt.date) -> int:
+    """The hours of a day as the listing page says: public holidays (named, a weekend day
+    of Golden Week too) as Sunday, make-up working days as Monday."""
     try:
-        if day.weekday() < 5 and chinese_calendar.is_holiday(day):
-            return 6
-        if day.weekday() >= 5 and chinese_calendar.is_workday(day):
-            return 0
+        off, holiday = chinese_calendar.get_holiday_detail(day)
     except NotImplementedError:
-        pass
+        return day.weekday()
+    if off and (day.weekday() < 5 or holiday is not None):
+        return 6
+    if day.weekday() >= 5 and not off:
+        return 0
     return day.weekday()
 
 

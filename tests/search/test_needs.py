@@ -101,6 +101,10 @@ def test_crisis_words(q: str) -> None:
         "我睡不着，吃了安眠药也没用",  # sleeping pills as treatment: a sleep problem
         "婚姻危机",  # a marriage in crisis: counselling, not the crisis lines
         "counselling near me",
+        # Two characters that sound like a crisis word: a teapot, a birthday, lovesickness.
+        "紫砂",
+        "庆生",
+        "相思",
     ],
 )
 def test_no_crisis_words(q: str) -> None:

@@ -128,8 +128,16 @@ def test_staff_find_a_partner_they_know_by_name_however_far(
         assert one(soup, "form.referral-form input[name=named]")  # kept when it is sent
         ids = {attr(t, "data-id") for t in soup.select(".candidate")}
         assert str(w["centre"]) in ids
+        # And the referral to it is sent (a service chosen by name answers the need too).
+        posting = soup.find("form", action="/staff/referrals/new", method="post")
+        assert isinstance(posting, Tag)
+        values = browser_values(posting)
+        values |= {"to_resource_id": [str(w["centre"])], "consent": ["spoken"]}
+        values |= {"phone": [PHONE]}
+        sent = client.post("/staff/referrals/new", data=values, follow_redirects=False)
+        assert sent.status_code == 303, sent.status_code
         none = html(client.get("/staff/referrals/new?need=school_refusal&named=没有这家"))
-        assert "没有名称中含“没有这家”的服务" in text_of(none, "#f-to_resource_id")
+        assert "没有名称中含“没有这家”且提供这类帮助的服务" in text_of(none, "#f-to_resource_id")
 
 
 def test_referral_seats_are_set_on_the_booking_rules_page(
@@ -402,9 +410,16 @@ def test_the_referring_service_is_told_of_a_decline_where_it_starts(
     database_url: str, make_client: Callable[..., Any]
 ) -> None:
     """A declined referral leaves the resident without help until the referring service
-    finds another: it had to open the list to learn of it."""
+    finds another: it had to open the list to learn of it. Only the referring side closes
+    it (the receiving side closing it would end the notice)."""
     w = _world(database_url)
-    page = f"/staff/referrals/{w['referral']}"
+
+    async def sent() -> int:
+        made = await flow.create(ledger(database_url), w["school_staff"], referral_in(w), now=NOW)
+        return made.id
+
+    fresh = run_in_db(database_url, sent)
+    page = f"/staff/referrals/{fresh}"
     with make_client(database_url, run_worker=False) as client:
         sign_in(client, "counsellor")
         assert html(client.get("/staff")).select_one(".referral-notice.declined") is None
@@ -412,13 +427,18 @@ def test_the_referring_service_is_told_of_a_decline_where_it_starts(
         form = only_form(html(client.get(page)), f"{page}/decline")
         declined = client.post(
             f"{page}/decline",
-            data=browser_values(form) | {"reason": ["resident_declined"]},
+            data=browser_values(form) | {"reason": ["no_capacity"]},
             follow_redirects=False,
         )
         assert declined.status_code == 303
+        assert html(client.get(page)).find("form", action=f"{page}/close") is None
         sign_in(client, "counsellor")
         notice = one(html(client.get("/staff")), ".referral-notice.declined")
         assert "您转出的转介被对方婉拒：1 个" in notice.get_text()
         listed = html(client.get(attr(one(notice, "a"), "href")))
         assert "仅显示：已婉拒" in text_of(listed, ".filter-line")
         assert len(listed.select("tbody tr")) == 1
+        # Closed by the referring side once the resident has other help: the notice goes.
+        closing = only_form(html(client.get(page)), f"{page}/close")
+        client.post(f"{page}/close", data=browser_values(closing))
+        assert html(client.get("/staff")).select_one(".referral-notice.declined") is None

@@ -114,8 +114,6 @@ async def failed(request: Request, exc: Exception) -> Response:
 def _reason(exc: Exception) -> str:
     if isinstance(exc, DomainError):
         return i18n.said(exc.said)  # in the reader's language, not the domain's English
-    if isinstance(exc, StaleForm):
-        return str(exc)
     if isinstance(exc, ValidationError):
         return "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]

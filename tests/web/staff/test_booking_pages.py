@@ -311,8 +311,13 @@ def test_booking_for_a_walk_in_visitor_shows_the_code(world: World) -> None:
         slots = one(form_page, "select[name=starts_at]")
         options = [attr(o, "value") for o in slots("option")]
         assert options[1:] and options[1] == free_slots(client, room)[0]["starts_at"]
-        # As far ahead as residents may book (30 days here), not two weeks.
-        assert "30" in text_of(form_page, "p.hint") and max(options[1:]) >= "2026-12-29"
+        # Two weeks from the day asked for, to the last day residents may book (30 days
+        # here: 2026-12-31 included), not only the next two weeks.
+        assert max(options[1:]) < "2026-12-15"
+        later = html(client.get(f"/staff/bookings/new?resource={room}&from=2026-12-29"))
+        times = [attr(o, "value") for o in one(later, "select[name=starts_at]")("option")]
+        assert min(times[1:]) >= "2026-12-29" and max(times[1:])[:10] == "2026-12-31"
+        assert attr(one(later, "#f-from"), "max") == "2026-12-31"
 
         missing = submit(client, form_page, "/staff/bookings/new", channel="walk_in")
         assert missing.status_code == 400
@@ -485,5 +490,8 @@ def test_cancelling_can_close_the_time_too(world: World) -> None:
             assert done.status_code == 303
         free = {s["starts_at"] for s in free_slots(client, room)}
         assert first not in free and second in free  # only the one closed stays off
+        # A second click changes nothing: no second block.
+        again = submit(client, listed, f"/staff/bookings/{closed}/cancel", reason="x", close="1")
+        assert again.status_code == 409
         rules = html(client.get(f"/staff/resources/{room}/booking"))
         assert len(rules.find_all("tr", class_="block")) == 1

@@ -39,8 +39,7 @@ from web.pages.shell import form_text as _text
 from web.params import date_param
 
 PICK_DAYS = 14
-# The furthest a booking horizon reaches (staff set up to a year): slots beyond a window
-# are listed only to find the next day that has one.
+# The furthest a booking horizon reaches (staff set up to a year).
 HORIZON_MAX_DAYS = 366
 CONTACT = ("nickname", "phone", "email", "note")
 
@@ -201,7 +200,9 @@ async def _window(
     k = ahead // PICK_DAYS if ahead is not None and 0 <= ahead <= HORIZON_MAX_DAYS else 0
     first = today + dt.timedelta(days=k * PICK_DAYS)
     end = first + dt.timedelta(days=PICK_DAYS)
-    listed = await desk.slot_list(resource.id, first, HORIZON_MAX_DAYS, now=now)
+    # This window and the next: the next says whether there are later dates (a fortnight
+    # with no time at all, such as a long closure, ends the dates offered).
+    listed = await desk.slot_list(resource.id, first, 2 * PICK_DAYS, now=now)
     every = resident_view.slot_days(
         listed, desk.tz, now=now, change_notice_minutes=resource.change_notice_minutes
     )

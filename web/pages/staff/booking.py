@@ -26,7 +26,6 @@ from resourcemap.accounts import Principal
 from resourcemap.booking import staff
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.requests import BookingIn, CancelIn
-from resourcemap.booking.staff import BlockIn
 from resourcemap.booking.staff_views import MaskedBooking, MaskedWaiting, PolicyView
 from resourcemap.errors import Conflict, InvalidInput
 from resourcemap.listings import holidays
@@ -227,15 +226,9 @@ async def cancel_booking(request: Request) -> Response:
         return await _list_page(
             request, principal, params, cancel_errors={booking_id: error}, status=400
         )
-    if text(form, "close"):
-        # Blocked first: the seat the cancellation frees is then offered to nobody.
-        held = await desk.staff_view(principal, booking_id)
-        await staff.add_block(
-            principal,
-            held.resource_id,
-            BlockIn(starts_at=held.starts_at, ends_at=held.ends_at, reason=reason),
-        )
-    booking = await desk.staff_cancel(principal, booking_id, reason, now=clock.now(request))
+    booking = await desk.staff_cancel(
+        principal, booking_id, reason, now=clock.now(request), close=bool(text(form, "close"))
+    )
     told = bool(booking.phone or booking.email)
     flash = (
         _("Booking %(code)s cancelled; the resident is told why", code=booking.code_display)
@@ -274,6 +267,7 @@ async def _new_page(
     status: int = 200,
 ) -> Response:
     desk, now = _desk(request), clock.now(request)
+    today = now.astimezone(desk.tz).date()
     resources = [r for r in await staff.bookable_resources(principal) if r.open]
     if resource_id is None and len(resources) == 1:
         resource_id = resources[0].id
@@ -285,6 +279,7 @@ async def _new_page(
         "errors": errors or {},
         "channels": [(c, i18n.vocab(c)) for c in sorted(STAFF_CHANNELS, reverse=True)],
         "days": NEW_BOOKING_DAYS,
+        "today": today.isoformat(),
     }
     if resource_id is not None:
         resource = await staff.managed_resource(principal, resource_id)
@@ -292,13 +287,16 @@ async def _new_page(
         context["values"]["resource_id"] = str(resource.id)
         context["services"] = [(s, i18n.vocab(s, SERVICE_LABELS)) for s in resource.services or []]
         policy = await staff.get_policy(principal, resource.id)
-        # Every day residents may book too (a caller asks for a day in March): the list
-        # stopped at two weeks whatever the horizon staff had set.
-        if isinstance(policy, PolicyView):
-            context["days"] = policy.horizon_days
+        # Two weeks from the day staff ask for, up to the last day residents may book (a
+        # caller asks for a day in March): the list stopped at two weeks from today.
+        horizon = policy.horizon_days if isinstance(policy, PolicyView) else 0
+        last = today + dt.timedelta(days=horizon)
+        asked = booking_form.parse_day(request.query_params.get("from", ""))
+        first = min(max(asked or today, today), last)
+        context |= {"first": first.isoformat(), "last": last.isoformat()}
         try:
             listed = await desk.slot_list(
-                resource.id, now.astimezone(desk.tz).date(), context["days"], now=now, notice=False
+                resource.id, first, NEW_BOOKING_DAYS, now=now, notice=False
             )
             context["slot_groups"] = booking_form.slot_options(listed, desk.tz)
         except Conflict:

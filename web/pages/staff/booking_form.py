@@ -106,7 +106,9 @@ def block_input(
     values = {k: form.get(k, "").strip() for k in BLOCK_FIELDS}
     errors: dict[str, str] = {}
     day = parse_day(values["block_date"])
-    if day is None:
+    if not values["block_date"]:
+        errors["block_date"] = _("Enter the date.")
+    elif day is None:
         errors["block_date"] = _("Enter a date like %(example)s.", example=today.isoformat())
     elif day < today:
         errors["block_date"] = _("That date has passed: enter today or a later date.")

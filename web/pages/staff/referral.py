@@ -23,6 +23,7 @@ from starlette.responses import Response
 from resourcemap.errors import Conflict, InvalidInput
 from resourcemap.feedback.answers import K as FEEDBACK_K
 from resourcemap.referral.desk import ReferralDesk
+from resourcemap.referral.directory import MAX_CANDIDATES
 from resourcemap.referral.requests import AcceptIn, DeclineIn, ReferralIn
 from resourcemap.referral.views import Candidate, Candidates, ReferralView
 from resourcemap.said import N_
@@ -125,13 +126,17 @@ async def referral_list(request: Request) -> Response:
     principal = request.state.principal
     side = request.query_params.get("side")
     side = side if side in ("in", "out") else None
-    status = request.query_params.get("status")
-    status = status if status in S._value2member_map_ else None
-    items = await _desk(request).listed(principal, side=side, status=status)
+    try:
+        status: ReferralStatus | None = S(request.query_params.get("status", ""))
+    except ValueError:  # none asked, or none such: all of them
+        status = None
+    items = await _desk(request).listed(
+        principal, side=side, status=None if status is None else status.value
+    )
     context = {
         "side": side,
         "status": status,
-        "status_label": "" if status is None else i18n.vocab(S(status)),
+        "status_label": "" if status is None else i18n.vocab(status),
         "rows": [row(r) for r in items],
         "count": len(items),
     }
@@ -176,6 +181,7 @@ async def _new_page(
         "needs": [(n.code, (n.label_zh, n.label_en)) for n in NEEDS],
         "candidates": [_candidate(c) for c in found.items],
         "members_only_left_out": found.members_only_left_out,
+        "most_candidates": MAX_CANDIDATES,
         "origin": origin,
         "members_only_link": f"{request.url_for(NEW).path}?"
         + urlencode({**shown_too, "eligible": "all"}),
@@ -289,7 +295,8 @@ async def _detail_page(
         and found.status is S.BOOKED
         and found.starts_at is not None
         and found.starts_at <= now,
-        "can_close": found.status in (S.ATTENDED, S.DID_NOT_ATTEND, S.DECLINED),
+        "can_close": found.status in (S.ATTENDED, S.DID_NOT_ATTEND)
+        or (found.status is S.DECLINED and found.side in ("out", "both")),
     }
     return await render(request, "staff/referral.html", context, status)
 
