@@ -1,3 +1,4 @@
+# Over 400 lines: what staff do with a service's bookings: rules, blocked time, lists, cancel.
 """What staff do with bookings: lists with masked contacts, revealing one (audited),
 booking rules, blocked time. Planners see counts only.
 
