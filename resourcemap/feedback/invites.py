@@ -16,7 +16,7 @@ from tortoise.exceptions import IntegrityError
 from resourcemap.booking.ledger import Ledger
 from resourcemap.booking.outbox import enqueue_text, place_name, resident_locale, subject_of
 from resourcemap.booking.requests import new_token
-from resourcemap.models import Booking, FeedbackInvite, FeedbackToken, Resource
+from resourcemap.models import Booking, FeedbackInvite, FeedbackToken, Notification, Resource
 from resourcemap.said import N_
 from resourcemap.translations import read
 from resourcemap.vocab import BookingStatus, NotificationKind
@@ -86,6 +86,14 @@ async def may_ask_here(booking_code: str, *, now: dt.datetime) -> bool:
         and booking.status is BookingStatus.ATTENDED
         and now - booking.starts_at <= dt.timedelta(days=VALID_DAYS)
         and not await FeedbackInvite.exists(booking_id=booking.id)
+    )
+
+
+async def sent(booking_code: str) -> bool:
+    """Whether the visit's feedback link went to the resident by text or e-mail (its page
+    then says so, rather than nothing once it stops offering one)."""
+    return await Notification.exists(
+        booking__code=booking_code, kind=NotificationKind.FEEDBACK_INVITE
     )
 
 

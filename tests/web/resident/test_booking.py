@@ -510,3 +510,28 @@ def test_after_the_visit_its_page_asks_for_feedback_once(room: tuple[Any, int]) 
     # Not without the booking's own link.
     stranger = hidden_fields(ask) | {"token": "x" * 20}
     assert client.post(attr(ask, "action"), data=stranger).status_code == 404
+
+
+def test_after_a_visit_whose_link_was_texted_the_page_says_so(room: tuple[Any, int]) -> None:
+    from resourcemap.feedback import invites
+    from resourcemap.models import Booking
+    from resourcemap.vocab import BookingStatus
+
+    client, room_id = room
+    path, token = manage_link(book(client, room_id, phone=PHONE))
+    code = path.rsplit("/", 1)[1]
+
+    async def attended_and_invited() -> None:
+        await Booking.filter(code=code).update(status=BookingStatus.ATTENDED)
+        booking = await Booking.get(code=code)
+        ledger = client.app.state.desk.ledger
+        assert await invites.invite(
+            ledger, booking.id, now=dt.datetime(2026, 12, 1, 2, tzinfo=dt.UTC)
+        )
+
+    portal = client.portal
+    assert portal is not None
+    portal.call(attended_and_invited)
+    page = soup(client.get(path, params={"token": token}))
+    assert page.select_one("form.feedback-ask") is None
+    assert "我们已把匿名评价链接发给您" in text_of(page, ".feedback-sent")

@@ -354,6 +354,7 @@ async def _booking_context(request: Request, code: str, token: str) -> dict[str,
         + urlencode({"token": token, "lang": i18n.current().tag}),
         "manage_url": f"/bookings/{booking.code}?{urlencode({'token': token})}",
         "feedback_here": await invites.may_ask_here(booking.code, now=now),
+        "feedback_sent": status is BookingStatus.ATTENDED and await invites.sent(booking.code),
     }
 
 
