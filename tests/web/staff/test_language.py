@@ -13,7 +13,7 @@ from bs4 import BeautifulSoup
 
 from resourcemap.models import Organisation, Resource
 from tests.factories import run_in_db
-from tests.html_helpers import attr, one
+from tests.html_helpers import attr, one, text_of
 from tests.web.staff.test_pages import World, _people, browser_values, html, only_form, sign_in
 from tests.web.test_english_pages import stray_chinese
 
@@ -117,6 +117,13 @@ def test_rules_that_trap_same_day_bookings_are_saved_only_when_confirmed(world: 
         shown = html(client.get(rules))
         assert attr(one(shown, "#f-change_notice_minutes"), "value") == "240"
         assert shown.select_one("#rules-warning") is None
+        # Asked once: a later save that leaves those two as they were is saved at once,
+        # and says only that it was saved (bookings were open already).
+        later = browser_values(only_form(shown, rules)) | {"horizon_days": ["60"]}
+        resaved = client.post(rules, data=later, follow_redirects=False)
+        assert resaved.status_code == 303
+        said = text_of(html(client.get(rules)), ".flash")
+        assert "已保存预约规则" in said and "已开通" not in said
 
 
 def test_chinese_listing_form_says_per_field_what_is_wrong(world: World) -> None:

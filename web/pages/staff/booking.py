@@ -417,9 +417,17 @@ async def save_rules(request: Request) -> Response:
     values, data, errors = booking_form.policy_input(_values(form))
     if data is None:
         return await _rules_page(request, principal, resource_id, values, errors, 400)
-    if data.min_notice_minutes < data.change_notice_minutes and text(form, "understood") != "yes":
+    stored = await staff.get_policy(principal, resource_id)
+    notices = (data.min_notice_minutes, data.change_notice_minutes)
+    kept = isinstance(stored, PolicyView) and notices == (
+        stored.min_notice_minutes,
+        stored.change_notice_minutes,
+    )
+    trap = data.min_notice_minutes < data.change_notice_minutes
+    if trap and not kept and text(form, "understood") != "yes":
         # Times booked inside the change window can never be changed online: said, and
         # saved only once staff confirm they mean it (residents see it beside each time).
+        # Asked when staff set it, not again on every save that leaves it as it was.
         warning = _(
             "Residents can book up to %(book)s before the start, but change or cancel online "
             "only until %(change)s before: times booked in between cannot be changed or "
@@ -431,8 +439,11 @@ async def save_rules(request: Request) -> Response:
             request, principal, resource_id, values | {"understood": "yes"}, warning=warning
         )
     await staff.set_policy(principal, resource_id, data)
+    was_open = isinstance(stored, PolicyView) and stored.enabled
     flash = (
-        _("Booking rules saved; bookings are open")
+        _("Booking rules saved")
+        if data.enabled and was_open
+        else _("Booking rules saved; bookings are open")
         if data.enabled
         else _("Booking rules saved; bookings are paused")
     )
