@@ -80,13 +80,20 @@ async def _link(ledger: Ledger, booking: Booking, *, now: dt.datetime) -> str | 
 async def may_ask_here(booking_code: str, *, now: dt.datetime) -> bool:
     """Whether the page of this visit may offer a feedback link: attended in the last
     :data:`VALID_DAYS` days, and none was given (by text, e-mail or this page)."""
+    return await _askable(booking_code, now=now) is not None
+
+
+async def _askable(booking_code: str, *, now: dt.datetime) -> Booking | None:
+    """The visit of :func:`may_ask_here`, read once for the check and the link."""
     booking = await Booking.get_or_none(code=booking_code)
-    return (
-        booking is not None
-        and booking.status is BookingStatus.ATTENDED
-        and now - booking.starts_at <= dt.timedelta(days=VALID_DAYS)
-        and not await FeedbackInvite.exists(booking_id=booking.id)
-    )
+    if (
+        booking is None
+        or booking.status is not BookingStatus.ATTENDED
+        or now - booking.starts_at > dt.timedelta(days=VALID_DAYS)
+        or await FeedbackInvite.exists(booking_id=booking.id)
+    ):
+        return None
+    return booking
 
 
 async def sent(booking_code: str) -> bool:
@@ -100,10 +107,8 @@ async def sent(booking_code: str) -> bool:
 async def ask_here(ledger: Ledger, booking_code: str, *, now: dt.datetime) -> str | None:
     """A feedback link's token asked for on the visit's own page, once (a resident who booked
     with no phone or e-mail was never asked at all); None where :func:`may_ask_here` is not."""
-    if not await may_ask_here(booking_code, now=now):
-        return None
-    booking = await Booking.get(code=booking_code)
-    return await _link(ledger, booking, now=now)
+    booking = await _askable(booking_code, now=now)
+    return None if booking is None else await _link(ledger, booking, now=now)
 
 
 async def invite_attended(ledger: Ledger, *, now: dt.datetime, days: int = 7) -> int:

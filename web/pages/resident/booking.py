@@ -353,7 +353,9 @@ async def _booking_context(request: Request, code: str, token: str) -> dict[str,
         "ics_url": f"/api/v1/bookings/{booking.code}.ics?"
         + urlencode({"token": token, "lang": i18n.current().tag}),
         "manage_url": f"/bookings/{booking.code}?{urlencode({'token': token})}",
-        "feedback_here": await invites.may_ask_here(booking.code, now=now),
+        # Only after a visit: every other view of the page reads nothing more for it.
+        "feedback_here": status is BookingStatus.ATTENDED
+        and await invites.may_ask_here(booking.code, now=now),
         "feedback_sent": status is BookingStatus.ATTENDED and await invites.sent(booking.code),
     }
 
