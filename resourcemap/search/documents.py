@@ -40,6 +40,7 @@ def _labels(kind: str, services: tuple[str, ...], audiences: tuple[str, ...]) ->
     """The listing's labels in both languages, so that either finds it; once per distinct
     (kind, services, audiences)."""
     parts = _both(ResourceKind(kind))
+    parts.extend(NEEDS.kind_words.get(ResourceKind(kind), ()))
     for code in services:
         if code in Service._value2member_map_:
             parts.extend(_both(Service(code)))

@@ -167,9 +167,10 @@ def prepare() -> None:
 @lru_cache(maxsize=4)
 def _known_sounds(vocab: NeedsVocabulary) -> dict[str, str]:
     """The pinyin of the words listings are labelled with (services' and kinds' names,
-    residents' words for services), each to its word."""
+    residents' words for services and kinds), each to its word."""
     words = [vocab_label(m, "zh") for enum in (Service, ResourceKind) for m in enum]
-    words += [w for found in vocab.service_words.values() for w in found if text.has_han(w)]
+    for table in (vocab.service_words, vocab.kind_words):
+        words += [w for found in table.values() for w in found if text.has_han(w)]
     known: dict[str, str] = {}
     for word in sorted(set(words), key=lambda w: (len(w), w)):
         known.setdefault(text.pinyin_forms(word)[0], word)

@@ -137,6 +137,7 @@ class NeedsVocabulary:
         free_words_latin: Iterable[str] = (),
         service_words: dict[Service, tuple[str, ...]] | None = None,
         fillers_latin: Iterable[str] = (),
+        kind_words: dict[ResourceKind, tuple[str, ...]] | None = None,
     ) -> None:
         self.needs: dict[str, Need] = {n.code: n for n in needs}
         # English words around a concern ("counselling near me"): dropped where they are no
@@ -144,6 +145,8 @@ class NeedsVocabulary:
         self.fillers_latin: frozenset[str] = frozenset(w.lower() for w in fillers_latin)
         # Residents' own words for a service, searched as the service's labels are.
         self.service_words: dict[Service, tuple[str, ...]] = dict(service_words or {})
+        # And for a kind of place ("社工站"), searched as the kind's label is.
+        self.kind_words: dict[ResourceKind, tuple[str, ...]] = dict(kind_words or {})
         # Words asking for free services: longest first, so "免费的" goes before "免费".
         self.free_zh: tuple[str, ...] = tuple(sorted(set(free_words_zh), key=len, reverse=True))
         self.free_latin: tuple[tuple[str, ...], ...] = tuple(
@@ -249,15 +252,8 @@ def parse(data: dict[str, object]) -> NeedsVocabulary:
     free_zh, free_latin = data.get("free_words_zh", []), data.get("free_words_latin", [])
     if not isinstance(free_zh, list) or not isinstance(free_latin, list):
         raise ValueError("free_words_zh and free_words_latin must be lists")
-    raw_words = data.get("service_words", {})
-    if not isinstance(raw_words, dict):
-        raise ValueError("service_words must be a table of service codes")
-    service_words = {
-        _codes({"service": [code]}, "service", Service, "(service_words)")[0]: _strings(
-            raw_words, code, "(service_words)"
-        )
-        for code in raw_words
-    }
+    service_words = _words_for(data, "service_words", Service)
+    kind_words = _words_for(data, "kind_words", ResourceKind)
     return NeedsVocabulary(
         needs,
         (str(f) for f in fillers),
@@ -266,7 +262,19 @@ def parse(data: dict[str, object]) -> NeedsVocabulary:
         free_words_latin=(str(w) for w in free_latin),
         service_words=service_words,
         fillers_latin=(str(w) for w in fillers_latin),
+        kind_words=kind_words,
     )
+
+
+def _words_for(data: dict[str, object], table: str, enum: type[E]) -> dict[E, tuple[str, ...]]:
+    """Residents' own words for each code of ``enum``, from the file's ``table``."""
+    raw = data.get(table, {})
+    if not isinstance(raw, dict):
+        raise ValueError(f"{table} must be a table of {enum.__name__} codes")
+    where = f"({table})"
+    return {
+        _codes({"code": [code]}, "code", enum, where)[0]: _strings(raw, code, where) for code in raw
+    }
 
 
 def load(path: Path = SOURCE) -> NeedsVocabulary:

@@ -123,7 +123,9 @@ def test_no_crisis_words(q: str) -> None:
         ("end my life", ["self_harm"], ["end my life"]),  # a phrase keeps its "my"
         ("看心理科挂号", [], ["心理科"]),  # about the place, not the concern
         ("憂鬱症", ["depression"], ["忧郁症"]),
-        ("孩子孤独症", ["parenting"], ["孩子", "孤独症"]),  # autism, not loneliness
+        # Autism: a child's development, not loneliness, nor parenting alone.
+        ("孩子孤独症", ["parenting", "development"], ["孩子", "孤独症"]),
+        ("autism", ["development"], ["autism"]),
     ],
 )
 def test_how_residents_type(q: str, needs: list[str], words: list[str]) -> None:

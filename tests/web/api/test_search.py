@@ -360,6 +360,19 @@ def test_residents_own_words_for_a_service_find_it(
     assert slip == doctor
 
 
+def test_residents_own_words_for_a_kind_of_place_find_it(
+    city: tuple[TestClient, dict[str, int], str],
+) -> None:
+    # No listing says 社工站 or 心理医院; residents do (needs.toml: kind_words).
+    client, _, _ = city
+    social = names(client.get("/api/v1/search", params={"q": "社工站"}).json())
+    assert social and set(social) <= {"东湖社区心理咨询室"}  # the community room
+    hospital = names(client.get("/api/v1/search", params={"q": "心理医院"}).json())
+    assert hospital == ["西山医院心理门诊"]
+    # The words are a kind's, not anybody's: a psychiatrist is not a hospital.
+    assert "王医生" not in hospital
+
+
 @pytest.mark.parametrize(
     ("path", "params", "field"),
     [
