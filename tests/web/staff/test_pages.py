@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup, Tag
 from starlette.testclient import TestClient
 
 from resourcemap import accounts
+from resourcemap.clock import FixedClock
 from resourcemap.models import Organisation, Resource
 from resourcemap.vocab import Role
 from tests.conftest import TEST_NOW
@@ -439,6 +440,31 @@ def test_a_valid_edit_is_what_the_api_shows_and_stamps_verified_at(world: World)
     assert dt.datetime.fromisoformat(after["verified_at"]) == TEST_NOW  # the app's clock
     row = one(listing, f"tr[data-id='{room}']")
     assert "从未" not in text_of(row, ".verified")
+
+
+def test_a_special_date_typed_in_the_past_is_refused_but_saved_ones_stay(
+    world: World, clock: FixedClock
+) -> None:
+    # A week on, the stored staff-training day (4 December) is over: saving the form with
+    # it is fine. A new row dated last year (a slip of the year for the coming Spring
+    # Festival) would leave the room open for booking then: refused, naming the row.
+    clock.set(TEST_NOW + dt.timedelta(days=7))
+    room = world.ids["room"]
+    action = f"/staff/resources/{room}/edit"
+    with world.make(world.url) as client:
+        sign_in(client, "staff")
+        values = browser_values(only_form(html(client.get(action)), action))
+        assert values["exc-0-end_date"] == ["2026-12-04"]
+        slip = {"exc-1-start_date": ["2026-02-16"], "exc-1-end_date": ["2026-02-18"]}
+        refused = client.post(action, data=values | slip | {"exc-1-note": ["春节"]})
+        assert refused.status_code == 400
+        page = html(refused)
+        message = text_of(field_box(page, "exc-1-end_date"), ".field-error")
+        assert "例外第 2 行" in message and "2026-02-18" in message and "年份" in message
+        assert browser_values(only_form(page, action))["exc-1-note"] == ["春节"]
+        assert [e["note"] for e in api(client, room)["exceptions"]] == ["员工培训"]
+        kept = client.post(action, data=values, follow_redirects=False)
+        assert kept.status_code == 303
 
 
 def test_staff_say_who_may_use_a_listing(world: World) -> None:

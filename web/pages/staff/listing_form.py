@@ -7,6 +7,7 @@ parses to ``resourcemap.listings.edits``. Weekly hours are typed as one line per
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from typing import Any, NamedTuple
@@ -203,6 +204,23 @@ def payload_of(values: dict[str, Any]) -> Payload:
         for row in (values["qualifications"][i] for i in q_rows)
     ]
     return Payload(data, errors, exc_rows, q_rows)
+
+
+def past_rows(
+    data: edits.ResourceIn, payload: Payload, stored: edits.ResourceIn | None, today: dt.date
+) -> dict[str, str]:
+    """Special dates typed in that are over already (a slip of the year, as often as not:
+    "2025-02-01" for the coming Spring Festival, which then stays open for booking). Those
+    saved before stay as they are: last year's closures come back with every save."""
+    kept = {(e.start_date, e.end_date) for e in stored.exceptions} if stored else set()
+    errors: dict[str, str] = {}
+    for e, row in zip(data.exceptions, payload.exception_rows, strict=True):
+        if e.end_date < today and (e.start_date, e.end_date) not in kept:
+            errors[f"exc-{row}-end_date"] = forms.labelled(
+                _("Exception %(n)s", n=row + 1),
+                _("%(date)s has passed. Check the year, or clear the row.", date=e.end_date),
+            )
+    return errors
 
 
 def _field_of(loc: tuple[int | str, ...], msg: str, payload: Payload) -> str:

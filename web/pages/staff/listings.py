@@ -309,8 +309,7 @@ async def edit_resource(request: Request) -> Response:
 async def save_resource(request: Request) -> Response:
     principal, form = await posted(request, Role.ADMIN, Role.STAFF)
     resource_id: int | None = request.path_params.get("id")
-    if resource_id is not None:
-        await _check_editable(principal, resource_id)
+    stored = None if resource_id is None else await _check_editable(principal, resource_id)
     values = resource_form.values_from_form(form)
     if principal.role is Role.STAFF:
         values["organisation_id"] = str(principal.organisation_id)
@@ -320,6 +319,9 @@ async def save_resource(request: Request) -> Response:
         data = edits.ResourceIn.model_validate(payload.data)
     except ValidationError as exc:
         errors = resource_form.field_errors(exc, payload) | errors
+    else:
+        today = clock.now(request).astimezone(request.app.state.settings.tz).date()
+        errors |= resource_form.past_rows(data, payload, stored, today)
     if errors:
         return await _form_page(request, principal, values, resource_id, errors)
     try:
