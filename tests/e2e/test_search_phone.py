@@ -82,6 +82,23 @@ def announced(page: Any) -> None:
     in_view(page, "#results .result:first-child, #empty")
 
 
+def answered_in_place(page: Any, field: str) -> None:
+    """A filter changed: the answer is in and read out from the count's live region, and
+    the focus stayed on the filter (the arrow keys step through its options, each a
+    search: focus taken at each step left a keyboard user nowhere)."""
+    expect(page.locator("body")).to_have_attribute("data-results", "ready", timeout=15_000)
+    assert page.evaluate("document.activeElement.id") == field
+    expect(page.locator("#result-count")).to_have_attribute("aria-live", "polite")
+
+
+def choose(page: Any, label: str, value: str) -> None:
+    """As a person does: the field takes the focus, then the choice."""
+    field = page.get_by_label(label)
+    field.focus()
+    page.evaluate("document.body.dataset.results = 'loading'")
+    field.select_option(value)
+
+
 CIRCLE_IN_VIEW = """() => { const m = document.querySelector("#map").getBoundingClientRect();
     const c = document.querySelector("path.rm-circle"); if (!c) return false;
     const r = c.getBoundingClientRect();
@@ -148,9 +165,8 @@ def test_a_resident_on_a_phone_finds_the_right_help(server: str, page: Any) -> N
     # The resident's dot is drawn above the service markers, never hidden under one.
     expect(page.locator(".leaflet-here-pane path.rm-here")).to_have_count(1)
     small = page.locator("path.rm-circle").bounding_box()
-    page.evaluate("document.body.dataset.results = 'loading'")
-    page.get_by_label("距离").select_option("3000")
-    announced(page)
+    choose(page, "距离", "3000")
+    answered_in_place(page, "f-radius_m")
     expect(page.locator("#map")).to_have_attribute("data-circle", "3000")
     expect(page.locator("#map")).to_have_attribute("data-circle-chosen", "1")
     expect(page.locator("path.rm-circle")).not_to_have_attribute("stroke-dasharray", "6 6")
@@ -167,12 +183,10 @@ def test_a_resident_on_a_phone_finds_the_right_help(server: str, page: Any) -> N
     shoot(page, "phone-show-on-map")
 
     # Nothing fits: clear the filters, the nearest place whatever the filters, the lines.
-    page.evaluate("document.body.dataset.results = 'loading'")
-    page.get_by_label("服务方式").select_option("phone")
-    announced(page)
-    page.evaluate("document.body.dataset.results = 'loading'")
-    page.get_by_label("费用").select_option("paid")
-    announced(page)
+    choose(page, "服务方式", "phone")
+    answered_in_place(page, "f-mode")
+    choose(page, "费用", "paid")
+    answered_in_place(page, "f-fee")
     empty = page.locator("#empty")
     expect(page.locator("#result-count")).to_contain_text("没有同时符合这些条件的服务")
     expect(empty.locator(".nearest .result-name")).to_have_text(ROOM)
@@ -201,9 +215,8 @@ def test_a_resident_on_a_phone_finds_the_right_help(server: str, page: Any) -> N
 
     # Back to the search from a detail page: query, place and filters as they were.
     search(page, "失眠")
-    page.evaluate("document.body.dataset.results = 'loading'")
-    page.get_by_label("距离").select_option("1000")
-    announced(page)
+    choose(page, "距离", "1000")
+    answered_in_place(page, "f-radius_m")
     circle_in_view(page)  # a few results near the resident: the map still shows the 1 km
     page.locator("#results .result-name a").first.click()
     expect(page.locator("h1")).to_have_text(ROOM)
@@ -274,9 +287,8 @@ def test_searching_in_place_says_what_the_server_would(server: str, page: Any) -
 
     # Nearest first without a place: the best matches, not "Please check: request".
     page.locator(".filters summary").click()
-    page.evaluate("document.body.dataset.results = 'loading'")
-    page.get_by_label("排序").select_option("nearest")
-    announced(page)
+    choose(page, "排序", "nearest")
+    answered_in_place(page, "f-sort")
     expect(page.locator("#result-count")).not_to_contain_text("请检查")
     expect(page.locator("#result-count .needs-place")).to_have_text(
         "按距离排序需要一个地点：请输入社区，或使用我的位置。"
@@ -344,3 +356,25 @@ def test_a_typed_place_not_found_is_said_first_and_an_address_finds_its_communit
     announced(page)
     expect(page.locator(".near")).to_contain_text("白鹭社区")
     expect(page.locator(".search-panel .problem")).to_have_count(0)
+
+
+def test_the_skip_link_title_and_language_follow_a_search_made_in_place(
+    server: str, page: Any
+) -> None:
+    """The skip link goes to the results without reloading the search away; the page's
+    title names the search, as the server's page does; switching language keeps it."""
+    page.goto(server + "/")
+    expect(page.locator("#map")).to_have_attribute("data-ready", "1", timeout=15_000)
+    search(page, "失眠")
+    assert page.title().startswith("“失眠”的搜索结果 · ")
+    page.locator(".skip-link").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    expect(page.get_by_label("您想找什么帮助？")).to_have_value("失眠")  # not reloaded
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("body")).to_have_attribute("data-results", "ready", timeout=15_000)
+    expect(page.get_by_label("What are you looking for?")).to_have_value("失眠")
+    assert page.title().startswith("Results for “失眠” · ")
+    # The server's own page, reloaded, says the same.
+    page.reload()
+    assert page.title().startswith("Results for “失眠” · ")

@@ -591,7 +591,7 @@
 
   // push: "push" adds the search to the history (a new search: Back returns to the one
   // before), false leaves the address alone, anything else replaces it (a filter changed).
-  function search(push) {
+  function search(push, keepFocus) {
     var p = params();
     var api = apiParams(p);
     var seq = ++searchSeq;
@@ -653,7 +653,7 @@
       fitResults();
       return nextView().then(function () {
         if (seq !== searchSeq) { return; }
-        announce();
+        if (!keepFocus || body.crisis) { announce(); }
         document.body.dataset.results = "ready";
       });
     });
@@ -662,7 +662,22 @@
     } else if (push !== false) {
       history.replaceState(history.state, "", "/?" + p.toString());
     }
+    shownAddress = location.pathname + location.search;
+    followAddress(p);
     return mapDone.catch(showError);
+  }
+
+  // The page's title and its language links follow a search made in place, as the
+  // server's page would have them: switching language keeps the search.
+  var shownAddress = location.pathname + location.search;
+  function followAddress(p) {
+    var q = (p.get("q") || "").trim();
+    document.title = (q ? t("title_results", { q: q }) : t("title_search")) + " · " + t("title_base");
+    Array.prototype.forEach.call(document.querySelectorAll(".lang-switch a[hreflang]"), function (a) {
+      var switched = new URLSearchParams(p);
+      switched.set("lang", a.getAttribute("hreflang"));
+      a.setAttribute("href", "/?" + switched.toString());
+    });
   }
 
   // A typed area wider than the list's distance: how far it reaches, and a search that
@@ -723,7 +738,11 @@
     search("push");
   });
   // Back (or forward) to a search made in place: the server renders it from its address.
-  window.addEventListener("popstate", function () { location.reload(); });
+  // Not when only the #fragment moved: the skip link to #main fires popstate too, and a
+  // reload there lost what was typed and sent the focus back to the top.
+  window.addEventListener("popstate", function () {
+    if (location.pathname + location.search !== shownAddress) { location.reload(); }
+  });
   form.addEventListener("change", function (ev) {
     if (ev.target === placeInput) { latInput.value = ""; lonInput.value = ""; return; }
     if (ev.target === radiusSelect) {
@@ -731,7 +750,9 @@
       shownRadius = radiusSelect.value;
       if (here) { showHere(here[0], here[1]); }
     }
-    if (ev.target.tagName === "SELECT" || ev.target.type === "checkbox") { search(); }
+    // The focus stays on the filter (stepping through a list's options with the arrow
+    // keys searches at each step); the count is still read out, from its live region.
+    if (ev.target.tagName === "SELECT" || ev.target.type === "checkbox") { search(undefined, true); }
   });
 
   var locate = document.getElementById("locate");

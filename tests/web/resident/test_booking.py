@@ -385,7 +385,11 @@ def test_changing_the_time_opens_on_the_bookings_own_day(room: tuple[Any, int]) 
     refused = client.post(form["action"], data=press, follow_redirects=False)
     assert refused.status_code == 400
     again = soup(refused)
-    assert text_of(again, ".problem") == "请选择一个时间。"
+    # As the booking form says it: a summary linking to the times, the times marked.
+    assert attr(one(again, ".error-summary a"), "href") == "#starts_at"
+    assert text_of(again, ".error-summary a") == "请选择一个时间。"
+    assert "请选择一个时间" in text_of(again, "#starts_at-error")
+    assert one(again, "#starts_at")  # the link's target
     assert one(again, ".day-tab.current").find(string=True) == other.find(string=True)
     # And the booking stayed where it was.
     kept = soup(client.get(path, params={"token": token}))

@@ -419,15 +419,16 @@ async def reschedule(request: Request) -> Response:
         return await _page(request, "resident/booking.html", context, 409)
     chosen = _text(form, "starts_at")
     status = 200
+    no_time = {"starts_at": _("Choose a time.")}  # the error summary links to the times
     if not chosen and _text(form, "move") == "yes":
         # "Move my booking" with no time chosen: said, not the same page again in silence.
-        context["problem"], status = _("Choose a time."), 400
+        context["errors"], status = no_time, 400
     elif chosen:
         try:
             starts_at = RescheduleIn.model_validate({"starts_at": chosen}).starts_at
             await desk.reschedule(code, token, starts_at, now=clock.now(request))
         except ValidationError:
-            context["problem"], status = _("Choose a time."), 400
+            context["errors"], status = no_time, 400
         except Conflict as exc:
             context["problem"], status = _refusal(exc), 409
         else:

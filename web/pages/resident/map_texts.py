@@ -20,6 +20,10 @@ def messages() -> dict[str, str]:
         "after_colon": i18n.after_colon(),
         "clause_separator": i18n.clause_separator(),
         "between_sentences": i18n.between_sentences(),
+        # The page's title after a search made in place, as the server titles it.
+        "title_results": _("Results for “%(q)s”", q="{q}"),
+        "title_search": _("Search results"),
+        "title_base": _("Mental health service map") + " · ResourceMap",
         "paid": _("Paid"),
         "books_online": _("Books online"),
         "phone_here": _("Phone service for your area"),
