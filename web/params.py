@@ -15,10 +15,14 @@ def query_dict(request: Request, *, repeatable: Collection[str] = ()) -> dict[st
     """Single-valued parameters as strings, repeatable ones as lists.
 
     Repeatable parameters accept ``kind=a&kind=b`` and ``kind=a,b`` alike; an empty value
-    is treated as absent so that plain HTML forms can leave a filter unset.
+    is treated as absent so that plain HTML forms can leave a filter unset. ``lang`` is the
+    request's language, which the middleware has read: no query model's field (a client
+    sending it as the pages do was refused).
     """
     out: dict[str, object] = {}
     for key in request.query_params:
+        if key == "lang":
+            continue
         if key in repeatable:
             values = [
                 v for raw in request.query_params.getlist(key) for v in raw.split(",") if v.strip()

@@ -60,8 +60,7 @@ def access_of(request: Request) -> AccessService:
 
 
 def access_query(request: Request) -> AccessQuery:
-    params = query_dict(request, repeatable=REPEATABLE)
-    return AccessQuery.model_validate({k: v for k, v in params.items() if k != "lang"})
+    return AccessQuery.model_validate(query_dict(request, repeatable=REPEATABLE))
 
 
 async def access_report(
@@ -91,7 +90,7 @@ async def _scope(request: Request) -> AreaScope | None:
 
 
 def coverage_query(request: Request) -> CoverageQuery:
-    return coverage_query_without(request, "lang")
+    return coverage_query_without(request)
 
 
 def _geojson(body: dict[str, object]) -> Response:
@@ -171,7 +170,7 @@ async def coverage_report(request: Request) -> Response:
     """
     scope = await _scope(request)
     settings = request.app.state.settings
-    query = coverage_query_without(request, "download", "lang")
+    query = coverage_query_without(request, "download")
     here = [(k, v) for k, v in request.query_params.multi_items() if k != "download"]
     names = await planning_text.area_names()
     page = await report_html(
@@ -199,10 +198,9 @@ async def coverage_report(request: Request) -> Response:
 
 
 def coverage_query_without(request: Request, *names: str) -> CoverageQuery:
-    """The query's coverage parameters; ``lang`` (the page language) is never one."""
+    """The query's coverage parameters but ``names`` (the page's own)."""
     params = query_dict(request, repeatable=REPEATABLE)
-    skip = {"lang", *names}
-    return CoverageQuery.model_validate({k: v for k, v in params.items() if k not in skip})
+    return CoverageQuery.model_validate({k: v for k, v in params.items() if k not in names})
 
 
 async def gaps(request: Request) -> Response:

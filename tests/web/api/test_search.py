@@ -399,6 +399,18 @@ def test_bad_search_input_is_400_naming_the_field(
     assert field in response.json()["fields"]
 
 
+def test_the_api_takes_the_pages_lang_and_answers_in_it(
+    city: tuple[TestClient, dict[str, int], str],
+) -> None:
+    # A client passing ?lang= as the pages do was refused ("lang: Extra inputs").
+    client, _, _ = city
+    found = client.get("/api/v1/search", params={"q": "心理", "lang": "en"})
+    assert found.status_code == 200 and "东湖社区心理咨询室" in names(found.json())
+    # It names the language only: a wrong value of another field is still refused.
+    refused = client.get("/api/v1/search", params={"fee": "cheap", "lang": "en"})
+    assert refused.status_code == 400 and set(refused.json()["fields"]) == {"fee"}
+
+
 def test_unreachable_meilisearch_degrades_to_embedded_and_logs_once(
     database_url: str, make_client: Callable[..., Any], caplog: pytest.LogCaptureFixture
 ) -> None:
