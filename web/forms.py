@@ -34,7 +34,7 @@ def reason(exc: DomainError) -> str:
     """What the domain refused, as the reader reads it (its English only on English pages)."""
     if i18n.current() is not i18n.EN and not _translated(exc.said):
         return _("Please check this.")
-    return i18n.said(exc.said)
+    return i18n.sentence(i18n.said(exc.said))
 
 
 def _translated(sentence: Said) -> bool:

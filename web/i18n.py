@@ -118,6 +118,21 @@ def said(text: Said | str) -> str:
     return catalogues.read(text, current().babel)
 
 
+def sentence(text: str) -> str:
+    """A reason the domain gave, as a sentence on its own: in English the domain's reasons
+    start in lower case and end bare ("the slot has not started yet"), to be joined into
+    others; alone on a page they start with a capital and end with a full stop. Chinese
+    has no case, and its translations carry their own punctuation.
+
+    >>> activate(EN); sentence("the slot has not started yet"), sentence("Done.")
+    ('The slot has not started yet.', 'Done.')
+    """
+    if current() is not EN or not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text + "." if text[-1].isalnum() else text
+
+
 def vocab(member: StrEnum | str | None, labels: Mapping[Any, Said] | None = None) -> str:
     """A vocabulary member's label in the current language; a code no vocabulary knows
     (or ``None``) as it is. ``labels`` names the vocabulary when ``member`` is a plain code."""

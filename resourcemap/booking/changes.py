@@ -15,7 +15,14 @@ from resourcemap.booking import seats, slots
 from resourcemap.booking.ledger import Ledger, check_change_window, rules_of, schedule_changed
 from resourcemap.errors import Conflict
 from resourcemap.models import Booking, Resource
-from resourcemap.vocab import SEAT_HOLDING, BookingStatus, Channel, NotificationKind
+from resourcemap.said import N_
+from resourcemap.vocab import (
+    BOOKING_STATUS_LABELS,
+    SEAT_HOLDING,
+    BookingStatus,
+    Channel,
+    NotificationKind,
+)
 
 
 async def cancel(ledger: Ledger, code: str, token: str, *, now: dt.datetime) -> Booking:
@@ -37,7 +44,12 @@ async def reschedule(
     was taken."""
     booking = await ledger.booking(code, token)
     if booking.status is not BookingStatus.CONFIRMED:
-        raise Conflict(f"a booking that is {booking.status} cannot be moved")
+        raise Conflict(
+            N_(
+                "a booking that is %(status)s cannot be moved",
+                status=BOOKING_STATUS_LABELS[booking.status],
+            )
+        )
     if booking.channel is Channel.REFERRAL:
         # Its seat is a green-channel seat, which only the receiving service can move.
         raise Conflict(
@@ -49,7 +61,7 @@ async def reschedule(
     schedule = await ledger.schedule_at(resource_id, new_start)
     start, end = ledger.slot_in(schedule, new_start, now=now)
     if start == slots.epoch(booking.starts_at):
-        raise Conflict("the booking is already in that slot")
+        raise Conflict(N_("the booking is already in that slot"))
     resource = await Resource.get(id=resource_id)
     async with in_transaction(Booking._meta.default_connection) as conn:
         locked = await seats.lock(conn, resource_id)
@@ -57,7 +69,12 @@ async def reschedule(
             raise schedule_changed()
         fresh = await Booking.get(id=booking.id)
         if fresh.status is not BookingStatus.CONFIRMED:
-            raise Conflict(f"a booking that is {fresh.status} cannot be moved")
+            raise Conflict(
+                N_(
+                    "a booking that is %(status)s cannot be moved",
+                    status=BOOKING_STATUS_LABELS[fresh.status],
+                )
+            )
         old_slot_id = fresh.slot_id
         slot_id = await seats.take(
             conn, resource_id, start, end, locked.rules.seats, moving=old_slot_id

@@ -479,7 +479,7 @@ def schedule_changed() -> Conflict:
 
 def service_offered(services: Iterable[str], service: str | None) -> None:
     if service is not None and service not in services:
-        raise InvalidInput("this service does not offer that", field="service")
+        raise InvalidInput(N_("this service does not offer that"), field="service")
 
 
 def duration(minutes: int) -> str:

@@ -40,7 +40,15 @@ from resourcemap.models import Booking, BookingPolicy, Resource, TimeBlock, Wait
 from resourcemap.said import N_
 from resourcemap.scope import located_in
 from resourcemap.vault import mask_email, mask_name, mask_phone
-from resourcemap.vocab import SEAT_HOLDING, BookingStatus, Channel, Role, Status, WaitlistStatus
+from resourcemap.vocab import (
+    BOOKING_STATUS_LABELS,
+    SEAT_HOLDING,
+    BookingStatus,
+    Channel,
+    Role,
+    Status,
+    WaitlistStatus,
+)
 
 MAX_LIST_DAYS = 31
 M = TypeVar("M", bound=Model)
@@ -251,7 +259,7 @@ async def _in_days(
     of the resources the actor manages."""
     actor.require(Role.STAFF, Role.ADMIN)
     if not 1 <= days <= MAX_LIST_DAYS:
-        raise InvalidInput(f"days must be between 1 and {MAX_LIST_DAYS}", field="days")
+        raise InvalidInput(N_("days must be between 1 and %(n)s", n=MAX_LIST_DAYS), field="days")
     start = dt.datetime.combine(first_day, dt.time(), ledger.tz)
     end = dt.datetime.combine(first_day + dt.timedelta(days=days), dt.time(), ledger.tz)
     qs = qs.filter(starts_at__gte=start.astimezone(dt.UTC), starts_at__lt=end.astimezone(dt.UTC))
@@ -334,7 +342,7 @@ async def stats(
     """Counts of bookings by status and channel per resource: what planners may see."""
     actor.require(Role.PLANNER, Role.ADMIN, Role.STAFF)
     if not 1 <= days <= 366:
-        raise InvalidInput("days must be between 1 and 366", field="days")
+        raise InvalidInput(N_("days must be between 1 and %(n)s", n=366), field="days")
     start = dt.datetime.combine(first_day, dt.time(), ledger.tz).astimezone(dt.UTC)
     end = dt.datetime.combine(first_day + dt.timedelta(days=days), dt.time(), ledger.tz).astimezone(
         dt.UTC
@@ -378,9 +386,11 @@ async def cancel(
     blocked first, so that the seat it frees is offered to nobody (a counsellor away)."""
     booking = await ledger.for_staff(actor, booking_id)
     if booking.status not in SEAT_HOLDING:
-        raise Conflict(f"the booking is already {booking.status}")
+        raise Conflict(
+            N_("the booking is already %(status)s", status=BOOKING_STATUS_LABELS[booking.status])
+        )
     if not reason.strip():
-        raise InvalidInput("tell the resident why", field="reason")
+        raise InvalidInput(N_("tell the resident why"), field="reason")
     block = None
     if close:
         span = BlockIn(starts_at=booking.starts_at, ends_at=booking.ends_at, reason=reason.strip())
@@ -391,7 +401,7 @@ async def cancel(
     if not ended:  # cancelled meanwhile (a second click): its time stays as it was
         if block is not None:
             await TimeBlock.filter(id=block.id).delete()
-        raise Conflict("the booking was cancelled meanwhile")
+        raise Conflict(N_("the booking was cancelled meanwhile"))
     return masked_view(ledger, await Booking.get(id=booking.id), booking.resource)
 
 
@@ -400,16 +410,21 @@ async def mark(
 ) -> MaskedBooking:
     """Attended or no-show, once the slot has started."""
     if status not in (BookingStatus.ATTENDED, BookingStatus.NO_SHOW):
-        raise InvalidInput("mark a booking attended or no_show", field="status")
+        raise InvalidInput(N_("mark a booking attended or no_show"), field="status")
     booking = await ledger.for_staff(actor, booking_id)
     if booking.status not in (
         BookingStatus.CONFIRMED,
         BookingStatus.ATTENDED,
         BookingStatus.NO_SHOW,
     ):
-        raise Conflict(f"a booking that is {booking.status} cannot be marked")
+        raise Conflict(
+            N_(
+                "a booking that is %(status)s cannot be marked",
+                status=BOOKING_STATUS_LABELS[booking.status],
+            )
+        )
     if booking.starts_at > now:
-        raise Conflict("the slot has not started yet")
+        raise Conflict(N_("the slot has not started yet"))
     async with in_transaction(Booking._meta.default_connection):
         await Booking.filter(id=booking.id).update(status=status)
         if booking.channel is Channel.REFERRAL:

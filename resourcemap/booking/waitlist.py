@@ -19,6 +19,7 @@ from resourcemap.booking.requests import BookingIn, digest, new_code, new_token
 from resourcemap.booking.reserve import slot_list
 from resourcemap.errors import Conflict, InvalidInput, NotFound
 from resourcemap.models import Booking, Resource, WaitlistEntry
+from resourcemap.said import N_
 from resourcemap.vocab import RESIDENT_CHANNELS, BookingStatus, NotificationKind, WaitlistStatus
 
 
@@ -55,9 +56,9 @@ async def _join(
     )
     i = listed.find(slots.epoch(data.starts_at))
     if i is None:
-        raise Conflict("there is no such slot to wait for")
+        raise Conflict(N_("there is no such slot to wait for"))
     if int(listed.remaining[i]) > 0:
-        raise Conflict("this slot still has free seats: book it instead")
+        raise Conflict(N_("this slot still has free seats: book it instead"))
     token = new_token()
     for _ in range(CODE_ATTEMPTS):
         code = new_code()
@@ -110,11 +111,11 @@ async def accept_offer(ledger: Ledger, code: str, token: str, *, now: dt.datetim
     await ledger.expire_offers(now, resource_id=entry.resource_id)
     entry = await WaitlistEntry.get(id=entry.id)
     if entry.status is not WaitlistStatus.OFFERED or entry.booking_id is None:
-        raise Conflict(f"there is no seat on offer for this entry (it is {entry.status})")
+        raise Conflict(N_("there is no seat on offer for this entry any more"))
     async with in_transaction(Booking._meta.default_connection) as conn:
         await seats.lock(conn, entry.resource_id)
         if not await ledger.confirm_hold(entry.booking_id, BookingStatus.OFFERED, now=now):
-            raise Conflict("the offer has expired", code="offer_expired")
+            raise Conflict(N_("the offer has expired"), code="offer_expired")
         await WaitlistEntry.filter(id=entry.id).update(status=WaitlistStatus.BOOKED)
         booking = await Booking.get(id=entry.booking_id)
         resource = await Resource.get(id=booking.resource_id)

@@ -15,6 +15,7 @@ from resourcemap.booking.staff import managed_resource
 from resourcemap.errors import InvalidInput
 from resourcemap.models import BookingPolicy, Resource
 from resourcemap.referral.views import Candidate, Candidates, Line, ServiceRef, ref
+from resourcemap.said import N_
 from resourcemap.scope import located_in
 from resourcemap.search.base import Reach, reach_of
 from resourcemap.search.needs import NEEDS
@@ -120,7 +121,7 @@ async def candidates(
     origin = await managed_resource(actor, from_resource_id)
     wanted = NEEDS.needs.get(need) if need else None
     if need and wanted is None:
-        raise InvalidInput("not a need of the needs vocabulary", field="need")
+        raise InvalidInput(N_("not a need of the needs vocabulary"), field="need")
     origin_areas = {
         code
         for code in (

@@ -50,6 +50,7 @@ from resourcemap.search.needs import NEEDS
 from resourcemap.translations import read
 from resourcemap.vocab import (
     REFERRAL_MOVES,
+    REFERRAL_STATUS_LABELS,
     BookingStatus,
     Channel,
     DeclineReason,
@@ -84,7 +85,13 @@ async def move(
     moved = await Referral.filter(id=referral_id, status__in=allowed).update(status=to, **values)
     if not moved:
         now_is = await Referral.get(id=referral_id)
-        raise Conflict(f"the referral is {now_is.status.value}; it cannot become {to.value}")
+        raise Conflict(
+            N_(
+                "the referral is %(now)s; it cannot become %(to)s",
+                now=REFERRAL_STATUS_LABELS[now_is.status],
+                to=REFERRAL_STATUS_LABELS[to],
+            )
+        )
 
 
 # ---------------------------------------------------------------------------- access
@@ -280,7 +287,13 @@ async def resend(
     """Send the resident their link to pick a time again (they lost the message)."""
     referral = await _for(actor, referral_id, need="in")
     if referral.status is not S.ACCEPTED:
-        raise Conflict(f"the referral is {referral.status.value}; no time to pick", code="status")
+        raise Conflict(
+            N_(
+                "the referral is %(now)s; no time to pick",
+                now=REFERRAL_STATUS_LABELS[referral.status],
+            ),
+            code="status",
+        )
     if referral.invited_at is not None and now - referral.invited_at < RESEND_AFTER:
         raise Conflict(N_("the link was sent less than 10 minutes ago"), code="too_soon")
     await _invite(ledger, referral, now=now)
@@ -329,7 +342,12 @@ async def outcome(
     be invited to give feedback."""
     referral = await _for(actor, referral_id, need="in")
     if referral.status is not S.BOOKED or referral.booking_id is None:
-        raise Conflict(f"the referral is {referral.status.value}; book it first")
+        raise Conflict(
+            N_(
+                "the referral is %(now)s; book it first",
+                now=REFERRAL_STATUS_LABELS[referral.status],
+            )
+        )
     status = BookingStatus.ATTENDED if attended else BookingStatus.NO_SHOW
     # The referral follows its booking (``booking.referred``), as from the bookings page.
     await booking_staff.mark(ledger, actor, referral.booking_id, status, now=now)
@@ -416,7 +434,12 @@ async def book_seat(
                 else:
                     fresh = await Referral.get(id=referral.id)
                     if fresh.status is not S.ACCEPTED:
-                        raise Conflict(f"the referral is {fresh.status.value}; it cannot be booked")
+                        raise Conflict(
+                            N_(
+                                "the referral is %(now)s; it cannot be booked",
+                                now=REFERRAL_STATUS_LABELS[fresh.status],
+                            )
+                        )
                 slot_id = await referral_seats.take(conn, rid, start, end, version=schedule.version)
                 booking = await Booking.create(
                     using_db=conn,

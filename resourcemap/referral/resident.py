@@ -13,7 +13,7 @@ from resourcemap.models import Booking, Referral
 from resourcemap.referral import flow
 from resourcemap.referral.views import ResidentReferralView, cancelled_by, ref
 from resourcemap.said import N_
-from resourcemap.vocab import DeclineReason, ReferralStatus
+from resourcemap.vocab import REFERRAL_STATUS_LABELS, DeclineReason, ReferralStatus
 
 S = ReferralStatus
 
@@ -69,7 +69,12 @@ async def pick(
     """Book ``starts_at``; ``lang``, the page's language, is the booking's messages' one."""
     referral = await _by_link(ledger, code, token)
     if referral.status is not S.ACCEPTED:
-        raise Conflict(f"the referral is {referral.status.value}; no time to pick")
+        raise Conflict(
+            N_(
+                "the referral is %(now)s; no time to pick",
+                now=REFERRAL_STATUS_LABELS[referral.status],
+            )
+        )
     await flow.book_seat(
         ledger, referral, starts_at, now=now, accepting=False, actor=None, lang=lang, notice=True
     )

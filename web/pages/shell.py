@@ -113,7 +113,7 @@ async def failed(request: Request, exc: Exception) -> Response:
 
 def _reason(exc: Exception) -> str:
     if isinstance(exc, DomainError):
-        return i18n.said(exc.said)  # in the reader's language, not the domain's English
+        return i18n.sentence(i18n.said(exc.said))  # the reader's language, not the domain's
     if isinstance(exc, ValidationError):
         return "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]

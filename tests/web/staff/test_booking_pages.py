@@ -213,6 +213,19 @@ def test_cancel_needs_a_reason_and_marking_needs_a_started_slot(world: World) ->
         if second["starts_at"][:10] == first["starts_at"][:10]:
             assert both.select_one(f"tbody.group-active tr[data-id='{late_id}']") is not None
 
+    # Not before its slot has started (a form left open from yesterday's list): refused in
+    # the staff's own language, not the domain's English or a bare "请检查".
+    with world.client("staff") as client:
+        token = attr(one(html(client.get("/staff/bookings")), "input[name=csrf_token]"), "value")
+        early = {"csrf_token": token, "status": "attended"}
+        for lang, said in (
+            ("zh-CN", "这个时段还没有开始"),
+            ("en", "The slot has not started yet."),
+        ):
+            path = f"/staff/bookings/{late_id}/status?lang={lang}"
+            refused = client.post(path, data=early, follow_redirects=False)
+            assert refused.status_code == 409 and said in refused.text
+
     # A booking whose slot has started can be marked attended or no-show.
     started = TEST_NOW - dt.timedelta(minutes=10)  # the app's clock
 
