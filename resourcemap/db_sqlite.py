@@ -14,7 +14,12 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 import aiosqlite
-from tortoise.backends.sqlite.client import SqliteClient
+from tortoise.backends.base.client import ConnectionWrapper, TransactionContext
+from tortoise.backends.sqlite.client import (
+    SqliteClient,
+    SqliteTransactionContext,
+    SqliteTransactionWrapper,
+)
 
 from resourcemap.db import RETRY_AFTER_SECONDS, Outage
 from resourcemap.errors import Unavailable
@@ -76,11 +81,43 @@ class _WaitingLock(asyncio.Lock):
             ) from None
 
 
+class _Connected(ConnectionWrapper[Any]):
+    """tortoise's wrapper, letting go of the lock when the connection cannot be made: its
+    own kept it, and every later caller waited for it forever (a command given a SQLite
+    path in a directory that does not exist hung without a word)."""
+
+    async def __aenter__(self) -> Any:
+        await self._lock.acquire()
+        try:
+            await self.ensure_connection()
+        except BaseException:
+            self._lock.release()
+            raise
+        return self.connection
+
+
+class _Transaction(SqliteTransactionContext):
+    """tortoise's transaction, letting go of the lock as :class:`_Connected` does."""
+
+    async def ensure_connection(self) -> None:
+        try:
+            await super().ensure_connection()
+        except BaseException:
+            self._trxlock.release()
+            raise
+
+
 class SqliteFileClient(SqliteClient):
     def __init__(self, file_path: str, *, wait_timeout: float | None = None, **kw: Any) -> None:
         super().__init__(file_path, **kw)
         self._lock = _WaitingLock(wait_timeout)
         self.outage = Outage()
+
+    def acquire_connection(self) -> ConnectionWrapper[Any]:
+        return _Connected(self._lock, self)
+
+    def _in_transaction(self) -> TransactionContext:
+        return _Transaction(SqliteTransactionWrapper(self), self._lock)
 
     async def create_connection(self, with_db: bool) -> None:
         # tortoise's own, with the connection class above.
@@ -90,12 +127,40 @@ class SqliteFileClient(SqliteClient):
         connection = _SqliteConnection(
             self.outage, lambda: sqlite3.connect(filename, isolation_level=None)
         )
-        self._connection = await connection
-        self._connection._conn.row_factory = sqlite3.Row
-        for pragma, value in self.pragmas.items():
-            cursor = await self._connection.execute(f"PRAGMA {pragma}={value}")
-            await cursor.close()
+        try:
+            self._connection = await connection
+            self._connection._conn.row_factory = sqlite3.Row
+            for pragma, value in self.pragmas.items():
+                cursor = await self._connection.execute(f"PRAGMA {pragma}={value}")
+                await cursor.close()
+        except (sqlite3.Error, Unavailable) as exc:
+            await self._forget(connection)
+            shown = "/" + filename.lstrip("/") if filename.startswith("/") else filename
+            raise Unavailable(
+                f"cannot open the SQLite database {shown} (RESOURCEMAP_DATABASE_URL): "
+                f"{_cause_of(exc)}; is it a database file, in a directory that exists and "
+                "this user may write to?",
+                retry_after=RETRY_AFTER_SECONDS,
+            ) from None
         await self._post_connect()
+
+    async def _forget(self, connection: _SqliteConnection) -> None:
+        """Close a connection that could not be set up, and wait for its thread to end:
+        aiosqlite stops the thread of a failed connect without waiting, and a command
+        ending at once closed its event loop first (the thread's "Event loop is closed")."""
+        try:
+            await connection.close()
+        except Exception:  # broken: stopping the thread is all there is to do
+            connection.stop()
+        self._connection = None
+        if connection._thread.is_alive():
+            await asyncio.to_thread(connection._thread.join, 5.0)
+
+
+def _cause_of(exc: BaseException) -> str:
+    """SQLite's own words ("unable to open database file", "file is not a database")."""
+    cause = exc.__cause__ if isinstance(exc, Unavailable) and exc.__cause__ else exc
+    return str(cause)
 
 
 client_class = SqliteFileClient

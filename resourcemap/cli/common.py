@@ -10,8 +10,10 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 import click
 from pydantic import ValidationError
+from tortoise.exceptions import ConfigurationError, OperationalError
 
 from resourcemap import keys
 from resourcemap.errors import DomainError
@@ -69,13 +71,33 @@ def listening_settings(**overrides: Any) -> Settings:
     return settings
 
 
+# What the database says of a schema never made ("no such table: account", "relation
+# "account" does not exist"): a command run before `resourcemap migrate`.
+NO_SCHEMA = ("no such table", "does not exist")
+
+
 def run_command(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine; what goes wrong in a way an operator can put right is
+    said in a line naming the setting, never as a traceback."""
     try:
         return asyncio.run(coro)
     except DomainError as exc:
         raise click.ClickException(exc.reason) from None
     except OSError as exc:
         raise click.ClickException(f"cannot reach the database: {exc}") from None
+    except asyncpg.PostgresError as exc:  # a database or role that does not exist, a password
+        raise click.ClickException(
+            f"the database refused the connection: {exc} (RESOURCEMAP_DATABASE_URL)"
+        ) from None
+    except ConfigurationError as exc:  # "Port is not an integer", "No path specified"
+        raise click.ClickException(f"RESOURCEMAP_DATABASE_URL: {exc}") from None
+    except OperationalError as exc:
+        if any(words in str(exc) for words in NO_SCHEMA):
+            raise click.ClickException(
+                f"the database has no ResourceMap tables yet ({exc}): run "
+                "`resourcemap migrate` first"
+            ) from None
+        raise
 
 
 def require_free_port(settings: Settings) -> None:

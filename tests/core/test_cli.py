@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from resourcemap.cli import main
+from tests.conftest import Backend, _pg_url
 from tests.conftest import http_get as _get
 
 
@@ -53,6 +54,43 @@ def test_unreachable_database_is_a_message(monkeypatch: pytest.MonkeyPatch) -> N
     result = CliRunner().invoke(main, ["migrate"])
     assert result.exit_code == 1
     assert "cannot reach the database" in result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("sqlite://{tmp}/no-such-dir/x.sqlite3", "unable to open database file"),
+        ("sqlite://{tmp}", "unable to open database file"),  # a directory
+        ("sqlite://{tmp}/notes.txt", "file is not a database"),
+        ("sqlite://", "No path specified"),
+        ("postgres://postgres@127.0.0.1:notaport/x", "Port is not an integer"),
+    ],
+)
+def test_a_database_url_that_cannot_work_is_a_message_not_a_hang(
+    url: str, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A path in a missing directory hung every command without a word: the connection's
+    # lock stayed taken when the connection could not be made.
+    (tmp_path / "notes.txt").write_text("not a database, though the URL says so\n" * 100)
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", url.format(tmp=tmp_path))
+    for command in (["migrate"], ["user", "token", "someone"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 1, result.output
+        assert said in result.output and "RESOURCEMAP_DATABASE_URL" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_a_database_not_there_or_not_migrated_is_a_message(
+    postgres_backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", _pg_url("resourcemap_no_such_db"))
+    result = CliRunner().invoke(main, ["migrate"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert 'database "resourcemap_no_such_db" does not exist' in result.output
+    # A database never migrated: the command to run, not "no such table".
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", f"sqlite://{tmp_path / 'new.sqlite3'}")
+    result = CliRunner().invoke(main, ["user", "token", "someone"])
+    assert result.exit_code == 1 and "run `resourcemap migrate` first" in result.output
 
 
 @pytest.mark.parametrize("command", [["serve"], ["demo"]])
