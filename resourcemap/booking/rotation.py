@@ -11,6 +11,12 @@ Rotating the data keys, with no downtime:
 4. Set ``RESOURCEMAP_DATA_KEYS=NEW`` and restart; then destroy OLD. Database backups taken
    before step 3 can only be read with OLD: keep it as long as you keep them.
 
+A booking's keyed digests of its phone number and e-mail address (what the per-contact
+cap counts) are made anew under NEW in step 3 too: left under OLD, a resident's bookings
+made before the rotation stopped counting at step 4, and one number held more upcoming
+bookings than the cap. The digest of a network address cannot be made anew (the address is
+kept nowhere else): the per-address cap counts the bookings made since the rotation.
+
 A row changed while it is being rotated is left as the change wrote it (the update is
 conditional on the old ciphertext), and a value no key can decrypt is counted, not touched.
 """
@@ -24,6 +30,7 @@ from cryptography.fernet import InvalidToken
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from resourcemap.contact import identities
 from resourcemap.models import Booking, FeedbackAnswer, Notification, Referral, WaitlistEntry
 from resourcemap.vault import Vault
 
@@ -37,6 +44,8 @@ ENCRYPTED: dict[type[Model], tuple[str, ...]] = {
     Referral: ("token_enc", "reason_enc", "nickname_enc", "phone_enc", "email_enc"),
     FeedbackAnswer: ("comment_enc",),
 }
+# Digests of a holder's contact details, kept beside them (``reserve.holder_keys``).
+HOLDER_DIGESTS: dict[type[Model], tuple[str, ...]] = {Booking: ("phone_key", "email_key")}
 
 
 @dataclass
@@ -45,11 +54,13 @@ class Rotated:
     current: int = 0  # values already under the first key
     changed: int = 0  # rows changed by someone else meanwhile (left to the next run)
     unreadable: int = 0  # values no configured key decrypts
+    rekeyed: int = 0  # bookings whose contact digests were made anew under the first key
 
 
 async def rotate_keys(vault: Vault, *, batch: int = BATCH) -> Rotated:
     done = Rotated()
-    for model, columns in ENCRYPTED.items():
+    for model, encrypted in ENCRYPTED.items():
+        columns = (*encrypted, *HOLDER_DIGESTS.get(model, ()))
         # Keys are integers, or random UUIDs (feedback answers): paged from the start.
         last: Any = None
         while (
@@ -62,15 +73,21 @@ async def rotate_keys(vault: Vault, *, batch: int = BATCH) -> Rotated:
             async with in_transaction(model._meta.default_connection):
                 for row_id, *values in rows:
                     old = dict(zip(columns, values, strict=True))
-                    await _rotate_row(vault, model, row_id, old, done)
+                    await _rotate_row(vault, model, row_id, old, encrypted, done)
     return done
 
 
 async def _rotate_row(
-    vault: Vault, model: type[Model], row_id: Any, old: dict[str, str | None], done: Rotated
+    vault: Vault,
+    model: type[Model],
+    row_id: Any,
+    old: dict[str, str | None],
+    encrypted: tuple[str, ...],
+    done: Rotated,
 ) -> None:
     new: dict[str, str] = {}
-    for column, value in old.items():
+    for column in encrypted:
+        value = old[column]
         if not value:
             continue
         if vault.is_current(value):
@@ -80,10 +97,27 @@ async def _rotate_row(
             new[column] = vault.rotate(value)
         except InvalidToken:
             done.unreadable += 1
-    if not new:
+    digests = _holder_digests(vault, old) if model in HOLDER_DIGESTS else {}
+    stale = {column: v for column, v in digests.items() if old[column] != v}
+    if not new and not stale:
         return
-    unchanged = {column: old[column] for column in new}
-    if await model.filter(id=row_id, **unchanged).update(**new):
+    unchanged = {column: old[column] for column in (*new, *stale)}
+    if await model.filter(id=row_id, **unchanged).update(**new, **stale):
         done.rotated += len(new)
+        done.rekeyed += bool(stale)
     else:
         done.changed += 1
+
+
+def _holder_digests(vault: Vault, old: dict[str, str | None]) -> dict[str, str]:
+    """The booking's contact digests under the first key, from its contact details as
+    ``reserve.holder_keys`` makes them; none when a detail cannot be read (counted as
+    unreadable already)."""
+    try:
+        phone, email = (vault.open_optional(old[c]) for c in ("phone_enc", "email_enc"))
+    except RuntimeError:
+        return {}
+    digests = {"phone_key": "", "email_key": ""}
+    for identity in identities(phone, email):
+        digests[identity.split(":", 1)[0] + "_key"] = vault.digest(identity)
+    return digests

@@ -153,6 +153,7 @@ def rotate_keys() -> None:
     click.echo(
         f"re-encrypted {done.rotated} values with the first key; "
         f"{done.current} already used it"
+        + (f"; made {done.rekeyed} bookings' contact digests anew" if done.rekeyed else "")
         + (f"; {done.changed} rows changed meanwhile: run it again" if done.changed else "")
     )
     if done.unreadable:

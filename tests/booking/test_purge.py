@@ -16,6 +16,7 @@ from resourcemap.booking.desk import Desk
 from resourcemap.booking.purge import purge
 from resourcemap.booking.requests import BookingIn
 from resourcemap.cli import main
+from resourcemap.contact import identities
 from resourcemap.models import Booking, Notification, WaitlistEntry
 from resourcemap.vault import Vault, generate_key
 from resourcemap.vocab import BookingStatus
@@ -172,6 +173,7 @@ async def test_rotate_keys_re_encrypts_everything_with_the_new_key(
     assert result.exit_code == 0, result.output
     # Booking: token and four details; waitlist: token, e-mail, note; 2 × (address, body).
     assert "re-encrypted 12 values with the first key; 0 already used it" in result.output
+    assert "made 1 bookings' contact digests anew" in result.output
 
     async with db.database(database_url):
         booking = await Booking.get(code=issued.code)
@@ -197,10 +199,16 @@ async def test_rotate_keys_re_encrypts_everything_with_the_new_key(
         new_only.open(value)
     assert new_only.open(booking.phone_enc or "") == PHONE
     assert new_only.open(entry.note_enc or "") == NOTE
+    # What the per-contact cap counts is under the new key too: with OLD gone, the number's
+    # bookings made before still count (they stopped counting, and the cap let more in).
+    holder = dict(i.split(":", 1) for i in identities(PHONE, EMAIL))
+    assert booking.phone_key == new_only.digest("phone:" + holder["phone"])
+    assert booking.email_key == new_only.digest("email:" + holder["email"])
 
     again = await invoke("rotate-keys")
     assert again.exit_code == 0, again.output
     assert "re-encrypted 0 values with the first key; 12 already used it" in again.output
+    assert "digests anew" not in again.output
 
     # A key dropped too early: the values it encrypted are reported, not touched.
     monkeypatch.setenv("RESOURCEMAP_DATA_KEYS", generate_key())
