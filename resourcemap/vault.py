@@ -23,6 +23,11 @@ from resourcemap.errors import InvalidInput
 from resourcemap.settings import Settings
 
 
+class Undecryptable(RuntimeError):
+    """A stored value none of the data keys opens: the key that sealed it is missing from
+    ``RESOURCEMAP_DATA_KEYS`` (a key rotated away too soon, or another install's keys)."""
+
+
 def generate_key() -> str:
     return Fernet.generate_key().decode()
 
@@ -97,7 +102,7 @@ class Vault:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
             # Never show the token: it is ciphertext of personal data.
-            raise RuntimeError("a stored value cannot be decrypted with the data keys") from exc
+            raise Undecryptable("a stored value cannot be decrypted with the data keys") from exc
 
     def open_optional(self, token: str | None) -> str | None:
         return None if token is None else self.open(token)

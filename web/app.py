@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from resourcemap import db, passwords
+from resourcemap.booking import rotation
 from resourcemap.booking.desk import Desk
 from resourcemap.booking.worker import running_worker
 from resourcemap.clock import Clock, from_settings
@@ -58,6 +60,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return await failed(request, exc)
 
 
+log = logging.getLogger("resourcemap.web")
 AUDIENCE_OF_PATH = (("/staff", Audience.STAFF), ("/planning", Audience.PLANNING))
 
 
@@ -81,6 +84,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             )
             app.state.search = await stack.enter_async_context(running_search(settings))
             stack.push_async_callback(app.state.limits.counts.close)
+            if await rotation.newest_readable(app.state.desk.ledger.vault) is False:
+                log.error(
+                    "the newest booking cannot be decrypted with RESOURCEMAP_DATA_KEYS: is the "
+                    "key that sealed it missing? Pages showing bookings will fail until it is "
+                    "given (`resourcemap rotate-keys` counts what no key opens)"
+                )
             # Read once now: pages show the 24/7 lines even when the database is down later.
             await crisis_hotlines(fresh=True)
             await synthetic_label()

@@ -25,6 +25,7 @@ from resourcemap.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
+from resourcemap.vault import Undecryptable
 from web import i18n
 from web.i18n import _
 
@@ -220,6 +221,8 @@ def unhandled(scope: Scope, exc: Exception) -> Response:
     """The answer to an exception nothing else handled (``web.middleware``)."""
     # Log the type and path only: request data may hold personal details.
     log.error("unhandled %s on %s %s", type(exc).__name__, scope["method"], scope["path"])
+    if isinstance(exc, Undecryptable):  # what to put right, which the type does not say
+        log.error("%s: is the key that sealed it missing from RESOURCEMAP_DATA_KEYS?", exc)
     log.debug("the unhandled exception", exc_info=exc)  # the code's lines, never its values
     return _error(500, "ServerError", "internal error; it has been logged")
 

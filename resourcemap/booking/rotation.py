@@ -121,3 +121,17 @@ def _holder_digests(vault: Vault, old: dict[str, str | None]) -> dict[str, str]:
     for identity in identities(phone, email):
         digests[identity.split(":", 1)[0] + "_key"] = vault.digest(identity)
     return digests
+
+
+async def newest_readable(vault: Vault) -> bool | None:
+    """Whether the newest booking's sealed token opens with the configured keys (None: no
+    booking yet). Checked at start: with the wrong keys every page showing a booking failed,
+    and nothing said why."""
+    sealed = await Booking.all().order_by("-id").first().values_list("token_enc", flat=True)
+    if not sealed:
+        return None
+    try:
+        vault.open(str(sealed))
+    except RuntimeError:
+        return False
+    return True

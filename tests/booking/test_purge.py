@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from hashlib import sha256
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -21,7 +22,7 @@ from resourcemap.models import Booking, Notification, WaitlistEntry
 from resourcemap.vault import Vault, generate_key
 from resourcemap.vocab import BookingStatus
 from tests.conftest import make_settings
-from tests.factories import invoke
+from tests.factories import invoke, run_in_db
 from tests.notify_helpers import (
     CONTACT,
     DAY_AFTER_9,
@@ -245,3 +246,24 @@ def test_key_commands_explain_bad_input(tmp_path: Path, monkeypatch: pytest.Monk
     result = CliRunner().invoke(main, ["purge"])
     assert result.exit_code == 1
     assert "run `resourcemap migrate` first" in result.output
+
+
+def test_a_data_key_that_opens_nothing_is_said_at_start_and_on_each_failure(
+    database_url: str, make_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Served with another install's data key, a booking's page failed with a 500 whose log
+    line said only "unhandled RuntimeError": now the start and each failure say which
+    setting to look at, and never the value."""
+    settings = make_settings(database_url, data_keys=generate_key())
+
+    async def booked() -> Any:
+        return await book(settings, await bookable_room(seats=1), TOMORROW_9, **CONTACT)
+
+    issued = run_in_db(database_url, booked)
+    with make_client(database_url, data_keys=generate_key()) as client:
+        started = caplog.text
+        page = client.get(f"/api/v1/bookings/{issued.code}", params={"token": issued.token})
+    assert "the newest booking cannot be decrypted with RESOURCEMAP_DATA_KEYS" in started
+    assert page.status_code == 500
+    assert "is the key that sealed it missing from RESOURCEMAP_DATA_KEYS?" in caplog.text
+    assert PHONE not in caplog.text and issued.token not in caplog.text
