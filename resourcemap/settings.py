@@ -180,7 +180,9 @@ class Settings(BaseSettings):
         "and writable by nobody else. Unset: `resourcemap-search-UID` in the system's temp "
         "directory.",
     )
-    log_level: str = Field("info", description="Log level: debug, info, warning or error.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log level: debug, info, warning or error."
+    )
     public_url: str = Field(
         "",
         description="Address residents reach the site at; used in links sent to them. Empty: "
@@ -222,13 +224,13 @@ class Settings(BaseSettings):
         20,
         ge=0,
         description="Bookings and waitlist joins residents may send per minute from one "
-        "network address, per app process (0: no limit).",
+        "network address, across all app processes (0: no limit).",
     )
     booking_limit_per_contact: int = Field(
         6,
         ge=0,
         description="Bookings and waitlist joins per hour that name one phone number or "
-        "e-mail address, per app process (0: no limit); stops messages to a third party.",
+        "e-mail address, across all app processes (0: no limit); stops messages to a third party.",
     )
     booking_cap_per_contact: int = Field(
         3,
@@ -378,12 +380,48 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("redis_url", "search_index_dir", mode="before")
+    @field_validator("redis_url", "search_index_dir", "holidays_file", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # docker-compose passes every variable it names, set or not ("${VAR:-}"): an empty
         # one means "not configured", not a URL.
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        # "DEBUG" passed the settings and was then refused by uvicorn's own option.
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("public_url")
+    @classmethod
+    def _an_address_with_its_scheme(cls, value: str) -> str:
+        # The start of every link texted or e-mailed to residents: "example.org" made
+        # links no phone opens.
+        if value.strip() and not value.strip().startswith(("https://", "http://")):
+            raise ValueError(f"public_url {value!r} needs its scheme: https://{value.strip()}")
+        return value.strip()
+
+    @field_validator("tile_url")
+    @classmethod
+    def _a_tile_template(cls, value: str) -> str:
+        value = value.strip()
+        if value and (
+            not value.startswith(("https://", "http://", "/"))
+            or not all(part in value for part in ("{z}", "{x}", "{y}"))
+        ):
+            raise ValueError(
+                "tile_url must be an address with {z}, {x} and {y} in it, e.g. "
+                "https://tiles.example/{z}/{x}/{y}.png (or empty: no background tiles)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _smtp_has_a_server(self) -> Settings:
+        # Said here, not as a traceback from every server process at start.
+        if "smtp" in self.senders and not self.smtp_host.strip():
+            raise ValueError("notify_senders includes smtp: set RESOURCEMAP_SMTP_HOST too")
+        return self
 
     @field_validator("fixed_now")
     @classmethod

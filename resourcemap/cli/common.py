@@ -4,6 +4,7 @@ running a coroutine with domain errors as messages, and starting the web server.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import sys
 from collections.abc import Coroutine
@@ -63,11 +64,23 @@ def listening_settings(**overrides: Any) -> Settings:
             "listen on 127.0.0.1"
         )
     require_free_port(settings)
+    # Said here, before anything starts, not as a traceback from every server process (a
+    # parent with its workers dead kept running, listening nowhere).
     if settings.holidays_file is not None:
-        try:  # said here, before anything starts, not as a traceback from every worker
+        try:
             holidays.read(settings.holidays_file)
         except DomainError as exc:
             raise click.ClickException(exc.reason) from None
+    if settings.redis_url is not None and importlib.util.find_spec("redis") is None:
+        raise click.ClickException(
+            "RESOURCEMAP_REDIS_URL is set but the redis client is not installed: "
+            "pip install 'resourcemap[redis]'"
+        )
+    if settings.streets_file and not Path(settings.streets_file).is_file():
+        raise click.ClickException(
+            f"RESOURCEMAP_STREETS_FILE: no file at {settings.streets_file} (or leave it empty "
+            "for straight-line distances)"
+        )
     return settings
 
 

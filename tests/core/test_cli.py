@@ -93,6 +93,24 @@ def test_a_database_not_there_or_not_migrated_is_a_message(
     assert result.exit_code == 1 and "run `resourcemap migrate` first" in result.output
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("RESOURCEMAP_STREETS_FILE", "{tmp}/streets.geojson", "RESOURCEMAP_STREETS_FILE: no file"),
+        ("RESOURCEMAP_HOLIDAYS_FILE", "{tmp}/holidays.csv", "holidays"),
+    ],
+)
+def test_a_file_a_setting_names_is_checked_before_serving(
+    name: str, value: str, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", f"sqlite://{tmp_path / 'never.sqlite3'}")
+    monkeypatch.setenv(name, value.format(tmp=tmp_path))
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 1 and said in result.output, result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "never.sqlite3").exists()  # before any work
+
+
 @pytest.mark.parametrize("command", [["serve"], ["demo"]])
 def test_a_busy_port_is_a_message_before_any_work(
     command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch

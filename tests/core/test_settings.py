@@ -56,6 +56,31 @@ def test_links_sent_to_residents_point_at_the_port_served(
     assert Settings(_env_file=None).public_url == "https://xinli.example.cn"
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("RESOURCEMAP_LOG_LEVEL", "verbose", "'debug', 'info', 'warning' or 'error'"),
+        ("RESOURCEMAP_PUBLIC_URL", "example.org", "needs its scheme: https://example.org"),
+        ("RESOURCEMAP_TILE_URL", "notaurl", "{z}, {x} and {y}"),
+        ("RESOURCEMAP_NOTIFY_SENDERS", "smtp", "set RESOURCEMAP_SMTP_HOST too"),
+    ],
+)
+def test_a_setting_that_cannot_work_is_refused_naming_it(
+    name: str, value: str, said: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each was taken, and failed later: a traceback from every command, links in texts no
+    # phone opens, a map with no tiles, server processes dead at start.
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=re.escape(said)):
+        Settings(_env_file=None)
+
+
+def test_the_log_level_is_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "DEBUG" passed, then uvicorn refused its own --log-level DEBUG.
+    monkeypatch.setenv("RESOURCEMAP_LOG_LEVEL", "DEBUG")
+    assert Settings(_env_file=None).log_level == "debug"
+
+
 def test_secret_is_hidden_in_repr() -> None:
     settings = Settings(_env_file=None, secret_key="s3cr3t-value-that-is-long-enough-123")
     assert "s3cr3t" not in repr(settings)

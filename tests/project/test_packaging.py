@@ -112,6 +112,53 @@ def test_compose_file_is_valid_and_describes_production() -> None:
     assert "RESOURCEMAP_DEMAND_DATASET: /demand" in rendered
 
 
+COMPOSE_VARIABLE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
+
+
+def _as_compose_passes(value: object, given: dict[str, str]) -> str:
+    """``${VAR:-default}``, ``${VAR-default}`` and ``${VAR:?message}`` as compose fills them
+    in with only ``given`` set."""
+
+    def filled(match: re.Match[str]) -> str:
+        name, operator, rest = match.groups()
+        if name in given:
+            return given[name]
+        assert operator in (":-", "-"), f"{name} is required: {rest}"
+        return rest
+
+    return COMPOSE_VARIABLE.sub(filled, str(value))
+
+
+def test_every_compose_setting_is_one_the_app_reads_and_accepts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The compose file's settings are the app's own names (a misspelt one is silently
+    ignored), and as compose passes them with only the required secrets given (every
+    variable it names, empty ones too) the app's settings accept them."""
+    import secrets
+
+    from resourcemap.settings import Settings
+    from resourcemap.vault import generate_key
+
+    given = {
+        **SECRETS,
+        "RESOURCEMAP_SECRET_KEY": secrets.token_urlsafe(32),
+        "RESOURCEMAP_DATA_KEYS": generate_key(),
+    }
+    env = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["x-resourcemap-env"]
+    known = {f"RESOURCEMAP_{name.upper()}" for name in Settings.model_fields}
+    assert set(env) <= known, set(env) - known
+    # What an operator sets for a city: its holidays, its tiles, its mail server.
+    for name in ("HOLIDAYS_FILE", "TIMEZONE", "TILE_ATTRIBUTION", "LOG_LEVEL", "SMTP_PORT"):
+        assert f"RESOURCEMAP_{name}" in env
+    for name in [n for n in os.environ if n.startswith("RESOURCEMAP_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, _as_compose_passes(value, given))
+    settings = Settings(_env_file=None)
+    assert settings.holidays_file is None and settings.map_attribution_prefix == "Leaflet"
+
+
 @needs_compose
 def test_compose_refuses_to_start_without_secrets() -> None:
     result = _run_compose("config", "-q", env={})
