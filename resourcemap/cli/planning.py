@@ -23,7 +23,8 @@ from resourcemap.cli.common import (
     type=click.Choice(["raster", "points", "totals"]),
     required=True,
     help="raster: population GeoTIFF; points: CSV/GeoJSON with lon, lat, weight; "
-    "totals: spread the communities' populations (PATH names the data, e.g. the census table).",
+    "totals: a CSV of the communities' populations (code, population: the census table), spread "
+    "over each community.",
 )
 @click.option(
     "--buildings",

@@ -1,5 +1,5 @@
-"""Importing demand: a population raster, weighted points, or the areas' own totals spread
-over them (uniformly or by building footprints).
+"""Importing demand: a population raster, weighted points, or a table of the communities'
+populations (the census's) spread over them (uniformly or by building footprints).
 
 Points are stored as ``DemandPoint`` rows whose ``source`` is ``"<method>:<file name>"``,
 so every later result can say how its demand was made. Importing under a source name that
@@ -17,7 +17,14 @@ from typing import Literal
 import numpy as np
 from tortoise.transactions import in_transaction
 
-from geo.demand import Demand, DemandError, read_points, read_raster, spread_totals
+from geo.demand import (
+    Demand,
+    DemandError,
+    read_points,
+    read_raster,
+    read_totals,
+    spread_totals,
+)
 from resourcemap.errors import InvalidInput
 from resourcemap.models import Area, DemandPoint
 from resourcemap.planning.coverage import load_tree
@@ -60,7 +67,8 @@ async def import_demand(
         elif fmt == "points":
             demand = await asyncio.to_thread(read_points, path.read_bytes(), path.name)
         else:
-            totals = await _community_totals()
+            given = await asyncio.to_thread(read_totals, path.read_bytes(), path.name)
+            totals = await _community_totals(given, path.name)
             footprints = None if buildings is None else _read_buildings(Path(buildings))
             demand = await asyncio.to_thread(
                 spread_totals, tree, totals, buildings=footprints, cell_m=cell_m, source=path.name
@@ -82,12 +90,22 @@ async def import_demand(
     )
 
 
-async def _community_totals() -> dict[str, float]:
-    """Populations of the lowest areas that have a boundary (communities, as a rule)."""
-    rows = await Area.filter(level="community").values_list("code", "population", "boundary")
-    totals = {str(c): float(p or 0) for c, p, b in rows if b and (p or 0) > 0}
+async def _community_totals(given: dict[str, float], name: str) -> dict[str, float]:
+    """The populations ``given`` (a table's), of communities with a boundary to spread them
+    over: a code of no such community is refused, naming it (a table of another city's, or
+    of streets, spread nothing where it was meant to)."""
+    rows = await Area.filter(level="community").values_list("code", "boundary")
+    bounded = {str(c) for c, b in rows if b}
+    unknown = sorted(set(given) - bounded)
+    if unknown:
+        raise InvalidInput(
+            f"{name}: {len(unknown)} codes are no community with a boundary here "
+            f"({', '.join(unknown[:5])}): import the areas first, or check the codes",
+            field="file",
+        )
+    totals = {code: total for code, total in given.items() if total > 0}
     if not totals:
-        raise InvalidInput("no community has both a boundary and a population to spread")
+        raise InvalidInput(f"{name}: every population is 0", field="file")
     return totals
 
 

@@ -4,6 +4,7 @@ import and the ``resourcemap coverage`` command — on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +185,12 @@ async def test_demand_import_raster_totals_and_bad_files(database_url: str, tmp_
     ) as dst:  # fmt: skip
         dst.write(np.array([[50, 0, 25]], dtype="float32"), 1)
 
-    (tmp_path / "census.csv").write_text("from the area table\n", encoding="utf-8")
+    # The census table, as a statistics bureau publishes it (its own numbers, not the area
+    # table's): the file is read, every row of it.
+    census = (
+        '社区代码,社区名称,常住人口\n449901001001,东湖社区,"1,200"\n449901002001,西山社区,2400\n'
+    )
+    (tmp_path / "census.csv").write_text(census, encoding="utf-8")
     async with db.database(database_url):
         await small_city()
         service = CoverageService()
@@ -197,13 +203,26 @@ async def test_demand_import_raster_totals_and_bad_files(database_url: str, tmp_
         rows = {r.code: r for r in first.table()}
         assert rows["449901001001"].population == 75
         totals = await import_demand(tmp_path / "census.csv", "totals", cell_m=200)
-        assert totals.method == "spread-uniform" and totals.population == pytest.approx(3000)
+        assert totals.method == "spread-uniform" and totals.population == pytest.approx(3600)
         latest = await service.analyse(CoverageQuery())
         assert latest.result.demand_method == "spread-uniform"
         older = await service.analyse(CoverageQuery(demand="raster:worldpop.tif"))
         assert older.result.population == 75
         with pytest.raises(InvalidInput, match="unknown demand source"):
             await service.analyse(CoverageQuery(demand="nope"))
+        # A table that is not one (a random file was "imported" as 1.1 M people), a number
+        # that is none, a code of no community here: said with its line and column.
+        for text, said in (
+            ("\x89PNG\x00\x01", "needs a column of area codes"),
+            ("code,population\n449901001001,many\n", "line 2, column population: 'many'"),
+            ("code,population\n449901001001,-5\n", "line 2, column population: '-5'"),
+            ("code,population\n449901001001,5\n449901001001,6\n", "line 3, column code"),
+            ("code,population\n449999999999,5\n", "no community with a boundary here"),
+        ):
+            table = tmp_path / "table.csv"
+            table.write_text(text, encoding="utf-8")
+            with pytest.raises(InvalidInput, match=re.escape(said)):
+                await import_demand(table, "totals")
         bad = tmp_path / "bad.csv"
         bad.write_text("lon,lat\n1,2\n", encoding="utf-8")
         with pytest.raises(InvalidInput, match="needs columns lon, lat"):
