@@ -307,7 +307,7 @@ def test_planner_pages_without_demand_data_say_what_to_do(
             assert answer.status_code == 404, path
             soup = BeautifulSoup(answer.text, "html.parser")
             alert = text_of(soup, "[role=alert]")
-            assert "no demand data: import a population raster" in alert, path
+            assert "No demand data: import a population raster" in alert, path
             # Who can give it, and how: imported, or as a dataset.
             assert "resourcemap import-demand" in alert and "RESOURCEMAP_DEMAND_DATASET" in alert
             assert text_of(soup, "[role=alert] h1") == "No residents to count yet"
