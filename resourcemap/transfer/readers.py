@@ -144,8 +144,31 @@ def _table(format: str, records: Iterable[tuple[int, Sequence[Any]]], filename: 
         if all(_blank(c) for c in cells):
             continue  # empty lines between rows are harmless
         raw = {n: c for n, c in zip(names, cells, strict=False) if n in columns.KNOWN}
-        parsed.candidates.append(columns.from_row(number, raw, shown))
+        candidate = columns.from_row(number, raw, shown)
+        beyond = [c for c in cells[len(names) :] if not _blank(c)]
+        if beyond:
+            # Cells past the header's last column: an unquoted comma in an address or a
+            # description moves every cell after it one column on, and the row was taken
+            # with its values in the wrong fields.
+            candidate.reject(
+                _letter(len(names) + 1),  # as spreadsheets name it
+                N_(
+                    "%(count)s more cells than the header names columns: is a comma in a "
+                    "value not in quotes? (cells after it move one column on)",
+                    count=len(beyond),
+                ),
+            )
+        parsed.candidates.append(candidate)
     return parsed
+
+
+def _letter(column: int) -> str:
+    """A column's spreadsheet name: 1 is A, 27 is AA."""
+    name = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        name = chr(ord("A") + rest) + name
+    return name
 
 
 def _blank(cell: Any) -> bool:

@@ -352,6 +352,18 @@ def test_admin_import_creates_named_organisations_once(database_url: str) -> Non
     assert orgs == 1
 
 
+def test_a_row_with_more_cells_than_the_header_is_refused(database_url: str) -> None:
+    # An unquoted comma in an address moves the cells after it one column on: the row was
+    # "valid" with its phone number in the wrong field and the rest dropped.
+    run_in_db(database_url, city_areas)
+    shifted = GOOD_ROWS[0] + ",0755-1234,extra"
+    report = _import(database_url, csv_bytes(shifted, GOOD_ROWS[1]), "rooms.csv")
+    assert _problems(report) == {(2, "K")}  # the 11th column, named as a spreadsheet does
+    assert "2 more cells than the header names columns" in report.problems[0].reason
+    # Empty cells past the header (a spreadsheet's trailing commas) are harmless.
+    assert _import(database_url, csv_bytes(GOOD_ROWS[0] + ",,"), "rooms.csv").ok
+
+
 def test_unknown_columns_and_unreadable_files_are_messages(database_url: str) -> None:
     run_in_db(database_url, city_areas)
     data = csv_bytes(GOOD_ROWS[0] + ",x", header=HEADER + ",colour")
