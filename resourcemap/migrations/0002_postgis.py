@@ -8,6 +8,8 @@ for spatial SQL. SQLite has no PostGIS: there this migration does nothing.
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
+from resourcemap.errors import Unavailable
+
 POSTGIS_SQL = [
     "CREATE EXTENSION IF NOT EXISTS postgis",
     """ALTER TABLE resource ADD COLUMN geom geometry(Point, 4326)
@@ -35,10 +37,20 @@ async def _run(schema_editor, statements):
         try:
             await client.execute_script(sql)
         except Exception as exc:
-            if "postgis" in sql and "extension" in str(exc).lower():
-                raise RuntimeError(
+            said = str(exc).lower()
+            if "postgis" in sql and "permission denied" in said:
+                # Installed, but this user may not create extensions (no superuser): the
+                # install hint sent operators to install what they had.
+                raise Unavailable(
+                    "the database user may not create the PostGIS extension: as a superuser, "
+                    "run CREATE EXTENSION postgis; in this database once, then migrate again",
+                    retry_after=60,
+                ) from exc
+            if "postgis" in sql and "extension" in said:
+                raise Unavailable(
                     "PostgreSQL needs the PostGIS extension "
-                    "(Debian: apt-get install postgresql-15-postgis-3)"
+                    f"(Debian: apt-get install postgresql-15-postgis-3): {exc}",
+                    retry_after=60,
                 ) from exc
             raise
 
