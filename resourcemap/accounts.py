@@ -102,6 +102,38 @@ def check_password_strength(password: str) -> None:
     passwords.check_strength(password)
 
 
+async def refusals(
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    organisation_id: int | None,
+    area_code: str | None,
+) -> list[InvalidInput | Conflict]:
+    """Everything wrong with a new account, each naming its field: a form says them all at
+    once (one a submission took an administrator four tries)."""
+    found: list[InvalidInput | Conflict] = []
+    if not USERNAME.match(username):
+        found.append(
+            InvalidInput(
+                N_("username must be 3-64 lower-case letters, digits, '.', '_' or '-'"),
+                field="username",
+            )
+        )
+    elif await Account.exists(username=username):
+        found.append(Conflict(N_("username %(name)r is taken", name=username), field="username"))
+    try:
+        check_password_strength(password)
+    except InvalidInput as exc:
+        found.append(exc)
+    for check in (_check_organisation(role, organisation_id), _check_area(role, area_code)):
+        try:
+            await check
+        except InvalidInput as exc:
+            found.append(exc)
+    return found
+
+
 async def create_account(
     actor: Principal | None,
     *,
@@ -115,16 +147,15 @@ async def create_account(
     """Create an account. ``actor`` is ``None`` only for the bootstrap CLI."""
     if actor is not None:
         actor.require(Role.ADMIN)
-    if not USERNAME.match(username):
-        raise InvalidInput(
-            N_("username must be 3-64 lower-case letters, digits, '.', '_' or '-'"),
-            field="username",
-        )
-    check_password_strength(password)
-    await _check_organisation(role, organisation_id)
-    await _check_area(role, area_code)
-    if await Account.exists(username=username):
-        raise Conflict(N_("username %(name)r is taken", name=username), field="username")
+    problems = await refusals(
+        username=username,
+        password=password,
+        role=role,
+        organisation_id=organisation_id,
+        area_code=area_code,
+    )
+    if problems:
+        raise problems[0]
     connection = Account._meta.default_connection
     async with storage_refusals("username", "this username"), in_transaction(connection):
         account = await Account.create(

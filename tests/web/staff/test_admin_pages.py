@@ -214,6 +214,18 @@ def test_invalid_account_re_renders_with_messages(world: World) -> None:
         short = submit(client, form, username="shorty", role="planner", password="abc1")
         taken = submit(client, form, username="staff", role="planner", password="pass-word-9")
         bad_role = submit(client, form, username="who", role="root", password="pass-word-9")
+        # Three things wrong: all three said at once (it took an administrator four tries).
+        everything = submit(
+            client, form, username="A B", role="staff", organisation_id="", password="short"
+        )
+    said = html(everything)
+    for name, words in (
+        ("username", "lower-case"),
+        ("password", "at least"),
+        ("organisation_id", "organisation"),
+    ):
+        assert words in field_box(said, name).get_text(), name
+    assert len(said.select(".error-summary-list li")) == 3
     assert no_org.status_code == 400
     soup = html(no_org)
     assert "organisation" in field_box(soup, "organisation_id").get_text()

@@ -229,6 +229,16 @@ async def create_account(request: Request) -> Response:
     area = values["area_code"].strip()
     if area and not (area.isdigit() and len(area) <= 12):
         errors["area_code"] = _("An area code has up to 12 digits.")
+    if role is not None:
+        # Every rule of the domain at once, each beside its field (not the first alone).
+        for problem in await accounts.refusals(
+            username=values["username"],
+            password=password,
+            role=role,
+            organisation_id=organisation_id,
+            area_code=area or None,
+        ):
+            errors.setdefault(problem.field or "_form", forms.reason(problem))
     if errors or role is None:
         return await _accounts_page(request, principal, values, errors)
     try:
