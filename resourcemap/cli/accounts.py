@@ -1,10 +1,12 @@
-"""Accounts from the command line: ``user create`` (the first admin) and ``user token``."""
+"""Accounts from the command line: ``user create`` (the first admin), ``user list``,
+``user password`` (an administrator locked out, a forgotten password) and ``user token``."""
 
 from __future__ import annotations
 
 import click
 
 from resourcemap import accounts, clock, db, schema, tokens
+from resourcemap.accounts import Principal
 from resourcemap.cli.common import (
     read_settings,
     run_command,
@@ -71,3 +73,45 @@ def user_token(username: str, name: str) -> None:
             return issued.token
 
     click.echo(run_command(issue()))
+
+
+@user.command(name="list")
+def user_list() -> None:
+    """Every account: username, role, organisation, area, and whether it may sign in."""
+    settings = read_settings()
+    now = clock.from_settings(settings).now()
+
+    async def listed() -> list[Account]:
+        async with db.database(settings.database_url):
+            return await accounts.list_accounts(Principal.command_line())
+
+    for a in run_command(listed()):
+        state = "deactivated" if not a.active else "active"
+        if a.active and a.locked_until is not None and a.locked_until > now:
+            state = "locked after failed sign-ins"
+        where = f"organisation {a.organisation_id}" if a.organisation_id else "-"
+        click.echo(f"{a.username}\t{a.role.value}\t{where}\t{a.area_code or '-'}\t{state}")
+
+
+@user.command(name="password")
+@click.argument("username")
+@click.password_option(help="The new password (asked for when not given).")
+def user_password(username: str, password: str) -> None:
+    """Set a new password (an administrator locked out, or who forgot it): the account is
+    unlocked, and its sessions and API tokens end."""
+    settings = read_settings()
+
+    async def reset() -> None:
+        async with db.database(settings.database_url):
+            account = await Account.get_or_none(username=username.strip().lower())
+            if account is None:
+                raise NotFound(f"no account {username!r}: `resourcemap user list` shows them")
+            await accounts.reset_password(
+                Principal.command_line(),
+                account.id,
+                password,
+                now=clock.from_settings(settings).now(),
+            )
+
+    run_command(reset())
+    click.echo(f"new password set for {username!r}; its sessions and tokens ended")

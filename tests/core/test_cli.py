@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -11,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from resourcemap.cli import main
-from tests.conftest import Backend, _pg_url
+from tests.conftest import TEST_NOW, Backend, _pg_url
 from tests.conftest import http_get as _get
 
 
@@ -187,3 +188,33 @@ def test_the_demo_says_how_to_reach_the_staff_and_planner_pages(
     again = CliRunner().invoke(main, ["demo", "--no-serve"])
     assert again.exit_code == 0, again.output
     assert "user create" not in again.output
+
+
+def test_an_operator_lists_accounts_and_sets_a_forgotten_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An administrator locked out, or who forgot the password: the operator sets a new one
+    from the command line (no other admin may exist to do it on the accounts page)."""
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", f"sqlite://{tmp_path / 'ops.sqlite3'}")
+    monkeypatch.setenv("RESOURCEMAP_DATA_DIR", str(tmp_path))
+    made = CliRunner().invoke(main, ["user", "create", "ada", "--role", "admin", "--password",
+                                     "a long enough password 42"])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    listed = CliRunner().invoke(main, ["user", "list"])
+    assert listed.exit_code == 0 and "ada\tadmin\t-\t-\tactive" in listed.output
+    weak = CliRunner().invoke(main, ["user", "password", "ada", "--password", "short"])
+    assert weak.exit_code == 1 and "at least 10 characters" in weak.output
+    unknown = CliRunner().invoke(main, ["user", "password", "bob", "--password", "x" * 12])
+    assert unknown.exit_code == 1 and "user list" in unknown.output
+    new = "another long password 7"
+    reset = CliRunner().invoke(main, ["user", "password", "ADA", "--password", new])
+    assert reset.exit_code == 0, reset.output
+
+    async def signs_in() -> bool:
+        from resourcemap import accounts, db
+
+        async with db.database(f"sqlite://{tmp_path / 'ops.sqlite3'}"):
+            account = await accounts.authenticate("ada", new, now=TEST_NOW)
+        return account.username == "ada"
+
+    assert asyncio.run(signs_in())
