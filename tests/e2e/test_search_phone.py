@@ -181,6 +181,19 @@ def test_a_resident_on_a_phone_finds_the_right_help(server: str, page: Any) -> N
     in_view(page, "#map")
     expect(page.locator(".leaflet-popup")).to_contain_text(ROOM)
     shoot(page, "phone-show-on-map")
+    # The popup's link has the focus (the next step is there, not 60 Tabs away among the
+    # pins), and closing the popup gives it back to the button.
+    focused = page.evaluate("document.activeElement.closest('.leaflet-popup') !== null")
+    assert focused and page.evaluate("document.activeElement.tagName") == "A"
+    page.keyboard.press("Escape")
+    expect(page.locator(".leaflet-popup")).to_have_count(0)
+    assert page.evaluate("document.activeElement.classList.contains('show-on-map')")
+    # Pins are a finger's target (WCAG 2.2: 24 px), clusters named by what they hold.
+    pin = page.locator(".rm-pin").first.bounding_box()
+    assert pin is not None and pin["width"] >= 24 and pin["height"] >= 24
+    clusters = page.locator(".marker-cluster")
+    if clusters.count():
+        assert "个服务点" in clusters.first.text_content()
 
     # Nothing fits: clear the filters, the nearest place whatever the filters, the lines.
     choose(page, "服务方式", "phone")

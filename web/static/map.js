@@ -88,10 +88,16 @@
       dashArray: chosen ? null : "6 6", interactive: false, className: "rm-circle"
     }).addTo(hereLayer);
     var label = chosen ? t("within", { distance: distance(r) }) : t("service_circle", { distance: distance(r) });
-    L.circleMarker(here, {
+    var dot = L.circleMarker(here, {
       radius: 8, color: "#fff", weight: 3, fillColor: "#b3261e", fillOpacity: 1, className: "rm-here",
       pane: "here"
     }).bindTooltip(t("your_location") + " · " + label).addTo(hereLayer);
+    // A stop of the keyboard's like the pins: named, not an unnamed shape.
+    var dotEl = dot.getElement();
+    if (dotEl) {
+      dotEl.setAttribute("role", "img");
+      dotEl.setAttribute("aria-label", t("your_location") + " · " + label);
+    }
     el.dataset.circle = String(r);
     el.dataset.circleChosen = chosen ? "1" : "";
     var key = document.getElementById("here-key");
@@ -200,7 +206,8 @@
 
   var cluster = L.markerClusterGroup({
     chunkedLoading: true, showCoverageOnHover: false, animate: !reduceMotion,
-    maxClusterRadius: 60, spiderfyOnMaxZoom: true
+    maxClusterRadius: 60, spiderfyOnMaxZoom: true,
+    iconCreateFunction: function (group) { return countIcon(group.getChildCount()); }
   });
   map.addLayer(cluster);
   // Where a view holds too many matches, the server counts them in cells (a province never
@@ -228,8 +235,9 @@
     return box;
   }
 
-  var pinIcon = L.divIcon({ className: "rm-pin", iconSize: [18, 18] });
-  var pinBookable = L.divIcon({ className: "rm-pin bookable", iconSize: [18, 18] });
+  // 24 px: the smallest target WCAG 2.2 asks for a finger (18 px pins were missed on phones).
+  var pinIcon = L.divIcon({ className: "rm-pin", iconSize: [24, 24] });
+  var pinBookable = L.divIcon({ className: "rm-pin bookable", iconSize: [24, 24] });
 
   function markerFor(r, f) {
     var id = r[f.id];
@@ -246,15 +254,20 @@
     markers[id] = m;
     return m;
   }
+  // A group of pins (the browser's clusters and the server's counts alike), named by what
+  // it holds, not by its number alone ("3"): the number is for the eye.
+  function countIcon(n) {
+    var inner = node("div");
+    var shown = node("span", String(n));
+    shown.setAttribute("aria-hidden", "true");
+    inner.appendChild(shown);
+    inner.appendChild(node("span", pointsText(n) + msgs.clause_separator + t("zoom_in"), "visually-hidden"));
+    var size = n < 10 ? "small" : n < 100 ? "medium" : "large";
+    return L.divIcon({ html: inner, className: "marker-cluster marker-cluster-" + size, iconSize: [40, 40] });
+  }
   function countMarker(c) {
     var n = c[2];
-    var inner = node("div");
-    inner.appendChild(node("span", String(n)));
-    var size = n < 10 ? "small" : n < 100 ? "medium" : "large";
-    var m = L.marker([c[0], c[1]], {
-      icon: L.divIcon({ html: inner, className: "marker-cluster marker-cluster-" + size, iconSize: [40, 40] }),
-      title: pointsText(n), keyboard: true
-    });
+    var m = L.marker([c[0], c[1]], { icon: countIcon(n), title: pointsText(n), keyboard: true });
     m.on("click", function () { map.setView([c[0], c[1]], Math.min(map.getZoom() + 2, map.getMaxZoom())); });
     return m;
   }
@@ -298,8 +311,9 @@
       el.dataset.ready = "1";
       if (pendingOpen !== null && markers[pendingOpen] && onMap[pendingOpen]) {
         var open = markers[pendingOpen];
+        var from = list.querySelector('.show-on-map[data-id="' + pendingOpen + '"]');
         pendingOpen = null;
-        cluster.zoomToShowLayer(open, function () { open.openPopup(); });
+        cluster.zoomToShowLayer(open, function () { openFrom(open, from); });
       }
       viewWaiters.splice(0).forEach(function (done) { done(); });
     }).catch(function () { statusEl.textContent = t("failed"); });
@@ -332,13 +346,37 @@
     el.scrollIntoView({ block: "center", behavior: behavior });
     var m = markers[id];
     if (m && onMap[id]) {
-      cluster.zoomToShowLayer(m, function () { m.openPopup(); });
+      cluster.zoomToShowLayer(m, function () { openFrom(m, li.querySelector(".show-on-map")); });
     } else {
       // Not in this view: go there; the view that loads opens it.
       pendingOpen = id;
       map.setView([Number(li.dataset.lat), Number(li.dataset.lon)], Math.max(map.getZoom(), 17));
       viewChanged();
     }
+  }
+  // The popup opened from "Show on map" takes the focus (its link is the next step), and
+  // gives it back to the button when it closes: the focus stayed on the button, off the
+  // phone's screen below the map, and the popup's link lay 60 Tabs away among the pins.
+  function openFrom(m, button) {
+    m.openPopup();
+    var popup = m.getPopup();
+    var link = popup && popup.getElement() ? popup.getElement().querySelector("a") : null;
+    if (!link) { return; }
+    link.focus({ preventScroll: true });
+    // Escape closes it, as a dialog's: Leaflet's own listens only while the map has focus.
+    var box = popup.getElement();
+    if (!box.dataset.escapes) {
+      box.dataset.escapes = "1";
+      box.addEventListener("keydown", function (ev) {
+        if (ev.key === "Escape") { m.closePopup(); }
+      });
+    }
+    m.once("popupclose", function () {
+      var at = document.activeElement;
+      if (button && (!at || at === document.body || el.contains(at))) {
+        button.focus({ preventScroll: true });
+      }
+    });
   }
   list.addEventListener("click", function (ev) {
     var button = ev.target.closest ? ev.target.closest(".show-on-map") : null;

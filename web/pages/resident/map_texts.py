@@ -24,6 +24,7 @@ def messages() -> dict[str, str]:
         "title_results": _("Results for “%(q)s”", q="{q}"),
         "title_search": _("Search results"),
         "title_base": _("Mental health service map") + " · ResourceMap",
+        "zoom_in": _("zoom in to see them"),
         "paid": _("Paid"),
         "books_online": _("Books online"),
         "phone_here": _("Phone service for your area"),
