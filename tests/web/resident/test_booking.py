@@ -380,6 +380,10 @@ def test_changing_the_time_opens_on_the_bookings_own_day(room: tuple[Any, int]) 
     # "Move my booking" with no time chosen, on another day: said, on that day again.
     other = one(picker, "button.day-tab[name=day]")
     on_other = soup(client.post(form["action"], data=hidden_fields(form) | {"day": other["value"]}))
+    # The tab pressed has the focus when the page comes back (it was at the page's top,
+    # the header and hotlines to Tab through again); not when the page first opens.
+    assert one(on_other, ".day-tab.current").has_attr("autofocus")
+    assert not one(picker, ".day-tab.current").has_attr("autofocus")
     moved_form = one(on_other, "form.book-form")
     press = hidden_fields(moved_form) | {"move": "yes"}
     refused = client.post(form["action"], data=press, follow_redirects=False)

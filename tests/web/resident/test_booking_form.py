@@ -255,6 +255,8 @@ def test_times_beyond_two_weeks_are_reached_a_fortnight_at_a_time(
         # The second fortnight (from 12-15), what was typed kept, a way back.
         assert days and min(days) >= "2026-12-15" and max(days) <= "2026-12-28"
         assert attr(one(second, "#nickname"), "value") == "小林"
+        assert one(second, ".day-tab.current").has_attr("autofocus")  # by the times, not the top
+        assert not one(page, ".day-tab.current").has_attr("autofocus")
         back = second.select(".day-pages button.link-button")[0]
         assert "更早的日期" in back.get_text() and attr(back, "value") == "2026-12-01"
         # Fortnight after fortnight to the horizon (45 days: 2027-01-15), and no further.

@@ -144,6 +144,7 @@ async def _book_page(
     errors: dict[str, str] | None = None,
     problem: str | None = None,
     status: int = 200,
+    day_chosen: bool = False,
 ) -> Response:
     desk = _desk(request)
     now = clock.now(request)
@@ -164,6 +165,7 @@ async def _book_page(
         "days": days,
         "window": window,
         "day": shown,
+        "day_chosen": day_chosen,
         "values": values,
         "errors": errors or {},
         "problem": problem,
@@ -256,7 +258,7 @@ async def book(request: Request) -> Response:
         # nothing booked. A time chosen on the day left is not carried over to it.
         values["starts_at"] = ""
         other_day = resident_view.form_day(_text(form, "show_day"))
-        return await _book_page(request, resource, day=other_day, values=values)
+        return await _book_page(request, resource, day=other_day, values=values, day_chosen=True)
     try:
         data = BookingIn.model_validate(
             {
@@ -445,7 +447,8 @@ async def reschedule(request: Request) -> Response:
     days = window.days
     day = next((d for d in days if d.day.isoformat() == wanted), None)
     day = day or next((d for d in days if d.free), None)
-    context |= {"days": days, "day": day, "window": window}
+    # A day's tab pressed: the page comes back with the focus there, by the times.
+    context |= {"days": days, "day": day, "window": window, "day_chosen": bool(_text(form, "day"))}
     return await _page(request, "resident/reschedule.html", context, status)
 
 
