@@ -126,11 +126,14 @@ async def refusals(
         check_password_strength(password)
     except InvalidInput as exc:
         found.append(exc)
-    for check in (_check_organisation(role, organisation_id), _check_area(role, area_code)):
-        try:
-            await check
-        except InvalidInput as exc:
-            found.append(exc)
+    try:
+        await _check_organisation(role, organisation_id)
+    except InvalidInput as exc:
+        found.append(exc)
+    try:
+        await _check_area(role, area_code)
+    except InvalidInput as exc:
+        found.append(exc)
     return found
 
 

@@ -9,6 +9,7 @@ is why this module's name says ``sqlite``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
@@ -135,6 +136,8 @@ class SqliteFileClient(SqliteClient):
                 await cursor.close()
         except (sqlite3.Error, Unavailable) as exc:
             await self._forget(connection)
+            if isinstance(exc, Unavailable) and self.outage.locked:
+                raise  # another process holds the write lock: busy, not a bad file
             shown = "/" + filename.lstrip("/") if filename.startswith("/") else filename
             raise Unavailable(
                 f"cannot open the SQLite database {shown} (RESOURCEMAP_DATABASE_URL): "
@@ -148,10 +151,8 @@ class SqliteFileClient(SqliteClient):
         """Close a connection that could not be set up, and wait for its thread to end:
         aiosqlite stops the thread of a failed connect without waiting, and a command
         ending at once closed its event loop first (the thread's "Event loop is closed")."""
-        try:
+        with contextlib.suppress(Exception):  # broken: close() stops its thread anyway
             await connection.close()
-        except Exception:  # broken: stopping the thread is all there is to do
-            connection.stop()
         self._connection = None
         if connection._thread.is_alive():
             await asyncio.to_thread(connection._thread.join, 5.0)

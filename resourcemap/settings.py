@@ -180,8 +180,8 @@ class Settings(BaseSettings):
         "and writable by nobody else. Unset: `resourcemap-search-UID` in the system's temp "
         "directory.",
     )
-    log_level: Literal["debug", "info", "warning", "error"] = Field(
-        "info", description="Log level: debug, info, warning or error."
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
+        "info", description="Log level: debug, info, warning, error or critical."
     )
     public_url: str = Field(
         "",
@@ -408,7 +408,8 @@ class Settings(BaseSettings):
         value = value.strip()
         if value and (
             not value.startswith(("https://", "http://", "/"))
-            or not all(part in value for part in ("{z}", "{x}", "{y}"))
+            or not all(part in value for part in ("{z}", "{x}"))
+            or not ("{y}" in value or "{-y}" in value)  # {-y}: a TMS server's rows
         ):
             raise ValueError(
                 "tile_url must be an address with {z}, {x} and {y} in it, e.g. "
@@ -417,10 +418,20 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _smtp_has_a_server(self) -> Settings:
-        # Said here, not as a traceback from every server process at start.
-        if "smtp" in self.senders and not self.smtp_host.strip():
-            raise ValueError("notify_senders includes smtp: set RESOURCEMAP_SMTP_HOST too")
+    def _senders_have_what_they_need(self) -> Settings:
+        # Said here, as a setting, not as a traceback from every server process at start.
+        if "smtp" in self.senders and not (self.smtp_host.strip() and self.smtp_from.strip()):
+            raise ValueError(
+                "the smtp sender needs RESOURCEMAP_SMTP_HOST and RESOURCEMAP_SMTP_FROM"
+            )
+        if "webhook" in self.senders:
+            if not self.sms_webhook_url.startswith(("http://", "https://")):
+                raise ValueError(
+                    "the webhook sender needs RESOURCEMAP_SMS_WEBHOOK_URL (http:// or https://)"
+                )
+            secret = self.sms_webhook_secret
+            if secret is None or not secret.get_secret_value():
+                raise ValueError("the webhook sender needs RESOURCEMAP_SMS_WEBHOOK_SECRET")
         return self
 
     @field_validator("fixed_now")

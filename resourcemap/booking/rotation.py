@@ -27,10 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.fernet import InvalidToken
+from tortoise.exceptions import BaseORMException
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from resourcemap.contact import identities
+from resourcemap.errors import Unavailable
 from resourcemap.models import Booking, FeedbackAnswer, Notification, Referral, WaitlistEntry
 from resourcemap.vault import Vault
 
@@ -98,7 +100,9 @@ async def _rotate_row(
         except InvalidToken:
             done.unreadable += 1
     digests = _holder_digests(vault, old) if model in HOLDER_DIGESTS else {}
-    stale = {column: v for column, v in digests.items() if old[column] != v}
+    # Only digests the booking has: a waitlist offer's or a referral's are left empty on
+    # purpose (outside the cap), and filling them in made them count.
+    stale = {column: v for column, v in digests.items() if old[column] and old[column] != v}
     if not new and not stale:
         return
     unchanged = {column: old[column] for column in (*new, *stale)}
@@ -125,9 +129,13 @@ def _holder_digests(vault: Vault, old: dict[str, str | None]) -> dict[str, str]:
 
 async def newest_readable(vault: Vault) -> bool | None:
     """Whether the newest booking's sealed token opens with the configured keys (None: no
-    booking yet). Checked at start: with the wrong keys every page showing a booking failed,
-    and nothing said why."""
-    sealed = await Booking.all().order_by("-id").first().values_list("token_enc", flat=True)
+    booking yet, or no database to ask: a database down or not migrated at start is the
+    concern of what starts later). Checked at start: with the wrong keys every page showing
+    a booking failed, and nothing said why."""
+    try:
+        sealed = await Booking.all().order_by("-id").first().values_list("token_enc", flat=True)
+    except (Unavailable, BaseORMException):
+        return None
     if not sealed:
         return None
     try:

@@ -54,7 +54,6 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Protocol
 
-from resourcemap.errors import InvalidInput
 from resourcemap.settings import Settings
 from resourcemap.vault import mask_email, mask_phone
 from resourcemap.vocab import NotificationKind
@@ -239,17 +238,13 @@ class WebhookSender:
 
 
 def build_senders(settings: Settings) -> list[Sender]:
-    """The senders ``RESOURCEMAP_NOTIFY_SENDERS`` names, refusing incomplete settings."""
+    """The senders ``RESOURCEMAP_NOTIFY_SENDERS`` names (``Settings`` refuses one named
+    without what it needs)."""
     senders: list[Sender] = []
     for name in settings.senders:
         if name == "log":
             senders.append(LogSender())
-        elif name == "smtp":
-            if not settings.smtp_host or not settings.smtp_from:
-                raise InvalidInput(
-                    "the smtp sender needs RESOURCEMAP_SMTP_HOST and RESOURCEMAP_SMTP_FROM",
-                    field="smtp_host",
-                )
+        elif name == "smtp":  # its host and sender address: checked with the settings
             senders.append(
                 SmtpSender(
                     settings.smtp_host,
@@ -264,18 +259,11 @@ def build_senders(settings: Settings) -> list[Sender]:
                     starttls=settings.smtp_starttls,
                 )
             )
-        elif name == "webhook":
-            if not settings.sms_webhook_url.startswith(("http://", "https://")):
-                raise InvalidInput(
-                    "the webhook sender needs RESOURCEMAP_SMS_WEBHOOK_URL (http:// or https://)",
-                    field="sms_webhook_url",
+        elif name == "webhook":  # its URL and secret: checked with the settings
+            secret = settings.sms_webhook_secret
+            senders.append(
+                WebhookSender(
+                    settings.sms_webhook_url, "" if secret is None else secret.get_secret_value()
                 )
-            if settings.sms_webhook_secret is None or not (
-                secret := settings.sms_webhook_secret.get_secret_value()
-            ):
-                raise InvalidInput(
-                    "the webhook sender needs RESOURCEMAP_SMS_WEBHOOK_SECRET",
-                    field="sms_webhook_secret",
-                )
-            senders.append(WebhookSender(settings.sms_webhook_url, secret))
+            )
     return senders

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import re
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -85,8 +86,16 @@ def listening_settings(**overrides: Any) -> Settings:
 
 
 # What the database says of a schema never made ("no such table: account", "relation
-# "account" does not exist"): a command run before `resourcemap migrate`.
-NO_SCHEMA = ("no such table", "does not exist")
+# "account" does not exist"): a command run before `resourcemap migrate`. Not a function
+# or a column that does not exist, which is no missing schema.
+NO_SCHEMA = re.compile(r"no such table|relation \S+ does not exist")
+# What PostgreSQL answers a connection it will not take: the URL names something wrong.
+REFUSED = (
+    asyncpg.InvalidCatalogNameError,  # no such database
+    asyncpg.InvalidAuthorizationSpecificationError,  # no such role, a wrong password
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
 
 
 def run_command(coro: Coroutine[Any, Any, T]) -> T:
@@ -98,14 +107,14 @@ def run_command(coro: Coroutine[Any, Any, T]) -> T:
         raise click.ClickException(exc.reason) from None
     except OSError as exc:
         raise click.ClickException(f"cannot reach the database: {exc}") from None
-    except asyncpg.PostgresError as exc:  # a database or role that does not exist, a password
+    except REFUSED as exc:
         raise click.ClickException(
             f"the database refused the connection: {exc} (RESOURCEMAP_DATABASE_URL)"
         ) from None
     except ConfigurationError as exc:  # "Port is not an integer", "No path specified"
         raise click.ClickException(f"RESOURCEMAP_DATABASE_URL: {exc}") from None
     except OperationalError as exc:
-        if any(words in str(exc) for words in NO_SCHEMA):
+        if NO_SCHEMA.search(str(exc)):
             raise click.ClickException(
                 f"the database has no ResourceMap tables yet ({exc}): run "
                 "`resourcemap migrate` first"

@@ -17,14 +17,8 @@ from typing import Literal
 import numpy as np
 from tortoise.transactions import in_transaction
 
-from geo.demand import (
-    Demand,
-    DemandError,
-    read_points,
-    read_raster,
-    read_totals,
-    spread_totals,
-)
+from geo.demand import Demand, DemandError, read_points, read_raster, spread_totals
+from geo.totals import read_totals
 from resourcemap.errors import InvalidInput
 from resourcemap.models import Area, DemandPoint
 from resourcemap.planning.coverage import load_tree

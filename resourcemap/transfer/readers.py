@@ -145,21 +145,37 @@ def _table(format: str, records: Iterable[tuple[int, Sequence[Any]]], filename: 
             continue  # empty lines between rows are harmless
         raw = {n: c for n, c in zip(names, cells, strict=False) if n in columns.KNOWN}
         candidate = columns.from_row(number, raw, shown)
-        beyond = [c for c in cells[len(names) :] if not _blank(c)]
-        if beyond:
-            # Cells past the header's last column: an unquoted comma in an address or a
-            # description moves every cell after it one column on, and the row was taken
-            # with its values in the wrong fields.
-            candidate.reject(
-                _letter(len(names) + 1),  # as spreadsheets name it
-                N_(
-                    "%(count)s more cells than the header names columns: is a comma in a "
-                    "value not in quotes? (cells after it move one column on)",
-                    count=len(beyond),
-                ),
-            )
+        unheaded = [
+            i for i, c in enumerate(cells) if (i >= len(names) or not names[i]) and not _blank(c)
+        ]
+        if unheaded:
+            _unheaded(candidate, format, _letter(unheaded[0] + 1), len(unheaded))
         parsed.candidates.append(candidate)
     return parsed
+
+
+def _unheaded(candidate: columns.Candidate, format: str, column: str, count: int) -> None:
+    """Filled cells under no header. In a CSV file an unquoted comma in an address moves
+    every cell after it one column on, and the row was taken with its values in the wrong
+    fields: refused. In a workbook no comma moves a cell: a note nobody headed, said and
+    left out."""
+    if format == "csv":
+        candidate.reject(
+            column,
+            N_(
+                "%(count)s filled cells have no column name in the header: is a comma in a "
+                "value not in quotes? (cells after it move one column on)",
+                count=count,
+            ),
+        )
+    else:
+        candidate.notes.append(
+            N_(
+                "column %(column)s has no name in the header: its %(count)s cells are not imported",
+                column=column,
+                count=count,
+            )
+        )
 
 
 def _letter(column: int) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 from resourcemap import db
 from resourcemap.booking import outbox
@@ -41,7 +42,6 @@ from resourcemap.booking.senders import (
 from resourcemap.booking.worker import running_worker
 from resourcemap.cli import main
 from resourcemap.clock import FixedClock
-from resourcemap.errors import InvalidInput
 from resourcemap.logs import configure
 from resourcemap.models import Booking, Notification, Slot
 from resourcemap.vault import Vault
@@ -468,12 +468,11 @@ async def test_two_worker_processes_send_each_message_once(
 
 
 def test_senders_refuse_incomplete_settings() -> None:
-    with pytest.raises(InvalidInput, match="SMTP_HOST"):
-        build_senders(make_settings("sqlite://x", notify_senders="smtp"))
-    with pytest.raises(InvalidInput, match="SMS_WEBHOOK_SECRET"):
-        build_senders(
-            make_settings("sqlite://x", notify_senders="webhook", sms_webhook_url="http://gw/")
-        )
+    # Refused with the settings, before anything starts.
+    with pytest.raises(ValidationError, match="SMTP_HOST"):
+        make_settings("sqlite://x", notify_senders="smtp")
+    with pytest.raises(ValidationError, match="SMS_WEBHOOK_SECRET"):
+        make_settings("sqlite://x", notify_senders="webhook", sms_webhook_url="http://gw/")
     assert [s.name for s in build_senders(make_settings("sqlite://x"))] == ["log"]
 
 

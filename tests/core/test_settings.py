@@ -62,7 +62,7 @@ def test_links_sent_to_residents_point_at_the_port_served(
         ("RESOURCEMAP_LOG_LEVEL", "verbose", "'debug', 'info', 'warning' or 'error'"),
         ("RESOURCEMAP_PUBLIC_URL", "example.org", "needs its scheme: https://example.org"),
         ("RESOURCEMAP_TILE_URL", "notaurl", "{z}, {x} and {y}"),
-        ("RESOURCEMAP_NOTIFY_SENDERS", "smtp", "set RESOURCEMAP_SMTP_HOST too"),
+        ("RESOURCEMAP_NOTIFY_SENDERS", "smtp", "needs RESOURCEMAP_SMTP_HOST and"),
     ],
 )
 def test_a_setting_that_cannot_work_is_refused_naming_it(

@@ -213,7 +213,7 @@ async def test_demand_import_raster_totals_and_bad_files(database_url: str, tmp_
         # A table that is not one (a random file was "imported" as 1.1 M people), a number
         # that is none, a code of no community here: said with its line and column.
         for text, said in (
-            ("\x89PNG\x00\x01", "needs a column of area codes"),
+            ("name,people\n东湖,5\n", "needs a column of area codes"),
             ("code,population\n449901001001,many\n", "line 2, column population: 'many'"),
             ("code,population\n449901001001,-5\n", "line 2, column population: '-5'"),
             ("code,population\n449901001001,5\n449901001001,6\n", "line 3, column code"),
@@ -223,6 +223,9 @@ async def test_demand_import_raster_totals_and_bad_files(database_url: str, tmp_
             table.write_text(text, encoding="utf-8")
             with pytest.raises(InvalidInput, match=re.escape(said)):
                 await import_demand(table, "totals")
+        table.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe")  # an image
+        with pytest.raises(InvalidInput, match="is not UTF-8 text"):
+            await import_demand(table, "totals")
         bad = tmp_path / "bad.csv"
         bad.write_text("lon,lat\n1,2\n", encoding="utf-8")
         with pytest.raises(InvalidInput, match="needs columns lon, lat"):

@@ -359,9 +359,27 @@ def test_a_row_with_more_cells_than_the_header_is_refused(database_url: str) -> 
     shifted = GOOD_ROWS[0] + ",0755-1234,extra"
     report = _import(database_url, csv_bytes(shifted, GOOD_ROWS[1]), "rooms.csv")
     assert _problems(report) == {(2, "K")}  # the 11th column, named as a spreadsheet does
-    assert "2 more cells than the header names columns" in report.problems[0].reason
+    assert "2 filled cells have no column name in the header" in report.problems[0].reason
     # Empty cells past the header (a spreadsheet's trailing commas) are harmless.
     assert _import(database_url, csv_bytes(GOOD_ROWS[0] + ",,"), "rooms.csv").ok
+
+
+def test_a_workbook_column_with_no_header_is_said_and_left_out(
+    database_url: str, tmp_path: Path
+) -> None:
+    # No comma moves a cell in a workbook: a notes column nobody headed is not a reason to
+    # refuse the file, but it is said, not dropped in silence.
+    run_in_db(database_url, city_areas)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["external_id", "kind", "name_zh", "lat", "lon", "community_code", None])
+    sheet.append(["w-1", "community_room", "东湖室", 22.705, 114.005, EAST, "call first"])
+    path = tmp_path / "notes.xlsx"
+    book.save(path)
+    report = _import(database_url, path.read_bytes(), path.name)
+    assert report.ok and report.created == 1
+    assert any("column G has no name in the header" in str(n) for n in report.notes)
 
 
 def test_unknown_columns_and_unreadable_files_are_messages(database_url: str) -> None:

@@ -371,12 +371,17 @@
         if (ev.key === "Escape") { m.closePopup(); }
       });
     }
-    m.once("popupclose", function () {
+    if (m._backToList) { m.off("popupclose", m._backToList); }
+    m._backToList = function () {
+      m._backToList = null;
+      // Only when the focus went nowhere (its link went with the popup): not when it moved
+      // on, to another pin whose popup closed this one.
       var at = document.activeElement;
-      if (button && (!at || at === document.body || el.contains(at))) {
+      if (button && (!at || at === document.body || at === el)) {
         button.focus({ preventScroll: true });
       }
-    });
+    };
+    m.once("popupclose", m._backToList);
   }
   list.addEventListener("click", function (ev) {
     var button = ev.target.closest ? ev.target.closest(".show-on-map") : null;
