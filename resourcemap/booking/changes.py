@@ -46,7 +46,7 @@ async def reschedule(
     if booking.status is not BookingStatus.CONFIRMED:
         raise Conflict(
             N_(
-                "a booking that is %(status)s cannot be moved",
+                "this booking cannot be moved (its status: %(status)s)",
                 status=BOOKING_STATUS_LABELS[booking.status],
             )
         )
@@ -71,7 +71,7 @@ async def reschedule(
         if fresh.status is not BookingStatus.CONFIRMED:
             raise Conflict(
                 N_(
-                    "a booking that is %(status)s cannot be moved",
+                    "this booking cannot be moved (its status: %(status)s)",
                     status=BOOKING_STATUS_LABELS[fresh.status],
                 )
             )

@@ -387,7 +387,10 @@ async def cancel(
     booking = await ledger.for_staff(actor, booking_id)
     if booking.status not in SEAT_HOLDING:
         raise Conflict(
-            N_("the booking is already %(status)s", status=BOOKING_STATUS_LABELS[booking.status])
+            N_(
+                "this booking cannot be cancelled (its status: %(status)s)",
+                status=BOOKING_STATUS_LABELS[booking.status],
+            )
         )
     if not reason.strip():
         raise InvalidInput(N_("tell the resident why"), field="reason")
@@ -419,7 +422,7 @@ async def mark(
     ):
         raise Conflict(
             N_(
-                "a booking that is %(status)s cannot be marked",
+                "this booking cannot be marked (its status: %(status)s)",
                 status=BOOKING_STATUS_LABELS[booking.status],
             )
         )

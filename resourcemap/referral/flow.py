@@ -87,7 +87,7 @@ async def move(
         now_is = await Referral.get(id=referral_id)
         raise Conflict(
             N_(
-                "the referral is %(now)s; it cannot become %(to)s",
+                "this referral cannot become “%(to)s” (its status: %(now)s)",
                 now=REFERRAL_STATUS_LABELS[now_is.status],
                 to=REFERRAL_STATUS_LABELS[to],
             )
@@ -289,7 +289,7 @@ async def resend(
     if referral.status is not S.ACCEPTED:
         raise Conflict(
             N_(
-                "the referral is %(now)s; no time to pick",
+                "no time to pick for this referral (its status: %(now)s)",
                 now=REFERRAL_STATUS_LABELS[referral.status],
             ),
             code="status",
@@ -344,7 +344,7 @@ async def outcome(
     if referral.status is not S.BOOKED or referral.booking_id is None:
         raise Conflict(
             N_(
-                "the referral is %(now)s; book it first",
+                "book this referral first (its status: %(now)s)",
                 now=REFERRAL_STATUS_LABELS[referral.status],
             )
         )
@@ -436,7 +436,7 @@ async def book_seat(
                     if fresh.status is not S.ACCEPTED:
                         raise Conflict(
                             N_(
-                                "the referral is %(now)s; it cannot be booked",
+                                "this referral cannot be booked (its status: %(now)s)",
                                 now=REFERRAL_STATUS_LABELS[fresh.status],
                             )
                         )

@@ -71,7 +71,7 @@ async def pick(
     if referral.status is not S.ACCEPTED:
         raise Conflict(
             N_(
-                "the referral is %(now)s; no time to pick",
+                "no time to pick for this referral (its status: %(now)s)",
                 now=REFERRAL_STATUS_LABELS[referral.status],
             )
         )

@@ -55,9 +55,14 @@ def test_production_refuses_the_phone_check_without_an_sms_gateway() -> None:
         "data_keys": KEYS["data_keys"],
         "booking_verify": "sms",
     }
-    with pytest.raises(ValidationError, match="webhook"):
-        Settings(_env_file=None, **production, notify_senders="log,smtp")
-    assert Settings(_env_file=None, **production, notify_senders="webhook").booking_verify == "sms"
+    with pytest.raises(ValidationError, match="add `webhook`"):
+        Settings(_env_file=None, **production, notify_senders="log")
+    gateway: dict[str, Any] = {
+        "sms_webhook_url": "https://sms.example.cn/send",
+        "sms_webhook_secret": "s" * 32,
+    }
+    with_it = Settings(_env_file=None, **production, **gateway, notify_senders="webhook")
+    assert with_it.booking_verify == "sms"
 
 
 @pytest.mark.anyio
