@@ -59,7 +59,7 @@ def test_links_sent_to_residents_point_at_the_port_served(
 @pytest.mark.parametrize(
     ("name", "value", "said"),
     [
-        ("RESOURCEMAP_LOG_LEVEL", "verbose", "'debug', 'info', 'warning' or 'error'"),
+        ("RESOURCEMAP_LOG_LEVEL", "verbose", "'debug', 'info', 'warning', 'error' or 'critical'"),
         ("RESOURCEMAP_PUBLIC_URL", "example.org", "needs its scheme: https://example.org"),
         ("RESOURCEMAP_TILE_URL", "notaurl", "{z}, {x} and {y}"),
         ("RESOURCEMAP_NOTIFY_SENDERS", "smtp", "needs RESOURCEMAP_SMTP_HOST and"),

@@ -374,10 +374,10 @@
     if (m._backToList) { m.off("popupclose", m._backToList); }
     m._backToList = function () {
       m._backToList = null;
-      // Only when the focus went nowhere (its link went with the popup): not when it moved
+      // Only when the focus is in the popup going away, or went nowhere: not when it moved
       // on, to another pin whose popup closed this one.
       var at = document.activeElement;
-      if (button && (!at || at === document.body || at === el)) {
+      if (button && (!at || at === document.body || at === el || box.contains(at))) {
         button.focus({ preventScroll: true });
       }
     };
