@@ -87,7 +87,11 @@ def _development_secrets(folder: Path) -> dict[str, str]:
 def _create(path: Path) -> None:
     """Write the file whole, then link it into place: several worker processes starting at
     once agree on one set of secrets, and none reads a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        # Said as the setting, not as "[Errno 17] File exists".
+        raise ValueError(f"RESOURCEMAP_DATA_DIR {path.parent} is a file, not a directory") from None
     body = json.dumps(
         {"secret_key": secrets.token_urlsafe(48), "data_key": Fernet.generate_key().decode()}
     )

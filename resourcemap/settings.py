@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import math
+import re
 import zlib
 from collections import Counter
 from enum import StrEnum
@@ -21,6 +23,8 @@ PLACEHOLDER_SECRET = "change-me"
 MIN_SECRET_LENGTH = 32
 MIN_SECRET_BITS = 128
 SENDERS = ("log", "smtp", "webhook")
+# One label of a host name (RFC 1123): letters, digits and inner hyphens.
+HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 def weakness(secret: str) -> str | None:
@@ -386,6 +390,23 @@ class Settings(BaseSettings):
         # docker-compose passes every variable it names, set or not ("${VAR:-}"): an empty
         # one means "not configured", not a URL.
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("host")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        # 999.1.1.1 was taken, then refused for a reason that was not its own.
+        value = value.strip()
+        if not value:
+            return value  # every address
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            labels = value.split(".")
+            if all(label.isdigit() for label in labels) or not all(
+                HOST_LABEL.fullmatch(label) for label in labels
+            ):
+                raise ValueError(f"host {value!r} is no IP address or host name") from None
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

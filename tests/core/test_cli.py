@@ -218,3 +218,14 @@ def test_an_operator_lists_accounts_and_sets_a_forgotten_password(
         return account.username == "ada"
 
     assert asyncio.run(signs_in())
+
+
+def test_a_data_directory_that_is_a_file_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "data").write_text("not a directory")
+    monkeypatch.setenv("RESOURCEMAP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", f"sqlite://{tmp_path / 'x.sqlite3'}")
+    result = CliRunner().invoke(main, ["migrate"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "RESOURCEMAP_DATA_DIR" in result.output and "is a file, not a directory" in result.output

@@ -63,6 +63,8 @@ def test_links_sent_to_residents_point_at_the_port_served(
         ("RESOURCEMAP_PUBLIC_URL", "example.org", "needs its scheme: https://example.org"),
         ("RESOURCEMAP_TILE_URL", "notaurl", "{z}, {x} and {y}"),
         ("RESOURCEMAP_NOTIFY_SENDERS", "smtp", "needs RESOURCEMAP_SMTP_HOST and"),
+        ("RESOURCEMAP_HOST", "999.1.1.1", "is no IP address or host name"),
+        ("RESOURCEMAP_HOST", "my server", "is no IP address or host name"),
     ],
 )
 def test_a_setting_that_cannot_work_is_refused_naming_it(
@@ -73,6 +75,12 @@ def test_a_setting_that_cannot_work_is_refused_naming_it(
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError, match=re.escape(said)):
         Settings(_env_file=None)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0", "::", "localhost", "app.example.cn"])
+def test_addresses_to_listen_on_are_taken(host: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESOURCEMAP_HOST", host)
+    assert Settings(_env_file=None).host == host
 
 
 def test_the_log_level_is_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
