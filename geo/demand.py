@@ -194,13 +194,21 @@ def read_points(data: bytes, name: str) -> Demand:
     raise DemandError(f"{name}: demand points must be .csv or .geojson")
 
 
-def _points_csv(data: bytes, name: str) -> Demand:
+def csv_table(data: bytes, name: str) -> tuple[list[str], list[dict[str, str]]]:
+    """A CSV file's header (trimmed, lower case) and its rows keyed by it, cells trimmed;
+    cells past the header are left out."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise DemandError(f"{name} is not UTF-8 text") from None
+        raise DemandError(f"{name} is not UTF-8 text: save it as CSV (UTF-8)") from None
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in reader.fieldnames or []]
+    rows = [{k.strip().lower(): (v or "").strip() for k, v in r.items() if k} for r in reader]
+    return header, rows
+
+
+def _points_csv(data: bytes, name: str) -> Demand:
+    header, rows = csv_table(data, name)
     lon_col = next((h for h in ("lon", "lng", "longitude", "x") if h in header), None)
     lat_col = next((h for h in ("lat", "latitude", "y") if h in header), None)
     w_col = next((h for h in WEIGHT_COLUMNS if h in header), None)
@@ -210,7 +218,6 @@ def _points_csv(data: bytes, name: str) -> Demand:
             f"found {', '.join(header) or 'none'}"
         )
     area_col = "area" if "area" in header else None
-    rows = [{k.strip().lower(): (v or "").strip() for k, v in r.items() if k} for r in reader]
     table: dict[str, list[float]] = {"lon": [], "lat": [], "w": []}
     for i, row in enumerate(rows, start=2):
         try:

@@ -34,6 +34,7 @@ from resourcemap.contact import identities
 from resourcemap.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from resourcemap.models import Booking, Notification
 from resourcemap.said import N_
+from resourcemap.vault import Vault
 from resourcemap.vocab import (
     RESIDENT_CHANNELS,
     SEAT_HOLDING,
@@ -305,12 +306,18 @@ async def _issue(
 def holder_keys(ledger: Ledger, data: BookingIn, address: str | None) -> dict[str, str]:
     """Who asks for the seat, as the keyed digests the caps count (``''``: not given). The
     same person however the number or address is spelled (``contact.identities``)."""
-    keys = {"phone_key": "", "email_key": "", "address_key": ""}
-    for identity in identities(data.phone, data.email):
-        kind = identity.split(":", 1)[0]
-        keys[f"{kind}_key"] = ledger.vault.digest(identity)
-    if address:
-        keys["address_key"] = ledger.vault.digest("address:" + address)
+    keys = contact_keys(ledger.vault, data.phone, data.email)
+    keys["address_key"] = ledger.vault.digest("address:" + address) if address else ""
+    return keys
+
+
+def contact_keys(vault: Vault, phone: str | None, email: str | None) -> dict[str, str]:
+    """``phone_key`` and ``email_key``: the keyed digests of a phone number and an e-mail
+    address as the per-contact cap counts them (``''``: not given); key rotation makes them
+    anew with this."""
+    keys = {"phone_key": "", "email_key": ""}
+    for identity in identities(phone, email):
+        keys[identity.split(":", 1)[0] + "_key"] = vault.digest(identity)
     return keys
 
 

@@ -31,10 +31,10 @@ from tortoise.exceptions import BaseORMException
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from resourcemap.contact import identities
+from resourcemap.booking.reserve import contact_keys
 from resourcemap.errors import Unavailable
 from resourcemap.models import Booking, FeedbackAnswer, Notification, Referral, WaitlistEntry
-from resourcemap.vault import Vault
+from resourcemap.vault import Undecryptable, Vault
 
 BATCH = 500
 PERSONAL = ("token_enc", "nickname_enc", "phone_enc", "email_enc", "note_enc")
@@ -114,17 +114,13 @@ async def _rotate_row(
 
 
 def _holder_digests(vault: Vault, old: dict[str, str | None]) -> dict[str, str]:
-    """The booking's contact digests under the first key, from its contact details as
-    ``reserve.holder_keys`` makes them; none when a detail cannot be read (counted as
-    unreadable already)."""
+    """The booking's contact digests under the first key, made from its contact details as
+    a booking makes them; none when a detail cannot be read (counted as unreadable)."""
     try:
         phone, email = (vault.open_optional(old[c]) for c in ("phone_enc", "email_enc"))
-    except RuntimeError:
+    except Undecryptable:
         return {}
-    digests = {"phone_key": "", "email_key": ""}
-    for identity in identities(phone, email):
-        digests[identity.split(":", 1)[0] + "_key"] = vault.digest(identity)
-    return digests
+    return contact_keys(vault, phone, email)
 
 
 async def newest_readable(vault: Vault) -> bool | None:
@@ -140,6 +136,6 @@ async def newest_readable(vault: Vault) -> bool | None:
         return None
     try:
         vault.open(str(sealed))
-    except RuntimeError:
+    except Undecryptable:
         return False
     return True

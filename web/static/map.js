@@ -360,11 +360,11 @@
   function openFrom(m, button) {
     m.openPopup();
     var popup = m.getPopup();
-    var link = popup && popup.getElement() ? popup.getElement().querySelector("a") : null;
+    var box = popup ? popup.getElement() : null;
+    var link = box ? box.querySelector("a") : null;
     if (!link) { return; }
     link.focus({ preventScroll: true });
     // Escape closes it, as a dialog's: Leaflet's own listens only while the map has focus.
-    var box = popup.getElement();
     if (!box.dataset.escapes) {
       box.dataset.escapes = "1";
       box.addEventListener("keydown", function (ev) {

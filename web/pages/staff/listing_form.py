@@ -191,8 +191,7 @@ def payload_of(values: dict[str, Any]) -> Payload:
                 try:
                     minutes(row[key])
                 except InvalidInput as exc:
-                    row_label = _("Exception %(n)s", n=i + 1)
-                    errors[f"exc-{i}-{key}"] = forms.labelled(row_label, i18n.said(exc.said))
+                    errors[f"exc-{i}-{key}"] = forms.labelled(_row(i), i18n.said(exc.said))
         data["exceptions"].append(
             {k: row[k] or None for k in ("start_date", "end_date", "opens", "closes")}
             | {"closed": row["closed"], "note": row["note"]}
@@ -206,6 +205,11 @@ def payload_of(values: dict[str, Any]) -> Payload:
     return Payload(data, errors, exc_rows, q_rows)
 
 
+def _row(index: int) -> str:
+    """How an error names an exception row of the form ("例外第 2 行")."""
+    return _("Exception %(n)s", n=index + 1)
+
+
 def past_rows(
     data: edits.ResourceIn, payload: Payload, stored: edits.ResourceIn | None, today: dt.date
 ) -> dict[str, str]:
@@ -217,7 +221,7 @@ def past_rows(
     for e, row in zip(data.exceptions, payload.exception_rows, strict=True):
         if e.end_date < today and (e.start_date, e.end_date) not in kept:
             errors[f"exc-{row}-end_date"] = forms.labelled(
-                _("Exception %(n)s", n=row + 1),
+                _row(row),
                 _("%(date)s has passed. Check the year, or clear the row.", date=e.end_date),
             )
     return errors
