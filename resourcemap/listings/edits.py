@@ -266,12 +266,35 @@ async def _area_codes(data: ResourceIn) -> dict[str, str]:
     return codes
 
 
-def snapshot(resource: Resource, hours: list[Interval]) -> dict[str, Any]:
-    """A resource as the audit log records it."""
+# A listing's fields that are sets of codes (their order says nothing).
+SETS = ("services", "audiences", "languages", "modes", "accessibility", "service_area_codes")
+
+
+def snapshot(
+    resource: Resource, hours: list[Interval], exceptions: list[HoursException]
+) -> dict[str, Any]:
+    """A resource as the audit log records it (special dates too: a closure staff added is
+    what a resident finds shut)."""
     fields = {k: getattr(resource, k) for k in ResourceIn.model_fields if hasattr(resource, k)}
     fields = {k: v for k, v in fields.items() if k not in ("hours", "exceptions", "qualifications")}
+    # Sets, whatever order they were given in: a form sends them in its own order, and
+    # saving one unchanged is no change.
+    for name in SETS:
+        fields[name] = sorted(fields.get(name) or [])
     fields["hours"] = [f"{h.weekday}:{hhmm(h.opens)}-{hhmm(h.closes)}" for h in hours]
+    fields["exceptions"] = [_dated(e) for e in sorted(exceptions, key=lambda e: e.start_date)]
     return {k: (str(v) if isinstance(v, dt.date | dt.datetime) else v) for k, v in fields.items()}
+
+
+def _dated(e: HoursException) -> dict[str, str | None]:
+    """A special date as the audit log records it: its days, its hours (None: closed)."""
+    shut = e.closed or e.opens is None or e.closes is None
+    return {
+        "start_date": str(e.start_date),
+        "end_date": str(e.end_date),
+        "hours": None if shut else f"{hhmm(e.opens)}-{hhmm(e.closes)}",
+        "note": e.note,
+    }
 
 
 async def save_resource(
@@ -318,31 +341,33 @@ async def save_resource(
         else:
             resource = await _editable(actor, resource_id)
             old = await OpeningHours.filter(resource_id=resource_id)
-            before = snapshot(resource, [Interval(h.weekday, h.opens, h.closes) for h in old])
+            old_dates = await HoursException.filter(resource_id=resource_id)
+            before = snapshot(
+                resource, [Interval(h.weekday, h.opens, h.closes) for h in old], old_dates
+            )
             await resource.update_from_dict(fields).save()
             for model in (OpeningHours, HoursException, Qualification):
                 await model.filter(resource_id=resource.id).delete()
         await OpeningHours.bulk_create(
             [OpeningHours(resource=resource, **vars(i)) for i in intervals]
         )
-        await HoursException.bulk_create(
-            [
-                HoursException(
-                    resource=resource,
-                    start_date=e.start_date,
-                    end_date=e.end_date,
-                    closed=e.closed,
-                    opens=None if e.opens is None else minutes(e.opens),
-                    closes=None if e.closes is None else minutes(e.closes),
-                    note=e.note,
-                )
-                for e in data.exceptions
-            ]
-        )
+        dates = [
+            HoursException(
+                resource=resource,
+                start_date=e.start_date,
+                end_date=e.end_date,
+                closed=e.closed,
+                opens=None if e.opens is None else minutes(e.opens),
+                closes=None if e.closes is None else minutes(e.closes),
+                note=e.note,
+            )
+            for e in data.exceptions
+        ]
+        await HoursException.bulk_create(dates)
         await Qualification.bulk_create(
             [Qualification(resource=resource, **q.model_dump()) for q in data.qualifications]
         )
-        after = snapshot(resource, intervals)
+        after = snapshot(resource, intervals, dates)
         if resource_id is None:
             await audit.record(actor, "create", resource, after=after)
         else:

@@ -164,6 +164,9 @@ def test_an_error_keeps_the_day_and_a_move_is_said_once(
     expect(page.locator(".day-tab.current")).to_have_count(1)
     expect(page.locator("input[name=day]")).to_have_value(last_day or "")
     expect(page.locator("#phone")).to_have_value("1380013800")
+    # The click waits only for the new page to commit; days.js (deferred) scrolls the strip
+    # before DOMContentLoaded.
+    page.wait_for_load_state("domcontentloaded")
     assert page.evaluate(CURRENT_TAB_IN_SIGHT), "the chosen day's tab is off the strip"
     page.locator("button.day-tab[value='2026-12-03']").click()
     expect(page.locator("#phone")).to_have_value("1380013800")

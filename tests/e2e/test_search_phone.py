@@ -337,6 +337,9 @@ def test_searching_in_place_says_what_the_server_would(server: str, page: Any) -
     page.get_by_label("您想找什么帮助？").fill("焦虑")
     page.get_by_label("附近（社区、街道或地址）").fill("白鹭社区")
     page.get_by_role("button", name="搜索", exact=True).click()
+    # The server answered (a new page): the next Search is its script's to answer in place,
+    # so wait for that script's first view; a tap before then went to the server.
+    announced(page)
     expect(page.locator(".near")).to_contain_text("白鹭社区")
     page.get_by_label("附近（社区、街道或地址）").fill("")
     page.evaluate("document.body.dataset.results = 'loading'")

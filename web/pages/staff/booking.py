@@ -389,6 +389,7 @@ async def _rules_page(
         "resource": {"id": resource.id, "name_zh": resource.name_zh, "name_en": resource.name_en},
         "values": stored | dict.fromkeys(booking_form.BLOCK_FIELDS, "") | (values or {}),
         "errors": errors or {},
+        "rule_labels": booking_form.rule_labels(),
         "blocks": blocks,
         "timezone": desk.tz.key,
         "enabled": policy.enabled,

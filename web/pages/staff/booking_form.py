@@ -25,6 +25,25 @@ BLOCK_FIELDS = ("block_date", "block_from", "block_to", "block_reason")
 CLOCK = re.compile(r"^(\d{1,2})\s*[:：]\s*(\d{2})$")
 
 
+def rule_labels() -> dict[str, str]:
+    """The booking rules form's fields by their labels (staff/booking_rules.html): its
+    fields, its error summary and a listing's change history name them alike."""
+    return {
+        "slot_minutes": _("Slot length, minutes"),
+        "buffer_minutes": _("Break between slots, minutes"),
+        "seats": _("Seats per slot"),
+        "horizon_days": _("Bookable days ahead"),
+        "min_notice_minutes": _("Minimum notice for residents, minutes"),
+        "change_notice_minutes": _("Residents may cancel or move until, minutes before"),
+        "block_date": _("Date"),
+        "block_reason": _("Reason (staff only)"),
+        "block_from": _("Start time"),
+        "block_to": _("End time"),
+        "enabled": _("Takes bookings"),
+        "referral_seats": _("Extra seats per slot that only a referral can take"),
+    }
+
+
 def day_label(day: dt.date) -> str:
     """``12月2日周三`` / ``Wed, Dec 2``: how staff say a day, in their language."""
     return i18n.day_label(day)

@@ -59,6 +59,20 @@ def field_labels() -> dict[str, str]:
         "lon": _("Longitude"),
         "address_zh": _("Address (Chinese)"),
         "address_en": _("Address (English)"),
+        "kind": _("Kind"),
+        "organisation_id": _("Organisation"),
+        "status": _("Status"),
+        "services": _("Services"),
+        "audiences": _("Audiences"),
+        "modes": _("Modes"),
+        "accessibility": _("Accessibility"),
+        "fee": _("Fee"),
+        "eligibility": _("Who may use it"),
+        "community_code": _("Community"),
+        "service_area_codes": _("Service areas (teams, hotlines)"),
+        "always_open": _("Always open (24/7)"),
+        "hours": _("Opening hours"),
+        "exceptions": _("Exceptions (holidays, closures)"),
     }
 
 

@@ -55,6 +55,7 @@ from web.pages.shell import (
     safe_next,
     signed_in,
 )
+from web.pages.staff import history
 from web.pages.staff import listing_form as resource_form
 from web.params import page_number
 
@@ -276,6 +277,7 @@ async def _form_page(
             clock.now(request).astimezone(settings.tz).date(), HOLIDAYS_AHEAD_DAYS
         ),
         **await _choices(),
+        "history": [] if resource_id is None else await history.of_listing(request, resource_id),
     }
     return await render(request, "staff/form.html", context, 400 if errors else 200)
 
