@@ -58,7 +58,8 @@ async def map_view(
 ) -> MapView:
     """The matches of ``query`` inside ``bbox`` (west, south, east, north) at ``zoom``."""
     await service.follow()
-    criteria = service.criteria(query, now)
+    at = query.at or now
+    criteria = service.criteria(await service.as_answered(query, at), at)
     found = [f for f in match_rows(await service.embedded.segments(), criteria) if f.rows.size]
     if not found:
         return MapView(zoom, None, 0, [], [])

@@ -13,7 +13,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -272,28 +272,52 @@ class SearchService:
                 raise
             stale = True
         at = query.at or now
-        criteria = self.criteria(query, at)
-        free_from_words = criteria.plan.free and query.fee is None
-        if criteria.plan.free:
-            # "免费心理咨询": no listing's text says 免费; the words ask for the fee filter.
-            fee = query.fee or Fee.FREE
-            query = query.model_copy(update={"q": criteria.plan.query_text, "fee": fee})
-            criteria = self.criteria(query, at)
-        result = await self._answer(criteria)
-        concerns = criteria.plan.concerns_only()
-        if result.total == 0 and concerns is not None:
-            # "老人记性差": no listing says 老人; answer for the concern, and say so.
-            kept = {t.text for t in concerns.terms}
-            ignored = tuple(t.text for t in criteria.plan.terms if t.text not in kept)
-            query = query.model_copy(update={"q": concerns.query_text})
-            criteria = self.criteria(query, at)
-            result = replace(await self._answer(criteria), ignored=ignored)
+        asked_fee = query.fee
+        query, criteria, result = await self._as_answered(query, at, self._answer)
+        free_from_words = asked_fee is None and query.fee is not None
         if query.widen and query.radius_m is not None and query.point is not None:
             result = await self._widened(criteria, result, at)
         if criteria.plan.crisis:
             result = await self._crisis_first(criteria, result, at)
         result = replace(result, free_from_words=free_from_words)
         return replace(result, degraded=True) if stale else result
+
+    async def as_answered(self, query: SearchQuery, at: dt.datetime) -> SearchQuery:
+        """``query`` as :meth:`search` answers it (the words for "free" as the fee filter;
+        the concern alone when the whole matches nothing): the map asks for this one, so
+        that it shows what the list lists."""
+        plan = self.criteria(query, at, wanted="total").plan
+        if not plan.free and plan.concerns_only() is None:
+            return query  # as typed: no count needed to know it
+        answered, _criteria, _result = await self._as_answered(
+            query, at, self.embedded.search, wanted="total"
+        )
+        return answered
+
+    async def _as_answered(
+        self,
+        query: SearchQuery,
+        at: dt.datetime,
+        answer: Callable[[Criteria], Awaitable[SearchResult]],
+        *,
+        wanted: Wanted = "page",
+    ) -> tuple[SearchQuery, Criteria, SearchResult]:
+        criteria = self.criteria(query, at, wanted=wanted)
+        if criteria.plan.free:
+            # "免费心理咨询": no listing's text says 免费; the words ask for the fee filter.
+            fee = query.fee or Fee.FREE
+            query = query.model_copy(update={"q": criteria.plan.query_text, "fee": fee})
+            criteria = self.criteria(query, at, wanted=wanted)
+        result = await answer(criteria)
+        concerns = criteria.plan.concerns_only()
+        if result.total == 0 and concerns is not None:
+            # "老人记性差": no listing says 老人; answer for the concern, and say so.
+            kept = {t.text for t in concerns.terms}
+            ignored = tuple(t.text for t in criteria.plan.terms if t.text not in kept)
+            query = query.model_copy(update={"q": concerns.query_text})
+            criteria = self.criteria(query, at, wanted=wanted)
+            result = replace(await answer(criteria), ignored=ignored)
+        return query, criteria, result
 
     async def _answer(self, criteria: Criteria) -> SearchResult:
         if self.primary is self.embedded:

@@ -73,6 +73,7 @@ async def matches(request: Request) -> Response:
     service: SearchService = request.app.state.search
     await service.follow()
     now = clock.now(request)
+    query = await service.as_answered(query, query.at or now)
     # The embedded engine follows every listing change whichever backend is primary, and is
     # the only one that answers "all matches" without paging through a server.
     criteria = service.criteria(

@@ -427,3 +427,24 @@ def test_unreachable_meilisearch_degrades_to_embedded_and_logs_once(
     fallbacks = [r for r in caplog.records if "answering from the embedded engine" in r.message]
     assert len(fallbacks) == 1
     assert "k" * 32 not in caplog.text
+
+
+@pytest.mark.parametrize("words", ["free counselling", "免费心理咨询", "焦虑 火星", "anxiety mars"])
+def test_the_map_shows_what_the_list_lists_when_words_are_read_for_it(
+    city: tuple[TestClient, dict[str, int], str], words: str
+) -> None:
+    """The list reads words for "free" as the fee filter, and answers for the concern alone
+    when the other words match nothing; the map asked for the words as typed and showed
+    nothing, or paid places the list left out (a resident's walk-through: "110 services
+    found", "0 service points on the map")."""
+    client, _, _ = city
+    listed = client.get("/api/v1/search", params={"q": words, "limit": 100}).json()
+    mapped = client.get("/api/v1/map/matches", params={"q": words}).json()
+    assert listed["total"] > 0, words
+    assert mapped["total"] == listed["total"], words
+    assert mapped["ids"] == sorted(item["id"] for item in listed["items"]), words
+    bbox = {"bbox": "113.8,22.6,114.1,22.8", "zoom": 18}
+    view = client.get("/api/v1/map/view", params={"q": words, **bbox}).json()
+    on_map = {row[0] for row in view["rows"]}
+    located = {item["id"] for item in listed["items"] if item.get("location")}
+    assert on_map == located, words
