@@ -443,7 +443,7 @@ def test_the_map_shows_what_the_list_lists_when_words_are_read_for_it(
     assert listed["total"] > 0, words
     assert mapped["total"] == listed["total"], words
     assert mapped["ids"] == sorted(item["id"] for item in listed["items"]), words
-    bbox = {"bbox": "113.8,22.6,114.1,22.8", "zoom": 18}
+    bbox: dict[str, str | int] = {"bbox": "113.8,22.6,114.1,22.8", "zoom": 18}
     view = client.get("/api/v1/map/view", params={"q": words, **bbox}).json()
     on_map = {row[0] for row in view["rows"]}
     located = {item["id"] for item in listed["items"] if item.get("location")}
