@@ -366,7 +366,8 @@ def _filled_layer(
             "color": colour,
             "weight": weight,
         },
-        tooltip=folium.GeoJsonTooltip(["tip"], labels=False, sticky=True),
+        # None for no shapes: folium refuses a tooltip field that no feature has.
+        tooltip=folium.GeoJsonTooltip(["tip"], labels=False, sticky=True) if features else None,
         **options,
     )
 

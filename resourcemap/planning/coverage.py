@@ -45,6 +45,7 @@ from resourcemap.models import Area, DemandPoint, Organisation, Resource
 from resourcemap.planning import indicators
 from resourcemap.planning.area_cut import cut
 from resourcemap.planning.demand_dataset import PREFIX, DemandDataset
+from resourcemap.planning.levels import check_level
 from resourcemap.said import N_
 from resourcemap.scope import AreaScope
 from resourcemap.search import changes
@@ -337,6 +338,7 @@ class CoverageService:
         account is kept to (:mod:`resourcemap.planning.area_cut`)."""
         if scope is not None:
             scope.check_level(query.level)
+        await check_level(query.level)
         whole = await self._analyse(query, streets=streets, progress=progress)
         return whole if scope is None else cut(whole, scope)
 

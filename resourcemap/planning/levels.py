@@ -15,8 +15,9 @@ from tortoise.functions import Count
 
 from resourcemap.errors import InvalidInput
 from resourcemap.models import Area
+from resourcemap.said import N_
 from resourcemap.scope import AreaScope
-from resourcemap.vocab import AreaLevel
+from resourcemap.vocab import AREA_LEVEL_SAID, AreaLevel
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,21 @@ def choose_level(requested: AreaLevel | None, present: list[AreaLevel]) -> Level
     if requested in present:
         return LevelChoice(requested)
     raise InvalidInput(
-        f"the loaded areas have no {requested.value} level, so coverage per "
-        f"{requested.value} cannot be reported; levels there are: "
-        f"{', '.join(lv.value for lv in present)}",
+        N_(
+            "the loaded areas have no %(level)s level, so figures per %(level)s cannot be "
+            "reported: choose the %(deepest)s level or one above it",
+            level=AREA_LEVEL_SAID[requested],
+            deepest=AREA_LEVEL_SAID[present[-1]],
+        ),
         field="level",
     )
+
+
+async def check_level(requested: AreaLevel) -> None:
+    """Refuse (``InvalidInput``, naming the deepest level there is) a level no stored area
+    has: figures per community of a city loaded from district boundaries are one row
+    "outside every area" holding everyone, and its map had nothing to draw."""
+    choose_level(requested, await area_levels())
 
 
 # A city's communities (up to about a thousand) fit one table a planner reads down, most

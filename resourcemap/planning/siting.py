@@ -242,11 +242,14 @@ def _candidates(
         geoms = [tree.geoms[tree.index[c]] for c in tree.codes_at("community")]
         centres = shapely.point_on_surface([g for g in geoms if g is not None])
         if not len(centres):
-            raise InvalidInput("no community has a boundary to place candidates in")
+            raise InvalidInput(
+                N_("no community has a boundary to place candidates in: choose a grid"),
+                field="candidates",
+            )
         return shapely.get_x(centres), shapely.get_y(centres), "community centres"
     boundaries = [g for g in tree.geoms if g is not None]
     if not boundaries:
-        raise InvalidInput("no area has a boundary to lay a grid over")
+        raise InvalidInput(N_("no area has a boundary to lay a grid over"), field="candidates")
     try:
         lon, lat = grid_candidates(shapely.union_all(boundaries), request.spacing_m, crs)
     except ValueError as exc:

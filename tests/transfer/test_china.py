@@ -247,8 +247,8 @@ def test_coverage_refuses_a_level_the_areas_lack_and_says_the_level_it_uses(
     refused = cli.invoke(main, ["coverage", "--level", "community", "--out", str(out)])
     assert refused.exit_code == 1
     assert (
-        "Error: the loaded areas have no community level, so coverage per community cannot "
-        "be reported; levels there are: city, district"
+        "Error: the loaded areas have no community level, so figures per community cannot "
+        "be reported: choose the district level or one above it"
     ) in refused.output
     assert not out.exists()
     done = cli.invoke(main, ["coverage", "--out", str(out)])

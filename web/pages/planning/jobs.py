@@ -18,6 +18,7 @@ from resourcemap.planning.access import AccessQuery
 from resourcemap.planning.area_places import above_shared, shared_parents
 from resourcemap.planning.job_outcomes import AccessOutcome, CoverageOutcome
 from resourcemap.scope import scope_of
+from resourcemap.vocab import AreaLevel
 from web import i18n
 from web.api.planning import PLANNING
 from web.i18n import _
@@ -50,9 +51,11 @@ async def jobs_page(request: Request) -> Response:
             "directory": jobs.dataset_directory(settings),
             "recent": [j.within(scope) for j in await jobs.recent(scope)],
             "titles": kind_titles(),
-            "levels": level_labels(None),
+            "levels": level_labels(None, list(AreaLevel)),
             # The provinces' tables read best by district; a street account starts at its own.
-            "default_level": min(level_labels(scope), key=lambda lv: abs(lv.depth - 1)),
+            "default_level": min(
+                level_labels(scope, list(AreaLevel)), key=lambda lv: abs(lv.depth - 1)
+            ),
             "tz": settings.tz,
         },
         scope,
@@ -102,7 +105,7 @@ async def job_page(request: Request) -> Response:
         {
             **_context(),
             "job": found,
-            "level_label": level_labels(None)[found.query.level],
+            "level_label": level_labels(None, list(AreaLevel))[found.query.level],
             "rows": rows[first : first + PAGE_ROWS],
             "paging": {
                 "page": number,

@@ -32,7 +32,7 @@ from resourcemap.planning.area_places import (
 )
 from resourcemap.planning.coverage import DEFAULT_KINDS, CoverageQuery
 from resourcemap.planning.jobs import JobKind
-from resourcemap.planning.levels import table_level
+from resourcemap.planning.levels import area_levels, table_level
 from resourcemap.planning.report import counts_teams, map_html, summarise
 from resourcemap.scope import AreaScope, scope_of
 from resourcemap.vocab import AreaLevel, ResourceKind
@@ -101,7 +101,7 @@ async def render_planning(
     extras = {
         # A page answering a form switches language at the siting page it belongs to.
         "get_url": request.url_for("planning.siting").path,
-        "level_labels": level_labels(scope),
+        "level_labels": level_labels(scope, await area_levels()),
         "scope": scope,
         "kinds": [(k.value, planning_text.kind_label(k)) for k in ResourceKind],
         "percent": planning_text.percent,
@@ -120,8 +120,9 @@ async def submit_job(request: Request, kind: JobKind, query: CoverageQuery) -> R
     return RedirectResponse(f"{where}?{urlencode([('lang', i18n.current().tag)])}", 303)
 
 
-def level_labels(scope: AreaScope | None) -> dict[AreaLevel, str]:
-    """The levels to choose from: for an account kept to an area, its level and below."""
+def level_labels(scope: AreaScope | None, present: list[AreaLevel]) -> dict[AreaLevel, str]:
+    """The levels to choose from: those the stored areas have (a city loaded from district
+    boundaries has no streets), and for an account kept to an area, its level and below."""
     labels = {
         AreaLevel.CITY: _("City"),
         AreaLevel.DISTRICT: _("District"),
@@ -129,7 +130,11 @@ def level_labels(scope: AreaScope | None) -> dict[AreaLevel, str]:
         AreaLevel.COMMUNITY: _("Community"),
     }
     top = 0 if scope is None else scope.level.depth
-    return {level: label for level, label in labels.items() if level.depth >= top}
+    return {
+        level: label
+        for level, label in labels.items()
+        if level.depth >= top and (level in present or not present)
+    }
 
 
 def _query_string(query: CoverageQuery, **extra: str) -> str:
@@ -290,11 +295,11 @@ SITING_DEFAULTS = {"sites": 3, "radius_m": 500, "objective": "circle", "candidat
 
 @page(Audience.PLANNING, *PLANNING)
 async def siting_form(request: Request) -> Response:
+    form: dict[str, Any] = dict(SITING_DEFAULTS)
+    if AreaLevel.COMMUNITY not in await area_levels():
+        form["candidates"] = "grid"  # no community centres to offer where areas stop above
     return await render_planning(
-        request,
-        "planning/siting.html",
-        {"form": dict(SITING_DEFAULTS), "plan": None},
-        await _scope(request),
+        request, "planning/siting.html", {"form": form, "plan": None}, await _scope(request)
     )
 
 
@@ -340,7 +345,9 @@ async def _siting_run(request: Request, form: FormData, scope: AreaScope | None)
         context["error"] = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
         return await render_planning(request, "planning/siting.html", context, scope, 400)
     except InvalidInput as exc:
-        context["error"] = exc.reason
+        # In the page's language where it is said in it; else as the domain said it: a
+        # file's row and column are worth more to a planner than "please check".
+        context["error"] = i18n.sentence(i18n.said(exc.said))
         return await render_planning(request, "planning/siting.html", context, scope, 400)
     export = str(form.get("export") or "")
     if export in ("geojson", "csv"):
@@ -352,7 +359,11 @@ async def _siting_run(request: Request, form: FormData, scope: AreaScope | None)
         for s in plan.sites
     ]
     fields = set(CoverageQuery.model_fields)
-    coverage = CoverageQuery.model_validate(body.model_dump(include=fields))
+    # The map of the areas at the level the coverage page opens at: the default
+    # (communities) drew nothing, and failed, where the areas stop at districts.
+    coverage = CoverageQuery.model_validate(body.model_dump(include=fields)).model_copy(
+        update={"level": await table_level(scope)}
+    )
     map_url = "/planning/siting/map?" + _query_string(
         coverage, sites=SITES.dump_json(sites).decode(), lang=i18n.current().tag
     )
