@@ -3,6 +3,7 @@ e-mail address, over the API and the booking pages, with a clear 429 past the li
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -120,6 +121,11 @@ def test_the_booking_page_explains_the_limit_in_the_residents_language(
         refused = post()
         assert refused.status_code == 429
         assert "短时间内预约请求过多" in refused.text
+        # When to try again, as the limit says: "wait a minute" sent residents back to fail
+        # for an hour.
+        wait = math.ceil(int(refused.headers["Retry-After"]) / 60)
+        said = f"请{wait}分钟后再试" if wait % 60 else f"请{wait // 60}小时后再试"
+        assert said in refused.text, refused.headers["Retry-After"]
         again = BeautifulSoup(refused.text, "html.parser").select_one("form.book-form")
         assert again is not None  # the form is shown again, to try later
 

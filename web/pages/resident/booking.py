@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -94,8 +95,13 @@ def _too_many(exc: TooManyRequests) -> str:
             "Many upcoming bookings of this service were already made from this network. "
             "To book another time, cancel one of them on its booking page, or call the service."
         )
+    # When it may succeed again, as the limit says (up to an hour for one contact's
+    # requests): "wait a minute" sent a resident back to fail again and again.
+    minutes = max(1, math.ceil(exc.retry_after / 60))
     return _(
-        "Too many booking requests in a short time. Please wait a minute, or call the service."
+        "Too many booking requests in a short time. Please try again in %(wait)s, or call "
+        "the service.",
+        wait=i18n.duration(minutes),
     )
 
 
@@ -103,7 +109,8 @@ def _phone_error(typed: str) -> str:
     """A refused phone number: the field, what was typed and what would do."""
     return _(
         "Mobile phone: “%(typed)s” cannot receive texts. Enter an 11-digit mobile number "
-        "such as %(example)s; a Hong Kong or Macau number starts with +852 or +853.",
+        "such as %(example)s; a Hong Kong or Macau number starts with +852 or +853. Texts "
+        "go to these numbers only: with another, leave this empty and give an e-mail.",
         typed=typed.strip(),
         example=MOBILE_EXAMPLE,
     )
