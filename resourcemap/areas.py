@@ -18,6 +18,7 @@ import numpy as np
 import shapely
 from pydantic import BaseModel, ConfigDict, Field
 
+from geo.locate import AreaLocator, AreaRecord
 from resourcemap.bbox import BBox
 from resourcemap.errors import InvalidInput, NotFound
 from resourcemap.models import Area
@@ -194,6 +195,37 @@ async def areas_version() -> AreasVersion:
     boundary or a deletion moves it), for what is worked out from every area and kept."""
     newest = await Area.all().order_by("-updated_at").first()
     return await Area.all().count(), None if newest is None else newest.updated_at
+
+
+@dataclass(frozen=True)
+class _Located:
+    """Every bounded area in a point-in-polygon index, and what it was read at."""
+
+    version: AreasVersion
+    locator: AreaLocator
+    levels: dict[str, AreaLevel]
+
+
+_located: _Located | None = None
+
+
+async def areas_at(lat: float, lon: float) -> dict[AreaLevel, str]:
+    """The areas a point lies in, by level, as deep as the stored boundaries go: a city
+    loaded from district boundaries places a point in its district and city, one with
+    communities in all four. On a shared edge, the lower code."""
+    global _located
+    version = await areas_version()
+    if _located is None or _located.version != version:
+        rows = await Area.all().values_list("code", "parent_id", "level", "boundary")
+        _located = _Located(
+            version,
+            AreaLocator(AreaRecord(str(c), p, b) for c, p, _, b in rows),
+            {str(c): AreaLevel(str(lv)) for c, _, lv, _ in rows},
+        )
+    found: dict[AreaLevel, str] = {}
+    for code in sorted(_located.locator.codes_at(lat=lat, lon=lon)):
+        found.setdefault(_located.levels[code], code)
+    return found
 
 
 async def _area_boxes() -> _Boxes:

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from tortoise.transactions import in_transaction
 
-from resourcemap import audit
+from resourcemap import areas, audit
 from resourcemap.accounts import Principal
 from resourcemap.errors import Conflict, Forbidden, InvalidInput, NotFound, storage_refusals
 from resourcemap.listings import phones
@@ -244,7 +244,7 @@ def _intervals(hours: list[HoursIn]) -> list[Interval]:
 
 
 async def _area_codes(data: ResourceIn) -> dict[str, str]:
-    """The four area codes of a located resource, from its community."""
+    """The four area codes of a located resource: from its community, else from its point."""
     codes = dict.fromkeys((f"{level}_code" for level in AREA_LEVELS), "")
     for code in data.service_area_codes:
         if not await Area.exists(code=code):
@@ -252,6 +252,12 @@ async def _area_codes(data: ResourceIn) -> dict[str, str]:
                 N_("unknown area code %(code)r", code=code), field="service_area_codes"
             )
     if not data.community_code:
+        if data.lat is not None and data.lon is not None:
+            # No community named: the areas its point lies in, as deep as the boundaries
+            # go (a city loaded from district boundaries has no communities to name, and
+            # its listings belonged to no district: its indicators counted none).
+            for level, code in (await areas.areas_at(data.lat, data.lon)).items():
+                codes[f"{level.value}_code"] = code
         return codes
     area = await Area.get_or_none(code=data.community_code)
     if area is None or area.level != "community":

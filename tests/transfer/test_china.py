@@ -198,6 +198,27 @@ def test_gbk_csv_with_a_utf8_bom_crlf_and_blank_lines(database_url: str) -> None
     assert [(p.row, p.column) for p in report.problems] == [(7, "电话")]  # spreadsheet row
 
 
+def test_listings_belong_to_the_district_their_point_lies_in_where_areas_stop_there(
+    database_url: str,
+) -> None:
+    """DataV files stop at districts: a located listing with no community to name belonged
+    to no area, so a district's indicators counted none of its places (a planner's
+    walk-through with Shenzhen's districts: Guangming "0.0 per 100,000" beside 27 there)."""
+    run_in_db(database_url, shenzhen)
+    assert _import(database_url, (MESSY / "rooms_gbk.csv").read_bytes(), "rooms_gbk.csv").ok
+    codes = run_in_db(
+        database_url,
+        lambda: Resource.all().values_list(
+            "external_id", "city_code", "district_code", "street_code", "community_code"
+        ),
+    )
+    by_id = {row[0]: row[1:] for row in codes}
+    district = _district_of(database_url, (114.05096, 22.541009))  # ex-a's point, GCJ-02
+    assert district in (FUTIAN, LUOHU, NANSHAN)
+    assert by_id["ex-a"] == (SHENZHEN, district, "", "")
+    assert by_id["hl-12320"] == ("", "", "", "")  # a line has no point: no area of its own
+
+
 def test_numeric_xlsx_phone_that_lost_its_zero_is_refused_and_never_overwrites(
     database_url: str,
 ) -> None:
