@@ -1,5 +1,6 @@
-"""A table of the areas' populations (the census's, by community) to spread as demand:
-read and checked row by row, with the line and column of whatever is wrong."""
+"""A table of the areas' populations (the census's, by community, street or district) to
+spread as demand: read and checked row by row, with the line and column of whatever is
+wrong."""
 
 from __future__ import annotations
 
@@ -11,9 +12,20 @@ CODE_COLUMNS = ("code", "area_code", "area", "社区代码", "代码")
 TOTAL_COLUMNS = (*WEIGHT_COLUMNS, "人口", "常住人口")
 
 
+def twelve_digits(code: str) -> str:
+    """A Chinese statistical area code as the areas store it: DataV's 6-digit district
+    codes (``440303``) and the 9-digit street codes of census tables are the 12-digit
+    code's first digits.
+
+    >>> twelve_digits("440303"), twelve_digits("440303001"), twelve_digits("E01000001")
+    ('440303000000', '440303001000', 'E01000001')
+    """
+    return code.ljust(12, "0") if code.isdigit() and len(code) in (6, 9) else code
+
+
 def read_totals(data: bytes, name: str) -> dict[str, float]:
-    """Each area's population from a CSV table (the census's by community: ``code`` and
-    ``population``, or 社区代码 and 常住人口), every row checked: a number that is no number,
+    """Each area's population from a CSV table (the census's: ``code`` and ``population``,
+    or 社区代码 and 常住人口), every row checked: a number that is no number,
     a negative one, or a code twice names its line and column."""
     header, rows = csv_table(data, name)
     code_col = next((h for h in CODE_COLUMNS if h in header), None)
@@ -25,7 +37,8 @@ def read_totals(data: bytes, name: str) -> dict[str, float]:
         )
     totals: dict[str, float] = {}
     for line, row in enumerate(rows, start=2):
-        code, value = row.get(code_col, ""), row.get(total_col, "").replace(",", "")
+        code = twelve_digits(row.get(code_col, ""))
+        value = row.get(total_col, "").replace(",", "")
         if not code and not value:
             continue  # a blank line
         try:

@@ -23,8 +23,9 @@ from resourcemap.cli.common import (
     type=click.Choice(["raster", "points", "totals"]),
     required=True,
     help="raster: population GeoTIFF; points: CSV/GeoJSON with lon, lat, weight; "
-    "totals: a CSV of the communities' populations (code, population: the census table), spread "
-    "over each community.",
+    "totals: a CSV of the areas' populations (code, population: the census table, of one "
+    "level: communities, streets or districts; 6- and 9-digit codes are read as 12), spread "
+    "over each area.",
 )
 @click.option(
     "--buildings",

@@ -1,5 +1,6 @@
-"""Importing demand: a population raster, weighted points, or a table of the communities'
-populations (the census's) spread over them (uniformly or by building footprints).
+"""Importing demand: a population raster, weighted points, or a table of the areas'
+populations (the census's, of one level: communities, streets or districts) spread over
+them (uniformly or by building footprints).
 
 Points are stored as ``DemandPoint`` rows whose ``source`` is ``"<method>:<file name>"``,
 so every later result can say how its demand was made. Importing under a source name that
@@ -62,7 +63,7 @@ async def import_demand(
             demand = await asyncio.to_thread(read_points, path.read_bytes(), path.name)
         else:
             given = await asyncio.to_thread(read_totals, path.read_bytes(), path.name)
-            totals = await _community_totals(given, path.name)
+            totals = await _area_totals(given, path.name)
             footprints = None if buildings is None else _read_buildings(Path(buildings))
             demand = await asyncio.to_thread(
                 spread_totals, tree, totals, buildings=footprints, cell_m=cell_m, source=path.name
@@ -84,17 +85,25 @@ async def import_demand(
     )
 
 
-async def _community_totals(given: dict[str, float], name: str) -> dict[str, float]:
-    """The populations ``given`` (a table's), of communities with a boundary to spread them
-    over: a code of no such community is refused, naming it (a table of another city's, or
-    of streets, spread nothing where it was meant to)."""
-    rows = await Area.filter(level="community").values_list("code", "boundary")
-    bounded = {str(c) for c, b in rows if b}
-    unknown = sorted(set(given) - bounded)
+async def _area_totals(given: dict[str, float], name: str) -> dict[str, float]:
+    """The populations ``given`` (a table's), of areas with a boundary to spread them over,
+    all of one level (the census's by community, street or district: a district and its
+    streets together would count their residents twice). A code of no such area is
+    refused, naming it (a table of another city's spread nothing where it was meant to)."""
+    rows = await Area.filter(boundary__isnull=False).values_list("code", "level")
+    levels = {str(c): str(lv) for c, lv in rows}
+    unknown = sorted(set(given) - set(levels))
     if unknown:
         raise InvalidInput(
-            f"{name}: {len(unknown)} codes are no community with a boundary here "
+            f"{name}: {len(unknown)} codes are no area with a boundary here "
             f"({', '.join(unknown[:5])}): import the areas first, or check the codes",
+            field="file",
+        )
+    given_levels = sorted({levels[c] for c in given})
+    if len(given_levels) > 1:
+        raise InvalidInput(
+            f"{name}: its codes are of {' and '.join(given_levels)} areas; give one level, "
+            "or the residents of an area and of the areas in it are counted twice",
             field="file",
         )
     totals = {code: total for code, total in given.items() if total > 0}

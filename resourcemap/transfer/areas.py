@@ -36,6 +36,7 @@ from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from geo.chinacoords import CoordSystem, to_wgs84
+from geo.totals import twelve_digits
 from resourcemap import db
 from resourcemap.dataset import SYNTHETIC_KEY
 from resourcemap.models import Area, DatasetInfo
@@ -85,8 +86,7 @@ def _datav(frame: Any, report: ImportReport) -> Any:
     """DataV/AMap properties as our columns: 12-digit codes, parent codes, population 0."""
 
     def code(value: Any) -> str:
-        text = _text(value)
-        return text.ljust(12, "0") if text.isdigit() and len(text) == 6 else text
+        return twelve_digits(_text(value))
 
     def parent(value: Any) -> str:
         return code(value.get("adcode")) if isinstance(value, dict) else ""

@@ -217,7 +217,7 @@ async def test_demand_import_raster_totals_and_bad_files(database_url: str, tmp_
             ("code,population\n449901001001,many\n", "line 2, column population: 'many'"),
             ("code,population\n449901001001,-5\n", "line 2, column population: '-5'"),
             ("code,population\n449901001001,5\n449901001001,6\n", "line 3, column code"),
-            ("code,population\n449999999999,5\n", "no community with a boundary here"),
+            ("code,population\n449999999999,5\n", "no area with a boundary here"),
         ):
             table = tmp_path / "table.csv"
             table.write_text(text, encoding="utf-8")

@@ -219,6 +219,39 @@ def test_listings_belong_to_the_district_their_point_lies_in_where_areas_stop_th
     assert by_id["hl-12320"] == ("", "", "", "")  # a line has no point: no area of its own
 
 
+def test_a_census_by_district_is_spread_over_its_districts(
+    cli: CliRunner, database_url: str, tmp_path: Path
+) -> None:
+    """Census tables are published by district or street, with 6- or 9-digit codes; only a
+    table of communities was taken, so a city of DataV districts had no way in."""
+    run_in_db(database_url, shenzhen)
+    census = tmp_path / "census.csv"
+    census.write_text("代码,常住人口\n440303,1143801\n440304,1553225\n", encoding="utf-8")
+    done = cli.invoke(main, ["import-demand", str(census), "--format", "totals", "--cell", "500"])
+    assert done.exit_code == 0, done.output
+
+    async def by_district() -> dict[str, float]:
+        tree = await load_tree()
+        sums: dict[str, float] = {}
+        for area, weight in await DemandPoint.all().values_list("area_id", "weight"):
+            district = tree.ancestor_of(str(area), "district")
+            sums[district] = sums.get(district, 0.0) + float(weight)
+        return sums
+
+    sums = run_in_db(database_url, by_district)
+    assert sums == pytest.approx({LUOHU: 1143801, FUTIAN: 1553225})
+
+    # The city and a district in it: the district's residents would count twice.
+    async def bound_the_city() -> None:
+        luohu = await Area.get(code=LUOHU)
+        await Area.filter(code=SHENZHEN).update(boundary=luohu.boundary)
+
+    run_in_db(database_url, bound_the_city)
+    census.write_text("code,population\n440300,17494398\n440303,1143801\n", encoding="utf-8")
+    mixed = cli.invoke(main, ["import-demand", str(census), "--format", "totals"])
+    assert mixed.exit_code == 1 and "of city and district areas; give one level" in mixed.output
+
+
 def test_numeric_xlsx_phone_that_lost_its_zero_is_refused_and_never_overwrites(
     database_url: str,
 ) -> None:
