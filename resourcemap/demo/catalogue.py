@@ -196,7 +196,13 @@ def _agencies(b: CatalogueBuilder) -> None:
             f"¥{low}–{low + 200} per 50-minute session; "
             "residents on low incomes may ask for a reduction"
         )
-        b.add(K.LICENSED_AGENCY, (zh, en), org, b.pick(1)[0], fee_note=note, fee_note_en=note_en)
+        spec = b.add(
+            K.LICENSED_AGENCY, (zh, en), org, b.pick(1)[0], fee_note=note, fee_note_en=note_en
+        )
+        if j % 3 == 0 and "Counselling" in en:
+            # A city's foreign residents find a few counselling centres that work in English
+            # (no draw: the rest of the city stays the same for a seed).
+            spec.languages = [*spec.languages, "en"]
         b.agencies.append(len(b.resources) - 1)
 
 
@@ -254,6 +260,8 @@ def _practitioners(b: CatalogueBuilder) -> None:
         spec.address_zh, spec.address_en = host.address_zh, host.address_en
         spec.accessibility = list(host.accessibility)
         spec.qualifications = _qualifications(b.rng, qualification)
+        if "en" in host.languages and kind is not K.PSYCHIATRIST:
+            spec.languages = [*spec.languages, "en"]  # counsel as their centre does
 
 
 ISSUERS: dict[QualificationType, tuple[str, str]] = {

@@ -281,6 +281,8 @@ class SearchResult:
     ignored: tuple[str, ...] = ()
     # The query's words asked for free services ("免费", "free"): answered with the fee filter.
     free_from_words: bool = False
+    # Words such as "english speaking" or 英语 asked for services in English.
+    english_from_words: bool = False
 
 
 class SearchBackend(Protocol):

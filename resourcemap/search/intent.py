@@ -75,6 +75,8 @@ class QueryPlan:
     crisis: bool = False
     # The query asked for free services ("免费", "free"): those words are not terms.
     free: bool = False
+    # It asked for services in English ("english speaking", "英语"): not terms either.
+    english: bool = False
     # What :func:`reasons` explains for every card: the needs named, then those a typo
     # stood for; and the named ones. Worked out once per plan, not once per card.
     explains: tuple[tuple[str, ...], frozenset[str]] = field(init=False, compare=False, repr=False)
@@ -93,7 +95,7 @@ class QueryPlan:
         answer when the words and the concern match nothing together."""
         kept = tuple(t for t in self.terms if t.need is not None)
         if kept and len(kept) < len(self.terms):
-            return QueryPlan(kept, self.crisis, self.free)
+            return QueryPlan(kept, self.crisis, self.free, self.english)
         return None
 
     @property
@@ -230,29 +232,31 @@ def _spelled_apart(tokens: list[str], i: int, vocab: NeedsVocabulary) -> tuple[s
     return None
 
 
-def _without_free_words(tokens: list[str], vocab: NeedsVocabulary) -> tuple[list[str], bool]:
-    """The tokens without the words that ask for free services, and whether there were any
+def _without_words(
+    tokens: list[str], zh: tuple[str, ...], latin: tuple[tuple[str, ...], ...]
+) -> tuple[list[str], bool]:
+    """The tokens without the words that ask for a filter, and whether there were any
     ("免费心理咨询" → 心理咨询; "free counselling" → counselling)."""
     kept: list[str] = []
-    free = False
+    found = False
     i = 0
     while i < len(tokens):
         token = tokens[i]
         if not text.is_latin(token):
-            for word in vocab.free_zh:
+            for word in zh:
                 if word in token:
-                    token, free = token.replace(word, " "), True
+                    token, found = token.replace(word, " "), True
             kept += token.split()
             i += 1
             continue
-        for phrase in vocab.free_latin:
+        for phrase in latin:
             if tuple(tokens[i : i + len(phrase)]) == phrase:
-                i, free = i + len(phrase), True
+                i, found = i + len(phrase), True
                 break
         else:
             kept.append(token)
             i += 1
-    return kept, free
+    return kept, found
 
 
 def parse(q: str, vocab: NeedsVocabulary = NEEDS, typos: TypoTolerance = TYPOS) -> QueryPlan:
@@ -263,10 +267,14 @@ def parse(q: str, vocab: NeedsVocabulary = NEEDS, typos: TypoTolerance = TYPOS) 
     (True, ['心理咨询'])
     >>> parse("free counselling").free
     True
+    >>> plan = parse("english speaking therapist")
+    >>> plan.english, [t.text for t in plan.terms]
+    (True, ['therapist'])
     """
     terms: list[Term] = []
     latin: list[str] = []
-    tokens, free = _without_free_words(text.tokens(q), vocab)
+    tokens, free = _without_words(text.tokens(q), vocab.free_zh, vocab.free_latin)
+    tokens, english = _without_words(tokens, vocab.english_zh, vocab.english_latin)
     for token in tokens:
         if text.is_latin(token):
             latin.append(token)
@@ -279,7 +287,7 @@ def parse(q: str, vocab: NeedsVocabulary = NEEDS, typos: TypoTolerance = TYPOS) 
     unique = tuple(dict.fromkeys(terms))
     # A crisis word typed wrong ("sucide", "不想或了") is a crisis too: the 24/7 lines first.
     crisis = any(vocab[code].crisis for t in unique if (code := t.need or _slip(t)))
-    return QueryPlan(unique, crisis, free)
+    return QueryPlan(unique, crisis, free, english)
 
 
 @dataclass(frozen=True)

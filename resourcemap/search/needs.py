@@ -125,6 +125,17 @@ class Need:
         return kind if kind in self.kinds else None
 
 
+def _filter_words(
+    zh: Iterable[str], latin: Iterable[str]
+) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """Words that ask for a filter, longest first ("免费的" before "免费"); Latin ones as
+    phrases of whole words."""
+    return (
+        tuple(sorted(set(zh), key=len, reverse=True)),
+        tuple(sorted({tuple(w.lower().split()) for w in latin}, key=len, reverse=True)),
+    )
+
+
 class NeedsVocabulary:
     """Every need of the data file, checked: known codes only, no word in two needs."""
 
@@ -138,6 +149,8 @@ class NeedsVocabulary:
         service_words: dict[Service, tuple[str, ...]] | None = None,
         fillers_latin: Iterable[str] = (),
         kind_words: dict[ResourceKind, tuple[str, ...]] | None = None,
+        english_words_zh: Iterable[str] = (),
+        english_words_latin: Iterable[str] = (),
     ) -> None:
         self.needs: dict[str, Need] = {n.code: n for n in needs}
         # English words around a concern ("counselling near me"): dropped where they are no
@@ -148,10 +161,9 @@ class NeedsVocabulary:
         # And for a kind of place ("社工站"), searched as the kind's label is.
         self.kind_words: dict[ResourceKind, tuple[str, ...]] = dict(kind_words or {})
         # Words asking for free services: longest first, so "免费的" goes before "免费".
-        self.free_zh: tuple[str, ...] = tuple(sorted(set(free_words_zh), key=len, reverse=True))
-        self.free_latin: tuple[tuple[str, ...], ...] = tuple(
-            sorted({tuple(w.lower().split()) for w in free_words_latin}, key=len, reverse=True)
-        )
+        self.free_zh, self.free_latin = _filter_words(free_words_zh, free_words_latin)
+        # And for services in English: the language filter.
+        self.english_zh, self.english_latin = _filter_words(english_words_zh, english_words_latin)
         self.specialist_kinds: SpecialistKinds = frozenset(specialist_kinds)
         self.fillers_zh: tuple[str, ...] = tuple(sorted(set(fillers_zh), key=len, reverse=True))
         self.han_terms: dict[str, str] = {}
@@ -252,6 +264,10 @@ def parse(data: dict[str, object]) -> NeedsVocabulary:
     free_zh, free_latin = data.get("free_words_zh", []), data.get("free_words_latin", [])
     if not isinstance(free_zh, list) or not isinstance(free_latin, list):
         raise ValueError("free_words_zh and free_words_latin must be lists")
+    english_zh = data.get("english_words_zh", [])
+    english_latin = data.get("english_words_latin", [])
+    if not isinstance(english_zh, list) or not isinstance(english_latin, list):
+        raise ValueError("english_words_zh and english_words_latin must be lists")
     service_words = _words_for(data, "service_words", Service)
     kind_words = _words_for(data, "kind_words", ResourceKind)
     return NeedsVocabulary(
@@ -263,6 +279,8 @@ def parse(data: dict[str, object]) -> NeedsVocabulary:
         service_words=service_words,
         fillers_latin=(str(w) for w in fillers_latin),
         kind_words=kind_words,
+        english_words_zh=(str(w) for w in english_zh),
+        english_words_latin=(str(w) for w in english_latin),
     )
 
 

@@ -272,14 +272,17 @@ class SearchService:
                 raise
             stale = True
         at = query.at or now
-        asked_fee = query.fee
+        asked = query
         query, criteria, result = await self._as_answered(query, at, self._answer)
-        free_from_words = asked_fee is None and query.fee is not None
+        free_from_words = asked.fee is None and query.fee is not None
+        english_from_words = asked.language is None and query.language is not None
         if query.widen and query.radius_m is not None and query.point is not None:
             result = await self._widened(criteria, result, at)
         if criteria.plan.crisis:
             result = await self._crisis_first(criteria, result, at)
-        result = replace(result, free_from_words=free_from_words)
+        result = replace(
+            result, free_from_words=free_from_words, english_from_words=english_from_words
+        )
         return replace(result, degraded=True) if stale else result
 
     async def as_answered(self, query: SearchQuery, at: dt.datetime) -> SearchQuery:
@@ -287,7 +290,7 @@ class SearchService:
         the concern alone when the whole matches nothing): the map asks for this one, so
         that it shows what the list lists."""
         plan = self.criteria(query, at, wanted="total").plan
-        if not plan.free and plan.concerns_only() is None:
+        if not plan.free and not plan.english and plan.concerns_only() is None:
             return query  # as typed: no count needed to know it
         answered, _criteria, _result = await self._as_answered(
             query, at, self.embedded.search, wanted="total"
@@ -303,10 +306,16 @@ class SearchService:
         wanted: Wanted = "page",
     ) -> tuple[SearchQuery, Criteria, SearchResult]:
         criteria = self.criteria(query, at, wanted=wanted)
-        if criteria.plan.free:
-            # "免费心理咨询": no listing's text says 免费; the words ask for the fee filter.
-            fee = query.fee or Fee.FREE
-            query = query.model_copy(update={"q": criteria.plan.query_text, "fee": fee})
+        plan = criteria.plan
+        if plan.free or plan.english:
+            # "免费心理咨询", "english speaking therapist": no listing's text says 免费 or
+            # English; the words ask for the fee filter, or the language one.
+            asked: dict[str, Any] = {"q": plan.query_text}
+            if plan.free:
+                asked["fee"] = query.fee or Fee.FREE
+            if plan.english:
+                asked["language"] = query.language or "en"
+            query = query.model_copy(update=asked)
             criteria = self.criteria(query, at, wanted=wanted)
         result = await answer(criteria)
         concerns = criteria.plan.concerns_only()

@@ -68,17 +68,19 @@ async def search(request: Request) -> Response:
       - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100}}
       - {name: cursor, in: query, schema: {type: string}}
     responses:
-      200: {description: "{items, crisis, widened, ignored, free_from_words, nearest,
+      200: {description: "{items, crisis, widened, ignored, free_from_words,
+        english_from_words, nearest,
         members_only, sort, total, facets, next_cursor, degraded, backend, at}; with crisis
         true (words of self-harm or suicide) the 24/7 lines lead the first page; with no
         match and a point, nearest is the nearest place for the words whatever the
         filters; with no match, members_only counts the places for particular people only
         (a school's pupils) that match, left out unless eligible asks for them;
         free_from_words true when words such as 免费 or free asked for free services (fee
-        filter applied). Items carry reach (walk, phone, area), matched_because,
-        eligibility, bookable, and opens_at: when a place closed at that instant opens
-        next (local time, within a week; null when open, always open, or not within a
-        week)"}
+        filter applied); english_from_words true when words such as english speaking or
+        英语 asked for services in English (language filter applied). Items carry reach
+        (walk, phone, area), matched_because, eligibility, bookable, and opens_at: when a
+        place closed at that instant opens next (local time, within a week; null when open,
+        always open, or not within a week)"}
       400: {description: "Invalid parameter, with a reason per field"}
     """
     params = query_dict(request, repeatable=REPEATABLE)
@@ -104,6 +106,7 @@ async def search(request: Request) -> Response:
             "widened": None if widened is None else asdict(widened),
             "ignored": list(result.ignored),
             "free_from_words": result.free_from_words,
+            "english_from_words": result.english_from_words,
             "nearest": None if found is None else result_items(service, [found], at)[0],
             "members_only": members_only,
             "sort": query.effective_sort,

@@ -579,6 +579,7 @@
     }
     if (lines) { part("lines-counted", t("lines_counted")); }
     if (body.free_from_words) { part("free-from-words", t("free_from_words")); }
+    if (body.english_from_words) { part("english-from-words", t("english_from_words")); }
     // In a crisis the words left over ("i", "anymore") are not worth a sentence.
     if (!body.crisis && body.ignored && body.ignored.length) {
       part("ignored", t("ignored", { words: body.ignored.join(" ") }));

@@ -181,6 +181,7 @@ async def home(request: Request) -> Response:
         "widened": widened,
         "ignored": result.ignored,
         "free_from_words": result.free_from_words,
+        "english_from_words": result.english_from_words,
         "nearest": nearest,
         "members_only": members_only,
         "members_url": _page_url(request, 1, eligible="all"),
