@@ -31,6 +31,7 @@ class PlaceView(BaseModel):
     fee_note: str = ""
     fee_note_en: str = ""
     modes: list[str] = []
+    languages: list[str] = []  # BCP 47 codes: whether the resident will be understood
     lat: float | None = None
     lon: float | None = None
     # Residents may change or cancel online until this long before the start (the booking
@@ -117,6 +118,7 @@ def place_view(resource: Resource, change_notice_minutes: int | None = None) -> 
         fee_note=resource.fee_note,
         fee_note_en=resource.fee_note_en,
         modes=list(resource.modes or []),
+        languages=list(resource.languages or []),
         lat=resource.lat,
         lon=resource.lon,
         change_notice_minutes=change_notice_minutes,

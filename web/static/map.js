@@ -455,6 +455,10 @@
     if (it.open_now) { badge(meta, t("open_now"), "open"); } else if (it.opens_at) { opensBadge(meta, it.opens_at); }
     if (it.fee === "free") { badge(meta, t("free"), "free"); } else if (it.fee === "paid") { badge(meta, t("paid"), "paid"); }
     if (it.bookable) { badge(meta, t("books_online"), "book"); }
+    // Read in English: which places speak it (as the server's page marks them).
+    if (document.documentElement.lang === "en" && (it.languages || []).indexOf("en") >= 0) {
+      badge(meta, t("english_spoken"), "lang");
+    }
     li.appendChild(meta);
     // Who may come: the listing's own words whenever it has them, else the rule's label
     // unless anyone may (as the page's own cards and the detail page say it).

@@ -32,3 +32,37 @@ def test_words_asking_for_english_filter_for_it(
     said = text_of(page, "#result-count .english-from-words")
     assert said == "Services in English only, as you asked."
     assert mapped["total"] == api["total"]  # the map shows what the list lists
+
+
+def test_a_reader_in_english_sees_which_places_speak_it(
+    demo_url: str, make_client: Callable[..., Any]
+) -> None:
+    """Most listings speak Chinese only: a resident reading in English booked one before
+    learning so at its door. Cards mark the ones that speak English, and the booking page
+    says the languages before she confirms."""
+    with make_client(demo_url, run_worker=False) as client:
+        page = BeautifulSoup(
+            client.get("/", params={"q": "counselling", "lang": "en"}).text, "html.parser"
+        )
+        api = client.get("/api/v1/search", params={"q": "counselling", "limit": 100}).json()
+        bookable = next(item for item in api["items"] if item["bookable"])
+        book = BeautifulSoup(
+            client.get(f"/resources/{bookable['id']}/book", params={"lang": "en"}).text,
+            "html.parser",
+        )
+    speaks = {item["id"] for item in api["items"] if "en" in item["languages"]}
+    cards = page.select("#results .result")
+    assert cards and speaks
+    for card in cards:
+        marked = card.select_one(".badge.lang")
+        link = card.select_one(".result-name a")
+        assert link is not None
+        shown = int(str(link["href"]).split("?")[0].rsplit("/", 1)[1])
+        assert (marked is not None) == (shown in speaks), shown
+        if marked is not None:
+            assert marked.get_text(strip=True) == "English spoken"
+    assert any(card.select_one(".badge.lang") for card in cards)
+    assert not all(card.select_one(".badge.lang") for card in cards)
+    names = {"zh": "Chinese", "yue": "Cantonese", "en": "English"}
+    said = text_of(book, ".booking-terms .languages")
+    assert all(names[code] in said for code in bookable["languages"]), said

@@ -16,6 +16,7 @@ from resourcemap.booking.views import BookingView, PlaceView
 from resourcemap.vault import mask_email, mask_phone
 from resourcemap.vocab import MODE_LABELS, BookingStatus, Channel
 from web import i18n
+from web.pages.resident.view import language_name
 
 
 def policy(place: PlaceView) -> str:
@@ -128,7 +129,11 @@ class Session:
     minutes: int | None
     modes: str
     choice: bool
+    # The languages it is held in: a resident who reads the page in English learns here,
+    # not at the door, that a service speaks Chinese only.
+    languages: str
 
 
 def session(place: PlaceView, minutes: int | None) -> Session:
-    return Session(minutes, modes(place), len(place.modes) > 1)
+    names = [language_name(code) for code in place.languages]
+    return Session(minutes, modes(place), len(place.modes) > 1, i18n.listing(names))

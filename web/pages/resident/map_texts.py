@@ -48,6 +48,7 @@ def messages() -> dict[str, str]:
         "lines_counted": _("(the 24/7 lines above among them)"),
         "free_from_words": _("Free services only, as you asked."),
         "english_from_words": _("Services in English only, as you asked."),
+        "english_spoken": _("English spoken"),
         "needs_place": _("Nearest first needs a place: type a community or use your location."),
         "try_words": _(
             "Try fewer or other words, such as anxiety, sleep or counselling, or say how you feel."
