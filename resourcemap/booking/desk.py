@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from resourcemap.accounts import Principal
 from resourcemap.booking import changes, reserve, slots, staff, verify, views, waitlist
 from resourcemap.booking.calendar import ics
-from resourcemap.booking.idempotency import Issued, earlier
+from resourcemap.booking.idempotency import Issued, booked_with, earlier
 from resourcemap.booking.ledger import Ledger
 from resourcemap.booking.links import Links
 from resourcemap.booking.requests import BookingIn
@@ -100,6 +100,10 @@ class Desk:
     async def earlier_booking(self, data: BookingIn, idempotency_key: str | None) -> Issued | None:
         """The booking a request with this key made before, if any (a retry)."""
         return await earlier(self.ledger, Booking, idempotency_key, data)
+
+    async def booked_with(self, idempotency_key: str) -> tuple[Issued, dt.datetime] | None:
+        """The booking a form's key made, and when it starts, whatever the form asked."""
+        return await booked_with(self.ledger, idempotency_key)
 
     async def earlier_place(self, data: BookingIn, idempotency_key: str | None) -> Issued | None:
         """The waitlist place a request with this key made before, if any (a retry)."""

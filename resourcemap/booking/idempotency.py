@@ -7,6 +7,7 @@ came with as a keyed digest (``Vault.digest``), since it names the resident's co
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from resourcemap.booking.ledger import Ledger
@@ -44,6 +45,17 @@ async def replay(
             field="Idempotency-Key",
         )
     return Issued(code=made.code, token=ledger.vault.open(made.token_enc), replayed=True)
+
+
+async def booked_with(ledger: Ledger, idempotency_key: str) -> tuple[Issued, dt.datetime] | None:
+    """The booking this key made and when it starts, whatever the request: a form sent
+    again after its booking, with another time chosen (the browser's Back), is shown what
+    it booked rather than booking a second time unasked."""
+    made = await Booking.get_or_none(idempotency_key=digest(idempotency_key))
+    if made is None:
+        return None
+    issued = Issued(code=made.code, token=ledger.vault.open(made.token_enc), replayed=True)
+    return issued, made.starts_at.astimezone(ledger.tz)
 
 
 async def earlier(

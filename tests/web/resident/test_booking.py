@@ -119,6 +119,34 @@ def test_a_resent_form_is_the_same_booking(room: tuple[Any, int]) -> None:
     assert first == again
 
 
+def test_the_form_sent_again_with_another_time_says_what_it_booked(
+    room: tuple[Any, int],
+) -> None:
+    """Back after booking shows the form as it was sent; a resident who then chose another
+    time and confirmed booked a second session, unasked. The form says what it booked, links
+    to it, and books another time only when confirmed again."""
+    client, room_id = room
+    hidden, free = book_form(client, room_id)
+    data = hidden | {"starts_at": free[0], "phone": PHONE}
+    first = manage_link(
+        client.post(f"/resources/{room_id}/book", data=data, follow_redirects=False)
+    )
+    back = client.post(f"/resources/{room_id}/book", data=data | {"starts_at": free[1]})
+    assert back.status_code == 409
+    page = soup(back)
+    summary = one(page, ".error-summary")
+    assert "这个表单已预约" in summary.get_text() and "如还要预约另一个时间" in summary.get_text()
+    link = one(summary, "a[href^='/bookings/']")
+    assert attr(link, "href") == f"{first[0]}?token={first[1]}"
+    # Confirmed again (a new form key): a second booking, as asked.
+    again = hidden_fields(one(page, "form.book-form")) | {"starts_at": free[1], "phone": PHONE}
+    assert again["key"] != data["key"]
+    second = manage_link(
+        client.post(f"/resources/{room_id}/book", data=again, follow_redirects=False)
+    )
+    assert second != first
+
+
 def test_invalid_phone_is_explained_in_the_residents_language(room: tuple[Any, int]) -> None:
     client, room_id = room
     zh = book(client, room_id, phone="call me")

@@ -152,6 +152,7 @@ async def _book_page(
     problem: str | None = None,
     status: int = 200,
     day_chosen: bool = False,
+    problem_link: tuple[str, str] | None = None,
 ) -> Response:
     desk = _desk(request)
     now = clock.now(request)
@@ -176,6 +177,7 @@ async def _book_page(
         "values": values,
         "errors": errors or {},
         "problem": problem,
+        "problem_link": problem_link,
         "retention_days": request.app.state.settings.booking_retention_days,
         "policy": confirmation.policy(resource),
         "session": confirmation.session(resource, _minutes(days)),
@@ -307,6 +309,21 @@ async def book(request: Request) -> Response:
             request, resource, day=day, values=values, problem=problem, status=409
         )
     except InvalidInput as exc:
+        made = await desk.booked_with(key) if key and exc.field == "Idempotency-Key" else None
+        if made is not None:
+            # This form booked already and came back with another time (the browser's
+            # Back): say what it booked, and book another only when asked again.
+            values["key"] = secrets.token_urlsafe(16)
+            issued, starts = made
+            problem = _(
+                "This form already booked %(when)s. To book another time as well, choose it "
+                "and confirm again.",
+                when=f"{i18n.day_label(starts.date())} {i18n.clock(starts)}",
+            )
+            return await _book_page(
+                request, resource, day=day, values=values, problem=problem, status=409,
+                problem_link=(_manage_url("bookings", issued), _("See that booking")),
+            )  # fmt: skip
         if exc.field == "phone":
             errors = {
                 "phone": _("Enter your phone number: we text you a code to confirm the booking.")
