@@ -93,6 +93,10 @@ def _datav(frame: Any, report: ImportReport) -> Any:
 
     frame = frame.assign(code=frame["adcode"].map(code), name_zh=frame["name"])
     frame["parent"] = frame["parent"].map(parent) if "parent" in frame.columns else ""
+    # A city's parent is its province, a level the areas do not have: a province's file
+    # (440000_full.json) holds the cities, the one to load before a city's districts.
+    if "level" in frame.columns:
+        frame.loc[frame["level"].map(_text).str.lower() == "city", "parent"] = ""
     if "population" not in frame.columns:
         frame["population"] = 0
         report.note(N_("a DataV/AMap file has no population: stored as 0 (unknown)"))
@@ -320,7 +324,16 @@ async def _check_hierarchy(rows: list[AreaRow], report: ImportReport) -> dict[st
                 ),
             )
         elif r.parent not in levels:
-            report.reject(r.row, "parent", N_("unknown area code %(code)r", code=r.parent))
+            report.reject(
+                r.row,
+                "parent",
+                N_(
+                    "unknown area code %(code)r: load its %(parent)s first (from DataV, the "
+                    "file one level up, such as the province's for its cities)",
+                    code=r.parent,
+                    parent=AREA_LEVEL_SAID[expected],
+                ),
+            )
         elif levels[r.parent] != expected:
             report.reject(
                 r.row,

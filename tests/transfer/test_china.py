@@ -133,6 +133,40 @@ def test_holes_and_parts_are_kept_when_converting(database_url: str, tmp_path: P
         assert np.array_equal(np.array(got), np.column_stack([lon, lat]))
 
 
+def test_a_province_file_brings_the_cities_its_districts_need(
+    database_url: str, tmp_path: Path
+) -> None:
+    """DataV publishes a province's cities (440000_full.json) and a city's districts: the
+    cities' parent is the province, a level the areas do not have, and every one was refused
+    ("a city has no parent"); the districts alone were refused naming only an unknown code
+    (a planner's walk-through had to write the city by hand)."""
+    province = tmp_path / "440000_full.json"
+    square = [[[113.7, 22.4], [114.7, 22.4], [114.7, 22.9], [113.7, 22.9], [113.7, 22.4]]]
+    feature = {
+        "type": "Feature",
+        "properties": {
+            "adcode": 440300, "name": "深圳市", "level": "city", "parent": {"adcode": 440000},
+            "acroutes": [100000, 440000], "childrenNum": 9, "subFeatureIndex": 0,
+        },
+        "geometry": {"type": "Polygon", "coordinates": square},
+    }  # fmt: skip
+    province.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+
+    async def load() -> tuple[ImportReport, ImportReport, ImportReport]:
+        alone = await import_areas(DATAV, coords=CoordSystem.GCJ02)
+        cities = await import_areas(province, coords=CoordSystem.GCJ02)
+        districts = await import_areas(DATAV, coords=CoordSystem.GCJ02)
+        return alone, cities, districts
+
+    alone, cities, districts = run_in_db(database_url, load)
+    assert not alone.ok
+    assert "load its city first" in alone.problems[0].reason, alone.lines()
+    assert cities.ok, cities.lines()
+    assert districts.ok, districts.lines()
+    city = run_in_db(database_url, lambda: Area.get(code=SHENZHEN))
+    assert city.parent_id is None and city.name_zh == "深圳市" and city.boundary is not None
+
+
 def _district_of(url: str, gcj: tuple[float, float]) -> str:
     lon, lat = gcj02_to_wgs84(*gcj)  # as a listing imported with --coords gcj02 is stored
 
