@@ -41,7 +41,7 @@ STYLE = """<style>
 .rm-legend div{margin:.15em 0;padding-left:20px;text-indent:-20px}
 .rm-legend .rm-ramp{display:flex;gap:3px;margin:.2em 0 .3em;padding-left:0;text-indent:0}
 .rm-ramp span{display:flex;flex-direction:column;align-items:center;font-size:11px;
-  line-height:1.2;min-width:2.9rem;text-align:center;white-space:nowrap}
+  line-height:1.2;flex:1 1 0;min-width:2.9rem;text-align:center;overflow-wrap:anywhere}
 .rm-ramp i{display:block;width:100%;height:14px;border:1px solid #666;box-sizing:border-box;
   margin-bottom:2px}
 .rm-sw{display:inline-block;width:14px;height:14px;border:1px solid #666;margin-right:6px;
@@ -116,9 +116,11 @@ style="background:#fff"></i>a &amp; b</div></section>'
         if s.ramp:
             out.append('<div class="rm-ramp">')
             for r in s.rows:
+                # A range breaks after its dash when it does not fit its swatch's width
+                # ("14,608–" above "26,052"): side by side, five of them ran together.
+                label = html.escape(r.label).replace("–", "–<wbr>")
                 out.append(
-                    f'<span><i style="background:{html.escape(r.colour)}"></i>'
-                    f"{html.escape(r.label)}</span>"
+                    f'<span><i style="background:{html.escape(r.colour)}"></i>{label}</span>'
                 )
             out.append("</div>")
         for r in s.rows if not s.ramp else s.after:

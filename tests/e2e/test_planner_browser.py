@@ -10,6 +10,7 @@ and on the staff location picker (``web/static/pick.js``). The server is the rea
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from geo.map_legend import STYLE, LegendRow, LegendSection, legend_html
+from geo.maps import HEX_COLOURS
 from resourcemap import accounts
 from resourcemap.models import Area
 from resourcemap.vocab import Role
@@ -115,6 +118,14 @@ def test_planner_reads_map_matrix_and_report(
         circles.check()
         expect(frame.locator(".rm-legend section:not([hidden])")).to_have_count(before + 1)
         circles.uncheck()
+        # The hexagons' classes (ranges of thousands): each label within its swatch's
+        # width, not running into the next ("212–14,60818,603–26,05…").
+        frame.get_by_label("服务圈外居民（按六边形）", exact=False).check()
+        ramp = frame.locator(".rm-legend section:not([hidden]) .rm-ramp span")
+        expect(ramp.first).to_be_visible()
+        spilled = ramp.evaluate_all("spans => spans.filter(s => s.scrollWidth > s.clientWidth + 1)")
+        assert spilled == [], spilled
+        frame.get_by_label("服务圈内居民比例（按区域）", exact=False).check()
     # The scale bar in the page's units ("2公里"; Leaflet wrote "2 km" on Chinese pages).
     expect(frame.locator(".leaflet-control-scale-line")).to_have_text(re.compile(r"^\d+(米|公里)$"))
     page.wait_for_timeout(500)
@@ -370,3 +381,30 @@ def test_english_area_names_never_overlap_and_the_scale_is_a_bar(
     screenshot(page, "planner-map-names-en")
     assert page.script_errors == []
     page.context.close()
+
+
+def test_a_legend_of_long_ranges_keeps_each_within_its_swatch(browser: Any) -> None:
+    """A province's hexagons hold thousands: five ranges such as "14,608–26,052" side by
+    side ran into each other in a 19rem legend (a planner's walk-through on Shenzhen).
+    Each breaks after its dash within its swatch's width."""
+    rows = [
+        LegendRow(colour, text)
+        for colour, text in zip(
+            HEX_COLOURS,
+            ["212–14,608", "14,608–26,052", "26,052–27,303", "27,303–54,731", "54,731–100,258"],
+            strict=False,
+        )
+    ]
+    legend = legend_html([LegendSection("hex", "服务圈外居民", rows, ramp=True)], "图例")
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.set_content(f'{STYLE}<details class="rm-legend" open>{legend}</details>')
+        spans = page.locator(".rm-ramp span")
+        assert spans.count() == 5
+        spilled = spans.evaluate_all("ss => ss.filter(s => s.scrollWidth > s.clientWidth + 1)")
+        boxes = [spans.nth(i).bounding_box() for i in range(5)]
+    finally:
+        page.close()
+    assert spilled == [], spilled
+    for a, b in itertools.pairwise(boxes):
+        assert a is not None and b is not None and a["x"] + a["width"] <= b["x"] + 0.5
