@@ -196,11 +196,17 @@ def read_points(data: bytes, name: str) -> Demand:
 
 def csv_table(data: bytes, name: str) -> tuple[list[str], list[dict[str, str]]]:
     """A CSV file's header (trimmed, lower case) and its rows keyed by it, cells trimmed;
-    cells past the header are left out."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DemandError(f"{name} is not UTF-8 text: save it as CSV (UTF-8)") from None
+    cells past the header are left out. UTF-8 (with or without BOM), else GB18030."""
+    # Excel in Chinese saves "CSV" as GBK: read as listing imports read it.
+    body = data.removeprefix(b"\xef\xbb\xbf")
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            text = body.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise DemandError(f"{name} is neither UTF-8 nor GB18030 (GBK) text: save it as CSV (UTF-8)")
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in reader.fieldnames or []]
     rows = [{k.strip().lower(): (v or "").strip() for k, v in r.items() if k} for r in reader]

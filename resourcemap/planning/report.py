@@ -194,6 +194,17 @@ class ReportText:
     no_data: str = "—"
     # Area names in the reader's language, by code (the areas' Chinese names otherwise).
     area_names: Mapping[str, str] = field(default_factory=dict)
+    # How demand was made, by method (``geo.demand.METHODS``), in words.
+    methods: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "raster": "population grid",
+            "points": "weighted points",
+            "spread-uniform": "census table spread evenly over each area",
+            "spread-buildings": "census table spread over the buildings",
+            "grid": "a grid of weighted points",
+            "dataset": "the demand dataset (GeoParquet)",
+        }
+    )
     number: Callable[[float], str] = field(default=lambda x: f"{x:,.0f}")
     percent: Callable[[float], str] = field(default=lambda x: f"{x:.1%}")
     distance: Callable[[float], str] = field(default=lambda x: f"{x:g} m")
@@ -326,6 +337,9 @@ def _report_body(
         "covered": t.number(s.covered), "population": t.number(s.population), "share": share,
         "radius": radius,
     }  # fmt: skip
+    # The source is stored as "<method>:<file>": said once, in words ("points: points:…").
+    method = t.methods.get(r.demand_method, r.demand_method)
+    source = r.demand_source.removeprefix(f"{r.demand_method}:")
     return (
         '<section id="rm-report">'
         f"<h1>{title}</h1>"
@@ -335,7 +349,7 @@ def _report_body(
         + (f"<p>{e(t.worst)}</p><ol>{worst}</ol>" if worst else "")
         + f"<p>{e(means % {'radius': radius, 'mode': mode})}</p></div>"
         f"<h2>{e(t.facts)}</h2><dl>"
-        f"<dt>{e(t.demand)}</dt><dd>{e(r.demand_method)}: {e(r.demand_source)}</dd>"
+        f"<dt>{e(t.demand)}</dt><dd>{e(method)}: {e(source)}</dd>"
         f"<dt>{e(t.resources)}</dt><dd>{e(resources)}</dd>"
         f"<dt>{e(t.radius)}</dt><dd>{e(t.radius_value % {'radius': radius, 'mode': mode})}</dd>"
         f"<dt>{e(t.software)}</dt><dd>ResourceMap {e(resourcemap.__version__)}</dd></dl>"

@@ -224,8 +224,12 @@ async def test_demand_import_raster_totals_and_bad_files(database_url: str, tmp_
             with pytest.raises(InvalidInput, match=re.escape(said)):
                 await import_demand(table, "totals")
         table.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe")  # an image
-        with pytest.raises(InvalidInput, match="is not UTF-8 text"):
+        with pytest.raises(InvalidInput, match=r"is neither UTF-8 nor GB18030 \(GBK\) text"):
             await import_demand(table, "totals")
+        # Saved by Excel in Chinese: GBK, headed in Chinese.
+        gbk = tmp_path / "census_gbk.csv"
+        gbk.write_bytes("社区代码,常住人口\n449901001001,1200\n".encode("gbk"))
+        assert (await import_demand(gbk, "totals", cell_m=200)).population == pytest.approx(1200)
         bad = tmp_path / "bad.csv"
         bad.write_text("lon,lat\n1,2\n", encoding="utf-8")
         with pytest.raises(InvalidInput, match="needs columns lon, lat"):

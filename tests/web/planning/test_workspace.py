@@ -172,7 +172,7 @@ def test_the_report_opens_in_the_browser_dated_with_its_sources(
         section = one(page, "#rm-report")
         text = section.get_text(" ", strip=True)
         assert "Coverage report" in text and "Made on Dec 2, 2026" in text
-        assert "grid: demo-grid-100m" in text  # the demand source
+        assert "a grid of weighted points: demo-grid-100m" in text  # the demand source, in words
         assert "ResourceMap 0.1.0" in text and "500 m, straight-line distance" in text
         assert "members-only places" in text  # school, university and workplace rooms
         assert len(section.select("tbody tr")) == 6  # streets
