@@ -23,6 +23,17 @@ BoolArray = npt.NDArray[np.bool_]
 _BLOCK = 16_384
 
 
+def twelve_digits(code: str) -> str:
+    """A Chinese statistical area code as the areas store it: DataV's 6-digit district
+    codes (``440303``) and the 9-digit street codes of census tables are the 12-digit
+    code's first digits.
+
+    >>> twelve_digits("440303"), twelve_digits("440303001"), twelve_digits("E01000001")
+    ('440303000000', '440303001000', 'E01000001')
+    """
+    return code.ljust(12, "0") if code.isdigit() and len(code) in (6, 9) else code
+
+
 def sorted_codes(area: StrArray) -> tuple[StrArray, IntArray]:
     """``np.unique(area, return_inverse=True)``, by hashing instead of sorting every point:
     millions of points hold a few thousand codes, and sorting the strings was as slow as

@@ -6,21 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from geo.codes import twelve_digits
 from geo.demand import WEIGHT_COLUMNS, DemandError, csv_table
 
 CODE_COLUMNS = ("code", "area_code", "area", "社区代码", "代码")
 TOTAL_COLUMNS = (*WEIGHT_COLUMNS, "人口", "常住人口")
-
-
-def twelve_digits(code: str) -> str:
-    """A Chinese statistical area code as the areas store it: DataV's 6-digit district
-    codes (``440303``) and the 9-digit street codes of census tables are the 12-digit
-    code's first digits.
-
-    >>> twelve_digits("440303"), twelve_digits("440303001"), twelve_digits("E01000001")
-    ('440303000000', '440303001000', 'E01000001')
-    """
-    return code.ljust(12, "0") if code.isdigit() and len(code) in (6, 9) else code
 
 
 def read_totals(data: bytes, name: str) -> dict[str, float]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from geo.codes import twelve_digits
 from resourcemap import accounts, clock, db, schema, tokens
 from resourcemap.accounts import Principal
 from resourcemap.cli.common import (
@@ -28,9 +29,21 @@ def user() -> None:
 )
 @click.option("--organisation", "organisation_id", type=int, help="Organisation id (staff).")
 @click.option("--name", "display_name", default="", help="Display name.")
+@click.option(
+    "--area",
+    "area_code",
+    default=None,
+    help="Area code the account is kept to (a district's planner or staff; 6 or 9 digits "
+    "are read as 12).",
+)
 @click.password_option(help="Password (asked for when not given).")
 def user_create(
-    username: str, role: str, organisation_id: int | None, display_name: str, password: str
+    username: str,
+    role: str,
+    organisation_id: int | None,
+    display_name: str,
+    area_code: str | None,
+    password: str,
 ) -> None:
     """Create an account, e.g. the first admin: resourcemap user create alice --role admin"""
     settings = read_settings()
@@ -45,6 +58,7 @@ def user_create(
                 role=Role(role),
                 organisation_id=organisation_id,
                 display_name=display_name,
+                area_code=None if area_code is None else twelve_digits(area_code.strip()),
             )
 
     run_command(create())

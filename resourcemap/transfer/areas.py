@@ -36,7 +36,7 @@ from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from geo.chinacoords import CoordSystem, to_wgs84
-from geo.totals import twelve_digits
+from geo.codes import twelve_digits
 from resourcemap import db
 from resourcemap.dataset import SYNTHETIC_KEY
 from resourcemap.models import Area, DatasetInfo

@@ -220,6 +220,39 @@ def test_an_operator_lists_accounts_and_sets_a_forgotten_password(
     assert asyncio.run(signs_in())
 
 
+def test_an_account_kept_to_an_area_is_made_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A district's planner is kept to the district: before, only the API or the accounts
+    page could say so (a planner's walk-through); DataV's 6-digit code is read as 12."""
+    url = f"sqlite://{tmp_path / 'area.sqlite3'}"
+    monkeypatch.setenv("RESOURCEMAP_DATABASE_URL", url)
+    monkeypatch.setenv("RESOURCEMAP_DATA_DIR", str(tmp_path))
+    assert CliRunner().invoke(main, ["migrate"]).exit_code == 0
+
+    async def areas() -> None:
+        from resourcemap import db
+        from resourcemap.models import Area
+
+        async with db.database(url):
+            city = await Area.create(code="440300000000", level="city", name_zh="深圳市")
+            await Area.create(code="440311000000", level="district", name_zh="光明区", parent=city)
+
+    asyncio.run(areas())
+    password = ["--password", "a long enough password 42"]
+    made = CliRunner().invoke(
+        main, ["user", "create", "gm-planner", "--role", "planner", "--area", "440311", *password]
+    )
+    assert made.exit_code == 0, made.output
+    listed = CliRunner().invoke(main, ["user", "list"])
+    assert "gm-planner\tplanner\t-\t440311000000\tactive" in listed.output, listed.output
+    unknown = CliRunner().invoke(
+        main, ["user", "create", "nowhere", "--role", "planner", "--area", "449999", *password]
+    )
+    assert unknown.exit_code == 1 and "Traceback" not in unknown.output
+    assert "449999000000" in unknown.output, unknown.output
+
+
 def test_a_data_directory_that_is_a_file_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
