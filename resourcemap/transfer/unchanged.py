@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from resourcemap import areas
 from resourcemap.listings import edits
 from resourcemap.models import Resource
 from resourcemap.transfer.checks import DatabaseChecks, Row, chunks
@@ -36,9 +37,19 @@ async def find(rows: list[Row], checks: DatabaseChecks) -> set[int]:
         for resource in stored:
             given = wanted[resource.id].written(checks.organisations, resource.organisation_id)
             kept = {f for f in edits.KEPT_UNLESS_GIVEN if f not in given.model_fields_set}
-            if _comparable(given, kept) == _comparable(edits.stored_input(resource), kept):
+            if _comparable(given, kept) == _comparable(
+                edits.stored_input(resource), kept
+            ) and not await _placed_anew(resource):
                 same.add(resource.id)
     return same
+
+
+async def _placed_anew(resource: Resource) -> bool:
+    """Whether a save would give a located listing the areas it lacks: one saved before
+    its point placed it (a city of DataV districts) is placed by the next import of it."""
+    if resource.lat is None or resource.lon is None or resource.city_code:
+        return False
+    return bool(await areas.areas_at(resource.lat, resource.lon))
 
 
 def _comparable(data: edits.ResourceIn, kept: set[str]) -> dict[str, Any]:

@@ -252,6 +252,20 @@ def test_listings_belong_to_the_district_their_point_lies_in_where_areas_stop_th
     assert by_id["ex-a"] == (SHENZHEN, district, "", "")
     assert by_id["hl-12320"] == ("", "", "", "")  # a line has no point: no area of its own
 
+    # Imported before points placed listings: the same file again places it (it was
+    # "unchanged", and kept no district).
+    async def unplaced() -> None:
+        await Resource.filter(external_id="ex-a").update(city_code="", district_code="")
+
+    run_in_db(database_url, unplaced)
+    again = _import(database_url, (MESSY / "rooms_gbk.csv").read_bytes(), "rooms_gbk.csv")
+    assert again.ok
+    placed = run_in_db(
+        database_url,
+        lambda: Resource.get(external_id="ex-a").values_list("city_code", "district_code"),
+    )
+    assert placed == (SHENZHEN, district)
+
 
 def test_a_census_by_district_is_spread_over_its_districts(
     cli: CliRunner, database_url: str, tmp_path: Path
