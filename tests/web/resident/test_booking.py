@@ -136,8 +136,8 @@ def test_the_form_sent_again_with_another_time_says_what_it_booked(
     page = soup(back)
     summary = one(page, ".error-summary")
     assert "这个表单已预约" in summary.get_text() and "如还要预约另一个时间" in summary.get_text()
-    link = one(summary, "a[href^='/bookings/']")
-    assert attr(link, "href") == f"{first[0]}?token={first[1]}"
+    link = urlsplit(attr(one(summary, "a[href^='/bookings/']"), "href"))
+    assert (link.path, parse_qs(link.query)["token"][0]) == first
     # Confirmed again (a new form key): a second booking, as asked.
     again = hidden_fields(one(page, "form.book-form")) | {"starts_at": free[1], "phone": PHONE}
     assert again["key"] != data["key"]
@@ -145,6 +145,20 @@ def test_the_form_sent_again_with_another_time_says_what_it_booked(
         client.post(f"/resources/{room_id}/book", data=again, follow_redirects=False)
     )
     assert second != first
+
+
+def test_the_booking_s_address_keeps_the_language_it_was_made_in(
+    room: tuple[Any, int],
+) -> None:
+    """The address after booking is what a resident bookmarks: opened later without the
+    language cookie (another browser), it came up in Chinese for a booking made in English."""
+    client, room_id = room
+    client.get("/", params={"lang": "en"})  # chosen once: kept in the cookie
+    location = book(client, room_id, phone=PHONE).headers["location"]
+    assert parse_qs(urlsplit(location).query)["lang"] == ["en"]
+    client.cookies.clear()  # another browser, the bookmark
+    page = client.get(location)
+    assert page.status_code == 200 and 'lang="en"' in page.text[:300]
 
 
 def test_invalid_phone_is_explained_in_the_residents_language(room: tuple[Any, int]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
@@ -97,7 +98,7 @@ def test_inside_the_change_window_the_page_offers_the_phone_not_the_buttons(
     call = one(manage, ".change a.call")
     assert attr(call, "href") == "tel:075520000001" and ROOM_PHONE in call.get_text()
     # Sent from a page opened earlier: refused, and the answer names the number.
-    token = response.headers["location"].split("token=")[1]
+    token = parse_qs(urlsplit(response.headers["location"]).query)["token"][0]
     csrf = hidden_fields(one(soup(client.get(f"/resources/{room_id}/book")), "form"))
     code = response.headers["location"].split("/")[2].split("?")[0]
     refused = client.post(

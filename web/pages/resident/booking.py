@@ -136,7 +136,10 @@ def _with_start(path: str, start: str, day: str = "") -> str:
 
 
 def _manage_url(kind: str, issued: Issued) -> str:
-    return f"/{kind}/{issued.code}?{urlencode({'token': issued.token})}"
+    # In the language it was made in: the address is what a resident bookmarks, and opened
+    # later without the language cookie it came up in Chinese.
+    query = urlencode({"token": issued.token, "lang": i18n.current().tag})
+    return f"/{kind}/{issued.code}?{query}"
 
 
 # --- picking a slot and booking -----------------------------------------------------------

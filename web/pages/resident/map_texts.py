@@ -60,7 +60,7 @@ def messages() -> dict[str, str]:
         "opens_day": _("Opens %(day)s at %(time)s", day="{day}", time="{time}"),
         "clear": _("Clear filters"),
         "members_only": _(
-            "%(count)s places for particular people only (such as a school's pupils) match.",
+            "Places for particular people only (such as a school's pupils) that match: %(count)s.",
             count="{n}",
         ),
         "show_them": _("Show them"),
