@@ -17,7 +17,7 @@ from resourcemap.clock import FixedClock
 from resourcemap.models import BookingPolicy, HoursException, Resource
 from resourcemap.search import changes
 from tests.factories import run_in_db, small_city
-from tests.html_helpers import attr, one, text_of
+from tests.html_helpers import attr, hidden_fields, one, text_of
 
 EAST = {"lat": "22.7049", "lon": "114.0049"}
 
@@ -248,6 +248,29 @@ def test_back_to_the_search_keeps_query_place_and_filters(client: TestClient) ->
     # Only the search's own parameters go back, and only to the search page.
     odd = soup_of(client.get(link.split("?")[0], params={"back": "q=x&next=//evil.test"}))
     assert attr(one(odd, ".back a"), "href") == "/?q=x"
+
+
+def test_booking_from_a_search_and_back_keeps_the_search(client: TestClient) -> None:
+    """Search, a listing, its booking page, "← Back to the service", "← Back to the search":
+    the booking page's link led to the bare listing, and the search was lost on the way."""
+    asked = {"q": "焦虑", "radius_m": "1000", **EAST}
+    page = soup_of(client.get("/", params=asked))
+    detail_link = attr(one(card(page, "东湖社区心理咨询室"), ".result-name a"), "href")
+    detail = soup_of(client.get(detail_link))
+    book_link = attr(one(detail, ".slots-preview a[href*='/book']"), "href")
+    book = soup_of(client.get(book_link))
+    back_to_service = attr(one(book, ".back a"), "href")
+    again = soup_of(client.get(back_to_service))
+    back = attr(one(again, ".back a"), "href")
+    assert {k: v[0] for k, v in parse_qs(urlsplit(back).query).items()} == {
+        k: str(v) for k, v in asked.items()
+    }
+    # The booking form carries it too: an answer to it (here, no time chosen) keeps the link.
+    form = one(book, "form.book-form")
+    answered = client.post(str(form["action"]), data=hidden_fields(form))
+    assert answered.status_code == 400
+    kept = BeautifulSoup(answered.text, "html.parser")
+    assert attr(one(kept, ".back a"), "href") == back_to_service
 
 
 def test_words_asking_for_free_services_filter_for_them(client: TestClient) -> None:

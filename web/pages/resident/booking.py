@@ -35,6 +35,7 @@ from web.i18n import _
 from web.limits import admitted, client_address
 from web.pages.resident import confirmation, phone_check
 from web.pages.resident import view as resident_view
+from web.pages.resident.search import back_query
 from web.pages.shell import Audience, checked_form, page, render
 from web.pages.shell import form_text as _text
 from web.params import date_param
@@ -254,6 +255,7 @@ async def book_form(request: Request) -> Response:
     values = dict.fromkeys(CONTACT, "") | {
         "starts_at": request.query_params.get("start", ""),
         "key": secrets.token_urlsafe(16),
+        "back": back_query(request.query_params.get("back", "")),
     }
     return await _book_page(request, resource, day=day, values=values)
 
@@ -263,6 +265,7 @@ async def book(request: Request) -> Response:
     form = await checked_form(request)
     resource = await _resource(request)
     values = {name: _text(form, name) for name in (*CONTACT, "starts_at", "key")}
+    values["back"] = back_query(_text(form, "back"))  # the search it came from, kept
     # The day whose times the resident was looking at: an answer shows it again.
     day = resident_view.form_day(_text(form, "day"))
     if "show_day" in form:

@@ -287,11 +287,16 @@ async def _place_map(request: Request, location: Any, back: str) -> dict[str, An
     }
 
 
+def back_query(raw: str) -> str:
+    """The search a page was reached from, as a query string: only the search's own
+    parameters, so a link made of it can never lead anywhere but the search page."""
+    return urlencode([(k, v) for k, v in parse_qsl(raw) if k in SEARCH_KEYS])
+
+
 def back_url(raw: str) -> str:
-    """ "Back to the search" from a detail page: only the search's own parameters, so the
-    link can never lead anywhere but the search page."""
-    kept = [(k, v) for k, v in parse_qsl(raw) if k in SEARCH_KEYS]
-    return "/?" + urlencode(kept) if kept else "/"
+    """ "Back to the search" from a detail page (see :func:`back_query`)."""
+    kept = back_query(raw)
+    return "/?" + kept if kept else "/"
 
 
 def _page_url(request: Request, number: int, **changed: str) -> str:
@@ -356,6 +361,8 @@ async def resource_detail(request: Request) -> Response:
     }
     back = request.query_params.get("back", "")
     context["back_url"] = back_url(back)
+    # Booking links carry the search on: the booking page's "back to the service" keeps it.
+    context["back_query"] = back_query(back)
     context |= await _place_map(request, detail.location, back)
     area_codes = frozenset(c for c in detail.area_codes.model_dump().values() if c)
     return await render(request, "resident/detail.html", context, area_codes=area_codes)
