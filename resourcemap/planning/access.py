@@ -301,8 +301,9 @@ class AccessService:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
+        # Only what was given: a level left to its default stays so (``levels.level_for``).
         base = CoverageQuery.model_validate(
-            query.model_dump(include=set(CoverageQuery.model_fields))
+            query.model_dump(include=set(CoverageQuery.model_fields), exclude_unset=True)
         )
         analysis = await self._coverage.analyse(base)
         offers = await load_offers(base)

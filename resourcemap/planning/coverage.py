@@ -45,7 +45,7 @@ from resourcemap.models import Area, DemandPoint, Organisation, Resource
 from resourcemap.planning import indicators
 from resourcemap.planning.area_cut import cut
 from resourcemap.planning.demand_dataset import PREFIX, DemandDataset
-from resourcemap.planning.levels import check_level
+from resourcemap.planning.levels import level_for
 from resourcemap.said import N_
 from resourcemap.scope import AreaScope
 from resourcemap.search import changes
@@ -338,7 +338,9 @@ class CoverageService:
         account is kept to (:mod:`resourcemap.planning.area_cut`)."""
         if scope is not None:
             scope.check_level(query.level)
-        await check_level(query.level)
+        level = await level_for(query.level, asked="level" in query.model_fields_set)
+        if level is not query.level:
+            query = query.model_copy(update={"level": level})
         whole = await self._analyse(query, streets=streets, progress=progress)
         return whole if scope is None else cut(whole, scope)
 
@@ -412,6 +414,7 @@ class CoverageService:
                 field="mode",
             )
         analysis = await self.analyse(query, scope=scope)
+        query = query.model_copy(update={"level": analysis.query.level})  # as answered
         uncovered = {r.code: round(r.uncovered, 1) for r in analysis.table()}
         features = await self._drawn(
             ("gaps", analysis.version, query.model_dump_json(), scope, simplify_m),

@@ -64,11 +64,16 @@ def choose_level(requested: AreaLevel | None, present: list[AreaLevel]) -> Level
     )
 
 
-async def check_level(requested: AreaLevel) -> None:
-    """Refuse (``InvalidInput``, naming the deepest level there is) a level no stored area
-    has: figures per community of a city loaded from district boundaries are one row
-    "outside every area" holding everyone, and its map had nothing to draw."""
-    choose_level(requested, await area_levels())
+async def level_for(requested: AreaLevel, *, asked: bool) -> AreaLevel:
+    """The level figures are given at: ``requested`` if the stored areas have it; if it was
+    not ``asked`` for (a default: siting, a map without its level), the deepest they have;
+    else refused (``InvalidInput``, naming the deepest level there is): figures per
+    community of a city loaded from district boundaries are one row "outside every area"
+    holding everyone, and its map had nothing to draw."""
+    present = await area_levels()
+    if not asked and present and requested not in present:
+        return present[-1]
+    return choose_level(requested, present).level
 
 
 # A city's communities (up to about a thousand) fit one table a planner reads down, most

@@ -95,6 +95,8 @@ async def map_layers(
     keeps 0.1 km² hexagons; a province's map was 43 MB at a district's detail."""
     say = progress or (lambda _m: None)
     analysis = await service.analyse(query, scope=scope, progress=say)
+    # As answered: a level left to its default is the deepest the areas have.
+    query = query.model_copy(update={"level": analysis.query.level})
     areas = coverage_geojson(analysis)
     # The fills and tooltips read each area's exact figures, as the pages and the report
     # do: the API's GeoJSON rounds them for a file, and a share rounded to four places and

@@ -48,3 +48,14 @@ def test_a_city_of_districts_offers_and_answers_its_own_levels(
 
         siting = BeautifulSoup(client.get("/planning/siting").text, "html.parser")
         assert one(siting, "#f-cand option[selected]")["value"] == "grid"
+        # Its defaults answer (the level of its areas left to the one there is), and its
+        # map draws; so does the map asked for without a level.
+        token = str(one(siting, 'input[name="csrf_token"]')["value"])
+        headers = {"X-CSRF-Token": token}
+        form = {"csrf_token": token, "sites": "2", "candidates": "grid", "spacing_m": "2000"}
+        sited = client.post("/planning/siting", data=form, headers=headers)
+        assert sited.status_code == 200, sited.text[-800:]
+        frame = one(BeautifulSoup(sited.text, "html.parser"), "iframe.coverage-map")
+        assert client.get(str(frame["src"])).status_code == 200
+        plain = client.get("/planning/map")
+        assert plain.status_code == 200, plain.text[-600:]
