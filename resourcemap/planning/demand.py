@@ -80,6 +80,8 @@ async def import_demand(
     located = demand.located(tree)
     source = f"{demand.method}:{name or path.name}"[:MAX_SOURCE]
     await _store(located, source)
+    if fmt == "totals":
+        await _census_populations(totals, path.name)
     return DemandImport(
         source, demand.method, located.size, located.total, int((located.area == "").sum())
     )
@@ -110,6 +112,30 @@ async def _area_totals(given: dict[str, float], name: str) -> dict[str, float]:
     if not totals:
         raise InvalidInput(f"{name}: every population is 0", field="file")
     return totals
+
+
+async def _census_populations(totals: dict[str, float], name: str) -> None:
+    """A census table's figures become its areas' populations, and an area above them
+    without one (0: a DataV file carries none) the sum of its areas': indicators per
+    100,000 residents divide by them, and said "no data" beside a million residents
+    counted. Saved one by one, so that what is worked out from the areas follows."""
+    async with in_transaction(Area._meta.default_connection):
+        changed: set[str] = set()
+        for area in await Area.filter(code__in=list(totals)):
+            area.population = round(totals[area.code])
+            area.population_source = name[:200]
+            await area.save(update_fields=["population", "population_source", "updated_at"])
+            if area.parent_id:
+                changed.add(area.parent_id)
+        while changed:
+            above = await Area.filter(code__in=list(changed), population=0)
+            changed = set()
+            for area in above:
+                area.population = sum(c.population for c in await Area.filter(parent_id=area.code))
+                area.population_source = name[:200]
+                await area.save(update_fields=["population", "population_source", "updated_at"])
+                if area.parent_id:
+                    changed.add(area.parent_id)
 
 
 def _read_buildings(path: Path) -> list[dict[str, object]]:

@@ -288,6 +288,20 @@ def test_a_census_by_district_is_spread_over_its_districts(
 
     sums = run_in_db(database_url, by_district)
     assert sums == pytest.approx({LUOHU: 1143801, FUTIAN: 1553225})
+    # The census is the areas' population too (indicators per 100,000 divide by it: a DataV
+    # district's 0 said "no data" beside a million residents), and the city's, which had
+    # none, is its districts' sum.
+    populations = run_in_db(
+        database_url,
+        lambda: Area.filter(code__in=[LUOHU, FUTIAN, SHENZHEN]).values_list(
+            "code", "population", "population_source"
+        ),
+    )
+    assert {c: (p, s) for c, p, s in populations} == {
+        LUOHU: (1143801, "census.csv"),
+        FUTIAN: (1553225, "census.csv"),
+        SHENZHEN: (1143801 + 1553225, "census.csv"),
+    }
 
     # The city and a district in it: the district's residents would count twice.
     async def bound_the_city() -> None:
