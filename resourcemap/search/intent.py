@@ -242,6 +242,9 @@ def _without_words(
     i = 0
     while i < len(tokens):
         token = tokens[i]
+        if not text.is_latin(token) and (token,) in latin:
+            i, found = i + 1, True  # a hyphened word ("english-speaking") is one token
+            continue
         if not text.is_latin(token):
             for word in zh:
                 if word in token:

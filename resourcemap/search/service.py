@@ -256,8 +256,11 @@ class SearchService:
         them."""
         if query.eligibility is None:
             return 0
-        everyone = query.model_copy(update={"eligible": ("all",)})
-        criteria = self.criteria(everyone, query.at or now, wanted="total")
+        at = query.at or now
+        # As the list answered it ("free", "english" as filters): counted as typed, it
+        # offered 16 places that "Show them" then did not show.
+        everyone = (await self.as_answered(query, at)).model_copy(update={"eligible": ("all",)})
+        criteria = self.criteria(everyone, at, wanted="total")
         return (await self._answer(criteria)).total - found
 
     async def search(self, query: SearchQuery, *, now: dt.datetime) -> SearchResult:

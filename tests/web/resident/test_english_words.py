@@ -14,7 +14,15 @@ from tests.html_helpers import text_of
 
 
 @pytest.mark.parametrize(
-    "words", ["english speaking therapist", "counselling in English", "英语心理咨询"]
+    "words",
+    [
+        "english speaking therapist",
+        "counselling in English",
+        "英语心理咨询",
+        "English-speaking therapist",
+        "therapist who speaks english",
+        "English language counselling",
+    ],
 )
 def test_words_asking_for_english_filter_for_it(
     demo_url: str, make_client: Callable[..., Any], words: str
@@ -66,3 +74,16 @@ def test_a_reader_in_english_sees_which_places_speak_it(
     names = {"zh": "Chinese", "yue": "Cantonese", "en": "English"}
     said = text_of(book, ".booking-terms .languages")
     assert all(names[code] in said for code in bookable["languages"]), said
+
+
+@pytest.mark.parametrize("words", ["psychiatrist english", "free psychotherapist"])
+def test_the_places_for_particular_people_offered_are_those_shown(
+    demo_url: str, make_client: Callable[..., Any], words: str
+) -> None:
+    """With nothing found, the answer offers the members-only places that match; counted
+    for the words as typed, it offered 16 that "Show them" then did not show."""
+    with make_client(demo_url, run_worker=False) as client:
+        asked = client.get("/api/v1/search", params={"q": words}).json()
+        shown = client.get("/api/v1/search", params={"q": words, "eligible": "all"}).json()
+    assert asked["total"] == 0, words
+    assert asked["members_only"] == shown["total"], words
