@@ -169,6 +169,7 @@ def install(env: Environment) -> None:
         separated=separated,
         after_colon=after_colon,
         between_sentences=between_sentences,
+        full_stop=full_stop,
         clause_separator=clause_separator,
         own=own,
         name=name,
@@ -266,6 +267,11 @@ def between_sentences() -> str:
     """What separates sentences run together: a space in English, nothing after Chinese
     "。" or "）" (full-width punctuation carries its own space)."""
     return " " if current() is EN else ""
+
+
+def full_stop() -> str:
+    """What ends a sentence another follows: "." in English, "。" in Chinese."""
+    return "." if current() is EN else "。"
 
 
 def clause_separator() -> str:

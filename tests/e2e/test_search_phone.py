@@ -327,6 +327,18 @@ def test_searching_in_place_says_what_the_server_would(server: str, page: Any) -
     expect(page.locator(".crisis-panel")).to_be_visible()
     assert page.locator("#result-count").inner_text() == said
 
+    # Words asking for free services: the count and what was read, two sentences ("找到
+    # 7 个服务仅显示…" ran on), said alike in place and by the server.
+    page.evaluate("document.body.dataset.results = 'loading'")
+    page.get_by_label("您想找什么帮助？").fill("免费心理咨询")
+    page.get_by_role("button", name="搜索", exact=True).click()
+    expect(page.locator("body")).to_have_attribute("data-results", "ready", timeout=15_000)
+    said = page.locator("#result-count").inner_text()
+    assert "个服务。仅显示免费服务。" in said, said
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-results", "ready", timeout=15_000)
+    assert page.locator("#result-count").inner_text() == said
+
     # Words that match nothing, no filter set: nothing to clear, other words to try.
     search(page, "zzqxv")
     empty = page.locator("#empty")

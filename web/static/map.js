@@ -571,7 +571,14 @@
     countEl.textContent = body.total === 0 ? t("empty") : body.total === 1 ? t("count_one")
       : t(anyDistance ? (nearest ? "count_near" : "count_best") : "count",
           { n: body.total.toLocaleString(el.dataset.lang) });
+    // "7 services found" (no stop of its own) ends its sentence where another follows,
+    // after "(the 24/7 lines above among them)", as the server's page does.
+    var open = body.total >= 1 && !anyDistance;
     function part(cls, text) {
+      if (open && cls !== "lines-counted") {
+        countEl.appendChild(node("span", msgs.full_stop || ".", "full-stop"));
+        open = false;
+      }
       // Full-width punctuation carries its own space (i18n.between_sentences).
       if (msgs.between_sentences) { countEl.appendChild(document.createTextNode(msgs.between_sentences)); }
       countEl.appendChild(node("span", text, cls));

@@ -4,6 +4,7 @@ therapist" or 英语心理咨询; no listing says "English" in its name, so it f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +40,9 @@ def test_words_asking_for_english_filter_for_it(
     assert plain["english_from_words"] is False and plain["total"] > api["total"]
     said = text_of(page, "#result-count .english-from-words")
     assert said == "Services in English only, as you asked."
+    # Two sentences, not one run on ("7 services found Services in English only").
+    count = " ".join(text_of(page, "#result-count").split())
+    assert re.fullmatch(r"\d+ services found\. Services in English only, as you asked\.", count)
     assert mapped["total"] == api["total"]  # the map shows what the list lists
 
 

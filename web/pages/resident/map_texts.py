@@ -20,6 +20,7 @@ def messages() -> dict[str, str]:
         "after_colon": i18n.after_colon(),
         "clause_separator": i18n.clause_separator(),
         "between_sentences": i18n.between_sentences(),
+        "full_stop": i18n.full_stop(),
         # The page's title after a search made in place, as the server titles it.
         "title_results": _("Results for “%(q)s”", q="{q}"),
         "title_search": _("Search results"),
