@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
+import json
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -145,6 +147,31 @@ def test_the_form_sent_again_with_another_time_says_what_it_booked(
         client.post(f"/resources/{room_id}/book", data=again, follow_redirects=False)
     )
     assert second != first
+
+
+def test_back_to_the_booking_page_says_what_was_just_booked_there(
+    room: tuple[Any, int], clock: Any
+) -> None:
+    """The booking page is never cached: Back after booking brings it anew, with a new form
+    key, and a resident who chose another time booked a second session with no word of the
+    first (a walk-through in Chromium). The page says what this browser just booked there;
+    no code or token is kept to say so."""
+    client, room_id = room
+    hidden, free = book_form(client, room_id)
+    assert client.post(
+        f"/resources/{room_id}/book", data=hidden | {"starts_at": free[0], "phone": PHONE},
+        follow_redirects=False,
+    ).status_code == 303  # fmt: skip
+    back = soup(client.get(f"/resources/{room_id}/book"))
+    said = text_of(back, ".just-booked")
+    assert said.startswith("您刚刚在这里预约了") and "如还要预约另一个时间" in said
+    starts = dt.datetime.fromisoformat(free[0]).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"{starts:%H:%M}" in said, said
+    signed = str(client.cookies.get("rm_session"))
+    kept = json.loads(base64.b64decode(signed.split(".")[0] + "=="))
+    assert set(kept["just_booked"]) == {"resource", "starts", "at"}  # no code, no token
+    clock.advance(hours=3)
+    assert soup(client.get(f"/resources/{room_id}/book")).select(".just-booked") == []
 
 
 def test_the_booking_s_address_keeps_the_language_it_was_made_in(

@@ -182,6 +182,7 @@ async def _book_page(
         "errors": errors or {},
         "problem": problem,
         "problem_link": problem_link,
+        "just_booked": None if problem_link else _just_booked(request, resource.id),
         "retention_days": request.app.state.settings.booking_retention_days,
         "policy": confirmation.policy(resource),
         "session": confirmation.session(resource, _minutes(days)),
@@ -343,7 +344,36 @@ async def book(request: Request) -> Response:
             request, resource, day=day, values=values, problem=problem, status=400
         )
     request.session["flash"] = "booked"
+    # Back from the booking brings this page anew (it is never cached, so its form has a
+    # new key): it says what was just booked here, rather than nothing.
+    # No code or token in the cookie: only which service, and when.
+    request.session[JUST_BOOKED] = {
+        "resource": resource.id,
+        "starts": data.starts_at.isoformat(),
+        "at": clock.now(request).isoformat(),
+    }
     return RedirectResponse(_manage_url("bookings", issued), status_code=303)
+
+
+# How long the booking page says what this browser just booked there.
+JUST_BOOKED = "just_booked"
+JUST_BOOKED_FOR = dt.timedelta(hours=2)
+
+
+def _just_booked(request: Request, resource_id: int) -> str | None:
+    """When the time this browser booked at ``resource_id`` in the last
+    :data:`JUST_BOOKED_FOR` starts, said as the page says times."""
+    made = request.session.get(JUST_BOOKED)
+    if not isinstance(made, dict) or made.get("resource") != resource_id:
+        return None
+    try:
+        at = dt.datetime.fromisoformat(str(made["at"]))
+        starts = dt.datetime.fromisoformat(str(made["starts"])).astimezone(_desk(request).tz)
+    except (KeyError, ValueError):
+        return None
+    if clock.now(request) - at > JUST_BOOKED_FOR:
+        return None
+    return f"{i18n.day_label(starts.date())} {i18n.clock(starts)}"
 
 
 # --- the manage page ----------------------------------------------------------------------
