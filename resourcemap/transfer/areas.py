@@ -260,6 +260,17 @@ def _row(
                 "geometry",
                 N_("a boundary is a polygon, not a %(type)s", type=geom.geom_type),
             )
+        elif not valid and (repaired := _repaired(geom)) is not None:
+            # Published boundaries cross themselves now and then (DataV's Guangdong file:
+            # three cities): mended as GEOS makes them valid, said, not refused.
+            boundary = json.loads(shapely.to_geojson(repaired))
+            report.note(
+                N_(
+                    "a boundary that crossed itself was mended (%(why)s)",
+                    why=shapely.is_valid_reason(geom),
+                ),
+                row=number,
+            )
         elif not valid:
             report.reject(
                 number,
@@ -281,6 +292,29 @@ def _row(
         population_source=_text(record.get("population_source"))[:200],
         boundary=boundary,
     )
+
+
+# A mended boundary may differ from the given one by this share of its area at most: more,
+# and the mending decided what the area is.
+MENDED_AREA_SHARE = 0.001
+
+
+def _repaired(geom: Any) -> Any | None:
+    """``geom`` made valid, its polygons only, if that keeps its area within
+    :data:`MENDED_AREA_SHARE` (a self-touching ring or a sliver crossing); else None."""
+    import shapely
+
+    mended = shapely.make_valid(geom, method="structure", keep_collapsed=False)
+    parts = [p for p in shapely.get_parts(mended) if p.geom_type in ("Polygon", "MultiPolygon")]
+    if not parts:
+        return None
+    polygonal = shapely.union_all(parts)
+    given = shapely.area(shapely.make_valid(geom))
+    if shapely.is_empty(polygonal) or not given:
+        return None
+    if abs(shapely.area(polygonal) - given) > MENDED_AREA_SHARE * given:
+        return None
+    return polygonal
 
 
 async def _check_hierarchy(rows: list[AreaRow], report: ImportReport) -> dict[str, str]:
