@@ -250,10 +250,21 @@ def _candidates(
     boundaries = [g for g in tree.geoms if g is not None]
     if not boundaries:
         raise InvalidInput(N_("no area has a boundary to lay a grid over"), field="candidates")
+    # Over the areas people live in: a province's file loaded for a city's cities laid the
+    # grid over all of them, and no spacing a planner would choose was wide enough.
+    lived = [tree.geoms[tree.index[c]] for c in set(analysis.demand.area.tolist()) if c in tree]
+    lived = [g for g in lived if g is not None] or boundaries
     try:
-        lon, lat = grid_candidates(shapely.union_all(boundaries), request.spacing_m, crs)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field="spacing_m") from None
+        lon, lat = grid_candidates(shapely.union_all(lived), request.spacing_m, crs)
+    except ValueError:
+        raise InvalidInput(
+            N_(
+                "a grid %(spacing)s m apart gives too many candidate sites here: choose a "
+                "wider spacing",
+                spacing=f"{request.spacing_m:g}",
+            ),
+            field="spacing_m",
+        ) from None
     return lon, lat, f"grid of {request.spacing_m:g} m"
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from bs4 import BeautifulSoup
 
 from resourcemap import accounts
+from resourcemap.models import Area
 from resourcemap.vocab import Role
 from tests.factories import run_in_db
 from tests.html_helpers import one
@@ -20,6 +21,15 @@ from tests.web.api.test_planning import PASSWORD, sign_in
 
 async def _districts_only() -> None:
     await _districts_with_demand()
+    # Another city of the province file, where no resident is counted: the siting grid is
+    # laid where people live, not over the province (no spacing was wide enough).
+    square = [[[104.0, 18.0], [110.0, 18.0], [110.0, 24.0], [104.0, 24.0], [104.0, 18.0]]]
+    await Area.create(
+        code="450000000000",
+        level="city",
+        name_zh="远方市",
+        boundary={"type": "Polygon", "coordinates": square},
+    )
     await accounts.create_account(None, username="planner", password=PASSWORD, role=Role.PLANNER)
 
 
