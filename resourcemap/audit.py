@@ -61,6 +61,8 @@ class EntryView(BaseModel):
     entity_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    # The account's display name (the one its pages greet it with), where it has one.
+    actor_display: str = ""
 
 
 async def list_entries(query: AuditQuery) -> list[EntryView]:
@@ -79,6 +81,7 @@ async def list_entries(query: AuditQuery) -> list[EntryView]:
             entity_id=e.entity_id,
             before=e.before,
             after=e.after,
+            actor_display=e.actor.display_name if e.actor is not None else "",
         )
-        for e in await qs.order_by("-id").limit(query.limit)
+        for e in await qs.order_by("-id").limit(query.limit).prefetch_related("actor")
     ]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup
 
+from resourcemap.models import Account
 from tests.factories import run_in_db
 from tests.html_helpers import one
 from tests.web.staff.test_booking_pages import World, _bookable_people, free_slots, submit
@@ -37,6 +38,8 @@ def entries(page: BeautifulSoup) -> list[tuple[str, list[str]]]:
 def test_staff_see_who_changed_a_listing_and_what_it_was(world: World) -> None:
     room = world.ids["room"]
     action = f"/staff/resources/{room}/edit"
+    # Named as the bar greets them: their display name, not their login.
+    run_in_db(world.url, lambda: Account.filter(username="staff").update(display_name="王小明"))
     with world.client("staff") as client:
         form = browser_values(only_form(html(client.get(action)), action))
         old_phone = form["phone"][0]
@@ -78,7 +81,7 @@ def test_staff_see_who_changed_a_listing_and_what_it_was(world: World) -> None:
         "Saved unchanged: confirmed as true",
         "Edited",
     ], en
-    assert all(" · staff · " in h for h in heads), heads
+    assert all(" · 王小明 · " in h for h in heads), heads
     assert en[0][1] == ["Seats per slot: was 2, now 3"]
     assert en[1][1][0].startswith("Closed time: ") and en[1][1][0].endswith(
         f"{start}–{end} (督导)"

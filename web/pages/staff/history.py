@@ -79,7 +79,7 @@ def _entry(request: Request, e: audit.EntryView) -> Entry:
     if e.action == "update" and not changes:
         action = _("Saved unchanged: confirmed as true")
     # Imports and scripts run as the command line, not as a person.
-    actor = _("command line") if e.actor == "cli" else e.actor
+    actor = _("command line") if e.actor == "cli" else e.actor_display or e.actor
     return Entry(at=local_time(request, e.at), actor=actor, action=action, changes=changes)
 
 
@@ -118,7 +118,7 @@ def _value(field: str, value: Any) -> str:
     if field == "hours" and isinstance(value, list):
         return _hours(value)
     if field == "exceptions" and isinstance(value, list):
-        return "; ".join(_dated(d) for d in value if isinstance(d, dict))
+        return _semicolons([_dated(d) for d in value if isinstance(d, dict)])
     vocabulary = _VOCABULARIES.get(field)
     if vocabulary is not None:
         labels = LABELS[vocabulary]
@@ -140,7 +140,12 @@ def _hours(value: list[Any]) -> str:
         day, _colon, span = str(item).partition(":")
         opens, _dash, closes = span.partition("-")
         intervals.append(Interval(int(day), minutes(opens), minutes(closes)))
-    return "; ".join(summarise(intervals, lang=i18n.current().babel))
+    return _semicolons(summarise(intervals, lang=i18n.current().babel))
+
+
+def _semicolons(items: list[str]) -> str:
+    """Items joined as the page's language separates clauses: "；" in Chinese."""
+    return ("; " if i18n.current() is i18n.EN else "；").join(items)
 
 
 def _dated(d: dict[str, Any]) -> str:
