@@ -193,8 +193,10 @@ AreasVersion = tuple[int, dt.datetime | None]
 async def areas_version() -> AreasVersion:
     """What the areas are at (their count and newest edit: an import, a rename, a new
     boundary or a deletion moves it), for what is worked out from every area and kept."""
-    newest = await Area.all().order_by("-updated_at").first()
-    return await Area.all().count(), None if newest is None else newest.updated_at
+    # The newest stamp alone: the whole row would read its boundary (megabytes for a
+    # province's city), and imports ask this for every located row.
+    newest = await Area.all().order_by("-updated_at").limit(1).values_list("updated_at")
+    return await Area.all().count(), newest[0][0] if newest else None
 
 
 @dataclass(frozen=True)

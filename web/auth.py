@@ -1,7 +1,9 @@
 """Who is asking: a signed session cookie (pages) or a bearer token (scripts).
 
 Sessions are Starlette's signed cookies (HttpOnly, SameSite=Lax, Secure in production)
-holding only the account id, its session version and a CSRF token. Any unsafe request
+holding only the account id, its session version and a CSRF token (and for a resident,
+a one-off message's name and, for two hours, the code of a booking just made: no token,
+no contact, nothing of the service). Any unsafe request
 authenticated by the cookie must echo the CSRF token (``X-CSRF-Token`` header or a
 ``csrf_token`` form field); bearer tokens are not sent by browsers on their own, so they
 need none.

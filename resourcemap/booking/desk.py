@@ -34,7 +34,7 @@ from resourcemap.booking.staff_views import (
 from resourcemap.models import Booking, Resource, WaitlistEntry
 from resourcemap.settings import Settings
 from resourcemap.vault import Vault
-from resourcemap.vocab import BookingStatus
+from resourcemap.vocab import SEAT_HOLDING, BookingStatus
 
 __all__ = ["Desk", "Issued"]
 
@@ -104,6 +104,14 @@ class Desk:
     async def booked_with(self, idempotency_key: str) -> tuple[Issued, dt.datetime] | None:
         """The booking a form's key made, and when it starts, whatever the form asked."""
         return await booked_with(self.ledger, idempotency_key)
+
+    async def holding(self, code: str, resource_id: int) -> dt.datetime | None:
+        """When the booking ``code`` at ``resource_id`` starts, while it holds its seat
+        (not cancelled, not moved away: a moved one says its new time)."""
+        booking = await Booking.get_or_none(code=code, resource_id=resource_id)
+        if booking is None or booking.status not in SEAT_HOLDING:
+            return None
+        return booking.starts_at.astimezone(self.tz)
 
     async def earlier_place(self, data: BookingIn, idempotency_key: str | None) -> Issued | None:
         """The waitlist place a request with this key made before, if any (a retry)."""

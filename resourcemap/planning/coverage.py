@@ -488,6 +488,8 @@ class CoverageService:
     ) -> list[indicators.AreaIndicators]:
         """Each area's indicators; ``scope``: only the areas of an account's area, each
         computed as for the whole city."""
+        asked = query is None or "level" in query.model_fields_set
+        level = await level_for(level, asked=asked)  # a default: the deepest there is
         q = (query or CoverageQuery()).model_copy(update={"level": level})
         if scope is not None:
             scope.check_level(level)

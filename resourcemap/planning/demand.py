@@ -36,13 +36,18 @@ class DemandImport:
     points: int
     population: float
     outside: int  # points in no known area
+    replaced: int = 0  # areas' stored populations a census table replaced
 
     def describe(self) -> str:
         where = f", {self.outside:,} outside every area" if self.outside else ""
-        return (
+        said = (
             f"imported {self.points:,} demand points ({self.population:,.0f} people{where}) "
             f"as {self.source!r} — method {self.method}"
         )
+        if self.replaced:
+            areas = "area" if self.replaced == 1 else "areas"
+            said += f"; the table replaced the stored population of {self.replaced:,} {areas}"
+        return said
 
 
 async def import_demand(
@@ -80,11 +85,11 @@ async def import_demand(
     located = demand.located(tree)
     source = f"{demand.method}:{name or path.name}"[:MAX_SOURCE]
     await _store(located, source)
-    if fmt == "totals":
-        await _census_populations(totals, path.name)
+    replaced = await _census_populations(totals, path.name) if fmt == "totals" else 0
     return DemandImport(
-        source, demand.method, located.size, located.total, int((located.area == "").sum())
-    )
+        source, demand.method, located.size, located.total, int((located.area == "").sum()),
+        replaced,
+    )  # fmt: skip
 
 
 async def _area_totals(given: dict[str, float], name: str) -> dict[str, float]:
@@ -114,28 +119,35 @@ async def _area_totals(given: dict[str, float], name: str) -> dict[str, float]:
     return totals
 
 
-async def _census_populations(totals: dict[str, float], name: str) -> None:
-    """A census table's figures become its areas' populations, and an area above them
-    without one (0: a DataV file carries none) the sum of its areas': indicators per
-    100,000 residents divide by them, and said "no data" beside a million residents
-    counted. Saved one by one, so that what is worked out from the areas follows."""
+async def _census_populations(totals: dict[str, float], name: str) -> int:
+    """A census table's figures become its areas' populations (indicators per 100,000
+    residents divide by them: a DataV district's 0 said "no data" beside a million residents
+    counted), and an area above them the sum of its areas' once every one of them has a
+    figure: a city of four districts is not the sum of the two a table gave. How many
+    stored figures it replaced (said by the import). Saved one by one, so that what is
+    worked out from the areas follows."""
+    replaced = 0
     async with in_transaction(Area._meta.default_connection):
-        changed: set[str] = set()
+        touched: set[str] = set()
         for area in await Area.filter(code__in=list(totals)):
-            area.population = round(totals[area.code])
-            area.population_source = name[:200]
+            figure = round(totals[area.code])
+            replaced += bool(area.population) and area.population != figure
+            area.population, area.population_source = figure, name[:200]
             await area.save(update_fields=["population", "population_source", "updated_at"])
             if area.parent_id:
-                changed.add(area.parent_id)
-        while changed:
-            above = await Area.filter(code__in=list(changed), population=0)
-            changed = set()
+                touched.add(area.parent_id)
+        while touched:
+            above, touched = await Area.filter(code__in=list(touched)), set()
             for area in above:
-                area.population = sum(c.population for c in await Area.filter(parent_id=area.code))
+                children = await Area.filter(parent_id=area.code)
+                if not children or not all(c.population for c in children):
+                    continue  # not every part counted: its own figure stays
+                area.population = sum(c.population for c in children)
                 area.population_source = name[:200]
                 await area.save(update_fields=["population", "population_source", "updated_at"])
                 if area.parent_id:
-                    changed.add(area.parent_id)
+                    touched.add(area.parent_id)
+    return replaced
 
 
 def _read_buildings(path: Path) -> list[dict[str, object]]:

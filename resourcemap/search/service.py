@@ -291,14 +291,28 @@ class SearchService:
     async def as_answered(self, query: SearchQuery, at: dt.datetime) -> SearchQuery:
         """``query`` as :meth:`search` answers it (the words for "free" as the fee filter;
         the concern alone when the whole matches nothing): the map asks for this one, so
-        that it shows what the list lists."""
-        plan = self.criteria(query, at, wanted="total").plan
-        if not plan.free and not plan.english and plan.concerns_only() is None:
-            return query  # as typed: no count needed to know it
+        that it shows what the list lists. Counted only where the words name a concern
+        beside others: a map view (each pan) searches once, not twice."""
+        criteria = self._words_read(self.criteria(query, at, wanted="total"), at)
+        if criteria.plan.concerns_only() is None:
+            return criteria.query
         answered, _criteria, _result = await self._as_answered(
-            query, at, self.embedded.search, wanted="total"
+            criteria.query, at, self.embedded.search, wanted="total"
         )
         return answered
+
+    def _words_read(self, criteria: Criteria, at: dt.datetime) -> Criteria:
+        """ "免费心理咨询", "english speaking therapist": no listing's text says 免费 or
+        English; the words ask for the fee filter, or the language one."""
+        plan, query = criteria.plan, criteria.query
+        if not plan.free and not plan.english:
+            return criteria
+        asked: dict[str, Any] = {"q": plan.query_text}
+        if plan.free:
+            asked["fee"] = query.fee or Fee.FREE
+        if plan.english:
+            asked["language"] = query.language or "en"
+        return self.criteria(query.model_copy(update=asked), at, wanted=criteria.wanted)
 
     async def _as_answered(
         self,
@@ -308,18 +322,8 @@ class SearchService:
         *,
         wanted: Wanted = "page",
     ) -> tuple[SearchQuery, Criteria, SearchResult]:
-        criteria = self.criteria(query, at, wanted=wanted)
-        plan = criteria.plan
-        if plan.free or plan.english:
-            # "免费心理咨询", "english speaking therapist": no listing's text says 免费 or
-            # English; the words ask for the fee filter, or the language one.
-            asked: dict[str, Any] = {"q": plan.query_text}
-            if plan.free:
-                asked["fee"] = query.fee or Fee.FREE
-            if plan.english:
-                asked["language"] = query.language or "en"
-            query = query.model_copy(update=asked)
-            criteria = self.criteria(query, at, wanted=wanted)
+        criteria = self._words_read(self.criteria(query, at, wanted=wanted), at)
+        query = criteria.query
         result = await answer(criteria)
         concerns = criteria.plan.concerns_only()
         if result.total == 0 and concerns is not None:

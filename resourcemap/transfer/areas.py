@@ -1,3 +1,5 @@
+# Over 400 lines: one importer reads every boundary format (our columns, DataV's, any CRS)
+# and checks a whole file, row by row, before anything is written.
 """Importing administrative areas and their population from GeoJSON, Shapefile or GeoPackage.
 
 Columns: ``code`` (statistical division code, up to 12 digits), ``level`` (city, district,
@@ -37,6 +39,7 @@ from tortoise.transactions import in_transaction
 
 from geo.chinacoords import CoordSystem, to_wgs84
 from geo.codes import twelve_digits
+from geo.shapes import mended
 from resourcemap import db
 from resourcemap.dataset import SYNTHETIC_KEY
 from resourcemap.models import Area, DatasetInfo
@@ -260,7 +263,7 @@ def _row(
                 "geometry",
                 N_("a boundary is a polygon, not a %(type)s", type=geom.geom_type),
             )
-        elif not valid and (repaired := _repaired(geom)) is not None:
+        elif not valid and (repaired := mended(geom)) is not None:
             # Published boundaries cross themselves now and then (DataV's Guangdong file:
             # three cities): mended as GEOS makes them valid, said, not refused.
             boundary = json.loads(shapely.to_geojson(repaired))
@@ -292,29 +295,6 @@ def _row(
         population_source=_text(record.get("population_source"))[:200],
         boundary=boundary,
     )
-
-
-# A mended boundary may differ from the given one by this share of its area at most: more,
-# and the mending decided what the area is.
-MENDED_AREA_SHARE = 0.001
-
-
-def _repaired(geom: Any) -> Any | None:
-    """``geom`` made valid, its polygons only, if that keeps its area within
-    :data:`MENDED_AREA_SHARE` (a self-touching ring or a sliver crossing); else None."""
-    import shapely
-
-    mended = shapely.make_valid(geom, method="structure", keep_collapsed=False)
-    parts = [p for p in shapely.get_parts(mended) if p.geom_type in ("Polygon", "MultiPolygon")]
-    if not parts:
-        return None
-    polygonal = shapely.union_all(parts)
-    given = shapely.area(shapely.make_valid(geom))
-    if shapely.is_empty(polygonal) or not given:
-        return None
-    if abs(shapely.area(polygonal) - given) > MENDED_AREA_SHARE * given:
-        return None
-    return polygonal
 
 
 async def _check_hierarchy(rows: list[AreaRow], report: ImportReport) -> dict[str, str]:

@@ -292,20 +292,31 @@ def test_a_census_by_district_is_spread_over_its_districts(
 
     sums = run_in_db(database_url, by_district)
     assert sums == pytest.approx({LUOHU: 1143801, FUTIAN: 1553225})
+
     # The census is the areas' population too (indicators per 100,000 divide by it: a DataV
-    # district's 0 said "no data" beside a million residents), and the city's, which had
-    # none, is its districts' sum.
-    populations = run_in_db(
-        database_url,
-        lambda: Area.filter(code__in=[LUOHU, FUTIAN, SHENZHEN]).values_list(
+    # district's 0 said "no data" beside a million residents). The city is not the sum of
+    # two of its four districts: its figure waits until every district has one.
+    async def populations() -> dict[str, tuple[int, str]]:
+        rows = await Area.filter(code__in=[LUOHU, FUTIAN, SHENZHEN]).values_list(
             "code", "population", "population_source"
-        ),
-    )
-    assert {c: (p, s) for c, p, s in populations} == {
+        )
+        return {c: (p, s) for c, p, s in rows}
+
+    assert run_in_db(database_url, populations) == {
         LUOHU: (1143801, "census.csv"),
         FUTIAN: (1553225, "census.csv"),
-        SHENZHEN: (1143801 + 1553225, "census.csv"),
+        SHENZHEN: (0, ""),
     }
+    rest = tmp_path / "census_rest.csv"
+    rest.write_text("code,population\n440305,1795826\n440311,1095289\n", encoding="utf-8")
+    done = cli.invoke(main, ["import-demand", str(rest), "--format", "totals"])
+    assert done.exit_code == 0, done.output
+    city = run_in_db(database_url, populations)[SHENZHEN]
+    assert city == (1143801 + 1553225 + 1795826 + 1095289, "census_rest.csv")
+    # A table given again with other figures says it replaced the stored ones.
+    census.write_text("code,population\n440303,1200000\n", encoding="utf-8")
+    again = cli.invoke(main, ["import-demand", str(census), "--format", "totals"])
+    assert "replaced the stored population of 1 area" in again.output, again.output
 
     # The city and a district in it: the district's residents would count twice.
     async def bound_the_city() -> None:

@@ -572,18 +572,19 @@
       : t(anyDistance ? (nearest ? "count_near" : "count_best") : "count",
           { n: body.total.toLocaleString(el.dataset.lang) });
     // "7 services found" (no stop of its own) ends its sentence where another follows,
-    // after "(the 24/7 lines above among them)", as the server's page does.
-    var open = body.total >= 1 && !anyDistance;
+    // as the server's page does; the 24/7 lines' note is a bracket of its own.
+    var w = body.widened;
+    var ignored = !body.crisis && body.ignored && body.ignored.length;
+    var needsPlace = nearest && !(latInput && latInput.value);
+    var more = w || body.free_from_words || body.english_from_words || ignored || needsPlace;
+    if (body.total >= 1 && !anyDistance && more) {
+      countEl.appendChild(node("span", msgs.full_stop || ".", "full-stop"));
+    }
     function part(cls, text) {
-      if (open && cls !== "lines-counted") {
-        countEl.appendChild(node("span", msgs.full_stop || ".", "full-stop"));
-        open = false;
-      }
       // Full-width punctuation carries its own space (i18n.between_sentences).
       if (msgs.between_sentences) { countEl.appendChild(document.createTextNode(msgs.between_sentences)); }
       countEl.appendChild(node("span", text, cls));
     }
-    var w = body.widened;
     if (w) {
       part("widened", w.shown_m ? t("widened", { asked: distance(w.asked_m), shown: distance(w.shown_m) })
                                 : t("widened_any", { asked: distance(w.asked_m) }));
@@ -592,10 +593,8 @@
     if (body.free_from_words) { part("free-from-words", t("free_from_words")); }
     if (body.english_from_words) { part("english-from-words", t("english_from_words")); }
     // In a crisis the words left over ("i", "anymore") are not worth a sentence.
-    if (!body.crisis && body.ignored && body.ignored.length) {
-      part("ignored", t("ignored", { words: body.ignored.join(" ") }));
-    }
-    if (nearest && !(latInput && latInput.value)) { part("needs-place", t("needs_place")); }
+    if (ignored) { part("ignored", t("ignored", { words: body.ignored.join(" ") })); }
+    if (needsPlace) { part("needs-place", t("needs_place")); }
   }
 
   // --- searching in place ----------------------------------------------------------------

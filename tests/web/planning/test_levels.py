@@ -55,6 +55,12 @@ def test_a_city_of_districts_offers_and_answers_its_own_levels(
         assert zh.status_code == 400 and "请选择区县或以上层级" in zh.text
         api = client.get("/api/v1/coverage", params={"level": "community"})
         assert api.status_code == 400 and "level" in api.json()["fields"]
+        # Without a level, every figure is by the deepest level there is: access gave one
+        # row "outside every area" holding everyone, indicators a refusal.
+        access = client.get("/api/v1/access")
+        assert access.status_code == 200, access.text[:300]
+        assert "outside every area" not in access.text
+        assert client.get("/api/v1/indicators").status_code == 200
 
         siting = BeautifulSoup(client.get("/planning/siting").text, "html.parser")
         assert one(siting, "#f-cand option[selected]")["value"] == "grid"

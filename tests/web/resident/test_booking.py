@@ -154,14 +154,16 @@ def test_back_to_the_booking_page_says_what_was_just_booked_there(
 ) -> None:
     """The booking page is never cached: Back after booking brings it anew, with a new form
     key, and a resident who chose another time booked a second session with no word of the
-    first (a walk-through in Chromium). The page says what this browser just booked there;
-    no code or token is kept to say so."""
+    first (a walk-through in Chromium). The page says what this browser just booked there
+    while it holds its seat; the session keeps the booking's code alone."""
     client, room_id = room
     hidden, free = book_form(client, room_id)
-    assert client.post(
-        f"/resources/{room_id}/book", data=hidden | {"starts_at": free[0], "phone": PHONE},
-        follow_redirects=False,
-    ).status_code == 303  # fmt: skip
+    path, token = manage_link(
+        client.post(
+            f"/resources/{room_id}/book", data=hidden | {"starts_at": free[0], "phone": PHONE},
+            follow_redirects=False,
+        )
+    )  # fmt: skip
     back = soup(client.get(f"/resources/{room_id}/book"))
     said = text_of(back, ".just-booked")
     assert said.startswith("您刚刚在这里预约了") and "如还要预约另一个时间" in said
@@ -169,7 +171,21 @@ def test_back_to_the_booking_page_says_what_was_just_booked_there(
     assert f"{starts:%H:%M}" in said, said
     signed = str(client.cookies.get("rm_session"))
     kept = json.loads(base64.b64decode(signed.split(".")[0] + "=="))
-    assert set(kept["just_booked"]) == {"resource", "starts", "at"}  # no code, no token
+    assert set(kept["just_booked"]) == {"code", "at"}  # no token, service or time
+    # Cancelled: nothing to say any more.
+    manage = soup(client.get(path, params={"token": token}))
+    ask = one(manage, f"form[action='{path}/cancel']")
+    confirm = one(soup(client.post(ask["action"], data=hidden_fields(ask))), "form")
+    client.post(confirm["action"], data=hidden_fields(confirm), follow_redirects=False)
+    assert soup(client.get(f"/resources/{room_id}/book")).select(".just-booked") == []
+
+
+def test_the_booking_page_forgets_what_was_booked_after_two_hours(
+    room: tuple[Any, int], clock: Any
+) -> None:
+    client, room_id = room
+    manage_link(book(client, room_id, phone=PHONE))
+    assert soup(client.get(f"/resources/{room_id}/book")).select(".just-booked")
     clock.advance(hours=3)
     assert soup(client.get(f"/resources/{room_id}/book")).select(".just-booked") == []
 

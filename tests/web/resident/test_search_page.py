@@ -215,6 +215,9 @@ def test_nothing_near_widens_and_says_so(client: TestClient) -> None:
     said = text_of(page, "#result-count .widened")
     assert said == "1公里内没有可步行前往的服务；以下显示20公里内的服务。"
     assert attr(one(page, "#map"), "data-radius") == "20000"
+    # The count is a sentence of its own before it, once ("找到 2 个服务1公里内…。。").
+    count = text_of(page, "#result-count")
+    assert re.match(r"^找到 \d+ 个服务。1公里内", count) and "。。" not in count, count
 
 
 def test_a_links_own_distance_is_searched_drawn_and_chosen(client: TestClient) -> None:

@@ -182,7 +182,7 @@ async def _book_page(
         "errors": errors or {},
         "problem": problem,
         "problem_link": problem_link,
-        "just_booked": None if problem_link else _just_booked(request, resource.id),
+        "just_booked": None if problem_link else await _just_booked(request, resource.id),
         "retention_days": request.app.state.settings.booking_retention_days,
         "policy": confirmation.policy(resource),
         "session": confirmation.session(resource, _minutes(days)),
@@ -346,12 +346,9 @@ async def book(request: Request) -> Response:
     request.session["flash"] = "booked"
     # Back from the booking brings this page anew (it is never cached, so its form has a
     # new key): it says what was just booked here, rather than nothing.
-    # No code or token in the cookie: only which service, and when.
-    request.session[JUST_BOOKED] = {
-        "resource": resource.id,
-        "starts": data.starts_at.isoformat(),
-        "at": clock.now(request).isoformat(),
-    }
+    # The booking's code alone (no token, no service, no time: the page reads them, and
+    # says nothing once it is cancelled).
+    request.session[JUST_BOOKED] = {"code": issued.code, "at": clock.now(request).isoformat()}
     return RedirectResponse(_manage_url("bookings", issued), status_code=303)
 
 
@@ -360,20 +357,21 @@ JUST_BOOKED = "just_booked"
 JUST_BOOKED_FOR = dt.timedelta(hours=2)
 
 
-def _just_booked(request: Request, resource_id: int) -> str | None:
+async def _just_booked(request: Request, resource_id: int) -> str | None:
     """When the time this browser booked at ``resource_id`` in the last
-    :data:`JUST_BOOKED_FOR` starts, said as the page says times."""
+    :data:`JUST_BOOKED_FOR` starts, while it holds its seat, said as the page says times."""
     made = request.session.get(JUST_BOOKED)
-    if not isinstance(made, dict) or made.get("resource") != resource_id:
+    if not isinstance(made, dict):
         return None
     try:
         at = dt.datetime.fromisoformat(str(made["at"]))
-        starts = dt.datetime.fromisoformat(str(made["starts"])).astimezone(_desk(request).tz)
     except (KeyError, ValueError):
         return None
     if clock.now(request) - at > JUST_BOOKED_FOR:
+        del request.session[JUST_BOOKED]  # kept no longer than it is said
         return None
-    return f"{i18n.day_label(starts.date())} {i18n.clock(starts)}"
+    starts = await _desk(request).holding(str(made.get("code", "")), resource_id)
+    return None if starts is None else f"{i18n.day_label(starts.date())} {i18n.clock(starts)}"
 
 
 # --- the manage page ----------------------------------------------------------------------

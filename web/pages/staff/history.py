@@ -96,7 +96,11 @@ def _actions() -> dict[str, str]:
 
 def _labels() -> dict[str, str]:
     """Every field an entry may hold, as its form labels it."""
-    return resource_form.field_labels() | booking_form.rule_labels()
+    return (
+        resource_form.field_labels()
+        | booking_form.rule_labels()
+        | {"foreign_fields": _("Other fields of the imported record")}
+    )
 
 
 # Fields whose values are a vocabulary's codes: said by their labels.
@@ -118,12 +122,14 @@ def _value(field: str, value: Any) -> str:
     if field == "hours" and isinstance(value, list):
         return _hours(value)
     if field == "exceptions" and isinstance(value, list):
-        return _semicolons([_dated(d) for d in value if isinstance(d, dict)])
+        return i18n.clause_separator().join(_dated(d) for d in value if isinstance(d, dict))
     vocabulary = _VOCABULARIES.get(field)
     if vocabulary is not None:
         labels = LABELS[vocabulary]
         items = value if isinstance(value, list) else [value]
         return i18n.listing([i18n.vocab(str(item), labels) for item in items])
+    if isinstance(value, dict):  # an imported record's other fields, by their own names
+        value = i18n.clause_separator().join(f"{k}: {v}" for k, v in value.items())
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, list):
@@ -140,12 +146,7 @@ def _hours(value: list[Any]) -> str:
         day, _colon, span = str(item).partition(":")
         opens, _dash, closes = span.partition("-")
         intervals.append(Interval(int(day), minutes(opens), minutes(closes)))
-    return _semicolons(summarise(intervals, lang=i18n.current().babel))
-
-
-def _semicolons(items: list[str]) -> str:
-    """Items joined as the page's language separates clauses: "；" in Chinese."""
-    return ("; " if i18n.current() is i18n.EN else "；").join(items)
+    return i18n.clause_separator().join(summarise(intervals, lang=i18n.current().babel))
 
 
 def _dated(d: dict[str, Any]) -> str:
