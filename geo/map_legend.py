@@ -225,7 +225,11 @@ class _Controls(MacroElement):
       control = L.control.layers(bases, overlays, {collapsed: !roomy, position: "topright"});
       control.addTo(map);
       var toggle = control.getContainer().querySelector(".leaflet-control-layers-toggle");
-      if (toggle) { toggle.textContent = cfg.button; toggle.setAttribute("role", "button"); }
+      if (toggle) {
+        // Leaflet's own tooltip says "Layers" in English whatever the page's language.
+        toggle.textContent = cfg.button; toggle.title = cfg.button;
+        toggle.setAttribute("role", "button");
+      }
     }
     if (!legendSet) { legend.getContainer().open = size.x >= 640; }
   }

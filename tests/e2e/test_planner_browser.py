@@ -95,6 +95,10 @@ def test_planner_reads_map_matrix_and_report(
     frame = page.frame_locator("iframe.coverage-map")
     legend = frame.locator(".rm-legend")
     expect(legend).to_be_attached(timeout=15_000)
+    # The layers button says its name in the page's language, its tooltip too (Leaflet's
+    # said "Layers" on a Chinese page).
+    toggle = frame.locator(".leaflet-control-layers-toggle")
+    assert toggle.get_attribute("title") == (toggle.text_content() or "").strip() == "图层"
     # The choropleth and its legend; circles off until asked for.
     expect(frame.locator(".rm-legend section:not([hidden]) .rm-ramp span")).to_have_count(6)
     assert frame.locator("path.leaflet-interactive").count() >= 30
