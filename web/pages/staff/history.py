@@ -19,17 +19,8 @@ from starlette.requests import Request
 
 from resourcemap import audit
 from resourcemap.listings.hours import Interval, minutes, summarise
-from resourcemap.vocab import (
-    LABELS,
-    Accessibility,
-    Audience,
-    Eligibility,
-    Fee,
-    Mode,
-    ResourceKind,
-    Service,
-    Status,
-)
+from resourcemap.transfer import columns
+from resourcemap.vocab import LABELS
 from web import i18n
 from web.i18n import _
 from web.pages.shell import local_time
@@ -103,17 +94,8 @@ def _labels() -> dict[str, str]:
     )
 
 
-# Fields whose values are a vocabulary's codes: said by their labels.
-_VOCABULARIES: Mapping[str, type[StrEnum]] = {
-    "kind": ResourceKind,
-    "services": Service,
-    "audiences": Audience,
-    "modes": Mode,
-    "accessibility": Accessibility,
-    "fee": Fee,
-    "eligibility": Eligibility,
-    "status": Status,
-}
+# Fields whose values are a vocabulary's codes, as imports read them: said by their labels.
+_VOCABULARIES: Mapping[str, type[StrEnum]] = columns.ENUMS | columns.ENUM_LISTS
 
 
 def _value(field: str, value: Any) -> str:
