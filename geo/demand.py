@@ -34,6 +34,7 @@ from shapely.geometry import shape
 from geo.areatree import AreaTree
 from geo.codes import area_in
 from geo.crs import WGS84, metric_crs_for, to_wgs84
+from geo.encodings import decoded
 from geo.shapes import geoms_to_metric, object_array
 
 FloatArray = npt.NDArray[np.float64]
@@ -197,15 +198,8 @@ def read_points(data: bytes, name: str) -> Demand:
 def csv_table(data: bytes, name: str) -> tuple[list[str], list[dict[str, str]]]:
     """A CSV file's header (trimmed, lower case) and its rows keyed by it, cells trimmed;
     cells past the header are left out. UTF-8 (with or without BOM), else GB18030."""
-    # Excel in Chinese saves "CSV" as GBK: read as listing imports read it.
-    body = data.removeprefix(b"\xef\xbb\xbf")
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            text = body.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    text = decoded(data)  # Excel in Chinese saves "CSV" as GBK: read as listings are
+    if text is None:
         raise DemandError(f"{name} is neither UTF-8 nor GB18030 (GBK) text: save it as CSV (UTF-8)")
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in reader.fieldnames or []]

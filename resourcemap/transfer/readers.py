@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
+from geo.encodings import decoded
 from resourcemap.errors import TooLarge
 from resourcemap.said import N_, Said
 from resourcemap.transfer import columns, texts
@@ -103,15 +104,11 @@ def is_geojson(document: Any) -> bool:
 
 
 def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030 (GBK), with or without a stray UTF-8 BOM:
-    some tools put one in front of text they did not convert."""
-    body = data.removeprefix(b"\xef\xbb\xbf")
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return body.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise UnreadableFile(N_("the file is neither UTF-8 nor GB18030 (GBK) text"))
+    """The file as text (``geo.encodings``), or refused naming the encodings read."""
+    text = decoded(data)
+    if text is None:
+        raise UnreadableFile(N_("the file is neither UTF-8 nor GB18030 (GBK) text"))
+    return text
 
 
 def _table(format: str, records: Iterable[tuple[int, Sequence[Any]]], filename: str) -> Parsed:
