@@ -38,7 +38,6 @@ from resourcemap import db
 from resourcemap.listings.opening import AnyInts, rows_of, weekly_intervals
 from resourcemap.models import BookingPolicy, Resource
 from resourcemap.planning.coverage import CoverageQuery, CoverageService, counted_where
-from resourcemap.planning.levels import level_for
 from resourcemap.planning.waiting import AreaWait, bookable_resources, by_area, next_free
 from resourcemap.scope import AreaScope
 from resourcemap.vocab import Placement, ResourceKind
@@ -339,10 +338,7 @@ class AccessService:
     ) -> AccessReport:
         """The figures per area of ``query.level``; with ``scope``, of an account's area
         only: its areas, residents and services, each figure as for the whole city."""
-        # A level left to its default is the deepest the areas have (``levels.level_for``).
-        settled = await level_for(query.level, asked="level" in query.model_fields_set)
-        if settled is not query.level:
-            query = query.model_copy(update={"level": settled})
+        query = await query.settled()  # a level left to its default: the deepest there is
         if scope is not None:
             scope.check_level(query.level)
         c = await self.computed(query)

@@ -26,7 +26,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -86,6 +86,12 @@ class CoverageQuery(BaseModel):
     @property
     def kinds(self) -> tuple[ResourceKind, ...]:
         return self.kind or DEFAULT_KINDS
+
+    async def settled(self) -> Self:
+        """This query with a level left to its default made the deepest level the stored
+        areas have (``levels.level_for``; one asked for and absent is refused)."""
+        level = await level_for(self.level, asked="level" in self.model_fields_set)
+        return self if level is self.level else self.model_copy(update={"level": level})
 
 
 class HeatQuery(CoverageQuery):
@@ -338,9 +344,7 @@ class CoverageService:
         account is kept to (:mod:`resourcemap.planning.area_cut`)."""
         if scope is not None:
             scope.check_level(query.level)
-        level = await level_for(query.level, asked="level" in query.model_fields_set)
-        if level is not query.level:
-            query = query.model_copy(update={"level": level})
+        query = await query.settled()
         whole = await self._analyse(query, streets=streets, progress=progress)
         return whole if scope is None else cut(whole, scope)
 
