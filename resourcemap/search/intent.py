@@ -242,14 +242,14 @@ def _without_words(
     i = 0
     while i < len(tokens):
         token = tokens[i]
-        if not text.is_latin(token) and (token,) in latin:
-            i, found = i + 1, True  # a hyphened word ("english-speaking") is one token
-            continue
         if not text.is_latin(token):
-            for word in zh:
-                if word in token:
-                    token, found = token.replace(word, " "), True
-            kept += token.split()
+            if (token,) in latin:  # a hyphened word ("english-speaking") is one token
+                found = True
+            else:
+                for word in zh:
+                    if word in token:
+                        token, found = token.replace(word, " "), True
+                kept += token.split()
             i += 1
             continue
         for phrase in latin:
