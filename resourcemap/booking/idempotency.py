@@ -44,7 +44,7 @@ async def replay(
             f"this Idempotency-Key was already used for a different {what} request",
             field="Idempotency-Key",
         )
-    return Issued(code=made.code, token=ledger.vault.open(made.token_enc), replayed=True)
+    return _again(ledger, made)
 
 
 async def booked_with(ledger: Ledger, idempotency_key: str) -> tuple[Issued, dt.datetime] | None:
@@ -54,8 +54,12 @@ async def booked_with(ledger: Ledger, idempotency_key: str) -> tuple[Issued, dt.
     made = await Booking.get_or_none(idempotency_key=digest(idempotency_key))
     if made is None:
         return None
-    issued = Issued(code=made.code, token=ledger.vault.open(made.token_enc), replayed=True)
-    return issued, made.starts_at.astimezone(ledger.tz)
+    return _again(ledger, made), made.starts_at.astimezone(ledger.tz)
+
+
+def _again(ledger: Ledger, made: Booking | WaitlistEntry) -> Issued:
+    """What a key made, given again: its code and manage token."""
+    return Issued(code=made.code, token=ledger.vault.open(made.token_enc), replayed=True)
 
 
 async def earlier(
